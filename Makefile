@@ -1,0 +1,55 @@
+# geobatch: a thin front for CMake. `make run` and `make test` are the two set-up commands.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+TYPE       ?= Release
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SHARED     ?= $(abspath ../shared)
+DATA       ?=
+PORT       ?= 8080
+SECONDS    ?= 20
+
+# Exactly the Debian packages the project needs to build, test and run.
+PKGS := gcc make cmake pkg-config git python3 curl unzip zip \
+        libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
+        libreadosm-dev zlib1g-dev libbz2-dev libcmocka-dev
+
+.PHONY: all deps build test unit-asan eval run bench fuzz fmt clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(PKGS)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) -DGB_SHARED_DIR=$(SHARED)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test through ctest, then the unit tests again under ASan and UBSan.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory unit-asan
+
+unit-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGB_SANITIZE=ON -DGB_SHARED_DIR=$(SHARED)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+eval: build
+	$(SHARED)/eval/run-dev.sh $(abspath $(BUILD))/geobatch $(abspath $(BUILD))/eval
+
+run: build
+	scripts/run.sh $(abspath $(BUILD))/geobatch "$(DATA)" $(PORT)
+
+bench: build
+	scripts/bench.sh $(abspath $(BUILD))/geobatch $(SHARED)
+
+fuzz:
+	@echo "make fuzz: not implemented yet (issue 6)"; exit 2
+
+fmt:
+	clang-format -i src/*.c src/*.h test/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

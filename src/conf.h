@@ -1,0 +1,66 @@
+/*
+ * conf.h - configuration from command-line flags, described by one table per command.
+ *
+ * Options are "--name=value" or "--name value" ("--flag" alone for booleans), names matched
+ * case-insensitively so that HERE parameter spellings (--inDelim, --indelim) all work.
+ * Options and positional arguments may come in any order; "--" ends the options.
+ */
+#ifndef GEOBATCH_CONF_H
+#define GEOBATCH_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum conf_type {
+    CONF_BOOL,   /* bool *: "--x", "--x=true|false|1|0|yes|no" in any case */
+    CONF_LONG,   /* long *: decimal, range checked against min..max */
+    CONF_STR,    /* const char **: points into argv */
+    CONF_DOUBLE, /* double * */
+};
+
+struct conf_opt {
+    const char *name; /* without the leading "--" */
+    enum conf_type type;
+    void *dst;        /* where the value goes, typed as above */
+    const char *arg;  /* placeholder shown in the usage ("N", "FILE"); NULL for booleans */
+    const char *help; /* one line */
+    long min, max;    /* CONF_LONG bounds; both 0 means any non-negative value */
+};
+
+/*
+ * Called for an option that is not in the table; return 0 when it was taken, or a negative
+ * code with a message in err. value is NULL when the option had no "=value".
+ */
+typedef int (*conf_unknown_fn)(void *ctx, const char *name, const char *value, char *err,
+                               size_t errlen);
+
+struct conf_spec {
+    const char *usage;           /* "geobatch check INDEX" */
+    const char *summary;         /* a paragraph printed under the usage line */
+    const struct conf_opt *opts; /* terminated by an entry with name == NULL */
+    conf_unknown_fn unknown;     /* NULL: unknown options are usage errors */
+    void *ctx;                   /* passed to unknown */
+    const char *unknown_help;    /* usage text describing what unknown accepts, or NULL */
+};
+
+#define CONF_HELP 1 /* conf_parse() return value when --help was given (usage printed) */
+
+/*
+ * Parse argv[1..argc-1]. Positional arguments are stored in pos[0..*npos-1] (at most maxpos).
+ * Return 0 on success, CONF_HELP after printing the usage to stdout for -h/--help, or
+ * GB_EUSAGE with a one-line message in err.
+ */
+int conf_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
+               int *npos, char *err, size_t errlen);
+
+/* Print the usage, summary and option table. */
+void conf_usage(const struct conf_spec *spec, FILE *fp);
+
+/* Parse a boolean word as HERE clients send it (true/false/1/0/yes/no, any case). */
+int conf_parse_bool(const char *s, bool *out);
+
+/* Parse a whole decimal long in [min, max]. Return 0 or GB_EPARAM. */
+int conf_parse_long(const char *s, long min, long max, long *out);
+
+#endif
