@@ -1,6 +1,7 @@
 /*
  * norm.h - the one normaliser, shared by the importer (to build the index) and the geocoder
- * (to read queries). Pure functions: no I/O after norm_init(), no threads, no hidden state.
+ * (to read queries). Pure functions: no I/O after norm_init(); the tables (abbreviation lists,
+ * countries) are built once and only read afterwards, so every function is thread-safe.
  *
  * The canonical form of a name is lower-case tokens separated by single spaces:
  *   - Unicode NFKD, case folding, combining marks stripped (utf8proc);
@@ -12,6 +13,8 @@
  *     "strasse", "nam" → "namesti", "st" → "street"/"saint" ...), including suffix forms
  *     ("Landstr." → "landstrasse").
  * Index keys ignore spaces between tokens, so "Land Strasse" and "Landstrasse" meet.
+ * The rules, their order and their known costs are described at the top of norm.c; the list
+ * format at the top of each data/dict/<lang>.txt. Golden cases: test/cases/norm.tsv.
  *
  * The index records NORM_VERSION; bump it whenever the output of any function here changes.
  */
@@ -26,8 +29,11 @@
 #define NORM_MAX_TOKENS 64
 
 /*
- * Load the abbreviation lists from dir (NULL: the compiled-in GB_DICT_DIR, or $GB_DICT_DIR).
- * Call once at start-up before any other norm_* call; safe to call again (no-op).
+ * Load the abbreviation lists from dir (NULL: $GB_DICT_DIR when set, else the compiled-in
+ * GB_DICT_DIR).
+ * Call once at start-up before norm_name()/norm_key() (without it they expand nothing); safe to
+ * call again, also from several threads: after the first success it is a no-op returning 0.
+ * norm_fold(), norm_hnum() and norm_country*() need no lists and work without it.
  * Return 0, -errno if a list cannot be read, GB_EFORMAT with a log line naming file and line.
  */
 int norm_init(const char *dir);
@@ -41,32 +47,56 @@ int norm_init(const char *dir);
  */
 int norm_name(const char *in, size_t len, const char *country, char *out, size_t cap);
 
-/* Like norm_name() without the spaces: the compound-insensitive key of a street or place name. */
+/*
+ * Like norm_name() without the spaces: the compound-insensitive key of a street or place name.
+ * The digraph rule is applied again across the joints ("Rosa Allee" = "Rosaallee").
+ */
 int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap);
 
 /*
+ * Fold only: case, marks, transliteration, digraphs, tokens joined by one space; no
+ * abbreviation lists (works before norm_init()). Same returns as norm_name().
+ */
+int norm_fold(const char *in, size_t len, char *out, size_t cap);
+
+/*
  * A house number as written: "12", "12a", "12 A", "12-14", "1075/47", "110/Top 20", "21, Whg. 7",
- * "#3", "216 Ste 14". number is the main number (the street number for Czech "1075/47": the
- * part after the slash is the orientation number; both are kept), suffix the letters after it.
+ * "#3", "216 Ste 14". number is the first number as written; for Czech "1075/47" that is the
+ * conscription number and number2 the orientation (street) number: both are kept so that
+ * either alone can be found. "12/3" parses the same way (is_slash); whether the part after the
+ * slash is an Austrian door or a Czech orientation number is for the caller to decide by
+ * country. A word after the slash ("110/Top 20") makes it unit text instead.
  */
 struct hnum {
-    long number;    /* first number, -1 when there is none */
-    long number2;   /* second number of "1075/47" or end of range "12-14", else -1 */
-    char suffix[8]; /* lower-case letter suffix ("a"), "" when none */
-    char unit[32];  /* unit text recognised and set aside ("top 20", "whg 7"), "" when none */
-    bool is_range;  /* "12-14" or "12;14": number..number2 */
-    bool is_slash;  /* "1075/47" form */
+    long number;     /* first number, -1 when there is none ("?/228", "Apt 3") */
+    long number2;    /* second number of "1075/47", end of range "12-14", else -1 */
+    char suffix[8];  /* lower-case letters after number ("a"), "" when none */
+    char suffix2[8]; /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
+    char unit[32];   /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
+    bool is_range;   /* "12-14", "12;14", "76, 76a": number..number2 */
+    bool is_slash;   /* "1075/47" form */
 };
 
-/* Parse a house number. Return 0 and fill *out, or GB_EPARAM when it holds no number. */
+/*
+ * Parse a house number (at most 256 bytes are read). Return 0 and fill *out, or GB_EPARAM when
+ * it holds no digit (or only an absurd one, over 9 digits). Unit words after the number (Apt,
+ * Unit, Ste, #, Top, Whg, byt, Danish floors "st. th" ...) go to unit. Cases: test/cases/hnum.tsv.
+ */
 int norm_hnum(const char *in, size_t len, struct hnum *out);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */
 const char *norm_country(const char *in, size_t len);
 
-/* Return the alpha-3 code and the English name for an alpha-2 code, or NULL. */
+/* Return the alpha-3 code and the English name for an alpha-2 code (any case), or NULL. */
 const char *norm_country_iso3(const char *iso2);
 const char *norm_country_name(const char *iso2);
+
+/*
+ * Return the languages with an abbreviation list spoken in a country, in priority order, as
+ * codes separated by spaces ("de fr it" for CH), "" when none has a list, NULL when iso2 is
+ * not a country. norm_name() uses all lists for "" and NULL.
+ */
+const char *norm_country_langs(const char *iso2);
 
 #endif

@@ -1,0 +1,102 @@
+/*
+ * geocode.h - one query in, ranked candidates out.
+ *
+ * Forward geocoding takes free-form text and/or structured fields, tests the hypotheses of
+ * which tokens are the number, street, postcode and locality against the index, and resolves
+ * the best street to an address point, an interpolated position, the street, or (when no
+ * street is credible) the postcode, district, city or country. Reverse geocoding finds the
+ * nearest addresses to a point.
+ *
+ * Thread safety: the index is read-only; every call works in the caller's struct gc_result
+ * and struct gc_scratch, so any number of threads may geocode at once.
+ */
+#ifndef GEOBATCH_GEOCODE_H
+#define GEOBATCH_GEOCODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct index;
+
+#define GC_MAX_CANDIDATES   16
+#define GC_DEFAULT_RADIUS_M 250.0 /* reverse geocoding, when prox has no radius */
+
+enum gc_level {
+    GL_NONE = 0,
+    GL_COUNTRY,
+    GL_STATE,
+    GL_COUNTY,
+    GL_CITY,
+    GL_DISTRICT,
+    GL_POSTCODE,
+    GL_STREET,
+    GL_HOUSENUMBER,
+};
+
+enum gc_type { GT_NONE = 0, GT_POINT, GT_INTERPOLATED };
+
+enum gc_code { GC_EXACT = 0, GC_AMBIGUOUS, GC_UPHIERARCHY, GC_AMBIGUOUS_UPHIERARCHY };
+
+/* Match quality fields, in the order of the matchQuality* output columns; -1 = not asked. */
+enum gc_mq {
+    MQ_COUNTRY,
+    MQ_STATE,
+    MQ_COUNTY,
+    MQ_CITY,
+    MQ_DISTRICT,
+    MQ_STREET,
+    MQ_HOUSENUMBER,
+    MQ_BUILDING,
+    MQ_POSTCODE,
+    MQ__COUNT
+};
+
+struct gc_query {
+    /* Free-form text, or NULL; the other fields are structured input; all NUL-terminated,
+     * NULL or "" when absent. */
+    const char *search_text;
+    const char *street, *house_number, *postcode, *city, *district, *county, *state, *country;
+    const char *country_focus; /* preference only (ISO2/ISO3), or NULL */
+    int max_results;           /* 1..GC_MAX_CANDIDATES */
+};
+
+struct gc_candidate {
+    double lat, lon;                       /* display position */
+    double nav_lat, nav_lon;               /* navigation position (same as display here) */
+    double tl_lat, tl_lon, br_lat, br_lon; /* map view */
+    enum gc_level level;
+    enum gc_type type;
+    enum gc_code code;
+    double relevance;         /* 0..1 */
+    double mq[MQ__COUNT];     /* 0..1, or -1 when the field was not in the query */
+    double distance;          /* reverse: metres from the query point; else -1 */
+    const char *house_number; /* strings point into the index or into number_buf */
+    const char *street, *district, *city, *postcode, *county, *state;
+    char country[3]; /* ISO2, "" when unknown */
+    char number_buf[24];
+    char location_id[24];
+};
+
+struct gc_result {
+    int n;
+    struct gc_candidate c[GC_MAX_CANDIDATES];
+};
+
+/* Forward geocode q. Return 0 with out->n candidates (0 means no match), or a negative code. */
+int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out);
+
+/* Reverse geocode: the nearest addresses within radius_m of (lat, lon), nearest first; when
+ * none, the street of the nearest address within 1 km; then the nearest city. */
+int geocode_reverse(const struct index *ix, double lat, double lon, double radius_m,
+                    int max_results, struct gc_result *out);
+
+/* Names for output: "houseNumber", "pointAddress", "exact" ... */
+const char *gc_level_name(enum gc_level l);
+const char *gc_type_name(enum gc_type t);
+const char *gc_code_name(enum gc_code c);
+
+/* Write the locationLabel of c as its country writes addresses. */
+void gc_label(const struct gc_candidate *c, char *out, size_t cap);
+
+#endif

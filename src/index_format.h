@@ -1,0 +1,224 @@
+/*
+ * index_format.h - the on-disk structures of the index file, shared by the builder
+ * (index_build.c) and the reader (index.c). docs/index-format.md explains them.
+ *
+ * All integers are little-endian (the only byte order we build for; the header records it),
+ * every section starts on an 8-byte boundary, coordinates are int32 degrees * 1e7, and a
+ * string is a uint32 offset into the STRINGS section (0 is the empty string).
+ */
+#ifndef GEOBATCH_INDEX_FORMAT_H
+#define GEOBATCH_INDEX_FORMAT_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define IX_MAGIC       "GBINDEX\0"
+#define IX_ENDIAN_MARK 0x01020304u
+#define IX_NONE        0xFFFFFFFFu /* "no entry" in u32 references and hash slots */
+#define IX_COORD_SCALE 1e7
+
+enum ix_section_id {
+    IXS_STRINGS = 0, /* NUL-terminated UTF-8 strings; offset 0 holds "" */
+    IXS_SOURCES,     /* struct ix_source[] */
+    IXS_STREETS,     /* struct ix_street[], sorted by key, country, city key */
+    IXS_STREET_HASH, /* uint32[] open-addressing table of street indexes by key (first of run) */
+    IXS_FUZZY,       /* struct ix_fuzzy[], deletion neighbourhood of street keys, sorted */
+    IXS_ADDRS,       /* struct ix_addr[], grouped by street, sorted by number */
+    IXS_INTERPS,     /* struct ix_interp[], grouped by street */
+    IXS_POINTS,      /* struct ix_point[], geometry of interpolation lines */
+    IXS_PLACES,      /* struct ix_place[], sorted by key */
+    IXS_PLACE_HASH,  /* uint32[] open-addressing table of place indexes by key (first of run) */
+    IXS_POSTCODES,   /* struct ix_postcode[], sorted by key, country */
+    IXS_PC_HASH,     /* uint32[] open-addressing table of postcode indexes (first of run) */
+    IXS_ADMINS,      /* struct ix_admin[] */
+    IXS_CELLS,       /* struct ix_cell[], sorted by cell id: the reverse-geocoding grid */
+    IXS_CELL_ADDRS,  /* uint32[] address indexes, grouped by cell */
+    IXS_COUNTRIES,   /* struct ix_country[]: per-country counts */
+    IXS__COUNT
+};
+
+struct ix_section {
+    uint64_t off;   /* from the start of the file, 8-aligned */
+    uint64_t len;   /* bytes */
+    uint32_t crc;   /* CRC-32 (zlib) of the bytes */
+    uint32_t count; /* entries (len / entry size), for arrays */
+};
+static_assert(sizeof(struct ix_section) == 24, "ix_section layout");
+
+struct ix_header {
+    char magic[8];           /* "GBINDEX\0" */
+    uint32_t endian;         /* IX_ENDIAN_MARK as written by the builder */
+    uint32_t format_version; /* INDEX_FORMAT_VERSION */
+    uint32_t norm_version;   /* NORM_VERSION of the normaliser that built the keys */
+    uint32_t n_sections;     /* IXS__COUNT */
+    uint64_t file_size;      /* bytes, the whole file */
+    uint64_t counts[6];      /* addresses, streets, interps, places, postcodes, admins */
+    uint32_t header_crc;     /* CRC-32 of this header with header_crc = 0 */
+    uint32_t reserved;
+    struct ix_section sect[IXS__COUNT];
+};
+static_assert(sizeof(struct ix_header) == 88 + 24 * IXS__COUNT, "ix_header layout");
+
+struct ix_source {
+    uint32_t name;   /* string: the file name as given */
+    uint32_t format; /* enum import_format */
+    uint64_t size;   /* bytes */
+    int64_t mtime;   /* seconds since the epoch */
+    uint64_t records;
+};
+static_assert(sizeof(struct ix_source) == 32, "ix_source layout");
+
+/* A street in one locality: the unit of ambiguity. */
+struct ix_street {
+    uint32_t key;      /* string: norm_key of the name */
+    uint32_t name;     /* string: the name as written in the data */
+    uint32_t city;     /* string: display city */
+    uint32_t city_key; /* string: norm_key of the city */
+    uint32_t district; /* string: display district */
+    uint32_t district_key;
+    uint32_t postcode; /* string: most common postcode of its addresses */
+    uint32_t county, state;
+    char country[2]; /* ISO2, or "\0\0" when unknown */
+    uint16_t flags;
+    int32_t lat, lon;                           /* representative point */
+    int32_t min_lat, min_lon, max_lat, max_lon; /* bounding box of addresses and geometry */
+    uint32_t addr_first, addr_count;
+    uint32_t interp_first, interp_count;
+    uint32_t id; /* stable id: hash of key, country and city */
+    uint32_t reserved;
+};
+static_assert(sizeof(struct ix_street) == 88, "ix_street layout");
+
+struct ix_fuzzy {
+    uint32_t hash;   /* hash of a deletion variant of a street key */
+    uint32_t street; /* first street of the key's run */
+};
+static_assert(sizeof(struct ix_fuzzy) == 8, "ix_fuzzy layout");
+
+struct ix_addr {
+    int32_t lat, lon;
+    int32_t number;    /* main number, -1 when none */
+    int32_t number2;   /* second number (Czech orientation number, range end), -1 when none */
+    char suffix[3];    /* lower-case letters, NUL-padded */
+    uint8_t flags;     /* IXA_SLASH: "1075/47" pair; IXA_RANGE: number..number2 */
+    uint32_t raw;      /* string: the number as written */
+    uint32_t postcode; /* string */
+    uint32_t street;   /* index of its ix_street */
+    uint32_t source;   /* string: source id, for locationId */
+};
+static_assert(sizeof(struct ix_addr) == 36, "ix_addr layout");
+#define IXA_SLASH 1
+#define IXA_RANGE 2
+
+struct ix_interp {
+    uint32_t street;
+    int32_t from, to;
+    uint32_t parity;                 /* enum rec_parity */
+    uint32_t geom_first, geom_count; /* into IXS_POINTS */
+    uint32_t postcode;               /* string */
+    uint32_t reserved;
+};
+static_assert(sizeof(struct ix_interp) == 32, "ix_interp layout");
+
+struct ix_point {
+    int32_t lat, lon;
+};
+
+struct ix_place {
+    uint32_t key, name;
+    uint32_t city; /* string: the city it belongs to (itself for cities) */
+    uint32_t county, state;
+    char country[2];
+    uint8_t rank;   /* enum rec_rank */
+    uint8_t source; /* 0 place, 1 admin area, 2 derived from addresses */
+    int32_t lat, lon;
+    uint32_t radius_m; /* extent: addresses or area seen around it */
+    uint32_t id;
+};
+static_assert(sizeof(struct ix_place) == 40, "ix_place layout");
+
+struct ix_postcode {
+    uint32_t key, name;
+    uint32_t city;
+    char country[2];
+    uint16_t reserved;
+    int32_t lat, lon;
+    uint32_t radius_m;
+    uint32_t count; /* addresses carrying it */
+};
+static_assert(sizeof(struct ix_postcode) == 32, "ix_postcode layout");
+
+struct ix_admin {
+    uint32_t name;
+    uint32_t rank;
+    char country[2];
+    uint16_t reserved;
+    int32_t lat, lon;
+    int32_t min_lat, min_lon, max_lat, max_lon;
+};
+static_assert(sizeof(struct ix_admin) == 36, "ix_admin layout");
+
+struct ix_cell {
+    uint64_t cell;         /* (lat_cell << 32) | lon_cell */
+    uint32_t first, count; /* into IXS_CELL_ADDRS */
+};
+static_assert(sizeof(struct ix_cell) == 16, "ix_cell layout");
+
+#define IX_CELL_DEG 0.005 /* grid cell size: about 550 m north-south */
+
+struct ix_country {
+    char code[2];
+    uint16_t reserved;
+    uint32_t addresses, streets, places, postcodes;
+};
+static_assert(sizeof(struct ix_country) == 20, "ix_country layout");
+
+/* The mapped sections of an open index, validated by index_open(): every array is in
+ * bounds and every string offset stored in them points inside STRINGS (NUL-terminated). */
+struct index_view {
+    const struct ix_header *hdr;
+    const char *strings;
+    size_t strings_len;
+    const struct ix_source *sources;
+    size_t n_sources;
+    const struct ix_street *streets;
+    size_t n_streets;
+    const uint32_t *street_hash;
+    size_t n_street_hash;
+    const struct ix_fuzzy *fuzzy;
+    size_t n_fuzzy;
+    const struct ix_addr *addrs;
+    size_t n_addrs;
+    const struct ix_interp *interps;
+    size_t n_interps;
+    const struct ix_point *points;
+    size_t n_points;
+    const struct ix_place *places;
+    size_t n_places;
+    const uint32_t *place_hash;
+    size_t n_place_hash;
+    const struct ix_postcode *postcodes;
+    size_t n_postcodes;
+    const uint32_t *pc_hash;
+    size_t n_pc_hash;
+    const struct ix_admin *admins;
+    size_t n_admins;
+    const struct ix_cell *cells;
+    size_t n_cells;
+    const uint32_t *cell_addrs;
+    size_t n_cell_addrs;
+    const struct ix_country *countries;
+    size_t n_countries;
+};
+
+struct index;
+/* The view of an open index (valid until index_close). */
+const struct index_view *index_view(const struct index *ix);
+
+/* The string at offset off ("" for 0). Offsets are validated at open. */
+static inline const char *ix_str(const struct index_view *v, uint32_t off)
+{
+    return v->strings + off;
+}
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * smap.h - a string-to-uint32 hash map for builders (open addressing, keys copied into one
+ * growing arena). Not for the read path: the index has its own on-disk tables.
+ */
+#ifndef GEOBATCH_SMAP_H
+#define GEOBATCH_SMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct smap {
+    uint32_t *slots;  /* entry index + 1, 0 = empty */
+    size_t nslots;    /* power of two */
+    uint32_t *key_off;/* per entry: offset of its key in arena */
+    uint32_t *key_len;
+    uint32_t *value;
+    size_t n, cap;
+    char *arena;
+    size_t arena_len, arena_cap;
+};
+
+void smap_init(struct smap *m);
+void smap_release(struct smap *m);
+
+/* Find key; return a pointer to its value or NULL. */
+uint32_t *smap_get(const struct smap *m, const char *key, size_t len);
+
+/* Find or insert key (value set to 'value' when inserted). Return a pointer to the value;
+ * *inserted tells which happened. */
+uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, int *inserted);
+
+/* The FNV-1a 32-bit hash used by smap and by the index's on-disk hash tables. */
+uint32_t smap_hash(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * test_input.c - HERE 6.2 input columns, header mapping and errors-file lines.
+ *
+ * Header cases live in test/cases/input_header.tsv; whole job bodies as real clients send them
+ * are read end to end below, down to the errors file they produce.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "csv.h"
+#include "err.h"
+#include "input.h"
+
+/* Decode \n \r \t \\ \xHH in s into a malloc'd buffer. */
+static char *unescape(const char *s, size_t *n)
+{
+    size_t len = strlen(s);
+    char *o = malloc(len + 1);
+    assert_non_null(o);
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\' || i + 1 == len) {
+            o[k++] = s[i];
+            continue;
+        }
+        char c = s[++i];
+        if (c == 'n') {
+            o[k++] = '\n';
+        } else if (c == 'r') {
+            o[k++] = '\r';
+        } else if (c == 't') {
+            o[k++] = '\t';
+        } else if (c == '\\') {
+            o[k++] = '\\';
+        } else if (c == 'x' && i + 2 < len) {
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            o[k++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
+        } else {
+            fail_msg("bad escape \\%c in %s", c, s);
+        }
+    }
+    o[k] = '\0';
+    *n = k;
+    return o;
+}
+
+/* A body being read: the reader over it and the current row. */
+struct body {
+    struct csv_mem_src src;
+    struct csv_reader *r;
+    struct csv_row row;
+};
+
+static void body_open(struct body *b, const char *data, size_t len, char delim)
+{
+    memset(b, 0, sizeof(*b));
+    b->src = (struct csv_mem_src){.data = data, .len = len, .max_read = 3};
+    assert_int_equal(csv_reader_new(&b->r, delim, NULL, csv_read_mem, &b->src), 0);
+}
+
+static int body_next(struct body *b)
+{
+    return csv_next(b->r, &b->row);
+}
+
+static void body_close(struct body *b)
+{
+    csv_reader_free(b->r);
+}
+
+/* Render the column of every header field: canonical name or "-". */
+static void render_header(struct buf *out, const struct input_header *h)
+{
+    for (size_t i = 0; i < h->ncols; i++) {
+        if (i)
+            buf_putc(out, ' ');
+        buf_puts(out, h->col[i] < 0 ? "-" : input_col_name((enum input_col)h->col[i]));
+    }
+}
+
+/* idx[] and col[] must describe the same mapping. */
+static void check_consistent(const struct input_header *h)
+{
+    for (int c = 0; c < INPUT_NCOLS; c++) {
+        if (h->idx[c] >= 0) {
+            assert_true((size_t)h->idx[c] < h->ncols);
+            assert_int_equal(h->col[h->idx[c]], c);
+        }
+    }
+    for (size_t i = 0; i < h->ncols; i++)
+        if (h->col[i] >= 0)
+            assert_int_equal(h->idx[h->col[i]], (int)i);
+}
+
+static void test_header_golden(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("test/cases/input_header.tsv", "r");
+    assert_non_null(fp);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, ncases = 0, nfail = 0;
+    while ((n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        char *col[4];
+        char *p = line;
+        for (int k = 0; k < 4; k++) {
+            col[k] = p;
+            p = strchr(p, '\t');
+            if (k < 3) {
+                if (!p)
+                    fail_msg("input_header.tsv:%d: want 4 columns", lineno);
+                *p++ = '\0';
+            } else if (p) {
+                fail_msg("input_header.tsv:%d: want 4 columns", lineno);
+            }
+        }
+        size_t dn, hn;
+        char *dspec = unescape(col[1], &dn);
+        char delim;
+        assert_int_equal(csv_delim_parse(dspec, &delim), 0);
+        char *hdr = unescape(col[2], &hn);
+
+        struct body b;
+        body_open(&b, hdr, hn, delim);
+        assert_int_equal(body_next(&b), 1);
+        struct input_header h;
+        memset(&h, 0xA5, sizeof(h)); /* must be left alone on failure */
+        struct input_header untouched = h;
+        char err[256] = "";
+        int rc = input_header_parse(&b.row, col[0][0] == '1', &h, err, sizeof(err));
+        struct buf got;
+        buf_init(&got, 1024);
+        if (rc == 0) {
+            render_header(&got, &h);
+            check_consistent(&h);
+            input_header_release(&h);
+        } else {
+            buf_printf(&got, "ERR:%s", gb_errname(rc));
+            if (memcmp(&h, &untouched, sizeof(h)) != 0) {
+                fprintf(stderr, "input_header.tsv:%d: header written on failure\n", lineno);
+                nfail++;
+            }
+            if (strncmp(err, "invalid input data: ", 20) != 0) {
+                fprintf(stderr, "input_header.tsv:%d: message '%s'\n", lineno, err);
+                nfail++;
+            }
+        }
+        if (strcmp(buf_str(&got), col[3]) != 0) {
+            fprintf(stderr, "input_header.tsv:%d: got '%s', want '%s' (%s)\n", lineno,
+                    buf_str(&got), col[3], err);
+            nfail++;
+        }
+        buf_release(&got);
+        body_close(&b);
+        free(dspec);
+        free(hdr);
+        ncases++;
+    }
+    free(line);
+    fclose(fp);
+    assert_true(ncases >= 35);
+    assert_int_equal(nfail, 0);
+}
+
+/* Parse the header line of a body, which must succeed. */
+static void parse_header(struct body *b, bool allow, struct input_header *h)
+{
+    char err[256] = "";
+    assert_int_equal(body_next(b), 1);
+    int rc = input_header_parse(&b->row, allow, h, err, sizeof(err));
+    if (rc)
+        fail_msg("header refused: %s", err);
+}
+
+static void test_header_messages(void **state)
+{
+    (void)state;
+    const struct {
+        const char *line;
+        bool allow;
+        const char *msg;
+    } cases[] = {
+        {"recId|citty", false, "invalid input data: unknown column 'citty'"},
+        {"recId|searchText|RECID", false, "invalid input data: column 'RECID' given twice"},
+        {"recId", false,
+         "invalid input data: no usable column (needs searchText, prox, or one of country, "
+         "state, county, city, district, street, houseNumber, postalCode)"},
+        {"recId|\"x", false, "invalid input data: header line 1: unterminated quote"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct body b;
+        body_open(&b, cases[i].line, strlen(cases[i].line), '|');
+        assert_int_equal(body_next(&b), 1);
+        struct input_header h;
+        char err[256];
+        assert_true(input_header_parse(&b.row, cases[i].allow, &h, err, sizeof(err)) < 0);
+        assert_string_equal(err, cases[i].msg);
+        /* A short message buffer is cut and still terminated; none at all is fine too. */
+        char tiny[8];
+        assert_true(input_header_parse(&b.row, cases[i].allow, &h, tiny, sizeof(tiny)) < 0);
+        assert_int_equal(strlen(tiny), 7);
+        assert_true(input_header_parse(&b.row, cases[i].allow, &h, NULL, 0) < 0);
+        body_close(&b);
+    }
+
+    /* A long unknown name is shown cut to 64 bytes. */
+    char line[200] = "recId|";
+    memset(line + 6, 'q', 150);
+    struct body b;
+    body_open(&b, line, strlen(line), '|');
+    assert_int_equal(body_next(&b), 1);
+    struct input_header h;
+    char err[256];
+    assert_int_equal(input_header_parse(&b.row, false, &h, err, sizeof(err)), GB_ECOLUMN);
+    assert_int_equal(strlen(err), strlen("invalid input data: unknown column ''") + 64);
+    body_close(&b);
+}
+
+/* The header keeps the names as written, for includeInputFields. */
+static void test_header_names(void **state)
+{
+    (void)state;
+    const char *in = "RECID|SearchText|\"my, col\"|citty\n";
+    struct body b;
+    body_open(&b, in, strlen(in), '|');
+    struct input_header h;
+    parse_header(&b, true, &h);
+    assert_int_equal(h.ncols, 4);
+    assert_string_equal(h.names[0], "RECID");
+    assert_string_equal(h.names[1], "SearchText");
+    assert_string_equal(h.names[2], "my, col");
+    assert_string_equal(h.names[3], "citty");
+    assert_int_equal(h.col[0], INPUT_RECID);
+    assert_int_equal(h.col[1], INPUT_SEARCHTEXT);
+    assert_int_equal(h.col[2], -1);
+    assert_int_equal(h.col[3], -1);
+    assert_int_equal(h.idx[INPUT_RECID], 0);
+    assert_int_equal(h.idx[INPUT_SEARCHTEXT], 1);
+    assert_int_equal(h.idx[INPUT_CITY], -1);
+    assert_int_equal(body_next(&b), 0);
+    body_close(&b);
+    /* The names outlive the reader. */
+    assert_string_equal(h.names[2], "my, col");
+    input_header_release(&h);
+    assert_null(h.names);
+    assert_int_equal(h.idx[INPUT_RECID], -1);
+    input_header_release(&h); /* twice is fine */
+    input_header_release(NULL);
+}
+
+static void test_col_names(void **state)
+{
+    (void)state;
+    const char *want[INPUT_NCOLS] = {"recId",       "searchText", "country",  "state",
+                                     "county",      "city",       "district", "street",
+                                     "houseNumber", "postalCode", "prox"};
+    for (int c = 0; c < INPUT_NCOLS; c++) {
+        assert_string_equal(input_col_name((enum input_col)c), want[c]);
+        assert_int_equal(input_col_lookup(want[c], strlen(want[c])), c);
+    }
+    assert_null(input_col_name(INPUT_NCOLS));
+    assert_int_equal(input_col_lookup("HOUSENUMBER", 11), INPUT_HOUSENUMBER);
+    assert_int_equal(input_col_lookup("cityX", 4), INPUT_CITY); /* length-bounded */
+    assert_int_equal(input_col_lookup("cit", 3), -1);
+    assert_int_equal(input_col_lookup("", 0), -1);
+    assert_int_equal(input_col_lookup("house number", 12), -1);
+}
+
+/* NODEGEO (header=false, rows joined by ' \n') and TIDY bodies read with their columns. */
+static void test_client_bodies(void **state)
+{
+    (void)state;
+    const char *nodegeo = "recId|searchText|country\n0|\"1 Main St, Springfield\"|USA \n"
+                          "1|\"Sturmstraße 8\"|DEU \n2|\"Paris\"|";
+    struct body b;
+    body_open(&b, nodegeo, strlen(nodegeo), '|');
+    struct input_header h;
+    parse_header(&b, false, &h);
+    const char *ids[] = {"0", "1", "2"};
+    const char *st[] = {"1 Main St, Springfield", "Sturmstraße 8", "Paris"};
+    const char *cc[] = {"USA", "DEU", ""};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(body_next(&b), 1);
+        assert_int_equal(b.row.error, 0);
+        size_t len;
+        assert_string_equal(input_field(&h, &b.row, INPUT_RECID, &len), ids[i]);
+        assert_int_equal(len, 1);
+        assert_string_equal(input_field(&h, &b.row, INPUT_SEARCHTEXT, NULL), st[i]);
+        assert_string_equal(input_field(&h, &b.row, INPUT_COUNTRY, &len), cc[i]);
+        assert_int_equal(len, strlen(cc[i]));
+        assert_string_equal(input_field(&h, &b.row, INPUT_CITY, &len), "");
+        assert_int_equal(len, 0);
+        assert_string_equal(input_field(&h, &b.row, INPUT_NCOLS, NULL), "");
+    }
+    assert_int_equal(body_next(&b), 0);
+    input_header_release(&h);
+    body_close(&b);
+
+    const char *tidy = "recID|searchText\n 1 | 1600 Pennsylvania Ave NW\n2 | 600 Montgomery St\n";
+    body_open(&b, tidy, strlen(tidy), '|');
+    parse_header(&b, false, &h);
+    assert_int_equal(body_next(&b), 1);
+    assert_string_equal(input_field(&h, &b.row, INPUT_RECID, NULL), "1");
+    assert_string_equal(input_field(&h, &b.row, INPUT_SEARCHTEXT, NULL),
+                        "1600 Pennsylvania Ave NW");
+    assert_int_equal(body_next(&b), 1);
+    assert_string_equal(input_field(&h, &b.row, INPUT_SEARCHTEXT, NULL), "600 Montgomery St");
+    assert_int_equal(body_next(&b), 0);
+    input_header_release(&h);
+    body_close(&b);
+}
+
+static void test_error_line(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, 1024);
+    assert_int_equal(input_error_line(&out, 5, "1|\"abc", 6), 0);
+    assert_string_equal(buf_str(&out), "Line Number:5 1|\"abc\n");
+    assert_int_equal(input_error_line(&out, 12, "a\0b\rc\nd", 7), 0);
+    assert_string_equal(buf_str(&out), "Line Number:5 1|\"abc\nLine Number:12 a b c d\n");
+    assert_int_equal(input_error_line(&out, 1, "", 0), 0);
+    assert_string_equal(buf_str(&out) + out.len - 15, "Line Number:1 \n");
+    buf_release(&out);
+
+    /* Too small: unchanged. Exactly enough: fits. */
+    struct buf small;
+    buf_init(&small, 22);
+    buf_puts(&small, "x");
+    assert_int_equal(input_error_line(&small, 5, "1|\"abcd", 7), GB_ETOOLONG);
+    assert_string_equal(buf_str(&small), "x");
+    assert_int_equal(input_error_line(&small, 5, "1|\"abc", 6), 0);
+    assert_int_equal(small.len, 22);
+    buf_release(&small);
+}
+
+/*
+ * A whole body with invalid lines becomes the errors file NODEGEO parses: every line matches
+ * /Line Number:(\d+)\s+(.*)/ with the 1-based line number counting the header.
+ */
+static void test_errors_file(void **state)
+{
+    (void)state;
+    const char *in = "recId|searchText|country\r\n"  /* 1 */
+                     "1|Invalidenstraße 116|DEU\r\n" /* 2 */
+                     "2|\"unterminated|DEU\r\n"      /* 3 */
+                     "\r\n"                          /* 4: blank, skipped */
+                     "3|too|many|fields\r\n"         /* 5 */
+                     "4|Stra\xDF"
+                     "e|DEU\r\n"           /* 6: Latin-1 */
+                     "5|O\"Farell St|USA"; /* 7: valid, no final newline */
+    struct body b;
+    body_open(&b, in, strlen(in), '|');
+    struct input_header h;
+    parse_header(&b, false, &h);
+    struct buf errors;
+    buf_init(&errors, 4096);
+    size_t valid = 0;
+    while (body_next(&b) == 1) {
+        if (b.row.error)
+            assert_int_equal(input_error_line(&errors, b.row.lineno, b.row.raw, b.row.raw_len), 0);
+        else
+            valid++;
+    }
+    assert_int_equal(valid, 2);
+    assert_string_equal(buf_str(&errors), "Line Number:3 2|\"unterminated|DEU\n"
+                                          "Line Number:5 3|too|many|fields\n"
+                                          "Line Number:6 4|Stra\xDF"
+                                          "e|DEU\n");
+
+    regex_t re;
+    assert_int_equal(regcomp(&re, "^Line Number:([0-9]+)[[:space:]]+(.*)$", REG_EXTENDED), 0);
+    const size_t want_no[] = {3, 5, 6};
+    const char *p = buf_str(&errors);
+    for (int i = 0; i < 3; i++) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        char one[256];
+        snprintf(one, sizeof(one), "%.*s", (int)(nl - p), p);
+        regmatch_t m[3];
+        assert_int_equal(regexec(&re, one, 3, m, 0), 0);
+        assert_int_equal(strtoul(one + m[1].rm_so, NULL, 10), want_no[i]);
+        p = nl + 1;
+    }
+    assert_string_equal(p, "");
+    regfree(&re);
+    buf_release(&errors);
+    input_header_release(&h);
+    body_close(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_golden), cmocka_unit_test(test_header_messages),
+        cmocka_unit_test(test_header_names),  cmocka_unit_test(test_col_names),
+        cmocka_unit_test(test_client_bodies), cmocka_unit_test(test_error_line),
+        cmocka_unit_test(test_errors_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

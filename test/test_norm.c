@@ -1,0 +1,516 @@
+/*
+ * test_norm.c - the normaliser: golden cases (test/cases/norm.tsv, hnum.tsv, country.tsv),
+ * list loading and its errors, limits, spelling variants of the real street names in
+ * $GB_SHARED/data/openaddresses, concurrent use, and an informational timing line.
+ *
+ * The tests run in array order in one process: the failing norm_init() calls come first,
+ * because a successful norm_init() makes every later call a no-op.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "norm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FIELDS 10
+
+/* Split line (modified in place) at TABs. Return the number of fields. */
+static int split_tabs(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        f[n++] = p;
+        p = strchr(p, '\t');
+        if (!p)
+            break;
+        *p++ = 0;
+    }
+    return n;
+}
+
+/* Read the next case of a tsv file: skips comments and blank lines. */
+static int next_case(FILE *fp, char **line, size_t *cap, char **f, int max)
+{
+    ssize_t n;
+    while ((n = getline(line, cap, fp)) >= 0) {
+        while (n > 0 && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r'))
+            (*line)[--n] = 0;
+        if (n == 0 || (*line)[0] == '#')
+            continue;
+        return split_tabs(*line, f, max);
+    }
+    return -1;
+}
+
+static const char *shared_dir(void)
+{
+    const char *s = getenv("GB_SHARED");
+    return s && *s ? s : "../shared";
+}
+
+static const char *tmp_dir(void)
+{
+    const char *s = getenv("GB_TMP");
+    return s && *s ? s : "/tmp";
+}
+
+/* ---- loading ---- */
+
+static void test_init_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(norm_init("/nonexistent/geobatch-dict"), -ENOENT);
+
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/norm-dict-XXXXXX", tmp_dir());
+    assert_non_null(mkdtemp(dir));
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/en.txt", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("# a comment\nst\tstreet\tlast\n\nave\tavenue\tsomewhere\n", fp);
+    fclose(fp);
+    assert_int_equal(norm_init(dir), GB_EFORMAT);
+
+    /* A rule with too few fields is refused too. */
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("st street last\n", fp);
+    fclose(fp);
+    assert_int_equal(norm_init(dir), GB_EFORMAT);
+
+    /* $GB_DICT_DIR overrides the compiled-in directory when dir is NULL. */
+    setenv("GB_DICT_DIR", "/nonexistent/geobatch-dict", 1);
+    assert_int_equal(norm_init(NULL), -ENOENT);
+    unsetenv("GB_DICT_DIR");
+    remove(path);
+    rmdir(dir);
+}
+
+static void test_init_ok(void **state)
+{
+    (void)state;
+    assert_int_equal(norm_init(NULL), 0);
+    assert_int_equal(norm_init(NULL), 0);
+    assert_int_equal(norm_init("/nonexistent/geobatch-dict"), 0); /* loaded: a no-op */
+}
+
+/* ---- golden cases ---- */
+
+static void test_norm_cases(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("test/cases/norm.tsv", "r");
+    assert_non_null(fp);
+    char *line = NULL, *f[MAX_FIELDS];
+    size_t cap = 0;
+    int n, cases = 0, bad = 0;
+    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
+        assert_int_equal(n, 4);
+        const char *cc = strcmp(f[1], "-") == 0 ? NULL : f[1];
+        char name[NORM_MAX], key[NORM_MAX];
+        int rn = norm_name(f[0], strlen(f[0]), cc, name, sizeof(name));
+        int rk = norm_key(f[0], strlen(f[0]), cc, key, sizeof(key));
+        if (rn != (int)strlen(f[2]) || strcmp(name, f[2]) != 0 || rk != (int)strlen(f[3]) ||
+            strcmp(key, f[3]) != 0) {
+            printf("norm.tsv: [%s] %s: got [%s] [%s] (%d %d), want [%s] [%s]\n", f[0], f[1],
+                   rn >= 0 ? name : "ERR", rk >= 0 ? key : "ERR", rn, rk, f[2], f[3]);
+            bad++;
+        }
+        cases++;
+    }
+    free(line);
+    fclose(fp);
+    printf("norm.tsv: %d cases\n", cases);
+    assert_true(cases >= 150);
+    assert_int_equal(bad, 0);
+}
+
+static void test_hnum_cases(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("test/cases/hnum.tsv", "r");
+    assert_non_null(fp);
+    char *line = NULL, *f[MAX_FIELDS];
+    size_t cap = 0;
+    int n, cases = 0, bad = 0;
+    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
+        assert_int_equal(n, 8);
+        struct hnum h;
+        memset(&h, 0x5a, sizeof(h));
+        int rc = norm_hnum(f[0], strlen(f[0]), &h);
+        bool ok;
+        if (strcmp(f[1], "EPARAM") == 0) {
+            ok = rc == GB_EPARAM;
+        } else {
+            const char *suf = strcmp(f[4], "-") ? f[4] : "";
+            const char *suf2 = strcmp(f[5], "-") ? f[5] : "";
+            const char *unit = strcmp(f[6], "-") ? f[6] : "";
+            ok = rc == 0 && h.number == strtol(f[2], NULL, 10) &&
+                 h.number2 == strtol(f[3], NULL, 10) && strcmp(h.suffix, suf) == 0 &&
+                 strcmp(h.suffix2, suf2) == 0 && strcmp(h.unit, unit) == 0 &&
+                 h.is_range == (strcmp(f[7], "range") == 0) &&
+                 h.is_slash == (strcmp(f[7], "slash") == 0);
+        }
+        if (!ok) {
+            printf("hnum.tsv: [%s]: rc=%d number=%ld number2=%ld suffix=[%s] suffix2=[%s] "
+                   "unit=[%s] range=%d slash=%d\n",
+                   f[0], rc, rc ? 0 : h.number, rc ? 0 : h.number2, rc ? "" : h.suffix,
+                   rc ? "" : h.suffix2, rc ? "" : h.unit, rc ? 0 : h.is_range, rc ? 0 : h.is_slash);
+            bad++;
+        }
+        cases++;
+    }
+    free(line);
+    fclose(fp);
+    assert_true(cases >= 40);
+    assert_int_equal(bad, 0);
+}
+
+static void test_country_cases(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("test/cases/country.tsv", "r");
+    assert_non_null(fp);
+    char *line = NULL, *f[MAX_FIELDS];
+    size_t cap = 0;
+    int n, cases = 0, bad = 0;
+    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
+        assert_int_equal(n, 4);
+        const char *c = norm_country(f[0], strlen(f[0]));
+        const char *want = strcmp(f[1], "-") ? f[1] : NULL;
+        bool ok;
+        if (!want)
+            ok = c == NULL;
+        else
+            ok = c && strcmp(c, want) == 0 && strcmp(norm_country_iso3(c), f[2]) == 0 &&
+                 strcmp(norm_country_name(c), f[3]) == 0;
+        if (!ok) {
+            printf("country.tsv: [%s]: got %s\n", f[0], c ? c : "NULL");
+            bad++;
+        }
+        cases++;
+    }
+    free(line);
+    fclose(fp);
+    assert_true(cases >= 40);
+    assert_int_equal(bad, 0);
+}
+
+/* Every country is found by its codes (any case) and its English name. */
+static void test_country_all(void **state)
+{
+    (void)state;
+    int found = 0;
+    for (char a = 'A'; a <= 'Z'; a++) {
+        for (char b = 'A'; b <= 'Z'; b++) {
+            char cc[3] = {a, b, 0};
+            const char *a3 = norm_country_iso3(cc);
+            if (!a3) {
+                assert_null(norm_country_name(cc));
+                assert_null(norm_country_langs(cc));
+                continue;
+            }
+            found++;
+            const char *name = norm_country_name(cc);
+            assert_non_null(name);
+            assert_non_null(norm_country_langs(cc));
+            char lower[4] = {(char)(a3[0] | 0x20), (char)(a3[1] | 0x20), (char)(a3[2] | 0x20), 0};
+            const char *r1 = norm_country(cc, 2);
+            const char *r2 = norm_country(lower, 3);
+            const char *r3 = norm_country(name, strlen(name));
+            assert_non_null(r1);
+            assert_non_null(r2);
+            assert_non_null(r3);
+            assert_string_equal(r1, cc);
+            assert_string_equal(r2, cc);
+            if (strcmp(r3, cc) != 0)
+                fail_msg("name %s of %s gives %s", name, cc, r3);
+        }
+    }
+    assert_int_equal(found, 250); /* 249 ISO 3166-1 entries and XK */
+    assert_string_equal(norm_country_langs("CH"), "de fr it");
+    assert_string_equal(norm_country_langs("li"), "de");
+    assert_string_equal(norm_country_langs("CZ"), "cs");
+    assert_string_equal(norm_country_langs("US"), "en");
+    assert_string_equal(norm_country_langs("DK"), "da");
+    assert_null(norm_country_iso3("DEU"));
+    assert_null(norm_country_iso3(NULL));
+    assert_null(norm_country(NULL, 0));
+}
+
+/* ---- limits and odd input ---- */
+
+static void test_norm_limits(void **state)
+{
+    (void)state;
+    char out[NORM_MAX];
+    /* Exactly fitting output, one byte short, no room at all. */
+    assert_int_equal(norm_name("Abc Def", 7, "US", out, 8), 7);
+    assert_string_equal(out, "abc def");
+    assert_int_equal(norm_name("Abc Def", 7, "US", out, 7), GB_ETOOLONG);
+    assert_int_equal(norm_key("Abc Def", 7, "US", out, 7), 6);
+    assert_int_equal(norm_name("Abc", 3, "US", out, 0), GB_ETOOLONG);
+    /* An expansion that does not fit. */
+    assert_int_equal(norm_name("Market St", 9, "US", out, 11), GB_ETOOLONG);
+    assert_int_equal(norm_name("Market St", 9, "US", out, 14), 13);
+
+    /* 64 words fit, 65 do not. */
+    char many[65 * 2 + 1];
+    for (int i = 0; i < 65; i++) {
+        many[2 * i] = 'x';
+        many[2 * i + 1] = ' ';
+    }
+    assert_int_equal(norm_name(many, 64 * 2, NULL, out, sizeof(out)), 64 * 2 - 1);
+    assert_int_equal(norm_name(many, 65 * 2, NULL, out, sizeof(out)), GB_ETOOLONG);
+
+    /* An input whose output cannot fit NORM_MAX. */
+    char *big = malloc(4000);
+    assert_non_null(big);
+    memset(big, 'a', 4000);
+    big[0] = 'b';
+    for (int i = 1; i < 4000; i += 2)
+        big[i] = 'r';
+    assert_int_equal(norm_name(big, 4000, NULL, out, sizeof(out)), GB_ETOOLONG);
+    free(big);
+
+    /* Invalid UTF-8 is dropped, not a boundary; an empty name gives 0. */
+    assert_int_equal(norm_name("Stra\xff\xfesse", 9, "DE", out, sizeof(out)), 7);
+    assert_string_equal(out, "strasse");
+    assert_int_equal(norm_name("\xc3", 1, "DE", out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(norm_name("", 0, NULL, out, sizeof(out)), 0);
+    /* Only len bytes are read. */
+    assert_int_equal(norm_name("Main Street", 4, "US", out, sizeof(out)), 4);
+    assert_string_equal(out, "main");
+}
+
+static void test_norm_fold(void **state)
+{
+    (void)state;
+    char out[NORM_MAX];
+    assert_int_equal(norm_fold("St. Gallen-Straße", 18, out, sizeof(out)), 17);
+    assert_string_equal(out, "st gallen strasse");
+    assert_int_equal(norm_fold("NÆSTVED", 8, out, sizeof(out)), 7);
+    assert_string_equal(out, "nastved");
+}
+
+/* ---- the real street names: spelling variants must meet ---- */
+
+/* Read CSV field col of a line with quotes; return its length or -1. */
+static int csv_field(const char *line, int col, char *out, size_t cap)
+{
+    int c = 0;
+    const char *p = line;
+    while (*p && *p != '\n' && *p != '\r') {
+        size_t n = 0;
+        bool q = *p == '"';
+        if (q)
+            p++;
+        while (*p && (q ? !(*p == '"' && p[1] != '"') : (*p != ',' && *p != '\n'))) {
+            if (q && *p == '"')
+                p++;
+            if (c == col && n + 1 < cap)
+                out[n++] = *p;
+            p++;
+        }
+        if (q && *p == '"')
+            p++;
+        if (c == col) {
+            out[n] = 0;
+            return (int)n;
+        }
+        if (*p == ',')
+            p++;
+        c++;
+    }
+    return -1;
+}
+
+static bool ends_with(const char *s, const char *suf, size_t *stem)
+{
+    size_t sl = strlen(s), fl = strlen(suf);
+    if (sl <= fl || strcmp(s + sl - fl, suf) != 0)
+        return false;
+    *stem = sl - fl;
+    return true;
+}
+
+static void assert_meet(const char *a, const char *b, const char *cc)
+{
+    char ka[NORM_MAX], kb[NORM_MAX];
+    assert_true(norm_key(a, strlen(a), cc, ka, sizeof(ka)) > 0);
+    assert_true(norm_key(b, strlen(b), cc, kb, sizeof(kb)) > 0);
+    if (strcmp(ka, kb) != 0)
+        fail_msg("[%s] and [%s] (%s) do not meet: %s != %s", a, b, cc, ka, kb);
+}
+
+/* Replace a trailing type word of an upper-case SF name by the spelled-out form. */
+static const char *const sf_types[][2] = {
+    {" ST", " Street"}, {" AVE", " Avenue"},     {" PL", " Place"},   {" PLZ", " Plaza"},
+    {" DR", " Drive"},  {" BLVD", " Boulevard"}, {" TER", " Terrace"}};
+
+static void test_data_variants(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        const char *cc;
+    } sets[] = {{"li-liechtenstein-2026.csv", "LIE"},
+                {"de-lauf-2020.csv", "DEU"},
+                {"cz-prague-ne-2020.csv", "CZE"},
+                {"us-ca-san-francisco-excerpt.csv", "USA"}};
+    int checked = 0;
+    for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/data/openaddresses/%s", shared_dir(), sets[s].file);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            fail_msg("cannot open %s", path);
+        char *line = NULL;
+        size_t cap = 0;
+        char street[512], var[600], prev[512] = "";
+        bool header = true;
+        while (getline(&line, &cap, fp) >= 0) {
+            if (header) {
+                header = false;
+                continue;
+            }
+            if (csv_field(line, 3, street, sizeof(street)) <= 0 || strcmp(street, prev) == 0)
+                continue;
+            memcpy(prev, street, sizeof(prev));
+            size_t stem;
+            char out[NORM_MAX];
+            assert_true(norm_key(street, strlen(street), sets[s].cc, out, sizeof(out)) > 0);
+            if (ends_with(street, "strasse", &stem) || ends_with(street, "straße", &stem)) {
+                snprintf(var, sizeof(var), "%.*sstr.", (int)stem, street);
+                assert_meet(street, var, sets[s].cc);
+                checked++;
+            } else if (ends_with(street, "gasse", &stem)) {
+                snprintf(var, sizeof(var), "%.*sg.", (int)stem, street);
+                assert_meet(street, var, sets[s].cc);
+                checked++;
+            }
+            if (strcmp(sets[s].cc, "CZE") == 0 && !strchr(street, ';')) {
+                snprintf(var, sizeof(var), "ul. %s", street);
+                assert_meet(street, var, sets[s].cc);
+                checked++;
+            }
+            if (strcmp(sets[s].cc, "USA") == 0) {
+                for (size_t t = 0; t < sizeof(sf_types) / sizeof(sf_types[0]); t++) {
+                    if (ends_with(street, sf_types[t][0], &stem)) {
+                        snprintf(var, sizeof(var), "%.*s%s", (int)stem, street, sf_types[t][1]);
+                        assert_meet(street, var, sets[s].cc);
+                        checked++;
+                    }
+                }
+            }
+            /* Lower case without accents must meet too. */
+            assert_meet(street, out, sets[s].cc);
+        }
+        free(line);
+        fclose(fp);
+    }
+    printf("data variants checked: %d\n", checked);
+    assert_true(checked > 500);
+}
+
+/* ---- threads and speed ---- */
+
+struct worker {
+    const char *name;
+    const char *want;
+    int bad;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    char out[NORM_MAX];
+    for (int i = 0; i < 20000; i++) {
+        if (norm_key(w->name, strlen(w->name), "DEU", out, sizeof(out)) < 0 ||
+            strcmp(out, w->want) != 0)
+            w->bad++;
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    struct worker w[2] = {{"Stühleinshöhstr.", "stuhleinshohstrasse", 0},
+                          {"Lauf a.d.Pegnitz", "laufanderpegnitz", 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(w[0].bad, 0);
+    assert_int_equal(w[1].bad, 0);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Information only: no assertion on time. */
+static void test_timing(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *cc;
+    } names[] = {{"Hans-Sachs-Str.", "DEU"}, {"McAllister Street", "USA"},
+                 {"ul. Modřínová", "CZE"},   {"Vorarlberger-Strasse", "LIE"},
+                 {"Nørrebrogade 12", "DK"},  {"Avenue des Champs-Élysées", "FR"}};
+    char out[NORM_MAX];
+    const int rounds = 50000;
+    int sum = 0;
+    double t0 = now_ns();
+    for (int i = 0; i < rounds; i++)
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            sum += norm_key(names[k].name, strlen(names[k].name), names[k].cc, out, sizeof(out));
+    double t1 = now_ns();
+    struct hnum h;
+    for (int i = 0; i < rounds; i++)
+        sum += norm_hnum("808/1, byt 3", 12, &h);
+    double t2 = now_ns();
+    for (int i = 0; i < rounds; i++)
+        sum += norm_country("Deutschland", 11) != NULL;
+    double t3 = now_ns();
+    assert_true(sum > 0);
+    printf("timing (information): norm_key %.0f ns/name (avg %zu names, ~18 bytes), "
+           "norm_hnum %.0f ns, norm_country(name) %.0f ns\n",
+           (t1 - t0) / (rounds * (double)(sizeof(names) / sizeof(names[0]))),
+           sizeof(names) / sizeof(names[0]), (t2 - t1) / rounds, (t3 - t2) / rounds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_errors),   cmocka_unit_test(test_init_ok),
+        cmocka_unit_test(test_norm_cases),    cmocka_unit_test(test_hnum_cases),
+        cmocka_unit_test(test_country_cases), cmocka_unit_test(test_country_all),
+        cmocka_unit_test(test_norm_limits),   cmocka_unit_test(test_norm_fold),
+        cmocka_unit_test(test_data_variants), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_timing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
