@@ -270,7 +270,8 @@ static bool numlike(const char *s, size_t n)
         else if (!isdigit(c) && c != '/' && c != '-')
             return false;
     }
-    return letters <= 2;
+    /* "12a" is a number with a letter; "10th" (an ordinal) belongs to a street name */
+    return letters <= 1;
 }
 
 static void tokenize(struct gctx *g, const char *text)
@@ -557,9 +558,52 @@ static void parse_free(struct gctx *g, const char *text)
                 break;
         }
     }
-    if (g->ncand > 0)
-        return;
-    /* no exact street: spans within a few edits */
+}
+
+/*
+ * Street types where typos concentrate ("Strase", "Strße"): a span whose tail is close to one
+ * of these and whose stem plus the type is a street. Folded forms, as norm_key writes them.
+ */
+static const char *const street_types[] = {
+    "strasse", "gasse",  "weg",       "platz", "allee",   "ring",  "street",  "avenu", "road",
+    "drive",   "lane",   "boulevard", "ulice", "namesti", "trida", "nabrezi", "rue",   "via",
+    "calle",   "straat", "laan",      "vej",   "gade",    "gatan", "vagen",   "rua",   "avenida",
+};
+
+static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
+{
+    int added = 0;
+    char cand[KEY_MAX];
+    for (size_t t = 0; t < sizeof(street_types) / sizeof(street_types[0]); t++) {
+        const char *ty = street_types[t];
+        size_t tl = strlen(ty);
+        int maxd = tl >= 7 ? 3 : tl >= 5 ? 2 : 1;
+        for (size_t p = 4; p < len; p++) {
+            size_t tail = len - p;
+            if (tail + (size_t)maxd < tl || tail > tl + (size_t)maxd)
+                continue;
+            if (tail == tl && memcmp(key + p, ty, tl) == 0)
+                continue; /* the exact type: the exact lookup has seen it */
+            if (p + tl >= sizeof(cand))
+                continue;
+            int d = osa_distance(key + p, tail, ty, tl, maxd);
+            if (d > maxd)
+                continue;
+            memcpy(cand, key, p);
+            memcpy(cand + p, ty, tl);
+            uint32_t first = street_first(g->v, cand, p + tl);
+            if (first == IX_NONE)
+                continue;
+            add_street_run(g, first, hyp, 0.85, span_tokens);
+            added++;
+        }
+    }
+    return added;
+}
+
+/* No credible exact street: spans within a few edits, or with a misspelt street type. */
+static void parse_free_fuzzy(struct gctx *g)
+{
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
@@ -571,12 +615,13 @@ static void parse_free(struct gctx *g, const char *text)
             if (kl < 5)
                 continue;
             if (g->nhyp >= MAX_HYP)
-                break;
+                return;
             struct hyp *h = new_hyp(g);
             h->span_i = i;
             h->span_j = j;
             int before = g->ncand;
             fuzzy_streets(g, key, kl, g->nhyp, j - i);
+            typed_streets(g, key, kl, g->nhyp, j - i);
             if (g->ncand > before) {
                 pick_number(g, h);
                 leftover_runs(g, h);
@@ -643,6 +688,7 @@ static void parse_structured(struct gctx *g)
         g->nhyp = saved_nhyp;
     }
     fuzzy_streets(g, key, (size_t)kl, 0, 1);
+    typed_streets(g, key, (size_t)kl, 0, 1);
 }
 
 /* ---- scoring ---- */
@@ -1148,6 +1194,16 @@ static int fallback(struct gctx *g, struct gc_result *out)
     return 0;
 }
 
+/* Whether some exact candidate is confirmed and explains every token. */
+static bool credible(const struct gctx *g)
+{
+    for (int i = 0; i < g->ncand; i++)
+        if (g->cand[i].street_q >= 1 && g->cand[i].unexplained == 0 &&
+            (g->cand[i].confirmed || (!g->has_pc && g->hyp[g->cand[i].hyp].n_runs == 0)))
+            return true;
+    return false;
+}
+
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = malloc(sizeof(*g)); /* ~60 KB: too big for small thread stacks */
@@ -1177,6 +1233,12 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     }
     for (int i = 0; i < g->ncand; i++)
         score_cand(g, &g->cand[i]);
+    if (!g->structured && !credible(g)) {
+        int before = g->ncand;
+        parse_free_fuzzy(g);
+        for (int i = before; i < g->ncand; i++)
+            score_cand(g, &g->cand[i]);
+    }
     /* a street found only by spelling tolerance needs something else to agree */
     int w = 0;
     for (int i = 0; i < g->ncand; i++) {

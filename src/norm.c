@@ -616,7 +616,7 @@ int norm_init(const char *dir)
             d->nlangs[idx] = (uint8_t)n;
         }
     }
-    log_info("norm init dir=%s rules=%zu keys=%zu", dir, d->nrules, d->nkeys);
+    log_debug("norm init dir=%s rules=%zu keys=%zu", dir, d->nrules, d->nkeys);
     atomic_store_explicit(&g_dict, d, memory_order_release);
     d = NULL;
 out:
