@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEG2RAD (M_PI / 180.0)
+#define DEG2RAD   (M_PI / 180.0)
 #define M_PER_DEG (GEO_EARTH_RADIUS_M * DEG2RAD)
 
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2)
