@@ -201,6 +201,7 @@ struct gctx {
     char cc[3]; /* country filter, ISO2, "" when none */
     char focus[3];
     const char *cc_arg; /* cc or NULL for norm_* */
+    char guess_cc[3];   /* the country that names are read in when the query gives none */
     bool structured;
     /* postcode */
     bool has_pc;
@@ -361,6 +362,10 @@ static void find_postcode_and_country(struct gctx *g)
             memcpy(g->pc_key, key, k + 1);
             g->has_pc = true;
             g->pc_entry = e;
+            if (!g->cc_arg && g->v->postcodes[e].country[0]) {
+                memcpy(g->guess_cc, g->v->postcodes[e].country, 2);
+                g->cc_arg = g->guess_cc;
+            }
             t->used = true;
             if (two)
                 g->tok[i + 1].used = true;
@@ -1194,6 +1199,25 @@ static int fallback(struct gctx *g, struct gc_result *out)
     return 0;
 }
 
+/* The index's single country, when it holds one: names are read in its languages. */
+static const char *only_country(struct gctx *g)
+{
+    const struct index_view *v = g->v;
+    const char *found = NULL;
+    for (size_t i = 0; i < v->n_countries; i++) {
+        if (!v->countries[i].code[0] || v->countries[i].addresses == 0)
+            continue;
+        if (found)
+            return NULL;
+        found = v->countries[i].code;
+    }
+    if (!found)
+        return NULL;
+    memcpy(g->guess_cc, found, 2);
+    g->guess_cc[2] = '\0';
+    return g->guess_cc;
+}
+
 /* Whether some exact candidate is confirmed and explains every token. */
 static bool credible(const struct gctx *g)
 {
@@ -1222,6 +1246,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         g->cc_arg = g->cc;
     else if (g->focus[0])
         g->cc_arg = g->focus;
+    else
+        g->cc_arg = only_country(g);
     if (!is_blank(q->postcode))
         set_postcode(g, q->postcode, strlen(q->postcode));
     if (g->structured)

@@ -137,6 +137,35 @@ static uint32_t intern(struct index_builder *b, const char *s)
     return s ? intern_n(b, s, strlen(s)) : 0;
 }
 
+/*
+ * A display name: data written all in capitals ("MCALLISTER ST", San Francisco's address
+ * system) is shown in title case ("Mcallister St"); anything with a lower-case letter is kept
+ * as written.
+ */
+static uint32_t intern_display(struct index_builder *b, const char *s)
+{
+    if (!s)
+        return 0;
+    size_t n = strlen(s), upper = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || c >= 0x80)
+            return intern_n(b, s, n); /* has lower case, or non-ASCII: keep */
+        upper += c >= 'A' && c <= 'Z';
+    }
+    if (upper < 2 || n >= 512)
+        return intern_n(b, s, n);
+    char t[512];
+    bool word_start = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool letter = c >= 'A' && c <= 'Z';
+        t[i] = letter && !word_start ? (char)(c + 32) : c;
+        word_start = !(letter || (c >= '0' && c <= '9') || c == '\'');
+    }
+    return intern_n(b, t, n);
+}
+
 static const char *str_at(const struct index_builder *b, uint32_t off)
 {
     return b->blob + off;
@@ -265,8 +294,8 @@ static long group_of(struct index_builder *b, const struct record *r, const char
         struct b_group *g = &b->grps[b->n_grps++];
         memset(g, 0, sizeof(*g));
         g->key = intern_n(b, key, klen);
-        g->name = intern(b, street);
-        g->city = intern(b, city);
+        g->name = intern_display(b, street);
+        g->city = intern_display(b, city);
         g->city_key = intern_n(b, ckey, clen);
         char dkey[NORM_MAX];
         size_t dlen = key_of(r->district, cc[0] ? ccs : NULL, dkey, sizeof(dkey));
