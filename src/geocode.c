@@ -104,7 +104,7 @@ static int osa_distance(const char *a, size_t la, const char *b, size_t lb, int 
 /* Edits a key of this length may carry and still be found. */
 static int allowed_edits(size_t len)
 {
-    return len >= 9 ? 2 : len >= 5 ? 1 : 0;
+    return len >= 9 ? 2 : len >= 4 ? 1 : 0;
 }
 
 /* ---- index lookups ---- */
@@ -482,7 +482,7 @@ static int fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, i
                 const char *sk = ix_str(v, v->streets[st].key);
                 size_t sl = strlen(sk);
                 int dist = osa_distance(key, len, sk, sl, maxd);
-                if (dist == 0 || dist > maxd || dist > allowed_edits(sl))
+                if (dist == 0 || dist > maxd || dist > allowed_edits(sl > len ? sl : len))
                     continue;
                 add_street_run(g, st, hyp, 0.9 - 0.1 * dist, span_tokens);
                 added++;
@@ -617,7 +617,7 @@ static void parse_free_fuzzy(struct gctx *g)
                 break;
             char key[KEY_MAX];
             size_t kl = span_key(g, i, j, key, sizeof(key));
-            if (kl < 5)
+            if (kl < 4)
                 continue;
             if (g->nhyp >= MAX_HYP)
                 return;
