@@ -336,6 +336,8 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
         double lat, lon, radius;
         if (parse_prox(field(b, row, INPUT_PROX), &lat, &lon, &radius) < 0)
             failed = "FAILED";
+        else if (b->p.mode == MODE_RETRIEVE_AREAS)
+            rc = geocode_reverse_areas(b->ix, lat, lon, &s->res);
         else
             rc = geocode_reverse(b->ix, lat, lon, radius, b->p.maxresults, &s->res);
     } else {

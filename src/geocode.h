@@ -87,9 +87,14 @@ struct gc_result {
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out);
 
 /* Reverse geocode: the nearest addresses within radius_m of (lat, lon), nearest first; when
- * none, the street of the nearest address within 1 km; then the nearest city. */
+ * none, the nearest street line within the radius; then the administrative area containing the
+ * point; then the nearest city within 30 km. */
 int geocode_reverse(const struct index *ix, double lat, double lon, double radius_m,
                     int max_results, struct gc_result *out);
+
+/* Reverse geocode to areas: the finest administrative area containing (lat, lon), with its
+ * parents as district/city/county/state; else the nearest city within 30 km. */
+int geocode_reverse_areas(const struct index *ix, double lat, double lon, struct gc_result *out);
 
 /* Names for output: "houseNumber", "pointAddress", "exact" ... */
 const char *gc_level_name(enum gc_level l);

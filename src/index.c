@@ -51,6 +51,8 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_CELLS] = sizeof(struct ix_cell),
     [IXS_CELL_ADDRS] = sizeof(uint32_t),
     [IXS_COUNTRIES] = sizeof(struct ix_country),
+    [IXS_SCELLS] = sizeof(struct ix_cell),
+    [IXS_SCELL_STREETS] = sizeof(uint32_t),
 };
 
 static const char *const section_names[IXS__COUNT] = {
@@ -129,9 +131,22 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
     for (size_t i = 0; i < v->n_pc_hash; i++)
         if (v->pc_hash[i] != IX_NONE && v->pc_hash[i] >= v->n_postcodes)
             FAIL("postcode hash slot %zu out of bounds", i);
-    for (size_t i = 0; i < v->n_admins; i++)
-        if (!str_ok(v, v->admins[i].name))
+    for (size_t i = 0; i < v->n_admins; i++) {
+        const struct ix_admin *a = &v->admins[i];
+        if (!str_ok(v, a->name))
             FAIL("admin %zu: string out of bounds", i);
+        if (a->geom_count &&
+            (a->geom_first >= v->n_points || a->geom_count > v->n_points - a->geom_first))
+            FAIL("admin %zu: geometry out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_scells; i++) {
+        const struct ix_cell *c = &v->scells[i];
+        if (c->first >= v->n_scell_streets || c->count > v->n_scell_streets - c->first)
+            FAIL("street cell %zu out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_scell_streets; i++)
+        if (v->scell_streets[i] >= v->n_streets)
+            FAIL("cell street %zu out of bounds", i);
     for (size_t i = 0; i < v->n_cells; i++) {
         const struct ix_cell *c = &v->cells[i];
         if (c->first >= v->n_cell_addrs || c->count > v->n_cell_addrs - c->first)
@@ -277,6 +292,10 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
     v->n_cell_addrs = count[IXS_CELL_ADDRS];
     v->countries = base[IXS_COUNTRIES];
     v->n_countries = count[IXS_COUNTRIES];
+    v->scells = base[IXS_SCELLS];
+    v->n_scells = count[IXS_SCELLS];
+    v->scell_streets = base[IXS_SCELL_STREETS];
+    v->n_scell_streets = count[IXS_SCELL_STREETS];
     char cerr[200];
     rc = check_refs(v, cerr, sizeof(cerr));
     if (rc < 0) {

@@ -9,6 +9,7 @@
  */
 #include "index.h"
 #include "err.h"
+#include "geo.h"
 #include "import.h"
 #include "index_format.h"
 #include "log.h"
@@ -59,6 +60,13 @@ struct b_interp {
     uint32_t seq;
 };
 
+/* One way of a street: its points in spoints. */
+struct b_sgeom {
+    uint32_t group;
+    uint32_t first, count;
+    uint32_t seq;
+};
+
 struct b_place {
     struct ix_place p;
     uint32_t seq;
@@ -86,8 +94,14 @@ struct index_builder {
     size_t n_grps, cap_grps;
     struct b_interp *interps;
     size_t n_interps, cap_interps;
-    struct ix_point *points;
+    struct ix_point *points; /* interpolation lines */
     size_t n_points, cap_points;
+    struct ix_point *spoints; /* street ways */
+    size_t n_spoints, cap_spoints;
+    struct b_sgeom *sgeoms;
+    size_t n_sgeoms, cap_sgeoms;
+    struct ix_point *apoints; /* admin rings */
+    size_t n_apoints, cap_apoints;
     struct b_place *places;
     size_t n_places, cap_places;
     struct b_postcode *pcs;
@@ -205,6 +219,9 @@ void index_builder_free(struct index_builder *b)
     free(b->grps);
     free(b->interps);
     free(b->points);
+    free(b->spoints);
+    free(b->sgeoms);
+    free(b->apoints);
     free(b->places);
     free(b->pcs);
     free(b->admins);
@@ -441,36 +458,6 @@ static int add_address(struct index_builder *b, const struct record *r)
     return 0;
 }
 
-static double line_len(const struct rec_point *p, size_t n)
-{
-    double len = 0;
-    for (size_t i = 1; i < n; i++) {
-        double dy = p[i].lat - p[i - 1].lat;
-        double dx = (p[i].lon - p[i - 1].lon) * cos(p[i].lat * M_PI / 180);
-        len += sqrt(dx * dx + dy * dy);
-    }
-    return len;
-}
-
-/* The point halfway along a line. */
-static struct rec_point line_mid(const struct rec_point *p, size_t n)
-{
-    double half = line_len(p, n) / 2, acc = 0;
-    for (size_t i = 1; i < n; i++) {
-        double dy = p[i].lat - p[i - 1].lat;
-        double dx = (p[i].lon - p[i - 1].lon) * cos(p[i].lat * M_PI / 180);
-        double seg = sqrt(dx * dx + dy * dy);
-        if (acc + seg >= half && seg > 0) {
-            double t = (half - acc) / seg;
-            struct rec_point m = {p[i - 1].lat + t * (p[i].lat - p[i - 1].lat),
-                                  p[i - 1].lon + t * (p[i].lon - p[i - 1].lon)};
-            return m;
-        }
-        acc += seg;
-    }
-    return p[0];
-}
-
 static int add_street(struct index_builder *b, const struct record *r)
 {
     const char *name = r->name ? r->name : r->street;
@@ -483,8 +470,8 @@ static int add_street(struct index_builder *b, const struct record *r)
     struct rec_point mid = {r->lat, r->lon};
     double len = 0;
     if (r->geom && r->n_geom > 0) {
-        mid = line_mid(r->geom, r->n_geom);
-        len = line_len(r->geom, r->n_geom);
+        mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
+        len = geo_line_length_m(r->geom, r->n_geom);
         for (size_t i = 0; i < r->n_geom; i++)
             bbox_add(gr, to_fix(r->geom[i].lat), to_fix(r->geom[i].lon));
     } else if (!coord_ok(r->lat, r->lon))
@@ -493,6 +480,20 @@ static int add_street(struct index_builder *b, const struct record *r)
         gr->way_len = len > 0 ? len : 1e-12;
         gr->way_lat = to_fix(mid.lat);
         gr->way_lon = to_fix(mid.lon);
+    }
+    if (r->geom && r->n_geom >= 2) {
+        GROW(b->sgeoms, b->n_sgeoms, b->cap_sgeoms);
+        struct b_sgeom *sg = &b->sgeoms[b->n_sgeoms++];
+        sg->group = (uint32_t)g;
+        sg->first = (uint32_t)b->n_spoints;
+        sg->count = (uint32_t)r->n_geom;
+        sg->seq = b->seq;
+        for (size_t i = 0; i < r->n_geom; i++) {
+            GROW(b->spoints, b->n_spoints, b->cap_spoints);
+            b->spoints[b->n_spoints].lat = to_fix(r->geom[i].lat);
+            b->spoints[b->n_spoints].lon = to_fix(r->geom[i].lon);
+            b->n_spoints++;
+        }
     }
     /* Alternative names of a street are streets of their own at the same place. */
     for (size_t i = 0; i < r->n_alt; i++) {
@@ -533,7 +534,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
         b->n_points++;
     }
     if (gr->way_len == 0) {
-        struct rec_point mid = line_mid(r->geom, r->n_geom);
+        struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
         gr->way_len = 1e-12;
         gr->way_lat = to_fix(mid.lat);
         gr->way_lon = to_fix(mid.lon);
@@ -543,7 +544,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
     cc[2] = '\0';
     if (r->postcode && *r->postcode) {
         struct record c = *r;
-        struct rec_point mid = line_mid(r->geom, r->n_geom);
+        struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
         c.lat = mid.lat;
         c.lon = mid.lon;
         derive_postcode(b, r->postcode, cc[0] ? cc : NULL, &c, 0);
@@ -596,8 +597,18 @@ static int add_admin(struct index_builder *b, const struct record *r)
     a->lon = to_fix(r->lon);
     a->min_lat = a->max_lat = a->lat;
     a->min_lon = a->max_lon = a->lon;
+    if (r->n_geom >= 3) {
+        a->geom_first = (uint32_t)b->n_apoints;
+        a->geom_count = (uint32_t)r->n_geom;
+    }
     for (size_t i = 0; i < r->n_geom; i++) {
         int32_t la = to_fix(r->geom[i].lat), lo = to_fix(r->geom[i].lon);
+        if (r->n_geom >= 3) {
+            GROW(b->apoints, b->n_apoints, b->cap_apoints);
+            b->apoints[b->n_apoints].lat = la;
+            b->apoints[b->n_apoints].lon = lo;
+            b->n_apoints++;
+        }
         if (i == 0 || la < a->min_lat)
             a->min_lat = la;
         if (i == 0 || la > a->max_lat)
@@ -706,6 +717,38 @@ static int cmp_addr(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+struct cell_pair {
+    uint64_t key;
+    uint32_t idx;
+};
+
+static int cmp_sgeom(const void *pa, const void *pb)
+{
+    const struct b_sgeom *a = pa, *b = pb;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Append (cell, street) pairs for every grid cell the segment's bounding box touches. */
+static void segment_cells(struct cell_pair **pairs, size_t *n, size_t *cap, struct ix_point p,
+                          struct ix_point q, uint32_t street)
+{
+    int32_t y0 = (int32_t)floor(fmin(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t y1 = (int32_t)floor(fmax(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t x0 = (int32_t)floor(fmin(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t x1 = (int32_t)floor(fmax(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
+    if ((int64_t)(y1 - y0 + 1) * (x1 - x0 + 1) > 10000)
+        return; /* a broken segment across the map: not worth indexing */
+    for (int32_t y = y0; y <= y1; y++)
+        for (int32_t x = x0; x <= x1; x++) {
+            GROW(*pairs, *n, *cap);
+            (*pairs)[*n].key = ((uint64_t)(uint32_t)y << 32) | (uint32_t)x;
+            (*pairs)[*n].idx = street;
+            (*n)++;
+        }
+}
+
 static int cmp_interp(const void *pa, const void *pb)
 {
     const struct b_interp *a = pa, *b = pb;
@@ -756,11 +799,6 @@ static double dist_m(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
     double dx = (lon2 - lon1) / IX_COORD_SCALE * 111320.0 * cos((la1 + la2) * M_PI / 360);
     return sqrt(dx * dx + dy * dy);
 }
-
-struct cell_pair {
-    uint64_t key;
-    uint32_t idx;
-};
 
 static int cmp_pair(const void *pa, const void *pb)
 {
@@ -1145,6 +1183,67 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         free(pairs);
     }
 
+    /* Points: interpolation lines, each street's ways in street order, then admin rings. */
+    for (size_t i = 0; i < b->n_sgeoms; i++)
+        b->sgeoms[i].group = order[b->sgeoms[i].group];
+    qsort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom);
+    size_t npoints = 0;
+    struct ix_point *points =
+        malloc((b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1) * sizeof(*points));
+    if (!points)
+        abort();
+    if (b->n_points)
+        memcpy(points, b->points, b->n_points * sizeof(*points));
+    npoints = b->n_points;
+    struct cell_pair *spairs = NULL;
+    size_t nspairs = 0, capspairs = 0;
+    for (size_t i = 0; i < b->n_sgeoms; i++) {
+        const struct b_sgeom *sg = &b->sgeoms[i];
+        struct ix_street *st = &streets[sg->group];
+        if (st->geom_count == 0) {
+            st->geom_first = (uint32_t)npoints;
+        } else {
+            points[npoints].lat = points[npoints].lon = IX_PART_BREAK;
+            npoints++;
+            st->geom_count++;
+        }
+        for (uint32_t k = 0; k < sg->count; k++) {
+            points[npoints++] = b->spoints[sg->first + k];
+            if (k > 0)
+                segment_cells(&spairs, &nspairs, &capspairs, b->spoints[sg->first + k - 1],
+                              b->spoints[sg->first + k], sg->group);
+        }
+        st->geom_count += sg->count;
+    }
+    size_t admin_base = npoints;
+    if (b->n_apoints)
+        memcpy(points + npoints, b->apoints, b->n_apoints * sizeof(*points));
+    npoints += b->n_apoints;
+    for (size_t i = 0; i < b->n_admins; i++)
+        if (b->admins[i].geom_count)
+            b->admins[i].geom_first += (uint32_t)admin_base;
+    qsort(spairs, nspairs, sizeof(*spairs), cmp_pair);
+    struct ix_cell *scells = NULL;
+    size_t nscells = 0, capscells = 0;
+    uint32_t *scell_streets = malloc((nspairs + 1) * sizeof(uint32_t));
+    if (!scell_streets)
+        abort();
+    size_t nss = 0;
+    for (size_t i = 0; i < nspairs; i++) {
+        if (i > 0 && spairs[i].key == spairs[i - 1].key && spairs[i].idx == spairs[i - 1].idx)
+            continue;
+        if (nscells == 0 || scells[nscells - 1].cell != spairs[i].key) {
+            GROW(scells, nscells, capscells);
+            scells[nscells].cell = spairs[i].key;
+            scells[nscells].first = (uint32_t)nss;
+            scells[nscells].count = 0;
+            nscells++;
+        }
+        scells[nscells - 1].count++;
+        scell_streets[nss++] = spairs[i].idx;
+    }
+    free(spairs);
+
     /* Per-country counts. */
     struct ix_country *countries = NULL;
     size_t ncountries = 0, capcountries = 0;
@@ -1202,7 +1301,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         [IXS_FUZZY] = {fz, nfz * sizeof(*fz), nfz},
         [IXS_ADDRS] = {addrs, na * sizeof(*addrs), na},
         [IXS_INTERPS] = {interps, b->n_interps * sizeof(*interps), b->n_interps},
-        [IXS_POINTS] = {b->points, b->n_points * sizeof(*b->points), b->n_points},
+        [IXS_POINTS] = {points, npoints * sizeof(*points), npoints},
         [IXS_PLACES] = {places, b->n_places * sizeof(*places), b->n_places},
         [IXS_PLACE_HASH] = {h_pl, ns_pl * sizeof(uint32_t), ns_pl},
         [IXS_POSTCODES] = {pcs, b->n_pcs * sizeof(*pcs), b->n_pcs},
@@ -1211,6 +1310,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         [IXS_CELLS] = {cells, ncells * sizeof(*cells), ncells},
         [IXS_CELL_ADDRS] = {cell_addrs, na * sizeof(uint32_t), na},
         [IXS_COUNTRIES] = {countries, ncountries * sizeof(*countries), ncountries},
+        [IXS_SCELLS] = {scells, nscells * sizeof(*scells), nscells},
+        [IXS_SCELL_STREETS] = {scell_streets, nss * sizeof(uint32_t), nss},
     };
     rc = write_file(path, &h, s, err, errlen);
     if (rc == 0)
@@ -1231,6 +1332,9 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     free(cellkeys);
     free(cell_addrs);
     free(countries);
+    free(points);
+    free(scells);
+    free(scell_streets);
     free(h_st);
     free(h_pl);
     free(h_pc);

@@ -18,22 +18,24 @@
 #define IX_COORD_SCALE 1e7
 
 enum ix_section_id {
-    IXS_STRINGS = 0, /* NUL-terminated UTF-8 strings; offset 0 holds "" */
-    IXS_SOURCES,     /* struct ix_source[] */
-    IXS_STREETS,     /* struct ix_street[], sorted by key, country, city key */
-    IXS_STREET_HASH, /* uint32[] open-addressing table of street indexes by key (first of run) */
-    IXS_FUZZY,       /* struct ix_fuzzy[], deletion neighbourhood of street keys, sorted */
-    IXS_ADDRS,       /* struct ix_addr[], grouped by street, sorted by number */
-    IXS_INTERPS,     /* struct ix_interp[], grouped by street */
-    IXS_POINTS,      /* struct ix_point[], geometry of interpolation lines */
-    IXS_PLACES,      /* struct ix_place[], sorted by key */
-    IXS_PLACE_HASH,  /* uint32[] open-addressing table of place indexes by key (first of run) */
-    IXS_POSTCODES,   /* struct ix_postcode[], sorted by key, country */
-    IXS_PC_HASH,     /* uint32[] open-addressing table of postcode indexes (first of run) */
-    IXS_ADMINS,      /* struct ix_admin[] */
-    IXS_CELLS,       /* struct ix_cell[], sorted by cell id: the reverse-geocoding grid */
-    IXS_CELL_ADDRS,  /* uint32[] address indexes, grouped by cell */
-    IXS_COUNTRIES,   /* struct ix_country[]: per-country counts */
+    IXS_STRINGS = 0,   /* NUL-terminated UTF-8 strings; offset 0 holds "" */
+    IXS_SOURCES,       /* struct ix_source[] */
+    IXS_STREETS,       /* struct ix_street[], sorted by key, country, city key */
+    IXS_STREET_HASH,   /* uint32[] open-addressing table of street indexes by key (first of run) */
+    IXS_FUZZY,         /* struct ix_fuzzy[], deletion neighbourhood of street keys, sorted */
+    IXS_ADDRS,         /* struct ix_addr[], grouped by street, sorted by number */
+    IXS_INTERPS,       /* struct ix_interp[], grouped by street */
+    IXS_POINTS,        /* struct ix_point[]: interpolation lines, street lines, admin rings */
+    IXS_PLACES,        /* struct ix_place[], sorted by key */
+    IXS_PLACE_HASH,    /* uint32[] open-addressing table of place indexes by key (first of run) */
+    IXS_POSTCODES,     /* struct ix_postcode[], sorted by key, country */
+    IXS_PC_HASH,       /* uint32[] open-addressing table of postcode indexes (first of run) */
+    IXS_ADMINS,        /* struct ix_admin[] */
+    IXS_CELLS,         /* struct ix_cell[], sorted by cell id: the reverse-geocoding grid */
+    IXS_CELL_ADDRS,    /* uint32[] address indexes, grouped by cell */
+    IXS_COUNTRIES,     /* struct ix_country[]: per-country counts */
+    IXS_SCELLS,        /* struct ix_cell[], sorted by cell id: streets passing through a cell */
+    IXS_SCELL_STREETS, /* uint32[] street indexes, grouped by cell */
     IXS__COUNT
 };
 
@@ -84,10 +86,13 @@ struct ix_street {
     int32_t min_lat, min_lon, max_lat, max_lon; /* bounding box of addresses and geometry */
     uint32_t addr_first, addr_count;
     uint32_t interp_first, interp_count;
-    uint32_t id; /* stable id: hash of key, country and city */
-    uint32_t reserved;
+    uint32_t id;                     /* stable id: hash of key, country and city */
+    uint32_t geom_first, geom_count; /* into IXS_POINTS: its ways, IX_PART_BREAK between them */
 };
-static_assert(sizeof(struct ix_street) == 88, "ix_street layout");
+static_assert(sizeof(struct ix_street) == 92, "ix_street layout");
+
+/* In a street's geometry, a point with both fields IX_PART_BREAK separates two ways. */
+#define IX_PART_BREAK INT32_MIN
 
 struct ix_fuzzy {
     uint32_t hash;   /* hash of a deletion variant of a street key */
@@ -155,8 +160,9 @@ struct ix_admin {
     uint16_t reserved;
     int32_t lat, lon;
     int32_t min_lat, min_lon, max_lat, max_lon;
+    uint32_t geom_first, geom_count; /* outer ring in IXS_POINTS; count 0 when unknown */
 };
-static_assert(sizeof(struct ix_admin) == 36, "ix_admin layout");
+static_assert(sizeof(struct ix_admin) == 44, "ix_admin layout");
 
 struct ix_cell {
     uint64_t cell;         /* (lat_cell << 32) | lon_cell */
@@ -209,6 +215,10 @@ struct index_view {
     size_t n_cell_addrs;
     const struct ix_country *countries;
     size_t n_countries;
+    const struct ix_cell *scells;
+    size_t n_scells;
+    const uint32_t *scell_streets;
+    size_t n_scell_streets;
 };
 
 struct index;
