@@ -36,6 +36,7 @@
 #define MIN_SCORE          3.0
 #define INTERP_MAX_GAP_NUM 200
 #define INTERP_MAX_GAP_M   1500.0
+#define SAME_STREET_M      500.0
 
 /* ---- small helpers ---- */
 
@@ -314,7 +315,7 @@ static void find_postcode_and_country(struct gctx *g)
     /* the country: a trailing run of tokens that names one */
     for (int len = 3; len >= 1 && !g->country_named; len--) {
         int i = g->ntok - len;
-        if (i < 1)
+        if (i < 0 || (i == 0 && len != g->ntok))
             continue;
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
@@ -330,9 +331,11 @@ static void find_postcode_and_country(struct gctx *g)
             g->country_named = true;
         }
     }
-    int nnum = 0;
-    for (int i = 0; i < g->ntok; i++)
+    int nnum = 0, nwords = 0;
+    for (int i = 0; i < g->ntok; i++) {
         nnum += g->tok[i].numlike && !g->tok[i].used;
+        nwords += !g->tok[i].numlike && !g->tok[i].used;
+    }
     /* later tokens first: postcodes usually follow the street */
     for (int i = g->ntok - 1; i >= 0 && !g->has_pc; i--) {
         struct token *t = &g->tok[i];
@@ -346,8 +349,8 @@ static void find_postcode_and_country(struct gctx *g)
             size_t k = postcode_key(t->s, n, key, sizeof(key));
             if (k < 3 || !strpbrk(key, "0123456789"))
                 continue;
-            if (t->numlike && nnum == 1 && !two)
-                continue; /* the only number is more likely the house number */
+            if (t->numlike && nnum == 1 && nwords > 0 && !two)
+                continue; /* the only number next to words is more likely the house number */
             uint32_t e = postcode_first(g->v, key, k);
             bool found = false;
             for (; e != IX_NONE && e < g->v->n_postcodes &&
@@ -967,13 +970,21 @@ static void score_cand(struct gctx *g, struct cand *c)
     c->score = sc;
 }
 
-static int cmp_cand(const void *pa, const void *pb)
+static int cmp_cand(const void *pa, const void *pb, void *ctx)
 {
     const struct cand *a = pa, *b = pb;
+    const struct index_view *cmp_view = ctx;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
     if (a->level != b->level)
         return a->level > b->level ? -1 : 1;
+    /* the bigger of two equal streets first: more addresses, then more interpolation */
+    uint32_t na =
+        cmp_view->streets[a->street].addr_count + cmp_view->streets[a->street].interp_count;
+    uint32_t nb =
+        cmp_view->streets[b->street].addr_count + cmp_view->streets[b->street].interp_count;
+    if (na != nb)
+        return na > nb ? -1 : 1;
     if (a->street != b->street)
         return a->street < b->street ? -1 : 1;
     return a->hyp - b->hyp;
@@ -1088,8 +1099,11 @@ static int fallback(struct gctx *g, struct gc_result *out)
 {
     const struct index_view *v = g->v;
     struct gc_candidate *o = &out->c[0];
-    bool asked_street = !is_blank(g->q->street) || !is_blank(g->q->house_number) ||
-                        (g->q->search_text && g->ntok > 0);
+    /* free text: tokens other than the postcode, country and one locality ask for more */
+    int free_tokens = 0;
+    for (int i = 0; i < g->ntok; i++)
+        free_tokens += !g->tok[i].used;
+    bool asked_street = !is_blank(g->q->street) || !is_blank(g->q->house_number);
     if (g->has_pc && g->pc_entry != IX_NONE) {
         const struct ix_postcode *p = &v->postcodes[g->pc_entry];
         init_out(o);
@@ -1101,7 +1115,8 @@ static int fallback(struct gctx *g, struct gc_result *out)
         o->country[0] = p->country[0];
         o->country[1] = p->country[1];
         o->mq[MQ_POSTCODE] = 1;
-        if (!is_blank(g->q->street) || asked_street)
+        asked_street |= !g->structured && free_tokens > 0;
+        if (asked_street)
             o->mq[MQ_STREET] = 0;
         set_view(o, 1000);
         location_id(o->location_id, sizeof(o->location_id), 'P',
@@ -1142,8 +1157,10 @@ static int fallback(struct gctx *g, struct gc_result *out)
         for (int k = 0; k < h->n_runs; k++)
             if (k != i && place_first(v, h->runs[k].key, h->runs[k].klen) == IX_NONE)
                 unexplained += h->runs[k].ntok;
-        if (!g->structured && unexplained > 1)
+        if (!g->structured && unexplained > 3)
             continue;
+        /* free text that said more than this locality asked for a street */
+        asked_street |= !g->structured && free_tokens > r->ntok;
         init_out(o);
         o->lat = o->nav_lat = fix2deg(best->lat);
         o->lon = o->nav_lon = fix2deg(best->lon);
@@ -1283,25 +1300,32 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         free(g);
         return rc;
     }
-    qsort(g->cand, (size_t)g->ncand, sizeof(g->cand[0]), cmp_cand);
+    qsort_r(g->cand, (size_t)g->ncand, sizeof(g->cand[0]), cmp_cand, (void *)g->v);
     /* candidates as good as the best one (within a hair) make the answer ambiguous */
     int max = q->max_results > 0 ? q->max_results : 1;
     if (max > GC_MAX_CANDIDATES)
         max = GC_MAX_CANDIDATES;
     double top = g->cand[0].score;
     int n = 0;
+    int emitted[GC_MAX_CANDIDATES];
     for (int i = 0; i < g->ncand && n < max; i++) {
         const struct cand *c = &g->cand[i];
         if (c->score < top - 0.05)
             break;
-        /* the same street in the same place through another hypothesis: skip */
+        /* the same point through another hypothesis, or the same street split by how its
+         * addresses name their locality (a village within a municipality): skip */
         bool dup = false;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
+            const struct ix_street *a = &g->v->streets[g->cand[emitted[k]].street];
+            const struct ix_street *b = &g->v->streets[c->street];
             dup |= fabs(out->c[k].lat - c->lat) < 1e-7 && fabs(out->c[k].lon - c->lon) < 1e-7;
+            dup |= a->key == b->key && dist_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
+                                              fix2deg(b->lon)) < SAME_STREET_M;
+        }
         if (dup)
             continue;
         emit_cand(g, c, &out->c[n]);
-        n++;
+        emitted[n++] = i;
     }
     out->n = n;
     bool asked_hn = false;

@@ -717,6 +717,99 @@ static int cmp_addr(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Distance in metres between two groups' bounding boxes (0 when they overlap). */
+static double bbox_gap_m(const struct b_group *a, const struct b_group *b)
+{
+    double dy = 0, dx = 0;
+    if (a->max_lat < b->min_lat)
+        dy = b->min_lat - a->max_lat;
+    else if (b->max_lat < a->min_lat)
+        dy = a->min_lat - b->max_lat;
+    if (a->max_lon < b->min_lon)
+        dx = b->min_lon - a->max_lon;
+    else if (b->max_lon < a->min_lon)
+        dx = a->min_lon - b->max_lon;
+    double lat = (a->min_lat + a->max_lat) / 2.0 / IX_COORD_SCALE;
+    dy = dy / IX_COORD_SCALE * 111320.0;
+    dx = dx / IX_COORD_SCALE * 111320.0 * cos(lat * M_PI / 180);
+    return sqrt(dx * dx + dy * dy);
+}
+
+#define MERGE_METRES 300.0
+
+/*
+ * A street known only by its ways (no addresses, no interpolation) is often the same street as
+ * an address street of the same name nearby whose addresses name another locality (a village
+ * within a municipality). Its ways join the nearest such street within MERGE_METRES. Return
+ * target[g]: g itself, or the group g joins (caller frees).
+ */
+static uint32_t *merge_line_only_streets(struct index_builder *b)
+{
+    size_t ng = b->n_grps;
+    uint32_t *target = malloc((ng + 1) * sizeof(uint32_t));
+    uint8_t *content = calloc(ng + 1, 1);
+    if (!target || !content)
+        abort();
+    for (size_t i = 0; i < ng; i++)
+        target[i] = (uint32_t)i;
+    for (size_t i = 0; i < b->n_addrs; i++)
+        content[b->addrs[i].group] = 1;
+    for (size_t i = 0; i < b->n_interps; i++)
+        content[b->interps[i].group] = 1;
+    /* groups with content, chained by (key, country) */
+    struct smap heads;
+    smap_init(&heads);
+    uint32_t *next = malloc((ng + 1) * sizeof(uint32_t));
+    if (!next)
+        abort();
+    for (size_t i = 0; i < ng; i++) {
+        next[i] = IX_NONE;
+        if (!content[i])
+            continue;
+        char k[16];
+        memcpy(k, &b->grps[i].key, 4);
+        memcpy(k + 4, b->grps[i].country, 2);
+        int ins;
+        uint32_t *v = smap_put(&heads, k, 6, (uint32_t)i, &ins);
+        if (!ins) {
+            next[i] = *v;
+            *v = (uint32_t)i;
+        }
+    }
+    for (size_t i = 0; i < ng; i++) {
+        if (content[i])
+            continue;
+        char k[16];
+        memcpy(k, &b->grps[i].key, 4);
+        memcpy(k + 4, b->grps[i].country, 2);
+        uint32_t *v = smap_get(&heads, k, 6);
+        uint32_t best = IX_NONE;
+        double bd = MERGE_METRES;
+        for (uint32_t h = v ? *v : IX_NONE; h != IX_NONE; h = next[h]) {
+            double d = bbox_gap_m(&b->grps[i], &b->grps[h]);
+            if (d < bd || (d == bd && best != IX_NONE && h < best)) {
+                bd = d;
+                best = h;
+            }
+        }
+        if (best == IX_NONE)
+            continue;
+        target[i] = best;
+        struct b_group *t = &b->grps[best], *g = &b->grps[i];
+        if (g->way_len > t->way_len) {
+            t->way_len = g->way_len;
+            t->way_lat = g->way_lat;
+            t->way_lon = g->way_lon;
+        }
+        bbox_add(t, g->min_lat, g->min_lon);
+        bbox_add(t, g->max_lat, g->max_lon);
+    }
+    smap_release(&heads);
+    free(next);
+    free(content);
+    return target;
+}
+
 struct cell_pair {
     uint64_t key;
     uint32_t idx;
@@ -952,18 +1045,24 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     struct b_group *sorted = malloc((ng + 1) * sizeof(*sorted));
     if (!order || !sorted)
         abort();
-    /* Sort a copy whose seq carries the old index, to remap addresses and interpolations. */
-    uint32_t *old_of_new = malloc((ng + 1) * sizeof(uint32_t));
-    if (!old_of_new)
-        abort();
-    memcpy(sorted, b->grps, ng * sizeof(*sorted));
-    for (size_t i = 0; i < ng; i++)
-        sorted[i].seq = (uint32_t)i; /* group creation order == index: a stable tie-breaker */
-    qsort(sorted, ng, sizeof(*sorted), cmp_group);
+    /* Sort the groups that stay; seq carries the old index to remap everything that points
+     * at a group. A merged group takes its target's new index. */
+    uint32_t *target = merge_line_only_streets(b);
+    size_t nkeep = 0;
     for (size_t i = 0; i < ng; i++) {
-        old_of_new[i] = sorted[i].seq;
-        order[sorted[i].seq] = (uint32_t)i;
+        if (target[i] != i)
+            continue;
+        sorted[nkeep] = b->grps[i];
+        sorted[nkeep].seq = (uint32_t)i; /* creation order == index: a stable tie-breaker */
+        nkeep++;
     }
+    qsort(sorted, nkeep, sizeof(*sorted), cmp_group);
+    for (size_t i = 0; i < nkeep; i++)
+        order[sorted[i].seq] = (uint32_t)i;
+    for (size_t i = 0; i < ng; i++)
+        order[i] = order[target[i]];
+    free(target);
+    ng = nkeep;
     for (size_t i = 0; i < b->n_addrs; i++)
         b->addrs[i].group = order[b->addrs[i].group];
     for (size_t i = 0; i < b->n_interps; i++)
@@ -1321,7 +1420,6 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
                  (unsigned long long)h.file_size);
     free(order);
     free(sorted);
-    free(old_of_new);
     free(addrs);
     free(streets);
     free(interps);
