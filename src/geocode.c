@@ -1252,6 +1252,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         return -12;
     memset(g, 0, offsetof(struct gctx, tok));
     g->ntok = g->nhyp = g->ncand = 0;
+    g->country_named = false;
     g->v = index_view(ix);
     g->q = q;
     g->pc_entry = IX_NONE;

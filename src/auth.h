@@ -1,0 +1,46 @@
+/*
+ * auth.h - the credentials of `geobatch serve`: which applications may call the API.
+ *
+ * The credentials file has one application per line: "APP_ID APP_CODE" (the HERE app_id /
+ * app_code pair) or "apikey KEY" (for apiKey= and Authorization: Bearer). Blank lines and lines
+ * starting with '#' are ignored. Secrets are compared in constant time and never logged. An
+ * application is identified by its app_id, or for an API key by "key-" and a hash of the key,
+ * so that the job store never holds a secret.
+ *
+ * Threads: auth_check() from any thread; auth_reload() (SIGHUP) from one thread at a time,
+ * concurrently with auth_check(): the table is swapped under a lock.
+ */
+#ifndef GEOBATCH_AUTH_H
+#define GEOBATCH_AUTH_H
+
+#include <stddef.h>
+
+#define AUTH_FIELD_MAX   256 /* bytes of an app_id, app_code or key */
+#define AUTH_MAX_ENTRIES 100000
+
+struct auth;
+
+/*
+ * Read the credentials file at path. Warn (log) when it is readable by group or others.
+ * Return 0 and set *out; -errno when unreadable; GB_EFORMAT with the line number in err for a
+ * malformed line.
+ */
+int auth_open(struct auth **out, const char *path, char *err, size_t errlen);
+
+/* Re-read the file; on any error keep the old table and return the error (message in err). */
+int auth_reload(struct auth *a, char *err, size_t errlen);
+
+void auth_close(struct auth *a);
+
+/*
+ * Check credentials as given in a request: app_id with app_code, or apikey (query apiKey or a
+ * Bearer token); any may be NULL. On success write the application identity (at most 64 bytes)
+ * to app and return 0; return GB_EAUTH otherwise.
+ */
+int auth_check(struct auth *a, const char *app_id, const char *app_code, const char *apikey,
+               char *app, size_t cap);
+
+/* Number of applications loaded. */
+size_t auth_count(struct auth *a);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * store.h - the job store: job metadata, counters and chunk bookkeeping of `geobatch serve`.
+ *
+ * The interface knows nothing of the database behind it: store_sqlite.c implements it with
+ * SQLite in WAL mode, a PostgreSQL store can implement the same table of operations later.
+ * Callers (api.c, worker.c) only see struct store and the wrappers below.
+ *
+ * Model. A job belongs to one application (app) and is visible only to it. Its valid input
+ * rows are split into nchunks chunks at upload time; a worker claims one chunk at a time,
+ * geocodes it, writes the chunk's output file durably and then calls store_chunk_done(),
+ * which adds the chunk's counts to the job in the same transaction that marks it done. So the
+ * counts always describe output that is on disk. When every chunk is done, one worker claims
+ * the job's finalisation (assembling the result files) and calls store_job_finish().
+ * Claims live only as long as the process: store_open() releases every claim, so chunks that
+ * were being processed at a crash are claimed and redone from scratch at the next start.
+ *
+ * Threads: every function may be called from any thread at once; implementations serialise
+ * internally. Each call is one transaction: a crash leaves the old state or the new one.
+ */
+#ifndef GEOBATCH_STORE_H
+#define GEOBATCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Job states of spec §5.3, in the order of the status values. */
+enum job_state {
+    JOB_SUBMITTED = 0,
+    JOB_ACCEPTED,
+    JOB_RUNNING,
+    JOB_COMPLETED,
+    JOB_CANCELLED,
+    JOB_DELETED,
+    JOB_FAILED,
+    JOB__NSTATES
+};
+
+#define JOB_MASK(s) (1u << (s))
+
+/* Return the status word of a state ("submitted", "cancelled", ...); "" for a bad value. */
+const char *job_state_name(enum job_state s);
+
+#define STORE_ID_LEN     32   /* a RequestId: exactly 32 characters [A-Za-z0-9] */
+#define STORE_APP_MAX    64   /* bytes of an application identity */
+#define STORE_PARAMS_MAX 4096 /* bytes of a job's encoded parameters */
+
+struct job_info {
+    char id[STORE_ID_LEN + 1];
+    char app[STORE_APP_MAX + 1]; /* the owning application */
+    enum job_state state;
+    int64_t created;                    /* unix seconds */
+    int64_t started;                    /* first claim of a chunk (JobStarted); 0 before */
+    int64_t finished;                   /* completed, cancelled or failed (JobFinished); 0 before */
+    uint64_t total, valid, invalid;     /* from the upload; total = valid + invalid */
+    uint64_t processed, success, error; /* sums over done chunks; processed = success + error */
+    uint32_t nchunks, chunks_done;
+    char params[STORE_PARAMS_MAX + 1]; /* encoded job parameters (see worker.h) */
+};
+
+/* What a worker claimed. */
+enum store_task_kind { TASK_CHUNK, TASK_FINALIZE };
+struct store_task {
+    enum store_task_kind kind;
+    char id[STORE_ID_LEN + 1];
+    char app[STORE_APP_MAX + 1];
+    uint32_t chunk; /* TASK_CHUNK: 0..nchunks-1 */
+};
+
+/* Counts for /metrics. */
+struct store_stats {
+    uint64_t jobs[JOB__NSTATES]; /* jobs per state */
+    uint64_t pending_chunks;     /* chunks of accepted or running jobs not done yet */
+    uint64_t pending_rows;       /* valid rows of accepted or running jobs not processed yet */
+};
+
+/* Called once per job by store_job_list() and store_jobs_expired(); non-zero stops. */
+typedef int (*store_job_fn)(void *ctx, const struct job_info *job);
+
+struct store;
+
+/* The operations a backend provides; see the wrappers below for each contract. */
+struct store_ops {
+    void (*close)(struct store *st);
+    int (*job_create)(struct store *st, const struct job_info *job);
+    int (*job_get)(struct store *st, const char *id, const char *app, struct job_info *out);
+    int (*job_list)(struct store *st, const char *app, uint64_t offset, uint32_t limit,
+                    store_job_fn fn, void *ctx, uint64_t *total);
+    int (*job_transition)(struct store *st, const char *id, const char *app, unsigned from_mask,
+                          enum job_state to, int64_t now, struct job_info *out);
+    int (*job_count_active)(struct store *st, const char *app, uint64_t *out);
+    int (*task_claim)(struct store *st, const char *after_app, int64_t now, struct store_task *out);
+    int (*task_release)(struct store *st, const struct store_task *task);
+    int (*chunk_done)(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
+                      uint64_t success, uint64_t error);
+    int (*job_finish)(struct store *st, const char *id, enum job_state to, int64_t now);
+    int (*stats)(struct store *st, struct store_stats *out);
+    int (*jobs_expired)(struct store *st, int64_t before, store_job_fn fn, void *ctx);
+    int (*job_purge)(struct store *st, const char *id);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/*
+ * Open (creating if needed) the SQLite store at <dir>/jobs.db and release every claim left by
+ * a previous process. Return 0 and set *out, or a negative code with a message in err.
+ */
+int store_sqlite_open(struct store **out, const char *dir, char *err, size_t errlen);
+
+/* Close the store; NULL is fine. */
+static inline void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+/*
+ * Insert a new job (id, app, state, created, counts, nchunks, params taken from job) with
+ * nchunks unclaimed chunks. Return 0, or a negative code (-EEXIST for a duplicate id).
+ */
+static inline int store_job_create(struct store *st, const struct job_info *job)
+{
+    return st->ops->job_create(st, job);
+}
+
+/*
+ * Read a job. When app is not NULL, a job of another application is GB_ENOTFOUND exactly like
+ * an unknown id. Return 0 and fill *out, or GB_ENOTFOUND.
+ */
+static inline int store_job_get(struct store *st, const char *id, const char *app,
+                                struct job_info *out)
+{
+    return st->ops->job_get(st, id, app, out);
+}
+
+/*
+ * Call fn for the jobs of app (newest first), skipping offset and at most limit of them;
+ * set *total to the number of jobs of app. Return 0 or a negative code.
+ */
+static inline int store_job_list(struct store *st, const char *app, uint64_t offset, uint32_t limit,
+                                 store_job_fn fn, void *ctx, uint64_t *total)
+{
+    return st->ops->job_list(st, app, offset, limit, fn, ctx, total);
+}
+
+/*
+ * Move job id (of app, or any app when NULL) to state to when its state is in from_mask.
+ * Side effects by target: JOB_ACCEPTED releases the job's claims (a failed job restarts with
+ * the chunks that are not done); JOB_CANCELLED and JOB_FAILED set finished = now. Return 0 and
+ * fill *out (may be NULL) with the job after the change; GB_ENOTFOUND; GB_ESTATE (and *out
+ * filled with the unchanged job) when the state is not in from_mask.
+ */
+static inline int store_job_transition(struct store *st, const char *id, const char *app,
+                                       unsigned from_mask, enum job_state to, int64_t now,
+                                       struct job_info *out)
+{
+    return st->ops->job_transition(st, id, app, from_mask, to, now, out);
+}
+
+/* Count app's jobs that are submitted, accepted or running. Return 0 or a negative code. */
+static inline int store_job_count_active(struct store *st, const char *app, uint64_t *out)
+{
+    return st->ops->job_count_active(st, app, out);
+}
+
+/*
+ * Claim the next piece of work, round-robin between applications: the first application
+ * (in byte order) after after_app ("" to start at the first) that has an accepted or running
+ * job with an unclaimed chunk, or with every chunk done and its finalisation unclaimed. Within
+ * an application the oldest job goes first and its lowest unclaimed chunk. An accepted job
+ * becomes running (started = now). Return 0 and fill *out, or GB_ENOTFOUND when there is no
+ * work.
+ */
+static inline int store_task_claim(struct store *st, const char *after_app, int64_t now,
+                                   struct store_task *out)
+{
+    return st->ops->task_claim(st, after_app, now, out);
+}
+
+/* Give a claim back without doing it (after an error). Return 0 or a negative code. */
+static inline int store_task_release(struct store *st, const struct store_task *task)
+{
+    return st->ops->task_release(st, task);
+}
+
+/*
+ * Record that chunk of job id is done and on disk, adding its counts to the job. Only for a
+ * running job: return GB_ESTATE otherwise (the job was cancelled or deleted meanwhile, the
+ * output is to be thrown away). Return 0, or GB_ENOTFOUND.
+ */
+static inline int store_chunk_done(struct store *st, const char *id, uint32_t chunk,
+                                   uint64_t processed, uint64_t success, uint64_t error)
+{
+    return st->ops->chunk_done(st, id, chunk, processed, success, error);
+}
+
+/*
+ * End a running job: to is JOB_COMPLETED (all result files are on disk) or JOB_FAILED;
+ * finished = now. Return 0, GB_ESTATE when the job is no longer running, or GB_ENOTFOUND.
+ */
+static inline int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now)
+{
+    return st->ops->job_finish(st, id, to, now);
+}
+
+/* Fill *out with counts for /metrics. Return 0 or a negative code. */
+static inline int store_stats(struct store *st, struct store_stats *out)
+{
+    return st->ops->stats(st, out);
+}
+
+/*
+ * Call fn for every job in a final state (completed, cancelled, deleted, failed) that finished
+ * (or, without a finish time, was created) before the unix time before. Return 0 or a negative
+ * code.
+ */
+static inline int store_jobs_expired(struct store *st, int64_t before, store_job_fn fn, void *ctx)
+{
+    return st->ops->jobs_expired(st, before, fn, ctx);
+}
+
+/* Remove a job and its chunks from the store for good. Return 0 or GB_ENOTFOUND. */
+static inline int store_job_purge(struct store *st, const char *id)
+{
+    return st->ops->job_purge(st, id);
+}
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * test_api_doc.c - the HERE 6.2 documents byte for byte against the real server output kept
+ * in $GB_SHARED/spec/fixtures (CartoDB fixtures), the JSON mirror, and the small pure pieces
+ * the API relies on: route parsing, Accept negotiation, RequestIds, result file names, the
+ * encoded job parameters and job paths.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "buf.h"
+#include "err.h"
+#include "http.h"
+#include "params.h"
+#include "worker.h"
+
+/* Read a fixture whole, without a final newline (one fixture has one, the others not). */
+static char *fixture(const char *name)
+{
+    const char *shared = getenv("GB_SHARED");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/spec/fixtures/%s", shared ? shared : "../shared", name);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static char data[65536];
+    size_t n = fread(data, 1, sizeof(data) - 1, fp);
+    fclose(fp);
+    while (n && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+        n--;
+    data[n] = '\0';
+    return data;
+}
+
+static int64_t utc(int y, int mo, int d, int h, int mi, int s)
+{
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
+    return (int64_t)timegm(&tm);
+}
+
+static struct job_info fixture_job(enum job_state st)
+{
+    struct job_info j;
+    memset(&j, 0, sizeof(j));
+    snprintf(j.id, sizeof(j.id), "%s", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE");
+    j.state = st;
+    j.started = utc(2013, 9, 15, 18, 19, 49);
+    j.finished = utc(2013, 9, 15, 18, 19, 54);
+    j.total = 3, j.valid = 2, j.invalid = 1, j.processed = 2, j.success = 2, j.error = 0;
+    return j;
+}
+
+static void test_status_completed_xml(void **state)
+{
+    (void)state;
+    struct job_info j = fixture_job(JOB_COMPLETED);
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_status(&b, &j, false), 0);
+    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_status.xml"));
+    assert_null(strchr(buf_str(&b), '\n'));
+    buf_release(&b);
+}
+
+static void test_status_cancelled_xml(void **state)
+{
+    (void)state;
+    struct job_info j = fixture_job(JOB_CANCELLED);
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_status(&b, &j, false), 0);
+    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_cancel.xml"));
+    buf_release(&b);
+}
+
+static void test_status_submitted_xml(void **state)
+{
+    (void)state;
+    struct job_info j;
+    memset(&j, 0, sizeof(j));
+    snprintf(j.id, sizeof(j.id), "%s", "K8DmCWzsZGh4gbawxOuMv2BUcZsIkt7v");
+    j.state = JOB_SUBMITTED;
+    j.total = 5, j.valid = 5; /* known from the upload, but shown as 0 until the job runs */
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_status(&b, &j, false), 0);
+    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_example.xml"));
+    buf_release(&b);
+}
+
+static void test_status_running_counts(void **state)
+{
+    (void)state;
+    struct job_info j = fixture_job(JOB_RUNNING);
+    j.finished = 0;
+    j.total = 10, j.valid = 8, j.invalid = 2, j.processed = 5, j.success = 4, j.error = 1;
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_status(&b, &j, true), 0);
+    assert_string_equal(
+        buf_str(&b),
+        "{\"Response\":{\"MetaInfo\":{\"RequestId\":\"0TK8XRhsIAxMi0KNbEu58MkApMVWctFE\"},"
+        "\"Status\":\"running\",\"JobStarted\":\"2013-09-15T18:19:49.000Z\",\"TotalCount\":10,"
+        "\"ValidCount\":8,\"InvalidCount\":2,\"ProcessedCount\":5,\"PendingCount\":3,"
+        "\"SuccessCount\":4,\"ErrorCount\":1}}");
+    buf_release(&b);
+}
+
+static void test_error_xml(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_error(&b, false, "ApplicationError", "InvalidInputData",
+                                   "Input parameter validation failed. JobId: "
+                                   "9rFyj7kbGMmpF50ZUFAkRnroEiOpDOEZ Email Address is missing!",
+                                   "mailto"),
+                     0);
+    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_failure.xml"));
+    buf_reset(&b);
+    api_doc_error(&b, false, "PermissionError", "InvalidCredentials", "a<b & \"c\"", NULL);
+    assert_string_equal(buf_str(&b), "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
+                                     "<ns2:Error xmlns:ns2=\"http://www.navteq.com/lbsp/Errors/1\" "
+                                     "type=\"PermissionError\" subtype=\"InvalidCredentials\">"
+                                     "<Details>a&lt;b &amp; &quot;c&quot;</Details></ns2:Error>");
+    buf_release(&b);
+}
+
+static void test_error_json(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    api_doc_error(&b, true, "ApplicationError", "InvalidInputData", "bad \"x\"\n\\", "outcols");
+    assert_string_equal(buf_str(&b), "{\"type\":\"ApplicationError\",\"subtype\":"
+                                     "\"InvalidInputData\",\"Details\":\"bad \\\"x\\\"\\n\\\\\","
+                                     "\"AdditionalData\":[{\"key\":\"outcols\"}]}");
+    buf_release(&b);
+}
+
+static void test_time_format(void **state)
+{
+    (void)state;
+    char ts[32];
+    api_format_time(ts, utc(2015, 3, 19, 14, 33, 56));
+    assert_string_equal(ts, "2015-03-19T14:33:56.000Z");
+    char name[128];
+    /* The real 2013 file was written at 16:55 UTC and called ..._20130919-04-55_... */
+    job_result_name(name, sizeof(name), utc(2013, 9, 19, 16, 55, 2), "out.txt");
+    assert_string_equal(name, "result_20130919-04-55_6.2_out.txt");
+    job_result_name(name, sizeof(name), utc(2013, 9, 19, 0, 5, 0), "err.txt");
+    assert_string_equal(name, "result_20130919-12-05_6.2_err.txt");
+}
+
+static void test_request_id(void **state)
+{
+    (void)state;
+    char a[33], b[33];
+    api_new_request_id(a);
+    api_new_request_id(b);
+    assert_int_equal(strlen(a), 32);
+    for (int i = 0; i < 32; i++)
+        assert_true(isalnum((unsigned char)a[i]));
+    assert_true(job_id_valid(a, 32));
+    assert_string_not_equal(a, b);
+}
+
+static void route(const char *path, enum http_route_kind kind, bool json, bool id_valid)
+{
+    struct http_route r;
+    http_route_parse(path, &r);
+    assert_int_equal(r.kind, kind);
+    assert_int_equal(r.json, json);
+    assert_int_equal(r.id_valid, id_valid);
+}
+
+static void test_routes(void **state)
+{
+    (void)state;
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    char p[256];
+    route("/6.2/jobs", ROUTE_JOBS, false, false);
+    route("/6.2/jobs/", ROUTE_JOBS, false, false);
+    route("/6.2/jobs.json", ROUTE_JOBS, true, false);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s", id);
+    route(p, ROUTE_JOB, false, true);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s//", id);
+    route(p, ROUTE_JOB, false, true);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/result/", id);
+    route(p, ROUTE_JOB_FILE, false, true);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/no-matches", id);
+    route(p, ROUTE_JOB_FILE, false, true);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/other", id);
+    route(p, ROUTE_NONE, false, true);
+    route("/6.2/jobs/..%2F..%2Fetc", ROUTE_JOB, false, false);
+    route("/6.2/jobs/../../../etc/passwd", ROUTE_NONE, false, false);
+    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctF!", ROUTE_JOB, false, false);
+    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFEx", ROUTE_JOB, false, false);
+    route("/health", ROUTE_HEALTH, false, false);
+    route("/metrics/", ROUTE_METRICS, false, false);
+    route("/6.3/jobs", ROUTE_NONE, false, false);
+    struct http_route r;
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/all", id);
+    http_route_parse(p, &r);
+    assert_int_equal(r.file, FILE_ALL);
+    assert_string_equal(r.id, id);
+}
+
+static bool wants(const char *accept)
+{
+    struct http_request req;
+    memset(&req, 0, sizeof(req));
+    req.accept = accept;
+    return http_wants_json(&req);
+}
+
+static void test_accept(void **state)
+{
+    (void)state;
+    assert_false(wants(NULL));
+    assert_false(wants("*/*"));
+    assert_false(wants("application/xml"));
+    assert_true(wants("application/json"));
+    assert_true(wants("application/json, text/xml, application/xml, */*")); /* httr */
+    assert_true(wants("application/json;q=0.9, */*;q=0.1"));                /* node-geocoder */
+    assert_true(wants("application/json, text/plain, */*"));                /* axios */
+    assert_false(wants("application/xml, application/json"));
+    assert_false(wants("application/json;q=0.5, application/xml"));
+    assert_false(wants("application/json;q=0"));
+}
+
+static void test_params_text(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(job_params_encode(&b, "inDelim", "\t"), 0);
+    assert_int_equal(job_params_encode(&b, "outcols", "latitude,longitude"), 0);
+    assert_int_equal(job_params_encode(&b, "outputCombined", "FALSE"), 0);
+    assert_int_equal(job_params_encode(&b, "mailto", "a&b=c@x.org"), 0);
+    assert_string_equal(buf_str(&b), "inDelim=%09&outcols=latitude%2Clongitude&outputCombined="
+                                     "FALSE&mailto=a%26b%3Dc%40x.org");
+    struct job_params p;
+    params_init(&p);
+    char err[128];
+    assert_int_equal(job_params_decode(buf_str(&b), &p, err, sizeof(err)), 0);
+    assert_int_equal(p.indelim, '\t');
+    assert_int_equal(p.n_outcols, 2);
+    assert_int_equal(p.outcols[0], OC_LAT);
+    assert_false(p.outputcombined);
+    assert_string_equal(p.mailto, "a&b=c@x.org");
+    buf_release(&b);
+}
+
+static void test_job_path(void **state)
+{
+    (void)state;
+    char p[256];
+    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", "result.zip"),
+                     0);
+    assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/result.zip");
+    assert_int_equal(job_path(p, sizeof(p), "/d", "../../../../../../../../../etc/pass", NULL),
+                     GB_EPARAM);
+    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctF", NULL),
+                     GB_EPARAM);
+    assert_int_equal(job_path(p, 10, "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", NULL), GB_ETOOLONG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_completed_xml),
+        cmocka_unit_test(test_status_cancelled_xml),
+        cmocka_unit_test(test_status_submitted_xml),
+        cmocka_unit_test(test_status_running_counts),
+        cmocka_unit_test(test_error_xml),
+        cmocka_unit_test(test_error_json),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_accept),
+        cmocka_unit_test(test_params_text),
+        cmocka_unit_test(test_job_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

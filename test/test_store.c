@@ -1,0 +1,246 @@
+/*
+ * test_store.c - the job store contract (store.h) on the SQLite store: visibility per
+ * application, state transitions, chunk claims and their release after a crash, counts that
+ * follow done chunks only, round-robin between applications, listing, stats and retention.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "store.h"
+
+static char dir[1024];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("GB_TMP");
+    snprintf(dir, sizeof(dir), "%s/test_store.XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[1100];
+    static const char *const files[] = {"jobs.db", "jobs.db-wal", "jobs.db-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static struct store *open_store(void)
+{
+    struct store *st = NULL;
+    char err[256];
+    assert_int_equal(store_sqlite_open(&st, dir, err, sizeof(err)), 0);
+    return st;
+}
+
+static void add_job(struct store *st, const char *id, const char *app, enum job_state s,
+                    uint32_t nchunks, int64_t created)
+{
+    struct job_info j;
+    memset(&j, 0, sizeof(j));
+    snprintf(j.id, sizeof(j.id), "%s", id);
+    snprintf(j.app, sizeof(j.app), "%s", app);
+    j.state = s;
+    j.created = created;
+    j.total = 25;
+    j.valid = 20;
+    j.invalid = 5;
+    j.nchunks = nchunks;
+    snprintf(j.params, sizeof(j.params), "outcols=latitude");
+    assert_int_equal(store_job_create(st, &j), 0);
+}
+
+#define ID1 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1"
+#define ID2 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2"
+#define ID3 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA3"
+
+static void test_lifecycle(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_job(st, ID1, "appA", JOB_ACCEPTED, 2, 100);
+    struct job_info j;
+    assert_int_equal(store_job_get(st, ID1, "appA", &j), 0);
+    assert_string_equal(j.params, "outcols=latitude");
+    assert_int_equal(j.state, JOB_ACCEPTED);
+    assert_int_equal(j.valid, 20);
+    assert_int_equal(store_job_get(st, ID1, "appB", &j), GB_ENOTFOUND); /* other app */
+    assert_int_equal(store_job_get(st, ID2, "appA", &j), GB_ENOTFOUND);
+
+    struct store_task t;
+    assert_int_equal(store_task_claim(st, "", 1000, &t), 0);
+    assert_int_equal(t.kind, TASK_CHUNK);
+    assert_int_equal(t.chunk, 0);
+    assert_string_equal(t.id, ID1);
+    assert_int_equal(store_job_get(st, ID1, NULL, &j), 0);
+    assert_int_equal(j.state, JOB_RUNNING);
+    assert_int_equal(j.started, 1000);
+    assert_int_equal(store_task_claim(st, "", 1001, &t), 0);
+    assert_int_equal(t.chunk, 1);
+    assert_int_equal(store_task_claim(st, "", 1002, &t), GB_ENOTFOUND); /* all claimed */
+
+    assert_int_equal(store_chunk_done(st, ID1, 1, 10, 7, 3), 0);
+    assert_int_equal(store_chunk_done(st, ID1, 1, 10, 7, 3), GB_ESTATE); /* counted once */
+    assert_int_equal(store_job_get(st, ID1, NULL, &j), 0);
+    assert_int_equal(j.processed, 10);
+    assert_int_equal(j.success, 7);
+    assert_int_equal(j.error, 3);
+    assert_int_equal(j.chunks_done, 1);
+
+    /* A crash: chunk 0 was claimed but not done. After reopening it is claimed again. */
+    store_close(st);
+    st = open_store();
+    assert_int_equal(store_task_claim(st, "", 1003, &t), 0);
+    assert_int_equal(t.kind, TASK_CHUNK);
+    assert_int_equal(t.chunk, 0);
+    assert_int_equal(store_chunk_done(st, ID1, 0, 10, 10, 0), 0);
+    assert_int_equal(store_task_claim(st, "", 1004, &t), 0);
+    assert_int_equal(t.kind, TASK_FINALIZE);
+    assert_int_equal(store_task_claim(st, "", 1004, &t), GB_ENOTFOUND);
+    assert_int_equal(store_task_release(st, &t), 0);
+    assert_int_equal(store_task_claim(st, "", 1004, &t), 0);
+    assert_int_equal(t.kind, TASK_FINALIZE);
+    assert_int_equal(store_job_finish(st, ID1, JOB_COMPLETED, 1005), 0);
+    assert_int_equal(store_job_get(st, ID1, NULL, &j), 0);
+    assert_int_equal(j.state, JOB_COMPLETED);
+    assert_int_equal(j.finished, 1005);
+    assert_int_equal(j.processed, 20);
+    assert_int_equal(j.success, 17);
+    assert_int_equal(store_job_finish(st, ID1, JOB_COMPLETED, 1006), GB_ESTATE);
+
+    /* Cancel a completed job: refused, job unchanged. */
+    assert_int_equal(store_job_transition(st, ID1, "appA",
+                                          JOB_MASK(JOB_SUBMITTED) | JOB_MASK(JOB_ACCEPTED) |
+                                              JOB_MASK(JOB_RUNNING),
+                                          JOB_CANCELLED, 1007, &j),
+                     GB_ESTATE);
+    assert_int_equal(j.state, JOB_COMPLETED);
+    store_close(st);
+}
+
+static void test_cancel_and_restart(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_job(st, ID2, "appA", JOB_SUBMITTED, 1, 200);
+    struct store_task t;
+    assert_int_equal(store_task_claim(st, "", 1, &t), GB_ENOTFOUND); /* submitted: not runnable */
+    struct job_info j;
+    assert_int_equal(
+        store_job_transition(st, ID2, "appB", JOB_MASK(JOB_SUBMITTED), JOB_ACCEPTED, 2, &j),
+        GB_ENOTFOUND);
+    assert_int_equal(
+        store_job_transition(st, ID2, "appA", JOB_MASK(JOB_SUBMITTED), JOB_ACCEPTED, 2, &j), 0);
+    assert_int_equal(j.state, JOB_ACCEPTED);
+    assert_int_equal(store_task_claim(st, "", 3, &t), 0);
+    /* Fails, then is restarted: the chunk is claimable again. */
+    assert_int_equal(store_job_transition(st, ID2, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED, 4, &j),
+                     0);
+    assert_int_equal(j.finished, 4);
+    assert_int_equal(store_task_claim(st, "", 5, &t), GB_ENOTFOUND);
+    assert_int_equal(
+        store_job_transition(st, ID2, "appA", JOB_MASK(JOB_FAILED), JOB_ACCEPTED, 6, &j), 0);
+    assert_int_equal(store_task_claim(st, "", 7, &t), 0);
+    assert_int_equal(t.chunk, 0);
+    /* Cancelled while the chunk is in flight: its completion is dropped. */
+    assert_int_equal(
+        store_job_transition(st, ID2, "appA", JOB_MASK(JOB_RUNNING), JOB_CANCELLED, 8, &j), 0);
+    assert_int_equal(store_chunk_done(st, ID2, 0, 20, 20, 0), GB_ESTATE);
+    assert_int_equal(store_job_get(st, ID2, NULL, &j), 0);
+    assert_int_equal(j.processed, 0);
+    assert_int_equal(j.state, JOB_CANCELLED);
+    uint64_t n = 9;
+    assert_int_equal(store_job_count_active(st, "appA", &n), 0);
+    assert_int_equal(n, 0);
+    store_close(st);
+}
+
+static void test_round_robin(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_job(st, "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR1", "appX", JOB_ACCEPTED, 3, 300);
+    add_job(st, "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR2", "appX", JOB_ACCEPTED, 1, 301);
+    add_job(st, "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR3", "appY", JOB_ACCEPTED, 2, 302);
+    const char *want_app[] = {"appX", "appY", "appX", "appY", "appX", "appX"};
+    const char *want_id[] = {
+        "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR1", "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR3",
+        "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR1", "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR3",
+        "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR1", "RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR2"};
+    char last[STORE_APP_MAX + 1] = "appW";
+    for (int i = 0; i < 6; i++) {
+        struct store_task t;
+        assert_int_equal(store_task_claim(st, last, 10, &t), 0);
+        assert_string_equal(t.app, want_app[i]);
+        assert_string_equal(t.id, want_id[i]);
+        snprintf(last, sizeof(last), "%s", t.app);
+    }
+    struct store_stats s;
+    assert_int_equal(store_stats(st, &s), 0);
+    assert_int_equal(s.jobs[JOB_RUNNING], 3);
+    assert_int_equal(s.pending_chunks, 6);
+    assert_int_equal(s.pending_rows, 60);
+    store_close(st);
+}
+
+static int count_cb(void *ctx, const struct job_info *j)
+{
+    (void)j;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_list_and_expire(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    add_job(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL1", "appL", JOB_SUBMITTED, 0, 400);
+    add_job(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL2", "appL", JOB_SUBMITTED, 0, 401);
+    add_job(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL3", "appM", JOB_SUBMITTED, 0, 402);
+    int n = 0;
+    uint64_t total = 0;
+    assert_int_equal(store_job_list(st, "appL", 0, 1, count_cb, &n, &total), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(total, 2);
+    struct job_info j;
+    assert_int_equal(store_job_transition(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL1", "appL",
+                                          JOB_MASK(JOB_SUBMITTED), JOB_CANCELLED, 500, &j),
+                     0);
+    n = 0;
+    assert_int_equal(store_jobs_expired(st, 500, count_cb, &n), 0);
+    assert_int_equal(n, 0); /* finished at 500, not before */
+    assert_int_equal(store_jobs_expired(st, 501, count_cb, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_job_purge(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL1"), 0);
+    assert_int_equal(store_job_get(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL1", NULL, &j), GB_ENOTFOUND);
+    assert_int_equal(store_job_purge(st, "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL1"), GB_ENOTFOUND);
+    assert_string_equal(job_state_name(JOB_CANCELLED), "cancelled");
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_and_expire, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
