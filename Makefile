@@ -9,7 +9,7 @@ PORT       ?= 8080
 SECONDS    ?= 20
 
 # Exactly the Debian packages the project needs to build, test and run.
-PKGS := gcc make cmake pkg-config git python3 curl unzip zip \
+PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-14-dev \
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev zlib1g-dev libbz2-dev libcmocka-dev
 
@@ -26,10 +26,13 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test through ctest, then the unit tests again under ASan and UBSan.
+# Every test through ctest, then the unit tests again under ASan and UBSan, then every fuzz
+# target for FUZZ_SECONDS (20) on its corpus.
+FUZZ_SECONDS ?= 20
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory unit-asan
+	$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SECONDS)
 
 unit-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGB_SANITIZE=ON -DGB_SHARED_DIR=$(SHARED)
@@ -45,11 +48,14 @@ run: build
 bench: build
 	scripts/bench.sh $(abspath $(BUILD))/geobatch $(SHARED)
 
-fuzz:
-	@echo "make fuzz: not implemented yet (issue 6)"; exit 2
+# libFuzzer targets (clang): each runs SECONDS on fuzz/corpus/, after replaying test/fuzz_regress/.
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DGB_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
+	    -DGB_SHARED_DIR=$(SHARED) >/dev/null
+	scripts/fuzz.sh build-fuzz $(SECONDS)
 
 fmt:
 	clang-format -i src/*.c src/*.h test/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -339,7 +339,8 @@ static int cmp_i64(const void *a, const void *b)
 static bool node_get(struct osm *o, int64_t id, struct rec_point *out)
 {
     if (o->nodes_unsorted) {
-        qsort(o->nodes.p, o->nodes.n, sizeof(struct node_rec), cmp_node);
+        if (o->nodes.n) /* qsort on a NULL array is undefined even for 0 items */
+            qsort(o->nodes.p, o->nodes.n, sizeof(struct node_rec), cmp_node);
         o->nodes_unsorted = false;
     }
     const struct node_rec *a = o->nodes.p;
@@ -1136,7 +1137,8 @@ static void places_index(struct osm *o)
         p->city = h[H_CITY];
         p->country = h[H_COUNTRY];
     }
-    qsort(o->places.p, o->places.n, sizeof(struct place), cmp_place);
+    if (o->places.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort(o->places.p, o->places.n, sizeof(struct place), cmp_place);
 }
 
 /* The nearest place that fills field 'fills' within its own radius, lies in the same country
@@ -1602,7 +1604,8 @@ static int emit_all(struct osm *o, const struct rec_sink *sink)
         if (p->type == 'n' && (p->what & P_ADDR))
             *(size_t *)vec_push(&addr_ix, 1) = i;
     }
-    qsort_r(addr_ix.p, addr_ix.n, sizeof(size_t), cmp_pend_ix, o);
+    if (addr_ix.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort_r(addr_ix.p, addr_ix.n, sizeof(size_t), cmp_pend_ix, o);
     grid_build(o);
     places_index(o);
     default_country_pick(o);
@@ -1870,13 +1873,15 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
     rc = run_pass(&o, rpath, NULL, NULL, pass1_rel, err, errlen);
     if (rc < 0)
         goto out;
-    qsort(o.wanted.p, o.wanted.n, sizeof(int64_t), cmp_i64);
+    if (o.wanted.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort(o.wanted.p, o.wanted.n, sizeof(int64_t), cmp_i64);
     i64_unique(&o.wanted);
     rc = run_pass(&o, rpath, pass2_node, pass2_way, NULL, err, errlen);
     if (rc < 0)
         goto out;
     /* Relations come last in a sorted file; ways must be searchable before them. */
-    qsort(o.ways.p, o.ways.n, sizeof(struct wayref), cmp_wayref);
+    if (o.ways.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort(o.ways.p, o.ways.n, sizeof(struct wayref), cmp_wayref);
     rc = run_pass(&o, rpath, NULL, NULL, pass2_rel, err, errlen);
     if (rc < 0)
         goto out;
