@@ -39,8 +39,8 @@ int batch_header(const struct batch *b, struct buf *out);
 
 /* What happened to one row. */
 struct batch_result {
-    bool matched;       /* at least one candidate (SuccessCount), else ErrorCount */
-    int candidates;     /* lines written */
+    bool matched;   /* at least one candidate (SuccessCount), else ErrorCount */
+    int candidates; /* lines written */
 };
 
 /*

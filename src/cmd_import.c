@@ -41,8 +41,9 @@ int cmd_import(int argc, char **argv)
         .usage = "geobatch import -o INDEX FILE...",
         .summary = "Read open data files (OpenStreetMap .osm.pbf/.osm/.osm.gz/.osm.bz2, "
                    "OpenAddresses CSV, TIGER ranges,\nGeoNames, postcode centroids; the format is "
-                   "detected from the content) and write one index.\nThe same address from two "
-                   "sources (same street, number and postcode within 50 m) is stored once.",
+                   "detected from the content) and write one index.\nAn address given twice (same "
+                   "street, number and postcode within 50 m, from one source or two)\nis "
+                   "stored once.",
         .opts = opts,
     };
     /* "-o FILE" is the documented short form: rewrite it to "--o" for the parser. */
@@ -109,21 +110,27 @@ int cmd_import(int argc, char **argv)
         double t1 = now_s();
         rc = import_file(path, fmt, &sink, &st, err, sizeof(err));
         if (rc < 0) {
-            fprintf(stderr, "geobatch import: %s: %s\n", path, err[0] ? err : gb_strerror(rc));
+            /* importers name the file in their messages */
+            if (err[0])
+                fprintf(stderr, "geobatch import: %s\n", err);
+            else
+                fprintf(stderr, "geobatch import: %s: %s\n", path, gb_strerror(rc));
             status = CMD_FAIL;
             goto out;
         }
         log_info("imported file=%s format=%s records=%zu skipped=%zu ms=%.0f", path,
                  import_format_name(fmt), st.records, st.skipped, (now_s() - t1) * 1000);
         if (st.skipped) {
+            /* text formats report line numbers; OSM objects have none (0) */
             char lines[128] = "";
             size_t len = 0;
-            for (size_t k = 0; k < st.skipped && k < IMPORT_SKIP_LINES; k++)
-                len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%zu", k ? "," : "",
-                                        st.skip_lines[k]);
-            fprintf(stderr,
-                    "geobatch import: %s: skipped %zu broken records (first at lines %s: %s)\n",
-                    path, st.skipped, lines, st.first_reason);
+            for (size_t k = 0; k < st.skipped && k < IMPORT_SKIP_LINES && st.skip_lines[k]; k++)
+                len += (size_t)snprintf(lines + len, sizeof(lines) - len, "%s%zu",
+                                        k ? "," : " (first at lines ", st.skip_lines[k]);
+            if (len)
+                snprintf(lines + len, sizeof(lines) - len, ")");
+            fprintf(stderr, "geobatch import: %s: skipped %zu broken records%s: %s\n", path,
+                    st.skipped, lines, st.first_reason);
         }
     }
     char err[512] = "";

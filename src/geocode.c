@@ -170,7 +170,8 @@ struct run {
 
 struct hyp {
     int span_i, span_j; /* street tokens [i, j); -1 for structured input */
-    int num_tok;        /* token of the house number, or -1 */
+    int num_tok;        /* first token of the house number, or -1 */
+    int num_end;        /* one past its last token (unit text included) */
     bool has_hn;
     struct hnum hn;
     const char *hn_raw;
@@ -267,6 +268,8 @@ static bool numlike(const char *s, size_t n)
     size_t letters = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c == '/' && i + 1 < n && isalpha((unsigned char)s[i + 1]))
+            break; /* "13/Top": unit text after the slash */
         if (isalpha(c))
             letters++;
         else if (!isdigit(c) && c != '/' && c != '-')
@@ -310,6 +313,8 @@ static size_t span_key(const struct gctx *g, int i, int j, char *out, size_t cap
 }
 
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
+static void find_postcode(struct gctx *g, bool lone_number_ok);
+
 static void find_postcode_and_country(struct gctx *g)
 {
     /* the country: a trailing run of tokens that names one */
@@ -331,6 +336,13 @@ static void find_postcode_and_country(struct gctx *g)
             g->country_named = true;
         }
     }
+    find_postcode(g, false);
+}
+
+/* A postcode known to the index among the tokens (one, or two like "182 00"), later ones
+ * first. A lone number next to words is taken as the house number unless lone_number_ok. */
+static void find_postcode(struct gctx *g, bool lone_number_ok)
+{
     int nnum = 0, nwords = 0;
     for (int i = 0; i < g->ntok; i++) {
         nnum += g->tok[i].numlike && !g->tok[i].used;
@@ -349,7 +361,7 @@ static void find_postcode_and_country(struct gctx *g)
             size_t k = postcode_key(t->s, n, key, sizeof(key));
             if (k < 3 || !strpbrk(key, "0123456789"))
                 continue;
-            if (t->numlike && nnum == 1 && nwords > 0 && !two)
+            if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
             uint32_t e = postcode_first(g->v, key, k);
             bool found = false;
@@ -393,8 +405,8 @@ static void leftover_runs(struct gctx *g, struct hyp *h)
 {
     int start = -1;
     for (int k = 0; k <= g->ntok; k++) {
-        bool free_tok =
-            k < g->ntok && !g->tok[k].used && (k < h->span_i || k >= h->span_j) && k != h->num_tok;
+        bool free_tok = k < g->ntok && !g->tok[k].used && (k < h->span_i || k >= h->span_j) &&
+                        (k < h->num_tok || k >= h->num_end);
         if (free_tok && start < 0)
             start = k;
         if (start >= 0 && (!free_tok || g->tok[k].comma_after)) {
@@ -451,9 +463,18 @@ static size_t fuzzy_first(const struct index_view *v, uint32_t hash)
 }
 
 /* Streets whose key is within the allowed edits of key: add them with quality < 1. */
+static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
+                                int span_tokens, double quality);
+
 static int fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
 {
-    int maxd = allowed_edits(len);
+    return fuzzy_streets_within(g, key, len, allowed_edits(len), hyp, span_tokens, 0.9);
+}
+
+/* Streets within maxd edits of key (one-deletion index, up to two deletions on our side). */
+static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
+                                int span_tokens, double quality)
+{
     if (maxd == 0)
         return 0;
     const struct index_view *v = g->v;
@@ -487,7 +508,7 @@ static int fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, i
                 int dist = osa_distance(key, len, sk, sl, maxd);
                 if (dist == 0 || dist > maxd || dist > allowed_edits(sl > len ? sl : len))
                     continue;
-                add_street_run(g, st, hyp, 0.9 - 0.1 * dist, span_tokens);
+                add_street_run(g, st, hyp, quality - 0.1 * dist, span_tokens);
                 added++;
             }
         }
@@ -502,7 +523,7 @@ static struct hyp *new_hyp(struct gctx *g)
     struct hyp *h = &g->hyp[g->nhyp];
     memset(h, 0, sizeof(*h));
     h->span_i = h->span_j = -1;
-    h->num_tok = -1;
+    h->num_tok = h->num_end = -1;
     return h;
 }
 
@@ -520,17 +541,33 @@ static void pick_number(struct gctx *g, struct hyp *h)
                 best = k;
     if (best < 0)
         return;
-    /* "12 a": a single letter after the number belongs to it */
-    size_t n = g->tok[best].len;
-    if (best + 1 < g->ntok && best + 1 != h->span_i && g->tok[best + 1].len == 1 &&
-        isalpha((unsigned char)g->tok[best + 1].s[0]) && !g->tok[best].comma_after)
-        n = (size_t)(g->tok[best + 1].s + 1 - g->tok[best].s);
+    /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
+     * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
+    int end = best + 1;
+    const struct token *t = &g->tok[best];
+    if (end < g->ntok && end != h->span_i && !t->comma_after && g->tok[end].len == 1 &&
+        isalpha((unsigned char)g->tok[end].s[0]))
+        end++;
+    else if (memchr(t->s, '/', t->len) && !isdigit((unsigned char)t->s[t->len - 1]) &&
+             end < g->ntok && end != h->span_i && g->tok[end].numlike)
+        end++;
+    else if (end < g->ntok && end != h->span_i &&
+             (g->tok[end].s[0] == '#' || norm_unit_word(g->tok[end].s, g->tok[end].len))) {
+        end++;
+        if (g->tok[end - 1].len == 1 && end < g->ntok && end != h->span_i && g->tok[end].numlike)
+            end++; /* "#" "3" */
+        else if (g->tok[end - 1].s[0] != '#' && end < g->ntok && end != h->span_i &&
+                 (g->tok[end].numlike || g->tok[end].len <= 3))
+            end++; /* "Apt" "3" */
+    }
+    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - t->s);
     struct hnum hn;
-    if (norm_hnum(g->tok[best].s, n, &hn) == 0 && hn.number >= 0) {
+    if (norm_hnum(t->s, n, &hn) == 0 && hn.number >= 0) {
         h->num_tok = best;
+        h->num_end = end;
         h->has_hn = true;
         h->hn = hn;
-        h->hn_raw = g->tok[best].s;
+        h->hn_raw = t->s;
         h->hn_len = n;
     }
 }
@@ -600,10 +637,13 @@ static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, i
             memcpy(cand, key, p);
             memcpy(cand + p, ty, tl);
             uint32_t first = street_first(g->v, cand, p + tl);
-            if (first == IX_NONE)
-                continue;
-            add_street_run(g, first, hyp, 0.85, span_tokens);
-            added++;
+            if (first != IX_NONE) {
+                add_street_run(g, first, hyp, 0.85, span_tokens);
+                added++;
+            } else if (p >= 5) {
+                /* a misspelt type and one more slip in the name ("Sebastjanstrase") */
+                added += fuzzy_streets_within(g, cand, p + tl, 1, hyp, span_tokens, 0.85);
+            }
         }
     }
     return added;
@@ -1130,7 +1170,7 @@ static int fallback(struct gctx *g, struct gc_result *out)
     struct hyp tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.span_i = tmp.span_j = -1;
-    tmp.num_tok = -1;
+    tmp.num_tok = tmp.num_end = -1;
     const struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
     if (!g->structured) {
         leftover_runs(g, &tmp);
@@ -1216,19 +1256,21 @@ static int fallback(struct gctx *g, struct gc_result *out)
     return 0;
 }
 
-/* The index's single country, when it holds one: names are read in its languages. */
+/* The country whose languages names are read in when the query names none. */
 static const char *only_country(struct gctx *g)
 {
+    /* The index's main country, when it holds at least 80% of the addresses. */
     const struct index_view *v = g->v;
     const char *found = NULL;
+    uint64_t total = 0, best = 0;
     for (size_t i = 0; i < v->n_countries; i++) {
-        if (!v->countries[i].code[0] || v->countries[i].addresses == 0)
-            continue;
-        if (found)
-            return NULL;
-        found = v->countries[i].code;
+        total += v->countries[i].addresses;
+        if (v->countries[i].code[0] && v->countries[i].addresses > best) {
+            best = v->countries[i].addresses;
+            found = v->countries[i].code;
+        }
     }
-    if (!found)
+    if (!found || best * 5 < total * 4)
         return NULL;
     memcpy(g->guess_cc, found, 2);
     g->guess_cc[2] = '\0';
@@ -1296,6 +1338,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
             g->cand[w++] = *c;
     }
     g->ncand = w;
+    if (g->ncand == 0 && !g->structured && !g->has_pc)
+        find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
     if (g->ncand == 0) {
         int rc = fallback(g, out);
         free(g);
@@ -1308,25 +1352,30 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         max = GC_MAX_CANDIDATES;
     double top = g->cand[0].score;
     int n = 0;
-    int emitted[GC_MAX_CANDIDATES];
-    for (int i = 0; i < g->ncand && n < max; i++) {
+    /* distinct answers as good as the best, counted past maxresults: matchCode says
+     * "ambiguous" even when only one of them is shown */
+    int distinct = 0;
+    int kept[GC_MAX_CANDIDATES + 1];
+    for (int i = 0; i < g->ncand && distinct <= GC_MAX_CANDIDATES; i++) {
         const struct cand *c = &g->cand[i];
         if (c->score < top - 0.05)
             break;
         /* the same point through another hypothesis, or the same street split by how its
          * addresses name their locality (a village within a municipality): skip */
         bool dup = false;
-        for (int k = 0; k < n; k++) {
-            const struct ix_street *a = &g->v->streets[g->cand[emitted[k]].street];
-            const struct ix_street *b = &g->v->streets[c->street];
-            dup |= fabs(out->c[k].lat - c->lat) < 1e-7 && fabs(out->c[k].lon - c->lon) < 1e-7;
+        const struct ix_street *b = &g->v->streets[c->street];
+        for (int k = 0; k < distinct && !dup; k++) {
+            const struct cand *o = &g->cand[kept[k]];
+            const struct ix_street *a = &g->v->streets[o->street];
+            dup |= fabs(o->lat - c->lat) < 1e-7 && fabs(o->lon - c->lon) < 1e-7;
             dup |= a->key == b->key && dist_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
                                               fix2deg(b->lon)) < SAME_STREET_M;
         }
         if (dup)
             continue;
-        emit_cand(g, c, &out->c[n]);
-        emitted[n++] = i;
+        kept[distinct++] = i;
+        if (n < max)
+            emit_cand(g, c, &out->c[n++]);
     }
     out->n = n;
     bool asked_hn = false;
@@ -1334,8 +1383,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         asked_hn |= g->hyp[i].has_hn;
     for (int i = 0; i < n; i++) {
         bool up = asked_hn && out->c[i].level != GL_HOUSENUMBER;
-        out->c[i].code = n > 1 ? (up ? GC_AMBIGUOUS_UPHIERARCHY : GC_AMBIGUOUS)
-                               : (up ? GC_UPHIERARCHY : GC_EXACT);
+        out->c[i].code = distinct > 1 ? (up ? GC_AMBIGUOUS_UPHIERARCHY : GC_AMBIGUOUS)
+                                      : (up ? GC_UPHIERARCHY : GC_EXACT);
     }
     free(g);
     return 0;

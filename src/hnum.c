@@ -21,6 +21,7 @@
 
 #include "err.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define HNUM_MAX_IN   256 /* bytes of input read */
@@ -336,4 +337,22 @@ int norm_hnum(const char *in, size_t len, struct hnum *out)
     unit_collect(t, n, i, h.unit, sizeof(h.unit));
     *out = h;
     return 0;
+}
+
+bool norm_unit_word(const char *s, size_t len)
+{
+    char w[16];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < sizeof(w); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.')
+            continue;
+        if (c >= 0x80)
+            return false;
+        w[n++] = (char)tolower(c);
+    }
+    if (n == 0 || n + 1 >= sizeof(w))
+        return false;
+    w[n] = '\0';
+    return is_unit_word(w);
 }

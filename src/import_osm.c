@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -1788,6 +1789,102 @@ static void i64_unique(struct vec *v)
     v->n = k;
 }
 
+/* Read a protobuf varint from p..end; return the number of bytes used, 0 when malformed. */
+static size_t pb_varint(const unsigned char *p, const unsigned char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 10 && p + i < end; i++) {
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *out = v;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+#define PBF_MAX_HEADER 65536              /* BlobHeader limit of the PBF format */
+#define PBF_MAX_BLOB   (32 * 1024 * 1024) /* Blob limit of the PBF format */
+
+/*
+ * Walk the PBF block structure (header length, BlobHeader, Blob) without decoding the blobs:
+ * readosm trusts the sizes it reads and allocates them, so a corrupted size would ask for
+ * gigabytes. Return 0 when every block is within the format's limits and the file's end.
+ */
+static int pbf_check(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "osm: %s: cannot open: %s", path, strerror(errno));
+        return -errno;
+    }
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    off_t pos = 0;
+    unsigned char *hdr = malloc(PBF_MAX_HEADER);
+    if (!hdr)
+        abort();
+    size_t blocks = 0;
+    while (pos < sb.st_size) {
+        unsigned char len4[4];
+        if (pread(fd, len4, 4, pos) != 4) {
+            rc = GB_ECORRUPT;
+            break;
+        }
+        uint32_t hlen =
+            (uint32_t)len4[0] << 24 | (uint32_t)len4[1] << 16 | (uint32_t)len4[2] << 8 | len4[3];
+        if (hlen == 0 || hlen > PBF_MAX_HEADER || pos + 4 + (off_t)hlen > sb.st_size ||
+            pread(fd, hdr, hlen, pos + 4) != (ssize_t)hlen) {
+            rc = GB_ECORRUPT;
+            break;
+        }
+        /* BlobHeader: field 3 (datasize, varint) is the blob's length */
+        uint64_t datasize = UINT64_MAX;
+        const unsigned char *p = hdr, *end = hdr + hlen;
+        while (p < end) {
+            uint64_t key, v;
+            size_t n = pb_varint(p, end, &key);
+            if (!n)
+                break;
+            p += n;
+            if ((key & 7) == 0) {
+                n = pb_varint(p, end, &v);
+                if (!n)
+                    break;
+                p += n;
+                if ((key >> 3) == 3)
+                    datasize = v;
+            } else if ((key & 7) == 2) {
+                n = pb_varint(p, end, &v);
+                if (!n || v > (uint64_t)(end - p - n))
+                    break;
+                p += n + v;
+            } else
+                break;
+        }
+        if (p != end || datasize > PBF_MAX_BLOB ||
+            pos + 4 + (off_t)hlen + (off_t)datasize > sb.st_size) {
+            rc = GB_ECORRUPT;
+            break;
+        }
+        pos += 4 + (off_t)hlen + (off_t)datasize;
+        blocks++;
+    }
+    free(hdr);
+    if (rc == 0 && blocks == 0)
+        rc = GB_ECORRUPT;
+    if (rc < 0)
+        snprintf(err, errlen, "osm: %s: corrupt or truncated PBF (block at byte %lld is broken)",
+                 path, (long long)pos);
+out:
+    close(fd);
+    return rc;
+}
+
 int import_osm(const char *path, enum import_format fmt, const struct rec_sink *sink,
                struct import_stats *st, char *err, size_t errlen)
 {
@@ -1844,6 +1941,11 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
     }
     bool gz = nmagic >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     bool bz2 = nmagic >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h';
+    if (fmt == FMT_OSM_PBF && !gz && !bz2) {
+        rc = pbf_check(path, err, errlen);
+        if (rc < 0)
+            goto out;
+    }
     const char *suffix = fmt == FMT_OSM_PBF ? ".pbf" : ".osm";
     if (gz || bz2 || !ends_with(path, suffix)) {
         /* readosm picks its parser by suffix and needs a plain file: give it one. */

@@ -203,9 +203,12 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
     if (memcmp(h->magic, IX_MAGIC, 8) != 0) {
         snprintf(msg, sizeof(msg), "not a geobatch index (bad magic)");
         rc = GB_ECORRUPT;
-    } else if (h->endian != IX_ENDIAN_MARK) {
+    } else if (h->endian == __builtin_bswap32(IX_ENDIAN_MARK)) {
         snprintf(msg, sizeof(msg), "built on a machine of another byte order");
         rc = GB_EVERSION;
+    } else if (h->endian != IX_ENDIAN_MARK) {
+        snprintf(msg, sizeof(msg), "corrupt header (byte-order mark)");
+        rc = GB_ECORRUPT;
     } else if (h->format_version != INDEX_FORMAT_VERSION) {
         snprintf(msg, sizeof(msg), "index format %u, this geobatch reads format %d",
                  h->format_version, INDEX_FORMAT_VERSION);

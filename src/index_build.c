@@ -679,6 +679,13 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
 
 static const struct index_builder *sort_ctx; /* qsort has no context argument in C17 */
 
+/* qsort, except that an empty (possibly NULL) array is left alone: qsort(NULL, 0) is undefined. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 static int cmp_str(uint32_t a, uint32_t b)
 {
     return strcmp(str_at(sort_ctx, a), str_at(sort_ctx, b));
@@ -1056,7 +1063,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         sorted[nkeep].seq = (uint32_t)i; /* creation order == index: a stable tie-breaker */
         nkeep++;
     }
-    qsort(sorted, nkeep, sizeof(*sorted), cmp_group);
+    sort(sorted, nkeep, sizeof(*sorted), cmp_group);
     for (size_t i = 0; i < nkeep; i++)
         order[sorted[i].seq] = (uint32_t)i;
     for (size_t i = 0; i < ng; i++)
@@ -1067,8 +1074,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         b->addrs[i].group = order[b->addrs[i].group];
     for (size_t i = 0; i < b->n_interps; i++)
         b->interps[i].group = order[b->interps[i].group];
-    qsort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr);
-    qsort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp);
+    sort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr);
+    sort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp);
 
     /* Addresses, with the same address from two sources (within 50 m) stored once. */
     struct ix_addr *addrs = calloc(b->n_addrs + 1, sizeof(*addrs));
@@ -1201,7 +1208,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         }
         fuzzy_add(&fz, &nfz, &capfz, k, len, (uint32_t)i);
     }
-    qsort(fz, nfz, sizeof(*fz), cmp_fuzzy);
+    sort(fz, nfz, sizeof(*fz), cmp_fuzzy);
     size_t w = 0;
     for (size_t i = 0; i < nfz; i++)
         if (w == 0 || fz[i].hash != fz[w - 1].hash || fz[i].street != fz[w - 1].street)
@@ -1216,7 +1223,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             p->p.lon = to_fix(p->sum_lon / p->n);
         }
     }
-    qsort(b->places, b->n_places, sizeof(*b->places), cmp_place);
+    sort(b->places, b->n_places, sizeof(*b->places), cmp_place);
     struct ix_place *places = calloc(b->n_places + 1, sizeof(*places));
     if (!places)
         abort();
@@ -1243,7 +1250,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             pcs[i].lon = p->rec_lon;
         }
     }
-    qsort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode);
+    sort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode);
 
     /* Reverse grid: address indexes grouped by cell. */
     struct ix_cell *cells = NULL;
@@ -1267,7 +1274,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             pairs[i].key = cellkeys[i];
             pairs[i].idx = (uint32_t)i;
         }
-        qsort(pairs, na, sizeof(*pairs), cmp_pair);
+        sort(pairs, na, sizeof(*pairs), cmp_pair);
         for (size_t i = 0; i < na; i++) {
             cell_addrs[i] = pairs[i].idx;
             if (ncells == 0 || cells[ncells - 1].cell != pairs[i].key) {
@@ -1285,7 +1292,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     /* Points: interpolation lines, each street's ways in street order, then admin rings. */
     for (size_t i = 0; i < b->n_sgeoms; i++)
         b->sgeoms[i].group = order[b->sgeoms[i].group];
-    qsort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom);
+    sort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom);
     size_t npoints = 0;
     struct ix_point *points =
         malloc((b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1) * sizeof(*points));
@@ -1321,7 +1328,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     for (size_t i = 0; i < b->n_admins; i++)
         if (b->admins[i].geom_count)
             b->admins[i].geom_first += (uint32_t)admin_base;
-    qsort(spairs, nspairs, sizeof(*spairs), cmp_pair);
+    sort(spairs, nspairs, sizeof(*spairs), cmp_pair);
     struct ix_cell *scells = NULL;
     size_t nscells = 0, capscells = 0;
     uint32_t *scell_streets = malloc((nspairs + 1) * sizeof(uint32_t));
@@ -1369,7 +1376,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     for (size_t i = 0; i < b->n_pcs; i++)
         COUNTRY_SLOT(pcs[i].country, postcodes);
 #undef COUNTRY_SLOT
-    qsort(countries, ncountries, sizeof(*countries), cmp_country);
+    sort(countries, ncountries, sizeof(*countries), cmp_country);
 
     size_t ns_st, ns_pl, ns_pc;
     uint32_t *h_st =

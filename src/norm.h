@@ -84,6 +84,10 @@ struct hnum {
  */
 int norm_hnum(const char *in, size_t len, struct hnum *out);
 
+/* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
+ * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
+bool norm_unit_word(const char *s, size_t len);
+
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */
 const char *norm_country(const char *in, size_t len);

