@@ -13,7 +13,7 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev zlib1g-dev libbz2-dev libcmocka-dev
 
-.PHONY: all deps build test unit-asan eval run bench fuzz fmt clean
+.PHONY: all deps build test unit-asan eval run bench fuzz soak fmt clean
 
 all: build
 
@@ -53,6 +53,11 @@ fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DGB_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
 	    -DGB_SHARED_DIR=$(SHARED) >/dev/null
 	scripts/fuzz.sh build-fuzz $(SECONDS)
+
+# A mixed load against a real server for MINUTES, verified against `geobatch geocode`.
+MINUTES ?= 5
+soak: build
+	scripts/soak.sh $(abspath $(BUILD))/geobatch $(SHARED) $(MINUTES)
 
 fmt:
 	clang-format -i src/*.c src/*.h test/*.c
