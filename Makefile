@@ -13,7 +13,7 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev zlib1g-dev libbz2-dev libcmocka-dev
 
-.PHONY: all deps build test unit-asan eval run bench fuzz soak fmt clean
+.PHONY: all deps build test test-asan eval run bench fuzz soak fmt clean
 
 all: build
 
@@ -26,18 +26,19 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every test through ctest, then the unit tests again under ASan and UBSan, then every fuzz
+# Every test through ctest, then the whole suite again built with ASan and UBSan (the unit
+# tests and the end-to-end ones: the server, the CLI, the accuracy kit), then every fuzz
 # target for FUZZ_SECONDS (20) on its corpus.
 FUZZ_SECONDS ?= 20
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	$(MAKE) --no-print-directory unit-asan
+	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SECONDS)
 
-unit-asan: deps
+test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGB_SANITIZE=ON -DGB_SHARED_DIR=$(SHARED)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 eval: build
 	$(SHARED)/eval/run-dev.sh $(abspath $(BUILD))/geobatch $(abspath $(BUILD))/eval
