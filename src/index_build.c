@@ -85,7 +85,10 @@ struct index_builder {
     struct smap strings; /* string -> offset in the STRINGS blob */
     char *blob;
     size_t blob_len, blob_cap;
-    struct smap groups; /* "key\x1fCC\x1fcitykey" -> group index */
+    struct smap groups;     /* "key\x1fCC\x1fcitykey" -> group index */
+    struct smap raw_groups; /* the same from the raw strings: skips normalising repeats */
+    struct smap raw_places;
+    struct smap raw_postcodes;
     struct smap derived_places;
     struct smap postcode_map;
     struct b_addr *addrs;
@@ -151,6 +154,24 @@ static uint32_t intern(struct index_builder *b, const char *s)
     return s ? intern_n(b, s, strlen(s)) : 0;
 }
 
+/* Append a string to the blob without looking for an earlier copy. */
+static uint32_t append_unique(struct index_builder *b, const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    size_t len = strlen(s);
+    while (b->blob_len + len + 1 > b->blob_cap) {
+        b->blob_cap *= 2;
+        b->blob = realloc(b->blob, b->blob_cap);
+        if (!b->blob)
+            abort();
+    }
+    uint32_t off = (uint32_t)b->blob_len;
+    memcpy(b->blob + off, s, len + 1);
+    b->blob_len += len + 1;
+    return off;
+}
+
 /*
  * A display name: data written all in capitals ("MCALLISTER ST", San Francisco's address
  * system) is shown in title case ("Mcallister St"); anything with a lower-case letter is kept
@@ -192,6 +213,9 @@ int index_builder_new(struct index_builder **out)
         return -ENOMEM;
     smap_init(&b->strings);
     smap_init(&b->groups);
+    smap_init(&b->raw_groups);
+    smap_init(&b->raw_places);
+    smap_init(&b->raw_postcodes);
     smap_init(&b->derived_places);
     smap_init(&b->postcode_map);
     b->blob_cap = 1 << 20;
@@ -212,6 +236,9 @@ void index_builder_free(struct index_builder *b)
         return;
     smap_release(&b->strings);
     smap_release(&b->groups);
+    smap_release(&b->raw_groups);
+    smap_release(&b->raw_places);
+    smap_release(&b->raw_postcodes);
     smap_release(&b->derived_places);
     smap_release(&b->postcode_map);
     free(b->blob);
@@ -291,7 +318,62 @@ static void bbox_add(struct b_group *g, int32_t lat, int32_t lon)
 
 /* Find or create the street group of (street, country, city). Return its index, or -1 when
  * the street has no usable key. */
+/* "a\x1fb\x1fc" into out (NULL parts are empty). Return its length, or 0 when it does not fit:
+ * the key of the raw-string caches. */
+static size_t join3(char *out, size_t cap, const char *a, const char *b, const char *c)
+{
+    const char *parts[3] = {a ? a : "", b ? b : "", c ? c : ""};
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(parts[i]);
+        if (n + l + 2 > cap)
+            return 0;
+        memcpy(out + n, parts[i], l);
+        n += l;
+        if (i < 2)
+            out[n++] = '\x1f';
+    }
+    return n;
+}
+
+/* Fill in what a group learns from a later record of it. */
+static void group_update(struct index_builder *b, struct b_group *g, const struct record *r)
+{
+    if (!g->district && r->district && *r->district) {
+        char dkey[NORM_MAX];
+        char ccs[3] = {g->country[0], g->country[1], '\0'};
+        size_t dlen = key_of(r->district, ccs[0] ? ccs : NULL, dkey, sizeof(dkey));
+        g->district = intern(b, r->district);
+        g->district_key = intern_n(b, dkey, dlen);
+    }
+    if (!g->county)
+        g->county = intern(b, r->county);
+    if (!g->state)
+        g->state = intern(b, r->state);
+}
+
+static long group_of_norm(struct index_builder *b, const struct record *r, const char *street);
+
+/* Find or create the street group of (street, country, city); the same raw strings seen before
+ * skip normalisation. Return its index, or -1 when the street has no usable key. */
 static long group_of(struct index_builder *b, const struct record *r, const char *street)
+{
+    char raw[3 * NORM_MAX];
+    size_t rn = join3(raw, sizeof(raw), street, r->country, r->city);
+    uint32_t *v = rn ? smap_get(&b->raw_groups, raw, rn) : NULL;
+    if (v) {
+        group_update(b, &b->grps[*v], r);
+        return (long)*v;
+    }
+    long g = group_of_norm(b, r, street);
+    if (g >= 0 && rn) {
+        int ins;
+        smap_put(&b->raw_groups, raw, rn, (uint32_t)g, &ins);
+    }
+    return g;
+}
+
+static long group_of_norm(struct index_builder *b, const struct record *r, const char *street)
 {
     char key[NORM_MAX], ckey[NORM_MAX], comp[3 * NORM_MAX];
     char cc[2];
@@ -323,17 +405,7 @@ static long group_of(struct index_builder *b, const struct record *r, const char
         memcpy(g->country, cc, 2);
         g->seq = b->seq;
     } else {
-        struct b_group *g = &b->grps[*v];
-        if (!g->district && r->district && *r->district) {
-            char dkey[NORM_MAX];
-            size_t dlen = key_of(r->district, cc[0] ? ccs : NULL, dkey, sizeof(dkey));
-            g->district = intern(b, r->district);
-            g->district_key = intern_n(b, dkey, dlen);
-        }
-        if (!g->county)
-            g->county = intern(b, r->county);
-        if (!g->state)
-            g->state = intern(b, r->state);
+        group_update(b, &b->grps[*v], r);
     }
     return (long)*v;
 }
@@ -342,6 +414,16 @@ static long group_of(struct index_builder *b, const struct record *r, const char
 static void derive_place(struct index_builder *b, const char *name, int rank, const char *cc,
                          const struct record *r)
 {
+    char raw[3 * NORM_MAX];
+    size_t rn = join3(raw, sizeof(raw), name, cc, rank == RANK_CITY ? "c" : "d");
+    uint32_t *cached = rn ? smap_get(&b->raw_places, raw, rn) : NULL;
+    if (cached) {
+        struct b_place *p = &b->places[*cached];
+        p->sum_lat += r->lat;
+        p->sum_lon += r->lon;
+        p->n++;
+        return;
+    }
     char key[NORM_MAX], comp[NORM_MAX + 8];
     size_t klen = key_of(name, cc, key, sizeof(key));
     if (klen == 0)
@@ -370,27 +452,42 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     p->sum_lat += r->lat;
     p->sum_lon += r->lon;
     p->n++;
+    if (rn) {
+        int raw_ins;
+        smap_put(&b->raw_places, raw, rn, *v, &raw_ins);
+    }
 }
 
 static void derive_postcode(struct index_builder *b, const char *pc, const char *cc,
                             const struct record *r, int from_record)
 {
-    char key[64], comp[80];
-    size_t klen = postcode_key(pc, key, sizeof(key));
-    if (klen == 0)
-        return;
-    int n = snprintf(comp, sizeof(comp), "%s\x1f%s", key, cc ? cc : "--");
-    int ins;
-    uint32_t *v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
-    if (ins) {
-        GROW(b->pcs, b->n_pcs, b->cap_pcs);
-        struct b_postcode *p = &b->pcs[b->n_pcs++];
-        memset(p, 0, sizeof(*p));
-        p->p.key = intern_n(b, key, klen);
-        p->p.name = intern(b, pc);
-        if (cc) {
-            p->p.country[0] = cc[0];
-            p->p.country[1] = cc[1];
+    char raw[3 * NORM_MAX];
+    size_t rn = join3(raw, sizeof(raw), pc, cc, NULL);
+    uint32_t *v = rn ? smap_get(&b->raw_postcodes, raw, rn) : NULL;
+    int ins = 0;
+    if (!v) {
+        char key[64], comp[80];
+        size_t klen = postcode_key(pc, key, sizeof(key));
+        if (klen == 0)
+            return;
+        int n = snprintf(comp, sizeof(comp), "%s\x1f%s", key, cc ? cc : "--");
+        v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
+        if (ins) {
+            GROW(b->pcs, b->n_pcs, b->cap_pcs);
+            struct b_postcode *p = &b->pcs[b->n_pcs++];
+            memset(p, 0, sizeof(*p));
+            p->p.key = intern_n(b, key, klen);
+            p->p.name = intern(b, pc);
+            if (cc) {
+                p->p.country[0] = cc[0];
+                p->p.country[1] = cc[1];
+            }
+        }
+        if (rn) {
+            int raw_ins;
+            uint32_t idx = *v;
+            smap_put(&b->raw_postcodes, raw, rn, idx, &raw_ins);
+            v = smap_get(&b->postcode_map, comp, (size_t)n);
         }
     }
     struct b_postcode *p = &b->pcs[*v];
@@ -440,7 +537,7 @@ static int add_address(struct index_builder *b, const struct record *r)
     a->flags = (uint8_t)((h.is_slash ? IXA_SLASH : 0) | (h.is_range ? IXA_RANGE : 0));
     a->raw = intern(b, r->number);
     a->postcode = intern(b, r->postcode);
-    a->source = intern(b, r->source_id);
+    a->source = append_unique(b, r->source_id); /* ids rarely repeat: not worth a lookup */
     a->group = (uint32_t)g;
     a->seq = b->seq;
     struct b_group *gr = &b->grps[g];
@@ -1077,7 +1174,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     sort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr);
     sort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp);
 
-    /* Addresses, with the same address from two sources (within 50 m) stored once. */
+    /* Addresses: one given twice (same street, number, postcode, within 50 m; from one
+     * source or two, such as the units of one address) is stored once. */
     struct ix_addr *addrs = calloc(b->n_addrs + 1, sizeof(*addrs));
     struct ix_street *streets = calloc(ng + 1, sizeof(*streets));
     if (!addrs || !streets)
@@ -1089,7 +1187,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             const struct ix_addr *p = &addrs[na - 1];
             if (p->street == a->group && p->number == a->number && p->number2 == a->number2 &&
                 memcmp(p->suffix, a->suffix, 3) == 0 && p->postcode == a->postcode &&
-                p->source != a->source && dist_m(p->lat, p->lon, a->lat, a->lon) <= DEDUP_METRES)
+                dist_m(p->lat, p->lon, a->lat, a->lon) <= DEDUP_METRES)
                 continue;
         }
         struct ix_addr *o = &addrs[na++];
