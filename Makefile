@@ -46,7 +46,9 @@ eval: build
 run: build
 	scripts/run.sh $(abspath $(BUILD))/geobatch "$(DATA)" $(PORT)
 
+# Figures for the README's performance table; wrk (Debian) drives the status-latency load.
 bench: build
+	@scripts/deps.sh wrk linux-perf
 	scripts/bench.sh $(abspath $(BUILD))/geobatch $(SHARED)
 
 # libFuzzer targets (clang): each runs SECONDS on fuzz/corpus/, after replaying test/fuzz_regress/.
