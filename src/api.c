@@ -71,10 +71,47 @@ void api_format_time(char out[32], int64_t t)
         out[0] = '\0';
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one.
+ * Details and AdditionalData echo what the client sent (a parameter value, a column name,
+ * possibly cut at a buffer's end), and one stray byte such as indelim=%FF made the whole XML
+ * or JSON document ill-formed; invalid bytes are now written as '?'.
+ */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, min = 0x80, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, min = 0x800, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, min = 0x10000, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 static int xml_escape(struct buf *out, const char *s)
 {
     int rc = 0;
     for (; *s && rc == 0; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)s);
+            rc = n ? buf_append(out, s, n) : buf_putc(out, '?');
+            s += n ? n - 1 : 0;
+            continue;
+        }
         switch (*s) {
         case '&':
             rc = buf_puts(out, "&amp;");
@@ -114,7 +151,11 @@ static int json_string(struct buf *out, const char *s)
             rc = buf_puts(out, "\\t");
         else if (c < 0x20)
             rc = buf_printf(out, "\\u%04x", c);
-        else
+        else if (c >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)s);
+            rc = n ? buf_append(out, s, n) : buf_putc(out, '?');
+            s += n ? n - 1 : 0;
+        } else
             rc = buf_putc(out, (char)c);
     }
     return rc ? rc : buf_putc(out, '"');
@@ -1066,6 +1107,22 @@ static void metrics(struct api *a, struct http_response *resp)
 
 /* ---- the handler ---- */
 
+/*
+ * The name of a parameter given twice (names in any case) with different values, or NULL.
+ * Which one wins would otherwise be an accident of the code (http_param takes the last,
+ * begin_upload applied them in order), and a proxy or a client library may pick the other
+ * one: refuse instead. The same value twice is harmless and accepted.
+ */
+static const char *conflicting_param(const struct http_request *req)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        for (size_t k = i + 1; k < req->nparams; k++)
+            if (strcasecmp(req->params[i].name, req->params[k].name) == 0 &&
+                strcmp(req->params[i].value, req->params[k].value) != 0)
+                return req->params[i].name;
+    return NULL;
+}
+
 static int on_begin(void *ctx, struct http_request *req, struct http_response *resp)
 {
     struct api *a = ctx;
@@ -1085,6 +1142,25 @@ static int on_begin(void *ctx, struct http_request *req, struct http_response *r
         return HTTP_RESPOND;
     default:
         break;
+    }
+    /* Refused before authentication: they make the request itself ambiguous. */
+    if (req->bad_framing) {
+        bad_request(resp, req, req->bad_framing, NULL);
+        return HTTP_RESPOND;
+    }
+    if (req->too_many_params) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "More than %d query parameters", HTTP_MAX_PARAMS);
+        bad_request(resp, req, msg, NULL);
+        return HTTP_RESPOND;
+    }
+    const char *dup = conflicting_param(req);
+    if (dup) {
+        bad_request(resp, req,
+                    "Input parameter validation failed. A parameter is given twice "
+                    "with different values",
+                    dup);
+        return HTTP_RESPOND;
     }
     char app[STORE_APP_MAX + 1];
     if (authenticate(a, req, app, sizeof(app)) < 0) {

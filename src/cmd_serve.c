@@ -120,7 +120,8 @@ int cmd_serve(int argc, char **argv)
     const char *notify = NULL, *log_level = "info";
     long workers = 0, max_records = 1000000, max_body = 2147483648L, max_line = 65536;
     long max_field = 8192, max_fields = 256, max_jobs = 100, rate = 100, burst = 200;
-    long timeout = 60, max_conns = 512, retention = 30, chunk_rows = WORKER_CHUNK_ROWS_DEFAULT;
+    long timeout = 60, max_conns = 512, max_per_ip = 0, retention = 30,
+         chunk_rows = WORKER_CHUNK_ROWS_DEFAULT;
     const struct conf_opt opts[] = {
         {"index", CONF_STR, &index_path, "INDEX", "the index file to geocode with (required)", 0,
          0},
@@ -145,6 +146,10 @@ int cmd_serve(int argc, char **argv)
          1000000},
         {"timeout", CONF_LONG, &timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
         {"max-connections", CONF_LONG, &max_conns, "N", "open connections (512)", 1, 100000},
+        /* Idle connections hold a thread each until --timeout: without a per-address cap one
+         * client can take every slot. Off by default, as behind a proxy all share one address. */
+        {"max-connections-per-ip", CONF_LONG, &max_per_ip, "N",
+         "open connections per client address, 0: no limit (0)", 0, 100000},
         {"retention-days", CONF_LONG, &retention, "DAYS",
          "remove finished jobs and their files after this many days (30)", 1, 100000},
         {"notify-command", CONF_STR, &notify, "CMD",
@@ -268,7 +273,7 @@ int cmd_serve(int argc, char **argv)
         .burst = (double)burst,
     };
     api_new(&api, &ac);
-    struct http_config hc = {listen, (unsigned)max_conns, (unsigned)timeout};
+    struct http_config hc = {listen, (unsigned)max_conns, (unsigned)timeout, (unsigned)max_per_ip};
     rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);

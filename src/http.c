@@ -7,6 +7,17 @@
  * request context lives in MHD's con_cls and is released in the completion callback, which
  * also records the request's latency. Counters are atomics: any connection thread updates
  * them, /metrics reads them.
+ *
+ * Slow clients. MHD's connection timeout is an idle timeout: a client that sends one byte a
+ * second is never idle and would hold its connection thread for ever (slowloris). So every
+ * connection is registered (MHD's connection notifications) with the phase it is in and when
+ * that phase began, and a watchdog thread shuts down the socket of a connection whose headers
+ * are not complete after timeout_s, or whose body has averaged less than HTTP_MIN_BODY_RATE
+ * after timeout_s (time spent in the handler's body() does not count). shutdown() makes MHD's
+ * own read fail, so MHD closes and cleans up the connection on its own thread as for any
+ * client that went away. The registry is under a mutex that MHD's close notification also
+ * takes, and MHD notifies before it closes the descriptor, so the watchdog never touches a
+ * descriptor that was reused.
  */
 #include "http.h"
 #include "err.h"
@@ -17,11 +28,13 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,8 +42,29 @@
 static const double bucket_le[NBUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                            0.25,  0.5,   1,    2.5,   5,    10};
 
+enum conn_phase { PHASE_HEADERS, PHASE_BODY, PHASE_BUSY };
+
+/* One TCP connection, from MHD's STARTED to its CLOSED notification. Fields under s->mu. */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    enum conn_phase phase;
+    double t0;      /* when the phase began (monotonic seconds) */
+    double in_body; /* seconds spent in the handler's body() during PHASE_BODY */
+    uint64_t bytes; /* body bytes received during PHASE_BODY */
+    bool cut;       /* the watchdog shut it down */
+};
+
 struct http_server {
     struct MHD_Daemon *d;
+    pthread_mutex_t mu; /* conns, stopping */
+    pthread_cond_t cv;  /* wakes the watchdog at stop */
+    struct conn *conns;
+    bool stopping;
+    pthread_t watchdog;
+    bool watchdog_running;
+    unsigned timeout_s;
+    atomic_uint_fast64_t cut; /* connections cut by the watchdog */
     const struct http_handler *h;
     void *ctx;
     unsigned port;
@@ -206,15 +240,199 @@ bool http_wants_json(const struct http_request *req)
     return qj > qx || (qj == qx && pos_j < pos_x);
 }
 
+/* ---- slow clients ---- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn *k = calloc(1, sizeof(*k));
+        if (!k)
+            abort();
+        k->fd = ci ? ci->connect_fd : -1;
+        k->phase = PHASE_HEADERS;
+        k->t0 = mono_now();
+        pthread_mutex_lock(&s->mu);
+        for (struct conn *o = s->conns; o; o = o->next)
+            if (o->fd == k->fd)
+                o->fd = -1; /* a stale entry for a reused descriptor: never touch it */
+        k->next = s->conns;
+        if (s->conns)
+            s->conns->prev = k;
+        s->conns = k;
+        pthread_mutex_unlock(&s->mu);
+        *socket_context = k;
+        return;
+    }
+    struct conn *k = *socket_context;
+    if (!k)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        s->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&s->mu);
+    free(k);
+    *socket_context = NULL;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_phase(struct http_server *s, struct conn *k, enum conn_phase p)
+{
+    if (!k)
+        return;
+    pthread_mutex_lock(&s->mu);
+    k->phase = p;
+    k->t0 = mono_now();
+    k->in_body = 0;
+    k->bytes = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct http_server *s = arg;
+    double limit = s->timeout_s;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &until);
+        double now = mono_now();
+        for (struct conn *k = s->conns; k; k = k->next) {
+            if (k->cut || k->fd < 0 || k->phase == PHASE_BUSY)
+                continue;
+            double el = now - k->t0;
+            const char *why = NULL;
+            if (k->phase == PHASE_HEADERS && el > limit)
+                why = "headers";
+            else if (k->phase == PHASE_BODY && el - k->in_body > limit &&
+                     (double)k->bytes < (el - k->in_body) * HTTP_MIN_BODY_RATE)
+                why = "body";
+            if (!why)
+                continue;
+            shutdown(k->fd, SHUT_RDWR);
+            k->cut = true;
+            atomic_fetch_add(&s->cut, 1);
+            log_info("http slow client cut phase=%s seconds=%.1f bytes=%llu", why, el,
+                     (unsigned long long)k->bytes);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 /* ---- MHD glue ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decode %XX in the path and in query parameters, but keep "%00" as it is. MHD's own decoder
+ * turns %00 into a NUL that cuts the string: "/6.2/jobs/<id>%00junk" reached the job <id>, and
+ * "app_code=<code>%00junk" authenticated. Kept literally, neither is a valid id or secret.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *str)
+{
+    (void)cls;
+    (void)c;
+    char *w = str;
+    for (const char *r = str; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - str);
+}
+
+struct framing {
+    int n_length;
+    int n_te;
+    bool te_chunked;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!key)
+        return MHD_YES;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->n_length++;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_te++;
+        f->te_chunked = value && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/*
+ * MHD frames a body by the first Content-Length and lets Transfer-Encoding win over it; a
+ * proxy in front may pick another, and what one of them takes for body the other reads as
+ * the next request (request smuggling). Refuse every ambiguous framing (RFC 9112 6.3).
+ */
+static const char *check_framing(struct MHD_Connection *c)
+{
+    struct framing f = {0, 0, false};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length > 1)
+        return "More than one Content-Length header";
+    if (f.n_te && f.n_length)
+        return "Both Content-Length and Transfer-Encoding headers";
+    if (f.n_te > 1 || (f.n_te && !f.te_chunked))
+        return "Unsupported Transfer-Encoding (only chunked)";
+    return NULL;
+}
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
     (void)kind;
     struct http_request *r = cls;
-    if (!key || !*key || r->nparams >= HTTP_MAX_PARAMS)
+    if (!key || !*key)
         return MHD_YES;
+    if (r->nparams >= HTTP_MAX_PARAMS) {
+        r->too_many_params = true; /* dropping them silently could drop the credentials */
+        return MHD_YES;
+    }
     r->params[r->nparams].name = key;
     r->params[r->nparams].value = value ? value : "";
     r->nparams++;
@@ -251,6 +469,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (rc->req.bad_framing) /* never read what follows an ambiguous body as a request */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rc->status = resp->status;
@@ -287,6 +507,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         *con_cls = rc;
         clock_gettime(CLOCK_MONOTONIC, &rc->t0);
         struct http_request *r = &rc->req;
+        r->bad_framing = check_framing(c);
         r->method = method;
         r->path = url;
         http_route_parse(url, &r->route);
@@ -311,9 +532,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         int what = s->h->begin(s->ctx, r, &resp);
         if (what == HTTP_READ_BODY) {
             rc->reading = true;
+            conn_phase(s, conn_of(c), PHASE_BODY);
             resp_release(&resp);
             return MHD_YES;
         }
+        conn_phase(s, conn_of(c), PHASE_BUSY);
         enum MHD_Result ok = send_response(c, rc, &resp);
         resp_release(&resp);
         return ok;
@@ -323,11 +546,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (*upload_size) {
+        double t0 = mono_now();
         if (rc->reading && !rc->stopped && s->h->body(s->ctx, &rc->req, upload, *upload_size) < 0)
             rc->stopped = true;
+        struct conn *k = conn_of(c);
+        if (k) {
+            pthread_mutex_lock(&s->mu);
+            k->bytes += *upload_size;
+            k->in_body += mono_now() - t0;
+            pthread_mutex_unlock(&s->mu);
+        }
         *upload_size = 0;
         return MHD_YES;
     }
+    conn_phase(s, conn_of(c), PHASE_BUSY);
     struct http_response resp;
     resp_init(&resp);
     s->h->end(s->ctx, &rc->req, &resp);
@@ -339,7 +571,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     (void)toe;
     struct http_server *s = cls;
     struct req_ctx *rc = *con_cls;
@@ -347,6 +578,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     if (rc->began && s->h->cleanup)
         s->h->cleanup(s->ctx, &rc->req);
+    conn_phase(s, conn_of(c), PHASE_HEADERS); /* keep-alive: the next request's deadline */
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double sec = (double)(t1.tv_sec - rc->t0.tv_sec) + (double)(t1.tv_nsec - rc->t0.tv_nsec) / 1e9;
@@ -402,19 +634,30 @@ int http_server_start(struct http_server **out, const struct http_config *cfg,
         abort();
     s->h = h;
     s->ctx = ctx;
+    s->timeout_s = cfg->timeout_s;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
-    s->d =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_access, s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s (address in use?)", cfg->listen);
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
         free(s);
         return -EADDRINUSE;
     }
+    if (pthread_create(&s->watchdog, NULL, watchdog_main, s) == 0)
+        s->watchdog_running = true;
+    else
+        log_warn("http no watchdog: slow clients are cut only when idle");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : (unsigned)port;
     *out = s;
@@ -437,7 +680,16 @@ void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
+    if (s->watchdog_running) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->watchdog, NULL);
+    }
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     free(s);
 }
 
@@ -467,4 +719,9 @@ void http_server_metrics(struct http_server *s, struct buf *out)
                (double)atomic_load(&s->lat_us_sum) / 1e6);
     buf_printf(out, "geobatch_http_request_duration_seconds_count %llu\n",
                (unsigned long long)atomic_load(&s->count));
+    buf_printf(out,
+               "# HELP geobatch_http_slow_clients_cut_total Connections cut for sending too "
+               "slowly.\n# TYPE geobatch_http_slow_clients_cut_total counter\n"
+               "geobatch_http_slow_clients_cut_total %llu\n",
+               (unsigned long long)atomic_load(&s->cut));
 }

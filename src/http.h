@@ -51,12 +51,12 @@ void http_route_parse(const char *path, struct http_route *out);
 
 struct http_param {
     const char *name;  /* as sent (match case-insensitively) */
-    const char *value; /* URL-decoded; "" when the parameter had no '=' */
+    const char *value; /* URL-decoded ("%00" is kept as is); "" when there was no '=' */
 };
 
 struct http_request {
     const char *method; /* "GET", "POST", ... */
-    const char *path;   /* URL-decoded path, without the query */
+    const char *path;   /* URL-decoded path ("%00" kept as is), without the query */
     struct http_route route;
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
@@ -64,7 +64,13 @@ struct http_request {
     const char *authorization; /* Authorization header or NULL */
     bool has_length;
     uint64_t content_length; /* Content-Length when has_length */
-    void *state;             /* the handler's, from begin() to cleanup() */
+    /* Framing the API must refuse with 400 (the connection is closed after the answer, so
+     * bytes after an ambiguous body are never read as another request): more than one
+     * Content-Length, Content-Length with Transfer-Encoding, a Transfer-Encoding other than
+     * chunked. A static reason, or NULL. */
+    const char *bad_framing;
+    bool too_many_params; /* more than HTTP_MAX_PARAMS query parameters were sent */
+    void *state;          /* the handler's, from begin() to cleanup() */
 };
 
 /* Return the value of the last parameter called name (any case), or NULL. */
@@ -94,10 +100,18 @@ struct http_handler {
     void (*cleanup)(void *ctx, struct http_request *req);
 };
 
+/* A request body slower than this on average (bytes per second, time spent in the handler's
+ * body() excluded) is cut once it has lasted timeout_s. */
+#define HTTP_MIN_BODY_RATE 512
+
 struct http_config {
     const char *listen; /* "HOST:PORT" (IPv4 dotted or "localhost"); port 0 picks one */
     unsigned max_connections;
-    unsigned timeout_s; /* idle connection timeout */
+    /* Idle connection timeout, and also the deadline for a request's headers (from the
+     * connection's start or the end of its previous request): a client that trickles bytes is
+     * cut then, as is a body slower than HTTP_MIN_BODY_RATE after timeout_s. */
+    unsigned timeout_s;
+    unsigned max_per_ip; /* open connections per client address, 0: no limit */
 };
 
 struct http_server;
