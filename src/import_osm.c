@@ -194,7 +194,7 @@ static void vec_init(struct vec *v, size_t sz)
 
 static void *vec_push(struct vec *v, size_t k)
 {
-    if (v->n + k > v->cap) {
+    if (v->n + k > v->cap || !v->p) { /* never NULL + 0: pushing nothing still allocates */
         /* Grow by half: the node array is the one big allocation. */
         size_t cap = v->cap ? v->cap + v->cap / 2 : 64;
         while (cap < v->n + k)
