@@ -68,30 +68,44 @@ static size_t postcode_key(const char *s, size_t n, char *out, size_t cap)
     return k;
 }
 
-/* Optimal string alignment distance, giving up above max. */
+/*
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), giving up
+ * above max: only the diagonal band |i - j| <= max can hold a distance <= max, so only it is
+ * computed; cells outside the band read as "too far".
+ */
 static int osa_distance(const char *a, size_t la, const char *b, size_t lb, int max)
 {
-    if (la > 64 || lb > 64)
+    enum { FAR = 1 << 20 };
+    if (la > 64 || lb > 64 || max < 0)
         return max + 1;
     if ((la > lb ? la - lb : lb - la) > (size_t)max)
         return max + 1;
     int d[65][65];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int rowmin = 1 << 30;
-        for (size_t j = 1; j <= lb; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
+    size_t w = (size_t)max;
+    for (size_t i = 0; i <= la; i++) {
+        size_t lo = i > w ? i - w : 0, hi = i + w < lb ? i + w : lb;
+        if (lo > 0)
+            d[i][lo - 1] = FAR;
+        if (hi < lb)
+            d[i][hi + 1] = FAR;
+        int rowmin = FAR;
+        for (size_t j = lo; j <= hi; j++) {
+            int v;
+            if (i == 0)
+                v = (int)j;
+            else if (j == 0)
+                v = (int)i;
+            else {
+                int cost = a[i - 1] != b[j - 1];
                 v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
+                if (d[i - 1][j] + 1 < v) /* FAR just past the band of row i - 1 */
+                    v = d[i - 1][j] + 1;
+                if (d[i][j - 1] + 1 < v)
+                    v = d[i][j - 1] + 1;
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                    d[i - 2][j - 2] + 1 < v)
+                    v = d[i - 2][j - 2] + 1;
+            }
             d[i][j] = v;
             if (v < rowmin)
                 rowmin = v;
@@ -99,7 +113,7 @@ static int osa_distance(const char *a, size_t la, const char *b, size_t lb, int 
         if (rowmin > max)
             return max + 1;
     }
-    return d[la][lb];
+    return d[la][lb] > max ? max + 1 : d[la][lb];
 }
 
 /* Edits a key of this length may carry and still be found. */
@@ -472,48 +486,86 @@ static int fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, i
 }
 
 /* Streets within maxd edits of key (one-deletion index, up to two deletions on our side). */
+struct fuzzy_probe {
+    struct gctx *g;
+    const char *key;
+    size_t len;
+    int maxd, hyp, span_tokens;
+    double quality;
+    uint32_t seen[64];
+    int nseen, added, best; /* best: the smallest distance added so far */
+};
+
+/* Look up one variant's hash; verify and add the streets it names. */
+static void fuzzy_probe_hash(struct fuzzy_probe *fp, uint32_t h)
+{
+    const struct index_view *v = fp->g->v;
+    for (size_t e = fuzzy_first(v, h); e < v->n_fuzzy && v->fuzzy[e].hash == h; e++) {
+        uint32_t st = v->fuzzy[e].street;
+        bool dup = false;
+        for (int k = 0; k < fp->nseen && !dup; k++)
+            dup = fp->seen[k] == st;
+        if (dup || fp->nseen >= 64)
+            continue;
+        fp->seen[fp->nseen++] = st;
+        const char *sk = ix_str(v, v->streets[st].key);
+        size_t sl = strlen(sk);
+        int dist = osa_distance(fp->key, fp->len, sk, sl, fp->maxd);
+        if (dist == 0 || dist > fp->maxd || dist > allowed_edits(sl > fp->len ? sl : fp->len))
+            continue;
+        add_street_run(fp->g, st, fp->hyp, fp->quality - 0.1 * dist, fp->span_tokens);
+        fp->added++;
+        if (dist < fp->best)
+            fp->best = dist;
+    }
+}
+
+/* FNV-1a of key without the bytes at d1 and d2 (either may be len: nothing deleted). */
+static uint32_t hash_without(const char *key, size_t len, size_t d1, size_t d2)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        if (i == d1 || i == d2)
+            continue;
+        h ^= (unsigned char)key[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/*
+ * Streets within maxd edits of key. The index holds every key and its one-deletion variants;
+ * we probe the key and its one-deletion variants (one edit of any kind), and only when that
+ * finds nothing, its two-deletion variants (two edits, for long keys). A deletion next to an
+ * equal byte gives the same variant as its neighbour: probed once.
+ */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
                                 int span_tokens, double quality)
 {
     if (maxd == 0)
         return 0;
-    const struct index_view *v = g->v;
-    uint32_t seen[64];
-    int nseen = 0, added = 0;
-    char var[KEY_MAX];
-    /* variants: the key, its one-deletion and (for long keys) two-deletion forms */
-    for (size_t d1 = 0; d1 <= len; d1++) {
-        for (size_t d2 = d1; d2 <= len; d2++) {
-            size_t vl = 0;
-            if (d1 == len && d2 != len)
-                continue;
-            if (d1 < len && d2 < len && d2 == d1)
-                continue;
-            if (d1 < len && d2 < len && maxd < 2)
-                continue;
-            for (size_t i = 0; i < len; i++)
-                if (i != d1 && i != d2)
-                    var[vl++] = key[i];
-            uint32_t h = smap_hash(var, vl);
-            for (size_t e = fuzzy_first(v, h); e < v->n_fuzzy && v->fuzzy[e].hash == h; e++) {
-                uint32_t st = v->fuzzy[e].street;
-                bool dup = false;
-                for (int k = 0; k < nseen; k++)
-                    dup |= seen[k] == st;
-                if (dup || nseen >= 64)
-                    continue;
-                seen[nseen++] = st;
-                const char *sk = ix_str(v, v->streets[st].key);
-                size_t sl = strlen(sk);
-                int dist = osa_distance(key, len, sk, sl, maxd);
-                if (dist == 0 || dist > maxd || dist > allowed_edits(sl > len ? sl : len))
-                    continue;
-                add_street_run(g, st, hyp, quality - 0.1 * dist, span_tokens);
-                added++;
-            }
-        }
+    struct fuzzy_probe fp = {.g = g,
+                             .key = key,
+                             .len = len,
+                             .maxd = maxd,
+                             .hyp = hyp,
+                             .span_tokens = span_tokens,
+                             .quality = quality,
+                             .best = 99};
+    fuzzy_probe_hash(&fp, hash_without(key, len, len, len));
+    for (size_t d1 = 0; d1 < len; d1++)
+        if (d1 == 0 || key[d1] != key[d1 - 1])
+            fuzzy_probe_hash(&fp, hash_without(key, len, d1, len));
+    if (maxd < 2 || fp.best <= 1)
+        return fp.added;
+    for (size_t d1 = 0; d1 < len; d1++) {
+        if (d1 > 0 && key[d1] == key[d1 - 1])
+            continue;
+        for (size_t d2 = d1 + 1; d2 < len; d2++)
+            if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
+                fuzzy_probe_hash(&fp, hash_without(key, len, d1, d2));
     }
-    return added;
+    return fp.added;
 }
 
 static struct hyp *new_hyp(struct gctx *g)
