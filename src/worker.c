@@ -355,8 +355,9 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
         goto out;
     for (int i = 0; i < (split ? 2 : 1); i++) {
         rc = chunk_flush(&o[i]);
-        if (rc == 0)
-            rc = commit_tmp(o[i].fd, o[i].tmp, o[i].path);
+        if (rc < 0)
+            goto out; /* o[i].fd still open: closed and its temp file removed below */
+        rc = commit_tmp(o[i].fd, o[i].tmp, o[i].path); /* closes fd in every case */
         o[i].fd = -1;
         if (rc < 0)
             goto out;
@@ -570,6 +571,63 @@ out:
 
 /* ---- the pool ---- */
 
+/*
+ * Record that task t's job failed. On a full disk the store itself may be unable to write:
+ * giving up then would leave the job running with a claim that nobody releases until the next
+ * start, so retry once a second until it is recorded, the job has left `running` (cancelled,
+ * deleted), or the pool stops (the claim dies with the process and the chunk is redone).
+ */
+static void mark_failed(struct worker_pool *p, const struct store_task *t)
+{
+    for (unsigned tries = 0;; tries++) {
+        int rc = store_job_transition(p->cfg.store, t->id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
+                                      (int64_t)time(NULL), NULL);
+        if (rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND)
+            return;
+        if (tries == 0)
+            log_error("cannot record the failure id=%s err=%s (retrying every second)", t->id,
+                      gb_errname(rc));
+        pthread_mutex_lock(&p->mu);
+        bool stop = p->stop;
+        if (!stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+            stop = p->stop;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            return;
+    }
+}
+
+/*
+ * After a task, done (rc 0) or not. A job deleted meanwhile had its directory removed by the
+ * API while this task may still have been writing into it (a chunk output, a zip renamed into
+ * place after the removal walked past): remove it again, so that no file of a deleted job
+ * outlives the last task that touched it. Every write of the task comes before this check, so
+ * when the check still sees the job running, the deletion and its removal come later. Errors
+ * of a job that is no longer running are dropped; otherwise the job fails.
+ */
+static void task_end(struct worker_pool *p, const struct store_task *t, int rc)
+{
+    struct job_info j;
+    int g = store_job_get(p->cfg.store, t->id, NULL, &j);
+    const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
+    if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
+        job_dir_remove(p->cfg.data_dir, t->id);
+    if (rc == 0)
+        return;
+    if (g == GB_ENOTFOUND || (g == 0 && j.state != JOB_RUNNING)) {
+        log_info("task dropped id=%s task=%s chunk=%u state=%s err=%s", t->id, task, t->chunk,
+                 g == 0 ? job_state_name(j.state) : "purged", gb_errname(rc));
+        return;
+    }
+    log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
+    mark_failed(p, t);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
@@ -594,12 +652,7 @@ static void *worker_main(void *arg)
         p->busy++;
         pthread_mutex_unlock(&p->mu);
         rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t) : do_finalize(p, &t);
-        if (rc < 0) {
-            log_error("job failed id=%s task=%s chunk=%u err=%s", t.id,
-                      t.kind == TASK_CHUNK ? "chunk" : "finalize", t.chunk, gb_errname(rc));
-            store_job_transition(p->cfg.store, t.id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
-                                 (int64_t)time(NULL), NULL);
-        }
+        task_end(p, &t, rc);
         pthread_mutex_lock(&p->mu);
         p->busy--;
     }

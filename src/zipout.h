@@ -29,7 +29,8 @@ int zipout_add_mem(struct zipout *z, const char *name, const void *data, size_t 
 
 /*
  * Finish the archive, fsync it and rename it into place; z is freed in every case.
- * Return 0 or a negative code (the temp file is then removed).
+ * Return 0 or a negative code (the temp file is then removed). Here and in the add functions a
+ * failed write gives its -errno (-ENOSPC on a full disk), other archive errors GB_EINTERNAL.
  */
 int zipout_close(struct zipout *z);
 

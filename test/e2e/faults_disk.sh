@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# faults_disk.sh - `geobatch serve` on a full disk. The data directory lives on a small tmpfs
+# (root only: skipped otherwise); a filler file takes all but a chosen number of bytes, so that
+# the failure hits a chosen write:
+#   1. the upload itself        -> 500 SystemError document, no job, nothing left in tmp/ or jobs/
+#   2. a chunk's output         -> the job ends `failed` (JobFinished set), no temp file left,
+#                                  /result 404; once space is back PUT ?action=run completes it
+#   3. result.txt (finalising)  -> the same
+#   4. the zips (finalising)    -> the same: a half-written zip is never served
+# Each restarted job's result must equal `geobatch geocode` on the same input byte for byte.
+# The status document has no field for a reason: the reason is logged (`job failed ... err=`),
+# which this test checks too.
+set -euo pipefail
+
+: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
+if [ "$(id -u)" != 0 ]; then
+    echo "faults_disk: SKIP (needs root to mount a tmpfs)"
+    exit 0
+fi
+T=$(mktemp -d "$GB_TMP/faults_disk.XXXXXX")
+SERVER_PID=
+MNT="$T/mnt"
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
+    umount "$MNT" 2>/dev/null || true
+    [ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAIL: $*" >&2
+    tail -5 "$T/serve.log" >&2 || true
+    exit 1
+}
+expect_eq() { [ "$1" == "$2" ] || fail "$3: expected [$2], got [$1]"; }
+
+mkdir "$MNT"
+mount -t tmpfs -o size=24m,mode=700 tmpfs "$MNT"
+DATA="$MNT/data"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT/6.2"
+A="app_id=appA&app_code=codeA"
+
+"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" 2>/dev/null
+mkdir -m 700 "$DATA"
+echo 'appA codeA' >"$DATA/credentials"
+chmod 600 "$DATA/credentials"
+
+start_server() {
+    "$GB_BIN" serve --index "$T/li.gbx" --data "$DATA" --listen "127.0.0.1:$PORT" \
+        --workers 2 --chunk-rows 2000 --rate 0 2>>"$T/serve.log" &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    fail "server did not start"
+}
+
+# 20,000 real addresses plus one invalid line.
+awk -F, 'NR>1 && NR<=5001 {printf "%d|%s %s %s|LIE\n", NR, $4, $3, $6}' \
+    "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" >"$T/rows.txt"
+{
+    echo 'recId|searchText|country'
+    for _ in 1 2 3 4; do cat "$T/rows.txt"; done
+    echo 'bad|line|with|too|many|fields'
+} >"$T/in.txt"
+COLS=displayLatitude,displayLongitude,locationLabel,matchLevel,relevance
+P="indelim=%7C&outdelim=%7C&outcols=$COLS&outputcombined=false"
+"$GB_BIN" geocode --index "$T/li.gbx" --outcols=$COLS --outputcombined=false \
+    --no-matches="$T/ref_nom.txt" "$T/in.txt" >"$T/ref_out.txt" 2>/dev/null
+
+status() { curl -s "$BASE/jobs/$1?$A&action=status"; }
+field() { sed -n "s/.*<$1>\([^<]*\)<\/$1>.*/\1/p"; }
+avail() { df -B1 --output=avail "$MNT" | tail -1 | tr -d ' '; }
+# fill FREE: leave about FREE bytes free on the tmpfs.
+fill() {
+    rm -f "$MNT/filler"
+    local n=$(($(avail) - $1))
+    [ "$n" -gt 0 ] || fail "cannot leave $1 bytes free"
+    fallocate -l "$n" "$MNT/filler"
+}
+unfill() { rm -f "$MNT/filler"; }
+wait_state() { # ID STATE
+    local s
+    for _ in $(seq 1 600); do
+        s=$(status "$1" | field Status)
+        [ "$s" == "$2" ] && return 0
+        case "$s" in completed | failed | cancelled | deleted) fail "job $1 is $s, waiting for $2" ;; esac
+        sleep 0.05
+    done
+    fail "job $1 never $2 (last: $s)"
+}
+no_temp_files() { # WHAT
+    local left
+    # A chunk in flight when the job failed finishes and is dropped: give it a moment.
+    for _ in $(seq 1 60); do
+        left=$(find "$DATA" -name '*.tmp' | wc -l)
+        [ "$left" == 0 ] && break
+        sleep 0.05
+    done
+    [ "$left" == 0 ] || fail "temp files left after $1: $(find "$DATA" -name '*.tmp')"
+    expect_eq "$(ls "$DATA/tmp" | wc -l)" 0 "upload dirs left after $1"
+}
+check_result() { # ID
+    local s
+    s=$(status "$1")
+    expect_eq "$(field TotalCount <<<"$s") $(field ProcessedCount <<<"$s") $(field PendingCount <<<"$s")" \
+        "20001 20000 0" "counts of $1"
+    curl -s -o "$T/r.zip" "$BASE/jobs/$1/result?$A"
+    unzip -p "$T/r.zip" '*_out.txt' | cmp - "$T/ref_out.txt" || fail "result of $1 differs from geocode"
+    unzip -p "$T/r.zip" '*_err.txt' | cmp - "$T/ref_nom.txt" || fail "no-matches of $1 differ"
+    curl -s -o "$T/all.zip" "$BASE/jobs/$1/all?$A"
+    unzip -tq "$T/all.zip" >/dev/null || fail "all.zip of $1 is not a valid zip"
+}
+
+start_server
+n_jobs() { curl -s "$BASE/jobs?$A" | grep -o '<RequestId>' | wc -l; }
+
+# ---- 1. the upload cannot be stored: 500, no job, nothing left behind ----
+fill 65536
+out=$(curl -s -w ' %{http_code}' -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P")
+unfill
+[[ "$out" == *'type="SystemError" subtype="InternalError"><Details>Internal server error</Details></ns2:Error> 500' ]] ||
+    fail "upload on a full disk: $out"
+expect_eq "$(n_jobs) $(ls "$DATA/jobs" | wc -l)" "0 0" "jobs after a failed upload"
+no_temp_files "a failed upload"
+echo "1. upload on a full disk: 500 SystemError, no job, no files"
+
+# ---- 2-4. a write fails while geocoding or finalising ----
+OUT=$(stat -c %s "$T/ref_out.txt")
+NOM=$(stat -c %s "$T/ref_nom.txt")
+# Free space after the upload: chunk outputs need OUT+NOM, result.txt + nomatch.txt as much
+# again, then the zips. Headroom of 256 KiB for the store's journal and the report.
+H=262144
+run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
+    local name=$1 free=$2 id s
+    id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
+    [[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit for $name"
+    fill "$free"
+    curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
+    for _ in $(seq 1 600); do
+        grep -q "job failed id=$id .*err=ENOSPC" "$T/serve.log" && break
+        sleep 0.05
+    done
+    grep -q "job failed id=$id .*err=ENOSPC" "$T/serve.log" || fail "$name: no failure logged"
+    # When the store could write, the job is failed now; when the full disk stopped the store
+    # too, the failure is recorded as soon as there is space again (retried every second).
+    sleep 0.2
+    how="recorded on the full disk"
+    if [ "$(status "$id" | field Status)" != failed ]; then
+        how="recorded once space was back"
+        unfill
+    fi
+    wait_state "$id" failed
+    s=$(status "$id")
+    [[ "$s" == *"<JobFinished>"* ]] || fail "$name: failed job without JobFinished: $s"
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/result?$A")" 404 "$name: result of a failed job"
+    no_temp_files "$name"
+    # The failure is where it was meant to be.
+    case $name in
+    chunk) [ ! -e "$DATA/jobs/$id/result.txt" ] || fail "chunk case reached finalisation" ;;
+    result.txt) [ ! -e "$DATA/jobs/$id/result.txt" ] && [ "$(ls "$DATA/jobs/$id/out" | wc -l)" -gt 0 ] ||
+        fail "result.txt case did not fail in concat" ;;
+    zip) [ -e "$DATA/jobs/$id/nomatch.txt" ] && [ ! -e "$DATA/jobs/$id/all.zip" ] ||
+        fail "zip case did not fail while zipping" ;;
+    esac
+    unfill
+    out=$(curl -s -w ' %{http_code}' -X PUT "$BASE/jobs/$id?$A&action=run")
+    [[ "$out" == *"<Status>accepted</Status>"*" 200" ]] || fail "$name: restart: $out"
+    wait_state "$id" completed
+    check_result "$id"
+    no_temp_files "$name restarted"
+    [ ! -e "$DATA/jobs/$id/out" ] || fail "$name: chunk files left after completion"
+    echo "$(($3)). write error in $name: failed, then PUT action=run completed it with the right result ($how)"
+}
+run_case chunk $((H + OUT / 2)) 2
+run_case result.txt $((H + OUT + NOM + OUT / 2)) 3
+run_case zip $((H + 2 * (OUT + NOM) + 32768)) 4
+
+# ---- 5. the disk fills up completely while a job runs (the store cannot write either) ----
+id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
+[[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit for case 5"
+for _ in $(seq 1 2000); do
+    [ "$(status "$id" | field ProcessedCount)" -gt 0 ] 2>/dev/null && break
+    sleep 0.005
+done
+head -c 64M /dev/zero >"$MNT/filler" 2>/dev/null || true # until ENOSPC
+sleep 1.5
+s=$(status "$id" | field Status)
+[ "$s" != completed ] || fail "case 5: the job completed on a full disk"
+unfill
+wait_state "$id" failed
+no_temp_files "a disk that filled up"
+curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
+wait_state "$id" completed
+check_result "$id"
+echo "5. disk full while running (status then: ${s:-no answer}): failed once space was back, PUT action=run completed it"
+
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID"
+SERVER_PID=
+echo "faults_disk: OK"
