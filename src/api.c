@@ -774,7 +774,8 @@ static void upload_end(struct api *a, struct http_request *req, struct upload *u
         return;
     }
     if (u->rc < 0) {
-        if (u->rc == -EIO || u->rc == -ENOSPC || u->rc == GB_EINTERNAL) {
+        if (u->rc == -EIO || u->rc == -ENOSPC || u->rc == -EFBIG || u->rc == -EDQUOT ||
+            u->rc == GB_EINTERNAL) {
             internal_error(resp, req, u->rc);
             return;
         }

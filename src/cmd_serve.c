@@ -201,6 +201,7 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not a crash */
     umask(077);               /* the job store and every job file are private */
     signal(SIGCHLD, SIG_IGN); /* notify commands are reaped by the kernel */
 
@@ -224,7 +225,10 @@ int cmd_serve(int argc, char **argv)
     }
     rc = index_open(&ix, index_path, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "geobatch serve: %s: %s\n", index_path, err[0] ? err : gb_strerror(rc));
+        if (err[0]) /* index_open names the file */
+            fprintf(stderr, "geobatch serve: %s\n", err);
+        else
+            fprintf(stderr, "geobatch serve: %s: %s\n", index_path, gb_strerror(rc));
         goto out;
     }
     snprintf(cred_path, sizeof(cred_path), "%s", creds ? creds : "");
