@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHUNK_ROWS  8192
@@ -44,6 +45,13 @@ struct chunk {
     size_t nf, capf;
 };
 
+/* Per-record latency histogram: bucket k holds records that took [2^k, 2^(k+1)) ns. */
+#define LAT_BUCKETS 40
+struct latency {
+    uint64_t count[LAT_BUCKETS];
+    uint64_t max_ns;
+};
+
 struct slice {
     const struct batch *b;
     const struct chunk *ch;
@@ -51,7 +59,39 @@ struct slice {
     struct buf out, nomatch;
     int rc;
     size_t matched, unmatched;
+    struct latency *lat; /* NULL unless --stats */
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void latency_add(struct latency *l, uint64_t ns)
+{
+    int k = 0;
+    while (k + 1 < LAT_BUCKETS && (ns >> (k + 1)) != 0)
+        k++;
+    l->count[k]++;
+    if (ns > l->max_ns)
+        l->max_ns = ns;
+}
+
+/* The upper bound of the bucket holding quantile q (an over-estimate by at most 2x). */
+static uint64_t latency_quantile(const struct latency *l, double q)
+{
+    uint64_t total = 0, seen = 0;
+    for (int k = 0; k < LAT_BUCKETS; k++)
+        total += l->count[k];
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        seen += l->count[k];
+        if (total && (double)seen >= q * (double)total)
+            return (uint64_t)2 << k;
+    }
+    return l->max_ns;
+}
 
 static void chunk_add(struct chunk *ch, const struct csv_row *row)
 {
@@ -99,7 +139,10 @@ static void *slice_run(void *arg)
         row.fields = fields;
         row.lens = lens;
         struct batch_result res;
+        uint64_t t0 = sl->lat ? now_ns() : 0;
         sl->rc = batch_row(sl->b, s, &row, &sl->out, &sl->nomatch, &res);
+        if (sl->lat)
+            latency_add(sl->lat, now_ns() - t0);
         if (res.matched)
             sl->matched++;
         else
@@ -118,8 +161,9 @@ static int write_buf(FILE *fp, const struct buf *b)
 
 /* Geocode the chunk with n threads and write it out in order. */
 static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads, FILE *out,
-                     FILE *nomatch, size_t *matched, size_t *unmatched)
+                     FILE *nomatch, size_t *matched, size_t *unmatched, struct latency *lat)
 {
+    struct latency lats[MAX_THREADS];
     struct slice sl[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int n = nthreads;
@@ -134,6 +178,10 @@ static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads
         sl[t].to = sl[t].from + per > ch->nrows ? ch->nrows : sl[t].from + per;
         buf_init(&sl[t].out, OUT_MAX);
         buf_init(&sl[t].nomatch, OUT_MAX);
+        if (lat) {
+            memset(&lats[t], 0, sizeof(lats[t]));
+            sl[t].lat = &lats[t];
+        }
     }
     for (int t = 1; t < n; t++)
         if (pthread_create(&tid[t], NULL, slice_run, &sl[t]) != 0)
@@ -151,6 +199,10 @@ static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads
             rc = write_buf(nomatch, &sl[t].nomatch);
         *matched += sl[t].matched;
         *unmatched += sl[t].unmatched;
+        for (int k = 0; lat && k < LAT_BUCKETS; k++)
+            lat->count[k] += lats[t].count[k];
+        if (lat && lats[t].max_ns > lat->max_ns)
+            lat->max_ns = lats[t].max_ns;
         buf_release(&sl[t].out);
         buf_release(&sl[t].nomatch);
     }
@@ -258,6 +310,7 @@ int cmd_geocode(int argc, char **argv)
     const char *index_path = NULL, *errors_path = NULL, *query = NULL, *nomatch_path = NULL;
     const char *country = NULL;
     long threads = 0;
+    bool stats = false;
     struct job_params p;
     params_init(&p);
     struct param_ctx pc = {&p};
@@ -272,6 +325,8 @@ int cmd_geocode(int argc, char **argv)
         {"threads", CONF_LONG, &threads, "N", "worker threads (default: all cores)", 1,
          MAX_THREADS},
         {"query", CONF_STR, &query, "TEXT", "geocode one free-form string, print JSON", 0, 0},
+        {"stats", CONF_BOOL, &stats, NULL,
+         "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr", 0, 0},
         {"country", CONF_STR, &country, "CODE", "with --query: the country (ISO2/ISO3/name)", 0, 0},
         {NULL},
     };
@@ -378,6 +433,9 @@ int cmd_geocode(int argc, char **argv)
     if (!ch.rows)
         abort();
     size_t matched = 0, unmatched = 0, invalid = 0;
+    struct latency lat;
+    memset(&lat, 0, sizeof(lat));
+    uint64_t started = now_ns();
     while (rc == 0) {
         int more = csv_next(r, &row);
         if (more < 0) {
@@ -398,7 +456,7 @@ int cmd_geocode(int argc, char **argv)
             chunk_add(&ch, &row);
         if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
             rc = run_chunk(b, &ch, nthreads, stdout, p.outputcombined ? NULL : nomatch, &matched,
-                           &unmatched);
+                           &unmatched, stats ? &lat : NULL);
             ch.nrows = 0;
             ch.nf = 0;
             buf_reset(&ch.arena);
@@ -414,6 +472,16 @@ int cmd_geocode(int argc, char **argv)
         status = CMD_FAIL;
     }
     log_debug("geocode done matched=%zu unmatched=%zu invalid=%zu", matched, unmatched, invalid);
+    if (stats) {
+        double secs = (double)(now_ns() - started) / 1e9;
+        size_t rows = matched + unmatched;
+        fprintf(stderr,
+                "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "
+                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f\n",
+                rows, matched, unmatched, invalid, nthreads, secs, secs > 0 ? rows / secs : 0.0,
+                latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
+                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
+    }
 out:
     free(ch.rows);
     free(ch.off);
