@@ -1186,6 +1186,21 @@ static void emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate 
     o->relevance = relevance_of(o);
 }
 
+/* How many of the other runs name the place's state or county. */
+static int place_agrees(const struct gctx *g, const struct hyp *h, int self,
+                        const struct ix_place *pl)
+{
+    const char *names[2] = {ix_str(g->v, pl->state), ix_str(g->v, pl->county)};
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        char key[KEY_MAX];
+        int kl = *names[k] ? norm_key(names[k], strlen(names[k]), g->cc_arg, key, sizeof(key)) : 0;
+        for (int i = 0; kl > 0 && i < h->n_runs; i++)
+            n += i != self && h->runs[i].klen == (size_t)kl && strcmp(h->runs[i].key, key) == 0;
+    }
+    return n;
+}
+
 /* No credible street: the postcode, then a locality, then the country. */
 static int fallback(struct gctx *g, struct gc_result *out)
 {
@@ -1232,15 +1247,23 @@ static int fallback(struct gctx *g, struct gc_result *out)
         const struct run *r = &h->runs[i];
         uint32_t p = place_first(v, r->key, r->klen);
         const struct ix_place *best = NULL;
+        int best_agree = -1;
         for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
              p++) {
             const struct ix_place *pl = &v->places[p];
             if (!country_ok(g->cc, pl->country))
                 continue;
-            /* prefer cities, then the place's own record over one derived from addresses */
-            if (!best || (pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
-                (pl->rank == best->rank && pl->source > best->source && pl->source == 2))
+            /* first the place whose state or county another part of the query names
+             * ("Sunnyvale, California"), then cities, then the place's own record over one
+             * derived from addresses */
+            int agree = place_agrees(g, h, i, pl);
+            if (!best || agree > best_agree ||
+                (agree == best_agree &&
+                 ((pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
+                  (pl->rank == best->rank && pl->source > best->source && pl->source == 2)))) {
                 best = pl;
+                best_agree = agree;
+            }
         }
         if (!best)
             continue;
