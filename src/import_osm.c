@@ -58,6 +58,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <expat.h>
 #include <readosm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1789,6 +1790,94 @@ static void i64_unique(struct vec *v)
     v->n = k;
 }
 
+/* ---- OSM XML: a check before readosm ---- */
+
+struct xml_check_state {
+    XML_Parser p;
+    const char *bad; /* the element that lacks an attribute, or NULL */
+    unsigned long line;
+};
+
+static bool has_attrs(const XML_Char **atts, const char *const *need)
+{
+    for (; *need; need++) {
+        bool found = false;
+        for (const XML_Char **a = atts; *a && !found; a += 2)
+            found = strcmp(a[0], *need) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void XMLCALL xml_check_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+    static const char *const tag[] = {"k", "v", NULL}, *const nd[] = {"ref", NULL},
+                             *const member[] = {"type", "ref", "role", NULL},
+                             *const node[] = {"id", "lat", "lon", NULL}, *const id[] = {"id", NULL};
+    struct xml_check_state *st = ud;
+    const char *const *need = strcmp(name, "tag") == 0                                    ? tag
+                              : strcmp(name, "nd") == 0                                   ? nd
+                              : strcmp(name, "member") == 0                               ? member
+                              : strcmp(name, "node") == 0                                 ? node
+                              : strcmp(name, "way") == 0 || strcmp(name, "relation") == 0 ? id
+                                                                                          : NULL;
+    if (st->bad || !need || has_attrs(atts, need))
+        return;
+    st->bad = strcmp(name, "tag") == 0 ? "tag"
+              : need == nd             ? "nd"
+              : need == member         ? "member"
+                                       : "node/way/relation";
+    st->line = (unsigned long)XML_GetCurrentLineNumber(st->p);
+    XML_StopParser(st->p, XML_FALSE);
+}
+
+/*
+ * readosm 1.1 dereferences the attributes of <tag>, <nd>, <member>, <node>, <way> and
+ * <relation> without checking that they are there (a <tag k="x"/> crashes it). Parse the file
+ * once with expat first and refuse it, naming the line, when an element lacks one, or when it is
+ * not well-formed XML. Return 0 or GB_ECORRUPT (-errno when unreadable).
+ */
+static int xml_check(const char *rpath, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(rpath, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "osm: %s: cannot open: %s", path, strerror(errno));
+        return -errno;
+    }
+    struct xml_check_state st = {.p = XML_ParserCreate(NULL)};
+    if (!st.p)
+        abort();
+    XML_SetUserData(st.p, &st);
+    XML_SetStartElementHandler(st.p, xml_check_start);
+    int rc = 0;
+    char buf[65536];
+    for (;;) {
+        size_t n = fread(buf, 1, sizeof(buf), fp);
+        bool last = n < sizeof(buf);
+        if (XML_Parse(st.p, buf, (int)n, last) == XML_STATUS_ERROR) {
+            if (st.bad)
+                snprintf(err, errlen, "osm: %s: line %lu: <%s> without its required attributes",
+                         path, st.line, st.bad);
+            else
+                snprintf(err, errlen, "osm: %s: line %lu: not well-formed XML: %s", path,
+                         (unsigned long)XML_GetCurrentLineNumber(st.p),
+                         XML_ErrorString(XML_GetErrorCode(st.p)));
+            rc = GB_ECORRUPT;
+            break;
+        }
+        if (last)
+            break;
+    }
+    if (rc == 0 && ferror(fp)) {
+        snprintf(err, errlen, "osm: %s: read error", path);
+        rc = -EIO;
+    }
+    XML_ParserFree(st.p);
+    fclose(fp);
+    return rc;
+}
+
 /* Read a protobuf varint from p..end; return the number of bytes used, 0 when malformed. */
 static size_t pb_varint(const unsigned char *p, const unsigned char *end, uint64_t *out)
 {
@@ -1972,6 +2061,11 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         rpath = tmpfile;
     }
 
+    if (fmt == FMT_OSM_XML) {
+        rc = xml_check(rpath, path, err, errlen);
+        if (rc < 0)
+            goto out;
+    }
     rc = run_pass(&o, rpath, NULL, NULL, pass1_rel, err, errlen);
     if (rc < 0)
         goto out;

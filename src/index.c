@@ -92,6 +92,9 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
         if (s->interp_count &&
             (s->interp_first >= v->n_interps || s->interp_count > v->n_interps - s->interp_first))
             FAIL("street %zu: interpolation range out of bounds", i);
+        if (s->geom_count &&
+            (s->geom_first >= v->n_points || s->geom_count > v->n_points - s->geom_first))
+            FAIL("street %zu: geometry out of bounds", i);
     }
     for (size_t i = 0; i < v->n_street_hash; i++)
         if (v->street_hash[i] != IX_NONE && v->street_hash[i] >= v->n_streets)
