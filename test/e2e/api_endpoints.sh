@@ -4,44 +4,15 @@
 # contents, results byte-identical to `geobatch geocode`, cross-application isolation, limits.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
-T=$(mktemp -d "$GB_TMP/api_endpoints.XXXXXX")
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$T"
+source "$(dirname "$0")/lib/common.sh"
+e2e_init api_endpoints
+import_index "$T/li.gbx" "$LI_CSV"
+start_server() { # DATA LOG args...: a new port each time
+    PORT=
+    serve "$T/li.gbx" "$1" "$2" --log-level warn "${@:3}"
 }
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_eq() { [ "$1" == "$2" ] || fail "$3: expected [$2], got [$1]"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" 2>/dev/null
-
-start_server() { # DATA_DIR LOG extra args...
-    local data=$1 log=$2
-    shift 2
-    PORT=$(free_port)
-    "$GB_BIN" serve --index "$T/li.gbx" --data "$data" --listen "127.0.0.1:$PORT" \
-        --log-level warn "$@" 2>"$log" &
-    PIDS+=($!)
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    cat "$log" >&2
-    fail "server did not start"
-}
-
-mkdir -m 700 "$T/data"
-printf 'appA codeA\nappB codeB\napikey KEYC\n' >"$T/data/credentials"
-chmod 600 "$T/data/credentials"
+make_data "$T/data" 'appA codeA' 'appB codeB' 'apikey KEYC'
 start_server "$T/data" "$T/serve.log"
-BASE="http://127.0.0.1:$PORT/6.2"
-A="app_id=appA&app_code=codeA"
-B="app_id=appB&app_code=codeB"
 
 # req METHOD URL [curl args...]: sets CODE, BODY (file $T/body), CTYPE
 req() {
@@ -116,8 +87,8 @@ expect_eq "$(ls "$T/data/jobs" | wc -l) $(ls "$T/data/tmp" | wc -l)" "0 0" "reje
 # ---- submit without action=run: submitted; then PUT action=run ----
 req POST "$BASE/jobs?$A&$P" --data-binary @"$T/in.txt" -H 'Content-Type: application/json'
 expect_eq "$CODE" 200 "submit"
-ID=$(sed -n 's/.*<RequestId>\([A-Za-z0-9]*\)<\/RequestId>.*/\1/p' "$T/body")
-[[ "$ID" =~ ^[A-Za-z0-9]{32}$ ]] || fail "RequestId format: $ID"
+ID=$(field RequestId <"$T/body")
+[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "RequestId format: $ID"
 expect_eq "$BODY" "$XML_HEAD<ns2:SearchBatch $NS><Response><MetaInfo><RequestId>$ID</RequestId></MetaInfo><Status>submitted</Status><TotalCount>0</TotalCount><ValidCount>0</ValidCount><InvalidCount>0</InvalidCount><ProcessedCount>0</ProcessedCount><PendingCount>0</PendingCount><SuccessCount>0</SuccessCount><ErrorCount>0</ErrorCount></Response></ns2:SearchBatch>" "submitted document"
 expect_eq "$CTYPE" "application/xml; charset=UTF-8" "xml content type"
 expect_eq "$(stat -c %a "$T/data/jobs/$ID")" 700 "job dir mode"
@@ -147,15 +118,7 @@ req PUT "$BASE/jobs/$ID?$A&action=run"
 expect_eq "$CODE" 200 "PUT run"
 [[ "$BODY" == *"<Status>accepted</Status>"* || "$BODY" == *"<Status>running</Status>"* || "$BODY" == *"<Status>completed</Status>"* ]] || fail "PUT run body: $BODY"
 
-wait_done() { # ID AUTH -> waits until completed
-    for _ in $(seq 1 400); do
-        st=$(curl -s "$BASE/jobs/$1?$2&action=status" | sed -n 's/.*<Status>\([a-z]*\)<\/Status>.*/\1/p')
-        [ "$st" == completed ] && return 0
-        [ "$st" == failed ] && fail "job $1 failed"
-        sleep 0.025
-    done
-    fail "job $1 not completed in time"
-}
+wait_done() { wait_state "$1" completed 400 0.025 "$2"; } # ID AUTH
 wait_done "$ID" "$A"
 
 # ---- the status document, byte for byte with the variable parts as patterns ----
@@ -204,7 +167,7 @@ expect_eq "$CODE $(wc -l <"$T/body")" "200 1" "no-matches of a combined job: hea
 req POST "$BASE/jobs?$A&action=run&$P&outputCombined=FALSE" --data-binary @"$T/in.txt"
 expect_eq "$CODE" 200 "submit split"
 [[ "$BODY" == *"<Status>accepted</Status>"* ]] || fail "POST action=run answers accepted: $BODY"
-ID2=$(sed -n 's/.*<RequestId>\([A-Za-z0-9]*\)<\/RequestId>.*/\1/p' "$T/body")
+ID2=$(field RequestId <"$T/body")
 wait_done "$ID2" "$A"
 "$GB_BIN" geocode --index "$T/li.gbx" --outputcombined=false --no-matches="$T/cli_nom.txt" \
     --"$OUTCOLS" "$T/in.txt" >"$T/cli_split.txt" 2>/dev/null
@@ -230,7 +193,7 @@ req PUT "$BASE/jobs/$ID?$A&action=cancel"
 expect_eq "$CODE" 400 "cancel completed"
 expect_eq "$BODY" "$XML_HEAD<ns2:Error $ERR_NS type=\"ApplicationError\" subtype=\"InvalidInputData\"><Details>CANNOT CANCEL THE COMPLETED, DELETED, FAILED OR ALREADY CANCELLED JOB</Details></ns2:Error>" "cancel document"
 req POST "$BASE/jobs?$A&$P" --data-binary @"$T/in.txt"
-ID4=$(sed -n 's/.*<RequestId>\([A-Za-z0-9]*\)<\/RequestId>.*/\1/p' "$T/body")
+ID4=$(field RequestId <"$T/body")
 req PUT "$BASE/jobs/$ID4?$A&action=cancel"
 expect_eq "$CODE" 200 "cancel submitted"
 [[ "$BODY" =~ "<Status>cancelled</Status><JobFinished>"$TS"</JobFinished><TotalCount>5</TotalCount>" ]] || fail "cancelled document: $BODY"
@@ -279,7 +242,7 @@ grep -q '^geobatch_queue_rows 0' "$T/body" || fail "metrics queue"
 head -11 "$T/in.txt" >/dev/null
 { echo 'recId|searchText|country'; for i in $(seq 1 10); do echo "$i|Dorfstrasse $i Triesen|LIE"; done; } >"$T/ten.txt"
 t0=$(date +%s%N)
-ID5=$(curl -s -X POST --data-binary @"$T/ten.txt" "$BASE/jobs?$A&action=run&$P" | sed -n 's/.*<RequestId>\([A-Za-z0-9]*\)<\/RequestId>.*/\1/p')
+ID5=$(curl -s -X POST --data-binary @"$T/ten.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
 until curl -s "$BASE/jobs/$ID5?$A" | grep -q '<Status>completed</Status>'; do
     [ $(($(date +%s%N) - t0)) -lt 5000000000 ] || fail "10-row job not completed in 5 s"
 done
@@ -294,12 +257,10 @@ expect_eq "$CODE" 200 "credentials reloaded"
 ! grep -q 'codeA\|KEYC\|codeD' "$T/serve.log" || fail "a secret was logged"
 
 # ---- limits, rate and jobs per application: a second server ----
-mkdir -m 700 "$T/data2"
-printf 'appA codeA\n' >"$T/data2/credentials"
+make_data "$T/data2" 'appA codeA'
 chmod 644 "$T/data2/credentials"
 start_server "$T/data2" "$T/serve2.log" --max-records 4 --max-body 4000 --rate 2 --burst 8 \
     --max-jobs-per-app 1 --log-level info
-BASE="http://127.0.0.1:$PORT/6.2"
 grep -q 'credentials readable by others' "$T/serve2.log" || fail "no warning for a readable credentials file"
 req POST "$BASE/jobs?$A&action=run&$P" --data-binary @"$T/in.txt"
 expect_eq "$CODE" 400 "max records"

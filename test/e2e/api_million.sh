@@ -5,31 +5,16 @@
 # Under the sanitizers (GB_ASAN=1) the job has 100,000 rows: the same checks, a tenth of the time.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
+source "$(dirname "$0")/lib/common.sh"
 ROWS=1000000
 [ "${GB_ASAN:-0}" = 1 ] && ROWS=100000
-T=$(mktemp -d "$GB_TMP/api_million.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT/6.2"
-"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/osm/liechtenstein-2026-03-29.osm.pbf" 2>/dev/null
-mkdir -m 700 "$T/data"
-printf 'appA codeA\n' >"$T/data/credentials"
-chmod 600 "$T/data/credentials"
-"$GB_BIN" serve --index "$T/li.gbx" --data "$T/data" --listen "127.0.0.1:$PORT" --workers 2 \
-    --rate 0 2>"$T/serve.log" &
-SERVER_PID=$!
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.05; done
+e2e_init api_million
+import_index "$T/li.gbx" "$LI_PBF"
+make_data "$T/data" 'appA codeA'
+HEALTH_TRIES=200 serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 2 --rate 0
 
 # Free-form and structured-looking rows from the real addresses, repeated to ROWS rows.
-python3 - "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" "$ROWS" >"$T/in.txt" <<'PY'
+python3 - "$LI_CSV" "$ROWS" >"$T/in.txt" <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8")) if r["STREET"] and r["NUMBER"]]
 n = int(sys.argv[2])
@@ -41,11 +26,10 @@ for i in range(n):
 PY
 P="indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude,locationLabel,matchLevel,matchType,relevance&outputcombined=true"
 t0=$(date +%s%N)
-ID=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?app_id=appA&app_code=codeA&action=run&$P" |
-    sed -n 's/.*<RequestId>\([^<]*\)<\/RequestId>.*/\1/p')
-[[ "$ID" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit: no RequestId"
+ID=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
+[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "submit: no RequestId"
 deadline=$((ROWS / 1000 * 2 + 120)) # seconds: generous for a loaded 2-core machine
-until curl -s "$BASE/jobs/$ID?app_id=appA&app_code=codeA" | grep -q '<Status>completed</Status>'; do
+until curl -s "$BASE/jobs/$ID?$A" | grep -q '<Status>completed</Status>'; do
     [ $((($(date +%s%N) - t0) / 1000000000)) -lt $deadline ] || fail "job not completed in $deadline s"
     sleep 0.2
 done
@@ -55,7 +39,7 @@ index_kb=$(($(stat -c %s "$T/li.gbx") / 1024))
 echo "$ROWS-row job: upload to completed $ms ms; server peak RSS $((hwm_kb / 1024)) MB, index $((index_kb / 1024)) MB"
 [ $((hwm_kb - index_kb)) -lt $((300 * 1024)) ] || fail "peak RSS $hwm_kb KB is 300 MB or more above the index"
 
-curl -s -o "$T/result.txt" "$BASE/jobs/$ID/result?app_id=appA&app_code=codeA&outputcompressed=false"
+curl -s -o "$T/result.txt" "$BASE/jobs/$ID/result?$A&outputcompressed=false"
 "$GB_BIN" geocode --index "$T/li.gbx" --indelim='|' --outdelim='|' \
     --outcols=displayLatitude,displayLongitude,locationLabel,matchLevel,matchType,relevance \
     --outputcombined=true "$T/in.txt" >"$T/cli.txt"

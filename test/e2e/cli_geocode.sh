@@ -5,12 +5,9 @@
 # CRLF input, --outputcombined=false with --no-matches, and --query JSON.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
-T=$(mktemp -d "$GB_TMP/cli_geocode.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-OA=$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib/common.sh"
+e2e_init cli_geocode
+OA=$LI_CSV
 
 "$GB_BIN" import --log-level error -o "$T/li.gbx" "$OA" 2>/dev/null
 G=("$GB_BIN" geocode --index "$T/li.gbx")

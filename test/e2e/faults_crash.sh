@@ -11,83 +11,23 @@
 # (kill -9 while geocoding: api_crash.sh.)
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
-T=$(mktemp -d "$GB_TMP/faults_crash.XXXXXX")
-SERVER_PID=
+source "$(dirname "$0")/lib/common.sh"
+e2e_init faults_crash
+FAIL_LOG="$T/serve.log"
 CURL_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    [ -n "$CURL_PID" ] && kill -9 "$CURL_PID" 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    tail -5 "$T/serve.log" >&2 || true
-    exit 1
-}
-expect_eq() { [ "$1" == "$2" ] || fail "$3: expected [$2], got [$1]"; }
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT/6.2"
-A="app_id=appA&app_code=codeA"
+on_exit '[ -n "$CURL_PID" ] && kill -9 "$CURL_PID" 2>/dev/null'
 DATA="$T/data"
-"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" 2>/dev/null
-mkdir -m 700 "$DATA"
-echo 'appA codeA' >"$DATA/credentials"
-chmod 600 "$DATA/credentials"
-
-start_server() { # [INDEX]
-    "$GB_BIN" serve --index "${1:-$T/li.gbx}" --data "$DATA" --listen "127.0.0.1:$PORT" \
-        --workers 2 --chunk-rows 5000 --rate 0 2>>"$T/serve.log" &
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    fail "server did not start"
-}
-kill9() {
-    kill -9 "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-}
+import_index "$T/li.gbx" "$LI_CSV"
+make_data "$DATA" 'appA codeA'
+PORT=$(free_port)
+start_server() { serve "${1:-$T/li.gbx}" "$DATA" "$T/serve.log" --workers 2 --chunk-rows 5000 --rate 0; } # [INDEX]
 
 # 100,000 real addresses plus one invalid line.
-awk -F, 'NR>1 && NR<=5001 {printf "%d|%s %s %s|LIE\n", NR, $4, $3, $6}' \
-    "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" >"$T/rows.txt"
-{
-    echo 'recId|searchText|country'
-    for _ in $(seq 1 20); do cat "$T/rows.txt"; done
-    echo 'bad|line|with|too|many|fields'
-} >"$T/in.txt"
-COLS=displayLatitude,displayLongitude,locationLabel,matchLevel,relevance
-P="indelim=%7C&outdelim=%7C&outcols=$COLS&outputcombined=false"
-"$GB_BIN" geocode --index "$T/li.gbx" --outcols=$COLS --outputcombined=false \
-    --no-matches="$T/ref_nom.txt" "$T/in.txt" >"$T/ref_out.txt" 2>/dev/null
+split_job_input 20
 
-status() { curl -s "$BASE/jobs/$1?$A&action=status"; }
-field() { sed -n "s/.*<$1>\([^<]*\)<\/$1>.*/\1/p"; }
-wait_done() {
-    local s
-    for _ in $(seq 1 600); do
-        s=$(status "$1" | field Status)
-        [ "$s" == completed ] && return 0
-        [ "$s" == failed ] && fail "job $1 failed"
-        sleep 0.05
-    done
-    fail "job $1 not completed (last: $s)"
-}
+wait_done() { wait_state "$1" completed; }
 check_result() { # ID
-    local s
-    s=$(status "$1")
-    expect_eq "$(field TotalCount <<<"$s") $(field ProcessedCount <<<"$s") $(field PendingCount <<<"$s")" \
-        "100001 100000 0" "counts of $1"
-    curl -s -o "$T/r.zip" "$BASE/jobs/$1/result?$A"
-    unzip -p "$T/r.zip" '*_out.txt' | cmp - "$T/ref_out.txt" || fail "result of $1 differs from geocode"
-    unzip -p "$T/r.zip" '*_err.txt' | cmp - "$T/ref_nom.txt" || fail "no-matches of $1 differ"
-    curl -s -o "$T/all.zip" "$BASE/jobs/$1/all?$A"
-    unzip -tq "$T/all.zip" >/dev/null || fail "all.zip of $1 is not a valid zip"
+    check_split_result "$1" 100000
     expect_eq "$(find "$DATA/jobs/$1" -name '*.tmp' | wc -l)" 0 "temp files in the job dir of $1"
 }
 n_jobs() { curl -s "$BASE/jobs?$A" | grep -o '<RequestId>' | wc -l; }
@@ -104,7 +44,7 @@ for round in 1 2 3; do
         [ -n "$up" ] && [ -n "$(ls "$DATA/tmp/$up/in" 2>/dev/null)" ] && break
         sleep 0.005
     done
-    [[ "$up" =~ ^[A-Za-z0-9]{32}$ ]] || fail "upload $round never reached the disk"
+    [[ "$up" =~ ^$JOBID_RE$ ]] || fail "upload $round never reached the disk"
     kill9
     wait "$CURL_PID" 2>/dev/null || true
     CURL_PID=
@@ -134,7 +74,7 @@ EOF
 n=2
 for target in result.txt.tmp all.zip.tmp; do
     id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
-    [[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit"
+    [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit"
     seen=$(watch_kill "$DATA/jobs/$id" "$target" "$SERVER_PID") || fail "watcher for $target"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
@@ -148,10 +88,8 @@ done
 
 # ---- 4. a bad index at start: refuse, leave the jobs alone ----
 id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
-[[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit"
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
+[[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit"
+stop_server
 snap() { (cd "$DATA" && find . -type f ! -name 'jobs.db*' | sort | xargs md5sum && md5sum jobs.db); }
 snap >"$T/before"
 size=$(stat -c %s "$T/li.gbx")
@@ -175,7 +113,5 @@ wait_done "$id"
 check_result "$id"
 echo "4. bad index refused (4 kinds), store untouched; with the good index the job completed"
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
+stop_server
 echo "faults_crash: OK"

@@ -12,65 +12,27 @@
 # which this test checks too.
 set -euo pipefail
 
-: "${GB_BIN:?}" "${GB_SHARED:?}" "${GB_TMP:?}"
+source "$(dirname "$0")/lib/common.sh"
 if [ "$(id -u)" != 0 ]; then
     echo "faults_disk: SKIP (needs root to mount a tmpfs)"
     exit 0
 fi
-T=$(mktemp -d "$GB_TMP/faults_disk.XXXXXX")
-SERVER_PID=
+e2e_init faults_disk
+FAIL_LOG="$T/serve.log"
 MNT="$T/mnt"
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    umount "$MNT" 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAIL: $*" >&2
-    tail -5 "$T/serve.log" >&2 || true
-    exit 1
-}
-expect_eq() { [ "$1" == "$2" ] || fail "$3: expected [$2], got [$1]"; }
+on_exit 'umount "$MNT" 2>/dev/null'
 
 mkdir "$MNT"
 mount -t tmpfs -o size=24m,mode=700 tmpfs "$MNT"
 DATA="$MNT/data"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT/6.2"
-A="app_id=appA&app_code=codeA"
-
-"$GB_BIN" import -o "$T/li.gbx" "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" 2>/dev/null
-mkdir -m 700 "$DATA"
-echo 'appA codeA' >"$DATA/credentials"
-chmod 600 "$DATA/credentials"
-
-start_server() {
-    "$GB_BIN" serve --index "$T/li.gbx" --data "$DATA" --listen "127.0.0.1:$PORT" \
-        --workers 2 --chunk-rows 2000 --rate 0 2>>"$T/serve.log" &
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    fail "server did not start"
-}
+import_index "$T/li.gbx" "$LI_CSV"
+make_data "$DATA" 'appA codeA'
+PORT=$(free_port)
+start_server() { serve "$T/li.gbx" "$DATA" "$T/serve.log" --workers 2 --chunk-rows 2000 --rate 0; }
 
 # 20,000 real addresses plus one invalid line.
-awk -F, 'NR>1 && NR<=5001 {printf "%d|%s %s %s|LIE\n", NR, $4, $3, $6}' \
-    "$GB_SHARED/data/openaddresses/li-liechtenstein-2026.csv" >"$T/rows.txt"
-{
-    echo 'recId|searchText|country'
-    for _ in 1 2 3 4; do cat "$T/rows.txt"; done
-    echo 'bad|line|with|too|many|fields'
-} >"$T/in.txt"
-COLS=displayLatitude,displayLongitude,locationLabel,matchLevel,relevance
-P="indelim=%7C&outdelim=%7C&outcols=$COLS&outputcombined=false"
-"$GB_BIN" geocode --index "$T/li.gbx" --outcols=$COLS --outputcombined=false \
-    --no-matches="$T/ref_nom.txt" "$T/in.txt" >"$T/ref_out.txt" 2>/dev/null
+split_job_input 4
 
-status() { curl -s "$BASE/jobs/$1?$A&action=status"; }
-field() { sed -n "s/.*<$1>\([^<]*\)<\/$1>.*/\1/p"; }
 avail() { df -B1 --output=avail "$MNT" | tail -1 | tr -d ' '; }
 # fill FREE: leave about FREE bytes free on the tmpfs.
 fill() {
@@ -80,16 +42,6 @@ fill() {
     fallocate -l "$n" "$MNT/filler"
 }
 unfill() { rm -f "$MNT/filler"; }
-wait_state() { # ID STATE
-    local s
-    for _ in $(seq 1 600); do
-        s=$(status "$1" | field Status)
-        [ "$s" == "$2" ] && return 0
-        case "$s" in completed | failed | cancelled | deleted) fail "job $1 is $s, waiting for $2" ;; esac
-        sleep 0.05
-    done
-    fail "job $1 never $2 (last: $s)"
-}
 no_temp_files() { # WHAT
     local left
     # A chunk in flight when the job failed finishes and is dropped: give it a moment.
@@ -101,17 +53,7 @@ no_temp_files() { # WHAT
     [ "$left" == 0 ] || fail "temp files left after $1: $(find "$DATA" -name '*.tmp')"
     expect_eq "$(ls "$DATA/tmp" | wc -l)" 0 "upload dirs left after $1"
 }
-check_result() { # ID
-    local s
-    s=$(status "$1")
-    expect_eq "$(field TotalCount <<<"$s") $(field ProcessedCount <<<"$s") $(field PendingCount <<<"$s")" \
-        "20001 20000 0" "counts of $1"
-    curl -s -o "$T/r.zip" "$BASE/jobs/$1/result?$A"
-    unzip -p "$T/r.zip" '*_out.txt' | cmp - "$T/ref_out.txt" || fail "result of $1 differs from geocode"
-    unzip -p "$T/r.zip" '*_err.txt' | cmp - "$T/ref_nom.txt" || fail "no-matches of $1 differ"
-    curl -s -o "$T/all.zip" "$BASE/jobs/$1/all?$A"
-    unzip -tq "$T/all.zip" >/dev/null || fail "all.zip of $1 is not a valid zip"
-}
+check_result() { check_split_result "$1" 20000; } # ID
 
 start_server
 n_jobs() { curl -s "$BASE/jobs?$A" | grep -o '<RequestId>' | wc -l; }
@@ -135,7 +77,7 @@ H=262144
 run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
     local name=$1 free=$2 id s
     id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
-    [[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit for $name"
+    [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit for $name"
     fill "$free"
     curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
     for _ in $(seq 1 600); do
@@ -179,7 +121,7 @@ run_case zip $((H + 2 * (OUT + NOM) + 32768)) 4
 
 # ---- 5. the disk fills up completely while a job runs (the store cannot write either) ----
 id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
-[[ "$id" =~ ^[A-Za-z0-9]{32}$ ]] || fail "submit for case 5"
+[[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit for case 5"
 for _ in $(seq 1 2000); do
     [ "$(status "$id" | field ProcessedCount)" -gt 0 ] 2>/dev/null && break
     sleep 0.005
@@ -196,7 +138,5 @@ wait_state "$id" completed
 check_result "$id"
 echo "5. disk full while running (status then: ${s:-no answer}): failed once space was back, PUT action=run completed it"
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
+stop_server
 echo "faults_disk: OK"
