@@ -190,19 +190,26 @@ static void fold_ascii(struct toks *t, int32_t c)
     toks_close(t);
 }
 
-/* One code point of a decomposition. */
-static void fold_one(struct toks *t, int32_t c)
+/* ASCII, the special transliterations and ignored code points. Return true when c was
+ * handled here, false when it needs Unicode's tables. */
+static bool fold_simple(struct toks *t, int32_t c)
 {
     if (c < 0x80) {
         fold_ascii(t, c);
-        return;
+        return true;
     }
     const char *sp = fold_special(c);
     if (sp) {
         toks_put(t, sp, strlen(sp));
-        return;
+        return true;
     }
-    if (fold_ignored(c))
+    return fold_ignored(c);
+}
+
+/* One code point of a decomposition. */
+static void fold_one(struct toks *t, int32_t c)
+{
+    if (fold_simple(t, c))
         return;
     utf8proc_category_t cat = utf8proc_category(c);
     if ((cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
@@ -222,16 +229,7 @@ static void fold_one(struct toks *t, int32_t c)
 
 static void fold_cp(struct toks *t, int32_t c)
 {
-    if (c < 0x80) {
-        fold_ascii(t, c);
-        return;
-    }
-    const char *sp = fold_special(c);
-    if (sp) {
-        toks_put(t, sp, strlen(sp));
-        return;
-    }
-    if (fold_ignored(c))
+    if (fold_simple(t, c))
         return;
     utf8proc_int32_t d[18];
     int bound = 0;

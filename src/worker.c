@@ -294,6 +294,32 @@ static int open_batch(struct worker_pool *p, const char *path, const struct job_
     return rc;
 }
 
+/* One file of a result zip: its name's suffix, the file, and whether it belongs in it. */
+struct zip_member {
+    const char *suffix;
+    const char *path;
+    bool include;
+};
+
+/* Write jdir/name as a zip of the members (a list ended by a NULL suffix), named
+ * result_<time>_6.2_<suffix> inside. Return 0 or a negative code; never leaves half a zip. */
+static int write_zip(const char *jdir, const char *name, const struct zip_member *m, int64_t now)
+{
+    char path[4200], member[128];
+    snprintf(path, sizeof(path), "%s/%s", jdir, name);
+    struct zipout *z = NULL;
+    int rc = zipout_open(&z, path);
+    for (; rc == 0 && m->suffix; m++) {
+        if (!m->include)
+            continue;
+        job_result_name(member, sizeof(member), now, m->suffix);
+        rc = zipout_add_file(z, member, m->path, now);
+    }
+    if (z)
+        rc = rc == 0 ? zipout_close(z) : (zipout_abort(z), rc);
+    return rc;
+}
+
 static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
                     const struct store_task *t)
 {
@@ -460,14 +486,13 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
     if (rc < 0)
         return rc;
     int64_t now = (int64_t)time(NULL);
-    char jdir[4096], path[4200], path2[4200], name[128];
+    char jdir[4096], path[4200];
     struct batch *b = NULL;
     struct csv_reader *r = NULL;
     int fd = -1;
     struct buf header;
     buf_init(&header, 1 << 20);
     char *block = malloc(1 << 16);
-    struct zipout *z = NULL;
     if (!block)
         abort();
     rc = job_path(jdir, sizeof(jdir), p->cfg.data_dir, t->id, NULL);
@@ -490,47 +515,22 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
         rc = concat(jdir, nomatch, &header, j.nchunks, split ? "nom" : NULL, block, 1 << 16);
     if (rc == 0)
         rc = write_report(report, &j, now);
-    /* result.zip: the _out.txt (and the _err.txt no-matches when not combined). */
-    snprintf(path, sizeof(path), "%s/result.zip", jdir);
+    /* result.zip: the _out.txt (and the _err.txt no-matches when not combined); nomatch.zip;
+     * all.zip: result, no-matches, invalid input lines and the report. */
+    const struct zip_member result_zip[] = {
+        {"out.txt", result, true}, {"err.txt", nomatch, split}, {NULL, NULL, false}};
+    const struct zip_member nomatch_zip[] = {{"err.txt", nomatch, true}, {NULL, NULL, false}};
+    const struct zip_member all_zip[] = {{"out.txt", result, true},
+                                         {"err.txt", nomatch, split},
+                                         {"invalid.txt", errors, true},
+                                         {"report.txt", report, true},
+                                         {NULL, NULL, false}};
     if (rc == 0)
-        rc = zipout_open(&z, path);
-    if (rc == 0) {
-        job_result_name(name, sizeof(name), now, "out.txt");
-        rc = zipout_add_file(z, name, result, now);
-        job_result_name(name, sizeof(name), now, "err.txt");
-        if (rc == 0 && split)
-            rc = zipout_add_file(z, name, nomatch, now);
-        rc = rc == 0 ? zipout_close(z) : (zipout_abort(z), rc);
-        z = NULL;
-    }
-    snprintf(path2, sizeof(path2), "%s/nomatch.zip", jdir);
+        rc = write_zip(jdir, "result.zip", result_zip, now);
     if (rc == 0)
-        rc = zipout_open(&z, path2);
-    if (rc == 0) {
-        job_result_name(name, sizeof(name), now, "err.txt");
-        rc = zipout_add_file(z, name, nomatch, now);
-        rc = rc == 0 ? zipout_close(z) : (zipout_abort(z), rc);
-        z = NULL;
-    }
-    /* all.zip: result, no-matches, invalid input lines and the report. */
-    snprintf(path2, sizeof(path2), "%s/all.zip", jdir);
+        rc = write_zip(jdir, "nomatch.zip", nomatch_zip, now);
     if (rc == 0)
-        rc = zipout_open(&z, path2);
-    if (rc == 0) {
-        job_result_name(name, sizeof(name), now, "out.txt");
-        rc = zipout_add_file(z, name, result, now);
-        job_result_name(name, sizeof(name), now, "err.txt");
-        if (rc == 0 && split)
-            rc = zipout_add_file(z, name, nomatch, now);
-        job_result_name(name, sizeof(name), now, "invalid.txt");
-        if (rc == 0)
-            rc = zipout_add_file(z, name, errors, now);
-        job_result_name(name, sizeof(name), now, "report.txt");
-        if (rc == 0)
-            rc = zipout_add_file(z, name, report, now);
-        rc = rc == 0 ? zipout_close(z) : (zipout_abort(z), rc);
-        z = NULL;
-    }
+        rc = write_zip(jdir, "all.zip", all_zip, now);
     if (rc == 0)
         rc = job_fsync_dir(jdir);
     if (rc < 0)
