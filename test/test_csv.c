@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,40 +29,6 @@ static const size_t read_sizes[] = {1, 2, 3, 7, 4096, 0};
 #define NSIZES (sizeof(read_sizes) / sizeof(read_sizes[0]))
 
 /* Decode \n \r \t \\ \xHH in s into a malloc'd buffer; "(empty)" is the empty string. */
-static char *unescape(const char *s, size_t *n)
-{
-    size_t len = strlen(s);
-    char *o = malloc(len + 1);
-    assert_non_null(o);
-    size_t k = 0;
-    if (strcmp(s, "(empty)") == 0)
-        len = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '\\' || i + 1 == len) {
-            o[k++] = s[i];
-            continue;
-        }
-        char c = s[++i];
-        if (c == 'n') {
-            o[k++] = '\n';
-        } else if (c == 'r') {
-            o[k++] = '\r';
-        } else if (c == 't') {
-            o[k++] = '\t';
-        } else if (c == '\\') {
-            o[k++] = '\\';
-        } else if (c == 'x' && i + 2 < len) {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            o[k++] = (char)strtoul(hex, NULL, 16);
-            i += 2;
-        } else {
-            fail_msg("bad escape \\%c in %s", c, s);
-        }
-    }
-    o[k] = '\0';
-    *n = k;
-    return o;
-}
 
 /* A TSV case file: lines of TAB-separated columns; '#' lines and empty lines are skipped. */
 struct tsv {

@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
@@ -22,38 +24,6 @@
 #include "input.h"
 
 /* Decode \n \r \t \\ \xHH in s into a malloc'd buffer. */
-static char *unescape(const char *s, size_t *n)
-{
-    size_t len = strlen(s);
-    char *o = malloc(len + 1);
-    assert_non_null(o);
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '\\' || i + 1 == len) {
-            o[k++] = s[i];
-            continue;
-        }
-        char c = s[++i];
-        if (c == 'n') {
-            o[k++] = '\n';
-        } else if (c == 'r') {
-            o[k++] = '\r';
-        } else if (c == 't') {
-            o[k++] = '\t';
-        } else if (c == '\\') {
-            o[k++] = '\\';
-        } else if (c == 'x' && i + 2 < len) {
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            o[k++] = (char)strtoul(hex, NULL, 16);
-            i += 2;
-        } else {
-            fail_msg("bad escape \\%c in %s", c, s);
-        }
-    }
-    o[k] = '\0';
-    *n = k;
-    return o;
-}
 
 /* A body being read: the reader over it and the current row. */
 struct body {
