@@ -774,37 +774,39 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
 
 /* ---- finishing: sort, group, lay out ---- */
 
-static const struct index_builder *sort_ctx; /* qsort has no context argument in C17 */
-
-/* qsort, except that an empty (possibly NULL) array is left alone: qsort(NULL, 0) is undefined. */
-static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+/* qsort_r with the builder as context (comparators read its strings), except that an empty
+ * (possibly NULL) array is left alone: qsort(NULL, 0) is undefined. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *),
+                 const struct index_builder *b)
 {
     if (n > 1)
-        qsort(base, n, size, cmp);
+        qsort_r(base, n, size, cmp, (void *)b);
 }
 
-static int cmp_str(uint32_t a, uint32_t b)
+static int cmp_str(const struct index_builder *bld, uint32_t a, uint32_t b)
 {
-    return strcmp(str_at(sort_ctx, a), str_at(sort_ctx, b));
+    return strcmp(str_at(bld, a), str_at(bld, b));
 }
 
-static int cmp_group(const void *pa, const void *pb)
+static int cmp_group(const void *pa, const void *pb, void *ctx)
 {
+    const struct index_builder *bld = ctx;
     const struct b_group *a = pa, *b = pb;
-    int c = cmp_str(a->key, b->key);
+    int c = cmp_str(bld, a->key, b->key);
     if (c)
         return c;
     c = memcmp(a->country, b->country, 2);
     if (c)
         return c;
-    c = cmp_str(a->city_key, b->city_key);
+    c = cmp_str(bld, a->city_key, b->city_key);
     if (c)
         return c;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int cmp_addr(const void *pa, const void *pb)
+static int cmp_addr(const void *pa, const void *pb, void *ctx)
 {
+    const struct index_builder *bld = ctx;
     const struct b_addr *a = pa, *b = pb;
     if (a->group != b->group)
         return a->group < b->group ? -1 : 1;
@@ -815,7 +817,7 @@ static int cmp_addr(const void *pa, const void *pb)
     int c = memcmp(a->suffix, b->suffix, 3);
     if (c)
         return c;
-    c = cmp_str(a->postcode, b->postcode);
+    c = cmp_str(bld, a->postcode, b->postcode);
     if (c)
         return c;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -919,8 +921,9 @@ struct cell_pair {
     uint32_t idx;
 };
 
-static int cmp_sgeom(const void *pa, const void *pb)
+static int cmp_sgeom(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
     const struct b_sgeom *a = pa, *b = pb;
     if (a->group != b->group)
         return a->group < b->group ? -1 : 1;
@@ -946,8 +949,9 @@ static void segment_cells(struct cell_pair **pairs, size_t *n, size_t *cap, stru
         }
 }
 
-static int cmp_interp(const void *pa, const void *pb)
+static int cmp_interp(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
     const struct b_interp *a = pa, *b = pb;
     if (a->group != b->group)
         return a->group < b->group ? -1 : 1;
@@ -956,10 +960,11 @@ static int cmp_interp(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int cmp_place(const void *pa, const void *pb)
+static int cmp_place(const void *pa, const void *pb, void *ctx)
 {
+    const struct index_builder *bld = ctx;
     const struct b_place *a = pa, *b = pb;
-    int c = cmp_str(a->p.key, b->p.key);
+    int c = cmp_str(bld, a->p.key, b->p.key);
     if (c)
         return c;
     c = memcmp(a->p.country, b->p.country, 2);
@@ -972,17 +977,19 @@ static int cmp_place(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int cmp_postcode(const void *pa, const void *pb)
+static int cmp_postcode(const void *pa, const void *pb, void *ctx)
 {
+    const struct index_builder *bld = ctx;
     const struct ix_postcode *a = pa, *b = pb;
-    int c = cmp_str(a->key, b->key);
+    int c = cmp_str(bld, a->key, b->key);
     if (c)
         return c;
     return memcmp(a->country, b->country, 2);
 }
 
-static int cmp_fuzzy(const void *pa, const void *pb)
+static int cmp_fuzzy(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
     const struct ix_fuzzy *a = pa, *b = pb;
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
@@ -997,16 +1004,18 @@ static double dist_m(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
     return sqrt(dx * dx + dy * dy);
 }
 
-static int cmp_pair(const void *pa, const void *pb)
+static int cmp_pair(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
     const struct cell_pair *a = pa, *b = pb;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int cmp_country(const void *pa, const void *pb)
+static int cmp_country(const void *pa, const void *pb, void *ctx)
 {
+    (void)ctx;
     const struct ix_country *a = pa, *b = pb;
     return memcmp(a->code, b->code, 2);
 }
@@ -1141,7 +1150,6 @@ static void fuzzy_add(struct ix_fuzzy **f, size_t *n, size_t *cap, const char *s
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen)
 {
     int rc = 0;
-    sort_ctx = b;
 
     /* Streets: sort groups, remember where each old group went. */
     size_t ng = b->n_grps;
@@ -1160,7 +1168,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         sorted[nkeep].seq = (uint32_t)i; /* creation order == index: a stable tie-breaker */
         nkeep++;
     }
-    sort(sorted, nkeep, sizeof(*sorted), cmp_group);
+    sort(sorted, nkeep, sizeof(*sorted), cmp_group, b);
     for (size_t i = 0; i < nkeep; i++)
         order[sorted[i].seq] = (uint32_t)i;
     for (size_t i = 0; i < ng; i++)
@@ -1171,8 +1179,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         b->addrs[i].group = order[b->addrs[i].group];
     for (size_t i = 0; i < b->n_interps; i++)
         b->interps[i].group = order[b->interps[i].group];
-    sort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr);
-    sort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp);
+    sort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr, b);
+    sort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp, b);
 
     /* Addresses: one given twice (same street, number, postcode, within 50 m; from one
      * source or two, such as the units of one address) is stored once. */
@@ -1276,7 +1284,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             for (uint32_t j = s->addr_first; j < s->addr_first + s->addr_count && cnt <= best_n;
                  j++)
                 cnt += addrs[j].postcode == addrs[k].postcode;
-            if (cnt > best_n || (cnt == best_n && cmp_str(addrs[k].postcode, best_pc) < 0)) {
+            if (cnt > best_n || (cnt == best_n && cmp_str(b, addrs[k].postcode, best_pc) < 0)) {
                 best_n = cnt;
                 best_pc = addrs[k].postcode;
             }
@@ -1306,7 +1314,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         }
         fuzzy_add(&fz, &nfz, &capfz, k, len, (uint32_t)i);
     }
-    sort(fz, nfz, sizeof(*fz), cmp_fuzzy);
+    sort(fz, nfz, sizeof(*fz), cmp_fuzzy, b);
     size_t w = 0;
     for (size_t i = 0; i < nfz; i++)
         if (w == 0 || fz[i].hash != fz[w - 1].hash || fz[i].street != fz[w - 1].street)
@@ -1321,7 +1329,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             p->p.lon = to_fix(p->sum_lon / p->n);
         }
     }
-    sort(b->places, b->n_places, sizeof(*b->places), cmp_place);
+    sort(b->places, b->n_places, sizeof(*b->places), cmp_place, b);
     struct ix_place *places = calloc(b->n_places + 1, sizeof(*places));
     if (!places)
         abort();
@@ -1348,7 +1356,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             pcs[i].lon = p->rec_lon;
         }
     }
-    sort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode);
+    sort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode, b);
 
     /* Reverse grid: address indexes grouped by cell. */
     struct ix_cell *cells = NULL;
@@ -1372,7 +1380,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             pairs[i].key = cellkeys[i];
             pairs[i].idx = (uint32_t)i;
         }
-        sort(pairs, na, sizeof(*pairs), cmp_pair);
+        sort(pairs, na, sizeof(*pairs), cmp_pair, b);
         for (size_t i = 0; i < na; i++) {
             cell_addrs[i] = pairs[i].idx;
             if (ncells == 0 || cells[ncells - 1].cell != pairs[i].key) {
@@ -1390,7 +1398,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     /* Points: interpolation lines, each street's ways in street order, then admin rings. */
     for (size_t i = 0; i < b->n_sgeoms; i++)
         b->sgeoms[i].group = order[b->sgeoms[i].group];
-    sort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom);
+    sort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom, b);
     size_t npoints = 0;
     struct ix_point *points =
         malloc((b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1) * sizeof(*points));
@@ -1426,7 +1434,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     for (size_t i = 0; i < b->n_admins; i++)
         if (b->admins[i].geom_count)
             b->admins[i].geom_first += (uint32_t)admin_base;
-    sort(spairs, nspairs, sizeof(*spairs), cmp_pair);
+    sort(spairs, nspairs, sizeof(*spairs), cmp_pair, b);
     struct ix_cell *scells = NULL;
     size_t nscells = 0, capscells = 0;
     uint32_t *scell_streets = malloc((nspairs + 1) * sizeof(uint32_t));
@@ -1474,7 +1482,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     for (size_t i = 0; i < b->n_pcs; i++)
         COUNTRY_SLOT(pcs[i].country, postcodes);
 #undef COUNTRY_SLOT
-    sort(countries, ncountries, sizeof(*countries), cmp_country);
+    sort(countries, ncountries, sizeof(*countries), cmp_country, b);
 
     size_t ns_st, ns_pl, ns_pc;
     uint32_t *h_st =
