@@ -408,3 +408,10 @@ void geo_pip_free(struct geo_pip *ix)
     free(ix->eb);
     free(ix);
 }
+
+double geo_approx_distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+    double dy = (lat2 - lat1) * 111320.0;
+    double dx = (lon2 - lon1) * 111320.0 * cos((lat1 + lat2) * M_PI / 360);
+    return sqrt(dx * dx + dy * dy);
+}

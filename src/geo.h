@@ -20,6 +20,10 @@
 /* Return the great-circle distance in metres between two points (haversine). */
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2);
 
+/* The equirectangular approximation of the same: within 0.5% up to tens of kilometres and much
+ * cheaper; for ranking and thresholds on the hot path, not for long distances. */
+double geo_approx_distance_m(double lat1, double lon1, double lat2, double lon2);
+
 struct geo_bbox {
     double min_lat, min_lon, max_lat, max_lon; /* empty when min > max */
 };

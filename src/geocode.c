@@ -14,6 +14,7 @@
  * No step allocates: all working memory is on the stack or in struct gc_result.
  */
 #include "geocode.h"
+#include "geo.h"
 #include "index.h"
 #include "index_format.h"
 #include "norm.h"
@@ -45,27 +46,9 @@ static double fix2deg(int32_t v)
     return v / IX_COORD_SCALE;
 }
 
-static double dist_m(double lat1, double lon1, double lat2, double lon2)
-{
-    double dy = (lat2 - lat1) * 111320.0;
-    double dx = (lon2 - lon1) * 111320.0 * cos((lat1 + lat2) * M_PI / 360);
-    return sqrt(dx * dx + dy * dy);
-}
-
 static size_t postcode_key(const char *s, size_t n, char *out, size_t cap)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < cap; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 'a' && c <= 'z')
-            out[k++] = (char)(c - 32);
-        else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            out[k++] = (char)c;
-        else if (c != ' ' && c != '-')
-            return 0; /* not a postcode: other characters */
-    }
-    out[k] = '\0';
-    return k;
+    return norm_postcode(s, n, true, out, cap);
 }
 
 /*
@@ -793,28 +776,32 @@ static void parse_structured(struct gctx *g)
 
 /* ---- scoring ---- */
 
+/* Whether the data's postcode string at off is the query's postcode, keyed the way the builder
+ * keys data (norm_postcode, not strict). */
+static bool pc_matches(const struct gctx *g, uint32_t off)
+{
+    const char *pc = ix_str(g->v, off);
+    char k[32];
+    return *pc && norm_postcode(pc, strlen(pc), false, k, sizeof(k)) && strcmp(k, g->pc_key) == 0;
+}
+
 static bool street_has_postcode(const struct gctx *g, const struct ix_street *s)
 {
     const struct index_view *v = g->v;
-    if (strcmp(ix_str(v, s->postcode), "") != 0) {
-        char k[32];
-        const char *pc = ix_str(v, s->postcode);
-        if (postcode_key(pc, strlen(pc), k, sizeof(k)) && strcmp(k, g->pc_key) == 0)
-            return true;
-    }
+    if (pc_matches(g, s->postcode))
+        return true;
+    /* postcode strings are stored once: an offset already seen gives the same answer */
+    uint32_t seen = s->postcode;
     for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
-        const char *pc = ix_str(v, v->addrs[a].postcode);
-        char k[32];
-        if (*pc && postcode_key(pc, strlen(pc), k, sizeof(k)) && strcmp(k, g->pc_key) == 0)
+        uint32_t off = v->addrs[a].postcode;
+        if (off != seen && pc_matches(g, off))
             return true;
+        seen = off;
     }
     for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
-         i++) {
-        const char *pc = ix_str(v, v->interps[i].postcode);
-        char k[32];
-        if (*pc && postcode_key(pc, strlen(pc), k, sizeof(k)) && strcmp(k, g->pc_key) == 0)
+         i++)
+        if (pc_matches(g, v->interps[i].postcode))
             return true;
-    }
     return false;
 }
 
@@ -852,7 +839,7 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, co
         if (!country_ok(g->cc, pl->country))
             continue;
         double limit = pl->rank <= RANK_CITY ? 8000 : 3000;
-        if (dist_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon)) <= limit) {
+        if (geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon)) <= limit) {
             *is_district = pl->rank > RANK_CITY;
             return 0.8;
         }
@@ -914,9 +901,7 @@ static int resolve_number(const struct gctx *g, const struct ix_street *s, const
         else
             sc -= 0.3;
         if (g->has_pc) {
-            const char *pc = ix_str(v, ad->postcode);
-            char k[32];
-            if (*pc && postcode_key(pc, strlen(pc), k, sizeof(k)) && strcmp(k, g->pc_key) == 0)
+            if (pc_matches(g, ad->postcode))
                 sc += 0.2;
         }
         if (sc > best_score) {
@@ -947,8 +932,8 @@ static int resolve_number(const struct gctx *g, const struct ix_street *s, const
             hi = ad;
     }
     if (lo && hi && hi->number - lo->number <= INTERP_MAX_GAP_NUM &&
-        dist_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat), fix2deg(hi->lon)) <=
-            INTERP_MAX_GAP_M) {
+        geo_approx_distance_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat),
+                              fix2deg(hi->lon)) <= INTERP_MAX_GAP_M) {
         double t = (double)(n - lo->number) / (double)(hi->number - lo->number);
         c->lat = fix2deg(lo->lat) + t * (fix2deg(hi->lat) - fix2deg(lo->lat));
         c->lon = fix2deg(lo->lon) + t * (fix2deg(hi->lon) - fix2deg(lo->lon));
@@ -970,14 +955,14 @@ static int resolve_number(const struct gctx *g, const struct ix_street *s, const
         const struct ix_point *pt = &v->points[it->geom_first];
         double total = 0;
         for (uint32_t k = 1; k < it->geom_count; k++)
-            total += dist_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon), fix2deg(pt[k].lat),
-                            fix2deg(pt[k].lon));
+            total += geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                           fix2deg(pt[k].lat), fix2deg(pt[k].lon));
         double want = frac * total, acc = 0;
         c->lat = fix2deg(pt[0].lat);
         c->lon = fix2deg(pt[0].lon);
         for (uint32_t k = 1; k < it->geom_count; k++) {
-            double seg = dist_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon), fix2deg(pt[k].lat),
-                                fix2deg(pt[k].lon));
+            double seg = geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                               fix2deg(pt[k].lat), fix2deg(pt[k].lon));
             if (acc + seg >= want && seg > 0) {
                 double t = (want - acc) / seg;
                 c->lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
@@ -1013,8 +998,8 @@ static void score_cand(struct gctx *g, struct cand *c)
             /* a neighbouring postcode still says "this area" */
             if (g->pc_entry != IX_NONE) {
                 const struct ix_postcode *p = &v->postcodes[g->pc_entry];
-                if (dist_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(s->lat), fix2deg(s->lon)) <
-                    3000)
+                if (geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(s->lat),
+                                          fix2deg(s->lon)) < 3000)
                     sc += 0.8;
             }
         }
@@ -1443,8 +1428,9 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
             const struct cand *o = &g->cand[kept[k]];
             const struct ix_street *a = &g->v->streets[o->street];
             dup |= fabs(o->lat - c->lat) < 1e-7 && fabs(o->lon - c->lon) < 1e-7;
-            dup |= a->key == b->key && dist_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
-                                              fix2deg(b->lon)) < SAME_STREET_M;
+            dup |= a->key == b->key &&
+                   geo_approx_distance_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
+                                         fix2deg(b->lon)) < SAME_STREET_M;
         }
         if (dup)
             continue;
@@ -1507,7 +1493,7 @@ static double segment_distance(double lat, double lon, const struct ix_point *p,
     t = t < 0 ? 0 : t > 1 ? 1 : t;
     *nlat = ay + t * dy;
     *nlon = (ax + t * dx) / k;
-    return dist_m(lat, lon, *nlat, *nlon);
+    return geo_approx_distance_m(lat, lon, *nlat, *nlon);
 }
 
 /* Ray casting on a ring of fixed-point coordinates. */
@@ -1587,7 +1573,7 @@ static int nearest_city(const struct index_view *v, double lat, double lon, stru
         const struct ix_place *p = &v->places[i];
         if (p->rank != RANK_CITY)
             continue;
-        double d = dist_m(lat, lon, fix2deg(p->lat), fix2deg(p->lon));
+        double d = geo_approx_distance_m(lat, lon, fix2deg(p->lat), fix2deg(p->lon));
         if (d < bd) {
             bd = d;
             bp = p;
@@ -1682,7 +1668,8 @@ int geocode_reverse(const struct index *ix, double lat, double lon, double radiu
             const struct ix_cell *c = find_cell(v->cells, v->n_cells, cy, cx);
             for (uint32_t k = 0; c && k < c->count; k++) {
                 uint32_t a = v->cell_addrs[c->first + k];
-                double d = dist_m(lat, lon, fix2deg(v->addrs[a].lat), fix2deg(v->addrs[a].lon));
+                double d = geo_approx_distance_m(lat, lon, fix2deg(v->addrs[a].lat),
+                                                 fix2deg(v->addrs[a].lon));
                 if (d > radius_m)
                     continue;
                 int pos = nb;

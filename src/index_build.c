@@ -284,21 +284,6 @@ static size_t key_of(const char *s, const char *country, char *out, size_t cap)
     return n > 0 ? (size_t)n : 0;
 }
 
-/* Postcode key: letters and digits, upper case ("182 00" and "18200" meet). */
-static size_t postcode_key(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; s && *s && n + 1 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 'a' && c <= 'z')
-            out[n++] = (char)(c - 32);
-        else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return n;
-}
-
 static void bbox_add(struct b_group *g, int32_t lat, int32_t lon)
 {
     if (g->n_addr == 0 && g->way_len == 0 && g->min_lat == 0 && g->max_lat == 0) {
@@ -467,7 +452,7 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
     int ins = 0;
     if (!v) {
         char key[64], comp[80];
-        size_t klen = postcode_key(pc, key, sizeof(key));
+        size_t klen = norm_postcode(pc, strlen(pc), false, key, sizeof(key));
         if (klen == 0)
             return;
         int n = snprintf(comp, sizeof(comp), "%s\x1f%s", key, cc ? cc : "--");
@@ -998,10 +983,8 @@ static int cmp_fuzzy(const void *pa, const void *pb, void *ctx)
 
 static double dist_m(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
 {
-    double la1 = lat1 / IX_COORD_SCALE, la2 = lat2 / IX_COORD_SCALE;
-    double dy = (la2 - la1) * 111320.0;
-    double dx = (lon2 - lon1) / IX_COORD_SCALE * 111320.0 * cos((la1 + la2) * M_PI / 360);
-    return sqrt(dx * dx + dy * dy);
+    return geo_approx_distance_m(lat1 / IX_COORD_SCALE, lon1 / IX_COORD_SCALE,
+                                 lat2 / IX_COORD_SCALE, lon2 / IX_COORD_SCALE);
 }
 
 static int cmp_pair(const void *pa, const void *pb, void *ctx)

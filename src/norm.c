@@ -826,3 +826,19 @@ int norm_fold(const char *in, size_t len, char *out, size_t cap)
 {
     return norm_run(in, len, NULL, out, cap, false, false);
 }
+
+size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            out[k++] = (char)(c - 32);
+        else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            out[k++] = (char)c;
+        else if (strict && c != ' ' && c != '-')
+            return 0;
+    }
+    out[k] = '\0';
+    return k;
+}

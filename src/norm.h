@@ -88,6 +88,14 @@ int norm_hnum(const char *in, size_t len, struct hnum *out);
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
 bool norm_unit_word(const char *s, size_t len);
 
+/*
+ * The key of a postcode: its letters and digits, upper case, so that "182 00", "18200" and
+ * "sw1a 1aa" / "SW1A1AA" meet. With strict, a character other than a letter, digit, space or
+ * dash means the text is no postcode and 0 is returned (free-text tokens); otherwise such
+ * characters are dropped (data). Writes at most cap - 1 bytes and a NUL; returns the length.
+ */
+size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap);
+
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */
 const char *norm_country(const char *in, size_t len);
