@@ -63,7 +63,7 @@ soak: build
 	scripts/soak.sh $(abspath $(BUILD))/geobatch $(SHARED) $(MINUTES)
 
 fmt:
-	clang-format -i src/*.c src/*.h test/*.c
+	clang-format -i src/*/*.c src/*/*.h test/*.c test/*.h fuzz/*.c
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

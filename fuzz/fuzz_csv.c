@@ -9,10 +9,10 @@
  * the end; the first row is also given to input_header_parse(), and for valid later rows every
  * column is fetched with input_field() and written back with input_error_line().
  */
-#include "buf.h"
-#include "csv.h"
-#include "input.h"
-#include "log.h"
+#include "base/buf.h"
+#include "base/csv.h"
+#include "job/input.h"
+#include "base/log.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * not fuzzed here. Input layout: up to the first NUL is the path, the rest is the Accept
  * header; the path is also stored as a parameter's name and value for http_param().
  */
-#include "http.h"
-#include "log.h"
+#include "serve/http.h"
+#include "base/log.h"
 
 #include <stddef.h>
 #include <stdint.h>

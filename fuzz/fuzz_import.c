@@ -8,9 +8,9 @@
  * hands it to readosm directly, and small valid admin-name files (admin1.json, admin2.json,
  * admin1CodesASCII.txt) lie beside it so that the GeoNames importers reach their lookups.
  */
-#include "import.h"
-#include "log.h"
-#include "record.h"
+#include "import/import.h"
+#include "base/log.h"
+#include "record/record.h"
 
 #include <fcntl.h>
 #include <stddef.h>

@@ -15,12 +15,12 @@
  *   the header CRC, so that the structural and reference checks behind them are reached.
  * When the file opens, forward and reverse queries run on it and it is described to /dev/null.
  */
-#include "geocode.h"
-#include "index.h"
-#include "index_format.h"
-#include "log.h"
-#include "norm.h"
-#include "record.h"
+#include "geocode/geocode.h"
+#include "index/index.h"
+#include "index/index_format.h"
+#include "base/log.h"
+#include "text/norm.h"
+#include "record/record.h"
 
 #include <errno.h>
 #include <stdbool.h>

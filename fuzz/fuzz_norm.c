@@ -8,8 +8,8 @@
  * compiled-in GB_DICT_DIR. Outputs are checked against the contract: the returned length is
  * the NUL-terminated string's length and fits in cap.
  */
-#include "log.h"
-#include "norm.h"
+#include "base/log.h"
+#include "text/norm.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * bytes end a name or value early, as they would in a C string). After every pair, and once at
  * the end, params_check() must hold its contract: the struct stays within its declared bounds.
  */
-#include "log.h"
-#include "params.h"
+#include "base/log.h"
+#include "job/params.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "buf.h"
-#include "err.h"
-#include "http.h"
-#include "params.h"
-#include "worker.h"
+#include "serve/api.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "serve/http.h"
+#include "job/params.h"
+#include "serve/worker.h"
 
 /* Read a fixture whole, without a final newline (one fixture has one, the others not). */
 static char *fixture(const char *name)

@@ -6,15 +6,15 @@
  * coordinates of an address point are exactly the ones in that file, e.g.
  * "9.5284904,47.1236503,13,Floraweg,,Vaduz,,,9490" (the only Floraweg 13).
  */
-#include "batch.h"
-#include "buf.h"
-#include "csv.h"
-#include "err.h"
-#include "import.h"
-#include "index.h"
-#include "log.h"
-#include "norm.h"
-#include "params.h"
+#include "job/batch.h"
+#include "base/buf.h"
+#include "base/csv.h"
+#include "base/err.h"
+#include "import/import.h"
+#include "index/index.h"
+#include "base/log.h"
+#include "text/norm.h"
+#include "job/params.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
  * test_buf.c - the bounded buffer: limits hold, contents stay NUL-terminated.
  */
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /*
  * test_conf.c - flag parsing: forms, case, bounds, positionals, unknown-option hook, help.
  */
-#include "conf.h"
-#include "err.h"
+#include "base/conf.h"
+#include "base/err.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "csv.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/csv.h"
+#include "base/err.h"
 
 /* Source read sizes every read case is replayed with (0: as much as the reader asks). */
 static const size_t read_sizes[] = {1, 2, 3, 7, 4096, 0};

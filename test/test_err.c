@@ -1,7 +1,7 @@
 /*
  * test_err.c - one table of error codes: names and messages for project codes and errno.
  */
-#include "err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <setjmp.h>

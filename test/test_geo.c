@@ -2,7 +2,7 @@
  * test_geo.c - the geometry helpers: distances, bounding boxes, point in polygon with holes,
  * areas, centroids and polylines, checked against values worked out by hand.
  */
-#include "geo.h"
+#include "record/geo.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -15,12 +15,12 @@
  * n is the expected number of candidates: a number, ">1", or "*".
  * Reverse geocoding cases are in this file (test_reverse_*).
  */
-#include "err.h"
-#include "geocode.h"
-#include "import.h"
-#include "index.h"
-#include "log.h"
-#include "norm.h"
+#include "base/err.h"
+#include "geocode/geocode.h"
+#include "import/import.h"
+#include "index/index.h"
+#include "base/log.h"
+#include "text/norm.h"
 
 #include <math.h>
 #include <setjmp.h>

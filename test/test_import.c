@@ -5,8 +5,8 @@
  * A counting sink counts records by kind, checks the invariants every record must keep, and
  * copies one chosen record so that its fields can be asserted literally.
  */
-#include "err.h"
-#include "import.h"
+#include "base/err.h"
+#include "import/import.h"
 
 #include <bzlib.h>
 #include <dirent.h>

@@ -3,9 +3,9 @@
  * the real extracts in $GB_SHARED/data/osm (counts cross-checked with an independent count made
  * with readosm directly: objects with addr:housenumber, and numbers after list splitting).
  */
-#include "err.h"
-#include "import.h"
-#include "record.h"
+#include "base/err.h"
+#include "import/import.h"
+#include "record/record.h"
 
 #include <bzlib.h>
 #include <stdbool.h>

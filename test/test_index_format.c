@@ -2,8 +2,8 @@
  * test_index_format.c - docs/index-format.md describes the file byte by byte: its section
  * table, entry sizes, header size and structure sizes must be those of src/index_format.h.
  */
-#include "index.h"
-#include "index_format.h"
+#include "index/index.h"
+#include "index/index_format.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

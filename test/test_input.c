@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "csv.h"
-#include "err.h"
-#include "input.h"
+#include "base/buf.h"
+#include "base/csv.h"
+#include "base/err.h"
+#include "job/input.h"
 
 /* Decode \n \r \t \\ \xHH in s into a malloc'd buffer. */
 

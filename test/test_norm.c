@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "err.h"
-#include "norm.h"
+#include "base/err.h"
+#include "text/norm.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,8 +1,8 @@
 /*
  * test_params.c - the HERE job parameters as clients send them (spec §2.3, §3).
  */
-#include "err.h"
-#include "params.h"
+#include "base/err.h"
+#include "job/params.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

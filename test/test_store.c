@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "store.h"
+#include "base/err.h"
+#include "store/store.h"
 
 static char dir[1024];
 

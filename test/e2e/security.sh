@@ -90,7 +90,7 @@ for hdr in "Authorization: Bearer KEYX" "Authorization: Bearer KEYCC" "Authoriza
     req GET "$BASE/jobs?x=1" -H "$hdr"
     expect_eq "$CODE" 401 "header $hdr"
 done
-grep -n 'strcmp\|memcmp\|strncmp' "$(dirname "$0")/../../src/auth.c" | grep -v '"apikey"' &&
+grep -n 'strcmp\|memcmp\|strncmp' "$(dirname "$0")/../../src/serve/auth.c" | grep -v '"apikey"' &&
     fail "auth.c compares with strcmp/memcmp (early exit)"
 
 # ---- secrets never reach the log, even at debug level and on failed requests ----

@@ -1,0 +1,49 @@
+/*
+ * fsio.c - whole writes, copies and directory syncs (see fsio.h).
+ */
+#include "base/fsio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fs_copy_fd(int in, int out, char *block, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(in, block, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        int rc = fs_write_all(out, block, (size_t)n);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int fs_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}

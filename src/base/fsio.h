@@ -1,0 +1,24 @@
+/*
+ * fsio.h - whole writes, copies and durable renames on file descriptors and paths.
+ *
+ * Every function retries EINTR and returns 0 or -errno. GB_PATH_MAX bounds every path that
+ * geobatch builds (data directory + job id + file name); a path that would be longer is refused
+ * where it is built, never cut.
+ */
+#ifndef GEOBATCH_FSIO_H
+#define GEOBATCH_FSIO_H
+
+#include <stddef.h>
+
+#define GB_PATH_MAX 4200
+
+/* Write all len bytes of data to fd. */
+int fs_write_all(int fd, const void *data, size_t len);
+
+/* Copy everything from in (from its current offset to EOF) to out, through block[cap]. */
+int fs_copy_fd(int in, int out, char *block, size_t cap);
+
+/* fsync the directory path, so that a rename or a create in it is durable. */
+int fs_fsync_dir(const char *path);
+
+#endif

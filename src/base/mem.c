@@ -1,0 +1,75 @@
+/*
+ * mem.c - allocation that aborts on failure (see mem.h for why that is safe here).
+ */
+#include "base/mem.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *oom(size_t n)
+{
+    fprintf(stderr, "geobatch: out of memory (%zu bytes)\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : oom(n);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return oom(SIZE_MAX);
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p ? p : oom(n * size);
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    return q ? q : oom(n);
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return oom(SIZE_MAX);
+    return xrealloc(p, n * size);
+}
+
+void *xmallocarray(size_t n, size_t size)
+{
+    return xreallocarray(NULL, n, size);
+}
+
+char *xstrndup(const char *p, size_t n)
+{
+    char *s = xmalloc(n + 1);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+void *mem_reserve(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return oom(SIZE_MAX);
+        c *= 2;
+    }
+    p = xreallocarray(p, c, size);
+    *cap = c;
+    return p;
+}

@@ -1,0 +1,38 @@
+/*
+ * mem.h - allocation that never returns NULL, with overflow-checked sizes, and one growable
+ * vector.
+ *
+ * Running out of memory aborts the process: every input an outsider controls has a limit, so an
+ * allocation that fails is a machine that is out of memory, not a request to refuse. A size
+ * whose product overflows size_t aborts too (it is always a programmer's mistake). Callers never
+ * test the result for NULL.
+ */
+#ifndef GEOBATCH_MEM_H
+#define GEOBATCH_MEM_H
+
+#include <stddef.h>
+
+/* malloc/calloc/realloc that abort on failure. n == 0 gives a unique non-NULL pointer. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* realloc(p, n * size), aborting when the product overflows. */
+void *xreallocarray(void *p, size_t n, size_t size);
+/* malloc(n * size) with the same check. */
+void *xmallocarray(size_t n, size_t size);
+/* A copy of s (NUL-terminated) or of n bytes of p plus a NUL. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *p, size_t n);
+
+/* Grow the array *p of *cap elements of 'size' bytes so that it holds at least 'need', doubling
+ * (at least 16). Return the (possibly moved) array; *cap is updated. */
+void *mem_reserve(void *p, size_t *cap, size_t need, size_t size);
+
+/* The vector idiom: arr, n (used) and cap (allocated) are lvalues of one array.
+ *     VEC_GROW(b->items, b->n_items, b->cap_items);  b->items[b->n_items++] = x;
+ * makes room for one more element; VEC_RESERVE makes room for 'need' in all. */
+#define VEC_RESERVE(arr, need, cap)                                                                \
+    ((need) <= (cap) ? (void)0 : (void)((arr) = mem_reserve((arr), &(cap), (need), sizeof(*(arr)))))
+#define VEC_GROW(arr, n, cap) VEC_RESERVE(arr, (size_t)(n) + 1, cap)
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * smap.c - see smap.h.
+ */
+#include "base/smap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t smap_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+void smap_init(struct smap *m)
+{
+    memset(m, 0, sizeof(*m));
+}
+
+void smap_release(struct smap *m)
+{
+    free(m->slots);
+    free(m->key_off);
+    free(m->key_len);
+    free(m->value);
+    free(m->arena);
+    smap_init(m);
+}
+
+static size_t find_slot(const struct smap *m, const char *key, size_t len, int *found)
+{
+    size_t mask = m->nslots - 1;
+    size_t i = smap_hash(key, len) & mask;
+    for (;;) {
+        uint32_t e = m->slots[i];
+        if (e == 0) {
+            *found = 0;
+            return i;
+        }
+        e--;
+        if (m->key_len[e] == len && memcmp(m->arena + m->key_off[e], key, len) == 0) {
+            *found = 1;
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+uint32_t *smap_get(const struct smap *m, const char *key, size_t len)
+{
+    if (m->n == 0)
+        return NULL;
+    int found;
+    size_t i = find_slot(m, key, len, &found);
+    return found ? &m->value[m->slots[i] - 1] : NULL;
+}
+
+static void grow(struct smap *m)
+{
+    size_t ns = m->nslots ? m->nslots * 2 : 1024;
+    free(m->slots);
+    m->slots = calloc(ns, sizeof(uint32_t));
+    if (!m->slots)
+        abort();
+    m->nslots = ns;
+    for (size_t e = 0; e < m->n; e++) {
+        size_t i = smap_hash(m->arena + m->key_off[e], m->key_len[e]) & (ns - 1);
+        while (m->slots[i])
+            i = (i + 1) & (ns - 1);
+        m->slots[i] = (uint32_t)e + 1;
+    }
+}
+
+uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, int *inserted)
+{
+    if ((m->n + 1) * 2 > m->nslots)
+        grow(m);
+    int found;
+    size_t i = find_slot(m, key, len, &found);
+    if (found) {
+        *inserted = 0;
+        return &m->value[m->slots[i] - 1];
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 1024;
+        m->key_off = xrealloc(m->key_off, m->cap * sizeof(uint32_t));
+        m->key_len = xrealloc(m->key_len, m->cap * sizeof(uint32_t));
+        m->value = xrealloc(m->value, m->cap * sizeof(uint32_t));
+    }
+    while (m->arena_len + len + 1 > m->arena_cap) {
+        m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;
+        m->arena = xrealloc(m->arena, m->arena_cap);
+    }
+    memcpy(m->arena + m->arena_len, key, len);
+    m->arena[m->arena_len + len] = '\0';
+    m->key_off[m->n] = (uint32_t)m->arena_len;
+    m->key_len[m->n] = (uint32_t)len;
+    m->value[m->n] = value;
+    m->arena_len += len + 1;
+    m->slots[i] = (uint32_t)m->n + 1;
+    m->n++;
+    *inserted = 1;
+    return &m->value[m->n - 1];
+}

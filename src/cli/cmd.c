@@ -1,0 +1,44 @@
+/*
+ * cmd.c - what the subcommands share: option parsing with the exit-status convention,
+ * and `geobatch version`.
+ */
+#include "cli/cmd.h"
+#include "build_info.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "index/index.h"
+#include "text/norm.h"
+
+#include <stdio.h>
+
+int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
+              int *npos)
+{
+    char err[512] = "";
+    int rc = conf_parse(spec, argc, argv, pos, maxpos, npos, err, sizeof(err));
+    if (rc == CONF_HELP)
+        return CMD_OK;
+    if (rc < 0) {
+        fprintf(stderr, "geobatch %s: %s\n", argv[0], err);
+        return CMD_USAGE;
+    }
+    return -1;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    static const struct conf_opt opts[] = {{NULL}};
+    static const struct conf_spec spec = {
+        .usage = "geobatch version",
+        .summary = "Print the version, the build's git commit and the index format version.",
+        .opts = opts,
+    };
+    char *pos[1];
+    int npos = 0;
+    int rc = cmd_parse(&spec, argc, argv, pos, 0, &npos);
+    if (rc >= 0)
+        return rc;
+    printf("geobatch %s\ncommit %s\nindex format %d\nnormaliser %d\n", GB_VERSION, GB_GIT_COMMIT,
+           INDEX_FORMAT_VERSION, NORM_VERSION);
+    return CMD_OK;
+}

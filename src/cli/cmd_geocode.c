@@ -1,0 +1,500 @@
+/*
+ * cmd_geocode.c - `geobatch geocode --index INDEX [--PARAM=VALUE ...] [INPUT_FILE]`.
+ *
+ * Writes to stdout exactly the text the server puts in result_..._out.txt for the same job
+ * (both go through batch.c). DESIGN: the main thread reads a chunk of rows (copied into one
+ * arena), N worker threads geocode contiguous slices of it into their own buffers, and the
+ * main thread writes the buffers in slice order: output order is input order whatever the
+ * thread count, and memory is bounded by the chunk size, not the input size.
+ */
+#include "job/batch.h"
+#include "cli/cmd.h"
+#include "base/conf.h"
+#include "base/csv.h"
+#include "base/err.h"
+#include "geocode/geocode.h"
+#include "index/index.h"
+#include "base/log.h"
+#include "text/norm.h"
+#include "job/params.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK_ROWS  8192
+#define OUT_MAX     ((size_t)1 << 30) /* per slice buffer */
+#define MAX_THREADS 64
+
+struct stored_row {
+    size_t lineno;
+    size_t nfields;
+    size_t first; /* index of its first field in chunk.off */
+};
+
+struct chunk {
+    struct stored_row *rows;
+    size_t nrows;
+    struct buf arena;  /* field bytes, each NUL-terminated */
+    size_t *off, *len; /* per field: offset in arena, length */
+    size_t nf, capf;
+};
+
+/* Per-record latency histogram: bucket k holds records that took [2^k, 2^(k+1)) ns. */
+#define LAT_BUCKETS 40
+struct latency {
+    uint64_t count[LAT_BUCKETS];
+    uint64_t max_ns;
+};
+
+struct slice {
+    const struct batch *b;
+    const struct chunk *ch;
+    size_t from, to;
+    struct buf out, nomatch;
+    int rc;
+    size_t matched, unmatched;
+    struct latency *lat; /* NULL unless --stats */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void latency_add(struct latency *l, uint64_t ns)
+{
+    int k = 0;
+    while (k + 1 < LAT_BUCKETS && (ns >> (k + 1)) != 0)
+        k++;
+    l->count[k]++;
+    if (ns > l->max_ns)
+        l->max_ns = ns;
+}
+
+/* The upper bound of the bucket holding quantile q (an over-estimate by at most 2x). */
+static uint64_t latency_quantile(const struct latency *l, double q)
+{
+    uint64_t total = 0, seen = 0;
+    for (int k = 0; k < LAT_BUCKETS; k++)
+        total += l->count[k];
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        seen += l->count[k];
+        if (total && (double)seen >= q * (double)total)
+            return (uint64_t)2 << k;
+    }
+    return l->max_ns;
+}
+
+static void chunk_add(struct chunk *ch, const struct csv_row *row)
+{
+    struct stored_row *r = &ch->rows[ch->nrows++];
+    r->lineno = row->lineno;
+    r->nfields = row->nfields;
+    r->first = ch->nf;
+    for (size_t i = 0; i < row->nfields; i++) {
+        if (ch->nf == ch->capf) {
+            ch->capf = ch->capf ? ch->capf * 2 : 65536;
+            ch->off = realloc(ch->off, ch->capf * sizeof(size_t));
+            ch->len = realloc(ch->len, ch->capf * sizeof(size_t));
+            if (!ch->off || !ch->len)
+                abort();
+        }
+        ch->off[ch->nf] = ch->arena.len;
+        ch->len[ch->nf] = row->lens[i];
+        if (buf_append(&ch->arena, row->fields[i], row->lens[i]) < 0 ||
+            buf_putc(&ch->arena, '\0') < 0)
+            abort(); /* bounded: CHUNK_ROWS rows of bounded lines */
+        ch->nf++;
+    }
+}
+
+static void *slice_run(void *arg)
+{
+    struct slice *sl = arg;
+    struct batch_scratch *s = batch_scratch_new();
+    char *fields[256];
+    size_t lens[256];
+    if (!s) {
+        sl->rc = -ENOMEM;
+        return NULL;
+    }
+    for (size_t i = sl->from; i < sl->to && sl->rc == 0; i++) {
+        const struct stored_row *r = &sl->ch->rows[i];
+        struct csv_row row;
+        memset(&row, 0, sizeof(row));
+        row.lineno = r->lineno;
+        row.nfields = r->nfields < 256 ? r->nfields : 256;
+        for (size_t k = 0; k < row.nfields; k++) {
+            fields[k] = sl->ch->arena.data + sl->ch->off[r->first + k];
+            lens[k] = sl->ch->len[r->first + k];
+        }
+        row.fields = fields;
+        row.lens = lens;
+        struct batch_result res;
+        uint64_t t0 = sl->lat ? now_ns() : 0;
+        sl->rc = batch_row(sl->b, s, &row, &sl->out, &sl->nomatch, &res);
+        if (sl->lat)
+            latency_add(sl->lat, now_ns() - t0);
+        if (res.matched)
+            sl->matched++;
+        else
+            sl->unmatched++;
+    }
+    batch_scratch_free(s);
+    return NULL;
+}
+
+static int write_buf(FILE *fp, const struct buf *b)
+{
+    if (b->len && fwrite(b->data, 1, b->len, fp) != b->len)
+        return -EIO;
+    return 0;
+}
+
+/* Geocode the chunk with n threads and write it out in order. */
+static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads, FILE *out,
+                     FILE *nomatch, size_t *matched, size_t *unmatched, struct latency *lat)
+{
+    struct latency lats[MAX_THREADS];
+    struct slice sl[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int n = nthreads;
+    if ((size_t)n > ch->nrows)
+        n = ch->nrows ? (int)ch->nrows : 1;
+    size_t per = (ch->nrows + (size_t)n - 1) / (size_t)n;
+    for (int t = 0; t < n; t++) {
+        memset(&sl[t], 0, sizeof(sl[t]));
+        sl[t].b = b;
+        sl[t].ch = ch;
+        sl[t].from = (size_t)t * per;
+        sl[t].to = sl[t].from + per > ch->nrows ? ch->nrows : sl[t].from + per;
+        buf_init(&sl[t].out, OUT_MAX);
+        buf_init(&sl[t].nomatch, OUT_MAX);
+        if (lat) {
+            memset(&lats[t], 0, sizeof(lats[t]));
+            sl[t].lat = &lats[t];
+        }
+    }
+    for (int t = 1; t < n; t++)
+        if (pthread_create(&tid[t], NULL, slice_run, &sl[t]) != 0)
+            abort();
+    slice_run(&sl[0]);
+    for (int t = 1; t < n; t++)
+        pthread_join(tid[t], NULL);
+    int rc = 0;
+    for (int t = 0; t < n; t++) {
+        if (rc == 0)
+            rc = sl[t].rc;
+        if (rc == 0)
+            rc = write_buf(out, &sl[t].out);
+        if (rc == 0 && nomatch)
+            rc = write_buf(nomatch, &sl[t].nomatch);
+        *matched += sl[t].matched;
+        *unmatched += sl[t].unmatched;
+        for (int k = 0; lat && k < LAT_BUCKETS; k++)
+            lat->count[k] += lats[t].count[k];
+        if (lat && lats[t].max_ns > lat->max_ns)
+            lat->max_ns = lats[t].max_ns;
+        buf_release(&sl[t].out);
+        buf_release(&sl[t].nomatch);
+    }
+    return rc;
+}
+
+struct param_ctx {
+    struct job_params *p;
+};
+
+static int take_param(void *ctx, const char *name, const char *value, char *err, size_t errlen)
+{
+    struct param_ctx *pc = ctx;
+    static const char *const known[] = {
+        "indelim",
+        "outdelim",
+        "outcols",
+        "outputcombined",
+        "header",
+        "mode",
+        "maxresults",
+        "minresults",
+        "language",
+        "countryfocus",
+        "includeinputfields",
+        "allowunknowninputcolumns",
+        "includeinvalidinput",
+        "outputcompressed",
+        "mailto",
+        "gen",
+    };
+    bool ok = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ok |= strcasecmp(name, known[i]) == 0;
+    if (!ok) {
+        snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
+        return GB_EUSAGE;
+    }
+    if (!value) {
+        snprintf(err, errlen, "--%s needs a value", name);
+        return GB_EUSAGE;
+    }
+    return params_set(pc->p, name, value, err, errlen);
+}
+
+static void json_add_str(json_t *o, const char *k, const char *v)
+{
+    if (v && *v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+/* --query: one free-form string, candidates as JSON on stdout. */
+static int run_query(const struct index *ix, const struct job_params *p, const char *text,
+                     const char *country)
+{
+    struct gc_query q = {.search_text = text,
+                         .country = country,
+                         .country_focus = p->countryfocus,
+                         .max_results = p->maxresults};
+    struct gc_result *res = malloc(sizeof(*res));
+    if (!res)
+        return CMD_FAIL;
+    int rc = geocode_forward(ix, &q, res);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
+        free(res);
+        return CMD_FAIL;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < res->n; i++) {
+        const struct gc_candidate *c = &res->c[i];
+        json_t *o = json_object();
+        char label[1024];
+        gc_label(c, label, sizeof(label));
+        json_object_set_new(o, "seqNumber", json_integer(i + 1));
+        json_object_set_new(o, "latitude", json_real(c->lat));
+        json_object_set_new(o, "longitude", json_real(c->lon));
+        json_object_set_new(o, "matchLevel", json_string(gc_level_name(c->level)));
+        json_add_str(o, "matchType", gc_type_name(c->type));
+        json_object_set_new(o, "matchCode", json_string(gc_code_name(c->code)));
+        json_object_set_new(o, "relevance", json_real(c->relevance));
+        json_add_str(o, "locationLabel", label);
+        json_add_str(o, "houseNumber", c->house_number);
+        json_add_str(o, "street", c->street);
+        json_add_str(o, "district", c->district);
+        json_add_str(o, "city", c->city);
+        json_add_str(o, "postalCode", c->postcode);
+        json_add_str(o, "county", c->county);
+        json_add_str(o, "state", c->state);
+        const char *iso3 = c->country[0] ? norm_country_iso3(c->country) : NULL;
+        json_add_str(o, "country", iso3);
+        json_add_str(o, "locationId", c->location_id);
+        json_array_append_new(arr, o);
+    }
+    char *s = json_dumps(arr, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    printf("%s\n", s ? s : "[]");
+    free(s);
+    json_decref(arr);
+    free(res);
+    return CMD_OK;
+}
+
+int cmd_geocode(int argc, char **argv)
+{
+    const char *index_path = NULL, *errors_path = NULL, *query = NULL, *nomatch_path = NULL;
+    const char *country = NULL;
+    long threads = 0;
+    bool stats = false;
+    struct job_params p;
+    params_init(&p);
+    struct param_ctx pc = {&p};
+    const struct conf_opt opts[] = {
+        {"index", CONF_STR, &index_path, "INDEX", "the index to geocode against (required)", 0, 0},
+        {"errors", CONF_STR, &errors_path, "FILE",
+         "write invalid input lines here, as 'Line Number:N <line>'", 0, 0},
+        {"no-matches", CONF_STR, &nomatch_path, "FILE",
+         "with --outputcombined=false: write unmatched rows here (default: stderr is not used; "
+         "they are dropped)",
+         0, 0},
+        {"threads", CONF_LONG, &threads, "N", "worker threads (default: all cores)", 1,
+         MAX_THREADS},
+        {"query", CONF_STR, &query, "TEXT", "geocode one free-form string, print JSON", 0, 0},
+        {"stats", CONF_BOOL, &stats, NULL,
+         "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr", 0, 0},
+        {"country", CONF_STR, &country, "CODE", "with --query: the country (ISO2/ISO3/name)", 0, 0},
+        {NULL},
+    };
+    const struct conf_spec spec = {
+        .usage = "geobatch geocode --index INDEX [--PARAM=VALUE ...] [INPUT_FILE]",
+        .summary = "Geocode a HERE 6.2 input file (stdin when no file) and write the result text "
+                   "that the server\nputs in result_..._out.txt for the same job.",
+        .opts = opts,
+        .unknown = take_param,
+        .ctx = &pc,
+        .unknown_help =
+            "HERE job parameters (names in any case, same values and defaults as the API):\n"
+            "  --indelim=D --outdelim=D --outcols=LIST --outputcombined=BOOL --header=BOOL\n"
+            "  --mode=retrieveAddresses --maxresults=N --language=L --countryfocus=ISO\n"
+            "  --includeinputfields=BOOL --allowunknowninputcolumns=BOOL",
+    };
+    char *pos[2];
+    int npos = 0;
+    int rc = cmd_parse(&spec, argc, argv, pos, 1, &npos);
+    if (rc >= 0)
+        return rc;
+    if (!index_path) {
+        fprintf(stderr, "geobatch geocode: --index INDEX is required\n");
+        return CMD_USAGE;
+    }
+    char err[512] = "";
+    if (!query && params_check(&p, err, sizeof(err)) < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", err);
+        return CMD_USAGE;
+    }
+    rc = norm_init(NULL);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: cannot load the normaliser's lists: %s\n",
+                gb_strerror(rc));
+        return CMD_FAIL;
+    }
+    struct index *ix = NULL;
+    rc = index_open(&ix, index_path, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", err);
+        return CMD_FAIL;
+    }
+    int status = CMD_OK;
+    FILE *in = stdin, *errors = NULL, *nomatch = NULL;
+    struct csv_reader *r = NULL;
+    struct batch *b = NULL;
+    struct chunk ch;
+    memset(&ch, 0, sizeof(ch));
+    if (query) {
+        status = run_query(ix, &p, query, country);
+        goto out;
+    }
+    if (npos == 1 && !(in = fopen(pos[0], "r"))) {
+        fprintf(stderr, "geobatch geocode: cannot open %s: %s\n", pos[0], strerror(errno));
+        status = CMD_FAIL;
+        goto out;
+    }
+    if (errors_path && !(errors = fopen(errors_path, "w"))) {
+        fprintf(stderr, "geobatch geocode: cannot create %s: %s\n", errors_path, strerror(errno));
+        status = CMD_FAIL;
+        goto out;
+    }
+    if (nomatch_path && !(nomatch = fopen(nomatch_path, "w"))) {
+        fprintf(stderr, "geobatch geocode: cannot create %s: %s\n", nomatch_path, strerror(errno));
+        status = CMD_FAIL;
+        goto out;
+    }
+    rc = csv_reader_new(&r, p.indelim, NULL, csv_read_file, in);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
+        status = CMD_FAIL;
+        goto out;
+    }
+    struct csv_row row;
+    rc = csv_next(r, &row);
+    if (rc <= 0) {
+        fprintf(stderr, "geobatch geocode: %s\n",
+                rc == 0 ? "empty input: the first line must be a header" : gb_strerror(rc));
+        status = CMD_FAIL;
+        goto out;
+    }
+    rc = batch_new(&b, ix, &p, &row, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: line %zu: %s\n", row.lineno, err);
+        status = CMD_FAIL;
+        goto out;
+    }
+    int nthreads = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nthreads < 1)
+        nthreads = 1;
+    if (nthreads > MAX_THREADS)
+        nthreads = MAX_THREADS;
+    struct buf hb, eb;
+    buf_init(&hb, 1 << 20);
+    buf_init(&eb, 1 << 20);
+    rc = batch_header(b, &hb);
+    if (rc == 0)
+        rc = write_buf(stdout, &hb);
+    if (rc == 0 && nomatch && !p.outputcombined)
+        rc = write_buf(nomatch, &hb);
+    buf_release(&hb);
+    ch.rows = malloc(CHUNK_ROWS * sizeof(*ch.rows));
+    buf_init(&ch.arena, (size_t)1 << 40);
+    if (!ch.rows)
+        abort();
+    size_t matched = 0, unmatched = 0, invalid = 0;
+    struct latency lat;
+    memset(&lat, 0, sizeof(lat));
+    uint64_t started = now_ns();
+    while (rc == 0) {
+        int more = csv_next(r, &row);
+        if (more < 0) {
+            fprintf(stderr, "geobatch geocode: read error: %s\n", gb_strerror(more));
+            rc = more;
+            break;
+        }
+        if (more == 1 && row.error) {
+            invalid++;
+            if (errors) {
+                buf_reset(&eb);
+                batch_error_line(&row, &eb);
+                rc = write_buf(errors, &eb);
+            }
+            continue;
+        }
+        if (more == 1)
+            chunk_add(&ch, &row);
+        if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
+            rc = run_chunk(b, &ch, nthreads, stdout, p.outputcombined ? NULL : nomatch, &matched,
+                           &unmatched, stats ? &lat : NULL);
+            ch.nrows = 0;
+            ch.nf = 0;
+            buf_reset(&ch.arena);
+        }
+        if (more == 0)
+            break;
+    }
+    buf_release(&eb);
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = -EIO;
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
+        status = CMD_FAIL;
+    }
+    log_debug("geocode done matched=%zu unmatched=%zu invalid=%zu", matched, unmatched, invalid);
+    if (stats) {
+        double secs = (double)(now_ns() - started) / 1e9;
+        size_t rows = matched + unmatched;
+        fprintf(stderr,
+                "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "
+                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f\n",
+                rows, matched, unmatched, invalid, nthreads, secs, secs > 0 ? rows / secs : 0.0,
+                latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
+                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
+    }
+out:
+    free(ch.rows);
+    free(ch.off);
+    free(ch.len);
+    buf_release(&ch.arena);
+    batch_free(b);
+    csv_reader_free(r);
+    if (in && in != stdin)
+        fclose(in);
+    if (errors && fclose(errors) != 0 && status == CMD_OK)
+        status = CMD_FAIL;
+    if (nomatch && fclose(nomatch) != 0 && status == CMD_OK)
+        status = CMD_FAIL;
+    index_close(ix);
+    return status;
+}

@@ -1,0 +1,324 @@
+/*
+ * cmd_serve.c - `geobatch serve`: the HERE Batch Geocoder 6.2 job API.
+ *
+ * DESIGN. The main thread owns start-up and shutdown and then only waits for signals:
+ * SIGHUP re-reads the credentials, SIGTERM / SIGINT stop gracefully (stop accepting
+ * connections, let every worker finish its chunk, close), and once an hour (and at start) it
+ * removes jobs older than --retention-days. The signals are blocked in every thread and taken
+ * with sigtimedwait() here, so no handler runs in signal context. HTTP connection threads
+ * (http.c, api.c) accept and validate jobs; worker threads (worker.c) geocode them; the job
+ * store (store.h) is the only thing they share besides the read-only index.
+ */
+#include "serve/api.h"
+#include "serve/auth.h"
+#include "cli/cmd.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "serve/http.h"
+#include "index/index.h"
+#include "base/log.h"
+#include "text/norm.h"
+#include "store/store.h"
+#include "serve/worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (st.st_mode & 077)
+        chmod(path, st.st_mode & 0700);
+    return 0;
+}
+
+/* Remove what a crash can leave: unfinished uploads in tmp/, job dirs the store never got. */
+static void clean_orphans(struct store *st, const char *data)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/tmp", data);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+            continue;
+        char sub[4600];
+        static const char *const files[] = {"header.csv", "errors.txt"};
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(sub, sizeof(sub), "%s/%s/%s", path, e->d_name, files[i]);
+            unlink(sub);
+        }
+        for (unsigned k = 0;; k++) {
+            snprintf(sub, sizeof(sub), "%s/%s/in/%u.csv", path, e->d_name, k);
+            if (unlink(sub) < 0)
+                break;
+        }
+        snprintf(sub, sizeof(sub), "%s/%s/in", path, e->d_name);
+        rmdir(sub);
+        snprintf(sub, sizeof(sub), "%s/%s/out", path, e->d_name);
+        rmdir(sub);
+        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+        if (rmdir(sub) == 0)
+            log_info("removed unfinished upload id=%s", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof(path), "%s/jobs", data);
+    d = opendir(path);
+    while (d && (e = readdir(d))) {
+        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+            continue;
+        struct job_info j;
+        if (store_job_get(st, e->d_name, NULL, &j) == GB_ENOTFOUND) {
+            job_dir_remove(data, e->d_name);
+            log_info("removed orphan job dir id=%s", e->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+struct sweep {
+    struct store *st;
+    const char *data;
+    int n;
+};
+
+static int sweep_one(void *ctx, const struct job_info *j)
+{
+    struct sweep *s = ctx;
+    job_dir_remove(s->data, j->id);
+    if (store_job_purge(s->st, j->id) == 0)
+        s->n++;
+    return 0;
+}
+
+static void retention_sweep(struct store *st, const char *data, long days)
+{
+    struct sweep s = {st, data, 0};
+    int64_t before = (int64_t)time(NULL) - (int64_t)days * 86400;
+    store_jobs_expired(st, before, sweep_one, &s);
+    if (s.n)
+        log_info("retention removed=%d days=%ld", s.n, days);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *index_path = NULL, *data = NULL, *listen = "127.0.0.1:8080", *creds = NULL;
+    const char *notify = NULL, *log_level = "info";
+    long workers = 0, max_records = 1000000, max_body = 2147483648L, max_line = 65536;
+    long max_field = 8192, max_fields = 256, max_jobs = 100, rate = 100, burst = 200;
+    long timeout = 60, max_conns = 512, max_per_ip = 0, retention = 30,
+         chunk_rows = WORKER_CHUNK_ROWS_DEFAULT;
+    const struct conf_opt opts[] = {
+        {"index", CONF_STR, &index_path, "INDEX", "the index file to geocode with (required)", 0,
+         0},
+        {"data", CONF_STR, &data, "DIR", "job store and job files (required; created 0700)", 0, 0},
+        {"listen", CONF_STR, &listen, "HOST:PORT", "address to listen on (127.0.0.1:8080)", 0, 0},
+        {"credentials", CONF_STR, &creds, "FILE",
+         "one application per line: 'APP_ID APP_CODE' or 'apikey KEY' (DIR/credentials)", 0, 0},
+        {"workers", CONF_LONG, &workers, "N", "geocoding threads (number of CPUs)", 0, 256},
+        {"chunk-rows", CONF_LONG, &chunk_rows, "N", "rows geocoded per chunk (10000)", 1, 10000000},
+        {"max-records", CONF_LONG, &max_records, "N", "input lines per job (1000000)", 1,
+         1000000000},
+        {"max-body", CONF_LONG, &max_body, "BYTES", "bytes per upload (2147483648)", 1,
+         (long)1 << 40},
+        {"max-line", CONF_LONG, &max_line, "BYTES", "bytes per input line (65536)", 16, 16 << 20},
+        {"max-field", CONF_LONG, &max_field, "BYTES", "bytes per input field (8192)", 1, 1 << 20},
+        {"max-fields", CONF_LONG, &max_fields, "N", "fields per input line (256)", 1, 4096},
+        {"max-jobs-per-app", CONF_LONG, &max_jobs, "N",
+         "submitted, accepted or running jobs per application (100)", 1, 1000000},
+        {"rate", CONF_LONG, &rate, "N", "requests per second per application, 0: no limit (100)", 0,
+         1000000},
+        {"burst", CONF_LONG, &burst, "N", "requests an application may send at once (200)", 1,
+         1000000},
+        {"timeout", CONF_LONG, &timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
+        {"max-connections", CONF_LONG, &max_conns, "N", "open connections (512)", 1, 100000},
+        /* Idle connections hold a thread each until --timeout: without a per-address cap one
+         * client can take every slot. Off by default, as behind a proxy all share one address. */
+        {"max-connections-per-ip", CONF_LONG, &max_per_ip, "N",
+         "open connections per client address, 0: no limit (0)", 0, 100000},
+        {"retention-days", CONF_LONG, &retention, "DAYS",
+         "remove finished jobs and their files after this many days (30)", 1, 100000},
+        {"notify-command", CONF_STR, &notify, "CMD",
+         "run 'CMD JOB_ID ADDRESS' when a job with mailto completes", 0, 0},
+        {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
+        {NULL},
+    };
+    const struct conf_spec spec = {
+        .usage = "geobatch serve --index INDEX --data DIR [--listen HOST:PORT] [OPTIONS]",
+        .summary = "Serve the HERE Batch Geocoder 6.2 job API (docs/api.md). SIGHUP re-reads the "
+                   "credentials;\nSIGTERM/SIGINT finish the current chunks and stop; unfinished "
+                   "jobs resume at the next start.",
+        .opts = opts,
+    };
+    char *pos[4];
+    int npos = 0;
+    int rc = cmd_parse(&spec, argc, argv, pos, 0, &npos);
+    if (rc >= 0)
+        return rc;
+    enum log_level lvl;
+    if (log_level_parse(log_level, &lvl) < 0) {
+        fprintf(stderr, "geobatch serve: unknown log level '%s'\n", log_level);
+        return CMD_USAGE;
+    }
+    log_set_level(lvl);
+    if (!index_path || !data) {
+        fprintf(stderr, "geobatch serve: --index and --data are required\n");
+        return CMD_USAGE;
+    }
+    if (workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n > 0 ? n : 2;
+    }
+
+    struct index *ix = NULL;
+    struct auth *auth = NULL;
+    struct store *st = NULL;
+    struct worker_pool *pool = NULL;
+    struct api *api = NULL;
+    struct http_server *http = NULL;
+    char err[1024] = "", path[4200], cred_path[4200];
+    int status = CMD_FAIL;
+
+    /* Block the signals we wait for before any thread starts, so every thread inherits it. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error (EFBIG), not a crash */
+    umask(077);               /* the job store and every job file are private */
+    signal(SIGCHLD, SIG_IGN); /* notify commands are reaped by the kernel */
+
+    rc = make_dir(data);
+    snprintf(path, sizeof(path), "%s/jobs", data);
+    if (rc == 0)
+        rc = make_dir(path);
+    snprintf(path, sizeof(path), "%s/tmp", data);
+    if (rc == 0)
+        rc = make_dir(path);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: cannot use data directory %s: %s\n", data,
+                gb_strerror(rc));
+        goto out;
+    }
+    rc = norm_init(NULL);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: cannot load the normaliser's lists: %s\n",
+                gb_strerror(rc));
+        goto out;
+    }
+    rc = index_open(&ix, index_path, err, sizeof(err));
+    if (rc < 0) {
+        if (err[0]) /* index_open names the file */
+            fprintf(stderr, "geobatch serve: %s\n", err);
+        else
+            fprintf(stderr, "geobatch serve: %s: %s\n", index_path, gb_strerror(rc));
+        goto out;
+    }
+    snprintf(cred_path, sizeof(cred_path), "%s", creds ? creds : "");
+    if (!creds)
+        snprintf(cred_path, sizeof(cred_path), "%s/credentials", data);
+    rc = auth_open(&auth, cred_path, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
+    rc = store_sqlite_open(&st, data, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
+    clean_orphans(st, data);
+    retention_sweep(st, data, retention);
+
+    struct csv_limits limits = {(size_t)max_line, (size_t)max_field, (size_t)max_fields};
+    struct worker_config wc = {
+        .store = st,
+        .index = ix,
+        .data_dir = data,
+        .nthreads = (int)workers,
+        .chunk_rows = (uint32_t)chunk_rows,
+        .limits = limits,
+        .notify_command = notify,
+    };
+    rc = worker_pool_start(&pool, &wc);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: cannot start workers: %s\n", gb_strerror(rc));
+        goto out;
+    }
+    struct api_config ac = {
+        .store = st,
+        .auth = auth,
+        .index = ix,
+        .workers = pool,
+        .data_dir = data,
+        .limits = limits,
+        .max_records = (uint64_t)max_records,
+        .max_body = (uint64_t)max_body,
+        .chunk_rows = (uint32_t)chunk_rows,
+        .max_jobs_per_app = (uint64_t)max_jobs,
+        .rate = (double)rate,
+        .burst = (double)burst,
+    };
+    api_new(&api, &ac);
+    struct http_config hc = {listen, (unsigned)max_conns, (unsigned)timeout, (unsigned)max_per_ip};
+    rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
+    api_set_http(api, http);
+    log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", listen,
+             http_server_port(http), workers, auth_count(auth), data);
+
+    time_t last_sweep = time(NULL);
+    for (;;) {
+        struct timespec wait = {60, 0};
+        int sig = sigtimedwait(&set, NULL, &wait);
+        if (sig == SIGHUP) {
+            rc = auth_reload(auth, err, sizeof(err));
+            if (rc < 0)
+                log_error("credentials reload failed err=\"%s\" (keeping the old ones)", err);
+            else
+                log_info("credentials reloaded applications=%zu", auth_count(auth));
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("serve stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+            break;
+        }
+        if (time(NULL) - last_sweep >= 3600) {
+            retention_sweep(st, data, retention);
+            last_sweep = time(NULL);
+        }
+    }
+    status = CMD_OK;
+out:
+    if (http)
+        http_server_quiesce(http);
+    worker_pool_stop(pool);
+    http_server_stop(http);
+    api_free(api);
+    store_close(st);
+    auth_close(auth);
+    index_close(ix);
+    if (status == CMD_OK)
+        log_info("serve stopped");
+    return status;
+}

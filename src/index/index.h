@@ -1,0 +1,56 @@
+/*
+ * index.h - the geocoding index: one immutable file, written by the builder (index_build.c)
+ * and mapped read-only by index_open(), then shared by every thread without locks.
+ * docs/index-format.md describes the file byte by byte.
+ */
+#ifndef GEOBATCH_INDEX_H
+#define GEOBATCH_INDEX_H
+
+#include "record/record.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define INDEX_FORMAT_VERSION 1
+
+struct index;         /* an open, mapped index (read-only, thread-safe) */
+struct index_builder; /* collects records, then writes an index file */
+
+/* ---- building (single thread) ---- */
+
+/* Start a build. Return 0 and set *out, or -errno. */
+int index_builder_new(struct index_builder **out);
+void index_builder_free(struct index_builder *b);
+
+/* The sink that importers write into (valid while b lives). */
+struct rec_sink index_builder_sink(struct index_builder *b);
+
+/* Record one input file (name, size, mtime, format) in the header's source list; records
+ * emitted from now on are counted for it. Return 0 or -errno when it cannot be stat'ed. */
+int index_builder_add_source(struct index_builder *b, const char *path, int format);
+
+/*
+ * Write the index to path: first to "<path>.tmp.<pid>", fsync, then rename, so an interrupted
+ * build never leaves a partial index or damages an existing one. Deterministic: the same
+ * records in the same order give a byte-identical file. Return 0 or a negative code.
+ */
+int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen);
+
+/* ---- reading ---- */
+
+/*
+ * Open the index at path read-only and map it. Every section's bounds and checksum are
+ * verified. Return 0 and set *out; -errno if unreadable; GB_ECORRUPT (with a message in err)
+ * for a truncated or corrupted file; GB_EVERSION for another format or normaliser version.
+ */
+int index_open(struct index **out, const char *path, char *err, size_t errlen);
+void index_close(struct index *ix);
+
+/* Counts per kind, for `geobatch check` and /metrics. */
+struct index_counts {
+    uint64_t addresses, streets, interps, places, postcodes, admins;
+};
+void index_counts(const struct index *ix, struct index_counts *out);
+
+#endif

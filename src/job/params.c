@@ -1,0 +1,180 @@
+/*
+ * params.c - see params.h.
+ */
+#include "job/params.h"
+#include "base/conf.h"
+#include "base/csv.h"
+#include "base/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const outcol_names[] = {
+#define OUTCOL_NAME(e, name) name,
+    OUTCOL_TABLE(OUTCOL_NAME)
+#undef OUTCOL_NAME
+};
+
+const char *outcol_name(enum outcol c)
+{
+    return (unsigned)c < OC__COUNT ? outcol_names[c] : "";
+}
+
+void params_init(struct job_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->indelim = '|';
+    p->outdelim = '|';
+    p->outputcombined = true;
+    p->header = true;
+    p->outputcompressed = true;
+    p->mode = MODE_GEOCODE;
+    p->maxresults = 10;
+}
+
+static int set_outcols(struct job_params *p, const char *value, char *err, size_t errlen)
+{
+    size_t n = 0;
+    const char *s = value;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        /* blanks around names are tolerated */
+        while (len && (*s == ' ' || *s == '\t'))
+            s++, len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        if (len) {
+            int found = -1;
+            for (int c = 0; c < OC__COUNT; c++)
+                if (strlen(outcol_names[c]) == len && strncasecmp(outcol_names[c], s, len) == 0)
+                    found = c;
+            if (found < 0) {
+                snprintf(err, errlen, "unknown output column '%.*s' in outcols",
+                         (int)(len > 64 ? 64 : len), s);
+                return GB_EPARAM;
+            }
+            if (n >= PARAMS_MAX_OUTCOLS) {
+                snprintf(err, errlen, "outcols lists more than %d columns", PARAMS_MAX_OUTCOLS);
+                return GB_EPARAM;
+            }
+            p->outcols[n++] = (enum outcol)found;
+        }
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "outcols is empty");
+        return GB_EPARAM;
+    }
+    p->n_outcols = n;
+    return 0;
+}
+
+static int set_bool(bool *dst, const char *name, const char *value, char *err, size_t errlen)
+{
+    if (conf_parse_bool(value, dst) == 0)
+        return 0;
+    snprintf(err, errlen, "%s must be true or false, not '%.64s'", name, value);
+    return GB_EPARAM;
+}
+
+static void copy_str(char *dst, size_t cap, const char *value)
+{
+    snprintf(dst, cap, "%s", value);
+}
+
+int params_set(struct job_params *p, const char *name, const char *value, char *err, size_t errlen)
+{
+    if (!value)
+        value = "";
+    if (strcasecmp(name, "indelim") == 0 || strcasecmp(name, "outdelim") == 0) {
+        bool in = (name[0] | 0x20) == 'i';
+        char c;
+        if (csv_delim_parse(value, &c) < 0) {
+            snprintf(err, errlen, "%s must be one of | ; : , or TAB, not '%.16s'",
+                     in ? "indelim" : "outdelim", value);
+            return GB_EPARAM;
+        }
+        if (in) {
+            p->indelim = c;
+            if (!p->outdelim_set)
+                p->outdelim = c;
+        } else {
+            p->outdelim = c;
+            p->outdelim_set = true;
+        }
+        return 0;
+    }
+    if (strcasecmp(name, "outcols") == 0)
+        return set_outcols(p, value, err, errlen);
+    if (strcasecmp(name, "outputcombined") == 0)
+        return set_bool(&p->outputcombined, "outputcombined", value, err, errlen);
+    if (strcasecmp(name, "header") == 0)
+        return set_bool(&p->header, "header", value, err, errlen);
+    if (strcasecmp(name, "includeinputfields") == 0)
+        return set_bool(&p->includeinputfields, "includeInputFields", value, err, errlen);
+    if (strcasecmp(name, "allowunknowninputcolumns") == 0)
+        return set_bool(&p->allowunknowninputcolumns, "allowUnknownInputColumns", value, err,
+                        errlen);
+    if (strcasecmp(name, "includeinvalidinput") == 0)
+        return set_bool(&p->includeinvalidinput, "includeInvalidInput", value, err, errlen);
+    if (strcasecmp(name, "outputcompressed") == 0)
+        return set_bool(&p->outputcompressed, "outputcompressed", value, err, errlen);
+    if (strcasecmp(name, "maxresults") == 0 || strcasecmp(name, "minresults") == 0) {
+        long v;
+        bool max = (name[1] | 0x20) == 'a';
+        if (conf_parse_long(value, max ? 1 : 0, PARAMS_MAX_RESULTS, &v) < 0) {
+            snprintf(err, errlen, "%s must be a whole number from %d to %d, not '%.16s'",
+                     max ? "maxresults" : "minresults", max ? 1 : 0, PARAMS_MAX_RESULTS, value);
+            return GB_EPARAM;
+        }
+        *(max ? &p->maxresults : &p->minresults) = (int)v;
+        return 0;
+    }
+    if (strcasecmp(name, "mode") == 0) {
+        if (*value == '\0' || strcasecmp(value, "geocode") == 0 || strcasecmp(value, "search") == 0)
+            p->mode = MODE_GEOCODE;
+        else if (strcasecmp(value, "retrieveAddresses") == 0 ||
+                 strcasecmp(value, "retrieveAll") == 0 || strcasecmp(value, "trackPosition") == 0)
+            p->mode = MODE_RETRIEVE_ADDRESSES;
+        else if (strcasecmp(value, "retrieveAreas") == 0)
+            p->mode = MODE_RETRIEVE_AREAS;
+        else {
+            snprintf(err, errlen, "mode '%.32s' is not supported", value);
+            return GB_EPARAM;
+        }
+        return 0;
+    }
+    if (strcasecmp(name, "language") == 0) {
+        copy_str(p->language, sizeof(p->language), value);
+        return 0;
+    }
+    if (strcasecmp(name, "countryfocus") == 0) {
+        /* An ISO3 or ISO2 code, resolved by the geocoder. */
+        size_t n = strlen(value);
+        if (n != 0 && n != 2 && n != 3) {
+            snprintf(err, errlen, "countryfocus must be an ISO 3166 code, not '%.16s'", value);
+            return GB_EPARAM;
+        }
+        copy_str(p->countryfocus, sizeof(p->countryfocus), value);
+        return 0;
+    }
+    if (strcasecmp(name, "mailto") == 0) {
+        copy_str(p->mailto, sizeof(p->mailto), value);
+        return 0;
+    }
+    return 0; /* gen, politicalview, locationattributes, action, credentials ...: not ours */
+}
+
+int params_check(const struct job_params *p, char *err, size_t errlen)
+{
+    if (p->n_outcols == 0) {
+        snprintf(err, errlen, "outcols is required");
+        return GB_EPARAM;
+    }
+    return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * http.h - the HTTP front of `geobatch serve` on libmicrohttpd: listening, request parsing
+ * (query parameters, the headers the API needs, the route), hard limits, request latency for
+ * /metrics, and turning a struct http_response into bytes on the wire.
+ *
+ * It knows the URL layout of the HERE 6.2 API (http_route_parse) but nothing of jobs: the
+ * handler (api.c) receives a parsed struct http_request in three phases:
+ *   begin()  headers are in; answer now (HTTP_RESPOND) or ask for the body (HTTP_READ_BODY)
+ *   body()   a piece of the body; return < 0 to stop receiving (the rest is discarded)
+ *   end()    the body is complete (or was stopped); fill the response
+ * and cleanup() once the request is over, whatever happened (client gone included).
+ *
+ * Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so handlers may block
+ * (a body() call may wait for disk). All phases of a request run on its connection's thread.
+ */
+#ifndef GEOBATCH_HTTP_H
+#define GEOBATCH_HTTP_H
+
+#include "base/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_PARAMS 64 /* query parameters kept per request; further ones are ignored */
+
+enum http_route_kind {
+    ROUTE_NONE = 0, /* no such path */
+    ROUTE_JOBS,     /* /6.2/jobs */
+    ROUTE_JOB,      /* /6.2/jobs/{id} */
+    ROUTE_JOB_FILE, /* /6.2/jobs/{id}/{result|errors|no-matches|all} */
+    ROUTE_HEALTH,   /* /health */
+    ROUTE_METRICS,  /* /metrics */
+};
+
+enum http_job_file { FILE_RESULT, FILE_ERRORS, FILE_NOMATCHES, FILE_ALL };
+
+struct http_route {
+    enum http_route_kind kind;
+    enum http_job_file file;
+    bool json;     /* the path ended in ".json" */
+    bool id_valid; /* id is exactly 32 characters [A-Za-z0-9] */
+    char id[33];   /* the job id when id_valid, else "" */
+};
+
+/*
+ * Parse a request path: trailing slashes are ignored, "/6.2/jobs.json" and "/6.2/jobs/{id}.json"
+ * select JSON. An id segment that is not a valid RequestId gives id_valid = false (and no id).
+ */
+void http_route_parse(const char *path, struct http_route *out);
+
+struct http_param {
+    const char *name;  /* as sent (match case-insensitively) */
+    const char *value; /* URL-decoded ("%00" is kept as is); "" when there was no '=' */
+};
+
+struct http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL-decoded path ("%00" kept as is), without the query */
+    struct http_route route;
+    struct http_param params[HTTP_MAX_PARAMS];
+    size_t nparams;
+    const char *accept;        /* Accept header or NULL */
+    const char *authorization; /* Authorization header or NULL */
+    bool has_length;
+    uint64_t content_length; /* Content-Length when has_length */
+    /* Framing the API must refuse with 400 (the connection is closed after the answer, so
+     * bytes after an ambiguous body are never read as another request): more than one
+     * Content-Length, Content-Length with Transfer-Encoding, a Transfer-Encoding other than
+     * chunked. A static reason, or NULL. */
+    const char *bad_framing;
+    bool too_many_params; /* more than HTTP_MAX_PARAMS query parameters were sent */
+    void *state;          /* the handler's, from begin() to cleanup() */
+};
+
+/* Return the value of the last parameter called name (any case), or NULL. */
+const char *http_param(const struct http_request *req, const char *name);
+
+/* Return true when the client should get JSON: a ".json" path, or an Accept header that
+ * names application/json with a higher preference than XML (ties: the one listed first). */
+bool http_wants_json(const struct http_request *req);
+
+struct http_response {
+    int status;
+    const char *content_type; /* a static string */
+    struct buf body;          /* the body, when fd < 0 */
+    int fd;                   /* a file to stream (owned by the response from then on), or -1 */
+    uint64_t size;            /* bytes of fd to send */
+    char disposition[192];    /* Content-Disposition value, or "" */
+    const char *allow;        /* Allow header for 405, or NULL */
+    int retry_after;          /* Retry-After seconds for 429, or 0 */
+};
+
+enum { HTTP_RESPOND = 0, HTTP_READ_BODY = 1 };
+
+struct http_handler {
+    int (*begin)(void *ctx, struct http_request *req, struct http_response *resp);
+    int (*body)(void *ctx, struct http_request *req, const char *data, size_t n);
+    void (*end)(void *ctx, struct http_request *req, struct http_response *resp);
+    void (*cleanup)(void *ctx, struct http_request *req);
+};
+
+/* A request body slower than this on average (bytes per second, time spent in the handler's
+ * body() excluded) is cut once it has lasted timeout_s. */
+#define HTTP_MIN_BODY_RATE 512
+
+struct http_config {
+    const char *listen; /* "HOST:PORT" (IPv4 dotted or "localhost"); port 0 picks one */
+    unsigned max_connections;
+    /* Idle connection timeout, and also the deadline for a request's headers (from the
+     * connection's start or the end of its previous request): a client that trickles bytes is
+     * cut then, as is a body slower than HTTP_MIN_BODY_RATE after timeout_s. */
+    unsigned timeout_s;
+    unsigned max_per_ip; /* open connections per client address, 0: no limit */
+};
+
+struct http_server;
+
+/*
+ * Listen and serve. Return 0 and set *out, or a negative code with a message in err.
+ */
+int http_server_start(struct http_server **out, const struct http_config *cfg,
+                      const struct http_handler *h, void *ctx, char *err, size_t errlen);
+
+/* The port actually bound. */
+unsigned http_server_port(struct http_server *s);
+
+/* Stop accepting new connections; requests in progress go on. */
+void http_server_quiesce(struct http_server *s);
+
+/* Close every connection and free the server. NULL is fine. */
+void http_server_stop(struct http_server *s);
+
+/* Append Prometheus text for requests by status and the latency histogram. */
+void http_server_metrics(struct http_server *s, struct buf *out);
+
+#endif

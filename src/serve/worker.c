@@ -1,0 +1,722 @@
+/*
+ * worker.c - the threads that geocode jobs, one chunk at a time.
+ *
+ * DESIGN. Work is claimed from the store (store_task_claim), which gives chunks round-robin
+ * between applications, so one big job cannot starve another application's small one. A chunk
+ * is geocoded with batch_row() - the same code as `geobatch geocode`, so results are
+ * byte-identical - into out/<k>.out (and .nom), which is fsynced and renamed before
+ * store_chunk_done() counts its rows: the store never counts rows that are not on disk. A
+ * crash loses at most the chunks in flight, and those are redone from scratch at the next
+ * start because claims do not survive the process. When the last chunk is done, a worker
+ * claims the finalisation: it concatenates the chunk files behind the header into result.txt
+ * and nomatch.txt, builds the zips, and only then marks the job completed.
+ *
+ * Waking: workers sleep on a condition variable. worker_pool_kick() broadcasts it under the
+ * same mutex the workers hold from their (empty) claim to their wait, so a job committed
+ * before a kick is always seen: no polling and no lost wake-ups. Cancel and delete take effect
+ * at the next claim, i.e. within one chunk.
+ *
+ * Threads: see worker.h. The pool mutex guards stop, last_app and busy; the store serialises
+ * itself; the index is read-only; each worker has its own batch scratch.
+ */
+#include "serve/worker.h"
+#include "job/batch.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "job/zipout.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define FLUSH_AT (1u << 20) /* write a chunk's output to disk every MiB */
+#define OUT_MAX  ((size_t)64 << 20)
+
+struct worker_pool {
+    struct worker_config cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stop;
+    char last_app[STORE_APP_MAX + 1]; /* the application served last, for round-robin */
+    int busy;
+    atomic_uint_fast64_t rows;
+    pthread_t *threads;
+    int nthreads;
+};
+
+/* ---- job files ---- */
+
+bool job_id_valid(const char *s, size_t len)
+{
+    if (!s || len != STORE_ID_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) || (unsigned char)s[i] > 127)
+            return false;
+    return true;
+}
+
+int job_path(char *out, size_t cap, const char *data, const char *id, const char *file)
+{
+    if (!job_id_valid(id, strlen(id)))
+        return GB_EPARAM;
+    int n = file ? snprintf(out, cap, "%s/jobs/%s/%s", data, id, file)
+                 : snprintf(out, cap, "%s/jobs/%s", data, id);
+    return n < 0 || (size_t)n >= cap ? GB_ETOOLONG : 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
+    return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int job_dir_remove(const char *data, const char *id)
+{
+    char path[4096];
+    int rc = job_path(path, sizeof(path), data, id, NULL);
+    if (rc < 0)
+        return rc;
+    rc = nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (rc < 0 && errno == ENOENT)
+        return 0;
+    return rc < 0 ? -errno : rc;
+}
+
+void job_result_name(char *out, size_t cap, int64_t finished, const char *suffix)
+{
+    time_t t = (time_t)finished;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    if (strftime(stamp, sizeof(stamp), "%Y%m%d-%I-%M", &tm) == 0)
+        stamp[0] = '\0';
+    snprintf(out, cap, "result_%s_%s_%s", stamp, JOB_RESULT_VERSION, suffix);
+}
+
+static int pct_encode(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int rc = isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+                     ? buf_putc(out, (char)c)
+                     : buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int job_params_encode(struct buf *out, const char *name, const char *value)
+{
+    int rc = out->len ? buf_putc(out, '&') : 0;
+    if (rc == 0)
+        rc = pct_encode(out, name);
+    if (rc == 0)
+        rc = buf_putc(out, '=');
+    if (rc == 0)
+        rc = pct_encode(out, value);
+    return rc;
+}
+
+static size_t pct_decode(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+            isxdigit((unsigned char)s[i + 2])) {
+            char h[3] = {s[i + 1], s[i + 2], 0};
+            dst[o++] = (char)strtol(h, NULL, 16);
+            i += 2;
+        } else
+            dst[o++] = s[i];
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+int job_params_decode(const char *text, struct job_params *p, char *err, size_t errlen)
+{
+    const char *s = text;
+    while (*s) {
+        const char *amp = strchr(s, '&');
+        size_t len = amp ? (size_t)(amp - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (eq) {
+            char name[256], value[1024];
+            pct_decode(name, sizeof(name), s, (size_t)(eq - s));
+            pct_decode(value, sizeof(value), eq + 1, len - (size_t)(eq - s) - 1);
+            int rc = params_set(p, name, value, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+        s += len;
+        if (*s == '&')
+            s++;
+    }
+    return 0;
+}
+
+int job_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int job_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Append the file src to the open fd. A missing src is an error. */
+static int append_file(int fd, const char *src, char *block, size_t cap)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(in, block, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -errno;
+        if (n <= 0)
+            break;
+        rc = job_write_all(fd, block, (size_t)n);
+        if (rc < 0)
+            break;
+    }
+    close(in);
+    return rc;
+}
+
+/* Create path's temp sibling for writing. */
+static int open_tmp(const char *path, char *tmp, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n + sizeof(".tmp") > cap)
+        return GB_ETOOLONG;
+    memmove(tmp, path, n); /* not snprintf: gcc cannot tell that the two never overlap */
+    memcpy(tmp + n, ".tmp", sizeof(".tmp"));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    return fd < 0 ? -errno : fd;
+}
+
+/* fsync, close and rename a temp file into place. Closes fd in every case. */
+static int commit_tmp(int fd, const char *tmp, const char *path)
+{
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+/* ---- one chunk ---- */
+
+struct chunk_out {
+    int fd;
+    struct buf buf;
+    char tmp[4200];
+    char path[4200];
+};
+
+static int chunk_flush(struct chunk_out *o)
+{
+    int rc = job_write_all(o->fd, o->buf.data ? o->buf.data : "", o->buf.len);
+    buf_reset(&o->buf);
+    return rc;
+}
+
+static int load_params(const struct job_info *j, struct job_params *p)
+{
+    char err[256] = "";
+    params_init(p);
+    int rc = job_params_decode(j->params, p, err, sizeof(err));
+    if (rc < 0)
+        log_error("job params id=%s err=\"%s\"", j->id, err);
+    return rc;
+}
+
+/* Read the header row of the csv file at path and prepare a batch from it. */
+static int open_batch(struct worker_pool *p, const char *path, const struct job_params *params,
+                      struct batch **out, struct csv_reader **reader, int *fdp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    *fdp = fd;
+    int rc = csv_reader_new(reader, params->indelim, &p->cfg.limits, csv_read_fd, fdp);
+    if (rc < 0)
+        return rc;
+    struct csv_row row;
+    rc = csv_next(*reader, &row);
+    if (rc <= 0 || row.error)
+        return rc < 0 ? rc : GB_ECORRUPT;
+    char err[256] = "";
+    rc = batch_new(out, p->cfg.index, params, &row, err, sizeof(err));
+    if (rc < 0)
+        log_error("job batch path=%s err=\"%s\"", path, err);
+    return rc;
+}
+
+/* One file of a result zip: its name's suffix, the file, and whether it belongs in it. */
+struct zip_member {
+    const char *suffix;
+    const char *path;
+    bool include;
+};
+
+/* Write jdir/name as a zip of the members (a list ended by a NULL suffix), named
+ * result_<time>_6.2_<suffix> inside. Return 0 or a negative code; never leaves half a zip. */
+static int write_zip(const char *jdir, const char *name, const struct zip_member *m, int64_t now)
+{
+    char path[4200], member[128];
+    snprintf(path, sizeof(path), "%s/%s", jdir, name);
+    struct zipout *z = NULL;
+    int rc = zipout_open(&z, path);
+    for (; rc == 0 && m->suffix; m++) {
+        if (!m->include)
+            continue;
+        job_result_name(member, sizeof(member), now, m->suffix);
+        rc = zipout_add_file(z, member, m->path, now);
+    }
+    if (z)
+        rc = rc == 0 ? zipout_close(z) : (zipout_abort(z), rc);
+    return rc;
+}
+
+static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
+                    const struct store_task *t)
+{
+    struct job_info j;
+    int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
+    if (rc < 0 || j.state != JOB_RUNNING)
+        return 0; /* deleted or cancelled since the claim: nothing to do */
+    struct job_params params;
+    rc = load_params(&j, &params);
+    if (rc < 0)
+        return rc;
+    char dir[4096], file[64], path[4200];
+    struct batch *b = NULL;
+    struct csv_reader *r = NULL;
+    int in_fd = -1;
+    struct chunk_out o[2] = {{.fd = -1}, {.fd = -1}};
+    bool split = !params.outputcombined;
+    buf_init(&o[0].buf, OUT_MAX);
+    buf_init(&o[1].buf, OUT_MAX);
+    uint64_t processed = 0, success = 0, error = 0;
+
+    snprintf(file, sizeof(file), "in/%u.csv", t->chunk);
+    rc = job_path(path, sizeof(path), p->cfg.data_dir, t->id, file);
+    if (rc == 0)
+        rc = job_path(dir, sizeof(dir), p->cfg.data_dir, t->id, "out");
+    if (rc < 0)
+        goto out;
+    rc = open_batch(p, path, &params, &b, &r, &in_fd);
+    if (rc < 0)
+        goto out;
+    for (int i = 0; i < (split ? 2 : 1); i++) {
+        snprintf(o[i].path, sizeof(o[i].path), "%s/%u.%s", dir, t->chunk, i ? "nom" : "out");
+        rc = open_tmp(o[i].path, o[i].tmp, sizeof(o[i].tmp));
+        if (rc < 0)
+            goto out;
+        o[i].fd = rc;
+    }
+    struct csv_row row;
+    while ((rc = csv_next(r, &row)) == 1) {
+        struct batch_result res = {0};
+        if (row.error) {
+            /* Valid at upload; only changed limits can make it invalid now. */
+            processed++, error++;
+            continue;
+        }
+        rc = batch_row(b, scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
+        if (rc < 0)
+            goto out;
+        processed++;
+        if (res.matched)
+            success++;
+        else
+            error++;
+        for (int i = 0; i < (split ? 2 : 1); i++)
+            if (o[i].buf.len >= FLUSH_AT && (rc = chunk_flush(&o[i])) < 0)
+                goto out;
+    }
+    if (rc < 0)
+        goto out;
+    for (int i = 0; i < (split ? 2 : 1); i++) {
+        rc = chunk_flush(&o[i]);
+        if (rc < 0)
+            goto out; /* o[i].fd still open: closed and its temp file removed below */
+        rc = commit_tmp(o[i].fd, o[i].tmp, o[i].path); /* closes fd in every case */
+        o[i].fd = -1;
+        if (rc < 0)
+            goto out;
+    }
+    rc = job_fsync_dir(dir);
+    if (rc < 0)
+        goto out;
+    rc = store_chunk_done(p->cfg.store, t->id, t->chunk, processed, success, error);
+    if (rc == GB_ESTATE || rc == GB_ENOTFOUND)
+        rc = 0; /* cancelled, deleted or already done by another worker: drop it */
+    else if (rc == 0)
+        atomic_fetch_add(&p->rows, processed);
+    log_debug("chunk done id=%s k=%u rows=%llu", t->id, t->chunk, (unsigned long long)processed);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (o[i].fd >= 0) {
+            close(o[i].fd);
+            unlink(o[i].tmp);
+        }
+        buf_release(&o[i].buf);
+    }
+    csv_reader_free(r);
+    if (in_fd >= 0)
+        close(in_fd);
+    batch_free(b);
+    return rc;
+}
+
+/* ---- finalisation ---- */
+
+static int write_report(const char *path, const struct job_info *j, int64_t now)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    char start[32], end[32];
+    time_t ts = (time_t)j->started, te = (time_t)now;
+    struct tm tm;
+    strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ts, &tm));
+    strftime(end, sizeof(end), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&te, &tm));
+    buf_printf(&b,
+               "RequestId: %s\nStatus: completed\nJobStarted: %s\nJobFinished: %s\n"
+               "TotalCount: %llu\nValidCount: %llu\nInvalidCount: %llu\nProcessedCount: %llu\n"
+               "SuccessCount: %llu\nErrorCount: %llu\n",
+               j->id, start, end, (unsigned long long)j->total, (unsigned long long)j->valid,
+               (unsigned long long)j->invalid, (unsigned long long)j->processed,
+               (unsigned long long)j->success, (unsigned long long)j->error);
+    char tmp[4200];
+    int fd = open_tmp(path, tmp, sizeof(tmp));
+    int rc = fd < 0 ? fd : job_write_all(fd, b.data, b.len);
+    if (fd >= 0)
+        rc = rc == 0 ? commit_tmp(fd, tmp, path) : (close(fd), unlink(tmp), rc);
+    buf_release(&b);
+    return rc;
+}
+
+/* Write header + out/<k>.<ext> for every chunk (ext NULL: the header alone) to path. */
+static int concat(const char *jdir, const char *path, const struct buf *header, uint32_t nchunks,
+                  const char *ext, char *block, size_t cap)
+{
+    char tmp[4200], src[4200];
+    int fd = open_tmp(path, tmp, sizeof(tmp));
+    if (fd < 0)
+        return fd;
+    int rc = job_write_all(fd, header->data ? header->data : "", header->len);
+    for (uint32_t k = 0; rc == 0 && ext && k < nchunks; k++) {
+        snprintf(src, sizeof(src), "%s/out/%u.%s", jdir, k, ext);
+        rc = append_file(fd, src, block, cap);
+    }
+    if (rc < 0) {
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    return commit_tmp(fd, tmp, path);
+}
+
+static void notify(struct worker_pool *p, const struct job_info *j, const struct job_params *params)
+{
+    if (!p->cfg.notify_command || !params->mailto[0])
+        return;
+    char id[STORE_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", j->id);
+    char mailto[sizeof(params->mailto)];
+    snprintf(mailto, sizeof(mailto), "%s", params->mailto);
+    char *argv[] = {(char *)p->cfg.notify_command, id, mailto, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, p->cfg.notify_command, NULL, NULL, argv, environ);
+    if (rc != 0)
+        log_warn("notify failed id=%s err=\"%s\"", j->id, strerror(rc));
+}
+
+static int do_finalize(struct worker_pool *p, const struct store_task *t)
+{
+    struct job_info j;
+    int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
+    if (rc < 0 || j.state != JOB_RUNNING)
+        return 0;
+    struct job_params params;
+    rc = load_params(&j, &params);
+    if (rc < 0)
+        return rc;
+    int64_t now = (int64_t)time(NULL);
+    char jdir[4096], path[4200];
+    struct batch *b = NULL;
+    struct csv_reader *r = NULL;
+    int fd = -1;
+    struct buf header;
+    buf_init(&header, 1 << 20);
+    char *block = malloc(1 << 16);
+    if (!block)
+        abort();
+    rc = job_path(jdir, sizeof(jdir), p->cfg.data_dir, t->id, NULL);
+    if (rc < 0)
+        goto out;
+    snprintf(path, sizeof(path), "%s/header.csv", jdir);
+    rc = open_batch(p, path, &params, &b, &r, &fd);
+    if (rc == 0)
+        rc = batch_header(b, &header);
+    if (rc < 0)
+        goto out;
+    bool split = !params.outputcombined;
+    char result[4200], nomatch[4200], errors[4200], report[4200];
+    snprintf(result, sizeof(result), "%s/result.txt", jdir);
+    snprintf(nomatch, sizeof(nomatch), "%s/nomatch.txt", jdir);
+    snprintf(errors, sizeof(errors), "%s/errors.txt", jdir);
+    snprintf(report, sizeof(report), "%s/report.txt", jdir);
+    rc = concat(jdir, result, &header, j.nchunks, "out", block, 1 << 16);
+    if (rc == 0)
+        rc = concat(jdir, nomatch, &header, j.nchunks, split ? "nom" : NULL, block, 1 << 16);
+    if (rc == 0)
+        rc = write_report(report, &j, now);
+    /* result.zip: the _out.txt (and the _err.txt no-matches when not combined); nomatch.zip;
+     * all.zip: result, no-matches, invalid input lines and the report. */
+    const struct zip_member result_zip[] = {
+        {"out.txt", result, true}, {"err.txt", nomatch, split}, {NULL, NULL, false}};
+    const struct zip_member nomatch_zip[] = {{"err.txt", nomatch, true}, {NULL, NULL, false}};
+    const struct zip_member all_zip[] = {{"out.txt", result, true},
+                                         {"err.txt", nomatch, split},
+                                         {"invalid.txt", errors, true},
+                                         {"report.txt", report, true},
+                                         {NULL, NULL, false}};
+    if (rc == 0)
+        rc = write_zip(jdir, "result.zip", result_zip, now);
+    if (rc == 0)
+        rc = write_zip(jdir, "nomatch.zip", nomatch_zip, now);
+    if (rc == 0)
+        rc = write_zip(jdir, "all.zip", all_zip, now);
+    if (rc == 0)
+        rc = job_fsync_dir(jdir);
+    if (rc < 0)
+        goto out;
+    rc = store_job_finish(p->cfg.store, t->id, JOB_COMPLETED, now);
+    if (rc == GB_ESTATE || rc == GB_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    log_info("job completed id=%s rows=%llu success=%llu error=%llu invalid=%llu", j.id,
+             (unsigned long long)j.processed, (unsigned long long)j.success,
+             (unsigned long long)j.error, (unsigned long long)j.invalid);
+    /* The chunk files are not needed any more. */
+    for (uint32_t k = 0; k < j.nchunks; k++) {
+        snprintf(path, sizeof(path), "%s/in/%u.csv", jdir, k);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/out/%u.out", jdir, k);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/out/%u.nom", jdir, k);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/in", jdir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/out", jdir);
+    rmdir(path);
+    notify(p, &j, &params);
+out:
+    free(block);
+    buf_release(&header);
+    csv_reader_free(r);
+    if (fd >= 0)
+        close(fd);
+    batch_free(b);
+    return rc;
+}
+
+/* ---- the pool ---- */
+
+/*
+ * Record that task t's job failed. On a full disk the store itself may be unable to write:
+ * giving up then would leave the job running with a claim that nobody releases until the next
+ * start, so retry once a second until it is recorded, the job has left `running` (cancelled,
+ * deleted), or the pool stops (the claim dies with the process and the chunk is redone).
+ */
+static void mark_failed(struct worker_pool *p, const struct store_task *t)
+{
+    for (unsigned tries = 0;; tries++) {
+        int rc = store_job_transition(p->cfg.store, t->id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
+                                      (int64_t)time(NULL), NULL);
+        if (rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND)
+            return;
+        if (tries == 0)
+            log_error("cannot record the failure id=%s err=%s (retrying every second)", t->id,
+                      gb_errname(rc));
+        pthread_mutex_lock(&p->mu);
+        bool stop = p->stop;
+        if (!stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+            stop = p->stop;
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (stop)
+            return;
+    }
+}
+
+/*
+ * After a task, done (rc 0) or not. A job deleted meanwhile had its directory removed by the
+ * API while this task may still have been writing into it (a chunk output, a zip renamed into
+ * place after the removal walked past): remove it again, so that no file of a deleted job
+ * outlives the last task that touched it. Every write of the task comes before this check, so
+ * when the check still sees the job running, the deletion and its removal come later. Errors
+ * of a job that is no longer running are dropped; otherwise the job fails.
+ */
+static void task_end(struct worker_pool *p, const struct store_task *t, int rc)
+{
+    struct job_info j;
+    int g = store_job_get(p->cfg.store, t->id, NULL, &j);
+    const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
+    if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
+        job_dir_remove(p->cfg.data_dir, t->id);
+    if (rc == 0)
+        return;
+    if (g == GB_ENOTFOUND || (g == 0 && j.state != JOB_RUNNING)) {
+        log_info("task dropped id=%s task=%s chunk=%u state=%s err=%s", t->id, task, t->chunk,
+                 g == 0 ? job_state_name(j.state) : "purged", gb_errname(rc));
+        return;
+    }
+    log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
+    mark_failed(p, t);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_pool *p = arg;
+    struct batch_scratch *scratch = batch_scratch_new();
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        struct store_task t;
+        int rc = store_task_claim(p->cfg.store, p->last_app, (int64_t)time(NULL), &t);
+        if (rc == GB_ENOTFOUND) {
+            pthread_cond_wait(&p->cond, &p->mu);
+            continue;
+        }
+        if (rc < 0) {
+            log_error("claim failed err=%s", gb_errname(rc));
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+            continue;
+        }
+        snprintf(p->last_app, sizeof(p->last_app), "%s", t.app);
+        p->busy++;
+        pthread_mutex_unlock(&p->mu);
+        rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t) : do_finalize(p, &t);
+        task_end(p, &t, rc);
+        pthread_mutex_lock(&p->mu);
+        p->busy--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    batch_scratch_free(scratch);
+    return NULL;
+}
+
+int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
+{
+    struct worker_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        abort();
+    p->cfg = *cfg;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    atomic_init(&p->rows, 0);
+    p->threads = calloc((size_t)cfg->nthreads, sizeof(pthread_t));
+    if (!p->threads)
+        abort();
+    for (int i = 0; i < cfg->nthreads; i++) {
+        int rc = pthread_create(&p->threads[i], NULL, worker_main, p);
+        if (rc != 0) {
+            worker_pool_stop(p);
+            return -rc;
+        }
+        p->nthreads++;
+    }
+    *out = p;
+    return 0;
+}
+
+void worker_pool_kick(struct worker_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void worker_pool_stop(struct worker_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+uint64_t worker_rows_processed(struct worker_pool *p)
+{
+    return atomic_load(&p->rows);
+}
+
+int worker_busy(struct worker_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->busy;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}

@@ -1,0 +1,844 @@
+/*
+ * norm.c - the one normaliser of names (streets, places, cities) for index and query alike.
+ *
+ * Matching works because the importer and the geocoder pass data and query through the same
+ * function, so the rules below need not be linguistically perfect: they must make every usual
+ * spelling of a name meet and keep distinct names apart. The pipeline, per input:
+ *   1. fold: each code point is decomposed (NFKD), case-folded and stripped of marks with
+ *      utf8proc_decompose_char() into a stack buffer; letters without a decomposition are
+ *      transliterated (æ→ae, ø→oe, œ→oe, þ→th, đ→d, ł→l ...); apostrophes vanish ("O'Farrell"
+ *      = "OFarrell"); every other non-letter, non-digit is a token boundary; a '.' right after
+ *      a token marks that token as "dotted" (abbreviations like "g." need it);
+ *   2. digraphs: inside a token "ae", "oe", "ue" fold to "a", "o", "u" and "aa" to "a" (the rule
+ *      is "drop an 'e' after a/o/u, an 'a' after a", applied left to right against the last
+ *      letter kept, so it is idempotent), which makes Nørrebrogade = Norrebrogade =
+ *      Noerrebrogade and Müller = Mueller = Muller. The price: a few unrelated words lose a
+ *      letter too ("avenue" → "avenu", "rue" → "ru", "michael" → "michal"); since both sides
+ *      of a match fold alike this only merges names that differ by such an 'e', which is rare;
+ *   3. numbers lose their leading zeros ("07th" → "7th");
+ *   4. abbreviations: per-language rule lists (data/dict/<lang>.txt, format documented at the
+ *      top of each file) are matched by whole token sequences (up to 3 words: "a.d.", "p.za"),
+ *      then by word endings ("-str": "Landstr." → "landstrasse"), with position conditions
+ *      (first/last/...) so that "St" is "saint" first and "street" elsewhere in English;
+ *   5. output: tokens joined by one space (norm_name) or by nothing (norm_key); the key re-applies
+ *      the digraph rule across the joints, so "Rosa Allee" and "Rosaallee" meet.
+ *
+ * THREADS: norm_init() builds the tables once under a mutex and publishes them with a release
+ * store; afterwards every function here only reads them and may be called from any thread.
+ * Hot path: no allocation per call; all work happens in fixed stack buffers.
+ */
+#include "text/norm.h"
+
+#include "base/err.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#ifndef GB_DICT_DIR
+#define GB_DICT_DIR "data/dict"
+#endif
+
+/* The languages that have a list, in the order tried when the country is unknown. */
+static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "pt",
+                                         "nl", "da", "nb", "sv", "cs", "pl"};
+#define NLANG     ((int)(sizeof(lang_codes) / sizeof(lang_codes[0])))
+#define MAX_WORDS 3  /* words in one abbreviation */
+#define MAX_KEY   64 /* bytes of one folded abbreviation key */
+#define MIN_STEM  2  /* letters a word ending must leave before it ("Landstr" → "Land") */
+#define LINE_MAX_ 512
+
+/* ---- folding: code points to tokens ---- */
+
+struct tok {
+    uint16_t off; /* in toks.text */
+    uint16_t len;
+    bool dot;   /* a '.' followed the token directly */
+    bool digit; /* starts with a digit */
+};
+
+struct toks {
+    int n;
+    bool open;     /* the last token is still being built */
+    bool overflow; /* too many tokens or bytes: the caller returns GB_ETOOLONG */
+    size_t used;
+    struct tok v[NORM_MAX_TOKENS];
+    char text[2 * NORM_MAX];
+};
+
+static void toks_close(struct toks *t)
+{
+    if (!t->open)
+        return;
+    t->open = false;
+    struct tok *k = &t->v[t->n - 1];
+    /* "07" → "7", "007th" → "7th", but "0" stays. */
+    while (k->digit && k->len > 1 && t->text[k->off] == '0' && t->text[k->off + 1] >= '0' &&
+           t->text[k->off + 1] <= '9') {
+        k->off++;
+        k->len--;
+    }
+}
+
+/* Append bytes to the open token, opening one if needed. */
+static void toks_put(struct toks *t, const char *s, size_t n)
+{
+    if (t->overflow)
+        return;
+    if (!t->open) {
+        if (t->n >= NORM_MAX_TOKENS) {
+            t->overflow = true;
+            return;
+        }
+        t->v[t->n] = (struct tok){.off = (uint16_t)t->used,
+                                  .len = 0,
+                                  .dot = false,
+                                  .digit = (s[0] >= '0' && s[0] <= '9')};
+        t->n++;
+        t->open = true;
+    }
+    struct tok *k = &t->v[t->n - 1];
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (k->len > 0) {
+            char p = t->text[k->off + k->len - 1];
+            /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
+            if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
+                continue;
+        }
+        if (t->used >= sizeof(t->text)) {
+            t->overflow = true;
+            return;
+        }
+        t->text[t->used++] = c;
+        k->len++;
+    }
+}
+
+/* Letters without a decomposition, lower case; NULL when c is not one. */
+static const char *fold_special(int32_t c)
+{
+    switch (c) {
+    case 0xC6:
+    case 0xE6:
+        return "ae"; /* Æ æ */
+    case 0xD8:
+    case 0xF8:
+        return "oe"; /* Ø ø */
+    case 0x152:
+    case 0x153:
+        return "oe"; /* Œ œ */
+    case 0xDE:
+    case 0xFE:
+        return "th"; /* Þ þ */
+    case 0xD0:
+    case 0xF0:
+        return "d"; /* Ð ð */
+    case 0x110:
+    case 0x111:
+        return "d"; /* Đ đ */
+    case 0x141:
+    case 0x142:
+        return "l"; /* Ł ł */
+    case 0x131:
+        return "i"; /* dotless ı */
+    case 0x126:
+    case 0x127:
+        return "h"; /* Ħ ħ */
+    case 0x166:
+    case 0x167:
+        return "t"; /* Ŧ ŧ */
+    case 0x14A:
+    case 0x14B:
+        return "ng"; /* Ŋ ŋ */
+    case 0x138:
+        return "q"; /* ĸ */
+    case 0xDF:
+    case 0x1E9E:
+        return "ss"; /* ß ẞ */
+    default:
+        return NULL;
+    }
+}
+
+/* Characters that vanish without splitting a word: apostrophes, the Catalan middle dot. */
+static bool fold_ignored(int32_t c)
+{
+    return c == '\'' || c == '`' || c == 0xB4 || c == 0xB7 || c == 0x2018 || c == 0x2019 ||
+           c == 0x02BC || c == 0x02BB || c == 0x2032;
+}
+
+static void fold_ascii(struct toks *t, int32_t c)
+{
+    if (c >= 'A' && c <= 'Z')
+        c += 'a' - 'A';
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+        char ch = (char)c;
+        toks_put(t, &ch, 1);
+        return;
+    }
+    if (c == '\'' || c == '`')
+        return;
+    if (c == '.' && t->open)
+        t->v[t->n - 1].dot = true;
+    toks_close(t);
+}
+
+/* ASCII, the special transliterations and ignored code points. Return true when c was
+ * handled here, false when it needs Unicode's tables. */
+static bool fold_simple(struct toks *t, int32_t c)
+{
+    if (c < 0x80) {
+        fold_ascii(t, c);
+        return true;
+    }
+    const char *sp = fold_special(c);
+    if (sp) {
+        toks_put(t, sp, strlen(sp));
+        return true;
+    }
+    return fold_ignored(c);
+}
+
+/* One code point of a decomposition. */
+static void fold_one(struct toks *t, int32_t c)
+{
+    if (fold_simple(t, c))
+        return;
+    utf8proc_category_t cat = utf8proc_category(c);
+    if ((cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+        cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO) {
+        utf8proc_uint8_t b[4];
+        utf8proc_ssize_t n = utf8proc_encode_char(c, b);
+        if (n > 0)
+            toks_put(t, (const char *)b, (size_t)n);
+        return;
+    }
+    toks_close(t);
+}
+
+#define FOLD_OPTS                                                                                  \
+    (UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |               \
+     UTF8PROC_IGNORE)
+
+static void fold_cp(struct toks *t, int32_t c)
+{
+    if (fold_simple(t, c))
+        return;
+    utf8proc_int32_t d[18];
+    int bound = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(c, d, 18, FOLD_OPTS, &bound);
+    if (n < 0 || n > 18) {
+        toks_close(t);
+        return;
+    }
+    for (utf8proc_ssize_t i = 0; i < n; i++)
+        fold_one(t, d[i]);
+}
+
+/* Split and fold len bytes of UTF-8 into t. Invalid bytes are dropped. */
+static void fold_text(struct toks *t, const char *in, size_t len)
+{
+    t->n = 0;
+    t->open = false;
+    t->overflow = false;
+    t->used = 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)in;
+    size_t i = 0;
+    while (i < len && !t->overflow) {
+        if (p[i] < 0x80) {
+            fold_ascii(t, p[i]);
+            i++;
+            continue;
+        }
+        utf8proc_int32_t c;
+        utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
+        if (n <= 0) {
+            i++;
+            continue;
+        }
+        fold_cp(t, c);
+        i += (size_t)n;
+    }
+    toks_close(t);
+}
+
+/* ---- the abbreviation tables ---- */
+
+enum where { W_ANY, W_FIRST, W_LAST, W_NOTFIRST, W_NOTLAST };
+
+struct rule {
+    uint8_t lang;
+    uint8_t where;
+    uint8_t nwords;   /* words of the abbreviation */
+    uint8_t min;      /* words the name must have */
+    uint8_t dot_mask; /* bit i: word i must be written with a dot */
+    bool drop;        /* expansion "-": the words vanish */
+    uint32_t exp;     /* offset of the expansion in pool (words separated by ' ', NUL-ended) */
+    int32_t next;     /* next rule with the same key, -1 */
+};
+
+struct slot {
+    uint32_t hash;
+    uint32_t key; /* offset in pool, NUL-ended; 0 = empty slot (pool[0] is reserved) */
+    int32_t first;
+    int32_t last;
+};
+
+struct dict {
+    char *pool;
+    size_t pool_len, pool_cap;
+    struct rule *rules;
+    size_t nrules, rules_cap;
+    struct slot *slots;
+    size_t nslots; /* power of two */
+    size_t nkeys;
+    int max_words;
+    size_t max_suffix;       /* longest word ending, in bytes */
+    uint8_t suffix_last[32]; /* bit set of last bytes of word endings */
+    /* Languages for each alpha-2 code (26*26), then the "all languages" order at [676]. */
+    uint8_t langs[677][NLANG];
+    uint8_t nlangs[677];
+};
+
+static _Atomic(struct dict *) g_dict;
+static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static const struct slot *dict_find(const struct dict *d, const char *key, size_t n)
+{
+    uint32_t h = hash_bytes(key, n);
+    size_t mask = d->nslots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct slot *s = &d->slots[i];
+        if (s->key == 0)
+            return NULL;
+        if (s->hash == h && strncmp(d->pool + s->key, key, n) == 0 && d->pool[s->key + n] == 0)
+            return s;
+    }
+}
+
+static uint32_t pool_add(struct dict *d, const char *s, size_t n)
+{
+    if (d->pool_len + n + 1 > d->pool_cap) {
+        size_t cap = d->pool_cap ? d->pool_cap * 2 : 4096;
+        while (cap < d->pool_len + n + 1)
+            cap *= 2;
+        d->pool = realloc(d->pool, cap);
+        if (!d->pool)
+            abort();
+        d->pool_cap = cap;
+    }
+    uint32_t off = (uint32_t)d->pool_len;
+    memcpy(d->pool + off, s, n);
+    d->pool[off + n] = 0;
+    d->pool_len += n + 1;
+    return off;
+}
+
+static void dict_rehash(struct dict *d, size_t nslots)
+{
+    struct slot *old = d->slots;
+    size_t oldn = d->nslots;
+    d->slots = calloc(nslots, sizeof(*d->slots));
+    if (!d->slots)
+        abort();
+    d->nslots = nslots;
+    for (size_t i = 0; i < oldn; i++) {
+        if (old[i].key == 0)
+            continue;
+        size_t j = old[i].hash & (nslots - 1);
+        while (d->slots[j].key != 0)
+            j = (j + 1) & (nslots - 1);
+        d->slots[j] = old[i];
+    }
+    free(old);
+}
+
+/* Add rule r under key; rules of one key keep file order. */
+static void dict_add(struct dict *d, const char *key, size_t n, const struct rule *r)
+{
+    if ((d->nkeys + 1) * 2 > d->nslots)
+        dict_rehash(d, d->nslots ? d->nslots * 2 : 256);
+    if (d->nrules == d->rules_cap) {
+        d->rules_cap = d->rules_cap ? d->rules_cap * 2 : 256;
+        d->rules = realloc(d->rules, d->rules_cap * sizeof(*d->rules));
+        if (!d->rules)
+            abort();
+    }
+    int32_t ri = (int32_t)d->nrules++;
+    d->rules[ri] = *r;
+    d->rules[ri].next = -1;
+    uint32_t h = hash_bytes(key, n);
+    size_t mask = d->nslots - 1;
+    size_t i = h & mask;
+    while (d->slots[i].key != 0) {
+        struct slot *s = &d->slots[i];
+        if (s->hash == h && strncmp(d->pool + s->key, key, n) == 0 && d->pool[s->key + n] == 0) {
+            d->rules[s->last].next = ri;
+            s->last = ri;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    d->slots[i] = (struct slot){.hash = h, .key = pool_add(d, key, n), .first = ri, .last = ri};
+    d->nkeys++;
+}
+
+static void dict_free(struct dict *d)
+{
+    if (!d)
+        return;
+    free(d->pool);
+    free(d->rules);
+    free(d->slots);
+    free(d);
+}
+
+/* Join the tokens of t with spaces into buf (cap bytes). Return the length, or -1. */
+static int toks_join(const struct toks *t, int from, int n, char *buf, size_t cap)
+{
+    size_t len = 0;
+    for (int i = from; i < from + n; i++) {
+        size_t need = t->v[i].len + (i > from ? 1 : 0);
+        if (len + need + 1 > cap)
+            return -1;
+        if (i > from)
+            buf[len++] = ' ';
+        memcpy(buf + len, t->text + t->v[i].off, t->v[i].len);
+        len += t->v[i].len;
+    }
+    buf[len] = 0;
+    return (int)len;
+}
+
+static int parse_where(const char *s, uint8_t *out)
+{
+    static const char *const names[] = {"any", "first", "last", "notfirst", "notlast"};
+    for (uint8_t i = 0; i < 5; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Parse one rule line (already without comment and line end). Return 0 or a reason. */
+static const char *dict_parse_line(struct dict *d, int lang, char *line)
+{
+    char *f[5];
+    int nf = 0;
+    char *p = line;
+    while (*p && nf < 5) {
+        while (*p == '\t')
+            p++;
+        if (!*p)
+            break;
+        f[nf++] = p;
+        while (*p && *p != '\t')
+            p++;
+        if (*p)
+            *p++ = 0;
+    }
+    if (*p)
+        return "too many fields";
+    if (nf < 3)
+        return "needs abbreviation, expansion and position";
+    struct rule r = {.lang = (uint8_t)lang, .min = 1};
+    if (parse_where(f[2], &r.where) < 0)
+        return "position is not any, first, last, notfirst or notlast";
+    if (nf == 4) {
+        char *end;
+        long m = strtol(f[3], &end, 10);
+        if (*end || m < 1 || m > NORM_MAX_TOKENS)
+            return "min-words is not a number from 1 to 64";
+        r.min = (uint8_t)m;
+    }
+    bool suffix = f[0][0] == '-';
+    struct toks t;
+    fold_text(&t, f[0] + (suffix ? 1 : 0), strlen(f[0] + (suffix ? 1 : 0)));
+    if (t.n < 1 || t.n > MAX_WORDS || t.overflow)
+        return "abbreviation must have 1 to 3 words";
+    if (suffix && t.n != 1)
+        return "a word ending must be one word";
+    r.nwords = (uint8_t)t.n;
+    for (int i = 0; i < t.n; i++)
+        if (t.v[i].dot)
+            r.dot_mask |= (uint8_t)(1u << i);
+    char key[MAX_KEY + 1];
+    key[0] = '-';
+    int kl = toks_join(&t, 0, t.n, key + (suffix ? 1 : 0), sizeof(key) - 1);
+    if (kl < 0)
+        return "abbreviation too long";
+    kl += suffix ? 1 : 0;
+    if (strcmp(f[1], "-") == 0) {
+        r.drop = true;
+        r.exp = 0;
+    } else {
+        struct toks e;
+        fold_text(&e, f[1], strlen(f[1]));
+        char exp[NORM_MAX];
+        int el = e.overflow ? -1 : toks_join(&e, 0, e.n, exp, sizeof(exp));
+        if (el <= 0)
+            return "expansion is empty or too long";
+        r.exp = pool_add(d, exp, (size_t)el);
+    }
+    if (suffix && r.drop)
+        return "a word ending cannot be dropped";
+    dict_add(d, key, (size_t)kl, &r);
+    if (suffix) {
+        size_t sl = (size_t)kl - 1;
+        if (sl > d->max_suffix)
+            d->max_suffix = sl;
+        uint8_t lastb = (uint8_t)key[kl - 1];
+        d->suffix_last[lastb >> 3] |= (uint8_t)(1u << (lastb & 7));
+    }
+    if (t.n > d->max_words)
+        d->max_words = t.n;
+    return NULL;
+}
+
+static int dict_load_file(struct dict *d, int lang, const char *dir)
+{
+    char path[4096];
+    int pn = snprintf(path, sizeof(path), "%s/%s.txt", dir, lang_codes[lang]);
+    if (pn < 0 || (size_t)pn >= sizeof(path))
+        return GB_ETOOLONG;
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        int rc = -errno;
+        log_error("norm dict open failed path=%s err=%s", path, gb_strerror(rc));
+        return rc;
+    }
+    int rc = 0;
+    char line[LINE_MAX_];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+            log_error("norm dict bad line path=%s line=%d reason=\"line too long\"", path, lineno);
+            rc = GB_EFORMAT;
+            goto out;
+        }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                         line[n - 1] == '\t'))
+            line[--n] = 0;
+        char *s = line;
+        while (*s == ' ')
+            s++;
+        if (*s == 0 || *s == '#')
+            continue;
+        const char *why = dict_parse_line(d, lang, s);
+        if (why) {
+            log_error("norm dict bad line path=%s line=%d reason=\"%s\"", path, lineno, why);
+            rc = GB_EFORMAT;
+            goto out;
+        }
+    }
+    if (ferror(fp))
+        rc = -EIO;
+out:
+    fclose(fp);
+    return rc;
+}
+
+/* Parse "de fr it" into language indexes. */
+static int langs_parse(const char *s, uint8_t *out)
+{
+    int n = 0;
+    while (s && *s) {
+        while (*s == ' ')
+            s++;
+        const char *w = s;
+        while (*s && *s != ' ')
+            s++;
+        for (int i = 0; i < NLANG && n < NLANG; i++)
+            if ((size_t)(s - w) == strlen(lang_codes[i]) && memcmp(w, lang_codes[i], 2) == 0)
+                out[n++] = (uint8_t)i;
+    }
+    return n;
+}
+
+int norm_init(const char *dir)
+{
+    if (atomic_load_explicit(&g_dict, memory_order_acquire))
+        return 0;
+    pthread_mutex_lock(&g_init_lock);
+    int rc = 0;
+    struct dict *d = NULL;
+    if (atomic_load_explicit(&g_dict, memory_order_acquire))
+        goto out;
+    if (!dir) {
+        const char *env = getenv("GB_DICT_DIR");
+        dir = env && *env ? env : GB_DICT_DIR;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        abort();
+    pool_add(d, "", 0); /* offset 0 means "none" */
+    dict_rehash(d, 256);
+    for (int l = 0; l < NLANG; l++) {
+        rc = dict_load_file(d, l, dir);
+        if (rc < 0)
+            goto out;
+    }
+    for (int l = 0; l < NLANG; l++)
+        d->langs[676][l] = (uint8_t)l;
+    d->nlangs[676] = NLANG;
+    for (int a = 0; a < 26; a++) {
+        for (int b = 0; b < 26; b++) {
+            char cc[3] = {(char)('A' + a), (char)('A' + b), 0};
+            int idx = a * 26 + b;
+            int n = langs_parse(norm_country_langs(cc), d->langs[idx]);
+            if (n == 0) { /* no list for this country (or no such country): all lists */
+                memcpy(d->langs[idx], d->langs[676], NLANG);
+                n = NLANG;
+            }
+            d->nlangs[idx] = (uint8_t)n;
+        }
+    }
+    log_debug("norm init dir=%s rules=%zu keys=%zu", dir, d->nrules, d->nkeys);
+    atomic_store_explicit(&g_dict, d, memory_order_release);
+    d = NULL;
+out:
+    pthread_mutex_unlock(&g_init_lock);
+    dict_free(d);
+    return rc;
+}
+
+/* ---- expansion and output ---- */
+
+struct out {
+    char *p;
+    size_t cap;
+    size_t len;
+    bool key;      /* no spaces between words */
+    bool overflow; /* cap reached */
+};
+
+static void out_byte(struct out *o, char c)
+{
+    if (o->len + 1 >= o->cap) {
+        o->overflow = true;
+        return;
+    }
+    o->p[o->len++] = c;
+}
+
+/* Append bytes to the current word, applying the digraph rule against the last byte. */
+static void out_bytes(struct out *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (o->len > 0) {
+            char p = o->p[o->len - 1];
+            if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
+                continue;
+        }
+        out_byte(o, c);
+    }
+}
+
+static void out_word_start(struct out *o)
+{
+    if (!o->key && o->len > 0)
+        out_byte(o, ' ');
+}
+
+/* Append an expansion ("an der"): its first word continues the current word when glue. */
+static void out_expansion(struct out *o, const char *exp, bool glue)
+{
+    bool first = true;
+    while (*exp) {
+        const char *w = exp;
+        while (*exp && *exp != ' ')
+            exp++;
+        if (!(first && glue))
+            out_word_start(o);
+        out_bytes(o, w, (size_t)(exp - w));
+        first = false;
+        while (*exp == ' ')
+            exp++;
+    }
+}
+
+struct langset {
+    const uint8_t *v;
+    int n;
+};
+
+static const struct rule *rule_pick(const struct dict *d, const struct slot *s,
+                                    const struct langset *ls, const struct toks *t, int i, int nw)
+{
+    for (int li = 0; li < ls->n; li++) {
+        for (int32_t ri = s->first; ri >= 0; ri = d->rules[ri].next) {
+            const struct rule *r = &d->rules[ri];
+            if (r->lang != ls->v[li] || r->nwords != nw || t->n < r->min)
+                continue;
+            bool ok = true;
+            for (int w = 0; w < nw && ok; w++)
+                if ((r->dot_mask & (1u << w)) && !t->v[i + w].dot)
+                    ok = false;
+            switch (r->where) {
+            case W_FIRST:
+                ok = ok && i == 0;
+                break;
+            case W_LAST:
+                ok = ok && i + nw == t->n;
+                break;
+            case W_NOTFIRST:
+                ok = ok && i > 0;
+                break;
+            case W_NOTLAST:
+                ok = ok && i + nw < t->n;
+                break;
+            default:
+                break;
+            }
+            if (ok)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+static void langs_for(const struct dict *d, const char *country, struct langset *ls)
+{
+    int idx = 676;
+    if (country) {
+        const char *cc = norm_country(country, strlen(country));
+        if (cc)
+            idx = (cc[0] - 'A') * 26 + (cc[1] - 'A');
+    }
+    ls->v = d->langs[idx];
+    ls->n = d->nlangs[idx];
+}
+
+/* Expand the tokens of t into o. */
+static void expand(const struct dict *d, const struct langset *ls, const struct toks *t,
+                   struct out *o)
+{
+    char key[MAX_KEY + 2];
+    for (int i = 0; i < t->n;) {
+        const struct tok *k = &t->v[i];
+        const char *kt = t->text + k->off;
+        if (d) {
+            /* Longest word sequence first. */
+            int done = 0;
+            for (int nw = d->max_words < t->n - i ? d->max_words : t->n - i; nw >= 1; nw--) {
+                int kl = toks_join(t, i, nw, key, sizeof(key));
+                if (kl < 0)
+                    continue;
+                const struct slot *s = dict_find(d, key, (size_t)kl);
+                const struct rule *r = s ? rule_pick(d, s, ls, t, i, nw) : NULL;
+                if (r) {
+                    if (!r->drop)
+                        out_expansion(o, d->pool + r->exp, false);
+                    done = nw;
+                    break;
+                }
+            }
+            if (done) {
+                i += done;
+                continue;
+            }
+            /* Word endings: "landstr" → "land" + "strasse". */
+            uint8_t lastb = (uint8_t)kt[k->len - 1];
+            if (!k->digit && k->len > MIN_STEM &&
+                (d->suffix_last[lastb >> 3] & (1u << (lastb & 7)))) {
+                size_t maxs = d->max_suffix < (size_t)k->len - MIN_STEM ? d->max_suffix
+                                                                        : (size_t)k->len - MIN_STEM;
+                for (size_t sl = maxs; sl >= 1 && !done; sl--) {
+                    key[0] = '-';
+                    memcpy(key + 1, kt + k->len - sl, sl);
+                    const struct slot *s = dict_find(d, key, sl + 1);
+                    const struct rule *r = s ? rule_pick(d, s, ls, t, i, 1) : NULL;
+                    if (r) {
+                        out_word_start(o);
+                        out_bytes(o, kt, k->len - sl);
+                        out_expansion(o, d->pool + r->exp, true);
+                        done = 1;
+                    }
+                }
+            }
+            if (done) {
+                i++;
+                continue;
+            }
+        }
+        out_word_start(o);
+        out_bytes(o, kt, k->len);
+        i++;
+    }
+}
+
+static int norm_run(const char *in, size_t len, const char *country, char *out, size_t cap,
+                    bool key, bool abbrev)
+{
+    if (cap == 0)
+        return GB_ETOOLONG;
+    if (cap > NORM_MAX)
+        cap = NORM_MAX;
+    struct toks t;
+    fold_text(&t, in, len);
+    if (t.overflow)
+        return GB_ETOOLONG;
+    const struct dict *d = abbrev ? atomic_load_explicit(&g_dict, memory_order_acquire) : NULL;
+    struct langset ls = {0};
+    if (d)
+        langs_for(d, country, &ls);
+    struct out o = {.p = out, .cap = cap, .key = key};
+    expand(d, &ls, &t, &o);
+    if (o.overflow)
+        return GB_ETOOLONG;
+    out[o.len] = 0;
+    return (int)o.len;
+}
+
+int norm_name(const char *in, size_t len, const char *country, char *out, size_t cap)
+{
+    return norm_run(in, len, country, out, cap, false, true);
+}
+
+int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap)
+{
+    return norm_run(in, len, country, out, cap, true, true);
+}
+
+int norm_fold(const char *in, size_t len, char *out, size_t cap)
+{
+    return norm_run(in, len, NULL, out, cap, false, false);
+}
+
+size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            out[k++] = (char)(c - 32);
+        else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            out[k++] = (char)c;
+        else if (strict && c != ' ' && c != '-')
+            return 0;
+    }
+    out[k] = '\0';
+    return k;
+}

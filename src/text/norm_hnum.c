@@ -1,0 +1,358 @@
+/*
+ * norm_hnum.c - house numbers as people write them.
+ *
+ * A house-number field holds more than a number: a letter ("12a", "12 A"), a range or list
+ * ("12-14", "12;14", "10a-d"), a Czech conscription/orientation pair ("1075/47"), an unknown
+ * conscription number ("?/228"), and unit text that the geocoder must set aside ("110/Top 20",
+ * "21, Whg. 7", "808/1, byt 3", "216 Ste 14", "77 #12", "Apt 3", Danish floors "12 st. th").
+ * The input is split into number, word and punctuation tokens and read by a small grammar:
+ *
+ *   [prefix] NUMBER [suffix] [ ("/" | "-" | ";" | ",") NUMBER [suffix2] ] [unit...]
+ *
+ * A slash followed by a word starts unit text ("110/Top 20"), followed by a number it is a pair
+ * ("1075/47", "12/3": which of the two numbers is the street's is the caller's choice by
+ * country). A word after the number is a suffix only when it is attached and short ("12a",
+ * "12bis") or a single letter ("12 A"); known unit words ("Ste", "Whg", "byt", "st") never are.
+ * Everything after the numbers is unit text, folded like names ("top 20", "whg 7", "# 12").
+ *
+ * Pure function, no allocation; safe from any thread.
+ */
+#include "text/norm.h"
+
+#include "base/err.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define HNUM_MAX_IN   256 /* bytes of input read */
+#define HNUM_MAX_TOKS 32
+#define HNUM_MAX_DIG  9 /* digits of one number */
+
+enum htype { HT_NUM, HT_WORD, HT_PUNCT };
+
+struct htok {
+    enum htype type;
+    bool space;    /* whitespace before it */
+    char punct;    /* HT_PUNCT */
+    long num;      /* HT_NUM, -1 when too long */
+    char word[24]; /* HT_WORD: folded ("whg", "tur"), "" when it folds to nothing */
+};
+
+/* Unit designators, folded. */
+static const char *const unit_words[] = {
+    "apt", "apartment", "appt",  "app",   "unit",    "ste",    "suite",  "fl",       "floor",
+    "rm",  "room",      "top",   "whg",   "wohnung", "tur",    "stiege", "stg",      "byt",
+    "lgh", "bus",       "bte",   "boite", "piso",    "puerta", "pta",    "dpto",     "depto",
+    "int", "interno",   "scala", "sc",    "esc",     "bldg",   "bld",    "building", "lot",
+    "spc", "space",     "trlr",  "dept",  "office",  "ofc",    "etage",  "st",       "kl",
+    "sal", "th",        "tv",    "mf",    "tr",      "hs",     "door",   "flat",     "level",
+    "lvl", "block",     "blk",   "stock", "og",      "eg",     "dg",     "ug",       "haus",
+};
+
+/* Words that only announce the number: "Nr. 12", "No 5", "č.p. 1075", "ev. 12". */
+static const char *const prefix_words[] = {
+    "no", "nr", "nro", "num", "number", "hausnummer", "hnr",
+    "n",  "c",  "cp",  "co",  "cislo",  "ev",         "evc",
+};
+
+static bool in_list(const char *w, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool is_unit_word(const char *w)
+{
+    return in_list(w, unit_words, sizeof(unit_words) / sizeof(unit_words[0]));
+}
+
+static bool is_prefix_word(const char *w)
+{
+    return in_list(w, prefix_words, sizeof(prefix_words) / sizeof(prefix_words[0]));
+}
+
+static bool is_alpha(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+/* Split in into tokens. Return the count. */
+static int hnum_lex(const char *in, size_t len, struct htok *t)
+{
+    int n = 0;
+    bool space = false;
+    size_t i = 0;
+    while (i < len && n < HNUM_MAX_TOKS) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            space = true;
+            i++;
+            continue;
+        }
+        struct htok *k = &t[n];
+        memset(k, 0, sizeof(*k));
+        k->space = space;
+        space = false;
+        if (c >= '0' && c <= '9') {
+            long v = 0;
+            int dig = 0;
+            while (i < len && in[i] >= '0' && in[i] <= '9') {
+                if (dig < HNUM_MAX_DIG + 1)
+                    v = v * 10 + (in[i] - '0');
+                dig++;
+                i++;
+            }
+            k->type = HT_NUM;
+            k->num = dig > HNUM_MAX_DIG ? -1 : v;
+            n++;
+            continue;
+        }
+        /* En and em dashes are dashes. */
+        if (c == 0xE2 && i + 2 < len && (unsigned char)in[i + 1] == 0x80 &&
+            ((unsigned char)in[i + 2] == 0x93 || (unsigned char)in[i + 2] == 0x94)) {
+            k->type = HT_PUNCT;
+            k->punct = '-';
+            i += 3;
+            n++;
+            continue;
+        }
+        if (is_alpha(c)) {
+            size_t s = i;
+            while (
+                i < len && is_alpha((unsigned char)in[i]) &&
+                !((unsigned char)in[i] == 0xE2 && i + 1 < len && (unsigned char)in[i + 1] == 0x80))
+                i++;
+            if (i == s) { /* other U+20xx punctuation ("…", "‘"): skip it */
+                i = i + 3 < len ? i + 3 : len;
+                continue;
+            }
+            char buf[NORM_MAX];
+            int fl = norm_fold(in + s, i - s, buf, sizeof(buf));
+            k->type = HT_WORD;
+            if (fl > 0 && (size_t)fl < sizeof(k->word))
+                memcpy(k->word, buf, (size_t)fl + 1);
+            else if (fl > 0)
+                memcpy(k->word, buf, sizeof(k->word) - 1);
+            if (strchr(k->word, ' ')) /* "Nº" folds to "n o"? keep it one word */
+                *strchr(k->word, ' ') = 0;
+            if (!k->word[0]) {
+                k->type = HT_PUNCT;
+                k->punct = '.';
+            }
+            n++;
+            continue;
+        }
+        k->type = HT_PUNCT;
+        k->punct = (char)c;
+        i++;
+        n++;
+    }
+    return n;
+}
+
+/* Append a piece of unit text with one space between pieces; stop quietly when full. */
+static void unit_add(char *u, size_t cap, const char *s)
+{
+    size_t ul = strlen(u), sl = strlen(s);
+    if (sl == 0)
+        return;
+    size_t need = sl + (ul > 0 ? 1 : 0);
+    if (ul + need + 1 > cap)
+        return;
+    if (ul > 0)
+        u[ul++] = ' ';
+    memcpy(u + ul, s, sl + 1);
+}
+
+/* Collect tokens from i on as unit text. */
+static void unit_collect(const struct htok *t, int n, int i, char *u, size_t cap)
+{
+    for (; i < n; i++) {
+        if (t[i].type == HT_WORD) {
+            unit_add(u, cap, t[i].word);
+        } else if (t[i].type == HT_NUM) {
+            char d[16];
+            int dl = 0;
+            long v = t[i].num < 0 ? 0 : t[i].num;
+            char rev[16];
+            do {
+                rev[dl++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v > 0 && dl < 15);
+            for (int j = 0; j < dl; j++)
+                d[j] = rev[dl - 1 - j];
+            d[dl] = 0;
+            unit_add(u, cap, d);
+        } else if (t[i].punct == '#') {
+            unit_add(u, cap, "#");
+        }
+    }
+}
+
+/* An attached short word or a lone letter after a number: its suffix. Return tokens used. */
+static int take_suffix(const struct htok *t, int n, int i, char *suf, size_t cap)
+{
+    if (i >= n || t[i].type != HT_WORD || is_unit_word(t[i].word))
+        return 0;
+    size_t wl = strlen(t[i].word);
+    bool one_letter = wl == 1 || (wl == 2 && (unsigned char)t[i].word[0] >= 0x80);
+    bool ok = (!t[i].space && wl <= 3) || one_letter || strcmp(t[i].word, "bis") == 0 ||
+              strcmp(t[i].word, "ter") == 0;
+    /* "12 st.th": a single letter followed by a dot and a word is Danish floor text. */
+    if (ok && t[i].space && i + 2 < n && t[i + 1].type == HT_PUNCT && t[i + 1].punct == '.' &&
+        t[i + 2].type == HT_WORD)
+        ok = false;
+    if (!ok || wl >= cap)
+        return 0;
+    memcpy(suf, t[i].word, wl + 1);
+    return 1;
+}
+
+/* Does a list item "NUM [suffix]" at i end there (end, ',' or ';')? */
+static bool list_item_ends(const struct htok *t, int n, int i)
+{
+    if (i >= n)
+        return true;
+    return t[i].type == HT_PUNCT && (t[i].punct == ',' || t[i].punct == ';');
+}
+
+int norm_hnum(const char *in, size_t len, struct hnum *out)
+{
+    if (!in)
+        return GB_EPARAM;
+    if (len > HNUM_MAX_IN)
+        len = HNUM_MAX_IN;
+    bool digit = false;
+    for (size_t i = 0; i < len && !digit; i++)
+        digit = in[i] >= '0' && in[i] <= '9';
+    if (!digit)
+        return GB_EPARAM;
+
+    struct htok t[HNUM_MAX_TOKS];
+    int n = hnum_lex(in, len, t);
+    struct hnum h = {.number = -1, .number2 = -1};
+    int i = 0;
+
+    /* Stray punctuation first ("/Top 3"), then a leading unit: "Apt 3", "Top 3, 12". */
+    while (i < n && t[i].type == HT_PUNCT && t[i].punct != '#' && t[i].punct != '?')
+        i++;
+    if (i < n && t[i].type == HT_WORD && is_unit_word(t[i].word) && i + 1 < n) {
+        int j = i + 1;
+        while (j < n && t[j].type == HT_PUNCT && t[j].punct == '.')
+            j++;
+        if (j < n && t[j].type != HT_PUNCT) {
+            unit_collect(t, j + 1, i, h.unit, sizeof(h.unit));
+            i = j + 1;
+            while (i < n && t[i].type == HT_PUNCT)
+                i++;
+        }
+    }
+    /* Prefixes: "#3", "Nr. 12", "č.p. 1075", "č.o. 47", "ev.12". */
+    bool after_prefix = false;
+    while (i < n) {
+        if (t[i].type == HT_PUNCT && (t[i].punct == '#' || t[i].punct == '.')) {
+            i++;
+        } else if (t[i].type == HT_WORD &&
+                   (is_prefix_word(t[i].word) || (after_prefix && (strcmp(t[i].word, "p") == 0 ||
+                                                                   strcmp(t[i].word, "o") == 0)))) {
+            after_prefix = true;
+            i++;
+        } else {
+            break;
+        }
+    }
+
+    if (i + 2 < n && t[i].type == HT_PUNCT && t[i].punct == '?' && t[i + 1].type == HT_PUNCT &&
+        t[i + 1].punct == '/' && t[i + 2].type == HT_NUM) {
+        /* "?/228": the conscription number is unknown. */
+        if (t[i + 2].num < 0)
+            return GB_EPARAM;
+        h.number2 = t[i + 2].num;
+        h.is_slash = true;
+        i += 3;
+        i += take_suffix(t, n, i, h.suffix2, sizeof(h.suffix2));
+        unit_collect(t, n, i, h.unit, sizeof(h.unit));
+        *out = h;
+        return 0;
+    }
+
+    if (i >= n || t[i].type != HT_NUM) {
+        if (h.unit[0] == 0)
+            return GB_EPARAM;
+        *out = h; /* only a unit: "Apt 3" */
+        return 0;
+    }
+    if (t[i].num < 0)
+        return GB_EPARAM;
+    h.number = t[i].num;
+    i++;
+    i += take_suffix(t, n, i, h.suffix, sizeof(h.suffix));
+
+    if (i + 1 < n && t[i].type == HT_PUNCT) {
+        char p = t[i].punct;
+        const struct htok *nx = &t[i + 1];
+        if (p == '/' && nx->type == HT_NUM && nx->num >= 0) {
+            h.number2 = nx->num;
+            h.is_slash = true;
+            i += 2;
+            i += take_suffix(t, n, i, h.suffix2, sizeof(h.suffix2));
+        } else if ((p == '-' || p == ';') && nx->type == HT_NUM && nx->num >= 0) {
+            h.number2 = nx->num;
+            h.is_range = true;
+            i += 2;
+            i += take_suffix(t, n, i, h.suffix2, sizeof(h.suffix2));
+        } else if (p == '-' && h.suffix[0] && nx->type == HT_WORD && strlen(nx->word) <= 2 &&
+                   !is_unit_word(nx->word) && list_item_ends(t, n, i + 2)) {
+            /* "10a-d": letters a to d of number 10. */
+            h.number2 = h.number;
+            memcpy(h.suffix2, nx->word, strlen(nx->word) + 1);
+            h.is_range = true;
+            i += 2;
+        } else if (p == ',' && nx->type == HT_NUM && nx->num >= 0) {
+            /* "76, 76a": a list when the item ends there; else unit text ("12, 3. th"). */
+            char s2[8] = "";
+            int k = i + 2 + take_suffix(t, n, i + 2, s2, sizeof(s2));
+            if (list_item_ends(t, n, k)) {
+                h.number2 = nx->num;
+                memcpy(h.suffix2, s2, sizeof(s2));
+                h.is_range = true;
+                i = k;
+            }
+        }
+    }
+    /* Further list items ("822/5;1773/26", "76, 76a, 76b") are not unit text: skip them. */
+    if (h.number2 >= 0) {
+        while (i + 1 < n && t[i].type == HT_PUNCT && (t[i].punct == ';' || t[i].punct == ',') &&
+               t[i + 1].type == HT_NUM) {
+            int k = i + 2;
+            while (k < n && (t[k].type == HT_NUM ||
+                             (t[k].type == HT_WORD && !t[k].space && !is_unit_word(t[k].word)) ||
+                             (t[k].type == HT_PUNCT && (t[k].punct == '/' || t[k].punct == '-'))))
+                k++;
+            i = k;
+        }
+    }
+    unit_collect(t, n, i, h.unit, sizeof(h.unit));
+    *out = h;
+    return 0;
+}
+
+bool norm_unit_word(const char *s, size_t len)
+{
+    char w[16];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < sizeof(w); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.')
+            continue;
+        if (c >= 0x80)
+            return false;
+        w[n++] = (char)tolower(c);
+    }
+    if (n == 0 || n + 1 >= sizeof(w))
+        return false;
+    w[n] = '\0';
+    return is_unit_word(w);
+}
