@@ -9,6 +9,8 @@
 #ifndef GEOBATCH_INDEX_FORMAT_H
 #define GEOBATCH_INDEX_FORMAT_H
 
+#include "base/hash.h"
+
 #include <assert.h>
 #include <stdint.h>
 
@@ -224,6 +226,15 @@ struct index_view {
 struct index;
 /* The view of an open index (valid until index_close). */
 const struct index_view *index_view(const struct index *ix);
+
+/* The hash of the index's open-addressing tables (STREET_HASH, PLACE_HASH, PC_HASH; linear
+ * probing over a power-of-two slot count, IX_NONE = empty) and of FUZZY's deletion variants:
+ * 32-bit FNV-1a of the key's bytes. Part of the file format: the builder and every reader use
+ * this one function. */
+static inline uint32_t ix_key_hash(const char *key, size_t len)
+{
+    return hash_fnv1a(key, len);
+}
 
 /* The string at offset off ("" for 0). Offsets are validated at open. */
 static inline const char *ix_str(const struct index_view *v, uint32_t off)
