@@ -2,6 +2,7 @@
  * buf.c - see buf.h.
  */
 #include "base/buf.h"
+#include "base/mem.h"
 #include "base/err.h"
 
 #include <stdio.h>
@@ -38,10 +39,7 @@ static void buf_reserve(struct buf *b, size_t need)
         cap *= 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        abort();
-    b->data = p;
+    b->data = xrealloc(b->data, cap);
     b->cap = cap;
 }
 
@@ -100,11 +98,8 @@ const char *buf_str(const struct buf *b)
 char *buf_steal(struct buf *b)
 {
     char *p = b->data;
-    if (!p) {
-        p = calloc(1, 1);
-        if (!p)
-            abort();
-    }
+    if (!p)
+        p = xcalloc(1, 1);
     buf_init(b, b->max);
     return p;
 }

@@ -10,6 +10,7 @@
  * field plus its NUL takes no more room than the field plus its delimiter took in the line.
  */
 #include "base/csv.h"
+#include "base/mem.h"
 #include "base/buf.h"
 #include "base/err.h"
 
@@ -96,21 +97,17 @@ int csv_reader_new(struct csv_reader **out, char delim, const struct csv_limits 
     if (l.max_line == 0 || l.max_line > CSV_MAX_LINE_CAP || l.max_fields == 0 ||
         l.max_fields > CSV_MAX_FIELDS_CAP)
         return GB_EPARAM;
-    struct csv_reader *r = calloc(1, sizeof(*r));
-    if (!r)
-        abort();
+    struct csv_reader *r = xcalloc(1, sizeof(*r));
     r->fn = fn;
     r->ctx = ctx;
     r->delim = delim;
     r->tab_blank = delim != '\t';
     r->lim = l;
     r->cap = l.max_line + 2 + CSV_CHUNK;
-    r->in = malloc(r->cap);
-    r->fbuf = malloc(l.max_line + 1);
-    r->fields = malloc(l.max_fields * sizeof(*r->fields));
-    r->lens = malloc(l.max_fields * sizeof(*r->lens));
-    if (!r->in || !r->fbuf || !r->fields || !r->lens)
-        abort();
+    r->in = xmalloc(r->cap);
+    r->fbuf = xmalloc(l.max_line + 1);
+    r->fields = xmallocarray(l.max_fields, sizeof(*r->fields));
+    r->lens = xmallocarray(l.max_fields, sizeof(*r->lens));
     *out = r;
     return 0;
 }

@@ -2,26 +2,15 @@
  * smap.c - see smap.h.
  */
 #include "base/smap.h"
+#include "base/hash.h"
+#include "base/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 uint32_t smap_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q)
-        abort();
-    return q;
+    return hash_fnv1a(s, len);
 }
 
 void smap_init(struct smap *m)
@@ -71,9 +60,7 @@ static void grow(struct smap *m)
 {
     size_t ns = m->nslots ? m->nslots * 2 : 1024;
     free(m->slots);
-    m->slots = calloc(ns, sizeof(uint32_t));
-    if (!m->slots)
-        abort();
+    m->slots = xcalloc(ns, sizeof(uint32_t));
     m->nslots = ns;
     for (size_t e = 0; e < m->n; e++) {
         size_t i = smap_hash(m->arena + m->key_off[e], m->key_len[e]) & (ns - 1);
@@ -95,9 +82,9 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 1024;
-        m->key_off = xrealloc(m->key_off, m->cap * sizeof(uint32_t));
-        m->key_len = xrealloc(m->key_len, m->cap * sizeof(uint32_t));
-        m->value = xrealloc(m->value, m->cap * sizeof(uint32_t));
+        m->key_off = xreallocarray(m->key_off, m->cap, sizeof(uint32_t));
+        m->key_len = xreallocarray(m->key_len, m->cap, sizeof(uint32_t));
+        m->value = xreallocarray(m->value, m->cap, sizeof(uint32_t));
     }
     while (m->arena_len + len + 1 > m->arena_cap) {
         m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;

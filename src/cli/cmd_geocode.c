@@ -11,6 +11,7 @@
 #include "cli/cmd.h"
 #include "base/conf.h"
 #include "base/csv.h"
+#include "base/mem.h"
 #include "base/err.h"
 #include "geocode/geocode.h"
 #include "index/index.h"
@@ -102,10 +103,8 @@ static void chunk_add(struct chunk *ch, const struct csv_row *row)
     for (size_t i = 0; i < row->nfields; i++) {
         if (ch->nf == ch->capf) {
             ch->capf = ch->capf ? ch->capf * 2 : 65536;
-            ch->off = realloc(ch->off, ch->capf * sizeof(size_t));
-            ch->len = realloc(ch->len, ch->capf * sizeof(size_t));
-            if (!ch->off || !ch->len)
-                abort();
+            ch->off = xreallocarray(ch->off, ch->capf, sizeof(size_t));
+            ch->len = xreallocarray(ch->len, ch->capf, sizeof(size_t));
         }
         ch->off[ch->nf] = ch->arena.len;
         ch->len[ch->nf] = row->lens[i];
@@ -262,9 +261,7 @@ static int run_query(const struct index *ix, const struct job_params *p, const c
                          .country = country,
                          .country_focus = p->countryfocus,
                          .max_results = p->maxresults};
-    struct gc_result *res = malloc(sizeof(*res));
-    if (!res)
-        return CMD_FAIL;
+    struct gc_result *res = xmalloc(sizeof(*res));
     int rc = geocode_forward(ix, &q, res);
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
@@ -303,6 +300,84 @@ static int run_query(const struct index *ix, const struct job_params *p, const c
     json_decref(arr);
     free(res);
     return CMD_OK;
+}
+
+/* Geocode every row after the header with nthreads threads, CHUNK_ROWS at a time: the result
+ * header and lines to stdout, unmatched rows to nomatch (when not combined), invalid lines to
+ * errors, figures to stderr with stats. Return CMD_OK or CMD_FAIL (the message printed). */
+static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_params *p,
+                        FILE *errors, FILE *nomatch, int nthreads, bool stats)
+{
+    int status = CMD_OK;
+    struct csv_row row;
+    struct chunk ch;
+    memset(&ch, 0, sizeof(ch));
+    struct buf hb, eb;
+    buf_init(&hb, 1 << 20);
+    buf_init(&eb, 1 << 20);
+    int rc = batch_header(b, &hb);
+    if (rc == 0)
+        rc = write_buf(stdout, &hb);
+    if (rc == 0 && nomatch && !p->outputcombined)
+        rc = write_buf(nomatch, &hb);
+    buf_release(&hb);
+    ch.rows = xmallocarray(CHUNK_ROWS, sizeof(*ch.rows));
+    buf_init(&ch.arena, (size_t)1 << 40);
+    size_t matched = 0, unmatched = 0, invalid = 0;
+    struct latency lat;
+    memset(&lat, 0, sizeof(lat));
+    uint64_t started = now_ns();
+    while (rc == 0) {
+        int more = csv_next(r, &row);
+        if (more < 0) {
+            fprintf(stderr, "geobatch geocode: read error: %s\n", gb_strerror(more));
+            rc = more;
+            break;
+        }
+        if (more == 1 && row.error) {
+            invalid++;
+            if (errors) {
+                buf_reset(&eb);
+                batch_error_line(&row, &eb);
+                rc = write_buf(errors, &eb);
+            }
+            continue;
+        }
+        if (more == 1)
+            chunk_add(&ch, &row);
+        if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
+            rc = run_chunk(b, &ch, nthreads, stdout, p->outputcombined ? NULL : nomatch, &matched,
+                           &unmatched, stats ? &lat : NULL);
+            ch.nrows = 0;
+            ch.nf = 0;
+            buf_reset(&ch.arena);
+        }
+        if (more == 0)
+            break;
+    }
+    buf_release(&eb);
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = -EIO;
+    if (rc < 0) {
+        fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
+        status = CMD_FAIL;
+    }
+    log_debug("geocode done matched=%zu unmatched=%zu invalid=%zu", matched, unmatched, invalid);
+    if (stats) {
+        double secs = (double)(now_ns() - started) / 1e9;
+        size_t rows = matched + unmatched;
+        fprintf(stderr,
+                "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "
+                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f\n",
+                rows, matched, unmatched, invalid, nthreads, secs, secs > 0 ? rows / secs : 0.0,
+                latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
+                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
+    }
+    free(ch.rows);
+    free(ch.off);
+    free(ch.len);
+    buf_release(&ch.arena);
+    return status;
 }
 
 int cmd_geocode(int argc, char **argv)
@@ -373,8 +448,6 @@ int cmd_geocode(int argc, char **argv)
     FILE *in = stdin, *errors = NULL, *nomatch = NULL;
     struct csv_reader *r = NULL;
     struct batch *b = NULL;
-    struct chunk ch;
-    memset(&ch, 0, sizeof(ch));
     if (query) {
         status = run_query(ix, &p, query, country);
         goto out;
@@ -419,74 +492,8 @@ int cmd_geocode(int argc, char **argv)
         nthreads = 1;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    struct buf hb, eb;
-    buf_init(&hb, 1 << 20);
-    buf_init(&eb, 1 << 20);
-    rc = batch_header(b, &hb);
-    if (rc == 0)
-        rc = write_buf(stdout, &hb);
-    if (rc == 0 && nomatch && !p.outputcombined)
-        rc = write_buf(nomatch, &hb);
-    buf_release(&hb);
-    ch.rows = malloc(CHUNK_ROWS * sizeof(*ch.rows));
-    buf_init(&ch.arena, (size_t)1 << 40);
-    if (!ch.rows)
-        abort();
-    size_t matched = 0, unmatched = 0, invalid = 0;
-    struct latency lat;
-    memset(&lat, 0, sizeof(lat));
-    uint64_t started = now_ns();
-    while (rc == 0) {
-        int more = csv_next(r, &row);
-        if (more < 0) {
-            fprintf(stderr, "geobatch geocode: read error: %s\n", gb_strerror(more));
-            rc = more;
-            break;
-        }
-        if (more == 1 && row.error) {
-            invalid++;
-            if (errors) {
-                buf_reset(&eb);
-                batch_error_line(&row, &eb);
-                rc = write_buf(errors, &eb);
-            }
-            continue;
-        }
-        if (more == 1)
-            chunk_add(&ch, &row);
-        if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
-            rc = run_chunk(b, &ch, nthreads, stdout, p.outputcombined ? NULL : nomatch, &matched,
-                           &unmatched, stats ? &lat : NULL);
-            ch.nrows = 0;
-            ch.nf = 0;
-            buf_reset(&ch.arena);
-        }
-        if (more == 0)
-            break;
-    }
-    buf_release(&eb);
-    if (rc == 0 && fflush(stdout) != 0)
-        rc = -EIO;
-    if (rc < 0) {
-        fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
-        status = CMD_FAIL;
-    }
-    log_debug("geocode done matched=%zu unmatched=%zu invalid=%zu", matched, unmatched, invalid);
-    if (stats) {
-        double secs = (double)(now_ns() - started) / 1e9;
-        size_t rows = matched + unmatched;
-        fprintf(stderr,
-                "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "
-                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f\n",
-                rows, matched, unmatched, invalid, nthreads, secs, secs > 0 ? rows / secs : 0.0,
-                latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
-                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
-    }
+    status = geocode_rows(b, r, &p, errors, nomatch, nthreads, stats);
 out:
-    free(ch.rows);
-    free(ch.off);
-    free(ch.len);
-    buf_release(&ch.arena);
     batch_free(b);
     csv_reader_free(r);
     if (in && in != stdin)

@@ -6,6 +6,7 @@
  * a metric result is promised.
  */
 #include "record/geo.h"
+#include "base/mem.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -149,9 +150,7 @@ double geo_poly_area_m2(const struct geo_poly *p)
 bool geo_poly_scanline_point(const struct geo_poly *p, double lat, struct rec_point *out)
 {
     size_t nx = 0, cap = 16;
-    double *xs = malloc(cap * sizeof(*xs));
-    if (!xs)
-        abort();
+    double *xs = xmallocarray(cap, sizeof(*xs));
     for (size_t r = 0; r < p->n_rings; r++) {
         size_t s = ring_start(p, r), e = p->ring_end[r];
         for (size_t i = s, j = e ? e - 1 : 0; i < e; j = i++) {
@@ -159,9 +158,7 @@ bool geo_poly_scanline_point(const struct geo_poly *p, double lat, struct rec_po
             if ((yi > lat) != (yj > lat)) {
                 if (nx == cap) {
                     cap *= 2;
-                    xs = realloc(xs, cap * sizeof(*xs));
-                    if (!xs)
-                        abort();
+                    xs = xreallocarray(xs, cap, sizeof(*xs));
                 }
                 xs[nx++] = p->pts[i].lon + (lat - yi) * (p->pts[j].lon - p->pts[i].lon) / (yj - yi);
             }
@@ -324,14 +321,6 @@ static size_t pip_band(const struct geo_pip *ix, double lat)
         return 0;
     size_t b = (size_t)f;
     return b >= ix->n_bands ? ix->n_bands - 1 : b;
-}
-
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz);
-    if (!p)
-        abort();
-    return p;
 }
 
 struct geo_pip *geo_pip_new(const struct geo_poly *p)

@@ -28,6 +28,8 @@
  * Hot path: no allocation per call; all work happens in fixed stack buffers.
  */
 #include "text/norm.h"
+#include "base/hash.h"
+#include "base/mem.h"
 
 #include "base/err.h"
 #include "base/log.h"
@@ -310,19 +312,9 @@ struct dict {
 static _Atomic(struct dict *) g_dict;
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint32_t hash_bytes(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static const struct slot *dict_find(const struct dict *d, const char *key, size_t n)
 {
-    uint32_t h = hash_bytes(key, n);
+    uint32_t h = hash_fnv1a(key, n);
     size_t mask = d->nslots - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         const struct slot *s = &d->slots[i];
@@ -339,9 +331,7 @@ static uint32_t pool_add(struct dict *d, const char *s, size_t n)
         size_t cap = d->pool_cap ? d->pool_cap * 2 : 4096;
         while (cap < d->pool_len + n + 1)
             cap *= 2;
-        d->pool = realloc(d->pool, cap);
-        if (!d->pool)
-            abort();
+        d->pool = xrealloc(d->pool, cap);
         d->pool_cap = cap;
     }
     uint32_t off = (uint32_t)d->pool_len;
@@ -355,9 +345,7 @@ static void dict_rehash(struct dict *d, size_t nslots)
 {
     struct slot *old = d->slots;
     size_t oldn = d->nslots;
-    d->slots = calloc(nslots, sizeof(*d->slots));
-    if (!d->slots)
-        abort();
+    d->slots = xcalloc(nslots, sizeof(*d->slots));
     d->nslots = nslots;
     for (size_t i = 0; i < oldn; i++) {
         if (old[i].key == 0)
@@ -377,14 +365,12 @@ static void dict_add(struct dict *d, const char *key, size_t n, const struct rul
         dict_rehash(d, d->nslots ? d->nslots * 2 : 256);
     if (d->nrules == d->rules_cap) {
         d->rules_cap = d->rules_cap ? d->rules_cap * 2 : 256;
-        d->rules = realloc(d->rules, d->rules_cap * sizeof(*d->rules));
-        if (!d->rules)
-            abort();
+        d->rules = xreallocarray(d->rules, d->rules_cap, sizeof(*d->rules));
     }
     int32_t ri = (int32_t)d->nrules++;
     d->rules[ri] = *r;
     d->rules[ri].next = -1;
-    uint32_t h = hash_bytes(key, n);
+    uint32_t h = hash_fnv1a(key, n);
     size_t mask = d->nslots - 1;
     size_t i = h & mask;
     while (d->slots[i].key != 0) {
@@ -589,9 +575,7 @@ int norm_init(const char *dir)
         const char *env = getenv("GB_DICT_DIR");
         dir = env && *env ? env : GB_DICT_DIR;
     }
-    d = calloc(1, sizeof(*d));
-    if (!d)
-        abort();
+    d = xcalloc(1, sizeof(*d));
     pool_add(d, "", 0); /* offset 0 means "none" */
     dict_rehash(d, 256);
     for (int l = 0; l < NLANG; l++) {

@@ -15,6 +15,8 @@
  * THREADS: the lookup tables are built once (pthread_once) on first use and only read after.
  */
 #include "text/norm.h"
+#include "base/hash.h"
+#include "base/mem.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -598,16 +600,6 @@ static struct alias_slot alias_tab[ALIAS_SLOTS];
 static char *alias_pool;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-static uint32_t name_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* Fold a name into buf without spaces. Return its length, or -1 when it does not fit. */
 static int name_fold(const char *in, size_t len, char *buf, size_t cap)
 {
@@ -637,7 +629,7 @@ static void alias_add(const char *name, size_t len, int16_t c, size_t *used)
     int n = name_fold(name, len, buf, sizeof(buf));
     if (n <= 0)
         return;
-    uint32_t h = name_hash(buf, (size_t)n);
+    uint32_t h = hash_fnv1a(buf, (size_t)n);
     size_t i = h & (ALIAS_SLOTS - 1);
     while (alias_tab[i].country >= 0) {
         if (alias_tab[i].hash == h && strcmp(alias_tab[i].key, buf) == 0)
@@ -659,9 +651,7 @@ static void tables_build(void)
     size_t bytes = 0;
     for (int c = 0; c < NCOUNTRY; c++)
         bytes += strlen(countries[c].name) + strlen(countries[c].aliases) + 2;
-    alias_pool = malloc(bytes * 2); /* folding never more than doubles a name */
-    if (!alias_pool)
-        abort();
+    alias_pool = xmalloc(bytes * 2); /* folding never more than doubles a name */
     size_t used = 0;
     for (int16_t c = 0; c < NCOUNTRY; c++) {
         const struct country *k = &countries[c];
@@ -713,7 +703,7 @@ const char *norm_country(const char *in, size_t len)
     int n = name_fold(in, len, buf, sizeof(buf));
     if (n <= 0)
         return NULL;
-    uint32_t h = name_hash(buf, (size_t)n);
+    uint32_t h = hash_fnv1a(buf, (size_t)n);
     for (size_t i = h & (ALIAS_SLOTS - 1); alias_tab[i].country >= 0;
          i = (i + 1) & (ALIAS_SLOTS - 1))
         if (alias_tab[i].hash == h && strcmp(alias_tab[i].key, buf) == 0)
