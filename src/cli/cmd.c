@@ -6,6 +6,7 @@
 #include "build_info.h"
 #include "base/conf.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "index/index.h"
 #include "text/norm.h"
 
@@ -21,6 +22,28 @@ int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, i
     if (rc < 0) {
         fprintf(stderr, "geobatch %s: %s\n", argv[0], err);
         return CMD_USAGE;
+    }
+    return -1;
+}
+
+int cmd_log_level(const char *cmd, const char *level)
+{
+    enum log_level lvl;
+    if (log_level_parse(level, &lvl) < 0) {
+        fprintf(stderr, "geobatch %s: unknown log level '%s'\n", cmd, level);
+        return CMD_USAGE;
+    }
+    log_set_level(lvl);
+    return -1;
+}
+
+int cmd_norm_init(const char *cmd)
+{
+    int rc = norm_init(NULL);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch %s: cannot load the normaliser's lists: %s\n", cmd,
+                gb_strerror(rc));
+        return CMD_FAIL;
     }
     return -1;
 }

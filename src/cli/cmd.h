@@ -22,4 +22,12 @@ struct conf_spec;
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
               int *npos);
 
+/* Set the log level from --log-level; print "geobatch CMD: unknown log level" and return
+ * CMD_USAGE when it is not one, else -1 (continue). */
+int cmd_log_level(const char *cmd, const char *level);
+
+/* Load the normaliser's lists (norm_init); print why not and return CMD_FAIL on failure, else
+ * -1 (continue). */
+int cmd_norm_init(const char *cmd);
+
 #endif

@@ -432,12 +432,8 @@ int cmd_geocode(int argc, char **argv)
         fprintf(stderr, "geobatch geocode: %s\n", err);
         return CMD_USAGE;
     }
-    rc = norm_init(NULL);
-    if (rc < 0) {
-        fprintf(stderr, "geobatch geocode: cannot load the normaliser's lists: %s\n",
-                gb_strerror(rc));
-        return CMD_FAIL;
-    }
+    if ((rc = cmd_norm_init("geocode")) >= 0)
+        return rc;
     struct index *ix = NULL;
     rc = index_open(&ix, index_path, err, sizeof(err));
     if (rc < 0) {

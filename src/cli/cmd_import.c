@@ -55,12 +55,8 @@ int cmd_import(int argc, char **argv)
     int rc = cmd_parse(&spec, argc, argv, inputs, MAX_INPUTS, &n);
     if (rc >= 0)
         return rc;
-    enum log_level lvl;
-    if (log_level_parse(log_level, &lvl) < 0) {
-        fprintf(stderr, "geobatch import: unknown log level '%s'\n", log_level);
-        return CMD_USAGE;
-    }
-    log_set_level(lvl);
+    if ((rc = cmd_log_level("import", log_level)) >= 0)
+        return rc;
     if (!output || n == 0) {
         fprintf(stderr, "geobatch import: need -o INDEX and at least one input file\n");
         return CMD_USAGE;
@@ -70,12 +66,8 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "geobatch import: unknown format '%s'\n", format);
         return CMD_USAGE;
     }
-    rc = norm_init(NULL);
-    if (rc < 0) {
-        fprintf(stderr, "geobatch import: cannot load the normaliser's lists: %s\n",
-                gb_strerror(rc));
-        return CMD_FAIL;
-    }
+    if ((rc = cmd_norm_init("import")) >= 0)
+        return rc;
     struct index_builder *b = NULL;
     rc = index_builder_new(&b);
     if (rc < 0) {
