@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ixstat.py - size breakdown of a geobatch index file, read from its header (the layout of
-struct ix_header / struct ix_section in src/index_format.h; little-endian).
+struct ix_header / struct ix_section in src/index/index_format.h; little-endian).
 
     ixstat.py INDEX          prints one line per section "name<TAB>bytes<TAB>count" and then
                              "addresses<TAB>N", "file<TAB>BYTES", "per_address<TAB>B",

@@ -1,6 +1,6 @@
 /*
  * test_index_format.c - docs/index-format.md describes the file byte by byte: its section
- * table, entry sizes, header size and structure sizes must be those of src/index_format.h.
+ * table, entry sizes, header size and structure sizes must be those of src/index/index_format.h.
  */
 #include "index/index.h"
 #include "index/index_format.h"
