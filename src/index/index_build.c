@@ -14,6 +14,9 @@
 #include "base/log.h"
 #include "text/norm.h"
 #include "base/smap.h"
+#include "base/mem.h"
+#include "base/hash.h"
+#include "base/fsio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,17 +118,6 @@ struct index_builder {
     uint32_t seq;
 };
 
-#define GROW(arr, n, cap)                                                                          \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? (cap)*2 : 256;                                                         \
-            void *np_ = realloc((arr), (cap) * sizeof(*(arr)));                                    \
-            if (!np_)                                                                              \
-                abort();                                                                           \
-            (arr) = np_;                                                                           \
-        }                                                                                          \
-    } while (0)
-
 static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
 {
     if (!s || len == 0)
@@ -134,12 +126,7 @@ static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
     uint32_t *v = smap_put(&b->strings, s, len, 0, &ins);
     if (!ins)
         return *v;
-    while (b->blob_len + len + 1 > b->blob_cap) {
-        b->blob_cap = b->blob_cap ? b->blob_cap * 2 : 1 << 20;
-        b->blob = realloc(b->blob, b->blob_cap);
-        if (!b->blob)
-            abort();
-    }
+    VEC_RESERVE(b->blob, b->blob_len + len + 1, b->blob_cap);
     uint32_t off = (uint32_t)b->blob_len;
     memcpy(b->blob + off, s, len);
     b->blob[off + len] = '\0';
@@ -159,12 +146,7 @@ static uint32_t append_unique(struct index_builder *b, const char *s)
     if (!s || !*s)
         return 0;
     size_t len = strlen(s);
-    while (b->blob_len + len + 1 > b->blob_cap) {
-        b->blob_cap *= 2;
-        b->blob = realloc(b->blob, b->blob_cap);
-        if (!b->blob)
-            abort();
-    }
+    VEC_RESERVE(b->blob, b->blob_len + len + 1, b->blob_cap);
     uint32_t off = (uint32_t)b->blob_len;
     memcpy(b->blob + off, s, len + 1);
     b->blob_len += len + 1;
@@ -207,9 +189,7 @@ static const char *str_at(const struct index_builder *b, uint32_t off)
 
 int index_builder_new(struct index_builder **out)
 {
-    struct index_builder *b = calloc(1, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
+    struct index_builder *b = xcalloc(1, sizeof(*b));
     smap_init(&b->strings);
     smap_init(&b->groups);
     smap_init(&b->raw_groups);
@@ -218,11 +198,7 @@ int index_builder_new(struct index_builder **out)
     smap_init(&b->derived_places);
     smap_init(&b->postcode_map);
     b->blob_cap = 1 << 20;
-    b->blob = malloc(b->blob_cap);
-    if (!b->blob) {
-        free(b);
-        return -ENOMEM;
-    }
+    b->blob = xmalloc(b->blob_cap);
     b->blob[0] = '\0';
     b->blob_len = 1; /* offset 0 is "" */
     *out = b;
@@ -373,7 +349,7 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     int ins;
     uint32_t *v = smap_put(&b->groups, comp, (size_t)n, (uint32_t)b->n_grps, &ins);
     if (ins) {
-        GROW(b->grps, b->n_grps, b->cap_grps);
+        VEC_GROW(b->grps, b->n_grps, b->cap_grps);
         struct b_group *g = &b->grps[b->n_grps++];
         memset(g, 0, sizeof(*g));
         g->key = intern_n(b, key, klen);
@@ -416,7 +392,7 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     int ins;
     uint32_t *v = smap_put(&b->derived_places, comp, (size_t)n, (uint32_t)b->n_places, &ins);
     if (ins) {
-        GROW(b->places, b->n_places, b->cap_places);
+        VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
         p->p.key = intern_n(b, key, klen);
@@ -457,7 +433,7 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
         int n = snprintf(comp, sizeof(comp), "%s\x1f%s", key, cc ? cc : "--");
         v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
         if (ins) {
-            GROW(b->pcs, b->n_pcs, b->cap_pcs);
+            VEC_GROW(b->pcs, b->n_pcs, b->cap_pcs);
             struct b_postcode *p = &b->pcs[b->n_pcs++];
             memset(p, 0, sizeof(*p));
             p->p.key = intern_n(b, key, klen);
@@ -510,7 +486,7 @@ static int add_address(struct index_builder *b, const struct record *r)
     char cc[3];
     country2(cc, r->country);
     cc[2] = '\0';
-    GROW(b->addrs, b->n_addrs, b->cap_addrs);
+    VEC_GROW(b->addrs, b->n_addrs, b->cap_addrs);
     struct b_addr *a = &b->addrs[b->n_addrs++];
     memset(a, 0, sizeof(*a));
     a->lat = to_fix(r->lat);
@@ -563,14 +539,14 @@ static int add_street(struct index_builder *b, const struct record *r)
         gr->way_lon = to_fix(mid.lon);
     }
     if (r->geom && r->n_geom >= 2) {
-        GROW(b->sgeoms, b->n_sgeoms, b->cap_sgeoms);
+        VEC_GROW(b->sgeoms, b->n_sgeoms, b->cap_sgeoms);
         struct b_sgeom *sg = &b->sgeoms[b->n_sgeoms++];
         sg->group = (uint32_t)g;
         sg->first = (uint32_t)b->n_spoints;
         sg->count = (uint32_t)r->n_geom;
         sg->seq = b->seq;
         for (size_t i = 0; i < r->n_geom; i++) {
-            GROW(b->spoints, b->n_spoints, b->cap_spoints);
+            VEC_GROW(b->spoints, b->n_spoints, b->cap_spoints);
             b->spoints[b->n_spoints].lat = to_fix(r->geom[i].lat);
             b->spoints[b->n_spoints].lon = to_fix(r->geom[i].lon);
             b->n_spoints++;
@@ -596,7 +572,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
     long g = group_of(b, r, r->street);
     if (g < 0)
         return 0;
-    GROW(b->interps, b->n_interps, b->cap_interps);
+    VEC_GROW(b->interps, b->n_interps, b->cap_interps);
     struct b_interp *it = &b->interps[b->n_interps++];
     it->group = (uint32_t)g;
     it->from = (int32_t)r->from;
@@ -608,7 +584,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
     it->seq = b->seq;
     struct b_group *gr = &b->grps[g];
     for (size_t i = 0; i < r->n_geom; i++) {
-        GROW(b->points, b->n_points, b->cap_points);
+        VEC_GROW(b->points, b->n_points, b->cap_points);
         b->points[b->n_points].lat = to_fix(r->geom[i].lat);
         b->points[b->n_points].lon = to_fix(r->geom[i].lon);
         bbox_add(gr, b->points[b->n_points].lat, b->points[b->n_points].lon);
@@ -646,7 +622,7 @@ static int add_place(struct index_builder *b, const struct record *r, int source
         size_t klen = key_of(name, cc[0] ? cc : NULL, key, sizeof(key));
         if (klen == 0)
             continue;
-        GROW(b->places, b->n_places, b->cap_places);
+        VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
         p->p.key = intern_n(b, key, klen);
@@ -668,7 +644,7 @@ static int add_admin(struct index_builder *b, const struct record *r)
 {
     if (!r->name)
         return 0;
-    GROW(b->admins, b->n_admins, b->cap_admins);
+    VEC_GROW(b->admins, b->n_admins, b->cap_admins);
     struct ix_admin *a = &b->admins[b->n_admins++];
     memset(a, 0, sizeof(*a));
     a->name = intern(b, r->name);
@@ -685,7 +661,7 @@ static int add_admin(struct index_builder *b, const struct record *r)
     for (size_t i = 0; i < r->n_geom; i++) {
         int32_t la = to_fix(r->geom[i].lat), lo = to_fix(r->geom[i].lon);
         if (r->n_geom >= 3) {
-            GROW(b->apoints, b->n_apoints, b->cap_apoints);
+            VEC_GROW(b->apoints, b->n_apoints, b->cap_apoints);
             b->apoints[b->n_apoints].lat = la;
             b->apoints[b->n_apoints].lon = lo;
             b->n_apoints++;
@@ -745,7 +721,7 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
     struct stat st;
     if (stat(path, &st) < 0)
         return -errno;
-    GROW(b->sources, b->n_sources, b->cap_sources);
+    VEC_GROW(b->sources, b->n_sources, b->cap_sources);
     struct ix_source *s = &b->sources[b->n_sources++];
     memset(s, 0, sizeof(*s));
     const char *base = strrchr(path, '/');
@@ -836,10 +812,8 @@ static double bbox_gap_m(const struct b_group *a, const struct b_group *b)
 static uint32_t *merge_line_only_streets(struct index_builder *b)
 {
     size_t ng = b->n_grps;
-    uint32_t *target = malloc((ng + 1) * sizeof(uint32_t));
-    uint8_t *content = calloc(ng + 1, 1);
-    if (!target || !content)
-        abort();
+    uint32_t *target = xmallocarray(ng + 1, sizeof(uint32_t));
+    uint8_t *content = xcalloc(ng + 1, 1);
     for (size_t i = 0; i < ng; i++)
         target[i] = (uint32_t)i;
     for (size_t i = 0; i < b->n_addrs; i++)
@@ -849,9 +823,7 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
     /* groups with content, chained by (key, country) */
     struct smap heads;
     smap_init(&heads);
-    uint32_t *next = malloc((ng + 1) * sizeof(uint32_t));
-    if (!next)
-        abort();
+    uint32_t *next = xmallocarray(ng + 1, sizeof(uint32_t));
     for (size_t i = 0; i < ng; i++) {
         next[i] = IX_NONE;
         if (!content[i])
@@ -926,7 +898,7 @@ static void segment_cells(struct cell_pair **pairs, size_t *n, size_t *cap, stru
         return; /* a broken segment across the map: not worth indexing */
     for (int32_t y = y0; y <= y1; y++)
         for (int32_t x = x0; x <= x1; x++) {
-            GROW(*pairs, *n, *cap);
+            VEC_GROW(*pairs, *n, *cap);
             (*pairs)[*n].key = ((uint64_t)(uint32_t)y << 32) | (uint32_t)x;
             (*pairs)[*n].idx = street;
             (*n)++;
@@ -1023,9 +995,7 @@ static uint32_t *build_hash(const struct index_builder *b, size_t n, const void 
             runs++;
     }
     size_t ns = pow2_at_least(runs * 2 + 1);
-    uint32_t *t = malloc(ns * sizeof(uint32_t));
-    if (!t)
-        abort();
+    uint32_t *t = xmallocarray(ns, sizeof(uint32_t));
     memset(t, 0xff, ns * sizeof(uint32_t));
     for (size_t i = 0; i < n; i++) {
         uint32_t k = *(const uint32_t *)(base + i * stride + key_field);
@@ -1033,7 +1003,7 @@ static uint32_t *build_hash(const struct index_builder *b, size_t n, const void 
         if (i != 0 && strcmp(str_at(b, k), str_at(b, kp)) == 0)
             continue;
         const char *ks = str_at(b, k);
-        size_t h = smap_hash(ks, strlen(ks)) & (ns - 1);
+        size_t h = ix_key_hash(ks, strlen(ks)) & (ns - 1);
         while (t[h] != IX_NONE)
             h = (h + 1) & (ns - 1);
         t[h] = (uint32_t)i;
@@ -1048,33 +1018,17 @@ struct out_sect {
     size_t count;
 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int write_file(const char *path, struct ix_header *h, struct out_sect *s, char *err,
                       size_t errlen)
 {
-    char tmp[4096];
+    char tmp[GB_PATH_MAX];
     int rc = 0;
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
         return -ENAMETOOLONG;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = -errno;
-        snprintf(err, errlen, "cannot create %s: %s", tmp, gb_strerror(rc));
+        gb_errf(err, errlen, "cannot create %s: %s", tmp, gb_strerror(rc));
         return rc;
     }
     uint64_t off = sizeof(*h);
@@ -1097,14 +1051,14 @@ static int write_file(const char *path, struct ix_header *h, struct out_sect *s,
     h->file_size = off;
     h->header_crc = 0;
     h->header_crc = (uint32_t)crc32(0L, (const unsigned char *)h, sizeof(*h));
-    rc = write_all(fd, h, sizeof(*h));
+    rc = fs_write_all(fd, h, sizeof(*h));
     uint64_t pos = sizeof(*h);
     static const char zeros[8];
     for (int i = 0; rc == 0 && i < IXS__COUNT; i++) {
         if (h->sect[i].off > pos)
-            rc = write_all(fd, zeros, (size_t)(h->sect[i].off - pos));
+            rc = fs_write_all(fd, zeros, (size_t)(h->sect[i].off - pos));
         if (rc == 0 && s[i].len)
-            rc = write_all(fd, s[i].data, s[i].len);
+            rc = fs_write_all(fd, s[i].data, s[i].len);
         pos = h->sect[i].off + s[i].len;
     }
     if (rc == 0 && fsync(fd) < 0)
@@ -1114,7 +1068,7 @@ static int write_file(const char *path, struct ix_header *h, struct out_sect *s,
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
     if (rc < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, gb_strerror(rc));
+        gb_errf(err, errlen, "cannot write %s: %s", path, gb_strerror(rc));
         unlink(tmp);
     }
     return rc;
@@ -1123,8 +1077,8 @@ static int write_file(const char *path, struct ix_header *h, struct out_sect *s,
 static void fuzzy_add(struct ix_fuzzy **f, size_t *n, size_t *cap, const char *s, size_t len,
                       uint32_t street)
 {
-    GROW(*f, *n, *cap);
-    (*f)[*n].hash = smap_hash(s, len);
+    VEC_GROW(*f, *n, *cap);
+    (*f)[*n].hash = ix_key_hash(s, len);
     (*f)[*n].street = street;
     (*n)++;
 }
@@ -1135,10 +1089,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
 
     /* Streets: sort groups, remember where each old group went. */
     size_t ng = b->n_grps;
-    uint32_t *order = malloc((ng + 1) * sizeof(uint32_t));
-    struct b_group *sorted = malloc((ng + 1) * sizeof(*sorted));
-    if (!order || !sorted)
-        abort();
+    uint32_t *order = xmallocarray(ng + 1, sizeof(uint32_t));
+    struct b_group *sorted = xmallocarray(ng + 1, sizeof(*sorted));
     /* Sort the groups that stay; seq carries the old index to remap everything that points
      * at a group. A merged group takes its target's new index. */
     uint32_t *target = merge_line_only_streets(b);
@@ -1166,10 +1118,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
 
     /* Addresses: one given twice (same street, number, postcode, within 50 m; from one
      * source or two, such as the units of one address) is stored once. */
-    struct ix_addr *addrs = calloc(b->n_addrs + 1, sizeof(*addrs));
-    struct ix_street *streets = calloc(ng + 1, sizeof(*streets));
-    if (!addrs || !streets)
-        abort();
+    struct ix_addr *addrs = xcalloc(b->n_addrs + 1, sizeof(*addrs));
+    struct ix_street *streets = xcalloc(ng + 1, sizeof(*streets));
     size_t na = 0;
     for (size_t i = 0; i < b->n_addrs; i++) {
         const struct b_addr *a = &b->addrs[i];
@@ -1213,7 +1163,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         char idsrc[3 * NORM_MAX];
         int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%s", str_at(b, g->key), g->country,
                          str_at(b, g->city_key));
-        s->id = smap_hash(idsrc, (size_t)n);
+        s->id = hash_fnv1a(idsrc, (size_t)n);
     }
     for (size_t i = 0; i < na; i++) {
         struct ix_street *s = &streets[addrs[i].street];
@@ -1221,9 +1171,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             s->addr_first = (uint32_t)i;
         s->addr_count++;
     }
-    struct ix_interp *interps = calloc(b->n_interps + 1, sizeof(*interps));
-    if (!interps)
-        abort();
+    struct ix_interp *interps = xcalloc(b->n_interps + 1, sizeof(*interps));
     for (size_t i = 0; i < b->n_interps; i++) {
         const struct b_interp *it = &b->interps[i];
         interps[i].street = it->group;
@@ -1312,21 +1260,17 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         }
     }
     sort(b->places, b->n_places, sizeof(*b->places), cmp_place, b);
-    struct ix_place *places = calloc(b->n_places + 1, sizeof(*places));
-    if (!places)
-        abort();
+    struct ix_place *places = xcalloc(b->n_places + 1, sizeof(*places));
     for (size_t i = 0; i < b->n_places; i++) {
         places[i] = b->places[i].p;
         char idsrc[NORM_MAX + 16];
         int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%d|%d", str_at(b, places[i].key),
                          places[i].country, places[i].rank, places[i].source);
-        places[i].id = smap_hash(idsrc, (size_t)n);
+        places[i].id = hash_fnv1a(idsrc, (size_t)n);
     }
 
     /* Postcodes. */
-    struct ix_postcode *pcs = calloc(b->n_pcs + 1, sizeof(*pcs));
-    if (!pcs)
-        abort();
+    struct ix_postcode *pcs = xcalloc(b->n_pcs + 1, sizeof(*pcs));
     for (size_t i = 0; i < b->n_pcs; i++) {
         struct b_postcode *p = &b->pcs[i];
         pcs[i] = p->p;
@@ -1343,10 +1287,8 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     /* Reverse grid: address indexes grouped by cell. */
     struct ix_cell *cells = NULL;
     size_t ncells = 0, capcells = 0;
-    uint64_t *cellkeys = malloc((na + 1) * sizeof(uint64_t));
-    uint32_t *cell_addrs = malloc((na + 1) * sizeof(uint32_t));
-    if (!cellkeys || !cell_addrs)
-        abort();
+    uint64_t *cellkeys = xmallocarray(na + 1, sizeof(uint64_t));
+    uint32_t *cell_addrs = xmallocarray(na + 1, sizeof(uint32_t));
     for (size_t i = 0; i < na; i++) {
         uint64_t cy =
             (uint64_t)(uint32_t)(int32_t)floor(addrs[i].lat / IX_COORD_SCALE / IX_CELL_DEG);
@@ -1355,9 +1297,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         cellkeys[i] = ((cy << 32) | cx);
     }
     {
-        struct cell_pair *pairs = malloc((na + 1) * sizeof(*pairs));
-        if (!pairs)
-            abort();
+        struct cell_pair *pairs = xmallocarray(na + 1, sizeof(*pairs));
         for (size_t i = 0; i < na; i++) {
             pairs[i].key = cellkeys[i];
             pairs[i].idx = (uint32_t)i;
@@ -1366,7 +1306,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
         for (size_t i = 0; i < na; i++) {
             cell_addrs[i] = pairs[i].idx;
             if (ncells == 0 || cells[ncells - 1].cell != pairs[i].key) {
-                GROW(cells, ncells, capcells);
+                VEC_GROW(cells, ncells, capcells);
                 cells[ncells].cell = pairs[i].key;
                 cells[ncells].first = (uint32_t)i;
                 cells[ncells].count = 0;
@@ -1383,9 +1323,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     sort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom, b);
     size_t npoints = 0;
     struct ix_point *points =
-        malloc((b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1) * sizeof(*points));
-    if (!points)
-        abort();
+        xmallocarray(b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1, sizeof(*points));
     if (b->n_points)
         memcpy(points, b->points, b->n_points * sizeof(*points));
     npoints = b->n_points;
@@ -1419,15 +1357,13 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     sort(spairs, nspairs, sizeof(*spairs), cmp_pair, b);
     struct ix_cell *scells = NULL;
     size_t nscells = 0, capscells = 0;
-    uint32_t *scell_streets = malloc((nspairs + 1) * sizeof(uint32_t));
-    if (!scell_streets)
-        abort();
+    uint32_t *scell_streets = xmallocarray(nspairs + 1, sizeof(uint32_t));
     size_t nss = 0;
     for (size_t i = 0; i < nspairs; i++) {
         if (i > 0 && spairs[i].key == spairs[i - 1].key && spairs[i].idx == spairs[i - 1].idx)
             continue;
         if (nscells == 0 || scells[nscells - 1].cell != spairs[i].key) {
-            GROW(scells, nscells, capscells);
+            VEC_GROW(scells, nscells, capscells);
             scells[nscells].cell = spairs[i].key;
             scells[nscells].first = (uint32_t)nss;
             scells[nscells].count = 0;
@@ -1448,7 +1384,7 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
             if (memcmp(countries[k_].code, (cc), 2) == 0)                                          \
                 break;                                                                             \
         if (k_ == ncountries) {                                                                    \
-            GROW(countries, ncountries, capcountries);                                             \
+            VEC_GROW(countries, ncountries, capcountries);                                         \
             memset(&countries[k_], 0, sizeof(countries[k_]));                                      \
             memcpy(countries[k_].code, (cc), 2);                                                   \
             ncountries++;                                                                          \
