@@ -44,6 +44,7 @@ static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
     return off;
 }
 
+/* intern_n() of a NUL-terminated string (NULL gives 0). */
 static uint32_t intern(struct index_builder *b, const char *s)
 {
     return s ? intern_n(b, s, strlen(s)) : 0;
@@ -91,6 +92,7 @@ static uint32_t intern_display(struct index_builder *b, const char *s)
     return intern_n(b, t, n);
 }
 
+/* Allocation failure aborts (base/mem.h), so this returns 0. */
 int index_builder_new(struct index_builder **out)
 {
     struct index_builder *b = xcalloc(1, sizeof(*b));
@@ -135,6 +137,8 @@ void index_builder_free(struct index_builder *b)
     free(b);
 }
 
+/* The ISO 3166 alpha-2 code of c (two letters upper-cased, or a country name looked up with
+ * norm_country), or two NULs when there is none. */
 static void country2(char out[2], const char *c)
 {
     out[0] = out[1] = '\0';
@@ -150,6 +154,7 @@ static void country2(char out[2], const char *c)
     }
 }
 
+/* The normalised key of s into out[cap]; return its length, 0 when s is empty or has none. */
 static size_t key_of(const char *s, const char *country, char *out, size_t cap)
 {
     if (!s || !*s)
@@ -213,6 +218,7 @@ static long group_of(struct index_builder *b, const struct record *r, const char
     return g;
 }
 
+/* group_of() the slow way: normalise street and city to find or create the group. */
 static long group_of_norm(struct index_builder *b, const struct record *r, const char *street)
 {
     char key[NORM_MAX], ckey[NORM_MAX], comp[3 * NORM_MAX];
@@ -298,6 +304,8 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     }
 }
 
+/* Count r toward the postcode pc of country cc: as its own record (from_record: the point
+ * where the record puts it) or as one of the addresses it centres on. */
 static void derive_postcode(struct index_builder *b, const char *pc, const char *cc,
                             const struct record *r, int from_record)
 {
@@ -344,12 +352,15 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
     }
 }
 
+/* A real point: finite, in range, and not the 0,0 of missing data. */
 static bool coord_ok(double lat, double lon)
 {
     return isfinite(lat) && isfinite(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 &&
            !(lat == 0 && lon == 0);
 }
 
+/* The add_* functions keep one record of their kind, dropping it quietly when it cannot be
+ * found or placed (no number, street or usable point). Each returns 0 (or a sink error). */
 static int add_address(struct index_builder *b, const struct record *r)
 {
     if (!r->number || !coord_ok(r->lat, r->lon))
@@ -395,6 +406,8 @@ static int add_address(struct index_builder *b, const struct record *r)
     return 0;
 }
 
+/* A street: its longest way gives its point, ways of two or more points are kept as its
+ * geometry, and each alternative name is a street of its own. */
 static int add_street(struct index_builder *b, const struct record *r)
 {
     const char *name = r->name ? r->name : r->street;
@@ -445,6 +458,7 @@ static int add_street(struct index_builder *b, const struct record *r)
     return 0;
 }
 
+/* An interpolation line of a street, its points kept in points. */
 static int add_interp(struct index_builder *b, const struct record *r)
 {
     if (!r->street || !r->geom || r->n_geom < 2 || r->from < 0 || r->to < 0)
@@ -489,6 +503,8 @@ static int add_interp(struct index_builder *b, const struct record *r)
     return 0;
 }
 
+/* A place under its name and each alternative name; source is 0 for place records, 1 for
+ * admin areas. */
 static int add_place(struct index_builder *b, const struct record *r, int source)
 {
     if (!r->name || !coord_ok(r->lat, r->lon))
@@ -520,6 +536,8 @@ static int add_place(struct index_builder *b, const struct record *r, int source
     return 0;
 }
 
+/* An admin area with its ring (when it has three points or more) and bounding box; an area of
+ * county rank or finer (county, city, district...) is a place too. */
 static int add_admin(struct index_builder *b, const struct record *r)
 {
     if (!r->name)
@@ -560,6 +578,7 @@ static int add_admin(struct index_builder *b, const struct record *r)
     return 0;
 }
 
+/* The sink: every record counts for the current source, then goes to its kind's add_*. */
 static int builder_emit(void *ctx, const struct record *r)
 {
     struct index_builder *b = ctx;

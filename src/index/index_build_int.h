@@ -23,8 +23,8 @@ struct b_addr {
     char suffix[3];
     uint8_t flags;
     uint32_t raw, postcode, source;
-    uint32_t group;
-    uint32_t seq; /* arrival order: the last tie-breaker */
+    uint32_t group; /* street group (after ordering: street index) */
+    uint32_t seq;   /* arrival order: the last tie-breaker */
 };
 
 /* One street as collected: (normalised key, country, city key), with what its records
@@ -37,7 +37,7 @@ struct b_group {
     int32_t min_lat, min_lon, max_lat, max_lon;
     int32_t way_lat, way_lon; /* middle of the longest way seen */
     double way_len;
-    uint32_t seq;
+    uint32_t seq; /* arrival of its first record (while ordering: its old index) */
 };
 
 /* One interpolation line; its points are in points. */
@@ -45,7 +45,7 @@ struct b_interp {
     uint32_t group;
     int32_t from, to;
     uint32_t parity;
-    uint32_t geom_first, geom_count;
+    uint32_t geom_first, geom_count; /* in points */
     uint32_t postcode;
     uint32_t seq;
 };

@@ -195,6 +195,7 @@ static int cmp_country(const void *pa, const void *pb, void *ctx)
 
 /* ---- helpers of the phases ---- */
 
+/* Approximate distance in metres between two fixed-point points. */
 static double dist_m(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
 {
     return geo_approx_distance_m(lat1 / IX_COORD_SCALE, lon1 / IX_COORD_SCALE,
@@ -525,6 +526,7 @@ static void summarise_streets(struct index_builder *b, struct layout *o)
     }
 }
 
+/* One (hash of s[0..len), street) entry of the FUZZY section. */
 static void fuzzy_add(struct layout *o, const char *s, size_t len, uint32_t street)
 {
     VEC_GROW(o->fuzzy, o->n_fuzzy, o->cap_fuzzy);
@@ -754,6 +756,11 @@ struct out_sect {
     size_t count;
 };
 
+/*
+ * Lay out the sections after the header (each 8-aligned, with its CRC-32), then write header and
+ * sections to "<path>.tmp.<pid>", fsync, and rename it over path. Return 0, or a negative code
+ * with a message in err (the temporary file is removed).
+ */
 static int write_file(const char *path, struct ix_header *h, struct out_sect *s, char *err,
                       size_t errlen)
 {
@@ -858,6 +865,7 @@ static int write_index(const struct index_builder *b, const struct layout *o, co
     return rc;
 }
 
+/* Free every table of the layout (what a phase did not create is NULL). */
 static void layout_release(struct layout *o)
 {
     free(o->order);
