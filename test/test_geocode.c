@@ -264,28 +264,10 @@ static void run_cases(const char *set)
     assert_int_equal(t.nfail, 0);
 }
 
-static void test_cases_li(void **state)
+/* One cmocka test per data set: its name and its set, in main() below. */
+static void test_cases(void **state)
 {
-    (void)state;
-    run_cases("li");
-}
-
-static void test_cases_prague(void **state)
-{
-    (void)state;
-    run_cases("prague");
-}
-
-static void test_cases_lauf(void **state)
-{
-    (void)state;
-    run_cases("lauf");
-}
-
-static void test_cases_sf(void **state)
-{
-    (void)state;
-    run_cases("sf");
+    run_cases(*state);
 }
 
 /* maxresults caps the candidates of an ambiguous query; every one is distinct. */
@@ -448,10 +430,10 @@ static void test_repeatable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases_li),
-        cmocka_unit_test(test_cases_prague),
-        cmocka_unit_test(test_cases_lauf),
-        cmocka_unit_test(test_cases_sf),
+        {"test_cases_li", test_cases, NULL, NULL, "li"},
+        {"test_cases_prague", test_cases, NULL, NULL, "prague"},
+        {"test_cases_lauf", test_cases, NULL, NULL, "lauf"},
+        {"test_cases_sf", test_cases, NULL, NULL, "sf"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_reverse_near_address),
