@@ -257,11 +257,9 @@ static void run_cases(const char *set)
             tsv_fail(&t, "FAIL %s (%s|%s %s %s %s): %s", f[0], f[1], f[2], f[3], f[4], f[5], why);
         }
     }
-    tsv_close(&t);
     fprintf(stderr, "%s: %d rows, %d failed, %d known bugs, %d bug rows passing\n", name, t.ncases,
             t.nfail, bugs, fixed);
-    assert_true(t.ncases >= 5);
-    assert_int_equal(t.nfail, 0);
+    tsv_close(&t, 5);
 }
 
 /* One cmocka test per data set: its name and its set, in main() below. */

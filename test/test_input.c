@@ -105,9 +105,7 @@ static void test_header_golden(void **state)
         buf_release(&got);
         body_close(&b);
     }
-    tsv_close(&t);
-    assert_true(t.ncases >= 35);
-    assert_int_equal(t.nfail, 0);
+    tsv_close(&t, 35);
 }
 
 /* Parse the header line of a body, which must succeed. */

@@ -15,9 +15,7 @@
  *         if (... t.col[0] ... != ... t.col[2] ...)
  *             tsv_fail(&t, "got [%s], want [%s]", got, t.col[2]);
  *     }
- *     tsv_close(&t);
- *     assert_true(t.ncases >= 150);
- *     assert_int_equal(t.nfail, 0);
+ *     tsv_close(&t, 150); (fails unless 150 cases or more were read and none failed)
  */
 #ifndef GEOBATCH_TEST_UTIL_H
 #define GEOBATCH_TEST_UTIL_H
@@ -126,7 +124,7 @@ static inline bool tsv_next(struct tsv *t, int want)
 }
 
 /* Report that the current case failed: "test/cases/<name>:<line>: <message>" on stderr.
- * The test goes on with the next case; assert t->nfail == 0 at the end. */
+ * The test goes on with the next case; tsv_close fails the test at the end. */
 static inline void tsv_fail(struct tsv *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static inline void tsv_fail(struct tsv *t, const char *fmt, ...)
@@ -140,13 +138,18 @@ static inline void tsv_fail(struct tsv *t, const char *fmt, ...)
     t->nfail++;
 }
 
-/* Close the file; t->ncases and t->nfail stay readable. */
-static inline void tsv_close(struct tsv *t)
+/* Close the file, then fail unless at least min_cases cases were read and tsv_fail reported
+ * none of them (each failure was printed with its file:line as it happened). */
+static inline void tsv_close(struct tsv *t, int min_cases)
 {
     free(t->line);
     t->line = NULL;
     fclose(t->fp);
     t->fp = NULL;
+    if (t->ncases < min_cases)
+        fail_msg("%s: %d cases, want at least %d", t->name, t->ncases, min_cases);
+    if (t->nfail)
+        fail_msg("%s: %d failures in %d cases (listed above)", t->name, t->nfail, t->ncases);
 }
 
 #endif
