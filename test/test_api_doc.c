@@ -63,27 +63,32 @@ static struct job_info fixture_job(enum job_state st)
     return j;
 }
 
+/* The status document of j, rendered into a static buffer. */
+static const char *status_doc(const struct job_info *j, bool json)
+{
+    static char doc[(1 << 16) + 1];
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    assert_int_equal(api_doc_status(&b, j, json), 0);
+    snprintf(doc, sizeof(doc), "%s", buf_str(&b));
+    buf_release(&b);
+    return doc;
+}
+
 static void test_status_completed_xml(void **state)
 {
     (void)state;
     struct job_info j = fixture_job(JOB_COMPLETED);
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(api_doc_status(&b, &j, false), 0);
-    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_status.xml"));
-    assert_null(strchr(buf_str(&b), '\n'));
-    buf_release(&b);
+    const char *doc = status_doc(&j, false);
+    assert_string_equal(doc, fixture("cartodb__fixture_response_status.xml"));
+    assert_null(strchr(doc, '\n'));
 }
 
 static void test_status_cancelled_xml(void **state)
 {
     (void)state;
     struct job_info j = fixture_job(JOB_CANCELLED);
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(api_doc_status(&b, &j, false), 0);
-    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_cancel.xml"));
-    buf_release(&b);
+    assert_string_equal(status_doc(&j, false), fixture("cartodb__fixture_response_cancel.xml"));
 }
 
 static void test_status_submitted_xml(void **state)
@@ -94,11 +99,7 @@ static void test_status_submitted_xml(void **state)
     snprintf(j.id, sizeof(j.id), "%s", "K8DmCWzsZGh4gbawxOuMv2BUcZsIkt7v");
     j.state = JOB_SUBMITTED;
     j.total = 5, j.valid = 5; /* known from the upload, but shown as 0 until the job runs */
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(api_doc_status(&b, &j, false), 0);
-    assert_string_equal(buf_str(&b), fixture("cartodb__fixture_response_example.xml"));
-    buf_release(&b);
+    assert_string_equal(status_doc(&j, false), fixture("cartodb__fixture_response_example.xml"));
 }
 
 static void test_status_running_counts(void **state)
@@ -107,16 +108,12 @@ static void test_status_running_counts(void **state)
     struct job_info j = fixture_job(JOB_RUNNING);
     j.finished = 0;
     j.total = 10, j.valid = 8, j.invalid = 2, j.processed = 5, j.success = 4, j.error = 1;
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    assert_int_equal(api_doc_status(&b, &j, true), 0);
     assert_string_equal(
-        buf_str(&b),
+        status_doc(&j, true),
         "{\"Response\":{\"MetaInfo\":{\"RequestId\":\"0TK8XRhsIAxMi0KNbEu58MkApMVWctFE\"},"
         "\"Status\":\"running\",\"JobStarted\":\"2013-09-15T18:19:49.000Z\",\"TotalCount\":10,"
         "\"ValidCount\":8,\"InvalidCount\":2,\"ProcessedCount\":5,\"PendingCount\":3,"
         "\"SuccessCount\":4,\"ErrorCount\":1}}");
-    buf_release(&b);
 }
 
 static void test_error_xml(void **state)
@@ -178,45 +175,41 @@ static void test_request_id(void **state)
     assert_string_not_equal(a, b);
 }
 
-static void route(const char *path, enum http_route_kind kind, bool json, bool id_valid)
-{
-    struct http_route r;
-    http_route_parse(path, &r);
-    assert_int_equal(r.kind, kind);
-    assert_int_equal(r.json, json);
-    assert_int_equal(r.id_valid, id_valid);
-}
-
 static void test_routes(void **state)
 {
     (void)state;
-    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
-    char p[256];
-    route("/6.2/jobs", ROUTE_JOBS, false, false);
-    route("/6.2/jobs/", ROUTE_JOBS, false, false);
-    route("/6.2/jobs.json", ROUTE_JOBS, true, false);
-    snprintf(p, sizeof(p), "/6.2/jobs/%s", id);
-    route(p, ROUTE_JOB, false, true);
-    snprintf(p, sizeof(p), "/6.2/jobs/%s//", id);
-    route(p, ROUTE_JOB, false, true);
-    snprintf(p, sizeof(p), "/6.2/jobs/%s/result/", id);
-    route(p, ROUTE_JOB_FILE, false, true);
-    snprintf(p, sizeof(p), "/6.2/jobs/%s/no-matches", id);
-    route(p, ROUTE_JOB_FILE, false, true);
-    snprintf(p, sizeof(p), "/6.2/jobs/%s/other", id);
-    route(p, ROUTE_NONE, false, true);
-    route("/6.2/jobs/..%2F..%2Fetc", ROUTE_JOB, false, false);
-    route("/6.2/jobs/../../../etc/passwd", ROUTE_NONE, false, false);
-    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctF!", ROUTE_JOB, false, false);
-    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFEx", ROUTE_JOB, false, false);
-    route("/health", ROUTE_HEALTH, false, false);
-    route("/metrics/", ROUTE_METRICS, false, false);
-    route("/6.3/jobs", ROUTE_NONE, false, false);
+    static const struct {
+        const char *path;
+        enum http_route_kind kind;
+        bool json, id_valid;
+    } cases[] = {
+        {"/6.2/jobs", ROUTE_JOBS, false, false},
+        {"/6.2/jobs/", ROUTE_JOBS, false, false},
+        {"/6.2/jobs.json", ROUTE_JOBS, true, false},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", ROUTE_JOB, false, true},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE//", ROUTE_JOB, false, true},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/result/", ROUTE_JOB_FILE, false, true},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/no-matches", ROUTE_JOB_FILE, false, true},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/other", ROUTE_NONE, false, true},
+        {"/6.2/jobs/..%2F..%2Fetc", ROUTE_JOB, false, false},
+        {"/6.2/jobs/../../../etc/passwd", ROUTE_NONE, false, false},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctF!", ROUTE_JOB, false, false},
+        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFEx", ROUTE_JOB, false, false},
+        {"/health", ROUTE_HEALTH, false, false},
+        {"/metrics/", ROUTE_METRICS, false, false},
+        {"/6.3/jobs", ROUTE_NONE, false, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct http_route r;
+        http_route_parse(cases[i].path, &r);
+        if (r.kind != cases[i].kind || r.json != cases[i].json || r.id_valid != cases[i].id_valid)
+            fail_msg("%s: kind %d json %d id_valid %d, want %d %d %d", cases[i].path, r.kind,
+                     r.json, r.id_valid, cases[i].kind, cases[i].json, cases[i].id_valid);
+    }
     struct http_route r;
-    snprintf(p, sizeof(p), "/6.2/jobs/%s/all", id);
-    http_route_parse(p, &r);
+    http_route_parse("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/all", &r);
     assert_int_equal(r.file, FILE_ALL);
-    assert_string_equal(r.id, id);
+    assert_string_equal(r.id, "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE");
 }
 
 static bool wants(const char *accept)

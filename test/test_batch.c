@@ -297,30 +297,27 @@ static void test_outcols_case(void **state)
 static void test_parameter_errors(void **state)
 {
     (void)state;
-    struct job j;
-    /* an unknown output column */
-    const char *p1[] = {"outcols=displayLatitude,lattitude", NULL};
-    run_job(&j, p1, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
-    assert_non_null(strstr(j.err, "lattitude"));
-    /* no outcols at all */
-    const char *p2[] = {"header=true", NULL};
-    run_job(&j, p2, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
-    assert_non_null(strstr(j.err, "outcols"));
-    /* a bad boolean, a bad delimiter, maxresults out of range */
-    const char *p3[] = {"outcols=city", "header=maybe", NULL};
-    run_job(&j, p3, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
-    const char *p4[] = {"outcols=city", "outdelim=#", NULL};
-    run_job(&j, p4, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
-    const char *p5[] = {"outcols=city", "maxresults=0", NULL};
-    run_job(&j, p5, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
-    const char *p6[] = {"outcols=city", "maxresults=101", NULL};
-    run_job(&j, p6, "recId|searchText\n1|x\n");
-    assert_int_equal(j.rc, GB_EPARAM);
+    /* Parameters a job refuses with GB_EPARAM, and a word its message must contain. */
+    static const struct {
+        const char *params[3]; /* NULL-terminated */
+        const char *word;      /* NULL: any message */
+    } cases[] = {
+        {{"outcols=displayLatitude,lattitude"}, "lattitude"}, /* an unknown output column */
+        {{"header=true"}, "outcols"},                         /* no outcols at all */
+        /* a bad boolean, a bad delimiter, maxresults out of range */
+        {{"outcols=city", "header=maybe"}, NULL},
+        {{"outcols=city", "outdelim=#"}, NULL},
+        {{"outcols=city", "maxresults=0"}, NULL},
+        {{"outcols=city", "maxresults=101"}, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct job j;
+        run_job(&j, cases[i].params, "recId|searchText\n1|x\n");
+        if (j.rc != GB_EPARAM || (cases[i].word && !strstr(j.err, cases[i].word)))
+            fail_msg("%s %s: rc %d '%s', want GB_EPARAM naming %s", cases[i].params[0],
+                     cases[i].params[1] ? cases[i].params[1] : "", j.rc, j.err,
+                     cases[i].word ? cases[i].word : "anything");
+    }
 }
 
 /* An unknown input column is an error unless allowUnknownInputColumns; then it is ignored for

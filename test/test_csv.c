@@ -28,62 +28,6 @@
 static const size_t read_sizes[] = {1, 2, 3, 7, 4096, 0};
 #define NSIZES (sizeof(read_sizes) / sizeof(read_sizes[0]))
 
-/* Decode \n \r \t \\ \xHH in s into a malloc'd buffer; "(empty)" is the empty string. */
-
-/* A TSV case file: lines of TAB-separated columns; '#' lines and empty lines are skipped. */
-struct tsv {
-    FILE *fp;
-    char *line;
-    size_t cap;
-    int lineno;
-    char *col[8];
-    int ncol;
-};
-
-static void tsv_open(struct tsv *t, const char *path)
-{
-    memset(t, 0, sizeof(*t));
-    t->fp = fopen(path, "r");
-    if (!t->fp)
-        fail_msg("cannot open %s: %s", path, strerror(errno));
-}
-
-/* Return the next case with exactly want columns, or false at the end. */
-static bool tsv_next(struct tsv *t, int want)
-{
-    for (;;) {
-        ssize_t n = getline(&t->line, &t->cap, t->fp);
-        if (n < 0)
-            return false;
-        t->lineno++;
-        if (n > 0 && t->line[n - 1] == '\n')
-            t->line[--n] = '\0';
-        if (n == 0 || t->line[0] == '#')
-            continue;
-        t->ncol = 0;
-        char *p = t->line;
-        for (;;) {
-            if (t->ncol == 8)
-                fail_msg("too many columns on case line %d", t->lineno);
-            t->col[t->ncol++] = p;
-            char *tab = strchr(p, '\t');
-            if (!tab)
-                break;
-            *tab = '\0';
-            p = tab + 1;
-        }
-        if (t->ncol != want)
-            fail_msg("case line %d has %d columns, want %d", t->lineno, t->ncol, want);
-        return true;
-    }
-}
-
-static void tsv_close(struct tsv *t)
-{
-    free(t->line);
-    fclose(t->fp);
-}
-
 /* Parse "-" or "line=N,field=N,fields=N" (any subset) over the defaults. */
 static struct csv_limits parse_limits(const char *s)
 {
@@ -151,89 +95,62 @@ static void test_read_golden(void **state)
 {
     (void)state;
     struct tsv t;
-    tsv_open(&t, "test/cases/csv_read.tsv");
-    int ncases = 0, nfail = 0;
+    tsv_open(&t, "csv_read.tsv");
     while (tsv_next(&t, 5)) {
-        size_t dn, in_len, want_len;
-        char *dspec = unescape(t.col[1], &dn);
         char delim;
-        assert_int_equal(csv_delim_parse(dspec, &delim), 0);
+        assert_int_equal(csv_delim_parse(t.col[1], &delim), 0);
         struct csv_limits lim = parse_limits(t.col[2]);
-        char *in = unescape(t.col[3], &in_len);
-        char *want = unescape(t.col[4], &want_len);
+        const char *in = t.col[3], *want = t.col[4];
+        size_t in_len = t.len[3], want_len = t.len[4];
         for (size_t k = 0; k < NSIZES; k++) {
             struct buf got;
             buf_init(&got, 1 << 20);
             int rc = read_all(delim, &lim, in, in_len, read_sizes[k], &got);
-            if (rc != 0 || got.len != want_len || memcmp(got.data, want, want_len) != 0) {
-                fprintf(stderr, "case %s (line %d), reads of %zu: rc %d\n  got:  %s\n  want: %s\n",
-                        t.col[0], t.lineno, read_sizes[k], rc, buf_str(&got), want);
-                nfail++;
-            }
+            if (rc != 0 || got.len != want_len || memcmp(got.data, want, want_len) != 0)
+                tsv_fail(&t, "case %s, reads of %zu: rc %d\n  got:  %s\n  want: %s", t.col[0],
+                         read_sizes[k], rc, buf_str(&got), want);
             buf_release(&got);
         }
-        free(dspec);
-        free(in);
-        free(want);
-        ncases++;
     }
-    tsv_close(&t);
-    assert_true(ncases >= 65);
-    assert_int_equal(nfail, 0);
+    tsv_close(&t, 65);
 }
 
 static void test_delim_golden(void **state)
 {
     (void)state;
     struct tsv t;
-    tsv_open(&t, "test/cases/csv_delim.tsv");
-    int ncases = 0, nfail = 0;
+    tsv_open(&t, "csv_delim.tsv");
     while (tsv_next(&t, 2)) {
-        size_t n, wn;
-        char *s = unescape(t.col[0], &n);
-        char *want = unescape(t.col[1], &wn);
+        const char *want = t.col[1];
         char got = 'X';
-        int rc = csv_delim_parse(s, &got);
+        int rc = csv_delim_parse(t.col[0], &got);
         if (strcmp(want, "ERR") == 0) {
-            if (rc != GB_EPARAM || got != 'X') {
-                fprintf(stderr, "delim '%s': want GB_EPARAM, got rc %d\n", t.col[0], rc);
-                nfail++;
-            }
-        } else if (rc != 0 || wn != 1 || got != want[0]) {
-            fprintf(stderr, "delim '%s': want '%s', got rc %d '%c'\n", t.col[0], t.col[1], rc, got);
-            nfail++;
+            if (rc != GB_EPARAM || got != 'X')
+                tsv_fail(&t, "delim: want GB_EPARAM, got rc %d", rc);
+        } else if (rc != 0 || t.len[1] != 1 || got != want[0]) {
+            tsv_fail(&t, "delim: want '%s', got rc %d '%c'", want, rc, got);
         }
-        free(s);
-        free(want);
-        ncases++;
     }
-    tsv_close(&t);
     assert_int_equal(csv_delim_parse(NULL, &(char){0}), GB_EPARAM);
-    assert_true(ncases >= 40);
-    assert_int_equal(nfail, 0);
+    tsv_close(&t, 40);
 }
 
 static void test_write_golden(void **state)
 {
     (void)state;
     struct tsv t;
-    tsv_open(&t, "test/cases/csv_write.tsv");
-    int ncases = 0, nfail = 0;
+    tsv_open(&t, "csv_write.tsv");
     while (tsv_next(&t, 3)) {
-        size_t dn, vn, wn;
-        char *dspec = unescape(t.col[0], &dn);
         char delim;
-        assert_int_equal(csv_delim_parse(dspec, &delim), 0);
-        char *val = unescape(t.col[1], &vn);
-        char *want = unescape(t.col[2], &wn);
+        assert_int_equal(csv_delim_parse(t.col[0], &delim), 0);
+        const char *val = t.col[1], *want = t.col[2];
+        size_t vn = t.len[1], wn = t.len[2];
         struct buf b;
         buf_init(&b, 1024);
         buf_puts(&b, "pre|");
         assert_int_equal(csv_put_field(&b, val, vn, delim), 0);
-        if (b.len != wn + 4 || memcmp(b.data + 4, want, wn) != 0) {
-            fprintf(stderr, "write '%s': got '%s', want '%s'\n", t.col[1], b.data + 4, want);
-            nfail++;
-        }
+        if (b.len != wn + 4 || memcmp(b.data + 4, want, wn) != 0)
+            tsv_fail(&t, "write '%s': got '%s', want '%s'", val, b.data + 4, want);
         /* Exactly the room it needs succeeds; one byte less fails and changes nothing. */
         struct buf tight;
         buf_init(&tight, wn);
@@ -248,14 +165,8 @@ static void test_write_golden(void **state)
         }
         buf_release(&tight);
         buf_release(&b);
-        free(dspec);
-        free(val);
-        free(want);
-        ncases++;
     }
-    tsv_close(&t);
-    assert_true(ncases >= 20);
-    assert_int_equal(nfail, 0);
+    tsv_close(&t, 20);
 }
 
 static void test_put_row(void **state)

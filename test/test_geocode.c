@@ -35,8 +35,9 @@
 
 #include <cmocka.h>
 
-#define NCOLS    19
-#define MAX_LINE 4096
+#include "test_util.h"
+
+#define NCOLS 19
 
 struct set {
     const char *name; /* geocode_<name>.tsv */
@@ -152,22 +153,6 @@ static const char *nz(const char *s)
     return strcmp(s, "-") == 0 ? "" : s;
 }
 
-/* Split line at tabs into at most n fields (in place). Return the count. */
-static size_t split_tabs(char *line, char **f, size_t n)
-{
-    size_t k = 0;
-    char *p = line;
-    while (k < n) {
-        f[k++] = p;
-        char *t = strchr(p, '\t');
-        if (!t)
-            break;
-        *t = '\0';
-        p = t + 1;
-    }
-    return k;
-}
-
 /* Check one golden row; on mismatch write why into why and return false. */
 static bool check_row(struct index *ix, char **f, char *why, size_t cap)
 {
@@ -250,72 +235,37 @@ static bool check_row(struct index *ix, char **f, char *why, size_t cap)
 static void run_cases(const char *set)
 {
     struct index *ix = set_index(set);
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/test/cases/geocode_%s.tsv", env_or("GB_SRC", "."), set);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        fail_msg("cannot open %s", path);
-    char line[MAX_LINE];
-    int rows = 0, failed = 0, bugs = 0, fixed = 0, lineno = 0;
-    while (fgets(line, sizeof(line), fp)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        char *f[NCOLS];
-        size_t n = split_tabs(line, f, NCOLS);
-        if (n != NCOLS) {
-            fprintf(stderr, "%s:%d: %zu columns, want %d\n", path, lineno, n, NCOLS);
-            failed++;
-            continue;
-        }
-        rows++;
+    char name[64];
+    snprintf(name, sizeof(name), "geocode_%s.tsv", set);
+    struct tsv t;
+    tsv_open(&t, name);
+    int bugs = 0, fixed = 0;
+    while (tsv_next(&t, NCOLS)) {
+        char **f = t.col;
         char why[1024] = "";
         bool ok = check_row(ix, f, why, sizeof(why));
         bool bug = strncmp(f[0], "BUG:", 4) == 0;
         if (ok && bug) {
             fixed++;
-            fprintf(stderr, "FIXED? %s:%d %s now passes: remove the BUG: mark\n", path, lineno,
+            fprintf(stderr, "FIXED? %s:%d %s now passes: remove the BUG: mark\n", t.name, t.lineno,
                     f[0]);
         } else if (!ok && bug) {
             bugs++;
             fprintf(stderr, "known %s (%s|%s %s %s %s): %s\n", f[0], f[1], f[2], f[3], f[4], f[5],
                     why);
         } else if (!ok) {
-            failed++;
-            fprintf(stderr, "FAIL %s:%d %s (%s|%s %s %s %s): %s\n", path, lineno, f[0], f[1], f[2],
-                    f[3], f[4], f[5], why);
+            tsv_fail(&t, "FAIL %s (%s|%s %s %s %s): %s", f[0], f[1], f[2], f[3], f[4], f[5], why);
         }
     }
-    fclose(fp);
-    fprintf(stderr, "geocode_%s.tsv: %d rows, %d failed, %d known bugs, %d bug rows passing\n", set,
-            rows, failed, bugs, fixed);
-    assert_true(rows >= 5);
-    assert_int_equal(failed, 0);
+    fprintf(stderr, "%s: %d rows, %d failed, %d known bugs, %d bug rows passing\n", name, t.ncases,
+            t.nfail, bugs, fixed);
+    tsv_close(&t, 5);
 }
 
-static void test_cases_li(void **state)
+/* One cmocka test per data set: its name and its set, in main() below. */
+static void test_cases(void **state)
 {
-    (void)state;
-    run_cases("li");
-}
-
-static void test_cases_prague(void **state)
-{
-    (void)state;
-    run_cases("prague");
-}
-
-static void test_cases_lauf(void **state)
-{
-    (void)state;
-    run_cases("lauf");
-}
-
-static void test_cases_sf(void **state)
-{
-    (void)state;
-    run_cases("sf");
+    run_cases(*state);
 }
 
 /* maxresults caps the candidates of an ambiguous query; every one is distinct. */
@@ -478,10 +428,10 @@ static void test_repeatable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases_li),
-        cmocka_unit_test(test_cases_prague),
-        cmocka_unit_test(test_cases_lauf),
-        cmocka_unit_test(test_cases_sf),
+        {"test_cases_li", test_cases, NULL, NULL, "li"},
+        {"test_cases_prague", test_cases, NULL, NULL, "prague"},
+        {"test_cases_lauf", test_cases, NULL, NULL, "lauf"},
+        {"test_cases_sf", test_cases, NULL, NULL, "sf"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_reverse_near_address),

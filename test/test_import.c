@@ -725,37 +725,40 @@ static void test_detect_synthetic(void **state)
     detect_is("test/fixtures/geonames-li/admin1CodesASCII.txt", GB_EFORMAT);
     detect_is("test/fixtures/oa-broken.csv", FMT_OA_CSV);
 
-    char path[1024];
     static const char osm_xml[] = "<?xml version='1.0' encoding='UTF-8'?>\n"
                                   "<osm version=\"0.6\" generator=\"test\">\n"
                                   " <node id=\"1\" lat=\"47.14\" lon=\"9.52\"/>\n</osm>\n";
-    tmp_path(path, sizeof(path), "a.osm.bz2");
-    write_bz2(path, osm_xml);
-    detect_is(path, FMT_OSM_XML);
-    tmp_path(path, sizeof(path), "a.csv.bz2");
-    write_bz2(path, "LON,LAT,NUMBER,STREET\n9.5,47.1,1,A\n");
-    detect_is(path, GB_EFORMAT); /* only OSM XML is read compressed */
-    tmp_path(path, sizeof(path), "a.osm");
-    write_str(path, osm_xml);
-    detect_is(path, FMT_OSM_XML);
-    tmp_path(path, sizeof(path), "other.xml");
-    write_str(path, "<?xml version='1.0'?>\n<gpx version=\"1.1\"></gpx>\n");
-    detect_is(path, GB_EFORMAT);
-    tmp_path(path, sizeof(path), "empty.csv");
-    write_str(path, "");
-    detect_is(path, GB_EFORMAT);
-    tmp_path(path, sizeof(path), "plain.csv");
-    write_str(path, "lat,lon,name\n47.1,9.5,x\n");
-    detect_is(path, GB_EFORMAT);
-    tmp_path(path, sizeof(path), "tiger-crlf.csv");
-    write_str(path, "\xEF\xBB\xBF"
-                    "FROM;TO;INTERPOLATION;street;city;state;postcode;geometry\r\n");
-    detect_is(path, FMT_TIGER);
-    tmp_path(path, sizeof(path), "objects.json");
-    write_str(path, "[{\"code\":\"LI.11\",\"name\":\"Vaduz\"}]");
-    detect_is(path, GB_EFORMAT);
-    tmp_path(path, sizeof(path), "does-not-exist");
-    detect_is(path, -ENOENT);
+    /* A file written to GB_TMP (bzip2-compressed when bz2; not at all when text is NULL) and
+     * the format it must be detected as. */
+    static const struct {
+        const char *name;
+        const char *text;
+        bool bz2;
+        int want;
+    } files[] = {
+        {"a.osm.bz2", osm_xml, true, FMT_OSM_XML},
+        /* only OSM XML is read compressed */
+        {"a.csv.bz2", "LON,LAT,NUMBER,STREET\n9.5,47.1,1,A\n", true, GB_EFORMAT},
+        {"a.osm", osm_xml, false, FMT_OSM_XML},
+        {"other.xml", "<?xml version='1.0'?>\n<gpx version=\"1.1\"></gpx>\n", false, GB_EFORMAT},
+        {"empty.csv", "", false, GB_EFORMAT},
+        {"plain.csv", "lat,lon,name\n47.1,9.5,x\n", false, GB_EFORMAT},
+        {"tiger-crlf.csv",
+         "\xEF\xBB\xBF"
+         "FROM;TO;INTERPOLATION;street;city;state;postcode;geometry\r\n",
+         false, FMT_TIGER},
+        {"objects.json", "[{\"code\":\"LI.11\",\"name\":\"Vaduz\"}]", false, GB_EFORMAT},
+        {"does-not-exist", NULL, false, -ENOENT},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[1024];
+        tmp_path(path, sizeof(path), files[i].name);
+        if (files[i].bz2)
+            write_bz2(path, files[i].text);
+        else if (files[i].text)
+            write_str(path, files[i].text);
+        detect_is(path, files[i].want);
+    }
 }
 
 /* ---- dispatch and errors ----------------------------------------------------------------- */

@@ -162,6 +162,16 @@ static int run(const char *path, enum import_format fmt, struct counts *c, struc
     return rc;
 }
 
+/* Import the real extract data/osm/<file> as fmt into c; it must succeed. */
+static void run_data(const char *file, enum import_format fmt, struct counts *c,
+                     struct import_stats *st)
+{
+    char p[512], err[256] = "";
+    int rc = run(data_path(p, sizeof(p), file), fmt, c, st, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s: rc=%d %s", file, rc, err);
+}
+
 static const struct kept *find(const struct counts *c, enum rec_kind kind, const char *sid,
                                const char *number)
 {
@@ -314,12 +324,9 @@ static void test_fixture_bz2(void **state)
 static void test_liechtenstein(void **state)
 {
     (void)state;
-    char p[512], err[256] = "";
     struct counts c = {0};
     struct import_stats st;
-    assert_int_equal(run(data_path(p, sizeof(p), "liechtenstein-2026-03-29.osm.pbf"), FMT_OSM_PBF,
-                         &c, &st, err, sizeof(err)),
-                     0);
+    run_data("liechtenstein-2026-03-29.osm.pbf", FMT_OSM_PBF, &c, &st);
     /* 12,559 objects with addr:housenumber (README; the independent count agrees); three of
      * them are lists of two numbers, so 12,562 records. */
     assert_int_equal(c.addr_objects, 12559);
@@ -338,12 +345,9 @@ static void test_liechtenstein(void **state)
 static void test_lauf(void **state)
 {
     (void)state;
-    char p[512], err[256] = "";
     struct counts c = {0};
     struct import_stats st;
-    assert_int_equal(run(data_path(p, sizeof(p), "lauf-2020-01-15.osm.pbf"), FMT_OSM_PBF, &c, &st,
-                         err, sizeof(err)),
-                     0);
+    run_data("lauf-2020-01-15.osm.pbf", FMT_OSM_PBF, &c, &st);
     assert_int_equal(c.addr_objects, 5425);
     assert_int_equal(c.kind[REC_INTERP], 29);
     assert_int_equal(c.interp_geom_ok, 29);
@@ -355,12 +359,9 @@ static void test_lauf(void **state)
 static void test_prague(void **state)
 {
     (void)state;
-    char p[512], err[256] = "";
     struct counts c = {.want_city = "Praha"};
     struct import_stats st;
-    assert_int_equal(run(data_path(p, sizeof(p), "prague-small-2020-01.osm.pbf"), FMT_OSM_PBF, &c,
-                         &st, err, sizeof(err)),
-                     0);
+    run_data("prague-small-2020-01.osm.pbf", FMT_OSM_PBF, &c, &st);
     assert_int_equal(c.addr_objects, 8234);
     printf("# prague addresses=%zu city=%zu district=%zu both=%zu\n", c.kind[REC_ADDRESS],
            c.addr_city, c.addr_district, c.addr_city_district);
@@ -376,12 +377,9 @@ static void test_prague(void **state)
 static void test_dreieich_gz(void **state)
 {
     (void)state;
-    char p[512], err[256] = "";
     struct counts c = {0};
     struct import_stats st;
-    assert_int_equal(run(data_path(p, sizeof(p), "brouter-dreieich.osm.gz"), FMT_OSM_XML, &c, &st,
-                         err, sizeof(err)),
-                     0);
+    run_data("brouter-dreieich.osm.gz", FMT_OSM_XML, &c, &st);
     assert_int_equal(c.addr_objects, 915);
     assert_int_equal(c.kind[REC_ADDRESS], 916); /* one "a;b" list */
     assert_true(c.kind[REC_STREET] > 0);
@@ -390,12 +388,9 @@ static void test_dreieich_gz(void **state)
 static void test_heidelberg_stripped(void **state)
 {
     (void)state;
-    char p[512], err[256] = "";
     struct counts c = {0};
     struct import_stats st;
-    assert_int_equal(run(data_path(p, sizeof(p), "ors-heidelberg.test.pbf"), FMT_OSM_PBF, &c, &st,
-                         err, sizeof(err)),
-                     0);
+    run_data("ors-heidelberg.test.pbf", FMT_OSM_PBF, &c, &st);
     printf("# heidelberg addresses=%zu streets=%zu\n", c.kind[REC_ADDRESS], c.kind[REC_STREET]);
     /* 633 objects carry addr:housenumber; one is a relation none of whose members survived the
      * filtering, so it is skipped and counted. */

@@ -23,8 +23,6 @@
 #include "base/err.h"
 #include "job/input.h"
 
-/* Decode \n \r \t \\ \xHH in s into a malloc'd buffer. */
-
 /* A body being read: the reader over it and the current row. */
 struct body {
     struct csv_mem_src src;
@@ -76,45 +74,19 @@ static void check_consistent(const struct input_header *h)
 static void test_header_golden(void **state)
 {
     (void)state;
-    FILE *fp = fopen("test/cases/input_header.tsv", "r");
-    assert_non_null(fp);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int lineno = 0, ncases = 0, nfail = 0;
-    while ((n = getline(&line, &cap, fp)) >= 0) {
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = '\0';
-        if (n == 0 || line[0] == '#')
-            continue;
-        char *col[4];
-        char *p = line;
-        for (int k = 0; k < 4; k++) {
-            col[k] = p;
-            p = strchr(p, '\t');
-            if (k < 3) {
-                if (!p)
-                    fail_msg("input_header.tsv:%d: want 4 columns", lineno);
-                *p++ = '\0';
-            } else if (p) {
-                fail_msg("input_header.tsv:%d: want 4 columns", lineno);
-            }
-        }
-        size_t dn, hn;
-        char *dspec = unescape(col[1], &dn);
+    struct tsv t;
+    tsv_open(&t, "input_header.tsv");
+    while (tsv_next(&t, 4)) {
         char delim;
-        assert_int_equal(csv_delim_parse(dspec, &delim), 0);
-        char *hdr = unescape(col[2], &hn);
-
+        assert_int_equal(csv_delim_parse(t.col[1], &delim), 0);
         struct body b;
-        body_open(&b, hdr, hn, delim);
+        body_open(&b, t.col[2], t.len[2], delim);
         assert_int_equal(body_next(&b), 1);
         struct input_header h;
         memset(&h, 0xA5, sizeof(h)); /* must be left alone on failure */
         struct input_header untouched = h;
         char err[256] = "";
-        int rc = input_header_parse(&b.row, col[0][0] == '1', &h, err, sizeof(err));
+        int rc = input_header_parse(&b.row, t.col[0][0] == '1', &h, err, sizeof(err));
         struct buf got;
         buf_init(&got, 1024);
         if (rc == 0) {
@@ -123,30 +95,17 @@ static void test_header_golden(void **state)
             input_header_release(&h);
         } else {
             buf_printf(&got, "ERR:%s", gb_errname(rc));
-            if (memcmp(&h, &untouched, sizeof(h)) != 0) {
-                fprintf(stderr, "input_header.tsv:%d: header written on failure\n", lineno);
-                nfail++;
-            }
-            if (strncmp(err, "invalid input data: ", 20) != 0) {
-                fprintf(stderr, "input_header.tsv:%d: message '%s'\n", lineno, err);
-                nfail++;
-            }
+            if (memcmp(&h, &untouched, sizeof(h)) != 0)
+                tsv_fail(&t, "header written on failure");
+            if (strncmp(err, "invalid input data: ", 20) != 0)
+                tsv_fail(&t, "message '%s'", err);
         }
-        if (strcmp(buf_str(&got), col[3]) != 0) {
-            fprintf(stderr, "input_header.tsv:%d: got '%s', want '%s' (%s)\n", lineno,
-                    buf_str(&got), col[3], err);
-            nfail++;
-        }
+        if (strcmp(buf_str(&got), t.col[3]) != 0)
+            tsv_fail(&t, "got '%s', want '%s' (%s)", buf_str(&got), t.col[3], err);
         buf_release(&got);
         body_close(&b);
-        free(dspec);
-        free(hdr);
-        ncases++;
     }
-    free(line);
-    fclose(fp);
-    assert_true(ncases >= 35);
-    assert_int_equal(nfail, 0);
+    tsv_close(&t, 35);
 }
 
 /* Parse the header line of a body, which must succeed. */

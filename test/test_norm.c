@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "base/err.h"
 #include "text/norm.h"
 
@@ -24,37 +26,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_FIELDS 10
-
-/* Split line (modified in place) at TABs. Return the number of fields. */
-static int split_tabs(char *line, char **f, int max)
-{
-    int n = 0;
-    char *p = line;
-    while (n < max) {
-        f[n++] = p;
-        p = strchr(p, '\t');
-        if (!p)
-            break;
-        *p++ = 0;
-    }
-    return n;
-}
-
-/* Read the next case of a tsv file: skips comments and blank lines. */
-static int next_case(FILE *fp, char **line, size_t *cap, char **f, int max)
-{
-    ssize_t n;
-    while ((n = getline(line, cap, fp)) >= 0) {
-        while (n > 0 && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r'))
-            (*line)[--n] = 0;
-        if (n == 0 || (*line)[0] == '#')
-            continue;
-        return split_tabs(*line, f, max);
-    }
-    return -1;
-}
 
 static const char *shared_dir(void)
 {
@@ -114,42 +85,30 @@ static void test_init_ok(void **state)
 static void test_norm_cases(void **state)
 {
     (void)state;
-    FILE *fp = fopen("test/cases/norm.tsv", "r");
-    assert_non_null(fp);
-    char *line = NULL, *f[MAX_FIELDS];
-    size_t cap = 0;
-    int n, cases = 0, bad = 0;
-    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
-        assert_int_equal(n, 4);
+    struct tsv t;
+    tsv_open(&t, "norm.tsv");
+    while (tsv_next(&t, 4)) {
+        char **f = t.col;
         const char *cc = strcmp(f[1], "-") == 0 ? NULL : f[1];
         char name[NORM_MAX], key[NORM_MAX];
         int rn = norm_name(f[0], strlen(f[0]), cc, name, sizeof(name));
         int rk = norm_key(f[0], strlen(f[0]), cc, key, sizeof(key));
         if (rn != (int)strlen(f[2]) || strcmp(name, f[2]) != 0 || rk != (int)strlen(f[3]) ||
-            strcmp(key, f[3]) != 0) {
-            printf("norm.tsv: [%s] %s: got [%s] [%s] (%d %d), want [%s] [%s]\n", f[0], f[1],
-                   rn >= 0 ? name : "ERR", rk >= 0 ? key : "ERR", rn, rk, f[2], f[3]);
-            bad++;
-        }
-        cases++;
+            strcmp(key, f[3]) != 0)
+            tsv_fail(&t, "[%s] %s: got [%s] [%s] (%d %d), want [%s] [%s]", f[0], f[1],
+                     rn >= 0 ? name : "ERR", rk >= 0 ? key : "ERR", rn, rk, f[2], f[3]);
     }
-    free(line);
-    fclose(fp);
-    printf("norm.tsv: %d cases\n", cases);
-    assert_true(cases >= 150);
-    assert_int_equal(bad, 0);
+    printf("norm.tsv: %d cases\n", t.ncases);
+    tsv_close(&t, 150);
 }
 
 static void test_hnum_cases(void **state)
 {
     (void)state;
-    FILE *fp = fopen("test/cases/hnum.tsv", "r");
-    assert_non_null(fp);
-    char *line = NULL, *f[MAX_FIELDS];
-    size_t cap = 0;
-    int n, cases = 0, bad = 0;
-    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
-        assert_int_equal(n, 8);
+    struct tsv t;
+    tsv_open(&t, "hnum.tsv");
+    while (tsv_next(&t, 8)) {
+        char **f = t.col;
         struct hnum h;
         memset(&h, 0x5a, sizeof(h));
         int rc = norm_hnum(f[0], strlen(f[0]), &h);
@@ -166,31 +125,24 @@ static void test_hnum_cases(void **state)
                  h.is_range == (strcmp(f[7], "range") == 0) &&
                  h.is_slash == (strcmp(f[7], "slash") == 0);
         }
-        if (!ok) {
-            printf("hnum.tsv: [%s]: rc=%d number=%ld number2=%ld suffix=[%s] suffix2=[%s] "
-                   "unit=[%s] range=%d slash=%d\n",
-                   f[0], rc, rc ? 0 : h.number, rc ? 0 : h.number2, rc ? "" : h.suffix,
-                   rc ? "" : h.suffix2, rc ? "" : h.unit, rc ? 0 : h.is_range, rc ? 0 : h.is_slash);
-            bad++;
-        }
-        cases++;
+        if (!ok)
+            tsv_fail(&t,
+                     "[%s]: rc=%d number=%ld number2=%ld suffix=[%s] suffix2=[%s] unit=[%s] "
+                     "range=%d slash=%d",
+                     f[0], rc, rc ? 0 : h.number, rc ? 0 : h.number2, rc ? "" : h.suffix,
+                     rc ? "" : h.suffix2, rc ? "" : h.unit, rc ? 0 : h.is_range,
+                     rc ? 0 : h.is_slash);
     }
-    free(line);
-    fclose(fp);
-    assert_true(cases >= 40);
-    assert_int_equal(bad, 0);
+    tsv_close(&t, 40);
 }
 
 static void test_country_cases(void **state)
 {
     (void)state;
-    FILE *fp = fopen("test/cases/country.tsv", "r");
-    assert_non_null(fp);
-    char *line = NULL, *f[MAX_FIELDS];
-    size_t cap = 0;
-    int n, cases = 0, bad = 0;
-    while ((n = next_case(fp, &line, &cap, f, MAX_FIELDS)) >= 0) {
-        assert_int_equal(n, 4);
+    struct tsv t;
+    tsv_open(&t, "country.tsv");
+    while (tsv_next(&t, 4)) {
+        char **f = t.col;
         const char *c = norm_country(f[0], strlen(f[0]));
         const char *want = strcmp(f[1], "-") ? f[1] : NULL;
         bool ok;
@@ -199,16 +151,10 @@ static void test_country_cases(void **state)
         else
             ok = c && strcmp(c, want) == 0 && strcmp(norm_country_iso3(c), f[2]) == 0 &&
                  strcmp(norm_country_name(c), f[3]) == 0;
-        if (!ok) {
-            printf("country.tsv: [%s]: got %s\n", f[0], c ? c : "NULL");
-            bad++;
-        }
-        cases++;
+        if (!ok)
+            tsv_fail(&t, "[%s]: got %s", f[0], c ? c : "NULL");
     }
-    free(line);
-    fclose(fp);
-    assert_true(cases >= 40);
-    assert_int_equal(bad, 0);
+    tsv_close(&t, 40);
 }
 
 /* Every country is found by its codes (any case) and its English name. */
