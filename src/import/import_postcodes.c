@@ -22,10 +22,10 @@ static int postcode_object(const struct import_ctx *c, size_t n, json_t *o)
 {
     json_t *zip = json_object_get(o, "zipCode");
     if (n == 1 && !zip && !json_object_get(o, "latitude")) {
-        import_errf(c->err, c->errlen,
-                    "%s: not a postcode centroid file: the first object has no zipCode "
-                    "or latitude",
-                    c->path);
+        gb_errf(c->err, c->errlen,
+                "%s: not a postcode centroid file: the first object has no zipCode "
+                "or latitude",
+                c->path);
         return GB_EFORMAT;
     }
     char num[32];

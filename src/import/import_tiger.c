@@ -16,6 +16,7 @@
  * of fields. The line's points live in one array reused from row to row.
  */
 #include "base/err.h"
+#include "base/mem.h"
 #include "import/import.h"
 #include "import/import_util.h"
 
@@ -45,14 +46,7 @@ struct points {
 
 static void points_add(struct points *pts, double lat, double lon)
 {
-    if (pts->n == pts->cap) {
-        size_t cap = pts->cap ? pts->cap * 2 : 256;
-        struct rec_point *p = realloc(pts->p, cap * sizeof(*p));
-        if (!p)
-            abort();
-        pts->p = p;
-        pts->cap = cap;
-    }
+    VEC_GROW(pts->p, pts->n, pts->cap);
     pts->p[pts->n++] = (struct rec_point){.lat = lat, .lon = lon};
 }
 
