@@ -10,9 +10,9 @@
 #include "import/import.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/zread.h"
 #include "import/import_util.h"
 
-#include <bzlib.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* ---- format names ------------------------------------------------------------------------ */
 
@@ -81,58 +80,27 @@ static ssize_t read_head(int fd, unsigned char *p, size_t cap)
     return (ssize_t)n;
 }
 
-/* Decompress the start of a gzip stream whose first n bytes are in in. Return the number of
- * bytes written to out (at most cap); 0 when nothing could be decompressed. */
-static size_t gunzip_head(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
+/* Decompress the start of the gzip or bzip2 file fd, whose first n bytes are in raw, into
+ * plain[cap]. Return the number of bytes, 0 when nothing could be decompressed. gzip: the first
+ * member, from the n bytes only, and nothing when they are not valid data. bzip2 gives no output
+ * before a whole block (up to 900 kB) is in, so this reads on, up to DETECT_BZ_MAX, and keeps
+ * what one decoder step gave even when the data turns out broken. */
+static size_t unpack_head(int fd, bool bz2, const unsigned char *raw, size_t n,
+                          unsigned char *plain, size_t cap)
 {
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return 0;
-    z.next_in = (unsigned char *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    int rc = inflate(&z, Z_SYNC_FLUSH);
-    size_t got = cap - z.avail_out;
-    inflateEnd(&z);
-    return (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) ? got : 0;
-}
-
-/* Decompress the start of the bzip2 stream in fd (first n bytes already in in). bzip2 gives
- * no output before a whole block (up to 900 kB) is in, so this reads on, up to DETECT_BZ_MAX.
- * Return the number of bytes written to out, or 0. */
-static size_t bunzip_head(int fd, const unsigned char *in, size_t n, unsigned char *out, size_t cap)
-{
-    bz_stream z;
-    memset(&z, 0, sizeof(z));
-    if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-        return 0;
-    unsigned char *more = xmalloc(DETECT_HEAD);
-    z.next_in = (char *)in;
-    z.avail_in = (unsigned)n;
-    z.next_out = (char *)out;
-    z.avail_out = (unsigned)cap;
-    size_t total_in = n;
-    for (;;) {
-        int rc = BZ2_bzDecompress(&z);
-        if (rc != BZ_OK || z.avail_out < cap)
-            break; /* an error, the end of the stream, or some output: enough either way */
-        if (z.avail_in == 0) {
-            if (total_in >= DETECT_BZ_MAX)
-                break;
-            ssize_t r = read_head(fd, more, DETECT_HEAD);
-            if (r <= 0)
-                break;
-            total_in += (size_t)r;
-            z.next_in = (char *)more;
-            z.avail_in = (unsigned)r;
-        }
-    }
-    size_t got = cap - z.avail_out;
-    BZ2_bzDecompressEnd(&z);
-    free(more);
-    return got;
+    struct zread_opts o = {
+        .kind = bz2 ? ZREAD_BZIP2 : ZREAD_GZIP,
+        .head = raw,
+        .nhead = n,
+        .max_in = bz2 ? DETECT_BZ_MAX : n,
+        .one_member = true,
+    };
+    struct zread *z = zread_new(fd, &o);
+    ssize_t got = zread_read(z, plain, cap);
+    if (got < 0 || (!bz2 && zread_error(z) != 0))
+        got = 0;
+    zread_free(z);
+    return (size_t)got;
 }
 
 /* Return the length of the JSON object that starts at p[0] == '{', or 0 when it does not end
@@ -283,11 +251,11 @@ int import_detect(const char *path, enum import_format *out)
         }
     }
     if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
-        rc = detect_packed(plain, gunzip_head(head, n, plain, DETECT_HEAD), &f);
+        rc = detect_packed(plain, unpack_head(fd, false, head, n, plain, DETECT_HEAD), &f);
         goto out;
     }
     if (n >= 4 && memcmp(head, "BZh", 3) == 0 && head[3] >= '1' && head[3] <= '9') {
-        rc = detect_packed(plain, bunzip_head(fd, head, n, plain, DETECT_HEAD), &f);
+        rc = detect_packed(plain, unpack_head(fd, true, head, n, plain, DETECT_HEAD), &f);
         goto out;
     }
     rc = detect_text(head, n, &f);

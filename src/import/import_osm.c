@@ -49,11 +49,11 @@
  */
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/zread.h"
 #include "record/geo.h"
 #include "import/import.h"
 #include "base/log.h"
 
-#include <bzlib.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +68,6 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define OSM_SCALE          1e7
 #define OSM_MAX_XML_BYTES  ((uint64_t)64 << 30) /* decompressed XML above this is refused */
@@ -1620,67 +1619,34 @@ static int decompress(const char *src, bool bz2, const char *dst, char *err, siz
 {
     int rc = 0;
     FILE *out = fopen(dst, "wb");
-    FILE *in = NULL;
-    gzFile gz = NULL;
-    BZFILE *bz = NULL;
-    char *buf = malloc(1 << 16);
-    uint64_t total = 0;
-    if (!out || !buf) {
+    struct zread *in = NULL;
+    char *buf = xmalloc(1 << 16);
+    if (!out) {
         rc = -errno;
         snprintf(err, errlen, "osm: %s: cannot create temp file: %s", src, strerror(errno));
         goto out;
     }
-    if (bz2) {
-        int bze;
-        in = fopen(src, "rb");
-        if (!in || !(bz = BZ2_bzReadOpen(&bze, in, 0, 0, NULL, 0))) {
-            rc = errno ? -errno : GB_ECORRUPT;
-            snprintf(err, errlen, "osm: %s: cannot open: %s", src, strerror(errno));
+    const struct zread_opts opts = {.kind = bz2 ? ZREAD_BZIP2 : ZREAD_GZIP,
+                                    .max_out = OSM_MAX_XML_BYTES};
+    rc = zread_open(&in, src, &opts);
+    if (rc < 0) {
+        snprintf(err, errlen, "osm: %s: cannot open: %s", src, strerror(-rc));
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = zread_read(in, buf, 1 << 16);
+        if (n == 0)
+            break;
+        if (n < 0 && n != GB_ELIMIT) {
+            rc = GB_ECORRUPT; /* a read error too: the data could not be had */
+            snprintf(err, errlen, "osm: %s: corrupt or truncated %s data", src,
+                     bz2 ? "bzip2" : "gzip");
             goto out;
         }
-        for (;;) {
-            int n = BZ2_bzRead(&bze, bz, buf, 1 << 16);
-            if (bze != BZ_OK && bze != BZ_STREAM_END) {
-                rc = GB_ECORRUPT;
-                snprintf(err, errlen, "osm: %s: corrupt or truncated bzip2 data", src);
-                goto out;
-            }
-            if (n > 0) {
-                total += (uint64_t)n;
-                if (total > OSM_MAX_XML_BYTES || fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
-                    rc = total > OSM_MAX_XML_BYTES ? GB_ELIMIT : -EIO;
-                    snprintf(err, errlen, "osm: %s: decompressed data too large or not written",
-                             src);
-                    goto out;
-                }
-            }
-            if (bze == BZ_STREAM_END)
-                break;
-        }
-    } else {
-        gz = gzopen(src, "rb");
-        if (!gz) {
-            rc = errno ? -errno : -ENOMEM;
-            snprintf(err, errlen, "osm: %s: cannot open: %s", src, strerror(errno));
+        if (n < 0 || fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+            rc = n < 0 ? GB_ELIMIT : -EIO;
+            snprintf(err, errlen, "osm: %s: decompressed data too large or not written", src);
             goto out;
-        }
-        for (;;) {
-            int n = gzread(gz, buf, 1 << 16);
-            int zerr;
-            gzerror(gz, &zerr);
-            if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) {
-                rc = GB_ECORRUPT;
-                snprintf(err, errlen, "osm: %s: corrupt or truncated gzip data", src);
-                goto out;
-            }
-            if (n == 0)
-                break;
-            total += (uint64_t)n;
-            if (total > OSM_MAX_XML_BYTES || fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
-                rc = total > OSM_MAX_XML_BYTES ? GB_ELIMIT : -EIO;
-                snprintf(err, errlen, "osm: %s: decompressed data too large or not written", src);
-                goto out;
-            }
         }
     }
     if (fflush(out) != 0) {
@@ -1688,14 +1654,7 @@ static int decompress(const char *src, bool bz2, const char *dst, char *err, siz
         snprintf(err, errlen, "osm: %s: cannot write temp file", src);
     }
 out:
-    if (bz) {
-        int bze;
-        BZ2_bzReadClose(&bze, bz);
-    }
-    if (in)
-        fclose(in);
-    if (gz)
-        gzclose(gz);
+    zread_close(in);
     if (out && fclose(out) != 0 && rc == 0)
         rc = -EIO;
     free(buf);
