@@ -52,6 +52,7 @@
 #include "base/zread.h"
 #include "record/geo.h"
 #include "import/import.h"
+#include "import/import_int.h"
 #include "base/log.h"
 
 #include <ctype.h>
@@ -1916,6 +1917,27 @@ static int pbf_check(const char *path, char *err, size_t errlen)
 out:
     close(fd);
     return rc;
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* PBF: a 4-byte big-endian BlobHeader length, then the BlobHeader whose type string
+ * "OSMHeader" comes a few bytes in. */
+bool import_osm_detect_pbf(const struct import_head *h)
+{
+    const unsigned char *p = h->raw;
+    size_t n = h->nraw;
+    if (n < 13)
+        return false;
+    uint32_t hlen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    size_t lim = n < 32 ? n : 32;
+    return hlen > 0 && hlen < 64 * 1024 && memmem(p + 4, lim - 4, "OSMHeader", 9);
+}
+
+/* Any XML file starts with "<?xml": only one with an <osm> element is OSM. */
+bool import_osm_detect_xml(const struct import_head *h)
+{
+    return h->xml && memmem(h->text, h->ntext, "<osm", 4);
 }
 
 int import_osm(const char *path, enum import_format fmt, const struct rec_sink *sink,

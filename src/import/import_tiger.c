@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "import/import.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 
 #include <math.h>
@@ -197,13 +198,22 @@ static int tiger_row(const struct import_ctx *c, size_t n, char *line,
     return import_emit(c, n, &r);
 }
 
-int import_tiger(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
-                 size_t errlen)
+int import_tiger(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                 struct import_stats *st, char *err, size_t errlen)
 {
+    (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     struct points pts = {0};
     int rc = import_delimited(&c, &tiger_header, tiger_row, &pts);
     free(pts.p);
     return rc;
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* The TIGER range header starts "from;to;interpolation" (any case). */
+bool import_tiger_detect(const struct import_head *h)
+{
+    return h->line && strncasecmp(h->line, "from;to;interpolation", 21) == 0;
 }
