@@ -7,8 +7,8 @@
  * gzip and bzip2 the first bytes of the decompressed stream, read through base/zread) make a
  * struct import_head (import_int.h), and the rows' detect functions are asked in table order.
  * Each rule is strict enough that no other supported format matches it, so the order of the
- * rows does not matter for valid files; for the odd file that two rules would take, the table
- * order is the old order of the checks.
+ * rows does not matter for valid files; for the odd file that two rules would both take, the
+ * first row wins.
  */
 #include "import/import.h"
 #include "base/err.h"

@@ -175,7 +175,7 @@ bool osm_is_alt_key(const char *k);
 
 /* The coordinates of node id (sorting the node array first when needed); false when absent. */
 bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out);
-/* The kept way id (a member of a pass-1 relation), or NULL. */
+/* The kept way with this id (a member of a pass-1 relation), or NULL. */
 const struct wayref *osm_way_get(const struct osm *o, int64_t id);
 
 /* The bucket (H_COUNTRY ... H_DISTRICT) of an admin_level, or -1. */
