@@ -1,17 +1,22 @@
 /*
- * import.c - format names, format detection and dispatch to the importers. The streaming
- * readers that the non-OSM importers share are in import_util.c.
+ * import.c - the table of importers, and what walks it: format names, format detection and
+ * dispatch. The importers themselves are one file each (import_osm.c, import_oa.c ...); the
+ * streaming readers they share are in import_util.c. This file only calls out to them.
  *
  * Detection looks at content only, never at file names: the first 64 KiB of the file (and for
- * gzip and bzip2 the first bytes of the decompressed stream) decide. Each rule is strict enough
- * that no other supported format matches it, so the order of the checks does not matter for
- * valid files.
+ * gzip and bzip2 the first bytes of the decompressed stream, read through base/zread) make a
+ * struct import_head (import_int.h), and the rows' detect functions are asked in table order.
+ * Each rule is strict enough that no other supported format matches it, so the order of the
+ * rows does not matter for valid files; for the odd file that two rules would both take, the
+ * first row wins.
  */
 #include "import/import.h"
 #include "base/err.h"
+#include "base/mem.h"
+#include "base/zread.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 
-#include <bzlib.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,37 +26,56 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <zlib.h>
 
-/* ---- format names ------------------------------------------------------------------------ */
+/* ---- the table --------------------------------------------------------------------------- */
 
-static const char *const format_names[] = {
-    [FMT_UNKNOWN] = "unknown",
-    [FMT_OSM_PBF] = "osm-pbf",
-    [FMT_OSM_XML] = "osm-xml",
-    [FMT_OA_CSV] = "oa-csv",
-    [FMT_TIGER] = "tiger",
-    [FMT_GEONAMES_JSON] = "geonames-json",
-    [FMT_GEONAMES_TSV] = "geonames-tsv",
-    [FMT_GEONAMES_POSTAL] = "geonames-postal",
-    [FMT_POSTCODES_JSON] = "postcodes-json",
+/* One format: a row of the table. */
+struct importer {
+    const char *name;          /* the --format name, shown by `check` too */
+    enum import_format format; /* its value, stored in index files: never renumbered */
+    bool packed;               /* it reads gzip and bzip2 files: detection decompresses them */
+    bool (*detect)(const struct import_head *h); /* import_int.h */
+    int (*import)(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                  struct import_stats *st, char *err, size_t errlen); /* import.h */
 };
-#define N_FORMATS (sizeof(format_names) / sizeof(format_names[0]))
+
+/* In detection order: a PBF header first, then the XML document, the JSON arrays (a postcode
+ * object also has the keys of a GeoNames one: it goes first) and the delimited files (the TIGER
+ * header goes before the others). */
+static const struct importer importers[] = {
+    {"osm-pbf", FMT_OSM_PBF, false, import_osm_detect_pbf, import_osm},
+    {"osm-xml", FMT_OSM_XML, true, import_osm_detect_xml, import_osm},
+    {"postcodes-json", FMT_POSTCODES_JSON, false, import_postcodes_detect, import_postcodes},
+    {"tiger", FMT_TIGER, false, import_tiger_detect, import_tiger},
+    {"geonames-json", FMT_GEONAMES_JSON, false, import_geonames_detect_json, import_geonames},
+    {"geonames-tsv", FMT_GEONAMES_TSV, false, import_geonames_detect_tsv, import_geonames},
+    {"geonames-postal", FMT_GEONAMES_POSTAL, false, import_geonames_detect_postal, import_geonames},
+    {"oa-csv", FMT_OA_CSV, false, import_oa_detect, import_oa},
+};
+#define N_IMPORTERS (sizeof(importers) / sizeof(importers[0]))
+
+/* The row of format f, or NULL. */
+static const struct importer *importer_of(enum import_format f)
+{
+    for (size_t i = 0; i < N_IMPORTERS; i++)
+        if (importers[i].format == f)
+            return &importers[i];
+    return NULL;
+}
 
 const char *import_format_name(enum import_format f)
 {
-    if ((unsigned)f >= N_FORMATS)
-        return "unknown";
-    return format_names[f];
+    const struct importer *imp = importer_of(f);
+    return imp ? imp->name : "unknown";
 }
 
 int import_format_parse(const char *name, enum import_format *out)
 {
     if (!name)
         return GB_EFORMAT;
-    for (size_t i = 1; i < N_FORMATS; i++) {
-        if (strcasecmp(name, format_names[i]) == 0) {
-            *out = (enum import_format)i;
+    for (size_t i = 0; i < N_IMPORTERS; i++) {
+        if (strcasecmp(name, importers[i].name) == 0) {
+            *out = importers[i].format;
             return 0;
         }
     }
@@ -80,60 +104,27 @@ static ssize_t read_head(int fd, unsigned char *p, size_t cap)
     return (ssize_t)n;
 }
 
-/* Decompress the start of a gzip stream whose first n bytes are in in. Return the number of
- * bytes written to out (at most cap); 0 when nothing could be decompressed. */
-static size_t gunzip_head(const unsigned char *in, size_t n, unsigned char *out, size_t cap)
+/* Decompress the start of the gzip or bzip2 file fd, whose first n bytes are in raw, into
+ * plain[cap]. Return the number of bytes, 0 when nothing could be decompressed. gzip: the first
+ * member, from the n bytes only, and nothing when they are not valid data. bzip2 gives no output
+ * before a whole block (up to 900 kB) is in, so this reads on, up to DETECT_BZ_MAX, and keeps
+ * what one decoder step gave even when the data turns out broken. */
+static size_t unpack_head(int fd, bool bz2, const unsigned char *raw, size_t n,
+                          unsigned char *plain, size_t cap)
 {
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return 0;
-    z.next_in = (unsigned char *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    int rc = inflate(&z, Z_SYNC_FLUSH);
-    size_t got = cap - z.avail_out;
-    inflateEnd(&z);
-    return (rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR) ? got : 0;
-}
-
-/* Decompress the start of the bzip2 stream in fd (first n bytes already in in). bzip2 gives
- * no output before a whole block (up to 900 kB) is in, so this reads on, up to DETECT_BZ_MAX.
- * Return the number of bytes written to out, or 0. */
-static size_t bunzip_head(int fd, const unsigned char *in, size_t n, unsigned char *out, size_t cap)
-{
-    bz_stream z;
-    memset(&z, 0, sizeof(z));
-    if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-        return 0;
-    unsigned char *more = malloc(DETECT_HEAD);
-    if (!more)
-        abort();
-    z.next_in = (char *)in;
-    z.avail_in = (unsigned)n;
-    z.next_out = (char *)out;
-    z.avail_out = (unsigned)cap;
-    size_t total_in = n;
-    for (;;) {
-        int rc = BZ2_bzDecompress(&z);
-        if (rc != BZ_OK || z.avail_out < cap)
-            break; /* an error, the end of the stream, or some output: enough either way */
-        if (z.avail_in == 0) {
-            if (total_in >= DETECT_BZ_MAX)
-                break;
-            ssize_t r = read_head(fd, more, DETECT_HEAD);
-            if (r <= 0)
-                break;
-            total_in += (size_t)r;
-            z.next_in = (char *)more;
-            z.avail_in = (unsigned)r;
-        }
-    }
-    size_t got = cap - z.avail_out;
-    BZ2_bzDecompressEnd(&z);
-    free(more);
-    return got;
+    struct zread_opts o = {
+        .kind = bz2 ? ZREAD_BZIP2 : ZREAD_GZIP,
+        .head = raw,
+        .nhead = n,
+        .max_in = bz2 ? DETECT_BZ_MAX : n,
+        .one_member = true,
+    };
+    struct zread *z = zread_new(fd, &o);
+    ssize_t got = zread_read(z, plain, cap);
+    if (got < 0 || (!bz2 && zread_error(z) != 0))
+        got = 0;
+    zread_free(z);
+    return (size_t)got;
 }
 
 /* Return the length of the JSON object that starts at p[0] == '{', or 0 when it does not end
@@ -147,72 +138,42 @@ static size_t json_object_len(const char *p, size_t n)
     return 0;
 }
 
-/* Classify a JSON text by the keys of the first object of its top-level array. */
-static int detect_json(const char *p, size_t n, enum import_format *out)
+/* The first object of the JSON array p[0..n) (p[0] == '['), or NULL. */
+static json_t *head_object(const char *p, size_t n)
 {
     size_t i = 1; /* past the '[' */
     while (i < n && isspace((unsigned char)p[i]))
         i++;
     if (i >= n || p[i] != '{')
-        return GB_EFORMAT;
+        return NULL;
     size_t olen = json_object_len(p + i, n - i);
     if (olen == 0)
-        return GB_EFORMAT;
+        return NULL;
     json_error_t jerr;
-    json_t *o = json_loadb(p + i, olen, 0, &jerr);
-    if (!o)
-        return GB_EFORMAT;
-    int rc = GB_EFORMAT;
-    if (json_object_get(o, "zipCode") && json_object_get(o, "latitude") &&
-        json_object_get(o, "longitude")) {
-        *out = FMT_POSTCODES_JSON;
-        rc = 0;
-    } else if (json_object_get(o, "lat") && json_object_get(o, "lng") &&
-               json_object_get(o, "country")) {
-        *out = FMT_GEONAMES_JSON;
-        rc = 0;
-    }
-    json_decref(o);
-    return rc;
+    return json_loadb(p + i, olen, 0, &jerr);
 }
 
-/* Classify the first line of a delimited text file (line is a writable copy). */
-static int detect_line(char *line, enum import_format *out)
+/* The first line of p[0..n) without its line end, as a string, or NULL when it does not end
+ * within a full head (a first line this long is no header we know). */
+static char *head_line(const char *p, size_t n)
 {
-    char *f[IMPORT_FIELDS_MAX];
-    if (strncasecmp(line, "from;to;interpolation", 21) == 0) {
-        *out = FMT_TIGER;
-        return 0;
-    }
-    if (strchr(line, '\t')) {
-        int n = import_split(line, '\t', false, f, IMPORT_FIELDS_MAX);
-        double a, b;
-        if (n == 19 && import_parse_double(f[4], &a) == 0 && import_parse_double(f[5], &b) == 0) {
-            *out = FMT_GEONAMES_TSV;
-            return 0;
-        }
-        if (n == 12 && import_parse_double(f[9], &a) == 0 && import_parse_double(f[10], &b) == 0) {
-            *out = FMT_GEONAMES_POSTAL;
-            return 0;
-        }
-        return GB_EFORMAT;
-    }
-    int n = import_split(line, ',', true, f, IMPORT_FIELDS_MAX);
-    if (n < 4)
-        return GB_EFORMAT;
-    static const char *const need[] = {"LON", "LAT", "NUMBER", "STREET"};
-    int idx[4];
-    if (import_header_map(f, n, need, 4, idx) == 4) {
-        *out = FMT_OA_CSV;
-        return 0;
-    }
-    return GB_EFORMAT;
+    const char *nl = memchr(p, '\n', n);
+    if (!nl && n == DETECT_HEAD)
+        return NULL;
+    size_t llen = nl ? (size_t)(nl - p) : n;
+    if (llen > 0 && p[llen - 1] == '\r')
+        llen--;
+    char *line = xmalloc(llen + 1);
+    memcpy(line, p, llen);
+    line[llen] = '\0';
+    return line;
 }
 
-/* Classify plain (not compressed) content. */
-static int detect_text(const unsigned char *head, size_t n, enum import_format *out)
+/* Describe the content p[0..n) (plain, or decompressed) in h: its text and what it looks like.
+ * Release with head_release(). */
+static void head_describe(struct import_head *h, const unsigned char *content, size_t n)
 {
-    const char *p = (const char *)head;
+    const char *p = (const char *)content;
     if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
         p += 3;
         n -= 3;
@@ -220,42 +181,24 @@ static int detect_text(const unsigned char *head, size_t n, enum import_format *
     size_t i = 0;
     while (i < n && isspace((unsigned char)p[i]))
         i++;
-    p += i;
-    n -= i;
+    h->text = p + i;
+    h->ntext = n - i;
+    p = h->text;
+    n = h->ntext;
     if (n == 0)
-        return GB_EFORMAT;
-    if ((n >= 5 && memcmp(p, "<?xml", 5) == 0) || (n >= 4 && memcmp(p, "<osm", 4) == 0)) {
-        /* Any XML file starts with "<?xml": only one with an <osm> element is OSM. */
-        if (!memmem(p, n, "<osm", 4))
-            return GB_EFORMAT;
-        *out = FMT_OSM_XML;
-        return 0;
-    }
-    if (p[0] == '[')
-        return detect_json(p, n, out);
-    const char *nl = memchr(p, '\n', n);
-    if (!nl && n == DETECT_HEAD)
-        return GB_EFORMAT; /* a first line this long is no header we know */
-    size_t llen = nl ? (size_t)(nl - p) : n;
-    if (llen > 0 && p[llen - 1] == '\r')
-        llen--;
-    char *line = malloc(llen + 1);
-    if (!line)
-        abort();
-    memcpy(line, p, llen);
-    line[llen] = '\0';
-    int rc = detect_line(line, out);
-    free(line);
-    return rc;
+        return;
+    if ((n >= 5 && memcmp(p, "<?xml", 5) == 0) || (n >= 4 && memcmp(p, "<osm", 4) == 0))
+        h->xml = true;
+    else if (p[0] == '[')
+        h->object = head_object(p, n);
+    else
+        h->line = head_line(p, n);
 }
 
-/* Classify the got bytes decompressed from a gzip or bzip2 file: of our formats, only OSM XML
- * comes compressed. Return 0 (*f is FMT_OSM_XML) or GB_EFORMAT (*f may have been written). */
-static int detect_packed(const unsigned char *plain, size_t got, enum import_format *f)
+static void head_release(struct import_head *h)
 {
-    if (got > 0 && detect_text(plain, got, f) == 0 && *f == FMT_OSM_XML)
-        return 0;
-    return GB_EFORMAT;
+    json_decref(h->object);
+    free((char *)h->line);
 }
 
 int import_detect(const char *path, enum import_format *out)
@@ -263,41 +206,35 @@ int import_detect(const char *path, enum import_format *out)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    unsigned char *head = malloc(DETECT_HEAD);
-    unsigned char *plain = malloc(DETECT_HEAD);
-    if (!head || !plain)
-        abort();
+    unsigned char *raw = xmalloc(DETECT_HEAD);
+    unsigned char *plain = xmalloc(DETECT_HEAD);
     enum import_format f = FMT_UNKNOWN;
     int rc;
-    ssize_t r = read_head(fd, head, DETECT_HEAD);
+    ssize_t r = read_head(fd, raw, DETECT_HEAD);
     if (r < 0) {
         rc = (int)r;
         goto out;
     }
     size_t n = (size_t)r;
-    if (n >= 13) {
-        /* PBF: a 4-byte big-endian BlobHeader length, then the BlobHeader whose type string
-         * "OSMHeader" comes a few bytes in. */
-        uint32_t hlen =
-            (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | (uint32_t)head[2] << 8 | head[3];
-        size_t lim = n < 32 ? n : 32;
-        if (hlen > 0 && hlen < 64 * 1024 && memmem(head + 4, lim - 4, "OSMHeader", 9)) {
-            f = FMT_OSM_PBF;
+    struct import_head h = {.raw = raw, .nraw = n};
+    bool gz = n >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+    bool bz2 = n >= 4 && memcmp(raw, "BZh", 3) == 0 && raw[3] >= '1' && raw[3] <= '9';
+    if (gz || bz2) {
+        h.packed = true;
+        head_describe(&h, plain, unpack_head(fd, bz2, raw, n, plain, DETECT_HEAD));
+    } else {
+        head_describe(&h, raw, n);
+    }
+    rc = GB_EFORMAT;
+    for (size_t i = 0; i < N_IMPORTERS && rc != 0; i++) {
+        if ((!h.packed || importers[i].packed) && importers[i].detect(&h)) {
+            f = importers[i].format;
             rc = 0;
-            goto out;
         }
     }
-    if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
-        rc = detect_packed(plain, gunzip_head(head, n, plain, DETECT_HEAD), &f);
-        goto out;
-    }
-    if (n >= 4 && memcmp(head, "BZh", 3) == 0 && head[3] >= '1' && head[3] <= '9') {
-        rc = detect_packed(plain, bunzip_head(fd, head, n, plain, DETECT_HEAD), &f);
-        goto out;
-    }
-    rc = detect_text(head, n, &f);
+    head_release(&h);
 out:
-    free(head);
+    free(raw);
     free(plain);
     close(fd);
     if (rc == 0)
@@ -314,34 +251,21 @@ int import_file(const char *path, enum import_format fmt, const struct rec_sink 
     if (fmt == FMT_UNKNOWN) {
         int rc = import_detect(path, &fmt);
         if (rc == GB_EFORMAT) {
-            import_errf(err, errlen,
-                        "%s: not a format geobatch can import (OSM PBF or XML, OpenAddresses "
-                        "CSV, TIGER, GeoNames, postcode JSON)",
-                        path);
+            gb_errf(err, errlen,
+                    "%s: not a format geobatch can import (OSM PBF or XML, OpenAddresses "
+                    "CSV, TIGER, GeoNames, postcode JSON)",
+                    path);
             return rc;
         }
         if (rc < 0) {
-            import_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
+            gb_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
             return rc;
         }
     }
-    switch (fmt) {
-    case FMT_OSM_PBF:
-    case FMT_OSM_XML:
-        return import_osm(path, fmt, sink, st, err, errlen);
-    case FMT_OA_CSV:
-        return import_oa(path, sink, st, err, errlen);
-    case FMT_TIGER:
-        return import_tiger(path, sink, st, err, errlen);
-    case FMT_GEONAMES_JSON:
-    case FMT_GEONAMES_TSV:
-    case FMT_GEONAMES_POSTAL:
-        return import_geonames(path, fmt, sink, st, err, errlen);
-    case FMT_POSTCODES_JSON:
-        return import_postcodes(path, sink, st, err, errlen);
-    case FMT_UNKNOWN:
-        break;
+    const struct importer *imp = importer_of(fmt);
+    if (!imp) {
+        gb_errf(err, errlen, "%s: unknown import format %d", path, (int)fmt);
+        return GB_EFORMAT;
     }
-    import_errf(err, errlen, "%s: unknown import format %d", path, (int)fmt);
-    return GB_EFORMAT;
+    return imp->import(path, fmt, sink, st, err, errlen);
 }

@@ -39,16 +39,18 @@ int import_detect(const char *path, enum import_format *out);
 int import_file(const char *path, enum import_format fmt, const struct rec_sink *sink,
                 struct import_stats *st, char *err, size_t errlen);
 
-/* The importers themselves, one per format family (same contract as import_file). */
+/* The importers themselves, one per format family, each a row (or several) of import.c's
+ * table: same contract as import_file, with fmt one of the row's formats (the importers of a
+ * single format ignore it; import_osm also checks that fmt is an OSM format). */
 int import_osm(const char *path, enum import_format fmt, const struct rec_sink *sink,
                struct import_stats *st, char *err, size_t errlen);
-int import_oa(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
-              size_t errlen);
-int import_tiger(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
-                 size_t errlen);
+int import_oa(const char *path, enum import_format fmt, const struct rec_sink *sink,
+              struct import_stats *st, char *err, size_t errlen);
+int import_tiger(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                 struct import_stats *st, char *err, size_t errlen);
 int import_geonames(const char *path, enum import_format fmt, const struct rec_sink *sink,
                     struct import_stats *st, char *err, size_t errlen);
-int import_postcodes(const char *path, const struct rec_sink *sink, struct import_stats *st,
-                     char *err, size_t errlen);
+int import_postcodes(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                     struct import_stats *st, char *err, size_t errlen);
 
 #endif

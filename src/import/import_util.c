@@ -6,6 +6,8 @@
  */
 #include "import/import_util.h"
 #include "base/err.h"
+#include "base/hash.h"
+#include "base/mem.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -19,16 +21,6 @@
 #include <unistd.h>
 
 /* ---- messages and numbers ---------------------------------------------------------------- */
-
-void import_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int import_parse_double(const char *s, double *out)
 {
@@ -143,9 +135,7 @@ static int src_open(struct import_src *s, const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    char *b = malloc(SRC_CAP + 1);
-    if (!b)
-        abort();
+    char *b = xmalloc(SRC_CAP + 1);
     s->fd = fd;
     s->buf = b;
     s->cap = SRC_CAP;
@@ -402,27 +392,15 @@ void import_names_release(struct import_names *t)
     import_names_init(t);
 }
 
-static uint32_t names_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static void names_grow(struct import_names *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 1024;
-    uint32_t *slot = calloc(cap, sizeof(*slot));
-    if (!slot)
-        abort();
+    uint32_t *slot = xcalloc(cap, sizeof(*slot));
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->slot[i])
             continue;
         const char *k = t->arena.data + t->slot[i] - 1;
-        size_t j = names_hash(k, strlen(k)) & (cap - 1);
+        size_t j = hash_fnv1a(k, strlen(k)) & (cap - 1);
         while (slot[j])
             j = (j + 1) & (cap - 1);
         slot[j] = t->slot[i];
@@ -439,7 +417,7 @@ int import_names_put(struct import_names *t, const char *key, size_t klen, const
         return GB_EPARAM;
     if (2 * (t->n + 1) > t->cap)
         names_grow(t);
-    size_t j = names_hash(key, klen) & (t->cap - 1);
+    size_t j = hash_fnv1a(key, klen) & (t->cap - 1);
     while (t->slot[j]) {
         const char *k = t->arena.data + t->slot[j] - 1;
         if (strncmp(k, key, klen) == 0 && k[klen] == '\0')
@@ -465,7 +443,7 @@ const char *import_names_get(const struct import_names *t, const char *key)
     if (t->n == 0)
         return NULL;
     size_t klen = strlen(key);
-    size_t j = names_hash(key, klen) & (t->cap - 1);
+    size_t j = hash_fnv1a(key, klen) & (t->cap - 1);
     while (t->slot[j]) {
         const char *k = t->arena.data + t->slot[j] - 1;
         if (strcmp(k, key) == 0)
@@ -492,7 +470,7 @@ void import_skipf(const struct import_ctx *c, size_t n, const char *fmt, ...)
 
 int import_fail(const struct import_ctx *c, int rc)
 {
-    import_errf(c->err, c->errlen, "%s: %s", c->path, gb_strerror(rc));
+    gb_errf(c->err, c->errlen, "%s: %s", c->path, gb_strerror(rc));
     return rc;
 }
 
@@ -500,8 +478,8 @@ int import_emit(const struct import_ctx *c, size_t n, const struct record *r)
 {
     int rc = c->sink->emit(c->sink->ctx, r);
     if (rc < 0) {
-        import_errf(c->err, c->errlen, "%s: %s %zu: the index builder stopped the import: %s",
-                    c->path, c->unit, n, gb_strerror(rc));
+        gb_errf(c->err, c->errlen, "%s: %s %zu: the index builder stopped the import: %s", c->path,
+                c->unit, n, gb_strerror(rc));
         return rc;
     }
     c->st->records++;
@@ -518,8 +496,7 @@ int import_lines_row(const struct import_ctx *c, struct import_lines *lr, char *
             continue;
         }
         if (rc < 0) {
-            import_errf(c->err, c->errlen, "%s: line %zu: %s", c->path, lr->lineno,
-                        gb_strerror(rc));
+            gb_errf(c->err, c->errlen, "%s: line %zu: %s", c->path, lr->lineno, gb_strerror(rc));
             return rc;
         }
         if (len > 0)
@@ -546,7 +523,7 @@ static int header_read(const struct import_ctx *c, struct import_lines *lr,
         if ((cols->need >> i & 1u) && h->idx[i] < 0)
             ok = false;
     if (!ok) {
-        import_errf(c->err, c->errlen, "%s: %s", c->path, cols->bad_header);
+        gb_errf(c->err, c->errlen, "%s: %s", c->path, cols->bad_header);
         return GB_EFORMAT;
     }
     return 0;
@@ -581,12 +558,12 @@ int import_json_object(const struct import_ctx *c, struct import_json *js, const
             continue;
         }
         if (rc == GB_EFORMAT) {
-            import_errf(c->err, c->errlen, "%s: not a %s file: no JSON array", c->path, what);
+            gb_errf(c->err, c->errlen, "%s: not a %s file: no JSON array", c->path, what);
             return rc;
         }
         if (rc < 0) {
-            import_errf(c->err, c->errlen, "%s: after object %zu: %s", c->path, js->index,
-                        rc == GB_ECORRUPT ? "broken or truncated JSON array" : gb_strerror(rc));
+            gb_errf(c->err, c->errlen, "%s: after object %zu: %s", c->path, js->index,
+                    rc == GB_ECORRUPT ? "broken or truncated JSON array" : gb_strerror(rc));
             return rc;
         }
         json_error_t jerr;

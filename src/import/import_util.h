@@ -99,10 +99,6 @@ static inline const char *import_col(char *const *f, const int *idx, int i)
     return idx[i] < 0 ? NULL : import_nz(f[idx[i]]);
 }
 
-/* Write a message for humans into err (NULL or errlen 0 are fine). */
-void import_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* The objects of a JSON array, one at a time, as text: [ {...}, {...} ].
  * The scanner tracks strings and nesting only; each object is parsed by the caller. */
 struct import_json {

@@ -1,0 +1,268 @@
+/*
+ * import_osm_admin.c - the hierarchy of a point (country, state, county, city, district,
+ * postcode): from the object's own addr:* tags, then from the boundaries that contain it (found
+ * through a grid of boundary boxes), then from nearby place nodes (found through a sorted grid
+ * of 0.1-degree cells). The rules are at the top of import_osm.c.
+ */
+#include "base/mem.h"
+#include "import/import_osm_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- hierarchy -------------------------------------------------------------------------- */
+
+static void grid_build(struct osm *o)
+{
+    geo_bbox_empty(&o->gbox);
+    size_t nb = o->bnds.n;
+    for (size_t i = 0; i < nb; i++) {
+        const struct geo_bbox *bb = &OSM_AT(o->bnds, struct bnd, i).bbox;
+        geo_bbox_extend(&o->gbox, bb->min_lat, bb->min_lon);
+        geo_bbox_extend(&o->gbox, bb->max_lat, bb->max_lon);
+    }
+    o->grid = xcalloc(OSM_GRID * OSM_GRID + 1, sizeof(size_t));
+    if (!nb)
+        return;
+    double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
+    double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
+    size_t *fill = xcalloc(OSM_GRID * OSM_GRID, sizeof(size_t));
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < nb; i++) {
+            const struct geo_bbox *bb = &OSM_AT(o->bnds, struct bnd, i).bbox;
+            int y0 = ch > 0 ? (int)((bb->min_lat - o->gbox.min_lat) / ch) : 0;
+            int y1 = ch > 0 ? (int)((bb->max_lat - o->gbox.min_lat) / ch) : 0;
+            int x0 = cw > 0 ? (int)((bb->min_lon - o->gbox.min_lon) / cw) : 0;
+            int x1 = cw > 0 ? (int)((bb->max_lon - o->gbox.min_lon) / cw) : 0;
+            y1 = y1 >= OSM_GRID ? OSM_GRID - 1 : y1;
+            x1 = x1 >= OSM_GRID ? OSM_GRID - 1 : x1;
+            for (int y = y0; y <= y1; y++)
+                for (int x = x0; x <= x1; x++) {
+                    size_t cell = (size_t)y * OSM_GRID + (size_t)x;
+                    if (!round)
+                        o->grid[cell + 1]++;
+                    else
+                        o->grid_ix[o->grid[cell] + fill[cell]++] = i;
+                }
+        }
+        if (!round) {
+            for (size_t c = 0; c < OSM_GRID * OSM_GRID; c++)
+                o->grid[c + 1] += o->grid[c];
+            o->grid_ix = xcalloc(o->grid[OSM_GRID * OSM_GRID] + 1, sizeof(size_t));
+        }
+    }
+    free(fill);
+}
+
+static void hier_boundaries(const struct osm *o, double lat, double lon, const char *h[H_N]);
+
+static uint64_t place_cell(double lat, double lon)
+{
+    int64_t y = (int64_t)floor(lat * 10) + 900, x = (int64_t)floor(lon * 10) + 1800;
+    return (uint64_t)y * 3601 + (uint64_t)x;
+}
+
+static int cmp_place(const void *a, const void *b)
+{
+    uint64_t x = ((const struct place *)a)->cell, y = ((const struct place *)b)->cell;
+    return x < y ? -1 : x > y;
+}
+
+static void places_index(struct osm *o)
+{
+    for (size_t i = 0; i < o->places.n; i++) {
+        struct place *p = &OSM_AT(o->places, struct place, i);
+        p->cell = place_cell(p->lat, p->lon);
+        const char *h[H_N] = {0};
+        hier_boundaries(o, p->lat, p->lon, h);
+        p->city = h[H_CITY];
+        p->country = h[H_COUNTRY];
+    }
+    if (o->places.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort(o->places.p, o->places.n, sizeof(struct place), cmp_place);
+}
+
+/* The nearest place that fills field 'fills' within its own radius, lies in the same country
+ * boundary as the point (or, like it, in none) and not in another city boundary than the
+ * point's city boundary; or NULL. */
+static const struct place *place_nearest(const struct osm *o, double lat, double lon, int fills,
+                                         const char *country, const char *city, double *dist)
+{
+    const struct place *a = o->places.p, *found = NULL;
+    double best = INFINITY;
+    int dy = (int)ceil(OSM_PLACE_RADIUS_M / 11000.0);
+    double k = cos(lat * M_PI / 180);
+    int dx = k > 0.05 ? (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) : 40;
+    dx = dx > 40 ? 40 : dx;
+    for (int y = -dy; y <= dy; y++)
+        for (int x = -dx; x <= dx; x++) {
+            double clat = lat + y * 0.1, clon = lon + x * 0.1;
+            if (clat < -90 || clat > 90 || clon < -180 || clon > 180)
+                continue;
+            uint64_t cell = place_cell(clat, clon);
+            size_t lo = 0, hi = o->places.n;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (a[mid].cell < cell)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (size_t i = lo; i < o->places.n && a[i].cell == cell; i++) {
+                if (a[i].fills != fills || (!a[i].country) != (!country) ||
+                    (country && strcmp(country, a[i].country) != 0) ||
+                    (city && a[i].city && strcmp(city, a[i].city) != 0))
+                    continue;
+                double d = geo_distance_m(lat, lon, a[i].lat, a[i].lon);
+                if (d <= a[i].radius && d < best) {
+                    best = d;
+                    found = &a[i];
+                }
+            }
+        }
+    *dist = best;
+    return found;
+}
+
+/* Fill the empty fields of h[] from the boundaries that contain the point. */
+static void hier_boundaries(const struct osm *o, double lat, double lon, const char *h[H_N])
+{
+    const struct bnd *best[H_N] = {0};
+    if (o->bnds.n && geo_bbox_contains(&o->gbox, lat, lon)) {
+        double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
+        double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
+        int y = ch > 0 ? (int)((lat - o->gbox.min_lat) / ch) : 0;
+        int x = cw > 0 ? (int)((lon - o->gbox.min_lon) / cw) : 0;
+        y = y >= OSM_GRID ? OSM_GRID - 1 : y;
+        x = x >= OSM_GRID ? OSM_GRID - 1 : x;
+        size_t cell = (size_t)y * OSM_GRID + (size_t)x;
+        for (size_t k = o->grid[cell]; k < o->grid[cell + 1]; k++) {
+            const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
+            /* Per bucket: a complete polygon beats a repaired one, then the finer level, then
+             * the smaller area. */
+            const struct bnd *cur = best[b->bucket];
+            if (cur &&
+                (cur->repaired < b->repaired ||
+                 (cur->repaired == b->repaired &&
+                  (cur->level > b->level || (cur->level == b->level && cur->area <= b->area)))))
+                continue;
+            if (osm_bnd_contains(o, b, lat, lon))
+                best[b->bucket] = b;
+        }
+    }
+    for (int i = 0; i < H_N; i++) {
+        if (h[i] || !best[i])
+            continue;
+        if (i == H_COUNTRY)
+            h[i] = osm_pstr(o, best[i]->code);
+        else if (i == H_POSTCODE)
+            h[i] = osm_pstr(o, best[i]->code);
+        else
+            h[i] = osm_pstr(o, best[i]->name);
+    }
+}
+
+/*
+ * Fill the empty fields of h[] for the point: from the boundaries that contain it, then the
+ * district from the nearest suburb-like place node (which also gives the city its own point
+ * lies in, e.g. Praha for a suburb of Prague outside the extract's district boundaries), then
+ * the city from the nearest city, town or village node. An empty country then becomes
+ * fallback_country, or the file default when that is NULL.
+ */
+void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_N],
+                   const char *fallback_country)
+{
+    const char *hb[H_N] = {0};
+    hier_boundaries(o, lat, lon, hb);
+    for (int i = 0; i < H_N; i++)
+        if (!h[i])
+            h[i] = hb[i];
+    /* A suburb node only names the district when it is nearer than the nearest city, town or
+     * village node: the centre of a town is not in its outlying suburb. */
+    double dc, dd;
+    const struct place *pc = place_nearest(o, lat, lon, H_CITY, hb[H_COUNTRY], NULL, &dc);
+    if (!h[H_DISTRICT]) {
+        const struct place *pd =
+            place_nearest(o, lat, lon, H_DISTRICT, hb[H_COUNTRY], hb[H_CITY], &dd);
+        if (pd && dd < dc) {
+            h[H_DISTRICT] = o->pool + pd->name;
+            if (!h[H_CITY])
+                h[H_CITY] = pd->city;
+        }
+    }
+    if (!h[H_CITY] && pc)
+        h[H_CITY] = o->pool + pc->name;
+    if (!h[H_COUNTRY])
+        h[H_COUNTRY] = fallback_country ? fallback_country : o->default_country;
+}
+
+/* Own addr:* tags of a pending object into h[]. */
+static void hier_own(const struct osm *o, const struct pending *p, const char *h[H_N],
+                     char country[3])
+{
+    memset(h, 0, H_N * sizeof(h[0]));
+    const char *c = osm_ptag(o, p->tag0, p->ntag, "addr:country");
+    if (c && strlen(c) == 2 && isalpha((unsigned char)c[0]) && isalpha((unsigned char)c[1])) {
+        country[0] = (char)toupper((unsigned char)c[0]);
+        country[1] = (char)toupper((unsigned char)c[1]);
+        country[2] = 0;
+    }
+    h[H_STATE] = osm_ptag(o, p->tag0, p->ntag, "addr:state");
+    if (!h[H_STATE])
+        h[H_STATE] = osm_ptag(o, p->tag0, p->ntag, "addr:province");
+    h[H_COUNTY] = osm_ptag(o, p->tag0, p->ntag, "addr:county");
+    h[H_CITY] = osm_ptag(o, p->tag0, p->ntag, "addr:city");
+    h[H_DISTRICT] = osm_ptag(o, p->tag0, p->ntag, "addr:suburb");
+    if (!h[H_DISTRICT])
+        h[H_DISTRICT] = osm_ptag(o, p->tag0, p->ntag, "addr:district");
+    h[H_POSTCODE] = osm_ptag(o, p->tag0, p->ntag, "addr:postcode");
+    if (!h[H_POSTCODE])
+        h[H_POSTCODE] = osm_ptag(o, p->tag0, p->ntag, "postal_code");
+}
+
+/* Full hierarchy: boundary country first, then own addr:country, then the rest. */
+void osm_hier_resolve(const struct osm *o, const struct pending *p, const char *h[H_N],
+                      char country[3])
+{
+    country[0] = 0;
+    hier_own(o, p, h, country);
+    osm_hier_fill(o, p->lat, p->lon, h, country[0] ? country : NULL);
+}
+
+void osm_rec_set_hier(struct record *r, const char *h[H_N])
+{
+    r->country = h[H_COUNTRY];
+    r->state = h[H_STATE];
+    r->county = h[H_COUNTY];
+    r->city = h[H_CITY];
+    r->district = h[H_DISTRICT];
+    r->postcode = h[H_POSTCODE];
+}
+
+/* The file default country applies only to files without a country boundary: there, the most
+ * frequent addr:country. A file with country boundaries leaves points outside them alone. */
+static void default_country_pick(struct osm *o)
+{
+    for (size_t i = 0; i < o->bnds.n; i++) {
+        const struct bnd *b = &OSM_AT(o->bnds, struct bnd, i);
+        if (b->kind == REL_ADMIN && b->bucket == H_COUNTRY && b->code)
+            return;
+    }
+    size_t best = 0;
+    for (size_t i = 0; i < o->countries.n; i++) {
+        const struct kv *kv = &OSM_AT(o->countries, struct kv, i);
+        if (kv->v > best) {
+            best = kv->v;
+            o->default_country = o->pool + kv->k;
+        }
+    }
+}
+
+void osm_hier_prepare(struct osm *o)
+{
+    grid_build(o);
+    places_index(o);
+    default_country_pick(o);
+}

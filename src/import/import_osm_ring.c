@@ -1,0 +1,397 @@
+/*
+ * import_osm_ring.c - rings from the way members of relations, and the boundaries made of them.
+ *
+ * A multipolygon's or boundary's member ways are joined into chains by shared end nodes; a chain
+ * that comes back to its start is a ring. Chains that do not close (members outside a clipped
+ * extract) are closed by joining nearest ends ("repaired"). A boundary relation keeps its rings
+ * (with a point-in-polygon index, its area and a label point) when enough of it is in the file;
+ * an admin relation without usable rings of its own may become the union of its subareas once
+ * every relation is read. See the top of import_osm.c for the rules and the datasets behind them.
+ */
+#include "base/mem.h"
+#include "import/import_osm_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- ring assembly ---------------------------------------------------------------------- */
+
+/* Append the coordinates of node ids ids[0..n) to cpts, skipping missing nodes. */
+static size_t chain_to_pts(struct osm *o, const int64_t *ids, size_t n)
+{
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct rec_point p;
+        if (osm_node_get(o, ids[i], &p)) {
+            *(struct rec_point *)osm_vec_push(&o->cpts, 1) = p;
+            got++;
+        }
+    }
+    return got;
+}
+
+static void ring_add(struct osm *o, const struct rec_point *p, size_t n)
+{
+    if (n < 3)
+        return;
+    memcpy(osm_vec_push(&o->rpts, n), p, n * sizeof(*p));
+    *(size_t *)osm_vec_push(&o->rends, 1) = o->rpts.n;
+}
+
+static double pt_dist2(struct rec_point a, struct rec_point b)
+{
+    double dx = (a.lon - b.lon) * cos(a.lat * M_PI / 180), dy = a.lat - b.lat;
+    return dx * dx + dy * dy;
+}
+
+/* Close open chains (coordinate lists in copen) by joining nearest ends; add them as rings. */
+static void rings_repair(struct osm *o)
+{
+    size_t nopen = o->copen.n / 2;
+    if (!nopen)
+        return;
+    o->n_repaired++;
+    o->last_repaired = true;
+    unsigned char *used = xcalloc(nopen, 1);
+    struct vec acc;
+    osm_vec_init(&acc, sizeof(struct rec_point));
+    for (size_t a = 0; a < nopen; a++) {
+        if (used[a])
+            continue;
+        used[a] = 1;
+        acc.n = 0;
+        size_t *oa = &OSM_AT(o->copen, size_t, 2 * a);
+        memcpy(osm_vec_push(&acc, oa[1]), &OSM_AT(o->cpts, struct rec_point, oa[0]),
+               oa[1] * sizeof(struct rec_point));
+        for (;;) {
+            struct rec_point end = OSM_AT(acc, struct rec_point, acc.n - 1);
+            double best = pt_dist2(end, OSM_AT(acc, struct rec_point, 0));
+            size_t bi = SIZE_MAX;
+            bool rev = false;
+            for (size_t b = 0; b < nopen; b++) {
+                if (used[b])
+                    continue;
+                size_t *ob = &OSM_AT(o->copen, size_t, 2 * b);
+                const struct rec_point *bp = &OSM_AT(o->cpts, struct rec_point, ob[0]);
+                double d0 = pt_dist2(end, bp[0]), d1 = pt_dist2(end, bp[ob[1] - 1]);
+                if (d0 < best || d1 < best) {
+                    best = d0 < d1 ? d0 : d1;
+                    bi = b;
+                    rev = d1 < d0;
+                }
+            }
+            if (bi == SIZE_MAX)
+                break; /* our own start is nearest: close the ring */
+            used[bi] = 1;
+            size_t *ob = &OSM_AT(o->copen, size_t, 2 * bi);
+            for (size_t k = 0; k < ob[1]; k++) {
+                size_t idx = rev ? ob[0] + ob[1] - 1 - k : ob[0] + k;
+                *(struct rec_point *)osm_vec_push(&acc, 1) = OSM_AT(o->cpts, struct rec_point, idx);
+            }
+        }
+        ring_add(o, acc.p, acc.n);
+    }
+    osm_vec_release(&acc);
+    free(used);
+}
+
+/*
+ * Assemble the way members of r into closed rings in o->rpts / o->rends (emptied first). Chains
+ * are joined by shared end nodes; chains that cannot be closed are repaired by rings_repair().
+ * Return the number of rings.
+ */
+size_t osm_rings_assemble(struct osm *o, const readosm_relation *r)
+{
+    o->rpts.n = o->rends.n = o->cpts.n = o->copen.n = o->segused.n = 0;
+    o->seg_total = o->seg_found = 0;
+    o->last_repaired = false;
+    size_t nm = r->member_count > 0 ? (size_t)r->member_count : 0;
+    unsigned char *used = osm_vec_push(&o->segused, nm);
+    memset(used, 0, nm);
+    const struct wayref **segs = xcalloc(nm ? nm : 1, sizeof(*segs));
+    for (size_t i = 0; i < nm; i++) {
+        if (r->members[i].member_type != READOSM_MEMBER_WAY)
+            continue;
+        o->seg_total++;
+        segs[i] = osm_way_get(o, r->members[i].id);
+        if (!segs[i] || segs[i]->nref < 2)
+            segs[i] = NULL;
+        else
+            o->seg_found++;
+    }
+    const int64_t *refs = o->refs.p;
+    for (size_t s = 0; s < nm; s++) {
+        if (!segs[s] || used[s])
+            continue;
+        used[s] = 1;
+        o->chain.n = 0;
+        memcpy(osm_vec_push(&o->chain, segs[s]->nref), refs + segs[s]->ref0,
+               segs[s]->nref * sizeof(int64_t));
+        bool flipped = false;
+        for (;;) {
+            int64_t *c = o->chain.p;
+            if (c[0] == c[o->chain.n - 1])
+                break;
+            int64_t last = c[o->chain.n - 1];
+            bool found = false;
+            for (size_t t = 0; t < nm && !found; t++) {
+                if (!segs[t] || used[t])
+                    continue;
+                const int64_t *tr = refs + segs[t]->ref0;
+                size_t tn = segs[t]->nref;
+                if (tr[0] == last || tr[tn - 1] == last) {
+                    bool rev = tr[0] != last;
+                    int64_t *dst = osm_vec_push(&o->chain, tn - 1);
+                    for (size_t k = 1; k < tn; k++)
+                        dst[k - 1] = rev ? tr[tn - 1 - k] : tr[k];
+                    used[t] = 1;
+                    found = true;
+                }
+            }
+            if (found)
+                continue;
+            if (flipped)
+                break;
+            /* Try to grow the chain at its other end. */
+            c = o->chain.p;
+            for (size_t i = 0, j = o->chain.n - 1; i < j; i++, j--) {
+                int64_t tmp = c[i];
+                c[i] = c[j];
+                c[j] = tmp;
+            }
+            flipped = true;
+        }
+        int64_t *c = o->chain.p;
+        size_t start = o->cpts.n;
+        size_t got = chain_to_pts(o, c, o->chain.n);
+        if (c[0] == c[o->chain.n - 1] && got >= 4) {
+            ring_add(o, &OSM_AT(o->cpts, struct rec_point, start), got);
+            o->cpts.n = start;
+        } else if (got >= 1) {
+            size_t *op = osm_vec_push(&o->copen, 2);
+            op[0] = start;
+            op[1] = got;
+        }
+    }
+    free(segs);
+    rings_repair(o);
+    return o->rends.n;
+}
+
+/* ---- boundaries -------------------------------------------------------------------------- */
+
+/* Fill the name, codes and tags of b from relation r. */
+static void bnd_meta(struct osm *o, struct bnd *b, const readosm_relation *r, enum rel_class cls,
+                     int level)
+{
+    memset(b, 0, sizeof(*b));
+    b->id = r->id;
+    b->kind = cls;
+    b->level = level;
+    b->bucket = cls == REL_ADMIN ? osm_admin_bucket(level) : H_POSTCODE;
+    const char *name = osm_tag_get(r->tag_count, r->tags, "name");
+    if (cls == REL_POSTAL) {
+        const char *pc = osm_tag_get(r->tag_count, r->tags, "postal_code");
+        b->code = osm_pool_add(o, pc ? pc : osm_tag_get(r->tag_count, r->tags, "ref"));
+        b->name = name ? osm_pool_add(o, name) : b->code;
+    } else {
+        b->name = osm_pool_add(o, name);
+        const char *iso = osm_tag_get(r->tag_count, r->tags, "ISO3166-1");
+        if (!iso)
+            iso = osm_tag_get(r->tag_count, r->tags, "ISO3166-1:alpha2");
+        if (iso && strlen(iso) == 2 && isalpha((unsigned char)iso[0]) &&
+            isalpha((unsigned char)iso[1])) {
+            char up[3] = {(char)toupper((unsigned char)iso[0]),
+                          (char)toupper((unsigned char)iso[1]), 0};
+            b->code = osm_pool_add(o, up);
+        }
+        const char *iso2 = osm_tag_get(r->tag_count, r->tags, "ISO3166-2");
+        b->iso2 = iso2 ? osm_pool_add(o, iso2) : 0;
+    }
+    osm_store_tags(o, r->tag_count, r->tags, &b->tag0, &b->ntag);
+}
+
+/* Give b the rings in o->rpts / o->rends and add it to the boundaries. */
+static void bnd_commit(struct osm *o, struct bnd *tmpl)
+{
+    size_t nring = o->rends.n;
+    struct bnd *b = osm_vec_push(&o->bnds, 1);
+    *b = *tmpl;
+    b->pt0 = o->bpts.n;
+    b->npt = o->rpts.n;
+    b->end0 = o->bends.n;
+    b->nring = nring;
+    memcpy(osm_vec_push(&o->bpts, o->rpts.n), o->rpts.p, o->rpts.n * sizeof(struct rec_point));
+    memcpy(osm_vec_push(&o->bends, nring), o->rends.p, nring * sizeof(size_t));
+    struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
+    b->area = geo_poly_area_m2(&poly);
+    geo_poly_centroid(&poly, &b->label);
+    b->pip = geo_pip_new(&poly);
+    b->bbox = *geo_pip_bbox(b->pip);
+    double best = -1;
+    for (size_t i = 0; i < nring; i++) {
+        size_t s = i ? OSM_AT(o->rends, size_t, i - 1) : 0, e = OSM_AT(o->rends, size_t, i);
+        size_t len = e - s;
+        struct geo_poly one = {&OSM_AT(o->rpts, struct rec_point, s), &len, 1};
+        double a = geo_poly_area_m2(&one);
+        if (a > best) {
+            best = a;
+            b->outer0 = s;
+            b->nouter = len;
+        }
+    }
+}
+
+/*
+ * A boundary relation: assemble its rings. One that was clipped by the extract is kept when
+ * at least a quarter of its member ways are present (its repaired rings then follow the clip
+ * closely enough); a country of which only a few border ways are in the file is dropped. An
+ * admin relation without any ring of its own is deferred: it may be the union of its subareas
+ * (Praha in the Prague extract: none of its ways, 13 of its districts).
+ */
+void osm_bnd_add(struct osm *o, const readosm_relation *r, enum rel_class cls, int level)
+{
+    struct bnd b;
+    size_t nring = osm_rings_assemble(o, r);
+    if (nring > 0 && o->last_repaired && o->seg_found * 4 < o->seg_total)
+        nring = 0;
+    if (nring > 0 && o->last_repaired) {
+        /* A repaired polygon that leaves out its own admin_centre or label node was closed
+         * on the wrong side: drop it. */
+        struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
+        for (int i = 0; i < r->member_count && nring; i++) {
+            const readosm_member *m = &r->members[i];
+            struct rec_point pt;
+            if (m->member_type == READOSM_MEMBER_NODE && m->role &&
+                (strcmp(m->role, "admin_centre") == 0 || strcmp(m->role, "label") == 0) &&
+                osm_node_get(o, m->id, &pt) && !geo_poly_contains(&poly, pt.lat, pt.lon))
+                nring = 0;
+        }
+    }
+    if (nring == 0 && cls == REL_ADMIN) {
+        bnd_meta(o, &b, r, cls, level);
+        b.sub0 = o->subs.n;
+        for (int i = 0; i < r->member_count; i++)
+            if (r->members[i].member_type == READOSM_MEMBER_RELATION && r->members[i].id != r->id)
+                *(int64_t *)osm_vec_push(&o->subs, 1) = r->members[i].id;
+        b.nsub = o->subs.n - b.sub0;
+        if (b.nsub)
+            *(struct bnd *)osm_vec_push(&o->deferred, 1) = b;
+        else
+            import_stats_skip(o->st, 0, "boundary without a usable ring");
+        return;
+    }
+    if (nring == 0) {
+        import_stats_skip(o->st, 0, "boundary without a usable ring");
+        return;
+    }
+    bnd_meta(o, &b, r, cls, level);
+    b.repaired = o->last_repaired;
+    bnd_commit(o, &b);
+}
+
+/* Resolve deferred boundaries as unions of their subareas, repeatedly, so that a parent of a
+ * deferred parent resolves too. A point is inside a union when it is inside one of its
+ * subareas (their repaired rings may overlap, so merging the rings would not do). The union's
+ * label and outer ring are those of its largest subarea. */
+void osm_bnd_resolve_deferred(struct osm *o)
+{
+    bool progress = true;
+    while (progress && o->deferred.n) {
+        progress = false;
+        for (size_t d = 0; d < o->deferred.n; d++) {
+            struct bnd b = OSM_AT(o->deferred, struct bnd, d);
+            b.kid0 = o->kids.n;
+            b.nkid = 0;
+            geo_bbox_empty(&b.bbox);
+            size_t largest = SIZE_MAX;
+            for (size_t k = 0; k < b.nsub; k++) {
+                int64_t id = OSM_AT(o->subs, int64_t, b.sub0 + k);
+                for (size_t i = 0; i < o->bnds.n; i++) {
+                    const struct bnd *c = &OSM_AT(o->bnds, struct bnd, i);
+                    if (c->id != id || c->kind != REL_ADMIN || c->level <= b.level)
+                        continue;
+                    *(size_t *)osm_vec_push(&o->kids, 1) = i;
+                    b.nkid++;
+                    b.area += c->area;
+                    b.repaired |= c->repaired;
+                    geo_bbox_extend(&b.bbox, c->bbox.min_lat, c->bbox.min_lon);
+                    geo_bbox_extend(&b.bbox, c->bbox.max_lat, c->bbox.max_lon);
+                    if (largest == SIZE_MAX || c->area > OSM_AT(o->bnds, struct bnd, largest).area)
+                        largest = i;
+                    break;
+                }
+            }
+            if (!b.nkid) {
+                o->kids.n = b.kid0;
+                continue;
+            }
+            const struct bnd *big = &OSM_AT(o->bnds, struct bnd, largest);
+            b.label = big->label;
+            b.pt0 = big->pt0;
+            b.outer0 = big->outer0;
+            b.nouter = big->nouter;
+            b.nring = 0;
+            b.nsub = 0;
+            *(struct bnd *)osm_vec_push(&o->bnds, 1) = b;
+            OSM_AT(o->deferred, struct bnd, d) = OSM_AT(o->deferred, struct bnd, o->deferred.n - 1);
+            o->deferred.n--;
+            d--;
+            progress = true;
+        }
+    }
+    for (size_t d = 0; d < o->deferred.n; d++)
+        import_stats_skip(o->st, 0, "boundary without a usable ring");
+}
+
+/* True when the point lies in a complete boundary of b's bucket other than b. */
+static bool in_complete_sibling(const struct osm *o, const struct bnd *b, struct rec_point pt)
+{
+    for (size_t i = 0; i < o->bnds.n; i++) {
+        const struct bnd *c = &OSM_AT(o->bnds, struct bnd, i);
+        if (c != b && !c->repaired && c->bucket == b->bucket && c->kind == b->kind &&
+            osm_bnd_contains(o, c, pt.lat, pt.lon))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The centroid of a repaired boundary can land in a neighbour (Austrian Feldkirch, closed
+ * across the extract's edge, would put its label in Liechtenstein). Move such a label to a
+ * point of the polygon outside every complete boundary of the same bucket, trying the middle
+ * of the widest inside stretch at 16 latitudes; keep the centroid when none qualifies.
+ */
+void osm_bnd_fix_labels(struct osm *o)
+{
+    for (size_t i = 0; i < o->bnds.n; i++) {
+        struct bnd *b = &OSM_AT(o->bnds, struct bnd, i);
+        if (!b->repaired || !b->pip || !in_complete_sibling(o, b, b->label))
+            continue;
+        struct geo_poly poly = {&OSM_AT(o->bpts, struct rec_point, b->pt0),
+                                &OSM_AT(o->bends, size_t, b->end0), b->nring};
+        for (int k = 0; k < 16; k++) {
+            struct rec_point pt;
+            double lat = b->bbox.min_lat + (b->bbox.max_lat - b->bbox.min_lat) * (k + 0.5) / 16;
+            if (geo_poly_scanline_point(&poly, lat, &pt) && !in_complete_sibling(o, b, pt)) {
+                b->label = pt;
+                break;
+            }
+        }
+    }
+}
+
+bool osm_bnd_contains(const struct osm *o, const struct bnd *b, double lat, double lon)
+{
+    if (!geo_bbox_contains(&b->bbox, lat, lon))
+        return false;
+    if (b->pip)
+        return geo_pip_contains(b->pip, lat, lon);
+    for (size_t k = 0; k < b->nkid; k++)
+        if (osm_bnd_contains(o, &OSM_AT(o->bnds, struct bnd, OSM_AT(o->kids, size_t, b->kid0 + k)),
+                             lat, lon))
+            return true;
+    return false;
+}
