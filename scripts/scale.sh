@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# scale.sh BIN ZIPF_DIR QUERY_DIR WORK [LABEL] - the country-scale figures of one index size.
+# ZIPF_DIR is the output of ../shared/bench/scale/gen_zipf.py (OpenAddresses CSVs whose street
+# names repeat across towns), QUERY_DIR that of gen_q.py. Imports ZIPF_DIR/*.csv into
+# WORK/scale.gbx (kept when newer than BIN), geocodes each query file with one thread and prints
+# one tab-separated line per query type:
+#   label type rows cpu_s rows_per_cpu_s p999_us within25 (and the match levels of the answers)
+# plus the import's wall time, peak RSS and bytes per address.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:?usage: scale.sh BIN ZIPF_DIR QUERY_DIR WORK [LABEL]}
+zdir=${2:?}; qdir=${3:?}; work=${4:?}; label=${5:-$(basename "$zdir")}
+shared=${GB_SHARED:-$here/../shared}
+mkdir -p "$work"
+rus=$here/bench/rusage.py
+idx=$work/scale.gbx
+if [ ! -s "$idx" ] || [ "$bin" -nt "$idx" ]; then
+    python3 "$rus" "$work/import.rus" "$bin" import -o "$idx" "$zdir"/*.csv >"$work/import.log" 2>&1
+    read -r wall user sys rss <"$work/import.rus"
+    addrs=$("$bin" check "$idx" | awk '$1 == "addresses" {print $2}')
+    size=$(stat -c %s "$idx")
+    printf '%s\timport\taddresses=%s\twall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f\tbytes_per_address=%.1f\n' \
+        "$label" "$addrs" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" \
+        "$(echo "$size / $addrs" | bc -l)"
+fi
+cols=displayLatitude,displayLongitude,matchLevel
+# The fixed cost of a run (start, index open, normaliser) is measured on a header-only file and
+# taken off each run's CPU time, so that rows_per_cpu_s is the geocoder's own rate.
+head -1 "$qdir/free.txt" >"$work/empty.txt"
+python3 "$rus" "$work/empty.rus" "$bin" geocode --index "$idx" --threads 1 --indelim='|' \
+    --outdelim='|' --outcols=$cols --outputcombined=true --header=true "$work/empty.txt" >/dev/null
+read -r _ user0 sys0 _ <"$work/empty.rus"
+fixed=$(echo "$user0 + $sys0" | bc -l)
+printf '%s\topen\tcpu_s=%.2f\n' "$label" "$fixed"
+for t in struct free street typo neg; do
+    q=$qdir/$t.txt
+    [ -f "$q" ] || continue
+    out=$work/$t.out
+    python3 "$rus" "$work/$t.rus" "$bin" geocode --index "$idx" --threads 1 --stats --indelim='|' \
+        --outdelim='|' --outcols=$cols --outputcombined=true --header=true "$q" >"$out" 2>"$work/$t.err"
+    read -r wall user sys rss <"$work/$t.rus"
+    rows=$(($(wc -l <"$q") - 1))
+    cpu=$(echo "$user + $sys - $fixed" | bc -l)
+    p999=$(sed -n 's/.*p999<=\([0-9.]*\).*/\1/p' "$work/$t.err")
+    score=$(python3 "$shared/bench/scale/score_q.py" "$qdir/truth.tsv" "$out" --json 2>/dev/null |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["all"], " ".join(f"{k}={v}" for k, v in sorted(d["levels"].items())))' 2>/dev/null || echo '?')
+    printf '%s\t%s\trows=%s\tcpu_s=%.2f\trows_per_cpu_s=%.0f\tp999_us=%s\twithin25=%s\n' "$label" "$t" \
+        "$rows" "$cpu" "$(echo "$rows / $cpu" | bc -l)" "$p999" "$score"
+done
