@@ -14,6 +14,7 @@
 #include "cli/cmd.h"
 #include "base/conf.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "serve/http.h"
 #include "index/index.h"
 #include "base/log.h"
@@ -239,7 +240,12 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
-    rc = store_sqlite_open(&st, data, err, sizeof(err));
+    char store_url[GB_PATH_MAX];
+    if ((size_t)snprintf(store_url, sizeof(store_url), "sqlite:%s", data) >= sizeof(store_url)) {
+        fprintf(stderr, "geobatch serve: data directory path too long\n");
+        goto out;
+    }
+    rc = store_open(&st, store_url, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
