@@ -21,7 +21,7 @@
 #include "base/err.h"
 #include "serve/http.h"
 #include "job/params.h"
-#include "serve/worker.h"
+#include "job/jobdir.h"
 
 /* Read a fixture whole, without a final newline (one fixture has one, the others not). */
 static char *fixture(const char *name)
@@ -159,9 +159,9 @@ static void test_time_format(void **state)
     assert_string_equal(ts, "2015-03-19T14:33:56.000Z");
     char name[128];
     /* The real 2013 file was written at 16:55 UTC and called ..._20130919-04-55_... */
-    job_result_name(name, sizeof(name), utc(2013, 9, 19, 16, 55, 2), "out.txt");
+    jobdir_result_name(name, sizeof(name), utc(2013, 9, 19, 16, 55, 2), "out.txt");
     assert_string_equal(name, "result_20130919-04-55_6.2_out.txt");
-    job_result_name(name, sizeof(name), utc(2013, 9, 19, 0, 5, 0), "err.txt");
+    jobdir_result_name(name, sizeof(name), utc(2013, 9, 19, 0, 5, 0), "err.txt");
     assert_string_equal(name, "result_20130919-12-05_6.2_err.txt");
 }
 
@@ -174,7 +174,7 @@ static void test_request_id(void **state)
     assert_int_equal(strlen(a), 32);
     for (int i = 0; i < 32; i++)
         assert_true(isalnum((unsigned char)a[i]));
-    assert_true(job_id_valid(a, 32));
+    assert_true(jobdir_id_valid(a, 32));
     assert_string_not_equal(a, b);
 }
 
@@ -242,41 +242,28 @@ static void test_accept(void **state)
     assert_false(wants("application/json;q=0"));
 }
 
-static void test_params_text(void **state)
-{
-    (void)state;
-    struct buf b;
-    buf_init(&b, 4096);
-    assert_int_equal(job_params_encode(&b, "inDelim", "\t"), 0);
-    assert_int_equal(job_params_encode(&b, "outcols", "latitude,longitude"), 0);
-    assert_int_equal(job_params_encode(&b, "outputCombined", "FALSE"), 0);
-    assert_int_equal(job_params_encode(&b, "mailto", "a&b=c@x.org"), 0);
-    assert_string_equal(buf_str(&b), "inDelim=%09&outcols=latitude%2Clongitude&outputCombined="
-                                     "FALSE&mailto=a%26b%3Dc%40x.org");
-    struct job_params p;
-    params_init(&p);
-    char err[128];
-    assert_int_equal(job_params_decode(buf_str(&b), &p, err, sizeof(err)), 0);
-    assert_int_equal(p.indelim, '\t');
-    assert_int_equal(p.n_outcols, 2);
-    assert_int_equal(p.outcols[0], OC_LAT);
-    assert_false(p.outputcombined);
-    assert_string_equal(p.mailto, "a&b=c@x.org");
-    buf_release(&b);
-}
-
 static void test_job_path(void **state)
 {
     (void)state;
     char p[256];
-    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", "result.zip"),
-                     0);
+    assert_int_equal(
+        jobdir_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", "result.zip"), 0);
     assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/result.zip");
-    assert_int_equal(job_path(p, sizeof(p), "/d", "../../../../../../../../../etc/pass", NULL),
+    assert_int_equal(jobdir_path(p, sizeof(p), "/d", "../../../../../../../../../etc/pass", NULL),
                      GB_EPARAM);
-    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctF", NULL),
+    assert_int_equal(jobdir_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctF", NULL),
                      GB_EPARAM);
-    assert_int_equal(job_path(p, 10, "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", NULL), GB_ETOOLONG);
+    assert_int_equal(jobdir_path(p, 10, "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", NULL),
+                     GB_ETOOLONG);
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", id, 7, JOBDIR_CHUNK_IN), 0);
+    assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/7.csv");
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", id, 7, JOBDIR_CHUNK_NOM), 0);
+    assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/out/7.nom");
+    assert_int_equal(jobdir_tmp_path(p, sizeof(p), "/d", id, JOBDIR_HEADER), 0);
+    assert_string_equal(p, "/d/tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv");
+    assert_int_equal(jobdir_tmp_path(p, sizeof(p), "/d", "..", NULL), GB_EPARAM);
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", "../x", 0, JOBDIR_CHUNK_OUT), GB_EPARAM);
 }
 
 int main(void)
@@ -292,7 +279,6 @@ int main(void)
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_accept),
-        cmocka_unit_test(test_params_text),
         cmocka_unit_test(test_job_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "base/fsio.h"
 #include "serve/http.h"
 #include "index/index.h"
+#include "job/jobdir.h"
 #include "base/log.h"
 #include "text/norm.h"
 #include "store/store.h"
@@ -48,42 +49,26 @@ static int make_dir(const char *path)
 /* Remove what a crash can leave: unfinished uploads in tmp/, job dirs the store never got. */
 static void clean_orphans(struct store *st, const char *data)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/tmp", data);
+    char path[GB_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/" JOBDIR_TMP, data);
     DIR *d = opendir(path);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+        if (!jobdir_id_valid(e->d_name, strlen(e->d_name)))
             continue;
-        char sub[4600];
-        static const char *const files[] = {"header.csv", "errors.txt"};
-        for (size_t i = 0; i < 2; i++) {
-            snprintf(sub, sizeof(sub), "%s/%s/%s", path, e->d_name, files[i]);
-            unlink(sub);
-        }
-        for (unsigned k = 0;; k++) {
-            snprintf(sub, sizeof(sub), "%s/%s/in/%u.csv", path, e->d_name, k);
-            if (unlink(sub) < 0)
-                break;
-        }
-        snprintf(sub, sizeof(sub), "%s/%s/in", path, e->d_name);
-        rmdir(sub);
-        snprintf(sub, sizeof(sub), "%s/%s/out", path, e->d_name);
-        rmdir(sub);
-        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        if (rmdir(sub) == 0)
+        if (jobdir_tmp_remove(data, e->d_name, 0) == 0)
             log_info("removed unfinished upload id=%s", e->d_name);
     }
     if (d)
         closedir(d);
-    snprintf(path, sizeof(path), "%s/jobs", data);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
     d = opendir(path);
     while (d && (e = readdir(d))) {
-        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+        if (!jobdir_id_valid(e->d_name, strlen(e->d_name)))
             continue;
         struct job_info j;
         if (store_job_get(st, e->d_name, NULL, &j) == GB_ENOTFOUND) {
-            job_dir_remove(data, e->d_name);
+            jobdir_remove(data, e->d_name);
             log_info("removed orphan job dir id=%s", e->d_name);
         }
     }
@@ -100,7 +85,7 @@ struct sweep {
 static int sweep_one(void *ctx, const struct job_info *j)
 {
     struct sweep *s = ctx;
-    job_dir_remove(s->data, j->id);
+    jobdir_remove(s->data, j->id);
     if (store_job_purge(s->st, j->id) == 0)
         s->n++;
     return 0;
@@ -191,7 +176,7 @@ int cmd_serve(int argc, char **argv)
     struct worker_pool *pool = NULL;
     struct api *api = NULL;
     struct http_server *http = NULL;
-    char err[1024] = "", path[4200], cred_path[4200];
+    char err[1024] = "", path[GB_PATH_MAX], cred_path[GB_PATH_MAX];
     int status = CMD_FAIL;
 
     /* Block the signals we wait for before any thread starts, so every thread inherits it. */
@@ -207,10 +192,10 @@ int cmd_serve(int argc, char **argv)
     signal(SIGCHLD, SIG_IGN); /* notify commands are reaped by the kernel */
 
     rc = make_dir(data);
-    snprintf(path, sizeof(path), "%s/jobs", data);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
     if (rc == 0)
         rc = make_dir(path);
-    snprintf(path, sizeof(path), "%s/tmp", data);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_TMP, data);
     if (rc == 0)
         rc = make_dir(path);
     if (rc < 0) {

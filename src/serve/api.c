@@ -22,6 +22,9 @@
 #include "base/log.h"
 #include "job/params.h"
 #include "serve/worker.h"
+#include "job/jobdir.h"
+#include "base/fsio.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +47,6 @@
 #define CT_ZIP   "application/zip"
 
 #define RATE_SLOTS 4096
-#define WBUF       (256u * 1024)
 
 struct rate_slot {
     char app[STORE_APP_MAX + 1];
@@ -400,81 +402,23 @@ static bool rate_take(struct api *a, const char *app)
 
 /* ---- uploads ---- */
 
-struct wfile {
-    int fd;
-    struct buf b;
-};
-
-static int wfile_open(struct wfile *w, const char *path)
-{
-    buf_init(&w->b, WBUF * 2);
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    return w->fd < 0 ? -errno : 0;
-}
-
-static int wfile_flush(struct wfile *w)
-{
-    int rc = job_write_all(w->fd, w->b.data ? w->b.data : "", w->b.len);
-    buf_reset(&w->b);
-    return rc;
-}
-
-static int wfile_put(struct wfile *w, const char *p, size_t n)
-{
-    if (w->b.len + n > WBUF) {
-        int rc = wfile_flush(w);
-        if (rc < 0)
-            return rc;
-        if (n > WBUF)
-            return job_write_all(w->fd, p, n);
-    }
-    return buf_append(&w->b, p, n);
-}
-
-/* Flush, fsync and close; safe on a file that failed to open. */
-static int wfile_close(struct wfile *w)
-{
-    int rc = 0;
-    if (w->fd >= 0) {
-        rc = wfile_flush(w);
-        if (rc == 0 && fsync(w->fd) < 0)
-            rc = -errno;
-        if (close(w->fd) < 0 && rc == 0)
-            rc = -errno;
-    }
-    w->fd = -1;
-    buf_release(&w->b);
-    return rc;
-}
-
-/* Write a valid line as received, terminated so that re-reading it gives the same fields. */
-static int put_line(struct wfile *w, const char *raw, size_t len)
-{
-    int rc = wfile_put(w, raw, len);
-    if (rc == 0)
-        rc = len && raw[len - 1] == '\r' ? wfile_put(w, "\r\n", 2) : wfile_put(w, "\n", 1);
-    return rc;
-}
-
 struct upload {
     struct api *api;
     char id[STORE_ID_LEN + 1];
     char app[STORE_APP_MAX + 1];
-    char tmpdir[4096];
+    struct jobdir_intake *in; /* <data>/tmp/<id>/ until committed */
     struct job_params params;
     struct buf ptext; /* encoded job parameters */
     bool run;         /* action=run */
     int pipe_w, pipe_r;
     pthread_t th;
     bool th_running;
-    bool dir_made;
     uint64_t bytes;
     bool too_big;
     /* set by the validator thread */
     int rc;
     char err[512];
     uint64_t total, valid, invalid;
-    uint32_t nchunks;
 };
 
 static void *validate_main(void *arg)
@@ -483,10 +427,6 @@ static void *validate_main(void *arg)
     struct api *a = u->api;
     struct csv_reader *r = NULL;
     struct batch *b = NULL;
-    struct wfile chunk = {.fd = -1}, errs = {.fd = -1}, hdr = {.fd = -1};
-    char *header = NULL;
-    size_t header_len = 0;
-    char path[4200];
     struct buf eline;
     buf_init(&eline, CSV_RAW_PREFIX + 256);
     int rc = csv_reader_new(&r, u->params.indelim, &a->cfg.limits, csv_read_fd, &u->pipe_r);
@@ -512,20 +452,7 @@ static void *validate_main(void *arg)
         snprintf(u->err, sizeof(u->err), "%s", berr[0] ? berr : gb_strerror(rc));
         goto out;
     }
-    header_len = row.raw_len;
-    header = malloc(header_len + 1);
-    if (!header)
-        abort();
-    memcpy(header, row.raw, header_len);
-    snprintf(path, sizeof(path), "%s/header.csv", u->tmpdir);
-    rc = wfile_open(&hdr, path);
-    if (rc == 0)
-        rc = put_line(&hdr, header, header_len);
-    if (rc == 0)
-        rc = wfile_close(&hdr);
-    snprintf(path, sizeof(path), "%s/errors.txt", u->tmpdir);
-    if (rc == 0)
-        rc = wfile_open(&errs, path);
+    rc = jobdir_intake_header(u->in, row.raw, row.raw_len);
     if (rc < 0)
         goto io;
     while ((rc = csv_next(r, &row)) == 1) {
@@ -540,23 +467,12 @@ static void *validate_main(void *arg)
             buf_reset(&eline);
             rc = batch_error_line(&row, &eline);
             if (rc == 0)
-                rc = wfile_put(&errs, eline.data, eline.len);
+                rc = jobdir_intake_error(u->in, eline.data, eline.len);
             if (rc < 0)
                 goto io;
             continue;
         }
-        if (u->valid % a->cfg.chunk_rows == 0) {
-            rc = wfile_close(&chunk);
-            snprintf(path, sizeof(path), "%s/in/%u.csv", u->tmpdir, u->nchunks);
-            if (rc == 0)
-                rc = wfile_open(&chunk, path);
-            if (rc == 0)
-                rc = put_line(&chunk, header, header_len);
-            if (rc < 0)
-                goto io;
-            u->nchunks++;
-        }
-        rc = put_line(&chunk, row.raw, row.raw_len);
+        rc = jobdir_intake_row(u->in, row.raw, row.raw_len);
         if (rc < 0)
             goto io;
         u->valid++;
@@ -565,9 +481,7 @@ static void *validate_main(void *arg)
         snprintf(u->err, sizeof(u->err), "Upload interrupted");
         goto out;
     }
-    rc = wfile_close(&chunk);
-    if (rc == 0)
-        rc = wfile_close(&errs);
+    rc = jobdir_intake_close(u->in);
     if (rc < 0)
         goto io;
     u->total = u->valid + u->invalid;
@@ -581,10 +495,7 @@ io:
     log_error("upload io id=%s err=%s", u->id, gb_errname(rc));
     rc = rc < 0 ? rc : GB_EINTERNAL;
 out:
-    wfile_close(&chunk);
-    wfile_close(&errs);
-    wfile_close(&hdr);
-    free(header);
+    jobdir_intake_close(u->in);
     buf_release(&eline);
     batch_free(b);
     csv_reader_free(r);
@@ -611,41 +522,12 @@ static void upload_abort(struct upload *u)
     }
 }
 
-static int rm_tree_entry(const char *dir, const char *sub)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/%s", dir, sub);
-    return unlink(path);
-}
-
-/* Remove the upload's temp dir: header, errors, in/<k>.csv. */
-static void upload_remove_dir(struct upload *u)
-{
-    if (!u->dir_made)
-        return;
-    char sub[64];
-    for (uint32_t k = 0;; k++) {
-        snprintf(sub, sizeof(sub), "in/%u.csv", k);
-        if (rm_tree_entry(u->tmpdir, sub) < 0 && k >= u->nchunks)
-            break;
-    }
-    rm_tree_entry(u->tmpdir, "header.csv");
-    rm_tree_entry(u->tmpdir, "errors.txt");
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/in", u->tmpdir);
-    rmdir(path);
-    snprintf(path, sizeof(path), "%s/out", u->tmpdir);
-    rmdir(path);
-    rmdir(u->tmpdir);
-    u->dir_made = false;
-}
-
 static void upload_free(struct upload *u)
 {
     if (!u)
         return;
     upload_abort(u);
-    upload_remove_dir(u);
+    jobdir_intake_free(u->in); /* removes the temp dir of an upload that did not make it */
     buf_release(&u->ptext);
     free(u);
 }
@@ -663,9 +545,7 @@ static bool is_credential_or_action(const char *name)
 static int begin_upload(struct api *a, struct http_request *req, struct http_response *resp,
                         const char *app, bool run)
 {
-    struct upload *u = calloc(1, sizeof(*u));
-    if (!u)
-        abort();
+    struct upload *u = xcalloc(1, sizeof(*u));
     u->api = a;
     u->pipe_r = u->pipe_w = -1;
     u->run = run;
@@ -685,7 +565,7 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
             bad_request(resp, req, msg, p->name);
             goto fail;
         }
-        if (job_params_encode(&u->ptext, p->name, p->value) < 0) {
+        if (params_encode(&u->ptext, p->name, p->value) < 0) {
             snprintf(msg, sizeof(msg), "Input parameter validation failed. JobId: %s %s", u->id,
                      "parameters too long");
             bad_request(resp, req, msg, NULL);
@@ -716,16 +596,9 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
         resp->retry_after = 60;
         goto fail;
     }
-    char path[4200];
-    snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/tmp/%s", a->cfg.data_dir, u->id);
-    snprintf(path, sizeof(path), "%s/in", u->tmpdir);
-    if (mkdir(u->tmpdir, 0700) < 0 || (u->dir_made = true, mkdir(path, 0700) < 0)) {
-        internal_error(resp, req, -errno);
-        goto fail;
-    }
-    snprintf(path, sizeof(path), "%s/out", u->tmpdir);
-    if (mkdir(path, 0700) < 0) {
-        internal_error(resp, req, -errno);
+    rc = jobdir_intake_open(&u->in, a->cfg.data_dir, u->id, a->cfg.chunk_rows);
+    if (rc < 0) {
+        internal_error(resp, req, rc);
         goto fail;
     }
     int fds[2];
@@ -757,7 +630,7 @@ static int upload_body(struct upload *u, const char *data, size_t n)
     }
     if (u->pipe_w < 0)
         return -1;
-    if (job_write_all(u->pipe_w, data, n) < 0)
+    if (fs_write_all(u->pipe_w, data, n) < 0)
         return -1; /* EPIPE: the validator stopped (a limit or a bad header) */
     return 0;
 }
@@ -784,20 +657,8 @@ static void upload_end(struct api *a, struct http_request *req, struct upload *u
         return;
     }
     /* Make the files durable, then move the job into place and record it. */
-    char path[4200], jobs[4200], dst[4200];
-    snprintf(path, sizeof(path), "%s/in", u->tmpdir);
-    snprintf(jobs, sizeof(jobs), "%s/jobs", a->cfg.data_dir);
-    int rc = job_fsync_dir(path);
-    if (rc == 0)
-        rc = job_fsync_dir(u->tmpdir);
-    if (rc == 0)
-        rc = job_path(dst, sizeof(dst), a->cfg.data_dir, u->id, NULL);
-    if (rc == 0 && rename(u->tmpdir, dst) < 0)
-        rc = -errno;
-    if (rc == 0) {
-        u->dir_made = false;
-        rc = job_fsync_dir(jobs);
-    }
+    int rc = jobdir_intake_commit(u->in);
+    bool committed = rc == 0;
     struct job_info j;
     memset(&j, 0, sizeof(j));
     memcpy(j.id, u->id, sizeof(j.id));
@@ -807,13 +668,13 @@ static void upload_end(struct api *a, struct http_request *req, struct upload *u
     j.total = u->total;
     j.valid = u->valid;
     j.invalid = u->invalid;
-    j.nchunks = u->nchunks;
+    j.nchunks = jobdir_intake_chunks(u->in);
     snprintf(j.params, sizeof(j.params), "%s", buf_str(&u->ptext));
     if (rc == 0)
         rc = store_job_create(a->cfg.store, &j);
     if (rc < 0) {
-        if (!u->dir_made)
-            job_dir_remove(a->cfg.data_dir, u->id);
+        if (committed)
+            jobdir_remove(a->cfg.data_dir, u->id);
         internal_error(resp, req, rc);
         return;
     }
@@ -865,7 +726,7 @@ static void job_action(struct api *a, struct http_request *req, struct http_resp
                 internal_error(resp, req, rc);
                 return;
             }
-            job_dir_remove(a->cfg.data_dir, j.id);
+            jobdir_remove(a->cfg.data_dir, j.id);
             log_info("job deleted id=%s", j.id);
         }
         respond_status(resp, req, &j);
@@ -950,7 +811,7 @@ static void job_file(struct api *a, struct http_request *req, struct http_respon
     struct job_params params;
     params_init(&params);
     char err[256];
-    job_params_decode(j.params, &params, err, sizeof(err));
+    params_decode(j.params, &params, err, sizeof(err));
     bool zip = params.outputcompressed;
     const char *oc = http_param(req, "outputcompressed");
     if (oc && *oc) {
@@ -966,11 +827,11 @@ static void job_file(struct api *a, struct http_request *req, struct http_respon
     switch (rt->file) {
     case FILE_RESULT:
         file = zip ? "result.zip" : "result.txt";
-        job_result_name(name, sizeof(name), j.finished, "out.txt");
+        jobdir_result_name(name, sizeof(name), j.finished, "out.txt");
         break;
     case FILE_NOMATCHES:
         file = zip ? "nomatch.zip" : "nomatch.txt";
-        job_result_name(name, sizeof(name), j.finished, "err.txt");
+        jobdir_result_name(name, sizeof(name), j.finished, "err.txt");
         break;
     case FILE_ALL:
         zip = true;
@@ -983,8 +844,8 @@ static void job_file(struct api *a, struct http_request *req, struct http_respon
         snprintf(name, sizeof(name), "%s_errors.txt", j.id);
         break;
     }
-    char path[4200];
-    rc = job_path(path, sizeof(path), a->cfg.data_dir, j.id, file);
+    char path[GB_PATH_MAX];
+    rc = jobdir_path(path, sizeof(path), a->cfg.data_dir, j.id, file);
     int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -1236,18 +1097,14 @@ const struct http_handler api_handler = {
 
 int api_new(struct api **out, const struct api_config *cfg)
 {
-    struct api *a = calloc(1, sizeof(*a));
-    if (!a)
-        abort();
+    struct api *a = xcalloc(1, sizeof(*a));
     a->cfg = *cfg;
     if (a->cfg.chunk_rows == 0)
         a->cfg.chunk_rows = WORKER_CHUNK_ROWS_DEFAULT;
     if (a->cfg.burst < 1)
         a->cfg.burst = 1;
     pthread_mutex_init(&a->rate_mu, NULL);
-    a->rate = calloc(RATE_SLOTS, sizeof(*a->rate));
-    if (!a->rate)
-        abort();
+    a->rate = xcalloc(RATE_SLOTS, sizeof(*a->rate));
     *out = a;
     return 0;
 }

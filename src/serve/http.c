@@ -22,6 +22,8 @@
 #include "serve/http.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "job/params.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -256,9 +258,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        struct conn *k = calloc(1, sizeof(*k));
-        if (!k)
-            abort();
+        struct conn *k = xcalloc(1, sizeof(*k));
         k->fd = ci ? ci->connect_fd : -1;
         k->phase = PHASE_HEADERS;
         k->t0 = mono_now();
@@ -348,38 +348,18 @@ static void *watchdog_main(void *arg)
 
 /* ---- MHD glue ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
- * Decode %XX in the path and in query parameters, but keep "%00" as it is. MHD's own decoder
- * turns %00 into a NUL that cuts the string: "/6.2/jobs/<id>%00junk" reached the job <id>, and
- * "app_code=<code>%00junk" authenticated. Kept literally, neither is a valid id or secret.
+ * Decode %XX in the path and in query parameters, but keep "%00" as it is (params_unescape).
+ * MHD's own decoder turns %00 into a NUL that cuts the string: "/6.2/jobs/<id>%00junk" reached
+ * the job <id>, and "app_code=<code>%00junk" authenticated. Kept literally, neither is a valid
+ * id or secret.
  */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *str)
 {
     (void)cls;
     (void)c;
-    char *w = str;
-    for (const char *r = str; *r;) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - str);
+    size_t n = strlen(str);
+    return params_unescape(str, n + 1, str, n);
 }
 
 struct framing {
@@ -501,9 +481,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     struct http_server *s = cls;
     struct req_ctx *rc = *con_cls;
     if (!rc) {
-        rc = calloc(1, sizeof(*rc));
-        if (!rc)
-            abort();
+        rc = xcalloc(1, sizeof(*rc));
         *con_cls = rc;
         clock_gettime(CLOCK_MONOTONIC, &rc->t0);
         struct http_request *r = &rc->req;
@@ -629,9 +607,7 @@ int http_server_start(struct http_server **out, const struct http_config *cfg,
     freeaddrinfo(ai);
     sa.sin_port = htons((uint16_t)port);
 
-    struct http_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        abort();
+    struct http_server *s = xcalloc(1, sizeof(*s));
     s->h = h;
     s->ctx = ctx;
     s->timeout_s = cfg->timeout_s;
