@@ -178,13 +178,30 @@ static void test_request_id(void **state)
     assert_string_not_equal(a, b);
 }
 
-static void route(const char *path, enum http_route_kind kind, bool json, bool id_valid)
+/* Match path with method against the API's route table: the row's pattern (NULL: no path
+ * matched), json, the captured id (NULL: none) and the Allow list. */
+static void route_m(const char *method, const char *path, const char *pattern, bool json,
+                    const char *id, const char *allow)
 {
-    struct http_route r;
-    http_route_parse(path, &r);
-    assert_int_equal(r.kind, kind);
-    assert_int_equal(r.json, json);
-    assert_int_equal(r.id_valid, id_valid);
+    struct http_match m;
+    http_route_match(&api_handler, method, path, &m);
+    if (!pattern) {
+        assert_false(m.path_found);
+        assert_null(m.route);
+        return;
+    }
+    assert_true(m.path_found);
+    assert_non_null(m.route);
+    assert_string_equal(m.route->pattern, pattern);
+    assert_int_equal(m.json, json);
+    assert_string_equal(http_match_arg(&m, 0), id ? id : "");
+    if (allow)
+        assert_string_equal(m.allow, allow);
+}
+
+static void route(const char *path, const char *pattern, bool json, const char *id)
+{
+    route_m("GET", path, pattern, json, id, NULL);
 }
 
 static void test_routes(void **state)
@@ -192,31 +209,61 @@ static void test_routes(void **state)
     (void)state;
     const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
     char p[256];
-    route("/6.2/jobs", ROUTE_JOBS, false, false);
-    route("/6.2/jobs/", ROUTE_JOBS, false, false);
-    route("/6.2/jobs.json", ROUTE_JOBS, true, false);
+    route("/6.2/jobs", "/6.2/jobs", false, NULL);
+    route("/6.2/jobs/", "/6.2/jobs", false, NULL);
+    route("/6.2/jobs.json", "/6.2/jobs", true, NULL);
     snprintf(p, sizeof(p), "/6.2/jobs/%s", id);
-    route(p, ROUTE_JOB, false, true);
+    route(p, "/6.2/jobs/{id}", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json", id);
+    route(p, "/6.2/jobs/{id}", true, id);
     snprintf(p, sizeof(p), "/6.2/jobs/%s//", id);
-    route(p, ROUTE_JOB, false, true);
+    route(p, "/6.2/jobs/{id}", false, id);
     snprintf(p, sizeof(p), "/6.2/jobs/%s/result/", id);
-    route(p, ROUTE_JOB_FILE, false, true);
+    route(p, "/6.2/jobs/{id}/result", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/result.json", id);
+    route(p, "/6.2/jobs/{id}/result", false, id); /* tolerated, but a download is no JSON */
     snprintf(p, sizeof(p), "/6.2/jobs/%s/no-matches", id);
-    route(p, ROUTE_JOB_FILE, false, true);
+    route(p, "/6.2/jobs/{id}/no-matches", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json/all", id);
+    route(p, "/6.2/jobs/{id}/all", false, "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE.json");
     snprintf(p, sizeof(p), "/6.2/jobs/%s/other", id);
-    route(p, ROUTE_NONE, false, true);
-    route("/6.2/jobs/..%2F..%2Fetc", ROUTE_JOB, false, false);
-    route("/6.2/jobs/../../../etc/passwd", ROUTE_NONE, false, false);
-    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctF!", ROUTE_JOB, false, false);
-    route("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFEx", ROUTE_JOB, false, false);
-    route("/health", ROUTE_HEALTH, false, false);
-    route("/metrics/", ROUTE_METRICS, false, false);
-    route("/6.3/jobs", ROUTE_NONE, false, false);
-    struct http_route r;
-    snprintf(p, sizeof(p), "/6.2/jobs/%s/all", id);
-    http_route_parse(p, &r);
-    assert_int_equal(r.file, FILE_ALL);
-    assert_string_equal(r.id, id);
+    route(p, NULL, false, NULL);
+    route("/6.2/jobs/..%2F..%2Fetc", "/6.2/jobs/{id}", false, "..%2F..%2Fetc");
+    route("/6.2/jobs/../../../etc/passwd", NULL, false, NULL);
+    route("/6.2/jobs//result", "/6.2/jobs/{id}/result", false, "");
+    route("/6.2/jobs/.json", "/6.2/jobs/{id}", true, "");
+    route("/6.2/jobsx", NULL, false, NULL);
+    route("/6.2/jobs.json.json", NULL, false, NULL);
+    route("/6.2//jobs", NULL, false, NULL);
+    route("/health", "/health", false, NULL);
+    route("/metrics/", "/metrics", false, NULL);
+    route("/health.json", NULL, false, NULL);
+    route("/6.3/jobs", NULL, false, NULL);
+    route("/", NULL, false, NULL);
+    route("", NULL, false, NULL);
+    char longp[600];
+    memset(longp, 'a', sizeof(longp) - 1);
+    longp[0] = '/';
+    longp[sizeof(longp) - 1] = '\0';
+    route(longp, NULL, false, NULL);
+    /* Methods: GET rows take HEAD; 405 lists the rows' methods in table order. */
+    route_m("HEAD", "/6.2/jobs", "/6.2/jobs", false, NULL, "GET, POST");
+    route_m("POST", "/6.2/jobs.json", "/6.2/jobs", true, NULL, "GET, POST");
+    struct http_match m;
+    http_route_match(&api_handler, "DELETE", "/6.2/jobs", &m);
+    assert_true(m.path_found);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET, POST");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json", id);
+    route_m("PATCH", p, "/6.2/jobs/{id}", true, id, "GET, PUT, DELETE");
+    route_m("DELETE", p, "/6.2/jobs/{id}", true, id, "GET, PUT, DELETE");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/errors", id);
+    http_route_match(&api_handler, "PUT", p, &m);
+    assert_true(m.path_found);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET");
+    assert_string_equal(http_match_arg(&m, 0), id);
+    assert_string_equal(http_match_arg(&m, 1), "");
 }
 
 static bool wants(const char *accept)
