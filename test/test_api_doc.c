@@ -2,7 +2,7 @@
  * test_api_doc.c - the HERE 6.2 documents byte for byte against the real server output kept
  * in $GB_SHARED/spec/fixtures (CartoDB fixtures), the JSON mirror, and the small pure pieces
  * the API relies on: route parsing, Accept negotiation, RequestIds, result file names, the
- * encoded job parameters and job paths.
+ * job paths and the intake writer of uploads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +11,13 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve/api.h"
 #include "base/buf.h"
@@ -313,6 +316,72 @@ static void test_job_path(void **state)
     assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", "../x", 0, JOBDIR_CHUNK_OUT), GB_EPARAM);
 }
 
+/* The whole file at dir/rel as a string (static buffer), or NULL when it cannot be read. */
+static const char *slurp(const char *dir, const char *rel)
+{
+    static char data[4096];
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t n = fread(data, 1, sizeof(data) - 1, fp);
+    fclose(fp);
+    data[n] = '\0';
+    return data;
+}
+
+/* The intake writer: chunk files headed by the header, the errors file, the move into jobs/,
+ * and no trace of an upload that is not committed. */
+static void test_intake(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("GB_TMP");
+    char dir[1024], sub[1100];
+    snprintf(dir, sizeof(dir), "%s/test_intake.XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_JOBS, dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_TMP, dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    struct jobdir_intake *w = NULL;
+    assert_int_equal(jobdir_intake_open(&w, dir, id, 2), 0);
+    assert_int_equal(jobdir_intake_header(w, "city|street", 11), 0);
+    assert_int_equal(jobdir_intake_row(w, "Vaduz|Aeulestrasse", 18), 0);
+    assert_int_equal(jobdir_intake_error(w, "Line Number:3 x\n", 16), 0);
+    assert_int_equal(jobdir_intake_row(w, "Schaan|Landstrasse\r", 19), 0);
+    assert_int_equal(jobdir_intake_row(w, "Triesen|Dorfstrasse", 19), 0);
+    assert_int_equal(jobdir_intake_chunks(w), 2);
+    assert_int_equal(jobdir_intake_close(w), 0);
+    assert_string_equal(slurp(dir, "tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv"),
+                        "city|street\n");
+    assert_int_equal(jobdir_intake_commit(w), 0);
+    jobdir_intake_free(w);
+    assert_null(slurp(dir, "tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv"));
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/0.csv"),
+                        "city|street\nVaduz|Aeulestrasse\nSchaan|Landstrasse\r\r\n");
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/1.csv"),
+                        "city|street\nTriesen|Dorfstrasse\n");
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/errors.txt"),
+                        "Line Number:3 x\n");
+    assert_int_equal(jobdir_remove(dir, id), 0);
+    assert_null(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/errors.txt"));
+
+    /* An upload that is not committed leaves nothing. */
+    assert_int_equal(jobdir_intake_open(&w, dir, id, 1), 0);
+    assert_int_equal(jobdir_intake_header(w, "city", 4), 0);
+    assert_int_equal(jobdir_intake_row(w, "Vaduz", 5), 0);
+    assert_int_equal(jobdir_intake_row(w, "Balzers", 7), 0);
+    jobdir_intake_free(w);
+    assert_int_equal(jobdir_tmp_remove(dir, id, 0), -ENOENT);
+    assert_int_equal(jobdir_intake_open(&w, dir, "../../etc", 1), GB_EPARAM);
+    assert_int_equal(rmdir(sub), 0);
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_JOBS, dir);
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_accept),
         cmocka_unit_test(test_job_path),
+        cmocka_unit_test(test_intake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
