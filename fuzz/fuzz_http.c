@@ -1,12 +1,13 @@
 /*
  * fuzz_http.c - libFuzzer target for the request parsing that http.h exposes: the route of a
- * path (http_route_parse) and the Accept header negotiation (http_wants_json), plus the
- * case-insensitive parameter lookup (http_param).
+ * path against the API's route table (http_route_match) and the Accept header negotiation
+ * (http_wants_json), plus the case-insensitive parameter lookup (http_param).
  *
  * The query string itself is split and URL-decoded by libmicrohttpd, not by our code, so it is
  * not fuzzed here. Input layout: up to the first NUL is the path, the rest is the Accept
  * header; the path is also stored as a parameter's name and value for http_param().
  */
+#include "serve/api.h"
 #include "serve/http.h"
 #include "base/log.h"
 
@@ -39,13 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&req, 0, sizeof(req));
     req.method = "GET";
     req.path = path;
-    http_route_parse(path, &req.route);
-    if (req.route.id_valid) {
-        if (strlen(req.route.id) != 32)
-            __builtin_trap();
-    } else if (req.route.id[0] != '\0') {
+    http_route_match(&api_handler, "GET", path, &req.route);
+    if (req.route.route && !req.route.path_found)
         __builtin_trap();
-    }
+    for (size_t i = 0; i < HTTP_ROUTE_MAX_ARGS; i++)
+        if (strlen(http_match_arg(&req.route, i)) >= plen + 1 ||
+            strchr(http_match_arg(&req.route, i), '/'))
+            __builtin_trap();
     req.params[0].name = path;
     req.params[0].value = accept;
     req.params[1].name = "outCols";

@@ -21,6 +21,12 @@ for line in open(os.path.join(root, 'ARCHITECTURE.md'), encoding='utf-8'):
     if len(cells) >= 3 and re.fullmatch(r'`[a-z]+/`', cells[0]):
         allowed[cells[0][1:-2]] = set(re.findall(r'`([a-z]+)/`', cells[-1]))
 
+def module_of(path):
+    """x.c, x.h and x_int.h (what x's files share and no one else sees) are one module."""
+    stem = path.rsplit('.', 1)[0]
+    return stem[:-4] if stem.endswith('_int') else stem
+
+
 bad = []
 folders = sorted(d for d in os.listdir(src) if os.path.isdir(os.path.join(src, d)))
 for d in folders:
@@ -31,7 +37,7 @@ for d in folders:
     for f in sorted(os.listdir(os.path.join(src, d))):
         if not f.endswith(('.c', '.h')):
             continue
-        mod = f'{d}/{f.rsplit(".", 1)[0]}'
+        mod = module_of(f'{d}/{f}')
         edges.setdefault(mod, set())
         for n, line in enumerate(open(os.path.join(src, d, f), encoding='utf-8'), 1):
             m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
@@ -46,7 +52,7 @@ for d in folders:
             to = inc.split('/')[0]
             if to != d and to not in allowed.get(d, set()):
                 bad.append(f'src/{d}/{f}:{n}: {d}/ may not include {inc} (a higher or sibling layer)')
-            target = inc.rsplit('.', 1)[0]
+            target = module_of(inc)
             if target != mod:
                 edges[mod].add(target)
 

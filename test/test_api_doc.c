@@ -2,7 +2,7 @@
  * test_api_doc.c - the HERE 6.2 documents byte for byte against the real server output kept
  * in $GB_SHARED/spec/fixtures (CartoDB fixtures), the JSON mirror, and the small pure pieces
  * the API relies on: route parsing, Accept negotiation, RequestIds, result file names, the
- * encoded job parameters and job paths.
+ * job paths and the intake writer of uploads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,17 +11,20 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "serve/api.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "serve/http.h"
 #include "job/params.h"
-#include "serve/worker.h"
+#include "job/jobdir.h"
 
 /* Read a fixture whole, without a final newline (one fixture has one, the others not). */
 static char *fixture(const char *name)
@@ -156,9 +159,9 @@ static void test_time_format(void **state)
     assert_string_equal(ts, "2015-03-19T14:33:56.000Z");
     char name[128];
     /* The real 2013 file was written at 16:55 UTC and called ..._20130919-04-55_... */
-    job_result_name(name, sizeof(name), utc(2013, 9, 19, 16, 55, 2), "out.txt");
+    jobdir_result_name(name, sizeof(name), utc(2013, 9, 19, 16, 55, 2), "out.txt");
     assert_string_equal(name, "result_20130919-04-55_6.2_out.txt");
-    job_result_name(name, sizeof(name), utc(2013, 9, 19, 0, 5, 0), "err.txt");
+    jobdir_result_name(name, sizeof(name), utc(2013, 9, 19, 0, 5, 0), "err.txt");
     assert_string_equal(name, "result_20130919-12-05_6.2_err.txt");
 }
 
@@ -171,45 +174,96 @@ static void test_request_id(void **state)
     assert_int_equal(strlen(a), 32);
     for (int i = 0; i < 32; i++)
         assert_true(isalnum((unsigned char)a[i]));
-    assert_true(job_id_valid(a, 32));
+    assert_true(jobdir_id_valid(a, 32));
     assert_string_not_equal(a, b);
+}
+
+/* Match path with method against the API's route table: the row's pattern (NULL: no path
+ * matched), json, the captured id (NULL: none) and the Allow list. */
+static void route_m(const char *method, const char *path, const char *pattern, bool json,
+                    const char *id, const char *allow)
+{
+    struct http_match m;
+    http_route_match(&api_handler, method, path, &m);
+    if (!pattern) {
+        assert_false(m.path_found);
+        assert_null(m.route);
+        return;
+    }
+    assert_true(m.path_found);
+    assert_non_null(m.route);
+    assert_string_equal(m.route->pattern, pattern);
+    assert_int_equal(m.json, json);
+    assert_string_equal(http_match_arg(&m, 0), id ? id : "");
+    if (allow)
+        assert_string_equal(m.allow, allow);
+}
+
+static void route(const char *path, const char *pattern, bool json, const char *id)
+{
+    route_m("GET", path, pattern, json, id, NULL);
 }
 
 static void test_routes(void **state)
 {
     (void)state;
-    static const struct {
-        const char *path;
-        enum http_route_kind kind;
-        bool json, id_valid;
-    } cases[] = {
-        {"/6.2/jobs", ROUTE_JOBS, false, false},
-        {"/6.2/jobs/", ROUTE_JOBS, false, false},
-        {"/6.2/jobs.json", ROUTE_JOBS, true, false},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", ROUTE_JOB, false, true},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE//", ROUTE_JOB, false, true},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/result/", ROUTE_JOB_FILE, false, true},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/no-matches", ROUTE_JOB_FILE, false, true},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/other", ROUTE_NONE, false, true},
-        {"/6.2/jobs/..%2F..%2Fetc", ROUTE_JOB, false, false},
-        {"/6.2/jobs/../../../etc/passwd", ROUTE_NONE, false, false},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctF!", ROUTE_JOB, false, false},
-        {"/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFEx", ROUTE_JOB, false, false},
-        {"/health", ROUTE_HEALTH, false, false},
-        {"/metrics/", ROUTE_METRICS, false, false},
-        {"/6.3/jobs", ROUTE_NONE, false, false},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct http_route r;
-        http_route_parse(cases[i].path, &r);
-        if (r.kind != cases[i].kind || r.json != cases[i].json || r.id_valid != cases[i].id_valid)
-            fail_msg("%s: kind %d json %d id_valid %d, want %d %d %d", cases[i].path, r.kind,
-                     r.json, r.id_valid, cases[i].kind, cases[i].json, cases[i].id_valid);
-    }
-    struct http_route r;
-    http_route_parse("/6.2/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/all", &r);
-    assert_int_equal(r.file, FILE_ALL);
-    assert_string_equal(r.id, "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE");
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    char p[256];
+    route("/6.2/jobs", "/6.2/jobs", false, NULL);
+    route("/6.2/jobs/", "/6.2/jobs", false, NULL);
+    route("/6.2/jobs.json", "/6.2/jobs", true, NULL);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s", id);
+    route(p, "/6.2/jobs/{id}", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json", id);
+    route(p, "/6.2/jobs/{id}", true, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s//", id);
+    route(p, "/6.2/jobs/{id}", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/result/", id);
+    route(p, "/6.2/jobs/{id}/result", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/result.json", id);
+    route(p, "/6.2/jobs/{id}/result", false, id); /* tolerated, but a download is no JSON */
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/no-matches", id);
+    route(p, "/6.2/jobs/{id}/no-matches", false, id);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json/all", id);
+    route(p, "/6.2/jobs/{id}/all", false, "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE.json");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/other", id);
+    route(p, NULL, false, NULL);
+    route("/6.2/jobs/..%2F..%2Fetc", "/6.2/jobs/{id}", false, "..%2F..%2Fetc");
+    route("/6.2/jobs/../../../etc/passwd", NULL, false, NULL);
+    route("/6.2/jobs//result", "/6.2/jobs/{id}/result", false, "");
+    route("/6.2/jobs/.json", "/6.2/jobs/{id}", true, "");
+    route("/6.2/jobsx", NULL, false, NULL);
+    route("/6.2/jobs.json.json", NULL, false, NULL);
+    route("/6.2//jobs", NULL, false, NULL);
+    route("/health", "/health", false, NULL);
+    route("/metrics/", "/metrics", false, NULL);
+    route("/health.json", NULL, false, NULL);
+    route("/6.3/jobs", NULL, false, NULL);
+    route("/", NULL, false, NULL);
+    route("", NULL, false, NULL);
+    char longp[600];
+    memset(longp, 'a', sizeof(longp) - 1);
+    longp[0] = '/';
+    longp[sizeof(longp) - 1] = '\0';
+    route(longp, NULL, false, NULL);
+    /* Methods: GET rows take HEAD; 405 lists the rows' methods in table order. */
+    route_m("HEAD", "/6.2/jobs", "/6.2/jobs", false, NULL, "GET, POST");
+    route_m("POST", "/6.2/jobs.json", "/6.2/jobs", true, NULL, "GET, POST");
+    struct http_match m;
+    http_route_match(&api_handler, "DELETE", "/6.2/jobs", &m);
+    assert_true(m.path_found);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET, POST");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s.json", id);
+    route_m("PATCH", p, "/6.2/jobs/{id}", true, id, "GET, PUT, DELETE");
+    route_m("DELETE", p, "/6.2/jobs/{id}", true, id, "GET, PUT, DELETE");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/errors", id);
+    http_route_match(&api_handler, "PUT", p, &m);
+    assert_true(m.path_found);
+    assert_null(m.route);
+    assert_string_equal(m.allow, "GET");
+    assert_string_equal(http_match_arg(&m, 0), id);
+    assert_string_equal(http_match_arg(&m, 1), "");
 }
 
 static bool wants(const char *accept)
@@ -235,41 +289,94 @@ static void test_accept(void **state)
     assert_false(wants("application/json;q=0"));
 }
 
-static void test_params_text(void **state)
-{
-    (void)state;
-    struct buf b;
-    buf_init(&b, 4096);
-    assert_int_equal(job_params_encode(&b, "inDelim", "\t"), 0);
-    assert_int_equal(job_params_encode(&b, "outcols", "latitude,longitude"), 0);
-    assert_int_equal(job_params_encode(&b, "outputCombined", "FALSE"), 0);
-    assert_int_equal(job_params_encode(&b, "mailto", "a&b=c@x.org"), 0);
-    assert_string_equal(buf_str(&b), "inDelim=%09&outcols=latitude%2Clongitude&outputCombined="
-                                     "FALSE&mailto=a%26b%3Dc%40x.org");
-    struct job_params p;
-    params_init(&p);
-    char err[128];
-    assert_int_equal(job_params_decode(buf_str(&b), &p, err, sizeof(err)), 0);
-    assert_int_equal(p.indelim, '\t');
-    assert_int_equal(p.n_outcols, 2);
-    assert_int_equal(p.outcols[0], OC_LAT);
-    assert_false(p.outputcombined);
-    assert_string_equal(p.mailto, "a&b=c@x.org");
-    buf_release(&b);
-}
-
 static void test_job_path(void **state)
 {
     (void)state;
     char p[256];
-    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", "result.zip"),
-                     0);
+    assert_int_equal(
+        jobdir_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", "result.zip"), 0);
     assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/result.zip");
-    assert_int_equal(job_path(p, sizeof(p), "/d", "../../../../../../../../../etc/pass", NULL),
+    assert_int_equal(jobdir_path(p, sizeof(p), "/d", "../../../../../../../../../etc/pass", NULL),
                      GB_EPARAM);
-    assert_int_equal(job_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctF", NULL),
+    assert_int_equal(jobdir_path(p, sizeof(p), "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctF", NULL),
                      GB_EPARAM);
-    assert_int_equal(job_path(p, 10, "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", NULL), GB_ETOOLONG);
+    assert_int_equal(jobdir_path(p, 10, "/d", "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE", NULL),
+                     GB_ETOOLONG);
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", id, 7, JOBDIR_CHUNK_IN), 0);
+    assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/7.csv");
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", id, 7, JOBDIR_CHUNK_NOM), 0);
+    assert_string_equal(p, "/d/jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/out/7.nom");
+    assert_int_equal(jobdir_tmp_path(p, sizeof(p), "/d", id, JOBDIR_HEADER), 0);
+    assert_string_equal(p, "/d/tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv");
+    assert_int_equal(jobdir_tmp_path(p, sizeof(p), "/d", "..", NULL), GB_EPARAM);
+    assert_int_equal(jobdir_chunk_path(p, sizeof(p), "/d", "../x", 0, JOBDIR_CHUNK_OUT), GB_EPARAM);
+}
+
+/* The whole file at dir/rel as a string (static buffer), or NULL when it cannot be read. */
+static const char *slurp(const char *dir, const char *rel)
+{
+    static char data[4096];
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t n = fread(data, 1, sizeof(data) - 1, fp);
+    fclose(fp);
+    data[n] = '\0';
+    return data;
+}
+
+/* The intake writer: chunk files headed by the header, the errors file, the move into jobs/,
+ * and no trace of an upload that is not committed. */
+static void test_intake(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("GB_TMP");
+    char dir[1024], sub[1100];
+    snprintf(dir, sizeof(dir), "%s/test_intake.XXXXXX", tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_JOBS, dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_TMP, dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    const char *id = "0TK8XRhsIAxMi0KNbEu58MkApMVWctFE";
+    struct jobdir_intake *w = NULL;
+    assert_int_equal(jobdir_intake_open(&w, dir, id, 2), 0);
+    assert_int_equal(jobdir_intake_header(w, "city|street", 11), 0);
+    assert_int_equal(jobdir_intake_row(w, "Vaduz|Aeulestrasse", 18), 0);
+    assert_int_equal(jobdir_intake_error(w, "Line Number:3 x\n", 16), 0);
+    assert_int_equal(jobdir_intake_row(w, "Schaan|Landstrasse\r", 19), 0);
+    assert_int_equal(jobdir_intake_row(w, "Triesen|Dorfstrasse", 19), 0);
+    assert_int_equal(jobdir_intake_chunks(w), 2);
+    assert_int_equal(jobdir_intake_close(w), 0);
+    assert_string_equal(slurp(dir, "tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv"),
+                        "city|street\n");
+    assert_int_equal(jobdir_intake_commit(w), 0);
+    jobdir_intake_free(w);
+    assert_null(slurp(dir, "tmp/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/header.csv"));
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/0.csv"),
+                        "city|street\nVaduz|Aeulestrasse\nSchaan|Landstrasse\r\r\n");
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/in/1.csv"),
+                        "city|street\nTriesen|Dorfstrasse\n");
+    assert_string_equal(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/errors.txt"),
+                        "Line Number:3 x\n");
+    assert_int_equal(jobdir_remove(dir, id), 0);
+    assert_null(slurp(dir, "jobs/0TK8XRhsIAxMi0KNbEu58MkApMVWctFE/errors.txt"));
+
+    /* An upload that is not committed leaves nothing. */
+    assert_int_equal(jobdir_intake_open(&w, dir, id, 1), 0);
+    assert_int_equal(jobdir_intake_header(w, "city", 4), 0);
+    assert_int_equal(jobdir_intake_row(w, "Vaduz", 5), 0);
+    assert_int_equal(jobdir_intake_row(w, "Balzers", 7), 0);
+    jobdir_intake_free(w);
+    assert_int_equal(jobdir_tmp_remove(dir, id, 0), -ENOENT);
+    assert_int_equal(jobdir_intake_open(&w, dir, "../../etc", 1), GB_EPARAM);
+    assert_int_equal(rmdir(sub), 0);
+    snprintf(sub, sizeof(sub), "%s/" JOBDIR_JOBS, dir);
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -285,8 +392,8 @@ int main(void)
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_accept),
-        cmocka_unit_test(test_params_text),
         cmocka_unit_test(test_job_path),
+        cmocka_unit_test(test_intake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

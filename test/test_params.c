@@ -1,6 +1,7 @@
 /*
  * test_params.c - the HERE job parameters as clients send them (spec §2.3, §3).
  */
+#include "base/buf.h"
 #include "base/err.h"
 #include "job/params.h"
 
@@ -99,6 +100,41 @@ static void test_other_parameters(void **state)
     assert_string_equal(p.mailto, "a@b.c");
 }
 
+static void test_params_text(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(params_encode(&b, "inDelim", "\t"), 0);
+    assert_int_equal(params_encode(&b, "outcols", "latitude,longitude"), 0);
+    assert_int_equal(params_encode(&b, "outputCombined", "FALSE"), 0);
+    assert_int_equal(params_encode(&b, "mailto", "a&b=c@x.org"), 0);
+    assert_string_equal(buf_str(&b), "inDelim=%09&outcols=latitude%2Clongitude&outputCombined="
+                                     "FALSE&mailto=a%26b%3Dc%40x.org");
+    struct job_params p;
+    params_init(&p);
+    char err[128];
+    assert_int_equal(params_decode(buf_str(&b), &p, err, sizeof(err)), 0);
+    assert_int_equal(p.indelim, '\t');
+    assert_int_equal(p.n_outcols, 2);
+    assert_int_equal(p.outcols[0], OC_LAT);
+    assert_false(p.outputcombined);
+    assert_string_equal(p.mailto, "a&b=c@x.org");
+    buf_release(&b);
+}
+
+/* The one percent decoder: "%00" stays literal, a '%' without two hex digits stays too. */
+static void test_unescape(void **state)
+{
+    (void)state;
+    char s[64] = "a%20b%2fc%00d%4%zz%";
+    assert_int_equal(params_unescape(s, sizeof(s), s, strlen(s)), 15);
+    assert_string_equal(s, "a b/c%00d%4%zz%");
+    char small[4];
+    assert_int_equal(params_unescape(small, sizeof(small), "%41%42%43%44", 12), 3);
+    assert_string_equal(small, "ABC");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -107,6 +143,8 @@ int main(void)
         cmocka_unit_test(test_delimiters_literal_encoded_and_backslash_t),
         cmocka_unit_test(test_outcols_case_insensitive_canonical_order_kept),
         cmocka_unit_test(test_other_parameters),
+        cmocka_unit_test(test_params_text),
+        cmocka_unit_test(test_unescape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,9 @@ static struct store *open_store(void)
 {
     struct store *st = NULL;
     char err[256];
-    assert_int_equal(store_sqlite_open(&st, dir, err, sizeof(err)), 0);
+    char url[1100];
+    snprintf(url, sizeof(url), "sqlite:%s", dir);
+    assert_int_equal(store_open(&st, url, err, sizeof(err)), 0);
     return st;
 }
 
@@ -234,6 +236,22 @@ static void test_list_and_expire(void **state)
     store_close(st);
 }
 
+static void test_open_url(void **state)
+{
+    (void)state;
+    struct store *st = NULL;
+    char err[256] = "";
+    assert_int_equal(store_open(&st, "postgresql://localhost/jobs", err, sizeof(err)), GB_EUSAGE);
+    assert_null(st);
+    assert_string_equal(err,
+                        "unknown job store 'postgresql://localhost/jobs' (expected sqlite:DIR)");
+    assert_int_equal(store_open(&st, dir, err, sizeof(err)), GB_EUSAGE);
+    assert_null(st);
+    st = open_store();
+    store_close(st);
+    store_close(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_and_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_url, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

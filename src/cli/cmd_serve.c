@@ -14,8 +14,10 @@
 #include "cli/cmd.h"
 #include "base/conf.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "serve/http.h"
 #include "index/index.h"
+#include "job/jobdir.h"
 #include "base/log.h"
 #include "text/norm.h"
 #include "store/store.h"
@@ -47,42 +49,26 @@ static int make_dir(const char *path)
 /* Remove what a crash can leave: unfinished uploads in tmp/, job dirs the store never got. */
 static void clean_orphans(struct store *st, const char *data)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/tmp", data);
+    char path[GB_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/" JOBDIR_TMP, data);
     DIR *d = opendir(path);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+        if (!jobdir_id_valid(e->d_name, strlen(e->d_name)))
             continue;
-        char sub[4600];
-        static const char *const files[] = {"header.csv", "errors.txt"};
-        for (size_t i = 0; i < 2; i++) {
-            snprintf(sub, sizeof(sub), "%s/%s/%s", path, e->d_name, files[i]);
-            unlink(sub);
-        }
-        for (unsigned k = 0;; k++) {
-            snprintf(sub, sizeof(sub), "%s/%s/in/%u.csv", path, e->d_name, k);
-            if (unlink(sub) < 0)
-                break;
-        }
-        snprintf(sub, sizeof(sub), "%s/%s/in", path, e->d_name);
-        rmdir(sub);
-        snprintf(sub, sizeof(sub), "%s/%s/out", path, e->d_name);
-        rmdir(sub);
-        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-        if (rmdir(sub) == 0)
+        if (jobdir_tmp_remove(data, e->d_name, 0) == 0)
             log_info("removed unfinished upload id=%s", e->d_name);
     }
     if (d)
         closedir(d);
-    snprintf(path, sizeof(path), "%s/jobs", data);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
     d = opendir(path);
     while (d && (e = readdir(d))) {
-        if (!job_id_valid(e->d_name, strlen(e->d_name)))
+        if (!jobdir_id_valid(e->d_name, strlen(e->d_name)))
             continue;
         struct job_info j;
         if (store_job_get(st, e->d_name, NULL, &j) == GB_ENOTFOUND) {
-            job_dir_remove(data, e->d_name);
+            jobdir_remove(data, e->d_name);
             log_info("removed orphan job dir id=%s", e->d_name);
         }
     }
@@ -99,7 +85,7 @@ struct sweep {
 static int sweep_one(void *ctx, const struct job_info *j)
 {
     struct sweep *s = ctx;
-    job_dir_remove(s->data, j->id);
+    jobdir_remove(s->data, j->id);
     if (store_job_purge(s->st, j->id) == 0)
         s->n++;
     return 0;
@@ -114,47 +100,73 @@ static void retention_sweep(struct store *st, const char *data, long days)
         log_info("retention removed=%d days=%ld", s.n, days);
 }
 
-int cmd_serve(int argc, char **argv)
+/* The command line of `geobatch serve`. */
+struct serve_opts {
+    const char *index_path, *data, *listen, *creds, *notify, *log_level;
+    long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
+    long timeout, max_conns, max_per_ip, retention, chunk_rows;
+};
+
+/*
+ * Parse the options into o (defaults first) and set the log level. Return -1 to go on, or the
+ * command's exit status (--help, a usage error).
+ */
+static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
-    const char *index_path = NULL, *data = NULL, *listen = "127.0.0.1:8080", *creds = NULL;
-    const char *notify = NULL, *log_level = "info";
-    long workers = 0, max_records = 1000000, max_body = 2147483648L, max_line = 65536;
-    long max_field = 8192, max_fields = 256, max_jobs = 100, rate = 100, burst = 200;
-    long timeout = 60, max_conns = 512, max_per_ip = 0, retention = 30,
-         chunk_rows = WORKER_CHUNK_ROWS_DEFAULT;
+    *o = (struct serve_opts){
+        .listen = "127.0.0.1:8080",
+        .log_level = "info",
+        .max_records = 1000000,
+        .max_body = 2147483648L,
+        .max_line = 65536,
+        .max_field = 8192,
+        .max_fields = 256,
+        .max_jobs = 100,
+        .rate = 100,
+        .burst = 200,
+        .timeout = 60,
+        .max_conns = 512,
+        .retention = 30,
+        .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
+    };
     const struct conf_opt opts[] = {
-        {"index", CONF_STR, &index_path, "INDEX", "the index file to geocode with (required)", 0,
+        {"index", CONF_STR, &o->index_path, "INDEX", "the index file to geocode with (required)", 0,
          0},
-        {"data", CONF_STR, &data, "DIR", "job store and job files (required; created 0700)", 0, 0},
-        {"listen", CONF_STR, &listen, "HOST:PORT", "address to listen on (127.0.0.1:8080)", 0, 0},
-        {"credentials", CONF_STR, &creds, "FILE",
+        {"data", CONF_STR, &o->data, "DIR", "job store and job files (required; created 0700)", 0,
+         0},
+        {"listen", CONF_STR, &o->listen, "HOST:PORT", "address to listen on (127.0.0.1:8080)", 0,
+         0},
+        {"credentials", CONF_STR, &o->creds, "FILE",
          "one application per line: 'APP_ID APP_CODE' or 'apikey KEY' (DIR/credentials)", 0, 0},
-        {"workers", CONF_LONG, &workers, "N", "geocoding threads (number of CPUs)", 0, 256},
-        {"chunk-rows", CONF_LONG, &chunk_rows, "N", "rows geocoded per chunk (10000)", 1, 10000000},
-        {"max-records", CONF_LONG, &max_records, "N", "input lines per job (1000000)", 1,
+        {"workers", CONF_LONG, &o->workers, "N", "geocoding threads (number of CPUs)", 0, 256},
+        {"chunk-rows", CONF_LONG, &o->chunk_rows, "N", "rows geocoded per chunk (10000)", 1,
+         10000000},
+        {"max-records", CONF_LONG, &o->max_records, "N", "input lines per job (1000000)", 1,
          1000000000},
-        {"max-body", CONF_LONG, &max_body, "BYTES", "bytes per upload (2147483648)", 1,
+        {"max-body", CONF_LONG, &o->max_body, "BYTES", "bytes per upload (2147483648)", 1,
          (long)1 << 40},
-        {"max-line", CONF_LONG, &max_line, "BYTES", "bytes per input line (65536)", 16, 16 << 20},
-        {"max-field", CONF_LONG, &max_field, "BYTES", "bytes per input field (8192)", 1, 1 << 20},
-        {"max-fields", CONF_LONG, &max_fields, "N", "fields per input line (256)", 1, 4096},
-        {"max-jobs-per-app", CONF_LONG, &max_jobs, "N",
+        {"max-line", CONF_LONG, &o->max_line, "BYTES", "bytes per input line (65536)", 16,
+         16 << 20},
+        {"max-field", CONF_LONG, &o->max_field, "BYTES", "bytes per input field (8192)", 1,
+         1 << 20},
+        {"max-fields", CONF_LONG, &o->max_fields, "N", "fields per input line (256)", 1, 4096},
+        {"max-jobs-per-app", CONF_LONG, &o->max_jobs, "N",
          "submitted, accepted or running jobs per application (100)", 1, 1000000},
-        {"rate", CONF_LONG, &rate, "N", "requests per second per application, 0: no limit (100)", 0,
+        {"rate", CONF_LONG, &o->rate, "N", "requests per second per application, 0: no limit (100)",
+         0, 1000000},
+        {"burst", CONF_LONG, &o->burst, "N", "requests an application may send at once (200)", 1,
          1000000},
-        {"burst", CONF_LONG, &burst, "N", "requests an application may send at once (200)", 1,
-         1000000},
-        {"timeout", CONF_LONG, &timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
-        {"max-connections", CONF_LONG, &max_conns, "N", "open connections (512)", 1, 100000},
+        {"timeout", CONF_LONG, &o->timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
+        {"max-connections", CONF_LONG, &o->max_conns, "N", "open connections (512)", 1, 100000},
         /* Idle connections hold a thread each until --timeout: without a per-address cap one
          * client can take every slot. Off by default, as behind a proxy all share one address. */
-        {"max-connections-per-ip", CONF_LONG, &max_per_ip, "N",
+        {"max-connections-per-ip", CONF_LONG, &o->max_per_ip, "N",
          "open connections per client address, 0: no limit (0)", 0, 100000},
-        {"retention-days", CONF_LONG, &retention, "DAYS",
+        {"retention-days", CONF_LONG, &o->retention, "DAYS",
          "remove finished jobs and their files after this many days (30)", 1, 100000},
-        {"notify-command", CONF_STR, &notify, "CMD",
+        {"notify-command", CONF_STR, &o->notify, "CMD",
          "run 'CMD JOB_ID ADDRESS' when a job with mailto completes", 0, 0},
-        {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
+        {"log-level", CONF_STR, &o->log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {NULL},
     };
     const struct conf_spec spec = {
@@ -170,27 +182,80 @@ int cmd_serve(int argc, char **argv)
     if (rc >= 0)
         return rc;
     enum log_level lvl;
-    if (log_level_parse(log_level, &lvl) < 0) {
-        fprintf(stderr, "geobatch serve: unknown log level '%s'\n", log_level);
+    if (log_level_parse(o->log_level, &lvl) < 0) {
+        fprintf(stderr, "geobatch serve: unknown log level '%s'\n", o->log_level);
         return CMD_USAGE;
     }
     log_set_level(lvl);
-    if (!index_path || !data) {
+    if (!o->index_path || !o->data) {
         fprintf(stderr, "geobatch serve: --index and --data are required\n");
         return CMD_USAGE;
     }
-    if (workers == 0) {
+    if (o->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        workers = n > 0 ? n : 2;
+        o->workers = n > 0 ? n : 2;
     }
+    return -1;
+}
 
+/* Create the data directory with jobs/ and tmp/ (0700). Return 0 or a negative code. */
+static int make_data_dirs(const char *data)
+{
+    char path[GB_PATH_MAX];
+    int rc = make_dir(data);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
+    if (rc == 0)
+        rc = make_dir(path);
+    snprintf(path, sizeof(path), "%s/" JOBDIR_TMP, data);
+    if (rc == 0)
+        rc = make_dir(path);
+    return rc;
+}
+
+/*
+ * The main thread's life once everything runs: wait for the signals in set until SIGTERM or
+ * SIGINT; SIGHUP re-reads the credentials; the retention sweep runs every hour.
+ */
+static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *st,
+                          const struct serve_opts *o)
+{
+    char err[1024] = "";
+    time_t last_sweep = time(NULL);
+    for (;;) {
+        struct timespec wait = {60, 0};
+        int sig = sigtimedwait(set, NULL, &wait);
+        if (sig == SIGHUP) {
+            int rc = auth_reload(auth, err, sizeof(err));
+            if (rc < 0)
+                log_error("credentials reload failed err=\"%s\" (keeping the old ones)", err);
+            else
+                log_info("credentials reloaded applications=%zu", auth_count(auth));
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("serve stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+            return;
+        }
+        if (time(NULL) - last_sweep >= 3600) {
+            retention_sweep(st, o->data, o->retention);
+            last_sweep = time(NULL);
+        }
+    }
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_opts o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
     struct index *ix = NULL;
     struct auth *auth = NULL;
     struct store *st = NULL;
     struct worker_pool *pool = NULL;
     struct api *api = NULL;
     struct http_server *http = NULL;
-    char err[1024] = "", path[4200], cred_path[4200];
+    char err[1024] = "", cred_path[GB_PATH_MAX], store_url[GB_PATH_MAX];
     int status = CMD_FAIL;
 
     /* Block the signals we wait for before any thread starts, so every thread inherits it. */
@@ -205,15 +270,9 @@ int cmd_serve(int argc, char **argv)
     umask(077);               /* the job store and every job file are private */
     signal(SIGCHLD, SIG_IGN); /* notify commands are reaped by the kernel */
 
-    rc = make_dir(data);
-    snprintf(path, sizeof(path), "%s/jobs", data);
-    if (rc == 0)
-        rc = make_dir(path);
-    snprintf(path, sizeof(path), "%s/tmp", data);
-    if (rc == 0)
-        rc = make_dir(path);
+    rc = make_data_dirs(o.data);
     if (rc < 0) {
-        fprintf(stderr, "geobatch serve: cannot use data directory %s: %s\n", data,
+        fprintf(stderr, "geobatch serve: cannot use data directory %s: %s\n", o.data,
                 gb_strerror(rc));
         goto out;
     }
@@ -223,39 +282,43 @@ int cmd_serve(int argc, char **argv)
                 gb_strerror(rc));
         goto out;
     }
-    rc = index_open(&ix, index_path, err, sizeof(err));
+    rc = index_open(&ix, o.index_path, err, sizeof(err));
     if (rc < 0) {
         if (err[0]) /* index_open names the file */
             fprintf(stderr, "geobatch serve: %s\n", err);
         else
-            fprintf(stderr, "geobatch serve: %s: %s\n", index_path, gb_strerror(rc));
+            fprintf(stderr, "geobatch serve: %s: %s\n", o.index_path, gb_strerror(rc));
         goto out;
     }
-    snprintf(cred_path, sizeof(cred_path), "%s", creds ? creds : "");
-    if (!creds)
-        snprintf(cred_path, sizeof(cred_path), "%s/credentials", data);
+    snprintf(cred_path, sizeof(cred_path), "%s", o.creds ? o.creds : "");
+    if (!o.creds)
+        snprintf(cred_path, sizeof(cred_path), "%s/credentials", o.data);
     rc = auth_open(&auth, cred_path, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
-    rc = store_sqlite_open(&st, data, err, sizeof(err));
+    if ((size_t)snprintf(store_url, sizeof(store_url), "sqlite:%s", o.data) >= sizeof(store_url)) {
+        fprintf(stderr, "geobatch serve: data directory path too long\n");
+        goto out;
+    }
+    rc = store_open(&st, store_url, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
-    clean_orphans(st, data);
-    retention_sweep(st, data, retention);
+    clean_orphans(st, o.data);
+    retention_sweep(st, o.data, o.retention);
 
-    struct csv_limits limits = {(size_t)max_line, (size_t)max_field, (size_t)max_fields};
+    struct csv_limits limits = {(size_t)o.max_line, (size_t)o.max_field, (size_t)o.max_fields};
     struct worker_config wc = {
         .store = st,
         .index = ix,
-        .data_dir = data,
-        .nthreads = (int)workers,
-        .chunk_rows = (uint32_t)chunk_rows,
+        .data_dir = o.data,
+        .nthreads = (int)o.workers,
+        .chunk_rows = (uint32_t)o.chunk_rows,
         .limits = limits,
-        .notify_command = notify,
+        .notify_command = o.notify,
     };
     rc = worker_pool_start(&pool, &wc);
     if (rc < 0) {
@@ -267,47 +330,27 @@ int cmd_serve(int argc, char **argv)
         .auth = auth,
         .index = ix,
         .workers = pool,
-        .data_dir = data,
+        .data_dir = o.data,
         .limits = limits,
-        .max_records = (uint64_t)max_records,
-        .max_body = (uint64_t)max_body,
-        .chunk_rows = (uint32_t)chunk_rows,
-        .max_jobs_per_app = (uint64_t)max_jobs,
-        .rate = (double)rate,
-        .burst = (double)burst,
+        .max_records = (uint64_t)o.max_records,
+        .max_body = (uint64_t)o.max_body,
+        .chunk_rows = (uint32_t)o.chunk_rows,
+        .max_jobs_per_app = (uint64_t)o.max_jobs,
+        .rate = (double)o.rate,
+        .burst = (double)o.burst,
     };
     api_new(&api, &ac);
-    struct http_config hc = {listen, (unsigned)max_conns, (unsigned)timeout, (unsigned)max_per_ip};
+    struct http_config hc = {o.listen, (unsigned)o.max_conns, (unsigned)o.timeout,
+                             (unsigned)o.max_per_ip};
     rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
     api_set_http(api, http);
-    log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", listen,
-             http_server_port(http), workers, auth_count(auth), data);
-
-    time_t last_sweep = time(NULL);
-    for (;;) {
-        struct timespec wait = {60, 0};
-        int sig = sigtimedwait(&set, NULL, &wait);
-        if (sig == SIGHUP) {
-            rc = auth_reload(auth, err, sizeof(err));
-            if (rc < 0)
-                log_error("credentials reload failed err=\"%s\" (keeping the old ones)", err);
-            else
-                log_info("credentials reloaded applications=%zu", auth_count(auth));
-            continue;
-        }
-        if (sig == SIGTERM || sig == SIGINT) {
-            log_info("serve stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
-            break;
-        }
-        if (time(NULL) - last_sweep >= 3600) {
-            retention_sweep(st, data, retention);
-            last_sweep = time(NULL);
-        }
-    }
+    log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", o.listen,
+             http_server_port(http), o.workers, auth_count(auth), o.data);
+    wait_for_stop(&set, auth, st, &o);
     status = CMD_OK;
 out:
     if (http)

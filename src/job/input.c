@@ -4,6 +4,7 @@
 #include "job/input.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/mem.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -79,9 +80,7 @@ int input_header_parse(const struct csv_row *hdr, bool allow_unknown, struct inp
     int idx[INPUT_NCOLS];
     for (int c = 0; c < INPUT_NCOLS; c++)
         idx[c] = -1;
-    col = malloc((n ? n : 1) * sizeof(*col));
-    if (!col)
-        abort();
+    col = xmallocarray(n ? n : 1, sizeof(*col));
 
     bool usable = false;
     for (size_t i = 0; i < n; i++) {
@@ -118,9 +117,7 @@ int input_header_parse(const struct csv_row *hdr, bool allow_unknown, struct inp
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += hdr->lens[i] + 1;
-    names = malloc(n * sizeof(*names) + total);
-    if (!names)
-        abort();
+    names = xmalloc(n * sizeof(*names) + total);
     char *p = (char *)(names + n);
     for (size_t i = 0; i < n; i++) {
         names[i] = p;

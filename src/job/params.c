@@ -2,10 +2,12 @@
  * params.c - see params.h.
  */
 #include "job/params.h"
+#include "base/buf.h"
 #include "base/conf.h"
 #include "base/csv.h"
 #include "base/err.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +177,84 @@ int params_check(const struct job_params *p, char *err, size_t errlen)
     if (p->n_outcols == 0) {
         snprintf(err, errlen, "outcols is required");
         return GB_EPARAM;
+    }
+    return 0;
+}
+
+/* ---- the percent codec ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t params_unescape(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+            (lo = hexval(s[i + 2])) >= 0 && (hi | lo) != 0) {
+            dst[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else
+            dst[o++] = s[i];
+    }
+    if (cap)
+        dst[o] = '\0';
+    return o;
+}
+
+static int pct_encode(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int rc = isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+                     ? buf_putc(out, (char)c)
+                     : buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int params_encode(struct buf *out, const char *name, const char *value)
+{
+    int rc = out->len ? buf_putc(out, '&') : 0;
+    if (rc == 0)
+        rc = pct_encode(out, name);
+    if (rc == 0)
+        rc = buf_putc(out, '=');
+    if (rc == 0)
+        rc = pct_encode(out, value);
+    return rc;
+}
+
+int params_decode(const char *text, struct job_params *p, char *err, size_t errlen)
+{
+    const char *s = text;
+    while (*s) {
+        const char *amp = strchr(s, '&');
+        size_t len = amp ? (size_t)(amp - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (eq) {
+            char name[256], value[1024];
+            params_unescape(name, sizeof(name), s, (size_t)(eq - s));
+            params_unescape(value, sizeof(value), eq + 1, len - (size_t)(eq - s) - 1);
+            int rc = params_set(p, name, value, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+        s += len;
+        if (*s == '&')
+            s++;
     }
     return 0;
 }

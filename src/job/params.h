@@ -5,12 +5,18 @@
  * Names are matched case-insensitively, booleans in any case, delimiters literal, URL-decoded
  * or as the two characters "\t". Parameters we cannot honour are accepted and ignored
  * (docs/api.md lists them); unknown names are ignored too, as HERE clients send extras.
+ *
+ * It is also the one percent codec of geobatch: the HTTP server decodes the path and query with
+ * params_unescape(), and a job's parameters are stored (job_info.params) as the text that
+ * params_encode() builds and params_decode() applies again.
  */
 #ifndef GEOBATCH_PARAMS_H
 #define GEOBATCH_PARAMS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+struct buf;
 
 /* X(enum, canonical name): every output column of spec §6.6 we can fill. */
 #define OUTCOL_TABLE(X)                                                                            \
@@ -109,5 +115,25 @@ int params_set(struct job_params *p, const char *name, const char *value, char *
 
 /* Check that a job can run with p (outcols given, delimiters valid). 0 or GB_EPARAM + err. */
 int params_check(const struct job_params *p, char *err, size_t errlen);
+
+/* ---- the percent codec ---- */
+
+/*
+ * Decode the n bytes at s, "%XX" (hex, any case) to one byte, into dst (cap bytes, always
+ * NUL-terminated, cut when full) and return the length written. "%00" is kept as the three
+ * characters: a NUL would cut the string, so "<id>%00junk" would reach the job <id> and a
+ * secret followed by "%00junk" would authenticate. dst may be s (decoding never lengthens).
+ */
+size_t params_unescape(char *dst, size_t cap, const char *s, size_t n);
+
+/* Append name=value, both percent-encoded (all but [A-Za-z0-9-_.~]), with '&' before every pair
+ * but the first. Return 0, or a negative code when out is full. */
+int params_encode(struct buf *out, const char *name, const char *value);
+
+/*
+ * Apply text made by params_encode() to p (after params_init) with params_set(); names over
+ * 255 and values over 1023 bytes are cut. Return 0, or GB_EPARAM with a message in err.
+ */
+int params_decode(const char *text, struct job_params *p, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,8 @@
  */
 #include "job/zipout.h"
 #include "base/err.h"
+#include "base/fsio.h"
+#include "base/mem.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,8 +28,8 @@ struct zipout {
     struct archive *ar;
     int fd;
     int werr; /* errno of the first failed write; 0 while all is well */
-    char path[4096];
-    char tmp[4096 + 8];
+    char path[GB_PATH_MAX];
+    char tmp[GB_PATH_MAX + 8];
 };
 
 static la_ssize_t zip_write(struct archive *ar, void *ctx, const void *data, size_t len)
@@ -52,9 +54,7 @@ static la_ssize_t zip_write(struct archive *ar, void *ctx, const void *data, siz
 
 int zipout_open(struct zipout **out, const char *path)
 {
-    struct zipout *z = calloc(1, sizeof(*z));
-    if (!z)
-        abort();
+    struct zipout *z = xcalloc(1, sizeof(*z));
     z->fd = -1;
     if ((size_t)snprintf(z->path, sizeof(z->path), "%s", path) >= sizeof(z->path) ||
         (size_t)snprintf(z->tmp, sizeof(z->tmp), "%s.tmp", path) >= sizeof(z->tmp)) {
@@ -112,9 +112,7 @@ int zipout_add_file(struct zipout *z, const char *name, const char *src, int64_t
     int rc = fstat(fd, &st) < 0 ? -errno : 0;
     if (rc == 0)
         rc = add_header(z, name, st.st_size, mtime);
-    char *block = rc == 0 ? malloc(65536) : NULL;
-    if (rc == 0 && !block)
-        abort();
+    char *block = rc == 0 ? xmalloc(65536) : NULL;
     while (rc == 0) {
         ssize_t n = read(fd, block, 65536);
         if (n < 0 && errno == EINTR)

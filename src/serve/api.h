@@ -1,6 +1,7 @@
 /*
  * api.h - the HERE Batch Geocoder 6.2 job API on top of http.h: authentication, rate limits,
- * the endpoints, job uploads, and the XML / JSON documents of spec §5.
+ * the endpoints, job uploads, and the XML / JSON documents of spec §5. Its files share
+ * serve/api_int.h (api.c: the route table and the handler; api_doc.c, api_upload.c, api_jobs.c).
  *
  * Threads: api_handler's callbacks run on HTTP connection threads, any number at once; they
  * never geocode (workers do). The document functions are pure and reentrant.
@@ -44,7 +45,8 @@ void api_free(struct api *a);
 /* Tell the API its HTTP server, for /metrics. */
 void api_set_http(struct api *a, struct http_server *s);
 
-/* The handler to pass to http_server_start() with the struct api as ctx. */
+/* The handler to pass to http_server_start() with the struct api as ctx; it carries the API's
+ * route table. */
 extern const struct http_handler api_handler;
 
 /* ---- documents (exposed for tests) ---- */

@@ -8,7 +8,10 @@
  */
 #include "serve/auth.h"
 #include "base/err.h"
+#include "base/fsio.h"
+#include "base/hash.h"
 #include "base/log.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,7 +30,7 @@ struct auth_entry {
 
 struct auth {
     pthread_rwlock_t lock;
-    char path[4096];
+    char path[GB_PATH_MAX];
     struct auth_entry *e;
     size_t n;
 };
@@ -44,15 +47,6 @@ static int ct_equal(const char *a, const char *b)
         diff |= (unsigned)(x ^ y);
     }
     return diff == 0;
-}
-
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
 }
 
 static int parse_file(const char *path, struct auth_entry **out, size_t *nout, char *err,
@@ -108,12 +102,7 @@ static int parse_file(const char *path, struct auth_entry **out, size_t *nout, c
             rc = GB_ELIMIT;
             break;
         }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            e = realloc(e, cap * sizeof(*e));
-            if (!e)
-                abort();
-        }
+        VEC_GROW(e, n, cap);
         memset(&e[n], 0, sizeof(e[n]));
         e[n].is_key = strcmp(f[0], "apikey") == 0;
         snprintf(e[n].id, sizeof(e[n].id), "%s", e[n].is_key ? "" : f[0]);
@@ -132,9 +121,7 @@ static int parse_file(const char *path, struct auth_entry **out, size_t *nout, c
 
 int auth_open(struct auth **out, const char *path, char *err, size_t errlen)
 {
-    struct auth *a = calloc(1, sizeof(*a));
-    if (!a)
-        abort();
+    struct auth *a = xcalloc(1, sizeof(*a));
     pthread_rwlock_init(&a->lock, NULL);
     snprintf(a->path, sizeof(a->path), "%s", path);
     int rc = parse_file(path, &a->e, &a->n, err, errlen);
@@ -198,8 +185,8 @@ int auth_check(struct auth *a, const char *app_id, const char *app_code, const c
         const struct auth_entry *e = &a->e[found];
         if (e->is_key)
             snprintf(app, cap, "key-%016llx%016llx",
-                     (unsigned long long)fnv1a(e->secret, 0xcbf29ce484222325ULL),
-                     (unsigned long long)fnv1a(e->secret, 0x84222325cbf29ce4ULL));
+                     (unsigned long long)hash_fnv1a64_str(e->secret, HASH_FNV64_SEED),
+                     (unsigned long long)hash_fnv1a64_str(e->secret, 0x84222325cbf29ce4ULL));
         else
             snprintf(app, cap, "%s", e->id);
         rc = 0;

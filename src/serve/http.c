@@ -22,6 +22,8 @@
 #include "serve/http.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "job/params.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -86,87 +88,105 @@ struct req_ctx {
 
 /* ---- routes ---- */
 
-static bool strip_suffix(char *s, size_t *len, const char *suf)
+static bool method_matches(const char *row, const char *method)
 {
-    size_t n = strlen(suf);
-    if (*len >= n && memcmp(s + *len - n, suf, n) == 0) {
-        *len -= n;
-        s[*len] = '\0';
-        return true;
-    }
-    return false;
+    return strcmp(row, "*") == 0 || strcmp(row, method) == 0 ||
+           (strcmp(row, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
-void http_route_parse(const char *path, struct http_route *out)
+/*
+ * Match one row's pattern against the path's segments (seg[0..nseg-1], seg[0] being the empty
+ * one before the leading '/'). On success fill the offsets and lengths of the captures and
+ * whether a ".json" ending asks for JSON.
+ */
+static bool pattern_matches(const struct http_route *r, const char *buf, char *const *seg,
+                            size_t nseg, uint16_t *arg, size_t *arglen, size_t *nargs, bool *json)
+{
+    const char *p = r->pattern;
+    size_t i = 0;
+    *nargs = 0;
+    *json = false;
+    for (;; i++) {
+        const char *end = strchr(p, '/');
+        size_t plen = end ? (size_t)(end - p) : strlen(p);
+        if (i >= nseg)
+            return false;
+        size_t slen = strlen(seg[i]);
+        bool last = !end;
+        if (last && i + 1 != nseg)
+            return false;
+        if (last && (r->flags & (HTTP_ROUTE_JSON | HTTP_ROUTE_JSON_IGNORED)) && slen >= 5 &&
+            memcmp(seg[i] + slen - 5, ".json", 5) == 0) {
+            slen -= 5;
+            *json = (r->flags & HTTP_ROUTE_JSON) != 0;
+        }
+        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (*nargs == HTTP_ROUTE_MAX_ARGS)
+                return false;
+            arg[*nargs] = (uint16_t)(seg[i] - buf);
+            arglen[(*nargs)++] = slen;
+        } else if (plen != slen || memcmp(p, seg[i], slen) != 0) {
+            return false;
+        }
+        if (last)
+            return true;
+        p = end + 1;
+    }
+}
+
+void http_route_match(const struct http_handler *h, const char *method, const char *path,
+                      struct http_match *out)
 {
     memset(out, 0, sizeof(*out));
-    char p[512];
     size_t len = strlen(path);
-    if (len >= sizeof(p))
+    if (len >= sizeof(out->buf))
         return;
-    memcpy(p, path, len + 1);
-    while (len > 1 && p[len - 1] == '/')
-        p[--len] = '\0';
-    if (strcmp(p, "/health") == 0) {
-        out->kind = ROUTE_HEALTH;
-        return;
-    }
-    if (strcmp(p, "/metrics") == 0) {
-        out->kind = ROUTE_METRICS;
-        return;
-    }
-    static const char base[] = "/6.2/jobs";
-    if (strncmp(p, base, sizeof(base) - 1) != 0)
-        return;
-    char *rest = p + sizeof(base) - 1;
-    size_t rlen = strlen(rest);
-    if (rlen == 0 || strcmp(rest, ".json") == 0) {
-        out->kind = ROUTE_JOBS;
-        out->json = rlen != 0;
-        return;
-    }
-    if (rest[0] != '/')
-        return;
-    rest++;
-    rlen--;
-    char *slash = strchr(rest, '/');
-    char *file = NULL;
-    if (slash) {
-        *slash = '\0';
-        file = slash + 1;
-        if (strchr(file, '/'))
+    char *buf = out->buf;
+    memcpy(buf, path, len + 1);
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    char *seg[HTTP_ROUTE_MAX_SEGS];
+    size_t nseg = 0;
+    for (char *s = buf;; s++) {
+        if (nseg == HTTP_ROUTE_MAX_SEGS)
             return;
+        seg[nseg++] = s;
+        s = strchr(s, '/');
+        if (!s)
+            break;
+        *s = '\0';
     }
-    size_t idlen = strlen(rest);
-    if (!file)
-        out->json = strip_suffix(rest, &idlen, ".json");
-    bool ok = idlen == 32;
-    for (size_t i = 0; ok && i < idlen; i++)
-        ok = (rest[i] >= '0' && rest[i] <= '9') || (rest[i] >= 'a' && rest[i] <= 'z') ||
-             (rest[i] >= 'A' && rest[i] <= 'Z');
-    out->id_valid = ok;
-    if (ok)
-        memcpy(out->id, rest, 33);
-    if (!file) {
-        out->kind = ROUTE_JOB;
-        return;
-    }
-    size_t flen = strlen(file);
-    bool fjson = strip_suffix(file, &flen, ".json");
-    (void)fjson;
-    static const struct {
-        const char *name;
-        enum http_job_file f;
-    } files[] = {{"result", FILE_RESULT},
-                 {"errors", FILE_ERRORS},
-                 {"no-matches", FILE_NOMATCHES},
-                 {"all", FILE_ALL}};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        if (strcmp(file, files[i].name) == 0) {
-            out->kind = ROUTE_JOB_FILE;
-            out->file = files[i].f;
-            return;
+    size_t arglen[HTTP_ROUTE_MAX_ARGS] = {0};
+    for (size_t i = 0; i < h->nroutes; i++) {
+        const struct http_route *r =
+            (const struct http_route *)((const char *)h->routes + i * h->route_size);
+        uint16_t a[HTTP_ROUTE_MAX_ARGS] = {0};
+        size_t alen[HTTP_ROUTE_MAX_ARGS] = {0}, na = 0;
+        bool json = false;
+        if (!pattern_matches(r, buf, seg, nseg, a, alen, &na, &json))
+            continue;
+        bool take = method_matches(r->method, method) && !out->route;
+        if (take || !out->path_found) {
+            out->json = json;
+            out->nargs = na;
+            memcpy(out->arg, a, sizeof(a));
+            memcpy(arglen, alen, sizeof(alen));
         }
+        out->path_found = true;
+        if (take)
+            out->route = r;
+        if (strcmp(r->method, "*") != 0) {
+            size_t n = strlen(out->allow);
+            snprintf(out->allow + n, sizeof(out->allow) - n, "%s%s", n ? ", " : "", r->method);
+        }
+    }
+    for (size_t i = 0; i < out->nargs; i++)
+        buf[out->arg[i] + arglen[i]] = '\0'; /* cuts a ".json" ending off */
+}
+
+const char *http_match_arg(const struct http_match *m, size_t i)
+{
+    return i < m->nargs ? m->buf + m->arg[i] : "";
 }
 
 const char *http_param(const struct http_request *req, const char *name)
@@ -256,9 +276,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        struct conn *k = calloc(1, sizeof(*k));
-        if (!k)
-            abort();
+        struct conn *k = xcalloc(1, sizeof(*k));
         k->fd = ci ? ci->connect_fd : -1;
         k->phase = PHASE_HEADERS;
         k->t0 = mono_now();
@@ -348,38 +366,18 @@ static void *watchdog_main(void *arg)
 
 /* ---- MHD glue ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
- * Decode %XX in the path and in query parameters, but keep "%00" as it is. MHD's own decoder
- * turns %00 into a NUL that cuts the string: "/6.2/jobs/<id>%00junk" reached the job <id>, and
- * "app_code=<code>%00junk" authenticated. Kept literally, neither is a valid id or secret.
+ * Decode %XX in the path and in query parameters, but keep "%00" as it is (params_unescape).
+ * MHD's own decoder turns %00 into a NUL that cuts the string: "/6.2/jobs/<id>%00junk" reached
+ * the job <id>, and "app_code=<code>%00junk" authenticated. Kept literally, neither is a valid
+ * id or secret.
  */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *str)
 {
     (void)cls;
     (void)c;
-    char *w = str;
-    for (const char *r = str; *r;) {
-        int hi, lo;
-        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - str);
+    size_t n = strlen(str);
+    return params_unescape(str, n + 1, str, n);
 }
 
 struct framing {
@@ -501,16 +499,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     struct http_server *s = cls;
     struct req_ctx *rc = *con_cls;
     if (!rc) {
-        rc = calloc(1, sizeof(*rc));
-        if (!rc)
-            abort();
+        rc = xcalloc(1, sizeof(*rc));
         *con_cls = rc;
         clock_gettime(CLOCK_MONOTONIC, &rc->t0);
         struct http_request *r = &rc->req;
         r->bad_framing = check_framing(c);
         r->method = method;
         r->path = url;
-        http_route_parse(url, &r->route);
+        http_route_match(s->h, method, url, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
@@ -629,9 +625,7 @@ int http_server_start(struct http_server **out, const struct http_config *cfg,
     freeaddrinfo(ai);
     sa.sin_port = htons((uint16_t)port);
 
-    struct http_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        abort();
+    struct http_server *s = xcalloc(1, sizeof(*s));
     s->h = h;
     s->ctx = ctx;
     s->timeout_s = cfg->timeout_s;

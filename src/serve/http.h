@@ -3,8 +3,9 @@
  * (query parameters, the headers the API needs, the route), hard limits, request latency for
  * /metrics, and turning a struct http_response into bytes on the wire.
  *
- * It knows the URL layout of the HERE 6.2 API (http_route_parse) but nothing of jobs: the
- * handler (api.c) receives a parsed struct http_request in three phases:
+ * It knows neither the URLs of the HERE 6.2 API nor jobs: the handler (api.c) brings a route
+ * table, which the one matcher here (http_route_match) applies to every request, and receives
+ * the parsed struct http_request in three phases:
  *   begin()  headers are in; answer now (HTTP_RESPOND) or ask for the body (HTTP_READ_BODY)
  *   body()   a piece of the body; return < 0 to stop receiving (the rest is discarded)
  *   end()    the body is complete (or was stopped); fill the response
@@ -24,30 +25,57 @@
 
 #define HTTP_MAX_PARAMS 64 /* query parameters kept per request; further ones are ignored */
 
-enum http_route_kind {
-    ROUTE_NONE = 0, /* no such path */
-    ROUTE_JOBS,     /* /6.2/jobs */
-    ROUTE_JOB,      /* /6.2/jobs/{id} */
-    ROUTE_JOB_FILE, /* /6.2/jobs/{id}/{result|errors|no-matches|all} */
-    ROUTE_HEALTH,   /* /health */
-    ROUTE_METRICS,  /* /metrics */
-};
+/* ---- routes ---- */
 
-enum http_job_file { FILE_RESULT, FILE_ERRORS, FILE_NOMATCHES, FILE_ALL };
+#define HTTP_ROUTE_PATH_MAX 512 /* a longer path matches no route */
+#define HTTP_ROUTE_MAX_SEGS 16  /* '/'-separated segments of a path or pattern */
+#define HTTP_ROUTE_MAX_ARGS 4   /* {name} segments of a pattern */
 
-struct http_route {
-    enum http_route_kind kind;
-    enum http_job_file file;
-    bool json;     /* the path ended in ".json" */
-    bool id_valid; /* id is exactly 32 characters [A-Za-z0-9] */
-    char id[33];   /* the job id when id_valid, else "" */
+enum {
+    HTTP_ROUTE_JSON = 1u << 0,         /* the path may end in ".json", which asks for JSON */
+    HTTP_ROUTE_JSON_IGNORED = 1u << 1, /* the path may end in ".json", which changes nothing */
+    HTTP_ROUTE_USER = 1u << 8,         /* the first bit left to the handler's own marks */
 };
 
 /*
- * Parse a request path: trailing slashes are ignored, "/6.2/jobs.json" and "/6.2/jobs/{id}.json"
- * select JSON. An id segment that is not a valid RequestId gives id_valid = false (and no id).
+ * One row of a route table. The table belongs to the handler (struct http_handler), whose own
+ * row type begins with a struct http_route, so that the one matcher below walks any table.
+ *   method   "GET" (which also takes HEAD), "POST", ..., or "*": any method, for a fallback
+ *            row placed after the other rows of its pattern
+ *   pattern  '/'-separated segments: a literal, or "{name}", which takes any one segment (an
+ *            empty one too) and captures it; "/6.2/jobs/{id}/result"
+ * A new endpoint is a new row, never a new branch in the matcher.
  */
-void http_route_parse(const char *path, struct http_route *out);
+struct http_route {
+    const char *method;
+    const char *pattern;
+    unsigned flags; /* HTTP_ROUTE_* */
+};
+
+/* What a path and a method matched. Plain data: it may be copied. */
+struct http_match {
+    const struct http_route *route; /* the first row whose method and pattern match, or NULL */
+    bool path_found; /* a row's pattern matched the path: no route is 405 then, not 404 */
+    bool json;       /* the path ended in ".json" where the row's HTTP_ROUTE_JSON allows it */
+    char allow[64];  /* the methods of the rows whose pattern matched ("GET, POST"), for 405 */
+    size_t nargs;
+    uint16_t arg[HTTP_ROUTE_MAX_ARGS]; /* offsets in buf of the captured segments */
+    char buf[HTTP_ROUTE_PATH_MAX];     /* the path, cut into NUL-terminated segments */
+};
+
+struct http_handler;
+
+/*
+ * Match a request against the handler's route table. Trailing slashes of the path are
+ * ignored; on rows with HTTP_ROUTE_JSON or HTTP_ROUTE_JSON_IGNORED, ".json" at the end of the
+ * last segment is taken off before it is compared or captured. The captures and json come from
+ * the matching row, or when there is none from the first row whose pattern matched.
+ */
+void http_route_match(const struct http_handler *h, const char *method, const char *path,
+                      struct http_match *out);
+
+/* The i-th captured {name} segment of a match (NUL-terminated), or "" when there is none. */
+const char *http_match_arg(const struct http_match *m, size_t i);
 
 struct http_param {
     const char *name;  /* as sent (match case-insensitively) */
@@ -55,9 +83,9 @@ struct http_param {
 };
 
 struct http_request {
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* URL-decoded path ("%00" kept as is), without the query */
-    struct http_route route;
+    const char *method;      /* "GET", "POST", ... */
+    const char *path;        /* URL-decoded path ("%00" kept as is), without the query */
+    struct http_match route; /* against the handler's route table, before begin() */
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
     const char *accept;        /* Accept header or NULL */
@@ -98,6 +126,11 @@ struct http_handler {
     int (*body)(void *ctx, struct http_request *req, const char *data, size_t n);
     void (*end)(void *ctx, struct http_request *req, struct http_response *resp);
     void (*cleanup)(void *ctx, struct http_request *req);
+    /* The route table: nroutes rows of route_size bytes, each beginning with a struct
+     * http_route. */
+    const void *routes;
+    size_t nroutes;
+    size_t route_size;
 };
 
 /* A request body slower than this on average (bytes per second, time spent in the handler's

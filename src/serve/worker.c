@@ -20,15 +20,16 @@
  * itself; the index is read-only; each worker has its own batch scratch.
  */
 #include "serve/worker.h"
-#include "job/batch.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "job/batch.h"
+#include "job/jobdir.h"
 #include "job/zipout.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -56,147 +57,7 @@ struct worker_pool {
     int nthreads;
 };
 
-/* ---- job files ---- */
-
-bool job_id_valid(const char *s, size_t len)
-{
-    if (!s || len != STORE_ID_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) || (unsigned char)s[i] > 127)
-            return false;
-    return true;
-}
-
-int job_path(char *out, size_t cap, const char *data, const char *id, const char *file)
-{
-    if (!job_id_valid(id, strlen(id)))
-        return GB_EPARAM;
-    int n = file ? snprintf(out, cap, "%s/jobs/%s/%s", data, id, file)
-                 : snprintf(out, cap, "%s/jobs/%s", data, id);
-    return n < 0 || (size_t)n >= cap ? GB_ETOOLONG : 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
-    return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
-int job_dir_remove(const char *data, const char *id)
-{
-    char path[4096];
-    int rc = job_path(path, sizeof(path), data, id, NULL);
-    if (rc < 0)
-        return rc;
-    rc = nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    if (rc < 0 && errno == ENOENT)
-        return 0;
-    return rc < 0 ? -errno : rc;
-}
-
-void job_result_name(char *out, size_t cap, int64_t finished, const char *suffix)
-{
-    time_t t = (time_t)finished;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char stamp[32];
-    if (strftime(stamp, sizeof(stamp), "%Y%m%d-%I-%M", &tm) == 0)
-        stamp[0] = '\0';
-    snprintf(out, cap, "result_%s_%s_%s", stamp, JOB_RESULT_VERSION, suffix);
-}
-
-static int pct_encode(struct buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int rc = isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
-                     ? buf_putc(out, (char)c)
-                     : buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-int job_params_encode(struct buf *out, const char *name, const char *value)
-{
-    int rc = out->len ? buf_putc(out, '&') : 0;
-    if (rc == 0)
-        rc = pct_encode(out, name);
-    if (rc == 0)
-        rc = buf_putc(out, '=');
-    if (rc == 0)
-        rc = pct_encode(out, value);
-    return rc;
-}
-
-static size_t pct_decode(char *dst, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < cap; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char h[3] = {s[i + 1], s[i + 2], 0};
-            dst[o++] = (char)strtol(h, NULL, 16);
-            i += 2;
-        } else
-            dst[o++] = s[i];
-    }
-    dst[o] = '\0';
-    return o;
-}
-
-int job_params_decode(const char *text, struct job_params *p, char *err, size_t errlen)
-{
-    const char *s = text;
-    while (*s) {
-        const char *amp = strchr(s, '&');
-        size_t len = amp ? (size_t)(amp - s) : strlen(s);
-        const char *eq = memchr(s, '=', len);
-        if (eq) {
-            char name[256], value[1024];
-            pct_decode(name, sizeof(name), s, (size_t)(eq - s));
-            pct_decode(value, sizeof(value), eq + 1, len - (size_t)(eq - s) - 1);
-            int rc = params_set(p, name, value, err, errlen);
-            if (rc < 0)
-                return rc;
-        }
-        s += len;
-        if (*s == '&')
-            s++;
-    }
-    return 0;
-}
-
-int job_write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int job_fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
+/* ---- durable files ---- */
 
 /* Append the file src to the open fd. A missing src is an error. */
 static int append_file(int fd, const char *src, char *block, size_t cap)
@@ -204,19 +65,7 @@ static int append_file(int fd, const char *src, char *block, size_t cap)
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -errno;
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, block, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = -errno;
-        if (n <= 0)
-            break;
-        rc = job_write_all(fd, block, (size_t)n);
-        if (rc < 0)
-            break;
-    }
+    int rc = fs_copy_fd(in, fd, block, cap);
     close(in);
     return rc;
 }
@@ -251,13 +100,13 @@ static int commit_tmp(int fd, const char *tmp, const char *path)
 struct chunk_out {
     int fd;
     struct buf buf;
-    char tmp[4200];
-    char path[4200];
+    char tmp[GB_PATH_MAX];
+    char path[GB_PATH_MAX];
 };
 
 static int chunk_flush(struct chunk_out *o)
 {
-    int rc = job_write_all(o->fd, o->buf.data ? o->buf.data : "", o->buf.len);
+    int rc = fs_write_all(o->fd, o->buf.data ? o->buf.data : "", o->buf.len);
     buf_reset(&o->buf);
     return rc;
 }
@@ -266,7 +115,7 @@ static int load_params(const struct job_info *j, struct job_params *p)
 {
     char err[256] = "";
     params_init(p);
-    int rc = job_params_decode(j->params, p, err, sizeof(err));
+    int rc = params_decode(j->params, p, err, sizeof(err));
     if (rc < 0)
         log_error("job params id=%s err=\"%s\"", j->id, err);
     return rc;
@@ -301,18 +150,20 @@ struct zip_member {
     bool include;
 };
 
-/* Write jdir/name as a zip of the members (a list ended by a NULL suffix), named
+/* Write the job file name as a zip of the members (a list ended by a NULL suffix), named
  * result_<time>_6.2_<suffix> inside. Return 0 or a negative code; never leaves half a zip. */
-static int write_zip(const char *jdir, const char *name, const struct zip_member *m, int64_t now)
+static int write_zip(struct worker_pool *p, const char *id, const char *name,
+                     const struct zip_member *m, int64_t now)
 {
-    char path[4200], member[128];
-    snprintf(path, sizeof(path), "%s/%s", jdir, name);
+    char path[GB_PATH_MAX], member[128];
     struct zipout *z = NULL;
-    int rc = zipout_open(&z, path);
+    int rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, id, name);
+    if (rc == 0)
+        rc = zipout_open(&z, path);
     for (; rc == 0 && m->suffix; m++) {
         if (!m->include)
             continue;
-        job_result_name(member, sizeof(member), now, m->suffix);
+        jobdir_result_name(member, sizeof(member), now, m->suffix);
         rc = zipout_add_file(z, member, m->path, now);
     }
     if (z)
@@ -331,7 +182,7 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     rc = load_params(&j, &params);
     if (rc < 0)
         return rc;
-    char dir[4096], file[64], path[4200];
+    char dir[GB_PATH_MAX], path[GB_PATH_MAX];
     struct batch *b = NULL;
     struct csv_reader *r = NULL;
     int in_fd = -1;
@@ -341,18 +192,19 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     buf_init(&o[1].buf, OUT_MAX);
     uint64_t processed = 0, success = 0, error = 0;
 
-    snprintf(file, sizeof(file), "in/%u.csv", t->chunk);
-    rc = job_path(path, sizeof(path), p->cfg.data_dir, t->id, file);
+    rc = jobdir_chunk_path(path, sizeof(path), p->cfg.data_dir, t->id, t->chunk, JOBDIR_CHUNK_IN);
     if (rc == 0)
-        rc = job_path(dir, sizeof(dir), p->cfg.data_dir, t->id, "out");
+        rc = jobdir_path(dir, sizeof(dir), p->cfg.data_dir, t->id, JOBDIR_OUT);
     if (rc < 0)
         goto out;
     rc = open_batch(p, path, &params, &b, &r, &in_fd);
     if (rc < 0)
         goto out;
     for (int i = 0; i < (split ? 2 : 1); i++) {
-        snprintf(o[i].path, sizeof(o[i].path), "%s/%u.%s", dir, t->chunk, i ? "nom" : "out");
-        rc = open_tmp(o[i].path, o[i].tmp, sizeof(o[i].tmp));
+        rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), p->cfg.data_dir, t->id, t->chunk,
+                               i ? JOBDIR_CHUNK_NOM : JOBDIR_CHUNK_OUT);
+        if (rc == 0)
+            rc = open_tmp(o[i].path, o[i].tmp, sizeof(o[i].tmp));
         if (rc < 0)
             goto out;
         o[i].fd = rc;
@@ -388,7 +240,7 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
         if (rc < 0)
             goto out;
     }
-    rc = job_fsync_dir(dir);
+    rc = fs_fsync_dir(dir);
     if (rc < 0)
         goto out;
     rc = store_chunk_done(p->cfg.store, t->id, t->chunk, processed, success, error);
@@ -430,27 +282,29 @@ static int write_report(const char *path, const struct job_info *j, int64_t now)
                j->id, start, end, (unsigned long long)j->total, (unsigned long long)j->valid,
                (unsigned long long)j->invalid, (unsigned long long)j->processed,
                (unsigned long long)j->success, (unsigned long long)j->error);
-    char tmp[4200];
+    char tmp[GB_PATH_MAX];
     int fd = open_tmp(path, tmp, sizeof(tmp));
-    int rc = fd < 0 ? fd : job_write_all(fd, b.data, b.len);
+    int rc = fd < 0 ? fd : fs_write_all(fd, b.data, b.len);
     if (fd >= 0)
         rc = rc == 0 ? commit_tmp(fd, tmp, path) : (close(fd), unlink(tmp), rc);
     buf_release(&b);
     return rc;
 }
 
-/* Write header + out/<k>.<ext> for every chunk (ext NULL: the header alone) to path. */
-static int concat(const char *jdir, const char *path, const struct buf *header, uint32_t nchunks,
-                  const char *ext, char *block, size_t cap)
+/* Write header + chunk file 'which' of every chunk (which NULL: the header alone) to path. */
+static int concat(struct worker_pool *p, const struct job_info *j, const char *path,
+                  const struct buf *header, const enum jobdir_chunk_file *which, char *block,
+                  size_t cap)
 {
-    char tmp[4200], src[4200];
+    char tmp[GB_PATH_MAX], src[GB_PATH_MAX];
     int fd = open_tmp(path, tmp, sizeof(tmp));
     if (fd < 0)
         return fd;
-    int rc = job_write_all(fd, header->data ? header->data : "", header->len);
-    for (uint32_t k = 0; rc == 0 && ext && k < nchunks; k++) {
-        snprintf(src, sizeof(src), "%s/out/%u.%s", jdir, k, ext);
-        rc = append_file(fd, src, block, cap);
+    int rc = fs_write_all(fd, header->data ? header->data : "", header->len);
+    for (uint32_t k = 0; rc == 0 && which && k < j->nchunks; k++) {
+        rc = jobdir_chunk_path(src, sizeof(src), p->cfg.data_dir, j->id, k, *which);
+        if (rc == 0)
+            rc = append_file(fd, src, block, cap);
     }
     if (rc < 0) {
         close(fd);
@@ -475,46 +329,35 @@ static void notify(struct worker_pool *p, const struct job_info *j, const struct
         log_warn("notify failed id=%s err=\"%s\"", j->id, strerror(rc));
 }
 
-static int do_finalize(struct worker_pool *p, const struct store_task *t)
+/*
+ * Write the files a completed job is downloaded from: result.txt and nomatch.txt (the header,
+ * then every chunk's output), report.txt and the zips; then fsync the job directory.
+ */
+static int write_results(struct worker_pool *p, const struct job_info *j, const struct buf *header,
+                         bool split, int64_t now)
 {
-    struct job_info j;
-    int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
-    if (rc < 0 || j.state != JOB_RUNNING)
-        return 0;
-    struct job_params params;
-    rc = load_params(&j, &params);
+    static const enum jobdir_chunk_file out = JOBDIR_CHUNK_OUT, nom = JOBDIR_CHUNK_NOM;
+    const char *data = p->cfg.data_dir;
+    char jdir[GB_PATH_MAX], result[GB_PATH_MAX], nomatch[GB_PATH_MAX], errors[GB_PATH_MAX],
+        report[GB_PATH_MAX];
+    int rc = jobdir_path(jdir, sizeof(jdir), data, j->id, NULL);
+    if (rc == 0)
+        rc = jobdir_path(result, sizeof(result), data, j->id, JOBDIR_RESULT);
+    if (rc == 0)
+        rc = jobdir_path(nomatch, sizeof(nomatch), data, j->id, JOBDIR_NOMATCH);
+    if (rc == 0)
+        rc = jobdir_path(errors, sizeof(errors), data, j->id, JOBDIR_ERRORS);
+    if (rc == 0)
+        rc = jobdir_path(report, sizeof(report), data, j->id, JOBDIR_REPORT);
     if (rc < 0)
         return rc;
-    int64_t now = (int64_t)time(NULL);
-    char jdir[4096], path[4200];
-    struct batch *b = NULL;
-    struct csv_reader *r = NULL;
-    int fd = -1;
-    struct buf header;
-    buf_init(&header, 1 << 20);
-    char *block = malloc(1 << 16);
-    if (!block)
-        abort();
-    rc = job_path(jdir, sizeof(jdir), p->cfg.data_dir, t->id, NULL);
-    if (rc < 0)
-        goto out;
-    snprintf(path, sizeof(path), "%s/header.csv", jdir);
-    rc = open_batch(p, path, &params, &b, &r, &fd);
+    char *block = xmalloc(1 << 16);
+    rc = concat(p, j, result, header, &out, block, 1 << 16);
     if (rc == 0)
-        rc = batch_header(b, &header);
-    if (rc < 0)
-        goto out;
-    bool split = !params.outputcombined;
-    char result[4200], nomatch[4200], errors[4200], report[4200];
-    snprintf(result, sizeof(result), "%s/result.txt", jdir);
-    snprintf(nomatch, sizeof(nomatch), "%s/nomatch.txt", jdir);
-    snprintf(errors, sizeof(errors), "%s/errors.txt", jdir);
-    snprintf(report, sizeof(report), "%s/report.txt", jdir);
-    rc = concat(jdir, result, &header, j.nchunks, "out", block, 1 << 16);
+        rc = concat(p, j, nomatch, header, split ? &nom : NULL, block, 1 << 16);
+    free(block);
     if (rc == 0)
-        rc = concat(jdir, nomatch, &header, j.nchunks, split ? "nom" : NULL, block, 1 << 16);
-    if (rc == 0)
-        rc = write_report(report, &j, now);
+        rc = write_report(report, j, now);
     /* result.zip: the _out.txt (and the _err.txt no-matches when not combined); nomatch.zip;
      * all.zip: result, no-matches, invalid input lines and the report. */
     const struct zip_member result_zip[] = {
@@ -526,13 +369,40 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
                                          {"report.txt", report, true},
                                          {NULL, NULL, false}};
     if (rc == 0)
-        rc = write_zip(jdir, "result.zip", result_zip, now);
+        rc = write_zip(p, j->id, JOBDIR_RESULT_ZIP, result_zip, now);
     if (rc == 0)
-        rc = write_zip(jdir, "nomatch.zip", nomatch_zip, now);
+        rc = write_zip(p, j->id, JOBDIR_NOMATCH_ZIP, nomatch_zip, now);
     if (rc == 0)
-        rc = write_zip(jdir, "all.zip", all_zip, now);
+        rc = write_zip(p, j->id, JOBDIR_ALL_ZIP, all_zip, now);
     if (rc == 0)
-        rc = job_fsync_dir(jdir);
+        rc = fs_fsync_dir(jdir);
+    return rc;
+}
+
+static int do_finalize(struct worker_pool *p, const struct store_task *t)
+{
+    struct job_info j;
+    int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
+    if (rc < 0 || j.state != JOB_RUNNING)
+        return 0;
+    struct job_params params;
+    rc = load_params(&j, &params);
+    if (rc < 0)
+        return rc;
+    int64_t now = (int64_t)time(NULL);
+    char path[GB_PATH_MAX];
+    struct batch *b = NULL;
+    struct csv_reader *r = NULL;
+    int fd = -1;
+    struct buf header;
+    buf_init(&header, 1 << 20);
+    rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, t->id, JOBDIR_HEADER);
+    if (rc == 0)
+        rc = open_batch(p, path, &params, &b, &r, &fd);
+    if (rc == 0)
+        rc = batch_header(b, &header);
+    if (rc == 0)
+        rc = write_results(p, &j, &header, !params.outputcombined, now);
     if (rc < 0)
         goto out;
     rc = store_job_finish(p->cfg.store, t->id, JOB_COMPLETED, now);
@@ -545,22 +415,9 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
     log_info("job completed id=%s rows=%llu success=%llu error=%llu invalid=%llu", j.id,
              (unsigned long long)j.processed, (unsigned long long)j.success,
              (unsigned long long)j.error, (unsigned long long)j.invalid);
-    /* The chunk files are not needed any more. */
-    for (uint32_t k = 0; k < j.nchunks; k++) {
-        snprintf(path, sizeof(path), "%s/in/%u.csv", jdir, k);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/out/%u.out", jdir, k);
-        unlink(path);
-        snprintf(path, sizeof(path), "%s/out/%u.nom", jdir, k);
-        unlink(path);
-    }
-    snprintf(path, sizeof(path), "%s/in", jdir);
-    rmdir(path);
-    snprintf(path, sizeof(path), "%s/out", jdir);
-    rmdir(path);
+    jobdir_remove_chunks(p->cfg.data_dir, j.id, j.nchunks); /* not needed any more */
     notify(p, &j, &params);
 out:
-    free(block);
     buf_release(&header);
     csv_reader_free(r);
     if (fd >= 0)
@@ -616,7 +473,7 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc)
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
     if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
-        job_dir_remove(p->cfg.data_dir, t->id);
+        jobdir_remove(p->cfg.data_dir, t->id);
     if (rc == 0)
         return;
     if (g == GB_ENOTFOUND || (g == 0 && j.state != JOB_RUNNING)) {
@@ -663,16 +520,12 @@ static void *worker_main(void *arg)
 
 int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
 {
-    struct worker_pool *p = calloc(1, sizeof(*p));
-    if (!p)
-        abort();
+    struct worker_pool *p = xcalloc(1, sizeof(*p));
     p->cfg = *cfg;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
     atomic_init(&p->rows, 0);
-    p->threads = calloc((size_t)cfg->nthreads, sizeof(pthread_t));
-    if (!p->threads)
-        abort();
+    p->threads = xcalloc((size_t)cfg->nthreads, sizeof(pthread_t));
     for (int i = 0; i < cfg->nthreads; i++) {
         int rc = pthread_create(&p->threads[i], NULL, worker_main, p);
         if (rc != 0) {

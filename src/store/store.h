@@ -1,9 +1,10 @@
 /*
  * store.h - the job store: job metadata, counters and chunk bookkeeping of `geobatch serve`.
  *
- * The interface knows nothing of the database behind it: store_sqlite.c implements it with
- * SQLite in WAL mode, a PostgreSQL store can implement the same table of operations later.
- * Callers (api.c, worker.c) only see struct store and the wrappers below.
+ * The interface knows nothing of the database behind it. store_open() picks a backend by the
+ * scheme of a URL ("sqlite:DIR"); each backend fills the table of operations of store_int.h
+ * (store_sqlite.c: SQLite in WAL mode; a PostgreSQL store will be one more row and one more
+ * file). Callers (api, worker, cmd_serve) only see struct store and the functions below.
  *
  * Model. A job belongs to one application (app) and is visible only to it. Its valid input
  * rows are split into nchunks chunks at upload time; a worker claims one chunk at a time,
@@ -55,7 +56,7 @@ struct job_info {
     uint64_t total, valid, invalid;     /* from the upload; total = valid + invalid */
     uint64_t processed, success, error; /* sums over done chunks; processed = success + error */
     uint32_t nchunks, chunks_done;
-    char params[STORE_PARAMS_MAX + 1]; /* encoded job parameters (see worker.h) */
+    char params[STORE_PARAMS_MAX + 1]; /* encoded job parameters (params_encode) */
 };
 
 /* What a worker claimed. */
@@ -79,71 +80,35 @@ typedef int (*store_job_fn)(void *ctx, const struct job_info *job);
 
 struct store;
 
-/* The operations a backend provides; see the wrappers below for each contract. */
-struct store_ops {
-    void (*close)(struct store *st);
-    int (*job_create)(struct store *st, const struct job_info *job);
-    int (*job_get)(struct store *st, const char *id, const char *app, struct job_info *out);
-    int (*job_list)(struct store *st, const char *app, uint64_t offset, uint32_t limit,
-                    store_job_fn fn, void *ctx, uint64_t *total);
-    int (*job_transition)(struct store *st, const char *id, const char *app, unsigned from_mask,
-                          enum job_state to, int64_t now, struct job_info *out);
-    int (*job_count_active)(struct store *st, const char *app, uint64_t *out);
-    int (*task_claim)(struct store *st, const char *after_app, int64_t now, struct store_task *out);
-    int (*task_release)(struct store *st, const struct store_task *task);
-    int (*chunk_done)(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
-                      uint64_t success, uint64_t error);
-    int (*job_finish)(struct store *st, const char *id, enum job_state to, int64_t now);
-    int (*stats)(struct store *st, struct store_stats *out);
-    int (*jobs_expired)(struct store *st, int64_t before, store_job_fn fn, void *ctx);
-    int (*job_purge)(struct store *st, const char *id);
-};
-
-struct store {
-    const struct store_ops *ops;
-};
-
 /*
- * Open (creating if needed) the SQLite store at <dir>/jobs.db and release every claim left by
- * a previous process. Return 0 and set *out, or a negative code with a message in err.
+ * Open the job store named by url and release every claim left by a previous process. The
+ * scheme chooses the backend (store.c's table): "sqlite:DIR" is the SQLite store at
+ * DIR/jobs.db, created if needed. Return 0 and set *out, GB_EUSAGE for a url without a known
+ * scheme, or another negative code; on failure err holds a message for humans.
  */
-int store_sqlite_open(struct store **out, const char *dir, char *err, size_t errlen);
+int store_open(struct store **out, const char *url, char *err, size_t errlen);
 
 /* Close the store; NULL is fine. */
-static inline void store_close(struct store *st)
-{
-    if (st)
-        st->ops->close(st);
-}
+void store_close(struct store *st);
 
 /*
  * Insert a new job (id, app, state, created, counts, nchunks, params taken from job) with
  * nchunks unclaimed chunks. Return 0, or a negative code (-EEXIST for a duplicate id).
  */
-static inline int store_job_create(struct store *st, const struct job_info *job)
-{
-    return st->ops->job_create(st, job);
-}
+int store_job_create(struct store *st, const struct job_info *job);
 
 /*
  * Read a job. When app is not NULL, a job of another application is GB_ENOTFOUND exactly like
  * an unknown id. Return 0 and fill *out, or GB_ENOTFOUND.
  */
-static inline int store_job_get(struct store *st, const char *id, const char *app,
-                                struct job_info *out)
-{
-    return st->ops->job_get(st, id, app, out);
-}
+int store_job_get(struct store *st, const char *id, const char *app, struct job_info *out);
 
 /*
  * Call fn for the jobs of app (newest first), skipping offset and at most limit of them;
  * set *total to the number of jobs of app. Return 0 or a negative code.
  */
-static inline int store_job_list(struct store *st, const char *app, uint64_t offset, uint32_t limit,
-                                 store_job_fn fn, void *ctx, uint64_t *total)
-{
-    return st->ops->job_list(st, app, offset, limit, fn, ctx, total);
-}
+int store_job_list(struct store *st, const char *app, uint64_t offset, uint32_t limit,
+                   store_job_fn fn, void *ctx, uint64_t *total);
 
 /*
  * Move job id (of app, or any app when NULL) to state to when its state is in from_mask.
@@ -152,18 +117,11 @@ static inline int store_job_list(struct store *st, const char *app, uint64_t off
  * fill *out (may be NULL) with the job after the change; GB_ENOTFOUND; GB_ESTATE (and *out
  * filled with the unchanged job) when the state is not in from_mask.
  */
-static inline int store_job_transition(struct store *st, const char *id, const char *app,
-                                       unsigned from_mask, enum job_state to, int64_t now,
-                                       struct job_info *out)
-{
-    return st->ops->job_transition(st, id, app, from_mask, to, now, out);
-}
+int store_job_transition(struct store *st, const char *id, const char *app, unsigned from_mask,
+                         enum job_state to, int64_t now, struct job_info *out);
 
 /* Count app's jobs that are submitted, accepted or running. Return 0 or a negative code. */
-static inline int store_job_count_active(struct store *st, const char *app, uint64_t *out)
-{
-    return st->ops->job_count_active(st, app, out);
-}
+int store_job_count_active(struct store *st, const char *app, uint64_t *out);
 
 /*
  * Claim the next piece of work, round-robin between applications: the first application
@@ -173,58 +131,36 @@ static inline int store_job_count_active(struct store *st, const char *app, uint
  * becomes running (started = now). Return 0 and fill *out, or GB_ENOTFOUND when there is no
  * work.
  */
-static inline int store_task_claim(struct store *st, const char *after_app, int64_t now,
-                                   struct store_task *out)
-{
-    return st->ops->task_claim(st, after_app, now, out);
-}
+int store_task_claim(struct store *st, const char *after_app, int64_t now, struct store_task *out);
 
 /* Give a claim back without doing it (after an error). Return 0 or a negative code. */
-static inline int store_task_release(struct store *st, const struct store_task *task)
-{
-    return st->ops->task_release(st, task);
-}
+int store_task_release(struct store *st, const struct store_task *task);
 
 /*
  * Record that chunk of job id is done and on disk, adding its counts to the job. Only for a
  * running job: return GB_ESTATE otherwise (the job was cancelled or deleted meanwhile, the
  * output is to be thrown away). Return 0, or GB_ENOTFOUND.
  */
-static inline int store_chunk_done(struct store *st, const char *id, uint32_t chunk,
-                                   uint64_t processed, uint64_t success, uint64_t error)
-{
-    return st->ops->chunk_done(st, id, chunk, processed, success, error);
-}
+int store_chunk_done(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
+                     uint64_t success, uint64_t error);
 
 /*
  * End a running job: to is JOB_COMPLETED (all result files are on disk) or JOB_FAILED;
  * finished = now. Return 0, GB_ESTATE when the job is no longer running, or GB_ENOTFOUND.
  */
-static inline int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now)
-{
-    return st->ops->job_finish(st, id, to, now);
-}
+int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now);
 
 /* Fill *out with counts for /metrics. Return 0 or a negative code. */
-static inline int store_stats(struct store *st, struct store_stats *out)
-{
-    return st->ops->stats(st, out);
-}
+int store_stats(struct store *st, struct store_stats *out);
 
 /*
  * Call fn for every job in a final state (completed, cancelled, deleted, failed) that finished
  * (or, without a finish time, was created) before the unix time before. Return 0 or a negative
  * code.
  */
-static inline int store_jobs_expired(struct store *st, int64_t before, store_job_fn fn, void *ctx)
-{
-    return st->ops->jobs_expired(st, before, fn, ctx);
-}
+int store_jobs_expired(struct store *st, int64_t before, store_job_fn fn, void *ctx);
 
 /* Remove a job and its chunks from the store for good. Return 0 or GB_ENOTFOUND. */
-static inline int store_job_purge(struct store *st, const char *id)
-{
-    return st->ops->job_purge(st, id);
-}
+int store_job_purge(struct store *st, const char *id);
 
 #endif

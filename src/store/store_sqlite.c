@@ -1,5 +1,6 @@
 /*
- * store_sqlite.c - the job store (store.h) on SQLite.
+ * store_sqlite.c - the job store (store.h) on SQLite: the backend of "sqlite:DIR" URLs
+ * (store_int.h).
  *
  * DESIGN. One database <data>/jobs.db in WAL mode with synchronous=FULL, so that a job
  * acknowledged to a client and a chunk recorded as done survive a power cut. Two tables:
@@ -12,7 +13,10 @@
  * Threads: any thread may call any operation; the mutex serialises them.
  */
 #include "store/store.h"
+#include "store/store_int.h"
 #include "base/err.h"
+#include "base/fsio.h"
+#include "base/mem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,15 +30,6 @@ struct store_sqlite {
     sqlite3 *db;
     pthread_mutex_t mu;
 };
-
-static const char *const state_names[JOB__NSTATES] = {
-    "submitted", "accepted", "running", "completed", "cancelled", "deleted", "failed",
-};
-
-const char *job_state_name(enum job_state s)
-{
-    return (unsigned)s < JOB__NSTATES ? state_names[s] : "";
-}
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS jobs ("
@@ -539,12 +534,7 @@ static int op_jobs_expired(struct store *st, int64_t before, store_job_fn fn, vo
     if (rc == 0) {
         sqlite3_bind_int64(q, 1, before);
         while (sqlite3_step(q) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? 2 * cap : 16;
-                list = realloc(list, cap * sizeof(*list));
-                if (!list)
-                    abort();
-            }
+            VEC_GROW(list, n, cap);
             row_to_job(q, &list[n++]);
         }
         sqlite3_finalize(q);
@@ -597,14 +587,12 @@ static const struct store_ops sqlite_ops = {
 
 int store_sqlite_open(struct store **out, const char *dir, char *err, size_t errlen)
 {
-    char path[4096];
+    char path[GB_PATH_MAX];
     if ((size_t)snprintf(path, sizeof(path), "%s/jobs.db", dir) >= sizeof(path)) {
         snprintf(err, errlen, "data directory path too long");
         return GB_ETOOLONG;
     }
-    struct store_sqlite *s = calloc(1, sizeof(*s));
-    if (!s)
-        abort();
+    struct store_sqlite *s = xcalloc(1, sizeof(*s));
     s->base.ops = &sqlite_ops;
     pthread_mutex_init(&s->mu, NULL);
     int rc = sqlite3_open_v2(

@@ -1,0 +1,320 @@
+/*
+ * api_jobs.c - the endpoints of jobs that exist: the list of an application's jobs, a job's
+ * status, run and cancel (PUT), delete, and the downloads of its result files. Every lookup is
+ * by the authenticated application, so another application's job is "Unknown RequestId"
+ * exactly like one that never existed. Downloads are answered with the file's descriptor (MHD
+ * streams it), never read into memory.
+ *
+ * Threads: connection threads, any number at once; the store serialises itself.
+ */
+#include "serve/api.h"
+#include "serve/api_int.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "base/fsio.h"
+#include "base/log.h"
+#include "job/jobdir.h"
+#include "job/params.h"
+#include "serve/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the list ---- */
+
+struct list_ctx {
+    struct buf *out;
+    bool json;
+    int n;
+};
+
+static int list_one(void *ctx, const struct job_info *j)
+{
+    struct list_ctx *l = ctx;
+    api_doc_list_job(l->out, l->json, j, l->n);
+    l->n++;
+    return 0;
+}
+
+int api_jobs_list(struct api *a, struct http_request *req, struct http_response *resp,
+                  const char *app, int arg)
+{
+    (void)arg;
+    long offset = 0, limit = 100;
+    const char *s = http_param(req, "offset");
+    if (s && *s && conf_parse_long(s, 0, 1000000000L, &offset) < 0) {
+        api_bad_request(resp, req, "offset must be a non-negative integer", "offset");
+        return HTTP_RESPOND;
+    }
+    s = http_param(req, "limit");
+    if (s && *s && conf_parse_long(s, 1, 1000, &limit) < 0) {
+        api_bad_request(resp, req, "limit must be an integer from 1 to 1000", "limit");
+        return HTTP_RESPOND;
+    }
+    bool json = http_wants_json(req);
+    buf_reset(&resp->body);
+    struct list_ctx l = {&resp->body, json, 0};
+    uint64_t total = 0;
+    api_doc_list_head(&resp->body, json, offset, limit);
+    int rc =
+        store_job_list(a->cfg.store, app, (uint64_t)offset, (uint32_t)limit, list_one, &l, &total);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return HTTP_RESPOND;
+    }
+    api_doc_list_tail(&resp->body, json, total);
+    resp->status = 200;
+    resp->content_type = json ? CT_JSON : CT_XML;
+    return HTTP_RESPOND;
+}
+
+/* ---- one job ---- */
+
+/*
+ * Read the job of the request's {id} for app into *j. Return true, or false with resp filled:
+ * 404 for an id that is not a RequestId or not app's job (also, with deleted_is_gone, for a
+ * deleted one), 500 when the store fails.
+ */
+static bool load_job(struct api *a, struct http_request *req, struct http_response *resp,
+                     const char *app, bool deleted_is_gone, struct job_info *j)
+{
+    const char *id = http_match_arg(&req->route, 0);
+    int rc =
+        jobdir_id_valid(id, strlen(id)) ? store_job_get(a->cfg.store, id, app, j) : GB_ENOTFOUND;
+    if (rc == GB_ENOTFOUND || (rc == 0 && deleted_is_gone && j->state == JOB_DELETED)) {
+        api_not_found(resp, req, "Unknown RequestId");
+        return false;
+    }
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return false;
+    }
+    return true;
+}
+
+/* The action parameter, NULL when absent or empty. */
+static const char *action_param(const struct http_request *req)
+{
+    const char *action = http_param(req, "action");
+    return action && *action ? action : NULL;
+}
+
+int api_job_status(struct api *a, struct http_request *req, struct http_response *resp,
+                   const char *app, int arg)
+{
+    (void)arg;
+    const char *action = action_param(req);
+    struct job_info j;
+    if (!load_job(a, req, resp, app, false, &j))
+        return HTTP_RESPOND;
+    if (action && strcasecmp(action, "status") != 0) {
+        api_bad_request(resp, req, "Unsupported action for GET; use action=status", "action");
+        return HTTP_RESPOND;
+    }
+    api_respond_status(resp, req, &j);
+    return HTTP_RESPOND;
+}
+
+int api_job_delete(struct api *a, struct http_request *req, struct http_response *resp,
+                   const char *app, int arg)
+{
+    (void)arg;
+    struct job_info j;
+    if (!load_job(a, req, resp, app, false, &j))
+        return HTTP_RESPOND;
+    if (j.state != JOB_DELETED) {
+        int rc = store_job_transition(a->cfg.store, j.id, app, ~JOB_MASK(JOB_DELETED) & 0x7f,
+                                      JOB_DELETED, (int64_t)time(NULL), &j);
+        if (rc < 0 && rc != GB_ESTATE) {
+            api_internal_error(resp, req, rc);
+            return HTTP_RESPOND;
+        }
+        jobdir_remove(a->cfg.data_dir, j.id);
+        log_info("job deleted id=%s", j.id);
+    }
+    api_respond_status(resp, req, &j);
+    return HTTP_RESPOND;
+}
+
+/* PUT ?action=cancel: a job that has not ended becomes cancelled. */
+static void job_cancel(struct api *a, struct http_request *req, struct http_response *resp,
+                       const char *app, struct job_info *j)
+{
+    int rc = store_job_transition(a->cfg.store, j->id, app,
+                                  JOB_MASK(JOB_SUBMITTED) | JOB_MASK(JOB_ACCEPTED) |
+                                      JOB_MASK(JOB_RUNNING),
+                                  JOB_CANCELLED, (int64_t)time(NULL), j);
+    if (rc == GB_ESTATE) {
+        api_bad_request(resp, req,
+                        "CANNOT CANCEL THE COMPLETED, DELETED, FAILED OR ALREADY CANCELLED JOB",
+                        NULL);
+        return;
+    }
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return;
+    }
+    log_info("job cancelled id=%s", j->id);
+    api_respond_status(resp, req, j);
+}
+
+/* PUT ?action=run: a submitted (or failed) job is accepted; accepted or running stays. */
+static void job_run(struct api *a, struct http_request *req, struct http_response *resp,
+                    const char *app, struct job_info *j)
+{
+    if (j->state == JOB_ACCEPTED || j->state == JOB_RUNNING) {
+        api_respond_status(resp, req, j);
+        return;
+    }
+    int rc = store_job_transition(a->cfg.store, j->id, app,
+                                  JOB_MASK(JOB_SUBMITTED) | JOB_MASK(JOB_FAILED), JOB_ACCEPTED,
+                                  (int64_t)time(NULL), j);
+    if (rc == GB_ESTATE) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "CANNOT RUN A %s JOB", job_state_name(j->state));
+        for (char *p = msg; *p; p++)
+            if (*p >= 'a' && *p <= 'z')
+                *p = (char)(*p - 'a' + 'A');
+        api_bad_request(resp, req, msg, NULL);
+        return;
+    }
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return;
+    }
+    worker_pool_kick(a->cfg.workers);
+    api_respond_status(resp, req, j);
+}
+
+int api_job_put(struct api *a, struct http_request *req, struct http_response *resp,
+                const char *app, int arg)
+{
+    (void)arg;
+    const char *action = action_param(req);
+    struct job_info j;
+    if (!load_job(a, req, resp, app, false, &j))
+        return HTTP_RESPOND;
+    if (action && strcasecmp(action, "cancel") == 0)
+        job_cancel(a, req, resp, app, &j);
+    else if (action && strcasecmp(action, "run") == 0)
+        job_run(a, req, resp, app, &j);
+    else
+        api_bad_request(resp, req, "PUT needs action=run or action=cancel", "action");
+    return HTTP_RESPOND;
+}
+
+/*
+ * Any other method: 405. POST at once; the others only for a job that exists, so that they
+ * answer an unknown id with 404 as GET, PUT and DELETE do.
+ */
+int api_job_other(struct api *a, struct http_request *req, struct http_response *resp,
+                  const char *app, int arg)
+{
+    (void)arg;
+    struct job_info j;
+    if (strcmp(req->method, "POST") != 0 && !load_job(a, req, resp, app, false, &j))
+        return HTTP_RESPOND;
+    api_method_not_allowed(resp, req);
+    return HTTP_RESPOND;
+}
+
+/* ---- downloads ---- */
+
+/*
+ * Which file of the job directory answers a download, under which name, and whether it is a
+ * zip: the job's outputcompressed, unless the request overrides it. Return false with resp
+ * filled (400) for a bad outputcompressed.
+ */
+static bool pick_file(struct http_request *req, struct http_response *resp,
+                      const struct job_info *j, enum api_job_file which, const char **file,
+                      char *name, size_t cap, bool *zip)
+{
+    struct job_params params;
+    params_init(&params);
+    char err[256];
+    params_decode(j->params, &params, err, sizeof(err));
+    *zip = params.outputcompressed;
+    const char *oc = http_param(req, "outputcompressed");
+    if (oc && *oc) {
+        char e2[64];
+        if (params_set(&params, "outputcompressed", oc, e2, sizeof(e2)) < 0) {
+            api_bad_request(resp, req, "outputcompressed must be true or false",
+                            "outputcompressed");
+            return false;
+        }
+        *zip = params.outputcompressed;
+    }
+    switch (which) {
+    case API_FILE_RESULT:
+        *file = *zip ? JOBDIR_RESULT_ZIP : JOBDIR_RESULT;
+        jobdir_result_name(name, cap, j->finished, "out.txt");
+        break;
+    case API_FILE_NOMATCHES:
+        *file = *zip ? JOBDIR_NOMATCH_ZIP : JOBDIR_NOMATCH;
+        jobdir_result_name(name, cap, j->finished, "err.txt");
+        break;
+    case API_FILE_ALL:
+        *zip = true;
+        *file = JOBDIR_ALL_ZIP;
+        name[0] = '\0';
+        break;
+    default:
+        *zip = false;
+        *file = JOBDIR_ERRORS;
+        snprintf(name, cap, "%s_errors.txt", j->id);
+        break;
+    }
+    return true;
+}
+
+int api_job_file(struct api *a, struct http_request *req, struct http_response *resp,
+                 const char *app, int arg)
+{
+    enum api_job_file which = (enum api_job_file)arg;
+    struct job_info j;
+    if (!load_job(a, req, resp, app, true, &j))
+        return HTTP_RESPOND;
+    if (which != API_FILE_ERRORS && j.state != JOB_COMPLETED) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Results are not available: the job is %s",
+                 job_state_name(j.state));
+        api_not_found(resp, req, msg);
+        return HTTP_RESPOND;
+    }
+    const char *file;
+    char name[160];
+    bool zip;
+    if (!pick_file(req, resp, &j, which, &file, name, sizeof(name), &zip))
+        return HTTP_RESPOND;
+    char path[GB_PATH_MAX];
+    int rc = jobdir_path(path, sizeof(path), a->cfg.data_dir, j.id, file);
+    int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        if (which == API_FILE_ERRORS && errno == ENOENT) {
+            resp->status = 200;
+            resp->content_type = CT_TEXT;
+            return HTTP_RESPOND;
+        }
+        api_internal_error(resp, req, -errno);
+        return HTTP_RESPOND;
+    }
+    resp->status = 200;
+    resp->fd = fd;
+    resp->size = (uint64_t)st.st_size;
+    resp->content_type = zip ? CT_ZIP : CT_TEXT;
+    if (zip)
+        snprintf(resp->disposition, sizeof(resp->disposition), "attachment; filename=\"%s%s.zip\"",
+                 j.id, which == API_FILE_ALL ? "_all" : "");
+    else
+        snprintf(resp->disposition, sizeof(resp->disposition), "inline; filename=\"%s\"", name);
+    return HTTP_RESPOND;
+}

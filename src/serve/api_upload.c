@@ -1,0 +1,350 @@
+/*
+ * api_upload.c - POST /6.2/jobs: a job's upload, streamed.
+ *
+ * DESIGN. Body pieces go through a pipe to a validator thread that runs the one CSV reader over
+ * the bytes as they arrive, counts valid and invalid lines, and hands them to the intake writer
+ * (job/jobdir.h): the invalid lines' /errors text, the valid lines cut into chunk files under
+ * <data>/tmp/<id>/. Only when the whole body is in and valid is that directory made durable,
+ * renamed to <data>/jobs/<id>/ and the job inserted into the store; a rejected upload leaves
+ * nothing behind. The body is never held in memory.
+ *
+ * Threads: the route handler, body() and end() run on the request's connection thread; one
+ * validator thread per upload in progress owns the intake writer until it is joined.
+ */
+#include "serve/api.h"
+#include "serve/api_int.h"
+#include "base/err.h"
+#include "base/fsio.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "job/batch.h"
+#include "job/jobdir.h"
+#include "job/params.h"
+#include "serve/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+void api_new_request_id(char out[33])
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    size_t n = 0;
+    while (n < 32) {
+        unsigned char r[64];
+        ssize_t got = getrandom(r, sizeof(r), 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            abort(); /* no randomness: refuse to make guessable ids */
+        }
+        for (ssize_t i = 0; i < got && n < 32; i++)
+            if (r[i] < 248) /* 248 = 4 * 62: keeps the choice uniform */
+                out[n++] = alnum[r[i] % 62];
+    }
+    out[32] = '\0';
+}
+
+struct upload {
+    struct api *api;
+    char id[STORE_ID_LEN + 1];
+    char app[STORE_APP_MAX + 1];
+    struct jobdir_intake *in; /* <data>/tmp/<id>/ until committed */
+    struct job_params params;
+    struct buf ptext; /* encoded job parameters */
+    bool run;         /* action=run */
+    int pipe_w, pipe_r;
+    pthread_t th;
+    bool th_running;
+    uint64_t bytes;
+    bool too_big;
+    /* set by the validator thread */
+    int rc;
+    char err[512];
+    uint64_t total, valid, invalid;
+};
+
+static void *validate_main(void *arg)
+{
+    struct upload *u = arg;
+    struct api *a = u->api;
+    struct csv_reader *r = NULL;
+    struct batch *b = NULL;
+    struct buf eline;
+    buf_init(&eline, CSV_RAW_PREFIX + 256);
+    int rc = csv_reader_new(&r, u->params.indelim, &a->cfg.limits, csv_read_fd, &u->pipe_r);
+    if (rc < 0) {
+        snprintf(u->err, sizeof(u->err), "invalid indelim");
+        goto out;
+    }
+    struct csv_row row;
+    rc = csv_next(r, &row);
+    if (rc <= 0) {
+        snprintf(u->err, sizeof(u->err), "%s", rc == 0 ? "Input data is empty" : "Upload failed");
+        rc = rc == 0 ? GB_EEMPTY : rc;
+        goto out;
+    }
+    if (row.error) {
+        snprintf(u->err, sizeof(u->err), "Invalid header line (%s)", row.reason);
+        rc = GB_EFORMAT;
+        goto out;
+    }
+    char berr[256] = "";
+    rc = batch_new(&b, a->cfg.index, &u->params, &row, berr, sizeof(berr));
+    if (rc < 0) {
+        snprintf(u->err, sizeof(u->err), "%s", berr[0] ? berr : gb_strerror(rc));
+        goto out;
+    }
+    rc = jobdir_intake_header(u->in, row.raw, row.raw_len);
+    if (rc < 0)
+        goto io;
+    while ((rc = csv_next(r, &row)) == 1) {
+        if (u->valid + u->invalid >= a->cfg.max_records) {
+            snprintf(u->err, sizeof(u->err), "Input has more than %llu records",
+                     (unsigned long long)a->cfg.max_records);
+            rc = GB_ELIMIT;
+            goto out;
+        }
+        if (row.error) {
+            u->invalid++;
+            buf_reset(&eline);
+            rc = batch_error_line(&row, &eline);
+            if (rc == 0)
+                rc = jobdir_intake_error(u->in, eline.data, eline.len);
+            if (rc < 0)
+                goto io;
+            continue;
+        }
+        rc = jobdir_intake_row(u->in, row.raw, row.raw_len);
+        if (rc < 0)
+            goto io;
+        u->valid++;
+    }
+    if (rc < 0) {
+        snprintf(u->err, sizeof(u->err), "Upload interrupted");
+        goto out;
+    }
+    rc = jobdir_intake_close(u->in);
+    if (rc < 0)
+        goto io;
+    u->total = u->valid + u->invalid;
+    if (u->total == 0) {
+        snprintf(u->err, sizeof(u->err), "Input contains no records");
+        rc = GB_EEMPTY;
+    }
+    goto out;
+io:
+    snprintf(u->err, sizeof(u->err), "Cannot store the input");
+    log_error("upload io id=%s err=%s", u->id, gb_errname(rc));
+    rc = rc < 0 ? rc : GB_EINTERNAL;
+out:
+    jobdir_intake_close(u->in);
+    buf_release(&eline);
+    batch_free(b);
+    csv_reader_free(r);
+    /* Closing our end makes a writer that is still sending get EPIPE and stop. */
+    close(u->pipe_r);
+    u->pipe_r = -1;
+    u->rc = rc < 0 ? rc : 0;
+    return NULL;
+}
+
+static void upload_abort(struct upload *u)
+{
+    if (u->pipe_w >= 0) {
+        close(u->pipe_w);
+        u->pipe_w = -1;
+    }
+    if (u->th_running) {
+        pthread_join(u->th, NULL);
+        u->th_running = false;
+    }
+    if (u->pipe_r >= 0) {
+        close(u->pipe_r);
+        u->pipe_r = -1;
+    }
+}
+
+void api_upload_free(struct upload *u)
+{
+    if (!u)
+        return;
+    upload_abort(u);
+    jobdir_intake_free(u->in); /* removes the temp dir of an upload that did not make it */
+    buf_release(&u->ptext);
+    free(u);
+}
+
+/* Names that are not job parameters. */
+static bool is_credential_or_action(const char *name)
+{
+    static const char *const names[] = {"app_id", "app_code", "token", "apikey", "action"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static int begin_upload(struct api *a, struct http_request *req, struct http_response *resp,
+                        const char *app, bool run)
+{
+    struct upload *u = xcalloc(1, sizeof(*u));
+    u->api = a;
+    u->pipe_r = u->pipe_w = -1;
+    u->run = run;
+    snprintf(u->app, sizeof(u->app), "%s", app);
+    api_new_request_id(u->id);
+    params_init(&u->params);
+    buf_init(&u->ptext, STORE_PARAMS_MAX);
+    char err[256] = "", msg[512];
+    for (size_t i = 0; i < req->nparams; i++) {
+        const struct http_param *p = &req->params[i];
+        if (is_credential_or_action(p->name))
+            continue;
+        int rc = params_set(&u->params, p->name, p->value, err, sizeof(err));
+        if (rc < 0) {
+            snprintf(msg, sizeof(msg), "Input parameter validation failed. JobId: %s %s", u->id,
+                     err);
+            api_bad_request(resp, req, msg, p->name);
+            goto fail;
+        }
+        if (params_encode(&u->ptext, p->name, p->value) < 0) {
+            snprintf(msg, sizeof(msg), "Input parameter validation failed. JobId: %s %s", u->id,
+                     "parameters too long");
+            api_bad_request(resp, req, msg, NULL);
+            goto fail;
+        }
+    }
+    if (params_check(&u->params, err, sizeof(err)) < 0) {
+        snprintf(msg, sizeof(msg), "Input parameter validation failed. JobId: %s %s", u->id, err);
+        api_bad_request(resp, req, msg, NULL);
+        goto fail;
+    }
+    if (req->has_length && req->content_length > a->cfg.max_body) {
+        snprintf(msg, sizeof(msg), "Input data is larger than %llu bytes",
+                 (unsigned long long)a->cfg.max_body);
+        api_bad_request(resp, req, msg, NULL);
+        goto fail;
+    }
+    uint64_t active = 0;
+    int rc = store_job_count_active(a->cfg.store, app, &active);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        goto fail;
+    }
+    if (active >= a->cfg.max_jobs_per_app) {
+        snprintf(msg, sizeof(msg), "Too many jobs in progress for this application (limit %llu)",
+                 (unsigned long long)a->cfg.max_jobs_per_app);
+        api_respond_error(resp, req, 429, "ApplicationError", "ExceededUsageLimit", msg, NULL);
+        resp->retry_after = 60;
+        goto fail;
+    }
+    rc = jobdir_intake_open(&u->in, a->cfg.data_dir, u->id, a->cfg.chunk_rows);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        goto fail;
+    }
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        api_internal_error(resp, req, -errno);
+        goto fail;
+    }
+    u->pipe_r = fds[0];
+    u->pipe_w = fds[1];
+    rc = pthread_create(&u->th, NULL, validate_main, u);
+    if (rc != 0) {
+        api_internal_error(resp, req, -rc);
+        goto fail;
+    }
+    u->th_running = true;
+    req->state = u;
+    return HTTP_READ_BODY;
+fail:
+    api_upload_free(u);
+    return HTTP_RESPOND;
+}
+
+int api_upload_body(struct upload *u, const char *data, size_t n)
+{
+    u->bytes += n;
+    if (u->bytes > u->api->cfg.max_body) {
+        u->too_big = true;
+        return -1;
+    }
+    if (u->pipe_w < 0)
+        return -1;
+    if (fs_write_all(u->pipe_w, data, n) < 0)
+        return -1; /* EPIPE: the validator stopped (a limit or a bad header) */
+    return 0;
+}
+
+void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
+                    struct http_response *resp)
+{
+    upload_abort(u); /* EOF for the validator, then wait for its verdict */
+    char msg[768];
+    if (u->too_big) {
+        snprintf(msg, sizeof(msg), "Input data is larger than %llu bytes",
+                 (unsigned long long)a->cfg.max_body);
+        api_bad_request(resp, req, msg, NULL);
+        return;
+    }
+    if (u->rc < 0) {
+        if (u->rc == -EIO || u->rc == -ENOSPC || u->rc == -EFBIG || u->rc == -EDQUOT ||
+            u->rc == GB_EINTERNAL) {
+            api_internal_error(resp, req, u->rc);
+            return;
+        }
+        snprintf(msg, sizeof(msg), "Invalid input data. JobId: %s %s", u->id, u->err);
+        api_bad_request(resp, req, msg, NULL);
+        return;
+    }
+    /* Make the files durable, then move the job into place and record it. */
+    int rc = jobdir_intake_commit(u->in);
+    bool committed = rc == 0;
+    struct job_info j;
+    memset(&j, 0, sizeof(j));
+    memcpy(j.id, u->id, sizeof(j.id));
+    snprintf(j.app, sizeof(j.app), "%s", u->app);
+    j.state = u->run ? JOB_ACCEPTED : JOB_SUBMITTED;
+    j.created = (int64_t)time(NULL);
+    j.total = u->total;
+    j.valid = u->valid;
+    j.invalid = u->invalid;
+    j.nchunks = jobdir_intake_chunks(u->in);
+    snprintf(j.params, sizeof(j.params), "%s", buf_str(&u->ptext));
+    if (rc == 0)
+        rc = store_job_create(a->cfg.store, &j);
+    if (rc < 0) {
+        if (committed)
+            jobdir_remove(a->cfg.data_dir, u->id);
+        api_internal_error(resp, req, rc);
+        return;
+    }
+    if (u->run)
+        worker_pool_kick(a->cfg.workers);
+    log_info("job created id=%s state=%s total=%llu valid=%llu invalid=%llu bytes=%llu", j.id,
+             job_state_name(j.state), (unsigned long long)j.total, (unsigned long long)j.valid,
+             (unsigned long long)j.invalid, (unsigned long long)u->bytes);
+    api_respond_status(resp, req, &j);
+}
+
+int api_upload_begin(struct api *a, struct http_request *req, struct http_response *resp,
+                     const char *app, int arg)
+{
+    (void)arg;
+    const char *action = http_param(req, "action");
+    bool run = action && strcasecmp(action, "run") == 0;
+    if (action && *action && !run) {
+        api_bad_request(resp, req, "Unsupported action for POST; use action=run", "action");
+        return HTTP_RESPOND;
+    }
+    return begin_upload(a, req, resp, app, run);
+}

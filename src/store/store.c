@@ -1,0 +1,109 @@
+/*
+ * store.c - what every job store backend shares: the names of the job states, the backend
+ * table that store_open() looks a URL's scheme up in (as SQLite finds a VFS by name), and the
+ * public functions of store.h, which dispatch to the backend's operations (store_int.h).
+ *
+ * A new backend is one file with an open function and one row in the table below.
+ *
+ * Threads: the table is constant; every function may be called from any thread, as the
+ * backends serialise themselves.
+ */
+#include "store/store.h"
+#include "store/store_int.h"
+#include "base/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const state_names[JOB__NSTATES] = {
+    "submitted", "accepted", "running", "completed", "cancelled", "deleted", "failed",
+};
+
+const char *job_state_name(enum job_state s)
+{
+    return (unsigned)s < JOB__NSTATES ? state_names[s] : "";
+}
+
+static const struct store_backend backends[] = {
+    {"sqlite:", store_sqlite_open},
+};
+
+int store_open(struct store **out, const char *url, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+        size_t n = strlen(backends[i].scheme);
+        if (strncmp(url, backends[i].scheme, n) == 0)
+            return backends[i].open(out, url + n, err, errlen);
+    }
+    snprintf(err, errlen, "unknown job store '%s' (expected sqlite:DIR)", url);
+    return GB_EUSAGE;
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int store_job_create(struct store *st, const struct job_info *job)
+{
+    return st->ops->job_create(st, job);
+}
+
+int store_job_get(struct store *st, const char *id, const char *app, struct job_info *out)
+{
+    return st->ops->job_get(st, id, app, out);
+}
+
+int store_job_list(struct store *st, const char *app, uint64_t offset, uint32_t limit,
+                   store_job_fn fn, void *ctx, uint64_t *total)
+{
+    return st->ops->job_list(st, app, offset, limit, fn, ctx, total);
+}
+
+int store_job_transition(struct store *st, const char *id, const char *app, unsigned from_mask,
+                         enum job_state to, int64_t now, struct job_info *out)
+{
+    return st->ops->job_transition(st, id, app, from_mask, to, now, out);
+}
+
+int store_job_count_active(struct store *st, const char *app, uint64_t *out)
+{
+    return st->ops->job_count_active(st, app, out);
+}
+
+int store_task_claim(struct store *st, const char *after_app, int64_t now, struct store_task *out)
+{
+    return st->ops->task_claim(st, after_app, now, out);
+}
+
+int store_task_release(struct store *st, const struct store_task *task)
+{
+    return st->ops->task_release(st, task);
+}
+
+int store_chunk_done(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
+                     uint64_t success, uint64_t error)
+{
+    return st->ops->chunk_done(st, id, chunk, processed, success, error);
+}
+
+int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now)
+{
+    return st->ops->job_finish(st, id, to, now);
+}
+
+int store_stats(struct store *st, struct store_stats *out)
+{
+    return st->ops->stats(st, out);
+}
+
+int store_jobs_expired(struct store *st, int64_t before, store_job_fn fn, void *ctx)
+{
+    return st->ops->jobs_expired(st, before, fn, ctx);
+}
+
+int store_job_purge(struct store *st, const char *id)
+{
+    return st->ops->job_purge(st, id);
+}
