@@ -19,7 +19,7 @@
 #include "index/index_format.h"
 #include "text/norm.h"
 #include "record/record.h"
-#include "base/smap.h"
+#include "base/hash.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -105,45 +105,6 @@ static int allowed_edits(size_t len)
     return len >= 9 ? 2 : len >= 4 ? 1 : 0;
 }
 
-/* ---- index lookups ---- */
-
-static uint32_t hash_lookup(const uint32_t *table, size_t nslots, const struct index_view *v,
-                            const void *arr, size_t stride, size_t key_field, const char *key,
-                            size_t len)
-{
-    size_t mask = nslots - 1;
-    size_t h = smap_hash(key, len) & mask;
-    for (size_t probes = 0; probes < nslots; probes++) {
-        uint32_t e = table[h];
-        if (e == IX_NONE)
-            return IX_NONE;
-        uint32_t koff = *(const uint32_t *)((const char *)arr + (size_t)e * stride + key_field);
-        const char *k = ix_str(v, koff);
-        if (strncmp(k, key, len) == 0 && k[len] == '\0')
-            return e;
-        h = (h + 1) & mask;
-    }
-    return IX_NONE;
-}
-
-static uint32_t street_first(const struct index_view *v, const char *key, size_t len)
-{
-    return hash_lookup(v->street_hash, v->n_street_hash, v, v->streets, sizeof(struct ix_street),
-                       offsetof(struct ix_street, key), key, len);
-}
-
-static uint32_t place_first(const struct index_view *v, const char *key, size_t len)
-{
-    return hash_lookup(v->place_hash, v->n_place_hash, v, v->places, sizeof(struct ix_place),
-                       offsetof(struct ix_place, key), key, len);
-}
-
-static uint32_t postcode_first(const struct index_view *v, const char *key, size_t len)
-{
-    return hash_lookup(v->pc_hash, v->n_pc_hash, v, v->postcodes, sizeof(struct ix_postcode),
-                       offsetof(struct ix_postcode, key), key, len);
-}
-
 static bool country_ok(const char *want, const char have[2])
 {
     return !want[0] || !have[0] || (want[0] == have[0] && want[1] == have[1]);
@@ -195,6 +156,7 @@ struct cand {
 };
 
 struct gctx {
+    const struct index *ix;
     const struct index_view *v;
     const struct gc_query *q;
     char cc[3]; /* country filter, ISO2, "" when none */
@@ -247,7 +209,7 @@ static void set_postcode(struct gctx *g, const char *s, size_t n)
         return;
     g->has_pc = true;
     g->pc_entry = IX_NONE;
-    uint32_t e = postcode_first(g->v, g->pc_key, k);
+    uint32_t e = index_postcode_first(g->ix, g->pc_key, k);
     for (; e != IX_NONE && e < g->v->n_postcodes &&
            strcmp(ix_str(g->v, g->v->postcodes[e].key), g->pc_key) == 0;
          e++) {
@@ -360,7 +322,7 @@ static void find_postcode(struct gctx *g, bool lone_number_ok)
                 continue;
             if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
-            uint32_t e = postcode_first(g->v, key, k);
+            uint32_t e = index_postcode_first(g->ix, key, k);
             bool found = false;
             for (; e != IX_NONE && e < g->v->n_postcodes &&
                    strcmp(ix_str(g->v, g->v->postcodes[e].key), key) == 0;
@@ -446,19 +408,6 @@ static void add_street_run(struct gctx *g, uint32_t first, int hyp, double q, in
         add_cand(g, k, hyp, q, span_tokens);
 }
 
-static size_t fuzzy_first(const struct index_view *v, uint32_t hash)
-{
-    size_t lo = 0, hi = v->n_fuzzy;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v->fuzzy[mid].hash < hash)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Streets whose key is within the allowed edits of key: add them with quality < 1. */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
                                 int span_tokens, double quality);
@@ -479,12 +428,14 @@ struct fuzzy_probe {
     int nseen, added, best; /* best: the smallest distance added so far */
 };
 
-/* Look up one variant's hash; verify and add the streets it names. */
-static void fuzzy_probe_hash(struct fuzzy_probe *fp, uint32_t h)
+/* Look up one variant; verify and add the streets it names. */
+static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, size_t vlen)
 {
     const struct index_view *v = fp->g->v;
-    for (size_t e = fuzzy_first(v, h); e < v->n_fuzzy && v->fuzzy[e].hash == h; e++) {
-        uint32_t st = v->fuzzy[e].street;
+    size_t n;
+    const struct ix_fuzzy *fz = index_fuzzy_find(fp->g->ix, variant, vlen, &n);
+    for (size_t e = 0; e < n; e++) {
+        uint32_t st = fz[e].street;
         bool dup = false;
         for (int k = 0; k < fp->nseen && !dup; k++)
             dup = fp->seen[k] == st;
@@ -503,17 +454,15 @@ static void fuzzy_probe_hash(struct fuzzy_probe *fp, uint32_t h)
     }
 }
 
-/* FNV-1a of key without the bytes at d1 and d2 (either may be len: nothing deleted). */
-static uint32_t hash_without(const char *key, size_t len, size_t d1, size_t d2)
+/* Probe key without the bytes at d1 and d2 (either may be len: nothing deleted). */
+static void fuzzy_probe_without(struct fuzzy_probe *fp, size_t d1, size_t d2)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        if (i == d1 || i == d2)
-            continue;
-        h ^= (unsigned char)key[i];
-        h *= 16777619u;
-    }
-    return h;
+    char variant[KEY_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < fp->len && n < sizeof(variant); i++)
+        if (i != d1 && i != d2)
+            variant[n++] = fp->key[i];
+    fuzzy_probe_variant(fp, variant, n);
 }
 
 /*
@@ -535,10 +484,10 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
                              .span_tokens = span_tokens,
                              .quality = quality,
                              .best = 99};
-    fuzzy_probe_hash(&fp, hash_without(key, len, len, len));
+    fuzzy_probe_without(&fp, len, len);
     for (size_t d1 = 0; d1 < len; d1++)
         if (d1 == 0 || key[d1] != key[d1 - 1])
-            fuzzy_probe_hash(&fp, hash_without(key, len, d1, len));
+            fuzzy_probe_without(&fp, d1, len);
     if (maxd < 2 || fp.best <= 1)
         return fp.added;
     for (size_t d1 = 0; d1 < len; d1++) {
@@ -546,7 +495,7 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
             continue;
         for (size_t d2 = d1 + 1; d2 < len; d2++)
             if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
-                fuzzy_probe_hash(&fp, hash_without(key, len, d1, d2));
+                fuzzy_probe_without(&fp, d1, d2);
     }
     return fp.added;
 }
@@ -622,7 +571,7 @@ static void parse_free(struct gctx *g, const char *text)
             size_t kl = span_key(g, i, j, key, sizeof(key));
             if (kl == 0)
                 continue;
-            uint32_t first = street_first(g->v, key, kl);
+            uint32_t first = index_street_first(g->ix, key, kl);
             if (first == IX_NONE)
                 continue;
             struct hyp *h = new_hyp(g);
@@ -671,7 +620,7 @@ static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, i
                 continue;
             memcpy(cand, key, p);
             memcpy(cand + p, ty, tl);
-            uint32_t first = street_first(g->v, cand, p + tl);
+            uint32_t first = index_street_first(g->ix, cand, p + tl);
             if (first != IX_NONE) {
                 add_street_run(g, first, hyp, 0.85, span_tokens);
                 added++;
@@ -749,7 +698,7 @@ static void parse_structured(struct gctx *g)
     int kl = norm_key(q->street, strlen(q->street), g->cc_arg, key, sizeof(key));
     if (kl <= 0)
         return;
-    uint32_t first = street_first(g->v, key, (size_t)kl);
+    uint32_t first = index_street_first(g->ix, key, (size_t)kl);
     if (first != IX_NONE) {
         add_street_run(g, first, 0, 1.0, 1);
         return;
@@ -831,7 +780,7 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, co
         return 1.0;
     }
     /* a place with that name close to the street (a village within a municipality) */
-    uint32_t p = place_first(v, r->key, r->klen);
+    uint32_t p = index_place_first(g->ix, r->key, r->klen);
     double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
     for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
          p++) {
@@ -1138,7 +1087,7 @@ static void emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate 
             o->postcode = ix_str(v, a->postcode);
         const char *src = ix_str(v, a->source);
         location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
-                    *src ? smap_hash(src, strlen(src)) : c->addr);
+                    *src ? hash_fnv1a(src, strlen(src)) : c->addr);
         set_view(o, 50);
     } else if (c->type == GT_INTERPOLATED) {
         snprintf(o->number_buf, sizeof(o->number_buf), "%ld", c->number);
@@ -1212,7 +1161,7 @@ static int fallback(struct gctx *g, struct gc_result *out)
             o->mq[MQ_STREET] = 0;
         set_view(o, 1000);
         location_id(o->location_id, sizeof(o->location_id), 'P',
-                    smap_hash(g->pc_key, strlen(g->pc_key)), 0);
+                    hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0);
         o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
         o->relevance = relevance_of(o);
         out->n = 1;
@@ -1230,7 +1179,7 @@ static int fallback(struct gctx *g, struct gc_result *out)
     }
     for (int i = 0; i < h->n_runs; i++) {
         const struct run *r = &h->runs[i];
-        uint32_t p = place_first(v, r->key, r->klen);
+        uint32_t p = index_place_first(g->ix, r->key, r->klen);
         const struct ix_place *best = NULL;
         int best_agree = -1;
         for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
@@ -1255,7 +1204,7 @@ static int fallback(struct gctx *g, struct gc_result *out)
         /* every other run must be explained too, or this is not a credible answer */
         int unexplained = 0;
         for (int k = 0; k < h->n_runs; k++)
-            if (k != i && place_first(v, h->runs[k].key, h->runs[k].klen) == IX_NONE)
+            if (k != i && index_place_first(g->ix, h->runs[k].key, h->runs[k].klen) == IX_NONE)
                 unexplained += h->runs[k].ntok;
         if (!g->structured && unexplained > 3)
             continue;
@@ -1355,6 +1304,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     memset(g, 0, offsetof(struct gctx, tok));
     g->ntok = g->nhyp = g->ncand = 0;
     g->country_named = false;
+    g->ix = ix;
     g->v = index_view(ix);
     g->q = q;
     g->pc_entry = IX_NONE;
@@ -1707,7 +1657,7 @@ int geocode_reverse(const struct index *ix, double lat, double lon, double radiu
         o->relevance = 1.0;
         const char *src = ix_str(v, a->source);
         location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
-                    *src ? smap_hash(src, strlen(src)) : best[i].addr);
+                    *src ? hash_fnv1a(src, strlen(src)) : best[i].addr);
         set_view(o, 50);
     }
     out->n = nb;

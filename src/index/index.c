@@ -334,3 +334,68 @@ void index_counts(const struct index *ix, struct index_counts *out)
     out->postcodes = h->counts[4];
     out->admins = h->counts[5];
 }
+
+/* ---- lookups ---- */
+
+/* Linear probing from the key's slot until the key or an empty slot: the scheme the builder
+ * wrote the table with. key_field is the offset of the key string in one entry of arr. */
+static uint32_t hash_probe(const struct index_view *v, const uint32_t *table, size_t nslots,
+                           const void *arr, size_t stride, size_t key_field, const char *key,
+                           size_t len)
+{
+    size_t mask = nslots - 1; /* a power of two, checked at open */
+    size_t h = ix_key_hash(key, len) & mask;
+    for (size_t probes = 0; probes < nslots; probes++) {
+        uint32_t e = table[h];
+        if (e == IX_NONE)
+            return IX_NONE;
+        uint32_t koff = *(const uint32_t *)((const char *)arr + (size_t)e * stride + key_field);
+        const char *k = ix_str(v, koff);
+        if (strncmp(k, key, len) == 0 && k[len] == '\0')
+            return e;
+        h = (h + 1) & mask;
+    }
+    return IX_NONE;
+}
+
+uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->street_hash, v->n_street_hash, v->streets, sizeof(struct ix_street),
+                      offsetof(struct ix_street, key), key, len);
+}
+
+uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
+                      offsetof(struct ix_place, key), key, len);
+}
+
+uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
+                      offsetof(struct ix_postcode, key), key, len);
+}
+
+const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
+                                        size_t *n)
+{
+    const struct index_view *v = &ix->v;
+    uint32_t hash = ix_key_hash(key, len);
+    /* FUZZY is sorted by hash: the first entry not below it, then the run of equal ones */
+    size_t lo = 0, hi = v->n_fuzzy;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->fuzzy[mid].hash < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < v->n_fuzzy && v->fuzzy[end].hash == hash)
+        end++;
+    *n = end - lo;
+    return v->fuzzy + lo;
+}
