@@ -13,14 +13,16 @@
  *      or, when no street is credible, fall back to postcode, district, city, country.
  * Steps 1-2 are geocode_parse.c and geocode_fuzzy.c, 3 geocode_score.c, 4 geocode_resolve.c;
  * this file runs them and ranks what they found.
- * No step allocates: all working memory is on the stack or in struct gc_result.
+ * No step allocates: the query's working memory (struct gctx) is the scratch space of the
+ * caller's struct gc_result, reused by every query that is given the same result.
  */
 #include "geocode/geocode_int.h"
 #include "index/index.h"
 #include "record/geo.h"
 
+#include <assert.h>
 #include <math.h>
-#include <stdlib.h>
+#include <stdalign.h>
 #include <string.h>
 
 /* The country whose languages names are read in when the query names none. */
@@ -54,11 +56,18 @@ static bool credible(const struct gctx *g)
     return false;
 }
 
-int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+/* The scratch memory of out as the context of one query. */
+static struct gctx *context_of(struct gc_result *out)
 {
-    struct gctx *g = malloc(sizeof(*g)); /* ~60 KB: too big for small thread stacks */
-    if (!g)
-        return -12;
+    static_assert(sizeof(struct gctx) <= sizeof(out->scratch.bytes), "raise GC_SCRATCH_BYTES");
+    static_assert(alignof(struct gctx) <= alignof(struct gc_scratch), "gc_scratch alignment");
+    return (struct gctx *)(void *)out->scratch.bytes;
+}
+
+/* Step 1 begins: the context for q, with the country filter and the postcode field read.
+ * Whatever an earlier query left in the context is dead: the counts start at 0. */
+static void start_query(struct gctx *g, const struct index *ix, const struct gc_query *q)
+{
     memset(g, 0, offsetof(struct gctx, tok));
     g->ntok = g->nhyp = g->ncand = 0;
     g->country_named = false;
@@ -68,7 +77,6 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     g->pc_entry = IX_NONE;
     gc_set_country(g, q->country, g->cc);
     gc_set_country(g, q->country_focus, g->focus);
-    out->n = 0;
     g->structured = is_blank(q->search_text);
     if (g->cc[0])
         g->cc_arg = g->cc;
@@ -78,10 +86,16 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         g->cc_arg = only_country(g);
     if (!is_blank(q->postcode))
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
+}
+
+/* Steps 1-3: the hypotheses and their scored candidates; spelling tolerance only when no
+ * exact street is credible. */
+static void find_candidates(struct gctx *g)
+{
     if (g->structured)
         gc_parse_structured(g);
     else {
-        gc_parse_free(g, q->search_text);
+        gc_parse_free(g, g->q->search_text);
         if (g->cc[0])
             g->cc_arg = g->cc;
     }
@@ -93,7 +107,12 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         for (int i = before; i < g->ncand; i++)
             gc_score_cand(g, &g->cand[i]);
     }
-    /* a street found only by spelling tolerance needs something else to agree */
+}
+
+/* Drop the candidates that are not answers: too low a score, a street found only by spelling
+ * tolerance that nothing else agrees with, or too many tokens left unexplained. */
+static void drop_weak(struct gctx *g)
+{
     int w = 0;
     for (int i = 0; i < g->ncand; i++) {
         struct cand *c = &g->cand[i];
@@ -106,43 +125,74 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
             g->cand[w++] = *c;
     }
     g->ncand = w;
-    if (g->ncand == 0 && !g->structured && !g->has_pc)
-        gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
-    if (g->ncand == 0) {
-        int rc = gc_fallback(g, out);
-        free(g);
-        return rc;
+}
+
+/* g->order: the candidates best first. A merge sort in the context's own memory (qsort may
+ * allocate); gc_cmp_cand is a total order, so every correct sort ranks alike. */
+static void sort_candidates(struct gctx *g)
+{
+    int n = g->ncand;
+    uint16_t *a = g->order, *b = g->order_tmp;
+    for (int i = 0; i < n; i++)
+        a[i] = (uint16_t)i;
+    for (int width = 1; width < n; width *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * width) {
+            int mid = lo + width < n ? lo + width : n;
+            int hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] =
+                    gc_cmp_cand(&g->cand[a[j]], &g->cand[a[i]], (void *)g->v) < 0 ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        uint16_t *t = a;
+        a = b;
+        b = t;
     }
-    qsort_r(g->cand, (size_t)g->ncand, sizeof(g->cand[0]), gc_cmp_cand, (void *)g->v);
-    /* candidates as good as the best one (within a hair) make the answer ambiguous */
-    int max = q->max_results > 0 ? q->max_results : 1;
+    if (a != g->order)
+        memcpy(g->order, a, (size_t)n * sizeof(*a));
+}
+
+/* Whether c is an answer already kept: the same point through another hypothesis, or the
+ * same street split by how its addresses name their locality (a village within a
+ * municipality). */
+static bool same_answer(const struct gctx *g, const struct cand *c, const int *kept, int nkept)
+{
+    const struct ix_street *b = &g->v->streets[c->street];
+    for (int k = 0; k < nkept; k++) {
+        const struct cand *o = &g->cand[kept[k]];
+        const struct ix_street *a = &g->v->streets[o->street];
+        if (fabs(o->lat - c->lat) < 1e-7 && fabs(o->lon - c->lon) < 1e-7)
+            return true;
+        if (a->key == b->key &&
+            geo_approx_distance_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
+                                  fix2deg(b->lon)) < SAME_STREET_M)
+            return true;
+    }
+    return false;
+}
+
+/* Step 4: the distinct candidates as good as the best one (within GC_WEIGHTS.tie) into out,
+ * up to max_results; more than one of them, shown or not, makes the answer ambiguous. */
+static void emit_best(struct gctx *g, struct gc_result *out)
+{
+    int max = g->q->max_results > 0 ? g->q->max_results : 1;
     if (max > GC_MAX_CANDIDATES)
         max = GC_MAX_CANDIDATES;
-    double top = g->cand[0].score;
+    double top = g->cand[g->order[0]].score;
     int n = 0;
-    /* distinct answers as good as the best, counted past maxresults: matchCode says
-     * "ambiguous" even when only one of them is shown */
     int distinct = 0;
-    int kept[GC_MAX_CANDIDATES + 1];
+    int kept[GC_MAX_CANDIDATES + 1]; /* indexes into g->cand */
     for (int i = 0; i < g->ncand && distinct <= GC_MAX_CANDIDATES; i++) {
-        const struct cand *c = &g->cand[i];
+        const struct cand *c = &g->cand[g->order[i]];
         if (c->score < top - GC_WEIGHTS.tie)
             break;
-        /* the same point through another hypothesis, or the same street split by how its
-         * addresses name their locality (a village within a municipality): skip */
-        bool dup = false;
-        const struct ix_street *b = &g->v->streets[c->street];
-        for (int k = 0; k < distinct && !dup; k++) {
-            const struct cand *o = &g->cand[kept[k]];
-            const struct ix_street *a = &g->v->streets[o->street];
-            dup |= fabs(o->lat - c->lat) < 1e-7 && fabs(o->lon - c->lon) < 1e-7;
-            dup |= a->key == b->key &&
-                   geo_approx_distance_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
-                                         fix2deg(b->lon)) < SAME_STREET_M;
-        }
-        if (dup)
+        if (same_answer(g, c, kept, distinct))
             continue;
-        kept[distinct++] = i;
+        kept[distinct++] = g->order[i];
         if (n < max)
             gc_emit_cand(g, c, &out->c[n++]);
     }
@@ -155,6 +205,20 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         out->c[i].code = distinct > 1 ? (up ? GC_AMBIGUOUS_UPHIERARCHY : GC_AMBIGUOUS)
                                       : (up ? GC_UPHIERARCHY : GC_EXACT);
     }
-    free(g);
+}
+
+int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+{
+    struct gctx *g = context_of(out);
+    start_query(g, ix, q);
+    out->n = 0;
+    find_candidates(g);
+    drop_weak(g);
+    if (g->ncand == 0 && !g->structured && !g->has_pc)
+        gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
+    if (g->ncand == 0)
+        return gc_fallback(g, out);
+    sort_candidates(g);
+    emit_best(g, out);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "geocode/geocode_int.h"
 #include "index/index.h"
 
+#include <assert.h>
 #include <string.h>
 
 /*
@@ -110,14 +111,26 @@ static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, siz
     }
 }
 
-/* Probe key without the bytes at d1 and d2 (either may be len: nothing deleted). */
+/* Probe key without the bytes at d1 and d2: d1 < d2 <= len (len: only d1 deleted), or
+ * d1 == d2 == len (nothing deleted). Keys are shorter than KEY_MAX (gc_span_key's cap). */
 static void fuzzy_probe_without(struct fuzzy_probe *fp, size_t d1, size_t d2)
 {
+    const char *k = fp->key;
+    size_t len = fp->len;
+    if (d1 >= len) {
+        fuzzy_probe_variant(fp, k, len);
+        return;
+    }
     char variant[KEY_MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < fp->len && n < sizeof(variant); i++)
-        if (i != d1 && i != d2)
-            variant[n++] = fp->key[i];
+    assert(len <= sizeof(variant));
+    size_t end2 = d2 < len ? d2 : len;
+    memcpy(variant, k, d1);
+    memcpy(variant + d1, k + d1 + 1, end2 - d1 - 1);
+    size_t n = end2 - 1;
+    if (d2 < len) {
+        memcpy(variant + n, k + d2 + 1, len - d2 - 1);
+        n += len - d2 - 1;
+    }
     fuzzy_probe_variant(fp, variant, n);
 }
 

@@ -161,6 +161,8 @@ struct gctx {
     int nhyp;
     struct cand cand[MAX_CANDS];
     int ncand;
+    uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
+    uint16_t order_tmp[MAX_CANDS];
 };
 
 static inline double fix2deg(int32_t v)
