@@ -13,64 +13,73 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Resolve hn on street s. Return 2 (address point), 1 (interpolated), 0 (not found). */
-int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
-                      struct cand *c)
+/* How well address point ad matches hn (GC_WEIGHTS' hn_* fields); 0 when its number does not. */
+static double address_score(const struct gctx *g, const struct ix_addr *ad, const struct hnum *hn)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = 0;
+    if (hn->is_slash) {
+        if (ad->number == hn->number && ad->number2 == hn->number2)
+            sc = w->hn_equal;
+        else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number2 && hn->number2 >= 0)
+            sc = w->hn_pair_second;
+        else if (ad->number == hn->number)
+            sc = w->hn_pair_first;
+    } else {
+        if (ad->number == hn->number)
+            sc = w->hn_equal;
+        else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number)
+            sc = w->hn_orientation;
+        else if ((ad->flags & IXA_RANGE) && ad->number <= hn->number && hn->number <= ad->number2)
+            sc = w->hn_in_range;
+    }
+    if (sc == 0)
+        return 0;
+    char sfx[4] = {0};
+    memcpy(sfx, ad->suffix, 3);
+    if (strcmp(sfx, hn->suffix) == 0)
+        sc += w->hn_suffix;
+    else if (hn->suffix[0])
+        sc -= w->hn_suffix_miss;
+    else
+        sc -= w->hn_suffix_extra;
+    if (g->has_pc) {
+        if (gc_pc_matches(g, ad->postcode))
+            sc += w->hn_postcode;
+    }
+    return sc;
+}
+
+/* The best address point of s for hn into c. Return whether there is one. */
+static bool address_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                          struct cand *c)
 {
     const struct index_view *v = g->v;
     int best = -1;
     double best_score = 0;
-    const struct gc_weights *w = &GC_WEIGHTS;
     for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
-        const struct ix_addr *ad = &v->addrs[a];
-        double sc = 0;
-        if (hn->is_slash) {
-            if (ad->number == hn->number && ad->number2 == hn->number2)
-                sc = w->hn_equal;
-            else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number2 && hn->number2 >= 0)
-                sc = w->hn_pair_second;
-            else if (ad->number == hn->number)
-                sc = w->hn_pair_first;
-        } else {
-            if (ad->number == hn->number)
-                sc = w->hn_equal;
-            else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number)
-                sc = w->hn_orientation;
-            else if ((ad->flags & IXA_RANGE) && ad->number <= hn->number &&
-                     hn->number <= ad->number2)
-                sc = w->hn_in_range;
-        }
-        if (sc == 0)
-            continue;
-        char sfx[4] = {0};
-        memcpy(sfx, ad->suffix, 3);
-        if (strcmp(sfx, hn->suffix) == 0)
-            sc += w->hn_suffix;
-        else if (hn->suffix[0])
-            sc -= w->hn_suffix_miss;
-        else
-            sc -= w->hn_suffix_extra;
-        if (g->has_pc) {
-            if (gc_pc_matches(g, ad->postcode))
-                sc += w->hn_postcode;
-        }
+        double sc = address_score(g, &v->addrs[a], hn);
         if (sc > best_score) {
             best_score = sc;
             best = (int)a;
         }
     }
-    if (best >= 0) {
-        const struct ix_addr *ad = &v->addrs[best];
-        c->addr = (uint32_t)best;
-        c->lat = fix2deg(ad->lat);
-        c->lon = fix2deg(ad->lon);
-        c->mq_hn = best_score >= GC_WEIGHTS.hn_sure ? 1.0 : 0.9;
-        return 2;
-    }
-    if (hn->is_slash && hn->number2 >= 0)
-        return 0; /* a Czech pair that is not there: no guessing */
-    long n = hn->number;
-    /* interpolate between the nearest numbers of the same parity on this street */
+    if (best < 0)
+        return false;
+    const struct ix_addr *ad = &v->addrs[best];
+    c->addr = (uint32_t)best;
+    c->lat = fix2deg(ad->lat);
+    c->lon = fix2deg(ad->lon);
+    c->mq_hn = best_score >= GC_WEIGHTS.hn_sure ? 1.0 : 0.9;
+    return true;
+}
+
+/* Number n between the nearest numbers of the same parity on s, when they are close enough
+ * in number and in metres, into c. Return whether it was. */
+static bool between_neighbours(const struct gctx *g, const struct ix_street *s, long n,
+                               struct cand *c)
+{
+    const struct index_view *v = g->v;
     const struct ix_addr *lo = NULL, *hi = NULL;
     for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
         const struct ix_addr *ad = &v->addrs[a];
@@ -81,17 +90,48 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
         if (ad->number > n && (!hi || ad->number < hi->number))
             hi = ad;
     }
-    if (lo && hi && hi->number - lo->number <= INTERP_MAX_GAP_NUM &&
-        geo_approx_distance_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat),
-                              fix2deg(hi->lon)) <= INTERP_MAX_GAP_M) {
-        double t = (double)(n - lo->number) / (double)(hi->number - lo->number);
-        c->lat = fix2deg(lo->lat) + t * (fix2deg(hi->lat) - fix2deg(lo->lat));
-        c->lon = fix2deg(lo->lon) + t * (fix2deg(hi->lon) - fix2deg(lo->lon));
-        c->number = n;
-        c->mq_hn = 0.8;
-        return 1;
+    if (!lo || !hi || hi->number - lo->number > INTERP_MAX_GAP_NUM ||
+        !(geo_approx_distance_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat),
+                                fix2deg(hi->lon)) <= INTERP_MAX_GAP_M))
+        return false;
+    double t = (double)(n - lo->number) / (double)(hi->number - lo->number);
+    c->lat = fix2deg(lo->lat) + t * (fix2deg(hi->lat) - fix2deg(lo->lat));
+    c->lon = fix2deg(lo->lon) + t * (fix2deg(hi->lon) - fix2deg(lo->lon));
+    c->number = n;
+    c->mq_hn = 0.8;
+    return true;
+}
+
+/* The point at fraction frac of the length of the line pt[0..count) into c. */
+static void point_along(const struct ix_point *pt, uint32_t count, double frac, struct cand *c)
+{
+    double total = 0;
+    for (uint32_t k = 1; k < count; k++)
+        total += geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                       fix2deg(pt[k].lat), fix2deg(pt[k].lon));
+    double want = frac * total, acc = 0;
+    c->lat = fix2deg(pt[0].lat);
+    c->lon = fix2deg(pt[0].lon);
+    for (uint32_t k = 1; k < count; k++) {
+        double seg = geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                           fix2deg(pt[k].lat), fix2deg(pt[k].lon));
+        if (acc + seg >= want && seg > 0) {
+            double t = (want - acc) / seg;
+            c->lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
+            c->lon = fix2deg(pt[k - 1].lon) + t * (fix2deg(pt[k].lon) - fix2deg(pt[k - 1].lon));
+            return;
+        }
+        acc += seg;
+        c->lat = fix2deg(pt[k].lat);
+        c->lon = fix2deg(pt[k].lon);
     }
-    /* interpolation ranges (TIGER, OSM addr:interpolation) */
+}
+
+/* Number n on the first interpolation range of s (TIGER, OSM addr:interpolation) that holds
+ * it, into c. Return whether one did. */
+static bool on_range(const struct gctx *g, const struct ix_street *s, long n, struct cand *c)
+{
+    const struct index_view *v = g->v;
     for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
          i++) {
         const struct ix_interp *it = &v->interps[i];
@@ -102,31 +142,23 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
         if ((it->parity == PARITY_ODD && n % 2 == 0) || (it->parity == PARITY_EVEN && n % 2 != 0))
             continue;
         double frac = a == b ? 0.5 : (double)(n - a) / (double)(b - a);
-        const struct ix_point *pt = &v->points[it->geom_first];
-        double total = 0;
-        for (uint32_t k = 1; k < it->geom_count; k++)
-            total += geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
-                                           fix2deg(pt[k].lat), fix2deg(pt[k].lon));
-        double want = frac * total, acc = 0;
-        c->lat = fix2deg(pt[0].lat);
-        c->lon = fix2deg(pt[0].lon);
-        for (uint32_t k = 1; k < it->geom_count; k++) {
-            double seg = geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
-                                               fix2deg(pt[k].lat), fix2deg(pt[k].lon));
-            if (acc + seg >= want && seg > 0) {
-                double t = (want - acc) / seg;
-                c->lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
-                c->lon = fix2deg(pt[k - 1].lon) + t * (fix2deg(pt[k].lon) - fix2deg(pt[k - 1].lon));
-                break;
-            }
-            acc += seg;
-            c->lat = fix2deg(pt[k].lat);
-            c->lon = fix2deg(pt[k].lon);
-        }
+        point_along(&v->points[it->geom_first], it->geom_count, frac, c);
         c->number = n;
         c->mq_hn = 0.8;
-        return 1;
+        return true;
     }
+    return false;
+}
+
+int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                      struct cand *c)
+{
+    if (address_point(g, s, hn, c))
+        return 2;
+    if (hn->is_slash && hn->number2 >= 0)
+        return 0; /* a Czech pair that is not there: no guessing */
+    if (between_neighbours(g, s, hn->number, c) || on_range(g, s, hn->number, c))
+        return 1;
     return 0;
 }
 
@@ -196,36 +228,140 @@ static int place_agrees(const struct gctx *g, const struct hyp *h, int self,
     return n;
 }
 
+/* The postcode alone as the answer. */
+static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    const struct ix_postcode *p = &v->postcodes[g->pc_entry];
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(p->lat);
+    o->lon = o->nav_lon = fix2deg(p->lon);
+    o->level = GL_POSTCODE;
+    o->postcode = ix_str(v, p->name);
+    o->city = ix_str(v, p->city);
+    o->country[0] = p->country[0];
+    o->country[1] = p->country[1];
+    o->mq[MQ_POSTCODE] = 1;
+    if (asked_street)
+        o->mq[MQ_STREET] = 0;
+    gc_set_view(o, 1000);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'P',
+                   hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0);
+    o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
+    o->relevance = gc_relevance(o);
+}
+
+/* The place that run i of h names, or NULL: first the place whose state or county another
+ * part of the query names ("Sunnyvale, California"), then cities, then the place's own record
+ * over one derived from addresses. */
+static const struct ix_place *best_place(const struct gctx *g, const struct hyp *h, int i)
+{
+    const struct index_view *v = g->v;
+    const struct run *r = &h->runs[i];
+    const struct ix_place *best = NULL;
+    int best_agree = -1;
+    for (uint32_t p = index_place_first(g->ix, r->key, r->klen);
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
+        const struct ix_place *pl = &v->places[p];
+        if (!country_ok(g->cc, pl->country))
+            continue;
+        int agree = place_agrees(g, h, i, pl);
+        if (!best || agree > best_agree ||
+            (agree == best_agree &&
+             ((pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
+              (pl->rank == best->rank && pl->source > best->source && pl->source == 2)))) {
+            best = pl;
+            best_agree = agree;
+        }
+    }
+    return best;
+}
+
+/* Whether the runs of h other than i are explained well enough for run i's place to be a
+ * credible answer: structured input always; free text with at most 3 tokens naming no place. */
+static bool others_explained(const struct gctx *g, const struct hyp *h, int i)
+{
+    int unexplained = 0;
+    for (int k = 0; k < h->n_runs; k++)
+        if (k != i && index_place_first(g->ix, h->runs[k].key, h->runs[k].klen) == IX_NONE)
+            unexplained += h->runs[k].ntok;
+    return g->structured || unexplained <= 3;
+}
+
+/* Place pl (a city, or a district of one) as the answer. */
+static void answer_place(const struct gctx *g, const struct ix_place *pl, bool asked_street,
+                         struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(pl->lat);
+    o->lon = o->nav_lon = fix2deg(pl->lon);
+    o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
+    if (pl->rank > RANK_CITY) {
+        o->district = ix_str(v, pl->name);
+        o->city = ix_str(v, pl->city);
+        o->mq[MQ_DISTRICT] = 1;
+    } else {
+        o->city = ix_str(v, pl->name);
+        o->mq[MQ_CITY] = 1;
+    }
+    o->county = ix_str(v, pl->county);
+    o->state = ix_str(v, pl->state);
+    o->country[0] = pl->country[0];
+    o->country[1] = pl->country[1];
+    if (asked_street)
+        o->mq[MQ_STREET] = 0;
+    gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'C', pl->id, 0);
+    o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
+    o->relevance = gc_relevance(o);
+}
+
+/* The country alone as the answer, when that is all the query says (h: its locality runs).
+ * Return whether it was. */
+static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    const struct gc_query *q = g->q;
+    bool only_country = g->structured
+                            ? (is_blank(q->street) && is_blank(q->city) && is_blank(q->postcode) &&
+                               is_blank(q->house_number) && is_blank(q->district) && g->cc[0])
+                            : (g->country_named && h->n_runs == 0);
+    if (!only_country)
+        return false;
+    for (size_t i = 0; i < v->n_admins; i++) {
+        const struct ix_admin *a = &v->admins[i];
+        if (a->rank != RANK_COUNTRY || a->country[0] != g->cc[0] || a->country[1] != g->cc[1])
+            continue;
+        gc_init_out(o);
+        o->lat = o->nav_lat = fix2deg(a->lat);
+        o->lon = o->nav_lon = fix2deg(a->lon);
+        o->level = GL_COUNTRY;
+        memcpy(o->country, a->country, 2);
+        o->mq[MQ_COUNTRY] = 1;
+        o->tl_lat = fix2deg(a->max_lat);
+        o->tl_lon = fix2deg(a->min_lon);
+        o->br_lat = fix2deg(a->min_lat);
+        o->br_lon = fix2deg(a->max_lon);
+        gc_location_id(o->location_id, sizeof(o->location_id), 'K', (uint32_t)i, 0);
+        o->relevance = 1;
+        return true;
+    }
+    return false;
+}
+
 /* No credible street: the postcode, then a locality, then the country. */
 int gc_fallback(struct gctx *g, struct gc_result *out)
 {
-    const struct index_view *v = g->v;
     struct gc_candidate *o = &out->c[0];
     /* free text: tokens other than the postcode, country and one locality ask for more */
     int free_tokens = 0;
     for (int i = 0; i < g->ntok; i++)
         free_tokens += !g->tok[i].used;
     bool asked_street = !is_blank(g->q->street) || !is_blank(g->q->house_number);
+    out->n = 1;
     if (g->has_pc && g->pc_entry != IX_NONE) {
-        const struct ix_postcode *p = &v->postcodes[g->pc_entry];
-        gc_init_out(o);
-        o->lat = o->nav_lat = fix2deg(p->lat);
-        o->lon = o->nav_lon = fix2deg(p->lon);
-        o->level = GL_POSTCODE;
-        o->postcode = ix_str(v, p->name);
-        o->city = ix_str(v, p->city);
-        o->country[0] = p->country[0];
-        o->country[1] = p->country[1];
-        o->mq[MQ_POSTCODE] = 1;
-        asked_street |= !g->structured && free_tokens > 0;
-        if (asked_street)
-            o->mq[MQ_STREET] = 0;
-        gc_set_view(o, 1000);
-        gc_location_id(o->location_id, sizeof(o->location_id), 'P',
-                       hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0);
-        o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
-        o->relevance = gc_relevance(o);
-        out->n = 1;
+        answer_postcode(g, asked_street || (!g->structured && free_tokens > 0), o);
         return 0;
     }
     /* localities: structured city/district, or free-form leftover runs */
@@ -239,90 +375,14 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         h = &tmp;
     }
     for (int i = 0; i < h->n_runs; i++) {
-        const struct run *r = &h->runs[i];
-        uint32_t p = index_place_first(g->ix, r->key, r->klen);
-        const struct ix_place *best = NULL;
-        int best_agree = -1;
-        for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
-             p++) {
-            const struct ix_place *pl = &v->places[p];
-            if (!country_ok(g->cc, pl->country))
-                continue;
-            /* first the place whose state or county another part of the query names
-             * ("Sunnyvale, California"), then cities, then the place's own record over one
-             * derived from addresses */
-            int agree = place_agrees(g, h, i, pl);
-            if (!best || agree > best_agree ||
-                (agree == best_agree &&
-                 ((pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
-                  (pl->rank == best->rank && pl->source > best->source && pl->source == 2)))) {
-                best = pl;
-                best_agree = agree;
-            }
-        }
-        if (!best)
-            continue;
-        /* every other run must be explained too, or this is not a credible answer */
-        int unexplained = 0;
-        for (int k = 0; k < h->n_runs; k++)
-            if (k != i && index_place_first(g->ix, h->runs[k].key, h->runs[k].klen) == IX_NONE)
-                unexplained += h->runs[k].ntok;
-        if (!g->structured && unexplained > 3)
+        const struct ix_place *best = best_place(g, h, i);
+        if (!best || !others_explained(g, h, i))
             continue;
         /* free text that said more than this locality asked for a street */
-        asked_street |= !g->structured && free_tokens > r->ntok;
-        gc_init_out(o);
-        o->lat = o->nav_lat = fix2deg(best->lat);
-        o->lon = o->nav_lon = fix2deg(best->lon);
-        o->level = best->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
-        if (best->rank > RANK_CITY) {
-            o->district = ix_str(v, best->name);
-            o->city = ix_str(v, best->city);
-            o->mq[MQ_DISTRICT] = 1;
-        } else {
-            o->city = ix_str(v, best->name);
-            o->mq[MQ_CITY] = 1;
-        }
-        o->county = ix_str(v, best->county);
-        o->state = ix_str(v, best->state);
-        o->country[0] = best->country[0];
-        o->country[1] = best->country[1];
-        if (asked_street)
-            o->mq[MQ_STREET] = 0;
-        gc_set_view(o, best->rank > RANK_CITY ? 1500 : 5000);
-        gc_location_id(o->location_id, sizeof(o->location_id), 'C', best->id, 0);
-        o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
-        o->relevance = gc_relevance(o);
-        out->n = 1;
+        answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
         return 0;
     }
-    /* the country alone, when that is all the query says */
-    bool only_country = g->structured ? (is_blank(g->q->street) && is_blank(g->q->city) &&
-                                         is_blank(g->q->postcode) && is_blank(g->q->house_number) &&
-                                         is_blank(g->q->district) && g->cc[0])
-                                      : (g->country_named && h->n_runs == 0);
-    if (only_country) {
-        for (size_t i = 0; i < v->n_admins; i++) {
-            const struct ix_admin *a = &v->admins[i];
-            if (a->rank != RANK_COUNTRY || a->country[0] != g->cc[0] || a->country[1] != g->cc[1])
-                continue;
-            gc_init_out(o);
-            o->lat = o->nav_lat = fix2deg(a->lat);
-            o->lon = o->nav_lon = fix2deg(a->lon);
-            o->level = GL_COUNTRY;
-            memcpy(o->country, a->country, 2);
-            o->mq[MQ_COUNTRY] = 1;
-            o->tl_lat = fix2deg(a->max_lat);
-            o->tl_lon = fix2deg(a->min_lon);
-            o->br_lat = fix2deg(a->min_lat);
-            o->br_lon = fix2deg(a->max_lon);
-            gc_location_id(o->location_id, sizeof(o->location_id), 'K', (uint32_t)i, 0);
-            o->relevance = 1;
-            out->n = 1;
-            return 0;
-        }
-    }
-    out->n = 0;
+    out->n = answer_country(g, h, o) ? 1 : 0;
     return 0;
 }
 
