@@ -199,25 +199,19 @@ static int nearest_street(const struct index_view *v, double lat, double lon, do
     return 1;
 }
 
-int geocode_reverse(const struct index *ix, double lat, double lon, double radius_m,
-                    int max_results, struct gc_result *out)
+/* An address within the search radius and its distance. */
+struct near_addr {
+    uint32_t addr;
+    double d; /* metres */
+};
+
+/* The max nearest addresses within radius_m of (lat, lon) into best[0..max), nearest first
+ * (equal distances: lower index first). Return how many. */
+static int nearest_addresses(const struct index_view *v, double lat, double lon, double radius_m,
+                             int max, struct near_addr *best)
 {
-    const struct index_view *v = index_view(ix);
-    out->n = 0;
-    if (max_results < 1)
-        max_results = 1;
-    if (max_results > GC_MAX_CANDIDATES)
-        max_results = GC_MAX_CANDIDATES;
-    if (!(radius_m > 0))
-        radius_m = GC_DEFAULT_RADIUS_M;
-    if (radius_m > 20000)
-        radius_m = 20000;
     int32_t r[4];
     cell_range(lat, lon, radius_m, r);
-    struct {
-        uint32_t addr;
-        double d;
-    } best[GC_MAX_CANDIDATES + 1];
     int nb = 0;
     for (int32_t cy = r[0]; cy <= r[1]; cy++) {
         for (int32_t cx = r[2]; cx <= r[3]; cx++) {
@@ -231,39 +225,62 @@ int geocode_reverse(const struct index *ix, double lat, double lon, double radiu
                 int pos = nb;
                 while (pos > 0 &&
                        (best[pos - 1].d > d || (best[pos - 1].d == d && best[pos - 1].addr > a))) {
-                    if (pos < max_results)
+                    if (pos < max)
                         best[pos] = best[pos - 1];
                     pos--;
                 }
-                if (pos < max_results) {
+                if (pos < max) {
                     best[pos].addr = a;
                     best[pos].d = d;
-                    if (nb < max_results)
+                    if (nb < max)
                         nb++;
                 }
             }
         }
     }
-    for (int i = 0; i < nb; i++) {
-        const struct ix_addr *a = &v->addrs[best[i].addr];
-        const struct ix_street *s = &v->streets[a->street];
-        struct gc_candidate *o = &out->c[i];
-        gc_init_out(o);
-        gc_fill_from_street(v, o, s);
-        o->lat = o->nav_lat = fix2deg(a->lat);
-        o->lon = o->nav_lon = fix2deg(a->lon);
-        o->house_number = ix_str(v, a->raw);
-        if (*ix_str(v, a->postcode))
-            o->postcode = ix_str(v, a->postcode);
-        o->level = GL_HOUSENUMBER;
-        o->type = GT_POINT;
-        o->distance = best[i].d;
-        o->relevance = 1.0;
-        const char *src = ix_str(v, a->source);
-        gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
-                       *src ? hash_fnv1a(src, strlen(src)) : best[i].addr);
-        gc_set_view(o, 50);
-    }
+    return nb;
+}
+
+/* Address point n (at distance n->d) as output o. */
+static void emit_address(const struct index_view *v, const struct near_addr *n,
+                         struct gc_candidate *o)
+{
+    const struct ix_addr *a = &v->addrs[n->addr];
+    const struct ix_street *s = &v->streets[a->street];
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = fix2deg(a->lat);
+    o->lon = o->nav_lon = fix2deg(a->lon);
+    o->house_number = ix_str(v, a->raw);
+    if (*ix_str(v, a->postcode))
+        o->postcode = ix_str(v, a->postcode);
+    o->level = GL_HOUSENUMBER;
+    o->type = GT_POINT;
+    o->distance = n->d;
+    o->relevance = 1.0;
+    const char *src = ix_str(v, a->source);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
+                   *src ? hash_fnv1a(src, strlen(src)) : n->addr);
+    gc_set_view(o, 50);
+}
+
+int geocode_reverse(const struct index *ix, double lat, double lon, double radius_m,
+                    int max_results, struct gc_result *out)
+{
+    const struct index_view *v = index_view(ix);
+    out->n = 0;
+    if (max_results < 1)
+        max_results = 1;
+    if (max_results > GC_MAX_CANDIDATES)
+        max_results = GC_MAX_CANDIDATES;
+    if (!(radius_m > 0))
+        radius_m = GC_DEFAULT_RADIUS_M;
+    if (radius_m > 20000)
+        radius_m = 20000;
+    struct near_addr best[GC_MAX_CANDIDATES + 1];
+    int nb = nearest_addresses(v, lat, lon, radius_m, max_results, best);
+    for (int i = 0; i < nb; i++)
+        emit_address(v, &best[i], &out->c[i]);
     out->n = nb;
     if (nb == 0 &&
         (nearest_street(v, lat, lon, radius_m, &out->c[0]) ||
