@@ -37,23 +37,27 @@
  * loses) by what agrees with the query. geocode_score.c adds them up; the house-number fields
  * rank the address points of one street (geocode_resolve.c). */
 struct gc_weights {
-    double street;          /* times the street quality (1 exact, less when misspelt) */
-    double span_token;      /* per token of the street span: a longer name says more */
-    double postcode;        /* the street has the query's postcode */
-    double postcode_miss;   /* it has not (subtracted) */
-    double postcode_near;   /* ... but the postcode's centre is within postcode_near_m */
-    double postcode_near_m; /* metres */
-    double locality;        /* times the locality match (1 exact, 0.8 near, 0.7 similar) */
-    double state;           /* a run names the street's state */
-    double unexplained;     /* per token of a run that nothing explains (subtracted) */
-    double point;           /* the house number found as an address point */
-    double interpolated;    /* the house number interpolated */
-    double focus;           /* the street is in the countryFocus country */
-    double min_score;       /* a candidate below this is dropped */
-    double tie;             /* candidates within this of the best are as good (ambiguous) */
-    double fuzzy_quality;   /* street quality of a key found within a few edits ... */
-    double per_edit;        /* ... less this per edit */
-    double typed_quality;   /* street quality of a key with a misspelt street type */
+    double street;           /* times the street quality (1 exact, less when misspelt) */
+    double span_token;       /* per token of the street span: a longer name says more */
+    double postcode;         /* the street has the query's postcode */
+    double postcode_miss;    /* it has not (subtracted) */
+    double postcode_near;    /* ... but the postcode's centre is within postcode_near_m */
+    double postcode_near_m;  /* metres */
+    double locality;         /* times the locality match: 1 the street's city or district, ... */
+    double locality_near;    /* ... a place of that name near the street, ... */
+    double near_city_m;      /* ... a city within this many metres, */
+    double near_place_m;     /* ... or a smaller place within this many, */
+    double locality_similar; /* ... a city or district name with a common prefix */
+    double state;            /* a run names the street's state */
+    double unexplained;      /* per token of a run that nothing explains (subtracted) */
+    double point;            /* the house number found as an address point */
+    double interpolated;     /* the house number interpolated */
+    double focus;            /* the street is in the countryFocus country */
+    double min_score;        /* a candidate below this is dropped */
+    double tie;              /* candidates within this of the best are as good (ambiguous) */
+    double fuzzy_quality;    /* street quality of a key found within a few edits ... */
+    double per_edit;         /* ... less this per edit */
+    double typed_quality;    /* street quality of a key with a misspelt street type */
     /* one address point against the query's house number */
     double hn_equal;        /* the number (and a Czech pair's second number) equal */
     double hn_pair_second;  /* query pair: only the data pair's second number equal */
@@ -75,6 +79,10 @@ static const struct gc_weights GC_WEIGHTS = {
     .postcode_near = 0.8,
     .postcode_near_m = 3000,
     .locality = 1.5,
+    .locality_near = 0.8,
+    .near_city_m = 8000,
+    .near_place_m = 3000,
+    .locality_similar = 0.7,
     .state = 0.3,
     .unexplained = 0.6,
     .point = 1.5,
@@ -97,6 +105,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .hn_sure = 4,
 };
 
+/* One free-form token: a run of bytes between spaces and commas. */
 struct token {
     const char *s;
     size_t len;
@@ -105,12 +114,14 @@ struct token {
     bool comma_after;
 };
 
+/* A locality run: tokens not otherwise explained, between commas (or one structured field). */
 struct run {
     int first, ntok;
     char key[KEY_MAX];
     size_t klen;
 };
 
+/* A hypothesis of which tokens are the street and the house number; the rest are runs. */
 struct hyp {
     int span_i, span_j; /* street tokens [i, j); -1 for structured input */
     int num_tok;        /* first token of the house number, or -1 */
@@ -123,6 +134,7 @@ struct hyp {
     struct run runs[MAX_RUNS]; /* locality text left over */
 };
 
+/* A candidate: one street under one hypothesis, its score, and where it resolved to. */
 struct cand {
     uint32_t street;
     int hyp;
@@ -140,6 +152,9 @@ struct cand {
     long number; /* for interpolated results */
 };
 
+/* The working context of one forward query. It lives in the caller's struct gc_result
+ * (gc_scratch), so it is reused from query to query: the fields before tok are zeroed when a
+ * query starts, the arrays after it are valid only up to their counts. */
 struct gctx {
     const struct index *ix;
     const struct index_view *v;

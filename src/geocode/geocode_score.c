@@ -46,7 +46,7 @@ static double prefix_similarity(const char *a, size_t la, const char *b, size_t 
         n++;
     size_t shorter = la < lb ? la : lb;
     if (n >= 4 && n * 2 >= shorter)
-        return 0.7;
+        return GC_WEIGHTS.locality_similar;
     return 0;
 }
 
@@ -72,10 +72,10 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, co
         const struct ix_place *pl = &v->places[p];
         if (!country_ok(g->cc, pl->country))
             continue;
-        double limit = pl->rank <= RANK_CITY ? 8000 : 3000;
+        double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
         if (geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon)) <= limit) {
             *is_district = pl->rank > RANK_CITY;
-            return 0.8;
+            return GC_WEIGHTS.locality_near;
         }
     }
     double m = 0;
