@@ -111,34 +111,12 @@ static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, siz
     }
 }
 
-/* Probe key without the bytes at d1 and d2: d1 < d2 <= len (len: only d1 deleted), or
- * d1 == d2 == len (nothing deleted). Keys are shorter than KEY_MAX (gc_span_key's cap). */
-static void fuzzy_probe_without(struct fuzzy_probe *fp, size_t d1, size_t d2)
-{
-    const char *k = fp->key;
-    size_t len = fp->len;
-    if (d1 >= len) {
-        fuzzy_probe_variant(fp, k, len);
-        return;
-    }
-    char variant[KEY_MAX];
-    assert(len <= sizeof(variant));
-    size_t end2 = d2 < len ? d2 : len;
-    memcpy(variant, k, d1);
-    memcpy(variant + d1, k + d1 + 1, end2 - d1 - 1);
-    size_t n = end2 - 1;
-    if (d2 < len) {
-        memcpy(variant + n, k + d2 + 1, len - d2 - 1);
-        n += len - d2 - 1;
-    }
-    fuzzy_probe_variant(fp, variant, n);
-}
-
 /*
  * Streets within maxd edits of key. The index holds every key and its one-deletion variants;
  * we probe the key and its one-deletion variants (one edit of any kind), and only when that
  * finds nothing, its two-deletion variants (two edits, for long keys). A deletion next to an
- * equal byte gives the same variant as its neighbour: probed once.
+ * equal byte gives the same variant as its neighbour: probed once. Moving a deletion one byte
+ * to the right changes one byte of the variant, so each variant costs one store.
  */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
                                 int span_tokens, double quality)
@@ -153,18 +131,33 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
                              .span_tokens = span_tokens,
                              .quality = quality,
                              .best = 99};
-    fuzzy_probe_without(&fp, len, len);
-    for (size_t d1 = 0; d1 < len; d1++)
+    fuzzy_probe_variant(&fp, key, len);
+    if (len == 0)
+        return fp.added;
+    char var[KEY_MAX]; /* keys are shorter than KEY_MAX: gc_span_key's cap */
+    assert(len <= sizeof(var));
+    /* var: key without byte d1 */
+    memcpy(var, key + 1, len - 1);
+    for (size_t d1 = 0; d1 < len; d1++) {
+        if (d1 > 0)
+            var[d1 - 1] = key[d1 - 1];
         if (d1 == 0 || key[d1] != key[d1 - 1])
-            fuzzy_probe_without(&fp, d1, len);
+            fuzzy_probe_variant(&fp, var, len - 1);
+    }
     if (maxd < 2 || fp.best <= 1)
         return fp.added;
-    for (size_t d1 = 0; d1 < len; d1++) {
+    for (size_t d1 = 0; d1 + 1 < len; d1++) {
         if (d1 > 0 && key[d1] == key[d1 - 1])
             continue;
-        for (size_t d2 = d1 + 1; d2 < len; d2++)
+        /* var: key without bytes d1 and d2 */
+        memcpy(var, key, d1);
+        memcpy(var + d1, key + d1 + 2, len - d1 - 2);
+        for (size_t d2 = d1 + 1; d2 < len; d2++) {
+            if (d2 > d1 + 1)
+                var[d2 - 2] = key[d2 - 1];
             if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
-                fuzzy_probe_without(&fp, d1, d2);
+                fuzzy_probe_variant(&fp, var, len - 2);
+        }
     }
     return fp.added;
 }
