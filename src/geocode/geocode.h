@@ -7,12 +7,19 @@
  * street is credible) the postcode, district, city or country. Reverse geocoding finds the
  * nearest addresses to a point.
  *
- * Thread safety: the index is read-only; every call works in the caller's struct gc_result
- * and struct gc_scratch, so any number of threads may geocode at once.
+ * Thread safety: the index is read-only and every call works only in the caller's struct
+ * gc_result, so any number of threads may geocode at once, each with its own result.
+ *
+ * Memory: no call allocates. A forward query works in the scratch space of the result it is
+ * given (struct gc_scratch, about 70 KB); beyond it, either direction needs under 20 KB of
+ * stack. A struct gc_result is therefore large: allocate one per thread (on the heap, not on
+ * a small thread stack) and reuse it for every query; it needs no initialisation and no
+ * release.
  */
 #ifndef GEOBATCH_GEOCODE_H
 #define GEOBATCH_GEOCODE_H
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,12 +85,23 @@ struct gc_candidate {
     char location_id[24];
 };
 
+/* The working memory of one forward query (tokens, hypotheses, candidates): opaque, owned by
+ * the geocoder while a call runs and meaningless between calls. The geocoder checks at compile
+ * time that its context fits. */
+#define GC_SCRATCH_BYTES (72 * 1024)
+struct gc_scratch {
+    alignas(max_align_t) unsigned char bytes[GC_SCRATCH_BYTES];
+};
+
 struct gc_result {
     int n;
     struct gc_candidate c[GC_MAX_CANDIDATES];
+    struct gc_scratch scratch; /* the geocoder's; callers neither read nor set it */
 };
 
-/* Forward geocode q. Return 0 with out->n candidates (0 means no match), or a negative code. */
+/* Forward geocode q. Return 0 with out->n candidates (0 means no match), or a negative code.
+ * The candidates' strings point into the index or into out; they stay valid until out is
+ * given to the next call. */
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out);
 
 /* Reverse geocode: the nearest addresses within radius_m of (lat, lon), nearest first; when

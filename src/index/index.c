@@ -8,6 +8,7 @@
  */
 #include "index/index.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "index/index_format.h"
 #include "text/norm.h"
 
@@ -62,7 +63,7 @@ static const char *const section_names[IXS__COUNT] = {
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        gb_errf(err, errlen, __VA_ARGS__);                                                         \
         return GB_ECORRUPT;                                                                        \
     } while (0)
 
@@ -165,90 +166,62 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
     return 0;
 }
 
-int index_open(struct index **out, const char *path, char *err, size_t errlen)
+/* Check the header of a file of size bytes. Return 0, or GB_ECORRUPT / GB_EVERSION with a
+ * message in msg. */
+static int check_header(const struct ix_header *h, size_t size, char *msg, size_t msglen)
 {
-    int rc = 0;
-    struct index *ix = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot open index %s: %s", path, gb_strerror(rc));
-        return rc;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        snprintf(err, errlen, "cannot stat index %s: %s", path, gb_strerror(rc));
-        goto out;
-    }
-    if ((size_t)st.st_size < sizeof(struct ix_header)) {
-        snprintf(err, errlen, "%s: not a geobatch index (too short: %lld bytes)", path,
-                 (long long)st.st_size);
-        rc = GB_ECORRUPT;
-        goto out;
-    }
-    ix = calloc(1, sizeof(*ix));
-    if (!ix) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    ix->size = (size_t)st.st_size;
-    ix->map = mmap(NULL, ix->size, PROT_READ, MAP_SHARED, fd, 0);
-    if (ix->map == MAP_FAILED) {
-        rc = -errno;
-        ix->map = NULL;
-        snprintf(err, errlen, "cannot map index %s: %s", path, gb_strerror(rc));
-        goto out;
-    }
-    const struct ix_header *h = ix->map;
-    char msg[200] = "";
     if (memcmp(h->magic, IX_MAGIC, 8) != 0) {
-        snprintf(msg, sizeof(msg), "not a geobatch index (bad magic)");
-        rc = GB_ECORRUPT;
-    } else if (h->endian == __builtin_bswap32(IX_ENDIAN_MARK)) {
-        snprintf(msg, sizeof(msg), "built on a machine of another byte order");
-        rc = GB_EVERSION;
-    } else if (h->endian != IX_ENDIAN_MARK) {
-        snprintf(msg, sizeof(msg), "corrupt header (byte-order mark)");
-        rc = GB_ECORRUPT;
-    } else if (h->format_version != INDEX_FORMAT_VERSION) {
-        snprintf(msg, sizeof(msg), "index format %u, this geobatch reads format %d",
-                 h->format_version, INDEX_FORMAT_VERSION);
-        rc = GB_EVERSION;
-    } else if (h->norm_version != NORM_VERSION) {
-        snprintf(msg, sizeof(msg),
-                 "built by normaliser %u, this geobatch has normaliser %d: "
-                 "import again",
-                 h->norm_version, NORM_VERSION);
-        rc = GB_EVERSION;
-    } else if (h->n_sections != IXS__COUNT || h->file_size != ix->size) {
-        snprintf(msg, sizeof(msg), "truncated or extended: header says %llu bytes, file has %zu",
-                 (unsigned long long)h->file_size, ix->size);
-        rc = GB_ECORRUPT;
-    } else {
-        struct ix_header copy = *h;
-        copy.header_crc = 0;
-        if ((uint32_t)crc32(0L, (const unsigned char *)&copy, sizeof(copy)) != h->header_crc) {
-            snprintf(msg, sizeof(msg), "header checksum mismatch");
-            rc = GB_ECORRUPT;
-        }
+        gb_errf(msg, msglen, "not a geobatch index (bad magic)");
+        return GB_ECORRUPT;
     }
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", path, msg);
-        goto out;
+    if (h->endian == __builtin_bswap32(IX_ENDIAN_MARK)) {
+        gb_errf(msg, msglen, "built on a machine of another byte order");
+        return GB_EVERSION;
     }
-    const void *base[IXS__COUNT];
-    size_t count[IXS__COUNT];
+    if (h->endian != IX_ENDIAN_MARK) {
+        gb_errf(msg, msglen, "corrupt header (byte-order mark)");
+        return GB_ECORRUPT;
+    }
+    if (h->format_version != INDEX_FORMAT_VERSION) {
+        gb_errf(msg, msglen, "index format %u, this geobatch reads format %d", h->format_version,
+                INDEX_FORMAT_VERSION);
+        return GB_EVERSION;
+    }
+    if (h->norm_version != NORM_VERSION) {
+        gb_errf(msg, msglen,
+                "built by normaliser %u, this geobatch has normaliser %d: "
+                "import again",
+                h->norm_version, NORM_VERSION);
+        return GB_EVERSION;
+    }
+    if (h->n_sections != IXS__COUNT || h->file_size != size) {
+        gb_errf(msg, msglen, "truncated or extended: header says %llu bytes, file has %zu",
+                (unsigned long long)h->file_size, size);
+        return GB_ECORRUPT;
+    }
+    struct ix_header copy = *h;
+    copy.header_crc = 0;
+    if ((uint32_t)crc32(0L, (const unsigned char *)&copy, sizeof(copy)) != h->header_crc) {
+        gb_errf(msg, msglen, "header checksum mismatch");
+        return GB_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Check every section's bounds and CRC; its start into base[] and entry count into count[].
+ * Return 0, or GB_ECORRUPT with a message naming the section in msg. */
+static int check_sections(const struct ix_header *h, const void *map, size_t size,
+                          const void *base[IXS__COUNT], size_t count[IXS__COUNT], char *msg,
+                          size_t msglen)
+{
     for (int i = 0; i < IXS__COUNT; i++) {
         const struct ix_section *s = &h->sect[i];
-        if (s->off < sizeof(*h) || s->off % 8 != 0 || s->off > ix->size ||
-            s->len > ix->size - s->off || s->len % entry_size[i] != 0 ||
-            s->len / entry_size[i] != s->count) {
-            snprintf(err, errlen, "%s: section '%s' out of bounds", path, section_names[i]);
-            rc = GB_ECORRUPT;
-            goto out;
+        if (s->off < sizeof(*h) || s->off % 8 != 0 || s->off > size || s->len > size - s->off ||
+            s->len % entry_size[i] != 0 || s->len / entry_size[i] != s->count) {
+            gb_errf(msg, msglen, "section '%s' out of bounds", section_names[i]);
+            return GB_ECORRUPT;
         }
-        const unsigned char *p = (const unsigned char *)ix->map + s->off;
+        const unsigned char *p = (const unsigned char *)map + s->off;
         uLong crc = crc32(0L, Z_NULL, 0);
         for (size_t done = 0; done < s->len;) {
             size_t piece = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
@@ -256,14 +229,19 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
             done += piece;
         }
         if ((uint32_t)crc != s->crc) {
-            snprintf(err, errlen, "%s: section '%s' checksum mismatch", path, section_names[i]);
-            rc = GB_ECORRUPT;
-            goto out;
+            gb_errf(msg, msglen, "section '%s' checksum mismatch", section_names[i]);
+            return GB_ECORRUPT;
         }
         base[i] = p;
         count[i] = s->count;
     }
-    struct index_view *v = &ix->v;
+    return 0;
+}
+
+/* The view's pointers and counts from the checked sections. */
+static void fill_view(struct index_view *v, const struct ix_header *h,
+                      const void *const base[IXS__COUNT], const size_t count[IXS__COUNT])
+{
     v->hdr = h;
     v->strings = base[IXS_STRINGS];
     v->strings_len = count[IXS_STRINGS];
@@ -301,10 +279,52 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
     v->n_scells = count[IXS_SCELLS];
     v->scell_streets = base[IXS_SCELL_STREETS];
     v->n_scell_streets = count[IXS_SCELL_STREETS];
-    char cerr[200];
-    rc = check_refs(v, cerr, sizeof(cerr));
+}
+
+int index_open(struct index **out, const char *path, char *err, size_t errlen)
+{
+    int rc = 0;
+    struct index *ix = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        gb_errf(err, errlen, "cannot open index %s: %s", path, gb_strerror(rc));
+        return rc;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        gb_errf(err, errlen, "cannot stat index %s: %s", path, gb_strerror(rc));
+        goto out;
+    }
+    if ((size_t)st.st_size < sizeof(struct ix_header)) {
+        gb_errf(err, errlen, "%s: not a geobatch index (too short: %lld bytes)", path,
+                (long long)st.st_size);
+        rc = GB_ECORRUPT;
+        goto out;
+    }
+    ix = xcalloc(1, sizeof(*ix));
+    ix->size = (size_t)st.st_size;
+    ix->map = mmap(NULL, ix->size, PROT_READ, MAP_SHARED, fd, 0);
+    if (ix->map == MAP_FAILED) {
+        rc = -errno;
+        ix->map = NULL;
+        gb_errf(err, errlen, "cannot map index %s: %s", path, gb_strerror(rc));
+        goto out;
+    }
+    const struct ix_header *h = ix->map;
+    const void *base[IXS__COUNT];
+    size_t count[IXS__COUNT];
+    char msg[200] = "";
+    rc = check_header(h, ix->size, msg, sizeof(msg));
+    if (rc == 0)
+        rc = check_sections(h, ix->map, ix->size, base, count, msg, sizeof(msg));
+    if (rc == 0) {
+        fill_view(&ix->v, h, base, count);
+        rc = check_refs(&ix->v, msg, sizeof(msg));
+    }
     if (rc < 0) {
-        snprintf(err, errlen, "%s: %s", path, cerr);
+        gb_errf(err, errlen, "%s: %s", path, msg);
         goto out;
     }
     *out = ix;
@@ -333,4 +353,69 @@ void index_counts(const struct index *ix, struct index_counts *out)
     out->places = h->counts[3];
     out->postcodes = h->counts[4];
     out->admins = h->counts[5];
+}
+
+/* ---- lookups ---- */
+
+/* Linear probing from the key's slot until the key or an empty slot: the scheme the builder
+ * wrote the table with. key_field is the offset of the key string in one entry of arr. */
+static uint32_t hash_probe(const struct index_view *v, const uint32_t *table, size_t nslots,
+                           const void *arr, size_t stride, size_t key_field, const char *key,
+                           size_t len)
+{
+    size_t mask = nslots - 1; /* a power of two, checked at open */
+    size_t h = ix_key_hash(key, len) & mask;
+    for (size_t probes = 0; probes < nslots; probes++) {
+        uint32_t e = table[h];
+        if (e == IX_NONE)
+            return IX_NONE;
+        uint32_t koff = *(const uint32_t *)((const char *)arr + (size_t)e * stride + key_field);
+        const char *k = ix_str(v, koff);
+        if (strncmp(k, key, len) == 0 && k[len] == '\0')
+            return e;
+        h = (h + 1) & mask;
+    }
+    return IX_NONE;
+}
+
+uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->street_hash, v->n_street_hash, v->streets, sizeof(struct ix_street),
+                      offsetof(struct ix_street, key), key, len);
+}
+
+uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
+                      offsetof(struct ix_place, key), key, len);
+}
+
+uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return hash_probe(v, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
+                      offsetof(struct ix_postcode, key), key, len);
+}
+
+const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
+                                        size_t *n)
+{
+    const struct index_view *v = &ix->v;
+    uint32_t hash = ix_key_hash(key, len);
+    /* FUZZY is sorted by hash: the first entry not below it, then the run of equal ones */
+    size_t lo = 0, hi = v->n_fuzzy;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->fuzzy[mid].hash < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < v->n_fuzzy && v->fuzzy[end].hash == hash)
+        end++;
+    *n = end - lo;
+    return v->fuzzy + lo;
 }

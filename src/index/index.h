@@ -16,6 +16,7 @@
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
+struct ix_fuzzy;      /* index_format.h */
 
 /* ---- building (single thread) ---- */
 
@@ -52,5 +53,27 @@ struct index_counts {
     uint64_t addresses, streets, interps, places, postcodes, admins;
 };
 void index_counts(const struct index *ix, struct index_counts *out);
+
+/* ---- lookups (any thread, no locks, no allocation) ----
+ *
+ * Keys are norm_key()/norm_postcode() output, key[0..len) without a NUL. The tables are sorted
+ * by key, so the entries that share a key follow the first one: callers walk on while the key
+ * stays the same. How the tables are probed is the index's business (index_format.h). */
+
+/* The first street whose key is key, or IX_NONE. */
+uint32_t index_street_first(const struct index *ix, const char *key, size_t len);
+
+/* The first place whose key is key, or IX_NONE. */
+uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
+
+/* The first postcode whose key is key, or IX_NONE. */
+uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len);
+
+/* The FUZZY entries for key, a street key or a deletion variant of one: *n entries from the
+ * returned one (none: *n = 0). Each names the first street of a key that is key or has key as
+ * one of its one-deletion variants, or (rarely) one whose variant merely hashes alike, so
+ * callers compare the street's key before they trust it. */
+const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
+                                        size_t *n);
 
 #endif

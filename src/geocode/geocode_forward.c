@@ -1,0 +1,224 @@
+/*
+ * geocode_forward.c - forward geocoding: one query against a mapped index (see geocode.h).
+ *
+ * Forward, in four steps:
+ *   1. read the query: structured fields as given; free-form text split into tokens, of which
+ *      some may be a house number, a postcode (known to the index) or the country;
+ *   2. find street hypotheses: every span of up to 6 word tokens whose key names a street in
+ *      the index, exactly or, when none does, within a small edit distance;
+ *   3. score every (hypothesis, street) pair by what agrees: the street itself, the tokens it
+ *      explains, the postcode, the locality (city, district, or a place near the street), the
+ *      house number; tokens left unexplained cost points;
+ *   4. resolve the best streets to an address point, an interpolated position or the street,
+ *      or, when no street is credible, fall back to postcode, district, city, country.
+ * Steps 1-2 are geocode_parse.c and geocode_fuzzy.c, 3 geocode_score.c, 4 geocode_resolve.c;
+ * this file runs them and ranks what they found.
+ * No step allocates: the query's working memory (struct gctx) is the scratch space of the
+ * caller's struct gc_result, reused by every query that is given the same result.
+ */
+#include "geocode/geocode_int.h"
+#include "index/index.h"
+#include "record/geo.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdalign.h>
+#include <string.h>
+
+/* The country whose languages names are read in when the query names none. */
+static const char *only_country(struct gctx *g)
+{
+    /* The index's main country, when it holds at least 80% of the addresses. */
+    const struct index_view *v = g->v;
+    const char *found = NULL;
+    uint64_t total = 0, best = 0;
+    for (size_t i = 0; i < v->n_countries; i++) {
+        total += v->countries[i].addresses;
+        if (v->countries[i].code[0] && v->countries[i].addresses > best) {
+            best = v->countries[i].addresses;
+            found = v->countries[i].code;
+        }
+    }
+    if (!found || best * 5 < total * 4)
+        return NULL;
+    memcpy(g->guess_cc, found, 2);
+    g->guess_cc[2] = '\0';
+    return g->guess_cc;
+}
+
+/* Whether some exact candidate is confirmed and explains every token. */
+static bool credible(const struct gctx *g)
+{
+    for (int i = 0; i < g->ncand; i++)
+        if (g->cand[i].street_q >= 1 && g->cand[i].unexplained == 0 &&
+            (g->cand[i].confirmed || (!g->has_pc && g->hyp[g->cand[i].hyp].n_runs == 0)))
+            return true;
+    return false;
+}
+
+/* The scratch memory of out as the context of one query. */
+static struct gctx *context_of(struct gc_result *out)
+{
+    static_assert(sizeof(struct gctx) <= sizeof(out->scratch.bytes), "raise GC_SCRATCH_BYTES");
+    static_assert(alignof(struct gctx) <= alignof(struct gc_scratch), "gc_scratch alignment");
+    return (struct gctx *)(void *)out->scratch.bytes;
+}
+
+/* Step 1 begins: the context for q, with the country filter and the postcode field read.
+ * Whatever an earlier query left in the context is dead: the counts start at 0. */
+static void start_query(struct gctx *g, const struct index *ix, const struct gc_query *q)
+{
+    memset(g, 0, offsetof(struct gctx, tok));
+    g->ntok = g->nhyp = g->ncand = 0;
+    g->country_named = false;
+    g->ix = ix;
+    g->v = index_view(ix);
+    g->q = q;
+    g->pc_entry = IX_NONE;
+    gc_set_country(g, q->country, g->cc);
+    gc_set_country(g, q->country_focus, g->focus);
+    g->structured = is_blank(q->search_text);
+    if (g->cc[0])
+        g->cc_arg = g->cc;
+    else if (g->focus[0])
+        g->cc_arg = g->focus;
+    else
+        g->cc_arg = only_country(g);
+    if (!is_blank(q->postcode))
+        gc_set_postcode(g, q->postcode, strlen(q->postcode));
+}
+
+/* Steps 1-3: the hypotheses and their scored candidates; spelling tolerance only when no
+ * exact street is credible. */
+static void find_candidates(struct gctx *g)
+{
+    if (g->structured)
+        gc_parse_structured(g);
+    else {
+        gc_parse_free(g, g->q->search_text);
+        if (g->cc[0])
+            g->cc_arg = g->cc;
+    }
+    for (int i = 0; i < g->ncand; i++)
+        gc_score_cand(g, &g->cand[i]);
+    if (!g->structured && !credible(g)) {
+        int before = g->ncand;
+        gc_parse_free_fuzzy(g);
+        for (int i = before; i < g->ncand; i++)
+            gc_score_cand(g, &g->cand[i]);
+    }
+}
+
+/* Drop the candidates that are not answers: too low a score, a street found only by spelling
+ * tolerance that nothing else agrees with, or too many tokens left unexplained. */
+static void drop_weak(struct gctx *g)
+{
+    int w = 0;
+    for (int i = 0; i < g->ncand; i++) {
+        struct cand *c = &g->cand[i];
+        bool keep = c->score >= GC_WEIGHTS.min_score;
+        if (c->street_q < 1 && !c->confirmed && !(c->type == GT_POINT && c->unexplained == 0))
+            keep = false;
+        if (c->unexplained > c->span_tokens + 1)
+            keep = false;
+        if (keep)
+            g->cand[w++] = *c;
+    }
+    g->ncand = w;
+}
+
+/* g->order: the candidates best first. A merge sort in the context's own memory (qsort may
+ * allocate); gc_cmp_cand is a total order, so every correct sort ranks alike. */
+static void sort_candidates(struct gctx *g)
+{
+    int n = g->ncand;
+    uint16_t *a = g->order, *b = g->order_tmp;
+    for (int i = 0; i < n; i++)
+        a[i] = (uint16_t)i;
+    for (int width = 1; width < n; width *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * width) {
+            int mid = lo + width < n ? lo + width : n;
+            int hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] =
+                    gc_cmp_cand(&g->cand[a[j]], &g->cand[a[i]], (void *)g->v) < 0 ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        uint16_t *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != g->order)
+        memcpy(g->order, a, (size_t)n * sizeof(*a));
+}
+
+/* Whether c is an answer already kept: the same point through another hypothesis, or the
+ * same street split by how its addresses name their locality (a village within a
+ * municipality). */
+static bool same_answer(const struct gctx *g, const struct cand *c, const int *kept, int nkept)
+{
+    const struct ix_street *b = &g->v->streets[c->street];
+    for (int k = 0; k < nkept; k++) {
+        const struct cand *o = &g->cand[kept[k]];
+        const struct ix_street *a = &g->v->streets[o->street];
+        if (fabs(o->lat - c->lat) < 1e-7 && fabs(o->lon - c->lon) < 1e-7)
+            return true;
+        if (a->key == b->key &&
+            geo_approx_distance_m(fix2deg(a->lat), fix2deg(a->lon), fix2deg(b->lat),
+                                  fix2deg(b->lon)) < SAME_STREET_M)
+            return true;
+    }
+    return false;
+}
+
+/* Step 4: the distinct candidates as good as the best one (within GC_WEIGHTS.tie) into out,
+ * up to max_results; more than one of them, shown or not, makes the answer ambiguous. */
+static void emit_best(struct gctx *g, struct gc_result *out)
+{
+    int max = g->q->max_results > 0 ? g->q->max_results : 1;
+    if (max > GC_MAX_CANDIDATES)
+        max = GC_MAX_CANDIDATES;
+    double top = g->cand[g->order[0]].score;
+    int n = 0;
+    int distinct = 0;
+    int kept[GC_MAX_CANDIDATES + 1]; /* indexes into g->cand */
+    for (int i = 0; i < g->ncand && distinct <= GC_MAX_CANDIDATES; i++) {
+        const struct cand *c = &g->cand[g->order[i]];
+        if (c->score < top - GC_WEIGHTS.tie)
+            break;
+        if (same_answer(g, c, kept, distinct))
+            continue;
+        kept[distinct++] = g->order[i];
+        if (n < max)
+            gc_emit_cand(g, c, &out->c[n++]);
+    }
+    out->n = n;
+    bool asked_hn = false;
+    for (int i = 0; i < g->nhyp; i++)
+        asked_hn |= g->hyp[i].has_hn;
+    for (int i = 0; i < n; i++) {
+        bool up = asked_hn && out->c[i].level != GL_HOUSENUMBER;
+        out->c[i].code = distinct > 1 ? (up ? GC_AMBIGUOUS_UPHIERARCHY : GC_AMBIGUOUS)
+                                      : (up ? GC_UPHIERARCHY : GC_EXACT);
+    }
+}
+
+int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+{
+    struct gctx *g = context_of(out);
+    start_query(g, ix, q);
+    out->n = 0;
+    find_candidates(g);
+    drop_weak(g);
+    if (g->ncand == 0 && !g->structured && !g->has_pc)
+        gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
+    if (g->ncand == 0)
+        return gc_fallback(g, out);
+    sort_candidates(g);
+    emit_best(g, out);
+    return 0;
+}

@@ -1,0 +1,240 @@
+/*
+ * geocode_fuzzy.c - spelling tolerance: when no exact street is credible, the spans of the
+ * free text that are within a few edits of a street key (the index's FUZZY section holds every
+ * key's one-deletion variants), or whose street type is misspelt ("Strase").
+ */
+#include "geocode/geocode_int.h"
+#include "index/index.h"
+
+#include <assert.h>
+#include <string.h>
+
+/*
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), giving up
+ * above max: only the diagonal band |i - j| <= max can hold a distance <= max, so only it is
+ * computed; cells outside the band read as "too far".
+ */
+static int osa_distance(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+    enum { FAR = 1 << 20 };
+    if (la > 64 || lb > 64 || max < 0)
+        return max + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t)max)
+        return max + 1;
+    int d[65][65];
+    size_t w = (size_t)max;
+    for (size_t i = 0; i <= la; i++) {
+        size_t lo = i > w ? i - w : 0, hi = i + w < lb ? i + w : lb;
+        if (lo > 0)
+            d[i][lo - 1] = FAR;
+        if (hi < lb)
+            d[i][hi + 1] = FAR;
+        int rowmin = FAR;
+        for (size_t j = lo; j <= hi; j++) {
+            int v;
+            if (i == 0)
+                v = (int)j;
+            else if (j == 0)
+                v = (int)i;
+            else {
+                int cost = a[i - 1] != b[j - 1];
+                v = d[i - 1][j - 1] + cost;
+                if (d[i - 1][j] + 1 < v) /* FAR just past the band of row i - 1 */
+                    v = d[i - 1][j] + 1;
+                if (d[i][j - 1] + 1 < v)
+                    v = d[i][j - 1] + 1;
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                    d[i - 2][j - 2] + 1 < v)
+                    v = d[i - 2][j - 2] + 1;
+            }
+            d[i][j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (rowmin > max)
+            return max + 1;
+    }
+    return d[la][lb] > max ? max + 1 : d[la][lb];
+}
+
+/* Edits a key of this length may carry and still be found. */
+static int allowed_edits(size_t len)
+{
+    return len >= 9 ? 2 : len >= 4 ? 1 : 0;
+}
+
+/* Streets whose key is within the allowed edits of key: add them with quality < 1. */
+static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
+                                int span_tokens, double quality);
+
+int gc_fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
+{
+    return fuzzy_streets_within(g, key, len, allowed_edits(len), hyp, span_tokens,
+                                GC_WEIGHTS.fuzzy_quality);
+}
+
+/* Streets within maxd edits of key (one-deletion index, up to two deletions on our side). */
+struct fuzzy_probe {
+    struct gctx *g;
+    const char *key;
+    size_t len;
+    int maxd, hyp, span_tokens;
+    double quality;
+    uint32_t seen[64];
+    int nseen, added, best; /* best: the smallest distance added so far */
+};
+
+/* Look up one variant; verify and add the streets it names. */
+static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, size_t vlen)
+{
+    const struct index_view *v = fp->g->v;
+    size_t n;
+    const struct ix_fuzzy *fz = index_fuzzy_find(fp->g->ix, variant, vlen, &n);
+    for (size_t e = 0; e < n; e++) {
+        uint32_t st = fz[e].street;
+        bool dup = false;
+        for (int k = 0; k < fp->nseen && !dup; k++)
+            dup = fp->seen[k] == st;
+        if (dup || fp->nseen >= 64)
+            continue;
+        fp->seen[fp->nseen++] = st;
+        const char *sk = ix_str(v, v->streets[st].key);
+        size_t sl = strlen(sk);
+        int dist = osa_distance(fp->key, fp->len, sk, sl, fp->maxd);
+        if (dist == 0 || dist > fp->maxd || dist > allowed_edits(sl > fp->len ? sl : fp->len))
+            continue;
+        gc_add_street_run(fp->g, st, fp->hyp, fp->quality - GC_WEIGHTS.per_edit * dist,
+                          fp->span_tokens);
+        fp->added++;
+        if (dist < fp->best)
+            fp->best = dist;
+    }
+}
+
+/*
+ * Streets within maxd edits of key. The index holds every key and its one-deletion variants;
+ * we probe the key and its one-deletion variants (one edit of any kind), and only when that
+ * finds nothing, its two-deletion variants (two edits, for long keys). A deletion next to an
+ * equal byte gives the same variant as its neighbour: probed once. Moving a deletion one byte
+ * to the right changes one byte of the variant, so each variant costs one store.
+ */
+static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
+                                int span_tokens, double quality)
+{
+    if (maxd == 0)
+        return 0;
+    struct fuzzy_probe fp = {.g = g,
+                             .key = key,
+                             .len = len,
+                             .maxd = maxd,
+                             .hyp = hyp,
+                             .span_tokens = span_tokens,
+                             .quality = quality,
+                             .best = 99};
+    fuzzy_probe_variant(&fp, key, len);
+    if (len == 0)
+        return fp.added;
+    char var[KEY_MAX]; /* keys are shorter than KEY_MAX: gc_span_key's cap */
+    assert(len <= sizeof(var));
+    /* var: key without byte d1 */
+    memcpy(var, key + 1, len - 1);
+    for (size_t d1 = 0; d1 < len; d1++) {
+        if (d1 > 0)
+            var[d1 - 1] = key[d1 - 1];
+        if (d1 == 0 || key[d1] != key[d1 - 1])
+            fuzzy_probe_variant(&fp, var, len - 1);
+    }
+    if (maxd < 2 || fp.best <= 1)
+        return fp.added;
+    for (size_t d1 = 0; d1 + 1 < len; d1++) {
+        if (d1 > 0 && key[d1] == key[d1 - 1])
+            continue;
+        /* var: key without bytes d1 and d2 */
+        memcpy(var, key, d1);
+        memcpy(var + d1, key + d1 + 2, len - d1 - 2);
+        for (size_t d2 = d1 + 1; d2 < len; d2++) {
+            if (d2 > d1 + 1)
+                var[d2 - 2] = key[d2 - 1];
+            if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
+                fuzzy_probe_variant(&fp, var, len - 2);
+        }
+    }
+    return fp.added;
+}
+
+/*
+ * Street types where typos concentrate ("Strase", "Strße"): a span whose tail is close to one
+ * of these and whose stem plus the type is a street. Folded forms, as norm_key writes them.
+ */
+static const char *const street_types[] = {
+    "strasse", "gasse",  "weg",       "platz", "allee",   "ring",  "street",  "avenu", "road",
+    "drive",   "lane",   "boulevard", "ulice", "namesti", "trida", "nabrezi", "rue",   "via",
+    "calle",   "straat", "laan",      "vej",   "gade",    "gatan", "vagen",   "rua",   "avenida",
+};
+
+int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
+{
+    int added = 0;
+    char cand[KEY_MAX];
+    for (size_t t = 0; t < sizeof(street_types) / sizeof(street_types[0]); t++) {
+        const char *ty = street_types[t];
+        size_t tl = strlen(ty);
+        int maxd = tl >= 7 ? 3 : tl >= 5 ? 2 : 1;
+        for (size_t p = 4; p < len; p++) {
+            size_t tail = len - p;
+            if (tail + (size_t)maxd < tl || tail > tl + (size_t)maxd)
+                continue;
+            if (tail == tl && memcmp(key + p, ty, tl) == 0)
+                continue; /* the exact type: the exact lookup has seen it */
+            if (p + tl >= sizeof(cand))
+                continue;
+            int d = osa_distance(key + p, tail, ty, tl, maxd);
+            if (d > maxd)
+                continue;
+            memcpy(cand, key, p);
+            memcpy(cand + p, ty, tl);
+            uint32_t first = index_street_first(g->ix, cand, p + tl);
+            if (first != IX_NONE) {
+                gc_add_street_run(g, first, hyp, GC_WEIGHTS.typed_quality, span_tokens);
+                added++;
+            } else if (p >= 5) {
+                /* a misspelt type and one more slip in the name ("Sebastjanstrase") */
+                added += fuzzy_streets_within(g, cand, p + tl, 1, hyp, span_tokens,
+                                              GC_WEIGHTS.typed_quality);
+            }
+        }
+    }
+    return added;
+}
+
+/* No credible exact street: spans within a few edits, or with a misspelt street type. */
+void gc_parse_free_fuzzy(struct gctx *g)
+{
+    for (int i = 0; i < g->ntok; i++) {
+        if (g->tok[i].used || g->tok[i].numlike)
+            continue;
+        for (int j = i + 1; j <= g->ntok && j - i <= 4; j++) {
+            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+                break;
+            char key[KEY_MAX];
+            size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+            if (kl < 4)
+                continue;
+            if (g->nhyp >= MAX_HYP)
+                return;
+            struct hyp *h = gc_new_hyp(g);
+            h->span_i = i;
+            h->span_j = j;
+            int before = g->ncand;
+            gc_fuzzy_streets(g, key, kl, g->nhyp, j - i);
+            gc_typed_streets(g, key, kl, g->nhyp, j - i);
+            if (g->ncand > before) {
+                gc_pick_number(g, h);
+                gc_leftover_runs(g, h);
+                g->nhyp++;
+            }
+            if (g->tok[j - 1].comma_after)
+                break;
+        }
+    }
+}

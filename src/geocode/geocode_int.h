@@ -1,0 +1,272 @@
+/*
+ * geocode_int.h - what the geocoder's files share and no one else may see: the query as parsed
+ * (tokens, hypotheses, candidates), the working context of one forward query, the scoring
+ * weights, and the steps each file provides.
+ *
+ *   geocode_forward.c  geocode_forward(): runs the steps below and ranks the candidates
+ *   geocode_parse.c    tokens, postcode and country, house number, exact street hypotheses
+ *   geocode_fuzzy.c    streets within a few edits, misspelt street types
+ *   geocode_score.c    one score per (hypothesis, street) pair; the ranking order
+ *   geocode_resolve.c  house numbers on a street, candidates as output, the fallback;
+ *                      output helpers shared with reverse
+ *   geocode_reverse.c  reverse geocoding
+ */
+#ifndef GEOBATCH_GEOCODE_INT_H
+#define GEOBATCH_GEOCODE_INT_H
+
+#include "geocode/geocode.h"
+#include "index/index_format.h"
+#include "text/norm.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_TOKENS         24     /* free-form tokens read; the rest is ignored */
+#define MAX_SPAN           6      /* tokens in one exact street span */
+#define MAX_HYP            16     /* street hypotheses per query */
+#define MAX_CANDS          256    /* (hypothesis, street) pairs per query */
+#define MAX_RUNS           8      /* locality runs per hypothesis */
+#define KEY_MAX            256    /* bytes of one normalised key, NUL included */
+#define INTERP_MAX_GAP_NUM 200    /* interpolate between numbers at most this far apart */
+#define INTERP_MAX_GAP_M   1500.0 /* ... and at most this many metres apart */
+#define SAME_STREET_M      500.0  /* equal keys closer than this are one street */
+
+/* The scoring weights: points a candidate gains (or, for the *_miss and unexplained fields,
+ * loses) by what agrees with the query. geocode_score.c adds them up; the house-number fields
+ * rank the address points of one street (geocode_resolve.c). */
+struct gc_weights {
+    double street;           /* times the street quality (1 exact, less when misspelt) */
+    double span_token;       /* per token of the street span: a longer name says more */
+    double postcode;         /* the street has the query's postcode */
+    double postcode_miss;    /* it has not (subtracted) */
+    double postcode_near;    /* ... but the postcode's centre is within postcode_near_m */
+    double postcode_near_m;  /* metres */
+    double locality;         /* times the locality match: 1 the street's city or district, ... */
+    double locality_near;    /* ... a place of that name near the street, ... */
+    double near_city_m;      /* ... a city within this many metres, */
+    double near_place_m;     /* ... or a smaller place within this many, */
+    double locality_similar; /* ... a city or district name with a common prefix */
+    double state;            /* a run names the street's state */
+    double unexplained;      /* per token of a run that nothing explains (subtracted) */
+    double point;            /* the house number found as an address point */
+    double interpolated;     /* the house number interpolated */
+    double focus;            /* the street is in the countryFocus country */
+    double min_score;        /* a candidate below this is dropped */
+    double tie;              /* candidates within this of the best are as good (ambiguous) */
+    double fuzzy_quality;    /* street quality of a key found within a few edits ... */
+    double per_edit;         /* ... less this per edit */
+    double typed_quality;    /* street quality of a key with a misspelt street type */
+    /* one address point against the query's house number */
+    double hn_equal;        /* the number (and a Czech pair's second number) equal */
+    double hn_pair_second;  /* query pair: only the data pair's second number equal */
+    double hn_pair_first;   /* query pair: only the number equal */
+    double hn_orientation;  /* query number equals the data pair's second (orientation) number */
+    double hn_in_range;     /* query number within the data's range "10-14" */
+    double hn_suffix;       /* the letter suffixes equal (both may be none) */
+    double hn_suffix_miss;  /* the query's suffix differs (subtracted) */
+    double hn_suffix_extra; /* the data has a suffix the query has not (subtracted) */
+    double hn_postcode;     /* the address point has the query's postcode */
+    double hn_sure;         /* at or above this the house number's match quality is 1, else 0.9 */
+};
+
+static const struct gc_weights GC_WEIGHTS = {
+    .street = 4.0,
+    .span_token = 0.3,
+    .postcode = 2.0,
+    .postcode_miss = 0.5,
+    .postcode_near = 0.8,
+    .postcode_near_m = 3000,
+    .locality = 1.5,
+    .locality_near = 0.8,
+    .near_city_m = 8000,
+    .near_place_m = 3000,
+    .locality_similar = 0.7,
+    .state = 0.3,
+    .unexplained = 0.6,
+    .point = 1.5,
+    .interpolated = 0.5,
+    .focus = 0.2,
+    .min_score = 3.0,
+    .tie = 0.05,
+    .fuzzy_quality = 0.9,
+    .per_edit = 0.1,
+    .typed_quality = 0.85,
+    .hn_equal = 3,
+    .hn_pair_second = 2.6,
+    .hn_pair_first = 2.5,
+    .hn_orientation = 2.9,
+    .hn_in_range = 2.5,
+    .hn_suffix = 1,
+    .hn_suffix_miss = 0.5,
+    .hn_suffix_extra = 0.3,
+    .hn_postcode = 0.2,
+    .hn_sure = 4,
+};
+
+/* One free-form token: a run of bytes between spaces and commas. */
+struct token {
+    const char *s;
+    size_t len;
+    bool numlike; /* looks like a house number */
+    bool used;    /* consumed as postcode or country */
+    bool comma_after;
+};
+
+/* A locality run: tokens not otherwise explained, between commas (or one structured field). */
+struct run {
+    int first, ntok;
+    char key[KEY_MAX];
+    size_t klen;
+};
+
+/* A hypothesis of which tokens are the street and the house number; the rest are runs. */
+struct hyp {
+    int span_i, span_j; /* street tokens [i, j); -1 for structured input */
+    int num_tok;        /* first token of the house number, or -1 */
+    int num_end;        /* one past its last token (unit text included) */
+    bool has_hn;
+    struct hnum hn;
+    const char *hn_raw;
+    size_t hn_len;
+    int n_runs;
+    struct run runs[MAX_RUNS]; /* locality text left over */
+};
+
+/* A candidate: one street under one hypothesis, its score, and where it resolved to. */
+struct cand {
+    uint32_t street;
+    int hyp;
+    double street_q;
+    int span_tokens;
+    double score;
+    double mq_city, mq_district, mq_pc, mq_hn, mq_state;
+    int unexplained;
+    bool confirmed; /* postcode or locality agreed */
+    /* resolution */
+    enum gc_level level;
+    enum gc_type type;
+    uint32_t addr;
+    double lat, lon;
+    long number; /* for interpolated results */
+};
+
+/* The working context of one forward query. It lives in the caller's struct gc_result
+ * (gc_scratch), so it is reused from query to query: the fields before tok are zeroed when a
+ * query starts, the arrays after it are valid only up to their counts. */
+struct gctx {
+    const struct index *ix;
+    const struct index_view *v;
+    const struct gc_query *q;
+    char cc[3]; /* country filter, ISO2, "" when none */
+    char focus[3];
+    const char *cc_arg; /* cc or NULL for norm_* */
+    char guess_cc[3];   /* the country that names are read in when the query gives none */
+    bool structured;
+    /* postcode */
+    bool has_pc;
+    char pc_key[32];
+    uint32_t pc_entry; /* first postcode entry, IX_NONE if unknown to the index */
+    /* tokens */
+    struct token tok[MAX_TOKENS];
+    int ntok;
+    bool country_named; /* the text names the country */
+    struct hyp hyp[MAX_HYP];
+    int nhyp;
+    struct cand cand[MAX_CANDS];
+    int ncand;
+    uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
+    uint16_t order_tmp[MAX_CANDS];
+};
+
+static inline double fix2deg(int32_t v)
+{
+    return v / IX_COORD_SCALE;
+}
+
+/* Whether a record of country have passes the filter want ("" on either side passes). */
+static inline bool country_ok(const char *want, const char have[2])
+{
+    return !want[0] || !have[0] || (want[0] == have[0] && want[1] == have[1]);
+}
+
+/* NULL, "" and white space only are all "absent". */
+static inline bool is_blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* ---- geocode_parse.c ---- */
+
+/* The ISO2 code that country names into out[3] ("" when none or unknown). */
+void gc_set_country(struct gctx *g, const char *country, char *out);
+/* The structured postcode field: g->pc_key, g->has_pc and g->pc_entry. */
+void gc_set_postcode(struct gctx *g, const char *s, size_t n);
+/* Free-form: a postcode known to the index among the unused tokens. A lone number next to
+ * words is taken as the house number unless lone_number_ok. */
+void gc_find_postcode(struct gctx *g, bool lone_number_ok);
+/* The key of the raw text spanning tokens [i, j) into out; its length, 0 when empty. */
+size_t gc_span_key(const struct gctx *g, int i, int j, char *out, size_t cap);
+/* A fresh hypothesis at g->hyp[g->nhyp] (the caller counts it), or NULL when full. */
+struct hyp *gc_new_hyp(struct gctx *g);
+/* The house-number tokens of h (adjacent to its street span first). */
+void gc_pick_number(struct gctx *g, struct hyp *h);
+/* The tokens h leaves over, as locality runs. */
+void gc_leftover_runs(struct gctx *g, struct hyp *h);
+/* Every street of the run of equal keys that starts at first, as candidates of hyp. */
+void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
+/* Free-form text: tokens, postcode, country and the exact street hypotheses. */
+void gc_parse_free(struct gctx *g, const char *text);
+/* Structured fields: one hypothesis (the street field as free text when it is no street). */
+void gc_parse_structured(struct gctx *g);
+
+/* ---- geocode_fuzzy.c ---- */
+
+/* Streets within the edits allowed for len of key, as candidates of quality < 1. Return how
+ * many street runs were added. */
+int gc_fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens);
+/* Streets whose key is key with its tail read as a (misspelt) street type. Return the count. */
+int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens);
+/* No credible exact street: hypotheses from spans within a few edits of a street. */
+void gc_parse_free_fuzzy(struct gctx *g);
+
+/* ---- geocode_score.c ---- */
+
+/* Whether the data's postcode string at off is the query's postcode. */
+bool gc_pc_matches(const struct gctx *g, uint32_t off);
+/* Score c, resolve its house number and fill its match qualities. */
+void gc_score_cand(struct gctx *g, struct cand *c);
+/* qsort_r order of candidates (ctx: the index view): best first, a total order. */
+int gc_cmp_cand(const void *pa, const void *pb, void *ctx);
+
+/* ---- geocode_resolve.c ---- */
+
+/* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
+int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                      struct cand *c);
+/* Write candidate c as output o. */
+void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o);
+/* No credible street: the postcode, then a locality, then the country, into out. Return 0. */
+int gc_fallback(struct gctx *g, struct gc_result *out);
+
+/* ---- geocode_resolve.c: output helpers, also for geocode_reverse.c ---- */
+
+/* A candidate with nothing known: match qualities -1, strings "". */
+void gc_init_out(struct gc_candidate *o);
+/* The address, street and areas of s into o. */
+void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,
+                         const struct ix_street *s);
+/* A map view radius_m around o's position. */
+void gc_set_view(struct gc_candidate *o, double radius_m);
+/* The locationId: kind and two numbers. */
+void gc_location_id(char *out, size_t cap, char kind, uint32_t a, uint32_t b);
+/* The relevance of o: the mean of its match qualities (1 when none). */
+double gc_relevance(const struct gc_candidate *o);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * geocode_parse.c - read the query: structured fields as given; free-form text split into
+ * tokens, of which some may be a house number, a postcode (known to the index) or the country,
+ * and every span of up to MAX_SPAN word tokens whose key names a street (see geocode_int.h).
+ */
+#include "geocode/geocode_int.h"
+#include "index/index.h"
+#include "text/norm.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static size_t postcode_key(const char *s, size_t n, char *out, size_t cap)
+{
+    return norm_postcode(s, n, true, out, cap);
+}
+
+void gc_set_country(struct gctx *g, const char *country, char *out)
+{
+    out[0] = '\0';
+    if (is_blank(country))
+        return;
+    const char *iso2 = norm_country(country, strlen(country));
+    if (iso2) {
+        out[0] = iso2[0];
+        out[1] = iso2[1];
+        out[2] = '\0';
+    }
+    (void)g;
+}
+
+void gc_set_postcode(struct gctx *g, const char *s, size_t n)
+{
+    size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
+    if (k == 0)
+        return;
+    g->has_pc = true;
+    g->pc_entry = IX_NONE;
+    uint32_t e = index_postcode_first(g->ix, g->pc_key, k);
+    for (; e != IX_NONE && e < g->v->n_postcodes &&
+           strcmp(ix_str(g->v, g->v->postcodes[e].key), g->pc_key) == 0;
+         e++) {
+        if (country_ok(g->cc, g->v->postcodes[e].country)) {
+            g->pc_entry = e;
+            break;
+        }
+    }
+}
+
+static bool numlike(const char *s, size_t n)
+{
+    if (n == 0 || !isdigit((unsigned char)s[0]))
+        return false;
+    size_t letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '/' && i + 1 < n && isalpha((unsigned char)s[i + 1]))
+            break; /* "13/Top": unit text after the slash */
+        if (isalpha(c))
+            letters++;
+        else if (!isdigit(c) && c != '/' && c != '-')
+            return false;
+    }
+    /* "12a" is a number with a letter; "10th" (an ordinal) belongs to a street name */
+    return letters <= 1;
+}
+
+static void tokenize(struct gctx *g, const char *text)
+{
+    const char *p = text;
+    g->ntok = 0;
+    while (*p && g->ntok < MAX_TOKENS) {
+        while (*p && (isspace((unsigned char)*p) || *p == ','))
+            p++;
+        if (!*p)
+            break;
+        const char *s = p;
+        while (*p && !isspace((unsigned char)*p) && *p != ',')
+            p++;
+        struct token *t = &g->tok[g->ntok++];
+        t->s = s;
+        t->len = (size_t)(p - s);
+        t->numlike = numlike(s, t->len);
+        t->used = false;
+        const char *q = p;
+        while (*q && isspace((unsigned char)*q))
+            q++;
+        t->comma_after = *q == ',';
+    }
+}
+
+/* Key of the raw text spanning tokens [i, j). */
+size_t gc_span_key(const struct gctx *g, int i, int j, char *out, size_t cap)
+{
+    const char *s = g->tok[i].s;
+    size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
+    int k = norm_key(s, n, g->cc_arg, out, cap);
+    return k > 0 ? (size_t)k : 0;
+}
+
+/* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
+static void find_postcode_and_country(struct gctx *g)
+{
+    /* the country: a trailing run of tokens that names one */
+    for (int len = 3; len >= 1 && !g->country_named; len--) {
+        int i = g->ntok - len;
+        if (i < 0 || (i == 0 && len != g->ntok))
+            continue;
+        const char *s = g->tok[i].s;
+        size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
+        const char *iso2 = norm_country(s, n);
+        if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
+            if (!g->cc[0]) {
+                g->cc[0] = iso2[0];
+                g->cc[1] = iso2[1];
+                g->cc[2] = '\0';
+            }
+            for (int k = i; k < g->ntok; k++)
+                g->tok[k].used = true;
+            g->country_named = true;
+        }
+    }
+    gc_find_postcode(g, false);
+}
+
+/* A postcode known to the index among the tokens (one, or two like "182 00"), later ones
+ * first. A lone number next to words is taken as the house number unless lone_number_ok. */
+void gc_find_postcode(struct gctx *g, bool lone_number_ok)
+{
+    int nnum = 0, nwords = 0;
+    for (int i = 0; i < g->ntok; i++) {
+        nnum += g->tok[i].numlike && !g->tok[i].used;
+        nwords += !g->tok[i].numlike && !g->tok[i].used;
+    }
+    /* later tokens first: postcodes usually follow the street */
+    for (int i = g->ntok - 1; i >= 0 && !g->has_pc; i--) {
+        struct token *t = &g->tok[i];
+        if (t->used)
+            continue;
+        for (int two = 1; two >= 0 && !g->has_pc; two--) {
+            if (two && (i + 1 >= g->ntok || g->tok[i + 1].used))
+                continue;
+            size_t n = two ? (size_t)(g->tok[i + 1].s + g->tok[i + 1].len - t->s) : t->len;
+            char key[32];
+            size_t k = postcode_key(t->s, n, key, sizeof(key));
+            if (k < 3 || !strpbrk(key, "0123456789"))
+                continue;
+            if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
+                continue; /* the only number next to words is more likely the house number */
+            uint32_t e = index_postcode_first(g->ix, key, k);
+            bool found = false;
+            for (; e != IX_NONE && e < g->v->n_postcodes &&
+                   strcmp(ix_str(g->v, g->v->postcodes[e].key), key) == 0;
+                 e++)
+                if (country_ok(g->cc, g->v->postcodes[e].country)) {
+                    found = true;
+                    break;
+                }
+            if (!found)
+                continue;
+            memcpy(g->pc_key, key, k + 1);
+            g->has_pc = true;
+            g->pc_entry = e;
+            if (!g->cc_arg && g->v->postcodes[e].country[0]) {
+                memcpy(g->guess_cc, g->v->postcodes[e].country, 2);
+                g->cc_arg = g->guess_cc;
+            }
+            t->used = true;
+            if (two)
+                g->tok[i + 1].used = true;
+        }
+    }
+}
+
+static void add_run(struct gctx *g, struct hyp *h, int first, int end)
+{
+    if (end <= first || h->n_runs >= MAX_RUNS)
+        return;
+    struct run *r = &h->runs[h->n_runs];
+    r->first = first;
+    r->ntok = end - first;
+    r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
+    if (r->klen)
+        h->n_runs++;
+}
+
+/* Leftover tokens of a hypothesis, as runs split at commas and used tokens. */
+void gc_leftover_runs(struct gctx *g, struct hyp *h)
+{
+    int start = -1;
+    for (int k = 0; k <= g->ntok; k++) {
+        bool free_tok = k < g->ntok && !g->tok[k].used && (k < h->span_i || k >= h->span_j) &&
+                        (k < h->num_tok || k >= h->num_end);
+        if (free_tok && start < 0)
+            start = k;
+        if (start >= 0 && (!free_tok || g->tok[k].comma_after)) {
+            int end = free_tok ? k + 1 : k;
+            add_run(g, h, start, end);
+            start = -1;
+        }
+    }
+}
+
+static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int span_tokens)
+{
+    const struct ix_street *s = &g->v->streets[street];
+    if (!country_ok(g->cc, s->country))
+        return;
+    for (int i = 0; i < g->ncand; i++)
+        if (g->cand[i].street == street && g->cand[i].hyp == hyp) {
+            if (q > g->cand[i].street_q)
+                g->cand[i].street_q = q;
+            return;
+        }
+    if (g->ncand >= MAX_CANDS)
+        return;
+    struct cand *c = &g->cand[g->ncand++];
+    memset(c, 0, sizeof(*c));
+    c->street = street;
+    c->hyp = hyp;
+    c->street_q = q;
+    c->span_tokens = span_tokens;
+    c->addr = IX_NONE;
+}
+
+/* Every street of the run that starts at first (equal keys are adjacent). */
+void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
+{
+    const struct index_view *v = g->v;
+    const char *key = ix_str(v, v->streets[first].key);
+    for (uint32_t k = first; k < v->n_streets && strcmp(ix_str(v, v->streets[k].key), key) == 0;
+         k++)
+        add_cand(g, k, hyp, q, span_tokens);
+}
+
+struct hyp *gc_new_hyp(struct gctx *g)
+{
+    if (g->nhyp >= MAX_HYP)
+        return NULL;
+    struct hyp *h = &g->hyp[g->nhyp];
+    memset(h, 0, sizeof(*h));
+    h->span_i = h->span_j = -1;
+    h->num_tok = h->num_end = -1;
+    return h;
+}
+
+/* The house-number token for a street span: adjacent first, else the first free number. */
+void gc_pick_number(struct gctx *g, struct hyp *h)
+{
+    int best = -1;
+    if (h->span_j < g->ntok && g->tok[h->span_j].numlike && !g->tok[h->span_j].used)
+        best = h->span_j;
+    else if (h->span_i > 0 && g->tok[h->span_i - 1].numlike && !g->tok[h->span_i - 1].used)
+        best = h->span_i - 1;
+    else
+        for (int k = 0; k < g->ntok && best < 0; k++)
+            if (g->tok[k].numlike && !g->tok[k].used && (k < h->span_i || k >= h->span_j))
+                best = k;
+    if (best < 0)
+        return;
+    /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
+     * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
+    int end = best + 1;
+    const struct token *t = &g->tok[best];
+    if (end < g->ntok && end != h->span_i && !t->comma_after && g->tok[end].len == 1 &&
+        isalpha((unsigned char)g->tok[end].s[0]))
+        end++;
+    else if (memchr(t->s, '/', t->len) && !isdigit((unsigned char)t->s[t->len - 1]) &&
+             end < g->ntok && end != h->span_i && g->tok[end].numlike)
+        end++;
+    else if (end < g->ntok && end != h->span_i &&
+             (g->tok[end].s[0] == '#' || norm_unit_word(g->tok[end].s, g->tok[end].len))) {
+        end++;
+        if (g->tok[end - 1].len == 1 && end < g->ntok && end != h->span_i && g->tok[end].numlike)
+            end++; /* "#" "3" */
+        else if (g->tok[end - 1].s[0] != '#' && end < g->ntok && end != h->span_i &&
+                 (g->tok[end].numlike || g->tok[end].len <= 3))
+            end++; /* "Apt" "3" */
+    }
+    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - t->s);
+    struct hnum hn;
+    if (norm_hnum(t->s, n, &hn) == 0 && hn.number >= 0) {
+        h->num_tok = best;
+        h->num_end = end;
+        h->has_hn = true;
+        h->hn = hn;
+        h->hn_raw = t->s;
+        h->hn_len = n;
+    }
+}
+
+void gc_parse_free(struct gctx *g, const char *text)
+{
+    tokenize(g, text);
+    find_postcode_and_country(g);
+    /* exact street spans */
+    for (int i = 0; i < g->ntok; i++) {
+        if (g->tok[i].used || g->tok[i].numlike)
+            continue;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
+            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+                break;
+            char key[KEY_MAX];
+            size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+            if (kl == 0)
+                continue;
+            uint32_t first = index_street_first(g->ix, key, kl);
+            if (first == IX_NONE)
+                continue;
+            struct hyp *h = gc_new_hyp(g);
+            if (!h)
+                break;
+            h->span_i = i;
+            h->span_j = j;
+            gc_pick_number(g, h);
+            gc_leftover_runs(g, h);
+            gc_add_street_run(g, first, g->nhyp, 1.0, j - i);
+            g->nhyp++;
+            if (g->tok[j - 1].comma_after)
+                break;
+        }
+    }
+}
+
+void gc_parse_structured(struct gctx *g)
+{
+    const struct gc_query *q = g->q;
+    struct hyp *h = gc_new_hyp(g);
+    g->nhyp = 1;
+    if (!is_blank(q->house_number)) {
+        struct hnum hn;
+        if (norm_hnum(q->house_number, strlen(q->house_number), &hn) == 0 && hn.number >= 0) {
+            h->has_hn = true;
+            h->hn = hn;
+            h->hn_raw = q->house_number;
+            h->hn_len = strlen(q->house_number);
+        }
+    }
+    const char *locs[3] = {q->city, q->district, q->county};
+    for (int i = 0; i < 3; i++) {
+        if (is_blank(locs[i]) || h->n_runs >= MAX_RUNS)
+            continue;
+        struct run *r = &h->runs[h->n_runs];
+        int k = norm_key(locs[i], strlen(locs[i]), g->cc_arg, r->key, sizeof(r->key));
+        if (k > 0) {
+            r->klen = (size_t)k;
+            r->ntok = 1;
+            r->first = -1;
+            h->n_runs++;
+        }
+    }
+    if (is_blank(q->street))
+        return;
+    char key[KEY_MAX];
+    int kl = norm_key(q->street, strlen(q->street), g->cc_arg, key, sizeof(key));
+    if (kl <= 0)
+        return;
+    uint32_t first = index_street_first(g->ix, key, (size_t)kl);
+    if (first != IX_NONE) {
+        gc_add_street_run(g, first, 0, 1.0, 1);
+        return;
+    }
+    if (!h->has_hn) {
+        /* "Grasgarten 15" in the street field: read it as free text within this query */
+        struct gctx *sub = g;
+        int saved_nhyp = g->nhyp;
+        sub->nhyp = 1;
+        gc_parse_free(sub, q->street);
+        /* copy the structured locality runs onto the free hypotheses that have none */
+        for (int i = 1; i < g->nhyp; i++)
+            if (g->hyp[i].n_runs == 0) {
+                memcpy(g->hyp[i].runs, h->runs, sizeof(h->runs));
+                g->hyp[i].n_runs = h->n_runs;
+            }
+        if (g->ncand > 0)
+            return;
+        g->nhyp = saved_nhyp;
+    }
+    gc_fuzzy_streets(g, key, (size_t)kl, 0, 1);
+    gc_typed_streets(g, key, (size_t)kl, 0, 1);
+}

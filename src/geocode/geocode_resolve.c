@@ -1,0 +1,439 @@
+/*
+ * geocode_resolve.c - turn the best candidates into answers: a house number on its street
+ * (address point or interpolated position), the candidate as output, and, when no street is
+ * credible, the fallback to postcode, district, city or country.
+ */
+#include "geocode/geocode_int.h"
+#include "base/hash.h"
+#include "index/index.h"
+#include "record/geo.h"
+#include "text/norm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* How well address point ad matches hn (GC_WEIGHTS' hn_* fields); 0 when its number does not. */
+static double address_score(const struct gctx *g, const struct ix_addr *ad, const struct hnum *hn)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = 0;
+    if (hn->is_slash) {
+        if (ad->number == hn->number && ad->number2 == hn->number2)
+            sc = w->hn_equal;
+        else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number2 && hn->number2 >= 0)
+            sc = w->hn_pair_second;
+        else if (ad->number == hn->number)
+            sc = w->hn_pair_first;
+    } else {
+        if (ad->number == hn->number)
+            sc = w->hn_equal;
+        else if ((ad->flags & IXA_SLASH) && ad->number2 == hn->number)
+            sc = w->hn_orientation;
+        else if ((ad->flags & IXA_RANGE) && ad->number <= hn->number && hn->number <= ad->number2)
+            sc = w->hn_in_range;
+    }
+    if (sc == 0)
+        return 0;
+    char sfx[4] = {0};
+    memcpy(sfx, ad->suffix, 3);
+    if (strcmp(sfx, hn->suffix) == 0)
+        sc += w->hn_suffix;
+    else if (hn->suffix[0])
+        sc -= w->hn_suffix_miss;
+    else
+        sc -= w->hn_suffix_extra;
+    if (g->has_pc) {
+        if (gc_pc_matches(g, ad->postcode))
+            sc += w->hn_postcode;
+    }
+    return sc;
+}
+
+/* The best address point of s for hn into c. Return whether there is one. */
+static bool address_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                          struct cand *c)
+{
+    const struct index_view *v = g->v;
+    int best = -1;
+    double best_score = 0;
+    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
+        double sc = address_score(g, &v->addrs[a], hn);
+        if (sc > best_score) {
+            best_score = sc;
+            best = (int)a;
+        }
+    }
+    if (best < 0)
+        return false;
+    const struct ix_addr *ad = &v->addrs[best];
+    c->addr = (uint32_t)best;
+    c->lat = fix2deg(ad->lat);
+    c->lon = fix2deg(ad->lon);
+    c->mq_hn = best_score >= GC_WEIGHTS.hn_sure ? 1.0 : 0.9;
+    return true;
+}
+
+/* Number n between the nearest numbers of the same parity on s, when they are close enough
+ * in number and in metres, into c. Return whether it was. */
+static bool between_neighbours(const struct gctx *g, const struct ix_street *s, long n,
+                               struct cand *c)
+{
+    const struct index_view *v = g->v;
+    const struct ix_addr *lo = NULL, *hi = NULL;
+    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
+        const struct ix_addr *ad = &v->addrs[a];
+        if (ad->number < 0 || (ad->flags & IXA_SLASH) || (ad->number - n) % 2 != 0)
+            continue;
+        if (ad->number < n && (!lo || ad->number > lo->number))
+            lo = ad;
+        if (ad->number > n && (!hi || ad->number < hi->number))
+            hi = ad;
+    }
+    if (!lo || !hi || hi->number - lo->number > INTERP_MAX_GAP_NUM ||
+        !(geo_approx_distance_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat),
+                                fix2deg(hi->lon)) <= INTERP_MAX_GAP_M))
+        return false;
+    double t = (double)(n - lo->number) / (double)(hi->number - lo->number);
+    c->lat = fix2deg(lo->lat) + t * (fix2deg(hi->lat) - fix2deg(lo->lat));
+    c->lon = fix2deg(lo->lon) + t * (fix2deg(hi->lon) - fix2deg(lo->lon));
+    c->number = n;
+    c->mq_hn = 0.8;
+    return true;
+}
+
+/* The point at fraction frac of the length of the line pt[0..count) into c. */
+static void point_along(const struct ix_point *pt, uint32_t count, double frac, struct cand *c)
+{
+    double total = 0;
+    for (uint32_t k = 1; k < count; k++)
+        total += geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                       fix2deg(pt[k].lat), fix2deg(pt[k].lon));
+    double want = frac * total, acc = 0;
+    c->lat = fix2deg(pt[0].lat);
+    c->lon = fix2deg(pt[0].lon);
+    for (uint32_t k = 1; k < count; k++) {
+        double seg = geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
+                                           fix2deg(pt[k].lat), fix2deg(pt[k].lon));
+        if (acc + seg >= want && seg > 0) {
+            double t = (want - acc) / seg;
+            c->lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
+            c->lon = fix2deg(pt[k - 1].lon) + t * (fix2deg(pt[k].lon) - fix2deg(pt[k - 1].lon));
+            return;
+        }
+        acc += seg;
+        c->lat = fix2deg(pt[k].lat);
+        c->lon = fix2deg(pt[k].lon);
+    }
+}
+
+/* Number n on the first interpolation range of s (TIGER, OSM addr:interpolation) that holds
+ * it, into c. Return whether one did. */
+static bool on_range(const struct gctx *g, const struct ix_street *s, long n, struct cand *c)
+{
+    const struct index_view *v = g->v;
+    for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
+         i++) {
+        const struct ix_interp *it = &v->interps[i];
+        long a = it->from, b = it->to;
+        long mn = a < b ? a : b, mx = a < b ? b : a;
+        if (n < mn || n > mx)
+            continue;
+        if ((it->parity == PARITY_ODD && n % 2 == 0) || (it->parity == PARITY_EVEN && n % 2 != 0))
+            continue;
+        double frac = a == b ? 0.5 : (double)(n - a) / (double)(b - a);
+        point_along(&v->points[it->geom_first], it->geom_count, frac, c);
+        c->number = n;
+        c->mq_hn = 0.8;
+        return true;
+    }
+    return false;
+}
+
+int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                      struct cand *c)
+{
+    if (address_point(g, s, hn, c))
+        return 2;
+    if (hn->is_slash && hn->number2 >= 0)
+        return 0; /* a Czech pair that is not there: no guessing */
+    if (between_neighbours(g, s, hn->number, c) || on_range(g, s, hn->number, c))
+        return 1;
+    return 0;
+}
+
+void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    const struct ix_street *s = &v->streets[c->street];
+    const struct hyp *h = &g->hyp[c->hyp];
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = c->lat;
+    o->lon = o->nav_lon = c->lon;
+    o->level = c->level;
+    o->type = c->type;
+    if (c->type == GT_POINT) {
+        const struct ix_addr *a = &v->addrs[c->addr];
+        o->house_number = ix_str(v, a->raw);
+        if (*ix_str(v, a->postcode))
+            o->postcode = ix_str(v, a->postcode);
+        const char *src = ix_str(v, a->source);
+        gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
+                       *src ? hash_fnv1a(src, strlen(src)) : c->addr);
+        gc_set_view(o, 50);
+    } else if (c->type == GT_INTERPOLATED) {
+        snprintf(o->number_buf, sizeof(o->number_buf), "%ld", c->number);
+        o->house_number = o->number_buf;
+        gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)c->number);
+        gc_set_view(o, 50);
+    } else {
+        gc_location_id(o->location_id, sizeof(o->location_id), 'S', s->id, 0);
+        o->tl_lat = fix2deg(s->max_lat);
+        o->tl_lon = fix2deg(s->min_lon);
+        o->br_lat = fix2deg(s->min_lat);
+        o->br_lon = fix2deg(s->max_lon);
+        if (s->max_lat == s->min_lat && s->max_lon == s->min_lon)
+            gc_set_view(o, 100);
+    }
+    const struct gc_query *q = g->q;
+    o->mq[MQ_STREET] = c->street_q;
+    if (h->has_hn || !is_blank(q->house_number))
+        o->mq[MQ_HOUSENUMBER] = c->mq_hn < 0 ? 0 : c->mq_hn;
+    if (g->has_pc || !is_blank(q->postcode))
+        o->mq[MQ_POSTCODE] = c->mq_pc < 0 ? 0 : c->mq_pc;
+    if (c->mq_city >= 0 || !is_blank(q->city))
+        o->mq[MQ_CITY] = c->mq_city < 0 ? 0 : c->mq_city;
+    if (c->mq_district >= 0 || !is_blank(q->district))
+        o->mq[MQ_DISTRICT] = c->mq_district < 0 ? 0 : c->mq_district;
+    if (c->mq_state >= 0 || !is_blank(q->state))
+        o->mq[MQ_STATE] = c->mq_state < 0 ? 0 : c->mq_state;
+    if (!is_blank(q->country) || g->country_named)
+        o->mq[MQ_COUNTRY] = 1;
+    o->relevance = gc_relevance(o);
+}
+
+/* How many of the other runs name the place's state or county. */
+static int place_agrees(const struct gctx *g, const struct hyp *h, int self,
+                        const struct ix_place *pl)
+{
+    const char *names[2] = {ix_str(g->v, pl->state), ix_str(g->v, pl->county)};
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        char key[KEY_MAX];
+        int kl = *names[k] ? norm_key(names[k], strlen(names[k]), g->cc_arg, key, sizeof(key)) : 0;
+        for (int i = 0; kl > 0 && i < h->n_runs; i++)
+            n += i != self && h->runs[i].klen == (size_t)kl && strcmp(h->runs[i].key, key) == 0;
+    }
+    return n;
+}
+
+/* The postcode alone as the answer. */
+static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    const struct ix_postcode *p = &v->postcodes[g->pc_entry];
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(p->lat);
+    o->lon = o->nav_lon = fix2deg(p->lon);
+    o->level = GL_POSTCODE;
+    o->postcode = ix_str(v, p->name);
+    o->city = ix_str(v, p->city);
+    o->country[0] = p->country[0];
+    o->country[1] = p->country[1];
+    o->mq[MQ_POSTCODE] = 1;
+    if (asked_street)
+        o->mq[MQ_STREET] = 0;
+    gc_set_view(o, 1000);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'P',
+                   hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0);
+    o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
+    o->relevance = gc_relevance(o);
+}
+
+/* The place that run i of h names, or NULL: first the place whose state or county another
+ * part of the query names ("Sunnyvale, California"), then cities, then the place's own record
+ * over one derived from addresses. */
+static const struct ix_place *best_place(const struct gctx *g, const struct hyp *h, int i)
+{
+    const struct index_view *v = g->v;
+    const struct run *r = &h->runs[i];
+    const struct ix_place *best = NULL;
+    int best_agree = -1;
+    for (uint32_t p = index_place_first(g->ix, r->key, r->klen);
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
+        const struct ix_place *pl = &v->places[p];
+        if (!country_ok(g->cc, pl->country))
+            continue;
+        int agree = place_agrees(g, h, i, pl);
+        if (!best || agree > best_agree ||
+            (agree == best_agree &&
+             ((pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
+              (pl->rank == best->rank && pl->source > best->source && pl->source == 2)))) {
+            best = pl;
+            best_agree = agree;
+        }
+    }
+    return best;
+}
+
+/* Whether the runs of h other than i are explained well enough for run i's place to be a
+ * credible answer: structured input always; free text with at most 3 tokens naming no place. */
+static bool others_explained(const struct gctx *g, const struct hyp *h, int i)
+{
+    int unexplained = 0;
+    for (int k = 0; k < h->n_runs; k++)
+        if (k != i && index_place_first(g->ix, h->runs[k].key, h->runs[k].klen) == IX_NONE)
+            unexplained += h->runs[k].ntok;
+    return g->structured || unexplained <= 3;
+}
+
+/* Place pl (a city, or a district of one) as the answer. */
+static void answer_place(const struct gctx *g, const struct ix_place *pl, bool asked_street,
+                         struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(pl->lat);
+    o->lon = o->nav_lon = fix2deg(pl->lon);
+    o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
+    if (pl->rank > RANK_CITY) {
+        o->district = ix_str(v, pl->name);
+        o->city = ix_str(v, pl->city);
+        o->mq[MQ_DISTRICT] = 1;
+    } else {
+        o->city = ix_str(v, pl->name);
+        o->mq[MQ_CITY] = 1;
+    }
+    o->county = ix_str(v, pl->county);
+    o->state = ix_str(v, pl->state);
+    o->country[0] = pl->country[0];
+    o->country[1] = pl->country[1];
+    if (asked_street)
+        o->mq[MQ_STREET] = 0;
+    gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'C', pl->id, 0);
+    o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
+    o->relevance = gc_relevance(o);
+}
+
+/* The country alone as the answer, when that is all the query says (h: its locality runs).
+ * Return whether it was. */
+static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    const struct gc_query *q = g->q;
+    bool only_country = g->structured
+                            ? (is_blank(q->street) && is_blank(q->city) && is_blank(q->postcode) &&
+                               is_blank(q->house_number) && is_blank(q->district) && g->cc[0])
+                            : (g->country_named && h->n_runs == 0);
+    if (!only_country)
+        return false;
+    for (size_t i = 0; i < v->n_admins; i++) {
+        const struct ix_admin *a = &v->admins[i];
+        if (a->rank != RANK_COUNTRY || a->country[0] != g->cc[0] || a->country[1] != g->cc[1])
+            continue;
+        gc_init_out(o);
+        o->lat = o->nav_lat = fix2deg(a->lat);
+        o->lon = o->nav_lon = fix2deg(a->lon);
+        o->level = GL_COUNTRY;
+        memcpy(o->country, a->country, 2);
+        o->mq[MQ_COUNTRY] = 1;
+        o->tl_lat = fix2deg(a->max_lat);
+        o->tl_lon = fix2deg(a->min_lon);
+        o->br_lat = fix2deg(a->min_lat);
+        o->br_lon = fix2deg(a->max_lon);
+        gc_location_id(o->location_id, sizeof(o->location_id), 'K', (uint32_t)i, 0);
+        o->relevance = 1;
+        return true;
+    }
+    return false;
+}
+
+/* No credible street: the postcode, then a locality, then the country. */
+int gc_fallback(struct gctx *g, struct gc_result *out)
+{
+    struct gc_candidate *o = &out->c[0];
+    /* free text: tokens other than the postcode, country and one locality ask for more */
+    int free_tokens = 0;
+    for (int i = 0; i < g->ntok; i++)
+        free_tokens += !g->tok[i].used;
+    bool asked_street = !is_blank(g->q->street) || !is_blank(g->q->house_number);
+    out->n = 1;
+    if (g->has_pc && g->pc_entry != IX_NONE) {
+        answer_postcode(g, asked_street || (!g->structured && free_tokens > 0), o);
+        return 0;
+    }
+    /* localities: structured city/district, or free-form leftover runs */
+    struct hyp tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.span_i = tmp.span_j = -1;
+    tmp.num_tok = tmp.num_end = -1;
+    const struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
+    if (!g->structured) {
+        gc_leftover_runs(g, &tmp);
+        h = &tmp;
+    }
+    for (int i = 0; i < h->n_runs; i++) {
+        const struct ix_place *best = best_place(g, h, i);
+        if (!best || !others_explained(g, h, i))
+            continue;
+        /* free text that said more than this locality asked for a street */
+        answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
+        return 0;
+    }
+    out->n = answer_country(g, h, o) ? 1 : 0;
+    return 0;
+}
+
+/* ---- output ---- */
+
+void gc_location_id(char *out, size_t cap, char kind, uint32_t a, uint32_t b)
+{
+    snprintf(out, cap, "%c%08x%08x", kind, a, b);
+}
+
+void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,
+                         const struct ix_street *s)
+{
+    o->street = ix_str(v, s->name);
+    o->city = ix_str(v, s->city);
+    o->district = ix_str(v, s->district);
+    o->postcode = ix_str(v, s->postcode);
+    o->county = ix_str(v, s->county);
+    o->state = ix_str(v, s->state);
+    o->country[0] = s->country[0];
+    o->country[1] = s->country[1];
+    o->country[2] = '\0';
+}
+
+void gc_set_view(struct gc_candidate *o, double radius_m)
+{
+    double dlat = radius_m / 111320.0;
+    double dlon = dlat / fmax(0.01, cos(o->lat * M_PI / 180));
+    o->tl_lat = o->lat + dlat;
+    o->tl_lon = o->lon - dlon;
+    o->br_lat = o->lat - dlat;
+    o->br_lon = o->lon + dlon;
+}
+
+void gc_init_out(struct gc_candidate *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = 0; i < MQ__COUNT; i++)
+        o->mq[i] = -1;
+    o->distance = -1;
+    o->house_number = o->street = o->district = o->city = o->postcode = o->county = o->state = "";
+}
+
+double gc_relevance(const struct gc_candidate *o)
+{
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < MQ__COUNT; i++)
+        if (o->mq[i] >= 0) {
+            sum += o->mq[i];
+            n++;
+        }
+    return n ? sum / n : 1.0;
+}

@@ -1,0 +1,297 @@
+/*
+ * geocode_reverse.c - reverse geocoding: the nearest addresses to a point through the index's
+ * grid of cells, else the nearest street line, the administrative area that contains the
+ * point, or the nearest city.
+ */
+#include "geocode/geocode_int.h"
+#include "base/hash.h"
+#include "index/index.h"
+#include "record/geo.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Cells of the grid around (lat, lon) within search metres: [cy0, cy1] x [cx0, cx1]. */
+static void cell_range(double lat, double lon, double search, int32_t r[4])
+{
+    double dlat = search / 111320.0;
+    double dlon = dlat / fmax(0.01, cos(lat * M_PI / 180));
+    r[0] = (int32_t)floor((lat - dlat) / IX_CELL_DEG);
+    r[1] = (int32_t)floor((lat + dlat) / IX_CELL_DEG);
+    r[2] = (int32_t)floor((lon - dlon) / IX_CELL_DEG);
+    r[3] = (int32_t)floor((lon + dlon) / IX_CELL_DEG);
+}
+
+static const struct ix_cell *find_cell(const struct ix_cell *cells, size_t n, int32_t cy,
+                                       int32_t cx)
+{
+    uint64_t key = ((uint64_t)(uint32_t)cy << 32) | (uint32_t)cx;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cells[mid].cell < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && cells[lo].cell == key ? &cells[lo] : NULL;
+}
+
+/* Distance from (lat, lon) to segment p-q in metres; the nearest point in *nlat, *nlon. */
+static double segment_distance(double lat, double lon, const struct ix_point *p,
+                               const struct ix_point *q, double *nlat, double *nlon)
+{
+    double k = cos(lat * M_PI / 180);
+    double ax = fix2deg(p->lon) * k, ay = fix2deg(p->lat);
+    double bx = fix2deg(q->lon) * k, by = fix2deg(q->lat);
+    double px = lon * k, py = lat;
+    double dx = bx - ax, dy = by - ay;
+    double len2 = dx * dx + dy * dy;
+    double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    *nlat = ay + t * dy;
+    *nlon = (ax + t * dx) / k;
+    return geo_approx_distance_m(lat, lon, *nlat, *nlon);
+}
+
+/* Ray casting on a ring of fixed-point coordinates. */
+static bool ring_contains(const struct ix_point *pt, uint32_t n, double lat, double lon)
+{
+    bool in = false;
+    for (uint32_t i = 0, j = n - 1; i < n; j = i++) {
+        double yi = fix2deg(pt[i].lat), xi = fix2deg(pt[i].lon);
+        double yj = fix2deg(pt[j].lat), xj = fix2deg(pt[j].lon);
+        if ((yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi)
+            in = !in;
+    }
+    return in;
+}
+
+static enum gc_level level_of_rank(uint32_t rank)
+{
+    return rank <= RANK_COUNTRY  ? GL_COUNTRY
+           : rank <= RANK_STATE  ? GL_STATE
+           : rank <= RANK_COUNTY ? GL_COUNTY
+           : rank <= RANK_CITY   ? GL_CITY
+                                 : GL_DISTRICT;
+}
+
+/* The areas that contain the point, finest first, as one candidate with the hierarchy filled
+ * from the coarser areas. Return 1 when one was found. */
+static int containing_area(const struct index_view *v, double lat, double lon,
+                           struct gc_candidate *o)
+{
+    const struct ix_admin *finest = NULL;
+    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
+    for (size_t i = 0; i < v->n_admins; i++) {
+        const struct ix_admin *a = &v->admins[i];
+        if (a->geom_count < 3 || lat < fix2deg(a->min_lat) || lat > fix2deg(a->max_lat) ||
+            lon < fix2deg(a->min_lon) || lon > fix2deg(a->max_lon))
+            continue;
+        if (!ring_contains(&v->points[a->geom_first], a->geom_count, lat, lon))
+            continue;
+        enum gc_level l = level_of_rank(a->rank);
+        if (!by_level[l] || a->rank > by_level[l]->rank)
+            by_level[l] = a;
+        if (!finest || a->rank > finest->rank)
+            finest = a;
+    }
+    if (!finest)
+        return 0;
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(finest->lat);
+    o->lon = o->nav_lon = fix2deg(finest->lon);
+    o->level = level_of_rank(finest->rank);
+    memcpy(o->country, finest->country, 2);
+    if (by_level[GL_DISTRICT])
+        o->district = ix_str(v, by_level[GL_DISTRICT]->name);
+    if (by_level[GL_CITY])
+        o->city = ix_str(v, by_level[GL_CITY]->name);
+    if (by_level[GL_COUNTY])
+        o->county = ix_str(v, by_level[GL_COUNTY]->name);
+    if (by_level[GL_STATE])
+        o->state = ix_str(v, by_level[GL_STATE]->name);
+    o->tl_lat = fix2deg(finest->max_lat);
+    o->tl_lon = fix2deg(finest->min_lon);
+    o->br_lat = fix2deg(finest->min_lat);
+    o->br_lon = fix2deg(finest->max_lon);
+    o->distance = 0;
+    o->relevance = 1.0;
+    gc_location_id(o->location_id, sizeof(o->location_id), 'R', (uint32_t)(finest - v->admins),
+                   finest->rank);
+    return 1;
+}
+
+/* The nearest city place within 30 km: the last resort of reverse geocoding. */
+static int nearest_city(const struct index_view *v, double lat, double lon, struct gc_candidate *o)
+{
+    const struct ix_place *bp = NULL;
+    double bd = 30000;
+    for (size_t i = 0; i < v->n_places; i++) {
+        const struct ix_place *p = &v->places[i];
+        if (p->rank != RANK_CITY)
+            continue;
+        double d = geo_approx_distance_m(lat, lon, fix2deg(p->lat), fix2deg(p->lon));
+        if (d < bd) {
+            bd = d;
+            bp = p;
+        }
+    }
+    if (!bp)
+        return 0;
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(bp->lat);
+    o->lon = o->nav_lon = fix2deg(bp->lon);
+    o->level = GL_CITY;
+    o->city = ix_str(v, bp->name);
+    o->county = ix_str(v, bp->county);
+    o->state = ix_str(v, bp->state);
+    o->country[0] = bp->country[0];
+    o->country[1] = bp->country[1];
+    o->distance = bd;
+    o->relevance = 1.0;
+    gc_location_id(o->location_id, sizeof(o->location_id), 'C', bp->id, 0);
+    gc_set_view(o, 5000);
+    return 1;
+}
+
+/* The nearest street line within radius_m. Return 1 when found. */
+static int nearest_street(const struct index_view *v, double lat, double lon, double radius_m,
+                          struct gc_candidate *o)
+{
+    int32_t r[4];
+    cell_range(lat, lon, radius_m, r);
+    uint32_t best = IX_NONE;
+    double bd = radius_m, blat = 0, blon = 0;
+    for (int32_t cy = r[0]; cy <= r[1]; cy++)
+        for (int32_t cx = r[2]; cx <= r[3]; cx++) {
+            const struct ix_cell *c = find_cell(v->scells, v->n_scells, cy, cx);
+            for (uint32_t k = 0; c && k < c->count; k++) {
+                uint32_t si = v->scell_streets[c->first + k];
+                const struct ix_street *s = &v->streets[si];
+                const struct ix_point *pt = &v->points[s->geom_first];
+                for (uint32_t i = 1; i < s->geom_count; i++) {
+                    if (pt[i].lat == IX_PART_BREAK || pt[i - 1].lat == IX_PART_BREAK)
+                        continue;
+                    double nl, nn;
+                    double d = segment_distance(lat, lon, &pt[i - 1], &pt[i], &nl, &nn);
+                    if (d < bd || (d == bd && si < best)) {
+                        bd = d;
+                        best = si;
+                        blat = nl;
+                        blon = nn;
+                    }
+                }
+            }
+        }
+    if (best == IX_NONE)
+        return 0;
+    const struct ix_street *s = &v->streets[best];
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = blat;
+    o->lon = o->nav_lon = blon;
+    o->level = GL_STREET;
+    o->distance = bd;
+    o->relevance = 1.0;
+    gc_location_id(o->location_id, sizeof(o->location_id), 'S', s->id, 0);
+    gc_set_view(o, 200);
+    return 1;
+}
+
+/* An address within the search radius and its distance. */
+struct near_addr {
+    uint32_t addr;
+    double d; /* metres */
+};
+
+/* The max nearest addresses within radius_m of (lat, lon) into best[0..max), nearest first
+ * (equal distances: lower index first). Return how many. */
+static int nearest_addresses(const struct index_view *v, double lat, double lon, double radius_m,
+                             int max, struct near_addr *best)
+{
+    int32_t r[4];
+    cell_range(lat, lon, radius_m, r);
+    int nb = 0;
+    for (int32_t cy = r[0]; cy <= r[1]; cy++) {
+        for (int32_t cx = r[2]; cx <= r[3]; cx++) {
+            const struct ix_cell *c = find_cell(v->cells, v->n_cells, cy, cx);
+            for (uint32_t k = 0; c && k < c->count; k++) {
+                uint32_t a = v->cell_addrs[c->first + k];
+                double d = geo_approx_distance_m(lat, lon, fix2deg(v->addrs[a].lat),
+                                                 fix2deg(v->addrs[a].lon));
+                if (d > radius_m)
+                    continue;
+                int pos = nb;
+                while (pos > 0 &&
+                       (best[pos - 1].d > d || (best[pos - 1].d == d && best[pos - 1].addr > a))) {
+                    if (pos < max)
+                        best[pos] = best[pos - 1];
+                    pos--;
+                }
+                if (pos < max) {
+                    best[pos].addr = a;
+                    best[pos].d = d;
+                    if (nb < max)
+                        nb++;
+                }
+            }
+        }
+    }
+    return nb;
+}
+
+/* Address point n (at distance n->d) as output o. */
+static void emit_address(const struct index_view *v, const struct near_addr *n,
+                         struct gc_candidate *o)
+{
+    const struct ix_addr *a = &v->addrs[n->addr];
+    const struct ix_street *s = &v->streets[a->street];
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = fix2deg(a->lat);
+    o->lon = o->nav_lon = fix2deg(a->lon);
+    o->house_number = ix_str(v, a->raw);
+    if (*ix_str(v, a->postcode))
+        o->postcode = ix_str(v, a->postcode);
+    o->level = GL_HOUSENUMBER;
+    o->type = GT_POINT;
+    o->distance = n->d;
+    o->relevance = 1.0;
+    const char *src = ix_str(v, a->source);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
+                   *src ? hash_fnv1a(src, strlen(src)) : n->addr);
+    gc_set_view(o, 50);
+}
+
+int geocode_reverse(const struct index *ix, double lat, double lon, double radius_m,
+                    int max_results, struct gc_result *out)
+{
+    const struct index_view *v = index_view(ix);
+    out->n = 0;
+    if (max_results < 1)
+        max_results = 1;
+    if (max_results > GC_MAX_CANDIDATES)
+        max_results = GC_MAX_CANDIDATES;
+    if (!(radius_m > 0))
+        radius_m = GC_DEFAULT_RADIUS_M;
+    if (radius_m > 20000)
+        radius_m = 20000;
+    struct near_addr best[GC_MAX_CANDIDATES + 1];
+    int nb = nearest_addresses(v, lat, lon, radius_m, max_results, best);
+    for (int i = 0; i < nb; i++)
+        emit_address(v, &best[i], &out->c[i]);
+    out->n = nb;
+    if (nb == 0 &&
+        (nearest_street(v, lat, lon, radius_m, &out->c[0]) ||
+         containing_area(v, lat, lon, &out->c[0]) || nearest_city(v, lat, lon, &out->c[0])))
+        out->n = 1;
+    return 0;
+}
+
+int geocode_reverse_areas(const struct index *ix, double lat, double lon, struct gc_result *out)
+{
+    const struct index_view *v = index_view(ix);
+    out->n = containing_area(v, lat, lon, &out->c[0]) || nearest_city(v, lat, lon, &out->c[0]);
+    return 0;
+}

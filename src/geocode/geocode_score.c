@@ -1,0 +1,187 @@
+/*
+ * geocode_score.c - score a (hypothesis, street) pair by what agrees: the street itself, the
+ * tokens it explains, the postcode, the locality (city, district, or a place near the street),
+ * the house number; tokens left unexplained cost points. The weights are GC_WEIGHTS.
+ */
+#include "geocode/geocode_int.h"
+#include "index/index.h"
+#include "record/geo.h"
+#include "text/norm.h"
+
+#include <string.h>
+
+/* Whether the data's postcode string at off is the query's postcode, keyed the way the builder
+ * keys data (norm_postcode, not strict). */
+bool gc_pc_matches(const struct gctx *g, uint32_t off)
+{
+    const char *pc = ix_str(g->v, off);
+    char k[32];
+    return *pc && norm_postcode(pc, strlen(pc), false, k, sizeof(k)) && strcmp(k, g->pc_key) == 0;
+}
+
+static bool street_has_postcode(const struct gctx *g, const struct ix_street *s)
+{
+    const struct index_view *v = g->v;
+    if (gc_pc_matches(g, s->postcode))
+        return true;
+    /* postcode strings are stored once: an offset already seen gives the same answer */
+    uint32_t seen = s->postcode;
+    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
+        uint32_t off = v->addrs[a].postcode;
+        if (off != seen && gc_pc_matches(g, off))
+            return true;
+        seen = off;
+    }
+    for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
+         i++)
+        if (gc_pc_matches(g, v->interps[i].postcode))
+            return true;
+    return false;
+}
+
+static double prefix_similarity(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t n = 0;
+    while (n < la && n < lb && a[n] == b[n])
+        n++;
+    size_t shorter = la < lb ? la : lb;
+    if (n >= 4 && n * 2 >= shorter)
+        return GC_WEIGHTS.locality_similar;
+    return 0;
+}
+
+/* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
+ * that name near the street, 0.7 a similar name, 0 not at all. Sets which field matched. */
+static double locality_match(const struct gctx *g, const struct ix_street *s, const struct run *r,
+                             bool *is_district)
+{
+    const struct index_view *v = g->v;
+    const char *ck = ix_str(v, s->city_key), *dk = ix_str(v, s->district_key);
+    *is_district = false;
+    if (*ck && strcmp(ck, r->key) == 0)
+        return 1.0;
+    if (*dk && strcmp(dk, r->key) == 0) {
+        *is_district = true;
+        return 1.0;
+    }
+    /* a place with that name close to the street (a village within a municipality) */
+    uint32_t p = index_place_first(g->ix, r->key, r->klen);
+    double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
+    for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
+         p++) {
+        const struct ix_place *pl = &v->places[p];
+        if (!country_ok(g->cc, pl->country))
+            continue;
+        double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
+        if (geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon)) <= limit) {
+            *is_district = pl->rank > RANK_CITY;
+            return GC_WEIGHTS.locality_near;
+        }
+    }
+    double m = 0;
+    if (*ck)
+        m = prefix_similarity(ck, strlen(ck), r->key, r->klen);
+    if (m == 0 && *dk) {
+        m = prefix_similarity(dk, strlen(dk), r->key, r->klen);
+        *is_district = m > 0;
+    }
+    return m;
+}
+
+static bool run_is_state(const struct gctx *g, const struct ix_street *s, const struct run *r)
+{
+    const char *st = ix_str(g->v, s->state);
+    if (!*st)
+        return false;
+    char k[KEY_MAX];
+    int n = norm_key(st, strlen(st), g->cc_arg, k, sizeof(k));
+    return n > 0 && (size_t)n == r->klen && strcmp(k, r->key) == 0;
+}
+
+void gc_score_cand(struct gctx *g, struct cand *c)
+{
+    const struct index_view *v = g->v;
+    const struct ix_street *s = &v->streets[c->street];
+    const struct hyp *h = &g->hyp[c->hyp];
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = w->street * c->street_q + w->span_token * c->span_tokens;
+    c->mq_pc = c->mq_city = c->mq_district = c->mq_state = -1;
+    if (g->has_pc) {
+        if (street_has_postcode(g, s)) {
+            sc += w->postcode;
+            c->mq_pc = 1;
+            c->confirmed = true;
+        } else {
+            sc -= w->postcode_miss;
+            c->mq_pc = 0;
+            /* a neighbouring postcode still says "this area" */
+            if (g->pc_entry != IX_NONE) {
+                const struct ix_postcode *p = &v->postcodes[g->pc_entry];
+                if (geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(s->lat),
+                                          fix2deg(s->lon)) < w->postcode_near_m)
+                    sc += w->postcode_near;
+            }
+        }
+    }
+    for (int i = 0; i < h->n_runs; i++) {
+        const struct run *r = &h->runs[i];
+        bool is_d;
+        double m = locality_match(g, s, r, &is_d);
+        if (m > 0) {
+            sc += w->locality * m;
+            c->confirmed = true;
+            if (is_d)
+                c->mq_district = m > c->mq_district ? m : c->mq_district;
+            else
+                c->mq_city = m > c->mq_city ? m : c->mq_city;
+        } else if (run_is_state(g, s, r)) {
+            sc += w->state;
+            c->mq_state = 1;
+        } else {
+            sc -= w->unexplained * r->ntok;
+            c->unexplained += r->ntok;
+            if (g->structured)
+                c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
+        }
+    }
+    c->level = GL_STREET;
+    c->type = GT_NONE;
+    c->lat = fix2deg(s->lat);
+    c->lon = fix2deg(s->lon);
+    c->mq_hn = h->has_hn ? 0 : -1;
+    if (h->has_hn) {
+        int r = gc_resolve_number(g, s, &h->hn, c);
+        if (r == 2) {
+            sc += w->point;
+            c->level = GL_HOUSENUMBER;
+            c->type = GT_POINT;
+        } else if (r == 1) {
+            sc += w->interpolated;
+            c->level = GL_HOUSENUMBER;
+            c->type = GT_INTERPOLATED;
+        }
+    }
+    if (g->focus[0] && s->country[0] == g->focus[0] && s->country[1] == g->focus[1])
+        sc += w->focus;
+    c->score = sc;
+}
+
+int gc_cmp_cand(const void *pa, const void *pb, void *ctx)
+{
+    const struct cand *a = pa, *b = pb;
+    const struct index_view *cmp_view = ctx;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    if (a->level != b->level)
+        return a->level > b->level ? -1 : 1;
+    /* the bigger of two equal streets first: more addresses, then more interpolation */
+    uint32_t na =
+        cmp_view->streets[a->street].addr_count + cmp_view->streets[a->street].interp_count;
+    uint32_t nb =
+        cmp_view->streets[b->street].addr_count + cmp_view->streets[b->street].interp_count;
+    if (na != nb)
+        return na > nb ? -1 : 1;
+    if (a->street != b->street)
+        return a->street < b->street ? -1 : 1;
+    return a->hyp - b->hyp;
+}
