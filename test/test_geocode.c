@@ -377,7 +377,7 @@ static void test_reverse_far(void **state)
     assert_int_equal(geocode_reverse(ix, 47.0520, 9.6100, 250, 3, res), 0);
     for (int i = 0; i < res->n; i++)
         assert_true(res->c[i].level != GL_HOUSENUMBER);
-    /* NOTE: a radius of 0 is taken as "no radius" (GC_DEFAULT_RADIUS_M), see geocode.c */
+    /* NOTE: a radius of 0 is taken as "no radius" (GC_DEFAULT_RADIUS_M), see geocode_reverse.c */
     /* the poles and the antimeridian do not crash */
     assert_int_equal(geocode_reverse(ix, 90, 180, 250, 3, res), 0);
     assert_int_equal(geocode_reverse(ix, -90, -180, 250, 3, res), 0);

@@ -8,11 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint32_t smap_hash(const char *s, size_t len)
-{
-    return hash_fnv1a(s, len);
-}
-
 void smap_init(struct smap *m)
 {
     memset(m, 0, sizeof(*m));
@@ -31,7 +26,7 @@ void smap_release(struct smap *m)
 static size_t find_slot(const struct smap *m, const char *key, size_t len, int *found)
 {
     size_t mask = m->nslots - 1;
-    size_t i = smap_hash(key, len) & mask;
+    size_t i = hash_fnv1a(key, len) & mask;
     for (;;) {
         uint32_t e = m->slots[i];
         if (e == 0) {
@@ -63,7 +58,7 @@ static void grow(struct smap *m)
     m->slots = xcalloc(ns, sizeof(uint32_t));
     m->nslots = ns;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = smap_hash(m->arena + m->key_off[e], m->key_len[e]) & (ns - 1);
+        size_t i = hash_fnv1a(m->arena + m->key_off[e], m->key_len[e]) & (ns - 1);
         while (m->slots[i])
             i = (i + 1) & (ns - 1);
         m->slots[i] = (uint32_t)e + 1;

@@ -29,7 +29,4 @@ uint32_t *smap_get(const struct smap *m, const char *key, size_t len);
  * *inserted tells which happened. */
 uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, int *inserted);
 
-/* The FNV-1a 32-bit hash used by smap and by the index's on-disk hash tables. */
-uint32_t smap_hash(const char *s, size_t len);
-
 #endif
