@@ -438,7 +438,7 @@ static unsigned char *good_index(size_t *len, char *path, size_t cap)
 }
 
 /* Open bytes written to a scratch file; return index_open's code and require a message and a
- * NULL-free outcome on error. Any index that does open is geocoded, so that an
+ * NULL-free outcome on error. Any index that does open is geocoded and described, so that an
  * undetected corruption that breaks a reader shows up (under ASan) here. */
 static int try_open(const unsigned char *p, size_t n, char *msg, size_t msgcap)
 {
@@ -453,6 +453,10 @@ static int try_open(const unsigned char *p, size_t n, char *msg, size_t msgcap)
         assert_true(msg[0] != '\0');
         return rc;
     }
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    index_describe(ix, devnull, NULL);
+    fclose(devnull);
     struct gc_result *res = calloc(1, sizeof(*res));
     assert_non_null(res);
     const char *qs[] = {"Hauptstraße 1, Dreieich",

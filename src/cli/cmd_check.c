@@ -7,41 +7,13 @@
 #include "base/err.h"
 #include "import/import.h"
 #include "index/index.h"
-#include "index/index_format.h"
 
 #include <stdio.h>
-#include <time.h>
 
-/* Print the index's header, sources and counts per kind and per country. */
-static void describe(const struct index *ix, FILE *fp)
+/* index_describe's name of a source's format. */
+static const char *format_name(int format)
 {
-    const struct index_view *v = index_view(ix);
-    struct index_counts c;
-    index_counts(ix, &c);
-    fprintf(fp, "format %u normaliser %u bytes %llu\n", v->hdr->format_version,
-            v->hdr->norm_version, (unsigned long long)v->hdr->file_size);
-    for (size_t i = 0; i < v->n_sources; i++) {
-        const struct ix_source *s = &v->sources[i];
-        char when[32];
-        time_t t = (time_t)s->mtime;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        fprintf(fp, "source %s format=%s bytes=%llu date=%s records=%llu\n", ix_str(v, s->name),
-                import_format_name((enum import_format)s->format), (unsigned long long)s->size,
-                when, (unsigned long long)s->records);
-    }
-    fprintf(fp,
-            "addresses %llu\nstreets %llu\ninterpolation_ranges %llu\nplaces %llu\n"
-            "postcodes %llu\nadmin_areas %llu\n",
-            (unsigned long long)c.addresses, (unsigned long long)c.streets,
-            (unsigned long long)c.interps, (unsigned long long)c.places,
-            (unsigned long long)c.postcodes, (unsigned long long)c.admins);
-    for (size_t i = 0; i < v->n_countries; i++) {
-        const struct ix_country *k = &v->countries[i];
-        fprintf(fp, "country %.2s addresses=%u streets=%u places=%u postcodes=%u\n",
-                k->code[0] ? k->code : "--", k->addresses, k->streets, k->places, k->postcodes);
-    }
+    return import_format_name((enum import_format)format);
 }
 
 int cmd_check(int argc, char **argv)
@@ -71,7 +43,7 @@ int cmd_check(int argc, char **argv)
         return CMD_FAIL;
     }
     printf("index %s ok\n", pos[0]);
-    describe(ix, stdout);
+    index_describe(ix, stdout, format_name);
     index_close(ix);
     return CMD_OK;
 }

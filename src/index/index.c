@@ -419,3 +419,36 @@ const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key,
     *n = end - lo;
     return v->fuzzy + lo;
 }
+
+void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format))
+{
+    const struct index_view *v = &ix->v;
+    struct index_counts c;
+    index_counts(ix, &c);
+    fprintf(fp, "format %u normaliser %u bytes %llu\n", v->hdr->format_version,
+            v->hdr->norm_version, (unsigned long long)v->hdr->file_size);
+    for (size_t i = 0; i < v->n_sources; i++) {
+        const struct ix_source *s = &v->sources[i];
+        char when[32];
+        time_t t = (time_t)s->mtime;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char num[16];
+        snprintf(num, sizeof(num), "%u", s->format);
+        fprintf(fp, "source %s format=%s bytes=%llu date=%s records=%llu\n", ix_str(v, s->name),
+                format_name ? format_name((int)s->format) : num, (unsigned long long)s->size, when,
+                (unsigned long long)s->records);
+    }
+    fprintf(fp,
+            "addresses %llu\nstreets %llu\ninterpolation_ranges %llu\nplaces %llu\n"
+            "postcodes %llu\nadmin_areas %llu\n",
+            (unsigned long long)c.addresses, (unsigned long long)c.streets,
+            (unsigned long long)c.interps, (unsigned long long)c.places,
+            (unsigned long long)c.postcodes, (unsigned long long)c.admins);
+    for (size_t i = 0; i < v->n_countries; i++) {
+        const struct ix_country *k = &v->countries[i];
+        fprintf(fp, "country %.2s addresses=%u streets=%u places=%u postcodes=%u\n",
+                k->code[0] ? k->code : "--", k->addresses, k->streets, k->places, k->postcodes);
+    }
+}

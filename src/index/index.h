@@ -54,6 +54,10 @@ struct index_counts {
 };
 void index_counts(const struct index *ix, struct index_counts *out);
 
+/* Print the header, sources, counts per kind and per country (geobatch check). format_name
+ * names a source's format (the CLI passes import_format_name); NULL prints its number. */
+void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format));
+
 /* ---- lookups (any thread, no locks, no allocation) ----
  *
  * Keys are norm_key()/norm_postcode() output, key[0..len) without a NUL. The tables are sorted
