@@ -22,6 +22,22 @@ int fs_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+ssize_t fs_read_full(int fd, void *p, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, (char *)p + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    return (ssize_t)n;
+}
+
 int fs_copy_fd(int in, int out, char *block, size_t cap)
 {
     for (;;) {

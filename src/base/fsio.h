@@ -9,11 +9,16 @@
 #define GEOBATCH_FSIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define GB_PATH_MAX 4200
 
 /* Write all len bytes of data to fd. */
 int fs_write_all(int fd, const void *data, size_t len);
+
+/* Read from fd until cap bytes are in p or the file ends. Return the count (less than cap only
+ * at the end of the file) or -errno. */
+ssize_t fs_read_full(int fd, void *p, size_t cap);
 
 /* Copy everything from in (from its current offset to EOF) to out, through block[cap]. */
 int fs_copy_fd(int in, int out, char *block, size_t cap);

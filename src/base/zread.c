@@ -9,6 +9,7 @@
  * never "truncated": it is how a caller reads only the start of a file.
  */
 #include "base/zread.h"
+#include "base/fsio.h"
 #include "base/err.h"
 #include "base/mem.h"
 
@@ -63,17 +64,10 @@ static ssize_t in_fill(struct zread *z)
     size_t want = ZREAD_CHUNK - z->avail;
     if (z->o.max_in && z->o.max_in - z->n_in < want)
         want = (size_t)(z->o.max_in - z->n_in);
-    size_t got = 0;
-    while (got < want) {
-        ssize_t r = read(z->fd, z->in + z->avail + got, want - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
+    ssize_t r = fs_read_full(z->fd, z->in + z->avail, want);
+    if (r < 0)
+        return r;
+    size_t got = (size_t)r;
     z->avail += got;
     z->n_in += got;
     if (got == 0) {

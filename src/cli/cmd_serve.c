@@ -181,12 +181,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
     int rc = cmd_parse(&spec, argc, argv, pos, 0, &npos);
     if (rc >= 0)
         return rc;
-    enum log_level lvl;
-    if (log_level_parse(o->log_level, &lvl) < 0) {
-        fprintf(stderr, "geobatch serve: unknown log level '%s'\n", o->log_level);
-        return CMD_USAGE;
-    }
-    log_set_level(lvl);
+    if ((rc = cmd_log_level("serve", o->log_level)) >= 0)
+        return rc;
     if (!o->index_path || !o->data) {
         fprintf(stderr, "geobatch serve: --index and --data are required\n");
         return CMD_USAGE;
@@ -276,12 +272,8 @@ int cmd_serve(int argc, char **argv)
                 gb_strerror(rc));
         goto out;
     }
-    rc = norm_init(NULL);
-    if (rc < 0) {
-        fprintf(stderr, "geobatch serve: cannot load the normaliser's lists: %s\n",
-                gb_strerror(rc));
+    if (cmd_norm_init("serve") >= 0)
         goto out;
-    }
     rc = index_open(&ix, o.index_path, err, sizeof(err));
     if (rc < 0) {
         if (err[0]) /* index_open names the file */

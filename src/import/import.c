@@ -12,6 +12,7 @@
  */
 #include "import/import.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/mem.h"
 #include "base/zread.h"
 #include "import/import_int.h"
@@ -86,23 +87,6 @@ int import_format_parse(const char *name, enum import_format *out)
 
 #define DETECT_HEAD   (64 * 1024)       /* bytes of the file (or stream) that detection reads */
 #define DETECT_BZ_MAX (4 * 1024 * 1024) /* compressed bytes read to get a bzip2 block out */
-
-/* Read up to cap bytes from the start of fd. Return the count or -errno. */
-static ssize_t read_head(int fd, unsigned char *p, size_t cap)
-{
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = read(fd, p + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    return (ssize_t)n;
-}
 
 /* Decompress the start of the gzip or bzip2 file fd, whose first n bytes are in raw, into
  * plain[cap]. Return the number of bytes, 0 when nothing could be decompressed. gzip: the first
@@ -210,7 +194,7 @@ int import_detect(const char *path, enum import_format *out)
     unsigned char *plain = xmalloc(DETECT_HEAD);
     enum import_format f = FMT_UNKNOWN;
     int rc;
-    ssize_t r = read_head(fd, raw, DETECT_HEAD);
+    ssize_t r = fs_read_full(fd, raw, DETECT_HEAD);
     if (r < 0) {
         rc = (int)r;
         goto out;

@@ -46,19 +46,6 @@ int input_col_lookup(const char *s, size_t n)
     return -1;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int shown(size_t len)
 {
     return (int)(len > NAME_SHOWN ? NAME_SHOWN : len);
@@ -72,7 +59,7 @@ int input_header_parse(const struct csv_row *hdr, bool allow_unknown, struct inp
     char **names = NULL;
 
     if (hdr->error) {
-        set_err(err, errlen, "invalid input data: header line %zu: %s", hdr->lineno,
+        gb_errf(err, errlen, "invalid input data: header line %zu: %s", hdr->lineno,
                 gb_strerror(hdr->error));
         return hdr->error;
     }
@@ -88,13 +75,13 @@ int input_header_parse(const struct csv_row *hdr, bool allow_unknown, struct inp
         size_t len = hdr->lens[i];
         col[i] = input_col_lookup(name, len);
         if (col[i] < 0 && !allow_unknown) {
-            set_err(err, errlen, "invalid input data: unknown column '%.*s'", shown(len), name);
+            gb_errf(err, errlen, "invalid input data: unknown column '%.*s'", shown(len), name);
             rc = GB_ECOLUMN;
             goto out;
         }
         for (size_t j = 0; len > 0 && j < i; j++) {
             if (hdr->lens[j] == len && strncasecmp(hdr->fields[j], name, len) == 0) {
-                set_err(err, errlen, "invalid input data: column '%.*s' given twice", shown(len),
+                gb_errf(err, errlen, "invalid input data: column '%.*s' given twice", shown(len),
                         name);
                 rc = GB_ECOLUMN;
                 goto out;
@@ -107,7 +94,7 @@ int input_header_parse(const struct csv_row *hdr, bool allow_unknown, struct inp
         }
     }
     if (!usable) {
-        set_err(err, errlen,
+        gb_errf(err, errlen,
                 "invalid input data: no usable column (needs searchText, prox, or one of "
                 "country, state, county, city, district, street, houseNumber, postalCode)");
         rc = GB_EFORMAT;
