@@ -836,7 +836,7 @@ static void test_check_output(void **state)
     char want[4096];
     snprintf(want, sizeof(want),
              "index %s ok\n"
-             "format 1 normaliser 1 bytes %lld\n"
+             "format 2 normaliser 1 bytes %lld\n"
              "source li-liechtenstein-2026.csv format=oa-csv bytes=%lld date=%s records=12553\n"
              "source us-zcta-2021-centroids.json format=postcodes-json bytes=%lld date=%s "
              "records=33791\n"

@@ -50,6 +50,9 @@ static const struct {
     {IXS_COUNTRIES, "COUNTRIES", sizeof(struct ix_country)},
     {IXS_SCELLS, "SCELLS", sizeof(struct ix_cell)},
     {IXS_SCELL_STREETS, "SCELL_STREETS", sizeof(uint32_t)},
+    {IXS_PC_RANGES, "PC_RANGES", sizeof(struct ix_range)},
+    {IXS_PC_STREETS, "PC_STREETS", sizeof(uint32_t)},
+    {IXS_FUZZY_DIR, "FUZZY_DIR", sizeof(uint32_t)},
 };
 
 static void test_section_table_matches_the_code(void **state)

@@ -88,7 +88,7 @@ struct gc_candidate {
 /* The working memory of one forward query (tokens, hypotheses, candidates): opaque, owned by
  * the geocoder while a call runs and meaningless between calls. The geocoder checks at compile
  * time that its context fits. */
-#define GC_SCRATCH_BYTES (72 * 1024)
+#define GC_SCRATCH_BYTES (80 * 1024)
 struct gc_scratch {
     alignas(max_align_t) unsigned char bytes[GC_SCRATCH_BYTES];
 };

@@ -74,7 +74,7 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
     g->ix = ix;
     g->v = index_view(ix);
     g->q = q;
-    g->pc_entry = IX_NONE;
+    g->pc_entry = g->pc_run = IX_NONE;
     gc_set_country(g, q->country, g->cc);
     gc_set_country(g, q->country_focus, g->focus);
     g->structured = is_blank(q->search_text);
@@ -100,28 +100,66 @@ static void find_candidates(struct gctx *g)
             g->cc_arg = g->cc;
     }
     for (int i = 0; i < g->ncand; i++)
-        gc_score_cand(g, &g->cand[i]);
+        gc_score_street(g, &g->cand[i]);
     if (!g->structured && !credible(g)) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
         for (int i = before; i < g->ncand; i++)
-            gc_score_cand(g, &g->cand[i]);
+            gc_score_street(g, &g->cand[i]);
     }
 }
 
-/* Drop the candidates that are not answers: too low a score, a street found only by spelling
- * tolerance that nothing else agrees with, or too many tokens left unexplained. */
+/* Whether drop_weak keeps c (c->score complete). */
+static bool kept(const struct cand *c)
+{
+    if (c->score < GC_WEIGHTS.min_score)
+        return false;
+    if (c->street_q < 1 && !c->confirmed && !(c->type == GT_POINT && c->unexplained == 0))
+        return false;
+    return c->unexplained <= c->span_tokens + 1;
+}
+
+/*
+ * Step 3, second pass: house numbers only for the candidates that can still be answers. In
+ * order of street score, a candidate's number is looked up unless even an address point
+ * (the most a number adds) could not bring it within GC_WEIGHTS.tie of the best kept score so
+ * far; those are left unresolved and dropped, which changes no answer: they could never rank
+ * among the best.
+ */
+static void resolve_numbers(struct gctx *g)
+{
+    uint16_t *ord = g->order_tmp;
+    int n = g->ncand;
+    for (int i = 0; i < n; i++) { /* insertion sort by street score, best first */
+        int k = i;
+        while (k > 0 && g->cand[ord[k - 1]].score < g->cand[i].score) {
+            ord[k] = ord[k - 1];
+            k--;
+        }
+        ord[k] = (uint16_t)i;
+    }
+    double best = -1e300;
+    double most =
+        GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated;
+    for (int i = 0; i < n; i++) {
+        struct cand *c = &g->cand[ord[i]];
+        if (c->score + most + 1e-9 < best - GC_WEIGHTS.tie)
+            break; /* and so are all after it */
+        gc_score_number(g, c);
+        if (kept(c) && c->score > best)
+            best = c->score;
+    }
+}
+
+/* Drop the candidates that are not answers: left unresolved by resolve_numbers, too low a
+ * score, a street found only by spelling tolerance that nothing else agrees with, or too many
+ * tokens left unexplained. */
 static void drop_weak(struct gctx *g)
 {
     int w = 0;
     for (int i = 0; i < g->ncand; i++) {
         struct cand *c = &g->cand[i];
-        bool keep = c->score >= GC_WEIGHTS.min_score;
-        if (c->street_q < 1 && !c->confirmed && !(c->type == GT_POINT && c->unexplained == 0))
-            keep = false;
-        if (c->unexplained > c->span_tokens + 1)
-            keep = false;
-        if (keep)
+        if (c->resolved && kept(c))
             g->cand[w++] = *c;
     }
     g->ncand = w;
@@ -213,9 +251,12 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     start_query(g, ix, q);
     out->n = 0;
     find_candidates(g);
+    resolve_numbers(g);
     drop_weak(g);
     if (g->ncand == 0 && !g->structured && !g->has_pc)
         gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
+    if (g->ncand == 0 && g->too_wide)
+        return gc_answer_ambiguous(g, out);
     if (g->ncand == 0)
         return gc_fallback(g, out);
     sort_candidates(g);

@@ -32,6 +32,8 @@
 #define INTERP_MAX_GAP_NUM 200    /* interpolate between numbers at most this far apart */
 #define INTERP_MAX_GAP_M   1500.0 /* ... and at most this many metres apart */
 #define SAME_STREET_M      500.0  /* equal keys closer than this are one street */
+#define NARROW_MIN         1      /* a name in at most this many localities: all are candidates */
+#define WIDE_MAX           128    /* ... in more, and the query narrows it to none: ambiguous */
 
 /* The scoring weights: points a candidate gains (or, for the *_miss and unexplained fields,
  * loses) by what agrees with the query. geocode_score.c adds them up; the house-number fields
@@ -119,6 +121,8 @@ struct run {
     int first, ntok;
     char key[KEY_MAX];
     size_t klen;
+    bool place_known;     /* place_first is looked up (the first candidate that asked) */
+    uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
 };
 
 /* A hypothesis of which tokens are the street and the house number; the rest are runs. */
@@ -140,7 +144,9 @@ struct cand {
     int hyp;
     double street_q;
     int span_tokens;
-    double score;
+    double street_score; /* what the street says, before the house number and the focus */
+    double score;        /* street_score + number + focus once resolved; before, without number */
+    bool resolved;       /* the house number was looked up (gc_score_number) */
     double mq_city, mq_district, mq_pc, mq_hn, mq_state;
     int unexplained;
     bool confirmed; /* postcode or locality agreed */
@@ -168,6 +174,9 @@ struct gctx {
     bool has_pc;
     char pc_key[32];
     uint32_t pc_entry; /* first postcode entry, IX_NONE if unknown to the index */
+    uint32_t pc_run;   /* first entry of the postcode's key in any country (its streets) */
+    bool too_wide;     /* a street name in more localities than WIDE_MAX, none named */
+    uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
     /* tokens */
     struct token tok[MAX_TOKENS];
     int ntok;
@@ -240,8 +249,11 @@ void gc_parse_free_fuzzy(struct gctx *g);
 
 /* Whether the data's postcode string at off is the query's postcode. */
 bool gc_pc_matches(const struct gctx *g, uint32_t off);
-/* Score c, resolve its house number and fill its match qualities. */
-void gc_score_cand(struct gctx *g, struct cand *c);
+/* Score what street c says (postcode, locality, tokens explained) and fill its match
+ * qualities; c->score is then without the house number. Cheap: no address is read. */
+void gc_score_street(struct gctx *g, struct cand *c);
+/* Resolve c's house number on its street and complete c->score. */
+void gc_score_number(struct gctx *g, struct cand *c);
 /* qsort_r order of candidates (ctx: the index view): best first, a total order. */
 int gc_cmp_cand(const void *pa, const void *pb, void *ctx);
 
@@ -254,6 +266,9 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
 void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o);
 /* No credible street: the postcode, then a locality, then the country, into out. Return 0. */
 int gc_fallback(struct gctx *g, struct gc_result *out);
+/* A street name in more localities than the query narrows it to (g->too_wide) and nothing
+ * else: the country (of the country filter) as an ambiguous answer, or no answer. Return 0. */
+int gc_answer_ambiguous(struct gctx *g, struct gc_result *out);
 
 /* ---- geocode_resolve.c: output helpers, also for geocode_reverse.c ---- */
 

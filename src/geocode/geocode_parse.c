@@ -37,6 +37,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
     g->has_pc = true;
     g->pc_entry = IX_NONE;
     uint32_t e = index_postcode_first(g->ix, g->pc_key, k);
+    g->pc_run = e;
     for (; e != IX_NONE && e < g->v->n_postcodes &&
            strcmp(ix_str(g->v, g->v->postcodes[e].key), g->pc_key) == 0;
          e++) {
@@ -148,6 +149,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
             uint32_t e = index_postcode_first(g->ix, key, k);
+            uint32_t run = e;
             bool found = false;
             for (; e != IX_NONE && e < g->v->n_postcodes &&
                    strcmp(ix_str(g->v, g->v->postcodes[e].key), key) == 0;
@@ -161,6 +163,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             memcpy(g->pc_key, key, k + 1);
             g->has_pc = true;
             g->pc_entry = e;
+            g->pc_run = run;
             if (!g->cc_arg && g->v->postcodes[e].country[0]) {
                 memcpy(g->guess_cc, g->v->postcodes[e].country, 2);
                 g->cc_arg = g->guess_cc;
@@ -180,6 +183,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->first = first;
     r->ntok = end - first;
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
+    r->place_known = false;
     if (r->klen)
         h->n_runs++;
 }
@@ -201,19 +205,26 @@ void gc_leftover_runs(struct gctx *g, struct hyp *h)
     }
 }
 
+/* Add (street, hyp) as a candidate of street quality q, or raise the quality of the one there
+ * is: a hash set finds it without a scan. Streets outside the country filter are skipped. */
 static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int span_tokens)
 {
     const struct ix_street *s = &g->v->streets[street];
     if (!country_ok(g->cc, s->country))
         return;
-    for (int i = 0; i < g->ncand; i++)
-        if (g->cand[i].street == street && g->cand[i].hyp == hyp) {
-            if (q > g->cand[i].street_q)
-                g->cand[i].street_q = q;
+    size_t mask = sizeof(g->cand_set) / sizeof(g->cand_set[0]) - 1;
+    size_t slot = (street * 2654435761u + (uint32_t)hyp * 40503u) & mask;
+    for (; g->cand_set[slot]; slot = (slot + 1) & mask) {
+        struct cand *c = &g->cand[g->cand_set[slot] - 1];
+        if (c->street == street && c->hyp == hyp) {
+            if (q > c->street_q)
+                c->street_q = q;
             return;
         }
+    }
     if (g->ncand >= MAX_CANDS)
         return;
+    g->cand_set[slot] = (uint16_t)(g->ncand + 1);
     struct cand *c = &g->cand[g->ncand++];
     memset(c, 0, sizeof(*c));
     c->street = street;
@@ -223,13 +234,128 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
     c->addr = IX_NONE;
 }
 
-/* Every street of the run that starts at first (equal keys are adjacent). */
-void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
+/* [*lo, *hi) narrowed to the streets whose country is cc (the run is sorted by country). */
+static void country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi)
+{
+    uint32_t a = *lo, b = *hi;
+    while (a < b) { /* first street of country >= cc */
+        uint32_t m = a + (b - a) / 2;
+        if (memcmp(v->streets[m].country, cc, 2) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    uint32_t c = a;
+    b = *hi;
+    while (c < b) { /* first street of country > cc */
+        uint32_t m = c + (b - c) / 2;
+        if (memcmp(v->streets[m].country, cc, 2) <= 0)
+            c = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    *hi = c;
+}
+
+/* Candidates of [lo, hi) (one country) whose city key is key: a binary search, the run of equal
+ * city keys is sorted together. Return how many streets matched. */
+static int add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
+                    int span_tokens)
 {
     const struct index_view *v = g->v;
-    const char *key = ix_str(v, v->streets[first].key);
-    for (uint32_t k = first; k < v->n_streets && strcmp(ix_str(v, v->streets[k].key), key) == 0;
-         k++)
+    uint32_t a = lo, b = hi;
+    while (a < b) {
+        uint32_t m = a + (b - a) / 2;
+        if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    int n = 0;
+    for (uint32_t k = a; k < hi && strcmp(ix_str(v, v->streets[k].city_key), key) == 0; k++, n++)
+        add_cand(g, k, hyp, q, span_tokens);
+    return n;
+}
+
+/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs (the whole run, and for free
+ * text any span of up to three of its tokens: "Praha 9" is also "Praha"), country by country. */
+static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+                            int span_tokens)
+{
+    const struct index_view *v = g->v;
+    const struct hyp *h = &g->hyp[hyp];
+    while (lo < hi) {
+        uint32_t a = lo, b = hi;
+        country_span(v, v->streets[lo].country, &a, &b);
+        for (int r = 0; r < h->n_runs; r++) {
+            const struct run *run = &h->runs[r];
+            add_city(g, a, b, run->key, hyp, q, span_tokens);
+            if (run->first < 0 || run->ntok < 2)
+                continue;
+            for (int i = run->first; i < run->first + run->ntok; i++)
+                for (int j = i + 1; j <= run->first + run->ntok && j - i <= 3; j++) {
+                    if (i == run->first && j == run->first + run->ntok)
+                        continue; /* the whole run, above */
+                    char key[KEY_MAX];
+                    if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
+                        add_city(g, a, b, key, hyp, q, span_tokens);
+                }
+        }
+        lo = b;
+    }
+}
+
+/* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,
+ * so those of this name are one stretch of them. */
+static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+                            int span_tokens)
+{
+    size_t n;
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, &n);
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (st[m] < lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (; a < n && st[a] < hi; a++)
+        add_cand(g, st[a], hyp, q, span_tokens);
+}
+
+/*
+ * The streets of the run of equal keys that starts at first, as candidates of hyp. A name in
+ * few localities gives them all. A name in many is narrowed by what the query gives first (the
+ * country, then the streets with its postcode and those in a locality it names, through the
+ * index's order and its postcode table), so that the work depends on the plausible streets,
+ * not on how many towns have a street of that name. When nothing narrows it, a name in up to
+ * WIDE_MAX localities gives them all; a name in more is truly ambiguous (g->too_wide).
+ */
+void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
+{
+    uint32_t lo = first, hi = index_street_run_end(g->ix, first);
+    if (hi - lo > NARROW_MIN) {
+        if (g->cc[0]) {
+            uint32_t a = lo, b = hi; /* streets of unknown country pass any country filter */
+            country_span(g->v, "\0\0", &a, &b);
+            for (uint32_t k = a; k < b; k++)
+                add_cand(g, k, hyp, q, span_tokens);
+            country_span(g->v, g->cc, &lo, &hi);
+        }
+        int before = g->ncand;
+        if (g->pc_run != IX_NONE)
+            add_by_postcode(g, lo, hi, hyp, q, span_tokens);
+        add_by_locality(g, lo, hi, hyp, q, span_tokens);
+        if (g->ncand > before)
+            return;
+        if (hi - lo > WIDE_MAX) {
+            g->too_wide = true;
+            return;
+        }
+    }
+    for (uint32_t k = lo; k < hi; k++)
         add_cand(g, k, hyp, q, span_tokens);
 }
 
@@ -346,6 +472,7 @@ void gc_parse_structured(struct gctx *g)
             r->klen = (size_t)k;
             r->ntok = 1;
             r->first = -1;
+            r->place_known = false;
             h->n_runs++;
         }
     }

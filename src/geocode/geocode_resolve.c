@@ -317,11 +317,12 @@ static void answer_place(const struct gctx *g, const struct ix_place *pl, bool a
     o->relevance = gc_relevance(o);
 }
 
+static bool answer_country_area(const struct gctx *g, struct gc_candidate *o);
+
 /* The country alone as the answer, when that is all the query says (h: its locality runs).
  * Return whether it was. */
 static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_candidate *o)
 {
-    const struct index_view *v = g->v;
     const struct gc_query *q = g->q;
     bool only_country = g->structured
                             ? (is_blank(q->street) && is_blank(q->city) && is_blank(q->postcode) &&
@@ -329,6 +330,14 @@ static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_
                             : (g->country_named && h->n_runs == 0);
     if (!only_country)
         return false;
+    return answer_country_area(g, o);
+}
+
+/* The country of the filter (g->cc) as the answer: its area in the index. Return whether the
+ * index has it. */
+static bool answer_country_area(const struct gctx *g, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
     for (size_t i = 0; i < v->n_admins; i++) {
         const struct ix_admin *a = &v->admins[i];
         if (a->rank != RANK_COUNTRY || a->country[0] != g->cc[0] || a->country[1] != g->cc[1])
@@ -383,6 +392,21 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         return 0;
     }
     out->n = answer_country(g, h, o) ? 1 : 0;
+    return 0;
+}
+
+int gc_answer_ambiguous(struct gctx *g, struct gc_result *out)
+{
+    out->n = g->cc[0] && answer_country_area(g, &out->c[0]) ? 1 : 0;
+    if (out->n) { /* the street was asked and not placed; nor was a house number */
+        struct gc_candidate *o = &out->c[0];
+        o->code = GC_AMBIGUOUS_UPHIERARCHY;
+        o->mq[MQ_STREET] = 0;
+        for (int i = 0; i < g->nhyp; i++)
+            if (g->hyp[i].has_hn)
+                o->mq[MQ_HOUSENUMBER] = 0;
+        o->relevance = gc_relevance(o);
+    }
     return 0;
 }
 

@@ -19,24 +19,22 @@ bool gc_pc_matches(const struct gctx *g, uint32_t off)
     return *pc && norm_postcode(pc, strlen(pc), false, k, sizeof(k)) && strcmp(k, g->pc_key) == 0;
 }
 
+/* Whether street s has the query's postcode (an address, an interpolation or the street's own):
+ * a binary search in the postcode's streets. */
 static bool street_has_postcode(const struct gctx *g, const struct ix_street *s)
 {
-    const struct index_view *v = g->v;
-    if (gc_pc_matches(g, s->postcode))
-        return true;
-    /* postcode strings are stored once: an offset already seen gives the same answer */
-    uint32_t seen = s->postcode;
-    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
-        uint32_t off = v->addrs[a].postcode;
-        if (off != seen && gc_pc_matches(g, off))
-            return true;
-        seen = off;
+    size_t n;
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, &n);
+    uint32_t want = (uint32_t)(s - g->v->streets);
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (st[m] < want)
+            a = m + 1;
+        else
+            b = m;
     }
-    for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
-         i++)
-        if (gc_pc_matches(g, v->interps[i].postcode))
-            return true;
-    return false;
+    return a < n && st[a] == want;
 }
 
 static double prefix_similarity(const char *a, size_t la, const char *b, size_t lb)
@@ -52,7 +50,7 @@ static double prefix_similarity(const char *a, size_t la, const char *b, size_t 
 
 /* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all. Sets which field matched. */
-static double locality_match(const struct gctx *g, const struct ix_street *s, const struct run *r,
+static double locality_match(const struct gctx *g, const struct ix_street *s, struct run *r,
                              bool *is_district)
 {
     const struct index_view *v = g->v;
@@ -65,7 +63,11 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, co
         return 1.0;
     }
     /* a place with that name close to the street (a village within a municipality) */
-    uint32_t p = index_place_first(g->ix, r->key, r->klen);
+    if (!r->place_known) { /* once per run, not once per candidate */
+        r->place_first = index_place_first(g->ix, r->key, r->klen);
+        r->place_known = true;
+    }
+    uint32_t p = r->place_first;
     double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
     for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
          p++) {
@@ -98,11 +100,18 @@ static bool run_is_state(const struct gctx *g, const struct ix_street *s, const 
     return n > 0 && (size_t)n == r->klen && strcmp(k, r->key) == 0;
 }
 
-void gc_score_cand(struct gctx *g, struct cand *c)
+/* The countryFocus bonus of street s. */
+static double focus_bonus(const struct gctx *g, const struct ix_street *s)
+{
+    bool in = g->focus[0] && s->country[0] == g->focus[0] && s->country[1] == g->focus[1];
+    return in ? GC_WEIGHTS.focus : 0;
+}
+
+void gc_score_street(struct gctx *g, struct cand *c)
 {
     const struct index_view *v = g->v;
     const struct ix_street *s = &v->streets[c->street];
-    const struct hyp *h = &g->hyp[c->hyp];
+    struct hyp *h = &g->hyp[c->hyp];
     const struct gc_weights *w = &GC_WEIGHTS;
     double sc = w->street * c->street_q + w->span_token * c->span_tokens;
     c->mq_pc = c->mq_city = c->mq_district = c->mq_state = -1;
@@ -124,7 +133,7 @@ void gc_score_cand(struct gctx *g, struct cand *c)
         }
     }
     for (int i = 0; i < h->n_runs; i++) {
-        const struct run *r = &h->runs[i];
+        struct run *r = &h->runs[i];
         bool is_d;
         double m = locality_match(g, s, r, &is_d);
         if (m > 0) {
@@ -149,6 +158,17 @@ void gc_score_cand(struct gctx *g, struct cand *c)
     c->lat = fix2deg(s->lat);
     c->lon = fix2deg(s->lon);
     c->mq_hn = h->has_hn ? 0 : -1;
+    c->street_score = sc;
+    c->score = sc + focus_bonus(g, s);
+    c->resolved = false;
+}
+
+void gc_score_number(struct gctx *g, struct cand *c)
+{
+    const struct ix_street *s = &g->v->streets[c->street];
+    const struct hyp *h = &g->hyp[c->hyp];
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = c->street_score;
     if (h->has_hn) {
         int r = gc_resolve_number(g, s, &h->hn, c);
         if (r == 2) {
@@ -161,9 +181,8 @@ void gc_score_cand(struct gctx *g, struct cand *c)
             c->type = GT_INTERPOLATED;
         }
     }
-    if (g->focus[0] && s->country[0] == g->focus[0] && s->country[1] == g->focus[1])
-        sc += w->focus;
-    c->score = sc;
+    c->score = sc + focus_bonus(g, s);
+    c->resolved = true;
 }
 
 int gc_cmp_cand(const void *pa, const void *pb, void *ctx)

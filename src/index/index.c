@@ -53,12 +53,17 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_COUNTRIES] = sizeof(struct ix_country),
     [IXS_SCELLS] = sizeof(struct ix_cell),
     [IXS_SCELL_STREETS] = sizeof(uint32_t),
+    [IXS_PC_RANGES] = sizeof(struct ix_range),
+    [IXS_PC_STREETS] = sizeof(uint32_t),
+    [IXS_FUZZY_DIR] = sizeof(uint32_t),
 };
 
 static const char *const section_names[IXS__COUNT] = {
-    "strings",        "sources", "streets",        "street hash", "fuzzy",     "addresses",
-    "interpolations", "points",  "places",         "place hash",  "postcodes", "postcode hash",
-    "admins",         "cells",   "cell addresses", "countries",
+    "strings",         "sources",        "streets",      "street hash",     "fuzzy",
+    "addresses",       "interpolations", "points",       "places",          "place hash",
+    "postcodes",       "postcode hash",  "admins",       "cells",           "cell addresses",
+    "countries",       "street cells",   "cell streets", "postcode ranges", "postcode streets",
+    "fuzzy directory",
 };
 
 #define FAIL(...)                                                                                  \
@@ -100,8 +105,23 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
         if (v->street_hash[i] != IX_NONE && v->street_hash[i] >= v->n_streets)
             FAIL("street hash slot %zu out of bounds", i);
     for (size_t i = 0; i < v->n_fuzzy; i++)
-        if (v->fuzzy[i].street >= v->n_streets)
-            FAIL("fuzzy entry %zu out of bounds", i);
+        if (v->fuzzy[i].street >= v->n_streets || (i && v->fuzzy[i].hash < v->fuzzy[i - 1].hash))
+            FAIL("fuzzy entry %zu out of bounds or out of order", i);
+    size_t nb = (size_t)1 << v->fuzzy_bits;
+    if (v->fuzzy_bits < 1 || v->fuzzy_bits > 31 || v->n_fuzzy_dir != nb + 1)
+        FAIL("fuzzy directory of %zu entries is not 2^k + 1", v->n_fuzzy_dir);
+    for (size_t b = 0; b <= nb; b++)
+        if (v->fuzzy_dir[b] > v->n_fuzzy || (b && v->fuzzy_dir[b] < v->fuzzy_dir[b - 1]) ||
+            (b == nb && v->fuzzy_dir[b] != v->n_fuzzy))
+            FAIL("fuzzy directory bucket %zu out of bounds", b);
+    for (size_t i = 0; i < v->n_postcodes; i++) {
+        const struct ix_range *r = &v->pc_ranges[i];
+        if (r->count && (r->first >= v->n_pc_streets || r->count > v->n_pc_streets - r->first))
+            FAIL("postcode %zu: street range out of bounds", i);
+    }
+    for (size_t i = 0; i < v->n_pc_streets; i++)
+        if (v->pc_streets[i] >= v->n_streets)
+            FAIL("postcode street %zu out of bounds", i);
     for (size_t i = 0; i < v->n_addrs; i++) {
         const struct ix_addr *a = &v->addrs[i];
         if (a->street >= v->n_streets || !str_ok(v, a->raw) || !str_ok(v, a->postcode) ||
@@ -279,6 +299,14 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
     v->n_scells = count[IXS_SCELLS];
     v->scell_streets = base[IXS_SCELL_STREETS];
     v->n_scell_streets = count[IXS_SCELL_STREETS];
+    v->pc_ranges = base[IXS_PC_RANGES];
+    v->pc_streets = base[IXS_PC_STREETS];
+    v->n_pc_streets = count[IXS_PC_STREETS];
+    v->fuzzy_dir = base[IXS_FUZZY_DIR];
+    v->n_fuzzy_dir = count[IXS_FUZZY_DIR];
+    v->fuzzy_bits = 0;
+    while (v->fuzzy_bits < 32 && ((size_t)1 << v->fuzzy_bits) + 1 < v->n_fuzzy_dir)
+        v->fuzzy_bits++;
 }
 
 int index_open(struct index **out, const char *path, char *err, size_t errlen)
@@ -399,13 +427,49 @@ uint32_t index_postcode_first(const struct index *ix, const char *key, size_t le
                       offsetof(struct ix_postcode, key), key, len);
 }
 
+uint32_t index_street_run_end(const struct index *ix, uint32_t first)
+{
+    const struct index_view *v = &ix->v;
+    uint32_t key = v->streets[first].key;
+    const char *k = ix_str(v, key);
+    /* equal keys are one interned string: compare offsets, and strings only to order them */
+    size_t lo = first + 1, step = 1, hi = lo;
+    while (hi < v->n_streets && v->streets[hi].key == key) { /* gallop past the run */
+        lo = hi + 1;
+        hi = first + (step *= 2);
+    }
+    if (hi > v->n_streets)
+        hi = v->n_streets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->streets[mid].key == key || strcmp(ix_str(v, v->streets[mid].key), k) == 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
+}
+
+const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, size_t *n)
+{
+    const struct index_view *v = &ix->v;
+    if (entry >= v->n_postcodes) {
+        *n = 0;
+        return v->pc_streets;
+    }
+    *n = v->pc_ranges[entry].count;
+    return v->pc_streets + v->pc_ranges[entry].first;
+}
+
 const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
                                         size_t *n)
 {
     const struct index_view *v = &ix->v;
     uint32_t hash = ix_key_hash(key, len);
-    /* FUZZY is sorted by hash: the first entry not below it, then the run of equal ones */
-    size_t lo = 0, hi = v->n_fuzzy;
+    /* FUZZY is sorted by hash: the directory gives the hash's bucket, a binary search within it
+     * the first entry not below the hash, then the run of equal ones */
+    size_t bucket = hash >> (32 - v->fuzzy_bits);
+    size_t lo = v->fuzzy_dir[bucket], hi = v->fuzzy_dir[bucket + 1];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (v->fuzzy[mid].hash < hash)

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#define INDEX_FORMAT_VERSION 1
+#define INDEX_FORMAT_VERSION 2
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
@@ -66,6 +66,14 @@ void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)
 
 /* The first street whose key is key, or IX_NONE. */
 uint32_t index_street_first(const struct index *ix, const char *key, size_t len);
+
+/* One past the last street of the run of equal keys that starts at first (< n_streets):
+ * O(log run). */
+uint32_t index_street_run_end(const struct index *ix, uint32_t first);
+
+/* The streets that have postcode entry's key (on an address, an interpolation or as the
+ * street's postcode), ascending: *n of them from the returned pointer. */
+const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, size_t *n);
 
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);

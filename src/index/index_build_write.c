@@ -68,6 +68,11 @@ struct layout {
     size_t n_countries, cap_countries;
     uint32_t *h_st, *h_pl, *h_pc; /* the hash tables of streets, places, postcodes */
     size_t ns_st, ns_pl, ns_pc;
+    struct ix_range *pc_ranges; /* b->n_pcs */
+    uint32_t *pc_streets;       /* n_pc_streets */
+    size_t n_pc_streets;
+    uint32_t *fuzzy_dir; /* 2^fuzzy_bits + 1 */
+    unsigned fuzzy_bits;
 };
 
 /* ---- orders: every table sorts on its content, then on arrival ---- */
@@ -565,6 +570,28 @@ static void build_fuzzy(struct index_builder *b, struct layout *o)
     o->n_fuzzy = w;
 }
 
+/* The directory of FUZZY: 2^k buckets by the top k bits of the hash (about four entries a
+ * bucket), dir[b] the first entry of bucket b, dir[2^k] = n_fuzzy. A probe reads two adjacent
+ * words and a few entries instead of binary-searching the whole section. */
+static void build_fuzzy_dir(struct index_builder *b, struct layout *o)
+{
+    (void)b;
+    unsigned k = 1;
+    while (k < 30 && ((size_t)1 << (k + 2)) < o->n_fuzzy)
+        k++;
+    size_t nb = (size_t)1 << k;
+    uint32_t *dir = xmallocarray(nb + 1, sizeof(uint32_t));
+    size_t e = 0;
+    for (size_t bucket = 0; bucket < nb; bucket++) {
+        while (e < o->n_fuzzy && (o->fuzzy[e].hash >> (32 - k)) < bucket)
+            e++;
+        dir[bucket] = (uint32_t)e;
+    }
+    dir[nb] = (uint32_t)o->n_fuzzy;
+    o->fuzzy_dir = dir;
+    o->fuzzy_bits = k;
+}
+
 /* Places: derived ones at the centroid of their addresses, all sorted, each with its stable id
  * (FNV-1a 32 of "key|CC|rank|source"). */
 static void lay_out_places(struct index_builder *b, struct layout *o)
@@ -606,6 +633,96 @@ static void lay_out_postcodes(struct index_builder *b, struct layout *o)
     }
     sort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode, b);
     o->pcs = pcs;
+}
+
+/* (postcode run, street) while the postcode street table is built. */
+struct pc_pair {
+    uint32_t run, street;
+};
+
+static int cmp_pc_pair(const void *pa, const void *pb, void *ctx)
+{
+    (void)ctx;
+    const struct pc_pair *a = pa, *c = pb;
+    if (a->run != c->run)
+        return a->run < c->run ? -1 : 1;
+    return (a->street > c->street) - (a->street < c->street);
+}
+
+/* Count a postcode string (off) of street st: a pair (first entry of the key's run, st). The
+ * string is keyed once (cache: raw string -> run, IX_NONE when no entry has its key). */
+static void pc_pair_add(struct index_builder *b, struct layout *o, struct smap *runs,
+                        struct smap *cache, uint32_t off, uint32_t st, struct pc_pair **pairs,
+                        size_t *n, size_t *cap)
+{
+    const char *pc = str_at(b, off);
+    if (!off || !*pc)
+        return;
+    uint32_t *run = smap_get(cache, pc, strlen(pc));
+    if (!run) {
+        char key[64];
+        size_t kl = norm_postcode(pc, strlen(pc), false, key, sizeof(key));
+        uint32_t *r = kl ? smap_get(runs, key, kl) : NULL;
+        int ins;
+        run = smap_put(cache, pc, strlen(pc), r ? *r : IX_NONE, &ins);
+    }
+    if (*run == IX_NONE)
+        return;
+    if (*n && (*pairs)[*n - 1].run == *run && (*pairs)[*n - 1].street == st)
+        return;
+    VEC_GROW(*pairs, *n, *cap);
+    (*pairs)[(*n)++] = (struct pc_pair){*run, st};
+    (void)o;
+}
+
+/* The postcode -> streets table: for every postcode key, the streets that have an address, an
+ * interpolation or a street postcode of that key, in street order; every entry of the key's
+ * run shares the one range. The geocoder narrows a street name to a postcode with it and tells
+ * whether a street has the query's postcode with one binary search. */
+static void link_postcode_streets(struct index_builder *b, struct layout *o)
+{
+    struct smap runs, cache;
+    smap_init(&runs);
+    smap_init(&cache);
+    for (size_t i = 0; i < b->n_pcs; i++) {
+        if (i > 0 && o->pcs[i].key == o->pcs[i - 1].key)
+            continue;
+        const char *k = str_at(b, o->pcs[i].key);
+        int ins;
+        smap_put(&runs, k, strlen(k), (uint32_t)i, &ins);
+    }
+    struct pc_pair *pairs = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t st = 0; st < o->ng; st++) {
+        const struct ix_street *s = &o->streets[st];
+        pc_pair_add(b, o, &runs, &cache, s->postcode, (uint32_t)st, &pairs, &n, &cap);
+        for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++)
+            pc_pair_add(b, o, &runs, &cache, o->addrs[a].postcode, (uint32_t)st, &pairs, &n, &cap);
+        for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
+             i++)
+            pc_pair_add(b, o, &runs, &cache, o->interps[i].postcode, (uint32_t)st, &pairs, &n,
+                        &cap);
+    }
+    sort(pairs, n, sizeof(*pairs), cmp_pc_pair, b);
+    o->pc_streets = xmallocarray(n + 1, sizeof(uint32_t));
+    o->pc_ranges = xcalloc(b->n_pcs + 1, sizeof(*o->pc_ranges));
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w && i && pairs[i].run == pairs[i - 1].run && pairs[i].street == pairs[i - 1].street)
+            continue;
+        struct ix_range *r = &o->pc_ranges[pairs[i].run];
+        if (r->count == 0)
+            r->first = (uint32_t)w;
+        r->count++;
+        o->pc_streets[w++] = pairs[i].street;
+    }
+    o->n_pc_streets = w;
+    for (size_t i = 1; i < b->n_pcs; i++) /* the run's other entries share its range */
+        if (o->pcs[i].key == o->pcs[i - 1].key)
+            o->pc_ranges[i] = o->pc_ranges[i - 1];
+    free(pairs);
+    smap_release(&runs);
+    smap_release(&cache);
 }
 
 /* The reverse grid: address indexes grouped by IX_CELL_DEG cell, cells in id order. */
@@ -855,6 +972,10 @@ static int write_index(const struct index_builder *b, const struct layout *o, co
         [IXS_SCELLS] = {o->scells, o->n_scells * sizeof(*o->scells), o->n_scells},
         [IXS_SCELL_STREETS] = {o->scell_streets, o->n_scell_streets * sizeof(uint32_t),
                                o->n_scell_streets},
+        [IXS_PC_RANGES] = {o->pc_ranges, b->n_pcs * sizeof(*o->pc_ranges), b->n_pcs},
+        [IXS_PC_STREETS] = {o->pc_streets, o->n_pc_streets * sizeof(uint32_t), o->n_pc_streets},
+        [IXS_FUZZY_DIR] = {o->fuzzy_dir, (((size_t)1 << o->fuzzy_bits) + 1) * sizeof(uint32_t),
+                           ((size_t)1 << o->fuzzy_bits) + 1},
     };
     int rc = write_file(path, &h, s, err, errlen);
     if (rc == 0)
@@ -886,24 +1007,29 @@ static void layout_release(struct layout *o)
     free(o->h_st);
     free(o->h_pl);
     free(o->h_pc);
+    free(o->pc_ranges);
+    free(o->pc_streets);
+    free(o->fuzzy_dir);
 }
 
 /* The phases of a build, in order: each reads what the ones before it laid out. */
 typedef void build_phase_fn(struct index_builder *b, struct layout *o);
 static build_phase_fn *const build_phases[] = {
-    order_streets,      /* merge line-only streets, sort streets, addresses, interpolations */
-    lay_out_addresses,  /* drop duplicate addresses */
-    lay_out_streets,    /* streets with ids and address runs */
-    lay_out_interps,    /* interpolation lines and their runs */
-    summarise_streets,  /* each street's point and postcode */
-    build_fuzzy,        /* one-deletion variants of street keys */
-    lay_out_places,     /* place centroids, order, ids */
-    lay_out_postcodes,  /* postcode points and order */
-    build_addr_cells,   /* the reverse grid of addresses */
-    lay_out_points,     /* interpolation lines, street ways, admin rings */
-    build_street_cells, /* the grid of streets */
-    count_countries,    /* per-country counts */
-    build_hash_tables,  /* street, place and postcode hash tables */
+    order_streets,         /* merge line-only streets, sort streets, addresses, interpolations */
+    lay_out_addresses,     /* drop duplicate addresses */
+    lay_out_streets,       /* streets with ids and address runs */
+    lay_out_interps,       /* interpolation lines and their runs */
+    summarise_streets,     /* each street's point and postcode */
+    build_fuzzy,           /* one-deletion variants of street keys */
+    build_fuzzy_dir,       /* their directory by hash bucket */
+    lay_out_places,        /* place centroids, order, ids */
+    lay_out_postcodes,     /* postcode points and order */
+    link_postcode_streets, /* the streets of each postcode key */
+    build_addr_cells,      /* the reverse grid of addresses */
+    lay_out_points,        /* interpolation lines, street ways, admin rings */
+    build_street_cells,    /* the grid of streets */
+    count_countries,       /* per-country counts */
+    build_hash_tables,     /* street, place and postcode hash tables */
 };
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen)

@@ -38,6 +38,9 @@ enum ix_section_id {
     IXS_COUNTRIES,     /* struct ix_country[]: per-country counts */
     IXS_SCELLS,        /* struct ix_cell[], sorted by cell id: streets passing through a cell */
     IXS_SCELL_STREETS, /* uint32[] street indexes, grouped by cell */
+    IXS_PC_RANGES,     /* struct ix_range[n_postcodes]: each entry's streets in PC_STREETS */
+    IXS_PC_STREETS,    /* uint32[] street indexes, grouped by postcode key, ascending */
+    IXS_FUZZY_DIR,     /* uint32[2^k + 1]: first FUZZY entry of each bucket of hash >> (32 - k) */
     IXS__COUNT
 };
 
@@ -155,6 +158,13 @@ struct ix_postcode {
 };
 static_assert(sizeof(struct ix_postcode) == 32, "ix_postcode layout");
 
+/* A run [first, first + count) of another section. The entries of one postcode key share one
+ * range: the streets that have an address, interpolation or street postcode of that key. */
+struct ix_range {
+    uint32_t first, count;
+};
+static_assert(sizeof(struct ix_range) == 8, "ix_range layout");
+
 struct ix_admin {
     uint32_t name;
     uint32_t rank;
@@ -221,6 +231,12 @@ struct index_view {
     size_t n_scells;
     const uint32_t *scell_streets;
     size_t n_scell_streets;
+    const struct ix_range *pc_ranges; /* n_postcodes */
+    const uint32_t *pc_streets;
+    size_t n_pc_streets;
+    const uint32_t *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
+    size_t n_fuzzy_dir;
+    unsigned fuzzy_bits;
 };
 
 struct index;

@@ -1,0 +1,197 @@
+/*
+ * test_geocode_scale.c - a street name that exists in many towns, as "Hauptstrasse" does in a
+ * country: the geocoder narrows it by what the query gives (postcode, city) through the index,
+ * finds the right town wherever it sorts among the others, and answers a query that names
+ * none honestly (ambiguous, above the street) instead of picking one town.
+ *
+ * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
+ * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
+ * town, on a grid 0.1° apart, and Germany's area.
+ */
+#include "base/err.h"
+#include "geocode/geocode.h"
+#include "index/index.h"
+#include "text/norm.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define TOWNS 400 /* more than any fixed candidate limit the geocoder ever had (256) */
+
+static struct index *ix;
+static struct gc_result *res;
+
+static double town_lat(int t)
+{
+    return 48.0 + (t / 20) * 0.1;
+}
+
+static double town_lon(int t)
+{
+    return 9.0 + (t % 20) * 0.1;
+}
+
+static void emit(const struct rec_sink *sink, int t, const char *street, int number)
+{
+    char city[32], pc[16], num[16], id[96];
+    snprintf(city, sizeof(city), "Town %03d", t);
+    snprintf(pc, sizeof(pc), "%d", 10000 + t);
+    snprintf(num, sizeof(num), "%d", number);
+    snprintf(id, sizeof(id), "t%d-%s-%d", t, street, number);
+    struct record r = {
+        .kind = REC_ADDRESS,
+        .lat = town_lat(t) + number * 0.0001,
+        .lon = town_lon(t),
+        .number = num,
+        .street = street,
+        .postcode = pc,
+        .city = city,
+        .country = "DE",
+        .source_id = id,
+    };
+    assert_int_equal(sink->emit(sink->ctx, &r), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(norm_init(NULL), 0);
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    for (int t = 1; t <= TOWNS; t++) {
+        for (int n = 1; n <= 3; n++)
+            emit(&sink, t, "Hauptstrasse", n);
+        char own[32]; /* "Weg Bdb": a name of its own, in letters */
+        snprintf(own, sizeof(own), "Weg %c%c%c", 'A' + t / 100, 'a' + t / 10 % 10, 'a' + t % 10);
+        emit(&sink, t, own, 1);
+    }
+    /* Germany's area, so that an ambiguous street can be answered with the country */
+    static const struct rec_point ring[] = {{47, 5}, {56, 5}, {56, 16}, {47, 16}, {47, 5}};
+    struct record de = {.kind = REC_ADMIN,
+                        .lat = 51.5,
+                        .lon = 10.5,
+                        .name = "Deutschland",
+                        .country = "DE",
+                        .rank = RANK_COUNTRY,
+                        .geom = ring,
+                        .n_geom = 5,
+                        .source_id = "r51477"};
+    assert_int_equal(sink.emit(sink.ctx, &de), 0);
+    char path[1024], err[512] = "";
+    const char *tmp = getenv("GB_TMP");
+    snprintf(path, sizeof(path), "%s/geocode-scale.gbx", tmp && *tmp ? tmp : "/tmp");
+    assert_int_equal(index_builder_write(b, path, err, sizeof(err)), 0);
+    index_builder_free(b);
+    assert_int_equal(index_open(&ix, path, err, sizeof(err)), 0);
+    res = malloc(sizeof(*res));
+    assert_non_null(res);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(res);
+    index_close(ix);
+    return 0;
+}
+
+/* Geocode q and require one house-number answer in town t, exact. */
+static void expect_town(const struct gc_query *q, int t)
+{
+    assert_int_equal(geocode_forward(ix, q, res), 0);
+    char city[32];
+    snprintf(city, sizeof(city), "Town %03d", t);
+    if (res->n != 1 || res->c[0].level != GL_HOUSENUMBER || strcmp(res->c[0].city, city) != 0)
+        fail_msg("%s: %d answers, first %s in %s, want house number in %s",
+                 q->search_text ? q->search_text : q->street, res->n,
+                 res->n ? gc_level_name(res->c[0].level) : "-", res->n ? res->c[0].city : "-",
+                 city);
+    assert_int_equal(res->c[0].code, GC_EXACT);
+    assert_float_equal(res->c[0].lat, town_lat(t) + 2 * 0.0001, 1e-6);
+    assert_float_equal(res->c[0].lon, town_lon(t), 1e-6);
+}
+
+static void test_every_town_is_found_by_its_postcode_or_its_name(void **state)
+{
+    (void)state;
+    /* towns at the start, the middle and past the 256th in the index's order */
+    static const int towns[] = {1, 2, 128, 255, 256, 257, 300, 399, 400};
+    for (size_t i = 0; i < sizeof(towns) / sizeof(towns[0]); i++) {
+        int t = towns[i];
+        char text[96], city[32], pc[16];
+        snprintf(city, sizeof(city), "Town %03d", t);
+        snprintf(pc, sizeof(pc), "%d", 10000 + t);
+        snprintf(text, sizeof(text), "Hauptstrasse 2, %s %s", pc, city);
+        struct gc_query q = {.search_text = text, .country = "DEU", .max_results = 5};
+        expect_town(&q, t);
+        snprintf(text, sizeof(text), "Hauptstrasse 2, %s", pc); /* postcode alone */
+        expect_town(&q, t);
+        snprintf(text, sizeof(text), "Hauptstrasse 2, %s", city); /* city alone */
+        expect_town(&q, t);
+        struct gc_query s = {.street = "Hauptstrasse",
+                             .house_number = "2",
+                             .city = city,
+                             .country = "DEU",
+                             .max_results = 5};
+        expect_town(&s, t);
+        struct gc_query p = {.street = "Hauptstrasse",
+                             .house_number = "2",
+                             .postcode = pc,
+                             .country = "DEU",
+                             .max_results = 5};
+        expect_town(&p, t);
+    }
+}
+
+static void test_a_name_in_every_town_without_a_town_is_ambiguous(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Hauptstrasse 2", .country = "DEU", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    /* never a confident house number in one of 400 towns */
+    for (int i = 0; i < res->n; i++) {
+        assert_true(res->c[i].level < GL_STREET);
+        assert_int_equal(res->c[i].code, GC_AMBIGUOUS_UPHIERARCHY);
+    }
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_COUNTRY);
+    assert_string_equal(res->c[0].country, "DE");
+    assert_float_equal(res->c[0].mq[MQ_STREET], 0, 0);
+    assert_float_equal(res->c[0].mq[MQ_HOUSENUMBER], 0, 0);
+    assert_true(res->c[0].relevance < 0.5);
+    /* the same street with a town is exact (test above); with a postcode unknown to the
+     * index it is no more certain than without */
+    q.search_text = "Hauptstrasse 2, 99999";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    for (int i = 0; i < res->n; i++)
+        assert_true(res->c[i].level < GL_STREET);
+}
+
+static void test_a_unique_name_needs_no_town(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Weg Ddd 1", .country = "DEU", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(res->c[0].city, "Town 333");
+    assert_int_equal(res->c[0].code, GC_EXACT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_town_is_found_by_its_postcode_or_its_name),
+        cmocka_unit_test(test_a_name_in_every_town_without_a_town_is_ambiguous),
+        cmocka_unit_test(test_a_unique_name_needs_no_town),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
