@@ -301,6 +301,62 @@ static void test_empty_index(void **state)
     index_close(ix);
 }
 
+/* Build 40 addresses (40 streets, 40 cities) with the builder's limit set to limit into out;
+ * return index_builder_write's code and its message in err. */
+static int build_limited(const char *out, uint64_t limit, char *err, size_t errlen)
+{
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    index_builder_set_limit(b, limit);
+    struct rec_sink sink = index_builder_sink(b);
+    for (int i = 0; i < 40; i++) {
+        char street[32], city[32], id[16];
+        snprintf(street, sizeof(street), "Weg %c%c", 'A' + i / 26, 'a' + i % 26);
+        snprintf(city, sizeof(city), "Ort %c%c", 'A' + i / 26, 'a' + i % 26);
+        snprintf(id, sizeof(id), "a%d", i);
+        struct record r = {.kind = REC_ADDRESS,
+                           .lat = 47.1 + i * 0.001,
+                           .lon = 9.5,
+                           .number = "1",
+                           .street = street,
+                           .city = city,
+                           .postcode = "9490",
+                           .country = "LI",
+                           .source_id = id};
+        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+    }
+    int rc = index_builder_write(b, out, err, errlen);
+    index_builder_free(b);
+    return rc;
+}
+
+/* Past a 32-bit reference the builder refuses with a message, and writes nothing (the limit is
+ * forced down here; make test-large passes the real one). */
+static void test_limits_are_refused_not_wrapped(void **state)
+{
+    (void)state;
+    char out[1024], err[512] = "";
+    tmp_path(out, sizeof(out), "limit.gbx");
+    unlink(out);
+    assert_int_equal(build_limited(out, 30, err, sizeof(err)), GB_ELIMIT);
+    assert_string_equal(err, "index too large: the string section's bytes (1170) passes 30, "
+                             "the most a 32-bit reference can address; build several indexes "
+                             "(one per country) instead");
+    struct stat st;
+    assert_int_equal(stat(out, &st), -1);
+    assert_int_equal(build_limited(out, 1169, err, sizeof(err)), GB_ELIMIT); /* one byte */
+    assert_int_equal(stat(out, &st), -1);
+    assert_int_equal(build_limited(out, 1170, err, sizeof(err)), 0); /* exactly the limit */
+    assert_int_equal(unlink(out), 0);
+    assert_int_equal(build_limited(out, INDEX_MAX_REF, err, sizeof(err)), 0);
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    struct index_counts c;
+    index_counts(ix, &c);
+    assert_int_equal(c.addresses, 40);
+    index_close(ix);
+}
+
 /* ---- determinism ---- */
 
 static void test_deterministic(void **state)
@@ -885,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_import_every_file),
         cmocka_unit_test(test_import_combined),
         cmocka_unit_test(test_empty_index),
+        cmocka_unit_test(test_limits_are_refused_not_wrapped),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_import_failure_is_atomic),
         cmocka_unit_test(test_truncated),

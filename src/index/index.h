@@ -36,6 +36,14 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
  * build never leaves a partial index or damages an existing one. Deterministic: the same
  * records in the same order give a byte-identical file. Return 0 or a negative code.
  */
+/* The most a count, a string offset or a reference in an index may be: they are 32-bit, and
+ * 0xFFFFFFFF means "none". index_builder_write() refuses (GB_ELIMIT, with a message naming
+ * what passed it) to write an index that would need more, never a silently wrapped one. */
+#define INDEX_MAX_REF 0xFFFFFFFEull
+
+/* Lower the builder's limit (tests: the refusal without building a 4 GiB index). */
+void index_builder_set_limit(struct index_builder *b, uint64_t limit);
+
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen);
 
 /* ---- reading ---- */

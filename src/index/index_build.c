@@ -96,6 +96,7 @@ static uint32_t intern_display(struct index_builder *b, const char *s)
 int index_builder_new(struct index_builder **out)
 {
     struct index_builder *b = xcalloc(1, sizeof(*b));
+    b->limit = INDEX_MAX_REF;
     smap_init(&b->strings);
     smap_init(&b->groups);
     smap_init(&b->raw_groups);
@@ -629,4 +630,9 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
     s->mtime = (int64_t)st.st_mtime;
     s->format = (uint32_t)format;
     return 0;
+}
+
+void index_builder_set_limit(struct index_builder *b, uint64_t limit)
+{
+    b->limit = limit < INDEX_MAX_REF ? limit : INDEX_MAX_REF;
 }

@@ -76,6 +76,7 @@ struct b_postcode {
 /* Everything collected so far. Strings are offsets into blob (0 is ""); a group is an index
  * into grps. */
 struct index_builder {
+    uint64_t limit; /* the most any count, offset or reference may be (index_builder_set_limit) */
     struct smap strings; /* string -> offset in the STRINGS blob */
     char *blob;
     size_t blob_len, blob_cap;

@@ -1012,6 +1012,69 @@ static void layout_release(struct layout *o)
     free(o->fuzzy_dir);
 }
 
+/* GB_ELIMIT with a message when n (of what) passes the builder's limit, else 0. */
+static int over_limit(const struct index_builder *b, const char *what, uint64_t n, char *err,
+                      size_t errlen)
+{
+    if (n <= b->limit)
+        return 0;
+    gb_errf(err, errlen,
+            "index too large: %s (%llu) passes %llu, the most a 32-bit reference can address; "
+            "build several indexes (one per country) instead",
+            what, (unsigned long long)n, (unsigned long long)b->limit);
+    return GB_ELIMIT;
+}
+
+/* What the records collected need, before any phase narrows a size to 32 bits. */
+static int check_input_limits(const struct index_builder *b, char *err, size_t errlen)
+{
+    const struct {
+        const char *what;
+        uint64_t n;
+    } c[] = {
+        {"the string section's bytes", b->blob_len},
+        {"addresses", b->n_addrs},
+        {"streets", b->n_grps},
+        {"interpolation ranges", b->n_interps},
+        {"places", b->n_places},
+        {"postcodes", b->n_pcs},
+        {"admin areas", b->n_admins},
+        {"sources", b->n_sources},
+        {"line points", (uint64_t)b->n_points + b->n_spoints + b->n_apoints},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        int rc = over_limit(b, c[i].what, c[i].n, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* What the phases made: the derived tables' counts. */
+static int check_layout_limits(const struct index_builder *b, const struct layout *o, char *err,
+                               size_t errlen)
+{
+    const struct {
+        const char *what;
+        uint64_t n;
+    } c[] = {
+        {"fuzzy entries", o->n_fuzzy},
+        {"points", o->n_points},
+        {"grid cells", o->n_cells},
+        {"street grid entries", o->n_scell_streets},
+        {"postcode streets", o->n_pc_streets},
+        {"street hash slots", o->ns_st},
+        {"place hash slots", o->ns_pl},
+        {"postcode hash slots", o->ns_pc},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        int rc = over_limit(b, c[i].what, c[i].n, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* The phases of a build, in order: each reads what the ones before it laid out. */
 typedef void build_phase_fn(struct index_builder *b, struct layout *o);
 static build_phase_fn *const build_phases[] = {
@@ -1034,10 +1097,15 @@ static build_phase_fn *const build_phases[] = {
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen)
 {
+    int rc = check_input_limits(b, err, errlen);
+    if (rc < 0)
+        return rc;
     struct layout o = {0};
     for (size_t i = 0; i < sizeof(build_phases) / sizeof(build_phases[0]); i++)
         build_phases[i](b, &o);
-    int rc = write_index(b, &o, path, err, errlen);
+    rc = check_layout_limits(b, &o, err, errlen);
+    if (rc == 0)
+        rc = write_index(b, &o, path, err, errlen);
     layout_release(&o);
     return rc;
 }
