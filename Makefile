@@ -13,7 +13,7 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev
 
-.PHONY: all deps build test test-asan eval run bench fuzz soak fmt clean
+.PHONY: all deps build test test-asan eval run bench bench-scale fuzz soak fmt clean
 
 all: build
 
@@ -50,6 +50,15 @@ run: build
 bench: build
 	@scripts/deps.sh wrk linux-perf
 	scripts/bench.sh $(abspath $(BUILD))/geobatch $(SHARED)
+
+# Country scale: street names that repeat across towns (../shared/bench/scale/), one index of
+# SMALL and one of LARGE generated rows (0.1 M and 18.5 M addresses), 20,000 queries of each
+# kind, one thread: import time and memory, rows per CPU-second, p99.9 and within 25 m
+# (scripts/scale.sh; docs/scale.md). Work files in $(BUILD)/scale (about 3 GB for LARGE).
+SMALL ?= 110000
+LARGE ?= 22000000
+bench-scale: build
+	scripts/bench-scale.sh $(abspath $(BUILD))/geobatch $(SHARED) $(abspath $(BUILD))/scale $(SMALL) $(LARGE)
 
 # libFuzzer targets (clang): each runs SECONDS on fuzz/corpus/, after replaying test/fuzz_regress/.
 fuzz: deps

@@ -10,7 +10,9 @@
 #include "index/index.h"
 #include "text/norm.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
               int *npos)
@@ -43,6 +45,41 @@ int cmd_norm_init(const char *cmd)
     if (rc < 0) {
         fprintf(stderr, "geobatch %s: cannot load the normaliser's lists: %s\n", cmd,
                 gb_strerror(rc));
+        return CMD_FAIL;
+    }
+    return -1;
+}
+
+static void *verify_run(void *arg)
+{
+    struct cmd_verify *v = arg;
+    v->rc = index_verify_checksums(v->ix, v->err, sizeof(v->err));
+    if (v->rc < 0 && v->on_fail)
+        v->on_fail(v);
+    return NULL;
+}
+
+void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
+                      void (*on_fail)(struct cmd_verify *v))
+{
+    memset(v, 0, sizeof(*v));
+    v->ix = ix;
+    v->on_fail = on_fail;
+    if (pthread_create(&v->tid, NULL, verify_run, v) == 0) {
+        v->started = 1;
+    } else {
+        verify_run(v); /* no thread: check now */
+    }
+}
+
+int cmd_verify_join(struct cmd_verify *v, const char *cmd)
+{
+    if (v->started) {
+        pthread_join(v->tid, NULL);
+        v->started = 0;
+    }
+    if (v->rc < 0) {
+        fprintf(stderr, "geobatch %s: %s\n", cmd, v->err);
         return CMD_FAIL;
     }
     return -1;

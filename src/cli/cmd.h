@@ -6,6 +6,8 @@
 #ifndef GEOBATCH_CMD_H
 #define GEOBATCH_CMD_H
 
+#include <pthread.h>
+
 #define CMD_OK    0
 #define CMD_FAIL  1
 #define CMD_USAGE 2
@@ -29,5 +31,25 @@ int cmd_log_level(const char *cmd, const char *level);
 /* Load the normaliser's lists (norm_init); print why not and return CMD_FAIL on failure, else
  * -1 (continue). */
 int cmd_norm_init(const char *cmd);
+
+/* The background check of an index opened with index_open_lazy(): its sections' checksums,
+ * verified on a thread of their own while the command works. */
+struct index;
+struct cmd_verify {
+    const struct index *ix;
+    int rc;                                /* 0, or what index_verify_checksums() returned */
+    char err[512];                         /* its message */
+    void (*on_fail)(struct cmd_verify *v); /* called on the thread when the check fails */
+    pthread_t tid;
+    int started;
+};
+
+/* Start checking ix (on_fail may be NULL). */
+void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
+                      void (*on_fail)(struct cmd_verify *v));
+
+/* Wait for the check. Print "geobatch CMD: <message>" and return CMD_FAIL when it failed,
+ * else -1 (continue). */
+int cmd_verify_join(struct cmd_verify *v, const char *cmd);
 
 #endif

@@ -435,11 +435,13 @@ int cmd_geocode(int argc, char **argv)
     if ((rc = cmd_norm_init("geocode")) >= 0)
         return rc;
     struct index *ix = NULL;
-    rc = index_open(&ix, index_path, err, sizeof(err));
+    rc = index_open_lazy(&ix, index_path, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: %s\n", err);
         return CMD_FAIL;
     }
+    struct cmd_verify verify; /* the checksums, while the rows are geocoded */
+    cmd_verify_start(&verify, ix, NULL);
     int status = CMD_OK;
     FILE *in = stdin, *errors = NULL, *nomatch = NULL;
     struct csv_reader *r = NULL;
@@ -497,6 +499,8 @@ out:
     if (errors && fclose(errors) != 0 && status == CMD_OK)
         status = CMD_FAIL;
     if (nomatch && fclose(nomatch) != 0 && status == CMD_OK)
+        status = CMD_FAIL;
+    if (cmd_verify_join(&verify, "geocode") >= 0)
         status = CMD_FAIL;
     index_close(ix);
     return status;

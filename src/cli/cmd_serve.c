@@ -239,6 +239,13 @@ static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *
     }
 }
 
+/* The index's checksums do not match (found while serving): stop as SIGTERM does, and fail. */
+static void stop_on_corrupt_index(struct cmd_verify *v)
+{
+    log_error("index corrupt err=\"%s\": stopping", v->err);
+    kill(getpid(), SIGTERM);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct serve_opts o;
@@ -246,6 +253,7 @@ int cmd_serve(int argc, char **argv)
     if (rc >= 0)
         return rc;
     struct index *ix = NULL;
+    struct cmd_verify verify;
     struct auth *auth = NULL;
     struct store *st = NULL;
     struct worker_pool *pool = NULL;
@@ -274,7 +282,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (cmd_norm_init("serve") >= 0)
         goto out;
-    rc = index_open(&ix, o.index_path, err, sizeof(err));
+    rc = index_open_lazy(&ix, o.index_path, err, sizeof(err));
     if (rc < 0) {
         if (err[0]) /* index_open names the file */
             fprintf(stderr, "geobatch serve: %s\n", err);
@@ -282,6 +290,7 @@ int cmd_serve(int argc, char **argv)
             fprintf(stderr, "geobatch serve: %s: %s\n", o.index_path, gb_strerror(rc));
         goto out;
     }
+    cmd_verify_start(&verify, ix, stop_on_corrupt_index);
     snprintf(cred_path, sizeof(cred_path), "%s", o.creds ? o.creds : "");
     if (!o.creds)
         snprintf(cred_path, sizeof(cred_path), "%s/credentials", o.data);
@@ -345,6 +354,8 @@ int cmd_serve(int argc, char **argv)
     wait_for_stop(&set, auth, st, &o);
     status = CMD_OK;
 out:
+    if (ix && cmd_verify_join(&verify, "serve") >= 0)
+        status = CMD_FAIL;
     if (http)
         http_server_quiesce(http);
     worker_pool_stop(pool);

@@ -8,11 +8,13 @@
  */
 #include "index/index.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/mem.h"
 #include "index/index_format.h"
 #include "text/norm.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct index {
     void *map;
     size_t size;
     struct index_view v;
+    char path[GB_PATH_MAX]; /* for messages */
 };
 
 const struct index_view *index_view(const struct index *ix)
@@ -230,7 +233,26 @@ static int check_header(const struct ix_header *h, size_t size, char *msg, size_
 
 /* Check every section's bounds and CRC; its start into base[] and entry count into count[].
  * Return 0, or GB_ECORRUPT with a message naming the section in msg. */
-static int check_sections(const struct ix_header *h, const void *map, size_t size,
+/* The CRC-32 of section i of the mapped file against its table entry. Return 0 or GB_ECORRUPT
+ * with a message. */
+static int check_crc(const struct ix_header *h, const void *map, int i, char *msg, size_t msglen)
+{
+    const struct ix_section *s = &h->sect[i];
+    const unsigned char *p = (const unsigned char *)map + s->off;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t done = 0; done < s->len;) {
+        size_t piece = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
+        crc = crc32(crc, p + done, (uInt)piece);
+        done += piece;
+    }
+    if ((uint32_t)crc != s->crc) {
+        gb_errf(msg, msglen, "section '%s' checksum mismatch", section_names[i]);
+        return GB_ECORRUPT;
+    }
+    return 0;
+}
+
+static int check_sections(const struct ix_header *h, const void *map, size_t size, bool crcs,
                           const void *base[IXS__COUNT], size_t count[IXS__COUNT], char *msg,
                           size_t msglen)
 {
@@ -241,18 +263,9 @@ static int check_sections(const struct ix_header *h, const void *map, size_t siz
             gb_errf(msg, msglen, "section '%s' out of bounds", section_names[i]);
             return GB_ECORRUPT;
         }
-        const unsigned char *p = (const unsigned char *)map + s->off;
-        uLong crc = crc32(0L, Z_NULL, 0);
-        for (size_t done = 0; done < s->len;) {
-            size_t piece = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
-            crc = crc32(crc, p + done, (uInt)piece);
-            done += piece;
-        }
-        if ((uint32_t)crc != s->crc) {
-            gb_errf(msg, msglen, "section '%s' checksum mismatch", section_names[i]);
+        if (crcs && check_crc(h, map, i, msg, msglen) < 0)
             return GB_ECORRUPT;
-        }
-        base[i] = p;
+        base[i] = (const unsigned char *)map + s->off;
         count[i] = s->count;
     }
     return 0;
@@ -309,7 +322,8 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
         v->fuzzy_bits++;
 }
 
-int index_open(struct index **out, const char *path, char *err, size_t errlen)
+/* index_open() and index_open_lazy(): with or without the sections' checksums. */
+static int open_index(struct index **out, const char *path, bool crcs, char *err, size_t errlen)
 {
     int rc = 0;
     struct index *ix = NULL;
@@ -346,7 +360,7 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
     char msg[200] = "";
     rc = check_header(h, ix->size, msg, sizeof(msg));
     if (rc == 0)
-        rc = check_sections(h, ix->map, ix->size, base, count, msg, sizeof(msg));
+        rc = check_sections(h, ix->map, ix->size, crcs, base, count, msg, sizeof(msg));
     if (rc == 0) {
         fill_view(&ix->v, h, base, count);
         rc = check_refs(&ix->v, msg, sizeof(msg));
@@ -355,12 +369,34 @@ int index_open(struct index **out, const char *path, char *err, size_t errlen)
         gb_errf(err, errlen, "%s: %s", path, msg);
         goto out;
     }
+    snprintf(ix->path, sizeof(ix->path), "%s", path);
     *out = ix;
     ix = NULL;
 out:
     close(fd);
     index_close(ix);
     return rc;
+}
+
+int index_open(struct index **out, const char *path, char *err, size_t errlen)
+{
+    return open_index(out, path, true, err, errlen);
+}
+
+int index_open_lazy(struct index **out, const char *path, char *err, size_t errlen)
+{
+    return open_index(out, path, false, err, errlen);
+}
+
+int index_verify_checksums(const struct index *ix, char *err, size_t errlen)
+{
+    char msg[200] = "";
+    for (int i = 0; i < IXS__COUNT; i++)
+        if (check_crc(ix->map, ix->map, i, msg, sizeof(msg)) < 0) {
+            gb_errf(err, errlen, "%s: %s", ix->path, msg);
+            return GB_ECORRUPT;
+        }
+    return 0;
 }
 
 void index_close(struct index *ix)

@@ -54,6 +54,20 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
  * for a truncated or corrupted file; GB_EVERSION for another format or normaliser version.
  */
 int index_open(struct index **out, const char *path, char *err, size_t errlen);
+
+/*
+ * index_open() without the sections' checksums: the header, the section table and every
+ * reference stored in the tables are still verified (so that no reader can go out of bounds,
+ * whatever the bytes), but the sections are not read whole for their CRCs, which is most of
+ * the cost of opening a big index. Call index_verify_checksums() (from any thread, while the
+ * index is in use) to finish the check; `geobatch check` opens with index_open().
+ */
+int index_open_lazy(struct index **out, const char *path, char *err, size_t errlen);
+
+/* Verify every section's CRC-32. Return 0, or GB_ECORRUPT with a message naming the file
+ * and the section. Read-only: safe while other threads geocode. */
+int index_verify_checksums(const struct index *ix, char *err, size_t errlen);
+
 void index_close(struct index *ix);
 
 /* Counts per kind, for `geobatch check` and /metrics. */

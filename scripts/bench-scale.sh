@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# bench-scale.sh BIN SHARED WORK SMALL LARGE - `make bench-scale`: for each row count, generate
+# the country-like input once (gen_zipf.py, gen_q.py; kept in WORK), import it and run
+# scripts/scale.sh; print both tables and the large/small ratio of each query type's rate.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:?usage: bench-scale.sh BIN SHARED WORK SMALL LARGE}
+shared=${2:?}; work=${3:?}; small=${4:?}; large=${5:?}
+gen=$shared/bench/scale
+mkdir -p "$work"
+for rows in "$small" "$large"; do
+    d=$work/z$rows
+    if [ ! -s "$d/sample.tsv" ]; then
+        python3 "$gen/gen_zipf.py" "$shared" "$d" --rows "$rows" >"$work/gen-$rows.log"
+        python3 "$gen/gen_q.py" "$d/sample.tsv" "$d-q" 20000 >>"$work/gen-$rows.log"
+    fi
+    rm -f "$work/run$rows/scale.gbx" # the index is the binary's own
+    GB_SHARED=$shared "$here/scale.sh" "$bin" "$d" "$d-q" "$work/run$rows" "rows=$rows" |
+        tee "$work/scale-$rows.tsv"
+done
+echo "large/small ratio of loop_rows_per_s:"
+join -t $'\t' <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]}' "$work/scale-$small.tsv" | sort) \
+    <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]}' "$work/scale-$large.tsv" | sort) |
+    awk -F'\t' '{ printf "  %-7s %8d -> %8d rows/s  x%.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
