@@ -312,17 +312,9 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
                             int span_tokens)
 {
     size_t n;
-    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, &n);
-    size_t a = 0, b = n;
-    while (a < b) {
-        size_t m = a + (b - a) / 2;
-        if (st[m] < lo)
-            a = m + 1;
-        else
-            b = m;
-    }
-    for (; a < n && st[a] < hi; a++)
-        add_cand(g, st[a], hyp, q, span_tokens);
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, lo, &n);
+    for (size_t k = 0; k < n && st[k] < hi; k++)
+        add_cand(g, st[k], hyp, q, span_tokens);
 }
 
 /*

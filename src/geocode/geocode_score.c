@@ -24,17 +24,9 @@ bool gc_pc_matches(const struct gctx *g, uint32_t off)
 static bool street_has_postcode(const struct gctx *g, const struct ix_street *s)
 {
     size_t n;
-    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, &n);
     uint32_t want = (uint32_t)(s - g->v->streets);
-    size_t a = 0, b = n;
-    while (a < b) {
-        size_t m = a + (b - a) / 2;
-        if (st[m] < want)
-            a = m + 1;
-        else
-            b = m;
-    }
-    return a < n && st[a] == want;
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, want, &n);
+    return n > 0 && st[0] == want;
 }
 
 static double prefix_similarity(const char *a, size_t la, const char *b, size_t lb)

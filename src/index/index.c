@@ -486,15 +486,25 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first)
     return (uint32_t)lo;
 }
 
-const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, size_t *n)
+const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
+                                       size_t *n)
 {
     const struct index_view *v = &ix->v;
     if (entry >= v->n_postcodes) {
         *n = 0;
         return v->pc_streets;
     }
-    *n = v->pc_ranges[entry].count;
-    return v->pc_streets + v->pc_ranges[entry].first;
+    const uint32_t *st = v->pc_streets + v->pc_ranges[entry].first;
+    size_t a = 0, b = v->pc_ranges[entry].count, end = b;
+    while (a < b) { /* the first street >= from */
+        size_t m = a + (b - a) / 2;
+        if (st[m] < from)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *n = end - a;
+    return st + a;
 }
 
 const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,

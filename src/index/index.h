@@ -94,8 +94,10 @@ uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 uint32_t index_street_run_end(const struct index *ix, uint32_t first);
 
 /* The streets that have postcode entry's key (on an address, an interpolation or as the
- * street's postcode), ascending: *n of them from the returned pointer. */
-const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, size_t *n);
+ * street's postcode), ascending, from the first whose index is at least from: *n of them from
+ * the returned pointer. O(log n). */
+const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
+                                       size_t *n);
 
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
