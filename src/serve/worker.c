@@ -55,6 +55,14 @@ struct worker_pool {
     atomic_uint_fast64_t rows;
     pthread_t *threads;
     int nthreads;
+    /* The failures this pool recorded, newest last: a task whose job was recorded failed after
+     * the task was claimed belongs to a run that has ended, and must not fail the job again (a
+     * restart may have made it run anew meanwhile). Under mu. */
+    uint64_t fail_seq;
+    struct {
+        char id[STORE_ID_LEN + 1];
+        uint64_t seq;
+    } failed[64];
 };
 
 /* ---- durable files ---- */
@@ -434,11 +442,42 @@ out:
  * start, so retry once a second until it is recorded, the job has left `running` (cancelled,
  * deleted), or the pool stops (the claim dies with the process and the chunk is redone).
  */
-static void mark_failed(struct worker_pool *p, const struct store_task *t)
+/* Whether this pool recorded job id failed after sequence number since (under p->mu). */
+static bool failed_since(const struct worker_pool *p, const char *id, uint64_t since)
+{
+    for (size_t i = 0; i < sizeof(p->failed) / sizeof(p->failed[0]); i++)
+        if (p->failed[i].seq > since && strcmp(p->failed[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * One attempt at recording t's job failed, unless its run already ended that way (claim_seq:
+ * p->fail_seq when t was claimed). Return the store's code, or GB_ESTATE when nothing is to
+ * be done. The check and the transition are one step under p->mu, so two workers of one run
+ * never fail a restarted job.
+ */
+static int record_failure(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = GB_ESTATE;
+    if (!failed_since(p, t->id, claim_seq)) {
+        rc = store_job_transition(p->cfg.store, t->id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
+                                  (int64_t)time(NULL), NULL);
+        if (rc == 0) {
+            size_t slot = (size_t)(p->fail_seq % (sizeof(p->failed) / sizeof(p->failed[0])));
+            snprintf(p->failed[slot].id, sizeof(p->failed[slot].id), "%s", t->id);
+            p->failed[slot].seq = ++p->fail_seq;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static void mark_failed(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq)
 {
     for (unsigned tries = 0;; tries++) {
-        int rc = store_job_transition(p->cfg.store, t->id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
-                                      (int64_t)time(NULL), NULL);
+        int rc = record_failure(p, t, claim_seq);
         if (rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND)
             return;
         if (tries == 0)
@@ -467,7 +506,7 @@ static void mark_failed(struct worker_pool *p, const struct store_task *t)
  * when the check still sees the job running, the deletion and its removal come later. Errors
  * of a job that is no longer running are dropped; otherwise the job fails.
  */
-static void task_end(struct worker_pool *p, const struct store_task *t, int rc)
+static void task_end(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq, int rc)
 {
     struct job_info j;
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
@@ -482,7 +521,7 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc)
         return;
     }
     log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
-    mark_failed(p, t);
+    mark_failed(p, t, claim_seq);
 }
 
 static void *worker_main(void *arg)
@@ -507,9 +546,10 @@ static void *worker_main(void *arg)
         }
         snprintf(p->last_app, sizeof(p->last_app), "%s", t.app);
         p->busy++;
+        uint64_t claim_seq = p->fail_seq;
         pthread_mutex_unlock(&p->mu);
         rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t) : do_finalize(p, &t);
-        task_end(p, &t, rc);
+        task_end(p, &t, claim_seq, rc);
         pthread_mutex_lock(&p->mu);
         p->busy--;
     }
