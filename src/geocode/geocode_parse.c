@@ -258,51 +258,49 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates of [lo, hi) (one country) whose city key is key: a binary search, the run of equal
- * city keys is sorted together. Return how many streets matched. */
-static int add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
-                    int span_tokens)
+/* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
+ * binary search for the country, then one for the city key). */
+static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
+                     int span_tokens)
 {
     const struct index_view *v = g->v;
-    uint32_t a = lo, b = hi;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
-            a = m + 1;
-        else
-            b = m;
+    while (lo < hi) {
+        uint32_t c_lo = lo, c_hi = hi;
+        country_span(v, v->streets[lo].country, &c_lo, &c_hi);
+        uint32_t a = c_lo, b = c_hi;
+        while (a < b) {
+            uint32_t m = a + (b - a) / 2;
+            if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
+                a = m + 1;
+            else
+                b = m;
+        }
+        for (; a < c_hi && strcmp(ix_str(v, v->streets[a].city_key), key) == 0; a++)
+            add_cand(g, a, hyp, q, span_tokens);
+        lo = c_hi;
     }
-    int n = 0;
-    for (uint32_t k = a; k < hi && strcmp(ix_str(v, v->streets[k].city_key), key) == 0; k++, n++)
-        add_cand(g, k, hyp, q, span_tokens);
-    return n;
 }
 
-/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs (the whole run, and for free
- * text any span of up to three of its tokens: "Praha 9" is also "Praha"), country by country. */
+/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs: the whole run, and for free
+ * text any span of up to three of its tokens ("Praha 9" is also "Praha"), each key made once. */
 static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
                             int span_tokens)
 {
-    const struct index_view *v = g->v;
     const struct hyp *h = &g->hyp[hyp];
-    while (lo < hi) {
-        uint32_t a = lo, b = hi;
-        country_span(v, v->streets[lo].country, &a, &b);
-        for (int r = 0; r < h->n_runs; r++) {
-            const struct run *run = &h->runs[r];
-            add_city(g, a, b, run->key, hyp, q, span_tokens);
-            if (run->first < 0 || run->ntok < 2)
-                continue;
-            for (int i = run->first; i < run->first + run->ntok; i++)
-                for (int j = i + 1; j <= run->first + run->ntok && j - i <= 3; j++) {
-                    if (i == run->first && j == run->first + run->ntok)
-                        continue; /* the whole run, above */
-                    char key[KEY_MAX];
-                    if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
-                        add_city(g, a, b, key, hyp, q, span_tokens);
-                }
-        }
-        lo = b;
+    for (int r = 0; r < h->n_runs; r++) {
+        const struct run *run = &h->runs[r];
+        add_city(g, lo, hi, run->key, hyp, q, span_tokens);
+        if (run->first < 0 || run->ntok < 2)
+            continue;
+        int end = run->first + run->ntok;
+        for (int i = run->first; i < end; i++)
+            for (int j = i + 1; j <= end && j - i <= 3; j++) {
+                if (i == run->first && j == end)
+                    continue; /* the whole run, above */
+                char key[KEY_MAX];
+                if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
+                    add_city(g, lo, hi, key, hyp, q, span_tokens);
+            }
     }
 }
 

@@ -317,22 +317,6 @@ static void answer_place(const struct gctx *g, const struct ix_place *pl, bool a
     o->relevance = gc_relevance(o);
 }
 
-static bool answer_country_area(const struct gctx *g, struct gc_candidate *o);
-
-/* The country alone as the answer, when that is all the query says (h: its locality runs).
- * Return whether it was. */
-static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_candidate *o)
-{
-    const struct gc_query *q = g->q;
-    bool only_country = g->structured
-                            ? (is_blank(q->street) && is_blank(q->city) && is_blank(q->postcode) &&
-                               is_blank(q->house_number) && is_blank(q->district) && g->cc[0])
-                            : (g->country_named && h->n_runs == 0);
-    if (!only_country)
-        return false;
-    return answer_country_area(g, o);
-}
-
 /* The country of the filter (g->cc) as the answer: its area in the index. Return whether the
  * index has it. */
 static bool answer_country_area(const struct gctx *g, struct gc_candidate *o)
@@ -357,6 +341,20 @@ static bool answer_country_area(const struct gctx *g, struct gc_candidate *o)
         return true;
     }
     return false;
+}
+
+/* The country alone as the answer, when that is all the query says (h: its locality runs).
+ * Return whether it was. */
+static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_candidate *o)
+{
+    const struct gc_query *q = g->q;
+    bool only_country = g->structured
+                            ? (is_blank(q->street) && is_blank(q->city) && is_blank(q->postcode) &&
+                               is_blank(q->house_number) && is_blank(q->district) && g->cc[0])
+                            : (g->country_named && h->n_runs == 0);
+    if (!only_country)
+        return false;
+    return answer_country_area(g, o);
 }
 
 /* No credible street: the postcode, then a locality, then the country. */

@@ -392,7 +392,7 @@ int index_verify_checksums(const struct index *ix, char *err, size_t errlen)
 {
     char msg[200] = "";
     for (int i = 0; i < IXS__COUNT; i++)
-        if (check_crc(ix->map, ix->map, i, msg, sizeof(msg)) < 0) {
+        if (check_crc(ix->v.hdr, ix->map, i, msg, sizeof(msg)) < 0) {
             gb_errf(err, errlen, "%s: %s", ix->path, msg);
             return GB_ECORRUPT;
         }

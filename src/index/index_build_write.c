@@ -649,30 +649,34 @@ static int cmp_pc_pair(const void *pa, const void *pb, void *ctx)
     return (a->street > c->street) - (a->street < c->street);
 }
 
-/* Count a postcode string (off) of street st: a pair (first entry of the key's run, st). The
- * string is keyed once (cache: raw string -> run, IX_NONE when no entry has its key). */
-static void pc_pair_add(struct index_builder *b, struct layout *o, struct smap *runs,
-                        struct smap *cache, uint32_t off, uint32_t st, struct pc_pair **pairs,
-                        size_t *n, size_t *cap)
+/* The postcode -> streets table while it is built. */
+struct pc_link {
+    struct smap runs;      /* postcode key -> first entry of its run in o->pcs */
+    struct smap cache;     /* postcode string as stored -> that run, IX_NONE when none has it */
+    struct pc_pair *pairs; /* (run, street), in the order found */
+    size_t n, cap;
+};
+
+/* Count a postcode string (off) of street st: a pair (first entry of the key's run, st). Each
+ * stored string is keyed once. */
+static void pc_link_add(const struct index_builder *b, struct pc_link *l, uint32_t off, uint32_t st)
 {
     const char *pc = str_at(b, off);
     if (!off || !*pc)
         return;
-    uint32_t *run = smap_get(cache, pc, strlen(pc));
+    uint32_t *run = smap_get(&l->cache, pc, strlen(pc));
     if (!run) {
         char key[64];
         size_t kl = norm_postcode(pc, strlen(pc), false, key, sizeof(key));
-        uint32_t *r = kl ? smap_get(runs, key, kl) : NULL;
+        uint32_t *r = kl ? smap_get(&l->runs, key, kl) : NULL;
         int ins;
-        run = smap_put(cache, pc, strlen(pc), r ? *r : IX_NONE, &ins);
+        run = smap_put(&l->cache, pc, strlen(pc), r ? *r : IX_NONE, &ins);
     }
-    if (*run == IX_NONE)
+    if (*run == IX_NONE ||
+        (l->n && l->pairs[l->n - 1].run == *run && l->pairs[l->n - 1].street == st))
         return;
-    if (*n && (*pairs)[*n - 1].run == *run && (*pairs)[*n - 1].street == st)
-        return;
-    VEC_GROW(*pairs, *n, *cap);
-    (*pairs)[(*n)++] = (struct pc_pair){*run, st};
-    (void)o;
+    VEC_GROW(l->pairs, l->n, l->cap);
+    l->pairs[l->n++] = (struct pc_pair){*run, st};
 }
 
 /* The postcode -> streets table: for every postcode key, the streets that have an address, an
@@ -681,48 +685,46 @@ static void pc_pair_add(struct index_builder *b, struct layout *o, struct smap *
  * whether a street has the query's postcode with one binary search. */
 static void link_postcode_streets(struct index_builder *b, struct layout *o)
 {
-    struct smap runs, cache;
-    smap_init(&runs);
-    smap_init(&cache);
+    struct pc_link l = {0};
+    smap_init(&l.runs);
+    smap_init(&l.cache);
     for (size_t i = 0; i < b->n_pcs; i++) {
         if (i > 0 && o->pcs[i].key == o->pcs[i - 1].key)
             continue;
         const char *k = str_at(b, o->pcs[i].key);
         int ins;
-        smap_put(&runs, k, strlen(k), (uint32_t)i, &ins);
+        smap_put(&l.runs, k, strlen(k), (uint32_t)i, &ins);
     }
-    struct pc_pair *pairs = NULL;
-    size_t n = 0, cap = 0;
     for (size_t st = 0; st < o->ng; st++) {
         const struct ix_street *s = &o->streets[st];
-        pc_pair_add(b, o, &runs, &cache, s->postcode, (uint32_t)st, &pairs, &n, &cap);
+        pc_link_add(b, &l, s->postcode, (uint32_t)st);
         for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++)
-            pc_pair_add(b, o, &runs, &cache, o->addrs[a].postcode, (uint32_t)st, &pairs, &n, &cap);
+            pc_link_add(b, &l, o->addrs[a].postcode, (uint32_t)st);
         for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
              i++)
-            pc_pair_add(b, o, &runs, &cache, o->interps[i].postcode, (uint32_t)st, &pairs, &n,
-                        &cap);
+            pc_link_add(b, &l, o->interps[i].postcode, (uint32_t)st);
     }
-    sort(pairs, n, sizeof(*pairs), cmp_pc_pair, b);
-    o->pc_streets = xmallocarray(n + 1, sizeof(uint32_t));
+    sort(l.pairs, l.n, sizeof(*l.pairs), cmp_pc_pair, b);
+    o->pc_streets = xmallocarray(l.n + 1, sizeof(uint32_t));
     o->pc_ranges = xcalloc(b->n_pcs + 1, sizeof(*o->pc_ranges));
     size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (w && i && pairs[i].run == pairs[i - 1].run && pairs[i].street == pairs[i - 1].street)
+    for (size_t i = 0; i < l.n; i++) {
+        const struct pc_pair *p = &l.pairs[i];
+        if (i && p->run == p[-1].run && p->street == p[-1].street)
             continue;
-        struct ix_range *r = &o->pc_ranges[pairs[i].run];
+        struct ix_range *r = &o->pc_ranges[p->run];
         if (r->count == 0)
             r->first = (uint32_t)w;
         r->count++;
-        o->pc_streets[w++] = pairs[i].street;
+        o->pc_streets[w++] = p->street;
     }
     o->n_pc_streets = w;
     for (size_t i = 1; i < b->n_pcs; i++) /* the run's other entries share its range */
         if (o->pcs[i].key == o->pcs[i - 1].key)
             o->pc_ranges[i] = o->pc_ranges[i - 1];
-    free(pairs);
-    smap_release(&runs);
-    smap_release(&cache);
+    free(l.pairs);
+    smap_release(&l.runs);
+    smap_release(&l.cache);
 }
 
 /* The reverse grid: address indexes grouped by IX_CELL_DEG cell, cells in id order. */
@@ -1025,13 +1027,28 @@ static int over_limit(const struct index_builder *b, const char *what, uint64_t 
     return GB_ELIMIT;
 }
 
+/* One size and what it counts, for the limit checks. */
+struct limit_item {
+    const char *what;
+    uint64_t n;
+};
+
+/* over_limit() of each item: the first that passes the limit, else 0. */
+static int check_limits(const struct index_builder *b, const struct limit_item *items, size_t n,
+                        char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = over_limit(b, items[i].what, items[i].n, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* What the records collected need, before any phase narrows a size to 32 bits. */
 static int check_input_limits(const struct index_builder *b, char *err, size_t errlen)
 {
-    const struct {
-        const char *what;
-        uint64_t n;
-    } c[] = {
+    const struct limit_item c[] = {
         {"the string section's bytes", b->blob_len},
         {"addresses", b->n_addrs},
         {"streets", b->n_grps},
@@ -1042,22 +1059,14 @@ static int check_input_limits(const struct index_builder *b, char *err, size_t e
         {"sources", b->n_sources},
         {"line points", (uint64_t)b->n_points + b->n_spoints + b->n_apoints},
     };
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        int rc = over_limit(b, c[i].what, c[i].n, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return check_limits(b, c, sizeof(c) / sizeof(c[0]), err, errlen);
 }
 
 /* What the phases made: the derived tables' counts. */
 static int check_layout_limits(const struct index_builder *b, const struct layout *o, char *err,
                                size_t errlen)
 {
-    const struct {
-        const char *what;
-        uint64_t n;
-    } c[] = {
+    const struct limit_item c[] = {
         {"fuzzy entries", o->n_fuzzy},
         {"points", o->n_points},
         {"grid cells", o->n_cells},
@@ -1067,12 +1076,7 @@ static int check_layout_limits(const struct index_builder *b, const struct layou
         {"place hash slots", o->ns_pl},
         {"postcode hash slots", o->ns_pc},
     };
-    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        int rc = over_limit(b, c[i].what, c[i].n, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return check_limits(b, c, sizeof(c) / sizeof(c[0]), err, errlen);
 }
 
 /* The phases of a build, in order: each reads what the ones before it laid out. */
