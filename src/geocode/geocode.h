@@ -11,7 +11,7 @@
  * gc_result, so any number of threads may geocode at once, each with its own result.
  *
  * Memory: no call allocates. A forward query works in the scratch space of the result it is
- * given (struct gc_scratch, about 70 KB); beyond it, either direction needs under 20 KB of
+ * given (struct gc_scratch, about 90 KB); beyond it, either direction needs under 20 KB of
  * stack. A struct gc_result is therefore large: allocate one per thread (on the heap, not on
  * a small thread stack) and reuse it for every query; it needs no initialisation and no
  * release.
@@ -88,7 +88,7 @@ struct gc_candidate {
 /* The working memory of one forward query (tokens, hypotheses, candidates): opaque, owned by
  * the geocoder while a call runs and meaningless between calls. The geocoder checks at compile
  * time that its context fits. */
-#define GC_SCRATCH_BYTES (80 * 1024)
+#define GC_SCRATCH_BYTES (96 * 1024)
 struct gc_scratch {
     alignas(max_align_t) unsigned char bytes[GC_SCRATCH_BYTES];
 };

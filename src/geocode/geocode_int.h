@@ -34,6 +34,7 @@
 #define SAME_STREET_M      500.0  /* equal keys closer than this are one street */
 #define NARROW_MIN         1      /* a name in at most this many localities: all are candidates */
 #define WIDE_MAX           128    /* ... in more, and the query narrows it to none: ambiguous */
+#define MEMO_POOL          8192   /* bytes of span keys remembered per query (gc_span_key) */
 
 /* The scoring weights: points a candidate gains (or, for the *_miss and unexplained fields,
  * loses) by what agrees with the query. geocode_score.c adds them up; the house-number fields
@@ -176,9 +177,16 @@ struct gctx {
     uint32_t pc_entry; /* first postcode entry, IX_NONE if unknown to the index */
     uint32_t pc_run;   /* first entry of the postcode's key in any country (its streets) */
     bool too_wide;     /* a street name in more localities than WIDE_MAX, none named */
+    /* gc_span_key's memo: the key of tokens [i, i + n) for n <= MAX_SPAN, made once per
+     * query and reading country; bit n - 1 of memo_known[i] says it is in memo_off/memo_pool */
+    const char *memo_cc; /* the cc_arg the memo was made with */
+    uint8_t memo_known[MAX_TOKENS];
+    uint16_t memo_used;
     uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
     /* tokens */
     struct token tok[MAX_TOKENS];
+    uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */
+    char memo_pool[MEMO_POOL];
     int ntok;
     bool country_named; /* the text names the country */
     struct hyp hyp[MAX_HYP];
@@ -221,7 +229,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n);
  * words is taken as the house number unless lone_number_ok. */
 void gc_find_postcode(struct gctx *g, bool lone_number_ok);
 /* The key of the raw text spanning tokens [i, j) into out; its length, 0 when empty. */
-size_t gc_span_key(const struct gctx *g, int i, int j, char *out, size_t cap);
+size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap);
 /* A fresh hypothesis at g->hyp[g->nhyp] (the caller counts it), or NULL when full. */
 struct hyp *gc_new_hyp(struct gctx *g);
 /* The house-number tokens of h (adjacent to its street span first). */

@@ -7,6 +7,7 @@
 #include "index/index.h"
 #include "text/norm.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -90,13 +91,41 @@ static void tokenize(struct gctx *g, const char *text)
     }
 }
 
-/* Key of the raw text spanning tokens [i, j). */
-size_t gc_span_key(const struct gctx *g, int i, int j, char *out, size_t cap)
+/* Key of the raw text spanning tokens [i, j). A query asks for the same spans many times (as
+ * street spans, locality runs, their sub-spans, again for the typo search): each span of up to
+ * MAX_SPAN tokens is normalised once per reading country and then copied from the memo. */
+size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
 {
+    static_assert(MAX_SPAN <= 8, "memo_known has a bit per span length");
+    static_assert(MEMO_POOL <= UINT16_MAX, "memo_off is 16-bit");
+    if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
+        memset(g->memo_known, 0, sizeof(g->memo_known));
+        g->memo_used = 0;
+        g->memo_cc = g->cc_arg;
+    }
+    int n_tok = j - i;
+    bool memo = n_tok <= MAX_SPAN; /* and made with a whole KEY_MAX buffer, see below */
+    if (memo && (g->memo_known[i] >> (n_tok - 1) & 1)) {
+        const char *key = g->memo_pool + g->memo_off[i][n_tok - 1];
+        size_t kl = strlen(key);
+        if (kl >= cap)
+            return 0;
+        memcpy(out, key, kl + 1);
+        return kl;
+    }
     const char *s = g->tok[i].s;
     size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
     int k = norm_key(s, n, g->cc_arg, out, cap);
-    return k > 0 ? (size_t)k : 0;
+    size_t kl = k > 0 ? (size_t)k : 0;
+    if (kl == 0 && cap > 0)
+        out[0] = '\0';
+    if (memo && cap >= KEY_MAX && g->memo_used + kl + 1 <= MEMO_POOL) {
+        memcpy(g->memo_pool + g->memo_used, kl ? out : "", kl + 1);
+        g->memo_off[i][n_tok - 1] = g->memo_used;
+        g->memo_used = (uint16_t)(g->memo_used + kl + 1);
+        g->memo_known[i] |= (uint8_t)(1u << (n_tok - 1));
+    }
+    return kl;
 }
 
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
