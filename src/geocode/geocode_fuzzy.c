@@ -5,56 +5,18 @@
  */
 #include "geocode/geocode_int.h"
 #include "index/index.h"
+#include "text/edit.h"
 
 #include <assert.h>
 #include <string.h>
 
-/*
- * Optimal string alignment distance (Levenshtein plus adjacent transpositions), giving up
- * above max: only the diagonal band |i - j| <= max can hold a distance <= max, so only it is
- * computed; cells outside the band read as "too far".
- */
+/* The OSA distance of two keys (text/edit.h), max + 1 beyond max; keys of over 64 bytes are
+ * not matched by spelling. */
 static int osa_distance(const char *a, size_t la, const char *b, size_t lb, int max)
 {
-    enum { FAR = 1 << 20 };
-    if (la > 64 || lb > 64 || max < 0)
+    if (la > 64 || lb > 64)
         return max + 1;
-    if ((la > lb ? la - lb : lb - la) > (size_t)max)
-        return max + 1;
-    int d[65][65];
-    size_t w = (size_t)max;
-    for (size_t i = 0; i <= la; i++) {
-        size_t lo = i > w ? i - w : 0, hi = i + w < lb ? i + w : lb;
-        if (lo > 0)
-            d[i][lo - 1] = FAR;
-        if (hi < lb)
-            d[i][hi + 1] = FAR;
-        int rowmin = FAR;
-        for (size_t j = lo; j <= hi; j++) {
-            int v;
-            if (i == 0)
-                v = (int)j;
-            else if (j == 0)
-                v = (int)i;
-            else {
-                int cost = a[i - 1] != b[j - 1];
-                v = d[i - 1][j - 1] + cost;
-                if (d[i - 1][j] + 1 < v) /* FAR just past the band of row i - 1 */
-                    v = d[i - 1][j] + 1;
-                if (d[i][j - 1] + 1 < v)
-                    v = d[i][j - 1] + 1;
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                    d[i - 2][j - 2] + 1 < v)
-                    v = d[i - 2][j - 2] + 1;
-            }
-            d[i][j] = v;
-            if (v < rowmin)
-                rowmin = v;
-        }
-        if (rowmin > max)
-            return max + 1;
-    }
-    return d[la][lb] > max ? max + 1 : d[la][lb];
+    return edit_osa(a, la, b, lb, max);
 }
 
 /* Edits a key of this length may carry and still be found. */
@@ -84,12 +46,10 @@ struct fuzzy_probe {
     int nseen, added, best; /* best: the smallest distance added so far */
 };
 
-/* Look up one variant; verify and add the streets it names. */
-static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, size_t vlen)
+/* Verify and add the streets of one variant's FUZZY entries. */
+static void fuzzy_take(struct fuzzy_probe *fp, const struct ix_fuzzy *fz, size_t n)
 {
     const struct index_view *v = fp->g->v;
-    size_t n;
-    const struct ix_fuzzy *fz = index_fuzzy_find(fp->g->ix, variant, vlen, &n);
     for (size_t e = 0; e < n; e++) {
         uint32_t st = fz[e].street;
         bool dup = false;
@@ -109,6 +69,32 @@ static void fuzzy_probe_variant(struct fuzzy_probe *fp, const char *variant, siz
         if (dist < fp->best)
             fp->best = dist;
     }
+}
+
+/* Variants are looked up FUZZY_BATCH at a time (index_fuzzy_find_hashes overlaps their reads)
+ * and taken in the order they were made, so the batching changes no answer. */
+enum { FUZZY_BATCH = 64 };
+struct fuzzy_batch {
+    uint32_t hash[FUZZY_BATCH];
+    size_t n;
+};
+
+static void batch_flush(struct fuzzy_probe *fp, struct fuzzy_batch *b)
+{
+    const struct ix_fuzzy *first[FUZZY_BATCH];
+    size_t count[FUZZY_BATCH];
+    index_fuzzy_find_hashes(fp->g->ix, b->hash, b->n, first, count);
+    for (size_t i = 0; i < b->n; i++)
+        fuzzy_take(fp, first[i], count[i]);
+    b->n = 0;
+}
+
+static void batch_add(struct fuzzy_probe *fp, struct fuzzy_batch *b, const char *variant,
+                      size_t vlen)
+{
+    b->hash[b->n++] = ix_key_hash(variant, vlen);
+    if (b->n == FUZZY_BATCH)
+        batch_flush(fp, b);
 }
 
 /*
@@ -131,9 +117,12 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
                              .span_tokens = span_tokens,
                              .quality = quality,
                              .best = 99};
-    fuzzy_probe_variant(&fp, key, len);
-    if (len == 0)
+    struct fuzzy_batch b = {.n = 0};
+    batch_add(&fp, &b, key, len);
+    if (len == 0) {
+        batch_flush(&fp, &b);
         return fp.added;
+    }
     char var[KEY_MAX]; /* keys are shorter than KEY_MAX: gc_span_key's cap */
     assert(len <= sizeof(var));
     /* var: key without byte d1 */
@@ -142,8 +131,9 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
         if (d1 > 0)
             var[d1 - 1] = key[d1 - 1];
         if (d1 == 0 || key[d1] != key[d1 - 1])
-            fuzzy_probe_variant(&fp, var, len - 1);
+            batch_add(&fp, &b, var, len - 1);
     }
+    batch_flush(&fp, &b);
     if (maxd < 2 || fp.best <= 1)
         return fp.added;
     for (size_t d1 = 0; d1 + 1 < len; d1++) {
@@ -156,9 +146,10 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
             if (d2 > d1 + 1)
                 var[d2 - 2] = key[d2 - 1];
             if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
-                fuzzy_probe_variant(&fp, var, len - 2);
+                batch_add(&fp, &b, var, len - 2);
         }
     }
+    batch_flush(&fp, &b);
     return fp.added;
 }
 

@@ -507,15 +507,10 @@ const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, u
     return st + a;
 }
 
-const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
-                                        size_t *n)
+/* The FUZZY entries of hash within [lo, hi), its directory bucket. */
+static const struct ix_fuzzy *fuzzy_in_bucket(const struct index_view *v, uint32_t hash, size_t lo,
+                                              size_t hi, size_t *n)
 {
-    const struct index_view *v = &ix->v;
-    uint32_t hash = ix_key_hash(key, len);
-    /* FUZZY is sorted by hash: the directory gives the hash's bucket, a binary search within it
-     * the first entry not below the hash, then the run of equal ones */
-    size_t bucket = hash >> (32 - v->fuzzy_bits);
-    size_t lo = v->fuzzy_dir[bucket], hi = v->fuzzy_dir[bucket + 1];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (v->fuzzy[mid].hash < hash)
@@ -528,6 +523,39 @@ const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key,
         end++;
     *n = end - lo;
     return v->fuzzy + lo;
+}
+
+const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
+                                        size_t *n)
+{
+    const struct index_view *v = &ix->v;
+    uint32_t hash = ix_key_hash(key, len);
+    /* FUZZY is sorted by hash: the directory gives the hash's bucket, a binary search within it
+     * the first entry not below the hash, then the run of equal ones */
+    size_t bucket = hash >> (32 - v->fuzzy_bits);
+    return fuzzy_in_bucket(v, hash, v->fuzzy_dir[bucket], v->fuzzy_dir[bucket + 1], n);
+}
+
+void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_t n,
+                             const struct ix_fuzzy **first, size_t *count)
+{
+    const struct index_view *v = &ix->v;
+    unsigned shift = 32 - v->fuzzy_bits;
+    /* three sweeps, so that the reads of one sweep are in flight together: the directory
+     * entries, then the buckets they name, then the searches in cached lines */
+    for (size_t i = 0; i < n; i++)
+        __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
+    for (size_t i = 0; i < n; i++) {
+        size_t bucket = hash[i] >> shift;
+        size_t lo = v->fuzzy_dir[bucket];
+        if (lo < v->n_fuzzy)
+            __builtin_prefetch(&v->fuzzy[lo]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t bucket = hash[i] >> shift;
+        first[i] =
+            fuzzy_in_bucket(v, hash[i], v->fuzzy_dir[bucket], v->fuzzy_dir[bucket + 1], &count[i]);
+    }
 }
 
 void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format))

@@ -112,4 +112,11 @@ uint32_t index_postcode_first(const struct index *ix, const char *key, size_t le
 const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
                                         size_t *n);
 
+/* index_fuzzy_find() for n keys given by their ix_key_hash(): the entries of hash[i] are
+ * count[i] from first[i]. The same answers as n calls, but the n lookups' memory reads overlap
+ * (each is a read of the directory and one of the section, which at country size miss the
+ * cache): a typo query probes dozens of variants. */
+void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_t n,
+                             const struct ix_fuzzy **first, size_t *count);
+
 #endif

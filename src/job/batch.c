@@ -124,8 +124,33 @@ int batch_header(const struct batch *b, struct buf *out)
 }
 
 /* Coordinates with up to 7 decimals, trailing zeros dropped (41.8843193, 42.02535). */
+/* "%.7f" without the trailing zeros (one kept after the point), "0.0" for minus zero. Every
+ * coordinate the index holds is a whole number of 1e-7 degrees, which this writes with integer
+ * arithmetic: below 200 degrees the product v * 1e7 is within 2.4e-7 of a unit of its exact
+ * value (half an ulp below 2^31), so far from a rounding tie (more than 1e-6 of a unit) the
+ * rounded product is what printf rounds the exact value to; anything else goes to printf. */
 static void fmt_coord(char *out, size_t cap, double v)
 {
+    double u = v * 1e7, r = nearbyint(u);
+    if (isfinite(u) && fabs(u) < 2e9 && fabs(fabs(u - r) - 0.5) > 1e-6 && cap >= 32) {
+        long long n = llround(u);
+        unsigned long long a = n < 0 ? 0ull - (unsigned long long)n : (unsigned long long)n;
+        char *p = out;
+        if (n < 0)
+            *p++ = '-';
+        p += sprintf(p, "%llu", a / 10000000ull);
+        *p++ = '.';
+        unsigned long long f = a % 10000000ull;
+        int digits = 7;
+        while (digits > 1 && f % 10 == 0) {
+            f /= 10;
+            digits--;
+        }
+        for (int k = digits - 1; k >= 0; k--, f /= 10)
+            p[k] = (char)('0' + f % 10);
+        p[digits] = '\0';
+        return;
+    }
     snprintf(out, cap, "%.7f", v);
     char *dot = strchr(out, '.');
     if (!dot)

@@ -38,28 +38,36 @@ struct htok {
     char word[24]; /* HT_WORD: folded ("whg", "tur"), "" when it folds to nothing */
 };
 
-/* Unit designators, folded. */
+/* Unit designators, folded, in strcmp order (in_list searches them by halves). */
 static const char *const unit_words[] = {
-    "apt", "apartment", "appt",  "app",   "unit",    "ste",    "suite",  "fl",       "floor",
-    "rm",  "room",      "top",   "whg",   "wohnung", "tur",    "stiege", "stg",      "byt",
-    "lgh", "bus",       "bte",   "boite", "piso",    "puerta", "pta",    "dpto",     "depto",
-    "int", "interno",   "scala", "sc",    "esc",     "bldg",   "bld",    "building", "lot",
-    "spc", "space",     "trlr",  "dept",  "office",  "ofc",    "etage",  "st",       "kl",
-    "sal", "th",        "tv",    "mf",    "tr",      "hs",     "door",   "flat",     "level",
-    "lvl", "block",     "blk",   "stock", "og",      "eg",     "dg",     "ug",       "haus",
+    "apartment", "app",      "appt",  "apt",    "bld",  "bldg",   "blk",   "block", "boite",
+    "bte",       "building", "bus",   "byt",    "dept", "depto",  "dg",    "door",  "dpto",
+    "eg",        "esc",      "etage", "fl",     "flat", "floor",  "haus",  "hs",    "int",
+    "interno",   "kl",       "level", "lgh",    "lot",  "lvl",    "mf",    "ofc",   "office",
+    "og",        "piso",     "pta",   "puerta", "rm",   "room",   "sal",   "sc",    "scala",
+    "space",     "spc",      "st",    "ste",    "stg",  "stiege", "stock", "suite", "th",
+    "top",       "tr",       "trlr",  "tur",    "tv",   "ug",     "unit",  "whg",   "wohnung",
 };
 
-/* Words that only announce the number: "Nr. 12", "No 5", "č.p. 1075", "ev. 12". */
+/* Words that only announce the number: "Nr. 12", "No 5", "č.p. 1075", "ev. 12"; in strcmp order. */
 static const char *const prefix_words[] = {
-    "no", "nr", "nro", "num", "number", "hausnummer", "hnr",
-    "n",  "c",  "cp",  "co",  "cislo",  "ev",         "evc",
+    "c",   "cislo", "co", "cp", "ev",  "evc", "hausnummer",
+    "hnr", "n",     "no", "nr", "nro", "num", "number",
 };
 
 static bool in_list(const char *w, const char *const *list, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(w, list[i]) == 0)
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(w, list[mid]);
+        if (c == 0)
             return true;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return false;
 }
 
