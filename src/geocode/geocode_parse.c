@@ -434,11 +434,47 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
     }
 }
 
+/* The memo's copy of the key of tokens [i, j) (made if need be), or NULL when the memo has
+ * no room for it; *kl its length, 0 for an empty key. */
+static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl)
+{
+    char key[KEY_MAX];
+    *kl = gc_span_key(g, i, j, key, sizeof(key));
+    if (j - i > MAX_SPAN || !(g->memo_known[i] >> (j - i - 1) & 1))
+        return NULL;
+    return g->memo_pool + g->memo_off[i][j - i - 1];
+}
+
 void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
     find_postcode_and_country(g);
-    /* exact street spans */
+    /* Exact street spans. Every span the loop below may try is looked up first, all together
+     * (index_street_first_many overlaps their reads, which at country size miss the cache),
+     * then taken in order: the same spans, in the same order, as looking up one at a time. */
+    enum { NSPAN = MAX_TOKENS * MAX_SPAN };
+    const char *keys[NSPAN];
+    size_t lens[NSPAN];
+    uint32_t found[NSPAN];
+    uint16_t at[NSPAN]; /* the span of each lookup: i * (MAX_SPAN + 1) + j - i */
+    int ns = 0;
+    for (int i = 0; i < g->ntok; i++) {
+        if (g->tok[i].used || g->tok[i].numlike)
+            continue;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
+            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+                break;
+            size_t kl;
+            const char *k = span_key_ref(g, i, j, &kl);
+            if (k && kl > 0) {
+                keys[ns] = k;
+                lens[ns] = kl;
+                at[ns++] = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
+            }
+        }
+    }
+    index_street_first_many(g->ix, keys, lens, (size_t)ns, found);
+    int next = 0; /* the lookups in the order they were made; a break skips some */
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
@@ -449,7 +485,11 @@ void gc_parse_free(struct gctx *g, const char *text)
             size_t kl = gc_span_key(g, i, j, key, sizeof(key));
             if (kl == 0)
                 continue;
-            uint32_t first = index_street_first(g->ix, key, kl);
+            uint16_t here = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
+            while (next < ns && at[next] < here)
+                next++;
+            uint32_t first =
+                next < ns && at[next] == here ? found[next++] : index_street_first(g->ix, key, kl);
             if (first == IX_NONE)
                 continue;
             struct hyp *h = gc_new_hyp(g);

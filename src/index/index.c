@@ -449,6 +449,31 @@ uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
                       offsetof(struct ix_street, key), key, len);
 }
 
+void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
+                             size_t n, uint32_t *first)
+{
+    const struct index_view *v = &ix->v;
+    size_t mask = v->n_street_hash - 1;
+    /* sweeps whose reads are in flight together: the slots, the streets they name, the keys of
+     * those streets; then the probes themselves, mostly in cached lines */
+    for (size_t i = 0; i < n; i++) {
+        first[i] = (uint32_t)(ix_key_hash(key[i], len[i]) & mask); /* the slot, for now */
+        __builtin_prefetch(&v->street_hash[first[i]]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = v->street_hash[first[i]];
+        if (e != IX_NONE && e < v->n_streets)
+            __builtin_prefetch(&v->streets[e].key);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = v->street_hash[first[i]];
+        if (e != IX_NONE && e < v->n_streets)
+            __builtin_prefetch(ix_str(v, v->streets[e].key));
+    }
+    for (size_t i = 0; i < n; i++)
+        first[i] = index_street_first(ix, key[i], len[i]);
+}
+
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 {
     const struct index_view *v = &ix->v;

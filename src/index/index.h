@@ -99,6 +99,11 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first);
 const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
                                        size_t *n);
 
+/* index_street_first() for n keys at once: first[i] for key[i] of len[i] bytes. The same
+ * answers as n calls, with the lookups' memory reads (slot, street, key string) overlapped. */
+void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
+                             size_t n, uint32_t *first);
+
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 

@@ -82,16 +82,36 @@ alive "1,000 idle connections"
 # ---- one address cannot take every slot: --max-connections-per-ip ----
 # The attacker holds 1,000 idle connections from 127.0.0.2 (still loopback); a client on
 # 127.0.0.1 is served meanwhile. Without the cap the same attack refuses it (checked first).
-RAWHTTP_SRC=127.0.0.2 $RAW idle "$PORT" 1000 4 >"$T/idle_a" &
+# Wait for the conditions, not for time: the attacker has opened its connections, and the
+# server holds the 512 its --max-connections allows (its descriptors; an unaccepted connection
+# waits in the kernel's queue, not in the server).
+held() { # held PID N: until process PID has N more descriptors than FDS0 (30 s at most)
+    local k
+    for ((k = 0; k < 600; k++)); do
+        [ "$(ls "/proc/$1/fd" | wc -l)" -ge "$((FDS0 + $2))" ] && return 0
+        sleep 0.05
+    done
+    fail "the server never held $2 connections"
+}
+ready() { # ready FILE: until the attacker has opened every connection (30 s at most)
+    local k
+    for ((k = 0; k < 600; k++)); do
+        [ -e "$1" ] && return 0
+        sleep 0.05
+    done
+    fail "the attacker never opened its connections"
+}
+RAWHTTP_READY=$T/ready_a RAWHTTP_SRC=127.0.0.2 $RAW idle "$PORT" 1000 4 >"$T/idle_a" &
 S1=$!
-sleep 1
+ready "$T/ready_a"
+held "$SERVER_PID" 500
 c=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/health") || true
 expect_eq "$c" 000 "without a per-address cap, 1,000 idle connections take every slot"
 wait "$S1"
 start_server "$T/data2" "$T/serve2.log" --timeout 2 --max-connections-per-ip 20
-RAWHTTP_SRC=127.0.0.2 $RAW idle "$PORT" 1000 4 >"$T/idle_b" &
+RAWHTTP_READY=$T/ready_b RAWHTTP_SRC=127.0.0.2 $RAW idle "$PORT" 1000 4 >"$T/idle_b" &
 S1=$!
-sleep 1
+ready "$T/ready_b"
 req GET "http://127.0.0.1:$PORT/health"
 expect_eq "$CODE $BODY" "200 ok" "with --max-connections-per-ip 20 another address is served"
 wait "$S1"

@@ -14,6 +14,7 @@ Every mode is bounded in time and prints one line that the calling script compar
   flood PORT N QUERY        open N connections at once, send "GET QUERY" on each, print
                             "answered A refused R other O codes C" (C: sorted distinct codes)
 """
+import os
 import socket
 import sys
 import time
@@ -114,6 +115,9 @@ def mode_slow(port, what, secs):
 
 def mode_idle(port, n, secs):
     socks = [connect(port) for _ in range(n)]
+    ready = os.environ.get("RAWHTTP_READY")  # a file made once every connection is open
+    if ready:
+        open(ready, "w").close()
     for s in socks:
         s.setblocking(False)
     closed = set()
