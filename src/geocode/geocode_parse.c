@@ -471,6 +471,8 @@ void gc_parse_free(struct gctx *g, const char *text)
                 lens[ns] = kl;
                 at[ns++] = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
             }
+            if (g->tok[j - 1].comma_after)
+                break; /* a street's name holds no comma */
         }
     }
     index_street_first_many(g->ix, keys, lens, (size_t)ns, found);
@@ -483,26 +485,25 @@ void gc_parse_free(struct gctx *g, const char *text)
                 break;
             char key[KEY_MAX];
             size_t kl = gc_span_key(g, i, j, key, sizeof(key));
-            if (kl == 0)
-                continue;
             uint16_t here = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
             while (next < ns && at[next] < here)
                 next++;
-            uint32_t first =
-                next < ns && at[next] == here ? found[next++] : index_street_first(g->ix, key, kl);
-            if (first == IX_NONE)
-                continue;
-            struct hyp *h = gc_new_hyp(g);
-            if (!h)
-                break;
-            h->span_i = i;
-            h->span_j = j;
-            gc_pick_number(g, h);
-            gc_leftover_runs(g, h);
-            gc_add_street_run(g, first, g->nhyp, 1.0, j - i);
-            g->nhyp++;
+            uint32_t first = kl == 0                         ? IX_NONE
+                             : next < ns && at[next] == here ? found[next++]
+                                                             : index_street_first(g->ix, key, kl);
+            if (first != IX_NONE) {
+                struct hyp *h = gc_new_hyp(g);
+                if (!h)
+                    break;
+                h->span_i = i;
+                h->span_j = j;
+                gc_pick_number(g, h);
+                gc_leftover_runs(g, h);
+                gc_add_street_run(g, first, g->nhyp, 1.0, j - i);
+                g->nhyp++;
+            }
             if (g->tok[j - 1].comma_after)
-                break;
+                break; /* a street's name holds no comma */
         }
     }
 }
