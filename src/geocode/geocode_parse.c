@@ -449,15 +449,19 @@ void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
     find_postcode_and_country(g);
-    /* Exact street spans. Every span the loop below may try is looked up first, all together
-     * (index_street_first_many overlaps their reads, which at country size miss the cache),
-     * then taken in order: the same spans, in the same order, as looking up one at a time. */
+    /* Exact street spans: runs of up to MAX_SPAN word tokens, none past a comma (a street's
+     * name holds none). Every span is looked up first, all together (index_street_first_many
+     * overlaps their reads, which at country size miss the cache), then taken in order. */
     enum { NSPAN = MAX_TOKENS * MAX_SPAN };
+    struct {
+        uint8_t i, j;
+        int16_t batch;  /* its lookup in the batch, or -1 when looked up alone */
+        uint32_t first; /* the lookup's answer when alone */
+    } span[NSPAN];
     const char *keys[NSPAN];
     size_t lens[NSPAN];
     uint32_t found[NSPAN];
-    uint16_t at[NSPAN]; /* the span of each lookup: i * (MAX_SPAN + 1) + j - i */
-    int ns = 0;
+    int ns = 0, nb = 0;
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
@@ -466,45 +470,39 @@ void gc_parse_free(struct gctx *g, const char *text)
                 break;
             size_t kl;
             const char *k = span_key_ref(g, i, j, &kl);
-            if (k && kl > 0) {
-                keys[ns] = k;
-                lens[ns] = kl;
-                at[ns++] = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
+            if (kl > 0) {
+                span[ns].i = (uint8_t)i;
+                span[ns].j = (uint8_t)j;
+                span[ns].batch = -1;
+                if (k) { /* in the memo: batched */
+                    keys[nb] = k;
+                    lens[nb] = kl;
+                    span[ns].batch = (int16_t)nb++;
+                } else {
+                    char key[KEY_MAX];
+                    kl = gc_span_key(g, i, j, key, sizeof(key));
+                    span[ns].first = index_street_first(g->ix, key, kl);
+                }
+                ns++;
             }
             if (g->tok[j - 1].comma_after)
-                break; /* a street's name holds no comma */
+                break;
         }
     }
-    index_street_first_many(g->ix, keys, lens, (size_t)ns, found);
-    int next = 0; /* the lookups in the order they were made; a break skips some */
-    for (int i = 0; i < g->ntok; i++) {
-        if (g->tok[i].used || g->tok[i].numlike)
+    index_street_first_many(g->ix, keys, lens, (size_t)nb, found);
+    for (int x = 0; x < ns; x++) {
+        uint32_t first = span[x].batch >= 0 ? found[span[x].batch] : span[x].first;
+        if (first == IX_NONE)
             continue;
-        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
-            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
-                break;
-            char key[KEY_MAX];
-            size_t kl = gc_span_key(g, i, j, key, sizeof(key));
-            uint16_t here = (uint16_t)(i * (MAX_SPAN + 1) + j - i);
-            while (next < ns && at[next] < here)
-                next++;
-            uint32_t first = kl == 0                         ? IX_NONE
-                             : next < ns && at[next] == here ? found[next++]
-                                                             : index_street_first(g->ix, key, kl);
-            if (first != IX_NONE) {
-                struct hyp *h = gc_new_hyp(g);
-                if (!h)
-                    break;
-                h->span_i = i;
-                h->span_j = j;
-                gc_pick_number(g, h);
-                gc_leftover_runs(g, h);
-                gc_add_street_run(g, first, g->nhyp, 1.0, j - i);
-                g->nhyp++;
-            }
-            if (g->tok[j - 1].comma_after)
-                break; /* a street's name holds no comma */
-        }
+        struct hyp *h = gc_new_hyp(g);
+        if (!h)
+            break; /* MAX_HYP: no later span can have one either */
+        h->span_i = span[x].i;
+        h->span_j = span[x].j;
+        gc_pick_number(g, h);
+        gc_leftover_runs(g, h);
+        gc_add_street_run(g, first, g->nhyp, 1.0, span[x].j - span[x].i);
+        g->nhyp++;
     }
 }
 
