@@ -15,6 +15,7 @@
 int cmd_import(int argc, char **argv);
 int cmd_geocode(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
