@@ -282,6 +282,10 @@ static void test_unrouted(void **state)
         "Floraweg 99",             /* no such number anywhere */
         "Aubündt 16",
         "Marktplatz 2, 91207",
+        "Aubündt 16, 6800",    /* a postcode only another member knows: a miss */
+        "Floraweg 13, 6800",   /* ... and a match for the member that knows it */
+        "Landstrasse 3, Lauf", /* a locality only another member places */
+        "Floraweg 15, Lauf an der Pegnitz",
         "9494 Schaan", /* fall-backs: a postcode, a city */
         "91207",
         "Feldkirch",

@@ -313,33 +313,71 @@ struct first {
     bool street; /* a street or house-number answer (not a fall-back) */
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
+    int name_words;                                         /* words of the street's name */
 };
 
 /* What any member's answer shows the query holds, as a merged index would read it: a
- * postcode it knows, a locality. */
+ * postcode it knows, a locality (and how many words it has). */
 struct knowledge {
     bool pc, locality;
+    int loc_words;
 };
+
+/* Words of s[0..n) (split at spaces and commas); with digits_too false, words that begin
+ * with a digit (numbers, postcodes) are not counted. */
+static int count_words(const char *s, size_t n, bool digits_too)
+{
+    int words = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && (isspace((unsigned char)s[i]) || s[i] == ','))
+            i++;
+        if (i == n)
+            break;
+        words += digits_too || !isdigit((unsigned char)s[i]);
+        while (i < n && !isspace((unsigned char)s[i]) && s[i] != ',')
+            i++;
+    }
+    return words;
+}
+
+/* The words of the locality a query names, as one index counts the tokens it leaves
+ * unexplained when a street is not there: the city (else district) field, or the free text
+ * after its last comma, numbers left out; at least 1. */
+static int locality_words(const struct gc_query *q)
+{
+    int n = 0;
+    if (blank(q->search_text)) {
+        const char *loc = !blank(q->city) ? q->city : q->district;
+        n = loc ? count_words(loc, strlen(loc), true) : 0;
+    } else {
+        const char *comma = strrchr(q->search_text, ',');
+        if (comma)
+            n = count_words(comma + 1, strlen(comma + 1), false);
+    }
+    return n > 0 ? n : 1;
+}
 
 static void learn(struct knowledge *k, const struct first *f)
 {
-    if (!f->street)
+    if (!f->street) {
+        k->pc |= f->level == GL_POSTCODE; /* answered as a postcode it knows */
         return;
+    }
     k->pc |= f->mq_pc >= 0;
     k->locality |= f->mq_city >= 0 || f->mq_district >= 0;
 }
 
 /*
  * The score one index would give first answer f, from what the answer shows (its match
- * qualities) and GC_WEIGHTS: the street, the postcode (a query postcode that f's member did
- * not know is a miss), the locality (a locality it did not place is a token unexplained), the
- * state, the house number. Tokens of the street name count alike for the same street in every
- * member and are left out.
+ * qualities) and GC_WEIGHTS: the street and the words of its name (for the query's words
+ * the street explains), the postcode (a query postcode that f's member did not know is a
+ * miss), the locality (a locality it did not place leaves its words unexplained), the state,
+ * the house number.
  */
 static double estimate(const struct first *f, const struct knowledge *k)
 {
     const struct gc_weights *w = &GC_WEIGHTS;
-    double sc = w->street * f->mq_street;
+    double sc = w->street * f->mq_street + w->span_token * f->name_words;
     if (f->mq_pc >= 1)
         sc += w->postcode;
     else if (f->mq_pc >= 0 || k->pc)
@@ -348,7 +386,7 @@ static double estimate(const struct first *f, const struct knowledge *k)
     if (loc > 0)
         sc += w->locality * loc;
     else if (loc == 0 || k->locality)
-        sc -= w->unexplained;
+        sc -= w->unexplained * k->loc_words;
     if (f->mq_state >= 1)
         sc += w->state;
     if (f->type == GT_POINT)
@@ -370,6 +408,7 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
                       .mq_district = (float)c->mq[MQ_DISTRICT],
                       .mq_state = (float)c->mq[MQ_STATE]};
     memcpy(f.country, c->country, 2);
+    f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
     return f;
 }
 
@@ -489,7 +528,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     /* every member's first answer */
     struct first firsts[GC_SET_MAX];
     size_t nf = 0;
-    struct knowledge k = {false, false};
+    struct knowledge k = {false, false, locality_words(q)};
     for (size_t i = 0; i < n; i++) {
         int rc = ask(&s->m[members[i]], q, tmp);
         if (rc < 0)
