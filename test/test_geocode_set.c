@@ -2,11 +2,13 @@
  * test_geocode_set.c - an index set (geocode_set.h) against the merged index of the same
  * members (index_merge), on small indexes built here from records: the same street and
  * number in Liechtenstein (member "li"), in Germany (member "de", twice as many addresses)
- * and in Austria (member "at"), so that a query without a country finds it in every member.
+ * and in Austria (member "at", with one more of no country), so that a query without a
+ * country finds it in every member.
  *
  *   - routing: a query naming a country (structured field, free text, ISO2/ISO3/name) is
  *     routed only to the member holding it (gc_set_route, which gc_set_forward asks), and
- *     gives exactly that member's answer, which is the merged index's;
+ *     gives exactly that member's answer, which is the merged index's; a member holding records
+ *     of no country is asked too when the country's member finds no address point;
  *   - a query without a country asks every member and gives the merged index's answer, to
  *     every field of every candidate: the ambiguous street in its three countries, in the
  *     merged index's order (the bigger street first, then key, country order);
@@ -113,6 +115,8 @@ static int setup(void **state)
     const struct record at[] = {
         addr("13", "Floraweg", "6800", "Feldkirch", "AT", 47.2400000, 9.6000000, "a1"),
         addr("15", "Floraweg", "6800", "Feldkirch", "AT", 47.2402000, 9.6003000, "a2"),
+        /* an address of no country: it passes any country filter */
+        addr("21", "Floraweg", NULL, "Niemandsland", NULL, 47.3000000, 9.7000000, "a3"),
     };
     write_index(paths[0], src[0], at, sizeof(at) / sizeof(at[0]));
     write_index(paths[1], src[1], de, sizeof(de) / sizeof(de[0]));
@@ -250,6 +254,11 @@ static void test_routing(void **state)
     assert_string_equal(route(&f), "2");
     forward_same(&f, "free text, Liechtenstein");
     assert_string_equal(ra->c[0].house_number, "13");
+    /* the address of no country: asked of its member when the country's has no point */
+    f.search_text = "Floraweg 21, Liechtenstein";
+    assert_string_equal(route(&f), "2");
+    forward_same(&f, "free text, a number only the address of no country has");
+    assert_string_equal(ra->c[0].city, "Niemandsland");
     /* a country no member holds, an unknown country, none: every member */
     f.search_text = "Floraweg 13, France";
     assert_string_equal(route(&f), "012");

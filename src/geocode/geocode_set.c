@@ -258,18 +258,36 @@ static bool holds(const struct member *m, const char cc[2])
     return false;
 }
 
-size_t gc_set_route(const struct gc_set *s, const struct gc_query *q, size_t *members)
+/* gc_set_route(), and after its members (*nfirst of them) the members that hold records of
+ * no country but not the query's country (such records pass any country filter): asked only
+ * when the first give no address point. */
+static size_t route(const struct gc_set *s, const struct gc_query *q, size_t *members,
+                    size_t *nfirst)
 {
     char cc[2];
     size_t n = 0;
-    if (s->n > 1 && query_country(q, cc))
+    if (s->n > 1 && query_country(q, cc)) {
         for (size_t i = 0; i < s->n; i++)
-            if (holds(&s->m[i], cc) || holds(&s->m[i], "\0\0"))
+            if (holds(&s->m[i], cc))
                 members[n++] = i;
-    if (n == 0) /* no country, or no member holds it: every member */
+        *nfirst = n;
+        for (size_t i = 0; n > 0 && i < s->n; i++)
+            if (!holds(&s->m[i], cc) && holds(&s->m[i], "\0\0"))
+                members[n++] = i;
+    }
+    if (n == 0) { /* no country, or no member holds it: every member */
         for (size_t i = 0; i < s->n; i++)
             members[n++] = i;
+        *nfirst = n;
+    }
     return n;
+}
+
+size_t gc_set_route(const struct gc_set *s, const struct gc_query *q, size_t *members)
+{
+    size_t nfirst;
+    route(s, q, members, &nfirst);
+    return nfirst;
 }
 
 /* ---- merging answers ---- */
@@ -518,58 +536,61 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
     return rc;
 }
 
+/* Whether first answer a beats b (street answers by estimate, then fall-backs). */
+static bool beats(const struct first *a, const struct first *b, const struct knowledge *k)
+{
+    if (a->street != b->street)
+        return a->street;
+    if (a->street)
+        return estimate(a, k) > estimate(b, k);
+    return cmp_fallback(a, b) > 0;
+}
+
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
 {
-    size_t members[GC_SET_MAX];
-    size_t n = gc_set_route(s, q, members);
+    size_t members[GC_SET_MAX], nfirst;
+    size_t n = route(s, q, members, &nfirst);
     if (n == 1)
         return ask(&s->m[members[0]], q, out);
-    /* every member's first answer */
+    /*
+     * Every member's answer, the best so far kept in out. Knowledge learnt from a later
+     * member moves the estimates of all the answers before it alike (none of them showed what
+     * it shows), so the best of those stays the best of those.
+     */
     struct first firsts[GC_SET_MAX];
     size_t nf = 0;
+    int kept = -1; /* the first answer whose list out holds */
     struct knowledge k = {false, false, locality_words(q)};
+    out->n = 0;
     for (size_t i = 0; i < n; i++) {
+        if (i == nfirst && kept >= 0 && firsts[kept].level == GL_HOUSENUMBER &&
+            firsts[kept].type == GT_POINT)
+            break; /* the country's members found the address: records of no country not asked */
         int rc = ask(&s->m[members[i]], q, tmp);
         if (rc < 0)
             return rc;
-        if (tmp->n > 0) {
-            firsts[nf] = first_of((uint32_t)members[i], &tmp->c[0]);
-            learn(&k, &firsts[nf]);
-            nf++;
+        if (tmp->n == 0)
+            continue;
+        firsts[nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+        learn(&k, &firsts[nf]);
+        if (kept < 0 || beats(&firsts[nf], &firsts[kept], &k)) {
+            for (int c = 0; c < tmp->n; c++)
+                copy_cand(&out->c[c], &tmp->c[c]);
+            out->n = tmp->n;
+            kept = (int)nf;
         }
+        nf++;
     }
-    out->n = 0;
-    if (nf == 0)
-        return 0;
-    /* the winners: the best street answer and those within GC_WEIGHTS.tie of it; else the
-     * best fall-back */
-    double best = -1e300;
-    int fb = -1;
-    for (size_t i = 0; i < nf; i++) {
-        if (firsts[i].street) {
-            double e = estimate(&firsts[i], &k);
-            best = e > best ? e : best;
-        } else if (fb < 0 || cmp_fallback(&firsts[i], &firsts[fb]) > 0) {
-            fb = (int)i;
-        }
-    }
+    if (kept < 0 || !firsts[kept].street)
+        return 0; /* no answer, or the best fall-back */
+    /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
+    double best = estimate(&firsts[kept], &k);
     size_t win[GC_SET_MAX], nw = 0;
     for (size_t i = 0; i < nf; i++)
         if (firsts[i].street && estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
             win[nw++] = firsts[i].member;
-    if (nw == 0)
-        win[nw++] = firsts[fb].member;
-    bool last = win[nw - 1] == members[n - 1]; /* tmp holds the last member's answer */
     if (nw == 1) {
-        if (!last) {
-            int rc = ask(&s->m[win[0]], q, out);
-            align_postcode(out, &k);
-            return rc;
-        }
-        for (int i = 0; i < tmp->n; i++)
-            copy_cand(&out->c[i], &tmp->c[i]);
-        out->n = tmp->n;
         align_postcode(out, &k);
         return 0;
     }
@@ -578,6 +599,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     size_t from[GC_MAX_CANDIDATES];
     struct gc_candidate merged[GC_MAX_CANDIDATES];
     size_t mfrom[GC_MAX_CANDIDATES];
+    out->n = 0;
     for (size_t w = 0; w < nw; w++) {
         const struct member *m = &s->m[win[w]];
         int rc = ask(m, q, tmp);

@@ -5,7 +5,8 @@
  * like, and serves them together; replacing one country is replacing one file. The set knows
  * each member's countries (the index's per-country counts) and routes a query that names a
  * country (the structured country field, or a country that ends the free text, read as the
- * geocoder reads it) only to the members that hold that country or records of no country.
+ * geocoder reads it) only to the members that hold that country, and to those that hold
+ * records of no country (which pass any country filter) only when the first find no address.
  * Any other query asks every member and merges their answers into the one that a merged index
  * (`geobatch merge`) would give: street and house-number answers before the postcode, locality
  * and country fall-backs, the best of them first. Reverse geocoding asks every member and
