@@ -12,7 +12,10 @@
  *     source id without looking for an earlier copy. An input's string section is its own
  *     import's first-use order, so the joint order is input 1's section, then each later
  *     input's strings in their order, less those an earlier input already interned; a source
- *     id (a string an address points at as its source) is always appended.
+ *     id (a string an address points at as its source) is always appended. The one guess: a
+ *     string no table points at (left by an address stored once for two) is taken for a source
+ *     id when it has the shape of the input's source ids, else for an interned string; a
+ *     wrong guess moves string offsets, never an answer.
  *   - Every table sorts on content with arrival order as the last tie-breaker: the entries of
  *     one input keep their relative order, and input 1 arrives before input 2.
  *   - Centroids (derived places, postcodes, street points) are taken as stored, not
@@ -47,12 +50,6 @@ struct str_map {
     size_t n;
 };
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Append s[0..len) and its NUL to the builder's blob; return its offset. */
 static uint32_t blob_append(struct index_builder *b, const char *s, size_t len)
 {
@@ -64,20 +61,84 @@ static uint32_t blob_append(struct index_builder *b, const char *s, size_t len)
     return off;
 }
 
+/* Bit off of a bitmap. */
+static void bit_set(uint8_t *bits, uint32_t off)
+{
+    bits[off >> 3] |= (uint8_t)(1u << (off & 7));
+}
+
+static bool bit_get(const uint8_t *bits, uint32_t off)
+{
+    return bits[off >> 3] >> (off & 7) & 1;
+}
+
+/* A string's shape: its length (up to 255) and which of digits, lower-case, upper-case and
+ * other bytes it has; 4,096 shapes. */
+static unsigned shape_of(const char *s, size_t len)
+{
+    unsigned cls = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        cls |= c >= '0' && c <= '9'   ? 1u
+               : c >= 'a' && c <= 'z' ? 2u
+               : c >= 'A' && c <= 'Z' ? 4u
+                                      : 8u;
+    }
+    return (unsigned)(len > 255 ? 255 : len) << 4 | cls;
+}
+
+/* The strings tables point at: every reference but the addresses' source ids into ref, those
+ * into src, and the shapes of the source ids into shapes. */
+static void mark_references(const struct index_view *v, uint8_t *ref, uint8_t *src, bool *shapes)
+{
+    for (size_t i = 0; i < v->n_sources; i++)
+        bit_set(ref, v->sources[i].name);
+    for (size_t i = 0; i < v->n_streets; i++) {
+        const struct ix_street *t = &v->streets[i];
+        const uint32_t f[] = {t->key,          t->name,     t->city,   t->city_key, t->district,
+                              t->district_key, t->postcode, t->county, t->state};
+        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+            bit_set(ref, f[k]);
+    }
+    for (size_t i = 0; i < v->n_addrs; i++) {
+        bit_set(ref, v->addrs[i].raw);
+        bit_set(ref, v->addrs[i].postcode);
+        uint32_t so = v->addrs[i].source;
+        bit_set(src, so);
+        shapes[shape_of(ix_str(v, so), strlen(ix_str(v, so)))] = true;
+    }
+    for (size_t i = 0; i < v->n_interps; i++)
+        bit_set(ref, v->interps[i].postcode);
+    for (size_t i = 0; i < v->n_places; i++) {
+        const struct ix_place *p = &v->places[i];
+        const uint32_t f[] = {p->key, p->name, p->city, p->county, p->state};
+        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+            bit_set(ref, f[k]);
+    }
+    for (size_t i = 0; i < v->n_postcodes; i++) {
+        bit_set(ref, v->postcodes[i].key);
+        bit_set(ref, v->postcodes[i].name);
+        bit_set(ref, v->postcodes[i].city);
+    }
+    for (size_t i = 0; i < v->n_admins; i++)
+        bit_set(ref, v->admins[i].name);
+}
+
 /*
  * Carry the input's STRINGS into the builder in the order of a joint import (the file's
- * comment) and fill m. Return 0, or GB_ELIMIT when the strings pass the builder's limit.
+ * comment) and fill m. A string no table points at was left by a record the build dropped:
+ * almost always the source id of an address stored once for two (an id is appended, never
+ * interned), else a string of that record interned; it is taken for a source id when it has
+ * the shape (length, kinds of characters) of one of the input's source ids. Return 0, or
+ * GB_ELIMIT when the strings pass the builder's limit.
  */
 static int map_strings(struct index_builder *b, const struct index_view *v, struct str_map *m,
                        char *err, size_t errlen)
 {
-    /* the source ids: strings that were appended, never interned */
-    uint32_t *src = xmallocarray(v->n_addrs + 1, sizeof(uint32_t));
-    size_t nsrc = 0;
-    for (size_t i = 0; i < v->n_addrs; i++)
-        if (v->addrs[i].source)
-            src[nsrc++] = v->addrs[i].source;
-    qsort(src, nsrc, sizeof(*src), cmp_u32);
+    size_t nbits = v->strings_len / 8 + 1;
+    uint8_t *ref = xcalloc(nbits, 1), *src = xcalloc(nbits, 1);
+    bool *shapes = xcalloc(4096, sizeof(bool));
+    mark_references(v, ref, src, shapes);
     size_t items = 0;
     for (size_t i = 1; i < v->strings_len; i++)
         items += v->strings[i] == '\0';
@@ -85,26 +146,28 @@ static int map_strings(struct index_builder *b, const struct index_view *v, stru
     m->new_off = xmallocarray(items + 1, sizeof(uint32_t));
     m->n = 0;
     size_t start = b->blob_len; /* this input's strings begin here */
+    int rc = 0;
     for (size_t off = 1; off < v->strings_len;) {
         const char *s = v->strings + off;
         size_t len = strlen(s);
         uint32_t key = (uint32_t)off, out;
         if (b->blob_len + len + 1 > b->limit) {
-            free(src);
             gb_errf(err, errlen,
                     "index too large: the string section's bytes pass %llu, the most a 32-bit "
                     "reference can address",
                     (unsigned long long)b->limit);
-            return GB_ELIMIT;
+            rc = GB_ELIMIT;
+            break;
         }
-        if (bsearch(&key, src, nsrc, sizeof(*src), cmp_u32)) {
+        bool appended = bit_get(src, key) || (!bit_get(ref, key) && shapes[shape_of(s, len)]);
+        if (appended) {
             out = blob_append(b, s, len);
         } else {
             int ins;
             uint32_t *val = smap_put(&b->strings, s, len, (uint32_t)b->blob_len, &ins);
             if (ins)
                 out = blob_append(b, s, len);
-            else if (*val >= start) /* a second copy within one input: an unused source id */
+            else if (*val >= start) /* a second copy within one input: not interned */
                 out = blob_append(b, s, len);
             else
                 out = *val;
@@ -114,8 +177,10 @@ static int map_strings(struct index_builder *b, const struct index_view *v, stru
         m->n++;
         off += len + 1;
     }
+    free(ref);
     free(src);
-    return 0;
+    free(shapes);
+    return rc;
 }
 
 /* The output offset of the input's string at off (0 stays 0; validated at open). */
