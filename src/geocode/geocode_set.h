@@ -15,7 +15,8 @@
  * from a merged index's and why.
  *
  * Thread safety: like the index, a set is read-only once open: any number of threads may
- * geocode at once, each with its own results (out and tmp).
+ * geocode at once, each with its own results (out and tmp). Memory: no call allocates; a call
+ * over several members needs about 60 KB of stack beyond the geocoder's (per-member notes).
  */
 #ifndef GEOBATCH_GEOCODE_SET_H
 #define GEOBATCH_GEOCODE_SET_H
