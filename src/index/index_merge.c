@@ -274,8 +274,10 @@ static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
         g->way_lat = s->lat;
         g->way_lon = s->lon;
     }
-    if (!g->district)
-        g->district = remap(m, s->district), g->district_key = remap(m, s->district_key);
+    if (!g->district) {
+        g->district = remap(m, s->district);
+        g->district_key = remap(m, s->district_key);
+    }
     if (!g->county)
         g->county = remap(m, s->county);
     if (!g->state)
