@@ -69,6 +69,15 @@ static int set_opt(const struct conf_opt *o, const char *value, char *err, size_
     case CONF_STR:
         *(const char **)o->dst = value;
         return 0;
+    case CONF_STRS: {
+        struct conf_strs *l = o->dst;
+        if (l->n < CONF_STRS_MAX) {
+            l->v[l->n++] = value;
+            return 0;
+        }
+        snprintf(err, errlen, "--%s: more than %d times", o->name, CONF_STRS_MAX);
+        return GB_EUSAGE;
+    }
     case CONF_DOUBLE: {
         char *end;
         double d = strtod(value, &end);

@@ -17,6 +17,14 @@ enum conf_type {
     CONF_LONG,   /* long *: decimal, range checked against min..max */
     CONF_STR,    /* const char **: points into argv */
     CONF_DOUBLE, /* double * */
+    CONF_STRS,   /* struct conf_strs *: every value of a repeated option, in order */
+};
+
+/* The values of a CONF_STRS option (pointing into argv). */
+#define CONF_STRS_MAX 256
+struct conf_strs {
+    const char *v[CONF_STRS_MAX];
+    size_t n;
 };
 
 struct conf_opt {

@@ -7,6 +7,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "geocode/geocode_set.h"
 #include "index/index.h"
 #include "text/norm.h"
 
@@ -53,7 +54,8 @@ int cmd_norm_init(const char *cmd)
 static void *verify_run(void *arg)
 {
     struct cmd_verify *v = arg;
-    v->rc = index_verify_checksums(v->ix, v->err, sizeof(v->err));
+    v->rc = v->set ? gc_set_verify_checksums(v->set, v->err, sizeof(v->err))
+                   : index_verify_checksums(v->ix, v->err, sizeof(v->err));
     if (v->rc < 0 && v->on_fail)
         v->on_fail(v);
     return NULL;
@@ -70,6 +72,22 @@ void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
     } else {
         verify_run(v); /* no thread: check now */
     }
+}
+
+void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
+                          void (*on_fail)(struct cmd_verify *v))
+{
+    if (gc_set_count(set) == 1) {
+        cmd_verify_start(v, gc_set_index(set, 0), on_fail);
+        return;
+    }
+    memset(v, 0, sizeof(*v));
+    v->set = set;
+    v->on_fail = on_fail;
+    if (pthread_create(&v->tid, NULL, verify_run, v) == 0)
+        v->started = 1;
+    else
+        verify_run(v);
 }
 
 int cmd_verify_join(struct cmd_verify *v, const char *cmd)

@@ -15,6 +15,7 @@
 int cmd_import(int argc, char **argv);
 int cmd_geocode(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
@@ -35,10 +36,12 @@ int cmd_norm_init(const char *cmd);
 /* The background check of an index opened with index_open_lazy(): its sections' checksums,
  * verified on a thread of their own while the command works. */
 struct index;
+struct gc_set;
 struct cmd_verify {
     const struct index *ix;
-    int rc;                                /* 0, or what index_verify_checksums() returned */
-    char err[512];                         /* its message */
+    const struct gc_set *set; /* cmd_verify_start_set: every member, one after another */
+    int rc;                   /* 0, or what index_verify_checksums() returned */
+    char err[512];            /* its message */
     void (*on_fail)(struct cmd_verify *v); /* called on the thread when the check fails */
     pthread_t tid;
     int started;
@@ -47,6 +50,10 @@ struct cmd_verify {
 /* Start checking ix (on_fail may be NULL). */
 void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
                       void (*on_fail)(struct cmd_verify *v));
+
+/* Start checking every index of set, one after another on one thread. */
+void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
+                          void (*on_fail)(struct cmd_verify *v));
 
 /* Wait for the check. Print "geobatch CMD: <message>" and return CMD_FAIL when it failed,
  * else -1 (continue). */

@@ -1,5 +1,7 @@
 /*
  * cmd_geocode.c - `geobatch geocode --index INDEX [--PARAM=VALUE ...] [INPUT_FILE]`.
+ * --index may be given several times, or name a directory: the indexes are one set
+ * (geocode_set.h), geocoded as one index.
  *
  * Writes to stdout exactly the text the server puts in result_..._out.txt for the same job
  * (both go through batch.c). DESIGN: the main thread reads a chunk of rows (copied into one
@@ -14,6 +16,7 @@
 #include "base/mem.h"
 #include "base/err.h"
 #include "geocode/geocode.h"
+#include "geocode/geocode_set.h"
 #include "index/index.h"
 #include "base/log.h"
 #include "text/norm.h"
@@ -254,15 +257,16 @@ static void json_add_str(json_t *o, const char *k, const char *v)
 }
 
 /* --query: one free-form string, candidates as JSON on stdout. */
-static int run_query(const struct index *ix, const struct job_params *p, const char *text,
+static int run_query(const struct gc_set *set, const struct job_params *p, const char *text,
                      const char *country)
 {
     struct gc_query q = {.search_text = text,
                          .country = country,
                          .country_focus = p->countryfocus,
                          .max_results = p->maxresults};
-    struct gc_result *res = xmalloc(sizeof(*res));
-    int rc = geocode_forward(ix, &q, res);
+    struct gc_result *res = xmalloc(sizeof(*res)), *tmp = xmalloc(sizeof(*tmp));
+    int rc = gc_set_forward(set, &q, res, tmp);
+    free(tmp);
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
         free(res);
@@ -382,7 +386,8 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
 
 int cmd_geocode(int argc, char **argv)
 {
-    const char *index_path = NULL, *errors_path = NULL, *query = NULL, *nomatch_path = NULL;
+    struct conf_strs indexes = {.n = 0};
+    const char *errors_path = NULL, *query = NULL, *nomatch_path = NULL;
     const char *country = NULL;
     long threads = 0;
     bool stats = false;
@@ -390,7 +395,10 @@ int cmd_geocode(int argc, char **argv)
     params_init(&p);
     struct param_ctx pc = {&p};
     const struct conf_opt opts[] = {
-        {"index", CONF_STR, &index_path, "INDEX", "the index to geocode against (required)", 0, 0},
+        {"index", CONF_STRS, &indexes, "INDEX",
+         "the index to geocode against (required); several --index, or a directory of *.gbx "
+         "files, are geocoded as one index",
+         0, 0},
         {"errors", CONF_STR, &errors_path, "FILE",
          "write invalid input lines here, as 'Line Number:N <line>'", 0, 0},
         {"no-matches", CONF_STR, &nomatch_path, "FILE",
@@ -423,7 +431,7 @@ int cmd_geocode(int argc, char **argv)
     int rc = cmd_parse(&spec, argc, argv, pos, 1, &npos);
     if (rc >= 0)
         return rc;
-    if (!index_path) {
+    if (indexes.n == 0) {
         fprintf(stderr, "geobatch geocode: --index INDEX is required\n");
         return CMD_USAGE;
     }
@@ -434,20 +442,20 @@ int cmd_geocode(int argc, char **argv)
     }
     if ((rc = cmd_norm_init("geocode")) >= 0)
         return rc;
-    struct index *ix = NULL;
-    rc = index_open_lazy(&ix, index_path, err, sizeof(err));
+    struct gc_set *set = NULL;
+    rc = gc_set_open(&set, indexes.v, indexes.n, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: %s\n", err);
         return CMD_FAIL;
     }
     struct cmd_verify verify; /* the checksums, while the rows are geocoded */
-    cmd_verify_start(&verify, ix, NULL);
+    cmd_verify_start_set(&verify, set, NULL);
     int status = CMD_OK;
     FILE *in = stdin, *errors = NULL, *nomatch = NULL;
     struct csv_reader *r = NULL;
     struct batch *b = NULL;
     if (query) {
-        status = run_query(ix, &p, query, country);
+        status = run_query(set, &p, query, country);
         goto out;
     }
     if (npos == 1 && !(in = fopen(pos[0], "r"))) {
@@ -479,7 +487,7 @@ int cmd_geocode(int argc, char **argv)
         status = CMD_FAIL;
         goto out;
     }
-    rc = batch_new(&b, ix, &p, &row, err, sizeof(err));
+    rc = batch_new_set(&b, set, &p, &row, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: line %zu: %s\n", row.lineno, err);
         status = CMD_FAIL;
@@ -502,6 +510,6 @@ out:
         status = CMD_FAIL;
     if (cmd_verify_join(&verify, "geocode") >= 0)
         status = CMD_FAIL;
-    index_close(ix);
+    gc_set_close(set);
     return status;
 }

@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/fsio.h"
 #include "serve/http.h"
+#include "geocode/geocode_set.h"
 #include "index/index.h"
 #include "job/jobdir.h"
 #include "base/log.h"
@@ -102,7 +103,8 @@ static void retention_sweep(struct store *st, const char *data, long days)
 
 /* The command line of `geobatch serve`. */
 struct serve_opts {
-    const char *index_path, *data, *listen, *creds, *notify, *log_level;
+    struct conf_strs indexes;
+    const char *data, *listen, *creds, *notify, *log_level;
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, max_conns, max_per_ip, retention, chunk_rows;
 };
@@ -130,8 +132,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
     };
     const struct conf_opt opts[] = {
-        {"index", CONF_STR, &o->index_path, "INDEX", "the index file to geocode with (required)", 0,
-         0},
+        {"index", CONF_STRS, &o->indexes, "INDEX",
+         "the index file to geocode with (required); several --index, or a directory of *.gbx "
+         "files, are served as one index",
+         0, 0},
         {"data", CONF_STR, &o->data, "DIR", "job store and job files (required; created 0700)", 0,
          0},
         {"listen", CONF_STR, &o->listen, "HOST:PORT", "address to listen on (127.0.0.1:8080)", 0,
@@ -183,7 +187,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         return rc;
     if ((rc = cmd_log_level("serve", o->log_level)) >= 0)
         return rc;
-    if (!o->index_path || !o->data) {
+    if (o->indexes.n == 0 || !o->data) {
         fprintf(stderr, "geobatch serve: --index and --data are required\n");
         return CMD_USAGE;
     }
@@ -252,7 +256,8 @@ int cmd_serve(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    struct index *ix = NULL;
+    struct gc_set *ixset = NULL;
+    const struct index *ix = NULL;
     struct cmd_verify verify;
     struct auth *auth = NULL;
     struct store *st = NULL;
@@ -282,15 +287,15 @@ int cmd_serve(int argc, char **argv)
     }
     if (cmd_norm_init("serve") >= 0)
         goto out;
-    rc = index_open_lazy(&ix, o.index_path, err, sizeof(err));
-    if (rc < 0) {
-        if (err[0]) /* index_open names the file */
-            fprintf(stderr, "geobatch serve: %s\n", err);
-        else
-            fprintf(stderr, "geobatch serve: %s: %s\n", o.index_path, gb_strerror(rc));
+    rc = gc_set_open(&ixset, o.indexes.v, o.indexes.n, err, sizeof(err));
+    if (rc < 0) { /* the message names the file */
+        fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
-    cmd_verify_start(&verify, ix, stop_on_corrupt_index);
+    ix = gc_set_index(ixset, 0);
+    if (gc_set_count(ixset) > 1)
+        log_info("index set members=%zu", gc_set_count(ixset));
+    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
     snprintf(cred_path, sizeof(cred_path), "%s", o.creds ? o.creds : "");
     if (!o.creds)
         snprintf(cred_path, sizeof(cred_path), "%s/credentials", o.data);
@@ -315,6 +320,7 @@ int cmd_serve(int argc, char **argv)
     struct worker_config wc = {
         .store = st,
         .index = ix,
+        .set = ixset,
         .data_dir = o.data,
         .nthreads = (int)o.workers,
         .chunk_rows = (uint32_t)o.chunk_rows,
@@ -354,7 +360,7 @@ int cmd_serve(int argc, char **argv)
     wait_for_stop(&set, auth, st, &o);
     status = CMD_OK;
 out:
-    if (ix && cmd_verify_join(&verify, "serve") >= 0)
+    if (ixset && cmd_verify_join(&verify, "serve") >= 0)
         status = CMD_FAIL;
     if (http)
         http_server_quiesce(http);
@@ -363,7 +369,7 @@ out:
     api_free(api);
     store_close(st);
     auth_close(auth);
-    index_close(ix);
+    gc_set_close(ixset);
     if (status == CMD_OK)
         log_info("serve stopped");
     return status;

@@ -46,6 +46,16 @@ void index_builder_set_limit(struct index_builder *b, uint64_t limit);
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen);
 
+/*
+ * Merge the indexes inputs[0..n) into one index at out (temporary file, fsync, rename): the
+ * index `geobatch import` builds from all their inputs in that order (byte-identical when no
+ * street is in two inputs, e.g. one index per country; index_merge.c says why). Every input
+ * is verified whole first. Return 0, or a negative code with a message naming the input in
+ * err: GB_EVERSION for an index of another format or normaliser version, GB_EPARAM when two
+ * inputs hold the same source file, GB_ELIMIT when the result passes the 32-bit limits.
+ */
+int index_merge(const char *out, const char *const *inputs, size_t n, char *err, size_t errlen);
+
 /* ---- reading ---- */
 
 /*

@@ -13,6 +13,7 @@
 #include "index/index_format.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,7 @@ struct index_builder {
     struct ix_source *sources;
     size_t n_sources, cap_sources;
     uint32_t seq;
+    bool keep_line_only; /* index_merge: each input's build joined its line-only streets */
 };
 
 /* The string at offset off of the builder's blob. */

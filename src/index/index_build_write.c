@@ -287,16 +287,19 @@ static uint32_t *build_hash(const struct index_builder *b, size_t n, const void 
 /*
  * A street known only by its ways (no addresses, no interpolation) is often the same street as
  * an address street of the same name nearby whose addresses name another locality (a village
- * within a municipality). Its ways join the nearest such street within MERGE_METRES. Return
- * target[g]: g itself, or the group g joins (caller frees).
+ * within a municipality). Its ways join the nearest such street within MERGE_METRES (not when
+ * the builder holds merged indexes, whose builds did it). Return target[g]: g itself, or the
+ * group g joins (caller frees).
  */
 static uint32_t *merge_line_only_streets(struct index_builder *b)
 {
     size_t ng = b->n_grps;
     uint32_t *target = xmallocarray(ng + 1, sizeof(uint32_t));
-    uint8_t *content = xcalloc(ng + 1, 1);
     for (size_t i = 0; i < ng; i++)
         target[i] = (uint32_t)i;
+    if (b->keep_line_only)
+        return target; /* merged indexes: each input joined its own */
+    uint8_t *content = xcalloc(ng + 1, 1);
     for (size_t i = 0; i < b->n_addrs; i++)
         content[b->addrs[i].group] = 1;
     for (size_t i = 0; i < b->n_interps; i++)

@@ -8,7 +8,9 @@
  */
 #include "job/batch.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "geocode/geocode.h"
+#include "geocode/geocode_set.h"
 #include "job/input.h"
 #include "text/norm.h"
 
@@ -20,6 +22,7 @@
 
 struct batch {
     const struct index *ix;
+    const struct gc_set *set; /* batch_new_set: several indexes as one, else NULL */
     struct job_params p;
     struct input_header hdr;
     bool echo_prefix[256]; /* includeInputFields: this input column clashes with an outcol */
@@ -27,6 +30,7 @@ struct batch {
 
 struct batch_scratch {
     struct gc_result res;
+    struct gc_result *set_tmp; /* the members' answers of a set, allocated on first use */
     char label[1024];
 };
 
@@ -65,6 +69,15 @@ int batch_new(struct batch **out, const struct index *ix, const struct job_param
     return 0;
 }
 
+int batch_new_set(struct batch **out, const struct gc_set *set, const struct job_params *p,
+                  const struct csv_row *header, char *err, size_t errlen)
+{
+    int rc = batch_new(out, gc_set_index(set, 0), p, header, err, errlen);
+    if (rc == 0 && gc_set_count(set) > 1)
+        (*out)->set = set;
+    return rc;
+}
+
 void batch_free(struct batch *b)
 {
     if (!b)
@@ -80,6 +93,8 @@ struct batch_scratch *batch_scratch_new(void)
 
 void batch_scratch_free(struct batch_scratch *s)
 {
+    if (s)
+        free(s->set_tmp);
     free(s);
 }
 
@@ -343,6 +358,14 @@ static int parse_prox(const char *s, double *lat, double *lon, double *radius)
     return 0;
 }
 
+/* The second result a set geocodes its members into (allocation failure aborts). */
+static struct gc_result *set_tmp(struct batch_scratch *s)
+{
+    if (!s->set_tmp)
+        s->set_tmp = xmalloc(sizeof(*s->set_tmp));
+    return s->set_tmp;
+}
+
 int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_row *row,
               struct buf *out, struct buf *nomatch, struct batch_result *res)
 {
@@ -362,9 +385,12 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
         if (parse_prox(field(b, row, INPUT_PROX), &lat, &lon, &radius) < 0)
             failed = "FAILED";
         else if (b->p.mode == MODE_RETRIEVE_AREAS)
-            rc = geocode_reverse_areas(b->ix, lat, lon, &s->res);
+            rc = b->set ? gc_set_reverse_areas(b->set, lat, lon, &s->res, set_tmp(s))
+                        : geocode_reverse_areas(b->ix, lat, lon, &s->res);
         else
-            rc = geocode_reverse(b->ix, lat, lon, radius, b->p.maxresults, &s->res);
+            rc = b->set ? gc_set_reverse(b->set, lat, lon, radius, b->p.maxresults, &s->res,
+                                         set_tmp(s))
+                        : geocode_reverse(b->ix, lat, lon, radius, b->p.maxresults, &s->res);
     } else {
         struct gc_query q = {
             .search_text = field(b, row, INPUT_SEARCHTEXT),
@@ -379,7 +405,8 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
             .country_focus = b->p.countryfocus,
             .max_results = b->p.maxresults,
         };
-        rc = geocode_forward(b->ix, &q, &s->res);
+        rc = b->set ? gc_set_forward(b->set, &q, &s->res, set_tmp(s))
+                    : geocode_forward(b->ix, &q, &s->res);
     }
     if (rc < 0)
         failed = "FAILED";

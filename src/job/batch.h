@@ -27,6 +27,12 @@ struct batch_scratch;
  */
 int batch_new(struct batch **out, const struct index *ix, const struct job_params *p,
               const struct csv_row *header, char *err, size_t errlen);
+
+/* batch_new() over an index set (geocode_set.h): its rows are geocoded by the set, which is
+ * the plain index when it has one member. */
+struct gc_set;
+int batch_new_set(struct batch **out, const struct gc_set *set, const struct job_params *p,
+                  const struct csv_row *header, char *err, size_t errlen);
 void batch_free(struct batch *b);
 
 /* Per-thread working memory for batch_row(). */

@@ -145,7 +145,8 @@ static int open_batch(struct worker_pool *p, const char *path, const struct job_
     if (rc <= 0 || row.error)
         return rc < 0 ? rc : GB_ECORRUPT;
     char err[256] = "";
-    rc = batch_new(out, p->cfg.index, params, &row, err, sizeof(err));
+    rc = p->cfg.set ? batch_new_set(out, p->cfg.set, params, &row, err, sizeof(err))
+                    : batch_new(out, p->cfg.index, params, &row, err, sizeof(err));
     if (rc < 0)
         log_error("job batch path=%s err=\"%s\"", path, err);
     return rc;

@@ -17,12 +17,14 @@
 #include <stdint.h>
 
 struct index;
+struct gc_set;
 
 #define WORKER_CHUNK_ROWS_DEFAULT 10000
 
 struct worker_config {
     struct store *store;
     const struct index *index;
+    const struct gc_set *set; /* several indexes as one (geocode_set.h), or NULL: index */
     const char *data_dir;
     int nthreads;               /* >= 1 */
     uint32_t chunk_rows;        /* rows per chunk (the API splits uploads by it) */

@@ -1,0 +1,711 @@
+/*
+ * geocode_set.c - several indexes served as one (geocode_set.h).
+ *
+ * A set is its members' open indexes and, per member, the countries it holds (from the
+ * index's COUNTRIES section). Routing reads the query's country as the geocoder does (the
+ * structured field through norm_country; else a trailing run of one to three free-form tokens
+ * that names a country) and asks only the members that hold it, or hold records of no country
+ * (they pass any country filter). Every other query asks every member, one after another in
+ * the caller's tmp result, and keeps the answer a merged index gives:
+ *   - a member's street or house-number answer beats any member's fall-back (postcode,
+ *     locality, country): a merged index falls back only when no street is a candidate;
+ *   - among street answers the best first answer wins, by match level, then point over
+ *     interpolated, then relevance; members whose first answers tie exactly are all shown
+ *     (in member order) and the answer is ambiguous, as one index marks two equal streets;
+ *   - among fall-backs the finest level wins (postcode, district, city ... country); two
+ *     postcode answers go to the smaller country code, the first a merged index's sorted
+ *     postcode table holds.
+ * Reverse asks every member: house-number answers before street answers before areas, the
+ * nearest first (areas: the finest first), as one index over all the points would find them.
+ * No locks and no allocation after open: members are read-only, the work is in out and tmp.
+ */
+#include "geocode/geocode_set.h"
+#include "geocode/geocode.h"
+#include "geocode/geocode_int.h"
+#include "index/index.h"
+#include "index/index_format.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "text/norm.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SET_MAX_TOKENS 24 /* the geocoder reads at most this many free-form tokens */
+
+struct member {
+    struct index *ix;
+    char *path;
+    char (*cc)[2]; /* the countries it holds ("\0\0": records of no country), sorted */
+    size_t ncc;
+    uint64_t admin_base; /* admin areas of the members before it */
+};
+
+struct gc_set {
+    struct member *m;
+    size_t n, cap;
+};
+
+/* ---- opening ---- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Open path as the set's next member. */
+static int add_member(struct gc_set *s, const char *path, char *err, size_t errlen)
+{
+    if (s->n >= GC_SET_MAX) {
+        gb_errf(err, errlen, "%s: more than %d indexes in one set", path, GC_SET_MAX);
+        return GB_ELIMIT;
+    }
+    struct index *ix = NULL;
+    char e[512] = "";
+    int rc = index_open_lazy(&ix, path, e, sizeof(e));
+    if (rc < 0) {
+        if (e[0]) /* index_open names the file */
+            gb_errf(err, errlen, "%s", e);
+        else
+            gb_errf(err, errlen, "%s: %s", path, gb_strerror(rc));
+        return rc;
+    }
+    VEC_GROW(s->m, s->n, s->cap);
+    struct member *m = &s->m[s->n++];
+    memset(m, 0, sizeof(*m));
+    m->ix = ix;
+    if (s->n > 1)
+        m->admin_base = m[-1].admin_base + index_view(m[-1].ix)->n_admins;
+    m->path = xmalloc(strlen(path) + 1);
+    strcpy(m->path, path);
+    const struct index_view *v = index_view(ix);
+    m->cc = xmallocarray(v->n_countries + 1, sizeof(*m->cc));
+    for (size_t i = 0; i < v->n_countries; i++) { /* sorted by code in the file */
+        const struct ix_country *c = &v->countries[i];
+        if (c->addresses || c->streets || c->places || c->postcodes)
+            memcpy(m->cc[m->ncc++], c->code, 2);
+    }
+    return 0;
+}
+
+/* Every *.gbx in dir, sorted by name, as members. */
+static int add_dir(struct gc_set *s, const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        int rc = -errno;
+        gb_errf(err, errlen, "%s: %s", dir, gb_strerror(rc));
+        return rc;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len <= 4 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".gbx") != 0)
+            continue;
+        VEC_GROW(names, n, cap);
+        names[n] = xmalloc(strlen(dir) + len + 2);
+        sprintf(names[n], "%s/%s", dir, de->d_name);
+        n++;
+    }
+    closedir(d);
+    int rc = 0;
+    if (n == 0) {
+        gb_errf(err, errlen, "%s: no index (*.gbx) in the directory", dir);
+        rc = GB_ENOTFOUND;
+    }
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_name);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = add_member(s, names[i], err, errlen);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
+{
+    struct gc_set *s = xcalloc(1, sizeof(*s));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+            rc = add_dir(s, paths[i], err, errlen);
+        else
+            rc = add_member(s, paths[i], err, errlen);
+    }
+    if (rc == 0 && s->n == 0) {
+        gb_errf(err, errlen, "no index given");
+        rc = GB_EUSAGE;
+    }
+    if (rc < 0) {
+        gc_set_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void gc_set_close(struct gc_set *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        index_close(s->m[i].ix);
+        free(s->m[i].path);
+        free(s->m[i].cc);
+    }
+    free(s->m);
+    free(s);
+}
+
+size_t gc_set_count(const struct gc_set *s)
+{
+    return s->n;
+}
+
+const struct index *gc_set_index(const struct gc_set *s, size_t i)
+{
+    return s->m[i].ix;
+}
+
+const char *gc_set_path(const struct gc_set *s, size_t i)
+{
+    return s->m[i].path;
+}
+
+int gc_set_verify_checksums(const struct gc_set *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        int rc = index_verify_checksums(s->m[i].ix, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- routing ---- */
+
+static bool blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* The country that ends free-form text (one to three trailing tokens of the first
+ * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them), into cc; false
+ * when none does. */
+static bool text_country(const char *text, char cc[2])
+{
+    const char *ts[SET_MAX_TOKENS];
+    size_t tl[SET_MAX_TOKENS];
+    int n = 0;
+    for (const char *p = text; *p && n < SET_MAX_TOKENS;) {
+        while (*p && (isspace((unsigned char)*p) || *p == ','))
+            p++;
+        if (!*p)
+            break;
+        ts[n] = p;
+        while (*p && !isspace((unsigned char)*p) && *p != ',')
+            p++;
+        tl[n] = (size_t)(p - ts[n]);
+        n++;
+    }
+    for (int len = 3; len >= 1; len--) {
+        int i = n - len;
+        if (i < 0)
+            continue;
+        const char *iso2 = norm_country(ts[i], (size_t)(ts[n - 1] + tl[n - 1] - ts[i]));
+        if (iso2) {
+            memcpy(cc, iso2, 2);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The country q filters on (ISO2), as the geocoder reads it; false when none. */
+static bool query_country(const struct gc_query *q, char cc[2])
+{
+    if (!blank(q->country)) {
+        const char *iso2 = norm_country(q->country, strlen(q->country));
+        if (iso2) {
+            memcpy(cc, iso2, 2);
+            return true;
+        }
+    }
+    return !blank(q->search_text) && text_country(q->search_text, cc);
+}
+
+static bool holds(const struct member *m, const char cc[2])
+{
+    for (size_t i = 0; i < m->ncc; i++)
+        if (memcmp(m->cc[i], cc, 2) == 0)
+            return true;
+    return false;
+}
+
+/* gc_set_route(), and after its members (*nfirst of them) the members that hold records of
+ * no country but not the query's country (such records pass any country filter): asked only
+ * when the first give no address point. */
+static size_t route(const struct gc_set *s, const struct gc_query *q, size_t *members,
+                    size_t *nfirst)
+{
+    char cc[2];
+    size_t n = 0;
+    if (s->n > 1 && query_country(q, cc)) {
+        for (size_t i = 0; i < s->n; i++)
+            if (holds(&s->m[i], cc))
+                members[n++] = i;
+        *nfirst = n;
+        for (size_t i = 0; n > 0 && i < s->n; i++)
+            if (!holds(&s->m[i], cc) && holds(&s->m[i], "\0\0"))
+                members[n++] = i;
+    }
+    if (n == 0) { /* no country, or no member holds it: every member */
+        for (size_t i = 0; i < s->n; i++)
+            members[n++] = i;
+        *nfirst = n;
+    }
+    return n;
+}
+
+size_t gc_set_route(const struct gc_set *s, const struct gc_query *q, size_t *members)
+{
+    size_t nfirst;
+    route(s, q, members, &nfirst);
+    return nfirst;
+}
+
+/* ---- merging answers ---- */
+
+/* Copy candidate *src into *dst, keeping a house number held in the candidate itself. */
+static void copy_cand(struct gc_candidate *dst, const struct gc_candidate *src)
+{
+    *dst = *src;
+    if (src->house_number == src->number_buf)
+        dst->house_number = dst->number_buf;
+}
+
+/*
+ * The locationIds that number an admin area by its place in the index ('R' an area, 'K' a
+ * country: kind, then the area's index in 8 hex digits) number it as the merged index does,
+ * whose ADMINS section is the members' one after another: the earlier members' areas are
+ * added. Ids made of content hashes (addresses, streets, places, postcodes) need nothing.
+ */
+static void set_location_ids(const struct member *m, struct gc_result *r)
+{
+    if (m->admin_base == 0)
+        return;
+    for (int i = 0; i < r->n; i++) {
+        char *id = r->c[i].location_id;
+        if ((id[0] != 'R' && id[0] != 'K') || strlen(id) != 17)
+            continue;
+        char hex[9];
+        memcpy(hex, id + 1, 8);
+        hex[8] = '\0';
+        unsigned long a = strtoul(hex, NULL, 16) + (unsigned long)m->admin_base;
+        char tail[9];
+        memcpy(tail, id + 9, 9);
+        snprintf(id, sizeof(r->c[i].location_id), "%c%08lx%s", id[0], a & 0xffffffffUL, tail);
+    }
+}
+
+/* What a member's first answer to a forward query says, for choosing among members. */
+struct first {
+    uint32_t member;
+    uint8_t level, type;
+    bool street; /* a street or house-number answer (not a fall-back) */
+    char country[2];
+    float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
+    int name_words;                                         /* words of the street's name */
+};
+
+/* What any member's answer shows the query holds, as a merged index would read it: a
+ * postcode it knows, a locality (and how many words it has). */
+struct knowledge {
+    bool pc, locality;
+    int loc_words;
+};
+
+/* Words of s[0..n) (split at spaces and commas); with digits_too false, words that begin
+ * with a digit (numbers, postcodes) are not counted. */
+static int count_words(const char *s, size_t n, bool digits_too)
+{
+    int words = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && (isspace((unsigned char)s[i]) || s[i] == ','))
+            i++;
+        if (i == n)
+            break;
+        words += digits_too || !isdigit((unsigned char)s[i]);
+        while (i < n && !isspace((unsigned char)s[i]) && s[i] != ',')
+            i++;
+    }
+    return words;
+}
+
+/* The words of the locality a query names, as one index counts the tokens it leaves
+ * unexplained when a street is not there: the city (else district) field, or the free text
+ * after its last comma, numbers left out; at least 1. */
+static int locality_words(const struct gc_query *q)
+{
+    int n = 0;
+    if (blank(q->search_text)) {
+        const char *loc = !blank(q->city) ? q->city : q->district;
+        n = loc ? count_words(loc, strlen(loc), true) : 0;
+    } else {
+        const char *comma = strrchr(q->search_text, ',');
+        if (comma)
+            n = count_words(comma + 1, strlen(comma + 1), false);
+    }
+    return n > 0 ? n : 1;
+}
+
+static void learn(struct knowledge *k, const struct first *f)
+{
+    if (!f->street) {
+        k->pc |= f->level == GL_POSTCODE; /* answered as a postcode it knows */
+        return;
+    }
+    k->pc |= f->mq_pc >= 0;
+    k->locality |= f->mq_city >= 0 || f->mq_district >= 0;
+}
+
+/*
+ * The score one index would give first answer f, from what the answer shows (its match
+ * qualities) and GC_WEIGHTS: the street and the words of its name (for the query's words
+ * the street explains), the postcode (a query postcode that f's member did not know is a
+ * miss), the locality (a locality it did not place leaves its words unexplained), the state,
+ * the house number.
+ */
+static double estimate(const struct first *f, const struct knowledge *k)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = w->street * f->mq_street + w->span_token * f->name_words;
+    if (f->mq_pc >= 1)
+        sc += w->postcode;
+    else if (f->mq_pc >= 0 || k->pc)
+        sc -= w->postcode_miss;
+    double loc = f->mq_city > f->mq_district ? f->mq_city : f->mq_district;
+    if (loc > 0)
+        sc += w->locality * loc;
+    else if (loc == 0 || k->locality)
+        sc -= w->unexplained * k->loc_words;
+    if (f->mq_state >= 1)
+        sc += w->state;
+    if (f->type == GT_POINT)
+        sc += w->point;
+    else if (f->type == GT_INTERPOLATED)
+        sc += w->interpolated;
+    return sc;
+}
+
+static struct first first_of(uint32_t member, const struct gc_candidate *c)
+{
+    struct first f = {.member = member,
+                      .level = (uint8_t)c->level,
+                      .type = (uint8_t)c->type,
+                      .street = c->level >= GL_STREET,
+                      .mq_street = (float)c->mq[MQ_STREET],
+                      .mq_pc = (float)c->mq[MQ_POSTCODE],
+                      .mq_city = (float)c->mq[MQ_CITY],
+                      .mq_district = (float)c->mq[MQ_DISTRICT],
+                      .mq_state = (float)c->mq[MQ_STATE]};
+    memcpy(f.country, c->country, 2);
+    f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
+    return f;
+}
+
+/* >0 when fall-back a is better than b, <0 when worse, 0 on a tie: the finer level; of two
+ * postcodes the smaller country (the first of the key's entries in a merged index). */
+static int cmp_fallback(const struct first *a, const struct first *b)
+{
+    if (a->level != b->level)
+        return a->level > b->level ? 1 : -1;
+    if (a->level == GL_POSTCODE)
+        return -memcmp(a->country, b->country, 2);
+    return 0;
+}
+
+static int max_of(int max_results)
+{
+    if (max_results < 1)
+        return 1;
+    return max_results > GC_MAX_CANDIDATES ? GC_MAX_CANDIDATES : max_results;
+}
+
+/* An ambiguous answer: every candidate's code says so. */
+static void mark_ambiguous(struct gc_result *out)
+{
+    for (int i = 0; i < out->n; i++) {
+        enum gc_code c = out->c[i].code;
+        out->c[i].code = c == GC_UPHIERARCHY || c == GC_AMBIGUOUS_UPHIERARCHY
+                             ? GC_AMBIGUOUS_UPHIERARCHY
+                             : GC_AMBIGUOUS;
+    }
+}
+
+/* The street of member m that candidate c (a street or house-number answer of m) names, or
+ * NULL: the street of c's key, country and name. */
+static const struct ix_street *street_of(const struct member *m, const struct gc_candidate *c)
+{
+    const struct index_view *v = index_view(m->ix);
+    if (c->level < GL_STREET || !c->street || !*c->street)
+        return NULL;
+    char key[1024];
+    int n =
+        norm_key(c->street, strlen(c->street), c->country[0] ? c->country : NULL, key, sizeof(key));
+    if (n <= 0)
+        return NULL;
+    uint32_t first = index_street_first(m->ix, key, (size_t)n);
+    if (first == IX_NONE)
+        return NULL;
+    uint32_t end = index_street_run_end(m->ix, first);
+    for (uint32_t i = first; i < end; i++) {
+        const struct ix_street *st = &v->streets[i];
+        if (ix_str(v, st->name) == c->street && ix_str(v, st->city) == c->city &&
+            memcmp(st->country, c->country, 2) == 0)
+            return st;
+    }
+    return NULL;
+}
+
+/*
+ * <0 when candidate a (of member ma) ranks before b (of mb) among the equally good answers of
+ * two members: the higher relevance, then the finer level, then what one index does with two
+ * equal streets: the bigger first (addresses and interpolation lines), then the one that comes
+ * first in its street order (key, country, city key); then the earlier member.
+ */
+static int cmp_tied(const struct member *ma, const struct gc_candidate *a, size_t ia,
+                    const struct member *mb, const struct gc_candidate *b, size_t ib)
+{
+    if (a->relevance != b->relevance)
+        return a->relevance > b->relevance ? -1 : 1;
+    if (a->level != b->level)
+        return a->level > b->level ? -1 : 1;
+    const struct ix_street *sa = street_of(ma, a), *sb = street_of(mb, b);
+    if (sa && sb) {
+        const struct index_view *va = index_view(ma->ix), *vb = index_view(mb->ix);
+        uint32_t na = sa->addr_count + sa->interp_count, nb = sb->addr_count + sb->interp_count;
+        if (na != nb)
+            return na > nb ? -1 : 1;
+        int c = strcmp(ix_str(va, sa->key), ix_str(vb, sb->key));
+        if (!c)
+            c = memcmp(sa->country, sb->country, 2);
+        if (!c)
+            c = strcmp(ix_str(va, sa->city_key), ix_str(vb, sb->city_key));
+        if (c)
+            return c;
+    }
+    return (ia > ib) - (ia < ib);
+}
+
+/* A query postcode that some member knows is a postcode to a merged index, and a miss for
+ * the streets of a member that does not know it: their postcode quality is 0, not "not
+ * asked", and their relevance counts it. */
+static void align_postcode(struct gc_result *r, const struct knowledge *k)
+{
+    for (int i = 0; k->pc && i < r->n; i++) {
+        struct gc_candidate *c = &r->c[i];
+        if (c->level >= GL_STREET && c->mq[MQ_POSTCODE] < 0) {
+            c->mq[MQ_POSTCODE] = 0;
+            c->relevance = gc_relevance(c);
+        }
+    }
+}
+
+/* Member m's answer to q in r (its admin locationIds numbered as in a merged index). */
+static int ask(const struct member *m, const struct gc_query *q, struct gc_result *r)
+{
+    int rc = geocode_forward(m->ix, q, r);
+    set_location_ids(m, r);
+    return rc;
+}
+
+/* Whether first answer a beats b (street answers by estimate, then fall-backs). */
+static bool beats(const struct first *a, const struct first *b, const struct knowledge *k)
+{
+    if (a->street != b->street)
+        return a->street;
+    if (a->street)
+        return estimate(a, k) > estimate(b, k);
+    return cmp_fallback(a, b) > 0;
+}
+
+int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
+                   struct gc_result *tmp)
+{
+    size_t members[GC_SET_MAX], nfirst;
+    size_t n = route(s, q, members, &nfirst);
+    if (n == 1)
+        return ask(&s->m[members[0]], q, out);
+    /*
+     * Every member's answer, the best so far kept in out. Knowledge learnt from a later
+     * member moves the estimates of all the answers before it alike (none of them showed what
+     * it shows), so the best of those stays the best of those.
+     */
+    struct first firsts[GC_SET_MAX];
+    size_t nf = 0;
+    int kept = -1; /* the first answer whose list out holds */
+    struct knowledge k = {false, false, locality_words(q)};
+    out->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == nfirst && kept >= 0 && firsts[kept].level == GL_HOUSENUMBER &&
+            firsts[kept].type == GT_POINT)
+            break; /* the country's members found the address: records of no country not asked */
+        int rc = ask(&s->m[members[i]], q, tmp);
+        if (rc < 0)
+            return rc;
+        if (tmp->n == 0)
+            continue;
+        firsts[nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+        learn(&k, &firsts[nf]);
+        if (kept < 0 || beats(&firsts[nf], &firsts[kept], &k)) {
+            for (int c = 0; c < tmp->n; c++)
+                copy_cand(&out->c[c], &tmp->c[c]);
+            out->n = tmp->n;
+            kept = (int)nf;
+        }
+        nf++;
+    }
+    if (kept < 0 || !firsts[kept].street)
+        return 0; /* no answer, or the best fall-back */
+    /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
+    double best = estimate(&firsts[kept], &k);
+    size_t win[GC_SET_MAX], nw = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (firsts[i].street && estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
+            win[nw++] = firsts[i].member;
+    if (nw == 1) {
+        align_postcode(out, &k);
+        return 0;
+    }
+    /* several as good: their lists merged, each in its own order, the answer ambiguous */
+    int max = max_of(q->max_results);
+    size_t from[GC_MAX_CANDIDATES];
+    struct gc_candidate merged[GC_MAX_CANDIDATES];
+    size_t mfrom[GC_MAX_CANDIDATES];
+    out->n = 0;
+    for (size_t w = 0; w < nw; w++) {
+        const struct member *m = &s->m[win[w]];
+        int rc = ask(m, q, tmp);
+        if (rc < 0)
+            return rc;
+        align_postcode(tmp, &k);
+        int i = 0, j = 0, o = 0;
+        while (o < max && (i < out->n || j < tmp->n)) {
+            bool take_out =
+                j >= tmp->n || (i < out->n && cmp_tied(&s->m[from[i]], &out->c[i], from[i], m,
+                                                       &tmp->c[j], win[w]) <= 0);
+            if (take_out) {
+                copy_cand(&merged[o], &out->c[i]);
+                mfrom[o++] = from[i++];
+            } else {
+                copy_cand(&merged[o], &tmp->c[j++]);
+                mfrom[o++] = win[w];
+            }
+        }
+        for (int x = 0; x < o; x++) {
+            copy_cand(&out->c[x], &merged[x]);
+            from[x] = mfrom[x];
+        }
+        out->n = o;
+    }
+    mark_ambiguous(out);
+    return 0;
+}
+
+/* What a reverse answer is, in the order one index tries them: house numbers (4), else the
+ * nearest street (3), else the area containing the point (2: an admin area, locationId 'R'),
+ * else the nearest city (1). */
+static int rev_class(const struct gc_candidate *c)
+{
+    if (c->level == GL_HOUSENUMBER)
+        return 4;
+    if (c->level == GL_STREET)
+        return 3;
+    return c->location_id[0] == 'R' ? 2 : 1;
+}
+
+/* <0 when a comes before b in a reverse answer: the better class, then the nearer (areas
+ * containing the point: the finer); on a tie the one seen first (earlier member, rank). */
+static int cmp_rev(const struct gc_candidate *a, const struct gc_candidate *b)
+{
+    int ca = rev_class(a), cb = rev_class(b);
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    if (ca == 2 && a->level != b->level)
+        return a->level > b->level ? -1 : 1;
+    if (a->distance != b->distance)
+        return a->distance < b->distance ? -1 : 1;
+    return 0;
+}
+
+/* Insert c into out, kept in cmp_rev order, at most max long (a tie goes after). */
+static void insert_rev(struct gc_result *out, const struct gc_candidate *c, int max)
+{
+    int pos = out->n;
+    while (pos > 0 && cmp_rev(c, &out->c[pos - 1]) < 0)
+        pos--;
+    if (pos >= max)
+        return;
+    int last = out->n < max ? out->n : max - 1;
+    for (int i = last; i > pos; i--)
+        copy_cand(&out->c[i], &out->c[i - 1]);
+    copy_cand(&out->c[pos], c);
+    if (out->n < max)
+        out->n++;
+}
+
+/* Every member's answer to one reverse query (areas or points) merged into out. */
+static int reverse_all(const struct gc_set *s, bool areas, double lat, double lon, double radius_m,
+                       int max_results, struct gc_result *out, struct gc_result *tmp)
+{
+    int max = areas ? 1 : max_of(max_results);
+    out->n = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        int rc = areas ? geocode_reverse_areas(s->m[k].ix, lat, lon, tmp)
+                       : geocode_reverse(s->m[k].ix, lat, lon, radius_m, max_results, tmp);
+        if (rc < 0)
+            return rc;
+        set_location_ids(&s->m[k], tmp);
+        for (int i = 0; i < tmp->n; i++)
+            insert_rev(out, &tmp->c[i], max);
+    }
+    /* one class only, as one index answers: the best present; one street, area or city */
+    int n = 0;
+    while (n < out->n && rev_class(&out->c[n]) == rev_class(&out->c[0]))
+        n++;
+    out->n = n > 0 && rev_class(&out->c[0]) < 4 ? 1 : n;
+    return 0;
+}
+
+int gc_set_reverse(const struct gc_set *s, double lat, double lon, double radius_m, int max_results,
+                   struct gc_result *out, struct gc_result *tmp)
+{
+    if (s->n == 1)
+        return geocode_reverse(s->m[0].ix, lat, lon, radius_m, max_results, out);
+    return reverse_all(s, false, lat, lon, radius_m, max_results, out, tmp);
+}
+
+int gc_set_reverse_areas(const struct gc_set *s, double lat, double lon, struct gc_result *out,
+                         struct gc_result *tmp)
+{
+    if (s->n == 1)
+        return geocode_reverse_areas(s->m[0].ix, lat, lon, out);
+    return reverse_all(s, true, lat, lon, 0, 1, out, tmp);
+}

@@ -1,0 +1,387 @@
+/*
+ * test_geocode_set.c - an index set (geocode_set.h) against the merged index of the same
+ * members (index_merge), on small indexes built here from records: the same street and
+ * number in Liechtenstein (member "li"), in Germany (member "de", twice as many addresses)
+ * and in Austria (member "at", with one more of no country), so that a query without a
+ * country finds it in every member.
+ *
+ *   - routing: a query naming a country (structured field, free text, ISO2/ISO3/name) is
+ *     routed only to the member holding it (gc_set_route, which gc_set_forward asks), and
+ *     gives exactly that member's answer, which is the merged index's; a member holding records
+ *     of no country is asked too when the country's member finds no address point;
+ *   - a query without a country asks every member and gives the merged index's answer, to
+ *     every field of every candidate: the ambiguous street in its three countries, in the
+ *     merged index's order (the bigger street first, then key, country order);
+ *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
+ *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
+ *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
+ *     a missing index and an empty directory are refused naming the path.
+ */
+#include "base/err.h"
+#include "geocode/geocode.h"
+#include "geocode/geocode_set.h"
+#include "index/index.h"
+#include "text/norm.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char dir[512];      /* GB_TMP/geocode-set-<pid>: the members, as a directory */
+static char merged[600];   /* the merged index of the three */
+static char paths[3][600]; /* the members, in directory (name) order: at, de, li */
+static struct gc_set *set;
+static struct index *mix;
+static struct gc_result *ra, *rb, *tmp;
+
+/* One address record. */
+static struct record addr(const char *number, const char *street, const char *pc, const char *city,
+                          const char *cc, double lat, double lon, const char *id)
+{
+    struct record r = {.kind = REC_ADDRESS,
+                       .lat = lat,
+                       .lon = lon,
+                       .number = number,
+                       .street = street,
+                       .postcode = pc,
+                       .city = city,
+                       .country = cc,
+                       .source_id = id};
+    return r;
+}
+
+/* Write an index of recs[0..n) at path, its source being the test binary itself (any file:
+ * the source list records its name, size and time). */
+static void write_index(const char *path, const char *source, const struct record *recs, size_t n)
+{
+    struct index_builder *b = NULL;
+    char err[512] = "";
+    assert_int_equal(index_builder_new(&b), 0);
+    assert_int_equal(index_builder_add_source(b, source, 2), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sink.emit(sink.ctx, &recs[i]), 0);
+    if (index_builder_write(b, path, err, sizeof(err)) < 0)
+        fail_msg("write %s: %s", path, err);
+    index_builder_free(b);
+}
+
+/* A small file to stand for a source (its name must differ per member). */
+static void touch(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s\n", path);
+    fclose(fp);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(norm_init(NULL), 0);
+    const char *t = getenv("GB_TMP");
+    snprintf(dir, sizeof(dir), "%s/geocode-set-%d", t && *t ? t : "/tmp", (int)getpid());
+    mkdir(dir, 0755);
+    char src[3][600];
+    const char *names[3] = {"at", "de", "li"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(paths[i], sizeof(paths[i]), "%s/%s.gbx", dir, names[i]);
+        snprintf(src[i], sizeof(src[i]), "%s/%s.src", dir, names[i]);
+        touch(src[i]);
+    }
+    const struct record li[] = {
+        addr("13", "Floraweg", "9490", "Vaduz", "LI", 47.1236503, 9.5284904, "n1"),
+        addr("15", "Floraweg", "9490", "Vaduz", "LI", 47.1238000, 9.5287000, "n2"),
+        addr("16", "Aubündt", "9490", "Vaduz", "LI", 47.1322808, 9.5205904, "n3"),
+        addr("3", "Landstrasse", "9494", "Schaan", "LI", 47.1650000, 9.5100000, "n4"),
+    };
+    const struct record de[] = {
+        addr("13", "Floraweg", "91207", "Lauf", "DE", 49.5100000, 11.2800000, "w1"),
+        addr("15", "Floraweg", "91207", "Lauf", "DE", 49.5102000, 11.2803000, "w2"),
+        addr("17", "Floraweg", "91207", "Lauf", "DE", 49.5104000, 11.2806000, "w3"),
+        addr("19", "Floraweg", "91207", "Lauf", "DE", 49.5106000, 11.2809000, "w4"),
+        addr("2", "Marktplatz", "91207", "Lauf", "DE", 49.5110000, 11.2770000, "w5"),
+    };
+    const struct record at[] = {
+        addr("13", "Floraweg", "6800", "Feldkirch", "AT", 47.2400000, 9.6000000, "a1"),
+        addr("15", "Floraweg", "6800", "Feldkirch", "AT", 47.2402000, 9.6003000, "a2"),
+        /* an address of no country: it passes any country filter */
+        addr("21", "Floraweg", NULL, "Niemandsland", NULL, 47.3000000, 9.7000000, "a3"),
+    };
+    write_index(paths[0], src[0], at, sizeof(at) / sizeof(at[0]));
+    write_index(paths[1], src[1], de, sizeof(de) / sizeof(de[0]));
+    write_index(paths[2], src[2], li, sizeof(li) / sizeof(li[0]));
+    snprintf(merged, sizeof(merged), "%s.merged", dir);
+    char err[512] = "";
+    const char *in[3] = {paths[0], paths[1], paths[2]};
+    if (index_merge(merged, in, 3, err, sizeof(err)) < 0)
+        fail_msg("merge: %s", err);
+    const char *d = dir;
+    if (gc_set_open(&set, &d, 1, err, sizeof(err)) < 0)
+        fail_msg("set: %s", err);
+    if (index_open(&mix, merged, err, sizeof(err)) < 0)
+        fail_msg("open merged: %s", err);
+    ra = calloc(1, sizeof(*ra));
+    rb = calloc(1, sizeof(*rb));
+    tmp = calloc(1, sizeof(*tmp));
+    assert_true(ra && rb && tmp);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gc_set_close(set);
+    index_close(mix);
+    free(ra);
+    free(rb);
+    free(tmp);
+    for (int i = 0; i < 3; i++) {
+        unlink(paths[i]);
+        char src[600];
+        snprintf(src, sizeof(src), "%.*s.src", (int)strlen(paths[i]) - 4, paths[i]);
+        unlink(src);
+    }
+    unlink(merged);
+    rmdir(dir);
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Every field of every candidate of a and b equal; else fail naming the first difference. */
+static void assert_same(const struct gc_result *a, const struct gc_result *b, const char *what)
+{
+    if (a->n != b->n) {
+        for (int i = 0; i < a->n || i < b->n; i++)
+            print_message("  %d: set [%s %s %s %d %.2f]  merged [%s %s %s %d %.2f]\n", i + 1,
+                          i < a->n ? a->c[i].street : "", i < a->n ? a->c[i].city : "",
+                          i < a->n ? a->c[i].country : "", i < a->n ? (int)a->c[i].level : -1,
+                          i < a->n ? a->c[i].relevance : 0, i < b->n ? b->c[i].street : "",
+                          i < b->n ? b->c[i].city : "", i < b->n ? b->c[i].country : "",
+                          i < b->n ? (int)b->c[i].level : -1, i < b->n ? b->c[i].relevance : 0);
+        fail_msg("%s: %d candidates, merged index %d", what, a->n, b->n);
+    }
+    for (int i = 0; i < a->n; i++) {
+        const struct gc_candidate *x = &a->c[i], *y = &b->c[i];
+        bool ok = x->lat == y->lat && x->lon == y->lon && x->level == y->level &&
+                  x->type == y->type && x->code == y->code && x->relevance == y->relevance &&
+                  x->distance == y->distance && x->tl_lat == y->tl_lat && x->br_lon == y->br_lon;
+        for (int k = 0; k < MQ__COUNT; k++)
+            ok = ok && x->mq[k] == y->mq[k];
+        ok = ok && same_str(x->house_number, y->house_number) && same_str(x->street, y->street) &&
+             same_str(x->district, y->district) && same_str(x->city, y->city) &&
+             same_str(x->postcode, y->postcode) && same_str(x->county, y->county) &&
+             same_str(x->state, y->state) && strcmp(x->country, y->country) == 0 &&
+             strcmp(x->location_id, y->location_id) == 0;
+        if (!ok)
+            fail_msg("%s: candidate %d differs: set %s %s %s (%.7f, %.7f) level %d code %d, "
+                     "merged %s %s %s (%.7f, %.7f) level %d code %d",
+                     what, i + 1, x->street, x->house_number, x->country, x->lat, x->lon, x->level,
+                     x->code, y->street, y->house_number, y->country, y->lat, y->lon, y->level,
+                     y->code);
+    }
+}
+
+/* The set's and the merged index's answers to q, compared. */
+static void forward_same(const struct gc_query *q, const char *what)
+{
+    assert_int_equal(gc_set_forward(set, q, ra, tmp), 0);
+    assert_int_equal(geocode_forward(mix, q, rb), 0);
+    assert_same(ra, rb, what);
+}
+
+/* The members a query is routed to, as a string of member numbers ("2" = li). */
+static const char *route(const struct gc_query *q)
+{
+    static char out[16];
+    size_t m[GC_SET_MAX];
+    size_t n = gc_set_route(set, q, m);
+    for (size_t i = 0; i < n && i < sizeof(out) - 1; i++)
+        out[i] = (char)('0' + m[i]);
+    out[n < sizeof(out) - 1 ? n : sizeof(out) - 1] = '\0';
+    return out;
+}
+
+static void test_members(void **state)
+{
+    (void)state;
+    assert_int_equal(gc_set_count(set), 3);
+    for (int i = 0; i < 3; i++) /* *.gbx of the directory, by name */
+        assert_string_equal(gc_set_path(set, (size_t)i), paths[i]);
+}
+
+/* A country named by the query: only its member is asked, and answers as the merged index. */
+static void test_routing(void **state)
+{
+    (void)state;
+    struct gc_query q = {
+        .street = "Floraweg", .house_number = "13", .country = "LIE", .max_results = 5};
+    assert_string_equal(route(&q), "2");
+    forward_same(&q, "structured, LIE");
+    assert_int_equal(ra->n, 1);
+    assert_string_equal(ra->c[0].country, "LI");
+    assert_int_equal(ra->c[0].code, GC_EXACT);
+    /* that member alone gives the same answer */
+    assert_int_equal(geocode_forward(gc_set_index(set, 2), &q, rb), 0);
+    assert_same(ra, rb, "structured, LIE, member alone");
+    q.country = "de";
+    assert_string_equal(route(&q), "1");
+    forward_same(&q, "structured, de");
+    assert_string_equal(ra->c[0].city, "Lauf");
+    q.country = "Austria";
+    assert_string_equal(route(&q), "0");
+    forward_same(&q, "structured, Austria");
+    assert_string_equal(ra->c[0].city, "Feldkirch");
+
+    struct gc_query f = {.search_text = "Floraweg 13, Lauf, Germany", .max_results = 5};
+    assert_string_equal(route(&f), "1");
+    forward_same(&f, "free text, Germany");
+    f.search_text = "Floraweg 13 9490 Vaduz Liechtenstein";
+    assert_string_equal(route(&f), "2");
+    forward_same(&f, "free text, Liechtenstein");
+    assert_string_equal(ra->c[0].house_number, "13");
+    /* the address of no country: asked of its member when the country's has no point */
+    f.search_text = "Floraweg 21, Liechtenstein";
+    assert_string_equal(route(&f), "2");
+    forward_same(&f, "free text, a number only the address of no country has");
+    assert_string_equal(ra->c[0].city, "Niemandsland");
+    /* a country no member holds, an unknown country, none: every member */
+    f.search_text = "Floraweg 13, France";
+    assert_string_equal(route(&f), "012");
+    forward_same(&f, "free text, France");
+    struct gc_query u = {
+        .street = "Floraweg", .house_number = "13", .country = "Atlantis", .max_results = 5};
+    assert_string_equal(route(&u), "012");
+    f.search_text = "Floraweg 13";
+    assert_string_equal(route(&f), "012");
+}
+
+/* No country: every member is asked, and the answer is the merged index's, to the byte. */
+static void test_unrouted(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Floraweg 13", .max_results = 5};
+    forward_same(&q, "Floraweg 13");
+    assert_int_equal(ra->n, 3);                  /* one per country, ambiguous */
+    assert_string_equal(ra->c[0].country, "DE"); /* the biggest street first */
+    assert_int_equal(ra->c[0].code, GC_AMBIGUOUS);
+    q.max_results = 2;
+    forward_same(&q, "Floraweg 13, 2 results");
+    assert_int_equal(ra->n, 2);
+    q.max_results = 1;
+    forward_same(&q, "Floraweg 13, 1 result");
+    const char *texts[] = {
+        "Floraweg 13, 9490 Vaduz", /* the postcode and city decide */
+        "Floraweg 17 Lauf",        /* only in one member */
+        "Floraweg",                /* the street, three times */
+        "Floraweg 99",             /* no such number anywhere */
+        "Aubündt 16",
+        "Marktplatz 2, 91207",
+        "Aubündt 16, 6800",    /* a postcode only another member knows: a miss */
+        "Floraweg 13, 6800",   /* ... and a match for the member that knows it */
+        "Landstrasse 3, Lauf", /* a locality only another member places */
+        "Floraweg 15, Lauf an der Pegnitz",
+        "9494 Schaan", /* fall-backs: a postcode, a city */
+        "91207",
+        "Feldkirch",
+        "Vaduz",
+        "xyzzy plugh",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query t = {.search_text = texts[i], .max_results = 5};
+        forward_same(&t, texts[i]);
+    }
+    struct gc_query s = {.street = "Floraweg", .house_number = "15", .max_results = 5};
+    forward_same(&s, "structured Floraweg 15");
+    struct gc_query p = {.postcode = "6800", .max_results = 5};
+    forward_same(&p, "structured postcode 6800");
+}
+
+static void test_reverse(void **state)
+{
+    (void)state;
+    const double pts[][2] = {{47.1236503, 9.5284904},
+                             {49.5103, 11.2805},
+                             {47.2401, 9.6001},
+                             {47.5, 9.5},
+                             {0, 0},
+                             {47.16, 9.51}};
+    for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "reverse %.4f,%.4f", pts[i][0], pts[i][1]);
+        for (int max = 1; max <= 4; max += 3) {
+            assert_int_equal(gc_set_reverse(set, pts[i][0], pts[i][1], 500, max, ra, tmp), 0);
+            assert_int_equal(geocode_reverse(mix, pts[i][0], pts[i][1], 500, max, rb), 0);
+            assert_same(ra, rb, what);
+        }
+        assert_int_equal(gc_set_reverse_areas(set, pts[i][0], pts[i][1], ra, tmp), 0);
+        assert_int_equal(geocode_reverse_areas(mix, pts[i][0], pts[i][1], rb), 0);
+        assert_same(ra, rb, what);
+    }
+    assert_int_equal(gc_set_reverse(set, 49.5103, 11.2805, 500, 4, ra, tmp), 0);
+    assert_true(ra->n >= 2);
+    assert_string_equal(ra->c[0].city, "Lauf");
+}
+
+/* One index as a set is that index. */
+static void test_single(void **state)
+{
+    (void)state;
+    struct gc_set *one = NULL;
+    char err[512] = "";
+    const char *p = merged;
+    assert_int_equal(gc_set_open(&one, &p, 1, err, sizeof(err)), 0);
+    assert_int_equal(gc_set_count(one), 1);
+    struct gc_query q = {.search_text = "Floraweg 13", .max_results = 5};
+    size_t m[GC_SET_MAX];
+    assert_int_equal(gc_set_route(one, &q, m), 1);
+    assert_int_equal(gc_set_forward(one, &q, ra, tmp), 0);
+    assert_int_equal(geocode_forward(mix, &q, rb), 0);
+    assert_same(ra, rb, "set of one");
+    assert_int_equal(gc_set_verify_checksums(one, err, sizeof(err)), 0);
+    gc_set_close(one);
+    assert_int_equal(gc_set_verify_checksums(set, err, sizeof(err)), 0);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct gc_set *s = NULL;
+    char err[512] = "", nope[600], empty[600];
+    snprintf(nope, sizeof(nope), "%s/nope.gbx", dir);
+    const char *p = nope;
+    assert_true(gc_set_open(&s, &p, 1, err, sizeof(err)) < 0);
+    assert_null(s);
+    assert_non_null(strstr(err, nope));
+    snprintf(empty, sizeof(empty), "%s.empty", dir);
+    mkdir(empty, 0755);
+    p = empty;
+    assert_int_equal(gc_set_open(&s, &p, 1, err, sizeof(err)), GB_ENOTFOUND);
+    assert_non_null(strstr(err, "no index (*.gbx)"));
+    rmdir(empty);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_members),  cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_unrouted), cmocka_unit_test(test_reverse),
+        cmocka_unit_test(test_single),   cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
