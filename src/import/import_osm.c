@@ -2,20 +2,39 @@
  * import_osm.c - the OpenStreetMap importer: .osm.pbf and .osm XML (plain, gzip or bzip2) in,
  * canonical records (record.h) out.
  *
- * DESIGN. readosm streams the file through callbacks and decodes only the blocks that have a
- * callback, so a relations-only pass costs about a tenth of a full one. Three passes:
+ * DESIGN. Three passes over the file:
  *   1. relations: which ways are members of boundaries and address relations;
- *   2. nodes and ways: every node's coordinates go into a compact array sorted by id (16 bytes a
- *      node: int64 id + two int32 1e-7 fixed-point coordinates; binary search); the node lists
- *      of the ways from pass 1 are kept; each object that will become a record (address,
- *      street, interpolation, place) is kept as a compact "pending" entry: id, point, line
- *      geometry and only the tags records need (addr:*, names, place);
+ *   2. nodes and ways: every node's location goes to the node store (osm_nodes.c); the node
+ *      lists of the ways from pass 1 are kept; each object that will become a record (address,
+ *      street, interpolation, place) becomes a "pending" entry: id, point, line geometry and only
+ *      the tags records need (addr:*, names, place), written to the pending log
+ *      (import_osm_pend.c);
  *   3. relations again: boundaries are assembled into rings, address relations get a point.
- * Records are emitted at the end, when every boundary is known: each pending entry gets its
- * hierarchy (country, state, county, city, district, postcode) from its own addr:* tags, then
- * from the boundaries that contain its point, then from place nodes. Memory is about 16 bytes
- * a node plus 100-200 bytes per record: a country with 5 M addresses and 300 M nodes fits in
- * about 6 GB. Ways must follow their nodes (sorted files, as PBF extracts and the API give).
+ * Records are emitted at the end, when every boundary is known: each pending entry, read back
+ * from the log in order, gets its hierarchy (country, state, county, city, district, postcode)
+ * from its own addr:* tags, then from the boundaries that contain its point, then from place
+ * nodes. Ways must follow their nodes (sorted files, as PBF extracts and the API give).
+ *
+ * Readers. .osm.pbf goes through osm_pbf.c: it frames every block first, so pass 1 reads only
+ * the blocks at the end of the file that hold relations (backwards, stopping at the first block
+ * without any), pass 2 every other block (and those of the end that also hold nodes or ways),
+ * pass 3 the blocks with relations. Blocks are decoded on --threads workers and handed to the
+ * passes in file order on this thread, so every structure here is built in the same order
+ * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
+ * A file whose relations are not all at the end (pass 2 meets one) is read again with a pass 1
+ * over every block. XML (and PBF when import_osm_configure() asks for it, for the tests that
+ * compare the two) goes through readosm, three single-threaded passes, into the same handlers.
+ * The records are the same with either reader (test_osm_pbf): readosm ignores granularity and
+ * coordinate offsets and plain (non-dense) nodes, which no extract we know of uses.
+ *
+ * Memory at planet size. Node locations: the store writes them, sorted, to a temp file, 4 KiB
+ * blocks of 341, and keeps each block's first id in memory (0.02 bytes a node); lookups map the
+ * file with a bounded resident set (OSM_NODES_MAP_BUDGET). Ids out of order move the store into
+ * memory (16 bytes a node), as every node was before. Pending entries: the log, a 16 MiB buffer
+ * and then a temp file, so the 100-200 bytes a record stay on disk until emission. What stays in
+ * memory grows with the boundaries, the place nodes and the member ways of boundaries, not with
+ * the nodes or the records; per record the index builder's own memory comes on top (see
+ * docs/scale.md, "OSM at planet size", for the measured figures).
  *
  * Clipped extracts. Boundary rings are joined from member ways by shared end nodes. Chains
  * that do not close (members outside the extract) are closed by joining nearest ends; such a
@@ -45,12 +64,15 @@
  * Czech numbers: "conscription/street" from addr:conscriptionnumber and addr:streetnumber
  * when both exist and addr:housenumber is a single number without a '/'.
  * Skipped objects are counted in import_stats with line number 0 (OSM has no lines).
- * Thread safety: all state lives in one struct osm per call.
  *
- * Files: this one is the reader (readosm's passes and the pending objects they keep); the input
- * file is prepared and checked in import_osm_input.c, rings and boundaries are built in
- * import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted in
- * import_osm_emit.c; import_osm_int.h holds what they share.
+ * Thread safety: all state lives in one struct osm per call, used on the calling thread (the PBF
+ * reader's workers only decode blocks). The settings (import_osm.h) are read when a call starts.
+ *
+ * Files: this one holds the passes and the pending objects they make; the input file is prepared
+ * and checked in import_osm_input.c, the pending log is import_osm_pend.c, rings and boundaries
+ * are built in import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted
+ * in import_osm_emit.c; import_osm_int.h holds what they share. The PBF reader (osm_pbf.c) and
+ * the node store (osm_nodes.c) know nothing of geocoding.
  */
 #include "base/err.h"
 #include "base/log.h"

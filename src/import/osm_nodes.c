@@ -328,6 +328,8 @@ bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon)
     if (tail(s)->n && id >= s->tail_first)
         return block_find(tail(s), s->tail_first, id, lat, lon);
     size_t b = s->hint;
+    if (b + 1 < s->nblk && id >= s->first[b + 1]) /* the next block: a way's next nodes */
+        b++;
     if (!(b < s->nblk && s->first[b] <= id && (b + 1 == s->nblk || id < s->first[b + 1]))) {
         /* the last block whose first id is <= id */
         size_t lo = 0, hi = s->nblk;
@@ -341,8 +343,8 @@ bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon)
         if (lo == 0)
             return false;
         b = lo - 1;
-        s->hint = b;
     }
+    s->hint = b;
     return block_find(block_at(s, b), s->first[b], id, lat, lon);
 }
 
