@@ -13,8 +13,9 @@
 # One line per run (TSV, also in WORK/bench-osm.tsv): label, threads, nodes, then for the whole
 # import wall s, CPU s (user+sys, every thread), peak RSS MB, M nodes per CPU-second, bytes of
 # peak RSS per node, and for the reading alone (the three passes over the file, from the
-# importer's log line) wall s, CPU s, M nodes per CPU-second, peak RSS MB. Then the 1-thread /
-# 2-thread speed-ups (best wall of each), the RSS growth per node between Liechtenstein and the
+# importer's log line) wall s, CPU s, M nodes per CPU-second, peak RSS MB, CPU s of the thread
+# that runs the passes (the part that is not parallel). Then the 1-thread / 2-thread speed-ups
+# (best wall of each; and the bound the serial part sets on 2 idle cores), the RSS growth per node between Liechtenstein and the
 # tile, and from it and the CPU rates the projections for Germany (450 M nodes) and the planet
 # (9.5 G nodes).
 set -euo pipefail
@@ -52,18 +53,19 @@ run() {
     read -r wall user sys rss <"$work/time.txt"
     awk -v l="$label" -v t="$t" -v n="$(field nodes)" -v w="$wall" -v u="$user" -v s="$sys" \
         -v r="$rss" -v rm="$(field read_ms)" -v rc="$(field read_cpu_ms)" \
-        -v rr="$(field read_peak_rss_mb)" 'BEGIN {
+        -v rr="$(field read_peak_rss_mb)" -v rmc="$(field read_main_cpu_ms)" 'BEGIN {
             cpu = u + s
             printf "%s\t%s\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%.1f", l, t, n, w, cpu, r / 1024,
                 n / cpu / 1e6, r * 1024 / n
             if (rm != "")
-                printf "\t%.2f\t%.2f\t%.2f\t%.0f", rm / 1000, rc / 1000, n / (rc / 1000) / 1e6, rr
+                printf "\t%.2f\t%.2f\t%.2f\t%.0f\t%.2f", rm / 1000, rc / 1000, n / (rc / 1000) / 1e6, rr,
+                    rmc / 1000
             printf "\n"
         }' | tee -a "$out"
 }
 
 printf 'label\tthreads\tnodes\twall_s\tcpu_s\tpeak_rss_mb\tMnodes_per_cpu_s\tbytes_per_node' >&2
-printf '\tread_wall_s\tread_cpu_s\tread_Mnodes_per_cpu_s\tread_peak_rss_mb\n' >&2
+printf '\tread_wall_s\tread_cpu_s\tread_Mnodes_per_cpu_s\tread_peak_rss_mb\tread_main_cpu_s\n' >&2
 run li "$bin" 1 "$li"
 run li "$bin" 2 "$li"
 for round in 1 2; do
@@ -79,12 +81,14 @@ awk -F'\t' '
         if (!($2 in w) || $4 < w[$2]) w[$2] = $4
         if (!($2 in rw) || $9 < rw[$2]) rw[$2] = $9
         if (!($2 in c) || $5 < c[$2]) { c[$2] = $5; rc[$2] = $10 }
-        if ($2 == 2) { rss = $6; rr = $12 } }
+        if ($2 == 2) { rss = $6; rr = $12; if (!m2 || $13 < m2) { m2 = $13; c2 = $10 } } }
     $1 == "before" { bn = $3; bc = $5; brss = $6 }
     END {
         printf "tile: %.1f M nodes\n", n / 1e6
         printf "speed-up 1 -> 2 threads (best wall): whole import x%.2f, reading x%.2f\n",
             w[1] / w[2], rw[1] / rw[2]
+        printf "reading on 2 threads: the passes thread %.2f CPU-s of %.2f: at most x%.2f on 2 idle cores\n",
+            m2, c2, rc[1] / (m2 > c2 / 2 ? m2 : c2 / 2)
         printf "CPU per M nodes (1 thread): whole %.3f s, reading %.3f s (%.1f M nodes per CPU-s)\n",
             c[1] / n * 1e6, rc[1] / n * 1e6, n / rc[1] / 1e6
         slope = (rss - lirss) * 1048576 / (n - lin); rslope = (rr - lirr) * 1048576 / (n - lin)

@@ -959,14 +959,19 @@ static long peak_rss_mb(void)
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024 : -1;
 }
 
-/* CPU time of the process (every thread) so far, and wall-clock time, in ms. */
-static long long cpu_ms(void)
+/* CPU time of the process (every thread; RUSAGE_THREAD: this thread) so far, in ms. */
+static long long cpu_ms_of(int who)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
+    if (getrusage(who, &ru) != 0)
         return 0;
     return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static long long cpu_ms(void)
+{
+    return cpu_ms_of(RUSAGE_SELF);
 }
 
 static long long wall_ms(void)
@@ -982,7 +987,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
     struct osm o;
     osm_init(&o, path, st, err, errlen);
     struct osm_input in = {.rpath = path};
-    long long t0 = wall_ms(), c0 = cpu_ms();
+    long long t0 = wall_ms(), c0 = cpu_ms(), m0 = cpu_ms_of(RUSAGE_THREAD);
     bool readosm = fmt == FMT_OSM_XML || osm_opts.pbf_readosm;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = readosm            ? 1
@@ -1005,6 +1010,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         goto out;
     long read_rss = peak_rss_mb();
     long long t_read = wall_ms() - t0, c_read = cpu_ms() - c0;
+    long long m_read = cpu_ms_of(RUSAGE_THREAD) - m0; /* the passes themselves, no decoding */
     struct osm_nodes_stats ns;
     osm_nodes_stats(o.nodes, &ns);
     osm_nodes_free(o.nodes); /* its memory and file are not needed past the last pass */
@@ -1018,15 +1024,17 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         goto out;
     }
     /* The reading (passes 1-3) and all of it, each as wall and CPU time (every thread): the
-     * figures scripts/bench-osm.sh reports. */
+     * figures scripts/bench-osm.sh reports; read_main_cpu_ms is this thread's share: with
+     * workers, the part of the reading that does not run in parallel. */
     log_info("osm import file=%s reader=%s threads=%u nodes=%zu node_ram_kb=%zu node_file_mb=%zu "
              "node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu repaired=%zu "
-             "records=%zu skipped=%zu read_ms=%lld read_cpu_ms=%lld read_peak_rss_mb=%ld "
+             "records=%zu skipped=%zu read_ms=%lld read_cpu_ms=%lld read_main_cpu_ms=%lld "
+             "read_peak_rss_mb=%ld "
              "peak_rss_mb=%ld cpu_ms=%lld ms=%lld",
              path, readosm ? "readosm" : "pbf", threads, ns.nodes, ns.ram_bytes / 1024,
              ns.file_bytes >> 20, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n, o.n_repaired,
-             st->records, st->skipped, t_read, c_read, read_rss, peak_rss_mb(), cpu_ms() - c0,
-             wall_ms() - t0);
+             st->records, st->skipped, t_read, c_read, m_read, read_rss, peak_rss_mb(),
+             cpu_ms() - c0, wall_ms() - t0);
 out:
     osm_input_close(&in);
     osm_release(&o);
