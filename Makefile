@@ -13,7 +13,7 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev
 
-.PHONY: all deps build test test-asan eval run bench bench-scale fuzz soak fmt clean
+.PHONY: all deps build test test-asan eval run bench bench-scale bench-osm fuzz soak fmt clean
 
 all: build
 
@@ -59,6 +59,16 @@ SMALL ?= 110000
 LARGE ?= 22000000
 bench-scale: build
 	scripts/bench-scale.sh $(abspath $(BUILD))/geobatch $(SHARED) $(abspath $(BUILD))/scale $(SMALL) $(LARGE)
+
+# OSM at scale: a synthetic extract of COPIES shifted copies of Liechtenstein (128: 45 M nodes,
+# made once in $(BUILD)/bench-osm, about an hour), imported with 1 and 2 threads: nodes per
+# CPU-second, bytes of peak RSS per node, the speed-up, and the Germany and planet projections
+# (scripts/bench-osm.sh; docs/scale.md). BEFORE=/path/to/geobatch measures another build beside.
+COPIES ?= 128
+BEFORE ?=
+bench-osm: build
+	@scripts/deps.sh python3-pyosmium
+	BEFORE=$(BEFORE) scripts/bench-osm.sh $(abspath $(BUILD))/geobatch $(SHARED) $(abspath $(BUILD))/bench-osm $(COPIES)
 
 # libFuzzer targets (clang): each runs SECONDS on fuzz/corpus/, after replaying test/fuzz_regress/.
 fuzz: deps

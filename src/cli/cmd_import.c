@@ -7,6 +7,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 #include "import/import.h"
+#include "import/import_osm.h"
 #include "index/index.h"
 #include "base/log.h"
 #include "text/norm.h"
@@ -27,6 +28,7 @@ static double now_s(void)
 int cmd_import(int argc, char **argv)
 {
     const char *output = NULL, *format = NULL, *log_level = "info";
+    long threads = 0;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
@@ -34,6 +36,9 @@ int cmd_import(int argc, char **argv)
          "read every input as this format instead of detecting it: osm-pbf, osm-xml, oa-csv, "
          "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json",
          0, 0},
+        {"threads", CONF_LONG, &threads, "N",
+         "threads decoding .osm.pbf blocks (default: all cores; the index is the same for any N)",
+         1, 64},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {NULL},
     };
@@ -68,6 +73,8 @@ int cmd_import(int argc, char **argv)
     }
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
+    const struct import_osm_opts osm_opts = {.threads = (unsigned)threads};
+    import_osm_configure(&osm_opts);
     struct index_builder *b = NULL;
     rc = index_builder_new(&b);
     if (rc < 0) {

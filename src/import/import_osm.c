@@ -2,20 +2,39 @@
  * import_osm.c - the OpenStreetMap importer: .osm.pbf and .osm XML (plain, gzip or bzip2) in,
  * canonical records (record.h) out.
  *
- * DESIGN. readosm streams the file through callbacks and decodes only the blocks that have a
- * callback, so a relations-only pass costs about a tenth of a full one. Three passes:
+ * DESIGN. Three passes over the file:
  *   1. relations: which ways are members of boundaries and address relations;
- *   2. nodes and ways: every node's coordinates go into a compact array sorted by id (16 bytes a
- *      node: int64 id + two int32 1e-7 fixed-point coordinates; binary search); the node lists
- *      of the ways from pass 1 are kept; each object that will become a record (address,
- *      street, interpolation, place) is kept as a compact "pending" entry: id, point, line
- *      geometry and only the tags records need (addr:*, names, place);
+ *   2. nodes and ways: every node's location goes to the node store (osm_nodes.c); the node
+ *      lists of the ways from pass 1 are kept; each object that will become a record (address,
+ *      street, interpolation, place) becomes a "pending" entry: id, point, line geometry and only
+ *      the tags records need (addr:*, names, place), written to the pending log
+ *      (import_osm_pend.c);
  *   3. relations again: boundaries are assembled into rings, address relations get a point.
- * Records are emitted at the end, when every boundary is known: each pending entry gets its
- * hierarchy (country, state, county, city, district, postcode) from its own addr:* tags, then
- * from the boundaries that contain its point, then from place nodes. Memory is about 16 bytes
- * a node plus 100-200 bytes per record: a country with 5 M addresses and 300 M nodes fits in
- * about 6 GB. Ways must follow their nodes (sorted files, as PBF extracts and the API give).
+ * Records are emitted at the end, when every boundary is known: each pending entry, read back
+ * from the log in order, gets its hierarchy (country, state, county, city, district, postcode)
+ * from its own addr:* tags, then from the boundaries that contain its point, then from place
+ * nodes. Ways must follow their nodes (sorted files, as PBF extracts and the API give).
+ *
+ * Readers. .osm.pbf goes through osm_pbf.c: it frames every block first, so pass 1 reads only
+ * the blocks at the end of the file that hold relations (backwards, stopping at the first block
+ * without any), pass 2 every other block (and those of the end that also hold nodes or ways),
+ * pass 3 the blocks with relations. Blocks are decoded on --threads workers and handed to the
+ * passes in file order on this thread, so every structure here is built in the same order
+ * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
+ * A file whose relations are not all at the end (pass 2 meets one) is read again with a pass 1
+ * over every block. XML (and PBF when import_osm_configure() asks for it, for the tests that
+ * compare the two) goes through readosm, three single-threaded passes, into the same handlers.
+ * The records are the same with either reader (test_osm_pbf): readosm ignores granularity and
+ * coordinate offsets and plain (non-dense) nodes, which no extract we know of uses.
+ *
+ * Memory at planet size. Node locations: the store writes them, sorted, to a temp file, 4 KiB
+ * blocks of 341, and keeps each block's first id in memory (0.02 bytes a node); lookups map the
+ * file with a bounded resident set (OSM_NODES_MAP_BUDGET). Ids out of order move the store into
+ * memory (16 bytes a node), as every node was before. Pending entries: the log, a 16 MiB buffer
+ * and then a temp file, so the 100-200 bytes a record stay on disk until emission. What stays in
+ * memory grows with the boundaries, the place nodes and the member ways of boundaries, not with
+ * the nodes or the records; per record the index builder's own memory comes on top (see
+ * docs/scale.md, "OSM at planet size", for the measured figures).
  *
  * Clipped extracts. Boundary rings are joined from member ways by shared end nodes. Chains
  * that do not close (members outside the extract) are closed by joining nearest ends; such a
@@ -45,27 +64,36 @@
  * Czech numbers: "conscription/street" from addr:conscriptionnumber and addr:streetnumber
  * when both exist and addr:housenumber is a single number without a '/'.
  * Skipped objects are counted in import_stats with line number 0 (OSM has no lines).
- * Thread safety: all state lives in one struct osm per call.
  *
- * Files: this one is the reader (readosm's passes and the pending objects they keep); the input
- * file is prepared and checked in import_osm_input.c, rings and boundaries are built in
- * import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted in
- * import_osm_emit.c; import_osm_int.h holds what they share.
+ * Thread safety: all state lives in one struct osm per call, used on the calling thread (the PBF
+ * reader's workers only decode blocks). The settings (import_osm.h) are read when a call starts.
+ *
+ * Files: this one holds the passes and the pending objects they make; the input file is prepared
+ * and checked in import_osm_input.c, the pending log is import_osm_pend.c, rings and boundaries
+ * are built in import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted
+ * in import_osm_emit.c; import_osm_int.h holds what they share. The PBF reader (osm_pbf.c) and
+ * the node store (osm_nodes.c) know nothing of geocoding.
  */
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "import/import.h"
 #include "import/import_int.h"
+#include "import/import_osm.h"
 #include "import/import_osm_int.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <readosm.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- small containers ------------------------------------------------------------------ */
 
@@ -127,7 +155,7 @@ const char *osm_pstr(const struct osm *o, size_t off)
 
 /* ---- tags ------------------------------------------------------------------------------- */
 
-const char *osm_tag_get(int n, const readosm_tag *t, const char *key)
+const char *osm_tag_get(int n, const struct osm_tag *t, const char *key)
 {
     for (int i = 0; i < n; i++)
         if (t[i].key && t[i].value && strcmp(t[i].key, key) == 0 && t[i].value[0] &&
@@ -175,7 +203,7 @@ static bool keep_tag(const char *k)
 }
 
 /* Store the kept tags; set *tag0, *ntag. */
-void osm_store_tags(struct osm *o, int n, const readosm_tag *t, size_t *tag0, uint32_t *ntag)
+void osm_store_tags(struct osm *o, int n, const struct osm_tag *t, size_t *tag0, uint32_t *ntag)
 {
     *tag0 = o->tags.n;
     *ntag = 0;
@@ -190,23 +218,21 @@ void osm_store_tags(struct osm *o, int n, const readosm_tag *t, size_t *tag0, ui
     }
 }
 
-const char *osm_ptag(const struct osm *o, size_t tag0, uint32_t ntag, const char *key)
+const char *osm_tagref_get(const struct tagref *t, const char *key)
 {
-    for (uint32_t i = 0; i < ntag; i++) {
-        const struct kv *kv = &OSM_AT(o->tags, struct kv, tag0 + i);
-        if (strcmp(o->pool + kv->k, key) == 0)
-            return o->pool + kv->v;
-    }
+    for (uint32_t i = 0; i < t->n; i++)
+        if (strcmp(t->strs + t->kv[i].k, key) == 0)
+            return t->strs + t->kv[i].v;
     return NULL;
 }
 
-/* ---- nodes ------------------------------------------------------------------------------ */
-
-static int cmp_node(const void *a, const void *b)
+struct tagref osm_bnd_tags(const struct osm *o, const struct bnd *b)
 {
-    int64_t x = ((const struct node_rec *)a)->id, y = ((const struct node_rec *)b)->id;
-    return x < y ? -1 : x > y;
+    struct tagref t = {b->ntag ? &OSM_AT(o->tags, struct kv, b->tag0) : NULL, b->ntag, o->pool};
+    return t;
 }
+
+/* ---- nodes ------------------------------------------------------------------------------ */
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -216,24 +242,11 @@ static int cmp_i64(const void *a, const void *b)
 
 bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out)
 {
-    if (o->nodes_unsorted) {
-        if (o->nodes.n) /* qsort on a NULL array is undefined even for 0 items */
-            qsort(o->nodes.p, o->nodes.n, sizeof(struct node_rec), cmp_node);
-        o->nodes_unsorted = false;
-    }
-    const struct node_rec *a = o->nodes.p;
-    size_t lo = 0, hi = o->nodes.n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == o->nodes.n || a[lo].id != id)
+    int32_t lat, lon;
+    if (!osm_nodes_get(o->nodes, id, &lat, &lon))
         return false;
-    out->lat = a[lo].lat / OSM_SCALE;
-    out->lon = a[lo].lon / OSM_SCALE;
+    out->lat = lat / OSM_SCALE;
+    out->lon = lon / OSM_SCALE;
     return true;
 }
 
@@ -280,7 +293,7 @@ static int parse_level(const char *s)
     return s[1] ? (s[0] - '0') * 10 + (s[1] - '0') : s[0] - '0';
 }
 
-static enum rel_class rel_classify(const readosm_relation *r, int *level)
+static enum rel_class rel_classify(const struct osm_relation *r, int *level)
 {
     const char *type = osm_tag_get(r->tag_count, r->tags, "type");
     const char *b = osm_tag_get(r->tag_count, r->tags, "boundary");
@@ -352,30 +365,52 @@ const struct place_type *osm_place_type_get(const char *v)
 
 /* ---- pass 1 ----------------------------------------------------------------------------- */
 
-static int pass1_rel(const void *ud, const readosm_relation *r)
+static void pass1_rel(struct osm *o, const struct osm_relation *r)
 {
-    struct osm *o = (struct osm *)ud;
     int level = 0;
     if (rel_classify(r, &level) == REL_NONE)
-        return READOSM_OK;
+        return;
     for (int i = 0; i < r->member_count; i++)
-        if (r->members[i].member_type == READOSM_MEMBER_WAY)
+        if (r->members[i].member_type == OSM_MEMBER_WAY)
             *(int64_t *)osm_vec_push(&o->wanted, 1) = r->members[i].id;
-    return READOSM_OK;
 }
 
 /* ---- pass 2 ----------------------------------------------------------------------------- */
 
+/* A new pending object (o->pend holds only the one being built); the pool's length before its
+ * tags goes to *pool_mark, for pending_done(). */
 static struct pending *pending_new(struct osm *o, char type, int64_t id, uint8_t what, int ntag,
-                                   const readosm_tag *tags)
+                                   const struct osm_tag *tags, size_t *pool_mark)
 {
+    o->pend.n = 0;
     struct pending *p = osm_vec_push(&o->pend, 1);
     memset(p, 0, sizeof(*p));
     p->type = type;
     p->id = id;
     p->what = what;
+    *pool_mark = o->pool_len;
     osm_store_tags(o, ntag, tags, &p->tag0, &p->ntag);
     return p;
+}
+
+/* Log the finished pending object p (with its points when it is a street or interpolation) and
+ * take its tags and points out of memory again. Return 0 or -errno (o->err written). */
+static int pending_done(struct osm *o, struct pending *p, size_t pool_mark)
+{
+    bool line = p->what & (P_STREET | P_INTERP);
+    int rc = osm_pend_add(o, p, line);
+    if (rc < 0)
+        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
+    if (p->what & P_INTERP) {
+        *(int64_t *)osm_vec_push(&o->ends, 1) = p->first;
+        *(int64_t *)osm_vec_push(&o->ends, 1) = p->last;
+    }
+    o->tags.n = p->tag0;
+    o->pool_len = pool_mark;
+    if (p->type == 'w')
+        o->pts.n = p->geom0;
+    o->pend.n = 0;
+    return rc;
 }
 
 static void count_country(struct osm *o, const char *c)
@@ -395,22 +430,22 @@ static void count_country(struct osm *o, const char *c)
     kv->v = 1;
 }
 
-static int pass2_node(const void *ud, const readosm_node *n)
+/* A node: its location into the store; a pending record when it is an address or a place.
+ * Return 0 or the store's negative code (o->err written). */
+static int pass2_node(struct osm *o, const struct osm_node *n)
 {
-    struct osm *o = (struct osm *)ud;
     if (!isfinite(n->latitude) || !isfinite(n->longitude) || fabs(n->latitude) > 90 ||
         fabs(n->longitude) > 180) {
         import_stats_skip(o->st, 0, "node with invalid coordinates");
-        return READOSM_OK;
+        return 0;
     }
-    struct node_rec *nr = osm_vec_push(&o->nodes, 1);
-    nr->id = n->id;
-    nr->lat = (int32_t)lround(n->latitude * OSM_SCALE);
-    nr->lon = (int32_t)lround(n->longitude * OSM_SCALE);
-    if (o->nodes.n > 1 && nr[-1].id >= n->id)
-        o->nodes_unsorted = true;
+    int rc = osm_nodes_add(o->nodes, n->id, n->lat7, n->lon7);
+    if (rc < 0) {
+        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_nodes_error(o->nodes));
+        return rc;
+    }
     if (n->tag_count <= 0)
-        return READOSM_OK;
+        return 0;
     uint8_t what = 0;
     if (osm_tag_get(n->tag_count, n->tags, "addr:housenumber"))
         what |= P_ADDR;
@@ -419,23 +454,25 @@ static int pass2_node(const void *ud, const readosm_node *n)
         what |= P_PLACE;
     count_country(o, osm_tag_get(n->tag_count, n->tags, "addr:country"));
     if (!what)
-        return READOSM_OK;
-    struct pending *p = pending_new(o, 'n', n->id, what, n->tag_count, n->tags);
+        return 0;
+    size_t mark;
+    struct pending *p = pending_new(o, 'n', n->id, what, n->tag_count, n->tags, &mark);
     p->lat = n->latitude;
     p->lon = n->longitude;
-    if (pt && (what & P_PLACE)) {
+    rc = pending_done(o, p, mark);
+    if (rc == 0 && pt && (what & P_PLACE)) {
         struct place *pl = osm_vec_push(&o->places, 1);
         pl->lat = n->latitude;
         pl->lon = n->longitude;
         pl->radius = pt->radius_m;
         pl->fills = pt->fills;
-        pl->name = osm_ptag(o, p->tag0, p->ntag, "name") - o->pool;
+        pl->name = osm_pool_add(o, osm_tag_get(n->tag_count, n->tags, "name"));
     }
-    return READOSM_OK;
+    return rc;
 }
 
 /* Resolve the way's nodes into o->pts; return how many were found (0 leaves pts unchanged). */
-static size_t way_geom(struct osm *o, const readosm_way *w, size_t *geom0)
+static size_t way_geom(struct osm *o, const struct osm_way *w, size_t *geom0)
 {
     *geom0 = o->pts.n;
     size_t got = 0;
@@ -449,11 +486,12 @@ static size_t way_geom(struct osm *o, const readosm_way *w, size_t *geom0)
     return got;
 }
 
-static int pass2_way(const void *ud, const readosm_way *w)
+/* A way: its node list when a pass-1 relation wants it; a pending record when it is an address,
+ * a street or an interpolation. Return 0 or the log's negative code (o->err written). */
+static int pass2_way(struct osm *o, const struct osm_way *w)
 {
-    struct osm *o = (struct osm *)ud;
     if (w->node_ref_count <= 0)
-        return READOSM_OK;
+        return 0;
     if (i64_find(&o->wanted, w->id)) {
         struct wayref *wr = osm_vec_push(&o->ways, 1);
         wr->id = w->id;
@@ -463,7 +501,7 @@ static int pass2_way(const void *ud, const readosm_way *w)
                (size_t)w->node_ref_count * sizeof(int64_t));
     }
     if (w->tag_count <= 0)
-        return READOSM_OK;
+        return 0;
     uint8_t what = 0;
     if (osm_tag_get(w->tag_count, w->tags, "addr:housenumber"))
         what |= P_ADDR;
@@ -474,14 +512,15 @@ static int pass2_way(const void *ud, const readosm_way *w)
         what |= P_INTERP;
     count_country(o, osm_tag_get(w->tag_count, w->tags, "addr:country"));
     if (!what)
-        return READOSM_OK;
+        return 0;
     size_t geom0;
     size_t got = way_geom(o, w, &geom0);
     if (got == 0) {
         import_stats_skip(o->st, 0, "way without any of its nodes");
-        return READOSM_OK;
+        return 0;
     }
-    struct pending *p = pending_new(o, 'w', w->id, what, w->tag_count, w->tags);
+    size_t mark;
+    struct pending *p = pending_new(o, 'w', w->id, what, w->tag_count, w->tags, &mark);
     p->geom0 = geom0;
     p->ngeom = (uint32_t)got;
     p->first = w->node_refs[0];
@@ -498,22 +537,20 @@ static int pass2_way(const void *ud, const readosm_way *w)
     }
     p->lat = c.lat;
     p->lon = c.lon;
-    if (!(what & (P_STREET | P_INTERP)))
-        o->pts.n = geom0; /* buildings need only their point */
-    return READOSM_OK;
+    return pending_done(o, p, mark); /* buildings keep only their point */
 }
 
-static int pass2_rel(const void *ud, const readosm_relation *r)
+/* A relation: a boundary, or a pending address. Return 0 or the log's negative code. */
+static int pass2_rel(struct osm *o, const struct osm_relation *r)
 {
-    struct osm *o = (struct osm *)ud;
     int level = 0;
     enum rel_class cls = rel_classify(r, &level);
     if (cls == REL_ADMIN || cls == REL_POSTAL) {
         osm_bnd_add(o, r, cls, level);
-        return READOSM_OK;
+        return 0;
     }
     if (cls != REL_ADDR)
-        return READOSM_OK;
+        return 0;
     /* An area's point is its centroid; any other relation (type=site ...), or an area whose
      * rings cannot be built, gets the mean of its members' points. */
     const char *type = osm_tag_get(r->tag_count, r->tags, "type");
@@ -525,11 +562,11 @@ static int pass2_rel(const void *ud, const readosm_relation *r)
         double slat = 0, slon = 0;
         size_t n = 0;
         for (int i = 0; i < r->member_count; i++) {
-            const readosm_member *m = &r->members[i];
+            const struct osm_member *m = &r->members[i];
             struct rec_point pt;
-            if (m->member_type == READOSM_MEMBER_NODE && osm_node_get(o, m->id, &pt)) {
+            if (m->member_type == OSM_MEMBER_NODE && osm_node_get(o, m->id, &pt)) {
                 slat += pt.lat, slon += pt.lon, n++;
-            } else if (m->member_type == READOSM_MEMBER_WAY) {
+            } else if (m->member_type == OSM_MEMBER_WAY) {
                 const struct wayref *w = osm_way_get(o, m->id);
                 for (uint32_t k = 0; w && k < w->nref; k++)
                     if (osm_node_get(o, OSM_AT(o->refs, int64_t, w->ref0 + k), &pt))
@@ -538,18 +575,91 @@ static int pass2_rel(const void *ud, const readosm_relation *r)
         }
         if (!n) {
             import_stats_skip(o->st, 0, "address relation without any member in the file");
-            return READOSM_OK;
+            return 0;
         }
         c.lat = slat / (double)n;
         c.lon = slon / (double)n;
     }
-    struct pending *p = pending_new(o, 'r', r->id, P_ADDR, r->tag_count, r->tags);
+    size_t mark;
+    struct pending *p = pending_new(o, 'r', r->id, P_ADDR, r->tag_count, r->tags, &mark);
     p->lat = c.lat;
     p->lon = c.lon;
+    return pending_done(o, p, mark);
+}
+
+/* ---- readosm: OSM XML (and PBF when configured) ----------------------------------------- */
+
+/* readosm's objects as this importer's: the tags have the same two pointers; node refs and
+ * members are copied into scratch vectors (readosm's ids are long long, member types its own). */
+static const struct osm_tag *rx_tags(int n, const readosm_tag *t)
+{
+    static_assert(sizeof(readosm_tag) == sizeof(struct osm_tag) &&
+                      offsetof(readosm_tag, key) == offsetof(struct osm_tag, key) &&
+                      offsetof(readosm_tag, value) == offsetof(struct osm_tag, value),
+                  "readosm_tag is two string pointers, key first");
+    return n > 0 ? (const struct osm_tag *)(const void *)t : NULL;
+}
+
+static int rx_member_type(int t)
+{
+    return t == READOSM_MEMBER_NODE       ? OSM_MEMBER_NODE
+           : t == READOSM_MEMBER_WAY      ? OSM_MEMBER_WAY
+           : t == READOSM_MEMBER_RELATION ? OSM_MEMBER_RELATION
+                                          : OSM_MEMBER_OTHER;
+}
+
+static int rx_node(const void *ud, const readosm_node *n)
+{
+    struct osm *o = (struct osm *)ud;
+    struct osm_node x = {
+        n->id, n->latitude, n->longitude, 0, 0, n->tag_count, rx_tags(n->tag_count, n->tags)};
+    osm_node_fix7(&x);
+    o->rc = pass2_node(o, &x);
+    return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
+}
+
+static int rx_way(const void *ud, const readosm_way *w)
+{
+    struct osm *o = (struct osm *)ud;
+    size_t n = w->node_ref_count > 0 ? (size_t)w->node_ref_count : 0;
+    o->xrefs.n = 0;
+    int64_t *refs = osm_vec_push(&o->xrefs, n);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = w->node_refs[i];
+    struct osm_way x = {w->id, w->node_ref_count, refs, w->tag_count,
+                        rx_tags(w->tag_count, w->tags)};
+    o->rc = pass2_way(o, &x);
+    return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
+}
+
+/* A relation as this importer's, in o->xmems. */
+static struct osm_relation rx_relation(struct osm *o, const readosm_relation *r)
+{
+    size_t n = r->member_count > 0 ? (size_t)r->member_count : 0;
+    o->xmems.n = 0;
+    struct osm_member *m = osm_vec_push(&o->xmems, n);
+    for (size_t i = 0; i < n; i++)
+        m[i] = (struct osm_member){rx_member_type(r->members[i].member_type), r->members[i].id,
+                                   r->members[i].role};
+    return (struct osm_relation){r->id, r->member_count, m, r->tag_count,
+                                 rx_tags(r->tag_count, r->tags)};
+}
+
+static int rx_pass1_rel(const void *ud, const readosm_relation *r)
+{
+    struct osm *o = (struct osm *)ud;
+    struct osm_relation x = rx_relation(o, r);
+    pass1_rel(o, &x);
     return READOSM_OK;
 }
 
-/* ---- readosm ------------------------------------------------------------------------------ */
+static int rx_pass3_rel(const void *ud, const readosm_relation *r)
+{
+    struct osm *o = (struct osm *)ud;
+    struct osm_relation x = rx_relation(o, r);
+    o->rc = pass2_rel(o, &x);
+    return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
+}
 
 static int readosm_error(const char *path, int rc, char *err, size_t errlen)
 {
@@ -577,7 +687,7 @@ static int readosm_error(const char *path, int rc, char *err, size_t errlen)
 
 /* One readosm pass over path with the given callbacks. */
 static int run_pass(struct osm *o, const char *rpath, readosm_node_callback fn,
-                    readosm_way_callback fw, readosm_relation_callback fr, char *err, size_t errlen)
+                    readosm_way_callback fw, readosm_relation_callback fr)
 {
     const void *h = NULL;
     int rc = readosm_open(rpath, &h);
@@ -589,21 +699,24 @@ static int run_pass(struct osm *o, const char *rpath, readosm_node_callback fn,
         return 0;
     if (rc == READOSM_ABORT && o->rc < 0)
         return o->rc;
-    return readosm_error(o->path, rc, err, errlen);
+    return readosm_error(o->path, rc, o->err, o->errlen);
 }
 
 static void osm_release(struct osm *o)
 {
-    struct vec *vs[] = {&o->nodes,     &o->wanted,  &o->ways, &o->refs,  &o->pend,
-                        &o->tags,      &o->pts,     &o->bpts, &o->bends, &o->places,
-                        &o->countries, &o->chain,   &o->cpts, &o->copen, &o->rpts,
-                        &o->rends,     &o->segused, &o->subs, &o->kids};
+    struct vec *vs[] = {&o->wanted, &o->ways,  &o->refs,   &o->pend,      &o->tags,  &o->pts,
+                        &o->bpts,   &o->bends, &o->places, &o->countries, &o->chain, &o->cpts,
+                        &o->copen,  &o->rpts,  &o->rends,  &o->segused,   &o->subs,  &o->kids,
+                        &o->xrefs,  &o->xmems, &o->ends};
     for (size_t i = 0; i < o->bnds.n; i++)
         geo_pip_free(OSM_AT(o->bnds, struct bnd, i).pip);
     osm_vec_release(&o->bnds);
     osm_vec_release(&o->deferred);
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
         osm_vec_release(vs[i]);
+    osm_nodes_free(o->nodes);
+    o->nodes = NULL;
+    osm_pend_release(&o->plog);
     free(o->pool);
     free(o->grid);
     free(o->grid_ix);
@@ -647,15 +760,30 @@ bool import_osm_detect_xml(const struct import_head *h)
     return h->xml && memmem(h->text, h->ntext, "<osm", 4);
 }
 
+/* ---- settings --------------------------------------------------------------------------- */
+
+static struct import_osm_opts osm_opts; /* import_osm_configure(); zero: the defaults */
+static char osm_tmpdir[PATH_MAX];
+
+void import_osm_configure(const struct import_osm_opts *opts)
+{
+    osm_opts = *opts;
+    snprintf(osm_tmpdir, sizeof(osm_tmpdir), "%s", opts->tmpdir ? opts->tmpdir : "");
+    osm_opts.tmpdir = osm_tmpdir[0] ? osm_tmpdir : NULL;
+}
+
 /* ---- the import -------------------------------------------------------------------------- */
 
-/* An empty import of path, counted in st. */
-static void osm_init(struct osm *o, const char *path, struct import_stats *st)
+/* An empty import of path, counted in st, errors written to err. */
+static void osm_init(struct osm *o, const char *path, struct import_stats *st, char *err,
+                     size_t errlen)
 {
     memset(o, 0, sizeof(*o));
     o->path = path;
     o->st = st;
-    osm_vec_init(&o->nodes, sizeof(struct node_rec));
+    o->err = err;
+    o->errlen = errlen;
+    o->nodes = osm_nodes_new(osm_opts.tmpdir, osm_opts.map_budget);
     osm_vec_init(&o->wanted, sizeof(int64_t));
     osm_vec_init(&o->ways, sizeof(struct wayref));
     osm_vec_init(&o->refs, sizeof(int64_t));
@@ -676,59 +804,237 @@ static void osm_init(struct osm *o, const char *path, struct import_stats *st)
     osm_vec_init(&o->deferred, sizeof(struct bnd));
     osm_vec_init(&o->subs, sizeof(int64_t));
     osm_vec_init(&o->kids, sizeof(size_t));
+    osm_vec_init(&o->xrefs, sizeof(int64_t));
+    osm_vec_init(&o->ends, sizeof(int64_t));
+    osm_pend_init(&o->plog, osm_opts.tmpdir, osm_opts.pend_buffer);
+    osm_vec_init(&o->xmems, sizeof(struct osm_member));
     osm_pool_addn(o, "", 0); /* offset 0 means "no string" */
 }
 
-/* The three readosm passes over rpath (see DESIGN). Return 0 or a negative code, err written. */
-static int osm_read(struct osm *o, const char *rpath, char *err, size_t errlen)
+/* Between passes 1 and 2: the wanted ways sorted and unique. After pass 2: the kept ways sorted
+ * (relations come last in a sorted file; ways must be searchable before them). */
+static void wanted_sort(struct osm *o)
 {
-    int rc = run_pass(o, rpath, NULL, NULL, pass1_rel, err, errlen);
-    if (rc < 0)
-        return rc;
     if (o->wanted.n) /* qsort on a NULL array is undefined even for 0 items */
         qsort(o->wanted.p, o->wanted.n, sizeof(int64_t), cmp_i64);
     i64_unique(&o->wanted);
-    rc = run_pass(o, rpath, pass2_node, pass2_way, NULL, err, errlen);
+}
+
+static void ways_sort(struct osm *o)
+{
+    if (o->ways.n)
+        qsort(o->ways.p, o->ways.n, sizeof(struct wayref), cmp_wayref);
+}
+
+/* The three readosm passes over rpath (see DESIGN). Return 0 or a negative code, o->err written. */
+static int osm_read_readosm(struct osm *o, const char *rpath)
+{
+    int rc = run_pass(o, rpath, NULL, NULL, rx_pass1_rel);
     if (rc < 0)
         return rc;
-    /* Relations come last in a sorted file; ways must be searchable before them. */
-    if (o->ways.n) /* qsort on a NULL array is undefined even for 0 items */
-        qsort(o->ways.p, o->ways.n, sizeof(struct wayref), cmp_wayref);
-    return run_pass(o, rpath, NULL, NULL, pass2_rel, err, errlen);
+    wanted_sort(o);
+    rc = run_pass(o, rpath, rx_node, rx_way, NULL);
+    if (rc < 0)
+        return rc;
+    ways_sort(o);
+    return run_pass(o, rpath, NULL, NULL, rx_pass3_rel);
+}
+
+/* The PBF passes' state beside struct osm. */
+struct pbf_pass {
+    struct osm *o;
+    unsigned char *kinds; /* per block: OSM_PBF_* bits of its groups, once it was decoded */
+    bool scan_back;       /* pass 1 goes backwards and stops at a block without relations */
+    size_t suffix;        /* then: the first block of the relations at the file's end */
+    bool misplaced;       /* pass 2 met a relation before the suffix */
+};
+
+static int pbf_pass1(void *ctx, const struct osm_pbf_block *b)
+{
+    struct pbf_pass *pp = ctx;
+    pp->kinds[b->index] = (unsigned char)b->kinds;
+    if (pp->scan_back && !(b->kinds & OSM_PBF_RELATIONS)) {
+        pp->suffix = b->index + 1;
+        return 1;
+    }
+    for (size_t i = 0; i < b->nrel; i++)
+        pass1_rel(pp->o, &b->rels[i]);
+    return 0;
+}
+
+static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
+{
+    struct pbf_pass *pp = ctx;
+    pp->kinds[b->index] = (unsigned char)b->kinds;
+    if (b->index < pp->suffix && (b->kinds & OSM_PBF_RELATIONS)) {
+        pp->misplaced = true;
+        return 1;
+    }
+    for (size_t g = 0; g < b->ngroup; g++) {
+        const struct osm_pbf_group *gr = &b->groups[g];
+        for (size_t i = gr->first; i < gr->first + gr->count; i++) {
+            int rc = gr->kind == OSM_PBF_NODES ? pass2_node(pp->o, &b->nodes[i])
+                                               : pass2_way(pp->o, &b->ways[i]);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int pbf_pass3(void *ctx, const struct osm_pbf_block *b)
+{
+    struct pbf_pass *pp = ctx;
+    for (size_t i = 0; i < b->nrel; i++) {
+        int rc = pass2_rel(pp->o, &b->rels[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * The PBF passes (see DESIGN): 1. relations, from the end of the file back to the first block
+ * without any; 2. nodes and ways of every other block (and of those with relations that hold
+ * nodes or ways too); 3. the blocks with relations, in order. When pass 2 finds a relation before
+ * the blocks pass 1 read (an unsorted file), everything is thrown away and read again with a
+ * pass 1 over every block. Return 0 or a negative code, o->err written.
+ */
+static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
+{
+    struct osm_pbf *f = NULL;
+    int rc = osm_pbf_open(&f, rpath, o->err, o->errlen);
+    if (rc < 0)
+        return rc;
+    size_t nb = osm_pbf_nblocks(f);
+    unsigned char *kinds = xcalloc(nb ? nb : 1, 1);
+    size_t *order = xmallocarray(nb ? nb : 1, sizeof(size_t));
+    struct import_stats st0 = *o->st;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct pbf_pass pp = {o, kinds, attempt == 0, 0, false};
+        memset(kinds, 0, nb);
+        for (size_t i = 0; i < nb; i++)
+            order[i] = pp.scan_back ? nb - 1 - i : i;
+        rc = osm_pbf_run(f, order, nb, OSM_PBF_RELATIONS, threads, pbf_pass1, &pp, o->err,
+                         o->errlen);
+        if (rc < 0)
+            break;
+        wanted_sort(o);
+        size_t n = 0;
+        for (size_t i = 0; i < nb; i++)
+            if (i < pp.suffix || (kinds[i] & (OSM_PBF_NODES | OSM_PBF_WAYS)))
+                order[n++] = i;
+        rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_pass2, &pp, o->err,
+                         o->errlen);
+        if (rc < 0)
+            break;
+        if (pp.misplaced) {
+            log_info("osm file=%s relations before the end of the file: reading it again", o->path);
+            const char *path = o->path;
+            struct import_stats *st = o->st;
+            osm_release(o);
+            osm_init(o, path, st, o->err, o->errlen);
+            *st = st0;
+            continue;
+        }
+        ways_sort(o);
+        n = 0;
+        for (size_t i = 0; i < nb; i++)
+            if (kinds[i] & OSM_PBF_RELATIONS)
+                order[n++] = i;
+        rc =
+            osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, pbf_pass3, &pp, o->err, o->errlen);
+        break;
+    }
+    free(order);
+    free(kinds);
+    osm_pbf_close(f);
+    return rc;
+}
+
+/* The process's peak resident memory so far, in MB. */
+static long peak_rss_mb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024 : -1;
+}
+
+/* CPU time of the process (every thread; RUSAGE_THREAD: this thread) so far, in ms. */
+static long long cpu_ms_of(int who)
+{
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0)
+        return 0;
+    return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+static long long cpu_ms(void)
+{
+    return cpu_ms_of(RUSAGE_SELF);
+}
+
+static long long wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 int import_osm(const char *path, enum import_format fmt, const struct rec_sink *sink,
                struct import_stats *st, char *err, size_t errlen)
 {
     struct osm o;
-    osm_init(&o, path, st);
+    osm_init(&o, path, st, err, errlen);
     struct osm_input in = {.rpath = path};
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = wall_ms(), c0 = cpu_ms(), m0 = cpu_ms_of(RUSAGE_THREAD);
+    bool readosm = fmt == FMT_OSM_XML || osm_opts.pbf_readosm;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = readosm            ? 1
+                       : osm_opts.threads ? osm_opts.threads
+                       : ncpu > 0         ? (unsigned)ncpu
+                                          : 1;
+    if (threads > OSM_PBF_MAX_THREADS)
+        threads = OSM_PBF_MAX_THREADS;
     int rc = 0;
     if (fmt != FMT_OSM_PBF && fmt != FMT_OSM_XML) {
         gb_errf(err, errlen, "osm: %s: not an OSM format", path);
         rc = GB_EFORMAT;
         goto out;
     }
-    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, err, errlen);
+    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, readosm, err, errlen);
     if (rc < 0)
         goto out;
-    rc = osm_read(&o, in.rpath, err, errlen);
+    rc = readosm ? osm_read_readosm(&o, in.rpath) : osm_read_pbf(&o, in.rpath, threads);
     if (rc < 0)
         goto out;
+    long read_rss = peak_rss_mb();
+    long long t_read = wall_ms() - t0, c_read = cpu_ms() - c0;
+    long long m_read = cpu_ms_of(RUSAGE_THREAD) - m0; /* the passes themselves, no decoding */
+    struct osm_nodes_stats ns;
+    osm_nodes_stats(o.nodes, &ns);
+    osm_nodes_free(o.nodes); /* its memory and file are not needed past the last pass */
+    o.nodes = NULL;
     osm_bnd_resolve_deferred(&o);
     osm_bnd_fix_labels(&o);
     rc = osm_emit_all(&o, sink);
     if (rc < 0) {
-        gb_errf(err, errlen, "osm: %s: the record sink failed: %s", path, gb_strerror(rc));
+        if (!o.emit_log_failed)
+            gb_errf(err, errlen, "osm: %s: the record sink failed: %s", path, gb_strerror(rc));
         goto out;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_info("osm import file=%s nodes=%zu pending=%zu boundaries=%zu repaired=%zu records=%zu "
-             "skipped=%zu ms=%lld",
-             path, o.nodes.n, o.pend.n, o.bnds.n, o.n_repaired, st->records, st->skipped,
-             (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    /* The reading (passes 1-3) and all of it, each as wall and CPU time (every thread): the
+     * figures scripts/bench-osm.sh reports; read_main_cpu_ms is this thread's share: with
+     * workers, the part of the reading that does not run in parallel. */
+    log_info("osm import file=%s reader=%s threads=%u nodes=%zu node_ram_kb=%zu node_file_mb=%zu "
+             "node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu repaired=%zu "
+             "records=%zu skipped=%zu read_ms=%lld read_cpu_ms=%lld read_main_cpu_ms=%lld "
+             "read_peak_rss_mb=%ld "
+             "peak_rss_mb=%ld cpu_ms=%lld ms=%lld",
+             path, readosm ? "readosm" : "pbf", threads, ns.nodes, ns.ram_bytes / 1024,
+             ns.file_bytes >> 20, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n, o.n_repaired,
+             st->records, st->skipped, t_read, c_read, m_read, read_rss, peak_rss_mb(),
+             cpu_ms() - c0, wall_ms() - t0);
 out:
     osm_input_close(&in);
     osm_release(&o);

@@ -199,35 +199,35 @@ void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_
 }
 
 /* Own addr:* tags of a pending object into h[]. */
-static void hier_own(const struct osm *o, const struct pending *p, const char *h[H_N],
-                     char country[3])
+static void hier_own(const struct pend_view *p, const char *h[H_N], char country[3])
 {
+    const struct tagref *t = &p->tags;
     memset(h, 0, H_N * sizeof(h[0]));
-    const char *c = osm_ptag(o, p->tag0, p->ntag, "addr:country");
+    const char *c = osm_tagref_get(t, "addr:country");
     if (c && strlen(c) == 2 && isalpha((unsigned char)c[0]) && isalpha((unsigned char)c[1])) {
         country[0] = (char)toupper((unsigned char)c[0]);
         country[1] = (char)toupper((unsigned char)c[1]);
         country[2] = 0;
     }
-    h[H_STATE] = osm_ptag(o, p->tag0, p->ntag, "addr:state");
+    h[H_STATE] = osm_tagref_get(t, "addr:state");
     if (!h[H_STATE])
-        h[H_STATE] = osm_ptag(o, p->tag0, p->ntag, "addr:province");
-    h[H_COUNTY] = osm_ptag(o, p->tag0, p->ntag, "addr:county");
-    h[H_CITY] = osm_ptag(o, p->tag0, p->ntag, "addr:city");
-    h[H_DISTRICT] = osm_ptag(o, p->tag0, p->ntag, "addr:suburb");
+        h[H_STATE] = osm_tagref_get(t, "addr:province");
+    h[H_COUNTY] = osm_tagref_get(t, "addr:county");
+    h[H_CITY] = osm_tagref_get(t, "addr:city");
+    h[H_DISTRICT] = osm_tagref_get(t, "addr:suburb");
     if (!h[H_DISTRICT])
-        h[H_DISTRICT] = osm_ptag(o, p->tag0, p->ntag, "addr:district");
-    h[H_POSTCODE] = osm_ptag(o, p->tag0, p->ntag, "addr:postcode");
+        h[H_DISTRICT] = osm_tagref_get(t, "addr:district");
+    h[H_POSTCODE] = osm_tagref_get(t, "addr:postcode");
     if (!h[H_POSTCODE])
-        h[H_POSTCODE] = osm_ptag(o, p->tag0, p->ntag, "postal_code");
+        h[H_POSTCODE] = osm_tagref_get(t, "postal_code");
 }
 
 /* Full hierarchy: boundary country first, then own addr:country, then the rest. */
-void osm_hier_resolve(const struct osm *o, const struct pending *p, const char *h[H_N],
+void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const char *h[H_N],
                       char country[3])
 {
     country[0] = 0;
-    hier_own(o, p, h, country);
+    hier_own(p, h, country);
     osm_hier_fill(o, p->lat, p->lon, h, country[0] ? country : NULL);
 }
 

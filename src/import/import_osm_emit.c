@@ -1,9 +1,14 @@
 /*
  * import_osm_emit.c - the OSM importer's records, emitted once every boundary is known: one
- * REC_ADMIN or REC_POSTCODE per boundary, then per pending object its addresses (one per
- * number of a list "12;14", or "conscription/street" for Czech numbers), its interpolation,
- * its street and its place, each with the hierarchy that import_osm_admin.c resolves.
+ * REC_ADMIN or REC_POSTCODE per boundary, then per pending object (read back from the log of
+ * import_osm_pend.c, in the order the passes met them) its addresses (one per number of a list
+ * "12;14", or "conscription/street" for Czech numbers), its interpolation, its street and its
+ * place, each with the hierarchy that import_osm_admin.c resolves. An interpolation needs the
+ * address nodes at its ends: one read of the log before the emitting one keeps their numbers,
+ * streets and postcodes (only theirs).
  */
+#include "base/err.h"
+#include "base/mem.h"
 #include "import/import_osm_int.h"
 
 #include <ctype.h>
@@ -42,15 +47,14 @@ static void alts_add(struct alts *a, const char *name, const char *s, size_t n)
 }
 
 /* Collect alternative names (split at ';') from the stored tags. */
-static void alts_collect(const struct osm *o, size_t tag0, uint32_t ntag, const char *name,
-                         struct alts *a)
+static void alts_collect(const struct tagref *t, const char *name, struct alts *a)
 {
     a->n = a->used = 0;
-    for (uint32_t i = 0; i < ntag; i++) {
-        const struct kv *kv = &OSM_AT(o->tags, struct kv, tag0 + i);
-        if (!osm_is_alt_key(o->pool + kv->k))
+    for (uint32_t i = 0; i < t->n; i++) {
+        const struct kv *kv = &t->kv[i];
+        if (!osm_is_alt_key(t->strs + kv->k))
             continue;
-        const char *v = o->pool + kv->v;
+        const char *v = t->strs + kv->v;
         for (;;) {
             const char *semi = strchr(v, ';');
             size_t n = semi ? (size_t)(semi - v) : strlen(v);
@@ -71,23 +75,24 @@ static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
     return 0;
 }
 
-static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pending *p,
+static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
                         const char *sid)
 {
-    const char *hn = osm_ptag(o, p->tag0, p->ntag, "addr:housenumber");
-    const char *cn = osm_ptag(o, p->tag0, p->ntag, "addr:conscriptionnumber");
-    const char *sn = osm_ptag(o, p->tag0, p->ntag, "addr:streetnumber");
+    const struct tagref *t = &p->tags;
+    const char *hn = osm_tagref_get(t, "addr:housenumber");
+    const char *cn = osm_tagref_get(t, "addr:conscriptionnumber");
+    const char *sn = osm_tagref_get(t, "addr:streetnumber");
     const char *h[H_N];
     char country[3];
     osm_hier_resolve(o, p, h, country);
     struct record r = {.kind = REC_ADDRESS, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
-    r.street = osm_ptag(o, p->tag0, p->ntag, "addr:street");
+    r.street = osm_tagref_get(t, "addr:street");
     if (!r.street)
-        r.street = osm_ptag(o, p->tag0, p->ntag, "addr:place");
-    r.unit = osm_ptag(o, p->tag0, p->ntag, "addr:unit");
+        r.street = osm_tagref_get(t, "addr:place");
+    r.unit = osm_tagref_get(t, "addr:unit");
     if (!r.unit)
-        r.unit = osm_ptag(o, p->tag0, p->ntag, "addr:flats");
+        r.unit = osm_tagref_get(t, "addr:flats");
     char num[2 * OSM_MAX_VALUE + 2];
     if (cn && sn && !strchr(hn, '/') && !strpbrk(hn, ";,")) {
         snprintf(num, sizeof(num), "%s/%s", cn, sn);
@@ -122,21 +127,97 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     return 0;
 }
 
-/* The pending address node with id, or NULL (addr_nodes: sorted pending indexes). */
-static const struct pending *addr_node(const struct osm *o, const struct vec *ix, int64_t id)
+/* An address node at the end of an interpolation: the tags emission takes from it. */
+struct endpt {
+    bool found;
+    char *hn, *street, *place, *postcode;
+};
+
+/* The end nodes of interpolations: ids (sorted, unique: o->ends) and what their first pending
+ * address node says. */
+struct endpts {
+    const int64_t *id;
+    struct endpt *e;
+    size_t n;
+};
+
+/* The end node with id among the address nodes, or NULL. */
+static const struct endpt *endpt_get(const struct endpts *ep, int64_t id)
 {
-    const size_t *a = ix->p;
-    size_t lo = 0, hi = ix->n;
+    size_t lo = 0, hi = ep->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (OSM_AT(o->pend, struct pending, a[mid]).id < id)
+        if (ep->id[mid] < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < ix->n && OSM_AT(o->pend, struct pending, a[lo]).id == id)
-        return &OSM_AT(o->pend, struct pending, a[lo]);
-    return NULL;
+    return lo < ep->n && ep->id[lo] == id && ep->e[lo].found ? &ep->e[lo] : NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Read the log once for the address nodes at the ends of interpolations (the first one of an id,
+ * as an index of all address nodes sorted by id would find). Return 0 or -errno. */
+static int endpts_collect(struct osm *o, struct endpts *ep)
+{
+    int64_t *ids = o->ends.p;
+    size_t n = 0;
+    if (o->ends.n) /* qsort on a NULL array is undefined even for 0 items */
+        qsort(ids, o->ends.n, sizeof(int64_t), cmp_i64);
+    for (size_t i = 0; i < o->ends.n; i++)
+        if (n == 0 || ids[n - 1] != ids[i])
+            ids[n++] = ids[i];
+    o->ends.n = n;
+    ep->id = ids;
+    ep->n = n;
+    ep->e = xcalloc(n ? n : 1, sizeof(struct endpt));
+    if (!n)
+        return 0;
+    int rc = osm_pend_rewind(&o->plog);
+    struct pend_view v;
+    while (rc == 0 && (rc = osm_pend_next(&o->plog, &v)) > 0) {
+        rc = 0;
+        if (v.type != 'n' || !(v.what & P_ADDR))
+            continue;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (ids[mid] < v.id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == n || ids[lo] != v.id || ep->e[lo].found)
+            continue; /* not an end node, or its first address node was found before */
+        struct endpt *e = &ep->e[lo];
+        e->found = true;
+        e->hn = dup_or_null(osm_tagref_get(&v.tags, "addr:housenumber"));
+        e->street = dup_or_null(osm_tagref_get(&v.tags, "addr:street"));
+        e->place = dup_or_null(osm_tagref_get(&v.tags, "addr:place"));
+        e->postcode = dup_or_null(osm_tagref_get(&v.tags, "addr:postcode"));
+    }
+    return rc;
+}
+
+static void endpts_free(struct endpts *ep)
+{
+    for (size_t i = 0; i < ep->n; i++) {
+        free(ep->e[i].hn);
+        free(ep->e[i].street);
+        free(ep->e[i].place);
+        free(ep->e[i].postcode);
+    }
+    free(ep->e);
 }
 
 static bool parse_number(const char *s, long *out)
@@ -152,10 +233,10 @@ static bool parse_number(const char *s, long *out)
     return true;
 }
 
-static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct pending *p,
-                       const struct vec *addr_ix, const char *sid)
+static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
+                       const struct endpts *ep, const char *sid)
 {
-    const char *kind = osm_ptag(o, p->tag0, p->ntag, "addr:interpolation");
+    const char *kind = osm_tagref_get(&p->tags, "addr:interpolation");
     enum rec_parity par;
     if (strcmp(kind, "odd") == 0)
         par = PARITY_ODD;
@@ -167,12 +248,10 @@ static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct 
         import_stats_skip(o->st, 0, "interpolation that is not odd, even or all");
         return 0;
     }
-    const struct pending *a = addr_node(o, addr_ix, p->first);
-    const struct pending *b = addr_node(o, addr_ix, p->last);
+    const struct endpt *a = endpt_get(ep, p->first);
+    const struct endpt *b = endpt_get(ep, p->last);
     long from, to;
-    if (!a || !b || p->ngeom < 2 ||
-        !parse_number(osm_ptag(o, a->tag0, a->ntag, "addr:housenumber"), &from) ||
-        !parse_number(osm_ptag(o, b->tag0, b->ntag, "addr:housenumber"), &to)) {
+    if (!a || !b || p->ngeom < 2 || !parse_number(a->hn, &from) || !parse_number(b->hn, &to)) {
         import_stats_skip(o->st, 0, "interpolation without numbered end nodes");
         return 0;
     }
@@ -181,18 +260,18 @@ static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct 
     osm_hier_resolve(o, p, h, country);
     struct record r = {.kind = REC_INTERP, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
-    const char *street = osm_ptag(o, p->tag0, p->ntag, "addr:street");
+    const char *street = osm_tagref_get(&p->tags, "addr:street");
     for (int k = 0; k < 2 && !street; k++)
-        street = osm_ptag(o, (k ? b : a)->tag0, (k ? b : a)->ntag, "addr:street");
+        street = (k ? b : a)->street;
     for (int k = 0; k < 2 && !street; k++)
-        street = osm_ptag(o, (k ? b : a)->tag0, (k ? b : a)->ntag, "addr:place");
+        street = (k ? b : a)->place;
     r.street = street;
     if (!r.postcode)
-        r.postcode = osm_ptag(o, a->tag0, a->ntag, "addr:postcode");
+        r.postcode = a->postcode;
     r.from = from;
     r.to = to;
     r.parity = par;
-    r.geom = &OSM_AT(o->pts, struct rec_point, p->geom0);
+    r.geom = p->geom;
     r.n_geom = p->ngeom;
     return emit(o, sink, &r);
 }
@@ -204,8 +283,8 @@ static void clear_from(const char *h[H_N], int bucket)
             h[i] = NULL;
 }
 
-static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct pending *p,
-                        const struct vec *addr_ix)
+static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
+                        const struct endpts *ep)
 {
     char sid[32];
     snprintf(sid, sizeof(sid), "%c%lld", p->type, (long long)p->id);
@@ -213,27 +292,26 @@ static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct
     if (p->what & P_ADDR)
         rc = emit_address(o, sink, p, sid);
     if (rc == 0 && (p->what & P_INTERP))
-        rc = emit_interp(o, sink, p, addr_ix, sid);
+        rc = emit_interp(o, sink, p, ep, sid);
     if (rc == 0 && (p->what & (P_STREET | P_PLACE))) {
         const char *h[H_N];
         char country[3];
         osm_hier_resolve(o, p, h, country);
         struct alts alts;
         struct record r = {.lat = p->lat, .lon = p->lon, .source_id = sid};
-        r.name = osm_ptag(o, p->tag0, p->ntag, "name");
-        alts_collect(o, p->tag0, p->ntag, r.name, &alts);
+        r.name = osm_tagref_get(&p->tags, "name");
+        alts_collect(&p->tags, r.name, &alts);
         r.alt_names = alts.v;
         r.n_alt = alts.n;
         if (p->what & P_STREET) {
             r.kind = REC_STREET;
             osm_rec_set_hier(&r, h);
-            r.geom = &OSM_AT(o->pts, struct rec_point, p->geom0);
+            r.geom = p->geom;
             r.n_geom = p->ngeom;
             rc = emit(o, sink, &r);
         }
         if (rc == 0 && (p->what & P_PLACE)) {
-            const struct place_type *pt =
-                osm_place_type_get(osm_ptag(o, p->tag0, p->ntag, "place"));
+            const struct place_type *pt = osm_place_type_get(osm_tagref_get(&p->tags, "place"));
             r.kind = REC_PLACE;
             r.rank = pt->rank;
             r.geom = NULL;
@@ -270,7 +348,8 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     struct alts alts;
     r.kind = REC_ADMIN;
     r.name = osm_pstr(o, b->name);
-    alts_collect(o, b->tag0, b->ntag, r.name, &alts);
+    struct tagref bt = osm_bnd_tags(o, b);
+    alts_collect(&bt, r.name, &alts);
     if (b->iso2)
         alts_add(&alts, r.name, osm_pstr(o, b->iso2), strlen(osm_pstr(o, b->iso2)));
     r.alt_names = alts.v;
@@ -282,32 +361,31 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     return emit(o, sink, &r);
 }
 
-static int cmp_pend_ix(const void *a, const void *b, void *ctx)
-{
-    const struct osm *o = ctx;
-    int64_t x = OSM_AT(o->pend, struct pending, *(const size_t *)a).id;
-    int64_t y = OSM_AT(o->pend, struct pending, *(const size_t *)b).id;
-    return x < y ? -1 : x > y;
-}
-
 int osm_emit_all(struct osm *o, const struct rec_sink *sink)
 {
-    /* Boundaries and pending objects point into growing arrays: only now are they stable. */
-    struct vec addr_ix;
-    osm_vec_init(&addr_ix, sizeof(size_t));
-    for (size_t i = 0; i < o->pend.n; i++) {
-        const struct pending *p = &OSM_AT(o->pend, struct pending, i);
-        if (p->type == 'n' && (p->what & P_ADDR))
-            *(size_t *)osm_vec_push(&addr_ix, 1) = i;
-    }
-    if (addr_ix.n) /* qsort on a NULL array is undefined even for 0 items */
-        qsort_r(addr_ix.p, addr_ix.n, sizeof(size_t), cmp_pend_ix, o);
+    struct endpts ep;
+    int rc = endpts_collect(o, &ep);
+    bool log_failed = rc < 0;
     osm_hier_prepare(o);
-    int rc = 0;
     for (size_t i = 0; i < o->bnds.n && rc == 0; i++)
         rc = emit_boundary(o, sink, &OSM_AT(o->bnds, struct bnd, i));
-    for (size_t i = 0; i < o->pend.n && rc == 0; i++)
-        rc = emit_pending(o, sink, &OSM_AT(o->pend, struct pending, i), &addr_ix);
-    osm_vec_release(&addr_ix);
+    if (rc == 0) {
+        rc = osm_pend_rewind(&o->plog);
+        log_failed = rc < 0;
+    }
+    while (rc == 0) {
+        struct pend_view v;
+        int got = osm_pend_next(&o->plog, &v);
+        if (got <= 0) {
+            rc = got;
+            log_failed = got < 0;
+            break;
+        }
+        rc = emit_pending(o, sink, &v, &ep);
+    }
+    if (log_failed)
+        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
+    o->emit_log_failed = log_failed;
+    endpts_free(&ep);
     return rc;
 }

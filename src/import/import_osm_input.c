@@ -1,12 +1,13 @@
 /*
- * import_osm_input.c - the OSM file made fit for readosm, and checked before readosm sees it.
+ * import_osm_input.c - the OSM file made fit for its reader, and checked before readosm sees it.
  *
- * readosm picks its parser by the file name's suffix and reads only plain files, so a gzip or
- * bzip2 file is decompressed (through base/zread, up to OSM_MAX_XML_BYTES) into a temp dir and
- * a file with another suffix is linked there under the right one. readosm 1.1 also trusts its
- * input too far: it crashes on XML elements that lack their attributes and allocates whatever
- * block size a PBF file claims, so both are checked first and such files refused, naming the
- * place.
+ * A gzip or bzip2 file is decompressed (through base/zread, up to OSM_MAX_XML_BYTES) into a temp
+ * dir. readosm (the XML reader) picks its parser by the file name's suffix and reads only plain
+ * files, so a file with another suffix is linked there under the right one. readosm 1.1 also
+ * trusts its input too far: it crashes on XML elements that lack their attributes and allocates
+ * whatever block size a PBF file claims, so both are checked first and such files refused,
+ * naming the place. The PBF reader of osm_pbf.c needs none of this: it reads any name and checks
+ * every size itself.
  */
 #include "base/err.h"
 #include "base/mem.h"
@@ -292,7 +293,8 @@ static int input_temp(struct osm_input *in, const char *path, const char *suffix
     return rc;
 }
 
-int osm_input_open(struct osm_input *in, const char *path, bool pbf, char *err, size_t errlen)
+int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm, char *err,
+                   size_t errlen)
 {
     in->tmpdir[0] = in->tmpfile[0] = '\0';
     in->rpath = path;
@@ -313,13 +315,13 @@ int osm_input_open(struct osm_input *in, const char *path, bool pbf, char *err, 
     bool gz = nmagic >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     bool bz2 = nmagic >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h';
     int rc;
-    if (pbf && !gz && !bz2) {
+    if (pbf && readosm && !gz && !bz2) {
         rc = pbf_check(path, err, errlen);
         if (rc < 0)
             return rc;
     }
     const char *suffix = pbf ? ".pbf" : ".osm";
-    if (gz || bz2 || !ends_with(path, suffix)) {
+    if (gz || bz2 || (readosm && !ends_with(path, suffix))) {
         /* readosm picks its parser by suffix and needs a plain file: give it one. */
         rc = input_temp(in, path, suffix, gz || bz2, bz2, err, errlen);
         if (rc < 0)

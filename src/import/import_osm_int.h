@@ -2,24 +2,29 @@
  * import_osm_int.h - what the files of the OSM importer share: the state of one import (struct
  * osm), its containers, and the functions that one phase hands the next.
  *
- *   import_osm.c        the reader: readosm's passes over the file, pending objects, import_osm()
- *   import_osm_input.c  the input made fit for readosm: decompressed, named, checked
+ *   import_osm.c        the reader: the passes over the file, pending objects, import_osm()
+ *   import_osm_pend.c   the log of pending objects, written by the passes, read by emission
+ *   import_osm_input.c  the input made fit for the readers: decompressed, named, checked
+ *   osm_pbf.c           the PBF reader (blocks decoded on worker threads, handed over in order)
+ *   osm_nodes.c         node locations by id (a memory-mapped block file, or an array)
  *   import_osm_ring.c   rings from relation members, and the boundaries made of them
  *   import_osm_admin.c  the hierarchy of a point: boundaries that contain it, nearby places
  *   import_osm_emit.c   the records, once every boundary is known
  *
- * The design (passes, memory, clipped extracts, admin levels) is described at the top of
- * import_osm.c. Thread safety: everything works on one struct osm, owned by one import_osm()
- * call.
+ * The design (passes, memory, threads, clipped extracts, admin levels) is described at the top
+ * of import_osm.c. Thread safety: everything here works on one struct osm, owned by one
+ * import_osm() call, on the thread that called it (the PBF reader's workers only decode blocks;
+ * they never see a struct osm).
  */
 #ifndef GEOBATCH_IMPORT_OSM_INT_H
 #define GEOBATCH_IMPORT_OSM_INT_H
 
+#include "import/osm_nodes.h"
+#include "import/osm_pbf.h"
 #include "record/geo.h"
 #include "record/record.h"
 
 #include <limits.h>
-#include <readosm.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,11 +47,6 @@ enum {
 
 enum rel_class { REL_NONE, REL_ADMIN, REL_POSTAL, REL_ADDR };
 
-struct node_rec {
-    int64_t id;
-    int32_t lat, lon; /* degrees * 1e7 */
-};
-
 struct kv {
     size_t k, v; /* offsets into the string pool */
 };
@@ -59,6 +59,44 @@ struct pending {
     size_t tag0, geom0; /* into osm.tags, osm.pts */
     double lat, lon;
     int64_t first, last; /* interpolation end node ids */
+};
+
+/* Stored tags: n (key, value) pairs of offsets into strs. */
+struct tagref {
+    const struct kv *kv;
+    uint32_t n;
+    const char *strs;
+};
+
+/* A pending object read back from the log: what emission needs of it. */
+struct pend_view {
+    int64_t id;
+    char type;
+    uint8_t what;
+    uint32_t ngeom;
+    double lat, lon;
+    int64_t first, last;
+    struct tagref tags;
+    const struct rec_point *geom; /* ngeom points for streets and interpolations, else NULL */
+};
+
+/* The log of pending objects (import_osm_pend.c): a buffer, then a temp file. */
+struct osm_pend {
+    char tmpdir[PATH_MAX];
+    char err[PATH_MAX + 64]; /* why the last call failed */
+    int fd;                  /* -1 while every record is in buf */
+    size_t limit;            /* bytes of buf before it goes to the file */
+    unsigned char *buf;      /* records not yet in the file */
+    size_t n, cap;
+    uint64_t written; /* bytes in the file */
+    uint64_t bytes;   /* bytes logged */
+    size_t count;     /* records logged */
+    /* reading */
+    uint64_t rpos; /* next byte of the file (or of buf) to read */
+    unsigned char *rbuf;
+    size_t rlen, roff;
+    unsigned char *rec; /* the record read last (file mode) */
+    size_t rec_cap;
 };
 
 struct wayref {
@@ -107,19 +145,20 @@ struct osm {
     struct import_stats *st;
     char *pool;
     size_t pool_len, pool_cap;
-    struct vec nodes;     /* struct node_rec */
-    bool nodes_unsorted;  /* a node arrived out of id order */
-    struct vec wanted;    /* int64_t way ids (pass 1), sorted after it */
-    struct vec ways;      /* struct wayref */
-    struct vec refs;      /* int64_t */
-    struct vec pend;      /* struct pending */
-    struct vec tags;      /* struct kv */
-    struct vec pts;       /* struct rec_point: pending geometry */
-    struct vec bnds;      /* struct bnd */
-    struct vec bpts;      /* struct rec_point: boundary rings */
-    struct vec bends;     /* size_t */
-    struct vec places;    /* struct place */
-    struct vec countries; /* struct kv: (pool offset of a code, count) */
+    char *err; /* where a pass writes why it failed */
+    size_t errlen;
+    struct osm_nodes *nodes; /* node locations */
+    struct vec wanted;       /* int64_t way ids (pass 1), sorted after it */
+    struct vec ways;         /* struct wayref */
+    struct vec refs;         /* int64_t */
+    struct vec pend;         /* struct pending: the one being built (then it goes to plog) */
+    struct vec tags;         /* struct kv */
+    struct vec pts;          /* struct rec_point: pending geometry */
+    struct vec bnds;         /* struct bnd */
+    struct vec bpts;         /* struct rec_point: boundary rings */
+    struct vec bends;        /* size_t */
+    struct vec places;       /* struct place */
+    struct vec countries;    /* struct kv: (pool offset of a code, count) */
     /* scratch for ring assembly */
     struct vec chain;   /* int64_t node ids */
     struct vec cpts;    /* struct rec_point: chains as coordinates */
@@ -137,6 +176,11 @@ struct osm {
     struct vec deferred;         /* struct bnd: admin relations without own rings */
     struct vec subs;             /* int64_t: their relation members */
     struct vec kids;             /* size_t: subareas of unions */
+    struct osm_pend plog;        /* pending objects, in the order they were met */
+    bool emit_log_failed;        /* osm_emit_all() failed reading plog, not in the sink */
+    struct vec ends;             /* int64_t: end nodes of interpolations */
+    struct vec xrefs;            /* int64_t: scratch, readosm's node refs */
+    struct vec xmems;            /* struct osm_member: scratch, readosm's members */
 };
 
 /* A place=* value: the rank of its record, the hierarchy field its nodes fill, how far. */
@@ -164,16 +208,18 @@ size_t osm_pool_add(struct osm *o, const char *s);
 /* The pooled string at off, or NULL for offset 0. */
 const char *osm_pstr(const struct osm *o, size_t off);
 
-/* The value of key among readosm's n tags t: NULL when absent, empty or over OSM_MAX_VALUE. */
-const char *osm_tag_get(int n, const readosm_tag *t, const char *key);
+/* The value of key among the n tags t: NULL when absent, empty or over OSM_MAX_VALUE. */
+const char *osm_tag_get(int n, const struct osm_tag *t, const char *key);
 /* Keep the tags records may need (addr:*, names, place) in o->tags; set *tag0 and *ntag. */
-void osm_store_tags(struct osm *o, int n, const readosm_tag *t, size_t *tag0, uint32_t *ntag);
-/* The value of key among the ntag kept tags from tag0, or NULL. */
-const char *osm_ptag(const struct osm *o, size_t tag0, uint32_t ntag, const char *key);
+void osm_store_tags(struct osm *o, int n, const struct osm_tag *t, size_t *tag0, uint32_t *ntag);
+/* The value of key among t's tags, or NULL. */
+const char *osm_tagref_get(const struct tagref *t, const char *key);
+/* The kept tags of boundary b. */
+struct tagref osm_bnd_tags(const struct osm *o, const struct bnd *b);
 /* True for keys of alternative names: alt_name, old_name ..., name:xx. */
 bool osm_is_alt_key(const char *k);
 
-/* The coordinates of node id (sorting the node array first when needed); false when absent. */
+/* The coordinates of node id (from o->nodes); false when absent. */
 bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out);
 /* The kept way with this id (a member of a pass-1 relation), or NULL. */
 const struct wayref *osm_way_get(const struct osm *o, int64_t id);
@@ -187,10 +233,10 @@ const struct place_type *osm_place_type_get(const char *v);
 
 /* Assemble the way members of r into closed rings in o->rpts / o->rends (emptied first),
  * repairing chains that do not close. Return the number of rings. */
-size_t osm_rings_assemble(struct osm *o, const readosm_relation *r);
+size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r);
 /* Add the boundary relation r (REL_ADMIN at level, or REL_POSTAL) to o->bnds, or defer it as
  * a union of its subareas, or skip it (counted in o->st). */
-void osm_bnd_add(struct osm *o, const readosm_relation *r, enum rel_class cls, int level);
+void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level);
 /* After the last pass: resolve deferred boundaries as unions of their subareas. */
 void osm_bnd_resolve_deferred(struct osm *o);
 /* After that: move the labels of repaired boundaries out of their complete neighbours. */
@@ -208,7 +254,7 @@ void osm_hier_prepare(struct osm *o);
 void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_N],
                    const char *fallback_country);
 /* The full hierarchy of p: its own addr:* tags first (country[] holds its addr:country). */
-void osm_hier_resolve(const struct osm *o, const struct pending *p, const char *h[H_N],
+void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const char *h[H_N],
                       char country[3]);
 /* Copy h[] into the record's hierarchy fields. */
 void osm_rec_set_hier(struct record *r, const char *h[H_N]);
@@ -216,23 +262,40 @@ void osm_rec_set_hier(struct record *r, const char *h[H_N]);
 /* ---- import_osm_emit.c -------------------------------------------------------------------- */
 
 /* Emit the records of every boundary and pending object to sink, counted in o->st. Return 0
- * or the sink's negative code. */
+ * or the sink's negative code, or -errno when the log cannot be read (o->err written). */
 int osm_emit_all(struct osm *o, const struct rec_sink *sink);
+
+/* ---- import_osm_pend.c -------------------------------------------------------------------- */
+
+/* An empty log whose file (made when buffer bytes are logged; 0: PEND_BUF_BYTES) goes to tmpdir
+ * (NULL: $TMPDIR, else /tmp). */
+void osm_pend_init(struct osm_pend *l, const char *tmpdir, size_t buffer);
+void osm_pend_release(struct osm_pend *l);
+/* Log pending object p with its tags (o->tags, o->pool) and, when keep_geom, its points
+ * (o->pts). Return 0 or -errno (osm_pend_error() says why). */
+int osm_pend_add(struct osm *o, const struct pending *p, bool keep_geom);
+/* Go back to the first record (call before osm_pend_next). Return 0 or -errno. */
+int osm_pend_rewind(struct osm_pend *l);
+/* The next record into *v (valid until the next call): 1, 0 at the end, or -errno. */
+int osm_pend_next(struct osm_pend *l, struct pend_view *v);
+const char *osm_pend_error(const struct osm_pend *l);
 
 /* ---- import_osm_input.c ------------------------------------------------------------------- */
 
-/* The file readosm reads: path itself, or a decompressed copy or a link in a temp dir. */
+/* The file a reader reads: path itself, or a decompressed copy or a link in a temp dir. */
 struct osm_input {
     char tmpdir[PATH_MAX];       /* "" when none was made */
     char tmpfile[PATH_MAX + 16]; /* "" when none was made */
-    const char *rpath;           /* what to hand readosm */
+    const char *rpath;           /* what to hand the reader */
 };
 
-/* Make path, OSM PBF (pbf) or XML, readable by readosm: decompress a gzip or bzip2 file, give
- * readosm the suffix it wants, and refuse files that would crash it (a broken PBF block
- * structure, XML elements without their attributes). Return 0, or -errno, GB_ECORRUPT or
+/* Make path, OSM PBF (pbf) or XML, readable: decompress a gzip or bzip2 file. For readosm
+ * (always for XML; for PBF when readosm is set) also give it the suffix it wants and refuse files
+ * that would crash it (a broken PBF block structure, XML elements without their attributes); the
+ * PBF reader of osm_pbf.c checks everything itself. Return 0, or -errno, GB_ECORRUPT or
  * GB_ELIMIT with err saying "osm: <path>: ...". Call osm_input_close() in either case. */
-int osm_input_open(struct osm_input *in, const char *path, bool pbf, char *err, size_t errlen);
+int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm, char *err,
+                   size_t errlen);
 /* Remove what osm_input_open() made. */
 void osm_input_close(struct osm_input *in);
 

@@ -102,7 +102,7 @@ static void rings_repair(struct osm *o)
  * are joined by shared end nodes; chains that cannot be closed are repaired by rings_repair().
  * Return the number of rings.
  */
-size_t osm_rings_assemble(struct osm *o, const readosm_relation *r)
+size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r)
 {
     o->rpts.n = o->rends.n = o->cpts.n = o->copen.n = o->segused.n = 0;
     o->seg_total = o->seg_found = 0;
@@ -112,7 +112,7 @@ size_t osm_rings_assemble(struct osm *o, const readosm_relation *r)
     memset(used, 0, nm);
     const struct wayref **segs = xcalloc(nm ? nm : 1, sizeof(*segs));
     for (size_t i = 0; i < nm; i++) {
-        if (r->members[i].member_type != READOSM_MEMBER_WAY)
+        if (r->members[i].member_type != OSM_MEMBER_WAY)
             continue;
         o->seg_total++;
         segs[i] = osm_way_get(o, r->members[i].id);
@@ -183,7 +183,7 @@ size_t osm_rings_assemble(struct osm *o, const readosm_relation *r)
 /* ---- boundaries -------------------------------------------------------------------------- */
 
 /* Fill the name, codes and tags of b from relation r. */
-static void bnd_meta(struct osm *o, struct bnd *b, const readosm_relation *r, enum rel_class cls,
+static void bnd_meta(struct osm *o, struct bnd *b, const struct osm_relation *r, enum rel_class cls,
                      int level)
 {
     memset(b, 0, sizeof(*b));
@@ -251,7 +251,7 @@ static void bnd_commit(struct osm *o, struct bnd *tmpl)
  * admin relation without any ring of its own is deferred: it may be the union of its subareas
  * (Praha in the Prague extract: none of its ways, 13 of its districts).
  */
-void osm_bnd_add(struct osm *o, const readosm_relation *r, enum rel_class cls, int level)
+void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level)
 {
     struct bnd b;
     size_t nring = osm_rings_assemble(o, r);
@@ -262,9 +262,9 @@ void osm_bnd_add(struct osm *o, const readosm_relation *r, enum rel_class cls, i
          * on the wrong side: drop it. */
         struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
         for (int i = 0; i < r->member_count && nring; i++) {
-            const readosm_member *m = &r->members[i];
+            const struct osm_member *m = &r->members[i];
             struct rec_point pt;
-            if (m->member_type == READOSM_MEMBER_NODE && m->role &&
+            if (m->member_type == OSM_MEMBER_NODE && m->role &&
                 (strcmp(m->role, "admin_centre") == 0 || strcmp(m->role, "label") == 0) &&
                 osm_node_get(o, m->id, &pt) && !geo_poly_contains(&poly, pt.lat, pt.lon))
                 nring = 0;
@@ -274,7 +274,7 @@ void osm_bnd_add(struct osm *o, const readosm_relation *r, enum rel_class cls, i
         bnd_meta(o, &b, r, cls, level);
         b.sub0 = o->subs.n;
         for (int i = 0; i < r->member_count; i++)
-            if (r->members[i].member_type == READOSM_MEMBER_RELATION && r->members[i].id != r->id)
+            if (r->members[i].member_type == OSM_MEMBER_RELATION && r->members[i].id != r->id)
                 *(int64_t *)osm_vec_push(&o->subs, 1) = r->members[i].id;
         b.nsub = o->subs.n - b.sub0;
         if (b.nsub)

@@ -1,0 +1,360 @@
+/*
+ * osm_nodes.c - node locations by id: a sorted block file, memory-mapped, with a bounded
+ * resident set; or, for ids out of order, a sorted array in memory. See osm_nodes.h.
+ *
+ * Blocks. A block is one page: a count, up to 341 id deltas from the block's first id (32 bits;
+ * an id further away starts a new block) and as many (lat, lon) pairs. Blocks [0, nfile) are in
+ * the file, [nfile, nblk) in the write buffer (written 256 at a time), and the block being
+ * filled is the buffer's next one, so a lookup never waits for a write. first[] holds every full
+ * block's first id: a lookup is a binary search there (after trying the block of the last
+ * lookup: a way's nodes are usually neighbours), then one in the block.
+ *
+ * The mapping. The file is mapped read-only and shared, larger than the file (the size doubles
+ * when the file outgrows it): pages past the end of the file are never touched, and pwrite()s
+ * are seen through the mapping (one page cache). Each block a lookup touches is counted once (a
+ * bitmap, and a list to clear it); when the count passes the budget the whole mapping is
+ * MADV_DONTNEED'ed: the pages leave the process but stay in the page cache, so touching them
+ * again costs a minor fault, not a read. MADV_RANDOM keeps the kernel from mapping neighbouring
+ * pages on a fault (fault-around), which the count would not see.
+ *
+ * Memory mode. An id not above the last one (an unsorted file, or a duplicate) moves every
+ * location into the array the importer used before this store existed, and from then on the
+ * store behaves exactly as that array did (append; sort with qsort() at the first lookup after an
+ * out-of-order append; lower-bound binary search), so such files import as they always have.
+ */
+#include "import/osm_nodes.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define BLK_NODES 341
+#define BLK_BYTES 4096
+#define WBUF_BLKS 256
+
+struct blk {
+    uint32_t n;
+    uint32_t delta[BLK_NODES];
+    int32_t ll[BLK_NODES][2];
+};
+static_assert(sizeof(struct blk) == BLK_BYTES, "a block is one page");
+
+struct node16 {
+    int64_t id;
+    int32_t lat, lon;
+};
+
+struct osm_nodes {
+    char tmpdir[PATH_MAX];
+    char err[PATH_MAX + 64]; /* why the last add failed */
+    int fd;                  /* -1 until the first write */
+    int64_t *first;          /* first id of every full block */
+    size_t nblk, first_cap;
+    struct blk *wbuf; /* blocks [nfile, nblk), then the one being filled */
+    size_t nfile;     /* blocks in the file */
+    int64_t tail_first, last_id;
+    size_t count;
+    size_t hint; /* the block of the last lookup */
+    /* the mapping */
+    const struct blk *map;
+    size_t map_blks; /* blocks the mapping covers (may pass the file's end) */
+    size_t budget;   /* pages */
+    uint64_t *touched;
+    size_t touched_cap; /* words */
+    size_t *tlist;
+    size_t ntouched, unmaps;
+    /* memory mode */
+    bool mem, unsorted;
+    struct node16 *arr;
+    size_t narr, arr_cap;
+};
+
+struct osm_nodes *osm_nodes_new(const char *tmpdir, size_t map_budget)
+{
+    struct osm_nodes *s = xcalloc(1, sizeof(*s));
+    if (!tmpdir || !*tmpdir)
+        tmpdir = getenv("TMPDIR");
+    snprintf(s->tmpdir, sizeof(s->tmpdir), "%s", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    s->fd = -1;
+    s->wbuf = xmalloc((WBUF_BLKS + 1) * sizeof(struct blk));
+    s->wbuf[0].n = 0;
+    s->budget = (map_budget ? map_budget : OSM_NODES_MAP_BUDGET) / BLK_BYTES;
+    if (s->budget < 16)
+        s->budget = 16;
+    s->tlist = xmallocarray(s->budget, sizeof(size_t));
+    return s;
+}
+
+static void unmap(struct osm_nodes *s)
+{
+    if (s->map)
+        munmap((void *)s->map, s->map_blks * BLK_BYTES);
+    s->map = NULL;
+    s->map_blks = 0;
+}
+
+void osm_nodes_free(struct osm_nodes *s)
+{
+    if (!s)
+        return;
+    unmap(s);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->first);
+    free(s->wbuf);
+    free(s->touched);
+    free(s->tlist);
+    free(s->arr);
+    free(s);
+}
+
+/* The block being filled. */
+static inline struct blk *tail(struct osm_nodes *s)
+{
+    return &s->wbuf[s->nblk - s->nfile];
+}
+
+/* Write the buffered full blocks to the file (made on the first call). */
+static int flush(struct osm_nodes *s)
+{
+    if (s->fd < 0) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof(path), "%s/gb-nodes-XXXXXX", s->tmpdir);
+        s->fd = mkostemp(path, O_CLOEXEC);
+        if (s->fd < 0) {
+            int rc = -errno;
+            gb_errf(s->err, sizeof(s->err), "cannot create the node file in %s: %s", s->tmpdir,
+                    strerror(errno));
+            return rc;
+        }
+        unlink(path);
+    }
+    size_t n = s->nblk - s->nfile;
+    const char *p = (const char *)s->wbuf;
+    size_t len = n * BLK_BYTES, done = 0;
+    while (done < len) {
+        ssize_t w = pwrite(s->fd, p + done, len - done, (off_t)(s->nfile * BLK_BYTES + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int rc = w < 0 ? -errno : -EIO;
+            gb_errf(s->err, sizeof(s->err), "cannot write the node file in %s: %s", s->tmpdir,
+                    strerror(-rc));
+            return rc;
+        }
+        done += (size_t)w;
+    }
+    s->nfile = s->nblk;
+    s->wbuf[0].n = 0; /* the block being filled is wbuf[0] again */
+    return 0;
+}
+
+/* Close the block being filled; write the buffer when it is full. */
+static int close_tail(struct osm_nodes *s)
+{
+    struct blk *t = tail(s);
+    if (t->n < BLK_NODES) { /* no stale bytes in the file */
+        memset(&t->delta[t->n], 0, (BLK_NODES - t->n) * sizeof(t->delta[0]));
+        memset(&t->ll[t->n], 0, (BLK_NODES - t->n) * sizeof(t->ll[0]));
+    }
+    VEC_GROW(s->first, s->nblk, s->first_cap);
+    s->first[s->nblk++] = s->tail_first;
+    tail(s)->n = 0;
+    return s->nblk - s->nfile == WBUF_BLKS ? flush(s) : 0;
+}
+
+static const struct blk *block_at(struct osm_nodes *s, size_t b);
+
+/* Move every location into memory (ids arrived out of order). */
+static void to_memory(struct osm_nodes *s)
+{
+    s->arr_cap = s->count + s->count / 2 + 64;
+    s->arr = xmallocarray(s->arr_cap, sizeof(struct node16));
+    for (size_t b = 0; b <= s->nblk; b++) {
+        const struct blk *k = b < s->nblk ? block_at(s, b) : tail(s);
+        int64_t f = b < s->nblk ? s->first[b] : s->tail_first;
+        for (uint32_t i = 0; i < k->n; i++)
+            s->arr[s->narr++] = (struct node16){f + k->delta[i], k->ll[i][0], k->ll[i][1]};
+    }
+    unmap(s);
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    free(s->first);
+    free(s->touched);
+    s->first = NULL;
+    s->touched = NULL;
+    s->nblk = s->nfile = s->first_cap = s->touched_cap = s->ntouched = 0;
+    s->mem = true;
+}
+
+const char *osm_nodes_error(const struct osm_nodes *s)
+{
+    return s->err;
+}
+
+int osm_nodes_add(struct osm_nodes *s, int64_t id, int32_t lat, int32_t lon)
+{
+    if (!s->mem && s->count && id <= s->last_id)
+        to_memory(s);
+    s->count++;
+    if (s->mem) {
+        if (s->narr && s->arr[s->narr - 1].id >= id)
+            s->unsorted = true;
+        VEC_GROW(s->arr, s->narr, s->arr_cap);
+        s->arr[s->narr++] = (struct node16){id, lat, lon};
+        return 0;
+    }
+    s->last_id = id;
+    struct blk *t = tail(s);
+    if (t->n && (t->n == BLK_NODES || (uint64_t)id - (uint64_t)s->tail_first > UINT32_MAX)) {
+        int rc = close_tail(s);
+        if (rc < 0)
+            return rc;
+        t = tail(s);
+    }
+    if (t->n == 0)
+        s->tail_first = id;
+    t->delta[t->n] = (uint32_t)((uint64_t)id - (uint64_t)s->tail_first);
+    t->ll[t->n][0] = lat;
+    t->ll[t->n][1] = lon;
+    t->n++;
+    return 0;
+}
+
+/* Count a touch of mapped block b; past the budget, drop the mapped pages. */
+static void touch(struct osm_nodes *s, size_t b)
+{
+    size_t w = b / 64;
+    uint64_t bit = (uint64_t)1 << (b % 64);
+    if (w >= s->touched_cap) {
+        size_t cap = s->touched_cap;
+        s->touched = mem_reserve(s->touched, &cap, w + 1, sizeof(uint64_t));
+        memset(s->touched + s->touched_cap, 0, (cap - s->touched_cap) * sizeof(uint64_t));
+        s->touched_cap = cap;
+    }
+    if (s->touched[w] & bit)
+        return;
+    if (s->ntouched == s->budget) {
+        madvise((void *)s->map, s->map_blks * BLK_BYTES, MADV_DONTNEED);
+        for (size_t i = 0; i < s->ntouched; i++)
+            s->touched[s->tlist[i] / 64] = 0;
+        s->ntouched = 0;
+        s->unmaps++;
+    }
+    s->touched[w] |= bit;
+    s->tlist[s->ntouched++] = b;
+}
+
+/* Full block b, from the write buffer or the mapping (remapped larger when needed). */
+static const struct blk *block_at(struct osm_nodes *s, size_t b)
+{
+    if (b >= s->nfile)
+        return &s->wbuf[b - s->nfile];
+    if (b >= s->map_blks) {
+        size_t blks = s->map_blks ? s->map_blks : 1024;
+        while (blks <= b || blks < s->nfile)
+            blks *= 2;
+        unmap(s);
+        void *m = mmap(NULL, blks * BLK_BYTES, PROT_READ, MAP_SHARED, s->fd, 0);
+        if (m == MAP_FAILED)
+            abort(); /* address space: only a 32-bit build could run out */
+        madvise(m, blks * BLK_BYTES, MADV_RANDOM);
+        s->map = m;
+        s->map_blks = blks;
+        for (size_t i = 0; i < s->ntouched; i++)
+            s->touched[s->tlist[i] / 64] = 0;
+        s->ntouched = 0;
+    }
+    touch(s, b);
+    return &s->map[b];
+}
+
+static bool block_find(const struct blk *k, int64_t first, int64_t id, int32_t *lat, int32_t *lon)
+{
+    uint64_t d = (uint64_t)id - (uint64_t)first;
+    if (id < first || d > UINT32_MAX)
+        return false;
+    uint32_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (k->delta[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == k->n || k->delta[lo] != d)
+        return false;
+    *lat = k->ll[lo][0];
+    *lon = k->ll[lo][1];
+    return true;
+}
+
+static int cmp_node16(const void *a, const void *b)
+{
+    int64_t x = ((const struct node16 *)a)->id, y = ((const struct node16 *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon)
+{
+    if (s->mem) {
+        if (s->unsorted) {
+            qsort(s->arr, s->narr, sizeof(struct node16), cmp_node16);
+            s->unsorted = false;
+        }
+        size_t lo = 0, hi = s->narr;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->arr[mid].id < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == s->narr || s->arr[lo].id != id)
+            return false;
+        *lat = s->arr[lo].lat;
+        *lon = s->arr[lo].lon;
+        return true;
+    }
+    if (tail(s)->n && id >= s->tail_first)
+        return block_find(tail(s), s->tail_first, id, lat, lon);
+    size_t b = s->hint;
+    if (b + 1 < s->nblk && id >= s->first[b + 1]) /* the next block: a way's next nodes */
+        b++;
+    if (!(b < s->nblk && s->first[b] <= id && (b + 1 == s->nblk || id < s->first[b + 1]))) {
+        /* the last block whose first id is <= id */
+        size_t lo = 0, hi = s->nblk;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->first[mid] <= id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == 0)
+            return false;
+        b = lo - 1;
+    }
+    s->hint = b;
+    return block_find(block_at(s, b), s->first[b], id, lat, lon);
+}
+
+void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out)
+{
+    out->nodes = s->count;
+    out->ram_bytes = s->first_cap * sizeof(int64_t) + (WBUF_BLKS + 1) * sizeof(struct blk) +
+                     s->touched_cap * sizeof(uint64_t) + s->budget * sizeof(size_t) +
+                     s->arr_cap * sizeof(struct node16);
+    out->file_bytes = s->nfile * BLK_BYTES;
+    out->unmaps = s->unmaps;
+    out->in_memory = s->mem;
+}
