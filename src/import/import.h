@@ -2,7 +2,7 @@
  * import.h - the importers: open data files in, canonical records (record.h) out.
  *
  * Each importer streams its file and calls sink->emit() once per record; it never holds the
- * whole input in memory (OSM needs node coordinates for ways, kept in a compact sorted array).
+ * whole input in memory (OSM node coordinates for ways go to a memory-mapped node file).
  * Broken rows are skipped and counted in *st with their line numbers; a file that is unusable
  * as a whole (unreadable, truncated, not the format) is an error naming the file.
  * Thread safety: importers may run in any thread; they share no state.
