@@ -5,8 +5,9 @@
  * FMT_UNKNOWN, which runs detection, gzip/bzip2 sniffing included) into a sink that only reads
  * every field of every record, so that ASan sees any dangling or unterminated string and any
  * short geometry. The file has hard links called in.osm and in.pbf so that the OSM importer
- * reads it directly (XML through readosm, PBF through osm_pbf.c), and small valid admin-name files (admin1.json, admin2.json,
- * admin1CodesASCII.txt) lie beside it so that the GeoNames importers reach their lookups.
+ * reads it directly (XML through readosm, PBF through osm_pbf.c), and small valid admin-name files
+ * (admin1.json, admin2.json, admin1CodesASCII.txt) lie beside it so that the GeoNames importers
+ * reach their lookups.
  */
 #include "import/import.h"
 #include "base/log.h"
