@@ -804,7 +804,8 @@ static bool parse_group(struct parse *ps, struct pb g, unsigned want)
     return rc == 0 || fail(ps, "corrupt primitive group");
 }
 
-/* Give every object its tags, refs and members: they were appended in object order. */
+/* Give every object its tags, refs and members: they were appended in object order. An array
+ * nothing was appended to may be NULL, and NULL + 0 is undefined: such pointers stay NULL. */
 static void fix_pointers(struct osm_pbf_block *b, struct osm_pbf_store *s)
 {
     size_t t = 0, r = 0, m = 0;
@@ -812,17 +813,17 @@ static void fix_pointers(struct osm_pbf_block *b, struct osm_pbf_store *s)
         const struct osm_pbf_group *gr = &b->groups[g];
         for (size_t i = gr->first; i < gr->first + gr->count; i++) {
             if (gr->kind == OSM_PBF_NODES) {
-                b->nodes[i].tags = s->tags + t;
+                b->nodes[i].tags = s->tags ? s->tags + t : NULL;
                 t += (size_t)b->nodes[i].tag_count;
             } else if (gr->kind == OSM_PBF_WAYS) {
-                b->ways[i].tags = s->tags + t;
+                b->ways[i].tags = s->tags ? s->tags + t : NULL;
                 t += (size_t)b->ways[i].tag_count;
-                b->ways[i].node_refs = s->refs + r;
+                b->ways[i].node_refs = s->refs ? s->refs + r : NULL;
                 r += (size_t)b->ways[i].node_ref_count;
             } else {
-                b->rels[i].tags = s->tags + t;
+                b->rels[i].tags = s->tags ? s->tags + t : NULL;
                 t += (size_t)b->rels[i].tag_count;
-                b->rels[i].members = s->mems + m;
+                b->rels[i].members = s->mems ? s->mems + m : NULL;
                 m += (size_t)b->rels[i].member_count;
             }
         }
