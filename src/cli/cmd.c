@@ -12,12 +12,20 @@
 #include "text/norm.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
               int *npos)
 {
+    /* "-o FILE" is the documented short form of a command's option "o": "--o" to the parser */
+    bool has_o = false;
+    for (const struct conf_opt *o = spec->opts; o->name; o++)
+        has_o |= strcmp(o->name, "o") == 0;
+    for (int i = 1; has_o && i < argc; i++)
+        if (strcmp(argv[i], "-o") == 0)
+            argv[i] = "--o";
     char err[512] = "";
     int rc = conf_parse(spec, argc, argv, pos, maxpos, npos, err, sizeof(err));
     if (rc == CONF_HELP)

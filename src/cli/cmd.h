@@ -19,7 +19,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
-/* Parse options for a command by its spec; print usage errors. Returns -1 to continue,
+/* Parse options for a command by its spec ("-o" is "--o" when the command has an option "o");
+ * print usage errors. Returns -1 to continue,
  * or the exit status to return at once (CMD_OK after --help, CMD_USAGE on error). */
 struct conf_spec;
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,

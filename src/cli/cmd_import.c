@@ -51,10 +51,6 @@ int cmd_import(int argc, char **argv)
                    "stored once.",
         .opts = opts,
     };
-    /* "-o FILE" is the documented short form: rewrite it to "--o" for the parser. */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "-o") == 0)
-            argv[i] = "--o";
     char *inputs[MAX_INPUTS];
     int n = 0;
     int rc = cmd_parse(&spec, argc, argv, inputs, MAX_INPUTS, &n);

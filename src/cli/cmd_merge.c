@@ -31,9 +31,6 @@ int cmd_merge(int argc, char **argv)
                    "index format and normaliser, and no source file\nmay be in two inputs.",
         .opts = opts,
     };
-    for (int i = 1; i < argc; i++) /* "-o FILE", the documented short form */
-        if (strcmp(argv[i], "-o") == 0)
-            argv[i] = "--o";
     char *inputs[MAX_INPUTS];
     int n = 0;
     int rc = cmd_parse(&spec, argc, argv, inputs, MAX_INPUTS, &n);
