@@ -1,7 +1,9 @@
 /*
  * cmd_import.c - `geobatch import -o INDEX FILE...`: every input through its importer into
  * one index builder, then one index file (written to a temporary name and renamed, so an
- * interrupted import leaves no index behind and never damages an existing one).
+ * interrupted import leaves no index behind and never damages an existing one). --memory bounds
+ * the builder (records past it are sorted in runs in temporary files under --tmp and merged:
+ * the same index byte for byte); the temporary files are anonymous, so none is ever left.
  */
 #include "cli/cmd.h"
 #include "base/conf.h"
@@ -11,7 +13,10 @@
 #include "base/log.h"
 #include "text/norm.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,15 +29,78 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A size: a number of bytes with an optional K, M, G or T (powers of 1024; "512M", "2G",
+ * "1.5G", "2GiB"). Return 0 and set *out, or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v >= 0) || v > 1e18)
+        return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        mul = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1024.0 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
+    }
+    if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+        end += strlen(end);
+    if (*end || v * mul > 1e18)
+        return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
+}
+
+/* The directory of path ("." when it has none) into out[cap]. */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+#define MIN_MEMORY (1u << 20)
+
 int cmd_import(int argc, char **argv)
 {
     const char *output = NULL, *format = NULL, *log_level = "info";
+    const char *memory = "2G", *tmp = NULL;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
         {"format", CONF_STR, &format, "NAME",
          "read every input as this format instead of detecting it: osm-pbf, osm-xml, oa-csv, "
          "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json",
+         0, 0},
+        {"memory", CONF_STR, &memory, "SIZE",
+         "the memory the builder may use (default 2G; K, M, G or T): past it records are sorted "
+         "in temporary files and merged, giving the same index",
+         0, 0},
+        {"tmp", CONF_STR, &tmp, "DIR",
+         "where the temporary files go (default: the directory of the index); none is left "
+         "behind",
          0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {NULL},
@@ -66,6 +134,18 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "geobatch import: unknown format '%s'\n", format);
         return CMD_USAGE;
     }
+    uint64_t budget;
+    if (parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
+        fprintf(stderr,
+                "geobatch import: --memory '%s': want a size of 1M or more, such as 512M or 2G\n",
+                memory);
+        return CMD_USAGE;
+    }
+    char tmpdir[4200];
+    if (tmp)
+        snprintf(tmpdir, sizeof(tmpdir), "%s", tmp);
+    else
+        dir_of(output, tmpdir, sizeof(tmpdir));
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
     struct index_builder *b = NULL;
@@ -75,6 +155,14 @@ int cmd_import(int argc, char **argv)
         return CMD_FAIL;
     }
     int status = CMD_OK;
+    index_builder_set_memory(b, budget);
+    rc = index_builder_set_tmpdir(b, tmpdir);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch import: cannot make temporary files in %s: %s%s\n", tmpdir,
+                gb_strerror(rc), tmp ? "" : " (choose a directory with --tmp)");
+        status = CMD_FAIL;
+        goto out;
+    }
     struct rec_sink sink = index_builder_sink(b);
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
@@ -93,7 +181,8 @@ int cmd_import(int argc, char **argv)
         }
         rc = index_builder_add_source(b, path, (int)fmt);
         if (rc < 0) {
-            fprintf(stderr, "geobatch import: %s: %s\n", path, gb_strerror(rc));
+            fprintf(stderr, "geobatch import: %s: %s\n", path,
+                    index_builder_error(b) ? index_builder_error(b) : gb_strerror(rc));
             status = CMD_FAIL;
             goto out;
         }
@@ -101,6 +190,12 @@ int cmd_import(int argc, char **argv)
         memset(&st, 0, sizeof(st));
         double t1 = now_s();
         rc = import_file(path, fmt, &sink, &st, err, sizeof(err));
+        if (rc < 0 && index_builder_error(b)) {
+            /* the builder stopped the import: its message says why */
+            fprintf(stderr, "geobatch import: %s: %s\n", path, index_builder_error(b));
+            status = CMD_FAIL;
+            goto out;
+        }
         if (rc < 0) {
             /* importers name the file in their messages */
             if (err[0])
@@ -132,7 +227,8 @@ int cmd_import(int argc, char **argv)
         status = CMD_FAIL;
         goto out;
     }
-    log_info("import done output=%s seconds=%.2f", output, now_s() - t0);
+    log_info("import done output=%s seconds=%.2f memory=%llu", output, now_s() - t0,
+             (unsigned long long)budget);
 out:
     index_builder_free(b);
     return status;
