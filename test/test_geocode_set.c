@@ -124,7 +124,11 @@ static int setup(void **state)
     snprintf(merged, sizeof(merged), "%s.merged", dir);
     char err[512] = "";
     const char *in[3] = {paths[0], paths[1], paths[2]};
-    if (index_merge(merged, in, 3, err, sizeof(err)) < 0)
+    struct index_builder *mb = NULL;
+    assert_int_equal(index_builder_new(&mb), 0);
+    int mrc = index_merge(mb, merged, in, 3, err, sizeof(err));
+    index_builder_free(mb);
+    if (mrc < 0)
         fail_msg("merge: %s", err);
     const char *d = dir;
     if (gc_set_open(&set, &d, 1, err, sizeof(err)) < 0)

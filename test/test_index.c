@@ -301,19 +301,25 @@ static void test_empty_index(void **state)
     index_close(ix);
 }
 
-/* Build 40 addresses (40 streets, 40 cities) with the builder's limit set to limit into out;
- * return index_builder_write's code and its message in err. */
-static int build_limited(const char *out, uint64_t limit, char *err, size_t errlen)
+/* Build n addresses with the builder's limit set to limit into out: 40 streets in 40 cities
+ * with source ids of id_len bytes, or (id_len 0) number 1 of one street n times without ids.
+ * Return the first error (the sink's, which stops the import where a count passes the limit,
+ * else index_builder_write's) and its message in err. */
+static int build_limited(const char *out, uint64_t limit, int n, size_t id_len, char *err,
+                         size_t errlen)
 {
     struct index_builder *b = NULL;
     assert_int_equal(index_builder_new(&b), 0);
     index_builder_set_limit(b, limit);
     struct rec_sink sink = index_builder_sink(b);
-    for (int i = 0; i < 40; i++) {
-        char street[32], city[32], id[16];
-        snprintf(street, sizeof(street), "Weg %c%c", 'A' + i / 26, 'a' + i % 26);
-        snprintf(city, sizeof(city), "Ort %c%c", 'A' + i / 26, 'a' + i % 26);
-        snprintf(id, sizeof(id), "a%d", i);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char street[32], city[32], id[256] = "";
+        int k = id_len ? i : 0;
+        snprintf(street, sizeof(street), "Weg %c%c", 'A' + k / 26, 'a' + k % 26);
+        snprintf(city, sizeof(city), "Ort %c%c", 'A' + k / 26, 'a' + k % 26);
+        if (id_len)
+            snprintf(id, sizeof(id), "a%0*d", (int)id_len - 1, i);
         struct record r = {.kind = REC_ADDRESS,
                            .lat = 47.1 + i * 0.001,
                            .lon = 9.5,
@@ -323,34 +329,54 @@ static int build_limited(const char *out, uint64_t limit, char *err, size_t errl
                            .postcode = "9490",
                            .country = "LI",
                            .source_id = id};
-        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+        rc = sink.emit(sink.ctx, &r);
+        if (rc < 0) {
+            assert_non_null(index_builder_error(b));
+            snprintf(err, errlen, "%s", index_builder_error(b));
+        }
     }
-    int rc = index_builder_write(b, out, err, errlen);
+    if (rc == 0)
+        rc = index_builder_write(b, out, err, errlen);
+    else /* the builder refuses to write what it stopped collecting */
+        assert_int_equal(index_builder_write(b, out, err, errlen), rc);
     index_builder_free(b);
     return rc;
 }
 
 /* Past a 32-bit reference the builder refuses with a message, and writes nothing (the limit is
- * forced down here; make test-large passes the real one). */
+ * forced down here; test_index_scale.c passes it with 2-, 4- and 8-byte string units and make
+ * test-large with a real 4 GiB string section). */
 static void test_limits_are_refused_not_wrapped(void **state)
 {
     (void)state;
     char out[1024], err[512] = "";
     tmp_path(out, sizeof(out), "limit.gbx");
     unlink(out);
-    assert_int_equal(build_limited(out, 30, err, sizeof(err)), GB_ELIMIT);
-    assert_string_equal(err, "index too large: the string section's bytes (1170) passes 30, "
-                             "the most a 32-bit reference can address; build several indexes "
-                             "(one per country) instead");
+    /* a count: the 31st address stops the import */
+    assert_int_equal(build_limited(out, 30, 40, 0, err, sizeof(err)), GB_ELIMIT);
+    assert_string_equal(err, "index too large: addresses (31) passes 30, the most a 32-bit "
+                             "reference can address; build several indexes (one per country) "
+                             "instead");
     struct stat st;
     assert_int_equal(stat(out, &st), -1);
-    assert_int_equal(build_limited(out, 1169, err, sizeof(err)), GB_ELIMIT); /* one byte */
+    /* strings: 40 source ids of 200 bytes (26 units of 8 bytes each: 8320 bytes) and the
+     * interned strings (1272 bytes in 8-byte units) need 1199 units of 8 bytes, more than 1198:
+     * refused while collecting */
+    assert_int_equal(build_limited(out, 1198, 40, 200, err, sizeof(err)), GB_ELIMIT);
+    assert_string_equal(err, "index too large: the string section (9592 bytes) passes 1198 "
+                             "offsets of 8 bytes, the most a 32-bit string offset can address; "
+                             "build several indexes (one per country) instead");
     assert_int_equal(stat(out, &st), -1);
-    assert_int_equal(build_limited(out, 1170, err, sizeof(err)), 0); /* exactly the limit */
-    assert_int_equal(unlink(out), 0);
-    assert_int_equal(build_limited(out, INDEX_MAX_REF, err, sizeof(err)), 0);
+    /* 1199 fit exactly, in 8-byte units */
+    assert_int_equal(build_limited(out, 1199, 40, 200, err, sizeof(err)), 0);
     struct index *ix = NULL;
     assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    assert_int_equal(index_view(ix)->str_shift, 3);
+    index_close(ix);
+    assert_int_equal(unlink(out), 0);
+    assert_int_equal(build_limited(out, INDEX_MAX_REF, 40, 4, err, sizeof(err)), 0);
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    assert_int_equal(index_view(ix)->str_shift, 0);
     struct index_counts c;
     index_counts(ix, &c);
     assert_int_equal(c.addresses, 40);
@@ -730,6 +756,10 @@ static void test_versions(void **state)
     struct ix_header *h = (struct ix_header *)q;
     EXPECT_DAMAGED("newer format", true, GB_EVERSION, "format",
                    h->format_version = INDEX_FORMAT_VERSION + 1);
+    EXPECT_DAMAGED("older format", true, GB_EVERSION, "import the data again",
+                   h->format_version = INDEX_FORMAT_VERSION - 1);
+    EXPECT_DAMAGED("string unit of 16 bytes", true, GB_ECORRUPT, "string unit",
+                   h->string_shift = 4);
     EXPECT_DAMAGED("other normaliser", true, GB_EVERSION, "normaliser",
                    h->norm_version = NORM_VERSION + 7);
     EXPECT_DAMAGED("other byte order", true, GB_EVERSION, NULL, h->endian = 0x04030201u);
@@ -892,7 +922,7 @@ static void test_check_output(void **state)
     char want[4096];
     snprintf(want, sizeof(want),
              "index %s ok\n"
-             "format 2 normaliser 1 bytes %lld\n"
+             "format %d normaliser 1 bytes %lld\n"
              "source li-liechtenstein-2026.csv format=oa-csv bytes=%lld date=%s records=12553\n"
              "source us-zcta-2021-centroids.json format=postcodes-json bytes=%lld date=%s "
              "records=33791\n"
@@ -904,7 +934,8 @@ static void test_check_output(void **state)
              "admin_areas 0\n"
              "country LI addresses=12383 streets=1001 places=19 postcodes=16\n"
              "country US addresses=0 streets=0 places=0 postcodes=33791\n",
-             out, (long long)sti.st_size, (long long)stl.st_size, dl, (long long)stz.st_size, dz);
+             out, INDEX_FORMAT_VERSION, (long long)sti.st_size, (long long)stl.st_size, dl,
+             (long long)stz.st_size, dz);
     size_t n;
     unsigned char *got = read_all(outf, &n);
     got[n] = '\0';

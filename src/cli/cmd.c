@@ -11,9 +11,12 @@
 #include "index/index.h"
 #include "text/norm.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
@@ -127,4 +130,91 @@ int cmd_version(int argc, char **argv)
     printf("geobatch %s\ncommit %s\nindex format %d\nnormaliser %d\n", GB_VERSION, GB_GIT_COMMIT,
            INDEX_FORMAT_VERSION, NORM_VERSION);
     return CMD_OK;
+}
+
+/* A size: a number of bytes with an optional K, M, G or T (powers of 1024; "512M", "2G",
+ * "1.5G", "2GiB"). Return 0 and set *out, or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v >= 0) || v > 1e18)
+        return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        mul = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1024.0 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mul = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
+    }
+    if (mul > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+        end += strlen(end);
+    if (*end || v * mul > 1e18)
+        return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
+}
+
+/* The directory of path ("." when it has none) into out[cap]. */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+#define MIN_MEMORY (1u << 20)
+
+int cmd_builder_new(const char *cmd, const char *output, const char *memory, const char *tmp,
+                    struct index_builder **out)
+{
+    uint64_t budget;
+    if (parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
+        fprintf(stderr,
+                "geobatch %s: --memory '%s': want a size of 1M or more, such as 512M or 2G\n", cmd,
+                memory);
+        return CMD_USAGE;
+    }
+    char tmpdir[4200];
+    if (tmp)
+        snprintf(tmpdir, sizeof(tmpdir), "%s", tmp);
+    else
+        dir_of(output, tmpdir, sizeof(tmpdir));
+    struct index_builder *b = NULL;
+    int rc = index_builder_new(&b);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch %s: %s\n", cmd, gb_strerror(rc));
+        return CMD_FAIL;
+    }
+    index_builder_set_memory(b, budget);
+    rc = index_builder_set_tmpdir(b, tmpdir);
+    if (rc < 0) {
+        fprintf(stderr, "geobatch %s: cannot make temporary files in %s: %s%s\n", cmd, tmpdir,
+                gb_strerror(rc), tmp ? "" : " (choose a directory with --tmp)");
+        index_builder_free(b);
+        return CMD_FAIL;
+    }
+    *out = b;
+    return -1;
 }

@@ -34,6 +34,14 @@ int cmd_log_level(const char *cmd, const char *level);
  * -1 (continue). */
 int cmd_norm_init(const char *cmd);
 
+/* A new index builder for `geobatch CMD -o output` with --memory (a size: bytes with an optional
+ * K, M, G or T) and --tmp (NULL: the output's directory). Print why not and return CMD_USAGE
+ * (a bad size) or CMD_FAIL (no temporary file can be made there), else set *out and return -1
+ * (continue). */
+struct index_builder;
+int cmd_builder_new(const char *cmd, const char *output, const char *memory, const char *tmp,
+                    struct index_builder **out);
+
 /* The background check of an index opened with index_open_lazy(): its sections' checksums,
  * verified on a thread of their own while the command works. */
 struct index;

@@ -1,7 +1,9 @@
 /*
  * cmd_import.c - `geobatch import -o INDEX FILE...`: every input through its importer into
  * one index builder, then one index file (written to a temporary name and renamed, so an
- * interrupted import leaves no index behind and never damages an existing one).
+ * interrupted import leaves no index behind and never damages an existing one). --memory bounds
+ * the builder (records past it are sorted in runs in temporary files under --tmp and merged:
+ * the same index byte for byte); the temporary files are anonymous, so none is ever left.
  */
 #include "cli/cmd.h"
 #include "base/conf.h"
@@ -12,7 +14,10 @@
 #include "base/log.h"
 #include "text/norm.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +34,7 @@ int cmd_import(int argc, char **argv)
 {
     const char *output = NULL, *format = NULL, *log_level = "info";
     long threads = 0;
+    const char *memory = "2G", *tmp = NULL;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
@@ -39,6 +45,14 @@ int cmd_import(int argc, char **argv)
         {"threads", CONF_LONG, &threads, "N",
          "threads decoding .osm.pbf blocks (default: all cores; the index is the same for any N)",
          1, 64},
+        {"memory", CONF_STR, &memory, "SIZE",
+         "the memory the builder may use (default 2G; K, M, G or T): past it records are sorted "
+         "in temporary files and merged, giving the same index",
+         0, 0},
+        {"tmp", CONF_STR, &tmp, "DIR",
+         "where the temporary files go (default: the directory of the index); none is left "
+         "behind",
+         0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {NULL},
     };
@@ -72,11 +86,8 @@ int cmd_import(int argc, char **argv)
     const struct import_osm_opts osm_opts = {.threads = (unsigned)threads};
     import_osm_configure(&osm_opts);
     struct index_builder *b = NULL;
-    rc = index_builder_new(&b);
-    if (rc < 0) {
-        fprintf(stderr, "geobatch import: %s\n", gb_strerror(rc));
-        return CMD_FAIL;
-    }
+    if ((rc = cmd_builder_new("import", output, memory, tmp, &b)) >= 0)
+        return rc;
     int status = CMD_OK;
     struct rec_sink sink = index_builder_sink(b);
     double t0 = now_s();
@@ -96,7 +107,8 @@ int cmd_import(int argc, char **argv)
         }
         rc = index_builder_add_source(b, path, (int)fmt);
         if (rc < 0) {
-            fprintf(stderr, "geobatch import: %s: %s\n", path, gb_strerror(rc));
+            fprintf(stderr, "geobatch import: %s: %s\n", path,
+                    index_builder_error(b) ? index_builder_error(b) : gb_strerror(rc));
             status = CMD_FAIL;
             goto out;
         }
@@ -104,6 +116,12 @@ int cmd_import(int argc, char **argv)
         memset(&st, 0, sizeof(st));
         double t1 = now_s();
         rc = import_file(path, fmt, &sink, &st, err, sizeof(err));
+        if (rc < 0 && index_builder_error(b)) {
+            /* the builder stopped the import: its message says why */
+            fprintf(stderr, "geobatch import: %s: %s\n", path, index_builder_error(b));
+            status = CMD_FAIL;
+            goto out;
+        }
         if (rc < 0) {
             /* importers name the file in their messages */
             if (err[0])
@@ -135,7 +153,7 @@ int cmd_import(int argc, char **argv)
         status = CMD_FAIL;
         goto out;
     }
-    log_info("import done output=%s seconds=%.2f", output, now_s() - t0);
+    log_info("import done output=%s seconds=%.2f memory=%s", output, now_s() - t0, memory);
 out:
     index_builder_free(b);
     return status;

@@ -16,10 +16,14 @@
 
 int cmd_merge(int argc, char **argv)
 {
-    const char *output = NULL, *log_level = "info";
+    const char *output = NULL, *log_level = "info", *memory = "2G", *tmp = NULL;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
+        {"memory", CONF_STR, &memory, "SIZE",
+         "the memory the builder may use (default 2G; K, M, G or T), as for import", 0, 0},
+        {"tmp", CONF_STR, &tmp, "DIR",
+         "where the temporary files go (default: the directory of the index)", 0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {NULL},
     };
@@ -49,10 +53,14 @@ int cmd_merge(int argc, char **argv)
         }
     if ((rc = cmd_norm_init("merge")) >= 0)
         return rc;
+    struct index_builder *b = NULL;
+    if ((rc = cmd_builder_new("merge", output, memory, tmp, &b)) >= 0)
+        return rc;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char err[512] = "";
-    rc = index_merge(output, (const char *const *)inputs, (size_t)n, err, sizeof(err));
+    rc = index_merge(b, output, (const char *const *)inputs, (size_t)n, err, sizeof(err));
+    index_builder_free(b);
     if (rc < 0) {
         fprintf(stderr, "geobatch merge: %s\n", err);
         return CMD_FAIL;

@@ -38,7 +38,7 @@ const struct index_view *index_view(const struct index *ix)
 }
 
 static const size_t entry_size[IXS__COUNT] = {
-    [IXS_STRINGS] = 1,
+    [IXS_STRINGS] = 1, /* times 2^string_shift */
     [IXS_SOURCES] = sizeof(struct ix_source),
     [IXS_STREETS] = sizeof(struct ix_street),
     [IXS_STREET_HASH] = sizeof(uint32_t),
@@ -77,7 +77,7 @@ static const char *const section_names[IXS__COUNT] = {
 
 static int str_ok(const struct index_view *v, uint32_t off)
 {
-    return off < v->strings_len;
+    return ((uint64_t)off << v->str_shift) < v->strings_len;
 }
 
 /* Check every reference held by the tables. */
@@ -205,9 +205,18 @@ static int check_header(const struct ix_header *h, size_t size, char *msg, size_
         gb_errf(msg, msglen, "corrupt header (byte-order mark)");
         return GB_ECORRUPT;
     }
+    if (h->format_version < INDEX_FORMAT_VERSION) {
+        gb_errf(msg, msglen,
+                "index format %u, this geobatch reads format %d: import the data again "
+                "(geobatch import)",
+                h->format_version, INDEX_FORMAT_VERSION);
+        return GB_EVERSION;
+    }
     if (h->format_version != INDEX_FORMAT_VERSION) {
-        gb_errf(msg, msglen, "index format %u, this geobatch reads format %d", h->format_version,
-                INDEX_FORMAT_VERSION);
+        gb_errf(msg, msglen,
+                "index format %u, this geobatch reads format %d: a newer geobatch "
+                "built it",
+                h->format_version, INDEX_FORMAT_VERSION);
         return GB_EVERSION;
     }
     if (h->norm_version != NORM_VERSION) {
@@ -226,6 +235,10 @@ static int check_header(const struct ix_header *h, size_t size, char *msg, size_
     copy.header_crc = 0;
     if ((uint32_t)crc32(0L, (const unsigned char *)&copy, sizeof(copy)) != h->header_crc) {
         gb_errf(msg, msglen, "header checksum mismatch");
+        return GB_ECORRUPT;
+    }
+    if (h->string_shift > IX_MAX_STRING_SHIFT) {
+        gb_errf(msg, msglen, "string unit 2^%u bytes is not 1, 2, 4 or 8", h->string_shift);
         return GB_ECORRUPT;
     }
     return 0;
@@ -258,15 +271,17 @@ static int check_sections(const struct ix_header *h, const void *map, size_t siz
 {
     for (int i = 0; i < IXS__COUNT; i++) {
         const struct ix_section *s = &h->sect[i];
+        /* STRINGS counts units of 2^string_shift bytes (checked by check_header) */
+        size_t esize = i == IXS_STRINGS ? (size_t)1 << h->string_shift : entry_size[i];
         if (s->off < sizeof(*h) || s->off % 8 != 0 || s->off > size || s->len > size - s->off ||
-            s->len % entry_size[i] != 0 || s->len / entry_size[i] != s->count) {
+            s->len % esize != 0 || s->len / esize != s->count) {
             gb_errf(msg, msglen, "section '%s' out of bounds", section_names[i]);
             return GB_ECORRUPT;
         }
         if (crcs && check_crc(h, map, i, msg, msglen) < 0)
             return GB_ECORRUPT;
         base[i] = (const unsigned char *)map + s->off;
-        count[i] = s->count;
+        count[i] = i == IXS_STRINGS ? (size_t)s->len : s->count;
     }
     return 0;
 }
@@ -276,8 +291,9 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
                       const void *const base[IXS__COUNT], const size_t count[IXS__COUNT])
 {
     v->hdr = h;
+    v->str_shift = h->string_shift;
     v->strings = base[IXS_STRINGS];
-    v->strings_len = count[IXS_STRINGS];
+    v->strings_len = count[IXS_STRINGS]; /* bytes */
     v->sources = base[IXS_SOURCES];
     v->n_sources = count[IXS_SOURCES];
     v->streets = base[IXS_STREETS];

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdint.h>
 
-#define INDEX_FORMAT_VERSION 2
+/* 3: string offsets in units of 2^string_shift bytes (the header's string_shift), so that
+ * the string section may pass 4 GiB; source ids after the interned strings. */
+#define INDEX_FORMAT_VERSION 3
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
@@ -22,7 +24,26 @@ struct ix_fuzzy;      /* index_format.h */
 
 /* Start a build. Return 0 and set *out, or -errno. */
 int index_builder_new(struct index_builder **out);
+/* Free the builder and everything it holds (its temporary files vanish with it). */
 void index_builder_free(struct index_builder *b);
+
+/* The memory the builder may use (geobatch import --memory): its tables, its sort buffers and
+ * the sections it writes, counted together with what the process held when the builder was
+ * made. Past it, the records are sorted in runs in temporary files and merged, which gives the
+ * same index byte for byte. What stays in memory whatever the budget is the builder's tables
+ * of streets, interned strings, places and postcodes (about 300 bytes a street). */
+#define INDEX_DEFAULT_MEMORY (2ull << 30)
+void index_builder_set_memory(struct index_builder *b, uint64_t bytes);
+
+/* Where the temporary files go (geobatch import --tmp; default $TMPDIR or /tmp). They are
+ * anonymous (O_TMPFILE, else unlinked as soon as created): nothing is left there when the build
+ * ends, however it ends. Return 0, or -errno when no file can be made in dir. */
+int index_builder_set_tmpdir(struct index_builder *b, const char *dir);
+
+/* Why the build stopped (a limit passed, a temporary file that could not be written), or NULL.
+ * Once it has, the sink refuses every record with that error and index_builder_write() returns
+ * it. */
+const char *index_builder_error(const struct index_builder *b);
 
 /* The sink that importers write into (valid while b lives). */
 struct rec_sink index_builder_sink(struct index_builder *b);
@@ -37,24 +58,30 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
  * records in the same order give a byte-identical file. Return 0 or a negative code.
  */
 /* The most a count, a string offset or a reference in an index may be: they are 32-bit, and
- * 0xFFFFFFFF means "none". index_builder_write() refuses (GB_ELIMIT, with a message naming
- * what passed it) to write an index that would need more, never a silently wrapped one. */
+ * 0xFFFFFFFF means "none". A string offset counts units of 1, 2, 4 or 8 bytes (the smallest
+ * that fits: strings may pass 4 GiB, up to 32 GiB). The builder refuses (GB_ELIMIT, with a
+ * message naming what passed it) to collect or write an index that would need more, never a
+ * silently wrapped one. */
 #define INDEX_MAX_REF 0xFFFFFFFEull
 
-/* Lower the builder's limit (tests: the refusal without building a 4 GiB index). */
+/* Lower the builder's limit (tests: a string section that needs units of 2, 4 or 8 bytes, and
+ * the refusals, without building a 4 GiB index; make test-large builds one). */
 void index_builder_set_limit(struct index_builder *b, uint64_t limit);
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen);
 
 /*
- * Merge the indexes inputs[0..n) into one index at out (temporary file, fsync, rename): the
- * index `geobatch import` builds from all their inputs in that order (byte-identical when no
- * street is in two inputs, e.g. one index per country; index_merge.c says why). Every input
- * is verified whole first. Return 0, or a negative code with a message naming the input in
- * err: GB_EVERSION for an index of another format or normaliser version, GB_EPARAM when two
- * inputs hold the same source file, GB_ELIMIT when the result passes the 32-bit limits.
+ * Merge the indexes inputs[0..n) through builder b (new, with its memory and temporary
+ * directory set) into one index at out (temporary file, fsync, rename): the index `geobatch
+ * import` builds from all their inputs in that order (byte-identical when no street is in two
+ * inputs, e.g. one index per country; index_merge.c says why). Every input is verified whole
+ * first. Return 0, or a negative code with a message naming the input in err: GB_EVERSION for
+ * an index of another format or normaliser version, GB_EPARAM when two inputs hold the same
+ * source file, GB_ELIMIT when the result passes the 32-bit limits, -errno when a temporary
+ * file cannot be written. The caller frees b.
  */
-int index_merge(const char *out, const char *const *inputs, size_t n, char *err, size_t errlen);
+int index_merge(struct index_builder *b, const char *out, const char *const *inputs, size_t n,
+                char *err, size_t errlen);
 
 /* ---- reading ---- */
 

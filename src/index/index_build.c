@@ -3,14 +3,24 @@
  *
  * The builder keeps compact copies of the records: strings interned once in one blob, every
  * address, interpolation line and way attached to its street group (normalised key, country,
- * city key), places and postcodes derived from the addresses that name them. Repeated raw
- * strings skip normalisation through small caches. index_build_write.c later sorts all of it
- * and writes the file; index_build_int.h is the struct between the two.
+ * city key), places and postcodes derived from the addresses that name them. Addresses (with
+ * their source ids), interpolation lines, ways and admin rings go into external sorters
+ * (index_build_sort.c), which keep them in memory while the budget allows and in temporary
+ * files after that; the groups, strings, places and postcodes stay in memory. Repeated raw
+ * strings skip normalisation through small caches, dropped when they grow past their share of
+ * the budget. index_build_write.c later sorts all of it and writes the file;
+ * index_build_int.h is the struct between the two.
+ *
+ * Every count and reference that the builder narrows to 32 bits is checked where it is made:
+ * the first one to pass the limit stops the import with GB_ELIMIT and a message naming it
+ * (builder_fail), never a wrapped value.
  * Single-threaded: one builder belongs to one thread.
  */
 #include "index/index.h"
 #include "index/index_build_int.h"
 #include "index/index_format.h"
+#include "base/err.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/smap.h"
 #include "record/geo.h"
@@ -18,49 +28,111 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-/* Offset of s[0..len) in the blob, stored once: a string seen before gives its first offset.
- * NULL or "" gives 0. */
+int builder_fail(struct index_builder *b, int rc, const char *fmt, ...)
+{
+    if (b->rc == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(b->msg, sizeof(b->msg), fmt, ap);
+        va_end(ap);
+        b->rc = rc;
+    }
+    return b->rc;
+}
+
+int builder_count_ok(struct index_builder *b, const char *what, uint64_t n)
+{
+    if (n <= b->limit)
+        return 0;
+    return builder_fail(b, GB_ELIMIT,
+                        "index too large: %s (%llu) passes %llu, the most a 32-bit reference can "
+                        "address; build several indexes (one per country) instead",
+                        what, (unsigned long long)n, (unsigned long long)b->limit);
+}
+
+/* Whether one more key of len bytes fits in m (its arena offsets and entry numbers are 32-bit);
+ * records GB_ELIMIT when not. */
+static bool smap_fits(struct index_builder *b, const struct smap *m, size_t len)
+{
+    if (m->arena_len + len + 1 <= UINT32_MAX && m->n + 2 < UINT32_MAX)
+        return true;
+    builder_fail(b, GB_ELIMIT,
+                 "index too large: a table of distinct names passes 4 GiB; build "
+                 "several indexes (one per country) instead");
+    return false;
+}
+
+/* GB_ELIMIT (recorded) when the string section could pass what 32-bit offsets in units of 8
+ * bytes address (the largest unit a file may use); else 0. */
+static int strings_ok(struct index_builder *b)
+{
+    uint64_t bytes = b->blob_len + b->src_bytes[B_STR_SHIFT]; /* hot_bytes[3] == blob_len */
+    if ((bytes >> B_STR_SHIFT) <= b->limit)
+        return 0;
+    return builder_fail(b, GB_ELIMIT,
+                        "index too large: the string section (%llu bytes) passes %llu offsets of "
+                        "8 bytes, the most a 32-bit string offset can address; build several "
+                        "indexes (one per country) instead",
+                        (unsigned long long)bytes, (unsigned long long)b->limit);
+}
+
+/* The reference of s[0..len) in the blob, stored once: a string seen before gives its first
+ * reference. NULL or "" gives 0. Strings start on 8-byte boundaries (the reference is the
+ * offset / 8). */
 static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
 {
-    if (!s || len == 0)
+    if (!s || len == 0 || b->rc)
         return 0;
-    int ins;
-    uint32_t *v = smap_put(&b->strings, s, len, 0, &ins);
-    if (!ins)
+    uint32_t *v = smap_get(&b->strings, s, len);
+    if (v)
         return *v;
-    VEC_RESERVE(b->blob, b->blob_len + len + 1, b->blob_cap);
-    uint32_t off = (uint32_t)b->blob_len;
-    memcpy(b->blob + off, s, len);
-    b->blob[off + len] = '\0';
-    b->blob_len += len + 1;
-    *v = off;
-    return off;
+    if (!smap_fits(b, &b->strings, len))
+        return 0;
+    size_t span = (len + 1 + 7) & ~(size_t)7;
+    b->blob_len += span; /* as if stored, for the check */
+    int rc = strings_ok(b);
+    b->blob_len -= span;
+    if (rc < 0)
+        return 0;
+    for (int k = 0; k <= B_STR_SHIFT; k++)
+        b->hot_bytes[k] += (len + 1 + ((size_t)1 << k) - 1) & ~(((size_t)1 << k) - 1);
+    VEC_RESERVE(b->blob, b->blob_len + span, b->blob_cap);
+    uint32_t ref = (uint32_t)(b->blob_len >> B_STR_SHIFT);
+    memcpy(b->blob + b->blob_len, s, len);
+    memset(b->blob + b->blob_len + len, 0, span - len);
+    b->blob_len += span;
+    int ins;
+    smap_put(&b->strings, s, len, ref, &ins);
+    return ref;
+}
+
+uint32_t builder_intern(struct index_builder *b, const char *s, size_t len)
+{
+    return intern_n(b, s, len);
+}
+
+int builder_add_source_bytes(struct index_builder *b, size_t len)
+{
+    for (int k = 0; k <= B_STR_SHIFT; k++)
+        b->src_bytes[k] += len ? (len + 1 + ((size_t)1 << k) - 1) & ~(((size_t)1 << k) - 1) : 0;
+    if (b->rc || strings_ok(b) < 0)
+        return b->rc;
+    return 0;
 }
 
 /* intern_n() of a NUL-terminated string (NULL gives 0). */
 static uint32_t intern(struct index_builder *b, const char *s)
 {
     return s ? intern_n(b, s, strlen(s)) : 0;
-}
-
-/* Append a string to the blob without looking for an earlier copy. */
-static uint32_t append_unique(struct index_builder *b, const char *s)
-{
-    if (!s || !*s)
-        return 0;
-    size_t len = strlen(s);
-    VEC_RESERVE(b->blob, b->blob_len + len + 1, b->blob_cap);
-    uint32_t off = (uint32_t)b->blob_len;
-    memcpy(b->blob + off, s, len + 1);
-    b->blob_len += len + 1;
-    return off;
 }
 
 /*
@@ -96,7 +168,12 @@ static uint32_t intern_display(struct index_builder *b, const char *s)
 int index_builder_new(struct index_builder **out)
 {
     struct index_builder *b = xcalloc(1, sizeof(*b));
+    b->base_rss = process_rss(); /* the normaliser, the code: counted in the budget */
     b->limit = INDEX_MAX_REF;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->tmpdir, sizeof(b->tmpdir), "%s", tmp && *tmp ? tmp : "/tmp");
+    index_builder_set_memory(b, INDEX_DEFAULT_MEMORY);
+    b->pool.tmpdir = b->tmpdir;
     smap_init(&b->strings);
     smap_init(&b->groups);
     smap_init(&b->raw_groups);
@@ -106,10 +183,24 @@ int index_builder_new(struct index_builder **out)
     smap_init(&b->postcode_map);
     b->blob_cap = 1 << 20;
     b->blob = xmalloc(b->blob_cap);
-    b->blob[0] = '\0';
-    b->blob_len = 1; /* offset 0 is "" */
+    memset(b->blob, 0, 8);
+    b->blob_len = 8; /* reference 0 is "" */
+    for (int k = 0; k <= B_STR_SHIFT; k++)
+        b->hot_bytes[k] = (uint64_t)1 << k;
+    xsort_init(&b->addrs, "addresses", &b->pool, 0);
+    xsort_init(&b->interps, "interpolation lines", &b->pool, 0);
+    xsort_init(&b->ways, "street ways", &b->pool, 0);
+    xsort_init(&b->rings, "admin rings", &b->pool, 0);
     *out = b;
     return 0;
+}
+
+/* Free the memoising caches: they only save normalising a raw string again. */
+static void drop_caches(struct index_builder *b)
+{
+    smap_release(&b->raw_groups);
+    smap_release(&b->raw_places);
+    smap_release(&b->raw_postcodes);
 }
 
 void index_builder_free(struct index_builder *b)
@@ -118,24 +209,57 @@ void index_builder_free(struct index_builder *b)
         return;
     smap_release(&b->strings);
     smap_release(&b->groups);
-    smap_release(&b->raw_groups);
-    smap_release(&b->raw_places);
-    smap_release(&b->raw_postcodes);
+    drop_caches(b);
     smap_release(&b->derived_places);
     smap_release(&b->postcode_map);
+    xsort_release(&b->addrs);
+    xsort_release(&b->interps);
+    xsort_release(&b->ways);
+    xsort_release(&b->rings);
+    free(b->scratch);
     free(b->blob);
-    free(b->addrs);
     free(b->grps);
-    free(b->interps);
-    free(b->points);
-    free(b->spoints);
-    free(b->sgeoms);
-    free(b->apoints);
     free(b->places);
     free(b->pcs);
     free(b->admins);
     free(b->sources);
     free(b);
+}
+
+static uint64_t smap_bytes(const struct smap *m)
+{
+    return m->nslots * 4 + m->cap * 12 + m->arena_cap;
+}
+
+void builder_resident(struct index_builder *b)
+{
+    b->pool.resident = b->blob_cap + smap_bytes(&b->strings) + smap_bytes(&b->groups) +
+                       smap_bytes(&b->raw_groups) + smap_bytes(&b->raw_places) +
+                       smap_bytes(&b->raw_postcodes) + smap_bytes(&b->derived_places) +
+                       smap_bytes(&b->postcode_map) + b->cap_grps * sizeof(*b->grps) +
+                       b->cap_places * sizeof(*b->places) + b->cap_pcs * sizeof(*b->pcs) +
+                       b->cap_admins * sizeof(*b->admins) + b->cap_sources * sizeof(*b->sources) +
+                       b->scratch_cap + b->base_rss;
+    /* the caches may use an eighth of the budget */
+    uint64_t caches =
+        smap_bytes(&b->raw_groups) + smap_bytes(&b->raw_places) + smap_bytes(&b->raw_postcodes);
+    if (caches > (64u << 20) && caches > b->pool.budget / 8) {
+        drop_caches(b);
+        b->pool.resident -= caches;
+    }
+    builder_over_budget(b);
+}
+
+void builder_over_budget(struct index_builder *b)
+{
+    if (b->warned || b->pool.resident <= b->pool.budget)
+        return;
+    b->warned = true;
+    log_warn("the builder's tables of streets, names, places and postcodes hold %llu MB, more "
+             "than --memory allows (%llu MB usable): the build goes on above it; give it more "
+             "memory or import fewer countries at once",
+             (unsigned long long)(b->pool.resident >> 20),
+             (unsigned long long)(b->pool.budget >> 20));
 }
 
 /* The ISO 3166 alpha-2 code of c (two letters upper-cased, or a country name looked up with
@@ -212,7 +336,7 @@ static long group_of(struct index_builder *b, const struct record *r, const char
         return (long)*v;
     }
     long g = group_of_norm(b, r, street);
-    if (g >= 0 && rn) {
+    if (g >= 0 && rn && smap_fits(b, &b->raw_groups, rn)) {
         int ins;
         smap_put(&b->raw_groups, raw, rn, (uint32_t)g, &ins);
     }
@@ -233,8 +357,13 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     size_t clen = key_of(city, cc[0] ? ccs : NULL, ckey, sizeof(ckey));
     int n = snprintf(comp, sizeof(comp), "%s\x1f%c%c\x1f%s", key, cc[0] ? cc[0] : '-',
                      cc[1] ? cc[1] : '-', clen ? ckey : "");
-    int ins;
-    uint32_t *v = smap_put(&b->groups, comp, (size_t)n, (uint32_t)b->n_grps, &ins);
+    uint32_t *v = smap_get(&b->groups, comp, (size_t)n);
+    if (!v &&
+        (!smap_fits(b, &b->groups, (size_t)n) || builder_count_ok(b, "streets", b->n_grps + 1) < 0))
+        return -1;
+    int ins = 0;
+    if (!v)
+        v = smap_put(&b->groups, comp, (size_t)n, (uint32_t)b->n_grps, &ins);
     if (ins) {
         VEC_GROW(b->grps, b->n_grps, b->cap_grps);
         struct b_group *g = &b->grps[b->n_grps++];
@@ -276,8 +405,13 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     if (klen == 0)
         return;
     int n = snprintf(comp, sizeof(comp), "%s\x1f%s\x1f%d", key, cc ? cc : "--", rank);
-    int ins;
-    uint32_t *v = smap_put(&b->derived_places, comp, (size_t)n, (uint32_t)b->n_places, &ins);
+    uint32_t *v = smap_get(&b->derived_places, comp, (size_t)n);
+    if (!v && (!smap_fits(b, &b->derived_places, (size_t)n) ||
+               builder_count_ok(b, "places", b->n_places + 1) < 0))
+        return;
+    int ins = 0;
+    if (!v)
+        v = smap_put(&b->derived_places, comp, (size_t)n, (uint32_t)b->n_places, &ins);
     if (ins) {
         VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
@@ -299,7 +433,7 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     p->sum_lat += r->lat;
     p->sum_lon += r->lon;
     p->n++;
-    if (rn) {
+    if (rn && smap_fits(b, &b->raw_places, rn)) {
         int raw_ins;
         smap_put(&b->raw_places, raw, rn, *v, &raw_ins);
     }
@@ -320,7 +454,12 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
         if (klen == 0)
             return;
         int n = snprintf(comp, sizeof(comp), "%s\x1f%s", key, cc ? cc : "--");
-        v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
+        v = smap_get(&b->postcode_map, comp, (size_t)n);
+        if (!v && (!smap_fits(b, &b->postcode_map, (size_t)n) ||
+                   builder_count_ok(b, "postcodes", b->n_pcs + 1) < 0))
+            return;
+        if (!v)
+            v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
         if (ins) {
             VEC_GROW(b->pcs, b->n_pcs, b->cap_pcs);
             struct b_postcode *p = &b->pcs[b->n_pcs++];
@@ -332,7 +471,7 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
                 p->p.country[1] = cc[1];
             }
         }
-        if (rn) {
+        if (rn && smap_fits(b, &b->raw_postcodes, rn)) {
             int raw_ins;
             uint32_t idx = *v;
             smap_put(&b->raw_postcodes, raw, rn, idx, &raw_ins);
@@ -361,7 +500,38 @@ static bool coord_ok(double lat, double lon)
 }
 
 /* The add_* functions keep one record of their kind, dropping it quietly when it cannot be
- * found or placed (no number, street or usable point). Each returns 0 (or a sink error). */
+ * found or placed (no number, street or usable point). Each returns 0 or the error that stops
+ * the build (b->rc: a limit passed, a temporary file that cannot be written). */
+
+/* Room for n bytes in the scratch buffer. */
+static char *scratch(struct index_builder *b, size_t n)
+{
+    VEC_RESERVE(b->scratch, n, b->scratch_cap);
+    return b->scratch;
+}
+
+int builder_sort_failed(struct index_builder *b, const struct xsort *x, int rc)
+{
+    return builder_fail(b, rc, "cannot write a temporary file (%s) in %s: %s", x->name, b->tmpdir,
+                        gb_strerror(rc));
+}
+
+/* Add a record of hdr_len bytes at hdr followed by n points (as struct ix_point) to x. */
+static int add_with_points(struct index_builder *b, struct xsort *x, const void *hdr,
+                           size_t hdr_len, const struct rec_point *geom, size_t n)
+{
+    size_t len = hdr_len + n * sizeof(struct ix_point);
+    char *p = scratch(b, len);
+    memcpy(p, hdr, hdr_len);
+    struct ix_point *pt = (struct ix_point *)(void *)(p + hdr_len);
+    for (size_t i = 0; i < n; i++) {
+        pt[i].lat = to_fix(geom[i].lat);
+        pt[i].lon = to_fix(geom[i].lon);
+    }
+    int rc = xsort_add(x, p, len);
+    return rc < 0 ? builder_sort_failed(b, x, rc) : 0;
+}
+
 static int add_address(struct index_builder *b, const struct record *r)
 {
     if (!r->number || !coord_ok(r->lat, r->lon))
@@ -372,28 +542,40 @@ static int add_address(struct index_builder *b, const struct record *r)
     const char *street = r->street;
     if (!street || !*street)
         return 0; /* nothing to find it by */
+    if (builder_count_ok(b, "addresses", b->n_addrs + 1) < 0)
+        return b->rc;
     long g = group_of(b, r, street);
     if (g < 0)
-        return 0;
+        return b->rc;
     char cc[3];
     country2(cc, r->country);
     cc[2] = '\0';
-    VEC_GROW(b->addrs, b->n_addrs, b->cap_addrs);
-    struct b_addr *a = &b->addrs[b->n_addrs++];
-    memset(a, 0, sizeof(*a));
-    a->lat = to_fix(r->lat);
-    a->lon = to_fix(r->lon);
-    a->number = (int32_t)h.number;
-    a->number2 = (int32_t)h.number2;
-    memcpy(a->suffix, h.suffix, strnlen(h.suffix, sizeof(a->suffix)));
-    a->flags = (uint8_t)((h.is_slash ? IXA_SLASH : 0) | (h.is_range ? IXA_RANGE : 0));
-    a->raw = intern(b, r->number);
-    a->postcode = intern(b, r->postcode);
-    a->source = append_unique(b, r->source_id); /* ids rarely repeat: not worth a lookup */
-    a->group = (uint32_t)g;
-    a->seq = b->seq;
+    struct a_rec a;
+    memset(&a, 0, sizeof(a));
+    a.lat = to_fix(r->lat);
+    a.lon = to_fix(r->lon);
+    a.number = (int32_t)h.number;
+    a.number2 = (int32_t)h.number2;
+    memcpy(a.suffix, h.suffix, strnlen(h.suffix, sizeof(a.suffix)));
+    a.flags = (uint8_t)((h.is_slash ? IXA_SLASH : 0) | (h.is_range ? IXA_RANGE : 0));
+    a.raw = intern(b, r->number);
+    a.postcode = intern(b, r->postcode);
+    a.group = (uint32_t)g;
+    a.seq = b->seq;
+    /* the source id travels with its address: it is written beside it, never looked up */
+    const char *src = r->source_id ? r->source_id : "";
+    size_t sl = strnlen(src, 1u << 16);
+    if (builder_add_source_bytes(b, sl) < 0)
+        return b->rc;
+    char *p = scratch(b, sizeof(a) + sl);
+    memcpy(p, &a, sizeof(a));
+    memcpy(p + sizeof(a), src, sl);
+    int rc = xsort_add(&b->addrs, p, sizeof(a) + sl);
+    if (rc < 0)
+        return builder_sort_failed(b, &b->addrs, rc);
+    b->n_addrs++;
     struct b_group *gr = &b->grps[g];
-    bbox_add(gr, a->lat, a->lon);
+    bbox_add(gr, a.lat, a.lon);
     gr->sum_lat += r->lat;
     gr->sum_lon += r->lon;
     gr->n_addr++;
@@ -404,7 +586,14 @@ static int add_address(struct index_builder *b, const struct record *r)
         derive_place(b, r->district, RANK_DISTRICT, ccp, r);
     if (r->postcode && *r->postcode)
         derive_postcode(b, r->postcode, ccp, r, 0);
-    return 0;
+    return b->rc;
+}
+
+/* Whether n more line points (and a part break) still fit the point section. */
+static int points_ok(struct index_builder *b, size_t n)
+{
+    return builder_count_ok(b, "line points",
+                            b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints + n + 1);
 }
 
 /* A street: its longest way gives its point, ways of two or more points are kept as its
@@ -416,7 +605,7 @@ static int add_street(struct index_builder *b, const struct record *r)
         return 0;
     long g = group_of(b, r, name);
     if (g < 0)
-        return 0;
+        return b->rc;
     struct b_group *gr = &b->grps[g];
     struct rec_point mid = {r->lat, r->lon};
     double len = 0;
@@ -433,18 +622,13 @@ static int add_street(struct index_builder *b, const struct record *r)
         gr->way_lon = to_fix(mid.lon);
     }
     if (r->geom && r->n_geom >= 2) {
-        VEC_GROW(b->sgeoms, b->n_sgeoms, b->cap_sgeoms);
-        struct b_sgeom *sg = &b->sgeoms[b->n_sgeoms++];
-        sg->group = (uint32_t)g;
-        sg->first = (uint32_t)b->n_spoints;
-        sg->count = (uint32_t)r->n_geom;
-        sg->seq = b->seq;
-        for (size_t i = 0; i < r->n_geom; i++) {
-            VEC_GROW(b->spoints, b->n_spoints, b->cap_spoints);
-            b->spoints[b->n_spoints].lat = to_fix(r->geom[i].lat);
-            b->spoints[b->n_spoints].lon = to_fix(r->geom[i].lon);
-            b->n_spoints++;
-        }
+        if (points_ok(b, r->n_geom) < 0)
+            return b->rc;
+        struct g_rec w = {(uint32_t)g, b->seq, (uint32_t)r->n_geom};
+        if (add_with_points(b, &b->ways, &w, sizeof(w), r->geom, r->n_geom) < 0)
+            return b->rc;
+        b->n_ways++;
+        b->n_spoints += r->n_geom;
     }
     /* Alternative names of a street are streets of their own at the same place. */
     for (size_t i = 0; i < r->n_alt; i++) {
@@ -459,32 +643,35 @@ static int add_street(struct index_builder *b, const struct record *r)
     return 0;
 }
 
-/* An interpolation line of a street, its points kept in points. */
+/* An interpolation line of a street, with its points. */
 static int add_interp(struct index_builder *b, const struct record *r)
 {
-    if (!r->street || !r->geom || r->n_geom < 2 || r->from < 0 || r->to < 0)
+    if (!r->street || !r->geom || r->n_geom < 2 || r->from < 0 || r->to < 0 ||
+        r->from > INT32_MAX || r->to > INT32_MAX)
         return 0;
+    if (builder_count_ok(b, "interpolation ranges", b->n_interps + 1) < 0 ||
+        points_ok(b, r->n_geom) < 0)
+        return b->rc;
     long g = group_of(b, r, r->street);
     if (g < 0)
-        return 0;
-    VEC_GROW(b->interps, b->n_interps, b->cap_interps);
-    struct b_interp *it = &b->interps[b->n_interps++];
-    it->group = (uint32_t)g;
-    it->from = (int32_t)r->from;
-    it->to = (int32_t)r->to;
-    it->parity = r->parity;
-    it->geom_first = (uint32_t)b->n_points;
-    it->geom_count = (uint32_t)r->n_geom;
-    it->postcode = intern(b, r->postcode);
-    it->seq = b->seq;
+        return b->rc;
+    struct i_rec it = {
+        .group = (uint32_t)g,
+        .from = (int32_t)r->from,
+        .to = (int32_t)r->to,
+        .parity = r->parity,
+        .postcode = intern(b, r->postcode),
+        .seq = b->seq,
+        .n_points = (uint32_t)r->n_geom,
+    };
+    if (b->rc || add_with_points(b, &b->interps, &it, sizeof(it), r->geom, r->n_geom) < 0)
+        return b->rc;
+    b->n_interps++;
+    b->n_ipoints += r->n_geom;
     struct b_group *gr = &b->grps[g];
-    for (size_t i = 0; i < r->n_geom; i++) {
-        VEC_GROW(b->points, b->n_points, b->cap_points);
-        b->points[b->n_points].lat = to_fix(r->geom[i].lat);
-        b->points[b->n_points].lon = to_fix(r->geom[i].lon);
-        bbox_add(gr, b->points[b->n_points].lat, b->points[b->n_points].lon);
-        b->n_points++;
-    }
+    gr->has_interp = 1;
+    for (size_t i = 0; i < r->n_geom; i++)
+        bbox_add(gr, to_fix(r->geom[i].lat), to_fix(r->geom[i].lon));
     if (gr->way_len == 0) {
         struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
         gr->way_len = 1e-12;
@@ -501,7 +688,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
         c.lon = mid.lon;
         derive_postcode(b, r->postcode, cc[0] ? cc : NULL, &c, 0);
     }
-    return 0;
+    return b->rc;
 }
 
 /* A place under its name and each alternative name; source is 0 for place records, 1 for
@@ -519,6 +706,8 @@ static int add_place(struct index_builder *b, const struct record *r, int source
         size_t klen = key_of(name, cc[0] ? cc : NULL, key, sizeof(key));
         if (klen == 0)
             continue;
+        if (builder_count_ok(b, "places", b->n_places + 1) < 0)
+            return b->rc;
         VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
@@ -534,7 +723,7 @@ static int add_place(struct index_builder *b, const struct record *r, int source
         p->p.lon = to_fix(r->lon);
         p->seq = b->seq;
     }
-    return 0;
+    return b->rc;
 }
 
 /* An admin area with its ring (when it has three points or more) and bounding box; an area of
@@ -543,6 +732,9 @@ static int add_admin(struct index_builder *b, const struct record *r)
 {
     if (!r->name)
         return 0;
+    if (builder_count_ok(b, "admin areas", b->n_admins + 1) < 0 ||
+        (r->n_geom >= 3 && points_ok(b, r->n_geom) < 0))
+        return b->rc;
     VEC_GROW(b->admins, b->n_admins, b->cap_admins);
     struct ix_admin *a = &b->admins[b->n_admins++];
     memset(a, 0, sizeof(*a));
@@ -554,17 +746,15 @@ static int add_admin(struct index_builder *b, const struct record *r)
     a->min_lat = a->max_lat = a->lat;
     a->min_lon = a->max_lon = a->lon;
     if (r->n_geom >= 3) {
-        a->geom_first = (uint32_t)b->n_apoints;
+        a->geom_first = (uint32_t)b->n_apoints; /* moved by where admin rings start, at write */
         a->geom_count = (uint32_t)r->n_geom;
+        struct r_rec rr = {(uint32_t)(b->n_admins - 1), (uint32_t)r->n_geom};
+        if (add_with_points(b, &b->rings, &rr, sizeof(rr), r->geom, r->n_geom) < 0)
+            return b->rc;
+        b->n_apoints += r->n_geom;
     }
     for (size_t i = 0; i < r->n_geom; i++) {
         int32_t la = to_fix(r->geom[i].lat), lo = to_fix(r->geom[i].lon);
-        if (r->n_geom >= 3) {
-            VEC_GROW(b->apoints, b->n_apoints, b->cap_apoints);
-            b->apoints[b->n_apoints].lat = la;
-            b->apoints[b->n_apoints].lon = lo;
-            b->n_apoints++;
-        }
         if (i == 0 || la < a->min_lat)
             a->min_lat = la;
         if (i == 0 || la > a->max_lat)
@@ -576,16 +766,28 @@ static int add_admin(struct index_builder *b, const struct record *r)
     }
     if (r->rank >= RANK_COUNTY && r->rank > RANK_COUNTRY)
         return add_place(b, r, 1);
-    return 0;
+    return b->rc;
 }
 
-/* The sink: every record counts for the current source, then goes to its kind's add_*. */
+/* The sink: every record counts for the current source, then goes to its kind's add_*. Once
+ * the build has failed, every record is refused with that error. */
 static int builder_emit(void *ctx, const struct record *r)
 {
     struct index_builder *b = ctx;
+    if (b->rc)
+        return b->rc;
+    if (b->seq >= UINT32_MAX - 1) /* seq orders them: 32-bit (not lowered by set_limit) */
+        return builder_fail(b, GB_ELIMIT,
+                            "index too large: more than %u records; build several indexes (one "
+                            "per country) instead",
+                            UINT32_MAX - 2);
     b->seq++;
     if (b->n_sources)
         b->sources[b->n_sources - 1].records++;
+    if (++b->since_resident >= 4096) {
+        b->since_resident = 0;
+        builder_resident(b);
+    }
     switch (r->kind) {
     case REC_ADDRESS:
         return add_address(b, r);
@@ -602,7 +804,7 @@ static int builder_emit(void *ctx, const struct record *r)
         country2(cc, r->country);
         cc[2] = '\0';
         derive_postcode(b, r->name, cc[0] ? cc : NULL, r, 1);
-        return 0;
+        return b->rc;
     }
     case REC_ADMIN:
         return add_admin(b, r);
@@ -621,6 +823,8 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
     struct stat st;
     if (stat(path, &st) < 0)
         return -errno;
+    if (builder_count_ok(b, "sources", b->n_sources + 1) < 0)
+        return b->rc;
     VEC_GROW(b->sources, b->n_sources, b->cap_sources);
     struct ix_source *s = &b->sources[b->n_sources++];
     memset(s, 0, sizeof(*s));
@@ -629,10 +833,33 @@ int index_builder_add_source(struct index_builder *b, const char *path, int form
     s->size = (uint64_t)st.st_size;
     s->mtime = (int64_t)st.st_mtime;
     s->format = (uint32_t)format;
-    return 0;
+    return b->rc;
 }
 
 void index_builder_set_limit(struct index_builder *b, uint64_t limit)
 {
     b->limit = limit < INDEX_MAX_REF ? limit : INDEX_MAX_REF;
+}
+
+void index_builder_set_memory(struct index_builder *b, uint64_t bytes)
+{
+    /* a sixteenth is left for what the estimates do not see: allocator slack, the importers */
+    b->pool.budget = bytes - bytes / 16;
+}
+
+int index_builder_set_tmpdir(struct index_builder *b, const char *dir)
+{
+    if (strlen(dir) >= sizeof(b->tmpdir))
+        return -ENAMETOOLONG;
+    snprintf(b->tmpdir, sizeof(b->tmpdir), "%s", dir);
+    int fd = xs_tmpfile(b->tmpdir); /* fail now, not after an hour of import */
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
+const char *index_builder_error(const struct index_builder *b)
+{
+    return b->rc ? b->msg : NULL;
 }

@@ -3,12 +3,22 @@
  *
  * index_build.c collects records into struct index_builder (the sink: records in, compact
  * copies with interned strings out); index_build_write.c turns those copies into the sorted
- * tables of index_format.h and writes the file. This header is the builder struct between
- * them and the few small helpers both use. Single-threaded, like the builder.
+ * tables of index_format.h and streams them into the file; index_build_sort.c holds the two
+ * tools that keep the builder within its memory budget (--memory): the external sorter (sorted
+ * runs in temporary files under --tmp, merged) and the section outputs (a section in memory,
+ * or in a temporary file once the budget is spent). This header is the builder struct between
+ * them and the few small helpers they share. Single-threaded, like the builder.
+ *
+ * What stays in memory whatever the input size: one entry per street (group), per distinct
+ * interned string (names, keys, numbers, postcodes: about 20 bytes an address on real data is
+ * the source ids, which are not interned but travel with their address through the sort), per
+ * place, postcode and admin area. Everything counted per address or per point goes through an
+ * xsort or a sect_out, which hold at most what the budget leaves.
  */
 #ifndef GEOBATCH_INDEX_BUILD_INT_H
 #define GEOBATCH_INDEX_BUILD_INT_H
 
+#include "base/fsio.h"
 #include "base/smap.h"
 #include "index/index_format.h"
 
@@ -17,15 +27,180 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One address as collected; its street is the group it belongs to. */
-struct b_addr {
-    int32_t lat, lon;
+/* ---- the memory budget ---- */
+
+/* What the builder may hold (budget) and what it holds: its own tables (resident, an estimate
+ * from their capacities that the builder refreshes) and the buffers of its sorters and section
+ * outputs (held, exact). Sorters and outputs grow only while the sum stays within the budget,
+ * else they move to temporary files in tmpdir. */
+struct xs_pool {
+    uint64_t budget;
+    uint64_t resident;
+    uint64_t held;
+    const char *tmpdir;
+};
+
+/* Bytes the pool can still give (0 when the budget is spent): the budget less what the
+ * estimates count, or less what the process really holds when that is more (memory the
+ * estimates do not see: the allocator's, the importers'). */
+uint64_t pool_room(const struct xs_pool *p);
+
+/* What the process holds in memory now (resident set), or 32 MiB when it cannot tell. */
+uint64_t process_rss(void);
+
+/* A temporary file in dir that no one else can see and that vanishes when it is closed or the
+ * process ends, however it ends (O_TMPFILE; else a name unlinked at once). Return the
+ * descriptor or -errno. */
+int xs_tmpfile(const char *dir);
+
+/* Sort n elements of size bytes at base in place with cmp (introsort: no extra memory, unlike
+ * qsort, which may allocate a copy of the array). cmp must be a total order. */
+typedef int xs_cmp_fn(const void *a, const void *b, void *ctx);
+void xs_qsort(void *base, size_t n, size_t size, xs_cmp_fn *cmp, void *ctx);
+/* xs_qsort, or qsort_r (faster: it merges through a copy) when the pool has room for the copy.
+ * The same order either way (a total order has one). */
+void xs_sort_in(struct xs_pool *pool, void *base, size_t n, size_t size, xs_cmp_fn *cmp, void *ctx);
+
+/* ---- the external sorter ---- */
+
+/* An optional 64-bit prefix of the order: records whose keys differ compare as their keys do,
+ * and cmp decides only between equal keys (it saves reading the records on most comparisons). */
+typedef uint64_t xs_key_fn(const void *rec, void *ctx);
+
+struct xs_ent { /* a variable-size record in memory while it is sorted */
+    uint64_t key;
+    uint64_t off;
+};
+
+struct xs_reader {     /* one sorted run while runs are merged */
+    uint64_t pos, end; /* what is left of the run in the file */
+    char *buf;
+    size_t len, cap, at; /* bytes in buf, the current record's offset in it */
+    uint32_t cur;        /* the current record's length */
+};
+
+/*
+ * Records are added in any order while the input is read; xsort_sort() then fixes the order
+ * (cmp, key and ctx may be set only then: the order may depend on what the whole input taught,
+ * such as the final street numbers) and xsort_next() returns them sorted. While the records fit
+ * in the pool they stay in memory and are sorted there; once they do not, all of them go to an
+ * unsorted spill file, which xsort_sort() reads back in chunks that fit, sorts and writes as
+ * runs, and the runs are merged (in several passes when there are more than XS_FANIN). The
+ * order is the same either way, so that the output does not depend on the budget.
+ *
+ * A record is `fixed` bytes (a multiple of 8) or, when fixed is 0, of any length below 2^31:
+ * stored as a u32 length, the bytes and padding to 4, so a record is always 4-aligned (8 for
+ * fixed sizes) where xsort_next() returns it.
+ */
+struct xsort {
+    const char *name; /* for messages */
+    struct xs_pool *pool;
+    size_t fixed;
+    xs_cmp_fn *cmp;
+    xs_key_fn *key;
+    void *ctx;
+    char *buf; /* records in memory, or the chunk being sorted, or the spill's write buffer */
+    size_t len, cap;
+    size_t n_buf;       /* records in buf */
+    uint64_t n;         /* records added */
+    uint64_t held;      /* what this sorter counts in pool->held */
+    struct xs_ent *ent; /* variable-size records: their sort entries */
+    size_t ent_cap;
+    int spill_fd; /* -1 until the records no longer fit */
+    uint64_t spill_len;
+    int run_fd; /* sorted runs, one after another */
+    uint64_t run_len;
+    struct xs_run {
+        uint64_t off, len;
+    } * runs;
+    size_t n_runs, cap_runs;
+    bool sorted;
+    size_t it; /* in memory: the next record */
+    struct xs_reader *rd;
+    size_t n_rd;
+    uint32_t *heap; /* readers by their current record */
+    size_t n_heap;
+    long last; /* the reader whose record xsort_next() returned last, -1 none */
+    int rc;    /* the first error (-errno), sticky */
+};
+
+void xsort_init(struct xsort *s, const char *name, struct xs_pool *pool, size_t fixed);
+/* Add one record (len bytes; len == fixed for fixed-size sorters). Return 0 or -errno (a
+ * temporary file could not be written). */
+int xsort_add(struct xsort *s, const void *rec, size_t len);
+/* Fix the order and prepare the iteration. Return 0 or -errno. */
+int xsort_sort(struct xsort *s, xs_cmp_fn *cmp, xs_key_fn *key, void *ctx);
+/* The next record in order and its length, or NULL at the end or on an error (s->rc). Valid
+ * until the next call. */
+const void *xsort_next(struct xsort *s, size_t *len);
+/* Free everything (the temporary files vanish with their descriptors). */
+void xsort_release(struct xsort *s);
+
+/* ---- section outputs ---- */
+
+/* A section of the file as it is produced: bytes in memory while the pool has room, else in a
+ * temporary file (the memory is then a write buffer); its CRC-32 is kept as it goes. Or a
+ * table the builder owns (so_adopt), which costs nothing to keep. */
+struct sect_out {
+    struct xs_pool *pool;
+    const void *ext; /* an adopted table, or NULL */
+    char *buf;
+    size_t len, cap;
+    uint64_t held; /* what this output counts in pool->held */
+    int fd;        /* >= 0: the first file_len bytes are in this file */
+    uint64_t file_len;
+    uint64_t total; /* bytes written */
+    uint32_t crc;   /* of the bytes in the file (of all of them after so_finish) */
+    bool finished;
+    int rc;
+};
+
+void so_init(struct sect_out *o, struct xs_pool *pool);
+void so_adopt(struct sect_out *o, const void *data, uint64_t len);
+int so_write(struct sect_out *o, const void *p, size_t n);
+/* Flush and compute the CRC. Return 0 or -errno. */
+int so_finish(struct sect_out *o);
+/* Read n bytes at off (after so_finish). Return 0 or -errno. */
+int so_read(const struct sect_out *o, uint64_t off, void *dst, size_t n);
+/* Append the whole section to fd (after so_finish), through block[cap]. */
+int so_copy_to(const struct sect_out *o, int fd, char *block, size_t cap);
+void so_release(struct sect_out *o);
+
+/* ---- what the builder collects ---- */
+
+/* One address as collected, as the address sorter holds it: the fixed part, then the source
+ * id's bytes (the record's length minus sizeof(struct a_rec); no NUL). */
+struct a_rec {
+    uint32_t group; /* builder group */
     int32_t number, number2;
     char suffix[3];
     uint8_t flags;
-    uint32_t raw, postcode, source;
-    uint32_t group; /* street group (after ordering: street index) */
-    uint32_t seq;   /* arrival order: the last tie-breaker */
+    uint32_t postcode, raw; /* strings (builder references, see str_at) */
+    int32_t lat, lon;
+    uint32_t seq; /* arrival order: the last tie-breaker */
+};
+
+/* One interpolation line, then its n_points struct ix_point. */
+struct i_rec {
+    uint32_t group;
+    int32_t from, to;
+    uint32_t parity;
+    uint32_t postcode;
+    uint32_t seq;
+    uint32_t n_points;
+};
+
+/* One way of a street, then its n_points points. */
+struct g_rec {
+    uint32_t group;
+    uint32_t seq;
+    uint32_t n_points;
+};
+
+/* The outer ring of admin area `admin`, then its n_points points. */
+struct r_rec {
+    uint32_t admin;
+    uint32_t n_points;
 };
 
 /* One street as collected: (normalised key, country, city key), with what its records
@@ -33,29 +208,13 @@ struct b_addr {
 struct b_group {
     uint32_t key, name, city, city_key, district, district_key, county, state;
     char country[2];
+    uint8_t has_interp; /* an interpolation line names it (it is not "line only") */
     double sum_lat, sum_lon;
     uint32_t n_addr;
     int32_t min_lat, min_lon, max_lat, max_lon;
     int32_t way_lat, way_lon; /* middle of the longest way seen */
     double way_len;
     uint32_t seq; /* arrival of its first record (while ordering: its old index) */
-};
-
-/* One interpolation line; its points are in points. */
-struct b_interp {
-    uint32_t group;
-    int32_t from, to;
-    uint32_t parity;
-    uint32_t geom_first, geom_count; /* in points */
-    uint32_t postcode;
-    uint32_t seq;
-};
-
-/* One way of a street: its points in spoints. */
-struct b_sgeom {
-    uint32_t group;
-    uint32_t first, count;
-    uint32_t seq;
 };
 
 /* A place, given (place and admin records) or derived from the addresses that name it. */
@@ -74,12 +233,21 @@ struct b_postcode {
     int32_t rec_lat, rec_lon;
 };
 
-/* Everything collected so far. Strings are offsets into blob (0 is ""); a group is an index
- * into grps. */
+/* The builder interns strings 8-aligned and refers to them by offset / 8 (up to 32 GiB); the
+ * file refers to them in units of 2^string_shift bytes (index_format.h). */
+#define B_STR_SHIFT 3
+
+/* Everything collected so far. Strings are references into blob (0 is ""); a group is an
+ * index into grps. */
 struct index_builder {
-    uint64_t limit; /* the most any count, offset or reference may be (index_builder_set_limit) */
-    struct smap strings; /* string -> offset in the STRINGS blob */
-    char *blob;
+    uint64_t
+        limit; /* the most any count, unit offset or reference may be (index_builder_set_limit) */
+    struct xs_pool pool;
+    char tmpdir[GB_PATH_MAX];
+    int rc;              /* the first error that stopped the build (GB_ELIMIT, -errno), sticky */
+    char msg[512];       /* its message */
+    struct smap strings; /* string -> reference */
+    char *blob;          /* the interned strings, each NUL-terminated and 8-aligned */
     size_t blob_len, blob_cap;
     struct smap groups;     /* "key\x1fCC\x1fcitykey" -> group index */
     struct smap raw_groups; /* the same from the raw strings: skips normalising repeats */
@@ -87,20 +255,16 @@ struct index_builder {
     struct smap raw_postcodes;
     struct smap derived_places;
     struct smap postcode_map;
-    struct b_addr *addrs;
-    size_t n_addrs, cap_addrs;
     struct b_group *grps;
     size_t n_grps, cap_grps;
-    struct b_interp *interps;
-    size_t n_interps, cap_interps;
-    struct ix_point *points; /* interpolation lines */
-    size_t n_points, cap_points;
-    struct ix_point *spoints; /* street ways */
-    size_t n_spoints, cap_spoints;
-    struct b_sgeom *sgeoms;
-    size_t n_sgeoms, cap_sgeoms;
-    struct ix_point *apoints; /* admin rings */
-    size_t n_apoints, cap_apoints;
+    struct xsort addrs;   /* struct a_rec + source id */
+    struct xsort interps; /* struct i_rec + points */
+    struct xsort ways;    /* struct g_rec + points */
+    struct xsort rings;   /* struct r_rec + points */
+    uint64_t n_addrs, n_interps, n_ipoints, n_ways, n_spoints, n_apoints;
+    uint64_t src_bytes[B_STR_SHIFT + 1]; /* the source ids' bytes, each NUL-terminated and
+                                            aligned to 1, 2, 4, 8 bytes */
+    uint64_t hot_bytes[B_STR_SHIFT + 1]; /* the same for the interned strings (and "") */
     struct b_place *places;
     size_t n_places, cap_places;
     struct b_postcode *pcs;
@@ -109,15 +273,47 @@ struct index_builder {
     size_t n_admins, cap_admins;
     struct ix_source *sources;
     size_t n_sources, cap_sources;
+    char *scratch; /* one record being added to a sorter */
+    size_t scratch_cap;
+    uint64_t base_rss; /* what the process held when the builder was made */
+    bool warned;       /* builder_over_budget said it */
     uint32_t seq;
-    bool keep_line_only; /* index_merge: each input's build joined its line-only streets */
+    uint32_t since_resident; /* records since the resident estimate was refreshed */
+    bool keep_line_only;     /* index_merge: each input's build joined its line-only streets */
 };
 
-/* The string at offset off of the builder's blob. */
-static inline const char *str_at(const struct index_builder *b, uint32_t off)
+/* The string at reference ref of the builder's blob. */
+static inline const char *str_at(const struct index_builder *b, uint32_t ref)
 {
-    return b->blob + off;
+    return b->blob + ((size_t)ref << B_STR_SHIFT);
 }
+
+/* Refresh b->pool.resident from the capacities of the builder's tables. */
+void builder_resident(struct index_builder *b);
+
+/* Log once that the tables alone pass the budget (what stays in memory whatever the budget). */
+void builder_over_budget(struct index_builder *b);
+
+/* Record the first error of the build: rc with a message (printf format). Return rc. */
+int builder_fail(struct index_builder *b, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* GB_ELIMIT (recorded with builder_fail) when n, a count of what, passes the builder's limit;
+ * else 0. */
+int builder_count_ok(struct index_builder *b, const char *what, uint64_t n);
+
+/* An I/O error rc of sorter x, recorded with a message naming the temporary directory; returns
+ * the build's error. */
+int builder_sort_failed(struct index_builder *b, const struct xsort *x, int rc);
+
+/* The reference of s[0..len) in the blob, interned once (the first reference of a string seen
+ * before; 0 for ""), or 0 with b->rc set when the strings pass the limit. */
+uint32_t builder_intern(struct index_builder *b, const char *s, size_t len);
+
+/* Count an address's source id of len bytes toward the string section (it is written after the
+ * interned strings, in every unit's alignment). Return 0, or the build's error when the section
+ * could pass what the largest unit addresses. */
+int builder_add_source_bytes(struct index_builder *b, size_t len);
 
 /* Degrees to the file's fixed point (degrees * IX_COORD_SCALE, rounded). */
 static inline int32_t to_fix(double deg)

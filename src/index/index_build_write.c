@@ -2,12 +2,19 @@
  * index_build_write.c - the collected records out: sorted tables, one index file.
  *
  * index_builder_write() runs a fixed list of phases over the builder (index_build_int.h): it
- * merges line-only streets into their address streets, sorts every table with a total order
- * (the last tie-breaker is arrival order), so that the same input gives a byte-identical file,
- * derives what the file stores about each street, builds the grids and hash tables, and writes
- * the sections of index_format.h to a temporary file that is fsynced and renamed into place.
- * Each phase reads what the phases before it laid out in struct layout and adds its own tables.
- * Single-threaded, like the builder; the builder is consumed (its arrays are reordered).
+ * picks the string unit, merges line-only streets into their address streets, sorts every
+ * table with a total order (the last tie-breaker is arrival order), so that the same input
+ * gives a byte-identical file, derives what the file stores about each street, builds the grids
+ * and hash tables, and writes the sections of index_format.h to a temporary file that is
+ * fsynced and renamed into place. Each phase reads what the phases before it laid out in
+ * struct layout and adds its own tables.
+ *
+ * Per street, place and postcode the tables are in memory; everything per address or per point
+ * streams: the sorters of the builder (addresses, interpolation lines, ways, rings) and of the
+ * phases (grid cells, postcode streets, fuzzy variants) hand their records over in order, and
+ * the sections they make are struct sect_out (memory while the budget has room, else a
+ * temporary file). Whether a sorter or a section went through a file never changes a byte.
+ * Single-threaded, like the builder; the builder is consumed.
  */
 #include "index/index.h"
 #include "index/index_build_int.h"
@@ -23,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,81 +46,174 @@
 struct cell_pair {
     uint64_t key;
     uint32_t idx;
+    uint32_t zero; /* padding, always 0: records are compared and written whole */
+};
+
+/* (first postcode entry of a key, street) while the postcode street table is built. */
+struct pc_pair {
+    uint32_t run, street;
 };
 
 /* The tables of the file as the phases lay them out; every array is owned here. */
 struct layout {
+    unsigned shift;            /* string offsets count units of 2^shift bytes */
+    uint32_t *remap;           /* builder reference -> file reference of an interned string */
+    uint64_t hot_len;          /* the interned strings, first in STRINGS (the builder's blob) */
+    uint64_t hot_bound;        /* what choose_shift counted for them */
+    uint64_t cold_len;         /* the source ids after them */
     uint32_t *order;           /* builder group index -> street index */
     struct b_group *sorted;    /* the groups that stay, in street order */
     size_t ng;                 /* streets */
     struct ix_street *streets; /* ng */
-    struct ix_addr *addrs;     /* na, duplicates dropped */
-    size_t na;
-    struct ix_interp *interps; /* b->n_interps */
-    struct ix_fuzzy *fuzzy;    /* deletion variants of street keys */
-    size_t n_fuzzy, cap_fuzzy;
-    struct ix_place *places; /* b->n_places */
-    struct ix_postcode *pcs; /* b->n_pcs */
-    struct ix_cell *cells;   /* the reverse grid of addresses */
-    size_t n_cells, cap_cells;
-    uint32_t *cell_addrs;    /* na address indexes, grouped by cell */
-    struct ix_point *points; /* interpolation lines, street ways, admin rings */
-    size_t n_points;
-    struct cell_pair *seg_cells; /* (cell, street) of every street segment, for the street grid */
-    size_t n_seg_cells, cap_seg_cells;
-    struct ix_cell *scells; /* the grid of streets */
-    size_t n_scells, cap_scells;
-    uint32_t *scell_streets; /* street indexes, grouped by cell */
-    size_t n_scell_streets;
+    uint64_t na;               /* addresses kept */
+    uint64_t n_points;         /* points written */
+    struct ix_place *places;   /* b->n_places */
+    struct ix_postcode *pcs;   /* b->n_pcs */
+    struct ix_range *pc_ranges;
+    struct smap pc_runs;  /* postcode key -> first entry of its run in pcs */
+    struct smap pc_cache; /* postcode string as stored -> that run, IX_NONE when none has it */
+    struct pc_pair last_pair;
     struct ix_country *countries; /* per-country counts */
     size_t n_countries, cap_countries;
+    struct ix_country *last_country;
     uint32_t *h_st, *h_pl, *h_pc; /* the hash tables of streets, places, postcodes */
     size_t ns_st, ns_pl, ns_pc;
-    struct ix_range *pc_ranges; /* b->n_pcs */
-    uint32_t *pc_streets;       /* n_pc_streets */
-    size_t n_pc_streets;
-    uint32_t *fuzzy_dir; /* 2^fuzzy_bits + 1 */
     unsigned fuzzy_bits;
+    struct xsort pc_pairs, cells, scells, fuzzy;
+    struct sect_out sect[IXS__COUNT]; /* STRINGS: the source ids only (after the blob) */
+    uint32_t *pcbuf;                  /* the current street's address postcodes */
+    size_t n_pcbuf, cap_pcbuf;
 };
+
+/* What the comparators need. */
+struct wctx {
+    const struct index_builder *b;
+    const struct layout *o;
+};
+
+/* ---- strings ---- */
+
+/* The file's reference of a builder reference (the addresses and lines in the sorters still
+ * carry builder references; every table in memory has file references after compact_strings). */
+static inline uint32_t fref(const struct layout *o, uint32_t ref)
+{
+    return o->remap[ref];
+}
+
+/* The string at a file reference of an interned string (the blob is the start of STRINGS). */
+static inline const char *hot_str(const struct index_builder *b, const struct layout *o,
+                                  uint32_t ref)
+{
+    return b->blob + ((size_t)ref << o->shift);
+}
+
+/* The string unit: the smallest (1, 2, 4, 8 bytes) whose offsets address the whole string
+ * section within the limit, with every string aligned to it. The size counts every collected
+ * address's source id (dropped duplicates included), so it is known before the addresses are
+ * written. */
+static int choose_shift(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    for (unsigned s = 0; s <= B_STR_SHIFT; s++) {
+        uint64_t bytes = b->hot_bytes[s] + b->src_bytes[s];
+        o->hot_bound = b->hot_bytes[s];
+        if ((bytes >> s) <= b->limit) {
+            o->shift = s;
+            return 0;
+        }
+    }
+    gb_errf(err, errlen,
+            "index too large: the string section (%llu bytes) passes %llu offsets of 8 bytes, "
+            "the most a 32-bit string offset can address; build several indexes (one per "
+            "country) instead",
+            (unsigned long long)(b->hot_bytes[B_STR_SHIFT] + b->src_bytes[B_STR_SHIFT]),
+            (unsigned long long)b->limit);
+    return GB_ELIMIT;
+}
+
+/*
+ * The blob as the start of STRINGS: each string moved down to the next boundary of the file's
+ * unit (the builder aligned them to 8 bytes), in place, so that an index whose strings fit in
+ * 4 GiB pays no padding at all; remap[] maps the builder's references to the file's, and every
+ * table in memory takes its file references now.
+ */
+static void compact_strings(struct index_builder *b, struct layout *o)
+{
+    size_t unit = (size_t)1 << o->shift, units8 = b->blob_len >> B_STR_SHIFT;
+    o->hot_bound = b->hot_bytes[o->shift];
+    o->remap = xmallocarray(units8 + 1, sizeof(uint32_t));
+    size_t to = 1; /* offset 0 keeps "" */
+    o->remap[0] = 0;
+    for (size_t from = 8; from < b->blob_len;) {
+        size_t len = strlen(b->blob + from);
+        size_t start = (to + unit - 1) & ~(unit - 1); /* <= from: from is 8-aligned */
+        memset(b->blob + to, 0, start - to);
+        to = start;
+        o->remap[from >> B_STR_SHIFT] = (uint32_t)(to >> o->shift);
+        memmove(b->blob + to, b->blob + from, len + 1);
+        to += len + 1;
+        from = (from + len + 1 + 7) & ~(size_t)7;
+    }
+    size_t end = (to + unit - 1) & ~(unit - 1);
+    memset(b->blob + to, 0, end - to);
+    b->blob_len = end;
+    o->hot_len = end;
+    for (size_t i = 0; i < b->n_grps; i++) {
+        struct b_group *g = &b->grps[i];
+        uint32_t *f[] = {&g->key,      &g->name,         &g->city,   &g->city_key,
+                         &g->district, &g->district_key, &g->county, &g->state};
+        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+            *f[k] = fref(o, *f[k]);
+    }
+    for (size_t i = 0; i < b->n_places; i++) {
+        struct ix_place *p = &b->places[i].p;
+        uint32_t *f[] = {&p->key, &p->name, &p->city, &p->county, &p->state};
+        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+            *f[k] = fref(o, *f[k]);
+    }
+    for (size_t i = 0; i < b->n_pcs; i++) {
+        struct ix_postcode *p = &b->pcs[i].p;
+        p->key = fref(o, p->key);
+        p->name = fref(o, p->name);
+        p->city = fref(o, p->city);
+    }
+    for (size_t i = 0; i < b->n_admins; i++)
+        b->admins[i].name = fref(o, b->admins[i].name);
+    for (size_t i = 0; i < b->n_sources; i++)
+        b->sources[i].name = fref(o, b->sources[i].name);
+}
 
 /* ---- orders: every table sorts on its content, then on arrival ---- */
 
-/* qsort_r with the builder as context (comparators read its strings), except that an empty
- * (possibly NULL) array is left alone: qsort(NULL, 0) is undefined. */
-static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *),
-                 const struct index_builder *b)
+/* Compare two interned strings by their file references. */
+static int cmp_str(const struct wctx *w, uint32_t a, uint32_t b)
 {
-    if (n > 1)
-        qsort_r(base, n, size, cmp, (void *)b);
-}
-
-static int cmp_str(const struct index_builder *bld, uint32_t a, uint32_t b)
-{
-    return strcmp(str_at(bld, a), str_at(bld, b));
+    return a == b ? 0 : strcmp(hot_str(w->b, w->o, a), hot_str(w->b, w->o, b));
 }
 
 static int cmp_group(const void *pa, const void *pb, void *ctx)
 {
-    const struct index_builder *bld = ctx;
+    const struct wctx *w = ctx;
     const struct b_group *a = pa, *b = pb;
-    int c = cmp_str(bld, a->key, b->key);
+    int c = cmp_str(w, a->key, b->key);
     if (c)
         return c;
     c = memcmp(a->country, b->country, 2);
     if (c)
         return c;
-    c = cmp_str(bld, a->city_key, b->city_key);
+    c = cmp_str(w, a->city_key, b->city_key);
     if (c)
         return c;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Addresses: by street, number, second number, suffix, postcode, arrival. */
 static int cmp_addr(const void *pa, const void *pb, void *ctx)
 {
-    const struct index_builder *bld = ctx;
-    const struct b_addr *a = pa, *b = pb;
-    if (a->group != b->group)
-        return a->group < b->group ? -1 : 1;
+    const struct wctx *w = ctx;
+    const struct a_rec *a = pa, *b = pb;
+    uint32_t sa = w->o->order[a->group], sb = w->o->order[b->group];
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
     if (a->number != b->number)
         return a->number < b->number ? -1 : 1;
     if (a->number2 != b->number2)
@@ -120,37 +221,59 @@ static int cmp_addr(const void *pa, const void *pb, void *ctx)
     int c = memcmp(a->suffix, b->suffix, 3);
     if (c)
         return c;
-    c = cmp_str(bld, a->postcode, b->postcode);
-    if (c)
-        return c;
+    if (a->postcode != b->postcode) {
+        c = cmp_str(w, fref(w->o, a->postcode), fref(w->o, b->postcode));
+        if (c)
+            return c;
+    }
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* (street, number) in 64 bits, in cmp_addr's order. */
+static uint64_t key_addr(const void *rec, void *ctx)
+{
+    const struct wctx *w = ctx;
+    const struct a_rec *a = rec;
+    return (uint64_t)w->o->order[a->group] << 32 | ((uint32_t)a->number ^ 0x80000000u);
+}
+
+/* Interpolation lines: by street, first number, arrival. */
 static int cmp_interp(const void *pa, const void *pb, void *ctx)
 {
-    (void)ctx;
-    const struct b_interp *a = pa, *b = pb;
-    if (a->group != b->group)
-        return a->group < b->group ? -1 : 1;
+    const struct wctx *w = ctx;
+    const struct i_rec *a = pa, *b = pb;
+    uint32_t sa = w->o->order[a->group], sb = w->o->order[b->group];
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
     if (a->from != b->from)
         return a->from < b->from ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static int cmp_sgeom(const void *pa, const void *pb, void *ctx)
+/* Ways: by street (a line-only street's ways go with the street it joins), arrival. */
+static int cmp_way(const void *pa, const void *pb, void *ctx)
+{
+    const struct wctx *w = ctx;
+    const struct g_rec *a = pa, *b = pb;
+    uint32_t sa = w->o->order[a->group], sb = w->o->order[b->group];
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Admin rings: in the order of their areas. */
+static int cmp_ring(const void *pa, const void *pb, void *ctx)
 {
     (void)ctx;
-    const struct b_sgeom *a = pa, *b = pb;
-    if (a->group != b->group)
-        return a->group < b->group ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    const struct r_rec *a = pa, *b = pb;
+    return a->admin < b->admin ? -1 : a->admin > b->admin;
 }
 
 static int cmp_place(const void *pa, const void *pb, void *ctx)
 {
-    const struct index_builder *bld = ctx;
+    const struct wctx *w = ctx;
     const struct b_place *a = pa, *b = pb;
-    int c = cmp_str(bld, a->p.key, b->p.key);
+    int c = cmp_str(w, a->p.key, b->p.key);
     if (c)
         return c;
     c = memcmp(a->p.country, b->p.country, 2);
@@ -163,11 +286,12 @@ static int cmp_place(const void *pa, const void *pb, void *ctx)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Postcodes: by key, country (a key and a country are one postcode: a total order). */
 static int cmp_postcode(const void *pa, const void *pb, void *ctx)
 {
-    const struct index_builder *bld = ctx;
+    const struct wctx *w = ctx;
     const struct ix_postcode *a = pa, *b = pb;
-    int c = cmp_str(bld, a->key, b->key);
+    int c = cmp_str(w, a->key, b->key);
     if (c)
         return c;
     return memcmp(a->country, b->country, 2);
@@ -189,6 +313,15 @@ static int cmp_pair(const void *pa, const void *pb, void *ctx)
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
     return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_pc_pair(const void *pa, const void *pb, void *ctx)
+{
+    (void)ctx;
+    const struct pc_pair *a = pa, *c = pb;
+    if (a->run != c->run)
+        return a->run < c->run ? -1 : 1;
+    return (a->street > c->street) - (a->street < c->street);
 }
 
 static int cmp_country(const void *pa, const void *pb, void *ctx)
@@ -225,23 +358,12 @@ static double bbox_gap_m(const struct b_group *a, const struct b_group *b)
     return sqrt(dx * dx + dy * dy);
 }
 
-/* Append (cell, street) pairs for every grid cell the segment's bounding box touches. */
-static void segment_cells(struct cell_pair **pairs, size_t *n, size_t *cap, struct ix_point p,
-                          struct ix_point q, uint32_t street)
+/* The grid cell of a fixed-point point. */
+static uint64_t cell_of(int32_t lat, int32_t lon)
 {
-    int32_t y0 = (int32_t)floor(fmin(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
-    int32_t y1 = (int32_t)floor(fmax(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
-    int32_t x0 = (int32_t)floor(fmin(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
-    int32_t x1 = (int32_t)floor(fmax(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
-    if ((int64_t)(y1 - y0 + 1) * (x1 - x0 + 1) > 10000)
-        return; /* a broken segment across the map: not worth indexing */
-    for (int32_t y = y0; y <= y1; y++)
-        for (int32_t x = x0; x <= x1; x++) {
-            VEC_GROW(*pairs, *n, *cap);
-            (*pairs)[*n].key = ((uint64_t)(uint32_t)y << 32) | (uint32_t)x;
-            (*pairs)[*n].idx = street;
-            (*n)++;
-        }
+    uint64_t cy = (uint64_t)(uint32_t)(int32_t)floor(lat / IX_COORD_SCALE / IX_CELL_DEG);
+    uint64_t cx = (uint64_t)(uint32_t)(int32_t)floor(lon / IX_COORD_SCALE / IX_CELL_DEG);
+    return (cy << 32) | cx;
 }
 
 static size_t pow2_at_least(size_t n)
@@ -252,37 +374,101 @@ static size_t pow2_at_least(size_t n)
     return p;
 }
 
-/* An open-addressing table of the first index of each run of equal keys. */
-static uint32_t *build_hash(const struct index_builder *b, size_t n, const void *arr, size_t stride,
-                            size_t key_field, size_t *nslots)
+/* A sorter's I/O error, with a message naming the temporary directory. */
+static int sort_error(const struct index_builder *b, const struct xsort *x, int rc, char *err,
+                      size_t errlen)
+{
+    gb_errf(err, errlen, "cannot use a temporary file (%s) in %s: %s", x->name, b->tmpdir,
+            gb_strerror(rc));
+    return rc;
+}
+
+/* A section's I/O error. */
+static int sect_error(const struct index_builder *b, int rc, char *err, size_t errlen)
+{
+    gb_errf(err, errlen, "cannot write a temporary file in %s: %s", b->tmpdir, gb_strerror(rc));
+    return rc;
+}
+
+/* GB_ELIMIT with a message when n (of what) passes the builder's limit, else 0. */
+static int over_limit(const struct index_builder *b, const char *what, uint64_t n, char *err,
+                      size_t errlen)
+{
+    if (n <= b->limit)
+        return 0;
+    gb_errf(err, errlen,
+            "index too large: %s (%llu) passes %llu, the most a 32-bit reference can address; "
+            "build several indexes (one per country) instead",
+            what, (unsigned long long)n, (unsigned long long)b->limit);
+    return GB_ELIMIT;
+}
+
+/* An open-addressing table of the first index of each run of equal keys (file references). */
+static int build_hash(const struct index_builder *b, const struct layout *o, size_t n,
+                      const void *arr, size_t stride, size_t key_field, const char *what,
+                      uint32_t **table, size_t *nslots, char *err, size_t errlen)
 {
     size_t runs = 0;
     const char *base = arr;
     for (size_t i = 0; i < n; i++) {
         uint32_t k = *(const uint32_t *)(base + i * stride + key_field);
         uint32_t kp = i ? *(const uint32_t *)(base + (i - 1) * stride + key_field) : 0;
-        if (i == 0 || strcmp(str_at(b, k), str_at(b, kp)) != 0)
+        if (i == 0 || strcmp(hot_str(b, o, k), hot_str(b, o, kp)) != 0)
             runs++;
     }
     size_t ns = pow2_at_least(runs * 2 + 1);
+    int rc = over_limit(b, what, ns, err, errlen);
+    if (rc < 0)
+        return rc;
     uint32_t *t = xmallocarray(ns, sizeof(uint32_t));
     memset(t, 0xff, ns * sizeof(uint32_t));
     for (size_t i = 0; i < n; i++) {
         uint32_t k = *(const uint32_t *)(base + i * stride + key_field);
         uint32_t kp = i ? *(const uint32_t *)(base + (i - 1) * stride + key_field) : 0;
-        if (i != 0 && strcmp(str_at(b, k), str_at(b, kp)) == 0)
+        if (i != 0 && strcmp(hot_str(b, o, k), hot_str(b, o, kp)) == 0)
             continue;
-        const char *ks = str_at(b, k);
+        const char *ks = hot_str(b, o, k);
         size_t h = ix_key_hash(ks, strlen(ks)) & (ns - 1);
         while (t[h] != IX_NONE)
             h = (h + 1) & (ns - 1);
         t[h] = (uint32_t)i;
     }
+    *table = t;
     *nslots = ns;
-    return t;
+    return 0;
+}
+
+/* The counts of country cc, added (zeroed) the first time cc is seen. */
+static struct ix_country *country_slot(struct layout *o, const char cc[2])
+{
+    if (o->last_country && memcmp(o->last_country->code, cc, 2) == 0)
+        return o->last_country;
+    for (size_t k = 0; k < o->n_countries; k++)
+        if (memcmp(o->countries[k].code, cc, 2) == 0)
+            return o->last_country = &o->countries[k];
+    VEC_GROW(o->countries, o->n_countries, o->cap_countries);
+    struct ix_country *c = &o->countries[o->n_countries++];
+    memset(c, 0, sizeof(*c));
+    memcpy(c->code, cc, 2);
+    return o->last_country = c;
 }
 
 /* ---- the phases, in the order index_builder_write() runs them ---- */
+
+/* What stays in memory during the phases, for the budget. */
+static void layout_resident(struct index_builder *b, const struct layout *o)
+{
+    b->pool.resident = b->base_rss + b->blob_cap + b->cap_places * sizeof(*b->places) +
+                       b->cap_pcs * sizeof(*b->pcs) + b->cap_admins * sizeof(*b->admins) +
+                       b->cap_grps * sizeof(*b->grps) +
+                       (uint64_t)o->ng * (sizeof(*o->sorted) + sizeof(*o->streets)) +
+                       (uint64_t)b->n_grps * sizeof(*o->order) +
+                       (uint64_t)b->n_places * sizeof(*o->places) +
+                       (uint64_t)b->n_pcs * (sizeof(*o->pcs) + sizeof(*o->pc_ranges)) +
+                       (uint64_t)o->cap_pcbuf * 4 + (o->ns_st + o->ns_pl + o->ns_pc) * 4 +
+                       (b->hot_bytes[B_STR_SHIFT] >> B_STR_SHIFT) * 4;
+    builder_over_budget(b);
+}
 
 /*
  * A street known only by its ways (no addresses, no interpolation) is often the same street as
@@ -299,18 +485,13 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
         target[i] = (uint32_t)i;
     if (b->keep_line_only)
         return target; /* merged indexes: each input joined its own */
-    uint8_t *content = xcalloc(ng + 1, 1);
-    for (size_t i = 0; i < b->n_addrs; i++)
-        content[b->addrs[i].group] = 1;
-    for (size_t i = 0; i < b->n_interps; i++)
-        content[b->interps[i].group] = 1;
     /* groups with content, chained by (key, country) */
     struct smap heads;
     smap_init(&heads);
     uint32_t *next = xmallocarray(ng + 1, sizeof(uint32_t));
     for (size_t i = 0; i < ng; i++) {
         next[i] = IX_NONE;
-        if (!content[i])
+        if (!b->grps[i].n_addr && !b->grps[i].has_interp)
             continue;
         char k[16];
         memcpy(k, &b->grps[i].key, 4);
@@ -323,7 +504,7 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
         }
     }
     for (size_t i = 0; i < ng; i++) {
-        if (content[i])
+        if (b->grps[i].n_addr || b->grps[i].has_interp)
             continue;
         char k[16];
         memcpy(k, &b->grps[i].key, 4);
@@ -352,24 +533,26 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
     }
     smap_release(&heads);
     free(next);
-    free(content);
     return target;
 }
 
 /*
  * Give the streets their final order: merge line-only groups (merge_line_only_streets), sort
- * the groups that stay, and point addresses and interpolations at the new street indexes,
- * then sort those too (by street, number; by street, start).
+ * the groups that stay, and map every group to its street index (order); addresses, lines and
+ * ways are sorted through it later. The groups themselves are then freed: sorted holds them.
  */
-static void order_streets(struct index_builder *b, struct layout *o)
+static int order_streets(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
     size_t ng = b->n_grps;
     o->order = xmallocarray(ng + 1, sizeof(uint32_t));
-    o->sorted = xmallocarray(ng + 1, sizeof(*o->sorted));
-    /* Sort the groups that stay; seq carries the old index to remap everything that points
-     * at a group. A merged group takes its target's new index. */
     uint32_t *target = merge_line_only_streets(b);
     size_t nkeep = 0;
+    for (size_t i = 0; i < ng; i++)
+        nkeep += target[i] == i;
+    o->sorted = xmallocarray(nkeep + 1, sizeof(*o->sorted));
+    nkeep = 0;
     for (size_t i = 0; i < ng; i++) {
         if (target[i] != i)
             continue;
@@ -377,56 +560,26 @@ static void order_streets(struct index_builder *b, struct layout *o)
         o->sorted[nkeep].seq = (uint32_t)i; /* creation order == index: a stable tie-breaker */
         nkeep++;
     }
-    sort(o->sorted, nkeep, sizeof(*o->sorted), cmp_group, b);
+    free(b->grps);
+    b->grps = NULL;
+    b->cap_grps = 0;
+    struct wctx w = {b, o};
+    xs_sort_in(&b->pool, o->sorted, nkeep, sizeof(*o->sorted), cmp_group, &w);
     for (size_t i = 0; i < nkeep; i++)
         o->order[o->sorted[i].seq] = (uint32_t)i;
     for (size_t i = 0; i < ng; i++)
         o->order[i] = o->order[target[i]];
     free(target);
     o->ng = nkeep;
-    for (size_t i = 0; i < b->n_addrs; i++)
-        b->addrs[i].group = o->order[b->addrs[i].group];
-    for (size_t i = 0; i < b->n_interps; i++)
-        b->interps[i].group = o->order[b->interps[i].group];
-    sort(b->addrs, b->n_addrs, sizeof(*b->addrs), cmp_addr, b);
-    sort(b->interps, b->n_interps, sizeof(*b->interps), cmp_interp, b);
+    return 0;
 }
 
-/* Addresses: one given twice (same street, number, postcode, within DEDUP_METRES; from one
- * source or two, such as the units of one address) is stored once. */
-static void lay_out_addresses(struct index_builder *b, struct layout *o)
+/* Streets: the sorted groups, each with its stable id (FNV-1a 32 of "key|CC|citykey"); the
+ * runs of addresses, lines and ways come with those passes. */
+static int lay_out_streets(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
-    struct ix_addr *addrs = xcalloc(b->n_addrs + 1, sizeof(*addrs));
-    size_t na = 0;
-    for (size_t i = 0; i < b->n_addrs; i++) {
-        const struct b_addr *a = &b->addrs[i];
-        if (na > 0) {
-            const struct ix_addr *p = &addrs[na - 1];
-            if (p->street == a->group && p->number == a->number && p->number2 == a->number2 &&
-                memcmp(p->suffix, a->suffix, 3) == 0 && p->postcode == a->postcode &&
-                dist_m(p->lat, p->lon, a->lat, a->lon) <= DEDUP_METRES)
-                continue;
-        }
-        struct ix_addr *out = &addrs[na++];
-        out->lat = a->lat;
-        out->lon = a->lon;
-        out->number = a->number;
-        out->number2 = a->number2;
-        memcpy(out->suffix, a->suffix, 3);
-        out->flags = a->flags;
-        out->raw = a->raw;
-        out->postcode = a->postcode;
-        out->street = a->group;
-        out->source = a->source;
-    }
-    o->addrs = addrs;
-    o->na = na;
-}
-
-/* Streets: the sorted groups, each with its stable id (FNV-1a 32 of "key|CC|citykey") and the
- * run of its addresses. */
-static void lay_out_streets(struct index_builder *b, struct layout *o)
-{
+    (void)err;
+    (void)errlen;
     struct ix_street *streets = xcalloc(o->ng + 1, sizeof(*streets));
     for (size_t i = 0; i < o->ng; i++) {
         const struct b_group *g = &o->sorted[i];
@@ -446,159 +599,25 @@ static void lay_out_streets(struct index_builder *b, struct layout *o)
         s->max_lon = g->max_lon;
         s->addr_first = IX_NONE;
         s->interp_first = IX_NONE;
+        if (g->way_len > 0) { /* its point: the middle of its longest way, else an address */
+            s->lat = g->way_lat;
+            s->lon = g->way_lon;
+        }
         char idsrc[3 * NORM_MAX];
-        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%s", str_at(b, g->key), g->country,
-                         str_at(b, g->city_key));
+        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%s", hot_str(b, o, g->key), g->country,
+                         hot_str(b, o, g->city_key));
         s->id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
     }
-    for (size_t i = 0; i < o->na; i++) {
-        struct ix_street *s = &streets[o->addrs[i].street];
-        if (s->addr_first == IX_NONE)
-            s->addr_first = (uint32_t)i;
-        s->addr_count++;
-    }
     o->streets = streets;
-}
-
-/* Interpolation lines, in street order, and the run of each street's lines. */
-static void lay_out_interps(struct index_builder *b, struct layout *o)
-{
-    struct ix_interp *interps = xcalloc(b->n_interps + 1, sizeof(*interps));
-    for (size_t i = 0; i < b->n_interps; i++) {
-        const struct b_interp *it = &b->interps[i];
-        interps[i].street = it->group;
-        interps[i].from = it->from;
-        interps[i].to = it->to;
-        interps[i].parity = it->parity;
-        interps[i].geom_first = it->geom_first;
-        interps[i].geom_count = it->geom_count;
-        interps[i].postcode = it->postcode;
-        struct ix_street *s = &o->streets[it->group];
-        if (s->interp_first == IX_NONE)
-            s->interp_first = (uint32_t)i;
-        s->interp_count++;
-    }
-    o->interps = interps;
-}
-
-/* A street's representative point: the middle of its longest way, else the address nearest
- * the centroid of its addresses (a point that is really on the street), else none. */
-static void street_point(struct ix_street *s, const struct b_group *g, const struct ix_addr *addrs)
-{
-    if (g->way_len > 0) {
-        s->lat = g->way_lat;
-        s->lon = g->way_lon;
-    } else if (s->addr_count) {
-        int32_t clat = to_fix(g->sum_lat / g->n_addr), clon = to_fix(g->sum_lon / g->n_addr);
-        double best = 1e18;
-        for (uint32_t k = s->addr_first; k < s->addr_first + s->addr_count; k++) {
-            double d = dist_m(clat, clon, addrs[k].lat, addrs[k].lon);
-            if (d < best) {
-                best = d;
-                s->lat = addrs[k].lat;
-                s->lon = addrs[k].lon;
-            }
-        }
-    }
-}
-
-/* The postcode most of a street's addresses give (on a tie the smaller string; once one holds
- * a clear majority of a long street, the count stops), or 0 when none gives one. */
-static uint32_t street_postcode(const struct index_builder *b, const struct ix_street *s,
-                                const struct ix_addr *addrs)
-{
-    uint32_t best_pc = 0, best_n = 0;
-    for (uint32_t k = s->addr_first; s->addr_count && k < s->addr_first + s->addr_count; k++) {
-        if (!addrs[k].postcode)
-            continue;
-        uint32_t cnt = 0;
-        for (uint32_t j = s->addr_first; j < s->addr_first + s->addr_count && cnt <= best_n; j++)
-            cnt += addrs[j].postcode == addrs[k].postcode;
-        if (cnt > best_n || (cnt == best_n && cmp_str(b, addrs[k].postcode, best_pc) < 0)) {
-            best_n = cnt;
-            best_pc = addrs[k].postcode;
-        }
-        if (s->addr_count > 64 && best_n > s->addr_count / 2)
-            break;
-    }
-    return best_pc;
-}
-
-/* Representative point and most common postcode of each street. */
-static void summarise_streets(struct index_builder *b, struct layout *o)
-{
-    for (size_t i = 0; i < o->ng; i++) {
-        struct ix_street *s = &o->streets[i];
-        street_point(s, &o->sorted[i], o->addrs);
-        s->postcode = street_postcode(b, s, o->addrs);
-    }
-}
-
-/* One (hash of s[0..len), street) entry of the FUZZY section. */
-static void fuzzy_add(struct layout *o, const char *s, size_t len, uint32_t street)
-{
-    VEC_GROW(o->fuzzy, o->n_fuzzy, o->cap_fuzzy);
-    o->fuzzy[o->n_fuzzy].hash = ix_key_hash(s, len);
-    o->fuzzy[o->n_fuzzy].street = street;
-    o->n_fuzzy++;
-}
-
-/* Fuzzy: every key and its one-deletion variants, sorted by hash, each (hash, street) once. */
-static void build_fuzzy(struct index_builder *b, struct layout *o)
-{
-    const struct ix_street *streets = o->streets;
-    for (size_t i = 0; i < o->ng; i++) {
-        if (i > 0 && streets[i].key == streets[i - 1].key)
-            continue;
-        const char *k = str_at(b, streets[i].key);
-        size_t len = strlen(k);
-        if (len < 4 || len >= NORM_MAX)
-            continue;
-        char v[NORM_MAX];
-        for (size_t d = 0; d < len; d++) {
-            if (d > 0 && k[d] == k[d - 1])
-                continue; /* the same variant as the previous deletion */
-            memcpy(v, k, d);
-            memcpy(v + d, k + d + 1, len - d - 1);
-            fuzzy_add(o, v, len - 1, (uint32_t)i);
-        }
-        fuzzy_add(o, k, len, (uint32_t)i);
-    }
-    sort(o->fuzzy, o->n_fuzzy, sizeof(*o->fuzzy), cmp_fuzzy, b);
-    size_t w = 0;
-    for (size_t i = 0; i < o->n_fuzzy; i++)
-        if (w == 0 || o->fuzzy[i].hash != o->fuzzy[w - 1].hash ||
-            o->fuzzy[i].street != o->fuzzy[w - 1].street)
-            o->fuzzy[w++] = o->fuzzy[i];
-    o->n_fuzzy = w;
-}
-
-/* The directory of FUZZY: 2^k buckets by the top k bits of the hash (about four entries a
- * bucket), dir[b] the first entry of bucket b, dir[2^k] = n_fuzzy. A probe reads two adjacent
- * words and a few entries instead of binary-searching the whole section. */
-static void build_fuzzy_dir(struct index_builder *b, struct layout *o)
-{
-    (void)b;
-    unsigned k = 1;
-    while (k < 30 && ((size_t)1 << (k + 2)) < o->n_fuzzy)
-        k++;
-    size_t nb = (size_t)1 << k;
-    uint32_t *dir = xmallocarray(nb + 1, sizeof(uint32_t));
-    size_t e = 0;
-    for (size_t bucket = 0; bucket < nb; bucket++) {
-        while (e < o->n_fuzzy && (o->fuzzy[e].hash >> (32 - k)) < bucket)
-            e++;
-        dir[bucket] = (uint32_t)e;
-    }
-    dir[nb] = (uint32_t)o->n_fuzzy;
-    o->fuzzy_dir = dir;
-    o->fuzzy_bits = k;
+    return 0;
 }
 
 /* Places: derived ones at the centroid of their addresses, all sorted, each with its stable id
  * (FNV-1a 32 of "key|CC|rank|source"). */
-static void lay_out_places(struct index_builder *b, struct layout *o)
+static int lay_out_places(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
     for (size_t i = 0; i < b->n_places; i++) {
         struct b_place *p = &b->places[i];
         if (p->p.source == 2 && p->n) {
@@ -606,22 +625,27 @@ static void lay_out_places(struct index_builder *b, struct layout *o)
             p->p.lon = to_fix(p->sum_lon / p->n);
         }
     }
-    sort(b->places, b->n_places, sizeof(*b->places), cmp_place, b);
+    struct wctx w = {b, o};
+    xs_sort_in(&b->pool, b->places, b->n_places, sizeof(*b->places), cmp_place, &w);
     struct ix_place *places = xcalloc(b->n_places + 1, sizeof(*places));
     for (size_t i = 0; i < b->n_places; i++) {
-        places[i] = b->places[i].p;
+        struct ix_place *p = &places[i];
+        *p = b->places[i].p;
         char idsrc[NORM_MAX + 16];
-        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%d|%d", str_at(b, places[i].key),
-                         places[i].country, places[i].rank, places[i].source);
-        places[i].id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
+        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%d|%d", hot_str(b, o, p->key), p->country,
+                         p->rank, p->source);
+        p->id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
     }
     o->places = places;
+    return 0;
 }
 
 /* Postcodes: at the centroid of the addresses that give them, else where their record puts
- * them; sorted by key and country. */
-static void lay_out_postcodes(struct index_builder *b, struct layout *o)
+ * them; sorted by key and country. The runs of equal keys are noted for the postcode streets. */
+static int lay_out_postcodes(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
+    (void)err;
+    (void)errlen;
     struct ix_postcode *pcs = xcalloc(b->n_pcs + 1, sizeof(*pcs));
     for (size_t i = 0; i < b->n_pcs; i++) {
         struct b_postcode *p = &b->pcs[i];
@@ -634,298 +658,583 @@ static void lay_out_postcodes(struct index_builder *b, struct layout *o)
             pcs[i].lon = p->rec_lon;
         }
     }
-    sort(pcs, b->n_pcs, sizeof(*pcs), cmp_postcode, b);
+    struct wctx w = {b, o};
+    xs_sort_in(&b->pool, pcs, b->n_pcs, sizeof(*pcs), cmp_postcode, &w);
     o->pcs = pcs;
+    smap_init(&o->pc_runs);
+    smap_init(&o->pc_cache);
+    for (size_t i = 0; i < b->n_pcs; i++) {
+        if (i > 0 && pcs[i].key == pcs[i - 1].key)
+            continue;
+        const char *k = hot_str(b, o, pcs[i].key);
+        int ins;
+        smap_put(&o->pc_runs, k, strlen(k), (uint32_t)i, &ins);
+    }
+    o->pc_ranges = xcalloc(b->n_pcs + 1, sizeof(*o->pc_ranges));
+    o->last_pair = (struct pc_pair){IX_NONE, IX_NONE};
+    return 0;
 }
 
-/* (postcode run, street) while the postcode street table is built. */
-struct pc_pair {
-    uint32_t run, street;
-};
-
-static int cmp_pc_pair(const void *pa, const void *pb, void *ctx)
+/* Count a postcode string (file reference off) of street st: a pair (first entry of the key's
+ * run, st) for the postcode street table. Each stored string is keyed once. */
+static int pc_link_add(const struct index_builder *b, struct layout *o, uint32_t off, uint32_t st)
 {
-    (void)ctx;
-    const struct pc_pair *a = pa, *c = pb;
-    if (a->run != c->run)
-        return a->run < c->run ? -1 : 1;
-    return (a->street > c->street) - (a->street < c->street);
-}
-
-/* The postcode -> streets table while it is built. */
-struct pc_link {
-    struct smap runs;      /* postcode key -> first entry of its run in o->pcs */
-    struct smap cache;     /* postcode string as stored -> that run, IX_NONE when none has it */
-    struct pc_pair *pairs; /* (run, street), in the order found */
-    size_t n, cap;
-};
-
-/* Count a postcode string (off) of street st: a pair (first entry of the key's run, st). Each
- * stored string is keyed once. */
-static void pc_link_add(const struct index_builder *b, struct pc_link *l, uint32_t off, uint32_t st)
-{
-    const char *pc = str_at(b, off);
+    const char *pc = hot_str(b, o, off);
     if (!off || !*pc)
-        return;
-    uint32_t *run = smap_get(&l->cache, pc, strlen(pc));
+        return 0;
+    uint32_t *run = smap_get(&o->pc_cache, pc, strlen(pc));
     if (!run) {
         char key[64];
         size_t kl = norm_postcode(pc, strlen(pc), false, key, sizeof(key));
-        uint32_t *r = kl ? smap_get(&l->runs, key, kl) : NULL;
+        uint32_t *r = kl ? smap_get(&o->pc_runs, key, kl) : NULL;
         int ins;
-        run = smap_put(&l->cache, pc, strlen(pc), r ? *r : IX_NONE, &ins);
+        run = smap_put(&o->pc_cache, pc, strlen(pc), r ? *r : IX_NONE, &ins);
     }
-    if (*run == IX_NONE ||
-        (l->n && l->pairs[l->n - 1].run == *run && l->pairs[l->n - 1].street == st))
-        return;
-    VEC_GROW(l->pairs, l->n, l->cap);
-    l->pairs[l->n++] = (struct pc_pair){*run, st};
+    if (*run == IX_NONE || (o->last_pair.run == *run && o->last_pair.street == st))
+        return 0;
+    o->last_pair = (struct pc_pair){*run, st};
+    return xsort_add(&o->pc_pairs, &o->last_pair, sizeof(o->last_pair));
+}
+
+/* The postcode most of a street's addresses give (on a tie the smaller string; once one holds
+ * a clear majority of a long street, the count stops), or 0 when none gives one: pc[0..n) are
+ * the file references of its addresses' postcodes, in address order. */
+static uint32_t street_postcode(const struct index_builder *b, const struct layout *o,
+                                const uint32_t *pc, size_t n)
+{
+    uint32_t best_pc = 0, best_n = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (!pc[k])
+            continue;
+        uint32_t cnt = 0;
+        for (size_t j = 0; j < n && cnt <= best_n; j++)
+            cnt += pc[j] == pc[k];
+        if (cnt > best_n ||
+            (cnt == best_n && strcmp(hot_str(b, o, pc[k]), hot_str(b, o, best_pc)) < 0)) {
+            best_n = cnt;
+            best_pc = pc[k];
+        }
+        if (n > 64 && best_n > n / 2)
+            break;
+    }
+    return best_pc;
+}
+
+/* A street's addresses are all written: its postcode, and its pair in the postcode table. */
+static int finish_street(const struct index_builder *b, struct layout *o, uint32_t st)
+{
+    struct ix_street *s = &o->streets[st];
+    s->postcode = street_postcode(b, o, o->pcbuf, o->n_pcbuf);
+    o->n_pcbuf = 0;
+    return pc_link_add(b, o, s->postcode, st);
+}
+
+/*
+ * Addresses, merged in order: one given twice (same street, number, postcode, within
+ * DEDUP_METRES; from one source or two, such as the units of one address) is stored once. Each
+ * kept address is written to ADDRS, its source id to the strings after the blob; its street
+ * learns its run, its point (the address nearest the centroid of its addresses, when it has
+ * no way) and its postcode; the grid and the postcode table get their pairs.
+ */
+static int write_addresses(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    struct wctx w = {b, o};
+    int rc = xsort_sort(&b->addrs, cmp_addr, key_addr, &w);
+    if (rc < 0)
+        return sort_error(b, &b->addrs, rc, err, errlen);
+    struct sect_out *out = &o->sect[IXS_ADDRS], *cold = &o->sect[IXS_STRINGS];
+    struct ix_addr prev = {0};
+    uint32_t cur = IX_NONE;
+    int32_t clat = 0, clon = 0;
+    double best = 0;
+    bool by_address = false;
+    static const char zeros[8];
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(&b->addrs, &len)) != NULL) {
+        const struct a_rec *a = rec;
+        uint32_t st = o->order[a->group];
+        uint32_t pc = fref(o, a->postcode);
+        if (o->na > 0 && prev.street == st && prev.number == a->number &&
+            prev.number2 == a->number2 && memcmp(prev.suffix, a->suffix, 3) == 0 &&
+            prev.postcode == pc && dist_m(prev.lat, prev.lon, a->lat, a->lon) <= DEDUP_METRES)
+            continue;
+        if (st != cur) {
+            if (cur != IX_NONE && (rc = finish_street(b, o, cur)) < 0)
+                break;
+            cur = st;
+            const struct b_group *g = &o->sorted[st];
+            o->streets[st].addr_first = (uint32_t)o->na;
+            by_address = !(g->way_len > 0);
+            best = 1e18;
+            if (by_address) {
+                clat = to_fix(g->sum_lat / g->n_addr);
+                clon = to_fix(g->sum_lon / g->n_addr);
+            }
+        }
+        struct ix_addr x;
+        memset(&x, 0, sizeof(x));
+        x.lat = a->lat;
+        x.lon = a->lon;
+        x.number = a->number;
+        x.number2 = a->number2;
+        memcpy(x.suffix, a->suffix, 3);
+        x.flags = a->flags;
+        x.raw = fref(o, a->raw);
+        x.postcode = pc;
+        x.street = st;
+        size_t sl = len - sizeof(*a);
+        if (sl) { /* the source id, NUL-terminated and aligned to the unit */
+            uint64_t at = o->hot_len + o->cold_len;
+            size_t span = (sl + 1 + ((size_t)1 << o->shift) - 1) & ~(((size_t)1 << o->shift) - 1);
+            x.source = (uint32_t)(at >> o->shift);
+            if ((rc = so_write(cold, (const char *)rec + sizeof(*a), sl)) < 0 ||
+                (rc = so_write(cold, zeros, span - sl)) < 0)
+                break;
+            o->cold_len += span;
+        }
+        if ((rc = so_write(out, &x, sizeof(x))) < 0)
+            break;
+        struct ix_street *s = &o->streets[st];
+        s->addr_count++;
+        if (by_address) {
+            double d = dist_m(clat, clon, x.lat, x.lon);
+            if (d < best) {
+                best = d;
+                s->lat = x.lat;
+                s->lon = x.lon;
+            }
+        }
+        VEC_GROW(o->pcbuf, o->n_pcbuf, o->cap_pcbuf);
+        o->pcbuf[o->n_pcbuf++] = pc;
+        if ((rc = pc_link_add(b, o, pc, st)) < 0)
+            break;
+        struct cell_pair cp = {cell_of(x.lat, x.lon), (uint32_t)o->na, 0};
+        if ((rc = xsort_add(&o->cells, &cp, sizeof(cp))) < 0)
+            break;
+        country_slot(o, s->country)->addresses++;
+        prev = x;
+        o->na++;
+    }
+    if (rc == 0 && cur != IX_NONE)
+        rc = finish_street(b, o, cur);
+    if (rc == 0 && b->addrs.rc)
+        return sort_error(b, &b->addrs, b->addrs.rc, err, errlen);
+    xsort_release(&b->addrs);
+    if (rc < 0)
+        return sect_error(b, rc, err, errlen);
+    if (o->hot_len != o->hot_bound || o->cold_len > b->src_bytes[o->shift]) { /* cannot happen */
+        gb_errf(err, errlen, "internal error: the string section outgrew its estimate");
+        return GB_EINTERNAL;
+    }
+    return 0;
+}
+
+/* Interpolation lines in street order, their points first in POINTS, each street's run. */
+static int write_interps(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    struct wctx w = {b, o};
+    int rc = xsort_sort(&b->interps, cmp_interp, NULL, &w);
+    if (rc < 0)
+        return sort_error(b, &b->interps, rc, err, errlen);
+    size_t len;
+    const void *rec;
+    uint64_t i = 0;
+    while ((rec = xsort_next(&b->interps, &len)) != NULL) {
+        const struct i_rec *it = rec;
+        uint32_t st = o->order[it->group];
+        struct ix_interp x = {
+            .street = st,
+            .from = it->from,
+            .to = it->to,
+            .parity = it->parity,
+            .geom_first = (uint32_t)o->n_points,
+            .geom_count = it->n_points,
+            .postcode = fref(o, it->postcode),
+        };
+        if ((rc = so_write(&o->sect[IXS_INTERPS], &x, sizeof(x))) < 0 ||
+            (rc = so_write(&o->sect[IXS_POINTS], (const char *)rec + sizeof(*it),
+                           (size_t)it->n_points * sizeof(struct ix_point))) < 0)
+            return sect_error(b, rc, err, errlen);
+        o->n_points += it->n_points;
+        struct ix_street *s = &o->streets[st];
+        if (s->interp_first == IX_NONE)
+            s->interp_first = (uint32_t)i;
+        s->interp_count++;
+        if ((rc = pc_link_add(b, o, x.postcode, st)) < 0)
+            return sort_error(b, &o->pc_pairs, rc, err, errlen);
+        i++;
+    }
+    if (b->interps.rc)
+        return sort_error(b, &b->interps, b->interps.rc, err, errlen);
+    xsort_release(&b->interps);
+    return 0;
+}
+
+/* Append (cell, street) pairs for every grid cell the segment's bounding box touches. */
+static int segment_cells(struct xsort *x, struct ix_point p, struct ix_point q, uint32_t street)
+{
+    int32_t y0 = (int32_t)floor(fmin(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t y1 = (int32_t)floor(fmax(p.lat, q.lat) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t x0 = (int32_t)floor(fmin(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
+    int32_t x1 = (int32_t)floor(fmax(p.lon, q.lon) / IX_COORD_SCALE / IX_CELL_DEG);
+    if ((int64_t)(y1 - y0 + 1) * (x1 - x0 + 1) > 10000)
+        return 0; /* a broken segment across the map: not worth indexing */
+    for (int32_t y = y0; y <= y1; y++)
+        for (int32_t xx = x0; xx <= x1; xx++) {
+            struct cell_pair cp = {((uint64_t)(uint32_t)y << 32) | (uint32_t)xx, street, 0};
+            int rc = xsort_add(x, &cp, sizeof(cp));
+            if (rc < 0)
+                return rc;
+        }
+    return 0;
+}
+
+/* Each street's ways in street order (ways after the first behind an IX_PART_BREAK), after the
+ * interpolation lines in POINTS; every segment notes the cells it crosses. */
+static int write_ways(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    struct wctx w = {b, o};
+    int rc = xsort_sort(&b->ways, cmp_way, NULL, &w);
+    if (rc < 0)
+        return sort_error(b, &b->ways, rc, err, errlen);
+    struct sect_out *pts = &o->sect[IXS_POINTS];
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(&b->ways, &len)) != NULL) {
+        const struct g_rec *g = rec;
+        const struct ix_point *p =
+            (const struct ix_point *)(const void *)((const char *)rec + sizeof(*g));
+        uint32_t st = o->order[g->group];
+        struct ix_street *s = &o->streets[st];
+        if (s->geom_count == 0) {
+            s->geom_first = (uint32_t)o->n_points;
+        } else {
+            struct ix_point brk = {IX_PART_BREAK, IX_PART_BREAK};
+            if ((rc = so_write(pts, &brk, sizeof(brk))) < 0)
+                return sect_error(b, rc, err, errlen);
+            o->n_points++;
+            s->geom_count++;
+        }
+        if ((rc = so_write(pts, p, (size_t)g->n_points * sizeof(*p))) < 0)
+            return sect_error(b, rc, err, errlen);
+        o->n_points += g->n_points;
+        s->geom_count += g->n_points;
+        for (uint32_t k = 1; k < g->n_points; k++)
+            if ((rc = segment_cells(&o->scells, p[k - 1], p[k], st)) < 0)
+                return sort_error(b, &o->scells, rc, err, errlen);
+    }
+    if (b->ways.rc)
+        return sort_error(b, &b->ways, b->ways.rc, err, errlen);
+    xsort_release(&b->ways);
+    return 0;
+}
+
+/* The admin rings last in POINTS, in the order of their areas, whose offsets move by where they
+ * start. */
+static int write_rings(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    int rc = xsort_sort(&b->rings, cmp_ring, NULL, NULL);
+    if (rc < 0)
+        return sort_error(b, &b->rings, rc, err, errlen);
+    uint64_t base = o->n_points;
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(&b->rings, &len)) != NULL) {
+        const struct r_rec *r = rec;
+        if ((rc = so_write(&o->sect[IXS_POINTS], (const char *)rec + sizeof(*r),
+                           (size_t)r->n_points * sizeof(struct ix_point))) < 0)
+            return sect_error(b, rc, err, errlen);
+        o->n_points += r->n_points;
+    }
+    if (b->rings.rc)
+        return sort_error(b, &b->rings, b->rings.rc, err, errlen);
+    xsort_release(&b->rings);
+    for (size_t i = 0; i < b->n_admins; i++) {
+        struct ix_admin *a = &b->admins[i];
+        if (a->geom_count)
+            a->geom_first += (uint32_t)base;
+    }
+    return 0;
 }
 
 /* The postcode -> streets table: for every postcode key, the streets that have an address, an
  * interpolation or a street postcode of that key, in street order; every entry of the key's
  * run shares the one range. The geocoder narrows a street name to a postcode with it and tells
  * whether a street has the query's postcode with one binary search. */
-static void link_postcode_streets(struct index_builder *b, struct layout *o)
+static int write_postcode_streets(struct index_builder *b, struct layout *o, char *err,
+                                  size_t errlen)
 {
-    struct pc_link l = {0};
-    smap_init(&l.runs);
-    smap_init(&l.cache);
-    for (size_t i = 0; i < b->n_pcs; i++) {
-        if (i > 0 && o->pcs[i].key == o->pcs[i - 1].key)
+    int rc = xsort_sort(&o->pc_pairs, cmp_pc_pair, NULL, NULL);
+    if (rc < 0)
+        return sort_error(b, &o->pc_pairs, rc, err, errlen);
+    uint64_t w = 0;
+    struct pc_pair last = {IX_NONE, IX_NONE};
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(&o->pc_pairs, &len)) != NULL) {
+        const struct pc_pair *p = rec;
+        if (p->run == last.run && p->street == last.street)
             continue;
-        const char *k = str_at(b, o->pcs[i].key);
-        int ins;
-        smap_put(&l.runs, k, strlen(k), (uint32_t)i, &ins);
-    }
-    for (size_t st = 0; st < o->ng; st++) {
-        const struct ix_street *s = &o->streets[st];
-        pc_link_add(b, &l, s->postcode, (uint32_t)st);
-        for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++)
-            pc_link_add(b, &l, o->addrs[a].postcode, (uint32_t)st);
-        for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
-             i++)
-            pc_link_add(b, &l, o->interps[i].postcode, (uint32_t)st);
-    }
-    sort(l.pairs, l.n, sizeof(*l.pairs), cmp_pc_pair, b);
-    o->pc_streets = xmallocarray(l.n + 1, sizeof(uint32_t));
-    o->pc_ranges = xcalloc(b->n_pcs + 1, sizeof(*o->pc_ranges));
-    size_t w = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        const struct pc_pair *p = &l.pairs[i];
-        if (i && p->run == p[-1].run && p->street == p[-1].street)
-            continue;
+        last = *p;
+        if ((rc = over_limit(b, "postcode streets", w + 1, err, errlen)) < 0)
+            return rc;
         struct ix_range *r = &o->pc_ranges[p->run];
         if (r->count == 0)
             r->first = (uint32_t)w;
         r->count++;
-        o->pc_streets[w++] = p->street;
+        if ((rc = so_write(&o->sect[IXS_PC_STREETS], &p->street, 4)) < 0)
+            return sect_error(b, rc, err, errlen);
+        w++;
     }
-    o->n_pc_streets = w;
+    if (o->pc_pairs.rc)
+        return sort_error(b, &o->pc_pairs, o->pc_pairs.rc, err, errlen);
+    xsort_release(&o->pc_pairs);
     for (size_t i = 1; i < b->n_pcs; i++) /* the run's other entries share its range */
         if (o->pcs[i].key == o->pcs[i - 1].key)
             o->pc_ranges[i] = o->pc_ranges[i - 1];
-    free(l.pairs);
-    smap_release(&l.runs);
-    smap_release(&l.cache);
+    return 0;
 }
 
-/* The reverse grid: address indexes grouped by IX_CELL_DEG cell, cells in id order. */
-static void build_addr_cells(struct index_builder *b, struct layout *o)
+/* A grid (cells in id order, and what is in each) from sorted (cell, index) pairs; dedup drops
+ * a pair equal to the one before it. */
+static int write_grid(struct index_builder *b, struct xsort *x, struct sect_out *cells,
+                      struct sect_out *items, bool dedup, const char *what, char *err,
+                      size_t errlen)
 {
-    size_t na = o->na;
-    o->cell_addrs = xmallocarray(na + 1, sizeof(uint32_t));
-    struct cell_pair *pairs = xmallocarray(na + 1, sizeof(*pairs));
-    for (size_t i = 0; i < na; i++) {
-        uint64_t cy =
-            (uint64_t)(uint32_t)(int32_t)floor(o->addrs[i].lat / IX_COORD_SCALE / IX_CELL_DEG);
-        uint64_t cx =
-            (uint64_t)(uint32_t)(int32_t)floor(o->addrs[i].lon / IX_COORD_SCALE / IX_CELL_DEG);
-        pairs[i].key = (cy << 32) | cx;
-        pairs[i].idx = (uint32_t)i;
-    }
-    sort(pairs, na, sizeof(*pairs), cmp_pair, b);
-    for (size_t i = 0; i < na; i++) {
-        o->cell_addrs[i] = pairs[i].idx;
-        if (o->n_cells == 0 || o->cells[o->n_cells - 1].cell != pairs[i].key) {
-            VEC_GROW(o->cells, o->n_cells, o->cap_cells);
-            o->cells[o->n_cells].cell = pairs[i].key;
-            o->cells[o->n_cells].first = (uint32_t)i;
-            o->cells[o->n_cells].count = 0;
-            o->n_cells++;
+    int rc = xsort_sort(x, cmp_pair, NULL, NULL);
+    if (rc < 0)
+        return sort_error(b, x, rc, err, errlen);
+    struct ix_cell c = {0};
+    bool open = false;
+    struct cell_pair last = {0};
+    uint64_t n = 0;
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(x, &len)) != NULL) {
+        const struct cell_pair *p = rec;
+        if (dedup && n > 0 && p->key == last.key && p->idx == last.idx)
+            continue;
+        last = *p;
+        if ((rc = over_limit(b, what, n + 1, err, errlen)) < 0)
+            return rc;
+        if (!open || c.cell != p->key) {
+            if (open && (rc = so_write(cells, &c, sizeof(c))) < 0)
+                return sect_error(b, rc, err, errlen);
+            c = (struct ix_cell){p->key, (uint32_t)n, 0};
+            open = true;
         }
-        o->cells[o->n_cells - 1].count++;
+        c.count++;
+        if ((rc = so_write(items, &p->idx, 4)) < 0)
+            return sect_error(b, rc, err, errlen);
+        n++;
     }
-    free(pairs);
+    if (x->rc)
+        return sort_error(b, x, x->rc, err, errlen);
+    if (open && (rc = so_write(cells, &c, sizeof(c))) < 0)
+        return sect_error(b, rc, err, errlen);
+    xsort_release(x);
+    return 0;
+}
+
+/* The reverse grid of addresses and the grid of streets. */
+static int write_grids(struct index_builder *b, struct layout *o, char *err, size_t errlen)
+{
+    int rc = write_grid(b, &o->cells, &o->sect[IXS_CELLS], &o->sect[IXS_CELL_ADDRS], false,
+                        "grid addresses", err, errlen);
+    if (rc == 0)
+        rc = write_grid(b, &o->scells, &o->sect[IXS_SCELLS], &o->sect[IXS_SCELL_STREETS], true,
+                        "street grid entries", err, errlen);
+    return rc;
+}
+
+/* One (hash of s[0..len), street) entry of the FUZZY section. */
+static int fuzzy_add(struct layout *o, const char *s, size_t len, uint32_t street)
+{
+    struct ix_fuzzy f = {ix_key_hash(s, len), street};
+    return xsort_add(&o->fuzzy, &f, sizeof(f));
 }
 
 /*
- * Points: interpolation lines (their offsets are already right), then each street's ways in
- * street order (ways after the first behind an IX_PART_BREAK), then admin rings, whose offsets
- * move by where they start. Every way segment also notes the cells it crosses (seg_cells).
+ * Fuzzy: every key and its one-deletion variants, sorted by hash, each (hash, street) once; then
+ * its directory: 2^k buckets by the top k bits of the hash (about four entries a bucket),
+ * dir[b] the first entry of bucket b, dir[2^k] = n_fuzzy. A probe reads two adjacent words and a
+ * few entries instead of binary-searching the whole section.
  */
-static void lay_out_points(struct index_builder *b, struct layout *o)
+static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < b->n_sgeoms; i++)
-        b->sgeoms[i].group = o->order[b->sgeoms[i].group];
-    sort(b->sgeoms, b->n_sgeoms, sizeof(*b->sgeoms), cmp_sgeom, b);
-    struct ix_point *points =
-        xmallocarray(b->n_points + b->n_spoints + b->n_sgeoms + b->n_apoints + 1, sizeof(*points));
-    if (b->n_points)
-        memcpy(points, b->points, b->n_points * sizeof(*points));
-    size_t npoints = b->n_points;
-    for (size_t i = 0; i < b->n_sgeoms; i++) {
-        const struct b_sgeom *sg = &b->sgeoms[i];
-        struct ix_street *st = &o->streets[sg->group];
-        if (st->geom_count == 0) {
-            st->geom_first = (uint32_t)npoints;
-        } else {
-            points[npoints].lat = points[npoints].lon = IX_PART_BREAK;
-            npoints++;
-            st->geom_count++;
-        }
-        for (uint32_t k = 0; k < sg->count; k++) {
-            points[npoints++] = b->spoints[sg->first + k];
-            if (k > 0)
-                segment_cells(&o->seg_cells, &o->n_seg_cells, &o->cap_seg_cells,
-                              b->spoints[sg->first + k - 1], b->spoints[sg->first + k], sg->group);
-        }
-        st->geom_count += sg->count;
-    }
-    size_t admin_base = npoints;
-    if (b->n_apoints)
-        memcpy(points + npoints, b->apoints, b->n_apoints * sizeof(*points));
-    npoints += b->n_apoints;
-    for (size_t i = 0; i < b->n_admins; i++)
-        if (b->admins[i].geom_count)
-            b->admins[i].geom_first += (uint32_t)admin_base;
-    o->points = points;
-    o->n_points = npoints;
-}
-
-/* The street grid: street indexes grouped by the cells their segments cross, each street once
- * per cell. Consumes seg_cells. */
-static void build_street_cells(struct index_builder *b, struct layout *o)
-{
-    struct cell_pair *pairs = o->seg_cells;
-    size_t n = o->n_seg_cells;
-    sort(pairs, n, sizeof(*pairs), cmp_pair, b);
-    o->scell_streets = xmallocarray(n + 1, sizeof(uint32_t));
-    size_t nss = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && pairs[i].key == pairs[i - 1].key && pairs[i].idx == pairs[i - 1].idx)
+    const struct ix_street *streets = o->streets;
+    int rc = 0;
+    for (size_t i = 0; i < o->ng && rc == 0; i++) {
+        if (i > 0 && streets[i].key == streets[i - 1].key)
             continue;
-        if (o->n_scells == 0 || o->scells[o->n_scells - 1].cell != pairs[i].key) {
-            VEC_GROW(o->scells, o->n_scells, o->cap_scells);
-            o->scells[o->n_scells].cell = pairs[i].key;
-            o->scells[o->n_scells].first = (uint32_t)nss;
-            o->scells[o->n_scells].count = 0;
-            o->n_scells++;
+        const char *k = hot_str(b, o, streets[i].key);
+        size_t len = strlen(k);
+        if (len < 4 || len >= NORM_MAX)
+            continue;
+        char v[NORM_MAX];
+        for (size_t d = 0; d < len && rc == 0; d++) {
+            if (d > 0 && k[d] == k[d - 1])
+                continue; /* the same variant as the previous deletion */
+            memcpy(v, k, d);
+            memcpy(v + d, k + d + 1, len - d - 1);
+            rc = fuzzy_add(o, v, len - 1, (uint32_t)i);
         }
-        o->scells[o->n_scells - 1].count++;
-        o->scell_streets[nss++] = pairs[i].idx;
+        if (rc == 0)
+            rc = fuzzy_add(o, k, len, (uint32_t)i);
     }
-    o->n_scell_streets = nss;
-    free(o->seg_cells);
-    o->seg_cells = NULL;
-    o->n_seg_cells = o->cap_seg_cells = 0;
+    if (rc == 0)
+        rc = xsort_sort(&o->fuzzy, cmp_fuzzy, NULL, NULL);
+    if (rc < 0)
+        return sort_error(b, &o->fuzzy, rc, err, errlen);
+    struct sect_out *fz = &o->sect[IXS_FUZZY], *dir = &o->sect[IXS_FUZZY_DIR];
+    struct ix_fuzzy last = {0};
+    uint64_t n = 0;
+    size_t len;
+    const void *rec;
+    while ((rec = xsort_next(&o->fuzzy, &len)) != NULL) {
+        const struct ix_fuzzy *f = rec;
+        if (n > 0 && f->hash == last.hash && f->street == last.street)
+            continue;
+        last = *f;
+        if ((rc = over_limit(b, "fuzzy entries", n + 1, err, errlen)) < 0)
+            return rc;
+        if ((rc = so_write(fz, f, sizeof(*f))) < 0)
+            return sect_error(b, rc, err, errlen);
+        n++;
+    }
+    if (o->fuzzy.rc)
+        return sort_error(b, &o->fuzzy, o->fuzzy.rc, err, errlen);
+    xsort_release(&o->fuzzy);
+    if ((rc = so_finish(fz)) < 0)
+        return sect_error(b, rc, err, errlen);
+    unsigned k = 1;
+    while (k < 30 && ((uint64_t)1 << (k + 2)) < n)
+        k++;
+    o->fuzzy_bits = k;
+    /* the directory, from the entries read back in blocks */
+    uint64_t nb = (uint64_t)1 << k, bucket = 0;
+    struct ix_fuzzy blk[4096];
+    for (uint64_t e = 0; e < n;) {
+        size_t m = n - e < 4096 ? (size_t)(n - e) : 4096;
+        if ((rc = so_read(fz, e * sizeof(*blk), blk, m * sizeof(*blk))) < 0)
+            return sect_error(b, rc, err, errlen);
+        for (size_t j = 0; j < m; j++, e++) {
+            uint64_t top = blk[j].hash >> (32 - k);
+            for (; bucket <= top; bucket++) {
+                uint32_t v = (uint32_t)e;
+                if ((rc = so_write(dir, &v, 4)) < 0)
+                    return sect_error(b, rc, err, errlen);
+            }
+        }
+    }
+    for (; bucket <= nb; bucket++) {
+        uint32_t v = (uint32_t)n;
+        if ((rc = so_write(dir, &v, 4)) < 0)
+            return sect_error(b, rc, err, errlen);
+    }
+    return 0;
 }
 
-/* The counts of country cc, added (zeroed) the first time cc is seen. */
-static struct ix_country *country_slot(struct layout *o, const char cc[2])
+/* Per-country counts of streets, places and postcodes (addresses were counted as written),
+ * sorted by code. */
+static int count_countries(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
-    for (size_t k = 0; k < o->n_countries; k++)
-        if (memcmp(o->countries[k].code, cc, 2) == 0)
-            return &o->countries[k];
-    VEC_GROW(o->countries, o->n_countries, o->cap_countries);
-    struct ix_country *c = &o->countries[o->n_countries++];
-    memset(c, 0, sizeof(*c));
-    memcpy(c->code, cc, 2);
-    return c;
-}
-
-/* Per-country counts of addresses, streets, places and postcodes, sorted by code. */
-static void count_countries(struct index_builder *b, struct layout *o)
-{
-    for (size_t i = 0; i < o->na; i++)
-        country_slot(o, o->streets[o->addrs[i].street].country)->addresses++;
+    (void)err;
+    (void)errlen;
     for (size_t i = 0; i < o->ng; i++)
         country_slot(o, o->streets[i].country)->streets++;
     for (size_t i = 0; i < b->n_places; i++)
         country_slot(o, o->places[i].country)->places++;
     for (size_t i = 0; i < b->n_pcs; i++)
         country_slot(o, o->pcs[i].country)->postcodes++;
-    sort(o->countries, o->n_countries, sizeof(*o->countries), cmp_country, b);
+    o->last_country = NULL;
+    xs_qsort(o->countries, o->n_countries, sizeof(*o->countries), cmp_country, NULL);
+    return 0;
 }
 
 /* The hash tables of street, place and postcode keys (first index of each run). */
-static void build_hash_tables(struct index_builder *b, struct layout *o)
+static int build_hash_tables(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
-    o->h_st = build_hash(b, o->ng, o->streets, sizeof(*o->streets), offsetof(struct ix_street, key),
-                         &o->ns_st);
-    o->h_pl = build_hash(b, b->n_places, o->places, sizeof(*o->places),
-                         offsetof(struct ix_place, key), &o->ns_pl);
-    o->h_pc = build_hash(b, b->n_pcs, o->pcs, sizeof(*o->pcs), offsetof(struct ix_postcode, key),
-                         &o->ns_pc);
+    int rc =
+        build_hash(b, o, o->ng, o->streets, sizeof(*o->streets), offsetof(struct ix_street, key),
+                   "street hash slots", &o->h_st, &o->ns_st, err, errlen);
+    if (rc == 0)
+        rc = build_hash(b, o, b->n_places, o->places, sizeof(*o->places),
+                        offsetof(struct ix_place, key), "place hash slots", &o->h_pl, &o->ns_pl,
+                        err, errlen);
+    if (rc == 0)
+        rc = build_hash(b, o, b->n_pcs, o->pcs, sizeof(*o->pcs), offsetof(struct ix_postcode, key),
+                        "postcode hash slots", &o->h_pc, &o->ns_pc, err, errlen);
+    return rc;
 }
 
 /* ---- the file ---- */
 
-/* One section's bytes and entry count. */
-struct out_sect {
-    const void *data;
-    size_t len;
-    size_t count;
-};
-
 /*
- * Lay out the sections after the header (each 8-aligned, with its CRC-32), then write header and
- * sections to "<path>.tmp.<pid>", fsync, and rename it over path. Return 0, or a negative code
- * with a message in err (the temporary file is removed).
+ * Write the header and the sections (each 8-aligned) to "<path>.tmp.<pid>", fsync, and rename
+ * it over path. STRINGS is the builder's blob followed by sect[IXS_STRINGS] (the source ids).
+ * Return 0, or a negative code with a message in err (the temporary file is removed).
  */
-static int write_file(const char *path, struct ix_header *h, struct out_sect *s, char *err,
-                      size_t errlen)
+static int write_file(const struct index_builder *b, struct layout *o, const char *path,
+                      struct ix_header *h, const size_t entry[IXS__COUNT], char *err, size_t errlen)
 {
     char tmp[GB_PATH_MAX];
     int rc = 0;
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
         return -ENAMETOOLONG;
+    for (int i = 0; i < IXS__COUNT; i++)
+        if ((rc = so_finish(&o->sect[i])) < 0)
+            return sect_error(b, rc, err, errlen);
+    uint64_t off = sizeof(*h);
+    for (int i = 0; i < IXS__COUNT; i++) {
+        const struct sect_out *s = &o->sect[i];
+        uint64_t len = s->total, crc = s->crc;
+        if (i == IXS_STRINGS) {
+            len += o->hot_len;
+            uLong hot = crc32(0L, Z_NULL, 0);
+            for (uint64_t done = 0; done < o->hot_len;) {
+                uInt piece =
+                    o->hot_len - done > (1u << 30) ? (1u << 30) : (uInt)(o->hot_len - done);
+                hot = crc32(hot, (const unsigned char *)b->blob + done, piece);
+                done += piece;
+            }
+            crc = crc32_combine(hot, s->crc, (z_off_t)s->total);
+        }
+        uint64_t count = len / entry[i];
+        if ((rc = over_limit(b, "a section's entries", count, err, errlen)) < 0)
+            return rc;
+        off = (off + 7) & ~(uint64_t)7;
+        h->sect[i].off = off;
+        h->sect[i].len = len;
+        h->sect[i].count = (uint32_t)count;
+        h->sect[i].crc = (uint32_t)crc;
+        off += len;
+    }
+    h->file_size = off;
+    h->header_crc = 0;
+    h->header_crc = (uint32_t)crc32(0L, (const unsigned char *)h, sizeof(*h));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = -errno;
         gb_errf(err, errlen, "cannot create %s: %s", tmp, gb_strerror(rc));
         return rc;
     }
-    uint64_t off = sizeof(*h);
-    for (int i = 0; i < IXS__COUNT; i++) {
-        off = (off + 7) & ~(uint64_t)7;
-        h->sect[i].off = off;
-        h->sect[i].len = s[i].len;
-        h->sect[i].count = (uint32_t)s[i].count;
-        /* crc32 takes uInt lengths: feed big sections in pieces */
-        uLong crc = crc32(0L, Z_NULL, 0);
-        const unsigned char *p = s[i].data;
-        for (size_t done = 0; done < s[i].len;) {
-            size_t piece = s[i].len - done > (1u << 30) ? (1u << 30) : s[i].len - done;
-            crc = crc32(crc, p + done, (uInt)piece);
-            done += piece;
-        }
-        h->sect[i].crc = (uint32_t)crc;
-        off += s[i].len;
-    }
-    h->file_size = off;
-    h->header_crc = 0;
-    h->header_crc = (uint32_t)crc32(0L, (const unsigned char *)h, sizeof(*h));
+    size_t cap = 1u << 20;
+    char *block = xmalloc(cap);
     rc = fs_write_all(fd, h, sizeof(*h));
     uint64_t pos = sizeof(*h);
     static const char zeros[8];
     for (int i = 0; rc == 0 && i < IXS__COUNT; i++) {
         if (h->sect[i].off > pos)
             rc = fs_write_all(fd, zeros, (size_t)(h->sect[i].off - pos));
-        if (rc == 0 && s[i].len)
-            rc = fs_write_all(fd, s[i].data, s[i].len);
-        pos = h->sect[i].off + s[i].len;
+        if (rc == 0 && i == IXS_STRINGS)
+            rc = fs_write_all(fd, b->blob, (size_t)o->hot_len);
+        if (rc == 0)
+            rc = so_copy_to(&o->sect[i], fd, block, cap);
+        pos = h->sect[i].off + h->sect[i].len;
     }
+    free(block);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
@@ -940,8 +1249,8 @@ static int write_file(const char *path, struct ix_header *h, struct out_sect *s,
 }
 
 /* The header and the section list of the laid-out tables, written to path. */
-static int write_index(const struct index_builder *b, const struct layout *o, const char *path,
-                       char *err, size_t errlen)
+static int write_index(struct index_builder *b, struct layout *o, const char *path, char *err,
+                       size_t errlen)
 {
     struct ix_header h;
     memset(&h, 0, sizeof(h));
@@ -950,167 +1259,151 @@ static int write_index(const struct index_builder *b, const struct layout *o, co
     h.format_version = INDEX_FORMAT_VERSION;
     h.norm_version = NORM_VERSION;
     h.n_sections = IXS__COUNT;
+    h.string_shift = o->shift;
     h.counts[0] = o->na;
     h.counts[1] = o->ng;
     h.counts[2] = b->n_interps;
     h.counts[3] = b->n_places;
     h.counts[4] = b->n_pcs;
     h.counts[5] = b->n_admins;
-    size_t na = o->na, ng = o->ng;
-    struct out_sect s[IXS__COUNT] = {
-        [IXS_STRINGS] = {b->blob, b->blob_len, b->blob_len},
-        [IXS_SOURCES] = {b->sources, b->n_sources * sizeof(*b->sources), b->n_sources},
-        [IXS_STREETS] = {o->streets, ng * sizeof(*o->streets), ng},
-        [IXS_STREET_HASH] = {o->h_st, o->ns_st * sizeof(uint32_t), o->ns_st},
-        [IXS_FUZZY] = {o->fuzzy, o->n_fuzzy * sizeof(*o->fuzzy), o->n_fuzzy},
-        [IXS_ADDRS] = {o->addrs, na * sizeof(*o->addrs), na},
-        [IXS_INTERPS] = {o->interps, b->n_interps * sizeof(*o->interps), b->n_interps},
-        [IXS_POINTS] = {o->points, o->n_points * sizeof(*o->points), o->n_points},
-        [IXS_PLACES] = {o->places, b->n_places * sizeof(*o->places), b->n_places},
-        [IXS_PLACE_HASH] = {o->h_pl, o->ns_pl * sizeof(uint32_t), o->ns_pl},
-        [IXS_POSTCODES] = {o->pcs, b->n_pcs * sizeof(*o->pcs), b->n_pcs},
-        [IXS_PC_HASH] = {o->h_pc, o->ns_pc * sizeof(uint32_t), o->ns_pc},
-        [IXS_ADMINS] = {b->admins, b->n_admins * sizeof(*b->admins), b->n_admins},
-        [IXS_CELLS] = {o->cells, o->n_cells * sizeof(*o->cells), o->n_cells},
-        [IXS_CELL_ADDRS] = {o->cell_addrs, na * sizeof(uint32_t), na},
-        [IXS_COUNTRIES] = {o->countries, o->n_countries * sizeof(*o->countries), o->n_countries},
-        [IXS_SCELLS] = {o->scells, o->n_scells * sizeof(*o->scells), o->n_scells},
-        [IXS_SCELL_STREETS] = {o->scell_streets, o->n_scell_streets * sizeof(uint32_t),
-                               o->n_scell_streets},
-        [IXS_PC_RANGES] = {o->pc_ranges, b->n_pcs * sizeof(*o->pc_ranges), b->n_pcs},
-        [IXS_PC_STREETS] = {o->pc_streets, o->n_pc_streets * sizeof(uint32_t), o->n_pc_streets},
-        [IXS_FUZZY_DIR] = {o->fuzzy_dir, (((size_t)1 << o->fuzzy_bits) + 1) * sizeof(uint32_t),
-                           ((size_t)1 << o->fuzzy_bits) + 1},
+    struct {
+        int id;
+        const void *data;
+        uint64_t len;
+    } tables[] = {
+        {IXS_SOURCES, b->sources, b->n_sources * sizeof(*b->sources)},
+        {IXS_STREETS, o->streets, o->ng * sizeof(*o->streets)},
+        {IXS_STREET_HASH, o->h_st, o->ns_st * sizeof(uint32_t)},
+        {IXS_PLACES, o->places, b->n_places * sizeof(*o->places)},
+        {IXS_PLACE_HASH, o->h_pl, o->ns_pl * sizeof(uint32_t)},
+        {IXS_POSTCODES, o->pcs, b->n_pcs * sizeof(*o->pcs)},
+        {IXS_PC_HASH, o->h_pc, o->ns_pc * sizeof(uint32_t)},
+        {IXS_ADMINS, b->admins, b->n_admins * sizeof(*b->admins)},
+        {IXS_COUNTRIES, o->countries, o->n_countries * sizeof(*o->countries)},
+        {IXS_PC_RANGES, o->pc_ranges, b->n_pcs * sizeof(*o->pc_ranges)},
     };
-    int rc = write_file(path, &h, s, err, errlen);
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        so_adopt(&o->sect[tables[i].id], tables[i].data, tables[i].len);
+    size_t entry[IXS__COUNT] = {
+        [IXS_STRINGS] = (size_t)1 << o->shift,
+        [IXS_SOURCES] = sizeof(struct ix_source),
+        [IXS_STREETS] = sizeof(struct ix_street),
+        [IXS_STREET_HASH] = 4,
+        [IXS_FUZZY] = sizeof(struct ix_fuzzy),
+        [IXS_ADDRS] = sizeof(struct ix_addr),
+        [IXS_INTERPS] = sizeof(struct ix_interp),
+        [IXS_POINTS] = sizeof(struct ix_point),
+        [IXS_PLACES] = sizeof(struct ix_place),
+        [IXS_PLACE_HASH] = 4,
+        [IXS_POSTCODES] = sizeof(struct ix_postcode),
+        [IXS_PC_HASH] = 4,
+        [IXS_ADMINS] = sizeof(struct ix_admin),
+        [IXS_CELLS] = sizeof(struct ix_cell),
+        [IXS_CELL_ADDRS] = 4,
+        [IXS_COUNTRIES] = sizeof(struct ix_country),
+        [IXS_SCELLS] = sizeof(struct ix_cell),
+        [IXS_SCELL_STREETS] = 4,
+        [IXS_PC_RANGES] = sizeof(struct ix_range),
+        [IXS_PC_STREETS] = 4,
+        [IXS_FUZZY_DIR] = 4,
+    };
+    int rc = write_file(b, o, path, &h, entry, err, errlen);
     if (rc == 0)
-        log_info("index written path=%s addresses=%zu streets=%zu interps=%zu places=%zu "
-                 "postcodes=%zu admins=%zu bytes=%llu",
-                 path, na, ng, b->n_interps, b->n_places, b->n_pcs, b->n_admins,
-                 (unsigned long long)h.file_size);
+        log_info("index written path=%s addresses=%llu streets=%zu interps=%llu places=%zu "
+                 "postcodes=%zu admins=%zu bytes=%llu string_unit=%u",
+                 path, (unsigned long long)o->na, o->ng, (unsigned long long)b->n_interps,
+                 b->n_places, b->n_pcs, b->n_admins, (unsigned long long)h.file_size,
+                 1u << o->shift);
     return rc;
 }
 
 /* Free every table of the layout (what a phase did not create is NULL). */
 static void layout_release(struct layout *o)
 {
+    free(o->remap);
     free(o->order);
     free(o->sorted);
     free(o->streets);
-    free(o->addrs);
-    free(o->interps);
-    free(o->fuzzy);
     free(o->places);
     free(o->pcs);
-    free(o->cells);
-    free(o->cell_addrs);
-    free(o->points);
-    free(o->seg_cells);
-    free(o->scells);
-    free(o->scell_streets);
+    free(o->pc_ranges);
+    smap_release(&o->pc_runs);
+    smap_release(&o->pc_cache);
     free(o->countries);
     free(o->h_st);
     free(o->h_pl);
     free(o->h_pc);
-    free(o->pc_ranges);
-    free(o->pc_streets);
-    free(o->fuzzy_dir);
-}
-
-/* GB_ELIMIT with a message when n (of what) passes the builder's limit, else 0. */
-static int over_limit(const struct index_builder *b, const char *what, uint64_t n, char *err,
-                      size_t errlen)
-{
-    if (n <= b->limit)
-        return 0;
-    gb_errf(err, errlen,
-            "index too large: %s (%llu) passes %llu, the most a 32-bit reference can address; "
-            "build several indexes (one per country) instead",
-            what, (unsigned long long)n, (unsigned long long)b->limit);
-    return GB_ELIMIT;
-}
-
-/* One size and what it counts, for the limit checks. */
-struct limit_item {
-    const char *what;
-    uint64_t n;
-};
-
-/* over_limit() of each item: the first that passes the limit, else 0. */
-static int check_limits(const struct index_builder *b, const struct limit_item *items, size_t n,
-                        char *err, size_t errlen)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = over_limit(b, items[i].what, items[i].n, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* What the records collected need, before any phase narrows a size to 32 bits. */
-static int check_input_limits(const struct index_builder *b, char *err, size_t errlen)
-{
-    const struct limit_item c[] = {
-        {"the string section's bytes", b->blob_len},
-        {"addresses", b->n_addrs},
-        {"streets", b->n_grps},
-        {"interpolation ranges", b->n_interps},
-        {"places", b->n_places},
-        {"postcodes", b->n_pcs},
-        {"admin areas", b->n_admins},
-        {"sources", b->n_sources},
-        {"line points", (uint64_t)b->n_points + b->n_spoints + b->n_apoints},
-    };
-    return check_limits(b, c, sizeof(c) / sizeof(c[0]), err, errlen);
-}
-
-/* What the phases made: the derived tables' counts. */
-static int check_layout_limits(const struct index_builder *b, const struct layout *o, char *err,
-                               size_t errlen)
-{
-    const struct limit_item c[] = {
-        {"fuzzy entries", o->n_fuzzy},
-        {"points", o->n_points},
-        {"grid cells", o->n_cells},
-        {"street grid entries", o->n_scell_streets},
-        {"postcode streets", o->n_pc_streets},
-        {"street hash slots", o->ns_st},
-        {"place hash slots", o->ns_pl},
-        {"postcode hash slots", o->ns_pc},
-    };
-    return check_limits(b, c, sizeof(c) / sizeof(c[0]), err, errlen);
+    free(o->pcbuf);
+    xsort_release(&o->pc_pairs);
+    xsort_release(&o->cells);
+    xsort_release(&o->scells);
+    xsort_release(&o->fuzzy);
+    for (int i = 0; i < IXS__COUNT; i++)
+        so_release(&o->sect[i]);
 }
 
 /* The phases of a build, in order: each reads what the ones before it laid out. */
-typedef void build_phase_fn(struct index_builder *b, struct layout *o);
+typedef int build_phase_fn(struct index_builder *b, struct layout *o, char *err, size_t errlen);
 static build_phase_fn *const build_phases[] = {
-    order_streets,         /* merge line-only streets, sort streets, addresses, interpolations */
-    lay_out_addresses,     /* drop duplicate addresses */
-    lay_out_streets,       /* streets with ids and address runs */
-    lay_out_interps,       /* interpolation lines and their runs */
-    summarise_streets,     /* each street's point and postcode */
-    build_fuzzy,           /* one-deletion variants of street keys */
-    build_fuzzy_dir,       /* their directory by hash bucket */
-    lay_out_places,        /* place centroids, order, ids */
-    lay_out_postcodes,     /* postcode points and order */
-    link_postcode_streets, /* the streets of each postcode key */
-    build_addr_cells,      /* the reverse grid of addresses */
-    lay_out_points,        /* interpolation lines, street ways, admin rings */
-    build_street_cells,    /* the grid of streets */
-    count_countries,       /* per-country counts */
-    build_hash_tables,     /* street, place and postcode hash tables */
+    order_streets,          /* merge line-only streets, sort the streets */
+    lay_out_streets,        /* streets with ids */
+    lay_out_places,         /* place centroids, order, ids */
+    lay_out_postcodes,      /* postcode points and order */
+    write_addresses,        /* addresses, source ids, street runs, points, postcodes */
+    write_interps,          /* interpolation lines and their points */
+    write_ways,             /* street ways */
+    write_rings,            /* admin rings */
+    write_postcode_streets, /* the streets of each postcode key */
+    write_grids,            /* the grids of addresses and streets */
+    write_fuzzy,            /* one-deletion variants of street keys, their directory */
+    count_countries,        /* per-country counts */
+    build_hash_tables,      /* street, place and postcode hash tables */
 };
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen)
 {
-    int rc = check_input_limits(b, err, errlen);
+    if (b->rc) {
+        gb_errf(err, errlen, "%s", b->msg);
+        return b->rc;
+    }
+    builder_resident(b);
+    log_debug("collected streets=%zu strings=%zu places=%zu postcodes=%zu resident_mb=%llu "
+              "held_mb=%llu rss_mb=%llu",
+              b->n_grps, b->strings.n, b->n_places, b->n_pcs,
+              (unsigned long long)(b->pool.resident >> 20),
+              (unsigned long long)(b->pool.held >> 20), (unsigned long long)(process_rss() >> 20));
+    struct layout o;
+    memset(&o, 0, sizeof(o));
+    int rc = choose_shift(b, &o, err, errlen);
     if (rc < 0)
         return rc;
-    struct layout o = {0};
-    for (size_t i = 0; i < sizeof(build_phases) / sizeof(build_phases[0]); i++)
-        build_phases[i](b, &o);
-    rc = check_layout_limits(b, &o, err, errlen);
+    compact_strings(b, &o);
+    /* what only the collection needed */
+    smap_release(&b->strings);
+    smap_release(&b->groups);
+    smap_release(&b->raw_groups);
+    smap_release(&b->raw_places);
+    smap_release(&b->raw_postcodes);
+    smap_release(&b->derived_places);
+    smap_release(&b->postcode_map);
+    free(b->scratch);
+    b->scratch = NULL;
+    b->scratch_cap = 0;
+    xsort_init(&o.pc_pairs, "postcode streets", &b->pool, sizeof(struct pc_pair));
+    xsort_init(&o.cells, "address grid", &b->pool, sizeof(struct cell_pair));
+    xsort_init(&o.scells, "street grid", &b->pool, sizeof(struct cell_pair));
+    xsort_init(&o.fuzzy, "fuzzy variants", &b->pool, sizeof(struct ix_fuzzy));
+    for (int i = 0; i < IXS__COUNT; i++)
+        so_init(&o.sect[i], &b->pool);
+    for (size_t i = 0; rc == 0 && i < sizeof(build_phases) / sizeof(build_phases[0]); i++) {
+        malloc_trim(0); /* what the last phase freed, back to the system */
+        layout_resident(b, &o);
+        log_debug("build phase=%zu rss_mb=%llu resident_mb=%llu held_mb=%llu", i,
+                  (unsigned long long)(process_rss() >> 20),
+                  (unsigned long long)(b->pool.resident >> 20),
+                  (unsigned long long)(b->pool.held >> 20));
+        rc = build_phases[i](b, &o, err, errlen);
+    }
     if (rc == 0)
         rc = write_index(b, &o, path, err, errlen);
     layout_release(&o);

@@ -4,7 +4,9 @@
  *
  * All integers are little-endian (the only byte order we build for; the header records it),
  * every section starts on an 8-byte boundary, coordinates are int32 degrees * 1e7, and a
- * string is a uint32 offset into the STRINGS section (0 is the empty string).
+ * string is a uint32 offset into the STRINGS section in units of 2^string_shift bytes (the
+ * header's; 0 is the empty string): 1-byte units up to 4 GiB of strings, 8-byte units up to
+ * 32 GiB, every string starting on a unit boundary. Every other reference is an entry index.
  */
 #ifndef GEOBATCH_INDEX_FORMAT_H
 #define GEOBATCH_INDEX_FORMAT_H
@@ -14,13 +16,14 @@
 #include <assert.h>
 #include <stdint.h>
 
-#define IX_MAGIC       "GBINDEX\0"
-#define IX_ENDIAN_MARK 0x01020304u
-#define IX_NONE        0xFFFFFFFFu /* "no entry" in u32 references and hash slots */
-#define IX_COORD_SCALE 1e7
+#define IX_MAGIC            "GBINDEX\0"
+#define IX_ENDIAN_MARK      0x01020304u
+#define IX_NONE             0xFFFFFFFFu /* "no entry" in u32 references and hash slots */
+#define IX_COORD_SCALE      1e7
+#define IX_MAX_STRING_SHIFT 3 /* 8-byte units: up to 32 GiB of strings */
 
 enum ix_section_id {
-    IXS_STRINGS = 0,   /* NUL-terminated UTF-8 strings; offset 0 holds "" */
+    IXS_STRINGS = 0,   /* NUL-terminated UTF-8 strings; offset 0 holds "" (entries: units) */
     IXS_SOURCES,       /* struct ix_source[] */
     IXS_STREETS,       /* struct ix_street[], sorted by key, country, city key */
     IXS_STREET_HASH,   /* uint32[] open-addressing table of street indexes by key (first of run) */
@@ -61,7 +64,7 @@ struct ix_header {
     uint64_t file_size;      /* bytes, the whole file */
     uint64_t counts[6];      /* addresses, streets, interps, places, postcodes, admins */
     uint32_t header_crc;     /* CRC-32 of this header with header_crc = 0 */
-    uint32_t reserved;
+    uint32_t string_shift;   /* string offsets count units of 2^string_shift bytes (0..3) */
     struct ix_section sect[IXS__COUNT];
 };
 static_assert(sizeof(struct ix_header) == 88 + 24 * IXS__COUNT, "ix_header layout");
@@ -196,7 +199,7 @@ static_assert(sizeof(struct ix_country) == 20, "ix_country layout");
 struct index_view {
     const struct ix_header *hdr;
     const char *strings;
-    size_t strings_len;
+    size_t strings_len; /* bytes */
     const struct ix_source *sources;
     size_t n_sources;
     const struct ix_street *streets;
@@ -237,6 +240,7 @@ struct index_view {
     const uint32_t *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
     size_t n_fuzzy_dir;
     unsigned fuzzy_bits;
+    unsigned str_shift; /* the header's string_shift */
 };
 
 struct index;
@@ -252,10 +256,11 @@ static inline uint32_t ix_key_hash(const char *key, size_t len)
     return hash_fnv1a(key, len);
 }
 
-/* The string at offset off ("" for 0). Offsets are validated at open. */
+/* The string at offset off ("" for 0): byte off << string_shift of STRINGS (size_t: the section
+ * may pass 4 GiB). Offsets are validated at open. */
 static inline const char *ix_str(const struct index_view *v, uint32_t off)
 {
-    return v->strings + off;
+    return v->strings + ((size_t)off << v->str_shift);
 }
 
 #endif

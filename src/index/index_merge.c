@@ -3,19 +3,20 @@
  * built from all their inputs, read in the order the indexes are given.
  *
  * Each input is opened (every checksum verified), its tables are fed into one builder
- * (index_build_int.h) as the builder had them before it wrote that input, and the input is
- * closed before the next is opened: memory is the builder's, plus one mapped input. The
- * builder's write phases then run as for an import. What makes the result equal to a joint
+ * (index_build_int.h) as the builder had them before it wrote that input (the addresses, lines,
+ * ways and rings into its sorters), and the input is closed before the next is opened: memory
+ * is the builder's budget (--memory), plus one mapped input. The builder's write phases then
+ * run as for an import. What makes the result equal to a joint
  * import, byte for byte, when the inputs share no street (no street key, country and city key
  * in two of them: indexes of different countries):
- *   - STRINGS: the import interns strings in first-use order and appends each address's
- *     source id without looking for an earlier copy. An input's string section is its own
- *     import's first-use order, so the joint order is input 1's section, then each later
- *     input's strings in their order, less those an earlier input already interned; a source
- *     id (a string an address points at as its source) is always appended. The one guess: a
- *     string no table points at (left by an address stored once for two) is taken for a source
- *     id when it has the shape of the input's source ids, else for an interned string; a
- *     wrong guess moves string offsets, never an answer.
+ *   - STRINGS: the import interns names, keys, numbers and postcodes in first-use order, and
+ *     writes each address's source id after them, beside the address (format 3). An input's
+ *     interned strings are its own import's first-use order, so the joint order is input 1's,
+ *     then each later input's less those an earlier input already interned; the source ids
+ *     travel with their addresses through the builder's sorter, as in an import. (The one
+ *     difference: an import counts the source ids of the duplicates it later drops when it
+ *     picks the string unit, a merge never sees them; so the unit can differ when the section
+ *     is within those bytes of 4, 8 or 16 GiB.)
  *   - Every table sorts on content with arrival order as the last tie-breaker: the entries of
  *     one input keep their relative order, and input 1 arrives before input 2.
  *   - Centroids (derived places, postcodes, street points) are taken as stored, not
@@ -44,146 +45,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where an input's strings went: item starts (ascending) and their offsets in the output. */
+/* Where an input's interned strings went: their offsets in the input (units, ascending) and
+ * their references in the builder. */
 struct str_map {
     uint32_t *old_off, *new_off;
     size_t n;
 };
 
-/* Append s[0..len) and its NUL to the builder's blob; return its offset. */
-static uint32_t blob_append(struct index_builder *b, const char *s, size_t len)
+/* Where the input's source ids begin: every address's source id is written after the interned
+ * strings (index_build_write.c, write_addresses), so the lowest one is the end of the interned
+ * part (in bytes); the section's end when no address has one. */
+static uint64_t interned_end(const struct index_view *v)
 {
-    VEC_RESERVE(b->blob, b->blob_len + len + 1, b->blob_cap);
-    uint32_t off = (uint32_t)b->blob_len;
-    memcpy(b->blob + off, s, len);
-    b->blob[off + len] = '\0';
-    b->blob_len += len + 1;
-    return off;
-}
-
-/* Bit off of a bitmap. */
-static void bit_set(uint8_t *bits, uint32_t off)
-{
-    bits[off >> 3] |= (uint8_t)(1u << (off & 7));
-}
-
-static bool bit_get(const uint8_t *bits, uint32_t off)
-{
-    return bits[off >> 3] >> (off & 7) & 1;
-}
-
-/* A string's shape: its length (up to 255) and which of digits, lower-case, upper-case and
- * other bytes it has; 4,096 shapes. */
-static unsigned shape_of(const char *s, size_t len)
-{
-    unsigned cls = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        cls |= c >= '0' && c <= '9'   ? 1u
-               : c >= 'a' && c <= 'z' ? 2u
-               : c >= 'A' && c <= 'Z' ? 4u
-                                      : 8u;
-    }
-    return (unsigned)(len > 255 ? 255 : len) << 4 | cls;
-}
-
-/* The strings tables point at: every reference but the addresses' source ids into ref, those
- * into src, and the shapes of the source ids into shapes. */
-static void mark_references(const struct index_view *v, uint8_t *ref, uint8_t *src, bool *shapes)
-{
-    for (size_t i = 0; i < v->n_sources; i++)
-        bit_set(ref, v->sources[i].name);
-    for (size_t i = 0; i < v->n_streets; i++) {
-        const struct ix_street *t = &v->streets[i];
-        const uint32_t f[] = {t->key,          t->name,     t->city,   t->city_key, t->district,
-                              t->district_key, t->postcode, t->county, t->state};
-        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
-            bit_set(ref, f[k]);
-    }
+    uint64_t end = v->strings_len;
     for (size_t i = 0; i < v->n_addrs; i++) {
-        bit_set(ref, v->addrs[i].raw);
-        bit_set(ref, v->addrs[i].postcode);
-        uint32_t so = v->addrs[i].source;
-        bit_set(src, so);
-        shapes[shape_of(ix_str(v, so), strlen(ix_str(v, so)))] = true;
+        uint64_t at = (uint64_t)v->addrs[i].source << v->str_shift;
+        if (v->addrs[i].source && at < end)
+            end = at;
     }
-    for (size_t i = 0; i < v->n_interps; i++)
-        bit_set(ref, v->interps[i].postcode);
-    for (size_t i = 0; i < v->n_places; i++) {
-        const struct ix_place *p = &v->places[i];
-        const uint32_t f[] = {p->key, p->name, p->city, p->county, p->state};
-        for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
-            bit_set(ref, f[k]);
-    }
-    for (size_t i = 0; i < v->n_postcodes; i++) {
-        bit_set(ref, v->postcodes[i].key);
-        bit_set(ref, v->postcodes[i].name);
-        bit_set(ref, v->postcodes[i].city);
-    }
-    for (size_t i = 0; i < v->n_admins; i++)
-        bit_set(ref, v->admins[i].name);
+    return end;
 }
 
 /*
- * Carry the input's STRINGS into the builder in the order of a joint import (the file's
- * comment) and fill m. A string no table points at was left by a record the build dropped:
- * almost always the source id of an address stored once for two (an id is appended, never
- * interned), else a string of that record interned; it is taken for a source id when it has
- * the shape (length, kinds of characters) of one of the input's source ids. Return 0, or
- * GB_ELIMIT when the strings pass the builder's limit.
+ * Intern the input's strings into the builder in the order of a joint import (the file's
+ * comment) and fill m. Interned strings are stored once and never empty, so every NUL between
+ * them is padding to the input's string unit. Return 0, or the builder's error (a limit).
  */
-static int map_strings(struct index_builder *b, const struct index_view *v, struct str_map *m,
-                       char *err, size_t errlen)
+static int map_strings(struct index_builder *b, const struct index_view *v, struct str_map *m)
 {
-    size_t nbits = v->strings_len / 8 + 1;
-    uint8_t *ref = xcalloc(nbits, 1), *src = xcalloc(nbits, 1);
-    bool *shapes = xcalloc(4096, sizeof(bool));
-    mark_references(v, ref, src, shapes);
-    size_t items = 0;
-    for (size_t i = 1; i < v->strings_len; i++)
+    uint64_t end = interned_end(v), items = 0;
+    for (uint64_t i = 1; i < end; i++)
         items += v->strings[i] == '\0';
     m->old_off = xmallocarray(items + 1, sizeof(uint32_t));
     m->new_off = xmallocarray(items + 1, sizeof(uint32_t));
     m->n = 0;
-    size_t start = b->blob_len; /* this input's strings begin here */
-    int rc = 0;
-    for (size_t off = 1; off < v->strings_len;) {
+    for (uint64_t off = 1; off < end && !b->rc;) {
+        if (v->strings[off] == '\0') {
+            off++;
+            continue;
+        }
         const char *s = v->strings + off;
-        size_t len = strlen(s);
-        uint32_t key = (uint32_t)off, out;
-        if (b->blob_len + len + 1 > b->limit) {
-            gb_errf(err, errlen,
-                    "index too large: the string section's bytes pass %llu, the most a 32-bit "
-                    "reference can address",
-                    (unsigned long long)b->limit);
-            rc = GB_ELIMIT;
-            break;
-        }
-        bool appended = bit_get(src, key) || (!bit_get(ref, key) && shapes[shape_of(s, len)]);
-        if (appended) {
-            out = blob_append(b, s, len);
-        } else {
-            int ins;
-            uint32_t *val = smap_put(&b->strings, s, len, (uint32_t)b->blob_len, &ins);
-            if (ins)
-                out = blob_append(b, s, len);
-            else if (*val >= start) /* a second copy within one input: not interned */
-                out = blob_append(b, s, len);
-            else
-                out = *val;
-        }
-        m->old_off[m->n] = key;
-        m->new_off[m->n] = out;
+        size_t len = strnlen(s, end - off);
+        m->old_off[m->n] = (uint32_t)(off >> v->str_shift);
+        m->new_off[m->n] = builder_intern(b, s, len);
         m->n++;
         off += len + 1;
     }
-    free(ref);
-    free(src);
-    free(shapes);
-    return rc;
+    return b->rc;
 }
 
-/* The output offset of the input's string at off (0 stays 0; validated at open). */
+/* The builder reference of the input's interned string at off (0 stays 0). */
 static uint32_t remap(const struct str_map *m, uint32_t off)
 {
     if (off == 0)
@@ -230,7 +141,7 @@ static double longest_way_m(const struct index_view *v, const struct ix_street *
 }
 
 /* The builder's group of input street s (created on first sight, shared by equal streets of
- * later inputs); its index. */
+ * later inputs); its index, or IX_NONE when the streets pass the builder's limit. */
 static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
                             const struct str_map *m, const struct ix_street *s)
 {
@@ -240,6 +151,8 @@ static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
         snprintf(comp, sizeof(comp), "%s\x1f%c%c\x1f%s", key, s->country[0] ? s->country[0] : '-',
                  s->country[1] ? s->country[1] : '-', ckey);
     size_t clen = n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : sizeof(comp) - 1;
+    if (!smap_get(&b->groups, comp, clen) && builder_count_ok(b, "streets", b->n_grps + 1) < 0)
+        return IX_NONE;
     int ins;
     uint32_t *gi = smap_put(&b->groups, comp, clen, (uint32_t)b->n_grps, &ins);
     double way = s->geom_count ? longest_way_m(v, s) : 0;
@@ -289,9 +202,21 @@ static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
     return *gi;
 }
 
-/* A street's ways (split at IX_PART_BREAK) as the builder's street geometry of group g. */
-static void feed_ways(struct index_builder *b, const struct index_view *v,
-                      const struct ix_street *s, uint32_t g)
+/* Add a record of hdr_len bytes at hdr followed by n points to sorter x. */
+static int add_with_points(struct index_builder *b, struct xsort *x, const void *hdr,
+                           size_t hdr_len, const struct ix_point *pts, size_t n)
+{
+    size_t len = hdr_len + n * sizeof(struct ix_point);
+    VEC_RESERVE(b->scratch, len, b->scratch_cap);
+    memcpy(b->scratch, hdr, hdr_len);
+    memcpy(b->scratch + hdr_len, pts, n * sizeof(struct ix_point));
+    int rc = xsort_add(x, b->scratch, len);
+    return rc < 0 ? builder_sort_failed(b, x, rc) : 0;
+}
+
+/* A street's ways (split at IX_PART_BREAK) as the builder's ways of group g. */
+static int feed_ways(struct index_builder *b, const struct index_view *v, const struct ix_street *s,
+                     uint32_t g)
 {
     uint32_t k = 0;
     while (k < s->geom_count) {
@@ -299,19 +224,19 @@ static void feed_ways(struct index_builder *b, const struct index_view *v,
         while (k < s->geom_count && v->points[s->geom_first + k].lat != IX_PART_BREAK)
             k++;
         if (k - from >= 2) {
-            VEC_GROW(b->sgeoms, b->n_sgeoms, b->cap_sgeoms);
-            struct b_sgeom *sg = &b->sgeoms[b->n_sgeoms++];
-            sg->group = g;
-            sg->first = (uint32_t)b->n_spoints;
-            sg->count = k - from;
-            sg->seq = ++b->seq;
-            VEC_RESERVE(b->spoints, b->n_spoints + sg->count, b->cap_spoints);
-            memcpy(b->spoints + b->n_spoints, v->points + s->geom_first + from,
-                   sg->count * sizeof(struct ix_point));
-            b->n_spoints += sg->count;
+            struct g_rec w = {g, ++b->seq, k - from};
+            if (builder_count_ok(b, "line points",
+                                 b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
+                                     w.n_points + 1) < 0 ||
+                add_with_points(b, &b->ways, &w, sizeof(w), v->points + s->geom_first + from,
+                                w.n_points) < 0)
+                return b->rc;
+            b->n_ways++;
+            b->n_spoints += w.n_points;
         }
         k++; /* past the break */
     }
+    return 0;
 }
 
 static int cmp_interp_arrival(const void *pa, const void *pb, void *ctx)
@@ -322,62 +247,100 @@ static int cmp_interp_arrival(const void *pa, const void *pb, void *ctx)
     return (a > c) - (a < c);
 }
 
-/* Streets, their ways, addresses and interpolation lines of one input. */
-static void feed_streets(struct index_builder *b, const struct index_view *v,
-                         const struct str_map *m)
+/* The input's addresses into the address sorter, each with its source id. */
+static int feed_addresses(struct index_builder *b, const struct index_view *v,
+                          const struct str_map *m, const uint32_t *gmap)
 {
-    uint32_t *gmap = xmallocarray(v->n_streets + 1, sizeof(uint32_t));
-    for (size_t i = 0; i < v->n_streets; i++)
-        gmap[i] = feed_street(b, v, m, &v->streets[i]);
-    for (size_t i = 0; i < v->n_streets; i++)
-        feed_ways(b, v, &v->streets[i], gmap[i]);
-    VEC_RESERVE(b->addrs, b->n_addrs + v->n_addrs, b->cap_addrs);
     for (size_t i = 0; i < v->n_addrs; i++) {
         const struct ix_addr *a = &v->addrs[i];
-        struct b_addr *o = &b->addrs[b->n_addrs++];
-        memset(o, 0, sizeof(*o));
-        o->lat = a->lat;
-        o->lon = a->lon;
-        o->number = a->number;
-        o->number2 = a->number2;
-        memcpy(o->suffix, a->suffix, 3);
-        o->flags = a->flags;
-        o->raw = remap(m, a->raw);
-        o->postcode = remap(m, a->postcode);
-        o->source = remap(m, a->source);
-        o->group = gmap[a->street];
-        o->seq = ++b->seq;
-        b->grps[o->group].n_addr++;
+        if (builder_count_ok(b, "addresses", b->n_addrs + 1) < 0)
+            return b->rc;
+        struct a_rec o;
+        memset(&o, 0, sizeof(o));
+        o.lat = a->lat;
+        o.lon = a->lon;
+        o.number = a->number;
+        o.number2 = a->number2;
+        memcpy(o.suffix, a->suffix, 3);
+        o.flags = a->flags;
+        o.raw = remap(m, a->raw);
+        o.postcode = remap(m, a->postcode);
+        o.group = gmap[a->street];
+        o.seq = ++b->seq;
+        const char *src = a->source ? ix_str(v, a->source) : "";
+        size_t sl = strnlen(src, 1u << 16);
+        if (builder_add_source_bytes(b, sl) < 0)
+            return b->rc;
+        VEC_RESERVE(b->scratch, sizeof(o) + sl, b->scratch_cap);
+        memcpy(b->scratch, &o, sizeof(o));
+        memcpy(b->scratch + sizeof(o), src, sl);
+        int rc = xsort_add(&b->addrs, b->scratch, sizeof(o) + sl);
+        if (rc < 0)
+            return builder_sort_failed(b, &b->addrs, rc);
+        b->n_addrs++;
+        b->grps[o.group].n_addr++;
+        if ((i & 4095) == 4095)
+            builder_resident(b);
     }
-    /* interpolation lines in arrival order: their points lie in POINTS in that order */
+    return 0;
+}
+
+/* The input's interpolation lines in arrival order (where their points lie in POINTS): within a
+ * street, lines of the same start keep that order in the output. */
+static int feed_interps(struct index_builder *b, const struct index_view *v,
+                        const struct str_map *m, const uint32_t *gmap)
+{
     uint32_t *ord = xmallocarray(v->n_interps + 1, sizeof(uint32_t));
     for (size_t i = 0; i < v->n_interps; i++)
         ord[i] = (uint32_t)i;
     if (v->n_interps > 1)
         qsort_r(ord, v->n_interps, sizeof(*ord), cmp_interp_arrival, (void *)v);
-    for (size_t k = 0; k < v->n_interps; k++) {
+    for (size_t k = 0; k < v->n_interps && !b->rc; k++) {
         const struct ix_interp *it = &v->interps[ord[k]];
-        VEC_GROW(b->interps, b->n_interps, b->cap_interps);
-        struct b_interp *o = &b->interps[b->n_interps++];
-        o->group = gmap[it->street];
-        o->from = it->from;
-        o->to = it->to;
-        o->parity = it->parity;
-        o->geom_first = (uint32_t)b->n_points;
-        o->geom_count = it->geom_count;
-        o->postcode = remap(m, it->postcode);
-        o->seq = ++b->seq;
-        VEC_RESERVE(b->points, b->n_points + it->geom_count, b->cap_points);
-        memcpy(b->points + b->n_points, v->points + it->geom_first,
-               it->geom_count * sizeof(struct ix_point));
-        b->n_points += it->geom_count;
+        struct i_rec r = {
+            .group = gmap[it->street],
+            .from = it->from,
+            .to = it->to,
+            .parity = it->parity,
+            .postcode = remap(m, it->postcode),
+            .seq = ++b->seq,
+            .n_points = it->geom_count,
+        };
+        if (builder_count_ok(b, "interpolation ranges", b->n_interps + 1) < 0 ||
+            builder_count_ok(b, "line points",
+                             b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
+                                 it->geom_count + 1) < 0 ||
+            add_with_points(b, &b->interps, &r, sizeof(r), v->points + it->geom_first,
+                            it->geom_count) < 0)
+            break;
+        b->n_interps++;
+        b->n_ipoints += it->geom_count;
+        b->grps[r.group].has_interp = 1;
     }
     free(ord);
-    free(gmap);
+    return b->rc;
 }
 
-/* Places (derived ones keep their stored centroid: n = 0), postcodes and admin areas. */
-static void feed_areas(struct index_builder *b, const struct index_view *v, const struct str_map *m)
+/* Streets, their ways, addresses and interpolation lines of one input. */
+static int feed_streets(struct index_builder *b, const struct index_view *v,
+                        const struct str_map *m)
+{
+    uint32_t *gmap = xmallocarray(v->n_streets + 1, sizeof(uint32_t));
+    for (size_t i = 0; i < v->n_streets && !b->rc; i++)
+        gmap[i] = feed_street(b, v, m, &v->streets[i]);
+    for (size_t i = 0; i < v->n_streets && !b->rc; i++)
+        feed_ways(b, v, &v->streets[i], gmap[i]);
+    if (!b->rc)
+        feed_addresses(b, v, m, gmap);
+    if (!b->rc)
+        feed_interps(b, v, m, gmap);
+    free(gmap);
+    return b->rc;
+}
+
+/* Places (derived ones keep their stored centroid: n = 0), postcodes and admin areas with their
+ * rings. */
+static int feed_areas(struct index_builder *b, const struct index_view *v, const struct str_map *m)
 {
     for (size_t i = 0; i < v->n_places; i++) {
         struct ix_place p = v->places[i];
@@ -396,6 +359,8 @@ static void feed_areas(struct index_builder *b, const struct index_view *v, cons
             if (!ins)
                 continue; /* an earlier input has it: its centroid stands */
         }
+        if (builder_count_ok(b, "places", b->n_places + 1) < 0)
+            return b->rc;
         VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *o = &b->places[b->n_places++];
         memset(o, 0, sizeof(*o));
@@ -407,6 +372,8 @@ static void feed_areas(struct index_builder *b, const struct index_view *v, cons
         char comp[1100];
         int n = snprintf(comp, sizeof(comp), "%s\x1f%.2s", ix_str(v, p->key),
                          p->country[0] ? p->country : "--");
+        if (builder_count_ok(b, "postcodes", b->n_pcs + 1) < 0)
+            return b->rc;
         int ins;
         uint32_t *pi =
             smap_put(&b->postcode_map, comp, n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : 0,
@@ -436,19 +403,26 @@ static void feed_areas(struct index_builder *b, const struct index_view *v, cons
     }
     for (size_t i = 0; i < v->n_admins; i++) {
         const struct ix_admin *a = &v->admins[i];
+        if (builder_count_ok(b, "admin areas", b->n_admins + 1) < 0)
+            return b->rc;
         VEC_GROW(b->admins, b->n_admins, b->cap_admins);
         struct ix_admin *o = &b->admins[b->n_admins++];
         *o = *a;
         o->name = remap(m, a->name);
         o->geom_first = 0;
         if (a->geom_count) {
-            o->geom_first = (uint32_t)b->n_apoints;
-            VEC_RESERVE(b->apoints, b->n_apoints + a->geom_count, b->cap_apoints);
-            memcpy(b->apoints + b->n_apoints, v->points + a->geom_first,
-                   a->geom_count * sizeof(struct ix_point));
+            o->geom_first = (uint32_t)b->n_apoints; /* moved by where the rings start, at write */
+            struct r_rec r = {(uint32_t)(b->n_admins - 1), a->geom_count};
+            if (builder_count_ok(b, "line points",
+                                 b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
+                                     a->geom_count + 1) < 0 ||
+                add_with_points(b, &b->rings, &r, sizeof(r), v->points + a->geom_first,
+                                a->geom_count) < 0)
+                return b->rc;
             b->n_apoints += a->geom_count;
         }
     }
+    return 0;
 }
 
 /* The input's sources, refusing one that an earlier input already holds. */
@@ -482,38 +456,40 @@ static int feed_index(struct index_builder *b, const char *path, char *err, size
     char e[512] = "";
     int rc = index_open(&ix, path, e, sizeof(e));
     if (rc < 0) {
-        gb_errf(err, errlen, "%s: %s", path, e[0] ? e : gb_strerror(rc));
+        if (e[0] && strncmp(e, path, strlen(path)) == 0) /* the message names the file */
+            gb_errf(err, errlen, "%s", e);
+        else
+            gb_errf(err, errlen, "%s: %s", path, e[0] ? e : gb_strerror(rc));
         return rc;
     }
     const struct index_view *v = index_view(ix);
     struct str_map m = {0};
-    rc = map_strings(b, v, &m, err, errlen);
+    rc = map_strings(b, v, &m);
     if (rc == 0)
         rc = feed_sources(b, v, &m, path, err, errlen);
-    if (rc == 0) {
-        feed_streets(b, v, &m);
-        feed_areas(b, v, &m);
-    }
+    if (rc == 0 && (rc = feed_streets(b, v, &m)) == 0)
+        rc = feed_areas(b, v, &m);
+    if (rc < 0 && b->rc)
+        gb_errf(err, errlen, "%s: %s", path, b->msg);
     free(m.old_off);
     free(m.new_off);
     index_close(ix);
+    builder_resident(b);
     return rc;
 }
 
-int index_merge(const char *out, const char *const *inputs, size_t n, char *err, size_t errlen)
+int index_merge(struct index_builder *b, const char *out, const char *const *inputs, size_t n,
+                char *err, size_t errlen)
 {
-    struct index_builder *b = NULL;
-    int rc = index_builder_new(&b);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
     b->keep_line_only = true;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = feed_index(b, inputs[i], err, errlen);
         if (rc == 0)
-            log_info("merge input=%s streets=%zu addresses=%zu", inputs[i], b->n_grps, b->n_addrs);
+            log_info("merge input=%s streets=%zu addresses=%llu", inputs[i], b->n_grps,
+                     (unsigned long long)b->n_addrs);
     }
     if (rc == 0)
         rc = index_builder_write(b, out, err, errlen);
-    index_builder_free(b);
     return rc;
 }
