@@ -267,6 +267,9 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
 static void country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi)
 {
     uint32_t a = *lo, b = *hi;
+    if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
+        memcmp(v->streets[b - 1].country, cc, 2) == 0)
+        return; /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
         if (memcmp(v->streets[m].country, cc, 2) < 0)

@@ -508,8 +508,7 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;
     uint32_t key = v->streets[first].key;
-    const char *k = ix_str(v, key);
-    /* equal keys are one interned string: compare offsets, and strings only to order them */
+    /* equal keys are one interned string (STRINGS holds each once): equal offsets are the run */
     size_t lo = first + 1, step = 1, hi = lo;
     while (hi < v->n_streets && v->streets[hi].key == key) { /* gallop past the run */
         lo = hi + 1;
@@ -519,7 +518,7 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first)
         hi = v->n_streets;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (v->streets[mid].key == key || strcmp(ix_str(v, v->streets[mid].key), k) == 0)
+        if (v->streets[mid].key == key)
             lo = mid + 1;
         else
             hi = mid;
