@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct auth;
+struct gc_set;
 struct index;
 struct worker_pool;
 
@@ -25,6 +26,7 @@ struct api_config {
     struct store *store;
     struct auth *auth;
     const struct index *index;
+    const struct gc_set *set; /* the index set the synchronous APIs answer from, or NULL: index */
     struct worker_pool *workers;
     const char *data_dir;
     struct csv_limits limits;  /* per line / field of an upload */

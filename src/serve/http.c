@@ -491,6 +491,23 @@ static void resp_release(struct http_response *r)
     buf_release(&r->body);
 }
 
+/*
+ * The path of an absolute-form request target ("http://host:port/6.2/jobs" -> "/6.2/jobs";
+ * "http://host" -> "/"): RFC 9112 3.2.2 says a server must accept it, and clients that can
+ * only be redirected through an HTTP proxy setting send it. The host is ignored. Any other
+ * target is returned as it is.
+ */
+static const char *origin_form(const char *url)
+{
+    size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+                  : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                         : 0;
+    if (!skip)
+        return url;
+    const char *p = strchr(url + skip, '/');
+    return p ? p : "/";
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -505,8 +522,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         struct http_request *r = &rc->req;
         r->bad_framing = check_framing(c);
         r->method = method;
-        r->path = url;
-        http_route_match(s->h, method, url, &r->route);
+        r->path = origin_form(url);
+        http_route_match(s->h, method, r->path, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
