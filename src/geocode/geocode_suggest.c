@@ -20,6 +20,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,23 +99,65 @@ static int suggest_key(const struct index_view *v, const struct gc_suggest *q, c
     return n;
 }
 
+/* Is byte c part of a word (a letter or digit, or any byte of a multi-byte character)? */
+static bool word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * The key of text[0..len) as typed so far: when it ends inside a word, that word is folded but
+ * not expanded ("Vorarlberger St" must not read "St" as "Street"), and it is joined to the key
+ * of the words before it. Return its length, or 0 when there is none (or it is the full key).
+ */
+static int typed_key(const char *text, size_t len, const char *cc, char *key, size_t cap)
+{
+    if (len == 0 || !word_byte((unsigned char)text[len - 1]))
+        return 0;
+    size_t start = len;
+    while (start > 0 && word_byte((unsigned char)text[start - 1]))
+        start--;
+    int n = 0;
+    if (start > 0) {
+        n = norm_key(text, start, cc, key, cap);
+        if (n < 0)
+            return 0;
+    }
+    char last[NORM_MAX];
+    int m = norm_fold(text + start, len - start, last, sizeof(last));
+    if (m <= 0)
+        return 0;
+    for (int i = 0; i < m; i++)
+        if (last[i] != ' ') {
+            if ((size_t)n + 1 >= cap)
+                return 0;
+            key[n++] = last[i];
+        }
+    key[n] = '\0';
+    return n;
+}
+
 int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out)
 {
     const struct index_view *v = index_view(ix);
     out->n = 0;
     if (q->max_results < 1 || q->max_results > GC_MAX_CANDIDATES || !q->text)
         return GB_EPARAM;
-    /* The whole text as typed, then its part before the first comma ("Städtle 1, Vad"). */
+    /* The whole text as typed, then its part before the first comma ("Städtle 1, Vad"); each
+     * first with its last word as typed, then as the normaliser expands it. */
     const char *t = q->text;
+    const char *cc = q->country[0] ? q->country : NULL;
     size_t lens[2] = {strlen(t), strcspn(t, ",")};
-    for (int pass = 0; pass < 2 && out->n == 0; pass++) {
-        if (pass == 1 && lens[1] == lens[0])
+    for (int pass = 0; pass < 4 && out->n == 0; pass++) {
+        size_t len = lens[pass / 2];
+        if (pass >= 2 && lens[1] == lens[0])
             break;
         char key[NORM_MAX + 1];
-        int len = norm_key(t, lens[pass], q->country[0] ? q->country : NULL, key, sizeof(key));
-        if (len <= 0)
+        int n = pass % 2 == 0 ? typed_key(t, len, cc, key, sizeof(key))
+                              : norm_key(t, len, cc, key, sizeof(key));
+        if (n <= 0)
             continue;
-        out->n = suggest_key(v, q, key, (size_t)len, out);
+        out->n = suggest_key(v, q, key, (size_t)n, out);
     }
     return 0;
 }

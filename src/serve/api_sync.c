@@ -61,6 +61,11 @@ static void match_quality(struct api_json *j, const struct gc_candidate *c)
              {MQ_DISTRICT, "District"},       {MQ_STREET, "Street"},
              {MQ_HOUSENUMBER, "HouseNumber"}, {MQ_BUILDING, "Building"},
              {MQ_POSTCODE, "PostalCode"}};
+    bool any = false;
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        any |= c->mq[f[i].mq] >= 0;
+    if (!any) /* reverse geocoding: no query fields to match */
+        return;
     aj_open(j, "MatchQuality", '{');
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         double v = c->mq[f[i].mq];

@@ -175,7 +175,8 @@ static void respond(struct http_response *resp, struct api_geo *g, int max, bool
 struct v7_area {
     char cc[API_MAX_IN][3]; /* in=countryCode: ISO2 */
     int ncc;
-    bool has_at; /* at=, or the centre of in=circle: / in=bbox: */
+    bool has_at;   /* at=, or the centre of in=circle: / in=bbox: */
+    bool at_given; /* at= itself: answers give their distance from it */
     double lat, lon;
     double radius; /* in=circle:...;r=, else -1 */
 };
@@ -191,7 +192,7 @@ static int area(const struct http_request *req, struct http_response *resp, stru
             bad(resp, "at", "Invalid coordinates: at=latitude,longitude in degrees");
             return GB_EPARAM;
         }
-        ar->has_at = true;
+        ar->has_at = ar->at_given = true;
     }
     const char *in = api_param(req, "in");
     if (!in)
@@ -436,7 +437,7 @@ int api_v7_autosuggest(struct api *a, struct http_request *req, struct http_resp
             g->res.c[i].distance = -1;
     }
     free(full);
-    respond(resp, g, (int)max, true, ar.has_at);
+    respond(resp, g, (int)max, true, ar.at_given);
     api_geo_free(g);
     return HTTP_RESPOND;
 }
@@ -456,7 +457,7 @@ int api_v7_lookup(struct api *a, struct http_request *req, struct http_response 
         api_geo_free(g);
         char cause[128];
         snprintf(cause, sizeof(cause), "No result with id '%s'", id);
-        api_v7_error(resp, 404, "Not found", cause,
+        api_v7_error(resp, 404, "Not Found", cause,
                      "Look up an id that an answer of this server gave");
         return HTTP_RESPOND;
     }
