@@ -297,6 +297,7 @@ int api_new(struct api **out, const struct api_config *cfg)
     if (a->cfg.burst < 1)
         a->cfg.burst = 1;
     pthread_mutex_init(&a->rate_mu, NULL);
+    pthread_mutex_init(&a->pace_mu, NULL);
     a->rate = xcalloc(RATE_SLOTS, sizeof(*a->rate));
     *out = a;
     return 0;
@@ -312,6 +313,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->rate_mu);
+    pthread_mutex_destroy(&a->pace_mu);
     free(a->rate);
     free(a);
 }

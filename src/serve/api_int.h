@@ -30,12 +30,22 @@
 
 struct rate_slot;
 
+#define API_PACE_SLOTS 256 /* jobs whose last status request is remembered, for pacing */
+
+/* When a running job's status was last asked for (api_jobs.c). */
+struct api_pace_slot {
+    char id[40];
+    double last; /* monotonic seconds */
+};
+
 struct api {
     struct api_config cfg;
     struct http_server *http;
     pthread_mutex_t rate_mu; /* rate, nrate */
     struct rate_slot *rate;
     size_t nrate;
+    pthread_mutex_t pace_mu; /* pace */
+    struct api_pace_slot pace[API_PACE_SLOTS];
 };
 
 /*

@@ -28,3 +28,16 @@ last=$(tail -1 "$T/run.txt")
 [ "$(grep -c ' passed=[0-9]* failed=0$' "$T/run.txt")" -ge 7 ] || fail "not every client ran"
 [ "$rc" = 0 ] || fail "run-all.sh exit $rc"
 echo "ok: every HERE client check passed: $last"
+
+# node-geocoder's batchGeocode of a maximum-size job (1,000,000 rows; 100,000 under ASan) with
+# the server's default settings: the client polls the status with no pause, at most 500 times,
+# and crashes on a 429; paced status answers (docs/api.md) let it complete.
+big=1000000
+[ "${GB_ASAN:-0}" = 1 ] && big=100000
+rc=0
+HC_ONLY=node-geocoder-batch HC_BATCH_N=$big "$GB_SHARED/clients/run-all.sh" \
+    "http://127.0.0.1:$PORT" demoapp democode demokey "$work" >"$T/big.txt" 2>&1 || rc=$?
+cat "$T/big.txt"
+grep -q "^ok   batchGeocode $big addresses" "$T/big.txt" || fail "batchGeocode of $big rows"
+expect_eq "$(tail -1 "$T/big.txt")" "5 passed, 0 failed" "batchGeocode of $big rows (exit $rc)"
+echo "ok: node-geocoder batchGeocode of $big rows completed"
