@@ -1,10 +1,13 @@
 /*
  * api.h - the HERE Batch Geocoder 6.2 job API on top of http.h: authentication, rate limits,
- * the endpoints, job uploads, and the XML / JSON documents of spec §5. Its files share
- * serve/api_int.h (api.c: the route table and the handler; api_doc.c, api_upload.c, api_jobs.c).
+ * the endpoints, job uploads, and the XML / JSON documents of spec §5; and the synchronous
+ * Geocoder 6.2 and Geocoding & Search v7 APIs on the same credentials and index. Its files share
+ * serve/api_int.h (api.c: the route table and the handler; api_doc.c, api_upload.c, api_jobs.c,
+ * api_geo.c, api_sync.c, api_v7.c).
  *
  * Threads: api_handler's callbacks run on HTTP connection threads, any number at once; they
- * never geocode (workers do). The document functions are pure and reentrant.
+ * geocode only for the synchronous APIs (each request with memory of its own; jobs are the
+ * workers'). The document functions are pure and reentrant.
  */
 #ifndef GEOBATCH_API_H
 #define GEOBATCH_API_H

@@ -20,7 +20,7 @@
 
 #define SYNC_MAX_RESULTS  100  /* maxresults accepted; answers hold GC_MAX_CANDIDATES at most */
 #define SYNC_DEFAULT      10   /* maxresults when absent */
-#define SYNC_MAX_RADIUS_M 1e4f /* prox's radius */
+#define SYNC_MAX_RADIUS_M 2e4f /* prox's radius: the batch's cap */
 
 /* "2026-12-03T14:30:00.000+0000" */
 static void timestamp(char out[40])
@@ -305,7 +305,7 @@ int api_sync_reverse(struct api *a, struct http_request *req, struct http_respon
     if (nextra && !track) { /* pos's third number is a heading */
         radius = extra[0];
         if (!(radius >= 0 && radius <= SYNC_MAX_RADIUS_M)) {
-            api_bad_request(resp, req, "Invalid value: the radius is 0 to 10000 metres", key);
+            api_bad_request(resp, req, "Invalid value: the radius is 0 to 20000 metres", key);
             return HTTP_RESPOND;
         }
     }

@@ -20,7 +20,7 @@
 #include <strings.h>
 
 #define V7_MAX_LIMIT    100  /* limit accepted; answers hold GC_MAX_CANDIDATES at most */
-#define V7_MAX_RADIUS_M 1e4f /* in=circle:...;r= of revgeocode */
+#define V7_MAX_RADIUS_M 2e4f /* in=circle:...;r= of revgeocode */
 
 void api_v7_error(struct http_response *resp, int status, const char *title, const char *cause,
                   const char *action)
@@ -358,7 +358,7 @@ int api_v7_revgeocode(struct api *a, struct http_request *req, struct http_respo
         return bad(resp, "at", "Either 'at' or 'in=circle:' must be provided");
     double radius = ar.radius >= 0 ? ar.radius : GC_DEFAULT_RADIUS_M;
     if (radius > V7_MAX_RADIUS_M)
-        return bad(resp, "in", "The radius is 0 to 10000 metres");
+        return bad(resp, "in", "The radius is 0 to 20000 metres");
     struct api_geo *g = api_geo_new();
     if (api_geo_reverse(a, g, ar.lat, ar.lon, radius, (int)max) < 0)
         g->res.n = 0;

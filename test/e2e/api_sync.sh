@@ -72,8 +72,8 @@ get "6.2 reverse: mode unknown" "/6.2/reversegeocode.json?prox=47.1,9.5&mode=ret
 get "6.2 reverse: prox missing" "/6.2/reversegeocode.json?mode=retrieveAddresses&$K"
 get "6.2 reverse: latitude out of range" \
     "/6.2/reversegeocode.json?prox=91,9.5&mode=retrieveAddresses&$K"
-get "6.2 reverse: radius over 10000" \
-    "/6.2/reversegeocode.json?prox=47.1,9.5,10001&mode=retrieveAddresses&$K"
+get "6.2 reverse: radius over 20000" \
+    "/6.2/reversegeocode.json?prox=47.1,9.5,20001&mode=retrieveAddresses&$K"
 
 # ---- search.json ----
 get "6.2 search: searchtext" "/6.2/search.json?$STAEDTLE&maxresults=1&$K"
@@ -112,6 +112,7 @@ get "v7 revgeocode: in=circle with limit" \
 get "v7 revgeocode: limit=undefined" "/v1/revgeocode?at=47.1412167,9.5212545&limit=undefined&$K"
 get "v7 revgeocode: nothing near (open sea)" "/v1/revgeocode?at=0,0&$K"
 get "v7 revgeocode: no position" "/v1/revgeocode?$K"
+get "v7 revgeocode: r over 20000" "/v1/revgeocode?in=circle:47.1,9.5;r=20001&$K"
 get "v7 revgeocode: circle without r" "/v1/revgeocode?in=circle:47.1,9.5&$K"
 get "v7 autosuggest: a street name cut in a word, near a point" \
     "/v1/autosuggest?q=St%C3%A4dtle%20&at=47.1412167,9.5212545&limit=3&show=details&$K"
