@@ -147,6 +147,16 @@ int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *
     return rc;
 }
 
+int api_sync_other(struct api *a, struct http_request *req, struct http_response *resp,
+                   const char *app, int arg)
+{
+    (void)a;
+    (void)app;
+    (void)arg;
+    api_method_not_allowed(resp, req);
+    return HTTP_RESPOND;
+}
+
 /* ---- parameters ---- */
 
 const char *api_param(const struct http_request *req, const char *name)

@@ -187,6 +187,7 @@ void aj_num(struct api_json *j, const char *key, double v, int decimals);
 api_route_fn api_sync_geocode; /* GET /6.2/geocode.json */
 api_route_fn api_sync_reverse; /* GET /6.2/reversegeocode.json */
 api_route_fn api_sync_search;  /* GET /6.2/search.json */
+api_route_fn api_sync_other;   /* any other method on a synchronous path: 405 */
 
 api_route_fn api_v7_geocode;     /* GET /v1/geocode; arg 1: /v1/discover */
 api_route_fn api_v7_revgeocode;  /* GET /v1/revgeocode */

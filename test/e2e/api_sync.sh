@@ -131,6 +131,8 @@ sid=$(curl -s "$H/v1/geocode?q=Iradug%2052%20Balzers&limit=1&$K" | sed -n 's/.*"
 get "v7 lookup: the id of an answer" "/v1/lookup?id=$sid&$K"
 get "v7 lookup: unknown id" "/v1/lookup?id=Snothing&$K"
 get "v7 lookup: no id" "/v1/lookup?$K"
+get "v7: POST is 405" "/v1/geocode?q=Vaduz&$K" -X POST
+get "6.2: DELETE is 405" "/6.2/geocode.json?searchtext=Vaduz&$K" -X DELETE
 
 # ---- credentials, shared with the job API ----
 get "auth 6.2: none" "/6.2/geocode.json?$STAEDTLE"
