@@ -6,8 +6,9 @@
  * DESIGN. A single address goes through exactly the calls that batch.c makes for a row of a
  * job (gc_set_forward on the server's index set, which for one index is geocode_forward), so
  * that the best answer of /6.2/geocode.json is the first line of the batch result for the same
- * input. Each request gets its own geocoding memory (struct api_geo, about 200 KB, freed when
- * it is answered): nothing is shared between connection threads but the read-only index.
+ * input. Each request gets its own geocoding memory (struct api_geo, about 200 KB), which its
+ * connection thread keeps for its next request and frees when it ends: nothing is shared
+ * between connection threads but the read-only index.
  */
 #include "serve/api_int.h"
 #include "base/err.h"
@@ -17,14 +18,30 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* Each connection thread keeps the memory of its last request for the next one (a connection
+ * is one thread, and keep-alive clients send many requests): freed when the thread ends. */
+static pthread_key_t geo_key;
+static pthread_once_t geo_once = PTHREAD_ONCE_INIT;
+
+static void geo_key_make(void)
+{
+    pthread_key_create(&geo_key, free);
+}
+
 struct api_geo *api_geo_new(void)
 {
-    struct api_geo *g = xmalloc(sizeof(*g));
+    pthread_once(&geo_once, geo_key_make);
+    struct api_geo *g = pthread_getspecific(geo_key);
+    if (g)
+        pthread_setspecific(geo_key, NULL);
+    else
+        g = xmalloc(sizeof(*g));
     g->res.n = 0;
     g->tmp.n = 0;
     g->label[0] = '\0';
@@ -33,6 +50,12 @@ struct api_geo *api_geo_new(void)
 
 void api_geo_free(struct api_geo *g)
 {
+    if (!g)
+        return;
+    pthread_once(&geo_once, geo_key_make);
+    struct api_geo *kept = pthread_getspecific(geo_key);
+    if (!kept && pthread_setspecific(geo_key, g) == 0)
+        return;
     free(g);
 }
 

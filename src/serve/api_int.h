@@ -125,8 +125,9 @@ enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FI
 #define API_TEXT_MAX 1024 /* bytes of a query text or a structured field */
 #define API_MAX_IN   16   /* countries of v7's in=countryCode: */
 
-/* One request's geocoding memory: about 200 KB, allocated per request (api_geo_new aborts on
- * failure, api_geo_free takes NULL). The answer is in res (res.n candidates). */
+/* One request's geocoding memory: about 200 KB, per request (api_geo_new aborts on failure,
+ * api_geo_free takes NULL; the calling thread keeps one for its next request and frees it when
+ * the thread ends). The answer is in res (res.n candidates). */
 struct api_geo {
     struct gc_result res;
     struct gc_result tmp; /* an index set's members' answers; a merge of several queries */

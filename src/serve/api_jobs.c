@@ -107,7 +107,7 @@ static const char *action_param(const struct http_request *req)
 
 /* ---- status pacing ---- */
 
-#define PACE_MIN_GAP_S 0.25 /* a status of the same running job sooner than this waits... */
+#define PACE_MIN_GAP_S 0.05 /* a status of the same running job sooner than this waits... */
 #define PACE_WAIT_S    2.0  /* ...for rows to be processed, at most this long */
 #define PACE_POLL_NS   5000000L
 
