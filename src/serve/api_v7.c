@@ -14,6 +14,7 @@
 #include "base/mem.h"
 #include "text/norm.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,10 @@ static int area(const struct http_request *req, struct http_response *resp, stru
     const char *in = api_param(req, "in");
     if (!in)
         return 0;
+    if (strlen(in) > 120) {
+        bad(resp, "in", "Parameter 'in' is longer than 120 bytes");
+        return GB_EPARAM;
+    }
     if (strncasecmp(in, "countryCode:", 12) == 0) {
         const char *p = in + 12;
         while (*p) {
@@ -237,15 +242,23 @@ static int area(const struct http_request *req, struct http_response *resp, stru
         return 0;
     }
     if (strncasecmp(in, "bbox:", 5) == 0) {
-        double w, s, e[2];
-        int ne = 0;
-        /* west,south,east,north: read as a "lat,lon" pair and two more numbers */
-        if (api_parse_latlon(in + 5, &w, &s, e, 2, &ne) < 0 || ne != 2 || w > e[0] || s > e[1]) {
+        double b[4]; /* west, south, east, north */
+        const char *p = in + 5;
+        int n = 0;
+        for (; n < 4; n++) {
+            char *end;
+            b[n] = strtod(p, &end);
+            if (end == p || !isfinite(b[n]) || *end != (n < 3 ? ',' : '\0'))
+                break;
+            p = end + 1;
+        }
+        if (n < 4 || fabs(b[0]) > 180 || fabs(b[2]) > 180 || fabs(b[1]) > 90 || fabs(b[3]) > 90 ||
+            b[0] > b[2] || b[1] > b[3]) {
             bad(resp, "in", "Expected bbox:west,south,east,north in degrees");
             return GB_EPARAM;
         }
-        ar->lat = (s + e[1]) / 2;
-        ar->lon = (w + e[0]) / 2;
+        ar->lat = (b[1] + b[3]) / 2;
+        ar->lon = (b[0] + b[2]) / 2;
         ar->has_at = true;
         return 0;
     }

@@ -124,6 +124,8 @@ get "v7 autosuggest: in=bbox" \
     "/v1/autosuggest?q=Iradu&in=bbox:9.4,47.0,9.6,47.2&limit=2&$K"
 get "v7 autosuggest: an address and a town cut short" \
     "/v1/autosuggest?q=Iradug%2052%2C%20Balz&at=47.06,9.50&limit=2&$K"
+get "v7 autosuggest: in=bbox west of -90" "/v1/autosuggest?q=Gough&in=bbox:-122.5,37.7,-122.3,37.8&limit=1&$K"
+get "v7 autosuggest: in=bbox upside down" "/v1/autosuggest?q=Iradu&in=bbox:9.6,47.0,9.4,47.2&$K"
 get "v7 autosuggest: nothing starts so" "/v1/autosuggest?q=Qxq&at=47.1,9.5&$K"
 get "v7 autosuggest: no at or in" "/v1/autosuggest?q=Land&$K"
 get "v7 autosuggest: no q" "/v1/autosuggest?at=47.1,9.5&$K"
