@@ -175,6 +175,11 @@ if [ -n "${UPDATE:-}" ]; then
 fi
 diff -u "$golden" "$T/transcript" || fail "the transcript differs from $golden"
 
+# ---- keep-alive: answers to requests without a body leave the connection open ----
+reused=$(curl -sv -o /dev/null -o /dev/null -o /dev/null "$H/6.2/geocode.json?$STAEDTLE&$K" \
+    "$H/v1/geocode?q=Vaduz&$K" "$H/6.2/geocode.json?$STAEDTLE" 2>&1 | grep -c 'Re-using existing connection')
+expect_eq "$reused" 2 "connections re-used (an error answer too)"
+
 # ---- the rate limit of the job API applies (429 with HERE's document) ----
 stop_server
 PORT=
