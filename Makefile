@@ -11,7 +11,11 @@ SECONDS    ?= 20
 # Exactly the Debian packages the project needs to build, test and run.
 PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-14-dev \
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
-        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev
+        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev \
+        ruby-geocoder python3-geopy
+# npm for the real HERE clients (test/e2e/here_clients.sh): only when the command is missing,
+# since nodesource's nodejs carries its own npm and conflicts with Debian's package.
+NPM_PKG := npm
 
 .PHONY: all deps build test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
 
@@ -19,6 +23,7 @@ all: build
 
 deps:
 	@scripts/deps.sh $(PKGS)
+	@command -v npm >/dev/null || scripts/deps.sh $(NPM_PKG)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) -DGB_SHARED_DIR=$(SHARED)

@@ -340,6 +340,31 @@ else
             res "$S3" "status under load: failed requests" "$(sv load_errors)" "" "0" \
                 "$([ "$(sv load_errors)" = 0 ] && echo ok || echo MISS)" "$pcmd"
         fi
+        # The synchronous APIs: dev-kit queries in turn over $load_c keep-alive connections.
+        if [ -n "$wrk" ] && $py "$bdir/sync_paths.py" "$shared" "$key" "$work" >/dev/null 2>>"$log"; then
+            for api in "g62 /6.2/geocode.json" "v7 /v1/geocode" "suggest /v1/autosuggest"; do
+                f=${api%% *}
+                name=${api#* }
+                wcmd="WRK_PATHS=$work/$f.txt wrk -t2 -c$load_c -d${load_s}s --latency -s bench/wrk_paths.lua http://127.0.0.1:$port"
+                say "server: $name under load ($load_c connections, ${load_s} s)"
+                WRK_PATHS="$work/$f.txt" "$wrk" -t2 -c"$load_c" -d"${load_s}s" --latency -s "$bdir/wrk_paths.lua" \
+                    "http://127.0.0.1:$port" >"$work/wrk-$f.txt" 2>>"$log"
+                rps=$(sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' "$work/wrk-$f.txt" | cut -d. -f1)
+                p50=$(awk '$1 == "50%" {print $2}' "$work/wrk-$f.txt")
+                p99=$(awk '$1 == "99%" {print $2}' "$work/wrk-$f.txt")
+                non2xx=$(sed -n 's/.*Non-2xx or 3xx responses:[[:space:]]*\([0-9]*\).*/\1/p' "$work/wrk-$f.txt")
+                p99ms=$(awk -v v="$p99" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); n = v + 0;
+                    print (u == "us") ? n / 1000 : (u == "s") ? n * 1000 : n }')
+                if [ "$f" != suggest ]; then
+                    res "$S3" "$name ($load_c conns): throughput" "$rps" "req/s" ">= 10000" \
+                        "$(judge "$rps" '>=' 10000)" "$wcmd"
+                fi
+                res "$S3" "$name: p50 / p99 latency" "$p50 / $p99" "" "p99 < 5 ms" \
+                    "$(judge "$p99ms" '<' 5)" "$wcmd"
+                res "$S3" "$name: non-2xx answers" "${non2xx:-0}" "" "0" \
+                    "$([ "${non2xx:-0}" = 0 ] && echo ok || echo MISS)" "$wcmd"
+            done
+        fi
         cleanup
         srv_pid=
     fi

@@ -239,6 +239,20 @@ static void test_routes(void **state)
     route("/metrics/", "/metrics", false, NULL);
     route("/health.json", NULL, false, NULL);
     route("/6.3/jobs", NULL, false, NULL);
+    /* the synchronous APIs */
+    route("/6.2/geocode.json", "/6.2/geocode", true, NULL);
+    route("/6.2/geocode", "/6.2/geocode", false, NULL);
+    route("/6.2/reversegeocode.json", "/6.2/reversegeocode", true, NULL);
+    route("/6.2/search.json/", "/6.2/search", true, NULL);
+    route("/v1/geocode", "/v1/geocode", false, NULL);
+    route("/v1/discover", "/v1/discover", false, NULL);
+    route("/v1/revgeocode/", "/v1/revgeocode", false, NULL);
+    route("/v1/autosuggest", "/v1/autosuggest", false, NULL);
+    route("/v1/lookup", "/v1/lookup", false, NULL);
+    route("/v1/geocode.json", NULL, false, NULL);
+    route("/v1/browse", NULL, false, NULL);
+    route_m("POST", "/v1/geocode", "/v1/geocode", false, NULL, "GET");
+    route_m("DELETE", "/6.2/geocode.json", "/6.2/geocode", true, NULL, "GET");
     route("/", NULL, false, NULL);
     route("", NULL, false, NULL);
     char longp[600];

@@ -336,6 +336,7 @@ int cmd_serve(int argc, char **argv)
         .store = st,
         .auth = auth,
         .index = ix,
+        .set = ixset,
         .workers = pool,
         .data_dir = o.data,
         .limits = limits,

@@ -122,4 +122,31 @@ const char *gc_code_name(enum gc_code c);
 /* Write the locationLabel of c as its country writes addresses. */
 void gc_label(const struct gc_candidate *c, char *out, size_t cap);
 
+/* ---- the synchronous APIs' own lookups (geocode_suggest.c) ---- */
+
+#define GC_SUGGEST_SCAN 4096 /* streets of one prefix read at most */
+
+struct gc_suggest {
+    const char *text; /* as typed so far (a street name, perhaps cut in a word) */
+    char country[3];  /* ISO2 filter, "" for any */
+    bool has_at;      /* rank by distance from (lat, lon), else the shortest name first */
+    double lat, lon;
+    int max_results; /* 1..GC_MAX_CANDIDATES */
+};
+
+/*
+ * Streets whose normalised name starts with the normalised text (or, when none does, with its
+ * part before the first comma), street-level candidates: the first GC_SUGGEST_SCAN streets of
+ * the prefix in key order are ranked. Relevance is the share of the name typed. Return 0 with
+ * out->n candidates (0: none), GB_EPARAM for max_results out of range.
+ */
+int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out);
+
+/*
+ * The result a locationId of this index names, again: a street ('S'), an address point ('A')
+ * or a locality ('C'); one candidate with relevance 1. Return 0, or GB_ENOTFOUND (also for
+ * the other kinds: interpolated numbers, postcodes, areas). O(streets) or O(places).
+ */
+int geocode_lookup(const struct index *ix, const char *location_id, struct gc_result *out);
+
 #endif

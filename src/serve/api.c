@@ -166,6 +166,23 @@ static const struct api_route routes[] = {
     {{"GET", JOB "/errors", DOWNLOAD}, api_job_file, API_FILE_ERRORS},
     {{"GET", JOB "/no-matches", DOWNLOAD}, api_job_file, API_FILE_NOMATCHES},
     {{"GET", JOB "/all", DOWNLOAD}, api_job_file, API_FILE_ALL},
+    /* the synchronous APIs (api_sync.c, api_v7.c); "*" rows: a 405 in the API's own document */
+    {{"GET", "/6.2/geocode", JSON | API_SYNC}, api_sync_geocode, 0},
+    {{"*", "/6.2/geocode", JSON | API_SYNC}, api_sync_other, 0},
+    {{"GET", "/6.2/reversegeocode", JSON | API_SYNC}, api_sync_reverse, 0},
+    {{"*", "/6.2/reversegeocode", JSON | API_SYNC}, api_sync_other, 0},
+    {{"GET", "/6.2/search", JSON | API_SYNC}, api_sync_search, 0},
+    {{"*", "/6.2/search", JSON | API_SYNC}, api_sync_other, 0},
+    {{"GET", "/v1/geocode", API_V7}, api_v7_geocode, 0},
+    {{"*", "/v1/geocode", API_V7}, api_sync_other, 0},
+    {{"GET", "/v1/discover", API_V7}, api_v7_geocode, 1},
+    {{"*", "/v1/discover", API_V7}, api_sync_other, 0},
+    {{"GET", "/v1/revgeocode", API_V7}, api_v7_revgeocode, 0},
+    {{"*", "/v1/revgeocode", API_V7}, api_sync_other, 0},
+    {{"GET", "/v1/autosuggest", API_V7}, api_v7_autosuggest, 0},
+    {{"*", "/v1/autosuggest", API_V7}, api_sync_other, 0},
+    {{"GET", "/v1/lookup", API_V7}, api_v7_lookup, 0},
+    {{"*", "/v1/lookup", API_V7}, api_sync_other, 0},
 };
 
 /* ---- the handler ---- */
@@ -288,6 +305,7 @@ int api_new(struct api **out, const struct api_config *cfg)
     if (a->cfg.burst < 1)
         a->cfg.burst = 1;
     pthread_mutex_init(&a->rate_mu, NULL);
+    pthread_mutex_init(&a->pace_mu, NULL);
     a->rate = xcalloc(RATE_SLOTS, sizeof(*a->rate));
     *out = a;
     return 0;
@@ -303,6 +321,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     pthread_mutex_destroy(&a->rate_mu);
+    pthread_mutex_destroy(&a->pace_mu);
     free(a->rate);
     free(a);
 }

@@ -1,10 +1,13 @@
 /*
  * api.h - the HERE Batch Geocoder 6.2 job API on top of http.h: authentication, rate limits,
- * the endpoints, job uploads, and the XML / JSON documents of spec §5. Its files share
- * serve/api_int.h (api.c: the route table and the handler; api_doc.c, api_upload.c, api_jobs.c).
+ * the endpoints, job uploads, and the XML / JSON documents of spec §5; and the synchronous
+ * Geocoder 6.2 and Geocoding & Search v7 APIs on the same credentials and index. Its files share
+ * serve/api_int.h (api.c: the route table and the handler; api_doc.c, api_upload.c, api_jobs.c,
+ * api_geo.c, api_sync.c, api_v7.c).
  *
  * Threads: api_handler's callbacks run on HTTP connection threads, any number at once; they
- * never geocode (workers do). The document functions are pure and reentrant.
+ * geocode only for the synchronous APIs (each request with memory of its own; jobs are the
+ * workers'). The document functions are pure and reentrant.
  */
 #ifndef GEOBATCH_API_H
 #define GEOBATCH_API_H
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 struct auth;
+struct gc_set;
 struct index;
 struct worker_pool;
 
@@ -25,6 +29,7 @@ struct api_config {
     struct store *store;
     struct auth *auth;
     const struct index *index;
+    const struct gc_set *set; /* the index set the synchronous APIs answer from, or NULL: index */
     struct worker_pool *workers;
     const char *data_dir;
     struct csv_limits limits;  /* per line / field of an upload */

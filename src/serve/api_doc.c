@@ -92,7 +92,7 @@ static int xml_escape(struct buf *out, const char *s)
     return rc;
 }
 
-static int json_string(struct buf *out, const char *s)
+int api_json_string(struct buf *out, const char *s)
 {
     int rc = buf_putc(out, '"');
     for (; *s && rc == 0; s++) {
@@ -200,11 +200,11 @@ int api_doc_error(struct buf *out, bool json, const char *type, const char *subt
     if (json) {
         rc = buf_printf(out, "{\"type\":\"%s\",\"subtype\":\"%s\",\"Details\":", type, subtype);
         if (rc == 0)
-            rc = json_string(out, details);
+            rc = api_json_string(out, details);
         if (rc == 0 && additional_key) {
             rc = buf_puts(out, ",\"AdditionalData\":[{\"key\":");
             if (rc == 0)
-                rc = json_string(out, additional_key);
+                rc = api_json_string(out, additional_key);
             if (rc == 0)
                 rc = buf_puts(out, "}]");
         }
@@ -270,7 +270,27 @@ void api_doc_list_tail(struct buf *out, bool json, uint64_t total)
 void api_respond_error(struct http_response *resp, const struct http_request *req, int status,
                        const char *type, const char *subtype, const char *details, const char *key)
 {
-    bool json = http_wants_json(req);
+    unsigned flags = req->route.route ? req->route.route->flags : 0;
+    if (flags & API_V7) {
+        char title[160];
+        if (key)
+            snprintf(title, sizeof(title), "Illegal input for parameter '%.100s'", key);
+        else
+            snprintf(title, sizeof(title), "%s",
+                     status == 401   ? "Unauthorized"
+                     : status == 429 ? "Too Many Requests"
+                     : status == 404 ? "Not Found"
+                     : status == 405 ? "Method Not Allowed"
+                     : status == 400 ? "Bad Request"
+                                     : "Internal Server Error");
+        api_v7_error(resp, status, title, details,
+                     status == 401   ? "Send valid credentials: apiKey, app_id with app_code, "
+                                       "or Authorization: Bearer"
+                     : status == 429 ? "Retry after the seconds that Retry-After gives"
+                                     : "");
+        return;
+    }
+    bool json = (flags & API_SYNC) || http_wants_json(req);
     buf_reset(&resp->body);
     resp->status = status;
     resp->content_type = json ? CT_JSON : CT_XML;

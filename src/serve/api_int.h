@@ -5,6 +5,10 @@
  *   api_upload.c  POST /6.2/jobs: the upload streamed through the CSV reader into the job's
  *                 directory (job/jobdir.h's intake writer)
  *   api_jobs.c    the endpoints of existing jobs: list, status, run, cancel, delete, downloads
+ *   api_geo.c     what the synchronous APIs share: the geocoder calls (index or index set),
+ *                 parameter parsing, the JSON writer
+ *   api_sync.c    the synchronous Geocoder 6.2: geocode.json, reversegeocode.json, search.json
+ *   api_v7.c      Geocoding & Search v7: /v1/geocode, revgeocode, discover, autosuggest, lookup
  *
  * Threads: see api.h. Route handlers run on connection threads.
  */
@@ -12,6 +16,7 @@
 #define GEOBATCH_API_INT_H
 
 #include "serve/api.h"
+#include "geocode/geocode.h"
 
 #include <pthread.h>
 
@@ -25,12 +30,22 @@
 
 struct rate_slot;
 
+#define API_PACE_SLOTS 256 /* jobs whose last status request is remembered, for pacing */
+
+/* When a running job's status was last asked for (api_jobs.c). */
+struct api_pace_slot {
+    char id[40];
+    double last; /* monotonic seconds */
+};
+
 struct api {
     struct api_config cfg;
     struct http_server *http;
     pthread_mutex_t rate_mu; /* rate, nrate */
     struct rate_slot *rate;
     size_t nrate;
+    pthread_mutex_t pace_mu; /* pace */
+    struct api_pace_slot pace[API_PACE_SLOTS];
 };
 
 /*
@@ -48,7 +63,9 @@ struct api_route {
     int arg;
 };
 
-#define API_PUBLIC HTTP_ROUTE_USER /* answered before authentication and rate limits */
+#define API_PUBLIC HTTP_ROUTE_USER        /* answered before authentication and rate limits */
+#define API_SYNC   (HTTP_ROUTE_USER << 1) /* Geocoder 6.2 synchronous: JSON documents always */
+#define API_V7     (HTTP_ROUTE_USER << 2) /* Geocoding & Search v7: its own error document */
 
 /* ---- responses (api_doc.c): each replaces whatever resp held ---- */
 
@@ -67,6 +84,9 @@ void api_method_not_allowed(struct http_response *resp, const struct http_reques
 /* 200 with the status document of job j. */
 void api_respond_status(struct http_response *resp, const struct http_request *req,
                         const struct job_info *j);
+
+/* Append s as a JSON string (invalid UTF-8 bytes as '?'). */
+int api_json_string(struct buf *out, const char *s);
 
 /* ---- the job list document (api_doc.c) ---- */
 
@@ -99,5 +119,85 @@ api_route_fn api_job_other;  /* any other method on /6.2/jobs/{id}: 405 */
 api_route_fn api_job_file;   /* GET /6.2/jobs/{id}/<file>; arg: enum api_job_file */
 
 enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FILE_ALL };
+
+/* ---- the synchronous APIs (api_geo.c, api_sync.c, api_v7.c) ---- */
+
+#define API_TEXT_MAX 1024 /* bytes of a query text or a structured field */
+#define API_MAX_IN   16   /* countries of v7's in=countryCode: */
+
+/* One request's geocoding memory: about 200 KB, per request (api_geo_new aborts on failure,
+ * api_geo_free takes NULL; the calling thread keeps one for its next request and frees it when
+ * the thread ends). The answer is in res (res.n candidates). */
+struct api_geo {
+    struct gc_result res;
+    struct gc_result tmp; /* an index set's members' answers; a merge of several queries */
+    char label[1024];
+};
+struct api_geo *api_geo_new(void);
+void api_geo_free(struct api_geo *g);
+
+/* The geocoder calls of the batch engine (batch.c makes the same ones for a row), on the
+ * server's index set (or its one index). Return as geocode.h's calls. */
+int api_geo_forward(const struct api *a, struct api_geo *g, const struct gc_query *q);
+int api_geo_reverse(const struct api *a, struct api_geo *g, double lat, double lon, double radius,
+                    int max_results);
+int api_geo_reverse_areas(const struct api *a, struct api_geo *g, double lat, double lon);
+/* geocode_suggest / geocode_lookup over every member of the set, merged (suggest: by rank). */
+int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_suggest *q);
+int api_geo_lookup(const struct api *a, struct api_geo *g, const char *location_id);
+/* Forward q once per country of cc[0..n) (ISO2) and keep the max_results most relevant. */
+int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *q, char (*cc)[3],
+                       int n);
+
+/* ---- parameters: each returns 0, or GB_EPARAM with a message for humans in err ---- */
+
+/* A parameter's value, or NULL when absent, empty, "undefined" or "null" (sent by clients
+ * that build URLs from unset variables). */
+const char *api_param(const struct http_request *req, const char *name);
+/* An integer in [min, max]; *out = dflt when absent. */
+int api_param_int(const struct http_request *req, const char *name, long min, long max, long dflt,
+                  long *out, char *err, size_t errlen);
+/* "lat,lon" followed by up to nextra more ",number" (extra[]; *nextra_out says how many). */
+int api_parse_latlon(const char *s, double *lat, double *lon, double *extra, int nextra,
+                     int *nextra_out);
+/* A text parameter: at most API_TEXT_MAX bytes. */
+int api_param_text(const struct http_request *req, const char *name, const char **out, char *err,
+                   size_t errlen);
+
+/* ---- the JSON writer of the answers ---- */
+
+#define API_JSON_DEPTH 16
+
+struct api_json {
+    struct buf *out;
+    bool lower; /* jsonattributes=1: the first letter of every key in lower case */
+    int depth;
+    bool first[API_JSON_DEPTH];
+};
+void aj_init(struct api_json *j, struct buf *out, bool lower);
+/* Open an object ('{') or array ('['), as key's value (key NULL: an array element). */
+void aj_open(struct api_json *j, const char *key, char c);
+void aj_close(struct api_json *j, char c);
+void aj_str(struct api_json *j, const char *key, const char *v);
+/* Only when v is not empty. */
+void aj_str_nz(struct api_json *j, const char *key, const char *v);
+void aj_int(struct api_json *j, const char *key, long long v);
+/* Up to decimals digits, trailing zeros dropped (one kept): 47.1412167, 1.0. */
+void aj_num(struct api_json *j, const char *key, double v, int decimals);
+
+api_route_fn api_sync_geocode; /* GET /6.2/geocode.json */
+api_route_fn api_sync_reverse; /* GET /6.2/reversegeocode.json */
+api_route_fn api_sync_search;  /* GET /6.2/search.json */
+api_route_fn api_sync_other;   /* any other method on a synchronous path: 405 */
+
+api_route_fn api_v7_geocode;     /* GET /v1/geocode; arg 1: /v1/discover */
+api_route_fn api_v7_revgeocode;  /* GET /v1/revgeocode */
+api_route_fn api_v7_autosuggest; /* GET /v1/autosuggest */
+api_route_fn api_v7_lookup;      /* GET /v1/lookup */
+
+/* The v7 error document (status, title, correlationId, requestId, cause, action) with HTTP
+ * status; 401 also carries OAuth's error / error_description, which v7 clients read. */
+void api_v7_error(struct http_response *resp, int status, const char *title, const char *cause,
+                  const char *action);
 
 #endif

@@ -105,6 +105,62 @@ static const char *action_param(const struct http_request *req)
     return action && *action ? action : NULL;
 }
 
+/* ---- status pacing ---- */
+
+#define PACE_MIN_GAP_S 0.05 /* a status of the same running job sooner than this waits... */
+#define PACE_WAIT_S    2.0  /* ...for rows to be processed, at most this long */
+#define PACE_POLL_NS   5000000L
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Record that job id's status is asked for now; return whether the previous ask was less than
+ * PACE_MIN_GAP_S ago. The table forgets the least recent job when full. */
+static bool pace_too_soon(struct api *a, const char *id, double now)
+{
+    pthread_mutex_lock(&a->pace_mu);
+    struct api_pace_slot *s = NULL, *oldest = &a->pace[0];
+    for (size_t i = 0; i < API_PACE_SLOTS && !s; i++) {
+        if (strcmp(a->pace[i].id, id) == 0)
+            s = &a->pace[i];
+        else if (a->pace[i].last < oldest->last)
+            oldest = &a->pace[i];
+    }
+    bool soon = s && now - s->last < PACE_MIN_GAP_S;
+    if (!s) {
+        s = oldest;
+        snprintf(s->id, sizeof(s->id), "%s", id);
+    }
+    s->last = now;
+    pthread_mutex_unlock(&a->pace_mu);
+    return soon;
+}
+
+/*
+ * A client that asks for a running job's status again at once (node-geocoder polls with no
+ * pause, at most 500 times) gets its answer when rows have been processed since (a chunk was
+ * recorded), or after PACE_WAIT_S: a paced answer rather than a refused one, so that a job of
+ * any size completes within such a client's polls. Return whether it waited.
+ */
+static bool pace_status(struct api *a, const struct job_info *j)
+{
+    if ((j->state != JOB_RUNNING && j->state != JOB_ACCEPTED) || !a->cfg.workers)
+        return false;
+    double t0 = mono_s();
+    if (!pace_too_soon(a, j->id, t0))
+        return false;
+    uint64_t rows = worker_rows_processed(a->cfg.workers);
+    struct timespec nap = {0, PACE_POLL_NS};
+    while (worker_rows_processed(a->cfg.workers) == rows && mono_s() - t0 < PACE_WAIT_S)
+        nanosleep(&nap, NULL);
+    pace_too_soon(a, j->id, mono_s());
+    return true;
+}
+
 int api_job_status(struct api *a, struct http_request *req, struct http_response *resp,
                    const char *app, int arg)
 {
@@ -117,6 +173,8 @@ int api_job_status(struct api *a, struct http_request *req, struct http_response
         api_bad_request(resp, req, "Unsupported action for GET; use action=status", "action");
         return HTTP_RESPOND;
     }
+    if (pace_status(a, &j) && !load_job(a, req, resp, app, false, &j))
+        return HTTP_RESPOND;
     api_respond_status(resp, req, &j);
     return HTTP_RESPOND;
 }

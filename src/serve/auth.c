@@ -167,19 +167,24 @@ int auth_check(struct auth *a, const char *app_id, const char *app_code, const c
 {
     bool pair = app_id && app_code && *app_id && *app_code;
     bool key = apikey && *apikey;
-    if (!pair && !key)
+    /* Every credential sent must be valid: a wrong app_code next to a valid key (or half a
+     * pair) is refused, never rescued by the other one. */
+    bool half = ((app_id && *app_id) || (app_code && *app_code)) && !pair;
+    if ((!pair && !key) || half)
         return GB_EAUTH;
-    int found = -1;
+    int found_pair = -1, found_key = -1;
     pthread_rwlock_rdlock(&a->lock);
     for (size_t i = 0; i < a->n; i++) {
-        int ok;
-        if (a->e[i].is_key)
-            ok = key && ct_equal(a->e[i].secret, apikey);
-        else
-            ok = pair && ct_equal(a->e[i].id, app_id) & ct_equal(a->e[i].secret, app_code);
-        if (ok && found < 0)
-            found = (int)i;
+        if (a->e[i].is_key) {
+            if (key && ct_equal(a->e[i].secret, apikey) && found_key < 0)
+                found_key = (int)i;
+        } else if (pair && ct_equal(a->e[i].id, app_id) & ct_equal(a->e[i].secret, app_code) &&
+                   found_pair < 0)
+            found_pair = (int)i;
     }
+    int found = pair ? found_pair : found_key;
+    if (key && found_key < 0)
+        found = -1;
     int rc = GB_EAUTH;
     if (found >= 0) {
         const struct auth_entry *e = &a->e[found];

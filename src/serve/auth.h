@@ -34,8 +34,10 @@ void auth_close(struct auth *a);
 
 /*
  * Check credentials as given in a request: app_id with app_code, or apikey (query apiKey or a
- * Bearer token); any may be NULL. On success write the application identity (at most 64 bytes)
- * to app and return 0; return GB_EAUTH otherwise.
+ * Bearer token); any may be NULL. Every credential given must be valid: a pair and a key
+ * both sent authenticate only when both are right (as the pair's application), and half a pair
+ * is refused. On success write the application identity (at most 64 bytes) to app and return
+ * 0; return GB_EAUTH otherwise.
  */
 int auth_check(struct auth *a, const char *app_id, const char *app_code, const char *apikey,
                char *app, size_t cap);

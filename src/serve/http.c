@@ -84,6 +84,9 @@ struct req_ctx {
     bool reading; /* the body goes to body() */
     bool stopped; /* body() asked to stop: discard the rest */
     bool responded;
+    bool deferred;                /* pending is the answer to a request without a body */
+    struct http_response pending; /* queued at MHD's next call, so that the connection stays
+                                     open (keep-alive): queued in the first call, MHD closes */
 };
 
 /* ---- routes ---- */
@@ -491,6 +494,40 @@ static void resp_release(struct http_response *r)
     buf_release(&r->body);
 }
 
+/*
+ * The path of an absolute-form request target ("http://host:port/6.2/jobs" -> "/6.2/jobs";
+ * "http://host" -> "/"): RFC 9112 3.2.2 says a server must accept it, and clients that can
+ * only be redirected through an HTTP proxy setting send it. The host is ignored. Any other
+ * target is returned as it is.
+ */
+static const char *origin_form(const char *url)
+{
+    size_t skip = strncasecmp(url, "http://", 7) == 0    ? 7
+                  : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                         : 0;
+    if (!skip)
+        return url;
+    const char *p = strchr(url + skip, '/');
+    return p ? p : "/";
+}
+
+/*
+ * Whether the request has a body to read: a Content-Length above 0 or a Transfer-Encoding.
+ * MHD closes the connection after an answer queued before the request was read whole (it
+ * cannot know where the next request starts); a request without a body is whole once its
+ * headers are in, so its answer waits for MHD's next call and the connection is kept.
+ */
+static bool has_body(struct MHD_Connection *c, const struct http_request *r)
+{
+    if (r->bad_framing)
+        return true; /* answered at once, and closed */
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return true;
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        return !r->has_length || r->content_length > 0;
+    return false;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -505,8 +542,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         struct http_request *r = &rc->req;
         r->bad_framing = check_framing(c);
         r->method = method;
-        r->path = url;
-        http_route_match(s->h, method, url, &r->route);
+        r->path = origin_form(url);
+        http_route_match(s->h, method, r->path, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
@@ -533,8 +570,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             return MHD_YES;
         }
         conn_phase(s, conn_of(c), PHASE_BUSY);
+        if (!has_body(c, r)) {
+            rc->pending = resp; /* moved: released by the next call or by on_completed */
+            rc->deferred = true;
+            return MHD_YES;
+        }
         enum MHD_Result ok = send_response(c, rc, &resp);
         resp_release(&resp);
+        return ok;
+    }
+    if (rc->deferred) {
+        rc->deferred = false;
+        enum MHD_Result ok = send_response(c, rc, &rc->pending);
+        resp_release(&rc->pending);
         return ok;
     }
     if (rc->responded) {
@@ -572,6 +620,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct req_ctx *rc = *con_cls;
     if (!rc)
         return;
+    if (rc->deferred)
+        resp_release(&rc->pending);
     if (rc->began && s->h->cleanup)
         s->h->cleanup(s->ctx, &rc->req);
     conn_phase(s, conn_of(c), PHASE_HEADERS); /* keep-alive: the next request's deadline */

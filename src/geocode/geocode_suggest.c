@@ -1,0 +1,235 @@
+/*
+ * geocode_suggest.c - the two lookups of the synchronous APIs that are not a query through
+ * the geocoder: street names by prefix (results while the user is still typing) and one result
+ * looked up again by its locationId (see geocode.h).
+ *
+ * DESIGN. The STREETS table is sorted by key (strcmp order, then country and city key), so the
+ * streets whose key starts with a prefix are one contiguous run: a binary search finds its
+ * start, and the run is read up to GC_SUGGEST_SCAN entries (a bounded cost at any index size:
+ * a one-letter prefix of a country reads that many, never the country). A locationId names a
+ * street by its stable id (a hash, not a position), which no table is sorted by: a lookup reads
+ * the STREETS (or PLACES) table once, O(streets), which is milliseconds at country size.
+ *
+ * Thread safety and memory: as geocode.h says; nothing allocates.
+ */
+#include "geocode/geocode.h"
+#include "geocode/geocode_int.h"
+#include "base/err.h"
+#include "base/hash.h"
+#include "record/record.h"
+#include "record/geo.h"
+#include "text/norm.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The first street whose key is not below prefix[0..len) in strcmp order. */
+static size_t street_lower_bound(const struct index_view *v, const char *prefix, size_t len)
+{
+    size_t lo = 0, hi = v->n_streets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *k = ix_str(v, v->streets[mid].key);
+        int c = strncmp(k, prefix, len);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A street as a candidate: its representative point and its bounding box. */
+static void street_out(const struct index_view *v, const struct ix_street *s,
+                       struct gc_candidate *o)
+{
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = fix2deg(s->lat);
+    o->lon = o->nav_lon = fix2deg(s->lon);
+    o->level = GL_STREET;
+    o->type = GT_NONE;
+    o->code = GC_EXACT;
+    o->tl_lat = fix2deg(s->max_lat);
+    o->tl_lon = fix2deg(s->min_lon);
+    o->br_lat = fix2deg(s->min_lat);
+    o->br_lon = fix2deg(s->max_lon);
+    if (s->max_lat == s->min_lat && s->max_lon == s->min_lon)
+        gc_set_view(o, 100);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'S', s->id, 0);
+}
+
+/* Streets of one prefix key into out (best first by rank: distance from the focus, else the
+ * shortest name); return how many. */
+static int suggest_key(const struct index_view *v, const struct gc_suggest *q, const char *key,
+                       size_t len, struct gc_result *out)
+{
+    double rank[GC_MAX_CANDIDATES];
+    int n = 0;
+    size_t i = street_lower_bound(v, key, len);
+    for (size_t seen = 0; i < v->n_streets && seen < GC_SUGGEST_SCAN; i++, seen++) {
+        const struct ix_street *s = &v->streets[i];
+        const char *k = ix_str(v, s->key);
+        if (strncmp(k, key, len) != 0)
+            break;
+        if (q->country[0] && s->country[0] &&
+            (s->country[0] != q->country[0] || s->country[1] != q->country[1]))
+            continue;
+        double r = q->has_at ? geo_distance_m(q->lat, q->lon, fix2deg(s->lat), fix2deg(s->lon))
+                             : (double)strlen(k);
+        int at = n < q->max_results ? n : q->max_results;
+        while (at > 0 && rank[at - 1] > r)
+            at--;
+        if (at >= q->max_results)
+            continue;
+        int last = n < q->max_results ? n : q->max_results - 1;
+        memmove(&out->c[at + 1], &out->c[at], (size_t)(last - at) * sizeof(out->c[0]));
+        memmove(&rank[at + 1], &rank[at], (size_t)(last - at) * sizeof(rank[0]));
+        struct gc_candidate *o = &out->c[at];
+        street_out(v, s, o);
+        o->distance = q->has_at ? r : -1;
+        o->mq[MQ_STREET] = (double)len / (double)strlen(k);
+        o->relevance = o->mq[MQ_STREET];
+        rank[at] = r;
+        if (n < q->max_results)
+            n++;
+    }
+    return n;
+}
+
+/* Is byte c part of a word (a letter or digit, or any byte of a multi-byte character)? */
+static bool word_byte(unsigned char c)
+{
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * The key of text[0..len) as typed so far: when it ends inside a word, that word is folded but
+ * not expanded ("Vorarlberger St" must not read "St" as "Street"), and it is joined to the key
+ * of the words before it. Return its length, or 0 when there is none (or it is the full key).
+ */
+static int typed_key(const char *text, size_t len, const char *cc, char *key, size_t cap)
+{
+    if (len == 0 || !word_byte((unsigned char)text[len - 1]))
+        return 0;
+    size_t start = len;
+    while (start > 0 && word_byte((unsigned char)text[start - 1]))
+        start--;
+    int n = 0;
+    if (start > 0) {
+        n = norm_key(text, start, cc, key, cap);
+        if (n < 0)
+            return 0;
+    }
+    char last[NORM_MAX];
+    int m = norm_fold(text + start, len - start, last, sizeof(last));
+    if (m <= 0)
+        return 0;
+    for (int i = 0; i < m; i++)
+        if (last[i] != ' ') {
+            if ((size_t)n + 1 >= cap)
+                return 0;
+            key[n++] = last[i];
+        }
+    key[n] = '\0';
+    return n;
+}
+
+int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out)
+{
+    const struct index_view *v = index_view(ix);
+    out->n = 0;
+    if (q->max_results < 1 || q->max_results > GC_MAX_CANDIDATES || !q->text)
+        return GB_EPARAM;
+    /* The whole text as typed, then its part before the first comma ("Städtle 1, Vad"); each
+     * first with its last word as typed, then as the normaliser expands it. */
+    const char *t = q->text;
+    const char *cc = q->country[0] ? q->country : NULL;
+    size_t lens[2] = {strlen(t), strcspn(t, ",")};
+    for (int pass = 0; pass < 4 && out->n == 0; pass++) {
+        size_t len = lens[pass / 2];
+        if (pass >= 2 && lens[1] == lens[0])
+            break;
+        char key[NORM_MAX + 1];
+        int n = pass % 2 == 0 ? typed_key(t, len, cc, key, sizeof(key))
+                              : norm_key(t, len, cc, key, sizeof(key));
+        if (n <= 0)
+            continue;
+        out->n = suggest_key(v, q, key, (size_t)n, out);
+    }
+    return 0;
+}
+
+/* ---- lookup by locationId ---- */
+
+int geocode_lookup(const struct index *ix, const char *location_id, struct gc_result *out)
+{
+    const struct index_view *v = index_view(ix);
+    out->n = 0;
+    char kind;
+    unsigned a, b;
+    char end;
+    if (strlen(location_id) != 17 || sscanf(location_id, "%c%8x%8x%c", &kind, &a, &b, &end) != 3)
+        return GB_ENOTFOUND;
+    struct gc_candidate *o = &out->c[0];
+    if (kind == 'C') {
+        for (size_t i = 0; i < v->n_places; i++) {
+            const struct ix_place *pl = &v->places[i];
+            if (pl->id != a)
+                continue;
+            gc_init_out(o);
+            o->lat = o->nav_lat = fix2deg(pl->lat);
+            o->lon = o->nav_lon = fix2deg(pl->lon);
+            o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
+            if (pl->rank > RANK_CITY) {
+                o->district = ix_str(v, pl->name);
+                o->city = ix_str(v, pl->city);
+            } else
+                o->city = ix_str(v, pl->name);
+            o->county = ix_str(v, pl->county);
+            o->state = ix_str(v, pl->state);
+            memcpy(o->country, pl->country, 2);
+            gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
+            snprintf(o->location_id, sizeof(o->location_id), "%s", location_id);
+            o->relevance = 1;
+            out->n = 1;
+            return 0;
+        }
+        return GB_ENOTFOUND;
+    }
+    if (kind != 'S' && kind != 'A')
+        return GB_ENOTFOUND;
+    for (size_t i = 0; i < v->n_streets; i++) {
+        const struct ix_street *s = &v->streets[i];
+        if (s->id != a)
+            continue;
+        if (kind == 'S') {
+            street_out(v, s, o);
+            o->relevance = 1;
+            out->n = 1;
+            return 0;
+        }
+        for (uint32_t k = s->addr_first; k < s->addr_first + s->addr_count; k++) {
+            const struct ix_addr *ad = &v->addrs[k];
+            const char *src = ix_str(v, ad->source);
+            if ((*src ? hash_fnv1a(src, strlen(src)) : k) != b)
+                continue;
+            street_out(v, s, o);
+            o->lat = o->nav_lat = fix2deg(ad->lat);
+            o->lon = o->nav_lon = fix2deg(ad->lon);
+            o->level = GL_HOUSENUMBER;
+            o->type = GT_POINT;
+            o->house_number = ix_str(v, ad->raw);
+            if (*ix_str(v, ad->postcode))
+                o->postcode = ix_str(v, ad->postcode);
+            gc_set_view(o, 50);
+            snprintf(o->location_id, sizeof(o->location_id), "%s", location_id);
+            o->relevance = 1;
+            out->n = 1;
+            return 0;
+        }
+    }
+    return GB_ENOTFOUND;
+}
