@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_INPUTS 256
 
@@ -28,6 +30,70 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The directory of path ("." when it has none) into out[cap]. */
+static void dir_of(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == path)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * Everything that can be known before the first record is read: the index can be written
+ * where it goes (its directory exists and is writable, it is not itself a directory), and
+ * every input is a readable file of a known format (detected now from its first bytes, unless
+ * forced), so that a typo in the last file does not cost the import of the first ones. Print
+ * why not and return CMD_FAIL, else fill fmts[0..n-1] and return -1 (continue).
+ */
+static int check_args(const char *output, char **inputs, int n, enum import_format forced,
+                      enum import_format *fmts)
+{
+    char dir[4200];
+    struct stat st;
+    dir_of(output, dir, sizeof(dir));
+    if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "geobatch import: -o %s: is a directory (name the index file)\n", output);
+        return CMD_FAIL;
+    }
+    const char *why = NULL;
+    if (stat(dir, &st) < 0)
+        why = strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        why = "not a directory";
+    else if (access(dir, W_OK | X_OK) < 0)
+        why = strerror(errno);
+    if (why) {
+        fprintf(stderr, "geobatch import: -o %s: cannot write in %s: %s\n", output, dir, why);
+        return CMD_FAIL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *path = inputs[i];
+        if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+            fprintf(stderr, "geobatch import: %s: %s\n", path, strerror(errno));
+            return CMD_FAIL;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "geobatch import: %s: is a directory (name its files)\n", path);
+            return CMD_FAIL;
+        }
+        fmts[i] = forced;
+        if (forced != FMT_UNKNOWN)
+            continue;
+        int rc = import_detect(path, &fmts[i]);
+        if (rc < 0) {
+            fprintf(stderr, "geobatch import: %s: %s\n", path,
+                    rc == GB_EFORMAT ? "unknown format (use --format to name it)"
+                                     : gb_strerror(rc));
+            return CMD_FAIL;
+        }
+    }
+    return -1;
 }
 
 int cmd_import(int argc, char **argv)
@@ -81,6 +147,9 @@ int cmd_import(int argc, char **argv)
         fprintf(stderr, "geobatch import: unknown format '%s'\n", format);
         return CMD_USAGE;
     }
+    enum import_format fmts[MAX_INPUTS];
+    if ((rc = check_args(output, inputs, n, forced, fmts)) >= 0)
+        return rc;
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
     const struct import_osm_opts osm_opts = {.threads = (unsigned)threads};
@@ -93,18 +162,8 @@ int cmd_import(int argc, char **argv)
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
         const char *path = inputs[i];
-        enum import_format fmt = forced;
+        enum import_format fmt = fmts[i];
         char err[512] = "";
-        if (fmt == FMT_UNKNOWN) {
-            rc = import_detect(path, &fmt);
-            if (rc < 0) {
-                fprintf(stderr, "geobatch import: %s: %s\n", path,
-                        rc == GB_EFORMAT ? "unknown format (use --format to name it)"
-                                         : gb_strerror(rc));
-                status = CMD_FAIL;
-                goto out;
-            }
-        }
         rc = index_builder_add_source(b, path, (int)fmt);
         if (rc < 0) {
             fprintf(stderr, "geobatch import: %s: %s\n", path,

@@ -68,6 +68,31 @@ set -e
 grep -qF "$T/missing.csv" "$T/err" || fail "missing file not named"
 [ ! -e "$T/new.gbx" ] || fail "index written after a failed import"
 
+# arguments are checked before any input is read: a missing last input, an output directory
+# that does not exist, an output that is a directory: one line on stderr (no "imported" log of
+# the first file), exit 1, nothing written
+import_refused() { # expected message, args...
+    local want=$1
+    shift
+    set +e
+    "$GB_BIN" import "$@" 2>"$T/err"
+    rc=$?
+    set -e
+    expect_eq "$rc" 1 "import $*: exit status"
+    expect_eq "$(cat "$T/err")" "$want" "import $*: message"
+}
+import_refused "geobatch import: $T/missing.csv: No such file or directory" \
+    -o "$T/new.gbx" "$D/openaddresses/de-lauf-2020.csv" "$T/missing.csv"
+import_refused "geobatch import: -o $T/nodir/new.gbx: cannot write in $T/nodir: No such file or directory" \
+    -o "$T/nodir/new.gbx" "$D/openaddresses/de-lauf-2020.csv"
+import_refused "geobatch import: -o $T/garbage.dat/new.gbx: cannot write in $T/garbage.dat: not a directory" \
+    --output "$T/garbage.dat/new.gbx" "$D/openaddresses/de-lauf-2020.csv"
+import_refused "geobatch import: -o $T: is a directory (name the index file)" \
+    -o "$T" "$D/openaddresses/de-lauf-2020.csv"
+import_refused "geobatch import: $T/garbage.dat: unknown format (use --format to name it)" \
+    -o "$T/new.gbx" "$D/openaddresses/de-lauf-2020.csv" "$T/garbage.dat"
+[ ! -e "$T/new.gbx" ] || fail "index written after refused arguments"
+
 # --format: a TIGER file under another name is detected by content; forcing a wrong format
 # fails with a message, forcing the right one works
 cp "$D/tiger/tiger-01001-autauga-al.csv" "$T/ranges.txt"
