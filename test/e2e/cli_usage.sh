@@ -32,7 +32,7 @@ grep -q 'geobatch import -o INDEX FILE' "$T/h1" || fail "import usage"
 grep -q 'geobatch geocode --index INDEX' "$T/h2" || fail "geocode usage"
 grep -q -- '--outcols' "$T/h2" || fail "geocode --help lacks the HERE params"
 "$GB_BIN" check --help >"$T/h3"
-grep -q 'geobatch check INDEX' "$T/h3" || fail "check usage"
+grep -q 'geobatch check \[--verbose\] INDEX' "$T/h3" || fail "check usage"
 
 # usage errors: exit 2, one line on stderr naming the program, stdout empty
 usage_error() { # description, args...
