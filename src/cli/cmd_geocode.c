@@ -400,17 +400,20 @@ int cmd_geocode(int argc, char **argv)
          "files, are geocoded as one index",
          0, 0},
         {"errors", CONF_STR, &errors_path, "FILE",
-         "write invalid input lines here, as 'Line Number:N <line>'", 0, 0},
+         "write invalid input lines here, as 'Line Number:N <line>' (default: not written)", 0, 0},
         {"no-matches", CONF_STR, &nomatch_path, "FILE",
-         "with --outputcombined=false: write unmatched rows here (default: stderr is not used; "
-         "they are dropped)",
+         "with --outputcombined=false: write the unmatched rows here, as the server's "
+         "result_..._err.txt (default: not written)",
          0, 0},
-        {"threads", CONF_LONG, &threads, "N", "worker threads (default: all cores)", 1,
+        {"threads", CONF_LONG, &threads, "N", "geocoding threads (default: all cores)", 1,
          MAX_THREADS},
-        {"query", CONF_STR, &query, "TEXT", "geocode one free-form string, print JSON", 0, 0},
+        {"query", CONF_STR, &query, "TEXT",
+         "geocode this one free-form address instead of a file; print its candidates as JSON", 0,
+         0},
+        {"country", CONF_STR, &country, "CODE",
+         "with --query: its country (ISO 3166 alpha-2 or alpha-3 code, or name)", 0, 0},
         {"stats", CONF_BOOL, &stats, NULL,
          "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr", 0, 0},
-        {"country", CONF_STR, &country, "CODE", "with --query: the country (ISO2/ISO3/name)", 0, 0},
         {NULL},
     };
     const struct conf_spec spec = {
@@ -421,10 +424,21 @@ int cmd_geocode(int argc, char **argv)
         .unknown = take_param,
         .ctx = &pc,
         .unknown_help =
-            "HERE job parameters (names in any case, same values and defaults as the API):\n"
-            "  --indelim=D --outdelim=D --outcols=LIST --outputcombined=BOOL --header=BOOL\n"
-            "  --mode=retrieveAddresses --maxresults=N --language=L --countryfocus=ISO\n"
-            "  --includeinputfields=BOOL --allowunknowninputcolumns=BOOL",
+            "HERE job parameters (names in any case; the values and defaults of the API, "
+            "docs/api.md):\n"
+            "  --outcols=LIST             the output columns, comma-separated (required for a "
+            "file)\n"
+            "  --indelim=D --outdelim=D   | ; : , or TAB (default |; outdelim defaults to "
+            "indelim)\n"
+            "  --outputcombined=BOOL      unmatched rows in the result too (true) or apart "
+            "(false)\n"
+            "  --header=BOOL              write the header line (true)\n"
+            "  --mode=MODE                retrieveAddresses or retrieveAreas: reverse geocode "
+            "recId|prox\n"
+            "  --maxresults=N             candidates per row (10)\n"
+            "  --language=L --countryfocus=ISO --includeinputfields=BOOL\n"
+            "  --allowunknowninputcolumns=BOOL --includeinvalidinput=BOOL\n"
+            "  also accepted: --minresults --outputcompressed --mailto --gen",
     };
     char *pos[2];
     int npos = 0;
@@ -433,6 +447,18 @@ int cmd_geocode(int argc, char **argv)
         return rc;
     if (indexes.n == 0) {
         fprintf(stderr, "geobatch geocode: --index INDEX is required\n");
+        return CMD_USAGE;
+    }
+    if (country && !query) {
+        fprintf(stderr, "geobatch geocode: --country goes with --query (the rows of a file name "
+                        "their country in a column)\n");
+        return CMD_USAGE;
+    }
+    if (country && !norm_country(country, strlen(country))) {
+        fprintf(stderr,
+                "geobatch geocode: --country '%s': not a country (an ISO 3166 code such as LI "
+                "or LIE, or a name)\n",
+                country);
         return CMD_USAGE;
     }
     char err[512] = "";

@@ -54,6 +54,11 @@ usage_error "import without inputs" import -o "$T/x.gbx"
 usage_error "import unknown format" import --format nosuch -o "$T/x.gbx" \
     "$GB_SHARED/data/tiger/tiger-01001-autauga-al.csv"
 usage_error "import unknown option" import --frob -o "$T/x.gbx" x
+usage_error "geocode unknown --country" geocode --index x --query "Städtle 1" --country XXX
+expect_eq "$(cat "$T/err")" \
+    "geobatch geocode: --country 'XXX': not a country (an ISO 3166 code such as LI or LIE, or a name)" \
+    "geocode --country XXX"
+usage_error "geocode --country without --query" geocode --index x --country LI --outcols=displayLatitude
 usage_error "check without index" check
 usage_error "check two indexes" check a b
 usage_error "check unknown option" check --nope a
