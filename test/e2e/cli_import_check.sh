@@ -111,6 +111,26 @@ import_refused "geobatch import: $T/garbage.dat: unknown format (use --format to
     -o "$T/new.gbx" "$D/openaddresses/de-lauf-2020.csv" "$T/garbage.dat"
 [ ! -e "$T/new.gbx" ] || fail "index written after refused arguments"
 
+# OpenAddresses: the country from the file name, else --country; without either a warning
+# that says the fix, and the addresses have no country; an unknown --country is a usage error
+cp "$D/openaddresses/li-liechtenstein-2026.csv" "$T/addresses.csv"
+"$GB_BIN" import --log-level error -o "$T/oa1.gbx" "$T/addresses.csv" 2>"$T/err"
+expect_eq "$(head -1 "$T/err")" "geobatch import: warning: $T/addresses.csv: its addresses get no country (an OpenAddresses file's country comes from its name, such as li-vaduz.csv); give it with --country CODE" \
+    "OpenAddresses file without a country"
+expect_eq "$("$GB_BIN" check "$T/oa1.gbx" | grep '^countries')" "countries 0, with addresses 0: (12386 without a country)" \
+    "countries of an OpenAddresses file without one"
+"$GB_BIN" import --log-level error --country LIE -o "$T/oa2.gbx" "$T/addresses.csv" 2>"$T/err"
+grep -q warning "$T/err" && fail "--country given, still a warning: $(cat "$T/err")"
+expect_eq "$("$GB_BIN" check "$T/oa2.gbx" | grep '^countries')" "countries 1, with addresses 1: LI=12383" \
+    "--country LIE"
+set +e
+"$GB_BIN" import --country XXX -o "$T/oa3.gbx" "$T/addresses.csv" 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 2 "import --country XXX: exit status"
+expect_eq "$(cat "$T/err")" "geobatch import: --country 'XXX': not a country (an ISO 3166 code such as LI or LIE, or a name)" \
+    "import --country XXX"
+
 # --format: a TIGER file under another name is detected by content; forcing a wrong format
 # fails with a message, forcing the right one works
 cp "$D/tiger/tiger-01001-autauga-al.csv" "$T/ranges.txt"
