@@ -6,7 +6,7 @@
 # verbatim and gives the output shown (tools/doc_examples.py), and every endpoint docs/api.md
 # lists answers 200 (tools/doc_endpoints.py); then a second `make run` on the
 # same port fails before fetching or importing anything, names PORT=, and leaves the index the
-# running server uses untouched.
+# running server uses untouched; an import over that path later does not disturb the server.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -56,4 +56,16 @@ expect_eq "$(cat "$T/run2.err")" \
 [ ! -s "$T/run2.out" ] || fail "make run on a busy port printed: $(cat "$T/run2.out")"
 expect_eq "$(stat -c '%i %Y' "$W/default.gbx")" "$before" "the served index after a refused make run"
 curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || fail "the first server stopped"
+# Re-importing the index path under the running server (LI addresses only: no cities any
+# more) replaces the file by a rename; the server keeps the index it mapped and still finds Berlin.
+"$GB_BIN" import -o "$W/default.gbx" "$LI_CSV" 2>/dev/null
+BASE="http://127.0.0.1:$PORT/6.2"
+A="app_id=$APP_ID&app_code=$APP_CODE"
+id=$(printf 'recId|searchText|country\n1|Berlin|DEU\n' |
+    curl -s -X POST --data-binary @- "$BASE/jobs?$A&action=run&outcols=matchLevel,city&outputcombined=true" |
+    field RequestId)
+wait_state "$id" completed
+expect_eq "$(curl -s "$BASE/jobs/$id/result?$A&outputcompressed=false")" \
+    "$(printf 'recId|SeqNumber|seqLength|matchLevel|city\n1|1|1|city|Berlin')" \
+    "the running server after its index file was replaced"
 echo "make_run: ok"
