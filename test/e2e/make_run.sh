@@ -56,6 +56,17 @@ expect_eq "$(cat "$T/run2.err")" \
 [ ! -s "$T/run2.out" ] || fail "make run on a busy port printed: $(cat "$T/run2.out")"
 expect_eq "$(stat -c '%i %Y' "$W/default.gbx")" "$before" "the served index after a refused make run"
 curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || fail "the first server stopped"
+# Another port, the same work directory: refused too (one server per job store)
+PORT2=$(free_port)
+set +e
+WORK="$W" bash "$GB_SRC/scripts/run.sh" "$GB_BIN" "$LI_CSV" "$PORT2" >"$T/run3.out" 2>"$T/run3.err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "make run on a work directory in use: exit status"
+expect_eq "$(cat "$T/run3.err")" \
+    "run: geobatch is already serving $W on port $PORT (pid $SERVER_PID); stop it first, or give this one its own directory: make run WORK=other PORT=$((PORT2 + 1))" \
+    "make run on a work directory in use: message"
+expect_eq "$(stat -c '%i %Y' "$W/default.gbx")" "$before" "the served index after a refused make run"
 # Re-importing the index path under the running server (LI addresses only: no cities any
 # more) replaces the file by a rename; the server keeps the index it mapped and still finds Berlin.
 "$GB_BIN" import -o "$W/default.gbx" "$LI_CSV" 2>/dev/null
