@@ -201,8 +201,7 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The directory of path ("." when it has none) into out[cap]. */
-static void dir_of(const char *path, char *out, size_t cap)
+void cmd_dir_of(const char *path, char *out, size_t cap)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
@@ -229,7 +228,7 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
     if (tmp)
         snprintf(tmpdir, sizeof(tmpdir), "%s", tmp);
     else
-        dir_of(output, tmpdir, sizeof(tmpdir));
+        cmd_dir_of(output, tmpdir, sizeof(tmpdir));
     struct index_builder *b = NULL;
     int rc = index_builder_new(&b);
     if (rc < 0) {

@@ -35,6 +35,9 @@ int cmd_log_level(const char *cmd, const char *level);
  * print why not and return CMD_FAIL on failure, else -1 (continue). */
 int cmd_norm_init(const char *cmd);
 
+/* The directory of path ("." when it has none, "/" for "/x") into out[cap]. */
+void cmd_dir_of(const char *path, char *out, size_t cap);
+
 /* A new index builder for `geobatch CMD -o output` with --memory (a size: bytes with an optional
  * K, M, G or T) and --tmp (NULL: the output's directory). Print why not and return CMD_USAGE
  * (a bad size) or CMD_FAIL (no temporary file can be made there), else set *out and return -1

@@ -78,18 +78,6 @@ static void import_draw(void *ctx, double secs, char *line, size_t cap)
              in_file);
 }
 
-/* The directory of path ("." when it has none) into out[cap]. */
-static void dir_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(out, cap, ".");
-    else if (slash == path)
-        snprintf(out, cap, "/");
-    else
-        snprintf(out, cap, "%.*s", (int)(slash - path), path);
-}
-
 /*
  * Everything that can be known before the first record is read: the index can be written
  * where it goes (its directory exists and is writable, it is not itself a directory), and
@@ -102,7 +90,7 @@ static int check_args(const char *output, char **inputs, int n, enum import_form
 {
     char dir[4200];
     struct stat st;
-    dir_of(output, dir, sizeof(dir));
+    cmd_dir_of(output, dir, sizeof(dir));
     if (stat(output, &st) == 0 && S_ISDIR(st.st_mode)) {
         fprintf(stderr, "geobatch import: -o %s: is a directory (name the index file)\n", output);
         return CMD_FAIL;
