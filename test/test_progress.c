@@ -118,13 +118,34 @@ static void test_on_draws_and_erases(void **state)
     free(out);
 }
 
+static void test_file_offset(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_progress_off.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char block[1000];
+    memset(block, 'x', sizeof(block));
+    assert_int_equal(write(fd, block, sizeof(block)), (int)sizeof(block));
+    char real[4096];
+    assert_non_null(realpath(path, real));
+    uint64_t pos = 7;
+    lseek(fd, 0, SEEK_SET);
+    assert_false(progress_file_offset(real, &pos)); /* offset 0: nothing read yet */
+    assert_int_equal(read(fd, block, 300), 300);
+    assert_true(progress_file_offset(real, &pos));
+    assert_int_equal(pos, 300);
+    close(fd);
+    assert_false(progress_file_offset(real, &pos)); /* not open any more */
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_num),
-        cmocka_unit_test(test_eta),
-        cmocka_unit_test(test_off_is_null),
-        cmocka_unit_test(test_on_draws_and_erases),
+        cmocka_unit_test(test_num),         cmocka_unit_test(test_eta),
+        cmocka_unit_test(test_off_is_null), cmocka_unit_test(test_on_draws_and_erases),
+        cmocka_unit_test(test_file_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

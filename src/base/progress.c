@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +174,41 @@ double progress_stop(struct progress *p)
     pthread_mutex_destroy(&p->lock);
     free(p);
     return secs;
+}
+
+bool progress_file_offset(const char *real, uint64_t *pos)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char link[300], target[4096], info[4096];
+        if (e->d_name[0] == '.' ||
+            (size_t)snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name) >= sizeof(link))
+            continue;
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, real) != 0)
+            continue;
+        if ((size_t)snprintf(link, sizeof(link), "/proc/self/fdinfo/%s", e->d_name) >= sizeof(link))
+            continue;
+        FILE *fp = fopen(link, "r");
+        if (!fp)
+            continue;
+        unsigned long long off;
+        while (!found && fgets(info, sizeof(info), fp))
+            if (sscanf(info, "pos: %llu", &off) == 1 && off > 0) {
+                *pos = off;
+                found = true;
+            }
+        fclose(fp);
+    }
+    closedir(d);
+    return found;
 }
 
 char *progress_num(char *out, size_t cap, uint64_t v)

@@ -50,6 +50,12 @@ double progress_stop(struct progress *p);
 /* Seconds since start (0 for NULL). */
 double progress_seconds(const struct progress *p);
 
+/* How far this process has read the file at path (made absolute with realpath, into real):
+ * the offset of a descriptor of ours open on it (Linux /proc/self/fdinfo), for inputs read
+ * with read(), not pread() or mmap. Return true and set *pos, or false when none is open or
+ * its offset is 0. */
+bool progress_file_offset(const char *real, uint64_t *pos);
+
 /* v with thousands separators ("1,234,567") into out[cap]; returns out. */
 char *progress_num(char *out, size_t cap, uint64_t v);
 

@@ -38,6 +38,7 @@ struct import_progress {
     struct rec_sink inner; /* the builder's sink, which counting() passes records on to */
     int file, nfiles;      /* the input being read (1-based); 0: the index is being written */
     const char *path, *format, *output;
+    char real[4096];          /* path made absolute, to find how far it is read */
     uint64_t size;            /* the input's bytes */
     double file_started;      /* progress seconds when it started */
     _Atomic uint64_t records; /* of this input */
@@ -70,12 +71,20 @@ static void import_draw(void *ctx, double secs, char *line, size_t cap)
         return;
     }
     const char *base = strrchr(ip->path, '/');
-    uint64_t recs = ip->records;
-    snprintf(line, cap, "import [%d/%d] %s (%s, %.1f MiB): %s records, %s/s, %.1f s", ip->file,
-             ip->nfiles, base ? base + 1 : ip->path, ip->format, (double)ip->size / 1048576.0,
-             progress_num(n, sizeof(n), recs),
-             progress_num(rate, sizeof(rate), in_file > 0 ? (uint64_t)(recs / in_file) : 0),
-             in_file);
+    uint64_t recs = ip->records, pos = 0;
+    int len = snprintf(
+        line, cap, "import [%d/%d] %s (%s, %.1f MiB): %s records, %s/s, %.1f s", ip->file,
+        ip->nfiles, base ? base + 1 : ip->path, ip->format, (double)ip->size / 1048576.0,
+        progress_num(n, sizeof(n), recs),
+        progress_num(rate, sizeof(rate), in_file > 0 ? (uint64_t)(recs / in_file) : 0), in_file);
+    /* text formats and OSM XML read their file in order: how far, and the time left */
+    if (ip->size && ip->real[0] && progress_file_offset(ip->real, &pos) && pos <= ip->size &&
+        len > 0 && (size_t)len < cap) {
+        char eta[32];
+        progress_eta(eta, sizeof(eta), (double)pos, (double)ip->size, in_file);
+        snprintf(line + len, cap - (size_t)len, ", %.0f%%%s%s",
+                 100.0 * (double)pos / (double)ip->size, eta[0] ? ", ETA " : "", eta);
+    }
 }
 
 /*
@@ -242,6 +251,8 @@ int cmd_import(int argc, char **argv)
         ip.path = path;
         ip.format = import_format_name(fmt);
         ip.size = stat(path, &fst) == 0 ? (uint64_t)fst.st_size : 0;
+        if (!realpath(path, ip.real))
+            ip.real[0] = '\0';
         ip.file_started = progress_seconds(prog);
         ip.country = fmt == FMT_OA_CSV ? iso2 : NULL;
         progress_unlock(prog);
