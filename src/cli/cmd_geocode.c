@@ -392,7 +392,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     while (rc == 0) {
         int more = csv_next(r, &row);
         if (more < 0) {
-            fprintf(stderr, "geobatch geocode: read error: %s\n", gb_strerror(more));
+            progress_message(prog, "geobatch geocode: read error: %s", gb_strerror(more));
             rc = more;
             break;
         }
