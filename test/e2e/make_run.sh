@@ -3,10 +3,11 @@
 # it imports the default data (the Liechtenstein extract the repository carries, GeoNames
 # cities, US ZIP centroids: the npm cache is seeded from ../shared, the same files) and serves;
 # then every example marked <!-- doc-test --> in README.md and docs/api.md runs against it
-# verbatim and gives the output shown (tools/doc_examples.py), and every endpoint docs/api.md
-# lists answers 200 (tools/doc_endpoints.py); then a second `make run` on the
-# same port fails before fetching or importing anything, names PORT=, and leaves the index the
-# running server uses untouched; an import over that path later does not disturb the server.
+# verbatim and gives the output shown (tools/doc_examples.py), every endpoint docs/api.md lists
+# answers 200 and /metrics gives exactly the metrics it lists (tools/doc_endpoints.py); then a
+# second `make run` on the same port, or on the same work directory, fails before fetching or
+# importing anything, names PORT= (WORK=), and leaves the index the running server uses
+# untouched; an import over that path later does not disturb the server.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -38,10 +39,11 @@ PATH="$T/bin:$PATH" python3 "$(dirname "$0")/tools/doc_examples.py" --port "$POR
     "$GB_SRC/README.md" "$GB_SRC/docs/api.md" >"$T/examples.out" 2>&1 ||
     { cat "$T/examples.out" >&2; fail "an example in README.md or docs/api.md"; }
 cat "$T/examples.out"
-# every endpoint docs/api.md lists is there (tools/doc_endpoints.py)
+# every endpoint and metric docs/api.md lists is there, and no other metric (tools/doc_endpoints.py)
 python3 "$(dirname "$0")/tools/doc_endpoints.py" --port "$PORT" --auth "app_id=$APP_ID&app_code=$APP_CODE" \
     "$GB_SRC/docs/api.md" >"$T/endpoints.out" 2>&1 ||
-    { cat "$T/endpoints.out" >&2; fail "an endpoint docs/api.md lists"; }
+    { cat "$T/endpoints.out" >&2; fail "an endpoint or metric of docs/api.md"; }
+cat "$T/endpoints.out"
 
 # A busy port: refused at once, the index the running server maps is the same file.
 before=$(stat -c '%i %Y' "$W/default.gbx")

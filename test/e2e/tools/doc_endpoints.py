@@ -9,7 +9,9 @@ that prefix; a paragraph starting "Outside `/6.2`" ends it. {id} is a job of the
 a completed one for GET, a fresh submitted one for PUT and DELETE (so cancel, run and delete
 all have something to act on). POST uploads two Liechtenstein rows. Every request must answer
 200: a documented route that the server does not have (404 "No such resource", 405) fails,
-so the documentation cannot list what is not there.
+so the documentation cannot list what is not there. Then the metrics: every metric /metrics
+gives (its "# TYPE" lines) has a row in the metrics table of docs/api.md, and every row there
+is a metric /metrics gives.
 """
 import argparse
 import re
@@ -82,6 +84,20 @@ def main():
             failed = 1
         else:
             print(f"ok {method} {path}")
+    # every metric /metrics gives has its row in the metrics table, and no row is left over
+    body = request(base, "GET", "/metrics", a.auth)[1].decode()
+    served = set(re.findall(r"^# TYPE (\S+) ", body, re.M))
+    text = open(a.api_md, encoding="utf-8").read()
+    documented = set(re.findall(r"^\| `(geobatch_[a-z_]+)(?:\{[a-z,]*\})?` \|", text, re.M))
+    for m in sorted(served - documented):
+        print(f"FAIL /metrics gives {m}, which {a.api_md} does not list", file=sys.stderr)
+        failed = 1
+    for m in sorted(documented - served):
+        print(f"FAIL {a.api_md} lists the metric {m}, which /metrics does not give",
+              file=sys.stderr)
+        failed = 1
+    if served and served == documented:
+        print(f"ok /metrics: {len(served)} metrics, each documented")
     return failed
 
 
