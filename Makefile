@@ -17,7 +17,10 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
 # since nodesource's nodejs carries its own npm and conflicts with Debian's package.
 NPM_PKG := npm
 
-.PHONY: all deps build test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+.PHONY: all deps build install test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
 
 all: build
 
@@ -30,6 +33,11 @@ $(BUILD)/CMakeCache.txt:
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# PREFIX/bin/geobatch, its dictionaries in PREFIX/share/geobatch/dict, its man pages (made from
+# --help) in PREFIX/share/man; DESTDIR=/some/root stages it there.
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Every test through ctest, then the whole suite again built with ASan and UBSan (the unit
 # tests and the end-to-end ones: the server, the CLI, the accuracy kit), then every fuzz

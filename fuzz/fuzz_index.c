@@ -349,7 +349,7 @@ static void run_queries(const struct index *ix)
     index_counts(ix, &c);
     FILE *null = fopen("/dev/null", "w");
     if (null) {
-        index_describe(ix, null, NULL);
+        index_describe(ix, null, NULL, true);
         fclose(null);
     }
 }

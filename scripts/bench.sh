@@ -9,7 +9,7 @@
 # figures end up in BENCH_DIR/results.tsv (section, figure, value, unit, goal, verdict, command)
 # and as a table on stdout. Big generated inputs are deleted at the end unless BENCH_KEEP=1.
 # Knobs (environment): BENCH_SCALE_ROWS (5500000 OpenAddresses rows, which the importer's
-# duplicate merge turns into about 5.0 million addresses), BENCH_ROWS (1000000 query rows),
+# duplicate merge turns into 4,631,289 addresses), BENCH_ROWS (1000000 query rows),
 # BENCH_VARIANT_ROWS (50000), BENCH_LOAD_SECONDS (10), BENCH_LOAD_CONNS (32),
 # BENCH_SERVER=0 (skip the server), BENCH_PROFILE=0 (skip perf).
 # Exit status: 0 when every step ran (goals missed are reported, not fatal), 1 when a step failed.

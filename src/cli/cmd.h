@@ -30,9 +30,13 @@ int cmd_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, i
  * CMD_USAGE when it is not one, else -1 (continue). */
 int cmd_log_level(const char *cmd, const char *level);
 
-/* Load the normaliser's lists (norm_init); print why not and return CMD_FAIL on failure, else
- * -1 (continue). */
+/* Load the normaliser's lists (norm_init) from $GB_DICT_DIR, else from share/geobatch/dict beside
+ * an installed binary (BINDIR/../share/geobatch/dict), else from the source tree's data/dict;
+ * print why not and return CMD_FAIL on failure, else -1 (continue). */
 int cmd_norm_init(const char *cmd);
+
+/* The directory of path ("." when it has none, "/" for "/x") into out[cap]. */
+void cmd_dir_of(const char *path, char *out, size_t cap);
 
 /* A new index builder for `geobatch CMD -o output` with --memory (a size: bytes with an optional
  * K, M, G or T) and --tmp (NULL: the output's directory). Print why not and return CMD_USAGE

@@ -1,6 +1,7 @@
 /*
  * cmd_check.c - `geobatch check INDEX`: verify an index (header, every section's bounds and
- * checksum, every stored reference) and print its sources and counts per kind and country.
+ * checksum, every stored reference) and print a summary (counts per kind, countries with
+ * addresses, sources); --verbose adds one line per country.
  */
 #include "cli/cmd.h"
 #include "base/conf.h"
@@ -8,6 +9,7 @@
 #include "import/import.h"
 #include "index/index.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* index_describe's name of a source's format. */
@@ -18,12 +20,19 @@ static const char *format_name(int format)
 
 int cmd_check(int argc, char **argv)
 {
-    static const struct conf_opt opts[] = {{NULL}};
-    static const struct conf_spec spec = {
-        .usage = "geobatch check INDEX",
-        .summary = "Verify the index file and print its sources and its counts per kind "
-                   "(addresses, streets,\ninterpolation ranges, places, postcodes, admin areas) "
-                   "and per country. Exit 1 when it is\ncorrupt or unreadable.",
+    bool verbose = false;
+    const struct conf_opt opts[] = {
+        {"verbose", CONF_BOOL, &verbose, NULL,
+         "also one line per country: addresses, streets, places, postcodes", 0, 0},
+        {NULL},
+    };
+    const struct conf_spec spec = {
+        .usage = "geobatch check [--verbose] INDEX",
+        .summary = "Verify the index file (every section's checksum, every reference) and print "
+                   "a summary: its\ncounts per kind (addresses, streets, interpolation ranges, "
+                   "places, postcodes, admin areas),\nthe number of countries and those with "
+                   "addresses (most first), and its sources. Exit 1 when it\nis corrupt or "
+                   "unreadable.",
         .opts = opts,
     };
     char *pos[1];
@@ -43,7 +52,7 @@ int cmd_check(int argc, char **argv)
         return CMD_FAIL;
     }
     printf("index %s ok\n", pos[0]);
-    index_describe(ix, stdout, format_name);
+    index_describe(ix, stdout, format_name, verbose);
     index_close(ix);
     return CMD_OK;
 }

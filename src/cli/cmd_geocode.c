@@ -15,6 +15,7 @@
 #include "base/csv.h"
 #include "base/mem.h"
 #include "base/err.h"
+#include "base/progress.h"
 #include "geocode/geocode.h"
 #include "geocode/geocode_set.h"
 #include "index/index.h"
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,8 +65,31 @@ struct slice {
     struct buf out, nomatch;
     int rc;
     size_t matched, unmatched;
-    struct latency *lat; /* NULL unless --stats */
+    size_t levels[GL_HOUSENUMBER + 1]; /* rows by their first candidate's level */
+    struct latency *lat;               /* NULL unless --stats */
 };
+
+/* What the progress line and the summary show; rows and bytes change while it is drawn. */
+struct geocode_progress {
+    _Atomic uint64_t rows;  /* geocoded so far */
+    _Atomic uint64_t bytes; /* of the input read so far */
+    uint64_t total_bytes;   /* the input's size; 0 when it is not a regular file */
+};
+
+/* The status line: rows, rate, and with a file's size the share done and an ETA. */
+static void geocode_draw(void *ctx, double secs, char *line, size_t cap)
+{
+    const struct geocode_progress *g = ctx;
+    uint64_t rows = g->rows, bytes = g->bytes;
+    char n[32], rate[32], eta[32];
+    int len = snprintf(line, cap, "geocode: %s rows, %s rows/s", progress_num(n, sizeof(n), rows),
+                       progress_num(rate, sizeof(rate), secs > 0 ? (uint64_t)(rows / secs) : 0));
+    if (g->total_bytes && len > 0 && (size_t)len < cap) {
+        progress_eta(eta, sizeof(eta), (double)bytes, (double)g->total_bytes, secs);
+        snprintf(line + len, cap - (size_t)len, ", %.0f%%%s%s",
+                 100.0 * (double)bytes / (double)g->total_bytes, eta[0] ? ", ETA " : "", eta);
+    }
+}
 
 static uint64_t now_ns(void)
 {
@@ -149,6 +174,7 @@ static void *slice_run(void *arg)
             sl->matched++;
         else
             sl->unmatched++;
+        sl->levels[res.level <= GL_HOUSENUMBER ? res.level : GL_NONE]++;
     }
     batch_scratch_free(s);
     return NULL;
@@ -163,7 +189,8 @@ static int write_buf(FILE *fp, const struct buf *b)
 
 /* Geocode the chunk with n threads and write it out in order. */
 static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads, FILE *out,
-                     FILE *nomatch, size_t *matched, size_t *unmatched, struct latency *lat)
+                     FILE *nomatch, size_t *matched, size_t *unmatched, size_t *levels,
+                     struct latency *lat)
 {
     struct latency lats[MAX_THREADS];
     struct slice sl[MAX_THREADS];
@@ -201,6 +228,8 @@ static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads
             rc = write_buf(nomatch, &sl[t].nomatch);
         *matched += sl[t].matched;
         *unmatched += sl[t].unmatched;
+        for (int k = 0; k <= GL_HOUSENUMBER; k++)
+            levels[k] += sl[t].levels[k];
         for (int k = 0; lat && k < LAT_BUCKETS; k++)
             lat->count[k] += lats[t].count[k];
         if (lat && lats[t].max_ns > lat->max_ns)
@@ -306,11 +335,35 @@ static int run_query(const struct gc_set *set, const struct job_params *p, const
     return CMD_OK;
 }
 
+/* The summary line after a geocode shown with progress: rows, time, rows per match level. */
+static void geocode_summary(uint64_t rows, const size_t *levels, size_t invalid, double secs)
+{
+    char n[32], rate[32], line[1024];
+    int len = snprintf(line, sizeof(line), "geobatch geocode: %s rows in %.1f s (%s rows/s):",
+                       progress_num(n, sizeof(n), rows), secs,
+                       progress_num(rate, sizeof(rate), secs > 0 ? (uint64_t)(rows / secs) : 0));
+    const char *sep = "";
+    for (int k = GL_HOUSENUMBER; k >= GL_NONE && len > 0 && (size_t)len < sizeof(line); k--) {
+        if (!levels[k])
+            continue;
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "%s %s %s", sep,
+                        k == GL_NONE ? "NOMATCH" : gc_level_name((enum gc_level)k),
+                        progress_num(n, sizeof(n), levels[k]));
+        sep = ",";
+    }
+    if (invalid && len > 0 && (size_t)len < sizeof(line))
+        snprintf(line + len, sizeof(line) - (size_t)len, "; invalid lines %s",
+                 progress_num(n, sizeof(n), invalid));
+    fprintf(stderr, "%s\n", line);
+}
+
 /* Geocode every row after the header with nthreads threads, CHUNK_ROWS at a time: the result
  * header and lines to stdout, unmatched rows to nomatch (when not combined), invalid lines to
- * errors, figures to stderr with stats. Return CMD_OK or CMD_FAIL (the message printed). */
-static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_params *p,
-                        FILE *errors, FILE *nomatch, int nthreads, bool stats)
+ * errors, figures to stderr with stats. With show, a status line (rows, rate, ETA when in is a
+ * regular file) while it works and a summary line at the end. Return CMD_OK or CMD_FAIL (the
+ * message printed). */
+static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_params *p, FILE *in,
+                        FILE *errors, FILE *nomatch, int nthreads, bool stats, bool show)
 {
     int status = CMD_OK;
     struct csv_row row;
@@ -327,14 +380,19 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     buf_release(&hb);
     ch.rows = xmallocarray(CHUNK_ROWS, sizeof(*ch.rows));
     buf_init(&ch.arena, (size_t)1 << 40);
-    size_t matched = 0, unmatched = 0, invalid = 0;
+    size_t matched = 0, unmatched = 0, invalid = 0, levels[GL_HOUSENUMBER + 1] = {0};
     struct latency lat;
     memset(&lat, 0, sizeof(lat));
     uint64_t started = now_ns();
+    struct geocode_progress gp = {0};
+    struct stat st;
+    if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+        gp.total_bytes = (uint64_t)st.st_size;
+    struct progress *prog = progress_start(show, geocode_draw, &gp);
     while (rc == 0) {
         int more = csv_next(r, &row);
         if (more < 0) {
-            fprintf(stderr, "geobatch geocode: read error: %s\n", gb_strerror(more));
+            progress_message(prog, "geobatch geocode: read error: %s", gb_strerror(more));
             rc = more;
             break;
         }
@@ -351,7 +409,11 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
             chunk_add(&ch, &row);
         if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
             rc = run_chunk(b, &ch, nthreads, stdout, p->outputcombined ? NULL : nomatch, &matched,
-                           &unmatched, stats ? &lat : NULL);
+                           &unmatched, levels, stats ? &lat : NULL);
+            gp.rows = matched + unmatched;
+            off_t pos = gp.total_bytes ? ftello(in) : -1;
+            if (pos >= 0)
+                gp.bytes = (uint64_t)pos;
             ch.nrows = 0;
             ch.nf = 0;
             buf_reset(&ch.arena);
@@ -362,6 +424,9 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     buf_release(&eb);
     if (rc == 0 && fflush(stdout) != 0)
         rc = -EIO;
+    double shown = progress_stop(prog);
+    if (show && rc == 0)
+        geocode_summary(matched + unmatched, levels, invalid, shown);
     if (rc < 0) {
         fprintf(stderr, "geobatch geocode: %s\n", gb_strerror(rc));
         status = CMD_FAIL;
@@ -390,7 +455,7 @@ int cmd_geocode(int argc, char **argv)
     const char *errors_path = NULL, *query = NULL, *nomatch_path = NULL;
     const char *country = NULL;
     long threads = 0;
-    bool stats = false;
+    bool stats = false, progress = false, quiet = false;
     struct job_params p;
     params_init(&p);
     struct param_ctx pc = {&p};
@@ -400,17 +465,26 @@ int cmd_geocode(int argc, char **argv)
          "files, are geocoded as one index",
          0, 0},
         {"errors", CONF_STR, &errors_path, "FILE",
-         "write invalid input lines here, as 'Line Number:N <line>'", 0, 0},
+         "write invalid input lines here, as 'Line Number:N <line>' (default: not written)", 0, 0},
         {"no-matches", CONF_STR, &nomatch_path, "FILE",
-         "with --outputcombined=false: write unmatched rows here (default: stderr is not used; "
-         "they are dropped)",
+         "with --outputcombined=false: write the unmatched rows here, as the server's "
+         "result_..._err.txt (default: not written)",
          0, 0},
-        {"threads", CONF_LONG, &threads, "N", "worker threads (default: all cores)", 1,
+        {"threads", CONF_LONG, &threads, "N", "geocoding threads (default: all cores)", 1,
          MAX_THREADS},
-        {"query", CONF_STR, &query, "TEXT", "geocode one free-form string, print JSON", 0, 0},
+        {"query", CONF_STR, &query, "TEXT",
+         "geocode this one free-form address instead of a file; print its candidates as JSON", 0,
+         0},
+        {"country", CONF_STR, &country, "CODE",
+         "with --query: its country (ISO 3166 alpha-2 or alpha-3 code, or name)", 0, 0},
         {"stats", CONF_BOOL, &stats, NULL,
          "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr", 0, 0},
-        {"country", CONF_STR, &country, "CODE", "with --query: the country (ISO2/ISO3/name)", 0, 0},
+        {"progress", CONF_BOOL, &progress, NULL,
+         "show the rows done, the rate and an ETA on stderr while geocoding, and a summary "
+         "line (rows per match level, time) at the end (default: when stderr is a terminal)",
+         0, 0},
+        {"quiet", CONF_BOOL, &quiet, NULL, "neither progress nor summary, even on a terminal", 0,
+         0},
         {NULL},
     };
     const struct conf_spec spec = {
@@ -421,18 +495,45 @@ int cmd_geocode(int argc, char **argv)
         .unknown = take_param,
         .ctx = &pc,
         .unknown_help =
-            "HERE job parameters (names in any case, same values and defaults as the API):\n"
-            "  --indelim=D --outdelim=D --outcols=LIST --outputcombined=BOOL --header=BOOL\n"
-            "  --mode=retrieveAddresses --maxresults=N --language=L --countryfocus=ISO\n"
-            "  --includeinputfields=BOOL --allowunknowninputcolumns=BOOL",
+            "HERE job parameters (names in any case; the values and defaults of the API, "
+            "docs/api.md):\n"
+            "  --outcols=LIST             the output columns, comma-separated (required for a "
+            "file)\n"
+            "  --indelim=D --outdelim=D   | ; : , or TAB (default |; outdelim defaults to "
+            "indelim)\n"
+            "  --outputcombined=BOOL      unmatched rows in the result too (true) or apart "
+            "(false)\n"
+            "  --header=BOOL              write the header line (true)\n"
+            "  --mode=MODE                retrieveAddresses or retrieveAreas: reverse geocode "
+            "recId|prox\n"
+            "  --maxresults=N             candidates per row (10)\n"
+            "  --language=L --countryfocus=ISO --includeinputfields=BOOL\n"
+            "  --allowunknowninputcolumns=BOOL --includeinvalidinput=BOOL\n"
+            "  also accepted: --minresults --outputcompressed --mailto --gen",
     };
     char *pos[2];
     int npos = 0;
     int rc = cmd_parse(&spec, argc, argv, pos, 1, &npos);
     if (rc >= 0)
         return rc;
+    if (progress && quiet) {
+        fprintf(stderr, "geobatch geocode: --progress and --quiet contradict each other\n");
+        return CMD_USAGE;
+    }
     if (indexes.n == 0) {
         fprintf(stderr, "geobatch geocode: --index INDEX is required\n");
+        return CMD_USAGE;
+    }
+    if (country && !query) {
+        fprintf(stderr, "geobatch geocode: --country goes with --query (the rows of a file name "
+                        "their country in a column)\n");
+        return CMD_USAGE;
+    }
+    if (country && !norm_country(country, strlen(country))) {
+        fprintf(stderr,
+                "geobatch geocode: --country '%s': not a country (an ISO 3166 code such as LI "
+                "or LIE, or a name)\n",
+                country);
         return CMD_USAGE;
     }
     char err[512] = "";
@@ -498,7 +599,8 @@ int cmd_geocode(int argc, char **argv)
         nthreads = 1;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    status = geocode_rows(b, r, &p, errors, nomatch, nthreads, stats);
+    status = geocode_rows(b, r, &p, in, errors, nomatch, nthreads, stats,
+                          progress_wanted(progress, quiet));
 out:
     batch_free(b);
     csv_reader_free(r);

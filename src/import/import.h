@@ -39,6 +39,11 @@ int import_detect(const char *path, enum import_format *out);
 int import_file(const char *path, enum import_format fmt, const struct rec_sink *sink,
                 struct import_stats *st, char *err, size_t errlen);
 
+/* The country of an OpenAddresses file, from its name as OpenAddresses names them
+ * ("li-liechtenstein.csv", "us_ca_sf.csv": an ISO 3166-1 alpha-2 code, then '-' or '_'): set
+ * cc (upper case) and return it, or NULL when the name does not start with one. */
+const char *import_oa_country(const char *path, char cc[3]);
+
 /* The importers themselves, one per format family, each a row (or several) of import.c's
  * table: same contract as import_file, with fmt one of the row's formats (the importers of a
  * single format ignore it; import_osm also checks that fmt is an OSM format). */

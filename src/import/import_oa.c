@@ -39,8 +39,7 @@ static const char iso_codes[] =
     "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
     "VN VU WF WS XK YE YT ZA ZM ZW";
 
-/* Set cc to the country code that starts the base name of path; return cc or NULL. */
-static const char *oa_country_from_name(const char *path, char cc[3])
+const char *import_oa_country(const char *path, char cc[3])
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -136,7 +135,7 @@ int import_oa(const char *path, enum import_format fmt, const struct rec_sink *s
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "line"};
     char cc[3];
-    const char *country = oa_country_from_name(path, cc);
+    const char *country = import_oa_country(path, cc);
     return import_delimited(&c, &oa_header, oa_row, (void *)country);
 }
 

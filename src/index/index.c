@@ -598,13 +598,54 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
     }
 }
 
-void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format))
+/* qsort order of countries: most addresses first, then by code. */
+static int country_by_addresses(const void *a, const void *b)
+{
+    const struct ix_country *x = *(const struct ix_country *const *)a;
+    const struct ix_country *y = *(const struct ix_country *const *)b;
+    if (x->addresses != y->addresses)
+        return x->addresses > y->addresses ? -1 : 1;
+    return memcmp(x->code, y->code, sizeof(x->code));
+}
+
+void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format),
+                    bool verbose)
 {
     const struct index_view *v = &ix->v;
     struct index_counts c;
     index_counts(ix, &c);
     fprintf(fp, "format %u normaliser %u bytes %llu\n", v->hdr->format_version,
             v->hdr->norm_version, (unsigned long long)v->hdr->file_size);
+    fprintf(fp,
+            "addresses %llu\nstreets %llu\ninterpolation_ranges %llu\nplaces %llu\n"
+            "postcodes %llu\nadmin_areas %llu\n",
+            (unsigned long long)c.addresses, (unsigned long long)c.streets,
+            (unsigned long long)c.interps, (unsigned long long)c.places,
+            (unsigned long long)c.postcodes, (unsigned long long)c.admins);
+    /* the row without a code holds what has no country: not a country */
+    const struct ix_country **with = xmallocarray(v->n_countries + 1, sizeof(*with));
+    size_t nwith = 0, ncountries = 0;
+    uint32_t nowhere = 0;
+    for (size_t i = 0; i < v->n_countries; i++) {
+        const struct ix_country *k = &v->countries[i];
+        if (!k->code[0]) {
+            nowhere = k->addresses;
+            continue;
+        }
+        ncountries++;
+        if (k->addresses)
+            with[nwith++] = k;
+    }
+    qsort(with, nwith, sizeof(*with), country_by_addresses);
+    fprintf(fp, "countries %zu, with addresses %zu:", ncountries, nwith);
+    for (size_t i = 0; i < nwith && i < INDEX_DESCRIBE_TOP; i++)
+        fprintf(fp, " %.2s=%u", with[i]->code, with[i]->addresses);
+    if (nwith > INDEX_DESCRIBE_TOP)
+        fprintf(fp, " and %zu more", nwith - INDEX_DESCRIBE_TOP);
+    if (nowhere)
+        fprintf(fp, " (%u without a country)", nowhere);
+    fprintf(fp, "\n");
+    free(with);
     for (size_t i = 0; i < v->n_sources; i++) {
         const struct ix_source *s = &v->sources[i];
         char when[32];
@@ -618,13 +659,7 @@ void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)
                 format_name ? format_name((int)s->format) : num, (unsigned long long)s->size, when,
                 (unsigned long long)s->records);
     }
-    fprintf(fp,
-            "addresses %llu\nstreets %llu\ninterpolation_ranges %llu\nplaces %llu\n"
-            "postcodes %llu\nadmin_areas %llu\n",
-            (unsigned long long)c.addresses, (unsigned long long)c.streets,
-            (unsigned long long)c.interps, (unsigned long long)c.places,
-            (unsigned long long)c.postcodes, (unsigned long long)c.admins);
-    for (size_t i = 0; i < v->n_countries; i++) {
+    for (size_t i = 0; verbose && i < v->n_countries; i++) {
         const struct ix_country *k = &v->countries[i];
         fprintf(fp, "country %.2s addresses=%u streets=%u places=%u postcodes=%u\n",
                 k->code[0] ? k->code : "--", k->addresses, k->streets, k->places, k->postcodes);

@@ -8,6 +8,7 @@
 
 #include "record/record.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -113,9 +114,13 @@ struct index_counts {
 };
 void index_counts(const struct index *ix, struct index_counts *out);
 
-/* Print the header, sources, counts per kind and per country (geobatch check). format_name
- * names a source's format (the CLI passes import_format_name); NULL prints its number. */
-void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format));
+/* Print what `geobatch check` shows, summary first: the header line, the counts per kind, the
+ * number of countries and those with addresses (most first, at most INDEX_DESCRIBE_TOP), the
+ * sources; then with verbose one line per country. format_name names a source's format (the CLI
+ * passes import_format_name); NULL prints its number. */
+#define INDEX_DESCRIBE_TOP 20
+void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)(int format),
+                    bool verbose);
 
 /* ---- lookups (any thread, no locks, no allocation) ----
  *

@@ -371,6 +371,7 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
 {
     res->matched = false;
     res->candidates = 0;
+    res->level = GL_NONE;
     bool all_empty = true;
     for (size_t i = 0; i < row->nfields && i < b->hdr.ncols; i++)
         if (b->hdr.col[i] != INPUT_RECID && b->hdr.col[i] >= 0 && row->lens[i] > 0)
@@ -416,6 +417,7 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
         return write_line(b, s, row, NULL, failed ? failed : "NOMATCH", 0, 0, dst);
     }
     res->matched = true;
+    res->level = s->res.c[0].level;
     for (int i = 0; i < s->res.n; i++) {
         rc = write_line(b, s, row, &s->res.c[i], NULL, i + 1, s->res.n, out);
         if (rc < 0)

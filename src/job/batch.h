@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/csv.h"
+#include "geocode/geocode.h"
 #include "job/params.h"
 
 #include <stdbool.h>
@@ -45,8 +46,9 @@ int batch_header(const struct batch *b, struct buf *out);
 
 /* What happened to one row. */
 struct batch_result {
-    bool matched;   /* at least one candidate (SuccessCount), else ErrorCount */
-    int candidates; /* lines written */
+    bool matched;        /* at least one candidate (SuccessCount), else ErrorCount */
+    int candidates;      /* lines written */
+    enum gc_level level; /* the first candidate's match level; GL_NONE when not matched */
 };
 
 /*

@@ -113,7 +113,9 @@ void params_init(struct job_params *p);
  */
 int params_set(struct job_params *p, const char *name, const char *value, char *err, size_t errlen);
 
-/* Check that a job can run with p (outcols given, delimiters valid). 0 or GB_EPARAM + err. */
+/* Check that a job can run with p: outcols given (params_set() checked every value already).
+ * 0 or GB_EPARAM + err; the parameter at fault is then PARAMS_CHECKED, for error documents. */
+#define PARAMS_CHECKED "outcols"
 int params_check(const struct job_params *p, char *err, size_t errlen);
 
 /* ---- the percent codec ---- */

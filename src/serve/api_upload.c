@@ -224,7 +224,7 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
     }
     if (params_check(&u->params, err, sizeof(err)) < 0) {
         snprintf(msg, sizeof(msg), "Input parameter validation failed. JobId: %s %s", u->id, err);
-        api_bad_request(resp, req, msg, NULL);
+        api_bad_request(resp, req, msg, PARAMS_CHECKED);
         goto fail;
     }
     if (req->has_length && req->content_length > a->cfg.max_body) {

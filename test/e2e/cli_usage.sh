@@ -32,7 +32,7 @@ grep -q 'geobatch import -o INDEX FILE' "$T/h1" || fail "import usage"
 grep -q 'geobatch geocode --index INDEX' "$T/h2" || fail "geocode usage"
 grep -q -- '--outcols' "$T/h2" || fail "geocode --help lacks the HERE params"
 "$GB_BIN" check --help >"$T/h3"
-grep -q 'geobatch check INDEX' "$T/h3" || fail "check usage"
+grep -q 'geobatch check \[--verbose\] INDEX' "$T/h3" || fail "check usage"
 
 # usage errors: exit 2, one line on stderr naming the program, stdout empty
 usage_error() { # description, args...
@@ -54,6 +54,11 @@ usage_error "import without inputs" import -o "$T/x.gbx"
 usage_error "import unknown format" import --format nosuch -o "$T/x.gbx" \
     "$GB_SHARED/data/tiger/tiger-01001-autauga-al.csv"
 usage_error "import unknown option" import --frob -o "$T/x.gbx" x
+usage_error "geocode unknown --country" geocode --index x --query "Städtle 1" --country XXX
+expect_eq "$(cat "$T/err")" \
+    "geobatch geocode: --country 'XXX': not a country (an ISO 3166 code such as LI or LIE, or a name)" \
+    "geocode --country XXX"
+usage_error "geocode --country without --query" geocode --index x --country LI --outcols=displayLatitude
 usage_error "check without index" check
 usage_error "check two indexes" check a b
 usage_error "check unknown option" check --nope a
