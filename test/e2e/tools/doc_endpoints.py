@@ -7,7 +7,8 @@ Reads the endpoint tables of docs/api.md: rows whose first cell holds `METHOD /p
 (several, comma-separated). Paths of the table under the heading that says "base `/6.2`" get
 that prefix; a paragraph starting "Outside `/6.2`" ends it. {id} is a job of the caller's:
 a completed one for GET, a fresh submitted one for PUT and DELETE (so cancel, run and delete
-all have something to act on). POST uploads two Liechtenstein rows. Every request must answer
+all have something to act on). POST uploads two Liechtenstein rows. The synchronous APIs get
+a Liechtenstein query each (SYNC); /v1/lookup the id /v1/geocode gave. Every request must answer
 200: a documented route that the server does not have (404 "No such resource", 405) fails,
 so the documentation cannot list what is not there. Then the metrics: every metric /metrics
 gives (its "# TYPE" lines) has a row in the metrics table of docs/api.md, and every row there
@@ -22,6 +23,16 @@ import urllib.request
 
 ROWS = "recId|searchText|country\n1|Städtle 1, 9490 Vaduz|LIE\n2|9490 Vaduz|LIE\n".encode()
 PARAMS = "indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude,matchLevel"
+VADUZ = "St%C3%A4dtle%201%2C%209490%20Vaduz"
+SYNC = {
+    "/6.2/geocode.json": f"searchtext={VADUZ}",
+    "/6.2/reversegeocode.json": "prox=47.1395,9.5215&mode=retrieveAddresses",
+    "/6.2/search.json": f"searchtext={VADUZ}",
+    "/v1/geocode": f"q={VADUZ}",
+    "/v1/discover": "q=Vaduz&at=47.14,9.52",
+    "/v1/revgeocode": "at=47.1395,9.5215",
+    "/v1/autosuggest": "q=St%C3%A4dt&at=47.14,9.52",
+}
 
 
 def endpoints(path):
@@ -78,6 +89,12 @@ def main():
         p = path.replace("{id}", job)
         if method == "POST":
             p += ("&" if "?" in p else "?") + PARAMS
+        if p in SYNC:
+            p += "?" + SYNC[p]
+        elif p == "/v1/lookup":
+            found = request(base, "GET", f"/v1/geocode?{SYNC['/v1/geocode']}", a.auth)[1]
+            m = re.search(rb'"id":\s*"([^"]+)"', found)
+            p += "?id=" + (m.group(1).decode() if m else "none")
         code, body = request(base, method, p, a.auth, ROWS if method == "POST" else None)
         if code != 200:
             print(f"FAIL {method} {path}: {code} {body[:300]!r}", file=sys.stderr)
