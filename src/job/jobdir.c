@@ -95,17 +95,14 @@ int jobdir_remove(const char *data, const char *id)
     return rc < 0 ? -errno : rc;
 }
 
-void jobdir_remove_chunks(const char *data, const char *id, uint32_t nchunks)
+void jobdir_remove_chunks(const char *data, const char *id)
 {
+    /* Everything in them: the chunk files and any temporary file a crash left behind. */
     char path[GB_PATH_MAX];
-    for (uint32_t k = 0; k < nchunks; k++)
-        for (int f = JOBDIR_CHUNK_IN; f <= JOBDIR_CHUNK_NOM; f++)
-            if (jobdir_chunk_path(path, sizeof(path), data, id, k, f) == 0)
-                unlink(path);
     if (jobdir_path(path, sizeof(path), data, id, "in") == 0)
-        rmdir(path);
+        nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     if (jobdir_path(path, sizeof(path), data, id, JOBDIR_OUT) == 0)
-        rmdir(path);
+        nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int jobdir_tmp_remove(const char *data, const char *id, uint32_t nchunks)

@@ -9,7 +9,8 @@
  *   in/<k>.csv        chunk k of the valid input rows, each file headed by the header line
  *   errors.txt        the /errors text: "Line Number:N <line>" per invalid input line
  *   out/<k>.out       chunk k's output (and out/<k>.nom, its no-match rows with
- *                     outputcombined=false), written to a temp name, fsynced, renamed
+ *                     outputcombined=false), written to a temp name unique to the worker's
+ *                     claim (out/<k>.out.<claim>.tmp), fsynced, renamed
  *   result.txt, nomatch.txt, report.txt, result.zip, nomatch.zip, all.zip
  *                     written when the job completes; in/ and out/ are then removed
  * An upload is written to <data>/tmp/<id>/ (header.csv, errors.txt, in/, an empty out/) and
@@ -64,8 +65,8 @@ int jobdir_chunk_path(char *out, size_t cap, const char *data, const char *id, u
 /* Remove a job's directory and everything in it. Return 0 (also when it is gone) or -errno. */
 int jobdir_remove(const char *data, const char *id);
 
-/* Remove the chunk files of a completed job (in/, out/ and the nchunks chunks in them). */
-void jobdir_remove_chunks(const char *data, const char *id, uint32_t nchunks);
+/* Remove the chunk files of a completed job: in/ and out/ with everything in them. */
+void jobdir_remove_chunks(const char *data, const char *id);
 
 /*
  * Remove an upload's directory <data>/tmp/<id>/: header, errors, in/<k>.csv (every k below
