@@ -81,7 +81,8 @@ struct upload;
 
 /* POST /6.2/jobs: check the parameters and limits, then start receiving the body. */
 api_route_fn api_upload_begin;
-/* A piece of the body; < 0 stops receiving (a limit, or the validator gave up). */
+/* A piece of the body; < 0 stops receiving (the validator gave up), HTTP_BODY_REFUSE answers at
+ * once and closes the connection (over --max-body). */
 int api_upload_body(struct upload *u, const char *data, size_t n);
 /* The body is complete: wait for the validator, then store the job and answer. */
 void api_upload_end(struct api *a, struct http_request *req, struct upload *u,

@@ -77,8 +77,12 @@ static void *validate_main(void *arg)
     struct api *a = u->api;
     struct csv_reader *r = NULL;
     struct batch *b = NULL;
+    /* Room for the /errors line of any invalid line: "Line Number:N " and the line as received
+     * (at most max_line bytes, or the CSV_RAW_PREFIX kept of an overlong one). */
     struct buf eline;
-    buf_init(&eline, CSV_RAW_PREFIX + 256);
+    size_t raw_max =
+        a->cfg.limits.max_line > CSV_RAW_PREFIX ? a->cfg.limits.max_line : CSV_RAW_PREFIX;
+    buf_init(&eline, raw_max + 64);
     int rc = csv_reader_new(&r, u->params.indelim, &a->cfg.limits, csv_read_fd, &u->pipe_r);
     if (rc < 0) {
         snprintf(u->err, sizeof(u->err), "invalid indelim");
@@ -276,7 +280,7 @@ int api_upload_body(struct upload *u, const char *data, size_t n)
     u->bytes += n;
     if (u->bytes > u->api->cfg.max_body) {
         u->too_big = true;
-        return -1;
+        return HTTP_BODY_REFUSE; /* answered now, the rest is never read */
     }
     if (u->pipe_w < 0)
         return -1;
@@ -285,11 +289,21 @@ int api_upload_body(struct upload *u, const char *data, size_t n)
     return 0;
 }
 
+/* Remove the temporary directory of an upload that is refused, before the answer is sent: a
+ * client that has its 400 finds nothing of it left. */
+static void upload_discard(struct upload *u)
+{
+    jobdir_intake_free(u->in);
+    u->in = NULL;
+}
+
 void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
                     struct http_response *resp)
 {
     upload_abort(u); /* EOF for the validator, then wait for its verdict */
     char msg[768];
+    if (u->too_big || u->rc < 0)
+        upload_discard(u);
     if (u->too_big) {
         snprintf(msg, sizeof(msg), "Input data is larger than %llu bytes",
                  (unsigned long long)a->cfg.max_body);
@@ -319,12 +333,17 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     j.valid = u->valid;
     j.invalid = u->invalid;
     j.nchunks = jobdir_intake_chunks(u->in);
+    j.max_line = a->cfg.limits.max_line; /* the job keeps the limits its input was checked with */
+    j.max_field = a->cfg.limits.max_field;
+    j.max_fields = a->cfg.limits.max_fields;
     snprintf(j.params, sizeof(j.params), "%s", buf_str(&u->ptext));
     if (rc == 0)
         rc = store_job_create(a->cfg.store, &j);
     if (rc < 0) {
         if (committed)
             jobdir_remove(a->cfg.data_dir, u->id);
+        else
+            upload_discard(u);
         api_internal_error(resp, req, rc);
         return;
     }
