@@ -375,6 +375,9 @@ static int concat(struct worker_pool *p, const struct job_info *j, const char *p
     return commit_tmp(fd, tmp, path);
 }
 
+/* Run --notify-command JOB_ID MAILTO. Neither can be read as an option or split a line: the id
+ * is 32 of [A-Za-z0-9], and params_set() accepts only an e-mail address for mailto, one that
+ * never starts with '-'. */
 static void notify(struct worker_pool *p, const struct job_info *j, const struct job_params *params)
 {
     if (!p->cfg.notify_command || !params->mailto[0])
