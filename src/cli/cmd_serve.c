@@ -266,6 +266,7 @@ int cmd_serve(int argc, char **argv)
     struct http_server *http = NULL;
     char err[1024] = "", cred_path[GB_PATH_MAX], store_url[GB_PATH_MAX];
     int status = CMD_FAIL;
+    int lock_fd = -1; /* <data>/lock, held until the end */
 
     /* Block the signals we wait for before any thread starts, so every thread inherits it. */
     sigset_t set;
@@ -282,6 +283,22 @@ int cmd_serve(int argc, char **argv)
     rc = make_data_dirs(o.data);
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: cannot use data directory %s: %s\n", o.data,
+                gb_strerror(rc));
+        goto out;
+    }
+    /* One server per data directory: a second one would take back the first's claims and
+     * remove its uploads in progress. */
+    long holder = 0;
+    rc = jobdir_lock(o.data, &lock_fd, &holder);
+    if (rc == -EWOULDBLOCK) {
+        fprintf(stderr,
+                "geobatch serve: data directory %s is in use by another geobatch serve (pid %ld);"
+                " one directory serves one server\n",
+                o.data, holder);
+        goto out;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: cannot lock data directory %s: %s\n", o.data,
                 gb_strerror(rc));
         goto out;
     }
@@ -370,6 +387,8 @@ out:
     store_close(st);
     auth_close(auth);
     gc_set_close(ixset);
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (status == CMD_OK)
         log_info("serve stopped");
     return status;

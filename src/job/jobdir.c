@@ -19,11 +19,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WBUF (256u * 1024) /* bytes an intake file buffers before it writes */
+
+/* ---- the directory's lock ---- */
+
+int jobdir_lock(const char *data, int *fd, long *holder)
+{
+    char path[GB_PATH_MAX];
+    *holder = 0;
+    if ((size_t)snprintf(path, sizeof(path), "%s/" JOBDIR_LOCK, data) >= sizeof(path))
+        return GB_ETOOLONG;
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0)
+        return -errno;
+    char pid[32];
+    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int rc = -errno; /* -EWOULDBLOCK: held by another process */
+        ssize_t n = pread(f, pid, sizeof(pid) - 1, 0);
+        if (n > 0) {
+            pid[n] = '\0';
+            *holder = strtol(pid, NULL, 10);
+        }
+        close(f);
+        return rc;
+    }
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int rc = -errno;
+        close(f);
+        return rc;
+    }
+    *fd = f;
+    return 0;
+}
 
 /* ---- paths ---- */
 

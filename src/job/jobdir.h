@@ -4,6 +4,7 @@
  * writer that fills a job's directory from an upload. One module, so that no path is ever put
  * together anywhere else and no unchecked id ever becomes part of one.
  *
+ * <data>/lock is held by the one server that uses the directory (jobdir_lock).
  * A job lives in <data>/jobs/<id>/ (mode 0700, files 0600):
  *   header.csv        the input header line
  *   in/<k>.csv        chunk k of the valid input rows, each file headed by the header line
@@ -44,6 +45,18 @@
 #define JOBDIR_RESULT_ZIP  "result.zip"
 #define JOBDIR_NOMATCH_ZIP "nomatch.zip"
 #define JOBDIR_ALL_ZIP     "all.zip"
+
+/* The lock file of a data directory (jobdir_lock). */
+#define JOBDIR_LOCK "lock"
+
+/*
+ * Lock the data directory for this process: an exclusive lock (flock) on <data>/lock, created
+ * if needed, which holds the locker's pid. The lock lasts until the descriptor is closed or the
+ * process ends in any way (kill -9 included), so a crash never leaves a stale lock. On success
+ * return 0 and set *fd (close-on-exec); -EWOULDBLOCK when another process holds it, its pid
+ * in *holder (0 if unknown); or -errno.
+ */
+int jobdir_lock(const char *data, int *fd, long *holder);
 
 /* Return true when s[0..len-1] is a RequestId: exactly 32 characters [A-Za-z0-9]. */
 bool jobdir_id_valid(const char *s, size_t len);
