@@ -42,14 +42,19 @@ fill() {
     fallocate -l "$n" "$MNT/filler"
 }
 unfill() { rm -f "$MNT/filler"; }
-no_temp_files() { # WHAT
-    local left
-    # A chunk in flight when the job failed finishes and is dropped: give it a moment.
-    for _ in $(seq 1 60); do
-        left=$(find "$DATA" -name '*.tmp' | wc -l)
-        [ "$left" == 0 ] && break
+# workers_idle: until no worker holds a task (a chunk in flight when its job failed finishes and
+# is dropped, removing its temp file): waits for the condition, not for a time.
+workers_idle() {
+    for _ in $(seq 1 2400); do
+        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
         sleep 0.05
     done
+    fail "workers still busy"
+}
+no_temp_files() { # WHAT
+    local left
+    workers_idle
+    left=$(find "$DATA" -name '*.tmp' | wc -l)
     [ "$left" == 0 ] || fail "temp files left after $1: $(find "$DATA" -name '*.tmp')"
     expect_eq "$(ls "$DATA/tmp" | wc -l)" 0 "upload dirs left after $1"
 }
@@ -86,14 +91,20 @@ run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
     done
     grep -q "job failed id=$id .*err=ENOSPC" "$T/serve.log" || fail "$name: no failure logged"
     # When the store could write, the job is failed now; when the full disk stopped the store
-    # too, the failure is recorded as soon as there is space again (retried every second).
-    sleep 0.2
+    # too, the failure is recorded as soon as there is space again (retried every second, and
+    # logged first): wait for one or the other.
+    for _ in $(seq 1 2400); do
+        [ "$(status "$id" | field Status)" == failed ] && break
+        grep -q "cannot record the end of a task id=$id" "$T/serve.log" && break
+        sleep 0.05
+    done
     how="recorded on the full disk"
     if [ "$(status "$id" | field Status)" != failed ]; then
+        grep -q "cannot record the end of a task id=$id" "$T/serve.log" || fail "$name: failure neither recorded nor retried"
         how="recorded once space was back"
         unfill
     fi
-    wait_state "$id" failed
+    wait_state "$id" failed 2400
     s=$(status "$id")
     [[ "$s" == *"<JobFinished>"* ]] || fail "$name: failed job without JobFinished: $s"
     expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/result?$A")" 404 "$name: result of a failed job"
@@ -109,7 +120,7 @@ run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
     unfill
     out=$(curl -s -w ' %{http_code}' -X PUT "$BASE/jobs/$id?$A&action=run")
     [[ "$out" == *"<Status>accepted</Status>"*" 200" ]] || fail "$name: restart: $out"
-    wait_state "$id" completed
+    wait_state "$id" completed 2400
     check_result "$id"
     no_temp_files "$name restarted"
     [ ! -e "$DATA/jobs/$id/out" ] || fail "$name: chunk files left after completion"
@@ -127,14 +138,19 @@ for _ in $(seq 1 2000); do
     sleep 0.005
 done
 head -c 64M /dev/zero >"$MNT/filler" 2>/dev/null || true # until ENOSPC
-sleep 1.5
+# The next write of the job fails: wait until that is logged (or the job ended first).
+for _ in $(seq 1 2400); do
+    grep -q "job failed id=$id" "$T/serve.log" && break
+    case "$(status "$id" | field Status)" in completed | failed) break ;; esac
+    sleep 0.05
+done
 s=$(status "$id" | field Status)
 [ "$s" != completed ] || fail "case 5: the job completed on a full disk"
 unfill
-wait_state "$id" failed
+wait_state "$id" failed 2400
 no_temp_files "a disk that filled up"
 curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
-wait_state "$id" completed
+wait_state "$id" completed 2400
 check_result "$id"
 echo "5. disk full while running (status then: ${s:-no answer}): failed once space was back, PUT action=run completed it"
 
