@@ -289,6 +289,8 @@ int api_new(struct api **out, const struct api_config *cfg)
         a->cfg.burst = 1;
     pthread_mutex_init(&a->rate_mu, NULL);
     a->rate = xcalloc(RATE_SLOTS, sizeof(*a->rate));
+    pthread_mutex_init(&a->uploads_mu, NULL);
+    smap_init(&a->uploads);
     *out = a;
     return 0;
 }
@@ -304,5 +306,7 @@ void api_free(struct api *a)
         return;
     pthread_mutex_destroy(&a->rate_mu);
     free(a->rate);
+    pthread_mutex_destroy(&a->uploads_mu);
+    smap_release(&a->uploads);
     free(a);
 }

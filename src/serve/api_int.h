@@ -12,6 +12,7 @@
 #define GEOBATCH_API_INT_H
 
 #include "serve/api.h"
+#include "base/smap.h"
 
 #include <pthread.h>
 
@@ -31,6 +32,8 @@ struct api {
     pthread_mutex_t rate_mu; /* rate, nrate */
     struct rate_slot *rate;
     size_t nrate;
+    pthread_mutex_t uploads_mu; /* uploads; held from counting jobs to admitting an upload */
+    struct smap uploads;        /* application -> uploads in progress (count as jobs) */
 };
 
 /*

@@ -7,7 +7,10 @@
 #   2. a job keeps the limits it was accepted with: lowering --max-field between the upload and
 #      the run drops no row (item 7: the row used to vanish from the result);
 #   3. a chunked upload over --max-body is answered 400 as soon as the limit is passed and the
-#      connection is closed, without reading the rest of the body (item 9).
+#      connection is closed, without reading the rest of the body (item 9);
+#   4. a refused upload leaves nothing in tmp/ by the time its answer arrives (item 13);
+#   5. uploads in progress count toward --max-jobs-per-app (item 5: ten POSTs sent
+#      headers-first all passed a limit of 2).
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -112,6 +115,37 @@ for i in $(seq 1 20); do
     expect_eq "$c1 $n1 $c2 $n2" "400 0 400 0" "refused upload $i: answers and tmp/ right after them"
 done
 echo "4. 40 refused uploads: tmp/ empty as soon as each answer is in"
+
+# ---- 5. uploads in progress count toward --max-jobs-per-app ----
+stop_server
+make_data "$T/data2" 'appA codeA'
+serve "$T/li.gbx" "$T/data2" "$T/serve.log" --workers 1 --max-jobs-per-app 2 --rate 0
+li_rows 300 | { echo 'recId|searchText|country'; cat; } >"$T/in300.txt"
+# Two uploads that send their headers and part of the body, then wait on a FIFO each.
+UPS=()
+for k in 1 2; do
+    mkfifo "$T/rest$k"
+    { head -c 2000 "$T/in300.txt"; cat "$T/rest$k"; } |
+        curl -s -o "$T/up$k.out" -X POST -T - "$BASE/jobs?$A&$P" &
+    UPS+=($!)
+    on_exit "kill ${UPS[-1]} 2>/dev/null; timeout 1 sh -c ': >\"$T/rest$k\"' 2>/dev/null"
+done
+for _ in $(seq 1 1200); do
+    [ "$(ls "$T/data2/tmp" | wc -l)" == 2 ] && break
+    sleep 0.05
+done
+expect_eq "$(ls "$T/data2/tmp" | wc -l)" 2 "uploads in progress"
+LIMITDOC='<?xml version="1.0" encoding="UTF-8" standalone="yes"?><ns2:Error xmlns:ns2="http://www.navteq.com/lbsp/Errors/1" type="ApplicationError" subtype="ExceededUsageLimit"><Details>Too many jobs in progress for this application (limit 2)</Details></ns2:Error>'
+out=$(curl -s -w ' %{http_code}' -X POST --data-binary @"$T/in300.txt" "$BASE/jobs?$A&$P")
+expect_eq "$out" "$LIMITDOC 429" "a third upload while two are in progress"
+for k in 1 2; do
+    tail -c +2001 "$T/in300.txt" >"$T/rest$k"
+    wait "${UPS[$((k - 1))]}"
+    [[ "$(field Status <"$T/up$k.out")" == submitted ]] || fail "upload $k: $(cat "$T/up$k.out")"
+done
+out=$(curl -s -w ' %{http_code}' -X POST --data-binary @"$T/in300.txt" "$BASE/jobs?$A&$P")
+expect_eq "$out" "$LIMITDOC 429" "a third job after two submitted"
+echo "5. --max-jobs-per-app 2: a third upload is refused while two are in progress"
 
 stop_server
 echo "upload_limits: OK"
