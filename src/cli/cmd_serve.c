@@ -286,8 +286,20 @@ int cmd_serve(int argc, char **argv)
                 gb_strerror(rc));
         goto out;
     }
+    if (cmd_norm_init("serve") >= 0)
+        goto out;
+    rc = gc_set_open(&ixset, o.indexes.v, o.indexes.n, err, sizeof(err));
+    if (rc < 0) { /* the message names the file */
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
+    ix = gc_set_index(ixset, 0);
+    if (gc_set_count(ixset) > 1)
+        log_info("index set members=%zu", gc_set_count(ixset));
+    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
     /* One server per data directory: a second one would take back the first's claims and
-     * remove its uploads in progress. */
+     * remove its uploads in progress. Taken once the index is open: a server that cannot start
+     * for its index leaves the directory as it was. */
     long holder = 0;
     rc = jobdir_lock(o.data, &lock_fd, &holder);
     if (rc == -EWOULDBLOCK) {
@@ -302,17 +314,6 @@ int cmd_serve(int argc, char **argv)
                 gb_strerror(rc));
         goto out;
     }
-    if (cmd_norm_init("serve") >= 0)
-        goto out;
-    rc = gc_set_open(&ixset, o.indexes.v, o.indexes.n, err, sizeof(err));
-    if (rc < 0) { /* the message names the file */
-        fprintf(stderr, "geobatch serve: %s\n", err);
-        goto out;
-    }
-    ix = gc_set_index(ixset, 0);
-    if (gc_set_count(ixset) > 1)
-        log_info("index set members=%zu", gc_set_count(ixset));
-    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
     snprintf(cred_path, sizeof(cred_path), "%s", o.creds ? o.creds : "");
     if (!o.creds)
         snprintf(cred_path, sizeof(cred_path), "%s/credentials", o.data);
