@@ -63,7 +63,11 @@ void api_bad_request(struct http_response *resp, const struct http_request *req,
                      const char *details, const char *key);
 /* 404 ApplicationError / NotFound. */
 void api_not_found(struct http_response *resp, const struct http_request *req, const char *details);
-/* 500 SystemError / InternalError, and rc in the log. */
+/* Seconds a client is told to wait (Retry-After) when the server is out of descriptors. */
+#define API_RETRY_AFTER_BUSY 5
+
+/* 500 SystemError / InternalError, and rc in the log; 503 SystemError / ServiceUnavailable
+ * with Retry-After for a shortage that passes (rc -EMFILE, -ENFILE, -EAGAIN). */
 void api_internal_error(struct http_response *resp, const struct http_request *req, int rc);
 /* 405 with the Allow header of the route match (req->route.allow). */
 void api_method_not_allowed(struct http_response *resp, const struct http_request *req);

@@ -351,7 +351,7 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     }
     if (u->rc < 0) {
         if (u->rc == -EIO || u->rc == -ENOSPC || u->rc == -EFBIG || u->rc == -EDQUOT ||
-            u->rc == GB_EINTERNAL) {
+            u->rc == -EMFILE || u->rc == -ENFILE || u->rc == GB_EINTERNAL) {
             api_internal_error(resp, req, u->rc);
             return;
         }
