@@ -54,15 +54,30 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
     "INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
-/* Schema 2: per-job line counts (the result is verified against them), input limits, and the
- * run number (one more at every start or restart: a failure of an earlier run is dropped). */
-static const char schema_2[] = "ALTER TABLE jobs ADD COLUMN out_lines INTEGER NOT NULL DEFAULT 0;"
-                               "ALTER TABLE jobs ADD COLUMN nom_lines INTEGER NOT NULL DEFAULT 0;"
-                               "ALTER TABLE jobs ADD COLUMN max_line INTEGER NOT NULL DEFAULT 0;"
-                               "ALTER TABLE jobs ADD COLUMN max_field INTEGER NOT NULL DEFAULT 0;"
-                               "ALTER TABLE jobs ADD COLUMN max_fields INTEGER NOT NULL DEFAULT 0;"
-                               "ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;"
-                               "UPDATE meta SET value = '2' WHERE key = 'schema';";
+/*
+ * A job that has work for a worker: accepted or running, with a chunk neither claimed nor done
+ * (free_chunks counts them) or every chunk done and the finalisation unclaimed. The claim
+ * query and the partial index jobs_ready use this very text, so that SQLite finds the next
+ * job through the index in O(log n) instead of scanning the queue.
+ */
+#define READY "state IN (1, 2) AND (free_chunks > 0 OR (chunks_done = nchunks AND fin_claimed = 0))"
+
+/* Schema 2: per-job line counts (the result is verified against them), input limits, the run
+ * number (one more at every start or restart: a failure of an earlier run is dropped), and
+ * the free chunk count with the indexes that make a claim O(log n). */
+static const char schema_2[] =
+    "ALTER TABLE jobs ADD COLUMN out_lines INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN nom_lines INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_line INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_field INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_fields INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN free_chunks INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET free_chunks = (SELECT count(*) FROM chunks WHERE job = jobs.id AND"
+    " claimed = 0 AND done = 0);"
+    "CREATE INDEX jobs_ready ON jobs(app, created) WHERE " READY ";"
+    "CREATE INDEX chunks_free ON chunks(job, k) WHERE claimed = 0 AND done = 0;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema';";
 
 #define JOB_COLS                                                                                   \
     "id, app, state, created, started, finished, total, valid, invalid, processed, success,"       \
@@ -215,8 +230,8 @@ static int op_job_create(struct store *st, const struct job_info *j)
     sqlite3_stmt *q = NULL;
     rc = prep(s->db, &q,
               "INSERT INTO jobs (id, app, state, created, total, valid, invalid, nchunks, params,"
-              " max_line, max_field, max_fields)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+              " max_line, max_field, max_fields, free_chunks)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8)");
     if (rc == 0) {
         sqlite3_bind_text(q, 1, j->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, j->app, -1, SQLITE_STATIC);
@@ -381,38 +396,58 @@ static int op_task_claim(struct store *st, const char *after_app, int64_t now,
     int rc = begin(s);
     if (rc < 0)
         goto out;
-    rc = prep(s->db, &q,
-              "SELECT id, app, state, run, (SELECT min(k) FROM chunks WHERE job = jobs.id AND"
-              " claimed = 0 AND done = 0) AS next FROM jobs WHERE state IN (1, 2) AND"
-              " (EXISTS (SELECT 1 FROM chunks WHERE job = jobs.id AND claimed = 0 AND done = 0)"
-              "  OR (chunks_done = nchunks AND fin_claimed = 0))"
-              " ORDER BY (app <= ?1), app, created, rowid LIMIT 1");
-    if (rc < 0)
-        goto tx;
-    sqlite3_bind_text(q, 1, after_app ? after_app : "", -1, SQLITE_STATIC);
-    int step = sqlite3_step(q);
+    /* The first ready job of the first application after after_app, else of the first one:
+     * each an O(log n) walk of jobs_ready. */
     int state = 0;
-    if (step == SQLITE_ROW) {
-        copy_text(t.id, sizeof(t.id), sqlite3_column_text(q, 0));
-        copy_text(t.app, sizeof(t.app), sqlite3_column_text(q, 1));
-        state = sqlite3_column_int(q, 2);
-        t.run = sqlite3_column_int64(q, 3);
-        if (sqlite3_column_type(q, 4) == SQLITE_NULL) {
-            t.kind = TASK_FINALIZE;
-        } else {
-            t.kind = TASK_CHUNK;
-            t.chunk = (uint32_t)sqlite3_column_int64(q, 4);
+    for (int pass = 0; pass < 2 && rc == 0 && !t.id[0]; pass++) {
+        rc = prep(s->db, &q,
+                  pass == 0 ? "SELECT id, app, state, run, free_chunks FROM jobs INDEXED BY "
+                              "jobs_ready WHERE " READY
+                              " AND app > ?1 ORDER BY app, created, rowid LIMIT 1"
+                            : "SELECT id, app, state, run, free_chunks FROM jobs INDEXED BY "
+                              "jobs_ready WHERE " READY " ORDER BY app, created, rowid LIMIT 1");
+        if (rc < 0)
+            break;
+        if (pass == 0)
+            sqlite3_bind_text(q, 1, after_app ? after_app : "", -1, SQLITE_STATIC);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            copy_text(t.id, sizeof(t.id), sqlite3_column_text(q, 0));
+            copy_text(t.app, sizeof(t.app), sqlite3_column_text(q, 1));
+            state = sqlite3_column_int(q, 2);
+            t.run = sqlite3_column_int64(q, 3);
+            t.kind = sqlite3_column_int64(q, 4) > 0 ? TASK_CHUNK : TASK_FINALIZE;
+        } else if (step != SQLITE_DONE)
+            rc = db_err(s->db, step);
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (rc == 0 && !t.id[0])
+        rc = GB_ENOTFOUND;
+    if (rc == 0 && t.kind == TASK_CHUNK) {
+        /* Its lowest free chunk: the first entry of chunks_free for the job. */
+        rc = prep(s->db, &q,
+                  "SELECT min(k) FROM chunks WHERE job = ?1 AND claimed = 0 AND done = 0");
+        if (rc == 0) {
+            sqlite3_bind_text(q, 1, t.id, -1, SQLITE_STATIC);
+            int step = sqlite3_step(q);
+            if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+                t.chunk = (uint32_t)sqlite3_column_int64(q, 0);
+            else
+                rc = step == SQLITE_ROW ? GB_ECORRUPT : db_err(s->db, step);
+            sqlite3_finalize(q);
         }
-    } else
-        rc = step == SQLITE_DONE ? GB_ENOTFOUND : db_err(s->db, step);
-    sqlite3_finalize(q);
+    }
     if (rc < 0)
         goto tx;
     t.claim = s->epoch * ((int64_t)1 << 32) + (int64_t)++s->claims;
-    if (t.kind == TASK_CHUNK)
+    if (t.kind == TASK_CHUNK) {
         rc = run(s, "UPDATE chunks SET claimed = ?4 WHERE job = ?1 AND k = ?3 AND ?2 IS NULL", t.id,
                  NULL, t.chunk, t.claim, 0);
-    else
+        if (rc >= 0)
+            rc = run(s, "UPDATE jobs SET free_chunks = free_chunks - 1 WHERE id = ?1", t.id, NULL,
+                     0, 0, 0);
+    } else
         rc = run(s, "UPDATE jobs SET fin_claimed = ?4 WHERE id = ?1 AND ?2 IS NULL AND ?3 = 0",
                  t.id, NULL, 0, t.claim, 0);
     if (rc >= 0 && state == JOB_ACCEPTED)
@@ -438,11 +473,19 @@ out:
  * it was, 0 when it was not, or a negative code. */
 static int release_locked(struct store_sqlite *s, const struct store_task *t)
 {
-    if (t->kind == TASK_CHUNK)
-        return run(s,
-                   "UPDATE chunks SET claimed = 0 WHERE job = ?1 AND k = ?3 AND claimed = ?4"
-                   " AND ?2 IS NULL",
-                   t->id, NULL, t->chunk, t->claim, 0);
+    if (t->kind == TASK_CHUNK) {
+        int rc = run(s,
+                     "UPDATE chunks SET claimed = 0 WHERE job = ?1 AND k = ?3 AND claimed = ?4"
+                     " AND ?2 IS NULL",
+                     t->id, NULL, t->chunk, t->claim, 0);
+        if (rc > 0) {
+            int u = run(s, "UPDATE jobs SET free_chunks = free_chunks + 1 WHERE id = ?1", t->id,
+                        NULL, 0, 0, 0);
+            if (u < 0)
+                rc = u;
+        }
+        return rc;
+    }
     return run(s,
                "UPDATE jobs SET fin_claimed = 0 WHERE id = ?1 AND fin_claimed = ?3 AND ?2 IS NULL",
                t->id, NULL, t->claim, 0, 0);
@@ -731,7 +774,9 @@ int store_sqlite_open(struct store **out, const char *dir, char *err, size_t err
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db,
                           "UPDATE chunks SET claimed = 0 WHERE claimed != 0;"
-                          "UPDATE jobs SET fin_claimed = 0 WHERE fin_claimed != 0;",
+                          "UPDATE jobs SET fin_claimed = 0 WHERE fin_claimed != 0;"
+                          "UPDATE jobs SET free_chunks = nchunks - chunks_done"
+                          " WHERE free_chunks != nchunks - chunks_done;",
                           NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
