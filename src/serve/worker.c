@@ -533,7 +533,8 @@ static void settle(struct worker_pool *p, const struct store_task *t, bool faile
  * After a task, done (rc 0) or not; settled: the store ended the claim. A job deleted
  * meanwhile had its directory removed by the API while this task may still have been writing
  * into it (a chunk output, a zip renamed into place after the removal walked past): remove it
- * again, so that no file of a deleted job outlives the last task that touched it. Every write
+ * again, so that no file of a deleted job outlives the last task that touched it (of a
+ * cancelled one: no chunk file, which the API removed at the cancel). Every write
  * of the task comes before this check, so when the check still sees the job running, the
  * deletion and its removal come later. Errors of a job that is no longer running are dropped;
  * otherwise the job fails (store_task_fail: only when the claim's run is the job's).
@@ -545,6 +546,8 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc, 
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
     if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
         jobdir_remove(p->cfg.data_dir, t->id);
+    else if (g == 0 && j.state == JOB_CANCELLED)
+        jobdir_remove_chunks(p->cfg.data_dir, t->id); /* a chunk file written after the cancel */
     if (settled)
         return;
     if (rc == 0) {

@@ -64,4 +64,30 @@ expect_eq "$(wc -l <"$T/res.txt")" "$(wc -l <"$T/ref.txt")" "result lines"
 expect_eq "$(find "$T/data" -name '*.tmp' | wc -l)" 0 "temp files left"
 [ ! -e "$J/out" ] || fail "chunk files left after completion"
 echo "restart while a chunk is in flight: the chunk stayed with its worker, result = geocode"
+# ---- cancel: the chunk files go at once (issue 13, item 5), also those of a chunk in flight ----
+id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
+[[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit 2"
+J="$T/data/jobs/$id"
+mv "$J/in/0.csv" "$T/in0.csv"
+mkfifo -m 600 "$J/in/0.csv"
+curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
+for _ in $(seq 1 1200); do
+    [ "$(status "$id" | field ProcessedCount)" == 4000 ] && break
+    sleep 0.05
+done
+expect_eq "$(status "$id" | field ProcessedCount)" 4000 "chunks 1 and 2 done, chunk 0 held"
+exec 7>"$J/in/0.csv" # meets the worker waiting to read it; the worker now waits for data
+out=$(curl -s -w ' %{http_code}' -X PUT "$BASE/jobs/$id?$A&action=cancel")
+[[ "$out" == *"<Status>cancelled</Status>"*" 200" ]] || fail "cancel: $out"
+expect_eq "$(ls "$J")" "$(printf 'errors.txt\nheader.csv')" "job files right after the cancel"
+cat "$T/in0.csv" >&7 # the held worker geocodes its chunk now, after the cancel
+exec 7>&-
+# Its output has nowhere to go (out/ is gone): it drops the chunk and leaves nothing behind.
+for _ in $(seq 1 1200); do
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 1' || break
+    sleep 0.05
+done
+expect_eq "$(ls "$J")" "$(printf 'errors.txt\nheader.csv')" "job files once the worker let go"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/errors?$A")" 200 "/errors of a cancelled job"
+echo "cancel: chunk files removed at once, the held chunk dropped"
 echo "faults_restart: OK"
