@@ -229,8 +229,6 @@ static void size_descriptors(long *max_conns, long workers)
                  (unsigned long long)fit, (unsigned long long)rl.rlim_cur);
         *max_conns = (long)fit;
     }
-    log_info("serve open-files=%llu max-connections=%ld", (unsigned long long)rl.rlim_cur,
-             *max_conns);
 }
 
 /* Create the data directory with jobs/ and tmp/ (0700). Return 0 or a negative code. */
