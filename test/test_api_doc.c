@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "serve/api.h"
+#include "serve/api_int.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "serve/http.h"
@@ -149,6 +150,40 @@ static void test_error_json(void **state)
                                      "\"InvalidInputData\",\"Details\":\"bad \\\"x\\\"\\n\\\\\","
                                      "\"AdditionalData\":[{\"key\":\"outcols\"}]}");
     buf_release(&b);
+}
+
+/* Issue 13, item 12: out of descriptors or threads is 503 with Retry-After, not 500. */
+static void test_internal_error_busy(void **state)
+{
+    (void)state;
+    struct http_request req;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.path = "/6.2/jobs";
+    static const int busy[] = {-EMFILE, -ENFILE, -EAGAIN};
+    for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+        struct http_response resp;
+        memset(&resp, 0, sizeof(resp));
+        resp.fd = -1;
+        buf_init(&resp.body, 1 << 16);
+        api_internal_error(&resp, &req, busy[i]);
+        assert_int_equal(resp.status, 503);
+        assert_int_equal(resp.retry_after, 5);
+        assert_string_equal(buf_str(&resp.body),
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
+                            "<ns2:Error xmlns:ns2=\"http://www.navteq.com/lbsp/Errors/1\" "
+                            "type=\"SystemError\" subtype=\"ServiceUnavailable\"><Details>Service "
+                            "temporarily unavailable; try again later</Details></ns2:Error>");
+        buf_release(&resp.body);
+    }
+    struct http_response resp;
+    memset(&resp, 0, sizeof(resp));
+    resp.fd = -1;
+    buf_init(&resp.body, 1 << 16);
+    api_internal_error(&resp, &req, -EIO);
+    assert_int_equal(resp.status, 500);
+    assert_int_equal(resp.retry_after, 0);
+    buf_release(&resp.body);
 }
 
 static void test_time_format(void **state)
@@ -402,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_status_running_counts),
         cmocka_unit_test(test_error_xml),
         cmocka_unit_test(test_error_json),
+        cmocka_unit_test(test_internal_error_busy),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_routes),

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,6 +199,38 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
     return -1;
 }
 
+/* Descriptors one connection may hold: its socket, an upload's pipe, chunk, errors and header
+ * files; and those the rest of the server holds (index, store, logs, workers' files). */
+#define FDS_PER_CONNECTION 6
+#define FDS_RESERVED       64
+
+/*
+ * Raise the soft limit on open descriptors to the hard one, and lower *max_conns when even
+ * that cannot hold FDS_PER_CONNECTION descriptors for each of them, so that a full house of
+ * uploads meets the connection limit (refused at once) before the descriptor limit.
+ */
+static void size_descriptors(long *max_conns, long workers)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            rl.rlim_cur = was;
+    }
+    rlim_t reserved = FDS_RESERVED + 4 * (rlim_t)workers;
+    rlim_t fit = rl.rlim_cur > reserved ? (rl.rlim_cur - reserved) / FDS_PER_CONNECTION : 1;
+    if (fit < 1)
+        fit = 1;
+    if ((rlim_t)*max_conns > fit) {
+        log_warn("serve max-connections=%ld lowered to %llu: %llu open files allowed", *max_conns,
+                 (unsigned long long)fit, (unsigned long long)rl.rlim_cur);
+        *max_conns = (long)fit;
+    }
+}
+
 /* Create the data directory with jobs/ and tmp/ (0700). Return 0 or a negative code. */
 static int make_data_dirs(const char *data)
 {
@@ -266,6 +299,7 @@ int cmd_serve(int argc, char **argv)
     struct http_server *http = NULL;
     char err[1024] = "", cred_path[GB_PATH_MAX], store_url[GB_PATH_MAX];
     int status = CMD_FAIL;
+    int lock_fd = -1; /* <data>/lock, held until the end */
 
     /* Block the signals we wait for before any thread starts, so every thread inherits it. */
     sigset_t set;
@@ -279,6 +313,7 @@ int cmd_serve(int argc, char **argv)
     umask(077);               /* the job store and every job file are private */
     signal(SIGCHLD, SIG_IGN); /* notify commands are reaped by the kernel */
 
+    size_descriptors(&o.max_conns, o.workers);
     rc = make_data_dirs(o.data);
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: cannot use data directory %s: %s\n", o.data,
@@ -296,6 +331,23 @@ int cmd_serve(int argc, char **argv)
     if (gc_set_count(ixset) > 1)
         log_info("index set members=%zu", gc_set_count(ixset));
     cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
+    /* One server per data directory: a second one would take back the first's claims and
+     * remove its uploads in progress. Taken once the index is open: a server that cannot start
+     * for its index leaves the directory as it was. */
+    long holder = 0;
+    rc = jobdir_lock(o.data, &lock_fd, &holder);
+    if (rc == -EWOULDBLOCK) {
+        fprintf(stderr,
+                "geobatch serve: data directory %s is in use by another geobatch serve (pid %ld);"
+                " one directory serves one server\n",
+                o.data, holder);
+        goto out;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "geobatch serve: cannot lock data directory %s: %s\n", o.data,
+                gb_strerror(rc));
+        goto out;
+    }
     snprintf(cred_path, sizeof(cred_path), "%s", o.creds ? o.creds : "");
     if (!o.creds)
         snprintf(cred_path, sizeof(cred_path), "%s/credentials", o.data);
@@ -371,6 +423,8 @@ out:
     store_close(st);
     auth_close(auth);
     gc_set_close(ixset);
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (status == CMD_OK)
         log_info("serve stopped");
     return status;

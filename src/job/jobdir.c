@@ -19,11 +19,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define WBUF (256u * 1024) /* bytes an intake file buffers before it writes */
+
+/* ---- the directory's lock ---- */
+
+int jobdir_lock(const char *data, int *fd, long *holder)
+{
+    char path[GB_PATH_MAX];
+    *holder = 0;
+    if ((size_t)snprintf(path, sizeof(path), "%s/" JOBDIR_LOCK, data) >= sizeof(path))
+        return GB_ETOOLONG;
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0)
+        return -errno;
+    char pid[32];
+    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int rc = -errno; /* -EWOULDBLOCK: held by another process */
+        ssize_t n = pread(f, pid, sizeof(pid) - 1, 0);
+        if (n > 0) {
+            pid[n] = '\0';
+            *holder = strtol(pid, NULL, 10);
+        }
+        close(f);
+        return rc;
+    }
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+        int rc = -errno;
+        close(f);
+        return rc;
+    }
+    *fd = f;
+    return 0;
+}
 
 /* ---- paths ---- */
 
@@ -95,17 +128,14 @@ int jobdir_remove(const char *data, const char *id)
     return rc < 0 ? -errno : rc;
 }
 
-void jobdir_remove_chunks(const char *data, const char *id, uint32_t nchunks)
+void jobdir_remove_chunks(const char *data, const char *id)
 {
+    /* Everything in them: the chunk files and any temporary file a crash left behind. */
     char path[GB_PATH_MAX];
-    for (uint32_t k = 0; k < nchunks; k++)
-        for (int f = JOBDIR_CHUNK_IN; f <= JOBDIR_CHUNK_NOM; f++)
-            if (jobdir_chunk_path(path, sizeof(path), data, id, k, f) == 0)
-                unlink(path);
     if (jobdir_path(path, sizeof(path), data, id, "in") == 0)
-        rmdir(path);
+        nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     if (jobdir_path(path, sizeof(path), data, id, JOBDIR_OUT) == 0)
-        rmdir(path);
+        nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int jobdir_tmp_remove(const char *data, const char *id, uint32_t nchunks)

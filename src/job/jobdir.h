@@ -4,12 +4,14 @@
  * writer that fills a job's directory from an upload. One module, so that no path is ever put
  * together anywhere else and no unchecked id ever becomes part of one.
  *
+ * <data>/lock is held by the one server that uses the directory (jobdir_lock).
  * A job lives in <data>/jobs/<id>/ (mode 0700, files 0600):
  *   header.csv        the input header line
  *   in/<k>.csv        chunk k of the valid input rows, each file headed by the header line
  *   errors.txt        the /errors text: "Line Number:N <line>" per invalid input line
  *   out/<k>.out       chunk k's output (and out/<k>.nom, its no-match rows with
- *                     outputcombined=false), written to a temp name, fsynced, renamed
+ *                     outputcombined=false), written to a temp name unique to the worker's
+ *                     claim (out/<k>.out.<claim>.tmp), fsynced, renamed
  *   result.txt, nomatch.txt, report.txt, result.zip, nomatch.zip, all.zip
  *                     written when the job completes; in/ and out/ are then removed
  * An upload is written to <data>/tmp/<id>/ (header.csv, errors.txt, in/, an empty out/) and
@@ -44,6 +46,18 @@
 #define JOBDIR_NOMATCH_ZIP "nomatch.zip"
 #define JOBDIR_ALL_ZIP     "all.zip"
 
+/* The lock file of a data directory (jobdir_lock). */
+#define JOBDIR_LOCK "lock"
+
+/*
+ * Lock the data directory for this process: an exclusive lock (flock) on <data>/lock, created
+ * if needed, which holds the locker's pid. The lock lasts until the descriptor is closed or the
+ * process ends in any way (kill -9 included), so a crash never leaves a stale lock. On success
+ * return 0 and set *fd (close-on-exec); -EWOULDBLOCK when another process holds it, its pid
+ * in *holder (0 if unknown); or -errno.
+ */
+int jobdir_lock(const char *data, int *fd, long *holder);
+
 /* Return true when s[0..len-1] is a RequestId: exactly 32 characters [A-Za-z0-9]. */
 bool jobdir_id_valid(const char *s, size_t len);
 
@@ -64,8 +78,8 @@ int jobdir_chunk_path(char *out, size_t cap, const char *data, const char *id, u
 /* Remove a job's directory and everything in it. Return 0 (also when it is gone) or -errno. */
 int jobdir_remove(const char *data, const char *id);
 
-/* Remove the chunk files of a completed job (in/, out/ and the nchunks chunks in them). */
-void jobdir_remove_chunks(const char *data, const char *id, uint32_t nchunks);
+/* Remove the chunk files of a completed job: in/ and out/ with everything in them. */
+void jobdir_remove_chunks(const char *data, const char *id);
 
 /*
  * Remove an upload's directory <data>/tmp/<id>/: header, errors, in/<k>.csv (every k below

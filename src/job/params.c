@@ -6,6 +6,7 @@
 #include "base/conf.h"
 #include "base/csv.h"
 #include "base/err.h"
+#include "base/mem.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -84,9 +85,55 @@ static int set_bool(bool *dst, const char *name, const char *value, char *err, s
     return GB_EPARAM;
 }
 
-static void copy_str(char *dst, size_t cap, const char *value)
+/* Copy value into dst[cap]; a value that does not fit is refused, never cut. */
+static int copy_str(char *dst, size_t cap, const char *name, const char *value, char *err,
+                    size_t errlen)
 {
-    snprintf(dst, cap, "%s", value);
+    size_t n = strlen(value);
+    if (n >= cap) {
+        snprintf(err, errlen, "%s is longer than %zu bytes", name, cap - 1);
+        return GB_EPARAM;
+    }
+    memcpy(dst, value, n + 1);
+    return 0;
+}
+
+/*
+ * Whether s is an e-mail address that is safe to hand to a command: local@domain, the local
+ * part 1..64 of RFC 5322's atext and inner dots, not starting with '-' (so that it can never
+ * be read as an option), the domain dot-separated labels of [A-Za-z0-9-] (1..63 bytes, no
+ * '-' at either end); no blank, control or non-ASCII byte anywhere.
+ */
+static bool mailto_valid(const char *s)
+{
+    static const char atext[] = "!#$%&'*+/=?^_`{|}~-";
+    const char *at = strrchr(s, '@');
+    if (!at || at == s || at - s > 64 || s[0] == '-' || s[0] == '.' || at[-1] == '.')
+        return false;
+    for (const char *p = s; p < at; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.' && p[1] == '.')
+            return false;
+        if (!(c < 128 && (isalnum(c) || c == '.' || strchr(atext, c))))
+            return false;
+    }
+    const char *d = at + 1;
+    size_t label = 0;
+    for (const char *p = d;; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || p[-1] == '-')
+                return false;
+            if (c == '\0')
+                break;
+            label = 0;
+            continue;
+        }
+        if (!(c < 128 && (isalnum(c) || c == '-')) || (label == 0 && c == '-'))
+            return false;
+        label++;
+    }
+    return true;
 }
 
 int params_set(struct job_params *p, const char *name, const char *value, char *err, size_t errlen)
@@ -151,10 +198,8 @@ int params_set(struct job_params *p, const char *name, const char *value, char *
         }
         return 0;
     }
-    if (strcasecmp(name, "language") == 0) {
-        copy_str(p->language, sizeof(p->language), value);
-        return 0;
-    }
+    if (strcasecmp(name, "language") == 0)
+        return copy_str(p->language, sizeof(p->language), "language", value, err, errlen);
     if (strcasecmp(name, "countryfocus") == 0) {
         /* An ISO3 or ISO2 code, resolved by the geocoder. */
         size_t n = strlen(value);
@@ -162,12 +207,15 @@ int params_set(struct job_params *p, const char *name, const char *value, char *
             snprintf(err, errlen, "countryfocus must be an ISO 3166 code, not '%.16s'", value);
             return GB_EPARAM;
         }
-        copy_str(p->countryfocus, sizeof(p->countryfocus), value);
-        return 0;
+        return copy_str(p->countryfocus, sizeof(p->countryfocus), "countryfocus", value, err,
+                        errlen);
     }
     if (strcasecmp(name, "mailto") == 0) {
-        copy_str(p->mailto, sizeof(p->mailto), value);
-        return 0;
+        if (*value && !mailto_valid(value)) {
+            snprintf(err, errlen, "mailto must be an e-mail address");
+            return GB_EPARAM;
+        }
+        return copy_str(p->mailto, sizeof(p->mailto), "mailto", value, err, errlen);
     }
     return 0; /* gen, politicalview, locationattributes, action, credentials ...: not ours */
 }
@@ -239,22 +287,25 @@ int params_encode(struct buf *out, const char *name, const char *value)
 
 int params_decode(const char *text, struct job_params *p, char *err, size_t errlen)
 {
+    /* One buffer for the longest pair: decoding never lengthens, so nothing is ever cut. */
+    char *buf = xmalloc(strlen(text) + 2);
+    int rc = 0;
     const char *s = text;
-    while (*s) {
+    while (*s && rc == 0) {
         const char *amp = strchr(s, '&');
         size_t len = amp ? (size_t)(amp - s) : strlen(s);
         const char *eq = memchr(s, '=', len);
         if (eq) {
-            char name[256], value[1024];
-            params_unescape(name, sizeof(name), s, (size_t)(eq - s));
-            params_unescape(value, sizeof(value), eq + 1, len - (size_t)(eq - s) - 1);
-            int rc = params_set(p, name, value, err, errlen);
-            if (rc < 0)
-                return rc;
+            size_t nlen = (size_t)(eq - s), vlen = len - nlen - 1;
+            char *name = buf, *value = buf + nlen + 1;
+            params_unescape(name, nlen + 1, s, nlen);
+            params_unescape(value, vlen + 1, eq + 1, vlen);
+            rc = params_set(p, name, value, err, errlen);
         }
         s += len;
         if (*s == '&')
             s++;
     }
-    return 0;
+    free(buf);
+    return rc;
 }

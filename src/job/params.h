@@ -100,7 +100,7 @@ struct job_params {
     int minresults;       /* accepted, reverse only */
     char language[16];    /* "en-US" ...; "" when not given */
     char countryfocus[4]; /* as given (ISO2 or ISO3, any case); "" when not given */
-    char mailto[256];     /* "" when not given */
+    char mailto[256];     /* "" when not given; an e-mail address that never starts with '-' */
 };
 
 /* Set the defaults described above. */
@@ -109,7 +109,8 @@ void params_init(struct job_params *p);
 /*
  * Apply one parameter. name is matched case-insensitively; value is already URL-decoded.
  * Return 0 when applied or ignored (unknown or unsupported names), GB_EPARAM with a message
- * for humans in err when the value is invalid (bad delimiter, unknown outcol, not a boolean).
+ * for humans in err when the value is invalid (bad delimiter, unknown outcol, not a boolean,
+ * a mailto that is not an e-mail address, a value longer than its field: never cut).
  */
 int params_set(struct job_params *p, const char *name, const char *value, char *err, size_t errlen);
 
@@ -133,8 +134,9 @@ size_t params_unescape(char *dst, size_t cap, const char *s, size_t n);
 int params_encode(struct buf *out, const char *name, const char *value);
 
 /*
- * Apply text made by params_encode() to p (after params_init) with params_set(); names over
- * 255 and values over 1023 bytes are cut. Return 0, or GB_EPARAM with a message in err.
+ * Apply text made by params_encode() to p (after params_init) with params_set(); names and
+ * values of any length come back exactly as they were encoded, so the parameters a job was
+ * accepted with are the ones it runs with. Return 0, or GB_EPARAM with a message in err.
  */
 int params_decode(const char *text, struct job_params *p, char *err, size_t errlen);
 

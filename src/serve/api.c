@@ -307,6 +307,8 @@ int api_new(struct api **out, const struct api_config *cfg)
     pthread_mutex_init(&a->rate_mu, NULL);
     pthread_mutex_init(&a->pace_mu, NULL);
     a->rate = xcalloc(RATE_SLOTS, sizeof(*a->rate));
+    pthread_mutex_init(&a->uploads_mu, NULL);
+    smap_init(&a->uploads);
     *out = a;
     return 0;
 }
@@ -323,5 +325,7 @@ void api_free(struct api *a)
     pthread_mutex_destroy(&a->rate_mu);
     pthread_mutex_destroy(&a->pace_mu);
     free(a->rate);
+    pthread_mutex_destroy(&a->uploads_mu);
+    smap_release(&a->uploads);
     free(a);
 }

@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -310,6 +311,14 @@ void api_not_found(struct http_response *resp, const struct http_request *req, c
 
 void api_internal_error(struct http_response *resp, const struct http_request *req, int rc)
 {
+    if (rc == -EMFILE || rc == -ENFILE || rc == -EAGAIN) {
+        /* Out of descriptors or threads: the next try may well succeed. */
+        log_warn("api overloaded path=%s err=%s", req->path, gb_errname(rc));
+        api_respond_error(resp, req, 503, "SystemError", "ServiceUnavailable",
+                          "Service temporarily unavailable; try again later", NULL);
+        resp->retry_after = API_RETRY_AFTER_BUSY;
+        return;
+    }
     log_error("api internal error path=%s err=%s", req->path, gb_errname(rc));
     api_respond_error(resp, req, 500, "SystemError", "InternalError", "Internal server error",
                       NULL);

@@ -17,6 +17,7 @@
 
 #include "serve/api.h"
 #include "geocode/geocode.h"
+#include "base/smap.h"
 
 #include <pthread.h>
 
@@ -46,6 +47,8 @@ struct api {
     size_t nrate;
     pthread_mutex_t pace_mu; /* pace */
     struct api_pace_slot pace[API_PACE_SLOTS];
+    pthread_mutex_t uploads_mu; /* uploads; held from counting jobs to admitting an upload */
+    struct smap uploads;        /* application -> uploads in progress (count as jobs) */
 };
 
 /*
@@ -77,7 +80,11 @@ void api_bad_request(struct http_response *resp, const struct http_request *req,
                      const char *details, const char *key);
 /* 404 ApplicationError / NotFound. */
 void api_not_found(struct http_response *resp, const struct http_request *req, const char *details);
-/* 500 SystemError / InternalError, and rc in the log. */
+/* Seconds a client is told to wait (Retry-After) when the server is out of descriptors. */
+#define API_RETRY_AFTER_BUSY 5
+
+/* 500 SystemError / InternalError, and rc in the log; 503 SystemError / ServiceUnavailable
+ * with Retry-After for a shortage that passes (rc -EMFILE, -ENFILE, -EAGAIN). */
 void api_internal_error(struct http_response *resp, const struct http_request *req, int rc);
 /* 405 with the Allow header of the route match (req->route.allow). */
 void api_method_not_allowed(struct http_response *resp, const struct http_request *req);
@@ -101,7 +108,8 @@ struct upload;
 
 /* POST /6.2/jobs: check the parameters and limits, then start receiving the body. */
 api_route_fn api_upload_begin;
-/* A piece of the body; < 0 stops receiving (a limit, or the validator gave up). */
+/* A piece of the body; < 0 stops receiving (the validator gave up), HTTP_BODY_REFUSE answers at
+ * once and closes the connection (over --max-body). */
 int api_upload_body(struct upload *u, const char *data, size_t n);
 /* The body is complete: wait for the validator, then store the job and answer. */
 void api_upload_end(struct api *a, struct http_request *req, struct upload *u,

@@ -218,6 +218,9 @@ static void job_cancel(struct api *a, struct http_request *req, struct http_resp
         api_internal_error(resp, req, rc);
         return;
     }
+    /* A cancelled job never runs again: its chunk files go now, not at retention. A worker
+     * still on one of its chunks finds them gone and drops the chunk (worker.c, task_end). */
+    jobdir_remove_chunks(a->cfg.data_dir, j->id);
     log_info("job cancelled id=%s", j->id);
     api_respond_status(resp, req, j);
 }

@@ -60,6 +60,7 @@ struct upload {
     struct job_params params;
     struct buf ptext; /* encoded job parameters */
     bool run;         /* action=run */
+    bool counted;     /* counted in api->uploads (until the store has the job) */
     int pipe_w, pipe_r;
     pthread_t th;
     bool th_running;
@@ -77,8 +78,12 @@ static void *validate_main(void *arg)
     struct api *a = u->api;
     struct csv_reader *r = NULL;
     struct batch *b = NULL;
+    /* Room for the /errors line of any invalid line: "Line Number:N " and the line as received
+     * (at most max_line bytes, or the CSV_RAW_PREFIX kept of an overlong one). */
     struct buf eline;
-    buf_init(&eline, CSV_RAW_PREFIX + 256);
+    size_t raw_max =
+        a->cfg.limits.max_line > CSV_RAW_PREFIX ? a->cfg.limits.max_line : CSV_RAW_PREFIX;
+    buf_init(&eline, raw_max + 64);
     int rc = csv_reader_new(&r, u->params.indelim, &a->cfg.limits, csv_read_fd, &u->pipe_r);
     if (rc < 0) {
         snprintf(u->err, sizeof(u->err), "invalid indelim");
@@ -172,10 +177,49 @@ static void upload_abort(struct upload *u)
     }
 }
 
+/* Stop counting u as one of its application's uploads in progress (under a->uploads_mu). */
+static void uncount_locked(struct upload *u)
+{
+    if (!u->counted)
+        return;
+    uint32_t *n = smap_get(&u->api->uploads, u->app, strlen(u->app));
+    if (n && *n > 0)
+        (*n)--;
+    u->counted = false;
+}
+
+/*
+ * Admit an upload of app when its jobs in the store (submitted, accepted, running) and its
+ * uploads in progress are under --max-jobs-per-app, and count it among the latter: one step
+ * under uploads_mu, so that many uploads sent at once cannot all pass. Return 0, GB_ELIMIT, or
+ * the store's error.
+ */
+static int admit_upload(struct api *a, struct upload *u)
+{
+    pthread_mutex_lock(&a->uploads_mu);
+    uint64_t active = 0;
+    int rc = store_job_count_active(a->cfg.store, u->app, &active);
+    int inserted;
+    uint32_t *n = smap_put(&a->uploads, u->app, strlen(u->app), 0, &inserted);
+    if (rc == 0 && active + *n >= a->cfg.max_jobs_per_app)
+        rc = GB_ELIMIT;
+    if (rc == 0) {
+        (*n)++;
+        u->counted = true;
+    }
+    pthread_mutex_unlock(&a->uploads_mu);
+    return rc;
+}
+
 void api_upload_free(struct upload *u)
 {
     if (!u)
         return;
+    if (u->counted) {
+        pthread_mutex_lock(&u->api->uploads_mu);
+        uncount_locked(u);
+        pthread_mutex_unlock(&u->api->uploads_mu);
+    }
     upload_abort(u);
     jobdir_intake_free(u->in); /* removes the temp dir of an upload that did not make it */
     buf_release(&u->ptext);
@@ -233,13 +277,12 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
         api_bad_request(resp, req, msg, NULL);
         goto fail;
     }
-    uint64_t active = 0;
-    int rc = store_job_count_active(a->cfg.store, app, &active);
-    if (rc < 0) {
+    int rc = admit_upload(a, u);
+    if (rc < 0 && rc != GB_ELIMIT) {
         api_internal_error(resp, req, rc);
         goto fail;
     }
-    if (active >= a->cfg.max_jobs_per_app) {
+    if (rc == GB_ELIMIT) {
         snprintf(msg, sizeof(msg), "Too many jobs in progress for this application (limit %llu)",
                  (unsigned long long)a->cfg.max_jobs_per_app);
         api_respond_error(resp, req, 429, "ApplicationError", "ExceededUsageLimit", msg, NULL);
@@ -276,7 +319,7 @@ int api_upload_body(struct upload *u, const char *data, size_t n)
     u->bytes += n;
     if (u->bytes > u->api->cfg.max_body) {
         u->too_big = true;
-        return -1;
+        return HTTP_BODY_REFUSE; /* answered now, the rest is never read */
     }
     if (u->pipe_w < 0)
         return -1;
@@ -285,11 +328,21 @@ int api_upload_body(struct upload *u, const char *data, size_t n)
     return 0;
 }
 
+/* Remove the temporary directory of an upload that is refused, before the answer is sent: a
+ * client that has its 400 finds nothing of it left. */
+static void upload_discard(struct upload *u)
+{
+    jobdir_intake_free(u->in);
+    u->in = NULL;
+}
+
 void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
                     struct http_response *resp)
 {
     upload_abort(u); /* EOF for the validator, then wait for its verdict */
     char msg[768];
+    if (u->too_big || u->rc < 0)
+        upload_discard(u);
     if (u->too_big) {
         snprintf(msg, sizeof(msg), "Input data is larger than %llu bytes",
                  (unsigned long long)a->cfg.max_body);
@@ -298,7 +351,7 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     }
     if (u->rc < 0) {
         if (u->rc == -EIO || u->rc == -ENOSPC || u->rc == -EFBIG || u->rc == -EDQUOT ||
-            u->rc == GB_EINTERNAL) {
+            u->rc == -EMFILE || u->rc == -ENFILE || u->rc == GB_EINTERNAL) {
             api_internal_error(resp, req, u->rc);
             return;
         }
@@ -319,12 +372,23 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     j.valid = u->valid;
     j.invalid = u->invalid;
     j.nchunks = jobdir_intake_chunks(u->in);
+    j.max_line = a->cfg.limits.max_line; /* the job keeps the limits its input was checked with */
+    j.max_field = a->cfg.limits.max_field;
+    j.max_fields = a->cfg.limits.max_fields;
     snprintf(j.params, sizeof(j.params), "%s", buf_str(&u->ptext));
-    if (rc == 0)
+    if (rc == 0) {
+        /* From now on the store counts the job: no moment where it counts twice or not at all. */
+        pthread_mutex_lock(&a->uploads_mu);
         rc = store_job_create(a->cfg.store, &j);
+        if (rc == 0)
+            uncount_locked(u);
+        pthread_mutex_unlock(&a->uploads_mu);
+    }
     if (rc < 0) {
         if (committed)
             jobdir_remove(a->cfg.data_dir, u->id);
+        else
+            upload_discard(u);
         api_internal_error(resp, req, rc);
         return;
     }

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,9 +81,11 @@ struct req_ctx {
     struct http_request req;
     struct timespec t0;
     int status;
-    bool began;   /* begin() was called (cleanup() is due) */
-    bool reading; /* the body goes to body() */
-    bool stopped; /* body() asked to stop: discard the rest */
+    bool began;      /* begin() was called (cleanup() is due) */
+    bool reading;    /* the body goes to body() */
+    bool stopped;    /* body() asked to stop: discard the rest */
+    bool close;      /* body() refused the body: answer now and close the connection */
+    uint64_t linger; /* bytes of a refused body read after the answer */
     bool responded;
     bool deferred;                /* pending is the answer to a request without a body */
     struct http_response pending; /* queued at MHD's next call, so that the connection stays
@@ -470,13 +473,57 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    if (rc->req.bad_framing) /* never read what follows an ambiguous body as a request */
+    if (rc->req.bad_framing || rc->close) /* never read what follows as a request */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rc->status = resp->status;
     rc->responded = true;
     return ok;
+}
+
+/* Bytes of a refused body read on after the answer before the connection is closed. */
+#define REFUSE_LINGER ((uint64_t)64 << 10)
+
+/*
+ * Answer a request whose body the handler refused (HTTP_BODY_REFUSE) at once. libmicrohttpd
+ * queues no response before the whole body is in, so the answer is written to the socket here
+ * (the connection's own thread: nobody else writes to it) and its sending side shut down. The
+ * caller then closes the connection once the client closed or REFUSE_LINGER more bytes came:
+ * reading a little on lets a client that is still sending see the answer (closing with unread
+ * bytes resets the connection, which can destroy the answer) without reading an unbounded body.
+ */
+static void send_refusal(struct MHD_Connection *c, struct req_ctx *rc, struct http_response *resp)
+{
+    rc->status = resp->status;
+    rc->responded = true;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return;
+    struct buf out;
+    buf_init(&out, resp->body.len + 1024);
+    const char *reason = MHD_get_reason_phrase_for((unsigned)resp->status);
+    int rc2 = buf_printf(&out,
+                         "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                         "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                         resp->status, reason ? reason : "",
+                         resp->content_type ? resp->content_type : "text/plain", resp->body.len);
+    if (rc2 == 0 && resp->body.len)
+        rc2 = buf_append(&out, resp->body.data, resp->body.len);
+    for (size_t off = 0; rc2 == 0 && off < out.len;) {
+        ssize_t n = send(ci->connect_fd, out.data + off, out.len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            struct pollfd pfd = {.fd = ci->connect_fd, .events = POLLOUT};
+            if (poll(&pfd, 1, 1000) <= 0)
+                break; /* the client reads nothing: it gets no answer */
+        } else
+            break;
+    }
+    shutdown(ci->connect_fd, SHUT_WR);
+    buf_release(&out);
 }
 
 static void resp_init(struct http_response *r)
@@ -586,13 +633,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return ok;
     }
     if (rc->responded) {
+        if (rc->close) { /* a refused body: close once the client did, or after a little more */
+            rc->linger += *upload_size;
+            if (*upload_size == 0 || rc->linger > REFUSE_LINGER)
+                return MHD_NO;
+        }
         *upload_size = 0; /* a body after an early answer: drop it */
         return MHD_YES;
     }
     if (*upload_size) {
         double t0 = mono_now();
-        if (rc->reading && !rc->stopped && s->h->body(s->ctx, &rc->req, upload, *upload_size) < 0)
+        int b =
+            rc->reading && !rc->stopped ? s->h->body(s->ctx, &rc->req, upload, *upload_size) : 0;
+        if (b < 0)
             rc->stopped = true;
+        rc->close = b == HTTP_BODY_REFUSE;
         struct conn *k = conn_of(c);
         if (k) {
             pthread_mutex_lock(&s->mu);
@@ -601,12 +656,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             pthread_mutex_unlock(&s->mu);
         }
         *upload_size = 0;
-        return MHD_YES;
+        if (!rc->close)
+            return MHD_YES;
     }
     conn_phase(s, conn_of(c), PHASE_BUSY);
     struct http_response resp;
     resp_init(&resp);
     s->h->end(s->ctx, &rc->req, &resp);
+    if (rc->close) {
+        send_refusal(c, rc, &resp);
+        resp_release(&resp);
+        return MHD_YES;
+    }
     enum MHD_Result ok = send_response(c, rc, &resp);
     resp_release(&resp);
     return ok;

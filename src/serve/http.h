@@ -7,7 +7,9 @@
  * table, which the one matcher here (http_route_match) applies to every request, and receives
  * the parsed struct http_request in three phases:
  *   begin()  headers are in; answer now (HTTP_RESPOND) or ask for the body (HTTP_READ_BODY)
- *   body()   a piece of the body; return < 0 to stop receiving (the rest is discarded)
+ *   body()   a piece of the body; return < 0 to stop receiving (the rest is discarded), or
+ *            HTTP_BODY_REFUSE to be answered at once (end()) and have the connection closed
+ *            after the answer, the rest never read (a body over a limit)
  *   end()    the body is complete (or was stopped); fill the response
  * and cleanup() once the request is over, whatever happened (client gone included).
  *
@@ -120,6 +122,7 @@ struct http_response {
 };
 
 enum { HTTP_RESPOND = 0, HTTP_READ_BODY = 1 };
+enum { HTTP_BODY_STOP = -1, HTTP_BODY_REFUSE = -2 }; /* what body() may return but 0 */
 
 struct http_handler {
     int (*begin)(void *ctx, struct http_request *req, struct http_response *resp);

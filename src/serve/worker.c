@@ -4,12 +4,18 @@
  * DESIGN. Work is claimed from the store (store_task_claim), which gives chunks round-robin
  * between applications, so one big job cannot starve another application's small one. A chunk
  * is geocoded with batch_row() - the same code as `geobatch geocode`, so results are
- * byte-identical - into out/<k>.out (and .nom), which is fsynced and renamed before
- * store_chunk_done() counts its rows: the store never counts rows that are not on disk. A
- * crash loses at most the chunks in flight, and those are redone from scratch at the next
- * start because claims do not survive the process. When the last chunk is done, a worker
- * claims the finalisation: it concatenates the chunk files behind the header into result.txt
- * and nomatch.txt, builds the zips, and only then marks the job completed.
+ * byte-identical - into a temporary file named after its claim (out/<k>.out.<claim>.tmp, so
+ * that no two claims ever write one file), which is fsynced and renamed to out/<k>.out (and
+ * .nom) before store_chunk_done() counts its rows and lines: the store never counts rows that
+ * are not on disk. A crash loses at most the chunks in flight, and those are redone from
+ * scratch at the next start because claims do not survive the process. When the last chunk is
+ * done, a worker claims the finalisation: it concatenates the chunk files behind the header
+ * into result.txt and nomatch.txt, checks that they hold exactly the lines the chunks counted,
+ * builds the zips, and only then marks the job completed.
+ *
+ * Every claim ends with its holder (store.h, "Claims"): counted, released or failed. A failure
+ * fails the job only in the run it was claimed in, so a late failure of a run that a restart
+ * ended changes nothing.
  *
  * Waking: workers sleep on a condition variable. worker_pool_kick() broadcasts it under the
  * same mutex the workers hold from their (empty) claim to their wait, so a job committed
@@ -55,38 +61,56 @@ struct worker_pool {
     atomic_uint_fast64_t rows;
     pthread_t *threads;
     int nthreads;
-    /* The failures this pool recorded, newest last: a task whose job was recorded failed after
-     * the task was claimed belongs to a run that has ended, and must not fail the job again (a
-     * restart may have made it run anew meanwhile). Under mu. */
-    uint64_t fail_seq;
-    struct {
-        char id[STORE_ID_LEN + 1];
-        uint64_t seq;
-    } failed[64];
 };
 
 /* ---- durable files ---- */
 
-/* Append the file src to the open fd. A missing src is an error. */
-static int append_file(int fd, const char *src, char *block, size_t cap)
+/* The number of '\n' bytes in p[0..n-1]. */
+static uint64_t count_lines(const char *p, size_t n)
+{
+    uint64_t lines = 0;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        lines++;
+    return lines;
+}
+
+/* Append the file src to the open fd and add its '\n' bytes to *lines. A missing src is an
+ * error. */
+static int append_file(int fd, const char *src, char *block, size_t cap, uint64_t *lines)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
         return -errno;
-    int rc = fs_copy_fd(in, fd, block, cap);
+    int rc = 0;
+    for (;;) {
+        ssize_t n = fs_read_full(in, block, cap);
+        if (n <= 0) {
+            rc = n < 0 ? (int)n : 0;
+            break;
+        }
+        *lines += count_lines(block, (size_t)n);
+        rc = fs_write_all(fd, block, (size_t)n);
+        if (rc < 0 || (size_t)n < cap)
+            break;
+    }
     close(in);
     return rc;
 }
 
-/* Create path's temp sibling for writing. */
-static int open_tmp(const char *path, char *tmp, size_t cap)
+/* Create path's temp sibling "<path>.tmp", or "<path>.<claim>.tmp" for claim > 0, for
+ * writing (O_EXCL with a claim: no two claims ever share a file). */
+static int open_tmp(const char *path, int64_t claim, char *tmp, size_t cap)
 {
+    char suffix[32];
+    int sn = claim > 0 ? snprintf(suffix, sizeof(suffix), ".%lld.tmp", (long long)claim)
+                       : snprintf(suffix, sizeof(suffix), ".tmp");
     size_t n = strlen(path);
-    if (n + sizeof(".tmp") > cap)
+    if (sn < 0 || n + (size_t)sn + 1 > cap)
         return GB_ETOOLONG;
     memmove(tmp, path, n); /* not snprintf: gcc cannot tell that the two never overlap */
-    memcpy(tmp + n, ".tmp", sizeof(".tmp"));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    memcpy(tmp + n, suffix, (size_t)sn + 1);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (claim > 0 ? O_EXCL : O_TRUNC);
+    int fd = open(tmp, flags, 0600);
     return fd < 0 ? -errno : fd;
 }
 
@@ -108,15 +132,25 @@ static int commit_tmp(int fd, const char *tmp, const char *path)
 struct chunk_out {
     int fd;
     struct buf buf;
+    uint64_t lines; /* '\n' bytes written */
     char tmp[GB_PATH_MAX];
     char path[GB_PATH_MAX];
 };
 
 static int chunk_flush(struct chunk_out *o)
 {
+    o->lines += count_lines(o->buf.data ? o->buf.data : "", o->buf.len);
     int rc = fs_write_all(o->fd, o->buf.data ? o->buf.data : "", o->buf.len);
     buf_reset(&o->buf);
     return rc;
+}
+
+/* The input limits job j was accepted with (those of the server for a job of an older store). */
+static struct csv_limits job_limits(const struct worker_pool *p, const struct job_info *j)
+{
+    if (j->max_line == 0 || j->max_field == 0 || j->max_fields == 0)
+        return p->cfg.limits;
+    return (struct csv_limits){(size_t)j->max_line, (size_t)j->max_field, (size_t)j->max_fields};
 }
 
 static int load_params(const struct job_info *j, struct job_params *p)
@@ -129,15 +163,16 @@ static int load_params(const struct job_info *j, struct job_params *p)
     return rc;
 }
 
-/* Read the header row of the csv file at path and prepare a batch from it. */
+/* Read the header row of the csv file at path (with the limits lim) and prepare a batch. */
 static int open_batch(struct worker_pool *p, const char *path, const struct job_params *params,
-                      struct batch **out, struct csv_reader **reader, int *fdp)
+                      const struct csv_limits *lim, struct batch **out, struct csv_reader **reader,
+                      int *fdp)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     *fdp = fd;
-    int rc = csv_reader_new(reader, params->indelim, &p->cfg.limits, csv_read_fd, fdp);
+    int rc = csv_reader_new(reader, params->indelim, lim, csv_read_fd, fdp);
     if (rc < 0)
         return rc;
     struct csv_row row;
@@ -180,13 +215,17 @@ static int write_zip(struct worker_pool *p, const char *id, const char *name,
     return rc;
 }
 
+/*
+ * Geocode task t's chunk. Return 0 or a negative code; *settled tells whether the store
+ * settled the claim (store_chunk_done), otherwise the caller must.
+ */
 static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
-                    const struct store_task *t)
+                    const struct store_task *t, bool *settled)
 {
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
     if (rc < 0 || j.state != JOB_RUNNING)
-        return 0; /* deleted or cancelled since the claim: nothing to do */
+        return 0; /* deleted, cancelled or failed since the claim: nothing to do */
     struct job_params params;
     rc = load_params(&j, &params);
     if (rc < 0)
@@ -200,20 +239,21 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     buf_init(&o[0].buf, OUT_MAX);
     buf_init(&o[1].buf, OUT_MAX);
     uint64_t processed = 0, success = 0, error = 0;
+    struct csv_limits lim = job_limits(p, &j);
 
     rc = jobdir_chunk_path(path, sizeof(path), p->cfg.data_dir, t->id, t->chunk, JOBDIR_CHUNK_IN);
     if (rc == 0)
         rc = jobdir_path(dir, sizeof(dir), p->cfg.data_dir, t->id, JOBDIR_OUT);
     if (rc < 0)
         goto out;
-    rc = open_batch(p, path, &params, &b, &r, &in_fd);
+    rc = open_batch(p, path, &params, &lim, &b, &r, &in_fd);
     if (rc < 0)
         goto out;
     for (int i = 0; i < (split ? 2 : 1); i++) {
         rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), p->cfg.data_dir, t->id, t->chunk,
                                i ? JOBDIR_CHUNK_NOM : JOBDIR_CHUNK_OUT);
         if (rc == 0)
-            rc = open_tmp(o[i].path, o[i].tmp, sizeof(o[i].tmp));
+            rc = open_tmp(o[i].path, t->claim, o[i].tmp, sizeof(o[i].tmp));
         if (rc < 0)
             goto out;
         o[i].fd = rc;
@@ -222,9 +262,9 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     while ((rc = csv_next(r, &row)) == 1) {
         struct batch_result res = {0};
         if (row.error) {
-            /* Valid at upload; only changed limits can make it invalid now. */
-            processed++, error++;
-            continue;
+            /* Valid at upload and read with the same limits: the file is not what was written. */
+            rc = GB_ECORRUPT;
+            goto out;
         }
         rc = batch_row(b, scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
         if (rc < 0)
@@ -252,9 +292,11 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     rc = fs_fsync_dir(dir);
     if (rc < 0)
         goto out;
-    rc = store_chunk_done(p->cfg.store, t->id, t->chunk, processed, success, error);
+    struct store_chunk_result res = {processed, success, error, o[0].lines, o[1].lines};
+    rc = store_chunk_done(p->cfg.store, t, &res);
+    *settled = rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND;
     if (rc == GB_ESTATE || rc == GB_ENOTFOUND)
-        rc = 0; /* cancelled, deleted or already done by another worker: drop it */
+        rc = 0; /* cancelled, deleted or failed meanwhile: dropped */
     else if (rc == 0)
         atomic_fetch_add(&p->rows, processed);
     log_debug("chunk done id=%s k=%u rows=%llu", t->id, t->chunk, (unsigned long long)processed);
@@ -292,7 +334,7 @@ static int write_report(const char *path, const struct job_info *j, int64_t now)
                (unsigned long long)j->invalid, (unsigned long long)j->processed,
                (unsigned long long)j->success, (unsigned long long)j->error);
     char tmp[GB_PATH_MAX];
-    int fd = open_tmp(path, tmp, sizeof(tmp));
+    int fd = open_tmp(path, 0, tmp, sizeof(tmp));
     int rc = fd < 0 ? fd : fs_write_all(fd, b.data, b.len);
     if (fd >= 0)
         rc = rc == 0 ? commit_tmp(fd, tmp, path) : (close(fd), unlink(tmp), rc);
@@ -300,20 +342,30 @@ static int write_report(const char *path, const struct job_info *j, int64_t now)
     return rc;
 }
 
-/* Write header + chunk file 'which' of every chunk (which NULL: the header alone) to path. */
+/*
+ * Write header + chunk file 'which' of every chunk (which NULL: the header alone) to path. The
+ * chunk files must hold exactly 'lines' lines between them, as the store counted them when
+ * each chunk was done: anything else is GB_ECORRUPT and no file is written.
+ */
 static int concat(struct worker_pool *p, const struct job_info *j, const char *path,
-                  const struct buf *header, const enum jobdir_chunk_file *which, char *block,
-                  size_t cap)
+                  const struct buf *header, const enum jobdir_chunk_file *which, uint64_t lines,
+                  char *block, size_t cap)
 {
     char tmp[GB_PATH_MAX], src[GB_PATH_MAX];
-    int fd = open_tmp(path, tmp, sizeof(tmp));
+    int fd = open_tmp(path, 0, tmp, sizeof(tmp));
     if (fd < 0)
         return fd;
     int rc = fs_write_all(fd, header->data ? header->data : "", header->len);
+    uint64_t got = 0;
     for (uint32_t k = 0; rc == 0 && which && k < j->nchunks; k++) {
         rc = jobdir_chunk_path(src, sizeof(src), p->cfg.data_dir, j->id, k, *which);
         if (rc == 0)
-            rc = append_file(fd, src, block, cap);
+            rc = append_file(fd, src, block, cap, &got);
+    }
+    if (rc == 0 && which && got != lines) {
+        log_error("result check failed id=%s file=%s lines=%llu expected=%llu", j->id, path,
+                  (unsigned long long)got, (unsigned long long)lines);
+        rc = GB_ECORRUPT;
     }
     if (rc < 0) {
         close(fd);
@@ -323,6 +375,9 @@ static int concat(struct worker_pool *p, const struct job_info *j, const char *p
     return commit_tmp(fd, tmp, path);
 }
 
+/* Run --notify-command JOB_ID MAILTO. Neither can be read as an option or split a line: the id
+ * is 32 of [A-Za-z0-9], and params_set() accepts only an e-mail address for mailto, one that
+ * never starts with '-'. */
 static void notify(struct worker_pool *p, const struct job_info *j, const struct job_params *params)
 {
     if (!p->cfg.notify_command || !params->mailto[0])
@@ -361,9 +416,9 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
     if (rc < 0)
         return rc;
     char *block = xmalloc(1 << 16);
-    rc = concat(p, j, result, header, &out, block, 1 << 16);
+    rc = concat(p, j, result, header, &out, j->out_lines, block, 1 << 16);
     if (rc == 0)
-        rc = concat(p, j, nomatch, header, split ? &nom : NULL, block, 1 << 16);
+        rc = concat(p, j, nomatch, header, split ? &nom : NULL, j->nom_lines, block, 1 << 16);
     free(block);
     if (rc == 0)
         rc = write_report(report, j, now);
@@ -388,7 +443,8 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
     return rc;
 }
 
-static int do_finalize(struct worker_pool *p, const struct store_task *t)
+/* Finalise task t's job. Return and *settled as do_chunk(). */
+static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *settled)
 {
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
@@ -405,16 +461,18 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
     int fd = -1;
     struct buf header;
     buf_init(&header, 1 << 20);
+    struct csv_limits lim = job_limits(p, &j);
     rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, t->id, JOBDIR_HEADER);
     if (rc == 0)
-        rc = open_batch(p, path, &params, &b, &r, &fd);
+        rc = open_batch(p, path, &params, &lim, &b, &r, &fd);
     if (rc == 0)
         rc = batch_header(b, &header);
     if (rc == 0)
         rc = write_results(p, &j, &header, !params.outputcombined, now);
     if (rc < 0)
         goto out;
-    rc = store_job_finish(p->cfg.store, t->id, JOB_COMPLETED, now);
+    rc = store_job_finish(p->cfg.store, t, JOB_COMPLETED, now);
+    *settled = rc == 0 || rc == GB_ENOTFOUND;
     if (rc == GB_ESTATE || rc == GB_ENOTFOUND) {
         rc = 0;
         goto out;
@@ -424,7 +482,7 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t)
     log_info("job completed id=%s rows=%llu success=%llu error=%llu invalid=%llu", j.id,
              (unsigned long long)j.processed, (unsigned long long)j.success,
              (unsigned long long)j.error, (unsigned long long)j.invalid);
-    jobdir_remove_chunks(p->cfg.data_dir, j.id, j.nchunks); /* not needed any more */
+    jobdir_remove_chunks(p->cfg.data_dir, j.id); /* not needed any more */
     notify(p, &j, &params);
 out:
     buf_release(&header);
@@ -438,52 +496,24 @@ out:
 /* ---- the pool ---- */
 
 /*
- * Record that task t's job failed. On a full disk the store itself may be unable to write:
- * giving up then would leave the job running with a claim that nobody releases until the next
- * start, so retry once a second until it is recorded, the job has left `running` (cancelled,
- * deleted), or the pool stops (the claim dies with the process and the chunk is redone).
+ * End task t's claim when the task did not (a failure, or a job that left `running`): fail
+ * the job (failed true, and only in the run the task was claimed in) or give the claim back.
+ * On a full disk the store itself may be unable to write: giving up then would leave a claim
+ * that nobody ends until the next start (a restart of the job would never get the chunk
+ * back), so retry once a second until it is recorded or the pool stops (the claim dies with
+ * the process and the chunk is redone).
  */
-/* Whether this pool recorded job id failed after sequence number since (under p->mu). */
-static bool failed_since(const struct worker_pool *p, const char *id, uint64_t since)
-{
-    for (size_t i = 0; i < sizeof(p->failed) / sizeof(p->failed[0]); i++)
-        if (p->failed[i].seq > since && strcmp(p->failed[i].id, id) == 0)
-            return true;
-    return false;
-}
-
-/*
- * One attempt at recording t's job failed, unless its run already ended that way (claim_seq:
- * p->fail_seq when t was claimed). Return the store's code, or GB_ESTATE when nothing is to
- * be done. The check and the transition are one step under p->mu, so two workers of one run
- * never fail a restarted job.
- */
-static int record_failure(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq)
-{
-    pthread_mutex_lock(&p->mu);
-    int rc = GB_ESTATE;
-    if (!failed_since(p, t->id, claim_seq)) {
-        rc = store_job_transition(p->cfg.store, t->id, NULL, JOB_MASK(JOB_RUNNING), JOB_FAILED,
-                                  (int64_t)time(NULL), NULL);
-        if (rc == 0) {
-            size_t slot = (size_t)(p->fail_seq % (sizeof(p->failed) / sizeof(p->failed[0])));
-            snprintf(p->failed[slot].id, sizeof(p->failed[slot].id), "%s", t->id);
-            p->failed[slot].seq = ++p->fail_seq;
-        }
-    }
-    pthread_mutex_unlock(&p->mu);
-    return rc;
-}
-
-static void mark_failed(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq)
+static void settle(struct worker_pool *p, const struct store_task *t, bool failed)
 {
     for (unsigned tries = 0;; tries++) {
-        int rc = record_failure(p, t, claim_seq);
+        int rc = failed ? store_task_fail(p->cfg.store, t, (int64_t)time(NULL))
+                        : store_task_release(p->cfg.store, t);
         if (rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND)
             return;
         if (tries == 0)
-            log_error("cannot record the failure id=%s err=%s (retrying every second)", t->id,
-                      gb_errname(rc));
+            log_error("cannot record the end of a task id=%s failed=%d err=%s (retrying every"
+                      " second)",
+                      t->id, failed, gb_errname(rc));
         pthread_mutex_lock(&p->mu);
         bool stop = p->stop;
         if (!stop) {
@@ -500,29 +530,38 @@ static void mark_failed(struct worker_pool *p, const struct store_task *t, uint6
 }
 
 /*
- * After a task, done (rc 0) or not. A job deleted meanwhile had its directory removed by the
- * API while this task may still have been writing into it (a chunk output, a zip renamed into
- * place after the removal walked past): remove it again, so that no file of a deleted job
- * outlives the last task that touched it. Every write of the task comes before this check, so
- * when the check still sees the job running, the deletion and its removal come later. Errors
- * of a job that is no longer running are dropped; otherwise the job fails.
+ * After a task, done (rc 0) or not; settled: the store ended the claim. A job deleted
+ * meanwhile had its directory removed by the API while this task may still have been writing
+ * into it (a chunk output, a zip renamed into place after the removal walked past): remove it
+ * again, so that no file of a deleted job outlives the last task that touched it (of a
+ * cancelled one: no chunk file, which the API removed at the cancel). Every write
+ * of the task comes before this check, so when the check still sees the job running, the
+ * deletion and its removal come later. Errors of a job that is no longer running are dropped;
+ * otherwise the job fails (store_task_fail: only when the claim's run is the job's).
  */
-static void task_end(struct worker_pool *p, const struct store_task *t, uint64_t claim_seq, int rc)
+static void task_end(struct worker_pool *p, const struct store_task *t, int rc, bool settled)
 {
     struct job_info j;
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
     if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
         jobdir_remove(p->cfg.data_dir, t->id);
-    if (rc == 0)
+    else if (g == 0 && j.state == JOB_CANCELLED)
+        jobdir_remove_chunks(p->cfg.data_dir, t->id); /* a chunk file written after the cancel */
+    if (settled)
         return;
+    if (rc == 0) {
+        settle(p, t, false);
+        return;
+    }
     if (g == GB_ENOTFOUND || (g == 0 && j.state != JOB_RUNNING)) {
         log_info("task dropped id=%s task=%s chunk=%u state=%s err=%s", t->id, task, t->chunk,
                  g == 0 ? job_state_name(j.state) : "purged", gb_errname(rc));
+        settle(p, t, false);
         return;
     }
     log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
-    mark_failed(p, t, claim_seq);
+    settle(p, t, true);
 }
 
 static void *worker_main(void *arg)
@@ -547,10 +586,11 @@ static void *worker_main(void *arg)
         }
         snprintf(p->last_app, sizeof(p->last_app), "%s", t.app);
         p->busy++;
-        uint64_t claim_seq = p->fail_seq;
         pthread_mutex_unlock(&p->mu);
-        rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t) : do_finalize(p, &t);
-        task_end(p, &t, claim_seq, rc);
+        bool settled = false;
+        rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t, &settled)
+                                  : do_finalize(p, &t, &settled);
+        task_end(p, &t, rc, settled);
         pthread_mutex_lock(&p->mu);
         p->busy--;
     }

@@ -82,15 +82,21 @@ int store_task_release(struct store *st, const struct store_task *task)
     return st->ops->task_release(st, task);
 }
 
-int store_chunk_done(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
-                     uint64_t success, uint64_t error)
+int store_task_fail(struct store *st, const struct store_task *task, int64_t now)
 {
-    return st->ops->chunk_done(st, id, chunk, processed, success, error);
+    return st->ops->task_fail(st, task, now);
 }
 
-int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now)
+int store_chunk_done(struct store *st, const struct store_task *task,
+                     const struct store_chunk_result *r)
 {
-    return st->ops->job_finish(st, id, to, now);
+    return st->ops->chunk_done(st, task, r);
+}
+
+int store_job_finish(struct store *st, const struct store_task *task, enum job_state to,
+                     int64_t now)
+{
+    return st->ops->job_finish(st, task, to, now);
 }
 
 int store_stats(struct store *st, struct store_stats *out)

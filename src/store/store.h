@@ -12,8 +12,17 @@
  * which adds the chunk's counts to the job in the same transaction that marks it done. So the
  * counts always describe output that is on disk. When every chunk is done, one worker claims
  * the job's finalisation (assembling the result files) and calls store_job_finish().
- * Claims live only as long as the process: store_open() releases every claim, so chunks that
- * were being processed at a crash are claimed and redone from scratch at the next start.
+ *
+ * Claims. Every claim has a token (store_task.claim) that no other claim of this data
+ * directory ever had, and only the holder of the current claim of a chunk or finalisation can
+ * settle it: count the chunk (store_chunk_done), end the job (store_job_finish), fail it
+ * (store_task_fail) or give the claim back (store_task_release). A claim is released only by
+ * its holder, never by a change of the job's state: a failed job restarted while a worker still
+ * geocodes one of its chunks gets that chunk back only when that worker is done with it, so
+ * two workers never work on one chunk, and a failure of an earlier run cannot fail a later one
+ * once its claim was settled. Claims live only as long as the process: store_open() releases
+ * every claim, so chunks that were being processed at a crash are claimed and redone from
+ * scratch at the next start.
  *
  * Threads: every function may be called from any thread at once; implementations serialise
  * internally. Each call is one transaction: a crash leaves the old state or the new one.
@@ -56,7 +65,10 @@ struct job_info {
     uint64_t total, valid, invalid;     /* from the upload; total = valid + invalid */
     uint64_t processed, success, error; /* sums over done chunks; processed = success + error */
     uint32_t nchunks, chunks_done;
-    char params[STORE_PARAMS_MAX + 1]; /* encoded job parameters (params_encode) */
+    uint64_t out_lines, nom_lines; /* sums over done chunks: lines of out/<k>.out and .nom */
+    uint64_t max_line, max_field, max_fields; /* the input limits the upload was checked with
+                                               * (0: not recorded, a job of an older store) */
+    char params[STORE_PARAMS_MAX + 1];        /* encoded job parameters (params_encode) */
 };
 
 /* What a worker claimed. */
@@ -66,6 +78,14 @@ struct store_task {
     char id[STORE_ID_LEN + 1];
     char app[STORE_APP_MAX + 1];
     uint32_t chunk; /* TASK_CHUNK: 0..nchunks-1 */
+    int64_t claim;  /* this claim's token: > 0, never given to another claim of the store */
+    int64_t run;    /* the job's run when claimed (one more at every start and restart) */
+};
+
+/* What a worker made of one chunk, counted by store_chunk_done(). */
+struct store_chunk_result {
+    uint64_t processed, success, error; /* rows; processed = success + error */
+    uint64_t out_lines, nom_lines;      /* lines written to out/<k>.out and out/<k>.nom */
 };
 
 /* Counts for /metrics. */
@@ -112,8 +132,9 @@ int store_job_list(struct store *st, const char *app, uint64_t offset, uint32_t 
 
 /*
  * Move job id (of app, or any app when NULL) to state to when its state is in from_mask.
- * Side effects by target: JOB_ACCEPTED releases the job's claims (a failed job restarts with
- * the chunks that are not done); JOB_CANCELLED and JOB_FAILED set finished = now. Return 0 and
+ * Side effects by target: JOB_ACCEPTED clears finished (a failed job restarts with the chunks
+ * that are not done; claims still held are left to their holders); JOB_CANCELLED and
+ * JOB_FAILED set finished = now. Return 0 and
  * fill *out (may be NULL) with the job after the change; GB_ENOTFOUND; GB_ESTATE (and *out
  * filled with the unchanged job) when the state is not in from_mask.
  */
@@ -133,22 +154,38 @@ int store_job_count_active(struct store *st, const char *app, uint64_t *out);
  */
 int store_task_claim(struct store *st, const char *after_app, int64_t now, struct store_task *out);
 
-/* Give a claim back without doing it (after an error). Return 0 or a negative code. */
+/*
+ * Give a claim back without doing it, when it is still task's. Return 0 (also when it was not
+ * task's any more) or a negative code.
+ */
 int store_task_release(struct store *st, const struct store_task *task);
 
 /*
- * Record that chunk of job id is done and on disk, adding its counts to the job. Only for a
- * running job: return GB_ESTATE otherwise (the job was cancelled or deleted meanwhile, the
- * output is to be thrown away). Return 0, or GB_ENOTFOUND.
+ * Record that the task's claim failed: when the claim is still task's, release it and, when
+ * the job is running the run the task was claimed in, make it JOB_FAILED (finished = now); a
+ * failure of an earlier run only ends the claim. Return 0 when the claim was task's,
+ * GB_ESTATE when it was not (settled already: nothing changed), GB_ENOTFOUND, or another
+ * negative code (nothing changed: try again).
  */
-int store_chunk_done(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
-                     uint64_t success, uint64_t error);
+int store_task_fail(struct store *st, const struct store_task *task, int64_t now);
 
 /*
- * End a running job: to is JOB_COMPLETED (all result files are on disk) or JOB_FAILED;
- * finished = now. Return 0, GB_ESTATE when the job is no longer running, or GB_ENOTFOUND.
+ * Record that the task's chunk is done and on disk, adding its counts to the job, when the
+ * claim is still task's and the job running; the claim ends either way. Return 0; GB_ESTATE
+ * when the claim was not task's or the job is not running (the job was cancelled, deleted or
+ * failed meanwhile: the output is to be thrown away, the claim is released); GB_ENOTFOUND.
  */
-int store_job_finish(struct store *st, const char *id, enum job_state to, int64_t now);
+int store_chunk_done(struct store *st, const struct store_task *task,
+                     const struct store_chunk_result *r);
+
+/*
+ * End the running job of a TASK_FINALIZE claim that is still task's: to is JOB_COMPLETED (all
+ * result files are on disk and verified) or JOB_FAILED; finished = now. Return 0, GB_ESTATE
+ * when the job is no longer running or the claim not task's (nothing changed), or
+ * GB_ENOTFOUND.
+ */
+int store_job_finish(struct store *st, const struct store_task *task, enum job_state to,
+                     int64_t now);
 
 /* Fill *out with counts for /metrics. Return 0 or a negative code. */
 int store_stats(struct store *st, struct store_stats *out);

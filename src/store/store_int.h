@@ -24,9 +24,11 @@ struct store_ops {
     int (*job_count_active)(struct store *st, const char *app, uint64_t *out);
     int (*task_claim)(struct store *st, const char *after_app, int64_t now, struct store_task *out);
     int (*task_release)(struct store *st, const struct store_task *task);
-    int (*chunk_done)(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
-                      uint64_t success, uint64_t error);
-    int (*job_finish)(struct store *st, const char *id, enum job_state to, int64_t now);
+    int (*task_fail)(struct store *st, const struct store_task *task, int64_t now);
+    int (*chunk_done)(struct store *st, const struct store_task *task,
+                      const struct store_chunk_result *r);
+    int (*job_finish)(struct store *st, const struct store_task *task, enum job_state to,
+                      int64_t now);
     int (*stats)(struct store *st, struct store_stats *out);
     int (*jobs_expired)(struct store *st, int64_t before, store_job_fn fn, void *ctx);
     int (*job_purge)(struct store *st, const char *id);

@@ -7,8 +7,11 @@
  * jobs (one row per job, counters included) and chunks (one row per chunk: claimed, done).
  * Every operation is one transaction on one connection that a mutex guards: the store is
  * small and the statements are short, so serialising them costs less than it would to reason
- * about several connections and SQLITE_BUSY. Claims are in-process state kept in the tables:
- * store_sqlite_open() clears them, so work interrupted by a crash is claimed again.
+ * about several connections and SQLITE_BUSY. Claims are in-process state kept in the tables
+ * (chunks.claimed, jobs.fin_claimed: 0 or the claim's token): store_sqlite_open() clears them,
+ * so work interrupted by a crash is claimed again. A token is the store's epoch (meta 'epoch',
+ * one more at every open) times 2^32 plus a counter, so no two claims of one data directory
+ * ever share one.
  *
  * Threads: any thread may call any operation; the mutex serialises them.
  */
@@ -29,6 +32,8 @@ struct store_sqlite {
     struct store base; /* must be first */
     sqlite3 *db;
     pthread_mutex_t mu;
+    int64_t epoch;   /* this open's number, the high half of every claim token */
+    uint32_t claims; /* claims made since the open, the low half (under mu) */
 };
 
 static const char schema[] =
@@ -49,9 +54,34 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
     "INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
+/*
+ * A job that has work for a worker: accepted or running, with a chunk neither claimed nor done
+ * (free_chunks counts them) or every chunk done and the finalisation unclaimed. The claim
+ * query and the partial index jobs_ready use this very text, so that SQLite finds the next
+ * job through the index in O(log n) instead of scanning the queue.
+ */
+#define READY "state IN (1, 2) AND (free_chunks > 0 OR (chunks_done = nchunks AND fin_claimed = 0))"
+
+/* Schema 2: per-job line counts (the result is verified against them), input limits, the run
+ * number (one more at every start or restart: a failure of an earlier run is dropped), and
+ * the free chunk count with the indexes that make a claim O(log n). */
+static const char schema_2[] =
+    "ALTER TABLE jobs ADD COLUMN out_lines INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN nom_lines INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_line INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_field INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN max_fields INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN run INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN free_chunks INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET free_chunks = (SELECT count(*) FROM chunks WHERE job = jobs.id AND"
+    " claimed = 0 AND done = 0);"
+    "CREATE INDEX jobs_ready ON jobs(app, created) WHERE " READY ";"
+    "CREATE INDEX chunks_free ON chunks(job, k) WHERE claimed = 0 AND done = 0;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema';";
+
 #define JOB_COLS                                                                                   \
     "id, app, state, created, started, finished, total, valid, invalid, processed, success,"       \
-    " error, nchunks, chunks_done, params"
+    " error, nchunks, chunks_done, params, out_lines, nom_lines, max_line, max_field, max_fields"
 
 static struct store_sqlite *ss(struct store *st)
 {
@@ -93,6 +123,11 @@ static void row_to_job(sqlite3_stmt *q, struct job_info *j)
     j->nchunks = (uint32_t)sqlite3_column_int64(q, 12);
     j->chunks_done = (uint32_t)sqlite3_column_int64(q, 13);
     copy_text(j->params, sizeof(j->params), sqlite3_column_text(q, 14));
+    j->out_lines = (uint64_t)sqlite3_column_int64(q, 15);
+    j->nom_lines = (uint64_t)sqlite3_column_int64(q, 16);
+    j->max_line = (uint64_t)sqlite3_column_int64(q, 17);
+    j->max_field = (uint64_t)sqlite3_column_int64(q, 18);
+    j->max_fields = (uint64_t)sqlite3_column_int64(q, 19);
 }
 
 /* Prepare one statement. */
@@ -194,8 +229,9 @@ static int op_job_create(struct store *st, const struct job_info *j)
         goto out;
     sqlite3_stmt *q = NULL;
     rc = prep(s->db, &q,
-              "INSERT INTO jobs (id, app, state, created, total, valid, invalid, nchunks, params)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+              "INSERT INTO jobs (id, app, state, created, total, valid, invalid, nchunks, params,"
+              " max_line, max_field, max_fields, free_chunks)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?8)");
     if (rc == 0) {
         sqlite3_bind_text(q, 1, j->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, j->app, -1, SQLITE_STATIC);
@@ -206,6 +242,9 @@ static int op_job_create(struct store *st, const struct job_info *j)
         sqlite3_bind_int64(q, 7, (int64_t)j->invalid);
         sqlite3_bind_int64(q, 8, j->nchunks);
         sqlite3_bind_text(q, 9, j->params, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 10, (int64_t)j->max_line);
+        sqlite3_bind_int64(q, 11, (int64_t)j->max_field);
+        sqlite3_bind_int64(q, 12, (int64_t)j->max_fields);
         int step = sqlite3_step(q);
         if (step != SQLITE_DONE)
             rc = db_err(s->db, step);
@@ -300,10 +339,9 @@ static int op_job_transition(struct store *st, const char *id, const char *app, 
         goto tx;
     }
     if (to == JOB_ACCEPTED) {
-        rc = run(s, "UPDATE chunks SET claimed = 0 WHERE job = ?1 AND done = 0", id, NULL, 0, 0, 0);
-        if (rc >= 0)
-            rc = run(s, "UPDATE jobs SET fin_claimed = 0, finished = 0 WHERE id = ?1", id, NULL, 0,
-                     0, 0);
+        /* Claims stay with their holders: a chunk in flight is handed out again only after its
+         * worker settled it (store.h, "Claims"). */
+        rc = run(s, "UPDATE jobs SET finished = 0, run = run + 1 WHERE id = ?1", id, NULL, 0, 0, 0);
         j.finished = 0;
     } else if (to == JOB_CANCELLED || to == JOB_FAILED) {
         rc = run(s, "UPDATE jobs SET finished = ?3 WHERE id = ?1 AND ?2 IS NULL", id, NULL, now, 0,
@@ -358,37 +396,60 @@ static int op_task_claim(struct store *st, const char *after_app, int64_t now,
     int rc = begin(s);
     if (rc < 0)
         goto out;
-    rc = prep(s->db, &q,
-              "SELECT id, app, state, (SELECT min(k) FROM chunks WHERE job = jobs.id AND"
-              " claimed = 0 AND done = 0) AS next FROM jobs WHERE state IN (1, 2) AND"
-              " (EXISTS (SELECT 1 FROM chunks WHERE job = jobs.id AND claimed = 0 AND done = 0)"
-              "  OR (chunks_done = nchunks AND fin_claimed = 0))"
-              " ORDER BY (app <= ?1), app, created, rowid LIMIT 1");
-    if (rc < 0)
-        goto tx;
-    sqlite3_bind_text(q, 1, after_app ? after_app : "", -1, SQLITE_STATIC);
-    int step = sqlite3_step(q);
+    /* The first ready job of the first application after after_app, else of the first one:
+     * each an O(log n) walk of jobs_ready. */
     int state = 0;
-    if (step == SQLITE_ROW) {
-        copy_text(t.id, sizeof(t.id), sqlite3_column_text(q, 0));
-        copy_text(t.app, sizeof(t.app), sqlite3_column_text(q, 1));
-        state = sqlite3_column_int(q, 2);
-        if (sqlite3_column_type(q, 3) == SQLITE_NULL) {
-            t.kind = TASK_FINALIZE;
-        } else {
-            t.kind = TASK_CHUNK;
-            t.chunk = (uint32_t)sqlite3_column_int64(q, 3);
+    for (int pass = 0; pass < 2 && rc == 0 && !t.id[0]; pass++) {
+        rc = prep(s->db, &q,
+                  pass == 0 ? "SELECT id, app, state, run, free_chunks FROM jobs INDEXED BY "
+                              "jobs_ready WHERE " READY
+                              " AND app > ?1 ORDER BY app, created, rowid LIMIT 1"
+                            : "SELECT id, app, state, run, free_chunks FROM jobs INDEXED BY "
+                              "jobs_ready WHERE " READY " ORDER BY app, created, rowid LIMIT 1");
+        if (rc < 0)
+            break;
+        if (pass == 0)
+            sqlite3_bind_text(q, 1, after_app ? after_app : "", -1, SQLITE_STATIC);
+        int step = sqlite3_step(q);
+        if (step == SQLITE_ROW) {
+            copy_text(t.id, sizeof(t.id), sqlite3_column_text(q, 0));
+            copy_text(t.app, sizeof(t.app), sqlite3_column_text(q, 1));
+            state = sqlite3_column_int(q, 2);
+            t.run = sqlite3_column_int64(q, 3);
+            t.kind = sqlite3_column_int64(q, 4) > 0 ? TASK_CHUNK : TASK_FINALIZE;
+        } else if (step != SQLITE_DONE)
+            rc = db_err(s->db, step);
+        sqlite3_finalize(q);
+        q = NULL;
+    }
+    if (rc == 0 && !t.id[0])
+        rc = GB_ENOTFOUND;
+    if (rc == 0 && t.kind == TASK_CHUNK) {
+        /* Its lowest free chunk: the first entry of chunks_free for the job. */
+        rc = prep(s->db, &q,
+                  "SELECT min(k) FROM chunks WHERE job = ?1 AND claimed = 0 AND done = 0");
+        if (rc == 0) {
+            sqlite3_bind_text(q, 1, t.id, -1, SQLITE_STATIC);
+            int step = sqlite3_step(q);
+            if (step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+                t.chunk = (uint32_t)sqlite3_column_int64(q, 0);
+            else
+                rc = step == SQLITE_ROW ? GB_ECORRUPT : db_err(s->db, step);
+            sqlite3_finalize(q);
         }
-    } else
-        rc = step == SQLITE_DONE ? GB_ENOTFOUND : db_err(s->db, step);
-    sqlite3_finalize(q);
+    }
     if (rc < 0)
         goto tx;
-    if (t.kind == TASK_CHUNK)
-        rc = run(s, "UPDATE chunks SET claimed = 1 WHERE job = ?1 AND k = ?3 AND ?2 IS NULL", t.id,
-                 NULL, t.chunk, 0, 0);
-    else
-        rc = run(s, "UPDATE jobs SET fin_claimed = 1 WHERE id = ?1", t.id, NULL, 0, 0, 0);
+    t.claim = s->epoch * ((int64_t)1 << 32) + (int64_t)++s->claims;
+    if (t.kind == TASK_CHUNK) {
+        rc = run(s, "UPDATE chunks SET claimed = ?4 WHERE job = ?1 AND k = ?3 AND ?2 IS NULL", t.id,
+                 NULL, t.chunk, t.claim, 0);
+        if (rc >= 0)
+            rc = run(s, "UPDATE jobs SET free_chunks = free_chunks - 1 WHERE id = ?1", t.id, NULL,
+                     0, 0, 0);
+    } else
+        rc = run(s, "UPDATE jobs SET fin_claimed = ?4 WHERE id = ?1 AND ?2 IS NULL AND ?3 = 0",
+                 t.id, NULL, 0, t.claim, 0);
     if (rc >= 0 && state == JOB_ACCEPTED)
         rc = run(s,
                  "UPDATE jobs SET state = 2, started = CASE WHEN started = 0 THEN ?3 ELSE started"
@@ -408,22 +469,38 @@ out:
     return rc;
 }
 
+/* Release task's claim when it is still task's (inside a transaction or not). Return 1 when
+ * it was, 0 when it was not, or a negative code. */
+static int release_locked(struct store_sqlite *s, const struct store_task *t)
+{
+    if (t->kind == TASK_CHUNK) {
+        int rc = run(s,
+                     "UPDATE chunks SET claimed = 0 WHERE job = ?1 AND k = ?3 AND claimed = ?4"
+                     " AND ?2 IS NULL",
+                     t->id, NULL, t->chunk, t->claim, 0);
+        if (rc > 0) {
+            int u = run(s, "UPDATE jobs SET free_chunks = free_chunks + 1 WHERE id = ?1", t->id,
+                        NULL, 0, 0, 0);
+            if (u < 0)
+                rc = u;
+        }
+        return rc;
+    }
+    return run(s,
+               "UPDATE jobs SET fin_claimed = 0 WHERE id = ?1 AND fin_claimed = ?3 AND ?2 IS NULL",
+               t->id, NULL, t->claim, 0, 0);
+}
+
 static int op_task_release(struct store *st, const struct store_task *t)
 {
     struct store_sqlite *s = ss(st);
     pthread_mutex_lock(&s->mu);
-    int rc;
-    if (t->kind == TASK_CHUNK)
-        rc = run(s, "UPDATE chunks SET claimed = 0 WHERE job = ?1 AND k = ?3 AND ?2 IS NULL", t->id,
-                 NULL, t->chunk, 0, 0);
-    else
-        rc = run(s, "UPDATE jobs SET fin_claimed = 0 WHERE id = ?1", t->id, NULL, 0, 0, 0);
+    int rc = release_locked(s, t);
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
 }
 
-static int op_chunk_done(struct store *st, const char *id, uint32_t chunk, uint64_t processed,
-                         uint64_t success, uint64_t error)
+static int op_task_fail(struct store *st, const struct store_task *t, int64_t now)
 {
     struct store_sqlite *s = ss(st);
     struct job_info j;
@@ -431,37 +508,20 @@ static int op_chunk_done(struct store *st, const char *id, uint32_t chunk, uint6
     int rc = begin(s);
     if (rc < 0)
         goto out;
-    rc = get_locked(s, id, NULL, &j);
-    if (rc < 0)
-        goto tx;
-    if (j.state != JOB_RUNNING) {
-        rc = GB_ESTATE;
-        goto tx;
-    }
-    /* Only the first completion counts: a stale worker of a restarted job adds nothing. */
-    rc = run(s, "UPDATE chunks SET done = 1 WHERE job = ?1 AND k = ?3 AND done = 0 AND ?2 IS NULL",
-             id, NULL, chunk, 0, 0);
-    if (rc == 0) {
-        rc = GB_ESTATE;
-        goto tx;
-    }
-    if (rc > 0) {
-        sqlite3_stmt *q = NULL;
-        rc = prep(s->db, &q,
-                  "UPDATE jobs SET processed = processed + ?2, success = success + ?3,"
-                  " error = error + ?4, chunks_done = chunks_done + 1 WHERE id = ?1");
-        if (rc == 0) {
-            sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 2, (int64_t)processed);
-            sqlite3_bind_int64(q, 3, (int64_t)success);
-            sqlite3_bind_int64(q, 4, (int64_t)error);
-            int step = sqlite3_step(q);
-            if (step != SQLITE_DONE)
-                rc = db_err(s->db, step);
-            sqlite3_finalize(q);
-        }
-    }
-tx:
+    rc = get_locked(s, t->id, NULL, &j);
+    if (rc == 0)
+        rc = release_locked(s, t);
+    if (rc == 0)
+        rc = GB_ESTATE; /* settled already: a failure of an ended claim changes nothing */
+    /* A failure of an earlier run (the job failed and was restarted since the claim) only ends
+     * the claim: the chunk is redone in this run. */
+    if (rc > 0 && j.state == JOB_RUNNING)
+        rc = run(s,
+                 "UPDATE jobs SET state = ?3, finished = ?4 WHERE id = ?1 AND run = ?5"
+                 " AND ?2 IS NULL",
+                 t->id, NULL, JOB_FAILED, now, t->run);
+    if (rc > 0)
+        rc = 0;
     if (rc == GB_ESTATE || rc == GB_ENOTFOUND)
         finish_tx(s, -1);
     else
@@ -471,17 +531,79 @@ out:
     return rc;
 }
 
-static int op_job_finish(struct store *st, const char *id, enum job_state to, int64_t now)
+static int op_chunk_done(struct store *st, const struct store_task *t,
+                         const struct store_chunk_result *r)
+{
+    struct store_sqlite *s = ss(st);
+    struct job_info j;
+    pthread_mutex_lock(&s->mu);
+    int rc = begin(s);
+    if (rc < 0)
+        goto out;
+    rc = get_locked(s, t->id, NULL, &j);
+    if (rc < 0)
+        goto tx;
+    if (j.state != JOB_RUNNING) {
+        /* Cancelled, deleted or failed meanwhile: the output is dropped, the claim ends. */
+        rc = release_locked(s, t);
+        if (rc >= 0)
+            rc = GB_ESTATE;
+        goto tx;
+    }
+    /* Only the holder of the chunk's current claim counts it, and only once. */
+    rc = run(s,
+             "UPDATE chunks SET done = 1, claimed = 0 WHERE job = ?1 AND k = ?3 AND claimed = ?4"
+             " AND done = 0 AND ?2 IS NULL",
+             t->id, NULL, t->chunk, t->claim, 0);
+    if (rc == 0) {
+        rc = GB_ESTATE;
+        goto tx;
+    }
+    if (rc > 0) {
+        sqlite3_stmt *q = NULL;
+        rc = prep(s->db, &q,
+                  "UPDATE jobs SET processed = processed + ?2, success = success + ?3,"
+                  " error = error + ?4, out_lines = out_lines + ?5, nom_lines = nom_lines + ?6,"
+                  " chunks_done = chunks_done + 1 WHERE id = ?1");
+        if (rc == 0) {
+            sqlite3_bind_text(q, 1, t->id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, (int64_t)r->processed);
+            sqlite3_bind_int64(q, 3, (int64_t)r->success);
+            sqlite3_bind_int64(q, 4, (int64_t)r->error);
+            sqlite3_bind_int64(q, 5, (int64_t)r->out_lines);
+            sqlite3_bind_int64(q, 6, (int64_t)r->nom_lines);
+            int step = sqlite3_step(q);
+            if (step != SQLITE_DONE)
+                rc = db_err(s->db, step);
+            sqlite3_finalize(q);
+        }
+    }
+tx:
+    if (rc == GB_ESTATE) {
+        rc = finish_tx(s, 0); /* keep the release */
+        if (rc == 0)
+            rc = GB_ESTATE;
+    } else if (rc == GB_ENOTFOUND)
+        finish_tx(s, -1);
+    else
+        rc = finish_tx(s, rc);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int op_job_finish(struct store *st, const struct store_task *t, enum job_state to,
+                         int64_t now)
 {
     struct store_sqlite *s = ss(st);
     pthread_mutex_lock(&s->mu);
     int rc = run(s,
                  "UPDATE jobs SET state = ?3, finished = ?4, fin_claimed = 0"
-                 " WHERE id = ?1 AND state = 2 AND ?2 IS NULL",
-                 id, NULL, to, now, 0);
+                 " WHERE id = ?1 AND state = 2 AND fin_claimed = ?5 AND ?2 IS NULL",
+                 t->id, NULL, to, now, t->claim);
     if (rc == 0) {
         struct job_info j;
-        rc = get_locked(s, id, NULL, &j) == 0 ? GB_ESTATE : GB_ENOTFOUND;
+        rc = get_locked(s, t->id, NULL, &j) == 0 ? GB_ESTATE : GB_ENOTFOUND;
     }
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
@@ -578,12 +700,39 @@ static const struct store_ops sqlite_ops = {
     .job_count_active = op_job_count_active,
     .task_claim = op_task_claim,
     .task_release = op_task_release,
+    .task_fail = op_task_fail,
     .chunk_done = op_chunk_done,
     .job_finish = op_job_finish,
     .stats = op_stats,
     .jobs_expired = op_jobs_expired,
     .job_purge = op_job_purge,
 };
+
+/* sqlite3_exec callback: the first column of the row as an int64 into *ctx. */
+static int read_int64(void *ctx, int ncol, char **val, char **names)
+{
+    (void)names;
+    if (ncol > 0 && val[0])
+        *(int64_t *)ctx = strtoll(val[0], NULL, 10);
+    return 0;
+}
+
+/* Bring a store of an older schema up to date, in one transaction. Return an SQLite code. */
+static int migrate(sqlite3 *db, char **msg)
+{
+    int64_t version = 0;
+    int rc = sqlite3_exec(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'schema'",
+                          read_int64, &version, msg);
+    if (rc != SQLITE_OK || version >= 2)
+        return rc;
+    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, schema_2, NULL, NULL, msg);
+    if (rc == SQLITE_OK)
+        return sqlite3_exec(db, "COMMIT", NULL, NULL, msg);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
 
 int store_sqlite_open(struct store **out, const char *dir, char *err, size_t errlen)
 {
@@ -610,11 +759,24 @@ int store_sqlite_open(struct store **out, const char *dir, char *err, size_t err
                       NULL, NULL, &msg);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, schema, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        rc = migrate(s->db, &msg);
+    /* A new epoch for this open's claim tokens. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db,
+                          "INSERT OR IGNORE INTO meta VALUES ('epoch', '0');"
+                          "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'epoch';",
+                          NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'epoch'",
+                          read_int64, &s->epoch, &msg);
     /* Claims belong to the process that made them: release what a crash left behind. */
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db,
-                          "UPDATE chunks SET claimed = 0 WHERE done = 0 AND claimed = 1;"
-                          "UPDATE jobs SET fin_claimed = 0 WHERE fin_claimed = 1;",
+                          "UPDATE chunks SET claimed = 0 WHERE claimed != 0;"
+                          "UPDATE jobs SET fin_claimed = 0 WHERE fin_claimed != 0;"
+                          "UPDATE jobs SET free_chunks = nchunks - chunks_done"
+                          " WHERE free_chunks != nchunks - chunks_done;",
                           NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));

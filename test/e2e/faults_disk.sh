@@ -5,7 +5,7 @@
 #   1. the upload itself        -> 500 SystemError document, no job, nothing left in tmp/ or jobs/
 #   2. a chunk's output         -> the job ends `failed` (JobFinished set), no temp file left,
 #                                  /result 404; once space is back PUT ?action=run completes it
-#   3. result.txt (finalising)  -> the same
+#   3. result.txt (finalising)  -> the same (the finalisation held until the disk is filled)
 #   4. the zips (finalising)    -> the same: a half-written zip is never served
 # Each restarted job's result must equal `geobatch geocode` on the same input byte for byte.
 # The status document has no field for a reason: the reason is logged (`job failed ... err=`),
@@ -42,14 +42,19 @@ fill() {
     fallocate -l "$n" "$MNT/filler"
 }
 unfill() { rm -f "$MNT/filler"; }
-no_temp_files() { # WHAT
-    local left
-    # A chunk in flight when the job failed finishes and is dropped: give it a moment.
-    for _ in $(seq 1 60); do
-        left=$(find "$DATA" -name '*.tmp' | wc -l)
-        [ "$left" == 0 ] && break
+# workers_idle: until no worker holds a task (a chunk in flight when its job failed finishes and
+# is dropped, removing its temp file): waits for the condition, not for a time.
+workers_idle() {
+    for _ in $(seq 1 2400); do
+        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
         sleep 0.05
     done
+    fail "workers still busy"
+}
+no_temp_files() { # WHAT
+    local left
+    workers_idle
+    left=$(find "$DATA" -name '*.tmp' | wc -l)
     [ "$left" == 0 ] || fail "temp files left after $1: $(find "$DATA" -name '*.tmp')"
     expect_eq "$(ls "$DATA/tmp" | wc -l)" 0 "upload dirs left after $1"
 }
@@ -71,29 +76,52 @@ echo "1. upload on a full disk: 500 SystemError, no job, no files"
 # ---- 2-4. a write fails while geocoding or finalising ----
 OUT=$(stat -c %s "$T/ref_out.txt")
 NOM=$(stat -c %s "$T/ref_nom.txt")
-# Free space after the upload: chunk outputs need OUT+NOM, result.txt + nomatch.txt as much
-# again, then the zips. Headroom of 256 KiB for the store's journal and the report.
+# The chunk case: free space after the upload, for half the chunk outputs (headroom of 256 KiB
+# for the store's journal). The finalising cases hold the finalisation until the chunks are
+# done, whatever the store's journal took meanwhile: header.csv, which it reads first, is a
+# FIFO until the test has filled the disk; then the space left is for half of result.txt, or for
+# result.txt, nomatch.txt and the report but not the zips.
 H=262144
-run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
-    local name=$1 free=$2 id s
+run_case() { # NAME FREE_BYTES NUMBER [hold]
+    local name=$1 free=$2 hold=${4:-} id s
     id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
     [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit for $name"
-    fill "$free"
+    if [ -n "$hold" ]; then
+        mv "$DATA/jobs/$id/header.csv" "$T/header.csv"
+        mkfifo -m 600 "$DATA/jobs/$id/header.csv"
+    else
+        fill "$free"
+    fi
     curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
-    for _ in $(seq 1 600); do
+    if [ -n "$hold" ]; then
+        for _ in $(seq 1 2400); do
+            [ "$(status "$id" | field ProcessedCount)" == 20000 ] && break
+            sleep 0.05
+        done
+        expect_eq "$(status "$id" | field ProcessedCount)" 20000 "$name: chunks done"
+        fill "$free"
+        cat "$T/header.csv" >"$DATA/jobs/$id/header.csv" # the finaliser goes on
+    fi
+    for _ in $(seq 1 2400); do
         grep -q "job failed id=$id .*err=ENOSPC" "$T/serve.log" && break
         sleep 0.05
     done
     grep -q "job failed id=$id .*err=ENOSPC" "$T/serve.log" || fail "$name: no failure logged"
     # When the store could write, the job is failed now; when the full disk stopped the store
-    # too, the failure is recorded as soon as there is space again (retried every second).
-    sleep 0.2
+    # too, the failure is recorded as soon as there is space again (retried every second, and
+    # logged first): wait for one or the other.
+    for _ in $(seq 1 2400); do
+        [ "$(status "$id" | field Status)" == failed ] && break
+        grep -q "cannot record the end of a task id=$id" "$T/serve.log" && break
+        sleep 0.05
+    done
     how="recorded on the full disk"
     if [ "$(status "$id" | field Status)" != failed ]; then
+        grep -q "cannot record the end of a task id=$id" "$T/serve.log" || fail "$name: failure neither recorded nor retried"
         how="recorded once space was back"
         unfill
     fi
-    wait_state "$id" failed
+    wait_state "$id" failed 2400
     s=$(status "$id")
     [[ "$s" == *"<JobFinished>"* ]] || fail "$name: failed job without JobFinished: $s"
     expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/result?$A")" 404 "$name: result of a failed job"
@@ -107,17 +135,21 @@ run_case() { # NAME FREE_BYTES_AFTER_UPLOAD
         fail "zip case did not fail while zipping" ;;
     esac
     unfill
+    if [ -n "$hold" ]; then # header.csv a file again for the restart
+        rm "$DATA/jobs/$id/header.csv"
+        cp "$T/header.csv" "$DATA/jobs/$id/header.csv"
+    fi
     out=$(curl -s -w ' %{http_code}' -X PUT "$BASE/jobs/$id?$A&action=run")
     [[ "$out" == *"<Status>accepted</Status>"*" 200" ]] || fail "$name: restart: $out"
-    wait_state "$id" completed
+    wait_state "$id" completed 2400
     check_result "$id"
     no_temp_files "$name restarted"
     [ ! -e "$DATA/jobs/$id/out" ] || fail "$name: chunk files left after completion"
     echo "$(($3)). write error in $name: failed, then PUT action=run completed it with the right result ($how)"
 }
 run_case chunk $((H + OUT / 2)) 2
-run_case result.txt $((H + OUT + NOM + OUT / 2)) 3
-run_case zip $((H + 2 * (OUT + NOM) + 32768)) 4
+run_case result.txt $((OUT / 2)) 3 hold
+run_case zip $((OUT + NOM + 65536)) 4 hold
 
 # ---- 5. the disk fills up completely while a job runs (the store cannot write either) ----
 id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
@@ -127,14 +159,19 @@ for _ in $(seq 1 2000); do
     sleep 0.005
 done
 head -c 64M /dev/zero >"$MNT/filler" 2>/dev/null || true # until ENOSPC
-sleep 1.5
+# The next write of the job fails: wait until that is logged (or the job ended first).
+for _ in $(seq 1 2400); do
+    grep -q "job failed id=$id" "$T/serve.log" && break
+    case "$(status "$id" | field Status)" in completed | failed) break ;; esac
+    sleep 0.05
+done
 s=$(status "$id" | field Status)
 [ "$s" != completed ] || fail "case 5: the job completed on a full disk"
 unfill
-wait_state "$id" failed
+wait_state "$id" failed 2400
 no_temp_files "a disk that filled up"
 curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
-wait_state "$id" completed
+wait_state "$id" completed 2400
 check_result "$id"
 echo "5. disk full while running (status then: ${s:-no answer}): failed once space was back, PUT action=run completed it"
 
