@@ -166,6 +166,9 @@ static const struct api_route routes[] = {
     {{"GET", JOB "/errors", DOWNLOAD}, api_job_file, API_FILE_ERRORS},
     {{"GET", JOB "/no-matches", DOWNLOAD}, api_job_file, API_FILE_NOMATCHES},
     {{"GET", JOB "/all", DOWNLOAD}, api_job_file, API_FILE_ALL},
+    {{"GET", JOB "/progress", JSON}, api_job_progress, 0},
+    {{"GET", "/console", API_PUBLIC}, api_console_file, 0},
+    {{"GET", "/console/{file}", API_PUBLIC}, api_console_file, 0},
 };
 
 /* ---- the handler ---- */

@@ -5,6 +5,8 @@
  *   api_upload.c  POST /6.2/jobs: the upload streamed through the CSV reader into the job's
  *                 directory (job/jobdir.h's intake writer)
  *   api_jobs.c    the endpoints of existing jobs: list, status, run, cancel, delete, downloads
+ *   api_progress.c  GET /6.2/jobs/{id}/progress: the status once it changed (long polling)
+ *   api_console.c GET /console and /console/<file>: the web console's files (console_assets.h)
  *
  * Threads: see api.h. Route handlers run on connection threads.
  */
@@ -97,6 +99,11 @@ api_route_fn api_job_put;    /* PUT /6.2/jobs/{id}?action=run|cancel */
 api_route_fn api_job_delete; /* DELETE /6.2/jobs/{id} */
 api_route_fn api_job_other;  /* any other method on /6.2/jobs/{id}: 405 */
 api_route_fn api_job_file;   /* GET /6.2/jobs/{id}/<file>; arg: enum api_job_file */
+
+/* ---- long polling (api_progress.c) and the web console (api_console.c) ---- */
+
+api_route_fn api_job_progress; /* GET /6.2/jobs/{id}/progress */
+api_route_fn api_console_file; /* GET /console, /console/{file} (API_PUBLIC) */
 
 enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FILE_ALL };
 

@@ -466,6 +466,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
         snprintf(v, sizeof(v), "%d", resp->retry_after);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
+    for (const char *const *h = resp->headers; h && h[0] && h[1]; h += 2)
+        MHD_add_response_header(r, h[0], h[1]);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (rc->req.bad_framing) /* never read what follows an ambiguous body as a request */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -511,6 +513,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        r->accept_encoding =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {

@@ -88,8 +88,9 @@ struct http_request {
     struct http_match route; /* against the handler's route table, before begin() */
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
-    const char *accept;        /* Accept header or NULL */
-    const char *authorization; /* Authorization header or NULL */
+    const char *accept;          /* Accept header or NULL */
+    const char *authorization;   /* Authorization header or NULL */
+    const char *accept_encoding; /* Accept-Encoding header or NULL */
     bool has_length;
     uint64_t content_length; /* Content-Length when has_length */
     /* Framing the API must refuse with 400 (the connection is closed after the answer, so
@@ -117,6 +118,8 @@ struct http_response {
     char disposition[192];    /* Content-Disposition value, or "" */
     const char *allow;        /* Allow header for 405, or NULL */
     int retry_after;          /* Retry-After seconds for 429, or 0 */
+    /* Further headers: static name, value, name, value, ..., NULL; or NULL. */
+    const char *const *headers;
 };
 
 enum { HTTP_RESPOND = 0, HTTP_READ_BODY = 1 };
