@@ -11,7 +11,8 @@ SECONDS    ?= 20
 # Exactly the Debian packages the project needs to build, test and run.
 PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-14-dev \
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
-        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev
+        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev \
+        chromium
 
 .PHONY: all deps build test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
 
