@@ -24,7 +24,13 @@ function fail(msg) {
 }
 function eq(got, want, what) {
   const g = JSON.stringify(got), w = JSON.stringify(want);
-  if (g !== w) fail(`${what}: expected ${w}, got ${g}`);
+  if (g === w) return;
+  if (Array.isArray(got) && Array.isArray(want)) { // name the first difference, not all of it
+    for (let i = 0; i < Math.max(got.length, want.length); i++) {
+      eq(got[i], want[i], `${what} [${i}]`);
+    }
+  }
+  fail(`${what}: expected ${w}, got ${g}`);
 }
 
 async function main() {
@@ -175,6 +181,10 @@ async function main() {
     const info = await tid('map-info').textContent();
     if (!info.startsWith('recId: ') || !/\nmatchLevel: [A-Za-z]+\n/.test(info)) fail('map info: ' + info);
     await shot('05-result');
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.locator('#results .cols').screenshot({ path: path.join(SHOTS, 'result-map.png'),
+      clip: undefined, animations: 'disabled' });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // ---- the download is geocode's output, byte for byte ----
     step = 'download';
