@@ -166,6 +166,8 @@
       stopWatching();
       $('results').hidden = true;
       $('progress').hidden = true;
+      geom.data = null;
+      geom.key = '';
       clear($('job-list').tBodies[0]);
       showSignedIn();
       $('app-id').focus();
@@ -726,6 +728,7 @@
       const [, y] = toScreen(0, merc(lat, 0)[1], c);
       g.beginPath(); g.moveTo(0, y); g.lineTo(c.width, y); g.stroke();
     }
+    drawGeometry(g, c);
     let drawn = 0;
     if (result && result.points) {
       for (const p of result.points) {
@@ -740,6 +743,89 @@
     }
     c.setAttribute('data-points', String(drawn));
     c.setAttribute('data-scale', view.scale.toFixed(1));
+    scheduleGeometry();
+  }
+
+  /* ---- outlines from the index: /6.2/geometry.json for the visible box (docs/api.md) ---- */
+
+  const geom = { data: null, key: '', timer: 0, abort: null };
+
+  function visibleBox() {
+    const c = $('map');
+    const latOf = (y) => (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI;
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const w = clamp((view.cx - c.width / 2 / view.scale) * 360 - 180, -180, 180);
+    const e = clamp((view.cx + c.width / 2 / view.scale) * 360 - 180, -180, 180);
+    const s = clamp(latOf(view.cy + c.height / 2 / view.scale), -85, 85);
+    const n = clamp(latOf(view.cy - c.height / 2 / view.scale), -85, 85);
+    return [s, w, n, e].map((v) => v.toFixed(5)).join(',');
+  }
+
+  /* Ask for the outlines of the visible box once the view has been still for a moment. */
+  function scheduleGeometry() {
+    if (!cred || $('results').hidden) return;
+    const key = visibleBox();
+    if (key === geom.key) return;
+    clearTimeout(geom.timer);
+    $('map').setAttribute('data-geometry', 'pending');
+    geom.timer = setTimeout(() => loadGeometry(key), 150);
+  }
+
+  async function loadGeometry(key) {
+    if (geom.abort) geom.abort.abort();
+    const ctl = new AbortController();
+    geom.abort = ctl;
+    const c = $('map');
+    c.setAttribute('data-geometry', 'loading');
+    try {
+      const r = await fetch(apiUrl('/6.2/geometry.json', { bbox: key }),
+        { headers: Object.assign({ Accept: 'application/json' }, authHeaders()), signal: ctl.signal, cache: 'no-store' });
+      if (!r.ok) throw new ApiError(r.status, await errorText(r));
+      geom.data = await r.json();
+      geom.key = key;
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      geom.data = null;
+      geom.key = key;
+      c.setAttribute('data-geometry', 'error');
+      c.setAttribute('title', 'No outlines: ' + e.message);
+      return;
+    }
+    drawMap();
+    c.setAttribute('data-geometry', 'loaded');
+  }
+
+  function strokeLines(g, c, lines) {
+    for (const line of lines) {
+      g.beginPath();
+      for (let i = 0; i + 1 < line.length; i += 2) {
+        const [x, y] = toScreen(...merc(line[i], line[i + 1]), c);
+        if (i === 0) g.moveTo(x, y);
+        else g.lineTo(x, y);
+      }
+      g.stroke();
+    }
+  }
+
+  function drawGeometry(g, c) {
+    const d = geom.data;
+    let nlines = 0;
+    if (d) {
+      g.lineJoin = 'round';
+      for (const a of d.areas) {
+        g.strokeStyle = a.rank <= 2 ? '#6e7781' : '#a5b1bd';
+        g.lineWidth = a.rank <= 2 ? 2 : 1;
+        strokeLines(g, c, a.lines);
+      }
+      g.strokeStyle = '#ffffff';
+      g.lineWidth = 3;
+      for (const s of d.streets) strokeLines(g, c, s.lines);
+      g.strokeStyle = '#c2ccd6';
+      g.lineWidth = 1;
+      for (const s of d.streets) { strokeLines(g, c, s.lines); nlines += s.lines.length; }
+    }
+    c.setAttribute('data-lines', String(nlines));
+    c.setAttribute('data-areas', String(d ? d.areas.length : 0));
   }
 
   function zoom(f, px, py) {

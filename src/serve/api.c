@@ -167,6 +167,7 @@ static const struct api_route routes[] = {
     {{"GET", JOB "/no-matches", DOWNLOAD}, api_job_file, API_FILE_NOMATCHES},
     {{"GET", JOB "/all", DOWNLOAD}, api_job_file, API_FILE_ALL},
     {{"GET", JOB "/progress", JSON}, api_job_progress, 0},
+    {{"GET", "/6.2/geometry", JSON}, api_geometry, 0},
     {{"GET", "/console", API_PUBLIC}, api_console_file, 0},
     {{"GET", "/console/{file}", API_PUBLIC}, api_console_file, 0},
 };

@@ -6,6 +6,7 @@
  *                 directory (job/jobdir.h's intake writer)
  *   api_jobs.c    the endpoints of existing jobs: list, status, run, cancel, delete, downloads
  *   api_progress.c  GET /6.2/jobs/{id}/progress: the status once it changed (long polling)
+ *   api_geometry.c  GET /6.2/geometry.json: the index's outlines for a box, for the console's map
  *   api_console.c GET /console and /console/<file>: the web console's files (console_assets.h)
  *
  * Threads: see api.h. Route handlers run on connection threads.
@@ -100,10 +101,11 @@ api_route_fn api_job_delete; /* DELETE /6.2/jobs/{id} */
 api_route_fn api_job_other;  /* any other method on /6.2/jobs/{id}: 405 */
 api_route_fn api_job_file;   /* GET /6.2/jobs/{id}/<file>; arg: enum api_job_file */
 
-/* ---- long polling (api_progress.c) and the web console (api_console.c) ---- */
+/* ---- long polling (api_progress.c), the web console (api_console.c), its map ---- */
 
 api_route_fn api_job_progress; /* GET /6.2/jobs/{id}/progress */
 api_route_fn api_console_file; /* GET /console, /console/{file} (API_PUBLIC) */
+api_route_fn api_geometry;     /* GET /6.2/geometry.json?bbox=S,W,N,E (api_geometry.c) */
 
 enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FILE_ALL };
 

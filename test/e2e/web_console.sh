@@ -119,6 +119,45 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/progress?$B"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/$id/progress")" 401 "no credentials"
 curl -s -X DELETE "$BASE/jobs/$id?$A" >/dev/null
 
+# ---- the map's outlines: /6.2/geometry.json ----
+G="$BASE/geometry.json?$A&bbox=47.135,9.515,47.145,9.53"
+curl -s "$G" >"$T/geom.json"
+curl -s "$G" | cmp -s - "$T/geom.json" || fail "geometry differs between two calls"
+python3 - "$T/geom.json" <<'PY' || fail "geometry of central Vaduz"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = sorted(a["name"] for a in d["areas"])
+assert {"Liechtenstein", "Vaduz"} <= set(names), names
+assert [a["rank"] for a in d["areas"] if a["name"] == "Liechtenstein"] == [2]
+streets = {s["name"] for s in d["streets"]}
+assert {"Städtle", "Herrengasse"} <= streets, sorted(streets)[:20]
+assert not d["truncated"] and not d["streets_omitted"]
+n = 0
+for f in d["areas"] + d["streets"]:
+    for line in f["lines"]:
+        assert len(line) >= 4 and len(line) % 2 == 0, line
+        n += len(line) // 2
+        for lat, lon in zip(line[0::2], line[1::2]):
+            assert 46.5 < lat < 47.7 and 9.0 < lon < 10.0, (lat, lon)
+assert n == d["points"], (n, d["points"])
+# every street through the box has a point near it (the grid's cells are 0.005 degrees)
+for s in d["streets"]:
+    pts = [(l[i], l[i + 1]) for l in s["lines"] for i in range(0, len(l), 2)]
+    assert any(47.125 <= a <= 47.155 and 9.505 <= b <= 9.54 for a, b in pts), s["name"]
+PY
+# a coarser tolerance keeps fewer points; a box of more than about 1 degree square has no streets
+p1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])' <"$T/geom.json")
+p2=$(curl -s "$G&tolerance=0.001" | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])')
+[ "$p2" -lt "$p1" ] || fail "tolerance 0.001 kept $p2 of $p1 points"
+curl -s "$BASE/geometry.json?$A&bbox=46,8,48,11" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["streets_omitted"] and d["streets"] == [] and len(d["areas"]) > 0, d.keys()' || fail "large box"
+for q in "" "bbox=47,9" "bbox=47.2,9.5,47.1,9.6" "bbox=a,b,c,d" "bbox=47,9,48,181" "bbox=47,9,48,10&tolerance=-1"; do
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/geometry.json?$A&$q")" 400 "geometry $q"
+done
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/geometry.json?bbox=47,9,48,10")" 401 "geometry without credentials"
+
 # ---- the browser ----
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"

@@ -164,6 +164,10 @@ async function main() {
     await tid('map').focus();
     await page.keyboard.press('-');
     await tid('map-fit').click();
+    // the outlines of the visible box, from the index (/6.2/geometry.json)
+    await page.waitForSelector('[data-testid=map][data-geometry=loaded]');
+    if (!(Number(await tid('map').getAttribute('data-lines')) > 100)) fail('street lines: ' + await tid('map').getAttribute('data-lines'));
+    if (!(Number(await tid('map').getAttribute('data-areas')) >= 2)) fail('areas: ' + await tid('map').getAttribute('data-areas'));
     // a click on a point shows its row
     const hit = await page.evaluate(() => {
       const c = document.querySelector('[data-testid=map]');
