@@ -169,6 +169,7 @@
       geom.data = null;
       geom.key = '';
       clear($('job-list').tBodies[0]);
+      $('job-list').removeAttribute('data-total');
       showSignedIn();
       $('app-id').focus();
     });
@@ -259,6 +260,9 @@
     for (let i = 0; i < ncols; i++) if (spaces(i) && (text < 0 || avgLen(i) > avgLen(text))) text = i;
     if (text >= 0) map[text] = 'searchText';
     if (text !== 0 && !spaces(0)) map[0] = 'recId';
+    for (let i = 0; i < ncols; i++) { /* a column of ISO codes: the country */
+      if (!map[i] && data.every((r) => /^[A-Z]{2,3}$/.test(r[i] || ''))) { map[i] = 'country'; break; }
+    }
     return map;
   }
 
@@ -387,16 +391,15 @@
   function setupFile() {
     const input = $('file'), drop = $('drop');
     input.addEventListener('change', () => { if (input.files[0]) takeFile(input.files[0]); });
-    drop.addEventListener('keydown', (ev) => {
-      if (ev.target === drop && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); input.click(); }
-    });
     drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
     drop.addEventListener('drop', (ev) => {
       ev.preventDefault();
       drop.classList.remove('over');
       const f = ev.dataTransfer && ev.dataTransfer.files[0];
-      if (f) takeFile(f);
+      if (!f) return;
+      input.value = ''; /* the picker no longer names the file in use (and may pick it again) */
+      takeFile(f);
     });
     $('delim').addEventListener('change', () => reparse(true));
     $('has-header').addEventListener('change', () => reparse(false));
@@ -520,6 +523,7 @@
     const tbody = $('job-list').tBodies[0];
     clear(tbody);
     for (const j of list.Jobs) tbody.appendChild(jobRow(j));
+    $('job-list').setAttribute('data-total', String(list.TotalJobs));
   }
 
   function jobRow(j) {

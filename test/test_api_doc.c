@@ -239,6 +239,13 @@ static void test_routes(void **state)
     route("/metrics/", "/metrics", false, NULL);
     route("/health.json", NULL, false, NULL);
     route("/6.3/jobs", NULL, false, NULL);
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/progress.json", id);
+    route(p, "/6.2/jobs/{id}/progress", true, id);
+    route("/6.2/geometry.json", "/6.2/geometry", true, NULL);
+    route("/console", "/console", false, NULL);
+    route("/console/", "/console", false, NULL);
+    route("/console/console.js", "/console/{file}", false, "console.js");
+    route("/console/a/b.js", NULL, false, NULL);
     route("/", NULL, false, NULL);
     route("", NULL, false, NULL);
     char longp[600];

@@ -60,7 +60,7 @@ OUTCOLS=displayLatitude,displayLongitude,locationLabel,houseNumber,street,city,p
 # (a few rows without postcode or city have several answers: one line each)
 [ "$(awk -F'|' 'NR > 1 && $2 <= 1' "$T/ref.txt" | wc -l)" -eq 10000 ] || fail "reference rows"
 
-make_data "$T/data" "appA codeA"
+make_data "$T/data" "appA codeA" "apikey consolekey1"
 serve "$T/li.gbx" "$T/data" "$T/serve.log" --chunk-rows 1000 --workers 1
 HOST="http://127.0.0.1:$PORT"
 

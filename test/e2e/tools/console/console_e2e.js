@@ -14,7 +14,7 @@ const path = require('path');
 const { chromium } = require(path.join(process.env.NODE_DIR, 'node_modules', 'playwright-core'));
 
 const { HOST, UPLOAD, REF, SHOTS, XSS, DOWNLOADS } = process.env;
-const TIMEOUT = 120000;
+const TIMEOUT = Number(process.env.TIMEOUT_MS || 120000);
 let step = 'start';
 const consoleErrors = [];
 const dialogs = [];
@@ -88,9 +88,33 @@ async function main() {
     if (page.url() !== HOST + '/console') fail('URL changed: ' + page.url());
 
     // ---- the file: detection, preview, guessed mapping ----
+    // the file picker, opened from the keyboard (Space on the file input)
+    step = 'picker';
+    await tid('file-input').focus();
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await chooser.setFiles(UPLOAD);
+    await page.waitForFunction(() => document.querySelector('[data-testid=detected]').textContent.startsWith('upload.csv'));
+
+    // a file dropped on the drop zone: tab-separated, no header
+    step = 'drop';
+    const dropped = '1\tGrasgarten 15, 9492 Eschen\tLIE\n2\tIradug 52, 9496 Balzers\tLIE\n';
+    const dt = await page.evaluateHandle((text) => {
+      const d = new DataTransfer();
+      d.items.add(new File([text], 'drop.tsv', { type: 'text/tab-separated-values' }));
+      return d;
+    }, dropped);
+    await tid('drop-zone').dispatchEvent('drop', { dataTransfer: dt });
+    await page.waitForFunction(() => document.querySelector('[data-testid=detected]').textContent.startsWith('drop.tsv'));
+    eq(await tid('detected').textContent(),
+      `drop.tsv — ${Buffer.byteLength(dropped)} bytes; delimiter: tab; header: no; encoding: UTF-8`, 'dropped file');
+    eq([await tid('map-0').inputValue(), await tid('map-1').inputValue(), await tid('map-2').inputValue()],
+      ['recId', 'searchText', 'country'], 'mapping without a header');
+    eq(await page.locator('[data-testid=preview-table] tbody tr').count(), 2, 'preview of the dropped file');
+
+    // back to the 10,000 rows, through the file input
     step = 'preview';
     await tid('file-input').setInputFiles(UPLOAD);
-    await tid('detected').waitFor({ state: 'visible' });
+    await page.waitForFunction(() => document.querySelector('[data-testid=detected]').textContent.startsWith('upload.csv'));
     eq(await tid('detected').textContent(),
       `upload.csv — ${fs.statSync(UPLOAD).size.toLocaleString('en-US')} bytes; delimiter: comma; header: yes; encoding: UTF-8`,
       'detected');
@@ -227,6 +251,19 @@ async function main() {
     await tid('signin-form').waitFor({ state: 'visible' });
     eq(await page.evaluate(() => sessionStorage.length), 0, 'session storage after sign-out');
 
+    // ---- an API key: another application, which sees none of appA's jobs ----
+    step = 'apikey';
+    await tid('signin-mode-key').check();
+    await tid('signin-api-key').fill('consolekey1');
+    await tid('signin-submit').click();
+    await tid('job-list').waitFor({ state: 'visible' });
+    eq(await tid('who').textContent(), 'Signed in as API key', 'who (API key)');
+    await page.waitForSelector('[data-testid=job-list][data-total]');
+    eq(await tid('job-list').getAttribute('data-total'), '0', 'jobs of the API key application');
+    eq(await page.locator('[data-testid=job-row]').count(), 0, 'job rows of the API key application');
+    await tid('signout').click();
+    await tid('signin-form').waitFor({ state: 'visible' });
+
     step = 'end';
     eq(dialogs, [], 'dialogs (alert) opened');
     eq(consoleErrors, [], 'console errors and warnings');
@@ -236,6 +273,6 @@ async function main() {
 }
 
 main().then(() => console.log('console_e2e: ok'), (e) => {
-  console.error('console_e2e: FAIL ' + e.message);
+  console.error('console_e2e: FAIL ' + (e.message.startsWith('[') ? '' : `[${step}] `) + e.message);
   process.exit(1);
 });
