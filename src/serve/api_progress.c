@@ -8,7 +8,9 @@
  *
  * Threads: connection threads, any number at once (MHD gives each connection its own thread,
  * so a waiting request blocks only itself); the store serialises itself. A waiting request
- * reads the job from the store every API_PROGRESS_TICK_MS.
+ * reads the job from the store every API_PROGRESS_TICK_MS, and stops waiting when the server
+ * begins to stop (http_server_quiesced), so that a long poll never holds up a graceful stop
+ * (the connection may be closed before the answer goes out).
  */
 #include "serve/api.h"
 #include "serve/api_int.h"
@@ -73,7 +75,8 @@ int api_job_progress(struct api *a, struct http_request *req, struct http_respon
         }
         bool changed = !seen || !*seen || strcasecmp(seen, job_state_name(j.state)) != 0 ||
                        processed < 0 || (uint64_t)processed != shown_processed(&j);
-        if (changed || is_final(j.state) || now_s() >= deadline) {
+        bool stopping = a->http && http_server_quiesced(a->http);
+        if (changed || is_final(j.state) || stopping || now_s() >= deadline) {
             api_respond_status(resp, req, &j);
             return HTTP_RESPOND;
         }

@@ -67,6 +67,7 @@ struct http_server {
     bool watchdog_running;
     unsigned timeout_s;
     atomic_uint_fast64_t cut; /* connections cut by the watchdog */
+    atomic_bool quiesced;     /* http_server_quiesce() was called */
     const struct http_handler *h;
     void *ctx;
     unsigned port;
@@ -669,9 +670,15 @@ unsigned http_server_port(struct http_server *s)
 
 void http_server_quiesce(struct http_server *s)
 {
+    atomic_store(&s->quiesced, true);
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+}
+
+bool http_server_quiesced(struct http_server *s)
+{
+    return atomic_load(&s->quiesced);
 }
 
 void http_server_stop(struct http_server *s)

@@ -164,6 +164,9 @@ unsigned http_server_port(struct http_server *s);
 /* Stop accepting new connections; requests in progress go on. */
 void http_server_quiesce(struct http_server *s);
 
+/* True once http_server_quiesce() was called: a handler that waits (long polling) answers now. */
+bool http_server_quiesced(struct http_server *s);
+
 /* Close every connection and free the server. NULL is fine. */
 void http_server_stop(struct http_server *s);
 
