@@ -537,7 +537,7 @@
     tr.appendChild(el('td', {}, fmtInt(j.SuccessCount)));
     tr.appendChild(el('td', {}, fmtInt(j.ErrorCount)));
     tr.appendChild(el('td', {}, fmtInt(j.InvalidCount)));
-    const td = el('td');
+    const td = el('td', { class: 'actions' });
     const act = (label, testid, fn, enabled) => {
       const b = el('button', { type: 'button', class: 'small', 'data-testid': testid,
         'aria-label': label + ' job ' + id }, label);
@@ -576,16 +576,25 @@
     else watch(id, r.Response);
   }
 
-  /* Fetch a file of the job with the credentials and hand it to the browser as a download. */
+  /*
+   * Fetch a file of the job with the credentials (they cannot go in a link) and offer it as a
+   * link to save. The link is clicked by the user: a download started by the page itself after
+   * the fetch would count as an automatic one, which browsers allow only once per page.
+   */
+  let saveUrl = null;
   async function download(id, what, params, suffix) {
+    const area = $('save-area');
+    clear(area);
+    area.appendChild(el('span', {}, 'Preparing ' + id + suffix + '…'));
     const r = await api('GET', '/6.2/jobs/' + id + '/' + what, params, { blob: true });
     const blob = await r.blob();
-    const url = URL.createObjectURL(blob);
-    const a = el('a', { href: url, download: id + suffix });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    if (saveUrl) URL.revokeObjectURL(saveUrl);
+    saveUrl = URL.createObjectURL(blob);
+    clear(area);
+    const a = el('a', { href: saveUrl, download: id + suffix, 'data-testid': 'save-link' },
+      'Save ' + id + suffix + ' (' + fmtInt(blob.size) + ' bytes)');
+    area.appendChild(a);
+    a.focus();
   }
 
   /* ---- the result: table, summary, map ---- */

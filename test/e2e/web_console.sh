@@ -4,7 +4,8 @@
 # polling endpoint it watches jobs with (/6.2/jobs/{id}/progress), then headless Chromium
 # (Debian's chromium, driven by playwright-core pinned in tools/console/package-lock.json and
 # installed into the build directory) against a real `geobatch serve` on the Liechtenstein OSM
-# extract: tools/console/console_e2e.js signs in (a wrong credential first), uploads 10,000 rows,
+# extract: tools/console/console_e2e.js signs in (a wrong credential first), uploads 10,000 rows
+# and an invalid line,
 # watches progress reach 100 %, compares the table, the summary and the download with
 # `geobatch geocode`, cancels and deletes a job, and checks that a cell holding HTML is shown
 # as text, that nothing else ran, and that the console logged no error. Screenshots go to
@@ -46,8 +47,10 @@ with open(out, "w", encoding="utf-8", newline="") as f:
         if i == 4:
             rid, street = xss, xss
         w.writerow([rid, street, r["NUMBER"], r["POSTCODE"], r["CITY"], "LIE", f"note {i}"])
+        if i == 99:
+            f.write('bad,"open quote,x\n')  # an invalid line: it goes to the errors file
 PY
-[ "$(wc -l <"$T/upload.csv")" -eq 10001 ] || fail "upload.csv rows"
+[ "$(wc -l <"$T/upload.csv")" -eq 10002 ] || fail "upload.csv rows"
 # what the console sends: its header line (the guessed mapping), then the file's other lines
 OUTCOLS=displayLatitude,displayLongitude,locationLabel,houseNumber,street,city,postalCode,country,relevance,matchLevel,matchType
 {
@@ -55,8 +58,10 @@ OUTCOLS=displayLatitude,displayLongitude,locationLabel,houseNumber,street,city,p
     tail -n +2 "$T/upload.csv"
 } >"$T/sent.csv"
 "$GB_BIN" geocode --index "$T/li.gbx" --indelim=, --outdelim='|' --outcols=$OUTCOLS \
-    --outputcombined=true --header=true --allowunknowninputcolumns=true "$T/sent.csv" \
-    >"$T/ref.txt" 2>/dev/null
+    --outputcombined=true --header=true --allowunknowninputcolumns=true --errors="$T/ref_errors.txt" \
+    "$T/sent.csv" >"$T/ref.txt" 2>/dev/null
+[ "$(cat "$T/ref_errors.txt")" == 'Line Number:102 bad,"open quote,x' ] || fail "reference errors"
+
 # (a few rows without postcode or city have several answers: one line each)
 [ "$(awk -F'|' 'NR > 1 && $2 <= 1' "$T/ref.txt" | wc -l)" -eq 10000 ] || fail "reference rows"
 
@@ -161,7 +166,7 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/geometry.json?bbox=47
 # ---- the browser ----
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
-NODE_DIR="$NODE_DIR" HOST="$HOST" UPLOAD="$T/upload.csv" REF="$T/ref.txt" SHOTS="$SHOTS" \
+NODE_DIR="$NODE_DIR" HOST="$HOST" UPLOAD="$T/upload.csv" REF="$T/ref.txt" REF_ERRORS="$T/ref_errors.txt" SHOTS="$SHOTS" \
     XSS="$XSS" DOWNLOADS="$T/downloads" node "$TOOLS/console_e2e.js" || fail "browser test"
 for s in 01-signin 02-wrong-credential 03-preview 04-progress 05-result 06-cancelled 07-deleted; do
     [ -s "$SHOTS/$s.png" ] || fail "no screenshot $s"

@@ -6,6 +6,7 @@
 //   HOST       http://127.0.0.1:PORT of the server; credentials appA / codeA
 //   UPLOAD     the CSV file to upload (Id,Street,Number,Postcode,City,Country,Note; 10,000 rows)
 //   REF        `geobatch geocode` of the same rows (outdelim '|', the console's default outcols)
+//   REF_ERRORS its --errors file (the upload's one invalid line)
 //   XSS        the HTML held by the 5th row's Id and Street cells
 //   SHOTS, DOWNLOADS  output folders
 'use strict';
@@ -13,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const { chromium } = require(path.join(process.env.NODE_DIR, 'node_modules', 'playwright-core'));
 
-const { HOST, UPLOAD, REF, SHOTS, XSS, DOWNLOADS } = process.env;
+const { HOST, UPLOAD, REF, REF_ERRORS, SHOTS, XSS, DOWNLOADS } = process.env;
 const TIMEOUT = Number(process.env.TIMEOUT_MS || 120000);
 let step = 'start';
 const consoleErrors = [];
@@ -146,7 +147,7 @@ async function main() {
     eq(await tid('upload-progress').evaluate((e) => e.value), 100, 'upload progress');
     const ptext = await tid('progress-text').textContent();
     const notMatched = refRows.filter((r) => r[1] === '0' && ['NOMATCH', 'FAILED'].includes(r[refCols.indexOf('matchLevel')])).length;
-    eq(ptext, `100 % — 10,000 of 10,000 rows; not matched ${notMatched.toLocaleString('en-US')}; invalid lines 0`, 'progress text');
+    eq(ptext, `100 % — 10,000 of 10,000 rows; not matched ${notMatched.toLocaleString('en-US')}; invalid lines 1`, 'progress text');
     await shot('04-progress');
 
     // ---- the result: the table, page by page, is geocode's answer ----
@@ -219,12 +220,24 @@ async function main() {
     const row = page.locator(`[data-testid=job-row][data-job-id="${jobId}"]`);
     await row.waitFor();
     eq(await row.getAttribute('data-state'), 'completed', 'job state in the list');
-    const [dl] = await Promise.all([page.waitForEvent('download'), row.getByTestId('job-download-result').click()]);
+    // a file is fetched with the credentials, then offered as a link to save
+    const save = async (button, name) => {
+      await row.getByTestId(button).click();
+      const link = page.locator(`[data-testid=save-link][download="${name}"]`);
+      await link.waitFor();
+      const [d] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      return d;
+    };
+    const dl = await save('job-download-result', jobId + '_out.txt');
     fs.mkdirSync(DOWNLOADS, { recursive: true });
     const saved = path.join(DOWNLOADS, 'result.txt');
     await dl.saveAs(saved);
     eq(dl.suggestedFilename(), jobId + '_out.txt', 'download name');
     if (!fs.readFileSync(saved).equals(ref)) fail('downloaded result differs from geobatch geocode');
+    const dle = await save('job-download-errors', jobId + '_errors.txt');
+    const savedErr = path.join(DOWNLOADS, 'errors.txt');
+    await dle.saveAs(savedErr);
+    if (!fs.readFileSync(savedErr).equals(fs.readFileSync(REF_ERRORS))) fail('downloaded errors differ from geobatch geocode --errors');
 
     // ---- a job submitted without starting: cancel, then delete ----
     step = 'cancel';
