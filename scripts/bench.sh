@@ -365,6 +365,21 @@ else
                     "$([ "${non2xx:-0}" = 0 ] && echo ok || echo MISS)" "$wcmd"
             done
         fi
+        # the web console: its gzipped files, and the time to a usable page in headless
+        # Chromium when test/e2e/web_console.sh installed playwright-core beside the binary
+        cbytes=0
+        for f in index.html console.js console.css; do
+            n=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "http://127.0.0.1:$port/console/$f")
+            cbytes=$((cbytes + n))
+        done
+        ccmd="curl -H 'Accept-Encoding: gzip' /console/{index.html,console.js,console.css}"
+        res "$S3" "web console: files, gzipped" "$(calc %.1f "$cbytes / 1024")" "KB" "< 300" "$(judge "$cbytes" '<' 307200)" "$ccmd"
+        nd="$(dirname "$bin")/console-e2e"
+        if [ -d "$nd/node_modules/playwright-core" ] && [ -x /usr/bin/chromium ] &&
+            NODE_DIR="$nd" HOST="http://127.0.0.1:$port" node "$root/test/e2e/tools/console/first_load.js" >"$work/console.txt" 2>>"$log"; then
+            ms=$(awk '$1 == "first_load_ms" {print $2}' "$work/console.txt")
+            res "$S3" "web console: navigation to usable sign-in (median of 5, headless Chromium)" "$ms" "ms" "< 1000" "$(judge "$ms" '<' 1000)" "test/e2e/tools/console/first_load.js"
+        fi
         cleanup
         srv_pid=
     fi

@@ -288,6 +288,13 @@ static void test_routes(void **state)
     route("/v1/browse", NULL, false, NULL);
     route_m("POST", "/v1/geocode", "/v1/geocode", false, NULL, "GET");
     route_m("DELETE", "/6.2/geocode.json", "/6.2/geocode", true, NULL, "GET");
+    snprintf(p, sizeof(p), "/6.2/jobs/%s/progress.json", id);
+    route(p, "/6.2/jobs/{id}/progress", true, id);
+    route("/6.2/geometry.json", "/6.2/geometry", true, NULL);
+    route("/console", "/console", false, NULL);
+    route("/console/", "/console", false, NULL);
+    route("/console/console.js", "/console/{file}", false, "console.js");
+    route("/console/a/b.js", NULL, false, NULL);
     route("/", NULL, false, NULL);
     route("", NULL, false, NULL);
     char longp[600];

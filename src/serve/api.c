@@ -183,6 +183,10 @@ static const struct api_route routes[] = {
     {{"*", "/v1/autosuggest", API_V7}, api_sync_other, 0},
     {{"GET", "/v1/lookup", API_V7}, api_v7_lookup, 0},
     {{"*", "/v1/lookup", API_V7}, api_sync_other, 0},
+    {{"GET", JOB "/progress", JSON}, api_job_progress, 0},
+    {{"GET", "/6.2/geometry", JSON}, api_geometry, 0},
+    {{"GET", "/console", API_PUBLIC}, api_console_file, 0},
+    {{"GET", "/console/{file}", API_PUBLIC}, api_console_file, 0},
 };
 
 /* ---- the handler ---- */

@@ -9,6 +9,9 @@
  *                 parameter parsing, the JSON writer
  *   api_sync.c    the synchronous Geocoder 6.2: geocode.json, reversegeocode.json, search.json
  *   api_v7.c      Geocoding & Search v7: /v1/geocode, revgeocode, discover, autosuggest, lookup
+ *   api_progress.c  GET /6.2/jobs/{id}/progress: the status once it changed (long polling)
+ *   api_geometry.c  GET /6.2/geometry.json: the index's outlines for a box, for the console's map
+ *   api_console.c GET /console and /console/<file>: the web console's files (console_assets.h)
  *
  * Threads: see api.h. Route handlers run on connection threads.
  */
@@ -125,6 +128,12 @@ api_route_fn api_job_put;    /* PUT /6.2/jobs/{id}?action=run|cancel */
 api_route_fn api_job_delete; /* DELETE /6.2/jobs/{id} */
 api_route_fn api_job_other;  /* any other method on /6.2/jobs/{id}: 405 */
 api_route_fn api_job_file;   /* GET /6.2/jobs/{id}/<file>; arg: enum api_job_file */
+
+/* ---- long polling (api_progress.c), the web console (api_console.c), its map ---- */
+
+api_route_fn api_job_progress; /* GET /6.2/jobs/{id}/progress */
+api_route_fn api_console_file; /* GET /console, /console/{file} (API_PUBLIC) */
+api_route_fn api_geometry;     /* GET /6.2/geometry.json?bbox=S,W,N,E (api_geometry.c) */
 
 enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FILE_ALL };
 

@@ -68,6 +68,7 @@ struct http_server {
     bool watchdog_running;
     unsigned timeout_s;
     atomic_uint_fast64_t cut; /* connections cut by the watchdog */
+    atomic_bool quiesced;     /* http_server_quiesce() was called */
     const struct http_handler *h;
     void *ctx;
     unsigned port;
@@ -472,6 +473,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
         snprintf(v, sizeof(v), "%d", resp->retry_after);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
+    for (const char *const *h = resp->headers; h && h[0] && h[1]; h += 2)
+        MHD_add_response_header(r, h[0], h[1]);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (rc->req.bad_framing || rc->close) /* never read what follows as a request */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -595,6 +598,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        r->accept_encoding =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -776,9 +781,15 @@ unsigned http_server_port(struct http_server *s)
 
 void http_server_quiesce(struct http_server *s)
 {
+    atomic_store(&s->quiesced, true);
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+}
+
+bool http_server_quiesced(struct http_server *s)
+{
+    return atomic_load(&s->quiesced);
 }
 
 void http_server_stop(struct http_server *s)

@@ -90,8 +90,9 @@ struct http_request {
     struct http_match route; /* against the handler's route table, before begin() */
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
-    const char *accept;        /* Accept header or NULL */
-    const char *authorization; /* Authorization header or NULL */
+    const char *accept;          /* Accept header or NULL */
+    const char *authorization;   /* Authorization header or NULL */
+    const char *accept_encoding; /* Accept-Encoding header or NULL */
     bool has_length;
     uint64_t content_length; /* Content-Length when has_length */
     /* Framing the API must refuse with 400 (the connection is closed after the answer, so
@@ -119,6 +120,8 @@ struct http_response {
     char disposition[192];    /* Content-Disposition value, or "" */
     const char *allow;        /* Allow header for 405, or NULL */
     int retry_after;          /* Retry-After seconds for 429, or 0 */
+    /* Further headers: static name, value, name, value, ..., NULL; or NULL. */
+    const char *const *headers;
 };
 
 enum { HTTP_RESPOND = 0, HTTP_READ_BODY = 1 };
@@ -163,6 +166,9 @@ unsigned http_server_port(struct http_server *s);
 
 /* Stop accepting new connections; requests in progress go on. */
 void http_server_quiesce(struct http_server *s);
+
+/* True once http_server_quiesce() was called: a handler that waits (long polling) answers now. */
+bool http_server_quiesced(struct http_server *s);
 
 /* Close every connection and free the server. NULL is fine. */
 void http_server_stop(struct http_server *s);

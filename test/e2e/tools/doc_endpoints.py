@@ -32,6 +32,7 @@ SYNC = {
     "/v1/discover": "q=Vaduz&at=47.14,9.52",
     "/v1/revgeocode": "at=47.1395,9.5215",
     "/v1/autosuggest": "q=St%C3%A4dt&at=47.14,9.52",
+    "/6.2/geometry.json": "bbox=47.13,9.51,47.15,9.53",
 }
 
 
@@ -89,8 +90,8 @@ def main():
         p = path.replace("{id}", job)
         if method == "POST":
             p += ("&" if "?" in p else "?") + PARAMS
-        if p in SYNC:
-            p += "?" + SYNC[p]
+        if p.split("?")[0] in SYNC:  # its documented query (placeholders) replaced by a real one
+            p = p.split("?")[0] + "?" + SYNC[p.split("?")[0]]
         elif p == "/v1/lookup":
             found = request(base, "GET", f"/v1/geocode?{SYNC['/v1/geocode']}", a.auth)[1]
             m = re.search(rb'"id":\s*"([^"]+)"', found)
