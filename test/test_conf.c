@@ -1,5 +1,6 @@
 /*
- * test_conf.c - flag parsing: forms, case, bounds, positionals, unknown-option hook, help.
+ * test_conf.c - flag parsing: forms, case, bounds, positionals, unknown-option hook, help;
+ * configuration files (conf_file_apply) and finding one option (conf_find).
  */
 #include "base/conf.h"
 #include "base/err.h"
@@ -7,7 +8,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -145,6 +149,114 @@ static void test_unknown_hook_takes_extra_options(void **state)
     assert_string_equal(err, "no other");
 }
 
+static struct conf_strs list;
+
+static const struct conf_opt file_opts[] = {
+    {"flag", CONF_BOOL, &flag, NULL, "a flag", 0, 0},
+    {"count", CONF_LONG, &count, "N", "a count", 1, 10},
+    {"name", CONF_STR, &name, "S", "a name", 0, 0},
+    {"item", CONF_STRS, &list, "X", "a list", 0, 0},
+    {"config", CONF_STR, &name, "FILE", "the file", 0, 0},
+    {NULL},
+};
+static const struct conf_spec file_spec = {.usage = "t", .opts = file_opts};
+
+/* Write text to a new temp file; its path into path (removed by the caller). */
+static void write_conf(char *path, const char *text)
+{
+    strcpy(path, "/tmp/test_conf.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* apply text as a file: its return code, err and *buf as conf_file_apply left them */
+static int apply(const char *text, char **buf, char *err, size_t errlen, char *path)
+{
+    reset();
+    list.n = 0;
+    write_conf(path, text);
+    int rc = conf_file_apply(&file_spec, path, buf, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_file_both_forms_comments_and_blanks(void **state)
+{
+    (void)state;
+    char path[64], err[256] = "";
+    char *buf = NULL;
+    assert_int_equal(apply("# a comment\n\n  COUNT 7\nname =  a b # not a comment \t\n"
+                           "item=/x.gbx\nitem /y.gbx\n\tflag\n",
+                           &buf, err, sizeof(err), path),
+                     0);
+    assert_non_null(buf);
+    assert_string_equal(err, "");
+    assert_true(flag);
+    assert_int_equal(count, 7);
+    assert_string_equal(name, "a b # not a comment");
+    assert_int_equal(list.n, 2);
+    assert_string_equal(list.v[0], "/x.gbx");
+    assert_string_equal(list.v[1], "/y.gbx");
+    /* the command line afterwards overrides the file, and adds to a list */
+    char *argv[] = {"cmd", "--count=2", "--item", "/z.gbx"};
+    char *pos[1];
+    int npos;
+    assert_int_equal(conf_parse(&file_spec, 4, argv, pos, 1, &npos, err, sizeof(err)), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(name, "a b # not a comment");
+    assert_int_equal(list.n, 3);
+    assert_string_equal(list.v[2], "/z.gbx");
+    free(buf);
+    /* no newline at the end, CRLF lines */
+    buf = NULL;
+    assert_int_equal(apply("count=3\r\nname x", &buf, err, sizeof(err), path), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(name, "x");
+    free(buf);
+}
+
+static void test_file_errors_name_the_line(void **state)
+{
+    (void)state;
+    char path[64], err[256], want[320];
+    char *buf = NULL;
+    assert_int_equal(apply("count 1\n\ncolour red\n", &buf, err, sizeof(err), path), GB_EUSAGE);
+    snprintf(want, sizeof(want), "%s:3: unknown key 'colour'", path);
+    assert_string_equal(err, want);
+    assert_null(buf);
+    assert_int_equal(apply("# x\ncount 11\n", &buf, err, sizeof(err), path), GB_EUSAGE);
+    snprintf(want, sizeof(want), "%s:2: count: expected a whole number from 1 to 10, got '11'",
+             path);
+    assert_string_equal(err, want);
+    assert_int_equal(apply("name\n", &buf, err, sizeof(err), path), GB_EUSAGE);
+    snprintf(want, sizeof(want), "%s:1: name needs a value", path);
+    assert_string_equal(err, want);
+    assert_int_equal(apply("config /etc/other.conf\n", &buf, err, sizeof(err), path), GB_EUSAGE);
+    snprintf(want, sizeof(want), "%s:1: unknown key 'config'", path);
+    assert_string_equal(err, want);
+    assert_int_equal(apply("flag maybe\n", &buf, err, sizeof(err), path), GB_EUSAGE);
+    snprintf(want, sizeof(want), "%s:1: flag: expected true or false, got 'maybe'", path);
+    assert_string_equal(err, want);
+    assert_null(buf);
+    assert_int_equal(conf_file_apply(&file_spec, "/nonexistent/x.conf", &buf, err, sizeof(err)),
+                     -ENOENT);
+    assert_string_equal(err, "/nonexistent/x.conf: No such file or directory");
+    assert_null(buf);
+}
+
+static void test_find_option(void **state)
+{
+    (void)state;
+    char *argv[] = {"cmd", "--CONFIG=/a", "--x", "--config", "/b", "--", "--config=/c"};
+    assert_string_equal(conf_find(2, argv, "config"), "/a");
+    assert_string_equal(conf_find(5, argv, "config"), "/b");
+    assert_string_equal(conf_find(7, argv, "config"), "/b");
+    assert_string_equal(conf_find(4, argv, "config"), "/a"); /* "--config" alone: conf_parse's */
+    assert_null(conf_find(7, argv, "conf"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -153,6 +265,9 @@ int main(void)
         cmocka_unit_test(test_errors_are_one_line_messages),
         cmocka_unit_test(test_too_many_positionals),
         cmocka_unit_test(test_unknown_hook_takes_extra_options),
+        cmocka_unit_test(test_file_both_forms_comments_and_blanks),
+        cmocka_unit_test(test_file_errors_name_the_line),
+        cmocka_unit_test(test_find_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

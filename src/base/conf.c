@@ -4,6 +4,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -161,6 +162,111 @@ int conf_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, 
     }
     *npos = n;
     return 0;
+}
+
+#define CONF_FILE_MAX (1 << 20)
+
+/* Read the whole of path (at most CONF_FILE_MAX bytes) into a new NUL-ended buffer. Return 0
+ * and set *out, -errno, or GB_ETOOLONG. */
+static int read_small_file(const char *path, char **out)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -errno;
+    char *b = malloc(CONF_FILE_MAX + 1);
+    if (!b)
+        abort();
+    size_t n = fread(b, 1, CONF_FILE_MAX + 1, fp);
+    int rc = ferror(fp) ? -EIO : 0;
+    fclose(fp);
+    if (rc == 0 && n > CONF_FILE_MAX)
+        rc = GB_ETOOLONG;
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    b[n] = '\0';
+    *out = b;
+    return 0;
+}
+
+int conf_file_apply(const struct conf_spec *spec, const char *path, char **buf, char *err,
+                    size_t errlen)
+{
+    char *b = NULL;
+    int rc = read_small_file(path, &b);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 rc == GB_ETOOLONG ? "larger than 1 MiB" : strerror(-rc));
+        return rc;
+    }
+    int line = 0;
+    for (char *p = b, *next; p && *p; p = next) {
+        line++;
+        char *nl = strchr(p, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *end = p + strlen(p);
+        while (end > p && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *key = p;
+        while (*p && *p != '=' && *p != ' ' && *p != '\t')
+            p++;
+        size_t klen = (size_t)(p - key);
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '=')
+            for (p++; *p == ' ' || *p == '\t'; p++) {
+            }
+        key[klen] = '\0';
+        const struct conf_opt *o =
+            strcasecmp(key, "config") ? find_opt(spec->opts, key, klen) : NULL;
+        if (!o) {
+            snprintf(err, errlen, "%s:%d: unknown key '%.64s'", path, line, key);
+            rc = GB_EUSAGE;
+            break;
+        }
+        if (*p == '\0' && o->type != CONF_BOOL) {
+            snprintf(err, errlen, "%s:%d: %s needs a value", path, line, o->name);
+            rc = GB_EUSAGE;
+            break;
+        }
+        char msg[256] = "";
+        rc = set_opt(o, *p ? p : "true", msg, sizeof(msg));
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, line, msg + (msg[0] == '-' ? 2 : 0));
+            break;
+        }
+    }
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    return 0;
+}
+
+const char *conf_find(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    const char *found = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (a[0] != '-' || a[1] != '-' || strncasecmp(a + 2, name, n) != 0)
+            continue;
+        if (a[2 + n] == '=')
+            found = a + 3 + n;
+        else if (a[2 + n] == '\0' && i + 1 < argc)
+            found = argv[++i];
+    }
+    return found;
 }
 
 void conf_usage(const struct conf_spec *spec, FILE *fp)

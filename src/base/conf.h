@@ -62,6 +62,27 @@ struct conf_spec {
 int conf_parse(const struct conf_spec *spec, int argc, char **argv, char **pos, int maxpos,
                int *npos, char *err, size_t errlen);
 
+/*
+ * Apply the settings of a configuration file: one option a line, "key value" or "key=value"
+ * (spaces around '=' allowed), the key an option's name without "--" (any case), the value
+ * the rest of the line less its surrounding blanks (it may hold spaces and '#'); a line whose
+ * first non-blank character is '#' and a blank line are ignored; a boolean key alone is true.
+ * Values are set as conf_parse() sets them (a CONF_STRS key may repeat), so command-line
+ * options parsed afterwards override the file (and add to a CONF_STRS list). CONF_STR values
+ * point into *buf, which the caller frees (free()) after its last use of them; set on success
+ * only. The key "config" is refused (no nesting). Files are at most 1 MiB.
+ * Return 0, -errno when the file cannot be read, or GB_EUSAGE with "PATH:LINE: message" in
+ * err.
+ */
+int conf_file_apply(const struct conf_spec *spec, const char *path, char **buf, char *err,
+                    size_t errlen);
+
+/*
+ * The value of option --name in argv[1..argc-1] ("--name=V" or "--name V", name in any case;
+ * the last one given; none after "--"), or NULL.
+ */
+const char *conf_find(int argc, char **argv, const char *name);
+
 /* Print the usage, summary and option table. */
 void conf_usage(const struct conf_spec *spec, FILE *fp);
 

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -105,14 +106,17 @@ static void retention_sweep(struct store *st, const char *data, long days)
 /* The command line of `geobatch serve`. */
 struct serve_opts {
     struct conf_strs indexes;
-    const char *data, *listen, *creds, *notify, *log_level;
+    const char *config, *data, *listen, *creds, *notify, *log_level;
+    char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, max_conns, max_per_ip, retention, chunk_rows;
 };
 
 /*
- * Parse the options into o (defaults first) and set the log level. Return -1 to go on, or the
- * command's exit status (--help, a usage error).
+ * Parse the options into o: the defaults, then the --config file's keys, then the command
+ * line (which overrides the file; --index adds to its list). Set the log level. Return -1 to
+ * go on (free o->config_buf after the last use of o), or the command's exit status (--help, a
+ * usage error).
  */
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
@@ -133,6 +137,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
     };
     const struct conf_opt opts[] = {
+        {"config", CONF_STR, &o->config, "FILE",
+         "options from FILE first: 'key value' lines, the key an option's name without '--' "
+         "(/etc/geobatch/geobatch.conf); the command line overrides them",
+         0, 0},
         {"index", CONF_STRS, &o->indexes, "INDEX",
          "the index file to geocode with (required); several --index, or a directory of *.gbx "
          "files, are served as one index",
@@ -183,14 +191,26 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
     };
     char *pos[4];
     int npos = 0;
+    const char *config = conf_find(argc, argv, "config");
+    if (config) {
+        char err[512] = "";
+        if (conf_file_apply(&spec, config, &o->config_buf, err, sizeof(err)) < 0) {
+            fprintf(stderr, "geobatch serve: %s\n", err);
+            return CMD_USAGE;
+        }
+    }
     int rc = cmd_parse(&spec, argc, argv, pos, 0, &npos);
-    if (rc >= 0)
+    if (rc < 0)
+        rc = cmd_log_level("serve", o->log_level);
+    if (rc < 0 && (o->indexes.n == 0 || !o->data)) {
+        fprintf(stderr, "geobatch serve: --index and --data are required (on the command line "
+                        "or as index and data in the --config file)\n");
+        rc = CMD_USAGE;
+    }
+    if (rc >= 0) {
+        free(o->config_buf);
+        o->config_buf = NULL;
         return rc;
-    if ((rc = cmd_log_level("serve", o->log_level)) >= 0)
-        return rc;
-    if (o->indexes.n == 0 || !o->data) {
-        fprintf(stderr, "geobatch serve: --index and --data are required\n");
-        return CMD_USAGE;
     }
     if (o->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -427,5 +447,6 @@ out:
         close(lock_fd);
     if (status == CMD_OK)
         log_info("serve stopped");
+    free(o.config_buf);
     return status;
 }

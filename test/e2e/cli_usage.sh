@@ -70,6 +70,14 @@ usage_error "geocode no outcols" geocode --index x
 usage_error "geocode bad outcol" geocode --index x --outcols=city,lattitude
 usage_error "geocode bad delimiter" geocode --index x --outcols=city --indelim=#
 [ ! -e "$T/x.gbx" ] || fail "a usage error created an index"
+# serve --config: a bad key names the file and line; a missing file is named
+printf '# geobatch.conf\nindex /x.gbx\nlisen 127.0.0.1:1\n' >"$T/bad.conf"
+usage_error "serve bad config key" serve --config "$T/bad.conf"
+expect_eq "$(cat "$T/err")" "geobatch serve: $T/bad.conf:3: unknown key 'lisen'" "serve --config bad key"
+printf 'index /x.gbx\n' >"$T/part.conf"
+usage_error "serve config without data" serve --config "$T/part.conf"
+usage_error "serve missing config" serve --config "$T/none.conf"
+expect_eq "$(cat "$T/err")" "geobatch serve: $T/none.conf: No such file or directory" "serve --config missing"
 
 # version: program version, git commit, index format, normaliser
 "$GB_BIN" version >"$T/v"
