@@ -20,7 +20,7 @@ NPM_PKG := npm
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build install test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
+.PHONY: all deps build install deb test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
 
 all: build
 
@@ -39,11 +39,19 @@ build: deps $(BUILD)/CMakeCache.txt
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The Debian package of debian/ (dpkg-buildpackage with debhelper, in a copy of the tree under
+# $(BUILD)/deb), then lintian on it: scripts/deb.sh. Result: $(BUILD)/deb/geobatch_VERSION_ARCH.deb.
+DEB_PKGS := debhelper dpkg-dev fakeroot lintian
+deb: deps
+	@scripts/deps.sh $(DEB_PKGS)
+	scripts/deb.sh $(abspath $(BUILD))/deb
+
 # Every test through ctest, then the whole suite again built with ASan and UBSan (the unit
 # tests and the end-to-end ones: the server, the CLI, the accuracy kit), then every fuzz
 # target for FUZZ_SECONDS (20) on its corpus.
 FUZZ_SECONDS ?= 20
 test: build
+	@scripts/deps.sh $(DEB_PKGS) # test/e2e/deb_package.sh builds the package
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory test-asan
 	$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SECONDS)

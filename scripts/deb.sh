@@ -1,0 +1,32 @@
+#!/bin/sh
+# deb.sh OUT - build the Debian package (debian/) with dpkg-buildpackage and debhelper, in a
+# copy of the source tree under OUT (the files git tracks or would track: the working tree's
+# edits included, build directories left out), so that dpkg-buildpackage's output, which goes
+# to the parent of the tree it builds, lands in OUT: OUT/geobatch_VERSION_ARCH.deb. Then
+# lintian on it: its tags are printed (and in OUT/lintian.txt); an error tag fails.
+set -eu
+out=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
+tree="$out/geobatch-$version"
+rm -rf "$tree"
+mkdir -p "$tree"
+(cd "$src" && git ls-files -z --cached --others --exclude-standard |
+    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+    tar --null -T - -cf -) | tar -xf - -C "$tree"
+rm -f "$out"/geobatch_"$version"_*.deb "$out"/geobatch-dbgsym_"$version"_*.deb
+(cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+    dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) || {
+    tail -40 "$out/build.log" >&2
+    echo "deb: dpkg-buildpackage failed (whole log: $out/build.log)" >&2
+    exit 1
+}
+deb=$(ls "$out"/geobatch_"$version"_*.deb)
+changes=$(ls "$out"/geobatch_"$version"_*.changes)
+# lintian (informational and pedantic tags shown too) exits 1 on an error tag (its default
+# --fail-on error)
+rc=0
+lintian --display-info --pedantic "$changes" >"$out/lintian.txt" 2>&1 || rc=$?
+cat "$out/lintian.txt"
+[ "$rc" -eq 0 ] || { echo "deb: lintian found errors" >&2; exit 1; }
+echo "deb: $deb"
