@@ -11,6 +11,7 @@ version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 tree="$out/geobatch-$version"
 rm -rf "$tree"
 mkdir -p "$tree"
+# shellcheck disable=SC2016 # $f is the inner sh's
 (cd "$src" && git ls-files -z --cached --others --exclude-standard |
     xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
     tar --null -T - -cf -) | tar -xf - -C "$tree"

@@ -89,6 +89,7 @@ cmp "$R/usr/share/geobatch/default/liechtenstein-2026-03-29.osm.pbf" "$LI_PBF" |
 
 # the unit: hardening, reload, the conf it reads
 UNIT="$R/lib/systemd/system/geobatch.service"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, written as the unit has it
 for line in "DynamicUser=yes" "StateDirectory=geobatch" "ProtectSystem=strict" \
     "NoNewPrivileges=yes" "MemoryDenyWriteExecute=yes" \
     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" "SystemCallFilter=@system-service" \
@@ -125,7 +126,8 @@ credentials /etc/geobatch/credentials" "geobatch.conf's settings"
 # ---- the unit's ExecStart in the root ----
 # The operator's steps (README): import into /var/lib/geobatch/index.gbx (the StateDirectory,
 # 0700), add an application to the credentials; here with the installed binary and lists.
-mkdir -m 700 -p "$R/var/lib/geobatch"
+mkdir -p "$R/var/lib/geobatch"
+chmod 700 "$R/var/lib/geobatch"
 (cd "$T" && env -i PATH=/usr/bin:/bin "$R/usr/bin/geobatch" import \
     -o "$R/var/lib/geobatch/index.gbx" "$LI_PBF" 2>"$T/import.log") ||
     fail "import with the installed binary: $(cat "$T/import.log")"
