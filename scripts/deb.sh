@@ -1,7 +1,7 @@
 #!/bin/sh
 # deb.sh OUT - build the Debian package (debian/) with dpkg-buildpackage and debhelper, in a
 # copy of the source tree under OUT (the files git tracks or would track: the working tree's
-# edits included, build directories left out), so that dpkg-buildpackage's output, which goes
+# edits included, build directories left out; without git, all but ./build*), so that dpkg-buildpackage's output, which goes
 # to the parent of the tree it builds, lands in OUT: OUT/geobatch_VERSION_ARCH.deb. Then
 # lintian on it: its tags are printed (and in OUT/lintian.txt); an error tag fails.
 set -eu
@@ -11,10 +11,14 @@ version=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 tree="$out/geobatch-$version"
 rm -rf "$tree"
 mkdir -p "$tree"
-# shellcheck disable=SC2016 # $f is the inner sh's
-(cd "$src" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    tar --null -T - -cf -) | tar -xf - -C "$tree"
+if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+    # shellcheck disable=SC2016 # $f is the inner sh's
+    (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+        xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+        tar --null -T - -cf -) | tar -xf - -C "$tree"
+else # a tree without git (an unpacked archive): all of it but the build directories
+    (cd "$src" && tar --exclude='./build*' --exclude='./obj-*' -cf - .) | tar -xf - -C "$tree"
+fi
 rm -f "$out"/geobatch_"$version"_*.deb "$out"/geobatch-dbgsym_"$version"_*.deb
 (cd "$tree" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) || {
