@@ -168,6 +168,8 @@
       $('progress').hidden = true;
       geom.data = null;
       geom.key = '';
+      result = null;
+      resultGen++;
       clear($('job-list').tBodies[0]);
       $('job-list').removeAttribute('data-total');
       showSignedIn();
@@ -599,39 +601,133 @@
 
   /* ---- the result: table, summary, map ---- */
 
-  let result = null; /* {id, cols, rows, page, points} */
+  /*
+   * The result is read once, as a stream (fetch's reader), and never held as text: while it
+   * streams, the summary counts every row (rows per match level, relevance histogram), the map
+   * keeps a uniform sample of at most MAP_MAX_POINTS located rows (reservoir sampling with a
+   * fixed seed, so the same result gives the same sample), and the table keeps only the byte
+   * offset of every PAGE_ROWS-th line. The bytes go into Blobs of about BLOB_PART bytes each,
+   * which the browser keeps outside the page's memory (on disk when they are large); a page
+   * is the slice of the Blob between two offsets, decoded when it is shown.
+   */
+  const MAP_MAX_POINTS = 20000;
+  const BLOB_PART = 8 * 1024 * 1024;
+  let result = null; /* {id, cols, rows, page, pageStart[], blob, counts, bins, points, done} */
+  let resultGen = 0; /* the result being read: a newer one stops an older one */
+  let pageGen = 0; /* the page being shown: a newer one wins */
 
   function splitLine(line, d) {
     if (!line.includes('"')) return line.split(d);
     return parseRows(line + '\n', d, 1)[0] || [];
   }
 
-  async function showResult(id) {
-    const text = await api('GET', '/6.2/jobs/' + id + '/result', { outputcompressed: 'false' }, { asText: true });
-    const lines = text.split('\n');
-    if (lines.length && lines[lines.length - 1] === '') lines.pop();
-    const cols = splitLine(lines.shift() || '', OUT_DELIM);
-    const rows = lines.map((l) => splitLine(l.replace(/\r$/, ''), OUT_DELIM));
-    result = { id, cols, rows, page: 0 };
-    $('results').hidden = false;
-    $('results-id').textContent = id;
-    showSummary();
-    showPage();
-    mapSetPoints();
-    $('results-table').setAttribute('data-rows', String(rows.length));
+  /* A small seeded PRNG (mulberry32) for the map's sample. */
+  function prng(seed) {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
   }
 
-  function showPage() {
+  async function showResult(id) {
+    const gen = ++resultGen;
+    const r = await api('GET', '/6.2/jobs/' + id + '/result', { outputcompressed: 'false' }, { blob: true });
+    const st = {
+      id, cols: [], rows: 0, page: 0, pageStart: [], blob: null, counts: new Map(),
+      bins: new Array(10).fill(0), points: [], located: 0, done: false, firstPage: [],
+    };
+    result = st;
+    $('results').hidden = false;
+    $('results-id').textContent = id;
+    $('results-table').removeAttribute('data-rows');
+    $('page-label').textContent = 'reading the result…';
+    ['page-first', 'page-prev', 'page-next', 'page-last'].forEach((b) => { $(b).disabled = true; });
+    const dec = new TextDecoder();
+    const rand = prng(20261203);
+    let li = -1, ri = -1, la = -1, lo = -1;
+    const line = (bytes, start) => {
+      const text = dec.decode(bytes).replace(/\r$/, '');
+      if (start === 0) {
+        st.cols = splitLine(text, OUT_DELIM);
+        li = st.cols.indexOf('matchLevel'); ri = st.cols.indexOf('relevance');
+        la = st.cols.indexOf('displayLatitude'); lo = st.cols.indexOf('displayLongitude');
+        return;
+      }
+      const k = st.rows++;
+      if (k % PAGE_ROWS === 0) st.pageStart.push(start);
+      const row = splitLine(text, OUT_DELIM);
+      if (k < PAGE_ROWS) st.firstPage.push(row);
+      const lv = row[li] || '';
+      st.counts.set(lv, (st.counts.get(lv) || 0) + 1);
+      const rel = parseFloat(row[ri]);
+      if (!Number.isNaN(rel)) st.bins[Math.min(9, Math.max(0, Math.floor(rel * 10)))]++;
+      const lat = parseFloat(row[la]), lon = parseFloat(row[lo]);
+      if (!Number.isFinite(lat) || !Number.isFinite(lon)) return;
+      const [x, y] = merc(lat, lon);
+      const p = { x, y, level: lv, row };
+      st.located++;
+      if (st.points.length < MAP_MAX_POINTS) st.points.push(p);
+      else {
+        const j = Math.floor(rand() * st.located);
+        if (j < MAP_MAX_POINTS) st.points[j] = p;
+      }
+    };
+    const reader = r.body.getReader();
+    const parts = [], pending = [];
+    let pendingBytes = 0, pos = 0, carry = null, lineStart = 0, shown = false, told = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (gen !== resultGen) { reader.cancel().catch(() => {}); return; }
+      if (done) break;
+      pending.push(value);
+      pendingBytes += value.length;
+      if (pendingBytes >= BLOB_PART) { parts.push(new Blob(pending)); pending.length = 0; pendingBytes = 0; }
+      let from = 0;
+      for (let nl = value.indexOf(10); nl >= 0; nl = value.indexOf(10, from)) {
+        let bytes = value.subarray(from, nl);
+        if (carry) { bytes = concat(carry, bytes); carry = null; }
+        line(bytes, lineStart);
+        from = nl + 1;
+        lineStart = pos + from;
+      }
+      if (from < value.length) carry = carry ? concat(carry, value.subarray(from)) : value.slice(from);
+      pos += value.length;
+      if (!shown && st.rows >= PAGE_ROWS) { shown = true; fillTable(st.firstPage); }
+      if (st.rows - told >= 50000) {
+        told = st.rows;
+        $('page-label').textContent = 'reading the result: ' + fmtInt(st.rows) + ' rows…';
+      }
+    }
+    if (carry && carry.length) line(carry, lineStart);
+    parts.push(new Blob(pending));
+    st.blob = new Blob(parts);
+    st.done = true;
+    st.firstPage = null;
+    showSummary();
+    mapFit();
+    await showPage();
+    if (gen === resultGen) $('results-table').setAttribute('data-rows', String(st.rows));
+  }
+
+  function concat(a, b) {
+    const c = new Uint8Array(a.length + b.length);
+    c.set(a, 0);
+    c.set(b, a.length);
+    return c;
+  }
+
+  /* Show the rows of one page of the table (the header line above them). */
+  function fillTable(rows) {
     const r = result, table = $('results-table');
-    const pages = Math.max(1, Math.ceil(r.rows.length / PAGE_ROWS));
-    r.page = Math.min(Math.max(0, r.page), pages - 1);
     clear(table.tHead);
     clear(table.tBodies[0]);
     const hr = el('tr');
     for (const c of r.cols) hr.appendChild(el('th', { scope: 'col' }, c));
     table.tHead.appendChild(hr);
     const li = r.cols.indexOf('matchLevel');
-    for (const row of r.rows.slice(r.page * PAGE_ROWS, (r.page + 1) * PAGE_ROWS)) {
+    for (const row of rows) {
       const tr = el('tr');
       row.forEach((v, i) => {
         const td = el('td', {}, v);
@@ -640,42 +736,53 @@
       });
       table.tBodies[0].appendChild(tr);
     }
-    $('page-label').textContent = 'page ' + (r.page + 1) + ' of ' + pages + ' (' + fmtInt(r.rows.length) + ' rows)';
-    $('page-prev').disabled = r.page === 0;
-    $('page-next').disabled = r.page >= pages - 1;
+  }
+
+  /* Show page result.page: the slice of the Blob between its offset and the next page's. */
+  async function showPage() {
+    const r = result, gen = ++pageGen;
+    const pages = Math.max(1, Math.ceil(r.rows / PAGE_ROWS));
+    r.page = Math.min(Math.max(0, r.page), pages - 1);
+    let rows = [];
+    if (r.rows > 0) {
+      const end = r.page + 1 < r.pageStart.length ? r.pageStart[r.page + 1] : r.blob.size;
+      const text = await r.blob.slice(r.pageStart[r.page], end).text();
+      if (gen !== pageGen || r !== result) return;
+      rows = text.split('\n').filter((l, i, a) => !(i === a.length - 1 && l === ''))
+        .map((l) => splitLine(l.replace(/\r$/, ''), OUT_DELIM));
+    }
+    fillTable(rows);
+    $('page-label').textContent = 'page ' + (r.page + 1) + ' of ' + pages + ' (' + fmtInt(r.rows) + ' rows)';
+    $('page-first').disabled = $('page-prev').disabled = r.page === 0;
+    $('page-last').disabled = $('page-next').disabled = r.page >= pages - 1;
   }
 
   function showSummary() {
     const r = result;
-    const li = r.cols.indexOf('matchLevel'), ri = r.cols.indexOf('relevance');
-    const count = new Map();
-    const bins = new Array(10).fill(0);
-    for (const row of r.rows) {
-      const lv = row[li] || '';
-      count.set(lv, (count.get(lv) || 0) + 1);
-      const rel = parseFloat(row[ri]);
-      if (!Number.isNaN(rel)) bins[Math.min(9, Math.floor(rel * 10))]++;
-    }
     const tbody = $('summary').tBodies[0];
     clear(tbody);
-    for (const [lv, n] of [...count.entries()].sort((a, b) => b[1] - a[1])) {
+    for (const [lv, n] of [...r.counts.entries()].sort((a, b) => b[1] - a[1])) {
       const tr = el('tr', { 'data-level': lv });
       const td = el('td');
       td.appendChild(el('span', { class: 'swatch ' + levelClass(lv), 'aria-hidden': 'true' }));
       td.appendChild(document.createTextNode(lv));
       tr.appendChild(td);
       tr.appendChild(el('td', {}, fmtInt(n)));
-      tr.appendChild(el('td', {}, ((100 * n) / Math.max(1, r.rows.length)).toFixed(1) + ' %'));
+      tr.appendChild(el('td', {}, ((100 * n) / Math.max(1, r.rows)).toFixed(1) + ' %'));
       tbody.appendChild(tr);
     }
     const h = $('histogram');
     clear(h);
-    const max = Math.max(1, ...bins);
-    bins.forEach((n, i) => {
+    const max = Math.max(1, ...r.bins);
+    r.bins.forEach((n, i) => {
       const bar = el('div', { title: (i / 10).toFixed(1) + '–' + ((i + 1) / 10).toFixed(1) + ': ' + n + ' rows' });
       bar.style.height = Math.round((100 * n) / max) + '%';
       h.appendChild(bar);
     });
+    const note = $('map-sample');
+    note.textContent = r.located > r.points.length
+      ? 'The map shows a sample of ' + fmtInt(r.points.length) + ' of the ' + fmtInt(r.located) + ' located rows.'
+      : '';
   }
 
   /* The map: Web Mercator on a canvas; view = centre (x, y in [0,1]) and scale (px per unit). */
@@ -686,21 +793,6 @@
   }
   function toScreen(x, y, c) {
     return [(x - view.cx) * view.scale + c.width / 2, (y - view.cy) * view.scale + c.height / 2];
-  }
-
-  function mapSetPoints() {
-    const r = result;
-    const la = r.cols.indexOf('displayLatitude'), lo = r.cols.indexOf('displayLongitude');
-    const li = r.cols.indexOf('matchLevel');
-    r.points = [];
-    r.rows.forEach((row, k) => {
-      const lat = parseFloat(row[la]), lon = parseFloat(row[lo]);
-      if (Number.isFinite(lat) && Number.isFinite(lon)) {
-        const [x, y] = merc(lat, lon);
-        r.points.push({ x, y, k, level: row[li] || '' });
-      }
-    });
-    mapFit();
   }
 
   function mapFit() {
@@ -864,7 +956,7 @@
     }
     const info = $('map-info');
     if (!best) { info.textContent = ''; return; }
-    const row = result.rows[best.k];
+    const row = best.row;
     info.textContent = result.cols.map((col, i) => col + ': ' + (row[i] || '')).join('\n');
   }
 
@@ -902,8 +994,10 @@
     $('zoom-in').addEventListener('click', () => zoom(1.5));
     $('zoom-out').addEventListener('click', () => zoom(1 / 1.5));
     $('zoom-fit').addEventListener('click', mapFit);
+    $('page-first').addEventListener('click', () => { result.page = 0; showPage(); });
     $('page-prev').addEventListener('click', () => { result.page--; showPage(); });
     $('page-next').addEventListener('click', () => { result.page++; showPage(); });
+    $('page-last').addEventListener('click', () => { result.page = Infinity; showPage(); });
     drawMap();
   }
 

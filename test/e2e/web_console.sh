@@ -8,7 +8,8 @@
 # and an invalid line,
 # watches progress reach 100 %, compares the table, the summary and the download with
 # `geobatch geocode`, cancels and deletes a job, and checks that a cell holding HTML is shown
-# as text, that nothing else ran, and that the console logged no error. Screenshots go to
+# as text, that nothing else ran, and that the console logged no error; pages through the table
+# (first, next, last: each page geocode's lines). Screenshots go to
 # $BUILD/console-shots/.
 set -euo pipefail
 

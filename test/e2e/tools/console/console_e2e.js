@@ -166,6 +166,16 @@ async function main() {
     await tid('results-prev').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=results-page]').textContent.startsWith('page 1 '));
     eq((await tableRows())[4][0], XSS, 'HTML recId in the results, as text');
+    // the last page (a short one when the rows are not a multiple of 50), then the first again
+    const pages = Math.ceil(refRows.length / 50);
+    await tid('results-last').click();
+    await page.waitForFunction((p) => document.querySelector('[data-testid=results-page]').textContent.startsWith(`page ${p} `), pages);
+    eq(await tableRows(), refRows.slice((pages - 1) * 50), 'last page');
+    eq([await tid('results-next').isDisabled(), await tid('results-last').isDisabled()], [true, true], 'next/last on the last page');
+    await tid('results-first').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=results-page]').textContent.startsWith('page 1 '));
+    eq(await tableRows(), refRows.slice(0, 50), 'page 1 again');
+    eq(await tid('map-sample').textContent(), '', 'no sampling note for 10,000 rows');
     eq(await page.locator('img').count(), 0, 'img elements after the result');
     // the level cell is coloured by its level
     const li = refCols.indexOf('matchLevel');
