@@ -115,6 +115,7 @@
     try {
       const j = JSON.parse(t);
       if (j && j.Details) return j.Details;
+      if (j && (j.cause || j.title)) return j.cause || j.title; /* v7 */
     } catch (e) { /* not JSON */ }
     return 'HTTP ' + r.status;
   }
@@ -170,6 +171,7 @@
       geom.key = '';
       result = null;
       resultGen++;
+      resetSearch();
       clear($('job-list').tBodies[0]);
       $('job-list').removeAttribute('data-total');
       showSignedIn();
@@ -640,6 +642,7 @@
     };
     result = st;
     $('results').hidden = false;
+    showJobParts(true);
     $('results-id').textContent = id;
     $('results-table').removeAttribute('data-rows');
     $('page-label').textContent = 'reading the result…';
@@ -798,6 +801,7 @@
   function mapFit() {
     const pts = result ? result.points : [];
     const c = $('map');
+    if (!pts.length && sg.point) { view.cx = sg.point.x; view.cy = sg.point.y; view.scale = Math.max(view.scale, 4e6); drawMap(); return; }
     if (!pts.length) { view.cx = 0.5; view.cy = 0.5; view.scale = c.width; drawMap(); return; }
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     for (const p of pts) { x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y); }
@@ -847,6 +851,18 @@
       }
     }
     c.setAttribute('data-points', String(drawn));
+    /* the answer of the search box: a dark point ringed in white */
+    if (sg.point) {
+      const [x, y] = toScreen(sg.point.x, sg.point.y, c);
+      g.beginPath();
+      g.arc(x, y, 6, 0, 2 * Math.PI);
+      g.fillStyle = '#0f2a44';
+      g.fill();
+      g.lineWidth = 2;
+      g.strokeStyle = '#ffffff';
+      g.stroke();
+      c.setAttribute('data-search-point', sg.point.lat + ',' + sg.point.lng);
+    } else c.removeAttribute('data-search-point');
     c.setAttribute('data-scale', view.scale.toFixed(1));
     scheduleGeometry();
   }
@@ -1001,6 +1017,186 @@
     drawMap();
   }
 
+  /* ---- the search box: /v1/autosuggest as you type, /v1/geocode on a choice (docs/api.md) ---- */
+
+  /*
+   * An ARIA combobox: the input owns a listbox of suggestions; ArrowDown/ArrowUp move the active
+   * option (aria-activedescendant, focus stays in the input), Enter geocodes the active
+   * suggestion or else the text as typed, Escape closes the list, a click chooses. A request
+   * for suggestions goes out SUGGEST_DELAY ms after the last keystroke, near the centre of the
+   * map (`at`); an older request still running is aborted, and an answer to anything but the
+   * text now in the box is dropped.
+   */
+  const SUGGEST_DELAY = 200;
+  const SUGGEST_LIMIT = 8;
+  const sg = { timer: 0, abort: null, items: [], active: -1, point: null };
+
+  /* The centre of the map as "lat,lon" with 5 decimals. */
+  function mapCentre() {
+    const lat = (Math.atan(Math.sinh(Math.PI * (1 - 2 * view.cy))) * 180) / Math.PI;
+    const lon = view.cx * 360 - 180;
+    const r = (v, lim) => Math.min(lim, Math.max(-lim, v)).toFixed(5);
+    return r(lat, 85) + ',' + r(lon, 180);
+  }
+
+  function suggestOpen(open) {
+    const list = $('suggest-list'), input = $('search-input');
+    list.hidden = !open;
+    input.setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (!open) { sg.active = -1; input.removeAttribute('aria-activedescendant'); }
+  }
+
+  function suggestActivate(i) {
+    const list = $('suggest-list'), input = $('search-input');
+    sg.active = i;
+    [...list.children].forEach((li, k) => li.setAttribute('aria-selected', k === i ? 'true' : 'false'));
+    if (i < 0) { input.removeAttribute('aria-activedescendant'); return; }
+    input.setAttribute('aria-activedescendant', 'suggest-' + i);
+    list.children[i].scrollIntoView({ block: 'nearest' });
+  }
+
+  async function suggest(q) {
+    if (sg.abort) sg.abort.abort();
+    const ctl = new AbortController();
+    sg.abort = ctl;
+    const at = mapCentre();
+    const list = $('suggest-list'), status = $('suggest-status');
+    let items;
+    try {
+      const r = await fetch(apiUrl('/v1/autosuggest', { q, at, limit: String(SUGGEST_LIMIT) }),
+        { headers: Object.assign({ Accept: 'application/json' }, authHeaders()), signal: ctl.signal, cache: 'no-store' });
+      if (!r.ok) throw new ApiError(r.status, await errorText(r));
+      items = (await r.json()).items || [];
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      status.textContent = 'No suggestions: ' + e.message;
+      return;
+    }
+    if (ctl !== sg.abort || $('search-input').value !== q) return;
+    sg.abort = null;
+    sg.items = items;
+    clear(list);
+    items.forEach((it, i) => {
+      const li = el('li', { id: 'suggest-' + i, role: 'option', 'aria-selected': 'false', 'data-testid': 'suggestion' });
+      li.appendChild(el('span', { class: 'title', 'data-testid': 'suggestion-title' }, it.title));
+      li.appendChild(el('span', { class: 'kind' }, it.resultType || ''));
+      li.addEventListener('mousedown', (ev) => ev.preventDefault()); /* the input keeps the focus */
+      li.addEventListener('click', () => choose(i));
+      list.appendChild(li);
+    });
+    list.setAttribute('data-q', q);
+    list.setAttribute('data-at', at);
+    suggestOpen(items.length > 0);
+    status.textContent = items.length
+      ? items.length + (items.length === 1 ? ' suggestion' : ' suggestions')
+      : 'No suggestions for “' + q + '”';
+  }
+
+  function choose(i) {
+    const it = sg.items[i];
+    if (!it) return;
+    $('search-input').value = it.title;
+    searchGeocode(it.title);
+  }
+
+  /* Geocode q with /v1/geocode (the best answer) and show it, and its point on the map. */
+  async function searchGeocode(q) {
+    clearTimeout(sg.timer);
+    if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+    suggestOpen(false);
+    const ans = $('search-answer'), err = $('search-error');
+    err.textContent = '';
+    ans.removeAttribute('data-q');
+    q = q.trim();
+    if (!q) return;
+    let items;
+    try {
+      items = (await api('GET', '/v1/geocode', { q, limit: '1' })).items || [];
+    } catch (e) {
+      err.textContent = 'Search failed: ' + e.message;
+      return;
+    }
+    if ($('search-input').value.trim() !== q) return; /* the text changed meanwhile */
+    const it = items[0];
+    if (!it || !it.position) {
+      ans.hidden = true;
+      err.textContent = 'No address found for “' + q + '”';
+      sg.point = null;
+      drawMap();
+      return;
+    }
+    $('answer-label').textContent = it.title;
+    $('answer-level').textContent = it.resultType + (it.houseNumberType ? ' (' + it.houseNumberType + ')' : '');
+    $('answer-position').textContent = it.position.lat + ', ' + it.position.lng;
+    ans.hidden = false;
+    ans.setAttribute('data-q', q);
+    const [x, y] = merc(it.position.lat, it.position.lng);
+    sg.point = { x, y, lat: it.position.lat, lng: it.position.lng };
+    if ($('results').hidden) {
+      $('results').hidden = false;
+      showJobParts(false);
+      view.scale = Math.max(view.scale, 4e6);
+    }
+    view.cx = x;
+    view.cy = y;
+    drawMap();
+  }
+
+  function setupSearch() {
+    const input = $('search-input');
+    input.addEventListener('input', () => {
+      clearTimeout(sg.timer);
+      const q = input.value;
+      if (!q.trim()) {
+        if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+        clear($('suggest-list'));
+        sg.items = [];
+        suggestOpen(false);
+        $('suggest-status').textContent = '';
+        return;
+      }
+      sg.timer = setTimeout(() => suggest(q), SUGGEST_DELAY);
+    });
+    input.addEventListener('keydown', (ev) => {
+      const n = sg.items.length, open = !$('suggest-list').hidden;
+      if (ev.key === 'ArrowDown' && n) {
+        if (!open) suggestOpen(true);
+        suggestActivate(open ? (sg.active + 1) % n : 0);
+      } else if (ev.key === 'ArrowUp' && n) {
+        if (!open) suggestOpen(true);
+        suggestActivate(open && sg.active > 0 ? sg.active - 1 : n - 1);
+      } else if (ev.key === 'Escape' && open) {
+        suggestOpen(false);
+      } else return;
+      ev.preventDefault();
+    });
+    input.addEventListener('blur', () => suggestOpen(false));
+    $('search-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      if (!$('suggest-list').hidden && sg.active >= 0) choose(sg.active);
+      else searchGeocode(input.value);
+    });
+  }
+
+  /* Show or hide the parts of the result section that belong to a job (the map stays). */
+  function showJobParts(on) {
+    document.querySelectorAll('#results .job-only').forEach((e) => { e.hidden = !on; });
+    document.querySelectorAll('#results .search-only').forEach((e) => { e.hidden = on; });
+  }
+
+  function resetSearch() {
+    clearTimeout(sg.timer);
+    if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+    sg.items = [];
+    sg.point = null;
+    clear($('suggest-list'));
+    suggestOpen(false);
+    $('search-input').value = '';
+    $('suggest-status').textContent = '';
+    $('search-answer').hidden = true;
+    $('search-error').textContent = '';
+  }
+
   /* ---- start ---- */
 
   document.addEventListener('DOMContentLoaded', () => {
@@ -1008,6 +1204,7 @@
     setupOutcols();
     setupFile();
     setupMap();
+    setupSearch();
     $('jobs-refresh').addEventListener('click', refreshJobs);
     loadCred();
     showSignedIn();
