@@ -1086,6 +1086,7 @@
     });
     list.setAttribute('data-q', q);
     list.setAttribute('data-at', at);
+    suggestActivate(-1); /* a new list: nothing chosen yet */
     suggestOpen(items.length > 0);
     status.textContent = items.length
       ? items.length + (items.length === 1 ? ' suggestion' : ' suggestions')

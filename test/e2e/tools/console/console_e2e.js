@@ -293,6 +293,8 @@ async function main() {
     await page.locator('[data-testid=suggest-list][data-q="Herreng"]').waitFor({ state: 'visible' });
     const sugg2 = curlJson('/v1/autosuggest', { q: 'Herreng', at: await list.getAttribute('data-at'), limit: '8' }).items;
     eq(await page.locator('[data-testid=suggestion-title]').allTextContents(), sugg2.map((i) => i.title), 'suggestions for Herreng');
+    eq([await input.getAttribute('aria-activedescendant'), await page.locator('[data-testid=suggestion][aria-selected=true]').count()],
+      [null, 0], 'nothing chosen in a new list');
     await page.locator('[data-testid=suggestion]').first().click();
     await page.locator(`[data-testid=search-answer][data-q="${sugg2[0].title}"]`).waitFor();
     eq(await tid('answer-label').textContent(), curlJson('/v1/geocode', { q: sugg2[0].title, limit: '1' }).items[0].title, 'answer to a clicked suggestion');
