@@ -755,7 +755,7 @@
         .map((l) => splitLine(l.replace(/\r$/, ''), OUT_DELIM));
     }
     fillTable(rows);
-    $('page-label').textContent = 'page ' + (r.page + 1) + ' of ' + pages + ' (' + fmtInt(r.rows) + ' rows)';
+    $('page-label').textContent = 'page ' + fmtInt(r.page + 1) + ' of ' + fmtInt(pages) + ' (' + fmtInt(r.rows) + ' rows)';
     $('page-first').disabled = $('page-prev').disabled = r.page === 0;
     $('page-last').disabled = $('page-next').disabled = r.page >= pages - 1;
   }
