@@ -1,7 +1,7 @@
 /*
- * console.js - the geobatch web console: a client of the public HERE 6.2 job API of the server
- * that serves it (docs/api.md), nothing more. Plain JavaScript, no framework, no external
- * resource.
+ * console.js - the geobatch web console: a client of the public APIs of the server that serves
+ * it (docs/api.md), nothing more: the HERE 6.2 job API, and for the search box v7's
+ * /v1/autosuggest and /v1/geocode. Plain JavaScript, no framework, no external resource.
  *
  * Rules kept throughout: everything that comes from a file or from the server is put in the
  * page as text (textContent: never parsed as HTML); credentials live in sessionStorage only (this
@@ -1191,6 +1191,8 @@
     sg.items = [];
     sg.point = null;
     clear($('suggest-list'));
+    $('suggest-list').removeAttribute('data-q');
+    $('suggest-list').removeAttribute('data-at');
     suggestOpen(false);
     $('search-input').value = '';
     $('suggest-status').textContent = '';

@@ -37,6 +37,8 @@ function eq(got, want, what) {
   fail(`${what}: expected ${w}, got ${g}`);
 }
 
+let curlJson = null; // curl's JSON answer of an API endpoint (set in the search step)
+
 async function main() {
   const ref = fs.readFileSync(REF);
   const refLines = ref.toString('utf8').split('\n').filter((l) => l !== '');
@@ -242,8 +244,10 @@ async function main() {
 
     // ---- the search box: suggestions as typed are /v1/autosuggest's, the answer /v1/geocode's ----
     step = 'search';
-    const curlJson = (endpoint, params) => {
-      const args = ['-s', '-f', '-G', HOST + endpoint, '--data-urlencode', 'app_id=appA', '--data-urlencode', 'app_code=codeA'];
+    curlJson = (endpoint, params, key) => {
+      const args = ['-s', '-f', '-G', HOST + endpoint];
+      if (key) args.push('-H', `Authorization: Bearer ${key}`);
+      else args.push('--data-urlencode', 'app_id=appA', '--data-urlencode', 'app_code=codeA');
       for (const [k, v] of Object.entries(params)) args.push('--data-urlencode', `${k}=${v}`);
       return JSON.parse(execFileSync('curl', args, { encoding: 'utf8' }));
     };
@@ -374,6 +378,12 @@ async function main() {
     await page.waitForSelector('[data-testid=job-list][data-total]');
     eq(await tid('job-list').getAttribute('data-total'), '0', 'jobs of the API key application');
     eq(await page.locator('[data-testid=job-row]').count(), 0, 'job rows of the API key application');
+    // the search box sends the key as the other requests do (Authorization: Bearer)
+    eq(await tid('search-input').inputValue(), '', 'search box after sign-out');
+    await tid('search-input').fill('Städt');
+    await page.locator('[data-testid=suggest-list][data-q="Städt"]').waitFor({ state: 'visible' });
+    const keySugg = curlJson('/v1/autosuggest', { q: 'Städt', at: await tid('suggest-list').getAttribute('data-at'), limit: '8' }, 'consolekey1').items;
+    eq(await page.locator('[data-testid=suggestion-title]').allTextContents(), keySugg.map((i) => i.title), 'suggestions with an API key');
     await tid('signout').click();
     await tid('signin-form').waitFor({ state: 'visible' });
 
