@@ -1,7 +1,7 @@
 /*
- * console.js - the geobatch web console: a client of the public HERE 6.2 job API of the server
- * that serves it (docs/api.md), nothing more. Plain JavaScript, no framework, no external
- * resource.
+ * console.js - the geobatch web console: a client of the public APIs of the server that serves
+ * it (docs/api.md), nothing more: the HERE 6.2 job API, and for the search box v7's
+ * /v1/autosuggest and /v1/geocode. Plain JavaScript, no framework, no external resource.
  *
  * Rules kept throughout: everything that comes from a file or from the server is put in the
  * page as text (textContent: never parsed as HTML); credentials live in sessionStorage only (this
@@ -115,6 +115,7 @@
     try {
       const j = JSON.parse(t);
       if (j && j.Details) return j.Details;
+      if (j && (j.cause || j.title)) return j.cause || j.title; /* v7 */
     } catch (e) { /* not JSON */ }
     return 'HTTP ' + r.status;
   }
@@ -168,6 +169,9 @@
       $('progress').hidden = true;
       geom.data = null;
       geom.key = '';
+      result = null;
+      resultGen++;
+      resetSearch();
       clear($('job-list').tBodies[0]);
       $('job-list').removeAttribute('data-total');
       showSignedIn();
@@ -599,39 +603,134 @@
 
   /* ---- the result: table, summary, map ---- */
 
-  let result = null; /* {id, cols, rows, page, points} */
+  /*
+   * The result is read once, as a stream (fetch's reader), and never held as text: while it
+   * streams, the summary counts every row (rows per match level, relevance histogram), the map
+   * keeps a uniform sample of at most MAP_MAX_POINTS located rows (reservoir sampling with a
+   * fixed seed, so the same result gives the same sample), and the table keeps only the byte
+   * offset of every PAGE_ROWS-th line. The bytes go into Blobs of about BLOB_PART bytes each,
+   * which the browser keeps outside the page's memory (on disk when they are large); a page
+   * is the slice of the Blob between two offsets, decoded when it is shown.
+   */
+  const MAP_MAX_POINTS = 20000;
+  const BLOB_PART = 8 * 1024 * 1024;
+  let result = null; /* {id, cols, rows, page, pageStart[], blob, counts, bins, points, done} */
+  let resultGen = 0; /* the result being read: a newer one stops an older one */
+  let pageGen = 0; /* the page being shown: a newer one wins */
 
   function splitLine(line, d) {
     if (!line.includes('"')) return line.split(d);
     return parseRows(line + '\n', d, 1)[0] || [];
   }
 
-  async function showResult(id) {
-    const text = await api('GET', '/6.2/jobs/' + id + '/result', { outputcompressed: 'false' }, { asText: true });
-    const lines = text.split('\n');
-    if (lines.length && lines[lines.length - 1] === '') lines.pop();
-    const cols = splitLine(lines.shift() || '', OUT_DELIM);
-    const rows = lines.map((l) => splitLine(l.replace(/\r$/, ''), OUT_DELIM));
-    result = { id, cols, rows, page: 0 };
-    $('results').hidden = false;
-    $('results-id').textContent = id;
-    showSummary();
-    showPage();
-    mapSetPoints();
-    $('results-table').setAttribute('data-rows', String(rows.length));
+  /* A small seeded PRNG (mulberry32) for the map's sample. */
+  function prng(seed) {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
   }
 
-  function showPage() {
+  async function showResult(id) {
+    const gen = ++resultGen;
+    const r = await api('GET', '/6.2/jobs/' + id + '/result', { outputcompressed: 'false' }, { blob: true });
+    const st = {
+      id, cols: [], rows: 0, page: 0, pageStart: [], blob: null, counts: new Map(),
+      bins: new Array(10).fill(0), points: [], located: 0, done: false, firstPage: [],
+    };
+    result = st;
+    $('results').hidden = false;
+    showJobParts(true);
+    $('results-id').textContent = id;
+    $('results-table').removeAttribute('data-rows');
+    $('page-label').textContent = 'reading the result…';
+    ['page-first', 'page-prev', 'page-next', 'page-last'].forEach((b) => { $(b).disabled = true; });
+    const dec = new TextDecoder();
+    const rand = prng(20261203);
+    let li = -1, ri = -1, la = -1, lo = -1;
+    const line = (bytes, start) => {
+      const text = dec.decode(bytes).replace(/\r$/, '');
+      if (start === 0) {
+        st.cols = splitLine(text, OUT_DELIM);
+        li = st.cols.indexOf('matchLevel'); ri = st.cols.indexOf('relevance');
+        la = st.cols.indexOf('displayLatitude'); lo = st.cols.indexOf('displayLongitude');
+        return;
+      }
+      const k = st.rows++;
+      if (k % PAGE_ROWS === 0) st.pageStart.push(start);
+      const row = splitLine(text, OUT_DELIM);
+      if (k < PAGE_ROWS) st.firstPage.push(row);
+      const lv = row[li] || '';
+      st.counts.set(lv, (st.counts.get(lv) || 0) + 1);
+      const rel = parseFloat(row[ri]);
+      if (!Number.isNaN(rel)) st.bins[Math.min(9, Math.max(0, Math.floor(rel * 10)))]++;
+      const lat = parseFloat(row[la]), lon = parseFloat(row[lo]);
+      if (!Number.isFinite(lat) || !Number.isFinite(lon)) return;
+      const [x, y] = merc(lat, lon);
+      const p = { x, y, level: lv, row };
+      st.located++;
+      if (st.points.length < MAP_MAX_POINTS) st.points.push(p);
+      else {
+        const j = Math.floor(rand() * st.located);
+        if (j < MAP_MAX_POINTS) st.points[j] = p;
+      }
+    };
+    const reader = r.body.getReader();
+    const parts = [], pending = [];
+    let pendingBytes = 0, pos = 0, carry = null, lineStart = 0, shown = false, told = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (gen !== resultGen) { reader.cancel().catch(() => {}); return; }
+      if (done) break;
+      pending.push(value);
+      pendingBytes += value.length;
+      if (pendingBytes >= BLOB_PART) { parts.push(new Blob(pending)); pending.length = 0; pendingBytes = 0; }
+      let from = 0;
+      for (let nl = value.indexOf(10); nl >= 0; nl = value.indexOf(10, from)) {
+        let bytes = value.subarray(from, nl);
+        if (carry) { bytes = concat(carry, bytes); carry = null; }
+        line(bytes, lineStart);
+        from = nl + 1;
+        lineStart = pos + from;
+      }
+      if (from < value.length) carry = carry ? concat(carry, value.subarray(from)) : value.slice(from);
+      pos += value.length;
+      if (!shown && st.rows >= PAGE_ROWS) { shown = true; fillTable(st.firstPage); }
+      if (st.rows - told >= 50000) {
+        told = st.rows;
+        $('page-label').textContent = 'reading the result: ' + fmtInt(st.rows) + ' rows…';
+      }
+    }
+    if (carry && carry.length) line(carry, lineStart);
+    parts.push(new Blob(pending));
+    st.blob = new Blob(parts);
+    st.done = true;
+    st.firstPage = null;
+    showSummary();
+    mapFit();
+    await showPage();
+    if (gen === resultGen) $('results-table').setAttribute('data-rows', String(st.rows));
+  }
+
+  function concat(a, b) {
+    const c = new Uint8Array(a.length + b.length);
+    c.set(a, 0);
+    c.set(b, a.length);
+    return c;
+  }
+
+  /* Show the rows of one page of the table (the header line above them). */
+  function fillTable(rows) {
     const r = result, table = $('results-table');
-    const pages = Math.max(1, Math.ceil(r.rows.length / PAGE_ROWS));
-    r.page = Math.min(Math.max(0, r.page), pages - 1);
     clear(table.tHead);
     clear(table.tBodies[0]);
     const hr = el('tr');
     for (const c of r.cols) hr.appendChild(el('th', { scope: 'col' }, c));
     table.tHead.appendChild(hr);
     const li = r.cols.indexOf('matchLevel');
-    for (const row of r.rows.slice(r.page * PAGE_ROWS, (r.page + 1) * PAGE_ROWS)) {
+    for (const row of rows) {
       const tr = el('tr');
       row.forEach((v, i) => {
         const td = el('td', {}, v);
@@ -640,42 +739,53 @@
       });
       table.tBodies[0].appendChild(tr);
     }
-    $('page-label').textContent = 'page ' + (r.page + 1) + ' of ' + pages + ' (' + fmtInt(r.rows.length) + ' rows)';
-    $('page-prev').disabled = r.page === 0;
-    $('page-next').disabled = r.page >= pages - 1;
+  }
+
+  /* Show page result.page: the slice of the Blob between its offset and the next page's. */
+  async function showPage() {
+    const r = result, gen = ++pageGen;
+    const pages = Math.max(1, Math.ceil(r.rows / PAGE_ROWS));
+    r.page = Math.min(Math.max(0, r.page), pages - 1);
+    let rows = [];
+    if (r.rows > 0) {
+      const end = r.page + 1 < r.pageStart.length ? r.pageStart[r.page + 1] : r.blob.size;
+      const text = await r.blob.slice(r.pageStart[r.page], end).text();
+      if (gen !== pageGen || r !== result) return;
+      rows = text.split('\n').filter((l, i, a) => !(i === a.length - 1 && l === ''))
+        .map((l) => splitLine(l.replace(/\r$/, ''), OUT_DELIM));
+    }
+    fillTable(rows);
+    $('page-label').textContent = 'page ' + fmtInt(r.page + 1) + ' of ' + fmtInt(pages) + ' (' + fmtInt(r.rows) + ' rows)';
+    $('page-first').disabled = $('page-prev').disabled = r.page === 0;
+    $('page-last').disabled = $('page-next').disabled = r.page >= pages - 1;
   }
 
   function showSummary() {
     const r = result;
-    const li = r.cols.indexOf('matchLevel'), ri = r.cols.indexOf('relevance');
-    const count = new Map();
-    const bins = new Array(10).fill(0);
-    for (const row of r.rows) {
-      const lv = row[li] || '';
-      count.set(lv, (count.get(lv) || 0) + 1);
-      const rel = parseFloat(row[ri]);
-      if (!Number.isNaN(rel)) bins[Math.min(9, Math.floor(rel * 10))]++;
-    }
     const tbody = $('summary').tBodies[0];
     clear(tbody);
-    for (const [lv, n] of [...count.entries()].sort((a, b) => b[1] - a[1])) {
+    for (const [lv, n] of [...r.counts.entries()].sort((a, b) => b[1] - a[1])) {
       const tr = el('tr', { 'data-level': lv });
       const td = el('td');
       td.appendChild(el('span', { class: 'swatch ' + levelClass(lv), 'aria-hidden': 'true' }));
       td.appendChild(document.createTextNode(lv));
       tr.appendChild(td);
       tr.appendChild(el('td', {}, fmtInt(n)));
-      tr.appendChild(el('td', {}, ((100 * n) / Math.max(1, r.rows.length)).toFixed(1) + ' %'));
+      tr.appendChild(el('td', {}, ((100 * n) / Math.max(1, r.rows)).toFixed(1) + ' %'));
       tbody.appendChild(tr);
     }
     const h = $('histogram');
     clear(h);
-    const max = Math.max(1, ...bins);
-    bins.forEach((n, i) => {
+    const max = Math.max(1, ...r.bins);
+    r.bins.forEach((n, i) => {
       const bar = el('div', { title: (i / 10).toFixed(1) + '–' + ((i + 1) / 10).toFixed(1) + ': ' + n + ' rows' });
       bar.style.height = Math.round((100 * n) / max) + '%';
       h.appendChild(bar);
     });
+    const note = $('map-sample');
+    note.textContent = r.located > r.points.length
+      ? 'The map shows a sample of ' + fmtInt(r.points.length) + ' of the ' + fmtInt(r.located) + ' located rows.'
+      : '';
   }
 
   /* The map: Web Mercator on a canvas; view = centre (x, y in [0,1]) and scale (px per unit). */
@@ -688,24 +798,10 @@
     return [(x - view.cx) * view.scale + c.width / 2, (y - view.cy) * view.scale + c.height / 2];
   }
 
-  function mapSetPoints() {
-    const r = result;
-    const la = r.cols.indexOf('displayLatitude'), lo = r.cols.indexOf('displayLongitude');
-    const li = r.cols.indexOf('matchLevel');
-    r.points = [];
-    r.rows.forEach((row, k) => {
-      const lat = parseFloat(row[la]), lon = parseFloat(row[lo]);
-      if (Number.isFinite(lat) && Number.isFinite(lon)) {
-        const [x, y] = merc(lat, lon);
-        r.points.push({ x, y, k, level: row[li] || '' });
-      }
-    });
-    mapFit();
-  }
-
   function mapFit() {
     const pts = result ? result.points : [];
     const c = $('map');
+    if (!pts.length && sg.point) { view.cx = sg.point.x; view.cy = sg.point.y; view.scale = Math.max(view.scale, 4e6); drawMap(); return; }
     if (!pts.length) { view.cx = 0.5; view.cy = 0.5; view.scale = c.width; drawMap(); return; }
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     for (const p of pts) { x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y); }
@@ -755,6 +851,18 @@
       }
     }
     c.setAttribute('data-points', String(drawn));
+    /* the answer of the search box: a dark point ringed in white */
+    if (sg.point) {
+      const [x, y] = toScreen(sg.point.x, sg.point.y, c);
+      g.beginPath();
+      g.arc(x, y, 6, 0, 2 * Math.PI);
+      g.fillStyle = '#0f2a44';
+      g.fill();
+      g.lineWidth = 2;
+      g.strokeStyle = '#ffffff';
+      g.stroke();
+      c.setAttribute('data-search-point', sg.point.lat + ',' + sg.point.lng);
+    } else c.removeAttribute('data-search-point');
     c.setAttribute('data-scale', view.scale.toFixed(1));
     scheduleGeometry();
   }
@@ -864,7 +972,7 @@
     }
     const info = $('map-info');
     if (!best) { info.textContent = ''; return; }
-    const row = result.rows[best.k];
+    const row = best.row;
     info.textContent = result.cols.map((col, i) => col + ': ' + (row[i] || '')).join('\n');
   }
 
@@ -902,9 +1010,194 @@
     $('zoom-in').addEventListener('click', () => zoom(1.5));
     $('zoom-out').addEventListener('click', () => zoom(1 / 1.5));
     $('zoom-fit').addEventListener('click', mapFit);
+    $('page-first').addEventListener('click', () => { result.page = 0; showPage(); });
     $('page-prev').addEventListener('click', () => { result.page--; showPage(); });
     $('page-next').addEventListener('click', () => { result.page++; showPage(); });
+    $('page-last').addEventListener('click', () => { result.page = Infinity; showPage(); });
     drawMap();
+  }
+
+  /* ---- the search box: /v1/autosuggest as you type, /v1/geocode on a choice (docs/api.md) ---- */
+
+  /*
+   * An ARIA combobox: the input owns a listbox of suggestions; ArrowDown/ArrowUp move the active
+   * option (aria-activedescendant, focus stays in the input), Enter geocodes the active
+   * suggestion or else the text as typed, Escape closes the list, a click chooses. A request
+   * for suggestions goes out SUGGEST_DELAY ms after the last keystroke, near the centre of the
+   * map (`at`); an older request still running is aborted, and an answer to anything but the
+   * text now in the box is dropped.
+   */
+  const SUGGEST_DELAY = 200;
+  const SUGGEST_LIMIT = 8;
+  const sg = { timer: 0, abort: null, items: [], active: -1, point: null };
+
+  /* The centre of the map as "lat,lon" with 5 decimals. */
+  function mapCentre() {
+    const lat = (Math.atan(Math.sinh(Math.PI * (1 - 2 * view.cy))) * 180) / Math.PI;
+    const lon = view.cx * 360 - 180;
+    const r = (v, lim) => Math.min(lim, Math.max(-lim, v)).toFixed(5);
+    return r(lat, 85) + ',' + r(lon, 180);
+  }
+
+  function suggestOpen(open) {
+    const list = $('suggest-list'), input = $('search-input');
+    list.hidden = !open;
+    input.setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (!open) { sg.active = -1; input.removeAttribute('aria-activedescendant'); }
+  }
+
+  function suggestActivate(i) {
+    const list = $('suggest-list'), input = $('search-input');
+    sg.active = i;
+    [...list.children].forEach((li, k) => li.setAttribute('aria-selected', k === i ? 'true' : 'false'));
+    if (i < 0) { input.removeAttribute('aria-activedescendant'); return; }
+    input.setAttribute('aria-activedescendant', 'suggest-' + i);
+    list.children[i].scrollIntoView({ block: 'nearest' });
+  }
+
+  async function suggest(q) {
+    if (sg.abort) sg.abort.abort();
+    const ctl = new AbortController();
+    sg.abort = ctl;
+    const at = mapCentre();
+    const list = $('suggest-list'), status = $('suggest-status');
+    let items;
+    try {
+      const r = await fetch(apiUrl('/v1/autosuggest', { q, at, limit: String(SUGGEST_LIMIT) }),
+        { headers: Object.assign({ Accept: 'application/json' }, authHeaders()), signal: ctl.signal, cache: 'no-store' });
+      if (!r.ok) throw new ApiError(r.status, await errorText(r));
+      items = (await r.json()).items || [];
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      status.textContent = 'No suggestions: ' + e.message;
+      return;
+    }
+    if (ctl !== sg.abort || $('search-input').value !== q) return;
+    sg.abort = null;
+    sg.items = items;
+    clear(list);
+    items.forEach((it, i) => {
+      const li = el('li', { id: 'suggest-' + i, role: 'option', 'aria-selected': 'false', 'data-testid': 'suggestion' });
+      li.appendChild(el('span', { class: 'title', 'data-testid': 'suggestion-title' }, it.title));
+      li.appendChild(el('span', { class: 'kind' }, it.resultType || ''));
+      li.addEventListener('mousedown', (ev) => ev.preventDefault()); /* the input keeps the focus */
+      li.addEventListener('click', () => choose(i));
+      list.appendChild(li);
+    });
+    list.setAttribute('data-q', q);
+    list.setAttribute('data-at', at);
+    suggestActivate(-1); /* a new list: nothing chosen yet */
+    suggestOpen(items.length > 0);
+    status.textContent = items.length
+      ? items.length + (items.length === 1 ? ' suggestion' : ' suggestions')
+      : 'No suggestions for “' + q + '”';
+  }
+
+  function choose(i) {
+    const it = sg.items[i];
+    if (!it) return;
+    $('search-input').value = it.title;
+    searchGeocode(it.title);
+  }
+
+  /* Geocode q with /v1/geocode (the best answer) and show it, and its point on the map. */
+  async function searchGeocode(q) {
+    clearTimeout(sg.timer);
+    if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+    suggestOpen(false);
+    const ans = $('search-answer'), err = $('search-error');
+    err.textContent = '';
+    ans.removeAttribute('data-q');
+    q = q.trim();
+    if (!q) return;
+    let items;
+    try {
+      items = (await api('GET', '/v1/geocode', { q, limit: '1' })).items || [];
+    } catch (e) {
+      err.textContent = 'Search failed: ' + e.message;
+      return;
+    }
+    if ($('search-input').value.trim() !== q) return; /* the text changed meanwhile */
+    const it = items[0];
+    if (!it || !it.position) {
+      ans.hidden = true;
+      err.textContent = 'No address found for “' + q + '”';
+      sg.point = null;
+      drawMap();
+      return;
+    }
+    $('answer-label').textContent = it.title;
+    $('answer-level').textContent = it.resultType + (it.houseNumberType ? ' (' + it.houseNumberType + ')' : '');
+    $('answer-position').textContent = it.position.lat + ', ' + it.position.lng;
+    ans.hidden = false;
+    ans.setAttribute('data-q', q);
+    const [x, y] = merc(it.position.lat, it.position.lng);
+    sg.point = { x, y, lat: it.position.lat, lng: it.position.lng };
+    if ($('results').hidden) {
+      $('results').hidden = false;
+      showJobParts(false);
+      view.scale = Math.max(view.scale, 4e6);
+    }
+    view.cx = x;
+    view.cy = y;
+    drawMap();
+  }
+
+  function setupSearch() {
+    const input = $('search-input');
+    input.addEventListener('input', () => {
+      clearTimeout(sg.timer);
+      const q = input.value;
+      if (!q.trim()) {
+        if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+        clear($('suggest-list'));
+        sg.items = [];
+        suggestOpen(false);
+        $('suggest-status').textContent = '';
+        return;
+      }
+      sg.timer = setTimeout(() => suggest(q), SUGGEST_DELAY);
+    });
+    input.addEventListener('keydown', (ev) => {
+      const n = sg.items.length, open = !$('suggest-list').hidden;
+      if (ev.key === 'ArrowDown' && n) {
+        if (!open) suggestOpen(true);
+        suggestActivate(open ? (sg.active + 1) % n : 0);
+      } else if (ev.key === 'ArrowUp' && n) {
+        if (!open) suggestOpen(true);
+        suggestActivate(open && sg.active > 0 ? sg.active - 1 : n - 1);
+      } else if (ev.key === 'Escape' && open) {
+        suggestOpen(false);
+      } else return;
+      ev.preventDefault();
+    });
+    input.addEventListener('blur', () => suggestOpen(false));
+    $('search-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      if (!$('suggest-list').hidden && sg.active >= 0) choose(sg.active);
+      else searchGeocode(input.value);
+    });
+  }
+
+  /* Show or hide the parts of the result section that belong to a job (the map stays). */
+  function showJobParts(on) {
+    document.querySelectorAll('#results .job-only').forEach((e) => { e.hidden = !on; });
+    document.querySelectorAll('#results .search-only').forEach((e) => { e.hidden = on; });
+  }
+
+  function resetSearch() {
+    clearTimeout(sg.timer);
+    if (sg.abort) { sg.abort.abort(); sg.abort = null; }
+    sg.items = [];
+    sg.point = null;
+    clear($('suggest-list'));
+    $('suggest-list').removeAttribute('data-q');
+    $('suggest-list').removeAttribute('data-at');
+    suggestOpen(false);
+    $('search-input').value = '';
+    $('suggest-status').textContent = '';
+    $('search-answer').hidden = true;
+    $('search-error').textContent = '';
   }
 
   /* ---- start ---- */
@@ -914,6 +1207,7 @@
     setupOutcols();
     setupFile();
     setupMap();
+    setupSearch();
     $('jobs-refresh').addEventListener('click', refreshJobs);
     loadCred();
     showSignedIn();

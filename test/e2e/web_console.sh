@@ -8,7 +8,10 @@
 # and an invalid line,
 # watches progress reach 100 %, compares the table, the summary and the download with
 # `geobatch geocode`, cancels and deletes a job, and checks that a cell holding HTML is shown
-# as text, that nothing else ran, and that the console logged no error. Screenshots go to
+# as text, that nothing else ran, and that the console logged no error; pages through the table
+# (first, next, last: each page geocode's lines); types part of a street in the search box and
+# compares the suggestions with curl's /v1/autosuggest, chooses one with the keyboard and compares
+# the answer with curl's /v1/geocode, and types HTML there too. Screenshots go to
 # $BUILD/console-shots/.
 set -euo pipefail
 
@@ -168,7 +171,7 @@ rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 NODE_DIR="$NODE_DIR" HOST="$HOST" UPLOAD="$T/upload.csv" REF="$T/ref.txt" REF_ERRORS="$T/ref_errors.txt" SHOTS="$SHOTS" \
     XSS="$XSS" DOWNLOADS="$T/downloads" node "$TOOLS/console_e2e.js" || fail "browser test"
-for s in 01-signin 02-wrong-credential 03-preview 04-progress 05-result 06-cancelled 07-deleted; do
+for s in 01-signin 02-wrong-credential 03-preview 04-progress 05-result 06-cancelled 07-deleted 08-search; do
     [ -s "$SHOTS/$s.png" ] || fail "no screenshot $s"
 done
 echo "web_console: ok (screenshots in $SHOTS)"

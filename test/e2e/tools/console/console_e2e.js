@@ -1,7 +1,9 @@
 // console_e2e.js - the web console in headless Chromium against a running `geobatch serve`
 // (run by test/e2e/web_console.sh, which sets the environment below). Every step waits for a
 // condition in the page, never for a time; every check compares exact values; the first
-// failure ends the run with exit status 1. A screenshot of each step goes to $SHOTS.
+// failure ends the run with exit status 1. A screenshot of each step goes to $SHOTS. The search
+// box's suggestions and answers are compared with what curl gets from /v1/autosuggest and
+// /v1/geocode for the same parameters.
 //   NODE_DIR   where playwright-core is installed (node_modules/)
 //   HOST       http://127.0.0.1:PORT of the server; credentials appA / codeA
 //   UPLOAD     the CSV file to upload (Id,Street,Number,Postcode,City,Country,Note; 10,000 rows)
@@ -12,6 +14,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
+const { execFileSync } = require('child_process');
 const { chromium } = require(path.join(process.env.NODE_DIR, 'node_modules', 'playwright-core'));
 
 const { HOST, UPLOAD, REF, REF_ERRORS, SHOTS, XSS, DOWNLOADS } = process.env;
@@ -33,6 +36,8 @@ function eq(got, want, what) {
   }
   fail(`${what}: expected ${w}, got ${g}`);
 }
+
+let curlJson = null; // curl's JSON answer of an API endpoint (set in the search step)
 
 async function main() {
   const ref = fs.readFileSync(REF);
@@ -87,6 +92,18 @@ async function main() {
     eq(await tid('who').textContent(), 'Signed in as appA', 'who');
     eq(await page.evaluate(() => document.cookie), '', 'cookies');
     if (page.url() !== HOST + '/console') fail('URL changed: ' + page.url());
+
+    // ---- the search box before any job: the answer's point on a map of its own ----
+    step = 'search-first';
+    eq(await page.locator('#results').isVisible(), false, 'result section before a search');
+    await tid('search-input').fill('Floraweg 13, 9490 Vaduz');
+    await tid('search-input').press('Enter');
+    await page.waitForSelector('[data-testid=search-answer][data-q="Floraweg 13, 9490 Vaduz"]');
+    eq(await page.locator('#results-h').innerText(), 'Map', 'heading of the map without a job');
+    eq([await tid('map').isVisible(), await tid('match-summary').isVisible(), await tid('results-table').isVisible()],
+      [true, false, false], 'map without the job parts');
+    eq(await tid('map').getAttribute('data-search-point'),
+      (await tid('answer-position').textContent()).replace(', ', ','), 'search point on the map');
 
     // ---- the file: detection, preview, guessed mapping ----
     // the file picker, opened from the keyboard (Space on the file input)
@@ -166,6 +183,16 @@ async function main() {
     await tid('results-prev').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=results-page]').textContent.startsWith('page 1 '));
     eq((await tableRows())[4][0], XSS, 'HTML recId in the results, as text');
+    // the last page (a short one when the rows are not a multiple of 50), then the first again
+    const pages = Math.ceil(refRows.length / 50);
+    await tid('results-last').click();
+    await page.waitForFunction((p) => document.querySelector('[data-testid=results-page]').textContent.startsWith(`page ${p} `), pages);
+    eq(await tableRows(), refRows.slice((pages - 1) * 50), 'last page');
+    eq([await tid('results-next').isDisabled(), await tid('results-last').isDisabled()], [true, true], 'next/last on the last page');
+    await tid('results-first').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=results-page]').textContent.startsWith('page 1 '));
+    eq(await tableRows(), refRows.slice(0, 50), 'page 1 again');
+    eq(await tid('map-sample').textContent(), '', 'no sampling note for 10,000 rows');
     eq(await page.locator('img').count(), 0, 'img elements after the result');
     // the level cell is coloured by its level
     const li = refCols.indexOf('matchLevel');
@@ -214,6 +241,83 @@ async function main() {
     await page.locator('#results .cols').screenshot({ path: path.join(SHOTS, 'result-map.png'),
       clip: undefined, animations: 'disabled' });
     await page.setViewportSize({ width: 1280, height: 900 });
+
+    // ---- the search box: suggestions as typed are /v1/autosuggest's, the answer /v1/geocode's ----
+    step = 'search';
+    curlJson = (endpoint, params, key) => {
+      const args = ['-s', '-f', '-G', HOST + endpoint];
+      if (key) args.push('-H', `Authorization: Bearer ${key}`);
+      else args.push('--data-urlencode', 'app_id=appA', '--data-urlencode', 'app_code=codeA');
+      for (const [k, v] of Object.entries(params)) args.push('--data-urlencode', `${k}=${v}`);
+      return JSON.parse(execFileSync('curl', args, { encoding: 'utf8' }));
+    };
+    const input = tid('search-input');
+    const list = tid('suggest-list');
+    eq([await input.getAttribute('role'), await input.getAttribute('aria-controls'), await list.getAttribute('role')],
+      ['combobox', 'suggest-list', 'listbox'], 'combobox roles');
+    // keyboard only: focus the box, type part of a street of Vaduz
+    await input.focus();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Städt');
+    await page.locator('[data-testid=suggest-list][data-q="Städt"]').waitFor({ state: 'attached' });
+    const at = await list.getAttribute('data-at');
+    if (!/^-?\d+\.\d{5},-?\d+\.\d{5}$/.test(at)) fail('at ' + at);
+    const sugg = curlJson('/v1/autosuggest', { q: 'Städt', at, limit: '8' }).items;
+    const titles = sugg.map((i) => i.title);
+    if (!titles.includes('Städtle, 9490 Vaduz, Liechtenstein')) fail('curl suggestions: ' + JSON.stringify(titles));
+    await list.waitFor({ state: 'visible' });
+    eq(await page.locator('[data-testid=suggestion-title]').allTextContents(), titles, 'suggestions for Städt');
+    eq(await page.locator('[data-testid=suggestion] .kind').allTextContents(), sugg.map((i) => i.resultType), 'kinds of the suggestions');
+    eq(await input.getAttribute('aria-expanded'), 'true', 'aria-expanded with suggestions');
+    eq(await tid('suggest-status').textContent(), `${titles.length} suggestions`, 'suggestion count');
+    // ArrowDown to Städtle (past it and back up with ArrowUp), Enter geocodes it
+    const k = titles.indexOf('Städtle, 9490 Vaduz, Liechtenstein');
+    for (let i = 0; i <= k + 1 && i < titles.length; i++) await page.keyboard.press('ArrowDown');
+    if (k + 1 < titles.length) {
+      eq(await input.getAttribute('aria-activedescendant'), `suggest-${k + 1}`, 'active after ArrowDown');
+      await page.keyboard.press('ArrowUp');
+    }
+    eq(await input.getAttribute('aria-activedescendant'), `suggest-${k}`, 'active suggestion');
+    eq(await page.locator('[data-testid=suggestion][aria-selected=true]').count(), 1, 'one selected option');
+    eq(await page.locator(`#suggest-${k}`).getAttribute('aria-selected'), 'true', 'selected option');
+    await page.keyboard.press('Enter');
+    const chosen = titles[k];
+    await page.locator(`[data-testid=search-answer][data-q="${chosen}"]`).waitFor();
+    eq(await input.inputValue(), chosen, 'the box holds the choice');
+    eq(await input.getAttribute('aria-expanded'), 'false', 'list closed after the choice');
+    const geo = curlJson('/v1/geocode', { q: chosen, limit: '1' }).items[0];
+    eq([await tid('answer-label').textContent(), await tid('answer-level').textContent(), await tid('answer-position').textContent()],
+      [geo.title, geo.resultType + (geo.houseNumberType ? ` (${geo.houseNumberType})` : ''), `${geo.position.lat}, ${geo.position.lng}`],
+      'answer to the chosen suggestion');
+    eq(await tid('map').getAttribute('data-search-point'), `${geo.position.lat},${geo.position.lng}`, 'the answer on the map');
+    eq(await page.evaluate(() => document.activeElement.getAttribute('data-testid')), 'search-input', 'focus stays in the box');
+    await shot('08-search');
+    // a click on a suggestion, then the text as typed (Enter without a choice)
+    await input.fill('Herreng');
+    await page.locator('[data-testid=suggest-list][data-q="Herreng"]').waitFor({ state: 'visible' });
+    const sugg2 = curlJson('/v1/autosuggest', { q: 'Herreng', at: await list.getAttribute('data-at'), limit: '8' }).items;
+    eq(await page.locator('[data-testid=suggestion-title]').allTextContents(), sugg2.map((i) => i.title), 'suggestions for Herreng');
+    eq([await input.getAttribute('aria-activedescendant'), await page.locator('[data-testid=suggestion][aria-selected=true]').count()],
+      [null, 0], 'nothing chosen in a new list');
+    await page.locator('[data-testid=suggestion]').first().click();
+    await page.locator(`[data-testid=search-answer][data-q="${sugg2[0].title}"]`).waitFor();
+    eq(await tid('answer-label').textContent(), curlJson('/v1/geocode', { q: sugg2[0].title, limit: '1' }).items[0].title, 'answer to a clicked suggestion');
+    const typed = 'Floraweg 13, 9490 Vaduz';
+    await input.fill(typed);
+    await input.press('Enter');
+    await page.locator(`[data-testid=search-answer][data-q="${typed}"]`).waitFor();
+    const geo3 = curlJson('/v1/geocode', { q: typed, limit: '1' }).items[0];
+    eq([await tid('answer-label').textContent(), await tid('answer-position').textContent()],
+      [geo3.title, `${geo3.position.lat}, ${geo3.position.lng}`], 'answer to the text as typed');
+    // HTML typed in the box is text: in the status line and in the message that nothing was found
+    await input.fill(XSS);
+    await page.waitForFunction((x) => document.querySelector('[data-testid=suggest-status]').textContent === `No suggestions for “${x}”`, XSS);
+    eq(await list.isVisible(), false, 'no list without suggestions');
+    await input.press('Enter');
+    await page.waitForFunction((x) => document.querySelector('[data-testid=search-error]').textContent === `No address found for “${x}”`, XSS);
+    eq(await tid('search-answer').isVisible(), false, 'no answer for the HTML');
+    eq(await page.locator('img').count(), 0, 'img elements after the search');
+    eq(await page.locator('[data-testid=suggest-list] *').count(), 0, 'suggestions left for the HTML');
 
     // ---- the download is geocode's output, byte for byte ----
     step = 'download';
@@ -274,6 +378,12 @@ async function main() {
     await page.waitForSelector('[data-testid=job-list][data-total]');
     eq(await tid('job-list').getAttribute('data-total'), '0', 'jobs of the API key application');
     eq(await page.locator('[data-testid=job-row]').count(), 0, 'job rows of the API key application');
+    // the search box sends the key as the other requests do (Authorization: Bearer)
+    eq(await tid('search-input').inputValue(), '', 'search box after sign-out');
+    await tid('search-input').fill('Städt');
+    await page.locator('[data-testid=suggest-list][data-q="Städt"]').waitFor({ state: 'visible' });
+    const keySugg = curlJson('/v1/autosuggest', { q: 'Städt', at: await tid('suggest-list').getAttribute('data-at'), limit: '8' }, 'consolekey1').items;
+    eq(await page.locator('[data-testid=suggestion-title]').allTextContents(), keySugg.map((i) => i.title), 'suggestions with an API key');
     await tid('signout').click();
     await tid('signin-form').waitFor({ state: 'visible' });
 
