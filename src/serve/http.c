@@ -578,6 +578,23 @@ static bool has_body(struct MHD_Connection *c, const struct http_request *r)
     return false;
 }
 
+/* The connection's peer address as text, or "". */
+static void client_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -595,6 +612,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->path = origin_form(url);
         http_route_match(s->h, method, r->path, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+        client_address(c, r->client, sizeof(r->client));
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);

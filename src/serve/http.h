@@ -90,6 +90,7 @@ struct http_request {
     struct http_match route; /* against the handler's route table, before begin() */
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
+    char client[46];             /* the client's address ("127.0.0.1"), or "" */
     const char *accept;          /* Accept header or NULL */
     const char *authorization;   /* Authorization header or NULL */
     const char *accept_encoding; /* Accept-Encoding header or NULL */
