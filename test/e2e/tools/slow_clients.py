@@ -10,6 +10,8 @@ meanwhile (issue 13, item 3). Python 3 standard library only; server on 127.0.0.
   serve PORT N THREADS PATH
       N requests "GET PATH" (each on a new connection, from the default address) over THREADS
       threads; print "ok K of N p99_ms P max_ms M" (K: answered 200 within 5 s).
+  held PID SRC
+      Print how many TCP connections from address SRC process PID holds (its descriptors).
   body PORT RATE SECS AUTH
       Upload a job body at RATE bytes a second for up to SECS seconds; print "cut after S s"
       (S rounded down) when the server closed the connection first, else "STATUS after S s".
@@ -172,12 +174,34 @@ def body(port, rate, secs, auth):
     print(f"{status} after {el} s")
 
 
+def held(pid, src):
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    want = "%08X" % int.from_bytes(socket.inet_aton(src), "little")
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            col = line.split()
+            if col[2].split(":")[0] == want and col[9] in inodes:
+                n += 1
+    print(n)
+
+
 def main():
     m = sys.argv[1]
     if m == "attack":
         attack(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6])
     elif m == "serve":
         serve(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif m == "held":
+        held(int(sys.argv[2]), sys.argv[3])
     elif m == "body":
         body(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     else:
