@@ -109,7 +109,7 @@ struct serve_opts {
     const char *config, *data, *listen, *creds, *notify, *log_level;
     char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
-    long timeout, max_conns, max_per_ip, retention, chunk_rows;
+    long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
 };
 
 /*
@@ -132,7 +132,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .rate = 100,
         .burst = 200,
         .timeout = 60,
+        .header_timeout = 10,
+        .min_body_rate = 2048,
         .max_conns = 512,
+        .max_per_ip = 64,
         .retention = 30,
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
     };
@@ -170,11 +173,20 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"burst", CONF_LONG, &o->burst, "N", "requests an application may send at once (200)", 1,
          1000000},
         {"timeout", CONF_LONG, &o->timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
-        {"max-connections", CONF_LONG, &o->max_conns, "N", "open connections (512)", 1, 100000},
-        /* Idle connections hold a thread each until --timeout: without a per-address cap one
-         * client can take every slot. Off by default, as behind a proxy all share one address. */
+        {"header-timeout", CONF_LONG, &o->header_timeout, "SECONDS",
+         "request headers must be complete this long after the connection opened or its previous "
+         "request ended (keep-alive idle time too); a body's grace period (10)",
+         1, 86400},
+        {"min-body-rate", CONF_LONG, &o->min_body_rate, "BYTES",
+         "a body slower than this many bytes/s on average after --header-timeout is cut, 0: "
+         "never (2048)",
+         0, 1 << 30},
+        {"max-connections", CONF_LONG, &o->max_conns, "N",
+         "open connections, one thread each (512)", 1, 100000},
+        /* A connection holds a thread: without a per-address cap one client can take every
+         * slot. Behind a proxy every client shares its address: set 0 there. */
         {"max-connections-per-ip", CONF_LONG, &o->max_per_ip, "N",
-         "open connections per client address, 0: no limit (0)", 0, 100000},
+         "open connections per client address, 0: no limit (behind a proxy) (64)", 0, 100000},
         {"retention-days", CONF_LONG, &o->retention, "DAYS",
          "remove finished jobs and their files after this many days (30)", 1, 100000},
         {"notify-command", CONF_STR, &o->notify, "CMD",
@@ -420,7 +432,11 @@ int cmd_serve(int argc, char **argv)
         .burst = (double)o.burst,
     };
     api_new(&api, &ac);
-    struct http_config hc = {o.listen, (unsigned)o.max_conns, (unsigned)o.timeout,
+    struct http_config hc = {o.listen,
+                             (unsigned)o.max_conns,
+                             (unsigned)o.timeout,
+                             (unsigned)o.header_timeout,
+                             (unsigned)o.min_body_rate,
                              (unsigned)o.max_per_ip};
     rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
     if (rc < 0) {

@@ -36,6 +36,7 @@ struct rate_slot {
 
 /* ---- authentication and rate limits ---- */
 
+/* Check the request's credentials; a failure is counted against the client's address. */
 static int authenticate(struct api *a, const struct http_request *req, char *app, size_t cap)
 {
     const char *code = http_param(req, "app_code");
@@ -47,7 +48,15 @@ static int authenticate(struct api *a, const struct http_request *req, char *app
         while (*key == ' ')
             key++;
     }
-    return auth_check(a->cfg.auth, http_param(req, "app_id"), code, key, app, cap);
+    const char *id = http_param(req, "app_id");
+    int rc = auth_check(a->cfg.auth, id, code, key, app, cap);
+    if (rc < 0)
+        auth_failed(a->cfg.auth, req->client, id,
+                    (id || code) && key ? "app_id+apiKey"
+                    : id || code        ? "app_id"
+                    : key               ? "apiKey"
+                                        : "none");
+    return rc;
 }
 
 static double mono_now(void)
@@ -230,6 +239,13 @@ static bool admit(struct api *a, struct http_request *req, struct http_response 
                         "Input parameter validation failed. A parameter is given twice "
                         "with different values",
                         dup);
+        return false;
+    }
+    int retry = 0;
+    if (auth_admit(a->cfg.auth, req->client, &retry) < 0) {
+        api_respond_error(resp, req, 429, "ApplicationError", "ExceededUsageLimit",
+                          "Too many failed logins from this address", NULL);
+        resp->retry_after = retry;
         return false;
     }
     if (authenticate(a, req, app, cap) < 0) {

@@ -12,9 +12,11 @@
  * second is never idle and would hold its connection thread for ever (slowloris). So every
  * connection is registered (MHD's connection notifications) with the phase it is in and when
  * that phase began, and a watchdog thread shuts down the socket of a connection whose headers
- * are not complete after timeout_s, or whose body has averaged less than HTTP_MIN_BODY_RATE
- * after timeout_s (time spent in the handler's body() does not count). shutdown() makes MHD's
- * own read fail, so MHD closes and cleans up the connection on its own thread as for any
+ * are not complete after header_timeout_s, or whose body has averaged less than min_body_rate
+ * after header_timeout_s (time spent in the handler's body() does not count). One address
+ * holds at most max_per_ip connections (MHD closes the others at once), so that slow clients
+ * from one address cannot take the max_connections threads from everyone else. shutdown() makes
+ * MHD's own read fail, so MHD closes and cleans up the connection on its own thread as for any
  * client that went away. The registry is under a mutex that MHD's close notification also
  * takes, and MHD notifies before it closes the descriptor, so the watchdog never touches a
  * descriptor that was reused.
@@ -66,7 +68,8 @@ struct http_server {
     bool stopping;
     pthread_t watchdog;
     bool watchdog_running;
-    unsigned timeout_s;
+    unsigned header_timeout_s;
+    unsigned min_body_rate;
     atomic_uint_fast64_t cut; /* connections cut by the watchdog */
     atomic_bool quiesced;     /* http_server_quiesce() was called */
     const struct http_handler *h;
@@ -336,7 +339,7 @@ static void conn_phase(struct http_server *s, struct conn *k, enum conn_phase p)
 static void *watchdog_main(void *arg)
 {
     struct http_server *s = arg;
-    double limit = s->timeout_s;
+    double limit = s->header_timeout_s;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         struct timespec until;
@@ -356,7 +359,7 @@ static void *watchdog_main(void *arg)
             if (k->phase == PHASE_HEADERS && el > limit)
                 why = "headers";
             else if (k->phase == PHASE_BODY && el - k->in_body > limit &&
-                     (double)k->bytes < (el - k->in_body) * HTTP_MIN_BODY_RATE)
+                     (double)k->bytes < (el - k->in_body) * s->min_body_rate)
                 why = "body";
             if (!why)
                 continue;
@@ -578,6 +581,23 @@ static bool has_body(struct MHD_Connection *c, const struct http_request *r)
     return false;
 }
 
+/* The connection's peer address as text, or "". */
+static void client_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -595,6 +615,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->path = origin_form(url);
         http_route_match(s->h, method, r->path, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+        client_address(c, r->client, sizeof(r->client));
         r->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         r->authorization =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -744,7 +765,10 @@ int http_server_start(struct http_server **out, const struct http_config *cfg,
     struct http_server *s = xcalloc(1, sizeof(*s));
     s->h = h;
     s->ctx = ctx;
-    s->timeout_s = cfg->timeout_s;
+    s->header_timeout_s = cfg->header_timeout_s && cfg->header_timeout_s < cfg->timeout_s
+                              ? cfg->header_timeout_s
+                              : cfg->timeout_s;
+    s->min_body_rate = cfg->min_body_rate;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |

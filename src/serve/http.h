@@ -90,6 +90,7 @@ struct http_request {
     struct http_match route; /* against the handler's route table, before begin() */
     struct http_param params[HTTP_MAX_PARAMS];
     size_t nparams;
+    char client[46];             /* the client's address ("127.0.0.1"), or "" */
     const char *accept;          /* Accept header or NULL */
     const char *authorization;   /* Authorization header or NULL */
     const char *accept_encoding; /* Accept-Encoding header or NULL */
@@ -139,18 +140,17 @@ struct http_handler {
     size_t route_size;
 };
 
-/* A request body slower than this on average (bytes per second, time spent in the handler's
- * body() excluded) is cut once it has lasted timeout_s. */
-#define HTTP_MIN_BODY_RATE 512
-
 struct http_config {
-    const char *listen; /* "HOST:PORT" (IPv4 dotted or "localhost"); port 0 picks one */
-    unsigned max_connections;
-    /* Idle connection timeout, and also the deadline for a request's headers (from the
-     * connection's start or the end of its previous request): a client that trickles bytes is
-     * cut then, as is a body slower than HTTP_MIN_BODY_RATE after timeout_s. */
-    unsigned timeout_s;
-    unsigned max_per_ip; /* open connections per client address, 0: no limit */
+    const char *listen;       /* "HOST:PORT" (IPv4 dotted or "localhost"); port 0 picks one */
+    unsigned max_connections; /* open connections: each holds one thread */
+    unsigned timeout_s;       /* idle connection timeout (MHD's) */
+    /* The deadline for a request's headers, from the connection's start or the end of its
+     * previous request (so also the keep-alive idle time): a client that trickles bytes is cut
+     * then. Also the grace period of a body: after it, a body that averaged less than
+     * min_body_rate is cut. Capped at timeout_s. */
+    unsigned header_timeout_s;
+    unsigned min_body_rate; /* bytes per second (time spent in the handler's body() excluded) */
+    unsigned max_per_ip;    /* open connections per client address, 0: no limit */
 };
 
 struct http_server;

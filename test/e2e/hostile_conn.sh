@@ -10,8 +10,9 @@ set -euo pipefail
 NAME=hostile_conn
 source "$(dirname "$0")/tools/hostile_lib.sh"
 make_bystander_input
-# --timeout 2: headers must be complete 2 s after the connection (or the previous request),
-# a body must average 512 B/s after 2 s. --rate 0: the flood below is not rate limited.
+# --timeout 2 (which caps --header-timeout): headers must be complete 2 s after the connection
+# (or the previous request), a body must average 2048 B/s (--min-body-rate) after 2 s.
+# --rate 0: the flood below is not rate limited.
 start_server "$T/data" "$T/serve.log" --timeout 2 --rate 0 --max-connections 512 \
     --max-connections-per-ip 0 --log-level info
 submit_bystander

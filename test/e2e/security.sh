@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # security.sh - who gets in where with `geobatch serve`: hostile job ids answer 404 and never
 # reach a file, another application's job does not exist on any endpoint (and is untouched),
-# wrong secrets of any length give 401, secrets never reach the log, a readable credentials
-# file is warned about, job files are private, and the per-application request rate is
-# bounded with 429.
+# wrong secrets of any length give 401, failed logins are logged (at most a line a second) and
+# throttled per address with 429, secrets never reach the log, a readable credentials file is
+# warned about, job files are private, and the per-application request rate is bounded with
+# 429.
 set -euo pipefail
 
 NAME=security
@@ -81,7 +82,9 @@ for cred in "app_id=appA&app_code=codeX" "app_id=appA&app_code=codeAA" "app_id=a
     "app_id=appA&app_code=codeA%00" "app_id=appA&app_code=codeA%00junk" "app_id=appA%00&app_code=codeA" \
     "app_id=appA&app_code=" "app_id=&app_code=codeA" "app_id=appA&app_code=codeB" \
     "app_id=APPA&app_code=codeA" "app_id=appA&app_code=CODEA" "apiKey=KEYX" "apiKey=KEY" \
-    "apiKey=KEYCC" "apiKey=keyc" "apiKey=" "app_id=apikey&app_code=KEYC"; do
+    "apiKey=KEYCC" "apiKey=keyc" "apiKey=" "app_id=apikey&app_code=KEYC" \
+    "app_id=$(python3 -c 'print("a" * 30000)')&app_code=codeA" "apiKey=KEYC$(python3 -c 'print("x" * 30000)')" \
+    "app_id=appA&app_code=codeX&apiKey=KEYC" "app_code=codeX&apiKey=KEYC"; do
     req GET "$BASE/jobs/$ID?$cred"
     expect_eq "$CODE $BODY" "401 $UNAUTH" "credentials $cred"
 done
@@ -92,6 +95,47 @@ for hdr in "Authorization: Bearer KEYX" "Authorization: Bearer KEYCC" "Authoriza
 done
 grep -n 'strcmp\|memcmp\|strncmp' "$(dirname "$0")/../../src/serve/auth.c" | grep -v '"apikey"' &&
     fail "auth.c compares with strcmp/memcmp (early exit)"
+
+# ---- failed logins: throttled per address (50, then one every 2 s: 429 with Retry-After),
+# logged at most once a second ----
+# From 127.0.0.3 (still loopback): 50 failures in a row are 401, the 51st is refused before
+# its credentials are looked at, right ones included; 127.0.0.1 is not affected.
+python3 - "$PORT" >"$T/throttle" <<'EOF2'
+import http.client, sys, time
+port = int(sys.argv[1])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.3", 0))
+def get(q):
+    c.request("GET", "/6.2/jobs?" + q)
+    r = c.getresponse()
+    r.read()
+    return r.status, r.getheader("Retry-After")
+t0 = time.monotonic()
+codes = [get("app_id=appA&app_code=SECRETWRONG5")[0] for _ in range(50)]
+st, ra = get("app_id=appA&app_code=SECRETWRONG5")
+ok, ra2 = get("app_id=appA&app_code=codeA")
+# 50 failures in under 2 s leave less than one try (one comes back every 2 s)
+print(" ".join(sorted(set(str(x) for x in codes))), len(codes), st, ok, ra in ("1", "2"), ra2 in ("1", "2"),
+      time.monotonic() - t0 < 1.9)
+EOF2
+expect_eq "$(cat "$T/throttle")" "401 50 429 429 True True True" "failed logins throttled per address"
+req GET "$BASE/jobs?$A&x=throttle" --interface 127.0.0.3
+expect_eq "$CODE $BODY" "429 $(err_doc ApplicationError ExceededUsageLimit "Too many failed logins from this address")" "throttled address: 429 document"
+req GET "$BASE/jobs?$A"
+expect_eq "$CODE" 200 "another address is not throttled"
+n=$(grep -c 'auth failed client=127.0.0.3 credentials=app_id app_id=appA not_logged=0$' "$T/serve.log") || true
+expect_eq "$n" 1 "the first failed login of 127.0.0.3 logged, with nothing left out before it"
+n=$(grep -c 'auth failed client=127.0.0.3 ' "$T/serve.log") || true
+[ "$n" -le 2 ] || fail "52 failed logins in under 2 s: $n log lines (at most one a second)"
+# The failures left out are counted on the address's next line: fail from 127.0.0.4 until
+# that line comes (the condition, not a time; 15 s at most).
+for ((k = 0; k < 50; k++)); do
+    curl -s -o /dev/null --interface 127.0.0.4 "$BASE/jobs?apiKey=SECRETWRONG6"
+    curl -s -o /dev/null --interface 127.0.0.4 "$BASE/jobs?apiKey=SECRETWRONG6"
+    grep -q 'auth failed client=127.0.0.4 credentials=apiKey app_id=- not_logged=[1-9]' "$T/serve.log" && break
+    sleep 0.3
+done
+grep -q 'auth failed client=127.0.0.4 credentials=apiKey app_id=- not_logged=[1-9]' "$T/serve.log" ||
+    fail "no line counts the failed logins left out: $(grep 'client=127.0.0.4' "$T/serve.log")"
 
 # ---- secrets never reach the log, even at debug level and on failed requests ----
 curl -s -o /dev/null "$BASE/jobs?app_id=appA&app_code=codeA&app_code=SECRETWRONG1"
