@@ -120,7 +120,10 @@ uint32_t builder_intern(struct index_builder *b, const char *s, size_t len)
     return intern_n(b, s, len);
 }
 
-int builder_add_source_bytes(struct index_builder *b, size_t len)
+/* Count an address's source id of len bytes toward the string section (it is written after the
+ * interned strings, in every unit's alignment). Return 0, or the build's error when the section
+ * could pass what the largest unit addresses. */
+static int add_source_bytes(struct index_builder *b, size_t len)
 {
     for (int k = 0; k <= B_STR_SHIFT; k++)
         b->src_bytes[k] += len ? (len + 1 + ((size_t)1 << k) - 1) & ~(((size_t)1 << k) - 1) : 0;
@@ -516,6 +519,24 @@ int builder_sort_failed(struct index_builder *b, const struct xsort *x, int rc)
                         gb_strerror(rc));
 }
 
+int builder_push_address(struct index_builder *b, const struct a_rec *a, const char *source_id)
+{
+    /* the source id travels with its address: it is written beside it, never looked up */
+    const char *src = source_id ? source_id : "";
+    size_t sl = strnlen(src, 1u << 16);
+    if (add_source_bytes(b, sl) < 0)
+        return b->rc;
+    char *p = scratch(b, sizeof(*a) + sl);
+    memcpy(p, a, sizeof(*a));
+    memcpy(p + sizeof(*a), src, sl);
+    int rc = xsort_add(&b->addrs, p, sizeof(*a) + sl);
+    if (rc < 0)
+        return builder_sort_failed(b, &b->addrs, rc);
+    b->n_addrs++;
+    b->grps[a->group].n_addr++;
+    return 0;
+}
+
 /* Add a record of hdr_len bytes at hdr followed by n points (as struct ix_point) to x. */
 static int add_with_points(struct index_builder *b, struct xsort *x, const void *hdr,
                            size_t hdr_len, const struct rec_point *geom, size_t n)
@@ -562,23 +583,12 @@ static int add_address(struct index_builder *b, const struct record *r)
     a.postcode = intern(b, r->postcode);
     a.group = (uint32_t)g;
     a.seq = b->seq;
-    /* the source id travels with its address: it is written beside it, never looked up */
-    const char *src = r->source_id ? r->source_id : "";
-    size_t sl = strnlen(src, 1u << 16);
-    if (builder_add_source_bytes(b, sl) < 0)
-        return b->rc;
-    char *p = scratch(b, sizeof(a) + sl);
-    memcpy(p, &a, sizeof(a));
-    memcpy(p + sizeof(a), src, sl);
-    int rc = xsort_add(&b->addrs, p, sizeof(a) + sl);
-    if (rc < 0)
-        return builder_sort_failed(b, &b->addrs, rc);
-    b->n_addrs++;
     struct b_group *gr = &b->grps[g];
-    bbox_add(gr, a.lat, a.lon);
+    bbox_add(gr, a.lat, a.lon); /* before the address counts: the first point sets the box */
+    if (builder_push_address(b, &a, r->source_id) < 0)
+        return b->rc;
     gr->sum_lat += r->lat;
     gr->sum_lon += r->lon;
-    gr->n_addr++;
     const char *ccp = cc[0] ? cc : NULL;
     if (r->city && *r->city)
         derive_place(b, r->city, RANK_CITY, ccp, r);
@@ -589,8 +599,7 @@ static int add_address(struct index_builder *b, const struct record *r)
     return b->rc;
 }
 
-/* Whether n more line points (and a part break) still fit the point section. */
-static int points_ok(struct index_builder *b, size_t n)
+int builder_points_ok(struct index_builder *b, size_t n)
 {
     return builder_count_ok(b, "line points",
                             b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints + n + 1);
@@ -622,7 +631,7 @@ static int add_street(struct index_builder *b, const struct record *r)
         gr->way_lon = to_fix(mid.lon);
     }
     if (r->geom && r->n_geom >= 2) {
-        if (points_ok(b, r->n_geom) < 0)
+        if (builder_points_ok(b, r->n_geom) < 0)
             return b->rc;
         struct g_rec w = {(uint32_t)g, b->seq, (uint32_t)r->n_geom};
         if (add_with_points(b, &b->ways, &w, sizeof(w), r->geom, r->n_geom) < 0)
@@ -650,7 +659,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
         r->from > INT32_MAX || r->to > INT32_MAX)
         return 0;
     if (builder_count_ok(b, "interpolation ranges", b->n_interps + 1) < 0 ||
-        points_ok(b, r->n_geom) < 0)
+        builder_points_ok(b, r->n_geom) < 0)
         return b->rc;
     long g = group_of(b, r, r->street);
     if (g < 0)
@@ -733,7 +742,7 @@ static int add_admin(struct index_builder *b, const struct record *r)
     if (!r->name)
         return 0;
     if (builder_count_ok(b, "admin areas", b->n_admins + 1) < 0 ||
-        (r->n_geom >= 3 && points_ok(b, r->n_geom) < 0))
+        (r->n_geom >= 3 && builder_points_ok(b, r->n_geom) < 0))
         return b->rc;
     VEC_GROW(b->admins, b->n_admins, b->cap_admins);
     struct ix_admin *a = &b->admins[b->n_admins++];

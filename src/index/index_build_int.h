@@ -310,10 +310,14 @@ int builder_sort_failed(struct index_builder *b, const struct xsort *x, int rc);
  * before; 0 for ""), or 0 with b->rc set when the strings pass the limit. */
 uint32_t builder_intern(struct index_builder *b, const char *s, size_t len);
 
-/* Count an address's source id of len bytes toward the string section (it is written after the
- * interned strings, in every unit's alignment). Return 0, or the build's error when the section
- * could pass what the largest unit addresses. */
-int builder_add_source_bytes(struct index_builder *b, size_t len);
+/* Whether n more line points (and a part break) still fit the point section: 0, or GB_ELIMIT
+ * recorded. */
+int builder_points_ok(struct index_builder *b, size_t n);
+
+/* Add address a (its group counted) with its source id (NULL: none) to the address sorter; the
+ * id is written after the interned strings, beside the address. Return 0, or the build's error
+ * (the string section could pass what the largest unit addresses, a temporary file). */
+int builder_push_address(struct index_builder *b, const struct a_rec *a, const char *source_id);
 
 /* Degrees to the file's fixed point (degrees * IX_COORD_SCALE, rounded). */
 static inline int32_t to_fix(double deg)

@@ -225,9 +225,7 @@ static int feed_ways(struct index_builder *b, const struct index_view *v, const 
             k++;
         if (k - from >= 2) {
             struct g_rec w = {g, ++b->seq, k - from};
-            if (builder_count_ok(b, "line points",
-                                 b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
-                                     w.n_points + 1) < 0 ||
+            if (builder_points_ok(b, w.n_points) < 0 ||
                 add_with_points(b, &b->ways, &w, sizeof(w), v->points + s->geom_first + from,
                                 w.n_points) < 0)
                 return b->rc;
@@ -267,18 +265,8 @@ static int feed_addresses(struct index_builder *b, const struct index_view *v,
         o.postcode = remap(m, a->postcode);
         o.group = gmap[a->street];
         o.seq = ++b->seq;
-        const char *src = a->source ? ix_str(v, a->source) : "";
-        size_t sl = strnlen(src, 1u << 16);
-        if (builder_add_source_bytes(b, sl) < 0)
+        if (builder_push_address(b, &o, a->source ? ix_str(v, a->source) : NULL) < 0)
             return b->rc;
-        VEC_RESERVE(b->scratch, sizeof(o) + sl, b->scratch_cap);
-        memcpy(b->scratch, &o, sizeof(o));
-        memcpy(b->scratch + sizeof(o), src, sl);
-        int rc = xsort_add(&b->addrs, b->scratch, sizeof(o) + sl);
-        if (rc < 0)
-            return builder_sort_failed(b, &b->addrs, rc);
-        b->n_addrs++;
-        b->grps[o.group].n_addr++;
         if ((i & 4095) == 4095)
             builder_resident(b);
     }
@@ -307,9 +295,7 @@ static int feed_interps(struct index_builder *b, const struct index_view *v,
             .n_points = it->geom_count,
         };
         if (builder_count_ok(b, "interpolation ranges", b->n_interps + 1) < 0 ||
-            builder_count_ok(b, "line points",
-                             b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
-                                 it->geom_count + 1) < 0 ||
+            builder_points_ok(b, it->geom_count) < 0 ||
             add_with_points(b, &b->interps, &r, sizeof(r), v->points + it->geom_first,
                             it->geom_count) < 0)
             break;
@@ -413,9 +399,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
         if (a->geom_count) {
             o->geom_first = (uint32_t)b->n_apoints; /* moved by where the rings start, at write */
             struct r_rec r = {(uint32_t)(b->n_admins - 1), a->geom_count};
-            if (builder_count_ok(b, "line points",
-                                 b->n_ipoints + b->n_spoints + b->n_ways + b->n_apoints +
-                                     a->geom_count + 1) < 0 ||
+            if (builder_points_ok(b, a->geom_count) < 0 ||
                 add_with_points(b, &b->rings, &r, sizeof(r), v->points + a->geom_first,
                                 a->geom_count) < 0)
                 return b->rc;
