@@ -23,16 +23,7 @@ NODE_DIR="$BUILD/console-e2e"
 TOOLS="$GB_SRC/test/e2e/tools/console"
 
 # ---- the browser and its driver (Chromium from Debian, playwright-core from npm, pinned) ----
-"$GB_SRC/scripts/deps.sh" chromium >&2
-[ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium"
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dependencies"]["playwright-core"])' "$TOOLS/package.json")
-have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
-    "$NODE_DIR/node_modules/playwright-core/package.json" 2>/dev/null || true)
-if [ "$have" != "$want" ]; then
-    mkdir -p "$NODE_DIR"
-    cp "$TOOLS/package.json" "$TOOLS/package-lock.json" "$NODE_DIR/"
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || fail "npm ci playwright-core"
-fi
+console_driver "$NODE_DIR" "$TOOLS"
 
 # ---- an index, 10,000 rows, and what `geobatch geocode` makes of them ----
 import_index "$T/li.gbx" "$LI_PBF"

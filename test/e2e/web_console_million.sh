@@ -15,16 +15,7 @@ TOOLS="$GB_SRC/test/e2e/tools/console"
 ROWS=1000000
 [ "${GB_ASAN:-0}" = 1 ] && ROWS=100000
 
-"$GB_SRC/scripts/deps.sh" chromium >&2
-[ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium"
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dependencies"]["playwright-core"])' "$TOOLS/package.json")
-have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
-    "$NODE_DIR/node_modules/playwright-core/package.json" 2>/dev/null || true)
-if [ "$have" != "$want" ]; then
-    mkdir -p "$NODE_DIR"
-    cp "$TOOLS/package.json" "$TOOLS/package-lock.json" "$NODE_DIR/"
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || fail "npm ci playwright-core"
-fi
+console_driver "$NODE_DIR" "$TOOLS"
 
 import_index "$T/li.gbx" "$LI_PBF"
 python3 - "$LI_CSV" "$ROWS" >"$T/in.txt" <<'PY'

@@ -53,6 +53,27 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # field NAME: the text of the first <NAME>...</NAME> in stdin (e.g. field RequestId).
 field() { sed -n "s/.*<$1>\([^<]*\)<\/$1>.*/\1/p"; }
 
+# console_driver NODE_DIR TOOLS: Debian's chromium, and playwright-core at the version pinned in
+# TOOLS/package.json installed into NODE_DIR. Tests that run at the same time share NODE_DIR: the
+# first installs (npm ci replaces node_modules) while the others wait on the lock, so no test's
+# driver is rewritten under it.
+console_driver() {
+    local dir=$1 tools=$2 want have lock
+    "$GB_SRC/scripts/deps.sh" chromium >&2
+    [ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium"
+    want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dependencies"]["playwright-core"])' "$tools/package.json")
+    mkdir -p "$dir"
+    exec {lock}>"$dir.lock"
+    flock "$lock"
+    have=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
+        "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
+    if [ "$have" != "$want" ]; then
+        cp "$tools/package.json" "$tools/package-lock.json" "$dir/"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || fail "npm ci playwright-core"
+    fi
+    exec {lock}>&-
+}
+
 # import_index OUT SRC: a geobatch index of SRC (stderr discarded).
 import_index() { "$GB_BIN" import -o "$1" "$2" 2>/dev/null; }
 

@@ -108,8 +108,13 @@ async function main() {
     // ---- the file: detection, preview, guessed mapping ----
     // the file picker, opened from the keyboard (Space on the file input)
     step = 'picker';
+    // (listen first: the driver asks Chromium to report choosers before the focus round trip
+    // ends, so Space cannot open one that nobody intercepts)
+    const chooserOpened = page.waitForEvent('filechooser');
     await tid('file-input').focus();
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    eq(await page.evaluate(() => document.activeElement.id), 'file', 'focus before Space');
+    await page.keyboard.press('Space');
+    const chooser = await chooserOpened;
     await chooser.setFiles(UPLOAD);
     await page.waitForFunction(() => document.querySelector('[data-testid=detected]').textContent.startsWith('upload.csv'));
 
