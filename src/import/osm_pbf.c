@@ -82,6 +82,16 @@ static inline int64_t zigzag(uint64_t v)
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* Read the next delta of a packed sint64 run into the running sum *acc. */
+static inline bool pb_delta(struct pb *b, int64_t *acc)
+{
+    uint64_t v;
+    if (!pb_varint(b, &v))
+        return false;
+    *acc = (int64_t)((uint64_t)*acc + (uint64_t)zigzag(v));
+    return true;
+}
+
 /* One field: its number, wire type, and either its value (varint, fixed) or its bytes (len). */
 struct pb_field {
     uint64_t num;
@@ -602,12 +612,8 @@ static bool parse_dense(struct parse *ps, struct pb msg)
     VEC_RESERVE(b->nodes, b->nnode + n, s->node_cap);
     int64_t id = 0, lat = 0, lon = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t a, c, d;
-        if (!pb_varint(&ids, &a) || !pb_varint(&lats, &c) || !pb_varint(&lons, &d))
+        if (!pb_delta(&ids, &id) || !pb_delta(&lats, &lat) || !pb_delta(&lons, &lon))
             return fail(ps, "corrupt dense nodes");
-        id = (int64_t)((uint64_t)id + (uint64_t)zigzag(a));
-        lat = (int64_t)((uint64_t)lat + (uint64_t)zigzag(c));
-        lon = (int64_t)((uint64_t)lon + (uint64_t)zigzag(d));
         struct osm_node *nd = &b->nodes[b->nnode];
         nd->id = id;
         nd->latitude = coord(s->lat_offset, s->granularity, lat);
@@ -637,39 +643,54 @@ static bool parse_dense(struct parse *ps, struct pb msg)
     return true;
 }
 
+/*
+ * The fields 1..10 of a Node, Way or Relation message: the last varint and the last byte run
+ * of each number (fields of another wire type or number are skipped, as the format allows).
+ */
+enum { ELEM_FIELDS = 11 };
+struct elem {
+    uint64_t v[ELEM_FIELDS];
+    struct pb sub[ELEM_FIELDS];
+};
+
+/*
+ * Scan msg into *e and start the element every kind shares: count it, decode its id (zigzag
+ * for nodes) and append its tags (fields 2 and 3) with *tag_count set. what names the kind in
+ * the error of a malformed message.
+ */
+static bool elem_begin(struct parse *ps, struct pb msg, const char *what, struct elem *e,
+                       int *tag_count)
+{
+    struct pb_field fl;
+    int rc;
+    memset(e, 0, sizeof(*e));
+    while ((rc = pb_next(&msg, &fl)) > 0) {
+        if (fl.num >= ELEM_FIELDS)
+            continue;
+        if (fl.wt == WT_VARINT)
+            e->v[fl.num] = fl.v;
+        else if (fl.wt == WT_LEN)
+            e->sub[fl.num] = fl.sub;
+    }
+    if (rc < 0)
+        return fail(ps, what);
+    return items_add(ps, 1) && tags_kv(ps, e->sub[2], e->sub[3], tag_count);
+}
+
 static bool parse_node(struct parse *ps, struct pb msg)
 {
     struct osm_pbf_block *b = ps->b;
     struct osm_pbf_store *s = ps->s;
-    struct pb keys = {0}, vals = {0};
-    int64_t id = 0, lat = 0, lon = 0;
-    struct pb_field fl;
-    int rc;
-    while ((rc = pb_next(&msg, &fl)) > 0) {
-        if (fl.num == 1 && fl.wt == WT_VARINT)
-            id = zigzag(fl.v);
-        else if (fl.num == 2 && fl.wt == WT_LEN)
-            keys = fl.sub;
-        else if (fl.num == 3 && fl.wt == WT_LEN)
-            vals = fl.sub;
-        else if (fl.num == 8 && fl.wt == WT_VARINT)
-            lat = zigzag(fl.v);
-        else if (fl.num == 9 && fl.wt == WT_VARINT)
-            lon = zigzag(fl.v);
-    }
-    if (rc < 0)
-        return fail(ps, "corrupt node");
-    if (!items_add(ps, 1))
-        return false;
+    struct elem e;
     VEC_GROW(b->nodes, b->nnode, s->node_cap);
     struct osm_node *nd = &b->nodes[b->nnode];
-    nd->id = id;
-    nd->latitude = coord(s->lat_offset, s->granularity, lat);
-    nd->longitude = coord(s->lon_offset, s->granularity, lon);
-    osm_node_fix7(nd);
     nd->tags = NULL;
-    if (!tags_kv(ps, keys, vals, &nd->tag_count))
+    if (!elem_begin(ps, msg, "corrupt node", &e, &nd->tag_count))
         return false;
+    nd->id = zigzag(e.v[1]);
+    nd->latitude = coord(s->lat_offset, s->granularity, zigzag(e.v[8]));
+    nd->longitude = coord(s->lon_offset, s->granularity, zigzag(e.v[9]));
+    osm_node_fix7(nd);
     group_add(ps, OSM_PBF_NODES, b->nnode, 1);
     b->nnode++;
     return true;
@@ -679,31 +700,15 @@ static bool parse_way(struct parse *ps, struct pb msg)
 {
     struct osm_pbf_block *b = ps->b;
     struct osm_pbf_store *s = ps->s;
-    struct pb keys = {0}, vals = {0}, refs = {0};
-    int64_t id = 0;
-    struct pb_field fl;
-    int rc;
-    while ((rc = pb_next(&msg, &fl)) > 0) {
-        if (fl.num == 1 && fl.wt == WT_VARINT)
-            id = (int64_t)fl.v;
-        else if (fl.num == 2 && fl.wt == WT_LEN)
-            keys = fl.sub;
-        else if (fl.num == 3 && fl.wt == WT_LEN)
-            vals = fl.sub;
-        else if (fl.num == 8 && fl.wt == WT_LEN)
-            refs = fl.sub;
-    }
-    if (rc < 0)
-        return fail(ps, "corrupt way");
-    if (!items_add(ps, 1))
-        return false;
+    struct elem e;
     VEC_GROW(b->ways, b->nway, s->way_cap);
     struct osm_way *w = &b->ways[b->nway];
-    w->id = id;
     w->tags = NULL;
     w->node_refs = NULL;
-    if (!tags_kv(ps, keys, vals, &w->tag_count))
+    if (!elem_begin(ps, msg, "corrupt way", &e, &w->tag_count))
         return false;
+    w->id = (int64_t)e.v[1];
+    struct pb refs = e.sub[8];
     size_t n = pb_count(refs);
     if (n == SIZE_MAX)
         return fail(ps, "corrupt way node list");
@@ -712,10 +717,8 @@ static bool parse_way(struct parse *ps, struct pb msg)
     VEC_RESERVE(s->refs, s->nref + n, s->ref_cap);
     int64_t ref = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v;
-        if (!pb_varint(&refs, &v))
+        if (!pb_delta(&refs, &ref))
             return fail(ps, "corrupt way node list");
-        ref = (int64_t)((uint64_t)ref + (uint64_t)zigzag(v));
         s->refs[s->nref++] = ref;
     }
     w->node_ref_count = (int)n;
@@ -728,35 +731,15 @@ static bool parse_relation(struct parse *ps, struct pb msg)
 {
     struct osm_pbf_block *b = ps->b;
     struct osm_pbf_store *s = ps->s;
-    struct pb keys = {0}, vals = {0}, roles = {0}, ids = {0}, types = {0};
-    int64_t id = 0;
-    struct pb_field fl;
-    int rc;
-    while ((rc = pb_next(&msg, &fl)) > 0) {
-        if (fl.num == 1 && fl.wt == WT_VARINT)
-            id = (int64_t)fl.v;
-        else if (fl.num == 2 && fl.wt == WT_LEN)
-            keys = fl.sub;
-        else if (fl.num == 3 && fl.wt == WT_LEN)
-            vals = fl.sub;
-        else if (fl.num == 8 && fl.wt == WT_LEN)
-            roles = fl.sub;
-        else if (fl.num == 9 && fl.wt == WT_LEN)
-            ids = fl.sub;
-        else if (fl.num == 10 && fl.wt == WT_LEN)
-            types = fl.sub;
-    }
-    if (rc < 0)
-        return fail(ps, "corrupt relation");
-    if (!items_add(ps, 1))
-        return false;
+    struct elem e;
     VEC_GROW(b->rels, b->nrel, s->rel_cap);
     struct osm_relation *r = &b->rels[b->nrel];
-    r->id = id;
     r->tags = NULL;
     r->members = NULL;
-    if (!tags_kv(ps, keys, vals, &r->tag_count))
+    if (!elem_begin(ps, msg, "corrupt relation", &e, &r->tag_count))
         return false;
+    r->id = (int64_t)e.v[1];
+    struct pb roles = e.sub[8], ids = e.sub[9], types = e.sub[10];
     size_t n = pb_count(ids);
     if (n == SIZE_MAX || n != pb_count(roles) || n != pb_count(types))
         return fail(ps, "relation: member ids, roles and types differ in number");
@@ -765,12 +748,11 @@ static bool parse_relation(struct parse *ps, struct pb msg)
     VEC_RESERVE(s->mems, s->nmem + n, s->mem_cap);
     int64_t ref = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t v, role, type;
-        if (!pb_varint(&ids, &v) || !pb_varint(&roles, &role) || !pb_varint(&types, &type))
+        uint64_t role, type;
+        if (!pb_delta(&ids, &ref) || !pb_varint(&roles, &role) || !pb_varint(&types, &type))
             return fail(ps, "corrupt relation members");
         if (role >= s->nst)
             return fail(ps, "string index out of range");
-        ref = (int64_t)((uint64_t)ref + (uint64_t)zigzag(v));
         s->mems[s->nmem++] =
             (struct osm_member){type <= 2 ? (int)type : OSM_MEMBER_OTHER, ref, s->st[role]};
     }
