@@ -100,6 +100,26 @@ static int write_at(int fd, const void *p, size_t n, uint64_t off)
     return 0;
 }
 
+/*
+ * Append n bytes at *len of the temporary file *fd, which is created in dir on first use (also
+ * when n is 0); *len grows by n. Return 0 or a negative errno.
+ */
+static int tmp_append(const char *dir, int *fd, const void *p, size_t n, uint64_t *len)
+{
+    if (*fd < 0) {
+        int tfd = xs_tmpfile(dir);
+        if (tfd < 0)
+            return tfd;
+        *fd = tfd;
+    }
+    if (n == 0)
+        return 0;
+    int rc = write_at(*fd, p, n, *len);
+    if (rc == 0)
+        *len += n;
+    return rc;
+}
+
 /* Read up to n bytes at off; return how many (fewer only at the end of the file) or -errno. */
 static ssize_t read_at(int fd, void *p, size_t n, uint64_t off)
 {
@@ -333,18 +353,9 @@ static bool mem_room(struct xsort *s, size_t span)
 /* Write the unsorted records in buf to the spill file (created on first use). */
 static int spill_flush(struct xsort *s)
 {
-    if (s->spill_fd < 0) {
-        int fd = xs_tmpfile(s->pool->tmpdir);
-        if (fd < 0)
-            return s->rc = fd;
-        s->spill_fd = fd;
-    }
-    if (s->len) {
-        int rc = write_at(s->spill_fd, s->buf, s->len, s->spill_len);
-        if (rc < 0)
-            return s->rc = rc;
-        s->spill_len += s->len;
-    }
+    int rc = tmp_append(s->pool->tmpdir, &s->spill_fd, s->buf, s->len, &s->spill_len);
+    if (rc < 0)
+        return s->rc = rc;
     s->len = 0;
     s->n_buf = 0;
     return 0;
@@ -919,20 +930,11 @@ void so_adopt(struct sect_out *o, const void *data, uint64_t len)
 /* Write the buffer to the file (created on first use), with its CRC. */
 static int so_flush(struct sect_out *o)
 {
-    if (o->fd < 0) {
-        int fd = xs_tmpfile(o->pool->tmpdir);
-        if (fd < 0)
-            return o->rc = fd;
-        o->fd = fd;
-    }
-    if (o->len) {
-        int rc = write_at(o->fd, o->buf, o->len, o->file_len);
-        if (rc < 0)
-            return o->rc = rc;
-        o->crc = crc_add(o->crc, o->buf, o->len);
-        o->file_len += o->len;
-        o->len = 0;
-    }
+    int rc = tmp_append(o->pool->tmpdir, &o->fd, o->buf, o->len, &o->file_len);
+    if (rc < 0)
+        return o->rc = rc;
+    o->crc = crc_add(o->crc, o->buf, o->len);
+    o->len = 0;
     return 0;
 }
 
