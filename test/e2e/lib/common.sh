@@ -29,7 +29,8 @@ e2e_init() {
 
 on_exit() { ON_EXIT+=("$1"); }
 
-# The exit trap: kill every server still running, run the on_exit commands, remove T (unless KEEP).
+# The exit trap: kill every server still running, run the on_exit commands, end the test's other
+# background jobs, remove T (unless KEEP).
 e2e_cleanup() {
     local p c live
     live=" $(jobs -p | tr '\n' ' ')" # only servers not reaped yet: a reaped pid may be reused
@@ -39,6 +40,12 @@ e2e_cleanup() {
         wait "$p" 2>/dev/null || true
     done
     for c in "${ON_EXIT[@]}"; do eval "$c" || true; done
+    # every other background job of the test too (clients, attackers): one left running would
+    # hold ctest's output pipe open and hang the run
+    for p in $(jobs -p); do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 

@@ -110,31 +110,44 @@ def mode_slow(port, what, secs):
             continue
         except OSError:
             break
-    print(f"closed after {int(time.monotonic() - t0)} s")
+    # A load on the machine can only make the server later, never earlier: the lower bound is
+    # the check, secs only keeps a broken server from hanging the test.
+    took = time.monotonic() - t0
+    print("closed after 1 s or more" if took >= 1.0 else f"closed early, after {took:.2f} s")
 
 
 def mode_idle(port, n, secs):
-    socks = [connect(port) for _ in range(n)]
+    """Open n connections, send nothing, and count those the server closes within secs (a
+    bound against a hang, not a speed check); with RAWHTTP_MIN_SECS also count those closed
+    sooner than that after their own connect ("early")."""
+    min_secs = float(os.environ.get("RAWHTTP_MIN_SECS", "0"))
+    socks, opened = [], []
+    for _ in range(n):
+        socks.append(connect(port))
+        opened.append(time.monotonic())
     ready = os.environ.get("RAWHTTP_READY")  # a file made once every connection is open
     if ready:
         open(ready, "w").close()
     for s in socks:
         s.setblocking(False)
     closed = set()
+    early = 0
     end = time.monotonic() + secs
     while time.monotonic() < end and len(closed) < n:
         for i, s in enumerate(socks):
             if i in closed:
                 continue
             try:
-                if s.recv(1) == b"":
-                    closed.add(i)
+                if s.recv(1) != b"":
+                    continue
             except BlockingIOError:
-                pass
+                continue
             except OSError:
-                closed.add(i)
+                pass
+            closed.add(i)
+            early += time.monotonic() - opened[i] < min_secs
         time.sleep(0.1)
-    print(f"closed {len(closed)} of {n}")
+    print(f"closed {len(closed)} of {n}" + (f", {early} early" if min_secs else ""))
     for s in socks:
         s.close()
 
@@ -165,7 +178,7 @@ def mode_flood(port, n, query):
     sent = set()
     codes = set()
     answered = other = 0
-    end = time.monotonic() + 20
+    end = time.monotonic() + 60  # a bound against a hang, not a speed check
     while bufs and time.monotonic() < end:
         for key, ev in sel.select(timeout=0.5):
             s = key.fileobj
@@ -191,7 +204,7 @@ def mode_flood(port, n, query):
                 refused += 1  # accepted over the limit and closed at once
             else:
                 other += 1
-    other += len(bufs)  # still open after 20 s: a hang
+    other += len(bufs)  # still open after 60 s: a hang
     for s in bufs:
         s.close()
     print(f"answered {answered} refused {refused} other {other} codes {','.join(sorted(codes))}")

@@ -54,7 +54,11 @@ def attack(port, src, n, stopfile, readyfile):
     open(readyfile, "w").close()
     end = time.monotonic() + 600
     next_tick = time.monotonic()
-    while time.monotonic() < end and not os.path.exists(stopfile):
+    parent = os.getppid()
+    # stop when told, and also when the test is gone (its directory removed, or the attacker
+    # handed to another parent): never outlive the test
+    while (time.monotonic() < end and not os.path.exists(stopfile)
+           and os.path.isdir(os.path.dirname(stopfile) or ".") and os.getppid() == parent):
         for key, _ in sel.select(timeout=0.1):
             k = key.data
             s = conns.pop(k)[0]
@@ -174,7 +178,19 @@ def body(port, rate, secs, auth):
     print(f"{status} after {el} s")
 
 
-def held(pid, src):
+def held(pid, src, samples=1):
+    """Print how many TCP connections from src the server pid holds: those in every one of
+    samples looks 50 ms apart. Over its per-address limit the server accepts a connection and
+    closes it at once; one look may catch some of those, they are never in two."""
+    have = held_once(pid, src)
+    for _ in range(samples - 1):
+        time.sleep(0.05)
+        have &= held_once(pid, src)
+    print(len(have))
+
+
+def held_once(pid, src):
+    """The inodes of the server's sockets connected from src."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
@@ -184,14 +200,14 @@ def held(pid, src):
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
     want = "%08X" % int.from_bytes(socket.inet_aton(src), "little")
-    n = 0
+    found = set()
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             col = line.split()
             if col[2].split(":")[0] == want and col[9] in inodes:
-                n += 1
-    print(n)
+                found.add(col[9])
+    return found
 
 
 def main():
@@ -201,7 +217,7 @@ def main():
     elif m == "serve":
         serve(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif m == "held":
-        held(int(sys.argv[2]), sys.argv[3])
+        held(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     elif m == "body":
         body(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     else:
