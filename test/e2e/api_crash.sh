@@ -60,10 +60,15 @@ t1=$(date +%s%N)
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || fail "serve exited with status $? after SIGTERM"
 ms=$((($(date +%s%N) - t1) / 1000000))
-[ "$ms" -lt 3000 ] || fail "graceful stop took $ms ms"
+# prompt: it did not finish the job first (a loaded machine only makes the stop later: 30 s
+# is a bound against a hang, not a speed check)
+[ "$ms" -lt 30000 ] || fail "graceful stop took $ms ms"
 echo "SIGTERM at ProcessedCount=$pc: stopped in $ms ms"
 grep -q 'serve stopped' "$T/serve.log" || fail "no clean stop logged"
 start_server
+st=$(status "$ID2")
+[[ "$st" == *"<Status>running</Status>"* || "$st" == *"<Status>accepted</Status>"* ]] ||
+    fail "the job ended before the stop: $st"
 wait_done "$ID2"
 check_result "$ID2"
 stop_server
