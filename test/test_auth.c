@@ -19,10 +19,11 @@
 
 #define NAPPS 10000
 
+/* CPU seconds of this thread: the bound below is on work, which other processes do not change. */
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -139,7 +140,7 @@ static void test_cost_independent_of_table_and_input(void **state)
     double el = now_s() - t0;
     free(s);
     if (el >= 1.0)
-        fail_msg("200 long and 20,000 short checks took %.2f s", el);
+        fail_msg("200 long and 20,000 short checks took %.2f s of CPU", el);
 }
 
 /* AUTH_FAIL_BURST failures from an address, then it must wait; other addresses are not. */
