@@ -9,6 +9,7 @@
  * (http.c, api.c) accept and validate jobs; worker threads (worker.c) geocode them; the job
  * store (store.h) is the only thing they share besides the read-only index.
  */
+#include "serve/access_log.h"
 #include "serve/api.h"
 #include "serve/auth.h"
 #include "cli/cmd.h"
@@ -106,7 +107,7 @@ static void retention_sweep(struct store *st, const char *data, long days)
 /* The command line of `geobatch serve`. */
 struct serve_opts {
     struct conf_strs indexes;
-    const char *config, *data, *listen, *creds, *notify, *log_level;
+    const char *config, *data, *listen, *creds, *notify, *log_level, *access_log;
     char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
@@ -192,6 +193,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         {"notify-command", CONF_STR, &o->notify, "CMD",
          "run 'CMD JOB_ID ADDRESS' when a job with mailto completes", 0, 0},
         {"log-level", CONF_STR, &o->log_level, "LEVEL", "debug, info, warn or error", 0, 0},
+        {"access-log", CONF_STR, &o->access_log, "FILE",
+         "one JSON line per request (time, app, method, path without the query, status, bytes, "
+         "duration) appended to FILE, '-': standard error; reopened at SIGHUP (none)",
+         0, 0},
         {NULL},
     };
     const struct conf_spec spec = {
@@ -281,8 +286,8 @@ static int make_data_dirs(const char *data)
  * The main thread's life once everything runs: wait for the signals in set until SIGTERM or
  * SIGINT; SIGHUP re-reads the credentials; the retention sweep runs every hour.
  */
-static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *st,
-                          const struct serve_opts *o)
+static void wait_for_stop(const sigset_t *set, struct auth *auth, struct access_log *alog,
+                          struct store *st, const struct serve_opts *o)
 {
     char err[1024] = "";
     time_t last_sweep = time(NULL);
@@ -290,6 +295,10 @@ static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *
         struct timespec wait = {60, 0};
         int sig = sigtimedwait(set, NULL, &wait);
         if (sig == SIGHUP) {
+            int arc = alog ? access_log_reopen(alog) : 0;
+            if (arc < 0)
+                log_error("access log reopen failed path=%s err=\"%s\" (keeping the old file)",
+                          o->access_log, gb_strerror(arc));
             int rc = auth_reload(auth, err, sizeof(err));
             if (rc < 0)
                 log_error("credentials reload failed err=\"%s\" (keeping the old ones)", err);
@@ -329,6 +338,7 @@ int cmd_serve(int argc, char **argv)
     struct worker_pool *pool = NULL;
     struct api *api = NULL;
     struct http_server *http = NULL;
+    struct access_log *alog = NULL;
     char err[1024] = "", cred_path[GB_PATH_MAX], store_url[GB_PATH_MAX];
     int status = CMD_FAIL;
     int lock_fd = -1; /* <data>/lock, held until the end */
@@ -432,12 +442,17 @@ int cmd_serve(int argc, char **argv)
         .burst = (double)o.burst,
     };
     api_new(&api, &ac);
+    if (o.access_log && access_log_open(&alog, o.access_log, err, sizeof(err)) < 0) {
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
     struct http_config hc = {o.listen,
                              (unsigned)o.max_conns,
                              (unsigned)o.timeout,
                              (unsigned)o.header_timeout,
                              (unsigned)o.min_body_rate,
-                             (unsigned)o.max_per_ip};
+                             (unsigned)o.max_per_ip,
+                             alog};
     rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
@@ -446,7 +461,7 @@ int cmd_serve(int argc, char **argv)
     api_set_http(api, http);
     log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", o.listen,
              http_server_port(http), o.workers, auth_count(auth), o.data);
-    wait_for_stop(&set, auth, st, &o);
+    wait_for_stop(&set, auth, alog, st, &o);
     status = CMD_OK;
 out:
     if (ixset && cmd_verify_join(&verify, "serve") >= 0)
@@ -455,6 +470,7 @@ out:
         http_server_quiesce(http);
     worker_pool_stop(pool);
     http_server_stop(http);
+    access_log_close(alog);
     api_free(api);
     store_close(st);
     auth_close(auth);
