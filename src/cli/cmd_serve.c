@@ -95,13 +95,24 @@ static int sweep_one(void *ctx, const struct job_info *j)
     return 0;
 }
 
-static void retention_sweep(struct store *st, const char *data, long days)
+static int sweep_failed_one(void *ctx, const struct job_info *j)
+{
+    struct sweep *s = ctx;
+    if (j->state == JOB_FAILED)
+        jobdir_remove_chunks(s->data, j->id); /* nothing to do for one swept before: cheap */
+    return 0;
+}
+
+/* Remove the jobs that finished more than days ago, and the chunk files of those that failed
+ * more than keep_failed_hours ago (the API refuses to restart them from then on). */
+static void retention_sweep(struct store *st, const char *data, long days, long keep_failed_hours)
 {
     struct sweep s = {st, data, 0};
-    int64_t before = (int64_t)time(NULL) - (int64_t)days * 86400;
-    store_jobs_expired(st, before, sweep_one, &s);
+    int64_t now = (int64_t)time(NULL);
+    store_jobs_expired(st, now - (int64_t)days * 86400, sweep_one, &s);
     if (s.n)
         log_info("retention removed=%d days=%ld", s.n, days);
+    store_jobs_expired(st, now - (int64_t)keep_failed_hours * 3600, sweep_failed_one, &s);
 }
 
 /* The command line of `geobatch serve`. */
@@ -111,6 +122,7 @@ struct serve_opts {
     char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
+    long max_disk, keep_failed;
 };
 
 /*
@@ -138,6 +150,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .max_conns = 512,
         .max_per_ip = 64,
         .retention = 30,
+        .keep_failed = 24,
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
     };
     const struct conf_opt opts[] = {
@@ -188,8 +201,16 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          * slot. Behind a proxy every client shares its address: set 0 there. */
         {"max-connections-per-ip", CONF_LONG, &o->max_per_ip, "N",
          "open connections per client address, 0: no limit (behind a proxy) (64)", 0, 100000},
+        {"max-disk-per-app", CONF_LONG, &o->max_disk, "BYTES",
+         "bytes of files per application: its uploads (in progress too), chunk files and "
+         "results; over it uploads and starts get 413, 0: no limit (0)",
+         0, (long)1 << 50},
         {"retention-days", CONF_LONG, &o->retention, "DAYS",
          "remove finished jobs and their files after this many days (30)", 1, 100000},
+        {"keep-failed-hours", CONF_LONG, &o->keep_failed, "HOURS",
+         "a failed job can be restarted this long, then its chunk files are removed; 0: removed "
+         "when it fails, no restart (24)",
+         0, 100000 * 24},
         {"notify-command", CONF_STR, &o->notify, "CMD",
          "run 'CMD JOB_ID ADDRESS' when a job with mailto completes", 0, 0},
         {"log-level", CONF_STR, &o->log_level, "LEVEL", "debug, info, warn or error", 0, 0},
@@ -311,7 +332,7 @@ static void wait_for_stop(const sigset_t *set, struct auth *auth, struct access_
             return;
         }
         if (time(NULL) - last_sweep >= 3600) {
-            retention_sweep(st, o->data, o->retention);
+            retention_sweep(st, o->data, o->retention, o->keep_failed);
             last_sweep = time(NULL);
         }
     }
@@ -408,7 +429,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     clean_orphans(st, o.data);
-    retention_sweep(st, o.data, o.retention);
+    retention_sweep(st, o.data, o.retention, o.keep_failed);
 
     struct csv_limits limits = {(size_t)o.max_line, (size_t)o.max_field, (size_t)o.max_fields};
     struct worker_config wc = {
@@ -420,6 +441,7 @@ int cmd_serve(int argc, char **argv)
         .chunk_rows = (uint32_t)o.chunk_rows,
         .limits = limits,
         .notify_command = o.notify,
+        .keep_failed_hours = (uint32_t)o.keep_failed,
     };
     rc = worker_pool_start(&pool, &wc);
     if (rc < 0) {
@@ -438,6 +460,8 @@ int cmd_serve(int argc, char **argv)
         .max_body = (uint64_t)o.max_body,
         .chunk_rows = (uint32_t)o.chunk_rows,
         .max_jobs_per_app = (uint64_t)o.max_jobs,
+        .max_disk_per_app = (uint64_t)o.max_disk,
+        .keep_failed_hours = (uint32_t)o.keep_failed,
         .rate = (double)o.rate,
         .burst = (double)o.burst,
     };

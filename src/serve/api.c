@@ -348,5 +348,6 @@ void api_free(struct api *a)
     free(a->rate);
     pthread_mutex_destroy(&a->uploads_mu);
     smap_release(&a->uploads);
+    free(a->app_uploads);
     free(a);
 }
