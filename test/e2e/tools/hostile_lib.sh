@@ -72,7 +72,7 @@ submit_bystander() {
 # alive WHAT: the server still answers a status call on the bystander with 200
 alive() {
     local c
-    c=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$BASE/jobs/$BYSTANDER?$A") || true
+    c=$(curl -s -m 30 -o /dev/null -w '%{http_code}' "$BASE/jobs/$BYSTANDER?$A") || true
     expect_eq "$c" 200 "server alive after: $1"
 }
 finish_bystander() {
