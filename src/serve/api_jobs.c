@@ -231,7 +231,7 @@ static void job_cancel(struct api *a, struct http_request *req, struct http_resp
 
 /*
  * Whether job j may be started: a failed one only while its chunk files are kept; and only
- * while its application is under its disk quota (its results will add to it). Return true,
+ * while its application is not over its disk quota (its results will add to it). Return true,
  * or false with resp filled (400, 413).
  */
 static bool may_start(struct api *a, struct http_request *req, struct http_response *resp,
@@ -254,7 +254,7 @@ static bool may_start(struct api *a, struct http_request *req, struct http_respo
         api_internal_error(resp, req, rc);
         return false;
     }
-    if (disk + uploads >= quota) {
+    if (disk + uploads > quota) {
         api_quota_exceeded(resp, req, quota, disk + uploads, 0, false);
         return false;
     }
