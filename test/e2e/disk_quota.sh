@@ -47,13 +47,6 @@ done
 failed_job "$B"
 JB=$JF
 [ -d "$D/jobs/$JB/in" ] || fail "a failed job's chunk files are gone although it may be restarted"
-workers_idle() {
-    for ((k = 0; k < 2400; k++)); do
-        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
-        sleep 0.05
-    done
-    fail "workers still busy"
-}
 workers_idle
 stop_server
 U=$(usage "$J1" "$J2")

@@ -121,6 +121,16 @@ wait_grep() {
     return 1
 }
 
+# workers_idle: until no worker of the server on $PORT holds a task (/metrics), e.g. a chunk in
+# flight when its job failed, which finishes and is dropped: the condition, not a time.
+workers_idle() {
+    for _ in $(seq 1 2400); do
+        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
+        sleep 0.05
+    done
+    fail "workers still busy"
+}
+
 # serve INDEX DATA LOG [serve args...]: start `geobatch serve` on 127.0.0.1:$PORT (PORT is
 # picked when unset; keep it to restart on the same port), stderr appended to LOG; sets
 # SERVER_PID and BASE; fails (showing LOG) when /health does not answer within
