@@ -9,6 +9,7 @@
  * (http.c, api.c) accept and validate jobs; worker threads (worker.c) geocode them; the job
  * store (store.h) is the only thing they share besides the read-only index.
  */
+#include "serve/access_log.h"
 #include "serve/api.h"
 #include "serve/auth.h"
 #include "cli/cmd.h"
@@ -94,22 +95,34 @@ static int sweep_one(void *ctx, const struct job_info *j)
     return 0;
 }
 
-static void retention_sweep(struct store *st, const char *data, long days)
+static int sweep_failed_one(void *ctx, const struct job_info *j)
+{
+    struct sweep *s = ctx;
+    if (j->state == JOB_FAILED)
+        jobdir_remove_chunks(s->data, j->id); /* nothing to do for one swept before: cheap */
+    return 0;
+}
+
+/* Remove the jobs that finished more than days ago, and the chunk files of those that failed
+ * more than keep_failed_hours ago (the API refuses to restart them from then on). */
+static void retention_sweep(struct store *st, const char *data, long days, long keep_failed_hours)
 {
     struct sweep s = {st, data, 0};
-    int64_t before = (int64_t)time(NULL) - (int64_t)days * 86400;
-    store_jobs_expired(st, before, sweep_one, &s);
+    int64_t now = (int64_t)time(NULL);
+    store_jobs_expired(st, now - (int64_t)days * 86400, sweep_one, &s);
     if (s.n)
         log_info("retention removed=%d days=%ld", s.n, days);
+    store_jobs_expired(st, now - (int64_t)keep_failed_hours * 3600, sweep_failed_one, &s);
 }
 
 /* The command line of `geobatch serve`. */
 struct serve_opts {
     struct conf_strs indexes;
-    const char *config, *data, *listen, *creds, *notify, *log_level;
+    const char *config, *data, *listen, *creds, *notify, *log_level, *access_log;
     char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
+    long max_disk, keep_failed;
 };
 
 /*
@@ -137,6 +150,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .max_conns = 512,
         .max_per_ip = 64,
         .retention = 30,
+        .keep_failed = 24,
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
     };
     const struct conf_opt opts[] = {
@@ -187,11 +201,23 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          * slot. Behind a proxy every client shares its address: set 0 there. */
         {"max-connections-per-ip", CONF_LONG, &o->max_per_ip, "N",
          "open connections per client address, 0: no limit (behind a proxy) (64)", 0, 100000},
+        {"max-disk-per-app", CONF_LONG, &o->max_disk, "BYTES",
+         "bytes of files per application: its uploads (in progress too), chunk files and "
+         "results; over it uploads and starts get 413, 0: no limit (0)",
+         0, (long)1 << 50},
         {"retention-days", CONF_LONG, &o->retention, "DAYS",
          "remove finished jobs and their files after this many days (30)", 1, 100000},
+        {"keep-failed-hours", CONF_LONG, &o->keep_failed, "HOURS",
+         "a failed job can be restarted this long, then its chunk files are removed; 0: removed "
+         "when it fails, no restart (24)",
+         0, 100000 * 24},
         {"notify-command", CONF_STR, &o->notify, "CMD",
          "run 'CMD JOB_ID ADDRESS' when a job with mailto completes", 0, 0},
         {"log-level", CONF_STR, &o->log_level, "LEVEL", "debug, info, warn or error", 0, 0},
+        {"access-log", CONF_STR, &o->access_log, "FILE",
+         "one JSON line per request (time, app, method, path without the query, status, bytes, "
+         "duration) appended to FILE, '-': standard error; reopened at SIGHUP (none)",
+         0, 0},
         {NULL},
     };
     const struct conf_spec spec = {
@@ -281,8 +307,8 @@ static int make_data_dirs(const char *data)
  * The main thread's life once everything runs: wait for the signals in set until SIGTERM or
  * SIGINT; SIGHUP re-reads the credentials; the retention sweep runs every hour.
  */
-static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *st,
-                          const struct serve_opts *o)
+static void wait_for_stop(const sigset_t *set, struct auth *auth, struct access_log *alog,
+                          struct store *st, const struct serve_opts *o)
 {
     char err[1024] = "";
     time_t last_sweep = time(NULL);
@@ -290,6 +316,10 @@ static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *
         struct timespec wait = {60, 0};
         int sig = sigtimedwait(set, NULL, &wait);
         if (sig == SIGHUP) {
+            int arc = alog ? access_log_reopen(alog) : 0;
+            if (arc < 0)
+                log_error("access log reopen failed path=%s err=\"%s\" (keeping the old file)",
+                          o->access_log, gb_strerror(arc));
             int rc = auth_reload(auth, err, sizeof(err));
             if (rc < 0)
                 log_error("credentials reload failed err=\"%s\" (keeping the old ones)", err);
@@ -302,7 +332,7 @@ static void wait_for_stop(const sigset_t *set, struct auth *auth, struct store *
             return;
         }
         if (time(NULL) - last_sweep >= 3600) {
-            retention_sweep(st, o->data, o->retention);
+            retention_sweep(st, o->data, o->retention, o->keep_failed);
             last_sweep = time(NULL);
         }
     }
@@ -329,6 +359,7 @@ int cmd_serve(int argc, char **argv)
     struct worker_pool *pool = NULL;
     struct api *api = NULL;
     struct http_server *http = NULL;
+    struct access_log *alog = NULL;
     char err[1024] = "", cred_path[GB_PATH_MAX], store_url[GB_PATH_MAX];
     int status = CMD_FAIL;
     int lock_fd = -1; /* <data>/lock, held until the end */
@@ -398,7 +429,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     clean_orphans(st, o.data);
-    retention_sweep(st, o.data, o.retention);
+    retention_sweep(st, o.data, o.retention, o.keep_failed);
 
     struct csv_limits limits = {(size_t)o.max_line, (size_t)o.max_field, (size_t)o.max_fields};
     struct worker_config wc = {
@@ -410,6 +441,7 @@ int cmd_serve(int argc, char **argv)
         .chunk_rows = (uint32_t)o.chunk_rows,
         .limits = limits,
         .notify_command = o.notify,
+        .keep_failed_hours = (uint32_t)o.keep_failed,
     };
     rc = worker_pool_start(&pool, &wc);
     if (rc < 0) {
@@ -428,16 +460,23 @@ int cmd_serve(int argc, char **argv)
         .max_body = (uint64_t)o.max_body,
         .chunk_rows = (uint32_t)o.chunk_rows,
         .max_jobs_per_app = (uint64_t)o.max_jobs,
+        .max_disk_per_app = (uint64_t)o.max_disk,
+        .keep_failed_hours = (uint32_t)o.keep_failed,
         .rate = (double)o.rate,
         .burst = (double)o.burst,
     };
     api_new(&api, &ac);
+    if (o.access_log && access_log_open(&alog, o.access_log, err, sizeof(err)) < 0) {
+        fprintf(stderr, "geobatch serve: %s\n", err);
+        goto out;
+    }
     struct http_config hc = {o.listen,
                              (unsigned)o.max_conns,
                              (unsigned)o.timeout,
                              (unsigned)o.header_timeout,
                              (unsigned)o.min_body_rate,
-                             (unsigned)o.max_per_ip};
+                             (unsigned)o.max_per_ip,
+                             alog};
     rc = http_server_start(&http, &hc, &api_handler, api, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: %s\n", err);
@@ -446,7 +485,7 @@ int cmd_serve(int argc, char **argv)
     api_set_http(api, http);
     log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", o.listen,
              http_server_port(http), o.workers, auth_count(auth), o.data);
-    wait_for_stop(&set, auth, st, &o);
+    wait_for_stop(&set, auth, alog, st, &o);
     status = CMD_OK;
 out:
     if (ixset && cmd_verify_join(&verify, "serve") >= 0)
@@ -455,6 +494,7 @@ out:
         http_server_quiesce(http);
     worker_pool_stop(pool);
     http_server_stop(http);
+    access_log_close(alog);
     api_free(api);
     store_close(st);
     auth_close(auth);

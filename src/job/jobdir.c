@@ -13,6 +13,7 @@
 #include "base/mem.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -136,6 +137,59 @@ void jobdir_remove_chunks(const char *data, const char *id)
         nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     if (jobdir_path(path, sizeof(path), data, id, JOBDIR_OUT) == 0)
         nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Add the sizes of the regular files in the directory open as dfd, and in its directories
+ * down to depth more levels, to *bytes. Closes dfd. Entries that vanish meanwhile (a worker's
+ * temp file renamed, a job removed) are skipped. */
+static void du_dir(int dfd, int depth, uint64_t *bytes)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISREG(st.st_mode)) {
+            *bytes += (uint64_t)st.st_size;
+        } else if (S_ISDIR(st.st_mode) && depth > 0) {
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            if (sub >= 0)
+                du_dir(sub, depth - 1, bytes);
+        }
+    }
+    closedir(d);
+}
+
+/* The bytes of the files under path (a job directory: its files, in/ and out/). */
+static int du_path(const char *path, uint64_t *bytes)
+{
+    *bytes = 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    du_dir(fd, 1, bytes);
+    return 0;
+}
+
+int jobdir_usage(const char *data, const char *id, uint64_t *bytes)
+{
+    char path[GB_PATH_MAX];
+    int rc = jobdir_path(path, sizeof(path), data, id, NULL);
+    return rc < 0 ? rc : du_path(path, bytes);
+}
+
+int jobdir_tmp_usage(const char *data, const char *id, uint64_t *bytes)
+{
+    char path[GB_PATH_MAX];
+    int rc = jobdir_tmp_path(path, sizeof(path), data, id, NULL);
+    return rc < 0 ? rc : du_path(path, bytes);
 }
 
 int jobdir_tmp_remove(const char *data, const char *id, uint32_t nchunks)

@@ -78,7 +78,17 @@ int jobdir_chunk_path(char *out, size_t cap, const char *data, const char *id, u
 /* Remove a job's directory and everything in it. Return 0 (also when it is gone) or -errno. */
 int jobdir_remove(const char *data, const char *id);
 
-/* Remove the chunk files of a completed job: in/ and out/ with everything in them. */
+/*
+ * The bytes of the regular files of job id: <data>/jobs/<id>/ (jobdir_usage) or the upload in
+ * progress <data>/tmp/<id>/ (jobdir_tmp_usage), subdirectories in/ and out/ included; 0 when
+ * there is no such directory. What an application's disk quota counts. Return 0 and set *bytes,
+ * GB_EPARAM for a bad id, or -errno.
+ */
+int jobdir_usage(const char *data, const char *id, uint64_t *bytes);
+int jobdir_tmp_usage(const char *data, const char *id, uint64_t *bytes);
+
+/* Remove the chunk files of a job that will not run again (completed, cancelled, failed for
+ * good): in/ and out/ with everything in them. */
 void jobdir_remove_chunks(const char *data, const char *id);
 
 /*

@@ -276,6 +276,7 @@ static int on_begin(void *ctx, struct http_request *req, struct http_response *r
     char app[STORE_APP_MAX + 1];
     if (!admit(a, req, resp, app, sizeof(app)))
         return HTTP_RESPOND;
+    snprintf(req->app, sizeof(req->app), "%s", app);
     if (!rt) {
         api_method_not_allowed(resp, req);
         return HTTP_RESPOND;
@@ -347,5 +348,6 @@ void api_free(struct api *a)
     free(a->rate);
     pthread_mutex_destroy(&a->uploads_mu);
     smap_release(&a->uploads);
+    free(a->app_uploads);
     free(a);
 }

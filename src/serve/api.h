@@ -32,13 +32,16 @@ struct api_config {
     const struct gc_set *set; /* the index set the synchronous APIs answer from, or NULL: index */
     struct worker_pool *workers;
     const char *data_dir;
-    struct csv_limits limits;  /* per line / field of an upload */
-    uint64_t max_records;      /* input lines without the header, per job */
-    uint64_t max_body;         /* bytes of an upload */
-    uint32_t chunk_rows;       /* valid rows per chunk */
-    uint64_t max_jobs_per_app; /* submitted + accepted + running jobs of one application */
-    double rate;               /* requests per second per application (0: no limit) */
-    double burst;              /* bucket size of the rate limit */
+    struct csv_limits limits;   /* per line / field of an upload */
+    uint64_t max_records;       /* input lines without the header, per job */
+    uint64_t max_body;          /* bytes of an upload */
+    uint32_t chunk_rows;        /* valid rows per chunk */
+    uint64_t max_jobs_per_app;  /* submitted + accepted + running jobs of one application */
+    uint64_t max_disk_per_app;  /* bytes of an application's job files and uploads, 0: none */
+    uint32_t keep_failed_hours; /* a failed job may be restarted this long (its chunk files are
+                                   removed then; 0: when it fails, and it cannot restart) */
+    double rate;                /* requests per second per application (0: no limit) */
+    double burst;               /* bucket size of the rate limit */
 };
 
 struct api;

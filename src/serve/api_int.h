@@ -42,6 +42,12 @@ struct api_pace_slot {
     double last; /* monotonic seconds */
 };
 
+/* One application's uploads in progress (api.c's uploads map points to it). */
+struct api_app_uploads {
+    uint32_t n;     /* uploads in progress (they count as jobs) */
+    uint64_t bytes; /* body bytes they received (they count against the disk quota) */
+};
+
 struct api {
     struct api_config cfg;
     struct http_server *http;
@@ -50,8 +56,10 @@ struct api {
     size_t nrate;
     pthread_mutex_t pace_mu; /* pace */
     struct api_pace_slot pace[API_PACE_SLOTS];
-    pthread_mutex_t uploads_mu; /* uploads; held from counting jobs to admitting an upload */
-    struct smap uploads;        /* application -> uploads in progress (count as jobs) */
+    pthread_mutex_t uploads_mu; /* uploads, app_uploads; held from counting jobs to admitting */
+    struct smap uploads;        /* application -> its index in app_uploads */
+    struct api_app_uploads *app_uploads;
+    size_t napp_uploads, capapp_uploads;
 };
 
 /*
@@ -119,6 +127,17 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
                     struct http_response *resp);
 /* Stop the validator and remove what an upload that did not make it left. NULL is fine. */
 void api_upload_free(struct upload *u);
+
+/* The bytes of app's job directories on disk (every job the store lists for it: jobdir_usage).
+ * Return 0 or the store's error. */
+int api_app_disk_usage(struct api *a, const char *app, uint64_t *out);
+/* The body bytes of app's uploads in progress, counted against its disk quota. */
+uint64_t api_app_uploads_bytes(struct api *a, const char *app);
+
+/* 413 ApplicationError / ExceededUsageLimit: app's disk quota; used: bytes in use, need: bytes
+ * the request would add (0: not known), at_least: need is a lower bound. */
+void api_quota_exceeded(struct http_response *resp, const struct http_request *req, uint64_t quota,
+                        uint64_t used, uint64_t need, bool at_least);
 
 /* ---- job endpoints (api_jobs.c) ---- */
 

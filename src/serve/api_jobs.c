@@ -225,6 +225,42 @@ static void job_cancel(struct api *a, struct http_request *req, struct http_resp
     api_respond_status(resp, req, j);
 }
 
+/* Seconds before a failed job's chunk files go (--keep-failed-hours) in which it can no longer
+ * be restarted: the hourly sweep may remove them while a restart is being recorded. */
+#define RESTART_MARGIN_S 60
+
+/*
+ * Whether job j may be started: a failed one only while its chunk files are kept; and only
+ * while its application is not over its disk quota (its results will add to it). Return true,
+ * or false with resp filled (400, 413).
+ */
+static bool may_start(struct api *a, struct http_request *req, struct http_response *resp,
+                      const char *app, const struct job_info *j)
+{
+    int64_t keep = (int64_t)a->cfg.keep_failed_hours * 3600;
+    if (j->state == JOB_FAILED &&
+        (keep == 0 || (int64_t)time(NULL) - j->finished >= keep - RESTART_MARGIN_S)) {
+        api_bad_request(resp, req,
+                        "CANNOT RUN A FAILED JOB WHOSE INPUT WAS REMOVED (see --keep-failed-hours)",
+                        NULL);
+        return false;
+    }
+    uint64_t quota = a->cfg.max_disk_per_app, disk = 0;
+    if (!quota || (j->state != JOB_SUBMITTED && j->state != JOB_FAILED))
+        return true;
+    uint64_t uploads = api_app_uploads_bytes(a, app);
+    int rc = api_app_disk_usage(a, app, &disk);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return false;
+    }
+    if (disk + uploads > quota) {
+        api_quota_exceeded(resp, req, quota, disk + uploads, 0, false);
+        return false;
+    }
+    return true;
+}
+
 /* PUT ?action=run: a submitted (or failed) job is accepted; accepted or running stays. */
 static void job_run(struct api *a, struct http_request *req, struct http_response *resp,
                     const char *app, struct job_info *j)
@@ -233,6 +269,8 @@ static void job_run(struct api *a, struct http_request *req, struct http_respons
         api_respond_status(resp, req, j);
         return;
     }
+    if (!may_start(a, req, resp, app, j))
+        return;
     int rc = store_job_transition(a->cfg.store, j->id, app,
                                   JOB_MASK(JOB_SUBMITTED) | JOB_MASK(JOB_FAILED), JOB_ACCEPTED,
                                   (int64_t)time(NULL), j);

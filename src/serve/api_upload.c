@@ -8,6 +8,16 @@
  * renamed to <data>/jobs/<id>/ and the job inserted into the store; a rejected upload leaves
  * nothing behind. The body is never held in memory.
  *
+ * Disk quota (--max-disk-per-app). What an application holds is the files of its jobs
+ * (api_app_disk_usage: uploads, chunk outputs, results, zips) plus the body bytes of its uploads
+ * in progress (counted per application under uploads_mu). An upload is refused at its headers
+ * when that is already at the quota (or its Content-Length would pass it), cut as soon as its
+ * body passes it, and checked exactly once it is whole: its own directory's bytes, the others'
+ * bytes in progress taken before the job directories are measured (an upload that commits in
+ * between is then counted twice, never missed), so that committed uploads never pass the quota.
+ * Results are not known in advance: a job that runs may take its application over the quota;
+ * from then on its uploads and starts are refused until jobs are deleted.
+ *
  * Threads: the route handler, body() and end() run on the request's connection thread; one
  * validator thread per upload in progress owns the intake writer until it is joined.
  */
@@ -58,9 +68,13 @@ struct upload {
     char app[STORE_APP_MAX + 1];
     struct jobdir_intake *in; /* <data>/tmp/<id>/ until committed */
     struct job_params params;
-    struct buf ptext; /* encoded job parameters */
-    bool run;         /* action=run */
-    bool counted;     /* counted in api->uploads (until the store has the job) */
+    struct buf ptext;    /* encoded job parameters */
+    bool run;            /* action=run */
+    bool counted;        /* counted in api->uploads (until the store has the job) */
+    uint32_t slot;       /* its application's api_app_uploads, when counted */
+    uint64_t held;       /* body bytes counted in that slot's bytes */
+    uint64_t quota_base; /* the application's bytes on disk when the upload began */
+    bool over_quota;     /* the body passed the disk quota */
     int pipe_w, pipe_r;
     pthread_t th;
     bool th_running;
@@ -182,10 +196,134 @@ static void uncount_locked(struct upload *u)
 {
     if (!u->counted)
         return;
-    uint32_t *n = smap_get(&u->api->uploads, u->app, strlen(u->app));
-    if (n && *n > 0)
-        (*n)--;
+    struct api_app_uploads *s = &u->api->app_uploads[u->slot];
+    s->n--;
+    s->bytes -= u->held;
+    u->held = 0;
     u->counted = false;
+}
+
+/* The index of app's api_app_uploads, made when it has none (under a->uploads_mu). */
+static uint32_t app_slot_locked(struct api *a, const char *app)
+{
+    int inserted;
+    uint32_t *v = smap_put(&a->uploads, app, strlen(app), (uint32_t)a->napp_uploads, &inserted);
+    if (inserted) {
+        VEC_GROW(a->app_uploads, a->napp_uploads, a->capapp_uploads);
+        a->app_uploads[a->napp_uploads++] = (struct api_app_uploads){0, 0};
+    }
+    return *v;
+}
+
+/* The body bytes of app's uploads in progress but u (under a->uploads_mu). */
+static uint64_t others_bytes_locked(const struct upload *u)
+{
+    return u->counted ? u->api->app_uploads[u->slot].bytes - u->held : 0;
+}
+
+uint64_t api_app_uploads_bytes(struct api *a, const char *app)
+{
+    pthread_mutex_lock(&a->uploads_mu);
+    uint32_t *slot = smap_get(&a->uploads, app, strlen(app));
+    uint64_t bytes = slot ? a->app_uploads[*slot].bytes : 0;
+    pthread_mutex_unlock(&a->uploads_mu);
+    return bytes;
+}
+
+struct usage_sum {
+    const char *data;
+    uint64_t bytes;
+};
+
+static int add_job_usage(void *ctx, const struct job_info *j)
+{
+    struct usage_sum *s = ctx;
+    uint64_t b = 0;
+    if (jobdir_usage(s->data, j->id, &b) == 0)
+        s->bytes += b;
+    return 0;
+}
+
+int api_app_disk_usage(struct api *a, const char *app, uint64_t *out)
+{
+    struct usage_sum s = {a->cfg.data_dir, 0};
+    uint64_t total = 0;
+    int rc = store_job_list(a->cfg.store, app, 0, UINT32_MAX, add_job_usage, &s, &total);
+    if (rc == 0)
+        *out = s.bytes;
+    return rc;
+}
+
+void api_quota_exceeded(struct http_response *resp, const struct http_request *req, uint64_t quota,
+                        uint64_t used, uint64_t need, bool at_least)
+{
+    char msg[256], needs[96] = "";
+    if (need)
+        snprintf(needs, sizeof(needs), ", the request needs %s%llu more",
+                 at_least ? "at least " : "", (unsigned long long)need);
+    snprintf(msg, sizeof(msg),
+             "Disk quota of this application exceeded: %llu of %llu bytes in use%s; delete jobs "
+             "to free space",
+             (unsigned long long)used, (unsigned long long)quota, needs);
+    api_respond_error(resp, req, 413, "ApplicationError", "ExceededUsageLimit", msg, NULL);
+}
+
+/*
+ * Refuse an upload at its headers when its application's bytes on disk and in progress are at
+ * the disk quota, or would pass it with the Content-Length. Return true to go on (u->quota_base
+ * set), or false with resp filled.
+ */
+static bool quota_admit(struct api *a, struct http_request *req, struct http_response *resp,
+                        struct upload *u)
+{
+    uint64_t quota = a->cfg.max_disk_per_app;
+    if (!quota)
+        return true;
+    pthread_mutex_lock(&a->uploads_mu);
+    uint64_t others = others_bytes_locked(u);
+    pthread_mutex_unlock(&a->uploads_mu);
+    uint64_t disk = 0;
+    int rc = api_app_disk_usage(a, u->app, &disk);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return false;
+    }
+    u->quota_base = disk;
+    uint64_t need = req->has_length ? req->content_length : 0;
+    if (disk + others >= quota || disk + others + need > quota) {
+        api_quota_exceeded(resp, req, quota, disk + others, need, false);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The exact check of a whole upload before it is committed: its directory's bytes, with the
+ * application's other uploads in progress and its job directories. Return true to commit, or
+ * false with resp filled.
+ */
+static bool quota_commit_ok(struct api *a, struct http_request *req, struct http_response *resp,
+                            struct upload *u)
+{
+    uint64_t quota = a->cfg.max_disk_per_app;
+    if (!quota)
+        return true;
+    pthread_mutex_lock(&a->uploads_mu);
+    uint64_t others = others_bytes_locked(u); /* first: see DESIGN */
+    pthread_mutex_unlock(&a->uploads_mu);
+    uint64_t disk = 0, own = 0;
+    int rc = api_app_disk_usage(a, u->app, &disk);
+    if (rc == 0)
+        rc = jobdir_tmp_usage(a->cfg.data_dir, u->id, &own);
+    if (rc < 0) {
+        api_internal_error(resp, req, rc);
+        return false;
+    }
+    if (disk + others + own > quota) {
+        api_quota_exceeded(resp, req, quota, disk + others, own, false);
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -199,12 +337,12 @@ static int admit_upload(struct api *a, struct upload *u)
     pthread_mutex_lock(&a->uploads_mu);
     uint64_t active = 0;
     int rc = store_job_count_active(a->cfg.store, u->app, &active);
-    int inserted;
-    uint32_t *n = smap_put(&a->uploads, u->app, strlen(u->app), 0, &inserted);
-    if (rc == 0 && active + *n >= a->cfg.max_jobs_per_app)
+    uint32_t slot = app_slot_locked(a, u->app);
+    if (rc == 0 && active + a->app_uploads[slot].n >= a->cfg.max_jobs_per_app)
         rc = GB_ELIMIT;
     if (rc == 0) {
-        (*n)++;
+        a->app_uploads[slot].n++;
+        u->slot = slot;
         u->counted = true;
     }
     pthread_mutex_unlock(&a->uploads_mu);
@@ -289,6 +427,8 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
         resp->retry_after = 60;
         goto fail;
     }
+    if (!quota_admit(a, req, resp, u))
+        goto fail;
     rc = jobdir_intake_open(&u->in, a->cfg.data_dir, u->id, a->cfg.chunk_rows);
     if (rc < 0) {
         api_internal_error(resp, req, rc);
@@ -321,6 +461,19 @@ int api_upload_body(struct upload *u, const char *data, size_t n)
         u->too_big = true;
         return HTTP_BODY_REFUSE; /* answered now, the rest is never read */
     }
+    uint64_t quota = u->api->cfg.max_disk_per_app;
+    if (quota && u->counted) {
+        pthread_mutex_lock(&u->api->uploads_mu);
+        struct api_app_uploads *s = &u->api->app_uploads[u->slot];
+        s->bytes += n;
+        u->held += n;
+        uint64_t all = s->bytes;
+        pthread_mutex_unlock(&u->api->uploads_mu);
+        if (u->quota_base + all > quota) {
+            u->over_quota = true;
+            return HTTP_BODY_REFUSE; /* answered now, the rest is never read */
+        }
+    }
     if (u->pipe_w < 0)
         return -1;
     if (fs_write_all(u->pipe_w, data, n) < 0)
@@ -341,8 +494,16 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
 {
     upload_abort(u); /* EOF for the validator, then wait for its verdict */
     char msg[768];
-    if (u->too_big || u->rc < 0)
+    if (u->too_big || u->over_quota || u->rc < 0)
         upload_discard(u);
+    if (u->over_quota) {
+        pthread_mutex_lock(&a->uploads_mu);
+        uint64_t others = others_bytes_locked(u);
+        pthread_mutex_unlock(&a->uploads_mu);
+        api_quota_exceeded(resp, req, a->cfg.max_disk_per_app, u->quota_base + others, u->bytes,
+                           true);
+        return;
+    }
     if (u->too_big) {
         snprintf(msg, sizeof(msg), "Input data is larger than %llu bytes",
                  (unsigned long long)a->cfg.max_body);
@@ -357,6 +518,10 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
         }
         snprintf(msg, sizeof(msg), "Invalid input data. JobId: %s %s", u->id, u->err);
         api_bad_request(resp, req, msg, NULL);
+        return;
+    }
+    if (!quota_commit_ok(a, req, resp, u)) {
+        upload_discard(u);
         return;
     }
     /* Make the files durable, then move the job into place and record it. */

@@ -122,8 +122,14 @@ static int parse_file(const char *path, struct auth_table *out, char *err, size_
         return rc;
     }
     struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077))
-        log_warn("credentials readable by others path=%s mode=%o (chmod 600 it)", path,
+    /* Group read is the Debian package's setup (root:geobatch 0640): no warning for it. */
+    bool stat_ok = fstat(fileno(fp), &st) == 0;
+    if (stat_ok && (st.st_mode & S_IRWXO))
+        log_warn("credentials readable by others path=%s mode=%o (chmod o-rwx it: 600, or 640"
+                 " for a group)",
+                 path, (unsigned)(st.st_mode & 0777));
+    else if (stat_ok && (st.st_mode & S_IWGRP))
+        log_warn("credentials writable by group path=%s mode=%o (chmod g-w it)", path,
                  (unsigned)(st.st_mode & 0777));
     struct auth_entry *e = NULL;
     size_t n = 0, cap = 0, lineno = 0;

@@ -22,6 +22,7 @@
  * descriptor that was reused.
  */
 #include "serve/http.h"
+#include "serve/access_log.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -79,6 +80,8 @@ struct http_server {
     atomic_uint_fast64_t buckets[NBUCKETS + 1]; /* last: +Inf */
     atomic_uint_fast64_t lat_us_sum;
     atomic_uint_fast64_t count;
+    struct access_log *access_log; /* or NULL */
+    atomic_uint_fast64_t next_id;  /* the number of the last request begun */
 };
 
 struct req_ctx {
@@ -94,6 +97,12 @@ struct req_ctx {
     bool deferred;                /* pending is the answer to a request without a body */
     struct http_response pending; /* queued at MHD's next call, so that the connection stays
                                      open (keep-alive): queued in the first call, MHD closes */
+    /* for the access log */
+    uint64_t id;                        /* the request's number */
+    uint64_t bytes_in;                  /* body bytes received */
+    uint64_t bytes_out;                 /* body bytes of the answer */
+    char method[16];                    /* the method's first bytes */
+    char path[HTTP_ROUTE_PATH_MAX + 2]; /* the path's first bytes: one more than the log keeps */
 };
 
 /* ---- routes ---- */
@@ -451,6 +460,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
                                      struct http_response *resp)
 {
     struct MHD_Response *r;
+    rc->bytes_out = resp->fd >= 0 ? resp->size : resp->body.len;
     if (resp->fd >= 0) {
         r = MHD_create_response_from_fd64(resp->size, resp->fd);
         if (!r)
@@ -502,6 +512,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
 static void send_refusal(struct MHD_Connection *c, struct req_ctx *rc, struct http_response *resp)
 {
     rc->status = resp->status;
+    rc->bytes_out = resp->body.len;
     rc->responded = true;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -613,6 +624,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->bad_framing = check_framing(c);
         r->method = method;
         r->path = origin_form(url);
+        rc->id = atomic_fetch_add(&s->next_id, 1) + 1;
+        snprintf(rc->method, sizeof(rc->method), "%s", method);
+        snprintf(rc->path, sizeof(rc->path), "%s", r->path);
         http_route_match(s->h, method, r->path, &r->route);
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
         client_address(c, r->client, sizeof(r->client));
@@ -668,6 +682,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (*upload_size) {
+        rc->bytes_in += *upload_size;
         double t0 = mono_now();
         int b =
             rc->reading && !rc->stopped ? s->h->body(s->ctx, &rc->req, upload, *upload_size) : 0;
@@ -702,7 +717,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)toe;
     struct http_server *s = cls;
     struct req_ctx *rc = *con_cls;
     if (!rc)
@@ -723,6 +737,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_add(&s->count, 1);
     if (rc->status > 0 && rc->status < 600)
         atomic_fetch_add(&s->by_status[rc->status], 1);
+    if (s->access_log) {
+        const struct http_route *route = rc->req.route.route;
+        struct access_entry e = {rc->id,
+                                 rc->req.client,
+                                 rc->req.app,
+                                 rc->method,
+                                 route ? route->pattern : "",
+                                 rc->path,
+                                 rc->responded ? rc->status : 0,
+                                 rc->bytes_in,
+                                 rc->bytes_out,
+                                 sec,
+                                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK};
+        access_log_write(s->access_log, &e);
+    }
     free(rc);
     *con_cls = NULL;
 }
@@ -769,6 +798,7 @@ int http_server_start(struct http_server **out, const struct http_config *cfg,
                               ? cfg->header_timeout_s
                               : cfg->timeout_s;
     s->min_body_rate = cfg->min_body_rate;
+    s->access_log = cfg->access_log;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |

@@ -103,6 +103,7 @@ struct http_request {
     const char *bad_framing;
     bool too_many_params; /* more than HTTP_MAX_PARAMS query parameters were sent */
     void *state;          /* the handler's, from begin() to cleanup() */
+    char app[72];         /* the handler sets the authenticated application: access log */
 };
 
 /* Return the value of the last parameter called name (any case), or NULL. */
@@ -151,9 +152,11 @@ struct http_config {
     unsigned header_timeout_s;
     unsigned min_body_rate; /* bytes per second (time spent in the handler's body() excluded) */
     unsigned max_per_ip;    /* open connections per client address, 0: no limit */
+    struct access_log *access_log; /* one line per request (access_log.h), or NULL */
 };
 
 struct http_server;
+struct access_log;
 
 /*
  * Listen and serve. Return 0 and set *out, or a negative code with a message in err.

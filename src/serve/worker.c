@@ -15,7 +15,8 @@
  *
  * Every claim ends with its holder (store.h, "Claims"): counted, released or failed. A failure
  * fails the job only in the run it was claimed in, so a late failure of a run that a restart
- * ended changes nothing.
+ * ended changes nothing. A failed job's chunk files stay for a restart (PUT ?action=run) for
+ * --keep-failed-hours, removed then by cmd_serve's sweep; with 0 they go here, when it fails.
  *
  * Waking: workers sleep on a condition variable. worker_pool_kick() broadcasts it under the
  * same mutex the workers hold from their (empty) claim to their wait, so a job committed
@@ -544,10 +545,12 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc, 
     struct job_info j;
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
+    bool gone_for_good = g == 0 && (j.state == JOB_CANCELLED ||
+                                    (j.state == JOB_FAILED && p->cfg.keep_failed_hours == 0));
     if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
         jobdir_remove(p->cfg.data_dir, t->id);
-    else if (g == 0 && j.state == JOB_CANCELLED)
-        jobdir_remove_chunks(p->cfg.data_dir, t->id); /* a chunk file written after the cancel */
+    else if (gone_for_good) /* a chunk file written after the cancel or the failure */
+        jobdir_remove_chunks(p->cfg.data_dir, t->id);
     if (settled)
         return;
     if (rc == 0) {
@@ -562,6 +565,10 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc, 
     }
     log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
     settle(p, t, true);
+    /* Without --keep-failed-hours the job never runs again: its chunk files go now. */
+    if (p->cfg.keep_failed_hours == 0 && store_job_get(p->cfg.store, t->id, NULL, &j) == 0 &&
+        j.state == JOB_FAILED)
+        jobdir_remove_chunks(p->cfg.data_dir, t->id);
 }
 
 static void *worker_main(void *arg)

@@ -30,6 +30,8 @@ struct worker_config {
     uint32_t chunk_rows;        /* rows per chunk (the API splits uploads by it) */
     struct csv_limits limits;   /* the limits the upload was validated with */
     const char *notify_command; /* run as "<cmd> <job id> <mailto>" on completion, or NULL */
+    uint32_t keep_failed_hours; /* 0: a job's chunk files are removed as soon as it fails (the
+                                   API then never restarts it); else cmd_serve's sweep does */
 };
 
 struct worker_pool;

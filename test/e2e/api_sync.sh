@@ -185,15 +185,16 @@ stop_server
 PORT=
 serve "$T/li.gbx" "$T/data" "$T/serve2.log" --log-level warn --rate 1 --burst 2
 u="http://127.0.0.1:$PORT/6.2/geocode.json?$STAEDTLE&$K"
-codes=$(curl -s -w "%{http_code} " -o /dev/null "$u" -o /dev/null "$u" -o /dev/null "$u")
-expect_eq "$codes" "200 200 429 " "6.2 rate limit"
-curl -s -D "$T/h" -o "$T/body" "$u"
+# One curl, one connection: the five requests come within milliseconds, so the bucket (1 a
+# second) cannot refill between them however loaded the machine is (separate curl processes
+# could each take a second to start).
+codes=$(curl -s -w "%{http_code} %header{retry-after}|" -o /dev/null "$u" -o /dev/null "$u" \
+    -o /dev/null "$u" -o "$T/body" "$u" -o "$T/body7" "http://127.0.0.1:$PORT/v1/geocode?q=Vaduz&$K")
+expect_eq "$codes" "200 |200 |429 1|429 1|429 1|" "6.2 rate limit (status and Retry-After)"
 expect_eq "$(cat "$T/body")" \
     '{"type":"ApplicationError","subtype":"ExceededUsageLimit","Details":"Too many requests for this application"}' \
     "6.2 429 document"
-grep -qi '^Retry-After: 1' "$T/h" || fail "no Retry-After on 429"
-curl -s -o "$T/body" "http://127.0.0.1:$PORT/v1/geocode?q=Vaduz&$K"
-sed -E 's/"(correlationId|requestId)":"[A-Za-z0-9]{32}"/"\1":"ID"/g' "$T/body" >"$T/b"
+sed -E 's/"(correlationId|requestId)":"[A-Za-z0-9]{32}"/"\1":"ID"/g' "$T/body7" >"$T/b"
 expect_eq "$(cat "$T/b")" \
     '{"status":429,"title":"Too Many Requests","correlationId":"ID","requestId":"ID","cause":"Too many requests for this application","action":"Retry after the seconds that Retry-After gives"}' \
     "v7 429 document"

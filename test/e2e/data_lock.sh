@@ -11,7 +11,9 @@ e2e_init data_lock
 FAIL_LOG="$T/serve.log"
 import_index "$T/li.gbx" "$LI_CSV"
 make_data "$T/data" 'appA codeA'
-serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 1 --rate 0
+# --min-body-rate 0: the upload below waits on purpose until the second server gave up, which
+# on a loaded machine can take longer than the slow-client watchdog allows a stalled body.
+serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 1 --rate 0 --min-body-rate 0
 FIRST=$SERVER_PID
 li_rows 300 | { echo 'recId|searchText|country'; cat; } >"$T/in.txt"
 P="indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude&outputcompressed=false"

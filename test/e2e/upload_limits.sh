@@ -119,7 +119,9 @@ echo "4. 40 refused uploads: tmp/ empty as soon as each answer is in"
 # ---- 5. uploads in progress count toward --max-jobs-per-app ----
 stop_server
 make_data "$T/data2" 'appA codeA'
-serve "$T/li.gbx" "$T/data2" "$T/serve.log" --workers 1 --max-jobs-per-app 2 --rate 0
+# --min-body-rate 0: the two uploads below stall on purpose (a loaded machine may take longer
+# between their start and their end than the slow-client watchdog allows a stalled body)
+serve "$T/li.gbx" "$T/data2" "$T/serve.log" --workers 1 --max-jobs-per-app 2 --rate 0 --min-body-rate 0
 li_rows 300 | { echo 'recId|searchText|country'; cat; } >"$T/in300.txt"
 # Two uploads that send their headers and part of the body, then wait on a FIFO each.
 UPS=()

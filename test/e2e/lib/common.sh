@@ -108,6 +108,36 @@ wait_health() {
     return 1
 }
 
+# wait_lines FILE N [TRIES]: until FILE has at least N lines (TRIES x 50 ms, default 600); 1 if
+# it never does. For what a server writes after it answered (an access log line, a log line).
+wait_lines() {
+    for _ in $(seq 1 "${3:-600}"); do
+        [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_grep FILE PATTERN [COUNT [TRIES]]: until at least COUNT (default 1) lines of FILE match
+# the extended regex PATTERN (TRIES x 50 ms, default 600); 1 if they never do.
+wait_grep() {
+    for _ in $(seq 1 "${4:-600}"); do
+        [ "$(grep -cE -- "$2" "$1" 2>/dev/null || true)" -ge "${3:-1}" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# workers_idle: until no worker of the server on $PORT holds a task (/metrics), e.g. a chunk in
+# flight when its job failed, which finishes and is dropped: the condition, not a time.
+workers_idle() {
+    for _ in $(seq 1 2400); do
+        curl -s "http://127.0.0.1:$PORT/metrics" | grep -qx 'geobatch_workers_busy 0' && return 0
+        sleep 0.05
+    done
+    fail "workers still busy"
+}
+
 # serve INDEX DATA LOG [serve args...]: start `geobatch serve` on 127.0.0.1:$PORT (PORT is
 # picked when unset; keep it to restart on the same port), stderr appended to LOG; sets
 # SERVER_PID and BASE; fails (showing LOG) when /health does not answer within
