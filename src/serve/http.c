@@ -649,6 +649,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         struct http_response resp;
         resp_init(&resp);
         rc->began = true;
+        /* the headers are complete: the watchdog's header deadline ends before the handler
+         * runs (a long poll, or any slow answer, may take longer than the deadline) */
+        conn_phase(s, conn_of(c), PHASE_BUSY);
         int what = s->h->begin(s->ctx, r, &resp);
         if (what == HTTP_READ_BODY) {
             rc->reading = true;
@@ -656,7 +659,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             resp_release(&resp);
             return MHD_YES;
         }
-        conn_phase(s, conn_of(c), PHASE_BUSY);
         if (!has_body(c, r)) {
             rc->pending = resp; /* moved: released by the next call or by on_completed */
             rc->deferred = true;

@@ -61,6 +61,14 @@ grep -q 'http slow client cut phase=body' "$T/serve.log" || fail "no log line fo
 req GET "http://127.0.0.1:$PORT/metrics"
 grep -qx 'geobatch_http_slow_clients_cut_total 2' "$T/body" || fail "metrics: slow clients cut"
 no_leftovers "$T/data" "slow body"
+# A request whose answer takes longer than the header deadline is not cut: the deadline ends
+# with the headers. A 4 s long poll of the (submitted, unchanging) bystander is answered 200
+# (before the fix the watchdog cut it at 2 s, and the console's 10 s polls at 10 s).
+code=$(curl -s -o "$T/poll.xml" -w '%{http_code}' \
+    "$BASE/jobs/$BYSTANDER/progress?$A&wait=4&status=submitted&processed=0") || true
+expect_eq "$code $(field Status <"$T/poll.xml")" "200 submitted" "a 4 s long poll, 2 s header deadline"
+req GET "http://127.0.0.1:$PORT/metrics"
+grep -qx 'geobatch_http_slow_clients_cut_total 2' "$T/body" || fail "metrics: the long poll was cut"
 # Not every slow request is cut: a body sent in 3 pieces over 3 s (10 KB/s) is accepted.
 python3 - "$PORT" "$A" >"$T/paced" <<'EOF'
 import socket, sys, time

@@ -32,15 +32,18 @@ OUTCOLS=displayLatitude,displayLongitude,locationLabel,relevance,matchLevel
 make_data "$T/data" 'appA codeA'
 HEALTH_TRIES=200 serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 2 --rate 0
 HOST="http://127.0.0.1:$PORT"
-ID=$(curl -s --data-binary @"$T/in.txt" \
-    "$BASE/jobs?$A&action=run&indelim=%7C&outdelim=%7C&outcols=$OUTCOLS&outputcombined=true" | field RequestId)
-[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "submit: no RequestId"
+curl -sS -o "$T/submit.xml" --data-binary @"$T/in.txt" \
+    "$BASE/jobs?$A&action=run&indelim=%7C&outdelim=%7C&outcols=$OUTCOLS&outputcombined=true" ||
+    fail "submit: curl exit $?"
+ID=$(field RequestId <"$T/submit.xml")
+[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "submit: no RequestId: $(head -c 500 "$T/submit.xml")"
 "$GB_BIN" geocode --index "$T/li.gbx" --indelim='|' --outdelim='|' --outcols=$OUTCOLS \
     --outputcombined=true "$T/in.txt" >"$T/ref.txt"
 # the job's own long poll: each answer comes when the state or the count changes
 st=x n=0
 for _ in $(seq 1 2000); do
-    curl -s "$BASE/jobs/$ID/progress?$A&wait=10&status=$st&processed=$n" >"$T/progress.xml"
+    curl -sS "$BASE/jobs/$ID/progress?$A&wait=10&status=$st&processed=$n" >"$T/progress.xml" ||
+        fail "progress: curl exit $?"
     st=$(field Status <"$T/progress.xml")
     n=$(field ProcessedCount <"$T/progress.xml")
     [ "$st" = completed ] && break

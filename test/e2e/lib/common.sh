@@ -21,10 +21,13 @@ ON_EXIT=()       # extra commands for the exit trap
 SERVER_PID=      # the server started last
 FAIL_LOG=
 
-# e2e_init NAME: make T under $GB_TMP, install the exit trap.
+# e2e_init NAME: make T under $GB_TMP, install the exit trap, and an error trap that names the
+# command and line whenever `set -e` ends a script without a fail message of its own (a curl
+# inside $(...) that failed, say).
 e2e_init() {
     T=$(mktemp -d "$GB_TMP/$1.XXXXXX")
     trap e2e_cleanup EXIT
+    trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: exit $?: $BASH_COMMAND" >&2' ERR
 }
 
 on_exit() { ON_EXIT+=("$1"); }
