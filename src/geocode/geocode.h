@@ -122,6 +122,24 @@ const char *gc_code_name(enum gc_code c);
 /* Write the locationLabel of c as its country writes addresses. */
 void gc_label(const struct gc_candidate *c, char *out, size_t cap);
 
+/* The address fields of a candidate that answers name (each writer of an answer walks its own
+ * table of keys over them, in its own order). */
+enum gc_field {
+    GF_COUNTRY3,     /* ISO 3166-1 alpha-3 */
+    GF_COUNTRY2,     /* ISO 3166-1 alpha-2 */
+    GF_COUNTRY_NAME, /* in English */
+    GF_STATE,
+    GF_COUNTY,
+    GF_CITY,
+    GF_DISTRICT,
+    GF_STREET,
+    GF_HOUSENUMBER,
+    GF_POSTCODE,
+    GF_LOCATION_ID,
+};
+/* Field f of c, or NULL / "" when c has none. */
+const char *gc_field(const struct gc_candidate *c, enum gc_field f);
+
 /* ---- the synchronous APIs' own lookups (geocode_suggest.c) ---- */
 
 #define GC_SUGGEST_SCAN 4096 /* streets of one prefix read at most */
