@@ -160,11 +160,21 @@ struct gc_suggest {
  */
 int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out);
 
+/* The table geocode_lookup finds ids in: the index's streets, places and postcodes sorted by
+ * id. gc_ids_new takes O(n log n) time and 8 bytes per street, place and postcode (it aborts
+ * when out of memory); read-only once built, so any number of threads may use it. */
+struct gc_ids;
+int gc_ids_new(const struct index *ix, struct gc_ids **out);
+void gc_ids_free(struct gc_ids *ids);
+
 /*
- * The result a locationId of this index names, again: a street ('S'), an address point ('A')
- * or a locality ('C'); one candidate with relevance 1. Return 0, or GB_ENOTFOUND (also for
- * the other kinds: interpolated numbers, postcodes, areas). O(streets) or O(places).
+ * The result a locationId of this index names, again, as one candidate with relevance 1: a
+ * street ('S'), an address point ('A'), an interpolated number ('I', asked of the geocoder
+ * again), a locality ('C'), a postcode ('P'), a country ('K') or an area ('R'). ids: the
+ * index's gc_ids_new table. Return 0, or GB_ENOTFOUND. O(log n) (an address point: plus the
+ * addresses of its street; an area: the areas containing it).
  */
-int geocode_lookup(const struct index *ix, const char *location_id, struct gc_result *out);
+int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char *location_id,
+                   struct gc_result *out);
 
 #endif

@@ -278,6 +278,12 @@ int gc_fallback(struct gctx *g, struct gc_result *out);
  * else: the country (of the country filter) as an ambiguous answer, or no answer. Return 0. */
 int gc_answer_ambiguous(struct gctx *g, struct gc_result *out);
 
+/* ---- geocode_reverse.c, for geocode_suggest.c ---- */
+
+/* Admin area admin as reverse geocoding to areas answers it where it is the finest area (its
+ * parents: the coarser areas containing its point); its 'R' locationId. */
+void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o);
+
 /* ---- geocode_resolve.c: output helpers, also for geocode_reverse.c ---- */
 
 /* A candidate with nothing known: match qualities -1, strings "". */

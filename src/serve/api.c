@@ -347,5 +347,6 @@ void api_free(struct api *a)
     free(a->rate);
     pthread_mutex_destroy(&a->uploads_mu);
     smap_release(&a->uploads);
+    api_geo_ids_free(a);
     free(a);
 }

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "geocode/geocode_set.h"
+#include "index/index_format.h"
 #include "record/geo.h"
 
 #include <ctype.h>
@@ -125,11 +126,66 @@ int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_sugg
     return rc;
 }
 
-int api_geo_lookup(const struct api *a, struct api_geo *g, const char *location_id)
+/* The lookup table of member m, built by the first lookup that needs it (under ids_mu; read
+ * without the lock once published). */
+static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct gc_ids *member_ids(struct api *a, size_t m)
 {
+    struct gc_ids **t = __atomic_load_n(&a->ids, __ATOMIC_ACQUIRE);
+    struct gc_ids *ids = t ? __atomic_load_n(&t[m], __ATOMIC_ACQUIRE) : NULL;
+    if (ids)
+        return ids;
+    pthread_mutex_lock(&ids_mu);
+    if (!a->ids)
+        __atomic_store_n(&a->ids, xcalloc(members(a), sizeof(*a->ids)), __ATOMIC_RELEASE);
+    if (!a->ids[m]) {
+        gc_ids_new(member(a, m), &ids);
+        __atomic_store_n(&a->ids[m], ids, __ATOMIC_RELEASE);
+    }
+    ids = a->ids[m];
+    pthread_mutex_unlock(&ids_mu);
+    return ids;
+}
+
+void api_geo_ids_free(struct api *a)
+{
+    if (!a->ids)
+        return;
+    for (size_t m = 0; m < members(a); m++)
+        gc_ids_free(a->ids[m]);
+    free(a->ids);
+    a->ids = NULL;
+}
+
+int api_geo_lookup(struct api *a, struct api_geo *g, const char *location_id)
+{
+    /* An area's id ('R', 'K') numbers it in the set's areas, the members' one after another
+     * (geocode_set.c): it names the member whose range holds it, at its own number there. */
+    if ((location_id[0] == 'R' || location_id[0] == 'K') && strlen(location_id) == 17 &&
+        strspn(location_id + 1, "0123456789abcdef") == 16) {
+        char hex[9];
+        memcpy(hex, location_id + 1, 8);
+        hex[8] = '\0';
+        unsigned long n = strtoul(hex, NULL, 16);
+        for (size_t m = 0; m < members(a); m++) {
+            size_t here = index_view(member(a, m))->n_admins;
+            if (n < here) {
+                char id[24];
+                snprintf(id, sizeof(id), "%c%08lx%s", location_id[0], n, location_id + 9);
+                int rc = geocode_lookup(member(a, m), member_ids(a, m), id, &g->res);
+                if (rc == 0)
+                    snprintf(g->res.c[0].location_id, sizeof(g->res.c[0].location_id), "%s",
+                             location_id);
+                return rc;
+            }
+            n -= here;
+        }
+        return GB_ENOTFOUND;
+    }
     int rc = GB_ENOTFOUND;
     for (size_t m = 0; rc == GB_ENOTFOUND && m < members(a); m++)
-        rc = geocode_lookup(member(a, m), location_id, &g->res);
+        rc = geocode_lookup(member(a, m), member_ids(a, m), location_id, &g->res);
     return rc;
 }
 

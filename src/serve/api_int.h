@@ -52,6 +52,7 @@ struct api {
     struct api_pace_slot pace[API_PACE_SLOTS];
     pthread_mutex_t uploads_mu; /* uploads; held from counting jobs to admitting an upload */
     struct smap uploads;        /* application -> uploads in progress (count as jobs) */
+    struct gc_ids **ids;        /* per member, NULL until a lookup needs it (api_geo.c) */
 };
 
 /*
@@ -162,7 +163,9 @@ int api_geo_reverse(const struct api *a, struct api_geo *g, double lat, double l
 int api_geo_reverse_areas(const struct api *a, struct api_geo *g, double lat, double lon);
 /* geocode_suggest / geocode_lookup over every member of the set, merged (suggest: by rank). */
 int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_suggest *q);
-int api_geo_lookup(const struct api *a, struct api_geo *g, const char *location_id);
+int api_geo_lookup(struct api *a, struct api_geo *g, const char *location_id);
+/* Free the members' lookup tables (api_free). */
+void api_geo_ids_free(struct api *a);
 /* Forward q once per country of cc[0..n) (ISO2) and keep the max_results most relevant. */
 int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *q, char (*cc)[3],
                        int n);
