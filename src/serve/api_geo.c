@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,12 +366,51 @@ void aj_int(struct api_json *j, const char *key, long long v)
     buf_printf(j->out, "%lld", v);
 }
 
+/*
+ * printf's "%.*f" of v, without printf (which is a tenth of a request's time when an answer
+ * has many numbers): v * 10^decimals rounded to an integer, whose digits are written. The
+ * product is off by at most half an ulp (under 1e-6 here), so its rounding is printf's exact
+ * one unless the fraction is within 1e-6 of one half; that case, decimals over 9 and |v| of
+ * 1e9 or more return -1, for printf to do.
+ */
+static int fixed(char *out, double v, int decimals)
+{
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (decimals < 0 || decimals > 9 || !(fabs(v) < 1e9))
+        return -1;
+    double x = fabs(v) * pow10[decimals];
+    double r = floor(x), frac = x - r;
+    if (fabs(frac - 0.5) < 1e-6)
+        return -1;
+    uint64_t q = (uint64_t)r + (frac > 0.5);
+    uint64_t scale = (uint64_t)pow10[decimals];
+    uint64_t ip = q / scale, fp = q % scale;
+    char digits[24];
+    int n = 0, len = 0;
+    do
+        digits[n++] = (char)('0' + ip % 10);
+    while ((ip /= 10) > 0);
+    if (signbit(v))
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = digits[--n];
+    if (decimals > 0) {
+        out[len++] = '.';
+        for (int i = decimals - 1; i >= 0; i--, fp /= 10)
+            out[len + i] = (char)('0' + fp % 10);
+        len += decimals;
+    }
+    out[len] = '\0';
+    return len;
+}
+
 void aj_num(struct api_json *j, const char *key, double v, int decimals)
 {
     char tmp[64];
     if (!isfinite(v))
         v = 0;
-    snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+    if (fixed(tmp, v, decimals) < 0)
+        snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
     char *dot = strchr(tmp, '.');
     if (dot) {
         char *e = tmp + strlen(tmp) - 1;
