@@ -232,6 +232,8 @@ bool api_area_focus(const struct api_area *ar, double *lat, double *lon);
 /* ---- the JSON writer of the answers ---- */
 
 #define API_JSON_DEPTH 16
+#define API_ITEM_BYTES 1536 /* room made for each result of an answer, at once (most are smaller)  \
+                             */
 
 struct api_json {
     struct buf *out;

@@ -112,6 +112,7 @@ static void respond(struct http_response *resp, bool lower, struct api_geo *g, i
     resp->status = 200;
     resp->content_type = CT_JSON;
     buf_reset(&resp->body);
+    buf_grow(&resp->body, API_ITEM_BYTES * (size_t)(g->res.n < max ? g->res.n : max) + 256);
     struct api_json j;
     aj_init(&j, &resp->body, lower);
     aj_open(&j, NULL, '{');

@@ -151,6 +151,7 @@ static void respond(struct http_response *resp, struct api_geo *g, int max, bool
     resp->status = 200;
     resp->content_type = CT_JSON;
     buf_reset(&resp->body);
+    buf_grow(&resp->body, API_ITEM_BYTES * (size_t)(g->res.n < max ? g->res.n : max) + 64);
     struct api_json j;
     aj_init(&j, &resp->body, false);
     aj_open(&j, NULL, '{');
