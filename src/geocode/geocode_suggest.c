@@ -245,36 +245,6 @@ static size_t ids_first(const struct id_pos *t, size_t n, uint32_t id)
     return lo < n && t[lo].id == id ? lo : n;
 }
 
-static void place_out(const struct index_view *v, const struct ix_place *pl, struct gc_candidate *o)
-{
-    gc_init_out(o);
-    o->lat = o->nav_lat = fix2deg(pl->lat);
-    o->lon = o->nav_lon = fix2deg(pl->lon);
-    o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
-    if (pl->rank > RANK_CITY) {
-        o->district = ix_str(v, pl->name);
-        o->city = ix_str(v, pl->city);
-    } else
-        o->city = ix_str(v, pl->name);
-    o->county = ix_str(v, pl->county);
-    o->state = ix_str(v, pl->state);
-    memcpy(o->country, pl->country, 2);
-    gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
-}
-
-static void postcode_out(const struct index_view *v, const struct ix_postcode *p,
-                         struct gc_candidate *o)
-{
-    gc_init_out(o);
-    o->lat = o->nav_lat = fix2deg(p->lat);
-    o->lon = o->nav_lon = fix2deg(p->lon);
-    o->level = GL_POSTCODE;
-    o->postcode = ix_str(v, p->name);
-    o->city = ix_str(v, p->city);
-    memcpy(o->country, p->country, 2);
-    gc_set_view(o, 1000);
-}
-
 static void country_out(const struct ix_admin *a, struct gc_candidate *o)
 {
     gc_init_out(o);
@@ -369,7 +339,7 @@ int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char 
     case 'C': {
         size_t i = ids_first(ids->places, ids->n_places, a);
         if (b == 0 && i < ids->n_places) {
-            place_out(v, &v->places[ids->places[i].pos], o);
+            gc_place_out(v, &v->places[ids->places[i].pos], o);
             found = true;
         }
         break;
@@ -377,7 +347,7 @@ int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char 
     case 'P': {
         size_t i = ids_first(ids->postcodes, ids->n_postcodes, a);
         if (b == 0 && i < ids->n_postcodes) {
-            postcode_out(v, &v->postcodes[ids->postcodes[i].pos], o);
+            gc_postcode_out(v, &v->postcodes[ids->postcodes[i].pos], o);
             found = true;
         }
         break;
