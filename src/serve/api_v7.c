@@ -312,7 +312,7 @@ int api_v7_autosuggest(struct api *a, struct http_request *req, struct http_resp
             api_geo_copy(&out->c[out->n++], &g->res.c[i]);
     int nfull = out->n;
     /* then the streets whose name starts with the text, in the area, not already answered */
-    struct gc_suggest sq = {.text = text, .max_results = ask_for(&ar, max)};
+    struct gc_suggest sq = {.text = text, .max_results = GC_MAX_CANDIDATES}; /* then filtered */
     sq.has_at = api_area_focus(&ar, &sq.lat, &sq.lon);
     if (ar.ncc == 1)
         snprintf(sq.country, sizeof(sq.country), "%s", ar.cc[0]);
