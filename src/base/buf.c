@@ -43,6 +43,11 @@ static void buf_reserve(struct buf *b, size_t need)
     b->cap = cap;
 }
 
+void buf_grow(struct buf *b, size_t n)
+{
+    buf_reserve(b, b->len + (n < b->max - b->len ? n : b->max - b->len));
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
     if (n > b->max - b->len)

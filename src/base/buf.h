@@ -27,6 +27,10 @@ void buf_release(struct buf *b);
 /* Empty the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 
+/* Allocate room for n more bytes at once (at most up to max), so that appends of a size known
+ * in advance do not grow the buffer step by step. */
+void buf_grow(struct buf *b, size_t n);
+
 /* Append n bytes. Return 0, or GB_ETOOLONG (buffer unchanged) when len + n > max. */
 int buf_append(struct buf *b, const void *p, size_t n);
 

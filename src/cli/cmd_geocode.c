@@ -285,6 +285,20 @@ static void json_add_str(json_t *o, const char *k, const char *v)
         json_object_set_new(o, k, json_string(v));
 }
 
+/* The address fields of a --query candidate, in their order. */
+static const struct {
+    enum gc_field f;
+    const char *key;
+} query_fields[] = {{GF_HOUSENUMBER, "houseNumber"},
+                    {GF_STREET, "street"},
+                    {GF_DISTRICT, "district"},
+                    {GF_CITY, "city"},
+                    {GF_POSTCODE, "postalCode"},
+                    {GF_COUNTY, "county"},
+                    {GF_STATE, "state"},
+                    {GF_COUNTRY3, "country"},
+                    {GF_LOCATION_ID, "locationId"}};
+
 /* --query: one free-form string, candidates as JSON on stdout. */
 static int run_query(const struct gc_set *set, const struct job_params *p, const char *text,
                      const char *country)
@@ -315,16 +329,8 @@ static int run_query(const struct gc_set *set, const struct job_params *p, const
         json_object_set_new(o, "matchCode", json_string(gc_code_name(c->code)));
         json_object_set_new(o, "relevance", json_real(c->relevance));
         json_add_str(o, "locationLabel", label);
-        json_add_str(o, "houseNumber", c->house_number);
-        json_add_str(o, "street", c->street);
-        json_add_str(o, "district", c->district);
-        json_add_str(o, "city", c->city);
-        json_add_str(o, "postalCode", c->postcode);
-        json_add_str(o, "county", c->county);
-        json_add_str(o, "state", c->state);
-        const char *iso3 = c->country[0] ? norm_country_iso3(c->country) : NULL;
-        json_add_str(o, "country", iso3);
-        json_add_str(o, "locationId", c->location_id);
+        for (size_t k = 0; k < sizeof(query_fields) / sizeof(query_fields[0]); k++)
+            json_add_str(o, query_fields[k].key, gc_field(c, query_fields[k].f));
         json_array_append_new(arr, o);
     }
     char *s = json_dumps(arr, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -80,3 +80,32 @@ void gc_label(const struct gc_candidate *c, char *out, size_t cap)
     if (name && len < cap)
         snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
 }
+
+const char *gc_field(const struct gc_candidate *c, enum gc_field f)
+{
+    switch (f) {
+    case GF_COUNTRY3:
+        return c->country[0] ? norm_country_iso3(c->country) : NULL;
+    case GF_COUNTRY2:
+        return c->country;
+    case GF_COUNTRY_NAME:
+        return c->country[0] ? norm_country_name(c->country) : NULL;
+    case GF_STATE:
+        return c->state;
+    case GF_COUNTY:
+        return c->county;
+    case GF_CITY:
+        return c->city;
+    case GF_DISTRICT:
+        return c->district;
+    case GF_STREET:
+        return c->street;
+    case GF_HOUSENUMBER:
+        return c->house_number;
+    case GF_POSTCODE:
+        return c->postcode;
+    case GF_LOCATION_ID:
+        return c->location_id;
+    }
+    return NULL;
+}

@@ -122,6 +122,24 @@ const char *gc_code_name(enum gc_code c);
 /* Write the locationLabel of c as its country writes addresses. */
 void gc_label(const struct gc_candidate *c, char *out, size_t cap);
 
+/* The address fields of a candidate that answers name (each writer of an answer walks its own
+ * table of keys over them, in its own order). */
+enum gc_field {
+    GF_COUNTRY3,     /* ISO 3166-1 alpha-3 */
+    GF_COUNTRY2,     /* ISO 3166-1 alpha-2 */
+    GF_COUNTRY_NAME, /* in English */
+    GF_STATE,
+    GF_COUNTY,
+    GF_CITY,
+    GF_DISTRICT,
+    GF_STREET,
+    GF_HOUSENUMBER,
+    GF_POSTCODE,
+    GF_LOCATION_ID,
+};
+/* Field f of c, or NULL / "" when c has none. */
+const char *gc_field(const struct gc_candidate *c, enum gc_field f);
+
 /* ---- the synchronous APIs' own lookups (geocode_suggest.c) ---- */
 
 #define GC_SUGGEST_SCAN 4096 /* streets of one prefix read at most */
@@ -142,11 +160,21 @@ struct gc_suggest {
  */
 int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out);
 
+/* The table geocode_lookup finds ids in: the index's streets, places and postcodes sorted by
+ * id. gc_ids_new takes O(n log n) time and 8 bytes per street, place and postcode (it aborts
+ * when out of memory); read-only once built, so any number of threads may use it. */
+struct gc_ids;
+int gc_ids_new(const struct index *ix, struct gc_ids **out);
+void gc_ids_free(struct gc_ids *ids);
+
 /*
- * The result a locationId of this index names, again: a street ('S'), an address point ('A')
- * or a locality ('C'); one candidate with relevance 1. Return 0, or GB_ENOTFOUND (also for
- * the other kinds: interpolated numbers, postcodes, areas). O(streets) or O(places).
+ * The result a locationId of this index names, again, as one candidate with relevance 1: a
+ * street ('S'), an address point ('A'), an interpolated number ('I', asked of the geocoder
+ * again), a locality ('C'), a postcode ('P'), a country ('K') or an area ('R'). ids: the
+ * index's gc_ids_new table. Return 0, or GB_ENOTFOUND. O(log n) (an address point: plus the
+ * addresses of its street; an area: the areas containing it).
  */
-int geocode_lookup(const struct index *ix, const char *location_id, struct gc_result *out);
+int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char *location_id,
+                   struct gc_result *out);
 
 #endif

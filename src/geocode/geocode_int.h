@@ -278,6 +278,12 @@ int gc_fallback(struct gctx *g, struct gc_result *out);
  * else: the country (of the country filter) as an ambiguous answer, or no answer. Return 0. */
 int gc_answer_ambiguous(struct gctx *g, struct gc_result *out);
 
+/* ---- geocode_reverse.c, for geocode_suggest.c ---- */
+
+/* Admin area admin as reverse geocoding to areas answers it where it is the finest area (its
+ * parents: the coarser areas containing its point); its 'R' locationId. */
+void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o);
+
 /* ---- geocode_resolve.c: output helpers, also for geocode_reverse.c ---- */
 
 /* A candidate with nothing known: match qualities -1, strings "". */
@@ -285,6 +291,11 @@ void gc_init_out(struct gc_candidate *o);
 /* The address, street and areas of s into o. */
 void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,
                          const struct ix_street *s);
+/* Place pl (a city, or a district of one) and postcode p as answers: position, names, map
+ * view and locationId (match qualities, code and relevance are the caller's). */
+void gc_place_out(const struct index_view *v, const struct ix_place *pl, struct gc_candidate *o);
+void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
+                     struct gc_candidate *o);
 /* A map view radius_m around o's position. */
 void gc_set_view(struct gc_candidate *o, double radius_m);
 /* The locationId: kind and two numbers. */

@@ -231,22 +231,12 @@ static int place_agrees(const struct gctx *g, const struct hyp *h, int self,
 /* The postcode alone as the answer. */
 static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_candidate *o)
 {
-    const struct index_view *v = g->v;
-    const struct ix_postcode *p = &v->postcodes[g->pc_entry];
-    gc_init_out(o);
-    o->lat = o->nav_lat = fix2deg(p->lat);
-    o->lon = o->nav_lon = fix2deg(p->lon);
-    o->level = GL_POSTCODE;
-    o->postcode = ix_str(v, p->name);
-    o->city = ix_str(v, p->city);
-    o->country[0] = p->country[0];
-    o->country[1] = p->country[1];
+    gc_postcode_out(g->v, &g->v->postcodes[g->pc_entry], o);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'P',
+                   hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0); /* the key as the query read it */
     o->mq[MQ_POSTCODE] = 1;
     if (asked_street)
         o->mq[MQ_STREET] = 0;
-    gc_set_view(o, 1000);
-    gc_location_id(o->location_id, sizeof(o->location_id), 'P',
-                   hash_fnv1a(g->pc_key, strlen(g->pc_key)), 0);
     o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
     o->relevance = gc_relevance(o);
 }
@@ -292,27 +282,10 @@ static bool others_explained(const struct gctx *g, const struct hyp *h, int i)
 static void answer_place(const struct gctx *g, const struct ix_place *pl, bool asked_street,
                          struct gc_candidate *o)
 {
-    const struct index_view *v = g->v;
-    gc_init_out(o);
-    o->lat = o->nav_lat = fix2deg(pl->lat);
-    o->lon = o->nav_lon = fix2deg(pl->lon);
-    o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
-    if (pl->rank > RANK_CITY) {
-        o->district = ix_str(v, pl->name);
-        o->city = ix_str(v, pl->city);
-        o->mq[MQ_DISTRICT] = 1;
-    } else {
-        o->city = ix_str(v, pl->name);
-        o->mq[MQ_CITY] = 1;
-    }
-    o->county = ix_str(v, pl->county);
-    o->state = ix_str(v, pl->state);
-    o->country[0] = pl->country[0];
-    o->country[1] = pl->country[1];
+    gc_place_out(g->v, pl, o);
+    o->mq[pl->rank > RANK_CITY ? MQ_DISTRICT : MQ_CITY] = 1;
     if (asked_street)
         o->mq[MQ_STREET] = 0;
-    gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
-    gc_location_id(o->location_id, sizeof(o->location_id), 'C', pl->id, 0);
     o->code = asked_street ? GC_UPHIERARCHY : GC_EXACT;
     o->relevance = gc_relevance(o);
 }
@@ -413,6 +386,41 @@ int gc_answer_ambiguous(struct gctx *g, struct gc_result *out)
 void gc_location_id(char *out, size_t cap, char kind, uint32_t a, uint32_t b)
 {
     snprintf(out, cap, "%c%08x%08x", kind, a, b);
+}
+
+void gc_place_out(const struct index_view *v, const struct ix_place *pl, struct gc_candidate *o)
+{
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(pl->lat);
+    o->lon = o->nav_lon = fix2deg(pl->lon);
+    o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
+    if (pl->rank > RANK_CITY) {
+        o->district = ix_str(v, pl->name);
+        o->city = ix_str(v, pl->city);
+    } else
+        o->city = ix_str(v, pl->name);
+    o->county = ix_str(v, pl->county);
+    o->state = ix_str(v, pl->state);
+    o->country[0] = pl->country[0];
+    o->country[1] = pl->country[1];
+    gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'C', pl->id, 0);
+}
+
+void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
+                     struct gc_candidate *o)
+{
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(p->lat);
+    o->lon = o->nav_lon = fix2deg(p->lon);
+    o->level = GL_POSTCODE;
+    o->postcode = ix_str(v, p->name);
+    o->city = ix_str(v, p->city);
+    o->country[0] = p->country[0];
+    o->country[1] = p->country[1];
+    gc_set_view(o, 1000);
+    const char *key = ix_str(v, p->key);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'P', hash_fnv1a(key, strlen(key)), 0);
 }
 
 void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,

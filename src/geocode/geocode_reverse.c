@@ -76,17 +76,17 @@ static enum gc_level level_of_rank(uint32_t rank)
                                  : GL_DISTRICT;
 }
 
-/* The areas that contain the point, finest first, as one candidate with the hierarchy filled
- * from the coarser areas. Return 1 when one was found. */
-static int containing_area(const struct index_view *v, double lat, double lon,
-                           struct gc_candidate *o)
+/* The areas of rank at most max_rank that contain the point, by level (the finest of each),
+ * into by_level; return the finest of all, or NULL. */
+static const struct ix_admin *areas_at(const struct index_view *v, double lat, double lon,
+                                       uint32_t max_rank,
+                                       const struct ix_admin *by_level[GL_HOUSENUMBER + 1])
 {
     const struct ix_admin *finest = NULL;
-    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
     for (size_t i = 0; i < v->n_admins; i++) {
         const struct ix_admin *a = &v->admins[i];
-        if (a->geom_count < 3 || lat < fix2deg(a->min_lat) || lat > fix2deg(a->max_lat) ||
-            lon < fix2deg(a->min_lon) || lon > fix2deg(a->max_lon))
+        if (a->rank > max_rank || a->geom_count < 3 || lat < fix2deg(a->min_lat) ||
+            lat > fix2deg(a->max_lat) || lon < fix2deg(a->min_lon) || lon > fix2deg(a->max_lon))
             continue;
         if (!ring_contains(&v->points[a->geom_first], a->geom_count, lat, lon))
             continue;
@@ -96,8 +96,14 @@ static int containing_area(const struct index_view *v, double lat, double lon,
         if (!finest || a->rank > finest->rank)
             finest = a;
     }
-    if (!finest)
-        return 0;
+    return finest;
+}
+
+/* Area finest as one candidate, the hierarchy filled from by_level. */
+static void area_out(const struct index_view *v, const struct ix_admin *finest,
+                     const struct ix_admin *const by_level[GL_HOUSENUMBER + 1],
+                     struct gc_candidate *o)
+{
     gc_init_out(o);
     o->lat = o->nav_lat = fix2deg(finest->lat);
     o->lon = o->nav_lon = fix2deg(finest->lon);
@@ -119,7 +125,28 @@ static int containing_area(const struct index_view *v, double lat, double lon,
     o->relevance = 1.0;
     gc_location_id(o->location_id, sizeof(o->location_id), 'R', (uint32_t)(finest - v->admins),
                    finest->rank);
+}
+
+/* The areas that contain the point, finest first, as one candidate with the hierarchy filled
+ * from the coarser areas. Return 1 when one was found. */
+static int containing_area(const struct index_view *v, double lat, double lon,
+                           struct gc_candidate *o)
+{
+    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
+    const struct ix_admin *finest = areas_at(v, lat, lon, UINT32_MAX, by_level);
+    if (!finest)
+        return 0;
+    area_out(v, finest, by_level, o);
     return 1;
+}
+
+void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o)
+{
+    const struct ix_admin *a = &v->admins[admin];
+    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
+    areas_at(v, fix2deg(a->lat), fix2deg(a->lon), a->rank, by_level);
+    by_level[level_of_rank(a->rank)] = a;
+    area_out(v, a, by_level, o);
 }
 
 /* The nearest city place within 30 km: the last resort of reverse geocoding. */

@@ -7,20 +7,24 @@
  * streets whose key starts with a prefix are one contiguous run: a binary search finds its
  * start, and the run is read up to GC_SUGGEST_SCAN entries (a bounded cost at any index size:
  * a one-letter prefix of a country reads that many, never the country). A locationId names a
- * street by its stable id (a hash, not a position), which no table is sorted by: a lookup reads
- * the STREETS (or PLACES) table once, O(streets), which is milliseconds at country size.
+ * result by stable ids (hashes of content, not positions), which no table of the index is sorted
+ * by: gc_ids_new sorts the streets, places and postcodes by id once (O(n log n), 8 bytes an
+ * entry), and a lookup is a binary search in it, O(log n), plus the addresses of one street for
+ * an address point. Areas ('R', 'K') are numbered by their place in the index: O(1).
  *
- * Thread safety and memory: as geocode.h says; nothing allocates.
+ * Thread safety and memory: as geocode.h says; nothing allocates but gc_ids_new.
  */
 #include "geocode/geocode.h"
 #include "geocode/geocode_int.h"
 #include "base/err.h"
 #include "base/hash.h"
+#include "base/mem.h"
 #include "record/record.h"
 #include "record/geo.h"
 #include "text/norm.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +168,148 @@ int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct g
 
 /* ---- lookup by locationId ---- */
 
-int geocode_lookup(const struct index *ix, const char *location_id, struct gc_result *out)
+/* An id and the position of what it names, sorted by id then position. */
+struct id_pos {
+    uint32_t id, pos;
+};
+
+struct gc_ids {
+    struct id_pos *streets, *places, *postcodes;
+    size_t n_streets, n_places, n_postcodes;
+};
+
+static int cmp_id_pos(const void *a, const void *b)
+{
+    const struct id_pos *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static struct id_pos *ids_sorted(size_t n, const void *base, size_t size, size_t id_off,
+                                 const struct index_view *v, bool key_hash)
+{
+    struct id_pos *t = xmallocarray(n ? n : 1, sizeof(*t));
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *e = (const unsigned char *)base + i * size;
+        uint32_t id;
+        memcpy(&id, e + id_off, sizeof(id));
+        if (key_hash) { /* a postcode's id: the hash of its key string */
+            const char *k = ix_str(v, id);
+            id = hash_fnv1a(k, strlen(k));
+        }
+        t[i] = (struct id_pos){id, (uint32_t)i};
+    }
+    qsort(t, n, sizeof(*t), cmp_id_pos);
+    return t;
+}
+
+int gc_ids_new(const struct index *ix, struct gc_ids **out)
+{
+    const struct index_view *v = index_view(ix);
+    struct gc_ids *ids = xcalloc(1, sizeof(*ids));
+    ids->n_streets = v->n_streets;
+    ids->n_places = v->n_places;
+    ids->n_postcodes = v->n_postcodes;
+    ids->streets = ids_sorted(v->n_streets, v->streets, sizeof(v->streets[0]),
+                              offsetof(struct ix_street, id), v, false);
+    ids->places = ids_sorted(v->n_places, v->places, sizeof(v->places[0]),
+                             offsetof(struct ix_place, id), v, false);
+    ids->postcodes = ids_sorted(v->n_postcodes, v->postcodes, sizeof(v->postcodes[0]),
+                                offsetof(struct ix_postcode, key), v, true);
+    *out = ids;
+    return 0;
+}
+
+void gc_ids_free(struct gc_ids *ids)
+{
+    if (!ids)
+        return;
+    free(ids->streets);
+    free(ids->places);
+    free(ids->postcodes);
+    free(ids);
+}
+
+/* The first entry of t[0..n) with id, or n. */
+static size_t ids_first(const struct id_pos *t, size_t n, uint32_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && t[lo].id == id ? lo : n;
+}
+
+static void country_out(const struct ix_admin *a, struct gc_candidate *o)
+{
+    gc_init_out(o);
+    o->lat = o->nav_lat = fix2deg(a->lat);
+    o->lon = o->nav_lon = fix2deg(a->lon);
+    o->level = GL_COUNTRY;
+    memcpy(o->country, a->country, 2);
+    o->tl_lat = fix2deg(a->max_lat);
+    o->tl_lon = fix2deg(a->min_lon);
+    o->br_lat = fix2deg(a->min_lat);
+    o->br_lon = fix2deg(a->max_lon);
+}
+
+/* Address b of street s (its source id's hash, or its position when it has none). */
+static bool address_out(const struct index_view *v, const struct ix_street *s, uint32_t b,
+                        struct gc_candidate *o)
+{
+    for (uint32_t k = s->addr_first; k < s->addr_first + s->addr_count; k++) {
+        const struct ix_addr *ad = &v->addrs[k];
+        const char *src = ix_str(v, ad->source);
+        if ((*src ? hash_fnv1a(src, strlen(src)) : k) != b)
+            continue;
+        street_out(v, s, o);
+        o->lat = o->nav_lat = fix2deg(ad->lat);
+        o->lon = o->nav_lon = fix2deg(ad->lon);
+        o->level = GL_HOUSENUMBER;
+        o->type = GT_POINT;
+        o->house_number = ix_str(v, ad->raw);
+        if (*ix_str(v, ad->postcode))
+            o->postcode = ix_str(v, ad->postcode);
+        gc_set_view(o, 50);
+        return true;
+    }
+    return false;
+}
+
+/* Number b of street s, interpolated: the geocoder asked for it again (structured: the
+ * street, number, city and country), and its answer with this id kept. */
+static bool interpolated_out(const struct index *ix, const struct index_view *v,
+                             const struct ix_street *s, uint32_t b, const char *location_id,
+                             struct gc_result *out)
+{
+    char number[16], cc[3] = {s->country[0], s->country[1], '\0'};
+    snprintf(number, sizeof(number), "%u", b);
+    struct gc_query q = {.street = ix_str(v, s->name),
+                         .house_number = number,
+                         .city = ix_str(v, s->city),
+                         .country = cc[0] ? cc : NULL,
+                         .max_results = GC_MAX_CANDIDATES};
+    if (geocode_forward(ix, &q, out) < 0)
+        return false;
+    for (int i = 0; i < out->n; i++)
+        if (strcmp(out->c[i].location_id, location_id) == 0) {
+            if (i > 0) {
+                out->c[0] = out->c[i];
+                if (out->c[i].house_number == out->c[i].number_buf)
+                    out->c[0].house_number = out->c[0].number_buf;
+            }
+            return true;
+        }
+    return false;
+}
+
+int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char *location_id,
+                   struct gc_result *out)
 {
     const struct index_view *v = index_view(ix);
     out->n = 0;
@@ -174,62 +319,61 @@ int geocode_lookup(const struct index *ix, const char *location_id, struct gc_re
     if (strlen(location_id) != 17 || sscanf(location_id, "%c%8x%8x%c", &kind, &a, &b, &end) != 3)
         return GB_ENOTFOUND;
     struct gc_candidate *o = &out->c[0];
-    if (kind == 'C') {
-        for (size_t i = 0; i < v->n_places; i++) {
-            const struct ix_place *pl = &v->places[i];
-            if (pl->id != a)
-                continue;
-            gc_init_out(o);
-            o->lat = o->nav_lat = fix2deg(pl->lat);
-            o->lon = o->nav_lon = fix2deg(pl->lon);
-            o->level = pl->rank > RANK_CITY ? GL_DISTRICT : GL_CITY;
-            if (pl->rank > RANK_CITY) {
-                o->district = ix_str(v, pl->name);
-                o->city = ix_str(v, pl->city);
-            } else
-                o->city = ix_str(v, pl->name);
-            o->county = ix_str(v, pl->county);
-            o->state = ix_str(v, pl->state);
-            memcpy(o->country, pl->country, 2);
-            gc_set_view(o, pl->rank > RANK_CITY ? 1500 : 5000);
-            snprintf(o->location_id, sizeof(o->location_id), "%s", location_id);
-            o->relevance = 1;
-            out->n = 1;
-            return 0;
+    bool found = false;
+    switch (kind) {
+    case 'S':
+    case 'A':
+    case 'I':
+        for (size_t i = ids_first(ids->streets, ids->n_streets, a);
+             !found && i < ids->n_streets && ids->streets[i].id == a; i++) {
+            const struct ix_street *s = &v->streets[ids->streets[i].pos];
+            if (kind == 'S' && b == 0) {
+                street_out(v, s, o);
+                found = true;
+            } else if (kind == 'A')
+                found = address_out(v, s, b, o);
+            else if (kind == 'I')
+                found = interpolated_out(ix, v, s, b, location_id, out);
         }
-        return GB_ENOTFOUND;
+        break;
+    case 'C': {
+        size_t i = ids_first(ids->places, ids->n_places, a);
+        if (b == 0 && i < ids->n_places) {
+            gc_place_out(v, &v->places[ids->places[i].pos], o);
+            found = true;
+        }
+        break;
     }
-    if (kind != 'S' && kind != 'A')
-        return GB_ENOTFOUND;
-    for (size_t i = 0; i < v->n_streets; i++) {
-        const struct ix_street *s = &v->streets[i];
-        if (s->id != a)
-            continue;
-        if (kind == 'S') {
-            street_out(v, s, o);
-            o->relevance = 1;
-            out->n = 1;
-            return 0;
+    case 'P': {
+        size_t i = ids_first(ids->postcodes, ids->n_postcodes, a);
+        if (b == 0 && i < ids->n_postcodes) {
+            gc_postcode_out(v, &v->postcodes[ids->postcodes[i].pos], o);
+            found = true;
         }
-        for (uint32_t k = s->addr_first; k < s->addr_first + s->addr_count; k++) {
-            const struct ix_addr *ad = &v->addrs[k];
-            const char *src = ix_str(v, ad->source);
-            if ((*src ? hash_fnv1a(src, strlen(src)) : k) != b)
-                continue;
-            street_out(v, s, o);
-            o->lat = o->nav_lat = fix2deg(ad->lat);
-            o->lon = o->nav_lon = fix2deg(ad->lon);
-            o->level = GL_HOUSENUMBER;
-            o->type = GT_POINT;
-            o->house_number = ix_str(v, ad->raw);
-            if (*ix_str(v, ad->postcode))
-                o->postcode = ix_str(v, ad->postcode);
-            gc_set_view(o, 50);
-            snprintf(o->location_id, sizeof(o->location_id), "%s", location_id);
-            o->relevance = 1;
-            out->n = 1;
-            return 0;
-        }
+        break;
     }
-    return GB_ENOTFOUND;
+    case 'K':
+        if (b == 0 && a < v->n_admins && v->admins[a].rank == RANK_COUNTRY) {
+            country_out(&v->admins[a], o);
+            found = true;
+        }
+        break;
+    case 'R':
+        if (a < v->n_admins && v->admins[a].rank == b) {
+            gc_area_out(v, a, o);
+            found = true;
+        }
+        break;
+    default:
+        break;
+    }
+    if (!found)
+        return GB_ENOTFOUND;
+    snprintf(o->location_id, sizeof(o->location_id), "%s", location_id);
+    o->relevance = 1;
+    o->distance = -1;
+    for (int f = 0; f < MQ__COUNT; f++)
+        o->mq[f] = -1;
+    out->n = 1;
+    return 0;
 }

@@ -349,5 +349,6 @@ void api_free(struct api *a)
     pthread_mutex_destroy(&a->uploads_mu);
     smap_release(&a->uploads);
     free(a->app_uploads);
+    api_geo_ids_free(a);
     free(a);
 }

@@ -98,7 +98,13 @@ int api_json_string(struct buf *out, const char *s)
     int rc = buf_putc(out, '"');
     for (; *s && rc == 0; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
+        size_t plain = 0; /* a run of bytes written as they are, appended at once */
+        while (s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' && s[plain] != '\\')
+            plain++;
+        if (plain > 0) {
+            rc = buf_append(out, s, plain);
+            s += plain - 1;
+        } else if (c == '"' || c == '\\')
             rc = buf_printf(out, "\\%c", c);
         else if (c == '\n')
             rc = buf_puts(out, "\\n");

@@ -6,7 +6,7 @@
  * DESIGN. A single address goes through exactly the calls that batch.c makes for a row of a
  * job (gc_set_forward on the server's index set, which for one index is geocode_forward), so
  * that the best answer of /6.2/geocode.json is the first line of the batch result for the same
- * input. Each request gets its own geocoding memory (struct api_geo, about 200 KB), which its
+ * input. Each request gets its own geocoding memory (struct api_geo, about 300 KB), which its
  * connection thread keeps for its next request and frees when it ends: nothing is shared
  * between connection threads but the read-only index.
  */
@@ -14,11 +14,14 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "geocode/geocode_set.h"
+#include "index/index_format.h"
+#include "record/geo.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,7 @@ struct api_geo *api_geo_new(void)
         g = xmalloc(sizeof(*g));
     g->res.n = 0;
     g->tmp.n = 0;
+    g->aux.n = 0;
     g->label[0] = '\0';
     return g;
 }
@@ -81,8 +85,7 @@ int api_geo_reverse_areas(const struct api *a, struct api_geo *g, double lat, do
     return geocode_reverse_areas(a->cfg.index, lat, lon, &g->res);
 }
 
-/* Copy candidate *src into *dst, keeping a house number held in the candidate itself. */
-static void cand_copy(struct gc_candidate *dst, const struct gc_candidate *src)
+void api_geo_copy(struct gc_candidate *dst, const struct gc_candidate *src)
 {
     *dst = *src;
     if (src->house_number == src->number_buf)
@@ -115,8 +118,8 @@ int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_sugg
                 continue;
             int last = g->res.n < q->max_results ? g->res.n : q->max_results - 1;
             for (int k = last; k > at; k--)
-                cand_copy(&g->res.c[k], &g->res.c[k - 1]);
-            cand_copy(&g->res.c[at], c);
+                api_geo_copy(&g->res.c[k], &g->res.c[k - 1]);
+            api_geo_copy(&g->res.c[at], c);
             if (g->res.n < q->max_results)
                 g->res.n++;
         }
@@ -124,12 +127,83 @@ int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_sugg
     return rc;
 }
 
-int api_geo_lookup(const struct api *a, struct api_geo *g, const char *location_id)
+/* The lookup table of member m, built by the first lookup that needs it (under ids_mu; read
+ * without the lock once published). */
+static pthread_mutex_t ids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct gc_ids *member_ids(struct api *a, size_t m)
 {
+    struct gc_ids **t = __atomic_load_n(&a->ids, __ATOMIC_ACQUIRE);
+    struct gc_ids *ids = t ? __atomic_load_n(&t[m], __ATOMIC_ACQUIRE) : NULL;
+    if (ids)
+        return ids;
+    pthread_mutex_lock(&ids_mu);
+    if (!a->ids)
+        __atomic_store_n(&a->ids, xcalloc(members(a), sizeof(*a->ids)), __ATOMIC_RELEASE);
+    if (!a->ids[m]) {
+        gc_ids_new(member(a, m), &ids);
+        __atomic_store_n(&a->ids[m], ids, __ATOMIC_RELEASE);
+    }
+    ids = a->ids[m];
+    pthread_mutex_unlock(&ids_mu);
+    return ids;
+}
+
+void api_geo_ids_free(struct api *a)
+{
+    if (!a->ids)
+        return;
+    for (size_t m = 0; m < members(a); m++)
+        gc_ids_free(a->ids[m]);
+    free(a->ids);
+    a->ids = NULL;
+}
+
+int api_geo_lookup(struct api *a, struct api_geo *g, const char *location_id)
+{
+    /* An area's id ('R', 'K') numbers it in the set's areas, the members' one after another
+     * (geocode_set.c): it names the member whose range holds it, at its own number there. */
+    if ((location_id[0] == 'R' || location_id[0] == 'K') && strlen(location_id) == 17 &&
+        strspn(location_id + 1, "0123456789abcdef") == 16) {
+        char hex[9];
+        memcpy(hex, location_id + 1, 8);
+        hex[8] = '\0';
+        unsigned long n = strtoul(hex, NULL, 16);
+        for (size_t m = 0; m < members(a); m++) {
+            size_t here = index_view(member(a, m))->n_admins;
+            if (n < here) {
+                char id[24];
+                snprintf(id, sizeof(id), "%c%08lx%s", location_id[0], n, location_id + 9);
+                int rc = geocode_lookup(member(a, m), member_ids(a, m), id, &g->res);
+                if (rc == 0)
+                    snprintf(g->res.c[0].location_id, sizeof(g->res.c[0].location_id), "%s",
+                             location_id);
+                return rc;
+            }
+            n -= here;
+        }
+        return GB_ENOTFOUND;
+    }
     int rc = GB_ENOTFOUND;
     for (size_t m = 0; rc == GB_ENOTFOUND && m < members(a); m++)
-        rc = geocode_lookup(member(a, m), location_id, &g->res);
+        rc = geocode_lookup(member(a, m), member_ids(a, m), location_id, &g->res);
     return rc;
+}
+
+/* Insert c into r, kept in descending relevance, at most max candidates. */
+static void merge_by_relevance(struct gc_result *r, const struct gc_candidate *c, int max)
+{
+    int at = r->n;
+    while (at > 0 && r->c[at - 1].relevance < c->relevance)
+        at--;
+    if (at >= max)
+        return;
+    int last = r->n < max ? r->n : max - 1;
+    for (int j = last; j > at; j--)
+        api_geo_copy(&r->c[j], &r->c[j - 1]);
+    api_geo_copy(&r->c[at], c);
+    if (r->n < max)
+        r->n++;
 }
 
 int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *q, char (*cc)[3],
@@ -139,35 +213,86 @@ int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *
         q->country = n ? cc[0] : q->country;
         return api_geo_forward(a, g, q);
     }
-    /* merged in a result of its own (tmp is the set's scratch) */
-    struct gc_result *merged = xmalloc(sizeof(*merged));
-    merged->n = 0;
+    /* merged in aux (tmp is the set's scratch) */
+    g->aux.n = 0;
     int rc = 0;
     for (int k = 0; k < n && rc == 0; k++) {
         q->country = cc[k];
         rc = api_geo_forward(a, g, q);
-        for (int i = 0; rc == 0 && i < g->res.n; i++) {
-            const struct gc_candidate *c = &g->res.c[i];
-            int at = merged->n;
-            while (at > 0 && merged->c[at - 1].relevance < c->relevance)
-                at--;
-            if (at >= q->max_results)
+        for (int i = 0; rc == 0 && i < g->res.n; i++)
+            merge_by_relevance(&g->aux, &g->res.c[i], q->max_results);
+    }
+    if (rc == 0)
+        api_geo_take(g, &g->aux);
+    return rc;
+}
+
+void api_geo_take(struct api_geo *g, const struct gc_result *from)
+{
+    g->res.n = from->n;
+    for (int i = 0; i < from->n; i++)
+        api_geo_copy(&g->res.c[i], &from->c[i]);
+}
+
+/* Is c inside ar's hard filter (in=countryCode:, circle:, bbox:)? */
+static bool area_holds(const struct api_area *ar, const struct gc_candidate *c)
+{
+    switch (ar->in) {
+    case API_IN_COUNTRY:
+        for (int k = 0; k < ar->ncc; k++)
+            if (!c->country[0] || strcmp(c->country, ar->cc[k]) == 0)
+                return true;
+        return false;
+    case API_IN_CIRCLE:
+        return geo_distance_m(ar->lat, ar->lon, c->lat, c->lon) <= ar->radius;
+    case API_IN_BBOX:
+        return c->lat >= ar->south && c->lat <= ar->north && c->lon >= ar->west &&
+               c->lon <= ar->east;
+    default:
+        return true;
+    }
+}
+
+/* Relevance as answers show it (two decimals): candidates equal in it are equally good. */
+static long shown_relevance(const struct gc_candidate *c)
+{
+    return lround(c->relevance * 100);
+}
+
+void api_geo_place(struct api_geo *g, const struct api_area *ar, int max)
+{
+    struct gc_result *r = &g->res;
+    int n = 0;
+    for (int i = 0; i < r->n; i++)
+        if (area_holds(ar, &r->c[i])) {
+            if (n != i)
+                api_geo_copy(&r->c[n], &r->c[i]);
+            n++;
+        }
+    r->n = n;
+    double lat, lon;
+    if (api_area_focus(ar, &lat, &lon)) {
+        for (int i = 0; i < n; i++)
+            r->c[i].distance = geo_distance_m(lat, lon, r->c[i].lat, r->c[i].lon);
+        /* the bias: within each run of equally good answers (same level and relevance), the
+         * nearest first; insertion sort, stable, at most GC_MAX_CANDIDATES */
+        for (int i = 1; i < n; i++) {
+            int j = i;
+            while (j > 0 && r->c[j - 1].level == r->c[i].level &&
+                   shown_relevance(&r->c[j - 1]) == shown_relevance(&r->c[i]) &&
+                   r->c[j - 1].distance > r->c[i].distance)
+                j--;
+            if (j == i)
                 continue;
-            int last = merged->n < q->max_results ? merged->n : q->max_results - 1;
-            for (int j = last; j > at; j--)
-                cand_copy(&merged->c[j], &merged->c[j - 1]);
-            cand_copy(&merged->c[at], c);
-            if (merged->n < q->max_results)
-                merged->n++;
+            struct gc_candidate moving;
+            api_geo_copy(&moving, &r->c[i]);
+            for (int k = i; k > j; k--)
+                api_geo_copy(&r->c[k], &r->c[k - 1]);
+            api_geo_copy(&r->c[j], &moving);
         }
     }
-    if (rc == 0) {
-        g->res.n = merged->n;
-        for (int i = 0; i < merged->n; i++)
-            cand_copy(&g->res.c[i], &merged->c[i]);
-    }
-    free(merged);
-    return rc;
+    if (r->n > max)
+        r->n = max;
 }
 
 int api_sync_other(struct api *a, struct http_request *req, struct http_response *resp,
@@ -178,87 +303,6 @@ int api_sync_other(struct api *a, struct http_request *req, struct http_response
     (void)arg;
     api_method_not_allowed(resp, req);
     return HTTP_RESPOND;
-}
-
-/* ---- parameters ---- */
-
-const char *api_param(const struct http_request *req, const char *name)
-{
-    const char *v = http_param(req, name);
-    if (!v || !*v || strcmp(v, "undefined") == 0 || strcmp(v, "null") == 0)
-        return NULL;
-    return v;
-}
-
-int api_param_int(const struct http_request *req, const char *name, long min, long max, long dflt,
-                  long *out, char *err, size_t errlen)
-{
-    const char *v = api_param(req, name);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max) {
-        gb_errf(err, errlen, "Invalid value for parameter '%s': an integer from %ld to %ld", name,
-                min, max);
-        return GB_EPARAM;
-    }
-    *out = n;
-    return 0;
-}
-
-int api_parse_latlon(const char *s, double *lat, double *lon, double *extra, int nextra,
-                     int *nextra_out)
-{
-    double v[2 + 4];
-    int n = 0;
-    const char *p = s;
-    if (nextra > 4)
-        nextra = 4;
-    for (;;) {
-        char *end;
-        while (*p == ' ')
-            p++;
-        if (!*p || *p == ',')
-            return GB_EPARAM;
-        errno = 0;
-        v[n] = strtod(p, &end);
-        if (end == p || errno || !isfinite(v[n]))
-            return GB_EPARAM;
-        n++;
-        p = end;
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        if (*p != ',' || n == 2 + nextra)
-            return GB_EPARAM;
-        p++;
-    }
-    if (n < 2 || fabs(v[0]) > 90 || fabs(v[1]) > 180)
-        return GB_EPARAM;
-    *lat = v[0];
-    *lon = v[1];
-    for (int i = 2; i < n; i++)
-        extra[i - 2] = v[i];
-    if (nextra_out)
-        *nextra_out = n - 2;
-    return 0;
-}
-
-int api_param_text(const struct http_request *req, const char *name, const char **out, char *err,
-                   size_t errlen)
-{
-    const char *v = api_param(req, name);
-    if (v && strlen(v) > API_TEXT_MAX) {
-        gb_errf(err, errlen, "Parameter '%s' is longer than %d bytes", name, API_TEXT_MAX);
-        return GB_EPARAM;
-    }
-    *out = v;
-    return 0;
 }
 
 /* ---- the JSON writer ---- */
@@ -322,12 +366,51 @@ void aj_int(struct api_json *j, const char *key, long long v)
     buf_printf(j->out, "%lld", v);
 }
 
+/*
+ * printf's "%.*f" of v, without printf (which is a tenth of a request's time when an answer
+ * has many numbers): v * 10^decimals rounded to an integer, whose digits are written. The
+ * product is off by at most half an ulp (under 1e-6 here), so its rounding is printf's exact
+ * one unless the fraction is within 1e-6 of one half; that case, decimals over 9 and |v| of
+ * 1e9 or more return -1, for printf to do.
+ */
+static int fixed(char *out, double v, int decimals)
+{
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (decimals < 0 || decimals > 9 || !(fabs(v) < 1e9))
+        return -1;
+    double x = fabs(v) * pow10[decimals];
+    double r = floor(x), frac = x - r;
+    if (fabs(frac - 0.5) < 1e-6)
+        return -1;
+    uint64_t q = (uint64_t)r + (frac > 0.5);
+    uint64_t scale = (uint64_t)pow10[decimals];
+    uint64_t ip = q / scale, fp = q % scale;
+    char digits[24];
+    int n = 0, len = 0;
+    do
+        digits[n++] = (char)('0' + ip % 10);
+    while ((ip /= 10) > 0);
+    if (signbit(v))
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = digits[--n];
+    if (decimals > 0) {
+        out[len++] = '.';
+        for (int i = decimals - 1; i >= 0; i--, fp /= 10)
+            out[len + i] = (char)('0' + fp % 10);
+        len += decimals;
+    }
+    out[len] = '\0';
+    return len;
+}
+
 void aj_num(struct api_json *j, const char *key, double v, int decimals)
 {
     char tmp[64];
     if (!isfinite(v))
         v = 0;
-    snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+    if (fixed(tmp, v, decimals) < 0)
+        snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
     char *dot = strchr(tmp, '.');
     if (dot) {
         char *e = tmp + strlen(tmp) - 1;
@@ -338,4 +421,33 @@ void aj_num(struct api_json *j, const char *key, double v, int decimals)
         snprintf(tmp, sizeof(tmp), "0.0");
     aj_key(j, key);
     buf_puts(j->out, tmp);
+}
+
+void aj_fields(struct api_json *j, const struct gc_candidate *c, const struct aj_field *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        aj_str_nz(j, t[i].key, gc_field(c, t[i].f));
+}
+
+bool aj_has_scores(const struct gc_candidate *c)
+{
+    for (int f = 0; f < MQ__COUNT; f++)
+        if (c->mq[f] >= 0)
+            return true;
+    return false;
+}
+
+void aj_scores(struct api_json *j, const struct gc_candidate *c, const char *const key[MQ__COUNT])
+{
+    for (int f = 0; f < MQ__COUNT; f++) {
+        double v = c->mq[f];
+        if (v < 0 || !key[f])
+            continue;
+        if (f == MQ_STREET) {
+            aj_open(j, key[f], '[');
+            aj_num(j, NULL, v, 2);
+            aj_close(j, ']');
+        } else
+            aj_num(j, key[f], v, 2);
+    }
 }

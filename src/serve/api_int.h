@@ -60,6 +60,7 @@ struct api {
     struct smap uploads;        /* application -> its index in app_uploads */
     struct api_app_uploads *app_uploads;
     size_t napp_uploads, capapp_uploads;
+    struct gc_ids **ids; /* per member, NULL until a lookup needs it (api_geo.c) */
 };
 
 /*
@@ -161,12 +162,13 @@ enum api_job_file { API_FILE_RESULT, API_FILE_ERRORS, API_FILE_NOMATCHES, API_FI
 #define API_TEXT_MAX 1024 /* bytes of a query text or a structured field */
 #define API_MAX_IN   16   /* countries of v7's in=countryCode: */
 
-/* One request's geocoding memory: about 200 KB, per request (api_geo_new aborts on failure,
+/* One request's geocoding memory: about 300 KB, per request (api_geo_new aborts on failure,
  * api_geo_free takes NULL; the calling thread keeps one for its next request and frees it when
  * the thread ends). The answer is in res (res.n candidates). */
 struct api_geo {
     struct gc_result res;
-    struct gc_result tmp; /* an index set's members' answers; a merge of several queries */
+    struct gc_result tmp; /* an index set's members' answers */
+    struct gc_result aux; /* a merge of several queries' answers */
     char label[1024];
 };
 struct api_geo *api_geo_new(void);
@@ -180,12 +182,25 @@ int api_geo_reverse(const struct api *a, struct api_geo *g, double lat, double l
 int api_geo_reverse_areas(const struct api *a, struct api_geo *g, double lat, double lon);
 /* geocode_suggest / geocode_lookup over every member of the set, merged (suggest: by rank). */
 int api_geo_suggest(const struct api *a, struct api_geo *g, const struct gc_suggest *q);
-int api_geo_lookup(const struct api *a, struct api_geo *g, const char *location_id);
+int api_geo_lookup(struct api *a, struct api_geo *g, const char *location_id);
+/* Free the members' lookup tables (api_free). */
+void api_geo_ids_free(struct api *a);
 /* Forward q once per country of cc[0..n) (ISO2) and keep the max_results most relevant. */
 int api_geo_forward_in(const struct api *a, struct api_geo *g, struct gc_query *q, char (*cc)[3],
                        int n);
+/* Copy candidate *src into *dst, keeping a house number held in the candidate itself. */
+void api_geo_copy(struct gc_candidate *dst, const struct gc_candidate *src);
+/* Copy the candidates of from into g->res (from may be g->aux). */
+void api_geo_take(struct api_geo *g, const struct gc_result *from);
+/* The spatial context on g->res: drop the candidates outside ar's in= filter; with a focus
+ * (api_area_focus), set each one's distance from it and order each run of equally good
+ * candidates (same match level and relevance to two decimals) nearest first: the bias of at
+ * where the query is ambiguous. Then keep the first max. */
+struct api_area;
+void api_geo_place(struct api_geo *g, const struct api_area *ar, int max);
 
-/* ---- parameters: each returns 0, or GB_EPARAM with a message for humans in err ---- */
+/* ---- parameters (api_param.c): each returns 0, or GB_EPARAM with a message for humans in err
+ * (and, where it says so, the name of the parameter at fault in *key) ---- */
 
 /* A parameter's value, or NULL when absent, empty, "undefined" or "null" (sent by clients
  * that build URLs from unset variables). */
@@ -199,10 +214,45 @@ int api_parse_latlon(const char *s, double *lat, double *lon, double *extra, int
 /* A text parameter: at most API_TEXT_MAX bytes. */
 int api_param_text(const struct http_request *req, const char *name, const char **out, char *err,
                    size_t errlen);
+/* 6.2's query: searchtext and the structured fields street, housenumber, postalcode, city,
+ * district, county, state, country (each a text parameter) into q; at least one must be there.
+ * *key: the parameter at fault. */
+int api_query_62(const struct http_request *req, struct gc_query *q, const char **key, char *err,
+                 size_t errlen);
+/* v7's qq=street=...;houseNumber=...;postalCode=...;city=...;district=...;county=...;state=...;
+ * country=... into q's structured fields; the values point into buf (a copy of qq, cap bytes).
+ * GB_EPARAM for a pair without '=' or an unknown key. */
+int api_query_qq(const char *qq, char *buf, size_t cap, struct gc_query *q);
+
+/* v7's spatial context. HERE's rules: at=LAT,LNG is a position to rank by (a bias); in= is a
+ * hard filter: countryCode:ISO3[,ISO3]* (up to API_MAX_IN), circle:LAT,LNG;r=METRES (whole
+ * metres), or bbox:WEST,SOUTH,EAST,NORTH (west <= east, south <= north); at, in=circle: and
+ * in=bbox: are mutually exclusive (at goes with in=countryCode:). */
+enum api_in { API_IN_NONE, API_IN_COUNTRY, API_IN_CIRCLE, API_IN_BBOX };
+#define API_ALLOW(k) (1u << (k))
+struct api_area {
+    bool has_at; /* at= given */
+    double at_lat, at_lon;
+    enum api_in in;
+    char cc[API_MAX_IN][3]; /* countryCode: as ISO2 */
+    int ncc;
+    double lat, lon;                 /* circle: its centre; bbox: its centre */
+    double radius;                   /* circle: metres */
+    double west, south, east, north; /* bbox */
+};
+/* at and in into ar; allow: API_ALLOW() of the in= forms the endpoint takes (API_IN_NONE
+ * always). *key: "at" or "in", the parameter at fault. */
+int api_area_parse(const struct http_request *req, unsigned allow, struct api_area *ar,
+                   const char **key, char *err, size_t errlen);
+/* The position answers are ranked by and measured from: at, or the centre of in=circle: or
+ * in=bbox:. Return false when there is none. */
+bool api_area_focus(const struct api_area *ar, double *lat, double *lon);
 
 /* ---- the JSON writer of the answers ---- */
 
 #define API_JSON_DEPTH 16
+/* room made for each result of an answer, at once (most are smaller) */
+#define API_ITEM_BYTES 1536
 
 struct api_json {
     struct buf *out;
@@ -220,6 +270,20 @@ void aj_str_nz(struct api_json *j, const char *key, const char *v);
 void aj_int(struct api_json *j, const char *key, long long v);
 /* Up to decimals digits, trailing zeros dropped (one kept): 47.1412167, 1.0. */
 void aj_num(struct api_json *j, const char *key, double v, int decimals);
+
+/* A key for an address field of a candidate. */
+struct aj_field {
+    enum gc_field f;
+    const char *key;
+};
+/* Each field of t[0..n) that c has (not empty) as key: value, in t's order. */
+void aj_fields(struct api_json *j, const struct gc_candidate *c, const struct aj_field *t,
+               size_t n);
+/* Does c carry a match quality (a field of the query; reverse answers have none)? */
+bool aj_has_scores(const struct gc_candidate *c);
+/* c's match quality of each field the query had, as key[field] (NULL: left out), in gc_mq
+ * order; the street's as a one-element array, as HERE writes it. */
+void aj_scores(struct api_json *j, const struct gc_candidate *c, const char *const key[MQ__COUNT]);
 
 api_route_fn api_sync_geocode; /* GET /6.2/geocode.json */
 api_route_fn api_sync_reverse; /* GET /6.2/reversegeocode.json */

@@ -41,45 +41,22 @@ static void position(struct api_json *j, const char *key, double lat, double lon
     aj_close(j, '}');
 }
 
-static void additional(struct api_json *j, const char *key, const char *value)
-{
-    if (!value || !*value)
-        return;
-    aj_open(j, NULL, '{');
-    aj_str(j, "value", value);
-    aj_str(j, "key", key);
-    aj_close(j, '}');
-}
-
-static void match_quality(struct api_json *j, const struct gc_candidate *c)
-{
-    static const struct {
-        enum gc_mq mq;
-        const char *key;
-    } f[] = {{MQ_COUNTRY, "Country"},         {MQ_STATE, "State"},
-             {MQ_COUNTY, "County"},           {MQ_CITY, "City"},
-             {MQ_DISTRICT, "District"},       {MQ_STREET, "Street"},
-             {MQ_HOUSENUMBER, "HouseNumber"}, {MQ_BUILDING, "Building"},
-             {MQ_POSTCODE, "PostalCode"}};
-    bool any = false;
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-        any |= c->mq[f[i].mq] >= 0;
-    if (!any) /* reverse geocoding: no query fields to match */
-        return;
-    aj_open(j, "MatchQuality", '{');
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-        double v = c->mq[f[i].mq];
-        if (v < 0)
-            continue;
-        if (f[i].mq == MQ_STREET) {
-            aj_open(j, "Street", '[');
-            aj_num(j, NULL, v, 2);
-            aj_close(j, ']');
-        } else
-            aj_num(j, f[i].key, v, 2);
-    }
-    aj_close(j, '}');
-}
+/* Address and AdditionalData, and the keys of MatchQuality. */
+static const struct aj_field address[] = {
+    {GF_COUNTRY3, "Country"},        {GF_STATE, "State"},
+    {GF_COUNTY, "County"},           {GF_CITY, "City"},
+    {GF_DISTRICT, "District"},       {GF_STREET, "Street"},
+    {GF_HOUSENUMBER, "HouseNumber"}, {GF_POSTCODE, "PostalCode"}};
+static const struct aj_field additional[] = {{GF_COUNTRY_NAME, "CountryName"},
+                                             {GF_STATE, "StateName"},
+                                             {GF_COUNTY, "CountyName"},
+                                             {GF_COUNTRY2, "Country2"}};
+static const char *const quality[MQ__COUNT] = {
+    [MQ_COUNTRY] = "Country",         [MQ_STATE] = "State",
+    [MQ_COUNTY] = "County",           [MQ_CITY] = "City",
+    [MQ_DISTRICT] = "District",       [MQ_STREET] = "Street",
+    [MQ_HOUSENUMBER] = "HouseNumber", [MQ_BUILDING] = "Building",
+    [MQ_POSTCODE] = "PostalCode"};
 
 static void result(struct api_json *j, struct api_geo *g, const struct gc_candidate *c,
                    bool reverse)
@@ -89,7 +66,11 @@ static void result(struct api_json *j, struct api_geo *g, const struct gc_candid
     if (reverse && c->distance >= 0)
         aj_num(j, "Distance", c->distance, 1);
     aj_str(j, "MatchLevel", gc_level_name(c->level));
-    match_quality(j, c);
+    if (aj_has_scores(c)) { /* reverse geocoding: no query fields to match */
+        aj_open(j, "MatchQuality", '{');
+        aj_scores(j, c, quality);
+        aj_close(j, '}');
+    }
     aj_str_nz(j, "MatchType", gc_type_name(c->type));
     aj_open(j, "Location", '{');
     aj_str(j, "LocationId", c->location_id);
@@ -105,20 +86,17 @@ static void result(struct api_json *j, struct api_geo *g, const struct gc_candid
     aj_open(j, "Address", '{');
     gc_label(c, g->label, sizeof(g->label));
     aj_str(j, "Label", g->label);
-    const char *iso3 = c->country[0] ? norm_country_iso3(c->country) : NULL;
-    aj_str_nz(j, "Country", iso3);
-    aj_str_nz(j, "State", c->state);
-    aj_str_nz(j, "County", c->county);
-    aj_str_nz(j, "City", c->city);
-    aj_str_nz(j, "District", c->district);
-    aj_str_nz(j, "Street", c->street);
-    aj_str_nz(j, "HouseNumber", c->house_number);
-    aj_str_nz(j, "PostalCode", c->postcode);
+    aj_fields(j, c, address, sizeof(address) / sizeof(address[0]));
     aj_open(j, "AdditionalData", '[');
-    additional(j, "CountryName", c->country[0] ? norm_country_name(c->country) : NULL);
-    additional(j, "StateName", c->state);
-    additional(j, "CountyName", c->county);
-    additional(j, "Country2", c->country);
+    for (size_t i = 0; i < sizeof(additional) / sizeof(additional[0]); i++) {
+        const char *v = gc_field(c, additional[i].f);
+        if (!v || !*v)
+            continue;
+        aj_open(j, NULL, '{');
+        aj_str(j, "value", v);
+        aj_str(j, "key", additional[i].key);
+        aj_close(j, '}');
+    }
     aj_close(j, ']');
     aj_close(j, '}');
     aj_close(j, '}');
@@ -134,6 +112,7 @@ static void respond(struct http_response *resp, bool lower, struct api_geo *g, i
     resp->status = 200;
     resp->content_type = CT_JSON;
     buf_reset(&resp->body);
+    buf_grow(&resp->body, API_ITEM_BYTES * (size_t)(g->res.n < max ? g->res.n : max) + 256);
     struct api_json j;
     aj_init(&j, &resp->body, lower);
     aj_open(&j, NULL, '{');
@@ -185,37 +164,13 @@ static int forward(struct api *a, struct http_request *req, struct http_response
     bool lower;
     if (common(req, resp, &max, &lower) < 0)
         return HTTP_RESPOND;
-    static const char *const names[] = {"searchtext", "street", "housenumber", "postalcode", "city",
-                                        "district",   "county", "state",       "country"};
-    const char *v[9];
-    bool any = false;
-    char err[160];
-    for (size_t i = 0; i < 9; i++) {
-        if (api_param_text(req, names[i], &v[i], err, sizeof(err)) < 0) {
-            api_bad_request(resp, req, err, names[i]);
-            return HTTP_RESPOND;
-        }
-        any |= v[i] != NULL;
-    }
-    if (!any) {
-        api_bad_request(resp, req,
-                        "Input parameter validation failed. Missing: searchtext, or one of "
-                        "street, housenumber, postalcode, city, district, county, state, country",
-                        "searchtext");
+    struct gc_query q = {.max_results = (int)max};
+    const char *key;
+    char err[200];
+    if (api_query_62(req, &q, &key, err, sizeof(err)) < 0) {
+        api_bad_request(resp, req, err, key);
         return HTTP_RESPOND;
     }
-    struct gc_query q = {
-        .search_text = v[0],
-        .street = v[1],
-        .house_number = v[2],
-        .postcode = v[3],
-        .city = v[4],
-        .district = v[5],
-        .county = v[6],
-        .state = v[7],
-        .country = v[8],
-        .max_results = (int)max,
-    };
     struct api_geo *g = api_geo_new();
     if (api_geo_forward(a, g, &q) < 0)
         g->res.n = 0; /* the batch's FAILED row: nothing matches */

@@ -194,9 +194,15 @@ void http_route_match(const struct http_handler *h, const char *method, const ch
         out->path_found = true;
         if (take)
             out->route = r;
-        if (strcmp(r->method, "*") != 0) {
-            size_t n = strlen(out->allow);
-            snprintf(out->allow + n, sizeof(out->allow) - n, "%s%s", n ? ", " : "", r->method);
+        if (strcmp(r->method, "*") != 0) { /* "GET, POST": no printf, this runs per request */
+            size_t n = strlen(out->allow), m = strlen(r->method);
+            if (n + 2 + m < sizeof(out->allow)) {
+                if (n) {
+                    memcpy(out->allow + n, ", ", 2);
+                    n += 2;
+                }
+                memcpy(out->allow + n, r->method, m + 1);
+            }
         }
     }
     for (size_t i = 0; i < out->nargs; i++)

@@ -129,6 +129,39 @@ get "v7 autosuggest: in=bbox upside down" "/v1/autosuggest?q=Iradu&in=bbox:9.6,4
 get "v7 autosuggest: nothing starts so" "/v1/autosuggest?q=Qxq&at=47.1,9.5&$K"
 get "v7 autosuggest: no at or in" "/v1/autosuggest?q=Land&$K"
 get "v7 autosuggest: no q" "/v1/autosuggest?at=47.1,9.5&$K"
+# ---- v7 spatial context: at ranks, in= filters (HERE's rules) ----
+get "v7 geocode: an ambiguous street without at: the geocoder's order" \
+    "/v1/geocode?q=Landstrasse&limit=2&$K"
+get "v7 geocode: at in Ruggell ranks Ruggell's Landstrasse first" \
+    "/v1/geocode?q=Landstrasse&at=47.24,9.52&limit=2&$K"
+get "v7 geocode: at in Balzers ranks Balzers' first" "/v1/geocode?q=Landstrasse&at=47.07,9.51&limit=2&$K"
+get "v7 geocode: at does not outrank a better answer" \
+    "/v1/geocode?q=Landstrasse%20Vaduz&at=47.24,9.52&limit=2&$K"
+get "v7 geocode: in=circle: is not geocode's" "/v1/geocode?q=Landstrasse&in=circle:47.16,9.51;r=3000&$K"
+get "v7 discover: in=circle: keeps what lies in the circle" \
+    "/v1/discover?q=Landstrasse&in=circle:47.16,9.51;r=3000&limit=5&$K"
+get "v7 discover: in=bbox: keeps what lies in the box" \
+    "/v1/discover?q=Landstrasse&in=bbox:9.49,47.05,9.53,47.09&limit=5&$K"
+get "v7 discover: in=countryCode: with at" \
+    "/v1/discover?q=Landstrasse&in=countryCode:LIE&at=47.24,9.52&limit=1&$K"
+get "v7 discover: nothing in the circle" "/v1/discover?q=Landstrasse&in=circle:0,0;r=1000&$K"
+get "v7 discover: at and in=circle: together" \
+    "/v1/discover?q=Landstrasse&at=47.1,9.5&in=circle:47.16,9.51;r=3000&$K"
+get "v7 discover: at and in=bbox: together" \
+    "/v1/discover?q=Landstrasse&at=47.1,9.5&in=bbox:9.49,47.05,9.53,47.09&$K"
+get "v7 discover: circle radius not a whole number" \
+    "/v1/discover?q=Landstrasse&in=circle:47.16,9.51;r=1.5&$K"
+get "v7 discover: circle radius negative" "/v1/discover?q=Landstrasse&in=circle:47.16,9.51;r=-3&$K"
+get "v7 discover: circle centre out of range" "/v1/discover?q=Landstrasse&in=circle:95,9.51;r=3&$K"
+get "v7 discover: bbox with three numbers" "/v1/discover?q=Landstrasse&in=bbox:9.49,47.05,9.53&$K"
+get "v7 discover: countryCode: empty" "/v1/discover?q=Landstrasse&in=countryCode:&at=47.1,9.5&$K"
+get "v7 autosuggest: in=circle: filters the suggestions" \
+    "/v1/autosuggest?q=Landstr&in=circle:47.24,9.52;r=2000&limit=5&$K"
+get "v7 autosuggest: in=bbox: filters the suggestions" \
+    "/v1/autosuggest?q=Landstr&in=bbox:9.49,47.05,9.53,47.09&limit=5&$K"
+get "v7 revgeocode: in=bbox: is not revgeocode's" "/v1/revgeocode?in=bbox:9.49,47.05,9.53,47.09&$K"
+get "v7 revgeocode: at and in=circle: together" \
+    "/v1/revgeocode?at=47.1,9.5&in=circle:47.1412167,9.5212545;r=60&$K"
 sid=$(curl -s "$H/v1/geocode?q=Iradug%2052%20Balzers&limit=1&$K" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 get "v7 lookup: the id of an answer" "/v1/lookup?id=$sid&$K"
 get "v7 lookup: unknown id" "/v1/lookup?id=Snothing&$K"
