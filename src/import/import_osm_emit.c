@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "import/import_osm_int.h"
+#include "import/import_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -64,6 +65,21 @@ static void alts_collect(const struct tagref *t, const char *name, struct alts *
             v = semi + 1;
         }
     }
+}
+
+/* The rank of the area whose seat a place with OSM tag capital=v is: "yes" and "2" the
+ * country's, "3" and "4" a state's, "5" and "6" a county's; 0 otherwise. */
+static int capital_rank(const char *v)
+{
+    if (!v)
+        return 0;
+    if (strcmp(v, "yes") == 0 || strcmp(v, "2") == 0)
+        return RANK_COUNTRY;
+    if (strcmp(v, "3") == 0 || strcmp(v, "4") == 0)
+        return RANK_STATE;
+    if (strcmp(v, "5") == 0 || strcmp(v, "6") == 0)
+        return RANK_COUNTY;
+    return 0;
 }
 
 static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
@@ -314,6 +330,8 @@ static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct
             const struct place_type *pt = osm_place_type_get(osm_tagref_get(&p->tags, "place"));
             r.kind = REC_PLACE;
             r.rank = pt->rank;
+            r.population = import_population(osm_tagref_get(&p->tags, "population"));
+            r.capital = capital_rank(osm_tagref_get(&p->tags, "capital"));
             r.geom = NULL;
             r.n_geom = 0;
             clear_from(h, pt->rank == RANK_CITY ? H_CITY : H_DISTRICT);
@@ -355,6 +373,7 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     r.alt_names = alts.v;
     r.n_alt = alts.n;
     r.rank = bucket_rank[b->bucket];
+    r.population = import_population(osm_tagref_get(&bt, "population"));
     osm_rec_set_hier(&r, h);
     r.geom = &OSM_AT(o->bpts, struct rec_point, b->pt0 + b->outer0);
     r.n_geom = b->nouter;

@@ -59,6 +59,7 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_PC_RANGES] = sizeof(struct ix_range),
     [IXS_PC_STREETS] = sizeof(uint32_t),
     [IXS_FUZZY_DIR] = sizeof(uint32_t),
+    [IXS_PLACE_INFO] = sizeof(struct ix_place_info),
 };
 
 static const char *const section_names[IXS__COUNT] = {
@@ -66,7 +67,7 @@ static const char *const section_names[IXS__COUNT] = {
     "addresses",       "interpolations", "points",       "places",          "place hash",
     "postcodes",       "postcode hash",  "admins",       "cells",           "cell addresses",
     "countries",       "street cells",   "cell streets", "postcode ranges", "postcode streets",
-    "fuzzy directory",
+    "fuzzy directory", "place info",
 };
 
 #define FAIL(...)                                                                                  \
@@ -146,6 +147,8 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
             !str_ok(v, p->county) || !str_ok(v, p->state))
             FAIL("place %zu: string out of bounds", i);
     }
+    if (!v->place_info)
+        FAIL("place info: not one entry per place");
     for (size_t i = 0; i < v->n_place_hash; i++)
         if (v->place_hash[i] != IX_NONE && v->place_hash[i] >= v->n_places)
             FAIL("place hash slot %zu out of bounds", i);
@@ -331,6 +334,7 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
     v->pc_ranges = base[IXS_PC_RANGES];
     v->pc_streets = base[IXS_PC_STREETS];
     v->n_pc_streets = count[IXS_PC_STREETS];
+    v->place_info = count[IXS_PLACE_INFO] == count[IXS_PLACES] ? base[IXS_PLACE_INFO] : NULL;
     v->fuzzy_dir = base[IXS_FUZZY_DIR];
     v->n_fuzzy_dir = count[IXS_FUZZY_DIR];
     v->fuzzy_bits = 0;

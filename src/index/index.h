@@ -15,7 +15,9 @@
 
 /* 3: string offsets in units of 2^string_shift bytes (the header's string_shift), so that
  * the string section may pass 4 GiB; source ids after the interned strings. */
-#define INDEX_FORMAT_VERSION 3
+/* 4: PLACE_INFO, the population and capital status of every place (additive: the sections
+ * of format 3 are unchanged). */
+#define INDEX_FORMAT_VERSION 4
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
