@@ -14,6 +14,7 @@
 #include "text/norm.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -492,6 +493,19 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
     }
     for (size_t i = 0; i < n; i++)
         first[i] = index_street_first(ix, key[i], len[i]);
+}
+
+double index_place_importance(const struct index *ix, uint32_t p)
+{
+    const struct index_view *v = &ix->v;
+    if (p >= v->n_places)
+        return 0;
+    const struct ix_place_info *in = &v->place_info[p];
+    double bonus = in->capital == RANK_COUNTRY  ? 1.0
+                   : in->capital == RANK_STATE  ? 0.5
+                   : in->capital == RANK_COUNTY ? 0.2
+                                                : 0.0;
+    return (in->population ? log10(1.0 + in->population) : 0.0) + bonus;
 }
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)

@@ -710,7 +710,8 @@ static bool key_seen(const struct index_builder *b, size_t first, uint32_t ref)
     return false;
 }
 
-/* A place under its name and each alternative name; source is 0 for place records, 1 for
+/* A place under its name and each alternative name, each under its key in the place's country
+ * and its key in no country when that differs; source is 0 for place records, 1 for
  * admin areas. */
 static int add_place(struct index_builder *b, const struct record *r, int source)
 {
@@ -720,10 +721,15 @@ static int add_place(struct index_builder *b, const struct record *r, int source
     country2(cc, r->country);
     cc[2] = '\0';
     size_t first = b->n_places;
-    for (size_t i = 0; i <= r->n_alt; i++) {
+    for (size_t j = 0; j <= 2 * r->n_alt + 1; j++) {
+        /* each name under its country's key, then under the key of a query that names no
+         * country (all languages' lists: "København" may read otherwise) */
+        size_t i = j / 2;
         const char *name = i == 0 ? r->name : r->alt_names[i - 1];
         char key[NORM_MAX];
-        size_t klen = key_of(name, cc[0] ? cc : NULL, key, sizeof(key));
+        if (j % 2 == 1 && !cc[0])
+            continue;
+        size_t klen = key_of(name, j % 2 == 0 && cc[0] ? cc : NULL, key, sizeof(key));
         if (klen == 0)
             continue;
         uint32_t kref = intern_n(b, key, klen);

@@ -69,7 +69,7 @@ struct layout {
     uint64_t n_points;         /* points written */
     struct ix_place *places;   /* b->n_places */
     struct ix_place_info *place_info; /* b->n_places, in the order of places */
-    struct ix_postcode *pcs;   /* b->n_pcs */
+    struct ix_postcode *pcs;          /* b->n_pcs */
     struct ix_range *pc_ranges;
     struct smap pc_runs;  /* postcode key -> first entry of its run in pcs */
     struct smap pc_cache; /* postcode string as stored -> that run, IX_NONE when none has it */

@@ -249,7 +249,7 @@ struct index_view {
     const uint32_t *pc_streets;
     size_t n_pc_streets;
     const struct ix_place_info *place_info; /* n_places */
-    const uint32_t *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
+    const uint32_t *fuzzy_dir;              /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
     size_t n_fuzzy_dir;
     unsigned fuzzy_bits;
     unsigned str_shift; /* the header's string_shift */
