@@ -92,7 +92,7 @@ static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
 }
 
 static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const char *sid)
+                        const struct osm_near *near, const char *sid)
 {
     const struct tagref *t = &p->tags;
     const char *hn = osm_tagref_get(t, "addr:housenumber");
@@ -106,6 +106,8 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     r.street = osm_tagref_get(t, "addr:street");
     if (!r.street)
         r.street = osm_tagref_get(t, "addr:place");
+    if (!r.street)
+        r.street = osm_near_street(near, p->lat, p->lon); /* the street it stands on */
     r.unit = osm_tagref_get(t, "addr:unit");
     if (!r.unit)
         r.unit = osm_tagref_get(t, "addr:flats");
@@ -300,13 +302,13 @@ static void clear_from(const char *h[H_N], int bucket)
 }
 
 static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const struct endpts *ep)
+                        const struct endpts *ep, const struct osm_near *near)
 {
     char sid[32];
     snprintf(sid, sizeof(sid), "%c%lld", p->type, (long long)p->id);
     int rc = 0;
     if (p->what & P_ADDR)
-        rc = emit_address(o, sink, p, sid);
+        rc = emit_address(o, sink, p, near, sid);
     if (rc == 0 && (p->what & P_INTERP))
         rc = emit_interp(o, sink, p, ep, sid);
     if (rc == 0 && (p->what & (P_STREET | P_PLACE))) {
@@ -383,7 +385,12 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
 int osm_emit_all(struct osm *o, const struct rec_sink *sink)
 {
     struct endpts ep;
+    struct osm_near near;
     int rc = endpts_collect(o, &ep);
+    if (rc == 0)
+        rc = osm_near_build(o, &near);
+    else
+        memset(&near, 0, sizeof(near));
     bool log_failed = rc < 0;
     osm_hier_prepare(o);
     for (size_t i = 0; i < o->bnds.n && rc == 0; i++)
@@ -400,11 +407,12 @@ int osm_emit_all(struct osm *o, const struct rec_sink *sink)
             log_failed = got < 0;
             break;
         }
-        rc = emit_pending(o, sink, &v, &ep);
+        rc = emit_pending(o, sink, &v, &ep, &near);
     }
     if (log_failed)
         gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
     o->emit_log_failed = log_failed;
     endpts_free(&ep);
+    osm_near_free(&near);
     return rc;
 }
