@@ -505,7 +505,13 @@ double index_place_importance(const struct index *ix, uint32_t p)
                    : in->capital == RANK_STATE  ? 0.5
                    : in->capital == RANK_COUNTY ? 0.2
                                                 : 0.0;
-    return (in->population ? log10(1.0 + in->population) : 0.0) + bonus;
+    if (!in->population && !bonus)
+        return 0;
+    /* a place found by another of its names counts as one ten times smaller: "Manchester" is
+     * the English city, not a Richmond that once had a Manchester in it */
+    double alt = in->flags & IXP_ALT_NAME ? 1.0 : 0.0;
+    double imp = (in->population ? log10(1.0 + in->population) : 0.0) + bonus - alt;
+    return imp > 0.01 ? imp : 0.01;
 }
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)

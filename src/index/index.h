@@ -152,8 +152,9 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 
 /* How important place entry p is among places of its name: log10(1 + population) plus 1 for
- * a national capital, 0.5 for a state's seat, 0.2 for a county's (PLACE_INFO); 0 when nothing
- * is known. A city of 2 M people scores 6.3, one of 25,000 4.4. */
+ * a national capital, 0.5 for a state's seat, 0.2 for a county's, less 1 when the entry is
+ * under another of the place's names (PLACE_INFO); 0 when nothing is known, else at least 0.01.
+ * A city of 2 M people scores 6.3, one of 25,000 4.4. */
 double index_place_importance(const struct index *ix, uint32_t p);
 
 /* The first postcode whose key is key, or IX_NONE. */

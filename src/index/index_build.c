@@ -752,6 +752,7 @@ static int add_place(struct index_builder *b, const struct record *r, int source
         p->p.lon = to_fix(r->lon);
         p->info.population = r->population > UINT32_MAX ? UINT32_MAX : (uint32_t)r->population;
         p->info.capital = r->capital > 0 && r->capital < RANK_CITY ? (uint8_t)r->capital : 0;
+        p->info.flags = i > 0 ? IXP_ALT_NAME : 0;
         p->seq = b->seq;
     }
     return b->rc;

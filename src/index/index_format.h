@@ -153,12 +153,15 @@ static_assert(sizeof(struct ix_place) == 40, "ix_place layout");
 
 /* What makes a place important among places of its name (format 4): entry i describes
  * PLACES[i]. population 0 is unknown; capital is the rank (enum rec_rank) of the area whose
- * seat it is: RANK_COUNTRY for a national capital, RANK_STATE, RANK_COUNTY, 0 none known. */
+ * seat it is: RANK_COUNTRY for a national capital, RANK_STATE, RANK_COUNTY, 0 none known;
+ * flags say whether the entry's key comes from the place's own name or another of its names. */
 struct ix_place_info {
     uint32_t population;
     uint8_t capital;
-    uint8_t reserved[3];
+    uint8_t flags; /* IXP_ALT_NAME: the entry is under an alternative name of the place */
+    uint8_t reserved[2];
 };
+#define IXP_ALT_NAME 1
 static_assert(sizeof(struct ix_place_info) == 8, "ix_place_info layout");
 
 struct ix_postcode {
