@@ -54,6 +54,12 @@ static int cmp_cell(const void *a, const void *b)
     return x->seg < y->seg ? -1 : x->seg > y->seg;
 }
 
+static int cmp_cell_only(const void *a, const void *b)
+{
+    const struct near_cell *x = a, *y = b;
+    return x->cell < y->cell ? -1 : x->cell > y->cell;
+}
+
 static void add_piece(struct osm_near *n, struct rec_point a, struct rec_point b, uint32_t name,
                       uint32_t street)
 {
@@ -151,16 +157,15 @@ const char *osm_near_street(const struct osm_near *n, double lat, double lon)
     double best_d = OSM_NEAR_MAX_M;
     for (int64_t la = la0; la <= la1; la++)
         for (int64_t lo = lo0; lo <= lo1; lo++) {
-            uint64_t id = cell_id(la, lo);
-            size_t a = 0, b = n->n_cells;
-            while (a < b) {
-                size_t mid = a + (b - a) / 2;
-                if (n->cells[mid].cell < id)
-                    a = mid + 1;
-                else
-                    b = mid;
-            }
-            for (; a < n->n_cells && n->cells[a].cell == id; a++) {
+            const struct near_cell key = {cell_id(la, lo), 0};
+            const struct near_cell *hit =
+                bsearch(&key, n->cells, n->n_cells, sizeof(key), cmp_cell_only);
+            if (!hit)
+                continue;
+            size_t a = (size_t)(hit - n->cells);
+            while (a > 0 && n->cells[a - 1].cell == key.cell)
+                a--; /* the cell's first entry */
+            for (; a < n->n_cells && n->cells[a].cell == key.cell; a++) {
                 const struct near_seg *s = &n->segs[n->cells[a].seg];
                 double d = seg_dist_m(s, lat, lon, kx);
                 if (d < best_d || (d == best_d && best && s->street < best->street)) {
