@@ -272,6 +272,8 @@ struct osm_near {
     size_t n_cells, cap_cells;
     char *names; /* NUL-terminated street names; offset 0 is "" */
     size_t n_names, cap_names;
+    uint64_t *want; /* the cells addresses without a street look in, sorted */
+    size_t n_want, cap_want;
 };
 
 /* Read the log for its named streets into n (n is always initialised; osm_near_free it).
