@@ -7,6 +7,7 @@
  */
 #include "base/err.h"
 #include "import/import.h"
+#include "import/import_util.h"
 
 #include <bzlib.h>
 #include <dirent.h>
@@ -35,6 +36,8 @@ struct cap {
     char alt[8][64];
     size_t n_alt;
     int rank;
+    unsigned long population;
+    int capital;
     size_t n_geom;
     struct rec_point g0, glast;
     long from, to;
@@ -83,6 +86,8 @@ static void capture(struct cap *c, const struct record *r)
     for (size_t i = 0; i < r->n_alt && i < 8; i++)
         cp(c->alt[i], sizeof(c->alt[i]), r->alt_names[i]);
     c->rank = r->rank;
+    c->population = r->population;
+    c->capital = r->capital;
     c->n_geom = r->n_geom;
     if (r->n_geom) {
         c->g0 = r->geom[0];
@@ -469,6 +474,30 @@ static void test_geonames_json_real(void **state)
     assert_true(c.cap.lat == 47.14151 && c.cap.lon == 9.52154);
 }
 
+static void test_population_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(import_population("5197"), 5197);
+    assert_int_equal(import_population("1,234,567"), 1234567);
+    assert_int_equal(import_population("1.234.567"), 1234567);
+    assert_int_equal(import_population("1 234"), 1234);
+    assert_int_equal(import_population("12'345"), 12345);
+    assert_int_equal(import_population("8900000;2019"), 8900000);
+    assert_int_equal(import_population(" 370"), 370);
+    /* not a count: unknown */
+    assert_int_equal(import_population(NULL), 0);
+    assert_int_equal(import_population(""), 0);
+    assert_int_equal(import_population("ca. 5000"), 0);
+    assert_int_equal(import_population("~5000"), 0);
+    assert_int_equal(import_population("5000 (2019)"), 0);
+    assert_int_equal(import_population("12,34"), 0);
+    assert_int_equal(import_population("1234,567"), 0);
+    assert_int_equal(import_population("1,2345"), 0);
+    assert_int_equal(import_population("-5"), 0);
+    assert_int_equal(import_population("12.5"), 0);
+    assert_int_equal(import_population("99999999999999999999"), 0);
+}
+
 static void test_geonames_tsv_fixture(void **state)
 {
     (void)state;
@@ -494,6 +523,15 @@ static void test_geonames_tsv_fixture(void **state)
     assert_string_equal(c.cap.alt[1], "Vaduts");
     assert_string_equal(c.cap.alt[2], "Vadúz");
     assert_string_equal(c.cap.alt[4], "Вадуц");
+    /* population column, and PPLC: the national capital */
+    assert_int_equal(c.cap.population, 5197);
+    assert_int_equal(c.cap.capital, RANK_COUNTRY);
+
+    counter_init(&c);
+    c.match_name = "Schaan"; /* PPLA: a first-order division's seat */
+    run("test/fixtures/geonames-li/cities-li.txt", FMT_GEONAMES_TSV, &c, &st);
+    assert_int_equal(c.cap.population, 5748);
+    assert_int_equal(c.cap.capital, RANK_STATE);
 
     counter_init(&c);
     c.match_name = "Mäls";
@@ -501,12 +539,16 @@ static void test_geonames_tsv_fixture(void **state)
     assert_string_equal(c.cap.state, "Balzers");
     assert_int_equal(c.cap.n_alt, 1); /* asciiname "Mals"; "Mals" again and "Mäls" dropped */
     assert_string_equal(c.cap.alt[0], "Mals");
+    assert_int_equal(c.cap.population, 0); /* empty column: unknown */
+    assert_int_equal(c.cap.capital, 0);
 
     counter_init(&c);
     c.match_name = "Nendeln";
     run("test/fixtures/geonames-li/cities-li.txt", FMT_GEONAMES_TSV, &c, &st);
     assert_string_equal(c.cap.state, "Eschen");
     assert_int_equal(c.cap.n_alt, 0);
+    assert_int_equal(c.cap.population, 1300);
+    assert_int_equal(c.cap.capital, 0);
 }
 
 static void test_geonames_postal_fixture(void **state)
@@ -838,6 +880,7 @@ int main(void)
         cmocka_unit_test(test_tiger_real),
         cmocka_unit_test(test_tiger_broken),
         cmocka_unit_test(test_geonames_json_real),
+        cmocka_unit_test(test_population_forms),
         cmocka_unit_test(test_geonames_tsv_fixture),
         cmocka_unit_test(test_geonames_postal_fixture),
         cmocka_unit_test(test_geonames_tsv_broken),

@@ -53,6 +53,7 @@ static const struct {
     {IXS_PC_RANGES, "PC_RANGES", sizeof(struct ix_range)},
     {IXS_PC_STREETS, "PC_STREETS", sizeof(uint32_t)},
     {IXS_FUZZY_DIR, "FUZZY_DIR", sizeof(uint32_t)},
+    {IXS_PLACE_INFO, "PLACE_INFO", sizeof(struct ix_place_info)},
 };
 
 static void test_section_table_matches_the_code(void **state)
@@ -91,6 +92,7 @@ static void test_header_and_structure_sizes(void **state)
         {"ix_street", sizeof(struct ix_street)},     {"ix_addr", sizeof(struct ix_addr)},
         {"ix_interp", sizeof(struct ix_interp)},     {"ix_place", sizeof(struct ix_place)},
         {"ix_postcode", sizeof(struct ix_postcode)}, {"ix_admin", sizeof(struct ix_admin)},
+        {"ix_place_info", sizeof(struct ix_place_info)},
     };
     for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
         snprintf(want, sizeof(want), "### `%s` (%zu bytes)", structs[i].name, structs[i].size);

@@ -241,27 +241,57 @@ static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_c
     o->relevance = gc_relevance(o);
 }
 
-/* The place that run i of h names, or NULL: first the place whose state or county another
- * part of the query names ("Sunnyvale, California"), then cities, then the place's own record
- * over one derived from addresses. */
+/* Places of one name this close to the most important one are the same town (a GeoNames
+ * point, an OSM node, the town's boundary and the centroid of its addresses). */
+#define PLACE_SAME_TOWN_M 40000.0
+
+/* The place that run i of h names, or NULL: first the places whose state or county another
+ * part of the query names ("Sunnyvale, California"); among them the town of the most important
+ * one (population, capital: "Paris" is the one in France) when the index knows importance; in
+ * that town cities before districts, then the place's own record over one derived from
+ * addresses, then the more important ("London" is not the City of London within it). */
 static const struct ix_place *best_place(const struct gctx *g, const struct hyp *h, int i)
 {
     const struct index_view *v = g->v;
     const struct run *r = &h->runs[i];
-    const struct ix_place *best = NULL;
-    int best_agree = -1;
-    for (uint32_t p = index_place_first(g->ix, r->key, r->klen);
+    const uint32_t first = index_place_first(g->ix, r->key, r->klen);
+    const struct ix_place *top = NULL;
+    double top_imp = 0;
+    int top_agree = -1;
+    for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
         if (!country_ok(g->cc, pl->country))
             continue;
         int agree = place_agrees(g, h, i, pl);
+        double imp = index_place_importance(g->ix, p);
+        if (agree > top_agree || (agree == top_agree && imp > top_imp)) {
+            top = pl;
+            top_imp = imp;
+            top_agree = agree;
+        }
+    }
+    const struct ix_place *best = NULL;
+    int best_agree = -1;
+    double best_imp = 0;
+    for (uint32_t p = first;
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
+        const struct ix_place *pl = &v->places[p];
+        if (!country_ok(g->cc, pl->country))
+            continue;
+        if (top_imp > 0 && geo_distance_m(fix2deg(pl->lat), fix2deg(pl->lon), fix2deg(top->lat),
+                                          fix2deg(top->lon)) > PLACE_SAME_TOWN_M)
+            continue;
+        int agree = place_agrees(g, h, i, pl);
+        double imp = index_place_importance(g->ix, p);
         if (!best || agree > best_agree ||
             (agree == best_agree &&
              ((pl->rank <= RANK_CITY && best->rank > RANK_CITY) ||
-              (pl->rank == best->rank && pl->source > best->source && pl->source == 2)))) {
+              (pl->rank == best->rank && pl->source > best->source && pl->source == 2) ||
+              (pl->rank == best->rank && pl->source == best->source && imp > best_imp)))) {
             best = pl;
             best_agree = agree;
+            best_imp = imp;
         }
     }
     return best;

@@ -11,7 +11,9 @@
  *    class P (populated places) becomes a REC_PLACE: PPLX is a district, PPLL/PPLF/PPLS a
  *    neighbourhood, historical or abandoned ones (PPLH, PPLQ, PPLW, PPLCH) are left out, the rest
  *    are cities. Rows of other classes are left out too; left-out rows are not "skipped" (they
- *    are valid, just not places). alternatenames (and asciiname when it differs) become alt_names.
+ *    are valid, just not places). alternatenames (and asciiname when it differs) become alt_names,
+ *    population the record's population, and the feature codes of seats (PPLC, PPLG, PPLA,
+ *    PPLA2) its capital rank.
  *  - FMT_GEONAMES_POSTAL: the postal-code dump, 12 tab-separated columns, one REC_POSTCODE per
  *    row: name and postcode = postal code, city = place name, state = admin name1, county =
  *    admin name2.
@@ -34,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALT_MAX 64 /* alternate names kept per place */
+#define ALT_MAX 320 /* alternate names kept per place (the dumps have up to about 270) */
 
 /* Write the path of name in the directory of path into out. Return 0 or GB_ETOOLONG. */
 static int sibling_path(const char *path, const char *name, char *out, size_t outlen)
@@ -155,7 +157,7 @@ static int geonames_object(const struct import_ctx *c, const struct import_names
                 c->path);
         return GB_EFORMAT;
     }
-    char t1[32], t2[32], t3[32];
+    char t1[32], t2[32], t3[32], t4[32];
     double lat, lon;
     const char *name = json_string_value(json_object_get(o, "name"));
     const char *cc = json_text(o, "country", t1, sizeof(t1));
@@ -175,6 +177,7 @@ static int geonames_object(const struct import_ctx *c, const struct import_names
         .county = admin_name(adm, cc, a1, a2 ? a2 : ""),
         .country = import_nz(cc),
         .rank = RANK_CITY,
+        .population = import_population(json_text(o, "population", t4, sizeof(t4))),
     };
     return import_emit(c, n, &r);
 }
@@ -202,6 +205,19 @@ static int geonames_json(const struct import_ctx *c)
 }
 
 /* ---- the tab-separated dumps ------------------------------------------------------------- */
+
+/* The rank of the area whose seat a place of feature code code is (PPLC the country's, PPLG
+ * its seat of government, PPLA a first-order division's, PPLA2 a second-order's), or 0. */
+static int capital_rank(const char *code)
+{
+    if (strcmp(code, "PPLC") == 0 || strcmp(code, "PPLG") == 0)
+        return RANK_COUNTRY;
+    if (strcmp(code, "PPLA") == 0)
+        return RANK_STATE;
+    if (strcmp(code, "PPLA2") == 0)
+        return RANK_COUNTY;
+    return 0;
+}
 
 /* Rank of a populated place by feature code; 0 for codes that are not imported. */
 static int place_rank(const char *code)
@@ -238,6 +254,7 @@ enum {
     G_CC2,
     G_A1,
     G_A2,
+    G_POP = 14,
     G_N = 19
 };
 enum { P_CC, P_CODE, P_PLACE, P_AN1, P_AC1, P_AN2, P_AC2, P_AN3, P_AC3, P_LAT, P_LON, P_ACC, P_N };
@@ -307,6 +324,8 @@ static int place_row(const struct import_ctx *c, const struct import_names *adm,
     r.state = admin_name(adm, f[G_CC], f[G_A1], NULL);
     r.county = admin_name(adm, f[G_CC], f[G_A1], f[G_A2]);
     r.source_id = import_nz(f[G_ID]);
+    r.population = import_population(f[G_POP]);
+    r.capital = capital_rank(f[G_CODE]);
     r.n_alt = alt_names(r.name, f[G_ASCII], f[G_ALT], alt);
     r.alt_names = r.n_alt ? alt : NULL;
     return import_emit(c, n, &r);

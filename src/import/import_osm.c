@@ -195,11 +195,12 @@ bool osm_is_alt_key(const char *k)
     return is_lang_name(k);
 }
 
-/* The tags records may need: addr:*, names, place. */
+/* The tags records may need: addr:*, names, place, and a place's importance. */
 static bool keep_tag(const char *k)
 {
     return strncmp(k, "addr:", 5) == 0 || strcmp(k, "name") == 0 || strcmp(k, "place") == 0 ||
-           strcmp(k, "postal_code") == 0 || osm_is_alt_key(k);
+           strcmp(k, "postal_code") == 0 || strcmp(k, "population") == 0 ||
+           strcmp(k, "capital") == 0 || osm_is_alt_key(k);
 }
 
 /* Store the kept tags; set *tag0, *ntag. */

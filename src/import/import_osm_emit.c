@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "import/import_osm_int.h"
+#include "import/import_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +67,21 @@ static void alts_collect(const struct tagref *t, const char *name, struct alts *
     }
 }
 
+/* The rank of the area whose seat a place with OSM tag capital=v is: "yes" and "2" the
+ * country's, "3" and "4" a state's, "5" and "6" a county's; 0 otherwise. */
+static int capital_rank(const char *v)
+{
+    if (!v)
+        return 0;
+    if (strcmp(v, "yes") == 0 || strcmp(v, "2") == 0)
+        return RANK_COUNTRY;
+    if (strcmp(v, "3") == 0 || strcmp(v, "4") == 0)
+        return RANK_STATE;
+    if (strcmp(v, "5") == 0 || strcmp(v, "6") == 0)
+        return RANK_COUNTY;
+    return 0;
+}
+
 static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
 {
     int rc = sink->emit(sink->ctx, r);
@@ -76,7 +92,7 @@ static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
 }
 
 static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const char *sid)
+                        const struct osm_near *near, const char *sid)
 {
     const struct tagref *t = &p->tags;
     const char *hn = osm_tagref_get(t, "addr:housenumber");
@@ -90,6 +106,8 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     r.street = osm_tagref_get(t, "addr:street");
     if (!r.street)
         r.street = osm_tagref_get(t, "addr:place");
+    if (!r.street)
+        r.street = osm_near_street(near, p->lat, p->lon); /* the street it stands on */
     r.unit = osm_tagref_get(t, "addr:unit");
     if (!r.unit)
         r.unit = osm_tagref_get(t, "addr:flats");
@@ -284,13 +302,13 @@ static void clear_from(const char *h[H_N], int bucket)
 }
 
 static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const struct endpts *ep)
+                        const struct endpts *ep, const struct osm_near *near)
 {
     char sid[32];
     snprintf(sid, sizeof(sid), "%c%lld", p->type, (long long)p->id);
     int rc = 0;
     if (p->what & P_ADDR)
-        rc = emit_address(o, sink, p, sid);
+        rc = emit_address(o, sink, p, near, sid);
     if (rc == 0 && (p->what & P_INTERP))
         rc = emit_interp(o, sink, p, ep, sid);
     if (rc == 0 && (p->what & (P_STREET | P_PLACE))) {
@@ -314,6 +332,8 @@ static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct
             const struct place_type *pt = osm_place_type_get(osm_tagref_get(&p->tags, "place"));
             r.kind = REC_PLACE;
             r.rank = pt->rank;
+            r.population = import_population(osm_tagref_get(&p->tags, "population"));
+            r.capital = capital_rank(osm_tagref_get(&p->tags, "capital"));
             r.geom = NULL;
             r.n_geom = 0;
             clear_from(h, pt->rank == RANK_CITY ? H_CITY : H_DISTRICT);
@@ -355,6 +375,7 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     r.alt_names = alts.v;
     r.n_alt = alts.n;
     r.rank = bucket_rank[b->bucket];
+    r.population = import_population(osm_tagref_get(&bt, "population"));
     osm_rec_set_hier(&r, h);
     r.geom = &OSM_AT(o->bpts, struct rec_point, b->pt0 + b->outer0);
     r.n_geom = b->nouter;
@@ -364,7 +385,12 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
 int osm_emit_all(struct osm *o, const struct rec_sink *sink)
 {
     struct endpts ep;
+    struct osm_near near;
     int rc = endpts_collect(o, &ep);
+    if (rc == 0)
+        rc = osm_near_build(o, &near);
+    else
+        memset(&near, 0, sizeof(near));
     bool log_failed = rc < 0;
     osm_hier_prepare(o);
     for (size_t i = 0; i < o->bnds.n && rc == 0; i++)
@@ -381,11 +407,12 @@ int osm_emit_all(struct osm *o, const struct rec_sink *sink)
             log_failed = got < 0;
             break;
         }
-        rc = emit_pending(o, sink, &v, &ep);
+        rc = emit_pending(o, sink, &v, &ep, &near);
     }
     if (log_failed)
         gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
     o->emit_log_failed = log_failed;
     endpts_free(&ep);
+    osm_near_free(&near);
     return rc;
 }

@@ -9,6 +9,7 @@
  *   osm_nodes.c         node locations by id (a memory-mapped block file, or an array)
  *   import_osm_ring.c   rings from relation members, and the boundaries made of them
  *   import_osm_admin.c  the hierarchy of a point: boundaries that contain it, nearby places
+ *   import_osm_near.c   the nearest named street of an address that names none
  *   import_osm_emit.c   the records, once every boundary is known
  *
  * The design (passes, memory, threads, clipped extracts, admin levels) is described at the top
@@ -258,6 +259,30 @@ void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const char
                       char country[3]);
 /* Copy h[] into the record's hierarchy fields. */
 void osm_rec_set_hier(struct record *r, const char *h[H_N]);
+
+/* ---- import_osm_near.c -------------------------------------------------------------------- */
+
+#define OSM_NEAR_MAX_M 100.0 /* an address without addr:street takes a named street this near */
+
+/* The named streets of the log as segments in a grid (import_osm_near.c). */
+struct osm_near {
+    struct near_seg *segs;
+    size_t n_segs, cap_segs;
+    struct near_cell *cells; /* sorted by cell, then segment */
+    size_t n_cells, cap_cells;
+    char *names; /* NUL-terminated street names; offset 0 is "" */
+    size_t n_names, cap_names;
+    uint64_t *want; /* the cells addresses without a street look in, sorted */
+    size_t n_want, cap_want;
+};
+
+/* Read the log for its named streets into n (n is always initialised; osm_near_free it).
+ * Return 0 or the log's negative code. */
+int osm_near_build(struct osm *o, struct osm_near *n);
+/* The name of the named street nearest to (lat, lon) within OSM_NEAR_MAX_M, or NULL; of two
+ * at the same distance the one met first in the file. */
+const char *osm_near_street(const struct osm_near *n, double lat, double lon);
+void osm_near_free(struct osm_near *n);
 
 /* ---- import_osm_emit.c -------------------------------------------------------------------- */
 

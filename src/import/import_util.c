@@ -48,6 +48,33 @@ int import_parse_long(const char *s, long *out)
     return 0;
 }
 
+unsigned long import_population(const char *s)
+{
+    if (!s)
+        return 0;
+    while (*s == ' ')
+        s++;
+    unsigned long v = 0;
+    int digits = 0, group = -1; /* digits since the last separator; -1 before any separator */
+    for (const char *p = s;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (v > 4000000000ul / 10) /* more than anyone counts: not a population */
+                return 0;
+            v = v * 10 + (unsigned long)(*p - '0');
+            digits++;
+            if (group >= 0 && ++group > 3)
+                return 0;
+        } else if ((*p == ',' || *p == '.' || *p == ' ' || *p == '\'') && p[1] >= '0' &&
+                   p[1] <= '9' && digits > 0 && (group < 0 ? digits <= 3 : group == 3)) {
+            group = 0;
+        } else if (*p == '\0' || *p == ';') {
+            return digits > 0 && (group < 0 || group == 3) ? v : 0;
+        } else {
+            return 0;
+        }
+    }
+}
+
 bool import_coord_ok(double lat, double lon)
 {
     return isfinite(lat) && isfinite(lon) && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 &&

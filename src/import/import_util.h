@@ -79,6 +79,11 @@ int import_parse_double(const char *s, double *out);
 /* Parse a base-10 integer that fills all of s. Return 0 and set *out, or GB_EPARAM. */
 int import_parse_long(const char *s, long *out);
 
+/* The number of inhabitants written in s ("12345", "1,234,567", "1 234", "8 900 000;2019"
+ * takes the first number; thousands separators ',', '.', ' ', '\'' between groups of three
+ * digits), or 0 when s is NULL or not such a number (a "~", "ca." or text: unknown). */
+unsigned long import_population(const char *s);
+
 /* True when lat/lon are finite, in range and not the (0, 0) placeholder of broken sources. */
 bool import_coord_ok(double lat, double lon);
 

@@ -14,6 +14,7 @@
 #include "text/norm.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,6 +60,7 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_PC_RANGES] = sizeof(struct ix_range),
     [IXS_PC_STREETS] = sizeof(uint32_t),
     [IXS_FUZZY_DIR] = sizeof(uint32_t),
+    [IXS_PLACE_INFO] = sizeof(struct ix_place_info),
 };
 
 static const char *const section_names[IXS__COUNT] = {
@@ -66,7 +68,7 @@ static const char *const section_names[IXS__COUNT] = {
     "addresses",       "interpolations", "points",       "places",          "place hash",
     "postcodes",       "postcode hash",  "admins",       "cells",           "cell addresses",
     "countries",       "street cells",   "cell streets", "postcode ranges", "postcode streets",
-    "fuzzy directory",
+    "fuzzy directory", "place info",
 };
 
 #define FAIL(...)                                                                                  \
@@ -146,6 +148,8 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
             !str_ok(v, p->county) || !str_ok(v, p->state))
             FAIL("place %zu: string out of bounds", i);
     }
+    if (!v->place_info)
+        FAIL("place info: not one entry per place");
     for (size_t i = 0; i < v->n_place_hash; i++)
         if (v->place_hash[i] != IX_NONE && v->place_hash[i] >= v->n_places)
             FAIL("place hash slot %zu out of bounds", i);
@@ -331,6 +335,7 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
     v->pc_ranges = base[IXS_PC_RANGES];
     v->pc_streets = base[IXS_PC_STREETS];
     v->n_pc_streets = count[IXS_PC_STREETS];
+    v->place_info = count[IXS_PLACE_INFO] == count[IXS_PLACES] ? base[IXS_PLACE_INFO] : NULL;
     v->fuzzy_dir = base[IXS_FUZZY_DIR];
     v->n_fuzzy_dir = count[IXS_FUZZY_DIR];
     v->fuzzy_bits = 0;
@@ -488,6 +493,25 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
     }
     for (size_t i = 0; i < n; i++)
         first[i] = index_street_first(ix, key[i], len[i]);
+}
+
+double index_place_importance(const struct index *ix, uint32_t p)
+{
+    const struct index_view *v = &ix->v;
+    if (p >= v->n_places)
+        return 0;
+    const struct ix_place_info *in = &v->place_info[p];
+    double bonus = in->capital == RANK_COUNTRY  ? 1.0
+                   : in->capital == RANK_STATE  ? 0.5
+                   : in->capital == RANK_COUNTY ? 0.2
+                                                : 0.0;
+    if (!in->population && !bonus)
+        return 0;
+    /* a place found by another of its names counts as one ten times smaller: "Manchester" is
+     * the English city, not a Richmond that once had a Manchester in it */
+    double alt = in->flags & IXP_ALT_NAME ? 1.0 : 0.0;
+    double imp = (in->population ? log10(1.0 + in->population) : 0.0) + bonus - alt;
+    return imp > 0.01 ? imp : 0.01;
 }
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)

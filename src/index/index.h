@@ -15,7 +15,9 @@
 
 /* 3: string offsets in units of 2^string_shift bytes (the header's string_shift), so that
  * the string section may pass 4 GiB; source ids after the interned strings. */
-#define INDEX_FORMAT_VERSION 3
+/* 4: PLACE_INFO, the population and capital status of every place (additive: the sections
+ * of format 3 are unchanged). */
+#define INDEX_FORMAT_VERSION 4
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
@@ -148,6 +150,12 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
+
+/* How important place entry p is among places of its name: log10(1 + population) plus 1 for
+ * a national capital, 0.5 for a state's seat, 0.2 for a county's, less 1 when the entry is
+ * under another of the place's names (PLACE_INFO); 0 when nothing is known, else at least 0.01.
+ * A city of 2 M people scores 6.3, one of 25,000 4.4. */
+double index_place_importance(const struct index *ix, uint32_t p);
 
 /* The first postcode whose key is key, or IX_NONE. */
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len);

@@ -700,7 +700,18 @@ static int add_interp(struct index_builder *b, const struct record *r)
     return b->rc;
 }
 
-/* A place under its name and each alternative name; source is 0 for place records, 1 for
+/* Whether one of the places from first on has the interned key ref (the names of one record
+ * so far). */
+static bool key_seen(const struct index_builder *b, size_t first, uint32_t ref)
+{
+    for (size_t j = first; j < b->n_places; j++)
+        if (b->places[j].p.key == ref)
+            return true;
+    return false;
+}
+
+/* A place under its name and each alternative name, each under its key in the place's country
+ * and its key in no country when that differs; source is 0 for place records, 1 for
  * admin areas. */
 static int add_place(struct index_builder *b, const struct record *r, int source)
 {
@@ -709,18 +720,27 @@ static int add_place(struct index_builder *b, const struct record *r, int source
     char cc[3];
     country2(cc, r->country);
     cc[2] = '\0';
-    for (size_t i = 0; i <= r->n_alt; i++) {
+    size_t first = b->n_places;
+    for (size_t j = 0; j <= 2 * r->n_alt + 1; j++) {
+        /* each name under its country's key, then under the key of a query that names no
+         * country (all languages' lists: "København" may read otherwise) */
+        size_t i = j / 2;
         const char *name = i == 0 ? r->name : r->alt_names[i - 1];
         char key[NORM_MAX];
-        size_t klen = key_of(name, cc[0] ? cc : NULL, key, sizeof(key));
+        if (j % 2 == 1 && !cc[0])
+            continue;
+        size_t klen = key_of(name, j % 2 == 0 && cc[0] ? cc : NULL, key, sizeof(key));
         if (klen == 0)
             continue;
+        uint32_t kref = intern_n(b, key, klen);
+        if (key_seen(b, first, kref))
+            continue; /* an earlier name of the record has the key ("Munchen", "München") */
         if (builder_count_ok(b, "places", b->n_places + 1) < 0)
             return b->rc;
         VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
-        p->p.key = intern_n(b, key, klen);
+        p->p.key = kref;
         p->p.name = intern(b, r->name);
         p->p.city = intern(b, r->rank <= RANK_CITY ? r->name : r->city);
         p->p.county = intern(b, r->county);
@@ -730,6 +750,9 @@ static int add_place(struct index_builder *b, const struct record *r, int source
         p->p.source = (uint8_t)source;
         p->p.lat = to_fix(r->lat);
         p->p.lon = to_fix(r->lon);
+        p->info.population = r->population > UINT32_MAX ? UINT32_MAX : (uint32_t)r->population;
+        p->info.capital = r->capital > 0 && r->capital < RANK_CITY ? (uint8_t)r->capital : 0;
+        p->info.flags = i > 0 ? IXP_ALT_NAME : 0;
         p->seq = b->seq;
     }
     return b->rc;

@@ -220,6 +220,7 @@ struct b_group {
 /* A place, given (place and admin records) or derived from the addresses that name it. */
 struct b_place {
     struct ix_place p;
+    struct ix_place_info info; /* its PLACE_INFO entry */
     uint32_t seq;
     double sum_lat, sum_lon; /* derived places: running centroid */
     uint32_t n;

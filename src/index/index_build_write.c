@@ -68,7 +68,8 @@ struct layout {
     uint64_t na;               /* addresses kept */
     uint64_t n_points;         /* points written */
     struct ix_place *places;   /* b->n_places */
-    struct ix_postcode *pcs;   /* b->n_pcs */
+    struct ix_place_info *place_info; /* b->n_places, in the order of places */
+    struct ix_postcode *pcs;          /* b->n_pcs */
     struct ix_range *pc_ranges;
     struct smap pc_runs;  /* postcode key -> first entry of its run in pcs */
     struct smap pc_cache; /* postcode string as stored -> that run, IX_NONE when none has it */
@@ -463,7 +464,7 @@ static void layout_resident(struct index_builder *b, const struct layout *o)
                        b->cap_grps * sizeof(*b->grps) +
                        (uint64_t)o->ng * (sizeof(*o->sorted) + sizeof(*o->streets)) +
                        (uint64_t)b->n_grps * sizeof(*o->order) +
-                       (uint64_t)b->n_places * sizeof(*o->places) +
+                       (uint64_t)b->n_places * (sizeof(*o->places) + sizeof(*o->place_info)) +
                        (uint64_t)b->n_pcs * (sizeof(*o->pcs) + sizeof(*o->pc_ranges)) +
                        (uint64_t)o->cap_pcbuf * 4 + (o->ns_st + o->ns_pl + o->ns_pc) * 4 +
                        (b->hot_bytes[B_STR_SHIFT] >> B_STR_SHIFT) * 4;
@@ -628,15 +629,18 @@ static int lay_out_places(struct index_builder *b, struct layout *o, char *err, 
     struct wctx w = {b, o};
     xs_sort_in(&b->pool, b->places, b->n_places, sizeof(*b->places), cmp_place, &w);
     struct ix_place *places = xcalloc(b->n_places + 1, sizeof(*places));
+    struct ix_place_info *info = xcalloc(b->n_places + 1, sizeof(*info));
     for (size_t i = 0; i < b->n_places; i++) {
         struct ix_place *p = &places[i];
         *p = b->places[i].p;
+        info[i] = b->places[i].info;
         char idsrc[NORM_MAX + 16];
         int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%d|%d", hot_str(b, o, p->key), p->country,
                          p->rank, p->source);
         p->id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
     }
     o->places = places;
+    o->place_info = info;
     return 0;
 }
 
@@ -1281,6 +1285,7 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         {IXS_ADMINS, b->admins, b->n_admins * sizeof(*b->admins)},
         {IXS_COUNTRIES, o->countries, o->n_countries * sizeof(*o->countries)},
         {IXS_PC_RANGES, o->pc_ranges, b->n_pcs * sizeof(*o->pc_ranges)},
+        {IXS_PLACE_INFO, o->place_info, b->n_places * sizeof(*o->place_info)},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         so_adopt(&o->sect[tables[i].id], tables[i].data, tables[i].len);
@@ -1306,6 +1311,7 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         [IXS_PC_RANGES] = sizeof(struct ix_range),
         [IXS_PC_STREETS] = 4,
         [IXS_FUZZY_DIR] = 4,
+        [IXS_PLACE_INFO] = sizeof(struct ix_place_info),
     };
     int rc = write_file(b, o, path, &h, entry, err, errlen);
     if (rc == 0)
@@ -1325,6 +1331,7 @@ static void layout_release(struct layout *o)
     free(o->sorted);
     free(o->streets);
     free(o->places);
+    free(o->place_info);
     free(o->pcs);
     free(o->pc_ranges);
     smap_release(&o->pc_runs);

@@ -44,6 +44,7 @@ enum ix_section_id {
     IXS_PC_RANGES,     /* struct ix_range[n_postcodes]: each entry's streets in PC_STREETS */
     IXS_PC_STREETS,    /* uint32[] street indexes, grouped by postcode key, ascending */
     IXS_FUZZY_DIR,     /* uint32[2^k + 1]: first FUZZY entry of each bucket of hash >> (32 - k) */
+    IXS_PLACE_INFO,    /* struct ix_place_info[n_places]: importance of PLACES[i] (format 4) */
     IXS__COUNT
 };
 
@@ -150,6 +151,19 @@ struct ix_place {
 };
 static_assert(sizeof(struct ix_place) == 40, "ix_place layout");
 
+/* What makes a place important among places of its name (format 4): entry i describes
+ * PLACES[i]. population 0 is unknown; capital is the rank (enum rec_rank) of the area whose
+ * seat it is: RANK_COUNTRY for a national capital, RANK_STATE, RANK_COUNTY, 0 none known;
+ * flags say whether the entry's key comes from the place's own name or another of its names. */
+struct ix_place_info {
+    uint32_t population;
+    uint8_t capital;
+    uint8_t flags; /* IXP_ALT_NAME: the entry is under an alternative name of the place */
+    uint8_t reserved[2];
+};
+#define IXP_ALT_NAME 1
+static_assert(sizeof(struct ix_place_info) == 8, "ix_place_info layout");
+
 struct ix_postcode {
     uint32_t key, name;
     uint32_t city;
@@ -237,7 +251,8 @@ struct index_view {
     const struct ix_range *pc_ranges; /* n_postcodes */
     const uint32_t *pc_streets;
     size_t n_pc_streets;
-    const uint32_t *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
+    const struct ix_place_info *place_info; /* n_places */
+    const uint32_t *fuzzy_dir;              /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
     size_t n_fuzzy_dir;
     unsigned fuzzy_bits;
     unsigned str_shift; /* the header's string_shift */

@@ -351,6 +351,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
         struct b_place *o = &b->places[b->n_places++];
         memset(o, 0, sizeof(*o));
         o->p = p;
+        o->info = v->place_info[i];
         o->seq = ++b->seq;
     }
     for (size_t i = 0; i < v->n_postcodes; i++) {

@@ -51,7 +51,9 @@ struct record {
     const char *name;             /* REC_STREET/PLACE/ADMIN/POSTCODE: the primary name */
     const char *const *alt_names; /* other names (alt_name, old_name, name:xx ...) */
     size_t n_alt;
-    int rank;                     /* REC_PLACE/REC_ADMIN: an enum rec_rank */
+    int rank;                 /* REC_PLACE/REC_ADMIN: an enum rec_rank */
+    unsigned long population; /* REC_PLACE/REC_ADMIN: inhabitants, 0 when unknown */
+    int capital; /* REC_PLACE: seat of an area of this rank (RANK_COUNTRY, _STATE, _COUNTY), 0 */
     const struct rec_point *geom; /* REC_STREET/REC_INTERP: the line; REC_ADMIN: outer ring */
     size_t n_geom;
     long from, to;          /* REC_INTERP: the numbers at the first and last point */

@@ -131,7 +131,7 @@ chmod 700 "$R/var/lib/geobatch"
 (cd "$T" && env -i PATH=/usr/bin:/bin "$R/usr/bin/geobatch" import \
     -o "$R/var/lib/geobatch/index.gbx" "$LI_PBF" 2>"$T/import.log") ||
     fail "import with the installed binary: $(cat "$T/import.log")"
-grep -qF "index written path=$R/var/lib/geobatch/index.gbx addresses=12368 " "$T/import.log" ||
+grep -qF "index written path=$R/var/lib/geobatch/index.gbx addresses=12374 " "$T/import.log" ||
     fail "import: $(cat "$T/import.log")"
 echo "appA codeA" >>"$R/etc/geobatch/credentials"
 PORT=$(free_port)

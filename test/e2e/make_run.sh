@@ -25,7 +25,7 @@ PIDS+=("$SERVER_PID")
 FAIL_LOG="$T/run.log"
 wait_health "$PORT" 1200 || fail "make run did not serve on $PORT"
 grep -qF "geobatch serve on http://127.0.0.1:$PORT" "$T/run.out" || fail "no banner: $(cat "$T/run.out")"
-grep -qx "countries 246, with addresses 2: LI=12343 AT=24 (1 without a country)" \
+grep -qx "countries 246, with addresses 2: LI=12349 AT=24 (1 without a country)" \
     <("$GB_BIN" check "$W/default.gbx") ||
     fail "the default index has not the Liechtenstein addresses"
 

