@@ -59,9 +59,85 @@ struct worker_pool {
     char last_app[STORE_APP_MAX + 1]; /* the application served last, for round-robin */
     int busy;
     atomic_uint_fast64_t rows;
+    atomic_uint thread_no; /* numbers the threads' directories (store that keeps files) */
+    bool files;            /* store_keeps_files() */
+    bool listening;        /* store_listen() wakes the pool */
     pthread_t *threads;
     int nthreads;
 };
+
+/* One worker thread: its pool, scratch, and the data directory its job files go to: the
+ * pool's, or with a store that keeps files (store.h, "Files") a directory of the thread's own
+ * under it that holds only the files of the task at hand. */
+struct wctx {
+    struct worker_pool *p;
+    struct batch_scratch *scratch;
+    char data[GB_PATH_MAX];
+    bool files;     /* the store keeps the job files: copy in, copy out, remove */
+    double renewed; /* when the task's lease was taken or last renewed (monotonic seconds) */
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Renew t's lease when a third of it has passed (a store with leases). Return 0 to go on, or
+ * GB_ESTATE when the claim is lost (expired and taken by another worker): drop the task.
+ */
+static int renew(struct wctx *w, const struct store_task *t)
+{
+    if (w->p->cfg.lease_s <= 0 || mono_s() - w->renewed < w->p->cfg.lease_s / 3.0)
+        return 0;
+    int rc = store_task_renew(w->p->cfg.store, t);
+    if (rc == 0)
+        w->renewed = mono_s();
+    else if (rc == GB_ESTATE)
+        log_warn("lease lost id=%s task=%s chunk=%u", t->id,
+                 t->kind == TASK_CHUNK ? "chunk" : "finalize", t->chunk);
+    return rc == GB_ESTATE ? rc : 0; /* a renewal that failed otherwise is tried again later */
+}
+
+/* mkdir -p of <data>/jobs/<id>/in and out/ for a store that keeps files. */
+static int make_job_dirs(const char *data, const char *id)
+{
+    char path[GB_PATH_MAX];
+    static const char *const dirs[] = {NULL, "in", JOBDIR_OUT};
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    for (size_t i = 0; i < 3; i++) {
+        int rc = jobdir_path(path, sizeof(path), data, id, dirs[i]);
+        if (rc < 0)
+            return rc;
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return 0;
+}
+
+/* Copy the stored file name of job id to its place in the job directory under data. A file
+ * the store does not have is an error unless optional (then an empty file). */
+static int fetch_file(struct store *st, const char *data, const char *id, const char *name,
+                      bool optional)
+{
+    char path[GB_PATH_MAX];
+    int rc = jobdir_path(path, sizeof(path), data, id, name);
+    if (rc < 0)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    rc = store_file_get(st, id, name, fd);
+    if (rc == GB_ENOTFOUND && optional)
+        rc = 0;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
 
 /* ---- durable files ---- */
 
@@ -196,12 +272,12 @@ struct zip_member {
 
 /* Write the job file name as a zip of the members (a list ended by a NULL suffix), named
  * result_<time>_6.2_<suffix> inside. Return 0 or a negative code; never leaves half a zip. */
-static int write_zip(struct worker_pool *p, const char *id, const char *name,
-                     const struct zip_member *m, int64_t now)
+static int write_zip(const char *data, const char *id, const char *name, const struct zip_member *m,
+                     int64_t now)
 {
     char path[GB_PATH_MAX], member[128];
     struct zipout *z = NULL;
-    int rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, id, name);
+    int rc = jobdir_path(path, sizeof(path), data, id, name);
     if (rc == 0)
         rc = zipout_open(&z, path);
     for (; rc == 0 && m->suffix; m++) {
@@ -219,9 +295,10 @@ static int write_zip(struct worker_pool *p, const char *id, const char *name,
  * Geocode task t's chunk. Return 0 or a negative code; *settled tells whether the store
  * settled the claim (store_chunk_done), otherwise the caller must.
  */
-static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
-                    const struct store_task *t, bool *settled)
+static int do_chunk(struct wctx *w, const struct store_task *t, bool *settled)
 {
+    struct worker_pool *p = w->p;
+    const char *data = w->data;
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
     if (rc < 0 || j.state != JOB_RUNNING)
@@ -241,16 +318,23 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     uint64_t processed = 0, success = 0, error = 0;
     struct csv_limits lim = job_limits(p, &j);
 
-    rc = jobdir_chunk_path(path, sizeof(path), p->cfg.data_dir, t->id, t->chunk, JOBDIR_CHUNK_IN);
+    rc = jobdir_chunk_path(path, sizeof(path), data, t->id, t->chunk, JOBDIR_CHUNK_IN);
     if (rc == 0)
-        rc = jobdir_path(dir, sizeof(dir), p->cfg.data_dir, t->id, JOBDIR_OUT);
+        rc = jobdir_path(dir, sizeof(dir), data, t->id, JOBDIR_OUT);
+    if (rc == 0 && w->files) {
+        char name[32];
+        snprintf(name, sizeof(name), "in/%u.csv", t->chunk);
+        rc = make_job_dirs(data, t->id);
+        if (rc == 0)
+            rc = fetch_file(p->cfg.store, data, t->id, name, false);
+    }
     if (rc < 0)
         goto out;
     rc = open_batch(p, path, &params, &lim, &b, &r, &in_fd);
     if (rc < 0)
         goto out;
     for (int i = 0; i < (split ? 2 : 1); i++) {
-        rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), p->cfg.data_dir, t->id, t->chunk,
+        rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), data, t->id, t->chunk,
                                i ? JOBDIR_CHUNK_NOM : JOBDIR_CHUNK_OUT);
         if (rc == 0)
             rc = open_tmp(o[i].path, t->claim, o[i].tmp, sizeof(o[i].tmp));
@@ -266,10 +350,15 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
             rc = GB_ECORRUPT;
             goto out;
         }
-        rc = batch_row(b, scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
+        rc = batch_row(b, w->scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
         if (rc < 0)
             goto out;
         processed++;
+        if (processed % 512 == 0 && renew(w, t) == GB_ESTATE) {
+            *settled = true; /* the chunk is another worker's now */
+            rc = 0;
+            goto out;
+        }
         if (res.matched)
             success++;
         else
@@ -293,7 +382,7 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     if (rc < 0)
         goto out;
     struct store_chunk_result res = {processed, success, error, o[0].lines, o[1].lines};
-    rc = store_chunk_done(p->cfg.store, t, &res);
+    rc = store_chunk_done_files(p->cfg.store, t, &res, o[0].path, split ? o[1].path : NULL);
     *settled = rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND;
     if (rc == GB_ESTATE || rc == GB_ENOTFOUND)
         rc = 0; /* cancelled, deleted or failed meanwhile: dropped */
@@ -347,7 +436,7 @@ static int write_report(const char *path, const struct job_info *j, int64_t now)
  * chunk files must hold exactly 'lines' lines between them, as the store counted them when
  * each chunk was done: anything else is GB_ECORRUPT and no file is written.
  */
-static int concat(struct worker_pool *p, const struct job_info *j, const char *path,
+static int concat(const char *data, const struct job_info *j, const char *path,
                   const struct buf *header, const enum jobdir_chunk_file *which, uint64_t lines,
                   char *block, size_t cap)
 {
@@ -358,7 +447,7 @@ static int concat(struct worker_pool *p, const struct job_info *j, const char *p
     int rc = fs_write_all(fd, header->data ? header->data : "", header->len);
     uint64_t got = 0;
     for (uint32_t k = 0; rc == 0 && which && k < j->nchunks; k++) {
-        rc = jobdir_chunk_path(src, sizeof(src), p->cfg.data_dir, j->id, k, *which);
+        rc = jobdir_chunk_path(src, sizeof(src), data, j->id, k, *which);
         if (rc == 0)
             rc = append_file(fd, src, block, cap, &got);
     }
@@ -397,11 +486,10 @@ static void notify(struct worker_pool *p, const struct job_info *j, const struct
  * Write the files a completed job is downloaded from: result.txt and nomatch.txt (the header,
  * then every chunk's output), report.txt and the zips; then fsync the job directory.
  */
-static int write_results(struct worker_pool *p, const struct job_info *j, const struct buf *header,
+static int write_results(const char *data, const struct job_info *j, const struct buf *header,
                          bool split, int64_t now)
 {
     static const enum jobdir_chunk_file out = JOBDIR_CHUNK_OUT, nom = JOBDIR_CHUNK_NOM;
-    const char *data = p->cfg.data_dir;
     char jdir[GB_PATH_MAX], result[GB_PATH_MAX], nomatch[GB_PATH_MAX], errors[GB_PATH_MAX],
         report[GB_PATH_MAX];
     int rc = jobdir_path(jdir, sizeof(jdir), data, j->id, NULL);
@@ -416,9 +504,9 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
     if (rc < 0)
         return rc;
     char *block = xmalloc(1 << 16);
-    rc = concat(p, j, result, header, &out, j->out_lines, block, 1 << 16);
+    rc = concat(data, j, result, header, &out, j->out_lines, block, 1 << 16);
     if (rc == 0)
-        rc = concat(p, j, nomatch, header, split ? &nom : NULL, j->nom_lines, block, 1 << 16);
+        rc = concat(data, j, nomatch, header, split ? &nom : NULL, j->nom_lines, block, 1 << 16);
     free(block);
     if (rc == 0)
         rc = write_report(report, j, now);
@@ -433,19 +521,63 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
                                          {"report.txt", report, true},
                                          {NULL, NULL, false}};
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_RESULT_ZIP, result_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_RESULT_ZIP, result_zip, now);
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_NOMATCH_ZIP, nomatch_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_NOMATCH_ZIP, nomatch_zip, now);
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_ALL_ZIP, all_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_ALL_ZIP, all_zip, now);
     if (rc == 0)
         rc = fs_fsync_dir(jdir);
     return rc;
 }
 
 /* Finalise task t's job. Return and *settled as do_chunk(). */
-static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *settled)
+/* For a store that keeps files: copy what the finalisation reads into the job directory
+ * under data: the header, the invalid lines, every chunk's output. */
+static int fetch_for_finalize(struct wctx *w, const struct store_task *t, const struct job_info *j,
+                              bool split)
 {
+    struct store *st = w->p->cfg.store;
+    int rc = make_job_dirs(w->data, t->id);
+    if (rc == 0)
+        rc = fetch_file(st, w->data, t->id, JOBDIR_HEADER, false);
+    if (rc == 0)
+        rc = fetch_file(st, w->data, t->id, JOBDIR_ERRORS, true);
+    char name[32];
+    for (uint32_t k = 0; rc == 0 && k < j->nchunks; k++) {
+        snprintf(name, sizeof(name), JOBDIR_OUT "/%u.out", k);
+        rc = fetch_file(st, w->data, t->id, name, false);
+        if (rc == 0 && split) {
+            snprintf(name, sizeof(name), JOBDIR_OUT "/%u.nom", k);
+            rc = fetch_file(st, w->data, t->id, name, false);
+        }
+        if (rc == 0)
+            rc = renew(w, t);
+    }
+    return rc;
+}
+
+/* For a store that keeps files: store the files a completed job is downloaded from. */
+static int store_results(struct wctx *w, const struct store_task *t)
+{
+    static const char *const files[] = {JOBDIR_RESULT, JOBDIR_NOMATCH, JOBDIR_RESULT_ZIP,
+                                        JOBDIR_NOMATCH_ZIP, JOBDIR_ALL_ZIP};
+    char path[GB_PATH_MAX];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+        rc = jobdir_path(path, sizeof(path), w->data, t->id, files[i]);
+        if (rc == 0)
+            rc = store_file_put(w->p->cfg.store, t, files[i], path);
+        if (rc == 0)
+            rc = renew(w, t);
+    }
+    return rc;
+}
+
+static int do_finalize(struct wctx *w, const struct store_task *t, bool *settled)
+{
+    struct worker_pool *p = w->p;
+    const char *data = w->data;
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
     if (rc < 0 || j.state != JOB_RUNNING)
@@ -462,13 +594,22 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *
     struct buf header;
     buf_init(&header, 1 << 20);
     struct csv_limits lim = job_limits(p, &j);
-    rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, t->id, JOBDIR_HEADER);
+    rc = jobdir_path(path, sizeof(path), data, t->id, JOBDIR_HEADER);
+    if (rc == 0 && w->files)
+        rc = fetch_for_finalize(w, t, &j, !params.outputcombined);
     if (rc == 0)
         rc = open_batch(p, path, &params, &lim, &b, &r, &fd);
     if (rc == 0)
         rc = batch_header(b, &header);
     if (rc == 0)
-        rc = write_results(p, &j, &header, !params.outputcombined, now);
+        rc = write_results(data, &j, &header, !params.outputcombined, now);
+    if (rc == 0 && w->files)
+        rc = store_results(w, t);
+    if (rc == GB_ESTATE) {
+        *settled = true; /* the lease is lost: the finalisation is another worker's now */
+        rc = 0;
+        goto out;
+    }
     if (rc < 0)
         goto out;
     rc = store_job_finish(p->cfg.store, t, JOB_COMPLETED, now);
@@ -482,7 +623,7 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *
     log_info("job completed id=%s rows=%llu success=%llu error=%llu invalid=%llu", j.id,
              (unsigned long long)j.processed, (unsigned long long)j.success,
              (unsigned long long)j.error, (unsigned long long)j.invalid);
-    jobdir_remove_chunks(p->cfg.data_dir, j.id); /* not needed any more */
+    jobdir_remove_chunks(data, j.id); /* not needed any more */
     notify(p, &j, &params);
 out:
     buf_release(&header);
@@ -539,12 +680,15 @@ static void settle(struct worker_pool *p, const struct store_task *t, bool faile
  * deletion and its removal come later. Errors of a job that is no longer running are dropped;
  * otherwise the job fails (store_task_fail: only when the claim's run is the job's).
  */
-static void task_end(struct worker_pool *p, const struct store_task *t, int rc, bool settled)
+static void task_end(struct wctx *w, const struct store_task *t, int rc, bool settled)
 {
+    struct worker_pool *p = w->p;
     struct job_info j;
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
-    if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
+    if (w->files)
+        jobdir_remove(w->data, t->id); /* the task's local copies: the store has the job */
+    else if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
         jobdir_remove(p->cfg.data_dir, t->id);
     else if (g == 0 && j.state == JOB_CANCELLED)
         jobdir_remove_chunks(p->cfg.data_dir, t->id); /* a chunk file written after the cancel */
@@ -564,16 +708,39 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc, 
     settle(p, t, true);
 }
 
+/* Wait for a kick; with leases at most a lease long, since an expiry is nobody's kick. */
+static void wait_work(struct worker_pool *p)
+{
+    if (p->cfg.lease_s <= 0) {
+        pthread_cond_wait(&p->cond, &p->mu);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += p->cfg.lease_s;
+    pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
-    struct batch_scratch *scratch = batch_scratch_new();
+    struct wctx w = {.p = p, .scratch = batch_scratch_new(), .files = p->files};
+    snprintf(w.data, sizeof(w.data), "%s", p->cfg.data_dir);
+    if (w.files) {
+        /* <data>/worker.<n>: this thread's copies of the files of its task */
+        unsigned n = (unsigned)atomic_fetch_add(&p->thread_no, 1);
+        int len = snprintf(w.data, sizeof(w.data), "%s/worker.%u", p->cfg.data_dir, n);
+        if (len < 0 || (size_t)len >= sizeof(w.data) ||
+            (mkdir(w.data, 0700) < 0 && errno != EEXIST))
+            log_error("cannot make worker directory %s err=%s", w.data, gb_errname(-errno));
+    }
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         struct store_task t;
         int rc = store_task_claim(p->cfg.store, p->last_app, (int64_t)time(NULL), &t);
         if (rc == GB_ENOTFOUND) {
-            pthread_cond_wait(&p->cond, &p->mu);
+            log_debug("claim none");
+            wait_work(p);
             continue;
         }
         if (rc < 0) {
@@ -588,15 +755,27 @@ static void *worker_main(void *arg)
         p->busy++;
         pthread_mutex_unlock(&p->mu);
         bool settled = false;
-        rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t, &settled)
-                                  : do_finalize(p, &t, &settled);
-        task_end(p, &t, rc, settled);
+        w.renewed = mono_s();
+        rc = t.kind == TASK_CHUNK ? do_chunk(&w, &t, &settled) : do_finalize(&w, &t, &settled);
+        task_end(&w, &t, rc, settled);
         pthread_mutex_lock(&p->mu);
         p->busy--;
     }
     pthread_mutex_unlock(&p->mu);
-    batch_scratch_free(scratch);
+    if (w.files) {
+        char jobs[GB_PATH_MAX + 8];
+        snprintf(jobs, sizeof(jobs), "%s/" JOBDIR_JOBS, w.data);
+        rmdir(jobs);
+        rmdir(w.data);
+    }
+    batch_scratch_free(w.scratch);
     return NULL;
+}
+
+/* store_listen's callback: another process added work. */
+static void wake(void *ctx)
+{
+    worker_pool_kick(ctx);
 }
 
 int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
@@ -606,6 +785,8 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
     atomic_init(&p->rows, 0);
+    atomic_init(&p->thread_no, 0);
+    p->files = store_keeps_files(cfg->store);
     p->threads = xcalloc((size_t)cfg->nthreads, sizeof(pthread_t));
     for (int i = 0; i < cfg->nthreads; i++) {
         int rc = pthread_create(&p->threads[i], NULL, worker_main, p);
@@ -615,12 +796,22 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
         }
         p->nthreads++;
     }
+    if (cfg->lease_s > 0) {
+        int rc = store_listen(cfg->store, wake, p);
+        if (rc < 0) {
+            worker_pool_stop(p);
+            return rc;
+        }
+        p->listening = true;
+    }
     *out = p;
     return 0;
 }
 
 void worker_pool_kick(struct worker_pool *p)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
@@ -630,6 +821,8 @@ void worker_pool_stop(struct worker_pool *p)
 {
     if (!p)
         return;
+    if (p->listening)
+        store_listen(p->cfg.store, NULL, NULL); /* no more wake-ups of this pool */
     pthread_mutex_lock(&p->mu);
     p->stop = true;
     pthread_cond_broadcast(&p->cond);

@@ -30,6 +30,8 @@ struct worker_config {
     uint32_t chunk_rows;        /* rows per chunk (the API splits uploads by it) */
     struct csv_limits limits;   /* the limits the upload was validated with */
     const char *notify_command; /* run as "<cmd> <job id> <mailto>" on completion, or NULL */
+    int lease_s; /* a store with leases (store_config): renew every third of it, look for
+                  * expired ones at least this often, and wake on store_listen; 0: none */
 };
 
 struct worker_pool;
@@ -37,7 +39,8 @@ struct worker_pool;
 /* Start cfg->nthreads workers. Return 0 and set *out, or a negative code. */
 int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg);
 
-/* Wake the workers: there may be new work in the store. Cheap; call after every commit. */
+/* Wake the workers: there may be new work in the store. Cheap; call after every commit.
+ * NULL (no workers in this process) is fine. */
 void worker_pool_kick(struct worker_pool *p);
 
 /*
