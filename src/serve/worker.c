@@ -22,8 +22,18 @@
  * before a kick is always seen: no polling and no lost wake-ups. Cancel and delete take effect
  * at the next claim, i.e. within one chunk.
  *
- * Threads: see worker.h. The pool mutex guards stop, last_app and busy; the store serialises
- * itself; the index is read-only; each worker has its own batch scratch.
+ * A store that keeps files (PostgreSQL, store.h "Files"): each thread works in a directory of
+ * its own (<data>/worker.<n>) holding only its task's files: the chunk's input is copied out
+ * of the store, the output handed back with the count (store_chunk_done_files); the
+ * finalisation copies every chunk's output out, assembles the same files, and stores them under
+ * its claim before it completes the job. Its claims are leases (cfg.lease_s): a keeper thread
+ * renews every task's lease each third of a lease; a refused renewal (the lease expired and
+ * another worker took the chunk) makes the worker drop the task at its next check, and the
+ * store refuses its late result anyway. The store's listener (LISTEN/NOTIFY) kicks the pool;
+ * an idle worker also looks once a lease, since an expiry notifies nobody.
+ *
+ * Threads: see worker.h. The pool mutex guards stop, last_app, busy and the lease slots; the
+ * store serialises itself; the index is read-only; each worker has its own batch scratch.
  */
 #include "serve/worker.h"
 #include "base/err.h"
@@ -51,6 +61,13 @@ extern char **environ;
 #define FLUSH_AT (1u << 20) /* write a chunk's output to disk every MiB */
 #define OUT_MAX  ((size_t)64 << 20)
 
+/* A worker thread's task, for the keeper thread (a store with leases). */
+struct lease_slot {
+    bool active; /* under the pool mutex */
+    struct store_task t;
+    atomic_bool lost; /* a renewal was refused */
+};
+
 struct worker_pool {
     struct worker_config cfg;
     pthread_mutex_t mu;
@@ -59,9 +76,14 @@ struct worker_pool {
     char last_app[STORE_APP_MAX + 1]; /* the application served last, for round-robin */
     int busy;
     atomic_uint_fast64_t rows;
-    atomic_uint thread_no; /* numbers the threads' directories (store that keeps files) */
-    bool files;            /* store_keeps_files() */
-    bool listening;        /* store_listen() wakes the pool */
+    atomic_uint thread_no;    /* numbers the threads' directories (store that keeps files) */
+    bool files;               /* store_keeps_files() */
+    bool listening;           /* store_listen() wakes the pool */
+    struct lease_slot *slots; /* one per thread: the task whose lease the keeper renews */
+    pthread_t keeper;         /* renews the leases (cfg.lease_s > 0) */
+    bool keeper_started;
+    bool keeper_stop; /* set once the workers are joined (under mu) */
+    pthread_cond_t keeper_cond;
     pthread_t *threads;
     int nthreads;
 };
@@ -73,32 +95,21 @@ struct wctx {
     struct worker_pool *p;
     struct batch_scratch *scratch;
     char data[GB_PATH_MAX];
-    bool files;     /* the store keeps the job files: copy in, copy out, remove */
-    double renewed; /* when the task's lease was taken or last renewed (monotonic seconds) */
+    bool files; /* the store keeps the job files: copy in, copy out, remove */
+    int slot;   /* this thread's entry of the pool's lease slots */
 };
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
- * Renew t's lease when a third of it has passed (a store with leases). Return 0 to go on, or
- * GB_ESTATE when the claim is lost (expired and taken by another worker): drop the task.
+ * Whether the lease of the thread's task is lost (the keeper thread's renewal was refused:
+ * it expired and another worker took it). Return 0 to go on, or GB_ESTATE: drop the task.
  */
 static int renew(struct wctx *w, const struct store_task *t)
 {
-    if (w->p->cfg.lease_s <= 0 || mono_s() - w->renewed < w->p->cfg.lease_s / 3.0)
+    if (w->p->cfg.lease_s <= 0 || !atomic_load(&w->p->slots[w->slot].lost))
         return 0;
-    int rc = store_task_renew(w->p->cfg.store, t);
-    if (rc == 0)
-        w->renewed = mono_s();
-    else if (rc == GB_ESTATE)
-        log_warn("lease lost id=%s task=%s chunk=%u", t->id,
-                 t->kind == TASK_CHUNK ? "chunk" : "finalize", t->chunk);
-    return rc == GB_ESTATE ? rc : 0; /* a renewal that failed otherwise is tried again later */
+    log_warn("lease lost id=%s task=%s chunk=%u", t->id,
+             t->kind == TASK_CHUNK ? "chunk" : "finalize", t->chunk);
+    return GB_ESTATE;
 }
 
 /* mkdir -p of <data>/jobs/<id>/in and out/ for a store that keeps files. */
@@ -725,11 +736,13 @@ static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
     struct wctx w = {.p = p, .scratch = batch_scratch_new(), .files = p->files};
+    pthread_mutex_lock(&p->mu);
+    w.slot = (int)atomic_fetch_add(&p->thread_no, 1);
+    pthread_mutex_unlock(&p->mu);
     snprintf(w.data, sizeof(w.data), "%s", p->cfg.data_dir);
     if (w.files) {
         /* <data>/worker.<n>: this thread's copies of the files of its task */
-        unsigned n = (unsigned)atomic_fetch_add(&p->thread_no, 1);
-        int len = snprintf(w.data, sizeof(w.data), "%s/worker.%u", p->cfg.data_dir, n);
+        int len = snprintf(w.data, sizeof(w.data), "%s/worker.%d", p->cfg.data_dir, w.slot);
         if (len < 0 || (size_t)len >= sizeof(w.data) ||
             (mkdir(w.data, 0700) < 0 && errno != EEXIST))
             log_error("cannot make worker directory %s err=%s", w.data, gb_errname(-errno));
@@ -753,12 +766,15 @@ static void *worker_main(void *arg)
         }
         snprintf(p->last_app, sizeof(p->last_app), "%s", t.app);
         p->busy++;
+        p->slots[w.slot].t = t;
+        atomic_store(&p->slots[w.slot].lost, false);
+        p->slots[w.slot].active = true;
         pthread_mutex_unlock(&p->mu);
         bool settled = false;
-        w.renewed = mono_s();
         rc = t.kind == TASK_CHUNK ? do_chunk(&w, &t, &settled) : do_finalize(&w, &t, &settled);
         task_end(&w, &t, rc, settled);
         pthread_mutex_lock(&p->mu);
+        p->slots[w.slot].active = false;
         p->busy--;
     }
     pthread_mutex_unlock(&p->mu);
@@ -769,6 +785,54 @@ static void *worker_main(void *arg)
         rmdir(w.data);
     }
     batch_scratch_free(w.scratch);
+    return NULL;
+}
+
+/*
+ * The keeper thread (a store with leases): every third of a lease, renew the lease of every
+ * task in progress, outside the pool mutex; a refused renewal marks the slot lost, and its
+ * worker drops the task at its next check (renew()). Apart from the worker threads, so that a
+ * long step of a task (a big zip) never outlives its lease.
+ */
+static void *keeper_main(void *arg)
+{
+    struct worker_pool *p = arg;
+    struct store_task *tasks = xcalloc((size_t)p->cfg.nthreads, sizeof(*tasks));
+    int *which = xcalloc((size_t)p->cfg.nthreads, sizeof(*which));
+    long period_ms = p->cfg.lease_s * 1000L / 3;
+    pthread_mutex_lock(&p->mu);
+    while (!p->keeper_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += period_ms / 1000;
+        ts.tv_nsec += (period_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->keeper_cond, &p->mu, &ts);
+        int n = 0;
+        for (int i = 0; i < p->cfg.nthreads; i++)
+            if (p->slots[i].active && !atomic_load(&p->slots[i].lost)) {
+                tasks[n] = p->slots[i].t;
+                which[n++] = i;
+            }
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < n; i++) {
+            int rc = store_task_renew(p->cfg.store, &tasks[i]);
+            if (rc != GB_ESTATE)
+                continue; /* renewed, or an error: tried again next time */
+            pthread_mutex_lock(&p->mu);
+            struct lease_slot *sl = &p->slots[which[i]];
+            if (sl->active && sl->t.claim == tasks[i].claim)
+                atomic_store(&sl->lost, true);
+            pthread_mutex_unlock(&p->mu);
+        }
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    free(tasks);
+    free(which);
     return NULL;
 }
 
@@ -787,6 +851,10 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
     atomic_init(&p->rows, 0);
     atomic_init(&p->thread_no, 0);
     p->files = store_keeps_files(cfg->store);
+    pthread_cond_init(&p->keeper_cond, NULL);
+    p->slots = xcalloc((size_t)cfg->nthreads, sizeof(*p->slots));
+    for (int i = 0; i < cfg->nthreads; i++)
+        atomic_init(&p->slots[i].lost, false);
     p->threads = xcalloc((size_t)cfg->nthreads, sizeof(pthread_t));
     for (int i = 0; i < cfg->nthreads; i++) {
         int rc = pthread_create(&p->threads[i], NULL, worker_main, p);
@@ -797,7 +865,13 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
         p->nthreads++;
     }
     if (cfg->lease_s > 0) {
-        int rc = store_listen(cfg->store, wake, p);
+        int rc = pthread_create(&p->keeper, NULL, keeper_main, p);
+        if (rc != 0) {
+            worker_pool_stop(p);
+            return -rc;
+        }
+        p->keeper_started = true;
+        rc = store_listen(cfg->store, wake, p);
         if (rc < 0) {
             worker_pool_stop(p);
             return rc;
@@ -829,6 +903,15 @@ void worker_pool_stop(struct worker_pool *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    /* the keeper after the workers: it renews until the last task is settled */
+    pthread_mutex_lock(&p->mu);
+    p->keeper_stop = true;
+    pthread_cond_broadcast(&p->keeper_cond);
+    pthread_mutex_unlock(&p->mu);
+    if (p->keeper_started)
+        pthread_join(p->keeper, NULL);
+    pthread_cond_destroy(&p->keeper_cond);
+    free(p->slots);
     free(p->threads);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);

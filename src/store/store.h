@@ -38,7 +38,7 @@
  * two workers never work on one chunk, and a failure of an earlier run cannot fail a later one
  * once its claim was settled. Claims live only as long as the process: store_open() releases
  * every claim, so chunks that were being processed at a crash are claimed and redone from
- * scratch at the next start.
+ * scratch at the next start. (A store with leases: see "Leases" above.)
  *
  * Threads: every function may be called from any thread at once; implementations serialise
  * internally. Each call is one transaction: a crash leaves the old state or the new one.

@@ -595,7 +595,7 @@ static const char claim_fin_sql[] =
     " UPDATE gb_jobs j SET fin_claim = nextval('gb_claims'),"
     "  fin_lease = clock_timestamp() + $3::int * interval '1 second', state = 2,"
     "  started = CASE WHEN started = 0 THEN $4::bigint ELSE started END, index_id = $2::text"
-    " FROM t WHERE j.id = t.id RETURNING j.id, j.app, 0, j.fin_claim, j.run";
+    " FROM t WHERE j.id = t.id RETURNING j.id, j.app, 0, j.fin_claim, j.run, j.index_id";
 
 static const char claim_chunk_sql[] =
     "WITH t AS (SELECT c.job, c.k, c.claim AS old FROM gb_chunks c JOIN gb_jobs j ON j.id = c.job"
@@ -612,7 +612,29 @@ static const char claim_chunk_sql[] =
     "  WHERE id IN (SELECT job FROM u) AND (state = 1 OR index_id = '')),"
     " e AS (UPDATE gb_counters SET value = value + 1 WHERE name = 'lease_expiries'"
     "  AND EXISTS (SELECT 1 FROM u WHERE old <> 0))"
-    " SELECT u.job, j.app, u.k, u.claim, j.run FROM u JOIN gb_jobs j ON j.id = u.job";
+    " SELECT u.job, j.app, u.k, u.claim, j.run, j.index_id FROM u JOIN gb_jobs j ON j.id = u.job";
+
+static int op_task_release(struct store *st, const struct store_task *t);
+
+/*
+ * The first claim of a job records this process's index; a claim of another process with
+ * another index in the same instant saw the job without one too, and its recording did not
+ * apply (it waited for the first and then found an index). Return 0 when the job's index is
+ * ours, GB_ESTATE after releasing t when it is not, or a negative code.
+ */
+static int check_first_claim(struct store_pg *s, const struct store_task *t)
+{
+    struct pq p = {0};
+    pq_text(&p, t->id);
+    PGresult *r = NULL;
+    int rc = q1(s, "SELECT index_id FROM gb_jobs WHERE id = $1::text", &p, &r);
+    bool ours = rc == 0 && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), s->index_id) == 0;
+    PQclear(r);
+    if (rc < 0 || ours)
+        return rc;
+    op_task_release(&s->base, t);
+    return GB_ESTATE;
+}
 
 static int op_task_claim(struct store *st, const char *after_app, int64_t now,
                          struct store_task *out)
@@ -635,14 +657,18 @@ static int op_task_claim(struct store *st, const char *after_app, int64_t now,
             t.chunk = (uint32_t)val_i64(r, 0, 2);
             t.claim = val_i64(r, 0, 3);
             t.run = val_i64(r, 0, 4);
-            *out = t;
+            bool first = PQgetvalue(r, 0, 5)[0] == '\0'; /* no index before this claim */
+            PQclear(r);
+            rc = first ? check_first_claim(s, &t) : 0;
+            if (rc == GB_ESTATE)
+                return GB_ENOTFOUND; /* the job is another index's: look again later */
+            if (rc == 0)
+                *out = t;
+            return rc;
         }
-        bool got = rc == 0 && PQntuples(r) > 0;
         PQclear(r);
         if (rc < 0)
             return rc;
-        if (got)
-            return 0;
     }
     return GB_ENOTFOUND;
 }

@@ -2,7 +2,7 @@
 # scale_out.sh - geobatch as a cluster on PostgreSQL (docs/scale-out.md), every component real:
 # a PostgreSQL started by the test, HAProxy round-robin in front of two API nodes
 # (`serve --store postgresql://... --workers 0`, each with a data directory of its own), three
-# `geobatch work` processes with a 2 s lease.
+# `geobatch work` processes with a 4 s lease.
 #   1. consecutive requests reach different nodes; a job uploaded through HAProxy completes and
 #      its result, no-matches, errors and all.zip equal `geobatch geocode`'s, whichever node
 #      serves them; the nodes' disks hold no job file afterwards (only PostgreSQL does);
@@ -23,7 +23,7 @@ node_start 1 --chunk-rows 2000
 node_start 2 --chunk-rows 2000
 haproxy_start
 FAIL_LOG="$T/worker1.log"
-for w in 1 2 3; do worker_start $w --lease 2; done
+for w in 1 2 3; do worker_start $w --lease 4; done
 
 # ---- 1. round-robin, a job through the cluster ----
 nodes=$(for _ in 1 2 3 4; do curl -s -D - -o /dev/null "$BASE/jobs?$A" | tr -d '\r' | sed -n 's/^x-node: //Ip'; done | tr '\n' ' ')
@@ -79,12 +79,12 @@ wait "${WORKER_PID[2]}" "${WORKER_PID[3]}" 2>/dev/null || true
 head -2001 "$LI_CSV" >"$T/other.csv"
 import_index "$T/other.gbx" "$T/other.csv"
 ID3=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
-worker_start 4 --lease 2          # the job's index: it starts the job
+worker_start 4 --lease 4          # the job's index: it starts the job
 chunks_done_ge() { [ "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$1'")" -ge "$2" ]; }
 wait_for 600 chunks_done_ge "$ID3" 1 || fail "job 3 did not start"
 kill -STOP "${WORKER_PID[4]}"
 done_before=$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID3'")
-"$GB_BIN" work --store "$PG_URL" --index "$T/other.gbx" --threads 2 --tmp "$T" --lease 2 \
+"$GB_BIN" work --store "$PG_URL" --index "$T/other.gbx" --threads 2 --tmp "$T" --lease 4 \
     --log-level debug 2>>"$T/worker5.log" &
 WORKER_PID[5]=$!
 PIDS+=("${WORKER_PID[5]}")
