@@ -10,6 +10,8 @@
 #   2. SIGKILL a worker while it holds a lease (mid-chunk): the lease expires, another worker
 #      redoes the chunk, /metrics counts the expiry, and the result is byte-identical
 #   3. a worker with another index takes no chunk of a job started on this one
+#   4. 20 jobs from 3 applications at once through HAProxy: each equals geocode, each is seen
+#      by its own application only (status, list)
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -96,4 +98,39 @@ kill -CONT "${WORKER_PID[4]}"
 wait_state "$ID3" completed 1200
 check_split_result "$ID3" 40000
 echo "3. a worker with another index took no chunk of a job started on this one"
+# ---- 4. 20 jobs from 3 applications at once through HAProxy ----
+kill -CONT "${WORKER_PID[4]}" 2>/dev/null || true
+kill -TERM "${WORKER_PID[5]}"
+wait "${WORKER_PID[5]}" 2>/dev/null || true
+for w in 6 7; do worker_start $w --lease 4; done
+head -2001 "$T/in.txt" >"$T/small.txt" # a header and 2,000 rows
+"$GB_BIN" geocode --index "$T/li.gbx" --outcols=$COLS --outputcombined=false \
+    --no-matches="$T/small_nom.txt" "$T/small.txt" >"$T/small_out.txt" 2>/dev/null
+AUTHS=("$A" "$B" "app_id=appC&app_code=codeC")
+IDS=()
+UPIDS=()
+for i in $(seq 0 19); do
+    curl -s -X POST --data-binary @"$T/small.txt" "$BASE/jobs?${AUTHS[$((i % 3))]}&action=run&$P" >"$T/sub$i.xml" &
+    UPIDS+=($!)
+done
+for p in "${UPIDS[@]}"; do wait "$p" || fail "an upload failed"; done
+for i in $(seq 0 19); do
+    id=$(field RequestId <"$T/sub$i.xml")
+    [[ "$id" =~ ^$JOBID_RE$ ]] || fail "upload $i: $(cat "$T/sub$i.xml")"
+    IDS+=("$id")
+done
+for i in $(seq 0 19); do
+    auth=${AUTHS[$((i % 3))]}
+    wait_state "${IDS[$i]}" completed 2400 0.05 "$auth"
+    curl -s -o "$T/r.zip" "$BASE/jobs/${IDS[$i]}/result?$auth"
+    unzip -p "$T/r.zip" '*_out.txt' | cmp - "$T/small_out.txt" || fail "result of job $i differs"
+    other=${AUTHS[$(((i + 1) % 3))]}
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs/${IDS[$i]}?$other&action=status")" 404 "job $i seen by another application"
+done
+for a in "${AUTHS[@]}"; do
+    app=$(sed 's/app_id=\([^&]*\).*/\1/' <<<"$a")
+    expect_eq "$(curl -s "$BASE/jobs?$a" | grep -o '<RequestId>' | wc -l)" \
+        "$(psql_q "SELECT count(*) FROM gb_jobs WHERE app = '$app'")" "jobs listed for $app"
+done
+echo "4. 20 jobs from 3 applications at once: each equals geocode, each visible to its application only"
 echo "PASS scale_out"

@@ -11,6 +11,8 @@
 #   4. cancel and 5. delete while chunks are leased: the job ends at once, the workers drop
 #      its chunks, the store keeps none of its chunk files (and, deleted, none at all)
 #   6. isolation: another application gets 404 for every endpoint of a job, through both nodes
+#   7. an API node killed mid-download: the download is cut (curl says so) or was whole already,
+#      and the other node serves the file
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -119,4 +121,26 @@ for _ in 1 2; do
 done
 expect_eq "$(status "$ID" | field Status)" completed "appA's job after appB's attempts"
 echo "6. isolation: appB gets 404 for appA's job on every endpoint through both nodes"
+
+# ---- 7. an API node killed mid-download: the client's download fails, the other node serves it ----
+curl -s -o "$T/dl.zip" --limit-rate 100K "http://127.0.0.1:${NODE_PORT[2]}/6.2/jobs/$ID/all?$A" &
+CURL=$!
+dl_started() { [ -s "$T/dl.zip" ]; }
+wait_for 400 dl_started || fail "the download never started"
+kill -9 "${NODE_PID[2]}"
+wait "${NODE_PID[2]}" 2>/dev/null || true
+rc=0
+wait "$CURL" || rc=$?
+# Either curl reports the cut (18: fewer bytes than Content-Length), or everything was in the
+# socket buffers already and the file is whole: never a truncated file taken for a whole one.
+if [ "$rc" -eq 0 ]; then
+    unzip -p "$T/dl.zip" '*_out.txt' | cmp - "$T/ref_out.txt" || fail "a cut download looked whole"
+else
+    expect_eq "$rc" 18 "curl's exit status for a cut download"
+fi
+for _ in 1 2; do # HAProxy sends every request to the node that is left once node 2 fails
+    curl -s -o "$T/dl.zip" "http://127.0.0.1:${NODE_PORT[1]}/6.2/jobs/$ID/all?$A"
+    unzip -p "$T/dl.zip" '*_out.txt' | cmp - "$T/ref_out.txt" || fail "all.zip from node 1 differs"
+done
+echo "7. an API node killed mid-download (curl exit $rc): the other node serves the job"
 echo "PASS scale_out_faults"
