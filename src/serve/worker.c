@@ -76,7 +76,7 @@ struct worker_pool {
     char last_app[STORE_APP_MAX + 1]; /* the application served last, for round-robin */
     int busy;
     atomic_uint_fast64_t rows;
-    atomic_uint thread_no;    /* numbers the threads' directories (store that keeps files) */
+    atomic_uint thread_no;    /* numbers the threads: their lease slots and directories */
     bool files;               /* store_keeps_files() */
     bool listening;           /* store_listen() wakes the pool */
     struct lease_slot *slots; /* one per thread: the task whose lease the keeper renews */
@@ -103,7 +103,7 @@ struct wctx {
  * Whether the lease of the thread's task is lost (the keeper thread's renewal was refused:
  * it expired and another worker took it). Return 0 to go on, or GB_ESTATE: drop the task.
  */
-static int renew(struct wctx *w, const struct store_task *t)
+static int lease_lost(struct wctx *w, const struct store_task *t)
 {
     if (w->p->cfg.lease_s <= 0 || !atomic_load(&w->p->slots[w->slot].lost))
         return 0;
@@ -365,7 +365,7 @@ static int do_chunk(struct wctx *w, const struct store_task *t, bool *settled)
         if (rc < 0)
             goto out;
         processed++;
-        if (processed % 512 == 0 && renew(w, t) == GB_ESTATE) {
+        if (processed % 512 == 0 && lease_lost(w, t) == GB_ESTATE) {
             *settled = true; /* the chunk is another worker's now */
             rc = 0;
             goto out;
@@ -563,7 +563,7 @@ static int fetch_for_finalize(struct wctx *w, const struct store_task *t, const 
             rc = fetch_file(st, w->data, t->id, name, false);
         }
         if (rc == 0)
-            rc = renew(w, t);
+            rc = lease_lost(w, t);
     }
     return rc;
 }
@@ -580,7 +580,7 @@ static int store_results(struct wctx *w, const struct store_task *t)
         if (rc == 0)
             rc = store_file_put(w->p->cfg.store, t, files[i], path);
         if (rc == 0)
-            rc = renew(w, t);
+            rc = lease_lost(w, t);
     }
     return rc;
 }
@@ -791,8 +791,8 @@ static void *worker_main(void *arg)
 /*
  * The keeper thread (a store with leases): every third of a lease, renew the lease of every
  * task in progress, outside the pool mutex; a refused renewal marks the slot lost, and its
- * worker drops the task at its next check (renew()). Apart from the worker threads, so that a
- * long step of a task (a big zip) never outlives its lease.
+ * worker drops the task at its next check (lease_lost()). A thread of its own, so that a long
+ * step of a task (a big zip) never outlives its lease.
  */
 static void *keeper_main(void *arg)
 {
