@@ -45,7 +45,7 @@ Architecture: $ARCH" "control fields"
 # ---- files, modes, owners, conffiles ----
 man=""
 for p in geobatch-check geobatch-geocode geobatch-import geobatch-merge geobatch-serve \
-    geobatch-version geobatch; do
+    geobatch-store geobatch-version geobatch-work geobatch; do
     man="$man-rw-r--r-- root/root ./usr/share/man/man1/$p.1.gz
 "
 done
