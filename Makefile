@@ -11,7 +11,8 @@ SECONDS    ?= 20
 # Exactly the Debian packages the project needs to build, test and run.
 PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-14-dev \
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
-        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev \
+        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev libpq-dev \
+        postgresql haproxy \
         ruby-geocoder python3-geopy chromium
 # npm for the real HERE clients (test/e2e/here_clients.sh): only when the command is missing,
 # since nodesource's nodejs carries its own npm and conflicts with Debian's package.
@@ -20,7 +21,7 @@ NPM_PKG := npm
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build install deb test test-asan test-large eval run bench bench-scale bench-osm fuzz soak fmt clean
+.PHONY: all deps build install deb test test-asan test-large eval run bench bench-cluster bench-scale bench-osm fuzz soak fmt clean
 
 all: build
 
@@ -81,6 +82,14 @@ run: build
 bench: build
 	@scripts/deps.sh wrk linux-perf
 	scripts/bench.sh $(abspath $(BUILD))/geobatch $(SHARED)
+
+# The PostgreSQL cluster (docs/scale-out.md): a ROWS-row job on the SQLite node and on a cluster
+# with 1 and 2 `geobatch work`: rows/s, CPU seconds, per-worker efficiency, PostgreSQL
+# transactions per chunk (scripts/bench-cluster.sh).
+ROWS ?= 1000000
+bench-cluster: build
+	@scripts/deps.sh postgresql bc
+	scripts/bench-cluster.sh $(abspath $(BUILD))/geobatch $(SHARED) $(ROWS)
 
 # Country scale: street names that repeat across towns (../shared/bench/scale/), one index of
 # SMALL and one of LARGE generated rows (0.1 M and 18.5 M addresses), 20,000 queries of each

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,10 +361,15 @@ static void test_open_url(void **state)
     (void)state;
     struct store *st = NULL;
     char err[256] = "";
-    assert_int_equal(store_open(&st, "postgresql://localhost/jobs", err, sizeof(err)), GB_EUSAGE);
+    assert_int_equal(store_open(&st, "mysql://localhost/jobs", err, sizeof(err)), GB_EUSAGE);
     assert_null(st);
-    assert_string_equal(err,
-                        "unknown job store 'postgresql://localhost/jobs' (expected sqlite:DIR)");
+    assert_string_equal(err, "unknown job store 'mysql://localhost/jobs' (expected sqlite:DIR or"
+                             " postgresql://...)");
+    /* a PostgreSQL URL goes to its backend: nobody listens on port 1 */
+    assert_int_equal(
+        store_open(&st, "postgresql://127.0.0.1:1/jobs?connect_timeout=2", err, sizeof(err)), -EIO);
+    assert_null(st);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
     assert_int_equal(store_open(&st, dir, err, sizeof(err)), GB_EUSAGE);
     assert_null(st);
     st = open_store();

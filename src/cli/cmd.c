@@ -130,6 +130,20 @@ void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
         verify_run(v);
 }
 
+void cmd_index_identity(const struct gc_set *set, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < gc_set_count(set); i++) {
+        char one[32];
+        index_identity(gc_set_index(set, i), one, sizeof(one));
+        int w = snprintf(out + n, cap - n, "%s%s", i ? "+" : "", one);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+}
+
 int cmd_verify_join(struct cmd_verify *v, const char *cmd)
 {
     if (v->started) {

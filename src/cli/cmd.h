@@ -18,6 +18,8 @@ int cmd_serve(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_work(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 /* Parse options for a command by its spec ("-o" is "--o" when the command has an option "o");
  * print usage errors. Returns -1 to continue,
@@ -67,6 +69,10 @@ void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
 /* Start checking every index of set, one after another on one thread. */
 void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
                           void (*on_fail)(struct cmd_verify *v));
+
+/* The identity of an index set for the job store (store_claim_config): its members'
+ * index_identity() joined by '+', cut to cap (STORE_INDEX_ID_MAX + 1). */
+void cmd_index_identity(const struct gc_set *set, char *out, size_t cap);
 
 /* Wait for the check. Print "geobatch CMD: <message>" and return CMD_FAIL when it failed,
  * else -1 (continue). */

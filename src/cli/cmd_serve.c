@@ -118,11 +118,11 @@ static void retention_sweep(struct store *st, const char *data, long days, long 
 /* The command line of `geobatch serve`. */
 struct serve_opts {
     struct conf_strs indexes;
-    const char *config, *data, *listen, *creds, *notify, *log_level, *access_log;
+    const char *config, *data, *listen, *creds, *notify, *log_level, *access_log, *store;
     char *config_buf; /* the configuration file's text: the values from it point into it */
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
-    long max_disk, keep_failed;
+    long max_disk, keep_failed, lease;
 };
 
 /*
@@ -152,6 +152,8 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .retention = 30,
         .keep_failed = 24,
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
+        .workers = -1,
+        .lease = 30,
     };
     const struct conf_opt opts[] = {
         {"config", CONF_STR, &o->config, "FILE",
@@ -162,13 +164,25 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          "the index file to geocode with (required); several --index, or a directory of *.gbx "
          "files, are served as one index",
          0, 0},
-        {"data", CONF_STR, &o->data, "DIR", "job store and job files (required; created 0700)", 0,
-         0},
+        {"data", CONF_STR, &o->data, "DIR",
+         "job store and job files (required; created 0700); with --store postgresql://... only "
+         "temporary files and the credentials",
+         0, 0},
+        {"store", CONF_STR, &o->store, "URL",
+         "the job store: sqlite:DIR, or postgresql://USER@HOST:PORT/DB for several nodes on one "
+         "store (docs/scale-out.md) (sqlite:DATA)",
+         0, 0},
+        {"lease", CONF_LONG, &o->lease, "SECONDS",
+         "with a PostgreSQL store: a chunk's lease, renewed while it is geocoded; a dead "
+         "worker's chunk is redone after it (30)",
+         1, 86400},
         {"listen", CONF_STR, &o->listen, "HOST:PORT", "address to listen on (127.0.0.1:8080)", 0,
          0},
         {"credentials", CONF_STR, &o->creds, "FILE",
          "one application per line: 'APP_ID APP_CODE' or 'apikey KEY' (DIR/credentials)", 0, 0},
-        {"workers", CONF_LONG, &o->workers, "N", "geocoding threads (number of CPUs)", 0, 256},
+        {"workers", CONF_LONG, &o->workers, "N",
+         "geocoding threads (number of CPUs); with a PostgreSQL store 0 makes an API-only node", 0,
+         256},
         {"chunk-rows", CONF_LONG, &o->chunk_rows, "N", "rows geocoded per chunk (10000)", 1,
          10000000},
         {"max-records", CONF_LONG, &o->max_records, "N", "input lines per job (1000000)", 1,
@@ -250,7 +264,9 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         o->config_buf = NULL;
         return rc;
     }
-    if (o->workers == 0) {
+    /* 0 is the number of CPUs too, except with a store of several nodes (an API-only node) */
+    bool shared = o->store && strncmp(o->store, "sqlite:", 7) != 0;
+    if (o->workers < 0 || (o->workers == 0 && !shared)) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o->workers = n > 0 ? n : 2;
     }
@@ -419,7 +435,8 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "geobatch serve: %s\n", err);
         goto out;
     }
-    if ((size_t)snprintf(store_url, sizeof(store_url), "sqlite:%s", o.data) >= sizeof(store_url)) {
+    if ((size_t)snprintf(store_url, sizeof(store_url), "%s%s", o.store ? "" : "sqlite:",
+                         o.store ? o.store : o.data) >= sizeof(store_url)) {
         fprintf(stderr, "geobatch serve: data directory path too long\n");
         goto out;
     }
@@ -430,6 +447,10 @@ int cmd_serve(int argc, char **argv)
     }
     clean_orphans(st, o.data);
     retention_sweep(st, o.data, o.retention, o.keep_failed);
+    char index_id[STORE_INDEX_ID_MAX + 1];
+    cmd_index_identity(ixset, index_id, sizeof(index_id));
+    bool leases = store_keeps_files(st); /* the store of several nodes */
+    store_config(st, &(struct store_claim_config){index_id, (int)o.lease});
 
     struct csv_limits limits = {(size_t)o.max_line, (size_t)o.max_field, (size_t)o.max_fields};
     struct worker_config wc = {
@@ -442,8 +463,9 @@ int cmd_serve(int argc, char **argv)
         .limits = limits,
         .notify_command = o.notify,
         .keep_failed_hours = (uint32_t)o.keep_failed,
+        .lease_s = leases ? (int)o.lease : 0,
     };
-    rc = worker_pool_start(&pool, &wc);
+    rc = o.workers > 0 ? worker_pool_start(&pool, &wc) : 0;
     if (rc < 0) {
         fprintf(stderr, "geobatch serve: cannot start workers: %s\n", gb_strerror(rc));
         goto out;
@@ -483,8 +505,9 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     api_set_http(api, http);
-    log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s", o.listen,
-             http_server_port(http), o.workers, auth_count(auth), o.data);
+    log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s%s%s", o.listen,
+             http_server_port(http), o.workers, auth_count(auth), o.data,
+             leases ? " store=postgresql index=" : "", leases ? index_id : "");
     wait_for_stop(&set, auth, alog, st, &o);
     status = CMD_OK;
 out:

@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"import", cmd_import, "read open data files and write one geocoding index"},
     {"geocode", cmd_geocode, "geocode a HERE 6.2 input file against an index"},
     {"serve", cmd_serve, "serve the HERE Batch Geocoder 6.2 job API"},
+    {"work", cmd_work, "geocode jobs of a PostgreSQL job store, without HTTP"},
+    {"store", cmd_store, "manage a job store: 'store migrate --store URL'"},
     {"merge", cmd_merge, "merge indexes into one, as one import of all their inputs"},
     {"check", cmd_check, "verify an index file and print its counts"},
     {"version", cmd_version, "print the version, git commit and index format version"},

@@ -33,6 +33,12 @@ struct index {
     char path[GB_PATH_MAX]; /* for messages */
 };
 
+void index_identity(const struct index *ix, char *out, size_t cap)
+{
+    const struct ix_header *h = ix->map;
+    snprintf(out, cap, "%08x-%llx", h->header_crc, (unsigned long long)h->file_size);
+}
+
 const struct index_view *index_view(const struct index *ix)
 {
     return &ix->v;

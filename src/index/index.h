@@ -110,6 +110,11 @@ int index_verify_checksums(const struct index *ix, char *err, size_t errlen);
 
 void index_close(struct index *ix);
 
+/* The identity of the index file: "<header CRC-32>-<file size>" in hex. The header holds every
+ * section's CRC, so two files with one identity hold the same bytes (as far as CRC-32 tells).
+ * Writes at most 26 bytes with the NUL. */
+void index_identity(const struct index *ix, char *out, size_t cap);
+
 /* Counts per kind, for `geobatch check` and /metrics. */
 struct index_counts {
     uint64_t addresses, streets, interps, places, postcodes, admins;

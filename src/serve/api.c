@@ -136,6 +136,16 @@ static int metrics(struct api *a, struct http_request *req, struct http_response
                    "# HELP geobatch_queue_rows Valid rows of accepted or running jobs not yet "
                    "processed.\n# TYPE geobatch_queue_rows gauge\ngeobatch_queue_rows %llu\n",
                    (unsigned long long)st.pending_chunks, (unsigned long long)st.pending_rows);
+        if (store_keeps_files(a->cfg.store)) /* a store of several nodes: cluster-wide leases */
+            buf_printf(o,
+                       "# HELP geobatch_leased_chunks Chunks held by an unexpired lease, every "
+                       "worker of the store.\n# TYPE geobatch_leased_chunks gauge\n"
+                       "geobatch_leased_chunks %llu\n"
+                       "# HELP geobatch_lease_expiries_total Chunks taken over from an expired "
+                       "lease (redone), every worker of the store.\n"
+                       "# TYPE geobatch_lease_expiries_total counter\n"
+                       "geobatch_lease_expiries_total %llu\n",
+                       (unsigned long long)st.leased_chunks, (unsigned long long)st.lease_expiries);
     }
     if (a->cfg.workers)
         buf_printf(o,

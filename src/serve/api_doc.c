@@ -188,15 +188,29 @@ static int job_fields(struct buf *out, const struct job_info *j, bool json)
 int api_doc_status(struct buf *out, const struct job_info *j, bool json)
 {
     int rc;
+    /* Which index answered: a store with leases records it at the job's first claim (several
+     * nodes may hold different indexes during an upgrade); empty otherwise, and then absent. */
     if (json) {
         rc = buf_puts(out, "{\"Response\":{");
         if (rc == 0)
             rc = job_fields(out, j, true);
+        if (rc == 0 && j->index_id[0]) {
+            rc = buf_puts(out, ",\"IndexId\":");
+            if (rc == 0)
+                rc = api_json_string(out, j->index_id);
+        }
         return rc ? rc : buf_puts(out, "}}");
     }
     rc = buf_puts(out, XML_HEAD "<ns2:SearchBatch xmlns:ns2=\"" NS_BATCH "\"><Response>");
     if (rc == 0)
         rc = job_fields(out, j, false);
+    if (rc == 0 && j->index_id[0]) {
+        rc = buf_puts(out, "<IndexId>");
+        if (rc == 0)
+            rc = xml_escape(out, j->index_id);
+        if (rc == 0)
+            rc = buf_puts(out, "</IndexId>");
+    }
     return rc ? rc : buf_puts(out, "</Response></ns2:SearchBatch>");
 }
 

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -372,6 +373,34 @@ static bool pick_file(struct http_request *req, struct http_response *resp,
     return true;
 }
 
+/*
+ * A store that keeps files (store.h, "Files"): copy the stored file of job id into a temporary
+ * file of this node (<data>/tmp, unlinked at once: it lives as long as the response) and
+ * return its descriptor at offset 0; -1 with errno set (ENOENT: the store has no such file).
+ */
+static int fetch_stored(struct api *a, const char *id, const char *file)
+{
+    char tmp[GB_PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" JOBDIR_TMP "/download.XXXXXX", a->cfg.data_dir) >=
+        sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    unlink(tmp);
+    int rc = store_file_get(a->cfg.store, id, file, fd);
+    if (rc == 0 && lseek(fd, 0, SEEK_SET) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        close(fd);
+        errno = rc == GB_ENOTFOUND ? ENOENT : rc > -4096 ? -rc : EIO;
+        return -1;
+    }
+    return fd;
+}
+
 int api_job_file(struct api *a, struct http_request *req, struct http_response *resp,
                  const char *app, int arg)
 {
@@ -393,7 +422,11 @@ int api_job_file(struct api *a, struct http_request *req, struct http_response *
         return HTTP_RESPOND;
     char path[GB_PATH_MAX];
     int rc = jobdir_path(path, sizeof(path), a->cfg.data_dir, j.id, file);
-    int fd = rc == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    int fd = -1;
+    if (rc == 0 && store_keeps_files(a->cfg.store))
+        fd = fetch_stored(a, j.id, file);
+    else if (rc == 0)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         if (fd >= 0)

@@ -543,11 +543,18 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     snprintf(j.params, sizeof(j.params), "%s", buf_str(&u->ptext));
     if (rc == 0) {
         /* From now on the store counts the job: no moment where it counts twice or not at all. */
+        char dir[GB_PATH_MAX];
+        rc = jobdir_path(dir, sizeof(dir), a->cfg.data_dir, u->id, NULL);
         pthread_mutex_lock(&a->uploads_mu);
-        rc = store_job_create(a->cfg.store, &j);
+        if (rc == 0)
+            rc = store_job_create_from(a->cfg.store, &j, dir);
         if (rc == 0)
             uncount_locked(u);
         pthread_mutex_unlock(&a->uploads_mu);
+        /* A store that keeps files has the job's files now (or nothing): the local copy was
+         * only a temporary one. */
+        if (rc == 0 && store_keeps_files(a->cfg.store))
+            jobdir_remove(a->cfg.data_dir, u->id);
     }
     if (rc < 0) {
         if (committed)

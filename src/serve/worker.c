@@ -23,8 +23,18 @@
  * before a kick is always seen: no polling and no lost wake-ups. Cancel and delete take effect
  * at the next claim, i.e. within one chunk.
  *
- * Threads: see worker.h. The pool mutex guards stop, last_app and busy; the store serialises
- * itself; the index is read-only; each worker has its own batch scratch.
+ * A store that keeps files (PostgreSQL, store.h "Files"): each thread works in a directory of
+ * its own (<data>/worker.<n>) holding only its task's files: the chunk's input is copied out
+ * of the store, the output handed back with the count (store_chunk_done_files); the
+ * finalisation copies every chunk's output out, assembles the same files, and stores them under
+ * its claim before it completes the job. Its claims are leases (cfg.lease_s): a keeper thread
+ * renews every task's lease each third of a lease; a refused renewal (the lease expired and
+ * another worker took the chunk) makes the worker drop the task at its next check, and the
+ * store refuses its late result anyway. The store's listener (LISTEN/NOTIFY) kicks the pool;
+ * an idle worker also looks once a lease, since an expiry notifies nobody.
+ *
+ * Threads: see worker.h. The pool mutex guards stop, last_app, busy and the lease slots; the
+ * store serialises itself; the index is read-only; each worker has its own batch scratch.
  */
 #include "serve/worker.h"
 #include "base/err.h"
@@ -52,6 +62,13 @@ extern char **environ;
 #define FLUSH_AT (1u << 20) /* write a chunk's output to disk every MiB */
 #define OUT_MAX  ((size_t)64 << 20)
 
+/* A worker thread's task, for the keeper thread (a store with leases). */
+struct lease_slot {
+    bool active; /* under the pool mutex */
+    struct store_task t;
+    atomic_bool lost; /* a renewal was refused */
+};
+
 struct worker_pool {
     struct worker_config cfg;
     pthread_mutex_t mu;
@@ -60,9 +77,79 @@ struct worker_pool {
     char last_app[STORE_APP_MAX + 1]; /* the application served last, for round-robin */
     int busy;
     atomic_uint_fast64_t rows;
+    atomic_uint thread_no;    /* numbers the threads: their lease slots and directories */
+    bool files;               /* store_keeps_files() */
+    bool listening;           /* store_listen() wakes the pool */
+    struct lease_slot *slots; /* one per thread: the task whose lease the keeper renews */
+    pthread_t keeper;         /* renews the leases (cfg.lease_s > 0) */
+    bool keeper_started;
+    bool keeper_stop; /* set once the workers are joined (under mu) */
+    pthread_cond_t keeper_cond;
     pthread_t *threads;
     int nthreads;
 };
+
+/* One worker thread: its pool, scratch, and the data directory its job files go to: the
+ * pool's, or with a store that keeps files (store.h, "Files") a directory of the thread's own
+ * under it that holds only the files of the task at hand. */
+struct wctx {
+    struct worker_pool *p;
+    struct batch_scratch *scratch;
+    char data[GB_PATH_MAX];
+    bool files; /* the store keeps the job files: copy in, copy out, remove */
+    int slot;   /* this thread's entry of the pool's lease slots */
+};
+
+/*
+ * Whether the lease of the thread's task is lost (the keeper thread's renewal was refused:
+ * it expired and another worker took it). Return 0 to go on, or GB_ESTATE: drop the task.
+ */
+static int lease_lost(struct wctx *w, const struct store_task *t)
+{
+    if (w->p->cfg.lease_s <= 0 || !atomic_load(&w->p->slots[w->slot].lost))
+        return 0;
+    log_warn("lease lost id=%s task=%s chunk=%u", t->id,
+             t->kind == TASK_CHUNK ? "chunk" : "finalize", t->chunk);
+    return GB_ESTATE;
+}
+
+/* mkdir -p of <data>/jobs/<id>/in and out/ for a store that keeps files. */
+static int make_job_dirs(const char *data, const char *id)
+{
+    char path[GB_PATH_MAX];
+    static const char *const dirs[] = {NULL, "in", JOBDIR_OUT};
+    snprintf(path, sizeof(path), "%s/" JOBDIR_JOBS, data);
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    for (size_t i = 0; i < 3; i++) {
+        int rc = jobdir_path(path, sizeof(path), data, id, dirs[i]);
+        if (rc < 0)
+            return rc;
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return 0;
+}
+
+/* Copy the stored file name of job id to its place in the job directory under data. A file
+ * the store does not have is an error unless optional (then an empty file). */
+static int fetch_file(struct store *st, const char *data, const char *id, const char *name,
+                      bool optional)
+{
+    char path[GB_PATH_MAX];
+    int rc = jobdir_path(path, sizeof(path), data, id, name);
+    if (rc < 0)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    rc = store_file_get(st, id, name, fd);
+    if (rc == GB_ENOTFOUND && optional)
+        rc = 0;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
 
 /* ---- durable files ---- */
 
@@ -197,12 +284,12 @@ struct zip_member {
 
 /* Write the job file name as a zip of the members (a list ended by a NULL suffix), named
  * result_<time>_6.2_<suffix> inside. Return 0 or a negative code; never leaves half a zip. */
-static int write_zip(struct worker_pool *p, const char *id, const char *name,
-                     const struct zip_member *m, int64_t now)
+static int write_zip(const char *data, const char *id, const char *name, const struct zip_member *m,
+                     int64_t now)
 {
     char path[GB_PATH_MAX], member[128];
     struct zipout *z = NULL;
-    int rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, id, name);
+    int rc = jobdir_path(path, sizeof(path), data, id, name);
     if (rc == 0)
         rc = zipout_open(&z, path);
     for (; rc == 0 && m->suffix; m++) {
@@ -220,9 +307,10 @@ static int write_zip(struct worker_pool *p, const char *id, const char *name,
  * Geocode task t's chunk. Return 0 or a negative code; *settled tells whether the store
  * settled the claim (store_chunk_done), otherwise the caller must.
  */
-static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
-                    const struct store_task *t, bool *settled)
+static int do_chunk(struct wctx *w, const struct store_task *t, bool *settled)
 {
+    struct worker_pool *p = w->p;
+    const char *data = w->data;
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
     if (rc < 0 || j.state != JOB_RUNNING)
@@ -242,16 +330,23 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     uint64_t processed = 0, success = 0, error = 0;
     struct csv_limits lim = job_limits(p, &j);
 
-    rc = jobdir_chunk_path(path, sizeof(path), p->cfg.data_dir, t->id, t->chunk, JOBDIR_CHUNK_IN);
+    rc = jobdir_chunk_path(path, sizeof(path), data, t->id, t->chunk, JOBDIR_CHUNK_IN);
     if (rc == 0)
-        rc = jobdir_path(dir, sizeof(dir), p->cfg.data_dir, t->id, JOBDIR_OUT);
+        rc = jobdir_path(dir, sizeof(dir), data, t->id, JOBDIR_OUT);
+    if (rc == 0 && w->files) {
+        char name[32];
+        snprintf(name, sizeof(name), "in/%u.csv", t->chunk);
+        rc = make_job_dirs(data, t->id);
+        if (rc == 0)
+            rc = fetch_file(p->cfg.store, data, t->id, name, false);
+    }
     if (rc < 0)
         goto out;
     rc = open_batch(p, path, &params, &lim, &b, &r, &in_fd);
     if (rc < 0)
         goto out;
     for (int i = 0; i < (split ? 2 : 1); i++) {
-        rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), p->cfg.data_dir, t->id, t->chunk,
+        rc = jobdir_chunk_path(o[i].path, sizeof(o[i].path), data, t->id, t->chunk,
                                i ? JOBDIR_CHUNK_NOM : JOBDIR_CHUNK_OUT);
         if (rc == 0)
             rc = open_tmp(o[i].path, t->claim, o[i].tmp, sizeof(o[i].tmp));
@@ -267,10 +362,15 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
             rc = GB_ECORRUPT;
             goto out;
         }
-        rc = batch_row(b, scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
+        rc = batch_row(b, w->scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
         if (rc < 0)
             goto out;
         processed++;
+        if (processed % 512 == 0 && lease_lost(w, t) == GB_ESTATE) {
+            *settled = true; /* the chunk is another worker's now */
+            rc = 0;
+            goto out;
+        }
         if (res.matched)
             success++;
         else
@@ -294,7 +394,7 @@ static int do_chunk(struct worker_pool *p, struct batch_scratch *scratch,
     if (rc < 0)
         goto out;
     struct store_chunk_result res = {processed, success, error, o[0].lines, o[1].lines};
-    rc = store_chunk_done(p->cfg.store, t, &res);
+    rc = store_chunk_done_files(p->cfg.store, t, &res, o[0].path, split ? o[1].path : NULL);
     *settled = rc == 0 || rc == GB_ESTATE || rc == GB_ENOTFOUND;
     if (rc == GB_ESTATE || rc == GB_ENOTFOUND)
         rc = 0; /* cancelled, deleted or failed meanwhile: dropped */
@@ -348,7 +448,7 @@ static int write_report(const char *path, const struct job_info *j, int64_t now)
  * chunk files must hold exactly 'lines' lines between them, as the store counted them when
  * each chunk was done: anything else is GB_ECORRUPT and no file is written.
  */
-static int concat(struct worker_pool *p, const struct job_info *j, const char *path,
+static int concat(const char *data, const struct job_info *j, const char *path,
                   const struct buf *header, const enum jobdir_chunk_file *which, uint64_t lines,
                   char *block, size_t cap)
 {
@@ -359,7 +459,7 @@ static int concat(struct worker_pool *p, const struct job_info *j, const char *p
     int rc = fs_write_all(fd, header->data ? header->data : "", header->len);
     uint64_t got = 0;
     for (uint32_t k = 0; rc == 0 && which && k < j->nchunks; k++) {
-        rc = jobdir_chunk_path(src, sizeof(src), p->cfg.data_dir, j->id, k, *which);
+        rc = jobdir_chunk_path(src, sizeof(src), data, j->id, k, *which);
         if (rc == 0)
             rc = append_file(fd, src, block, cap, &got);
     }
@@ -398,11 +498,10 @@ static void notify(struct worker_pool *p, const struct job_info *j, const struct
  * Write the files a completed job is downloaded from: result.txt and nomatch.txt (the header,
  * then every chunk's output), report.txt and the zips; then fsync the job directory.
  */
-static int write_results(struct worker_pool *p, const struct job_info *j, const struct buf *header,
+static int write_results(const char *data, const struct job_info *j, const struct buf *header,
                          bool split, int64_t now)
 {
     static const enum jobdir_chunk_file out = JOBDIR_CHUNK_OUT, nom = JOBDIR_CHUNK_NOM;
-    const char *data = p->cfg.data_dir;
     char jdir[GB_PATH_MAX], result[GB_PATH_MAX], nomatch[GB_PATH_MAX], errors[GB_PATH_MAX],
         report[GB_PATH_MAX];
     int rc = jobdir_path(jdir, sizeof(jdir), data, j->id, NULL);
@@ -417,9 +516,9 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
     if (rc < 0)
         return rc;
     char *block = xmalloc(1 << 16);
-    rc = concat(p, j, result, header, &out, j->out_lines, block, 1 << 16);
+    rc = concat(data, j, result, header, &out, j->out_lines, block, 1 << 16);
     if (rc == 0)
-        rc = concat(p, j, nomatch, header, split ? &nom : NULL, j->nom_lines, block, 1 << 16);
+        rc = concat(data, j, nomatch, header, split ? &nom : NULL, j->nom_lines, block, 1 << 16);
     free(block);
     if (rc == 0)
         rc = write_report(report, j, now);
@@ -434,19 +533,63 @@ static int write_results(struct worker_pool *p, const struct job_info *j, const 
                                          {"report.txt", report, true},
                                          {NULL, NULL, false}};
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_RESULT_ZIP, result_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_RESULT_ZIP, result_zip, now);
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_NOMATCH_ZIP, nomatch_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_NOMATCH_ZIP, nomatch_zip, now);
     if (rc == 0)
-        rc = write_zip(p, j->id, JOBDIR_ALL_ZIP, all_zip, now);
+        rc = write_zip(data, j->id, JOBDIR_ALL_ZIP, all_zip, now);
     if (rc == 0)
         rc = fs_fsync_dir(jdir);
     return rc;
 }
 
 /* Finalise task t's job. Return and *settled as do_chunk(). */
-static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *settled)
+/* For a store that keeps files: copy what the finalisation reads into the job directory
+ * under data: the header, the invalid lines, every chunk's output. */
+static int fetch_for_finalize(struct wctx *w, const struct store_task *t, const struct job_info *j,
+                              bool split)
 {
+    struct store *st = w->p->cfg.store;
+    int rc = make_job_dirs(w->data, t->id);
+    if (rc == 0)
+        rc = fetch_file(st, w->data, t->id, JOBDIR_HEADER, false);
+    if (rc == 0)
+        rc = fetch_file(st, w->data, t->id, JOBDIR_ERRORS, true);
+    char name[32];
+    for (uint32_t k = 0; rc == 0 && k < j->nchunks; k++) {
+        snprintf(name, sizeof(name), JOBDIR_OUT "/%u.out", k);
+        rc = fetch_file(st, w->data, t->id, name, false);
+        if (rc == 0 && split) {
+            snprintf(name, sizeof(name), JOBDIR_OUT "/%u.nom", k);
+            rc = fetch_file(st, w->data, t->id, name, false);
+        }
+        if (rc == 0)
+            rc = lease_lost(w, t);
+    }
+    return rc;
+}
+
+/* For a store that keeps files: store the files a completed job is downloaded from. */
+static int store_results(struct wctx *w, const struct store_task *t)
+{
+    static const char *const files[] = {JOBDIR_RESULT, JOBDIR_NOMATCH, JOBDIR_RESULT_ZIP,
+                                        JOBDIR_NOMATCH_ZIP, JOBDIR_ALL_ZIP};
+    char path[GB_PATH_MAX];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+        rc = jobdir_path(path, sizeof(path), w->data, t->id, files[i]);
+        if (rc == 0)
+            rc = store_file_put(w->p->cfg.store, t, files[i], path);
+        if (rc == 0)
+            rc = lease_lost(w, t);
+    }
+    return rc;
+}
+
+static int do_finalize(struct wctx *w, const struct store_task *t, bool *settled)
+{
+    struct worker_pool *p = w->p;
+    const char *data = w->data;
     struct job_info j;
     int rc = store_job_get(p->cfg.store, t->id, NULL, &j);
     if (rc < 0 || j.state != JOB_RUNNING)
@@ -463,13 +606,22 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *
     struct buf header;
     buf_init(&header, 1 << 20);
     struct csv_limits lim = job_limits(p, &j);
-    rc = jobdir_path(path, sizeof(path), p->cfg.data_dir, t->id, JOBDIR_HEADER);
+    rc = jobdir_path(path, sizeof(path), data, t->id, JOBDIR_HEADER);
+    if (rc == 0 && w->files)
+        rc = fetch_for_finalize(w, t, &j, !params.outputcombined);
     if (rc == 0)
         rc = open_batch(p, path, &params, &lim, &b, &r, &fd);
     if (rc == 0)
         rc = batch_header(b, &header);
     if (rc == 0)
-        rc = write_results(p, &j, &header, !params.outputcombined, now);
+        rc = write_results(data, &j, &header, !params.outputcombined, now);
+    if (rc == 0 && w->files)
+        rc = store_results(w, t);
+    if (rc == GB_ESTATE) {
+        *settled = true; /* the lease is lost: the finalisation is another worker's now */
+        rc = 0;
+        goto out;
+    }
     if (rc < 0)
         goto out;
     rc = store_job_finish(p->cfg.store, t, JOB_COMPLETED, now);
@@ -483,7 +635,7 @@ static int do_finalize(struct worker_pool *p, const struct store_task *t, bool *
     log_info("job completed id=%s rows=%llu success=%llu error=%llu invalid=%llu", j.id,
              (unsigned long long)j.processed, (unsigned long long)j.success,
              (unsigned long long)j.error, (unsigned long long)j.invalid);
-    jobdir_remove_chunks(p->cfg.data_dir, j.id); /* not needed any more */
+    jobdir_remove_chunks(data, j.id); /* not needed any more */
     notify(p, &j, &params);
 out:
     buf_release(&header);
@@ -540,14 +692,17 @@ static void settle(struct worker_pool *p, const struct store_task *t, bool faile
  * deletion and its removal come later. Errors of a job that is no longer running are dropped;
  * otherwise the job fails (store_task_fail: only when the claim's run is the job's).
  */
-static void task_end(struct worker_pool *p, const struct store_task *t, int rc, bool settled)
+static void task_end(struct wctx *w, const struct store_task *t, int rc, bool settled)
 {
+    struct worker_pool *p = w->p;
     struct job_info j;
     int g = store_job_get(p->cfg.store, t->id, NULL, &j);
     const char *task = t->kind == TASK_CHUNK ? "chunk" : "finalize";
     bool gone_for_good = g == 0 && (j.state == JOB_CANCELLED ||
                                     (j.state == JOB_FAILED && p->cfg.keep_failed_hours == 0));
-    if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
+    if (w->files)
+        jobdir_remove(w->data, t->id); /* the task's local copies: the store has the job */
+    else if (g == GB_ENOTFOUND || (g == 0 && j.state == JOB_DELETED))
         jobdir_remove(p->cfg.data_dir, t->id);
     else if (gone_for_good) /* a chunk file written after the cancel or the failure */
         jobdir_remove_chunks(p->cfg.data_dir, t->id);
@@ -571,16 +726,41 @@ static void task_end(struct worker_pool *p, const struct store_task *t, int rc, 
         jobdir_remove_chunks(p->cfg.data_dir, t->id);
 }
 
+/* Wait for a kick; with leases at most a lease long, since an expiry is nobody's kick. */
+static void wait_work(struct worker_pool *p)
+{
+    if (p->cfg.lease_s <= 0) {
+        pthread_cond_wait(&p->cond, &p->mu);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += p->cfg.lease_s;
+    pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
-    struct batch_scratch *scratch = batch_scratch_new();
+    struct wctx w = {.p = p, .scratch = batch_scratch_new(), .files = p->files};
+    pthread_mutex_lock(&p->mu);
+    w.slot = (int)atomic_fetch_add(&p->thread_no, 1);
+    pthread_mutex_unlock(&p->mu);
+    snprintf(w.data, sizeof(w.data), "%s", p->cfg.data_dir);
+    if (w.files) {
+        /* <data>/worker.<n>: this thread's copies of the files of its task */
+        int len = snprintf(w.data, sizeof(w.data), "%s/worker.%d", p->cfg.data_dir, w.slot);
+        if (len < 0 || (size_t)len >= sizeof(w.data) ||
+            (mkdir(w.data, 0700) < 0 && errno != EEXIST))
+            log_error("cannot make worker directory %s err=%s", w.data, gb_errname(-errno));
+    }
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         struct store_task t;
         int rc = store_task_claim(p->cfg.store, p->last_app, (int64_t)time(NULL), &t);
         if (rc == GB_ENOTFOUND) {
-            pthread_cond_wait(&p->cond, &p->mu);
+            log_debug("claim none");
+            wait_work(p);
             continue;
         }
         if (rc < 0) {
@@ -593,17 +773,80 @@ static void *worker_main(void *arg)
         }
         snprintf(p->last_app, sizeof(p->last_app), "%s", t.app);
         p->busy++;
+        p->slots[w.slot].t = t;
+        atomic_store(&p->slots[w.slot].lost, false);
+        p->slots[w.slot].active = true;
         pthread_mutex_unlock(&p->mu);
         bool settled = false;
-        rc = t.kind == TASK_CHUNK ? do_chunk(p, scratch, &t, &settled)
-                                  : do_finalize(p, &t, &settled);
-        task_end(p, &t, rc, settled);
+        rc = t.kind == TASK_CHUNK ? do_chunk(&w, &t, &settled) : do_finalize(&w, &t, &settled);
+        task_end(&w, &t, rc, settled);
         pthread_mutex_lock(&p->mu);
+        p->slots[w.slot].active = false;
         p->busy--;
     }
     pthread_mutex_unlock(&p->mu);
-    batch_scratch_free(scratch);
+    if (w.files) {
+        char jobs[GB_PATH_MAX + 8];
+        snprintf(jobs, sizeof(jobs), "%s/" JOBDIR_JOBS, w.data);
+        rmdir(jobs);
+        rmdir(w.data);
+    }
+    batch_scratch_free(w.scratch);
     return NULL;
+}
+
+/*
+ * The keeper thread (a store with leases): every third of a lease, renew the lease of every
+ * task in progress, outside the pool mutex; a refused renewal marks the slot lost, and its
+ * worker drops the task at its next check (lease_lost()). A thread of its own, so that a long
+ * step of a task (a big zip) never outlives its lease.
+ */
+static void *keeper_main(void *arg)
+{
+    struct worker_pool *p = arg;
+    struct store_task *tasks = xcalloc((size_t)p->cfg.nthreads, sizeof(*tasks));
+    int *which = xcalloc((size_t)p->cfg.nthreads, sizeof(*which));
+    long period_ms = p->cfg.lease_s * 1000L / 3;
+    pthread_mutex_lock(&p->mu);
+    while (!p->keeper_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += period_ms / 1000;
+        ts.tv_nsec += (period_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->keeper_cond, &p->mu, &ts);
+        int n = 0;
+        for (int i = 0; i < p->cfg.nthreads; i++)
+            if (p->slots[i].active && !atomic_load(&p->slots[i].lost)) {
+                tasks[n] = p->slots[i].t;
+                which[n++] = i;
+            }
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < n; i++) {
+            int rc = store_task_renew(p->cfg.store, &tasks[i]);
+            if (rc != GB_ESTATE)
+                continue; /* renewed, or an error: tried again next time */
+            pthread_mutex_lock(&p->mu);
+            struct lease_slot *sl = &p->slots[which[i]];
+            if (sl->active && sl->t.claim == tasks[i].claim)
+                atomic_store(&sl->lost, true);
+            pthread_mutex_unlock(&p->mu);
+        }
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    free(tasks);
+    free(which);
+    return NULL;
+}
+
+/* store_listen's callback: another process added work. */
+static void wake(void *ctx)
+{
+    worker_pool_kick(ctx);
 }
 
 int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
@@ -613,6 +856,12 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
     atomic_init(&p->rows, 0);
+    atomic_init(&p->thread_no, 0);
+    p->files = store_keeps_files(cfg->store);
+    pthread_cond_init(&p->keeper_cond, NULL);
+    p->slots = xcalloc((size_t)cfg->nthreads, sizeof(*p->slots));
+    for (int i = 0; i < cfg->nthreads; i++)
+        atomic_init(&p->slots[i].lost, false);
     p->threads = xcalloc((size_t)cfg->nthreads, sizeof(pthread_t));
     for (int i = 0; i < cfg->nthreads; i++) {
         int rc = pthread_create(&p->threads[i], NULL, worker_main, p);
@@ -622,12 +871,28 @@ int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg)
         }
         p->nthreads++;
     }
+    if (cfg->lease_s > 0) {
+        int rc = pthread_create(&p->keeper, NULL, keeper_main, p);
+        if (rc != 0) {
+            worker_pool_stop(p);
+            return -rc;
+        }
+        p->keeper_started = true;
+        rc = store_listen(cfg->store, wake, p);
+        if (rc < 0) {
+            worker_pool_stop(p);
+            return rc;
+        }
+        p->listening = true;
+    }
     *out = p;
     return 0;
 }
 
 void worker_pool_kick(struct worker_pool *p)
 {
+    if (!p)
+        return;
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
@@ -637,12 +902,23 @@ void worker_pool_stop(struct worker_pool *p)
 {
     if (!p)
         return;
+    if (p->listening)
+        store_listen(p->cfg.store, NULL, NULL); /* no more wake-ups of this pool */
     pthread_mutex_lock(&p->mu);
     p->stop = true;
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
+    /* the keeper after the workers: it renews until the last task is settled */
+    pthread_mutex_lock(&p->mu);
+    p->keeper_stop = true;
+    pthread_cond_broadcast(&p->keeper_cond);
+    pthread_mutex_unlock(&p->mu);
+    if (p->keeper_started)
+        pthread_join(p->keeper, NULL);
+    pthread_cond_destroy(&p->keeper_cond);
+    free(p->slots);
     free(p->threads);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);

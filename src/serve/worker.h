@@ -32,6 +32,8 @@ struct worker_config {
     const char *notify_command; /* run as "<cmd> <job id> <mailto>" on completion, or NULL */
     uint32_t keep_failed_hours; /* 0: a job's chunk files are removed as soon as it fails (the
                                    API then never restarts it); else cmd_serve's sweep does */
+    int lease_s; /* a store with leases (store_config): renew every third of it, look for
+                  * expired ones at least this often, and wake on store_listen; 0: none */
 };
 
 struct worker_pool;
@@ -39,7 +41,8 @@ struct worker_pool;
 /* Start cfg->nthreads workers. Return 0 and set *out, or a negative code. */
 int worker_pool_start(struct worker_pool **out, const struct worker_config *cfg);
 
-/* Wake the workers: there may be new work in the store. Cheap; call after every commit. */
+/* Wake the workers: there may be new work in the store. Cheap; call after every commit.
+ * NULL (no workers in this process) is fine. */
 void worker_pool_kick(struct worker_pool *p);
 
 /*

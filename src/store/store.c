@@ -25,18 +25,83 @@ const char *job_state_name(enum job_state s)
 }
 
 static const struct store_backend backends[] = {
-    {"sqlite:", store_sqlite_open},
+    {"sqlite:", false, store_sqlite_open, NULL},
+    {"postgresql://", true, store_pg_open, store_pg_migrate},
+    {"postgres://", true, store_pg_open, store_pg_migrate},
 };
 
-int store_open(struct store **out, const char *url, char *err, size_t errlen)
+/* The backend of url and the location it gets, or NULL with a message in err. */
+static const struct store_backend *find_backend(const char *url, const char **location, char *err,
+                                                size_t errlen)
 {
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
         size_t n = strlen(backends[i].scheme);
-        if (strncmp(url, backends[i].scheme, n) == 0)
-            return backends[i].open(out, url + n, err, errlen);
+        if (strncmp(url, backends[i].scheme, n) == 0) {
+            *location = backends[i].whole_url ? url : url + n;
+            return &backends[i];
+        }
     }
-    snprintf(err, errlen, "unknown job store '%s' (expected sqlite:DIR)", url);
-    return GB_EUSAGE;
+    snprintf(err, errlen, "unknown job store '%s' (expected sqlite:DIR or postgresql://...)", url);
+    return NULL;
+}
+
+int store_open(struct store **out, const char *url, char *err, size_t errlen)
+{
+    const char *loc;
+    const struct store_backend *b = find_backend(url, &loc, err, errlen);
+    return b ? b->open(out, loc, err, errlen) : GB_EUSAGE;
+}
+
+int store_migrate(const char *url, char *err, size_t errlen)
+{
+    const char *loc;
+    const struct store_backend *b = find_backend(url, &loc, err, errlen);
+    if (!b)
+        return GB_EUSAGE;
+    if (b->migrate)
+        return b->migrate(loc, err, errlen);
+    struct store *st = NULL;
+    int rc = b->open(&st, loc, err, errlen);
+    store_close(st);
+    return rc;
+}
+
+void store_config(struct store *st, const struct store_claim_config *cfg)
+{
+    if (st->ops->config)
+        st->ops->config(st, cfg);
+}
+
+bool store_keeps_files(struct store *st)
+{
+    return st->ops->file_get != NULL;
+}
+
+int store_listen(struct store *st, store_wake_fn fn, void *ctx)
+{
+    return st->ops->listen ? st->ops->listen(st, fn, ctx) : 0;
+}
+
+int store_job_create_from(struct store *st, const struct job_info *job, const char *dir)
+{
+    return st->ops->job_create_from ? st->ops->job_create_from(st, job, dir)
+                                    : st->ops->job_create(st, job);
+}
+
+int store_task_renew(struct store *st, const struct store_task *task)
+{
+    return st->ops->task_renew ? st->ops->task_renew(st, task) : 0;
+}
+
+int store_file_get(struct store *st, const char *id, const char *name, int fd)
+{
+    return st->ops->file_get ? st->ops->file_get(st, id, name, fd) : GB_ENOTFOUND;
+}
+
+int store_file_put(struct store *st, const struct store_task *task, const char *name,
+                   const char *path)
+{
+    return st->ops->file_put ? st->ops->file_put(st, task, name, path) : 0;
 }
 
 void store_close(struct store *st)
@@ -90,7 +155,14 @@ int store_task_fail(struct store *st, const struct store_task *task, int64_t now
 int store_chunk_done(struct store *st, const struct store_task *task,
                      const struct store_chunk_result *r)
 {
-    return st->ops->chunk_done(st, task, r);
+    return st->ops->chunk_done(st, task, r, NULL, NULL);
+}
+
+int store_chunk_done_files(struct store *st, const struct store_task *task,
+                           const struct store_chunk_result *r, const char *out_path,
+                           const char *nom_path)
+{
+    return st->ops->chunk_done(st, task, r, out_path, nom_path);
 }
 
 int store_job_finish(struct store *st, const struct store_task *task, enum job_state to,

@@ -2,9 +2,25 @@
  * store.h - the job store: job metadata, counters and chunk bookkeeping of `geobatch serve`.
  *
  * The interface knows nothing of the database behind it. store_open() picks a backend by the
- * scheme of a URL ("sqlite:DIR"); each backend fills the table of operations of store_int.h
- * (store_sqlite.c: SQLite in WAL mode; a PostgreSQL store will be one more row and one more
- * file). Callers (api, worker, cmd_serve) only see struct store and the functions below.
+ * scheme of a URL ("sqlite:DIR", "postgresql://..."); each backend fills the table of
+ * operations of store_int.h (store_sqlite.c: SQLite in WAL mode; store_pg.c: PostgreSQL, for
+ * several API nodes and workers on one store). Callers (api, worker, cmd_serve, cmd_work) only
+ * see struct store and the functions below.
+ *
+ * Files. The SQLite store holds metadata only: a job's files live in its directory on the
+ * one machine's disk (job/jobdir.h). A store that keeps files (store_keeps_files(): the
+ * PostgreSQL store) holds the job's files too, by their names in the job directory
+ * ("header.csv", "errors.txt", "in/<k>.csv", "out/<k>.out", "result.zip" ...): the upload's
+ * files go in with the job (store_job_create_from), a chunk's output with the chunk's count
+ * (store_chunk_done), the result files under the finalisation's claim (store_file_put); any
+ * node copies one out into a local temporary file (store_file_get). Then a node's disk holds
+ * only temporary files.
+ *
+ * Leases. In the SQLite store a claim lives as long as the process. In the PostgreSQL store a
+ * claim is a lease: it ends by itself store_config's lease seconds after it was taken or last
+ * renewed (store_task_renew), and another worker may then take the chunk; the late holder's
+ * store_chunk_done, store_file_put and store_job_finish are refused (GB_ESTATE) because its
+ * token is no longer the chunk's: fencing by claim token.
  *
  * Model. A job belongs to one application (app) and is visible only to it. Its valid input
  * rows are split into nchunks chunks at upload time; a worker claims one chunk at a time,
@@ -22,7 +38,7 @@
  * two workers never work on one chunk, and a failure of an earlier run cannot fail a later one
  * once its claim was settled. Claims live only as long as the process: store_open() releases
  * every claim, so chunks that were being processed at a crash are claimed and redone from
- * scratch at the next start.
+ * scratch at the next start. (A store with leases: see "Leases" above.)
  *
  * Threads: every function may be called from any thread at once; implementations serialise
  * internally. Each call is one transaction: a crash leaves the old state or the new one.
@@ -51,9 +67,10 @@ enum job_state {
 /* Return the status word of a state ("submitted", "cancelled", ...); "" for a bad value. */
 const char *job_state_name(enum job_state s);
 
-#define STORE_ID_LEN     32   /* a RequestId: exactly 32 characters [A-Za-z0-9] */
-#define STORE_APP_MAX    64   /* bytes of an application identity */
-#define STORE_PARAMS_MAX 4096 /* bytes of a job's encoded parameters */
+#define STORE_ID_LEN       32   /* a RequestId: exactly 32 characters [A-Za-z0-9] */
+#define STORE_APP_MAX      64   /* bytes of an application identity */
+#define STORE_PARAMS_MAX   4096 /* bytes of a job's encoded parameters */
+#define STORE_INDEX_ID_MAX 64   /* bytes of an index identity (store_config) */
 
 struct job_info {
     char id[STORE_ID_LEN + 1];
@@ -69,6 +86,8 @@ struct job_info {
     uint64_t max_line, max_field, max_fields; /* the input limits the upload was checked with
                                                * (0: not recorded, a job of an older store) */
     char params[STORE_PARAMS_MAX + 1];        /* encoded job parameters (params_encode) */
+    char index_id[STORE_INDEX_ID_MAX + 1];    /* the index its first claim was made with
+                                               * (stores with leases; "" otherwise) */
 };
 
 /* What a worker claimed. */
@@ -93,7 +112,19 @@ struct store_stats {
     uint64_t jobs[JOB__NSTATES]; /* jobs per state */
     uint64_t pending_chunks;     /* chunks of accepted or running jobs not done yet */
     uint64_t pending_rows;       /* valid rows of accepted or running jobs not processed yet */
+    uint64_t leased_chunks;      /* chunks held by a lease now (stores with leases) */
+    uint64_t lease_expiries;     /* chunks taken over from an expired lease, ever */
 };
+
+/* How this process claims (stores with leases; the SQLite store ignores it). */
+struct store_claim_config {
+    const char *index_id; /* the identity of the index this process geocodes with: it takes
+                           * only chunks of jobs that started on it (or have not started) */
+    int lease_s;          /* seconds a claim lasts without a renewal (>= 1) */
+};
+
+/* Called by a store's listener when another process may have added work (store_listen). */
+typedef void (*store_wake_fn)(void *ctx);
 
 /* Called once per job by store_job_list() and store_jobs_expired(); non-zero stops. */
 typedef int (*store_job_fn)(void *ctx, const struct job_info *job);
@@ -112,10 +143,39 @@ int store_open(struct store **out, const char *url, char *err, size_t errlen);
 void store_close(struct store *st);
 
 /*
+ * Create or bring up to date the schema of the store named by url (`geobatch store migrate`).
+ * The SQLite store migrates at every open; the PostgreSQL store only here, and store_open()
+ * refuses a schema of another version. Return 0 or a negative code with a message in err.
+ */
+int store_migrate(const char *url, char *err, size_t errlen);
+
+/* Set how this process claims (struct store_claim_config). Call before the first claim. */
+void store_config(struct store *st, const struct store_claim_config *cfg);
+
+/* True when the store keeps the jobs' files (see "Files" above). */
+bool store_keeps_files(struct store *st);
+
+/*
+ * Call fn(ctx) from a thread of the store whenever another process may have added work (a
+ * new or restarted job, a released claim), and once after every reconnection; until
+ * store_close(). A store of one process (SQLite) never calls it: the process wakes its own
+ * workers. fn NULL stops the calls (returns when no call is running). Return 0 or a negative
+ * code.
+ */
+int store_listen(struct store *st, store_wake_fn fn, void *ctx);
+
+/*
  * Insert a new job (id, app, state, created, counts, nchunks, params taken from job) with
  * nchunks unclaimed chunks. Return 0, or a negative code (-EEXIST for a duplicate id).
  */
 int store_job_create(struct store *st, const struct job_info *job);
+
+/*
+ * store_job_create(), and when the store keeps files, the job's upload files from the job
+ * directory dir (header.csv, errors.txt, in/<k>.csv for k < nchunks) in the same transaction:
+ * either the job and all its files are stored or nothing is. Return as store_job_create().
+ */
+int store_job_create_from(struct store *st, const struct job_info *job, const char *dir);
 
 /*
  * Read a job. When app is not NULL, a job of another application is GB_ENOTFOUND exactly like
@@ -179,6 +239,15 @@ int store_chunk_done(struct store *st, const struct store_task *task,
                      const struct store_chunk_result *r);
 
 /*
+ * store_chunk_done(), and when the store keeps files, the chunk's output files out_path (as
+ * out/<k>.out) and nom_path (as out/<k>.nom; NULL: none) in the same transaction: counted
+ * and stored, or neither. A store that keeps no files ignores the paths.
+ */
+int store_chunk_done_files(struct store *st, const struct store_task *task,
+                           const struct store_chunk_result *r, const char *out_path,
+                           const char *nom_path);
+
+/*
  * End the running job of a TASK_FINALIZE claim that is still task's: to is JOB_COMPLETED (all
  * result files are on disk and verified) or JOB_FAILED; finished = now. Return 0, GB_ESTATE
  * when the job is no longer running or the claim not task's (nothing changed), or
@@ -186,6 +255,27 @@ int store_chunk_done(struct store *st, const struct store_task *task,
  */
 int store_job_finish(struct store *st, const struct store_task *task, enum job_state to,
                      int64_t now);
+
+/*
+ * Renew task's lease (stores with leases; 0 at once otherwise). Return 0; GB_ESTATE when the
+ * claim is not task's any more (expired and taken, or settled): stop working on it.
+ */
+int store_task_renew(struct store *st, const struct store_task *task);
+
+/*
+ * Copy the stored file name of job id into fd (from its current offset; on a retry after a
+ * lost connection the file is truncated and written again). Return 0, GB_ENOTFOUND when the
+ * store holds no such file (or does not keep files), or a negative code.
+ */
+int store_file_get(struct store *st, const char *id, const char *name, int fd);
+
+/*
+ * Store the file at path as name of the job of a TASK_FINALIZE claim, replacing one of that
+ * name, when the claim is still task's and the job running. Return 0, GB_ESTATE (nothing
+ * stored) or a negative code. A store that does not keep files returns 0.
+ */
+int store_file_put(struct store *st, const struct store_task *task, const char *name,
+                   const char *path);
 
 /* Fill *out with counts for /metrics. Return 0 or a negative code. */
 int store_stats(struct store *st, struct store_stats *out);

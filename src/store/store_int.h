@@ -26,12 +26,22 @@ struct store_ops {
     int (*task_release)(struct store *st, const struct store_task *task);
     int (*task_fail)(struct store *st, const struct store_task *task, int64_t now);
     int (*chunk_done)(struct store *st, const struct store_task *task,
-                      const struct store_chunk_result *r);
+                      const struct store_chunk_result *r, const char *out_path,
+                      const char *nom_path); /* paths: store_chunk_done_files */
     int (*job_finish)(struct store *st, const struct store_task *task, enum job_state to,
                       int64_t now);
     int (*stats)(struct store *st, struct store_stats *out);
     int (*jobs_expired)(struct store *st, int64_t before, store_job_fn fn, void *ctx);
     int (*job_purge)(struct store *st, const char *id);
+    /* Optional (NULL: the default store.c gives, that of a store of one process that keeps no
+     * files). */
+    void (*config)(struct store *st, const struct store_claim_config *cfg);
+    int (*listen)(struct store *st, store_wake_fn fn, void *ctx);
+    int (*job_create_from)(struct store *st, const struct job_info *job, const char *dir);
+    int (*task_renew)(struct store *st, const struct store_task *task);
+    int (*file_get)(struct store *st, const char *id, const char *name, int fd);
+    int (*file_put)(struct store *st, const struct store_task *task, const char *name,
+                    const char *path);
 };
 
 struct store {
@@ -45,13 +55,22 @@ struct store {
  */
 typedef int store_open_fn(struct store **out, const char *location, char *err, size_t errlen);
 
+/* Create or migrate the schema at location (the whole URL for PostgreSQL). */
+typedef int store_migrate_fn(const char *location, char *err, size_t errlen);
+
 /* One row of the backend table: a URL that starts with scheme goes to open. */
 struct store_backend {
-    const char *scheme; /* "sqlite:", later "postgresql://" */
+    const char *scheme; /* "sqlite:", "postgresql://" */
+    bool whole_url;     /* open and migrate get the whole URL, not what follows scheme */
     store_open_fn *open;
+    store_migrate_fn *migrate; /* NULL: open migrates */
 };
 
 /* The SQLite backend (store_sqlite.c): location is the data directory, the file DIR/jobs.db. */
 store_open_fn store_sqlite_open;
+
+/* The PostgreSQL backend (store_pg.c): location is a libpq connection URI. */
+store_open_fn store_pg_open;
+store_migrate_fn store_pg_migrate;
 
 #endif

@@ -532,8 +532,11 @@ out:
 }
 
 static int op_chunk_done(struct store *st, const struct store_task *t,
-                         const struct store_chunk_result *r)
+                         const struct store_chunk_result *r, const char *out_path,
+                         const char *nom_path)
 {
+    (void)out_path; /* the files are in the job directory already */
+    (void)nom_path;
     struct store_sqlite *s = ss(st);
     struct job_info j;
     pthread_mutex_lock(&s->mu);

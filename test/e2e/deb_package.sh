@@ -45,7 +45,7 @@ Architecture: $ARCH" "control fields"
 # ---- files, modes, owners, conffiles ----
 man=""
 for p in geobatch-check geobatch-geocode geobatch-import geobatch-merge geobatch-serve \
-    geobatch-version geobatch; do
+    geobatch-store geobatch-version geobatch-work geobatch; do
     man="$man-rw-r--r-- root/root ./usr/share/man/man1/$p.1.gz
 "
 done
@@ -113,7 +113,7 @@ fi
 # every option of `serve --help` is a key of geobatch.conf (set, or shown commented out)
 CONF="$R/etc/geobatch/geobatch.conf"
 "$R/usr/bin/geobatch" serve --help | sed -n 's/^  --\([a-z-]*\)=.*/\1/p' >"$T/opts"
-expect_eq "$(wc -l <"$T/opts")" 26 "serve options"
+expect_eq "$(wc -l <"$T/opts")" 28 "serve options"
 while read -r o; do
     [ "$o" == config ] && continue
     grep -qE "^#?$o( |$)" "$CONF" || fail "geobatch.conf lacks the key $o"

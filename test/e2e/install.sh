@@ -18,7 +18,7 @@ expect_eq "$(cd "$ROOT/opt/gb/share/geobatch/dict" && ls)" "$(cd "$GB_SRC/data/d
 python3 "$GB_SRC/scripts/man.py" --check "$BIN" "$ROOT/opt/gb/share/man" "$GB_SRC/docs/api.md" ||
     fail "the installed man pages are not the --help"
 expect_eq "$(cd "$ROOT/opt/gb/share/man" && find . -type f | sort | tr '\n' ' ')" \
-    "./man1/geobatch-check.1 ./man1/geobatch-geocode.1 ./man1/geobatch-import.1 ./man1/geobatch-merge.1 ./man1/geobatch-serve.1 ./man1/geobatch-version.1 ./man1/geobatch.1 ./man7/geobatch-api.7 " \
+    "./man1/geobatch-check.1 ./man1/geobatch-geocode.1 ./man1/geobatch-import.1 ./man1/geobatch-merge.1 ./man1/geobatch-serve.1 ./man1/geobatch-store.1 ./man1/geobatch-version.1 ./man1/geobatch-work.1 ./man1/geobatch.1 ./man7/geobatch-api.7 " \
     "installed man pages"
 
 # The installed binary works from anywhere, with the installed lists.
