@@ -721,8 +721,8 @@ static void task_end(struct wctx *w, const struct store_task *t, int rc, bool se
     log_error("job failed id=%s task=%s chunk=%u err=%s", t->id, task, t->chunk, gb_errname(rc));
     settle(p, t, true);
     /* Without --keep-failed-hours the job never runs again: its chunk files go now. */
-    if (p->cfg.keep_failed_hours == 0 && store_job_get(p->cfg.store, t->id, NULL, &j) == 0 &&
-        j.state == JOB_FAILED)
+    if (!w->files && p->cfg.keep_failed_hours == 0 &&
+        store_job_get(p->cfg.store, t->id, NULL, &j) == 0 && j.state == JOB_FAILED)
         jobdir_remove_chunks(p->cfg.data_dir, t->id);
 }
 
