@@ -112,7 +112,7 @@ static void find_candidates(struct gctx *g)
 /* Whether drop_weak keeps c (c->score complete). */
 static bool kept(const struct cand *c)
 {
-    if (c->score < GC_WEIGHTS.min_score)
+    if (c->score < GC_WEIGHTS.min_score || c->conflict)
         return false;
     if (c->street_q < 1 && !c->confirmed && !(c->type == GT_POINT && c->unexplained == 0))
         return false;
