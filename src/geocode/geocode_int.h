@@ -178,6 +178,7 @@ struct gctx {
     uint32_t pc_run;   /* first entry of the postcode's key in any country (its streets) */
     bool too_wide;     /* a street name in more localities than WIDE_MAX, none named */
     bool pc_unknown;   /* a postcode-shaped token the index does not know (set aside) */
+    int conflict_hyp;  /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];
@@ -269,8 +270,9 @@ void gc_parse_free_fuzzy(struct gctx *g);
 
 /* Whether the data's postcode string at off is the query's postcode. */
 bool gc_pc_matches(const struct gctx *g, uint32_t off);
-/* Whether run r names a place of the index (in the country filter). */
-bool gc_run_names_place(const struct gctx *g, struct run *r);
+/* Whether run r names a place of the index (in the country filter) of rank max_rank or
+ * coarser (RANK_CITY: a town; RANK_NEIGHBOURHOOD: any place). */
+bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank);
 /* Score what street c says (postcode, locality, tokens explained) and fill its match
  * qualities; c->score is then without the house number. Cheap: no address is read. */
 void gc_score_street(struct gctx *g, struct cand *c);

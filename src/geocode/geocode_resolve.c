@@ -371,7 +371,10 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
     tmp.span_i = tmp.span_j = -1;
     tmp.num_tok = tmp.num_end = -1;
     struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
-    if (!g->structured) {
+    if (g->conflict_hyp > 0) { /* a street that is not in the town named: the rest is the town */
+        h = &g->hyp[g->conflict_hyp - 1];
+        asked_street = true;
+    } else if (!g->structured) {
         gc_leftover_runs(g, &tmp);
         h = &tmp;
     }
@@ -382,7 +385,7 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         for (int i = 0; i < h->n_runs; i++) {
             if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p))
                 pc_town = i;
-            else if (g->structured || gc_run_names_place(g, &h->runs[i]))
+            else if (g->structured || gc_run_names_place(g, &h->runs[i], RANK_NEIGHBOURHOOD))
                 pc_contradicted = true;
         }
         if (!pc_contradicted || pc_town >= 0) {

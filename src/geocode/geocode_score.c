@@ -51,12 +51,12 @@ static uint32_t run_places(const struct gctx *g, struct run *r)
     return r->place_first;
 }
 
-bool gc_run_names_place(const struct gctx *g, struct run *r)
+bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
 {
     const struct index_view *v = g->v;
     for (uint32_t p = run_places(g, r);
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++)
-        if (country_ok(g->cc, v->places[p].country))
+        if (country_ok(g->cc, v->places[p].country) && v->places[p].rank <= max_rank)
             return true;
     return false;
 }
@@ -80,6 +80,15 @@ static double city_distance(const struct gctx *g, const char *key, const char cc
     return best;
 }
 
+/* Whether place pl belongs to the city whose key is ck ("Praha 9" to Praha). */
+static bool place_in_city(const struct gctx *g, const struct ix_place *pl, const char *ck)
+{
+    const char *city = ix_str(g->v, pl->city);
+    char key[KEY_MAX];
+    int n = *city ? norm_key(city, strlen(city), g->cc_arg, key, sizeof(key)) : 0;
+    return n > 0 && strcmp(key, ck) == 0;
+}
+
 /* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all. Sets which field matched. */
 static double locality_match(const struct gctx *g, const struct ix_street *s, struct run *r,
@@ -94,8 +103,9 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
         *is_district = true;
         return 1.0;
     }
-    /* A place with that name close to the street (a village within a municipality), and
-     * closer to it than the street's own city is: a neighbouring town is not the street's. */
+    /* A place with that name close to the street (a village within a municipality) that
+     * belongs to the street's city or is closer to the street than that city is: a
+     * neighbouring town is not the street's. */
     uint32_t p = run_places(g, r);
     double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
     for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
@@ -105,12 +115,17 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
             continue;
         double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
         double d = geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon));
-        if (d <= limit && (!*ck || d < city_distance(g, ck, s->country, slat, slon))) {
+        if (d <= limit && (!*ck || place_in_city(g, pl, ck) ||
+                           d < city_distance(g, ck, s->country, slat, slon))) {
             *is_district = pl->rank > RANK_CITY;
             return GC_WEIGHTS.locality_near;
         }
     }
+    /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
+     * another town's own name ("Triesen" is not "Triesenberg") */
     double m = 0;
+    if (gc_run_names_place(g, r, RANK_CITY))
+        return 0;
     if (*ck)
         m = prefix_similarity(ck, strlen(ck), r->key, r->klen);
     if (m == 0 && *dk) {
@@ -182,7 +197,7 @@ void gc_score_street(struct gctx *g, struct cand *c)
             c->unexplained += r->ntok;
             /* a structured city is a town by definition; free text names one when a place of
              * the index has that name */
-            if (g->structured || gc_run_names_place(g, r)) {
+            if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
                 other_town = true;
             }

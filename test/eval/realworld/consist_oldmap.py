@@ -12,8 +12,9 @@ WORK_DIR/li2024.gbx, geocodes every 2026 address twice (structured fields, and f
   false precision  a house-level answer more than 100 m from every 2026 point of that address
                    (street, number, postcode, city): all addresses count;
   missing          an address the 2024 map does not have (no object with that house number and
-                   street in that postcode, nor with that number and that street or none within
-                   150 m of the 2026 point, nor with that number on any street within 60 m):
+                   street in that postcode or within 1 km (a house moved is not missing), nor with
+                   that number and no street within 150 m of the 2026 point, nor with that number
+                   on any street within 60 m):
                    it must be answered, and at street, postcode, district or city level.
 Exit 0 when false precision <= the maximum and every missing address is answered that way, 1 when
 not, 2 when the geocoder cannot be run.
@@ -29,6 +30,7 @@ import unicodedata
 
 HOUSE_TOL_M = 100.0
 NEAR_M = 150.0
+MOVED_M = 1000.0
 SAME_M = 60.0
 COARSE = {'street', 'postalcode', 'district', 'city'}
 
@@ -87,12 +89,12 @@ def old_addresses(pbf):
 
 
 def in_old_map(old, row, pt):
-    """That number on that street in that postcode (moved or not), that number on that street (or
-    on none) within NEAR_M, or on any street within SAME_M (a street spelt another way, "St." for
-    "Sankt")."""
+    """That number on that street in that postcode or within MOVED_M (a house the map has, moved
+    or not), on no street within NEAR_M, or on any street within SAME_M (a street spelt another
+    way, "St." for "Sankt")."""
     if row['POSTCODE'] and (fold(row['NUMBER']), fold(row['STREET']), row['POSTCODE']) in old:
         return True  # there, if somewhere else: a house the map has, moved
-    for street, near in ((fold(row['STREET']), NEAR_M), ('', NEAR_M), (None, SAME_M)):
+    for street, near in ((fold(row['STREET']), MOVED_M), ('', NEAR_M), (None, SAME_M)):
         for p in old.get((fold(row['NUMBER']), street), ()):
             if dist_m(p, pt) <= near:
                 return True
