@@ -169,6 +169,23 @@ static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, c
     return false;
 }
 
+/* Whether the town before token i (up to three words back to a comma) can be in one of the
+ * nr regions g->region names: a place of that name in a region's country, or no place of that
+ * name anywhere ("Vaduz, FL" is Liechtenstein's old code, not Florida). */
+static bool town_in_region(struct gctx *g, int i, int nr)
+{
+    bool elsewhere = false;
+    for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
+        if (g->tok[k].used || g->tok[k].numlike || (k < i - 1 && g->tok[k].comma_after))
+            break;
+        for (int r = 0; r < nr; r++)
+            if (names_place_in(g, k, i, g->region[r].country))
+                return true;
+        elsewhere |= names_place_in(g, k, i, "");
+    }
+    return !elsewhere;
+}
+
 /* Free-form: a region after the town ("Sunnyvale, CA", "Lauf, Bayern", "Springfield IL 62701"):
  * up to three word tokens that only used tokens (postcode, country) follow, after a word token,
  * set off by a comma or a postcode after it or written as a capitalised code, and not the name of
@@ -194,7 +211,7 @@ static void find_region(struct gctx *g)
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, g->region, MAX_REGIONS);
-        if (nr == 0 || names_place_in(g, i, e, g->cc))
+        if (nr == 0 || (!upper && names_place_in(g, i, e, g->cc)) || !town_in_region(g, i, nr))
             continue;
         g->nregion = nr;
         for (int k = i; k < e; k++)
