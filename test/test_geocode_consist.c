@@ -140,6 +140,12 @@ static const struct want CASES[] = {
     {FREE(SF, "7 Octavia St, San Francisco, CA 94102 4417"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
      "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
      MQ_POSTCODE, 1},
+    {STRUCT(LAUF, "Marktplatz", "24", "D-91207", "Lauf a.d.Pegnitz", NULL), GL_HOUSENUMBER,
+     GT_POINT, GC_EXACT, "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645,
+     11.2822893, 1.0, MQ_POSTCODE, 1},
+    {STRUCT(SF, "Octavia St", "7", "94102-4417", "San Francisco", NULL), GL_HOUSENUMBER, GT_POINT,
+     GC_EXACT, "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
+     MQ_POSTCODE, 1},
     /* ... a postcode the index does not have is set aside: the town, the address */
     {FREE(LI_NOPC, "9490 Vaduz"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Vaduz", NULL, NULL, 0, 0,
      0.5, MQ_POSTCODE, 0},

@@ -30,22 +30,32 @@ void gc_set_country(struct gctx *g, const char *country, char *out)
     (void)g;
 }
 
+static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, const char *cc,
+                               uint32_t *run);
+static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc);
+
 void gc_set_postcode(struct gctx *g, const char *s, size_t n)
 {
     size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
     if (k == 0)
         return;
     g->has_pc = true;
-    g->pc_entry = IX_NONE;
-    uint32_t e = index_postcode_first(g->ix, g->pc_key, k);
-    g->pc_run = e;
-    for (; e != IX_NONE && e < g->v->n_postcodes &&
-           strcmp(ix_str(g->v, g->v->postcodes[e].key), g->pc_key) == 0;
-         e++) {
-        if (country_ok(g->cc, g->v->postcodes[e].country)) {
-            g->pc_entry = e;
-            break;
-        }
+    g->pc_entry = postcode_entry(g, g->pc_key, k, NULL, &g->pc_run);
+    if (g->pc_entry != IX_NONE)
+        return;
+    /* the same national forms as in free text: "94102-1234", "D-91207" */
+    char key[sizeof(g->pc_key)];
+    const char *cc = NULL;
+    uint32_t run = IX_NONE, e = IX_NONE;
+    if (k == 9 && n == 10 && s[5] == '-' &&
+        (e = postcode_entry(g, g->pc_key, 5, NULL, &run)) != IX_NONE)
+        g->pc_key[5] = '\0';
+    else if ((k = strip_prefix(s, n, key, sizeof(key), &cc)) > 0 &&
+             (e = postcode_entry(g, key, k, cc, &run)) != IX_NONE)
+        memcpy(g->pc_key, key, k + 1);
+    if (e != IX_NONE) {
+        g->pc_entry = e;
+        g->pc_run = run;
     }
 }
 
