@@ -64,10 +64,6 @@ def sample(rng, items, n=N):
     return rng.sample(items, min(n, len(items)))
 
 
-def bbox(pts):
-    return ''
-
-
 def title(s):
     return ' '.join(w.capitalize() for w in s.split())
 
