@@ -13,7 +13,7 @@ PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-1
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
         libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev libpq-dev \
         postgresql haproxy \
-        ruby-geocoder python3-geopy chromium
+        ruby-geocoder python3-geopy python3-pyosmium chromium
 # npm for the real HERE clients (test/e2e/here_clients.sh): only when the command is missing,
 # since nodesource's nodejs carries its own npm and conflicts with Debian's package.
 NPM_PKG := npm

@@ -101,7 +101,13 @@ static void find_candidates(struct gctx *g)
     }
     for (int i = 0; i < g->ncand; i++)
         gc_score_street(g, &g->cand[i]);
-    if (!g->structured && !credible(g)) {
+    /* a street name that exists (with its house number), only not where the query says, is no
+     * misspelling of another */
+    bool exact_elsewhere = false;
+    for (int i = 0; i < g->ncand && !exact_elsewhere; i++)
+        exact_elsewhere =
+            g->cand[i].street_q >= 1 && g->cand[i].conflict && g->hyp[g->cand[i].hyp].has_hn;
+    if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
         for (int i = before; i < g->ncand; i++)
@@ -112,7 +118,7 @@ static void find_candidates(struct gctx *g)
 /* Whether drop_weak keeps c (c->score complete). */
 static bool kept(const struct cand *c)
 {
-    if (c->score < GC_WEIGHTS.min_score)
+    if (c->score < GC_WEIGHTS.min_score || c->conflict)
         return false;
     if (c->street_q < 1 && !c->confirmed && !(c->type == GT_POINT && c->unexplained == 0))
         return false;
@@ -152,13 +158,19 @@ static void resolve_numbers(struct gctx *g)
 }
 
 /* Drop the candidates that are not answers: left unresolved by resolve_numbers, too low a
- * score, a street found only by spelling tolerance that nothing else agrees with, or too many
- * tokens left unexplained. */
+ * score, contradicted by the query's postcode or town (the best of those names the street the
+ * fallback reads the rest of the query around: g->conflict_hyp), a street found only by
+ * spelling tolerance that nothing else agrees with, or too many tokens left unexplained. */
 static void drop_weak(struct gctx *g)
 {
     int w = 0;
+    double conflict_best = -1e300;
     for (int i = 0; i < g->ncand; i++) {
         struct cand *c = &g->cand[i];
+        if (c->conflict && c->street_q >= 1 && c->score > conflict_best) {
+            conflict_best = c->score;
+            g->conflict_hyp = c->hyp + 1;
+        }
         if (c->resolved && kept(c))
             g->cand[w++] = *c;
     }

@@ -23,18 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_TOKENS         24     /* free-form tokens read; the rest is ignored */
-#define MAX_SPAN           6      /* tokens in one exact street span */
-#define MAX_HYP            16     /* street hypotheses per query */
-#define MAX_CANDS          256    /* (hypothesis, street) pairs per query */
-#define MAX_RUNS           8      /* locality runs per hypothesis */
-#define KEY_MAX            256    /* bytes of one normalised key, NUL included */
-#define INTERP_MAX_GAP_NUM 200    /* interpolate between numbers at most this far apart */
-#define INTERP_MAX_GAP_M   1500.0 /* ... and at most this many metres apart */
-#define SAME_STREET_M      500.0  /* equal keys closer than this are one street */
-#define NARROW_MIN         1      /* a name in at most this many localities: all are candidates */
-#define WIDE_MAX           128    /* ... in more, and the query narrows it to none: ambiguous */
-#define MEMO_POOL          8192   /* bytes of span keys remembered per query (gc_span_key) */
+#define MAX_TOKENS    24    /* free-form tokens read; the rest is ignored */
+#define MAX_SPAN      6     /* tokens in one exact street span */
+#define MAX_HYP       16    /* street hypotheses per query */
+#define MAX_CANDS     256   /* (hypothesis, street) pairs per query */
+#define MAX_RUNS      8     /* locality runs per hypothesis */
+#define KEY_MAX       256   /* bytes of one normalised key, NUL included */
+#define SAME_STREET_M 500.0 /* equal keys closer than this are one street */
+#define NARROW_MIN    1     /* a name in at most this many localities: all are candidates */
+#define WIDE_MAX      128   /* ... in more, and the query narrows it to none: ambiguous */
+#define MEMO_POOL     8192  /* bytes of span keys remembered per query (gc_span_key) */
+#define MAX_REGIONS   4     /* readings of one region qualifier ("WA": two countries) */
 
 /* The scoring weights: points a candidate gains (or, for the *_miss and unexplained fields,
  * loses) by what agrees with the query. geocode_score.c adds them up; the house-number fields
@@ -151,6 +150,7 @@ struct cand {
     double mq_city, mq_district, mq_pc, mq_hn, mq_state;
     int unexplained;
     bool confirmed; /* postcode or locality agreed */
+    bool conflict;  /* the query names a postcode or locality and neither is the street's */
     /* resolution */
     enum gc_level level;
     enum gc_type type;
@@ -177,6 +177,13 @@ struct gctx {
     uint32_t pc_entry; /* first postcode entry, IX_NONE if unknown to the index */
     uint32_t pc_run;   /* first entry of the postcode's key in any country (its streets) */
     bool too_wide;     /* a street name in more localities than WIDE_MAX, none named */
+    bool pc_unknown;   /* a postcode-shaped token the index does not know (set aside) */
+    int conflict_hyp;  /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
+    /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
+    int nregion;
+    struct norm_region region[MAX_REGIONS];
+    uint32_t state_off; /* gc_state_fits' memo: the data's state string last judged ... */
+    int state_fit;      /* ... and its verdict + 2 (0: none yet) */
     /* gc_span_key's memo: the key of tokens [i, i + n) for n <= MAX_SPAN, made once per
      * query and reading country; bit n - 1 of memo_known[i] says it is in memo_off/memo_pool */
     const char *memo_cc; /* the cc_arg the memo was made with */
@@ -225,9 +232,15 @@ static inline bool is_blank(const char *s)
 void gc_set_country(struct gctx *g, const char *country, char *out);
 /* The structured postcode field: g->pc_key, g->has_pc and g->pc_entry. */
 void gc_set_postcode(struct gctx *g, const char *s, size_t n);
-/* Free-form: a postcode known to the index among the unused tokens. A lone number next to
- * words is taken as the house number unless lone_number_ok. */
+/* Free-form: a postcode known to the index among the unused tokens, written in any national
+ * form ("D-91207", "94102-1234", "SW1A1AA"). A lone number next to words is taken as the house
+ * number unless lone_number_ok. When none is known, a token shaped like a postcode is set aside
+ * (g->pc_unknown) so that it does not stand in the way of the town. */
 void gc_find_postcode(struct gctx *g, bool lone_number_ok);
+/* Whether the data's state string at off agrees with the query's regions: 1 the same region,
+ * -1 another region or country, 0 unknown (no region asked, or a state the table does not
+ * know). */
+int gc_state_fits(struct gctx *g, uint32_t off, const char country[2]);
 /* The key of the raw text spanning tokens [i, j) into out; its length, 0 when empty. */
 size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap);
 /* A fresh hypothesis at g->hyp[g->nhyp] (the caller counts it), or NULL when full. */
@@ -257,6 +270,9 @@ void gc_parse_free_fuzzy(struct gctx *g);
 
 /* Whether the data's postcode string at off is the query's postcode. */
 bool gc_pc_matches(const struct gctx *g, uint32_t off);
+/* Whether run r names a place of the index (in the country filter) of rank max_rank or
+ * coarser (RANK_CITY: a town; RANK_NEIGHBOURHOOD: any place). */
+bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank);
 /* Score what street c says (postcode, locality, tokens explained) and fill its match
  * qualities; c->score is then without the house number. Cheap: no address is read. */
 void gc_score_street(struct gctx *g, struct cand *c);

@@ -30,22 +30,32 @@ void gc_set_country(struct gctx *g, const char *country, char *out)
     (void)g;
 }
 
+static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, const char *cc,
+                               uint32_t *run);
+static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc);
+
 void gc_set_postcode(struct gctx *g, const char *s, size_t n)
 {
     size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
     if (k == 0)
         return;
     g->has_pc = true;
-    g->pc_entry = IX_NONE;
-    uint32_t e = index_postcode_first(g->ix, g->pc_key, k);
-    g->pc_run = e;
-    for (; e != IX_NONE && e < g->v->n_postcodes &&
-           strcmp(ix_str(g->v, g->v->postcodes[e].key), g->pc_key) == 0;
-         e++) {
-        if (country_ok(g->cc, g->v->postcodes[e].country)) {
-            g->pc_entry = e;
-            break;
-        }
+    g->pc_entry = postcode_entry(g, g->pc_key, k, NULL, &g->pc_run);
+    if (g->pc_entry != IX_NONE)
+        return;
+    /* the same national forms as in free text: "94102-1234", "D-91207" */
+    char key[sizeof(g->pc_key)];
+    const char *cc = NULL;
+    uint32_t run = IX_NONE, e = IX_NONE;
+    if (k == 9 && n == 10 && s[5] == '-' &&
+        (e = postcode_entry(g, g->pc_key, 5, NULL, &run)) != IX_NONE)
+        g->pc_key[5] = '\0';
+    else if ((k = strip_prefix(s, n, key, sizeof(key), &cc)) > 0 &&
+             (e = postcode_entry(g, key, k, cc, &run)) != IX_NONE)
+        memcpy(g->pc_key, key, k + 1);
+    if (e != IX_NONE) {
+        g->pc_entry = e;
+        g->pc_run = run;
     }
 }
 
@@ -128,6 +138,134 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
     return kl;
 }
 
+/* Whether the index holds addresses or places of country cc. */
+static bool index_has_country(const struct gctx *g, const char cc[2])
+{
+    for (size_t i = 0; i < g->v->n_countries; i++)
+        if (memcmp(g->v->countries[i].code, cc, 2) == 0)
+            return g->v->countries[i].addresses > 0 || g->v->countries[i].places > 0;
+    return false;
+}
+
+/* Whether the key of tokens [i, j) names a place of the index in country cc ("" for any). */
+static bool names_place_in(struct gctx *g, int i, int j, const char *cc)
+{
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+    const struct index_view *v = g->v;
+    for (uint32_t p = kl ? index_place_first(g->ix, key, kl) : IX_NONE;
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
+        if (country_ok(cc, v->places[p].country))
+            return true;
+    return false;
+}
+
+/* A trailing code after a town that is both a country and a region ("Portland, ME": Maine or
+ * Montenegro; "Lauf, DE": Germany or Delaware): the region when the town before it is a place of
+ * the region's country, or when the index has the region's country and not the code's. */
+static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, const char *iso2)
+{
+    struct norm_region r[MAX_REGIONS];
+    int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, r, MAX_REGIONS);
+    if (nr == 0 || i == 0 || g->tok[i - 1].numlike || g->tok[i - 1].used)
+        return false;
+    bool have_code = index_has_country(g, iso2);
+    for (int k = 0; k < nr; k++) {
+        if (!index_has_country(g, r[k].country))
+            continue;
+        if (!have_code || names_place_in(g, i - 1, i, r[k].country))
+            return true;
+    }
+    return false;
+}
+
+/* Whether the town before token i (up to three words back to a comma) can be in one of the
+ * nr regions g->region names: a place of that name in a region's country, or no place of that
+ * name anywhere ("Vaduz, FL" is Liechtenstein's old code, not Florida). */
+static bool town_in_region(struct gctx *g, int i, int nr)
+{
+    bool elsewhere = false;
+    for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
+        if (g->tok[k].used || g->tok[k].numlike || (k < i - 1 && g->tok[k].comma_after))
+            break;
+        for (int r = 0; r < nr; r++)
+            if (names_place_in(g, k, i, g->region[r].country))
+                return true;
+        elsewhere |= names_place_in(g, k, i, "");
+    }
+    return !elsewhere;
+}
+
+/* Free-form: a region after the town ("Sunnyvale, CA", "Lauf, Bayern", "Springfield IL 62701"):
+ * up to three word tokens that only used tokens (postcode, country) follow, after a word token,
+ * set off by a comma or a postcode after it or written as a capitalised code, and not the name of
+ * a place of the index. It becomes a qualifier: used, and the country filter when all its
+ * readings share one country. */
+static void find_region(struct gctx *g)
+{
+    int e = g->ntok;
+    while (e > 0 && g->tok[e - 1].used)
+        e--;
+    for (int len = 3; len >= 1; len--) {
+        int i = e - len;
+        if (i < 1 || g->tok[i - 1].used || g->tok[i - 1].numlike)
+            continue;
+        bool words = true, upper = len == 1 && g->tok[i].len <= 3;
+        for (int k = i; k < e; k++) {
+            words &= !g->tok[k].numlike && !g->tok[k].used;
+            for (size_t b = 0; upper && b < g->tok[k].len; b++)
+                upper = isupper((unsigned char)g->tok[k].s[b]);
+        }
+        if (!words || !(g->tok[i - 1].comma_after || e < g->ntok || upper))
+            continue;
+        const char *s = g->tok[i].s;
+        size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
+        int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, g->region, MAX_REGIONS);
+        if (nr == 0 || (!upper && names_place_in(g, i, e, g->cc)) || !town_in_region(g, i, nr))
+            continue;
+        g->nregion = nr;
+        for (int k = i; k < e; k++)
+            g->tok[k].used = true;
+        bool one = true;
+        for (int k = 1; k < nr; k++)
+            one &= strcmp(g->region[k].country, g->region[0].country) == 0;
+        if (!g->cc[0] && one) {
+            memcpy(g->cc, g->region[0].country, 3);
+            g->cc_arg = g->cc;
+        }
+        return;
+    }
+}
+
+int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
+{
+    if (g->nregion == 0)
+        return 0;
+    if (g->state_fit && g->state_off == off)
+        return g->state_fit - 2;
+    int fit = 0;
+    const char *st = ix_str(g->v, off);
+    struct norm_region r[MAX_REGIONS];
+    char cc[3] = {country[0], country[1], '\0'};
+    int nr = *st ? norm_region(st, strlen(st), cc[0] ? cc : NULL, r, MAX_REGIONS) : 0;
+    for (int k = 0; k < nr && fit <= 0; k++) {
+        fit = -1;
+        for (int q = 0; q < g->nregion && fit < 1; q++)
+            if (strcmp(r[k].country, g->region[q].country) == 0 &&
+                strcmp(r[k].code, g->region[q].code) == 0)
+                fit = 1;
+    }
+    if (nr == 0 && country[0]) { /* unknown state: at least the country must be a region's */
+        bool any = false;
+        for (int q = 0; q < g->nregion; q++)
+            any |= memcmp(g->region[q].country, country, 2) == 0;
+        fit = any ? 0 : -1;
+    }
+    g->state_off = off;
+    g->state_fit = fit + 2;
+    return fit;
+}
+
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
@@ -139,6 +277,8 @@ static void find_postcode_and_country(struct gctx *g)
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
         const char *iso2 = norm_country(s, n);
+        if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
+            continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {
                 g->cc[0] = iso2[0];
@@ -151,13 +291,91 @@ static void find_postcode_and_country(struct gctx *g)
         }
     }
     gc_find_postcode(g, false);
+    find_region(g);
+}
+
+/* Whether tokens i, i + 1 are a US ZIP+4 written with a space: five digits, then four that end
+ * the text or its part ("CA 94102, 1232 Market Street" has a house number after the ZIP). */
+static bool zip4(const struct gctx *g, int i)
+{
+    if (i < 0 || i + 1 >= g->ntok)
+        return false;
+    const struct token *a = &g->tok[i], *b = &g->tok[i + 1];
+    if (a->len != 5 || b->len != 4 || a->comma_after || a->used || b->used ||
+        !(i + 2 == g->ntok || b->comma_after || g->tok[i + 2].used))
+        return false;
+    for (size_t k = 0; k < 5; k++)
+        if (!isdigit((unsigned char)a->s[k]) || (k < 4 && !isdigit((unsigned char)b->s[k])))
+            return false;
+    return true;
+}
+
+/* The first postcode entry of key (k bytes) in the country filter and, when cc is not NULL, of
+ * country cc; IX_NONE when none. *run: the first entry of the key in any country. */
+static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, const char *cc,
+                               uint32_t *run)
+{
+    char want[32];
+    memcpy(want, key, k);
+    want[k] = '\0';
+    uint32_t e = index_postcode_first(g->ix, want, k);
+    *run = e;
+    for (; e != IX_NONE && e < g->v->n_postcodes &&
+           strcmp(ix_str(g->v, g->v->postcodes[e].key), want) == 0;
+         e++)
+        if (country_ok(g->cc, g->v->postcodes[e].country) &&
+            (!cc || country_ok(cc, g->v->postcodes[e].country)))
+            return e;
+    return IX_NONE;
+}
+
+/* A postcode written after a country prefix and a dash ("D-91207", "CH-9470", "FL-9490",
+ * "NL-1012 AB"): the key of the rest into key and the prefix's country into *cc. Return the
+ * key's length, 0 when the text has no such prefix. */
+static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc)
+{
+    const char *dash = memchr(s, '-', n);
+    if (!dash || dash == s || dash + 1 >= s + n || !isdigit((unsigned char)dash[1]))
+        return 0;
+    for (const char *p = s; p < dash; p++)
+        if (!isalpha((unsigned char)*p))
+            return 0;
+    *cc = norm_postcode_prefix(s, (size_t)(dash - s));
+    if (!*cc)
+        return 0;
+    size_t k = postcode_key(dash + 1, (size_t)(s + n - dash - 1), key, cap);
+    return k >= 3 ? k : 0;
+}
+
+/* Whether the span of token i (and i + 1 when two), which the index does not know, is shaped
+ * like a postcode: a country prefix and digits, or four or five digits that are not the house
+ * number (another number is there, or lone_number_ok). */
+static bool postcode_shaped(const struct gctx *g, int i, bool two, bool lone_number_ok,
+                            const char *prefix_cc)
+{
+    if (two)
+        return false;
+    const struct token *t = &g->tok[i];
+    if (prefix_cc)
+        return true;
+    if (t->len < 4 || t->len > 5)
+        return false;
+    for (size_t k = 0; k < t->len; k++)
+        if (!isdigit((unsigned char)t->s[k]))
+            return false;
+    if (lone_number_ok)
+        return true;
+    for (int k = 0; k < g->ntok; k++)
+        if (k != i && g->tok[k].numlike && !g->tok[k].used)
+            return true;
+    return false;
 }
 
 /* A postcode known to the index among the tokens (one, or two like "182 00"), later ones
  * first. A lone number next to words is taken as the house number unless lone_number_ok. */
 void gc_find_postcode(struct gctx *g, bool lone_number_ok)
 {
-    int nnum = 0, nwords = 0;
+    int nnum = 0, nwords = 0, unknown = 0; /* unknown: one past a postcode-shaped token */
     for (int i = 0; i < g->ntok; i++) {
         nnum += g->tok[i].numlike && !g->tok[i].used;
         nwords += !g->tok[i].numlike && !g->tok[i].used;
@@ -171,24 +389,29 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             if (two && (i + 1 >= g->ntok || g->tok[i + 1].used))
                 continue;
             size_t n = two ? (size_t)(g->tok[i + 1].s + g->tok[i + 1].len - t->s) : t->len;
+            if (!two && zip4(g, i - 1))
+                continue; /* "94102 1234": the pair's turn, as the ZIP */
+            if (two && zip4(g, i))
+                n = 5;
+            const char *prefix_cc = NULL;
             char key[32];
             size_t k = postcode_key(t->s, n, key, sizeof(key));
             if (k < 3 || !strpbrk(key, "0123456789"))
                 continue;
             if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
-            uint32_t e = index_postcode_first(g->ix, key, k);
-            uint32_t run = e;
-            bool found = false;
-            for (; e != IX_NONE && e < g->v->n_postcodes &&
-                   strcmp(ix_str(g->v, g->v->postcodes[e].key), key) == 0;
-                 e++)
-                if (country_ok(g->cc, g->v->postcodes[e].country)) {
-                    found = true;
-                    break;
-                }
-            if (!found)
+            uint32_t run = IX_NONE;
+            uint32_t e = postcode_entry(g, key, k, NULL, &run);
+            if (e == IX_NONE && k == 9 && n == 10 && t->s[5] == '-') /* ZIP+4 "94102-1234" */
+                e = postcode_entry(g, key, k = 5, NULL, &run);
+            if (e == IX_NONE && (k = strip_prefix(t->s, n, key, sizeof(key), &prefix_cc)) > 0)
+                e = postcode_entry(g, key, k, prefix_cc, &run);
+            if (e == IX_NONE) {
+                if (!unknown && postcode_shaped(g, i, two, lone_number_ok, prefix_cc))
+                    unknown = i + 1;
                 continue;
+            }
+            key[k] = '\0';
             memcpy(g->pc_key, key, k + 1);
             g->has_pc = true;
             g->pc_entry = e;
@@ -201,6 +424,10 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             if (two)
                 g->tok[i + 1].used = true;
         }
+    }
+    if (!g->has_pc && unknown) { /* the last postcode-shaped span, set aside */
+        g->tok[unknown - 1].used = true;
+        g->pc_unknown = true;
     }
 }
 
@@ -269,7 +496,7 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     uint32_t a = *lo, b = *hi;
     if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
         memcmp(v->streets[b - 1].country, cc, 2) == 0)
-        return; /* the whole range is of country cc */
+        return;     /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
         if (memcmp(v->streets[m].country, cc, 2) < 0)
@@ -521,6 +748,14 @@ void gc_parse_structured(struct gctx *g)
             h->hn = hn;
             h->hn_raw = q->house_number;
             h->hn_len = strlen(q->house_number);
+        }
+    }
+    if (!is_blank(q->state)) { /* a region qualifier, as "Sunnyvale, CA" is in free text */
+        g->nregion = norm_region(q->state, strlen(q->state), g->cc[0] ? g->cc : NULL, g->region,
+                                 MAX_REGIONS);
+        if (g->nregion == 1 && !g->cc[0]) {
+            memcpy(g->cc, g->region[0].country, 3);
+            g->cc_arg = g->cc;
         }
     }
     const char *locs[3] = {q->city, q->district, q->county};

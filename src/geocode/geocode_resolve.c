@@ -39,6 +39,8 @@ static double address_score(const struct gctx *g, const struct ix_addr *ad, cons
     memcpy(sfx, ad->suffix, 3);
     if (strcmp(sfx, hn->suffix) == 0)
         sc += w->hn_suffix;
+    else if (!(ad->flags & IXA_RANGE))
+        return 0; /* "40a" is another building than "40" or "40b": not this address */
     else if (hn->suffix[0])
         sc -= w->hn_suffix_miss;
     else
@@ -71,34 +73,6 @@ static bool address_point(const struct gctx *g, const struct ix_street *s, const
     c->lat = fix2deg(ad->lat);
     c->lon = fix2deg(ad->lon);
     c->mq_hn = best_score >= GC_WEIGHTS.hn_sure ? 1.0 : 0.9;
-    return true;
-}
-
-/* Number n between the nearest numbers of the same parity on s, when they are close enough
- * in number and in metres, into c. Return whether it was. */
-static bool between_neighbours(const struct gctx *g, const struct ix_street *s, long n,
-                               struct cand *c)
-{
-    const struct index_view *v = g->v;
-    const struct ix_addr *lo = NULL, *hi = NULL;
-    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
-        const struct ix_addr *ad = &v->addrs[a];
-        if (ad->number < 0 || (ad->flags & IXA_SLASH) || (ad->number - n) % 2 != 0)
-            continue;
-        if (ad->number < n && (!lo || ad->number > lo->number))
-            lo = ad;
-        if (ad->number > n && (!hi || ad->number < hi->number))
-            hi = ad;
-    }
-    if (!lo || !hi || hi->number - lo->number > INTERP_MAX_GAP_NUM ||
-        !(geo_approx_distance_m(fix2deg(lo->lat), fix2deg(lo->lon), fix2deg(hi->lat),
-                                fix2deg(hi->lon)) <= INTERP_MAX_GAP_M))
-        return false;
-    double t = (double)(n - lo->number) / (double)(hi->number - lo->number);
-    c->lat = fix2deg(lo->lat) + t * (fix2deg(hi->lat) - fix2deg(lo->lat));
-    c->lon = fix2deg(lo->lon) + t * (fix2deg(hi->lon) - fix2deg(lo->lon));
-    c->number = n;
-    c->mq_hn = 0.8;
     return true;
 }
 
@@ -157,9 +131,11 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
         return 2;
     if (hn->is_slash && hn->number2 >= 0)
         return 0; /* a Czech pair that is not there: no guessing */
-    if (between_neighbours(g, s, hn->number, c) || on_range(g, s, hn->number, c))
-        return 1;
-    return 0;
+    /* Address ranges (TIGER, addr:interpolation) say the number exists; address points alone
+     * do not: a number missing between two points is a house the map does not have (yet), and
+     * a position guessed between its neighbours would be house level without evidence (the
+     * street is the answer, geocode_forward marks it upHierarchy). */
+    return on_range(g, s, hn->number, c) ? 1 : 0;
 }
 
 void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
@@ -200,13 +176,13 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
     o->mq[MQ_STREET] = c->street_q;
     if (h->has_hn || !is_blank(q->house_number))
         o->mq[MQ_HOUSENUMBER] = c->mq_hn < 0 ? 0 : c->mq_hn;
-    if (g->has_pc || !is_blank(q->postcode))
+    if (g->has_pc || g->pc_unknown || !is_blank(q->postcode))
         o->mq[MQ_POSTCODE] = c->mq_pc < 0 ? 0 : c->mq_pc;
     if (c->mq_city >= 0 || !is_blank(q->city))
         o->mq[MQ_CITY] = c->mq_city < 0 ? 0 : c->mq_city;
     if (c->mq_district >= 0 || !is_blank(q->district))
         o->mq[MQ_DISTRICT] = c->mq_district < 0 ? 0 : c->mq_district;
-    if (c->mq_state >= 0 || !is_blank(q->state))
+    if (c->mq_state >= 0 || (!is_blank(q->state) && g->nregion == 0))
         o->mq[MQ_STATE] = c->mq_state < 0 ? 0 : c->mq_state;
     if (!is_blank(q->country) || g->country_named)
         o->mq[MQ_COUNTRY] = 1;
@@ -247,10 +223,11 @@ static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_c
 
 /* The place that run i of h names, or NULL: first the places whose state or county another
  * part of the query names ("Sunnyvale, California"); among them the town of the most important
- * one (population, capital: "Paris" is the one in France) when the index knows importance; in
- * that town cities before districts, then the place's own record over one derived from
- * addresses, then the more important ("London" is not the City of London within it). */
-static const struct ix_place *best_place(const struct gctx *g, const struct hyp *h, int i)
+ * one (population, capital: "Paris" is the one in France; a region after the town narrows them)
+ * when the index knows importance; in that town cities before districts, then the place's own
+ * record over one derived from addresses, then the more important ("London" is not the City of
+ * London within it). */
+static const struct ix_place *best_place(struct gctx *g, const struct hyp *h, int i)
 {
     const struct index_view *v = g->v;
     const struct run *r = &h->runs[i];
@@ -261,9 +238,10 @@ static const struct ix_place *best_place(const struct gctx *g, const struct hyp 
     for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
-        if (!country_ok(g->cc, pl->country))
+        int fit = gc_state_fits(g, pl->state, pl->country);
+        if (!country_ok(g->cc, pl->country) || fit < 0)
             continue;
-        int agree = place_agrees(g, h, i, pl);
+        int agree = place_agrees(g, h, i, pl) + (fit > 0);
         double imp = index_place_importance(g->ix, p);
         if (agree > top_agree || (agree == top_agree && imp > top_imp)) {
             top = pl;
@@ -277,12 +255,13 @@ static const struct ix_place *best_place(const struct gctx *g, const struct hyp 
     for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
-        if (!country_ok(g->cc, pl->country))
+        int fit = gc_state_fits(g, pl->state, pl->country);
+        if (!country_ok(g->cc, pl->country) || fit < 0)
             continue;
         if (top_imp > 0 && geo_distance_m(fix2deg(pl->lat), fix2deg(pl->lon), fix2deg(top->lat),
                                           fix2deg(top->lon)) > PLACE_SAME_TOWN_M)
             continue;
-        int agree = place_agrees(g, h, i, pl);
+        int agree = place_agrees(g, h, i, pl) + (fit > 0);
         double imp = index_place_importance(g->ix, p);
         if (!best || agree > best_agree ||
             (agree == best_agree &&
@@ -360,7 +339,28 @@ static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_
     return answer_country_area(g, o);
 }
 
-/* No credible street: the postcode, then a locality, then the country. */
+/* Whether run r names postcode p's town: its city, or a place of that name within the
+ * postcode's extent and GC_WEIGHTS.near_city_m of its centre. */
+static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_postcode *p)
+{
+    const struct index_view *v = g->v;
+    const char *city = ix_str(v, p->city);
+    char key[KEY_MAX];
+    int kl = *city ? norm_key(city, strlen(city), g->cc_arg, key, sizeof(key)) : 0;
+    if (kl > 0 && (size_t)kl == r->klen && strcmp(key, r->key) == 0)
+        return true;
+    double limit = p->radius_m + GC_WEIGHTS.near_city_m;
+    for (uint32_t k = index_place_first(g->ix, r->key, r->klen);
+         k != IX_NONE && k < v->n_places && strcmp(ix_str(v, v->places[k].key), r->key) == 0; k++)
+        if (country_ok(p->country, v->places[k].country) &&
+            geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(v->places[k].lat),
+                                  fix2deg(v->places[k].lon)) <= limit)
+            return true;
+    return false;
+}
+
+/* No credible street: the postcode, then a locality, then the country. A postcode whose town
+ * the query contradicts ("10115 Berlin" against a US ZIP 10115) gives way to the town. */
 int gc_fallback(struct gctx *g, struct gc_result *out)
 {
     struct gc_candidate *o = &out->c[0];
@@ -370,19 +370,37 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         free_tokens += !g->tok[i].used;
     bool asked_street = !is_blank(g->q->street) || !is_blank(g->q->house_number);
     out->n = 1;
-    if (g->has_pc && g->pc_entry != IX_NONE) {
-        answer_postcode(g, asked_street || (!g->structured && free_tokens > 0), o);
-        return 0;
-    }
     /* localities: structured city/district, or free-form leftover runs */
     struct hyp tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.span_i = tmp.span_j = -1;
     tmp.num_tok = tmp.num_end = -1;
-    const struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
-    if (!g->structured) {
+    struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
+    if (g->conflict_hyp > 0) { /* a street that is not in the town named: the rest is the town */
+        h = &g->hyp[g->conflict_hyp - 1];
+        asked_street = true;
+    } else if (!g->structured) {
         gc_leftover_runs(g, &tmp);
         h = &tmp;
+    }
+    int pc_town = -1; /* the run that names the postcode's town */
+    bool pc_contradicted = false;
+    if (g->has_pc && g->pc_entry != IX_NONE) {
+        const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
+        for (int i = 0; i < h->n_runs; i++) {
+            if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p))
+                pc_town = i;
+            else if (g->structured || gc_run_names_place(g, &h->runs[i], RANK_NEIGHBOURHOOD))
+                pc_contradicted = true;
+        }
+        if (!pc_contradicted || pc_town >= 0) {
+            int said = pc_town >= 0 ? h->runs[pc_town].ntok : 0;
+            answer_postcode(g, asked_street || (!g->structured && free_tokens > said), o);
+            if (pc_town >= 0 || !is_blank(g->q->city))
+                o->mq[MQ_CITY] = pc_town >= 0 ? 1 : 0;
+            o->relevance = gc_relevance(o);
+            return 0;
+        }
     }
     for (int i = 0; i < h->n_runs; i++) {
         const struct ix_place *best = best_place(g, h, i);
@@ -390,6 +408,15 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
             continue;
         /* free text that said more than this locality asked for a street */
         answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
+        if (g->has_pc || g->pc_unknown) /* a postcode the town does not confirm */
+            o->mq[MQ_POSTCODE] = 0;
+        o->relevance = gc_relevance(o);
+        return 0;
+    }
+    if (g->has_pc && g->pc_entry != IX_NONE) { /* a town not known here: the postcode, unsure */
+        answer_postcode(g, true, o);
+        o->mq[MQ_CITY] = 0;
+        o->relevance = gc_relevance(o);
         return 0;
     }
     out->n = answer_country(g, h, o) ? 1 : 0;

@@ -8,6 +8,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Whether the data's postcode string at off is the query's postcode, keyed the way the builder
@@ -40,6 +41,54 @@ static double prefix_similarity(const char *a, size_t la, const char *b, size_t 
     return 0;
 }
 
+/* The first place entry of run r's key (looked up once per run, not once per candidate). */
+static uint32_t run_places(const struct gctx *g, struct run *r)
+{
+    if (!r->place_known) {
+        r->place_first = index_place_first(g->ix, r->key, r->klen);
+        r->place_known = true;
+    }
+    return r->place_first;
+}
+
+bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
+{
+    const struct index_view *v = g->v;
+    for (uint32_t p = run_places(g, r);
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++)
+        if (country_ok(g->cc, v->places[p].country) && v->places[p].rank <= max_rank)
+            return true;
+    return false;
+}
+
+/* Metres from (lat, lon) to the nearest place of key in country cc of at least city rank, or
+ * HUGE_VAL when there is none. */
+static double city_distance(const struct gctx *g, const char *key, const char cc[2], double lat,
+                            double lon)
+{
+    const struct index_view *v = g->v;
+    double best = HUGE_VAL;
+    for (uint32_t p = index_place_first(g->ix, key, strlen(key));
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++) {
+        const struct ix_place *pl = &v->places[p];
+        if (pl->rank > RANK_CITY || (cc[0] && pl->country[0] && memcmp(pl->country, cc, 2) != 0))
+            continue;
+        double d = geo_approx_distance_m(lat, lon, fix2deg(pl->lat), fix2deg(pl->lon));
+        if (d < best)
+            best = d;
+    }
+    return best;
+}
+
+/* Whether place pl belongs to the city whose key is ck ("Praha 9" to Praha). */
+static bool place_in_city(const struct gctx *g, const struct ix_place *pl, const char *ck)
+{
+    const char *city = ix_str(g->v, pl->city);
+    char key[KEY_MAX];
+    int n = *city ? norm_key(city, strlen(city), g->cc_arg, key, sizeof(key)) : 0;
+    return n > 0 && strcmp(key, ck) == 0;
+}
+
 /* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all. Sets which field matched. */
 static double locality_match(const struct gctx *g, const struct ix_street *s, struct run *r,
@@ -54,12 +103,10 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
         *is_district = true;
         return 1.0;
     }
-    /* a place with that name close to the street (a village within a municipality) */
-    if (!r->place_known) { /* once per run, not once per candidate */
-        r->place_first = index_place_first(g->ix, r->key, r->klen);
-        r->place_known = true;
-    }
-    uint32_t p = r->place_first;
+    /* A place with that name close to the street (a village within a municipality) that
+     * belongs to the street's city or is closer to the street than that city is: a
+     * neighbouring town is not the street's. */
+    uint32_t p = run_places(g, r);
     double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
     for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
          p++) {
@@ -67,12 +114,18 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
         if (!country_ok(g->cc, pl->country))
             continue;
         double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
-        if (geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon)) <= limit) {
+        double d = geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon));
+        if (d <= limit && (!*ck || place_in_city(g, pl, ck) ||
+                           d < city_distance(g, ck, s->country, slat, slon))) {
             *is_district = pl->rank > RANK_CITY;
             return GC_WEIGHTS.locality_near;
         }
     }
+    /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
+     * another town's own name ("Triesen" is not "Triesenberg") */
     double m = 0;
+    if (gc_run_names_place(g, r, RANK_CITY))
+        return 0;
     if (*ck)
         m = prefix_similarity(ck, strlen(ck), r->key, r->klen);
     if (m == 0 && *dk) {
@@ -124,6 +177,7 @@ void gc_score_street(struct gctx *g, struct cand *c)
             }
         }
     }
+    bool other_town = false; /* a locality the query names that is not the street's */
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
         bool is_d;
@@ -141,9 +195,27 @@ void gc_score_street(struct gctx *g, struct cand *c)
         } else {
             sc -= w->unexplained * r->ntok;
             c->unexplained += r->ntok;
-            if (g->structured)
+            /* a structured city is a town by definition; free text names one when a place of
+             * the index has that name */
+            if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
+                other_town = true;
+            }
         }
+    }
+    /* Never confidently wrong: a street in neither the postcode nor a locality the query names
+     * (a same-named street in another town) is no answer; the fallback answers the postcode or
+     * town the query and the data agree on. A street whose data has no postcode cannot
+     * contradict one. */
+    c->conflict = !c->confirmed && (other_town || (g->has_pc && g->pc_entry != IX_NONE &&
+                                                   *ix_str(v, s->postcode) && c->mq_pc == 0));
+    /* a region the query names narrows: another state (or country) is no answer */
+    int fit = gc_state_fits(g, s->state, s->country);
+    if (fit > 0 && c->mq_state < 0) {
+        sc += w->state;
+        c->mq_state = 1;
+    } else if (fit < 0) {
+        c->conflict = true;
     }
     c->level = GL_STREET;
     c->type = GT_NONE;

@@ -328,7 +328,8 @@ static void set_location_ids(const struct member *m, struct gc_result *r)
 struct first {
     uint32_t member;
     uint8_t level, type;
-    bool street; /* a street or house-number answer (not a fall-back) */
+    bool street;  /* a street or house-number answer (not a fall-back) */
+    bool pc_data; /* ... whose data has a postcode */
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
@@ -338,6 +339,7 @@ struct first {
  * postcode it knows, a locality (and how many words it has). */
 struct knowledge {
     bool pc, locality;
+    bool place; /* the query names a place some member knows */
     int loc_words;
 };
 
@@ -377,6 +379,7 @@ static int locality_words(const struct gc_query *q)
 
 static void learn(struct knowledge *k, const struct first *f)
 {
+    k->place |= f->mq_city == 0 || f->level == GL_CITY || f->level == GL_DISTRICT;
     if (!f->street) {
         k->pc |= f->level == GL_POSTCODE; /* answered as a postcode it knows */
         return;
@@ -426,6 +429,7 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
                       .mq_district = (float)c->mq[MQ_DISTRICT],
                       .mq_state = (float)c->mq[MQ_STATE]};
     memcpy(f.country, c->country, 2);
+    f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
     return f;
 }
@@ -536,11 +540,33 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
     return rc;
 }
 
-/* Whether first answer a beats b (street answers by estimate, then fall-backs). */
+/* Whether street answer f is one a merged index would drop as contradicted: neither the query
+ * postcode nor a locality agrees, and the query names a postcode some member knows (and the
+ * street has a postcode of its own that is not it) or a place some member knows
+ * (geocode_score.c, "never confidently wrong"). */
+static bool contradicted(const struct first *f, const struct knowledge *k)
+{
+    return f->street && f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0 &&
+           ((k->pc && f->pc_data) || k->place);
+}
+
+/* Whether f answers at street level or finer in a merged index. */
+static bool answers_street(const struct first *f, const struct knowledge *k)
+{
+    return f->street && !contradicted(f, k);
+}
+
+/* Whether first answer a beats b: street answers by estimate, then fall-backs, then street
+ * answers a merged index drops (kept only when no member falls back). */
 static bool beats(const struct first *a, const struct first *b, const struct knowledge *k)
 {
+    bool sa = answers_street(a, k), sb = answers_street(b, k);
+    if (sa != sb)
+        return sa;
+    if (sa)
+        return estimate(a, k) > estimate(b, k);
     if (a->street != b->street)
-        return a->street;
+        return !a->street;
     if (a->street)
         return estimate(a, k) > estimate(b, k);
     return cmp_fallback(a, b) > 0;
@@ -561,7 +587,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     struct first firsts[GC_SET_MAX];
     size_t nf = 0;
     int kept = -1; /* the first answer whose list out holds */
-    struct knowledge k = {false, false, locality_words(q)};
+    struct knowledge k = {false, false, false, locality_words(q)};
     out->n = 0;
     for (size_t i = 0; i < n; i++) {
         if (i == nfirst && kept >= 0 && firsts[kept].level == GL_HOUSENUMBER &&
@@ -582,13 +608,14 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         }
         nf++;
     }
-    if (kept < 0 || !firsts[kept].street)
+    if (kept < 0 || !answers_street(&firsts[kept], &k))
         return 0; /* no answer, or the best fall-back */
     /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
     double best = estimate(&firsts[kept], &k);
     size_t win[GC_SET_MAX], nw = 0;
     for (size_t i = 0; i < nf; i++)
-        if (firsts[i].street && estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
+        if (answers_street(&firsts[i], &k) &&
+            estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
             win[nw++] = firsts[i].member;
     if (nw == 1) {
         align_postcode(out, &k);

@@ -105,6 +105,26 @@ const char *norm_country_iso3(const char *iso2);
 const char *norm_country_name(const char *iso2);
 
 /*
+ * Regions (data/dict/regions.txt, read by norm_init()): the states, provinces, Länder, Austrian
+ * Bundesländer and Swiss cantons that a name or abbreviation ("CA", "California", "Bayern",
+ * "NSW", "SG") names, in any case and spelling of spaces and accents. With country (ISO2), only
+ * that country's. Fills out[0..max) (one per country; "WA" is Washington and Western
+ * Australia) and returns how many, 0 when none or before norm_init().
+ */
+struct norm_region {
+    char country[3]; /* ISO2 */
+    char code[4];    /* "CA", "BY", "NSW", "9" */
+};
+int norm_region(const char *in, size_t len, const char *country, struct norm_region *out, int max);
+
+/* The ISO2 country that a postcode prefix names ("D" of "D-91207", "CH", "FL", "DEU"), or NULL
+ * (regions.txt, and every ISO alpha-2 or alpha-3 code). */
+const char *norm_postcode_prefix(const char *in, size_t len);
+
+/* norm_init()'s step for regions.txt in dir. Return 0, -errno, or GB_EFORMAT. */
+int norm_region_load(const char *dir);
+
+/*
  * Return the languages with an abbreviation list spoken in a country, in priority order, as
  * codes separated by spaces ("de fr it" for CH), "" when none has a list, NULL when iso2 is
  * not a country. norm_name() uses all lists for "" and NULL.

