@@ -67,17 +67,36 @@ static bool numlike(const char *s, size_t n)
     return letters <= 1;
 }
 
+/* Parts of an address block are separated by commas, semicolons or line ends. */
+static bool part_sep(char c)
+{
+    return c == ',' || c == ';' || c == '\n' || c == '\r';
+}
+
+static bool letter_byte(unsigned char c)
+{
+    return isalpha(c) || c >= 0x80;
+}
+
+/* Whether a token ends before p, inside a run of text: a number glued to the abbreviation
+ * before it ("Hauptstr.5", "Nr.12", "č.p.1075"). */
+static bool glued_number(const char *s, const char *p)
+{
+    return p - s >= 2 && isdigit((unsigned char)p[0]) && p[-1] == '.' &&
+           letter_byte((unsigned char)p[-2]);
+}
+
 static void tokenize(struct gctx *g, const char *text)
 {
     const char *p = text;
     g->ntok = 0;
     while (*p && g->ntok < MAX_TOKENS) {
-        while (*p && (isspace((unsigned char)*p) || *p == ','))
+        while (*p && (isspace((unsigned char)*p) || part_sep(*p)))
             p++;
         if (!*p)
             break;
         const char *s = p;
-        while (*p && !isspace((unsigned char)*p) && *p != ',')
+        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) && !glued_number(s, p))
             p++;
         struct token *t = &g->tok[g->ntok++];
         t->s = s;
@@ -85,10 +104,110 @@ static void tokenize(struct gctx *g, const char *text)
         t->numlike = numlike(s, t->len);
         t->used = false;
         const char *q = p;
-        while (*q && isspace((unsigned char)*q))
+        while (*q && (*q == ' ' || *q == '\t'))
             q++;
-        t->comma_after = *q == ',';
+        t->comma_after = part_sep(*q);
     }
+}
+
+/* ---- parts of an address block that are not the address ---- */
+
+static unsigned seg_kinds(const struct token *t)
+{
+    if (t->s[0] == '#')
+        return NORM_SEG_UNIT;
+    return norm_segment_word(t->s, t->len);
+}
+
+/* A token of unit text: a unit word, a short number or ordinal ("2.", "3º", "5e", "14B"), one
+ * letter ("bloc A"). */
+static bool unit_token(const struct token *t)
+{
+    if (seg_kinds(t) & NORM_SEG_UNIT)
+        return true;
+    if (isdigit((unsigned char)t->s[0]))
+        return t->len <= 5;
+    return t->len == 1 || (t->len == 2 && t->s[1] == '.');
+}
+
+/* Whether the tokens [a, b) of one part are unit text: "2. OG", "Stiege 2/Top 5", "3º Esq.",
+ * "bloc A", "Flat 2"; or only ordinals, none a plain number ("2n 4a"). */
+static bool unit_part(const struct gctx *g, int a, int b)
+{
+    bool word = false, all_ordinal = b - a >= 2;
+    for (int k = a; k < b; k++) {
+        const struct token *t = &g->tok[k];
+        if (!unit_token(t))
+            return false;
+        word |= (seg_kinds(t) & NORM_SEG_UNIT) != 0;
+        bool ordinal = isdigit((unsigned char)t->s[0]) && t->len >= 2 &&
+                       !isdigit((unsigned char)t->s[t->len - 1]);
+        all_ordinal &= ordinal;
+    }
+    return word || all_ordinal;
+}
+
+/* The kinds of the first one to three words of the part at a, joined ("z. Hd.", "à l'attention"). */
+static unsigned lead_kinds(const struct gctx *g, int a, int b)
+{
+    unsigned k = seg_kinds(&g->tok[a]);
+    for (int n = 2; n <= 3 && a + n <= b && !(k & NORM_SEG_RECIPIENT); n++) {
+        const struct token *l = &g->tok[a + n - 1];
+        k |= norm_segment_word(g->tok[a].s, (size_t)(l->s + l->len - g->tok[a].s)) &
+             NORM_SEG_RECIPIENT;
+    }
+    return k;
+}
+
+/* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
+ * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
+static int aside_count(const struct gctx *g, int a, int b, bool first_part)
+{
+    bool numbers = false;
+    for (int k = a; k < b; k++)
+        numbers |= g->tok[k].numlike;
+    if (!numbers && (lead_kinds(g, a, b) & NORM_SEG_RECIPIENT))
+        return b - a;
+    if (unit_part(g, a, b) && (!first_part || numbers))
+        return b - a;
+    int legal_end = -1;
+    bool department = false;
+    for (int k = a; k < b; k++) {
+        unsigned kinds = seg_kinds(&g->tok[k]);
+        department |= (kinds & NORM_SEG_DEPARTMENT) != 0;
+        if (g->tok[k].numlike)
+            break;
+        if ((kinds & NORM_SEG_LEGAL) && (k > a || legal_end >= 0))
+            legal_end = k + 1;
+    }
+    if (department && !numbers)
+        return b - a;
+    return legal_end > a ? legal_end - a : 0;
+}
+
+/* Set aside (mark used) the parts of an address block that are not the address: recipient,
+ * company and department lines, building/floor/unit text. At least one word stays. */
+static void set_aside_parts(struct gctx *g)
+{
+    int aside[MAX_TOKENS];
+    int n = 0, words_left = 0;
+    for (int a = 0; a < g->ntok;) {
+        int b = a + 1;
+        while (b < g->ntok && !g->tok[b - 1].comma_after)
+            b++;
+        int c = aside_count(g, a, b, a == 0);
+        for (int k = a; k < b; k++) {
+            if (k < a + c)
+                aside[n++] = k;
+            else
+                words_left += !g->tok[k].numlike;
+        }
+        a = b;
+    }
+    if (words_left == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        g->tok[aside[i]].used = true;
 }
 
 /* Key of the raw text spanning tokens [i, j). A query asks for the same spans many times (as
@@ -451,6 +570,7 @@ static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl)
 void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
+    set_aside_parts(g);
     find_postcode_and_country(g);
     /* Exact street spans: runs of up to MAX_SPAN word tokens, none past a comma (a street's
      * name holds none). Every span is looked up first, all together (index_street_first_many

@@ -583,6 +583,9 @@ int norm_init(const char *dir)
         if (rc < 0)
             goto out;
     }
+    rc = norm_segment_load(dir);
+    if (rc < 0)
+        goto out;
     for (int l = 0; l < NLANG; l++)
         d->langs[676][l] = (uint8_t)l;
     d->nlangs[676] = NLANG;

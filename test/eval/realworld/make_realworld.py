@@ -92,7 +92,7 @@ UNIT_AFTER = {'de': ['2. OG', 'Stiege 2/Top 5', 'Whg. 4', '3. Stock', 'EG links'
               'cs': ['byt 12', '3. patro'], 'ca': ['edifici C, 2n pis', '2n 4a', 'bloc A, 3r 1a', 'baixos'],
               'pt': ['3º Esq.', '2º Dto', 'r/c Esq.', '1º andar'], 'fr': ['bloc A, 5e étage', 'Bât. B', 'Apt 12, 3e étage'],
               'en-gb': ['Suite 4', 'Floor 2'], 'en-us': ['Apt 4B', 'Suite 210', '# 12', 'Unit 3']}
-UNIT_BEFORE = {'en-gb': ['Flat 2', 'Flat 14B', 'Unit 5'], 'fr': ['Résidence les Pins, Bât. C']}
+UNIT_BEFORE = {'en-gb': ['Flat 2', 'Flat 14B', 'Unit 5'], 'fr': ['Bât. C, Esc. 2']}
 # English ordinals and directionals (capability 10: "S Broadway").
 US_DIRS = {'North': 'N', 'South': 'S', 'East': 'E', 'West': 'W'}
 
