@@ -1,7 +1,9 @@
 /*
  * geocode_parse.c - read the query: structured fields as given; free-form text split into
  * tokens, of which some may be a house number, a postcode (known to the index) or the country,
- * and every span of up to MAX_SPAN word tokens whose key names a street (see geocode_int.h).
+ * and every span of up to MAX_SPAN tokens (a word first, numbers may follow) whose key names a
+ * street (see geocode_int.h). Before that, the parts of an address block that are not the
+ * address (recipient, company, department, unit text: data/dict/segment.txt) are set aside.
  */
 #include "geocode/geocode_int.h"
 #include "index/index.h"
@@ -588,8 +590,10 @@ void gc_parse_free(struct gctx *g, const char *text)
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
+        /* A span starts with a word and may hold numbers after it: "Rua 31 de Janeiro",
+         * "Avenue du 8 Mai 1945", "Route 66" (the house number is then the number next to it). */
         for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
-            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+            if (g->tok[j - 1].used)
                 break;
             size_t kl;
             const char *k = span_key_ref(g, i, j, &kl);

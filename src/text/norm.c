@@ -7,7 +7,8 @@
  *   1. fold: each code point is decomposed (NFKD), case-folded and stripped of marks with
  *      utf8proc_decompose_char() into a stack buffer; letters without a decomposition are
  *      transliterated (æ→ae, ø→oe, œ→oe, þ→th, đ→d, ł→l ...); apostrophes vanish ("O'Farrell"
- *      = "OFarrell"); every other non-letter, non-digit is a token boundary; a '.' right after
+ *      = "OFarrell"), except after a single letter, where they end the word ("d'Urgell" =
+ *      "d Urgell", so that the lists can drop the elided article); every other non-letter, non-digit is a token boundary; a '.' right after
  *      a token marks that token as "dotted" (abbreviations like "g." need it);
  *   2. digraphs: inside a token "ae", "oe", "ue" fold to "a", "o", "u" and "aa" to "a" (the rule
  *      is "drop an 'e' after a/o/u, an 'a' after a", applied left to right against the last
@@ -48,7 +49,7 @@
 #endif
 
 /* The languages that have a list, in the order tried when the country is unknown. */
-static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "pt",
+static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "ca", "pt",
                                          "nl", "da", "nb", "sv", "cs", "pl"};
 #define NLANG     ((int)(sizeof(lang_codes) / sizeof(lang_codes[0])))
 #define MAX_WORDS 3  /* words in one abbreviation */
@@ -176,6 +177,15 @@ static bool fold_ignored(int32_t c)
            c == 0x02BC || c == 0x02BB || c == 0x2032;
 }
 
+/* An apostrophe: after a single letter it ends the word, so that an elided article is a word
+ * of its own ("d'Arinsal", "l'Église": "d arinsal"); elsewhere it vanishes ("O'Farrell" keeps
+ * one key, "ofarrell", either way). */
+static void fold_apostrophe(struct toks *t)
+{
+    if (t->open && t->v[t->n - 1].len == 1 && !t->v[t->n - 1].digit)
+        toks_close(t);
+}
+
 static void fold_ascii(struct toks *t, int32_t c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -185,8 +195,10 @@ static void fold_ascii(struct toks *t, int32_t c)
         toks_put(t, &ch, 1);
         return;
     }
-    if (c == '\'' || c == '`')
+    if (c == '\'' || c == '`') {
+        fold_apostrophe(t);
         return;
+    }
     if (c == '.' && t->open)
         t->v[t->n - 1].dot = true;
     toks_close(t);
@@ -205,6 +217,8 @@ static bool fold_simple(struct toks *t, int32_t c)
         toks_put(t, sp, strlen(sp));
         return true;
     }
+    if (fold_ignored(c) && c != 0xB7) /* an apostrophe; the Catalan middle dot only vanishes */
+        fold_apostrophe(t);
     return fold_ignored(c);
 }
 

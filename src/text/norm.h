@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NORM_VERSION    1
+#define NORM_VERSION    2
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
 #define NORM_MAX_TOKENS 64
 
