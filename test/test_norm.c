@@ -399,7 +399,7 @@ static void test_threads(void **state)
 {
     (void)state;
     struct worker w[2] = {{"Stühleinshöhstr.", "stuhleinshohstrasse", 0},
-                          {"Lauf a.d.Pegnitz", "laufanderpegnitz", 0}};
+                          {"Lauf a.d.Pegnitz", "laufpegnitz", 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
