@@ -50,6 +50,8 @@ static struct set SETS[] = {
     {"prague", "osm/prague-small-2020-01.osm.pbf", NULL},
     {"lauf", "osm/lauf-2020-01-15.osm.pbf", NULL},
     {"sf", "openaddresses/us-ca-san-francisco-excerpt.csv", NULL},
+    {"andorra", "osm/valhalla-docker-andorra-latest.osm.pbf", NULL},
+    {"porto", "osm/valhalla-bench-porto.osm.pbf", NULL},
 };
 #define NSETS (sizeof(SETS) / sizeof(SETS[0]))
 
@@ -432,6 +434,8 @@ int main(void)
         {"test_cases_prague", test_cases, NULL, NULL, "prague"},
         {"test_cases_lauf", test_cases, NULL, NULL, "lauf"},
         {"test_cases_sf", test_cases, NULL, NULL, "sf"},
+        {"test_cases_andorra", test_cases, NULL, NULL, "andorra"},
+        {"test_cases_porto", test_cases, NULL, NULL, "porto"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_reverse_near_address),
