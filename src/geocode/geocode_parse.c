@@ -118,14 +118,16 @@ static unsigned seg_kinds(const struct token *t)
 {
     if (t->s[0] == '#')
         return NORM_SEG_UNIT;
+    if (isdigit((unsigned char)t->s[0]))
+        return 0; /* no marker word starts with a digit */
     return norm_segment_word(t->s, t->len);
 }
 
 /* A token of unit text: a unit word, a short number or ordinal ("2.", "3º", "5e", "14B"), one
- * letter ("bloc A"). */
-static bool unit_token(const struct token *t)
+ * letter ("bloc A"). kinds: its seg_kinds. */
+static bool unit_token(const struct token *t, unsigned kinds)
 {
-    if (seg_kinds(t) & NORM_SEG_UNIT)
+    if (kinds & NORM_SEG_UNIT)
         return true;
     if (isdigit((unsigned char)t->s[0]))
         return t->len <= 5;
@@ -134,14 +136,14 @@ static bool unit_token(const struct token *t)
 
 /* Whether the tokens [a, b) of one part are unit text: "2. OG", "Stiege 2/Top 5", "3º Esq.",
  * "bloc A", "Flat 2"; or only ordinals, none a plain number ("2n 4a"). */
-static bool unit_part(const struct gctx *g, int a, int b)
+static bool unit_part(const struct gctx *g, const unsigned *kinds, int a, int b)
 {
     bool word = false, all_ordinal = b - a >= 2;
     for (int k = a; k < b; k++) {
         const struct token *t = &g->tok[k];
-        if (!unit_token(t))
+        if (!unit_token(t, kinds[k]))
             return false;
-        word |= (seg_kinds(t) & NORM_SEG_UNIT) != 0;
+        word |= (kinds[k] & NORM_SEG_UNIT) != 0;
         bool ordinal = isdigit((unsigned char)t->s[0]) && t->len >= 2 &&
                        !isdigit((unsigned char)t->s[t->len - 1]);
         all_ordinal &= ordinal;
@@ -149,37 +151,41 @@ static bool unit_part(const struct gctx *g, int a, int b)
     return word || all_ordinal;
 }
 
-/* The kinds of the first one to three words of the part at a, joined ("z. Hd.", "à l'attention"). */
-static unsigned lead_kinds(const struct gctx *g, int a, int b)
+/* Whether the part at a opens with a recipient marker of one to three words ("Attn", "z. Hd.",
+ * "à l'attention"). */
+static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, int b)
 {
-    unsigned k = seg_kinds(&g->tok[a]);
-    for (int n = 2; n <= 3 && a + n <= b && !(k & NORM_SEG_RECIPIENT); n++) {
+    if (kinds[a] & NORM_SEG_RECIPIENT)
+        return true;
+    if (g->tok[a].len > 3)
+        return false; /* the first word of a marker of several is short: "z.", "à", "k" */
+    for (int n = 2; n <= 3 && a + n <= b; n++) {
         const struct token *l = &g->tok[a + n - 1];
-        k |= norm_segment_word(g->tok[a].s, (size_t)(l->s + l->len - g->tok[a].s)) &
-             NORM_SEG_RECIPIENT;
+        if (norm_segment_word(g->tok[a].s, (size_t)(l->s + l->len - g->tok[a].s)) &
+            NORM_SEG_RECIPIENT)
+            return true;
     }
-    return k;
+    return false;
 }
 
 /* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
  * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
-static int aside_count(const struct gctx *g, int a, int b, bool first_part)
+static int aside_count(const struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
 {
     bool numbers = false;
     for (int k = a; k < b; k++)
         numbers |= g->tok[k].numlike;
-    if (!numbers && (lead_kinds(g, a, b) & NORM_SEG_RECIPIENT))
+    if (!numbers && recipient_part(g, kinds, a, b))
         return b - a;
-    if (unit_part(g, a, b) && (!first_part || numbers))
+    if (unit_part(g, kinds, a, b) && (!first_part || numbers))
         return b - a;
     int legal_end = -1;
     bool department = false;
     for (int k = a; k < b; k++) {
-        unsigned kinds = seg_kinds(&g->tok[k]);
-        department |= (kinds & NORM_SEG_DEPARTMENT) != 0;
+        department |= (kinds[k] & NORM_SEG_DEPARTMENT) != 0;
         if (g->tok[k].numlike)
             break;
-        if ((kinds & NORM_SEG_LEGAL) && (k > a || legal_end >= 0))
+        if ((kinds[k] & NORM_SEG_LEGAL) && (k > a || legal_end >= 0))
             legal_end = k + 1;
     }
     if (department && !numbers)
@@ -192,12 +198,15 @@ static int aside_count(const struct gctx *g, int a, int b, bool first_part)
 static void set_aside_parts(struct gctx *g)
 {
     int aside[MAX_TOKENS];
+    unsigned kinds[MAX_TOKENS];
     int n = 0, words_left = 0;
+    for (int k = 0; k < g->ntok; k++)
+        kinds[k] = seg_kinds(&g->tok[k]);
     for (int a = 0; a < g->ntok;) {
         int b = a + 1;
         while (b < g->ntok && !g->tok[b - 1].comma_after)
             b++;
-        int c = aside_count(g, a, b, a == 0);
+        int c = aside_count(g, kinds, a, b, a == 0);
         for (int k = a; k < b; k++) {
             if (k < a + c)
                 aside[n++] = k;
@@ -390,7 +399,7 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     uint32_t a = *lo, b = *hi;
     if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
         memcmp(v->streets[b - 1].country, cc, 2) == 0)
-        return; /* the whole range is of country cc */
+        return;     /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
         if (memcmp(v->streets[m].country, cc, 2) < 0)

@@ -8,8 +8,9 @@
  *      utf8proc_decompose_char() into a stack buffer; letters without a decomposition are
  *      transliterated (æ→ae, ø→oe, œ→oe, þ→th, đ→d, ł→l ...); apostrophes vanish ("O'Farrell"
  *      = "OFarrell"), except after a single letter, where they end the word ("d'Urgell" =
- *      "d Urgell", so that the lists can drop the elided article); every other non-letter, non-digit is a token boundary; a '.' right after
- *      a token marks that token as "dotted" (abbreviations like "g." need it);
+ *      "d Urgell", so that the lists can drop the elided article); every other non-letter,
+ * non-digit is a token boundary; a '.' right after a token marks that token as "dotted"
+ * (abbreviations like "g." need it);
  *   2. digraphs: inside a token "ae", "oe", "ue" fold to "a", "o", "u" and "aa" to "a" (the rule
  *      is "drop an 'e' after a/o/u, an 'a' after a", applied left to right against the last
  *      letter kept, so it is idempotent), which makes Nørrebrogade = Norrebrogade =

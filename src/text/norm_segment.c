@@ -13,11 +13,12 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SEG_KEY   32  /* bytes of one key, NUL included */
+#define SEG_KEY   32   /* bytes of one key, NUL included */
 #define SEG_SLOTS 1024 /* open addressing, power of two; the list has a few hundred words */
 
 struct seg_slot {
@@ -29,6 +30,7 @@ struct seg_slot {
 struct seg_table {
     struct seg_slot slot[SEG_SLOTS];
     size_t max_suffix;
+    uint32_t suffix_lens; /* bit n: some word ending is n bytes long */
 };
 
 static _Atomic(struct seg_table *) g_seg;
@@ -41,6 +43,26 @@ static size_t seg_key(const char *s, size_t n, char *out)
         out[0] = s[0];
         out[1] = '\0';
         return 1;
+    }
+    bool ascii = n < SEG_KEY;
+    for (size_t i = 0; i < n && ascii; i++)
+        ascii = (unsigned char)s[i] < 0x80 && !(s[i] >= '0' && s[i] <= '9');
+    if (ascii) { /* norm_fold's result for ASCII letters, the digraph rule included, quicker */
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            char c = s[i];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c < 'a' || c > 'z')
+                continue;
+            if (w > 0 &&
+                ((c == 'e' && (out[w - 1] == 'a' || out[w - 1] == 'o' || out[w - 1] == 'u')) ||
+                 (c == 'a' && out[w - 1] == 'a')))
+                continue;
+            out[w++] = c;
+        }
+        out[w] = '\0';
+        return w;
     }
     char buf[NORM_MAX];
     int k = norm_fold(s, n, buf, sizeof(buf));
@@ -60,7 +82,8 @@ static size_t seg_key(const char *s, size_t n, char *out)
 
 static struct seg_slot *seg_find(struct seg_table *t, const char *key, bool suffix)
 {
-    for (uint32_t i = hash_fnv1a(key, strlen(key)) & (SEG_SLOTS - 1);; i = (i + 1) & (SEG_SLOTS - 1)) {
+    for (uint32_t i = hash_fnv1a(key, strlen(key)) & (SEG_SLOTS - 1);;
+         i = (i + 1) & (SEG_SLOTS - 1)) {
         struct seg_slot *s = &t->slot[i];
         if (!s->kinds || (s->suffix == suffix && strcmp(s->key, key) == 0))
             return s;
@@ -118,6 +141,8 @@ static const char *seg_line(struct seg_table *t, char *line, size_t *count)
     s->suffix = suffix;
     if (suffix && strlen(key) > t->max_suffix)
         t->max_suffix = strlen(key);
+    if (suffix && strlen(key) < 32)
+        t->suffix_lens |= 1u << strlen(key);
     return NULL;
 }
 
@@ -176,6 +201,8 @@ unsigned norm_segment_word(const char *s, size_t len)
     if (slot->kinds)
         return slot->kinds;
     for (size_t sl = t->max_suffix < kl - 1 ? t->max_suffix : kl - 1; sl >= 3 && kl > 3; sl--) {
+        if (!(t->suffix_lens >> sl & 1))
+            continue;
         slot = seg_find(t, key + kl - sl, true);
         if (slot->kinds)
             return slot->kinds;
