@@ -595,14 +595,17 @@ void gc_parse_free(struct gctx *g, const char *text)
     const char *keys[NSPAN];
     size_t lens[NSPAN];
     uint32_t found[NSPAN];
-    int ns = 0, nb = 0;
+    int ns = 0, nb = 0, numbers = 0;
+    for (int i = 0; i < g->ntok; i++)
+        numbers += g->tok[i].numlike && !g->tok[i].used;
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
-        /* A span starts with a word and may hold numbers after it: "Rua 31 de Janeiro",
-         * "Avenue du 8 Mai 1945", "Route 66" (the house number is then the number next to it). */
+        /* A span starts with a word. When the text holds several numbers, it may hold numbers
+         * after that word: "Rua 31 de Janeiro 174", "Avenue du 8 Mai 1945 3", "Route 66 12"
+         * (the house number is then the number next to it); a lone number is the house's. */
         for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
-            if (g->tok[j - 1].used)
+            if (g->tok[j - 1].used || (g->tok[j - 1].numlike && numbers < 2))
                 break;
             size_t kl;
             const char *k = span_key_ref(g, i, j, &kl);

@@ -724,7 +724,12 @@ static const struct rule *rule_pick(const struct dict *d, const struct slot *s,
 static void langs_for(const struct dict *d, const char *country, struct langset *ls)
 {
     int idx = 676;
-    if (country) {
+    if (country && country[0] >= 'A' && country[0] <= 'Z' && country[1] >= 'A' &&
+        country[1] <= 'Z' && !country[2]) {
+        /* an alpha-2 code as the geocoder passes it: its row (an unknown code's row is the
+         * "all lists" order, as norm_country() would make it) */
+        idx = (country[0] - 'A') * 26 + (country[1] - 'A');
+    } else if (country) {
         const char *cc = norm_country(country, strlen(country));
         if (cc)
             idx = (cc[0] - 'A') * 26 + (cc[1] - 'A');
