@@ -703,3 +703,46 @@ void gc_parse_structured(struct gctx *g)
     gc_fuzzy_streets(g, key, (size_t)kl, 0, 1);
     gc_typed_streets(g, key, (size_t)kl, 0, 1);
 }
+
+/* Words of a name as the normaliser splits them (runs of letters and digits; an apostrophe
+ * joins), counted roughly: enough to see that two wordings have the same words. */
+static int count_words(const char *s, size_t n)
+{
+    int w = 0;
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool part = isalnum(c) || c >= 0x80 || c == '\'';
+        w += part && !in;
+        in = part;
+    }
+    return w;
+}
+
+double gc_street_quality(struct gctx *g, const struct cand *c)
+{
+    if (c->street_q < 1 || c->hyp < 0 || c->hyp >= g->nhyp)
+        return c->street_q;
+    const struct hyp *h = &g->hyp[c->hyp];
+    const char *qs;
+    size_t qn;
+    if (h->span_i >= 0 && h->span_j > h->span_i) {
+        qs = g->tok[h->span_i].s;
+        qn = (size_t)(g->tok[h->span_j - 1].s + g->tok[h->span_j - 1].len - qs);
+    } else if (!is_blank(g->q->street)) {
+        qs = g->q->street;
+        qn = strlen(qs);
+    } else {
+        return c->street_q;
+    }
+    const char *name = ix_str(g->v, g->v->streets[c->street].name);
+    size_t nn = strlen(name);
+    if (count_words(qs, qn) == count_words(name, nn))
+        return c->street_q; /* same words, then no optional one is missing (the quick case) */
+    char a[KEY_MAX], b[KEY_MAX];
+    int la = norm_key_all(qs, qn, g->cc_arg, a, sizeof(a));
+    int lb = norm_key_all(name, nn, g->cc_arg, b, sizeof(b));
+    if (la <= 0 || lb <= 0 || (la == lb && memcmp(a, b, (size_t)la) == 0))
+        return c->street_q;
+    return c->street_q * GC_WEIGHTS.optional_words;
+}

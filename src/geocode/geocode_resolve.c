@@ -197,7 +197,7 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
             gc_set_view(o, 100);
     }
     const struct gc_query *q = g->q;
-    o->mq[MQ_STREET] = c->street_q;
+    o->mq[MQ_STREET] = gc_street_quality(g, c);
     if (h->has_hn || !is_blank(q->house_number))
         o->mq[MQ_HOUSENUMBER] = c->mq_hn < 0 ? 0 : c->mq_hn;
     if (g->has_pc || !is_blank(q->postcode))

@@ -631,8 +631,9 @@ struct out {
     char *p;
     size_t cap;
     size_t len;
-    bool key;      /* no spaces between words */
-    bool overflow; /* cap reached */
+    bool key;          /* no spaces between words */
+    bool keep_dropped; /* the words of a rule "-" stay as written */
+    bool overflow;     /* cap reached */
 };
 
 static void out_byte(struct out *o, char c)
@@ -756,7 +757,12 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                 const struct slot *s = dict_find(d, key, (size_t)kl);
                 const struct rule *r = s ? rule_pick(d, s, ls, t, i, nw) : NULL;
                 if (r) {
-                    if (!r->drop)
+                    if (r->drop && o->keep_dropped) {
+                        for (int w = i; w < i + nw; w++) {
+                            out_word_start(o);
+                            out_bytes(o, t->text + t->v[w].off, t->v[w].len);
+                        }
+                    } else if (!r->drop)
                         out_expansion(o, d->pool + r->exp, false);
                     done = nw;
                     break;
@@ -797,7 +803,7 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
 }
 
 static int norm_run(const char *in, size_t len, const char *country, char *out, size_t cap,
-                    bool key, bool abbrev)
+                    bool key, bool abbrev, bool keep_dropped)
 {
     if (cap == 0)
         return GB_ETOOLONG;
@@ -811,7 +817,7 @@ static int norm_run(const char *in, size_t len, const char *country, char *out, 
     struct langset ls = {0};
     if (d)
         langs_for(d, country, &ls);
-    struct out o = {.p = out, .cap = cap, .key = key};
+    struct out o = {.p = out, .cap = cap, .key = key, .keep_dropped = keep_dropped};
     expand(d, &ls, &t, &o);
     if (o.overflow)
         return GB_ETOOLONG;
@@ -821,17 +827,22 @@ static int norm_run(const char *in, size_t len, const char *country, char *out, 
 
 int norm_name(const char *in, size_t len, const char *country, char *out, size_t cap)
 {
-    return norm_run(in, len, country, out, cap, false, true);
+    return norm_run(in, len, country, out, cap, false, true, false);
 }
 
 int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap)
 {
-    return norm_run(in, len, country, out, cap, true, true);
+    return norm_run(in, len, country, out, cap, true, true, false);
+}
+
+int norm_key_all(const char *in, size_t len, const char *country, char *out, size_t cap)
+{
+    return norm_run(in, len, country, out, cap, true, true, true);
 }
 
 int norm_fold(const char *in, size_t len, char *out, size_t cap)
 {
-    return norm_run(in, len, NULL, out, cap, false, false);
+    return norm_run(in, len, NULL, out, cap, false, false, false);
 }
 
 size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap)

@@ -54,6 +54,13 @@ int norm_name(const char *in, size_t len, const char *country, char *out, size_t
 int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap);
 
 /*
+ * Like norm_key(), but the words a list drops (articles and prepositions, "ul.") stay: two
+ * names with one norm_key() differ here when one has such a word the other has not, which
+ * makes such a match a little less certain ("Rua de Santa Catarina" for "Rua Santa Catarina").
+ */
+int norm_key_all(const char *in, size_t len, const char *country, char *out, size_t cap);
+
+/*
  * Fold only: case, marks, transliteration, digraphs, tokens joined by one space; no
  * abbreviation lists (works before norm_init()). Same returns as norm_name().
  */
