@@ -123,7 +123,8 @@ static void test_hnum_cases(void **state)
                  h.number2 == strtol(f[3], NULL, 10) && strcmp(h.suffix, suf) == 0 &&
                  strcmp(h.suffix2, suf2) == 0 && strcmp(h.unit, unit) == 0 &&
                  h.is_range == (strcmp(f[7], "range") == 0) &&
-                 h.is_slash == (strcmp(f[7], "slash") == 0);
+                 h.is_slash == (strcmp(f[7], "slash") == 0) &&
+                 h.is_evidence == (strcmp(f[7], "evidence") == 0);
         }
         if (!ok)
             tsv_fail(&t,

@@ -73,6 +73,7 @@ struct gc_weights {
     double hn_suffix_miss;  /* the query's suffix differs (subtracted) */
     double hn_suffix_extra; /* the data has a suffix the query has not (subtracted) */
     double hn_postcode;     /* the address point has the query's postcode */
+    double hn_series_miss;  /* one is a Czech evidence number ("ev. 12"), the other not */
     double hn_sure;         /* at or above this the house number's match quality is 1, else 0.9 */
 };
 
@@ -108,6 +109,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .hn_suffix_miss = 0.5,
     .hn_suffix_extra = 0.3,
     .hn_postcode = 0.2,
+    .hn_series_miss = 1.5,
     .hn_sure = 4,
 };
 

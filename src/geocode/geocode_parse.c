@@ -59,9 +59,11 @@ static bool numlike(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '/' && i + 1 < n && isalpha((unsigned char)s[i + 1]))
-            break; /* "13/Top": unit text after the slash */
-        if (isalpha(c))
+            break;                                  /* "13/Top": unit text after the slash */
+        if (isalpha(c) || (c >= 0xC0 && i + 1 < n)) /* a UTF-8 letter ("12а", "9/9б") is one */
             letters++;
+        else if (c >= 0x80)
+            continue; /* its continuation bytes */
         else if (!isdigit(c) && c != '/' && c != '-')
             return false;
     }
@@ -536,6 +538,12 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
                 best = k;
     if (best < 0)
         return;
+    /* A word before it that only announces it: "Nr. 12", "ev. 12" (a Czech evidence number,
+     * a series of its own), "č.p. 1075". */
+    int start = best;
+    if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
+        !g->tok[start - 1].numlike && norm_hnum_prefix(g->tok[start - 1].s, g->tok[start - 1].len))
+        start--;
     /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
     int end = best + 1;
@@ -555,14 +563,15 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
                  (g->tok[end].numlike || g->tok[end].len <= 3))
             end++; /* "Apt" "3" */
     }
-    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - t->s);
+    const char *s = g->tok[start].s;
+    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - s);
     struct hnum hn;
-    if (norm_hnum(t->s, n, &hn) == 0 && hn.number >= 0) {
-        h->num_tok = best;
+    if (norm_hnum(s, n, &hn) == 0 && hn.number >= 0) {
+        h->num_tok = start;
         h->num_end = end;
         h->has_hn = true;
         h->hn = hn;
-        h->hn_raw = t->s;
+        h->hn_raw = s;
         h->hn_len = n;
     }
 }

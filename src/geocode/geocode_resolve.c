@@ -35,6 +35,8 @@ static double address_score(const struct gctx *g, const struct ix_addr *ad, cons
     }
     if (sc == 0)
         return 0;
+    if (((ad->flags & IXA_EVIDENCE) != 0) != hn->is_evidence)
+        sc -= w->hn_series_miss;
     char sfx[4] = {0};
     memcpy(sfx, ad->suffix, 3);
     if (strcmp(sfx, hn->suffix) == 0)

@@ -75,13 +75,14 @@ int norm_fold(const char *in, size_t len, char *out, size_t cap);
  * country. A word after the slash ("110/Top 20") makes it unit text instead.
  */
 struct hnum {
-    long number;     /* first number, -1 when there is none ("?/228", "Apt 3") */
-    long number2;    /* second number of "1075/47", end of range "12-14", else -1 */
-    char suffix[8];  /* lower-case letters after number ("a"), "" when none */
-    char suffix2[8]; /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
-    char unit[32];   /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
-    bool is_range;   /* "12-14", "12;14", "76, 76a": number..number2 */
-    bool is_slash;   /* "1075/47" form */
+    long number;      /* first number, -1 when there is none ("?/228", "Apt 3") */
+    long number2;     /* second number of "1075/47", end of range "12-14", else -1 */
+    char suffix[8];   /* lower-case letters after number ("a"), "" when none */
+    char suffix2[8];  /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
+    char unit[32];    /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
+    bool is_range;    /* "12-14", "12;14", "76, 76a": number..number2 */
+    bool is_slash;    /* "1075/47" form */
+    bool is_evidence; /* a Czech evidence number ("ev. 12", "č. ev. 12"): a series of its own */
 };
 
 /*
@@ -90,6 +91,10 @@ struct hnum {
  * Unit, Ste, #, Top, Whg, byt, Danish floors "st. th" ...) go to unit. Cases: test/cases/hnum.tsv.
  */
 int norm_hnum(const char *in, size_t len, struct hnum *out);
+
+/* Whether the word (any case, dots ignored) only announces a house number: "Nr.", "No",
+ * "č.p.", "ev.", "ev.č." (the list norm_hnum() skips). */
+bool norm_hnum_prefix(const char *s, size_t len);
 
 /* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
