@@ -311,6 +311,49 @@ static const char *const sf_types[][2] = {
     {" ST", " Street"}, {" AVE", " Avenue"},     {" PL", " Place"},   {" PLZ", " Plaza"},
     {" DR", " Drive"},  {" BLVD", " Boulevard"}, {" TER", " Terrace"}};
 
+/* The words of data/dict/segment.txt by kind, written as real address blocks write them. */
+static void test_segment_words(void **state)
+{
+    (void)state;
+    const struct {
+        const char *w;
+        unsigned kinds;
+    } cases[] = {
+        {"c/o", NORM_SEG_RECIPIENT | NORM_SEG_LEGAL},
+        {"C/O", NORM_SEG_RECIPIENT | NORM_SEG_LEGAL},
+        {"Attn:", NORM_SEG_RECIPIENT},
+        {"z. Hd.", NORM_SEG_RECIPIENT},
+        {"Herrn", NORM_SEG_RECIPIENT},
+        {"A/C", NORM_SEG_RECIPIENT},
+        {"à l'attention", NORM_SEG_RECIPIENT},
+        {"GmbH", NORM_SEG_LEGAL},
+        {"S.L.U.", NORM_SEG_LEGAL},
+        {"s.r.o.", NORM_SEG_LEGAL},
+        {"Lda.", NORM_SEG_LEGAL},
+        {"&", NORM_SEG_LEGAL},
+        {"Personalabteilung", NORM_SEG_DEPARTMENT},
+        {"Dept.", NORM_SEG_DEPARTMENT},
+        {"oddělení", NORM_SEG_DEPARTMENT},
+        {"OG", NORM_SEG_UNIT},
+        {"étage", NORM_SEG_UNIT},
+        {"Esq.", NORM_SEG_UNIT},
+        {"r/c", NORM_SEG_UNIT},
+        {"Bât.", NORM_SEG_UNIT},
+        {"Stiege", NORM_SEG_UNIT},
+        {"#", NORM_SEG_UNIT},
+        {"Hauptstrasse", 0},
+        {"Vaduz", 0},
+        {"abteilung", NORM_SEG_DEPARTMENT},
+        {"teilung", 0}, /* only the whole ending */
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned got = norm_segment_word(cases[i].w, strlen(cases[i].w));
+        if (got != cases[i].kinds)
+            fail_msg("%s: kinds %u, want %u", cases[i].w, got, cases[i].kinds);
+    }
+}
+
 static void test_data_variants(void **state)
 {
     (void)state;
@@ -457,7 +500,7 @@ int main(void)
         cmocka_unit_test(test_country_cases), cmocka_unit_test(test_country_all),
         cmocka_unit_test(test_norm_limits),   cmocka_unit_test(test_norm_fold),
         cmocka_unit_test(test_data_variants), cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_segment_words), cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
  * Hot path: no allocation per call; all work happens in fixed stack buffers.
  */
 #include "text/norm.h"
+#include "text/norm_int.h"
 #include "base/hash.h"
 #include "base/mem.h"
 
@@ -515,19 +516,28 @@ static const char *dict_parse_line(struct dict *d, int lang, char *line)
     return NULL;
 }
 
-static int dict_load_file(struct dict *d, int lang, const char *dir)
+int norm_list_open(const char *dir, const char *name, char *path, size_t cap, FILE **fp)
 {
-    char path[4096];
-    int pn = snprintf(path, sizeof(path), "%s/%s.txt", dir, lang_codes[lang]);
-    if (pn < 0 || (size_t)pn >= sizeof(path))
+    int pn = snprintf(path, cap, "%s/%s", dir, name);
+    if (pn < 0 || (size_t)pn >= cap)
         return GB_ETOOLONG;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
+    *fp = fopen(path, "r");
+    if (!*fp) {
         int rc = -errno;
         log_error("norm dict open failed path=%s err=%s", path, gb_strerror(rc));
         return rc;
     }
-    int rc = 0;
+    return 0;
+}
+
+static int dict_load_file(struct dict *d, int lang, const char *dir)
+{
+    char path[4096], name[16];
+    snprintf(name, sizeof(name), "%s.txt", lang_codes[lang]);
+    FILE *fp;
+    int rc = norm_list_open(dir, name, path, sizeof(path), &fp);
+    if (rc < 0)
+        return rc;
     char line[LINE_MAX_];
     int lineno = 0;
     while (fgets(line, sizeof(line), fp)) {

@@ -112,14 +112,13 @@ size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap
  * Words that mark the parts of a free-text address that are not the address (data/dict/
  * segment.txt): the NORM_SEG_* kinds of the word s (any case and accents, punctuation and
  * spaces ignored: "c/o", "S.L.U.", "Personalabteilung" by its ending), 0 when it is none or
- * before norm_init(). norm_segment_load() is norm_init()'s step that reads the list.
+ * before norm_init().
  */
 #define NORM_SEG_RECIPIENT  1u /* opens a part naming a person ("c/o", "Attn", "z. Hd.") */
 #define NORM_SEG_LEGAL      2u /* a legal form ("GmbH", "Ltd", "S.L.") */
 #define NORM_SEG_DEPARTMENT 4u /* a department ("Abteilung", "Dept.") */
 #define NORM_SEG_UNIT       8u /* building, floor, door or unit text ("OG", "étage", "Esq.") */
 unsigned norm_segment_word(const char *s, size_t len);
-int norm_segment_load(const char *dir);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */

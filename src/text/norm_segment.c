@@ -5,6 +5,7 @@
  * A word's key is its folded form (norm_fold) without spaces: "c/o" = "co", "S.L.U." = "slu".
  */
 #include "text/norm.h"
+#include "text/norm_int.h"
 
 #include "base/err.h"
 #include "base/hash.h"
@@ -151,18 +152,13 @@ int norm_segment_load(const char *dir)
     if (atomic_load_explicit(&g_seg, memory_order_acquire))
         return 0;
     char path[4096];
-    int pn = snprintf(path, sizeof(path), "%s/segment.txt", dir);
-    if (pn < 0 || (size_t)pn >= sizeof(path))
-        return GB_ETOOLONG;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        int rc = -errno;
-        log_error("norm dict open failed path=%s err=%s", path, gb_strerror(rc));
+    FILE *fp;
+    int rc = norm_list_open(dir, "segment.txt", path, sizeof(path), &fp);
+    if (rc < 0)
         return rc;
-    }
     struct seg_table *t = xcalloc(1, sizeof(*t));
     char line[256];
-    int lineno = 0, rc = 0;
+    int lineno = 0;
     size_t count = 0;
     while (fgets(line, sizeof(line), fp)) {
         lineno++;
