@@ -172,7 +172,7 @@ static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, i
 
 /* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
  * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
-static int aside_count(const struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
+static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
 {
     bool numbers = false;
     for (int k = a; k < b; k++)
@@ -192,7 +192,18 @@ static int aside_count(const struct gctx *g, const unsigned *kinds, int a, int b
     }
     if (department && !numbers)
         return b - a;
-    return legal_end > a ? legal_end - a : 0;
+    if (legal_end <= a)
+        return 0;
+    /* A place before the "legal form" is a place and its region ("Aarau AG", "Sion VS"), not
+     * a company: the words before the first legal word are no place of the index. */
+    int first_legal = a + 1;
+    while (first_legal < legal_end && !(kinds[first_legal] & NORM_SEG_LEGAL))
+        first_legal++;
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, a, first_legal, key, sizeof(key));
+    if (kl > 0 && index_place_first(g->ix, key, kl) != IX_NONE)
+        return 0;
+    return legal_end - a;
 }
 
 /* Set aside (mark used) the parts of an address block that are not the address: recipient,
