@@ -123,7 +123,8 @@ static void test_hnum_cases(void **state)
                  h.number2 == strtol(f[3], NULL, 10) && strcmp(h.suffix, suf) == 0 &&
                  strcmp(h.suffix2, suf2) == 0 && strcmp(h.unit, unit) == 0 &&
                  h.is_range == (strcmp(f[7], "range") == 0) &&
-                 h.is_slash == (strcmp(f[7], "slash") == 0);
+                 h.is_slash == (strcmp(f[7], "slash") == 0) &&
+                 h.is_evidence == (strcmp(f[7], "evidence") == 0);
         }
         if (!ok)
             tsv_fail(&t,
@@ -310,6 +311,49 @@ static const char *const sf_types[][2] = {
     {" ST", " Street"}, {" AVE", " Avenue"},     {" PL", " Place"},   {" PLZ", " Plaza"},
     {" DR", " Drive"},  {" BLVD", " Boulevard"}, {" TER", " Terrace"}};
 
+/* The words of data/dict/segment.txt by kind, written as real address blocks write them. */
+static void test_segment_words(void **state)
+{
+    (void)state;
+    const struct {
+        const char *w;
+        unsigned kinds;
+    } cases[] = {
+        {"c/o", NORM_SEG_RECIPIENT | NORM_SEG_LEGAL},
+        {"C/O", NORM_SEG_RECIPIENT | NORM_SEG_LEGAL},
+        {"Attn:", NORM_SEG_RECIPIENT},
+        {"z. Hd.", NORM_SEG_RECIPIENT},
+        {"Herrn", NORM_SEG_RECIPIENT},
+        {"A/C", NORM_SEG_RECIPIENT},
+        {"à l'attention", NORM_SEG_RECIPIENT},
+        {"GmbH", NORM_SEG_LEGAL},
+        {"S.L.U.", NORM_SEG_LEGAL},
+        {"s.r.o.", NORM_SEG_LEGAL},
+        {"Lda.", NORM_SEG_LEGAL},
+        {"&", NORM_SEG_LEGAL},
+        {"Personalabteilung", NORM_SEG_DEPARTMENT},
+        {"Dept.", NORM_SEG_DEPARTMENT},
+        {"oddělení", NORM_SEG_DEPARTMENT},
+        {"OG", NORM_SEG_UNIT},
+        {"étage", NORM_SEG_UNIT},
+        {"Esq.", NORM_SEG_UNIT},
+        {"r/c", NORM_SEG_UNIT},
+        {"Bât.", NORM_SEG_UNIT},
+        {"Stiege", NORM_SEG_UNIT},
+        {"#", NORM_SEG_UNIT},
+        {"Hauptstrasse", 0},
+        {"Vaduz", 0},
+        {"abteilung", NORM_SEG_DEPARTMENT},
+        {"teilung", 0}, /* only the whole ending */
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned got = norm_segment_word(cases[i].w, strlen(cases[i].w));
+        if (got != cases[i].kinds)
+            fail_msg("%s: kinds %u, want %u", cases[i].w, got, cases[i].kinds);
+    }
+}
+
 static void test_data_variants(void **state)
 {
     (void)state;
@@ -399,7 +443,7 @@ static void test_threads(void **state)
 {
     (void)state;
     struct worker w[2] = {{"Stühleinshöhstr.", "stuhleinshohstrasse", 0},
-                          {"Lauf a.d.Pegnitz", "laufanderpegnitz", 0}};
+                          {"Lauf a.d.Pegnitz", "laufpegnitz", 0}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
@@ -456,7 +500,7 @@ int main(void)
         cmocka_unit_test(test_country_cases), cmocka_unit_test(test_country_all),
         cmocka_unit_test(test_norm_limits),   cmocka_unit_test(test_norm_fold),
         cmocka_unit_test(test_data_variants), cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_segment_words), cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,8 +204,14 @@ void gc_parse_free_fuzzy(struct gctx *g)
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
-        for (int j = i + 1; j <= g->ntok && j - i <= 4; j++) {
+        /* up to 4 words, not counting the short ones (articles, prepositions: "Rua de Cima
+         * do Muro"), at most MAX_SPAN tokens */
+        int words = 0;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
             if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+                break;
+            words += g->tok[j - 1].len > 3;
+            if (words > 4)
                 break;
             char key[KEY_MAX];
             size_t kl = gc_span_key(g, i, j, key, sizeof(key));

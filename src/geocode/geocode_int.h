@@ -60,6 +60,8 @@ struct gc_weights {
     double fuzzy_quality;    /* street quality of a key found within a few edits ... */
     double per_edit;         /* ... less this per edit */
     double typed_quality;    /* street quality of a key with a misspelt street type */
+    double optional_words;   /* street match quality of an exact key whose wording differs by
+                                optional words (an article dropped or added) */
     /* one address point against the query's house number */
     double hn_equal;        /* the number (and a Czech pair's second number) equal */
     double hn_pair_second;  /* query pair: only the data pair's second number equal */
@@ -70,6 +72,7 @@ struct gc_weights {
     double hn_suffix_miss;  /* the query's suffix differs (subtracted) */
     double hn_suffix_extra; /* the data has a suffix the query has not (subtracted) */
     double hn_postcode;     /* the address point has the query's postcode */
+    double hn_series_miss;  /* one is a Czech evidence number ("ev. 12"), the other not */
     double hn_sure;         /* at or above this the house number's match quality is 1, else 0.9 */
 };
 
@@ -95,6 +98,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .fuzzy_quality = 0.9,
     .per_edit = 0.1,
     .typed_quality = 0.85,
+    .optional_words = 0.95,
     .hn_equal = 3,
     .hn_pair_second = 2.6,
     .hn_pair_first = 2.5,
@@ -104,6 +108,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .hn_suffix_miss = 0.5,
     .hn_suffix_extra = 0.3,
     .hn_postcode = 0.2,
+    .hn_series_miss = 1.5,
     .hn_sure = 4,
 };
 
@@ -255,6 +260,10 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
 void gc_parse_free(struct gctx *g, const char *text);
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */
 void gc_parse_structured(struct gctx *g);
+
+/* The street match quality of candidate c as output: c->street_q, less when the query's
+ * wording of the street differs from the data's by optional words (GC_WEIGHTS.optional_words). */
+double gc_street_quality(struct gctx *g, const struct cand *c);
 
 /* ---- geocode_fuzzy.c ---- */
 

@@ -1,7 +1,9 @@
 /*
  * geocode_parse.c - read the query: structured fields as given; free-form text split into
  * tokens, of which some may be a house number, a postcode (known to the index) or the country,
- * and every span of up to MAX_SPAN word tokens whose key names a street (see geocode_int.h).
+ * and every span of up to MAX_SPAN tokens (a word first, numbers may follow) whose key names a
+ * street (see geocode_int.h). Before that, the parts of an address block that are not the
+ * address (recipient, company, department, unit text: data/dict/segment.txt) are set aside.
  */
 #include "geocode/geocode_int.h"
 #include "index/index.h"
@@ -67,9 +69,11 @@ static bool numlike(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '/' && i + 1 < n && isalpha((unsigned char)s[i + 1]))
-            break; /* "13/Top": unit text after the slash */
-        if (isalpha(c))
+            break;                                  /* "13/Top": unit text after the slash */
+        if (isalpha(c) || (c >= 0xC0 && i + 1 < n)) /* a UTF-8 letter ("12а", "9/9б") is one */
             letters++;
+        else if (c >= 0x80)
+            continue; /* its continuation bytes */
         else if (!isdigit(c) && c != '/' && c != '-')
             return false;
     }
@@ -77,17 +81,36 @@ static bool numlike(const char *s, size_t n)
     return letters <= 1;
 }
 
+/* Parts of an address block are separated by commas, semicolons or line ends. */
+static bool part_sep(char c)
+{
+    return c == ',' || c == ';' || c == '\n' || c == '\r';
+}
+
+static bool letter_byte(unsigned char c)
+{
+    return isalpha(c) || c >= 0x80;
+}
+
+/* Whether a token ends before p, inside a run of text: a number glued to the abbreviation
+ * before it ("Hauptstr.5", "Nr.12", "č.p.1075"). */
+static bool glued_number(const char *s, const char *p)
+{
+    return p - s >= 2 && isdigit((unsigned char)p[0]) && p[-1] == '.' &&
+           letter_byte((unsigned char)p[-2]);
+}
+
 static void tokenize(struct gctx *g, const char *text)
 {
     const char *p = text;
     g->ntok = 0;
     while (*p && g->ntok < MAX_TOKENS) {
-        while (*p && (isspace((unsigned char)*p) || *p == ','))
+        while (*p && (isspace((unsigned char)*p) || part_sep(*p)))
             p++;
         if (!*p)
             break;
         const char *s = p;
-        while (*p && !isspace((unsigned char)*p) && *p != ',')
+        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) && !glued_number(s, p))
             p++;
         struct token *t = &g->tok[g->ntok++];
         t->s = s;
@@ -95,10 +118,130 @@ static void tokenize(struct gctx *g, const char *text)
         t->numlike = numlike(s, t->len);
         t->used = false;
         const char *q = p;
-        while (*q && isspace((unsigned char)*q))
+        while (*q && (*q == ' ' || *q == '\t'))
             q++;
-        t->comma_after = *q == ',';
+        t->comma_after = part_sep(*q);
     }
+}
+
+/* ---- parts of an address block that are not the address ---- */
+
+static unsigned seg_kinds(const struct token *t)
+{
+    if (t->s[0] == '#')
+        return NORM_SEG_UNIT;
+    if (isdigit((unsigned char)t->s[0]))
+        return 0; /* no marker word starts with a digit */
+    return norm_segment_word(t->s, t->len);
+}
+
+/* A token of unit text: a unit word, a short number or ordinal ("2.", "3º", "5e", "14B"), one
+ * letter ("bloc A"). kinds: its seg_kinds. */
+static bool unit_token(const struct token *t, unsigned kinds)
+{
+    if (kinds & NORM_SEG_UNIT)
+        return true;
+    if (isdigit((unsigned char)t->s[0]))
+        return t->len <= 5;
+    return t->len == 1 || (t->len == 2 && t->s[1] == '.');
+}
+
+/* Whether the tokens [a, b) of one part are unit text: "2. OG", "Stiege 2/Top 5", "3º Esq.",
+ * "bloc A", "Flat 2"; or only ordinals, none a plain number ("2n 4a"). */
+static bool unit_part(const struct gctx *g, const unsigned *kinds, int a, int b)
+{
+    bool word = false, all_ordinal = b - a >= 2;
+    for (int k = a; k < b; k++) {
+        const struct token *t = &g->tok[k];
+        if (!unit_token(t, kinds[k]))
+            return false;
+        word |= (kinds[k] & NORM_SEG_UNIT) != 0;
+        bool ordinal = isdigit((unsigned char)t->s[0]) && t->len >= 2 &&
+                       !isdigit((unsigned char)t->s[t->len - 1]);
+        all_ordinal &= ordinal;
+    }
+    return word || all_ordinal;
+}
+
+/* Whether the part at a opens with a recipient marker of one to three words ("Attn", "z. Hd.",
+ * "à l'attention"). */
+static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, int b)
+{
+    if (kinds[a] & NORM_SEG_RECIPIENT)
+        return true;
+    if (g->tok[a].len > 3)
+        return false; /* the first word of a marker of several is short: "z.", "à", "k" */
+    for (int n = 2; n <= 3 && a + n <= b; n++) {
+        const struct token *l = &g->tok[a + n - 1];
+        if (norm_segment_word(g->tok[a].s, (size_t)(l->s + l->len - g->tok[a].s)) &
+            NORM_SEG_RECIPIENT)
+            return true;
+    }
+    return false;
+}
+
+/* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
+ * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
+static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
+{
+    bool numbers = false;
+    for (int k = a; k < b; k++)
+        numbers |= g->tok[k].numlike;
+    if (!numbers && recipient_part(g, kinds, a, b))
+        return b - a;
+    if (unit_part(g, kinds, a, b) && (!first_part || numbers))
+        return b - a;
+    int legal_end = -1;
+    bool department = false;
+    for (int k = a; k < b; k++) {
+        department |= (kinds[k] & NORM_SEG_DEPARTMENT) != 0;
+        if (g->tok[k].numlike)
+            break;
+        if ((kinds[k] & NORM_SEG_LEGAL) && (k > a || legal_end >= 0))
+            legal_end = k + 1;
+    }
+    if (department && !numbers)
+        return b - a;
+    if (legal_end <= a)
+        return 0;
+    /* A place before the "legal form" is a place and its region ("Aarau AG", "Sion VS"), not
+     * a company: the words before the first legal word are no place of the index. */
+    int first_legal = a + 1;
+    while (first_legal < legal_end && !(kinds[first_legal] & NORM_SEG_LEGAL))
+        first_legal++;
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, a, first_legal, key, sizeof(key));
+    if (kl > 0 && index_place_first(g->ix, key, kl) != IX_NONE)
+        return 0;
+    return legal_end - a;
+}
+
+/* Set aside (mark used) the parts of an address block that are not the address: recipient,
+ * company and department lines, building/floor/unit text. At least one word stays. */
+static void set_aside_parts(struct gctx *g)
+{
+    int aside[MAX_TOKENS];
+    unsigned kinds[MAX_TOKENS];
+    int n = 0, words_left = 0;
+    for (int k = 0; k < g->ntok; k++)
+        kinds[k] = seg_kinds(&g->tok[k]);
+    for (int a = 0; a < g->ntok;) {
+        int b = a + 1;
+        while (b < g->ntok && !g->tok[b - 1].comma_after)
+            b++;
+        int c = aside_count(g, kinds, a, b, a == 0);
+        for (int k = a; k < b; k++) {
+            if (k < a + c)
+                aside[n++] = k;
+            else
+                words_left += !g->tok[k].numlike;
+        }
+        a = b;
+    }
+    if (words_left == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        g->tok[aside[i]].used = true;
 }
 
 /* Key of the raw text spanning tokens [i, j). A query asks for the same spans many times (as
@@ -633,6 +776,12 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
                 best = k;
     if (best < 0)
         return;
+    /* A word before it that only announces it: "Nr. 12", "ev. 12" (a Czech evidence number,
+     * a series of its own), "č.p. 1075". */
+    int start = best;
+    if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
+        !g->tok[start - 1].numlike && norm_hnum_prefix(g->tok[start - 1].s, g->tok[start - 1].len))
+        start--;
     /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
     int end = best + 1;
@@ -652,14 +801,15 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
                  (g->tok[end].numlike || g->tok[end].len <= 3))
             end++; /* "Apt" "3" */
     }
-    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - t->s);
+    const char *s = g->tok[start].s;
+    size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - s);
     struct hnum hn;
-    if (norm_hnum(t->s, n, &hn) == 0 && hn.number >= 0) {
-        h->num_tok = best;
+    if (norm_hnum(s, n, &hn) == 0 && hn.number >= 0) {
+        h->num_tok = start;
         h->num_end = end;
         h->has_hn = true;
         h->hn = hn;
-        h->hn_raw = t->s;
+        h->hn_raw = s;
         h->hn_len = n;
     }
 }
@@ -678,6 +828,7 @@ static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl)
 void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
+    set_aside_parts(g);
     find_postcode_and_country(g);
     /* Exact street spans: runs of up to MAX_SPAN word tokens, none past a comma (a street's
      * name holds none). Every span is looked up first, all together (index_street_first_many
@@ -691,12 +842,17 @@ void gc_parse_free(struct gctx *g, const char *text)
     const char *keys[NSPAN];
     size_t lens[NSPAN];
     uint32_t found[NSPAN];
-    int ns = 0, nb = 0;
+    int ns = 0, nb = 0, numbers = 0;
+    for (int i = 0; i < g->ntok; i++)
+        numbers += g->tok[i].numlike && !g->tok[i].used;
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
+        /* A span starts with a word. When the text holds several numbers, it may hold numbers
+         * after that word: "Rua 31 de Janeiro 174", "Avenue du 8 Mai 1945 3", "Route 66 12"
+         * (the house number is then the number next to it); a lone number is the house's. */
         for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
-            if (g->tok[j - 1].used || g->tok[j - 1].numlike)
+            if (g->tok[j - 1].used || (g->tok[j - 1].numlike && numbers < 2))
                 break;
             size_t kl;
             const char *k = span_key_ref(g, i, j, &kl);
@@ -801,4 +957,47 @@ void gc_parse_structured(struct gctx *g)
     }
     gc_fuzzy_streets(g, key, (size_t)kl, 0, 1);
     gc_typed_streets(g, key, (size_t)kl, 0, 1);
+}
+
+/* Words of a name as the normaliser splits them (runs of letters and digits; an apostrophe
+ * joins), counted roughly: enough to see that two wordings have the same words. */
+static int count_words(const char *s, size_t n)
+{
+    int w = 0;
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool part = isalnum(c) || c >= 0x80 || c == '\'';
+        w += part && !in;
+        in = part;
+    }
+    return w;
+}
+
+double gc_street_quality(struct gctx *g, const struct cand *c)
+{
+    if (c->street_q < 1 || c->hyp < 0 || c->hyp >= g->nhyp)
+        return c->street_q;
+    const struct hyp *h = &g->hyp[c->hyp];
+    const char *qs;
+    size_t qn;
+    if (h->span_i >= 0 && h->span_j > h->span_i) {
+        qs = g->tok[h->span_i].s;
+        qn = (size_t)(g->tok[h->span_j - 1].s + g->tok[h->span_j - 1].len - qs);
+    } else if (!is_blank(g->q->street)) {
+        qs = g->q->street;
+        qn = strlen(qs);
+    } else {
+        return c->street_q;
+    }
+    const char *name = ix_str(g->v, g->v->streets[c->street].name);
+    size_t nn = strlen(name);
+    if (count_words(qs, qn) == count_words(name, nn))
+        return c->street_q; /* same words, then no optional one is missing (the quick case) */
+    char a[KEY_MAX], b[KEY_MAX];
+    int la = norm_key_all(qs, qn, g->cc_arg, a, sizeof(a));
+    int lb = norm_key_all(name, nn, g->cc_arg, b, sizeof(b));
+    if (la <= 0 || lb <= 0 || (la == lb && memcmp(a, b, (size_t)la) == 0))
+        return c->street_q;
+    return c->street_q * GC_WEIGHTS.optional_words;
 }

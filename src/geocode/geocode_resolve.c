@@ -35,6 +35,8 @@ static double address_score(const struct gctx *g, const struct ix_addr *ad, cons
     }
     if (sc == 0)
         return 0;
+    if (((ad->flags & IXA_EVIDENCE) != 0) != hn->is_evidence)
+        sc -= w->hn_series_miss;
     char sfx[4] = {0};
     memcpy(sfx, ad->suffix, 3);
     if (strcmp(sfx, hn->suffix) == 0)
@@ -173,7 +175,7 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
             gc_set_view(o, 100);
     }
     const struct gc_query *q = g->q;
-    o->mq[MQ_STREET] = c->street_q;
+    o->mq[MQ_STREET] = gc_street_quality(g, c);
     if (h->has_hn || !is_blank(q->house_number))
         o->mq[MQ_HOUSENUMBER] = c->mq_hn < 0 ? 0 : c->mq_hn;
     if (g->has_pc || g->pc_unknown || !is_blank(q->postcode))

@@ -255,6 +255,10 @@ int gc_cmp_cand(const void *pa, const void *pb, void *ctx)
     const struct index_view *cmp_view = ctx;
     if (a->score != b->score)
         return a->score > b->score ? -1 : 1;
+    /* the house number itself before a range or an orientation number holding it ("39" before
+     * "36-42" on a street split in two by its postcodes) */
+    if (a->mq_hn != b->mq_hn)
+        return a->mq_hn > b->mq_hn ? -1 : 1;
     if (a->level != b->level)
         return a->level > b->level ? -1 : 1;
     /* the bigger of two equal streets first: more addresses, then more interpolation */

@@ -578,7 +578,8 @@ static int add_address(struct index_builder *b, const struct record *r)
     a.number = (int32_t)h.number;
     a.number2 = (int32_t)h.number2;
     memcpy(a.suffix, h.suffix, strnlen(h.suffix, sizeof(a.suffix)));
-    a.flags = (uint8_t)((h.is_slash ? IXA_SLASH : 0) | (h.is_range ? IXA_RANGE : 0));
+    a.flags = (uint8_t)((h.is_slash ? IXA_SLASH : 0) | (h.is_range ? IXA_RANGE : 0) |
+                        (h.is_evidence ? IXA_EVIDENCE : 0));
     a.raw = intern(b, r->number);
     a.postcode = intern(b, r->postcode);
     a.group = (uint32_t)g;

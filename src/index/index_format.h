@@ -114,15 +114,16 @@ struct ix_addr {
     int32_t number;    /* main number, -1 when none */
     int32_t number2;   /* second number (Czech orientation number, range end), -1 when none */
     char suffix[3];    /* lower-case letters, NUL-padded */
-    uint8_t flags;     /* IXA_SLASH: "1075/47" pair; IXA_RANGE: number..number2 */
+    uint8_t flags;     /* IXA_SLASH: "1075/47" pair; IXA_RANGE: number..number2; IXA_EVIDENCE */
     uint32_t raw;      /* string: the number as written */
     uint32_t postcode; /* string */
     uint32_t street;   /* index of its ix_street */
     uint32_t source;   /* string: source id, for locationId */
 };
 static_assert(sizeof(struct ix_addr) == 36, "ix_addr layout");
-#define IXA_SLASH 1
-#define IXA_RANGE 2
+#define IXA_SLASH    1
+#define IXA_RANGE    2
+#define IXA_EVIDENCE 4 /* a Czech evidence number ("ev.12"): a number series of its own */
 
 struct ix_interp {
     uint32_t street;

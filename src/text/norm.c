@@ -7,8 +7,10 @@
  *   1. fold: each code point is decomposed (NFKD), case-folded and stripped of marks with
  *      utf8proc_decompose_char() into a stack buffer; letters without a decomposition are
  *      transliterated (æ→ae, ø→oe, œ→oe, þ→th, đ→d, ł→l ...); apostrophes vanish ("O'Farrell"
- *      = "OFarrell"); every other non-letter, non-digit is a token boundary; a '.' right after
- *      a token marks that token as "dotted" (abbreviations like "g." need it);
+ *      = "OFarrell"), except after a single letter, where they end the word ("d'Urgell" =
+ *      "d Urgell", so that the lists can drop the elided article); every other non-letter,
+ * non-digit is a token boundary; a '.' right after a token marks that token as "dotted"
+ * (abbreviations like "g." need it);
  *   2. digraphs: inside a token "ae", "oe", "ue" fold to "a", "o", "u" and "aa" to "a" (the rule
  *      is "drop an 'e' after a/o/u, an 'a' after a", applied left to right against the last
  *      letter kept, so it is idempotent), which makes Nørrebrogade = Norrebrogade =
@@ -28,6 +30,7 @@
  * Hot path: no allocation per call; all work happens in fixed stack buffers.
  */
 #include "text/norm.h"
+#include "text/norm_int.h"
 #include "base/hash.h"
 #include "base/mem.h"
 
@@ -48,7 +51,7 @@
 #endif
 
 /* The languages that have a list, in the order tried when the country is unknown. */
-static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "pt",
+static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "ca", "pt",
                                          "nl", "da", "nb", "sv", "cs", "pl"};
 #define NLANG     ((int)(sizeof(lang_codes) / sizeof(lang_codes[0])))
 #define MAX_WORDS 3  /* words in one abbreviation */
@@ -176,6 +179,15 @@ static bool fold_ignored(int32_t c)
            c == 0x02BC || c == 0x02BB || c == 0x2032;
 }
 
+/* An apostrophe: after a single letter it ends the word, so that an elided article is a word
+ * of its own ("d'Arinsal", "l'Église": "d arinsal"); elsewhere it vanishes ("O'Farrell" keeps
+ * one key, "ofarrell", either way). */
+static void fold_apostrophe(struct toks *t)
+{
+    if (t->open && t->v[t->n - 1].len == 1 && !t->v[t->n - 1].digit)
+        toks_close(t);
+}
+
 static void fold_ascii(struct toks *t, int32_t c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -185,8 +197,10 @@ static void fold_ascii(struct toks *t, int32_t c)
         toks_put(t, &ch, 1);
         return;
     }
-    if (c == '\'' || c == '`')
+    if (c == '\'' || c == '`') {
+        fold_apostrophe(t);
         return;
+    }
     if (c == '.' && t->open)
         t->v[t->n - 1].dot = true;
     toks_close(t);
@@ -205,6 +219,8 @@ static bool fold_simple(struct toks *t, int32_t c)
         toks_put(t, sp, strlen(sp));
         return true;
     }
+    if (fold_ignored(c) && c != 0xB7) /* an apostrophe; the Catalan middle dot only vanishes */
+        fold_apostrophe(t);
     return fold_ignored(c);
 }
 
@@ -500,19 +516,28 @@ static const char *dict_parse_line(struct dict *d, int lang, char *line)
     return NULL;
 }
 
-static int dict_load_file(struct dict *d, int lang, const char *dir)
+int norm_list_open(const char *dir, const char *name, char *path, size_t cap, FILE **fp)
 {
-    char path[4096];
-    int pn = snprintf(path, sizeof(path), "%s/%s.txt", dir, lang_codes[lang]);
-    if (pn < 0 || (size_t)pn >= sizeof(path))
+    int pn = snprintf(path, cap, "%s/%s", dir, name);
+    if (pn < 0 || (size_t)pn >= cap)
         return GB_ETOOLONG;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
+    *fp = fopen(path, "r");
+    if (!*fp) {
         int rc = -errno;
         log_error("norm dict open failed path=%s err=%s", path, gb_strerror(rc));
         return rc;
     }
-    int rc = 0;
+    return 0;
+}
+
+static int dict_load_file(struct dict *d, int lang, const char *dir)
+{
+    char path[4096], name[16];
+    snprintf(name, sizeof(name), "%s.txt", lang_codes[lang]);
+    FILE *fp;
+    int rc = norm_list_open(dir, name, path, sizeof(path), &fp);
+    if (rc < 0)
+        return rc;
     char line[LINE_MAX_];
     int lineno = 0;
     while (fgets(line, sizeof(line), fp)) {
@@ -586,6 +611,9 @@ int norm_init(const char *dir)
     rc = norm_region_load(dir);
     if (rc < 0)
         goto out;
+    rc = norm_segment_load(dir);
+    if (rc < 0)
+        goto out;
     for (int l = 0; l < NLANG; l++)
         d->langs[676][l] = (uint8_t)l;
     d->nlangs[676] = NLANG;
@@ -616,8 +644,9 @@ struct out {
     char *p;
     size_t cap;
     size_t len;
-    bool key;      /* no spaces between words */
-    bool overflow; /* cap reached */
+    bool key;          /* no spaces between words */
+    bool keep_dropped; /* the words of a rule "-" stay as written */
+    bool overflow;     /* cap reached */
 };
 
 static void out_byte(struct out *o, char c)
@@ -709,7 +738,12 @@ static const struct rule *rule_pick(const struct dict *d, const struct slot *s,
 static void langs_for(const struct dict *d, const char *country, struct langset *ls)
 {
     int idx = 676;
-    if (country) {
+    if (country && country[0] >= 'A' && country[0] <= 'Z' && country[1] >= 'A' &&
+        country[1] <= 'Z' && !country[2]) {
+        /* an alpha-2 code as the geocoder passes it: its row (an unknown code's row is the
+         * "all lists" order, as norm_country() would make it) */
+        idx = (country[0] - 'A') * 26 + (country[1] - 'A');
+    } else if (country) {
         const char *cc = norm_country(country, strlen(country));
         if (cc)
             idx = (cc[0] - 'A') * 26 + (cc[1] - 'A');
@@ -736,7 +770,12 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                 const struct slot *s = dict_find(d, key, (size_t)kl);
                 const struct rule *r = s ? rule_pick(d, s, ls, t, i, nw) : NULL;
                 if (r) {
-                    if (!r->drop)
+                    if (r->drop && o->keep_dropped) {
+                        for (int w = i; w < i + nw; w++) {
+                            out_word_start(o);
+                            out_bytes(o, t->text + t->v[w].off, t->v[w].len);
+                        }
+                    } else if (!r->drop)
                         out_expansion(o, d->pool + r->exp, false);
                     done = nw;
                     break;
@@ -777,7 +816,7 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
 }
 
 static int norm_run(const char *in, size_t len, const char *country, char *out, size_t cap,
-                    bool key, bool abbrev)
+                    bool key, bool abbrev, bool keep_dropped)
 {
     if (cap == 0)
         return GB_ETOOLONG;
@@ -791,7 +830,7 @@ static int norm_run(const char *in, size_t len, const char *country, char *out, 
     struct langset ls = {0};
     if (d)
         langs_for(d, country, &ls);
-    struct out o = {.p = out, .cap = cap, .key = key};
+    struct out o = {.p = out, .cap = cap, .key = key, .keep_dropped = keep_dropped};
     expand(d, &ls, &t, &o);
     if (o.overflow)
         return GB_ETOOLONG;
@@ -801,17 +840,22 @@ static int norm_run(const char *in, size_t len, const char *country, char *out, 
 
 int norm_name(const char *in, size_t len, const char *country, char *out, size_t cap)
 {
-    return norm_run(in, len, country, out, cap, false, true);
+    return norm_run(in, len, country, out, cap, false, true, false);
 }
 
 int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap)
 {
-    return norm_run(in, len, country, out, cap, true, true);
+    return norm_run(in, len, country, out, cap, true, true, false);
+}
+
+int norm_key_all(const char *in, size_t len, const char *country, char *out, size_t cap)
+{
+    return norm_run(in, len, country, out, cap, true, true, true);
 }
 
 int norm_fold(const char *in, size_t len, char *out, size_t cap)
 {
-    return norm_run(in, len, NULL, out, cap, false, false);
+    return norm_run(in, len, NULL, out, cap, false, false, false);
 }
 
 size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap)

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define NORM_VERSION    1
+#define NORM_VERSION    2
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
 #define NORM_MAX_TOKENS 64
 
@@ -54,6 +54,13 @@ int norm_name(const char *in, size_t len, const char *country, char *out, size_t
 int norm_key(const char *in, size_t len, const char *country, char *out, size_t cap);
 
 /*
+ * Like norm_key(), but the words a list drops (articles and prepositions, "ul.") stay: two
+ * names with one norm_key() differ here when one has such a word the other has not, which
+ * makes such a match a little less certain ("Rua de Santa Catarina" for "Rua Santa Catarina").
+ */
+int norm_key_all(const char *in, size_t len, const char *country, char *out, size_t cap);
+
+/*
  * Fold only: case, marks, transliteration, digraphs, tokens joined by one space; no
  * abbreviation lists (works before norm_init()). Same returns as norm_name().
  */
@@ -68,13 +75,14 @@ int norm_fold(const char *in, size_t len, char *out, size_t cap);
  * country. A word after the slash ("110/Top 20") makes it unit text instead.
  */
 struct hnum {
-    long number;     /* first number, -1 when there is none ("?/228", "Apt 3") */
-    long number2;    /* second number of "1075/47", end of range "12-14", else -1 */
-    char suffix[8];  /* lower-case letters after number ("a"), "" when none */
-    char suffix2[8]; /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
-    char unit[32];   /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
-    bool is_range;   /* "12-14", "12;14", "76, 76a": number..number2 */
-    bool is_slash;   /* "1075/47" form */
+    long number;      /* first number, -1 when there is none ("?/228", "Apt 3") */
+    long number2;     /* second number of "1075/47", end of range "12-14", else -1 */
+    char suffix[8];   /* lower-case letters after number ("a"), "" when none */
+    char suffix2[8];  /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
+    char unit[32];    /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
+    bool is_range;    /* "12-14", "12;14", "76, 76a": number..number2 */
+    bool is_slash;    /* "1075/47" form */
+    bool is_evidence; /* a Czech evidence number ("ev. 12", "č. ev. 12"): a series of its own */
 };
 
 /*
@@ -83,6 +91,10 @@ struct hnum {
  * Unit, Ste, #, Top, Whg, byt, Danish floors "st. th" ...) go to unit. Cases: test/cases/hnum.tsv.
  */
 int norm_hnum(const char *in, size_t len, struct hnum *out);
+
+/* Whether the word (any case, dots ignored) only announces a house number: "Nr.", "No",
+ * "č.p.", "ev.", "ev.č." (the list norm_hnum() skips). */
+bool norm_hnum_prefix(const char *s, size_t len);
 
 /* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
@@ -95,6 +107,18 @@ bool norm_unit_word(const char *s, size_t len);
  * characters are dropped (data). Writes at most cap - 1 bytes and a NUL; returns the length.
  */
 size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap);
+
+/*
+ * Words that mark the parts of a free-text address that are not the address (data/dict/
+ * segment.txt): the NORM_SEG_* kinds of the word s (any case and accents, punctuation and
+ * spaces ignored: "c/o", "S.L.U.", "Personalabteilung" by its ending), 0 when it is none or
+ * before norm_init().
+ */
+#define NORM_SEG_RECIPIENT  1u /* opens a part naming a person ("c/o", "Attn", "z. Hd.") */
+#define NORM_SEG_LEGAL      2u /* a legal form ("GmbH", "Ltd", "S.L.") */
+#define NORM_SEG_DEPARTMENT 4u /* a department ("Abteilung", "Dept.") */
+#define NORM_SEG_UNIT       8u /* building, floor, door or unit text ("OG", "étage", "Esq.") */
+unsigned norm_segment_word(const char *s, size_t len);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */

@@ -32,7 +32,7 @@ struct country {
 };
 
 static const struct country countries[] = {
-    {"AD", "AND", "Andorra", "es fr", "Andora|Andorre|Principality of Andorra"},
+    {"AD", "AND", "Andorra", "ca es fr", "Andora|Andorre|Principality of Andorra"},
     {"AE", "ARE", "United Arab Emirates", "",
      "De forente arabiske emirater|Emirados Árabes Unidos|Emirati Arabi Uniti|Emiratos Árabes "
      "Unidos|Forenede Arabiske Emirater|Förenade Arabemiraten|Spojené arabské emiráty|Vereinigte "
@@ -173,7 +173,7 @@ static const struct country countries[] = {
      "Saara Ocidental|Sahara Occidental|Sahara Zachodnia|Sahara "
      "occidentale|Vestsahara|Västsahara|Westelijke Sahara|Westsahara|Západní Sahara"},
     {"ER", "ERI", "Eritrea", "", "Eritreia|Erytrea|the State of Eritrea|Érythrée"},
-    {"ES", "ESP", "Spain", "es",
+    {"ES", "ESP", "Spain", "es ca",
      "Espagne|Espanha|España|Hiszpania|Kingdom of Spain|Spagna|Spania|Spanien|Spanje|Španělsko"},
     {"ET", "ETH", "Ethiopia", "",
      "Etiopie|Etiopien|Etiópia|Federal Democratic Republic of Ethiopia|Äthiopien|Éthiopie"},

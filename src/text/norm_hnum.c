@@ -265,6 +265,8 @@ int norm_hnum(const char *in, size_t len, struct hnum *out)
         } else if (t[i].type == HT_WORD &&
                    (is_prefix_word(t[i].word) || (after_prefix && (strcmp(t[i].word, "p") == 0 ||
                                                                    strcmp(t[i].word, "o") == 0)))) {
+            if (strcmp(t[i].word, "ev") == 0 || strcmp(t[i].word, "evc") == 0)
+                h.is_evidence = true;
             after_prefix = true;
             i++;
         } else {
@@ -363,4 +365,18 @@ bool norm_unit_word(const char *s, size_t len)
         return false;
     w[n] = '\0';
     return is_unit_word(w);
+}
+
+bool norm_hnum_prefix(const char *s, size_t len)
+{
+    char f[32], w[16];
+    int k = len < sizeof(f) ? norm_fold(s, len, f, sizeof(f)) : -1;
+    if (k <= 0)
+        return false;
+    size_t n = 0;
+    for (int i = 0; i < k && n + 1 < sizeof(w); i++)
+        if (f[i] != ' ')
+            w[n++] = f[i];
+    w[n] = '\0';
+    return n > 0 && n + 1 < sizeof(w) && is_prefix_word(w);
 }
