@@ -100,6 +100,7 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
     static_assert(MEMO_POOL <= UINT16_MAX, "memo_off is 16-bit");
     if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
         memset(g->memo_known, 0, sizeof(g->memo_known));
+        memset(g->city_known, 0, sizeof(g->city_known));
         g->memo_used = 0;
         g->memo_cc = g->cc_arg;
     }
@@ -213,6 +214,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->ntok = end - first;
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
     r->place_known = false;
+    r->city_known = false;
     if (r->klen)
         h->n_runs++;
 }
@@ -269,7 +271,7 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     uint32_t a = *lo, b = *hi;
     if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
         memcmp(v->streets[b - 1].country, cc, 2) == 0)
-        return; /* the whole range is of country cc */
+        return;     /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
         if (memcmp(v->streets[m].country, cc, 2) < 0)
@@ -290,27 +292,42 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
- * binary search for the country, then one for the city key). */
-static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
+/* Candidates of [lo, hi) whose city key is city's (a CITIES entry; IX_NONE: none): the town's
+ * streets are ascending, so those of the run are one stretch of them. */
+static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t city, int hyp, double q,
                      int span_tokens)
 {
-    const struct index_view *v = g->v;
-    while (lo < hi) {
-        uint32_t c_lo = lo, c_hi = hi;
-        country_span(v, v->streets[lo].country, &c_lo, &c_hi);
-        uint32_t a = c_lo, b = c_hi;
-        while (a < b) {
-            uint32_t m = a + (b - a) / 2;
-            if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
-                a = m + 1;
-            else
-                b = m;
-        }
-        for (; a < c_hi && strcmp(ix_str(v, v->streets[a].city_key), key) == 0; a++)
-            add_cand(g, a, hyp, q, span_tokens);
-        lo = c_hi;
+    if (city == IX_NONE)
+        return;
+    size_t n;
+    const uint32_t *st = index_city_streets(g->ix, city, lo, &n);
+    for (size_t k = 0; k < n && st[k] < hi; k++)
+        add_cand(g, st[k], hyp, q, span_tokens);
+}
+
+/* The CITIES entry of the key of tokens [i, j) (j - i <= MAX_SPAN), looked up once per query
+ * and reading country. */
+static uint32_t span_city(struct gctx *g, int i, int j)
+{
+    uint8_t bit = (uint8_t)(1u << (j - i - 1));
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, i, j, key, sizeof(key)); /* first: it may reset the memo */
+    if (g->city_known[i] & bit)
+        return g->city_memo[i][j - i - 1];
+    uint32_t city = kl > 0 ? index_city_find(g->ix, key, kl) : IX_NONE;
+    g->city_memo[i][j - i - 1] = city;
+    g->city_known[i] |= bit;
+    return city;
+}
+
+/* The CITIES entry of run r's whole key, looked up once. */
+static uint32_t run_city(struct gctx *g, struct run *r)
+{
+    if (!r->city_known) {
+        r->city = index_city_find(g->ix, r->key, r->klen);
+        r->city_known = true;
     }
+    return r->city;
 }
 
 /* Candidates of [lo, hi) in a locality of hypothesis hyp's runs: the whole run, and for free
@@ -318,10 +335,10 @@ static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, 
 static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
                             int span_tokens)
 {
-    const struct hyp *h = &g->hyp[hyp];
+    struct hyp *h = &g->hyp[hyp];
     for (int r = 0; r < h->n_runs; r++) {
-        const struct run *run = &h->runs[r];
-        add_city(g, lo, hi, run->key, hyp, q, span_tokens);
+        struct run *run = &h->runs[r];
+        add_city(g, lo, hi, run_city(g, run), hyp, q, span_tokens);
         if (run->first < 0 || run->ntok < 2)
             continue;
         int end = run->first + run->ntok;
@@ -329,9 +346,7 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
                 if (i == run->first && j == end)
                     continue; /* the whole run, above */
-                char key[KEY_MAX];
-                if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
-                    add_city(g, lo, hi, key, hyp, q, span_tokens);
+                add_city(g, lo, hi, span_city(g, i, j), hyp, q, span_tokens);
             }
     }
 }
@@ -534,6 +549,7 @@ void gc_parse_structured(struct gctx *g)
             r->ntok = 1;
             r->first = -1;
             r->place_known = false;
+            r->city_known = false;
             h->n_runs++;
         }
     }
