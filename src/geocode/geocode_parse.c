@@ -292,17 +292,25 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates of [lo, hi) whose city key is city's (a CITIES entry; IX_NONE: none): the town's
- * streets are ascending, so those of the run are one stretch of them. */
-static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t city, int hyp, double q,
+/* Candidates among the ascending streets st[0, n) that are of the run of key (those from the
+ * run's first street on, up to the first of another key: the run is one stretch of them). */
+static void add_listed(struct gctx *g, const uint32_t *st, size_t n, uint32_t key, int hyp,
+                       double q, int span_tokens)
+{
+    for (size_t k = 0; k < n && g->v->streets[st[k]].key == key; k++)
+        add_cand(g, st[k], hyp, q, span_tokens);
+}
+
+/* Candidates of the run of key from first whose city key is city's (a CITIES entry; IX_NONE:
+ * none). */
+static void add_city(struct gctx *g, uint32_t first, uint32_t key, uint32_t city, int hyp, double q,
                      int span_tokens)
 {
     if (city == IX_NONE)
         return;
     size_t n;
-    const uint32_t *st = index_city_streets(g->ix, city, lo, &n);
-    for (size_t k = 0; k < n && st[k] < hi; k++)
-        add_cand(g, st[k], hyp, q, span_tokens);
+    const uint32_t *st = index_city_streets(g->ix, city, first, &n);
+    add_listed(g, st, n, key, hyp, q, span_tokens);
 }
 
 /* The CITIES entry of the key of tokens [i, j) (j - i <= MAX_SPAN), looked up once per query
@@ -320,25 +328,28 @@ static uint32_t span_city(struct gctx *g, int i, int j)
     return city;
 }
 
-/* The CITIES entry of run r's whole key, looked up once. */
+/* The CITIES entry of run r's whole key, looked up once (once per query for a free-form run:
+ * every hypothesis that leaves the same tokens over asks for the same span). */
 static uint32_t run_city(struct gctx *g, struct run *r)
 {
     if (!r->city_known) {
-        r->city = index_city_find(g->ix, r->key, r->klen);
+        r->city = r->first >= 0 && r->ntok <= MAX_SPAN ? span_city(g, r->first, r->first + r->ntok)
+                                                       : index_city_find(g->ix, r->key, r->klen);
         r->city_known = true;
     }
     return r->city;
 }
 
-/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs: the whole run, and for free
- * text any span of up to three of its tokens ("Praha 9" is also "Praha"), each key made once. */
-static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+/* Candidates of the run of key from first in a locality of hypothesis hyp's runs: the whole
+ * run, and for free text any span of up to three of its tokens ("Praha 9" is also "Praha"),
+ * each looked up once. */
+static void add_by_locality(struct gctx *g, uint32_t first, uint32_t key, int hyp, double q,
                             int span_tokens)
 {
     struct hyp *h = &g->hyp[hyp];
     for (int r = 0; r < h->n_runs; r++) {
         struct run *run = &h->runs[r];
-        add_city(g, lo, hi, run_city(g, run), hyp, q, span_tokens);
+        add_city(g, first, key, run_city(g, run), hyp, q, span_tokens);
         if (run->first < 0 || run->ntok < 2)
             continue;
         int end = run->first + run->ntok;
@@ -346,47 +357,50 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
                 if (i == run->first && j == end)
                     continue; /* the whole run, above */
-                add_city(g, lo, hi, span_city(g, i, j), hyp, q, span_tokens);
+                add_city(g, first, key, span_city(g, i, j), hyp, q, span_tokens);
             }
     }
 }
 
-/* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,
- * so those of this name are one stretch of them. */
-static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+/* Candidates of the run of key from first that have the query's postcode. */
+static void add_by_postcode(struct gctx *g, uint32_t first, uint32_t key, int hyp, double q,
                             int span_tokens)
 {
     size_t n;
-    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, lo, &n);
-    for (size_t k = 0; k < n && st[k] < hi; k++)
-        add_cand(g, st[k], hyp, q, span_tokens);
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, first, &n);
+    add_listed(g, st, n, key, hyp, q, span_tokens);
 }
 
 /*
  * The streets of the run of equal keys that starts at first, as candidates of hyp. A name in
  * few localities gives them all. A name in many is narrowed by what the query gives first (the
- * country, then the streets with its postcode and those in a locality it names, through the
- * index's order and its postcode table), so that the work depends on the plausible streets,
- * not on how many towns have a street of that name. When nothing narrows it, a name in up to
- * WIDE_MAX localities gives them all; a name in more is truly ambiguous (g->too_wide).
+ * streets with its postcode and those in a locality it names, through the index's postcode and
+ * city tables; the country filter of add_cand), so that the work depends on the plausible
+ * streets, not on how many towns have a street of that name: the run's end is not even looked
+ * for. When nothing narrows it, a name in up to WIDE_MAX localities of the country gives them
+ * all; a name in more is truly ambiguous (g->too_wide).
  */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
-    uint32_t lo = first, hi = index_street_run_end(g->ix, first);
-    if (hi - lo > NARROW_MIN) {
-        if (g->cc[0]) {
-            uint32_t a = lo, b = hi; /* streets of unknown country pass any country filter */
-            country_span(g->v, "\0\0", &a, &b);
-            for (uint32_t k = a; k < b; k++)
+    const struct index_view *v = g->v;
+    uint32_t key = v->streets[first].key;
+    uint32_t lo = first, hi = first + 1;
+    if (first + NARROW_MIN < v->n_streets && v->streets[first + NARROW_MIN].key == key) {
+        if (g->cc[0]) { /* streets of unknown country (the run's first) pass any filter */
+            for (uint32_t k = first; k < v->n_streets && v->streets[k].key == key &&
+                                     !v->streets[k].country[0] && !v->streets[k].country[1];
+                 k++)
                 add_cand(g, k, hyp, q, span_tokens);
-            country_span(g->v, g->cc, &lo, &hi);
         }
         int before = g->ncand;
         if (g->pc_run != IX_NONE)
-            add_by_postcode(g, lo, hi, hyp, q, span_tokens);
-        add_by_locality(g, lo, hi, hyp, q, span_tokens);
+            add_by_postcode(g, first, key, hyp, q, span_tokens);
+        add_by_locality(g, first, key, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
+        hi = index_street_run_end(g->ix, first);
+        if (g->cc[0])
+            country_span(v, g->cc, &lo, &hi);
         if (hi - lo > WIDE_MAX) {
             g->too_wide = true;
             return;
