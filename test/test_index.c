@@ -849,25 +849,6 @@ static void test_crafted_references(void **state)
             k++;
         t[k] = n_pcs;
     });
-    uint32_t n_cities = (uint32_t)h0->sect[IXS_CITIES].count;
-    uint32_t n_city_streets = (uint32_t)h0->sect[IXS_CITY_STREETS].count;
-    assert_true(n_cities > 0 && n_city_streets > 0);
-    CASE("city key", ((struct ix_city *)sect(q, IXS_CITIES))[0].key = n_str);
-    CASE("city street range",
-         ((struct ix_city *)sect(q, IXS_CITIES))[n_cities - 1].count = n_city_streets + 1);
-    CASE("city street range overflow", {
-        struct ix_city *c = &((struct ix_city *)sect(q, IXS_CITIES))[0];
-        c->first = 1;
-        c->count = 0xFFFFFFFFu;
-    });
-    CASE("city street", ((uint32_t *)sect(q, IXS_CITY_STREETS))[0] = n_streets);
-    CASE("city hash slot", {
-        uint32_t *t = sect(q, IXS_CITY_HASH);
-        size_t k = 0;
-        while (t[k] == IX_NONE)
-            k++;
-        t[k] = n_cities;
-    });
     CASE("strings not NUL-terminated", ((char *)sect(q, IXS_STRINGS))[n_str - 1] = 'x');
     CASE("strings not starting with the empty string", ((char *)sect(q, IXS_STRINGS))[0] = 'x');
     CASE("section count", ((struct ix_header *)q)->sect[IXS_ADDRS].count += 1);
@@ -909,54 +890,6 @@ static void test_crafted_references(void **state)
     assert_true(rc == 0 || rc == GB_ECORRUPT);
     free(q);
     free(p);
-}
-
-/* The city key -> streets table holds, for every city key of the streets, exactly the streets
- * of that key, ascending; index_city_streets starts at the first street >= from; a key no
- * street's city has is not found. */
-static void test_city_streets(void **state)
-{
-    (void)state;
-    char path[1024], err[512] = "";
-    size_t n;
-    free(good_index(&n, path, sizeof(path)));
-    struct index *ix = NULL;
-    assert_int_equal(index_open(&ix, path, err, sizeof(err)), 0);
-    const struct index_view *v = index_view(ix);
-    size_t cities_seen = 0, streets_with_city = 0;
-    for (size_t i = 0; i < v->n_streets; i++) {
-        const char *ck = ix_str(v, v->streets[i].city_key);
-        if (!*ck)
-            continue;
-        streets_with_city++;
-        uint32_t c = index_city_find(ix, ck, strlen(ck));
-        assert_int_not_equal(c, IX_NONE);
-        assert_string_equal(ix_str(v, v->cities[c].key), ck);
-        size_t m;
-        const uint32_t *st = index_city_streets(ix, c, 0, &m);
-        /* exactly the streets of this city key, ascending */
-        size_t k = 0;
-        for (size_t j = 0; j < v->n_streets; j++)
-            if (strcmp(ix_str(v, v->streets[j].city_key), ck) == 0) {
-                assert_true(k < m);
-                assert_int_equal(st[k++], j);
-            }
-        assert_int_equal(k, m);
-        if (st[0] == i) { /* first street of its city: count the city once */
-            cities_seen++;
-            const uint32_t *from = index_city_streets(ix, c, (uint32_t)i + 1, &k);
-            assert_int_equal(k, m - 1);
-            assert_ptr_equal(from, st + 1);
-        }
-    }
-    assert_true(streets_with_city > 0);
-    assert_int_equal(cities_seen, v->n_cities);
-    assert_int_equal(streets_with_city, v->n_city_streets);
-    assert_int_equal(index_city_find(ix, "nosuchtownanywhere", 18), IX_NONE);
-    size_t m = 7;
-    index_city_streets(ix, IX_NONE, 0, &m);
-    assert_int_equal(m, 0);
-    index_close(ix);
 }
 
 /* ---- `geobatch check` ---- */
@@ -1057,7 +990,6 @@ int main(void)
         cmocka_unit_test(test_not_an_index),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_crafted_references),
-        cmocka_unit_test(test_city_streets),
         cmocka_unit_test(test_check_output),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

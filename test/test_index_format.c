@@ -53,9 +53,6 @@ static const struct {
     {IXS_PC_RANGES, "PC_RANGES", sizeof(struct ix_range)},
     {IXS_PC_STREETS, "PC_STREETS", sizeof(uint32_t)},
     {IXS_FUZZY_DIR, "FUZZY_DIR", sizeof(uint32_t)},
-    {IXS_CITIES, "CITIES", sizeof(struct ix_city)},
-    {IXS_CITY_HASH, "CITY_HASH", sizeof(uint32_t)},
-    {IXS_CITY_STREETS, "CITY_STREETS", sizeof(uint32_t)},
 };
 
 static void test_section_table_matches_the_code(void **state)
@@ -94,7 +91,6 @@ static void test_header_and_structure_sizes(void **state)
         {"ix_street", sizeof(struct ix_street)},     {"ix_addr", sizeof(struct ix_addr)},
         {"ix_interp", sizeof(struct ix_interp)},     {"ix_place", sizeof(struct ix_place)},
         {"ix_postcode", sizeof(struct ix_postcode)}, {"ix_admin", sizeof(struct ix_admin)},
-        {"ix_city", sizeof(struct ix_city)},
     };
     for (size_t i = 0; i < sizeof(structs) / sizeof(structs[0]); i++) {
         snprintf(want, sizeof(want), "### `%s` (%zu bytes)", structs[i].name, structs[i].size);

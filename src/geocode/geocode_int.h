@@ -123,8 +123,6 @@ struct run {
     char key[KEY_MAX];
     size_t klen;
     bool place_known;     /* place_first is looked up (the first candidate that asked) */
-    bool city_known;      /* city is looked up (the first street run that asked) */
-    uint32_t city;        /* index_city_find(key), IX_NONE when no street's city has the key */
     uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
 };
 
@@ -184,13 +182,11 @@ struct gctx {
     const char *memo_cc; /* the cc_arg the memo was made with */
     uint8_t memo_known[MAX_TOKENS];
     uint16_t memo_used;
-    uint8_t city_known[MAX_TOKENS];   /* bit n - 1 of [i]: city_memo[i][n - 1] is looked up */
     uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
     /* tokens */
     struct token tok[MAX_TOKENS];
     uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */
     char memo_pool[MEMO_POOL];
-    uint32_t city_memo[MAX_TOKENS][MAX_SPAN]; /* index_city_find of the span's key (memo_cc) */
     int ntok;
     bool country_named; /* the text names the country */
     struct hyp hyp[MAX_HYP];

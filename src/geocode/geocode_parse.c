@@ -100,7 +100,6 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
     static_assert(MEMO_POOL <= UINT16_MAX, "memo_off is 16-bit");
     if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
         memset(g->memo_known, 0, sizeof(g->memo_known));
-        memset(g->city_known, 0, sizeof(g->city_known));
         g->memo_used = 0;
         g->memo_cc = g->cc_arg;
     }
@@ -214,7 +213,6 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->ntok = end - first;
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
     r->place_known = false;
-    r->city_known = false;
     if (r->klen)
         h->n_runs++;
 }
@@ -271,7 +269,7 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     uint32_t a = *lo, b = *hi;
     if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
         memcmp(v->streets[b - 1].country, cc, 2) == 0)
-        return;     /* the whole range is of country cc */
+        return; /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
         if (memcmp(v->streets[m].country, cc, 2) < 0)
@@ -292,64 +290,38 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates among the ascending streets st[0, n) that are of the run of key (those from the
- * run's first street on, up to the first of another key: the run is one stretch of them). */
-static void add_listed(struct gctx *g, const uint32_t *st, size_t n, uint32_t key, int hyp,
-                       double q, int span_tokens)
-{
-    for (size_t k = 0; k < n && g->v->streets[st[k]].key == key; k++)
-        add_cand(g, st[k], hyp, q, span_tokens);
-}
-
-/* Candidates of the run of key from first whose city key is city's (a CITIES entry; IX_NONE:
- * none). */
-static void add_city(struct gctx *g, uint32_t first, uint32_t key, uint32_t city, int hyp, double q,
+/* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
+ * binary search for the country, then one for the city key). */
+static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
                      int span_tokens)
 {
-    if (city == IX_NONE)
-        return;
-    size_t n;
-    const uint32_t *st = index_city_streets(g->ix, city, first, &n);
-    add_listed(g, st, n, key, hyp, q, span_tokens);
-}
-
-/* The CITIES entry of the key of tokens [i, j) (j - i <= MAX_SPAN), looked up once per query
- * and reading country. */
-static uint32_t span_city(struct gctx *g, int i, int j)
-{
-    uint8_t bit = (uint8_t)(1u << (j - i - 1));
-    char key[KEY_MAX];
-    size_t kl = gc_span_key(g, i, j, key, sizeof(key)); /* first: it may reset the memo */
-    if (g->city_known[i] & bit)
-        return g->city_memo[i][j - i - 1];
-    uint32_t city = kl > 0 ? index_city_find(g->ix, key, kl) : IX_NONE;
-    g->city_memo[i][j - i - 1] = city;
-    g->city_known[i] |= bit;
-    return city;
-}
-
-/* The CITIES entry of run r's whole key, looked up once (once per query for a free-form run:
- * every hypothesis that leaves the same tokens over asks for the same span). */
-static uint32_t run_city(struct gctx *g, struct run *r)
-{
-    if (!r->city_known) {
-        r->city = r->first >= 0 && r->ntok <= MAX_SPAN ? span_city(g, r->first, r->first + r->ntok)
-                                                       : index_city_find(g->ix, r->key, r->klen);
-        r->city_known = true;
+    const struct index_view *v = g->v;
+    while (lo < hi) {
+        uint32_t c_lo = lo, c_hi = hi;
+        country_span(v, v->streets[lo].country, &c_lo, &c_hi);
+        uint32_t a = c_lo, b = c_hi;
+        while (a < b) {
+            uint32_t m = a + (b - a) / 2;
+            if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
+                a = m + 1;
+            else
+                b = m;
+        }
+        for (; a < c_hi && strcmp(ix_str(v, v->streets[a].city_key), key) == 0; a++)
+            add_cand(g, a, hyp, q, span_tokens);
+        lo = c_hi;
     }
-    return r->city;
 }
 
-/* Candidates of the run of key from first in a locality of hypothesis hyp's runs: the whole
- * run, and for free text any span of up to three of its tokens ("Praha 9" is also "Praha"),
- * each looked up once. */
-static void add_by_locality(struct gctx *g, uint32_t first, uint32_t key, int hyp, double q,
+/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs: the whole run, and for free
+ * text any span of up to three of its tokens ("Praha 9" is also "Praha"), each key made once. */
+static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
                             int span_tokens)
 {
-    struct hyp *h = &g->hyp[hyp];
+    const struct hyp *h = &g->hyp[hyp];
     for (int r = 0; r < h->n_runs; r++) {
-        struct run *run = &h->runs[r];
-        add_city(g, first, key, run_city(g, run), hyp, q, span_tokens);
+        const struct run *run = &h->runs[r];
+        add_city(g, lo, hi, run->key, hyp, q, span_tokens);
         if (run->first < 0 || run->ntok < 2)
             continue;
         int end = run->first + run->ntok;
@@ -357,50 +329,49 @@ static void add_by_locality(struct gctx *g, uint32_t first, uint32_t key, int hy
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
                 if (i == run->first && j == end)
                     continue; /* the whole run, above */
-                add_city(g, first, key, span_city(g, i, j), hyp, q, span_tokens);
+                char key[KEY_MAX];
+                if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
+                    add_city(g, lo, hi, key, hyp, q, span_tokens);
             }
     }
 }
 
-/* Candidates of the run of key from first that have the query's postcode. */
-static void add_by_postcode(struct gctx *g, uint32_t first, uint32_t key, int hyp, double q,
+/* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,
+ * so those of this name are one stretch of them. */
+static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
                             int span_tokens)
 {
     size_t n;
-    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, first, &n);
-    add_listed(g, st, n, key, hyp, q, span_tokens);
+    const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, lo, &n);
+    for (size_t k = 0; k < n && st[k] < hi; k++)
+        add_cand(g, st[k], hyp, q, span_tokens);
 }
 
 /*
  * The streets of the run of equal keys that starts at first, as candidates of hyp. A name in
  * few localities gives them all. A name in many is narrowed by what the query gives first (the
- * streets with its postcode and those in a locality it names, through the index's postcode and
- * city tables; the country filter of add_cand), so that the work depends on the plausible
- * streets, not on how many towns have a street of that name: the run's end is not even looked
- * for. When nothing narrows it, a name in up to WIDE_MAX localities of the country gives them
- * all; a name in more is truly ambiguous (g->too_wide).
+ * country, then the streets with its postcode and those in a locality it names, through the
+ * index's order and its postcode table), so that the work depends on the plausible streets,
+ * not on how many towns have a street of that name. When nothing narrows it, a name in up to
+ * WIDE_MAX localities gives them all; a name in more is truly ambiguous (g->too_wide).
  */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
-    const struct index_view *v = g->v;
-    uint32_t key = v->streets[first].key;
-    uint32_t lo = first, hi = first + 1;
-    if (first + NARROW_MIN < v->n_streets && v->streets[first + NARROW_MIN].key == key) {
-        if (g->cc[0]) { /* streets of unknown country (the run's first) pass any filter */
-            for (uint32_t k = first; k < v->n_streets && v->streets[k].key == key &&
-                                     !v->streets[k].country[0] && !v->streets[k].country[1];
-                 k++)
+    uint32_t lo = first, hi = index_street_run_end(g->ix, first);
+    if (hi - lo > NARROW_MIN) {
+        if (g->cc[0]) {
+            uint32_t a = lo, b = hi; /* streets of unknown country pass any country filter */
+            country_span(g->v, "\0\0", &a, &b);
+            for (uint32_t k = a; k < b; k++)
                 add_cand(g, k, hyp, q, span_tokens);
+            country_span(g->v, g->cc, &lo, &hi);
         }
         int before = g->ncand;
         if (g->pc_run != IX_NONE)
-            add_by_postcode(g, first, key, hyp, q, span_tokens);
-        add_by_locality(g, first, key, hyp, q, span_tokens);
+            add_by_postcode(g, lo, hi, hyp, q, span_tokens);
+        add_by_locality(g, lo, hi, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
-        hi = index_street_run_end(g->ix, first);
-        if (g->cc[0])
-            country_span(v, g->cc, &lo, &hi);
         if (hi - lo > WIDE_MAX) {
             g->too_wide = true;
             return;
@@ -563,7 +534,6 @@ void gc_parse_structured(struct gctx *g)
             r->ntok = 1;
             r->first = -1;
             r->place_known = false;
-            r->city_known = false;
             h->n_runs++;
         }
     }

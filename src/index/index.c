@@ -59,9 +59,6 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_PC_RANGES] = sizeof(struct ix_range),
     [IXS_PC_STREETS] = sizeof(uint32_t),
     [IXS_FUZZY_DIR] = sizeof(uint32_t),
-    [IXS_CITIES] = sizeof(struct ix_city),
-    [IXS_CITY_HASH] = sizeof(uint32_t),
-    [IXS_CITY_STREETS] = sizeof(uint32_t),
 };
 
 static const char *const section_names[IXS__COUNT] = {
@@ -69,7 +66,7 @@ static const char *const section_names[IXS__COUNT] = {
     "addresses",       "interpolations", "points",       "places",          "place hash",
     "postcodes",       "postcode hash",  "admins",       "cells",           "cell addresses",
     "countries",       "street cells",   "cell streets", "postcode ranges", "postcode streets",
-    "fuzzy directory", "cities",         "city hash",    "city streets",
+    "fuzzy directory",
 };
 
 #define FAIL(...)                                                                                  \
@@ -128,18 +125,6 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
     for (size_t i = 0; i < v->n_pc_streets; i++)
         if (v->pc_streets[i] >= v->n_streets)
             FAIL("postcode street %zu out of bounds", i);
-    for (size_t i = 0; i < v->n_cities; i++) {
-        const struct ix_city *c = &v->cities[i];
-        if (!str_ok(v, c->key) || (c->count && (c->first >= v->n_city_streets ||
-                                                c->count > v->n_city_streets - c->first)))
-            FAIL("city %zu: reference out of bounds", i);
-    }
-    for (size_t i = 0; i < v->n_city_hash; i++)
-        if (v->city_hash[i] != IX_NONE && v->city_hash[i] >= v->n_cities)
-            FAIL("city hash slot %zu out of bounds", i);
-    for (size_t i = 0; i < v->n_city_streets; i++)
-        if (v->city_streets[i] >= v->n_streets)
-            FAIL("city street %zu out of bounds", i);
     for (size_t i = 0; i < v->n_addrs; i++) {
         const struct ix_addr *a = &v->addrs[i];
         if (a->street >= v->n_streets || !str_ok(v, a->raw) || !str_ok(v, a->postcode) ||
@@ -197,8 +182,8 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
         if (v->cell_addrs[i] >= v->n_addrs)
             FAIL("cell address %zu out of bounds", i);
     /* hash tables must have a power-of-two size with at least one empty slot */
-    const size_t hs[4] = {v->n_street_hash, v->n_place_hash, v->n_pc_hash, v->n_city_hash};
-    for (int k = 0; k < 4; k++)
+    const size_t hs[3] = {v->n_street_hash, v->n_place_hash, v->n_pc_hash};
+    for (int k = 0; k < 3; k++)
         if (hs[k] == 0 || (hs[k] & (hs[k] - 1)) != 0)
             FAIL("hash table size %zu is not a power of two", hs[k]);
     return 0;
@@ -346,12 +331,6 @@ static void fill_view(struct index_view *v, const struct ix_header *h,
     v->pc_ranges = base[IXS_PC_RANGES];
     v->pc_streets = base[IXS_PC_STREETS];
     v->n_pc_streets = count[IXS_PC_STREETS];
-    v->cities = base[IXS_CITIES];
-    v->n_cities = count[IXS_CITIES];
-    v->city_hash = base[IXS_CITY_HASH];
-    v->n_city_hash = count[IXS_CITY_HASH];
-    v->city_streets = base[IXS_CITY_STREETS];
-    v->n_city_streets = count[IXS_CITY_STREETS];
     v->fuzzy_dir = base[IXS_FUZZY_DIR];
     v->n_fuzzy_dir = count[IXS_FUZZY_DIR];
     v->fuzzy_bits = 0;
@@ -547,21 +526,6 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first)
     return (uint32_t)lo;
 }
 
-/* The tail of the ascending street list st[0, count) from the first street >= from. */
-static const uint32_t *streets_from(const uint32_t *st, size_t count, uint32_t from, size_t *n)
-{
-    size_t a = 0, b = count;
-    while (a < b) { /* the first street >= from */
-        size_t m = a + (b - a) / 2;
-        if (st[m] < from)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *n = count - a;
-    return st + a;
-}
-
 const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
                                        size_t *n)
 {
@@ -570,26 +534,17 @@ const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, u
         *n = 0;
         return v->pc_streets;
     }
-    const struct ix_range *r = &v->pc_ranges[entry];
-    return streets_from(v->pc_streets + r->first, r->count, from, n);
-}
-
-uint32_t index_city_find(const struct index *ix, const char *key, size_t len)
-{
-    const struct index_view *v = &ix->v;
-    return hash_probe(v, v->city_hash, v->n_city_hash, v->cities, sizeof(struct ix_city),
-                      offsetof(struct ix_city, key), key, len);
-}
-
-const uint32_t *index_city_streets(const struct index *ix, uint32_t city, uint32_t from, size_t *n)
-{
-    const struct index_view *v = &ix->v;
-    if (city >= v->n_cities) {
-        *n = 0;
-        return v->city_streets;
+    const uint32_t *st = v->pc_streets + v->pc_ranges[entry].first;
+    size_t a = 0, b = v->pc_ranges[entry].count, end = b;
+    while (a < b) { /* the first street >= from */
+        size_t m = a + (b - a) / 2;
+        if (st[m] < from)
+            a = m + 1;
+        else
+            b = m;
     }
-    const struct ix_city *c = &v->cities[city];
-    return streets_from(v->city_streets + c->first, c->count, from, n);
+    *n = end - a;
+    return st + a;
 }
 
 /* The FUZZY entries of hash within [lo, hi), its directory bucket. */

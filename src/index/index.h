@@ -15,8 +15,7 @@
 
 /* 3: string offsets in units of 2^string_shift bytes (the header's string_shift), so that
  * the string section may pass 4 GiB; source ids after the interned strings. */
-/* 4: the city key -> streets table (CITIES, CITY_HASH, CITY_STREETS). */
-#define INDEX_FORMAT_VERSION 4
+#define INDEX_FORMAT_VERSION 3
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct index_builder; /* collects records, then writes an index file */
@@ -141,14 +140,6 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first);
  * the returned pointer. O(log n). */
 const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
                                        size_t *n);
-
-/* The CITIES entry of city key key (the city_key of some street), or IX_NONE when no street
- * is in a city of that key. */
-uint32_t index_city_find(const struct index *ix, const char *key, size_t len);
-
-/* The streets whose city key is city entry's, ascending, from the first whose index is at
- * least from: *n of them from the returned pointer. O(log n). */
-const uint32_t *index_city_streets(const struct index *ix, uint32_t city, uint32_t from, size_t *n);
 
 /* index_street_first() for n keys at once: first[i] for key[i] of len[i] bytes. The same
  * answers as n calls, with the lookups' memory reads (slot, street, key string) overlapped. */

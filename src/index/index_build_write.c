@@ -49,8 +49,7 @@ struct cell_pair {
     uint32_t zero; /* padding, always 0: records are compared and written whole */
 };
 
-/* (first postcode entry of a key, street) while the postcode street table is built; (city key
- * reference, street) while the city street table is. */
+/* (first postcode entry of a key, street) while the postcode street table is built. */
 struct pc_pair {
     uint32_t run, street;
 };
@@ -71,18 +70,16 @@ struct layout {
     struct ix_place *places;   /* b->n_places */
     struct ix_postcode *pcs;   /* b->n_pcs */
     struct ix_range *pc_ranges;
-    struct ix_city *cities; /* each city key of the streets, its run of CITY_STREETS */
-    size_t n_cities, cap_cities;
     struct smap pc_runs;  /* postcode key -> first entry of its run in pcs */
     struct smap pc_cache; /* postcode string as stored -> that run, IX_NONE when none has it */
     struct pc_pair last_pair;
     struct ix_country *countries; /* per-country counts */
     size_t n_countries, cap_countries;
     struct ix_country *last_country;
-    uint32_t *h_st, *h_pl, *h_pc, *h_ci; /* hash tables: streets, places, postcodes, cities */
-    size_t ns_st, ns_pl, ns_pc, ns_ci;
+    uint32_t *h_st, *h_pl, *h_pc; /* the hash tables of streets, places, postcodes */
+    size_t ns_st, ns_pl, ns_pc;
     unsigned fuzzy_bits;
-    struct xsort pc_pairs, city_pairs, cells, scells, fuzzy;
+    struct xsort pc_pairs, cells, scells, fuzzy;
     struct sect_out sect[IXS__COUNT]; /* STRINGS: the source ids only (after the blob) */
     uint32_t *pcbuf;                  /* the current street's address postcodes */
     size_t n_pcbuf, cap_pcbuf;
@@ -468,8 +465,7 @@ static void layout_resident(struct index_builder *b, const struct layout *o)
                        (uint64_t)b->n_grps * sizeof(*o->order) +
                        (uint64_t)b->n_places * sizeof(*o->places) +
                        (uint64_t)b->n_pcs * (sizeof(*o->pcs) + sizeof(*o->pc_ranges)) +
-                       (uint64_t)o->cap_cities * sizeof(*o->cities) + (uint64_t)o->cap_pcbuf * 4 +
-                       (o->ns_st + o->ns_pl + o->ns_pc + o->ns_ci) * 4 +
+                       (uint64_t)o->cap_pcbuf * 4 + (o->ns_st + o->ns_pl + o->ns_pc) * 4 +
                        (b->hot_bytes[B_STR_SHIFT] >> B_STR_SHIFT) * 4;
     builder_over_budget(b);
 }
@@ -1000,43 +996,6 @@ static int write_postcode_streets(struct index_builder *b, struct layout *o, cha
     return 0;
 }
 
-/* The city key -> streets table: every city key of the streets (in the order of their string
- * references, which the strings' order fixes) and its streets, ascending. The geocoder narrows
- * a street name to a town named in the query with one binary search in the town's streets,
- * instead of a search by string compares within the name's run, and skips a name that is no
- * town's at all. */
-static int write_city_streets(struct index_builder *b, struct layout *o, char *err, size_t errlen)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < o->ng; i++) {
-        struct pc_pair p = {o->streets[i].city_key, (uint32_t)i};
-        if (p.run)
-            rc = xsort_add(&o->city_pairs, &p, sizeof(p));
-    }
-    if (rc == 0)
-        rc = xsort_sort(&o->city_pairs, cmp_pc_pair, NULL, NULL);
-    if (rc < 0)
-        return sort_error(b, &o->city_pairs, rc, err, errlen);
-    uint64_t w = 0;
-    size_t len;
-    const void *rec;
-    while ((rec = xsort_next(&o->city_pairs, &len)) != NULL) {
-        const struct pc_pair *p = rec;
-        if (o->n_cities == 0 || o->cities[o->n_cities - 1].key != p->run) {
-            VEC_GROW(o->cities, o->n_cities, o->cap_cities);
-            o->cities[o->n_cities++] = (struct ix_city){p->run, (uint32_t)w, 0};
-        }
-        o->cities[o->n_cities - 1].count++;
-        if ((rc = so_write(&o->sect[IXS_CITY_STREETS], &p->street, 4)) < 0)
-            return sect_error(b, rc, err, errlen);
-        w++;
-    }
-    if (o->city_pairs.rc)
-        return sort_error(b, &o->city_pairs, o->city_pairs.rc, err, errlen);
-    xsort_release(&o->city_pairs);
-    return 0;
-}
-
 /* A grid (cells in id order, and what is in each) from sorted (cell, index) pairs; dedup drops
  * a pair equal to the one before it. */
 static int write_grid(struct index_builder *b, struct xsort *x, struct sect_out *cells,
@@ -1194,7 +1153,7 @@ static int count_countries(struct index_builder *b, struct layout *o, char *err,
     return 0;
 }
 
-/* The hash tables of street, place, postcode and city keys (first index of each run). */
+/* The hash tables of street, place and postcode keys (first index of each run). */
 static int build_hash_tables(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
     int rc =
@@ -1207,10 +1166,6 @@ static int build_hash_tables(struct index_builder *b, struct layout *o, char *er
     if (rc == 0)
         rc = build_hash(b, o, b->n_pcs, o->pcs, sizeof(*o->pcs), offsetof(struct ix_postcode, key),
                         "postcode hash slots", &o->h_pc, &o->ns_pc, err, errlen);
-    if (rc == 0)
-        rc = build_hash(b, o, o->n_cities, o->cities, sizeof(*o->cities),
-                        offsetof(struct ix_city, key), "city hash slots", &o->h_ci, &o->ns_ci, err,
-                        errlen);
     return rc;
 }
 
@@ -1326,8 +1281,6 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         {IXS_ADMINS, b->admins, b->n_admins * sizeof(*b->admins)},
         {IXS_COUNTRIES, o->countries, o->n_countries * sizeof(*o->countries)},
         {IXS_PC_RANGES, o->pc_ranges, b->n_pcs * sizeof(*o->pc_ranges)},
-        {IXS_CITIES, o->cities, o->n_cities * sizeof(*o->cities)},
-        {IXS_CITY_HASH, o->h_ci, o->ns_ci * sizeof(uint32_t)},
     };
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         so_adopt(&o->sect[tables[i].id], tables[i].data, tables[i].len);
@@ -1353,9 +1306,6 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         [IXS_PC_RANGES] = sizeof(struct ix_range),
         [IXS_PC_STREETS] = 4,
         [IXS_FUZZY_DIR] = 4,
-        [IXS_CITIES] = sizeof(struct ix_city),
-        [IXS_CITY_HASH] = 4,
-        [IXS_CITY_STREETS] = 4,
     };
     int rc = write_file(b, o, path, &h, entry, err, errlen);
     if (rc == 0)
@@ -1377,8 +1327,6 @@ static void layout_release(struct layout *o)
     free(o->places);
     free(o->pcs);
     free(o->pc_ranges);
-    free(o->cities);
-    free(o->h_ci);
     smap_release(&o->pc_runs);
     smap_release(&o->pc_cache);
     free(o->countries);
@@ -1387,7 +1335,6 @@ static void layout_release(struct layout *o)
     free(o->h_pc);
     free(o->pcbuf);
     xsort_release(&o->pc_pairs);
-    xsort_release(&o->city_pairs);
     xsort_release(&o->cells);
     xsort_release(&o->scells);
     xsort_release(&o->fuzzy);
@@ -1407,11 +1354,10 @@ static build_phase_fn *const build_phases[] = {
     write_ways,             /* street ways */
     write_rings,            /* admin rings */
     write_postcode_streets, /* the streets of each postcode key */
-    write_city_streets,     /* the streets of each city key */
     write_grids,            /* the grids of addresses and streets */
     write_fuzzy,            /* one-deletion variants of street keys, their directory */
     count_countries,        /* per-country counts */
-    build_hash_tables,      /* street, place, postcode and city hash tables */
+    build_hash_tables,      /* street, place and postcode hash tables */
 };
 
 int index_builder_write(struct index_builder *b, const char *path, char *err, size_t errlen)
@@ -1444,7 +1390,6 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     b->scratch = NULL;
     b->scratch_cap = 0;
     xsort_init(&o.pc_pairs, "postcode streets", &b->pool, sizeof(struct pc_pair));
-    xsort_init(&o.city_pairs, "city streets", &b->pool, sizeof(struct pc_pair));
     xsort_init(&o.cells, "address grid", &b->pool, sizeof(struct cell_pair));
     xsort_init(&o.scells, "street grid", &b->pool, sizeof(struct cell_pair));
     xsort_init(&o.fuzzy, "fuzzy variants", &b->pool, sizeof(struct ix_fuzzy));

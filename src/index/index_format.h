@@ -44,9 +44,6 @@ enum ix_section_id {
     IXS_PC_RANGES,     /* struct ix_range[n_postcodes]: each entry's streets in PC_STREETS */
     IXS_PC_STREETS,    /* uint32[] street indexes, grouped by postcode key, ascending */
     IXS_FUZZY_DIR,     /* uint32[2^k + 1]: first FUZZY entry of each bucket of hash >> (32 - k) */
-    IXS_CITIES,        /* struct ix_city[]: each city key of STREETS and its streets (format 4) */
-    IXS_CITY_HASH,     /* uint32[] open-addressing table of CITIES entries by key */
-    IXS_CITY_STREETS,  /* uint32[] street indexes, grouped by city key, ascending */
     IXS__COUNT
 };
 
@@ -171,15 +168,6 @@ struct ix_range {
 };
 static_assert(sizeof(struct ix_range) == 8, "ix_range layout");
 
-/* A city key of the streets (the city_key of at least one ix_street) and the run of
- * CITY_STREETS that holds its streets, ascending: a street name's streets in a town are one
- * binary search in it. */
-struct ix_city {
-    uint32_t key;          /* string: a city key, each once */
-    uint32_t first, count; /* into IXS_CITY_STREETS */
-};
-static_assert(sizeof(struct ix_city) == 12, "ix_city layout");
-
 struct ix_admin {
     uint32_t name;
     uint32_t rank;
@@ -249,12 +237,6 @@ struct index_view {
     const struct ix_range *pc_ranges; /* n_postcodes */
     const uint32_t *pc_streets;
     size_t n_pc_streets;
-    const struct ix_city *cities;
-    size_t n_cities;
-    const uint32_t *city_hash;
-    size_t n_city_hash;
-    const uint32_t *city_streets;
-    size_t n_city_streets;
     const uint32_t *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
     size_t n_fuzzy_dir;
     unsigned fuzzy_bits;
@@ -265,8 +247,8 @@ struct index;
 /* The view of an open index (valid until index_close). */
 const struct index_view *index_view(const struct index *ix);
 
-/* The hash of the index's open-addressing tables (STREET_HASH, PLACE_HASH, PC_HASH, CITY_HASH;
- * linear probing over a power-of-two slot count, IX_NONE = empty) and of FUZZY's deletion variants:
+/* The hash of the index's open-addressing tables (STREET_HASH, PLACE_HASH, PC_HASH; linear
+ * probing over a power-of-two slot count, IX_NONE = empty) and of FUZZY's deletion variants:
  * 32-bit FNV-1a of the key's bytes. Part of the file format: the builder and every reader use
  * this one function. */
 static inline uint32_t ix_key_hash(const char *key, size_t len)
