@@ -730,9 +730,10 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
     uint32_t lo = first, hi = index_street_run_end(g->ix, first);
     if (hi - lo > NARROW_MIN) {
         if (g->cc[0]) {
-            uint32_t a = lo, b = hi; /* streets of unknown country pass any country filter */
-            country_span(g->v, "\0\0", &a, &b);
-            for (uint32_t k = a; k < b; k++)
+            /* streets of unknown country pass any country filter: they sort first, so they
+             * are the run's first streets (none when the first has a country) */
+            for (uint32_t k = lo;
+                 k < hi && !g->v->streets[k].country[0] && !g->v->streets[k].country[1]; k++)
                 add_cand(g, k, hyp, q, span_tokens);
             country_span(g->v, g->cc, &lo, &hi);
         }
