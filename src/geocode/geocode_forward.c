@@ -102,11 +102,12 @@ static void find_candidates(struct gctx *g)
     for (int i = 0; i < g->ncand; i++)
         gc_score_street(g, &g->cand[i]);
     /* a street name that exists (with its house number), only not where the query says, is no
-     * misspelling of another */
+     * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
+     * "Bergstraße 39" elsewhere with a word left over) */
     bool exact_elsewhere = false;
     for (int i = 0; i < g->ncand && !exact_elsewhere; i++)
-        exact_elsewhere =
-            g->cand[i].street_q >= 1 && g->cand[i].conflict && g->hyp[g->cand[i].hyp].has_hn;
+        exact_elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
+                          g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
