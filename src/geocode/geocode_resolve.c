@@ -223,6 +223,18 @@ static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_c
  * point, an OSM node, the town's boundary and the centroid of its addresses). */
 #define PLACE_SAME_TOWN_M 40000.0
 
+/* Whether place pl may be what run i of h names (neither the query's country nor its region
+ * contradicts it); then *agree is how many other parts of the query agree with it. */
+static bool place_fits(struct gctx *g, const struct hyp *h, int i, const struct ix_place *pl,
+                       int *agree)
+{
+    int fit = gc_state_fits(g, pl->state, pl->country);
+    if (!country_ok(g->cc, pl->country) || fit < 0)
+        return false;
+    *agree = place_agrees(g, h, i, pl) + (fit > 0);
+    return true;
+}
+
 /* The place that run i of h names, or NULL: first the places whose state or county another
  * part of the query names ("Sunnyvale, California"); among them the town of the most important
  * one (population, capital: "Paris" is the one in France; a region after the town narrows them)
@@ -240,10 +252,9 @@ static const struct ix_place *best_place(struct gctx *g, const struct hyp *h, in
     for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
-        int fit = gc_state_fits(g, pl->state, pl->country);
-        if (!country_ok(g->cc, pl->country) || fit < 0)
+        int agree;
+        if (!place_fits(g, h, i, pl, &agree))
             continue;
-        int agree = place_agrees(g, h, i, pl) + (fit > 0);
         double imp = index_place_importance(g->ix, p);
         if (agree > top_agree || (agree == top_agree && imp > top_imp)) {
             top = pl;
@@ -257,13 +268,12 @@ static const struct ix_place *best_place(struct gctx *g, const struct hyp *h, in
     for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
-        int fit = gc_state_fits(g, pl->state, pl->country);
-        if (!country_ok(g->cc, pl->country) || fit < 0)
+        int agree;
+        if (!place_fits(g, h, i, pl, &agree))
             continue;
         if (top_imp > 0 && geo_distance_m(fix2deg(pl->lat), fix2deg(pl->lon), fix2deg(top->lat),
                                           fix2deg(top->lon)) > PLACE_SAME_TOWN_M)
             continue;
-        int agree = place_agrees(g, h, i, pl) + (fit > 0);
         double imp = index_place_importance(g->ix, p);
         if (!best || agree > best_agree ||
             (agree == best_agree &&
