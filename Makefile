@@ -72,8 +72,15 @@ test-large: build
 	cmake --build $(BUILD) --target large_strings -j $(JOBS)
 	scripts/test-large.sh $(abspath $(BUILD)) $(abspath $(BUILD))/large
 
+# The accuracy kit of ../shared/eval, then this repository's real-world sets (issue 11): writing
+# styles, consistency (postcodes, regions, wrong towns), the 2026 addresses against the 2024 map.
 eval: build
 	$(SHARED)/eval/run-dev.sh $(abspath $(BUILD))/geobatch $(abspath $(BUILD))/eval
+	@scripts/deps.sh python3-pyosmium
+	test/eval/realworld/run.sh $(abspath $(BUILD))/geobatch $(SHARED) $(abspath $(BUILD))/eval-realworld
+	/usr/bin/python3 test/eval/realworld/consist_realworld.py $(abspath $(BUILD))/geobatch $(abspath $(BUILD))/eval-consist
+	/usr/bin/python3 test/eval/realworld/consist_oldmap.py $(abspath $(BUILD))/geobatch $(abspath $(BUILD))/eval-oldmap \
+	    --max-false-precision 0.001
 
 run: build
 	scripts/run.sh $(abspath $(BUILD))/geobatch "$(DATA)" $(PORT)
