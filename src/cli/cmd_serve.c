@@ -104,7 +104,7 @@ static int sweep_failed_one(void *ctx, const struct job_info *j)
 }
 
 /* Remove the jobs that finished more than days ago, and the chunk files of those that failed
- * more than keep_failed_hours ago (the API refuses to restart them from then on). */
+ * keep_failed_hours or more ago (the API refuses to restart them from then on). */
 static void retention_sweep(struct store *st, const char *data, long days, long keep_failed_hours)
 {
     struct sweep s = {st, data, 0};
@@ -112,7 +112,9 @@ static void retention_sweep(struct store *st, const char *data, long days, long 
     store_jobs_expired(st, now - (int64_t)days * 86400, sweep_one, &s);
     if (s.n)
         log_info("retention removed=%d days=%ld", s.n, days);
-    store_jobs_expired(st, now - (int64_t)keep_failed_hours * 3600, sweep_failed_one, &s);
+    /* failed keep_failed_hours or more ago, this second included (0: every failed job; the
+     * store's bound is strict, and a job may have failed in the second the server starts) */
+    store_jobs_expired(st, now - (int64_t)keep_failed_hours * 3600 + 1, sweep_failed_one, &s);
 }
 
 /* The command line of `geobatch serve`. */
