@@ -332,6 +332,17 @@ static void row_to_job(const PGresult *r, int row, struct job_info *j)
     val_text(j->index_id, sizeof(j->index_id), r, row, 20);
 }
 
+/* Call fn for each job row of r, in order, until it returns non-zero. */
+static void each_job(PGresult *r, store_job_fn fn, void *ctx)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct job_info j;
+        row_to_job(r, i, &j);
+        if (fn(ctx, &j))
+            break;
+    }
+}
+
 /* Store the file at path as (job, name) on c, replacing one of that name, in parts. Return 0,
  * -errno or a negative code. */
 static int put_file(PGconn *c, const char *job, const char *name, const char *path)
@@ -474,12 +485,8 @@ static int op_job_list(struct store *st, const char *app, uint64_t offset, uint3
                 "SELECT " JOB_COLS " FROM gb_jobs WHERE app = $1::text"
                 " ORDER BY created DESC, seq DESC LIMIT $2::bigint OFFSET $3::bigint",
                 &p, &r);
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        struct job_info j;
-        row_to_job(r, i, &j);
-        if (fn(ctx, &j))
-            break;
-    }
+    if (rc == 0)
+        each_job(r, fn, ctx);
     PQclear(r);
     if (rc == 0 && total)
         *total = (uint64_t)n;
@@ -986,12 +993,8 @@ static int op_jobs_expired(struct store *st, int64_t before, store_job_fn fn, vo
                 " (CASE WHEN finished > 0 THEN finished ELSE created END) < $1::bigint LIMIT 1000",
                 &p, &r);
     /* fn may call back into the store: the result is ours, no connection is held */
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        struct job_info j;
-        row_to_job(r, i, &j);
-        if (fn(ctx, &j))
-            break;
-    }
+    if (rc == 0)
+        each_job(r, fn, ctx);
     PQclear(r);
     return rc;
 }
