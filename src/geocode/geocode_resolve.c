@@ -268,11 +268,11 @@ static const struct ix_place *best_place(struct gctx *g, const struct hyp *h, in
     for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0; p++) {
         const struct ix_place *pl = &v->places[p];
-        int agree;
-        if (!place_fits(g, h, i, pl, &agree))
-            continue;
         if (top_imp > 0 && geo_distance_m(fix2deg(pl->lat), fix2deg(pl->lon), fix2deg(top->lat),
                                           fix2deg(top->lon)) > PLACE_SAME_TOWN_M)
+            continue;
+        int agree;
+        if (!place_fits(g, h, i, pl, &agree))
             continue;
         double imp = index_place_importance(g->ix, p);
         if (!best || agree > best_agree ||
