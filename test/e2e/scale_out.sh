@@ -56,6 +56,9 @@ killed=
 for _ in $(seq 1 200); do
     if [ "$(leased)" -gt 0 ]; then
         kill -STOP "${WORKER_PID[1]}"
+        # a statement the worker sent before it froze (its chunk done) may still commit: wait
+        # until none runs, then the lease it holds is one it will never settle
+        for _ in $(seq 1 500); do [ "$(in_flight)" = 0 ] && break; done
         if [ "$(leased)" -gt 0 ]; then
             kill -9 "${WORKER_PID[1]}"
             killed=1

@@ -77,3 +77,8 @@ worker_start() { # N [work args...]
 
 # leased: chunks held by an unexpired lease now
 leased() { psql_q "SELECT count(*) FROM gb_chunks WHERE claim <> 0 AND lease_until >= clock_timestamp()"; }
+# in_flight: statements of other sessions running now (the query's own session excluded)
+in_flight() {
+    psql_q "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
+            AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+}
