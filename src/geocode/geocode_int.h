@@ -179,11 +179,12 @@ struct gctx {
     /* postcode */
     bool has_pc;
     char pc_key[32];
-    uint32_t pc_entry; /* first postcode entry, IX_NONE if unknown to the index */
-    uint32_t pc_run;   /* first entry of the postcode's key in any country (its streets) */
-    bool too_wide;     /* a street name in more localities than WIDE_MAX, none named */
-    bool pc_unknown;   /* a postcode-shaped token the index does not know (set aside) */
-    int conflict_hyp;  /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
+    uint32_t pc_entry;  /* first postcode entry, IX_NONE if unknown to the index */
+    uint32_t pc_run;    /* first entry of the postcode's key in any country (its streets) */
+    bool too_wide;      /* a street name in more localities than WIDE_MAX, none named */
+    bool pc_unknown;    /* a postcode-shaped token the index does not know (set aside) */
+    char pc_form_cc[3]; /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
+    int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];
@@ -240,7 +241,9 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n);
 /* Free-form: a postcode known to the index among the unused tokens, written in any national
  * form ("D-91207", "94102-1234", "SW1A1AA"). A lone number next to words is taken as the house
  * number unless lone_number_ok. When none is known, a token shaped like a postcode is set aside
- * (g->pc_unknown) so that it does not stand in the way of the town. */
+ * (g->pc_unknown) so that it does not stand in the way of the town; a form only one country
+ * writes ("SW1A 1AA", "K1A 0B1", "1012 AB", "00-950") is looked up in that country alone, and
+ * when unknown its country (g->pc_form_cc) favours that country's places of the town's name. */
 void gc_find_postcode(struct gctx *g, bool lone_number_ok);
 /* Whether the data's state string at off agrees with the query's regions: 1 the same region,
  * -1 another region or country, 0 unknown (no region asked, or a state the table does not

@@ -490,26 +490,76 @@ static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const
     return k >= 3 ? k : 0;
 }
 
-/* Whether the span of token i (and i + 1 when two), which the index does not know, is shaped
- * like a postcode: a country prefix and digits, or four or five digits that are not the house
- * number (another number is there, or lone_number_ok). */
-static bool postcode_shaped(const struct gctx *g, int i, bool two, bool lone_number_ok,
+/* Whether s (n bytes) has the shape pat: 'A' a letter, '9' a digit, ' ' one or more spaces
+ * or none (the space of "SW1A 1AA" is often left out), '-' a dash. */
+static bool shape_is(const char *s, size_t n, const char *pat)
+{
+    size_t k = 0;
+    for (; *pat; pat++) {
+        if (*pat == ' ') {
+            while (k < n && s[k] == ' ')
+                k++;
+            continue;
+        }
+        if (k >= n)
+            return false;
+        unsigned char c = (unsigned char)s[k++];
+        if (*pat == 'A' ? !isalpha(c) : *pat == '9' ? !isdigit(c) : c != (unsigned char)*pat)
+            return false;
+    }
+    return k == n;
+}
+
+/* The national postcode forms that are not a plain number, and the country that writes each
+ * (NULL: several). With letters, never a house number: British (outward "SW1A", "M1", "EC1A",
+ * inward "1AA"), Canadian ("K1A 0B1"), Dutch ("1012 AB"). Digits only, a house number unless
+ * another number is there: three and two digits (Czech, Slovak, Swedish, Greek: "110 00"),
+ * digits around a dash (Polish "00-950", Portuguese "1000-001": never a US ZIP), four or five
+ * digits. */
+static const struct {
+    const char *shape;
+    bool letters;
+    const char *cc;
+} POSTCODE_FORMS[] = {
+    {"A9 9AA", true, "GB"},   {"A99 9AA", true, "GB"},   {"AA9 9AA", true, "GB"},
+    {"AA99 9AA", true, "GB"}, {"A9A 9AA", true, "GB"},   {"AA9A 9AA", true, "GB"},
+    {"A9A 9A9", true, "CA"},  {"9999 AA", true, "NL"},   {"999 99", false, NULL},
+    {"99-999", false, "PL"},  {"9999-999", false, "PT"}, {"9999", false, NULL},
+    {"99999", false, NULL},
+};
+
+/* The national form of the span of token i (and i + 1 when two): its POSTCODE_FORMS index,
+ * -1 when none. */
+static int postcode_form(const struct gctx *g, int i, bool two)
+{
+    const struct token *t = &g->tok[i];
+    size_t n = two ? (size_t)(g->tok[i + 1].s + g->tok[i + 1].len - t->s) : t->len;
+    if (two && t->comma_after)
+        return -1;
+    for (size_t k = 0; k < sizeof(POSTCODE_FORMS) / sizeof(POSTCODE_FORMS[0]); k++)
+        if (shape_is(t->s, n, POSTCODE_FORMS[k].shape))
+            return (int)k;
+    return -1;
+}
+
+/* Whether the span of token i (and i + 1 when two) of national form form, which the index does
+ * not know, is a postcode: a country prefix and digits, a form with letters, or a form of
+ * digits only that is not the house number (another number is there, or lone_number_ok). */
+static bool postcode_shaped(const struct gctx *g, int i, bool two, int form, bool lone_number_ok,
                             const char *prefix_cc)
 {
-    if (two)
-        return false;
-    const struct token *t = &g->tok[i];
-    if (prefix_cc)
+    if (prefix_cc && !two)
         return true;
-    if (t->len < 4 || t->len > 5)
+    if (form < 0)
         return false;
-    for (size_t k = 0; k < t->len; k++)
-        if (!isdigit((unsigned char)t->s[k]))
-            return false;
+    if (POSTCODE_FORMS[form].letters)
+        return true;
+    if (two && i + 2 < g->ntok && g->tok[i + 2].numlike)
+        return false;
     if (lone_number_ok)
         return true;
     for (int k = 0; k < g->ntok; k++)
-        if (k != i && g->tok[k].numlike && !g->tok[k].used)
+        if (k != i && (!two || k != i + 1) && g->tok[k].numlike && !g->tok[k].used)
             return true;
     return false;
 }
@@ -519,6 +569,8 @@ static bool postcode_shaped(const struct gctx *g, int i, bool two, bool lone_num
 void gc_find_postcode(struct gctx *g, bool lone_number_ok)
 {
     int nnum = 0, nwords = 0, unknown = 0; /* unknown: one past a postcode-shaped token */
+    bool unknown_two = false;              /* ... that is two tokens ("SW1A 1AA") */
+    const char *unknown_cc = NULL;         /* ... of a form only this country writes */
     for (int i = 0; i < g->ntok; i++) {
         nnum += g->tok[i].numlike && !g->tok[i].used;
         nwords += !g->tok[i].numlike && !g->tok[i].used;
@@ -543,15 +595,20 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
                 continue;
             if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
+            int form = postcode_form(g, i, two);
+            const char *form_cc = form >= 0 ? POSTCODE_FORMS[form].cc : NULL;
             uint32_t run = IX_NONE;
-            uint32_t e = postcode_entry(g, key, k, NULL, &run);
+            uint32_t e = postcode_entry(g, key, k, form_cc, &run);
             if (e == IX_NONE && k == 9 && n == 10 && t->s[5] == '-') /* ZIP+4 "94102-1234" */
                 e = postcode_entry(g, key, k = 5, NULL, &run);
             if (e == IX_NONE && (k = strip_prefix(t->s, n, key, sizeof(key), &prefix_cc)) > 0)
                 e = postcode_entry(g, key, k, prefix_cc, &run);
             if (e == IX_NONE) {
-                if (!unknown && postcode_shaped(g, i, two, lone_number_ok, prefix_cc))
+                if (!unknown && postcode_shaped(g, i, two, form, lone_number_ok, prefix_cc)) {
                     unknown = i + 1;
+                    unknown_two = two;
+                    unknown_cc = prefix_cc ? prefix_cc : form_cc;
+                }
                 continue;
             }
             key[k] = '\0';
@@ -570,7 +627,11 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
     }
     if (!g->has_pc && unknown) { /* the last postcode-shaped span, set aside */
         g->tok[unknown - 1].used = true;
+        if (unknown_two)
+            g->tok[unknown].used = true;
         g->pc_unknown = true;
+        if (unknown_cc)
+            memcpy(g->pc_form_cc, unknown_cc, 3);
     }
 }
 

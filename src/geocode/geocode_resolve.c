@@ -224,14 +224,16 @@ static void answer_postcode(const struct gctx *g, bool asked_street, struct gc_c
 #define PLACE_SAME_TOWN_M 40000.0
 
 /* Whether place pl may be what run i of h names (neither the query's country nor its region
- * contradicts it); then *agree is how many other parts of the query agree with it. */
+ * contradicts it); then *agree is how many other parts of the query agree with it (its state
+ * or county, its region, the country of an unknown postcode's national form). */
 static bool place_fits(struct gctx *g, const struct hyp *h, int i, const struct ix_place *pl,
                        int *agree)
 {
     int fit = gc_state_fits(g, pl->state, pl->country);
     if (!country_ok(g->cc, pl->country) || fit < 0)
         return false;
-    *agree = place_agrees(g, h, i, pl) + (fit > 0);
+    *agree = place_agrees(g, h, i, pl) + (fit > 0) +
+             (g->pc_form_cc[0] && memcmp(pl->country, g->pc_form_cc, 2) == 0);
     return true;
 }
 

