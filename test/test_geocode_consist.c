@@ -12,6 +12,8 @@
 #include "geocode/geocode.h"
 #include "import/import.h"
 #include "index/index.h"
+#include "index/index_format.h"
+#include "record/geo.h"
 #include "text/norm.h"
 
 #include <math.h>
@@ -339,6 +341,57 @@ static void test_regions(void **state)
     assert_null(norm_postcode_prefix("X", 1));
 }
 
+/* index_city_nearest (the grid of city places) finds what a scan of every place finds: the
+ * nearest city-rank place under its own name within the radius, the lower index on a tie, on
+ * the 171,000 GeoNames places, at random points and at the edges (poles, antimeridian). */
+static void test_city_nearest(void **state)
+{
+    (void)state;
+    const struct index *ix = index_of(WORLD);
+    const struct index_view *v = index_view(ix);
+    double pts[2100][2];
+    int n = 0;
+    srand(7);
+    for (; n < 2000; n++) {
+        pts[n][0] = -89.0 + 178.0 * rand() / (double)RAND_MAX;
+        pts[n][1] = -180.0 + 360.0 * rand() / (double)RAND_MAX;
+    }
+    const double edges[][2] = {{90, 0},       {-90, 0},      {89.99, 179.99}, {-17.8, 179.999},
+                               {-17.8, -180}, {47.14, 9.52}, {48.857, 2.352}, {0, 0}};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++, n++) {
+        pts[n][0] = edges[i][0];
+        pts[n][1] = edges[i][1];
+    }
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        double lat = pts[i][0], lon = pts[i][1], radius = i % 2 ? 30000 : 5000, d = -1;
+        uint32_t want = IX_NONE;
+        double wd = radius;
+        for (uint32_t p = 0; p < v->n_places; p++) {
+            const struct ix_place *pl = &v->places[p];
+            if (pl->rank != RANK_CITY || (v->place_info[p].flags & IXP_ALT_NAME))
+                continue;
+            double dd =
+                geo_approx_distance_m(lat, lon, pl->lat / IX_COORD_SCALE, pl->lon / IX_COORD_SCALE);
+            if (dd < wd || (dd == wd && want != IX_NONE && p < want)) {
+                wd = dd;
+                want = p;
+            }
+        }
+        uint32_t got = index_city_nearest(ix, lat, lon, radius, &d);
+        if (got != want)
+            fail_msg("(%f, %f) within %.0f m: place %u, want %u", lat, lon, radius, got, want);
+        if (got != IX_NONE) {
+            assert_true(d == wd);
+            found++;
+        }
+    }
+    print_message("%d of %d points have a town near\n", found, n);
+    assert_true(found > 90); /* 104: most random points are at sea or far from a town */
+    double d;
+    assert_int_equal(index_city_nearest(ix, 47.14, 9.52, 0, &d), IX_NONE);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -359,6 +412,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_regions),
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_city_nearest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,7 @@
 /*
  * geocode_reverse.c - reverse geocoding: the nearest addresses to a point through the index's
  * grid of cells, else the nearest street line, the administrative area that contains the
- * point, or the nearest city.
+ * point (or, where only a country or state is known, the nearest town within 30 km).
  */
 #include "geocode/geocode_int.h"
 #include "base/hash.h"
@@ -137,19 +137,6 @@ static void area_out(const struct index_view *v, const struct ix_admin *finest,
                    finest->rank);
 }
 
-/* The areas that contain the point, finest first, as one candidate with the hierarchy filled
- * from the coarser areas. Return 1 when one was found. */
-static int containing_area(const struct index_view *v, double lat, double lon,
-                           struct gc_candidate *o)
-{
-    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
-    const struct ix_admin *finest = areas_at(v, lat, lon, UINT32_MAX, by_level);
-    if (!finest)
-        return 0;
-    area_out(v, finest, by_level, o);
-    return 1;
-}
-
 void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o)
 {
     const struct ix_admin *a = &v->admins[admin];
@@ -159,36 +146,52 @@ void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *
     area_out(v, a, by_level, o);
 }
 
-/* The nearest city place within 30 km: the last resort of reverse geocoding. */
-static int nearest_city(const struct index_view *v, double lat, double lon, struct gc_candidate *o)
+/* City place p at distance d as one candidate; its state and county, else those of the
+ * areas that contain the point (by_level). */
+static void city_out(const struct index_view *v, const struct ix_place *p, double d,
+                     const struct ix_admin *const by_level[GL_HOUSENUMBER + 1],
+                     struct gc_candidate *o)
 {
-    const struct ix_place *bp = NULL;
-    double bd = 30000;
-    for (size_t i = 0; i < v->n_places; i++) {
-        const struct ix_place *p = &v->places[i];
-        if (p->rank != RANK_CITY)
-            continue;
-        double d = geo_approx_distance_m(lat, lon, fix2deg(p->lat), fix2deg(p->lon));
-        if (d < bd) {
-            bd = d;
-            bp = p;
-        }
-    }
-    if (!bp)
-        return 0;
     gc_init_out(o);
-    o->lat = o->nav_lat = fix2deg(bp->lat);
-    o->lon = o->nav_lon = fix2deg(bp->lon);
+    o->lat = o->nav_lat = fix2deg(p->lat);
+    o->lon = o->nav_lon = fix2deg(p->lon);
     o->level = GL_CITY;
-    o->city = ix_str(v, bp->name);
-    o->county = ix_str(v, bp->county);
-    o->state = ix_str(v, bp->state);
-    o->country[0] = bp->country[0];
-    o->country[1] = bp->country[1];
-    o->distance = bd;
+    o->city = ix_str(v, p->name);
+    o->county = *ix_str(v, p->county) || !by_level[GL_COUNTY]
+                    ? ix_str(v, p->county)
+                    : ix_str(v, by_level[GL_COUNTY]->name);
+    o->state = *ix_str(v, p->state) || !by_level[GL_STATE] ? ix_str(v, p->state)
+                                                           : ix_str(v, by_level[GL_STATE]->name);
+    o->country[0] = p->country[0];
+    o->country[1] = p->country[1];
+    o->distance = d;
     o->relevance = 1.0;
-    gc_location_id(o->location_id, sizeof(o->location_id), 'C', bp->id, 0);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'C', p->id, 0);
     gc_set_view(o, 5000);
+}
+
+/* The finest area that contains the point, or, when none is as fine as a town (only the
+ * country or state is known there, or nothing), the nearest town within 30 km (a GeoNames
+ * place) with the hierarchy of the areas; else that coarse area. Return 1 when found. */
+static int area_or_city(const struct index *ix, double lat, double lon, struct gc_candidate *o)
+{
+    const struct index_view *v = index_view(ix);
+    const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
+    const struct ix_admin *finest = areas_at(v, lat, lon, UINT32_MAX, by_level);
+    if (finest && finest->rank >= RANK_CITY) {
+        area_out(v, finest, by_level, o);
+        return 1;
+    }
+    double d = 0;
+    uint32_t p = index_city_nearest(ix, lat, lon, 30000, &d);
+    if (p != IX_NONE && (!finest || memcmp(v->places[p].country, finest->country, 2) == 0 ||
+                         !v->places[p].country[0])) {
+        city_out(v, &v->places[p], d, by_level, o);
+        return 1;
+    }
+    if (!finest)
+        return 0;
+    area_out(v, finest, by_level, o);
     return 1;
 }
 
@@ -319,16 +322,14 @@ int geocode_reverse(const struct index *ix, double lat, double lon, double radiu
     for (int i = 0; i < nb; i++)
         emit_address(v, &best[i], &out->c[i]);
     out->n = nb;
-    if (nb == 0 &&
-        (nearest_street(v, lat, lon, radius_m, &out->c[0]) ||
-         containing_area(v, lat, lon, &out->c[0]) || nearest_city(v, lat, lon, &out->c[0])))
+    if (nb == 0 && (nearest_street(v, lat, lon, radius_m, &out->c[0]) ||
+                    area_or_city(ix, lat, lon, &out->c[0])))
         out->n = 1;
     return 0;
 }
 
 int geocode_reverse_areas(const struct index *ix, double lat, double lon, struct gc_result *out)
 {
-    const struct index_view *v = index_view(ix);
-    out->n = containing_area(v, lat, lon, &out->c[0]) || nearest_city(v, lat, lon, &out->c[0]);
+    out->n = area_or_city(ix, lat, lon, &out->c[0]);
     return 0;
 }

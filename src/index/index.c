@@ -11,10 +11,13 @@
 #include "base/fsio.h"
 #include "base/mem.h"
 #include "index/index_format.h"
+#include "index/index_near.h"
 #include "text/norm.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +34,9 @@ struct index {
     size_t size;
     struct index_view v;
     char path[GB_PATH_MAX]; /* for messages */
+    /* the city places by grid cell (index_near.h), built on the first index_city_nearest() */
+    _Atomic(struct place_grid *) grid;
+    pthread_mutex_t grid_lock;
 };
 
 void index_identity(const struct index *ix, char *out, size_t cap)
@@ -373,6 +379,7 @@ static int open_index(struct index **out, const char *path, bool crcs, char *err
         goto out;
     }
     ix = xcalloc(1, sizeof(*ix));
+    pthread_mutex_init(&ix->grid_lock, NULL);
     ix->size = (size_t)st.st_size;
     ix->map = mmap(NULL, ix->size, PROT_READ, MAP_SHARED, fd, 0);
     if (ix->map == MAP_FAILED) {
@@ -432,6 +439,8 @@ void index_close(struct index *ix)
         return;
     if (ix->map)
         munmap(ix->map, ix->size);
+    place_grid_free(atomic_load(&ix->grid));
+    pthread_mutex_destroy(&ix->grid_lock);
     free(ix);
 }
 
@@ -518,6 +527,23 @@ double index_place_importance(const struct index *ix, uint32_t p)
     double alt = in->flags & IXP_ALT_NAME ? 1.0 : 0.0;
     double imp = (in->population ? log10(1.0 + in->population) : 0.0) + bonus - alt;
     return imp > 0.01 ? imp : 0.01;
+}
+
+uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
+                            double *d)
+{
+    struct index *mix = (struct index *)ix; /* the grid is a cache; the mapping stays read-only */
+    struct place_grid *g = atomic_load(&mix->grid);
+    if (!g) {
+        pthread_mutex_lock(&mix->grid_lock);
+        g = atomic_load(&mix->grid);
+        if (!g) {
+            g = place_grid_build(&ix->v);
+            atomic_store(&mix->grid, g);
+        }
+        pthread_mutex_unlock(&mix->grid_lock);
+    }
+    return place_grid_nearest(g, &ix->v, lat, lon, radius_m, d);
 }
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)

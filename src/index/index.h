@@ -156,6 +156,13 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 
+/* The city-rank place nearest to (lat, lon) within radius_m (at most 100 km), under its own
+ * name, and its distance in metres in *d; IX_NONE when none (equal distances: the lower
+ * index). Work: the grid cells the radius covers; the grid (8 bytes a city) is built on the
+ * first call, once, whichever thread makes it. */
+uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
+                            double *d);
+
 /* How important place entry p is among places of its name: log10(1 + population) plus 1 for
  * a national capital, 0.5 for a state's seat, 0.2 for a county's, less 1 when the entry is
  * under another of the place's names (PLACE_INFO); 0 when nothing is known, else at least 0.01.

@@ -42,14 +42,15 @@ grep -qx "countries 246, with addresses 2: LI=12349 AT=24 (1 without a country)"
 # The world's well-known places from the default index (test/cases/world_cities.tsv).
 "$(dirname "$0")/tools/world_cities.sh" "$W/default.gbx" "$T/wc" || fail "world cities on the default index"
 
-# Reverse geocoding anywhere on land answers at least the country (the land borders), the
-# enclave rather than the country around it, and nothing at sea.
+# Reverse geocoding anywhere on land answers at least the country (the land borders): the
+# nearest town within 30 km where only the country is known, the enclave rather than the
+# country around it, and nothing at sea.
 printf 'recId|prox\n1|-25.0,135.0,1000\n2|-29.6,28.2,1000\n3|46.5,2.5,10\n4|0.0,-30.0,1000\n' >"$T/rev.txt"
-"$GB_BIN" geocode --index "$W/default.gbx" --mode=retrieveAreas --outcols=matchLevel,country \
-    "$T/rev.txt" >"$T/rev.out"
-expect_eq "$(cat "$T/rev.out")" "$(printf '%s\n' 'recId|SeqNumber|seqLength|matchLevel|country' \
-    '1|1|1|country|AUS' '2|1|1|country|LSO' '3|1|1|country|FRA' '4|0|0|NOMATCH|')" \
-    "reverse geocoding on the default index"
+"$GB_BIN" geocode --index "$W/default.gbx" --mode=retrieveAreas \
+    --outcols=matchLevel,country,city,distance "$T/rev.txt" >"$T/rev.out"
+expect_eq "$(cat "$T/rev.out")" "$(printf '%s\n' 'recId|SeqNumber|seqLength|matchLevel|country|city|distance' \
+    '1|1|1|country|AUS||0' '2|1|1|country|LSO||0' '3|1|1|city|FRA|Vallon-en-Sully|9209' \
+    '4|0|0|NOMATCH|||')" "reverse geocoding on the default index"
 
 # The examples, in a directory that has the repository's data/ and `geobatch` on the PATH.
 read -r APP_ID APP_CODE <"$W/data/credentials"
