@@ -8,6 +8,10 @@
  * then authenticated and rate limited; then a path without a row for its method is 405, and the
  * row's handler answers (api_jobs.c, api_upload.c). A new endpoint is a new row.
  *
+ * Rate limits: a token bucket per application (--rate, --burst), in this process for a store of
+ * one node, in the store for a store shared by several nodes (store_rate_take), so that the
+ * rate holds for the cluster and not per node.
+ *
  * Threads: any number of connection threads call the handler; the only shared mutable state
  * here is the rate-limit table (mutex).
  */
@@ -20,6 +24,8 @@
 #include "serve/worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +72,26 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take one token from app's bucket. Return true when the request may go on. */
+/*
+ * Take one token from app's bucket: the store's when it is shared by several nodes (one bucket
+ * for the cluster), else this process's. Return true when the request may go on. A shared store
+ * that does not answer lets the request go on (the rate limit protects the service, PostgreSQL
+ * being away is not the client's fault) and says so in the log.
+ */
 static bool rate_take(struct api *a, const char *app)
 {
     if (a->cfg.rate <= 0)
         return true;
+    if (store_is_shared(a->cfg.store)) {
+        int rc = store_rate_take(a->cfg.store, app, a->cfg.rate, a->cfg.burst);
+        if (rc >= 0)
+            return rc == 1;
+        static _Atomic int64_t logged; /* once a minute at most */
+        int64_t t = (int64_t)mono_now(), last = atomic_load(&logged);
+        if (t - last >= 60 && atomic_compare_exchange_strong(&logged, &last, t))
+            log_warn("rate limit not checked app=%s err=\"%s\"", app, gb_strerror(rc));
+        return true;
+    }
     double now = mono_now();
     bool ok;
     pthread_mutex_lock(&a->rate_mu);
