@@ -417,17 +417,21 @@ static void test_rate_shared(void **state)
     struct store *a = open_pg("ixA", 30), *b = open_pg("ixA", 30);
     assert_true(store_is_shared(a));
     /* a bucket of 3 that refills one token in 1000 s: 3 requests pass, on either handle */
-    assert_int_equal(store_rate_take(a, "appA", 0.001, 3), 1);
-    assert_int_equal(store_rate_take(b, "appA", 0.001, 3), 1);
-    assert_int_equal(store_rate_take(a, "appA", 0.001, 3), 1);
-    assert_int_equal(store_rate_take(b, "appA", 0.001, 3), 0);
-    assert_int_equal(store_rate_take(a, "appA", 0.001, 3), 0);
-    assert_int_equal(store_rate_take(b, "appB", 0.001, 3), 1);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 0);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 0);
+    assert_int_equal(store_rate_take(b, "appB", 0.001, 3, 1), 1);
     /* refilled by the database's clock: an hour later the bucket is full again, not fuller */
     sql("UPDATE gb_rate SET at = at - interval '1 hour' WHERE app = 'appA'");
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_rate_take(b, "appA", 0.001, 3), 1);
-    assert_int_equal(store_rate_take(a, "appA", 0.001, 3), 0);
+        assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 0);
+    /* a node takes several at once: as many as the bucket has, up to what it asks */
+    assert_int_equal(store_rate_take(a, "appC", 0.001, 5, 2), 2);
+    assert_int_equal(store_rate_take(b, "appC", 0.001, 5, 4), 3);
+    assert_int_equal(store_rate_take(a, "appC", 0.001, 5, 2), 0);
     store_close(a);
     store_close(b);
 }

@@ -104,9 +104,9 @@ bool store_is_shared(struct store *st)
     return st->ops->rate_take != NULL;
 }
 
-int store_rate_take(struct store *st, const char *app, double rate, double burst)
+int store_rate_take(struct store *st, const char *app, double rate, double burst, int want)
 {
-    return st->ops->rate_take ? st->ops->rate_take(st, app, rate, burst) : GB_ENOTFOUND;
+    return st->ops->rate_take ? st->ops->rate_take(st, app, rate, burst, want) : GB_ENOTFOUND;
 }
 
 int store_task_renew(struct store *st, const struct store_task *task)

@@ -208,12 +208,12 @@ int store_app_bytes(struct store *st, const char *app, uint64_t *out);
 bool store_is_shared(struct store *st);
 
 /*
- * Take one request from app's token bucket in the store (rate tokens a second, at most burst;
- * one bucket for every node of the store, timed by the store's clock). One statement, tried
- * once: no retry on a lost connection. Return 1 when the request may go on, 0 when the bucket
- * is empty, GB_ENOTFOUND for a store that is not shared, or a negative code.
+ * Take up to want tokens from app's token bucket in the store (rate tokens a second, at most
+ * burst; one bucket for every node of the store, timed by the store's clock). One statement,
+ * tried once: no retry on a lost connection. Return the tokens taken (0 when the bucket is
+ * empty), GB_ENOTFOUND for a store that is not shared, or a negative code.
  */
-int store_rate_take(struct store *st, const char *app, double rate, double burst);
+int store_rate_take(struct store *st, const char *app, double rate, double burst, int want);
 
 /*
  * Read a job. When app is not NULL, a job of another application is GB_ENOTFOUND exactly like

@@ -44,7 +44,7 @@ struct store_ops {
     int (*file_put)(struct store *st, const struct store_task *task, const char *name,
                     const char *path);
     int (*app_bytes)(struct store *st, const char *app, uint64_t *out);
-    int (*rate_take)(struct store *st, const char *app, double rate, double burst);
+    int (*rate_take)(struct store *st, const char *app, double rate, double burst, int want);
 };
 
 struct store {

@@ -16,10 +16,9 @@
  * Limits. A job is created under a lock of its application's gb_apps row, which every change of
  * the application's bytes takes too: its jobs in progress are counted and its bytes compared in
  * that transaction (store_job_create_within), so API nodes that create jobs at the same instant
- * cannot pass --max-jobs-per-app or --max-disk-per-app together. A request takes a token from
- * its application's bucket with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, timed by the
- * database's clock (store_rate_take), on an unlogged table (no WAL flush per request), tried
- * once.
+ * cannot pass --max-jobs-per-app or --max-disk-per-app together. A node takes tokens from its
+ * application's rate-limit bucket with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, timed
+ * by the database's clock (store_rate_take), on an unlogged table (no WAL flush), tried once.
  *
  * Claims are leases: a claim sets the chunk's claim to a token from the sequence gb_claims
  * (never given twice) and its lease_until to the database's clock plus the lease, and is
@@ -537,19 +536,22 @@ static int op_app_bytes(struct store *st, const char *app, uint64_t *out)
     "least($3::float8, r.tokens + greatest(0, extract(epoch FROM now() - r.at))::float8"           \
     " * $2::float8)"
 
-/* One statement: the bucket of $1, created full, less one token when it has one. */
+/* One statement: the bucket of $1 (created full), less the whole tokens it has, up to $4. */
 static const char rate_sql[] =
-    "INSERT INTO gb_rate AS r (app, tokens, at, ok) VALUES ($1::text, $3::float8 - 1, now(), true)"
+    "INSERT INTO gb_rate AS r (app, tokens, at, got)"
+    " VALUES ($1::text, $3::float8 - least($4::int, floor($3::float8)), now(),"
+    " least($4::int, floor($3::float8)))"
     " ON CONFLICT (app) DO UPDATE SET"
-    " tokens = " RATE_AVAIL " - CASE WHEN " RATE_AVAIL " >= 1 THEN 1 ELSE 0 END,"
-    " at = now(), ok = " RATE_AVAIL " >= 1 RETURNING ok";
+    " got = least($4::int, floor(" RATE_AVAIL ")),"
+    " tokens = " RATE_AVAIL " - least($4::int, floor(" RATE_AVAIL ")),"
+    " at = now() RETURNING got";
 
 static int rate_fn(PGconn *c, void *ctx)
 {
     return one_fn(c, ctx);
 }
 
-static int op_rate_take(struct store *st, const char *app, double rate, double burst)
+static int op_rate_take(struct store *st, const char *app, double rate, double burst, int want)
 {
     struct pq p = {0};
     char rs[32], bs[32];
@@ -558,10 +560,11 @@ static int op_rate_take(struct store *st, const char *app, double rate, double b
     pq_text(&p, app);
     pq_text(&p, rs);
     pq_text(&p, bs);
+    pq_int(&p, want);
     struct one o = {rate_sql, &p, NULL};
     int rc = call_for(sp(st), rate_fn, &o, 0); /* once: a request does not wait for a reconnect */
     if (rc == 0)
-        rc = PQntuples(o.res) == 1 && strcmp(PQgetvalue(o.res, 0, 0), "t") == 0 ? 1 : 0;
+        rc = PQntuples(o.res) == 1 ? (int)val_i64(o.res, 0, 0) : 0;
     PQclear(o.res);
     return rc;
 }
@@ -1308,7 +1311,7 @@ static const char schema_2[] =
     "ALTER TABLE gb_jobs ADD COLUMN bytes bigint NOT NULL DEFAULT 0;"
     "CREATE TABLE gb_apps (app text PRIMARY KEY, bytes bigint NOT NULL DEFAULT 0);"
     "CREATE UNLOGGED TABLE gb_rate (app text PRIMARY KEY, tokens float8 NOT NULL,"
-    " at timestamptz NOT NULL, ok boolean NOT NULL);"
+    " at timestamptz NOT NULL, got int NOT NULL);"
     "UPDATE gb_jobs j SET bytes = f.b FROM (SELECT job, sum(octet_length(data)) AS b"
     " FROM gb_files GROUP BY job) f WHERE f.job = j.id;"
     "INSERT INTO gb_apps (app, bytes) SELECT app, sum(bytes) FROM gb_jobs GROUP BY app;"
