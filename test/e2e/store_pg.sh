@@ -17,6 +17,7 @@ grep -q "the store has no geobatch schema: run 'geobatch store migrate --store U
 expect_eq "$("$GB_BIN" store migrate --store "$PG_URL" 2>/dev/null)" "store postgresql: schema up to date" "migrate"
 expect_eq "$("$GB_BIN" store migrate --store "$PG_URL" 2>&1)" "store postgresql: schema up to date" "migrate again"
 expect_eq "$(psql_q "SELECT value FROM gb_meta WHERE key = 'schema'")" 2 "schema version"
+expect_eq "$(psql_q "SELECT attcompression FROM pg_attribute WHERE attrelid = 'gb_files'::regclass AND attname = 'data'")" l "gb_files.data compressed with lz4"
 psql_q "UPDATE gb_meta SET value = '9' WHERE key = 'schema'"
 "$GB_BIN" store migrate --store "$PG_URL" 2>"$T/err" && fail "migrate of a newer schema"
 grep -q "newer than this geobatch's 2" "$T/err" || fail "message of a newer schema"
