@@ -146,7 +146,7 @@ worker_start() { # N [work args...] (WORKER_INDEX: another index than $T/li.gbx)
         --tmp "$T" "$@" 2>>"$T/worker$n.log") &
     WORKER_PID[$n]=$!
     PIDS+=("${WORKER_PID[$n]}")
-    wait_for 200 grep -q "work started" "$T/worker$n.log" || { cat "$T/worker$n.log" >&2; fail "worker $n did not start"; }
+    wait_for 200 grep -qs "work started" "$T/worker$n.log" || { cat "$T/worker$n.log" >&2; fail "worker $n did not start"; }
 }
 
 # leased: chunks held by an unexpired lease now
