@@ -5,7 +5,8 @@
 #   1. --rate 1 --burst 6: one token bucket per application in PostgreSQL. Of 12 requests that
 #      alternate between the nodes, at most 6 + (seconds taken) pass; both nodes answer 429
 #      ExceededUsageLimit once the cluster's bucket is empty; another application is not limited.
-#      (Per node, each node had its own bucket of 6: all 12 passed.)
+#      (Per node, each node had its own bucket of 6: all 12 passed.) With --rate 20 --burst 8 a
+#      node takes 2 tokens a statement and spends the second without going to PostgreSQL.
 #   2. --max-jobs-per-app 2: four uploads of one application held open at once, two on each
 #      node, then finished: exactly two jobs are stored, two uploads get 429. (Each node counted
 #      its own uploads in progress: all four were stored.)
@@ -71,7 +72,22 @@ max=$(python3 -c "import math; print(6 + math.ceil($t1 - $t0))")
 [[ "$refused_by" == *node1* && "$refused_by" == *node2* ]] || fail "nodes that refused: [$refused_by]"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs?$B")" 200 "appB while appA is limited"
 expect_eq "$(psql_q "SELECT app FROM gb_rate ORDER BY app" | tr '\n' ' ')" "appA appB " "buckets in the store"
-echo "1. --rate 1 --burst 6 over two nodes: $ok of 12 requests passed in $(python3 -c "print(round($t1 - $t0, 2))") s, both nodes refused the rest (mode: one bucket in PostgreSQL)"
+ONE="$ok of 12 requests passed in $(python3 -c "print(round($t1 - $t0, 2))") s"
+# --rate 20 --burst 8: a node takes min(20/10, 8/4) = 2 tokens a statement and spends the
+# second without one
+restart_nodes --rate 20 --burst 8
+C="app_id=appC&app_code=codeC"
+node_get() { curl -s -o /dev/null -w '%{http_code}' "http://${NODE_HOST[$1]}:${NODE_PORT[$1]}/6.2/jobs?$C"; }
+bucket() { psql_q "SELECT got || ' ' || at FROM gb_rate WHERE app = 'appC'"; }
+expect_eq "$(node_get 1)" 200 "appC on node 1"
+b1=$(bucket)
+expect_eq "${b1%% *} $(psql_q "SELECT tokens FROM gb_rate WHERE app = 'appC'")" "2 6" "node 1's first take from a full bucket of 8"
+expect_eq "$(node_get 1)" 200 "appC on node 1 again"
+expect_eq "$(bucket)" "$b1" "the bucket after node 1 spent its second token (no statement)"
+expect_eq "$(node_get 2)" 200 "appC on node 2"
+b2=$(bucket)
+[ "${b2%% *}" == 2 ] && [ "$b2" != "$b1" ] || fail "node 2's take: [$b2] after [$b1]"
+echo "1. --rate 1 --burst 6 over two nodes: $ONE, both nodes refused the rest; --rate 20 --burst 8: tokens taken 2 a statement"
 
 # ---- 2. --max-jobs-per-app 2 through both nodes at once ----
 restart_nodes --rate 0 --max-jobs-per-app 2
