@@ -13,12 +13,12 @@
  * gb_jobs.bytes, in the transaction that adds or removes a file) and gb_rate (each application's
  * rate-limit bucket, UNLOGGED). gb_meta holds the schema version.
  *
- * Limits. A job is created under a lock of its application's gb_apps row, which every change of
- * the application's bytes takes too: its jobs in progress are counted and its bytes compared in
- * that transaction (store_job_create_within), so API nodes that create jobs at the same instant
- * cannot pass --max-jobs-per-app or --max-disk-per-app together. A node takes tokens from its
- * application's rate-limit bucket with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING, timed
- * by the database's clock (store_rate_take), on an unlogged table (no WAL flush), tried once.
+ * Limits. The transaction that creates a job ends by locking its application's gb_apps row,
+ * which the commit of every change of the application's bytes takes too, and counting its jobs
+ * in progress and its bytes (store_job_create_within), so API nodes that create jobs at the
+ * same instant cannot pass --max-jobs-per-app or --max-disk-per-app together. A node takes tokens
+ * from its application's rate-limit bucket with one INSERT ... ON CONFLICT DO UPDATE ... RETURNING,
+ * timed by the database's clock (store_rate_take), on an unlogged table (no WAL flush), tried once.
  *
  * Claims are leases: a claim sets the chunk's claim to a token from the sequence gb_claims
  * (never given twice) and its lease_until to the database's clock plus the lease, and is
@@ -415,11 +415,14 @@ static int app_bytes_on(PGconn *c, const char *app, uint64_t *out)
 }
 
 /*
- * The limits of a new job, first half: lock the application's row of gb_apps (every change of
- * its bytes takes the same lock), then count its jobs in progress in a statement of its own, so
- * that it sees every job committed before the lock was had. Return 0 or GB_ELIMIT.
+ * The limits of a new job whose rows are in (uncommitted): lock the application's row of
+ * gb_apps (the commit of every change of the application's bytes takes the same lock), then
+ * count its jobs in progress in a statement of its own, so that it sees every job committed
+ * before the lock was had, and this one. The application's bytes in gb_apps do not include
+ * this job's yet (the trigger that carries them there is deferred to the commit): x->used.
+ * Return 0, GB_ELIMIT or -EDQUOT.
  */
-static int limits_lock(PGconn *c, struct create_ctx *x)
+static int limits_check(PGconn *c, struct create_ctx *x)
 {
     struct pq p = {0};
     pq_text(&p, x->j->app);
@@ -429,14 +432,24 @@ static int limits_lock(PGconn *c, struct create_ctx *x)
                     &p);
     if (rc == 0)
         rc = app_bytes_on(c, x->j->app, &x->used);
-    if (rc < 0 || !x->lim->max_active)
-        return rc;
-    PGresult *r = pq_exec(
-        c, "SELECT count(*) FROM gb_jobs WHERE app = $1::text AND state IN (0, 1, 2)", &p, 0);
-    rc = res_rc(c, r);
-    if (rc == 0 && (uint64_t)val_i64(r, 0, 0) >= x->lim->max_active)
-        rc = GB_ELIMIT;
-    PQclear(r);
+    PGresult *r = NULL;
+    if (rc == 0 && x->lim->max_active) {
+        r = pq_exec(c, "SELECT count(*) FROM gb_jobs WHERE app = $1::text AND state IN (0, 1, 2)",
+                    &p, 0);
+        rc = res_rc(c, r);
+        if (rc == 0 && (uint64_t)val_i64(r, 0, 0) > x->lim->max_active)
+            rc = GB_ELIMIT;
+        PQclear(r);
+    }
+    if (rc == 0 && x->lim->max_bytes) {
+        struct pq q = {0};
+        pq_text(&q, x->j->id);
+        r = pq_exec(c, "SELECT bytes FROM gb_jobs WHERE id = $1::text", &q, 0);
+        rc = res_rc(c, r);
+        if (rc == 0 && x->used + (uint64_t)val_i64(r, 0, 0) > x->lim->max_bytes)
+            rc = -EDQUOT;
+        PQclear(r);
+    }
     return rc;
 }
 
@@ -445,8 +458,6 @@ static int create_fn(PGconn *c, void *ctx)
     struct create_ctx *x = ctx;
     const struct job_info *j = x->j;
     int rc = pq_cmd(c, "BEGIN", NULL);
-    if (rc == 0 && x->lim)
-        rc = limits_lock(c, x);
     struct pq p = {0};
     pq_text(&p, j->id);
     pq_text(&p, j->app);
@@ -490,12 +501,8 @@ static int create_fn(PGconn *c, void *ctx)
         else
             rc = put_file(c, j->id, name, path);
     }
-    uint64_t bytes = 0;
-    if (rc == 0 && x->lim && x->lim->max_bytes) {
-        rc = app_bytes_on(c, j->app, &bytes);
-        if (rc == 0 && bytes > x->lim->max_bytes)
-            rc = -EDQUOT;
-    }
+    if (rc == 0 && x->lim)
+        rc = limits_check(c, x); /* last: the application's lock is held until the commit */
     if (rc == 0 && j->state == JOB_ACCEPTED)
         rc = pq_cmd(c, "NOTIFY gb_work", NULL); /* delivered at the commit */
     if (rc == 0)
@@ -1304,7 +1311,9 @@ static const char schema_1[] =
 /*
  * Version 2: the bytes of every job (gb_jobs.bytes) and application (gb_apps) as running totals
  * kept by triggers on gb_files, in the transaction that adds or removes a file part, for the
- * disk quota (--max-disk-per-app) without a walk; the applications' rate-limit buckets
+ * disk quota (--max-disk-per-app) without a walk (the application's total at the commit: a
+ * deferred trigger, so that its row is locked only while a transaction commits, not while it
+ * stores a chunk's output or an upload's files); the applications' rate-limit buckets
  * (gb_rate, UNLOGGED: no WAL and no fsync per request; a crash of PostgreSQL refills them);
  * the files' parts compressed with lz4 instead of pglz.
  */
@@ -1331,8 +1340,8 @@ static const char schema_2[] =
     " IF d <> 0 THEN INSERT INTO gb_apps AS x (app, bytes) VALUES (a, d)"
     "  ON CONFLICT (app) DO UPDATE SET bytes = x.bytes + d; END IF;"
     " RETURN NULL; END $$;"
-    "CREATE TRIGGER gb_jobs_bytes AFTER UPDATE OF bytes OR DELETE ON gb_jobs"
-    " FOR EACH ROW EXECUTE FUNCTION gb_jobs_bytes();"
+    "CREATE CONSTRAINT TRIGGER gb_jobs_bytes AFTER UPDATE OF bytes OR DELETE ON gb_jobs"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gb_jobs_bytes();"
     /* lz4 where the server has it (PostgreSQL 14 and later built with it): pglz compressing
      * every chunk's input and output made a 1,000,000-row job twice as slow */
     "DO $$ BEGIN ALTER TABLE gb_files ALTER COLUMN data SET COMPRESSION lz4;"
