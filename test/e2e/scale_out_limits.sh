@@ -139,7 +139,7 @@ for n in 1 2; do # both nodes know the store's total
     expect_eq "$out" "$(err_doc ApplicationError ExceededUsageLimit "$QUOTA: $U2 of $Q bytes in use, the request needs $S more; delete jobs to free space") 413" "upload over the quota ($n)"
 done
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/in300.txt" "$BASE/jobs?$B&$P")" 200 "appB under its own quota"
-J=($(psql_q "SELECT id FROM gb_jobs WHERE app = 'appA' ORDER BY seq"))
+mapfile -t J < <(psql_q "SELECT id FROM gb_jobs WHERE app = 'appA' ORDER BY seq")
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$BASE/jobs/${J[0]}?$A")" 200 "delete of ${J[0]}"
 check_total appA "after a delete"
 expect_eq "$(app_bytes appA)" "$((U2 - U))" "bytes after the delete"
