@@ -6,7 +6,9 @@
  * transaction (or not at all), files out and back, claims with tokens, a chunk's output stored
  * with its count, leases that expire and are taken over with the late holder fenced off
  * (count, renewal, file put, finish), round-robin between applications, index identity,
- * cancel and delete dropping files, and LISTEN/NOTIFY wake-ups.
+ * cancel and delete dropping files, LISTEN/NOTIFY wake-ups, the limits of a new job checked in
+ * its transaction with the application's bytes as a running total, and the rate-limit buckets
+ * shared by every handle.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,7 +74,8 @@ static int setup(void **state)
         url = NULL;
         return 0; /* each case skips */
     }
-    sql("TRUNCATE gb_jobs, gb_chunks, gb_files CASCADE; UPDATE gb_counters SET value = 0");
+    sql("TRUNCATE gb_jobs, gb_chunks, gb_files, gb_apps, gb_rate CASCADE;"
+        " UPDATE gb_counters SET value = 0");
     const char *tmp = getenv("GB_TMP");
     snprintf(dir, sizeof(dir), "%s/test_store_pg.XXXXXX", tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
@@ -349,6 +352,90 @@ static void test_cancel_delete_drop_files(void **state)
     store_close(st);
 }
 
+/* The bytes of the upload files setup() writes: header, errors, two chunks. */
+#define UPLOAD_BYTES                                                                               \
+    (strlen("recId|searchText\n") + strlen("Line Number:3 a|b|c\n") +                              \
+     strlen("recId|searchText\n1|Vaduz\n") + strlen("recId|searchText\n2|Schaan\n"))
+
+static uint64_t bytes_of(struct store *st, const char *app)
+{
+    uint64_t b = 99999;
+    assert_int_equal(store_app_bytes(st, app, &b), 0);
+    return b;
+}
+
+static void test_limits_and_bytes(void **state)
+{
+    (void)state;
+    if (!url)
+        skip();
+    struct store *st = open_pg("ixA", 30);
+    struct job_info j, g;
+    assert_int_equal(bytes_of(st, "appA"), 0);
+    make_job(&j, ID1, "appA", 2);
+    assert_int_equal(store_job_create_within(st, &j, dir, &(struct store_app_limits){1, 0}, NULL),
+                     0);
+    assert_int_equal(bytes_of(st, "appA"), UPLOAD_BYTES);
+    make_job(&j, ID2, "appA", 2);
+    assert_int_equal(store_job_create_within(st, &j, dir, &(struct store_app_limits){1, 0}, NULL),
+                     GB_ELIMIT);
+    uint64_t used = 0;
+    assert_int_equal(store_job_create_within(
+                         st, &j, dir, &(struct store_app_limits){0, 2 * UPLOAD_BYTES - 1}, &used),
+                     -EDQUOT);
+    assert_int_equal(used, UPLOAD_BYTES);
+    assert_int_equal(sql_int("SELECT count(*) FROM gb_jobs"), 1); /* nothing of it stored */
+    assert_int_equal(bytes_of(st, "appA"), UPLOAD_BYTES);
+    assert_int_equal(
+        store_job_create_within(st, &j, dir, &(struct store_app_limits){2, 2 * UPLOAD_BYTES}, NULL),
+        0);
+    assert_int_equal(bytes_of(st, "appA"), 2 * UPLOAD_BYTES);
+    assert_int_equal(bytes_of(st, "appB"), 0);
+    /* a chunk's output adds, a delete and a purge take away */
+    struct store_task t;
+    assert_int_equal(store_task_claim(st, "", 1000, &t), 0);
+    char out[1200];
+    snprintf(out, sizeof(out), "%s/out.txt", dir);
+    const struct store_chunk_result r = {1, 1, 0, 1, 0};
+    assert_int_equal(store_chunk_done_files(st, &t, &r, out, NULL), 0);
+    assert_int_equal(bytes_of(st, "appA"), 2 * UPLOAD_BYTES + strlen("1|1|1|47.1\n"));
+    assert_int_equal(
+        store_job_transition(st, t.id, "appA", JOB_MASK(JOB_RUNNING), JOB_DELETED, 1001, &g), 0);
+    assert_int_equal(bytes_of(st, "appA"), UPLOAD_BYTES);
+    assert_int_equal(store_job_purge(st, t.id), 0);
+    assert_int_equal(store_job_purge(st, strcmp(t.id, ID1) == 0 ? ID2 : ID1), 0);
+    assert_int_equal(bytes_of(st, "appA"), 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM gb_apps WHERE bytes <> 0"), 0);
+    store_close(st);
+}
+
+static void test_rate_shared(void **state)
+{
+    (void)state;
+    if (!url)
+        skip();
+    struct store *a = open_pg("ixA", 30), *b = open_pg("ixA", 30);
+    assert_true(store_is_shared(a));
+    /* a bucket of 3 that refills one token in 1000 s: 3 requests pass, on either handle */
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 0);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 0);
+    assert_int_equal(store_rate_take(b, "appB", 0.001, 3, 1), 1);
+    /* refilled by the database's clock: an hour later the bucket is full again, not fuller */
+    sql("UPDATE gb_rate SET at = at - interval '1 hour' WHERE app = 'appA'");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_rate_take(b, "appA", 0.001, 3, 1), 1);
+    assert_int_equal(store_rate_take(a, "appA", 0.001, 3, 1), 0);
+    /* a node takes several at once: as many as the bucket has, up to what it asks */
+    assert_int_equal(store_rate_take(a, "appC", 0.001, 5, 2), 2);
+    assert_int_equal(store_rate_take(b, "appC", 0.001, 5, 4), 3);
+    assert_int_equal(store_rate_take(a, "appC", 0.001, 5, 2), 0);
+    store_close(a);
+    store_close(b);
+}
+
 static atomic_int woken;
 
 static void on_wake(void *ctx)
@@ -398,6 +485,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_robin_and_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_delete_drop_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_and_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_shared, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,16 @@
  * then authenticated and rate limited; then a path without a row for its method is 405, and the
  * row's handler answers (api_jobs.c, api_upload.c). A new endpoint is a new row.
  *
+ * Rate limits: a token bucket per application (--rate, --burst), in this process for a store of
+ * one node, in the store for a store shared by several nodes (store_rate_take), so that the
+ * rate holds for the cluster and not per node. A statement per request would cost PostgreSQL
+ * more than the request (docs/scale-out.md, "Limits"), so a node takes a few tokens at once
+ * (a tenth of a second of the rate, at most a quarter of the burst and RATE_LEASE_MAX; one
+ * while the rate is under 20/s) and spends them locally. Tokens are never made up: the
+ * cluster admits no more than its bucket gives, only up to RATE_LEASE_S later than they were
+ * taken; tokens a node took and did not spend within RATE_LEASE_S are dropped, so an
+ * application may be refused while another node holds at most rate_lease_size() - 1 of them.
+ *
  * Threads: any number of connection threads call the handler; the only shared mutable state
  * here is the rate-limit table (mutex).
  */
@@ -20,18 +30,22 @@
 #include "serve/worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#define RATE_SLOTS 4096
+#define RATE_SLOTS     4096
+#define RATE_LEASE_MAX 64  /* tokens a node takes from a shared store's bucket at once */
+#define RATE_LEASE_S   1.0 /* seconds a node may hold tokens it took */
 
 struct rate_slot {
     char app[STORE_APP_MAX + 1];
-    double tokens;
-    double last; /* monotonic seconds */
+    double tokens; /* in the bucket; with a shared store: taken from the cluster's, not spent */
+    double last;   /* monotonic seconds: the last refill; with a shared store: the last take */
 };
 
 /* ---- authentication and rate limits ---- */
@@ -66,31 +80,85 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take one token from app's bucket. Return true when the request may go on. */
+/* The slot of app (a new one holds tokens); under rate_mu. */
+static struct rate_slot *rate_slot_locked(struct api *a, const char *app, double now, double tokens)
+{
+    for (size_t i = 0; i < a->nrate; i++)
+        if (strcmp(a->rate[i].app, app) == 0)
+            return &a->rate[i];
+    if (a->nrate == RATE_SLOTS)
+        a->nrate = 0; /* the table is full of idle applications: start afresh */
+    struct rate_slot *s = &a->rate[a->nrate++];
+    snprintf(s->app, sizeof(s->app), "%s", app);
+    s->tokens = tokens;
+    s->last = now;
+    return s;
+}
+
+/* Tokens a node takes from the cluster's bucket at once: a tenth of a second of the rate, at
+ * most a quarter of the burst, 1 to RATE_LEASE_MAX. */
+static int rate_lease_size(const struct api *a)
+{
+    double n = a->cfg.rate / 10;
+    if (n > a->cfg.burst / 4)
+        n = a->cfg.burst / 4;
+    return n < 1 ? 1 : n > RATE_LEASE_MAX ? RATE_LEASE_MAX : (int)n;
+}
+
+/*
+ * The cluster's bucket, in the store: the node spends the tokens it took last (while they are
+ * younger than RATE_LEASE_S), and takes up to rate_lease_size() more in one statement when it
+ * has none. A store that does not answer lets the request go on (the rate limit protects the
+ * service; PostgreSQL being away is not the client's fault) and says so in the log.
+ */
+static bool rate_take_shared(struct api *a, const char *app, double now)
+{
+    pthread_mutex_lock(&a->rate_mu);
+    struct rate_slot *s = rate_slot_locked(a, app, now, 0);
+    bool ok = s->tokens >= 1.0 && now - s->last < RATE_LEASE_S;
+    if (ok)
+        s->tokens -= 1.0;
+    pthread_mutex_unlock(&a->rate_mu);
+    if (ok)
+        return true;
+    int got = store_rate_take(a->cfg.store, app, a->cfg.rate, a->cfg.burst, rate_lease_size(a));
+    if (got < 0) {
+        static _Atomic int64_t logged; /* once a minute at most */
+        int64_t t = (int64_t)now, last = atomic_load(&logged);
+        if (t - last >= 60 && atomic_compare_exchange_strong(&logged, &last, t))
+            log_warn("rate limit not checked app=%s err=\"%s\"", app, gb_strerror(got));
+        return true;
+    }
+    if (got == 0)
+        return false;
+    pthread_mutex_lock(&a->rate_mu);
+    s = rate_slot_locked(a, app, now, 0);
+    if (now - s->last >= RATE_LEASE_S)
+        s->tokens = 0; /* tokens taken long ago are dropped: see DESIGN */
+    s->tokens += got - 1;
+    s->last = now;
+    pthread_mutex_unlock(&a->rate_mu);
+    return true;
+}
+
+/*
+ * Take one token from app's bucket: the cluster's when the store is shared by several nodes,
+ * else this process's. Return true when the request may go on.
+ */
 static bool rate_take(struct api *a, const char *app)
 {
     if (a->cfg.rate <= 0)
         return true;
     double now = mono_now();
-    bool ok;
+    if (store_is_shared(a->cfg.store))
+        return rate_take_shared(a, app, now);
     pthread_mutex_lock(&a->rate_mu);
-    struct rate_slot *s = NULL;
-    for (size_t i = 0; i < a->nrate && !s; i++)
-        if (strcmp(a->rate[i].app, app) == 0)
-            s = &a->rate[i];
-    if (!s) {
-        if (a->nrate == RATE_SLOTS)
-            a->nrate = 0; /* the table is full of idle applications: start afresh */
-        s = &a->rate[a->nrate++];
-        snprintf(s->app, sizeof(s->app), "%s", app);
-        s->tokens = a->cfg.burst;
-        s->last = now;
-    }
+    struct rate_slot *s = rate_slot_locked(a, app, now, a->cfg.burst);
     s->tokens += (now - s->last) * a->cfg.rate;
     if (s->tokens > a->cfg.burst)
         s->tokens = a->cfg.burst;
     s->last = now;
-    ok = s->tokens >= 1.0;
+    bool ok = s->tokens >= 1.0;
     if (ok)
         s->tokens -= 1.0;
     pthread_mutex_unlock(&a->rate_mu);

@@ -18,6 +18,12 @@
  * Results are not known in advance: a job that runs may take its application over the quota;
  * from then on its uploads and starts are refused until jobs are deleted.
  *
+ * A store that keeps the files (PostgreSQL) answers the application's bytes from a running
+ * total (store_app_bytes), and checks both limits again in the transaction that creates the job
+ * (store_job_create_within): uploads in progress are counted per node, and two nodes may commit
+ * at the same instant, but the store lets no commit pass a limit. The answer is the one of the
+ * node-local check: 429 for the job limit, 413 for the quota.
+ *
  * Threads: the route handler, body() and end() run on the request's connection thread; one
  * validator thread per upload in progress owns the intake writer until it is joined.
  */
@@ -246,6 +252,8 @@ static int add_job_usage(void *ctx, const struct job_info *j)
 
 int api_app_disk_usage(struct api *a, const char *app, uint64_t *out)
 {
+    if (store_keeps_files(a->cfg.store)) /* the files are the store's: its running total */
+        return store_app_bytes(a->cfg.store, app, out);
     struct usage_sum s = {a->cfg.data_dir, 0};
     uint64_t total = 0;
     int rc = store_job_list(a->cfg.store, app, 0, UINT32_MAX, add_job_usage, &s, &total);
@@ -349,6 +357,16 @@ static int admit_upload(struct api *a, struct upload *u)
     return rc;
 }
 
+/* 429 ApplicationError / ExceededUsageLimit: --max-jobs-per-app. */
+static void jobs_limit_reached(struct api *a, struct http_request *req, struct http_response *resp)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "Too many jobs in progress for this application (limit %llu)",
+             (unsigned long long)a->cfg.max_jobs_per_app);
+    api_respond_error(resp, req, 429, "ApplicationError", "ExceededUsageLimit", msg, NULL);
+    resp->retry_after = 60;
+}
+
 void api_upload_free(struct upload *u)
 {
     if (!u)
@@ -421,10 +439,7 @@ static int begin_upload(struct api *a, struct http_request *req, struct http_res
         goto fail;
     }
     if (rc == GB_ELIMIT) {
-        snprintf(msg, sizeof(msg), "Too many jobs in progress for this application (limit %llu)",
-                 (unsigned long long)a->cfg.max_jobs_per_app);
-        api_respond_error(resp, req, 429, "ApplicationError", "ExceededUsageLimit", msg, NULL);
-        resp->retry_after = 60;
+        jobs_limit_reached(a, req, resp);
         goto fail;
     }
     if (!quota_admit(a, req, resp, u))
@@ -527,6 +542,7 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
     /* Make the files durable, then move the job into place and record it. */
     int rc = jobdir_intake_commit(u->in);
     bool committed = rc == 0;
+    uint64_t used = 0; /* the application's bytes, when the store refuses the quota */
     struct job_info j;
     memset(&j, 0, sizeof(j));
     memcpy(j.id, u->id, sizeof(j.id));
@@ -545,9 +561,10 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
         /* From now on the store counts the job: no moment where it counts twice or not at all. */
         char dir[GB_PATH_MAX];
         rc = jobdir_path(dir, sizeof(dir), a->cfg.data_dir, u->id, NULL);
+        struct store_app_limits lim = {a->cfg.max_jobs_per_app, a->cfg.max_disk_per_app};
         pthread_mutex_lock(&a->uploads_mu);
         if (rc == 0)
-            rc = store_job_create_from(a->cfg.store, &j, dir);
+            rc = store_job_create_within(a->cfg.store, &j, dir, &lim, &used);
         if (rc == 0)
             uncount_locked(u);
         pthread_mutex_unlock(&a->uploads_mu);
@@ -561,7 +578,12 @@ void api_upload_end(struct api *a, struct http_request *req, struct upload *u,
             jobdir_remove(a->cfg.data_dir, u->id);
         else
             upload_discard(u);
-        api_internal_error(resp, req, rc);
+        if (rc == GB_ELIMIT)
+            jobs_limit_reached(a, req, resp);
+        else if (rc == -EDQUOT)
+            api_quota_exceeded(resp, req, a->cfg.max_disk_per_app, used, u->bytes, false);
+        else
+            api_internal_error(resp, req, rc);
         return;
     }
     if (u->run)

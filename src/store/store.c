@@ -84,8 +84,29 @@ int store_listen(struct store *st, store_wake_fn fn, void *ctx)
 
 int store_job_create_from(struct store *st, const struct job_info *job, const char *dir)
 {
-    return st->ops->job_create_from ? st->ops->job_create_from(st, job, dir)
+    return store_job_create_within(st, job, dir, NULL, NULL);
+}
+
+int store_job_create_within(struct store *st, const struct job_info *job, const char *dir,
+                            const struct store_app_limits *lim, uint64_t *used)
+{
+    return st->ops->job_create_from ? st->ops->job_create_from(st, job, dir, lim, used)
                                     : st->ops->job_create(st, job);
+}
+
+int store_app_bytes(struct store *st, const char *app, uint64_t *out)
+{
+    return st->ops->app_bytes ? st->ops->app_bytes(st, app, out) : GB_ENOTFOUND;
+}
+
+bool store_is_shared(struct store *st)
+{
+    return st->ops->rate_take != NULL;
+}
+
+int store_rate_take(struct store *st, const char *app, double rate, double burst, int want)
+{
+    return st->ops->rate_take ? st->ops->rate_take(st, app, rate, burst, want) : GB_ENOTFOUND;
 }
 
 int store_task_renew(struct store *st, const struct store_task *task)

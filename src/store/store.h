@@ -178,6 +178,44 @@ int store_job_create(struct store *st, const struct job_info *job);
 int store_job_create_from(struct store *st, const struct job_info *job, const char *dir);
 
 /*
+ * What a new job of an application must fit in (store_job_create_within); 0: no limit.
+ */
+struct store_app_limits {
+    uint64_t max_active; /* the application's submitted, accepted and running jobs, before it */
+    uint64_t max_bytes;  /* bytes of the application's stored files, the new job's included */
+};
+
+/*
+ * store_job_create_from(), refused when the job does not fit in lim: a store shared by several
+ * nodes (store_is_shared) counts the application's jobs and bytes in the transaction that
+ * creates the job, under a lock of the application, so that nodes that create jobs at the same
+ * instant cannot pass a limit together. A store of one node ignores lim (its one API node checks
+ * the limits itself). Return as store_job_create_from(), or GB_ELIMIT (max_active reached) or
+ * -EDQUOT (max_bytes passed; *used, when not NULL, set to the application's bytes without the
+ * job), nothing stored.
+ */
+int store_job_create_within(struct store *st, const struct job_info *job, const char *dir,
+                            const struct store_app_limits *lim, uint64_t *used);
+
+/*
+ * The bytes of app's stored files (a store that keeps files: a running total kept with the
+ * files, no walk). Return 0 and set *out, GB_ENOTFOUND for a store that keeps no files, or a
+ * negative code.
+ */
+int store_app_bytes(struct store *st, const char *app, uint64_t *out);
+
+/* True when the store is shared by several nodes (PostgreSQL): rate limits live in it. */
+bool store_is_shared(struct store *st);
+
+/*
+ * Take up to want tokens from app's token bucket in the store (rate tokens a second, at most
+ * burst; one bucket for every node of the store, timed by the store's clock). One statement,
+ * tried once: no retry on a lost connection. Return the tokens taken (0 when the bucket is
+ * empty), GB_ENOTFOUND for a store that is not shared, or a negative code.
+ */
+int store_rate_take(struct store *st, const char *app, double rate, double burst, int want);
+
+/*
  * Read a job. When app is not NULL, a job of another application is GB_ENOTFOUND exactly like
  * an unknown id. Return 0 and fill *out, or GB_ENOTFOUND.
  */

@@ -37,11 +37,14 @@ struct store_ops {
      * files). */
     void (*config)(struct store *st, const struct store_claim_config *cfg);
     int (*listen)(struct store *st, store_wake_fn fn, void *ctx);
-    int (*job_create_from)(struct store *st, const struct job_info *job, const char *dir);
+    int (*job_create_from)(struct store *st, const struct job_info *job, const char *dir,
+                           const struct store_app_limits *lim, uint64_t *used);
     int (*task_renew)(struct store *st, const struct store_task *task);
     int (*file_get)(struct store *st, const char *id, const char *name, int fd);
     int (*file_put)(struct store *st, const struct store_task *task, const char *name,
                     const char *path);
+    int (*app_bytes)(struct store *st, const char *app, uint64_t *out);
+    int (*rate_take)(struct store *st, const char *app, double rate, double burst, int want);
 };
 
 struct store {

@@ -12,6 +12,10 @@
 #   3. a worker with another index takes no chunk of a job started on this one
 #   4. 20 jobs from 3 applications at once through HAProxy: each equals geocode, each is seen
 #      by its own application only (status, list)
+# Where the machine allows it (root, `ip netns`), every node and worker runs in a network
+# namespace of its own, linked by a veth pair to this one, where only PostgreSQL and HAProxy
+# run: the nodes cannot reach each other, nor PostgreSQL's loopback address; otherwise they are
+# separate processes with separate directories. The first line of output says which mode ran.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -20,12 +24,25 @@ source "$(dirname "$0")/lib/cluster.sh"
 e2e_init scale_out
 import_index "$T/li.gbx" "$LI_CSV"
 split_job_input 8 # 40,000 rows and one invalid line
+cluster_netns
 cluster_store
 node_start 1 --chunk-rows 2000
 node_start 2 --chunk-rows 2000
 haproxy_start
 FAIL_LOG="$T/worker1.log"
 for w in 1 2 3; do worker_start $w --lease 4; done
+if [ "$CLUSTER_MODE" == netns ]; then # what a node's namespace reaches: PostgreSQL, nothing else
+    ns1=${NS_OF_NODE[1]}
+    ip netns exec "$ns1" curl -s --max-time 2 -o /dev/null "http://${NODE_HOST[2]}:${NODE_PORT[2]}/health" &&
+        fail "node 1's namespace reaches node 2"
+    ip netns exec "$ns1" "$PG_BIN/psql" -X -q -t -A -d "$PG_URL" -c 'SELECT 1' >/dev/null 2>&1 &&
+        fail "node 1's namespace reaches PostgreSQL on 127.0.0.1"
+    expect_eq "$(ip netns exec "$ns1" "$PG_BIN/psql" -X -q -t -A -d "${PG_URL/127.0.0.1/${NODE_HOST[1]%.2}.1}" -c 'SELECT 1')" 1 "PostgreSQL from node 1's namespace"
+    expect_eq "$(psql_q "SELECT count(DISTINCT client_addr) FROM pg_stat_activity WHERE client_addr << '$PG_HBA_NET'")" 5 "PostgreSQL clients: two nodes and three workers, each from its own address"
+    echo "0. mode netns: nodes and workers in $NS_LINKS network namespaces, each linked only to PostgreSQL and HAProxy"
+else
+    echo "0. mode processes: separate processes with separate directories (no network namespaces here)"
+fi
 
 # ---- 1. round-robin, a job through the cluster ----
 nodes=$(for _ in 1 2 3 4; do curl -s -D - -o /dev/null "$BASE/jobs?$A" | tr -d '\r' | sed -n 's/^x-node: //Ip'; done | tr '\n' ' ')
@@ -89,10 +106,7 @@ chunks_done_ge() { [ "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$1'"
 wait_for 600 chunks_done_ge "$ID3" 1 || fail "job 3 did not start"
 kill -STOP "${WORKER_PID[4]}"
 done_before=$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID3'")
-"$GB_BIN" work --store "$PG_URL" --index "$T/other.gbx" --threads 2 --tmp "$T" --lease 4 \
-    --log-level debug 2>>"$T/worker5.log" &
-WORKER_PID[5]=$!
-PIDS+=("${WORKER_PID[5]}")
+WORKER_INDEX="$T/other.gbx" worker_start 5 --threads 2 --lease 4 --log-level debug
 # it looks for work at start, when LISTEN connects, and once a lease: wait for five looks
 looked() { [ "$(grep -c 'claim none' "$T/worker5.log")" -ge "$1" ]; }
 wait_for 400 looked 5 || fail "worker 5 did not look for work"

@@ -4,7 +4,9 @@
 # build tree, so that an unprivileged user can reach it), on a free port, owned by the user
 # running the test or, when that is root, by nobody (PostgreSQL refuses to run as root). It is
 # stopped and removed on exit.
-#   pg_start: sets PG_DIR, PG_PORT, PG_URL (postgresql://geobatch@127.0.0.1:PORT/postgres)
+#   pg_start: sets PG_DIR, PG_PORT, PG_URL (postgresql://geobatch@127.0.0.1:PORT/postgres);
+#     PG_LISTEN (default 127.0.0.1) and PG_HBA_NET (a CIDR allowed besides 127.0.0.1, for
+#     clients in other network namespaces) when set before
 #   pg_restart: pg_ctl restart -m fast (every connection is cut)
 #   pg_stop
 #   psql_q SQL: one query, unaligned tuples only
@@ -29,11 +31,12 @@ pg_start() {
         >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; fail "initdb"; }
     # fsync on: the restart tests are about what a committed transaction survives
     cat >>"$PG_DIR/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+listen_addresses = '${PG_LISTEN:-127.0.0.1}'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR'
 max_connections = 200
 CONF
+    [ -z "${PG_HBA_NET:-}" ] || echo "host all all $PG_HBA_NET trust" >>"$PG_DIR/data/pg_hba.conf"
     pg_ctl_run start
     PG_URL="postgresql://geobatch@127.0.0.1:$PG_PORT/postgres"
 }
