@@ -258,6 +258,45 @@ static void emit_best(struct gctx *g, struct gc_result *out)
     }
 }
 
+/*
+ * Whether the best answer is a street name and house number that the query does not place:
+ * the same name in several towns of one country, and neither a postcode, a locality nor a
+ * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
+ * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
+ * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
+ * answer. Only the best candidate's country counts (an index set asks one member a country,
+ * and must answer as the merged index does); when the query named no country, it becomes the
+ * country filter.
+ */
+#define OTHER_TOWN_M 20000.0 /* streets of one name and town this far apart: two towns */
+
+static bool street_unplaced(struct gctx *g)
+{
+    const struct cand *top = &g->cand[g->order[0]];
+    const struct ix_street *ts = &g->v->streets[top->street];
+    if (top->street_q < 1 || !g->hyp[top->hyp].has_hn || !ts->country[0])
+        return false;
+    bool other_town = false;
+    for (int i = 0; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        const struct ix_street *s = &g->v->streets[c->street];
+        if (s->key != ts->key || c->street_q < 1 || memcmp(s->country, ts->country, 2) != 0)
+            continue;
+        if (c->confirmed || c->mq_state > 0)
+            return false;
+        double d = geo_approx_distance_m(fix2deg(s->lat), fix2deg(s->lon), fix2deg(ts->lat),
+                                         fix2deg(ts->lon));
+        /* another town's, or a same-named town's far away; not a long street's other part */
+        other_town |= d >= OTHER_TOWN_M || (d >= SAME_STREET_M && s->city != ts->city &&
+                                            strcmp(ix_str(g->v, s->city), ix_str(g->v, ts->city)));
+    }
+    if (other_town && !g->cc[0]) {
+        memcpy(g->cc, ts->country, 2);
+        g->cc[2] = '\0';
+    }
+    return other_town;
+}
+
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = context_of(out);
@@ -273,6 +312,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     if (g->ncand == 0)
         return gc_fallback(g, out);
     sort_candidates(g);
+    if (street_unplaced(g))
+        return gc_answer_ambiguous(g, out);
     emit_best(g, out);
     return 0;
 }

@@ -412,15 +412,24 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
-    /* the country: a trailing run of tokens that names one */
+    /* the country: a trailing run of tokens that names one, before the parts set aside (a
+     * company line at the end: "Städtle 5, Vaduz, Muster AG" is not Antigua) */
+    int e = g->ntok;
+    while (e > 0 && g->tok[e - 1].used)
+        e--;
     for (int len = 3; len >= 1 && !g->country_named; len--) {
-        int i = g->ntok - len;
+        int i = e - len;
         if (i < 0 || (i == 0 && len != g->ntok))
             continue;
         const char *s = g->tok[i].s;
-        size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
+        size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         const char *iso2 = norm_country(s, n);
         if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
+            continue;
+        /* a code that is also a legal form ("AG", "SA", "SL", "BV", "AS", "GbR") is a country
+         * only as a part of its own: after a word of the same part it ends a company name */
+        if (iso2 && n <= 3 && len == 1 && i > 0 && !g->tok[i - 1].comma_after &&
+            (norm_segment_word(s, n) & NORM_SEG_LEGAL))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {
@@ -428,7 +437,7 @@ static void find_postcode_and_country(struct gctx *g)
                 g->cc[1] = iso2[1];
                 g->cc[2] = '\0';
             }
-            for (int k = i; k < g->ntok; k++)
+            for (int k = i; k < e; k++)
                 g->tok[k].used = true;
             g->country_named = true;
         }
