@@ -268,7 +268,21 @@ static void emit_best(struct gctx *g, struct gc_result *out)
  * and must answer as the merged index does); when the query named no country, it becomes the
  * country filter.
  */
-#define OTHER_TOWN_M 20000.0 /* streets of one name and town this far apart: two towns */
+#define STREET_GAP_M 200.0   /* streets of one name whose extents are this far apart: two streets */
+#define OTHER_TOWN_M 10000.0 /* ... and this far apart in towns of one name: two towns */
+
+/* The gap between the extents of streets a and b, in metres (0 when they touch). */
+static double extent_gap_m(const struct ix_street *a, const struct ix_street *b)
+{
+    int32_t dlat = a->min_lat > b->max_lat   ? a->min_lat - b->max_lat
+                   : b->min_lat > a->max_lat ? b->min_lat - a->max_lat
+                                             : 0;
+    int32_t dlon = a->min_lon > b->max_lon   ? a->min_lon - b->max_lon
+                   : b->min_lon > a->max_lon ? b->min_lon - a->max_lon
+                                             : 0;
+    double lat = fix2deg(a->lat);
+    return geo_approx_distance_m(lat, 0, lat + fix2deg(dlat), fix2deg(dlon));
+}
 
 static bool street_unplaced(struct gctx *g)
 {
@@ -284,11 +298,12 @@ static bool street_unplaced(struct gctx *g)
             continue;
         if (c->confirmed || c->mq_state > 0)
             return false;
-        double d = geo_approx_distance_m(fix2deg(s->lat), fix2deg(s->lon), fix2deg(ts->lat),
-                                         fix2deg(ts->lon));
-        /* another town's, or a same-named town's far away; not a long street's other part */
-        other_town |= d >= OTHER_TOWN_M || (d >= SAME_STREET_M && s->city != ts->city &&
-                                            strcmp(ix_str(g->v, s->city), ix_str(g->v, ts->city)));
+        /* another town's street; not a part of the same street that the data splits by
+         * locality (a road through two boroughs) */
+        double gap = extent_gap_m(s, ts);
+        other_town |=
+            gap >= OTHER_TOWN_M || (gap >= STREET_GAP_M && s->city != ts->city &&
+                                    strcmp(ix_str(g->v, s->city), ix_str(g->v, ts->city)) != 0);
     }
     if (other_town && !g->cc[0]) {
         memcpy(g->cc, ts->country, 2);
