@@ -264,7 +264,7 @@ static void emit_best(struct gctx *g, struct gc_result *out)
  * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
  * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
  * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
- * answer. Only the best candidate's country counts (an index set asks one member a country,
+ * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the best candidate's country counts (an index set asks one member a country,
  * and must answer as the merged index does); when the query named no country, it becomes the
  * country filter.
  */
@@ -288,7 +288,7 @@ static bool street_unplaced(struct gctx *g)
 {
     const struct cand *top = &g->cand[g->order[0]];
     const struct ix_street *ts = &g->v->streets[top->street];
-    if (top->street_q < 1 || !g->hyp[top->hyp].has_hn || !ts->country[0])
+    if (top->street_q < 1 || top->level != GL_HOUSENUMBER || !ts->country[0])
         return false;
     bool other_town = false;
     for (int i = 0; i < g->ncand; i++) {
