@@ -111,8 +111,17 @@ static void find_candidates(struct gctx *g)
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
-        for (int i = before; i < g->ncand; i++)
-            gc_score_street(g, &g->cand[i]);
+        for (int i = before; i < g->ncand; i++) {
+            struct cand *c = &g->cand[i];
+            gc_score_street(g, c);
+            /* a three-letter name read as a four-letter one ("Lch" for "Loch") is an answer
+             * only where the query's postcode or town confirms it */
+            const struct hyp *h = &g->hyp[c->hyp];
+            char key[KEY_MAX];
+            if (!c->confirmed && h->span_j - h->span_i == 1 &&
+                gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
+                c->conflict = true;
+        }
     }
 }
 
@@ -264,9 +273,9 @@ static void emit_best(struct gctx *g, struct gc_result *out)
  * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
  * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
  * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
- * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the best candidate's country counts (an index set asks one member a country,
- * and must answer as the merged index does); when the query named no country, it becomes the
- * country filter.
+ * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the
+ * best candidate's country counts (an index set asks one member a country, and must answer as the
+ * merged index does); when the query named no country, it becomes the country filter.
  */
 #define STREET_GAP_M 200.0   /* streets of one name whose extents are this far apart: two streets */
 #define OTHER_TOWN_M 10000.0 /* ... and this far apart in towns of one name: two towns */
