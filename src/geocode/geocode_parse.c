@@ -337,12 +337,10 @@ static void set_aside_parts(struct gctx *g)
             aside[n++] = k;
         if (any_unit && a + c < b)
             n += inline_unit(g, kinds, a + c, b, aside + n);
-        for (int k = a; k < b; k++) {
-            bool set = false;
-            for (int i = first; i < n && !set; i++)
-                set = aside[i] == k;
-            words_left += !set && !g->tok[k].numlike;
-        }
+        for (int k = a; k < b; k++)
+            words_left += !g->tok[k].numlike;
+        for (int i = first; i < n; i++) /* each token of the part is set aside once */
+            words_left -= !g->tok[aside[i]].numlike;
         a = b;
     }
     if (words_left == 0)
