@@ -345,30 +345,33 @@ static void test_unknown_input_column(void **state)
     job_free(&j);
 }
 
-/* Ambiguous input: one line per candidate, SeqNumber 1..n and seqLength n; maxresults caps. */
+/* Ambiguous input: one line per candidate, SeqNumber 1..n and seqLength n; maxresults caps.
+ * The street name alone is in two towns; with a house number ("Äulestrasse 22") the query is
+ * answered at the country instead (no town's house is claimed: docs/consistency.md), which an
+ * index of addresses alone does not have. */
 static void test_ambiguous(void **state)
 {
     (void)state;
     /* OA: "22,Aeulestrasse,,Triesen,,,9495" and "22,Äulestrasse,,Vaduz,,,9490" */
     const char *params[] = {"outcols=houseNumber,city,postalCode,matchCode", NULL};
     struct job j;
-    run_job(&j, params, "recId|searchText\n7|Äulestrasse 22\n");
+    run_job(&j, params, "recId|searchText\n7|Äulestrasse\n");
     assert_int_equal(j.rc, 0);
     const char *l1 = strchr(j.out, '\n') + 1;
     const char *l2 = strchr(l1, '\n') + 1;
-    assert_memory_equal(l1, "7|1|2|22|", 9);
-    assert_memory_equal(l2, "7|2|2|22|", 9);
-    assert_non_null(strstr(j.out, "|22|Triesen|9495|ambiguous\n"));
-    assert_non_null(strstr(j.out, "|22|Vaduz|9490|ambiguous\n"));
+    assert_memory_equal(l1, "7|1|2||", 7);
+    assert_memory_equal(l2, "7|2|2||", 7);
+    assert_non_null(strstr(j.out, "||Triesen|9495|ambiguous\n"));
+    assert_non_null(strstr(j.out, "||Vaduz|9490|ambiguous\n"));
     job_free(&j);
     const char *p1[] = {"outcols=houseNumber,matchCode", "maxresults=1", NULL};
-    run_job(&j, p1, "recId|searchText\n7|Äulestrasse 22\n");
+    run_job(&j, p1, "recId|searchText\n7|Äulestrasse\n");
     assert_int_equal(j.rc, 0);
     /* one candidate kept of an ambiguous answer: one line, seqLength 1, and the answer is
      * still ambiguous (HERE's matchCode describes the query, not how many results were kept;
      * maxresults=1 is the most common batch setting and would otherwise hide ambiguity) */
     const char *want = "recId|SeqNumber|seqLength|houseNumber|matchCode\n"
-                       "7|1|1|22|ambiguous\n";
+                       "7|1|1||ambiguous\n";
     assert_string_equal(j.out, want);
     job_free(&j);
 }

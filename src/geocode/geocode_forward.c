@@ -111,8 +111,17 @@ static void find_candidates(struct gctx *g)
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
-        for (int i = before; i < g->ncand; i++)
-            gc_score_street(g, &g->cand[i]);
+        for (int i = before; i < g->ncand; i++) {
+            struct cand *c = &g->cand[i];
+            gc_score_street(g, c);
+            /* a three-letter name read as a four-letter one ("Lch" for "Loch") is an answer
+             * only where the query's postcode or town confirms it */
+            const struct hyp *h = &g->hyp[c->hyp];
+            char key[KEY_MAX];
+            if (!c->confirmed && h->span_j - h->span_i == 1 &&
+                gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
+                c->conflict = true;
+        }
     }
 }
 
@@ -258,6 +267,60 @@ static void emit_best(struct gctx *g, struct gc_result *out)
     }
 }
 
+/*
+ * Whether the best answer is a street name and house number that the query does not place:
+ * the same name in several towns of one country, and neither a postcode, a locality nor a
+ * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
+ * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
+ * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
+ * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the
+ * best candidate's country counts (an index set asks one member a country, and must answer as the
+ * merged index does); when the query named no country, it becomes the country filter.
+ */
+#define STREET_GAP_M 200.0   /* streets of one name whose extents are this far apart: two streets */
+#define OTHER_TOWN_M 10000.0 /* ... and this far apart in towns of one name: two towns */
+
+/* The gap between the extents of streets a and b, in metres (0 when they touch). */
+static double extent_gap_m(const struct ix_street *a, const struct ix_street *b)
+{
+    int32_t dlat = a->min_lat > b->max_lat   ? a->min_lat - b->max_lat
+                   : b->min_lat > a->max_lat ? b->min_lat - a->max_lat
+                                             : 0;
+    int32_t dlon = a->min_lon > b->max_lon   ? a->min_lon - b->max_lon
+                   : b->min_lon > a->max_lon ? b->min_lon - a->max_lon
+                                             : 0;
+    double lat = fix2deg(a->lat);
+    return geo_approx_distance_m(lat, 0, lat + fix2deg(dlat), fix2deg(dlon));
+}
+
+static bool street_unplaced(struct gctx *g)
+{
+    const struct cand *top = &g->cand[g->order[0]];
+    const struct ix_street *ts = &g->v->streets[top->street];
+    if (top->street_q < 1 || top->level != GL_HOUSENUMBER || !ts->country[0])
+        return false;
+    bool other_town = false;
+    for (int i = 0; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        const struct ix_street *s = &g->v->streets[c->street];
+        if (s->key != ts->key || c->street_q < 1 || memcmp(s->country, ts->country, 2) != 0)
+            continue;
+        if (c->confirmed || c->mq_state > 0)
+            return false;
+        /* another town's street; not a part of the same street that the data splits by
+         * locality (a road through two boroughs) */
+        double gap = extent_gap_m(s, ts);
+        other_town |=
+            gap >= OTHER_TOWN_M || (gap >= STREET_GAP_M && s->city != ts->city &&
+                                    strcmp(ix_str(g->v, s->city), ix_str(g->v, ts->city)) != 0);
+    }
+    if (other_town && !g->cc[0]) {
+        memcpy(g->cc, ts->country, 2);
+        g->cc[2] = '\0';
+    }
+    return other_town;
+}
+
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = context_of(out);
@@ -273,6 +336,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     if (g->ncand == 0)
         return gc_fallback(g, out);
     sort_candidates(g);
+    if (street_unplaced(g))
+        return gc_answer_ambiguous(g, out);
     emit_best(g, out);
     return 0;
 }

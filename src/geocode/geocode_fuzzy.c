@@ -215,7 +215,10 @@ void gc_parse_free_fuzzy(struct gctx *g)
                 break;
             char key[KEY_MAX];
             size_t kl = gc_span_key(g, i, j, key, sizeof(key));
-            if (kl < 4)
+            /* a three-letter name is a four-letter one less a letter ("Lch" for "Loch") only
+             * where a postcode of the index narrows it: never alone */
+            bool short_name = kl == 3 && j - i == 1 && g->has_pc && g->pc_entry != IX_NONE;
+            if (kl < 4 && !short_name)
                 continue;
             if (g->nhyp >= MAX_HYP)
                 return;
@@ -223,8 +226,12 @@ void gc_parse_free_fuzzy(struct gctx *g)
             h->span_i = i;
             h->span_j = j;
             int before = g->ncand;
-            gc_fuzzy_streets(g, key, kl, g->nhyp, j - i);
-            gc_typed_streets(g, key, kl, g->nhyp, j - i);
+            if (short_name)
+                fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality);
+            else {
+                gc_fuzzy_streets(g, key, kl, g->nhyp, j - i);
+                gc_typed_streets(g, key, kl, g->nhyp, j - i);
+            }
             if (g->ncand > before) {
                 gc_pick_number(g, h);
                 gc_leftover_runs(g, h);

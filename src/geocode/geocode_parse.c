@@ -216,6 +216,105 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     return legal_end - a;
 }
 
+/* ---- unit text inside a part, without commas: "Hauptstrasse 5 Apt 4B Vaduz" ---- */
+
+static bool ordinal_token(const struct token *t)
+{
+    return isdigit((unsigned char)t->s[0]) && t->len >= 2 && t->len <= 4 &&
+           !isdigit((unsigned char)t->s[t->len - 1]);
+}
+
+/* A designator of unit text: one letter ("bloc A", "Bât. C"), a short number or ordinal
+ * ("4B", "12", "210", "3r", "5e", "2.", "3º", "2/Top"). Not a postcode: a plain number has
+ * at most three digits. */
+static bool unit_designator(const struct token *t)
+{
+    if (!isdigit((unsigned char)t->s[0]))
+        return t->len == 1 || (t->len == 2 && t->s[1] == '.');
+    size_t digits = 0;
+    while (digits < t->len && isdigit((unsigned char)t->s[digits]))
+        digits++;
+    if (digits == t->len)
+        return digits <= 3;
+    if (t->s[digits] == '/')
+        return digits <= 3; /* "2/Top" */
+    return digits <= 3 && t->len <= 4;
+}
+
+/* The end of unit text that starts at token u of the part that ends at b (u itself when none
+ * does): a unit word ("Apt", "OG", "étage", "#"); or, right after the house number, a floor
+ * before its word ("2. OG", "5e étage", "2º Dto"; not "Antoine 1er Apt 12": a name's ordinal
+ * before a unit word and its number) or two ordinals ("3r 2a"); then more unit words and
+ * designators. *bare: the unit text is unit words alone ("baixos", "EG links"). */
+static int unit_run_end(const struct gctx *g, const unsigned *kinds, int u, int b, bool *bare)
+{
+    const struct token *t = g->tok;
+    bool starts = (kinds[u] & NORM_SEG_UNIT) != 0;
+    if (!starts && u + 1 < b && t[u - 1].numlike && isdigit((unsigned char)t[u].s[0]) &&
+        unit_designator(&t[u])) {
+        bool floor_word =
+            (kinds[u + 1] & NORM_SEG_UNIT) &&
+            !(u + 2 < b && unit_designator(&t[u + 2]) && !(kinds[u + 2] & NORM_SEG_UNIT));
+        starts = floor_word || (ordinal_token(&t[u]) && ordinal_token(&t[u + 1]));
+    }
+    if (!starts)
+        return u;
+    int e = u;
+    *bare = true;
+    while (e < b && ((kinds[e] & NORM_SEG_UNIT) || unit_designator(&t[e]))) {
+        *bare &= (kinds[e] & NORM_SEG_UNIT) != 0;
+        e++;
+    }
+    return e;
+}
+
+/* Unit text inside the part [a, b) (after what aside_count set aside) into aside[]: after the
+ * house number ("Hauptstrasse 5 Apt 4B Vaduz", "Carrer Major 5 3r 2a", "12 rue X bloc A 5e
+ * étage 75001 Paris", "1035 Natoma St Apt 4B"), or before it at the start of the part ("Flat 2
+ * 10 Downing Street", "Bât. C Esc. 2 1 Rue Pasteur"). Unit words alone ("baixos", "EG links")
+ * count only right after a number that follows the street name, where no street or town word
+ * stands ("10 Top Road", "Main St Miami FL" keep theirs). Return how many were added. */
+static int inline_unit(const struct gctx *g, const unsigned *kinds, int a, int b, int *aside)
+{
+    const struct token *t = g->tok;
+    int n = 0;
+    /* before the house number: unit words each with its designator, then number and street */
+    if (kinds[a] & NORM_SEG_UNIT) {
+        int k = a;
+        while (k + 1 < b && (kinds[k] & NORM_SEG_UNIT) && unit_designator(&t[k + 1]) &&
+               !(kinds[k + 1] & NORM_SEG_UNIT))
+            k += 2;
+        if (k > a && k + 2 < b && t[k].numlike && t[k].len <= 4 && !t[k + 1].numlike &&
+            !(kinds[k + 1] & NORM_SEG_UNIT)) {
+            for (int i = a; i < k; i++)
+                aside[n++] = i;
+            return n;
+        }
+    }
+    /* after it: the first number after a word, then unit text after it */
+    int h = a;
+    while (h < b && !t[h].numlike)
+        h++;
+    if (h >= b)
+        return 0;
+    int after = h + 1; /* past the number's letter: "15 v" */
+    if (after < b && t[after].len == 1 && isalpha((unsigned char)t[after].s[0]) &&
+        !(kinds[after] & NORM_SEG_UNIT))
+        after++;
+    for (int u = after; u < b; u++) {
+        bool bare = false;
+        int e = unit_run_end(g, kinds, u, b, &bare);
+        if (e == u)
+            continue;
+        if (bare && (u != after || h == a))
+            return 0;
+        for (int i = u; i < e; i++)
+            aside[n++] = i;
+        return n;
+    }
+    return 0;
+}
+
 /* Set aside (mark used) the parts of an address block that are not the address: recipient,
  * company and department lines, building/floor/unit text. At least one word stays. */
 static void set_aside_parts(struct gctx *g)
@@ -223,19 +322,25 @@ static void set_aside_parts(struct gctx *g)
     int aside[MAX_TOKENS];
     unsigned kinds[MAX_TOKENS];
     int n = 0, words_left = 0;
-    for (int k = 0; k < g->ntok; k++)
+    bool any_unit = false;
+    for (int k = 0; k < g->ntok; k++) {
         kinds[k] = seg_kinds(&g->tok[k]);
+        any_unit |= (kinds[k] & NORM_SEG_UNIT) != 0 || ordinal_token(&g->tok[k]);
+    }
     for (int a = 0; a < g->ntok;) {
         int b = a + 1;
         while (b < g->ntok && !g->tok[b - 1].comma_after)
             b++;
         int c = aside_count(g, kinds, a, b, a == 0);
-        for (int k = a; k < b; k++) {
-            if (k < a + c)
-                aside[n++] = k;
-            else
-                words_left += !g->tok[k].numlike;
-        }
+        int first = n;
+        for (int k = a; k < a + c; k++)
+            aside[n++] = k;
+        if (any_unit && a + c < b)
+            n += inline_unit(g, kinds, a + c, b, aside + n);
+        for (int k = a; k < b; k++)
+            words_left += !g->tok[k].numlike;
+        for (int i = first; i < n; i++) /* each token of the part is set aside once */
+            words_left -= !g->tok[aside[i]].numlike;
         a = b;
     }
     if (words_left == 0)
@@ -412,15 +517,24 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
-    /* the country: a trailing run of tokens that names one */
+    /* the country: a trailing run of tokens that names one, before the parts set aside (a
+     * company line at the end: "Städtle 5, Vaduz, Muster AG" is not Antigua) */
+    int e = g->ntok;
+    while (e > 0 && g->tok[e - 1].used)
+        e--;
     for (int len = 3; len >= 1 && !g->country_named; len--) {
-        int i = g->ntok - len;
+        int i = e - len;
         if (i < 0 || (i == 0 && len != g->ntok))
             continue;
         const char *s = g->tok[i].s;
-        size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
+        size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         const char *iso2 = norm_country(s, n);
         if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
+            continue;
+        /* a code that is also a legal form ("AG", "SA", "SL", "BV", "AS", "GbR") is a country
+         * only as a part of its own: after a word of the same part it ends a company name */
+        if (iso2 && n <= 3 && len == 1 && i > 0 && !g->tok[i - 1].comma_after &&
+            (norm_segment_word(s, n) & NORM_SEG_LEGAL))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {
@@ -428,7 +542,7 @@ static void find_postcode_and_country(struct gctx *g)
                 g->cc[1] = iso2[1];
                 g->cc[2] = '\0';
             }
-            for (int k = i; k < g->ntok; k++)
+            for (int k = i; k < e; k++)
                 g->tok[k].used = true;
             g->country_named = true;
         }

@@ -5,7 +5,7 @@ Addresses are read from the OpenAddresses CSVs and the OSM extracts of several a
 languages; each variant rewrites them by one rule of the way offices and shops write addresses
 (issue 11, capabilities 1-4 and 10): a company or recipient line before the street, a glued
 number, an abbreviated or other-language street type, a dropped article, inline building/floor/
-unit text, all capitals with the country name, numbers in the street name, slash numbers,
+unit text (with and without commas), all capitals with the country name, numbers in the street name, slash numbers,
 a typo in a short word, US directionals. The rules know languages, never records.
 
 Output (in OUT_DIR, the format of ../shared/eval so that its score.py scores it):
@@ -292,6 +292,17 @@ def v_typo_short(r, lang, rnd, cname):
     return plain(r, lang, street=' '.join(words))
 
 
+def v_inline_unit_bare(r, lang, rnd, cname):
+    """The unit text inside the address line, without commas: "Hauptstrasse 5 Apt 4B Vaduz",
+    "Carrer Major 5 3r 2a Andorra la Vella", "Flat 2 10 Downing Street"."""
+    if lang in UNIT_BEFORE and rnd.random() < 0.5:
+        return f'{rnd.choice(UNIT_BEFORE[lang]).replace(",", "")} {plain(r, lang)}'
+    unit = rnd.choice(UNIT_AFTER[lang]).replace(',', '')
+    s = street_number(r['street'], r['number'], lang)
+    loc = locality(r, lang)
+    return f'{s} {unit} {loc}' if loc else f'{s} {unit}'
+
+
 def v_us_directional(r, lang, rnd, cname):
     if lang != 'en-us':
         return None
@@ -305,6 +316,7 @@ def v_us_directional(r, lang, rnd, cname):
 VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_type),
             ('article_dropped', v_article_dropped), ('company_line', v_company_line),
             ('glued_number', v_glued_number), ('inline_unit', v_inline_unit),
+            ('inline_unit_bare', v_inline_unit_bare),
             ('caps_country', v_caps_country), ('numbered_street', v_numbered_street),
             ('number_forms', v_number_forms), ('typo_short', v_typo_short),
             ('us_directional', v_us_directional)]
