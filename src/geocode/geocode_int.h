@@ -310,7 +310,7 @@ int gc_answer_ambiguous(struct gctx *g, struct gc_result *out);
 
 /* Admin area admin as reverse geocoding to areas answers it where it is the finest area (its
  * parents: the coarser areas containing its point); its 'R' locationId. */
-void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o);
+void gc_area_out(const struct index *ix, size_t admin, struct gc_candidate *o);
 
 /* ---- geocode_resolve.c: output helpers, also for geocode_reverse.c ---- */
 

@@ -77,35 +77,52 @@ static enum gc_level level_of_rank(uint32_t rank)
 }
 
 /* Whether area a is finer than b (or b is NULL): of a finer rank, or of the same rank and a
- * smaller bounding box (an enclave in its country's outer ring: Lesotho in South Africa's). */
+ * smaller bounding box (an enclave in its country's outer ring: Lesotho in South Africa's),
+ * or, all else equal, earlier in the index (the answer does not depend on the order asked). */
 static bool finer(const struct ix_admin *a, const struct ix_admin *b)
 {
     if (!b || a->rank != b->rank)
         return !b || a->rank > b->rank;
-    return ((double)a->max_lat - a->min_lat) * ((double)a->max_lon - a->min_lon) <
-           ((double)b->max_lat - b->min_lat) * ((double)b->max_lon - b->min_lon);
+    double sa = ((double)a->max_lat - a->min_lat) * ((double)a->max_lon - a->min_lon);
+    double sb = ((double)b->max_lat - b->min_lat) * ((double)b->max_lon - b->min_lon);
+    return sa < sb || (sa == sb && a < b);
+}
+
+/* Area a, if its box and ring contain the point and its rank is at most max_rank, into
+ * by_level (the finest of each level) and *finest (the finest of all). */
+static void area_try(const struct index_view *v, uint32_t i, double lat, double lon,
+                     uint32_t max_rank, const struct ix_admin *by_level[GL_HOUSENUMBER + 1],
+                     const struct ix_admin **finest)
+{
+    const struct ix_admin *a = &v->admins[i];
+    if (a->rank > max_rank || a->geom_count < 3 || lat < fix2deg(a->min_lat) ||
+        lat > fix2deg(a->max_lat) || lon < fix2deg(a->min_lon) || lon > fix2deg(a->max_lon))
+        return;
+    if (!ring_contains(&v->points[a->geom_first], a->geom_count, lat, lon))
+        return;
+    enum gc_level l = level_of_rank(a->rank);
+    if (finer(a, by_level[l]))
+        by_level[l] = a;
+    if (finer(a, *finest))
+        *finest = a;
 }
 
 /* The areas of rank at most max_rank that contain the point, by level (the finest of each),
- * into by_level; return the finest of all, or NULL. */
-static const struct ix_admin *areas_at(const struct index_view *v, double lat, double lon,
+ * into by_level; return the finest of all, or NULL. Only the areas of the point's grid cell
+ * and the few too big for the grid are looked at (index_areas_near). */
+static const struct ix_admin *areas_at(const struct index *ix, double lat, double lon,
                                        uint32_t max_rank,
                                        const struct ix_admin *by_level[GL_HOUSENUMBER + 1])
 {
+    const struct index_view *v = index_view(ix);
     const struct ix_admin *finest = NULL;
-    for (size_t i = 0; i < v->n_admins; i++) {
-        const struct ix_admin *a = &v->admins[i];
-        if (a->rank > max_rank || a->geom_count < 3 || lat < fix2deg(a->min_lat) ||
-            lat > fix2deg(a->max_lat) || lon < fix2deg(a->min_lon) || lon > fix2deg(a->max_lon))
-            continue;
-        if (!ring_contains(&v->points[a->geom_first], a->geom_count, lat, lon))
-            continue;
-        enum gc_level l = level_of_rank(a->rank);
-        if (finer(a, by_level[l]))
-            by_level[l] = a;
-        if (finer(a, finest))
-            finest = a;
-    }
+    const uint32_t *big;
+    size_t n, nbig;
+    const uint32_t *cell = index_areas_near(ix, lat, lon, &n, &big, &nbig);
+    for (size_t i = 0; i < n; i++)
+        area_try(v, cell[i], lat, lon, max_rank, by_level, &finest);
+    for (size_t i = 0; i < nbig; i++)
+        area_try(v, big[i], lat, lon, max_rank, by_level, &finest);
     return finest;
 }
 
@@ -137,11 +154,12 @@ static void area_out(const struct index_view *v, const struct ix_admin *finest,
                    finest->rank);
 }
 
-void gc_area_out(const struct index_view *v, size_t admin, struct gc_candidate *o)
+void gc_area_out(const struct index *ix, size_t admin, struct gc_candidate *o)
 {
+    const struct index_view *v = index_view(ix);
     const struct ix_admin *a = &v->admins[admin];
     const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
-    areas_at(v, fix2deg(a->lat), fix2deg(a->lon), a->rank, by_level);
+    areas_at(ix, fix2deg(a->lat), fix2deg(a->lon), a->rank, by_level);
     by_level[level_of_rank(a->rank)] = a;
     area_out(v, a, by_level, o);
 }
@@ -177,7 +195,7 @@ static int area_or_city(const struct index *ix, double lat, double lon, struct g
 {
     const struct index_view *v = index_view(ix);
     const struct ix_admin *by_level[GL_HOUSENUMBER + 1] = {0};
-    const struct ix_admin *finest = areas_at(v, lat, lon, UINT32_MAX, by_level);
+    const struct ix_admin *finest = areas_at(ix, lat, lon, UINT32_MAX, by_level);
     if (finest && finest->rank >= RANK_CITY) {
         area_out(v, finest, by_level, o);
         return 1;

@@ -360,7 +360,7 @@ int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char 
         break;
     case 'R':
         if (a < v->n_admins && v->admins[a].rank == b) {
-            gc_area_out(v, a, o);
+            gc_area_out(ix, a, o);
             found = true;
         }
         break;

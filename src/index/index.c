@@ -34,8 +34,8 @@ struct index {
     size_t size;
     struct index_view v;
     char path[GB_PATH_MAX]; /* for messages */
-    /* the city places by grid cell (index_near.h), built on the first index_city_nearest() */
-    _Atomic(struct place_grid *) grid;
+    /* towns and areas by grid cell (index_near.h), built on first use (near()) */
+    _Atomic(struct near_grids *) grid;
     pthread_mutex_t grid_lock;
 };
 
@@ -439,7 +439,7 @@ void index_close(struct index *ix)
         return;
     if (ix->map)
         munmap(ix->map, ix->size);
-    place_grid_free(atomic_load(&ix->grid));
+    near_grids_free(atomic_load(&ix->grid));
     pthread_mutex_destroy(&ix->grid_lock);
     free(ix);
 }
@@ -529,21 +529,34 @@ double index_place_importance(const struct index *ix, uint32_t p)
     return imp > 0.01 ? imp : 0.01;
 }
 
-uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
-                            double *d)
+/* The grids of ix, built by the first caller (NULL when that ran out of memory: callers then
+ * find nothing near). */
+static const struct near_grids *near(const struct index *ix)
 {
-    struct index *mix = (struct index *)ix; /* the grid is a cache; the mapping stays read-only */
-    struct place_grid *g = atomic_load(&mix->grid);
+    struct index *mix = (struct index *)ix; /* the grids are a cache; the mapping stays read-only */
+    struct near_grids *g = atomic_load(&mix->grid);
     if (!g) {
         pthread_mutex_lock(&mix->grid_lock);
         g = atomic_load(&mix->grid);
         if (!g) {
-            g = place_grid_build(&ix->v);
+            g = near_grids_build(&ix->v);
             atomic_store(&mix->grid, g);
         }
         pthread_mutex_unlock(&mix->grid_lock);
     }
-    return place_grid_nearest(g, &ix->v, lat, lon, radius_m, d);
+    return g;
+}
+
+uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
+                            double *d)
+{
+    return near_city(near(ix), &ix->v, lat, lon, radius_m, d);
+}
+
+const uint32_t *index_areas_near(const struct index *ix, double lat, double lon, size_t *n,
+                                 const uint32_t **big, size_t *nbig)
+{
+    return near_areas(near(ix), lat, lon, n, big, nbig);
 }
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)

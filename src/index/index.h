@@ -159,9 +159,16 @@ uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 /* The city-rank place nearest to (lat, lon) within radius_m (at most 100 km), under its own
  * name, and its distance in metres in *d; IX_NONE when none (equal distances: the lower
  * index). Work: the grid cells the radius covers; the grid (8 bytes a city) is built on the
- * first call, once, whichever thread makes it. */
+ * first call of this or index_areas_near(), once, whichever thread makes it. */
 uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
                             double *d);
+
+/* The administrative areas that may contain (lat, lon), as two lists of area indexes: *n at
+ * the returned pointer (the areas whose bounding box touches the point's grid cell) and *nbig
+ * at *big (areas too big for the grid: countries). Callers check the boxes and rings. Work:
+ * one binary search; the grid is built with the towns' one. */
+const uint32_t *index_areas_near(const struct index *ix, double lat, double lon, size_t *n,
+                                 const uint32_t **big, size_t *nbig);
 
 /* How important place entry p is among places of its name: log10(1 + population) plus 1 for
  * a national capital, 0.5 for a state's seat, 0.2 for a county's, less 1 when the entry is
