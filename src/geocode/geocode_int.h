@@ -199,6 +199,7 @@ struct gctx {
     struct token tok[MAX_TOKENS];
     uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */
     char memo_pool[MEMO_POOL];
+    struct norm_words words; /* the tokens folded once (tokenize), for gc_span_key */
     int ntok;
     bool country_named; /* the text names the country */
     struct hyp hyp[MAX_HYP];

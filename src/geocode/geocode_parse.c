@@ -122,6 +122,12 @@ static void tokenize(struct gctx *g, const char *text)
             q++;
         t->comma_after = part_sep(*q);
     }
+    /* what separates two tokens is white space, a part separator, or nothing after a '.'
+     * (glued_number): norm_words' condition */
+    static_assert(MAX_TOKENS <= NORM_WORDS_MAX, "a word for every token");
+    norm_words_reset(&g->words);
+    for (int i = 0; i < g->ntok; i++)
+        norm_words_add(&g->words, g->tok[i].s, g->tok[i].len);
 }
 
 /* ---- parts of an address block that are not the address ---- */
@@ -266,9 +272,7 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
         memcpy(out, key, kl + 1);
         return kl;
     }
-    const char *s = g->tok[i].s;
-    size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
-    int k = norm_key(s, n, g->cc_arg, out, cap);
+    int k = norm_words_key(&g->words, i, j, g->cc_arg, out, cap);
     size_t kl = k > 0 ? (size_t)k : 0;
     if (kl == 0 && cap > 0)
         out[0] = '\0';
@@ -419,7 +423,7 @@ static void find_postcode_and_country(struct gctx *g)
             continue;
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[g->ntok - 1].s + g->tok[g->ntok - 1].len - s);
-        const char *iso2 = norm_country(s, n);
+        const char *iso2 = norm_country_words(&g->words, i, g->ntok);
         if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
