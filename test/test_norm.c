@@ -252,6 +252,8 @@ static void test_norm_limits(void **state)
  * right after "letter." starts a word: "Hauptstr.5"), add them to w, and check that every span
  * of words gives norm_key(), norm_fold() without spaces and norm_country() of its text, for
  * the output capacities in caps. Return the spans checked. */
+static int prefixes; /* words that check_words found to be house-number prefixes */
+
 static int check_words(struct norm_words *w, const char *text, const char *country)
 {
     const char *ws[NORM_WORDS_MAX + 8];
@@ -310,6 +312,10 @@ static int check_words(struct norm_words *w, const char *text, const char *count
                     fail_msg("norm_words_fold_nospace [%.*s] cap %zu: %d [%s], want %d [%s]",
                              (int)len, ws[i], caps[c], b, b >= 0 ? got : "", a, a >= 0 ? want : "");
             }
+            prefixes += j == i + 1 && norm_hnum_prefix(ws[i], len);
+            if (j == i + 1 && norm_hnum_prefix(ws[i], len) != norm_words_hnum_prefix(w, i))
+                fail_msg("norm_words_hnum_prefix [%.*s]: %d", (int)len, ws[i],
+                         norm_words_hnum_prefix(w, i));
             const char *ca = norm_country(ws[i], len), *cb = norm_country_words(w, i, j);
             if (ca != cb)
                 fail_msg("norm_country_words [%.*s]: %s, want %s", (int)len, ws[i],
@@ -356,6 +362,7 @@ static void test_norm_words(void **state)
         "ul. Marszałkowska 10/12 m. 4 , Warszawa , Polska",
         "Bahnhofstraße 1 Vaduz FL-9490 Liechtenstein",
         "united states united kingdom czech republic great britain",
+        "ev. 12 Nr. 5 No 7 č. p. 3 č.p. 4 ev.č. 5 NR 6 Nº 8 Čís. 9",
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         spans += check_words(w, texts[i], NULL);
@@ -395,8 +402,9 @@ static void test_norm_words(void **state)
     }
     big[k] = 0;
     spans += check_words(w, big, NULL);
-    printf("norm_words: %d spans\n", spans);
+    printf("norm_words: %d spans, %d house-number prefixes\n", spans, prefixes);
     assert_true(spans > 5000);
+    assert_true(prefixes >= 3 * 8);
     free(w);
 }
 

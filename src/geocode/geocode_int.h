@@ -293,6 +293,10 @@ int gc_cmp_cand(const void *pa, const void *pb, void *ctx);
 
 /* ---- geocode_resolve.c ---- */
 
+/* Ask for the first address lines of the streets of the first candidates of ord (n of them, in
+ * the order gc_resolve_number will be called), so that their reads overlap: a hint, no answer
+ * depends on it. */
+void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n);
 /* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c);

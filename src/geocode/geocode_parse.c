@@ -785,7 +785,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
      * a series of its own), "č.p. 1075". */
     int start = best;
     if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
-        !g->tok[start - 1].numlike && norm_hnum_prefix(g->tok[start - 1].s, g->tok[start - 1].len))
+        !g->tok[start - 1].numlike && norm_words_hnum_prefix(&g->words, start - 1))
         start--;
     /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
@@ -881,6 +881,11 @@ void gc_parse_free(struct gctx *g, const char *text)
         }
     }
     index_street_first_many(g->ix, keys, lens, (size_t)nb, found);
+    /* each found name's run end is looked for (index_street_run_end) while its hypothesis is
+     * made: the lines it gallops over are asked for now, all names together */
+    for (int x = 0; x < nb; x++)
+        if (found[x] != IX_NONE)
+            index_street_run_prefetch(g->ix, found[x]);
     for (int x = 0; x < ns; x++) {
         uint32_t first = span[x].batch >= 0 ? found[span[x].batch] : span[x].first;
         if (first == IX_NONE)

@@ -153,6 +153,9 @@ int norm_hnum(const char *in, size_t len, struct hnum *out);
  * "č.p.", "ev.", "ev.č." (the list norm_hnum() skips). */
 bool norm_hnum_prefix(const char *s, size_t len);
 
+/* norm_hnum_prefix() of word i of w, from its folded tokens. */
+bool norm_words_hnum_prefix(const struct norm_words *w, int i);
+
 /* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
 bool norm_unit_word(const char *s, size_t len);
