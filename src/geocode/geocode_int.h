@@ -195,6 +195,12 @@ struct gctx {
     uint8_t memo_known[MAX_TOKENS];
     uint16_t memo_used;
     uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
+    /* gc_pick_number's memo: per token whether it is a number prefix / a unit word (0 not yet
+     * known, 1 no, 2 yes), and the last house number parsed (tokens [start, end): end 0 none) */
+    uint8_t tok_prefix[MAX_TOKENS], tok_unit[MAX_TOKENS];
+    int8_t hn_memo_start, hn_memo_end;
+    bool hn_memo_ok;
+    struct hnum hn_memo;
     /* tokens */
     struct token tok[MAX_TOKENS];
     uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */

@@ -761,10 +761,22 @@ struct hyp *gc_new_hyp(struct gctx *g)
     if (g->nhyp >= MAX_HYP)
         return NULL;
     struct hyp *h = &g->hyp[g->nhyp];
-    memset(h, 0, sizeof(*h));
+    memset(h, 0, offsetof(struct hyp, runs)); /* runs are read up to n_runs, written first */
     h->span_i = h->span_j = -1;
     h->num_tok = h->num_end = -1;
     return h;
+}
+
+/* Whether token k is a house-number prefix (memo == g->tok_prefix: norm_hnum_prefix) or a unit
+ * word (g->tok_unit: norm_unit_word), read once per query: 0 not yet, 1 no, 2 yes. */
+static bool tok_is(struct gctx *g, uint8_t *memo, int k)
+{
+    if (!memo[k]) {
+        bool yes = memo == g->tok_prefix ? norm_words_hnum_prefix(&g->words, k)
+                                         : norm_unit_word(g->tok[k].s, g->tok[k].len);
+        memo[k] = yes ? 2 : 1;
+    }
+    return memo[k] == 2;
 }
 
 /* The house-number token for a street span: adjacent first, else the first free number. */
@@ -785,7 +797,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
      * a series of its own), "č.p. 1075". */
     int start = best;
     if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
-        !g->tok[start - 1].numlike && norm_words_hnum_prefix(&g->words, start - 1))
+        !g->tok[start - 1].numlike && tok_is(g, g->tok_prefix, start - 1))
         start--;
     /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
@@ -798,7 +810,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
              end < g->ntok && end != h->span_i && g->tok[end].numlike)
         end++;
     else if (end < g->ntok && end != h->span_i &&
-             (g->tok[end].s[0] == '#' || norm_unit_word(g->tok[end].s, g->tok[end].len))) {
+             (g->tok[end].s[0] == '#' || tok_is(g, g->tok_unit, end))) {
         end++;
         if (g->tok[end - 1].len == 1 && end < g->ntok && end != h->span_i && g->tok[end].numlike)
             end++; /* "#" "3" */
@@ -808,12 +820,16 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
     }
     const char *s = g->tok[start].s;
     size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - s);
-    struct hnum hn;
-    if (norm_hnum(s, n, &hn) == 0 && hn.number >= 0) {
+    if (g->hn_memo_end != end || g->hn_memo_start != start) { /* hypotheses share numbers */
+        g->hn_memo_start = (int8_t)start;
+        g->hn_memo_end = (int8_t)end;
+        g->hn_memo_ok = norm_hnum(s, n, &g->hn_memo) == 0 && g->hn_memo.number >= 0;
+    }
+    if (g->hn_memo_ok) {
         h->num_tok = start;
         h->num_end = end;
         h->has_hn = true;
-        h->hn = hn;
+        h->hn = g->hn_memo;
         h->hn_raw = s;
         h->hn_len = n;
     }
