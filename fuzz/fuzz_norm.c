@@ -6,11 +6,14 @@
  * lists, an unknown code) and the output capacity (NORM_MAX or a small one, to reach the
  * GB_ETOOLONG paths); the rest is the text. The dictionaries are loaded once through the
  * compiled-in GB_DICT_DIR. Outputs are checked against the contract: the returned length is
- * the NUL-terminated string's length and fits in cap.
+ * the NUL-terminated string's length and fits in cap. The text split into words as the
+ * geocoder's tokenizer splits it gives, for every span of up to six words, the same answers
+ * through norm_words as norm_key, norm_fold and norm_country give on the span's text.
  */
 #include "base/log.h"
 #include "text/norm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +42,65 @@ static void check_out(int n, const char *out, size_t cap)
         __builtin_trap();
 }
 
+static bool word_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == ',' ||
+           c == ';';
+}
+
+static bool is_letter(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+/* Every span of up to six words of in: norm_words against the functions on the text. */
+static void check_words(const char *in, size_t len, const char *country, size_t cap)
+{
+    static struct norm_words *w;
+    if (!w && !(w = malloc(sizeof(*w))))
+        abort();
+    norm_words_reset(w);
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && word_sep(in[i]))
+            i++;
+        if (i >= len)
+            break;
+        size_t s = i;
+        while (i < len && !word_sep(in[i]) &&
+               !(i - s >= 2 && in[i] >= '0' && in[i] <= '9' && in[i - 1] == '.' &&
+                 is_letter((unsigned char)in[i - 2])))
+            i++;
+        if (norm_words_add(w, in + s, i - s) < 0)
+            break;
+    }
+    char a[NORM_MAX], b[NORM_MAX];
+    for (int x = 0; x < w->nword; x++)
+        for (int y = x + 1; y <= w->nword && y - x <= 6; y++) {
+            const char *s = w->word[x].s;
+            size_t n = (size_t)(w->word[y - 1].s + w->word[y - 1].len - s);
+            int ka = norm_key(s, n, country, a, cap), kb = norm_words_key(w, x, y, country, b, cap);
+            if (ka != kb || (ka >= 0 && strcmp(a, b) != 0))
+                __builtin_trap();
+            ka = norm_fold(s, n, a, cap);
+            if (ka > 0) {
+                int k = 0;
+                for (int c = 0; c < ka; c++)
+                    if (a[c] != ' ')
+                        a[k++] = a[c];
+                a[k] = '\0';
+                ka = k;
+            }
+            kb = norm_words_fold_nospace(w, x, y, b, cap);
+            if (ka != kb || (ka >= 0 && strcmp(a, b) != 0))
+                __builtin_trap();
+            if (norm_country(s, n) != norm_country_words(w, x, y))
+                __builtin_trap();
+            if (y == x + 1 && norm_hnum_prefix(s, n) != norm_words_hnum_prefix(w, x))
+                __builtin_trap();
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4096)
@@ -60,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_out(norm_name(in, len, country, out, cap), out, cap);
     check_out(norm_key(in, len, country, out, cap), out, cap);
     check_out(norm_fold(in, len, out, cap), out, cap);
+    check_words(in, len, country, cap);
 
     struct hnum h;
     if (norm_hnum(in, len, &h) == 0) {

@@ -246,6 +246,168 @@ static void test_norm_limits(void **state)
     assert_string_equal(out, "main");
 }
 
+/* ---- norm_words: the same keys from words folded once ---- */
+
+/* Split text into words as the geocoder's tokenizer does (white space, ',', ';', and a digit
+ * right after "letter." starts a word: "Hauptstr.5"), add them to w, and check that every span
+ * of words gives norm_key(), norm_fold() without spaces and norm_country() of its text, for
+ * the output capacities in caps. Return the spans checked. */
+static int prefixes; /* words that check_words found to be house-number prefixes */
+
+static int check_words(struct norm_words *w, const char *text, const char *country)
+{
+    const char *ws[NORM_WORDS_MAX + 8];
+    size_t wl[NORM_WORDS_MAX + 8];
+    int n = 0;
+    for (const char *p = text; *p && n < NORM_WORDS_MAX + 8;) {
+        while (*p == ' ' || *p == '\t' || *p == ',' || *p == ';' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        const char *s = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '\n' &&
+               !(p - s >= 2 && *p >= '0' && *p <= '9' && p[-1] == '.' &&
+                 ((p[-2] | 0x20) >= 'a' && (p[-2] | 0x20) <= 'z')))
+            p++;
+        ws[n] = s;
+        wl[n++] = (size_t)(p - s);
+    }
+    norm_words_reset(w);
+    int added = 0;
+    for (int i = 0; i < n; i++) {
+        int r = norm_words_add(w, ws[i], wl[i]);
+        if (i < NORM_WORDS_MAX) {
+            assert_int_equal(r, i);
+            added++;
+        } else
+            assert_int_equal(r, GB_ETOOLONG);
+    }
+    assert_int_equal(w->nword, added);
+    static const size_t caps[] = {NORM_MAX, 256, 12, 5, 1, 0};
+    int spans = 0;
+    for (int i = 0; i < added; i++)
+        for (int j = i + 1; j <= added; j++) {
+            size_t len = (size_t)(ws[j - 1] + wl[j - 1] - ws[i]);
+            for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+                char want[NORM_MAX], got[NORM_MAX];
+                for (int again = 0; again < 2; again++) { /* the second time from the memo */
+                    int a = norm_key(ws[i], len, country, want, caps[c]);
+                    int b = norm_words_key(w, i, j, country, got, caps[c]);
+                    if (a != b || (a >= 0 && strcmp(want, got) != 0))
+                        fail_msg("norm_words_key [%.*s] %s cap %zu: %d [%s], want %d [%s]",
+                                 (int)len, ws[i], country ? country : "-", caps[c], b,
+                                 b >= 0 ? got : "", a, a >= 0 ? want : "");
+                }
+                int a = norm_fold(ws[i], len, want, caps[c]);
+                if (a > 0) { /* what norm_country's lookup reads: no spaces */
+                    int k = 0;
+                    for (int x = 0; x < a; x++)
+                        if (want[x] != ' ')
+                            want[k++] = want[x];
+                    want[k] = 0;
+                    a = k;
+                }
+                int b = norm_words_fold_nospace(w, i, j, got, caps[c]);
+                if (a != b || (a >= 0 && strcmp(want, got) != 0))
+                    fail_msg("norm_words_fold_nospace [%.*s] cap %zu: %d [%s], want %d [%s]",
+                             (int)len, ws[i], caps[c], b, b >= 0 ? got : "", a, a >= 0 ? want : "");
+            }
+            prefixes += j == i + 1 && norm_hnum_prefix(ws[i], len);
+            if (j == i + 1 && norm_hnum_prefix(ws[i], len) != norm_words_hnum_prefix(w, i))
+                fail_msg("norm_words_hnum_prefix [%.*s]: %d", (int)len, ws[i],
+                         norm_words_hnum_prefix(w, i));
+            const char *ca = norm_country(ws[i], len), *cb = norm_country_words(w, i, j);
+            if (ca != cb)
+                fail_msg("norm_country_words [%.*s]: %s, want %s", (int)len, ws[i],
+                         cb ? cb : "NULL", ca ? ca : "NULL");
+            spans++;
+        }
+    return spans;
+}
+
+static void test_norm_words(void **state)
+{
+    (void)state;
+    struct norm_words *w = malloc(sizeof(*w));
+    assert_non_null(w);
+    int spans = 0;
+    /* every golden name and country, in its country, in none, and in another */
+    struct tsv t;
+    tsv_open(&t, "norm.tsv");
+    while (tsv_next(&t, 4)) {
+        const char *cc = strcmp(t.col[1], "-") ? t.col[1] : NULL;
+        spans += check_words(w, t.col[0], cc);
+        spans += check_words(w, t.col[0], NULL);
+        spans += check_words(w, t.col[0], "CZ");
+    }
+    tsv_close(&t, 150);
+    tsv_open(&t, "country.tsv");
+    while (tsv_next(&t, 4))
+        spans += check_words(w, t.col[0], NULL);
+    tsv_close(&t, 40);
+    /* whole addresses, glued numbers, dots and apostrophes at word edges, leading zeros,
+     * invalid and truncated UTF-8, multi-word abbreviations and endings across spans */
+    static const char *const texts[] = {
+        "Hauptstr.5, 91207 Lauf an der Pegnitz, Deutschland",
+        "Nr.12 Landstr. 007, St. Gallen Schweiz",
+        "č.p.1075 Náměstí Míru 1075/47, 120 00 Praha 2, Czech Republic",
+        "1 Dr. Carlton B. Goodlett Pl, San Francisco, CA 94102, United States of America",
+        "Rua de Santa Catarina 3 , Porto ; Portugal",
+        "d 'Urgell d'Arinsal l’Église . St . Gallen",
+        "Carrer de l'Església 3, Sant Julià de Lòria, Andorra",
+        "Str . X 'a' `b` ...5 5. .5 Ave.5th",
+        "Stra\xff\xfesse \xc3 Mu\xcc\x88ller \xe2\x82 Ærøskøbing ŁÓDŹ",
+        "Rosa Allee Rosaallee Noerrebro gade aa ae oe ue",
+        "Vorarlberger-Str. St.Gallen a.d. p.za 0 00 007th",
+        "ul. Marszałkowska 10/12 m. 4 , Warszawa , Polska",
+        "Bahnhofstraße 1 Vaduz FL-9490 Liechtenstein",
+        "united states united kingdom czech republic great britain",
+        "ev. 12 Nr. 5 No 7 č. p. 3 č.p. 4 ev.č. 5 NR 6 Nº 8 Čís. 9",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        spans += check_words(w, texts[i], NULL);
+        spans += check_words(w, texts[i], "DE");
+        spans += check_words(w, texts[i], "US");
+    }
+    /* past the limits: more words than NORM_WORDS_MAX, a word of 70 tokens (norm_key's 64),
+     * words that together pass NORM_WORDS_TOKS tokens and NORM_WORDS_TEXT bytes */
+    char many[NORM_WORDS_MAX * 2 + 20];
+    for (size_t i = 0; i + 1 < sizeof(many); i += 2) {
+        many[i] = 'x';
+        many[i + 1] = ' ';
+    }
+    many[sizeof(many) - 1] = 0;
+    spans += check_words(w, many, NULL);
+    char big[2 * NORM_WORDS_TEXT];
+    size_t k = 0;
+    for (int i = 0; i < 70; i++) { /* one word: "a.a.a...." */
+        big[k++] = 'a';
+        big[k++] = '.';
+    }
+    big[k++] = ' ';
+    for (int word = 0; word < 3; word++) { /* 3 words of 40 tokens: past NORM_WORDS_TOKS */
+        for (int i = 0; i < 40; i++) {
+            big[k++] = 'b';
+            big[k++] = '-';
+        }
+        big[k++] = ' ';
+    }
+    big[k] = 0;
+    spans += check_words(w, big, NULL);
+    k = 0;
+    for (int word = 0; word < 3; word++) { /* 3 words of 900 bytes: past NORM_WORDS_TEXT */
+        for (int i = 0; i < 900; i++)
+            big[k++] = (char)('b' + i % 3);
+        big[k++] = ' ';
+    }
+    big[k] = 0;
+    spans += check_words(w, big, NULL);
+    printf("norm_words: %d spans, %d house-number prefixes\n", spans, prefixes);
+    assert_true(spans > 5000);
+    assert_true(prefixes >= 3 * 8);
+    free(w);
+}
+
 static void test_norm_fold(void **state)
 {
     (void)state;
@@ -499,8 +661,9 @@ int main(void)
         cmocka_unit_test(test_norm_cases),    cmocka_unit_test(test_hnum_cases),
         cmocka_unit_test(test_country_cases), cmocka_unit_test(test_country_all),
         cmocka_unit_test(test_norm_limits),   cmocka_unit_test(test_norm_fold),
-        cmocka_unit_test(test_data_variants), cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_segment_words), cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_norm_words),    cmocka_unit_test(test_data_variants),
+        cmocka_unit_test(test_threads),       cmocka_unit_test(test_segment_words),
+        cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

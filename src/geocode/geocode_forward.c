@@ -154,6 +154,7 @@ static void resolve_numbers(struct gctx *g)
         }
         ord[k] = (uint16_t)i;
     }
+    gc_prefetch_numbers(g, ord, n);
     double best = -1e300;
     double most =
         GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated;

@@ -196,10 +196,17 @@ struct gctx {
     uint8_t memo_known[MAX_TOKENS];
     uint16_t memo_used;
     uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
+    /* gc_pick_number's memo: per token whether it is a number prefix / a unit word (0 not yet
+     * known, 1 no, 2 yes), and the last house number parsed (tokens [start, end): end 0 none) */
+    uint8_t tok_prefix[MAX_TOKENS], tok_unit[MAX_TOKENS];
+    int8_t hn_memo_start, hn_memo_end;
+    bool hn_memo_ok;
+    struct hnum hn_memo;
     /* tokens */
     struct token tok[MAX_TOKENS];
     uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */
     char memo_pool[MEMO_POOL];
+    struct norm_words words; /* the tokens folded once (tokenize), for gc_span_key */
     int ntok;
     bool country_named; /* the text names the country */
     struct hyp hyp[MAX_HYP];
@@ -295,6 +302,10 @@ int gc_cmp_cand(const void *pa, const void *pb, void *ctx);
 
 /* ---- geocode_resolve.c ---- */
 
+/* Ask for the first address lines of the streets of the first candidates of ord (n of them, in
+ * the order gc_resolve_number will be called), so that their reads overlap: a hint, no answer
+ * depends on it. */
+void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n);
 /* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c);

@@ -122,6 +122,12 @@ static void tokenize(struct gctx *g, const char *text)
             q++;
         t->comma_after = part_sep(*q);
     }
+    /* what separates two tokens is white space, a part separator, or nothing after a '.'
+     * (glued_number): norm_words' condition */
+    static_assert(MAX_TOKENS <= NORM_WORDS_MAX, "a word for every token");
+    norm_words_reset(&g->words);
+    for (int i = 0; i < g->ntok; i++)
+        norm_words_add(&g->words, g->tok[i].s, g->tok[i].len);
 }
 
 /* ---- parts of an address block that are not the address ---- */
@@ -371,9 +377,7 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
         memcpy(out, key, kl + 1);
         return kl;
     }
-    const char *s = g->tok[i].s;
-    size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
-    int k = norm_key(s, n, g->cc_arg, out, cap);
+    int k = norm_words_key(&g->words, i, j, g->cc_arg, out, cap);
     size_t kl = k > 0 ? (size_t)k : 0;
     if (kl == 0 && cap > 0)
         out[0] = '\0';
@@ -528,7 +532,7 @@ static void find_postcode_and_country(struct gctx *g)
             continue;
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
-        const char *iso2 = norm_country(s, n);
+        const char *iso2 = norm_country_words(&g->words, i, e);
         if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
             continue;
         /* a code that is also a legal form ("AG", "SA", "SL", "BV", "AS", "GbR") is a country
@@ -932,10 +936,22 @@ struct hyp *gc_new_hyp(struct gctx *g)
     if (g->nhyp >= MAX_HYP)
         return NULL;
     struct hyp *h = &g->hyp[g->nhyp];
-    memset(h, 0, sizeof(*h));
+    memset(h, 0, offsetof(struct hyp, runs)); /* runs are read up to n_runs, written first */
     h->span_i = h->span_j = -1;
     h->num_tok = h->num_end = -1;
     return h;
+}
+
+/* Whether token k is a house-number prefix (memo == g->tok_prefix: norm_hnum_prefix) or a unit
+ * word (g->tok_unit: norm_unit_word), read once per query: 0 not yet, 1 no, 2 yes. */
+static bool tok_is(struct gctx *g, uint8_t *memo, int k)
+{
+    if (!memo[k]) {
+        bool yes = memo == g->tok_prefix ? norm_words_hnum_prefix(&g->words, k)
+                                         : norm_unit_word(g->tok[k].s, g->tok[k].len);
+        memo[k] = yes ? 2 : 1;
+    }
+    return memo[k] == 2;
 }
 
 /* The house-number token for a street span: adjacent first, else the first free number. */
@@ -956,7 +972,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
      * a series of its own), "č.p. 1075". */
     int start = best;
     if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
-        !g->tok[start - 1].numlike && norm_hnum_prefix(g->tok[start - 1].s, g->tok[start - 1].len))
+        !g->tok[start - 1].numlike && tok_is(g, g->tok_prefix, start - 1))
         start--;
     /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
@@ -969,7 +985,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
              end < g->ntok && end != h->span_i && g->tok[end].numlike)
         end++;
     else if (end < g->ntok && end != h->span_i &&
-             (g->tok[end].s[0] == '#' || norm_unit_word(g->tok[end].s, g->tok[end].len))) {
+             (g->tok[end].s[0] == '#' || tok_is(g, g->tok_unit, end))) {
         end++;
         if (g->tok[end - 1].len == 1 && end < g->ntok && end != h->span_i && g->tok[end].numlike)
             end++; /* "#" "3" */
@@ -979,12 +995,16 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
     }
     const char *s = g->tok[start].s;
     size_t n = (size_t)(g->tok[end - 1].s + g->tok[end - 1].len - s);
-    struct hnum hn;
-    if (norm_hnum(s, n, &hn) == 0 && hn.number >= 0) {
+    if (g->hn_memo_end != end || g->hn_memo_start != start) { /* hypotheses share numbers */
+        g->hn_memo_start = (int8_t)start;
+        g->hn_memo_end = (int8_t)end;
+        g->hn_memo_ok = norm_hnum(s, n, &g->hn_memo) == 0 && g->hn_memo.number >= 0;
+    }
+    if (g->hn_memo_ok) {
         h->num_tok = start;
         h->num_end = end;
         h->has_hn = true;
-        h->hn = hn;
+        h->hn = g->hn_memo;
         h->hn_raw = s;
         h->hn_len = n;
     }
@@ -1052,6 +1072,11 @@ void gc_parse_free(struct gctx *g, const char *text)
         }
     }
     index_street_first_many(g->ix, keys, lens, (size_t)nb, found);
+    /* each found name's run end is looked for (index_street_run_end) while its hypothesis is
+     * made: the lines it gallops over are asked for now, all names together */
+    for (int x = 0; x < nb; x++)
+        if (found[x] != IX_NONE)
+            index_street_run_prefetch(g->ix, found[x]);
     for (int x = 0; x < ns; x++) {
         uint32_t first = span[x].batch >= 0 ? found[span[x].batch] : span[x].first;
         if (first == IX_NONE)

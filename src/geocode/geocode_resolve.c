@@ -126,6 +126,21 @@ static bool on_range(const struct gctx *g, const struct ix_street *s, long n, st
     return false;
 }
 
+#define PREFETCH_CANDS      4    /* candidates whose addresses gc_prefetch_numbers asks for */
+#define PREFETCH_ADDR_BYTES 1024 /* ... at most this much of each street's addresses */
+
+void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
+{
+    const struct index_view *v = g->v;
+    for (int i = 0; i < n && i < PREFETCH_CANDS; i++) {
+        const struct ix_street *s = &v->streets[g->cand[ord[i]].street];
+        const char *a = (const char *)&v->addrs[s->addr_first];
+        size_t bytes = (size_t)s->addr_count * sizeof(struct ix_addr);
+        for (size_t o = 0; o < bytes && o < PREFETCH_ADDR_BYTES; o += 64)
+            __builtin_prefetch(a + o);
+    }
+}
+
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c)
 {

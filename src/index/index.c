@@ -573,6 +573,13 @@ uint32_t index_postcode_first(const struct index *ix, const char *key, size_t le
                       offsetof(struct ix_postcode, key), key, len);
 }
 
+void index_street_run_prefetch(const struct index *ix, uint32_t first)
+{
+    const struct index_view *v = &ix->v;
+    for (size_t step = 1; step <= 64 && first + step < v->n_streets; step *= 2)
+        __builtin_prefetch(&v->streets[first + step].key);
+}
+
 uint32_t index_street_run_end(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;

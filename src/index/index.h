@@ -140,6 +140,8 @@ uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 
 /* One past the last street of the run of equal keys that starts at first (< n_streets):
  * O(log run). */
+/* Ask for the lines index_street_run_end(first) reads first (a hint: no effect on answers). */
+void index_street_run_prefetch(const struct index *ix, uint32_t first);
 uint32_t index_street_run_end(const struct index *ix, uint32_t first);
 
 /* The streets that have postcode entry's key (on an address, an interpolation or as the

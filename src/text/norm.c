@@ -37,6 +37,7 @@
 #include "base/err.h"
 #include "base/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,19 +62,15 @@ static const char *const lang_codes[] = {"en", "de", "fr", "it", "es", "ca", "pt
 
 /* ---- folding: code points to tokens ---- */
 
-struct tok {
-    uint16_t off; /* in toks.text */
-    uint16_t len;
-    bool dot;   /* a '.' followed the token directly */
-    bool digit; /* starts with a digit */
-};
+/* struct norm_tok (norm.h): off, len in toks.text; dot: a '.' followed the token directly;
+ * digit: it starts with a digit. */
 
 struct toks {
     int n;
     bool open;     /* the last token is still being built */
     bool overflow; /* too many tokens or bytes: the caller returns GB_ETOOLONG */
     size_t used;
-    struct tok v[NORM_MAX_TOKENS];
+    struct norm_tok v[NORM_MAX_TOKENS];
     char text[2 * NORM_MAX];
 };
 
@@ -82,7 +79,7 @@ static void toks_close(struct toks *t)
     if (!t->open)
         return;
     t->open = false;
-    struct tok *k = &t->v[t->n - 1];
+    struct norm_tok *k = &t->v[t->n - 1];
     /* "07" → "7", "007th" → "7th", but "0" stays. */
     while (k->digit && k->len > 1 && t->text[k->off] == '0' && t->text[k->off + 1] >= '0' &&
            t->text[k->off + 1] <= '9') {
@@ -101,14 +98,14 @@ static void toks_put(struct toks *t, const char *s, size_t n)
             t->overflow = true;
             return;
         }
-        t->v[t->n] = (struct tok){.off = (uint16_t)t->used,
-                                  .len = 0,
-                                  .dot = false,
-                                  .digit = (s[0] >= '0' && s[0] <= '9')};
+        t->v[t->n] = (struct norm_tok){.off = (uint16_t)t->used,
+                                       .len = 0,
+                                       .dot = false,
+                                       .digit = (s[0] >= '0' && s[0] <= '9')};
         t->n++;
         t->open = true;
     }
-    struct tok *k = &t->v[t->n - 1];
+    struct norm_tok *k = &t->v[t->n - 1];
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (k->len > 0) {
@@ -260,6 +257,48 @@ static void fold_cp(struct toks *t, int32_t c)
         fold_one(t, d[i]);
 }
 
+static bool ascii_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* fold_ascii() of n ASCII letters and digits in a row: toks_put() of each, lower case, in one
+ * loop. */
+static void toks_put_ascii(struct toks *t, const char *s, size_t n)
+{
+    if (t->overflow)
+        return;
+    if (!t->open) {
+        char c0 = s[0] >= 'A' && s[0] <= 'Z' ? (char)(s[0] + ('a' - 'A')) : s[0];
+        toks_put(t, &c0, 1); /* opens the token */
+        s++;
+        n--;
+        if (t->overflow)
+            return;
+    }
+    struct norm_tok *k = &t->v[t->n - 1];
+    size_t used = t->used;
+    uint16_t klen = k->len;
+    char p = klen > 0 ? t->text[k->off + klen - 1] : 0; /* 0: no digraph with it */
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + ('a' - 'A'));
+        /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
+        if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
+            continue;
+        if (used >= sizeof(t->text)) {
+            t->overflow = true;
+            break;
+        }
+        t->text[used++] = c;
+        klen++;
+        p = c;
+    }
+    t->used = used;
+    k->len = klen;
+}
+
 /* Split and fold len bytes of UTF-8 into t. Invalid bytes are dropped. */
 static void fold_text(struct toks *t, const char *in, size_t len)
 {
@@ -271,6 +310,14 @@ static void fold_text(struct toks *t, const char *in, size_t len)
     size_t i = 0;
     while (i < len && !t->overflow) {
         if (p[i] < 0x80) {
+            size_t e = i;
+            while (e < len && ascii_alnum(p[e]))
+                e++;
+            if (e > i) {
+                toks_put_ascii(t, (const char *)p + i, e - i);
+                i = e;
+                continue;
+            }
             fold_ascii(t, p[i]);
             i++;
             continue;
@@ -412,8 +459,22 @@ static void dict_free(struct dict *d)
     free(d);
 }
 
+/* Tokens as expand() reads them: those of one fold_text() or a stretch of a norm_words. */
+struct tview {
+    const struct norm_tok *v;
+    int n;
+    const char *text;
+    struct norm_words *memo; /* when the tokens are a norm_words': its dictionary lookups */
+    int base;                /* v[0] is memo->tok[base] */
+};
+
+static struct tview toks_view(const struct toks *t)
+{
+    return (struct tview){.v = t->v, .n = t->n, .text = t->text};
+}
+
 /* Join the tokens of t with spaces into buf (cap bytes). Return the length, or -1. */
-static int toks_join(const struct toks *t, int from, int n, char *buf, size_t cap)
+static int toks_join(const struct tview *t, int from, int n, char *buf, size_t cap)
 {
     size_t len = 0;
     for (int i = from; i < from + n; i++) {
@@ -485,7 +546,8 @@ static const char *dict_parse_line(struct dict *d, int lang, char *line)
             r.dot_mask |= (uint8_t)(1u << i);
     char key[MAX_KEY + 1];
     key[0] = '-';
-    int kl = toks_join(&t, 0, t.n, key + (suffix ? 1 : 0), sizeof(key) - 1);
+    struct tview tv = toks_view(&t);
+    int kl = toks_join(&tv, 0, t.n, key + (suffix ? 1 : 0), sizeof(key) - 1);
     if (kl < 0)
         return "abbreviation too long";
     kl += suffix ? 1 : 0;
@@ -496,7 +558,8 @@ static const char *dict_parse_line(struct dict *d, int lang, char *line)
         struct toks e;
         fold_text(&e, f[1], strlen(f[1]));
         char exp[NORM_MAX];
-        int el = e.overflow ? -1 : toks_join(&e, 0, e.n, exp, sizeof(exp));
+        struct tview ev = toks_view(&e);
+        int el = e.overflow ? -1 : toks_join(&ev, 0, e.n, exp, sizeof(exp));
         if (el <= 0)
             return "expansion is empty or too long";
         r.exp = pool_add(d, exp, (size_t)el);
@@ -701,7 +764,7 @@ struct langset {
 };
 
 static const struct rule *rule_pick(const struct dict *d, const struct slot *s,
-                                    const struct langset *ls, const struct toks *t, int i, int nw)
+                                    const struct langset *ls, const struct tview *t, int i, int nw)
 {
     for (int li = 0; li < ls->n; li++) {
         for (int32_t ri = s->first; ri >= 0; ri = d->rules[ri].next) {
@@ -752,22 +815,63 @@ static void langs_for(const struct dict *d, const char *country, struct langset 
     ls->n = d->nlangs[idx];
 }
 
+/* The dictionary slot of the nw tokens from t->v[i] joined, NULL when none (remembered in
+ * t->memo when there is one: the same tokens are looked up again by every span that holds them). */
+static const struct slot *seq_slot(const struct dict *d, const struct tview *t, int i, int nw,
+                                   char *key, size_t cap)
+{
+    static_assert(MAX_WORDS <= NORM_WORDS_SEQ, "a memo slot per sequence length");
+    struct norm_words *m = t->memo;
+    int g = t->base + i;
+    if (m && (m->known[g] >> (nw - 1) & 1))
+        return m->slot[g][nw - 1];
+    int kl = toks_join(t, i, nw, key, cap);
+    const struct slot *s = kl < 0 ? NULL : dict_find(d, key, (size_t)kl);
+    if (m) {
+        m->slot[g][nw - 1] = s;
+        m->known[g] |= (uint8_t)(1u << (nw - 1));
+    }
+    return s;
+}
+
+/* Bit sl - 1 set for each ending length sl <= maxs of token t->v[i] that the dictionary has
+ * (remembered in t->memo); all bits when there is no memo. Lengths past 64 are not in it. */
+static uint64_t ending_slots(const struct dict *d, const struct tview *t, int i, size_t maxs,
+                             char *key)
+{
+    struct norm_words *m = t->memo;
+    if (!m)
+        return ~(uint64_t)0;
+    int g = t->base + i;
+    if (m->known[g] & NORM_WORDS_ENDINGS)
+        return m->endings[g];
+    const struct norm_tok *k = &t->v[i];
+    const char *kt = t->text + k->off;
+    uint64_t has = 0;
+    for (size_t sl = 1; sl <= maxs && sl <= 64; sl++) {
+        key[0] = '-';
+        memcpy(key + 1, kt + k->len - sl, sl);
+        if (dict_find(d, key, sl + 1))
+            has |= (uint64_t)1 << (sl - 1);
+    }
+    m->endings[g] = has;
+    m->known[g] |= NORM_WORDS_ENDINGS;
+    return has;
+}
+
 /* Expand the tokens of t into o. */
-static void expand(const struct dict *d, const struct langset *ls, const struct toks *t,
+static void expand(const struct dict *d, const struct langset *ls, const struct tview *t,
                    struct out *o)
 {
     char key[MAX_KEY + 2];
     for (int i = 0; i < t->n;) {
-        const struct tok *k = &t->v[i];
+        const struct norm_tok *k = &t->v[i];
         const char *kt = t->text + k->off;
         if (d) {
             /* Longest word sequence first. */
             int done = 0;
             for (int nw = d->max_words < t->n - i ? d->max_words : t->n - i; nw >= 1; nw--) {
-                int kl = toks_join(t, i, nw, key, sizeof(key));
-                if (kl < 0)
-                    continue;
-                const struct slot *s = dict_find(d, key, (size_t)kl);
+                const struct slot *s = seq_slot(d, t, i, nw, key, sizeof(key));
                 const struct rule *r = s ? rule_pick(d, s, ls, t, i, nw) : NULL;
                 if (r) {
                     if (r->drop && o->keep_dropped) {
@@ -791,7 +895,10 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                 (d->suffix_last[lastb >> 3] & (1u << (lastb & 7)))) {
                 size_t maxs = d->max_suffix < (size_t)k->len - MIN_STEM ? d->max_suffix
                                                                         : (size_t)k->len - MIN_STEM;
+                uint64_t has = ending_slots(d, t, i, maxs, key);
                 for (size_t sl = maxs; sl >= 1 && !done; sl--) {
+                    if (sl <= 64 && !(has >> (sl - 1) & 1))
+                        continue;
                     key[0] = '-';
                     memcpy(key + 1, kt + k->len - sl, sl);
                     const struct slot *s = dict_find(d, key, sl + 1);
@@ -815,27 +922,35 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
     }
 }
 
-static int norm_run(const char *in, size_t len, const char *country, char *out, size_t cap,
-                    bool key, bool abbrev, bool keep_dropped)
+/* Expand the tokens of t into out (cap bytes, at most NORM_MAX used): norm_run's second half. */
+static int norm_view(const struct tview *t, const char *country, char *out, size_t cap, bool key,
+                     bool abbrev, bool keep_dropped)
 {
-    if (cap == 0)
-        return GB_ETOOLONG;
     if (cap > NORM_MAX)
         cap = NORM_MAX;
-    struct toks t;
-    fold_text(&t, in, len);
-    if (t.overflow)
-        return GB_ETOOLONG;
     const struct dict *d = abbrev ? atomic_load_explicit(&g_dict, memory_order_acquire) : NULL;
     struct langset ls = {0};
     if (d)
         langs_for(d, country, &ls);
     struct out o = {.p = out, .cap = cap, .key = key, .keep_dropped = keep_dropped};
-    expand(d, &ls, &t, &o);
+    expand(d, &ls, t, &o);
     if (o.overflow)
         return GB_ETOOLONG;
     out[o.len] = 0;
     return (int)o.len;
+}
+
+static int norm_run(const char *in, size_t len, const char *country, char *out, size_t cap,
+                    bool key, bool abbrev, bool keep_dropped)
+{
+    if (cap == 0)
+        return GB_ETOOLONG;
+    struct toks t;
+    fold_text(&t, in, len);
+    if (t.overflow)
+        return GB_ETOOLONG;
+    struct tview tv = toks_view(&t);
+    return norm_view(&tv, country, out, cap, key, abbrev, keep_dropped);
 }
 
 int norm_name(const char *in, size_t len, const char *country, char *out, size_t cap)
@@ -856,6 +971,121 @@ int norm_key_all(const char *in, size_t len, const char *country, char *out, siz
 int norm_fold(const char *in, size_t len, char *out, size_t cap)
 {
     return norm_run(in, len, NULL, out, cap, false, false, false);
+}
+
+/* ---- words folded once (norm_words) ---- */
+
+void norm_words_reset(struct norm_words *w)
+{
+    w->nword = 0;
+    w->ntok = 0;
+    w->used = 0;
+}
+
+int norm_words_add(struct norm_words *w, const char *s, size_t len)
+{
+    if (w->nword >= NORM_WORDS_MAX)
+        return GB_ETOOLONG;
+    int k = w->nword++;
+    w->word[k].s = s;
+    w->word[k].len = len;
+    w->word[k].tok = (uint16_t)w->ntok;
+    w->word[k].ntok = 0;
+    w->word[k].bytes = 0;
+    w->word[k].ok = false;
+    struct toks t;
+    fold_text(&t, s, len);
+    if (t.overflow || w->ntok + t.n > NORM_WORDS_TOKS || w->used + t.used > NORM_WORDS_TEXT)
+        return k; /* its spans are normalised from their text */
+    memcpy(w->text + w->used, t.text, t.used);
+    for (int i = 0; i < t.n; i++) {
+        w->tok[w->ntok + i] = t.v[i];
+        w->tok[w->ntok + i].off = (uint16_t)(t.v[i].off + w->used);
+        w->known[w->ntok + i] = 0;
+    }
+    w->ntok += t.n;
+    w->used = (uint16_t)(w->used + t.used);
+    w->word[k].ntok = (uint16_t)t.n;
+    w->word[k].bytes = (uint16_t)t.used;
+    w->word[k].ok = true;
+    return k;
+}
+
+/* Whether fold_text() of the text of words [i, j) gives their tokens without overflowing (its
+ * limits: NORM_MAX_TOKENS tokens, sizeof(toks.text) bytes appended); *n their count. */
+static bool words_fit(const struct norm_words *w, int i, int j, int *n)
+{
+    size_t bytes = 0;
+    *n = 0;
+    for (int k = i; k < j; k++) {
+        if (!w->word[k].ok)
+            return false;
+        *n += w->word[k].ntok;
+        bytes += w->word[k].bytes;
+    }
+    return *n <= NORM_MAX_TOKENS && bytes <= sizeof(((struct toks *)0)->text);
+}
+
+/* The tokens of words [i, j) as fold_text() of their text would give them, when it fits. */
+static bool words_view(struct norm_words *w, int i, int j, struct tview *tv)
+{
+    int n;
+    if (!words_fit(w, i, j, &n))
+        return false;
+    *tv = (struct tview){
+        .v = w->tok + w->word[i].tok, .n = n, .text = w->text, .memo = w, .base = w->word[i].tok};
+    return true;
+}
+
+/* The text that words [i, j) span. */
+static size_t words_text(const struct norm_words *w, int i, int j, const char **s)
+{
+    *s = w->word[i].s;
+    return (size_t)(w->word[j - 1].s + w->word[j - 1].len - w->word[i].s);
+}
+
+int norm_words_key(struct norm_words *w, int i, int j, const char *country, char *out, size_t cap)
+{
+    struct tview tv;
+    if (cap == 0 || !words_view(w, i, j, &tv)) {
+        const char *s;
+        size_t n = words_text(w, i, j, &s);
+        return norm_key(s, n, country, out, cap);
+    }
+    return norm_view(&tv, country, out, cap, true, true, false);
+}
+
+int norm_words_fold_nospace(const struct norm_words *w, int i, int j, char *out, size_t cap)
+{
+    int n;
+    if (cap == 0 || !words_fit(w, i, j, &n)) {
+        const char *s;
+        size_t len = words_text(w, i, j, &s);
+        int k = norm_fold(s, len, out, cap);
+        if (k < 0)
+            return k;
+        int m = 0;
+        for (int x = 0; x < k; x++)
+            if (out[x] != ' ')
+                out[m++] = out[x];
+        out[m] = 0;
+        return m;
+    }
+    /* norm_fold() joins the tokens with spaces and, with no lists, writes each as folded (the
+     * digraph rule changes nothing in a folded token and does not cross a space); it fails when
+     * that text does not fit in cap, as here */
+    const struct norm_tok *t = w->tok + (n ? w->word[i].tok : 0);
+    size_t spaced = n ? (size_t)n - 1 : 0, len = 0;
+    for (int x = 0; x < n; x++)
+        spaced += t[x].len;
+    if (spaced + 1 > (cap < NORM_MAX ? cap : NORM_MAX))
+        return GB_ETOOLONG;
+    for (int x = 0; x < n; x++) {
+        memcpy(out + len, w->text + t[x].off, t[x].len);
+        len += t[x].len;
+    }
+    out[len] = 0;
+    return (int)len;
 }
 
 size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap)

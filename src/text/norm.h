@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NORM_VERSION    2
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
@@ -67,6 +68,62 @@ int norm_key_all(const char *in, size_t len, const char *country, char *out, siz
 int norm_fold(const char *in, size_t len, char *out, size_t cap);
 
 /*
+ * A text read as words (the geocoder's free-form tokens), each folded once, so that the keys of
+ * many spans of words are made without folding the same bytes again. The answers are those of
+ * norm_key() and norm_fold() on the span's text, from its first word's first byte to its last
+ * word's last byte, when what separates two words in that text ends a token when folded: white
+ * space, ',', ';' (any ASCII byte but a letter, digit, apostrophe, backquote or '.'), or nothing
+ * when the first word ends with '.' and the second begins with a digit ("Hauptstr.5"). A word or
+ * span past the limits below is normalised from its text, with the same answer.
+ * The fields are norm.c's; the struct is public only so that it can live in the caller's
+ * memory (about 3.5 KB; only the part in use is touched). Not thread-safe: one per thread.
+ */
+#define NORM_WORDS_MAX     32   /* words */
+#define NORM_WORDS_TOKS    96   /* folded tokens of all words */
+#define NORM_WORDS_TEXT    2048 /* folded bytes of all words */
+#define NORM_WORDS_SEQ     3    /* tokens of the longest abbreviation */
+#define NORM_WORDS_ENDINGS 0x80u
+struct norm_tok {
+    uint16_t off;
+    uint16_t len;
+    bool dot;
+    bool digit;
+};
+struct norm_words {
+    int nword;
+    int ntok;
+    uint16_t used;
+    struct {
+        const char *s; /* the word's text */
+        size_t len;
+        uint16_t tok, ntok; /* its folded tokens */
+        uint16_t bytes;     /* the bytes its folding appended (norm_key's limit counts them) */
+        bool ok;            /* folded (else the limits were passed) */
+    } word[NORM_WORDS_MAX];
+    struct norm_tok tok[NORM_WORDS_TOKS];
+    char text[NORM_WORDS_TEXT];
+    /* norm_words_key's dictionary lookups by first token: bit n - 1 of known[t] says slot[t][n - 1]
+     * (n tokens joined) is known, NORM_WORDS_ENDINGS that endings[t] is */
+    uint8_t known[NORM_WORDS_TOKS];
+    const void *slot[NORM_WORDS_TOKS][NORM_WORDS_SEQ];
+    uint64_t endings[NORM_WORDS_TOKS];
+};
+
+/* Start an empty text. */
+void norm_words_reset(struct norm_words *w);
+
+/* Fold the next word, len bytes at s (kept by pointer: it must outlive w's use). Return its
+ * index, or GB_ETOOLONG when NORM_WORDS_MAX words are held (the word is not added). */
+int norm_words_add(struct norm_words *w, const char *s, size_t len);
+
+/* norm_key() of the text that spans words [i, j) (0 <= i < j <= nword). */
+int norm_words_key(struct norm_words *w, int i, int j, const char *country, char *out, size_t cap);
+
+/* norm_fold() of the text that spans words [i, j) with its spaces removed (the key that country
+ * and region names are looked up by): the length written, or a negative GB_E* code. */
+int norm_words_fold_nospace(const struct norm_words *w, int i, int j, char *out, size_t cap);
+
+/*
  * A house number as written: "12", "12a", "12 A", "12-14", "1075/47", "110/Top 20", "21, Whg. 7",
  * "#3", "216 Ste 14". number is the first number as written; for Czech "1075/47" that is the
  * conscription number and number2 the orientation (street) number: both are kept so that
@@ -96,6 +153,9 @@ int norm_hnum(const char *in, size_t len, struct hnum *out);
  * "č.p.", "ev.", "ev.č." (the list norm_hnum() skips). */
 bool norm_hnum_prefix(const char *s, size_t len);
 
+/* norm_hnum_prefix() of word i of w, from its folded tokens. */
+bool norm_words_hnum_prefix(const struct norm_words *w, int i);
+
 /* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
 bool norm_unit_word(const char *s, size_t len);
@@ -123,6 +183,9 @@ unsigned norm_segment_word(const char *s, size_t len);
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
  * country name in any case ("li", "LIE", "Liechtenstein"), or NULL when unknown. */
 const char *norm_country(const char *in, size_t len);
+
+/* norm_country() of the text that words [i, j) of w span, from their folded tokens. */
+const char *norm_country_words(const struct norm_words *w, int i, int j);
 
 /* Return the alpha-3 code and the English name for an alpha-2 code (any case), or NULL. */
 const char *norm_country_iso3(const char *iso2);

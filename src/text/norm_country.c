@@ -683,17 +683,35 @@ static int find_code(const char *s, size_t n)
     return idx3[(a * 26 + b) * 26 + c];
 }
 
+/* The country whose name or alias folds to buf (n bytes), or NULL. */
+static const char *alias_find(const char *buf, size_t n)
+{
+    uint32_t h = hash_fnv1a(buf, n);
+    for (size_t i = h & (ALIAS_SLOTS - 1); alias_tab[i].country >= 0;
+         i = (i + 1) & (ALIAS_SLOTS - 1))
+        if (alias_tab[i].hash == h && strcmp(alias_tab[i].key, buf) == 0)
+            return countries[alias_tab[i].country].a2;
+    return NULL;
+}
+
+/* White space trimmed off both ends of in (len bytes); the length left. */
+static size_t trim(const char **in, size_t len)
+{
+    while (len > 0 && (**in == ' ' || **in == '\t')) {
+        (*in)++;
+        len--;
+    }
+    while (len > 0 && ((*in)[len - 1] == ' ' || (*in)[len - 1] == '\t'))
+        len--;
+    return len;
+}
+
 const char *norm_country(const char *in, size_t len)
 {
     if (!in)
         return NULL;
     pthread_once(&tables_once, tables_build);
-    while (len > 0 && (*in == ' ' || *in == '\t')) {
-        in++;
-        len--;
-    }
-    while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t'))
-        len--;
+    len = trim(&in, len);
     if (len == 2 || len == 3) {
         int c = find_code(in, len);
         if (c >= 0)
@@ -703,12 +721,23 @@ const char *norm_country(const char *in, size_t len)
     int n = name_fold(in, len, buf, sizeof(buf));
     if (n <= 0)
         return NULL;
-    uint32_t h = hash_fnv1a(buf, (size_t)n);
-    for (size_t i = h & (ALIAS_SLOTS - 1); alias_tab[i].country >= 0;
-         i = (i + 1) & (ALIAS_SLOTS - 1))
-        if (alias_tab[i].hash == h && strcmp(alias_tab[i].key, buf) == 0)
-            return countries[alias_tab[i].country].a2;
-    return NULL;
+    return alias_find(buf, (size_t)n);
+}
+
+const char *norm_country_words(const struct norm_words *w, int i, int j)
+{
+    const char *in = w->word[i].s;
+    size_t len = (size_t)(w->word[j - 1].s + w->word[j - 1].len - in);
+    const char *t = in;
+    size_t tl = trim(&t, len);
+    if (tl == 2 || tl == 3)
+        return norm_country(in, len); /* a code, or a name that short: folded from the text */
+    pthread_once(&tables_once, tables_build);
+    char buf[NAME_MAX_];
+    int n = norm_words_fold_nospace(w, i, j, buf, sizeof(buf));
+    if (n <= 0)
+        return NULL;
+    return alias_find(buf, (size_t)n);
 }
 
 static const struct country *by_iso2(const char *iso2)

@@ -367,16 +367,28 @@ bool norm_unit_word(const char *s, size_t len)
     return is_unit_word(w);
 }
 
-bool norm_hnum_prefix(const char *s, size_t len)
+/* Whether f, k bytes of norm_fold() output, names a prefix word once its spaces are gone. */
+static bool prefix_folded(const char *f, int k)
 {
-    char f[32], w[16];
-    int k = len < sizeof(f) ? norm_fold(s, len, f, sizeof(f)) : -1;
-    if (k <= 0)
-        return false;
+    char w[16];
     size_t n = 0;
     for (int i = 0; i < k && n + 1 < sizeof(w); i++)
         if (f[i] != ' ')
             w[n++] = f[i];
     w[n] = '\0';
     return n > 0 && n + 1 < sizeof(w) && is_prefix_word(w);
+}
+
+bool norm_hnum_prefix(const char *s, size_t len)
+{
+    char f[32];
+    int k = len < sizeof(f) ? norm_fold(s, len, f, sizeof(f)) : -1;
+    return k > 0 && prefix_folded(f, k);
+}
+
+bool norm_words_hnum_prefix(const struct norm_words *w, int i)
+{
+    char f[32];
+    int k = w->word[i].len < sizeof(f) ? norm_words_fold_nospace(w, i, i + 1, f, sizeof(f)) : -1;
+    return k > 0 && prefix_folded(f, k);
 }

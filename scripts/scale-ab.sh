@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE... - two geobatch binaries compared by CPU time on one
+# scripts/scale.sh work directory (its scale.gbx, empty.txt and TYPE.rep files: each query file
+# read REPEAT times over), for changes that keep the index format. ROUNDS rounds, the binaries
+# alternating; each round runs the header-only file first and takes its CPU time (start, index
+# open) off every query file's. Prints one line per round, binary and type:
+#   round binary type cpu_s fixed_s rows_per_cpu_s
+# and then, per binary and type, the median of the rounds' rows_per_cpu_s.
+set -euo pipefail
+before=${1:?usage: scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE...}
+after=${2:?}; work=${3:?}; rounds=${4:?}
+shift 4
+[ $# -gt 0 ] || { echo "scale-ab.sh: name at least one query type (struct free typo neg street)" >&2; exit 2; }
+tmp=$(mktemp)
+trap 'rm -f "$tmp" "$tmp.res"' EXIT
+cpu() { # BIN FILE: user + sys seconds of geocoding FILE with one thread
+    /usr/bin/time -f '%U %S' -o "$tmp" "$1" geocode --index "$work/scale.gbx" --threads 1 \
+        --indelim='|' --outdelim='|' --outcols=displayLatitude,displayLongitude,matchLevel \
+        --outputcombined=true --header=true "$2" >/dev/null
+    awk '{printf "%.2f", $1 + $2}' "$tmp"
+}
+for ((r = 1; r <= rounds; r++)); do
+    for which in before after; do
+        bin=$before
+        [ "$which" = after ] && bin=$after
+        fixed=$(cpu "$bin" "$work/empty.txt")
+        for t in "$@"; do
+            c=$(cpu "$bin" "$work/$t.rep")
+            rows=$(($(wc -l <"$work/$t.rep") - 1))
+            printf '%d\t%s\t%s\t%s\t%s\t%.0f\n' "$r" "$which" "$t" "$c" "$fixed" \
+                "$(echo "$rows / ($c - $fixed)" | bc -l)"
+        done
+    done
+done | tee "$tmp.res"
+echo "median rows per CPU-second:"
+for t in "$@"; do
+    for which in before after; do
+        awk -F'\t' -v t="$t" -v w="$which" '$2 == w && $3 == t {print $6}' "$tmp.res" | sort -n |
+            awk -v t="$t" -v w="$which" '{v[NR] = $1} END {printf "  %-7s %-6s %s\n", t, w, v[int((NR + 1) / 2)]}'
+    done
+done
