@@ -10,9 +10,9 @@
 #ifndef GEOBATCH_INDEX_NEAR_H
 #define GEOBATCH_INDEX_NEAR_H
 
-#include "index/index.h"
 #include "index/index_format.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct near_grids;
