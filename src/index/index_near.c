@@ -85,7 +85,8 @@ static int by_cell(const void *a, const void *b)
 /* Sort g's pairs and split them into g->cell and g->item. Return 0, or -1 out of memory. */
 static int grid_seal(struct grid *g)
 {
-    qsort(g->e, g->n, sizeof(*g->e), by_cell);
+    if (g->n) /* an index without towns or areas: no pairs, and qsort must not see NULL */
+        qsort(g->e, g->n, sizeof(*g->e), by_cell);
     g->cell = malloc((g->n + 1) * sizeof(uint32_t));
     g->item = malloc((g->n + 1) * sizeof(uint32_t));
     if (!g->cell || !g->item)
