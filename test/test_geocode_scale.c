@@ -6,7 +6,8 @@
  *
  * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
- * town, on a grid 0.1° apart, and Germany's area.
+ * town, on a grid 0.1° apart, and Germany's area; and "Queens Road" in two towns of Fiji, on
+ * either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -72,6 +73,35 @@ static int setup(void **state)
         snprintf(own, sizeof(own), "Weg %c%c%c", 'A' + t / 100, 'a' + t / 10 % 10, 'a' + t % 10);
         emit(&sink, t, own, 1);
     }
+    /* "Queens Road" in two Fijian towns 0.1 degree apart across the antimeridian */
+    static const double fiji_lon[] = {179.95, -179.95};
+    static const char *const fiji_town[] = {"Taveuni East", "Taveuni West"};
+    for (int t = 0; t < 2; t++)
+        for (int n = 1; n <= 3; n++) {
+            char num[8], id[32];
+            snprintf(num, sizeof(num), "%d", n);
+            snprintf(id, sizeof(id), "fj%d-%d", t, n);
+            struct record r = {.kind = REC_ADDRESS,
+                               .lat = -16.8 + n * 0.0001,
+                               .lon = fiji_lon[t],
+                               .number = num,
+                               .street = "Queens Road",
+                               .city = fiji_town[t],
+                               .country = "FJ",
+                               .source_id = id};
+            assert_int_equal(sink.emit(sink.ctx, &r), 0);
+        }
+    /* ... and a way of that name without a town, which the builder joins to the nearer one */
+    static const struct rec_point way[] = {{-16.8, 179.96}, {-16.8, 179.97}};
+    struct record qr = {.kind = REC_STREET,
+                        .lat = -16.8,
+                        .lon = 179.965,
+                        .name = "Queens Road",
+                        .country = "FJ",
+                        .geom = way,
+                        .n_geom = 2,
+                        .source_id = "w-fj"};
+    assert_int_equal(sink.emit(sink.ctx, &qr), 0);
     /* Germany's area, so that an ambiguous street can be answered with the country */
     static const struct rec_point ring[] = {{47, 5}, {56, 5}, {56, 16}, {47, 16}, {47, 5}};
     struct record de = {.kind = REC_ADMIN,
@@ -175,6 +205,26 @@ static void test_a_name_in_every_town_without_a_town_is_ambiguous(void **state)
         assert_true(res->c[i].level < GL_STREET);
 }
 
+/* Two towns' streets on each side of longitude 180 are 10.6 km apart, not 359.9 degrees (and
+ * their distance is computed without overflow). */
+static void test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Queens Road 2", .country = "FJI", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    /* no area of Fiji in this index to answer with: no answer, never one town's house */
+    for (int i = 0; i < res->n; i++) {
+        assert_true(res->c[i].level < GL_STREET);
+        assert_int_equal(res->c[i].code, GC_AMBIGUOUS_UPHIERARCHY);
+    }
+    q.search_text = "Queens Road 2, Taveuni West";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_true(res->n >= 1);
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(res->c[0].city, "Taveuni West");
+    assert_float_equal(res->c[0].lon, -179.95, 1e-6);
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -191,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_town_is_found_by_its_postcode_or_its_name),
         cmocka_unit_test(test_a_name_in_every_town_without_a_town_is_ambiguous),
+        cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

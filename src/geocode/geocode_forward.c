@@ -284,14 +284,17 @@ static void emit_best(struct gctx *g, struct gc_result *out)
 /* The gap between the extents of streets a and b, in metres (0 when they touch). */
 static double extent_gap_m(const struct ix_street *a, const struct ix_street *b)
 {
-    int32_t dlat = a->min_lat > b->max_lat   ? a->min_lat - b->max_lat
-                   : b->min_lat > a->max_lat ? b->min_lat - a->max_lat
+    /* 64-bit: two longitudes of one sign each are up to 3.6e9 units apart */
+    int64_t dlat = a->min_lat > b->max_lat   ? (int64_t)a->min_lat - b->max_lat
+                   : b->min_lat > a->max_lat ? (int64_t)b->min_lat - a->max_lat
                                              : 0;
-    int32_t dlon = a->min_lon > b->max_lon   ? a->min_lon - b->max_lon
-                   : b->min_lon > a->max_lon ? b->min_lon - a->max_lon
+    int64_t dlon = a->min_lon > b->max_lon   ? (int64_t)a->min_lon - b->max_lon
+                   : b->min_lon > a->max_lon ? (int64_t)b->min_lon - a->max_lon
                                              : 0;
-    double lat = fix2deg(a->lat);
-    return geo_approx_distance_m(lat, 0, lat + fix2deg(dlat), fix2deg(dlon));
+    double lat = fix2deg(a->lat), dlon_deg = (double)dlon / IX_COORD_SCALE;
+    if (dlon_deg > 180.0) /* the short way, across the antimeridian */
+        dlon_deg = 360.0 - dlon_deg;
+    return geo_approx_distance_m(lat, 0, lat + (double)dlat / IX_COORD_SCALE, dlon_deg);
 }
 
 static bool street_unplaced(struct gctx *g)

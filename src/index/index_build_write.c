@@ -345,16 +345,17 @@ static double dist_m(int32_t lat1, int32_t lon1, int32_t lat2, int32_t lon2)
 static double bbox_gap_m(const struct b_group *a, const struct b_group *b)
 {
     double dy = 0, dx = 0;
-    if (a->max_lat < b->min_lat)
-        dy = b->min_lat - a->max_lat;
+    if (a->max_lat < b->min_lat) /* in double: longitudes differ by up to 3.6e9 units */
+        dy = (double)b->min_lat - a->max_lat;
     else if (b->max_lat < a->min_lat)
-        dy = a->min_lat - b->max_lat;
+        dy = (double)a->min_lat - b->max_lat;
     if (a->max_lon < b->min_lon)
-        dx = b->min_lon - a->max_lon;
+        dx = (double)b->min_lon - a->max_lon;
     else if (b->max_lon < a->min_lon)
-        dx = a->min_lon - b->max_lon;
-    double lat = (a->min_lat + a->max_lat) / 2.0 / IX_COORD_SCALE;
+        dx = (double)a->min_lon - b->max_lon;
+    double lat = ((double)a->min_lat + a->max_lat) / 2.0 / IX_COORD_SCALE;
     dy = dy / IX_COORD_SCALE * 111320.0;
+    /* no short way across the antimeridian: a merged box would span the globe */
     dx = dx / IX_COORD_SCALE * 111320.0 * cos(lat * M_PI / 180);
     return sqrt(dx * dx + dy * dy);
 }
