@@ -181,6 +181,25 @@ static const struct expect EXPECT[] = {
     {"postcodes/us-zcta-2021-centroids.json", 0, 0, 0, 0, 33791, 0, false},
 };
 
+/* Each street's addresses ascend by number, and IXS_PLAIN_NUMBERS says exactly that none is a
+ * slash pair or a range (the geocoder binary-searches those streets). */
+static void check_street_numbers(const char *file, const struct index_view *v)
+{
+    for (size_t i = 0; i < v->n_streets; i++) {
+        const struct ix_street *s = &v->streets[i];
+        bool plain = s->addr_count > 0;
+        for (uint32_t a = s->addr_first; a < s->addr_first + s->addr_count; a++) {
+            if (v->addrs[a].flags & (IXA_SLASH | IXA_RANGE))
+                plain = false;
+            if (a > s->addr_first && v->addrs[a - 1].number > v->addrs[a].number)
+                fail_msg("%s: street %zu: number %d after %d", file, i, v->addrs[a].number,
+                         v->addrs[a - 1].number);
+        }
+        if (plain != ((s->flags & IXS_PLAIN_NUMBERS) != 0))
+            fail_msg("%s: street %zu: flags %u, plain %d", file, i, s->flags, plain);
+    }
+}
+
 static void test_import_every_file(void **state)
 {
     (void)state;
@@ -223,6 +242,7 @@ static void test_import_every_file(void **state)
         assert_int_equal(v->n_admins, c.admins);
         assert_int_equal(v->n_sources, 1);
         assert_int_equal(v->n_cell_addrs, c.addresses);
+        check_street_numbers(e->file, v);
         /* per-country counts add up to the totals */
         uint64_t sa = 0, ss = 0, sp = 0, spc = 0;
         for (size_t k = 0; k < v->n_countries; k++) {

@@ -61,7 +61,16 @@ static bool address_point(const struct gctx *g, const struct ix_street *s, const
     const struct index_view *v = g->v;
     int best = -1;
     double best_score = 0;
-    for (uint32_t a = s->addr_first; s->addr_count && a < s->addr_first + s->addr_count; a++) {
+    uint32_t a = s->addr_first, end = s->addr_first + s->addr_count;
+    bool plain = s->flags & IXS_PLAIN_NUMBERS; /* only the stretch of hn's number can match */
+    for (uint32_t hi = end; plain && a < hi;) {
+        uint32_t m = a + (hi - a) / 2;
+        if (v->addrs[m].number < hn->number)
+            a = m + 1;
+        else
+            hi = m;
+    }
+    for (; a < end && (!plain || v->addrs[a].number == hn->number); a++) {
         double sc = address_score(g, &v->addrs[a], hn);
         if (sc > best_score) {
             best_score = sc;
@@ -134,6 +143,10 @@ void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
     const struct index_view *v = g->v;
     for (int i = 0; i < n && i < PREFETCH_CANDS; i++) {
         const struct ix_street *s = &v->streets[g->cand[ord[i]].street];
+        if ((s->flags & IXS_PLAIN_NUMBERS) && s->addr_count) { /* a binary search's first step */
+            __builtin_prefetch(&v->addrs[s->addr_first + s->addr_count / 2]);
+            continue;
+        }
         const char *a = (const char *)&v->addrs[s->addr_first];
         size_t bytes = (size_t)s->addr_count * sizeof(struct ix_addr);
         for (size_t o = 0; o < bytes && o < PREFETCH_ADDR_BYTES; o += 64)

@@ -770,6 +770,7 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
             cur = st;
             const struct b_group *g = &o->sorted[st];
             o->streets[st].addr_first = (uint32_t)o->na;
+            o->streets[st].flags |= IXS_PLAIN_NUMBERS;
             by_address = !(g->way_len > 0);
             best = 1e18;
             if (by_address) {
@@ -802,6 +803,8 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
             break;
         struct ix_street *s = &o->streets[st];
         s->addr_count++;
+        if (x.flags & (IXA_SLASH | IXA_RANGE))
+            s->flags &= (uint16_t)~IXS_PLAIN_NUMBERS;
         if (by_address) {
             double d = dist_m(clat, clon, x.lat, x.lon);
             if (d < best) {

@@ -89,8 +89,8 @@ struct ix_street {
     uint32_t district_key;
     uint32_t postcode; /* string: most common postcode of its addresses */
     uint32_t county, state;
-    char country[2]; /* ISO2, or "\0\0" when unknown */
-    uint16_t flags;
+    char country[2];                            /* ISO2, or "\0\0" when unknown */
+    uint16_t flags;                             /* IXS_PLAIN_NUMBERS */
     int32_t lat, lon;                           /* representative point */
     int32_t min_lat, min_lon, max_lat, max_lon; /* bounding box of addresses and geometry */
     uint32_t addr_first, addr_count;
@@ -99,6 +99,11 @@ struct ix_street {
     uint32_t geom_first, geom_count; /* into IXS_POINTS: its ways, IX_PART_BREAK between them */
 };
 static_assert(sizeof(struct ix_street) == 92, "ix_street layout");
+/* A street's addresses are in ascending order of number (then second number, suffix,
+ * postcode). With IXS_PLAIN_NUMBERS none of them is a slash pair or a range, so only those of
+ * the number asked can match it and they are one stretch: the geocoder binary-searches it.
+ * Indexes written before the flag have it clear and are read address by address. */
+#define IXS_PLAIN_NUMBERS 1
 
 /* In a street's geometry, a point with both fields IX_PART_BREAK separates two ways. */
 #define IX_PART_BREAK INT32_MIN
