@@ -28,7 +28,9 @@ import_index "$T/li.gbx" "$LI_CSV"
 li_rows 5000 >"$T/rows.txt"
 {
     echo 'recId|searchText|country'
-    for _ in $(seq 1 $(((ROWS + 4999) / 5000))); do cat "$T/rows.txt"; done | head -n "$ROWS"
+    # ROWS rows, the 5,000 over again as often as needed (no `| head`: under pipefail, the
+    # writer's SIGPIPE failed the script whenever ROWS was under a multiple of 5,000)
+    awk -v n="$ROWS" '{ l[NR] = $0 } END { for (i = 0; i < n; i++) print l[i % NR + 1] }' "$T/rows.txt"
 } >"$T/in.txt"
 P="indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude,locationLabel,matchLevel&outputcombined=true"
 cpu() { # PID...: user+system CPU seconds of the processes
