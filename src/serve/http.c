@@ -93,6 +93,7 @@ struct req_ctx {
     bool stopped;    /* body() asked to stop: discard the rest */
     bool close;      /* body() refused the body: answer now and close the connection */
     uint64_t linger; /* bytes of a refused body read after the answer */
+    double refused;  /* when the answer to a refused body was sent (mono_now) */
     bool responded;
     bool deferred;                /* pending is the answer to a request without a body */
     struct http_response pending; /* queued at MHD's next call, so that the connection stays
@@ -504,22 +505,27 @@ static enum MHD_Result send_response(struct MHD_Connection *c, struct req_ctx *r
     return ok;
 }
 
-/* Bytes of a refused body read on after the answer before the connection is closed. */
-#define REFUSE_LINGER ((uint64_t)64 << 10)
+/* A refused body is read on after the answer, to its end, but no more than these bytes and
+ * seconds, before the connection is closed. */
+#define REFUSE_LINGER   ((uint64_t)64 << 20)
+#define REFUSE_LINGER_S 10.0
 
 /*
  * Answer a request whose body the handler refused (HTTP_BODY_REFUSE) at once. libmicrohttpd
  * queues no response before the whole body is in, so the answer is written to the socket here
  * (the connection's own thread: nobody else writes to it) and its sending side shut down. The
- * caller then closes the connection once the client closed or REFUSE_LINGER more bytes came:
- * reading a little on lets a client that is still sending see the answer (closing with unread
- * bytes resets the connection, which can destroy the answer) without reading an unbounded body.
+ * caller then reads the rest of the body and closes the connection at its end, or once
+ * REFUSE_LINGER more bytes came or REFUSE_LINGER_S passed: a client that is still sending
+ * must see the answer, and closing with unread bytes resets the connection, which fails the
+ * client's next send and can destroy the answer before it was read (curl then reports the
+ * "100 Continue" it had); the bounds keep an endless body from holding the connection.
  */
 static void send_refusal(struct MHD_Connection *c, struct req_ctx *rc, struct http_response *resp)
 {
     rc->status = resp->status;
     rc->bytes_out = resp->body.len;
     rc->responded = true;
+    rc->refused = mono_now();
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci)
@@ -681,9 +687,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return ok;
     }
     if (rc->responded) {
-        if (rc->close) { /* a refused body: close once the client did, or after a little more */
+        if (rc->close) { /* a refused body: close at its end, or past the bounds */
             rc->linger += *upload_size;
-            if (*upload_size == 0 || rc->linger > REFUSE_LINGER)
+            if (*upload_size == 0 || rc->linger > REFUSE_LINGER ||
+                mono_now() - rc->refused > REFUSE_LINGER_S)
                 return MHD_NO;
         }
         *upload_size = 0; /* a body after an early answer: drop it */

@@ -6,6 +6,9 @@ Every mode is bounded in time and prints one line that the calling script compar
 
   send PORT                 send stdin as-is, half-close, print "STATUS <first body line>"
                             ("CLOSED" when the server closed without an answer)
+  whole PORT                send stdin as-is and half-close, then read: print "SENT <STATUS
+                            <first body line>>", or "CUT <...>" when the server closed before
+                            it had all of it (a reset that can destroy its answer)
   abort PORT N              send stdin's first N bytes, then close the socket (no answer read)
   slow PORT hdr|body SECS   send one byte a second (headers, or a body after complete headers)
                             and print "closed after S s" (rounded down) or "open after SECS s"
@@ -74,6 +77,19 @@ def mode_send(port):
     except OSError:
         pass  # the server may answer and close before reading everything
     print(summary(read_answer(s)))
+    s.close()
+
+
+def mode_whole(port):
+    req = sys.stdin.buffer.read()
+    s = socket.create_connection((HOST, port), timeout=8)
+    sent = "SENT"
+    try:
+        s.sendall(req)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        sent = "CUT"
+    print(sent, summary(read_answer(s)))
     s.close()
 
 
@@ -218,6 +234,8 @@ def main():
     a = sys.argv[1:]
     if a[0] == "send":
         mode_send(int(a[1]))
+    elif a[0] == "whole":
+        mode_whole(int(a[1]))
     elif a[0] == "abort":
         mode_abort(int(a[1]), int(a[2]))
     elif a[0] == "slow":
