@@ -100,30 +100,46 @@ static bool kept(const struct cand *c);
 #define MOST_NUMBER                                                                                \
     (GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated)
 
+/* A three-letter name read as a four-letter one ("Lch" for "Loch") is an answer only where
+ * the query's postcode or town confirms it. */
+static void three_letters(struct gctx *g, struct cand *c)
+{
+    const struct hyp *h = &g->hyp[c->hyp];
+    char key[KEY_MAX];
+    if (!c->confirmed && h->span_j - h->span_i == 1 &&
+        gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
+        c->conflict = true;
+}
+
 /*
- * Step 3, first pass: every candidate's street score, in order of what it could score at
- * most (gc_street_bound), except those that cannot be answers. Once a credible candidate
- * (kept, so resolve_numbers looks its number up) scores s, one whose bound with the most a
- * number adds is under s - GC_WEIGHTS.tie is one resolve_numbers would never reach: it is
- * left unscored and unresolved, and drop_weak drops it, as it would have. A credible
- * candidate also ends the search (no spelling tolerance, no fallback), so no other step reads
- * what it would have said.
+ * Step 3, first part: the street scores of candidates [from, g->ncand), in order of what each
+ * could score at most (gc_street_bound), except those that cannot be answers. Once a
+ * candidate that drop_weak keeps scores s, one whose bound with the most a number adds is
+ * under s - GC_WEIGHTS.tie is one resolve_numbers would never reach (the kept one comes
+ * before it, and its house number can only raise it): it is left unscored and unresolved, and
+ * drop_weak drops it, as it would have. Among the exact streets (spelled false) only a
+ * credible candidate sets that bar: it ends the search (no spelling tolerance, no fallback),
+ * so no other step reads what an unscored one would have said. Among the streets found by
+ * spelling tolerance (spelled), any kept candidate does, the exact ones' included.
  */
-static void score_streets(struct gctx *g)
+static void score_streets(struct gctx *g, int from, bool spelled)
 {
     uint16_t *ord = g->order_tmp;
-    int n = g->ncand;
+    int n = g->ncand - from;
+    double bar = -HUGE_VAL;
+    for (int i = 0; spelled && i < from; i++)
+        if (kept(&g->cand[i]) && g->cand[i].score > bar)
+            bar = g->cand[i].score;
     for (int i = 0; i < n; i++) { /* insertion sort by bound, highest first */
-        struct cand *c = &g->cand[i];
+        struct cand *c = &g->cand[from + i];
         c->score = gc_street_bound(g, c);
         int k = i;
         while (k > 0 && g->cand[ord[k - 1]].score < c->score) {
             ord[k] = ord[k - 1];
             k--;
         }
-        ord[k] = (uint16_t)i;
+        ord[k] = (uint16_t)(from + i);
     }
-    double bar = -HUGE_VAL;
     for (int i = 0; i < n; i++) {
         struct cand *c = &g->cand[ord[i]];
         if (c->score + MOST_NUMBER + 1e-9 < bar - GC_WEIGHTS.tie) {
@@ -138,7 +154,9 @@ static void score_streets(struct gctx *g)
         gc_score_street(g, c);
         assert(c->score <= bound + 1e-9); /* the bound is one */
         (void)bound;
-        if (credible_cand(g, c) && kept(c) && c->score > bar)
+        if (spelled)
+            three_letters(g, c);
+        if ((spelled || credible_cand(g, c)) && kept(c) && c->score > bar)
             bar = c->score;
     }
 }
@@ -154,7 +172,7 @@ static void find_candidates(struct gctx *g)
         if (g->cc[0])
             g->cc_arg = g->cc;
     }
-    score_streets(g);
+    score_streets(g, 0, false);
     /* a street name that exists (with its house number), only not where the query says, is no
      * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
      * "Bergstraße 39" elsewhere with a word left over) */
@@ -165,18 +183,7 @@ static void find_candidates(struct gctx *g)
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
-        for (int i = before; i < g->ncand; i++) {
-            struct cand *c = &g->cand[i];
-            gc_street_bound(g, c);
-            gc_score_street(g, c);
-            /* a three-letter name read as a four-letter one ("Lch" for "Loch") is an answer
-             * only where the query's postcode or town confirms it */
-            const struct hyp *h = &g->hyp[c->hyp];
-            char key[KEY_MAX];
-            if (!c->confirmed && h->span_j - h->span_i == 1 &&
-                gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
-                c->conflict = true;
-        }
+        score_streets(g, before, true);
     }
 }
 
