@@ -6,11 +6,13 @@
  *
  * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
- * town, on a grid 0.1° apart, and Germany's area; and "Queens Road" in two towns of Fiji, on
- * either side of longitude 180.
+ * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
+ * "Kirchgasse" 1 in towns 101 to 110; and "Queens Road" in two towns of Fiji, on either side of
+ * longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
+#include "geocode/geocode_int.h" /* struct gctx: how many candidates were scored */
 #include "index/index.h"
 #include "text/norm.h"
 
@@ -73,6 +75,10 @@ static int setup(void **state)
         snprintf(own, sizeof(own), "Weg %c%c%c", 'A' + t / 100, 'a' + t / 10 % 10, 'a' + t % 10);
         emit(&sink, t, own, 1);
     }
+    for (int n = 1; n <= 3; n++)
+        emit(&sink, 2, "Obere Kirchgasse", n);
+    for (int t = 101; t <= 110; t++)
+        emit(&sink, t, "Kirchgasse", 1);
     /* "Queens Road" in two Fijian towns 0.1 degree apart across the antimeridian */
     static const double fiji_lon[] = {179.95, -179.95};
     static const char *const fiji_town[] = {"Taveuni East", "Taveuni West"};
@@ -225,6 +231,35 @@ static void test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous(void *
     assert_float_equal(res->c[0].lon, -179.95, 1e-6);
 }
 
+/* Candidates scored in full by the last query (the geocoder's step 3). */
+static int scored(void)
+{
+    return ((const struct gctx *)(const void *)res->scratch.bytes)->scored;
+}
+
+/* "Kirchgasse" in ten towns is a candidate of "Obere Kirchgasse 2, 10002 Town 002" in each
+ * (neither the postcode nor the town narrows it: they are not theirs), but without the
+ * postcode none of them could come near the street that has both: only that one is scored.
+ * Without postcode and town the ten could: all eleven are, and the answer is the same. So it
+ * is when the names are found by spelling tolerance ("Kirchgase"). */
+static void test_a_street_that_cannot_win_is_not_scored(void **state)
+{
+    (void)state;
+    struct gc_query q = {
+        .search_text = "Obere Kirchgasse 2, 10002 Town 002", .country = "DEU", .max_results = 5};
+    expect_town(&q, 2);
+    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(scored(), 1);
+    q.search_text = "Obere Kirchgasse 2";
+    expect_town(&q, 2);
+    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(scored(), 11);
+    q.search_text = "Obere Kirchgase 2, 10002 Town 002";
+    expect_town(&q, 2);
+    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(scored(), 1);
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -242,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_every_town_is_found_by_its_postcode_or_its_name),
         cmocka_unit_test(test_a_name_in_every_town_without_a_town_is_ambiguous),
         cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
+        cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

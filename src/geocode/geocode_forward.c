@@ -46,12 +46,18 @@ static const char *only_country(struct gctx *g)
     return g->guess_cc;
 }
 
-/* Whether some exact candidate is confirmed and explains every token. */
+/* Whether c (scored) is an exact street that is confirmed and explains every token. */
+static bool credible_cand(const struct gctx *g, const struct cand *c)
+{
+    return c->street_q >= 1 && c->unexplained == 0 &&
+           (c->confirmed || (!g->has_pc && g->hyp[c->hyp].n_runs == 0));
+}
+
+/* Whether some candidate is credible. */
 static bool credible(const struct gctx *g)
 {
     for (int i = 0; i < g->ncand; i++)
-        if (g->cand[i].street_q >= 1 && g->cand[i].unexplained == 0 &&
-            (g->cand[i].confirmed || (!g->has_pc && g->hyp[g->cand[i].hyp].n_runs == 0)))
+        if (credible_cand(g, &g->cand[i]))
             return true;
     return false;
 }
@@ -88,6 +94,73 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
 }
 
+static bool kept(const struct cand *c);
+
+/* The most a house number adds to a candidate's score. */
+#define MOST_NUMBER                                                                                \
+    (GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated)
+
+/* A three-letter name read as a four-letter one ("Lch" for "Loch") is an answer only where
+ * the query's postcode or town confirms it. */
+static void three_letters(struct gctx *g, struct cand *c)
+{
+    const struct hyp *h = &g->hyp[c->hyp];
+    char key[KEY_MAX];
+    if (!c->confirmed && h->span_j - h->span_i == 1 &&
+        gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
+        c->conflict = true;
+}
+
+/*
+ * Step 3, first part: the street scores of candidates [from, g->ncand), in order of what each
+ * could score at most (gc_street_bound), except those that cannot be answers. Once a
+ * candidate that drop_weak keeps scores s, one whose bound with the most a number adds is
+ * under s - GC_WEIGHTS.tie is one resolve_numbers would never reach (the kept one comes
+ * before it, and its house number can only raise it): it is left unscored and unresolved, and
+ * drop_weak drops it, as it would have. Among the exact streets (spelled false) only a
+ * credible candidate sets that bar: it ends the search (no spelling tolerance, no fallback),
+ * so no other step reads what an unscored one would have said. Among the streets found by
+ * spelling tolerance (spelled), any kept candidate does, the exact ones' included.
+ */
+static void score_streets(struct gctx *g, int from, bool spelled)
+{
+    uint16_t *ord = g->order_tmp;
+    int n = g->ncand - from;
+    double bar = -HUGE_VAL;
+    for (int i = 0; spelled && i < from; i++)
+        if (kept(&g->cand[i]) && g->cand[i].score > bar)
+            bar = g->cand[i].score;
+    for (int i = 0; i < n; i++) { /* insertion sort by bound, highest first */
+        struct cand *c = &g->cand[from + i];
+        c->score = gc_street_bound(g, c);
+        int k = i;
+        while (k > 0 && g->cand[ord[k - 1]].score < c->score) {
+            ord[k] = ord[k - 1];
+            k--;
+        }
+        ord[k] = (uint16_t)(from + i);
+    }
+    for (int i = 0; i < n; i++) {
+        struct cand *c = &g->cand[ord[i]];
+        if (c->score + MOST_NUMBER + 1e-9 < bar - GC_WEIGHTS.tie) {
+            for (; i < n; i++) { /* and so can none after it */
+                c = &g->cand[ord[i]];
+                c->score = c->street_score = -HUGE_VAL;
+                c->resolved = c->conflict = c->confirmed = false;
+            }
+            break;
+        }
+        double bound = c->score;
+        gc_score_street(g, c);
+        assert(c->score <= bound + 1e-9); /* the bound is one */
+        (void)bound;
+        if (spelled)
+            three_letters(g, c);
+        if ((spelled || credible_cand(g, c)) && kept(c) && c->score > bar)
+            bar = c->score;
+    }
+}
+
 /* Steps 1-3: the hypotheses and their scored candidates; spelling tolerance only when no
  * exact street is credible. */
 static void find_candidates(struct gctx *g)
@@ -99,8 +172,7 @@ static void find_candidates(struct gctx *g)
         if (g->cc[0])
             g->cc_arg = g->cc;
     }
-    for (int i = 0; i < g->ncand; i++)
-        gc_score_street(g, &g->cand[i]);
+    score_streets(g, 0, false);
     /* a street name that exists (with its house number), only not where the query says, is no
      * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
      * "Bergstraße 39" elsewhere with a word left over) */
@@ -111,17 +183,7 @@ static void find_candidates(struct gctx *g)
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g);
-        for (int i = before; i < g->ncand; i++) {
-            struct cand *c = &g->cand[i];
-            gc_score_street(g, c);
-            /* a three-letter name read as a four-letter one ("Lch" for "Loch") is an answer
-             * only where the query's postcode or town confirms it */
-            const struct hyp *h = &g->hyp[c->hyp];
-            char key[KEY_MAX];
-            if (!c->confirmed && h->span_j - h->span_i == 1 &&
-                gc_span_key(g, h->span_i, h->span_j, key, sizeof(key)) == 3)
-                c->conflict = true;
-        }
+        score_streets(g, before, true);
     }
 }
 
@@ -156,11 +218,9 @@ static void resolve_numbers(struct gctx *g)
     }
     gc_prefetch_numbers(g, ord, n);
     double best = -1e300;
-    double most =
-        GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated;
     for (int i = 0; i < n; i++) {
         struct cand *c = &g->cand[ord[i]];
-        if (c->score + most + 1e-9 < best - GC_WEIGHTS.tie)
+        if (c->score + MOST_NUMBER + 1e-9 < best - GC_WEIGHTS.tie)
             break; /* and so are all after it */
         gc_score_number(g, c);
         if (kept(c) && c->score > best)

@@ -185,6 +185,7 @@ struct gctx {
     bool pc_unknown;    /* a postcode-shaped token the index does not know (set aside) */
     char pc_form_cc[3]; /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
     int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
+    int scored;         /* candidates scored in full (gc_score_street): step 3's work */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];
@@ -292,8 +293,13 @@ bool gc_pc_matches(const struct gctx *g, uint32_t off);
 /* Whether run r names a place of the index (in the country filter) of rank max_rank or
  * coarser (RANK_CITY: a town; RANK_NEIGHBOURHOOD: any place). */
 bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank);
-/* Score what street c says (postcode, locality, tokens explained) and fill its match
- * qualities; c->score is then without the house number. Cheap: no address is read. */
+/* Begin c's street score with what costs little (the street, the tokens it explains, the
+ * postcode) and return the most gc_score_street can make of it: each locality run at the best
+ * it could be for this street, and the region's bonus. Reads no place near the street. */
+double gc_street_bound(struct gctx *g, struct cand *c);
+/* Complete what gc_street_bound began: score what street c says (postcode, locality, tokens
+ * explained) and fill its match qualities; c->score is then without the house number.
+ * Cheap: no address is read. */
 void gc_score_street(struct gctx *g, struct cand *c);
 /* Resolve c's house number on its street and complete c->score. */
 void gc_score_number(struct gctx *g, struct cand *c);

@@ -152,31 +152,69 @@ static double focus_bonus(const struct gctx *g, const struct ix_street *s)
     return in ? GC_WEIGHTS.focus : 0;
 }
 
+/* Add to *sc what the query's postcode says of street s (in the order gc_score_street always
+ * added it: the same sums to the last bit); *mq is 1 when s has it, else 0. */
+static void add_postcode(const struct gctx *g, const struct ix_street *s, double *sc, double *mq)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    if (street_has_postcode(g, s)) {
+        *sc += w->postcode;
+        *mq = 1;
+        return;
+    }
+    *sc -= w->postcode_miss;
+    *mq = 0;
+    /* a neighbouring postcode still says "this area" */
+    if (g->pc_entry != IX_NONE) {
+        const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
+        if (geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(s->lat),
+                                  fix2deg(s->lon)) < w->postcode_near_m)
+            *sc += w->postcode_near;
+    }
+}
+
+/* The most run r can add to street s's score: an exact city or district, else a place of
+ * that name near the street, else a similar name, else a region (locality_match, run_is_state). */
+static double run_bound(const struct gctx *g, const struct ix_street *s, struct run *r)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    const char *ck = ix_str(g->v, s->city_key), *dk = ix_str(g->v, s->district_key);
+    if ((*ck && strcmp(ck, r->key) == 0) || (*dk && strcmp(dk, r->key) == 0))
+        return w->locality;
+    if (run_places(g, r) != IX_NONE)
+        return w->locality * w->locality_near;
+    if ((*ck && prefix_similarity(ck, strlen(ck), r->key, r->klen) > 0) ||
+        (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0))
+        return w->locality * w->locality_similar;
+    return w->state;
+}
+
+double gc_street_bound(struct gctx *g, struct cand *c)
+{
+    const struct ix_street *s = &g->v->streets[c->street];
+    struct hyp *h = &g->hyp[c->hyp];
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = w->street * c->street_q + w->span_token * c->span_tokens;
+    c->mq_pc = c->mq_city = c->mq_district = c->mq_state = -1;
+    if (g->has_pc) {
+        add_postcode(g, s, &sc, &c->mq_pc);
+        if (c->mq_pc == 1)
+            c->confirmed = true;
+    }
+    c->street_score = sc;
+    for (int i = 0; i < h->n_runs; i++)
+        sc += run_bound(g, s, &h->runs[i]);
+    return sc + w->state + focus_bonus(g, s);
+}
+
 void gc_score_street(struct gctx *g, struct cand *c)
 {
     const struct index_view *v = g->v;
     const struct ix_street *s = &v->streets[c->street];
     struct hyp *h = &g->hyp[c->hyp];
     const struct gc_weights *w = &GC_WEIGHTS;
-    double sc = w->street * c->street_q + w->span_token * c->span_tokens;
-    c->mq_pc = c->mq_city = c->mq_district = c->mq_state = -1;
-    if (g->has_pc) {
-        if (street_has_postcode(g, s)) {
-            sc += w->postcode;
-            c->mq_pc = 1;
-            c->confirmed = true;
-        } else {
-            sc -= w->postcode_miss;
-            c->mq_pc = 0;
-            /* a neighbouring postcode still says "this area" */
-            if (g->pc_entry != IX_NONE) {
-                const struct ix_postcode *p = &v->postcodes[g->pc_entry];
-                if (geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(s->lat),
-                                          fix2deg(s->lon)) < w->postcode_near_m)
-                    sc += w->postcode_near;
-            }
-        }
-    }
+    double sc = c->street_score;
+    g->scored++;
     bool other_town = false; /* a locality the query names that is not the street's */
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
