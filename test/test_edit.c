@@ -1,11 +1,13 @@
 /*
  * test_edit.c - the OSA distance: known pairs (each kind of edit, the limit, empty strings,
  * the symmetric case), and the bit-parallel form equal to the banded table on every pair of
- * short strings over a small alphabet and on random longer ones, for every limit.
+ * short strings over a small alphabet and on random longer ones, for every limit; the byte-set
+ * filter never calls two strings apart that are within the limit.
  */
 #include "text/edit.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,12 +120,83 @@ static void test_bits_equal_table_random(void **state)
     }
 }
 
+static bool apart(const char *a, const char *b, int max)
+{
+    return edit_sets_apart(edit_byte_set(a, strlen(a)), edit_byte_set(b, strlen(b)), max);
+}
+
+static void test_sets_apart_known(void **state)
+{
+    (void)state;
+    assert_false(apart("strase", "strasse", 1)); /* the same letters */
+    assert_true(apart("strase", "platz", 2));    /* p, l, z missing: 3 edits at least */
+    assert_false(apart("strase", "platz", 3));
+    assert_false(apart("a", "b", 1)); /* one substitution brings one in and takes one out */
+    assert_true(apart("a", "b", 0));
+    assert_true(apart("abcd", "", 3)); /* four deletions */
+    assert_false(apart("abcd", "", 4));
+    assert_false(apart("ab", "ba", 0)); /* a transposition changes no set: edit_osa decides */
+    assert_false(apart("a", "!", 0));   /* 'a' and '!' share their low six bits: one bit */
+}
+
+/* The filter is a lower bound: every pair of strings of up to 5 bytes over "abcd" (so that
+ * sets differ), every limit up to 4, and 20,000 random pairs of 6 letters a few edits apart. */
+static void test_sets_apart_only_when_apart(void **state)
+{
+    (void)state;
+    static char s[1400][6];
+    int n = 0;
+    for (int len = 0; len <= 5; len++) {
+        int total = 1;
+        for (int k = 0; k < len; k++)
+            total *= 4;
+        for (int x = 0; x < total && n < 1400; x++) {
+            int v = x;
+            for (int k = 0; k < len; k++, v /= 4)
+                s[n][k] = (char)('a' + v % 4);
+            s[n][len] = '\0';
+            n++;
+        }
+    }
+    long pruned = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            for (int max = 0; max <= 4; max++)
+                if (apart(s[i], s[j], max)) {
+                    pruned++;
+                    if (osa(s[i], s[j], max) <= max)
+                        fail_msg("%s and %s called apart at %d: %d edits", s[i], s[j], max,
+                                 osa(s[i], s[j], max));
+                }
+    assert_true(pruned > 0);
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int round = 0; round < 20000; round++) {
+        char a[16], b[16];
+        size_t la = 4 + round % 8;
+        for (size_t k = 0; k < la; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            a[k] = (char)('a' + x % 26);
+        }
+        a[la] = '\0';
+        memcpy(b, a, la + 1);
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b[x % la] = (char)('a' + (x >> 8) % 26); /* a substitution, maybe of the same letter */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b[x % la] = (char)('a' + (x >> 8) % 26);
+        for (int max = 0; max <= 3; max++)
+            if (apart(a, b, max))
+                assert_true(osa(a, b, max) > max);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_pairs),
         cmocka_unit_test(test_bits_equal_table_exhaustive),
         cmocka_unit_test(test_bits_equal_table_random),
+        cmocka_unit_test(test_sets_apart_known),
+        cmocka_unit_test(test_sets_apart_only_when_apart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,11 +3,13 @@
  * free text that are within a few edits of a street key (the index's FUZZY section holds every
  * key's one-deletion variants), or whose street type is misspelt ("Strase").
  */
+#include "base/hash.h"
 #include "geocode/geocode_int.h"
 #include "index/index.h"
 #include "text/edit.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <string.h>
 
 /* The OSA distance of two keys (text/edit.h), max + 1 beyond max; keys of over 64 bytes are
@@ -89,20 +91,28 @@ static void batch_flush(struct fuzzy_probe *fp, struct fuzzy_batch *b)
     b->n = 0;
 }
 
-static void batch_add(struct fuzzy_probe *fp, struct fuzzy_batch *b, const char *variant,
-                      size_t vlen)
+static void batch_add(struct fuzzy_probe *fp, struct fuzzy_batch *b, uint32_t hash)
 {
-    b->hash[b->n++] = ix_key_hash(variant, vlen);
+    b->hash[b->n++] = hash;
     if (b->n == FUZZY_BATCH)
         batch_flush(fp, b);
+}
+
+/* ix_key_hash of the key whose hash so far is h, continued with s[n]. */
+static uint32_t hash_on(uint32_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = hash_fnv1a_byte(h, (unsigned char)s[i]);
+    return h;
 }
 
 /*
  * Streets within maxd edits of key. The index holds every key and its one-deletion variants;
  * we probe the key and its one-deletion variants (one edit of any kind), and only when that
  * finds nothing, its two-deletion variants (two edits, for long keys). A deletion next to an
- * equal byte gives the same variant as its neighbour: probed once. Moving a deletion one byte
- * to the right changes one byte of the variant, so each variant costs one store.
+ * equal byte gives the same variant as its neighbour: probed once. A variant's hash (FNV-1a,
+ * byte by byte) starts from that of the key's bytes before its first deletion, and a second
+ * deletion's from the first's, so each variant hashes only what follows its last deletion.
  */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
                                 int span_tokens, double quality)
@@ -118,35 +128,31 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
                              .quality = quality,
                              .best = 99};
     struct fuzzy_batch b = {.n = 0};
-    batch_add(&fp, &b, key, len);
+    uint32_t pre[KEY_MAX + 1]; /* pre[i]: the hash of key[0, i) */
+    assert(len <= KEY_MAX);    /* keys are shorter than KEY_MAX: gc_span_key's cap */
+    pre[0] = HASH_FNV32_SEED;
+    for (size_t i = 0; i < len; i++)
+        pre[i + 1] = hash_fnv1a_byte(pre[i], (unsigned char)key[i]);
+    assert(pre[len] == ix_key_hash(key, len)); /* the index's key hash is FNV-1a */
+    batch_add(&fp, &b, pre[len]);
     if (len == 0) {
         batch_flush(&fp, &b);
         return fp.added;
     }
-    char var[KEY_MAX]; /* keys are shorter than KEY_MAX: gc_span_key's cap */
-    assert(len <= sizeof(var));
-    /* var: key without byte d1 */
-    memcpy(var, key + 1, len - 1);
-    for (size_t d1 = 0; d1 < len; d1++) {
-        if (d1 > 0)
-            var[d1 - 1] = key[d1 - 1];
+    for (size_t d1 = 0; d1 < len; d1++) /* key without byte d1 */
         if (d1 == 0 || key[d1] != key[d1 - 1])
-            batch_add(&fp, &b, var, len - 1);
-    }
+            batch_add(&fp, &b, hash_on(pre[d1], key + d1 + 1, len - d1 - 1));
     batch_flush(&fp, &b);
     if (maxd < 2 || fp.best <= 1)
         return fp.added;
     for (size_t d1 = 0; d1 + 1 < len; d1++) {
         if (d1 > 0 && key[d1] == key[d1 - 1])
             continue;
-        /* var: key without bytes d1 and d2 */
-        memcpy(var, key, d1);
-        memcpy(var + d1, key + d1 + 2, len - d1 - 2);
-        for (size_t d2 = d1 + 1; d2 < len; d2++) {
-            if (d2 > d1 + 1)
-                var[d2 - 2] = key[d2 - 1];
+        uint32_t h = pre[d1];                      /* key[0, d1) and key[d1 + 1, d2) */
+        for (size_t d2 = d1 + 1; d2 < len; d2++) { /* key without bytes d1 and d2 */
             if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
-                batch_add(&fp, &b, var, len - 2);
+                batch_add(&fp, &b, hash_on(h, key + d2 + 1, len - d2 - 1));
+            h = hash_fnv1a_byte(h, (unsigned char)key[d2]);
         }
     }
     batch_flush(&fp, &b);
@@ -162,19 +168,48 @@ static const char *const street_types[] = {
     "drive",   "lane",   "boulevard", "ulice", "namesti", "trida", "nabrezi", "rue",   "via",
     "calle",   "straat", "laan",      "vej",   "gade",    "gatan", "vagen",   "rua",   "avenida",
 };
+enum { N_TYPES = sizeof(street_types) / sizeof(street_types[0]) };
+
+/* Each type's length, the edits its tail may carry, and its edit_byte_set: made once. */
+static struct {
+    size_t len;
+    int maxd;
+    uint64_t set;
+} type_info[N_TYPES];
+static pthread_once_t type_once = PTHREAD_ONCE_INIT;
+
+static void type_info_make(void)
+{
+    for (size_t t = 0; t < N_TYPES; t++) {
+        size_t tl = strlen(street_types[t]);
+        type_info[t].len = tl;
+        type_info[t].maxd = tl >= 7 ? 3 : tl >= 5 ? 2 : 1;
+        type_info[t].set = edit_byte_set(street_types[t], tl);
+    }
+}
 
 int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
 {
     int added = 0;
     char cand[KEY_MAX];
-    for (size_t t = 0; t < sizeof(street_types) / sizeof(street_types[0]); t++) {
+    if (len >= KEY_MAX)
+        return 0; /* keys are shorter: their cap */
+    pthread_once(&type_once, type_info_make);
+    uint64_t tail_set[KEY_MAX]; /* tail_set[p]: edit_byte_set of key[p, len), p >= 4 */
+    uint64_t acc = 0;
+    for (size_t p = len; p-- > 4;)
+        tail_set[p] = acc |= edit_byte_set(key + p, 1);
+    for (size_t t = 0; t < N_TYPES; t++) {
         const char *ty = street_types[t];
-        size_t tl = strlen(ty);
-        int maxd = tl >= 7 ? 3 : tl >= 5 ? 2 : 1;
-        for (size_t p = 4; p < len; p++) {
+        size_t tl = type_info[t].len;
+        int maxd = type_info[t].maxd;
+        uint64_t ty_set = type_info[t].set;
+        /* tails of tl - maxd to tl + maxd bytes, after a stem of at least 4 */
+        size_t from = len > tl + (size_t)maxd + 4 ? len - tl - (size_t)maxd : 4;
+        for (size_t p = from; p < len && len - p + (size_t)maxd >= tl; p++) {
             size_t tail = len - p;
-            if (tail + (size_t)maxd < tl || tail > tl + (size_t)maxd)
-                continue;
+            if (edit_sets_apart(tail_set[p], ty_set, maxd))
+                continue; /* too many letters apart to be within maxd edits */
             if (tail == tl && memcmp(key + p, ty, tl) == 0)
                 continue; /* the exact type: the exact lookup has seen it */
             if (p + tl >= sizeof(cand))
