@@ -1245,6 +1245,10 @@ static int write_file(const struct index_builder *b, struct layout *o, const cha
     free(block);
     if (rc == 0 && fsync(fd) < 0)
         rc = -errno;
+    /* what was written is on disk: its pages leave the cache, so that the first reader maps the
+     * file in 2 MiB pages (index_open's MADV_HUGEPAGE), not in the 4 KiB pages of the writes */
+    if (rc == 0)
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)
