@@ -40,24 +40,32 @@ static void test_known_pairs(void **state)
     assert_int_equal(osa("sebastianstrasse", "sebastjanstrase", 2), 2);
 }
 
-/* Every pair of strings of up to 5 bytes over "abc", every limit up to 4. */
-static void test_bits_equal_table_exhaustive(void **state)
+/* Every string of up to 5 bytes over the first `letters` letters into s (at most cap): their
+ * number. */
+static int all_strings(char (*s)[6], int cap, int letters)
 {
-    (void)state;
-    char s[400][6];
     int n = 0;
     for (int len = 0; len <= 5; len++) {
         int total = 1;
         for (int k = 0; k < len; k++)
-            total *= 3;
-        for (int x = 0; x < total && n < 400; x++) {
+            total *= letters;
+        for (int x = 0; x < total && n < cap; x++) {
             int v = x;
-            for (int k = 0; k < len; k++, v /= 3)
-                s[n][k] = (char)('a' + v % 3);
+            for (int k = 0; k < len; k++, v /= letters)
+                s[n][k] = (char)('a' + v % letters);
             s[n][len] = '\0';
             n++;
         }
     }
+    return n;
+}
+
+/* Every pair of strings of up to 5 bytes over "abc", every limit up to 4. */
+static void test_bits_equal_table_exhaustive(void **state)
+{
+    (void)state;
+    static char s[400][6];
+    int n = all_strings(s, 400, 3);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             for (int max = 0; max <= 4; max++) {
@@ -145,19 +153,7 @@ static void test_sets_apart_only_when_apart(void **state)
 {
     (void)state;
     static char s[1400][6];
-    int n = 0;
-    for (int len = 0; len <= 5; len++) {
-        int total = 1;
-        for (int k = 0; k < len; k++)
-            total *= 4;
-        for (int x = 0; x < total && n < 1400; x++) {
-            int v = x;
-            for (int k = 0; k < len; k++, v /= 4)
-                s[n][k] = (char)('a' + v % 4);
-            s[n][len] = '\0';
-            n++;
-        }
-    }
+    int n = all_strings(s, 1400, 4);
     long pruned = 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
