@@ -122,7 +122,8 @@ struct serve_opts {
     struct conf_strs indexes;
     const char *config, *data, *listen, *creds, *notify, *log_level, *access_log, *store;
     char *config_buf; /* the configuration file's text: the values from it point into it */
-    long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst;
+    long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst,
+        rate_lease;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
     long max_disk, keep_failed, lease;
 };
@@ -146,6 +147,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
         .max_jobs = 100,
         .rate = 100,
         .burst = 200,
+        .rate_lease = 1,
         .timeout = 60,
         .header_timeout = 10,
         .min_body_rate = 2048,
@@ -202,6 +204,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          0, 1000000},
         {"burst", CONF_LONG, &o->burst, "N", "requests an application may send at once (200)", 1,
          1000000},
+        {"rate-lease", CONF_LONG, &o->rate_lease, "SECONDS",
+         "on a shared store, how long a node may spend the rate-limit tokens it took from the "
+         "cluster's bucket before they are dropped (1)",
+         1, 3600},
         {"timeout", CONF_LONG, &o->timeout, "SECONDS", "idle connection timeout (60)", 1, 86400},
         {"header-timeout", CONF_LONG, &o->header_timeout, "SECONDS",
          "request headers must be complete this long after the connection opened or its previous "
@@ -488,6 +494,7 @@ int cmd_serve(int argc, char **argv)
         .keep_failed_hours = (uint32_t)o.keep_failed,
         .rate = (double)o.rate,
         .burst = (double)o.burst,
+        .rate_lease = (double)o.rate_lease,
     };
     api_new(&api, &ac);
     if (o.access_log && access_log_open(&alog, o.access_log, err, sizeof(err)) < 0) {

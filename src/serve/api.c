@@ -14,8 +14,8 @@
  * more than the request (docs/scale-out.md, "Limits"), so a node takes a few tokens at once
  * (a tenth of a second of the rate, at most a quarter of the burst and RATE_LEASE_MAX; one
  * while the rate is under 20/s) and spends them locally. Tokens are never made up: the
- * cluster admits no more than its bucket gives, only up to RATE_LEASE_S later than they were
- * taken; tokens a node took and did not spend within RATE_LEASE_S are dropped, so an
+ * cluster admits no more than its bucket gives, only up to --rate-lease (1 s) later than they
+ * were taken; tokens a node took and did not spend within it are dropped, so an
  * application may be refused while another node holds at most rate_lease_size() - 1 of them.
  *
  * Threads: any number of connection threads call the handler; the only shared mutable state
@@ -40,7 +40,7 @@
 
 #define RATE_SLOTS     4096
 #define RATE_LEASE_MAX 64  /* tokens a node takes from a shared store's bucket at once */
-#define RATE_LEASE_S   1.0 /* seconds a node may hold tokens it took */
+#define RATE_LEASE_S   1.0 /* seconds a node may hold tokens it took, unless cfg.rate_lease */
 
 struct rate_slot {
     char app[STORE_APP_MAX + 1];
@@ -105,9 +105,15 @@ static int rate_lease_size(const struct api *a)
     return n < 1 ? 1 : n > RATE_LEASE_MAX ? RATE_LEASE_MAX : (int)n;
 }
 
+/* Seconds a node may hold the tokens it took from the cluster's bucket. */
+static double rate_lease_s(const struct api *a)
+{
+    return a->cfg.rate_lease > 0 ? a->cfg.rate_lease : RATE_LEASE_S;
+}
+
 /*
  * The cluster's bucket, in the store: the node spends the tokens it took last (while they are
- * younger than RATE_LEASE_S), and takes up to rate_lease_size() more in one statement when it
+ * younger than rate_lease_s()), and takes up to rate_lease_size() more in one statement when it
  * has none. A store that does not answer lets the request go on (the rate limit protects the
  * service; PostgreSQL being away is not the client's fault) and says so in the log.
  */
@@ -115,7 +121,7 @@ static bool rate_take_shared(struct api *a, const char *app, double now)
 {
     pthread_mutex_lock(&a->rate_mu);
     struct rate_slot *s = rate_slot_locked(a, app, now, 0);
-    bool ok = s->tokens >= 1.0 && now - s->last < RATE_LEASE_S;
+    bool ok = s->tokens >= 1.0 && now - s->last < rate_lease_s(a);
     if (ok)
         s->tokens -= 1.0;
     pthread_mutex_unlock(&a->rate_mu);
@@ -133,7 +139,7 @@ static bool rate_take_shared(struct api *a, const char *app, double now)
         return false;
     pthread_mutex_lock(&a->rate_mu);
     s = rate_slot_locked(a, app, now, 0);
-    if (now - s->last >= RATE_LEASE_S)
+    if (now - s->last >= rate_lease_s(a))
         s->tokens = 0; /* tokens taken long ago are dropped: see DESIGN */
     s->tokens += got - 1;
     s->last = now;

@@ -42,6 +42,7 @@ struct api_config {
                                    removed then; 0: when it fails, and it cannot restart) */
     double rate;                /* requests per second per application (0: no limit) */
     double burst;               /* bucket size of the rate limit */
+    double rate_lease;          /* shared store: seconds a node may hold tokens it took (0: 1) */
 };
 
 struct api;

@@ -6,7 +6,8 @@
 #      alternate between the nodes, at most 6 + (seconds taken) pass; both nodes answer 429
 #      ExceededUsageLimit once the cluster's bucket is empty; another application is not limited.
 #      (Per node, each node had its own bucket of 6: all 12 passed.) With --rate 20 --burst 8 a
-#      node takes 2 tokens a statement and spends the second without going to PostgreSQL.
+#      node takes 2 tokens a statement and spends the second without going to PostgreSQL
+#      (within --rate-lease); a token not spent within a lease of 1 s is dropped.
 #   2. --max-jobs-per-app 2: four uploads of one application held open at once, two on each
 #      node, then finished: exactly two jobs are stored, two uploads get 429. (Each node counted
 #      its own uploads in progress: all four were stored.)
@@ -74,8 +75,9 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/jobs?$B")" 200 "appB 
 expect_eq "$(psql_q "SELECT app FROM gb_rate ORDER BY app" | tr '\n' ' ')" "appA appB " "buckets in the store"
 ONE="$ok of 12 requests passed in $(python3 -c "print(round($t1 - $t0, 2))") s"
 # --rate 20 --burst 8: a node takes min(20/10, 8/4) = 2 tokens a statement and spends the
-# second without one
-restart_nodes --rate 20 --burst 8
+# second without one (within --rate-lease of the take: 600 s here, so that no stall of a loaded
+# machine between the two requests can end it; with the default 1 s this check once failed)
+restart_nodes --rate 20 --burst 8 --rate-lease 600
 C="app_id=appC&app_code=codeC"
 node_get() { curl -s -o /dev/null -w '%{http_code}' "http://${NODE_HOST[$1]}:${NODE_PORT[$1]}/6.2/jobs?$C"; }
 bucket() { psql_q "SELECT got || ' ' || at FROM gb_rate WHERE app = 'appC'"; }
@@ -87,7 +89,16 @@ expect_eq "$(bucket)" "$b1" "the bucket after node 1 spent its second token (no 
 expect_eq "$(node_get 2)" 200 "appC on node 2"
 b2=$(bucket)
 [ "${b2%% *}" == 2 ] && [ "$b2" != "$b1" ] || fail "node 2's take: [$b2] after [$b1]"
-echo "1. --rate 1 --burst 6 over two nodes: $ONE, both nodes refused the rest; --rate 20 --burst 8: tokens taken 2 a statement"
+# --rate-lease 1: the token node 1 took and did not spend is dropped after a second (a wait
+# that can only be longer than the lease, never shorter), so its next request takes again
+restart_nodes --rate 20 --burst 8 --rate-lease 1
+expect_eq "$(node_get 1)" 200 "appC on node 1 with a lease of 1 s"
+b3=$(bucket)
+sleep 1.2
+expect_eq "$(node_get 1)" 200 "appC on node 1 after its lease"
+b4=$(bucket)
+[ "${b4%% *}" == 2 ] && [ "$b4" != "$b3" ] || fail "node 1's take after its lease: [$b4] after [$b3]"
+echo "1. --rate 1 --burst 6 over two nodes: $ONE, both nodes refused the rest; --rate 20 --burst 8: tokens taken 2 a statement, held for --rate-lease"
 
 # ---- 2. --max-jobs-per-app 2 through both nodes at once ----
 restart_nodes --rate 0 --max-jobs-per-app 2
