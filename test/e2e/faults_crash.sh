@@ -56,33 +56,60 @@ grep -q "removed unfinished upload id=$up" "$T/serve.log" || fail "no cleanup lo
 echo "1. kill -9 during an upload (x3): discarded at restart, RequestId 404, tmp/ and jobs/ empty"
 
 # ---- 2, 3. kill -9 the moment a temp file of the finalisation appears ----
-# watch JOB_DIR NAME PID: kill -9 PID when JOB_DIR/NAME exists; print the files seen then.
+# watch_kill NAME PID READY: watch every job directory for NAME and kill -9 PID the moment it
+# appears; print that directory's name and its files then. Started before the job is submitted
+# (READY is created once it is looking), so that it cannot start after the file has come and
+# gone. A file lives a few milliseconds: a loaded machine may not run the watcher within them,
+# which it sees when the file NAME becomes (NAME less ".tmp") appears in a directory where it
+# saw no NAME: then it exits 3, and the job is tried again (the window missed; no failure).
 watch_kill() {
-    python3 - "$@" <<'EOF'
-import os, sys, time
-d, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-end = time.monotonic() + 40
+    python3 - "$DATA/jobs" "$@" <<'EOF'
+import glob, os, sys, time
+jobs, name, pid, ready = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+final = name[:-len(".tmp")]
+before = set(glob.glob(os.path.join(jobs, "*", final)))
+open(ready, "w").close()
+end = time.monotonic() + 60
 while time.monotonic() < end:
-    if os.path.exists(os.path.join(d, name)):
+    hit = glob.glob(os.path.join(jobs, "*", name))
+    if hit:
         os.kill(pid, 9)
-        print(" ".join(sorted(f for f in os.listdir(d) if "." in f)))
+        d = os.path.dirname(hit[0])
+        print(os.path.basename(d), " ".join(sorted(f for f in os.listdir(d) if "." in f)))
         sys.exit(0)
+    if set(glob.glob(os.path.join(jobs, "*", final))) - before:
+        sys.exit(3)
     time.sleep(0.0002)
 sys.exit("never saw " + name)
 EOF
 }
 n=2
 for target in result.txt.tmp all.zip.tmp; do
-    id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
-    [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit"
-    seen=$(watch_kill "$DATA/jobs/$id" "$target" "$SERVER_PID") || fail "watcher for $target"
+    for try in 1 2 3 4 5 6 7 8; do
+        rm -f "$T/ready"
+        watch_kill "$target" "$SERVER_PID" "$T/ready" >"$T/seen" &
+        wpid=$!
+        while [ ! -e "$T/ready" ]; do
+            kill -0 "$wpid" 2>/dev/null || fail "the watcher for $target did not start"
+            sleep 0.01
+        done
+        id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
+        [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit"
+        wst=0
+        wait "$wpid" || wst=$?
+        [ "$wst" -eq 3 ] || break
+        wait_done "$id" # missed: this job completes, the next one is watched
+    done
+    [ "$wst" -eq 0 ] || fail "watcher for $target (status $wst after $try tries)"
+    read -r dir seen <"$T/seen"
+    expect_eq "$dir" "$id" "the job whose $target was seen"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
     [[ "$seen" != *result.zip* || "$target" == all.zip.tmp ]] || fail "killed too late: $seen"
     start_server
     wait_done "$id"
     check_result "$id"
-    echo "$n. kill -9 while writing $target (files then: $seen): completed after restart, result = geocode"
+    echo "$n. kill -9 while writing $target (files then: $seen; try $try): completed after restart, result = geocode"
     n=$((n + 1))
 done
 
