@@ -21,14 +21,19 @@ static inline uint32_t hash_fnv1a_byte(uint32_t h, unsigned char c)
     return (h ^ c) * HASH_FNV32_PRIME;
 }
 
-/* 32-bit FNV-1a of n bytes. */
-static inline uint32_t hash_fnv1a(const void *p, size_t n)
+/* n bytes into a running 32-bit FNV-1a hash h: the hash of what h hashed, then p[n]. */
+static inline uint32_t hash_fnv1a_on(uint32_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    uint32_t h = HASH_FNV32_SEED;
     for (size_t i = 0; i < n; i++)
         h = hash_fnv1a_byte(h, s[i]);
     return h;
+}
+
+/* 32-bit FNV-1a of n bytes. */
+static inline uint32_t hash_fnv1a(const void *p, size_t n)
+{
+    return hash_fnv1a_on(HASH_FNV32_SEED, p, n);
 }
 
 /* 64-bit FNV-1a of the NUL-terminated s, continuing from h (HASH_FNV64_SEED to start). */

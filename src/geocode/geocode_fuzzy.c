@@ -98,14 +98,6 @@ static void batch_add(struct fuzzy_probe *fp, struct fuzzy_batch *b, uint32_t ha
         batch_flush(fp, b);
 }
 
-/* ix_key_hash of the key whose hash so far is h, continued with s[n]. */
-static uint32_t hash_on(uint32_t h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = hash_fnv1a_byte(h, (unsigned char)s[i]);
-    return h;
-}
-
 /*
  * Streets within maxd edits of key. The index holds every key and its one-deletion variants;
  * we probe the key and its one-deletion variants (one edit of any kind), and only when that
@@ -141,7 +133,7 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
     }
     for (size_t d1 = 0; d1 < len; d1++) /* key without byte d1 */
         if (d1 == 0 || key[d1] != key[d1 - 1])
-            batch_add(&fp, &b, hash_on(pre[d1], key + d1 + 1, len - d1 - 1));
+            batch_add(&fp, &b, hash_fnv1a_on(pre[d1], key + d1 + 1, len - d1 - 1));
     batch_flush(&fp, &b);
     if (maxd < 2 || fp.best <= 1)
         return fp.added;
@@ -151,7 +143,7 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
         uint32_t h = pre[d1];                      /* key[0, d1) and key[d1 + 1, d2) */
         for (size_t d2 = d1 + 1; d2 < len; d2++) { /* key without bytes d1 and d2 */
             if (d2 == d1 + 1 || key[d2] != key[d2 - 1])
-                batch_add(&fp, &b, hash_on(h, key + d2 + 1, len - d2 - 1));
+                batch_add(&fp, &b, hash_fnv1a_on(h, key + d2 + 1, len - d2 - 1));
             h = hash_fnv1a_byte(h, (unsigned char)key[d2]);
         }
     }
