@@ -132,28 +132,114 @@ static int choose_shift(struct index_builder *b, struct layout *o, char *err, si
 }
 
 /*
+ * Where the interned strings go in STRINGS. A query compares few of them, but those at random:
+ * the keys of the localities, districts, places and postcodes it names (a binary search over
+ * a street run by city key reads one key a step, a hash probe reads the key it finds) and the
+ * street keys its spans name. In first-use order each sits among names, house numbers and
+ * postcodes, a cache line of its own; together they take few lines. So the interned strings
+ * are written in three classes: every other string in first-use order, then the locality
+ * keys, then the street keys, each of these two sorted by content (an order that does not
+ * depend on how the input was divided, so that a merge lays them out as the joint import
+ * does: index_merge.c). The order is no part of the format: a reader finds every string by
+ * its reference.
+ */
+enum str_class { SC_OTHER = 0, SC_LOCALITY, SC_STREET_KEY, SC__COUNT };
+
+/* A string of a class, copied aside while the others are compacted. */
+struct str_copy {
+    uint64_t at;  /* in the copy buffer */
+    uint32_t ref; /* the builder's reference */
+};
+
+/* Mark builder reference ref as of class c, unless a class before c has it. remap[] holds the
+ * classes until compact_strings gives each string its file reference. */
+static void mark_class(struct layout *o, uint32_t ref, enum str_class c)
+{
+    if (ref && (o->remap[ref] == SC_OTHER || o->remap[ref] > (uint32_t)c))
+        o->remap[ref] = (uint32_t)c;
+}
+
+static int cmp_copy(const void *a, const void *b, void *ctx)
+{
+    const char *buf = ctx;
+    return strcmp(buf + ((const struct str_copy *)a)->at, buf + ((const struct str_copy *)b)->at);
+}
+
+/* s (len bytes and its NUL), of builder reference ref, to the next boundary of the file's unit
+ * at or after *to. */
+static void place_string(struct layout *o, char *blob, size_t *to, const char *s, size_t len,
+                         uint32_t ref)
+{
+    size_t unit = (size_t)1 << o->shift;
+    size_t start = (*to + unit - 1) & ~(unit - 1);
+    memset(blob + *to, 0, start - *to);
+    o->remap[ref] = (uint32_t)(start >> o->shift);
+    memmove(blob + start, s, len + 1);
+    *to = start + len + 1;
+}
+
+/*
  * The blob as the start of STRINGS: each string moved down to the next boundary of the file's
  * unit (the builder aligned them to 8 bytes), in place, so that an index whose strings fit in
- * 4 GiB pays no padding at all; remap[] maps the builder's references to the file's, and every
- * table in memory takes its file references now.
+ * 4 GiB pays no padding at all, in the classes above (the keys are copied aside first, a small
+ * part of the blob, and written after the others); remap[] maps the builder's references to
+ * the file's, and every table in memory takes its file references now. Each string starts on
+ * a unit boundary in any order, so the section is as long as choose_shift counted.
  */
 static void compact_strings(struct index_builder *b, struct layout *o)
 {
-    size_t unit = (size_t)1 << o->shift, units8 = b->blob_len >> B_STR_SHIFT;
+    size_t units8 = b->blob_len >> B_STR_SHIFT;
     o->hot_bound = b->hot_bytes[o->shift];
-    o->remap = xmallocarray(units8 + 1, sizeof(uint32_t));
-    size_t to = 1; /* offset 0 keeps "" */
+    o->remap = xcalloc(units8 + 1, sizeof(uint32_t));
+    for (size_t i = 0; i < b->n_grps; i++) {
+        const struct b_group *g = &b->grps[i];
+        mark_class(o, g->city_key, SC_LOCALITY);
+        mark_class(o, g->district_key, SC_LOCALITY);
+        mark_class(o, g->key, SC_STREET_KEY);
+    }
+    for (size_t i = 0; i < b->n_places; i++)
+        mark_class(o, b->places[i].p.key, SC_LOCALITY);
+    for (size_t i = 0; i < b->n_pcs; i++)
+        mark_class(o, b->pcs[i].p.key, SC_LOCALITY);
+    size_t nc[SC__COUNT] = {0}, first[SC__COUNT] = {0}, copy_len = 0;
+    for (size_t from = 8; from < b->blob_len;) {
+        size_t len = strlen(b->blob + from);
+        uint32_t c = o->remap[from >> B_STR_SHIFT];
+        nc[c]++;
+        copy_len += c == SC_OTHER ? 0 : len + 1;
+        from = (from + len + 1 + 7) & ~(size_t)7;
+    }
+    for (int c = SC_LOCALITY + 1; c < SC__COUNT; c++)
+        first[c] = first[c - 1] + nc[c - 1];
+    struct str_copy *copy =
+        xmallocarray(first[SC__COUNT - 1] + nc[SC__COUNT - 1] + 1, sizeof(*copy));
+    char *buf = xmalloc(copy_len + 1);
+    size_t to = 1, at = 0; /* offset 0 keeps "" */
     o->remap[0] = 0;
     for (size_t from = 8; from < b->blob_len;) {
         size_t len = strlen(b->blob + from);
-        size_t start = (to + unit - 1) & ~(unit - 1); /* <= from: from is 8-aligned */
-        memset(b->blob + to, 0, start - to);
-        to = start;
-        o->remap[from >> B_STR_SHIFT] = (uint32_t)(to >> o->shift);
-        memmove(b->blob + to, b->blob + from, len + 1);
-        to += len + 1;
+        uint32_t ref = (uint32_t)(from >> B_STR_SHIFT), c = o->remap[ref];
+        if (c == SC_OTHER) {
+            place_string(o, b->blob, &to, b->blob + from, len, ref);
+        } else {
+            copy[first[c]++] = (struct str_copy){at, ref};
+            memcpy(buf + at, b->blob + from, len + 1);
+            at += len + 1;
+        }
         from = (from + len + 1 + 7) & ~(size_t)7;
     }
+    for (size_t k = 0, c = SC_LOCALITY; c < SC__COUNT; c++) {
+        xs_qsort(copy + k, nc[c], sizeof(*copy), cmp_copy, buf);
+        for (size_t e = k + nc[c]; k < e; k++) {
+            const char *s = buf + copy[k].at;
+            place_string(o, b->blob, &to, s, strlen(s), copy[k].ref);
+        }
+    }
+    log_debug("strings: other=%zu locality_keys=%zu street_keys=%zu keys_bytes=%zu", nc[SC_OTHER],
+              nc[SC_LOCALITY], nc[SC_STREET_KEY], copy_len);
+    free(copy);
+    free(buf);
+    size_t unit = (size_t)1 << o->shift;
     size_t end = (to + unit - 1) & ~(unit - 1);
     memset(b->blob + to, 0, end - to);
     b->blob_len = end;
