@@ -200,6 +200,87 @@ static void check_street_numbers(const char *file, const struct index_view *v)
     }
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Offsets, ascending and each once, of n collected string references (0 dropped). */
+static size_t unique_offsets(uint32_t *off, size_t n)
+{
+    qsort(off, n, sizeof(*off), cmp_u32);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (off[i] && (w == 0 || off[w - 1] != off[i]))
+            off[w++] = off[i];
+    return w;
+}
+
+/* Whether nothing but padding lies between the strings at offsets a and b (a before b). */
+static bool adjacent(const struct index_view *v, uint32_t a, uint32_t b)
+{
+    const char *p = ix_str(v, a) + strlen(ix_str(v, a)), *end = ix_str(v, b);
+    while (p < end && *p == '\0')
+        p++;
+    return p == end;
+}
+
+/* The strings at off[0..n) follow each other in STRINGS and ascend by content. */
+static void check_key_stretch(const char *file, const char *what, const struct index_view *v,
+                              const uint32_t *off, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        const char *a = ix_str(v, off[i - 1]), *b = ix_str(v, off[i]);
+        if (strcmp(a, b) >= 0)
+            fail_msg("%s: %s \"%s\" before \"%s\"", file, what, a, b);
+        if (!adjacent(v, off[i - 1], off[i]))
+            fail_msg("%s: %s: another string between \"%s\" and \"%s\"", file, what, a, b);
+    }
+}
+
+/* The keys a query compares are together at the end of the interned strings (index_build_write.c,
+ * compact_strings): the locality keys (streets' city and district keys, place and postcode
+ * keys), sorted, then the street keys that are not also locality keys, sorted; only the
+ * addresses' source ids come after them. */
+static void check_key_strings(const char *file, const struct index_view *v)
+{
+    size_t nl = 2 * v->n_streets + v->n_places + v->n_postcodes, ns = v->n_streets;
+    uint32_t *loc = calloc(nl + 1, sizeof(*loc)), *st = calloc(ns + 1, sizeof(*st));
+    assert_non_null(loc);
+    assert_non_null(st);
+    size_t k = 0;
+    for (size_t i = 0; i < v->n_streets; i++) {
+        loc[k++] = v->streets[i].city_key;
+        loc[k++] = v->streets[i].district_key;
+        st[i] = v->streets[i].key;
+    }
+    for (size_t i = 0; i < v->n_places; i++)
+        loc[k++] = v->places[i].key;
+    for (size_t i = 0; i < v->n_postcodes; i++)
+        loc[k++] = v->postcodes[i].key;
+    nl = unique_offsets(loc, nl);
+    ns = unique_offsets(st, ns);
+    size_t w = 0, j = 0;
+    for (size_t i = 0; i < ns; i++) { /* street keys that are no locality key */
+        while (j < nl && loc[j] < st[i])
+            j++;
+        if (j == nl || loc[j] != st[i])
+            st[w++] = st[i];
+    }
+    ns = w;
+    check_key_stretch(file, "locality key", v, loc, nl);
+    check_key_stretch(file, "street key", v, st, ns);
+    if (nl && ns && !adjacent(v, loc[nl - 1], st[0]))
+        fail_msg("%s: a string between the locality keys and the street keys", file);
+    const char *last = ns ? ix_str(v, st[ns - 1]) : nl ? ix_str(v, loc[nl - 1]) : NULL;
+    for (size_t i = 0; last && i < v->n_addrs; i++)
+        if (v->addrs[i].source && ix_str(v, v->addrs[i].source) < last)
+            fail_msg("%s: address %zu's source id before the last key", file, i);
+    free(loc);
+    free(st);
+}
+
 static void test_import_every_file(void **state)
 {
     (void)state;
@@ -243,6 +324,7 @@ static void test_import_every_file(void **state)
         assert_int_equal(v->n_sources, 1);
         assert_int_equal(v->n_cell_addrs, c.addresses);
         check_street_numbers(e->file, v);
+        check_key_strings(e->file, v);
         /* per-country counts add up to the totals */
         uint64_t sa = 0, ss = 0, sp = 0, spc = 0;
         for (size_t k = 0; k < v->n_countries; k++) {
