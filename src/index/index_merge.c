@@ -12,7 +12,9 @@
  *   - STRINGS: the import interns names, keys, numbers and postcodes in first-use order, and
  *     writes each address's source id after them, beside the address (format 3). An input's
  *     interned strings are its own import's first-use order, so the joint order is input 1's,
- *     then each later input's less those an earlier input already interned; the source ids
+ *     then each later input's less those an earlier input already interned (the keys a query
+ *     compares go after the others sorted by content, which no order of interning changes:
+ *     index_build_write.c, compact_strings); the source ids
  *     travel with their addresses through the builder's sorter, as in an import. (The one
  *     difference: an import counts the source ids of the duplicates it later drops when it
  *     picks the string unit, a merge never sees them; so the unit can differ when the section
