@@ -281,6 +281,22 @@ static void check_key_strings(const char *file, const struct index_view *v)
     free(st);
 }
 
+/* The first street of each run of equal keys carries the run's length (IXS_RUN_SHIFT), every
+ * other street none. */
+static void check_street_runs(const char *file, const struct index_view *v)
+{
+    for (size_t i = 0, j; i < v->n_streets; i = j) {
+        for (j = i + 1; j < v->n_streets &&
+                        strcmp(ix_str(v, v->streets[j].key), ix_str(v, v->streets[i].key)) == 0;
+             j++)
+            if (v->streets[j].flags >> IXS_RUN_SHIFT)
+                fail_msg("%s: street %zu inside a run has a run length", file, j);
+        if ((size_t)(v->streets[i].flags >> IXS_RUN_SHIFT) != j - i)
+            fail_msg("%s: street %zu: run length %u, run of %zu", file, i,
+                     v->streets[i].flags >> IXS_RUN_SHIFT, j - i);
+    }
+}
+
 static void test_import_every_file(void **state)
 {
     (void)state;
@@ -325,6 +341,7 @@ static void test_import_every_file(void **state)
         assert_int_equal(v->n_cell_addrs, c.addresses);
         check_street_numbers(e->file, v);
         check_key_strings(e->file, v);
+        check_street_runs(e->file, v);
         /* per-country counts add up to the totals */
         uint64_t sa = 0, ss = 0, sp = 0, spc = 0;
         for (size_t k = 0; k < v->n_countries; k++) {
@@ -918,6 +935,26 @@ static void test_crafted_references(void **state)
         s->addr_first = 1;
         s->addr_count = 0xFFFFFFFFu;
     });
+    CASE("street run length past the end", {
+        struct ix_street *st = sect(q, IXS_STREETS);
+        st[n_streets - 1].flags = (uint16_t)(st[n_streets - 1].flags | 2u << IXS_RUN_SHIFT);
+    });
+    CASE("street run length short of its run",
+         { /* the first run of two or more, said one */
+           struct ix_street *st = sect(q, IXS_STREETS);
+           uint32_t k = 0;
+           while (k + 1 < n_streets && st[k].key != st[k + 1].key)
+               k++;
+           assert_true(k + 1 < n_streets);
+           st[k].flags = (uint16_t)((st[k].flags & IXS_PLAIN_NUMBERS) | 1u << IXS_RUN_SHIFT);
+         });
+    CASE("street run length inside a run", {
+        struct ix_street *st = sect(q, IXS_STREETS);
+        uint32_t k = 0;
+        while (k + 1 < n_streets && st[k].key != st[k + 1].key)
+            k++;
+        st[k + 1].flags = (uint16_t)(st[k + 1].flags | 1u << IXS_RUN_SHIFT);
+    });
     CASE("address street", ((struct ix_addr *)sect(q, IXS_ADDRS))[0].street = n_streets);
     CASE("address raw string", ((struct ix_addr *)sect(q, IXS_ADDRS))[n_addrs - 1].raw = n_str);
     CASE("interpolation geometry", {
@@ -995,6 +1032,37 @@ static void test_crafted_references(void **state)
     int rc = try_open(q, n, msg, sizeof(msg));
     assert_true(rc == 0 || rc == GB_ECORRUPT);
     free(q);
+    free(p);
+}
+
+/* An index written before the run lengths (their bits clear) gives every run the same end. */
+static void test_run_end_without_lengths(void **state)
+{
+    (void)state;
+    char path[1024], old[1024], err[512];
+    size_t n;
+    unsigned char *p = good_index(&n, path, sizeof(path));
+    struct ix_street *st = sect(p, IXS_STREETS);
+    size_t ns = ((struct ix_header *)p)->sect[IXS_STREETS].count, runs = 0;
+    for (size_t i = 0; i < ns; i++)
+        st[i].flags &= IXS_PLAIN_NUMBERS;
+    fix_crcs(p);
+    tmp_path(old, sizeof(old), "no-run-lengths.gbx");
+    write_all(old, p, n);
+    struct index *a = NULL, *b = NULL;
+    assert_int_equal(index_open(&a, path, err, sizeof(err)), 0);
+    assert_int_equal(index_open(&b, old, err, sizeof(err)), 0);
+    const struct index_view *va = index_view(a);
+    for (uint32_t i = 0; i < ns; i++) {
+        if (i > 0 && va->streets[i - 1].key == va->streets[i].key)
+            continue;
+        assert_true(va->streets[i].flags >> IXS_RUN_SHIFT); /* stored here, searched there */
+        assert_int_equal(index_street_run_end(a, i), index_street_run_end(b, i));
+        runs++;
+    }
+    assert_true(runs > 100 && runs < ns); /* runs of one street and of several */
+    index_close(a);
+    index_close(b);
     free(p);
 }
 
@@ -1096,6 +1164,7 @@ int main(void)
         cmocka_unit_test(test_not_an_index),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_crafted_references),
+        cmocka_unit_test(test_run_end_without_lengths),
         cmocka_unit_test(test_check_output),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -117,6 +117,11 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
         if (s->geom_count &&
             (s->geom_first >= v->n_points || s->geom_count > v->n_points - s->geom_first))
             FAIL("street %zu: geometry out of bounds", i);
+        size_t run = s->flags >> IXS_RUN_SHIFT; /* exactly its run, which it starts */
+        if (run && ((i > 0 && v->streets[i - 1].key == s->key) || run > v->n_streets - i ||
+                    v->streets[i + run - 1].key != s->key ||
+                    (i + run < v->n_streets && v->streets[i + run].key == s->key)))
+            FAIL("street %zu: run length %zu is not its run's", i, run);
     }
     for (size_t i = 0; i < v->n_street_hash; i++)
         if (v->street_hash[i] != IX_NONE && v->street_hash[i] >= v->n_streets)
@@ -583,6 +588,8 @@ uint32_t index_postcode_first(const struct index *ix, const char *key, size_t le
 void index_street_run_prefetch(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;
+    if (v->streets[first].flags >> IXS_RUN_SHIFT)
+        return; /* the run's length is known: nothing to search */
     for (size_t step = 1; step <= 64 && first + step < v->n_streets; step *= 2)
         __builtin_prefetch(&v->streets[first + step].key);
 }
@@ -590,6 +597,9 @@ void index_street_run_prefetch(const struct index *ix, uint32_t first)
 uint32_t index_street_run_end(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;
+    uint32_t run = v->streets[first].flags >> IXS_RUN_SHIFT;
+    if (run)
+        return first + run; /* checked at open */
     uint32_t key = v->streets[first].key;
     /* equal keys are one interned string (STRINGS holds each once): equal offsets are the run */
     size_t lo = first + 1, step = 1, hi = lo;

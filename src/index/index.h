@@ -138,10 +138,11 @@ void index_describe(const struct index *ix, FILE *fp, const char *(*format_name)
 /* The first street whose key is key, or IX_NONE. */
 uint32_t index_street_first(const struct index *ix, const char *key, size_t len);
 
-/* One past the last street of the run of equal keys that starts at first (< n_streets):
- * O(log run). */
-/* Ask for the lines index_street_run_end(first) reads first (a hint: no effect on answers). */
+/* Ask for the lines index_street_run_end(first) reads first (a hint: no effect on answers;
+ * none when the run's length is stored). */
 void index_street_run_prefetch(const struct index *ix, uint32_t first);
+/* One past the last street of the run of equal keys that starts at first (< n_streets): the
+ * length stored on its first street (IXS_RUN_SHIFT), else a search, O(log run). */
 uint32_t index_street_run_end(const struct index *ix, uint32_t first);
 
 /* The streets that have postcode entry's key (on an address, an interpolation or as the

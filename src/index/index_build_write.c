@@ -696,6 +696,13 @@ static int lay_out_streets(struct index_builder *b, struct layout *o, char *err,
                          hot_str(b, o, g->city_key));
         s->id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
     }
+    /* each run's length on its first street (equal keys are one interned string) */
+    for (size_t i = 0, j; i < o->ng; i = j) {
+        for (j = i + 1; j < o->ng && streets[j].key == streets[i].key; j++)
+            ;
+        if (j - i <= IXS_RUN_MAX)
+            streets[i].flags |= (uint16_t)((j - i) << IXS_RUN_SHIFT);
+    }
     o->streets = streets;
     return 0;
 }

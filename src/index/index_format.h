@@ -90,7 +90,7 @@ struct ix_street {
     uint32_t postcode; /* string: most common postcode of its addresses */
     uint32_t county, state;
     char country[2];                            /* ISO2, or "\0\0" when unknown */
-    uint16_t flags;                             /* IXS_PLAIN_NUMBERS */
+    uint16_t flags;                             /* IXS_PLAIN_NUMBERS, IXS_RUN_SHIFT */
     int32_t lat, lon;                           /* representative point */
     int32_t min_lat, min_lon, max_lat, max_lon; /* bounding box of addresses and geometry */
     uint32_t addr_first, addr_count;
@@ -104,6 +104,12 @@ static_assert(sizeof(struct ix_street) == 92, "ix_street layout");
  * the number asked can match it and they are one stretch: the geocoder binary-searches it.
  * Indexes written before the flag have it clear and are read address by address. */
 #define IXS_PLAIN_NUMBERS 1
+/* Bits 1 to 15 of flags on the first street of a run of equal keys: the run's length, 1 to
+ * IXS_RUN_MAX, so that a reader finds the run's end without searching for it. 0 on every other
+ * street, on a run longer than that, and in indexes written before (a reader then searches, as
+ * it did): old readers ignore the bits. index_open checks every length it finds. */
+#define IXS_RUN_SHIFT 1
+#define IXS_RUN_MAX   0x7FFF
 
 /* In a street's geometry, a point with both fields IX_PART_BREAK separates two ways. */
 #define IX_PART_BREAK INT32_MIN
