@@ -508,10 +508,12 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
         first[i] = (uint32_t)(ix_key_hash(key[i], len[i]) & mask); /* the slot, for now */
         __builtin_prefetch(&v->street_hash[first[i]]);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* the key, and the run's length beside it (flags) */
         uint32_t e = v->street_hash[first[i]];
-        if (e != IX_NONE && e < v->n_streets)
+        if (e != IX_NONE && e < v->n_streets) {
             __builtin_prefetch(&v->streets[e].key);
+            __builtin_prefetch(&v->streets[e].flags);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         uint32_t e = v->street_hash[first[i]];
