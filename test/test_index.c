@@ -1066,6 +1066,67 @@ static void test_run_end_without_lengths(void **state)
     free(p);
 }
 
+/* The run of FUZZY entries of hash, found by a binary search over the whole section. */
+static size_t fuzzy_run(const struct index_view *v, uint32_t hash, size_t *lo)
+{
+    size_t a = 0, b = v->n_fuzzy;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (v->fuzzy[m].hash < hash)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    while (b < v->n_fuzzy && v->fuzzy[b].hash == hash)
+        b++;
+    return b > a ? b - a : 0;
+}
+
+/* A batch of variant hashes gives each one's entries, as the section holds them: every hash an
+ * entry has (none may be lost to the filter in front of the section), and random ones (most
+ * of them in no entry). */
+static void test_fuzzy_lookups(void **state)
+{
+    (void)state;
+    char path[1024], err[512];
+    size_t len;
+    free(good_index(&len, path, sizeof(path)));
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, path, err, sizeof(err)), 0);
+    const struct index_view *v = index_view(ix);
+    assert_true(v->n_fuzzy > 1000);
+    uint32_t hash[64];
+    const struct ix_fuzzy *first[64];
+    size_t count[64], found = 0, absent = 0;
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 2 * v->n_fuzzy; i += 64) {
+        for (size_t k = 0; k < 64; k++) {
+            x = x * 1103515245u + 12345u;
+            hash[k] = i < v->n_fuzzy ? v->fuzzy[(i + k) % v->n_fuzzy].hash : x;
+        }
+        index_fuzzy_find_hashes(ix, hash, 64, first, count);
+        for (size_t k = 0; k < 64; k++) {
+            size_t lo, n = fuzzy_run(v, hash[k], &lo);
+            assert_int_equal(count[k], n);
+            if (n)
+                assert_ptr_equal(first[k], v->fuzzy + lo);
+            found += n > 0;
+            absent += n == 0;
+        }
+    }
+    for (size_t i = 0; i < v->n_streets; i++) { /* one key at a time */
+        const char *key = ix_str(v, v->streets[i].key);
+        size_t lo, one, n = fuzzy_run(v, ix_key_hash(key, strlen(key)), &lo);
+        const struct ix_fuzzy *f = index_fuzzy_find(ix, key, strlen(key), &one);
+        assert_int_equal(one, n);
+        if (n)
+            assert_ptr_equal(f, v->fuzzy + lo);
+    }
+    assert_true(found >= v->n_fuzzy && absent > v->n_fuzzy / 2);
+    index_close(ix);
+}
+
 /* ---- `geobatch check` ---- */
 
 static void test_check_output(void **state)
@@ -1165,6 +1226,7 @@ int main(void)
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_crafted_references),
         cmocka_unit_test(test_run_end_without_lengths),
+        cmocka_unit_test(test_fuzzy_lookups),
         cmocka_unit_test(test_check_output),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
