@@ -180,10 +180,45 @@ static void type_info_make(void)
     }
 }
 
+/* A key made of a span's stem and a street type, to be looked up. */
+struct typed_key {
+    char key[KEY_MAX];
+    size_t len, stem;
+};
+#define TYPED_BATCH 16 /* typed keys looked up together (index_street_first_many) */
+
+/* Look the n typed keys up together, then take each in order: a street of that key is a
+ * candidate, else the key within one more edit ("Sebastjanstrase"). Return the count added. */
+static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int hyp,
+                       int span_tokens)
+{
+    const char *keys[TYPED_BATCH];
+    size_t lens[TYPED_BATCH];
+    uint32_t first[TYPED_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = tk[i].key;
+        lens[i] = tk[i].len;
+    }
+    index_street_first_many(g->ix, keys, lens, n, first);
+    int added = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (first[i] != IX_NONE) {
+            gc_add_street_run(g, first[i], hyp, GC_WEIGHTS.typed_quality, span_tokens);
+            added++;
+        } else if (tk[i].stem >= 5) {
+            /* a misspelt type and one more slip in the name */
+            added += fuzzy_streets_within(g, tk[i].key, tk[i].len, 1, hyp, span_tokens,
+                                          GC_WEIGHTS.typed_quality);
+        }
+    }
+    return added;
+}
+
 int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
 {
     int added = 0;
-    char cand[KEY_MAX];
+    struct typed_key tk[TYPED_BATCH];
+    size_t nt = 0;
     if (len >= KEY_MAX)
         return 0; /* keys are shorter: their cap */
     pthread_once(&type_once, type_info_make);
@@ -204,25 +239,23 @@ int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int s
                 continue; /* too many letters apart to be within maxd edits */
             if (tail == tl && memcmp(key + p, ty, tl) == 0)
                 continue; /* the exact type: the exact lookup has seen it */
-            if (p + tl >= sizeof(cand))
+            if (p + tl >= KEY_MAX)
                 continue;
             int d = osa_distance(key + p, tail, ty, tl, maxd);
             if (d > maxd)
                 continue;
-            memcpy(cand, key, p);
-            memcpy(cand + p, ty, tl);
-            uint32_t first = index_street_first(g->ix, cand, p + tl);
-            if (first != IX_NONE) {
-                gc_add_street_run(g, first, hyp, GC_WEIGHTS.typed_quality, span_tokens);
-                added++;
-            } else if (p >= 5) {
-                /* a misspelt type and one more slip in the name ("Sebastjanstrase") */
-                added += fuzzy_streets_within(g, cand, p + tl, 1, hyp, span_tokens,
-                                              GC_WEIGHTS.typed_quality);
+            struct typed_key *k = &tk[nt++];
+            memcpy(k->key, key, p);
+            memcpy(k->key + p, ty, tl);
+            k->len = p + tl;
+            k->stem = p;
+            if (nt == TYPED_BATCH) {
+                added += typed_flush(g, tk, nt, hyp, span_tokens);
+                nt = 0;
             }
         }
     }
-    return added;
+    return added + typed_flush(g, tk, nt, hyp, span_tokens);
 }
 
 /* No credible exact street: spans within a few edits, or with a misspelt street type. */
