@@ -5,7 +5,9 @@
 # alternating; each round runs the header-only file first and takes its CPU time (start, index
 # open) off every query file's. Prints one line per round, binary and type:
 #   round binary type cpu_s fixed_s rows_per_cpu_s
-# and then, per binary and type, the median of the rounds' rows_per_cpu_s.
+# and then, per binary and type, the median of the rounds' rows_per_cpu_s. For a change to what
+# the builder writes, AFTER_WORK=DIR names a second work directory whose scale.gbx AFTER imported
+# (the same query files): AFTER reads that one, BEFORE reads WORK's.
 set -euo pipefail
 before=${1:?usage: scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE...}
 after=${2:?}; work=${3:?}; rounds=${4:?}
@@ -13,16 +15,16 @@ shift 4
 [ $# -gt 0 ] || { echo "scale-ab.sh: name at least one query type (struct free typo neg street)" >&2; exit 2; }
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.res"' EXIT
-cpu() { # BIN FILE: user + sys seconds of geocoding FILE with one thread
-    /usr/bin/time -f '%U %S' -o "$tmp" "$1" geocode --index "$work/scale.gbx" --threads 1 \
+cpu() { # BIN FILE: user + sys seconds of geocoding FILE with one thread, on $idx
+    /usr/bin/time -f '%U %S' -o "$tmp" "$1" geocode --index "$idx" --threads 1 \
         --indelim='|' --outdelim='|' --outcols=displayLatitude,displayLongitude,matchLevel \
         --outputcombined=true --header=true "$2" >/dev/null
     awk '{printf "%.2f", $1 + $2}' "$tmp"
 }
 for ((r = 1; r <= rounds; r++)); do
     for which in before after; do
-        bin=$before
-        [ "$which" = after ] && bin=$after
+        bin=$before idx=$work/scale.gbx
+        [ "$which" = after ] && bin=$after && idx=${AFTER_WORK:-$work}/scale.gbx
         fixed=$(cpu "$bin" "$work/empty.txt")
         for t in "$@"; do
             c=$(cpu "$bin" "$work/$t.rep")
