@@ -37,8 +37,8 @@ struct index {
     char path[GB_PATH_MAX]; /* for messages */
     /* built on first use, under cache_lock: towns and areas by grid cell (index_near.h,
      * near()) and the filter of the FUZZY hashes (fuzzy_filter()) */
-    _Atomic(struct near_grids *) grid;
-    _Atomic(struct fuzzy_filter *) filter;
+    _Atomic(void *) grid;   /* struct near_grids */
+    _Atomic(void *) filter; /* struct fuzzy_filter */
     pthread_mutex_t cache_lock;
 };
 
@@ -547,22 +547,35 @@ double index_place_importance(const struct index *ix, uint32_t p)
     return imp > 0.01 ? imp : 0.01;
 }
 
-/* The grids of ix, built by the first caller (NULL when that ran out of memory: callers then
- * find nothing near). */
+/* The cache in *slot of ix, built by build() for the first caller that finds it empty (NULL
+ * when that ran out of memory: callers then do without it, and the next one tries again). The
+ * caches are the process's own; the mapping stays read-only. */
+static void *cached(struct index *ix, _Atomic(void *) *slot,
+                    void *(*build)(const struct index_view *v))
+{
+    void *c = atomic_load(slot);
+    if (!c) {
+        pthread_mutex_lock(&ix->cache_lock);
+        c = atomic_load(slot);
+        if (!c) {
+            c = build(&ix->v);
+            atomic_store(slot, c);
+        }
+        pthread_mutex_unlock(&ix->cache_lock);
+    }
+    return c;
+}
+
+static void *grids_build(const struct index_view *v)
+{
+    return near_grids_build(v);
+}
+
+/* The grids of ix (NULL: callers find nothing near). */
 static const struct near_grids *near(const struct index *ix)
 {
-    struct index *mix = (struct index *)ix; /* the grids are a cache; the mapping stays read-only */
-    struct near_grids *g = atomic_load(&mix->grid);
-    if (!g) {
-        pthread_mutex_lock(&mix->cache_lock);
-        g = atomic_load(&mix->grid);
-        if (!g) {
-            g = near_grids_build(&ix->v);
-            atomic_store(&mix->grid, g);
-        }
-        pthread_mutex_unlock(&mix->cache_lock);
-    }
-    return g;
+    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
+    return cached(mix, &mix->grid, grids_build);
 }
 
 uint32_t index_city_nearest(const struct index *ix, double lat, double lon, double radius_m,
@@ -692,7 +705,7 @@ static bool filter_has(const struct fuzzy_filter *f, uint32_t hash)
     return f->word[b >> 6] >> (b & 63) & 1;
 }
 
-static struct fuzzy_filter *filter_build(const struct index_view *v)
+static void *filter_build(const struct index_view *v)
 {
     unsigned bits = FILTER_MIN_BITS;
     while (bits < FILTER_MAX_BITS && ((size_t)1 << bits) < 8 * v->n_fuzzy)
@@ -708,22 +721,11 @@ static struct fuzzy_filter *filter_build(const struct index_view *v)
     return f;
 }
 
-/* The filter of ix's FUZZY hashes, built by the first caller; NULL when that ran out of
- * memory. */
+/* The filter of ix's FUZZY hashes (NULL: every hash is looked up). */
 static const struct fuzzy_filter *fuzzy_filter(const struct index *ix)
 {
     struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
-    struct fuzzy_filter *f = atomic_load(&mix->filter);
-    if (!f) {
-        pthread_mutex_lock(&mix->cache_lock);
-        f = atomic_load(&mix->filter);
-        if (!f) {
-            f = filter_build(&ix->v);
-            atomic_store(&mix->filter, f);
-        }
-        pthread_mutex_unlock(&mix->cache_lock);
-    }
-    return f;
+    return cached(mix, &mix->filter, filter_build);
 }
 
 const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
