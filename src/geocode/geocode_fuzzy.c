@@ -192,9 +192,11 @@ struct typed_key {
 static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int hyp,
                        int span_tokens)
 {
-    const char *keys[TYPED_BATCH];
-    size_t lens[TYPED_BATCH];
+    const char *keys[TYPED_BATCH] = {NULL}; /* set up to n; zeroed past it for the compiler */
+    size_t lens[TYPED_BATCH] = {0};
     uint32_t first[TYPED_BATCH];
+    if (n == 0)
+        return 0;
     for (size_t i = 0; i < n; i++) {
         keys[i] = tk[i].key;
         lens[i] = tk[i].len;
