@@ -145,10 +145,11 @@ static int choose_shift(struct index_builder *b, struct layout *o, char *err, si
  */
 enum str_class { SC_OTHER = 0, SC_LOCALITY, SC_STREET_KEY, SC__COUNT };
 
-/* A string of a class, copied aside while the others are compacted. */
+/* A key, copied aside while the other strings are compacted. */
 struct str_copy {
-    uint64_t at;  /* in the copy buffer */
-    uint32_t ref; /* the builder's reference */
+    uint64_t at;    /* in the copy buffer */
+    uint32_t ref;   /* the builder's reference */
+    uint32_t class; /* enum str_class */
 };
 
 /* Mark builder reference ref as of class c, unless a class before c has it. remap[] holds the
@@ -159,10 +160,14 @@ static void mark_class(struct layout *o, uint32_t ref, enum str_class c)
         o->remap[ref] = (uint32_t)c;
 }
 
+/* The keys' order in STRINGS: by class, then by content. */
 static int cmp_copy(const void *a, const void *b, void *ctx)
 {
+    const struct str_copy *x = a, *y = b;
     const char *buf = ctx;
-    return strcmp(buf + ((const struct str_copy *)a)->at, buf + ((const struct str_copy *)b)->at);
+    if (x->class != y->class)
+        return x->class < y->class ? -1 : 1;
+    return strcmp(buf + x->at, buf + y->at);
 }
 
 /* s (len bytes and its NUL), of builder reference ref, to the next boundary of the file's unit
@@ -201,42 +206,33 @@ static void compact_strings(struct index_builder *b, struct layout *o)
         mark_class(o, b->places[i].p.key, SC_LOCALITY);
     for (size_t i = 0; i < b->n_pcs; i++)
         mark_class(o, b->pcs[i].p.key, SC_LOCALITY);
-    size_t nc[SC__COUNT] = {0}, first[SC__COUNT] = {0}, copy_len = 0;
-    for (size_t from = 8; from < b->blob_len;) {
-        size_t len = strlen(b->blob + from);
-        uint32_t c = o->remap[from >> B_STR_SHIFT];
-        nc[c]++;
-        copy_len += c == SC_OTHER ? 0 : len + 1;
-        from = (from + len + 1 + 7) & ~(size_t)7;
-    }
-    for (int c = SC_LOCALITY + 1; c < SC__COUNT; c++)
-        first[c] = first[c - 1] + nc[c - 1];
-    struct str_copy *copy =
-        xmallocarray(first[SC__COUNT - 1] + nc[SC__COUNT - 1] + 1, sizeof(*copy));
-    char *buf = xmalloc(copy_len + 1);
-    size_t to = 1, at = 0; /* offset 0 keeps "" */
+    struct str_copy *copy = NULL;
+    char *buf = NULL;
+    size_t n_copy = 0, cap_copy = 0, at = 0, cap_buf = 0, nc[SC__COUNT] = {0};
+    size_t to = 1; /* offset 0 keeps "" */
     o->remap[0] = 0;
     for (size_t from = 8; from < b->blob_len;) {
         size_t len = strlen(b->blob + from);
         uint32_t ref = (uint32_t)(from >> B_STR_SHIFT), c = o->remap[ref];
+        nc[c]++;
         if (c == SC_OTHER) {
             place_string(o, b->blob, &to, b->blob + from, len, ref);
         } else {
-            copy[first[c]++] = (struct str_copy){at, ref};
+            VEC_GROW(copy, n_copy, cap_copy);
+            copy[n_copy++] = (struct str_copy){at, ref, c};
+            VEC_RESERVE(buf, at + len + 1, cap_buf);
             memcpy(buf + at, b->blob + from, len + 1);
             at += len + 1;
         }
         from = (from + len + 1 + 7) & ~(size_t)7;
     }
-    for (size_t k = 0, c = SC_LOCALITY; c < SC__COUNT; c++) {
-        xs_qsort(copy + k, nc[c], sizeof(*copy), cmp_copy, buf);
-        for (size_t e = k + nc[c]; k < e; k++) {
-            const char *s = buf + copy[k].at;
-            place_string(o, b->blob, &to, s, strlen(s), copy[k].ref);
-        }
+    xs_qsort(copy, n_copy, sizeof(*copy), cmp_copy, buf);
+    for (size_t k = 0; k < n_copy; k++) {
+        const char *s = buf + copy[k].at;
+        place_string(o, b->blob, &to, s, strlen(s), copy[k].ref);
     }
     log_debug("strings: other=%zu locality_keys=%zu street_keys=%zu keys_bytes=%zu", nc[SC_OTHER],
-              nc[SC_LOCALITY], nc[SC_STREET_KEY], copy_len);
+              nc[SC_LOCALITY], nc[SC_STREET_KEY], at);
     free(copy);
     free(buf);
     size_t unit = (size_t)1 << o->shift;
