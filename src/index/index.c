@@ -728,31 +728,17 @@ static const struct fuzzy_filter *fuzzy_filter(const struct index *ix)
     return cached(mix, &mix->filter, filter_build);
 }
 
-const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
-                                        size_t *n)
-{
-    const struct index_view *v = &ix->v;
-    uint32_t hash = ix_key_hash(key, len);
-    const struct fuzzy_filter *f = fuzzy_filter(ix);
-    if (f && !filter_has(f, hash)) {
-        *n = 0;
-        return v->fuzzy;
-    }
-    /* FUZZY is sorted by hash: the directory gives the hash's bucket, a binary search within it
-     * the first entry not below the hash, then the run of equal ones */
-    size_t bucket = hash >> (32 - v->fuzzy_bits);
-    return fuzzy_in_bucket(v, hash, v->fuzzy_dir[bucket], v->fuzzy_dir[bucket + 1], n);
-}
-
 void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_t n,
                              const struct ix_fuzzy **first, size_t *count)
 {
     const struct index_view *v = &ix->v;
     unsigned shift = 32 - v->fuzzy_bits;
     const struct fuzzy_filter *f = fuzzy_filter(ix);
-    /* the filter first (count SIZE_MAX: still to look up); then three sweeps, so that the
-     * reads of one sweep are in flight together: the directory entries, then the buckets they
-     * name, then the searches in cached lines */
+    /* FUZZY is sorted by hash: the directory gives a hash's bucket, a binary search within it
+     * the first entry not below the hash, then the run of equal ones. The filter first (count
+     * SIZE_MAX: still to look up); then three sweeps, so that the reads of one sweep are in
+     * flight together: the directory entries, then the buckets they name, then the searches
+     * in cached lines */
     for (size_t i = 0; i < n; i++) {
         first[i] = v->fuzzy;
         count[i] = !f || filter_has(f, hash[i]) ? SIZE_MAX : 0;
@@ -760,18 +746,24 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
     for (size_t i = 0; i < n; i++)
         if (count[i])
             __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
-    for (size_t i = 0; i < n; i++) {
-        size_t bucket = hash[i] >> shift;
-        size_t lo = count[i] ? v->fuzzy_dir[bucket] : v->n_fuzzy;
-        if (lo < v->n_fuzzy)
-            __builtin_prefetch(&v->fuzzy[lo]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (count[i] && v->fuzzy_dir[hash[i] >> shift] < v->n_fuzzy)
+            __builtin_prefetch(&v->fuzzy[v->fuzzy_dir[hash[i] >> shift]]);
     for (size_t i = 0; i < n; i++) {
         size_t bucket = hash[i] >> shift;
         if (count[i])
             first[i] = fuzzy_in_bucket(v, hash[i], v->fuzzy_dir[bucket], v->fuzzy_dir[bucket + 1],
                                        &count[i]);
     }
+}
+
+const struct ix_fuzzy *index_fuzzy_find(const struct index *ix, const char *key, size_t len,
+                                        size_t *n)
+{
+    uint32_t hash = ix_key_hash(key, len);
+    const struct ix_fuzzy *first;
+    index_fuzzy_find_hashes(ix, &hash, 1, &first, n);
+    return first;
 }
 
 /* qsort order of countries: most addresses first, then by code. */
