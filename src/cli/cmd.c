@@ -94,6 +94,11 @@ int cmd_norm_init(const char *cmd)
 static void *verify_run(void *arg)
 {
     struct cmd_verify *v = arg;
+    if (v->set)
+        for (size_t i = 0; i < gc_set_count(v->set); i++)
+            index_warm(gc_set_index(v->set, i));
+    else
+        index_warm(v->ix);
     v->rc = v->set ? gc_set_verify_checksums(v->set, v->err, sizeof(v->err))
                    : index_verify_checksums(v->ix, v->err, sizeof(v->err));
     if (v->rc < 0 && v->on_fail)

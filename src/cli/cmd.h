@@ -49,7 +49,8 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
                     struct index_builder **out);
 
 /* The background check of an index opened with index_open_lazy(): its sections' checksums,
- * verified on a thread of their own while the command works. */
+ * verified on a thread of their own while the command works, after the index's caches are
+ * built (index_warm()) so that the first queries need not wait for them. */
 struct index;
 struct gc_set;
 struct cmd_verify {

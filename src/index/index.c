@@ -30,15 +30,22 @@
 #include <time.h>
 #include <zlib.h>
 
+struct hash_filter;
+struct key_filters {
+    struct hash_filter *street, *place, *pc; /* each NULL when out of memory */
+};
+
 struct index {
     void *map;
     size_t size;
     struct index_view v;
     char path[GB_PATH_MAX]; /* for messages */
-    /* built on first use, under cache_lock: towns and areas by grid cell (index_near.h,
-     * near()) and the filter of the FUZZY hashes (fuzzy_filter()) */
+    /* built on first use (or by index_warm()), under cache_lock: towns and areas by grid cell
+     * (index_near.h, near()), the filter of the FUZZY hashes (fuzzy_filter()) and those of the
+     * three key tables (key_filters()) */
     _Atomic(void *) grid;   /* struct near_grids */
-    _Atomic(void *) filter; /* struct fuzzy_filter */
+    _Atomic(void *) filter; /* struct hash_filter */
+    _Atomic(void *) keys;   /* struct key_filters */
     pthread_mutex_t cache_lock;
 };
 
@@ -456,6 +463,13 @@ void index_close(struct index *ix)
         munmap(ix->map, ix->size);
     near_grids_free(atomic_load(&ix->grid));
     free(atomic_load(&ix->filter));
+    struct key_filters *kf = atomic_load(&ix->keys);
+    if (kf) {
+        free(kf->street);
+        free(kf->place);
+        free(kf->pc);
+        free(kf);
+    }
     pthread_mutex_destroy(&ix->cache_lock);
     free(ix);
 }
@@ -469,82 +483,6 @@ void index_counts(const struct index *ix, struct index_counts *out)
     out->places = h->counts[3];
     out->postcodes = h->counts[4];
     out->admins = h->counts[5];
-}
-
-/* ---- lookups ---- */
-
-/* Linear probing from the key's slot until the key or an empty slot: the scheme the builder
- * wrote the table with. key_field is the offset of the key string in one entry of arr. */
-static uint32_t hash_probe(const struct index_view *v, const uint32_t *table, size_t nslots,
-                           const void *arr, size_t stride, size_t key_field, const char *key,
-                           size_t len)
-{
-    size_t mask = nslots - 1; /* a power of two, checked at open */
-    size_t h = ix_key_hash(key, len) & mask;
-    for (size_t probes = 0; probes < nslots; probes++) {
-        uint32_t e = table[h];
-        if (e == IX_NONE)
-            return IX_NONE;
-        uint32_t koff = *(const uint32_t *)((const char *)arr + (size_t)e * stride + key_field);
-        const char *k = ix_str(v, koff);
-        if (strncmp(k, key, len) == 0 && k[len] == '\0')
-            return e;
-        h = (h + 1) & mask;
-    }
-    return IX_NONE;
-}
-
-uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
-{
-    const struct index_view *v = &ix->v;
-    return hash_probe(v, v->street_hash, v->n_street_hash, v->streets, sizeof(struct ix_street),
-                      offsetof(struct ix_street, key), key, len);
-}
-
-void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
-                             size_t n, uint32_t *first)
-{
-    const struct index_view *v = &ix->v;
-    size_t mask = v->n_street_hash - 1;
-    /* sweeps whose reads are in flight together: the slots, the streets they name, the keys of
-     * those streets; then the probes themselves, mostly in cached lines */
-    for (size_t i = 0; i < n; i++) {
-        first[i] = (uint32_t)(ix_key_hash(key[i], len[i]) & mask); /* the slot, for now */
-        __builtin_prefetch(&v->street_hash[first[i]]);
-    }
-    for (size_t i = 0; i < n; i++) { /* the key, and the run's length beside it (flags) */
-        uint32_t e = v->street_hash[first[i]];
-        if (e != IX_NONE && e < v->n_streets) {
-            __builtin_prefetch(&v->streets[e].key);
-            __builtin_prefetch(&v->streets[e].flags);
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t e = v->street_hash[first[i]];
-        if (e != IX_NONE && e < v->n_streets)
-            __builtin_prefetch(ix_str(v, v->streets[e].key));
-    }
-    for (size_t i = 0; i < n; i++)
-        first[i] = index_street_first(ix, key[i], len[i]);
-}
-
-double index_place_importance(const struct index *ix, uint32_t p)
-{
-    const struct index_view *v = &ix->v;
-    if (p >= v->n_places)
-        return 0;
-    const struct ix_place_info *in = &v->place_info[p];
-    double bonus = in->capital == RANK_COUNTRY  ? 1.0
-                   : in->capital == RANK_STATE  ? 0.5
-                   : in->capital == RANK_COUNTY ? 0.2
-                                                : 0.0;
-    if (!in->population && !bonus)
-        return 0;
-    /* a place found by another of its names counts as one ten times smaller: "Manchester" is
-     * the English city, not a Richmond that once had a Manchester in it */
-    double alt = in->flags & IXP_ALT_NAME ? 1.0 : 0.0;
-    double imp = (in->population ? log10(1.0 + in->population) : 0.0) + bonus - alt;
-    return imp > 0.01 ? imp : 0.01;
 }
 
 /* The cache in *slot of ix, built by build() for the first caller that finds it empty (NULL
@@ -564,6 +502,236 @@ static void *cached(struct index *ix, _Atomic(void *) *slot,
         pthread_mutex_unlock(&ix->cache_lock);
     }
     return c;
+}
+
+/*
+ * A bitmap of hashes, one bit a hash at about 8 bits an element: a lookup whose hash has its
+ * bit clear has no element to find and reads nothing else, and the bit of every hash added is
+ * set, so a lookup never misses an element because of the filter. Built from the mapping on
+ * first use, like the grids (a per-process cache of what the file holds), in front of the FUZZY
+ * section (a typo query probes hundreds of deletion variants, nearly all absent) and of the
+ * street, place and postcode hash tables (a free-form query looks up about 8 word spans as
+ * street names and 5 as places, most of which are none; each probe of a table is a read of its
+ * slot, and when the slot holds another key, of that entry and its key string: cache misses at
+ * country size). 16 MB for FUZZY and 1.3 MB for the three tables at 18.5 M addresses.
+ */
+#define FILTER_MIN_BITS 10
+#define FILTER_MAX_BITS 30 /* 128 MiB */
+
+struct hash_filter {
+    unsigned bits;
+    uint64_t word[];
+};
+
+static size_t filter_bit(const struct hash_filter *f, uint32_t hash)
+{
+    return (uint32_t)(hash * 0x9E3779B1u) >> (32 - f->bits); /* every bit of the hash counts */
+}
+
+/* Whether hash may have been added to f (always, for no filter). */
+static bool filter_has(const struct hash_filter *f, uint32_t hash)
+{
+    if (!f)
+        return true;
+    size_t b = filter_bit(f, hash);
+    return f->word[b >> 6] >> (b & 63) & 1;
+}
+
+static void filter_add(struct hash_filter *f, uint32_t hash)
+{
+    size_t b = filter_bit(f, hash);
+    f->word[b >> 6] |= (uint64_t)1 << (b & 63);
+}
+
+/* An empty filter for n hashes, or NULL when out of memory (then every hash is looked up). */
+static struct hash_filter *filter_new(size_t n)
+{
+    unsigned bits = FILTER_MIN_BITS;
+    while (bits < FILTER_MAX_BITS && ((size_t)1 << bits) < 8 * n)
+        bits++;
+    struct hash_filter *f = calloc(1, sizeof(*f) + ((size_t)1 << bits) / 8);
+    if (f)
+        f->bits = bits;
+    return f;
+}
+
+static void *fuzzy_filter_build(const struct index_view *v)
+{
+    struct hash_filter *f = filter_new(v->n_fuzzy);
+    for (size_t i = 0; f && i < v->n_fuzzy; i++)
+        filter_add(f, v->fuzzy[i].hash);
+    return f;
+}
+
+/* The filter of ix's FUZZY hashes (NULL: every hash is looked up). */
+static const struct hash_filter *fuzzy_filter(const struct index *ix)
+{
+    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
+    return cached(mix, &mix->filter, fuzzy_filter_build);
+}
+
+/* One key table as hash_probe() reads it: key_field is the offset of the key string in one
+ * entry of arr. */
+struct key_table {
+    const uint32_t *slot;
+    size_t nslots;
+    const void *arr;
+    size_t stride, key_field;
+};
+
+static uint32_t key_off(const struct key_table *t, uint32_t e)
+{
+    return *(const uint32_t *)((const char *)t->arr + (size_t)e * t->stride + t->key_field);
+}
+
+static struct key_table street_table(const struct index_view *v)
+{
+    return (struct key_table){v->street_hash, v->n_street_hash, v->streets,
+                              sizeof(struct ix_street), offsetof(struct ix_street, key)};
+}
+
+static struct key_table place_table(const struct index_view *v)
+{
+    return (struct key_table){v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
+                              offsetof(struct ix_place, key)};
+}
+
+static struct key_table pc_table(const struct index_view *v)
+{
+    return (struct key_table){v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
+                              offsetof(struct ix_postcode, key)};
+}
+
+/* The filter of the keys table t holds (its entries were checked at open). */
+static struct hash_filter *table_filter(const struct index_view *v, const struct key_table *t)
+{
+    size_t n = 0;
+    for (size_t h = 0; h < t->nslots; h++)
+        n += t->slot[h] != IX_NONE;
+    struct hash_filter *f = filter_new(n);
+    for (size_t h = 0; f && h < t->nslots; h++)
+        if (t->slot[h] != IX_NONE) {
+            const char *k = ix_str(v, key_off(t, t->slot[h]));
+            filter_add(f, ix_key_hash(k, strlen(k)));
+        }
+    return f;
+}
+
+static void *key_filters_build(const struct index_view *v)
+{
+    struct key_filters *kf = calloc(1, sizeof(*kf));
+    if (!kf)
+        return NULL;
+    struct key_table st = street_table(v), pl = place_table(v), pc = pc_table(v);
+    kf->street = table_filter(v, &st);
+    kf->place = table_filter(v, &pl);
+    kf->pc = table_filter(v, &pc);
+    return kf;
+}
+
+/* The filters of ix's key tables (NULL: every key is looked up). */
+static const struct key_filters *key_filters(const struct index *ix)
+{
+    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
+    return cached(mix, &mix->keys, key_filters_build);
+}
+
+void index_warm(const struct index *ix)
+{
+    (void)fuzzy_filter(ix);
+    (void)key_filters(ix);
+}
+
+/* ---- lookups ---- */
+
+/* Linear probing from the key's slot until the key or an empty slot: the scheme the builder
+ * wrote the table with. hash is ix_key_hash(key, len); f the table's filter (or NULL). */
+static uint32_t hash_probe(const struct index_view *v, const struct key_table *t,
+                           const struct hash_filter *f, uint32_t hash, const char *key, size_t len)
+{
+    if (!filter_has(f, hash))
+        return IX_NONE;
+    size_t mask = t->nslots - 1; /* a power of two, checked at open */
+    size_t h = hash & mask;
+    for (size_t probes = 0; probes < t->nslots; probes++) {
+        uint32_t e = t->slot[h];
+        if (e == IX_NONE)
+            return IX_NONE;
+        const char *k = ix_str(v, key_off(t, e));
+        if (strncmp(k, key, len) == 0 && k[len] == '\0')
+            return e;
+        h = (h + 1) & mask;
+    }
+    return IX_NONE;
+}
+
+static const struct hash_filter *street_filter(const struct index *ix)
+{
+    const struct key_filters *kf = key_filters(ix);
+    return kf ? kf->street : NULL;
+}
+
+uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
+{
+    struct key_table t = street_table(&ix->v);
+    return hash_probe(&ix->v, &t, street_filter(ix), ix_key_hash(key, len), key, len);
+}
+
+void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
+                             size_t n, uint32_t *first)
+{
+    enum { CHUNK = 64 };
+    const struct index_view *v = &ix->v;
+    const struct hash_filter *f = street_filter(ix);
+    struct key_table t = street_table(v);
+    size_t mask = v->n_street_hash - 1;
+    for (size_t at = 0; at < n; at += CHUNK, key += CHUNK, len += CHUNK, first += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        uint32_t hash[CHUNK];
+        bool maybe[CHUNK];
+        /* the filter; then sweeps whose reads are in flight together: the slots, the streets
+         * they name, the keys of those streets; then the probes themselves, mostly in cached
+         * lines */
+        for (size_t i = 0; i < m; i++) {
+            hash[i] = ix_key_hash(key[i], len[i]);
+            maybe[i] = filter_has(f, hash[i]);
+            if (maybe[i])
+                __builtin_prefetch(&v->street_hash[hash[i] & mask]);
+        }
+        for (size_t i = 0; i < m; i++) { /* the key, and the run's length beside it (flags) */
+            uint32_t e = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
+            if (e != IX_NONE && e < v->n_streets) {
+                __builtin_prefetch(&v->streets[e].key);
+                __builtin_prefetch(&v->streets[e].flags);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            uint32_t e = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
+            if (e != IX_NONE && e < v->n_streets)
+                __builtin_prefetch(ix_str(v, v->streets[e].key));
+        }
+        for (size_t i = 0; i < m; i++)
+            first[i] = maybe[i] ? hash_probe(v, &t, NULL, hash[i], key[i], len[i]) : IX_NONE;
+    }
+}
+
+double index_place_importance(const struct index *ix, uint32_t p)
+{
+    const struct index_view *v = &ix->v;
+    if (p >= v->n_places)
+        return 0;
+    const struct ix_place_info *in = &v->place_info[p];
+    double bonus = in->capital == RANK_COUNTRY  ? 1.0
+                   : in->capital == RANK_STATE  ? 0.5
+                   : in->capital == RANK_COUNTY ? 0.2
+                                                : 0.0;
+    if (!in->population && !bonus)
+        return 0;
+    /* a place found by another of its names counts as one ten times smaller: "Manchester" is
+     * the English city, not a Richmond that once had a Manchester in it */
+    double alt = in->flags & IXP_ALT_NAME ? 1.0 : 0.0;
+    double imp = (in->population ? log10(1.0 + in->population) : 0.0) + bonus - alt;
+    return imp > 0.01 ? imp : 0.01;
 }
 
 static void *grids_build(const struct index_view *v)
@@ -592,16 +760,16 @@ const uint32_t *index_areas_near(const struct index *ix, double lat, double lon,
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 {
-    const struct index_view *v = &ix->v;
-    return hash_probe(v, v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
-                      offsetof(struct ix_place, key), key, len);
+    const struct key_filters *kf = key_filters(ix);
+    struct key_table t = place_table(&ix->v);
+    return hash_probe(&ix->v, &t, kf ? kf->place : NULL, ix_key_hash(key, len), key, len);
 }
 
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
 {
-    const struct index_view *v = &ix->v;
-    return hash_probe(v, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
-                      offsetof(struct ix_postcode, key), key, len);
+    const struct key_filters *kf = key_filters(ix);
+    struct key_table t = pc_table(&ix->v);
+    return hash_probe(&ix->v, &t, kf ? kf->pc : NULL, ix_key_hash(key, len), key, len);
 }
 
 void index_street_run_prefetch(const struct index *ix, uint32_t first)
@@ -677,63 +845,12 @@ static const struct ix_fuzzy *fuzzy_in_bucket(const struct index_view *v, uint32
     return v->fuzzy + lo;
 }
 
-/*
- * A bitmap of the hashes in FUZZY, about 8 bits an entry: a typo query probes hundreds of
- * deletion variants, nearly all of which no street key has, and each probe of the section is
- * a read of the directory and then one of the entries, both cache misses at country size. The
- * bitmap answers most of those with one read of a table a few times smaller than the
- * directory, and never wrongly for a hash that is there (every entry sets its bit), so the
- * answers are the same. Built from the section on first use, like the grids: a cache of what
- * the mapping holds, per process (16 MB at 18.5 M addresses).
- */
-#define FILTER_MIN_BITS 10
-#define FILTER_MAX_BITS 30 /* 128 MiB */
-
-struct fuzzy_filter {
-    unsigned bits;
-    uint64_t word[];
-};
-
-static size_t filter_bit(const struct fuzzy_filter *f, uint32_t hash)
-{
-    return (uint32_t)(hash * 0x9E3779B1u) >> (32 - f->bits); /* every bit of the hash counts */
-}
-
-static bool filter_has(const struct fuzzy_filter *f, uint32_t hash)
-{
-    size_t b = filter_bit(f, hash);
-    return f->word[b >> 6] >> (b & 63) & 1;
-}
-
-static void *filter_build(const struct index_view *v)
-{
-    unsigned bits = FILTER_MIN_BITS;
-    while (bits < FILTER_MAX_BITS && ((size_t)1 << bits) < 8 * v->n_fuzzy)
-        bits++;
-    struct fuzzy_filter *f = calloc(1, sizeof(*f) + ((size_t)1 << bits) / 8);
-    if (!f)
-        return NULL; /* no filter: every hash is looked up */
-    f->bits = bits;
-    for (size_t i = 0; i < v->n_fuzzy; i++) {
-        size_t b = filter_bit(f, v->fuzzy[i].hash);
-        f->word[b >> 6] |= (uint64_t)1 << (b & 63);
-    }
-    return f;
-}
-
-/* The filter of ix's FUZZY hashes (NULL: every hash is looked up). */
-static const struct fuzzy_filter *fuzzy_filter(const struct index *ix)
-{
-    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
-    return cached(mix, &mix->filter, filter_build);
-}
-
 void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_t n,
                              const struct ix_fuzzy **first, size_t *count)
 {
     const struct index_view *v = &ix->v;
     unsigned shift = 32 - v->fuzzy_bits;
-    const struct fuzzy_filter *f = fuzzy_filter(ix);
+    const struct hash_filter *f = fuzzy_filter(ix);
     /* FUZZY is sorted by hash: the directory gives a hash's bucket, a binary search within it
      * the first entry not below the hash, then the run of equal ones. The filter first (count
      * SIZE_MAX: still to look up); then three sweeps, so that the reads of one sweep are in
@@ -741,7 +858,7 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
      * in cached lines */
     for (size_t i = 0; i < n; i++) {
         first[i] = v->fuzzy;
-        count[i] = !f || filter_has(f, hash[i]) ? SIZE_MAX : 0;
+        count[i] = filter_has(f, hash[i]) ? SIZE_MAX : 0;
     }
     for (size_t i = 0; i < n; i++)
         if (count[i])

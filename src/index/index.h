@@ -108,6 +108,12 @@ int index_open_lazy(struct index **out, const char *path, char *err, size_t errl
  * and the section. Read-only: safe while other threads geocode. */
 int index_verify_checksums(const struct index *ix, char *err, size_t errlen);
 
+/* Build now the caches that forward queries otherwise build on first use (the filters in
+ * front of the key tables and of FUZZY: tens of milliseconds and a few bytes an entry at
+ * country size), so that no query waits for them. Any thread, any time; running out of
+ * memory leaves a cache to be tried again later. */
+void index_warm(const struct index *ix);
+
 void index_close(struct index *ix);
 
 /* The identity of the index file: "<header CRC-32>-<file size>" in hex. The header holds every
