@@ -1215,6 +1215,25 @@ static void check_key_table(const struct index *ix, const uint32_t *slot, size_t
     free(t.e);
 }
 
+/* Every street's city key may be one (index_city_key_maybe is never wrong for a key there),
+ * and most keys that are none are not (the filter answers for most of them). */
+static void check_city_keys(const struct index *ix)
+{
+    const struct index_view *v = index_view(ix);
+    size_t asked = 0, none = 0;
+    for (size_t e = 0; e < v->n_streets; e++) {
+        const char *key = ix_str(v, v->streets[e].city_key);
+        if (!*key)
+            continue;
+        assert_true(index_city_key_maybe(ix, key, strlen(key)));
+        char other[300];
+        snprintf(other, sizeof(other), "%sqx", key);
+        asked++;
+        none += !index_city_key_maybe(ix, other, strlen(other));
+    }
+    assert_true(asked > 0 && none > asked * 8 / 10);
+}
+
 /* The key tables of two indexes: streets (a German town's OSM and an American county's TIGER
  * ranges), and places and postcodes (GeoNames' cities, the US ZCTA centroids). */
 static void test_key_lookups(void **state)
@@ -1238,6 +1257,7 @@ static void test_key_lookups(void **state)
                         offsetof(struct ix_place, key), 1, least[i][1]);
         check_key_table(ix, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
                         offsetof(struct ix_postcode, key), 2, least[i][2]);
+        check_city_keys(ix);
         index_close(ix);
     }
 }

@@ -840,11 +840,14 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
 }
 
 /* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
- * binary search for the country, then one for the city key). */
+ * binary search for the country, then one for the city key); none to look for when no street
+ * has that city key (most spans of a query are no town's name). */
 static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
                      int span_tokens)
 {
     const struct index_view *v = g->v;
+    if (!index_city_key_maybe(g->ix, key, strlen(key)))
+        return;
     while (lo < hi) {
         uint32_t c_lo = lo, c_hi = hi;
         country_span(v, v->streets[lo].country, &c_lo, &c_hi);

@@ -185,6 +185,11 @@ const uint32_t *index_areas_near(const struct index *ix, double lat, double lon,
  * A city of 2 M people scores 6.3, one of 25,000 4.4. */
 double index_place_importance(const struct index *ix, uint32_t p);
 
+/* Whether some street may have key (len bytes) as its city key: false when none has, true
+ * when one may (a filter of the keys, as in front of the key tables: never false for a key
+ * that is there, and true for about one in ten of those that are not). O(1). */
+bool index_city_key_maybe(const struct index *ix, const char *key, size_t len);
+
 /* The first postcode whose key is key, or IX_NONE. */
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len);
 
