@@ -11,7 +11,7 @@ SECONDS    ?= 20
 # Exactly the Debian packages the project needs to build, test and run.
 PKGS := gcc make cmake pkg-config git python3 curl unzip zip clang libclang-rt-14-dev \
         libmicrohttpd-dev libjansson-dev libarchive-dev libutf8proc-dev libsqlite3-dev \
-        libreadosm-dev libexpat1-dev zlib1g-dev libbz2-dev libcmocka-dev libpq-dev \
+        libreadosm-dev libexpat1-dev zlib1g-dev libdeflate-dev libbz2-dev libcmocka-dev libpq-dev \
         postgresql haproxy \
         ruby-geocoder python3-geopy python3-pyosmium chromium
 # npm for the real HERE clients (test/e2e/here_clients.sh): only when the command is missing,

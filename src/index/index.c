@@ -7,6 +7,7 @@
  * a message, never a crash later. The mapping is immutable and shared by all threads.
  */
 #include "index/index.h"
+#include "base/crc.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/mem.h"
@@ -28,7 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
-#include <zlib.h>
 
 struct hash_filter;
 struct key_filters {
@@ -265,7 +265,7 @@ static int check_header(const struct ix_header *h, size_t size, char *msg, size_
     }
     struct ix_header copy = *h;
     copy.header_crc = 0;
-    if ((uint32_t)crc32(0L, (const unsigned char *)&copy, sizeof(copy)) != h->header_crc) {
+    if (crc_update(0, &copy, sizeof(copy)) != h->header_crc) {
         gb_errf(msg, msglen, "header checksum mismatch");
         return GB_ECORRUPT;
     }
@@ -283,14 +283,7 @@ static int check_header(const struct ix_header *h, size_t size, char *msg, size_
 static int check_crc(const struct ix_header *h, const void *map, int i, char *msg, size_t msglen)
 {
     const struct ix_section *s = &h->sect[i];
-    const unsigned char *p = (const unsigned char *)map + s->off;
-    uLong crc = crc32(0L, Z_NULL, 0);
-    for (size_t done = 0; done < s->len;) {
-        size_t piece = s->len - done > (1u << 30) ? (1u << 30) : s->len - done;
-        crc = crc32(crc, p + done, (uInt)piece);
-        done += piece;
-    }
-    if ((uint32_t)crc != s->crc) {
+    if (crc_update(0, (const unsigned char *)map + s->off, s->len) != s->crc) {
         gb_errf(msg, msglen, "section '%s' checksum mismatch", section_names[i]);
         return GB_ECORRUPT;
     }

@@ -12,6 +12,7 @@
  * left behind on success, on failure or when the process is killed.
  */
 #include "index/index_build_int.h"
+#include "base/crc.h"
 #include "base/fsio.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -22,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define XS_MIN_HOLD (256u << 10) /* a sorter may always hold this much, budget or not */
 #define XS_MEM_MAX                                                                                 \
@@ -136,20 +136,6 @@ static ssize_t read_at(int fd, void *p, size_t n, uint64_t off)
         got += (size_t)r;
     }
     return (ssize_t)got;
-}
-
-/* CRC-32 of n bytes continuing crc (zlib takes uInt lengths: big buffers go in pieces). */
-static uint32_t crc_add(uint32_t crc, const void *p, uint64_t n)
-{
-    uLong c = crc;
-    const unsigned char *u = p;
-    while (n > 0) {
-        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, u, piece);
-        u += piece;
-        n -= piece;
-    }
-    return (uint32_t)c;
 }
 
 /* ---- the in-place sort ---- */
@@ -933,7 +919,7 @@ static int so_flush(struct sect_out *o)
     int rc = tmp_append(o->pool->tmpdir, &o->fd, o->buf, o->len, &o->file_len);
     if (rc < 0)
         return o->rc = rc;
-    o->crc = crc_add(o->crc, o->buf, o->len);
+    o->crc = crc_update(o->crc, o->buf, o->len);
     o->len = 0;
     return 0;
 }
@@ -968,7 +954,7 @@ int so_write(struct sect_out *o, const void *p, size_t n)
                 rc = write_at(o->fd, p, n, o->file_len);
                 if (rc < 0)
                     return o->rc = rc;
-                o->crc = crc_add(o->crc, p, n);
+                o->crc = crc_update(o->crc, p, n);
                 o->file_len += n;
                 o->total += n;
                 return 0;
@@ -989,7 +975,7 @@ int so_finish(struct sect_out *o)
         return 0;
     o->finished = true;
     if (o->ext)
-        o->crc = crc_add(0, o->ext, o->total);
+        o->crc = crc_update(0, o->ext, o->total);
     else if (o->fd >= 0) {
         int rc = so_flush(o);
         if (rc < 0)
@@ -999,7 +985,7 @@ int so_finish(struct sect_out *o)
         o->cap = 0;
         so_set_held(o, 0);
     } else
-        o->crc = crc_add(0, o->buf, o->len);
+        o->crc = crc_update(0, o->buf, o->len);
     return 0;
 }
 

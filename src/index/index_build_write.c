@@ -19,6 +19,7 @@
 #include "index/index.h"
 #include "index/index_build_int.h"
 #include "index/index_format.h"
+#include "base/crc.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/hash.h"
@@ -1289,14 +1290,8 @@ static int write_file(const struct index_builder *b, struct layout *o, const cha
         uint64_t len = s->total, crc = s->crc;
         if (i == IXS_STRINGS) {
             len += o->hot_len;
-            uLong hot = crc32(0L, Z_NULL, 0);
-            for (uint64_t done = 0; done < o->hot_len;) {
-                uInt piece =
-                    o->hot_len - done > (1u << 30) ? (1u << 30) : (uInt)(o->hot_len - done);
-                hot = crc32(hot, (const unsigned char *)b->blob + done, piece);
-                done += piece;
-            }
-            crc = crc32_combine(hot, s->crc, (z_off_t)s->total);
+            uint32_t hot = crc_update(0, b->blob, o->hot_len);
+            crc = crc32_combine(hot, s->crc, (z_off_t)s->total); /* zlib's: the same CRC-32 */
         }
         uint64_t count = len / entry[i];
         if ((rc = over_limit(b, "a section's entries", count, err, errlen)) < 0)
@@ -1310,7 +1305,7 @@ static int write_file(const struct index_builder *b, struct layout *o, const cha
     }
     h->file_size = off;
     h->header_crc = 0;
-    h->header_crc = (uint32_t)crc32(0L, (const unsigned char *)h, sizeof(*h));
+    h->header_crc = crc_update(0, h, sizeof(*h));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = -errno;
