@@ -4,7 +4,8 @@
 # names repeat across towns), QUERY_DIR that of gen_q.py. Imports ZIPF_DIR/*.csv into
 # WORK/scale.gbx (kept when it exists: delete it after an index format change), geocodes each query file with one thread and prints
 # one tab-separated line per query type:
-#   label type rows cpu_s rows_per_cpu_s loop_rows_per_s p999_us within25 (and the match levels)
+#   label type rows cpu_s rows_per_cpu_s loop_rows_per_s p999_us index_2mib_pct within25 (and
+#   the match levels); index_2mib_pct: how much of the index the kernel mapped in 2 MiB pages
 # rows_per_cpu_s is the process's CPU time less a header-only run's (start, index open);
 # loop_rows_per_s is geocode --stats' own figure: wall time of the row loop, one thread.
 # plus the import's wall time, peak RSS and bytes per address.
@@ -49,8 +50,9 @@ for t in struct free street typo neg; do
     cpu=$(echo "$user + $sys - $fixed" | bc -l)
     p999=$(sed -n 's/.*p999<=\([0-9.]*\).*/\1/p' "$work/$t.err")
     loop=$(sed -n 's/.*rows_per_s=\([0-9]*\).*/\1/p' "$work/$t.err")
+    huge=$(sed -n 's/.*index_2mib_pages_pct=\([0-9a-z]*\).*/\1/p' "$work/$t.err")
     score=$(python3 "$shared/bench/scale/score_q.py" "$qdir/truth.tsv" "$out" --json 2>/dev/null |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["all"], " ".join(f"{k}={v}" for k, v in sorted(d["levels"].items())))' 2>/dev/null || echo '?')
-    printf '%s\t%s\trows=%s\tcpu_s=%.2f\trows_per_cpu_s=%.0f\tloop_rows_per_s=%s\tp999_us=%s\twithin25=%s\n' \
-        "$label" "$t" "$rows" "$cpu" "$(echo "$rows / $cpu" | bc -l)" "$loop" "$p999" "$score"
+    printf '%s\t%s\trows=%s\tcpu_s=%.2f\trows_per_cpu_s=%.0f\tloop_rows_per_s=%s\tp999_us=%s\tindex_2mib_pct=%s\twithin25=%s\n' \
+        "$label" "$t" "$rows" "$cpu" "$(echo "$rows / $cpu" | bc -l)" "$loop" "$p999" "$huge" "$score"
 done

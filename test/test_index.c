@@ -1262,6 +1262,22 @@ static void test_key_lookups(void **state)
     }
 }
 
+/* How the kernel maps an index, once index_open's checksums have read every page: all of the
+ * file resident (in whole pages of 4 KiB or 2 MiB), some part of it perhaps in 2 MiB pages. */
+static void test_pages(void **state)
+{
+    (void)state;
+    char path[1024], err[512];
+    size_t len, resident, huge;
+    free(good_index(&len, path, sizeof(path)));
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, path, err, sizeof(err)), 0);
+    assert_int_equal(index_pages(ix, &resident, &huge), 0);
+    assert_true(resident >= len && resident <= len + (2u << 20));
+    assert_true(huge <= resident && huge % (2u << 20) == 0);
+    index_close(ix);
+}
+
 /* ---- `geobatch check` ---- */
 
 static void test_check_output(void **state)
@@ -1363,6 +1379,7 @@ int main(void)
         cmocka_unit_test(test_run_end_without_lengths),
         cmocka_unit_test(test_fuzzy_lookups),
         cmocka_unit_test(test_key_lookups),
+        cmocka_unit_test(test_pages),
         cmocka_unit_test(test_check_output),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);

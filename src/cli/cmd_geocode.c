@@ -455,6 +455,25 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     return status;
 }
 
+/* --stats, once the checksums have read every page: how much of the index is in memory and
+ * how much of that the kernel maps in 2 MiB pages (index_pages: at country size 4 KiB pages
+ * slow the rows down; docs/scale.md). */
+static void print_pages(const struct gc_set *set)
+{
+    size_t resident = 0, huge = 0;
+    for (size_t i = 0; i < gc_set_count(set); i++) {
+        size_t r, h;
+        if (index_pages(gc_set_index(set, i), &r, &h) < 0) {
+            fprintf(stderr, "index_resident_mb=unknown index_2mib_pages_pct=unknown\n");
+            return;
+        }
+        resident += r;
+        huge += h;
+    }
+    fprintf(stderr, "index_resident_mb=%.1f index_2mib_pages_pct=%.0f\n",
+            (double)resident / 1048576, resident ? 100.0 * (double)huge / (double)resident : 0.0);
+}
+
 int cmd_geocode(int argc, char **argv)
 {
     struct conf_strs indexes = {.n = 0};
@@ -484,7 +503,9 @@ int cmd_geocode(int argc, char **argv)
         {"country", CONF_STR, &country, "CODE",
          "with --query: its country (ISO 3166 alpha-2 or alpha-3 code, or name)", 0, 0},
         {"stats", CONF_BOOL, &stats, NULL,
-         "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr", 0, 0},
+         "print rows, rows/s and per-record latency (p50, p99, p99.9, max) to stderr, and at "
+         "the end how much of the index is in memory and in 2 MiB pages",
+         0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
          "show the rows done, the rate and an ETA on stderr while geocoding, and a summary "
          "line (rows per match level, time) at the end (default: when stderr is a terminal)",
@@ -618,6 +639,8 @@ out:
         status = CMD_FAIL;
     if (cmd_verify_join(&verify, "geocode") >= 0)
         status = CMD_FAIL;
+    if (stats)
+        print_pages(set);
     gc_set_close(set);
     return status;
 }

@@ -449,6 +449,31 @@ int index_verify_checksums(const struct index *ix, char *err, size_t errlen)
     return 0;
 }
 
+int index_pages(const struct index *ix, size_t *resident, size_t *huge)
+{
+    *resident = *huge = 0;
+    FILE *fp = fopen("/proc/self/smaps", "re");
+    if (!fp)
+        return GB_ENOTFOUND;
+    char line[512];
+    bool in = false, found = false;
+    while (fgets(line, sizeof(line), fp)) {
+        unsigned long long lo, hi, kb;
+        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2) { /* a mapping's first line */
+            if (found && in)
+                break; /* the mapping's lines are over */
+            in = lo == (uintptr_t)ix->map;
+            found |= in;
+        } else if (in && sscanf(line, "Rss: %llu kB", &kb) == 1) {
+            *resident = (size_t)kb * 1024;
+        } else if (in && sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) {
+            *huge = (size_t)kb * 1024;
+        }
+    }
+    fclose(fp);
+    return found ? 0 : GB_ENOTFOUND;
+}
+
 void index_close(struct index *ix)
 {
     if (!ix)
