@@ -645,40 +645,44 @@ static struct hash_filter *table_filter(const struct index_view *v, const struct
     return f;
 }
 
+/* Put string offset off (not 0) into the open-addressing set of cap slots (a power of two,
+ * 0 marks a free one); return whether it is new there. */
+static bool offset_put(uint32_t *set, size_t cap, uint32_t off)
+{
+    size_t h = (off * 2654435761u) & (cap - 1);
+    while (set[h] && set[h] != off)
+        h = (h + 1) & (cap - 1);
+    bool fresh = !set[h];
+    set[h] = off;
+    return fresh;
+}
+
 /* The filter of the streets' city keys. A town's streets are many, its key one string: the
- * distinct keys (by offset, in an open-addressing set that grows) are counted first, so that the
- * filter has its 8 bits a key, not a street (39,423 towns' keys among 1.3 M streets at 18.5 M
- * addresses: 64 KB). */
+ * distinct keys (by offset, in a set that doubles when half full) are counted first, so that
+ * the filter has its 8 bits a key, not a street (39,423 towns' keys among 1.3 M streets at
+ * 18.5 M addresses: 64 KB). */
 static struct hash_filter *city_filter(const struct index_view *v)
 {
     size_t cap = 1024, n = 0;
-    uint32_t *set = calloc(cap, sizeof(*set)); /* offsets; 0 (the empty key) marks a free slot */
+    uint32_t *set = calloc(cap, sizeof(*set));
     uint32_t last = 0;
     for (size_t e = 0; set && e < v->n_streets; e++) {
         uint32_t off = v->streets[e].city_key;
         if (off == 0 || off == last)
             continue;
         last = off;
-        if (2 * (n + 1) > cap) { /* grow: rehash every offset into twice the slots */
+        if (2 * (n + 1) > cap) {
             uint32_t *big = calloc(2 * cap, sizeof(*big));
             for (size_t i = 0; big && i < cap; i++)
-                for (size_t h = (set[i] * 2654435761u) & (2 * cap - 1); set[i];
-                     h = (h + 1) & (2 * cap - 1))
-                    if (!big[h]) {
-                        big[h] = set[i];
-                        break;
-                    }
+                if (set[i])
+                    offset_put(big, 2 * cap, set[i]);
             free(set);
             set = big;
             cap *= 2;
             if (!set)
                 break;
         }
-        size_t h = (off * 2654435761u) & (cap - 1);
-        while (set[h] && set[h] != off)
-            h = (h + 1) & (cap - 1);
-        n += !set[h];
-        set[h] = off;
+        n += offset_put(set, cap, off);
     }
     struct hash_filter *f = set ? filter_new(n) : NULL;
     for (size_t i = 0; f && i < cap; i++)
@@ -703,11 +707,13 @@ static void *key_filters_build(const struct index_view *v)
     return kf;
 }
 
-/* The filters of ix's key tables (NULL: every key is looked up). */
+/* The filters of ix's key tables; none (every key looked up) where memory ran out. */
 static const struct key_filters *key_filters(const struct index *ix)
 {
+    static const struct key_filters none;
     struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
-    return cached(mix, &mix->keys, key_filters_build);
+    const struct key_filters *kf = cached(mix, &mix->keys, key_filters_build);
+    return kf ? kf : &none;
 }
 
 void index_warm(const struct index *ix)
@@ -739,16 +745,10 @@ static uint32_t hash_probe(const struct index_view *v, const struct key_table *t
     return IX_NONE;
 }
 
-static const struct hash_filter *street_filter(const struct index *ix)
-{
-    const struct key_filters *kf = key_filters(ix);
-    return kf ? kf->street : NULL;
-}
-
 uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = street_table(&ix->v);
-    return hash_probe(&ix->v, &t, street_filter(ix), ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->street, ix_key_hash(key, len), key, len);
 }
 
 void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
@@ -756,12 +756,12 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 {
     enum { CHUNK = 64 };
     const struct index_view *v = &ix->v;
-    const struct hash_filter *f = street_filter(ix);
+    const struct hash_filter *f = key_filters(ix)->street;
     struct key_table t = street_table(v);
     size_t mask = v->n_street_hash - 1;
     for (size_t at = 0; at < n; at += CHUNK, key += CHUNK, len += CHUNK, first += CHUNK) {
         size_t m = n - at < CHUNK ? n - at : CHUNK;
-        uint32_t hash[CHUNK];
+        uint32_t hash[CHUNK], e[CHUNK];
         bool maybe[CHUNK];
         /* the filter; then sweeps whose reads are in flight together: the slots, the streets
          * they name, the keys of those streets; then the probes themselves, mostly in cached
@@ -773,17 +773,15 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
                 __builtin_prefetch(&v->street_hash[hash[i] & mask]);
         }
         for (size_t i = 0; i < m; i++) { /* the key, and the run's length beside it (flags) */
-            uint32_t e = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
-            if (e != IX_NONE && e < v->n_streets) {
-                __builtin_prefetch(&v->streets[e].key);
-                __builtin_prefetch(&v->streets[e].flags);
+            e[i] = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
+            if (e[i] != IX_NONE && e[i] < v->n_streets) {
+                __builtin_prefetch(&v->streets[e[i]].key);
+                __builtin_prefetch(&v->streets[e[i]].flags);
             }
         }
-        for (size_t i = 0; i < m; i++) {
-            uint32_t e = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
-            if (e != IX_NONE && e < v->n_streets)
-                __builtin_prefetch(ix_str(v, v->streets[e].key));
-        }
+        for (size_t i = 0; i < m; i++)
+            if (e[i] != IX_NONE && e[i] < v->n_streets)
+                __builtin_prefetch(ix_str(v, v->streets[e[i]].key));
         for (size_t i = 0; i < m; i++)
             first[i] = maybe[i] ? hash_probe(v, &t, NULL, hash[i], key[i], len[i]) : IX_NONE;
     }
@@ -834,22 +832,19 @@ const uint32_t *index_areas_near(const struct index *ix, double lat, double lon,
 
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 {
-    const struct key_filters *kf = key_filters(ix);
     struct key_table t = place_table(&ix->v);
-    return hash_probe(&ix->v, &t, kf ? kf->place : NULL, ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->place, ix_key_hash(key, len), key, len);
 }
 
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
 {
-    const struct key_filters *kf = key_filters(ix);
-    return filter_has(kf ? kf->city : NULL, ix_key_hash(key, len));
+    return filter_has(key_filters(ix)->city, ix_key_hash(key, len));
 }
 
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
 {
-    const struct key_filters *kf = key_filters(ix);
     struct key_table t = pc_table(&ix->v);
-    return hash_probe(&ix->v, &t, kf ? kf->pc : NULL, ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->pc, ix_key_hash(key, len), key, len);
 }
 
 void index_street_run_prefetch(const struct index *ix, uint32_t first)
