@@ -5,6 +5,7 @@
  * street (see geocode_int.h). Before that, the parts of an address block that are not the
  * address (recipient, company, department, unit text: data/dict/segment.txt) are set aside.
  */
+#include "base/co.h"
 #include "geocode/geocode_int.h"
 #include "index/index.h"
 #include "text/norm.h"
@@ -821,6 +822,8 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
         return;     /* the whole range is of country cc */
     while (a < b) { /* first street of country >= cc */
         uint32_t m = a + (b - a) / 2;
+        if (b - a > 2)
+            co_wait(&v->streets[m]);
         if (memcmp(v->streets[m].country, cc, 2) < 0)
             a = m + 1;
         else
@@ -830,6 +833,8 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     b = *hi;
     while (c < b) { /* first street of country > cc */
         uint32_t m = c + (b - c) / 2;
+        if (b - c > 2)
+            co_wait(&v->streets[m]);
         if (memcmp(v->streets[m].country, cc, 2) <= 0)
             c = m + 1;
         else
@@ -854,6 +859,8 @@ static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, 
         uint32_t a = c_lo, b = c_hi;
         while (a < b) {
             uint32_t m = a + (b - a) / 2;
+            if (b - a > 2)
+                co_wait(&v->streets[m]);
             if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
                 a = m + 1;
             else

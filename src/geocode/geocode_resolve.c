@@ -3,6 +3,7 @@
  * (address point or interpolated position), the candidate as output, and, when no street is
  * credible, the fallback to postcode, district, city or country.
  */
+#include "base/co.h"
 #include "geocode/geocode_int.h"
 #include "base/hash.h"
 #include "index/index.h"
@@ -65,6 +66,8 @@ static bool address_point(const struct gctx *g, const struct ix_street *s, const
     bool plain = s->flags & IXS_PLAIN_NUMBERS; /* only the stretch of hn's number can match */
     for (uint32_t hi = end; plain && a < hi;) {
         uint32_t m = a + (hi - a) / 2;
+        if (hi - a > 2)
+            co_wait(&v->addrs[m]);
         if (v->addrs[m].number < hn->number)
             a = m + 1;
         else
@@ -141,6 +144,14 @@ static bool on_range(const struct gctx *g, const struct ix_street *s, long n, st
 void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
 {
     const struct index_view *v = g->v;
+    if (co_running && n > 0) {
+        for (int i = 0; i < n && i < PREFETCH_CANDS; i++) {
+            const struct ix_street *s = &v->streets[g->cand[ord[i]].street];
+            __builtin_prefetch(&s->flags);
+            __builtin_prefetch(&s->addr_count);
+        }
+        co_pass();
+    }
     for (int i = 0; i < n && i < PREFETCH_CANDS; i++) {
         const struct ix_street *s = &v->streets[g->cand[ord[i]].street];
         if ((s->flags & IXS_PLAIN_NUMBERS) && s->addr_count) { /* a binary search's first step */
@@ -152,6 +163,8 @@ void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
         for (size_t o = 0; o < bytes && o < PREFETCH_ADDR_BYTES; o += 64)
             __builtin_prefetch(a + o);
     }
+    if (n > 0)
+        co_pass();
 }
 
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
@@ -173,6 +186,18 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
     const struct index_view *v = g->v;
     const struct ix_street *s = &v->streets[c->street];
     const struct hyp *h = &g->hyp[c->hyp];
+    if (co_running) { /* the strings the answer will be written with */
+        const uint32_t str[] = {s->name, s->city, s->district, s->postcode, s->county, s->state};
+        for (size_t k = 0; k < sizeof(str) / sizeof(str[0]); k++)
+            __builtin_prefetch(ix_str(v, str[k]));
+        if (c->type == GT_POINT) {
+            const struct ix_addr *a = &v->addrs[c->addr];
+            __builtin_prefetch(ix_str(v, a->raw));
+            __builtin_prefetch(ix_str(v, a->postcode));
+            __builtin_prefetch(ix_str(v, a->source));
+        }
+        co_pass();
+    }
     gc_init_out(o);
     gc_fill_from_street(v, o, s);
     o->lat = o->nav_lat = c->lat;

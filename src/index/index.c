@@ -7,6 +7,7 @@
  * a message, never a crash later. The mapping is immutable and shared by all threads.
  */
 #include "index/index.h"
+#include "base/co.h"
 #include "base/crc.h"
 #include "base/err.h"
 #include "base/fsio.h"
@@ -474,6 +475,11 @@ int index_pages(const struct index *ix, size_t *resident, size_t *huge)
     return found ? 0 : GB_ENOTFOUND;
 }
 
+uint64_t index_size(const struct index *ix)
+{
+    return ix->size;
+}
+
 void index_close(struct index *ix)
 {
     if (!ix)
@@ -725,19 +731,28 @@ void index_warm(const struct index *ix)
 /* ---- lookups ---- */
 
 /* Linear probing from the key's slot until the key or an empty slot: the scheme the builder
- * wrote the table with. hash is ix_key_hash(key, len); f the table's filter (or NULL). */
+ * wrote the table with. hash is ix_key_hash(key, len); f the table's filter (or NULL). With
+ * aside, each read that is likely a cache miss is a co_wait() (not when the caller has asked
+ * for those lines already). */
 static uint32_t hash_probe(const struct index_view *v, const struct key_table *t,
-                           const struct hash_filter *f, uint32_t hash, const char *key, size_t len)
+                           const struct hash_filter *f, uint32_t hash, const char *key, size_t len,
+                           bool aside)
 {
     if (!filter_has(f, hash))
         return IX_NONE;
     size_t mask = t->nslots - 1; /* a power of two, checked at open */
     size_t h = hash & mask;
     for (size_t probes = 0; probes < t->nslots; probes++) {
+        if (aside)
+            co_wait(&t->slot[h]);
         uint32_t e = t->slot[h];
         if (e == IX_NONE)
             return IX_NONE;
+        if (aside)
+            co_wait((const char *)t->arr + (size_t)e * t->stride + t->key_field);
         const char *k = ix_str(v, key_off(t, e));
+        if (aside)
+            co_wait(k);
         if (strncmp(k, key, len) == 0 && k[len] == '\0')
             return e;
         h = (h + 1) & mask;
@@ -748,7 +763,7 @@ static uint32_t hash_probe(const struct index_view *v, const struct key_table *t
 uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = street_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->street, ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->street, ix_key_hash(key, len), key, len, true);
 }
 
 void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
@@ -766,12 +781,22 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
         /* the filter; then sweeps whose reads are in flight together: the slots, the streets
          * they name, the keys of those streets; then the probes themselves, mostly in cached
          * lines */
-        for (size_t i = 0; i < m; i++) {
+        for (size_t i = 0; i < m; i++)
             hash[i] = ix_key_hash(key[i], len[i]);
+        if (co_running && f) {
+            for (size_t i = 0; i < m; i++)
+                __builtin_prefetch(&f->word[filter_bit(f, hash[i]) >> 6]);
+            co_pass();
+        }
+        bool any = false;
+        for (size_t i = 0; i < m; i++) {
             maybe[i] = filter_has(f, hash[i]);
+            any |= maybe[i];
             if (maybe[i])
                 __builtin_prefetch(&v->street_hash[hash[i] & mask]);
         }
+        if (any)
+            co_pass();
         for (size_t i = 0; i < m; i++) { /* the key, and the run's length beside it (flags) */
             e[i] = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
             if (e[i] != IX_NONE && e[i] < v->n_streets) {
@@ -779,11 +804,13 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
                 __builtin_prefetch(&v->streets[e[i]].flags);
             }
         }
+        co_pass();
         for (size_t i = 0; i < m; i++)
             if (e[i] != IX_NONE && e[i] < v->n_streets)
                 __builtin_prefetch(ix_str(v, v->streets[e[i]].key));
+        co_pass();
         for (size_t i = 0; i < m; i++)
-            first[i] = maybe[i] ? hash_probe(v, &t, NULL, hash[i], key[i], len[i]) : IX_NONE;
+            first[i] = maybe[i] ? hash_probe(v, &t, NULL, hash[i], key[i], len[i], false) : IX_NONE;
     }
 }
 
@@ -833,7 +860,7 @@ const uint32_t *index_areas_near(const struct index *ix, double lat, double lon,
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = place_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->place, ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->place, ix_key_hash(key, len), key, len, true);
 }
 
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
@@ -844,7 +871,7 @@ bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = pc_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->pc, ix_key_hash(key, len), key, len);
+    return hash_probe(&ix->v, &t, key_filters(ix)->pc, ix_key_hash(key, len), key, len, true);
 }
 
 void index_street_run_prefetch(const struct index *ix, uint32_t first)
@@ -931,6 +958,11 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
      * SIZE_MAX: still to look up); then three sweeps, so that the reads of one sweep are in
      * flight together: the directory entries, then the buckets they name, then the searches
      * in cached lines */
+    if (co_running && f) {
+        for (size_t i = 0; i < n; i++)
+            __builtin_prefetch(&f->word[filter_bit(f, hash[i]) >> 6]);
+        co_pass();
+    }
     for (size_t i = 0; i < n; i++) {
         first[i] = v->fuzzy;
         count[i] = filter_has(f, hash[i]) ? SIZE_MAX : 0;
@@ -938,9 +970,11 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
     for (size_t i = 0; i < n; i++)
         if (count[i])
             __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
+    co_pass();
     for (size_t i = 0; i < n; i++)
         if (count[i] && v->fuzzy_dir[hash[i] >> shift] < v->n_fuzzy)
             __builtin_prefetch(&v->fuzzy[v->fuzzy_dir[hash[i] >> shift]]);
+    co_pass();
     for (size_t i = 0; i < n; i++) {
         size_t bucket = hash[i] >> shift;
         if (count[i])

@@ -123,6 +123,9 @@ int index_pages(const struct index *ix, size_t *resident, size_t *huge);
 
 void index_close(struct index *ix);
 
+/* Bytes of the index file (mapped). */
+uint64_t index_size(const struct index *ix);
+
 /* The identity of the index file: "<header CRC-32>-<file size>" in hex. The header holds every
  * section's CRC, so two files with one identity hold the same bytes (as far as CRC-32 tells).
  * Writes at most 26 bytes with the NUL. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_geocode.sh - `geobatch geocode` end to end on the Liechtenstein OpenAddresses index: the
 # exact bytes of a small result, output in input order and byte-identical with 1 and 4 threads
-# on a few thousand rows, invalid lines in --errors as "Line Number:N <line>", stdin input,
-# CRLF input, --outputcombined=false with --no-matches, and --query JSON.
+# and with rows interleaved (--lanes) on a few thousand rows, invalid lines in --errors as
+# "Line Number:N <line>", stdin input, CRLF input, --outputcombined=false with --no-matches,
+# and --query JSON.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -82,6 +83,21 @@ rows=$(($(wc -l <"$T/big.txt") - 1))
     --threads 4 --errors="$T/e4" "$T/big.txt" >"$T/t4.out"
 cmp -s "$T/t1.out" "$T/t4.out" || fail "--threads 1 and --threads 4 differ"
 cmp -s "$T/e1" "$T/e4" || fail "errors differ between thread counts"
+# rows interleaved (--lanes, base/co.h; the default for large indexes), and with --stats
+counts() { grep -o '^rows=[0-9]* matched=[0-9]* unmatched=[0-9]* invalid=[0-9]*' "$1"; }
+"${G[@]}" --outcols=displayLatitude --threads 1 --lanes 1 --stats "$T/big.txt" >/dev/null \
+    2>"$T/t1.stats"
+[ -n "$(counts "$T/t1.stats")" ] || fail "stats: $(cat "$T/t1.stats")"
+for lanes in "1 8" "2 8" "1 16" "3 3"; do
+    set -- $lanes
+    "${G[@]}" --outcols=displayLatitude,displayLongitude,matchLevel,matchType,relevance \
+        --maxresults=3 --threads "$1" --lanes "$2" --stats --errors="$T/el" "$T/big.txt" \
+        >"$T/tl.out" 2>"$T/tl.stats"
+    cmp -s "$T/t1.out" "$T/tl.out" || fail "--threads $1 --lanes $2 differs from one row at a time"
+    cmp -s "$T/e1" "$T/el" || fail "errors differ with --threads $1 --lanes $2"
+    [ "$(counts "$T/tl.stats")" = "$(counts "$T/t1.stats")" ] ||
+        fail "--lanes $2 stats: $(cat "$T/tl.stats")"
+done
 # recIds appear in input order, each once as a block, SeqNumber 1..n within a block
 valid_ids=$(grep -v '|.*|' "$T/big.txt" | cut -d'|' -f1)
 tail -n +2 "$T/t1.out" | awk -F'|' '
