@@ -44,8 +44,10 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
         return;
     g->has_pc = true;
     g->pc_entry = postcode_entry(g, g->pc_key, k, NULL, &g->pc_run);
-    if (g->pc_entry != IX_NONE)
+    if (g->pc_entry != IX_NONE) {
+        index_postcode_streets_prefetch(g->ix, g->pc_run);
         return;
+    }
     /* the same national forms as in free text: "94102-1234", "D-91207" */
     char key[sizeof(g->pc_key)];
     const char *cc = NULL;
@@ -59,6 +61,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
     if (e != IX_NONE) {
         g->pc_entry = e;
         g->pc_run = run;
+        index_postcode_streets_prefetch(g->ix, run);
     }
 }
 
@@ -735,6 +738,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             g->has_pc = true;
             g->pc_entry = e;
             g->pc_run = run;
+            index_postcode_streets_prefetch(g->ix, run);
             if (!g->cc_arg && g->v->postcodes[e].country[0]) {
                 memcpy(g->guess_cc, g->v->postcodes[e].country, 2);
                 g->cc_arg = g->guess_cc;

@@ -738,6 +738,8 @@ static uint32_t hash_probe(const struct index_view *v, const struct key_table *t
                            const struct hash_filter *f, uint32_t hash, const char *key, size_t len,
                            bool aside)
 {
+    if (aside && f)
+        co_wait(&f->word[filter_bit(f, hash) >> 6]);
     if (!filter_has(f, hash))
         return IX_NONE;
     size_t mask = t->nslots - 1; /* a power of two, checked at open */
@@ -927,6 +929,21 @@ const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, u
     }
     *n = end - a;
     return st + a;
+}
+
+void index_postcode_streets_prefetch(const struct index *ix, uint32_t entry)
+{
+    const struct index_view *v = &ix->v;
+    if (!co_running || entry >= v->n_postcodes)
+        return;
+    co_wait(&v->pc_ranges[entry]);
+    const uint32_t *st = v->pc_streets + v->pc_ranges[entry].first;
+    size_t n = v->pc_ranges[entry].count;
+    /* the middles of a binary search's first four halvings (one line when n is small) */
+    for (size_t d = 2; d <= 16; d *= 2)
+        for (size_t k = 1; k < d; k += 2)
+            __builtin_prefetch(&st[n * k / d]);
+    co_pass();
 }
 
 /* The FUZZY entries of hash within [lo, hi), its directory bucket. */

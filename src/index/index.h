@@ -166,6 +166,9 @@ uint32_t index_street_run_end(const struct index *ix, uint32_t first);
  * the returned pointer. O(log n). */
 const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, uint32_t from,
                                        size_t *n);
+/* In interleaved geocoding (base/co.h): ask for the lines that the searches of postcode
+ * entry's streets read first, and step aside while they arrive. Nothing otherwise. */
+void index_postcode_streets_prefetch(const struct index *ix, uint32_t entry);
 
 /* index_street_first() for n keys at once: first[i] for key[i] of len[i] bytes. The same
  * answers as n calls, with the lookups' memory reads (slot, street, key string) overlapped. */
