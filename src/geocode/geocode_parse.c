@@ -821,6 +821,11 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
 static void country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi)
 {
     uint32_t a = *lo, b = *hi;
+    if (co_running && b - a > 1) { /* the run's last street is a line of its own */
+        __builtin_prefetch(&v->streets[a].country);
+        __builtin_prefetch(&v->streets[b - 1].country);
+        co_pass();
+    }
     if (a < b && memcmp(v->streets[a].country, cc, 2) == 0 &&
         memcmp(v->streets[b - 1].country, cc, 2) == 0)
         return;     /* the whole range is of country cc */
@@ -863,8 +868,10 @@ static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, 
         uint32_t a = c_lo, b = c_hi;
         while (a < b) {
             uint32_t m = a + (b - a) / 2;
-            if (b - a > 2)
+            if (b - a > 2) {
                 co_wait(&v->streets[m]);
+                co_wait(ix_str(v, v->streets[m].city_key));
+            }
             if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
                 a = m + 1;
             else
