@@ -37,25 +37,6 @@
 #define CHUNK_ROWS  8192
 #define OUT_MAX     ((size_t)1 << 30) /* per slice buffer */
 #define MAX_THREADS 64
-/* --lanes when not given: LANES_AUTO for indexes of LANES_MIN_INDEX bytes and more, whose
- * reads miss the caches (at 18.5 M addresses structured rows run 1.25x faster), else 1 (a
- * small index is in the caches: switching would only cost). */
-#define LANES_AUTO      8
-#define LANES_MIN_INDEX ((uint64_t)256 << 20)
-
-struct stored_row {
-    size_t lineno;
-    size_t nfields;
-    size_t first; /* index of its first field in chunk.off */
-};
-
-struct chunk {
-    struct stored_row *rows;
-    size_t nrows;
-    struct buf arena;  /* field bytes, each NUL-terminated */
-    size_t *off, *len; /* per field: offset in arena, length */
-    size_t nf, capf;
-};
 
 /* Per-record latency histogram: bucket k holds records that took [2^k, 2^(k+1)) ns. */
 #define LAT_BUCKETS 40
@@ -66,7 +47,7 @@ struct latency {
 
 struct slice {
     const struct batch *b;
-    const struct chunk *ch;
+    const struct batch_rowset *set;
     size_t from, to;
     struct buf out, nomatch;
     int rc;
@@ -129,158 +110,26 @@ static uint64_t latency_quantile(const struct latency *l, double q)
     return l->max_ns;
 }
 
-static void chunk_add(struct chunk *ch, const struct csv_row *row)
-{
-    struct stored_row *r = &ch->rows[ch->nrows++];
-    r->lineno = row->lineno;
-    r->nfields = row->nfields;
-    r->first = ch->nf;
-    for (size_t i = 0; i < row->nfields; i++) {
-        if (ch->nf == ch->capf) {
-            ch->capf = ch->capf ? ch->capf * 2 : 65536;
-            ch->off = xreallocarray(ch->off, ch->capf, sizeof(size_t));
-            ch->len = xreallocarray(ch->len, ch->capf, sizeof(size_t));
-        }
-        ch->off[ch->nf] = ch->arena.len;
-        ch->len[ch->nf] = row->lens[i];
-        if (buf_append(&ch->arena, row->fields[i], row->lens[i]) < 0 ||
-            buf_putc(&ch->arena, '\0') < 0)
-            abort(); /* bounded: CHUNK_ROWS rows of bounded lines */
-        ch->nf++;
-    }
-}
-
-/* Row i of the chunk as batch_row() takes it, its fields in fields[] and lens[] (256). */
-static void chunk_row(const struct chunk *ch, size_t i, struct csv_row *row, char **fields,
-                      size_t *lens)
-{
-    const struct stored_row *r = &ch->rows[i];
-    memset(row, 0, sizeof(*row));
-    row->lineno = r->lineno;
-    row->nfields = r->nfields < 256 ? r->nfields : 256;
-    for (size_t k = 0; k < row->nfields; k++) {
-        fields[k] = ch->arena.data + ch->off[r->first + k];
-        lens[k] = ch->len[r->first + k];
-    }
-    row->fields = fields;
-    row->lens = lens;
-}
-
-/* Geocode row i of the slice into out and nomatch, counted in the slice. */
-static int slice_row(struct slice *sl, struct batch_scratch *s, size_t i, struct buf *out,
-                     struct buf *nomatch)
-{
-    char *fields[256];
-    size_t lens[256];
-    struct csv_row row;
-    chunk_row(sl->ch, i, &row, fields, lens);
-    struct batch_result res;
-    uint64_t t0 = sl->lat ? now_ns() : 0;
-    int rc = batch_row(sl->b, s, &row, out, nomatch, &res);
-    if (sl->lat)
-        latency_add(sl->lat, now_ns() - t0);
-    if (res.matched)
-        sl->matched++;
-    else
-        sl->unmatched++;
-    sl->levels[res.level <= GL_HOUSENUMBER ? res.level : GL_NONE]++;
-    return rc;
-}
-
-/* One coroutine's rows of an interleaved slice: their output, and where each row's ends. */
-struct lane {
-    struct batch_scratch *s;
-    struct buf out, nomatch;
-    size_t *row, *out_end, *nomatch_end;
-    size_t n, cap;
-};
-
-struct lanes {
-    struct slice *sl;
-    struct lane *lane;
-    size_t next; /* the next row of the slice to take */
-};
-
-/* Coroutine i: rows of the slice, one after another, as long as there are any. */
-static void lane_run(void *arg, size_t i)
-{
-    struct lanes *ls = arg;
-    struct lane *l = &ls->lane[i];
-    while (ls->next < ls->sl->to && ls->sl->rc == 0) {
-        size_t r = ls->next++;
-        int rc = slice_row(ls->sl, l->s, r, &l->out, &l->nomatch);
-        if (rc < 0 && ls->sl->rc == 0)
-            ls->sl->rc = rc;
-        if (l->n == l->cap) {
-            l->cap = l->cap ? 2 * l->cap : 1024;
-            l->row = xreallocarray(l->row, l->cap, sizeof(*l->row));
-            l->out_end = xreallocarray(l->out_end, l->cap, sizeof(*l->out_end));
-            l->nomatch_end = xreallocarray(l->nomatch_end, l->cap, sizeof(*l->nomatch_end));
-        }
-        l->row[l->n] = r;
-        l->out_end[l->n] = l->out.len;
-        l->nomatch_end[l->n] = l->nomatch.len;
-        l->n++;
-    }
-}
-
-static void slice_interleaved(struct slice *sl, struct co_group *co, size_t nlanes)
-{
-    struct lane lane[CO_MAX];
-    struct lanes ls = {.sl = sl, .lane = lane, .next = sl->from};
-    memset(lane, 0, sizeof(lane));
-    for (size_t i = 0; i < nlanes; i++) {
-        lane[i].s = batch_scratch_new();
-        if (!lane[i].s)
-            abort();
-        buf_init(&lane[i].out, OUT_MAX);
-        buf_init(&lane[i].nomatch, OUT_MAX);
-    }
-    co_run(co, nlanes, lane_run, &ls);
-    /* the rows' output in row order: each lane's rows are ascending */
-    size_t at[CO_MAX] = {0};
-    for (size_t r = sl->from; r < ls.next && sl->rc == 0; r++)
-        for (size_t i = 0; i < nlanes; i++) {
-            struct lane *l = &lane[i];
-            if (at[i] == l->n || l->row[at[i]] != r)
-                continue;
-            size_t k = at[i]++;
-            size_t o0 = k ? l->out_end[k - 1] : 0, n0 = k ? l->nomatch_end[k - 1] : 0;
-            if (buf_append(&sl->out, l->out.data + o0, l->out_end[k] - o0) < 0 ||
-                buf_append(&sl->nomatch, l->nomatch.data + n0, l->nomatch_end[k] - n0) < 0)
-                sl->rc = -ENOMEM;
-            break;
-        }
-    for (size_t i = 0; i < nlanes; i++) {
-        batch_scratch_free(lane[i].s);
-        buf_release(&lane[i].out);
-        buf_release(&lane[i].nomatch);
-        free(lane[i].row);
-        free(lane[i].out_end);
-        free(lane[i].nomatch_end);
-    }
-}
-
 static void *slice_run(void *arg)
 {
     struct slice *sl = arg;
-    size_t nlanes = (size_t)sl->lanes;
-    if (nlanes > 1 && sl->to - sl->from > 1) {
-        struct co_group *co = co_group_new(nlanes);
-        if (co) {
-            slice_interleaved(sl, co, nlanes);
-            co_group_free(co);
-            return NULL;
-        }
+    size_t n = sl->to - sl->from;
+    struct batch_result *res = xmallocarray(n ? n : 1, sizeof(*res));
+    uint64_t *ns = sl->lat ? xmallocarray(n ? n : 1, sizeof(*ns)) : NULL;
+    struct batch_lanes *l = batch_lanes_new((size_t)sl->lanes);
+    sl->rc = batch_rows(sl->b, l, sl->set, sl->from, sl->to, &sl->out, &sl->nomatch, res, ns);
+    for (size_t k = 0; k < n && sl->rc == 0; k++) {
+        if (ns)
+            latency_add(sl->lat, ns[k]);
+        if (res[k].matched)
+            sl->matched++;
+        else
+            sl->unmatched++;
+        sl->levels[res[k].level <= GL_HOUSENUMBER ? res[k].level : GL_NONE]++;
     }
-    struct batch_scratch *s = batch_scratch_new();
-    if (!s) {
-        sl->rc = -ENOMEM;
-        return NULL;
-    }
-    for (size_t i = sl->from; i < sl->to && sl->rc == 0; i++)
-        sl->rc = slice_row(sl, s, i, &sl->out, &sl->nomatch);
-    batch_scratch_free(s);
+    batch_lanes_free(l);
+    free(ns);
+    free(res);
     return NULL;
 }
 
@@ -291,8 +140,8 @@ static int write_buf(FILE *fp, const struct buf *b)
     return 0;
 }
 
-/* Geocode the chunk with n threads and write it out in order. */
-static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads, int lanes,
+/* Geocode the chunk of rows with n threads and write it out in order. */
+static int run_chunk(const struct batch *b, const struct batch_rowset *ch, int nthreads, int lanes,
                      FILE *out, FILE *nomatch, size_t *matched, size_t *unmatched, size_t *levels,
                      struct latency *lat)
 {
@@ -300,15 +149,16 @@ static int run_chunk(const struct batch *b, const struct chunk *ch, int nthreads
     struct slice sl[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int n = nthreads;
-    if ((size_t)n > ch->nrows)
-        n = ch->nrows ? (int)ch->nrows : 1;
-    size_t per = (ch->nrows + (size_t)n - 1) / (size_t)n;
+    size_t nrows = batch_rowset_count(ch);
+    if ((size_t)n > nrows)
+        n = nrows ? (int)nrows : 1;
+    size_t per = (nrows + (size_t)n - 1) / (size_t)n;
     for (int t = 0; t < n; t++) {
         memset(&sl[t], 0, sizeof(sl[t]));
         sl[t].b = b;
-        sl[t].ch = ch;
+        sl[t].set = ch;
         sl[t].from = (size_t)t * per;
-        sl[t].to = sl[t].from + per > ch->nrows ? ch->nrows : sl[t].from + per;
+        sl[t].to = sl[t].from + per > nrows ? nrows : sl[t].from + per;
         sl[t].lanes = lanes;
         buf_init(&sl[t].out, OUT_MAX);
         buf_init(&sl[t].nomatch, OUT_MAX);
@@ -478,8 +328,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
 {
     int status = CMD_OK;
     struct csv_row row;
-    struct chunk ch;
-    memset(&ch, 0, sizeof(ch));
+    struct batch_rowset *ch = batch_rowset_new();
     struct buf hb, eb;
     buf_init(&hb, 1 << 20);
     buf_init(&eb, 1 << 20);
@@ -489,8 +338,6 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     if (rc == 0 && nomatch && !p->outputcombined)
         rc = write_buf(nomatch, &hb);
     buf_release(&hb);
-    ch.rows = xmallocarray(CHUNK_ROWS, sizeof(*ch.rows));
-    buf_init(&ch.arena, (size_t)1 << 40);
     size_t matched = 0, unmatched = 0, invalid = 0, levels[GL_HOUSENUMBER + 1] = {0};
     struct latency lat;
     memset(&lat, 0, sizeof(lat));
@@ -517,17 +364,16 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
             continue;
         }
         if (more == 1)
-            chunk_add(&ch, &row);
-        if (ch.nrows == CHUNK_ROWS || (more == 0 && ch.nrows > 0)) {
-            rc = run_chunk(b, &ch, nthreads, lanes, stdout, p->outputcombined ? NULL : nomatch,
+            batch_rowset_add(ch, &row);
+        size_t nrows = batch_rowset_count(ch);
+        if (nrows == CHUNK_ROWS || (more == 0 && nrows > 0)) {
+            rc = run_chunk(b, ch, nthreads, lanes, stdout, p->outputcombined ? NULL : nomatch,
                            &matched, &unmatched, levels, stats ? &lat : NULL);
             gp.rows = matched + unmatched;
             off_t pos = gp.total_bytes ? ftello(in) : -1;
             if (pos >= 0)
                 gp.bytes = (uint64_t)pos;
-            ch.nrows = 0;
-            ch.nf = 0;
-            buf_reset(&ch.arena);
+            batch_rowset_clear(ch);
         }
         if (more == 0)
             break;
@@ -553,10 +399,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
                 latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
                 latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
     }
-    free(ch.rows);
-    free(ch.off);
-    free(ch.len);
-    buf_release(&ch.arena);
+    batch_rowset_free(ch);
     return status;
 }
 
@@ -739,7 +582,7 @@ int cmd_geocode(int argc, char **argv)
         uint64_t bytes = 0;
         for (size_t i = 0; i < gc_set_count(set); i++)
             bytes += index_size(gc_set_index(set, i));
-        lanes = bytes >= LANES_MIN_INDEX ? LANES_AUTO : 1;
+        lanes = batch_lanes_auto(bytes);
     }
     status = geocode_rows(b, r, &p, in, errors, nomatch, nthreads, (int)lanes, stats,
                           progress_wanted(progress, quiet));

@@ -13,6 +13,7 @@
 #include "serve/api.h"
 #include "serve/auth.h"
 #include "cli/cmd.h"
+#include "base/co.h"
 #include "base/conf.h"
 #include "base/err.h"
 #include "base/fsio.h"
@@ -125,7 +126,7 @@ struct serve_opts {
     long workers, max_records, max_body, max_line, max_field, max_fields, max_jobs, rate, burst,
         rate_lease;
     long timeout, header_timeout, min_body_rate, max_conns, max_per_ip, retention, chunk_rows;
-    long max_disk, keep_failed, lease;
+    long max_disk, keep_failed, lease, lanes;
 };
 
 /*
@@ -189,6 +190,10 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          256},
         {"chunk-rows", CONF_LONG, &o->chunk_rows, "N", "rows geocoded per chunk (10000)", 1,
          10000000},
+        {"lanes", CONF_LONG, &o->lanes, "N",
+         "rows each worker geocodes interleaved, switching between them where one would wait "
+         "for memory (8 for an index of 256 MiB or more, else 1)",
+         1, CO_MAX},
         {"max-records", CONF_LONG, &o->max_records, "N", "input lines per job (1000000)", 1,
          1000000000},
         {"max-body", CONF_LONG, &o->max_body, "BYTES", "bytes per upload (2147483648)", 1,
@@ -467,6 +472,7 @@ int cmd_serve(int argc, char **argv)
         .set = ixset,
         .data_dir = o.data,
         .nthreads = (int)o.workers,
+        .lanes = (int)o.lanes,
         .chunk_rows = (uint32_t)o.chunk_rows,
         .limits = limits,
         .notify_command = o.notify,

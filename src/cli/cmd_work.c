@@ -10,6 +10,7 @@
  * directory (--tmp), removed at the end.
  */
 #include "cli/cmd.h"
+#include "base/co.h"
 #include "base/conf.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -50,7 +51,7 @@ int cmd_work(int argc, char **argv)
 {
     struct conf_strs indexes = {0};
     const char *store_url = NULL, *tmp = NULL, *log_level = "info", *notify = NULL;
-    long threads = 0, lease = 30;
+    long threads = 0, lease = 30, lanes = 0;
     const struct conf_opt opts[] = {
         {"store", CONF_STR, &store_url, "URL",
          "the job store: postgresql://USER@HOST:PORT/DB (required; libpq's URI, sslmode and all)",
@@ -60,6 +61,10 @@ int cmd_work(int argc, char **argv)
          "one index set. Takes only jobs that started on the same index",
          0, 0},
         {"threads", CONF_LONG, &threads, "N", "geocoding threads (number of CPUs)", 0, 256},
+        {"lanes", CONF_LONG, &lanes, "N",
+         "rows each thread geocodes interleaved, switching between them where one would wait "
+         "for memory (8 for an index of 256 MiB or more, else 1)",
+         1, CO_MAX},
         {"lease", CONF_LONG, &lease, "SECONDS",
          "a chunk's lease, renewed every third of it while the chunk is geocoded (30)", 1, 86400},
         {"tmp", CONF_STR, &tmp, "DIR", "where the temporary copies of job files go ($TMPDIR)", 0,
@@ -141,6 +146,7 @@ int cmd_work(int argc, char **argv)
         .set = ixset,
         .data_dir = dir,
         .nthreads = (int)threads,
+        .lanes = (int)lanes,
         .chunk_rows = WORKER_CHUNK_ROWS_DEFAULT,
         .limits = {65536, 8192, 256}, /* serve's defaults; every job of this store has its own */
         .notify_command = notify,

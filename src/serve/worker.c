@@ -34,13 +34,16 @@
  * an idle worker also looks once a lease, since an expiry notifies nobody.
  *
  * Threads: see worker.h. The pool mutex guards stop, last_app, busy and the lease slots; the
- * store serialises itself; the index is read-only; each worker has its own batch scratch.
+ * store serialises itself; the index is read-only; each worker has its own batch lanes (a
+ * window of WINDOW rows geocoded interleaved where the index is large: batch_rows).
  */
 #include "serve/worker.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "geocode/geocode_set.h"
+#include "index/index.h"
 #include "job/batch.h"
 #include "job/jobdir.h"
 #include "job/zipout.h"
@@ -60,6 +63,7 @@
 extern char **environ;
 
 #define FLUSH_AT (1u << 20) /* write a chunk's output to disk every MiB */
+#define WINDOW   256        /* rows read before they are geocoded together */
 #define OUT_MAX  ((size_t)64 << 20)
 
 /* A worker thread's task, for the keeper thread (a store with leases). */
@@ -94,7 +98,8 @@ struct worker_pool {
  * under it that holds only the files of the task at hand. */
 struct wctx {
     struct worker_pool *p;
-    struct batch_scratch *scratch;
+    struct batch_lanes *lanes; /* its rows geocoded interleaved where the index is large */
+    struct batch_rowset *rows; /* a window of the chunk's rows */
     char data[GB_PATH_MAX];
     bool files; /* the store keeps the job files: copy in, copy out, remove */
     int slot;   /* this thread's entry of the pool's lease slots */
@@ -355,32 +360,43 @@ static int do_chunk(struct wctx *w, const struct store_task *t, bool *settled)
         o[i].fd = rc;
     }
     struct csv_row row;
-    while ((rc = csv_next(r, &row)) == 1) {
-        struct batch_result res = {0};
-        if (row.error) {
-            /* Valid at upload and read with the same limits: the file is not what was written. */
-            rc = GB_ECORRUPT;
-            goto out;
+    struct batch_result rowres[WINDOW];
+    do { /* WINDOW rows at a time, geocoded together (batch_rows) */
+        batch_rowset_clear(w->rows);
+        while (batch_rowset_count(w->rows) < WINDOW && (rc = csv_next(r, &row)) == 1) {
+            if (row.error) {
+                /* Valid at upload and read with the same limits: the file is not what was
+                 * written. */
+                rc = GB_ECORRUPT;
+                goto out;
+            }
+            batch_rowset_add(w->rows, &row);
         }
-        rc = batch_row(b, w->scratch, &row, &o[0].buf, split ? &o[1].buf : NULL, &res);
         if (rc < 0)
             goto out;
-        processed++;
-        if (processed % 512 == 0 && lease_lost(w, t) == GB_ESTATE) {
+        size_t n = batch_rowset_count(w->rows);
+        int more = rc; /* 0: the chunk's last rows */
+        rc = batch_rows(b, w->lanes, w->rows, 0, n, &o[0].buf, split ? &o[1].buf : NULL, rowres,
+                        NULL);
+        if (rc < 0)
+            goto out;
+        processed += n;
+        if (processed / 512 != (processed - n) / 512 && lease_lost(w, t) == GB_ESTATE) {
             *settled = true; /* the chunk is another worker's now */
             rc = 0;
             goto out;
         }
-        if (res.matched)
-            success++;
-        else
-            error++;
+        for (size_t k = 0; k < n; k++) {
+            if (rowres[k].matched)
+                success++;
+            else
+                error++;
+        }
         for (int i = 0; i < (split ? 2 : 1); i++)
             if (o[i].buf.len >= FLUSH_AT && (rc = chunk_flush(&o[i])) < 0)
                 goto out;
-    }
-    if (rc < 0)
-        goto out;
+        rc = more;
+    } while (rc == 1);
     for (int i = 0; i < (split ? 2 : 1); i++) {
         rc = chunk_flush(&o[i]);
         if (rc < 0)
@@ -742,7 +758,17 @@ static void wait_work(struct worker_pool *p)
 static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
-    struct wctx w = {.p = p, .scratch = batch_scratch_new(), .files = p->files};
+    uint64_t bytes = 0; /* the index's, to choose the lanes */
+    if (p->cfg.set)
+        for (size_t i = 0; i < gc_set_count(p->cfg.set); i++)
+            bytes += index_size(gc_set_index(p->cfg.set, i));
+    else if (p->cfg.index)
+        bytes = index_size(p->cfg.index);
+    struct wctx w = {.p = p,
+                     .lanes = batch_lanes_new(
+                         (size_t)(p->cfg.lanes > 0 ? p->cfg.lanes : batch_lanes_auto(bytes))),
+                     .rows = batch_rowset_new(),
+                     .files = p->files};
     pthread_mutex_lock(&p->mu);
     w.slot = (int)atomic_fetch_add(&p->thread_no, 1);
     pthread_mutex_unlock(&p->mu);
@@ -791,7 +817,8 @@ static void *worker_main(void *arg)
         rmdir(jobs);
         rmdir(w.data);
     }
-    batch_scratch_free(w.scratch);
+    batch_lanes_free(w.lanes);
+    batch_rowset_free(w.rows);
     return NULL;
 }
 

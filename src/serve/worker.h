@@ -27,6 +27,8 @@ struct worker_config {
     const struct gc_set *set; /* several indexes as one (geocode_set.h), or NULL: index */
     const char *data_dir;
     int nthreads;               /* >= 1 */
+    int lanes;                  /* rows a worker geocodes interleaved (batch_lanes), 1 to
+                                   CO_MAX; 0: batch_lanes_auto() of the index's size */
     uint32_t chunk_rows;        /* rows per chunk (the API splits uploads by it) */
     struct csv_limits limits;   /* the limits the upload was validated with */
     const char *notify_command; /* run as "<cmd> <job id> <mailto>" on completion, or NULL */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # api_endpoints.sh - every endpoint and error code of `geobatch serve` with curl against a real
 # server on a free loopback port: documents byte for byte (variable parts by pattern), zip
-# contents, results byte-identical to `geobatch geocode`, cross-application isolation, limits.
+# contents, results byte-identical to `geobatch geocode` (also from workers with --lanes),
+# cross-application isolation, limits.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -282,4 +283,21 @@ args=()
 for _ in $(seq 1 12); do args+=(-o /dev/null "$BASE/jobs?$A"); done
 codes=$(curl -s -w '%{http_code} ' "${args[@]}")
 [[ "$codes" == *429* ]] || fail "request rate limit: no 429 in [$codes]"
+
+# ---- workers that geocode rows interleaved (--lanes): the same bytes, over several chunks ----
+make_data "$T/data3" 'appA codeA'
+start_server "$T/data3" "$T/serve3.log" --lanes 8 --chunk-rows 700
+{
+    echo 'recId|searchText|country'
+    li_rows 3000
+} >"$T/lanes.txt"
+req POST "$BASE/jobs?$A&action=run&$P" --data-binary @"$T/lanes.txt"
+expect_eq "$CODE" 200 "submit to workers with lanes"
+ID3=$(field RequestId <"$T/body")
+wait_done "$ID3" "$A"
+"$GB_BIN" geocode --index "$T/li.gbx" --lanes 1 --indelim='|' --outdelim='|' --"$OUTCOLS" \
+    "$T/lanes.txt" >"$T/cli_lanes.txt" 2>/dev/null
+[ "$(wc -l <"$T/cli_lanes.txt")" -gt 3000 ] || fail "lanes: $(wc -l <"$T/cli_lanes.txt") lines"
+req GET "$BASE/jobs/$ID3/result?$A&outputcompressed=false"
+cmp "$T/body" "$T/cli_lanes.txt" || fail "workers with --lanes 8 differ from geocode row by row"
 echo "api_endpoints: OK"

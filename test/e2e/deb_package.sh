@@ -113,7 +113,7 @@ fi
 # every option of `serve --help` is a key of geobatch.conf (set, or shown commented out)
 CONF="$R/etc/geobatch/geobatch.conf"
 "$R/usr/bin/geobatch" serve --help | sed -n 's/^  --\([a-z-]*\)=.*/\1/p' >"$T/opts"
-expect_eq "$(wc -l <"$T/opts")" 29 "serve options"
+expect_eq "$(wc -l <"$T/opts")" 30 "serve options"
 while read -r o; do
     [ "$o" == config ] && continue
     grep -qE "^#?$o( |$)" "$CONF" || fail "geobatch.conf lacks the key $o"
