@@ -187,6 +187,12 @@ static void lane_run(void *arg, size_t i)
     struct lane *ln = &l->lane[i];
     while (l->next < l->to && l->rc == 0) {
         size_t r = l->next++;
+        const struct stored_row *sr = &l->set->rows[r];
+        if (sr->nfields) { /* the row's fields, written long ago by the reading thread */
+            __builtin_prefetch(&l->set->len[sr->first]);
+            __builtin_prefetch(l->set->arena.data + l->set->off[sr->first]);
+            co_wait(&l->set->off[sr->first]);
+        }
         int rc = one_row(l, ln->s, r, &ln->out, l->nomatch ? &ln->nomatch : NULL);
         if (rc < 0 && l->rc == 0)
             l->rc = rc;
