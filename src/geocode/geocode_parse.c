@@ -913,6 +913,11 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
 {
     size_t n;
     const uint32_t *st = index_postcode_streets(g->ix, g->pc_run, lo, &n);
+    if (co_running && n > 0 && st[0] < hi) { /* the streets add_cand will read */
+        for (size_t k = 0; k < n && k < 8 && st[k] < hi; k++)
+            __builtin_prefetch(&g->v->streets[st[k]].country);
+        co_pass();
+    }
     for (size_t k = 0; k < n && st[k] < hi; k++)
         add_cand(g, st[k], hyp, q, span_tokens);
 }
