@@ -9,11 +9,13 @@
  * then in flight with the first: n queries' misses overlap where one query's cannot. Outside
  * co_run(), co_wait() is one test of a thread-local pointer.
  *
- * Switching is cooperative and happens only inside co_wait(): code between two calls runs as
- * usual, so a coroutine must not call co_wait() while it holds a lock another coroutine of the
- * thread could take. Stacks are CO_STACK bytes below a guard page, mapped on demand.
- * Interleaving needs a stack switch for the machine (x86-64 and AArch64 here); elsewhere
- * co_run() runs the n calls one after another, with the same results.
+ * Switching is cooperative and happens only inside co_wait() and co_pass(): code between two
+ * calls runs as usual, so a coroutine must not call them while it holds a lock another
+ * coroutine of the thread could take. Stacks are CO_STACK bytes below a guard page, mapped on
+ * demand. A switch keeps the callee-saved registers; the floating-point control words are the
+ * thread's (nothing here changes them). Interleaving needs a stack switch for the machine
+ * (x86-64 here); elsewhere co_run() runs the n calls one after another, with the same
+ * results.
  */
 #ifndef GEOBATCH_CO_H
 #define GEOBATCH_CO_H

@@ -579,12 +579,8 @@ int cmd_geocode(int argc, char **argv)
         nthreads = 1;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    if (lanes == 0) { /* interleave where the index is too large for the caches */
-        uint64_t bytes = 0;
-        for (size_t i = 0; i < gc_set_count(set); i++)
-            bytes += index_size(gc_set_index(set, i));
-        lanes = batch_lanes_auto(bytes);
-    }
+    if (lanes == 0) /* interleave where the index is too large for the caches */
+        lanes = batch_lanes_auto(gc_set_size(set));
     status = geocode_rows(b, r, &p, in, errors, nomatch, nthreads, (int)lanes, stats,
                           progress_wanted(progress, quiet));
 out:

@@ -173,6 +173,14 @@ size_t gc_set_count(const struct gc_set *s)
     return s->n;
 }
 
+uint64_t gc_set_size(const struct gc_set *s)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < s->n; i++)
+        bytes += index_size(gc_set_index(s, i));
+    return bytes;
+}
+
 const struct index *gc_set_index(const struct gc_set *s, size_t i)
 {
     return s->m[i].ix;

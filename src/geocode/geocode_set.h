@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gc_set;
 
@@ -44,6 +45,8 @@ void gc_set_close(struct gc_set *s);
 size_t gc_set_count(const struct gc_set *s);
 const struct index *gc_set_index(const struct gc_set *s, size_t i);
 const char *gc_set_path(const struct gc_set *s, size_t i);
+/* Bytes of the members' index files together. */
+uint64_t gc_set_size(const struct gc_set *s);
 
 /* Verify every member's checksums (index_verify_checksums), one after another. Return 0 or
  * the first failure, with its message in err. Read-only: safe while other threads geocode. */

@@ -758,12 +758,10 @@ static void wait_work(struct worker_pool *p)
 static void *worker_main(void *arg)
 {
     struct worker_pool *p = arg;
-    uint64_t bytes = 0; /* the index's, to choose the lanes */
-    if (p->cfg.set)
-        for (size_t i = 0; i < gc_set_count(p->cfg.set); i++)
-            bytes += index_size(gc_set_index(p->cfg.set, i));
-    else if (p->cfg.index)
-        bytes = index_size(p->cfg.index);
+    /* the index's size chooses the lanes */
+    uint64_t bytes = p->cfg.set     ? gc_set_size(p->cfg.set)
+                     : p->cfg.index ? index_size(p->cfg.index)
+                                    : 0;
     struct wctx w = {.p = p,
                      .lanes = batch_lanes_new(
                          (size_t)(p->cfg.lanes > 0 ? p->cfg.lanes : batch_lanes_auto(bytes))),
