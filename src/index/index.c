@@ -556,13 +556,29 @@ static size_t filter_bit(const struct hash_filter *f, uint32_t hash)
     return hash >> (32 - f->bits);
 }
 
+/* The word of f that holds hash's bit. */
+static const uint64_t *filter_word(const struct hash_filter *f, uint32_t hash)
+{
+    return &f->word[filter_bit(f, hash) >> 6];
+}
+
+/* In interleaved geocoding (base/co.h): ask for the words of the n hashes, and step aside
+ * while they arrive. */
+static void filter_ask(const struct hash_filter *f, const uint32_t *hash, size_t n)
+{
+    if (!co_running || !f || n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        __builtin_prefetch(filter_word(f, hash[i]));
+    co_pass();
+}
+
 /* Whether hash may have been added to f (always, for no filter). */
 static bool filter_has(const struct hash_filter *f, uint32_t hash)
 {
     if (!f)
         return true;
-    size_t b = filter_bit(f, hash);
-    return f->word[b >> 6] >> (b & 63) & 1;
+    return *filter_word(f, hash) >> (filter_bit(f, hash) & 63) & 1;
 }
 
 static void filter_add(struct hash_filter *f, uint32_t hash)
@@ -739,7 +755,7 @@ static uint32_t hash_probe(const struct index_view *v, const struct key_table *t
                            bool aside)
 {
     if (aside && f)
-        co_wait(&f->word[filter_bit(f, hash) >> 6]);
+        co_wait(filter_word(f, hash));
     if (!filter_has(f, hash))
         return IX_NONE;
     size_t mask = t->nslots - 1; /* a power of two, checked at open */
@@ -785,20 +801,18 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
          * lines */
         for (size_t i = 0; i < m; i++)
             hash[i] = ix_key_hash(key[i], len[i]);
-        if (co_running && f) {
-            for (size_t i = 0; i < m; i++)
-                __builtin_prefetch(&f->word[filter_bit(f, hash[i]) >> 6]);
-            co_pass();
-        }
+        filter_ask(f, hash, m);
         bool any = false;
         for (size_t i = 0; i < m; i++) {
             maybe[i] = filter_has(f, hash[i]);
+            first[i] = IX_NONE;
             any |= maybe[i];
             if (maybe[i])
                 __builtin_prefetch(&v->street_hash[hash[i] & mask]);
         }
-        if (any)
-            co_pass();
+        if (!any)
+            continue; /* no key there: nothing to read */
+        co_pass();
         for (size_t i = 0; i < m; i++) { /* the key, and the run's length beside it (flags) */
             e[i] = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
             if (e[i] != IX_NONE && e[i] < v->n_streets) {
@@ -812,7 +826,8 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
                 __builtin_prefetch(ix_str(v, v->streets[e[i]].key));
         co_pass();
         for (size_t i = 0; i < m; i++)
-            first[i] = maybe[i] ? hash_probe(v, &t, NULL, hash[i], key[i], len[i], false) : IX_NONE;
+            if (maybe[i])
+                first[i] = hash_probe(v, &t, NULL, hash[i], key[i], len[i], false);
     }
 }
 
@@ -975,15 +990,15 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
      * SIZE_MAX: still to look up); then three sweeps, so that the reads of one sweep are in
      * flight together: the directory entries, then the buckets they name, then the searches
      * in cached lines */
-    if (co_running && f) {
-        for (size_t i = 0; i < n; i++)
-            __builtin_prefetch(&f->word[filter_bit(f, hash[i]) >> 6]);
-        co_pass();
-    }
+    filter_ask(f, hash, n);
+    bool any = false;
     for (size_t i = 0; i < n; i++) {
         first[i] = v->fuzzy;
         count[i] = filter_has(f, hash[i]) ? SIZE_MAX : 0;
+        any |= count[i] != 0;
     }
+    if (!any)
+        return; /* no variant there: nothing to read */
     for (size_t i = 0; i < n; i++)
         if (count[i])
             __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
