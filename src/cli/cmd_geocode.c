@@ -11,7 +11,6 @@
  */
 #include "job/batch.h"
 #include "cli/cmd.h"
-#include "base/co.h"
 #include "base/conf.h"
 #include "base/csv.h"
 #include "base/mem.h"
@@ -445,10 +444,7 @@ int cmd_geocode(int argc, char **argv)
          0, 0},
         {"threads", CONF_LONG, &threads, "N", "geocoding threads (default: all cores)", 1,
          MAX_THREADS},
-        {"lanes", CONF_LONG, &lanes, "N",
-         "rows each thread geocodes interleaved, switching between them where one would wait "
-         "for memory (default: 8 for an index of 256 MiB or more, else 1)",
-         1, CO_MAX},
+        {"lanes", CONF_LONG, &lanes, "N", BATCH_LANES_HELP, 1, BATCH_LANES_MAX},
         {"query", CONF_STR, &query, "TEXT",
          "geocode this one free-form address instead of a file; print its candidates as JSON", 0,
          0},

@@ -13,8 +13,8 @@
 #include "serve/api.h"
 #include "serve/auth.h"
 #include "cli/cmd.h"
-#include "base/co.h"
 #include "base/conf.h"
+#include "job/batch.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "serve/http.h"
@@ -190,10 +190,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
          256},
         {"chunk-rows", CONF_LONG, &o->chunk_rows, "N", "rows geocoded per chunk (10000)", 1,
          10000000},
-        {"lanes", CONF_LONG, &o->lanes, "N",
-         "rows each worker geocodes interleaved, switching between them where one would wait "
-         "for memory (8 for an index of 256 MiB or more, else 1)",
-         1, CO_MAX},
+        {"lanes", CONF_LONG, &o->lanes, "N", BATCH_LANES_HELP, 1, BATCH_LANES_MAX},
         {"max-records", CONF_LONG, &o->max_records, "N", "input lines per job (1000000)", 1,
          1000000000},
         {"max-body", CONF_LONG, &o->max_body, "BYTES", "bytes per upload (2147483648)", 1,

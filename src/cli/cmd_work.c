@@ -10,8 +10,8 @@
  * directory (--tmp), removed at the end.
  */
 #include "cli/cmd.h"
-#include "base/co.h"
 #include "base/conf.h"
+#include "job/batch.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "geocode/geocode_set.h"
@@ -61,10 +61,7 @@ int cmd_work(int argc, char **argv)
          "one index set. Takes only jobs that started on the same index",
          0, 0},
         {"threads", CONF_LONG, &threads, "N", "geocoding threads (number of CPUs)", 0, 256},
-        {"lanes", CONF_LONG, &lanes, "N",
-         "rows each thread geocodes interleaved, switching between them where one would wait "
-         "for memory (8 for an index of 256 MiB or more, else 1)",
-         1, CO_MAX},
+        {"lanes", CONF_LONG, &lanes, "N", BATCH_LANES_HELP, 1, BATCH_LANES_MAX},
         {"lease", CONF_LONG, &lease, "SECONDS",
          "a chunk's lease, renewed every third of it while the chunk is geocoded (30)", 1, 86400},
         {"tmp", CONF_STR, &tmp, "DIR", "where the temporary copies of job files go ($TMPDIR)", 0,

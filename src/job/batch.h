@@ -84,6 +84,11 @@ void batch_rowset_clear(struct batch_rowset *s);
  */
 #define BATCH_LANES_AUTO      8
 #define BATCH_LANES_MIN_INDEX ((uint64_t)256 << 20)
+#define BATCH_LANES_MAX       16 /* CO_MAX */
+/* --lanes of the commands that geocode rows (geocode, serve, work). */
+#define BATCH_LANES_HELP                                                                           \
+    "rows each thread geocodes interleaved, switching between them where one would wait for "      \
+    "memory (default: 8 for an index of 256 MiB or more, else 1)"
 struct batch_lanes;
 int batch_lanes_auto(uint64_t index_bytes);
 struct batch_lanes *batch_lanes_new(size_t lanes);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+_Static_assert(BATCH_LANES_MAX == CO_MAX, "batch.h's BATCH_LANES_MAX is base/co.h's CO_MAX");
+
 #define ROW_FIELDS 256 /* fields of a row that batch_row() sees, as the CLI always had */
 
 /* ---- rows copied out of a reader ---- */
@@ -99,11 +101,15 @@ static void rowset_row(const struct batch_rowset *s, size_t i, struct csv_row *r
 
 /* ---- lanes ---- */
 
-/* One coroutine's rows: their output, and where each row's ends in it. */
+/* One coroutine's rows: their output, and for each row where its lines end in it. */
+struct lane_row {
+    size_t row, out_end, nomatch_end;
+};
+
 struct lane {
     struct batch_scratch *s;
     struct buf out, nomatch;
-    size_t *row, *out_end, *nomatch_end;
+    struct lane_row *rows;
     size_t n, cap;
 };
 
@@ -151,9 +157,7 @@ void batch_lanes_free(struct batch_lanes *l)
         batch_scratch_free(ln->s);
         buf_release(&ln->out);
         buf_release(&ln->nomatch);
-        free(ln->row);
-        free(ln->out_end);
-        free(ln->nomatch_end);
+        free(ln->rows);
     }
     co_group_free(l->co);
     free(l);
@@ -196,16 +200,8 @@ static void lane_run(void *arg, size_t i)
         int rc = one_row(l, ln->s, r, &ln->out, l->nomatch ? &ln->nomatch : NULL);
         if (rc < 0 && l->rc == 0)
             l->rc = rc;
-        if (ln->n == ln->cap) {
-            ln->cap = ln->cap ? 2 * ln->cap : 256;
-            ln->row = xreallocarray(ln->row, ln->cap, sizeof(*ln->row));
-            ln->out_end = xreallocarray(ln->out_end, ln->cap, sizeof(*ln->out_end));
-            ln->nomatch_end = xreallocarray(ln->nomatch_end, ln->cap, sizeof(*ln->nomatch_end));
-        }
-        ln->row[ln->n] = r;
-        ln->out_end[ln->n] = ln->out.len;
-        ln->nomatch_end[ln->n] = ln->nomatch.len;
-        ln->n++;
+        VEC_GROW(ln->rows, ln->n, ln->cap);
+        ln->rows[ln->n++] = (struct lane_row){r, ln->out.len, ln->nomatch.len};
     }
 }
 
@@ -216,13 +212,14 @@ static int merge_lanes(struct batch_lanes *l)
     for (size_t r = l->from; r < l->next; r++)
         for (size_t i = 0; i < l->n; i++) {
             struct lane *ln = &l->lane[i];
-            if (at[i] == ln->n || ln->row[at[i]] != r)
+            if (at[i] == ln->n || ln->rows[at[i]].row != r)
                 continue;
             size_t k = at[i]++;
-            size_t o0 = k ? ln->out_end[k - 1] : 0, n0 = k ? ln->nomatch_end[k - 1] : 0;
-            int rc = buf_append(l->out, ln->out.data + o0, ln->out_end[k] - o0);
+            const struct lane_row *lr = &ln->rows[k];
+            size_t o0 = k ? lr[-1].out_end : 0, n0 = k ? lr[-1].nomatch_end : 0;
+            int rc = buf_append(l->out, ln->out.data + o0, lr->out_end - o0);
             if (rc == 0 && l->nomatch)
-                rc = buf_append(l->nomatch, ln->nomatch.data + n0, ln->nomatch_end[k] - n0);
+                rc = buf_append(l->nomatch, ln->nomatch.data + n0, lr->nomatch_end - n0);
             if (rc < 0)
                 return rc;
             break;
