@@ -53,7 +53,7 @@ struct slice {
     size_t matched, unmatched;
     size_t levels[GL_HOUSENUMBER + 1]; /* rows by their first candidate's level */
     struct latency *lat;               /* NULL unless --stats */
-    int lanes;                         /* rows geocoded interleaved (base/co.h); 1: one by one */
+    struct batch_lanes *lanes;         /* its thread's, kept from chunk to chunk */
 };
 
 /* What the progress line and the summary show; rows and bytes change while it is drawn. */
@@ -115,8 +115,8 @@ static void *slice_run(void *arg)
     size_t n = sl->to - sl->from;
     struct batch_result *res = xmallocarray(n ? n : 1, sizeof(*res));
     uint64_t *ns = sl->lat ? xmallocarray(n ? n : 1, sizeof(*ns)) : NULL;
-    struct batch_lanes *l = batch_lanes_new((size_t)sl->lanes);
-    sl->rc = batch_rows(sl->b, l, sl->set, sl->from, sl->to, &sl->out, &sl->nomatch, res, ns);
+    sl->rc =
+        batch_rows(sl->b, sl->lanes, sl->set, sl->from, sl->to, &sl->out, &sl->nomatch, res, ns);
     for (size_t k = 0; k < n && sl->rc == 0; k++) {
         if (ns)
             latency_add(sl->lat, ns[k]);
@@ -126,7 +126,6 @@ static void *slice_run(void *arg)
             sl->unmatched++;
         sl->levels[res[k].level <= GL_HOUSENUMBER ? res[k].level : GL_NONE]++;
     }
-    batch_lanes_free(l);
     free(ns);
     free(res);
     return NULL;
@@ -140,9 +139,9 @@ static int write_buf(FILE *fp, const struct buf *b)
 }
 
 /* Geocode the chunk of rows with n threads and write it out in order. */
-static int run_chunk(const struct batch *b, const struct batch_rowset *ch, int nthreads, int lanes,
-                     FILE *out, FILE *nomatch, size_t *matched, size_t *unmatched, size_t *levels,
-                     struct latency *lat)
+static int run_chunk(const struct batch *b, const struct batch_rowset *ch, int nthreads,
+                     struct batch_lanes *const *lanes, FILE *out, FILE *nomatch, size_t *matched,
+                     size_t *unmatched, size_t *levels, struct latency *lat)
 {
     struct latency lats[MAX_THREADS];
     struct slice sl[MAX_THREADS];
@@ -158,7 +157,7 @@ static int run_chunk(const struct batch *b, const struct batch_rowset *ch, int n
         sl[t].set = ch;
         sl[t].from = (size_t)t * per;
         sl[t].to = sl[t].from + per > nrows ? nrows : sl[t].from + per;
-        sl[t].lanes = lanes;
+        sl[t].lanes = lanes[t];
         buf_init(&sl[t].out, OUT_MAX);
         buf_init(&sl[t].nomatch, OUT_MAX);
         if (lat) {
@@ -328,6 +327,9 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     int status = CMD_OK;
     struct csv_row row;
     struct batch_rowset *ch = batch_rowset_new();
+    struct batch_lanes *lane_sets[MAX_THREADS]; /* each thread's, for the whole input */
+    for (int t = 0; t < nthreads; t++)
+        lane_sets[t] = batch_lanes_new((size_t)lanes);
     struct buf hb, eb;
     buf_init(&hb, 1 << 20);
     buf_init(&eb, 1 << 20);
@@ -366,7 +368,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
             batch_rowset_add(ch, &row);
         size_t nrows = batch_rowset_count(ch);
         if (nrows == CHUNK_ROWS || (more == 0 && nrows > 0)) {
-            rc = run_chunk(b, ch, nthreads, lanes, stdout, p->outputcombined ? NULL : nomatch,
+            rc = run_chunk(b, ch, nthreads, lane_sets, stdout, p->outputcombined ? NULL : nomatch,
                            &matched, &unmatched, levels, stats ? &lat : NULL);
             gp.rows = matched + unmatched;
             off_t pos = gp.total_bytes ? ftello(in) : -1;
@@ -399,6 +401,8 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
                 latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
     }
     batch_rowset_free(ch);
+    for (int t = 0; t < nthreads; t++)
+        batch_lanes_free(lane_sets[t]);
     return status;
 }
 
