@@ -237,11 +237,18 @@ static int scored(void)
     return ((const struct gctx *)(const void *)res->scratch.bytes)->scored;
 }
 
-/* "Kirchgasse" in ten towns is a candidate of "Obere Kirchgasse 2, 10002 Town 002" in each
- * (neither the postcode nor the town narrows it: they are not theirs), but without the
- * postcode none of them could come near the street that has both: only that one is scored.
- * Without postcode and town the ten could: all eleven are, and the answer is the same. So it
- * is when the names are found by spelling tolerance ("Kirchgase"). */
+/* Candidates made by the last query (the geocoder's step 2). */
+static int made(void)
+{
+    return ((const struct gctx *)(const void *)res->scratch.bytes)->made;
+}
+
+/* "Kirchgasse" in ten towns is found in "Obere Kirchgasse 2, 10002 Town 002", but neither the
+ * postcode nor the town narrows it (they are not theirs), and the street that has both explains
+ * the whole query: the ten are not even candidates, and only that one is scored. Without
+ * postcode and town, nothing confirms it and the ten could come near it: all eleven are
+ * candidates and scored, and the answer is the same. When the names are found by spelling
+ * tolerance ("Kirchgase"), the ten are candidates, but they are not scored. */
 static void test_a_street_that_cannot_win_is_not_scored(void **state)
 {
     (void)state;
@@ -249,14 +256,17 @@ static void test_a_street_that_cannot_win_is_not_scored(void **state)
         .search_text = "Obere Kirchgasse 2, 10002 Town 002", .country = "DEU", .max_results = 5};
     expect_town(&q, 2);
     assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(made(), 1);
     assert_int_equal(scored(), 1);
     q.search_text = "Obere Kirchgasse 2";
     expect_town(&q, 2);
     assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(made(), 11);
     assert_int_equal(scored(), 11);
     q.search_text = "Obere Kirchgase 2, 10002 Town 002";
     expect_town(&q, 2);
     assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    assert_int_equal(made(), 11);
     assert_int_equal(scored(), 1);
 }
 

@@ -62,6 +62,15 @@ static bool credible(const struct gctx *g)
     return false;
 }
 
+/* Whether some candidate is credible by the query's postcode or town, not by default. */
+static bool confirmed(const struct gctx *g)
+{
+    for (int i = 0; i < g->ncand; i++)
+        if (g->cand[i].confirmed && credible_cand(g, &g->cand[i]))
+            return true;
+    return false;
+}
+
 /* The scratch memory of out as the context of one query. */
 static struct gctx *context_of(struct gc_result *out)
 {
@@ -161,10 +170,17 @@ static void score_streets(struct gctx *g, int from, bool spelled)
     }
 }
 
-/* Steps 1-3: the hypotheses and their scored candidates; spelling tolerance only when no
- * exact street is credible. */
+/*
+ * Steps 1-3: the hypotheses and their scored candidates. The streets of a name that the query's
+ * postcode and towns narrow to none (some other town's "Hauptstraße", found in "Alte
+ * Hauptstraße 5, 12345 Town") are candidates only when no street is credible and confirmed by
+ * that postcode or town: such a one explains every token, and those streets are not in the
+ * postcode or town, so they could not outrank it (at country scale they are most of a query's
+ * candidates). Spelling tolerance only when no exact street is credible.
+ */
 static void find_candidates(struct gctx *g)
 {
+    g->keep_wide = true;
     if (g->structured)
         gc_parse_structured(g);
     else {
@@ -172,7 +188,13 @@ static void find_candidates(struct gctx *g)
         if (g->cc[0])
             g->cc_arg = g->cc;
     }
+    g->keep_wide = false;
     score_streets(g, 0, false);
+    if (g->nwide > 0 && !confirmed(g)) {
+        int before = g->ncand;
+        gc_add_wide_runs(g);
+        score_streets(g, before, false);
+    }
     /* a street name that exists (with its house number), only not where the query says, is no
      * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
      * "Bergstraße 39" elsewhere with a word left over) */

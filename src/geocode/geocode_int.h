@@ -185,7 +185,10 @@ struct gctx {
     bool pc_unknown;    /* a postcode-shaped token the index does not know (set aside) */
     char pc_form_cc[3]; /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
     int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
+    int made;           /* candidates made (add_cand): step 2's work */
     int scored;         /* candidates scored in full (gc_score_street): step 3's work */
+    bool keep_wide;     /* gc_add_street_run sets un-narrowed runs aside (the exact pass) */
+    int nwide;          /* ... in wide[] */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];
@@ -216,6 +219,13 @@ struct gctx {
     int ncand;
     uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
     uint16_t order_tmp[MAX_CANDS];
+    /* runs of a street name that the query's postcode and towns narrowed to none, set aside
+     * while g->keep_wide: their streets are candidates only if the rest give none credible */
+    struct wide_run {
+        uint32_t lo, hi; /* the streets [lo, hi), of the query's country if it names one */
+        int hyp, span_tokens;
+        double q;
+    } wide[MAX_HYP];
 };
 
 static inline double fix2deg(int32_t v)
@@ -265,8 +275,12 @@ struct hyp *gc_new_hyp(struct gctx *g);
 void gc_pick_number(struct gctx *g, struct hyp *h);
 /* The tokens h leaves over, as locality runs. */
 void gc_leftover_runs(struct gctx *g, struct hyp *h);
-/* Every street of the run of equal keys that starts at first, as candidates of hyp. */
+/* The streets of the run of equal keys that starts at first, as candidates of hyp: those the
+ * query's postcode or towns narrow it to; when they narrow it to none, all (set aside in
+ * g->wide while g->keep_wide), or none when they are too many (g->too_wide). */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
+/* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
+void gc_add_wide_runs(struct gctx *g);
 /* Free-form text: tokens, postcode, country and the exact street hypotheses. */
 void gc_parse_free(struct gctx *g, const char *text);
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */

@@ -808,6 +808,7 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
     if (g->ncand >= MAX_CANDS)
         return;
     g->cand_set[slot] = (uint16_t)(g->ncand + 1);
+    g->made++;
     struct cand *c = &g->cand[g->ncand++];
     memset(c, 0, sizeof(*c));
     c->street = street;
@@ -928,7 +929,8 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
  * country, then the streets with its postcode and those in a locality it names, through the
  * index's order and its postcode table), so that the work depends on the plausible streets,
  * not on how many towns have a street of that name. When nothing narrows it, a name in up to
- * WIDE_MAX localities gives them all; a name in more is truly ambiguous (g->too_wide).
+ * WIDE_MAX localities gives them all (in the exact pass, only if no narrowed street answers the
+ * query: see find_candidates); a name in more is truly ambiguous (g->too_wide).
  */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
@@ -952,9 +954,23 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
             g->too_wide = true;
             return;
         }
+        if (g->keep_wide && g->nwide < MAX_HYP) {
+            g->wide[g->nwide++] = (struct wide_run){lo, hi, hyp, span_tokens, q};
+            return;
+        }
     }
     for (uint32_t k = lo; k < hi; k++)
         add_cand(g, k, hyp, q, span_tokens);
+}
+
+void gc_add_wide_runs(struct gctx *g)
+{
+    for (int i = 0; i < g->nwide; i++) {
+        const struct wide_run *w = &g->wide[i];
+        for (uint32_t k = w->lo; k < w->hi; k++)
+            add_cand(g, k, w->hyp, w->q, w->span_tokens);
+    }
+    g->nwide = 0;
 }
 
 struct hyp *gc_new_hyp(struct gctx *g)
@@ -1178,7 +1194,7 @@ void gc_parse_structured(struct gctx *g)
                 memcpy(g->hyp[i].runs, h->runs, sizeof(h->runs));
                 g->hyp[i].n_runs = h->n_runs;
             }
-        if (g->ncand > 0)
+        if (g->ncand > 0 || g->nwide > 0)
             return;
         g->nhyp = saved_nhyp;
     }
