@@ -71,6 +71,20 @@ static bool confirmed(const struct gctx *g)
     return false;
 }
 
+static bool kept(const struct cand *c);
+
+/* Whether a street found by spelling tolerance (candidates [from, g->ncand), scored) is an
+ * answer that the query's postcode or town confirms and that explains every token. */
+static bool confirmed_spelled(const struct gctx *g, int from)
+{
+    for (int i = from; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        if (c->confirmed && c->unexplained == 0 && kept(c))
+            return true;
+    }
+    return false;
+}
+
 /* The scratch memory of out as the context of one query. */
 static struct gctx *context_of(struct gc_result *out)
 {
@@ -102,8 +116,6 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
     if (!is_blank(q->postcode))
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
 }
-
-static bool kept(const struct cand *c);
 
 /* The most a house number adds to a candidate's score. */
 #define MOST_NUMBER                                                                                \
@@ -204,8 +216,15 @@ static void find_candidates(struct gctx *g)
                           g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
+        g->keep_wide = true;
         gc_parse_free_fuzzy(g);
+        g->keep_wide = false;
         score_streets(g, before, true);
+        if (g->nwide > 0 && !confirmed_spelled(g, before)) {
+            int from = g->ncand;
+            gc_add_wide_runs(g);
+            score_streets(g, from, true);
+        }
     }
 }
 

@@ -284,21 +284,21 @@ void gc_parse_free_fuzzy(struct gctx *g)
                 continue;
             if (g->nhyp >= MAX_HYP)
                 return;
+            /* the hypothesis, its number and its towns first: they narrow what is found */
             struct hyp *h = gc_new_hyp(g);
             h->span_i = i;
             h->span_j = j;
-            int before = g->ncand;
+            gc_pick_number(g, h);
+            gc_leftover_runs(g, h);
+            int before = g->ncand, wide_before = g->nwide;
             if (short_name)
                 fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality);
             else {
                 gc_fuzzy_streets(g, key, kl, g->nhyp, j - i);
                 gc_typed_streets(g, key, kl, g->nhyp, j - i);
             }
-            if (g->ncand > before) {
-                gc_pick_number(g, h);
-                gc_leftover_runs(g, h);
+            if (g->ncand > before || g->nwide > wide_before)
                 g->nhyp++;
-            }
             if (g->tok[j - 1].comma_after)
                 break;
         }

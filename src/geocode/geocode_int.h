@@ -28,6 +28,7 @@
 #define MAX_HYP       16    /* street hypotheses per query */
 #define MAX_CANDS     256   /* (hypothesis, street) pairs per query */
 #define MAX_RUNS      8     /* locality runs per hypothesis */
+#define MAX_TOWN_KEYS 16    /* keys of a hypothesis' runs that may name a town, kept */
 #define KEY_MAX       256   /* bytes of one normalised key, NUL included */
 #define SAME_STREET_M 500.0 /* equal keys closer than this are one street */
 #define NARROW_MIN    1     /* a name in at most this many localities: all are candidates */
@@ -140,7 +141,12 @@ struct hyp {
     const char *hn_raw;
     size_t hn_len;
     int n_runs;
+    int n_towns; /* keys in towns: -1 not yet found, -2 too many to keep (found each time) */
     struct run runs[MAX_RUNS]; /* locality text left over */
+    /* the keys of the runs and (free text) of their spans of up to three tokens that may name
+     * a town of the index: found once per hypothesis, not once per street name it finds (run
+     * keys and gc_span_key's memo: valid while the reading country stays) */
+    const char *towns[MAX_TOWN_KEYS];
 };
 
 /* A candidate: one street under one hypothesis, its score, and where it resolved to. */

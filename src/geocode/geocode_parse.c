@@ -855,14 +855,11 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
 }
 
 /* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
- * binary search for the country, then one for the city key); none to look for when no street
- * has that city key (most spans of a query are no town's name). */
+ * binary search for the country, then one for the city key). */
 static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
                      int span_tokens)
 {
     const struct index_view *v = g->v;
-    if (!index_city_key_maybe(g->ix, key, strlen(key)))
-        return;
     while (lo < hi) {
         uint32_t c_lo = lo, c_hi = hi;
         country_span(v, v->streets[lo].country, &c_lo, &c_hi);
@@ -884,15 +881,20 @@ static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, 
     }
 }
 
-/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs: the whole run, and for free
- * text any span of up to three of its tokens ("Praha 9" is also "Praha"), each key made once. */
-static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
-                            int span_tokens)
+static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl);
+
+/* Call fn for each key of h's locality runs in turn: the whole run, and for free text any span
+ * of up to three of its tokens ("Praha 9" is also "Praha"); kept says whether the key outlives
+ * the call (the run's, or in gc_span_key's memo), else it is in a buffer of this call. Stop,
+ * returning false, when fn returns false. */
+static bool each_locality_key(struct gctx *g, const struct hyp *h,
+                              bool (*fn)(struct gctx *g, const char *key, bool kept, void *arg),
+                              void *arg)
 {
-    const struct hyp *h = &g->hyp[hyp];
     for (int r = 0; r < h->n_runs; r++) {
         const struct run *run = &h->runs[r];
-        add_city(g, lo, hi, run->key, hyp, q, span_tokens);
+        if (!fn(g, run->key, true, arg))
+            return false;
         if (run->first < 0 || run->ntok < 2)
             continue;
         int end = run->first + run->ntok;
@@ -900,11 +902,67 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
                 if (i == run->first && j == end)
                     continue; /* the whole run, above */
+                size_t kl;
+                const char *k = span_key_ref(g, i, j, &kl);
                 char key[KEY_MAX];
-                if (gc_span_key(g, i, j, key, sizeof(key)) > 0)
-                    add_city(g, lo, hi, key, hyp, q, span_tokens);
+                if (kl > 0 && !k)
+                    k = gc_span_key(g, i, j, key, sizeof(key)) > 0 ? key : NULL;
+                if (kl > 0 && k && !fn(g, k, k != key, arg))
+                    return false;
             }
     }
+    return true;
+}
+
+/* each_locality_key: a key that may name a town into the hypothesis' towns, or false (and
+ * n_towns -2) when it cannot be kept */
+static bool keep_town(struct gctx *g, const char *key, bool kept, void *arg)
+{
+    struct hyp *h = arg;
+    if (!index_city_key_maybe(g->ix, key, strlen(key)))
+        return true; /* most spans of a query are no town's name */
+    if (!kept || h->n_towns >= MAX_TOWN_KEYS) {
+        h->n_towns = -2;
+        return false;
+    }
+    h->towns[h->n_towns++] = key;
+    return true;
+}
+
+struct by_town {
+    uint32_t lo, hi;
+    int hyp, span_tokens;
+    double q;
+};
+
+/* each_locality_key: the candidates of one key, when it may name a town */
+static bool add_town(struct gctx *g, const char *key, bool kept, void *arg)
+{
+    const struct by_town *t = arg;
+    (void)kept;
+    if (index_city_key_maybe(g->ix, key, strlen(key)))
+        add_city(g, t->lo, t->hi, key, t->hyp, t->q, t->span_tokens);
+    return true;
+}
+
+/* Candidates of [lo, hi) in a locality of hypothesis hyp's runs (each_locality_key). The keys
+ * that may name a town are found at the hypothesis' first street name; a hypothesis of free
+ * text finds many (every street within a few edits of its span). */
+static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+                            int span_tokens)
+{
+    struct hyp *h = &g->hyp[hyp];
+    if (h->n_towns == -1) {
+        h->n_towns = 0;
+        each_locality_key(g, h, keep_town, h);
+    }
+    if (h->n_towns == -2) {
+        struct by_town t = {lo, hi, hyp, span_tokens, q};
+        each_locality_key(g, h, add_town, &t);
+        return;
+    }
+    for (int k = 0; k < h->n_towns; k++)
+        add_city(g, lo, hi, h->towns[k], hyp, q, span_tokens);
 }
 
 /* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,
@@ -979,6 +1037,7 @@ struct hyp *gc_new_hyp(struct gctx *g)
         return NULL;
     struct hyp *h = &g->hyp[g->nhyp];
     memset(h, 0, offsetof(struct hyp, runs)); /* runs are read up to n_runs, written first */
+    h->n_towns = -1;
     h->span_i = h->span_j = -1;
     h->num_tok = h->num_end = -1;
     return h;
