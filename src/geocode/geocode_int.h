@@ -29,6 +29,7 @@
 #define MAX_CANDS     256   /* (hypothesis, street) pairs per query */
 #define MAX_RUNS      8     /* locality runs per hypothesis */
 #define MAX_TOWN_KEYS 16    /* keys of a hypothesis' runs that may name a town, kept */
+#define MAX_WIDE      32    /* street runs set aside per query (gctx.wide) */
 #define KEY_MAX       256   /* bytes of one normalised key, NUL included */
 #define SAME_STREET_M 500.0 /* equal keys closer than this are one street */
 #define NARROW_MIN    1     /* a name in at most this many localities: all are candidates */
@@ -193,7 +194,7 @@ struct gctx {
     int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
     int made;           /* candidates made (add_cand): step 2's work */
     int scored;         /* candidates scored in full (gc_score_street): step 3's work */
-    bool keep_wide;     /* gc_add_street_run sets un-narrowed runs aside (the exact pass) */
+    bool keep_wide;     /* gc_add_street_run sets un-narrowed runs aside (find_candidates) */
     int nwide;          /* ... in wide[] */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
@@ -226,12 +227,13 @@ struct gctx {
     uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
     uint16_t order_tmp[MAX_CANDS];
     /* runs of a street name that the query's postcode and towns narrowed to none, set aside
-     * while g->keep_wide: their streets are candidates only if the rest give none credible */
+     * while g->keep_wide: their streets are candidates only if no other is credible and
+     * confirmed by them (a run past MAX_WIDE is added at once) */
     struct wide_run {
         uint32_t lo, hi; /* the streets [lo, hi), of the query's country if it names one */
         int hyp, span_tokens;
         double q;
-    } wide[MAX_HYP];
+    } wide[MAX_WIDE];
 };
 
 static inline double fix2deg(int32_t v)
