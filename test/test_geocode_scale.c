@@ -7,8 +7,9 @@
  * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
  * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
- * "Kirchgasse" 1 in towns 101 to 110; and "Queens Road" in two towns of Fiji, on either side of
- * longitude 180.
+ * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3 in "Lindenau" (slot 401) and
+ * "Lindenbau" 1 in town 7; and "Queens Road" in two towns of Fiji, on either side of longitude
+ * 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -40,10 +41,11 @@ static double town_lon(int t)
     return 9.0 + (t % 20) * 0.1;
 }
 
-static void emit(const struct rec_sink *sink, int t, const char *street, int number)
+/* An address of street in the town named city, at grid slot t, postcode 10000 + t. */
+static void emit_named(const struct rec_sink *sink, int t, const char *city, const char *street,
+                       int number)
 {
-    char city[32], pc[16], num[16], id[96];
-    snprintf(city, sizeof(city), "Town %03d", t);
+    char pc[16], num[16], id[96];
     snprintf(pc, sizeof(pc), "%d", 10000 + t);
     snprintf(num, sizeof(num), "%d", number);
     snprintf(id, sizeof(id), "t%d-%s-%d", t, street, number);
@@ -59,6 +61,13 @@ static void emit(const struct rec_sink *sink, int t, const char *street, int num
         .source_id = id,
     };
     assert_int_equal(sink->emit(sink->ctx, &r), 0);
+}
+
+static void emit(const struct rec_sink *sink, int t, const char *street, int number)
+{
+    char city[32];
+    snprintf(city, sizeof(city), "Town %03d", t);
+    emit_named(sink, t, city, street, number);
 }
 
 static int setup(void **state)
@@ -79,6 +88,9 @@ static int setup(void **state)
         emit(&sink, 2, "Obere Kirchgasse", n);
     for (int t = 101; t <= 110; t++)
         emit(&sink, t, "Kirchgasse", 1);
+    for (int n = 1; n <= 3; n++) /* a town of a name in letters, at slot 401 */
+        emit_named(&sink, TOWNS + 1, "Lindenau", "Dorfstrasse", n);
+    emit(&sink, 7, "Lindenbau", 1); /* one edit from it */
     /* "Queens Road" in two Fijian towns 0.1 degree apart across the antimeridian */
     static const double fiji_lon[] = {179.95, -179.95};
     static const char *const fiji_town[] = {"Taveuni East", "Taveuni West"};
@@ -272,6 +284,22 @@ static void test_a_street_that_cannot_win_is_not_scored(void **state)
     assert_int_equal(scored(), 1);
 }
 
+/* A span that names a town of the index, beside a word that can be the street, is that town:
+ * the typo search looks for no street within a few edits of it ("Lindenbau", in town 7, is one
+ * edit from "Lindenau"). */
+static void test_a_town_beside_a_misspelt_street_is_a_town(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Dorfstrase 2, Lindenau", .country = "DEU"};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(res->c[0].street, "Dorfstrasse");
+    assert_string_equal(res->c[0].city, "Lindenau");
+    assert_float_equal(res->c[0].lat, town_lat(TOWNS + 1) + 2 * 0.0001, 1e-6);
+    assert_int_equal(made(), 1);
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -290,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_a_name_in_every_town_without_a_town_is_ambiguous),
         cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
+        cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

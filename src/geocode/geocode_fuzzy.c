@@ -260,7 +260,19 @@ int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int s
     return added + typed_flush(g, tk, nt, hyp, span_tokens);
 }
 
-/* No credible exact street: spans within a few edits, or with a misspelt street type. */
+/* Whether tokens [i, j) name a place of the index, and another token of the query, a word,
+ * could be the misspelt street: then the span is read as the place ("Dtrfstrasse 22, Schaan",
+ * not a street within two edits of "schaan"). Alone ("Lindenau 5") it may be the street. */
+static bool names_place_beside_words(struct gctx *g, int i, int j, const char *key, size_t kl)
+{
+    bool words = false;
+    for (int k = 0; k < g->ntok && !words; k++)
+        words = (k < i || k >= j) && !g->tok[k].used && !g->tok[k].numlike;
+    return words && index_place_first(g->ix, key, kl) != IX_NONE;
+}
+
+/* No credible exact street: spans within a few edits, or with a misspelt street type; not the
+ * spans that name a place beside other words. */
 void gc_parse_free_fuzzy(struct gctx *g)
 {
     for (int i = 0; i < g->ntok; i++) {
@@ -284,6 +296,11 @@ void gc_parse_free_fuzzy(struct gctx *g)
                 continue;
             if (g->nhyp >= MAX_HYP)
                 return;
+            if (names_place_beside_words(g, i, j, key, kl)) {
+                if (g->tok[j - 1].comma_after)
+                    break;
+                continue;
+            }
             /* the hypothesis, its number and its towns first: they narrow what is found */
             struct hyp *h = gc_new_hyp(g);
             h->span_i = i;
