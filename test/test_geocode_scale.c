@@ -7,9 +7,9 @@
  * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
  * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
- * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3 in "Lindenau" (slot 401) and
- * "Lindenbau" 1 in town 7; and "Queens Road" in two towns of Fiji, on either side of longitude
- * 180.
+ * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho"
+ * 2 in "Lindenau" (slot 401) and "Lindenbau" 1 in town 7; and "Queens Road" in two towns of Fiji,
+ * on either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -91,6 +91,9 @@ static int setup(void **state)
     for (int n = 1; n <= 3; n++) /* a town of a name in letters, at slot 401 */
         emit_named(&sink, TOWNS + 1, "Lindenau", "Dorfstrasse", n);
     emit(&sink, 7, "Lindenbau", 1); /* one edit from it */
+    for (int n = 1; n <= 3; n++)
+        emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenhof", n);
+    emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenho", 2); /* two edits from "Kapellenhoff" */
     /* "Queens Road" in two Fijian towns 0.1 degree apart across the antimeridian */
     static const double fiji_lon[] = {179.95, -179.95};
     static const char *const fiji_town[] = {"Taveuni East", "Taveuni West"};
@@ -300,6 +303,27 @@ static void test_a_town_beside_a_misspelt_street_is_a_town(void **state)
     assert_int_equal(made(), 1);
 }
 
+/* The typo search looks two edits away only when nothing one edit away answers the query:
+ * "Kapellenhof 2" in Lindenau does for "Kapellenhoff 2, Lindenau", so "Kapellenho" there (two
+ * edits) is not looked for; for "Kapellenhoxx 2, Lindenau" nothing one edit away does, and both
+ * streets are found two edits away. */
+static void test_two_edits_only_when_one_does_not_answer(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Kapellenhoff 2, Lindenau", .country = "DEU"};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_string_equal(res->c[0].street, "Kapellenhof");
+    assert_int_equal(res->c[0].code, GC_EXACT);
+    assert_int_equal(made(), 1);
+    q.search_text = "Kapellenhoxx 2, Lindenau";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_string_equal(res->c[0].street, "Kapellenhof");
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_int_equal(made(), 2);
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -319,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
+        cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -85,6 +85,28 @@ static bool confirmed_spelled(const struct gctx *g, int from)
     return false;
 }
 
+/* Whether a street found within one edit (candidates [from, g->ncand), scored) answers the
+ * query so that no street two edits away can outrank it: it is confirmed by the postcode or
+ * town, explains every token, its street quality is above theirs, and its house number is an
+ * address point (the most a number adds), or the query asks none. Its number is looked up on
+ * a copy: resolve_numbers does it again in its turn. */
+static bool near_answer(struct gctx *g, int from)
+{
+    for (int i = from; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        if (!c->confirmed || c->unexplained != 0 || !kept(c) ||
+            c->street_q < GC_WEIGHTS.fuzzy_quality - GC_WEIGHTS.per_edit - 1e-9)
+            continue;
+        if (!g->hyp[c->hyp].has_hn)
+            return true;
+        struct cand t = *c;
+        gc_score_number(g, &t);
+        if (t.type == GT_POINT)
+            return true;
+    }
+    return false;
+}
+
 /* The scratch memory of out as the context of one query. */
 static struct gctx *context_of(struct gc_result *out)
 {
@@ -217,9 +239,16 @@ static void find_candidates(struct gctx *g)
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
         g->keep_wide = true;
-        gc_parse_free_fuzzy(g);
+        gc_parse_free_fuzzy(g, false);
         g->keep_wide = false;
         score_streets(g, before, true);
+        if (!near_answer(g, before)) { /* no answer near: two edits */
+            int from = g->ncand;
+            g->keep_wide = true;
+            gc_parse_free_fuzzy(g, true);
+            g->keep_wide = false;
+            score_streets(g, from, true);
+        }
         if (g->nwide > 0 && !confirmed_spelled(g, before)) {
             int from = g->ncand;
             gc_add_wide_runs(g);

@@ -27,14 +27,22 @@ static int allowed_edits(size_t len)
     return len >= 9 ? 2 : len >= 4 ? 1 : 0;
 }
 
-/* Streets whose key is within the allowed edits of key: add them with quality < 1. */
+/* What a search within a few edits does: all of it (FZ_ALL), or in two passes, the nearer
+ * part first (FZ_NEAR: the key and its one-deletion variants; typed keys that are streets) and
+ * the farther part only when that gave no answer (FZ_FAR: the two-deletion variants; typed
+ * keys within one more edit). */
+enum fz_part { FZ_ALL, FZ_NEAR, FZ_FAR };
+
+/* Streets whose key is within the allowed edits of key: add them with quality < 1. *best: the
+ * smallest distance added by the one-deletion variants (99 none). */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
-                                int span_tokens, double quality);
+                                int span_tokens, double quality, enum fz_part part, int *best);
 
 int gc_fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
 {
+    int best;
     return fuzzy_streets_within(g, key, len, allowed_edits(len), hyp, span_tokens,
-                                GC_WEIGHTS.fuzzy_quality);
+                                GC_WEIGHTS.fuzzy_quality, FZ_ALL, &best);
 }
 
 /* Streets within maxd edits of key (one-deletion index, up to two deletions on our side). */
@@ -107,8 +115,9 @@ static void batch_add(struct fuzzy_probe *fp, struct fuzzy_batch *b, uint32_t ha
  * deletion's from the first's, so each variant hashes only what follows its last deletion.
  */
 static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int maxd, int hyp,
-                                int span_tokens, double quality)
+                                int span_tokens, double quality, enum fz_part part, int *best)
 {
+    *best = 99;
     if (maxd == 0)
         return 0;
     struct fuzzy_probe fp = {.g = g,
@@ -126,17 +135,20 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
     for (size_t i = 0; i < len; i++)
         pre[i + 1] = hash_fnv1a_byte(pre[i], (unsigned char)key[i]);
     assert(pre[len] == ix_key_hash(key, len)); /* the index's key hash is FNV-1a */
-    batch_add(&fp, &b, pre[len]);
-    if (len == 0) {
+    if (part != FZ_FAR) {
+        batch_add(&fp, &b, pre[len]);
+        if (len == 0) {
+            batch_flush(&fp, &b);
+            return fp.added;
+        }
+        for (size_t d1 = 0; d1 < len; d1++) /* key without byte d1 */
+            if (d1 == 0 || key[d1] != key[d1 - 1])
+                batch_add(&fp, &b, hash_fnv1a_on(pre[d1], key + d1 + 1, len - d1 - 1));
         batch_flush(&fp, &b);
-        return fp.added;
+        *best = fp.best;
+        if (maxd < 2 || fp.best <= 1 || part == FZ_NEAR)
+            return fp.added;
     }
-    for (size_t d1 = 0; d1 < len; d1++) /* key without byte d1 */
-        if (d1 == 0 || key[d1] != key[d1 - 1])
-            batch_add(&fp, &b, hash_fnv1a_on(pre[d1], key + d1 + 1, len - d1 - 1));
-    batch_flush(&fp, &b);
-    if (maxd < 2 || fp.best <= 1)
-        return fp.added;
     for (size_t d1 = 0; d1 + 1 < len; d1++) {
         if (d1 > 0 && key[d1] == key[d1 - 1])
             continue;
@@ -190,7 +202,7 @@ struct typed_key {
 /* Look the n typed keys up together, then take each in order: a street of that key is a
  * candidate, else the key within one more edit ("Sebastjanstrase"). Return the count added. */
 static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int hyp,
-                       int span_tokens)
+                       int span_tokens, enum fz_part part, bool *missed)
 {
     const char *keys[TYPED_BATCH] = {NULL}; /* set up to n; zeroed past it for the compiler */
     size_t lens[TYPED_BATCH] = {0};
@@ -205,18 +217,26 @@ static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int
     int added = 0;
     for (size_t i = 0; i < n; i++) {
         if (first[i] != IX_NONE) {
+            if (part == FZ_FAR)
+                continue; /* the nearer pass has it */
             gc_add_street_run(g, first[i], hyp, GC_WEIGHTS.typed_quality, span_tokens);
             added++;
+        } else if (tk[i].stem >= 5 && part == FZ_NEAR) {
+            *missed = true;
         } else if (tk[i].stem >= 5) {
             /* a misspelt type and one more slip in the name */
+            int best;
             added += fuzzy_streets_within(g, tk[i].key, tk[i].len, 1, hyp, span_tokens,
-                                          GC_WEIGHTS.typed_quality);
+                                          GC_WEIGHTS.typed_quality, FZ_ALL, &best);
         }
     }
     return added;
 }
 
-int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
+/* Typed keys of key (a tail within a few edits of a street type read as that type) that are
+ * streets, or within one more edit of one (*missed: FZ_NEAR left some of those for FZ_FAR). */
+static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens,
+                         enum fz_part part, bool *missed)
 {
     int added = 0;
     struct typed_key tk[TYPED_BATCH];
@@ -252,12 +272,18 @@ int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int s
             k->len = p + tl;
             k->stem = p;
             if (nt == TYPED_BATCH) {
-                added += typed_flush(g, tk, nt, hyp, span_tokens);
+                added += typed_flush(g, tk, nt, hyp, span_tokens, part, missed);
                 nt = 0;
             }
         }
     }
-    return added + typed_flush(g, tk, nt, hyp, span_tokens);
+    return added + typed_flush(g, tk, nt, hyp, span_tokens, part, missed);
+}
+
+int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens)
+{
+    bool missed = false;
+    return typed_streets(g, key, len, hyp, span_tokens, FZ_ALL, &missed);
 }
 
 /* Whether tokens [i, j) name a place of the index, and another token of the query, a word,
@@ -271,10 +297,16 @@ static bool names_place_beside_words(struct gctx *g, int i, int j, const char *k
     return words && index_place_first(g->ix, key, kl) != IX_NONE;
 }
 
+/* What the nearer pass left to the farther for a span (gctx.fz_left). */
+enum { LEFT_TWO = 1, LEFT_TYPED = 2 };
+
 /* No credible exact street: spans within a few edits, or with a misspelt street type; not the
- * spans that name a place beside other words. */
-void gc_parse_free_fuzzy(struct gctx *g)
+ * spans that name a place beside other words. The nearer part of the search for every span
+ * first; the farther part (far) for the spans where it found nothing near. */
+void gc_parse_free_fuzzy(struct gctx *g, bool far)
 {
+    if (!far)
+        memset(g->fz_left, 0, sizeof(g->fz_left));
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;
@@ -287,6 +319,12 @@ void gc_parse_free_fuzzy(struct gctx *g)
             words += g->tok[j - 1].len > 3;
             if (words > 4)
                 break;
+            uint8_t *left = &g->fz_left[i][j - i - 1];
+            if (far && !*left) {
+                if (g->tok[j - 1].comma_after)
+                    break;
+                continue;
+            }
             char key[KEY_MAX];
             size_t kl = gc_span_key(g, i, j, key, sizeof(key));
             /* a three-letter name is a four-letter one less a letter ("Lch" for "Loch") only
@@ -296,7 +334,7 @@ void gc_parse_free_fuzzy(struct gctx *g)
                 continue;
             if (g->nhyp >= MAX_HYP)
                 return;
-            if (names_place_beside_words(g, i, j, key, kl)) {
+            if (!far && names_place_beside_words(g, i, j, key, kl)) {
                 if (g->tok[j - 1].comma_after)
                     break;
                 continue;
@@ -307,12 +345,23 @@ void gc_parse_free_fuzzy(struct gctx *g)
             h->span_j = j;
             gc_pick_number(g, h);
             gc_leftover_runs(g, h);
-            int before = g->ncand, wide_before = g->nwide;
+            int before = g->ncand, wide_before = g->nwide, best;
+            bool missed = false;
             if (short_name)
-                fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality);
-            else {
-                gc_fuzzy_streets(g, key, kl, g->nhyp, j - i);
-                gc_typed_streets(g, key, kl, g->nhyp, j - i);
+                fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality,
+                                     FZ_ALL, &best);
+            else if (!far) {
+                int maxd = allowed_edits(kl);
+                fuzzy_streets_within(g, key, kl, maxd, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality,
+                                     FZ_NEAR, &best);
+                typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
+                *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
+            } else {
+                if (*left & LEFT_TWO)
+                    fuzzy_streets_within(g, key, kl, allowed_edits(kl), g->nhyp, j - i,
+                                         GC_WEIGHTS.fuzzy_quality, FZ_FAR, &best);
+                if (*left & LEFT_TYPED)
+                    typed_streets(g, key, kl, g->nhyp, j - i, FZ_FAR, &missed);
             }
             if (g->ncand > before || g->nwide > wide_before)
                 g->nhyp++;
