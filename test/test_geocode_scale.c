@@ -324,6 +324,37 @@ static void test_two_edits_only_when_one_does_not_answer(void **state)
     assert_int_equal(made(), 2);
 }
 
+/* The filter that tells whether a street name has a street in a town knows every street's
+ * (name, town) pair, and says no to most pairs that are not there: "Kirchgasse" in the 390
+ * towns that have none. */
+static void test_the_street_town_filter(void **state)
+{
+    (void)state;
+    const struct index_view *v = index_view(ix);
+    uint32_t kirchgasse = 0;
+    for (size_t e = 0; e < v->n_streets; e++) {
+        const char *k = ix_str(v, v->streets[e].key), *c = ix_str(v, v->streets[e].city_key);
+        if (*c)
+            assert_true(index_street_town_maybe(ix, ix_key_hash(k, strlen(k)), c, strlen(c)));
+        if (strcmp(k, "kirchgasse") == 0)
+            kirchgasse = ix_key_hash(k, strlen(k));
+    }
+    assert_int_not_equal(kirchgasse, 0);
+    int no = 0;
+    for (int t = 1; t <= TOWNS; t++) {
+        char city[32], town[32];
+        snprintf(city, sizeof(city), "Town %03d", t);
+        int n = norm_key(city, strlen(city), "DE", town, sizeof(town));
+        assert_true(n > 0);
+        bool maybe = index_street_town_maybe(ix, kirchgasse, town, (size_t)n);
+        if (t >= 101 && t <= 110)
+            assert_true(maybe);
+        else
+            no += !maybe;
+    }
+    assert_true(no >= 390 * 8 / 10); /* a filter of 8 to 16 bits a pair: about 1 in 10 wrong */
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -344,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
+        cmocka_unit_test(test_the_street_town_filter),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

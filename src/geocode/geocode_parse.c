@@ -854,12 +854,16 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates of [lo, hi) whose city key is key: within each country's stretch of the run (a
- * binary search for the country, then one for the city key). */
-static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, const char *key, int hyp, double q,
-                     int span_tokens)
+/* Candidates of [lo, hi), a run whose key has ix_key_hash() name_hash, whose city key is key:
+ * none when the index says no street of the name is in that town (most of the query's towns
+ * are not a given name's), else within each country's stretch of the run (a binary search for
+ * the country, then one for the city key). */
+static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t name_hash, const char *key,
+                     int hyp, double q, int span_tokens)
 {
     const struct index_view *v = g->v;
+    if (!index_street_town_maybe(g->ix, name_hash, key, strlen(key)))
+        return;
     while (lo < hi) {
         uint32_t c_lo = lo, c_hi = hi;
         country_span(v, v->streets[lo].country, &c_lo, &c_hi);
@@ -930,7 +934,7 @@ static bool keep_town(struct gctx *g, const char *key, bool kept, void *arg)
 }
 
 struct by_town {
-    uint32_t lo, hi;
+    uint32_t lo, hi, name_hash;
     int hyp, span_tokens;
     double q;
 };
@@ -941,7 +945,7 @@ static bool add_town(struct gctx *g, const char *key, bool kept, void *arg)
     const struct by_town *t = arg;
     (void)kept;
     if (index_city_key_maybe(g->ix, key, strlen(key)))
-        add_city(g, t->lo, t->hi, key, t->hyp, t->q, t->span_tokens);
+        add_city(g, t->lo, t->hi, t->name_hash, key, t->hyp, t->q, t->span_tokens);
     return true;
 }
 
@@ -956,13 +960,17 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
         h->n_towns = 0;
         each_locality_key(g, h, keep_town, h);
     }
+    if (h->n_towns == 0 || lo >= hi)
+        return;
+    const char *name = ix_str(g->v, g->v->streets[lo].key);
+    uint32_t name_hash = ix_key_hash(name, strlen(name));
     if (h->n_towns == -2) {
-        struct by_town t = {lo, hi, hyp, span_tokens, q};
+        struct by_town t = {lo, hi, name_hash, hyp, span_tokens, q};
         each_locality_key(g, h, add_town, &t);
         return;
     }
     for (int k = 0; k < h->n_towns; k++)
-        add_city(g, lo, hi, h->towns[k], hyp, q, span_tokens);
+        add_city(g, lo, hi, name_hash, h->towns[k], hyp, q, span_tokens);
 }
 
 /* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,

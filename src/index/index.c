@@ -35,6 +35,7 @@ struct hash_filter;
 struct key_filters {
     struct hash_filter *street, *place, *pc; /* the key tables'; each NULL when out of memory */
     struct hash_filter *city;                /* the streets' city keys */
+    struct hash_filter *street_town;         /* their (key, city key) pairs (street_town_hash) */
 };
 
 struct index {
@@ -494,6 +495,7 @@ void index_close(struct index *ix)
         free(kf->place);
         free(kf->pc);
         free(kf->city);
+        free(kf->street_town);
         free(kf);
     }
     pthread_mutex_destroy(&ix->cache_lock);
@@ -716,6 +718,41 @@ static struct hash_filter *city_filter(const struct index_view *v)
     return f;
 }
 
+/* The hash of a street name in a town, from the two keys' ix_key_hash(): mixed, so that its
+ * top bits (filter_bit) depend on both. */
+static uint32_t street_town_hash(uint32_t key_hash, uint32_t town_hash)
+{
+    uint32_t h = key_hash ^ (town_hash * 0x9E3779B1u);
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    return h ^ (h >> 16);
+}
+
+/* The filter of the streets' (key, city key) pairs. A run's streets are in (country, city key)
+ * order: each pair is added where it starts. */
+static struct hash_filter *street_town_filter(const struct index_view *v)
+{
+    struct hash_filter *f = filter_new(v->n_streets);
+    uint32_t key = 0, city = 0, key_hash = 0;
+    for (size_t e = 0; f && e < v->n_streets; e++) {
+        const struct ix_street *s = &v->streets[e];
+        if (s->key != key || e == 0) {
+            const char *k = ix_str(v, s->key);
+            key = s->key;
+            key_hash = ix_key_hash(k, strlen(k));
+            city = 0;
+        }
+        if (s->city_key == 0 || s->city_key == city)
+            continue;
+        city = s->city_key;
+        const char *c = ix_str(v, city);
+        filter_add(f, street_town_hash(key_hash, ix_key_hash(c, strlen(c))));
+    }
+    return f;
+}
+
 static void *key_filters_build(const struct index_view *v)
 {
     struct key_filters *kf = calloc(1, sizeof(*kf));
@@ -726,6 +763,7 @@ static void *key_filters_build(const struct index_view *v)
     kf->place = table_filter(v, &pl, v->n_places);
     kf->pc = table_filter(v, &pc, v->n_postcodes);
     kf->city = city_filter(v);
+    kf->street_town = street_town_filter(v);
     return kf;
 }
 
@@ -883,6 +921,16 @@ uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
 {
     return filter_has(key_filters(ix)->city, ix_key_hash(key, len));
+}
+
+bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, const char *town,
+                             size_t len)
+{
+    const struct hash_filter *f = key_filters(ix)->street_town;
+    uint32_t h = street_town_hash(key_hash, ix_key_hash(town, len));
+    if (f)
+        co_wait(filter_word(f, h));
+    return filter_has(f, h);
 }
 
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
