@@ -731,12 +731,18 @@ static uint32_t street_town_hash(uint32_t key_hash, uint32_t town_hash)
 }
 
 /* The filter of the streets' (key, city key) pairs. A run's streets are in (country, city key)
- * order: each pair is added where it starts. */
+ * order: each pair is added where it starts. A town's key is one interned string that many
+ * streets name: its hash is remembered by offset (a town is hashed about once, not once a
+ * street). */
 static struct hash_filter *street_town_filter(const struct index_view *v)
 {
+    enum { MEMO_BITS = 18 };
     struct hash_filter *f = filter_new(v->n_streets);
+    struct {
+        uint32_t off, hash;
+    } *memo = calloc((size_t)1 << MEMO_BITS, sizeof(*memo));
     uint32_t key = 0, city = 0, key_hash = 0;
-    for (size_t e = 0; f && e < v->n_streets; e++) {
+    for (size_t e = 0; f && memo && e < v->n_streets; e++) {
         const struct ix_street *s = &v->streets[e];
         if (s->key != key || e == 0) {
             const char *k = ix_str(v, s->key);
@@ -747,9 +753,19 @@ static struct hash_filter *street_town_filter(const struct index_view *v)
         if (s->city_key == 0 || s->city_key == city)
             continue;
         city = s->city_key;
-        const char *c = ix_str(v, city);
-        filter_add(f, street_town_hash(key_hash, ix_key_hash(c, strlen(c))));
+        size_t slot = (city * 2654435761u) >> (32 - MEMO_BITS);
+        if (memo[slot].off != city) {
+            const char *c = ix_str(v, city);
+            memo[slot].off = city;
+            memo[slot].hash = ix_key_hash(c, strlen(c));
+        }
+        filter_add(f, street_town_hash(key_hash, memo[slot].hash));
     }
+    if (!memo) { /* no filter: every pair may be there */
+        free(f);
+        f = NULL;
+    }
+    free(memo);
     return f;
 }
 
