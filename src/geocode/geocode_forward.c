@@ -210,7 +210,8 @@ static void score_streets(struct gctx *g, int from, bool spelled)
  * Hauptstraße 5, 12345 Town") are candidates only when no street is credible and confirmed by
  * that postcode or town: such a one explains every token, and those streets are not in the
  * postcode or town, so they could not outrank it (at country scale they are most of a query's
- * candidates). Spelling tolerance only when no exact street is credible.
+ * candidates). Spelling tolerance only when no exact street is credible: within one edit
+ * first, two edits only when nothing near answers the query (near_answer).
  */
 static void find_candidates(struct gctx *g)
 {

@@ -200,7 +200,8 @@ struct typed_key {
 #define TYPED_BATCH 16 /* typed keys looked up together (index_street_first_many) */
 
 /* Look the n typed keys up together, then take each in order: a street of that key is a
- * candidate, else the key within one more edit ("Sebastjanstrase"). Return the count added. */
+ * candidate, else the key within one more edit ("Sebastjanstrase"). FZ_NEAR takes only the
+ * first (*missed: it left some of the second), FZ_FAR only the second. Return the count added. */
 static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int hyp,
                        int span_tokens, enum fz_part part, bool *missed)
 {
