@@ -287,20 +287,29 @@ static void test_a_street_that_cannot_win_is_not_scored(void **state)
     assert_int_equal(scored(), 1);
 }
 
+/* Geocode text (in Germany) and require one exact house-number answer on street in
+ * Lindenau, at the grid slot after the towns, and made candidates on the way. */
+static void expect_lindenau(const char *text, const char *street, int n_made)
+{
+    struct gc_query q = {.search_text = text, .country = "DEU"};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    if (res->n != 1 || res->c[0].level != GL_HOUSENUMBER || strcmp(res->c[0].street, street) != 0)
+        fail_msg("%s: %d answers, first %s on %s, want house number on %s", text, res->n,
+                 res->n ? gc_level_name(res->c[0].level) : "-", res->n ? res->c[0].street : "-",
+                 street);
+    assert_int_equal(res->c[0].code, GC_EXACT);
+    assert_string_equal(res->c[0].city, "Lindenau");
+    assert_float_equal(res->c[0].lat, town_lat(TOWNS + 1) + 2 * 0.0001, 1e-6);
+    assert_int_equal(made(), n_made);
+}
+
 /* A span that names a town of the index, beside a word that can be the street, is that town:
  * the typo search looks for no street within a few edits of it ("Lindenbau", in town 7, is one
  * edit from "Lindenau"). */
 static void test_a_town_beside_a_misspelt_street_is_a_town(void **state)
 {
     (void)state;
-    struct gc_query q = {.search_text = "Dorfstrase 2, Lindenau", .country = "DEU"};
-    assert_int_equal(geocode_forward(ix, &q, res), 0);
-    assert_int_equal(res->n, 1);
-    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
-    assert_string_equal(res->c[0].street, "Dorfstrasse");
-    assert_string_equal(res->c[0].city, "Lindenau");
-    assert_float_equal(res->c[0].lat, town_lat(TOWNS + 1) + 2 * 0.0001, 1e-6);
-    assert_int_equal(made(), 1);
+    expect_lindenau("Dorfstrase 2, Lindenau", "Dorfstrasse", 1);
 }
 
 /* The typo search looks two edits away only when nothing one edit away answers the query:
@@ -310,18 +319,8 @@ static void test_a_town_beside_a_misspelt_street_is_a_town(void **state)
 static void test_two_edits_only_when_one_does_not_answer(void **state)
 {
     (void)state;
-    struct gc_query q = {.search_text = "Kapellenhoff 2, Lindenau", .country = "DEU"};
-    assert_int_equal(geocode_forward(ix, &q, res), 0);
-    assert_int_equal(res->n, 1);
-    assert_string_equal(res->c[0].street, "Kapellenhof");
-    assert_int_equal(res->c[0].code, GC_EXACT);
-    assert_int_equal(made(), 1);
-    q.search_text = "Kapellenhoxx 2, Lindenau";
-    assert_int_equal(geocode_forward(ix, &q, res), 0);
-    assert_int_equal(res->n, 1);
-    assert_string_equal(res->c[0].street, "Kapellenhof");
-    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
-    assert_int_equal(made(), 2);
+    expect_lindenau("Kapellenhoff 2, Lindenau", "Kapellenhof", 1);
+    expect_lindenau("Kapellenhoxx 2, Lindenau", "Kapellenhof", 2);
 }
 
 /* The filter that tells whether a street name has a street in a town knows every street's
