@@ -215,7 +215,6 @@ static void score_streets(struct gctx *g, int from, bool spelled)
  */
 static void find_candidates(struct gctx *g)
 {
-    g->keep_wide = true;
     if (g->structured)
         gc_parse_structured(g);
     else {
@@ -223,7 +222,6 @@ static void find_candidates(struct gctx *g)
         if (g->cc[0])
             g->cc_arg = g->cc;
     }
-    g->keep_wide = false;
     score_streets(g, 0, false);
     if (g->nwide > 0 && !confirmed(g)) {
         int before = g->ncand;
@@ -239,15 +237,11 @@ static void find_candidates(struct gctx *g)
                           g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
     if (!g->structured && !credible(g) && !exact_elsewhere) {
         int before = g->ncand;
-        g->keep_wide = true;
         gc_parse_free_fuzzy(g, false);
-        g->keep_wide = false;
         score_streets(g, before, true);
         if (!near_answer(g, before)) { /* no answer near: two edits */
             int from = g->ncand;
-            g->keep_wide = true;
             gc_parse_free_fuzzy(g, true);
-            g->keep_wide = false;
             score_streets(g, from, true);
         }
         if (g->nwide > 0 && !confirmed_spelled(g, before)) {

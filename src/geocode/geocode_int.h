@@ -194,8 +194,7 @@ struct gctx {
     int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
     int made;           /* candidates made (add_cand): step 2's work */
     int scored;         /* candidates scored in full (gc_score_street): step 3's work */
-    bool keep_wide;     /* gc_add_street_run sets un-narrowed runs aside (find_candidates) */
-    int nwide;          /* ... in wide[] */
+    int nwide;          /* runs set aside in wide[] */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];
@@ -228,7 +227,7 @@ struct gctx {
     uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
     uint16_t order_tmp[MAX_CANDS];
     /* runs of a street name that the query's postcode and towns narrowed to none, set aside
-     * while g->keep_wide: their streets are candidates only if no other is credible and
+     * by gc_add_street_run: their streets are candidates only if no other is credible and
      * confirmed by them (a run past MAX_WIDE is added at once) */
     struct wide_run {
         uint32_t lo, hi; /* the streets [lo, hi), of the query's country if it names one */
@@ -286,7 +285,7 @@ void gc_pick_number(struct gctx *g, struct hyp *h);
 void gc_leftover_runs(struct gctx *g, struct hyp *h);
 /* The streets of the run of equal keys that starts at first, as candidates of hyp: those the
  * query's postcode or towns narrow it to; when they narrow it to none, all (set aside in
- * g->wide while g->keep_wide), or none when they are too many (g->too_wide). */
+ * g->wide, see find_candidates), or none when they are too many (g->too_wide). */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
 /* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
 void gc_add_wide_runs(struct gctx *g);

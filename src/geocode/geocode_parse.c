@@ -995,8 +995,8 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
  * country, then the streets with its postcode and those in a locality it names, through the
  * index's order and its postcode table), so that the work depends on the plausible streets,
  * not on how many towns have a street of that name. When nothing narrows it, a name in up to
- * WIDE_MAX localities gives them all (while g->keep_wide, only if no other street answers the
- * query: see find_candidates); a name in more is truly ambiguous (g->too_wide).
+ * WIDE_MAX localities gives them all (set aside in g->wide: only if no other street answers
+ * the query, see find_candidates); a name in more is truly ambiguous (g->too_wide).
  */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
@@ -1020,7 +1020,7 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
             g->too_wide = true;
             return;
         }
-        if (g->keep_wide && g->nwide < MAX_WIDE) {
+        if (g->nwide < MAX_WIDE) {
             g->wide[g->nwide++] = (struct wide_run){lo, hi, hyp, span_tokens, q};
             return;
         }
