@@ -46,65 +46,52 @@ static const char *only_country(struct gctx *g)
     return g->guess_cc;
 }
 
-/* Whether c (scored) is an exact street that is confirmed and explains every token. */
-static bool credible_cand(const struct gctx *g, const struct cand *c)
+/* Whether c (scored) is an exact street that is confirmed and explains every token (any_cand). */
+static bool credible_cand(struct gctx *g, const struct cand *c)
 {
     return c->street_q >= 1 && c->unexplained == 0 &&
            (c->confirmed || (!g->has_pc && g->hyp[c->hyp].n_runs == 0));
 }
 
-/* Whether some candidate is credible. */
-static bool credible(const struct gctx *g)
+/* Whether some candidate of [from, g->ncand) passes ok. */
+static bool any_cand(struct gctx *g, int from, bool (*ok)(struct gctx *g, const struct cand *c))
 {
-    for (int i = 0; i < g->ncand; i++)
-        if (credible_cand(g, &g->cand[i]))
+    for (int i = from; i < g->ncand; i++)
+        if (ok(g, &g->cand[i]))
             return true;
     return false;
 }
 
-/* Whether some candidate is credible by the query's postcode or town, not by default. */
-static bool confirmed(const struct gctx *g)
+/* any_cand: credible by the query's postcode or town, not by default. */
+static bool confirmed(struct gctx *g, const struct cand *c)
 {
-    for (int i = 0; i < g->ncand; i++)
-        if (g->cand[i].confirmed && credible_cand(g, &g->cand[i]))
-            return true;
-    return false;
+    return c->confirmed && credible_cand(g, c);
 }
 
 static bool kept(const struct cand *c);
 
-/* Whether a street found by spelling tolerance (candidates [from, g->ncand), scored) is an
- * answer that the query's postcode or town confirms and that explains every token. */
-static bool confirmed_spelled(const struct gctx *g, int from)
+/* any_cand: found by spelling tolerance (scored), an answer that the query's postcode or town
+ * confirms and that explains every token. */
+static bool spelled_answer(struct gctx *g, const struct cand *c)
 {
-    for (int i = from; i < g->ncand; i++) {
-        const struct cand *c = &g->cand[i];
-        if (c->confirmed && c->unexplained == 0 && kept(c))
-            return true;
-    }
-    return false;
+    (void)g;
+    return c->confirmed && c->unexplained == 0 && kept(c);
 }
 
-/* Whether a street found within one edit (candidates [from, g->ncand), scored) answers the
- * query so that no street two edits away can outrank it: it is confirmed by the postcode or
- * town, explains every token, its street quality is above theirs, and its house number is an
+/* any_cand: found within one edit (scored), an answer that no street two edits away can
+ * outrank: a spelled_answer whose street quality is above theirs, and whose house number is an
  * address point (the most a number adds), or the query asks none. Its number is looked up on
  * a copy: resolve_numbers does it again in its turn. */
-static bool near_answer(struct gctx *g, int from)
+static bool near_answer(struct gctx *g, const struct cand *c)
 {
-    for (int i = from; i < g->ncand; i++) {
-        const struct cand *c = &g->cand[i];
-        if (!c->confirmed || c->unexplained != 0 || !kept(c) ||
-            c->street_q < GC_WEIGHTS.fuzzy_quality - GC_WEIGHTS.per_edit - 1e-9)
-            continue;
-        if (!g->hyp[c->hyp].has_hn)
-            return true;
-        struct cand t = *c;
-        gc_score_number(g, &t);
-        if (t.type == GT_POINT)
-            return true;
-    }
-    return false;
+    if (!spelled_answer(g, c) ||
+        c->street_q < GC_WEIGHTS.fuzzy_quality - GC_WEIGHTS.per_edit - 1e-9)
+        return false;
+    if (!g->hyp[c->hyp].has_hn)
+        return true;
+    struct cand t = *c;
+    gc_score_number(g, &t);
+    return t.type == GT_POINT;
 }
 
 /* The scratch memory of out as the context of one query. */
@@ -223,7 +210,7 @@ static void find_candidates(struct gctx *g)
             g->cc_arg = g->cc;
     }
     score_streets(g, 0, false);
-    if (g->nwide > 0 && !confirmed(g)) {
+    if (g->nwide > 0 && !any_cand(g, 0, confirmed)) {
         int before = g->ncand;
         gc_add_wide_runs(g);
         score_streets(g, before, false);
@@ -235,16 +222,16 @@ static void find_candidates(struct gctx *g)
     for (int i = 0; i < g->ncand && !exact_elsewhere; i++)
         exact_elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
                           g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
-    if (!g->structured && !credible(g) && !exact_elsewhere) {
+    if (!g->structured && !any_cand(g, 0, credible_cand) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g, false);
         score_streets(g, before, true);
-        if (!near_answer(g, before)) { /* no answer near: two edits */
+        if (!any_cand(g, before, near_answer)) { /* no answer near: two edits */
             int from = g->ncand;
             gc_parse_free_fuzzy(g, true);
             score_streets(g, from, true);
         }
-        if (g->nwide > 0 && !confirmed_spelled(g, before)) {
+        if (g->nwide > 0 && !any_cand(g, before, spelled_answer)) {
             int from = g->ncand;
             gc_add_wide_runs(g);
             score_streets(g, from, true);
