@@ -316,20 +316,22 @@ static void geocode_summary(uint64_t rows, const size_t *levels, size_t invalid,
     fprintf(stderr, "%s\n", line);
 }
 
-/* Geocode every row after the header with nthreads threads, CHUNK_ROWS at a time: the result
- * header and lines to stdout, unmatched rows to nomatch (when not combined), invalid lines to
- * errors, figures to stderr with stats. With show, a status line (rows, rate, ETA when in is a
- * regular file) while it works and a summary line at the end. Return CMD_OK or CMD_FAIL (the
- * message printed). */
+/* Geocode every row after the header with nthreads threads of lanes each (0: as
+ * batch_lanes_new chooses for an index of index_bytes), CHUNK_ROWS at a time: the result header
+ * and lines to stdout, unmatched rows to nomatch (when not combined), invalid lines to errors,
+ * figures to stderr with stats. With show, a status line (rows, rate, ETA when in is a regular
+ * file) while it works and a summary line at the end. Return CMD_OK or CMD_FAIL (the message
+ * printed). */
 static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_params *p, FILE *in,
-                        FILE *errors, FILE *nomatch, int nthreads, int lanes, bool stats, bool show)
+                        FILE *errors, FILE *nomatch, int nthreads, int lanes, uint64_t index_bytes,
+                        bool stats, bool show)
 {
     int status = CMD_OK;
     struct csv_row row;
     struct batch_rowset *ch = batch_rowset_new();
     struct batch_lanes *lane_sets[MAX_THREADS]; /* each thread's, for the whole input */
     for (int t = 0; t < nthreads; t++)
-        lane_sets[t] = batch_lanes_new((size_t)lanes);
+        lane_sets[t] = batch_lanes_new((size_t)lanes, index_bytes);
     struct buf hb, eb;
     buf_init(&hb, 1 << 20);
     buf_init(&eb, 1 << 20);
@@ -579,10 +581,8 @@ int cmd_geocode(int argc, char **argv)
         nthreads = 1;
     if (nthreads > MAX_THREADS)
         nthreads = MAX_THREADS;
-    if (lanes == 0) /* interleave where the index is too large for the caches */
-        lanes = batch_lanes_auto(gc_set_size(set));
-    status = geocode_rows(b, r, &p, in, errors, nomatch, nthreads, (int)lanes, stats,
-                          progress_wanted(progress, quiet));
+    status = geocode_rows(b, r, &p, in, errors, nomatch, nthreads, (int)lanes, gc_set_size(set),
+                          stats, progress_wanted(progress, quiet));
 out:
     batch_free(b);
     csv_reader_free(r);

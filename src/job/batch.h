@@ -77,8 +77,8 @@ void batch_rowset_clear(struct batch_rowset *s);
  * One thread's lanes: the rows it geocodes interleaved (base/co.h), each with its own
  * batch_scratch, switching between them where one would wait for memory. In an index much
  * larger than the caches that overlaps the rows' cache misses (at 18.5 M addresses, 8 lanes
- * geocode structured rows 1.25x faster); in a small one it only costs. batch_lanes_auto() is
- * the choice for an index of that many bytes: BATCH_LANES_AUTO from BATCH_LANES_MIN_INDEX
+ * geocode structured rows 1.25x faster); in a small one it only costs. batch_lanes_new() of
+ * lanes 0 chooses for an index of index_bytes: BATCH_LANES_AUTO from BATCH_LANES_MIN_INDEX
  * bytes, else 1. A batch_lanes of 1 (or where the machine has no stack switch) geocodes one
  * row after another.
  */
@@ -90,8 +90,7 @@ void batch_rowset_clear(struct batch_rowset *s);
     "rows each thread geocodes interleaved, switching between them where one would wait for "      \
     "memory (default: 8 for an index of 256 MiB or more, else 1)"
 struct batch_lanes;
-int batch_lanes_auto(uint64_t index_bytes);
-struct batch_lanes *batch_lanes_new(size_t lanes);
+struct batch_lanes *batch_lanes_new(size_t lanes, uint64_t index_bytes);
 void batch_lanes_free(struct batch_lanes *l);
 
 /*

@@ -127,15 +127,12 @@ struct batch_lanes {
     int rc;
 };
 
-int batch_lanes_auto(uint64_t index_bytes)
-{
-    return index_bytes >= BATCH_LANES_MIN_INDEX ? BATCH_LANES_AUTO : 1;
-}
-
-struct batch_lanes *batch_lanes_new(size_t lanes)
+struct batch_lanes *batch_lanes_new(size_t lanes, uint64_t index_bytes)
 {
     struct batch_lanes *l = xcalloc(1, sizeof(*l));
-    l->n = lanes < 1 ? 1 : lanes > CO_MAX ? CO_MAX : lanes;
+    if (lanes == 0) /* interleave where the index is too large for the caches */
+        lanes = index_bytes >= BATCH_LANES_MIN_INDEX ? BATCH_LANES_AUTO : 1;
+    l->n = lanes > CO_MAX ? CO_MAX : lanes;
     if (l->n > 1 && !(l->co = co_group_new(l->n)))
         l->n = 1; /* no stack switch here, or no memory for the stacks */
     for (size_t i = 0; i < l->n; i++) {

@@ -763,8 +763,7 @@ static void *worker_main(void *arg)
                      : p->cfg.index ? index_size(p->cfg.index)
                                     : 0;
     struct wctx w = {.p = p,
-                     .lanes = batch_lanes_new(
-                         (size_t)(p->cfg.lanes > 0 ? p->cfg.lanes : batch_lanes_auto(bytes))),
+                     .lanes = batch_lanes_new((size_t)p->cfg.lanes, bytes),
                      .rows = batch_rowset_new(),
                      .files = p->files};
     pthread_mutex_lock(&p->mu);

@@ -28,7 +28,7 @@ struct worker_config {
     const char *data_dir;
     int nthreads;               /* >= 1 */
     int lanes;                  /* rows a worker geocodes interleaved (batch_lanes), 1 to
-                                   CO_MAX; 0: batch_lanes_auto() of the index's size */
+                                   CO_MAX; 0: chosen by the index's size (batch_lanes_new) */
     uint32_t chunk_rows;        /* rows per chunk (the API splits uploads by it) */
     struct csv_limits limits;   /* the limits the upload was validated with */
     const char *notify_command; /* run as "<cmd> <job id> <mailto>" on completion, or NULL */
