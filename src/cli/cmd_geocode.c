@@ -11,6 +11,7 @@
  */
 #include "job/batch.h"
 #include "cli/cmd.h"
+#include "base/clock.h"
 #include "base/conf.h"
 #include "base/csv.h"
 #include "base/mem.h"
@@ -30,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CHUNK_ROWS  8192
@@ -76,13 +76,6 @@ static void geocode_draw(void *ctx, double secs, char *line, size_t cap)
         snprintf(line + len, cap - (size_t)len, ", %.0f%%%s%s",
                  100.0 * (double)bytes / (double)g->total_bytes, eta[0] ? ", ETA " : "", eta);
     }
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void latency_add(struct latency *l, uint64_t ns)
@@ -344,7 +337,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     size_t matched = 0, unmatched = 0, invalid = 0, levels[GL_HOUSENUMBER + 1] = {0};
     struct latency lat;
     memset(&lat, 0, sizeof(lat));
-    uint64_t started = now_ns();
+    uint64_t started = clock_ns();
     struct geocode_progress gp = {0};
     struct stat st;
     if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
@@ -393,7 +386,7 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
     }
     log_debug("geocode done matched=%zu unmatched=%zu invalid=%zu", matched, unmatched, invalid);
     if (stats) {
-        double secs = (double)(now_ns() - started) / 1e9;
+        double secs = (double)(clock_ns() - started) / 1e9;
         size_t rows = matched + unmatched;
         fprintf(stderr,
                 "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "

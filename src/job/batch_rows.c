@@ -6,13 +6,13 @@
  * order, so the output is the bytes batch_row() gives one row after another.
  */
 #include "job/batch.h"
+#include "base/clock.h"
 #include "base/co.h"
 #include "base/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 _Static_assert(BATCH_LANES_MAX == CO_MAX, "batch.h's BATCH_LANES_MAX is base/co.h's CO_MAX");
 
@@ -160,13 +160,6 @@ void batch_lanes_free(struct batch_lanes *l)
     free(l);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Row i of the rows being geocoded into out and nomatch (its result and time in l). */
 static int one_row(struct batch_lanes *l, struct batch_scratch *s, size_t i, struct buf *out,
                    struct buf *nomatch)
@@ -174,10 +167,10 @@ static int one_row(struct batch_lanes *l, struct batch_scratch *s, size_t i, str
     char *fields[ROW_FIELDS];
     struct csv_row row;
     rowset_row(l->set, i, &row, fields);
-    uint64_t t0 = l->ns ? now_ns() : 0;
+    uint64_t t0 = l->ns ? clock_ns() : 0;
     int rc = batch_row(l->b, s, &row, out, nomatch, &l->res[i - l->from]);
     if (l->ns)
-        l->ns[i - l->from] = now_ns() - t0;
+        l->ns[i - l->from] = clock_ns() - t0;
     return rc;
 }
 
