@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void *oom(size_t n)
 {
@@ -44,6 +45,24 @@ void *xreallocarray(void *p, size_t n, size_t size)
 void *xmallocarray(size_t n, size_t size)
 {
     return xreallocarray(NULL, n, size);
+}
+
+void *mem_table_calloc(size_t n)
+{
+    const size_t page = (size_t)2 << 20;
+    if (n < MEM_TABLE_HUGE)
+        return calloc(1, n ? n : 1);
+    if (n > SIZE_MAX - page)
+        return NULL;
+    size_t bytes = (n + page - 1) & ~(page - 1);
+    void *p = aligned_alloc(page, bytes);
+    if (!p)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: before the first touch, which zeroes */
+#endif
+    memset(p, 0, bytes);
+    return p;
 }
 
 char *xstrndup(const char *p, size_t n)

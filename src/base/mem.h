@@ -24,6 +24,14 @@ void *xmallocarray(size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *p, size_t n);
 
+/* A zeroed block of n bytes for a table that is read at random (a filter probed once a key):
+ * from MEM_TABLE_HUGE bytes up it is aligned to and rounded up to 2 MiB and asked to live in
+ * transparent huge pages (madvise), where a probe in 4 KiB pages would also miss the TLB; below,
+ * calloc(). NULL when memory is short, unlike x*(): such a table is an optional speed-up. Free
+ * it with free(). */
+#define MEM_TABLE_HUGE ((size_t)256 << 10)
+void *mem_table_calloc(size_t n);
+
 /* Grow the array *p of *cap elements of 'size' bytes so that it holds at least 'need', doubling
  * (at least 16). Return the (possibly moved) array; *cap is updated. */
 void *mem_reserve(void *p, size_t *cap, size_t need, size_t size);

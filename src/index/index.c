@@ -595,7 +595,8 @@ static struct hash_filter *filter_new(size_t n)
     unsigned bits = FILTER_MIN_BITS;
     while (bits < FILTER_MAX_BITS && ((size_t)1 << bits) < 8 * n)
         bits++;
-    struct hash_filter *f = calloc(1, sizeof(*f) + ((size_t)1 << bits) / 8);
+    /* probed at random: in 2 MiB pages where it is large (mem_table_calloc) */
+    struct hash_filter *f = mem_table_calloc(sizeof(*f) + ((size_t)1 << bits) / 8);
     if (f)
         f->bits = bits;
     return f;
