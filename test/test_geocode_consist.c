@@ -229,6 +229,14 @@ static const struct want CASES[] = {
      1},
     {FREE(LI, "Floraweg 4, 9490 Vaduz"), GL_STREET, GT_NONE, GC_UPHIERARCHY, "Floraweg", "",
      "Vaduz", NULL, "LI", 0, 0, 0.75, MQ_HOUSENUMBER, 0},
+    /* ... a town and a number that no street explains: the town, up the hierarchy */
+    {FREE(LI, "Vaduz 5"), GL_CITY, GT_NONE, GC_UPHIERARCHY, "", "", "Vaduz", NULL, "LI", 0, 0, 0.5,
+     MQ_CITY, 1},
+    {FREE(LI, "5 Vaduz"), GL_CITY, GT_NONE, GC_UPHIERARCHY, "", "", "Vaduz", NULL, "LI", 0, 0, 0.5,
+     MQ_CITY, 1},
+    {FREE(LI, "Vaduz"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Vaduz", NULL, "LI", 0, 0, 1.0, MQ_CITY,
+     1},
+    {FREE(LI, "5"), GL_NONE, GT_NONE, GC_EXACT, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, -1, 0},
 };
 
 static const char *ISO3[] = {"LI", "LIE", "DE", "DEU", "US", "USA", "CH", "CHE"};

@@ -426,6 +426,50 @@ static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_pos
     return false;
 }
 
+/* The first of h's runs that names a place, as the answer (asked_street: the query asked for
+ * more; free text that says more than the locality asks for a street too). Return whether
+ * one did. */
+static bool answer_locality(struct gctx *g, struct hyp *h, bool asked_street, int free_tokens,
+                            struct gc_candidate *o)
+{
+    for (int i = 0; i < h->n_runs; i++) {
+        const struct ix_place *best = best_place(g, h, i);
+        if (!best || !others_explained(g, h, i))
+            continue;
+        answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
+        if (g->has_pc || g->pc_unknown) /* a postcode the town does not confirm */
+            o->mq[MQ_POSTCODE] = 0;
+        o->relevance = gc_relevance(o);
+        return true;
+    }
+    return false;
+}
+
+/* Free text's leftover runs h read again with a number at either end of the text set aside
+ * (the first or last token not taken as postcode or country, when it looks like a house
+ * number): "Vaduz 5" is no place, "Vaduz" is. Return whether there was such a number. */
+static bool number_aside(struct gctx *g, struct hyp *h)
+{
+    int first = -1, last = -1;
+    for (int k = 0; k < g->ntok; k++)
+        if (!g->tok[k].used) {
+            if (first < 0)
+                first = k;
+            last = k;
+        }
+    if (first < 0 || first == last)
+        return false;
+    int k = g->tok[last].numlike ? last : g->tok[first].numlike ? first : -1;
+    if (k < 0)
+        return false;
+    h->n_runs = 0;
+    h->n_towns = -1;
+    h->num_tok = k;
+    h->num_end = k + 1;
+    gc_leftover_runs(g, h);
+    return true;
+}
+
 /* No credible street: the postcode, then a locality, then the country. A postcode whose town
  * the query contradicts ("10115 Berlin" against a US ZIP 10115) gives way to the town. */
 int gc_fallback(struct gctx *g, struct gc_result *out)
@@ -469,17 +513,10 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
             return 0;
         }
     }
-    for (int i = 0; i < h->n_runs; i++) {
-        const struct ix_place *best = best_place(g, h, i);
-        if (!best || !others_explained(g, h, i))
-            continue;
-        /* free text that said more than this locality asked for a street */
-        answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
-        if (g->has_pc || g->pc_unknown) /* a postcode the town does not confirm */
-            o->mq[MQ_POSTCODE] = 0;
-        o->relevance = gc_relevance(o);
+    if (answer_locality(g, h, asked_street, free_tokens, o))
         return 0;
-    }
+    if (h == &tmp && number_aside(g, &tmp) && answer_locality(g, &tmp, true, free_tokens, o))
+        return 0; /* "Vaduz 5": the town, and a house number that no street explains */
     if (g->has_pc && g->pc_entry != IX_NONE) { /* a town not known here: the postcode, unsure */
         answer_postcode(g, true, o);
         o->mq[MQ_CITY] = 0;
