@@ -85,11 +85,14 @@ fi
 INDEX="$WORK/default.gbx"
 STAMP="$WORK/default.gbx.inputs"
 INPUTS="$OSM_DEFAULT $CITIES $ZIPS $COUNTRIES${DATA:+ $DATA}"
-if [ ! -s "$INDEX" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$INPUTS" ]; then
+# the index is imported again for other inputs, and for a geobatch that reads another index
+# format or normalises keys otherwise (it would refuse the old file)
+KIND=$("$BIN" --version | grep -E '^(index format|normaliser) ' | tr '\n' ' ')
+if [ ! -s "$INDEX" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$INPUTS $KIND" ]; then
     echo "run: importing $INPUTS" >&2
     # shellcheck disable=SC2086
     "$BIN" import -o "$INDEX" $INPUTS
-    echo "$INPUTS" >"$STAMP"
+    echo "$INPUTS $KIND" >"$STAMP"
 fi
 
 mkdir -p "$WORK/data"

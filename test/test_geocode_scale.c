@@ -8,8 +8,8 @@
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
  * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
  * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho"
- * 2 in "Lindenau" (slot 401) and "Lindenbau" 1 in town 7; and "Queens Road" in two towns of Fiji,
- * on either side of longitude 180.
+ * 2 in "Lindenau" (slot 401) and "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1
+ * in town 9; and "Queens Road" in two towns of Fiji, on either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -91,6 +91,9 @@ static int setup(void **state)
     for (int n = 1; n <= 3; n++) /* a town of a name in letters, at slot 401 */
         emit_named(&sink, TOWNS + 1, "Lindenau", "Dorfstrasse", n);
     emit(&sink, 7, "Lindenbau", 1); /* one edit from it */
+    for (int n = 1; n <= 3; n++)    /* numbered streets, as Berlin has them */
+        emit(&sink, 9, "Strasse 19", n);
+    emit(&sink, 9, "Strasse 195", 1);
     for (int n = 1; n <= 3; n++)
         emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenhof", n);
     emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenho", 2); /* two edits from "Kapellenhoff" */
@@ -354,6 +357,52 @@ static void test_the_street_town_filter(void **state)
     assert_true(no >= 390 * 8 / 10); /* a filter of 8 to 16 bits a pair: about 1 in 10 wrong */
 }
 
+/* Geocode text (in Germany) and require one answer of level at code on street in city. */
+static void expect_answer(const char *text, enum gc_level level, enum gc_code code,
+                          const char *street, const char *city)
+{
+    struct gc_query q = {.search_text = text, .country = "DEU", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    if (res->n != 1 || res->c[0].level != level || res->c[0].code != code ||
+        strcmp(res->c[0].street, street) != 0 || strcmp(res->c[0].city, city) != 0)
+        fail_msg("%s: %d answers, first %s (code %d) on '%s' in %s, want %s (code %d) on '%s' "
+                 "in %s",
+                 text, res->n, res->n ? gc_level_name(res->c[0].level) : "-",
+                 res->n ? (int)res->c[0].code : -1, res->n ? res->c[0].street : "-",
+                 res->n ? res->c[0].city : "-", gc_level_name(level), (int)code, street, city);
+}
+
+/* A name that ends in a number, then a house number, is not the name with the two numbers
+ * run together: house 5 of Strasse 19 (which has 1 to 3) is not Strasse 195, and Town 005 with
+ * a house number is not Town 052. */
+static void test_two_numbers_are_not_one(void **state)
+{
+    (void)state;
+    expect_answer("Strasse 19 5, Town 009", GL_STREET, GC_UPHIERARCHY, "Strasse 19", "Town 009");
+    expect_answer("Strasse 19 3, Town 009", GL_HOUSENUMBER, GC_EXACT, "Strasse 19", "Town 009");
+    expect_answer("Strasse 195 1, Town 009", GL_HOUSENUMBER, GC_EXACT, "Strasse 195", "Town 009");
+    expect_answer("Town 005 2", GL_CITY, GC_UPHIERARCHY, "", "Town 005");
+    expect_answer("Town 052", GL_CITY, GC_EXACT, "", "Town 052");
+}
+
+/* Suggestions read the text as the geocoder does: "Strasse 19 5" is no prefix of Strasse 195. */
+static void test_suggestions_keep_two_numbers_apart(void **state)
+{
+    (void)state;
+    struct gc_suggest q = {.text = "Strasse 19", .country = "DE", .max_results = 5};
+    assert_int_equal(geocode_suggest(ix, &q, res), 0);
+    assert_int_equal(res->n, 2);
+    assert_string_equal(res->c[0].street, "Strasse 19");
+    assert_string_equal(res->c[1].street, "Strasse 195");
+    q.text = "Strasse 19 5";
+    assert_int_equal(geocode_suggest(ix, &q, res), 0);
+    assert_int_equal(res->n, 0);
+    q.text = "Strasse 195";
+    assert_int_equal(geocode_suggest(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_string_equal(res->c[0].street, "Strasse 195");
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -375,6 +424,8 @@ int main(void)
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
         cmocka_unit_test(test_the_street_town_filter),
+        cmocka_unit_test(test_two_numbers_are_not_one),
+        cmocka_unit_test(test_suggestions_keep_two_numbers_apart),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

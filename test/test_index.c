@@ -1309,7 +1309,7 @@ static void test_check_output(void **state)
     char want[4096];
     int w = snprintf(want, sizeof(want),
                      "index %s ok\n"
-                     "format %d normaliser 2 bytes %lld\n"
+                     "format %d normaliser %d bytes %lld\n"
                      "addresses 12383\n"
                      "streets 1001\n"
                      "interpolation_ranges 0\n"
@@ -1321,8 +1321,8 @@ static void test_check_output(void **state)
                      "records=12553\n"
                      "source us-zcta-2021-centroids.json format=postcodes-json bytes=%lld date=%s "
                      "records=33791\n",
-                     out, INDEX_FORMAT_VERSION, (long long)sti.st_size, (long long)stl.st_size, dl,
-                     (long long)stz.st_size, dz);
+                     out, INDEX_FORMAT_VERSION, NORM_VERSION, (long long)sti.st_size,
+                     (long long)stl.st_size, dl, (long long)stz.st_size, dz);
     size_t n;
     unsigned char *got = read_all(outf, &n);
     got[n] = '\0';

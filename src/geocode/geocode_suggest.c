@@ -23,6 +23,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -131,6 +132,11 @@ static int typed_key(const char *text, size_t len, const char *cc, char *key, si
     int m = norm_fold(text + start, len - start, last, sizeof(last));
     if (m <= 0)
         return 0;
+    if (n > 0 && isdigit((unsigned char)key[n - 1]) && isdigit((unsigned char)last[0])) {
+        if ((size_t)n + 1 >= cap) /* two numbers keep their space in a key (norm.h) */
+            return 0;
+        key[n++] = ' ';
+    }
     for (int i = 0; i < m; i++)
         if (last[i] != ' ') {
             if ((size_t)n + 1 >= cap)

@@ -23,7 +23,9 @@
  *      then by word endings ("-str": "Landstr." → "landstrasse"), with position conditions
  *      (first/last/...) so that "St" is "saint" first and "street" elsewhere in English;
  *   5. output: tokens joined by one space (norm_name) or by nothing (norm_key); the key re-applies
- *      the digraph rule across the joints, so "Rosa Allee" and "Rosaallee" meet.
+ *      the digraph rule across the joints, so "Rosa Allee" and "Rosaallee" meet. Two numbers
+ *      keep their space in a key too: "Town 005 2" (house 2 in Town 005) is "town5 2", and
+ *      "Town 052" is "town52".
  *
  * THREADS: norm_init() builds the tables once under a mutex and publishes them with a release
  * store; afterwards every function here only reads them and may be called from any thread.
@@ -255,6 +257,11 @@ static void fold_cp(struct toks *t, int32_t c)
     }
     for (utf8proc_ssize_t i = 0; i < n; i++)
         fold_one(t, d[i]);
+}
+
+static bool ascii_digit(char c)
+{
+    return c >= '0' && c <= '9';
 }
 
 static bool ascii_alnum(unsigned char c)
@@ -735,9 +742,11 @@ static void out_bytes(struct out *o, const char *s, size_t n)
     }
 }
 
-static void out_word_start(struct out *o)
+/* Before a word that starts with byte next: a space, and in a key none, except between two
+ * numbers ("Town 005 2" is "town5 2", not the key of "Town 052"). */
+static void out_word_start(struct out *o, char next)
 {
-    if (!o->key && o->len > 0)
+    if (o->len > 0 && (!o->key || (ascii_digit(o->p[o->len - 1]) && ascii_digit(next))))
         out_byte(o, ' ');
 }
 
@@ -750,7 +759,7 @@ static void out_expansion(struct out *o, const char *exp, bool glue)
         while (*exp && *exp != ' ')
             exp++;
         if (!(first && glue))
-            out_word_start(o);
+            out_word_start(o, *w);
         out_bytes(o, w, (size_t)(exp - w));
         first = false;
         while (*exp == ' ')
@@ -876,7 +885,7 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                 if (r) {
                     if (r->drop && o->keep_dropped) {
                         for (int w = i; w < i + nw; w++) {
-                            out_word_start(o);
+                            out_word_start(o, t->text[t->v[w].off]);
                             out_bytes(o, t->text + t->v[w].off, t->v[w].len);
                         }
                     } else if (!r->drop)
@@ -904,7 +913,7 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                     const struct slot *s = dict_find(d, key, sl + 1);
                     const struct rule *r = s ? rule_pick(d, s, ls, t, i, 1) : NULL;
                     if (r) {
-                        out_word_start(o);
+                        out_word_start(o, *kt);
                         out_bytes(o, kt, k->len - sl);
                         out_expansion(o, d->pool + r->exp, true);
                         done = 1;
@@ -916,7 +925,7 @@ static void expand(const struct dict *d, const struct langset *ls, const struct 
                 continue;
             }
         }
-        out_word_start(o);
+        out_word_start(o, *kt);
         out_bytes(o, kt, k->len);
         i++;
     }

@@ -12,7 +12,8 @@
  *   - abbreviations expanded from the per-language lists in data/dict/<lang>.txt ("str" →
  *     "strasse", "nam" → "namesti", "st" → "street"/"saint" ...), including suffix forms
  *     ("Landstr." → "landstrasse").
- * Index keys ignore spaces between tokens, so "Land Strasse" and "Landstrasse" meet.
+ * Index keys ignore spaces between tokens, so "Land Strasse" and "Landstrasse" meet; between
+ * two numbers they keep one, so "Straße 19 3" (a house on Straße 19) is not "Straße 193".
  * The rules, their order and their known costs are described at the top of norm.c; the list
  * format at the top of each data/dict/<lang>.txt. Golden cases: test/cases/norm.tsv.
  *
@@ -25,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NORM_VERSION    2
+#define NORM_VERSION    3
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
 #define NORM_MAX_TOKENS 64
 
