@@ -7,6 +7,7 @@
 #define GEOBATCH_CMD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define CMD_OK    0
 #define CMD_FAIL  1
@@ -59,17 +60,32 @@ struct cmd_verify {
     int rc;                   /* 0, or what index_verify_checksums() returned */
     char err[512];            /* its message */
     void (*on_fail)(struct cmd_verify *v); /* called on the thread when the check fails */
+    void (*on_ok)(struct cmd_verify *v);   /* ... when it passes */
     pthread_t tid;
     int started;
+    _Atomic unsigned said; /* cmd_verify_log_pages and cmd_verify_ready: which has happened */
 };
 
-/* Start checking ix (on_fail may be NULL). */
+/* Start checking ix (on_fail and on_ok may be NULL). */
 void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
-                      void (*on_fail)(struct cmd_verify *v));
+                      void (*on_fail)(struct cmd_verify *v), void (*on_ok)(struct cmd_verify *v));
 
 /* Start checking every index of set, one after another on one thread. */
 void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
-                          void (*on_fail)(struct cmd_verify *v));
+                          void (*on_fail)(struct cmd_verify *v),
+                          void (*on_ok)(struct cmd_verify *v));
+
+/* How the kernel maps the indexes of set (index_pages): *resident bytes in memory, *huge of
+ * them in 2 MiB pages. Return 0, or a negative code where the kernel does not say. */
+int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge);
+
+/* An on_ok for servers: log how much of the index is in 2 MiB pages once the check has read
+ * it all, and warn when a large index is mostly in 4 KiB pages (a copy still in the page
+ * cache: at country size that costs a fifth of the free-form speed; docs/scale.md). The line
+ * waits for cmd_verify_ready(): a start that fails says only why. */
+void cmd_verify_log_pages(struct cmd_verify *v);
+/* The command has started (its "listening" or "started" line is out). */
+void cmd_verify_ready(struct cmd_verify *v);
 
 /* The identity of an index set for the job store (store_claim_config): its members'
  * index_identity() joined by '+', cut to cap (STORE_INDEX_ID_MAX + 1). */

@@ -406,15 +406,10 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
  * slow the rows down; docs/scale.md). */
 static void print_pages(const struct gc_set *set)
 {
-    size_t resident = 0, huge = 0;
-    for (size_t i = 0; i < gc_set_count(set); i++) {
-        size_t r, h;
-        if (index_pages(gc_set_index(set, i), &r, &h) < 0) {
-            fprintf(stderr, "index_resident_mb=unknown index_2mib_pages_pct=unknown\n");
-            return;
-        }
-        resident += r;
-        huge += h;
+    size_t resident, huge;
+    if (cmd_index_pages(set, &resident, &huge) < 0) {
+        fprintf(stderr, "index_resident_mb=unknown index_2mib_pages_pct=unknown\n");
+        return;
     }
     fprintf(stderr, "index_resident_mb=%.1f index_2mib_pages_pct=%.0f\n",
             (double)resident / 1048576, resident ? 100.0 * (double)huge / (double)resident : 0.0);
@@ -525,7 +520,7 @@ int cmd_geocode(int argc, char **argv)
         return CMD_FAIL;
     }
     struct cmd_verify verify; /* the checksums, while the rows are geocoded */
-    cmd_verify_start_set(&verify, set, NULL);
+    cmd_verify_start_set(&verify, set, NULL, NULL);
     int status = CMD_OK;
     FILE *in = stdin, *errors = NULL, *nomatch = NULL;
     struct csv_reader *r = NULL;

@@ -419,7 +419,7 @@ int cmd_serve(int argc, char **argv)
     ix = gc_set_index(ixset, 0);
     if (gc_set_count(ixset) > 1)
         log_info("index set members=%zu", gc_set_count(ixset));
-    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
+    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index, cmd_verify_log_pages);
     /* One server per data directory: a second one would take back the first's claims and
      * remove its uploads in progress. Taken once the index is open: a server that cannot start
      * for its index leaves the directory as it was. */
@@ -520,6 +520,7 @@ int cmd_serve(int argc, char **argv)
     log_info("serve listening=%s port=%u workers=%ld applications=%zu data=%s%s%s", o.listen,
              http_server_port(http), o.workers, auth_count(auth), o.data,
              leases ? " store=postgresql index=" : "", leases ? index_id : "");
+    cmd_verify_ready(&verify);
     wait_for_stop(&set, auth, alog, st, &o);
     status = CMD_OK;
 out:

@@ -116,7 +116,7 @@ int cmd_work(int argc, char **argv)
         fprintf(stderr, "geobatch work: %s\n", err);
         goto out;
     }
-    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index);
+    cmd_verify_start_set(&verify, ixset, stop_on_corrupt_index, cmd_verify_log_pages);
     rc = store_open(&st, store_url, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "geobatch work: %s\n", err);
@@ -155,6 +155,7 @@ int cmd_work(int argc, char **argv)
         goto out;
     }
     log_info("work started threads=%ld lease=%ld index=%s", threads, lease, index_id);
+    cmd_verify_ready(&verify);
     wait_for_stop(&set);
     status = CMD_OK;
 out:

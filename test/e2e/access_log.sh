@@ -3,7 +3,8 @@
 # its number, client, application, method, route, path without the query, status, body bytes in
 # and out, duration and whether it was answered whole; never a credential (app_code, apiKey, a
 # Bearer token, a wrong secret); reopened at SIGHUP (logrotate); a file that cannot be opened
-# stops the start with a message. Each line is awaited (it is written after the answer).
+# stops the start with a message. Each line is awaited (it is written after the answer). And the
+# server's own log line on the index's pages.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -13,6 +14,11 @@ import_index "$T/li.gbx" "$LI_CSV"
 make_data "$T/data" 'appA codeA' 'apikey KEYSECRETC'
 serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 1 --rate 0 --access-log "$T/access.log"
 ROOT="http://127.0.0.1:$PORT"
+# The server's own log says how much of the index the kernel maps in 2 MiB pages once the
+# background check has read it all (a small index: no warning)
+wait_grep "$T/serve.log" 'info index checked resident_mb=[0-9]+\.[0-9] 2mib_pages_pct=[0-9]+$' ||
+    fail "no 'index checked' line: $(cat "$T/serve.log")"
+! grep -q 'mostly in 4 KiB pages' "$T/serve.log" || fail "a warning for a small index"
 li_rows 20 | { echo 'recId|searchText|country'; cat; } >"$T/in.txt"
 P="indelim=%7C&outdelim=%7C&outcols=displayLatitude,displayLongitude&outputcompressed=false"
 
