@@ -299,6 +299,10 @@ static void test_unrouted(void **state)
         "Floraweg 13, 6800",   /* ... and a match for the member that knows it */
         "Landstrasse 3, Lauf", /* a locality only another member places */
         "Floraweg 15, Lauf an der Pegnitz",
+        "Florawg 13, 9490 Vaduz", /* misspelt: no member's street as written is confirmed */
+        "Florawg 17 Lauf",
+        "Aubundt 16, Vaduz",
+        "Floraweg 13, Florawg",
         "9494 Schaan", /* fall-backs: a postcode, a city */
         "91207",
         "Feldkirch",
@@ -314,6 +318,32 @@ static void test_unrouted(void **state)
     forward_same(&s, "structured Floraweg 15");
     struct gc_query p = {.postcode = "6800", .max_results = 5};
     forward_same(&p, "structured postcode 6800");
+}
+
+/* What a set asks its members first (free text, no country): streets as written only, and
+ * whether one of them explains the query with its postcode or town (then no member's spelling
+ * tolerance can matter, and none is tried). */
+static void test_exact_first(void **state)
+{
+    (void)state;
+    const struct index *li = gc_set_index(set, 2);
+    struct gc_query q = {.search_text = "Floraweg 13, 9490 Vaduz", .max_results = 5};
+    assert_int_equal(geocode_forward(li, &q, ra), 0);
+    assert_true(ra->exact_confirmed);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
+    q.search_text = "Floraweg 13"; /* credible, as nothing else is given, but not confirmed */
+    assert_int_equal(geocode_forward(li, &q, ra), 0);
+    assert_false(ra->exact_confirmed);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
+    q.search_text = "Florawg 13, 9490 Vaduz";
+    assert_int_equal(geocode_forward(li, &q, ra), 0);
+    assert_false(ra->exact_confirmed);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER); /* one edit away */
+    q.exact_only = true;
+    assert_int_equal(geocode_forward(li, &q, ra), 0);
+    assert_false(ra->exact_confirmed);
+    assert_int_equal(ra->n, 1);
+    assert_int_equal(ra->c[0].level, GL_POSTCODE); /* no street as written: the postcode */
 }
 
 static void test_reverse(void **state)
@@ -384,8 +414,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members),  cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_unrouted), cmocka_unit_test(test_reverse),
-        cmocka_unit_test(test_single),   cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_unrouted), cmocka_unit_test(test_exact_first),
+        cmocka_unit_test(test_reverse),  cmocka_unit_test(test_single),
+        cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -66,6 +66,7 @@ struct gc_query {
     const char *street, *house_number, *postcode, *city, *district, *county, *state, *country;
     const char *country_focus; /* preference only (ISO2/ISO3), or NULL */
     int max_results;           /* 1..GC_MAX_CANDIDATES */
+    bool exact_only;           /* no spelling tolerance (an index set asks so first) */
 };
 
 struct gc_candidate {
@@ -95,6 +96,10 @@ struct gc_scratch {
 
 struct gc_result {
     int n;
+    /* geocode_forward: a street spelt as the query spells it explains the whole query and its
+     * postcode or town confirms it (so no spelling tolerance was needed, in this index or in
+     * one merged with others) */
+    bool exact_confirmed;
     struct gc_candidate c[GC_MAX_CANDIDATES];
     struct gc_scratch scratch; /* the geocoder's; callers neither read nor set it */
 };

@@ -222,7 +222,8 @@ static void find_candidates(struct gctx *g)
     for (int i = 0; i < g->ncand && !exact_elsewhere; i++)
         exact_elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
                           g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
-    if (!g->structured && !any_cand(g, 0, credible_cand) && !exact_elsewhere) {
+    g->exact_confirmed = any_cand(g, 0, confirmed);
+    if (!g->structured && !g->q->exact_only && !any_cand(g, 0, credible_cand) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g, false);
         score_streets(g, before, true);
@@ -443,6 +444,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     start_query(g, ix, q);
     out->n = 0;
     find_candidates(g);
+    out->exact_confirmed = g->exact_confirmed;
     resolve_numbers(g);
     drop_weak(g);
     if (g->ncand == 0 && !g->structured && !g->has_pc)

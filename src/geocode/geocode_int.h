@@ -186,15 +186,16 @@ struct gctx {
     /* postcode */
     bool has_pc;
     char pc_key[32];
-    uint32_t pc_entry;  /* first postcode entry, IX_NONE if unknown to the index */
-    uint32_t pc_run;    /* first entry of the postcode's key in any country (its streets) */
-    bool too_wide;      /* a street name in more localities than WIDE_MAX, none named */
-    bool pc_unknown;    /* a postcode-shaped token the index does not know (set aside) */
-    char pc_form_cc[3]; /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
-    int conflict_hyp;   /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
-    int made;           /* candidates made (add_cand): step 2's work */
-    int scored;         /* candidates scored in full (gc_score_street): step 3's work */
-    int nwide;          /* runs set aside in wide[] */
+    uint32_t pc_entry;    /* first postcode entry, IX_NONE if unknown to the index */
+    uint32_t pc_run;      /* first entry of the postcode's key in any country (its streets) */
+    bool too_wide;        /* a street name in more localities than WIDE_MAX, none named */
+    bool pc_unknown;      /* a postcode-shaped token the index does not know (set aside) */
+    char pc_form_cc[3];   /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
+    int conflict_hyp;     /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
+    int made;             /* candidates made (add_cand): step 2's work */
+    int scored;           /* candidates scored in full (gc_score_street): step 3's work */
+    int nwide;            /* runs set aside in wide[] */
+    bool exact_confirmed; /* gc_result.exact_confirmed */
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];

@@ -6,7 +6,9 @@
  * structured field through norm_country; else a trailing run of one to three free-form tokens
  * that names a country) and asks only the members that hold it, or hold records of no country
  * (they pass any country filter). Every other query asks every member, one after another in
- * the caller's tmp result, and keeps the answer a merged index gives:
+ * the caller's tmp result (free text first without spelling tolerance: only when no member's
+ * street as written is confirmed by the query's postcode or town is each asked again as it
+ * would answer alone, misspellings included), and keeps the answer a merged index gives:
  *   - a member's street or house-number answer beats any member's fall-back (postcode,
  *     locality, country): a merged index falls back only when no street is a candidate;
  *   - among street answers the best first answer wins, by match level, then point over
@@ -580,6 +582,54 @@ static bool beats(const struct first *a, const struct first *b, const struct kno
     return cmp_fallback(a, b) > 0;
 }
 
+/* What asking the routed members gave: each one's first answer, the best's list in out. */
+struct asked {
+    struct first firsts[GC_SET_MAX];
+    size_t nf;
+    int kept; /* the first answer whose list out holds, -1 none */
+    struct knowledge k;
+    bool exact_confirmed; /* some member's exact pass was confirmed (gc_result) */
+};
+
+/* Ask members[0..n) (those from nfirst on only when the first found no address point) for q,
+ * keeping the best answer in out. Return 0 or the first member's error. */
+static int ask_members(const struct gc_set *s, const struct gc_query *q, const size_t *members,
+                       size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
+                       struct asked *a)
+{
+    /*
+     * Every member's answer, the best so far kept in out. Knowledge learnt from a later
+     * member moves the estimates of all the answers before it alike (none of them showed what
+     * it shows), so the best of those stays the best of those.
+     */
+    a->nf = 0;
+    a->kept = -1;
+    a->k = (struct knowledge){false, false, false, locality_words(q)};
+    a->exact_confirmed = false;
+    out->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == nfirst && a->kept >= 0 && a->firsts[a->kept].level == GL_HOUSENUMBER &&
+            a->firsts[a->kept].type == GT_POINT)
+            break; /* the country's members found the address: records of no country not asked */
+        int rc = ask(&s->m[members[i]], q, tmp);
+        if (rc < 0)
+            return rc;
+        a->exact_confirmed |= tmp->exact_confirmed;
+        if (tmp->n == 0)
+            continue;
+        a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+        learn(&a->k, &a->firsts[a->nf]);
+        if (a->kept < 0 || beats(&a->firsts[a->nf], &a->firsts[a->kept], &a->k)) {
+            for (int c = 0; c < tmp->n; c++)
+                copy_cand(&out->c[c], &tmp->c[c]);
+            out->n = tmp->n;
+            a->kept = (int)a->nf;
+        }
+        a->nf++;
+    }
+    return 0;
+}
+
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
 {
@@ -588,34 +638,33 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     if (n == 1)
         return ask(&s->m[members[0]], q, out);
     /*
-     * Every member's answer, the best so far kept in out. Knowledge learnt from a later
-     * member moves the estimates of all the answers before it alike (none of them showed what
-     * it shows), so the best of those stays the best of those.
+     * Free text asks every member without spelling tolerance first. One index over all of them
+     * tries misspellings only when no street spelt as written explains the query: when one
+     * member's such street is confirmed by the query's postcode or town, a merged index that
+     * reads the query as that member does finds it too, and looks for no misspelt street in
+     * the others (that search is most of a member's work where the address is not). Else every
+     * member is asked again as it would answer alone.
      */
-    struct first firsts[GC_SET_MAX];
-    size_t nf = 0;
-    int kept = -1; /* the first answer whose list out holds */
-    struct knowledge k = {false, false, false, locality_words(q)};
-    out->n = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == nfirst && kept >= 0 && firsts[kept].level == GL_HOUSENUMBER &&
-            firsts[kept].type == GT_POINT)
-            break; /* the country's members found the address: records of no country not asked */
-        int rc = ask(&s->m[members[i]], q, tmp);
+    struct gc_query exact = *q;
+    exact.exact_only = true;
+    const struct gc_query *asked_q = &exact;
+    struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
+    int rc = -1;
+    if (!blank(q->search_text)) {
+        rc = ask_members(s, &exact, members, n, nfirst, out, tmp, &a);
         if (rc < 0)
             return rc;
-        if (tmp->n == 0)
-            continue;
-        firsts[nf] = first_of((uint32_t)members[i], &tmp->c[0]);
-        learn(&k, &firsts[nf]);
-        if (kept < 0 || beats(&firsts[nf], &firsts[kept], &k)) {
-            for (int c = 0; c < tmp->n; c++)
-                copy_cand(&out->c[c], &tmp->c[c]);
-            out->n = tmp->n;
-            kept = (int)nf;
-        }
-        nf++;
     }
+    if (rc < 0 || !a.exact_confirmed) {
+        asked_q = q;
+        rc = ask_members(s, q, members, n, nfirst, out, tmp, &a);
+        if (rc < 0)
+            return rc;
+    }
+    struct first *firsts = a.firsts;
+    size_t nf = a.nf;
+    int kept = a.kept;
+    struct knowledge k = a.k;
     if (kept < 0 || !answers_street(&firsts[kept], &k))
         return 0; /* no answer, or the best fall-back */
     /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
@@ -637,7 +686,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     out->n = 0;
     for (size_t w = 0; w < nw; w++) {
         const struct member *m = &s->m[win[w]];
-        int rc = ask(m, q, tmp);
+        rc = ask(m, asked_q, tmp);
         if (rc < 0)
             return rc;
         align_postcode(tmp, &k);
