@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* One degree of latitude on the GEO_EARTH_RADIUS_M sphere. */
 #define DEG_M (GEO_EARTH_RADIUS_M * M_PI / 180.0)
@@ -76,6 +77,37 @@ static void test_contains_with_hole(void **state)
     struct geo_poly empty = {sq, sq_ends, 0};
     ix = geo_pip_new(&empty);
     assert_false(geo_pip_contains(ix, 1, 1));
+    geo_pip_free(ix);
+}
+
+/* Many bands (a ring of 401 points: 100 bands), one edge across all of them (a half circle
+ * closed by its diameter, as a repaired ring is closed by a straight line) and a hole: the
+ * prepared polygon answers as the plain one everywhere. */
+static void test_prepared_polygon_with_a_long_edge(void **state)
+{
+    (void)state;
+    enum { HALF = 400, HOLE = 4 };
+    struct rec_point pts[HALF + 1 + HOLE];
+    for (int i = 0; i <= HALF; i++) { /* lon 0..10 on the right half of a circle, then back */
+        double a = M_PI * i / HALF - M_PI / 2;
+        pts[i] = (struct rec_point){5 + 5 * sin(a), 5 + 5 * cos(a)};
+    }
+    const struct rec_point hole[HOLE] = {{4, 6}, {4, 7}, {6, 7}, {6, 6}};
+    memcpy(pts + HALF + 1, hole, sizeof(hole));
+    const size_t ends[] = {HALF + 1, HALF + 1 + HOLE};
+    struct geo_poly p = {pts, ends, 2};
+    struct geo_pip *ix = geo_pip_new(&p);
+    int inside = 0;
+    for (double lat = -0.5; lat <= 10.5; lat += 0.093)
+        for (double lon = -0.5; lon <= 10.5; lon += 0.087) {
+            bool in = geo_poly_contains(&p, lat, lon);
+            assert_int_equal(geo_pip_contains(ix, lat, lon), in);
+            inside += in;
+        }
+    assert_true(inside > 1000);                 /* the test is not of an empty polygon */
+    assert_false(geo_pip_contains(ix, 5, 6.5)); /* in the hole */
+    assert_true(geo_pip_contains(ix, 5, 8));
+    assert_false(geo_pip_contains(ix, 5, 4)); /* left of the diameter */
     geo_pip_free(ix);
 }
 
@@ -187,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_bbox),
         cmocka_unit_test(test_contains_with_hole),
+        cmocka_unit_test(test_prepared_polygon_with_a_long_edge),
         cmocka_unit_test(test_area),
         cmocka_unit_test(test_centroid),
         cmocka_unit_test(test_centroid_moves_out_of_hole),

@@ -305,13 +305,17 @@ double geo_line_nearest(const struct rec_point *pts, size_t n, double lat, doubl
 
 /* ---- prepared polygons ---------------------------------------------------------------- */
 
+/* Each edge is kept once: a band lists the edges that cross it by the index of their end
+ * point, whose start is prev[] of it. An edge long in latitude (a repaired ring's closing line
+ * crosses the whole polygon) is in many bands: 4 bytes each, not the two points (32). */
 struct geo_pip {
     struct geo_bbox bbox;
-    double band_h;        /* height of a band in degrees */
-    size_t n_bands;       /* >= 1 */
-    size_t *band_off;     /* n_bands + 1 offsets into edges */
-    struct rec_point *ea; /* edge start points, grouped by band */
-    struct rec_point *eb; /* edge end points */
+    double band_h;         /* height of a band in degrees */
+    size_t n_bands;        /* >= 1 */
+    size_t *band_off;      /* n_bands + 1 offsets into edge */
+    uint32_t *edge;        /* the edges of each band, as their end points' indexes into pts */
+    uint32_t *prev;        /* per point: the point before it in its ring (the edge's start) */
+    struct rec_point *pts; /* the polygon's points */
 };
 
 static size_t pip_band(const struct geo_pip *ix, double lat)
@@ -327,6 +331,8 @@ struct geo_pip *geo_pip_new(const struct geo_poly *p)
 {
     struct geo_pip *ix = xcalloc(1, sizeof(*ix));
     size_t n = p->n_rings ? p->ring_end[p->n_rings - 1] : 0;
+    if (n >= UINT32_MAX)
+        abort(); /* a polygon of 4 G points: no memory holds its edges */
     geo_bbox_empty(&ix->bbox);
     for (size_t i = 0; i < n; i++)
         geo_bbox_extend(&ix->bbox, p->pts[i].lat, p->pts[i].lon);
@@ -334,32 +340,33 @@ struct geo_pip *geo_pip_new(const struct geo_poly *p)
     double h = n ? ix->bbox.max_lat - ix->bbox.min_lat : 0;
     ix->band_h = h > 0 ? h / (double)ix->n_bands : 1;
     ix->band_off = xcalloc(ix->n_bands + 1, sizeof(size_t));
+    ix->pts = xmallocarray(n, sizeof(struct rec_point));
+    ix->prev = xmallocarray(n, sizeof(uint32_t));
+    if (n)
+        memcpy(ix->pts, p->pts, n * sizeof(struct rec_point));
     /* Two rounds over the edges: count per band, then place. */
     for (int round = 0; round < 2; round++) {
         size_t *fill = round ? xcalloc(ix->n_bands, sizeof(size_t)) : NULL;
         for (size_t r = 0; r < p->n_rings; r++) {
             size_t s = ring_start(p, r), e = p->ring_end[r];
             for (size_t i = s, j = e ? e - 1 : 0; i < e; j = i++) {
+                ix->prev[i] = (uint32_t)j;
                 double y0 = p->pts[j].lat, y1 = p->pts[i].lat;
                 if (y0 == y1)
                     continue; /* horizontal edges never count as crossings */
                 size_t b0 = pip_band(ix, y0 < y1 ? y0 : y1), b1 = pip_band(ix, y0 < y1 ? y1 : y0);
                 for (size_t b = b0; b <= b1; b++) {
-                    if (!round) {
+                    if (!round)
                         ix->band_off[b + 1]++;
-                    } else {
-                        size_t at = ix->band_off[b] + fill[b]++;
-                        ix->ea[at] = p->pts[j];
-                        ix->eb[at] = p->pts[i];
-                    }
+                    else
+                        ix->edge[ix->band_off[b] + fill[b]++] = (uint32_t)i;
                 }
             }
         }
         if (!round) {
             for (size_t b = 0; b < ix->n_bands; b++)
                 ix->band_off[b + 1] += ix->band_off[b];
-            ix->ea = xcalloc(ix->band_off[ix->n_bands], sizeof(struct rec_point));
-            ix->eb = xcalloc(ix->band_off[ix->n_bands], sizeof(struct rec_point));
+            ix->edge = xmallocarray(ix->band_off[ix->n_bands], sizeof(uint32_t));
         }
         free(fill);
     }
@@ -373,9 +380,10 @@ bool geo_pip_contains(const struct geo_pip *ix, double lat, double lon)
     size_t b = pip_band(ix, lat);
     bool in = false;
     for (size_t k = ix->band_off[b]; k < ix->band_off[b + 1]; k++) {
-        double yi = ix->eb[k].lat, yj = ix->ea[k].lat;
+        const struct rec_point *eb = &ix->pts[ix->edge[k]], *ea = &ix->pts[ix->prev[ix->edge[k]]];
+        double yi = eb->lat, yj = ea->lat;
         if ((yi > lat) != (yj > lat)) {
-            double x = ix->eb[k].lon + (lat - yi) * (ix->ea[k].lon - ix->eb[k].lon) / (yj - yi);
+            double x = eb->lon + (lat - yi) * (ea->lon - eb->lon) / (yj - yi);
             if (lon < x)
                 in = !in;
         }
@@ -393,8 +401,9 @@ void geo_pip_free(struct geo_pip *ix)
     if (!ix)
         return;
     free(ix->band_off);
-    free(ix->ea);
-    free(ix->eb);
+    free(ix->edge);
+    free(ix->prev);
+    free(ix->pts);
     free(ix);
 }
 
