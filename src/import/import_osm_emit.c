@@ -377,7 +377,7 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     r.rank = bucket_rank[b->bucket];
     r.population = import_population(osm_tagref_get(&bt, "population"));
     osm_rec_set_hier(&r, h);
-    r.geom = &OSM_AT(o->bpts, struct rec_point, b->pt0 + b->outer0);
+    r.geom = geo_pip_points(OSM_AT(o->bnds, struct bnd, b->geom).pip) + b->outer0;
     r.n_geom = b->nouter;
     return emit(o, sink, &r);
 }

@@ -219,11 +219,9 @@ static void bnd_commit(struct osm *o, struct bnd *tmpl)
     size_t nring = o->rends.n;
     struct bnd *b = osm_vec_push(&o->bnds, 1);
     *b = *tmpl;
-    b->pt0 = o->bpts.n;
-    b->npt = o->rpts.n;
+    b->geom = o->bnds.n - 1;
     b->end0 = o->bends.n;
     b->nring = nring;
-    memcpy(osm_vec_push(&o->bpts, o->rpts.n), o->rpts.p, o->rpts.n * sizeof(struct rec_point));
     memcpy(osm_vec_push(&o->bends, nring), o->rends.p, nring * sizeof(size_t));
     struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
     b->area = geo_poly_area_m2(&poly);
@@ -330,7 +328,7 @@ void osm_bnd_resolve_deferred(struct osm *o)
             }
             const struct bnd *big = &OSM_AT(o->bnds, struct bnd, largest);
             b.label = big->label;
-            b.pt0 = big->pt0;
+            b.geom = big->geom;
             b.outer0 = big->outer0;
             b.nouter = big->nouter;
             b.nring = 0;
@@ -370,8 +368,8 @@ void osm_bnd_fix_labels(struct osm *o)
         struct bnd *b = &OSM_AT(o->bnds, struct bnd, i);
         if (!b->repaired || !b->pip || !in_complete_sibling(o, b, b->label))
             continue;
-        struct geo_poly poly = {&OSM_AT(o->bpts, struct rec_point, b->pt0),
-                                &OSM_AT(o->bends, size_t, b->end0), b->nring};
+        struct geo_poly poly = {geo_pip_points(b->pip), &OSM_AT(o->bends, size_t, b->end0),
+                                b->nring};
         for (int k = 0; k < 16; k++) {
             struct rec_point pt;
             double lat = b->bbox.min_lat + (b->bbox.max_lat - b->bbox.min_lat) * (k + 0.5) / 16;

@@ -396,6 +396,11 @@ const struct geo_bbox *geo_pip_bbox(const struct geo_pip *ix)
     return &ix->bbox;
 }
 
+const struct rec_point *geo_pip_points(const struct geo_pip *ix)
+{
+    return ix->pts;
+}
+
 void geo_pip_free(struct geo_pip *ix)
 {
     if (!ix)

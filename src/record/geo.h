@@ -105,6 +105,10 @@ bool geo_pip_contains(const struct geo_pip *ix, double lat, double lon);
 /* Return the bounding box of the prepared polygon. */
 const struct geo_bbox *geo_pip_bbox(const struct geo_pip *ix);
 
+/* The polygon's points as geo_pip_new() was given them (its rings' ends are the caller's),
+ * valid until geo_pip_free(): a caller need not keep its own copy. */
+const struct rec_point *geo_pip_points(const struct geo_pip *ix);
+
 void geo_pip_free(struct geo_pip *ix);
 
 #endif
