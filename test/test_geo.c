@@ -104,7 +104,23 @@ static void test_prepared_polygon_with_a_long_edge(void **state)
             assert_int_equal(geo_pip_contains(ix, lat, lon), in);
             inside += in;
         }
-    assert_true(inside > 1000);                 /* the test is not of an empty polygon */
+    assert_true(inside > 1000); /* the test is not of an empty polygon */
+    size_t n_ring;              /* its own copy of the rings, as given */
+    assert_memory_equal(geo_pip_ring(ix, 0, &n_ring), pts, (HALF + 1) * sizeof(pts[0]));
+    assert_int_equal(n_ring, HALF + 1);
+    assert_memory_equal(geo_pip_ring(ix, 1, &n_ring), hole, sizeof(hole));
+    assert_int_equal(n_ring, HOLE);
+    struct geo_poly closed = geo_pip_poly(ix); /* each ring closed again: the same crossings */
+    assert_int_equal(closed.n_rings, 2);
+    assert_int_equal(closed.ring_end[1], HALF + 1 + 1 + HOLE + 1);
+    assert_int_equal(geo_poly_contains(&closed, 5, 8), 1);
+    assert_int_equal(geo_poly_contains(&closed, 5, 6.5), 0);
+    for (double lat = 0.05; lat < 10; lat += 0.7) {
+        struct rec_point a, b;
+        assert_int_equal(geo_poly_scanline_point(&closed, lat, &a),
+                         geo_poly_scanline_point(&p, lat, &b));
+        assert_float_equal(a.lon, b.lon, 0);
+    }
     assert_false(geo_pip_contains(ix, 5, 6.5)); /* in the hole */
     assert_true(geo_pip_contains(ix, 5, 8));
     assert_false(geo_pip_contains(ix, 5, 4)); /* left of the diameter */

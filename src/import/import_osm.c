@@ -705,10 +705,10 @@ static int run_pass(struct osm *o, const char *rpath, readosm_node_callback fn,
 
 static void osm_release(struct osm *o)
 {
-    struct vec *vs[] = {&o->wanted, &o->ways,  &o->refs,   &o->pend,      &o->tags,
-                        &o->pts,    &o->bends, &o->places, &o->countries, &o->chain,
-                        &o->cpts,   &o->copen, &o->rpts,   &o->rends,     &o->segused,
-                        &o->subs,   &o->kids,  &o->xrefs,  &o->xmems,     &o->ends};
+    struct vec *vs[] = {&o->wanted, &o->ways,   &o->refs,      &o->pend,    &o->tags,
+                        &o->pts,    &o->places, &o->countries, &o->chain,   &o->cpts,
+                        &o->copen,  &o->rpts,   &o->rends,     &o->segused, &o->subs,
+                        &o->kids,   &o->xrefs,  &o->xmems,     &o->ends};
     for (size_t i = 0; i < o->bnds.n; i++)
         geo_pip_free(OSM_AT(o->bnds, struct bnd, i).pip);
     osm_vec_release(&o->bnds);
@@ -792,7 +792,6 @@ static void osm_init(struct osm *o, const char *path, struct import_stats *st, c
     osm_vec_init(&o->tags, sizeof(struct kv));
     osm_vec_init(&o->pts, sizeof(struct rec_point));
     osm_vec_init(&o->bnds, sizeof(struct bnd));
-    osm_vec_init(&o->bends, sizeof(size_t));
     osm_vec_init(&o->places, sizeof(struct place));
     osm_vec_init(&o->countries, sizeof(struct kv));
     osm_vec_init(&o->chain, sizeof(int64_t));

@@ -377,8 +377,9 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     r.rank = bucket_rank[b->bucket];
     r.population = import_population(osm_tagref_get(&bt, "population"));
     osm_rec_set_hier(&r, h);
-    r.geom = geo_pip_points(OSM_AT(o->bnds, struct bnd, b->geom).pip) + b->outer0;
-    r.n_geom = b->nouter;
+    size_t n_outer;
+    r.geom = geo_pip_ring(OSM_AT(o->bnds, struct bnd, b->geom).pip, b->outer, &n_outer);
+    r.n_geom = n_outer;
     return emit(o, sink, &r);
 }
 

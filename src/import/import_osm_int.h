@@ -115,10 +115,10 @@ struct bnd {
     size_t iso2;
     size_t tag0;
     uint32_t ntag;
-    size_t end0, nring;    /* its rings' ends in osm.bends (relative to its first point) */
-    size_t geom;           /* the boundary whose points (geo_pip_points) hold its outer ring:
-                              itself, or for a union its largest subarea */
-    size_t outer0, nouter; /* that ring: its first point and length */
+    size_t nring;
+    size_t geom;  /* the boundary whose geo_pip holds its outer ring (geo_pip_ring): itself, or
+                     for a union its largest subarea */
+    size_t outer; /* that ring's index */
     double area;
     struct rec_point label;
     struct geo_pip *pip; /* NULL for a union of subareas */
@@ -158,7 +158,6 @@ struct osm {
     struct vec tags;         /* struct kv */
     struct vec pts;          /* struct rec_point: pending geometry */
     struct vec bnds;         /* struct bnd */
-    struct vec bends;        /* size_t */
     struct vec places;       /* struct place */
     struct vec countries;    /* struct kv: (pool offset of a code, count) */
     /* scratch for ring assembly */

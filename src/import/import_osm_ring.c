@@ -220,9 +220,7 @@ static void bnd_commit(struct osm *o, struct bnd *tmpl)
     struct bnd *b = osm_vec_push(&o->bnds, 1);
     *b = *tmpl;
     b->geom = o->bnds.n - 1;
-    b->end0 = o->bends.n;
     b->nring = nring;
-    memcpy(osm_vec_push(&o->bends, nring), o->rends.p, nring * sizeof(size_t));
     struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
     b->area = geo_poly_area_m2(&poly);
     geo_poly_centroid(&poly, &b->label);
@@ -236,8 +234,7 @@ static void bnd_commit(struct osm *o, struct bnd *tmpl)
         double a = geo_poly_area_m2(&one);
         if (a > best) {
             best = a;
-            b->outer0 = s;
-            b->nouter = len;
+            b->outer = i;
         }
     }
 }
@@ -329,8 +326,7 @@ void osm_bnd_resolve_deferred(struct osm *o)
             const struct bnd *big = &OSM_AT(o->bnds, struct bnd, largest);
             b.label = big->label;
             b.geom = big->geom;
-            b.outer0 = big->outer0;
-            b.nouter = big->nouter;
+            b.outer = big->outer;
             b.nring = 0;
             b.nsub = 0;
             *(struct bnd *)osm_vec_push(&o->bnds, 1) = b;
@@ -368,8 +364,7 @@ void osm_bnd_fix_labels(struct osm *o)
         struct bnd *b = &OSM_AT(o->bnds, struct bnd, i);
         if (!b->repaired || !b->pip || !in_complete_sibling(o, b, b->label))
             continue;
-        struct geo_poly poly = {geo_pip_points(b->pip), &OSM_AT(o->bends, size_t, b->end0),
-                                b->nring};
+        struct geo_poly poly = geo_pip_poly(b->pip);
         for (int k = 0; k < 16; k++) {
             struct rec_point pt;
             double lat = b->bbox.min_lat + (b->bbox.max_lat - b->bbox.min_lat) * (k + 0.5) / 16;

@@ -305,17 +305,19 @@ double geo_line_nearest(const struct rec_point *pts, size_t n, double lat, doubl
 
 /* ---- prepared polygons ---------------------------------------------------------------- */
 
-/* Each edge is kept once: a band lists the edges that cross it by the index of their end
- * point, whose start is prev[] of it. An edge long in latitude (a repaired ring's closing line
- * crosses the whole polygon) is in many bands: 4 bytes each, not the two points (32). */
+/* Each edge is kept once: the points are stored ring after ring, each ring followed by a copy
+ * of its first point, so edge j runs from pts[j] to pts[j + 1], and a band lists the edges that
+ * cross it by j. An edge long in latitude (a repaired ring's closing line crosses the whole
+ * polygon) is in many bands: 4 bytes each, not its two points (32). */
 struct geo_pip {
     struct geo_bbox bbox;
     double band_h;         /* height of a band in degrees */
     size_t n_bands;        /* >= 1 */
     size_t *band_off;      /* n_bands + 1 offsets into edge */
-    uint32_t *edge;        /* the edges of each band, as their end points' indexes into pts */
-    uint32_t *prev;        /* per point: the point before it in its ring (the edge's start) */
-    struct rec_point *pts; /* the polygon's points */
+    uint32_t *edge;        /* the edges of each band, by their first point's index into pts */
+    struct rec_point *pts; /* the rings, each closed by a copy of its first point */
+    size_t *ring_end;      /* n_rings: one past each ring's copy of its first point */
+    size_t n_rings;
 };
 
 static size_t pip_band(const struct geo_pip *ix, double lat)
@@ -331,7 +333,7 @@ struct geo_pip *geo_pip_new(const struct geo_poly *p)
 {
     struct geo_pip *ix = xcalloc(1, sizeof(*ix));
     size_t n = p->n_rings ? p->ring_end[p->n_rings - 1] : 0;
-    if (n >= UINT32_MAX)
+    if (n + p->n_rings >= UINT32_MAX)
         abort(); /* a polygon of 4 G points: no memory holds its edges */
     geo_bbox_empty(&ix->bbox);
     for (size_t i = 0; i < n; i++)
@@ -340,18 +342,24 @@ struct geo_pip *geo_pip_new(const struct geo_poly *p)
     double h = n ? ix->bbox.max_lat - ix->bbox.min_lat : 0;
     ix->band_h = h > 0 ? h / (double)ix->n_bands : 1;
     ix->band_off = xcalloc(ix->n_bands + 1, sizeof(size_t));
-    ix->pts = xmallocarray(n, sizeof(struct rec_point));
-    ix->prev = xmallocarray(n, sizeof(uint32_t));
-    if (n)
-        memcpy(ix->pts, p->pts, n * sizeof(struct rec_point));
+    ix->n_rings = p->n_rings;
+    ix->ring_end = xmallocarray(p->n_rings, sizeof(size_t));
+    ix->pts = xmallocarray(n + p->n_rings, sizeof(struct rec_point));
+    for (size_t r = 0, at = 0; r < p->n_rings; r++) {
+        size_t s = ring_start(p, r), e = p->ring_end[r];
+        memcpy(ix->pts + at, p->pts + s, (e - s) * sizeof(struct rec_point));
+        at += e - s;
+        if (e > s)
+            ix->pts[at++] = p->pts[s];
+        ix->ring_end[r] = at;
+    }
     /* Two rounds over the edges: count per band, then place. */
     for (int round = 0; round < 2; round++) {
         size_t *fill = round ? xcalloc(ix->n_bands, sizeof(size_t)) : NULL;
-        for (size_t r = 0; r < p->n_rings; r++) {
-            size_t s = ring_start(p, r), e = p->ring_end[r];
-            for (size_t i = s, j = e ? e - 1 : 0; i < e; j = i++) {
-                ix->prev[i] = (uint32_t)j;
-                double y0 = p->pts[j].lat, y1 = p->pts[i].lat;
+        for (size_t r = 0; r < ix->n_rings; r++) {
+            size_t s = r ? ix->ring_end[r - 1] : 0, e = ix->ring_end[r];
+            for (size_t j = s; j + 1 < e; j++) {
+                double y0 = ix->pts[j].lat, y1 = ix->pts[j + 1].lat;
                 if (y0 == y1)
                     continue; /* horizontal edges never count as crossings */
                 size_t b0 = pip_band(ix, y0 < y1 ? y0 : y1), b1 = pip_band(ix, y0 < y1 ? y1 : y0);
@@ -359,7 +367,7 @@ struct geo_pip *geo_pip_new(const struct geo_poly *p)
                     if (!round)
                         ix->band_off[b + 1]++;
                     else
-                        ix->edge[ix->band_off[b] + fill[b]++] = (uint32_t)i;
+                        ix->edge[ix->band_off[b] + fill[b]++] = (uint32_t)j;
                 }
             }
         }
@@ -380,7 +388,7 @@ bool geo_pip_contains(const struct geo_pip *ix, double lat, double lon)
     size_t b = pip_band(ix, lat);
     bool in = false;
     for (size_t k = ix->band_off[b]; k < ix->band_off[b + 1]; k++) {
-        const struct rec_point *eb = &ix->pts[ix->edge[k]], *ea = &ix->pts[ix->prev[ix->edge[k]]];
+        const struct rec_point *ea = &ix->pts[ix->edge[k]], *eb = ea + 1;
         double yi = eb->lat, yj = ea->lat;
         if ((yi > lat) != (yj > lat)) {
             double x = eb->lon + (lat - yi) * (ea->lon - eb->lon) / (yj - yi);
@@ -396,9 +404,16 @@ const struct geo_bbox *geo_pip_bbox(const struct geo_pip *ix)
     return &ix->bbox;
 }
 
-const struct rec_point *geo_pip_points(const struct geo_pip *ix)
+const struct rec_point *geo_pip_ring(const struct geo_pip *ix, size_t r, size_t *n)
 {
-    return ix->pts;
+    size_t s = r ? ix->ring_end[r - 1] : 0;
+    *n = ix->ring_end[r] - s - 1;
+    return ix->pts + s;
+}
+
+struct geo_poly geo_pip_poly(const struct geo_pip *ix)
+{
+    return (struct geo_poly){ix->pts, ix->ring_end, ix->n_rings};
 }
 
 void geo_pip_free(struct geo_pip *ix)
@@ -407,8 +422,8 @@ void geo_pip_free(struct geo_pip *ix)
         return;
     free(ix->band_off);
     free(ix->edge);
-    free(ix->prev);
     free(ix->pts);
+    free(ix->ring_end);
     free(ix);
 }
 

@@ -105,9 +105,15 @@ bool geo_pip_contains(const struct geo_pip *ix, double lat, double lon);
 /* Return the bounding box of the prepared polygon. */
 const struct geo_bbox *geo_pip_bbox(const struct geo_pip *ix);
 
-/* The polygon's points as geo_pip_new() was given them (its rings' ends are the caller's),
- * valid until geo_pip_free(): a caller need not keep its own copy. */
-const struct rec_point *geo_pip_points(const struct geo_pip *ix);
+/* Ring r of the polygon as geo_pip_new() was given it: its first point and *n points (not
+ * closed again), valid until geo_pip_free(): a caller need not keep its own copy. */
+const struct rec_point *geo_pip_ring(const struct geo_pip *ix, size_t r, size_t *n);
+
+/* The polygon as the object keeps it, each ring closed by a copy of its first point, valid
+ * until geo_pip_free(): the same crossings for geo_poly_contains() and
+ * geo_poly_scanline_point() (the closing edge has no length), not for the area or centroid,
+ * which average the points. */
+struct geo_poly geo_pip_poly(const struct geo_pip *ix);
 
 void geo_pip_free(struct geo_pip *ix);
 
