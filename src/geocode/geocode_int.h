@@ -148,6 +148,7 @@ struct hyp {
      * a town of the index: found once per hypothesis, not once per street name it finds (run
      * keys and gc_span_key's memo: valid while the reading country stays) */
     const char *towns[MAX_TOWN_KEYS];
+    uint32_t town_hash[MAX_TOWN_KEYS]; /* their ix_key_hash() */
 };
 
 /* A candidate: one street under one hypothesis, its score, and where it resolved to. */

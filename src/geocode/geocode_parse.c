@@ -854,15 +854,15 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
     *hi = c;
 }
 
-/* Candidates of [lo, hi), a run whose key has ix_key_hash() name_hash, whose city key is key:
- * none when the index says no street of the name is in that town (most of the query's towns
- * are not a given name's), else within each country's stretch of the run (a binary search for
- * the country, then one for the city key). */
+/* Candidates of [lo, hi), a run whose key has ix_key_hash() name_hash, whose city key is key
+ * (of hash key_hash): none when the index says no street of the name is in that town (most of
+ * the query's towns are not a given name's), else within each country's stretch of the run (a
+ * binary search for the country, then one for the city key). */
 static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t name_hash, const char *key,
-                     int hyp, double q, int span_tokens)
+                     uint32_t key_hash, int hyp, double q, int span_tokens)
 {
     const struct index_view *v = g->v;
-    if (!index_street_town_maybe(g->ix, name_hash, key, strlen(key)))
+    if (!index_street_town_maybe(g->ix, name_hash, key_hash))
         return;
     while (lo < hi) {
         uint32_t c_lo = lo, c_hi = hi;
@@ -929,6 +929,7 @@ static bool keep_town(struct gctx *g, const char *key, bool kept, void *arg)
         h->n_towns = -2;
         return false;
     }
+    h->town_hash[h->n_towns] = ix_key_hash(key, strlen(key));
     h->towns[h->n_towns++] = key;
     return true;
 }
@@ -945,7 +946,8 @@ static bool add_town(struct gctx *g, const char *key, bool kept, void *arg)
     const struct by_town *t = arg;
     (void)kept;
     if (index_city_key_maybe(g->ix, key, strlen(key)))
-        add_city(g, t->lo, t->hi, t->name_hash, key, t->hyp, t->q, t->span_tokens);
+        add_city(g, t->lo, t->hi, t->name_hash, key, ix_key_hash(key, strlen(key)), t->hyp, t->q,
+                 t->span_tokens);
     return true;
 }
 
@@ -970,7 +972,7 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
         return;
     }
     for (int k = 0; k < h->n_towns; k++)
-        add_city(g, lo, hi, name_hash, h->towns[k], hyp, q, span_tokens);
+        add_city(g, lo, hi, name_hash, h->towns[k], h->town_hash[k], hyp, q, span_tokens);
 }
 
 /* Candidates of [lo, hi) that have the query's postcode: the postcode's streets are ascending,

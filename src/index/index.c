@@ -940,11 +940,10 @@ bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
     return filter_has(key_filters(ix)->city, ix_key_hash(key, len));
 }
 
-bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, const char *town,
-                             size_t len)
+bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, uint32_t town_hash)
 {
     const struct hash_filter *f = key_filters(ix)->street_town;
-    uint32_t h = street_town_hash(key_hash, ix_key_hash(town, len));
+    uint32_t h = street_town_hash(key_hash, town_hash);
     if (f)
         co_wait(filter_word(f, h));
     return filter_has(f, h);

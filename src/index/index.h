@@ -204,10 +204,9 @@ double index_place_importance(const struct index *ix, uint32_t p);
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len);
 
 /* Whether the street name whose key has ix_key_hash() key_hash may have a street whose city
- * key is town (len bytes): false when none has, true when one may (a filter of the streets'
- * (key, city key) pairs, as above). O(1). */
-bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, const char *town,
-                             size_t len);
+ * key has ix_key_hash() town_hash: false when none has, true when one may (a filter of the
+ * streets' (key, city key) pairs, as above). O(1). */
+bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, uint32_t town_hash);
 
 /* The first postcode whose key is key, or IX_NONE. */
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len);
