@@ -69,7 +69,7 @@ struct osm_nodes {
     /* the mapping */
     const struct blk *map;
     size_t map_blks; /* blocks the mapping covers (may pass the file's end) */
-    size_t budget;   /* pages */
+    size_t budget;   /* fault windows (FAULT_BLKS pages each) mapped at once */
     uint64_t *touched;
     size_t touched_cap; /* words */
     size_t *tlist;
@@ -89,9 +89,9 @@ struct osm_nodes *osm_nodes_new(const char *tmpdir, size_t map_budget)
     s->fd = -1;
     s->wbuf = xmalloc((WBUF_BLKS + 1) * sizeof(struct blk));
     s->wbuf[0].n = 0;
-    s->budget = (map_budget ? map_budget : OSM_NODES_MAP_BUDGET) / BLK_BYTES;
-    if (s->budget < 16)
-        s->budget = 16;
+    s->budget = (map_budget ? map_budget : OSM_NODES_MAP_BUDGET) / (BLK_BYTES * FAULT_BLKS);
+    if (s->budget < 1)
+        s->budget = 1;
     s->tlist = xmallocarray(s->budget, sizeof(size_t));
     return s;
 }
@@ -247,7 +247,7 @@ static void touch(struct osm_nodes *s, size_t b)
     }
     if (s->touched[w] & bit)
         return;
-    if (s->ntouched == s->budget / FAULT_BLKS) {
+    if (s->ntouched == s->budget) {
         madvise((void *)s->map, s->map_blks * BLK_BYTES, MADV_DONTNEED);
         for (size_t i = 0; i < s->ntouched; i++)
             s->touched[s->tlist[i] / 64] = 0;
