@@ -9,7 +9,8 @@
  * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
  * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho"
  * 2 in "Lindenau" (slot 401) and "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1
- * in town 9; and "Queens Road" in two towns of Fiji, on either side of longitude 180.
+ * in town 9; "Grenzweg" 1 in "Zollhaus" in Germany, Austria and Switzerland; and "Queens Road"
+ * in two towns of Fiji, on either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -97,6 +98,20 @@ static int setup(void **state)
     for (int n = 1; n <= 3; n++)
         emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenhof", n);
     emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenho", 2); /* two edits from "Kapellenhoff" */
+    static const char *const zoll[] = {"DE", "AT", "CH"};      /* a border town's name, thrice */
+    for (int k = 0; k < 3; k++) {
+        char id[16];
+        snprintf(id, sizeof(id), "zoll-%s", zoll[k]);
+        struct record r = {.kind = REC_ADDRESS,
+                           .lat = 47.5 + k * 0.01,
+                           .lon = 9.6,
+                           .number = "1",
+                           .street = "Grenzweg",
+                           .city = "Zollhaus",
+                           .country = zoll[k],
+                           .source_id = id};
+        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+    }
     /* "Queens Road" in two Fijian towns 0.1 degree apart across the antimeridian */
     static const double fiji_lon[] = {179.95, -179.95};
     static const char *const fiji_town[] = {"Taveuni East", "Taveuni West"};
@@ -326,36 +341,80 @@ static void test_two_edits_only_when_one_does_not_answer(void **state)
     expect_lindenau("Kapellenhoxx 2, Lindenau", "Kapellenhof", 2);
 }
 
-/* The filter that tells whether a street name has a street in a town knows every street's
- * (name, town) pair, and says no to most pairs that are not there: "Kirchgasse" in the 390
- * towns that have none. */
-static void test_the_street_town_filter(void **state)
+/* The street's key's and its city key's hashes, as the geocoder has them. */
+static uint32_t key_hash_of(const char *k)
+{
+    return ix_key_hash(k, strlen(k));
+}
+
+/* The table of (street name, town) pairs gives, for every street of the index, the stretch of
+ * its name's run in its town: exactly the streets of that name whose city key is the town's. A
+ * pair the index does not have gives nothing: "Kirchgasse" in the 390 towns that have none. */
+static void test_the_street_town_table(void **state)
 {
     (void)state;
     const struct index_view *v = index_view(ix);
-    uint32_t kirchgasse = 0;
     for (size_t e = 0; e < v->n_streets; e++) {
         const char *k = ix_str(v, v->streets[e].key), *c = ix_str(v, v->streets[e].city_key);
-        if (*c)
-            assert_true(
-                index_street_town_maybe(ix, ix_key_hash(k, strlen(k)), ix_key_hash(c, strlen(c))));
-        if (strcmp(k, "kirchgasse") == 0)
-            kirchgasse = ix_key_hash(k, strlen(k));
+        if (!*c)
+            continue;
+        uint32_t lo = index_street_first(ix, k, strlen(k)), hi = index_street_run_end(ix, lo);
+        struct ix_range r[4];
+        size_t n = index_street_town(ix, lo, hi, key_hash_of(k), c, key_hash_of(c), r, 4);
+        size_t i = 0;
+        while (i < n && !(r[i].first <= e && e < r[i].first + r[i].count))
+            i++;
+        if (i == n)
+            fail_msg("street %zu (%s in %s): not in the %zu stretches found", e, k, c, n);
+        for (uint32_t s = lo; s < hi; s++) {
+            bool in = r[i].first <= s && s < r[i].first + r[i].count;
+            bool same = strcmp(ix_str(v, v->streets[s].city_key), c) == 0 &&
+                        memcmp(v->streets[s].country, v->streets[e].country, 2) == 0;
+            assert_int_equal(in, same);
+        }
     }
-    assert_int_not_equal(kirchgasse, 0);
-    int no = 0;
+    const char *kg = "kirchgasse";
+    uint32_t lo = index_street_first(ix, kg, strlen(kg)), hi = index_street_run_end(ix, lo);
+    assert_int_equal(hi - lo, 10);
     for (int t = 1; t <= TOWNS; t++) {
         char city[32], town[32];
         snprintf(city, sizeof(city), "Town %03d", t);
         int n = norm_key(city, strlen(city), "DE", town, sizeof(town));
         assert_true(n > 0);
-        bool maybe = index_street_town_maybe(ix, kirchgasse, ix_key_hash(town, (size_t)n));
-        if (t >= 101 && t <= 110)
-            assert_true(maybe);
-        else
-            no += !maybe;
+        struct ix_range r[2];
+        size_t found =
+            index_street_town(ix, lo, hi, key_hash_of(kg), town, key_hash_of(town), r, 2);
+        assert_int_equal(found, t >= 101 && t <= 110);
+        if (found)
+            assert_int_equal(r[0].first, lo + (uint32_t)(t - 101));
     }
-    assert_true(no >= 390 * 8 / 10); /* a filter of 8 to 16 bits a pair: about 1 in 10 wrong */
+}
+
+/* "Grenzweg" in "Zollhaus" is in Austria, Switzerland and Germany: three stretches, in the
+ * run's (country) order, all at once, or one at a time when asked for one. */
+static void test_a_town_in_three_countries(void **state)
+{
+    (void)state;
+    const struct index_view *v = index_view(ix);
+    const char *k = "grenzweg", *c = "zollhaus";
+    uint32_t lo = index_street_first(ix, k, strlen(k)), hi = index_street_run_end(ix, lo);
+    assert_int_equal(hi - lo, 3);
+    struct ix_range r[4];
+    assert_int_equal(index_street_town(ix, lo, hi, key_hash_of(k), c, key_hash_of(c), r, 4), 3);
+    static const char *const cc[] = {"AT", "CH", "DE"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r[i].first, lo + (uint32_t)i);
+        assert_int_equal(r[i].count, 1);
+        assert_memory_equal(v->streets[r[i].first].country, cc[i], 2);
+    }
+    uint32_t from = lo;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(index_street_town(ix, from, hi, key_hash_of(k), c, key_hash_of(c), r, 1),
+                         1);
+        assert_int_equal(r[0].first, lo + (uint32_t)i);
+        from = r[0].first + r[0].count;
+    }
+    assert_int_equal(index_street_town(ix, from, hi, key_hash_of(k), c, key_hash_of(c), r, 1), 0);
 }
 
 /* Geocode text (in Germany) and require one answer of level at code on street in city. */
@@ -424,7 +483,8 @@ int main(void)
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
-        cmocka_unit_test(test_the_street_town_filter),
+        cmocka_unit_test(test_the_street_town_table),
+        cmocka_unit_test(test_a_town_in_three_countries),
         cmocka_unit_test(test_two_numbers_are_not_one),
         cmocka_unit_test(test_suggestions_keep_two_numbers_apart),
         cmocka_unit_test(test_a_unique_name_needs_no_town),

@@ -855,34 +855,22 @@ static void country_span(const struct index_view *v, const char cc[2], uint32_t 
 }
 
 /* Candidates of [lo, hi), a run whose key has ix_key_hash() name_hash, whose city key is key
- * (of hash key_hash): none when the index says no street of the name is in that town (most of
- * the query's towns are not a given name's), else within each country's stretch of the run (a
- * binary search for the country, then one for the city key). */
+ * (of hash key_hash): the index's table of (name, town) pairs finds them (nothing, for most of
+ * the query's towns, which have no street of that name). */
 static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t name_hash, const char *key,
                      uint32_t key_hash, int hyp, double q, int span_tokens)
 {
-    const struct index_view *v = g->v;
-    if (!index_street_town_maybe(g->ix, name_hash, key_hash))
-        return;
-    while (lo < hi) {
-        uint32_t c_lo = lo, c_hi = hi;
-        country_span(v, v->streets[lo].country, &c_lo, &c_hi);
-        uint32_t a = c_lo, b = c_hi;
-        while (a < b) {
-            uint32_t m = a + (b - a) / 2;
-            if (b - a > 2) {
-                co_wait(&v->streets[m]);
-                co_wait(ix_str(v, v->streets[m].city_key));
-            }
-            if (strcmp(ix_str(v, v->streets[m].city_key), key) < 0)
-                a = m + 1;
-            else
-                b = m;
-        }
-        for (; a < c_hi && strcmp(ix_str(v, v->streets[a].city_key), key) == 0; a++)
-            add_cand(g, a, hyp, q, span_tokens);
-        lo = c_hi;
-    }
+    enum { CAP = 8 };
+    struct ix_range st[CAP];
+    size_t n;
+    do {
+        n = index_street_town(g->ix, lo, hi, name_hash, key, key_hash, st, CAP);
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t k = st[i].first; k < st[i].first + st[i].count; k++)
+                add_cand(g, k, hyp, q, span_tokens);
+        if (n == CAP)
+            lo = st[n - 1].first + st[n - 1].count;
+    } while (n == CAP);
 }
 
 static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl);

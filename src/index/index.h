@@ -20,6 +20,7 @@
 #define INDEX_FORMAT_VERSION 4
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
+struct ix_range;      /* a stretch of a section: first, count (index_format.h) */
 struct index_builder; /* collects records, then writes an index file */
 struct ix_fuzzy;      /* index_format.h */
 
@@ -203,10 +204,16 @@ double index_place_importance(const struct index *ix, uint32_t p);
  * that is there, and true for about one in ten of those that are not). O(1). */
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len);
 
-/* Whether the street name whose key has ix_key_hash() key_hash may have a street whose city
- * key has ix_key_hash() town_hash: false when none has, true when one may (a filter of the
- * streets' (key, city key) pairs, as above). O(1). */
-bool index_street_town_maybe(const struct index *ix, uint32_t key_hash, uint32_t town_hash);
+/*
+ * The streets of [lo, hi) (a run of one street name, whose key has ix_key_hash() key_hash, or
+ * a stretch of it) whose city key is town (town_hash its ix_key_hash()): as the stretches of
+ * them (one a country) that start lowest, at most cap, ascending, in out; return how many.
+ * When that is cap there may be more: ask again from the last one's end. O(1): a table of the
+ * streets' (key, country, city key) stretches built on first use (13 to 26 bytes a street),
+ * where a pair the index does not have is one slot's read, as in a filter.
+ */
+size_t index_street_town(const struct index *ix, uint32_t lo, uint32_t hi, uint32_t key_hash,
+                         const char *town, uint32_t town_hash, struct ix_range *out, size_t cap);
 
 /* The first postcode whose key is key, or IX_NONE. */
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len);
