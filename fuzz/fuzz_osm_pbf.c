@@ -154,8 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         order[i] = i;
     struct seen a = {0xcbf29ce484222325ULL, 0}, c = a;
     char err_a[256] = "", err_c[256] = "";
-    int rc_a = osm_pbf_run(f, order, n, all, 1, consume, &a, err_a, sizeof(err_a));
-    int rc_c = osm_pbf_run(f, order, n, all, 3, consume, &c, err_c, sizeof(err_c));
+    int rc_a = osm_pbf_run(f, order, n, all, 1, NULL, consume, &a, err_a, sizeof(err_a));
+    int rc_c = osm_pbf_run(f, order, n, all, 3, NULL, consume, &c, err_c, sizeof(err_c));
     if (rc_a != rc_c || a.h != c.h || a.n != c.n || strcmp(err_a, err_c) != 0)
         __builtin_trap(); /* the threads changed what the consumer saw, or the error */
     free(order);

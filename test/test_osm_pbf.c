@@ -466,7 +466,23 @@ struct seq {
     int64_t ids[4096];
     size_t n;
     size_t stop_after; /* 0: never */
+    bool marked;       /* mark_ids prepared the blocks: check every object's mark */
 };
+
+/* A mark from an object's id, as a preparer would work one out. */
+static unsigned id_mark(int64_t id)
+{
+    return (unsigned)(id % 251) + 1;
+}
+
+static void mark_ids(const void *ctx, struct osm_pbf_block *b)
+{
+    (void)ctx;
+    for (size_t i = 0; i < b->nnode; i++)
+        b->nodes[i].mark = id_mark(b->nodes[i].id);
+    for (size_t i = 0; i < b->nway; i++)
+        b->ways[i].mark = id_mark(b->ways[i].id);
+}
 
 static int collect(void *ctx, const struct osm_pbf_block *b)
 {
@@ -477,6 +493,10 @@ static int collect(void *ctx, const struct osm_pbf_block *b)
             s->ids[s->n++] = b->groups[g].kind == OSM_PBF_NODES  ? b->nodes[i].id
                              : b->groups[g].kind == OSM_PBF_WAYS ? -b->ways[i].id
                                                                  : -1000000 - b->rels[i].id;
+            if (b->groups[g].kind == OSM_PBF_NODES)
+                assert_int_equal(b->nodes[i].mark, s->marked ? id_mark(b->nodes[i].id) : 0);
+            if (b->groups[g].kind == OSM_PBF_WAYS)
+                assert_int_equal(b->ways[i].mark, s->marked ? id_mark(b->ways[i].id) : 0);
         }
     return s->stop_after && s->n >= s->stop_after ? 1 : 0;
 }
@@ -509,17 +529,27 @@ static void test_threads_same_order(void **state)
     static struct seq one, many;
     memset(&one, 0, sizeof(one));
     unsigned all = OSM_PBF_NODES | OSM_PBF_WAYS;
-    assert_int_equal(osm_pbf_run(pbf, order, 40, all, 1, collect, &one, err, sizeof(err)), 0);
+    assert_int_equal(osm_pbf_run(pbf, order, 40, all, 1, NULL, collect, &one, err, sizeof(err)), 0);
     assert_int_equal(one.n, 40 * 30 + 14);
+    for (unsigned t = 1; t <= 5; t++) { /* the preparer's marks reach the consumer */
+        memset(&many, 0, sizeof(many));
+        many.marked = true;
+        assert_int_equal(
+            osm_pbf_run(pbf, order, 40, all, t, mark_ids, collect, &many, err, sizeof(err)), 0);
+        assert_int_equal(many.n, one.n);
+        assert_memory_equal(many.ids, one.ids, one.n * sizeof(int64_t));
+    }
     for (unsigned t = 2; t <= 5; t++) {
         memset(&many, 0, sizeof(many));
-        assert_int_equal(osm_pbf_run(pbf, order, 40, all, t, collect, &many, err, sizeof(err)), 0);
+        assert_int_equal(
+            osm_pbf_run(pbf, order, 40, all, t, NULL, collect, &many, err, sizeof(err)), 0);
         assert_int_equal(many.n, one.n);
         assert_memory_equal(many.ids, one.ids, one.n * sizeof(int64_t));
         /* Stopping early leaves no thread behind (and no leak under ASan). */
         memset(&many, 0, sizeof(many));
         many.stop_after = 100;
-        assert_int_equal(osm_pbf_run(pbf, order, 40, all, t, collect, &many, err, sizeof(err)), 0);
+        assert_int_equal(
+            osm_pbf_run(pbf, order, 40, all, t, NULL, collect, &many, err, sizeof(err)), 0);
         assert_true(many.n >= 100 && many.n < 140);
     }
     osm_pbf_close(pbf);
@@ -543,7 +573,7 @@ static int read_all(const char *path, unsigned threads, char *err, size_t errlen
         order[i] = i;
     static struct seq s;
     memset(&s, 0, sizeof(s));
-    rc = osm_pbf_run(pbf, order, n, OSM_PBF_NODES | OSM_PBF_WAYS | OSM_PBF_RELATIONS, threads,
+    rc = osm_pbf_run(pbf, order, n, OSM_PBF_NODES | OSM_PBF_WAYS | OSM_PBF_RELATIONS, threads, NULL,
                      collect, &s, err, errlen);
     free(order);
     osm_pbf_close(pbf);

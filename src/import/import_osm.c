@@ -198,6 +198,8 @@ bool osm_is_alt_key(const char *k)
 /* The tags records may need: addr:*, names, place, and a place's importance. */
 static bool keep_tag(const char *k)
 {
+    if (!k[0] || !strchr("acilnoprs", k[0]))
+        return false; /* no key below starts so: most tags of a building are gone at once */
     return strncmp(k, "addr:", 5) == 0 || strcmp(k, "name") == 0 || strcmp(k, "place") == 0 ||
            strcmp(k, "postal_code") == 0 || strcmp(k, "population") == 0 ||
            strcmp(k, "capital") == 0 || osm_is_alt_key(k);
@@ -431,6 +433,51 @@ static void count_country(struct osm *o, const char *c)
     kv->v = 1;
 }
 
+/* What pass 2 makes of a node or a way, from its tags and pass 1 alone: P_* bits, and these.
+ * Worked out on the decoding threads (pbf_prep2), or by pass2_* when nothing did (readosm). */
+enum {
+    MARK_DONE = 0x100,    /* the marks are worked out */
+    MARK_WANTED = 0x200,  /* a way a pass-1 relation wants */
+    MARK_COUNTRY = 0x400, /* has addr:country */
+};
+
+static unsigned node_marks(const struct osm_node *n)
+{
+    unsigned m = MARK_DONE;
+    if (n->tag_count <= 0)
+        return m;
+    if (osm_tag_get(n->tag_count, n->tags, "addr:housenumber"))
+        m |= P_ADDR;
+    if (osm_place_type_get(osm_tag_get(n->tag_count, n->tags, "place")) &&
+        osm_tag_get(n->tag_count, n->tags, "name"))
+        m |= P_PLACE;
+    if (osm_tag_get(n->tag_count, n->tags, "addr:country"))
+        m |= MARK_COUNTRY;
+    return m;
+}
+
+/* Reads o->wanted, which pass 2 does not change: safe beside it on another thread. */
+static unsigned way_marks(const struct osm *o, const struct osm_way *w)
+{
+    unsigned m = MARK_DONE;
+    if (w->node_ref_count <= 0)
+        return m;
+    if (i64_find(&o->wanted, w->id))
+        m |= MARK_WANTED;
+    if (w->tag_count <= 0)
+        return m;
+    if (osm_tag_get(w->tag_count, w->tags, "addr:housenumber"))
+        m |= P_ADDR;
+    const char *hw = osm_tag_get(w->tag_count, w->tags, "highway");
+    if (hw && is_street(hw) && osm_tag_get(w->tag_count, w->tags, "name"))
+        m |= P_STREET;
+    if (osm_tag_get(w->tag_count, w->tags, "addr:interpolation"))
+        m |= P_INTERP;
+    if (osm_tag_get(w->tag_count, w->tags, "addr:country"))
+        m |= MARK_COUNTRY;
+    return m;
+}
+
 /* A node: its location into the store; a pending record when it is an address or a place.
  * Return 0 or the store's negative code (o->err written). */
 static int pass2_node(struct osm *o, const struct osm_node *n)
@@ -447,13 +494,10 @@ static int pass2_node(struct osm *o, const struct osm_node *n)
     }
     if (n->tag_count <= 0)
         return 0;
-    uint8_t what = 0;
-    if (osm_tag_get(n->tag_count, n->tags, "addr:housenumber"))
-        what |= P_ADDR;
-    const struct place_type *pt = osm_place_type_get(osm_tag_get(n->tag_count, n->tags, "place"));
-    if (pt && osm_tag_get(n->tag_count, n->tags, "name"))
-        what |= P_PLACE;
-    count_country(o, osm_tag_get(n->tag_count, n->tags, "addr:country"));
+    unsigned m = n->mark ? n->mark : node_marks(n);
+    uint8_t what = (uint8_t)(m & (P_ADDR | P_PLACE));
+    if (m & MARK_COUNTRY)
+        count_country(o, osm_tag_get(n->tag_count, n->tags, "addr:country"));
     if (!what)
         return 0;
     size_t mark;
@@ -461,8 +505,10 @@ static int pass2_node(struct osm *o, const struct osm_node *n)
     p->lat = n->latitude;
     p->lon = n->longitude;
     rc = pending_done(o, p, mark);
-    if (rc == 0 && pt && (what & P_PLACE)) {
+    if (rc == 0 && (what & P_PLACE)) {
         struct place *pl = osm_vec_push(&o->places, 1);
+        const struct place_type *pt =
+            osm_place_type_get(osm_tag_get(n->tag_count, n->tags, "place"));
         pl->lat = n->latitude;
         pl->lon = n->longitude;
         pl->radius = pt->radius_m;
@@ -493,7 +539,8 @@ static int pass2_way(struct osm *o, const struct osm_way *w)
 {
     if (w->node_ref_count <= 0)
         return 0;
-    if (i64_find(&o->wanted, w->id)) {
+    unsigned m = w->mark ? w->mark : way_marks(o, w);
+    if (m & MARK_WANTED) {
         struct wayref *wr = osm_vec_push(&o->ways, 1);
         wr->id = w->id;
         wr->ref0 = o->refs.n;
@@ -503,15 +550,9 @@ static int pass2_way(struct osm *o, const struct osm_way *w)
     }
     if (w->tag_count <= 0)
         return 0;
-    uint8_t what = 0;
-    if (osm_tag_get(w->tag_count, w->tags, "addr:housenumber"))
-        what |= P_ADDR;
-    const char *hw = osm_tag_get(w->tag_count, w->tags, "highway");
-    if (hw && is_street(hw) && osm_tag_get(w->tag_count, w->tags, "name"))
-        what |= P_STREET;
-    if (osm_tag_get(w->tag_count, w->tags, "addr:interpolation"))
-        what |= P_INTERP;
-    count_country(o, osm_tag_get(w->tag_count, w->tags, "addr:country"));
+    uint8_t what = (uint8_t)(m & (P_ADDR | P_STREET | P_INTERP));
+    if (m & MARK_COUNTRY)
+        count_country(o, osm_tag_get(w->tag_count, w->tags, "addr:country"));
     if (!what)
         return 0;
     size_t geom0;
@@ -613,7 +654,7 @@ static int rx_node(const void *ud, const readosm_node *n)
 {
     struct osm *o = (struct osm *)ud;
     struct osm_node x = {
-        n->id, n->latitude, n->longitude, 0, 0, n->tag_count, rx_tags(n->tag_count, n->tags)};
+        n->id, n->latitude, n->longitude, 0, 0, n->tag_count, rx_tags(n->tag_count, n->tags), 0};
     osm_node_fix7(&x);
     o->rc = pass2_node(o, &x);
     return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
@@ -627,8 +668,8 @@ static int rx_way(const void *ud, const readosm_way *w)
     int64_t *refs = osm_vec_push(&o->xrefs, n);
     for (size_t i = 0; i < n; i++)
         refs[i] = w->node_refs[i];
-    struct osm_way x = {w->id, w->node_ref_count, refs, w->tag_count,
-                        rx_tags(w->tag_count, w->tags)};
+    struct osm_way x = {
+        w->id, w->node_ref_count, refs, w->tag_count, rx_tags(w->tag_count, w->tags), 0};
     o->rc = pass2_way(o, &x);
     return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
 }
@@ -861,6 +902,16 @@ static int pbf_pass1(void *ctx, const struct osm_pbf_block *b)
     return 0;
 }
 
+/* Pass 2's preparer, on the decoding threads: every node's and way's marks. */
+static void pbf_prep2(const void *ctx, struct osm_pbf_block *b)
+{
+    const struct pbf_pass *pp = ctx;
+    for (size_t i = 0; i < b->nnode; i++)
+        b->nodes[i].mark = node_marks(&b->nodes[i]);
+    for (size_t i = 0; i < b->nway; i++)
+        b->ways[i].mark = way_marks(pp->o, &b->ways[i]);
+}
+
 static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
 {
     struct pbf_pass *pp = ctx;
@@ -914,7 +965,7 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         memset(kinds, 0, nb);
         for (size_t i = 0; i < nb; i++)
             order[i] = pp.scan_back ? nb - 1 - i : i;
-        rc = osm_pbf_run(f, order, nb, OSM_PBF_RELATIONS, threads, pbf_pass1, &pp, o->err,
+        rc = osm_pbf_run(f, order, nb, OSM_PBF_RELATIONS, threads, NULL, pbf_pass1, &pp, o->err,
                          o->errlen);
         if (rc < 0)
             break;
@@ -923,8 +974,8 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         for (size_t i = 0; i < nb; i++)
             if (i < pp.suffix || (kinds[i] & (OSM_PBF_NODES | OSM_PBF_WAYS)))
                 order[n++] = i;
-        rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_pass2, &pp, o->err,
-                         o->errlen);
+        rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, pbf_pass2,
+                         &pp, o->err, o->errlen);
         if (rc < 0)
             break;
         if (pp.misplaced) {
@@ -941,8 +992,8 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         for (size_t i = 0; i < nb; i++)
             if (kinds[i] & OSM_PBF_RELATIONS)
                 order[n++] = i;
-        rc =
-            osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, pbf_pass3, &pp, o->err, o->errlen);
+        rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, NULL, pbf_pass3, &pp, o->err,
+                         o->errlen);
         break;
     }
     free(order);

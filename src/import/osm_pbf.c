@@ -621,6 +621,7 @@ static bool parse_dense(struct parse *ps, struct pb msg)
         osm_node_fix7(nd);
         nd->tag_count = 0;
         nd->tags = NULL;
+        nd->mark = 0;
         /* keys_vals: key, value pairs ending with 0 per node; a key without value is dropped */
         while (kv.p < kv.end) {
             uint64_t k, v;
@@ -685,6 +686,7 @@ static bool parse_node(struct parse *ps, struct pb msg)
     VEC_GROW(b->nodes, b->nnode, s->node_cap);
     struct osm_node *nd = &b->nodes[b->nnode];
     nd->tags = NULL;
+    nd->mark = 0;
     if (!elem_begin(ps, msg, "corrupt node", &e, &nd->tag_count))
         return false;
     nd->id = zigzag(e.v[1]);
@@ -705,6 +707,7 @@ static bool parse_way(struct parse *ps, struct pb msg)
     struct osm_way *w = &b->ways[b->nway];
     w->tags = NULL;
     w->node_refs = NULL;
+    w->mark = 0;
     if (!elem_begin(ps, msg, "corrupt way", &e, &w->tag_count))
         return false;
     w->id = (int64_t)e.v[1];
@@ -921,6 +924,8 @@ struct run {
     const size_t *order;
     size_t n;
     unsigned want;
+    osm_pbf_prep_fn prep;
+    const void *ctx;
     pthread_mutex_t mu;
     pthread_cond_t work; /* a slot was freed, or stop */
     pthread_cond_t done; /* a slot became ready */
@@ -946,10 +951,15 @@ static void *worker(void *arg)
         s->err[0] = '\0';
         int rc =
             osm_pbf_block_decode(r->f, d, r->order[pos], r->want, &s->b, s->err, sizeof(s->err));
+        if (rc == 0 && r->prep)
+            r->prep(r->ctx, &s->b);
         pthread_mutex_lock(&r->mu);
         s->rc = rc;
         s->state = SLOT_READY;
-        pthread_cond_broadcast(&r->done);
+        /* woken after the unlock, the consumer does not wait for the lock at once */
+        pthread_mutex_unlock(&r->mu);
+        pthread_cond_signal(&r->done);
+        pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);
     osm_pbf_decoder_free(d);
@@ -958,13 +968,16 @@ static void *worker(void *arg)
 
 /* One thread: decode and consume in turn. */
 static int run_inline(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
-                      osm_pbf_block_fn fn, void *ctx, char *err, size_t errlen)
+                      osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
+                      size_t errlen)
 {
     struct osm_pbf_decoder *d = osm_pbf_decoder_new();
     struct osm_pbf_block b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = osm_pbf_block_decode(f, d, order[i], want, &b, err, errlen);
+        if (rc == 0 && prep)
+            prep(ctx, &b);
         if (rc == 0)
             rc = fn(ctx, &b);
     }
@@ -974,13 +987,20 @@ static int run_inline(const struct osm_pbf *f, const size_t *order, size_t n, un
 }
 
 int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
-                unsigned threads, osm_pbf_block_fn fn, void *ctx, char *err, size_t errlen)
+                unsigned threads, osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
+                size_t errlen)
 {
     if (threads > OSM_PBF_MAX_THREADS)
         threads = OSM_PBF_MAX_THREADS;
     if (threads <= 1 || n <= 1)
-        return run_inline(f, order, n, want, fn, ctx, err, errlen);
-    struct run r = {.f = f, .order = order, .n = n, .want = want, .nslot = threads + 2};
+        return run_inline(f, order, n, want, prep, fn, ctx, err, errlen);
+    struct run r = {.f = f,
+                    .order = order,
+                    .n = n,
+                    .want = want,
+                    .prep = prep,
+                    .ctx = ctx,
+                    .nslot = threads + 2};
     r.slots = xcalloc(r.nslot, sizeof(*r.slots));
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.work, NULL);
@@ -1010,8 +1030,8 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
         pthread_mutex_lock(&r.mu);
         s->state = SLOT_FREE;
         r.next_deliver++;
-        pthread_cond_broadcast(&r.work);
         pthread_mutex_unlock(&r.mu);
+        pthread_cond_signal(&r.work); /* one slot: one worker */
     }
     pthread_mutex_lock(&r.mu);
     r.stop = true;

@@ -46,6 +46,7 @@ struct osm_node {
     int32_t lat7, lon7;         /* lround(degrees * 1e7); 0 when not within +-90, +-180 */
     int tag_count;
     const struct osm_tag *tags;
+    unsigned mark; /* the caller's: 0 as decoded; osm_pbf_run()'s prep may set it */
 };
 
 /* Set n->lat7, n->lon7 from n->latitude, n->longitude. */
@@ -57,6 +58,7 @@ struct osm_way {
     const int64_t *node_refs;
     int tag_count;
     const struct osm_tag *tags;
+    unsigned mark; /* the caller's: 0 as decoded; osm_pbf_run()'s prep may set it */
 };
 
 struct osm_member {
@@ -133,15 +135,21 @@ void osm_pbf_block_release(struct osm_pbf_block *b);
 
 /* The consumer: 0 to go on, 1 to stop (osm_pbf_run() then returns 0), or a negative code. */
 typedef int (*osm_pbf_block_fn)(void *ctx, const struct osm_pbf_block *b);
+/* The preparer: sets the objects' marks of a block just decoded, on the thread that decoded it
+ * (a worker), so that the consumer's thread has less to do. It may read ctx but not change it:
+ * several run at once, beside the consumer. */
+typedef void (*osm_pbf_prep_fn)(const void *ctx, struct osm_pbf_block *b);
 
 /*
  * Decode the data blocks order[0..n) of f (groups of the kinds in want) with threads decoding
- * threads (1: on the calling thread itself) and call fn with each block, in the order of
- * order[], on the calling thread: the consumer sees the same sequence whatever the number of
- * threads. At most threads + 2 blocks are decoded ahead. Return 0 when fn saw every block or
- * asked to stop, fn's negative code, or the first error (in order) of a block, with err written.
+ * threads (1: on the calling thread itself), call prep (unless NULL) with each where it was
+ * decoded, and fn with each block, in the order of order[], on the calling thread: the consumer
+ * sees the same sequence whatever the number of threads. At most threads + 2 blocks are decoded
+ * ahead. Return 0 when fn saw every block or asked to stop, fn's negative code, or the first
+ * error (in order) of a block, with err written.
  */
 int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
-                unsigned threads, osm_pbf_block_fn fn, void *ctx, char *err, size_t errlen);
+                unsigned threads, osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
+                size_t errlen);
 
 #endif
