@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -475,9 +476,10 @@ static unsigned id_mark(int64_t id)
     return (unsigned)(id % 251) + 1;
 }
 
-static void mark_ids(const void *ctx, struct osm_pbf_block *b)
+static void mark_ids(const void *ctx, unsigned worker, struct osm_pbf_block *b)
 {
     (void)ctx;
+    assert_true(worker < 5);
     for (size_t i = 0; i < b->nnode; i++)
         b->nodes[i].mark = id_mark(b->nodes[i].id);
     for (size_t i = 0; i < b->nway; i++)
@@ -817,6 +819,78 @@ static void test_nodes_sorted_on_disk(void **state)
     osm_nodes_free(s);
 }
 
+/* The id of node i of the sealed-store test: gaps, and a jump past 2^32 halfway. */
+static int64_t sealed_id(size_t i, size_t n)
+{
+    return (int64_t)(i * 3 + 1) + (i >= n / 2 ? ((int64_t)1 << 33) : 0);
+}
+
+struct reader_job {
+    struct osm_nodes_reader *r;
+    size_t n, wrong;
+};
+
+/* Every node and the id after each, through a reader, on a thread of its own. */
+static void *read_all_nodes(void *arg)
+{
+    struct reader_job *j = arg;
+    for (size_t i = 0; i < j->n; i++) {
+        int32_t lat = 0, lon = 0;
+        if (!osm_nodes_reader_get(j->r, sealed_id(i, j->n), &lat, &lon) || lat != (int32_t)i ||
+            lon != -(int32_t)i || osm_nodes_reader_get(j->r, sealed_id(i, j->n) + 1, &lat, &lon))
+            j->wrong++;
+    }
+    return NULL;
+}
+
+/* A sealed store (the block being filled closed short) answers through readers on two other
+ * threads, each with its own small budget, as the store's own lookups do, at the same time;
+ * a node added after that unseals it (no new reader), and a store in memory has none. */
+static void test_nodes_sealed_readers(void **state)
+{
+    (void)state;
+    struct osm_nodes *s = osm_nodes_new(tmp_dir(), 64 << 10);
+    const size_t n = 100001; /* the last block is not full */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(osm_nodes_add(s, sealed_id(i, n), (int32_t)i, -(int32_t)i), 0);
+    assert_null(osm_nodes_reader_new(s, 0)); /* not sealed yet */
+    assert_int_equal(osm_nodes_seal(s), 0);
+    struct reader_job jobs[2];
+    pthread_t tid[2];
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (struct reader_job){osm_nodes_reader_new(s, 64 << 10), n, 0};
+        assert_non_null(jobs[t].r);
+        assert_int_equal(pthread_create(&tid[t], NULL, read_all_nodes, &jobs[t]), 0);
+    }
+    for (size_t i = 0; i < n; i += 97) { /* the store's own lookups meanwhile */
+        int32_t lat = 0, lon = 0;
+        assert_true(osm_nodes_get(s, sealed_id(i, n), &lat, &lon));
+        assert_int_equal(lat, (int32_t)i);
+    }
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(pthread_join(tid[t], NULL), 0);
+        assert_int_equal(jobs[t].wrong, 0);
+        osm_nodes_reader_free(jobs[t].r);
+    }
+    struct osm_nodes_stats st;
+    osm_nodes_stats(s, &st);
+    assert_true(st.unmaps > 0); /* the readers' drops count too */
+    int64_t next = sealed_id(n - 1, n) + 10;
+    assert_int_equal(osm_nodes_add(s, next, 5, 6), 0);
+    assert_null(osm_nodes_reader_new(s, 0));
+    int32_t lat, lon;
+    assert_true(osm_nodes_get(s, next, &lat, &lon));
+    assert_int_equal(lat, 5);
+    osm_nodes_free(s);
+
+    s = osm_nodes_new(NULL, 0);
+    assert_int_equal(osm_nodes_add(s, 9, 1, 1), 0);
+    assert_int_equal(osm_nodes_add(s, 3, 1, 1), 0); /* out of order: in memory */
+    assert_int_equal(osm_nodes_seal(s), GB_ESTATE);
+    assert_null(osm_nodes_reader_new(s, 0));
+    osm_nodes_free(s);
+}
+
 static void test_nodes_unsorted_in_memory(void **state)
 {
     (void)state;
@@ -1038,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_corrupted_everywhere),
         cmocka_unit_test(test_limits_and_unsupported),
         cmocka_unit_test(test_nodes_sorted_on_disk),
+        cmocka_unit_test(test_nodes_sealed_readers),
         cmocka_unit_test(test_nodes_unsorted_in_memory),
         cmocka_unit_test(test_nodes_no_tmpdir),
         cmocka_unit_test(test_unsorted_file_same_as_readosm),

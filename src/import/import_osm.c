@@ -86,6 +86,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <readosm.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -439,6 +440,7 @@ enum {
     MARK_DONE = 0x100,    /* the marks are worked out */
     MARK_WANTED = 0x200,  /* a way a pass-1 relation wants */
     MARK_COUNTRY = 0x400, /* has addr:country */
+    MARK_GEOM = 0x800,    /* a way whose points a decoding thread found (struct way_geoms) */
 };
 
 static unsigned node_marks(const struct osm_node *n)
@@ -518,10 +520,17 @@ static int pass2_node(struct osm *o, const struct osm_node *n)
     return rc;
 }
 
-/* Resolve the way's nodes into o->pts; return how many were found (0 leaves pts unchanged). */
-static size_t way_geom(struct osm *o, const struct osm_way *w, size_t *geom0)
+/* Resolve the way's nodes into o->pts; return how many were found (0 leaves pts unchanged).
+ * pts: the got points a decoding thread found for it (pbf_prep2), or NULL. */
+static size_t way_geom(struct osm *o, const struct osm_way *w, const struct rec_point *pts,
+                       size_t got_there, size_t *geom0)
 {
     *geom0 = o->pts.n;
+    if (pts) {
+        if (got_there)
+            memcpy(osm_vec_push(&o->pts, got_there), pts, got_there * sizeof(*pts));
+        return got_there;
+    }
     size_t got = 0;
     for (int i = 0; i < w->node_ref_count; i++) {
         struct rec_point pt;
@@ -534,8 +543,10 @@ static size_t way_geom(struct osm *o, const struct osm_way *w, size_t *geom0)
 }
 
 /* A way: its node list when a pass-1 relation wants it; a pending record when it is an address,
- * a street or an interpolation. Return 0 or the log's negative code (o->err written). */
-static int pass2_way(struct osm *o, const struct osm_way *w)
+ * a street or an interpolation (its points: pts[0..got_there) when a decoding thread found them,
+ * else pts is NULL). Return 0 or the log's negative code (o->err written). */
+static int pass2_way(struct osm *o, const struct osm_way *w, const struct rec_point *pts,
+                     size_t got_there)
 {
     if (w->node_ref_count <= 0)
         return 0;
@@ -556,7 +567,7 @@ static int pass2_way(struct osm *o, const struct osm_way *w)
     if (!what)
         return 0;
     size_t geom0;
-    size_t got = way_geom(o, w, &geom0);
+    size_t got = way_geom(o, w, pts, got_there, &geom0);
     if (got == 0) {
         import_stats_skip(o->st, 0, "way without any of its nodes");
         return 0;
@@ -670,7 +681,7 @@ static int rx_way(const void *ud, const readosm_way *w)
         refs[i] = w->node_refs[i];
     struct osm_way x = {
         w->id, w->node_ref_count, refs, w->tag_count, rx_tags(w->tag_count, w->tags), 0};
-    o->rc = pass2_way(o, &x);
+    o->rc = pass2_way(o, &x, NULL, 0);
     return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
 }
 
@@ -887,7 +898,73 @@ struct pbf_pass {
     bool scan_back;       /* pass 1 goes backwards and stops at a block without relations */
     size_t suffix;        /* then: the first block of the relations at the file's end */
     bool misplaced;       /* pass 2 met a relation before the suffix */
+    /* Pass 2 on several threads: once the node store is sealed (at the first block of ways;
+     * every node of a sorted file is before them), each decoding thread finds the points of
+     * the ways that become records through a reader of its own (pbf_prep2), while the consumer
+     * goes on; a node added after that (an unsorted file) unseals the store, under the lock. */
+    pthread_rwlock_t *lock;            /* readers (read) against the store's changes (write) */
+    bool sealed, seal_tried;           /* sealed: under lock */
+    struct osm_nodes_reader **readers; /* one a decoding thread, made by it */
+    size_t reader_budget;              /* bytes of the node file each maps at once */
 };
+
+/* The points of a block's ways that a decoding thread found: way i's got[i] points from at[i]
+ * (valid where its mark has MARK_GEOM). Kept with the block (osm_pbf_block.caller). */
+struct way_geoms {
+    uint32_t *at, *got;
+    size_t cap_way;
+    struct rec_point *pts;
+    size_t npts, cap_pts;
+};
+
+static void way_geoms_free(void *p)
+{
+    struct way_geoms *g = p;
+    if (!g)
+        return;
+    free(g->at);
+    free(g->got);
+    free(g->pts);
+    free(g);
+}
+
+/* The points of the ways of b that become records, through this thread's reader. */
+static void prep_geoms(const struct pbf_pass *pp, unsigned worker, struct osm_pbf_block *b)
+{
+    if (!pp->readers[worker])
+        pp->readers[worker] = osm_nodes_reader_new(pp->o->nodes, pp->reader_budget);
+    struct osm_nodes_reader *r = pp->readers[worker];
+    if (!r)
+        return;
+    if (!b->caller) {
+        b->caller = xcalloc(1, sizeof(struct way_geoms));
+        b->caller_free = way_geoms_free;
+    }
+    struct way_geoms *g = b->caller;
+    if (g->cap_way < b->nway) {
+        g->cap_way = b->nway;
+        g->at = xreallocarray(g->at, g->cap_way, sizeof(*g->at));
+        g->got = xreallocarray(g->got, g->cap_way, sizeof(*g->got));
+    }
+    g->npts = 0;
+    for (size_t i = 0; i < b->nway; i++) {
+        struct osm_way *w = &b->ways[i];
+        if (!(w->mark & (P_ADDR | P_STREET | P_INTERP)))
+            continue;
+        size_t need = g->npts + (size_t)w->node_ref_count;
+        if (need > UINT32_MAX)
+            return; /* the rest found by the consumer */
+        g->pts = mem_reserve(g->pts, &g->cap_pts, need, sizeof(*g->pts));
+        g->at[i] = (uint32_t)g->npts;
+        for (int k = 0; k < w->node_ref_count; k++) {
+            int32_t lat, lon;
+            if (osm_nodes_reader_get(r, w->node_refs[k], &lat, &lon))
+                g->pts[g->npts++] = (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
+        }
+        g->got[i] = (uint32_t)(g->npts - g->at[i]);
+        w->mark |= MARK_GEOM;
+    }
+}
 
 static int pbf_pass1(void *ctx, const struct osm_pbf_block *b)
 {
@@ -902,14 +979,47 @@ static int pbf_pass1(void *ctx, const struct osm_pbf_block *b)
     return 0;
 }
 
-/* Pass 2's preparer, on the decoding threads: every node's and way's marks. */
-static void pbf_prep2(const void *ctx, struct osm_pbf_block *b)
+/* Pass 2's preparer, on the decoding threads: every node's and way's marks, and once the node
+ * store is sealed the points of the ways that become records. */
+static void pbf_prep2(const void *ctx, unsigned worker, struct osm_pbf_block *b)
 {
     const struct pbf_pass *pp = ctx;
     for (size_t i = 0; i < b->nnode; i++)
         b->nodes[i].mark = node_marks(&b->nodes[i]);
     for (size_t i = 0; i < b->nway; i++)
         b->ways[i].mark = way_marks(pp->o, &b->ways[i]);
+    if (!b->nway || !pp->readers)
+        return;
+    pthread_rwlock_rdlock(pp->lock);
+    if (pp->sealed)
+        prep_geoms(pp, worker, b);
+    pthread_rwlock_unlock(pp->lock);
+}
+
+/* Before the consumer's thread changes the node store (a node), or looks up the nodes of ways
+ * (it is sealed at the first block of ways, once). Return 0 or the store's negative code. */
+static int pass2_store(struct pbf_pass *pp, const struct osm_pbf_block *b)
+{
+    if (!pp->readers)
+        return 0;
+    if (b->nnode && pp->sealed) {
+        pthread_rwlock_wrlock(pp->lock);
+        pp->sealed = false; /* the next osm_nodes_add() unseals the store */
+        pthread_rwlock_unlock(pp->lock);
+    }
+    if (b->nway && !pp->seal_tried) {
+        pp->seal_tried = true;
+        pthread_rwlock_wrlock(pp->lock);
+        int rc = osm_nodes_seal(pp->o->nodes);
+        pp->sealed = rc == 0;
+        pthread_rwlock_unlock(pp->lock);
+        if (rc < 0 && rc != GB_ESTATE) {
+            gb_errf(pp->o->err, pp->o->errlen, "osm: %s: %s", pp->o->path,
+                    osm_nodes_error(pp->o->nodes));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
@@ -920,16 +1030,21 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
         pp->misplaced = true;
         return 1;
     }
-    for (size_t g = 0; g < b->ngroup; g++) {
+    int rc = pass2_store(pp, b);
+    const struct way_geoms *wg = b->caller;
+    for (size_t g = 0; g < b->ngroup && rc >= 0; g++) {
         const struct osm_pbf_group *gr = &b->groups[g];
-        for (size_t i = gr->first; i < gr->first + gr->count; i++) {
-            int rc = gr->kind == OSM_PBF_NODES ? pass2_node(pp->o, &b->nodes[i])
-                                               : pass2_way(pp->o, &b->ways[i]);
-            if (rc < 0)
-                return rc;
+        for (size_t i = gr->first; i < gr->first + gr->count && rc >= 0; i++) {
+            const struct osm_way *w = &b->ways[i];
+            /* points found while the store was sealed, used while it still is: no node came
+             * between, so they are the ones the store would give now */
+            rc = gr->kind == OSM_PBF_NODES ? pass2_node(pp->o, &b->nodes[i])
+                 : (w->mark & MARK_GEOM) && pp->sealed
+                     ? pass2_way(pp->o, w, wg->pts + wg->at[i], wg->got[i])
+                     : pass2_way(pp->o, w, NULL, 0);
         }
     }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 static int pbf_pass3(void *ctx, const struct osm_pbf_block *b)
@@ -961,7 +1076,7 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
     size_t *order = xmallocarray(nb ? nb : 1, sizeof(size_t));
     struct import_stats st0 = *o->st;
     for (int attempt = 0; attempt < 2; attempt++) {
-        struct pbf_pass pp = {o, kinds, attempt == 0, 0, false};
+        struct pbf_pass pp = {.o = o, .kinds = kinds, .scan_back = attempt == 0};
         memset(kinds, 0, nb);
         for (size_t i = 0; i < nb; i++)
             order[i] = pp.scan_back ? nb - 1 - i : i;
@@ -974,8 +1089,22 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         for (size_t i = 0; i < nb; i++)
             if (i < pp.suffix || (kinds[i] & (OSM_PBF_NODES | OSM_PBF_WAYS)))
                 order[n++] = i;
+        pthread_rwlock_t lock;
+        struct osm_nodes_reader *readers[OSM_PBF_MAX_THREADS] = {0};
+        if (threads > 1) { /* one thread decodes and consumes in turn: it looks up itself */
+            pthread_rwlock_init(&lock, NULL);
+            pp.lock = &lock;
+            pp.readers = readers;
+            pp.reader_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+        }
         rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, pbf_pass2,
                          &pp, o->err, o->errlen);
+        if (pp.readers) {
+            for (size_t i = 0; i < OSM_PBF_MAX_THREADS; i++)
+                osm_nodes_reader_free(readers[i]);
+            pthread_rwlock_destroy(&lock);
+            pp.readers = NULL;
+        }
         if (rc < 0)
             break;
         if (pp.misplaced) {

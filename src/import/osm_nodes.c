@@ -55,6 +55,23 @@ struct node16 {
     int32_t lat, lon;
 };
 
+/* A mapping of the file and the fault windows it holds, for one thread's lookups. */
+struct nmap {
+    const struct blk *map;
+    size_t map_blks; /* blocks the mapping covers (may pass the file's end) */
+    size_t budget;   /* fault windows (FAULT_BLKS pages each) mapped at once */
+    uint64_t *touched;
+    size_t touched_cap; /* words */
+    size_t *tlist;
+    size_t ntouched, unmaps;
+    size_t hint; /* the block of the last lookup */
+};
+
+struct osm_nodes_reader {
+    struct osm_nodes *s;
+    struct nmap m;
+};
+
 struct osm_nodes {
     char tmpdir[PATH_MAX];
     char err[PATH_MAX + 64]; /* why the last add failed */
@@ -65,20 +82,39 @@ struct osm_nodes {
     size_t nfile;     /* blocks in the file */
     int64_t tail_first, last_id;
     size_t count;
-    size_t hint; /* the block of the last lookup */
-    /* the mapping */
-    const struct blk *map;
-    size_t map_blks; /* blocks the mapping covers (may pass the file's end) */
-    size_t budget;   /* fault windows (FAULT_BLKS pages each) mapped at once */
-    uint64_t *touched;
-    size_t touched_cap; /* words */
-    size_t *tlist;
-    size_t ntouched, unmaps;
+    bool sealed;        /* osm_nodes_seal(): every block is in the file */
+    struct nmap own;    /* the store's own lookups' */
+    size_t reader_maps; /* the drops of the readers freed so far */
     /* memory mode */
     bool mem, unsorted;
     struct node16 *arr;
     size_t narr, arr_cap;
 };
+
+static void nmap_init(struct nmap *m, size_t budget_bytes)
+{
+    memset(m, 0, sizeof(*m));
+    m->budget = budget_bytes / (BLK_BYTES * FAULT_BLKS);
+    if (m->budget < 1)
+        m->budget = 1;
+    m->tlist = xmallocarray(m->budget, sizeof(size_t));
+}
+
+static void unmap(struct nmap *m)
+{
+    if (m->map)
+        munmap((void *)m->map, m->map_blks * BLK_BYTES);
+    m->map = NULL;
+    m->map_blks = 0;
+}
+
+static void nmap_release(struct nmap *m)
+{
+    unmap(m);
+    free(m->touched);
+    free(m->tlist);
+    memset(m, 0, sizeof(*m));
+}
 
 struct osm_nodes *osm_nodes_new(const char *tmpdir, size_t map_budget)
 {
@@ -89,32 +125,19 @@ struct osm_nodes *osm_nodes_new(const char *tmpdir, size_t map_budget)
     s->fd = -1;
     s->wbuf = xmalloc((WBUF_BLKS + 1) * sizeof(struct blk));
     s->wbuf[0].n = 0;
-    s->budget = (map_budget ? map_budget : OSM_NODES_MAP_BUDGET) / (BLK_BYTES * FAULT_BLKS);
-    if (s->budget < 1)
-        s->budget = 1;
-    s->tlist = xmallocarray(s->budget, sizeof(size_t));
+    nmap_init(&s->own, map_budget ? map_budget : OSM_NODES_MAP_BUDGET);
     return s;
-}
-
-static void unmap(struct osm_nodes *s)
-{
-    if (s->map)
-        munmap((void *)s->map, s->map_blks * BLK_BYTES);
-    s->map = NULL;
-    s->map_blks = 0;
 }
 
 void osm_nodes_free(struct osm_nodes *s)
 {
     if (!s)
         return;
-    unmap(s);
+    nmap_release(&s->own);
     if (s->fd >= 0)
         close(s->fd);
     free(s->first);
     free(s->wbuf);
-    free(s->touched);
-    free(s->tlist);
     free(s->arr);
     free(s);
 }
@@ -187,15 +210,16 @@ static void to_memory(struct osm_nodes *s)
         for (uint32_t i = 0; i < k->n; i++)
             s->arr[s->narr++] = (struct node16){f + k->delta[i], k->ll[i][0], k->ll[i][1]};
     }
-    unmap(s);
+    size_t budget = s->own.budget * BLK_BYTES * FAULT_BLKS, unmaps = s->own.unmaps;
+    nmap_release(&s->own);
+    nmap_init(&s->own, budget);
+    s->own.unmaps = unmaps;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
     free(s->first);
-    free(s->touched);
     s->first = NULL;
-    s->touched = NULL;
-    s->nblk = s->nfile = s->first_cap = s->touched_cap = s->ntouched = 0;
+    s->nblk = s->nfile = s->first_cap = 0;
     s->mem = true;
 }
 
@@ -206,6 +230,7 @@ const char *osm_nodes_error(const struct osm_nodes *s)
 
 int osm_nodes_add(struct osm_nodes *s, int64_t id, int32_t lat, int32_t lon)
 {
+    s->sealed = false;
     if (!s->mem && s->count && id <= s->last_id)
         to_memory(s);
     s->count++;
@@ -234,52 +259,82 @@ int osm_nodes_add(struct osm_nodes *s, int64_t id, int32_t lat, int32_t lon)
 }
 
 /* Count a touch of mapped block b (its fault window); past the budget, drop the mapped pages. */
-static void touch(struct osm_nodes *s, size_t b)
+static void touch(struct nmap *m, size_t b)
 {
     b /= FAULT_BLKS;
     size_t w = b / 64;
     uint64_t bit = (uint64_t)1 << (b % 64);
-    if (w >= s->touched_cap) {
-        size_t cap = s->touched_cap;
-        s->touched = mem_reserve(s->touched, &cap, w + 1, sizeof(uint64_t));
-        memset(s->touched + s->touched_cap, 0, (cap - s->touched_cap) * sizeof(uint64_t));
-        s->touched_cap = cap;
+    if (w >= m->touched_cap) {
+        size_t cap = m->touched_cap;
+        m->touched = mem_reserve(m->touched, &cap, w + 1, sizeof(uint64_t));
+        memset(m->touched + m->touched_cap, 0, (cap - m->touched_cap) * sizeof(uint64_t));
+        m->touched_cap = cap;
     }
-    if (s->touched[w] & bit)
+    if (m->touched[w] & bit)
         return;
-    if (s->ntouched == s->budget) {
-        madvise((void *)s->map, s->map_blks * BLK_BYTES, MADV_DONTNEED);
-        for (size_t i = 0; i < s->ntouched; i++)
-            s->touched[s->tlist[i] / 64] = 0;
-        s->ntouched = 0;
-        s->unmaps++;
+    if (m->ntouched == m->budget) {
+        madvise((void *)m->map, m->map_blks * BLK_BYTES, MADV_DONTNEED);
+        for (size_t i = 0; i < m->ntouched; i++)
+            m->touched[m->tlist[i] / 64] = 0;
+        m->ntouched = 0;
+        m->unmaps++;
     }
-    s->touched[w] |= bit;
-    s->tlist[s->ntouched++] = b;
+    m->touched[w] |= bit;
+    m->tlist[m->ntouched++] = b;
 }
 
-/* Full block b, from the write buffer or the mapping (remapped larger when needed). */
+/* Block b of the file (< nfile) through m (remapped larger when needed). */
+static const struct blk *mapped_block(struct nmap *m, int fd, size_t nfile, size_t b)
+{
+    if (b >= m->map_blks) {
+        size_t blks = m->map_blks ? m->map_blks : 1024;
+        while (blks <= b || blks < nfile)
+            blks *= 2;
+        unmap(m);
+        void *p = mmap(NULL, blks * BLK_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            abort(); /* address space: only a 32-bit build could run out */
+        madvise(p, blks * BLK_BYTES, MADV_RANDOM);
+        m->map = p;
+        m->map_blks = blks;
+        for (size_t i = 0; i < m->ntouched; i++)
+            m->touched[m->tlist[i] / 64] = 0;
+        m->ntouched = 0;
+    }
+    touch(m, b);
+    return &m->map[b];
+}
+
+/* Full block b, from the write buffer or the mapping. */
 static const struct blk *block_at(struct osm_nodes *s, size_t b)
 {
     if (b >= s->nfile)
         return &s->wbuf[b - s->nfile];
-    if (b >= s->map_blks) {
-        size_t blks = s->map_blks ? s->map_blks : 1024;
-        while (blks <= b || blks < s->nfile)
-            blks *= 2;
-        unmap(s);
-        void *m = mmap(NULL, blks * BLK_BYTES, PROT_READ, MAP_SHARED, s->fd, 0);
-        if (m == MAP_FAILED)
-            abort(); /* address space: only a 32-bit build could run out */
-        madvise(m, blks * BLK_BYTES, MADV_RANDOM);
-        s->map = m;
-        s->map_blks = blks;
-        for (size_t i = 0; i < s->ntouched; i++)
-            s->touched[s->tlist[i] / 64] = 0;
-        s->ntouched = 0;
+    return mapped_block(&s->own, s->fd, s->nfile, b);
+}
+
+/* The full block that would hold id (the last whose first id is <= id, after trying the one
+ * of the last lookup and the next: a way's nodes are usually neighbours), or SIZE_MAX. */
+static size_t find_block(const struct osm_nodes *s, size_t *hint, int64_t id)
+{
+    size_t b = *hint;
+    if (b + 1 < s->nblk && id >= s->first[b + 1])
+        b++;
+    if (!(b < s->nblk && s->first[b] <= id && (b + 1 == s->nblk || id < s->first[b + 1]))) {
+        size_t lo = 0, hi = s->nblk;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->first[mid] <= id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == 0)
+            return SIZE_MAX;
+        b = lo - 1;
     }
-    touch(s, b);
-    return &s->map[b];
+    *hint = b;
+    return b;
 }
 
 static bool block_find(const struct blk *k, int64_t first, int64_t id, int32_t *lat, int32_t *lon)
@@ -331,34 +386,65 @@ bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon)
     }
     if (tail(s)->n && id >= s->tail_first)
         return block_find(tail(s), s->tail_first, id, lat, lon);
-    size_t b = s->hint;
-    if (b + 1 < s->nblk && id >= s->first[b + 1]) /* the next block: a way's next nodes */
-        b++;
-    if (!(b < s->nblk && s->first[b] <= id && (b + 1 == s->nblk || id < s->first[b + 1]))) {
-        /* the last block whose first id is <= id */
-        size_t lo = 0, hi = s->nblk;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (s->first[mid] <= id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo == 0)
-            return false;
-        b = lo - 1;
+    size_t b = find_block(s, &s->own.hint, id);
+    return b != SIZE_MAX && block_find(block_at(s, b), s->first[b], id, lat, lon);
+}
+
+int osm_nodes_seal(struct osm_nodes *s)
+{
+    if (s->mem)
+        return GB_ESTATE;
+    int rc = 0;
+    if (tail(s)->n) {
+        struct blk *t = tail(s);
+        memset(&t->delta[t->n], 0, (BLK_NODES - t->n) * sizeof(t->delta[0]));
+        memset(&t->ll[t->n], 0, (BLK_NODES - t->n) * sizeof(t->ll[0]));
+        VEC_GROW(s->first, s->nblk, s->first_cap);
+        s->first[s->nblk++] = s->tail_first;
+        tail(s)->n = 0;
     }
-    s->hint = b;
-    return block_find(block_at(s, b), s->first[b], id, lat, lon);
+    if (s->nblk > s->nfile || s->fd < 0)
+        rc = flush(s);
+    if (rc == 0)
+        s->sealed = true;
+    return rc;
+}
+
+struct osm_nodes_reader *osm_nodes_reader_new(struct osm_nodes *s, size_t map_budget)
+{
+    if (!s->sealed)
+        return NULL;
+    struct osm_nodes_reader *r = xcalloc(1, sizeof(*r));
+    r->s = s;
+    nmap_init(&r->m, map_budget ? map_budget : OSM_NODES_MAP_BUDGET);
+    return r;
+}
+
+void osm_nodes_reader_free(struct osm_nodes_reader *r)
+{
+    if (!r)
+        return;
+    r->s->reader_maps += r->m.unmaps;
+    nmap_release(&r->m);
+    free(r);
+}
+
+bool osm_nodes_reader_get(struct osm_nodes_reader *r, int64_t id, int32_t *lat, int32_t *lon)
+{
+    const struct osm_nodes *s = r->s;
+    assert(s->sealed);
+    size_t b = find_block(s, &r->m.hint, id);
+    return b != SIZE_MAX &&
+           block_find(mapped_block(&r->m, s->fd, s->nfile, b), s->first[b], id, lat, lon);
 }
 
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out)
 {
     out->nodes = s->count;
     out->ram_bytes = s->first_cap * sizeof(int64_t) + (WBUF_BLKS + 1) * sizeof(struct blk) +
-                     s->touched_cap * sizeof(uint64_t) + s->budget * sizeof(size_t) +
+                     s->own.touched_cap * sizeof(uint64_t) + s->own.budget * sizeof(size_t) +
                      s->arr_cap * sizeof(struct node16);
     out->file_bytes = s->nfile * BLK_BYTES;
-    out->unmaps = s->unmaps;
+    out->unmaps = s->own.unmaps + s->reader_maps;
     out->in_memory = s->mem;
 }

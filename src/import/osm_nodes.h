@@ -11,7 +11,11 @@
  * moves everything into memory (16 bytes a node, sorted when first looked up) and carries on:
  * small unsorted files still import, as before.
  *
- * Thread safety: one store belongs to one import and is used from one thread.
+ * Thread safety: one store belongs to one import and is used from one thread, but for its
+ * readers: once osm_nodes_seal() has put every location in the file, readers made on other
+ * threads (osm_nodes_reader_new(), each with its own mapping and budget) may look up nodes
+ * beside the store's own thread until the next osm_nodes_add(), which the caller must not make
+ * while a reader is at work (it unseals the store).
  */
 #ifndef GEOBATCH_OSM_NODES_H
 #define GEOBATCH_OSM_NODES_H
@@ -51,5 +55,18 @@ const char *osm_nodes_error(const struct osm_nodes *s);
 bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon);
 
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out);
+
+/* Write every location to the file (the block being filled is closed short), so that readers
+ * can look them up. Return 0; GB_ESTATE in memory mode (no readers then); or -errno when the
+ * file cannot be written (osm_nodes_error()). */
+int osm_nodes_seal(struct osm_nodes *s);
+
+struct osm_nodes_reader;
+/* A reader of sealed s for another thread, mapping at most map_budget bytes of the file at once
+ * (0: OSM_NODES_MAP_BUDGET); NULL when s is not sealed. Free it before s. */
+struct osm_nodes_reader *osm_nodes_reader_new(struct osm_nodes *s, size_t map_budget);
+void osm_nodes_reader_free(struct osm_nodes_reader *r);
+/* osm_nodes_get() through r: the same answer, while s stays sealed. */
+bool osm_nodes_reader_get(struct osm_nodes_reader *r, int64_t id, int32_t *lat, int32_t *lon);
 
 #endif

@@ -905,6 +905,8 @@ void osm_pbf_block_release(struct osm_pbf_block *b)
     free(b->nodes);
     free(b->ways);
     free(b->rels);
+    if (b->caller_free)
+        b->caller_free(b->caller);
     memset(b, 0, sizeof(*b));
 }
 
@@ -934,9 +936,15 @@ struct run {
     struct slot *slots;
 };
 
+struct worker_arg {
+    struct run *r;
+    unsigned i;
+};
+
 static void *worker(void *arg)
 {
-    struct run *r = arg;
+    struct run *r = ((struct worker_arg *)arg)->r;
+    unsigned me = ((struct worker_arg *)arg)->i;
     struct osm_pbf_decoder *d = osm_pbf_decoder_new();
     pthread_mutex_lock(&r->mu);
     for (;;) {
@@ -952,7 +960,7 @@ static void *worker(void *arg)
         int rc =
             osm_pbf_block_decode(r->f, d, r->order[pos], r->want, &s->b, s->err, sizeof(s->err));
         if (rc == 0 && r->prep)
-            r->prep(r->ctx, &s->b);
+            r->prep(r->ctx, me, &s->b);
         pthread_mutex_lock(&r->mu);
         s->rc = rc;
         s->state = SLOT_READY;
@@ -977,7 +985,7 @@ static int run_inline(const struct osm_pbf *f, const size_t *order, size_t n, un
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = osm_pbf_block_decode(f, d, order[i], want, &b, err, errlen);
         if (rc == 0 && prep)
-            prep(ctx, &b);
+            prep(ctx, 0, &b);
         if (rc == 0)
             rc = fn(ctx, &b);
     }
@@ -1006,10 +1014,13 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
     pthread_cond_init(&r.work, NULL);
     pthread_cond_init(&r.done, NULL);
     pthread_t tid[OSM_PBF_MAX_THREADS];
+    struct worker_arg wa[OSM_PBF_MAX_THREADS];
     unsigned started = 0;
-    for (; started < threads; started++)
-        if (pthread_create(&tid[started], NULL, worker, &r) != 0)
+    for (; started < threads; started++) {
+        wa[started] = (struct worker_arg){&r, started};
+        if (pthread_create(&tid[started], NULL, worker, &wa[started]) != 0)
             break;
+    }
     int rc = 0;
     if (started == 0) {
         gb_errf(err, errlen, "osm: %s: cannot start decoding threads", f->path);

@@ -98,6 +98,8 @@ struct osm_pbf_block {
     struct osm_relation *rels;
     size_t nrel;
     struct osm_pbf_store *store; /* buffers, reused from one decode to the next */
+    void *caller;                /* the preparer's own, kept with the block's buffers, */
+    void (*caller_free)(void *); /* and freed with them by this (when not NULL) */
 };
 
 struct osm_pbf; /* an open file */
@@ -135,10 +137,11 @@ void osm_pbf_block_release(struct osm_pbf_block *b);
 
 /* The consumer: 0 to go on, 1 to stop (osm_pbf_run() then returns 0), or a negative code. */
 typedef int (*osm_pbf_block_fn)(void *ctx, const struct osm_pbf_block *b);
-/* The preparer: sets the objects' marks of a block just decoded, on the thread that decoded it
- * (a worker), so that the consumer's thread has less to do. It may read ctx but not change it:
- * several run at once, beside the consumer. */
-typedef void (*osm_pbf_prep_fn)(const void *ctx, struct osm_pbf_block *b);
+/* The preparer: sets the objects' marks of a block just decoded (and may keep what it works
+ * out in b->caller), on the thread that decoded it, worker (0 to threads - 1; 0 when there is
+ * one thread), so that the consumer's thread has less to do. It may read ctx but not change
+ * it: several run at once, beside the consumer. */
+typedef void (*osm_pbf_prep_fn)(const void *ctx, unsigned worker, struct osm_pbf_block *b);
 
 /*
  * Decode the data blocks order[0..n) of f (groups of the kinds in want) with threads decoding
