@@ -21,6 +21,10 @@
  * pass 3 the blocks with relations. Blocks are decoded on --threads workers and handed to the
  * passes in file order on this thread, so every structure here is built in the same order
  * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
+ * What can be worked out from a block alone is, on the thread that decoded it (pbf_prep2): the
+ * tag tests of pass 2 (marks), and, once the node store is sealed at the first block of ways,
+ * the points of the ways that become records, through a reader of the store per thread; the
+ * passes use them only while the store is still sealed (no node came between).
  * A file whose relations are not all at the end (pass 2 meets one) is read again with a pass 1
  * over every block. XML (and PBF when import_osm_configure() asks for it, for the tests that
  * compare the two) goes through readosm, three single-threaded passes, into the same handlers.
@@ -65,8 +69,10 @@
  * when both exist and addr:housenumber is a single number without a '/'.
  * Skipped objects are counted in import_stats with line number 0 (OSM has no lines).
  *
- * Thread safety: all state lives in one struct osm per call, used on the calling thread (the PBF
- * reader's workers only decode blocks). The settings (import_osm.h) are read when a call starts.
+ * Thread safety: all state lives in one struct osm per call, used on the calling thread; the PBF
+ * reader's workers decode blocks and run pbf_prep2, which reads o->wanted (not changed in pass
+ * 2) and the sealed node store through its own reader, under pbf_pass.lock. The settings
+ * (import_osm.h) are read when a call starts.
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
  * and checked in import_osm_input.c, the pending log is import_osm_pend.c, rings and boundaries
