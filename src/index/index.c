@@ -748,9 +748,20 @@ struct street_towns {
     uint64_t slot[];
 };
 
+/* Put entry (hash << 32 | street + 1) into the first free slot from its hash's. */
+static void street_towns_put(struct street_towns *t, uint64_t entry)
+{
+    size_t mask = ((size_t)1 << t->bits) - 1, i = (entry >> 32) & mask;
+    while (t->slot[i])
+        i = (i + 1) & mask;
+    t->slot[i] = entry;
+}
+
 static struct street_towns *street_towns_build(const struct index_view *v)
 {
-    enum { MEMO_BITS = 18 };
+    enum { MEMO_BITS = 18, AHEAD = 16 };
+    uint64_t ahead[AHEAD];
+    size_t n_ahead = 0, pos = 0;
     unsigned bits = 4;
     while (bits < 32 && ((size_t)5 << bits) / 8 < v->n_streets)
         bits++;
@@ -784,12 +795,17 @@ static struct street_towns *street_towns_build(const struct index_view *v)
             memo[m].off = city;
             memo[m].hash = ix_key_hash(c, strlen(c));
         }
+        /* each slot is a miss: asked for AHEAD stretches before it is filled */
         uint32_t h = street_town_hash(key_hash, memo[m].hash);
-        size_t i = h & mask;
-        while (t->slot[i])
-            i = (i + 1) & mask;
-        t->slot[i] = (uint64_t)h << 32 | (uint64_t)(e + 1);
+        __builtin_prefetch(&t->slot[h & mask], 1);
+        if (n_ahead == AHEAD) /* the oldest, whose slot's line has come */
+            street_towns_put(t, ahead[pos % AHEAD]);
+        else
+            n_ahead++;
+        ahead[pos++ % AHEAD] = (uint64_t)h << 32 | (uint64_t)(e + 1);
     }
+    for (size_t k = 0; k < n_ahead; k++) /* the last ones, in the order they came */
+        street_towns_put(t, ahead[(pos - n_ahead + k) % AHEAD]);
     free(memo);
     return t;
 }
