@@ -394,16 +394,8 @@ int osm_nodes_seal(struct osm_nodes *s)
 {
     if (s->mem)
         return GB_ESTATE;
-    int rc = 0;
-    if (tail(s)->n) {
-        struct blk *t = tail(s);
-        memset(&t->delta[t->n], 0, (BLK_NODES - t->n) * sizeof(t->delta[0]));
-        memset(&t->ll[t->n], 0, (BLK_NODES - t->n) * sizeof(t->ll[0]));
-        VEC_GROW(s->first, s->nblk, s->first_cap);
-        s->first[s->nblk++] = s->tail_first;
-        tail(s)->n = 0;
-    }
-    if (s->nblk > s->nfile || s->fd < 0)
+    int rc = tail(s)->n ? close_tail(s) : 0; /* closed short */
+    if (rc == 0 && (s->nblk > s->nfile || s->fd < 0))
         rc = flush(s);
     if (rc == 0)
         s->sealed = true;
