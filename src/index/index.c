@@ -992,7 +992,7 @@ static size_t keep_lowest(struct ix_range *out, size_t n, size_t cap, struct ix_
     return n;
 }
 
-/* [lo, hi)'s stretch of streets of city key city (an offset) that starts at e. */
+/* The streets from e (before hi) that have its city key and its country. */
 static struct ix_range town_stretch(const struct index_view *v, uint32_t e, uint32_t hi)
 {
     uint32_t end = e + 1;
