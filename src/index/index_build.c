@@ -389,12 +389,16 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     return (long)*v;
 }
 
-/* Derived places: every city and district named by an address, at the centroid of them. */
+/* Derived places: every city and district named by an address, at the centroid of them. A
+ * district is one of its city's (the city of its first address): "Altstadt" or "Praha 9" in
+ * other towns is another place, not one at the mean of them all. */
 static void derive_place(struct index_builder *b, const char *name, int rank, const char *cc,
                          const struct record *r)
 {
-    char raw[3 * NORM_MAX];
-    size_t rn = join3(raw, sizeof(raw), name, cc, rank == RANK_CITY ? "c" : "d");
+    char raw[3 * NORM_MAX], tag[NORM_MAX + 2];
+    snprintf(tag, sizeof(tag), "%s%s", rank == RANK_CITY ? "c" : "d",
+             rank == RANK_CITY || !r->city ? "" : r->city);
+    size_t rn = join3(raw, sizeof(raw), name, cc, tag);
     uint32_t *cached = rn ? smap_get(&b->raw_places, raw, rn) : NULL;
     if (cached) {
         struct b_place *p = &b->places[*cached];
@@ -403,11 +407,16 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
         p->n++;
         return;
     }
-    char key[NORM_MAX], comp[NORM_MAX + 8];
+    char key[NORM_MAX], comp[2 * NORM_MAX + 16];
     size_t klen = key_of(name, cc, key, sizeof(key));
     if (klen == 0)
         return;
-    int n = snprintf(comp, sizeof(comp), "%s\x1f%s\x1f%d", key, cc ? cc : "--", rank);
+    char city_key[NORM_MAX];
+    size_t clen = rank == RANK_CITY ? 0 : key_of(r->city, cc, city_key, sizeof(city_key));
+    int n = snprintf(comp, sizeof(comp), "%s\x1f%s\x1f%d\x1f%.*s", key, cc ? cc : "--", rank,
+                     (int)clen, city_key);
+    if (n < 0 || (size_t)n >= sizeof(comp))
+        return;
     uint32_t *v = smap_get(&b->derived_places, comp, (size_t)n);
     if (!v && (!smap_fits(b, &b->derived_places, (size_t)n) ||
                builder_count_ok(b, "places", b->n_places + 1) < 0))
