@@ -1041,11 +1041,14 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
     for (size_t g = 0; g < b->ngroup && rc >= 0; g++) {
         const struct osm_pbf_group *gr = &b->groups[g];
         for (size_t i = gr->first; i < gr->first + gr->count && rc >= 0; i++) {
-            const struct osm_way *w = &b->ways[i];
+            if (gr->kind == OSM_PBF_NODES) {
+                rc = pass2_node(pp->o, &b->nodes[i]);
+                continue;
+            }
             /* points found while the store was sealed, used while it still is: no node came
              * between, so they are the ones the store would give now */
-            rc = gr->kind == OSM_PBF_NODES ? pass2_node(pp->o, &b->nodes[i])
-                 : (w->mark & MARK_GEOM) && pp->sealed
+            const struct osm_way *w = &b->ways[i];
+            rc = (w->mark & MARK_GEOM) && pp->sealed
                      ? pass2_way(pp->o, w, wg->pts + wg->at[i], wg->got[i])
                      : pass2_way(pp->o, w, NULL, 0);
         }
