@@ -390,14 +390,15 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
 }
 
 /* Derived places: every city and district named by an address, at the centroid of them. A
- * district is one of its city's (the city of its first address): "Altstadt" or "Praha 9" in
- * other towns is another place, not one at the mean of them all. */
+ * district is one of its city's (the city of its first address), a city one of its state's
+ * (when the address names one): "Altstadt" or "Praha 9" in other towns, "Springfield" in
+ * other states, is another place, not one at the mean of them all. */
 static void derive_place(struct index_builder *b, const char *name, int rank, const char *cc,
                          const struct record *r)
 {
     char raw[3 * NORM_MAX], tag[NORM_MAX + 2];
-    snprintf(tag, sizeof(tag), "%s%s", rank == RANK_CITY ? "c" : "d",
-             rank == RANK_CITY || !r->city ? "" : r->city);
+    const char *parent = rank == RANK_CITY ? r->state : r->city;
+    snprintf(tag, sizeof(tag), "%s%s", rank == RANK_CITY ? "c" : "d", parent ? parent : "");
     size_t rn = join3(raw, sizeof(raw), name, cc, tag);
     uint32_t *cached = rn ? smap_get(&b->raw_places, raw, rn) : NULL;
     if (cached) {
@@ -411,10 +412,10 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     size_t klen = key_of(name, cc, key, sizeof(key));
     if (klen == 0)
         return;
-    char city_key[NORM_MAX];
-    size_t clen = rank == RANK_CITY ? 0 : key_of(r->city, cc, city_key, sizeof(city_key));
+    char parent_key[NORM_MAX];
+    size_t plen = key_of(parent, cc, parent_key, sizeof(parent_key));
     int n = snprintf(comp, sizeof(comp), "%s\x1f%s\x1f%d\x1f%.*s", key, cc ? cc : "--", rank,
-                     (int)clen, city_key);
+                     (int)plen, parent_key);
     if (n < 0 || (size_t)n >= sizeof(comp))
         return;
     uint32_t *v = smap_get(&b->derived_places, comp, (size_t)n);

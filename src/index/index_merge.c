@@ -338,16 +338,17 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
         p.city = remap(m, p.city);
         p.county = remap(m, p.county);
         p.state = remap(m, p.state);
-        if (p.source == 2) { /* derived from addresses: one per key, country, rank and (for a
-                                district) city, as index_build.c derives them */
-            char comp[2200], city_key[NORM_MAX], cc[3] = {p.country[0], p.country[1], 0};
-            const char *city = ix_str(v, v->places[i].city);
-            int cl = p.rank != RANK_CITY && *city ? norm_key(city, strlen(city), cc[0] ? cc : NULL,
-                                                             city_key, sizeof(city_key))
-                                                  : 0;
-            int n = snprintf(comp, sizeof(comp), "%s\x1f%.2s\x1f%d\x1f%.*s",
-                             ix_str(v, v->places[i].key), p.country[0] ? p.country : "--", p.rank,
-                             cl > 0 ? cl : 0, city_key);
+        if (p.source == 2) { /* derived from addresses: one per key, country, rank and
+                                parent (a city's state, a district's city), as index_build.c
+                                derives them */
+            char comp[2200], parent_key[NORM_MAX], cc[3] = {p.country[0], p.country[1], 0};
+            const struct ix_place *q = &v->places[i];
+            const char *parent = ix_str(v, q->rank == RANK_CITY ? q->state : q->city);
+            int pl = *parent ? norm_key(parent, strlen(parent), cc[0] ? cc : NULL, parent_key,
+                                        sizeof(parent_key))
+                             : 0;
+            int n = snprintf(comp, sizeof(comp), "%s\x1f%.2s\x1f%d\x1f%.*s", ix_str(v, q->key),
+                             p.country[0] ? p.country : "--", p.rank, pl > 0 ? pl : 0, parent_key);
             int ins;
             smap_put(&b->derived_places, comp, n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : 0,
                      (uint32_t)b->n_places, &ins);
