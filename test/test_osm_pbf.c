@@ -1101,6 +1101,43 @@ static void test_unsorted_file_same_as_readosm(void **state)
     }
 }
 
+/* A block that holds nodes and ways, then blocks of ways that use its nodes: the node store is
+ * sealed only after the nodes of a block are in it (at a block of ways alone), so every way
+ * finds them with 3 threads as with 1 and through readosm. */
+static void test_mixed_block_same_as_readosm(void **state)
+{
+    (void)state;
+    static const struct tnode nodes[] = {
+        {1, 471000000, 95000000, {NULL}},
+        {2, 471010000, 95000000, {NULL}},
+        {3, 471010000, 95010000, {"addr:housenumber", "7", "addr:street", "Ring", NULL}},
+        {4, 471000000, 95010000, {NULL}},
+    };
+    struct wb f = {0};
+    put_header(&f, std_features);
+    struct tblock tb;
+    tblock_init(&tb);
+    add_dense(&tb, nodes, 4);
+    static const struct tway first[] = {
+        {10, {1, 2}, 2, {"highway", "residential", "name", "Ring", NULL}}};
+    add_ways(&tb, first, 1);
+    put_block(&f, &tb, STORE_ZLIB);
+    for (int k = 0; k < 12; k++) { /* more blocks than are decoded ahead */
+        struct tway w = {11 + k,
+                         {1 + k % 4, 1 + (k + 1) % 4, 1 + (k + 2) % 4},
+                         3,
+                         {"addr:housenumber", k % 2 ? "1" : "2", "addr:street", "Ring", NULL}};
+        tblock_init(&tb);
+        add_ways(&tb, &w, 1);
+        put_block(&f, &tb, STORE_ZLIB);
+    }
+    char *path = write_tmp("pbf-mixed.osm.pbf", &f);
+    same_three_ways(path);
+    remove(path);
+    free(path);
+    free(f.p);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -1116,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_nodes_unsorted_in_memory),
         cmocka_unit_test(test_nodes_no_tmpdir),
         cmocka_unit_test(test_unsorted_file_same_as_readosm),
+        cmocka_unit_test(test_mixed_block_same_as_readosm),
         cmocka_unit_test(test_real_extracts_same_as_readosm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

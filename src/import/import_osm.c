@@ -1003,7 +1003,8 @@ static void pbf_prep2(const void *ctx, unsigned worker, struct osm_pbf_block *b)
 }
 
 /* Before the consumer's thread changes the node store (a node), or looks up the nodes of ways
- * (it is sealed at the first block of ways, once). Return 0 or the store's negative code. */
+ * (it is sealed at the first block of ways that holds no nodes, once). Return 0 or the store's
+ * negative code. */
 static int pass2_store(struct pbf_pass *pp, const struct osm_pbf_block *b)
 {
     if (!pp->readers)
@@ -1013,7 +1014,7 @@ static int pass2_store(struct pbf_pass *pp, const struct osm_pbf_block *b)
         pp->sealed = false; /* the next osm_nodes_add() unseals the store */
         pthread_rwlock_unlock(pp->lock);
     }
-    if (b->nway && !pp->seal_tried) {
+    if (b->nway && !b->nnode && !pp->seal_tried) { /* not before a block's own nodes */
         pp->seal_tried = true;
         pthread_rwlock_wrlock(pp->lock);
         int rc = osm_nodes_seal(pp->o->nodes);
