@@ -389,6 +389,15 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     return (long)*v;
 }
 
+size_t builder_place_key(char *out, size_t cap, const char *key, const char *cc, int rank,
+                         const char *parent)
+{
+    char pk[NORM_MAX];
+    size_t pl = key_of(parent, cc, pk, sizeof(pk));
+    int n = snprintf(out, cap, "%s\x1f%s\x1f%d\x1f%.*s", key, cc ? cc : "--", rank, (int)pl, pk);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* Derived places: every city and district named by an address, at the centroid of them. A
  * district is one of its city's (the city of its first address), a city one of its state's
  * (when the address names one): "Altstadt" or "Praha 9" in other towns, "Springfield" in
@@ -412,19 +421,16 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     size_t klen = key_of(name, cc, key, sizeof(key));
     if (klen == 0)
         return;
-    char parent_key[NORM_MAX];
-    size_t plen = key_of(parent, cc, parent_key, sizeof(parent_key));
-    int n = snprintf(comp, sizeof(comp), "%s\x1f%s\x1f%d\x1f%.*s", key, cc ? cc : "--", rank,
-                     (int)plen, parent_key);
-    if (n < 0 || (size_t)n >= sizeof(comp))
+    size_t n = builder_place_key(comp, sizeof(comp), key, cc, rank, parent);
+    if (n == 0)
         return;
-    uint32_t *v = smap_get(&b->derived_places, comp, (size_t)n);
-    if (!v && (!smap_fits(b, &b->derived_places, (size_t)n) ||
+    uint32_t *v = smap_get(&b->derived_places, comp, n);
+    if (!v && (!smap_fits(b, &b->derived_places, n) ||
                builder_count_ok(b, "places", b->n_places + 1) < 0))
         return;
     int ins = 0;
     if (!v)
-        v = smap_put(&b->derived_places, comp, (size_t)n, (uint32_t)b->n_places, &ins);
+        v = smap_put(&b->derived_places, comp, n, (uint32_t)b->n_places, &ins);
     if (ins) {
         VEC_GROW(b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];

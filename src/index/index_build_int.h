@@ -315,6 +315,12 @@ uint32_t builder_intern(struct index_builder *b, const char *s, size_t len);
  * recorded. */
 int builder_points_ok(struct index_builder *b, size_t n);
 
+/* The key of a place derived from addresses into out (cap bytes): its name's key, country (cc,
+ * or NULL), rank and parent's key (a city's state, a district's city; parent may be NULL or "");
+ * the builder and index_merge key them so. Return its length, 0 when it does not fit. */
+size_t builder_place_key(char *out, size_t cap, const char *key, const char *cc, int rank,
+                         const char *parent);
+
 /* Add address a (its group counted) with its source id (NULL: none) to the address sorter; the
  * id is written after the interned strings, beside the address. Return 0, or the build's error
  * (the string section could pass what the largest unit addresses, a temporary file). */

@@ -41,7 +41,6 @@
 #include "base/mem.h"
 #include "base/smap.h"
 #include "record/geo.h"
-#include "text/norm.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -338,20 +337,14 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
         p.city = remap(m, p.city);
         p.county = remap(m, p.county);
         p.state = remap(m, p.state);
-        if (p.source == 2) { /* derived from addresses: one per key, country, rank and
-                                parent (a city's state, a district's city), as index_build.c
-                                derives them */
-            char comp[2200], parent_key[NORM_MAX], cc[3] = {p.country[0], p.country[1], 0};
+        if (p.source == 2) { /* derived from addresses: one per builder_place_key() */
+            char comp[2200], cc[3] = {p.country[0], p.country[1], 0};
             const struct ix_place *q = &v->places[i];
-            const char *parent = ix_str(v, q->rank == RANK_CITY ? q->state : q->city);
-            int pl = *parent ? norm_key(parent, strlen(parent), cc[0] ? cc : NULL, parent_key,
-                                        sizeof(parent_key))
-                             : 0;
-            int n = snprintf(comp, sizeof(comp), "%s\x1f%.2s\x1f%d\x1f%.*s", ix_str(v, q->key),
-                             p.country[0] ? p.country : "--", p.rank, pl > 0 ? pl : 0, parent_key);
+            size_t n =
+                builder_place_key(comp, sizeof(comp), ix_str(v, q->key), cc[0] ? cc : NULL, p.rank,
+                                  ix_str(v, q->rank == RANK_CITY ? q->state : q->city));
             int ins;
-            smap_put(&b->derived_places, comp, n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : 0,
-                     (uint32_t)b->n_places, &ins);
+            smap_put(&b->derived_places, comp, n, (uint32_t)b->n_places, &ins);
             if (!ins)
                 continue; /* an earlier input has it: its centroid stands */
         }
