@@ -22,9 +22,9 @@
  * passes in file order on this thread, so every structure here is built in the same order
  * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
  * What can be worked out from a block alone is, on the thread that decoded it (pbf_prep2): the
- * tag tests of pass 2 (marks), and, once the node store is sealed at the first block of ways,
- * the points of the ways that become records, through a reader of the store per thread; the
- * passes use them only while the store is still sealed (no node came between).
+ * tag tests of pass 2 (marks), and, once the node store is sealed at the first block of ways
+ * alone, the points of the ways that become records, through a reader of the store per thread;
+ * the passes use them only while the store is still sealed (no node came between).
  * A file whose relations are not all at the end (pass 2 meets one) is read again with a pass 1
  * over every block. XML (and PBF when import_osm_configure() asks for it, for the tests that
  * compare the two) goes through readosm, three single-threaded passes, into the same handlers.
@@ -250,13 +250,19 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A stored location (degrees * OSM_SCALE) as a point: the one conversion, so that a point a
+ * decoding thread found (prep_geoms) is the one osm_node_get() would give. */
+static struct rec_point node_point(int32_t lat, int32_t lon)
+{
+    return (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
+}
+
 bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out)
 {
     int32_t lat, lon;
     if (!osm_nodes_get(o->nodes, id, &lat, &lon))
         return false;
-    out->lat = lat / OSM_SCALE;
-    out->lon = lon / OSM_SCALE;
+    *out = node_point(lat, lon);
     return true;
 }
 
@@ -904,8 +910,8 @@ struct pbf_pass {
     bool scan_back;       /* pass 1 goes backwards and stops at a block without relations */
     size_t suffix;        /* then: the first block of the relations at the file's end */
     bool misplaced;       /* pass 2 met a relation before the suffix */
-    /* Pass 2 on several threads: once the node store is sealed (at the first block of ways;
-     * every node of a sorted file is before them), each decoding thread finds the points of
+    /* Pass 2 on several threads: once the node store is sealed (at the first block of ways
+     * alone; every node of a sorted file is before them), each decoding thread finds the points of
      * the ways that become records through a reader of its own (pbf_prep2), while the consumer
      * goes on; a node added after that (an unsorted file) unseals the store, under the lock. */
     pthread_rwlock_t *lock;            /* readers (read) against the store's changes (write) */
@@ -920,7 +926,7 @@ struct way_geoms {
     uint32_t *at, *got;
     size_t cap_way;
     struct rec_point *pts;
-    size_t npts, cap_pts;
+    size_t cap_pts;
 };
 
 static void way_geoms_free(void *p)
@@ -952,22 +958,22 @@ static void prep_geoms(const struct pbf_pass *pp, unsigned worker, struct osm_pb
         g->at = xreallocarray(g->at, g->cap_way, sizeof(*g->at));
         g->got = xreallocarray(g->got, g->cap_way, sizeof(*g->got));
     }
-    g->npts = 0;
+    size_t npts = 0;
     for (size_t i = 0; i < b->nway; i++) {
         struct osm_way *w = &b->ways[i];
         if (!(w->mark & (P_ADDR | P_STREET | P_INTERP)))
             continue;
-        size_t need = g->npts + (size_t)w->node_ref_count;
+        size_t need = npts + (size_t)w->node_ref_count;
         if (need > UINT32_MAX)
             return; /* the rest found by the consumer */
         g->pts = mem_reserve(g->pts, &g->cap_pts, need, sizeof(*g->pts));
-        g->at[i] = (uint32_t)g->npts;
+        g->at[i] = (uint32_t)npts;
         for (int k = 0; k < w->node_ref_count; k++) {
             int32_t lat, lon;
             if (osm_nodes_reader_get(r, w->node_refs[k], &lat, &lon))
-                g->pts[g->npts++] = (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
+                g->pts[npts++] = node_point(lat, lon);
         }
-        g->got[i] = (uint32_t)(g->npts - g->at[i]);
+        g->got[i] = (uint32_t)(npts - g->at[i]);
         w->mark |= MARK_GEOM;
     }
 }

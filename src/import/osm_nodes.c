@@ -210,10 +210,10 @@ static void to_memory(struct osm_nodes *s)
         for (uint32_t i = 0; i < k->n; i++)
             s->arr[s->narr++] = (struct node16){f + k->delta[i], k->ll[i][0], k->ll[i][1]};
     }
-    size_t budget = s->own.budget * BLK_BYTES * FAULT_BLKS, unmaps = s->own.unmaps;
-    nmap_release(&s->own);
-    nmap_init(&s->own, budget);
-    s->own.unmaps = unmaps;
+    unmap(&s->own); /* memory mode maps nothing again */
+    free(s->own.touched);
+    s->own.touched = NULL;
+    s->own.touched_cap = s->own.ntouched = 0;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
