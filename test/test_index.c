@@ -1074,41 +1074,30 @@ static void test_places_of_their_parents(void **state)
 {
     (void)state;
     static const struct {
-        const char *city;
-        double lat;
-    } at[] = {{"Nordstadt", 53.0}, {"NORDSTADT", 53.0002}, {"Suedstadt", 50.3}};
+        const char *street, *district, *city, *state, *country;
+        double lat, lon;
+    } at[] = {
+        {"Marktplatz", "Altstadt", "Nordstadt", NULL, "DE", 53.0, 9.0},
+        {"Marktplatz", "Altstadt", "NORDSTADT", NULL, "DE", 53.0002, 9.0},
+        {"Marktplatz", "Altstadt", "Suedstadt", NULL, "DE", 50.3, 9.0},
+        {"Main Street", NULL, "Springfield", "Illinois", "US", 39.8, -90.0},
+        {"Main Street", NULL, "Springfield", "Missouri", "US", 37.2, -90.0},
+    };
     struct index_builder *b = NULL;
     assert_int_equal(index_builder_new(&b), 0);
     struct rec_sink sink = index_builder_sink(b);
     for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
         char id[16];
-        snprintf(id, sizeof(id), "d%zu", i);
+        snprintf(id, sizeof(id), "p%zu", i);
         struct record r = {.kind = REC_ADDRESS,
                            .lat = at[i].lat,
-                           .lon = 9.0,
+                           .lon = at[i].lon,
                            .number = "1",
-                           .street = "Marktplatz",
-                           .district = "Altstadt",
+                           .street = at[i].street,
+                           .district = at[i].district,
                            .city = at[i].city,
-                           .country = "DE",
-                           .source_id = id};
-        assert_int_equal(sink.emit(sink.ctx, &r), 0);
-    }
-    static const struct {
-        const char *state;
-        double lat;
-    } sf[] = {{"Illinois", 39.8}, {"Missouri", 37.2}};
-    for (size_t i = 0; i < sizeof(sf) / sizeof(sf[0]); i++) {
-        char id[16];
-        snprintf(id, sizeof(id), "s%zu", i);
-        struct record r = {.kind = REC_ADDRESS,
-                           .lat = sf[i].lat,
-                           .lon = -90.0,
-                           .number = "1",
-                           .street = "Main Street",
-                           .city = "Springfield",
-                           .state = sf[i].state,
-                           .country = "US",
+                           .state = at[i].state,
+                           .country = at[i].country,
                            .source_id = id};
         assert_int_equal(sink.emit(sink.ctx, &r), 0);
     }

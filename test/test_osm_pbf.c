@@ -1015,6 +1015,16 @@ static void same_three_ways(const char *path)
                  (unsigned long long)c.h, s3);
 }
 
+/* same_three_ways() on file f written as name in the test directory (then removed); f freed. */
+static void same_three_ways_of(const char *name, struct wb *f)
+{
+    char *path = write_tmp(name, f);
+    same_three_ways(path);
+    remove(path);
+    free(path);
+    free(f->p);
+}
+
 static void test_real_extracts_same_as_readosm(void **state)
 {
     (void)state;
@@ -1093,11 +1103,7 @@ static void test_unsorted_file_same_as_readosm(void **state)
         tblock_init(&tb);
         add_rels(&tb, variant == 0 ? rels + 1 : rels, variant == 0 ? 1 : 2);
         put_block(&f, &tb, STORE_ZLIB);
-        char *path = write_tmp("pbf-unsorted.osm.pbf", &f);
-        same_three_ways(path);
-        remove(path);
-        free(path);
-        free(f.p);
+        same_three_ways_of("pbf-unsorted.osm.pbf", &f);
     }
 }
 
@@ -1131,11 +1137,7 @@ static void test_mixed_block_same_as_readosm(void **state)
         add_ways(&tb, &w, 1);
         put_block(&f, &tb, STORE_ZLIB);
     }
-    char *path = write_tmp("pbf-mixed.osm.pbf", &f);
-    same_three_ways(path);
-    remove(path);
-    free(path);
-    free(f.p);
+    same_three_ways_of("pbf-mixed.osm.pbf", &f);
 }
 
 int main(void)
