@@ -649,13 +649,14 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     exact.exact_only = true;
     const struct gc_query *asked_q = &exact;
     struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
-    int rc = -1;
-    if (!blank(q->search_text)) {
+    bool exact_first = !blank(q->search_text);
+    int rc;
+    if (exact_first) {
         rc = ask_members(s, &exact, members, n, nfirst, out, tmp, &a);
         if (rc < 0)
             return rc;
     }
-    if (rc < 0 || !a.exact_confirmed) {
+    if (!exact_first || !a.exact_confirmed) {
         asked_q = q;
         rc = ask_members(s, q, members, n, nfirst, out, tmp, &a);
         if (rc < 0)
