@@ -109,36 +109,36 @@ static void *verify_run(void *arg)
     return NULL;
 }
 
-void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
-                      void (*on_fail)(struct cmd_verify *v), void (*on_ok)(struct cmd_verify *v))
-{
-    memset(v, 0, sizeof(*v));
-    v->ix = ix;
-    v->on_fail = on_fail;
-    v->on_ok = on_ok;
-    if (pthread_create(&v->tid, NULL, verify_run, v) == 0) {
-        v->started = 1;
-    } else {
-        verify_run(v); /* no thread: check now */
-    }
-}
-
-void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
+/* Check ix (or the members of set) on a thread of its own; on this one when none starts. */
+static void verify_launch(struct cmd_verify *v, const struct index *ix, const struct gc_set *set,
                           void (*on_fail)(struct cmd_verify *v),
                           void (*on_ok)(struct cmd_verify *v))
 {
-    if (gc_set_count(set) == 1) {
-        cmd_verify_start(v, gc_set_index(set, 0), on_fail, on_ok);
-        return;
-    }
     memset(v, 0, sizeof(*v));
+    v->ix = ix;
     v->set = set;
     v->on_fail = on_fail;
     v->on_ok = on_ok;
     if (pthread_create(&v->tid, NULL, verify_run, v) == 0)
         v->started = 1;
     else
-        verify_run(v);
+        verify_run(v); /* no thread: check now */
+}
+
+void cmd_verify_start(struct cmd_verify *v, const struct index *ix,
+                      void (*on_fail)(struct cmd_verify *v), void (*on_ok)(struct cmd_verify *v))
+{
+    verify_launch(v, ix, NULL, on_fail, on_ok);
+}
+
+void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
+                          void (*on_fail)(struct cmd_verify *v),
+                          void (*on_ok)(struct cmd_verify *v))
+{
+    if (gc_set_count(set) == 1)
+        verify_launch(v, gc_set_index(set, 0), NULL, on_fail, on_ok);
+    else
+        verify_launch(v, NULL, set, on_fail, on_ok);
 }
 
 int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge)
