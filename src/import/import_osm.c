@@ -18,8 +18,9 @@
  * Readers. .osm.pbf goes through osm_pbf.c: it frames every block first, so pass 1 reads only
  * the blocks at the end of the file that hold relations (backwards, stopping at the first block
  * without any), pass 2 every other block (and those of the end that also hold nodes or ways),
- * pass 3 the blocks with relations. Blocks are decoded on --threads workers and handed to the
- * passes in file order on this thread, so every structure here is built in the same order
+ * pass 3 the blocks with relations. Blocks are decoded on --threads threads (this one among
+ * them, when the next block is not ready yet) and handed to the passes in file order on this
+ * thread, so every structure here is built in the same order
  * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
  * What can be worked out from a block alone is, on the thread that decoded it (pbf_prep2): the
  * tag tests of pass 2 (marks), and, once the node store is sealed at the first block of ways
@@ -70,8 +71,9 @@
  * Skipped objects are counted in import_stats with line number 0 (OSM has no lines).
  *
  * Thread safety: all state lives in one struct osm per call, used on the calling thread; the PBF
- * reader's workers decode blocks and run pbf_prep2, which reads o->wanted (not changed in pass
- * 2) and the sealed node store through its own reader, under pbf_pass.lock. The settings
+ * reader's decoding threads (the calling one among them) run pbf_prep2, which reads o->wanted
+ * (not changed in pass 2) and the sealed node store through a reader of each thread's own,
+ * under pbf_pass.lock. The settings
  * (import_osm.h) are read when a call starts.
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
@@ -918,7 +920,28 @@ struct pbf_pass {
     bool sealed, seal_tried;           /* sealed: under lock */
     struct osm_nodes_reader **readers; /* one a decoding thread, made by it */
     size_t reader_budget;              /* bytes of the node file each maps at once */
+    osm_pbf_block_fn pass;             /* the pass that timed_pass() runs and times */
+    long long *pass_ns;                /* where it adds the CPU time of this thread in it */
 };
+
+/* CPU time of the calling thread, in ns. */
+static long long thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (long long)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The consumer of every PBF pass: pp->pass, its CPU time counted apart from the decoding that
+ * this thread also does (osm_pbf_run: the part of the reading that does not run in parallel). */
+static int timed_pass(void *ctx, const struct osm_pbf_block *b)
+{
+    struct pbf_pass *pp = ctx;
+    long long t0 = thread_cpu_ns();
+    int rc = pp->pass(ctx, b);
+    *pp->pass_ns += thread_cpu_ns() - t0;
+    return rc;
+}
 
 /* The points of a block's ways that a decoding thread found: way i's got[i] points from at[i]
  * (valid where its mark has MARK_GEOM). Kept with the block (osm_pbf_block.caller). */
@@ -1091,12 +1114,15 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
     unsigned char *kinds = xcalloc(nb ? nb : 1, 1);
     size_t *order = xmallocarray(nb ? nb : 1, sizeof(size_t));
     struct import_stats st0 = *o->st;
+    long long pass_ns = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        struct pbf_pass pp = {.o = o, .kinds = kinds, .scan_back = attempt == 0};
+        struct pbf_pass pp = {
+            .o = o, .kinds = kinds, .scan_back = attempt == 0, .pass_ns = &pass_ns};
         memset(kinds, 0, nb);
         for (size_t i = 0; i < nb; i++)
             order[i] = pp.scan_back ? nb - 1 - i : i;
-        rc = osm_pbf_run(f, order, nb, OSM_PBF_RELATIONS, threads, NULL, pbf_pass1, &pp, o->err,
+        pp.pass = pbf_pass1;
+        rc = osm_pbf_run(f, order, nb, OSM_PBF_RELATIONS, threads, NULL, timed_pass, &pp, o->err,
                          o->errlen);
         if (rc < 0)
             break;
@@ -1113,7 +1139,8 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
             pp.readers = readers;
             pp.reader_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
         }
-        rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, pbf_pass2,
+        pp.pass = pbf_pass2;
+        rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, timed_pass,
                          &pp, o->err, o->errlen);
         if (pp.readers) {
             for (size_t i = 0; i < OSM_PBF_MAX_THREADS; i++)
@@ -1137,13 +1164,15 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         for (size_t i = 0; i < nb; i++)
             if (kinds[i] & OSM_PBF_RELATIONS)
                 order[n++] = i;
-        rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, NULL, pbf_pass3, &pp, o->err,
+        pp.pass = pbf_pass3;
+        rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, NULL, timed_pass, &pp, o->err,
                          o->errlen);
         break;
     }
     free(order);
     free(kinds);
     osm_pbf_close(f);
+    o->pass_ms = pass_ns / 1000000;
     return rc;
 }
 
@@ -1205,7 +1234,8 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         goto out;
     long read_rss = peak_rss_mb();
     long long t_read = wall_ms() - t0, c_read = cpu_ms() - c0;
-    long long m_read = cpu_ms_of(RUSAGE_THREAD) - m0; /* the passes themselves, no decoding */
+    /* the passes themselves, without the decoding (readosm: its parsing too) */
+    long long m_read = readosm ? cpu_ms_of(RUSAGE_THREAD) - m0 : o.pass_ms;
     struct osm_nodes_stats ns;
     osm_nodes_stats(o.nodes, &ns);
     osm_nodes_free(o.nodes); /* its memory and file are not needed past the last pass */
@@ -1219,8 +1249,9 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         goto out;
     }
     /* The reading (passes 1-3) and all of it, each as wall and CPU time (every thread): the
-     * figures scripts/bench-osm.sh reports; read_main_cpu_ms is this thread's share: with
-     * workers, the part of the reading that does not run in parallel. */
+     * figures scripts/bench-osm.sh reports; read_main_cpu_ms is the passes' own CPU time on
+     * this thread (the decoding it also does left out): the part that does not run in
+     * parallel. */
     log_info("osm import file=%s reader=%s threads=%u nodes=%zu node_ram_kb=%zu node_file_mb=%zu "
              "node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu repaired=%zu "
              "records=%zu skipped=%zu read_ms=%lld read_cpu_ms=%lld read_main_cpu_ms=%lld "

@@ -172,6 +172,7 @@ struct osm {
     struct geo_bbox gbox;
     const char *default_country;
     size_t n_repaired;
+    long long pass_ms; /* PBF: CPU time of the passes on the calling thread, decoding apart */
     size_t seg_total, seg_found; /* way members of the last assembled relation, and found */
     bool last_repaired;          /* the last assembly closed open chains */
     struct vec deferred;         /* struct bnd: admin relations without own rings */

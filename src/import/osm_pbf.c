@@ -941,6 +941,30 @@ struct worker_arg {
     unsigned i;
 };
 
+/* Whether a block may be claimed for decoding: one is left, and it would find a slot (at most
+ * nslot blocks past the next to deliver are decoded ahead). Under r->mu. */
+static bool can_claim(const struct run *r)
+{
+    return r->next_claim < r->n && r->next_claim < r->next_deliver + r->nslot;
+}
+
+/* Claim the next block, decode it and prepare it on this thread (worker me, decoder d) into
+ * its slot. Called and returns under r->mu, which it releases while it works. */
+static void decode_next(struct run *r, unsigned me, struct osm_pbf_decoder *d)
+{
+    size_t pos = r->next_claim++;
+    struct slot *s = &r->slots[pos % r->nslot];
+    s->state = SLOT_BUSY;
+    pthread_mutex_unlock(&r->mu);
+    s->err[0] = '\0';
+    int rc = osm_pbf_block_decode(r->f, d, r->order[pos], r->want, &s->b, s->err, sizeof(s->err));
+    if (rc == 0 && r->prep)
+        r->prep(r->ctx, me, &s->b);
+    pthread_mutex_lock(&r->mu);
+    s->rc = rc;
+    s->state = SLOT_READY;
+}
+
 static void *worker(void *arg)
 {
     struct run *r = ((struct worker_arg *)arg)->r;
@@ -948,22 +972,11 @@ static void *worker(void *arg)
     struct osm_pbf_decoder *d = osm_pbf_decoder_new();
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (!r->stop && r->next_claim < r->n && r->next_claim >= r->next_deliver + r->nslot)
+        while (!r->stop && r->next_claim < r->n && !can_claim(r))
             pthread_cond_wait(&r->work, &r->mu);
         if (r->stop || r->next_claim >= r->n)
             break;
-        size_t pos = r->next_claim++;
-        struct slot *s = &r->slots[pos % r->nslot];
-        s->state = SLOT_BUSY;
-        pthread_mutex_unlock(&r->mu);
-        s->err[0] = '\0';
-        int rc =
-            osm_pbf_block_decode(r->f, d, r->order[pos], r->want, &s->b, s->err, sizeof(s->err));
-        if (rc == 0 && r->prep)
-            r->prep(r->ctx, me, &s->b);
-        pthread_mutex_lock(&r->mu);
-        s->rc = rc;
-        s->state = SLOT_READY;
+        decode_next(r, me, d);
         /* woken after the unlock, the consumer does not wait for the lock at once */
         pthread_mutex_unlock(&r->mu);
         pthread_cond_signal(&r->done);
@@ -1013,24 +1026,28 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.work, NULL);
     pthread_cond_init(&r.done, NULL);
+    /* threads - 1 workers decode ahead; this thread is the last decoder: while the block it
+     * is to consume next is not ready, it decodes the next one not yet claimed instead of
+     * waiting (no more threads than cores at work, and fewer sleeps and wake-ups) */
     pthread_t tid[OSM_PBF_MAX_THREADS];
     struct worker_arg wa[OSM_PBF_MAX_THREADS];
     unsigned started = 0;
-    for (; started < threads; started++) {
+    for (; started + 1 < threads; started++) {
         wa[started] = (struct worker_arg){&r, started};
         if (pthread_create(&tid[started], NULL, worker, &wa[started]) != 0)
-            break;
+            break; /* fewer workers: this thread decodes the rest */
     }
+    struct osm_pbf_decoder *d = osm_pbf_decoder_new();
     int rc = 0;
-    if (started == 0) {
-        gb_errf(err, errlen, "osm: %s: cannot start decoding threads", f->path);
-        rc = -EAGAIN;
-    }
     for (size_t pos = 0; pos < n && rc == 0; pos++) {
         struct slot *s = &r.slots[pos % r.nslot];
         pthread_mutex_lock(&r.mu);
-        while (s->state != SLOT_READY)
-            pthread_cond_wait(&r.done, &r.mu);
+        while (s->state != SLOT_READY) {
+            if (can_claim(&r))
+                decode_next(&r, threads - 1, d);
+            else
+                pthread_cond_wait(&r.done, &r.mu);
+        }
         pthread_mutex_unlock(&r.mu);
         if (s->rc < 0) {
             rc = s->rc;
@@ -1053,6 +1070,7 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
     for (size_t i = 0; i < r.nslot; i++)
         osm_pbf_block_release(&r.slots[i].b);
     free(r.slots);
+    osm_pbf_decoder_free(d);
     pthread_cond_destroy(&r.work);
     pthread_cond_destroy(&r.done);
     pthread_mutex_destroy(&r.mu);

@@ -144,12 +144,14 @@ typedef int (*osm_pbf_block_fn)(void *ctx, const struct osm_pbf_block *b);
 typedef void (*osm_pbf_prep_fn)(const void *ctx, unsigned worker, struct osm_pbf_block *b);
 
 /*
- * Decode the data blocks order[0..n) of f (groups of the kinds in want) with threads decoding
- * threads (1: on the calling thread itself), call prep (unless NULL) with each where it was
- * decoded, and fn with each block, in the order of order[], on the calling thread: the consumer
- * sees the same sequence whatever the number of threads. At most threads + 2 blocks are decoded
- * ahead. Return 0 when fn saw every block or asked to stop, fn's negative code, or the first
- * error (in order) of a block, with err written.
+ * Decode the data blocks order[0..n) of f (groups of the kinds in want) on threads threads:
+ * threads - 1 workers and the calling thread, which decodes the next block not yet taken
+ * whenever the one it is to hand on is not ready (1: the calling thread alone); call prep
+ * (unless NULL) with each where it was decoded, and fn with each block, in the order of
+ * order[], on the calling thread: the consumer sees the same sequence whatever the number of
+ * threads. At most threads + 2 blocks are decoded ahead. Return 0 when fn saw every block or
+ * asked to stop, fn's negative code, or the first error (in order) of a block, with err
+ * written.
  */
 int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
                 unsigned threads, osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
