@@ -167,7 +167,14 @@ static int flush(struct osm_nodes *s)
     const char *p = (const char *)s->wbuf;
     size_t len = n * BLK_BYTES, done = 0;
     while (done < len) {
-        ssize_t w = pwrite(s->fd, p + done, len - done, (off_t)(s->nfile * BLK_BYTES + done));
+        /* no write crosses a fault window: the page cache then holds the file in folios of
+         * a window at most, and a fault maps one window (a kernel that maps a whole large
+         * folio at a fault would map a megabyte of a larger write: 16 windows uncounted) */
+        size_t at = s->nfile * BLK_BYTES + done, window = (size_t)FAULT_BLKS * BLK_BYTES;
+        size_t piece = window - at % window;
+        if (piece > len - done)
+            piece = len - done;
+        ssize_t w = pwrite(s->fd, p + done, piece, (off_t)at);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
