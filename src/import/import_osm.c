@@ -259,13 +259,19 @@ static struct rec_point node_point(int32_t lat, int32_t lon)
     return (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
 }
 
-bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out)
+bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
+                   struct rec_point *out)
 {
     int32_t lat, lon;
-    if (!osm_nodes_get(o->nodes, id, &lat, &lon))
+    if (!(rd ? osm_nodes_reader_get(rd, id, &lat, &lon) : osm_nodes_get(o->nodes, id, &lat, &lon)))
         return false;
     *out = node_point(lat, lon);
     return true;
+}
+
+bool osm_node_get(const struct osm *o, int64_t id, struct rec_point *out)
+{
+    return osm_node_read(o, NULL, id, out);
 }
 
 static bool i64_find(const struct vec *v, int64_t id)
@@ -607,25 +613,48 @@ static int pass2_way(struct osm *o, const struct osm_way *w, const struct rec_po
     return pending_done(o, p, mark); /* buildings keep only their point */
 }
 
-/* A relation: a boundary, or a pending address. Return 0 or the log's negative code. */
-static int pass2_rel(struct osm *o, const struct osm_relation *r)
+/* Whether relation r of class cls is made of rings: a boundary, or an address area. */
+static bool rel_has_rings(const struct osm_relation *r, enum rel_class cls)
+{
+    if (cls == REL_ADMIN || cls == REL_POSTAL)
+        return true;
+    const char *type = cls == REL_ADDR ? osm_tag_get(r->tag_count, r->tags, "type") : NULL;
+    return type && (strcmp(type, "multipolygon") == 0 || strcmp(type, "building") == 0);
+}
+
+/* A relation: a boundary, or a pending address. Its rings (when rel_has_rings()) are pg in pw,
+ * assembled by a decoding thread, or when pw is NULL assembled here. Return 0 or the log's
+ * negative code. */
+static int pass2_rel(struct osm *o, const struct osm_relation *r, const struct ring_work *pw,
+                     const struct rings *pg)
 {
     int level = 0;
     enum rel_class cls = rel_classify(r, &level);
+    if (cls == REL_NONE)
+        return 0;
+    const struct ring_work *w = pw;
+    struct rings g = {0};
+    if (rel_has_rings(r, cls)) {
+        if (pw) {
+            g = *pg;
+        } else {
+            o->rw.rpts.n = o->rw.rends.n = 0;
+            osm_rings_assemble(o, NULL, &o->rw, r, &g);
+            w = &o->rw;
+        }
+        o->n_repaired += g.repaired;
+    }
     if (cls == REL_ADMIN || cls == REL_POSTAL) {
-        osm_bnd_add(o, r, cls, level);
+        osm_bnd_add(o, r, cls, level, w, &g);
         return 0;
     }
-    if (cls != REL_ADDR)
-        return 0;
     /* An area's point is its centroid; any other relation (type=site ...), or an area whose
      * rings cannot be built, gets the mean of its members' points. */
-    const char *type = osm_tag_get(r->tag_count, r->tags, "type");
     struct rec_point c;
-    bool areal = type && (strcmp(type, "multipolygon") == 0 || strcmp(type, "building") == 0);
-    size_t nring = areal ? osm_rings_assemble(o, r) : 0;
-    struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
-    if (nring == 0 || !geo_poly_centroid(&poly, &c)) {
+    struct geo_poly poly = {NULL, NULL, 0};
+    if (g.nring)
+        poly = osm_rings_poly(w, &g);
+    if (g.nring == 0 || !geo_poly_centroid(&poly, &c)) {
         double slat = 0, slon = 0;
         size_t n = 0;
         for (int i = 0; i < r->member_count; i++) {
@@ -634,9 +663,9 @@ static int pass2_rel(struct osm *o, const struct osm_relation *r)
             if (m->member_type == OSM_MEMBER_NODE && osm_node_get(o, m->id, &pt)) {
                 slat += pt.lat, slon += pt.lon, n++;
             } else if (m->member_type == OSM_MEMBER_WAY) {
-                const struct wayref *w = osm_way_get(o, m->id);
-                for (uint32_t k = 0; w && k < w->nref; k++)
-                    if (osm_node_get(o, OSM_AT(o->refs, int64_t, w->ref0 + k), &pt))
+                const struct wayref *wr = osm_way_get(o, m->id);
+                for (uint32_t k = 0; wr && k < wr->nref; k++)
+                    if (osm_node_get(o, OSM_AT(o->refs, int64_t, wr->ref0 + k), &pt))
                         slat += pt.lat, slon += pt.lon, n++;
             }
         }
@@ -724,7 +753,7 @@ static int rx_pass3_rel(const void *ud, const readosm_relation *r)
 {
     struct osm *o = (struct osm *)ud;
     struct osm_relation x = rx_relation(o, r);
-    o->rc = pass2_rel(o, &x);
+    o->rc = pass2_rel(o, &x, NULL, NULL);
     return o->rc < 0 ? READOSM_ABORT : READOSM_OK;
 }
 
@@ -771,16 +800,16 @@ static int run_pass(struct osm *o, const char *rpath, readosm_node_callback fn,
 
 static void osm_release(struct osm *o)
 {
-    struct vec *vs[] = {&o->wanted, &o->ways,   &o->refs,      &o->pend,    &o->tags,
-                        &o->pts,    &o->places, &o->countries, &o->chain,   &o->cpts,
-                        &o->copen,  &o->rpts,   &o->rends,     &o->segused, &o->subs,
-                        &o->kids,   &o->xrefs,  &o->xmems,     &o->ends};
+    struct vec *vs[] = {&o->wanted, &o->ways,   &o->refs,      &o->pend, &o->tags,
+                        &o->pts,    &o->places, &o->countries, &o->subs, &o->kids,
+                        &o->xrefs,  &o->xmems,  &o->ends};
     for (size_t i = 0; i < o->bnds.n; i++)
         geo_pip_free(OSM_AT(o->bnds, struct bnd, i).pip);
     osm_vec_release(&o->bnds);
     osm_vec_release(&o->deferred);
     for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]); i++)
         osm_vec_release(vs[i]);
+    osm_ring_work_release(&o->rw);
     osm_nodes_free(o->nodes);
     o->nodes = NULL;
     osm_pend_release(&o->plog);
@@ -860,12 +889,7 @@ static void osm_init(struct osm *o, const char *path, struct import_stats *st, c
     osm_vec_init(&o->bnds, sizeof(struct bnd));
     osm_vec_init(&o->places, sizeof(struct place));
     osm_vec_init(&o->countries, sizeof(struct kv));
-    osm_vec_init(&o->chain, sizeof(int64_t));
-    osm_vec_init(&o->cpts, sizeof(struct rec_point));
-    osm_vec_init(&o->copen, sizeof(size_t));
-    osm_vec_init(&o->rpts, sizeof(struct rec_point));
-    osm_vec_init(&o->rends, sizeof(size_t));
-    osm_vec_init(&o->segused, 1);
+    osm_ring_work_init(&o->rw);
     osm_vec_init(&o->deferred, sizeof(struct bnd));
     osm_vec_init(&o->subs, sizeof(int64_t));
     osm_vec_init(&o->kids, sizeof(size_t));
@@ -943,6 +967,17 @@ static int timed_pass(void *ctx, const struct osm_pbf_block *b)
     return rc;
 }
 
+/* This decoding thread's reader of the sealed node store, made at its first use; NULL when
+ * there is none (one thread, or the store is in memory). */
+static struct osm_nodes_reader *worker_reader(const struct pbf_pass *pp, unsigned worker)
+{
+    if (!pp->readers)
+        return NULL;
+    if (!pp->readers[worker])
+        pp->readers[worker] = osm_nodes_reader_new(pp->o->nodes, pp->reader_budget);
+    return pp->readers[worker];
+}
+
 /* The points of a block's ways that a decoding thread found: way i's got[i] points from at[i]
  * (valid where its mark has MARK_GEOM). Kept with the block (osm_pbf_block.caller). */
 struct way_geoms {
@@ -966,9 +1001,7 @@ static void way_geoms_free(void *p)
 /* The points of the ways of b that become records, through this thread's reader. */
 static void prep_geoms(const struct pbf_pass *pp, unsigned worker, struct osm_pbf_block *b)
 {
-    if (!pp->readers[worker])
-        pp->readers[worker] = osm_nodes_reader_new(pp->o->nodes, pp->reader_budget);
-    struct osm_nodes_reader *r = pp->readers[worker];
+    struct osm_nodes_reader *r = worker_reader(pp, worker);
     if (!r)
         return;
     if (!b->caller) {
@@ -1086,15 +1119,106 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
     return rc < 0 ? rc : 0;
 }
 
+/* The rings of a block's relations that a decoding thread assembled (pbf_prep3): relation i's
+ * are g[i] in w where has[i], for the block numbered block (SIZE_MAX: none; the slot's buffers,
+ * this one among them, are reused from block to block). Kept with the block
+ * (osm_pbf_block.caller). */
+struct rel_rings {
+    struct ring_work w;
+    struct rings *g;
+    bool *has;
+    size_t cap;
+    size_t block;
+};
+
+/* What a decoding thread assembles of one block at most (16 bytes each): the passes' thread
+ * assembles the rest, so that the blocks in flight hold a bounded share of the boundaries. */
+#define PREP_RING_POINTS ((size_t)1 << 22)
+
+static void rel_rings_free(void *p)
+{
+    struct rel_rings *rr = p;
+    if (!rr)
+        return;
+    osm_ring_work_release(&rr->w);
+    free(rr->g);
+    free(rr->has);
+    free(rr);
+}
+
+/* Pass 3's preparer, on the decoding threads: the rings of the block's boundaries and address
+ * areas (the node store no longer changes, and the ways are sorted). */
+static void pbf_prep3(const void *ctx, unsigned worker, struct osm_pbf_block *b)
+{
+    const struct pbf_pass *pp = ctx;
+    if (b->caller)
+        ((struct rel_rings *)b->caller)->block = SIZE_MAX; /* an earlier block's */
+    struct osm_nodes_reader *rd = b->nrel ? worker_reader(pp, worker) : NULL;
+    if (!rd)
+        return;
+    if (!b->caller) {
+        struct rel_rings *rr = xcalloc(1, sizeof(*rr));
+        osm_ring_work_init(&rr->w);
+        b->caller = rr;
+        b->caller_free = rel_rings_free;
+    }
+    struct rel_rings *rr = b->caller;
+    if (rr->cap < b->nrel) {
+        rr->cap = b->nrel;
+        rr->g = xreallocarray(rr->g, rr->cap, sizeof(*rr->g));
+        rr->has = xreallocarray(rr->has, rr->cap, sizeof(*rr->has));
+    }
+    rr->w.rpts.n = rr->w.rends.n = 0;
+    for (size_t i = 0; i < b->nrel; i++) {
+        const struct osm_relation *r = &b->rels[i];
+        int level;
+        enum rel_class cls = rel_classify(r, &level);
+        rr->has[i] = cls != REL_NONE && rel_has_rings(r, cls) && rr->w.rpts.n < PREP_RING_POINTS;
+        if (rr->has[i])
+            osm_rings_assemble(pp->o, rd, &rr->w, r, &rr->g[i]);
+    }
+    rr->block = b->index;
+}
+
 static int pbf_pass3(void *ctx, const struct osm_pbf_block *b)
 {
     struct pbf_pass *pp = ctx;
+    const struct rel_rings *rr = b->caller;
+    if (rr && rr->block != b->index)
+        rr = NULL;
     for (size_t i = 0; i < b->nrel; i++) {
-        int rc = pass2_rel(pp->o, &b->rels[i]);
+        bool has = rr && rr->has[i];
+        int rc = pass2_rel(pp->o, &b->rels[i], has ? &rr->w : NULL, has ? &rr->g[i] : NULL);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+/* Readers of the node store for the decoding threads, made by each as it needs one (pass 2:
+ * once sealed; pass 3), with lock and the array readers (OSM_PBF_MAX_THREADS) as their state. */
+static void readers_begin(struct pbf_pass *pp, unsigned threads, pthread_rwlock_t *lock,
+                          struct osm_nodes_reader **readers)
+{
+    pthread_rwlock_init(lock, NULL);
+    pp->lock = lock;
+    pp->readers = readers;
+    /* the readers share one budget of the node file's mapped pages */
+    size_t budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+    pp->reader_budget = budget / threads;
+}
+
+/* Free the readers readers_begin() set up (none: nothing to do). */
+static void readers_end(struct pbf_pass *pp)
+{
+    if (!pp->readers)
+        return;
+    for (size_t i = 0; i < OSM_PBF_MAX_THREADS; i++) {
+        osm_nodes_reader_free(pp->readers[i]);
+        pp->readers[i] = NULL;
+    }
+    pthread_rwlock_destroy(pp->lock);
+    pp->readers = NULL;
 }
 
 /*
@@ -1133,21 +1257,12 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
                 order[n++] = i;
         pthread_rwlock_t lock;
         struct osm_nodes_reader *readers[OSM_PBF_MAX_THREADS] = {0};
-        if (threads > 1) { /* one thread decodes and consumes in turn: it looks up itself */
-            pthread_rwlock_init(&lock, NULL);
-            pp.lock = &lock;
-            pp.readers = readers;
-            pp.reader_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
-        }
+        if (threads > 1) /* one thread decodes and consumes in turn: it looks up itself */
+            readers_begin(&pp, threads, &lock, readers);
         pp.pass = pbf_pass2;
         rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, timed_pass,
                          &pp, o->err, o->errlen);
-        if (pp.readers) {
-            for (size_t i = 0; i < OSM_PBF_MAX_THREADS; i++)
-                osm_nodes_reader_free(readers[i]);
-            pthread_rwlock_destroy(&lock);
-            pp.readers = NULL;
-        }
+        readers_end(&pp);
         if (rc < 0)
             break;
         if (pp.misplaced) {
@@ -1164,9 +1279,14 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         for (size_t i = 0; i < nb; i++)
             if (kinds[i] & OSM_PBF_RELATIONS)
                 order[n++] = i;
+        /* no node comes any more: sealed, the store has readers for the decoding threads,
+         * which assemble the rings (in memory mode it has none: the passes do it) */
+        if (threads > 1 && osm_nodes_seal(o->nodes) == 0)
+            readers_begin(&pp, threads, &lock, readers);
         pp.pass = pbf_pass3;
-        rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, NULL, timed_pass, &pp, o->err,
-                         o->errlen);
+        rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, pbf_prep3, timed_pass, &pp,
+                         o->err, o->errlen);
+        readers_end(&pp);
         break;
     }
     free(order);

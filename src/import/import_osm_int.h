@@ -142,6 +142,27 @@ struct vec {
     size_t n, cap, sz;
 };
 
+/* A relation's rings as assembled into a struct ring_work w (osm_rings_assemble): nring rings,
+ * ring i the points w->rpts[p0 + (i ? ends[i - 1] : 0), p0 + ends[i]) where ends = w->rends +
+ * e0, each closed; seg_total of its members are ways, seg_found of them were in the file;
+ * repaired: chains that did not close were joined by their nearest ends. */
+struct rings {
+    size_t p0, e0, nring;
+    size_t seg_total, seg_found;
+    bool repaired;
+};
+
+/* Where rings are assembled: the scratch of one thread and the rings it appends. */
+struct ring_work {
+    struct vec chain;   /* int64_t node ids */
+    struct vec cpts;    /* struct rec_point: chains as coordinates */
+    struct vec copen;   /* size_t pairs (start, len) into cpts of open chains */
+    struct vec rpts;    /* struct rec_point: the rings, relation after relation */
+    struct vec rends;   /* size_t: each ring's end, counted from its relation's first point */
+    struct vec segused; /* unsigned char */
+    size_t p0;          /* the first point of the relation being assembled */
+};
+
 struct osm {
     const char *path;
     int rc;
@@ -160,29 +181,21 @@ struct osm {
     struct vec bnds;         /* struct bnd */
     struct vec places;       /* struct place */
     struct vec countries;    /* struct kv: (pool offset of a code, count) */
-    /* scratch for ring assembly */
-    struct vec chain;   /* int64_t node ids */
-    struct vec cpts;    /* struct rec_point: chains as coordinates */
-    struct vec copen;   /* size_t pairs (start, len) into cpts of open chains */
-    struct vec rpts;    /* struct rec_point: assembled rings */
-    struct vec rends;   /* size_t */
-    struct vec segused; /* unsigned char */
-    size_t *grid;       /* OSM_GRID^2 + 1 offsets into grid_ix */
+    struct ring_work rw;     /* ring assembly on this thread (relations no decoder prepared) */
+    size_t *grid;            /* OSM_GRID^2 + 1 offsets into grid_ix */
     size_t *grid_ix;
     struct geo_bbox gbox;
     const char *default_country;
-    size_t n_repaired;
-    long long pass_ms; /* PBF: CPU time of the passes on the calling thread, decoding apart */
-    size_t seg_total, seg_found; /* way members of the last assembled relation, and found */
-    bool last_repaired;          /* the last assembly closed open chains */
-    struct vec deferred;         /* struct bnd: admin relations without own rings */
-    struct vec subs;             /* int64_t: their relation members */
-    struct vec kids;             /* size_t: subareas of unions */
-    struct osm_pend plog;        /* pending objects, in the order they were met */
-    bool emit_log_failed;        /* osm_emit_all() failed reading plog, not in the sink */
-    struct vec ends;             /* int64_t: end nodes of interpolations */
-    struct vec xrefs;            /* int64_t: scratch, readosm's node refs */
-    struct vec xmems;            /* struct osm_member: scratch, readosm's members */
+    size_t n_repaired;    /* relations whose rings were repaired */
+    long long pass_ms;    /* PBF: CPU time of the passes on the calling thread, decoding apart */
+    struct vec deferred;  /* struct bnd: admin relations without own rings */
+    struct vec subs;      /* int64_t: their relation members */
+    struct vec kids;      /* size_t: subareas of unions */
+    struct osm_pend plog; /* pending objects, in the order they were met */
+    bool emit_log_failed; /* osm_emit_all() failed reading plog, not in the sink */
+    struct vec ends;      /* int64_t: end nodes of interpolations */
+    struct vec xrefs;     /* int64_t: scratch, readosm's node refs */
+    struct vec xmems;     /* struct osm_member: scratch, readosm's members */
 };
 
 /* A place=* value: the rank of its record, the hierarchy field its nodes fill, how far. */
@@ -221,8 +234,12 @@ struct tagref osm_bnd_tags(const struct osm *o, const struct bnd *b);
 /* True for keys of alternative names: alt_name, old_name ..., name:xx. */
 bool osm_is_alt_key(const char *k);
 
-/* The coordinates of node id (from o->nodes); false when absent. */
-bool osm_node_get(struct osm *o, int64_t id, struct rec_point *out);
+/* The coordinates of node id (from o->nodes); false when absent. On the passes' thread. */
+bool osm_node_get(const struct osm *o, int64_t id, struct rec_point *out);
+/* The same through reader rd of the sealed store (any thread), or as osm_node_get() when rd is
+ * NULL. */
+bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
+                   struct rec_point *out);
 /* The kept way with this id (a member of a pass-1 relation), or NULL. */
 const struct wayref *osm_way_get(const struct osm *o, int64_t id);
 
@@ -233,12 +250,20 @@ const struct place_type *osm_place_type_get(const char *v);
 
 /* ---- import_osm_ring.c -------------------------------------------------------------------- */
 
-/* Assemble the way members of r into closed rings in o->rpts / o->rends (emptied first),
- * repairing chains that do not close. Return the number of rings. */
-size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r);
-/* Add the boundary relation r (REL_ADMIN at level, or REL_POSTAL) to o->bnds, or defer it as
- * a union of its subareas, or skip it (counted in o->st). */
-void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level);
+void osm_ring_work_init(struct ring_work *w);
+void osm_ring_work_release(struct ring_work *w);
+/* Assemble the way members of r (o->ways, read only) into closed rings appended to w,
+ * repairing chains that do not close; *out says where they are. Node points through rd (NULL:
+ * o's store, on the passes' thread): so a decoding thread may assemble a relation beside the
+ * passes, each in a ring_work of its own. */
+void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct ring_work *w,
+                        const struct osm_relation *r, struct rings *out);
+/* The rings g of w as a polygon (valid until w changes). */
+struct geo_poly osm_rings_poly(const struct ring_work *w, const struct rings *g);
+/* Add the boundary relation r (REL_ADMIN at level, or REL_POSTAL), its rings g assembled in w,
+ * to o->bnds, or defer it as a union of its subareas, or skip it (counted in o->st). */
+void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level,
+                 const struct ring_work *w, const struct rings *g);
 /* After the last pass: resolve deferred boundaries as unions of their subareas. */
 void osm_bnd_resolve_deferred(struct osm *o);
 /* After that: move the labels of repaired boundaries out of their complete neighbours. */

@@ -18,26 +18,46 @@
 
 /* ---- ring assembly ---------------------------------------------------------------------- */
 
-/* Append the coordinates of node ids ids[0..n) to cpts, skipping missing nodes. */
-static size_t chain_to_pts(struct osm *o, const int64_t *ids, size_t n)
+void osm_ring_work_init(struct ring_work *w)
+{
+    osm_vec_init(&w->chain, sizeof(int64_t));
+    osm_vec_init(&w->cpts, sizeof(struct rec_point));
+    osm_vec_init(&w->copen, sizeof(size_t));
+    osm_vec_init(&w->rpts, sizeof(struct rec_point));
+    osm_vec_init(&w->rends, sizeof(size_t));
+    osm_vec_init(&w->segused, 1);
+    w->p0 = 0;
+}
+
+void osm_ring_work_release(struct ring_work *w)
+{
+    struct vec *v[] = {&w->chain, &w->cpts, &w->copen, &w->rpts, &w->rends, &w->segused};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        osm_vec_release(v[i]);
+}
+
+/* Append the coordinates of node ids ids[0..n) to w->cpts, skipping missing nodes. */
+static size_t chain_to_pts(const struct osm *o, struct osm_nodes_reader *rd, struct ring_work *w,
+                           const int64_t *ids, size_t n)
 {
     size_t got = 0;
     for (size_t i = 0; i < n; i++) {
         struct rec_point p;
-        if (osm_node_get(o, ids[i], &p)) {
-            *(struct rec_point *)osm_vec_push(&o->cpts, 1) = p;
+        if (osm_node_read(o, rd, ids[i], &p)) {
+            *(struct rec_point *)osm_vec_push(&w->cpts, 1) = p;
             got++;
         }
     }
     return got;
 }
 
-static void ring_add(struct osm *o, const struct rec_point *p, size_t n)
+/* A ring of n points for the relation being assembled (its ends count from w->p0). */
+static void ring_add(struct ring_work *w, const struct rec_point *p, size_t n)
 {
     if (n < 3)
         return;
-    memcpy(osm_vec_push(&o->rpts, n), p, n * sizeof(*p));
-    *(size_t *)osm_vec_push(&o->rends, 1) = o->rpts.n;
+    memcpy(osm_vec_push(&w->rpts, n), p, n * sizeof(*p));
+    *(size_t *)osm_vec_push(&w->rends, 1) = w->rpts.n - w->p0;
 }
 
 static double pt_dist2(struct rec_point a, struct rec_point b)
@@ -46,14 +66,13 @@ static double pt_dist2(struct rec_point a, struct rec_point b)
     return dx * dx + dy * dy;
 }
 
-/* Close open chains (coordinate lists in copen) by joining nearest ends; add them as rings. */
-static void rings_repair(struct osm *o)
+/* Close open chains (coordinate lists in w->copen) by joining nearest ends; add them as rings.
+ * Return whether there were any. */
+static bool rings_repair(struct ring_work *w)
 {
-    size_t nopen = o->copen.n / 2;
+    size_t nopen = w->copen.n / 2;
     if (!nopen)
-        return;
-    o->n_repaired++;
-    o->last_repaired = true;
+        return false;
     unsigned char *used = xcalloc(nopen, 1);
     struct vec acc;
     osm_vec_init(&acc, sizeof(struct rec_point));
@@ -62,8 +81,8 @@ static void rings_repair(struct osm *o)
             continue;
         used[a] = 1;
         acc.n = 0;
-        size_t *oa = &OSM_AT(o->copen, size_t, 2 * a);
-        memcpy(osm_vec_push(&acc, oa[1]), &OSM_AT(o->cpts, struct rec_point, oa[0]),
+        size_t *oa = &OSM_AT(w->copen, size_t, 2 * a);
+        memcpy(osm_vec_push(&acc, oa[1]), &OSM_AT(w->cpts, struct rec_point, oa[0]),
                oa[1] * sizeof(struct rec_point));
         for (;;) {
             struct rec_point end = OSM_AT(acc, struct rec_point, acc.n - 1);
@@ -73,8 +92,8 @@ static void rings_repair(struct osm *o)
             for (size_t b = 0; b < nopen; b++) {
                 if (used[b])
                     continue;
-                size_t *ob = &OSM_AT(o->copen, size_t, 2 * b);
-                const struct rec_point *bp = &OSM_AT(o->cpts, struct rec_point, ob[0]);
+                size_t *ob = &OSM_AT(w->copen, size_t, 2 * b);
+                const struct rec_point *bp = &OSM_AT(w->cpts, struct rec_point, ob[0]);
                 double d0 = pt_dist2(end, bp[0]), d1 = pt_dist2(end, bp[ob[1] - 1]);
                 if (d0 < best || d1 < best) {
                     best = d0 < d1 ? d0 : d1;
@@ -85,56 +104,58 @@ static void rings_repair(struct osm *o)
             if (bi == SIZE_MAX)
                 break; /* our own start is nearest: close the ring */
             used[bi] = 1;
-            size_t *ob = &OSM_AT(o->copen, size_t, 2 * bi);
+            size_t *ob = &OSM_AT(w->copen, size_t, 2 * bi);
             for (size_t k = 0; k < ob[1]; k++) {
                 size_t idx = rev ? ob[0] + ob[1] - 1 - k : ob[0] + k;
-                *(struct rec_point *)osm_vec_push(&acc, 1) = OSM_AT(o->cpts, struct rec_point, idx);
+                *(struct rec_point *)osm_vec_push(&acc, 1) = OSM_AT(w->cpts, struct rec_point, idx);
             }
         }
-        ring_add(o, acc.p, acc.n);
+        ring_add(w, acc.p, acc.n);
     }
     osm_vec_release(&acc);
     free(used);
+    return true;
 }
 
 /*
- * Assemble the way members of r into closed rings in o->rpts / o->rends (emptied first). Chains
- * are joined by shared end nodes; chains that cannot be closed are repaired by rings_repair().
- * Return the number of rings.
+ * Assemble the way members of r into closed rings appended to w (see osm_rings_assemble()).
+ * Chains are joined by shared end nodes; chains that cannot be closed are repaired by
+ * rings_repair().
  */
-size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r)
+void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct ring_work *w,
+                        const struct osm_relation *r, struct rings *out)
 {
-    o->rpts.n = o->rends.n = o->cpts.n = o->copen.n = o->segused.n = 0;
-    o->seg_total = o->seg_found = 0;
-    o->last_repaired = false;
+    w->cpts.n = w->copen.n = w->segused.n = 0;
+    w->p0 = w->rpts.n;
+    *out = (struct rings){.p0 = w->rpts.n, .e0 = w->rends.n};
     size_t nm = r->member_count > 0 ? (size_t)r->member_count : 0;
-    unsigned char *used = osm_vec_push(&o->segused, nm);
+    unsigned char *used = osm_vec_push(&w->segused, nm);
     memset(used, 0, nm);
     const struct wayref **segs = xcalloc(nm ? nm : 1, sizeof(*segs));
     for (size_t i = 0; i < nm; i++) {
         if (r->members[i].member_type != OSM_MEMBER_WAY)
             continue;
-        o->seg_total++;
+        out->seg_total++;
         segs[i] = osm_way_get(o, r->members[i].id);
         if (!segs[i] || segs[i]->nref < 2)
             segs[i] = NULL;
         else
-            o->seg_found++;
+            out->seg_found++;
     }
     const int64_t *refs = o->refs.p;
     for (size_t s = 0; s < nm; s++) {
         if (!segs[s] || used[s])
             continue;
         used[s] = 1;
-        o->chain.n = 0;
-        memcpy(osm_vec_push(&o->chain, segs[s]->nref), refs + segs[s]->ref0,
+        w->chain.n = 0;
+        memcpy(osm_vec_push(&w->chain, segs[s]->nref), refs + segs[s]->ref0,
                segs[s]->nref * sizeof(int64_t));
         bool flipped = false;
         for (;;) {
-            int64_t *c = o->chain.p;
-            if (c[0] == c[o->chain.n - 1])
+            int64_t *c = w->chain.p;
+            if (c[0] == c[w->chain.n - 1])
                 break;
-            int64_t last = c[o->chain.n - 1];
+            int64_t last = c[w->chain.n - 1];
             bool found = false;
             for (size_t t = 0; t < nm && !found; t++) {
                 if (!segs[t] || used[t])
@@ -143,7 +164,7 @@ size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r)
                 size_t tn = segs[t]->nref;
                 if (tr[0] == last || tr[tn - 1] == last) {
                     bool rev = tr[0] != last;
-                    int64_t *dst = osm_vec_push(&o->chain, tn - 1);
+                    int64_t *dst = osm_vec_push(&w->chain, tn - 1);
                     for (size_t k = 1; k < tn; k++)
                         dst[k - 1] = rev ? tr[tn - 1 - k] : tr[k];
                     used[t] = 1;
@@ -155,29 +176,35 @@ size_t osm_rings_assemble(struct osm *o, const struct osm_relation *r)
             if (flipped)
                 break;
             /* Try to grow the chain at its other end. */
-            c = o->chain.p;
-            for (size_t i = 0, j = o->chain.n - 1; i < j; i++, j--) {
+            c = w->chain.p;
+            for (size_t i = 0, j = w->chain.n - 1; i < j; i++, j--) {
                 int64_t tmp = c[i];
                 c[i] = c[j];
                 c[j] = tmp;
             }
             flipped = true;
         }
-        int64_t *c = o->chain.p;
-        size_t start = o->cpts.n;
-        size_t got = chain_to_pts(o, c, o->chain.n);
-        if (c[0] == c[o->chain.n - 1] && got >= 4) {
-            ring_add(o, &OSM_AT(o->cpts, struct rec_point, start), got);
-            o->cpts.n = start;
+        int64_t *c = w->chain.p;
+        size_t start = w->cpts.n;
+        size_t got = chain_to_pts(o, rd, w, c, w->chain.n);
+        if (c[0] == c[w->chain.n - 1] && got >= 4) {
+            ring_add(w, &OSM_AT(w->cpts, struct rec_point, start), got);
+            w->cpts.n = start;
         } else if (got >= 1) {
-            size_t *op = osm_vec_push(&o->copen, 2);
+            size_t *op = osm_vec_push(&w->copen, 2);
             op[0] = start;
             op[1] = got;
         }
     }
     free(segs);
-    rings_repair(o);
-    return o->rends.n;
+    out->repaired = rings_repair(w);
+    out->nring = w->rends.n - out->e0;
+}
+
+struct geo_poly osm_rings_poly(const struct ring_work *w, const struct rings *g)
+{
+    return (struct geo_poly){(const struct rec_point *)w->rpts.p + g->p0,
+                             (const size_t *)w->rends.p + g->e0, g->nring};
 }
 
 /* ---- boundaries -------------------------------------------------------------------------- */
@@ -213,24 +240,23 @@ static void bnd_meta(struct osm *o, struct bnd *b, const struct osm_relation *r,
     osm_store_tags(o, r->tag_count, r->tags, &b->tag0, &b->ntag);
 }
 
-/* Give b the rings in o->rpts / o->rends and add it to the boundaries. */
-static void bnd_commit(struct osm *o, struct bnd *tmpl)
+/* Give b the rings of poly and add it to the boundaries. */
+static void bnd_commit(struct osm *o, struct bnd *tmpl, const struct geo_poly *poly)
 {
-    size_t nring = o->rends.n;
+    size_t nring = poly->n_rings;
     struct bnd *b = osm_vec_push(&o->bnds, 1);
     *b = *tmpl;
     b->geom = o->bnds.n - 1;
     b->nring = nring;
-    struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
-    b->area = geo_poly_area_m2(&poly);
-    geo_poly_centroid(&poly, &b->label);
-    b->pip = geo_pip_new(&poly);
+    b->area = geo_poly_area_m2(poly);
+    geo_poly_centroid(poly, &b->label);
+    b->pip = geo_pip_new(poly);
     b->bbox = *geo_pip_bbox(b->pip);
     double best = -1;
     for (size_t i = 0; i < nring; i++) {
-        size_t s = i ? OSM_AT(o->rends, size_t, i - 1) : 0, e = OSM_AT(o->rends, size_t, i);
+        size_t s = i ? poly->ring_end[i - 1] : 0, e = poly->ring_end[i];
         size_t len = e - s;
-        struct geo_poly one = {&OSM_AT(o->rpts, struct rec_point, s), &len, 1};
+        struct geo_poly one = {poly->pts + s, &len, 1};
         double a = geo_poly_area_m2(&one);
         if (a > best) {
             best = a;
@@ -240,22 +266,23 @@ static void bnd_commit(struct osm *o, struct bnd *tmpl)
 }
 
 /*
- * A boundary relation: assemble its rings. One that was clipped by the extract is kept when
- * at least a quarter of its member ways are present (its repaired rings then follow the clip
+ * A boundary relation, its rings assembled (g, in w). One that was clipped by the extract is kept
+ * when at least a quarter of its member ways are present (its repaired rings then follow the clip
  * closely enough); a country of which only a few border ways are in the file is dropped. An
  * admin relation without any ring of its own is deferred: it may be the union of its subareas
  * (Praha in the Prague extract: none of its ways, 13 of its districts).
  */
-void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level)
+void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls, int level,
+                 const struct ring_work *w, const struct rings *g)
 {
     struct bnd b;
-    size_t nring = osm_rings_assemble(o, r);
-    if (nring > 0 && o->last_repaired && o->seg_found * 4 < o->seg_total)
+    struct geo_poly poly = osm_rings_poly(w, g);
+    size_t nring = g->nring;
+    if (nring > 0 && g->repaired && g->seg_found * 4 < g->seg_total)
         nring = 0;
-    if (nring > 0 && o->last_repaired) {
+    if (nring > 0 && g->repaired) {
         /* A repaired polygon that leaves out its own admin_centre or label node was closed
          * on the wrong side: drop it. */
-        struct geo_poly poly = {o->rpts.p, o->rends.p, nring};
         for (int i = 0; i < r->member_count && nring; i++) {
             const struct osm_member *m = &r->members[i];
             struct rec_point pt;
@@ -283,8 +310,8 @@ void osm_bnd_add(struct osm *o, const struct osm_relation *r, enum rel_class cls
         return;
     }
     bnd_meta(o, &b, r, cls, level);
-    b.repaired = o->last_repaired;
-    bnd_commit(o, &b);
+    b.repaired = g->repaired;
+    bnd_commit(o, &b, &poly);
 }
 
 /* Resolve deferred boundaries as unions of their subareas, repeatedly, so that a parent of a
