@@ -301,9 +301,57 @@ static bool names_place_beside_words(struct gctx *g, int i, int j, const char *k
 /* What the nearer pass left to the farther for a span (gctx.fz_left). */
 enum { LEFT_TWO = 1, LEFT_TYPED = 2 };
 
+/* The search for the span of tokens [i, j): the nearer part, or the farther (far) where the
+ * nearer left some. Return false when there is no room for another hypothesis. */
+static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
+{
+    uint8_t *left = &g->fz_left[i][j - i - 1];
+    if (far && !*left)
+        return true;
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+    /* a three-letter name is a four-letter one less a letter ("Lch" for "Loch") only where a
+     * postcode of the index narrows it: never alone */
+    bool short_name = kl == 3 && j - i == 1 && g->has_pc && g->pc_entry != IX_NONE;
+    if (kl < 4 && !short_name)
+        return true;
+    if (g->nhyp >= MAX_HYP)
+        return false;
+    if (!far && names_place_beside_words(g, i, j, key, kl))
+        return true;
+    /* the hypothesis, its number and its towns first: they narrow what is found */
+    struct hyp *h = gc_new_hyp(g);
+    h->span_i = i;
+    h->span_j = j;
+    gc_pick_number(g, h);
+    gc_leftover_runs(g, h);
+    int before = g->ncand, wide_before = g->nwide, best;
+    bool missed = false;
+    if (short_name)
+        fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality, FZ_ALL,
+                             &best);
+    else if (!far) {
+        int maxd = allowed_edits(kl);
+        fuzzy_streets_within(g, key, kl, maxd, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality, FZ_NEAR,
+                             &best);
+        typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
+        *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
+    } else {
+        if (*left & LEFT_TWO)
+            fuzzy_streets_within(g, key, kl, allowed_edits(kl), g->nhyp, j - i,
+                                 GC_WEIGHTS.fuzzy_quality, FZ_FAR, &best);
+        if (*left & LEFT_TYPED)
+            typed_streets(g, key, kl, g->nhyp, j - i, FZ_FAR, &missed);
+    }
+    if (g->ncand > before || g->nwide > wide_before)
+        g->nhyp++;
+    return true;
+}
+
 /* No credible exact street: spans within a few edits, or with a misspelt street type; not the
  * spans that name a place beside other words. The nearer part of the search for every span
- * first; the farther part (far) for the spans where it found nothing near. */
+ * first; the farther part (far) for the spans where it found nothing near. A span ends at a
+ * comma. */
 void gc_parse_free_fuzzy(struct gctx *g, bool far)
 {
     if (!far)
@@ -320,52 +368,8 @@ void gc_parse_free_fuzzy(struct gctx *g, bool far)
             words += g->tok[j - 1].len > 3;
             if (words > 4)
                 break;
-            uint8_t *left = &g->fz_left[i][j - i - 1];
-            if (far && !*left) {
-                if (g->tok[j - 1].comma_after)
-                    break;
-                continue;
-            }
-            char key[KEY_MAX];
-            size_t kl = gc_span_key(g, i, j, key, sizeof(key));
-            /* a three-letter name is a four-letter one less a letter ("Lch" for "Loch") only
-             * where a postcode of the index narrows it: never alone */
-            bool short_name = kl == 3 && j - i == 1 && g->has_pc && g->pc_entry != IX_NONE;
-            if (kl < 4 && !short_name)
-                continue;
-            if (g->nhyp >= MAX_HYP)
+            if (!fuzzy_span(g, i, j, far))
                 return;
-            if (!far && names_place_beside_words(g, i, j, key, kl)) {
-                if (g->tok[j - 1].comma_after)
-                    break;
-                continue;
-            }
-            /* the hypothesis, its number and its towns first: they narrow what is found */
-            struct hyp *h = gc_new_hyp(g);
-            h->span_i = i;
-            h->span_j = j;
-            gc_pick_number(g, h);
-            gc_leftover_runs(g, h);
-            int before = g->ncand, wide_before = g->nwide, best;
-            bool missed = false;
-            if (short_name)
-                fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality,
-                                     FZ_ALL, &best);
-            else if (!far) {
-                int maxd = allowed_edits(kl);
-                fuzzy_streets_within(g, key, kl, maxd, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality,
-                                     FZ_NEAR, &best);
-                typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
-                *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
-            } else {
-                if (*left & LEFT_TWO)
-                    fuzzy_streets_within(g, key, kl, allowed_edits(kl), g->nhyp, j - i,
-                                         GC_WEIGHTS.fuzzy_quality, FZ_FAR, &best);
-                if (*left & LEFT_TYPED)
-                    typed_streets(g, key, kl, g->nhyp, j - i, FZ_FAR, &missed);
-            }
-            if (g->ncand > before || g->nwide > wide_before)
-                g->nhyp++;
             if (g->tok[j - 1].comma_after)
                 break;
         }
