@@ -143,14 +143,22 @@ run_case result.txt $((OUT / 2)) 3 hold
 run_case zip $((OUT + NOM + 65536)) 4 hold
 
 # ---- 5. the disk fills up completely while a job runs (the store cannot write either) ----
-id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
+# The finalisation is held (header.csv a FIFO, as in cases 3 and 4) so that the job cannot end
+# before the disk is full, however fast its chunks go; it goes on once the disk is full (the
+# feeder waits for it to open the FIFO, and is stopped if a chunk's write failed first).
+id=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&$P" | field RequestId)
 [[ "$id" =~ ^$JOBID_RE$ ]] || fail "submit for case 5"
+mv "$DATA/jobs/$id/header.csv" "$T/header.csv"
+mkfifo -m 600 "$DATA/jobs/$id/header.csv"
+curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
 for _ in $(seq 1 2000); do
     [ "$(status "$id" | field ProcessedCount)" -gt 0 ] 2>/dev/null && break
     sleep 0.005
 done
 head -c 64M /dev/zero >"$MNT/filler" 2>/dev/null || true # until ENOSPC
-# The next write of the job fails: wait until that is logged (or the job ended first).
+cat "$T/header.csv" >"$DATA/jobs/$id/header.csv" &
+feeder=$!
+# The next write of the job fails: wait until that is logged (or the job ended).
 for _ in $(seq 1 2400); do
     grep -q "job failed id=$id" "$T/serve.log" && break
     case "$(status "$id" | field Status)" in completed | failed) break ;; esac
@@ -160,6 +168,10 @@ s=$(status "$id" | field Status)
 [ "$s" != completed ] || fail "case 5: the job completed on a full disk"
 unfill
 wait_state "$id" failed 2400
+kill "$feeder" 2>/dev/null || true
+wait "$feeder" 2>/dev/null || true
+rm "$DATA/jobs/$id/header.csv" # a file again for the restart
+cp "$T/header.csv" "$DATA/jobs/$id/header.csv"
 no_temp_files "a disk that filled up"
 curl -s -X PUT "$BASE/jobs/$id?$A&action=run" >/dev/null
 wait_state "$id" completed 2400
