@@ -651,9 +651,7 @@ static int pass2_rel(struct osm *o, const struct osm_relation *r, const struct r
     /* An area's point is its centroid; any other relation (type=site ...), or an area whose
      * rings cannot be built, gets the mean of its members' points. */
     struct rec_point c;
-    struct geo_poly poly = {NULL, NULL, 0};
-    if (g.nring)
-        poly = osm_rings_poly(w, &g);
+    struct geo_poly poly = osm_rings_poly(w, &g);
     if (g.nring == 0 || !geo_poly_centroid(&poly, &c)) {
         double slat = 0, slon = 0;
         size_t n = 0;

@@ -258,7 +258,8 @@ void osm_ring_work_release(struct ring_work *w);
  * passes, each in a ring_work of its own. */
 void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct ring_work *w,
                         const struct osm_relation *r, struct rings *out);
-/* The rings g of w as a polygon (valid until w changes). */
+/* The rings g of w as a polygon (valid until w changes); none (w may then be NULL): an empty
+ * one. */
 struct geo_poly osm_rings_poly(const struct ring_work *w, const struct rings *g);
 /* Add the boundary relation r (REL_ADMIN at level, or REL_POSTAL), its rings g assembled in w,
  * to o->bnds, or defer it as a union of its subareas, or skip it (counted in o->st). */

@@ -203,6 +203,8 @@ void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct
 
 struct geo_poly osm_rings_poly(const struct ring_work *w, const struct rings *g)
 {
+    if (g->nring == 0) /* w's vectors may be empty (NULL) */
+        return (struct geo_poly){NULL, NULL, 0};
     return (struct geo_poly){(const struct rec_point *)w->rpts.p + g->p0,
                              (const size_t *)w->rends.p + g->e0, g->nring};
 }
