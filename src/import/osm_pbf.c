@@ -13,13 +13,14 @@
  * objects first record how many tags (refs, members) they have, and the pointers are set in one
  * walk at the end, in the same order as the items were appended.
  *
- * Threads. osm_pbf_run() with N threads starts N workers; a worker claims the next position of
- * the caller's order, decodes that block into slot (position mod slots) and marks it ready; the
- * caller waits for the slot of the next position, hands it to the consumer and frees it. A
- * worker claims a position only when its slot is free, so at most N + 2 blocks are in memory,
- * and the consumer sees exactly the sequence a single thread would produce: the import built on
- * it is the same whatever the number of threads. An error in a block is reported when its turn
- * comes, so the first error in order wins, as with one thread.
+ * Threads. osm_pbf_run() with N threads starts N - 1 workers; a worker claims the next position
+ * of the caller's order, decodes that block into slot (position mod slots) and marks it ready;
+ * the caller, while the slot of its next position is not ready, claims and decodes the next
+ * position itself if there is one to take (else it waits), then hands the slot to the consumer
+ * and frees it. A position is claimed only when its slot is free, so at most N + 2 blocks are in
+ * memory, and the consumer sees exactly the sequence a single thread would produce: the import
+ * built on it is the same whatever the number of threads. An error in a block is reported when
+ * its turn comes, so the first error in order wins, as with one thread.
  *
  * Limits. BlobHeader at most 64 KiB, blob and inflated block at most 32 MiB (the format's own
  * limits), inflated size exactly the declared raw_size, at most OSM_PBF_MAX_ITEMS objects, tags,
