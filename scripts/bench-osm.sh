@@ -15,7 +15,8 @@
 # peak RSS per node, and for the reading alone (the three passes over the file, from the
 # importer's log line) wall s, CPU s, M nodes per CPU-second, peak RSS MB, CPU s of the passes
 # themselves on the thread that runs them (the part that is not parallel). Then the 1-thread /
-# 2-thread speed-ups (best wall of each; and the bound the serial part sets on 2 idle cores), the RSS growth per node between Liechtenstein and the
+# 2-thread speed-ups (best wall of each, and round by round with their median; and the bound
+# the serial part sets on 2 idle cores), the RSS growth per node between Liechtenstein and the
 # tile, and from it and the CPU rates the projections for Germany (450 M nodes) and the planet
 # (9.5 G nodes).
 set -euo pipefail
@@ -83,12 +84,22 @@ awk -F'\t' '
         if (!($2 in w) || $4 < w[$2]) w[$2] = $4
         if (!($2 in rw) || $9 < rw[$2]) rw[$2] = $9
         if (!($2 in c) || $5 < c[$2]) { c[$2] = $5; rc[$2] = $10 }
+        if ($2 == 1) last1 = $9
+        if ($2 == 2 && last1) pair[++np] = last1 / $9 # this round: 1 thread, then 2
         if ($2 == 2) { rss = $6; rr = $12; if (!m2 || $13 < m2) { m2 = $13; c2 = $10 } } }
     $1 == "before" { bn = $3; bc = $5; brss = $6 }
     END {
         printf "tile: %.1f M nodes\n", n / 1e6
         printf "speed-up 1 -> 2 threads (best wall): whole import x%.2f, reading x%.2f\n",
             w[1] / w[2], rw[1] / rw[2]
+        # the rounds pair by pair, sorted: the median says more than the best of each on a
+        # machine whose speed moves
+        for (i = 1; i <= np; i++)
+            for (j = i + 1; j <= np; j++)
+                if (pair[j] < pair[i]) { t = pair[i]; pair[i] = pair[j]; pair[j] = t }
+        if (np)
+            printf "reading, round by round (1 thread / 2 threads): x%.2f to x%.2f, median x%.2f\n",
+                pair[1], pair[np], np % 2 ? pair[(np + 1) / 2] : (pair[np / 2] + pair[np / 2 + 1]) / 2
         printf "reading on 2 threads: the passes %.2f CPU-s (not parallel) of %.2f: at most x%.2f on 2 idle cores\n",
             m2, c2, rc[1] / (m2 > c2 / 2 ? m2 : c2 / 2)
         printf "CPU per M nodes (1 thread): whole %.3f s, reading %.3f s (%.1f M nodes per CPU-s)\n",
