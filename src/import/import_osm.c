@@ -253,7 +253,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* A stored location (degrees * OSM_SCALE) as a point: the one conversion, so that a point a
- * decoding thread found (prep_geoms) is the one osm_node_get() would give. */
+ * decoding thread found through its reader is the one osm_node_get() would give. */
 static struct rec_point node_point(int32_t lat, int32_t lon)
 {
     return (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
@@ -272,6 +272,19 @@ bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
 bool osm_node_get(const struct osm *o, int64_t id, struct rec_point *out)
 {
     return osm_node_read(o, NULL, id, out);
+}
+
+size_t osm_node_points(const struct osm *o, struct osm_nodes_reader *rd, const int64_t *ids,
+                       size_t n, struct vec *out)
+{
+    if (n == 0)
+        return 0;
+    struct rec_point *dst = osm_vec_push(out, n);
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++)
+        got += osm_node_read(o, rd, ids[i], &dst[got]);
+    out->n -= n - got;
+    return got;
 }
 
 static bool i64_find(const struct vec *v, int64_t id)
@@ -551,15 +564,7 @@ static size_t way_geom(struct osm *o, const struct osm_way *w, const struct rec_
             memcpy(osm_vec_push(&o->pts, got_there), pts, got_there * sizeof(*pts));
         return got_there;
     }
-    size_t got = 0;
-    for (int i = 0; i < w->node_ref_count; i++) {
-        struct rec_point pt;
-        if (osm_node_get(o, w->node_refs[i], &pt)) {
-            *(struct rec_point *)osm_vec_push(&o->pts, 1) = pt;
-            got++;
-        }
-    }
-    return got;
+    return osm_node_points(o, NULL, w->node_refs, (size_t)w->node_ref_count, &o->pts);
 }
 
 /* A way: its node list when a pass-1 relation wants it; a pending record when it is an address,
@@ -976,13 +981,15 @@ static struct osm_nodes_reader *worker_reader(const struct pbf_pass *pp, unsigne
     return pp->readers[worker];
 }
 
-/* The points of a block's ways that a decoding thread found: way i's got[i] points from at[i]
- * (valid where its mark has MARK_GEOM). Kept with the block (osm_pbf_block.caller). */
+/* The points of a block's ways that a decoding thread found: way i's span[i].n points from
+ * pts[span[i].at] (valid where its mark has MARK_GEOM). Kept with the block
+ * (osm_pbf_block.caller). */
 struct way_geoms {
-    uint32_t *at, *got;
-    size_t cap_way;
-    struct rec_point *pts;
-    size_t cap_pts;
+    struct way_span {
+        uint32_t at, n;
+    } * span;
+    size_t cap_span;
+    struct vec pts; /* struct rec_point */
 };
 
 static void way_geoms_free(void *p)
@@ -990,9 +997,8 @@ static void way_geoms_free(void *p)
     struct way_geoms *g = p;
     if (!g)
         return;
-    free(g->at);
-    free(g->got);
-    free(g->pts);
+    free(g->span);
+    osm_vec_release(&g->pts);
     free(g);
 }
 
@@ -1003,31 +1009,23 @@ static void prep_geoms(const struct pbf_pass *pp, unsigned worker, struct osm_pb
     if (!r)
         return;
     if (!b->caller) {
-        b->caller = xcalloc(1, sizeof(struct way_geoms));
+        struct way_geoms *g = xcalloc(1, sizeof(*g));
+        osm_vec_init(&g->pts, sizeof(struct rec_point));
+        b->caller = g;
         b->caller_free = way_geoms_free;
     }
     struct way_geoms *g = b->caller;
-    if (g->cap_way < b->nway) {
-        g->cap_way = b->nway;
-        g->at = xreallocarray(g->at, g->cap_way, sizeof(*g->at));
-        g->got = xreallocarray(g->got, g->cap_way, sizeof(*g->got));
-    }
-    size_t npts = 0;
+    VEC_RESERVE(g->span, b->nway, g->cap_span);
+    g->pts.n = 0;
     for (size_t i = 0; i < b->nway; i++) {
         struct osm_way *w = &b->ways[i];
         if (!(w->mark & (P_ADDR | P_STREET | P_INTERP)))
             continue;
-        size_t need = npts + (size_t)w->node_ref_count;
-        if (need > UINT32_MAX)
+        if (g->pts.n + (size_t)w->node_ref_count > UINT32_MAX)
             return; /* the rest found by the consumer */
-        g->pts = mem_reserve(g->pts, &g->cap_pts, need, sizeof(*g->pts));
-        g->at[i] = (uint32_t)npts;
-        for (int k = 0; k < w->node_ref_count; k++) {
-            int32_t lat, lon;
-            if (osm_nodes_reader_get(r, w->node_refs[k], &lat, &lon))
-                g->pts[npts++] = node_point(lat, lon);
-        }
-        g->got[i] = (uint32_t)(npts - g->at[i]);
+        g->span[i].at = (uint32_t)g->pts.n;
+        g->span[i].n =
+            (uint32_t)osm_node_points(pp->o, r, w->node_refs, (size_t)w->node_ref_count, &g->pts);
         w->mark |= MARK_GEOM;
     }
 }
@@ -1110,7 +1108,8 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
              * between, so they are the ones the store would give now */
             const struct osm_way *w = &b->ways[i];
             rc = (w->mark & MARK_GEOM) && pp->sealed
-                     ? pass2_way(pp->o, w, wg->pts + wg->at[i], wg->got[i])
+                     ? pass2_way(pp->o, w, (const struct rec_point *)wg->pts.p + wg->span[i].at,
+                                 wg->span[i].n)
                      : pass2_way(pp->o, w, NULL, 0);
         }
     }
@@ -1118,13 +1117,15 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
 }
 
 /* The rings of a block's relations that a decoding thread assembled (pbf_prep3): relation i's
- * are g[i] in w where has[i], for the block numbered block (SIZE_MAX: none; the slot's buffers,
- * this one among them, are reused from block to block). Kept with the block
+ * are rel[i].g in w where rel[i].has, for the block numbered block (SIZE_MAX: none; the slot's
+ * buffers, this one among them, are reused from block to block). Kept with the block
  * (osm_pbf_block.caller). */
 struct rel_rings {
     struct ring_work w;
-    struct rings *g;
-    bool *has;
+    struct rel_ring {
+        struct rings g;
+        bool has;
+    } * rel;
     size_t cap;
     size_t block;
 };
@@ -1139,8 +1140,7 @@ static void rel_rings_free(void *p)
     if (!rr)
         return;
     osm_ring_work_release(&rr->w);
-    free(rr->g);
-    free(rr->has);
+    free(rr->rel);
     free(rr);
 }
 
@@ -1161,19 +1161,16 @@ static void pbf_prep3(const void *ctx, unsigned worker, struct osm_pbf_block *b)
         b->caller_free = rel_rings_free;
     }
     struct rel_rings *rr = b->caller;
-    if (rr->cap < b->nrel) {
-        rr->cap = b->nrel;
-        rr->g = xreallocarray(rr->g, rr->cap, sizeof(*rr->g));
-        rr->has = xreallocarray(rr->has, rr->cap, sizeof(*rr->has));
-    }
+    VEC_RESERVE(rr->rel, b->nrel, rr->cap);
     rr->w.rpts.n = rr->w.rends.n = 0;
     for (size_t i = 0; i < b->nrel; i++) {
         const struct osm_relation *r = &b->rels[i];
+        struct rel_ring *x = &rr->rel[i];
         int level;
         enum rel_class cls = rel_classify(r, &level);
-        rr->has[i] = cls != REL_NONE && rel_has_rings(r, cls) && rr->w.rpts.n < PREP_RING_POINTS;
-        if (rr->has[i])
-            osm_rings_assemble(pp->o, rd, &rr->w, r, &rr->g[i]);
+        x->has = cls != REL_NONE && rel_has_rings(r, cls) && rr->w.rpts.n < PREP_RING_POINTS;
+        if (x->has)
+            osm_rings_assemble(pp->o, rd, &rr->w, r, &x->g);
     }
     rr->block = b->index;
 }
@@ -1185,8 +1182,8 @@ static int pbf_pass3(void *ctx, const struct osm_pbf_block *b)
     if (rr && rr->block != b->index)
         rr = NULL;
     for (size_t i = 0; i < b->nrel; i++) {
-        bool has = rr && rr->has[i];
-        int rc = pass2_rel(pp->o, &b->rels[i], has ? &rr->w : NULL, has ? &rr->g[i] : NULL);
+        bool has = rr && rr->rel[i].has;
+        int rc = pass2_rel(pp->o, &b->rels[i], has ? &rr->w : NULL, has ? &rr->rel[i].g : NULL);
         if (rc < 0)
             return rc;
     }

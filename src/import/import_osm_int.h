@@ -240,6 +240,10 @@ bool osm_node_get(const struct osm *o, int64_t id, struct rec_point *out);
  * NULL. */
 bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
                    struct rec_point *out);
+/* Append the points of the nodes ids[0..n) that are in the store to out (struct rec_point),
+ * through rd as osm_node_read(); return how many. */
+size_t osm_node_points(const struct osm *o, struct osm_nodes_reader *rd, const int64_t *ids,
+                       size_t n, struct vec *out);
 /* The kept way with this id (a member of a pass-1 relation), or NULL. */
 const struct wayref *osm_way_get(const struct osm *o, int64_t id);
 

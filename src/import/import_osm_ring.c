@@ -36,21 +36,6 @@ void osm_ring_work_release(struct ring_work *w)
         osm_vec_release(v[i]);
 }
 
-/* Append the coordinates of node ids ids[0..n) to w->cpts, skipping missing nodes. */
-static size_t chain_to_pts(const struct osm *o, struct osm_nodes_reader *rd, struct ring_work *w,
-                           const int64_t *ids, size_t n)
-{
-    size_t got = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct rec_point p;
-        if (osm_node_read(o, rd, ids[i], &p)) {
-            *(struct rec_point *)osm_vec_push(&w->cpts, 1) = p;
-            got++;
-        }
-    }
-    return got;
-}
-
 /* A ring of n points for the relation being assembled (its ends count from w->p0). */
 static void ring_add(struct ring_work *w, const struct rec_point *p, size_t n)
 {
@@ -186,7 +171,7 @@ void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct
         }
         int64_t *c = w->chain.p;
         size_t start = w->cpts.n;
-        size_t got = chain_to_pts(o, rd, w, c, w->chain.n);
+        size_t got = osm_node_points(o, rd, c, w->chain.n, &w->cpts);
         if (c[0] == c[w->chain.n - 1] && got >= 4) {
             ring_add(w, &OSM_AT(w->cpts, struct rec_point, start), got);
             w->cpts.n = start;
