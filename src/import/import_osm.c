@@ -20,12 +20,13 @@
  * without any), pass 2 every other block (and those of the end that also hold nodes or ways),
  * pass 3 the blocks with relations. Blocks are decoded on --threads threads (this one among
  * them, when the next block is not ready yet) and handed to the passes in file order on this
- * thread, so every structure here is built in the same order
- * whatever the number of threads: the index is the same byte for byte (test/e2e/osm_threads.sh).
- * What can be worked out from a block alone is, on the thread that decoded it (pbf_prep2): the
- * tag tests of pass 2 (marks), and, once the node store is sealed at the first block of ways
- * alone, the points of the ways that become records, through a reader of the store per thread;
- * the passes use them only while the store is still sealed (no node came between).
+ * thread, so every structure here is built in the same order whatever the number of threads:
+ * the index is the same byte for byte (test/e2e/osm_threads.sh). What can be worked out from a
+ * block alone is, on the thread that decoded it: in pass 2 (pbf_prep2) the tag tests (marks)
+ * and, once the node store is sealed at the first block of ways alone, the points of the ways
+ * that become records, through a reader of the store per thread (the passes use them only while
+ * the store is still sealed: no node came between); in pass 3 (pbf_prep3) the rings of the
+ * boundaries and address areas.
  * A file whose relations are not all at the end (pass 2 meets one) is read again with a pass 1
  * over every block. XML (and PBF when import_osm_configure() asks for it, for the tests that
  * compare the two) goes through readosm, three single-threaded passes, into the same handlers.
@@ -73,8 +74,8 @@
  * Thread safety: all state lives in one struct osm per call, used on the calling thread; the PBF
  * reader's decoding threads (the calling one among them) run pbf_prep2, which reads o->wanted
  * (not changed in pass 2) and the sealed node store through a reader of each thread's own,
- * under pbf_pass.lock. The settings
- * (import_osm.h) are read when a call starts.
+ * under pbf_pass.lock, and pbf_prep3, which reads o->ways and o->refs (not changed in pass 3)
+ * and the store, sealed for good. The settings (import_osm.h) are read when a call starts.
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
  * and checked in import_osm_input.c, the pending log is import_osm_pend.c, rings and boundaries

@@ -265,6 +265,14 @@ int osm_nodes_add(struct osm_nodes *s, int64_t id, int32_t lat, int32_t lon)
     return 0;
 }
 
+/* Forget the windows m counted (after its pages were dropped or its mapping replaced). */
+static void forget_touched(struct nmap *m)
+{
+    for (size_t i = 0; i < m->ntouched; i++)
+        m->touched[m->tlist[i] / 64] = 0;
+    m->ntouched = 0;
+}
+
 /* Count a touch of mapped block b (its fault window); past the budget, drop the mapped pages. */
 static void touch(struct nmap *m, size_t b)
 {
@@ -281,9 +289,7 @@ static void touch(struct nmap *m, size_t b)
         return;
     if (m->ntouched == m->budget) {
         madvise((void *)m->map, m->map_blks * BLK_BYTES, MADV_DONTNEED);
-        for (size_t i = 0; i < m->ntouched; i++)
-            m->touched[m->tlist[i] / 64] = 0;
-        m->ntouched = 0;
+        forget_touched(m);
         m->unmaps++;
     }
     m->touched[w] |= bit;
@@ -304,9 +310,7 @@ static const struct blk *mapped_block(struct nmap *m, int fd, size_t nfile, size
         madvise(p, blks * BLK_BYTES, MADV_RANDOM);
         m->map = p;
         m->map_blks = blks;
-        for (size_t i = 0; i < m->ntouched; i++)
-            m->touched[m->tlist[i] / 64] = 0;
-        m->ntouched = 0;
+        forget_touched(m);
     }
     touch(m, b);
     return &m->map[b];
