@@ -284,6 +284,14 @@ void cmd_dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
+void cmd_tmp_dir(const char *tmp, const char *output, char *out, size_t cap)
+{
+    if (tmp)
+        snprintf(out, cap, "%s", tmp);
+    else
+        cmd_dir_of(output, out, cap);
+}
+
 #define MIN_MEMORY (1u << 20)
 
 int cmd_builder_new(const char *cmd, const char *output, const char *memory, const char *tmp,
@@ -297,10 +305,7 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
         return CMD_USAGE;
     }
     char tmpdir[4200];
-    if (tmp)
-        snprintf(tmpdir, sizeof(tmpdir), "%s", tmp);
-    else
-        cmd_dir_of(output, tmpdir, sizeof(tmpdir));
+    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
     struct index_builder *b = NULL;
     int rc = index_builder_new(&b);
     if (rc < 0) {

@@ -41,8 +41,12 @@ int cmd_norm_init(const char *cmd);
 /* The directory of path ("." when it has none, "/" for "/x") into out[cap]. */
 void cmd_dir_of(const char *path, char *out, size_t cap);
 
+/* Where the temporary files of `geobatch CMD -o output --tmp tmp` go: tmp, or (NULL) the
+ * output's directory; into out[cap]. */
+void cmd_tmp_dir(const char *tmp, const char *output, char *out, size_t cap);
+
 /* A new index builder for `geobatch CMD -o output` with --memory (a size: bytes with an optional
- * K, M, G or T) and --tmp (NULL: the output's directory). Print why not and return CMD_USAGE
+ * K, M, G or T) and --tmp (cmd_tmp_dir()). Print why not and return CMD_USAGE
  * (a bad size) or CMD_FAIL (no temporary file can be made there), else set *out and return -1
  * (continue). */
 struct index_builder;

@@ -173,8 +173,9 @@ int cmd_import(int argc, char **argv)
          "in temporary files and merged, giving the same index",
          0, 0},
         {"tmp", CONF_STR, &tmp, "DIR",
-         "where the temporary files go (default: the directory of the index); none is left "
-         "behind",
+         "where the temporary files go (default: the directory of the index): the builder's "
+         "sorted runs, and an OSM input's node locations (12 bytes a node), pending objects "
+         "and decompressed copy; none is left behind",
          0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
@@ -227,7 +228,11 @@ int cmd_import(int argc, char **argv)
         return rc;
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
-    const struct import_osm_opts osm_opts = {.threads = (unsigned)threads};
+    /* the OSM reader's temporary files (node locations, pending objects, a decompressed
+     * input) go where the builder's go: a planet's node file is 114 GB */
+    char tmpdir[4200];
+    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
+    const struct import_osm_opts osm_opts = {.threads = (unsigned)threads, .tmpdir = tmpdir};
     import_osm_configure(&osm_opts);
     struct index_builder *b = NULL;
     if ((rc = cmd_builder_new("import", output, memory, tmp, &b)) >= 0)

@@ -1342,7 +1342,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         rc = GB_EFORMAT;
         goto out;
     }
-    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, readosm, err, errlen);
+    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, readosm, osm_opts.tmpdir, err, errlen);
     if (rc < 0)
         goto out;
     rc = readosm ? osm_read_readosm(&o, in.rpath) : osm_read_pbf(&o, in.rpath, threads);

@@ -13,7 +13,8 @@
 
 struct import_osm_opts {
     unsigned threads;   /* PBF blocks decoded on this many threads; 0: one per core */
-    const char *tmpdir; /* where the node file goes; NULL: $TMPDIR, else /tmp (kept as given) */
+    const char *tmpdir; /* where the node file, the pending objects and a decompressed input
+                           go; NULL: $TMPDIR, else /tmp (copied) */
     size_t map_budget;  /* bytes of the node file mapped at once; 0: OSM_NODES_MAP_BUDGET */
     size_t pend_buffer; /* bytes of pending objects held before they go to a temp file; 0: 16 MiB */
     bool pbf_readosm;   /* read .osm.pbf with readosm, single-threaded (the reader before this
