@@ -235,7 +235,7 @@ int cmd_version(int argc, char **argv)
 
 /* A size: a number of bytes with an optional K, M, G or T (powers of 1024; "512M", "2G",
  * "1.5G", "2GiB"). Return 0 and set *out, or -1. */
-static int parse_size(const char *s, uint64_t *out)
+int cmd_parse_size(const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -298,7 +298,7 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
                     struct index_builder **out)
 {
     uint64_t budget;
-    if (parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
+    if (cmd_parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
         fprintf(stderr,
                 "geobatch %s: --memory '%s': want a size of 1M or more, such as 512M or 2G\n", cmd,
                 memory);

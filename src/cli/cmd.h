@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define CMD_OK    0
 #define CMD_FAIL  1
@@ -40,6 +41,10 @@ int cmd_norm_init(const char *cmd);
 
 /* The directory of path ("." when it has none, "/" for "/x") into out[cap]. */
 void cmd_dir_of(const char *path, char *out, size_t cap);
+
+/* A size: bytes with an optional K, M, G or T (binary), such as 512M or 1.5G, into *out.
+ * Return 0, or -1 when s is not one. */
+int cmd_parse_size(const char *s, uint64_t *out);
 
 /* Where the temporary files of `geobatch CMD -o output --tmp tmp` go: tmp, or (NULL) the
  * output's directory; into out[cap]. */

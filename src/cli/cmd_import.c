@@ -170,12 +170,13 @@ int cmd_import(int argc, char **argv)
          1, 64},
         {"memory", CONF_STR, &memory, "SIZE",
          "the memory the builder may use (default 2G; K, M, G or T): past it records are sorted "
-         "in temporary files and merged, giving the same index",
+         "in temporary files and merged, giving the same index; an OSM input's node file is "
+         "mapped up to a quarter of it at once",
          0, 0},
         {"tmp", CONF_STR, &tmp, "DIR",
          "where the temporary files go (default: the directory of the index): the builder's "
-         "sorted runs, and an OSM input's node locations (12 bytes a node), pending objects "
-         "and decompressed copy; none is left behind",
+         "sorted runs, an OSM input's node locations (12 bytes a node) and pending objects; "
+         "none is left behind",
          0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
@@ -228,15 +229,20 @@ int cmd_import(int argc, char **argv)
         return rc;
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
-    /* the OSM reader's temporary files (node locations, pending objects, a decompressed
-     * input) go where the builder's go: a planet's node file is 114 GB */
-    char tmpdir[4200];
-    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
-    const struct import_osm_opts osm_opts = {.threads = (unsigned)threads, .tmpdir = tmpdir};
-    import_osm_configure(&osm_opts);
     struct index_builder *b = NULL;
     if ((rc = cmd_builder_new("import", output, memory, tmp, &b)) >= 0)
         return rc;
+    /* The OSM reader's temporary files (node locations, pending objects) go where the builder's
+     * go: a planet's node file is 114 GB. It maps up to a quarter of
+     * --memory of its node file at once: the pages its lookups map and drop again past that
+     * cost a fault each time (docs/scale.md, "The node file's mapped budget"). */
+    char tmpdir[4200];
+    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
+    uint64_t mem = 0;
+    (void)cmd_parse_size(memory, &mem); /* checked by cmd_builder_new */
+    const struct import_osm_opts osm_opts = {
+        .threads = (unsigned)threads, .tmpdir = tmpdir, .map_budget = (size_t)(mem / 4)};
+    import_osm_configure(&osm_opts);
     int status = CMD_OK;
     bool show = progress_wanted(progress, quiet);
     struct import_progress ip = {.inner = index_builder_sink(b), .nfiles = n, .output = output};

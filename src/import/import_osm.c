@@ -1342,7 +1342,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         rc = GB_EFORMAT;
         goto out;
     }
-    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, readosm, osm_opts.tmpdir, err, errlen);
+    rc = osm_input_open(&in, path, fmt == FMT_OSM_PBF, readosm, err, errlen);
     if (rc < 0)
         goto out;
     rc = readosm ? osm_read_readosm(&o, in.rpath) : osm_read_pbf(&o, in.rpath, threads);
@@ -1368,15 +1368,17 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
      * figures scripts/bench-osm.sh reports; read_main_cpu_ms is the passes' own CPU time on
      * this thread (the decoding it also does left out): the part that does not run in
      * parallel. */
+    size_t map_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
     log_info("osm import file=%s reader=%s threads=%u nodes=%zu node_ram_kb=%zu node_file_mb=%zu "
-             "node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu repaired=%zu "
+             "node_map_budget_kb=%zu node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu "
+             "repaired=%zu "
              "records=%zu skipped=%zu read_ms=%lld read_cpu_ms=%lld read_main_cpu_ms=%lld "
              "read_peak_rss_mb=%ld "
              "peak_rss_mb=%ld cpu_ms=%lld ms=%lld",
              path, readosm ? "readosm" : "pbf", threads, ns.nodes, ns.ram_bytes / 1024,
-             ns.file_bytes >> 20, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n, o.n_repaired,
-             st->records, st->skipped, t_read, c_read, m_read, read_rss, peak_rss_mb(),
-             cpu_ms() - c0, wall_ms() - t0);
+             ns.file_bytes >> 20, map_budget >> 10, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n,
+             o.n_repaired, st->records, st->skipped, t_read, c_read, m_read, read_rss,
+             peak_rss_mb(), cpu_ms() - c0, wall_ms() - t0);
 out:
     osm_input_close(&in);
     osm_release(&o);

@@ -13,9 +13,10 @@
 
 struct import_osm_opts {
     unsigned threads;   /* PBF blocks decoded on this many threads; 0: one per core */
-    const char *tmpdir; /* where the node file, the pending objects and a decompressed input
-                           go; NULL: $TMPDIR, else /tmp (copied) */
-    size_t map_budget;  /* bytes of the node file mapped at once; 0: OSM_NODES_MAP_BUDGET */
+    const char *tmpdir; /* where the node file and the pending objects go (anonymous files);
+                           NULL: $TMPDIR, else /tmp (copied) */
+    size_t map_budget;  /* bytes of the node file mapped at once; 0: OSM_NODES_MAP_BUDGET
+                           (geobatch import: a quarter of --memory) */
     size_t pend_buffer; /* bytes of pending objects held before they go to a temp file; 0: 16 MiB */
     bool pbf_readosm;   /* read .osm.pbf with readosm, single-threaded (the reader before this
                            one, kept so that tests can compare the two) */

@@ -264,19 +264,19 @@ out:
 
 /* ---- the input --------------------------------------------------------------------------- */
 
-/* Put a plain copy of path (decompressed when packed) or a link to it into a new temp dir under
- * td (NULL: $TMPDIR, else /tmp) as "in<suffix>", and make it in->rpath. Return 0 or a negative
- * code, err written. */
+/* Put a plain copy of path (decompressed when packed) or a link to it into a new temp dir in
+ * $TMPDIR (else /tmp) as "in<suffix>", and make it in->rpath: readosm opens a name, so the copy
+ * has one, and an import killed meanwhile leaves it; not in the import's --tmp, which such an
+ * import leaves empty. Return 0 or a negative code, err written. */
 static int input_temp(struct osm_input *in, const char *path, const char *suffix, bool packed,
-                      bool bz2, const char *td, char *err, size_t errlen)
+                      bool bz2, char *err, size_t errlen)
 {
-    if (!td || !*td)
-        td = getenv("TMPDIR");
+    const char *td = getenv("TMPDIR");
     snprintf(in->tmpdir, sizeof(in->tmpdir), "%s/gb-osm-XXXXXX", td && *td ? td : "/tmp");
     if (!mkdtemp(in->tmpdir)) {
         int rc = -errno;
-        gb_errf(err, errlen, "osm: %s: cannot create a temp dir in %s: %s", path, td,
-                strerror(errno));
+        gb_errf(err, errlen, "osm: %s: cannot create a temp dir in %s: %s", path,
+                td && *td ? td : "/tmp", strerror(errno));
         in->tmpdir[0] = 0;
         return rc;
     }
@@ -296,8 +296,8 @@ static int input_temp(struct osm_input *in, const char *path, const char *suffix
     return rc;
 }
 
-int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm,
-                   const char *tmpdir, char *err, size_t errlen)
+int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm, char *err,
+                   size_t errlen)
 {
     in->tmpdir[0] = in->tmpfile[0] = '\0';
     in->rpath = path;
@@ -326,7 +326,7 @@ int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool reados
     const char *suffix = pbf ? ".pbf" : ".osm";
     if (gz || bz2 || (readosm && !ends_with(path, suffix))) {
         /* readosm picks its parser by suffix and needs a plain file: give it one. */
-        rc = input_temp(in, path, suffix, gz || bz2, bz2, tmpdir, err, errlen);
+        rc = input_temp(in, path, suffix, gz || bz2, bz2, err, errlen);
         if (rc < 0)
             return rc;
     }

@@ -345,14 +345,13 @@ struct osm_input {
     const char *rpath;           /* what to hand the reader */
 };
 
-/* Make path, OSM PBF (pbf) or XML, readable: decompress a gzip or bzip2 file (into a new
- * directory under tmpdir; NULL: $TMPDIR, else /tmp). For readosm
+/* Make path, OSM PBF (pbf) or XML, readable: decompress a gzip or bzip2 file. For readosm
  * (always for XML; for PBF when readosm is set) also give it the suffix it wants and refuse files
  * that would crash it (a broken PBF block structure, XML elements without their attributes); the
  * PBF reader of osm_pbf.c checks everything itself. Return 0, or -errno, GB_ECORRUPT or
  * GB_ELIMIT with err saying "osm: <path>: ...". Call osm_input_close() in either case. */
-int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm,
-                   const char *tmpdir, char *err, size_t errlen);
+int osm_input_open(struct osm_input *in, const char *path, bool pbf, bool readosm, char *err,
+                   size_t errlen);
 /* Remove what osm_input_open() made. */
 void osm_input_close(struct osm_input *in);
 

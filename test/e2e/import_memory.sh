@@ -3,7 +3,8 @@
 # imported with a budget of 1 MiB (every sorter spills, sorts many runs and merges them, in more
 # than one pass) gives the same index, byte for byte, as the default budget; the temporary
 # directory is empty afterwards, after a failed import and after an import killed with -9;
-# sizes are parsed and bad ones refused; without --tmp the temporary files go beside the index.
+# sizes are parsed and bad ones refused; without --tmp the temporary files go beside the index;
+# an OSM input's node file is mapped up to a quarter of --memory at once.
 set -euo pipefail
 
 source "$(dirname "$0")/lib/common.sh"
@@ -37,6 +38,19 @@ empty "$T/tmp" "after a successful import"
 "$GB_BIN" import --log-level warn --memory 64M --tmp "$T/tmp" -o "$T/mid.gbx" "${files[@]}" 2>/dev/null
 cmp "$T/big/all.gbx" "$T/mid.gbx" || fail "--memory 64M gave another index than the default"
 "$GB_BIN" check "$T/small.gbx" >/dev/null || fail "check refused the index built in 1 MiB"
+
+# An OSM input's node file is mapped up to a quarter of --memory at once; past it the mapped
+# pages are dropped (and fault in again when looked up): Liechtenstein's 4 MiB node file fits
+# the 512 MiB of 2G, not the 2 MiB of 8M. The same index either way.
+f=$D/osm/liechtenstein-2026-03-29.osm.pbf
+"$GB_BIN" import --threads 1 -o "$T/map2g.gbx" "$f" 2>"$T/map2g.log"
+"$GB_BIN" import --threads 1 --memory 8M --tmp "$T/tmp" -o "$T/map8m.gbx" "$f" 2>"$T/map8m.log"
+grep -q 'node_file_mb=4 node_map_budget_kb=524288 node_unmaps=0 ' "$T/map2g.log" ||
+    fail "2G: $(grep 'osm import' "$T/map2g.log")"
+grep -q 'node_file_mb=4 node_map_budget_kb=2048 node_unmaps=[1-9]' "$T/map8m.log" ||
+    fail "8M: $(grep 'osm import' "$T/map8m.log")"
+cmp "$T/map2g.gbx" "$T/map8m.gbx" || fail "the node file's budget changed the index"
+empty "$T/tmp" "after the OSM imports"
 
 # a failed import: the garbage file comes after records were spilled
 head -c 5000 /dev/urandom >"$T/garbage.dat"

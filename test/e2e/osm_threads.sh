@@ -45,17 +45,16 @@ gzip -c "$f" >"$T/u.osm.pbf.gz"
 "$GB_BIN" check "$T/u2.gbx" | grep '^addresses' >"$T/c2"
 cmp "$T/c1" "$T/c2" || fail "gzip-compressed PBF imports differently"
 
-# The temporary files (the decompressed copy, the node locations, the pending objects) go to
-# --tmp, else to the index's directory, as the builder's do; not to $TMPDIR (often a small
-# tmpfs: a country's node file is gigabytes). With $TMPDIR unusable both import the same index
-# and leave nothing behind.
+# The node file and the pending objects go to --tmp, else to the index's directory, as the
+# builder's files do; not to $TMPDIR (often a small tmpfs: a country's node file is gigabytes).
+# With $TMPDIR unusable both import the same index and leave nothing behind.
 mkdir "$T/tmpd" "$T/outd"
-TMPDIR=$T/no-such-dir "$GB_BIN" import --log-level warn --tmp "$T/tmpd" --format osm-pbf \
-    -o "$T/u3.gbx" "$T/u.osm.pbf.gz" 2>"$T/err" || fail "--tmp not used: $(cat "$T/err")"
-cmp "$T/u2.gbx" "$T/u3.gbx" || fail "--tmp: another index"
-TMPDIR=$T/no-such-dir "$GB_BIN" import --log-level warn --format osm-pbf -o "$T/outd/u4.gbx" \
-    "$T/u.osm.pbf.gz" 2>"$T/err" || fail "the index's directory not used: $(cat "$T/err")"
-cmp "$T/u2.gbx" "$T/outd/u4.gbx" || fail "temp files beside the index: another index"
+TMPDIR=$T/no-such-dir "$GB_BIN" import --log-level warn --tmp "$T/tmpd" -o "$T/u3.gbx" "$f" \
+    2>"$T/err" || fail "--tmp not used: $(cat "$T/err")"
+cmp "$T/u1.gbx" "$T/u3.gbx" || fail "--tmp: another index"
+TMPDIR=$T/no-such-dir "$GB_BIN" import --log-level warn -o "$T/outd/u4.gbx" "$f" 2>"$T/err" ||
+    fail "the index's directory not used: $(cat "$T/err")"
+cmp "$T/u1.gbx" "$T/outd/u4.gbx" || fail "temp files beside the index: another index"
 [ -z "$(ls -A "$T/tmpd")" ] || fail "left in --tmp: $(ls -A "$T/tmpd")"
 [ "$(ls -A "$T/outd")" = u4.gbx ] || fail "left beside the index: $(ls -A "$T/outd")"
 
