@@ -18,13 +18,21 @@
 # 2-thread speed-ups (best wall of each, and round by round with their median; and the bound
 # the serial part sets on 2 idle cores), the RSS growth per node between Liechtenstein and the
 # tile, and from it and the CPU rates the projections for Germany (450 M nodes) and the planet
-# (9.5 G nodes).
+# (9.5 G nodes). Every import runs with --memory MEMORY (default 256M: the node file mapped up
+# to 64 MiB at once, as before the budget followed --memory), so that the tile's mapped node
+# file does not pass for RAM that grows with its nodes.
+#
+# Then the node lookups' locality on real data: Liechtenstein on one thread with --memory 2G,
+# 8M, 4M, 2M and 1M (the node file mapped up to a quarter of it: all of its 4 MiB file, then
+# 1/2 to 1/16 of it), three times each: the budget, the mapping's drops and the reading's CPU
+# time (a country's node file against a budget in the same ratio pays about as much more).
 set -euo pipefail
 bin=${1:?usage: bench-osm.sh BIN SHARED WORK [COPIES]}
 shared=${2:?}
 work=${3:?}
 copies=${4:-128}
 before=${BEFORE:-}
+memory=${MEMORY:-256M}
 li=$shared/data/osm/liechtenstein-2026-03-29.osm.pbf
 tile=$work/tile$copies.osm.pbf
 mkdir -p "$work"
@@ -47,7 +55,7 @@ run() {
     local pre=()
     [ -z "${NICE:-}" ] || pre=(nice -n "$NICE")
     "${pre[@]}" /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" \
-        "$b" import "${args[@]}" -o "$work/bench-osm.gbx" "$f" 2>"$work/log.txt"
+        "$b" import --memory "$memory" "${args[@]}" -o "$work/bench-osm.gbx" "$f" 2>"$work/log.txt"
     local line
     line=$(grep 'osm import' "$work/log.txt" | tail -1)
     field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$line"; }
@@ -118,3 +126,19 @@ awk -F'\t' '
             printf "before: %.2f CPU-s (%.2f M nodes per CPU-s), %.0f MB (%.1f bytes per node)\n",
                 bc, bn / bc / 1e6, brss, brss * 1048576 / bn
     }' "$out"
+
+echo "node lookups on real data (Liechtenstein, 1 thread: three runs of each):"
+for m in 2G 8M 4M 2M 1M; do
+    for _ in 1 2 3; do
+        "$bin" import --threads 1 --memory $m -o "$work/bench-osm.gbx" "$li" 2>"$work/log.txt"
+        line=$(grep 'osm import' "$work/log.txt" | tail -1)
+        printf '%s' "$m"
+        for f in node_file_mb node_map_budget_kb node_unmaps read_cpu_ms; do
+            printf '\t%s' "$(sed -n "s/.* $f=\([0-9]*\).*/\1/p" <<<"$line")"
+        done
+        echo
+    done
+done | awk -F'\t' '{ v[$1] = v[$1] " " $5; b[$1] = $3; d[$1] = $4; f[$1] = $2; o[NR] = $1 }
+    END { for (i = 1; i <= NR; i++) if (!(o[i] in seen)) { seen[o[i]] = 1; m = o[i]
+        printf "  --memory %-3s budget %7d KiB (file %d MiB): %5d drops, reading CPU ms:%s\n",
+            m, b[m], f[m], d[m], v[m] } }'
