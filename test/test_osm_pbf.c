@@ -807,6 +807,20 @@ static size_t node_file_rss_kb(void)
     return kb;
 }
 
+/* The mappings of node files in this process (/proc/self/maps), or -1 where there is none. */
+static int node_file_maps(void)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    if (!fp)
+        return -1;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof(line), fp))
+        n += strstr(line, "gb-nodes-") != NULL;
+    fclose(fp);
+    return n;
+}
+
 static void test_nodes_sorted_on_disk(void **state)
 {
     (void)state;
@@ -873,8 +887,9 @@ static void *read_all_nodes(void *arg)
 }
 
 /* A sealed store (the block being filled closed short) answers through readers on two other
- * threads, each with its own small budget, as the store's own lookups do, at the same time;
- * a node added after that unseals it (no new reader), and a store in memory has none. */
+ * threads, as the store's own lookups do, at the same time; the readers share one mapping of
+ * the file and its small budget (each drops what the other mapped, again and again); a node
+ * added after that unseals it (no new reader), and a store in memory has none. */
 static void test_nodes_sealed_readers(void **state)
 {
     (void)state;
@@ -899,8 +914,14 @@ static void test_nodes_sealed_readers(void **state)
     for (int t = 0; t < 2; t++) {
         assert_int_equal(pthread_join(tid[t], NULL), 0);
         assert_int_equal(jobs[t].wrong, 0);
-        osm_nodes_reader_free(jobs[t].r);
     }
+    int maps = node_file_maps(); /* the store's own and the readers' one */
+    if (maps >= 0)
+        assert_int_equal(maps, 2);
+    for (int t = 0; t < 2; t++)
+        osm_nodes_reader_free(jobs[t].r);
+    if (maps >= 0)
+        assert_int_equal(node_file_maps(), 1);
     struct osm_nodes_stats st;
     osm_nodes_stats(s, &st);
     assert_true(st.unmaps > 0); /* the readers' drops count too */

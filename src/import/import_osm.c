@@ -947,7 +947,7 @@ struct pbf_pass {
     pthread_rwlock_t *lock;            /* readers (read) against the store's changes (write) */
     bool sealed, seal_tried;           /* sealed: under lock */
     struct osm_nodes_reader **readers; /* one a decoding thread, made by it */
-    size_t reader_budget;              /* bytes of the node file each maps at once */
+    size_t reader_budget;              /* bytes of the node file they map at once, together */
     osm_pbf_block_fn pass;             /* the pass that timed_pass() runs and times */
     long long *pass_ns;                /* where it adds the CPU time of this thread in it */
 };
@@ -1193,15 +1193,14 @@ static int pbf_pass3(void *ctx, const struct osm_pbf_block *b)
 
 /* Readers of the node store for the decoding threads, made by each as it needs one (pass 2:
  * once sealed; pass 3), with lock and the array readers (OSM_PBF_MAX_THREADS) as their state. */
-static void readers_begin(struct pbf_pass *pp, unsigned threads, pthread_rwlock_t *lock,
+static void readers_begin(struct pbf_pass *pp, pthread_rwlock_t *lock,
                           struct osm_nodes_reader **readers)
 {
     pthread_rwlock_init(lock, NULL);
     pp->lock = lock;
     pp->readers = readers;
-    /* the readers share one budget of the node file's mapped pages */
-    size_t budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
-    pp->reader_budget = budget / threads;
+    /* the readers share one mapping of the node file, and its budget */
+    pp->reader_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
 }
 
 /* Free the readers readers_begin() set up (none: nothing to do). */
@@ -1254,7 +1253,7 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         pthread_rwlock_t lock;
         struct osm_nodes_reader *readers[OSM_PBF_MAX_THREADS] = {0};
         if (threads > 1) /* one thread decodes and consumes in turn: it looks up itself */
-            readers_begin(&pp, threads, &lock, readers);
+            readers_begin(&pp, &lock, readers);
         pp.pass = pbf_pass2;
         rc = osm_pbf_run(f, order, n, OSM_PBF_NODES | OSM_PBF_WAYS, threads, pbf_prep2, timed_pass,
                          &pp, o->err, o->errlen);
@@ -1278,7 +1277,7 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
         /* no node comes any more: sealed, the store has readers for the decoding threads,
          * which assemble the rings (in memory mode it has none: the passes do it) */
         if (threads > 1 && osm_nodes_seal(o->nodes) == 0)
-            readers_begin(&pp, threads, &lock, readers);
+            readers_begin(&pp, &lock, readers);
         pp.pass = pbf_pass3;
         rc = osm_pbf_run(f, order, n, OSM_PBF_RELATIONS, threads, pbf_prep3, timed_pass, &pp,
                          o->err, o->errlen);

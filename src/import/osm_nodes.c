@@ -32,6 +32,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +69,25 @@ struct nmap {
     size_t hint; /* the block of the last lookup */
 };
 
+/* The readers' one mapping of the sealed file: a window one reader faulted in is mapped for
+ * every other (each with a mapping of its own faulted it again, and each had a share of the
+ * budget). A lookup reads its window's bit without the lock; a new window is counted under it,
+ * and past the budget every window is dropped, as for one thread's mapping. A lookup that
+ * passed the bit test while another thread drops the pages faults its window in again,
+ * uncounted until it is next found unmarked: the budget holds within a window a reader. */
+struct shared_map {
+    pthread_mutex_t mu;
+    const struct blk *map;
+    size_t map_blks;           /* the sealed file's blocks */
+    size_t budget;             /* fault windows mapped at once */
+    _Atomic uint64_t *touched; /* a bit for every window of the file */
+    size_t *tlist;
+    size_t ntouched, unmaps;
+};
+
 struct osm_nodes_reader {
     struct osm_nodes *s;
-    struct nmap m;
+    size_t hint; /* the block of this reader's last lookup */
 };
 
 struct osm_nodes {
@@ -82,9 +100,12 @@ struct osm_nodes {
     size_t nfile;     /* blocks in the file */
     int64_t tail_first, last_id;
     size_t count;
-    bool sealed;        /* osm_nodes_seal(): every block is in the file */
-    struct nmap own;    /* the store's own lookups' */
-    size_t reader_maps; /* the drops of the readers freed so far */
+    bool sealed;                /* osm_nodes_seal(): every block is in the file */
+    struct nmap own;            /* the store's own lookups' */
+    pthread_mutex_t readers_mu; /* guards shared and nreaders */
+    struct shared_map *shared;  /* the readers' mapping, while there are readers */
+    size_t nreaders;
+    size_t reader_maps; /* the drops of the readers' mappings freed so far */
     /* memory mode */
     bool mem, unsorted;
     struct node16 *arr;
@@ -126,6 +147,7 @@ struct osm_nodes *osm_nodes_new(const char *tmpdir, size_t map_budget)
     s->wbuf = xmalloc((WBUF_BLKS + 1) * sizeof(struct blk));
     s->wbuf[0].n = 0;
     nmap_init(&s->own, map_budget ? map_budget : OSM_NODES_MAP_BUDGET);
+    pthread_mutex_init(&s->readers_mu, NULL);
     return s;
 }
 
@@ -133,7 +155,9 @@ void osm_nodes_free(struct osm_nodes *s)
 {
     if (!s)
         return;
+    assert(s->nreaders == 0); /* readers are freed before their store */
     nmap_release(&s->own);
+    pthread_mutex_destroy(&s->readers_mu);
     if (s->fd >= 0)
         close(s->fd);
     free(s->first);
@@ -413,13 +437,69 @@ int osm_nodes_seal(struct osm_nodes *s)
     return rc;
 }
 
+/* Count a lookup's touch of block b of the shared mapping (its fault window); past the budget,
+ * drop every mapped page. */
+static void shared_touch(struct shared_map *m, size_t b)
+{
+    size_t w = b / FAULT_BLKS;
+    uint64_t bit = (uint64_t)1 << (w % 64);
+    if (atomic_load_explicit(&m->touched[w / 64], memory_order_relaxed) & bit)
+        return;
+    pthread_mutex_lock(&m->mu);
+    if (!(atomic_load_explicit(&m->touched[w / 64], memory_order_relaxed) & bit)) {
+        if (m->ntouched == m->budget) {
+            madvise((void *)m->map, m->map_blks * BLK_BYTES, MADV_DONTNEED);
+            for (size_t i = 0; i < m->ntouched; i++)
+                atomic_store_explicit(&m->touched[m->tlist[i] / 64], 0, memory_order_relaxed);
+            m->ntouched = 0;
+            m->unmaps++;
+        }
+        atomic_fetch_or_explicit(&m->touched[w / 64], bit, memory_order_relaxed);
+        m->tlist[m->ntouched++] = w;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* The readers' mapping of sealed s's file, at most budget_bytes of it at once. */
+static struct shared_map *shared_new(const struct osm_nodes *s, size_t budget_bytes)
+{
+    struct shared_map *m = xcalloc(1, sizeof(*m));
+    pthread_mutex_init(&m->mu, NULL);
+    m->map_blks = s->nfile ? s->nfile : 1;
+    void *p = mmap(NULL, m->map_blks * BLK_BYTES, PROT_READ, MAP_SHARED, s->fd, 0);
+    if (p == MAP_FAILED)
+        abort(); /* address space: only a 32-bit build could run out */
+    madvise(p, m->map_blks * BLK_BYTES, MADV_RANDOM);
+    m->map = p;
+    m->budget = budget_bytes / (BLK_BYTES * FAULT_BLKS);
+    if (m->budget < 1)
+        m->budget = 1;
+    m->tlist = xmallocarray(m->budget, sizeof(size_t));
+    size_t words = (m->map_blks / FAULT_BLKS + 1 + 63) / 64; /* allocated once: read unlocked */
+    m->touched = xcalloc(words, sizeof(*m->touched));
+    return m;
+}
+
+static void shared_free(struct shared_map *m)
+{
+    munmap((void *)m->map, m->map_blks * BLK_BYTES);
+    pthread_mutex_destroy(&m->mu);
+    free(m->touched);
+    free(m->tlist);
+    free(m);
+}
+
 struct osm_nodes_reader *osm_nodes_reader_new(struct osm_nodes *s, size_t map_budget)
 {
     if (!s->sealed)
         return NULL;
     struct osm_nodes_reader *r = xcalloc(1, sizeof(*r));
     r->s = s;
-    nmap_init(&r->m, map_budget ? map_budget : OSM_NODES_MAP_BUDGET);
+    pthread_mutex_lock(&s->readers_mu);
+    if (!s->shared)
+        s->shared = shared_new(s, map_budget ? map_budget : OSM_NODES_MAP_BUDGET);
+    s->nreaders++;
+    pthread_mutex_unlock(&s->readers_mu);
     return r;
 }
 
@@ -427,8 +507,14 @@ void osm_nodes_reader_free(struct osm_nodes_reader *r)
 {
     if (!r)
         return;
-    r->s->reader_maps += r->m.unmaps;
-    nmap_release(&r->m);
+    struct osm_nodes *s = r->s;
+    pthread_mutex_lock(&s->readers_mu);
+    if (--s->nreaders == 0) {
+        s->reader_maps += s->shared->unmaps;
+        shared_free(s->shared);
+        s->shared = NULL;
+    }
+    pthread_mutex_unlock(&s->readers_mu);
     free(r);
 }
 
@@ -436,9 +522,13 @@ bool osm_nodes_reader_get(struct osm_nodes_reader *r, int64_t id, int32_t *lat, 
 {
     const struct osm_nodes *s = r->s;
     assert(s->sealed);
-    size_t b = find_block(s, &r->m.hint, id);
-    return b != SIZE_MAX &&
-           block_find(mapped_block(&r->m, s->fd, s->nfile, b), s->first[b], id, lat, lon);
+    size_t b = find_block(s, &r->hint, id);
+    if (b == SIZE_MAX)
+        return false;
+    struct shared_map *m = s->shared; /* set before r was made; freed after it */
+    assert(b < m->map_blks);          /* no node was added since: the file is as mapped */
+    shared_touch(m, b);
+    return block_find(&m->map[b], s->first[b], id, lat, lon);
 }
 
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out)

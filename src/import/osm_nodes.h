@@ -13,9 +13,9 @@
  *
  * Thread safety: one store belongs to one import and is used from one thread, but for its
  * readers: once osm_nodes_seal() has put every location in the file, readers made on other
- * threads (osm_nodes_reader_new(), each with its own mapping and budget) may look up nodes
- * beside the store's own thread until the next osm_nodes_add(), which the caller must not make
- * while a reader is at work (it unseals the store).
+ * threads (osm_nodes_reader_new(); they share one mapping of the file and its budget) may look
+ * up nodes beside the store's own thread until the next osm_nodes_add(), which the caller must
+ * not make while a reader exists (it unseals the store and grows the file).
  */
 #ifndef GEOBATCH_OSM_NODES_H
 #define GEOBATCH_OSM_NODES_H
@@ -62,8 +62,9 @@ void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out);
 int osm_nodes_seal(struct osm_nodes *s);
 
 struct osm_nodes_reader;
-/* A reader of sealed s for another thread, mapping at most map_budget bytes of the file at once
- * (0: OSM_NODES_MAP_BUDGET); NULL when s is not sealed. Free it before s. */
+/* A reader of sealed s for another thread; NULL when s is not sealed. The readers of s share one
+ * mapping of the file, at most map_budget bytes of it at once (0: OSM_NODES_MAP_BUDGET; the
+ * budget of the reader that made it, while any of them exists). Free it before s. */
 struct osm_nodes_reader *osm_nodes_reader_new(struct osm_nodes *s, size_t map_budget);
 void osm_nodes_reader_free(struct osm_nodes_reader *r);
 /* osm_nodes_get() through r: the same answer, while s stays sealed. */

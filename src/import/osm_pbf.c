@@ -160,6 +160,10 @@ struct osm_pbf {
     char *path;
     struct frame *blocks; /* OSMData blobs only */
     size_t nblock;
+    /* the blocks of the last osm_pbf_run(), their buffers grown to the sizes its blocks needed:
+     * the next run decodes into them instead of faulting fresh pages in again (three passes) */
+    struct osm_pbf_block *spare;
+    size_t nspare, spare_cap;
 };
 
 /* Storage of a decoded block, reused from one decode to the next. */
@@ -195,6 +199,9 @@ void osm_pbf_close(struct osm_pbf *f)
         return;
     if (f->fd >= 0)
         close(f->fd);
+    for (size_t i = 0; i < f->nspare; i++)
+        osm_pbf_block_release(&f->spare[i]);
+    free(f->spare);
     free(f->blocks);
     free(f->path);
     free(f);
@@ -923,7 +930,7 @@ struct slot {
 };
 
 struct run {
-    const struct osm_pbf *f;
+    const struct osm_pbf *f; /* read-only while workers run */
     const size_t *order;
     size_t n;
     unsigned want;
@@ -988,13 +995,35 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* A block for a run: one a run before left (its buffers grown), else an empty one. */
+static struct osm_pbf_block block_take(struct osm_pbf *f)
+{
+    struct osm_pbf_block b = {0};
+    if (f->nspare)
+        b = f->spare[--f->nspare];
+    return b;
+}
+
+/* Keep b's buffers for the next run; what its preparer kept is freed (another run's preparer
+ * keeps something else). */
+static void block_keep(struct osm_pbf *f, struct osm_pbf_block *b)
+{
+    if (b->caller_free)
+        b->caller_free(b->caller);
+    b->caller = NULL;
+    b->caller_free = NULL;
+    VEC_GROW(f->spare, f->nspare, f->spare_cap);
+    f->spare[f->nspare++] = *b;
+    memset(b, 0, sizeof(*b));
+}
+
 /* One thread: decode and consume in turn. */
-static int run_inline(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
+static int run_inline(struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
                       osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
                       size_t errlen)
 {
     struct osm_pbf_decoder *d = osm_pbf_decoder_new();
-    struct osm_pbf_block b = {0};
+    struct osm_pbf_block b = block_take(f);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = osm_pbf_block_decode(f, d, order[i], want, &b, err, errlen);
@@ -1003,14 +1032,13 @@ static int run_inline(const struct osm_pbf *f, const size_t *order, size_t n, un
         if (rc == 0)
             rc = fn(ctx, &b);
     }
-    osm_pbf_block_release(&b);
+    block_keep(f, &b);
     osm_pbf_decoder_free(d);
     return rc > 0 ? 0 : rc;
 }
 
-int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
-                unsigned threads, osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
-                size_t errlen)
+int osm_pbf_run(struct osm_pbf *f, const size_t *order, size_t n, unsigned want, unsigned threads,
+                osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err, size_t errlen)
 {
     if (threads > OSM_PBF_MAX_THREADS)
         threads = OSM_PBF_MAX_THREADS;
@@ -1024,6 +1052,8 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
                     .ctx = ctx,
                     .nslot = threads + 2};
     r.slots = xcalloc(r.nslot, sizeof(*r.slots));
+    for (size_t i = 0; i < r.nslot; i++)
+        r.slots[i].b = block_take(f);
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.work, NULL);
     pthread_cond_init(&r.done, NULL);
@@ -1069,7 +1099,7 @@ int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned
     for (unsigned i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     for (size_t i = 0; i < r.nslot; i++)
-        osm_pbf_block_release(&r.slots[i].b);
+        block_keep(f, &r.slots[i].b);
     free(r.slots);
     osm_pbf_decoder_free(d);
     pthread_cond_destroy(&r.work);

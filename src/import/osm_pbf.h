@@ -114,7 +114,8 @@ struct osm_pbf; /* an open file */
 int osm_pbf_open(struct osm_pbf **out, const char *path, char *err, size_t errlen);
 /* The number of data blocks. */
 size_t osm_pbf_nblocks(const struct osm_pbf *f);
-/* Close the file; NULL is fine. */
+/* Close the file (and free the blocks osm_pbf_run() keeps from one run to the next); NULL is
+ * fine. */
 void osm_pbf_close(struct osm_pbf *f);
 
 /* A decoder's state: a zlib stream (one per thread). */
@@ -149,12 +150,12 @@ typedef void (*osm_pbf_prep_fn)(const void *ctx, unsigned worker, struct osm_pbf
  * whenever the one it is to hand on is not ready (1: the calling thread alone); call prep
  * (unless NULL) with each where it was decoded, and fn with each block, in the order of
  * order[], on the calling thread: the consumer sees the same sequence whatever the number of
- * threads. At most threads + 2 blocks are decoded ahead. Return 0 when fn saw every block or
- * asked to stop, fn's negative code, or the first error (in order) of a block, with err
+ * threads. At most threads + 2 blocks are decoded ahead, into blocks whose buffers f keeps for
+ * its next run (the preparer's b->caller is freed at the end of each). Return 0 when fn saw every
+ * block or asked to stop, fn's negative code, or the first error (in order) of a block, with err
  * written.
  */
-int osm_pbf_run(const struct osm_pbf *f, const size_t *order, size_t n, unsigned want,
-                unsigned threads, osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err,
-                size_t errlen);
+int osm_pbf_run(struct osm_pbf *f, const size_t *order, size_t n, unsigned want, unsigned threads,
+                osm_pbf_prep_fn prep, osm_pbf_block_fn fn, void *ctx, char *err, size_t errlen);
 
 #endif
