@@ -233,9 +233,9 @@ int cmd_import(int argc, char **argv)
     if ((rc = cmd_builder_new("import", output, memory, tmp, &b)) >= 0)
         return rc;
     /* The OSM reader's temporary files (node locations, pending objects) go where the builder's
-     * go: a planet's node file is 114 GB. It maps up to a quarter of
-     * --memory of its node file at once: the pages its lookups map and drop again past that
-     * cost a fault each time (docs/scale.md, "The node file's mapped budget"). */
+     * go: a planet's node file is 114 GB. It maps up to a quarter of --memory of its node file
+     * at once: the pages its lookups map and drop again past that cost a fault each time
+     * (docs/scale.md, "The node file's mapped budget"). */
     char tmpdir[4200];
     cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
     uint64_t mem = 0;

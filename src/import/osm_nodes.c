@@ -17,7 +17,8 @@
  * bitmap, and a list to clear it); when the count passes the budget the whole mapping is
  * MADV_DONTNEED'ed: the pages leave the process but stay in the page cache, so touching them
  * again costs a minor fault, not a read. (Counting single pages let the 128-copy tile's mapped
- * pages reach 286 MB under a 64 MiB budget.)
+ * pages reach 286 MB under a 64 MiB budget.) Once the file is sealed, the readers of other
+ * threads share one more mapping of it, with its own budget (struct shared_map).
  *
  * Memory mode. An id not above the last one (an unsorted file, or a duplicate) moves every
  * location into the array the importer used before this store existed, and from then on the
@@ -74,7 +75,7 @@ struct nmap {
  * budget). A lookup reads its window's bit without the lock; a new window is counted under it,
  * and past the budget every window is dropped, as for one thread's mapping. A lookup that
  * passed the bit test while another thread drops the pages faults its window in again,
- * uncounted until it is next found unmarked: the budget holds within a window a reader. */
+ * uncounted until it is next found unmarked: the budget may be passed by a window a reader. */
 struct shared_map {
     pthread_mutex_t mu;
     const struct blk *map;
