@@ -272,11 +272,13 @@ static int input_temp(struct osm_input *in, const char *path, const char *suffix
                       bool bz2, char *err, size_t errlen)
 {
     const char *td = getenv("TMPDIR");
-    snprintf(in->tmpdir, sizeof(in->tmpdir), "%s/gb-osm-XXXXXX", td && *td ? td : "/tmp");
+    if (!td || !*td)
+        td = "/tmp";
+    snprintf(in->tmpdir, sizeof(in->tmpdir), "%s/gb-osm-XXXXXX", td);
     if (!mkdtemp(in->tmpdir)) {
         int rc = -errno;
-        gb_errf(err, errlen, "osm: %s: cannot create a temp dir in %s: %s", path,
-                td && *td ? td : "/tmp", strerror(errno));
+        gb_errf(err, errlen, "osm: %s: cannot create a temp dir in %s: %s", path, td,
+                strerror(errno));
         in->tmpdir[0] = 0;
         return rc;
     }

@@ -34,7 +34,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +57,14 @@ struct node16 {
     int32_t lat, lon;
 };
 
-/* A mapping of the file and the fault windows it holds, for one thread's lookups. */
+/* A mapping of the file and the fault windows it holds, for one thread's lookups (or, under
+ * struct shared_map's lock, the readers'). The bits of touched are read and written with
+ * relaxed atomics, so that a reader may test its window's bit without the lock. */
 struct nmap {
     const struct blk *map;
-    size_t map_blks; /* blocks the mapping covers (may pass the file's end) */
-    size_t budget;   /* fault windows (FAULT_BLKS pages each) mapped at once */
-    uint64_t *touched;
+    size_t map_blks;    /* blocks the mapping covers (may pass the file's end) */
+    size_t budget;      /* fault windows (FAULT_BLKS pages each) mapped at once */
+    uint64_t *touched;  /* a bit a window */
     size_t touched_cap; /* words */
     size_t *tlist;
     size_t ntouched, unmaps;
@@ -72,18 +73,14 @@ struct nmap {
 
 /* The readers' one mapping of the sealed file: a window one reader faulted in is mapped for
  * every other (each with a mapping of its own faulted it again, and each had a share of the
- * budget). A lookup reads its window's bit without the lock; a new window is counted under it,
- * and past the budget every window is dropped, as for one thread's mapping. A lookup that
- * passed the bit test while another thread drops the pages faults its window in again,
+ * budget). A lookup reads its window's bit without the lock; a new window is counted under it
+ * by touch(), which past the budget drops every window, as for one thread's mapping. The bitmap
+ * covers the whole file from the start, so touch() never grows it under a reader. A lookup
+ * that passed the bit test while another thread drops the pages faults its window in again,
  * uncounted until it is next found unmarked: the budget may be passed by a window a reader. */
 struct shared_map {
     pthread_mutex_t mu;
-    const struct blk *map;
-    size_t map_blks;           /* the sealed file's blocks */
-    size_t budget;             /* fault windows mapped at once */
-    _Atomic uint64_t *touched; /* a bit for every window of the file */
-    size_t *tlist;
-    size_t ntouched, unmaps;
+    struct nmap m; /* map covers the sealed file's blocks */
 };
 
 struct osm_nodes_reader {
@@ -294,31 +291,43 @@ int osm_nodes_add(struct osm_nodes *s, int64_t id, int32_t lat, int32_t lon)
 static void forget_touched(struct nmap *m)
 {
     for (size_t i = 0; i < m->ntouched; i++)
-        m->touched[m->tlist[i] / 64] = 0;
+        __atomic_store_n(&m->touched[m->tlist[i] / 64], 0, __ATOMIC_RELAXED);
     m->ntouched = 0;
+}
+
+/* Make m's bitmap cover block b's window. */
+static void touched_cover(struct nmap *m, size_t b)
+{
+    size_t w = b / FAULT_BLKS / 64;
+    if (w < m->touched_cap)
+        return;
+    size_t cap = m->touched_cap;
+    m->touched = mem_reserve(m->touched, &cap, w + 1, sizeof(uint64_t));
+    memset(m->touched + m->touched_cap, 0, (cap - m->touched_cap) * sizeof(uint64_t));
+    m->touched_cap = cap;
+}
+
+/* Whether block b's window is counted in m (its bitmap covers b). */
+static bool counted(const struct nmap *m, size_t b)
+{
+    size_t win = b / FAULT_BLKS;
+    return __atomic_load_n(&m->touched[win / 64], __ATOMIC_RELAXED) >> (win % 64) & 1;
 }
 
 /* Count a touch of mapped block b (its fault window); past the budget, drop the mapped pages. */
 static void touch(struct nmap *m, size_t b)
 {
-    b /= FAULT_BLKS;
-    size_t w = b / 64;
-    uint64_t bit = (uint64_t)1 << (b % 64);
-    if (w >= m->touched_cap) {
-        size_t cap = m->touched_cap;
-        m->touched = mem_reserve(m->touched, &cap, w + 1, sizeof(uint64_t));
-        memset(m->touched + m->touched_cap, 0, (cap - m->touched_cap) * sizeof(uint64_t));
-        m->touched_cap = cap;
-    }
-    if (m->touched[w] & bit)
+    touched_cover(m, b);
+    if (counted(m, b))
         return;
     if (m->ntouched == m->budget) {
         madvise((void *)m->map, m->map_blks * BLK_BYTES, MADV_DONTNEED);
         forget_touched(m);
         m->unmaps++;
     }
-    m->touched[w] |= bit;
-    m->tlist[m->ntouched++] = b;
+    size_t win = b / FAULT_BLKS;
+    __atomic_fetch_or(&m->touched[win / 64], (uint64_t)1 << (win % 64), __ATOMIC_RELAXED);
+    m->tlist[m->ntouched++] = win;
 }
 
 /* Block b of the file (< nfile) through m (remapped larger when needed). */
@@ -438,56 +447,38 @@ int osm_nodes_seal(struct osm_nodes *s)
     return rc;
 }
 
-/* Count a lookup's touch of block b of the shared mapping (its fault window); past the budget,
- * drop every mapped page. */
-static void shared_touch(struct shared_map *m, size_t b)
+/* Count a lookup's touch of block b of the shared mapping: touch() under the lock, unless the
+ * window is counted already. */
+static void shared_touch(struct shared_map *sm, size_t b)
 {
-    size_t w = b / FAULT_BLKS;
-    uint64_t bit = (uint64_t)1 << (w % 64);
-    if (atomic_load_explicit(&m->touched[w / 64], memory_order_relaxed) & bit)
+    if (counted(&sm->m, b))
         return;
-    pthread_mutex_lock(&m->mu);
-    if (!(atomic_load_explicit(&m->touched[w / 64], memory_order_relaxed) & bit)) {
-        if (m->ntouched == m->budget) {
-            madvise((void *)m->map, m->map_blks * BLK_BYTES, MADV_DONTNEED);
-            for (size_t i = 0; i < m->ntouched; i++)
-                atomic_store_explicit(&m->touched[m->tlist[i] / 64], 0, memory_order_relaxed);
-            m->ntouched = 0;
-            m->unmaps++;
-        }
-        atomic_fetch_or_explicit(&m->touched[w / 64], bit, memory_order_relaxed);
-        m->tlist[m->ntouched++] = w;
-    }
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_lock(&sm->mu);
+    touch(&sm->m, b);
+    pthread_mutex_unlock(&sm->mu);
 }
 
 /* The readers' mapping of sealed s's file, at most budget_bytes of it at once. */
 static struct shared_map *shared_new(const struct osm_nodes *s, size_t budget_bytes)
 {
-    struct shared_map *m = xcalloc(1, sizeof(*m));
-    pthread_mutex_init(&m->mu, NULL);
-    m->map_blks = s->nfile ? s->nfile : 1;
-    void *p = mmap(NULL, m->map_blks * BLK_BYTES, PROT_READ, MAP_SHARED, s->fd, 0);
+    struct shared_map *sm = xcalloc(1, sizeof(*sm));
+    pthread_mutex_init(&sm->mu, NULL);
+    nmap_init(&sm->m, budget_bytes);
+    sm->m.map_blks = s->nfile ? s->nfile : 1;
+    void *p = mmap(NULL, sm->m.map_blks * BLK_BYTES, PROT_READ, MAP_SHARED, s->fd, 0);
     if (p == MAP_FAILED)
         abort(); /* address space: only a 32-bit build could run out */
-    madvise(p, m->map_blks * BLK_BYTES, MADV_RANDOM);
-    m->map = p;
-    m->budget = budget_bytes / (BLK_BYTES * FAULT_BLKS);
-    if (m->budget < 1)
-        m->budget = 1;
-    m->tlist = xmallocarray(m->budget, sizeof(size_t));
-    size_t words = (m->map_blks / FAULT_BLKS + 1 + 63) / 64; /* allocated once: read unlocked */
-    m->touched = xcalloc(words, sizeof(*m->touched));
-    return m;
+    madvise(p, sm->m.map_blks * BLK_BYTES, MADV_RANDOM);
+    sm->m.map = p;
+    touched_cover(&sm->m, sm->m.map_blks - 1); /* once: read unlocked */
+    return sm;
 }
 
-static void shared_free(struct shared_map *m)
+static void shared_free(struct shared_map *sm)
 {
-    munmap((void *)m->map, m->map_blks * BLK_BYTES);
-    pthread_mutex_destroy(&m->mu);
-    free(m->touched);
-    free(m->tlist);
-    free(m);
+    nmap_release(&sm->m);
+    pthread_mutex_destroy(&sm->mu);
+    free(sm);
 }
 
 struct osm_nodes_reader *osm_nodes_reader_new(struct osm_nodes *s, size_t map_budget)
@@ -511,7 +502,7 @@ void osm_nodes_reader_free(struct osm_nodes_reader *r)
     struct osm_nodes *s = r->s;
     pthread_mutex_lock(&s->readers_mu);
     if (--s->nreaders == 0) {
-        s->reader_maps += s->shared->unmaps;
+        s->reader_maps += s->shared->m.unmaps;
         shared_free(s->shared);
         s->shared = NULL;
     }
@@ -526,10 +517,10 @@ bool osm_nodes_reader_get(struct osm_nodes_reader *r, int64_t id, int32_t *lat, 
     size_t b = find_block(s, &r->hint, id);
     if (b == SIZE_MAX)
         return false;
-    struct shared_map *m = s->shared; /* set before r was made; freed after it */
-    assert(b < m->map_blks);          /* no node was added since: the file is as mapped */
-    shared_touch(m, b);
-    return block_find(&m->map[b], s->first[b], id, lat, lon);
+    struct shared_map *sm = s->shared; /* set before r was made; freed after it */
+    assert(b < sm->m.map_blks);        /* no node was added since: the file is as mapped */
+    shared_touch(sm, b);
+    return block_find(&sm->m.map[b], s->first[b], id, lat, lon);
 }
 
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out)
