@@ -5,7 +5,7 @@
  * address, interpolation line and way attached to its street group (normalised key, country,
  * city key), places and postcodes derived from the addresses that name them. Addresses (with
  * their source ids), interpolation lines, ways and admin rings go into external sorters
- * (index_build_sort.c), which keep them in memory while the budget allows and in temporary
+ * (base/xsort.h), which keep them in memory while the budget allows and in temporary
  * files after that; the groups, strings, places and postcodes stay in memory. Repeated raw
  * strings skip normalisation through small caches, dropped when they grow past their share of
  * the budget. index_build_write.c later sorts all of it and writes the file;

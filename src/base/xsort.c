@@ -1,7 +1,6 @@
 /*
- * index_build_sort.c - the builder within its memory budget: temporary files, an in-place sort,
- * the external sorter (struct xsort) and the section outputs (struct sect_out); see
- * index_build_int.h for what each promises.
+ * xsort.c - the external sorter (see xsort.h): temporary files, an in-place sort, and struct
+ * xsort.
  *
  * The sorter keeps its records in memory while the pool has room, sorted there with xs_qsort.
  * When the pool has no room left it writes everything it holds, unsorted, to a spill file, and
@@ -11,8 +10,7 @@
  * there are more than XS_FANIN). Every temporary file is anonymous (xs_tmpfile), so nothing is
  * left behind on success, on failure or when the process is killed.
  */
-#include "index/index_build_int.h"
-#include "base/crc.h"
+#include "base/xsort.h"
 #include "base/fsio.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -29,7 +27,6 @@
     (256u << 20)                  /* past this, records go to the spill as they come: writing      \
                                      them in the background while the input is read costs less     \
                                      than holding them (measured at 18.5 M addresses) */
-#define XS_WBUF      (1u << 20)   /* write buffer of a spilled sorter, of a run, of an output */
 #define XS_MIN_CHUNK (128u << 10) /* the smallest chunk sorted into one run */
 #define XS_FANIN     64           /* runs merged at once */
 #define XS_MIN_READ  (16u << 10)  /* the smallest read buffer of a run while merging */
@@ -81,30 +78,7 @@ int xs_tmpfile(const char *dir)
     return tfd;
 }
 
-static int write_at(int fd, const void *p, size_t n, uint64_t off)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = pwrite(fd, c, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -EIO;
-        c += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
-/*
- * Append n bytes at *len of the temporary file *fd, which is created in dir on first use (also
- * when n is 0); *len grows by n. Return 0 or a negative errno.
- */
-static int tmp_append(const char *dir, int *fd, const void *p, size_t n, uint64_t *len)
+int xs_append(const char *dir, int *fd, const void *p, size_t n, uint64_t *len)
 {
     if (*fd < 0) {
         int tfd = xs_tmpfile(dir);
@@ -114,28 +88,10 @@ static int tmp_append(const char *dir, int *fd, const void *p, size_t n, uint64_
     }
     if (n == 0)
         return 0;
-    int rc = write_at(*fd, p, n, *len);
+    int rc = fs_pwrite_all(*fd, p, n, *len);
     if (rc == 0)
         *len += n;
     return rc;
-}
-
-/* Read up to n bytes at off; return how many (fewer only at the end of the file) or -errno. */
-static ssize_t read_at(int fd, void *p, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)p + got, n - got, (off_t)(off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
 }
 
 /* ---- the in-place sort ---- */
@@ -339,7 +295,7 @@ static bool mem_room(struct xsort *s, size_t span)
 /* Write the unsorted records in buf to the spill file (created on first use). */
 static int spill_flush(struct xsort *s)
 {
-    int rc = tmp_append(s->pool->tmpdir, &s->spill_fd, s->buf, s->len, &s->spill_len);
+    int rc = xs_append(s->pool->tmpdir, &s->spill_fd, s->buf, s->len, &s->spill_len);
     if (rc < 0)
         return s->rc = rc;
     s->len = 0;
@@ -483,7 +439,7 @@ struct wbuf {
 
 static int wb_flush(struct wbuf *w)
 {
-    int rc = w->len ? write_at(w->fd, w->buf, w->len, w->off) : 0;
+    int rc = w->len ? fs_pwrite_all(w->fd, w->buf, w->len, w->off) : 0;
     w->off += w->len;
     w->len = 0;
     return rc;
@@ -529,7 +485,7 @@ static int read_chunk(struct xsort *s, uint64_t *pos, uint64_t room)
         s->buf = xrealloc(s->buf, (size_t)want);
         s->cap = (size_t)want;
     }
-    ssize_t got = read_at(s->spill_fd, s->buf, (size_t)want, *pos);
+    ssize_t got = fs_pread_full(s->spill_fd, s->buf, (size_t)want, *pos);
     if (got < 0 || (uint64_t)got != want)
         return s->rc = got < 0 ? (int)got : -EIO; /* the spill is shorter than written */
     size_t off = 0, n = 0, span = 0;
@@ -553,7 +509,7 @@ static int read_chunk(struct xsort *s, uint64_t *pos, uint64_t room)
             return s->rc = -EIO;
         s->buf = xrealloc(s->buf, span);
         s->cap = span;
-        got = read_at(s->spill_fd, s->buf, span, *pos);
+        got = fs_pread_full(s->spill_fd, s->buf, span, *pos);
         if (got < 0 || (size_t)got != span)
             return s->rc = got < 0 ? (int)got : -EIO;
         off = span;
@@ -677,7 +633,7 @@ static int rd_fill(struct xsort *s, struct xs_reader *r)
         size_t want = r->cap - r->len;
         if (want > r->end - r->pos)
             want = (size_t)(r->end - r->pos);
-        ssize_t got = read_at(s->run_fd, r->buf + r->len, want, r->pos);
+        ssize_t got = fs_pread_full(s->run_fd, r->buf + r->len, want, r->pos);
         if (got <= 0)
             return got < 0 ? (int)got : -EIO;
         r->len += (size_t)got;
@@ -888,158 +844,4 @@ void xsort_release(struct xsort *s)
     const char *name = s->name;
     size_t fixed = s->fixed;
     xsort_init(s, name, pool, fixed);
-}
-
-/* ---- section outputs ---- */
-
-#define SO_MIN (64u << 10)
-
-static void so_set_held(struct sect_out *o, uint64_t h)
-{
-    o->pool->held = o->pool->held - o->held + h;
-    o->held = h;
-}
-
-void so_init(struct sect_out *o, struct xs_pool *pool)
-{
-    memset(o, 0, sizeof(*o));
-    o->pool = pool;
-    o->fd = -1;
-}
-
-void so_adopt(struct sect_out *o, const void *data, uint64_t len)
-{
-    o->ext = data;
-    o->total = len;
-}
-
-/* Write the buffer to the file (created on first use), with its CRC. */
-static int so_flush(struct sect_out *o)
-{
-    int rc = tmp_append(o->pool->tmpdir, &o->fd, o->buf, o->len, &o->file_len);
-    if (rc < 0)
-        return o->rc = rc;
-    o->crc = crc_update(o->crc, o->buf, o->len);
-    o->len = 0;
-    return 0;
-}
-
-int so_write(struct sect_out *o, const void *p, size_t n)
-{
-    if (o->rc)
-        return o->rc;
-    if (o->len + n > o->cap) {
-        if (o->fd < 0) {
-            size_t cap = o->cap ? o->cap * 2 : SO_MIN;
-            while (cap < o->len + n)
-                cap *= 2;
-            if (cap <= SO_MIN || cap - o->held <= pool_room(o->pool)) {
-                o->buf = xrealloc(o->buf, cap);
-                o->cap = cap;
-                so_set_held(o, cap);
-            } else {
-                int rc = so_flush(o); /* no room: to a file, through a write buffer */
-                if (rc < 0)
-                    return rc;
-                o->buf = xrealloc(o->buf, XS_WBUF);
-                o->cap = XS_WBUF;
-                so_set_held(o, XS_WBUF);
-            }
-        }
-        if (o->fd >= 0 && o->len + n > o->cap) {
-            int rc = so_flush(o);
-            if (rc < 0)
-                return rc;
-            if (n > o->cap) { /* larger than the buffer: straight to the file */
-                rc = write_at(o->fd, p, n, o->file_len);
-                if (rc < 0)
-                    return o->rc = rc;
-                o->crc = crc_update(o->crc, p, n);
-                o->file_len += n;
-                o->total += n;
-                return 0;
-            }
-        }
-    }
-    memcpy(o->buf + o->len, p, n);
-    o->len += n;
-    o->total += n;
-    return 0;
-}
-
-int so_finish(struct sect_out *o)
-{
-    if (o->rc)
-        return o->rc;
-    if (o->finished)
-        return 0;
-    o->finished = true;
-    if (o->ext)
-        o->crc = crc_update(0, o->ext, o->total);
-    else if (o->fd >= 0) {
-        int rc = so_flush(o);
-        if (rc < 0)
-            return rc;
-        free(o->buf);
-        o->buf = NULL;
-        o->cap = 0;
-        so_set_held(o, 0);
-    } else
-        o->crc = crc_update(0, o->buf, o->len);
-    return 0;
-}
-
-int so_read(const struct sect_out *o, uint64_t off, void *dst, size_t n)
-{
-    if (off > o->total || n > o->total - off)
-        return -EINVAL;
-    if (o->ext || o->fd < 0) {
-        memcpy(dst, (const char *)(o->ext ? o->ext : o->buf) + off, n);
-        return 0;
-    }
-    ssize_t got = read_at(o->fd, dst, n, off);
-    return got < 0 ? (int)got : (size_t)got == n ? 0 : -EIO;
-}
-
-int so_copy_to(const struct sect_out *o, int fd, char *block, size_t cap)
-{
-    if (o->ext || o->fd < 0)
-        return o->total ? fs_write_all(fd, o->ext ? o->ext : o->buf, (size_t)o->total) : 0;
-    uint64_t done = 0;
-    while (done < o->file_len) {
-        loff_t in = (loff_t)done;
-        size_t want = o->file_len - done > (1u << 30) ? (1u << 30) : (size_t)(o->file_len - done);
-        ssize_t c = copy_file_range(o->fd, &in, fd, NULL, want, 0);
-        if (c > 0) {
-            done += (uint64_t)c;
-            continue;
-        }
-        if (c < 0 && errno == EINTR)
-            continue;
-        if (c == 0 || (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-                       errno != EOPNOTSUPP && errno != EBADF))
-            return c == 0 ? -EIO : -errno;
-        /* no in-kernel copy between these files: through the block */
-        while (done < o->file_len) {
-            size_t n = o->file_len - done > cap ? cap : (size_t)(o->file_len - done);
-            ssize_t got = read_at(o->fd, block, n, done);
-            if (got <= 0)
-                return got < 0 ? (int)got : -EIO;
-            int rc = fs_write_all(fd, block, (size_t)got);
-            if (rc < 0)
-                return rc;
-            done += (uint64_t)got;
-        }
-    }
-    return 0;
-}
-
-void so_release(struct sect_out *o)
-{
-    free(o->buf);
-    if (o->fd >= 0)
-        close(o->fd);
-    so_set_held(o, 0);
-    struct xs_pool *pool = o->pool;
-    so_init(o, pool);
 }
