@@ -1022,16 +1022,18 @@ static int hash_emit(void *ctx, const struct record *r)
 
 /* Import path with these settings; return the hash of what came out (rc must be 0). Not
  * readosm, threads 3: the pending objects go to their temp file after 4 KiB, the node file is
- * mapped 64 KiB at a time. */
+ * mapped 64 KiB at a time, and the join's sorters spill at once (a budget of 1 byte). */
 static struct hash_sink import_hash(const char *path, unsigned threads, bool readosm,
-                                    size_t *skipped)
+                                    enum osm_join_mode join, size_t *skipped)
 {
     bool small = !readosm && threads == 3;
     const struct import_osm_opts opts = {.threads = threads,
                                          .pbf_readosm = readosm,
                                          .tmpdir = tmp_dir(),
                                          .pend_buffer = small ? 4096 : 0,
-                                         .map_budget = small ? 65536 : 0};
+                                         .map_budget = small ? 65536 : 0,
+                                         .join = join,
+                                         .memory = small ? 1 : 0};
     import_osm_configure(&opts);
     struct hash_sink hs = {0xcbf29ce484222325ULL, 0};
     struct rec_sink sink = {hash_emit, &hs};
@@ -1049,20 +1051,31 @@ static struct hash_sink import_hash(const char *path, unsigned threads, bool rea
 }
 
 /* path imports the same with readosm and with this reader on 1 and 3 threads (and small
- * buffers). */
+ * buffers), the ways' points looked up or joined. */
 static void same_three_ways(const char *path)
 {
-    size_t s0, s1, s3;
-    struct hash_sink a = import_hash(path, 1, true, &s0);
-    struct hash_sink b = import_hash(path, 1, false, &s1);
-    struct hash_sink c = import_hash(path, 3, false, &s3);
+    static const struct {
+        unsigned threads;
+        bool readosm;
+        enum osm_join_mode join;
+    } ways[] = {{1, true, OSM_JOIN_LOOKUP},
+                {1, false, OSM_JOIN_LOOKUP},
+                {3, false, OSM_JOIN_LOOKUP},
+                {1, false, OSM_JOIN_SORT},
+                {3, false, OSM_JOIN_SORT}};
+    size_t s0;
+    struct hash_sink a = import_hash(path, ways[0].threads, ways[0].readosm, ways[0].join, &s0);
     printf("# %s: %zu records, hash %016llx\n", strrchr(path, '/') + 1, a.n,
            (unsigned long long)a.h);
-    if (a.h != b.h || b.h != c.h || a.n != b.n || b.n != c.n || s0 != s1 || s1 != s3)
-        fail_msg("%s: readosm %zu records %016llx skipped %zu, 1 thread %zu %016llx %zu, 3 threads "
-                 "%zu %016llx %zu",
-                 path, a.n, (unsigned long long)a.h, s0, b.n, (unsigned long long)b.h, s1, c.n,
-                 (unsigned long long)c.h, s3);
+    for (size_t i = 1; i < sizeof(ways) / sizeof(ways[0]); i++) {
+        size_t s;
+        struct hash_sink b = import_hash(path, ways[i].threads, ways[i].readosm, ways[i].join, &s);
+        if (a.h != b.h || a.n != b.n || s0 != s)
+            fail_msg("%s: readosm %zu records %016llx skipped %zu; %u threads, %s: %zu %016llx %zu",
+                     path, a.n, (unsigned long long)a.h, s0, ways[i].threads,
+                     ways[i].join == OSM_JOIN_SORT ? "joined" : "looked up", b.n,
+                     (unsigned long long)b.h, s);
+    }
 }
 
 /* same_three_ways() on file f written as name in the test directory (then removed); f freed. */

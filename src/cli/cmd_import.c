@@ -151,7 +151,7 @@ int cmd_import(int argc, char **argv)
 {
     const char *output = NULL, *format = NULL, *log_level = "info";
     long threads = 0;
-    const char *memory = "2G", *tmp = NULL;
+    const char *memory = "2G", *tmp = NULL, *osm_join = "auto";
     bool progress = false, quiet = false;
     const char *country = NULL;
     const struct conf_opt opts[] = {
@@ -177,6 +177,13 @@ int cmd_import(int argc, char **argv)
          "where the temporary files go (default: the directory of the index): the builder's "
          "sorted runs, an OSM input's node locations (12 bytes a node) and pending objects; "
          "none is left behind",
+         0, 0},
+        {"osm-join", CONF_STR, &osm_join, "MODE",
+         "how the ways of an OSM input get their nodes' locations: lookup (each way as it is "
+         "read, from the node file), sort (every way's node references sorted by node and "
+         "joined with the node file in one pass, then back in order: the cost does not grow "
+         "with the file) or auto (default: sort when the node file is larger than a quarter of "
+         "--memory); the index is the same",
          0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
@@ -225,6 +232,15 @@ int cmd_import(int argc, char **argv)
                 country);
         return CMD_USAGE;
     }
+    enum osm_join_mode join = OSM_JOIN_AUTO;
+    if (strcmp(osm_join, "sort") == 0)
+        join = OSM_JOIN_SORT;
+    else if (strcmp(osm_join, "lookup") == 0)
+        join = OSM_JOIN_LOOKUP;
+    else if (strcmp(osm_join, "auto") != 0) {
+        fprintf(stderr, "geobatch import: --osm-join '%s': not auto, sort or lookup\n", osm_join);
+        return CMD_USAGE;
+    }
     if ((rc = check_args(output, inputs, n, forced, iso2, fmts)) >= 0)
         return rc;
     if ((rc = cmd_norm_init("import")) >= 0)
@@ -235,13 +251,17 @@ int cmd_import(int argc, char **argv)
     /* The OSM reader's temporary files (node locations, pending objects) go where the builder's
      * go: a planet's node file is 114 GB. It maps up to a quarter of --memory of its node file
      * at once: the pages its lookups map and drop again past that cost a fault each time
-     * (docs/scale.md, "The node file's mapped budget"). */
+     * (docs/scale.md, "The node file's mapped budget"); a larger file is read once, in order,
+     * by the join ("The ways' points by a sort-join"). */
     char tmpdir[4200];
     cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
     uint64_t mem = 0;
     (void)cmd_parse_size(memory, &mem); /* checked by cmd_builder_new */
-    const struct import_osm_opts osm_opts = {
-        .threads = (unsigned)threads, .tmpdir = tmpdir, .map_budget = (size_t)(mem / 4)};
+    const struct import_osm_opts osm_opts = {.threads = (unsigned)threads,
+                                             .tmpdir = tmpdir,
+                                             .map_budget = (size_t)(mem / 4),
+                                             .join = join,
+                                             .memory = (size_t)mem};
     import_osm_configure(&osm_opts);
     int status = CMD_OK;
     bool show = progress_wanted(progress, quiet);

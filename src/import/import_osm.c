@@ -36,7 +36,11 @@
  * Memory at planet size. Node locations: the store writes them, sorted, to a temp file, 4 KiB
  * blocks of 341, and keeps each block's first id in memory (0.02 bytes a node); lookups map the
  * file with a bounded resident set (OSM_NODES_MAP_BUDGET). Ids out of order move the store into
- * memory (16 bytes a node), as every node was before. Pending entries: the log, a 16 MiB buffer
+ * memory (16 bytes a node), as every node was before. A file larger than the budget is not
+ * looked up way by way (a fault a window once the budget is spent): the ways that become
+ * records are logged without their points, their node references sorted by node and joined
+ * with the file in one pass after the passes, and the log written again with the points
+ * (import_osm_join.c; import_osm_configure() chooses). Pending entries: the log, a 16 MiB buffer
  * and then a temp file, so the 100-200 bytes a record stay on disk until emission. What stays in
  * memory grows with the boundaries, the place nodes and the member ways of boundaries, not with
  * the nodes or the records; per record the index builder's own memory comes on top (see
@@ -78,7 +82,8 @@
  * and the store, sealed for good. The settings (import_osm.h) are read when a call starts.
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
- * and checked in import_osm_input.c, the pending log is import_osm_pend.c, rings and boundaries
+ * and checked in import_osm_input.c, the pending log is import_osm_pend.c, the ways' points by
+ * a sort-join import_osm_join.c, rings and boundaries
  * are built in import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted
  * in import_osm_emit.c; import_osm_int.h holds what they share. The PBF reader (osm_pbf.c) and
  * the node store (osm_nodes.c) know nothing of geocoding.
@@ -288,6 +293,18 @@ size_t osm_node_points(const struct osm *o, struct osm_nodes_reader *rd, const i
     return got;
 }
 
+struct rec_point osm_way_point(const struct rec_point *g, size_t got, bool area)
+{
+    struct rec_point c;
+    if (area) {
+        size_t end = got;
+        struct geo_poly poly = {g, &end, 1};
+        geo_poly_centroid(&poly, &c);
+        return c;
+    }
+    return geo_line_point_at(g, got, 0.5);
+}
+
 static bool i64_find(const struct vec *v, int64_t id)
 {
     return v->n && bsearch(&id, v->p, v->n, sizeof(int64_t), cmp_i64);
@@ -435,11 +452,12 @@ static struct pending *pending_new(struct osm *o, char type, int64_t id, uint8_t
  * take its tags and points out of memory again. Return 0 or -errno (o->err written). */
 static int pending_done(struct osm *o, struct pending *p, size_t pool_mark)
 {
-    bool line = p->what & (P_STREET | P_INTERP);
+    bool join = p->what & P_JOIN; /* its points come later (import_osm_join.c) */
+    bool line = (p->what & (P_STREET | P_INTERP)) && !join;
     int rc = osm_pend_add(o, p, line);
     if (rc < 0)
         gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
-    if (p->what & P_INTERP) {
+    if ((p->what & P_INTERP) && !join) {
         *(int64_t *)osm_vec_push(&o->ends, 1) = p->first;
         *(int64_t *)osm_vec_push(&o->ends, 1) = p->last;
     }
@@ -568,6 +586,24 @@ static size_t way_geom(struct osm *o, const struct osm_way *w, const struct rec_
     return osm_node_points(o, NULL, w->node_refs, (size_t)w->node_ref_count, &o->pts);
 }
 
+/* Way w that becomes a record (what), logged without its points: its references go to the join,
+ * which gives them after the passes. Return 0 or a negative code (o->err written). */
+static int pass2_way_join(struct osm *o, const struct osm_way *w, uint8_t what)
+{
+    int rc = osm_join_add(o->join, w->node_refs, (size_t)w->node_ref_count);
+    if (rc < 0) {
+        gb_errf(o->err, o->errlen, "osm: %s: cannot write the ways' node references in %s: %s",
+                o->path, o->plog.tmpdir, gb_strerror(rc));
+        return rc;
+    }
+    size_t mark;
+    struct pending *p = pending_new(o, 'w', w->id, what | P_JOIN, w->tag_count, w->tags, &mark);
+    p->ngeom = (uint32_t)w->node_ref_count; /* references, until the join */
+    p->first = w->node_refs[0];
+    p->last = w->node_refs[w->node_ref_count - 1];
+    return pending_done(o, p, mark);
+}
+
 /* A way: its node list when a pass-1 relation wants it; a pending record when it is an address,
  * a street or an interpolation (its points: pts[0..got_there) when a decoding thread found them,
  * else pts is NULL). Return 0 or the log's negative code (o->err written). */
@@ -592,6 +628,8 @@ static int pass2_way(struct osm *o, const struct osm_way *w, const struct rec_po
         count_country(o, osm_tag_get(w->tag_count, w->tags, "addr:country"));
     if (!what)
         return 0;
+    if (o->join)
+        return pass2_way_join(o, w, what);
     size_t geom0;
     size_t got = way_geom(o, w, pts, got_there, &geom0);
     if (got == 0) {
@@ -605,15 +643,8 @@ static int pass2_way(struct osm *o, const struct osm_way *w, const struct rec_po
     p->first = w->node_refs[0];
     p->last = w->node_refs[w->node_ref_count - 1];
     const struct rec_point *g = &OSM_AT(o->pts, struct rec_point, geom0);
-    struct rec_point c;
     bool closed = w->node_ref_count >= 4 && p->first == p->last;
-    if (closed && (what & P_ADDR)) {
-        size_t end = got;
-        struct geo_poly poly = {g, &end, 1};
-        geo_poly_centroid(&poly, &c);
-    } else {
-        c = geo_line_point_at(g, got, 0.5);
-    }
+    struct rec_point c = osm_way_point(g, got, closed && (what & P_ADDR));
     p->lat = c.lat;
     p->lon = c.lon;
     return pending_done(o, p, mark); /* buildings keep only their point */
@@ -816,6 +847,8 @@ static void osm_release(struct osm *o)
     osm_ring_work_release(&o->rw);
     osm_nodes_free(o->nodes);
     o->nodes = NULL;
+    osm_join_free(o->join);
+    o->join = NULL;
     osm_pend_release(&o->plog);
     free(o->pool);
     free(o->grid);
@@ -946,6 +979,7 @@ struct pbf_pass {
      * goes on; a node added after that (an unsorted file) unseals the store, under the lock. */
     pthread_rwlock_t *lock;            /* readers (read) against the store's changes (write) */
     bool sealed, seal_tried;           /* sealed: under lock */
+    bool join_tried;                   /* the join or the lookups, chosen (join_choose) */
     struct osm_nodes_reader **readers; /* one a decoding thread, made by it */
     size_t reader_budget;              /* bytes of the node file they map at once, together */
     osm_pbf_block_fn pass;             /* the pass that timed_pass() runs and times */
@@ -1073,7 +1107,8 @@ static int pass2_store(struct pbf_pass *pp, const struct osm_pbf_block *b)
         pp->sealed = false; /* the next osm_nodes_add() unseals the store */
         pthread_rwlock_unlock(pp->lock);
     }
-    if (b->nway && !b->nnode && !pp->seal_tried) { /* not before a block's own nodes */
+    /* not before a block's own nodes; not for the join, which needs no readers */
+    if (b->nway && !b->nnode && !pp->seal_tried && !pp->o->join) {
         pp->seal_tried = true;
         pthread_rwlock_wrlock(pp->lock);
         int rc = osm_nodes_seal(pp->o->nodes);
@@ -1088,6 +1123,24 @@ static int pass2_store(struct pbf_pass *pp, const struct osm_pbf_block *b)
     return 0;
 }
 
+/* At the first block of ways alone (every node of a sorted file is in the store by then): the
+ * ways' points by the join (o->join) or by lookups, as osm_opts.join says. */
+static void join_choose(struct pbf_pass *pp, const struct osm_pbf_block *b)
+{
+    if (pp->join_tried || !b->nway || b->nnode)
+        return;
+    pp->join_tried = true;
+    struct osm_nodes_stats ns;
+    osm_nodes_stats(pp->o->nodes, &ns);
+    size_t budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+    bool join = !ns.in_memory && ns.nodes > 0 &&
+                (osm_opts.join == OSM_JOIN_SORT ||
+                 (osm_opts.join == OSM_JOIN_AUTO && ns.file_bytes > budget));
+    if (join)
+        pp->o->join =
+            osm_join_new(pp->o->plog.tmpdir, osm_opts.memory ? osm_opts.memory : (size_t)2 << 30);
+}
+
 static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
 {
     struct pbf_pass *pp = ctx;
@@ -1096,7 +1149,13 @@ static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
         pp->misplaced = true;
         return 1;
     }
-    int rc = pass2_store(pp, b);
+    join_choose(pp, b);
+    int rc = 0;
+    if (b->nnode && pp->o->join) /* nodes after ways (an unsorted file): the ways deferred so far
+                                    get the points they would have had; lookups from here on */
+        rc = osm_join_run(pp->o);
+    if (rc == 0)
+        rc = pass2_store(pp, b);
     const struct way_geoms *wg = b->caller;
     for (size_t g = 0; g < b->ngroup && rc >= 0; g++) {
         const struct osm_pbf_group *gr = &b->groups[g];
@@ -1345,6 +1404,10 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
     if (rc < 0)
         goto out;
     rc = readosm ? osm_read_readosm(&o, in.rpath) : osm_read_pbf(&o, in.rpath, threads);
+    if (rc < 0)
+        goto out;
+    if (!readosm)
+        rc = osm_join_run(&o); /* before the node store goes */
     if (rc < 0)
         goto out;
     long read_rss = peak_rss_mb();

@@ -4,6 +4,7 @@
  *
  *   import_osm.c        the reader: the passes over the file, pending objects, import_osm()
  *   import_osm_pend.c   the log of pending objects, written by the passes, read by emission
+ *   import_osm_join.c   the ways' points by a sort-join with the node file, into the log again
  *   import_osm_input.c  the input made fit for the readers: decompressed, named, checked
  *   osm_pbf.c           the PBF reader (blocks decoded on worker threads, handed over in order)
  *   osm_nodes.c         node locations by id (a memory-mapped block file, or an array)
@@ -44,6 +45,7 @@ enum {
     P_STREET = 2, /* named highway way */
     P_INTERP = 4, /* addr:interpolation way */
     P_PLACE = 8,  /* named place node */
+    P_JOIN = 16,  /* a way logged without its points: the join gives them (import_osm_join.c) */
 };
 
 enum rel_class { REL_NONE, REL_ADMIN, REL_POSTAL, REL_ADDR };
@@ -172,6 +174,7 @@ struct osm {
     char *err; /* where a pass writes why it failed */
     size_t errlen;
     struct osm_nodes *nodes; /* node locations */
+    struct osm_join *join;   /* pass 2 defers the ways' points to it, or NULL: it looks them up */
     struct vec wanted;       /* int64_t way ids (pass 1), sorted after it */
     struct vec ways;         /* struct wayref */
     struct vec refs;         /* int64_t */
@@ -244,6 +247,10 @@ bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
  * through rd as osm_node_read(); return how many. */
 size_t osm_node_points(const struct osm *o, struct osm_nodes_reader *rd, const int64_t *ids,
                        size_t n, struct vec *out);
+/* The point of a way that becomes a record, from the got points of its nodes that were found:
+ * the centroid of an address area (area: a closed way of 4 references or more with an address),
+ * else the middle of the line. The one rule, for the lookups and the join alike. */
+struct rec_point osm_way_point(const struct rec_point *g, size_t got, bool area);
 /* The kept way with this id (a member of a pass-1 relation), or NULL. */
 const struct wayref *osm_way_get(const struct osm *o, int64_t id);
 
@@ -330,11 +337,30 @@ void osm_pend_release(struct osm_pend *l);
 /* Log pending object p with its tags (o->tags, o->pool) and, when keep_geom, its points
  * (o->pts). Return 0 or -errno (osm_pend_error() says why). */
 int osm_pend_add(struct osm *o, const struct pending *p, bool keep_geom);
+/* Log what v says into l, with nstored points of geom (v's ngeom stays what v says). Return 0 or
+ * -errno (osm_pend_error() says why). */
+int osm_pend_put(struct osm_pend *l, const struct pend_view *v, const struct rec_point *geom,
+                 uint32_t nstored);
 /* Go back to the first record (call before osm_pend_next). Return 0 or -errno. */
 int osm_pend_rewind(struct osm_pend *l);
 /* The next record into *v (valid until the next call): 1, 0 at the end, or -errno. */
 int osm_pend_next(struct osm_pend *l, struct pend_view *v);
 const char *osm_pend_error(const struct osm_pend *l);
+
+/* ---- import_osm_join.c ------------------------------------------------------------------- */
+
+struct osm_join;
+/* An empty join whose sorters hold records while the process's resident set stays below memory
+ * bytes, then spill to tmpdir (kept, not copied). Never fails. */
+struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory);
+void osm_join_free(struct osm_join *j);
+/* Defer one way: its n node references, numbered after the ones before. Return 0 or -errno. */
+int osm_join_add(struct osm_join *j, const int64_t *ids, size_t n);
+/* After the last pass, or before a block of nodes that follows ways, while the node store holds
+ * what it held when the ways came: every deferred way of o->plog (P_JOIN) gets its points, and
+ * the log is written again; o->join is freed (NULL: nothing to do). Return 0 or -errno (o->err
+ * written). */
+int osm_join_run(struct osm *o);
 
 /* ---- import_osm_input.c ------------------------------------------------------------------- */
 

@@ -90,16 +90,15 @@ static int pend_flush(struct osm_pend *l)
     return 0;
 }
 
-int osm_pend_add(struct osm *o, const struct pending *p, bool keep_geom)
+/* Log one record: head h (its len is set here), nstored points of geom, tags t. */
+static int pend_write(struct osm_pend *l, struct pend_head *h, const struct rec_point *geom,
+                      const struct tagref *t)
 {
-    struct osm_pend *l = &o->plog;
-    size_t nstored = keep_geom ? p->ngeom : 0, strs = 0;
-    for (uint32_t i = 0; i < p->ntag; i++) {
-        const struct kv *kv = &OSM_AT(o->tags, struct kv, p->tag0 + i);
-        strs += strlen(o->pool + kv->k) + 1 + strlen(o->pool + kv->v) + 1;
-    }
-    size_t len = sizeof(struct pend_head) + nstored * sizeof(struct rec_point) +
-                 p->ntag * sizeof(struct kv) + strs;
+    size_t strs = 0;
+    for (uint32_t i = 0; i < t->n; i++)
+        strs += strlen(t->strs + t->kv[i].k) + 1 + strlen(t->strs + t->kv[i].v) + 1;
+    size_t len =
+        sizeof(*h) + h->nstored * sizeof(struct rec_point) + t->n * sizeof(struct kv) + strs;
     len = (len + 7) & ~(size_t)7;
     if (l->n && l->n + len > l->limit) {
         int rc = pend_flush(l);
@@ -109,28 +108,59 @@ int osm_pend_add(struct osm *o, const struct pending *p, bool keep_geom)
     l->buf = mem_reserve(l->buf, &l->cap, l->n + len, 1);
     unsigned char *w = l->buf + l->n;
     memset(w, 0, len);
-    struct pend_head h = {len,     p->id,    p->first,          p->last, p->lat,  p->lon,
-                          p->ntag, p->ngeom, (uint32_t)nstored, p->type, p->what, {0}};
-    memcpy(w, &h, sizeof(h));
-    unsigned char *g = w + sizeof(h);
-    if (nstored)
-        memcpy(g, &OSM_AT(o->pts, struct rec_point, p->geom0), nstored * sizeof(struct rec_point));
-    struct kv *kvs = (struct kv *)(void *)(g + nstored * sizeof(struct rec_point));
-    char *s = (char *)(kvs + p->ntag), *s0 = s;
-    for (uint32_t i = 0; i < p->ntag; i++) {
-        const struct kv *kv = &OSM_AT(o->tags, struct kv, p->tag0 + i);
-        size_t kl = strlen(o->pool + kv->k) + 1, vl = strlen(o->pool + kv->v) + 1;
+    h->len = len;
+    h->ntag = t->n;
+    memcpy(w, h, sizeof(*h));
+    unsigned char *g = w + sizeof(*h);
+    if (h->nstored)
+        memcpy(g, geom, h->nstored * sizeof(struct rec_point));
+    struct kv *kvs = (struct kv *)(void *)(g + h->nstored * sizeof(struct rec_point));
+    char *s = (char *)(kvs + t->n), *s0 = s;
+    for (uint32_t i = 0; i < t->n; i++) {
+        const char *k = t->strs + t->kv[i].k, *v = t->strs + t->kv[i].v;
+        size_t kl = strlen(k) + 1, vl = strlen(v) + 1;
         kvs[i].k = (size_t)(s - s0);
-        memcpy(s, o->pool + kv->k, kl);
+        memcpy(s, k, kl);
         s += kl;
         kvs[i].v = (size_t)(s - s0);
-        memcpy(s, o->pool + kv->v, vl);
+        memcpy(s, v, vl);
         s += vl;
     }
     l->n += len;
     l->count++;
     l->bytes += len;
     return 0;
+}
+
+int osm_pend_add(struct osm *o, const struct pending *p, bool keep_geom)
+{
+    struct pend_head h = {.id = p->id,
+                          .first = p->first,
+                          .last = p->last,
+                          .lat = p->lat,
+                          .lon = p->lon,
+                          .ngeom = p->ngeom,
+                          .nstored = keep_geom ? p->ngeom : 0,
+                          .type = p->type,
+                          .what = p->what};
+    struct tagref t = {p->ntag ? &OSM_AT(o->tags, struct kv, p->tag0) : NULL, p->ntag, o->pool};
+    const struct rec_point *g = h.nstored ? &OSM_AT(o->pts, struct rec_point, p->geom0) : NULL;
+    return pend_write(&o->plog, &h, g, &t);
+}
+
+int osm_pend_put(struct osm_pend *l, const struct pend_view *v, const struct rec_point *geom,
+                 uint32_t nstored)
+{
+    struct pend_head h = {.id = v->id,
+                          .first = v->first,
+                          .last = v->last,
+                          .lat = v->lat,
+                          .lon = v->lon,
+                          .ngeom = v->ngeom,
+                          .nstored = nstored,
+                          .type = v->type,
+                          .what = v->what};
+    return pend_write(l, &h, geom, &v->tags);
 }
 
 const char *osm_pend_error(const struct osm_pend *l)

@@ -41,16 +41,32 @@ cmp "$T/big/all.gbx" "$T/mid.gbx" || fail "--memory 64M gave another index than 
 
 # An OSM input's node file is mapped up to a quarter of --memory at once; past it the mapped
 # pages are dropped (and fault in again when looked up): Liechtenstein's 4 MiB node file fits
-# the 512 MiB of 2G, not the 2 MiB of 8M. The same index either way.
+# the 512 MiB of 2G, not the 2 MiB of 8M. Past it (--osm-join auto) the ways' node references
+# are sorted and joined with the file instead of looked up one by one. The same index each way.
 f=$D/osm/liechtenstein-2026-03-29.osm.pbf
 "$GB_BIN" import --threads 1 -o "$T/map2g.gbx" "$f" 2>"$T/map2g.log"
-"$GB_BIN" import --threads 1 --memory 8M --tmp "$T/tmp" -o "$T/map8m.gbx" "$f" 2>"$T/map8m.log"
+"$GB_BIN" import --threads 1 --memory 8M --osm-join lookup --tmp "$T/tmp" -o "$T/map8m.gbx" \
+    "$f" 2>"$T/map8m.log"
 grep -q 'node_file_mb=4 node_map_budget_kb=524288 node_unmaps=0 ' "$T/map2g.log" ||
     fail "2G: $(grep 'osm import' "$T/map2g.log")"
 grep -q 'node_file_mb=4 node_map_budget_kb=2048 node_unmaps=[1-9]' "$T/map8m.log" ||
     fail "8M: $(grep 'osm import' "$T/map8m.log")"
 cmp "$T/map2g.gbx" "$T/map8m.gbx" || fail "the node file's budget changed the index"
+! grep -q 'osm join' "$T/map2g.log" "$T/map8m.log" || fail "2G or lookup: the ways were joined"
+for threads in 1 2; do
+    "$GB_BIN" import --threads $threads --memory 8M --tmp "$T/tmp" -o "$T/join$threads.gbx" \
+        "$f" 2>"$T/join$threads.log"
+    grep -q 'osm join .* ways=15348 refs=135228 found=135228 ' "$T/join$threads.log" ||
+        fail "8M, auto, $threads threads: not joined: $(grep 'osm' "$T/join$threads.log")"
+    cmp "$T/map2g.gbx" "$T/join$threads.gbx" || fail "the join ($threads threads) changed the index"
+done
 empty "$T/tmp" "after the OSM imports"
+set +e
+"$GB_BIN" import --osm-join merge -o "$T/x.gbx" "$f" 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 2 "--osm-join merge"
+grep -q -- "--osm-join 'merge': not auto, sort or lookup" "$T/err" || fail "--osm-join: $(cat "$T/err")"
 
 # a failed import: the garbage file comes after records were spilled
 head -c 5000 /dev/urandom >"$T/garbage.dat"
