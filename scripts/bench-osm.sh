@@ -20,12 +20,17 @@
 # tile, and from it and the CPU rates the projections for Germany (450 M nodes) and the planet
 # (9.5 G nodes). Every import runs with --memory MEMORY (default 256M: the node file mapped up
 # to 64 MiB at once, as before the budget followed --memory), so that the tile's mapped node
-# file does not pass for RAM that grows with its nodes.
+# file does not pass for RAM that grows with its nodes, and looks the ways' nodes up
+# (--osm-join lookup, as before the join), so that the figures compare with earlier ones.
+#
+# Then the tile with the ways' points joined (--osm-join sort) against looked up, alternating,
+# ROUNDS_JOIN (default 2) times on 1 and 2 threads: the reading's CPU, wall and peak.
 #
 # Then the node lookups' locality on real data: Liechtenstein on one thread with --memory 2G,
 # 8M, 4M, 2M and 1M (the node file mapped up to a quarter of it: all of its 4 MiB file, then
-# 1/2 to 1/16 of it), three times each: the budget, the mapping's drops and the reading's CPU
-# time (a country's node file against a budget in the same ratio pays about as much more).
+# 1/2 to 1/16 of it), three times each, looked up and joined: the budget, the mapping's drops
+# and the reading's CPU time (a country's node file against a budget in the same ratio pays
+# about as much more).
 set -euo pipefail
 bin=${1:?usage: bench-osm.sh BIN SHARED WORK [COPIES]}
 shared=${2:?}
@@ -48,10 +53,11 @@ fi
 
 out=$work/bench-osm.tsv
 : >"$out"
-# run LABEL BINARY THREADS FILE: one import, one TSV line (THREADS "-": the binary's default)
+# run LABEL BINARY THREADS FILE [ARGS...]: one import, one TSV line (THREADS "-": the
+# binary's default)
 run() {
-    local label=$1 b=$2 t=$3 f=$4 args=()
-    [ "$t" = - ] || args=(--threads "$t")
+    local label=$1 b=$2 t=$3 f=$4 args=("${@:5}")
+    [ "$t" = - ] || args+=(--threads "$t")
     local pre=()
     [ -z "${NICE:-}" ] || pre=(nice -n "$NICE")
     "${pre[@]}" /usr/bin/time -f '%e %U %S %M' -o "$work/time.txt" \
@@ -75,13 +81,13 @@ run() {
 
 printf 'label\tthreads\tnodes\twall_s\tcpu_s\tpeak_rss_mb\tMnodes_per_cpu_s\tbytes_per_node' >&2
 printf '\tread_wall_s\tread_cpu_s\tread_Mnodes_per_cpu_s\tread_peak_rss_mb\tread_main_cpu_s\n' >&2
-run li "$bin" 1 "$li"
-run li "$bin" 2 "$li"
+run li "$bin" 1 "$li" --osm-join lookup
+run li "$bin" 2 "$li" --osm-join lookup
 # ROUNDS (default 3) alternating pairs: on a shared virtual machine the same import's wall time
 # varies by a quarter from run to run, and the best of each count is kept
 for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
-    run tile "$bin" 1 "$tile"
-    run tile "$bin" 2 "$tile"
+    run tile "$bin" 1 "$tile" --osm-join lookup
+    run tile "$bin" 2 "$tile" --osm-join lookup
 done
 [ -z "$before" ] || run before "$before" - "$tile"
 uptime >&2
@@ -127,18 +133,38 @@ awk -F'\t' '
                 bc, bn / bc / 1e6, brss, brss * 1048576 / bn
     }' "$out"
 
-echo "node lookups on real data (Liechtenstein, 1 thread: three runs of each):"
+# The ways' points joined instead of looked up (--osm-join sort, what auto does when the node
+# file is larger than a quarter of --memory), alternating with the lookups, 1 and 2 threads.
+echo "the tile's ways' points, looked up and joined (--memory $memory; best of $ROUNDS_JOIN):"
+for ((round = 1; round <= ROUNDS_JOIN; round++)); do
+    for t in 1 2; do
+        run "lookup$t" "$bin" $t "$tile" --osm-join lookup >/dev/null
+        run "sort$t" "$bin" $t "$tile" --osm-join sort >/dev/null
+    done
+done
+grep -o 'osm join .*' "$work/log.txt" | sed 's/.* ways=/  the last join: ways=/'
+awk -F'\t' '$1 ~ /^(lookup|sort)/ { k = $1
+        if (!(k in c) || $10 < c[k]) { c[k] = $10; w[k] = $9; r[k] = $12 } }
+    END { for (t = 1; t <= 2; t++)
+        printf "  %d thread(s): reading CPU %.2f s looked up, %.2f s joined (x%.2f); wall %.2f / %.2f s; reading peak %d / %d MB\n",
+            t, c["lookup" t], c["sort" t], c["lookup" t] / c["sort" t], w["lookup" t], w["sort" t],
+            r["lookup" t], r["sort" t] }' "$out"
+
+echo "node lookups on real data (Liechtenstein, 1 thread: three runs of each, looked up and joined):"
 for m in 2G 8M 4M 2M 1M; do
     for _ in 1 2 3; do
-        "$bin" import --threads 1 --memory $m -o "$work/bench-osm.gbx" "$li" 2>"$work/log.txt"
-        line=$(grep 'osm import' "$work/log.txt" | tail -1)
-        printf '%s' "$m"
-        for f in node_file_mb node_map_budget_kb node_unmaps read_cpu_ms; do
-            printf '\t%s' "$(sed -n "s/.* $f=\([0-9]*\).*/\1/p" <<<"$line")"
+        for j in lookup sort; do
+            "$bin" import --threads 1 --memory $m --osm-join $j -o "$work/bench-osm.gbx" "$li" \
+                2>"$work/log.txt"
+            line=$(grep 'osm import' "$work/log.txt" | tail -1)
+            printf '%s %s' "$m" "$j"
+            for f in node_file_mb node_map_budget_kb node_unmaps read_cpu_ms; do
+                printf '\t%s' "$(sed -n "s/.* $f=\([0-9]*\).*/\1/p" <<<"$line")"
+            done
+            echo
         done
-        echo
     done
 done | awk -F'\t' '{ v[$1] = v[$1] " " $5; b[$1] = $3; d[$1] = $4; f[$1] = $2; o[NR] = $1 }
     END { for (i = 1; i <= NR; i++) if (!(o[i] in seen)) { seen[o[i]] = 1; m = o[i]
-        printf "  --memory %-3s budget %7d KiB (file %d MiB): %5d drops, reading CPU ms:%s\n",
+        printf "  --memory %-10s budget %7d KiB (file %d MiB): %5d drops, reading CPU ms:%s\n",
             m, b[m], f[m], d[m], v[m] } }'

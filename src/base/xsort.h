@@ -118,7 +118,10 @@ void xsort_init(struct xsort *s, const char *name, struct xs_pool *pool, size_t 
 /* Add one record (len bytes; len == fixed for fixed-size sorters). Return 0 or -errno (a
  * temporary file could not be written). */
 int xsort_add(struct xsort *s, const void *rec, size_t len);
-/* Fix the order and prepare the iteration. Return 0 or -errno. */
+/* Fix the order and prepare the iteration. Return 0 or -errno. cmp may be NULL when key is
+ * given: the key alone orders the records, and records with equal keys come in an order that is
+ * fixed but not specified (records of a fixed size are then sorted by their keys' bytes, a radix
+ * sort, when the pool has room for a copy of them). */
 int xsort_sort(struct xsort *s, xs_cmp_fn *cmp, xs_key_fn *key, void *ctx);
 /* The next record in order and its length, or NULL at the end or on an error (s->rc). Valid
  * until the next call. */

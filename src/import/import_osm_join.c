@@ -84,20 +84,12 @@ int osm_join_add(struct osm_join *j, const int64_t *ids, size_t n)
     return 0;
 }
 
-/* Orders: node id, then seq (a total order: seq is unique); seq alone. */
+/* The orders: node id (references of one node in any order: what they find goes back by seq);
+ * seq (unique). */
 static uint64_t ref_key(const void *rec, void *ctx)
 {
     (void)ctx;
     return (uint64_t)((const struct jref *)rec)->id ^ (UINT64_C(1) << 63);
-}
-
-static int ref_cmp(const void *a, const void *b, void *ctx)
-{
-    (void)ctx;
-    const struct jref *x = a, *y = b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static uint64_t pt_key(const void *rec, void *ctx)
@@ -106,17 +98,20 @@ static uint64_t pt_key(const void *rec, void *ctx)
     return ((const struct jpt *)rec)->seq;
 }
 
-static int pt_cmp(const void *a, const void *b, void *ctx)
+static long long now_ms(void)
 {
-    (void)ctx;
-    uint64_t x = ((const struct jpt *)a)->seq, y = ((const struct jpt *)b)->seq;
-    return x < y ? -1 : x > y;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Steps 1 and 2: every reference's location, by node id, into j->pts. */
-static int join_lookup(struct osm *o, struct osm_join *j, uint64_t *found)
+/* Steps 1 and 2: every reference's location, by node id, into j->pts; the milliseconds of the
+ * sort and of the lookups to ms[0], ms[1]. */
+static int join_lookup(struct osm *o, struct osm_join *j, uint64_t *found, long long ms[2])
 {
-    int rc = xsort_sort(&j->refs, ref_cmp, ref_key, NULL);
+    long long t0 = now_ms();
+    int rc = xsort_sort(&j->refs, NULL, ref_key, NULL);
+    ms[0] = now_ms() - t0;
     const struct jref *r;
     int64_t last = 0;
     bool have = false, known = false;
@@ -137,7 +132,8 @@ static int join_lookup(struct osm *o, struct osm_join *j, uint64_t *found)
     if (rc == 0)
         rc = j->refs.rc;
     xsort_release(&j->refs); /* its files and buffers go before the second sort */
-    return rc < 0 ? rc : xsort_sort(&j->pts, pt_cmp, pt_key, NULL);
+    ms[1] = now_ms() - t0 - ms[0];
+    return rc;
 }
 
 /* Step 4: the log again, each deferred way with its points, into nl. */
@@ -192,10 +188,13 @@ int osm_join_run(struct osm *o)
         o->join = NULL;
         return 0;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = now_ms(), ms[4];
     uint64_t found = 0;
-    int rc = join_lookup(o, j, &found);
+    int rc = join_lookup(o, j, &found, ms);
+    long long t1 = now_ms();
+    if (rc == 0)
+        rc = xsort_sort(&j->pts, NULL, pt_key, NULL);
+    ms[2] = now_ms() - t1;
     if (rc < 0) {
         gb_errf(o->err, o->errlen, "osm: %s: cannot sort the ways' node references in %s: %s",
                 o->path, j->pool.tmpdir, gb_strerror(rc));
@@ -203,7 +202,9 @@ int osm_join_run(struct osm *o)
     }
     struct osm_pend nl;
     osm_pend_init(&nl, o->plog.tmpdir, o->plog.limit);
+    t1 = now_ms();
     rc = join_rewrite(o, j, &nl);
+    ms[3] = now_ms() - t1;
     if (rc < 0) {
         const char *why = nl.err[0] ? nl.err : o->plog.err[0] ? o->plog.err : gb_strerror(rc);
         gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, why);
@@ -212,10 +213,10 @@ int osm_join_run(struct osm *o)
     }
     osm_pend_release(&o->plog);
     o->plog = nl;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_info("osm join file=%s ways=%llu refs=%llu found=%llu ms=%lld", o->path,
-             (unsigned long long)j->ways, (unsigned long long)j->n, (unsigned long long)found,
-             (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    log_info("osm join file=%s ways=%llu refs=%llu found=%llu sort_ms=%lld lookup_ms=%lld "
+             "sort_back_ms=%lld rewrite_ms=%lld ms=%lld",
+             o->path, (unsigned long long)j->ways, (unsigned long long)j->n,
+             (unsigned long long)found, ms[0], ms[1], ms[2], ms[3], now_ms() - t0);
     osm_join_free(j);
     o->join = NULL;
     return 0;
