@@ -7,13 +7,16 @@
  * short geometry. The file has hard links called in.osm and in.pbf so that the OSM importer
  * reads it directly (XML through readosm, PBF through osm_pbf.c), and small valid admin-name files
  * (admin1.json, admin2.json, admin1CodesASCII.txt) lie beside it so that the GeoNames importers
- * reach their lookups.
+ * reach their lookups. A PBF is imported twice: with the ways' nodes looked up and with them
+ * joined (their sorters spilled at once), which must give as many records and skips.
  */
 #include "import/import.h"
+#include "import/import_osm.h"
 #include "base/log.h"
 #include "record/record.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,7 +140,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (link(p_input, p_osm) != 0 || link(p_input, p_pbf) != 0)
         abort();
     atexit(cleanup);
+    const struct import_osm_opts dflt = {.join = OSM_JOIN_LOOKUP};
+    import_osm_configure(&dflt);
     return 0;
+}
+
+/* The PBF at path imports with its ways' points joined as it did with them looked up (st). */
+static bool same_joined(const char *path, const struct import_stats *st)
+{
+    const struct import_osm_opts join = {.join = OSM_JOIN_SORT, .memory = 1};
+    import_osm_configure(&join);
+    struct rec_sink sink = {emit, NULL};
+    struct import_stats js;
+    char err[256];
+    int rc = import_file(path, FMT_OSM_PBF, &sink, &js, err, sizeof(err));
+    const struct import_osm_opts dflt = {.join = OSM_JOIN_LOOKUP};
+    import_osm_configure(&dflt);
+    return rc == 0 && js.records == st->records && js.skipped == st->skipped;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -157,6 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc < 0 && !memchr(err, '\0', sizeof(err)))
             __builtin_trap();
         if (st.skipped > 0 && !memchr(st.first_reason, '\0', sizeof(st.first_reason)))
+            __builtin_trap();
+        if (f == FMT_OSM_PBF && rc == 0 && !same_joined(path, &st))
             __builtin_trap();
     }
     return 0;
