@@ -8,7 +8,7 @@
  * reads it directly (XML through readosm, PBF through osm_pbf.c), and small valid admin-name files
  * (admin1.json, admin2.json, admin1CodesASCII.txt) lie beside it so that the GeoNames importers
  * reach their lookups. A PBF is imported twice: with the ways' nodes looked up and with them
- * joined (their sorters spilled at once), which must give as many records and skips.
+ * joined (its spools at their smallest), which must give as many records and skips.
  */
 #include "import/import.h"
 #include "import/import_osm.h"
@@ -140,7 +140,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (link(p_input, p_osm) != 0 || link(p_input, p_pbf) != 0)
         abort();
     atexit(cleanup);
-    const struct import_osm_opts dflt = {.join = OSM_JOIN_LOOKUP};
+    const struct import_osm_opts dflt = {.join = OSM_JOIN_NEVER};
     import_osm_configure(&dflt);
     return 0;
 }
@@ -148,13 +148,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* The PBF at path imports with its ways' points joined as it did with them looked up (st). */
 static bool same_joined(const char *path, const struct import_stats *st)
 {
-    const struct import_osm_opts join = {.join = OSM_JOIN_SORT, .memory = 1};
+    const struct import_osm_opts join = {.join = OSM_JOIN_ALWAYS, .memory = 1};
     import_osm_configure(&join);
     struct rec_sink sink = {emit, NULL};
     struct import_stats js;
     char err[256];
     int rc = import_file(path, FMT_OSM_PBF, &sink, &js, err, sizeof(err));
-    const struct import_osm_opts dflt = {.join = OSM_JOIN_LOOKUP};
+    const struct import_osm_opts dflt = {.join = OSM_JOIN_NEVER};
     import_osm_configure(&dflt);
     return rc == 0 && js.records == st->records && js.skipped == st->skipped;
 }

@@ -21,9 +21,9 @@
 # (9.5 G nodes). Every import runs with --memory MEMORY (default 256M: the node file mapped up
 # to 64 MiB at once, as before the budget followed --memory), so that the tile's mapped node
 # file does not pass for RAM that grows with its nodes, and looks the ways' nodes up
-# (--osm-join lookup, as before the join), so that the figures compare with earlier ones.
+# (--osm-join never, as before the join), so that the figures compare with earlier ones.
 #
-# Then the tile with the ways' points joined (--osm-join sort) against looked up, alternating,
+# Then the tile with the ways' points joined (--osm-join always) against looked up, alternating,
 # ROUNDS_JOIN (default 2) times on 1 and 2 threads: the reading's CPU, wall and peak.
 #
 # Then the node lookups' locality on real data: Liechtenstein on one thread with --memory 2G,
@@ -81,13 +81,13 @@ run() {
 
 printf 'label\tthreads\tnodes\twall_s\tcpu_s\tpeak_rss_mb\tMnodes_per_cpu_s\tbytes_per_node' >&2
 printf '\tread_wall_s\tread_cpu_s\tread_Mnodes_per_cpu_s\tread_peak_rss_mb\tread_main_cpu_s\n' >&2
-run li "$bin" 1 "$li" --osm-join lookup
-run li "$bin" 2 "$li" --osm-join lookup
+run li "$bin" 1 "$li" --osm-join never
+run li "$bin" 2 "$li" --osm-join never
 # ROUNDS (default 3) alternating pairs: on a shared virtual machine the same import's wall time
 # varies by a quarter from run to run, and the best of each count is kept
 for ((round = 1; round <= ${ROUNDS:-3}; round++)); do
-    run tile "$bin" 1 "$tile" --osm-join lookup
-    run tile "$bin" 2 "$tile" --osm-join lookup
+    run tile "$bin" 1 "$tile" --osm-join never
+    run tile "$bin" 2 "$tile" --osm-join never
 done
 [ -z "$before" ] || run before "$before" - "$tile"
 uptime >&2
@@ -133,27 +133,27 @@ awk -F'\t' '
                 bc, bn / bc / 1e6, brss, brss * 1048576 / bn
     }' "$out"
 
-# The ways' points joined instead of looked up (--osm-join sort, what auto does when the node
+# The ways' points joined instead of looked up (--osm-join always, what auto does when the node
 # file is larger than a quarter of --memory), alternating with the lookups, 1 and 2 threads.
 echo "the tile's ways' points, looked up and joined (--memory $memory; best of $ROUNDS_JOIN):"
 for ((round = 1; round <= ROUNDS_JOIN; round++)); do
     for t in 1 2; do
-        run "lookup$t" "$bin" $t "$tile" --osm-join lookup >/dev/null
-        run "sort$t" "$bin" $t "$tile" --osm-join sort >/dev/null
+        run "lookup$t" "$bin" $t "$tile" --osm-join never >/dev/null
+        run "join$t" "$bin" $t "$tile" --osm-join always >/dev/null
     done
 done
 grep -o 'osm join .*' "$work/log.txt" | sed 's/.* ways=/  the last join: ways=/'
-awk -F'\t' '$1 ~ /^(lookup|sort)/ { k = $1
+awk -F'\t' '$1 ~ /^(lookup|join)/ { k = $1
         if (!(k in c) || $10 < c[k]) { c[k] = $10; w[k] = $9; r[k] = $12 } }
     END { for (t = 1; t <= 2; t++)
         printf "  %d thread(s): reading CPU %.2f s looked up, %.2f s joined (x%.2f); wall %.2f / %.2f s; reading peak %d / %d MB\n",
-            t, c["lookup" t], c["sort" t], c["lookup" t] / c["sort" t], w["lookup" t], w["sort" t],
-            r["lookup" t], r["sort" t] }' "$out"
+            t, c["lookup" t], c["join" t], c["lookup" t] / c["join" t], w["lookup" t], w["join" t],
+            r["lookup" t], r["join" t] }' "$out"
 
 echo "node lookups on real data (Liechtenstein, 1 thread: three runs of each, looked up and joined):"
 for m in 2G 8M 4M 2M 1M; do
     for _ in 1 2 3; do
-        for j in lookup sort; do
+        for j in never always; do
             "$bin" import --threads 1 --memory $m --osm-join $j -o "$work/bench-osm.gbx" "$li" \
                 2>"$work/log.txt"
             line=$(grep 'osm import' "$work/log.txt" | tail -1)

@@ -1022,7 +1022,8 @@ static int hash_emit(void *ctx, const struct record *r)
 
 /* Import path with these settings; return the hash of what came out (rc must be 0). Not
  * readosm, threads 3: the pending objects go to their temp file after 4 KiB, the node file is
- * mapped 64 KiB at a time, and the join's sorters spill at once (a budget of 1 byte). */
+ * mapped 64 KiB at a time, and the join's spools keep 64 KiB each (a memory of 1 byte): the join
+ * looks up ranges of 64 KiB of the node file, and its spools go to temporary files. */
 static struct hash_sink import_hash(const char *path, unsigned threads, bool readosm,
                                     enum osm_join_mode join, size_t *skipped)
 {
@@ -1058,11 +1059,11 @@ static void same_three_ways(const char *path)
         unsigned threads;
         bool readosm;
         enum osm_join_mode join;
-    } ways[] = {{1, true, OSM_JOIN_LOOKUP},
-                {1, false, OSM_JOIN_LOOKUP},
-                {3, false, OSM_JOIN_LOOKUP},
-                {1, false, OSM_JOIN_SORT},
-                {3, false, OSM_JOIN_SORT}};
+    } ways[] = {{1, true, OSM_JOIN_NEVER},
+                {1, false, OSM_JOIN_NEVER},
+                {3, false, OSM_JOIN_NEVER},
+                {1, false, OSM_JOIN_ALWAYS},
+                {3, false, OSM_JOIN_ALWAYS}};
     size_t s0;
     struct hash_sink a = import_hash(path, ways[0].threads, ways[0].readosm, ways[0].join, &s0);
     printf("# %s: %zu records, hash %016llx\n", strrchr(path, '/') + 1, a.n,
@@ -1073,7 +1074,7 @@ static void same_three_ways(const char *path)
         if (a.h != b.h || a.n != b.n || s0 != s)
             fail_msg("%s: readosm %zu records %016llx skipped %zu; %u threads, %s: %zu %016llx %zu",
                      path, a.n, (unsigned long long)a.h, s0, ways[i].threads,
-                     ways[i].join == OSM_JOIN_SORT ? "joined" : "looked up", b.n,
+                     ways[i].join == OSM_JOIN_ALWAYS ? "joined" : "looked up", b.n,
                      (unsigned long long)b.h, s);
     }
 }

@@ -387,7 +387,7 @@ static int cmp_ent(const void *pa, const void *pb, void *ctx)
     const struct xs_ent *a = pa, *b = pb;
     if (a->key != b->key)
         return a->key < b->key ? -1 : 1;
-    return s->cmp ? s->cmp(ent_rec(s, a), ent_rec(s, b), s->ctx) : 0;
+    return s->cmp(ent_rec(s, a), ent_rec(s, b), s->ctx);
 }
 
 static int cmp_fixed(const void *a, const void *b, void *ctx)
@@ -398,56 +398,12 @@ static int cmp_fixed(const void *a, const void *b, void *ctx)
         if (ka != kb)
             return ka < kb ? -1 : 1;
     }
-    return s->cmp ? s->cmp(a, b, s->ctx) : 0;
-}
-
-/* Sort the n_buf fixed-size records in buf by their keys alone (least significant byte first,
- * stable, the bytes in which every key is the same skipped) through tmp, room for as many. */
-static void radix_sort(struct xsort *s, char *tmp)
-{
-    size_t n = s->n_buf, size = s->fixed;
-    size_t(*count)[256] = xcalloc(8, sizeof(*count));
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = s->key(s->buf + i * size, s->ctx);
-        for (int d = 0; d < 8; d++)
-            count[d][(k >> (8 * d)) & 0xff]++;
-    }
-    char *from = s->buf, *to = tmp;
-    for (int d = 0; d < 8; d++) {
-        size_t *c = count[d], at = 0;
-        bool one = false;
-        for (int v = 0; v < 256 && !one; v++)
-            one = c[v] == n;
-        if (one)
-            continue;
-        for (int v = 0; v < 256; v++) { /* counts to where each byte value starts */
-            size_t k = c[v];
-            c[v] = at;
-            at += k;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const char *r = from + i * size;
-            memcpy(to + c[(s->key(r, s->ctx) >> (8 * d)) & 0xff]++ * size, r, size);
-        }
-        char *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != s->buf)
-        memcpy(s->buf, from, n * size);
-    free(count);
+    return s->cmp(a, b, s->ctx);
 }
 
 /* Sort the n_buf records in buf. */
 static void sort_buf(struct xsort *s)
 {
-    if (s->fixed && s->key && !s->cmp && s->n_buf > 1 &&
-        (uint64_t)s->n_buf * s->fixed <= pool_room(s->pool)) {
-        char *tmp = xmallocarray(s->n_buf, s->fixed);
-        radix_sort(s, tmp);
-        free(tmp);
-        return;
-    }
     if (s->fixed) {
         if (s->key)
             xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, cmp_fixed, s);
@@ -699,7 +655,7 @@ static bool rd_less(const struct xsort *s, uint32_t a, uint32_t b)
         if (ka != kb)
             return ka < kb;
     }
-    int c = s->cmp ? s->cmp(ra, rb, s->ctx) : 0;
+    int c = s->cmp(ra, rb, s->ctx);
     return c < 0 || (c == 0 && a < b);
 }
 

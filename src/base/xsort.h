@@ -4,7 +4,8 @@
  * Records go in, in any order, while an input is read, and come out sorted: in memory while the
  * pool has room, else through sorted runs in anonymous temporary files that are merged. The
  * order never depends on where the records were sorted. Used by the index builder (every table
- * counted per address or point) and by the OSM importer (the ways' node references).
+ * counted per address or point); its anonymous temporary files (xs_tmpfile, xs_append) by the
+ * OSM importer's join too.
  *
  * Thread safety: a pool and its sorters belong to one thread.
  */
@@ -118,10 +119,7 @@ void xsort_init(struct xsort *s, const char *name, struct xs_pool *pool, size_t 
 /* Add one record (len bytes; len == fixed for fixed-size sorters). Return 0 or -errno (a
  * temporary file could not be written). */
 int xsort_add(struct xsort *s, const void *rec, size_t len);
-/* Fix the order and prepare the iteration. Return 0 or -errno. cmp may be NULL when key is
- * given: the key alone orders the records, and records with equal keys come in an order that is
- * fixed but not specified (records of a fixed size are then sorted by their keys' bytes, a radix
- * sort, when the pool has room for a copy of them). */
+/* Fix the order and prepare the iteration. Return 0 or -errno. */
 int xsort_sort(struct xsort *s, xs_cmp_fn *cmp, xs_key_fn *key, void *ctx);
 /* The next record in order and its length, or NULL at the end or on an error (s->rc). Valid
  * until the next call. */

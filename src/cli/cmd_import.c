@@ -178,12 +178,13 @@ int cmd_import(int argc, char **argv)
          "sorted runs, an OSM input's node locations (12 bytes a node) and pending objects; "
          "none is left behind",
          0, 0},
-        {"osm-join", CONF_STR, &osm_join, "MODE",
-         "how the ways of an OSM input get their nodes' locations: lookup (each way as it is "
-         "read, from the node file), sort (every way's node references sorted by node and "
-         "joined with the node file in one pass, then back in order: the cost does not grow "
-         "with the file) or auto (default: sort when the node file is larger than a quarter of "
-         "--memory); the index is the same",
+        {"osm-join", CONF_STR, &osm_join, "WHEN",
+         "how the ways of an OSM input get their nodes' locations: never (each way looks its "
+         "nodes up in the node file as it is read), always (every way's node references are "
+         "spooled by where they lie in the node file and joined with it after the reading, one "
+         "range that fits the mapped budget at a time: the cost does not grow with the file) or "
+         "auto (default: the join when the node file is larger than a quarter of --memory); the "
+         "index is the same",
          0, 0},
         {"log-level", CONF_STR, &log_level, "LEVEL", "debug, info, warn or error", 0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
@@ -233,12 +234,12 @@ int cmd_import(int argc, char **argv)
         return CMD_USAGE;
     }
     enum osm_join_mode join = OSM_JOIN_AUTO;
-    if (strcmp(osm_join, "sort") == 0)
-        join = OSM_JOIN_SORT;
-    else if (strcmp(osm_join, "lookup") == 0)
-        join = OSM_JOIN_LOOKUP;
+    if (strcmp(osm_join, "always") == 0)
+        join = OSM_JOIN_ALWAYS;
+    else if (strcmp(osm_join, "never") == 0)
+        join = OSM_JOIN_NEVER;
     else if (strcmp(osm_join, "auto") != 0) {
-        fprintf(stderr, "geobatch import: --osm-join '%s': not auto, sort or lookup\n", osm_join);
+        fprintf(stderr, "geobatch import: --osm-join '%s': not auto, always or never\n", osm_join);
         return CMD_USAGE;
     }
     if ((rc = check_args(output, inputs, n, forced, iso2, fmts)) >= 0)
@@ -252,7 +253,7 @@ int cmd_import(int argc, char **argv)
      * go: a planet's node file is 114 GB. It maps up to a quarter of --memory of its node file
      * at once: the pages its lookups map and drop again past that cost a fault each time
      * (docs/scale.md, "The node file's mapped budget"); a larger file is read once, in order,
-     * by the join ("The ways' points by a sort-join"). */
+     * by the join ("The ways' points by a join"). */
     char tmpdir[4200];
     cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
     uint64_t mem = 0;

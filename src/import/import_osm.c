@@ -38,9 +38,10 @@
  * file with a bounded resident set (OSM_NODES_MAP_BUDGET). Ids out of order move the store into
  * memory (16 bytes a node), as every node was before. A file larger than the budget is not
  * looked up way by way (a fault a window once the budget is spent): the ways that become
- * records are logged without their points, their node references sorted by node and joined
- * with the file in one pass after the passes, and the log written again with the points
- * (import_osm_join.c; import_osm_configure() chooses). Pending entries: the log, a 16 MiB buffer
+ * records are logged without their points, their node references spooled by the range of the
+ * file they lie in and joined with it after the passes, a range that fits the budget at a
+ * time, and the log written again with the points (import_osm_join.c; import_osm_configure()
+ * chooses). Pending entries: the log, a 16 MiB buffer
  * and then a temp file, so the 100-200 bytes a record stay on disk until emission. What stays in
  * memory grows with the boundaries, the place nodes and the member ways of boundaries, not with
  * the nodes or the records; per record the index builder's own memory comes on top (see
@@ -83,7 +84,7 @@
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
  * and checked in import_osm_input.c, the pending log is import_osm_pend.c, the ways' points by
- * a sort-join import_osm_join.c, rings and boundaries
+ * a join import_osm_join.c, rings and boundaries
  * are built in import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted
  * in import_osm_emit.c; import_osm_int.h holds what they share. The PBF reader (osm_pbf.c) and
  * the node store (osm_nodes.c) know nothing of geocoding.
@@ -1134,11 +1135,12 @@ static void join_choose(struct pbf_pass *pp, const struct osm_pbf_block *b)
     osm_nodes_stats(pp->o->nodes, &ns);
     size_t budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
     bool join = !ns.in_memory && ns.nodes > 0 &&
-                (osm_opts.join == OSM_JOIN_SORT ||
+                (osm_opts.join == OSM_JOIN_ALWAYS ||
                  (osm_opts.join == OSM_JOIN_AUTO && ns.file_bytes > budget));
     if (join)
         pp->o->join =
-            osm_join_new(pp->o->plog.tmpdir, osm_opts.memory ? osm_opts.memory : (size_t)2 << 30);
+            osm_join_new(pp->o->plog.tmpdir, osm_opts.memory ? osm_opts.memory : (size_t)2 << 30,
+                         pp->o->nodes, budget);
 }
 
 static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)

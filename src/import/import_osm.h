@@ -12,12 +12,12 @@
 #include <stddef.h>
 
 /* How pass 2 gives the ways that become records their points (docs/scale.md, "The ways' points
- * by a sort-join"): each way as it is read, looking its nodes up in the node file; or every
- * way's references sorted by node and joined with the file in one pass after the reading. */
+ * by a join"): each way as it is read, looking its nodes up in the node file; or every way's
+ * references joined with the file after the passes, one range of it at a time. */
 enum osm_join_mode {
     OSM_JOIN_AUTO,   /* the join when the node file is larger than map_budget */
-    OSM_JOIN_SORT,   /* the join whenever the node file is used (sorted input) */
-    OSM_JOIN_LOOKUP, /* the lookups */
+    OSM_JOIN_ALWAYS, /* the join whenever the node file is used (not in memory mode) */
+    OSM_JOIN_NEVER,  /* the lookups */
 };
 
 struct import_osm_opts {

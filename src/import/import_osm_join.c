@@ -1,45 +1,135 @@
 /*
- * import_osm_join.c - the ways' points by a sort-join: instead of looking up each node of a way
- * as pass 2 reads it (a random access into the node file: once the file is larger than the
- * pages it may keep mapped, a fault a window), pass 2 logs the way without its points and adds
- * its node references here, numbered in the order they come (seq). After the last pass:
- *   1. the references are sorted by node id (an external sort, base/xsort.h);
- *   2. the node file is read in that order, each node looked up once, a sequential pass;
- *      every found location goes to a second sorter as (seq, point);
- *   3. that one is sorted by seq, which is the order of the ways in the pending log;
- *   4. the log is read and written again: each deferred way gets its points (the ones found,
- *      in its own order), its point (the same function as the lookups use) and, when none of
- *      its nodes is in the file, is skipped as the lookups would have skipped it.
- * The work does not depend on how large the node file is beside the memory: two sorts of 16 and
- * 24 bytes a reference, spilling to --tmp past the budget, and one pass over the file. The
- * records are the same as with the lookups (test/e2e/import_memory.sh, test_osm_pbf): a way
- * gets the nodes that came before it. In a sorted file every node comes before the ways; in an
- * unsorted one, a block of nodes after ways runs the join at once, for the ways deferred so far,
- * and the ways after it are looked up. The skip of a way without any of its nodes is counted
- * when the join runs, after the passes' own skips before it, so the first reason an import
- * reports may differ.
+ * import_osm_join.c - the ways' points by a join: instead of looking up each node of a way as
+ * pass 2 reads it (a random access into the node file: once the file is larger than the pages
+ * it may keep mapped, a fault a window), pass 2 logs the way without its points and adds its
+ * node references here, numbered in the order they come (seq). The node file is cut into ranges
+ * that fit the mapped budget (osm_nodes_split), and
+ *   1. each reference goes to its range's spool as (id, seq) while pass 2 reads;
+ *   2. after the last pass the ranges are looked up one after another, so the windows each one
+ *      maps fit the budget and are faulted in once; every location found goes, as (seq, point),
+ *      to the spool of its slice of seq (a slice is as many points as an array of memory / 8
+ *      bytes holds);
+ *   3. the log is read and written again: each slice in turn is placed in that array by seq, and
+ *      each deferred way takes its points from it (the ones found, in its own order), its point
+ *      (the rule the lookups use) and, when none of its nodes is in the file, is skipped as the
+ *      lookups would have skipped it.
+ * No sort: every reference is written and read twice, in order (a spool is a buffer of its
+ * share of memory / 8, then a temporary file in tmpdir), and looked up once; the work does not
+ * depend on how large the node file is beside the memory. The records are the same as with the
+ * lookups (test/e2e/import_memory.sh, test_osm_pbf): a way gets the nodes that came before it.
+ * In a sorted file every node comes before the ways; in an unsorted one, a block of nodes after
+ * ways runs the join at once, for the ways deferred so far, and the ways after it are looked
+ * up. The skip of a way without any of its nodes is counted when the join runs, after the
+ * passes' own skips before it, so the first reason an import reports may differ.
  *
  * Thread safety: used from the passes' thread only.
  */
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/xsort.h"
 #include "import/import_osm_int.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define SPOOL_MIN ((size_t)64 << 10) /* a spool's buffer at least */
+
+/* Records of one size appended in memory up to max bytes, then through that buffer to an
+ * anonymous temporary file, and read back in the order they came. */
+struct spool {
+    char *buf;
+    size_t len, cap, max;
+    int fd; /* -1 while every record is in buf */
+    uint64_t flen;
+    uint64_t pos; /* reading: the file's next byte */
+    size_t at;    /* reading: the next record in buf */
+};
+
+static void spool_init(struct spool *sp, size_t max, size_t size)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->max = max / size * size;
+    sp->fd = -1;
+}
+
+static void spool_release(struct spool *sp)
+{
+    free(sp->buf);
+    if (sp->fd >= 0)
+        close(sp->fd);
+    spool_init(sp, 0, 1);
+}
+
+static int spool_add(struct spool *sp, const char *dir, const void *rec, size_t size)
+{
+    if (sp->len + size > sp->cap) {
+        if (sp->cap < sp->max) {
+            size_t cap = sp->cap ? sp->cap * 2 : 4096 / size * size;
+            sp->cap = cap < sp->max ? cap : sp->max;
+            sp->buf = xrealloc(sp->buf, sp->cap);
+        } else {
+            int rc = xs_append(dir, &sp->fd, sp->buf, sp->len, &sp->flen);
+            if (rc < 0)
+                return rc;
+            sp->len = 0;
+        }
+    }
+    memcpy(sp->buf + sp->len, rec, size);
+    sp->len += size;
+    return 0;
+}
+
+/* Before the first spool_next(): what is left in memory goes to the file, if there is one. */
+static int spool_rewind(struct spool *sp, const char *dir)
+{
+    sp->pos = 0;
+    sp->at = 0;
+    if (sp->fd < 0)
+        return 0;
+    int rc = xs_append(dir, &sp->fd, sp->buf, sp->len, &sp->flen);
+    sp->len = 0;
+    return rc;
+}
+
+/* The next record (valid until the next call), or NULL at the end; *rc: 0 or -errno. */
+static const void *spool_next(struct spool *sp, size_t size, int *rc)
+{
+    if (sp->at + size > sp->len) {
+        if (sp->fd < 0 || sp->pos >= sp->flen)
+            return NULL;
+        uint64_t left = sp->flen - sp->pos;
+        size_t want = left < sp->cap ? (size_t)left : sp->cap;
+        ssize_t got = fs_pread_full(sp->fd, sp->buf, want, sp->pos);
+        if (got < (ssize_t)want) {
+            *rc = got < 0 ? (int)got : -EIO;
+            return NULL;
+        }
+        sp->pos += want;
+        sp->len = want;
+        sp->at = 0;
+    }
+    const void *r = sp->buf + sp->at;
+    sp->at += size;
+    return r;
+}
 
 struct osm_join {
     char tmpdir[PATH_MAX];
-    struct xs_pool pool;
-    struct xsort refs; /* struct jref, added in seq order */
-    struct xsort pts;  /* struct jpt, found locations */
-    uint64_t n;        /* references added: the next seq */
-    uint64_t ways;     /* ways deferred */
+    uint64_t memory;
+    int64_t *bounds; /* range i + 1 of the node file starts at node bounds[i] */
+    size_t nrange;
+    struct spool *in; /* a range's references: struct jref */
+    size_t last;      /* the range of the last reference */
+    uint64_t n;       /* references added: the next seq */
+    uint64_t ways;    /* ways deferred */
 };
 
 struct jref {
@@ -52,14 +142,17 @@ struct jpt {
     struct rec_point pt;
 };
 
-struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory)
+struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory, const struct osm_nodes *nodes,
+                              size_t map_budget)
 {
     struct osm_join *j = xcalloc(1, sizeof(*j));
-    j->pool.budget = memory;
     snprintf(j->tmpdir, sizeof(j->tmpdir), "%s", tmpdir);
-    j->pool.tmpdir = j->tmpdir;
-    xsort_init(&j->refs, "osm node references", &j->pool, sizeof(struct jref));
-    xsort_init(&j->pts, "osm way points", &j->pool, sizeof(struct jpt));
+    j->memory = memory;
+    j->bounds = osm_nodes_split(nodes, map_budget, &j->nrange);
+    j->in = xcalloc(j->nrange, sizeof(*j->in));
+    size_t share = (size_t)(memory / 8 / j->nrange);
+    for (size_t i = 0; i < j->nrange; i++)
+        spool_init(&j->in[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jref));
     return j;
 }
 
@@ -67,35 +160,40 @@ void osm_join_free(struct osm_join *j)
 {
     if (!j)
         return;
-    xsort_release(&j->refs);
-    xsort_release(&j->pts);
+    for (size_t i = 0; i < j->nrange; i++)
+        spool_release(&j->in[i]);
+    free(j->in);
+    free(j->bounds);
     free(j);
+}
+
+/* The range of the node file that would hold id: the last one's, or a binary search. */
+static size_t range_of(struct osm_join *j, int64_t id)
+{
+    size_t r = j->last;
+    if ((r == 0 || j->bounds[r - 1] <= id) && (r + 1 == j->nrange || id < j->bounds[r]))
+        return r;
+    size_t lo = 0, hi = j->nrange - 1; /* ranges whose start is <= id: bounds[0..lo) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->bounds[mid] <= id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return j->last = lo;
 }
 
 int osm_join_add(struct osm_join *j, const int64_t *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct jref r = {ids[i], j->n++};
-        int rc = xsort_add(&j->refs, &r, sizeof(r));
+        int rc = spool_add(&j->in[range_of(j, ids[i])], j->tmpdir, &r, sizeof(r));
         if (rc < 0)
             return rc;
     }
     j->ways++;
     return 0;
-}
-
-/* The orders: node id (references of one node in any order: what they find goes back by seq);
- * seq (unique). */
-static uint64_t ref_key(const void *rec, void *ctx)
-{
-    (void)ctx;
-    return (uint64_t)((const struct jref *)rec)->id ^ (UINT64_C(1) << 63);
-}
-
-static uint64_t pt_key(const void *rec, void *ctx)
-{
-    (void)ctx;
-    return ((const struct jpt *)rec)->seq;
 }
 
 static long long now_ms(void)
@@ -105,58 +203,67 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Steps 1 and 2: every reference's location, by node id, into j->pts; the milliseconds of the
- * sort and of the lookups to ms[0], ms[1]. */
-static int join_lookup(struct osm *o, struct osm_join *j, uint64_t *found, long long ms[2])
+/* Step 2: the ranges' references looked up, range by range, into the slices' spools out
+ * (slice points each). */
+static int join_lookup(struct osm *o, struct osm_join *j, struct spool *out, uint64_t slice,
+                       uint64_t *found)
 {
-    long long t0 = now_ms();
-    int rc = xsort_sort(&j->refs, NULL, ref_key, NULL);
-    ms[0] = now_ms() - t0;
-    const struct jref *r;
-    int64_t last = 0;
-    bool have = false, known = false;
-    struct rec_point pt = {0, 0};
-    size_t len;
-    while (rc == 0 && (r = xsort_next(&j->refs, &len)) != NULL) {
-        if (!known || r->id != last) { /* each node once: its references come together */
-            have = osm_node_get(o, r->id, &pt);
-            last = r->id;
-            known = true;
-        }
-        if (have) {
-            struct jpt p = {r->seq, pt};
-            rc = xsort_add(&j->pts, &p, sizeof(p));
+    int rc = 0;
+    for (size_t i = 0; i < j->nrange && rc == 0; i++) {
+        struct spool *in = &j->in[i];
+        rc = spool_rewind(in, j->tmpdir);
+        const struct jref *r;
+        while (rc == 0 && (r = spool_next(in, sizeof(*r), &rc)) != NULL) {
+            struct jpt p = {r->seq, {0, 0}};
+            if (!osm_node_get(o, r->id, &p.pt))
+                continue;
+            rc = spool_add(&out[r->seq / slice], j->tmpdir, &p, sizeof(p));
             (*found)++;
         }
+        spool_release(in); /* its memory and file go before the next range's */
     }
-    if (rc == 0)
-        rc = j->refs.rc;
-    xsort_release(&j->refs); /* its files and buffers go before the second sort */
-    ms[1] = now_ms() - t0 - ms[0];
     return rc;
 }
 
-/* Step 4: the log again, each deferred way with its points, into nl. */
-static int join_rewrite(struct osm *o, struct osm_join *j, struct osm_pend *nl)
+/* Slice q of the points into at (slice of them; NaN latitude: not found). */
+static int slice_load(struct osm_join *j, struct spool *out, uint64_t q, uint64_t slice,
+                      struct rec_point *at)
 {
+    for (uint64_t i = 0; i < slice; i++)
+        at[i].lat = NAN;
+    int rc = spool_rewind(&out[q], j->tmpdir);
+    const struct jpt *p;
+    while (rc == 0 && (p = spool_next(&out[q], sizeof(*p), &rc)) != NULL)
+        at[p->seq - q * slice] = p->pt;
+    spool_release(&out[q]);
+    return rc;
+}
+
+/* Step 3: the log again, each deferred way with its points, into nl. */
+static int join_rewrite(struct osm *o, struct osm_join *j, struct spool *out, uint64_t slice,
+                        struct osm_pend *nl)
+{
+    struct rec_point *at = xmallocarray(slice, sizeof(*at));
+    uint64_t seq = 0, loaded = UINT64_MAX;
     int rc = osm_pend_rewind(&o->plog);
-    size_t len;
-    const struct jpt *cur = rc == 0 ? xsort_next(&j->pts, &len) : NULL;
-    uint64_t seq = 0;
     struct pend_view v;
     while (rc == 0 && (rc = osm_pend_next(&o->plog, &v)) > 0) {
+        rc = 0;
         if (!(v.what & P_JOIN)) {
             rc = osm_pend_put(nl, &v, v.geom, v.geom ? v.ngeom : 0);
             continue;
         }
-        uint64_t end = seq + v.ngeom;
         o->pts.n = 0;
-        for (; cur && cur->seq < end; cur = xsort_next(&j->pts, &len))
-            *(struct rec_point *)osm_vec_push(&o->pts, 1) = cur->pt;
-        seq = end;
+        for (uint32_t k = 0; k < v.ngeom && rc == 0; k++, seq++) {
+            if (seq / slice != loaded)
+                rc = slice_load(j, out, loaded = seq / slice, slice, at);
+            if (rc == 0 && !isnan(at[seq % slice].lat))
+                *(struct rec_point *)osm_vec_push(&o->pts, 1) = at[seq % slice];
+        }
         size_t got = o->pts.n;
-        if (got == 0) {
-            import_stats_skip(o->st, 0, "way without any of its nodes");
+        if (rc < 0 || got == 0) {
+            if (rc == 0)
+                import_stats_skip(o->st, 0, "way without any of its nodes");
             continue;
         }
         const struct rec_point *g = o->pts.p;
@@ -173,8 +280,7 @@ static int join_rewrite(struct osm *o, struct osm_join *j, struct osm_pend *nl)
         rc = osm_pend_put(nl, &v, g, v.what & (P_STREET | P_INTERP) ? (uint32_t)got : 0);
     }
     o->pts.n = 0;
-    if (rc == 0 && j->pts.rc)
-        rc = j->pts.rc;
+    free(at);
     return rc;
 }
 
@@ -183,41 +289,50 @@ int osm_join_run(struct osm *o)
     struct osm_join *j = o->join;
     if (!j)
         return 0;
+    o->join = NULL;
     if (j->ways == 0) {
         osm_join_free(j);
-        o->join = NULL;
         return 0;
     }
-    long long t0 = now_ms(), ms[4];
+    long long t0 = now_ms();
+    /* the points of a slice fit an array of memory / 8 bytes; one slice when all of them do */
+    uint64_t slice = j->memory / 8 / sizeof(struct rec_point);
+    if (slice < SPOOL_MIN / sizeof(struct rec_point))
+        slice = SPOOL_MIN / sizeof(struct rec_point);
+    if (slice > j->n)
+        slice = j->n;
+    size_t nslice = (size_t)((j->n + slice - 1) / slice);
+    struct spool *out = xcalloc(nslice, sizeof(*out));
+    size_t share = (size_t)(j->memory / 8 / nslice);
+    for (size_t i = 0; i < nslice; i++)
+        spool_init(&out[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jpt));
     uint64_t found = 0;
-    int rc = join_lookup(o, j, &found, ms);
+    int rc = join_lookup(o, j, out, slice, &found);
     long long t1 = now_ms();
-    if (rc == 0)
-        rc = xsort_sort(&j->pts, NULL, pt_key, NULL);
-    ms[2] = now_ms() - t1;
-    if (rc < 0) {
-        gb_errf(o->err, o->errlen, "osm: %s: cannot sort the ways' node references in %s: %s",
-                o->path, j->pool.tmpdir, gb_strerror(rc));
-        return rc;
-    }
     struct osm_pend nl;
     osm_pend_init(&nl, o->plog.tmpdir, o->plog.limit);
-    t1 = now_ms();
-    rc = join_rewrite(o, j, &nl);
-    ms[3] = now_ms() - t1;
-    if (rc < 0) {
-        const char *why = nl.err[0] ? nl.err : o->plog.err[0] ? o->plog.err : gb_strerror(rc);
-        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, why);
+    if (rc < 0)
+        gb_errf(o->err, o->errlen, "osm: %s: cannot keep the ways' node references in %s: %s",
+                o->path, j->tmpdir, gb_strerror(rc));
+    else if ((rc = join_rewrite(o, j, out, slice, &nl)) < 0)
+        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path,
+                nl.err[0]        ? nl.err
+                : o->plog.err[0] ? o->plog.err
+                                 : gb_strerror(rc));
+    if (rc == 0) {
+        osm_pend_release(&o->plog);
+        o->plog = nl;
+        log_info("osm join file=%s ways=%llu refs=%llu found=%llu ranges=%zu slices=%zu "
+                 "lookup_ms=%lld rewrite_ms=%lld ms=%lld",
+                 o->path, (unsigned long long)j->ways, (unsigned long long)j->n,
+                 (unsigned long long)found, j->nrange, nslice, t1 - t0, now_ms() - t1,
+                 now_ms() - t0);
+    } else {
         osm_pend_release(&nl);
-        return rc;
     }
-    osm_pend_release(&o->plog);
-    o->plog = nl;
-    log_info("osm join file=%s ways=%llu refs=%llu found=%llu sort_ms=%lld lookup_ms=%lld "
-             "sort_back_ms=%lld rewrite_ms=%lld ms=%lld",
-             o->path, (unsigned long long)j->ways, (unsigned long long)j->n,
-             (unsigned long long)found, ms[0], ms[1], ms[2], ms[3], now_ms() - t0);
+    for (size_t i = 0; i < nslice; i++)
+        spool_release(&out[i]);
+    free(out);
     osm_join_free(j);
-    o->join = NULL;
-    return 0;
+    return rc;
 }

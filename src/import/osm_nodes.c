@@ -523,6 +523,19 @@ bool osm_nodes_reader_get(struct osm_nodes_reader *r, int64_t id, int32_t *lat, 
     return block_find(&sm->m.map[b], s->first[b], id, lat, lon);
 }
 
+int64_t *osm_nodes_split(const struct osm_nodes *s, size_t bytes, size_t *n)
+{
+    size_t per = bytes / BLK_BYTES ? bytes / BLK_BYTES : 1;
+    size_t ranges = s->mem || s->nblk == 0 ? 1 : (s->nblk + per - 1) / per;
+    *n = ranges;
+    if (ranges == 1)
+        return NULL;
+    int64_t *bounds = xmallocarray(ranges - 1, sizeof(int64_t));
+    for (size_t i = 0; i + 1 < ranges; i++)
+        bounds[i] = s->first[(i + 1) * per];
+    return bounds;
+}
+
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out)
 {
     out->nodes = s->count;

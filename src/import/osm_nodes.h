@@ -56,6 +56,11 @@ bool osm_nodes_get(struct osm_nodes *s, int64_t id, int32_t *lat, int32_t *lon);
 
 void osm_nodes_stats(const struct osm_nodes *s, struct osm_nodes_stats *out);
 
+/* The stored ids cut into ranges of the file of at most bytes each (a block at least), in order:
+ * *n ranges (1 in memory mode), range i + 1 starting at id bounds[i] (n - 1 of them, malloc'd;
+ * NULL when n is 1). A join looks up one range's nodes at a time, within the mapped budget. */
+int64_t *osm_nodes_split(const struct osm_nodes *s, size_t bytes, size_t *n);
+
 /* Write every location to the file (the block being filled is closed short), so that readers
  * can look them up. Return 0; GB_ESTATE in memory mode (no readers then); or -errno when the
  * file cannot be written (osm_nodes_error()). */

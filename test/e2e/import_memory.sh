@@ -42,10 +42,11 @@ cmp "$T/big/all.gbx" "$T/mid.gbx" || fail "--memory 64M gave another index than 
 # An OSM input's node file is mapped up to a quarter of --memory at once; past it the mapped
 # pages are dropped (and fault in again when looked up): Liechtenstein's 4 MiB node file fits
 # the 512 MiB of 2G, not the 2 MiB of 8M. Past it (--osm-join auto) the ways' node references
-# are sorted and joined with the file instead of looked up one by one. The same index each way.
+# are joined with the file, one range of it at a time, instead of looked up one by one. The same
+# index each way.
 f=$D/osm/liechtenstein-2026-03-29.osm.pbf
 "$GB_BIN" import --threads 1 -o "$T/map2g.gbx" "$f" 2>"$T/map2g.log"
-"$GB_BIN" import --threads 1 --memory 8M --osm-join lookup --tmp "$T/tmp" -o "$T/map8m.gbx" \
+"$GB_BIN" import --threads 1 --memory 8M --osm-join never --tmp "$T/tmp" -o "$T/map8m.gbx" \
     "$f" 2>"$T/map8m.log"
 grep -q 'node_file_mb=4 node_map_budget_kb=524288 node_unmaps=0 ' "$T/map2g.log" ||
     fail "2G: $(grep 'osm import' "$T/map2g.log")"
@@ -66,7 +67,7 @@ set +e
 rc=$?
 set -e
 expect_eq "$rc" 2 "--osm-join merge"
-grep -q -- "--osm-join 'merge': not auto, sort or lookup" "$T/err" || fail "--osm-join: $(cat "$T/err")"
+grep -q -- "--osm-join 'merge': not auto, always or never" "$T/err" || fail "--osm-join: $(cat "$T/err")"
 
 # a failed import: the garbage file comes after records were spilled
 head -c 5000 /dev/urandom >"$T/garbage.dat"
