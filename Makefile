@@ -110,8 +110,8 @@ bench-scale: build
 # OSM at scale: a synthetic extract of COPIES shifted copies of Liechtenstein (128: 45 M nodes,
 # made once in $(BUILD)/bench-osm, about an hour), imported with 1 and 2 threads: nodes per
 # CPU-second, bytes of peak RSS per node, the speed-up, and the Germany and planet projections;
-# then the node lookups on real data against smaller mapped budgets (scripts/bench-osm.sh;
-# docs/scale.md). BEFORE=/path/to/geobatch measures another build beside.
+# the ways' points joined against looked up; then the node lookups and the join on real data
+# against smaller mapped budgets (scripts/bench-osm.sh; docs/scale.md). BEFORE=/path/to/geobatch measures another build beside.
 COPIES ?= 128
 BEFORE ?=
 bench-osm: build

@@ -981,6 +981,7 @@ struct pbf_pass {
     pthread_rwlock_t *lock;            /* readers (read) against the store's changes (write) */
     bool sealed, seal_tried;           /* sealed: under lock */
     bool join_tried;                   /* the join or the lookups, chosen (join_choose) */
+    unsigned threads;                  /* decoding threads (the join looks up on as many) */
     struct osm_nodes_reader **readers; /* one a decoding thread, made by it */
     size_t reader_budget;              /* bytes of the node file they map at once, together */
     osm_pbf_block_fn pass;             /* the pass that timed_pass() runs and times */
@@ -1140,7 +1141,7 @@ static void join_choose(struct pbf_pass *pp, const struct osm_pbf_block *b)
     if (join)
         pp->o->join =
             osm_join_new(pp->o->plog.tmpdir, osm_opts.memory ? osm_opts.memory : (size_t)2 << 30,
-                         pp->o->nodes, budget);
+                         pp->o->nodes, budget, pp->threads);
 }
 
 static int pbf_pass2(void *ctx, const struct osm_pbf_block *b)
@@ -1296,8 +1297,11 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
     struct import_stats st0 = *o->st;
     long long pass_ns = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
-        struct pbf_pass pp = {
-            .o = o, .kinds = kinds, .scan_back = attempt == 0, .pass_ns = &pass_ns};
+        struct pbf_pass pp = {.o = o,
+                              .kinds = kinds,
+                              .scan_back = attempt == 0,
+                              .pass_ns = &pass_ns,
+                              .threads = threads};
         memset(kinds, 0, nb);
         for (size_t i = 0; i < nb; i++)
             order[i] = pp.scan_back ? nb - 1 - i : i;

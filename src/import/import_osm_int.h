@@ -350,11 +350,11 @@ const char *osm_pend_error(const struct osm_pend *l);
 /* ---- import_osm_join.c ------------------------------------------------------------------- */
 
 struct osm_join;
-/* An empty join for the node file of nodes (every node in it), looked up map_budget bytes of the
- * file at a time, holding at most 3/8 of memory bytes (past that, temporary files in tmpdir).
- * Never fails. */
+/* An empty join for the node file of nodes (every node in it), looked up on up to threads threads
+ * (when the store is sealed by then), map_budget bytes of the file at a time in all, holding at
+ * most 3/8 of memory bytes (past that, temporary files in tmpdir). Never fails. */
 struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory, const struct osm_nodes *nodes,
-                              size_t map_budget);
+                              size_t map_budget, unsigned threads);
 void osm_join_free(struct osm_join *j);
 /* Defer one way: its n node references, numbered after the ones before. Return 0 or -errno. */
 int osm_join_add(struct osm_join *j, const int64_t *ids, size_t n);

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,9 @@ static const void *spool_next(struct spool *sp, size_t size, int *rc)
 struct osm_join {
     char tmpdir[PATH_MAX];
     uint64_t memory;
-    int64_t *bounds; /* range i + 1 of the node file starts at node bounds[i] */
+    size_t map_budget;
+    unsigned threads; /* looking up at once, when the node store has readers */
+    int64_t *bounds;  /* range i + 1 of the node file starts at node bounds[i] */
     size_t nrange;
     struct spool *in; /* a range's references: struct jref */
     size_t last;      /* the range of the last reference */
@@ -143,12 +146,15 @@ struct jpt {
 };
 
 struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory, const struct osm_nodes *nodes,
-                              size_t map_budget)
+                              size_t map_budget, unsigned threads)
 {
     struct osm_join *j = xcalloc(1, sizeof(*j));
     snprintf(j->tmpdir, sizeof(j->tmpdir), "%s", tmpdir);
     j->memory = memory;
-    j->bounds = osm_nodes_split(nodes, map_budget, &j->nrange);
+    j->map_budget = map_budget;
+    j->threads = threads ? threads : 1;
+    /* as many ranges as there are threads fit the budget together */
+    j->bounds = osm_nodes_split(nodes, map_budget / j->threads, &j->nrange);
     j->in = xcalloc(j->nrange, sizeof(*j->in));
     size_t share = (size_t)(memory / 8 / j->nrange);
     for (size_t i = 0; i < j->nrange; i++)
@@ -203,48 +209,110 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Step 2: the ranges' references looked up, range by range, into the slices' spools out
- * (slice points each). */
-static int join_lookup(struct osm *o, struct osm_join *j, struct spool *out, uint64_t slice,
-                       uint64_t *found)
+/* The points by slice of seq: slice q is points [q * size, (q + 1) * size), spooled to
+ * sp[t * n + q] by lookup thread t (sets of them), then placed in at by seq. */
+struct slices {
+    struct spool *sp;
+    size_t n;
+    unsigned sets;
+    uint64_t size;
+    struct rec_point *at; /* size points; NaN latitude: not found */
+    uint64_t loaded;      /* the slice in at, or UINT64_MAX */
+};
+
+/* Step 2 on one thread (the passes' own, or one more): ranges taken in turn from next, their
+ * references looked up through rd (NULL: the store itself, on the passes' thread), each found
+ * location spooled to out, this thread's set of the slices' spools (slice points a slice). */
+struct lookup_work {
+    struct osm *o;
+    struct osm_join *j;
+    struct osm_nodes_reader *rd;
+    struct spool *out;
+    uint64_t slice;
+    size_t *next; /* the next range to take (atomic) */
+    uint64_t found;
+    int rc;
+};
+
+static void *lookup_ranges(void *arg)
 {
-    int rc = 0;
-    for (size_t i = 0; i < j->nrange && rc == 0; i++) {
+    struct lookup_work *w = arg;
+    struct osm_join *j = w->j;
+    size_t i;
+    while (w->rc == 0 && (i = __atomic_fetch_add(w->next, 1, __ATOMIC_RELAXED)) < j->nrange) {
         struct spool *in = &j->in[i];
-        rc = spool_rewind(in, j->tmpdir);
+        int rc = spool_rewind(in, j->tmpdir);
         const struct jref *r;
         while (rc == 0 && (r = spool_next(in, sizeof(*r), &rc)) != NULL) {
             struct jpt p = {r->seq, {0, 0}};
-            if (!osm_node_get(o, r->id, &p.pt))
+            if (!osm_node_read(w->o, w->rd, r->id, &p.pt))
                 continue;
-            rc = spool_add(&out[r->seq / slice], j->tmpdir, &p, sizeof(p));
-            (*found)++;
+            rc = spool_add(&w->out[r->seq / w->slice], j->tmpdir, &p, sizeof(p));
+            w->found++;
         }
         spool_release(in); /* its memory and file go before the next range's */
+        w->rc = rc;
+    }
+    return NULL;
+}
+
+/* Step 2: every range's references looked up, on up to j->threads threads (the store's readers,
+ * when it is sealed; else on this thread alone), into sl (sl->sets set to the threads used).
+ * Return 0 or -errno. */
+static int join_lookup(struct osm *o, struct osm_join *j, struct slices *sl, uint64_t *found)
+{
+    struct lookup_work w[OSM_PBF_MAX_THREADS];
+    pthread_t tid[OSM_PBF_MAX_THREADS];
+    size_t next = 0;
+    unsigned n = sl->sets, started = 1;
+    for (unsigned t = 0; t < n; t++) {
+        w[t] = (struct lookup_work){o, j, NULL, sl->sp + (size_t)t * sl->n, sl->size, &next, 0, 0};
+        if (n > 1 && !(w[t].rd = osm_nodes_reader_new(o->nodes, j->map_budget)))
+            n = 1; /* not sealed (nodes after ways): the store itself, on this thread */
+    }
+    if (n == 1) {
+        osm_nodes_reader_free(w[0].rd);
+        w[0].rd = NULL;
+    }
+    for (unsigned t = 1; t < n && started == t; t++)
+        if (pthread_create(&tid[t], NULL, lookup_ranges, &w[t]) == 0)
+            started = t + 1; /* else the threads that started take every range */
+    lookup_ranges(&w[0]);
+    int rc = 0;
+    for (unsigned t = 0; t < n; t++) {
+        if (t > 0 && t < started)
+            pthread_join(tid[t], NULL);
+        osm_nodes_reader_free(w[t].rd);
+        if (t < started) {
+            *found += w[t].found;
+            rc = rc ? rc : w[t].rc;
+        }
     }
     return rc;
 }
 
-/* Slice q of the points into at (slice of them; NaN latitude: not found). */
-static int slice_load(struct osm_join *j, struct spool *out, uint64_t q, uint64_t slice,
-                      struct rec_point *at)
+/* Slice q of the points into sl->at, from every set's spool of it. */
+static int slice_load(struct osm_join *j, struct slices *sl, uint64_t q)
 {
-    for (uint64_t i = 0; i < slice; i++)
-        at[i].lat = NAN;
-    int rc = spool_rewind(&out[q], j->tmpdir);
-    const struct jpt *p;
-    while (rc == 0 && (p = spool_next(&out[q], sizeof(*p), &rc)) != NULL)
-        at[p->seq - q * slice] = p->pt;
-    spool_release(&out[q]);
+    for (uint64_t i = 0; i < sl->size; i++)
+        sl->at[i].lat = NAN;
+    int rc = 0;
+    for (unsigned t = 0; t < sl->sets && rc == 0; t++) {
+        struct spool *sp = &sl->sp[t * sl->n + q];
+        rc = spool_rewind(sp, j->tmpdir);
+        const struct jpt *p;
+        while (rc == 0 && (p = spool_next(sp, sizeof(*p), &rc)) != NULL)
+            sl->at[p->seq - q * sl->size] = p->pt;
+        spool_release(sp);
+    }
+    sl->loaded = q;
     return rc;
 }
 
 /* Step 3: the log again, each deferred way with its points, into nl. */
-static int join_rewrite(struct osm *o, struct osm_join *j, struct spool *out, uint64_t slice,
-                        struct osm_pend *nl)
+static int join_rewrite(struct osm *o, struct osm_join *j, struct slices *sl, struct osm_pend *nl)
 {
-    struct rec_point *at = xmallocarray(slice, sizeof(*at));
-    uint64_t seq = 0, loaded = UINT64_MAX;
+    uint64_t seq = 0;
     int rc = osm_pend_rewind(&o->plog);
     struct pend_view v;
     while (rc == 0 && (rc = osm_pend_next(&o->plog, &v)) > 0) {
@@ -255,10 +323,11 @@ static int join_rewrite(struct osm *o, struct osm_join *j, struct spool *out, ui
         }
         o->pts.n = 0;
         for (uint32_t k = 0; k < v.ngeom && rc == 0; k++, seq++) {
-            if (seq / slice != loaded)
-                rc = slice_load(j, out, loaded = seq / slice, slice, at);
-            if (rc == 0 && !isnan(at[seq % slice].lat))
-                *(struct rec_point *)osm_vec_push(&o->pts, 1) = at[seq % slice];
+            if (seq / sl->size != sl->loaded)
+                rc = slice_load(j, sl, seq / sl->size);
+            const struct rec_point *pt = &sl->at[seq % sl->size];
+            if (rc == 0 && !isnan(pt->lat))
+                *(struct rec_point *)osm_vec_push(&o->pts, 1) = *pt;
         }
         size_t got = o->pts.n;
         if (rc < 0 || got == 0) {
@@ -280,7 +349,6 @@ static int join_rewrite(struct osm *o, struct osm_join *j, struct spool *out, ui
         rc = osm_pend_put(nl, &v, g, v.what & (P_STREET | P_INTERP) ? (uint32_t)got : 0);
     }
     o->pts.n = 0;
-    free(at);
     return rc;
 }
 
@@ -296,43 +364,50 @@ int osm_join_run(struct osm *o)
     }
     long long t0 = now_ms();
     /* the points of a slice fit an array of memory / 8 bytes; one slice when all of them do */
-    uint64_t slice = j->memory / 8 / sizeof(struct rec_point);
-    if (slice < SPOOL_MIN / sizeof(struct rec_point))
-        slice = SPOOL_MIN / sizeof(struct rec_point);
-    if (slice > j->n)
-        slice = j->n;
-    size_t nslice = (size_t)((j->n + slice - 1) / slice);
-    struct spool *out = xcalloc(nslice, sizeof(*out));
-    size_t share = (size_t)(j->memory / 8 / nslice);
-    for (size_t i = 0; i < nslice; i++)
-        spool_init(&out[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jpt));
+    struct slices sl = {.size = j->memory / 8 / sizeof(struct rec_point), .loaded = UINT64_MAX};
+    if (sl.size < SPOOL_MIN / sizeof(struct rec_point))
+        sl.size = SPOOL_MIN / sizeof(struct rec_point);
+    if (sl.size > j->n)
+        sl.size = j->n;
+    sl.n = (size_t)((j->n + sl.size - 1) / sl.size);
+    sl.sets = j->threads < j->nrange ? j->threads : (unsigned)j->nrange;
+    if (sl.sets > OSM_PBF_MAX_THREADS)
+        sl.sets = OSM_PBF_MAX_THREADS;
+    size_t nsp = sl.n * sl.sets, share = (size_t)(j->memory / 8 / nsp);
+    sl.sp = xcalloc(nsp, sizeof(*sl.sp));
+    for (size_t i = 0; i < nsp; i++)
+        spool_init(&sl.sp[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jpt));
     uint64_t found = 0;
-    int rc = join_lookup(o, j, out, slice, &found);
+    int rc = join_lookup(o, j, &sl, &found);
     long long t1 = now_ms();
     struct osm_pend nl;
     osm_pend_init(&nl, o->plog.tmpdir, o->plog.limit);
-    if (rc < 0)
+    if (rc < 0) {
         gb_errf(o->err, o->errlen, "osm: %s: cannot keep the ways' node references in %s: %s",
                 o->path, j->tmpdir, gb_strerror(rc));
-    else if ((rc = join_rewrite(o, j, out, slice, &nl)) < 0)
-        gb_errf(o->err, o->errlen, "osm: %s: %s", o->path,
-                nl.err[0]        ? nl.err
-                : o->plog.err[0] ? o->plog.err
-                                 : gb_strerror(rc));
+    } else {
+        sl.at = xmallocarray(sl.size, sizeof(*sl.at));
+        if ((rc = join_rewrite(o, j, &sl, &nl)) < 0)
+            gb_errf(o->err, o->errlen, "osm: %s: %s", o->path,
+                    nl.err[0]        ? nl.err
+                    : o->plog.err[0] ? o->plog.err
+                                     : gb_strerror(rc));
+    }
     if (rc == 0) {
         osm_pend_release(&o->plog);
         o->plog = nl;
         log_info("osm join file=%s ways=%llu refs=%llu found=%llu ranges=%zu slices=%zu "
-                 "lookup_ms=%lld rewrite_ms=%lld ms=%lld",
+                 "threads=%u lookup_ms=%lld rewrite_ms=%lld ms=%lld",
                  o->path, (unsigned long long)j->ways, (unsigned long long)j->n,
-                 (unsigned long long)found, j->nrange, nslice, t1 - t0, now_ms() - t1,
+                 (unsigned long long)found, j->nrange, sl.n, sl.sets, t1 - t0, now_ms() - t1,
                  now_ms() - t0);
     } else {
         osm_pend_release(&nl);
     }
-    for (size_t i = 0; i < nslice; i++)
-        spool_release(&out[i]);
-    free(out);
+    for (size_t i = 0; i < nsp; i++)
+        spool_release(&sl.sp[i]);
+    free(sl.sp);
+    free(sl.at);
     osm_join_free(j);
     return rc;
 }
