@@ -37,6 +37,7 @@ shared=${2:?}
 work=${3:?}
 copies=${4:-128}
 before=${BEFORE:-}
+ROUNDS_JOIN=${ROUNDS_JOIN:-2}
 memory=${MEMORY:-256M}
 li=$shared/data/osm/liechtenstein-2026-03-29.osm.pbf
 tile=$work/tile$copies.osm.pbf

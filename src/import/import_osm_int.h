@@ -4,7 +4,7 @@
  *
  *   import_osm.c        the reader: the passes over the file, pending objects, import_osm()
  *   import_osm_pend.c   the log of pending objects, written by the passes, read by emission
- *   import_osm_join.c   the ways' points by a sort-join with the node file, into the log again
+ *   import_osm_join.c   the ways' points by a join with the node file, into the log again
  *   import_osm_input.c  the input made fit for the readers: decompressed, named, checked
  *   osm_pbf.c           the PBF reader (blocks decoded on worker threads, handed over in order)
  *   osm_nodes.c         node locations by id (a memory-mapped block file, or an array)
