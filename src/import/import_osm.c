@@ -41,11 +41,11 @@
  * records are logged without their points, their node references spooled by the range of the
  * file they lie in and joined with it after the passes, a range that fits the budget at a
  * time, and the log written again with the points (import_osm_join.c; import_osm_configure()
- * chooses). Pending entries: the log, a 16 MiB buffer
- * and then a temp file, so the 100-200 bytes a record stay on disk until emission. What stays in
- * memory grows with the boundaries, the place nodes and the member ways of boundaries, not with
- * the nodes or the records; per record the index builder's own memory comes on top (see
- * docs/scale.md, "OSM at planet size", for the measured figures).
+ * chooses). Pending entries: the log, a 16 MiB buffer and then a temp file, so the 100-200
+ * bytes a record stay on disk until emission. What stays in memory grows with the boundaries,
+ * the place nodes and the member ways of boundaries, not with the nodes or the records; per
+ * record the index builder's own memory comes on top (see docs/scale.md, "OSM at planet size",
+ * for the measured figures).
  *
  * Clipped extracts. Boundary rings are joined from member ways by shared end nodes. Chains
  * that do not close (members outside the extract) are closed by joining nearest ends; such a
@@ -84,10 +84,10 @@
  *
  * Files: this one holds the passes and the pending objects they make; the input file is prepared
  * and checked in import_osm_input.c, the pending log is import_osm_pend.c, the ways' points by
- * a join import_osm_join.c, rings and boundaries
- * are built in import_osm_ring.c, hierarchies resolved in import_osm_admin.c and records emitted
- * in import_osm_emit.c; import_osm_int.h holds what they share. The PBF reader (osm_pbf.c) and
- * the node store (osm_nodes.c) know nothing of geocoding.
+ * a join import_osm_join.c, rings and boundaries are built in import_osm_ring.c, hierarchies
+ * resolved in import_osm_admin.c and records emitted in import_osm_emit.c; import_osm_int.h
+ * holds what they share. The PBF reader (osm_pbf.c) and the node store (osm_nodes.c) know
+ * nothing of geocoding.
  */
 #include "base/err.h"
 #include "base/log.h"

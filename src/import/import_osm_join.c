@@ -5,10 +5,11 @@
  * node references here, numbered in the order they come (seq). The node file is cut into ranges
  * that fit the mapped budget (osm_nodes_split), and
  *   1. each reference goes to its range's spool as (id, seq) while pass 2 reads;
- *   2. after the last pass the ranges are looked up one after another, so the windows each one
- *      maps fit the budget and are faulted in once; every location found goes, as (seq, point),
- *      to the spool of its slice of seq (a slice is as many points as an array of memory / 8
- *      bytes holds);
+ *   2. after the last pass the ranges are looked up one after another (on as many threads as
+ *      decode, each taking the next range, when the store is sealed: the ranges are cut at the
+ *      budget over the threads), so the windows each one maps fit the budget and are faulted in
+ *      once; every location found goes, as (seq, point), to the spool of its slice of seq (a
+ *      slice is as many points as an array of memory / 8 bytes holds; a thread a set);
  *   3. the log is read and written again: each slice in turn is placed in that array by seq, and
  *      each deferred way takes its points from it (the ones found, in its own order), its point
  *      (the rule the lookups use) and, when none of its nodes is in the file, is skipped as the
@@ -22,7 +23,9 @@
  * up. The skip of a way without any of its nodes is counted when the join runs, after the
  * passes' own skips before it, so the first reason an import reports may differ.
  *
- * Thread safety: used from the passes' thread only.
+ * Thread safety: called from the passes' thread. Step 2 starts threads of its own and joins them
+ * before step 3; each reads its ranges' spools (one thread a range) and writes its own set of
+ * the slices' spools, through a reader of the sealed store.
  */
 #include "base/err.h"
 #include "base/fsio.h"
