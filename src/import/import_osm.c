@@ -266,6 +266,11 @@ static struct rec_point node_point(int32_t lat, int32_t lon)
     return (struct rec_point){lat / OSM_SCALE, lon / OSM_SCALE};
 }
 
+struct rec_point osm_ll_point(struct osm_ll ll)
+{
+    return node_point(ll.lat, ll.lon);
+}
+
 bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
                    struct rec_point *out)
 {
@@ -836,9 +841,9 @@ static int run_pass(struct osm *o, const char *rpath, readosm_node_callback fn,
 
 static void osm_release(struct osm *o)
 {
-    struct vec *vs[] = {&o->wanted, &o->ways,   &o->refs,      &o->pend, &o->tags,
-                        &o->pts,    &o->places, &o->countries, &o->subs, &o->kids,
-                        &o->xrefs,  &o->xmems,  &o->ends};
+    struct vec *vs[] = {&o->wanted, &o->ways,  &o->refs,   &o->ref_ll,    &o->pend,
+                        &o->tags,   &o->pts,   &o->places, &o->countries, &o->subs,
+                        &o->kids,   &o->xrefs, &o->xmems,  &o->ends};
     for (size_t i = 0; i < o->bnds.n; i++)
         geo_pip_free(OSM_AT(o->bnds, struct bnd, i).pip);
     osm_vec_release(&o->bnds);
@@ -921,6 +926,7 @@ static void osm_init(struct osm *o, const char *path, struct import_stats *st, c
     osm_vec_init(&o->wanted, sizeof(int64_t));
     osm_vec_init(&o->ways, sizeof(struct wayref));
     osm_vec_init(&o->refs, sizeof(int64_t));
+    osm_vec_init(&o->ref_ll, sizeof(struct osm_ll));
     osm_vec_init(&o->pend, sizeof(struct pending));
     osm_vec_init(&o->tags, sizeof(struct kv));
     osm_vec_init(&o->pts, sizeof(struct rec_point));
@@ -1335,6 +1341,9 @@ static int osm_read_pbf(struct osm *o, const char *rpath, unsigned threads)
             continue;
         }
         ways_sort(o);
+        rc = osm_join_wanted(o); /* nothing without the join */
+        if (rc < 0)
+            break;
         n = 0;
         for (size_t i = 0; i < nb; i++)
             if (kinds[i] & OSM_PBF_RELATIONS)

@@ -157,6 +157,7 @@ struct rings {
 /* Where rings are assembled: the scratch of one thread and the rings it appends. */
 struct ring_work {
     struct vec chain;   /* int64_t node ids */
+    struct vec chix;    /* size_t: where each of chain's ids is in osm.refs (osm.ref_ll given) */
     struct vec cpts;    /* struct rec_point: chains as coordinates */
     struct vec copen;   /* size_t pairs (start, len) into cpts of open chains */
     struct vec rpts;    /* struct rec_point: the rings, relation after relation */
@@ -178,6 +179,7 @@ struct osm {
     struct vec wanted;       /* int64_t way ids (pass 1), sorted after it */
     struct vec ways;         /* struct wayref */
     struct vec refs;         /* int64_t */
+    struct vec ref_ll;       /* struct osm_ll: where refs' nodes are (the join), or empty */
     struct vec pend;         /* struct pending: the one being built (then it goes to plog) */
     struct vec tags;         /* struct kv */
     struct vec pts;          /* struct rec_point: pending geometry */
@@ -199,6 +201,11 @@ struct osm {
     struct vec ends;      /* int64_t: end nodes of interpolations */
     struct vec xrefs;     /* int64_t: scratch, readosm's node refs */
     struct vec xmems;     /* struct osm_member: scratch, readosm's members */
+};
+
+/* A node's location as stored (degrees * 1e7); lat INT32_MIN: not in the file. */
+struct osm_ll {
+    int32_t lat, lon;
 };
 
 /* A place=* value: the rank of its record, the hierarchy field its nodes fill, how far. */
@@ -243,6 +250,8 @@ bool osm_node_get(const struct osm *o, int64_t id, struct rec_point *out);
  * NULL. */
 bool osm_node_read(const struct osm *o, struct osm_nodes_reader *rd, int64_t id,
                    struct rec_point *out);
+/* A stored location as a point: the one conversion (osm_node_get() gives the same). */
+struct rec_point osm_ll_point(struct osm_ll ll);
 /* Append the points of the nodes ids[0..n) that are in the store to out (struct rec_point),
  * through rd as osm_node_read(); return how many. */
 size_t osm_node_points(const struct osm *o, struct osm_nodes_reader *rd, const int64_t *ids,
@@ -363,6 +372,10 @@ int osm_join_add(struct osm_join *j, const int64_t *ids, size_t n);
  * the log is written again; o->join is freed (NULL: nothing to do). Return 0 or -errno (o->err
  * written). */
 int osm_join_run(struct osm *o);
+/* Between passes 2 and 3, when o->join is there: the locations of the wanted ways' nodes
+ * (o->refs) into o->ref_ll, a range of the node file at a time, so that pass 3's rings look
+ * none up. Return 0 or -errno (o->err written). */
+int osm_join_wanted(struct osm *o);
 
 /* ---- import_osm_input.c ------------------------------------------------------------------- */
 

@@ -414,3 +414,45 @@ int osm_join_run(struct osm *o)
     osm_join_free(j);
     return rc;
 }
+
+int osm_join_wanted(struct osm *o)
+{
+    struct osm_join *j = o->join;
+    if (!j || o->refs.n == 0)
+        return 0;
+    long long t0 = now_ms();
+    struct spool *in = xcalloc(j->nrange, sizeof(*in));
+    size_t share = (size_t)(j->memory / 8 / j->nrange);
+    for (size_t i = 0; i < j->nrange; i++)
+        spool_init(&in[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jref));
+    const int64_t *refs = o->refs.p;
+    int rc = 0;
+    for (size_t i = 0; i < o->refs.n && rc == 0; i++) {
+        struct jref r = {refs[i], i};
+        rc = spool_add(&in[range_of(j, refs[i])], j->tmpdir, &r, sizeof(r));
+    }
+    struct osm_ll *ll = osm_vec_push(&o->ref_ll, o->refs.n);
+    uint64_t found = 0;
+    for (size_t i = 0; i < j->nrange; i++) {
+        rc = rc ? rc : spool_rewind(&in[i], j->tmpdir);
+        const struct jref *r;
+        while (rc == 0 && (r = spool_next(&in[i], sizeof(*r), &rc)) != NULL) {
+            struct osm_ll *at = &ll[r->seq];
+            if (osm_nodes_get(o->nodes, r->id, &at->lat, &at->lon))
+                found++;
+            else
+                at->lat = INT32_MIN;
+        }
+        spool_release(&in[i]);
+    }
+    free(in);
+    if (rc < 0) {
+        osm_vec_release(&o->ref_ll);
+        gb_errf(o->err, o->errlen, "osm: %s: cannot keep the boundaries' node references in %s: %s",
+                o->path, j->tmpdir, gb_strerror(rc));
+        return rc;
+    }
+    log_info("osm join file=%s boundary_refs=%zu found=%llu ms=%lld", o->path, o->refs.n,
+             (unsigned long long)found, now_ms() - t0);
+    return 0;
+}

@@ -21,6 +21,7 @@
 void osm_ring_work_init(struct ring_work *w)
 {
     osm_vec_init(&w->chain, sizeof(int64_t));
+    osm_vec_init(&w->chix, sizeof(size_t));
     osm_vec_init(&w->cpts, sizeof(struct rec_point));
     osm_vec_init(&w->copen, sizeof(size_t));
     osm_vec_init(&w->rpts, sizeof(struct rec_point));
@@ -31,7 +32,7 @@ void osm_ring_work_init(struct ring_work *w)
 
 void osm_ring_work_release(struct ring_work *w)
 {
-    struct vec *v[] = {&w->chain, &w->cpts, &w->copen, &w->rpts, &w->rends, &w->segused};
+    struct vec *v[] = {&w->chain, &w->chix, &w->cpts, &w->rpts, &w->rends, &w->segused, &w->copen};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         osm_vec_release(v[i]);
 }
@@ -102,6 +103,21 @@ static bool rings_repair(struct ring_work *w)
     return true;
 }
 
+/* The points of the chain's nodes that are in the file, from o->ref_ll, appended to w->cpts (as
+ * osm_node_points() would append them); return how many. */
+static size_t chain_points(const struct osm *o, struct ring_work *w)
+{
+    const size_t *ix = w->chix.p;
+    const struct osm_ll *ll = o->ref_ll.p;
+    size_t got = 0;
+    for (size_t k = 0; k < w->chix.n; k++)
+        if (ll[ix[k]].lat != INT32_MIN) {
+            *(struct rec_point *)osm_vec_push(&w->cpts, 1) = osm_ll_point(ll[ix[k]]);
+            got++;
+        }
+    return got;
+}
+
 /*
  * Assemble the way members of r into closed rings appended to w (see osm_rings_assemble()).
  * Chains are joined by shared end nodes; chains that cannot be closed are repaired by
@@ -128,13 +144,19 @@ void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct
             out->seg_found++;
     }
     const int64_t *refs = o->refs.p;
+    bool joined = o->ref_ll.n > 0; /* the points are known: chix follows chain */
     for (size_t s = 0; s < nm; s++) {
         if (!segs[s] || used[s])
             continue;
         used[s] = 1;
-        w->chain.n = 0;
+        w->chain.n = w->chix.n = 0;
         memcpy(osm_vec_push(&w->chain, segs[s]->nref), refs + segs[s]->ref0,
                segs[s]->nref * sizeof(int64_t));
+        if (joined) {
+            size_t *ix = osm_vec_push(&w->chix, segs[s]->nref);
+            for (size_t k = 0; k < segs[s]->nref; k++)
+                ix[k] = segs[s]->ref0 + k;
+        }
         bool flipped = false;
         for (;;) {
             int64_t *c = w->chain.p;
@@ -152,6 +174,9 @@ void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct
                     int64_t *dst = osm_vec_push(&w->chain, tn - 1);
                     for (size_t k = 1; k < tn; k++)
                         dst[k - 1] = rev ? tr[tn - 1 - k] : tr[k];
+                    size_t *ix = joined ? osm_vec_push(&w->chix, tn - 1) : NULL;
+                    for (size_t k = 1; ix && k < tn; k++)
+                        ix[k - 1] = segs[t]->ref0 + (rev ? tn - 1 - k : k);
                     used[t] = 1;
                     found = true;
                 }
@@ -162,16 +187,22 @@ void osm_rings_assemble(const struct osm *o, struct osm_nodes_reader *rd, struct
                 break;
             /* Try to grow the chain at its other end. */
             c = w->chain.p;
+            size_t *cx = w->chix.p;
             for (size_t i = 0, j = w->chain.n - 1; i < j; i++, j--) {
                 int64_t tmp = c[i];
                 c[i] = c[j];
                 c[j] = tmp;
+                if (joined) {
+                    size_t t = cx[i];
+                    cx[i] = cx[j];
+                    cx[j] = t;
+                }
             }
             flipped = true;
         }
         int64_t *c = w->chain.p;
         size_t start = w->cpts.n;
-        size_t got = osm_node_points(o, rd, c, w->chain.n, &w->cpts);
+        size_t got = joined ? chain_points(o, w) : osm_node_points(o, rd, c, w->chain.n, &w->cpts);
         if (c[0] == c[w->chain.n - 1] && got >= 4) {
             ring_add(w, &OSM_AT(w->cpts, struct rec_point, start), got);
             w->cpts.n = start;
