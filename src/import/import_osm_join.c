@@ -8,7 +8,7 @@
  *   2. after the last pass the ranges are looked up one after another (on as many threads as
  *      decode, each taking the next range, when the store is sealed: the ranges are cut at the
  *      budget over the threads), so the windows each one maps fit the budget and are faulted in
- *      once; every location found goes, as (seq, point), to the spool of its slice of seq (a
+ *      once; every location found goes, as (seq, location), to the spool of its slice of seq (a
  *      slice is as many points as an array of memory / 8 bytes holds; a thread a set);
  *   3. the log is read and written again: each slice in turn is placed in that array by seq, and
  *      each deferred way takes its points from it (the ones found, in its own order), its point
@@ -36,7 +36,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +144,7 @@ struct jref {
 
 struct jpt {
     uint64_t seq;
-    struct rec_point pt;
+    struct osm_ll ll;
 };
 
 struct osm_join *osm_join_new(const char *tmpdir, uint64_t memory, const struct osm_nodes *nodes,
@@ -219,8 +218,8 @@ struct slices {
     size_t n;
     unsigned sets;
     uint64_t size;
-    struct rec_point *at; /* size points; NaN latitude: not found */
-    uint64_t loaded;      /* the slice in at, or UINT64_MAX */
+    struct osm_ll *at; /* size locations; INT32_MIN latitude: not found */
+    uint64_t loaded;   /* the slice in at, or UINT64_MAX */
 };
 
 /* Step 2 on one thread (the passes' own, or one more): ranges taken in turn from next, their
@@ -248,7 +247,8 @@ static void *lookup_ranges(void *arg)
         const struct jref *r;
         while (rc == 0 && (r = spool_next(in, sizeof(*r), &rc)) != NULL) {
             struct jpt p = {r->seq, {0, 0}};
-            if (!osm_node_read(w->o, w->rd, r->id, &p.pt))
+            if (!(w->rd ? osm_nodes_reader_get(w->rd, r->id, &p.ll.lat, &p.ll.lon)
+                        : osm_nodes_get(w->o->nodes, r->id, &p.ll.lat, &p.ll.lon)))
                 continue;
             rc = spool_add(&w->out[r->seq / w->slice], j->tmpdir, &p, sizeof(p));
             w->found++;
@@ -298,14 +298,14 @@ static int join_lookup(struct osm *o, struct osm_join *j, struct slices *sl, uin
 static int slice_load(struct osm_join *j, struct slices *sl, uint64_t q)
 {
     for (uint64_t i = 0; i < sl->size; i++)
-        sl->at[i].lat = NAN;
+        sl->at[i].lat = INT32_MIN;
     int rc = 0;
     for (unsigned t = 0; t < sl->sets && rc == 0; t++) {
         struct spool *sp = &sl->sp[t * sl->n + q];
         rc = spool_rewind(sp, j->tmpdir);
         const struct jpt *p;
         while (rc == 0 && (p = spool_next(sp, sizeof(*p), &rc)) != NULL)
-            sl->at[p->seq - q * sl->size] = p->pt;
+            sl->at[p->seq - q * sl->size] = p->ll;
         spool_release(sp);
     }
     sl->loaded = q;
@@ -328,9 +328,9 @@ static int join_rewrite(struct osm *o, struct osm_join *j, struct slices *sl, st
         for (uint32_t k = 0; k < v.ngeom && rc == 0; k++, seq++) {
             if (seq / sl->size != sl->loaded)
                 rc = slice_load(j, sl, seq / sl->size);
-            const struct rec_point *pt = &sl->at[seq % sl->size];
-            if (rc == 0 && !isnan(pt->lat))
-                *(struct rec_point *)osm_vec_push(&o->pts, 1) = *pt;
+            struct osm_ll ll = sl->at[seq % sl->size];
+            if (rc == 0 && ll.lat != INT32_MIN)
+                *(struct rec_point *)osm_vec_push(&o->pts, 1) = osm_ll_point(ll);
         }
         size_t got = o->pts.n;
         if (rc < 0 || got == 0) {
@@ -367,9 +367,9 @@ int osm_join_run(struct osm *o)
     }
     long long t0 = now_ms();
     /* the points of a slice fit an array of memory / 8 bytes; one slice when all of them do */
-    struct slices sl = {.size = j->memory / 8 / sizeof(struct rec_point), .loaded = UINT64_MAX};
-    if (sl.size < SPOOL_MIN / sizeof(struct rec_point))
-        sl.size = SPOOL_MIN / sizeof(struct rec_point);
+    struct slices sl = {.size = j->memory / 8 / sizeof(struct osm_ll), .loaded = UINT64_MAX};
+    if (sl.size < SPOOL_MIN / sizeof(struct osm_ll))
+        sl.size = SPOOL_MIN / sizeof(struct osm_ll);
     if (sl.size > j->n)
         sl.size = j->n;
     sl.n = (size_t)((j->n + sl.size - 1) / sl.size);
