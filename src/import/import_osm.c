@@ -1433,6 +1433,11 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
     osm_nodes_stats(o.nodes, &ns);
     osm_nodes_free(o.nodes); /* its memory and file are not needed past the last pass */
     o.nodes = NULL;
+    /* nor the boundaries' member ways and their nodes (16 bytes a reference with the join),
+     * which pass 3 has made into rings: they go before the records are emitted to the builder */
+    struct vec *passes_only[] = {&o.wanted, &o.ways, &o.refs, &o.ref_ll};
+    for (size_t i = 0; i < sizeof(passes_only) / sizeof(passes_only[0]); i++)
+        osm_vec_release(passes_only[i]);
     osm_bnd_resolve_deferred(&o);
     osm_bnd_fix_labels(&o);
     rc = osm_emit_all(&o, sink);
