@@ -235,7 +235,7 @@ int cmd_version(int argc, char **argv)
 
 /* A size: a number of bytes with an optional K, M, G or T (powers of 1024; "512M", "2G",
  * "1.5G", "2GiB"). Return 0 and set *out, or -1. */
-int cmd_parse_size(const char *s, uint64_t *out)
+static int parse_size(const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -284,7 +284,7 @@ void cmd_dir_of(const char *path, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - path), path);
 }
 
-void cmd_tmp_dir(const char *tmp, const char *output, char *out, size_t cap)
+static void tmp_dir(const char *tmp, const char *output, char *out, size_t cap)
 {
     if (tmp)
         snprintf(out, cap, "%s", tmp);
@@ -295,17 +295,17 @@ void cmd_tmp_dir(const char *tmp, const char *output, char *out, size_t cap)
 #define MIN_MEMORY (1u << 20)
 
 int cmd_builder_new(const char *cmd, const char *output, const char *memory, const char *tmp,
-                    struct index_builder **out)
+                    struct index_builder **out, struct cmd_build *got)
 {
     uint64_t budget;
-    if (cmd_parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
+    if (parse_size(memory, &budget) < 0 || budget < MIN_MEMORY) {
         fprintf(stderr,
                 "geobatch %s: --memory '%s': want a size of 1M or more, such as 512M or 2G\n", cmd,
                 memory);
         return CMD_USAGE;
     }
-    char tmpdir[4200];
-    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
+    char tmpdir[sizeof(got->tmpdir)];
+    tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
     struct index_builder *b = NULL;
     int rc = index_builder_new(&b);
     if (rc < 0) {
@@ -321,5 +321,9 @@ int cmd_builder_new(const char *cmd, const char *output, const char *memory, con
         return CMD_FAIL;
     }
     *out = b;
+    if (got) {
+        got->memory = budget;
+        memcpy(got->tmpdir, tmpdir, sizeof(tmpdir));
+    }
     return -1;
 }

@@ -42,21 +42,19 @@ int cmd_norm_init(const char *cmd);
 /* The directory of path ("." when it has none, "/" for "/x") into out[cap]. */
 void cmd_dir_of(const char *path, char *out, size_t cap);
 
-/* A size: bytes with an optional K, M, G or T (binary), such as 512M or 1.5G, into *out.
- * Return 0, or -1 when s is not one. */
-int cmd_parse_size(const char *s, uint64_t *out);
-
-/* Where the temporary files of `geobatch CMD -o output --tmp tmp` go: tmp, or (NULL) the
- * output's directory; into out[cap]. */
-void cmd_tmp_dir(const char *tmp, const char *output, char *out, size_t cap);
+/* What cmd_builder_new() made of --memory and --tmp, for the rest of the command. */
+struct cmd_build {
+    uint64_t memory;   /* bytes */
+    char tmpdir[4200]; /* --tmp, or (none) the output's directory */
+};
 
 /* A new index builder for `geobatch CMD -o output` with --memory (a size: bytes with an optional
- * K, M, G or T) and --tmp (cmd_tmp_dir()). Print why not and return CMD_USAGE
- * (a bad size) or CMD_FAIL (no temporary file can be made there), else set *out and return -1
- * (continue). */
+ * K, M, G or T, binary, such as 512M or 1.5G) and --tmp. Print why not and return CMD_USAGE
+ * (a bad size) or CMD_FAIL (no temporary file can be made there), else set *out, fill *got
+ * (NULL: not wanted) and return -1 (continue). */
 struct index_builder;
 int cmd_builder_new(const char *cmd, const char *output, const char *memory, const char *tmp,
-                    struct index_builder **out);
+                    struct index_builder **out, struct cmd_build *got);
 
 /* The background check of an index opened with index_open_lazy(): its sections' checksums,
  * verified on a thread of their own while the command works, after the index's caches are

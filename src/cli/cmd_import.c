@@ -247,22 +247,19 @@ int cmd_import(int argc, char **argv)
     if ((rc = cmd_norm_init("import")) >= 0)
         return rc;
     struct index_builder *b = NULL;
-    if ((rc = cmd_builder_new("import", output, memory, tmp, &b)) >= 0)
+    struct cmd_build got;
+    if ((rc = cmd_builder_new("import", output, memory, tmp, &b, &got)) >= 0)
         return rc;
     /* The OSM reader's temporary files (node locations, pending objects) go where the builder's
      * go: a planet's node file is 114 GB. It maps up to a quarter of --memory of its node file
      * at once: the pages its lookups map and drop again past that cost a fault each time
      * (docs/scale.md, "The node file's mapped budget"); a larger file is read once, in order,
      * by the join ("The ways' points by a join"). */
-    char tmpdir[4200];
-    cmd_tmp_dir(tmp, output, tmpdir, sizeof(tmpdir));
-    uint64_t mem = 0;
-    (void)cmd_parse_size(memory, &mem); /* checked by cmd_builder_new */
     const struct import_osm_opts osm_opts = {.threads = (unsigned)threads,
-                                             .tmpdir = tmpdir,
-                                             .map_budget = (size_t)(mem / 4),
+                                             .tmpdir = got.tmpdir,
+                                             .map_budget = (size_t)(got.memory / 4),
                                              .join = join,
-                                             .memory = (size_t)mem};
+                                             .memory = (size_t)got.memory};
     import_osm_configure(&osm_opts);
     int status = CMD_OK;
     bool show = progress_wanted(progress, quiet);

@@ -54,7 +54,7 @@ int cmd_merge(int argc, char **argv)
     if ((rc = cmd_norm_init("merge")) >= 0)
         return rc;
     struct index_builder *b = NULL;
-    if ((rc = cmd_builder_new("merge", output, memory, tmp, &b)) >= 0)
+    if ((rc = cmd_builder_new("merge", output, memory, tmp, &b, NULL)) >= 0)
         return rc;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

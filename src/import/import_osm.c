@@ -904,6 +904,12 @@ bool import_osm_detect_xml(const struct import_head *h)
 static struct import_osm_opts osm_opts; /* import_osm_configure(); zero: the defaults */
 static char osm_tmpdir[PATH_MAX];
 
+/* Bytes of the node file mapped at once: the setting, or the store's default. */
+static size_t map_budget(void)
+{
+    return osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+}
+
 void import_osm_configure(const struct import_osm_opts *opts)
 {
     osm_opts = *opts;
@@ -1140,7 +1146,7 @@ static void join_choose(struct pbf_pass *pp, const struct osm_pbf_block *b)
     pp->join_tried = true;
     struct osm_nodes_stats ns;
     osm_nodes_stats(pp->o->nodes, &ns);
-    size_t budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+    size_t budget = map_budget();
     bool join = !ns.in_memory && ns.nodes > 0 &&
                 (osm_opts.join == OSM_JOIN_ALWAYS ||
                  (osm_opts.join == OSM_JOIN_AUTO && ns.file_bytes > budget));
@@ -1268,7 +1274,7 @@ static void readers_begin(struct pbf_pass *pp, pthread_rwlock_t *lock,
     pp->lock = lock;
     pp->readers = readers;
     /* the readers share one mapping of the node file, and its budget */
-    pp->reader_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+    pp->reader_budget = map_budget();
 }
 
 /* Free the readers readers_begin() set up (none: nothing to do). */
@@ -1450,7 +1456,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
      * figures scripts/bench-osm.sh reports; read_main_cpu_ms is the passes' own CPU time on
      * this thread (the decoding it also does left out): the part that does not run in
      * parallel. */
-    size_t map_budget = osm_opts.map_budget ? osm_opts.map_budget : OSM_NODES_MAP_BUDGET;
+    size_t budget = map_budget();
     log_info("osm import file=%s reader=%s threads=%u nodes=%zu node_ram_kb=%zu node_file_mb=%zu "
              "node_map_budget_kb=%zu node_unmaps=%zu nodes_in_memory=%d pending=%zu boundaries=%zu "
              "repaired=%zu "
@@ -1458,7 +1464,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
              "read_peak_rss_mb=%ld "
              "peak_rss_mb=%ld cpu_ms=%lld ms=%lld",
              path, readosm ? "readosm" : "pbf", threads, ns.nodes, ns.ram_bytes / 1024,
-             ns.file_bytes >> 20, map_budget >> 10, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n,
+             ns.file_bytes >> 20, budget >> 10, ns.unmaps, ns.in_memory, o.plog.count, o.bnds.n,
              o.n_repaired, st->records, st->skipped, t_read, c_read, m_read, read_rss,
              peak_rss_mb(), cpu_ms() - c0, wall_ms() - t0);
 out:

@@ -222,12 +222,16 @@ struct slices {
     uint64_t loaded;   /* the slice in at, or UINT64_MAX */
 };
 
-/* Step 2 on one thread (the passes' own, or one more): ranges taken in turn from next, their
- * references looked up through rd (NULL: the store itself, on the passes' thread), each found
- * location spooled to out, this thread's set of the slices' spools (slice points a slice). */
+/* Step 2 on one thread (the passes' own, or one more): ranges taken in turn from next, the
+ * references in their spools in[] looked up through rd (NULL: the store itself, on the passes'
+ * thread), each location put at to[seq] (INT32_MIN latitude: not found) or, when to is NULL,
+ * each found one spooled to out, this thread's set of the slices' spools (slice points a
+ * slice). */
 struct lookup_work {
     struct osm *o;
     struct osm_join *j;
+    struct spool *in;
+    struct osm_ll *to;
     struct osm_nodes_reader *rd;
     struct spool *out;
     uint64_t slice;
@@ -242,16 +246,18 @@ static void *lookup_ranges(void *arg)
     struct osm_join *j = w->j;
     size_t i;
     while (w->rc == 0 && (i = __atomic_fetch_add(w->next, 1, __ATOMIC_RELAXED)) < j->nrange) {
-        struct spool *in = &j->in[i];
+        struct spool *in = &w->in[i];
         int rc = spool_rewind(in, j->tmpdir);
         const struct jref *r;
         while (rc == 0 && (r = spool_next(in, sizeof(*r), &rc)) != NULL) {
-            struct jpt p = {r->seq, {0, 0}};
-            if (!(w->rd ? osm_nodes_reader_get(w->rd, r->id, &p.ll.lat, &p.ll.lon)
-                        : osm_nodes_get(w->o->nodes, r->id, &p.ll.lat, &p.ll.lon)))
-                continue;
-            rc = spool_add(&w->out[r->seq / w->slice], j->tmpdir, &p, sizeof(p));
-            w->found++;
+            struct jpt p = {r->seq, {INT32_MIN, 0}};
+            bool got = w->rd ? osm_nodes_reader_get(w->rd, r->id, &p.ll.lat, &p.ll.lon)
+                             : osm_nodes_get(w->o->nodes, r->id, &p.ll.lat, &p.ll.lon);
+            w->found += got;
+            if (w->to)
+                w->to[r->seq] = got ? p.ll : (struct osm_ll){INT32_MIN, 0};
+            else if (got)
+                rc = spool_add(&w->out[r->seq / w->slice], j->tmpdir, &p, sizeof(p));
         }
         spool_release(in); /* its memory and file go before the next range's */
         w->rc = rc;
@@ -259,17 +265,22 @@ static void *lookup_ranges(void *arg)
     return NULL;
 }
 
-/* Step 2: every range's references looked up, on up to j->threads threads (the store's readers,
- * when it is sealed; else on this thread alone), into sl (sl->sets set to the threads used).
- * Return 0 or -errno. */
-static int join_lookup(struct osm *o, struct osm_join *j, struct slices *sl, uint64_t *found)
+/* Step 2: the references in the range spools in[] looked up, into to (see struct lookup_work) or
+ * else into sl, on up to sl->sets threads (the store's readers, when it is sealed; else on this
+ * thread alone). Return 0 or -errno. */
+static int join_lookup(struct osm *o, struct osm_join *j, struct spool *in, struct osm_ll *to,
+                       struct slices *sl, uint64_t *found)
 {
     struct lookup_work w[OSM_PBF_MAX_THREADS];
     pthread_t tid[OSM_PBF_MAX_THREADS];
     size_t next = 0;
-    unsigned n = sl->sets, started = 1;
+    unsigned n = to ? 1 : sl->sets, started = 1;
     for (unsigned t = 0; t < n; t++) {
-        w[t] = (struct lookup_work){o, j, NULL, sl->sp + (size_t)t * sl->n, sl->size, &next, 0, 0};
+        w[t] = (struct lookup_work){.o = o, .j = j, .in = in, .to = to, .next = &next};
+        if (!to) {
+            w[t].out = sl->sp + (size_t)t * sl->n;
+            w[t].slice = sl->size;
+        }
         if (n > 1 && !(w[t].rd = osm_nodes_reader_new(o->nodes, j->map_budget)))
             n = 1; /* not sealed (nodes after ways): the store itself, on this thread */
     }
@@ -381,7 +392,7 @@ int osm_join_run(struct osm *o)
     for (size_t i = 0; i < nsp; i++)
         spool_init(&sl.sp[i], share > SPOOL_MIN ? share : SPOOL_MIN, sizeof(struct jpt));
     uint64_t found = 0;
-    int rc = join_lookup(o, j, &sl, &found);
+    int rc = join_lookup(o, j, j->in, NULL, &sl, &found);
     long long t1 = now_ms();
     struct osm_pend nl;
     osm_pend_init(&nl, o->plog.tmpdir, o->plog.limit);
@@ -431,20 +442,11 @@ int osm_join_wanted(struct osm *o)
         struct jref r = {refs[i], i};
         rc = spool_add(&in[range_of(j, refs[i])], j->tmpdir, &r, sizeof(r));
     }
-    struct osm_ll *ll = osm_vec_push(&o->ref_ll, o->refs.n);
     uint64_t found = 0;
-    for (size_t i = 0; i < j->nrange; i++) {
-        rc = rc ? rc : spool_rewind(&in[i], j->tmpdir);
-        const struct jref *r;
-        while (rc == 0 && (r = spool_next(&in[i], sizeof(*r), &rc)) != NULL) {
-            struct osm_ll *at = &ll[r->seq];
-            if (osm_nodes_get(o->nodes, r->id, &at->lat, &at->lon))
-                found++;
-            else
-                at->lat = INT32_MIN;
-        }
+    if (rc == 0)
+        rc = join_lookup(o, j, in, osm_vec_push(&o->ref_ll, o->refs.n), NULL, &found);
+    for (size_t i = 0; i < j->nrange; i++)
         spool_release(&in[i]);
-    }
     free(in);
     if (rc < 0) {
         osm_vec_release(&o->ref_ll);
