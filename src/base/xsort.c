@@ -324,19 +324,23 @@ static int spill_start(struct xsort *s)
     return 0;
 }
 
-static void put_rec(struct xsort *s, const void *rec, size_t len)
+/* Write a record as it is stored (its length first for variable-size records, then padding)
+ * at at, which has rec_span(s, len) bytes. */
+static void rec_encode(const struct xsort *s, char *at, const void *rec, size_t len)
 {
-    char *at = s->buf + s->len;
     if (s->fixed) {
         memcpy(at, rec, len);
-    } else {
-        uint32_t l = (uint32_t)len;
-        memcpy(at, &l, 4);
-        memcpy(at + 4, rec, len);
-        size_t span = rec_span(s, len);
-        if (span > 4 + len)
-            memset(at + 4 + len, 0, span - 4 - len);
+        return;
     }
+    uint32_t l = (uint32_t)len;
+    memcpy(at, &l, 4);
+    memcpy(at + 4, rec, len);
+    memset(at + 4 + len, 0, rec_span(s, len) - 4 - len);
+}
+
+static void put_rec(struct xsort *s, const void *rec, size_t len)
+{
+    rec_encode(s, s->buf + s->len, rec, len);
     s->len += rec_span(s, len);
     s->n_buf++;
 }
@@ -458,15 +462,7 @@ static int wb_rec(struct wbuf *w, const struct xsort *s, const void *rec, size_t
             w->cap = span;
         }
     }
-    char *at = w->buf + w->len;
-    if (s->fixed) {
-        memcpy(at, rec, len);
-    } else {
-        uint32_t l = (uint32_t)len;
-        memcpy(at, &l, 4);
-        memcpy(at + 4, rec, len);
-        memset(at + 4 + len, 0, span - 4 - len);
-    }
+    rec_encode(s, w->buf + w->len, rec, len);
     w->len += span;
     return 0;
 }
