@@ -13,6 +13,13 @@ void smap_init(struct smap *m)
     memset(m, 0, sizeof(*m));
 }
 
+void smap_init_ext(struct smap *m, const char *const *base, unsigned shift)
+{
+    smap_init(m);
+    m->ext = base;
+    m->ext_shift = shift;
+}
+
 void smap_release(struct smap *m)
 {
     free(m->slots);
@@ -20,7 +27,19 @@ void smap_release(struct smap *m)
     free(m->key_len);
     free(m->value);
     free(m->arena);
+    const char *const *ext = m->ext;
+    unsigned shift = m->ext_shift;
     smap_init(m);
+    m->ext = ext;
+    m->ext_shift = shift;
+}
+
+/* The bytes of entry e's key. */
+static const char *key_at(const struct smap *m, uint32_t e)
+{
+    if (m->ext)
+        return *m->ext + ((size_t)m->value[e] << m->ext_shift);
+    return m->arena + m->key_off[e];
 }
 
 static size_t find_slot(const struct smap *m, const char *key, size_t len, int *found)
@@ -34,7 +53,7 @@ static size_t find_slot(const struct smap *m, const char *key, size_t len, int *
             return i;
         }
         e--;
-        if (m->key_len[e] == len && memcmp(m->arena + m->key_off[e], key, len) == 0) {
+        if (m->key_len[e] == len && memcmp(key_at(m, e), key, len) == 0) {
             *found = 1;
             return i;
         }
@@ -58,7 +77,7 @@ static void grow(struct smap *m)
     m->slots = xcalloc(ns, sizeof(uint32_t));
     m->nslots = ns;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = hash_fnv1a(m->arena + m->key_off[e], m->key_len[e]) & (ns - 1);
+        size_t i = hash_fnv1a(key_at(m, (uint32_t)e), m->key_len[e]) & (ns - 1);
         while (m->slots[i])
             i = (i + 1) & (ns - 1);
         m->slots[i] = (uint32_t)e + 1;
@@ -77,20 +96,23 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 1024;
-        m->key_off = xreallocarray(m->key_off, m->cap, sizeof(uint32_t));
+        if (!m->ext)
+            m->key_off = xreallocarray(m->key_off, m->cap, sizeof(uint32_t));
         m->key_len = xreallocarray(m->key_len, m->cap, sizeof(uint32_t));
         m->value = xreallocarray(m->value, m->cap, sizeof(uint32_t));
     }
-    while (m->arena_len + len + 1 > m->arena_cap) {
-        m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;
-        m->arena = xrealloc(m->arena, m->arena_cap);
+    if (!m->ext) {
+        while (m->arena_len + len + 1 > m->arena_cap) {
+            m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;
+            m->arena = xrealloc(m->arena, m->arena_cap);
+        }
+        memcpy(m->arena + m->arena_len, key, len);
+        m->arena[m->arena_len + len] = '\0';
+        m->key_off[m->n] = (uint32_t)m->arena_len;
+        m->arena_len += len + 1;
     }
-    memcpy(m->arena + m->arena_len, key, len);
-    m->arena[m->arena_len + len] = '\0';
-    m->key_off[m->n] = (uint32_t)m->arena_len;
     m->key_len[m->n] = (uint32_t)len;
     m->value[m->n] = value;
-    m->arena_len += len + 1;
     m->slots[i] = (uint32_t)m->n + 1;
     m->n++;
     *inserted = 1;

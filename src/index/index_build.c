@@ -177,7 +177,7 @@ int index_builder_new(struct index_builder **out)
     snprintf(b->tmpdir, sizeof(b->tmpdir), "%s", tmp && *tmp ? tmp : "/tmp");
     index_builder_set_memory(b, INDEX_DEFAULT_MEMORY);
     b->pool.tmpdir = b->tmpdir;
-    smap_init(&b->strings);
+    smap_init_ext(&b->strings, (const char *const *)&b->blob, B_STR_SHIFT); /* keys: the blob */
     smap_init(&b->groups);
     smap_init(&b->raw_groups);
     smap_init(&b->raw_places);
@@ -231,7 +231,7 @@ void index_builder_free(struct index_builder *b)
 
 static uint64_t smap_bytes(const struct smap *m)
 {
-    return m->nslots * 4 + m->cap * 12 + m->arena_cap;
+    return m->nslots * 4 + m->cap * (m->ext ? 8 : 12) + m->arena_cap;
 }
 
 void builder_resident(struct index_builder *b)
@@ -346,10 +346,12 @@ static long group_of(struct index_builder *b, const struct record *r, const char
     return g;
 }
 
-/* group_of() the slow way: normalise street and city to find or create the group. */
+/* group_of() the slow way: normalise street and city to find or create the group. A group's
+ * key and city key are interned when it is made, in the order below (the string section keeps
+ * that order), so a key not interned yet has no group. */
 static long group_of_norm(struct index_builder *b, const struct record *r, const char *street)
 {
-    char key[NORM_MAX], ckey[NORM_MAX], comp[3 * NORM_MAX];
+    char key[NORM_MAX], ckey[NORM_MAX], comp[B_GROUP_KEY_LEN];
     char cc[2];
     country2(cc, r->country);
     char ccs[3] = {cc[0], cc[1], '\0'};
@@ -358,35 +360,43 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
         return -1;
     const char *city = r->city && *r->city ? r->city : NULL;
     size_t clen = key_of(city, cc[0] ? ccs : NULL, ckey, sizeof(ckey));
-    int n = snprintf(comp, sizeof(comp), "%s\x1f%c%c\x1f%s", key, cc[0] ? cc[0] : '-',
-                     cc[1] ? cc[1] : '-', clen ? ckey : "");
-    uint32_t *v = smap_get(&b->groups, comp, (size_t)n);
-    if (!v &&
-        (!smap_fits(b, &b->groups, (size_t)n) || builder_count_ok(b, "streets", b->n_grps + 1) < 0))
-        return -1;
-    int ins = 0;
-    if (!v)
-        v = smap_put(&b->groups, comp, (size_t)n, (uint32_t)b->n_grps, &ins);
-    if (ins) {
-        VEC_GROW(b->grps, b->n_grps, b->cap_grps);
-        struct b_group *g = &b->grps[b->n_grps++];
-        memset(g, 0, sizeof(*g));
-        g->key = intern_n(b, key, klen);
-        g->name = intern_display(b, street);
-        g->city = intern_display(b, city);
-        g->city_key = intern_n(b, ckey, clen);
-        char dkey[NORM_MAX];
-        size_t dlen = key_of(r->district, cc[0] ? ccs : NULL, dkey, sizeof(dkey));
-        g->district = intern(b, r->district);
-        g->district_key = intern_n(b, dkey, dlen);
-        g->county = intern(b, r->county);
-        g->state = intern(b, r->state);
-        memcpy(g->country, cc, 2);
-        g->seq = b->seq;
-    } else {
-        group_update(b, &b->grps[*v], r);
+    uint32_t none = 0;
+    const uint32_t *kref = smap_get(&b->strings, key, klen);
+    const uint32_t *cref = clen ? smap_get(&b->strings, ckey, clen) : &none;
+    uint32_t *v = NULL;
+    if (kref && cref) {
+        builder_group_key(comp, *kref, cc, *cref);
+        v = smap_get(&b->groups, comp, sizeof(comp));
     }
-    return (long)*v;
+    if (v) {
+        group_update(b, &b->grps[*v], r);
+        return (long)*v;
+    }
+    if (!smap_fits(b, &b->groups, sizeof(comp)) ||
+        builder_count_ok(b, "streets", b->n_grps + 1) < 0)
+        return -1;
+    VEC_GROW(b->grps, b->n_grps, b->cap_grps);
+    uint32_t gi = (uint32_t)b->n_grps++;
+    struct b_group *g = &b->grps[gi];
+    memset(g, 0, sizeof(*g));
+    g->key = intern_n(b, key, klen);
+    g->name = intern_display(b, street);
+    g->city = intern_display(b, city);
+    g->city_key = intern_n(b, ckey, clen);
+    char dkey[NORM_MAX];
+    size_t dlen = key_of(r->district, cc[0] ? ccs : NULL, dkey, sizeof(dkey));
+    g->district = intern(b, r->district);
+    g->district_key = intern_n(b, dkey, dlen);
+    g->county = intern(b, r->county);
+    g->state = intern(b, r->state);
+    memcpy(g->country, cc, 2);
+    g->seq = b->seq;
+    if (b->rc)
+        return -1; /* a string did not fit: the build has failed */
+    int ins;
+    builder_group_key(comp, g->key, cc, g->city_key);
+    smap_put(&b->groups, comp, sizeof(comp), gi, &ins);
+    return (long)gi;
 }
 
 size_t builder_place_key(char *out, size_t cap, const char *key, const char *cc, int rank,

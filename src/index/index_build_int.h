@@ -23,10 +23,12 @@
 #include "base/xsort.h"
 #include "index/index_format.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- section outputs ---- */
 
@@ -101,13 +103,15 @@ struct b_group {
     uint32_t key, name, city, city_key, district, district_key, county, state;
     char country[2];
     uint8_t has_interp; /* an interpolation line names it (it is not "line only") */
-    double sum_lat, sum_lon;
     uint32_t n_addr;
+    uint32_t seq; /* arrival of its first record (while ordering: its old index) */
+    double sum_lat, sum_lon;
     int32_t min_lat, min_lon, max_lat, max_lon;
     int32_t way_lat, way_lon; /* middle of the longest way seen */
     double way_len;
-    uint32_t seq; /* arrival of its first record (while ordering: its old index) */
 };
+/* one a street whatever the input size: kept without holes */
+static_assert(sizeof(struct b_group) == 96, "b_group layout");
 
 /* A place, given (place and admin records) or derived from the addresses that name it. */
 struct b_place {
@@ -142,7 +146,7 @@ struct index_builder {
     struct smap strings; /* string -> reference */
     char *blob;          /* the interned strings, each NUL-terminated and 8-aligned */
     size_t blob_len, blob_cap;
-    struct smap groups;     /* "key\x1fCC\x1fcitykey" -> group index */
+    struct smap groups;     /* builder_group_key() -> group index */
     struct smap raw_groups; /* the same from the raw strings: skips normalising repeats */
     struct smap raw_places;
     struct smap raw_postcodes;
@@ -174,6 +178,17 @@ struct index_builder {
     uint32_t since_resident; /* records since the resident estimate was refreshed */
     bool keep_line_only;     /* index_merge: each input's build joined its line-only streets */
 };
+
+/* The key of street group (key, country, city key) in index_builder.groups: the two interned
+ * references and the country's two bytes (no copy of the strings). */
+#define B_GROUP_KEY_LEN 10
+static inline void builder_group_key(char out[B_GROUP_KEY_LEN], uint32_t key, const char cc[2],
+                                     uint32_t city_key)
+{
+    memcpy(out, &key, 4);
+    memcpy(out + 4, cc, 2);
+    memcpy(out + 6, &city_key, 4);
+}
 
 /* The string at reference ref of the builder's blob. */
 static inline const char *str_at(const struct index_builder *b, uint32_t ref)

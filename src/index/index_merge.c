@@ -147,16 +147,13 @@ static double longest_way_m(const struct index_view *v, const struct ix_street *
 static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
                             const struct str_map *m, const struct ix_street *s)
 {
-    char comp[3 * 1024];
-    const char *key = ix_str(v, s->key), *ckey = ix_str(v, s->city_key);
-    int n =
-        snprintf(comp, sizeof(comp), "%s\x1f%c%c\x1f%s", key, s->country[0] ? s->country[0] : '-',
-                 s->country[1] ? s->country[1] : '-', ckey);
-    size_t clen = n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : sizeof(comp) - 1;
-    if (!smap_get(&b->groups, comp, clen) && builder_count_ok(b, "streets", b->n_grps + 1) < 0)
+    char comp[B_GROUP_KEY_LEN];
+    builder_group_key(comp, remap(m, s->key), s->country, remap(m, s->city_key));
+    if (!smap_get(&b->groups, comp, sizeof(comp)) &&
+        builder_count_ok(b, "streets", b->n_grps + 1) < 0)
         return IX_NONE;
     int ins;
-    uint32_t *gi = smap_put(&b->groups, comp, clen, (uint32_t)b->n_grps, &ins);
+    uint32_t *gi = smap_put(&b->groups, comp, sizeof(comp), (uint32_t)b->n_grps, &ins);
     double way = s->geom_count ? longest_way_m(v, s) : 0;
     if (way <= 0)
         way = 1e-12; /* the stored point stands: no build recomputes it from the addresses */
