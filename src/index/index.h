@@ -35,7 +35,7 @@ void index_builder_free(struct index_builder *b);
  * the sections it writes, counted together with what the process held when the builder was
  * made. Past it, the records are sorted in runs in temporary files and merged, which gives the
  * same index byte for byte. What stays in memory whatever the budget is the builder's tables
- * of streets, interned strings, places and postcodes (about 300 bytes a street). */
+ * of streets, interned strings, places and postcodes (about 260 bytes a street). */
 #define INDEX_DEFAULT_MEMORY (2ull << 30)
 void index_builder_set_memory(struct index_builder *b, uint64_t bytes);
 
