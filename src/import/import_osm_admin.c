@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,23 +59,29 @@ static void grid_build(struct osm *o)
 
 static void hier_boundaries(const struct osm *o, double lat, double lon, const char *h[H_N]);
 
-static uint64_t place_cell(double lat, double lon)
+/* The places are sorted by what they fill, then by 0.1-degree cell, then in file order: a
+ * search for a city or district reads only those. */
+static uint64_t place_cell(int fills, double lat, double lon)
 {
     int64_t y = (int64_t)floor(lat * 10) + 900, x = (int64_t)floor(lon * 10) + 1800;
-    return (uint64_t)y * 3601 + (uint64_t)x;
+    return ((uint64_t)(fills + 1) << 32) | ((uint64_t)y * 3601 + (uint64_t)x);
 }
 
 static int cmp_place(const void *a, const void *b)
 {
-    uint64_t x = ((const struct place *)a)->cell, y = ((const struct place *)b)->cell;
-    return x < y ? -1 : x > y;
+    const struct place *x = a, *y = b;
+    if (x->cell != y->cell)
+        return x->cell < y->cell ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void places_index(struct osm *o)
 {
     for (size_t i = 0; i < o->places.n; i++) {
         struct place *p = &OSM_AT(o->places, struct place, i);
-        p->cell = place_cell(p->lat, p->lon);
+        p->seq = (uint32_t)i;
+        p->cell = place_cell(p->fills, p->lat, p->lon);
+        p->coslat = geo_cos_lat(p->lat);
         const char *h[H_N] = {0};
         hier_boundaries(o, p->lat, p->lon, h);
         p->city = h[H_CITY];
@@ -84,25 +91,34 @@ static void places_index(struct osm *o)
         qsort(o->places.p, o->places.n, sizeof(struct place), cmp_place);
 }
 
+/* Whether two strings of the pool (NULL: none) are equal; one string is often both. */
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 /* The nearest place that fills field 'fills' within its own radius, lies in the same country
  * boundary as the point (or, like it, in none) and not in another city boundary than the
- * point's city boundary; or NULL. */
+ * point's city boundary; or NULL. The cells of a row are in the places' order (of those that
+ * fill that field), so each is searched from where the one before it began; a place farther in latitude alone than its
+ * radius or the best so far is not measured. */
 static const struct place *place_nearest(const struct osm *o, double lat, double lon, int fills,
                                          const char *country, const char *city, double *dist)
 {
     const struct place *a = o->places.p, *found = NULL;
-    double best = INFINITY;
+    double best = INFINITY, coslat = geo_cos_lat(lat);
     int dy = (int)ceil(OSM_PLACE_RADIUS_M / 11000.0);
     double k = cos(lat * M_PI / 180);
     int dx = k > 0.05 ? (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) : 40;
     dx = dx > 40 ? 40 : dx;
-    for (int y = -dy; y <= dy; y++)
+    for (int y = -dy; y <= dy; y++) {
+        size_t lo = 0;
         for (int x = -dx; x <= dx; x++) {
             double clat = lat + y * 0.1, clon = lon + x * 0.1;
             if (clat < -90 || clat > 90 || clon < -180 || clon > 180)
                 continue;
-            uint64_t cell = place_cell(clat, clon);
-            size_t lo = 0, hi = o->places.n;
+            uint64_t cell = place_cell(fills, clat, clon);
+            size_t hi = o->places.n;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 if (a[mid].cell < cell)
@@ -111,17 +127,21 @@ static const struct place *place_nearest(const struct osm *o, double lat, double
                     hi = mid;
             }
             for (size_t i = lo; i < o->places.n && a[i].cell == cell; i++) {
-                if (a[i].fills != fills || (!a[i].country) != (!country) ||
-                    (country && strcmp(country, a[i].country) != 0) ||
-                    (city && a[i].city && strcmp(city, a[i].city) != 0))
+                const struct place *p = &a[i];
+                if ((!p->country) != (!country) || !same_str(country, p->country) ||
+                    (city && p->city && !same_str(city, p->city)))
                     continue;
-                double d = geo_distance_m(lat, lon, a[i].lat, a[i].lon);
-                if (d <= a[i].radius && d < best) {
+                double gap = geo_lat_gap_m(lat, p->lat);
+                if (gap > p->radius || gap >= best)
+                    continue;
+                double d = geo_distance_cos_m(lat, lon, coslat, p->lat, p->lon, p->coslat);
+                if (d <= p->radius && d < best) {
                     best = d;
-                    found = &a[i];
+                    found = p;
                 }
             }
         }
+    }
     *dist = best;
     return found;
 }

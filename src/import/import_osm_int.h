@@ -132,11 +132,13 @@ struct bnd {
 
 struct place {
     double lat, lon, radius;
-    int fills; /* H_CITY, H_DISTRICT or -1 */
+    double coslat; /* geo_cos_lat(lat) */
+    int fills;    /* H_CITY, H_DISTRICT or -1 */
+    uint32_t seq; /* its place in the file, among the places */
     size_t name;
     const char *city;    /* the city whose boundary contains the place (set before emission) */
     const char *country; /* the country whose boundary contains it, NULL when none */
-    uint64_t cell;
+    uint64_t cell; /* what it fills, then its 0.1-degree cell (import_osm_admin.c) */
 };
 
 struct vec {

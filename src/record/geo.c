@@ -16,14 +16,32 @@
 #define DEG2RAD   (M_PI / 180.0)
 #define M_PER_DEG (GEO_EARTH_RADIUS_M * DEG2RAD)
 
-double geo_distance_m(double lat1, double lon1, double lat2, double lon2)
+double geo_cos_lat(double lat)
 {
-    double p1 = lat1 * DEG2RAD, p2 = lat2 * DEG2RAD;
+    return cos(lat * DEG2RAD);
+}
+
+double geo_distance_cos_m(double lat1, double lon1, double cos1, double lat2, double lon2,
+                          double cos2)
+{
     double dp = (lat2 - lat1) * DEG2RAD, dl = (lon2 - lon1) * DEG2RAD;
-    double a = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+    double a = sin(dp / 2) * sin(dp / 2) + cos1 * cos2 * sin(dl / 2) * sin(dl / 2);
     if (a > 1)
         a = 1;
     return 2 * GEO_EARTH_RADIUS_M * asin(sqrt(a));
+}
+
+double geo_distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+    return geo_distance_cos_m(lat1, lon1, geo_cos_lat(lat1), lat2, lon2, geo_cos_lat(lat2));
+}
+
+double geo_lat_gap_m(double lat1, double lat2)
+{
+    /* haversine's a is at least sin^2(dp / 2), so the distance at least R |dp|; the margin
+     * covers the rounding of both computations */
+    double d = GEO_EARTH_RADIUS_M * fabs(lat2 - lat1) * DEG2RAD;
+    return d * (1 - 1e-9) - 1e-6;
 }
 
 void geo_bbox_empty(struct geo_bbox *b)

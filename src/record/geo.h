@@ -20,6 +20,18 @@
 /* Return the great-circle distance in metres between two points (haversine). */
 double geo_distance_m(double lat1, double lon1, double lat2, double lon2);
 
+/* The cosine of a latitude in degrees, as geo_distance_m() takes it. */
+double geo_cos_lat(double lat);
+
+/* geo_distance_m() given both latitudes' geo_cos_lat(), for a caller that measures from one
+ * point to many it has prepared: the same result, bit for bit. */
+double geo_distance_cos_m(double lat1, double lon1, double cos1, double lat2, double lon2,
+                          double cos2);
+
+/* A bound no geo_distance_m() between points at these latitudes is below (the distance along a
+ * meridian, less a margin for rounding): to skip the points that cannot be near enough. */
+double geo_lat_gap_m(double lat1, double lat2);
+
 /* The equirectangular approximation of the same: within 0.5% up to tens of kilometres and much
  * cheaper; for ranking and thresholds on the hot path, not for long distances. */
 double geo_approx_distance_m(double lat1, double lon1, double lat2, double lon2);
