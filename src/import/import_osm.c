@@ -1446,7 +1446,7 @@ int import_osm(const char *path, enum import_format fmt, const struct rec_sink *
         osm_vec_release(passes_only[i]);
     osm_bnd_resolve_deferred(&o);
     osm_bnd_fix_labels(&o);
-    rc = osm_emit_all(&o, sink);
+    rc = osm_emit_all(&o, sink, threads);
     if (rc < 0) {
         if (!o.emit_log_failed)
             gb_errf(err, errlen, "osm: %s: the record sink failed: %s", path, gb_strerror(rc));

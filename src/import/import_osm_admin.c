@@ -184,6 +184,25 @@ static void hier_boundaries(const struct osm *o, double lat, double lon, const c
     }
 }
 
+/* osm_hier_geo(), without the district's place node when h (not NULL) or the boundaries give
+ * the district: osm_hier_apply() would not read it. */
+static void hier_geo(const struct osm *o, double lat, double lon, const char *const h[H_N],
+                     struct hier_geo *g)
+{
+    memset(g->hb, 0, sizeof(g->hb));
+    hier_boundaries(o, lat, lon, g->hb);
+    g->pc = place_nearest(o, lat, lon, H_CITY, g->hb[H_COUNTRY], NULL, &g->dc);
+    g->pd = NULL;
+    g->dd = INFINITY;
+    if ((!h || !h[H_DISTRICT]) && !g->hb[H_DISTRICT])
+        g->pd = place_nearest(o, lat, lon, H_DISTRICT, g->hb[H_COUNTRY], g->hb[H_CITY], &g->dd);
+}
+
+void osm_hier_geo(const struct osm *o, double lat, double lon, struct hier_geo *g)
+{
+    hier_geo(o, lat, lon, NULL, g);
+}
+
 /*
  * Fill the empty fields of h[] for the point: from the boundaries that contain it, then the
  * district from the nearest suburb-like place node (which also gives the city its own point
@@ -191,31 +210,31 @@ static void hier_boundaries(const struct osm *o, double lat, double lon, const c
  * the city from the nearest city, town or village node. An empty country then becomes
  * fallback_country, or the file default when that is NULL.
  */
+void osm_hier_apply(const struct osm *o, const struct hier_geo *g, const char *h[H_N],
+                    const char *fallback_country)
+{
+    for (int i = 0; i < H_N; i++)
+        if (!h[i])
+            h[i] = g->hb[i];
+    /* A suburb node only names the district when it is nearer than the nearest city, town or
+     * village node: the centre of a town is not in its outlying suburb. */
+    if (!h[H_DISTRICT] && g->pd && g->dd < g->dc) {
+        h[H_DISTRICT] = o->pool + g->pd->name;
+        if (!h[H_CITY])
+            h[H_CITY] = g->pd->city;
+    }
+    if (!h[H_CITY] && g->pc)
+        h[H_CITY] = o->pool + g->pc->name;
+    if (!h[H_COUNTRY])
+        h[H_COUNTRY] = fallback_country ? fallback_country : o->default_country;
+}
+
 void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_N],
                    const char *fallback_country)
 {
-    const char *hb[H_N] = {0};
-    hier_boundaries(o, lat, lon, hb);
-    for (int i = 0; i < H_N; i++)
-        if (!h[i])
-            h[i] = hb[i];
-    /* A suburb node only names the district when it is nearer than the nearest city, town or
-     * village node: the centre of a town is not in its outlying suburb. */
-    double dc, dd;
-    const struct place *pc = place_nearest(o, lat, lon, H_CITY, hb[H_COUNTRY], NULL, &dc);
-    if (!h[H_DISTRICT]) {
-        const struct place *pd =
-            place_nearest(o, lat, lon, H_DISTRICT, hb[H_COUNTRY], hb[H_CITY], &dd);
-        if (pd && dd < dc) {
-            h[H_DISTRICT] = o->pool + pd->name;
-            if (!h[H_CITY])
-                h[H_CITY] = pd->city;
-        }
-    }
-    if (!h[H_CITY] && pc)
-        h[H_CITY] = o->pool + pc->name;
-    if (!h[H_COUNTRY])
-        h[H_COUNTRY] = fallback_country ? fallback_country : o->default_country;
+    struct hier_geo g;
+    hier_geo(o, lat, lon, h, &g);
+    osm_hier_apply(o, &g, h, fallback_country);
 }
 
 /* Own addr:* tags of a pending object into h[]. */
@@ -243,12 +262,15 @@ static void hier_own(const struct pend_view *p, const char *h[H_N], char country
 }
 
 /* Full hierarchy: boundary country first, then own addr:country, then the rest. */
-void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const char *h[H_N],
-                      char country[3])
+void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const struct hier_geo *g,
+                      const char *h[H_N], char country[3])
 {
     country[0] = 0;
     hier_own(p, h, country);
-    osm_hier_fill(o, p->lat, p->lon, h, country[0] ? country : NULL);
+    if (g)
+        osm_hier_apply(o, g, h, country[0] ? country : NULL);
+    else
+        osm_hier_fill(o, p->lat, p->lon, h, country[0] ? country : NULL);
 }
 
 void osm_rec_set_hier(struct record *r, const char *h[H_N])

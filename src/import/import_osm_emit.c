@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
 }
 
 static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const struct osm_near *near, const char *sid)
+                        const struct hier_geo *g, const struct osm_near *near, const char *sid)
 {
     const struct tagref *t = &p->tags;
     const char *hn = osm_tagref_get(t, "addr:housenumber");
@@ -100,7 +101,7 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     const char *sn = osm_tagref_get(t, "addr:streetnumber");
     const char *h[H_N];
     char country[3];
-    osm_hier_resolve(o, p, h, country);
+    osm_hier_resolve(o, p, g, h, country);
     struct record r = {.kind = REC_ADDRESS, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
     r.street = osm_tagref_get(t, "addr:street");
@@ -252,7 +253,7 @@ static bool parse_number(const char *s, long *out)
 }
 
 static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                       const struct endpts *ep, const char *sid)
+                       const struct hier_geo *g, const struct endpts *ep, const char *sid)
 {
     const char *kind = osm_tagref_get(&p->tags, "addr:interpolation");
     enum rec_parity par;
@@ -275,7 +276,7 @@ static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct 
     }
     const char *h[H_N];
     char country[3];
-    osm_hier_resolve(o, p, h, country);
+    osm_hier_resolve(o, p, g, h, country);
     struct record r = {.kind = REC_INTERP, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
     const char *street = osm_tagref_get(&p->tags, "addr:street");
@@ -302,19 +303,20 @@ static void clear_from(const char *h[H_N], int bucket)
 }
 
 static int emit_pending(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
-                        const struct endpts *ep, const struct osm_near *near)
+                        const struct hier_geo *g, const struct endpts *ep,
+                        const struct osm_near *near)
 {
     char sid[32];
     snprintf(sid, sizeof(sid), "%c%lld", p->type, (long long)p->id);
     int rc = 0;
     if (p->what & P_ADDR)
-        rc = emit_address(o, sink, p, near, sid);
+        rc = emit_address(o, sink, p, g, near, sid);
     if (rc == 0 && (p->what & P_INTERP))
-        rc = emit_interp(o, sink, p, ep, sid);
+        rc = emit_interp(o, sink, p, g, ep, sid);
     if (rc == 0 && (p->what & (P_STREET | P_PLACE))) {
         const char *h[H_N];
         char country[3];
-        osm_hier_resolve(o, p, h, country);
+        osm_hier_resolve(o, p, g, h, country);
         struct alts alts;
         struct record r = {.lat = p->lat, .lon = p->lon, .source_id = sid};
         r.name = osm_tagref_get(&p->tags, "name");
@@ -383,7 +385,112 @@ static int emit_boundary(struct osm *o, const struct rec_sink *sink, const struc
     return emit(o, sink, &r);
 }
 
-int osm_emit_all(struct osm *o, const struct rec_sink *sink)
+/*
+ * The points' hierarchies worked out ahead (struct hier_geo: what depends on the point alone),
+ * on a thread of their own that reads the log with a second reader: the emission takes record
+ * i's from ring[i % GEO_RING] once made > i, and tells how far it is (used) every GEO_BATCH
+ * records, so the thread never writes a slot still in use. The emission stays on the calling
+ * thread, in the log's order, so the records and the index are the same with or without it.
+ */
+enum { GEO_RING = 4096, GEO_BATCH = 256 };
+struct geo_ahead {
+    const struct osm *o;
+    struct osm_pend rd;
+    struct hier_geo *ring;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t made; /* records worked out */
+    uint64_t used; /* records the emission is done with */
+    bool done;     /* the thread has stopped (the log's end, or its reader failed) */
+    bool stop;     /* the emission has stopped */
+};
+
+static void *geo_ahead_run(void *arg)
+{
+    struct geo_ahead *a = arg;
+    uint64_t k = 0;
+    bool end = false;
+    while (!end) {
+        pthread_mutex_lock(&a->mu);
+        while (!a->stop && k + GEO_BATCH - a->used > GEO_RING)
+            pthread_cond_wait(&a->cv, &a->mu);
+        bool stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            break;
+        size_t n = 0;
+        for (; n < GEO_BATCH; n++) {
+            struct pend_view v;
+            if (osm_pend_next(&a->rd, &v) <= 0) {
+                end = true; /* the emission reads the log itself and reports its failure */
+                break;
+            }
+            osm_hier_geo(a->o, v.lat, v.lon, &a->ring[(k + n) % GEO_RING]);
+        }
+        k += n;
+        pthread_mutex_lock(&a->mu);
+        a->made = k;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+    }
+    pthread_mutex_lock(&a->mu);
+    a->done = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Record i's hierarchy from the thread, or NULL when it stopped before i (then work it out).
+ * *made caches what the thread had made at the last look. */
+static const struct hier_geo *geo_ahead_take(struct geo_ahead *a, uint64_t i, uint64_t *made)
+{
+    if (i >= *made) {
+        pthread_mutex_lock(&a->mu);
+        a->used = i; /* before waiting: the thread may be waiting for room */
+        pthread_cond_broadcast(&a->cv);
+        while (a->made <= i && !a->done)
+            pthread_cond_wait(&a->cv, &a->mu);
+        *made = a->made;
+        pthread_mutex_unlock(&a->mu);
+    } else if (i % GEO_BATCH == 0) {
+        pthread_mutex_lock(&a->mu);
+        a->used = i;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+    }
+    return i < *made ? &a->ring[i % GEO_RING] : NULL;
+}
+
+/* Start the thread on the log o->plog (rewound); false when it cannot start. */
+static bool geo_ahead_start(struct geo_ahead *a, const struct osm *o, pthread_t *tid)
+{
+    memset(a, 0, sizeof(*a));
+    a->o = o;
+    a->ring = xmallocarray(GEO_RING, sizeof(*a->ring));
+    osm_pend_reader(&o->plog, &a->rd);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    if (pthread_create(tid, NULL, geo_ahead_run, a) == 0)
+        return true;
+    osm_pend_reader_release(&a->rd);
+    free(a->ring);
+    return false;
+}
+
+static void geo_ahead_end(struct geo_ahead *a, pthread_t tid)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(tid, NULL);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    osm_pend_reader_release(&a->rd);
+    free(a->ring);
+}
+
+int osm_emit_all(struct osm *o, const struct rec_sink *sink, unsigned threads)
 {
     struct endpts ep;
     struct osm_near near;
@@ -400,7 +507,11 @@ int osm_emit_all(struct osm *o, const struct rec_sink *sink)
         rc = osm_pend_rewind(&o->plog);
         log_failed = rc < 0;
     }
-    while (rc == 0) {
+    struct geo_ahead ahead;
+    pthread_t tid;
+    bool started = rc == 0 && threads > 1 && o->plog.count > 0 && geo_ahead_start(&ahead, o, &tid);
+    uint64_t made = 0;
+    for (uint64_t i = 0; rc == 0; i++) {
         struct pend_view v;
         int got = osm_pend_next(&o->plog, &v);
         if (got <= 0) {
@@ -408,8 +519,11 @@ int osm_emit_all(struct osm *o, const struct rec_sink *sink)
             log_failed = got < 0;
             break;
         }
-        rc = emit_pending(o, sink, &v, &ep, &near);
+        const struct hier_geo *g = started ? geo_ahead_take(&ahead, i, &made) : NULL;
+        rc = emit_pending(o, sink, &v, g, &ep, &near);
     }
+    if (started)
+        geo_ahead_end(&ahead, tid);
     if (log_failed)
         gb_errf(o->err, o->errlen, "osm: %s: %s", o->path, osm_pend_error(&o->plog));
     o->emit_log_failed = log_failed;

@@ -303,9 +303,22 @@ void osm_hier_prepare(struct osm *o);
  * country then becomes fallback_country, or the file default when that is NULL. */
 void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_N],
                    const char *fallback_country);
-/* The full hierarchy of p: its own addr:* tags first (country[] holds its addr:country). */
-void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const char *h[H_N],
-                      char country[3]);
+/* What osm_hier_fill() owes to the point alone: the boundaries that contain it and the nearest
+ * city and district place nodes. The same for every record at the point, and read-only on o,
+ * so the emission works it out ahead on another thread (osm_emit_all). */
+struct hier_geo {
+    const char *hb[H_N];        /* from the boundaries */
+    const struct place *pc, *pd; /* the nearest city and district place nodes, or NULL */
+    double dc, dd;               /* their distances */
+};
+void osm_hier_geo(const struct osm *o, double lat, double lon, struct hier_geo *g);
+/* osm_hier_fill() of the point whose osm_hier_geo() is g. */
+void osm_hier_apply(const struct osm *o, const struct hier_geo *g, const char *h[H_N],
+                    const char *fallback_country);
+/* The full hierarchy of p: its own addr:* tags first (country[] holds its addr:country); g is
+ * osm_hier_geo() of p's point, or NULL to work it out here. */
+void osm_hier_resolve(const struct osm *o, const struct pend_view *p, const struct hier_geo *g,
+                      const char *h[H_N], char country[3]);
 /* Copy h[] into the record's hierarchy fields. */
 void osm_rec_set_hier(struct record *r, const char *h[H_N]);
 
@@ -335,9 +348,11 @@ void osm_near_free(struct osm_near *n);
 
 /* ---- import_osm_emit.c -------------------------------------------------------------------- */
 
-/* Emit the records of every boundary and pending object to sink, counted in o->st. Return 0
- * or the sink's negative code, or -errno when the log cannot be read (o->err written). */
-int osm_emit_all(struct osm *o, const struct rec_sink *sink);
+/* Emit the records of every boundary and pending object to sink, counted in o->st, in the
+ * log's order; with threads > 1 the points' hierarchies are worked out ahead on one more
+ * thread (the same records). Return 0 or the sink's negative code, or -errno when the log
+ * cannot be read (o->err written). */
+int osm_emit_all(struct osm *o, const struct rec_sink *sink, unsigned threads);
 
 /* ---- import_osm_pend.c -------------------------------------------------------------------- */
 
@@ -356,6 +371,10 @@ int osm_pend_put(struct osm_pend *l, const struct pend_view *v, const struct rec
 int osm_pend_rewind(struct osm_pend *l);
 /* The next record into *v (valid until the next call): 1, 0 at the end, or -errno. */
 int osm_pend_next(struct osm_pend *l, struct pend_view *v);
+/* A second reader r of l, rewound: it reads l's records (osm_pend_next on r) with buffers of
+ * its own, on any one thread, while nothing is logged into l; l keeps its file and buffer. */
+void osm_pend_reader(const struct osm_pend *l, struct osm_pend *r);
+void osm_pend_reader_release(struct osm_pend *r);
 const char *osm_pend_error(const struct osm_pend *l);
 
 /* ---- import_osm_join.c ------------------------------------------------------------------- */

@@ -163,6 +163,25 @@ int osm_pend_put(struct osm_pend *l, const struct pend_view *v, const struct rec
     return pend_write(l, &h, geom, &v->tags);
 }
 
+void osm_pend_reader(const struct osm_pend *l, struct osm_pend *r)
+{
+    memset(r, 0, sizeof(*r));
+    memcpy(r->tmpdir, l->tmpdir, sizeof(r->tmpdir));
+    r->fd = l->fd;   /* read with pread at its own position */
+    r->buf = l->buf; /* read only */
+    r->n = l->n;
+    r->written = l->written;
+    r->count = l->count;
+}
+
+void osm_pend_reader_release(struct osm_pend *r)
+{
+    free(r->rbuf);
+    free(r->rec);
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+}
+
 const char *osm_pend_error(const struct osm_pend *l)
 {
     return l->err;
