@@ -100,8 +100,8 @@ static bool same_str(const char *a, const char *b)
 /* The nearest place that fills field 'fills' within its own radius, lies in the same country
  * boundary as the point (or, like it, in none) and not in another city boundary than the
  * point's city boundary; or NULL. The cells of a row are in the places' order (of those that
- * fill that field), so each is searched from where the one before it began; a place farther in latitude alone than its
- * radius or the best so far is not measured. */
+ * fill that field), so each is searched from where the one before it began; a place farther in
+ * latitude alone than its radius or the best so far is not measured. */
 static const struct place *place_nearest(const struct osm *o, double lat, double lon, int fills,
                                          const char *country, const char *city, double *dist)
 {

@@ -133,12 +133,12 @@ struct bnd {
 struct place {
     double lat, lon, radius;
     double coslat; /* geo_cos_lat(lat) */
-    int fills;    /* H_CITY, H_DISTRICT or -1 */
-    uint32_t seq; /* its place in the file, among the places */
+    int fills;     /* H_CITY, H_DISTRICT or -1 */
+    uint32_t seq;  /* its place in the file, among the places */
     size_t name;
     const char *city;    /* the city whose boundary contains the place (set before emission) */
     const char *country; /* the country whose boundary contains it, NULL when none */
-    uint64_t cell; /* what it fills, then its 0.1-degree cell (import_osm_admin.c) */
+    uint64_t cell;       /* what it fills, then its 0.1-degree cell (import_osm_admin.c) */
 };
 
 struct vec {
@@ -307,7 +307,7 @@ void osm_hier_fill(const struct osm *o, double lat, double lon, const char *h[H_
  * city and district place nodes. The same for every record at the point, and read-only on o,
  * so the emission works it out ahead on another thread (osm_emit_all). */
 struct hier_geo {
-    const char *hb[H_N];        /* from the boundaries */
+    const char *hb[H_N];         /* from the boundaries */
     const struct place *pc, *pd; /* the nearest city and district place nodes, or NULL */
     double dc, dd;               /* their distances */
 };
