@@ -23,9 +23,7 @@ void smap_init_ext(struct smap *m, const char *const *base, unsigned shift)
 void smap_release(struct smap *m)
 {
     free(m->slots);
-    free(m->key_off);
-    free(m->key_len);
-    free(m->value);
+    free(m->e);
     free(m->arena);
     const char *const *ext = m->ext;
     unsigned shift = m->ext_shift;
@@ -35,11 +33,11 @@ void smap_release(struct smap *m)
 }
 
 /* The bytes of entry e's key. */
-static const char *key_at(const struct smap *m, uint32_t e)
+static const char *key_at(const struct smap *m, const struct smap_entry *e)
 {
     if (m->ext)
-        return *m->ext + ((size_t)m->value[e] << m->ext_shift);
-    return m->arena + m->key_off[e];
+        return *m->ext + ((size_t)e->value << m->ext_shift);
+    return m->arena + e->off;
 }
 
 static size_t find_slot(const struct smap *m, const char *key, size_t len, int *found)
@@ -52,8 +50,8 @@ static size_t find_slot(const struct smap *m, const char *key, size_t len, int *
             *found = 0;
             return i;
         }
-        e--;
-        if (m->key_len[e] == len && memcmp(key_at(m, e), key, len) == 0) {
+        const struct smap_entry *en = &m->e[e - 1];
+        if (en->len == len && memcmp(key_at(m, en), key, len) == 0) {
             *found = 1;
             return i;
         }
@@ -67,7 +65,7 @@ uint32_t *smap_get(const struct smap *m, const char *key, size_t len)
         return NULL;
     int found;
     size_t i = find_slot(m, key, len, &found);
-    return found ? &m->value[m->slots[i] - 1] : NULL;
+    return found ? &m->e[m->slots[i] - 1].value : NULL;
 }
 
 static void grow(struct smap *m)
@@ -77,7 +75,7 @@ static void grow(struct smap *m)
     m->slots = xcalloc(ns, sizeof(uint32_t));
     m->nslots = ns;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = hash_fnv1a(key_at(m, (uint32_t)e), m->key_len[e]) & (ns - 1);
+        size_t i = hash_fnv1a(key_at(m, &m->e[e]), m->e[e].len) & (ns - 1);
         while (m->slots[i])
             i = (i + 1) & (ns - 1);
         m->slots[i] = (uint32_t)e + 1;
@@ -92,15 +90,16 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
     size_t i = find_slot(m, key, len, &found);
     if (found) {
         *inserted = 0;
-        return &m->value[m->slots[i] - 1];
+        return &m->e[m->slots[i] - 1].value;
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 1024;
-        if (!m->ext)
-            m->key_off = xreallocarray(m->key_off, m->cap, sizeof(uint32_t));
-        m->key_len = xreallocarray(m->key_len, m->cap, sizeof(uint32_t));
-        m->value = xreallocarray(m->value, m->cap, sizeof(uint32_t));
+        m->e = xreallocarray(m->e, m->cap, sizeof(*m->e));
     }
+    struct smap_entry *en = &m->e[m->n];
+    en->len = (uint32_t)len;
+    en->off = 0;
+    en->value = value;
     if (!m->ext) {
         while (m->arena_len + len + 1 > m->arena_cap) {
             m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;
@@ -108,13 +107,11 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
         }
         memcpy(m->arena + m->arena_len, key, len);
         m->arena[m->arena_len + len] = '\0';
-        m->key_off[m->n] = (uint32_t)m->arena_len;
+        en->off = (uint32_t)m->arena_len;
         m->arena_len += len + 1;
     }
-    m->key_len[m->n] = (uint32_t)len;
-    m->value[m->n] = value;
     m->slots[i] = (uint32_t)m->n + 1;
     m->n++;
     *inserted = 1;
-    return &m->value[m->n - 1];
+    return &m->e[m->n - 1].value;
 }

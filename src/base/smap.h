@@ -11,12 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An entry: what a lookup that finds its slot reads, on one line. */
+struct smap_entry {
+    uint32_t len;   /* of its key */
+    uint32_t off;   /* of its key in arena (a map of smap_init_ext: unused) */
+    uint32_t value; /* a map of smap_init_ext: also where its key is */
+};
+
 struct smap {
-    uint32_t *slots;   /* entry index + 1, 0 = empty */
-    size_t nslots;     /* power of two */
-    uint32_t *key_off; /* per entry: offset of its key in arena */
-    uint32_t *key_len;
-    uint32_t *value;
+    uint32_t *slots; /* entry index + 1, 0 = empty */
+    size_t nslots;   /* power of two */
+    struct smap_entry *e;
     size_t n, cap;
     char *arena;
     size_t arena_len, arena_cap;

@@ -231,7 +231,7 @@ void index_builder_free(struct index_builder *b)
 
 static uint64_t smap_bytes(const struct smap *m)
 {
-    return m->nslots * 4 + m->cap * (m->ext ? 8 : 12) + m->arena_cap;
+    return m->nslots * 4 + m->cap * sizeof(struct smap_entry) + m->arena_cap;
 }
 
 void builder_resident(struct index_builder *b)
