@@ -91,10 +91,26 @@ static void places_index(struct osm *o)
         qsort(o->places.p, o->places.n, sizeof(struct place), cmp_place);
 }
 
-/* Whether two strings of the pool (NULL: none) are equal; one string is often both. */
+/* Whether two strings of the pool are equal, or both are none (NULL); one string is often
+ * both. */
 static bool same_str(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A point the place nodes are searched around: what every search from it needs, made once. */
+struct place_probe {
+    double lat, lon, coslat; /* coslat: geo_cos_lat(lat) */
+    int dx;                  /* the cells searched on either side, in longitude */
+};
+
+static struct place_probe place_probe_at(double lat, double lon)
+{
+    struct place_probe pt = {lat, lon, geo_cos_lat(lat), 40};
+    double k = cos(lat * M_PI / 180);
+    if (k > 0.05 && (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) < 40)
+        pt.dx = (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k));
+    return pt;
 }
 
 /* The nearest place that fills field 'fills' within its own radius, lies in the same country
@@ -102,15 +118,13 @@ static bool same_str(const char *a, const char *b)
  * point's city boundary; or NULL. The cells of a row are in the places' order (of those that
  * fill that field), so each is searched from where the one before it began; a place farther in
  * latitude alone than its radius or the best so far is not measured. */
-static const struct place *place_nearest(const struct osm *o, double lat, double lon, int fills,
-                                         const char *country, const char *city, double *dist)
+static const struct place *place_nearest(const struct osm *o, const struct place_probe *pt,
+                                         int fills, const char *country, const char *city,
+                                         double *dist)
 {
     const struct place *a = o->places.p, *found = NULL;
-    double best = INFINITY, coslat = geo_cos_lat(lat);
-    int dy = (int)ceil(OSM_PLACE_RADIUS_M / 11000.0);
-    double k = cos(lat * M_PI / 180);
-    int dx = k > 0.05 ? (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) : 40;
-    dx = dx > 40 ? 40 : dx;
+    double best = INFINITY, lat = pt->lat, lon = pt->lon;
+    int dy = (int)ceil(OSM_PLACE_RADIUS_M / 11000.0), dx = pt->dx;
     for (int y = -dy; y <= dy; y++) {
         size_t lo = 0;
         for (int x = -dx; x <= dx; x++) {
@@ -128,13 +142,12 @@ static const struct place *place_nearest(const struct osm *o, double lat, double
             }
             for (size_t i = lo; i < o->places.n && a[i].cell == cell; i++) {
                 const struct place *p = &a[i];
-                if ((!p->country) != (!country) || !same_str(country, p->country) ||
-                    (city && p->city && !same_str(city, p->city)))
+                if (!same_str(country, p->country) || (city && p->city && !same_str(city, p->city)))
                     continue;
                 double gap = geo_lat_gap_m(lat, p->lat);
                 if (gap > p->radius || gap >= best)
                     continue;
-                double d = geo_distance_cos_m(lat, lon, coslat, p->lat, p->lon, p->coslat);
+                double d = geo_distance_cos_m(lat, lon, pt->coslat, p->lat, p->lon, p->coslat);
                 if (d <= p->radius && d < best) {
                     best = d;
                     found = p;
@@ -191,11 +204,12 @@ static void hier_geo(const struct osm *o, double lat, double lon, const char *co
 {
     memset(g->hb, 0, sizeof(g->hb));
     hier_boundaries(o, lat, lon, g->hb);
-    g->pc = place_nearest(o, lat, lon, H_CITY, g->hb[H_COUNTRY], NULL, &g->dc);
+    struct place_probe pt = place_probe_at(lat, lon);
+    g->pc = place_nearest(o, &pt, H_CITY, g->hb[H_COUNTRY], NULL, &g->dc);
     g->pd = NULL;
     g->dd = INFINITY;
     if ((!h || !h[H_DISTRICT]) && !g->hb[H_DISTRICT])
-        g->pd = place_nearest(o, lat, lon, H_DISTRICT, g->hb[H_COUNTRY], g->hb[H_CITY], &g->dd);
+        g->pd = place_nearest(o, &pt, H_DISTRICT, g->hb[H_COUNTRY], g->hb[H_CITY], &g->dd);
 }
 
 void osm_hier_geo(const struct osm *o, double lat, double lon, struct hier_geo *g)
