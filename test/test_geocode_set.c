@@ -12,6 +12,9 @@
  *   - a query without a country asks every member and gives the merged index's answer, to
  *     every field of every candidate: the ambiguous street in its three countries, in the
  *     merged index's order (the bigger street first, then key, country order);
+ *   - a query without a country that gives a postcode only some members know asks those
+ *     first, and only them when their answer has that postcode and the query's town (the
+ *     member calls counted, the answer the merged index's);
  *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
  *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
@@ -346,6 +349,47 @@ static void test_exact_first(void **state)
     assert_int_equal(ra->c[0].level, GL_POSTCODE); /* no street as written: the postcode */
 }
 
+/* No country, but a postcode that some members know and not all: those members are asked
+ * first, and alone when their answer cannot change (each best answer has the postcode and the
+ * town, the best is beyond what an answer without the postcode could score) and, after a
+ * search with spelling tolerance, no other member confirms a street as written. The answer is
+ * the merged index's all the same; gc_result.asked counts the member calls. */
+static void test_postcode_first(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int asked;
+    } cases[] = {
+        {"Floraweg 13, 9490 Vaduz", 1},   /* li's pass without spelling tolerance confirms */
+        {"Floraweg 15, 91207 Lauf", 1},   /* de's */
+        {"Floraweg 13, D-91207 Lauf", 1}, /* a country prefix */
+        {"Florawg 13, 9490 Vaduz", 4},    /* li twice, then at's and de's exact passes */
+        {"Floraweg 99, 9490 Vaduz", 1},   /* no such number: li's street is still beyond reach */
+        {"Floraweg 13, 9490", 4},         /* no town: not settled; li, then every member */
+        {"Floraweg 13, 9490 Schaan", 8},  /* another town: li, then as without li first */
+        {"Floraweg 13, 1234 Vaduz", 3},   /* a postcode no member knows: every member */
+        {"Floraweg 13", 9},               /* none */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gc_query q = {.search_text = cases[i].text, .max_results = 5};
+        forward_same(&q, cases[i].text);
+        if (ra->asked != cases[i].asked)
+            fail_msg("%s: %d member calls, expected %d", cases[i].text, ra->asked, cases[i].asked);
+    }
+    struct gc_query s = {.street = "Floraweg",
+                         .house_number = "13",
+                         .postcode = "9490",
+                         .city = "Vaduz",
+                         .max_results = 5};
+    forward_same(&s, "structured, 9490 Vaduz");
+    assert_int_equal(ra->asked, 1);
+    assert_string_equal(ra->c[0].country, "LI");
+    s.city = NULL;
+    forward_same(&s, "structured, 9490");
+    assert_int_equal(ra->asked, 4);
+}
+
 static void test_reverse(void **state)
 {
     (void)state;
@@ -413,10 +457,10 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_members),  cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_unrouted), cmocka_unit_test(test_exact_first),
-        cmocka_unit_test(test_reverse),  cmocka_unit_test(test_single),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_members),        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_unrouted),       cmocka_unit_test(test_exact_first),
+        cmocka_unit_test(test_postcode_first), cmocka_unit_test(test_reverse),
+        cmocka_unit_test(test_single),         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

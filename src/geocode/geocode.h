@@ -100,6 +100,9 @@ struct gc_result {
      * postcode or town confirms it (so no spelling tolerance was needed, in this index or in
      * one merged with others) */
     bool exact_confirmed;
+    /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
+     * from gc_set_forward (geocode_set.h) */
+    int asked;
     struct gc_candidate c[GC_MAX_CANDIDATES];
     struct gc_scratch scratch; /* the geocoder's; callers neither read nor set it */
 };

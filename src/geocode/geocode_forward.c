@@ -443,6 +443,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     struct gctx *g = context_of(out);
     start_query(g, ix, q);
     out->n = 0;
+    out->asked = 1;
     find_candidates(g);
     out->exact_confirmed = g->exact_confirmed;
     resolve_numbers(g);

@@ -266,6 +266,12 @@ static inline bool is_blank(const char *s)
 void gc_set_country(struct gctx *g, const char *country, char *out);
 /* The structured postcode field: g->pc_key, g->has_pc and g->pc_entry. */
 void gc_set_postcode(struct gctx *g, const char *s, size_t n);
+/* Each key an index's postcode table could hold for the postcode written s[0..n) (a field, or
+ * one to three free-form tokens as they stand in the text), as the geocoder looks them up:
+ * norm_postcode()'s, a ZIP+4's first five digits, the rest after a country prefix ("D-91207").
+ * fn(key, len, arg) for each (keys of at least 3 bytes; one may come twice). */
+void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
+                      void *arg);
 /* Free-form: a postcode known to the index among the unused tokens, written in any national
  * form ("D-91207", "94102-1234", "SW1A1AA"). A lone number next to words is taken as the house
  * number unless lone_number_ok. When none is known, a token shaped like a postcode is set aside

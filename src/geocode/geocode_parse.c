@@ -65,6 +65,20 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
     }
 }
 
+void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
+                      void *arg)
+{
+    char key[32];
+    const char *cc;
+    size_t k = postcode_key(s, n, key, sizeof(key));
+    if (k >= 3)
+        fn(key, k, arg);
+    if (k == 9) /* a ZIP+4 */
+        fn(key, 5, arg);
+    if ((k = strip_prefix(s, n, key, sizeof(key), &cc)) > 0)
+        fn(key, k, arg);
+}
+
 static bool numlike(const char *s, size_t n)
 {
     if (n == 0 || !isdigit((unsigned char)s[0]))

@@ -5,10 +5,13 @@
  * index's COUNTRIES section). Routing reads the query's country as the geocoder does (the
  * structured field through norm_country; else a trailing run of one to three free-form tokens
  * that names a country) and asks only the members that hold it, or hold records of no country
- * (they pass any country filter). Every other query asks every member, one after another in
- * the caller's tmp result (free text first without spelling tolerance: only when no member's
- * street as written is confirmed by the query's postcode or town is each asked again as it
- * would answer alone, misspellings included), and keeps the answer a merged index gives:
+ * (they pass any country filter). A query that gives a postcode asks the members that know it
+ * first (the set's directory of every member's postcode keys, by hash), alone when their answer
+ * is settled and beyond the others' reach (gc_set_forward). Every other query asks every
+ * member, one after another in the caller's tmp result (free text first without spelling
+ * tolerance: only when no member's street as written is confirmed by the query's postcode or
+ * town is each asked again as it would answer alone, misspellings included), and keeps the
+ * answer a merged index gives:
  *   - a member's street or house-number answer beats any member's fall-back (postcode,
  *     locality, country): a merged index falls back only when no street is a candidate;
  *   - among street answers the best first answer wins, by match level, then point over
@@ -52,6 +55,10 @@ struct member {
 struct gc_set {
     struct member *m;
     size_t n, cap;
+    /* every member's postcode keys as ix_key_hash(key) << 32 | member, sorted, each once:
+     * the members that may know a postcode (pc_dir_members) */
+    uint64_t *pc_dir;
+    size_t n_pc_dir;
 };
 
 /* ---- opening ---- */
@@ -134,6 +141,39 @@ static int add_dir(struct gc_set *s, const char *dir, char *err, size_t errlen)
     return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* s->pc_dir from the members' postcode tables (each sorted by key: one key's entries are
+ * together and share its string). */
+static void pc_dir_build(struct gc_set *s)
+{
+    size_t n = 0, cap = 0;
+    uint64_t *e = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct index_view *v = index_view(s->m[i].ix);
+        for (size_t p = 0; p < v->n_postcodes; p++) {
+            uint32_t off = v->postcodes[p].key;
+            if (p > 0 && off == v->postcodes[p - 1].key)
+                continue;
+            const char *k = ix_str(v, off);
+            VEC_GROW(e, n, cap);
+            e[n++] = (uint64_t)ix_key_hash(k, strlen(k)) << 32 | i;
+        }
+    }
+    if (n > 1)
+        qsort(e, n, sizeof(*e), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || e[i] != e[u - 1])
+            e[u++] = e[i];
+    s->pc_dir = e;
+    s->n_pc_dir = u;
+}
+
 int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
 {
     struct gc_set *s = xcalloc(1, sizeof(*s));
@@ -153,6 +193,8 @@ int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *e
         gc_set_close(s);
         return rc;
     }
+    if (s->n > 1)
+        pc_dir_build(s);
     *out = s;
     return 0;
 }
@@ -167,6 +209,7 @@ void gc_set_close(struct gc_set *s)
         free(s->m[i].cc);
     }
     free(s->m);
+    free(s->pc_dir);
     free(s);
 }
 
@@ -215,13 +258,10 @@ static bool blank(const char *s)
     return true;
 }
 
-/* The country that ends free-form text (one to three trailing tokens of the first
- * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them), into cc; false
- * when none does. */
-static bool text_country(const char *text, char cc[2])
+/* The first SET_MAX_TOKENS tokens of free-form text, split at spaces and commas as the
+ * geocoder splits them: token i is ts[i], tl[i] bytes. Return their count. */
+static int text_tokens(const char *text, const char **ts, size_t *tl)
 {
-    const char *ts[SET_MAX_TOKENS];
-    size_t tl[SET_MAX_TOKENS];
     int n = 0;
     for (const char *p = text; *p && n < SET_MAX_TOKENS;) {
         while (*p && (isspace((unsigned char)*p) || *p == ','))
@@ -234,6 +274,16 @@ static bool text_country(const char *text, char cc[2])
         tl[n] = (size_t)(p - ts[n]);
         n++;
     }
+    return n;
+}
+
+/* The country that ends free-form text (one to three trailing tokens), into cc; false when
+ * none does. */
+static bool text_country(const char *text, char cc[2])
+{
+    const char *ts[SET_MAX_TOKENS];
+    size_t tl[SET_MAX_TOKENS];
+    int n = text_tokens(text, ts, tl);
     for (int len = 3; len >= 1; len--) {
         int i = n - len;
         if (i < 0)
@@ -290,6 +340,54 @@ static size_t route(const struct gc_set *s, const struct gc_query *q, size_t *me
             members[n++] = i;
         *nfirst = n;
     }
+    return n;
+}
+
+/* The members asked first of a query that no country routes, as bits. */
+struct pc_members {
+    const struct gc_set *s;
+    uint64_t bits[GC_SET_MAX / 64];
+};
+
+/* gc_postcode_keys: the members whose postcode tables may hold key */
+static void pc_members_add(const char *key, size_t len, void *arg)
+{
+    struct pc_members *pm = arg;
+    const uint64_t *e = pm->s->pc_dir;
+    uint64_t h = (uint64_t)ix_key_hash(key, len) << 32;
+    size_t lo = 0, hi = pm->s->n_pc_dir;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < pm->s->n_pc_dir && e[lo] >> 32 == h >> 32; lo++)
+        pm->bits[(e[lo] & 0xffffffffu) / 64] |= 1ull << (e[lo] & 63);
+}
+
+/* The members that may know a postcode of q (its postcode field, any one to three tokens of
+ * its free text, read as the geocoder reads a postcode), ascending into members: their count. */
+static size_t pc_dir_members(const struct gc_set *s, const struct gc_query *q, size_t *members)
+{
+    struct pc_members pm = {.s = s};
+    if (!s->n_pc_dir)
+        return 0;
+    if (!blank(q->postcode))
+        gc_postcode_keys(q->postcode, strlen(q->postcode), pc_members_add, &pm);
+    if (!blank(q->search_text)) {
+        const char *ts[SET_MAX_TOKENS];
+        size_t tl[SET_MAX_TOKENS];
+        int n = text_tokens(q->search_text, ts, tl);
+        for (int i = 0; i < n; i++)
+            for (int j = i; j < n && j < i + 3; j++)
+                gc_postcode_keys(ts[i], (size_t)(ts[j] + tl[j] - ts[i]), pc_members_add, &pm);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (pm.bits[i / 64] >> (i % 64) & 1)
+            members[n++] = i;
     return n;
 }
 
@@ -542,10 +640,12 @@ static void align_postcode(struct gc_result *r, const struct knowledge *k)
     }
 }
 
-/* Member m's answer to q in r (its admin locationIds numbered as in a merged index). */
-static int ask(const struct member *m, const struct gc_query *q, struct gc_result *r)
+/* Member m's answer to q in r (its admin locationIds numbered as in a merged index), counted
+ * in *asked. */
+static int ask(const struct member *m, const struct gc_query *q, struct gc_result *r, int *asked)
 {
     int rc = geocode_forward(m->ix, q, r);
+    (*asked)++;
     set_location_ids(m, r);
     return rc;
 }
@@ -611,7 +711,7 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
         if (i == nfirst && a->kept >= 0 && a->firsts[a->kept].level == GL_HOUSENUMBER &&
             a->firsts[a->kept].type == GT_POINT)
             break; /* the country's members found the address: records of no country not asked */
-        int rc = ask(&s->m[members[i]], q, tmp);
+        int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
         if (rc < 0)
             return rc;
         a->exact_confirmed |= tmp->exact_confirmed;
@@ -630,13 +730,43 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
     return 0;
 }
 
-int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
-                   struct gc_result *tmp)
+/* Whether street answer f has the query's postcode and town (or district): what other
+ * members' answers teach (knowledge) leaves its estimate as it is. */
+static bool settled(const struct first *f)
 {
-    size_t members[GC_SET_MAX], nfirst;
-    size_t n = route(s, q, members, &nfirst);
-    if (n == 1)
-        return ask(&s->m[members[0]], q, out);
+    return f->mq_pc >= 1 && (f->mq_city >= 1 || f->mq_district >= 1);
+}
+
+/* Whether settled answer f, the best of the members that know the query's postcode, beats by
+ * more than a tie the best answer a member that does not know it could give: an address point
+ * on the street spelt as the query spells it, whose name has two more words than f's, in the
+ * query's town and state, and not in its postcode (postcode_miss where f gains .postcode). */
+static bool beyond_reach(const struct first *f, const struct knowledge *k)
+{
+    struct first o = {.street = true,
+                      .type = GT_POINT,
+                      .mq_street = 1,
+                      .mq_pc = 0,
+                      .mq_city = 1,
+                      .mq_district = 1,
+                      .mq_state = 1,
+                      .name_words = f->name_words + 2};
+    return estimate(f, k) - estimate(&o, k) > GC_WEIGHTS.tie;
+}
+
+/* What forward_over tells its caller. */
+struct over {
+    bool exact_confirmed; /* free text's first pass, without spelling tolerance, was confirmed */
+    bool reach;           /* its best answers are settled and beyond_reach of other members */
+};
+
+/* The set's answer to q from members[0..n) (those from nfirst on asked only when the first
+ * give no address point) into out. */
+static int forward_over(const struct gc_set *s, const struct gc_query *q, const size_t *members,
+                        size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
+                        struct over *ov)
+{
+    *ov = (struct over){false, false};
     /*
      * Free text asks every member without spelling tolerance first. One index over all of them
      * tries misspellings only when no street spelt as written explains the query: when one
@@ -655,6 +785,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         rc = ask_members(s, &exact, members, n, nfirst, out, tmp, &a);
         if (rc < 0)
             return rc;
+        ov->exact_confirmed = a.exact_confirmed;
     }
     if (!exact_first || !a.exact_confirmed) {
         asked_q = q;
@@ -671,10 +802,13 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
     double best = estimate(&firsts[kept], &k);
     size_t win[GC_SET_MAX], nw = 0;
+    ov->reach = beyond_reach(&firsts[kept], &k);
     for (size_t i = 0; i < nf; i++)
         if (answers_street(&firsts[i], &k) &&
-            estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
+            estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9) {
             win[nw++] = firsts[i].member;
+            ov->reach &= settled(&firsts[i]);
+        }
     if (nw == 1) {
         align_postcode(out, &k);
         return 0;
@@ -687,7 +821,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     out->n = 0;
     for (size_t w = 0; w < nw; w++) {
         const struct member *m = &s->m[win[w]];
-        rc = ask(m, asked_q, tmp);
+        rc = ask(m, asked_q, tmp, &out->asked);
         if (rc < 0)
             return rc;
         align_postcode(tmp, &k);
@@ -712,6 +846,68 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     }
     mark_ambiguous(out);
     return 0;
+}
+
+/* 1 when a member not among pc[0..np) (ascending) finds a street spelt as free text q spells
+ * it and confirmed by its postcode or town (then no member looks for misspelt streets), else
+ * 0; or a member's error. */
+static int others_confirm(const struct gc_set *s, const struct gc_query *q, const size_t *pc,
+                          size_t np, struct gc_result *tmp, int *asked)
+{
+    struct gc_query exact = *q;
+    exact.exact_only = true;
+    for (size_t i = 0, j = 0; i < s->n; i++) {
+        if (j < np && pc[j] == i) {
+            j++;
+            continue;
+        }
+        int rc = ask(&s->m[i], &exact, tmp, asked);
+        if (rc < 0)
+            return rc;
+        if (tmp->exact_confirmed)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * A query that no country routes asks every member, unless it gives a postcode that some
+ * members know and not all: those are asked first, alone, and their answer is the set's when
+ * no other member can change it. That is when each of its best answers has the postcode and
+ * the town (what the others' answers teach leaves those estimates as they are) and the best
+ * is beyond_reach of a member that misses the postcode, and, when its free text was looked up
+ * with spelling tolerance, no other member finds a street spelt as written and confirmed
+ * (which would keep every member from that search).
+ */
+int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
+                   struct gc_result *tmp)
+{
+    size_t members[GC_SET_MAX], nfirst;
+    size_t n = route(s, q, members, &nfirst);
+    if (n == 1) {
+        int one = 0; /* geocode_forward counts its call in out->asked */
+        return ask(&s->m[members[0]], q, out, &one);
+    }
+    struct over ov;
+    out->asked = 0;
+    if (n == s->n && nfirst == n) {
+        size_t pc[GC_SET_MAX];
+        size_t np = pc_dir_members(s, q, pc);
+        if (np > 0 && np < n) {
+            int rc = forward_over(s, q, pc, np, np, out, tmp, &ov);
+            if (rc < 0)
+                return rc;
+            if (ov.reach && !blank(q->search_text) && !ov.exact_confirmed) {
+                rc = others_confirm(s, q, pc, np, tmp, &out->asked);
+                if (rc < 0)
+                    return rc;
+                ov.reach = rc == 0;
+            }
+            if (ov.reach)
+                return 0;
+        }
+    }
+    return forward_over(s, q, members, n, nfirst, out, tmp, &ov);
 }
 
 /* What a reverse answer is, in the order one index tries them: house numbers (4), else the
