@@ -700,7 +700,9 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
     /*
      * Every member's answer, the best so far kept in out. Knowledge learnt from a later
      * member moves the estimates of all the answers before it alike (none of them showed what
-     * it shows), so the best of those stays the best of those.
+     * it shows), but it may drop one of them as contradicted (a place another member knows):
+     * the best is then chosen again under all the knowledge, and asked again when it is not
+     * the one kept.
      */
     a->nf = 0;
     a->kept = -1;
@@ -726,6 +728,18 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
             a->kept = (int)a->nf;
         }
         a->nf++;
+    }
+    int best = a->kept;
+    for (size_t i = 0; i < a->nf; i++)
+        if (beats(&a->firsts[i], &a->firsts[best], &a->k))
+            best = (int)i;
+    if (best != a->kept) {
+        int asked = out->asked; /* geocode_forward sets out's own count */
+        int rc = ask(&s->m[a->firsts[best].member], q, out, &asked);
+        out->asked = asked;
+        if (rc < 0)
+            return rc;
+        a->kept = best;
     }
     return 0;
 }
