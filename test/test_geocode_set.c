@@ -361,15 +361,23 @@ static void test_postcode_first(void **state)
         const char *text;
         int asked;
     } cases[] = {
-        {"Floraweg 13, 9490 Vaduz", 1},   /* li's pass without spelling tolerance confirms */
-        {"Floraweg 15, 91207 Lauf", 1},   /* de's */
-        {"Floraweg 13, D-91207 Lauf", 1}, /* a country prefix */
-        {"Florawg 13, 9490 Vaduz", 4},    /* li twice, then at's and de's exact passes */
-        {"Floraweg 99, 9490 Vaduz", 1},   /* no such number: li's street is still beyond reach */
-        {"Floraweg 13, 9490", 4},         /* no town: not settled; li, then every member */
-        {"Floraweg 13, 9490 Schaan", 8},  /* another town: li, then as without li first */
-        {"Floraweg 13, 1234 Vaduz", 3},   /* a postcode no member knows: every member */
-        {"Floraweg 13", 9},               /* none */
+        /* li alone: its pass without spelling tolerance confirms the street */
+        {"Floraweg 13, 9490 Vaduz", 1},
+        {"Floraweg 15, 91207 Lauf", 1}, /* de alone */
+        {"Floraweg 13, D-91207 Lauf", 1},
+        {"Floraweg 13, 6800 Feldkirch", 1},
+        {"Floraweg 13 Vaduz", 1},       /* the town alone */
+        {"Floraweg 13, 9490", 1},       /* the postcode alone: no member knows a locality */
+        {"Floraweg 13, 1234 Vaduz", 1}, /* a postcode no member knows */
+        {"Floraweg 99, 9490 Vaduz", 1}, /* no such number: li's street is beyond reach */
+        /* li alone, its second pass with spelling tolerance */
+        {"Florawg 13, 9490 Vaduz", 2},
+        {"Floraweg 13, 9490 Schaan", 2}, /* li's street, in another of its towns */
+        {"Xyzweg 5, Vaduz", 2},          /* no such street: li's Vaduz */
+        /* not beyond reach: li or de, then every member */
+        {"Floraweg 15, Lauf an der Pegnitz", 4}, /* only like de's "Lauf" */
+        {"Xyzweg 5, 9490 Vaduz", 8}, /* the postcode's fall-back: another's street would do */
+        {"Floraweg 13", 9},          /* nothing narrows: every member */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct gc_query q = {.search_text = cases[i].text, .max_results = 5};
@@ -387,7 +395,12 @@ static void test_postcode_first(void **state)
     assert_string_equal(ra->c[0].country, "LI");
     s.city = NULL;
     forward_same(&s, "structured, 9490");
-    assert_int_equal(ra->asked, 4);
+    assert_int_equal(ra->asked, 1);
+    s.postcode = NULL;
+    s.city = "Feldkirch";
+    forward_same(&s, "structured, Feldkirch");
+    assert_int_equal(ra->asked, 1);
+    assert_string_equal(ra->c[0].country, "AT");
 }
 
 static void test_reverse(void **state)

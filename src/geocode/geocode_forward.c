@@ -94,8 +94,7 @@ static bool near_answer(struct gctx *g, const struct cand *c)
     return t.type == GT_POINT;
 }
 
-/* The scratch memory of out as the context of one query. */
-static struct gctx *context_of(struct gc_result *out)
+struct gctx *gc_context(struct gc_result *out)
 {
     static_assert(sizeof(struct gctx) <= sizeof(out->scratch.bytes), "raise GC_SCRATCH_BYTES");
     static_assert(alignof(struct gctx) <= alignof(struct gc_scratch), "gc_scratch alignment");
@@ -440,7 +439,7 @@ static bool street_unplaced(struct gctx *g)
 
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
-    struct gctx *g = context_of(out);
+    struct gctx *g = gc_context(out);
     start_query(g, ix, q);
     out->n = 0;
     out->asked = 1;

@@ -260,6 +260,9 @@ static inline bool is_blank(const char *s)
     return true;
 }
 
+/* The scratch memory of r as the context of one query (geocode_forward.c). */
+struct gctx *gc_context(struct gc_result *r);
+
 /* ---- geocode_parse.c ---- */
 
 /* The ISO2 code that country names into out[3] ("" when none or unknown). */
@@ -272,6 +275,25 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n);
  * fn(key, len, arg) for each (keys of at least 3 bytes; one may come twice). */
 void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
                       void *arg);
+/* What gc_route_keys gives its caller: each key a postcode of the query could have in an
+ * index, each key a locality of it could have. */
+struct gc_route_fns {
+    void (*postcode)(const char *key, size_t len, void *arg);
+    void (*locality)(const char *key, size_t len, void *arg);
+};
+#define GC_ROUTE_PART 8 /* tokens of a free-form part whose locality keys gc_route_keys gives */
+/*
+ * The keys that route a query without a country in an index set (geocode_set.c), g a context
+ * to work in: its postcode's (gc_postcode_keys of the postcode field, and of one to three
+ * free-form tokens in a row) and its localities' in the languages of each country of
+ * ccs[0..ncc) (NULL: every list): the city, district and county fields, and every span of
+ * tokens within each part of the free text (split as the geocoder splits it); the localities'
+ * only when fns->locality is not NULL. A key may come more than once. Return whether every
+ * locality key was given: false without fns->locality, or when a part has more than
+ * GC_ROUTE_PART tokens.
+ */
+bool gc_route_keys(struct gctx *g, const struct gc_query *q, const char *const *ccs, size_t ncc,
+                   const struct gc_route_fns *fns, void *arg);
 /* Free-form: a postcode known to the index among the unused tokens, written in any national
  * form ("D-91207", "94102-1234", "SW1A1AA"). A lone number next to words is taken as the house
  * number unless lone_number_ok. When none is known, a token shaped like a postcode is set aside

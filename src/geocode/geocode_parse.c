@@ -148,6 +148,48 @@ static void tokenize(struct gctx *g, const char *text)
         norm_words_add(&g->words, g->tok[i].s, g->tok[i].len);
 }
 
+bool gc_route_keys(struct gctx *g, const struct gc_query *q, const char *const *ccs, size_t ncc,
+                   const struct gc_route_fns *fns, void *arg)
+{
+    char key[KEY_MAX];
+    bool all = fns->locality != NULL;
+    if (!is_blank(q->postcode))
+        gc_postcode_keys(q->postcode, strlen(q->postcode), fns->postcode, arg);
+    const char *fields[3] = {q->city, q->district, q->county};
+    for (int f = 0; fns->locality && f < 3; f++)
+        for (size_t c = 0; !is_blank(fields[f]) && c < ncc; c++) {
+            int k = norm_key(fields[f], strlen(fields[f]), ccs[c], key, sizeof(key));
+            if (k > 0)
+                fns->locality(key, (size_t)k, arg);
+        }
+    if (is_blank(q->search_text))
+        return true;
+    tokenize(g, q->search_text);
+    for (int i = 0; i < g->ntok; i++) /* a postcode is one to three tokens */
+        for (int j = i; j < g->ntok && j < i + 3; j++)
+            gc_postcode_keys(g->tok[i].s, (size_t)(g->tok[j].s + g->tok[j].len - g->tok[i].s),
+                             fns->postcode, arg);
+    for (int a = 0; fns->locality && a < g->ntok;) { /* each part: the spans of its tokens */
+        int b = a + 1;
+        while (b < g->ntok && !g->tok[b - 1].comma_after)
+            b++;
+        if (b - a > GC_ROUTE_PART) {
+            all = false;
+            a = b;
+            continue;
+        }
+        for (int i = a; i < b; i++)
+            for (int j = i + 1; j <= b; j++)
+                for (size_t c = 0; c < ncc; c++) {
+                    int k = norm_words_key(&g->words, i, j, ccs[c], key, sizeof(key));
+                    if (k > 0)
+                        fns->locality(key, (size_t)k, arg);
+                }
+        a = b;
+    }
+    return all;
+}
+
 /* ---- parts of an address block that are not the address ---- */
 
 static unsigned seg_kinds(const struct token *t)

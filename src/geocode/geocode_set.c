@@ -52,13 +52,23 @@ struct member {
     uint64_t admin_base; /* admin areas of the members before it */
 };
 
+/* Keys of the members' tables by hash: ix_key_hash(key) << 32 | member, sorted, each once. A
+ * key's entries name every member that holds it (and those that hold another key of the same
+ * hash: a few more members asked, never one less). */
+struct dir {
+    uint64_t *e;
+    size_t n, cap;
+    uint32_t *bucket; /* bucket[b]: the first entry whose hash's top bits are b or more */
+    int bits;         /* 2^bits buckets (bucket[2^bits] is n) */
+};
+
 struct gc_set {
     struct member *m;
     size_t n, cap;
-    /* every member's postcode keys as ix_key_hash(key) << 32 | member, sorted, each once:
-     * the members that may know a postcode (pc_dir_members) */
-    uint64_t *pc_dir;
-    size_t n_pc_dir;
+    /* the members that may know a postcode, a locality (route_first) */
+    struct dir pc, town;
+    char (*langs)[3]; /* a country of each language list the members' countries read in */
+    size_t nlangs, cap_langs;
 };
 
 /* ---- opening ---- */
@@ -147,31 +157,118 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* s->pc_dir from the members' postcode tables (each sorted by key: one key's entries are
- * together and share its string). */
-static void pc_dir_build(struct gc_set *s)
+static void dir_add(struct dir *d, uint32_t hash, size_t member)
 {
-    size_t n = 0, cap = 0;
-    uint64_t *e = NULL;
+    VEC_GROW(d->e, d->n, d->cap);
+    d->e[d->n++] = (uint64_t)hash << 32 | member;
+}
+
+/* The key's hash of d (a prefix's: the hash of its PREFIX_LEN bytes, less likely the same as a
+ * whole key's). */
+#define PREFIX_LEN 4
+static uint32_t prefix_hash(const char *key)
+{
+    return ix_key_hash(key, PREFIX_LEN) ^ 0x9e3779b9u;
+}
+
+/* Sort d, drop repeats, and make its buckets: about two entries each. */
+static void dir_finish(struct dir *d)
+{
+    if (d->n > 1)
+        qsort(d->e, d->n, sizeof(*d->e), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (u == 0 || d->e[i] != d->e[u - 1])
+            d->e[u++] = d->e[i];
+    d->n = u;
+    d->bits = 1;
+    while (d->bits < 30 && ((size_t)2 << d->bits) < d->n)
+        d->bits++;
+    size_t nb = (size_t)1 << d->bits;
+    d->bucket = xmallocarray(nb + 1, sizeof(*d->bucket));
+    size_t i = 0;
+    for (size_t b = 0; b <= nb; b++) {
+        while (i < d->n && (d->e[i] >> (64 - d->bits)) < b)
+            i++;
+        d->bucket[b] = (uint32_t)i;
+    }
+}
+
+/* Whether off is new in the open-addressing set *set of *cap slots (0 free; doubled when half
+ * full, from 1024). */
+static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
+{
+    if (*n * 2 >= *cap) {
+        size_t ncap = *cap ? *cap * 2 : 1024, nn = 0;
+        uint32_t *ns = xcalloc(ncap, sizeof(*ns));
+        for (size_t i = 0; i < *cap; i++)
+            if ((*set)[i])
+                offset_new(&ns, &ncap, &nn, (*set)[i]);
+        free(*set);
+        *set = ns;
+        *cap = ncap;
+    }
+    size_t h = (off * 2654435761u) & (*cap - 1);
+    while ((*set)[h] && (*set)[h] != off)
+        h = (h + 1) & (*cap - 1);
+    if ((*set)[h])
+        return false;
+    (*set)[h] = off;
+    (*n)++;
+    return true;
+}
+
+/* What a query can be routed by: every member's postcode keys; its localities' keys (places,
+ * the streets' cities and districts) and the first PREFIX_LEN bytes of the streets' (a query's
+ * locality "similar" to the street's: geocode_score.c); the language lists its countries read
+ * in (one country each). Each member's tables are sorted by key: a key's entries are together
+ * and share its string. */
+static void dirs_build(struct gc_set *s)
+{
+    uint32_t *seen = NULL;
+    size_t cap = 0;
     for (size_t i = 0; i < s->n; i++) {
         const struct index_view *v = index_view(s->m[i].ix);
-        for (size_t p = 0; p < v->n_postcodes; p++) {
-            uint32_t off = v->postcodes[p].key;
-            if (p > 0 && off == v->postcodes[p - 1].key)
-                continue;
-            const char *k = ix_str(v, off);
-            VEC_GROW(e, n, cap);
-            e[n++] = (uint64_t)ix_key_hash(k, strlen(k)) << 32 | i;
+        for (size_t p = 0; p < v->n_postcodes; p++)
+            if (p == 0 || v->postcodes[p].key != v->postcodes[p - 1].key) {
+                const char *k = ix_str(v, v->postcodes[p].key);
+                dir_add(&s->pc, ix_key_hash(k, strlen(k)), i);
+            }
+        for (size_t p = 0; p < v->n_places; p++)
+            if (p == 0 || v->places[p].key != v->places[p - 1].key) {
+                const char *k = ix_str(v, v->places[p].key);
+                dir_add(&s->town, ix_key_hash(k, strlen(k)), i);
+            }
+        size_t n = 0;
+        if (seen)
+            memset(seen, 0, cap * sizeof(*seen));
+        for (size_t t = 0; t < v->n_streets; t++) {
+            uint32_t offs[2] = {v->streets[t].city_key, v->streets[t].district_key};
+            for (int o = 0; o < 2; o++) {
+                if (!offs[o] || !offset_new(&seen, &cap, &n, offs[o]))
+                    continue;
+                const char *k = ix_str(v, offs[o]);
+                size_t kl = strlen(k);
+                dir_add(&s->town, ix_key_hash(k, kl), i);
+                if (kl >= PREFIX_LEN)
+                    dir_add(&s->town, prefix_hash(k), i);
+            }
+        }
+        for (size_t c = 0; c < s->m[i].ncc; c++) {
+            char cc[3] = {s->m[i].cc[c][0], s->m[i].cc[c][1], '\0'};
+            const char *langs = cc[0] ? norm_country_langs(cc) : NULL;
+            bool known = !langs || !*langs; /* every list: the NULL reading, always there */
+            for (size_t l = 0; l < s->nlangs && !known; l++)
+                known = strcmp(norm_country_langs(s->langs[l]), langs) == 0;
+            if (!known) {
+                VEC_GROW(s->langs, s->nlangs, s->cap_langs);
+                memcpy(s->langs[s->nlangs++], cc, 3);
+            }
         }
     }
-    if (n > 1)
-        qsort(e, n, sizeof(*e), cmp_u64);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u == 0 || e[i] != e[u - 1])
-            e[u++] = e[i];
-    s->pc_dir = e;
-    s->n_pc_dir = u;
+    free(seen);
+    dir_finish(&s->pc);
+    dir_finish(&s->town);
 }
 
 int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
@@ -194,7 +291,7 @@ int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *e
         return rc;
     }
     if (s->n > 1)
-        pc_dir_build(s);
+        dirs_build(s);
     *out = s;
     return 0;
 }
@@ -209,7 +306,11 @@ void gc_set_close(struct gc_set *s)
         free(s->m[i].cc);
     }
     free(s->m);
-    free(s->pc_dir);
+    free(s->pc.e);
+    free(s->pc.bucket);
+    free(s->town.e);
+    free(s->town.bucket);
+    free(s->langs);
     free(s);
 }
 
@@ -343,50 +444,87 @@ static size_t route(const struct gc_set *s, const struct gc_query *q, size_t *me
     return n;
 }
 
-/* The members asked first of a query that no country routes, as bits. */
-struct pc_members {
-    const struct gc_set *s;
-    uint64_t bits[GC_SET_MAX / 64];
+/* The members a query that no country routes asks first, as bits, and what its keys showed. */
+/* What the members not asked first can do (route_first): know no postcode of the query, and
+ * no locality of it when every locality key was looked up. */
+struct outside {
+    bool pc_keys;   /* the query may give a postcode */
+    bool towns_all; /* every key its localities could have was looked up */
 };
 
-/* gc_postcode_keys: the members whose postcode tables may hold key */
-static void pc_members_add(const char *key, size_t len, void *arg)
+#define FIRST_SEEN                                                                                 \
+    512 /* slots for the hashes a query looked up (dir_members), half of them used                 \
+         */
+struct first_ask {
+    const struct gc_set *s;
+    uint64_t bits[GC_SET_MAX / 64];
+    bool pc_keys; /* it may give a postcode (a key of one) */
+    struct {
+        const struct dir *d;
+        uint32_t h;
+    } seen[FIRST_SEEN];
+    size_t nseen;
+};
+
+/* The members of dir d that hold a key of hash h into fa->bits (once a query per hash: the
+ * languages of a set mostly give a span the same key). */
+static void dir_members(struct first_ask *fa, const struct dir *d, uint32_t h)
 {
-    struct pc_members *pm = arg;
-    const uint64_t *e = pm->s->pc_dir;
-    uint64_t h = (uint64_t)ix_key_hash(key, len) << 32;
-    size_t lo = 0, hi = pm->s->n_pc_dir;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (e[mid] < h)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (!d->n)
+        return;
+    size_t slot = (h * 2654435761u) % FIRST_SEEN;
+    for (; fa->seen[slot].d; slot = (slot + 1) % FIRST_SEEN)
+        if (fa->seen[slot].d == d && fa->seen[slot].h == h)
+            return;
+    if (fa->nseen < FIRST_SEEN / 2) {
+        fa->seen[slot].d = d;
+        fa->seen[slot].h = h;
+        fa->nseen++;
     }
-    for (; lo < pm->s->n_pc_dir && e[lo] >> 32 == h >> 32; lo++)
-        pm->bits[(e[lo] & 0xffffffffu) / 64] |= 1ull << (e[lo] & 63);
+    size_t b = h >> (32 - d->bits);
+    for (size_t i = d->bucket[b]; i < d->bucket[b + 1]; i++)
+        if (d->e[i] >> 32 == h)
+            fa->bits[(d->e[i] & 0xffffffffu) / 64] |= 1ull << (d->e[i] & 63);
 }
 
-/* The members that may know a postcode of q (its postcode field, any one to three tokens of
- * its free text, read as the geocoder reads a postcode), ascending into members: their count. */
-static size_t pc_dir_members(const struct gc_set *s, const struct gc_query *q, size_t *members)
+static void first_postcode(const char *key, size_t len, void *arg)
 {
-    struct pc_members pm = {.s = s};
-    if (!s->n_pc_dir)
-        return 0;
-    if (!blank(q->postcode))
-        gc_postcode_keys(q->postcode, strlen(q->postcode), pc_members_add, &pm);
-    if (!blank(q->search_text)) {
-        const char *ts[SET_MAX_TOKENS];
-        size_t tl[SET_MAX_TOKENS];
-        int n = text_tokens(q->search_text, ts, tl);
-        for (int i = 0; i < n; i++)
-            for (int j = i; j < n && j < i + 3; j++)
-                gc_postcode_keys(ts[i], (size_t)(ts[j] + tl[j] - ts[i]), pc_members_add, &pm);
-    }
+    struct first_ask *fa = arg;
+    for (size_t i = 0; i < len && !fa->pc_keys; i++) /* free text reads none without a digit */
+        fa->pc_keys = isdigit((unsigned char)key[i]);
+    dir_members(fa, &fa->s->pc, ix_key_hash(key, len));
+}
+
+static void first_locality(const char *key, size_t len, void *arg)
+{
+    struct first_ask *fa = arg;
+    dir_members(fa, &fa->s->town, ix_key_hash(key, len));
+    if (len >= PREFIX_LEN)
+        dir_members(fa, &fa->s->town, prefix_hash(key));
+}
+
+/* The members that may know a postcode of q, and with towns a locality of it (gc_route_keys,
+ * in every language list of the members' countries and of its focus country), ascending into
+ * members: their count; what the others can do into *o. scratch: a result to work in. */
+static size_t route_first(const struct gc_set *s, const struct gc_query *q, bool towns,
+                          struct gc_result *scratch, size_t *members, struct outside *o)
+{
+    const struct gc_route_fns fns = {first_postcode, towns ? first_locality : NULL};
+    struct first_ask fa = {.s = s};
+    const char *ccs[GC_SET_MAX + 2];
+    size_t ncc = 0;
+    ccs[ncc++] = NULL;
+    for (size_t l = 0; l < s->nlangs && ncc < GC_SET_MAX; l++)
+        ccs[ncc++] = s->langs[l];
+    char focus[3];
+    gc_set_country(NULL, q->country_focus, focus);
+    if (focus[0])
+        ccs[ncc++] = focus;
+    o->towns_all = gc_route_keys(gc_context(scratch), q, ccs, ncc, &fns, &fa);
+    o->pc_keys = fa.pc_keys || !blank(q->postcode);
     size_t n = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (pm.bits[i / 64] >> (i % 64) & 1)
+        if (fa.bits[i / 64] >> (i % 64) & 1)
             members[n++] = i;
     return n;
 }
@@ -751,36 +889,75 @@ static bool settled(const struct first *f)
     return f->mq_pc >= 1 && (f->mq_city >= 1 || f->mq_district >= 1);
 }
 
-/* Whether settled answer f, the best of the members that know the query's postcode, beats by
- * more than a tie the best answer a member that does not know it could give: an address point
- * on the street spelt as the query spells it, whose name has two more words than f's, in the
- * query's town and state, and not in its postcode (postcode_miss where f gains .postcode). */
-static bool beyond_reach(const struct first *f, const struct knowledge *k)
+/*
+ * Whether street answer f, the best of firsts[0..nf) under knowledge k (the answers of the
+ * members asked first), stays the best by more than a tie whatever the others add:
+ *   - no knowledge can drop it as contradicted (it has the postcode or a locality), and its
+ *     estimate is at least ef, the one it has when a postcode and a locality are known;
+ *   - ef beats the most another member could score: an address point on the street spelt as
+ *     the query spells it, with two more words in its name than f's, in the query's state,
+ *     not in its postcode, and in its town only when a locality key was not looked up;
+ *   - the other answers of firsts stay below ef by more than a tie (knowledge only lowers
+ *     them), unless they and f are settled (they keep their estimates and ties).
+ */
+static bool beyond_reach(const struct first *firsts, size_t nf, size_t kept,
+                         const struct knowledge *k, const struct outside *out)
 {
+    const struct first *f = &firsts[kept];
+    if (f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0)
+        return false;
+    struct knowledge kf = *k;
+    kf.locality = true;
+    kf.pc = k->pc || out->pc_keys;
+    double ef = estimate(f, &kf);
     struct first o = {.street = true,
                       .type = GT_POINT,
                       .mq_street = 1,
-                      .mq_pc = 0,
-                      .mq_city = 1,
-                      .mq_district = 1,
+                      .mq_pc = -1,
+                      .mq_city = out->towns_all ? -1 : 1,
+                      .mq_district = -1,
                       .mq_state = 1,
                       .name_words = f->name_words + 2};
-    return estimate(f, k) - estimate(&o, k) > GC_WEIGHTS.tie;
+    struct knowledge ko = {.pc = k->pc, .locality = false, .loc_words = k->loc_words};
+    if (ef - estimate(&o, &ko) <= GC_WEIGHTS.tie)
+        return false;
+    for (size_t i = 0; i < nf; i++)
+        if (i != kept && answers_street(&firsts[i], k) && !(settled(f) && settled(&firsts[i])) &&
+            estimate(&firsts[i], k) >= ef - GC_WEIGHTS.tie - 1e-9)
+            return false;
+    return true;
 }
 
-/* What forward_over tells its caller. */
-struct over {
-    bool exact_confirmed; /* free text's first pass, without spelling tolerance, was confirmed */
-    bool reach;           /* its best answers are settled and beyond_reach of other members */
-};
+/* Whether fall-back f, the best answer of the members asked first, stays the set's whatever
+ * the others add: they know no postcode and no locality of the query (towns_all), so a place
+ * it names that some member knows (k->place) drops each street answer of theirs as
+ * contradicted, and their own fall-backs can only be a state or coarser. */
+static bool fallback_beyond_reach(const struct first *f, const struct knowledge *k,
+                                  const struct outside *out)
+{
+    return out->towns_all && k->place && f->level > GL_STATE;
+}
+
+/* Whether the best answer of the members asked first (a) stays the set's whatever the others
+ * (out) add. */
+static bool reach_of(const struct asked *a, const struct outside *out)
+{
+    if (a->kept < 0)
+        return false;
+    const struct first *f = &a->firsts[a->kept];
+    if (!answers_street(f, &a->k))
+        return fallback_beyond_reach(f, &a->k, out);
+    return beyond_reach(a->firsts, a->nf, (size_t)a->kept, &a->k, out);
+}
 
 /* The set's answer to q from members[0..n) (those from nfirst on asked only when the first
- * give no address point) into out. */
+ * give no address point) into out; what their answers showed in *a; *exact_confirmed: free
+ * text's first pass, without spelling tolerance, was confirmed. */
 static int forward_over(const struct gc_set *s, const struct gc_query *q, const size_t *members,
                         size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
-                        struct over *ov)
+                        struct asked *a, bool *exact_confirmed)
 {
-    *ov = (struct over){false, false};
+    *exact_confirmed = false;
     /*
      * Free text asks every member without spelling tolerance first. One index over all of them
      * tries misspellings only when no street spelt as written explains the query: when one
@@ -792,37 +969,33 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     struct gc_query exact = *q;
     exact.exact_only = true;
     const struct gc_query *asked_q = &exact;
-    struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
     bool exact_first = !blank(q->search_text);
     int rc;
     if (exact_first) {
-        rc = ask_members(s, &exact, members, n, nfirst, out, tmp, &a);
+        rc = ask_members(s, &exact, members, n, nfirst, out, tmp, a);
         if (rc < 0)
             return rc;
-        ov->exact_confirmed = a.exact_confirmed;
+        *exact_confirmed = a->exact_confirmed;
     }
-    if (!exact_first || !a.exact_confirmed) {
+    if (!exact_first || !a->exact_confirmed) {
         asked_q = q;
-        rc = ask_members(s, q, members, n, nfirst, out, tmp, &a);
+        rc = ask_members(s, q, members, n, nfirst, out, tmp, a);
         if (rc < 0)
             return rc;
     }
-    struct first *firsts = a.firsts;
-    size_t nf = a.nf;
-    int kept = a.kept;
-    struct knowledge k = a.k;
+    const struct first *firsts = a->firsts;
+    size_t nf = a->nf;
+    int kept = a->kept;
+    const struct knowledge k = a->k;
     if (kept < 0 || !answers_street(&firsts[kept], &k))
         return 0; /* no answer, or the best fall-back */
     /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
     double best = estimate(&firsts[kept], &k);
     size_t win[GC_SET_MAX], nw = 0;
-    ov->reach = beyond_reach(&firsts[kept], &k);
     for (size_t i = 0; i < nf; i++)
         if (answers_street(&firsts[i], &k) &&
-            estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9) {
+            estimate(&firsts[i], &k) >= best - GC_WEIGHTS.tie - 1e-9)
             win[nw++] = firsts[i].member;
-            ov->reach &= settled(&firsts[i]);
-        }
     if (nw == 1) {
         align_postcode(out, &k);
         return 0;
@@ -862,36 +1035,14 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     return 0;
 }
 
-/* 1 when a member not among pc[0..np) (ascending) finds a street spelt as free text q spells
- * it and confirmed by its postcode or town (then no member looks for misspelt streets), else
- * 0; or a member's error. */
-static int others_confirm(const struct gc_set *s, const struct gc_query *q, const size_t *pc,
-                          size_t np, struct gc_result *tmp, int *asked)
-{
-    struct gc_query exact = *q;
-    exact.exact_only = true;
-    for (size_t i = 0, j = 0; i < s->n; i++) {
-        if (j < np && pc[j] == i) {
-            j++;
-            continue;
-        }
-        int rc = ask(&s->m[i], &exact, tmp, asked);
-        if (rc < 0)
-            return rc;
-        if (tmp->exact_confirmed)
-            return 1;
-    }
-    return 0;
-}
-
 /*
- * A query that no country routes asks every member, unless it gives a postcode that some
- * members know and not all: those are asked first, alone, and their answer is the set's when
- * no other member can change it. That is when each of its best answers has the postcode and
- * the town (what the others' answers teach leaves those estimates as they are) and the best
- * is beyond_reach of a member that misses the postcode, and, when its free text was looked up
- * with spelling tolerance, no other member finds a street spelt as written and confirmed
- * (which would keep every member from that search).
+ * A query that no country routes asks every member, unless what it gives narrows them: the
+ * members that may know its postcode or one of its localities (route_first), when they are at
+ * most half, are asked first, alone, and their answer is the set's when no other member could
+ * change it (beyond_reach, fallback_beyond_reach). A member that knows neither cannot confirm
+ * a street by the query's postcode or town, so it cannot keep the others from a search with
+ * spelling tolerance either (one confirmed street as written does): an answer that needed
+ * that search is kept only when every locality key was looked up. Else every member is asked.
  */
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
@@ -902,26 +1053,31 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         int one = 0; /* geocode_forward counts its call in out->asked */
         return ask(&s->m[members[0]], q, out, &one);
     }
-    struct over ov;
     out->asked = 0;
-    if (n == s->n && nfirst == n) {
-        size_t pc[GC_SET_MAX];
-        size_t np = pc_dir_members(s, q, pc);
-        if (np > 0 && np < n) {
-            int rc = forward_over(s, q, pc, np, np, out, tmp, &ov);
+    struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
+    bool exact_confirmed;
+    /* the members that know its postcode, then (its localities' keys cost more to make) those
+     * that know its postcode or a locality of it, when they are at most half */
+    size_t asked[GC_SET_MAX], nasked = 0;
+    for (int towns = 0; n == s->n && nfirst == n && towns <= 1; towns++) {
+        size_t first[GC_SET_MAX];
+        struct outside o;
+        size_t nf = route_first(s, q, towns, tmp, first, &o);
+        if (nf == 0 || nf * 2 > n)
+            continue;
+        if (nf != nasked || memcmp(first, asked, nf * sizeof(*first)) != 0) {
+            int rc = forward_over(s, q, first, nf, nf, out, tmp, &a, &exact_confirmed);
             if (rc < 0)
                 return rc;
-            if (ov.reach && !blank(q->search_text) && !ov.exact_confirmed) {
-                rc = others_confirm(s, q, pc, np, tmp, &out->asked);
-                if (rc < 0)
-                    return rc;
-                ov.reach = rc == 0;
-            }
-            if (ov.reach)
-                return 0;
-        }
+            memcpy(asked, first, nf * sizeof(*first));
+            nasked = nf;
+        } /* else the same members gave out and a: only what the others can do is new */
+        /* a member that may know a locality of the query may confirm a street as written,
+         * which would keep every member from spelling tolerance */
+        if (reach_of(&a, &o) && (o.towns_all || blank(q->search_text) || exact_confirmed))
+            return 0;
     }
-    return forward_over(s, q, members, n, nfirst, out, tmp, &ov);
+    return forward_over(s, q, members, n, nfirst, out, tmp, &a, &exact_confirmed);
 }
 
 /* What a reverse answer is, in the order one index tries them: house numbers (4), else the
