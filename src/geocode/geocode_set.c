@@ -824,16 +824,65 @@ static bool beats(const struct first *a, const struct first *b, const struct kno
 struct asked {
     struct first firsts[GC_SET_MAX];
     size_t nf;
-    int kept; /* the first answer whose list out holds, -1 none */
+    int kept;   /* the best first answer, -1 none */
+    int listed; /* the first answer whose list out holds, -1 none */
     struct knowledge k;
     bool exact_confirmed; /* some member's exact pass was confirmed (gc_result) */
 };
 
-/* Ask members[0..n) (those from nfirst on only when the first found no address point) for q,
- * keeping the best answer in out. Return 0 or the first member's error. */
+/* The answers of the members asked first (gc_set_forward), kept so that no member is asked
+ * the same twice for one query: per member and pass ([1] without spelling tolerance), whether
+ * it was asked, answered, was confirmed, and its first answer. */
+#define MEMO_MAX 64
+struct memo {
+    size_t n;
+    struct {
+        size_t member;
+        bool asked[2], answered[2], confirmed[2];
+        struct first f[2];
+    } m[MEMO_MAX];
+};
+
+/* Member m's remembered answer to one pass, NULL when none. */
+static const struct first *memo_find(const struct memo *mo, size_t member, bool exact,
+                                     bool *answered, bool *confirmed)
+{
+    for (size_t i = 0; mo && i < mo->n; i++)
+        if (mo->m[i].member == member && mo->m[i].asked[exact]) {
+            *answered = mo->m[i].answered[exact];
+            *confirmed = mo->m[i].confirmed[exact];
+            return &mo->m[i].f[exact];
+        }
+    return NULL;
+}
+
+/* Remember member's answer r to one pass (first: its first answer), while there is room. */
+static void memo_put(struct memo *mo, size_t member, bool exact, const struct gc_result *r,
+                     const struct first *first)
+{
+    size_t i = 0;
+    while (mo && i < mo->n && mo->m[i].member != member)
+        i++;
+    if (!mo || i == MEMO_MAX)
+        return;
+    if (i == mo->n) {
+        memset(&mo->m[mo->n], 0, sizeof(mo->m[0]));
+        mo->m[mo->n++].member = member;
+    }
+    mo->m[i].asked[exact] = true;
+    mo->m[i].answered[exact] = r->n > 0;
+    mo->m[i].confirmed[exact] = r->exact_confirmed;
+    if (first)
+        mo->m[i].f[exact] = *first;
+}
+
+/* Ask members[0..n) (those from nfirst on only when the first found no address point) for q:
+ * their first answers and the best of them in *a, the list of a->listed in out (the best's
+ * unless memo held its answer: a member memo holds is not asked again). Return 0 or the first
+ * member's error. */
 static int ask_members(const struct gc_set *s, const struct gc_query *q, const size_t *members,
                        size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
-                       struct asked *a)
+                       struct asked *a, struct memo *memo)
 {
     /*
      * Every member's answer, the best so far kept in out. Knowledge learnt from a later
@@ -847,23 +896,39 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
     a->k = (struct knowledge){false, false, false, locality_words(q)};
     a->exact_confirmed = false;
     out->n = 0;
+    int listed = -1; /* the first answer whose list out holds */
     for (size_t i = 0; i < n; i++) {
         if (i == nfirst && a->kept >= 0 && a->firsts[a->kept].level == GL_HOUSENUMBER &&
             a->firsts[a->kept].type == GT_POINT)
             break; /* the country's members found the address: records of no country not asked */
-        int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
-        if (rc < 0)
-            return rc;
-        a->exact_confirmed |= tmp->exact_confirmed;
-        if (tmp->n == 0)
-            continue;
-        a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+        bool answered, confirmed;
+        const struct first *known =
+            memo_find(memo, members[i], q->exact_only, &answered, &confirmed);
+        if (known) {
+            a->exact_confirmed |= confirmed;
+            if (!answered)
+                continue;
+            a->firsts[a->nf] = *known;
+        } else {
+            int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
+            if (rc < 0)
+                return rc;
+            a->exact_confirmed |= tmp->exact_confirmed;
+            if (tmp->n > 0)
+                a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+            memo_put(memo, members[i], q->exact_only, tmp, tmp->n > 0 ? &a->firsts[a->nf] : NULL);
+            if (tmp->n == 0)
+                continue;
+        }
         learn(&a->k, &a->firsts[a->nf]);
         if (a->kept < 0 || beats(&a->firsts[a->nf], &a->firsts[a->kept], &a->k)) {
-            for (int c = 0; c < tmp->n; c++)
-                copy_cand(&out->c[c], &tmp->c[c]);
-            out->n = tmp->n;
             a->kept = (int)a->nf;
+            if (!known) {
+                for (int c = 0; c < tmp->n; c++)
+                    copy_cand(&out->c[c], &tmp->c[c]);
+                out->n = tmp->n;
+                listed = a->kept;
+            }
         }
         a->nf++;
     }
@@ -871,14 +936,8 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
     for (size_t i = 0; i < a->nf; i++)
         if (beats(&a->firsts[i], &a->firsts[best], &a->k))
             best = (int)i;
-    if (best != a->kept) {
-        int asked = out->asked; /* geocode_forward sets out's own count */
-        int rc = ask(&s->m[a->firsts[best].member], q, out, &asked);
-        out->asked = asked;
-        if (rc < 0)
-            return rc;
-        a->kept = best;
-    }
+    a->kept = best;
+    a->listed = listed;
     return 0;
 }
 
@@ -955,7 +1014,7 @@ static bool reach_of(const struct asked *a, const struct outside *out)
  * text's first pass, without spelling tolerance, was confirmed. */
 static int forward_over(const struct gc_set *s, const struct gc_query *q, const size_t *members,
                         size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
-                        struct asked *a, bool *exact_confirmed)
+                        struct asked *a, struct memo *memo, bool *exact_confirmed)
 {
     *exact_confirmed = false;
     /*
@@ -972,14 +1031,14 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     bool exact_first = !blank(q->search_text);
     int rc;
     if (exact_first) {
-        rc = ask_members(s, &exact, members, n, nfirst, out, tmp, a);
+        rc = ask_members(s, &exact, members, n, nfirst, out, tmp, a, memo);
         if (rc < 0)
             return rc;
         *exact_confirmed = a->exact_confirmed;
     }
     if (!exact_first || !a->exact_confirmed) {
         asked_q = q;
-        rc = ask_members(s, q, members, n, nfirst, out, tmp, a);
+        rc = ask_members(s, q, members, n, nfirst, out, tmp, a, memo);
         if (rc < 0)
             return rc;
     }
@@ -987,6 +1046,14 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     size_t nf = a->nf;
     int kept = a->kept;
     const struct knowledge k = a->k;
+    if (kept >= 0 && a->listed != kept) { /* the best's list, not in out */
+        int asked = out->asked;           /* geocode_forward sets out's own count */
+        rc = ask(&s->m[firsts[kept].member], asked_q, out, &asked);
+        out->asked = asked;
+        if (rc < 0)
+            return rc;
+        a->listed = kept;
+    }
     if (kept < 0 || !answers_street(&firsts[kept], &k))
         return 0; /* no answer, or the best fall-back */
     /* the winners: the best street answer and those within GC_WEIGHTS.tie of it */
@@ -1055,6 +1122,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     }
     out->asked = 0;
     struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
+    struct memo memo = {.n = 0};
     bool exact_confirmed;
     /* the members that know its postcode, then (its localities' keys cost more to make) those
      * that know its postcode or a locality of it, when they are at most half */
@@ -1066,7 +1134,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         if (nf == 0 || nf * 2 > n)
             continue;
         if (nf != nasked || memcmp(first, asked, nf * sizeof(*first)) != 0) {
-            int rc = forward_over(s, q, first, nf, nf, out, tmp, &a, &exact_confirmed);
+            int rc = forward_over(s, q, first, nf, nf, out, tmp, &a, &memo, &exact_confirmed);
             if (rc < 0)
                 return rc;
             memcpy(asked, first, nf * sizeof(*first));
@@ -1077,7 +1145,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         if (reach_of(&a, &o) && (o.towns_all || blank(q->search_text) || exact_confirmed))
             return 0;
     }
-    return forward_over(s, q, members, n, nfirst, out, tmp, &a, &exact_confirmed);
+    return forward_over(s, q, members, n, nfirst, out, tmp, &a, &memo, &exact_confirmed);
 }
 
 /* What a reverse answer is, in the order one index tries them: house numbers (4), else the
