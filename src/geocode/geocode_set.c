@@ -5,10 +5,11 @@
  * index's COUNTRIES section). Routing reads the query's country as the geocoder does (the
  * structured field through norm_country; else a trailing run of one to three free-form tokens
  * that names a country) and asks only the members that hold it, or hold records of no country
- * (they pass any country filter). A query that gives a postcode asks the members that know it
- * first (the set's directory of every member's postcode keys, by hash), alone when their answer
- * is settled and beyond the others' reach (gc_set_forward). Every other query asks every
- * member, one after another in the caller's tmp result (free text first without spelling
+ * (they pass any country filter). A query without a country asks the members that may know
+ * its postcode or a locality first (directories of every member's keys by hash, built at
+ * open), alone when their answer is beyond the others' reach (gc_set_forward). Every other
+ * query asks every member, one after another in the caller's tmp result (free text first
+ * without spelling
  * tolerance: only when no member's street as written is confirmed by the query's postcode or
  * town is each asked again as it would answer alone, misspellings included), and keeps the
  * answer a merged index gives:

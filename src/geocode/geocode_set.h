@@ -7,12 +7,13 @@
  * country (the structured country field, or a country that ends the free text, read as the
  * geocoder reads it) only to the members that hold that country, and to those that hold
  * records of no country (which pass any country filter) only when the first find no address.
- * Any other query that gives a postcode some members know (and not all) asks those first,
- * alone, and keeps their answer when no other member could change it (it has that postcode
- * and the query's town, and beats by a margin what an answer without the postcode could
- * score). Any other query asks every member (free text: first with no spelling tolerance,
- * which a merged index would not use either when one member's street as written is confirmed
- * by the query's postcode or town) and merges their answers into the one that a merged index
+ * A query without a country asks first the members that may know its postcode or one of its
+ * localities (the set's directories of every member's postcode, place and town keys), when
+ * they are at most half, and keeps their answer when no other member could change it (a
+ * bound of what an answer without them could score); else, and for any other query, every
+ * member (free text: first with no spelling tolerance, which a merged index would not use
+ * either when one member's street as written is confirmed by the query's postcode or town),
+ * and merges their answers into the one that a merged index
  * (`geobatch merge`) would give: street and house-number answers before the postcode, locality
  * and country fall-backs, the best of them first. Reverse geocoding asks every member and
  * keeps the nearest. A set of one index is that index: every call is the plain geocode_*
@@ -21,7 +22,7 @@
  *
  * Thread safety: like the index, a set is read-only once open: any number of threads may
  * geocode at once, each with its own results (out and tmp). Memory: no call allocates; a call
- * over several members needs about 60 KB of stack beyond the geocoder's (per-member notes).
+ * over several members needs about 100 KB of stack beyond the geocoder's (per-member notes).
  */
 #ifndef GEOBATCH_GEOCODE_SET_H
 #define GEOBATCH_GEOCODE_SET_H
