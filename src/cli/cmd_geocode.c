@@ -42,6 +42,7 @@
 struct latency {
     uint64_t count[LAT_BUCKETS];
     uint64_t max_ns;
+    uint64_t asked; /* and the indexes asked (an index set's members: gc_result.asked) */
 };
 
 struct slice {
@@ -111,8 +112,10 @@ static void *slice_run(void *arg)
     sl->rc =
         batch_rows(sl->b, sl->lanes, sl->set, sl->from, sl->to, &sl->out, &sl->nomatch, res, ns);
     for (size_t k = 0; k < n && sl->rc == 0; k++) {
-        if (ns)
+        if (ns) {
             latency_add(sl->lat, ns[k]);
+            sl->lat->asked += (uint64_t)res[k].asked;
+        }
         if (res[k].matched)
             sl->matched++;
         else
@@ -180,6 +183,8 @@ static int run_chunk(const struct batch *b, const struct batch_rowset *ch, int n
             lat->count[k] += lats[t].count[k];
         if (lat && lats[t].max_ns > lat->max_ns)
             lat->max_ns = lats[t].max_ns;
+        if (lat)
+            lat->asked += lats[t].asked;
         buf_release(&sl[t].out);
         buf_release(&sl[t].nomatch);
     }
@@ -390,10 +395,12 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
         size_t rows = matched + unmatched;
         fprintf(stderr,
                 "rows=%zu matched=%zu unmatched=%zu invalid=%zu threads=%d seconds=%.3f "
-                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f\n",
+                "rows_per_s=%.0f latency_us_p50<=%.1f p99<=%.1f p999<=%.1f max=%.1f "
+                "indexes_asked_per_row=%.2f\n",
                 rows, matched, unmatched, invalid, nthreads, secs, secs > 0 ? rows / secs : 0.0,
                 latency_quantile(&lat, 0.5) / 1e3, latency_quantile(&lat, 0.99) / 1e3,
-                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3);
+                latency_quantile(&lat, 0.999) / 1e3, lat.max_ns / 1e3,
+                rows ? (double)lat.asked / (double)rows : 0.0);
     }
     batch_rowset_free(ch);
     for (int t = 0; t < nthreads; t++)

@@ -372,6 +372,7 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
     res->matched = false;
     res->candidates = 0;
     res->level = GL_NONE;
+    res->asked = 0;
     bool all_empty = true;
     for (size_t i = 0; i < row->nfields && i < b->hdr.ncols; i++)
         if (b->hdr.col[i] != INPUT_RECID && b->hdr.col[i] >= 0 && row->lens[i] > 0)
@@ -408,6 +409,7 @@ int batch_row(const struct batch *b, struct batch_scratch *s, const struct csv_r
         };
         rc = b->set ? gc_set_forward(b->set, &q, &s->res, set_tmp(s))
                     : geocode_forward(b->ix, &q, &s->res);
+        res->asked = s->res.asked;
     }
     if (rc < 0)
         failed = "FAILED";

@@ -49,6 +49,7 @@ struct batch_result {
     bool matched;        /* at least one candidate (SuccessCount), else ErrorCount */
     int candidates;      /* lines written */
     enum gc_level level; /* the first candidate's match level; GL_NONE when not matched */
+    int asked;           /* indexes the geocoder asked (gc_result.asked; 0 for reverse) */
 };
 
 /*

@@ -5,8 +5,9 @@
 # answer every query of the accuracy kit (../shared/eval/dev, 21,000 queries, three candidates
 # each, every column that a set could get wrong, locationId included) with the very lines of
 # the merged index (each names its country, so each is asked of one member); without their
-# country (every member asked) a few answers differ, all of them more precise from the set (a
-# member reads names in its country's languages). Reverse geocoding (addresses and areas)
+# country a few answers differ, all of them more precise from the set (a member reads names in
+# its country's languages), and a query that gives its postcode and town is asked of the one
+# member that knows them (--stats' indexes_asked_per_row). Reverse geocoding (addresses and areas)
 # around real addresses gives the merged index's lines too. A
 # job run by `geobatch serve --index DIR` gives the same bytes as the CLI. Replacing one
 # member's file changes only that member's answers. Bad --index values are refused.
@@ -88,6 +89,19 @@ for m in sorted(glob.glob(sys.argv[1] + '/ncm-*')):
 assert lines > int(sys.argv[2]) and diff * 200 < lines, f'{diff} of {lines} answers differ'
 print(f'queries without a country: {diff} answers of {lines} lines differ, none less precise')
 PY
+# ... those that give their postcode and town are asked of the one member that knows them
+# (geocode --stats counts the members asked); a misspelt street costs more, nothing narrows a
+# street that is nowhere
+asked() {
+    "$GB_BIN" geocode "${MEMBERS[@]}" --stats --indelim='|' --outdelim='|' \
+        --outcols=displayLatitude "$1" 2>&1 >/dev/null |
+        sed -n 's/.*indexes_asked_per_row=\([0-9.]*\).*/\1/p'
+}
+for f in "$T"/nc-*-free_clean.txt "$T"/nc-*-struct_clean.txt; do
+    [ -e "$f" ] || continue # the sanitizers' run has no free_clean
+    [ "$(asked "$f")" = 1.00 ] || fail "$(basename "$f"): $(asked "$f") members a query"
+done
+[ "$(asked "$T/nc-liechtenstein-free_typo.txt")" = 2.12 ] || fail "free_typo: $(asked "$T/nc-liechtenstein-free_typo.txt") members a query"
 
 # ---- reverse geocoding, addresses and areas, around real addresses and far from them ----
 python3 - "$D/openaddresses" "$T/rev.txt" <<'PY'
