@@ -100,6 +100,11 @@ struct gc_result {
      * postcode or town confirms it (so no spelling tolerance was needed, in this index or in
      * one merged with others) */
     bool exact_confirmed;
+    /* ... or it needs none for a reason that holds in an index merged with others too: such a
+     * street explains a query that gives no town and no postcode this index knows
+     * (exact_alone: when no other index knows one either), or exists with the house number
+     * under another postcode this index knows (exact_elsewhere) */
+    bool exact_alone, exact_elsewhere;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

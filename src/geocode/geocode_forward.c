@@ -62,6 +62,12 @@ static bool any_cand(struct gctx *g, int from, bool (*ok)(struct gctx *g, const 
     return false;
 }
 
+/* any_cand: credible because the query gives neither a postcode this index knows nor a town. */
+static bool credible_alone(struct gctx *g, const struct cand *c)
+{
+    return c->street_q >= 1 && c->unexplained == 0 && !g->has_pc && g->hyp[c->hyp].n_runs == 0;
+}
+
 /* any_cand: credible by the query's postcode or town, not by default. */
 static bool confirmed(struct gctx *g, const struct cand *c)
 {
@@ -222,6 +228,8 @@ static void find_candidates(struct gctx *g)
         exact_elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
                           g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
     g->exact_confirmed = any_cand(g, 0, confirmed);
+    g->exact_alone = any_cand(g, 0, credible_alone);
+    g->exact_elsewhere = exact_elsewhere;
     if (!g->structured && !g->q->exact_only && !any_cand(g, 0, credible_cand) && !exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g, false);
@@ -445,6 +453,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     out->asked = 1;
     find_candidates(g);
     out->exact_confirmed = g->exact_confirmed;
+    out->exact_alone = g->exact_alone;
+    out->exact_elsewhere = g->exact_elsewhere;
     resolve_numbers(g);
     drop_weak(g);
     if (g->ncand == 0 && !g->structured && !g->has_pc)

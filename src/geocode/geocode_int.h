@@ -196,7 +196,8 @@ struct gctx {
     int made;             /* candidates made (add_cand): step 2's work */
     int scored;           /* candidates scored in full (gc_score_street): step 3's work */
     int nwide;            /* runs set aside in wide[] */
-    bool exact_confirmed; /* gc_result.exact_confirmed */
+    bool exact_confirmed; /* gc_result.exact_confirmed, exact_alone, exact_elsewhere */
+    bool exact_alone, exact_elsewhere;
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
     int nregion;
     struct norm_region region[MAX_REGIONS];

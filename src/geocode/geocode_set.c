@@ -828,7 +828,8 @@ struct asked {
     int kept;   /* the best first answer, -1 none */
     int listed; /* the first answer whose list out holds, -1 none */
     struct knowledge k;
-    bool exact_confirmed; /* some member's exact pass was confirmed (gc_result) */
+    /* some member's pass without spelling tolerance was confirmed, or needed none (gc_result) */
+    bool exact_confirmed, exact_alone, exact_elsewhere;
 };
 
 /* The answers of the members asked first (gc_set_forward), kept so that no member is asked
@@ -839,25 +840,29 @@ struct memo {
     size_t n;
     struct {
         size_t member;
-        bool asked[2], answered[2], confirmed[2];
+        bool asked[2], answered[2], confirmed[2], alone[2], elsewhere[2];
         struct first f[2];
     } m[MEMO_MAX];
 };
 
-/* Member m's remembered answer to one pass, NULL when none. */
+/* Member m's remembered answer to one pass (what it gave in r's flags, r->n 0 or 1), NULL
+ * when none. */
 static const struct first *memo_find(const struct memo *mo, size_t member, bool exact,
-                                     bool *answered, bool *confirmed)
+                                     struct gc_result *r)
 {
     for (size_t i = 0; mo && i < mo->n; i++)
         if (mo->m[i].member == member && mo->m[i].asked[exact]) {
-            *answered = mo->m[i].answered[exact];
-            *confirmed = mo->m[i].confirmed[exact];
+            r->n = mo->m[i].answered[exact];
+            r->exact_confirmed = mo->m[i].confirmed[exact];
+            r->exact_alone = mo->m[i].alone[exact];
+            r->exact_elsewhere = mo->m[i].elsewhere[exact];
             return &mo->m[i].f[exact];
         }
     return NULL;
 }
 
-/* Remember member's answer r to one pass (first: its first answer), while there is room. */
+/* Remember member's answer r to one pass (first: its first answer, when r->n > 0), while
+ * there is room. */
 static void memo_put(struct memo *mo, size_t member, bool exact, const struct gc_result *r,
                      const struct first *first)
 {
@@ -873,6 +878,8 @@ static void memo_put(struct memo *mo, size_t member, bool exact, const struct gc
     mo->m[i].asked[exact] = true;
     mo->m[i].answered[exact] = r->n > 0;
     mo->m[i].confirmed[exact] = r->exact_confirmed;
+    mo->m[i].alone[exact] = r->exact_alone;
+    mo->m[i].elsewhere[exact] = r->exact_elsewhere;
     if (first)
         mo->m[i].f[exact] = *first;
 }
@@ -895,26 +902,27 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
     a->nf = 0;
     a->kept = -1;
     a->k = (struct knowledge){false, false, false, locality_words(q)};
-    a->exact_confirmed = false;
+    a->exact_confirmed = a->exact_alone = a->exact_elsewhere = false;
     out->n = 0;
     int listed = -1; /* the first answer whose list out holds */
     for (size_t i = 0; i < n; i++) {
         if (i == nfirst && a->kept >= 0 && a->firsts[a->kept].level == GL_HOUSENUMBER &&
             a->firsts[a->kept].type == GT_POINT)
             break; /* the country's members found the address: records of no country not asked */
-        bool answered, confirmed;
-        const struct first *known =
-            memo_find(memo, members[i], q->exact_only, &answered, &confirmed);
-        if (known) {
-            a->exact_confirmed |= confirmed;
-            if (!answered)
-                continue;
-            a->firsts[a->nf] = *known;
-        } else {
+        const struct first *known = memo_find(memo, members[i], q->exact_only, tmp);
+        if (!known) {
             int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
             if (rc < 0)
                 return rc;
-            a->exact_confirmed |= tmp->exact_confirmed;
+        }
+        a->exact_confirmed |= tmp->exact_confirmed;
+        a->exact_alone |= tmp->exact_alone;
+        a->exact_elsewhere |= tmp->exact_elsewhere;
+        if (known) {
+            if (tmp->n == 0)
+                continue;
+            a->firsts[a->nf] = *known;
+        } else {
             if (tmp->n > 0)
                 a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
             memo_put(memo, members[i], q->exact_only, tmp, tmp->n > 0 ? &a->firsts[a->nf] : NULL);
@@ -1011,20 +1019,22 @@ static bool reach_of(const struct asked *a, const struct outside *out)
 }
 
 /* The set's answer to q from members[0..n) (those from nfirst on asked only when the first
- * give no address point) into out; what their answers showed in *a; *exact_confirmed: free
- * text's first pass, without spelling tolerance, was confirmed. */
+ * give no address point) into out; what their answers showed in *a. pc_known: some member may
+ * know a postcode of q. *tolerance: free text was looked up with spelling tolerance. */
 static int forward_over(const struct gc_set *s, const struct gc_query *q, const size_t *members,
-                        size_t n, size_t nfirst, struct gc_result *out, struct gc_result *tmp,
-                        struct asked *a, struct memo *memo, bool *exact_confirmed)
+                        size_t n, size_t nfirst, bool pc_known, struct gc_result *out,
+                        struct gc_result *tmp, struct asked *a, struct memo *memo, bool *tolerance)
 {
-    *exact_confirmed = false;
+    *tolerance = false;
     /*
      * Free text asks every member without spelling tolerance first. One index over all of them
      * tries misspellings only when no street spelt as written explains the query: when one
      * member's such street is confirmed by the query's postcode or town, a merged index that
      * reads the query as that member does finds it too, and looks for no misspelt street in
-     * the others (that search is most of a member's work where the address is not). Else every
-     * member is asked again as it would answer alone.
+     * the others (that search is most of a member's work where the address is not). So when
+     * one explains a query that gives no town and no postcode any member knows, or exists
+     * with its number under another of the postcodes its member knows. Else every member is
+     * asked again as it would answer alone.
      */
     struct gc_query exact = *q;
     exact.exact_only = true;
@@ -1035,9 +1045,10 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         rc = ask_members(s, &exact, members, n, nfirst, out, tmp, a, memo);
         if (rc < 0)
             return rc;
-        *exact_confirmed = a->exact_confirmed;
     }
-    if (!exact_first || !a->exact_confirmed) {
+    if (!exact_first ||
+        !(a->exact_confirmed || a->exact_elsewhere || (a->exact_alone && !pc_known))) {
+        *tolerance = exact_first;
         asked_q = q;
         rc = ask_members(s, q, members, n, nfirst, out, tmp, a, memo);
         if (rc < 0)
@@ -1103,6 +1114,33 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     return 0;
 }
 
+/* Whether a member not among first[0..nf) (ascending), asked q without spelling tolerance
+ * (remembered in memo), finds a street as written that would keep every member from that
+ * search (forward_over); 1 yes, 0 no, or a member's error. */
+static int others_settle(const struct gc_set *s, const struct gc_query *q, const size_t *first,
+                         size_t nf, bool pc_known, struct gc_result *tmp, struct memo *memo,
+                         int *asked)
+{
+    struct gc_query exact = *q;
+    exact.exact_only = true;
+    for (size_t i = 0, j = 0; i < s->n; i++) {
+        if (j < nf && first[j] == i) {
+            j++;
+            continue;
+        }
+        if (!memo_find(memo, i, true, tmp)) {
+            int rc = ask(&s->m[i], &exact, tmp, asked);
+            if (rc < 0)
+                return rc;
+            struct first f = tmp->n > 0 ? first_of((uint32_t)i, &tmp->c[0]) : (struct first){0};
+            memo_put(memo, i, true, tmp, &f);
+        }
+        if (tmp->exact_confirmed || tmp->exact_elsewhere || (tmp->exact_alone && !pc_known))
+            return 1;
+    }
+    return 0;
+}
+
 /*
  * A query that no country routes asks every member, unless what it gives narrows them: the
  * members that may know its postcode or one of its localities (route_first), when they are at
@@ -1124,29 +1162,39 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     out->asked = 0;
     struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
     struct memo memo = {.n = 0};
-    bool exact_confirmed;
+    bool tolerance;
+    size_t first[GC_SET_MAX];
+    struct outside o;
+    size_t npc = route_first(s, q, false, tmp, first, &o); /* the members of its postcode */
+    bool pc_known = npc > 0;
     /* the members that know its postcode, then (its localities' keys cost more to make) those
      * that know its postcode or a locality of it, when they are at most half */
     size_t asked[GC_SET_MAX], nasked = 0;
     for (int towns = 0; n == s->n && nfirst == n && towns <= 1; towns++) {
-        size_t first[GC_SET_MAX];
-        struct outside o;
-        size_t nf = route_first(s, q, towns, tmp, first, &o);
+        size_t nf = towns ? route_first(s, q, true, tmp, first, &o) : npc;
         if (nf == 0 || nf * 2 > n)
             continue;
         if (nf != nasked || memcmp(first, asked, nf * sizeof(*first)) != 0) {
-            int rc = forward_over(s, q, first, nf, nf, out, tmp, &a, &memo, &exact_confirmed);
+            int rc = forward_over(s, q, first, nf, nf, pc_known, out, tmp, &a, &memo, &tolerance);
             if (rc < 0)
                 return rc;
             memcpy(asked, first, nf * sizeof(*first));
             nasked = nf;
         } /* else the same members gave out and a: only what the others can do is new */
-        /* a member that may know a locality of the query may confirm a street as written,
-         * which would keep every member from spelling tolerance */
-        if (reach_of(&a, &o) && (o.towns_all || blank(q->search_text) || exact_confirmed))
+        if (!reach_of(&a, &o))
+            continue;
+        /* after spelling tolerance: a member that may know a locality of the query may
+         * confirm a street as written, and when no member knows its postcode any member may
+         * find one that explains the whole query; either keeps every member from that search */
+        if (!tolerance || (o.towns_all && pc_known))
             return 0;
+        if (o.towns_all) {
+            int rc = others_settle(s, q, first, nf, pc_known, tmp, &memo, &out->asked);
+            if (rc <= 0)
+                return rc;
+        }
     }
-    return forward_over(s, q, members, n, nfirst, out, tmp, &a, &memo, &exact_confirmed);
+    return forward_over(s, q, members, n, nfirst, pc_known, out, tmp, &a, &memo, &tolerance);
 }
 
 /* What a reverse answer is, in the order one index tries them: house numbers (4), else the
