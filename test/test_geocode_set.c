@@ -407,6 +407,60 @@ static void test_postcode_first(void **state)
     assert_string_equal(ra->c[0].country, "AT");
 }
 
+/* A street and number alone whose street one country has in two towns, each in a member of
+ * its own (two regions of Liechtenstein): one index over them cannot place it (no house number
+ * is an answer: the country's area, ambiguous; none here), nor can the set, though each member
+ * alone has one town. */
+static void test_unplaced(void **state)
+{
+    (void)state;
+    char paths2[3][700], src[2][700], err[512] = "";
+    const struct record north[] = {
+        addr("4", "Kirchweg", "9494", "Schaan", "LI", 47.1660000, 9.5110000, "r1")};
+    const struct record south[] = {
+        addr("4", "Kirchweg", "9496", "Balzers", "LI", 47.0660000, 9.5020000, "r2")};
+    for (int i = 0; i < 2; i++) {
+        snprintf(paths2[i], sizeof(paths2[i]), "%s/region%d.gbx.x", dir, i);
+        snprintf(src[i], sizeof(src[i]), "%s/region%d.src", dir, i);
+        touch(src[i]);
+    }
+    write_index(paths2[0], src[0], north, 1);
+    write_index(paths2[1], src[1], south, 1);
+    snprintf(paths2[2], sizeof(paths2[2]), "%s/regions.merged", dir);
+    const char *in[2] = {paths2[0], paths2[1]};
+    struct index_builder *mb = NULL;
+    assert_int_equal(index_builder_new(&mb), 0);
+    int mrc = index_merge(mb, paths2[2], in, 2, err, sizeof(err));
+    index_builder_free(mb);
+    if (mrc < 0)
+        fail_msg("merge: %s", err);
+    struct gc_set *two = NULL;
+    struct index *m2 = NULL;
+    if (gc_set_open(&two, in, 2, err, sizeof(err)) < 0 ||
+        index_open(&m2, paths2[2], err, sizeof(err)) < 0)
+        fail_msg("open: %s", err);
+    const char *texts[] = {"Kirchweg 4", "Kirchweg 4, Schaan", "Kirchweg 4, 9496"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query q = {.search_text = texts[i], .max_results = 5};
+        assert_int_equal(gc_set_forward(two, &q, ra, tmp), 0);
+        assert_int_equal(geocode_forward(m2, &q, rb), 0);
+        assert_same(ra, rb, texts[i]);
+        if (i == 0) {
+            assert_int_equal(ra->n, 0); /* unplaced */
+            assert_int_equal(geocode_forward(gc_set_index(two, 0), &q, rb), 0);
+            assert_int_equal(rb->c[0].level, GL_HOUSENUMBER); /* the north alone: Schaan */
+        } else {
+            assert_int_equal(ra->c[0].level, GL_HOUSENUMBER); /* placed */
+        }
+    }
+    gc_set_close(two);
+    index_close(m2);
+    for (int i = 0; i < 3; i++)
+        unlink(paths2[i]);
+    for (int i = 0; i < 2; i++)
+        unlink(src[i]);
+}
+
 static void test_reverse(void **state)
 {
     (void)state;
@@ -476,8 +530,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members),        cmocka_unit_test(test_routing),
         cmocka_unit_test(test_unrouted),       cmocka_unit_test(test_exact_first),
-        cmocka_unit_test(test_postcode_first), cmocka_unit_test(test_reverse),
-        cmocka_unit_test(test_single),         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_postcode_first), cmocka_unit_test(test_unplaced),
+        cmocka_unit_test(test_reverse),        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

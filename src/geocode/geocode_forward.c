@@ -388,21 +388,7 @@ static void emit_best(struct gctx *g, struct gc_result *out)
     }
 }
 
-/*
- * Whether the best answer is a street name and house number that the query does not place:
- * the same name in several towns of one country, and neither a postcode, a locality nor a
- * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
- * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
- * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
- * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the
- * best candidate's country counts (an index set asks one member a country, and must answer as the
- * merged index does); when the query named no country, it becomes the country filter.
- */
-#define STREET_GAP_M 200.0   /* streets of one name whose extents are this far apart: two streets */
-#define OTHER_TOWN_M 10000.0 /* ... and this far apart in towns of one name: two towns */
-
-/* The gap between the extents of streets a and b, in metres (0 when they touch). */
-static double extent_gap_m(const struct ix_street *a, const struct ix_street *b)
+double gc_extent_gap_m(const struct ix_street *a, const struct ix_street *b)
 {
     /* 64-bit: two longitudes of one sign each are up to 3.6e9 units apart */
     int64_t dlat = a->min_lat > b->max_lat   ? (int64_t)a->min_lat - b->max_lat
@@ -417,6 +403,24 @@ static double extent_gap_m(const struct ix_street *a, const struct ix_street *b)
     return geo_approx_distance_m(lat, 0, lat + (double)dlat / IX_COORD_SCALE, dlon_deg);
 }
 
+bool gc_other_town(const struct index_view *va, const struct ix_street *a,
+                   const struct index_view *vb, const struct ix_street *b)
+{
+    double gap = gc_extent_gap_m(a, b);
+    return gap >= OTHER_TOWN_M ||
+           (gap >= STREET_GAP_M && strcmp(ix_str(va, a->city), ix_str(vb, b->city)) != 0);
+}
+
+/*
+ * Whether the best answer is a street name and house number that the query does not place:
+ * the same name in several towns of one country, and neither a postcode, a locality nor a
+ * region of the query confirms one of them ("Sonnenstrasse 20, Germany"). That one town's
+ * street has the house number is no reason to prefer it (the map may lack it elsewhere): the
+ * answer is ambiguous, as for a name in more than WIDE_MAX towns. One street in one town is an
+ * answer; so is a street-level answer, already marked ambiguous (no town has the number). Only the
+ * best candidate's country counts (an index set asks one member a country, and must answer as the
+ * merged index does); when the query named no country, it becomes the country filter.
+ */
 static bool street_unplaced(struct gctx *g)
 {
     const struct cand *top = &g->cand[g->order[0]];
@@ -433,16 +437,26 @@ static bool street_unplaced(struct gctx *g)
             return false;
         /* another town's street; not a part of the same street that the data splits by
          * locality (a road through two boroughs) */
-        double gap = extent_gap_m(s, ts);
-        other_town |=
-            gap >= OTHER_TOWN_M || (gap >= STREET_GAP_M && s->city != ts->city &&
-                                    strcmp(ix_str(g->v, s->city), ix_str(g->v, ts->city)) != 0);
+        other_town |= gc_other_town(g->v, s, g->v, ts);
     }
     if (other_town && !g->cc[0]) {
         memcpy(g->cc, ts->country, 2);
         g->cc[2] = '\0';
     }
     return other_town;
+}
+
+int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, const char cc[2],
+                            struct gc_result *out)
+{
+    struct gctx *g = gc_context(out);
+    start_query(g, ix, q);
+    out->n = 0;
+    out->asked = 1;
+    find_candidates(g); /* its hypotheses: whether a house number was asked */
+    memcpy(g->cc, cc, 2);
+    g->cc[2] = '\0';
+    return gc_answer_ambiguous(g, out);
 }
 
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)

@@ -264,6 +264,21 @@ static inline bool is_blank(const char *s)
 /* The scratch memory of r as the context of one query (geocode_forward.c). */
 struct gctx *gc_context(struct gc_result *r);
 
+/* Streets of one name whose extents are STREET_GAP_M apart are two streets; OTHER_TOWN_M apart
+ * (or in towns of other names) they are in two towns (geocode_forward.c, street_unplaced). */
+#define STREET_GAP_M 200.0
+#define OTHER_TOWN_M 10000.0
+/* The gap between the extents of streets a and b, in metres (0 when they touch). */
+double gc_extent_gap_m(const struct ix_street *a, const struct ix_street *b);
+/* Whether street a (of the index viewed by va) and b (of vb), of one name, are in two towns. */
+bool gc_other_town(const struct index_view *va, const struct ix_street *a,
+                   const struct index_view *vb, const struct ix_street *b);
+/* The answer one index gives q when its best answer is a house number on a street spelt as
+ * written that the query does not place and that country cc has in several towns: cc's area,
+ * ambiguous, or none (an index set's street in several members: geocode_set.c). */
+int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, const char cc[2],
+                            struct gc_result *out);
+
 /* ---- geocode_parse.c ---- */
 
 /* The ISO2 code that country names into out[3] ("" when none or unknown). */

@@ -1018,6 +1018,64 @@ static bool reach_of(const struct asked *a, const struct outside *out)
     return beyond_reach(a->firsts, a->nf, (size_t)a->kept, &a->k, out);
 }
 
+/*
+ * Whether one index over members[0..n) would find the street of its best answer c (of member
+ * top) unplaced (geocode_forward.c, street_unplaced): a house number on a street spelt as
+ * written, in a query that gives no town, postcode or region, whose name another member has
+ * in another town of c's country (top's own other towns it has weighed itself).
+ */
+static bool street_unplaced(const struct gc_set *s, const size_t *members, size_t n, size_t top,
+                            const struct gc_candidate *c)
+{
+    if (c->level != GL_HOUSENUMBER || c->mq[MQ_STREET] < 1 || !c->country[0] ||
+        c->mq[MQ_POSTCODE] >= 0 || c->mq[MQ_CITY] >= 0 || c->mq[MQ_DISTRICT] >= 0 ||
+        c->mq[MQ_STATE] >= 0)
+        return false;
+    const struct ix_street *ts = street_of(&s->m[top], c);
+    if (!ts)
+        return false;
+    const struct index_view *vt = index_view(s->m[top].ix);
+    const char *key = ix_str(vt, ts->key);
+    for (size_t i = 0; i < n; i++) {
+        if (members[i] == top)
+            continue;
+        const struct index *ix = s->m[members[i]].ix;
+        const struct index_view *v = index_view(ix);
+        uint32_t e = index_street_first(ix, key, strlen(key));
+        uint32_t end = e == IX_NONE ? e : index_street_run_end(ix, e);
+        for (; e < end; e++)
+            if (memcmp(v->streets[e].country, ts->country, 2) == 0 &&
+                gc_other_town(v, &v->streets[e], vt, ts))
+                return true;
+    }
+    return false;
+}
+
+/* out (with its best answer from member top) as one index over members[0..n) gives it: when
+ * that answer's street is unplaced, its country's area, ambiguous, from the first member that
+ * has that area (the one such an index finds first), else none. */
+static int unplaced(const struct gc_set *s, const size_t *members, size_t n,
+                    const struct gc_query *q, size_t top, struct gc_result *out)
+{
+    if (out->n == 0 || !street_unplaced(s, members, n, top, &out->c[0]))
+        return 0;
+    char cc[2] = {out->c[0].country[0], out->c[0].country[1]};
+    for (size_t i = 0; i < n; i++) {
+        const struct member *m = &s->m[members[i]];
+        const struct index_view *v = index_view(m->ix);
+        for (size_t a = 0; a < v->n_admins; a++)
+            if (v->admins[a].rank == RANK_COUNTRY && memcmp(v->admins[a].country, cc, 2) == 0) {
+                int asked = out->asked; /* the call sets out's own count */
+                int rc = geocode_street_unplaced(m->ix, q, cc, out);
+                out->asked = asked + 1;
+                set_location_ids(m, out);
+                return rc;
+            }
+    }
+    out->n = 0;
+    return 0;
+}
+
 /* The set's answer to q from members[0..n) (those from nfirst on asked only when the first
  * give no address point) into out; what their answers showed in *a. pc_known: some member may
  * know a postcode of q. *tolerance: free text was looked up with spelling tolerance. */
@@ -1077,7 +1135,7 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
             win[nw++] = firsts[i].member;
     if (nw == 1) {
         align_postcode(out, &k);
-        return 0;
+        return unplaced(s, members, n, q, firsts[kept].member, out);
     }
     /* several as good: their lists merged, each in its own order, the answer ambiguous */
     int max = max_of(q->max_results);
@@ -1111,7 +1169,7 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         out->n = o;
     }
     mark_ambiguous(out);
-    return 0;
+    return unplaced(s, members, n, q, from[0], out);
 }
 
 /* Whether a member not among first[0..nf) (ascending), asked q without spelling tolerance
