@@ -9,10 +9,9 @@
  * its postcode or a locality first (directories of every member's keys by hash, built at
  * open), alone when their answer is beyond the others' reach (gc_set_forward). Every other
  * query asks every member, one after another in the caller's tmp result (free text first
- * without spelling
- * tolerance: only when no member's street as written is confirmed by the query's postcode or
- * town is each asked again as it would answer alone, misspellings included), and keeps the
- * answer a merged index gives:
+ * without spelling tolerance: only when no member's street as written settles the query, as
+ * one index over them would find, is each asked again as it would answer alone, misspellings
+ * included), and keeps the answer a merged index gives:
  *   - a member's street or house-number answer beats any member's fall-back (postcode,
  *     locality, country): a merged index falls back only when no street is a candidate;
  *   - among street answers the best first answer wins, by match level, then point over
@@ -360,10 +359,13 @@ static bool blank(const char *s)
     return true;
 }
 
-/* The first SET_MAX_TOKENS tokens of free-form text, split at spaces and commas as the
- * geocoder splits them: token i is ts[i], tl[i] bytes. Return their count. */
-static int text_tokens(const char *text, const char **ts, size_t *tl)
+/* The country that ends free-form text (one to three trailing tokens of the first
+ * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them), into cc; false
+ * when none does. */
+static bool text_country(const char *text, char cc[2])
 {
+    const char *ts[SET_MAX_TOKENS];
+    size_t tl[SET_MAX_TOKENS];
     int n = 0;
     for (const char *p = text; *p && n < SET_MAX_TOKENS;) {
         while (*p && (isspace((unsigned char)*p) || *p == ','))
@@ -376,16 +378,6 @@ static int text_tokens(const char *text, const char **ts, size_t *tl)
         tl[n] = (size_t)(p - ts[n]);
         n++;
     }
-    return n;
-}
-
-/* The country that ends free-form text (one to three trailing tokens), into cc; false when
- * none does. */
-static bool text_country(const char *text, char cc[2])
-{
-    const char *ts[SET_MAX_TOKENS];
-    size_t tl[SET_MAX_TOKENS];
-    int n = text_tokens(text, ts, tl);
     for (int len = 3; len >= 1; len--) {
         int i = n - len;
         if (i < 0)
@@ -445,7 +437,6 @@ static size_t route(const struct gc_set *s, const struct gc_query *q, size_t *me
     return n;
 }
 
-/* The members a query that no country routes asks first, as bits, and what its keys showed. */
 /* What the members not asked first can do (route_first): know no postcode of the query, and
  * no locality of it when every locality key was looked up. */
 struct outside {
@@ -453,9 +444,9 @@ struct outside {
     bool towns_all; /* every key its localities could have was looked up */
 };
 
-#define FIRST_SEEN                                                                                 \
-    512 /* slots for the hashes a query looked up (dir_members), half of them used                 \
-         */
+/* The members a query that no country routes asks first, as bits, and what its keys showed;
+ * the hashes it looked up (dir_members), in FIRST_SEEN slots of which half are used. */
+#define FIRST_SEEN 512
 struct first_ask {
     const struct gc_set *s;
     uint64_t bits[GC_SET_MAX / 64];
@@ -1089,10 +1080,10 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
      * tries misspellings only when no street spelt as written explains the query: when one
      * member's such street is confirmed by the query's postcode or town, a merged index that
      * reads the query as that member does finds it too, and looks for no misspelt street in
-     * the others (that search is most of a member's work where the address is not). So when
-     * one explains a query that gives no town and no postcode any member knows, or exists
-     * with its number under another of the postcodes its member knows. Else every member is
-     * asked again as it would answer alone.
+     * the others (that search is most of a member's work where the address is not). It looks
+     * for none either when such a street explains a query that gives no town and no postcode
+     * any member knows, or exists with its number under another postcode its member knows.
+     * Else every member is asked again as it would answer alone.
      */
     struct gc_query exact = *q;
     exact.exact_only = true;
@@ -1204,9 +1195,11 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
  * members that may know its postcode or one of its localities (route_first), when they are at
  * most half, are asked first, alone, and their answer is the set's when no other member could
  * change it (beyond_reach, fallback_beyond_reach). A member that knows neither cannot confirm
- * a street by the query's postcode or town, so it cannot keep the others from a search with
- * spelling tolerance either (one confirmed street as written does): an answer that needed
- * that search is kept only when every locality key was looked up. Else every member is asked.
+ * a street by the query's postcode or town; but a street as written that explains a query
+ * giving no postcode any member knows keeps every member from spelling tolerance too, so an
+ * answer that needed that search is kept only when every locality key was looked up and, when
+ * no member knows a postcode of the query, the others' passes without it find no such street
+ * (others_settle). Else every member is asked.
  */
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
