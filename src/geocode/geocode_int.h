@@ -288,7 +288,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n);
 /* Each key an index's postcode table could hold for the postcode written s[0..n) (a field, or
  * one to three free-form tokens as they stand in the text), as the geocoder looks them up:
  * norm_postcode()'s, a ZIP+4's first five digits, the rest after a country prefix ("D-91207").
- * fn(key, len, arg) for each (keys of at least 3 bytes; one may come twice). */
+ * fn(key, len, arg) for each (one may come twice). */
 void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
                       void *arg);
 /* What gc_route_keys gives its caller: each key a postcode of the query could have in an

@@ -71,7 +71,7 @@ void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_
     char key[32];
     const char *cc;
     size_t k = postcode_key(s, n, key, sizeof(key));
-    if (k >= 3)
+    if (k > 0)
         fn(key, k, arg);
     if (k == 9) /* a ZIP+4 */
         fn(key, 5, arg);
