@@ -370,6 +370,10 @@ static void test_postcode_first(void **state)
         {"Floraweg 13, 9490", 1},       /* the postcode alone: no member knows a locality */
         {"Floraweg 13, 1234 Vaduz", 1}, /* a postcode no member knows */
         {"Floraweg 99, 9490 Vaduz", 1}, /* no such number: li's street is beyond reach */
+        /* the one member that has the street, when it settles the query as written (the
+         * others have no such street, know no town or postcode of it) */
+        {"Aubündt 16", 1},
+        {"Marktplatz 2", 1},
         /* li alone, its second pass with spelling tolerance */
         {"Florawg 13, 9490 Vaduz", 2},
         {"Floraweg 13, 9490 Schaan", 2}, /* li's street, in another of its towns */

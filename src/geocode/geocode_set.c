@@ -6,9 +6,9 @@
  * structured field through norm_country; else a trailing run of one to three free-form tokens
  * that names a country) and asks only the members that hold it, or hold records of no country
  * (they pass any country filter). A query without a country asks the members that may know
- * its postcode or a locality first (directories of every member's keys by hash, built at
- * open), alone when their answer is beyond the others' reach (gc_set_forward). Every other
- * query asks every member, one after another in the caller's tmp result (free text first
+ * its postcode, a locality or a street first (directories of every member's keys by hash,
+ * built at open), alone when no other member could change their answer (gc_set_forward). Every
+ * other query asks every member, one after another in the caller's tmp result (free text first
  * without spelling tolerance: only when no member's street as written settles the query, as
  * one index over them would find, is each asked again as it would answer alone, misspellings
  * included), and keeps the answer a merged index gives:
@@ -65,8 +65,8 @@ struct dir {
 struct gc_set {
     struct member *m;
     size_t n, cap;
-    /* the members that may know a postcode, a locality (route_first) */
-    struct dir pc, town;
+    /* the members that may know a postcode, a locality, a street (route_first) */
+    struct dir pc, town, street;
     char (*langs)[3]; /* a country of each language list the members' countries read in */
     size_t nlangs, cap_langs;
 };
@@ -220,9 +220,9 @@ static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
 
 /* What a query can be routed by: every member's postcode keys; its localities' keys (places,
  * the streets' cities and districts) and the first PREFIX_LEN bytes of the streets' (a query's
- * locality "similar" to the street's: geocode_score.c); the language lists its countries read
- * in (one country each). Each member's tables are sorted by key: a key's entries are together
- * and share its string. */
+ * locality "similar" to the street's: geocode_score.c); its street keys; the language lists
+ * its countries read in (one country each). Each member's tables are sorted by key: a key's
+ * entries are together and share its string. */
 static void dirs_build(struct gc_set *s)
 {
     uint32_t *seen = NULL;
@@ -242,6 +242,11 @@ static void dirs_build(struct gc_set *s)
         size_t n = 0;
         if (seen)
             memset(seen, 0, cap * sizeof(*seen));
+        for (size_t t = 0; t < v->n_streets; t++)
+            if (t == 0 || v->streets[t].key != v->streets[t - 1].key) {
+                const char *k = ix_str(v, v->streets[t].key);
+                dir_add(&s->street, ix_key_hash(k, strlen(k)), i);
+            }
         for (size_t t = 0; t < v->n_streets; t++) {
             uint32_t offs[2] = {v->streets[t].city_key, v->streets[t].district_key};
             for (int o = 0; o < 2; o++) {
@@ -269,6 +274,7 @@ static void dirs_build(struct gc_set *s)
     free(seen);
     dir_finish(&s->pc);
     dir_finish(&s->town);
+    dir_finish(&s->street);
 }
 
 int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
@@ -310,6 +316,8 @@ void gc_set_close(struct gc_set *s)
     free(s->pc.bucket);
     free(s->town.e);
     free(s->town.bucket);
+    free(s->street.e);
+    free(s->street.bucket);
     free(s->langs);
     free(s);
 }
@@ -451,6 +459,7 @@ struct first_ask {
     const struct gc_set *s;
     uint64_t bits[GC_SET_MAX / 64];
     bool pc_keys; /* it may give a postcode (a key of one) */
+    bool streets; /* its span keys are looked up as street keys too */
     struct {
         const struct dir *d;
         uint32_t h;
@@ -490,19 +499,26 @@ static void first_postcode(const char *key, size_t len, void *arg)
 static void first_locality(const char *key, size_t len, void *arg)
 {
     struct first_ask *fa = arg;
-    dir_members(fa, &fa->s->town, ix_key_hash(key, len));
+    uint32_t h = ix_key_hash(key, len);
+    dir_members(fa, &fa->s->town, h);
     if (len >= PREFIX_LEN)
         dir_members(fa, &fa->s->town, prefix_hash(key));
+    if (fa->streets) /* a street's key is a span's, as a locality's is */
+        dir_members(fa, &fa->s->street, h);
 }
 
-/* The members that may know a postcode of q, and with towns a locality of it (gc_route_keys,
- * in every language list of the members' countries and of its focus country), ascending into
- * members: their count; what the others can do into *o. scratch: a result to work in. */
-static size_t route_first(const struct gc_set *s, const struct gc_query *q, bool towns,
+/* What route_first looks the query's keys up as. */
+enum route_by { BY_POSTCODE, BY_TOWN, BY_STREET };
+
+/* The members that may know a postcode of q, from BY_TOWN on a locality of it, and BY_STREET
+ * a street (gc_route_keys, in every language list of the members' countries and of its focus
+ * country), ascending into members: their count; what the others can do into *o. scratch: a
+ * result to work in. */
+static size_t route_first(const struct gc_set *s, const struct gc_query *q, enum route_by by,
                           struct gc_result *scratch, size_t *members, struct outside *o)
 {
-    const struct gc_route_fns fns = {first_postcode, towns ? first_locality : NULL};
-    struct first_ask fa = {.s = s};
+    const struct gc_route_fns fns = {first_postcode, by >= BY_TOWN ? first_locality : NULL};
+    struct first_ask fa = {.s = s, .streets = by == BY_STREET};
     const char *ccs[GC_SET_MAX + 2];
     size_t ncc = 0;
     ccs[ncc++] = NULL;
@@ -1163,6 +1179,20 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
     return unplaced(s, members, n, q, from[0], out);
 }
 
+/* Whether the answer of the members that may know the query's postcode, a locality or a
+ * street (a) is the set's: every key was looked up (so no other member has a street of it as
+ * written, nor knows its postcode or a place it names) and their pass without spelling
+ * tolerance settled it (so no member looks for misspelt streets). The others then answer at
+ * most a state or a country (a region the query names), below any street answer and any finer
+ * fall-back; they know no place the query names, so they drop none of the answers. */
+static bool streets_settle(const struct asked *a, const struct outside *out, bool tolerance)
+{
+    if (tolerance || !out->towns_all || a->kept < 0)
+        return false;
+    const struct first *f = &a->firsts[a->kept];
+    return answers_street(f, &a->k) || (!f->street && f->level > GL_STATE);
+}
+
 /* Whether a member not among first[0..nf) (ascending), asked q without spelling tolerance
  * (remembered in memo), finds a street as written that would keep every member from that
  * search (forward_over); 1 yes, 0 no, or a member's error. */
@@ -1216,13 +1246,14 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     bool tolerance;
     size_t first[GC_SET_MAX];
     struct outside o;
-    size_t npc = route_first(s, q, false, tmp, first, &o); /* the members of its postcode */
+    size_t npc = route_first(s, q, BY_POSTCODE, tmp, first, &o); /* its postcode's members */
     bool pc_known = npc > 0;
     /* the members that know its postcode, then (its localities' keys cost more to make) those
-     * that know its postcode or a locality of it, when they are at most half */
+     * that know its postcode or a locality of it, then those that also have one of its streets,
+     * when they are at most half */
     size_t asked[GC_SET_MAX], nasked = 0;
-    for (int towns = 0; n == s->n && nfirst == n && towns <= 1; towns++) {
-        size_t nf = towns ? route_first(s, q, true, tmp, first, &o) : npc;
+    for (int by = BY_POSTCODE; n == s->n && nfirst == n && by <= BY_STREET; by++) {
+        size_t nf = by > BY_POSTCODE ? route_first(s, q, by, tmp, first, &o) : npc;
         if (nf == 0 || nf * 2 > n)
             continue;
         if (nf != nasked || memcmp(first, asked, nf * sizeof(*first)) != 0) {
@@ -1232,6 +1263,8 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
             memcpy(asked, first, nf * sizeof(*first));
             nasked = nf;
         } /* else the same members gave out and a: only what the others can do is new */
+        if (by == BY_STREET && streets_settle(&a, &o, tolerance))
+            return 0;
         if (!reach_of(&a, &o))
             continue;
         /* after spelling tolerance: a member that may know a locality of the query may

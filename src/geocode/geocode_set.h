@@ -7,8 +7,8 @@
  * country (the structured country field, or a country that ends the free text, read as the
  * geocoder reads it) only to the members that hold that country, and to those that hold
  * records of no country (which pass any country filter) only when the first find no address.
- * A query without a country asks first the members that may know its postcode or one of its
- * localities (the set's directories of every member's postcode, place and town keys), when
+ * A query without a country asks first the members that may know its postcode, one of its
+ * localities or one of its streets (the set's directories of every member's keys), when
  * they are at most half, and keeps their answer when no other member could change it (a
  * bound of what an answer without them could score); else, and for any other query, every
  * member (free text: first with no spelling tolerance, which a merged index would not use
