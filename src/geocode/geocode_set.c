@@ -22,7 +22,8 @@
  *     postcode table holds.
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
- * No locks and no allocation after open: members are read-only, the work is in out and tmp.
+ * Members are read-only and the work is in out and tmp; the one lock and allocation after open
+ * make the directories, once (set_dirs).
  */
 #include "geocode/geocode_set.h"
 #include "geocode/geocode.h"
@@ -34,6 +35,8 @@
 #include "text/norm.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
@@ -62,13 +65,20 @@ struct dir {
     int bits;         /* 2^bits buckets (bucket[2^bits] is n) */
 };
 
+/* What a query without a country is routed by (route_first): the members that may know a
+ * postcode, a locality, a street; a country of each language list the members' countries read
+ * in. Made on the first such query (set_dirs). */
+struct dirs {
+    struct dir pc, town, street;
+    char (*langs)[3];
+    size_t nlangs, cap_langs;
+};
+
 struct gc_set {
     struct member *m;
     size_t n, cap;
-    /* the members that may know a postcode, a locality, a street (route_first) */
-    struct dir pc, town, street;
-    char (*langs)[3]; /* a country of each language list the members' countries read in */
-    size_t nlangs, cap_langs;
+    _Atomic(struct dirs *) dirs;
+    pthread_mutex_t dirs_lock;
 };
 
 /* ---- opening ---- */
@@ -223,8 +233,9 @@ static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
  * locality "similar" to the street's: geocode_score.c); its street keys; the language lists
  * its countries read in (one country each). Each member's tables are sorted by key: a key's
  * entries are together and share its string. */
-static void dirs_build(struct gc_set *s)
+static struct dirs *dirs_build(const struct gc_set *s)
 {
+    struct dirs *d = xcalloc(1, sizeof(*d));
     uint32_t *seen = NULL;
     size_t cap = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -232,12 +243,12 @@ static void dirs_build(struct gc_set *s)
         for (size_t p = 0; p < v->n_postcodes; p++)
             if (p == 0 || v->postcodes[p].key != v->postcodes[p - 1].key) {
                 const char *k = ix_str(v, v->postcodes[p].key);
-                dir_add(&s->pc, ix_key_hash(k, strlen(k)), i);
+                dir_add(&d->pc, ix_key_hash(k, strlen(k)), i);
             }
         for (size_t p = 0; p < v->n_places; p++)
             if (p == 0 || v->places[p].key != v->places[p - 1].key) {
                 const char *k = ix_str(v, v->places[p].key);
-                dir_add(&s->town, ix_key_hash(k, strlen(k)), i);
+                dir_add(&d->town, ix_key_hash(k, strlen(k)), i);
             }
         size_t n = 0;
         if (seen)
@@ -245,7 +256,7 @@ static void dirs_build(struct gc_set *s)
         for (size_t t = 0; t < v->n_streets; t++)
             if (t == 0 || v->streets[t].key != v->streets[t - 1].key) {
                 const char *k = ix_str(v, v->streets[t].key);
-                dir_add(&s->street, ix_key_hash(k, strlen(k)), i);
+                dir_add(&d->street, ix_key_hash(k, strlen(k)), i);
             }
         for (size_t t = 0; t < v->n_streets; t++) {
             uint32_t offs[2] = {v->streets[t].city_key, v->streets[t].district_key};
@@ -254,32 +265,34 @@ static void dirs_build(struct gc_set *s)
                     continue;
                 const char *k = ix_str(v, offs[o]);
                 size_t kl = strlen(k);
-                dir_add(&s->town, ix_key_hash(k, kl), i);
+                dir_add(&d->town, ix_key_hash(k, kl), i);
                 if (kl >= PREFIX_LEN)
-                    dir_add(&s->town, prefix_hash(k), i);
+                    dir_add(&d->town, prefix_hash(k), i);
             }
         }
         for (size_t c = 0; c < s->m[i].ncc; c++) {
             char cc[3] = {s->m[i].cc[c][0], s->m[i].cc[c][1], '\0'};
             const char *langs = cc[0] ? norm_country_langs(cc) : NULL;
             bool known = !langs || !*langs; /* every list: the NULL reading, always there */
-            for (size_t l = 0; l < s->nlangs && !known; l++)
-                known = strcmp(norm_country_langs(s->langs[l]), langs) == 0;
+            for (size_t l = 0; l < d->nlangs && !known; l++)
+                known = strcmp(norm_country_langs(d->langs[l]), langs) == 0;
             if (!known) {
-                VEC_GROW(s->langs, s->nlangs, s->cap_langs);
-                memcpy(s->langs[s->nlangs++], cc, 3);
+                VEC_GROW(d->langs, d->nlangs, d->cap_langs);
+                memcpy(d->langs[d->nlangs++], cc, 3);
             }
         }
     }
     free(seen);
-    dir_finish(&s->pc);
-    dir_finish(&s->town);
-    dir_finish(&s->street);
+    dir_finish(&d->pc);
+    dir_finish(&d->town);
+    dir_finish(&d->street);
+    return d;
 }
 
 int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
 {
     struct gc_set *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->dirs_lock, NULL);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct stat st;
@@ -296,8 +309,6 @@ int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *e
         gc_set_close(s);
         return rc;
     }
-    if (s->n > 1)
-        dirs_build(s);
     *out = s;
     return 0;
 }
@@ -312,13 +323,18 @@ void gc_set_close(struct gc_set *s)
         free(s->m[i].cc);
     }
     free(s->m);
-    free(s->pc.e);
-    free(s->pc.bucket);
-    free(s->town.e);
-    free(s->town.bucket);
-    free(s->street.e);
-    free(s->street.bucket);
-    free(s->langs);
+    struct dirs *d = atomic_load(&s->dirs);
+    if (d) {
+        free(d->pc.e);
+        free(d->pc.bucket);
+        free(d->town.e);
+        free(d->town.bucket);
+        free(d->street.e);
+        free(d->street.bucket);
+        free(d->langs);
+        free(d);
+    }
+    pthread_mutex_destroy(&s->dirs_lock);
     free(s);
 }
 
@@ -456,7 +472,7 @@ struct outside {
  * the hashes it looked up (dir_members), in FIRST_SEEN slots of which half are used. */
 #define FIRST_SEEN 512
 struct first_ask {
-    const struct gc_set *s;
+    const struct dirs *d;
     uint64_t bits[GC_SET_MAX / 64];
     bool pc_keys; /* it may give a postcode (a key of one) */
     bool streets; /* its span keys are looked up as street keys too */
@@ -493,18 +509,36 @@ static void first_postcode(const char *key, size_t len, void *arg)
     struct first_ask *fa = arg;
     for (size_t i = 0; i < len && !fa->pc_keys; i++) /* free text reads none without a digit */
         fa->pc_keys = isdigit((unsigned char)key[i]);
-    dir_members(fa, &fa->s->pc, ix_key_hash(key, len));
+    dir_members(fa, &fa->d->pc, ix_key_hash(key, len));
 }
 
 static void first_locality(const char *key, size_t len, void *arg)
 {
     struct first_ask *fa = arg;
     uint32_t h = ix_key_hash(key, len);
-    dir_members(fa, &fa->s->town, h);
+    dir_members(fa, &fa->d->town, h);
     if (len >= PREFIX_LEN)
-        dir_members(fa, &fa->s->town, prefix_hash(key));
+        dir_members(fa, &fa->d->town, prefix_hash(key));
     if (fa->streets) /* a street's key is a span's, as a locality's is */
-        dir_members(fa, &fa->s->street, h);
+        dir_members(fa, &fa->d->street, h);
+}
+
+/* s's directories, made on first use (a set whose queries name their country never needs
+ * them: a planet's cost a few seconds and a few hundred MB). */
+static const struct dirs *set_dirs(const struct gc_set *s)
+{
+    struct gc_set *ms = (struct gc_set *)s; /* a cache; the members stay read-only */
+    struct dirs *d = atomic_load(&ms->dirs);
+    if (!d) {
+        pthread_mutex_lock(&ms->dirs_lock);
+        d = atomic_load(&ms->dirs);
+        if (!d) {
+            d = dirs_build(s);
+            atomic_store(&ms->dirs, d);
+        }
+        pthread_mutex_unlock(&ms->dirs_lock);
+    }
+    return d;
 }
 
 /* What route_first looks the query's keys up as. */
@@ -518,12 +552,13 @@ static size_t route_first(const struct gc_set *s, const struct gc_query *q, enum
                           struct gc_result *scratch, size_t *members, struct outside *o)
 {
     const struct gc_route_fns fns = {first_postcode, by >= BY_TOWN ? first_locality : NULL};
-    struct first_ask fa = {.s = s, .streets = by == BY_STREET};
+    const struct dirs *d = set_dirs(s);
+    struct first_ask fa = {.d = d, .streets = by == BY_STREET};
     const char *ccs[GC_SET_MAX + 2];
     size_t ncc = 0;
     ccs[ncc++] = NULL;
-    for (size_t l = 0; l < s->nlangs && ncc < GC_SET_MAX; l++)
-        ccs[ncc++] = s->langs[l];
+    for (size_t l = 0; l < d->nlangs && ncc < GC_SET_MAX; l++)
+        ccs[ncc++] = d->langs[l];
     char focus[3];
     gc_set_country(NULL, q->country_focus, focus);
     if (focus[0])

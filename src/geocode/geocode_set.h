@@ -21,8 +21,10 @@
  * from a merged index's and why.
  *
  * Thread safety: like the index, a set is read-only once open: any number of threads may
- * geocode at once, each with its own results (out and tmp). Memory: no call allocates; a call
- * over several members needs about 100 KB of stack beyond the geocoder's (per-member notes).
+ * geocode at once, each with its own results (out and tmp). Memory: no call allocates but the
+ * first one that asks several members, which makes the set's directories of keys (about 8
+ * bytes a key of each member: its postcodes, places, towns and streets); a call over several
+ * members needs about 100 KB of stack beyond the geocoder's (per-member notes).
  */
 #ifndef GEOBATCH_GEOCODE_SET_H
 #define GEOBATCH_GEOCODE_SET_H
