@@ -452,9 +452,10 @@ int cmd_geocode(int argc, char **argv)
         {"country", CONF_STR, &country, "CODE",
          "with --query: its country (ISO 3166 alpha-2 or alpha-3 code, or name)", 0, 0},
         {"stats", CONF_BOOL, &stats, NULL,
-         "print rows, rows/s and per-record latency (p50, p99, p99.9, max; with several lanes a "
-         "row's time includes the other lanes' steps) to stderr, and at the end how much of the "
-         "index is in memory and in 2 MiB pages",
+         "print rows, rows/s, per-record latency (p50, p99, p99.9, max; with several lanes a "
+         "row's time includes the other lanes' steps) and the indexes asked a row (an index set's "
+         "members) to stderr, and at the end how much of the index is in memory and in 2 MiB "
+         "pages",
          0, 0},
         {"progress", CONF_BOOL, &progress, NULL,
          "show the rows done, the rate and an ETA on stderr while geocoding, and a summary "
