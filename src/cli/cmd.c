@@ -178,6 +178,8 @@ static void log_pages(struct cmd_verify *v)
 
 void cmd_verify_log_pages(struct cmd_verify *v)
 {
+    if (v->set)
+        gc_set_warm(v->set);
     if (atomic_fetch_or(&v->said, SAID_CHECKED) & SAID_READY)
         log_pages(v);
 }

@@ -86,10 +86,11 @@ void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
  * them in 2 MiB pages. Return 0, or a negative code where the kernel does not say. */
 int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge);
 
-/* An on_ok for servers: log how much of the index is in 2 MiB pages once the check has read
- * it all, and warn when a large index is mostly in 4 KiB pages (a copy still in the page
- * cache: at country size that costs a fifth of the free-form speed; docs/scale.md). The line
- * waits for cmd_verify_ready(): a start that fails says only why. */
+/* An on_ok for servers: make an index set's routing directories (gc_set_warm: off the
+ * request path), log how much of the index is in 2 MiB pages once the check has read it all,
+ * and warn when a large index is mostly in 4 KiB pages (a copy still in the page cache: at
+ * country size that costs a fifth of the free-form speed; docs/scale.md). The line waits for
+ * cmd_verify_ready(): a start that fails says only why. */
 void cmd_verify_log_pages(struct cmd_verify *v);
 /* The command has started (its "listening" or "started" line is out). */
 void cmd_verify_ready(struct cmd_verify *v);

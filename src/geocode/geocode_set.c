@@ -541,6 +541,12 @@ static const struct dirs *set_dirs(const struct gc_set *s)
     return d;
 }
 
+void gc_set_warm(const struct gc_set *s)
+{
+    if (s->n > 1)
+        (void)set_dirs(s);
+}
+
 /* What route_first looks the query's keys up as. */
 enum route_by { BY_POSTCODE, BY_TOWN, BY_STREET };
 

@@ -56,6 +56,10 @@ const char *gc_set_path(const struct gc_set *s, size_t i);
 /* Bytes of the members' index files together. */
 uint64_t gc_set_size(const struct gc_set *s);
 
+/* Make the directories that route queries without a country (the first such query makes them
+ * otherwise): a server calls it at start, off the request path. Thread-safe. */
+void gc_set_warm(const struct gc_set *s);
+
 /* Verify every member's checksums (index_verify_checksums), one after another. Return 0 or
  * the first failure, with its message in err. Read-only: safe while other threads geocode. */
 int gc_set_verify_checksums(const struct gc_set *s, char *err, size_t errlen);
