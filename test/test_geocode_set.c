@@ -12,9 +12,10 @@
  *   - a query without a country asks every member and gives the merged index's answer, to
  *     every field of every candidate: the ambiguous street in its three countries, in the
  *     merged index's order (the bigger street first, then key, country order);
- *   - a query without a country that gives a postcode only some members know asks those
- *     first, and only them when their answer has that postcode and the query's town (the
- *     member calls counted, the answer the merged index's);
+ *   - a query without a country that gives a postcode, a town or a street only some members
+ *     know asks those first, and only them when no other member could change their answer
+ *     (the member calls counted, the answer the merged index's); a street and number alone
+ *     whose street the country has in towns of two members is unplaced, as in one index;
  *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
  *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
@@ -349,12 +350,13 @@ static void test_exact_first(void **state)
     assert_int_equal(ra->c[0].level, GL_POSTCODE); /* no street as written: the postcode */
 }
 
-/* No country, but a postcode that some members know and not all: those members are asked
- * first, and alone when their answer cannot change (each best answer has the postcode and the
- * town, the best is beyond what an answer without the postcode could score) and, after a
- * search with spelling tolerance, no other member confirms a street as written. The answer is
- * the merged index's all the same; gc_result.asked counts the member calls. */
-static void test_postcode_first(void **state)
+/* No country, but a postcode, a town or a street that some members know and not all: those
+ * members are asked first, and alone when no other member could change their answer (the best
+ * has the postcode or the town and is beyond what another member could score; or, every key
+ * looked up, the pass without spelling tolerance settles it and no other member has the
+ * street; after spelling tolerance, no other member could have made that search needless).
+ * The answer is the merged index's all the same; gc_result.asked counts the member calls. */
+static void test_first_try(void **state)
 {
     (void)state;
     static const struct {
@@ -532,10 +534,10 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_members),        cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_unrouted),       cmocka_unit_test(test_exact_first),
-        cmocka_unit_test(test_postcode_first), cmocka_unit_test(test_unplaced),
-        cmocka_unit_test(test_reverse),        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_members),   cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_unrouted),  cmocka_unit_test(test_exact_first),
+        cmocka_unit_test(test_first_try), cmocka_unit_test(test_unplaced),
+        cmocka_unit_test(test_reverse),   cmocka_unit_test(test_single),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
