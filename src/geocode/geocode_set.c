@@ -66,10 +66,11 @@ struct dir {
 };
 
 /* What a query without a country is routed by (route_first): the members that may know a
- * postcode, a locality, a street; a country of each language list the members' countries read
- * in. Made on the first such query (set_dirs). */
+ * postcode, a locality; a country of each language list the members' countries read in. Made
+ * on the first such query (set_dirs); the members that may have a street, on the first that
+ * nothing else narrows (set_street_dir). */
 struct dirs {
-    struct dir pc, town, street;
+    struct dir pc, town;
     char (*langs)[3];
     size_t nlangs, cap_langs;
 };
@@ -78,6 +79,7 @@ struct gc_set {
     struct member *m;
     size_t n, cap;
     _Atomic(struct dirs *) dirs;
+    _Atomic(struct dir *) street;
     pthread_mutex_t dirs_lock;
 };
 
@@ -228,11 +230,28 @@ static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
     return true;
 }
 
+/* Every member's street keys (its streets are sorted by key: a key's are together and share
+ * its string). */
+static struct dir *street_dir_build(const struct gc_set *s)
+{
+    struct dir *d = xcalloc(1, sizeof(*d));
+    for (size_t i = 0; i < s->n; i++) {
+        const struct index_view *v = index_view(s->m[i].ix);
+        for (size_t t = 0; t < v->n_streets; t++)
+            if (t == 0 || v->streets[t].key != v->streets[t - 1].key) {
+                const char *k = ix_str(v, v->streets[t].key);
+                dir_add(d, ix_key_hash(k, strlen(k)), i);
+            }
+    }
+    dir_finish(d);
+    return d;
+}
+
 /* What a query can be routed by: every member's postcode keys; its localities' keys (places,
  * the streets' cities and districts) and the first PREFIX_LEN bytes of the streets' (a query's
- * locality "similar" to the street's: geocode_score.c); its street keys; the language lists
- * its countries read in (one country each). Each member's tables are sorted by key: a key's
- * entries are together and share its string. */
+ * locality "similar" to the street's: geocode_score.c); the language lists its countries read
+ * in (one country each). Each member's tables are sorted by key: a key's entries are together
+ * and share its string. */
 static struct dirs *dirs_build(const struct gc_set *s)
 {
     struct dirs *d = xcalloc(1, sizeof(*d));
@@ -253,11 +272,6 @@ static struct dirs *dirs_build(const struct gc_set *s)
         size_t n = 0;
         if (seen)
             memset(seen, 0, cap * sizeof(*seen));
-        for (size_t t = 0; t < v->n_streets; t++)
-            if (t == 0 || v->streets[t].key != v->streets[t - 1].key) {
-                const char *k = ix_str(v, v->streets[t].key);
-                dir_add(&d->street, ix_key_hash(k, strlen(k)), i);
-            }
         for (size_t t = 0; t < v->n_streets; t++) {
             uint32_t offs[2] = {v->streets[t].city_key, v->streets[t].district_key};
             for (int o = 0; o < 2; o++) {
@@ -285,7 +299,6 @@ static struct dirs *dirs_build(const struct gc_set *s)
     free(seen);
     dir_finish(&d->pc);
     dir_finish(&d->town);
-    dir_finish(&d->street);
     return d;
 }
 
@@ -329,10 +342,14 @@ void gc_set_close(struct gc_set *s)
         free(d->pc.bucket);
         free(d->town.e);
         free(d->town.bucket);
-        free(d->street.e);
-        free(d->street.bucket);
         free(d->langs);
         free(d);
+    }
+    struct dir *st = atomic_load(&s->street);
+    if (st) {
+        free(st->e);
+        free(st->bucket);
+        free(st);
     }
     pthread_mutex_destroy(&s->dirs_lock);
     free(s);
@@ -474,8 +491,8 @@ struct outside {
 struct first_ask {
     const struct dirs *d;
     uint64_t bits[GC_SET_MAX / 64];
-    bool pc_keys; /* it may give a postcode (a key of one) */
-    bool streets; /* its span keys are looked up as street keys too */
+    bool pc_keys;             /* it may give a postcode (a key of one) */
+    const struct dir *street; /* its span keys are looked up as street keys here too */
     struct {
         const struct dir *d;
         uint32_t h;
@@ -519,8 +536,8 @@ static void first_locality(const char *key, size_t len, void *arg)
     dir_members(fa, &fa->d->town, h);
     if (len >= PREFIX_LEN)
         dir_members(fa, &fa->d->town, prefix_hash(key));
-    if (fa->streets) /* a street's key is a span's, as a locality's is */
-        dir_members(fa, &fa->d->street, h);
+    if (fa->street) /* a street's key is a span's, as a locality's is */
+        dir_members(fa, fa->street, h);
 }
 
 /* s's directories, made on first use (a set whose queries name their country never needs
@@ -541,10 +558,29 @@ static const struct dirs *set_dirs(const struct gc_set *s)
     return d;
 }
 
+/* s's directory of street keys, made on first use. */
+static const struct dir *set_street_dir(const struct gc_set *s)
+{
+    struct gc_set *ms = (struct gc_set *)s; /* a cache; the members stay read-only */
+    struct dir *d = atomic_load(&ms->street);
+    if (!d) {
+        pthread_mutex_lock(&ms->dirs_lock);
+        d = atomic_load(&ms->street);
+        if (!d) {
+            d = street_dir_build(s);
+            atomic_store(&ms->street, d);
+        }
+        pthread_mutex_unlock(&ms->dirs_lock);
+    }
+    return d;
+}
+
 void gc_set_warm(const struct gc_set *s)
 {
-    if (s->n > 1)
+    if (s->n > 1) {
         (void)set_dirs(s);
+        (void)set_street_dir(s);
+    }
 }
 
 /* What route_first looks the query's keys up as. */
@@ -559,7 +595,7 @@ static size_t route_first(const struct gc_set *s, const struct gc_query *q, enum
 {
     const struct gc_route_fns fns = {first_postcode, by >= BY_TOWN ? first_locality : NULL};
     const struct dirs *d = set_dirs(s);
-    struct first_ask fa = {.d = d, .streets = by == BY_STREET};
+    struct first_ask fa = {.d = d, .street = by == BY_STREET ? set_street_dir(s) : NULL};
     const char *ccs[GC_SET_MAX + 2];
     size_t ncc = 0;
     ccs[ncc++] = NULL;
@@ -1292,9 +1328,14 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     /* the members that know its postcode, then (its localities' keys cost more to make) those
      * that know its postcode or a locality of it, then those that also have one of its streets,
      * when they are at most half */
-    size_t asked[GC_SET_MAX], nasked = 0;
+    size_t asked[GC_SET_MAX], nasked = 0, ntown = 0;
     for (int by = BY_POSTCODE; n == s->n && nfirst == n && by <= BY_STREET; by++) {
+        if (by == BY_STREET && ntown > 0)
+            break; /* the members that know its postcode or towns left it open: the members
+                    * of its streets, more of them, would seldom settle it */
         size_t nf = by > BY_POSTCODE ? route_first(s, q, by, tmp, first, &o) : npc;
+        if (by == BY_TOWN)
+            ntown = nf;
         if (nf == 0 || nf * 2 > n)
             continue;
         if (nf != nasked || memcmp(first, asked, nf * sizeof(*first)) != 0) {
