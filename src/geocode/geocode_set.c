@@ -78,8 +78,8 @@ struct dirs {
 struct gc_set {
     struct member *m;
     size_t n, cap;
-    _Atomic(struct dirs *) dirs;
-    _Atomic(struct dir *) street;
+    _Atomic(void *) dirs;   /* struct dirs */
+    _Atomic(void *) street; /* struct dir */
     pthread_mutex_t dirs_lock;
 };
 
@@ -232,7 +232,7 @@ static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
 
 /* Every member's street keys (its streets are sorted by key: a key's are together and share
  * its string). */
-static struct dir *street_dir_build(const struct gc_set *s)
+static void *street_dir_build(const struct gc_set *s)
 {
     struct dir *d = xcalloc(1, sizeof(*d));
     for (size_t i = 0; i < s->n; i++) {
@@ -252,7 +252,7 @@ static struct dir *street_dir_build(const struct gc_set *s)
  * locality "similar" to the street's: geocode_score.c); the language lists its countries read
  * in (one country each). Each member's tables are sorted by key: a key's entries are together
  * and share its string. */
-static struct dirs *dirs_build(const struct gc_set *s)
+static void *dirs_build(const struct gc_set *s)
 {
     struct dirs *d = xcalloc(1, sizeof(*d));
     uint32_t *seen = NULL;
@@ -540,39 +540,33 @@ static void first_locality(const char *key, size_t len, void *arg)
         dir_members(fa, fa->street, h);
 }
 
-/* s's directories, made on first use (a set whose queries name their country never needs
- * them: a planet's cost a few seconds and a few hundred MB). */
-static const struct dirs *set_dirs(const struct gc_set *s)
+/* What *slot (of s) holds, made by build(s) on first use (a set whose queries name their
+ * country never needs its directories: a planet's cost seconds and hundreds of MB). */
+static void *lazy(const struct gc_set *s, _Atomic(void *) *slot,
+                  void *(*build)(const struct gc_set *s))
 {
     struct gc_set *ms = (struct gc_set *)s; /* a cache; the members stay read-only */
-    struct dirs *d = atomic_load(&ms->dirs);
-    if (!d) {
+    void *p = atomic_load(slot);
+    if (!p) {
         pthread_mutex_lock(&ms->dirs_lock);
-        d = atomic_load(&ms->dirs);
-        if (!d) {
-            d = dirs_build(s);
-            atomic_store(&ms->dirs, d);
+        p = atomic_load(slot);
+        if (!p) {
+            p = build(s);
+            atomic_store(slot, p);
         }
         pthread_mutex_unlock(&ms->dirs_lock);
     }
-    return d;
+    return p;
 }
 
-/* s's directory of street keys, made on first use. */
+static const struct dirs *set_dirs(const struct gc_set *s)
+{
+    return lazy(s, &((struct gc_set *)s)->dirs, dirs_build);
+}
+
 static const struct dir *set_street_dir(const struct gc_set *s)
 {
-    struct gc_set *ms = (struct gc_set *)s; /* a cache; the members stay read-only */
-    struct dir *d = atomic_load(&ms->street);
-    if (!d) {
-        pthread_mutex_lock(&ms->dirs_lock);
-        d = atomic_load(&ms->street);
-        if (!d) {
-            d = street_dir_build(s);
-            atomic_store(&ms->street, d);
-        }
-        pthread_mutex_unlock(&ms->dirs_lock);
-    }
-    return d;
+    return lazy(s, &((struct gc_set *)s)->street, street_dir_build);
 }
 
 void gc_set_warm(const struct gc_set *s)
