@@ -303,8 +303,8 @@ struct gc_route_fns {
  * to work in: its postcode's (gc_postcode_keys of the postcode field, and of one to three
  * free-form tokens in a row) and its localities' in the languages of each country of
  * ccs[0..ncc) (NULL: every list): the city, district and county fields, and every span of
- * tokens within each part of the free text (split as the geocoder splits it); the localities'
- * only when fns->locality is not NULL. A key may come more than once. Return whether every
+ * tokens within each part of the free text (split as the geocoder splits it); each kind only
+ * when its function is not NULL. A key may come more than once. Return whether every
  * locality key was given: false without fns->locality, or when a part has more than
  * GC_ROUTE_PART tokens.
  */

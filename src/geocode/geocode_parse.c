@@ -153,7 +153,7 @@ bool gc_route_keys(struct gctx *g, const struct gc_query *q, const char *const *
 {
     char key[KEY_MAX];
     bool all = fns->locality != NULL;
-    if (!is_blank(q->postcode))
+    if (fns->postcode && !is_blank(q->postcode))
         gc_postcode_keys(q->postcode, strlen(q->postcode), fns->postcode, arg);
     const char *fields[3] = {q->city, q->district, q->county};
     for (int f = 0; fns->locality && f < 3; f++)
@@ -165,7 +165,7 @@ bool gc_route_keys(struct gctx *g, const struct gc_query *q, const char *const *
     if (is_blank(q->search_text))
         return true;
     tokenize(g, q->search_text);
-    for (int i = 0; i < g->ntok; i++) /* a postcode is one to three tokens */
+    for (int i = 0; fns->postcode && i < g->ntok; i++) /* a postcode is one to three tokens */
         for (int j = i; j < g->ntok && j < i + 3; j++)
             gc_postcode_keys(g->tok[i].s, (size_t)(g->tok[j].s + g->tok[j].len - g->tok[i].s),
                              fns->postcode, arg);

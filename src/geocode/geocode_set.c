@@ -71,6 +71,7 @@ struct dir {
  * nothing else narrows (set_street_dir). */
 struct dirs {
     struct dir pc, town;
+    bool towns_ok; /* every member's town keys are in town (else none is routed by them) */
     char (*langs)[3];
     size_t nlangs, cap_langs;
 };
@@ -206,28 +207,20 @@ static void dir_finish(struct dir *d)
     }
 }
 
-/* Whether off is new in the open-addressing set *set of *cap slots (0 free; doubled when half
- * full, from 1024). */
-static bool offset_new(uint32_t **set, size_t *cap, size_t *n, uint32_t off)
+/* A member's town key, whole and its first PREFIX_LEN bytes, into the town directory
+ * (index_each_town_key). */
+struct town_arg {
+    struct dirs *d;
+    size_t member;
+};
+
+static void town_add(const char *key, void *arg)
 {
-    if (*n * 2 >= *cap) {
-        size_t ncap = *cap ? *cap * 2 : 1024, nn = 0;
-        uint32_t *ns = xcalloc(ncap, sizeof(*ns));
-        for (size_t i = 0; i < *cap; i++)
-            if ((*set)[i])
-                offset_new(&ns, &ncap, &nn, (*set)[i]);
-        free(*set);
-        *set = ns;
-        *cap = ncap;
-    }
-    size_t h = (off * 2654435761u) & (*cap - 1);
-    while ((*set)[h] && (*set)[h] != off)
-        h = (h + 1) & (*cap - 1);
-    if ((*set)[h])
-        return false;
-    (*set)[h] = off;
-    (*n)++;
-    return true;
+    struct town_arg *t = arg;
+    size_t kl = strlen(key);
+    dir_add(&t->d->town, ix_key_hash(key, kl), t->member);
+    if (kl >= PREFIX_LEN)
+        dir_add(&t->d->town, prefix_hash(key), t->member);
 }
 
 /* Every member's street keys (its streets are sorted by key: a key's are together and share
@@ -255,8 +248,7 @@ static void *street_dir_build(const struct gc_set *s)
 static void *dirs_build(const struct gc_set *s)
 {
     struct dirs *d = xcalloc(1, sizeof(*d));
-    uint32_t *seen = NULL;
-    size_t cap = 0;
+    d->towns_ok = true;
     for (size_t i = 0; i < s->n; i++) {
         const struct index_view *v = index_view(s->m[i].ix);
         for (size_t p = 0; p < v->n_postcodes; p++)
@@ -269,21 +261,8 @@ static void *dirs_build(const struct gc_set *s)
                 const char *k = ix_str(v, v->places[p].key);
                 dir_add(&d->town, ix_key_hash(k, strlen(k)), i);
             }
-        size_t n = 0;
-        if (seen)
-            memset(seen, 0, cap * sizeof(*seen));
-        for (size_t t = 0; t < v->n_streets; t++) {
-            uint32_t offs[2] = {v->streets[t].city_key, v->streets[t].district_key};
-            for (int o = 0; o < 2; o++) {
-                if (!offs[o] || !offset_new(&seen, &cap, &n, offs[o]))
-                    continue;
-                const char *k = ix_str(v, offs[o]);
-                size_t kl = strlen(k);
-                dir_add(&d->town, ix_key_hash(k, kl), i);
-                if (kl >= PREFIX_LEN)
-                    dir_add(&d->town, prefix_hash(k), i);
-            }
-        }
+        struct town_arg t = {d, i};
+        d->towns_ok &= index_each_town_key(s->m[i].ix, town_add, &t);
         for (size_t c = 0; c < s->m[i].ncc; c++) {
             char cc[3] = {s->m[i].cc[c][0], s->m[i].cc[c][1], '\0'};
             const char *langs = cc[0] ? norm_country_langs(cc) : NULL;
@@ -296,7 +275,6 @@ static void *dirs_build(const struct gc_set *s)
             }
         }
     }
-    free(seen);
     dir_finish(&d->pc);
     dir_finish(&d->town);
     return d;
@@ -485,31 +463,35 @@ struct outside {
     bool towns_all; /* every key its localities could have was looked up */
 };
 
-/* The members a query that no country routes asks first, as bits, and what its keys showed;
- * the hashes it looked up (dir_members), in FIRST_SEEN slots of which half are used. */
-#define FIRST_SEEN 512
+/* The members a query that no country routes asks first, as bits, grown try by try
+ * (route_first), and what its keys showed: the hashes it looked up (dir_members, in
+ * FIRST_SEEN slots of which half are used), its localities' among them (looked up again as
+ * street keys, without making the keys again). */
+#define FIRST_SEEN 1024
 struct first_ask {
     const struct dirs *d;
     uint64_t bits[GC_SET_MAX / 64];
-    bool pc_keys;             /* it may give a postcode (a key of one) */
-    const struct dir *street; /* its span keys are looked up as street keys here too */
+    bool pc_keys;   /* it may give a postcode (a key of one) */
+    bool towns_all; /* BY_TOWN made every key its localities could have */
     struct {
         const struct dir *d;
         uint32_t h;
     } seen[FIRST_SEEN];
     size_t nseen;
+    uint32_t town[FIRST_SEEN / 2]; /* its localities' whole keys' hashes */
+    size_t ntown;
 };
 
 /* The members of dir d that hold a key of hash h into fa->bits (once a query per hash: the
- * languages of a set mostly give a span the same key). */
-static void dir_members(struct first_ask *fa, const struct dir *d, uint32_t h)
+ * languages of a set mostly give a span the same key). Return whether h was new for d. */
+static bool dir_members(struct first_ask *fa, const struct dir *d, uint32_t h)
 {
     if (!d->n)
-        return;
+        return false;
     size_t slot = (h * 2654435761u) % FIRST_SEEN;
     for (; fa->seen[slot].d; slot = (slot + 1) % FIRST_SEEN)
         if (fa->seen[slot].d == d && fa->seen[slot].h == h)
-            return;
+            return false;
     if (fa->nseen < FIRST_SEEN / 2) {
         fa->seen[slot].d = d;
         fa->seen[slot].h = h;
@@ -519,6 +501,7 @@ static void dir_members(struct first_ask *fa, const struct dir *d, uint32_t h)
     for (size_t i = d->bucket[b]; i < d->bucket[b + 1]; i++)
         if (d->e[i] >> 32 == h)
             fa->bits[(d->e[i] & 0xffffffffu) / 64] |= 1ull << (d->e[i] & 63);
+    return true;
 }
 
 static void first_postcode(const char *key, size_t len, void *arg)
@@ -533,11 +516,11 @@ static void first_locality(const char *key, size_t len, void *arg)
 {
     struct first_ask *fa = arg;
     uint32_t h = ix_key_hash(key, len);
-    dir_members(fa, &fa->d->town, h);
+    /* the seen table holds at most FIRST_SEEN / 2: so does town[] */
+    if (dir_members(fa, &fa->d->town, h) && fa->ntown < FIRST_SEEN / 2)
+        fa->town[fa->ntown++] = h;
     if (len >= PREFIX_LEN)
         dir_members(fa, &fa->d->town, prefix_hash(key));
-    if (fa->street) /* a street's key is a span's, as a locality's is */
-        dir_members(fa, fa->street, h);
 }
 
 /* What *slot (of s) holds, made by build(s) on first use (a set whose queries name their
@@ -580,30 +563,42 @@ void gc_set_warm(const struct gc_set *s)
 /* What route_first looks the query's keys up as. */
 enum route_by { BY_POSTCODE, BY_TOWN, BY_STREET };
 
-/* The members that may know a postcode of q, from BY_TOWN on a locality of it, and BY_STREET
- * a street (gc_route_keys, in every language list of the members' countries and of its focus
- * country), ascending into members: their count; what the others can do into *o. scratch: a
- * result to work in. */
+/* fa (zeroed by the caller before BY_POSTCODE) grown to the members that may know a postcode
+ * of q, from BY_TOWN a locality of it too, and BY_STREET a street of it too (gc_route_keys,
+ * in every language list of the members' countries and of its focus country), each try
+ * making only the keys it adds; those members, ascending, into members: their count; what
+ * the others can do into *o. scratch: a result to work in. */
 static size_t route_first(const struct gc_set *s, const struct gc_query *q, enum route_by by,
-                          struct gc_result *scratch, size_t *members, struct outside *o)
+                          struct gc_result *scratch, struct first_ask *fa, size_t *members,
+                          struct outside *o)
 {
-    const struct gc_route_fns fns = {first_postcode, by >= BY_TOWN ? first_locality : NULL};
-    const struct dirs *d = set_dirs(s);
-    struct first_ask fa = {.d = d, .street = by == BY_STREET ? set_street_dir(s) : NULL};
-    const char *ccs[GC_SET_MAX + 2];
-    size_t ncc = 0;
-    ccs[ncc++] = NULL;
-    for (size_t l = 0; l < d->nlangs && ncc < GC_SET_MAX; l++)
-        ccs[ncc++] = d->langs[l];
-    char focus[3];
-    gc_set_country(NULL, q->country_focus, focus);
-    if (focus[0])
-        ccs[ncc++] = focus;
-    o->towns_all = gc_route_keys(gc_context(scratch), q, ccs, ncc, &fns, &fa);
-    o->pc_keys = fa.pc_keys || !blank(q->postcode);
+    const struct dirs *d = fa->d = set_dirs(s);
+    o->towns_all = false;
+    if (by == BY_STREET) {
+        /* the street keys are the localities' keys (spans): their hashes, looked up again,
+         * unless some could not be kept */
+        const struct dir *street = set_street_dir(s);
+        for (size_t i = 0; i < fa->ntown; i++)
+            dir_members(fa, street, fa->town[i]);
+        o->towns_all = fa->towns_all && fa->ntown < FIRST_SEEN / 2;
+    } else {
+        const struct gc_route_fns fns = {by == BY_POSTCODE ? first_postcode : NULL,
+                                         by == BY_TOWN && d->towns_ok ? first_locality : NULL};
+        const char *ccs[GC_SET_MAX + 2];
+        size_t ncc = 0;
+        ccs[ncc++] = NULL;
+        for (size_t l = 0; l < d->nlangs && ncc < GC_SET_MAX; l++)
+            ccs[ncc++] = d->langs[l];
+        char focus[3];
+        gc_set_country(NULL, q->country_focus, focus);
+        if (focus[0])
+            ccs[ncc++] = focus;
+        o->towns_all = fa->towns_all = gc_route_keys(gc_context(scratch), q, ccs, ncc, &fns, fa);
+    }
+    o->pc_keys = fa->pc_keys || !blank(q->postcode);
     size_t n = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (fa.bits[i / 64] >> (i % 64) & 1)
+        if (fa->bits[i / 64] >> (i % 64) & 1)
             members[n++] = i;
     return n;
 }
@@ -1317,7 +1312,9 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     bool tolerance;
     size_t first[GC_SET_MAX];
     struct outside o;
-    size_t npc = route_first(s, q, BY_POSTCODE, tmp, first, &o); /* its postcode's members */
+    struct first_ask fa; /* about 20 KB */
+    memset(&fa, 0, sizeof(fa));
+    size_t npc = route_first(s, q, BY_POSTCODE, tmp, &fa, first, &o); /* its postcode's */
     bool pc_known = npc > 0;
     /* the members that know its postcode, then (its localities' keys cost more to make) those
      * that know its postcode or a locality of it, then those that also have one of its streets,
@@ -1327,7 +1324,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         if (by == BY_STREET && ntown > 0)
             break; /* the members that know its postcode or towns left it open: the members
                     * of its streets, more of them, would seldom settle it */
-        size_t nf = by > BY_POSTCODE ? route_first(s, q, by, tmp, first, &o) : npc;
+        size_t nf = by > BY_POSTCODE ? route_first(s, q, by, tmp, &fa, first, &o) : npc;
         if (by == BY_TOWN)
             ntown = nf;
         if (nf == 0 || nf * 2 > n)

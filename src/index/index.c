@@ -683,33 +683,56 @@ static bool offset_put(uint32_t *set, size_t cap, uint32_t off)
     return fresh;
 }
 
+/* The distinct offsets of the streets' city keys, and with districts of their district keys
+ * too: an open-addressing set of *cap slots (a power of two, doubled when half full; 0 marks a
+ * free one) holding *n offsets; NULL when memory ran out. */
+static uint32_t *town_key_set(const struct index_view *v, bool districts, size_t *cap, size_t *n)
+{
+    size_t c = 1024, k = 0;
+    uint32_t *set = calloc(c, sizeof(*set));
+    uint32_t last[2] = {0, 0};
+    for (size_t e = 0; set && e < v->n_streets; e++)
+        for (int f = 0; f <= (int)districts; f++) {
+            uint32_t off = f ? v->streets[e].district_key : v->streets[e].city_key;
+            if (off == 0 || off == last[f])
+                continue;
+            last[f] = off;
+            if (2 * (k + 1) > c) {
+                uint32_t *big = calloc(2 * c, sizeof(*big));
+                for (size_t i = 0; big && i < c; i++)
+                    if (set[i])
+                        offset_put(big, 2 * c, set[i]);
+                free(set);
+                if (!big)
+                    return NULL;
+                set = big;
+                c *= 2;
+            }
+            k += offset_put(set, c, off);
+        }
+    *cap = c;
+    *n = k;
+    return set;
+}
+
+bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, void *arg), void *arg)
+{
+    size_t cap, n;
+    uint32_t *set = town_key_set(&ix->v, true, &cap, &n);
+    for (size_t i = 0; set && i < cap; i++)
+        if (set[i])
+            fn(ix_str(&ix->v, set[i]), arg);
+    free(set);
+    return set != NULL;
+}
+
 /* The filter of the streets' city keys. A town's streets are many, its key one string: the
- * distinct keys (by offset, in a set that doubles when half full) are counted first, so that
- * the filter has its 8 bits a key, not a street (39,423 towns' keys among 1.3 M streets at
- * 18.5 M addresses: 64 KB). */
+ * distinct keys (town_key_set) are counted first, so that the filter has its 8 bits a key,
+ * not a street (39,423 towns' keys among 1.3 M streets at 18.5 M addresses: 64 KB). */
 static struct hash_filter *city_filter(const struct index_view *v)
 {
-    size_t cap = 1024, n = 0;
-    uint32_t *set = calloc(cap, sizeof(*set));
-    uint32_t last = 0;
-    for (size_t e = 0; set && e < v->n_streets; e++) {
-        uint32_t off = v->streets[e].city_key;
-        if (off == 0 || off == last)
-            continue;
-        last = off;
-        if (2 * (n + 1) > cap) {
-            uint32_t *big = calloc(2 * cap, sizeof(*big));
-            for (size_t i = 0; big && i < cap; i++)
-                if (set[i])
-                    offset_put(big, 2 * cap, set[i]);
-            free(set);
-            set = big;
-            cap *= 2;
-            if (!set)
-                break;
-        }
-        n += offset_put(set, cap, off);
-    }
+    size_t cap, n;
+    uint32_t *set = town_key_set(v, false, &cap, &n);
     struct hash_filter *f = set ? filter_new(n) : NULL;
     for (size_t i = 0; f && i < cap; i++)
         if (set[i]) {

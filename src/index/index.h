@@ -204,6 +204,10 @@ double index_place_importance(const struct index *ix, uint32_t p);
  * that is there, and true for about one in ten of those that are not). O(1). */
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len);
 
+/* Call fn(key, arg) once for each distinct key of ix's streets' towns (their city and
+ * district keys). Return false when memory ran out: then not every key was given. */
+bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, void *arg), void *arg);
+
 /*
  * The streets of [lo, hi) (a run of one street name, whose key has ix_key_hash() key_hash, or
  * a stretch of it) whose city key is town (town_hash its ix_key_hash()): as the stretches of
