@@ -934,7 +934,7 @@ static const struct first *memo_find(const struct memo *mo, size_t member, bool 
     return NULL;
 }
 
-/* Remember member's answer r to one pass (first: its first answer, when r->n > 0), while
+/* Remember member's answer r to one pass (first: its first answer, read when r->n > 0), while
  * there is room. */
 static void memo_put(struct memo *mo, size_t member, bool exact, const struct gc_result *r,
                      const struct first *first)
@@ -953,7 +953,7 @@ static void memo_put(struct memo *mo, size_t member, bool exact, const struct gc
     mo->m[i].confirmed[exact] = r->exact_confirmed;
     mo->m[i].alone[exact] = r->exact_alone;
     mo->m[i].elsewhere[exact] = r->exact_elsewhere;
-    if (first)
+    if (r->n > 0)
         mo->m[i].f[exact] = *first;
 }
 
@@ -983,25 +983,21 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
             a->firsts[a->kept].type == GT_POINT)
             break; /* the country's members found the address: records of no country not asked */
         const struct first *known = memo_find(memo, members[i], q->exact_only, tmp);
-        if (!known) {
+        if (known) {
+            a->firsts[a->nf] = *known;
+        } else {
             int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
             if (rc < 0)
                 return rc;
+            if (tmp->n > 0)
+                a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+            memo_put(memo, members[i], q->exact_only, tmp, &a->firsts[a->nf]);
         }
         a->exact_confirmed |= tmp->exact_confirmed;
         a->exact_alone |= tmp->exact_alone;
         a->exact_elsewhere |= tmp->exact_elsewhere;
-        if (known) {
-            if (tmp->n == 0)
-                continue;
-            a->firsts[a->nf] = *known;
-        } else {
-            if (tmp->n > 0)
-                a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
-            memo_put(memo, members[i], q->exact_only, tmp, tmp->n > 0 ? &a->firsts[a->nf] : NULL);
-            if (tmp->n == 0)
-                continue;
-        }
+        if (tmp->n == 0)
+            continue;
         learn(&a->k, &a->firsts[a->nf]);
         if (a->kept < 0 || beats(&a->firsts[a->nf], &a->firsts[a->kept], &a->k)) {
             a->kept = (int)a->nf;
@@ -1277,7 +1273,9 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
             int rc = ask(&s->m[i], &exact, tmp, asked);
             if (rc < 0)
                 return rc;
-            struct first f = tmp->n > 0 ? first_of((uint32_t)i, &tmp->c[0]) : (struct first){0};
+            struct first f;
+            if (tmp->n > 0)
+                f = first_of((uint32_t)i, &tmp->c[0]);
             memo_put(memo, i, true, tmp, &f);
         }
         if (tmp->exact_confirmed || tmp->exact_elsewhere || (tmp->exact_alone && !pc_known))

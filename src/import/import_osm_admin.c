@@ -108,8 +108,9 @@ static struct place_probe place_probe_at(double lat, double lon)
 {
     struct place_probe pt = {lat, lon, geo_cos_lat(lat), 40};
     double k = cos(lat * M_PI / 180);
-    if (k > 0.05 && (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) < 40)
-        pt.dx = (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k));
+    int dx = k > 0.05 ? (int)ceil(OSM_PLACE_RADIUS_M / (11000.0 * k)) : 40;
+    if (dx < 40)
+        pt.dx = dx;
     return pt;
 }
 

@@ -444,18 +444,13 @@ static void *geo_ahead_run(void *arg)
  * *made caches what the thread had made at the last look. */
 static const struct hier_geo *geo_ahead_take(struct geo_ahead *a, uint64_t i, uint64_t *made)
 {
-    if (i >= *made) {
+    if (i >= *made || i % GEO_BATCH == 0) {
         pthread_mutex_lock(&a->mu);
         a->used = i; /* before waiting: the thread may be waiting for room */
         pthread_cond_broadcast(&a->cv);
         while (a->made <= i && !a->done)
             pthread_cond_wait(&a->cv, &a->mu);
         *made = a->made;
-        pthread_mutex_unlock(&a->mu);
-    } else if (i % GEO_BATCH == 0) {
-        pthread_mutex_lock(&a->mu);
-        a->used = i;
-        pthread_cond_broadcast(&a->cv);
         pthread_mutex_unlock(&a->mu);
     }
     return i < *made ? &a->ring[i % GEO_RING] : NULL;
