@@ -9,6 +9,9 @@
 #   haproxy_start: HAProxy on a free port over every node started; sets BASE (…/6.2) to it
 #   worker_start N [work args]: worker N; WORKER_PID[N]
 #   wait_for TRIES CMD...: run CMD every 50 ms until it succeeds (TRIES times at most)
+#   files_lock / files_unlock: a session of the test's own holds gb_files exclusively in
+#     between; a worker that claims a chunk then waits to read the chunk's input, its lease
+#     held and renewed: a worker caught mid-chunk by a condition, not by a race with a poll
 #   cluster_netns: before cluster_store, when the machine allows it (root, `ip netns`): every
 #     node and worker started afterwards runs in a network namespace of its own, linked to the
 #     test's namespace by a veth pair of its own (10.A.K.1 here, 10.A.K.2 there, /30, no other
@@ -151,8 +154,21 @@ worker_start() { # N [work args...] (WORKER_INDEX: another index than $T/li.gbx)
 
 # leased: chunks held by an unexpired lease now
 leased() { psql_q "SELECT count(*) FROM gb_chunks WHERE claim <> 0 AND lease_until >= clock_timestamp()"; }
-# in_flight: statements of other sessions running now (the query's own session excluded)
-in_flight() {
-    psql_q "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
-            AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+# leased_ge N: at least N chunks are leased now
+leased_ge() { [ "$(leased)" -ge "$1" ]; }
+# files_lock: LOCK TABLE gb_files in a transaction of a psql fed by a FIFO, until files_unlock
+files_lock() {
+    rm -f "$T/files_lock.in" "$T/files_lock.out"
+    mkfifo "$T/files_lock.in"
+    "$PG_BIN/psql" -X -q -t -A -d "$PG_URL" <"$T/files_lock.in" >"$T/files_lock.out" 2>&1 &
+    FILES_LOCK_PID=$!
+    PIDS+=("$FILES_LOCK_PID")
+    exec {FILES_LOCK_FD}>"$T/files_lock.in"
+    echo "BEGIN; LOCK TABLE gb_files IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"$FILES_LOCK_FD"
+    wait_for 200 grep -qs '^locked$' "$T/files_lock.out" || fail "gb_files not locked: $(cat "$T/files_lock.out")"
+}
+files_unlock() {
+    echo "COMMIT;" >&"$FILES_LOCK_FD"
+    exec {FILES_LOCK_FD}>&-
+    wait "$FILES_LOCK_PID" || fail "the session that locked gb_files: $(cat "$T/files_lock.out")"
 }
