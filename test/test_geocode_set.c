@@ -16,6 +16,8 @@
  *     know asks those first, and only them when no other member could change their answer
  *     (the member calls counted, the answer the merged index's); a street and number alone
  *     whose street the country has in towns of two members is unplaced, as in one index;
+ *   - the merged index of several countries reads a query's names in the languages of the
+ *     country it names, or of its postcode's, as each member reads its own;
  *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
  *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
@@ -413,6 +415,56 @@ static void test_first_try(void **state)
     assert_string_equal(ra->c[0].country, "AT");
 }
 
+/* Two members made of records (dir/<name>0.gbx.x, <name>1.gbx.x: not the setup's set) and
+ * their merged index, open; pair_close removes them. */
+struct pair {
+    char path[3][700], src[2][700];
+    struct gc_set *set;
+    struct index *merged;
+};
+
+static void pair_open(struct pair *p, const char *name, const struct record *a, size_t na,
+                      const struct record *b, size_t nb)
+{
+    char err[512] = "";
+    for (int i = 0; i < 2; i++) {
+        snprintf(p->path[i], sizeof(p->path[i]), "%s/%s%d.gbx.x", dir, name, i);
+        snprintf(p->src[i], sizeof(p->src[i]), "%s/%s%d.src", dir, name, i);
+        touch(p->src[i]);
+    }
+    write_index(p->path[0], p->src[0], a, na);
+    write_index(p->path[1], p->src[1], b, nb);
+    snprintf(p->path[2], sizeof(p->path[2]), "%s/%s.merged", dir, name);
+    const char *in[2] = {p->path[0], p->path[1]};
+    struct index_builder *mb = NULL;
+    assert_int_equal(index_builder_new(&mb), 0);
+    int mrc = index_merge(mb, p->path[2], in, 2, err, sizeof(err));
+    index_builder_free(mb);
+    if (mrc < 0)
+        fail_msg("merge: %s", err);
+    if (gc_set_open(&p->set, in, 2, err, sizeof(err)) < 0 ||
+        index_open(&p->merged, p->path[2], err, sizeof(err)) < 0)
+        fail_msg("open: %s", err);
+}
+
+static void pair_close(struct pair *p)
+{
+    gc_set_close(p->set);
+    index_close(p->merged);
+    for (int i = 0; i < 3; i++)
+        unlink(p->path[i]);
+    for (int i = 0; i < 2; i++)
+        unlink(p->src[i]);
+}
+
+/* The pair's set and merged index answer q alike (into ra, rb). */
+static void pair_same(const struct pair *p, const struct gc_query *q, const char *what)
+{
+    assert_int_equal(gc_set_forward(p->set, q, ra, tmp), 0);
+    assert_int_equal(geocode_forward(p->merged, q, rb), 0);
+    assert_same(ra, rb, what);
+}
+
 /* A street and number alone whose street one country has in two towns, each in a member of
  * its own (two regions of Liechtenstein): one index over them cannot place it (no house number
  * is an answer: the country's area, ambiguous; none here), nor can the set, though each member
@@ -420,51 +472,55 @@ static void test_first_try(void **state)
 static void test_unplaced(void **state)
 {
     (void)state;
-    char paths2[3][700], src[2][700], err[512] = "";
     const struct record north[] = {
         addr("4", "Kirchweg", "9494", "Schaan", "LI", 47.1660000, 9.5110000, "r1")};
     const struct record south[] = {
         addr("4", "Kirchweg", "9496", "Balzers", "LI", 47.0660000, 9.5020000, "r2")};
-    for (int i = 0; i < 2; i++) {
-        snprintf(paths2[i], sizeof(paths2[i]), "%s/region%d.gbx.x", dir, i);
-        snprintf(src[i], sizeof(src[i]), "%s/region%d.src", dir, i);
-        touch(src[i]);
-    }
-    write_index(paths2[0], src[0], north, 1);
-    write_index(paths2[1], src[1], south, 1);
-    snprintf(paths2[2], sizeof(paths2[2]), "%s/regions.merged", dir);
-    const char *in[2] = {paths2[0], paths2[1]};
-    struct index_builder *mb = NULL;
-    assert_int_equal(index_builder_new(&mb), 0);
-    int mrc = index_merge(mb, paths2[2], in, 2, err, sizeof(err));
-    index_builder_free(mb);
-    if (mrc < 0)
-        fail_msg("merge: %s", err);
-    struct gc_set *two = NULL;
-    struct index *m2 = NULL;
-    if (gc_set_open(&two, in, 2, err, sizeof(err)) < 0 ||
-        index_open(&m2, paths2[2], err, sizeof(err)) < 0)
-        fail_msg("open: %s", err);
+    struct pair p;
+    pair_open(&p, "region", north, 1, south, 1);
     const char *texts[] = {"Kirchweg 4", "Kirchweg 4, Schaan", "Kirchweg 4, 9496"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         struct gc_query q = {.search_text = texts[i], .max_results = 5};
-        assert_int_equal(gc_set_forward(two, &q, ra, tmp), 0);
-        assert_int_equal(geocode_forward(m2, &q, rb), 0);
-        assert_same(ra, rb, texts[i]);
+        pair_same(&p, &q, texts[i]);
         if (i == 0) {
             assert_int_equal(ra->n, 0); /* unplaced */
-            assert_int_equal(geocode_forward(gc_set_index(two, 0), &q, rb), 0);
+            assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, rb), 0);
             assert_int_equal(rb->c[0].level, GL_HOUSENUMBER); /* the north alone: Schaan */
         } else {
             assert_int_equal(ra->c[0].level, GL_HOUSENUMBER); /* placed */
         }
     }
-    gc_set_close(two);
-    index_close(m2);
-    for (int i = 0; i < 3; i++)
-        unlink(paths2[i]);
-    for (int i = 0; i < 2; i++)
-        unlink(src[i]);
+    pair_close(&p);
+}
+
+/* Names are read in the languages of the country a query names, or of its postcode's when it
+ * names none, in an index of several countries as in a member of one: "Ave" is "Avenue" in
+ * English, and "Van" is no word an American street drops. The merged index finds the street
+ * as written, as the set does, not a misspelt one of another town. */
+static void test_read_in_its_countrys_languages(void **state)
+{
+    (void)state;
+    const struct record us[] = {
+        addr("77", "Kemoti Van Ness Ave", "94102", "San Francisco", "US", 37.78, -122.42, "v1"),
+        addr("77", "Kemopi Van Ness Ave", "94103", "San Francisco", "US", 37.77, -122.41, "v2")};
+    const struct record de[] = {addr("1", "Floraweg", "91207", "Lauf", "DE", 49.51, 11.28, "v3"),
+                                addr("2", "Floraweg", "91207", "Lauf", "DE", 49.52, 11.29, "v4")};
+    struct pair p;
+    pair_open(&p, "reading", us, 2, de, 2);
+    struct gc_query q = {.search_text = "77 Kemoti Van Ness Ave, USA", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 1);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    struct gc_query s = {.street = "Kemoti Van Ness Ave",
+                         .house_number = "77",
+                         .postcode = "94102",
+                         .max_results = 5};
+    pair_same(&p, &s, "structured, 94102");
+    assert_int_equal(ra->n, 1);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    pair_close(&p);
 }
 
 static void test_reverse(void **state)
@@ -534,10 +590,15 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_members),   cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_unrouted),  cmocka_unit_test(test_exact_first),
-        cmocka_unit_test(test_first_try), cmocka_unit_test(test_unplaced),
-        cmocka_unit_test(test_reverse),   cmocka_unit_test(test_single),
+        cmocka_unit_test(test_members),
+        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_unrouted),
+        cmocka_unit_test(test_exact_first),
+        cmocka_unit_test(test_first_try),
+        cmocka_unit_test(test_unplaced),
+        cmocka_unit_test(test_read_in_its_countrys_languages),
+        cmocka_unit_test(test_reverse),
+        cmocka_unit_test(test_single),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,6 +37,17 @@ static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, 
                                uint32_t *run);
 static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc);
 
+/* A query that names no country is read in the languages of its postcode's (free text does
+ * so where it finds the postcode, gc_parse_free). */
+static void postcode_reading(struct gctx *g)
+{
+    if (!g->cc_arg && g->pc_entry != IX_NONE && g->v->postcodes[g->pc_entry].country[0]) {
+        memcpy(g->guess_cc, g->v->postcodes[g->pc_entry].country, 2);
+        g->guess_cc[2] = '\0';
+        g->cc_arg = g->guess_cc;
+    }
+}
+
 void gc_set_postcode(struct gctx *g, const char *s, size_t n)
 {
     size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
@@ -46,6 +57,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
     g->pc_entry = postcode_entry(g, g->pc_key, k, NULL, &g->pc_run);
     if (g->pc_entry != IX_NONE) {
         index_postcode_streets_prefetch(g->ix, g->pc_run);
+        postcode_reading(g);
         return;
     }
     /* the same national forms as in free text: "94102-1234", "D-91207" */
@@ -63,6 +75,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
         g->pc_run = run;
         index_postcode_streets_prefetch(g->ix, run);
     }
+    postcode_reading(g);
 }
 
 void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
@@ -606,6 +619,7 @@ static void find_postcode_and_country(struct gctx *g)
                 g->cc[1] = iso2[1];
                 g->cc[2] = '\0';
             }
+            g->cc_arg = g->cc; /* its names are read in its languages */
             for (int k = i; k < e; k++)
                 g->tok[k].used = true;
             g->country_named = true;
@@ -795,10 +809,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             g->pc_entry = e;
             g->pc_run = run;
             index_postcode_streets_prefetch(g->ix, run);
-            if (!g->cc_arg && g->v->postcodes[e].country[0]) {
-                memcpy(g->guess_cc, g->v->postcodes[e].country, 2);
-                g->cc_arg = g->guess_cc;
-            }
+            postcode_reading(g);
             t->used = true;
             if (two)
                 g->tok[i + 1].used = true;
