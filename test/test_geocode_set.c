@@ -493,6 +493,40 @@ static void test_unplaced(void **state)
     pair_close(&p);
 }
 
+/* A street name in more towns over the set than WIDE_MAX, but not in either member, and
+ * nothing of the query narrows it: one index over both finds it too wide (no answer), and so
+ * does the set, by the set's count of the name's streets, not each member's. */
+static void test_counted_over_the_set(void **state)
+{
+    (void)state;
+    enum { TOWNS = 70 }; /* a member each: 140 > WIDE_MAX (128) */
+    struct record recs[2][TOWNS];
+    char towns[2][TOWNS][16], pcs[2][TOWNS][8], ids[2][TOWNS][8];
+    for (int m = 0; m < 2; m++)
+        for (int t = 0; t < TOWNS; t++) {
+            int k = m * TOWNS + t; /* "Neuaadorf" ... "Neufjdorf" */
+            snprintf(towns[m][t], sizeof(towns[m][t]), "Neu%c%cdorf", 'a' + k / 26, 'a' + k % 26);
+            snprintf(pcs[m][t], sizeof(pcs[m][t]), "%d", 10000 + m * TOWNS + t);
+            snprintf(ids[m][t], sizeof(ids[m][t]), "c%d", m * TOWNS + t);
+            recs[m][t] = addr("1", "Ringstrasse", pcs[m][t], towns[m][t], "DE", 48.0 + m + t * 0.01,
+                              11.0 + t * 0.01, ids[m][t]);
+        }
+    struct pair p;
+    pair_open(&p, "counted", recs[0], TOWNS, recs[1], TOWNS);
+    struct gc_query q = {.search_text = "Ringstrasse", .max_results = 5};
+    assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, rb), 0);
+    assert_int_equal(rb->c[0].level, GL_STREET); /* a member alone: its 70 streets */
+    assert_int_equal(rb->c[0].code, GC_AMBIGUOUS);
+    pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 0);               /* too wide */
+    q.search_text = "Ringstrasse, Neucxdorf"; /* narrowed: the town's */
+    pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 1);
+    assert_int_equal(ra->c[0].level, GL_STREET);
+    assert_string_equal(ra->c[0].city, "Neucxdorf");
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, in an index of several countries as in a member of one: "Ave" is "Avenue" in
  * English, and "Van" is no word an American street drops. The merged index finds the street
@@ -596,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_exact_first),
         cmocka_unit_test(test_first_try),
         cmocka_unit_test(test_unplaced),
+        cmocka_unit_test(test_counted_over_the_set),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

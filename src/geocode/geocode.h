@@ -59,14 +59,25 @@ enum gc_mq {
     MQ__COUNT
 };
 
+/* An index set's street counts, for the member it asks (geocode_set.c): so that a member
+ * narrows a street name, sets it aside or finds it too wide as one index over the set would,
+ * by how many streets of that key the whole set holds, not the member alone. */
+struct gc_street_counts {
+    /* The streets of key (len bytes and a NUL, as the indexes store it) over the set, in
+     * country cc or in every country (cc NULL); any number above cap when they are more. */
+    uint32_t (*count)(void *ctx, const char *key, size_t len, const char *cc, uint32_t cap);
+    void *ctx;
+};
+
 struct gc_query {
     /* Free-form text, or NULL; the other fields are structured input; all NUL-terminated,
      * NULL or "" when absent. */
     const char *search_text;
     const char *street, *house_number, *postcode, *city, *district, *county, *state, *country;
-    const char *country_focus; /* preference only (ISO2/ISO3), or NULL */
-    int max_results;           /* 1..GC_MAX_CANDIDATES */
-    bool exact_only;           /* no spelling tolerance (an index set asks so first) */
+    const char *country_focus;             /* preference only (ISO2/ISO3), or NULL */
+    int max_results;                       /* 1..GC_MAX_CANDIDATES */
+    bool exact_only;                       /* no spelling tolerance (an index set asks so first) */
+    const struct gc_street_counts *counts; /* an index set's, or NULL: the index's own */
 };
 
 struct gc_candidate {

@@ -329,9 +329,13 @@ struct hyp *gc_new_hyp(struct gctx *g);
 void gc_pick_number(struct gctx *g, struct hyp *h);
 /* The tokens h leaves over, as locality runs. */
 void gc_leftover_runs(struct gctx *g, struct hyp *h);
+/* [*lo, *hi) of v's streets (a run of one key, sorted by country) narrowed to those of
+ * country cc. */
+void gc_country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi);
 /* The streets of the run of equal keys that starts at first, as candidates of hyp: those the
  * query's postcode or towns narrow it to; when they narrow it to none, all (set aside in
- * g->wide, see find_candidates), or none when they are too many (g->too_wide). */
+ * g->wide, see find_candidates), or none when they are too many (g->too_wide); too many and
+ * how many narrow counted over an index set when the query carries its counts. */
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
 /* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
 void gc_add_wide_runs(struct gctx *g);

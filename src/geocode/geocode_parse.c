@@ -885,8 +885,7 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
     c->addr = IX_NONE;
 }
 
-/* [*lo, *hi) narrowed to the streets whose country is cc (the run is sorted by country). */
-static void country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi)
+void gc_country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi)
 {
     uint32_t a = *lo, b = *hi;
     if (co_running && b - a > 1) { /* the run's last street is a line of its own */
@@ -1058,14 +1057,19 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
     uint32_t lo = first, hi = index_street_run_end(g->ix, first);
-    if (hi - lo > NARROW_MIN) {
+    /* an index set's member counts the set's streets of the name (gc_query.counts) */
+    const struct gc_street_counts *sc = g->q->counts;
+    const char *key = sc ? ix_str(g->v, g->v->streets[first].key) : NULL;
+    size_t klen = key ? strlen(key) : 0;
+    uint32_t all = sc ? sc->count(sc->ctx, key, klen, NULL, WIDE_MAX) : hi - lo;
+    if (all > NARROW_MIN) {
         if (g->cc[0]) {
             /* streets of unknown country pass any country filter: they sort first, so they
              * are the run's first streets (none when the first has a country) */
             for (uint32_t k = lo;
                  k < hi && !g->v->streets[k].country[0] && !g->v->streets[k].country[1]; k++)
                 add_cand(g, k, hyp, q, span_tokens);
-            country_span(g->v, g->cc, &lo, &hi);
+            gc_country_span(g->v, g->cc, &lo, &hi);
         }
         int before = g->ncand;
         if (g->pc_run != IX_NONE)
@@ -1073,7 +1077,10 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
         add_by_locality(g, lo, hi, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
-        if (hi - lo > WIDE_MAX) {
+        uint32_t named = !g->cc[0] ? all
+                         : sc      ? sc->count(sc->ctx, key, klen, g->cc, WIDE_MAX)
+                                   : hi - lo;
+        if (named > WIDE_MAX) {
             g->too_wide = true;
             return;
         }

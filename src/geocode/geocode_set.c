@@ -20,6 +20,9 @@
  *   - among fall-backs the finest level wins (postcode, district, city ... country); two
  *     postcode answers go to the smaller country code, the first a merged index's sorted
  *     postcode table holds.
+ * A member asked counts a street name's streets over the whole set (gc_query.counts, through
+ * the street directory), so that it narrows a name, sets it aside or finds it too wide as one
+ * index over the set would.
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
  * Members are read-only and the work is in out and tmp; the one lock and allocation after open
@@ -31,6 +34,7 @@
 #include "index/index.h"
 #include "index/index_format.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "text/norm.h"
 
@@ -524,7 +528,8 @@ static void first_locality(const char *key, size_t len, void *arg)
 }
 
 /* What *slot (of s) holds, made by build(s) on first use (a set whose queries name their
- * country never needs its directories: a planet's cost seconds and hundreds of MB). */
+ * country never needs the postcode and town directories, a planet's cost seconds and hundreds
+ * of MB; a set of more than one member needs the street directory for its counts). */
 static void *lazy(const struct gc_set *s, _Atomic(void *) *slot,
                   void *(*build)(const struct gc_set *s))
 {
@@ -558,6 +563,57 @@ void gc_set_warm(const struct gc_set *s)
         (void)set_dirs(s);
         (void)set_street_dir(s);
     }
+}
+
+/* ---- the set's street counts (gc_query.counts) ---- */
+
+/* One query's counts so far: each member it asks counts the same names (COUNT_SEEN of them,
+ * then counted again). */
+#define COUNT_SEEN 32
+struct counts {
+    struct gc_street_counts api;
+    const struct gc_set *s;
+    struct {
+        uint64_t h; /* hash_fnv1a64_str of the key */
+        char cc[2]; /* "\0\0": every country */
+        uint32_t cap, n;
+    } seen[COUNT_SEEN];
+    int nseen;
+};
+
+/* gc_street_counts.count: the streets of key in the members that hold it (the street directory
+ * names them; a member of another key of the same hash finds none), in country cc or in all;
+ * counting stops past cap. */
+static uint32_t street_count(void *ctx, const char *key, size_t len, const char *cc, uint32_t cap)
+{
+    struct counts *c = ctx;
+    uint64_t h64 = hash_fnv1a64_str(key, HASH_FNV64_SEED);
+    char want[2] = {cc ? cc[0] : 0, cc ? cc[1] : 0};
+    for (int i = 0; i < c->nseen; i++)
+        if (c->seen[i].h == h64 && memcmp(c->seen[i].cc, want, 2) == 0 && c->seen[i].cap == cap)
+            return c->seen[i].n;
+    const struct dir *d = set_street_dir(c->s);
+    uint32_t h = ix_key_hash(key, len), n = 0;
+    size_t b = h >> (32 - d->bits);
+    for (size_t i = d->bucket[b]; i < d->bucket[b + 1] && n <= cap; i++) {
+        if (d->e[i] >> 32 != h)
+            continue;
+        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+        uint32_t lo = index_street_first(ix, key, len);
+        if (lo == IX_NONE)
+            continue;
+        uint32_t hi = index_street_run_end(ix, lo);
+        if (cc)
+            gc_country_span(index_view(ix), cc, &lo, &hi);
+        n += hi - lo;
+    }
+    if (c->nseen < COUNT_SEEN) {
+        c->seen[c->nseen].h = h64;
+        memcpy(c->seen[c->nseen].cc, want, 2);
+        c->seen[c->nseen].cap = cap;
+        c->seen[c->nseen++].n = n;
+    }
+    return n;
 }
 
 /* What route_first looks the query's keys up as. */
@@ -1298,6 +1354,12 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
 {
+    /* every member asked counts a street name's streets over the set */
+    struct counts counts = {.api = {street_count, NULL}, .s = s};
+    counts.api.ctx = &counts;
+    struct gc_query counted = *q;
+    counted.counts = s->n > 1 ? &counts.api : NULL;
+    q = &counted;
     size_t members[GC_SET_MAX], nfirst;
     size_t n = route(s, q, members, &nfirst);
     if (n == 1) {
