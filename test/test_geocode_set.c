@@ -15,7 +15,10 @@
  *   - a query without a country that gives a postcode, a town or a street only some members
  *     know asks those first, and only them when no other member could change their answer
  *     (the member calls counted, the answer the merged index's); a street and number alone
- *     whose street the country has in towns of two members is unplaced, as in one index;
+ *     whose street the country has in towns of two members is unplaced, as in one index, and
+ *     so is one a member finds unplaced itself, over another member's lesser street;
+ *   - a street name is counted over the set: in more towns than one index lists, though not in
+ *     either member, it is too wide, as in the merged index;
  *   - the merged index of several countries reads a query's names in the languages of the
  *     country it names, or of its postcode's, as each member reads its own;
  *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
@@ -493,6 +496,30 @@ static void test_unplaced(void **state)
     pair_close(&p);
 }
 
+/* A member that finds its own street unplaced (two of its towns have it, the query places
+ * neither) answers nothing alone; in the set that answer still outranks another member's
+ * street that explains less of the query ("Bapi" in "Bapi Kirchweg 4"), as it does in one
+ * index over both: the set's answer is the unplaced one, not the other member's street. */
+static void test_unplaced_in_a_member(void **state)
+{
+    (void)state;
+    const struct record north[] = {
+        addr("4", "Kirchweg", "9494", "Schaan", "LI", 47.1660000, 9.5110000, "u1"),
+        addr("6", "Kirchweg", "9490", "Vaduz", "LI", 47.1400000, 9.5200000, "u2")};
+    const struct record south[] = {
+        addr("1", "Bapi", "9496", "Balzers", "LI", 47.0660000, 9.5020000, "u3")};
+    struct pair p;
+    pair_open(&p, "unplaced", north, 2, south, 1);
+    struct gc_query q = {.search_text = "Bapi Kirchweg 4", .max_results = 5};
+    assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, rb), 0);
+    assert_int_equal(rb->n, 0); /* the north alone: unplaced */
+    assert_int_equal(geocode_forward(gc_set_index(p.set, 1), &q, rb), 0);
+    assert_int_equal(rb->c[0].level, GL_STREET); /* the south alone: its "Bapi" */
+    pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 0);
+    pair_close(&p);
+}
+
 /* A street name in more towns over the set than WIDE_MAX, but not in either member, and
  * nothing of the query narrows it: one index over both finds it too wide (no answer), and so
  * does the set, by the set's count of the name's streets, not each member's. */
@@ -630,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_exact_first),
         cmocka_unit_test(test_first_try),
         cmocka_unit_test(test_unplaced),
+        cmocka_unit_test(test_unplaced_in_a_member),
         cmocka_unit_test(test_counted_over_the_set),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),

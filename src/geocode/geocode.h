@@ -78,6 +78,11 @@ struct gc_query {
     int max_results;                       /* 1..GC_MAX_CANDIDATES */
     bool exact_only;                       /* no spelling tolerance (an index set asks so first) */
     const struct gc_street_counts *counts; /* an index set's, or NULL: the index's own */
+    /* an index set asks: a house number on a street this index finds unplaced (its name in
+     * other towns of the country, nothing of the query placing it) is answered as found, with
+     * gc_result.unplaced set, for the set to weigh against its other members' answers and
+     * unplace over all of them */
+    bool keep_unplaced;
 };
 
 struct gc_candidate {
@@ -116,6 +121,8 @@ struct gc_result {
      * (exact_alone: when no other index knows one either), or exists with the house number
      * under another postcode this index knows (exact_elsewhere) */
     bool exact_alone, exact_elsewhere;
+    /* the first candidate is a street this index finds unplaced (gc_query.keep_unplaced) */
+    bool unplaced;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

@@ -453,6 +453,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     start_query(g, ix, q);
     out->n = 0;
     out->asked = 1;
+    out->unplaced = false;
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -465,6 +466,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     start_query(g, ix, q);
     out->n = 0;
     out->asked = 1;
+    out->unplaced = false;
     find_candidates(g);
     out->exact_confirmed = g->exact_confirmed;
     out->exact_alone = g->exact_alone;
@@ -478,8 +480,14 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     if (g->ncand == 0)
         return gc_fallback(g, out);
     sort_candidates(g);
-    if (street_unplaced(g))
-        return gc_answer_ambiguous(g, out);
+    char cc[3];
+    memcpy(cc, g->cc, sizeof(cc));
+    if (street_unplaced(g)) {
+        if (!q->keep_unplaced)
+            return gc_answer_ambiguous(g, out);
+        memcpy(g->cc, cc, sizeof(cc)); /* the answer as found */
+        out->unplaced = true;
+    }
     emit_best(g, out);
     return 0;
 }

@@ -22,7 +22,8 @@
  *     postcode table holds.
  * A member asked counts a street name's streets over the whole set (gc_query.counts, through
  * the street directory), so that it narrows a name, sets it aside or finds it too wide as one
- * index over the set would.
+ * index over the set would; a house number on a street it finds unplaced it answers as found
+ * (gc_query.keep_unplaced), weighed against the others' answers, and unplaced when it wins.
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
  * Members are read-only and the work is in out and tmp; the one lock and allocation after open
@@ -709,6 +710,7 @@ struct first {
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
+    bool unplaced; /* its member finds the street unplaced (gc_result.unplaced) */
 };
 
 /* What any member's answer shows the query holds, as a merged index would read it: a
@@ -1045,8 +1047,10 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
             int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
             if (rc < 0)
                 return rc;
-            if (tmp->n > 0)
+            if (tmp->n > 0) {
                 a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
+                a->firsts[a->nf].unplaced = tmp->unplaced;
+            }
             memo_put(memo, members[i], q->exact_only, tmp, &a->firsts[a->nf]);
         }
         a->exact_confirmed |= tmp->exact_confirmed;
@@ -1177,12 +1181,13 @@ static bool street_unplaced(const struct gc_set *s, const size_t *members, size_
 }
 
 /* out (with its best answer from member top) as one index over members[0..n) gives it: when
- * that answer's street is unplaced, its country's area, ambiguous, from the first member that
- * has that area (the one such an index finds first), else none. */
+ * that answer's street is unplaced (known: top found so itself), its country's area,
+ * ambiguous, from the first member that has that area (the one such an index finds first),
+ * else none. */
 static int unplaced(const struct gc_set *s, const size_t *members, size_t n,
-                    const struct gc_query *q, size_t top, struct gc_result *out)
+                    const struct gc_query *q, size_t top, bool known, struct gc_result *out)
 {
-    if (out->n == 0 || !street_unplaced(s, members, n, top, &out->c[0]))
+    if (out->n == 0 || !(known || street_unplaced(s, members, n, top, &out->c[0])))
         return 0;
     char cc[2] = {out->c[0].country[0], out->c[0].country[1]};
     for (size_t i = 0; i < n; i++) {
@@ -1260,11 +1265,12 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
             win[nw++] = firsts[i].member;
     if (nw == 1) {
         align_postcode(out, &k);
-        return unplaced(s, members, n, q, firsts[kept].member, out);
+        return unplaced(s, members, n, q, firsts[kept].member, firsts[kept].unplaced, out);
     }
     /* several as good: their lists merged, each in its own order, the answer ambiguous */
     int max = max_of(q->max_results);
     size_t from[GC_MAX_CANDIDATES];
+    from[0] = firsts[kept].member; /* (overwritten by the first list) */
     struct gc_candidate merged[GC_MAX_CANDIDATES];
     size_t mfrom[GC_MAX_CANDIDATES];
     out->n = 0;
@@ -1294,7 +1300,10 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         out->n = o;
     }
     mark_ambiguous(out);
-    return unplaced(s, members, n, q, from[0], out);
+    bool known = false;
+    for (size_t i = 0; i < nf; i++)
+        known |= firsts[i].member == from[0] && firsts[i].unplaced;
+    return unplaced(s, members, n, q, from[0], known, out);
 }
 
 /* Whether the answer of the members that may know the query's postcode, a locality or a
@@ -1366,6 +1375,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         int one = 0; /* geocode_forward counts its call in out->asked */
         return ask(&s->m[members[0]], q, out, &one);
     }
+    counted.keep_unplaced = true; /* weighed, then unplaced over the members (unplaced) */
     out->asked = 0;
     struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
     struct memo memo = {.n = 0};
