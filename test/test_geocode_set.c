@@ -21,7 +21,9 @@
  *     either member, it is too wide, as in the merged index;
  *   - the merged index of several countries reads a query's names in the languages of the
  *     country it names, or of its postcode's, as each member reads its own;
- *   - fall-backs (a postcode, a city) and no answer agree with the merged index;
+ *   - fall-backs (a postcode, a city) and no answer agree with the merged index, which falls
+ *     back to a postcode whose town the query names even when a word of that town is a street
+ *     elsewhere, as the postcode's member does alone;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
  *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
  *     a missing index and an empty directory are refused naming the path.
@@ -554,6 +556,31 @@ static void test_counted_over_the_set(void **state)
     pair_close(&p);
 }
 
+/* A query whose street is nowhere falls back to its postcode, whose town it names ("9497
+ * Triesenberg Banumo"), though a word of that town is a street elsewhere ("Banumo" in Praha,
+ * contradicted by the town the rest of the query then names): the rest read around that street
+ * ("Triesenberg", another town) is not what the query names. The merged index answers so, as
+ * the member of the postcode does alone. */
+static void test_fallback_to_the_postcodes_town(void **state)
+{
+    (void)state;
+    const struct record li[] = {
+        addr("1", "Dorfstrasse", "9497", "Triesenberg Banumo", "LI", 47.1200, 9.5600, "f1"),
+        addr("2", "Dorfstrasse", "9497", "Triesenberg Banumo", "LI", 47.1202, 9.5602, "f2"),
+        addr("3", "Landstrasse", "9498", "Triesenberg", "LI", 47.5000, 9.9000, "f3")};
+    const struct record cz[] = {addr("1", "Banumo", NULL, "Praha", "CZ", 50.08, 14.42, "f4")};
+    struct pair p;
+    pair_open(&p, "fallback", li, 3, cz, 1);
+    struct gc_query q = {.search_text = "Nosuchweg 14, 9497 Triesenberg Banumo", .max_results = 5};
+    assert_int_equal(geocode_forward(p.merged, &q, rb), 0);
+    assert_int_equal(rb->n, 1);
+    assert_int_equal(rb->c[0].level, GL_POSTCODE);
+    assert_string_equal(rb->c[0].postcode, "9497");
+    assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, ra), 0);
+    assert_same(ra, rb, "the postcode's member alone");
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, in an index of several countries as in a member of one: "Ave" is "Avenue" in
  * English, and "Van" is no word an American street drops. The merged index finds the street
@@ -659,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_unplaced),
         cmocka_unit_test(test_unplaced_in_a_member),
         cmocka_unit_test(test_counted_over_the_set),
+        cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),
