@@ -215,6 +215,7 @@ void gc_score_street(struct gctx *g, struct cand *c)
     const struct gc_weights *w = &GC_WEIGHTS;
     double sc = c->street_score;
     g->scored++;
+    c->loose = 0;
     bool other_town = false; /* a locality the query names that is not the street's */
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
@@ -238,6 +239,8 @@ void gc_score_street(struct gctx *g, struct cand *c)
             if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
                 other_town = true;
+            } else if (i < 8) {
+                c->loose |= (uint8_t)(1u << i);
             }
         }
     }

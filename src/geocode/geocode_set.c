@@ -23,7 +23,9 @@
  * A member asked counts a street name's streets over the whole set (gc_query.counts, through
  * the street directory), so that it narrows a name, sets it aside or finds it too wide as one
  * index over the set would; a house number on a street it finds unplaced it answers as found
- * (gc_query.keep_unplaced), weighed against the others' answers, and unplaced when it wins.
+ * (gc_query.in_set), weighed against the others' answers, and unplaced when it wins; a
+ * street answer that leaves a locality of the query unexplained which another member knows
+ * as a place is contradicted, as in one index over both.
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
  * Members are read-only and the work is in out and tmp; the one lock and allocation after open
@@ -710,7 +712,8 @@ struct first {
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
-    bool unplaced; /* its member finds the street unplaced (gc_result.unplaced) */
+    bool unplaced;    /* its member finds the street unplaced (gc_result.unplaced) */
+    bool loose_known; /* a locality it leaves unexplained is another member's place */
 };
 
 /* What any member's answer shows the query holds, as a merged index would read it: a
@@ -809,6 +812,23 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
     memcpy(f.country, c->country, 2);
     f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
+    return f;
+}
+
+/* Member's first answer r->c[0] (r->n > 0) as first_of, with what the set knows of it: its
+ * member found it unplaced; another member knows a locality it leaves unexplained as a place
+ * (the town directory: gc_result.loose). */
+static struct first first_answer(const struct gc_set *s, size_t member, const struct gc_result *r)
+{
+    struct first f = first_of((uint32_t)member, &r->c[0]);
+    f.unplaced = r->unplaced;
+    const struct dir *d = r->nloose > 0 ? &set_dirs(s)->town : NULL;
+    for (int i = 0; d && d->n && i < r->nloose && !f.loose_known; i++) {
+        uint32_t h = r->loose[i];
+        size_t b = h >> (32 - d->bits);
+        for (size_t e = d->bucket[b]; e < d->bucket[b + 1]; e++)
+            f.loose_known |= d->e[e] >> 32 == h && (d->e[e] & 0xffffffffu) != member;
+    }
     return f;
 }
 
@@ -927,7 +947,7 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
 static bool contradicted(const struct first *f, const struct knowledge *k)
 {
     return f->street && f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0 &&
-           ((k->pc && f->pc_data) || k->place);
+           ((k->pc && f->pc_data) || k->place || f->loose_known);
 }
 
 /* Whether f answers at street level or finer in a merged index. */
@@ -1047,10 +1067,8 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
             int rc = ask(&s->m[members[i]], q, tmp, &out->asked);
             if (rc < 0)
                 return rc;
-            if (tmp->n > 0) {
-                a->firsts[a->nf] = first_of((uint32_t)members[i], &tmp->c[0]);
-                a->firsts[a->nf].unplaced = tmp->unplaced;
-            }
+            if (tmp->n > 0)
+                a->firsts[a->nf] = first_answer(s, members[i], tmp);
             memo_put(memo, members[i], q->exact_only, tmp, &a->firsts[a->nf]);
         }
         a->exact_confirmed |= tmp->exact_confirmed;
@@ -1340,7 +1358,7 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
                 return rc;
             struct first f;
             if (tmp->n > 0)
-                f = first_of((uint32_t)i, &tmp->c[0]);
+                f = first_answer(s, i, tmp);
             memo_put(memo, i, true, tmp, &f);
         }
         if (tmp->exact_confirmed || tmp->exact_elsewhere || (tmp->exact_alone && !pc_known))
@@ -1375,7 +1393,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
         int one = 0; /* geocode_forward counts its call in out->asked */
         return ask(&s->m[members[0]], q, out, &one);
     }
-    counted.keep_unplaced = true; /* weighed, then unplaced over the members (unplaced) */
+    counted.in_set = true; /* weighed, unplaced over the members, contradicted by their places */
     out->asked = 0;
     struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
     struct memo memo = {.n = 0};
