@@ -20,7 +20,8 @@
  *   - a street name is counted over the set: in more towns than one index lists, though not in
  *     either member, it is too wide, as in the merged index;
  *   - the merged index of several countries reads a query's names in the languages of the
- *     country it names, or of its postcode's, as each member reads its own;
+ *     country it names, or of its postcode's, or of the country whose reading finds its
+ *     street, as each member reads its own;
  *   - fall-backs (a postcode, a city) and no answer agree with the merged index, which falls
  *     back to a postcode whose town the query names even when a word of that town is a street
  *     elsewhere, as the postcode's member does alone;
@@ -583,9 +584,10 @@ static void test_fallback_to_the_postcodes_town(void **state)
 }
 
 /* Names are read in the languages of the country a query names, or of its postcode's when it
- * names none, in an index of several countries as in a member of one: "Ave" is "Avenue" in
- * English, and "Van" is no word an American street drops. The merged index finds the street
- * as written, as the set does, not a misspelt one of another town. */
+ * names none, else of the index's country whose reading finds the longest street as written,
+ * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
+ * "Van" is no word an American street drops. The merged index finds the street as written,
+ * as the set does, not a misspelt one of another town. */
 static void test_read_in_its_countrys_languages(void **state)
 {
     (void)state;
@@ -598,6 +600,11 @@ static void test_read_in_its_countrys_languages(void **state)
     pair_open(&p, "reading", us, 2, de, 2);
     struct gc_query q = {.search_text = "77 Kemoti Van Ness Ave, USA", .max_results = 5};
     pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 1);
+    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    q.search_text = "77 Kemoti Van Ness Ave"; /* nothing names the country: the reading */
+    pair_same(&p, &q, q.search_text);         /* that finds the longest street as written */
     assert_int_equal(ra->n, 1);
     assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
     assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");

@@ -107,9 +107,11 @@ struct gctx *gc_context(struct gc_result *out)
     return (struct gctx *)(void *)out->scratch.bytes;
 }
 
-/* Step 1 begins: the context for q, with the country filter and the postcode field read.
+/* Step 1 begins: the context for q, with the country filter and the postcode field read
+ * (names read in the languages of reading, when given and the query names no country).
  * Whatever an earlier query left in the context is dead: the counts start at 0. */
-static void start_query(struct gctx *g, const struct index *ix, const struct gc_query *q)
+static void start_query(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                        const char *reading)
 {
     memset(g, 0, offsetof(struct gctx, tok));
     g->ntok = g->nhyp = g->ncand = 0;
@@ -125,7 +127,10 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
         g->cc_arg = g->cc;
     else if (g->focus[0])
         g->cc_arg = g->focus;
-    else
+    else if (reading) {
+        memcpy(g->guess_cc, reading, 3);
+        g->cc_arg = g->guess_cc;
+    } else
         g->cc_arg = only_country(g);
     if (!is_blank(q->postcode))
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
@@ -461,7 +466,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
                             struct gc_result *out)
 {
     struct gctx *g = gc_context(out);
-    start_query(g, ix, q);
+    start_query(g, ix, q, NULL);
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
@@ -472,10 +477,11 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     return gc_answer_ambiguous(g, out);
 }
 
-int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+/* One reading of q (geocode_forward). */
+static int forward(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                   const char *reading, struct gc_result *out)
 {
-    struct gctx *g = gc_context(out);
-    start_query(g, ix, q);
+    start_query(g, ix, q, reading);
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
@@ -505,4 +511,65 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         loose_runs(g, out);
     emit_best(g, out);
     return 0;
+}
+
+/* The index's countries' language lists, at most READINGS of them, one country each, into
+ * cc: their count, or -1 when there are more. */
+#define READINGS 8
+static int readings(const struct index_view *v, char cc[READINGS][3])
+{
+    int n = 0;
+    for (size_t i = 0; i < v->n_countries; i++) {
+        const struct ix_country *c = &v->countries[i];
+        char code[3] = {c->code[0], c->code[1], '\0'};
+        const char *langs = code[0] && c->streets ? norm_country_langs(code) : NULL;
+        bool seen = !langs || !*langs;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(norm_country_langs(cc[k]), langs) == 0;
+        if (seen)
+            continue;
+        if (n == READINGS)
+            return -1;
+        memcpy(cc[n++], code, 3);
+    }
+    return n;
+}
+
+/*
+ * A query that names no country, in an index of several (no main one) whose postcode it does
+ * not give, is read in every language list at once (norm.h), which loses the words any list
+ * drops ("Van" of "Van Ness Ave", "Dr." before a name). When that reading finds no house on a
+ * street as written, the language list of one of the index's countries (up to READINGS of
+ * them) that finds a longer street name as written in the query is the reading: into
+ * reading, true.
+ */
+static bool other_reading(struct gctx *g, const struct gc_result *out, char reading[3])
+{
+    if (g->cc_arg || g->structured ||
+        (out->n > 0 && out->c[0].level == GL_HOUSENUMBER && out->c[0].mq[MQ_STREET] >= 1))
+        return false;
+    char cc[READINGS][3];
+    int n = readings(g->v, cc);
+    int best = gc_longest_street(g, NULL), pick = -1;
+    for (int k = 0; k < n; k++) {
+        int len = gc_longest_street(g, cc[k]);
+        if (len > best) {
+            best = len;
+            pick = k;
+        }
+    }
+    if (pick < 0)
+        return false;
+    memcpy(reading, cc[pick], 3);
+    return true;
+}
+
+int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+{
+    struct gctx *g = gc_context(out);
+    int rc = forward(g, ix, q, NULL, out);
+    char reading[3];
+    if (rc < 0 || !other_reading(g, out, reading))
+        return rc;
+    return forward(g, ix, q, reading, out);
 }

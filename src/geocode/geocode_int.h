@@ -340,6 +340,9 @@ void gc_country_span(const struct index_view *v, const char cc[2], uint32_t *lo,
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
 /* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
 void gc_add_wide_runs(struct gctx *g);
+/* The most tokens of a span of free text (the spans gc_parse_free looks up, after it) whose
+ * key, read in the languages of cc (NULL: every list), is a street of the index. */
+int gc_longest_street(struct gctx *g, const char *cc);
 /* Free-form text: tokens, postcode, country and the exact street hypotheses. */
 void gc_parse_free(struct gctx *g, const char *text);
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */

@@ -1194,6 +1194,28 @@ static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl)
     return g->memo_pool + g->memo_off[i][j - i - 1];
 }
 
+int gc_longest_street(struct gctx *g, const char *cc)
+{
+    int numbers = 0, best = 0;
+    for (int i = 0; i < g->ntok; i++)
+        numbers += g->tok[i].numlike && !g->tok[i].used;
+    for (int i = 0; i < g->ntok; i++) {
+        if (g->tok[i].used || g->tok[i].numlike)
+            continue;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) { /* gc_parse_free's spans */
+            if (g->tok[j - 1].used || (g->tok[j - 1].numlike && numbers < 2))
+                break;
+            char key[KEY_MAX];
+            int kl = j - i > best ? norm_words_key(&g->words, i, j, cc, key, sizeof(key)) : 0;
+            if (kl > 0 && index_street_first(g->ix, key, (size_t)kl) != IX_NONE)
+                best = j - i;
+            if (g->tok[j - 1].comma_after)
+                break;
+        }
+    }
+    return best;
+}
+
 void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
