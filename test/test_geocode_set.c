@@ -22,7 +22,8 @@
  *   - the merged index of several countries reads a query's names in the languages of the
  *     country it names, or of its postcode's, or of the country whose reading finds its
  *     street, as each member reads its own;
- *   - fall-backs (a postcode, a city) and no answer agree with the merged index, which falls
+ *   - fall-backs (a postcode, a city; a postcode one member knows against a town far from it
+ *     that another knows) and no answer agree with the merged index, which falls
  *     back to a postcode whose town the query names even when a word of that town is a street
  *     elsewhere, as the postcode's member does alone;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
@@ -557,6 +558,21 @@ static void test_counted_over_the_set(void **state)
     pair_close(&p);
 }
 
+/* A postcode one member knows and a town another knows, far from it ("91207 Vaduz"): one
+ * index finds the postcode contradicted by the town and answers the town, and so does the
+ * set, though the postcode is the finer fall-back; a postcode with its own town stays. */
+static void test_postcode_against_another_town(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "91207 Vaduz", .max_results = 5};
+    forward_same(&q, q.search_text);
+    assert_int_equal(ra->c[0].level, GL_CITY);
+    assert_string_equal(ra->c[0].city, "Vaduz");
+    q.search_text = "91207 Lauf";
+    forward_same(&q, q.search_text);
+    assert_int_equal(ra->c[0].level, GL_POSTCODE);
+}
+
 /* A query whose street is nowhere falls back to its postcode, whose town it names ("9497
  * Triesenberg Banumo"), though a word of that town is a street elsewhere ("Banumo" in Praha,
  * contradicted by the town the rest of the query then names): the rest read around that street
@@ -694,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_unplaced),
         cmocka_unit_test(test_unplaced_in_a_member),
         cmocka_unit_test(test_counted_over_the_set),
+        cmocka_unit_test(test_postcode_against_another_town),
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),

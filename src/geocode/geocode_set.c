@@ -36,6 +36,7 @@
 #include "geocode/geocode_int.h"
 #include "index/index.h"
 #include "index/index_format.h"
+#include "record/geo.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/mem.h"
@@ -712,8 +713,9 @@ struct first {
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
-    bool unplaced;    /* its member finds the street unplaced (gc_result.unplaced) */
-    bool loose_known; /* a locality it leaves unexplained is another member's place */
+    bool unplaced;             /* its member finds the street unplaced (gc_result.unplaced) */
+    bool loose_known;          /* a locality it leaves unexplained is another member's place */
+    double lat, lon, radius_m; /* where it is, and how far its map view reaches */
 };
 
 /* What any member's answer shows the query holds, as a merged index would read it: a
@@ -810,6 +812,9 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
                       .mq_district = (float)c->mq[MQ_DISTRICT],
                       .mq_state = (float)c->mq[MQ_STATE]};
     memcpy(f.country, c->country, 2);
+    f.lat = c->lat;
+    f.lon = c->lon;
+    f.radius_m = (c->tl_lat - c->lat) * 111320.0; /* gc_set_view's */
     f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
     return f;
@@ -956,6 +961,18 @@ static bool answers_street(const struct first *f, const struct knowledge *k)
     return f->street && !contradicted(f, k);
 }
 
+/* Whether fall-back p, a postcode whose member knows no town of the query, is one that a
+ * merged index finds contradicted by fall-back t, a town of the query another member knows,
+ * farther from the postcode than its extent and GC_WEIGHTS.near_city_m ("94103 Nendeln":
+ * the town, geocode_resolve.c gc_fallback). */
+static bool pc_contradicted(const struct first *p, const struct first *t)
+{
+    return p->level == GL_POSTCODE && p->mq_city < 0 &&
+           (t->level == GL_CITY || t->level == GL_DISTRICT) &&
+           geo_approx_distance_m(p->lat, p->lon, t->lat, t->lon) >
+               p->radius_m + GC_WEIGHTS.near_city_m;
+}
+
 /* Whether first answer a beats b: street answers by estimate, then fall-backs, then street
  * answers a merged index drops (kept only when no member falls back). */
 static bool beats(const struct first *a, const struct first *b, const struct knowledge *k)
@@ -969,6 +986,8 @@ static bool beats(const struct first *a, const struct first *b, const struct kno
         return !a->street;
     if (a->street)
         return estimate(a, k) > estimate(b, k);
+    if (pc_contradicted(a, b) || pc_contradicted(b, a))
+        return pc_contradicted(b, a);
     return cmp_fallback(a, b) > 0;
 }
 
