@@ -17,6 +17,8 @@
  *     (the member calls counted, the answer the merged index's); a street and number alone
  *     whose street the country has in towns of two members is unplaced, as in one index, and
  *     so is one a member finds unplaced itself, over another member's lesser street;
+ *   - a street that explains the whole query is no answer a town of another member
+ *     contradicts, even one of the street's name;
  *   - a street name is counted over the set: in more towns than one index lists, though not in
  *     either member, it is too wide, as in the merged index;
  *   - the merged index of several countries reads a query's names in the languages of the
@@ -573,6 +575,29 @@ static void test_postcode_against_another_town(void **state)
     assert_int_equal(ra->c[0].level, GL_POSTCODE);
 }
 
+/* A street name that is another member's town ("Landstrasse" in Schaan, the town
+ * "Landstrasse" elsewhere): the street explains every word of "Landstrasse 3", so nothing
+ * contradicts it, in one index over both or in the set. */
+static void test_a_street_named_like_another_town(void **state)
+{
+    (void)state;
+    const struct record li[] = {
+        addr("3", "Landstrasse", "9494", "Schaan", "LI", 47.1650, 9.5100, "l1"),
+        addr("5", "Landstrasse", "9494", "Schaan", "LI", 47.1652, 9.5102, "l2")};
+    const struct record at[] = {
+        addr("1", "Hauptplatz", "1030", "Landstrasse", "AT", 48.2000, 16.3900, "l3")};
+    struct pair p;
+    pair_open(&p, "named", li, 2, at, 1);
+    const char *texts[] = {"Landstrasse 3", "Landstrasse"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query q = {.search_text = texts[i], .max_results = 5};
+        pair_same(&p, &q, texts[i]);
+        assert_true(ra->n > 0);
+        assert_string_equal(ra->c[0].street, "Landstrasse");
+    }
+    pair_close(&p);
+}
+
 /* A query whose street is nowhere falls back to its postcode, whose town it names ("9497
  * Triesenberg Banumo"), though a word of that town is a street elsewhere ("Banumo" in Praha,
  * contradicted by the town the rest of the query then names): the rest read around that street
@@ -711,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_unplaced_in_a_member),
         cmocka_unit_test(test_counted_over_the_set),
         cmocka_unit_test(test_postcode_against_another_town),
+        cmocka_unit_test(test_a_street_named_like_another_town),
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),

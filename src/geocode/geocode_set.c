@@ -947,12 +947,13 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
 
 /* Whether street answer f is one a merged index would drop as contradicted: neither the query
  * postcode nor a locality agrees, and the query names a postcode some member knows (and the
- * street has a postcode of its own that is not it) or a place some member knows
- * (geocode_score.c, "never confidently wrong"). */
+ * street has a postcode of its own that is not it), or f leaves a locality unexplained that
+ * another member knows as a place (geocode_score.c, "never confidently wrong"; a place named
+ * by the words the street explains contradicts nothing). */
 static bool contradicted(const struct first *f, const struct knowledge *k)
 {
     return f->street && f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0 &&
-           ((k->pc && f->pc_data) || k->place || f->loose_known);
+           ((k->pc && f->pc_data) || f->loose_known);
 }
 
 /* Whether f answers at street level or finer in a merged index. */
@@ -1164,12 +1165,13 @@ static bool beyond_reach(const struct first *firsts, size_t nf, size_t kept,
 
 /* Whether fall-back f, the best answer of the members asked first, stays the set's whatever
  * the others add: they know no postcode and no locality of the query (towns_all), so a place
- * it names that some member knows (k->place) drops each street answer of theirs as
+ * it names that some member knows (k->place), with words beside it (f asked for more: a
+ * street of theirs leaves that place unexplained), drops each street answer of theirs as
  * contradicted, and their own fall-backs can only be a state or coarser. */
 static bool fallback_beyond_reach(const struct first *f, const struct knowledge *k,
                                   const struct outside *out)
 {
-    return out->towns_all && k->place && f->level > GL_STATE;
+    return out->towns_all && k->place && f->level > GL_STATE && f->mq_street == 0;
 }
 
 /* Whether the best answer of the members asked first (a) stays the set's whatever the others
