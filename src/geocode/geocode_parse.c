@@ -1057,11 +1057,14 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
     uint32_t lo = first, hi = index_street_run_end(g->ix, first);
-    /* an index set's member counts the set's streets of the name (gc_query.counts) */
+    /* an index set's member counts the set's streets of the name (gc_query.counts), as far
+     * as a decision needs: past NARROW_MIN (unless its own are), then past WIDE_MAX */
     const struct gc_street_counts *sc = g->q->counts;
     const char *key = sc ? ix_str(g->v, g->v->streets[first].key) : NULL;
     size_t klen = key ? strlen(key) : 0;
-    uint32_t all = sc ? sc->count(sc->ctx, key, klen, NULL, WIDE_MAX) : hi - lo;
+    uint32_t all = hi - lo;
+    if (sc && all <= NARROW_MIN)
+        all = sc->count(sc->ctx, key, klen, NULL, NARROW_MIN);
     if (all > NARROW_MIN) {
         if (g->cc[0]) {
             /* streets of unknown country pass any country filter: they sort first, so they
@@ -1077,9 +1080,9 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
         add_by_locality(g, lo, hi, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
-        uint32_t named = !g->cc[0] ? all
-                         : sc      ? sc->count(sc->ctx, key, klen, g->cc, WIDE_MAX)
-                                   : hi - lo;
+        uint32_t named = sc ? sc->count(sc->ctx, key, klen, g->cc[0] ? g->cc : NULL, WIDE_MAX)
+                         : g->cc[0] ? hi - lo
+                                    : all;
         if (named > WIDE_MAX) {
             g->too_wide = true;
             return;
