@@ -474,6 +474,15 @@ static void pair_same(const struct pair *p, const struct gc_query *q, const char
     assert_same(ra, rb, what);
 }
 
+/* r holds one answer, of level at that street (NULL: any) */
+static void assert_one(const struct gc_result *r, enum gc_level level, const char *street)
+{
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->c[0].level, level);
+    if (street)
+        assert_string_equal(r->c[0].street, street);
+}
+
 /* A street and number alone whose street one country has in two towns, each in a member of
  * its own (two regions of Liechtenstein): one index over them cannot place it (no house number
  * is an answer: the country's area, ambiguous; none here), nor can the set, though each member
@@ -554,8 +563,7 @@ static void test_counted_over_the_set(void **state)
     assert_int_equal(ra->n, 0);               /* too wide */
     q.search_text = "Ringstrasse, Neucxdorf"; /* narrowed: the town's */
     pair_same(&p, &q, q.search_text);
-    assert_int_equal(ra->n, 1);
-    assert_int_equal(ra->c[0].level, GL_STREET);
+    assert_one(ra, GL_STREET, "Ringstrasse");
     assert_string_equal(ra->c[0].city, "Neucxdorf");
     pair_close(&p);
 }
@@ -615,8 +623,7 @@ static void test_fallback_to_the_postcodes_town(void **state)
     pair_open(&p, "fallback", li, 3, cz, 1);
     struct gc_query q = {.search_text = "Nosuchweg 14, 9497 Triesenberg Banumo", .max_results = 5};
     assert_int_equal(geocode_forward(p.merged, &q, rb), 0);
-    assert_int_equal(rb->n, 1);
-    assert_int_equal(rb->c[0].level, GL_POSTCODE);
+    assert_one(rb, GL_POSTCODE, NULL);
     assert_string_equal(rb->c[0].postcode, "9497");
     assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, ra), 0);
     assert_same(ra, rb, "the postcode's member alone");
@@ -641,22 +648,16 @@ static void test_read_in_its_countrys_languages(void **state)
     pair_open(&p, "reading", us, 2, de, 2);
     struct gc_query q = {.search_text = "77 Kemoti Van Ness Ave, USA", .max_results = 5};
     pair_same(&p, &q, q.search_text);
-    assert_int_equal(ra->n, 1);
-    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
-    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    assert_one(ra, GL_HOUSENUMBER, "Kemoti Van Ness Ave");
     q.search_text = "77 Kemoti Van Ness Ave"; /* nothing names the country: the reading */
     pair_same(&p, &q, q.search_text);         /* that finds the longest street as written */
-    assert_int_equal(ra->n, 1);
-    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
-    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    assert_one(ra, GL_HOUSENUMBER, "Kemoti Van Ness Ave");
     struct gc_query s = {.street = "Kemoti Van Ness Ave",
                          .house_number = "77",
                          .postcode = "94102",
                          .max_results = 5};
     pair_same(&p, &s, "structured, 94102");
-    assert_int_equal(ra->n, 1);
-    assert_int_equal(ra->c[0].level, GL_HOUSENUMBER);
-    assert_string_equal(ra->c[0].street, "Kemoti Van Ness Ave");
+    assert_one(ra, GL_HOUSENUMBER, "Kemoti Van Ness Ave");
     pair_close(&p);
 }
 

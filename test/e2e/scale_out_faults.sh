@@ -31,6 +31,19 @@ for w in 1 2 3; do worker_start $w --lease 4; done
 submit() { curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?${1:-$A}&action=run&$P" | field RequestId; }
 chunks_done_ge() { [ "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$1'")" -ge "$2" ]; }
 no_lease_of() { [ "$(psql_q "SELECT count(*) FROM gb_chunks WHERE job = '$1' AND claim <> 0")" -eq 0 ]; }
+# submit_held PID...: a job stored while every worker is stopped (its id in ID); then workers
+# PID... go on, claim chunks and wait for their input (files_lock) until one holds a lease,
+# and are stopped again holding it, whatever the machine's speed
+submit_held() {
+    kill -STOP "${WORKER_PID[@]}"
+    ID=$(submit)
+    [[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId"
+    files_lock
+    kill -CONT "$@"
+    wait_for 600 leased_ge 1 || fail "no worker of $* held a lease"
+    kill -STOP "$@"
+    files_unlock
+}
 
 # ---- 1. PostgreSQL restarted mid-job ----
 ID=$(submit)
@@ -42,17 +55,9 @@ expect_eq "$(psql_q "SELECT processed FROM gb_jobs WHERE id = '$ID'")" 40000 "ro
 echo "1. PostgreSQL restarted mid-job: the job completed, equal to geocode"
 
 # ---- 2. a worker frozen longer than its lease ----
-# All workers stopped (SIGSTOP) while the job is stored; gb_files locked (files_lock), worker 1
-# alone goes on until it holds a lease, waiting for its chunk's input; frozen then, it holds
-# the lease past its end whatever the machine's speed.
-kill -STOP "${WORKER_PID[1]}" "${WORKER_PID[2]}" "${WORKER_PID[3]}"
-ID=$(submit)
-[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId for job 2"
-files_lock
-kill -CONT "${WORKER_PID[1]}"
-wait_for 600 leased_ge 1 || fail "worker 1 never held a lease"
-kill -STOP "${WORKER_PID[1]}"
-files_unlock
+# Worker 1 alone goes on until it holds a lease (submit_held); frozen then, it holds it past
+# its end.
+submit_held "${WORKER_PID[1]}"
 kill -CONT "${WORKER_PID[2]}" "${WORKER_PID[3]}"
 expired() { [ "$(psql_q "SELECT value FROM gb_counters WHERE name = 'lease_expiries'")" -ge 1 ]; }
 wait_for 600 expired || fail "the frozen worker's lease was never taken over"
@@ -87,17 +92,9 @@ expect_eq "$(ls "$T/node1/tmp" | wc -l)" 0 "temp files of node 1 after its resta
 echo "3. an API node killed mid-upload: the upload failed, nothing stored, 404 everywhere"
 
 # ---- 4. cancel and 5. delete while chunks are leased ----
-# (every worker stopped while the job is stored, then let claim and wait for the chunks'
-# input as in 2, and stopped again: the job is cancelled while they hold leases)
+# (the workers hold leases, stopped: submit_held; the job is cancelled while they do)
 for action in cancel delete; do
-    kill -STOP "${WORKER_PID[@]}"
-    ID=$(submit)
-    [[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId to $action"
-    files_lock
-    kill -CONT "${WORKER_PID[@]}"
-    wait_for 600 leased_ge 1 || fail "no lease for $action"
-    kill -STOP "${WORKER_PID[@]}"
-    files_unlock
+    submit_held "${WORKER_PID[@]}"
     if [ $action = cancel ]; then
         expect_eq "$(curl -s -X PUT "$BASE/jobs/$ID?$A&action=cancel" | field Status)" cancelled "cancel"
     else
