@@ -713,9 +713,9 @@ struct first {
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
-    bool unplaced;             /* its member finds the street unplaced (gc_result.unplaced) */
-    bool loose_known;          /* a locality it leaves unexplained is another member's place */
-    double lat, lon, radius_m; /* where it is, and how far its map view reaches */
+    bool unplaced;            /* its member finds the street unplaced (gc_result.unplaced) */
+    bool loose_known;         /* a locality it leaves unexplained is another member's place */
+    float lat, lon, radius_m; /* where it is, and how far its map view reaches */
 };
 
 /* What any member's answer shows the query holds, as a merged index would read it: a
@@ -812,9 +812,9 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
                       .mq_district = (float)c->mq[MQ_DISTRICT],
                       .mq_state = (float)c->mq[MQ_STATE]};
     memcpy(f.country, c->country, 2);
-    f.lat = c->lat;
-    f.lon = c->lon;
-    f.radius_m = (c->tl_lat - c->lat) * 111320.0; /* gc_set_view's */
+    f.lat = (float)c->lat;
+    f.lon = (float)c->lon;
+    f.radius_m = (float)((c->tl_lat - c->lat) * 111320.0); /* gc_set_view's */
     f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
     return f;
@@ -1416,7 +1416,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     }
     counted.in_set = true; /* weighed, unplaced over the members, contradicted by their places */
     out->asked = 0;
-    struct asked a; /* on the stack (about 40 KB): lanes of one thread interleave calls */
+    struct asked a; /* on the stack (about 53 KB): lanes of one thread interleave calls */
     struct memo memo = {.n = 0};
     bool tolerance;
     size_t first[GC_SET_MAX];
