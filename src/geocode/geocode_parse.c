@@ -1197,19 +1197,43 @@ static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl)
     return g->memo_pool + g->memo_off[i][j - i - 1];
 }
 
-int gc_longest_street(struct gctx *g, const char *cc)
+/* The street spans of free text (gc_parse_free, gc_longest_street): runs of up to MAX_SPAN
+ * tokens, none past a comma (a street's name holds none), that start with a word. When the
+ * text holds several numbers, a span may hold numbers after that word: "Rua 31 de Janeiro
+ * 174", "Avenue du 8 Mai 1945 3", "Route 66 12" (the house number is then the number next to
+ * it); a lone number is the house's. */
+static int free_numbers(const struct gctx *g)
 {
-    int numbers = 0, best = 0;
+    int numbers = 0;
     for (int i = 0; i < g->ntok; i++)
         numbers += g->tok[i].numlike && !g->tok[i].used;
+    return numbers;
+}
+
+/* Whether a span of free text may start at token i. */
+static bool span_starts(const struct gctx *g, int i)
+{
+    return !g->tok[i].used && !g->tok[i].numlike;
+}
+
+/* Whether a span may go on to token j - 1 (numbers: free_numbers). */
+static bool span_takes(const struct gctx *g, int j, int numbers)
+{
+    return !g->tok[j - 1].used && !(g->tok[j - 1].numlike && numbers < 2);
+}
+
+int gc_longest_street(struct gctx *g, const char *cc)
+{
+    int numbers = free_numbers(g), best = 0;
     for (int i = 0; i < g->ntok; i++) {
-        if (g->tok[i].used || g->tok[i].numlike)
+        if (!span_starts(g, i))
             continue;
-        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) { /* gc_parse_free's spans */
-            if (g->tok[j - 1].used || (g->tok[j - 1].numlike && numbers < 2))
-                break;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN && span_takes(g, j, numbers); j++) {
             char key[KEY_MAX];
-            int kl = j - i > best ? norm_words_key(&g->words, i, j, cc, key, sizeof(key)) : 0;
+            int kl = 0;
+            if (j - i > best) /* the parse's reading from its memo */
+                kl = cc == g->cc_arg ? (int)gc_span_key(g, i, j, key, sizeof(key))
+                                     : norm_words_key(&g->words, i, j, cc, key, sizeof(key));
             if (kl > 0 && index_street_first(g->ix, key, (size_t)kl) != IX_NONE)
                 best = j - i;
             if (g->tok[j - 1].comma_after)
@@ -1224,9 +1248,9 @@ void gc_parse_free(struct gctx *g, const char *text)
     tokenize(g, text);
     set_aside_parts(g);
     find_postcode_and_country(g);
-    /* Exact street spans: runs of up to MAX_SPAN word tokens, none past a comma (a street's
-     * name holds none). Every span is looked up first, all together (index_street_first_many
-     * overlaps their reads, which at country size miss the cache), then taken in order. */
+    /* Exact street spans (span_starts, span_takes). Every span is looked up first, all
+     * together (index_street_first_many overlaps their reads, which at country size miss the
+     * cache), then taken in order. */
     enum { NSPAN = MAX_TOKENS * MAX_SPAN };
     struct {
         uint8_t i, j;
@@ -1236,18 +1260,11 @@ void gc_parse_free(struct gctx *g, const char *text)
     const char *keys[NSPAN];
     size_t lens[NSPAN];
     uint32_t found[NSPAN];
-    int ns = 0, nb = 0, numbers = 0;
-    for (int i = 0; i < g->ntok; i++)
-        numbers += g->tok[i].numlike && !g->tok[i].used;
+    int ns = 0, nb = 0, numbers = free_numbers(g);
     for (int i = 0; i < g->ntok; i++) {
-        if (g->tok[i].used || g->tok[i].numlike)
+        if (!span_starts(g, i))
             continue;
-        /* A span starts with a word. When the text holds several numbers, it may hold numbers
-         * after that word: "Rua 31 de Janeiro 174", "Avenue du 8 Mai 1945 3", "Route 66 12"
-         * (the house number is then the number next to it); a lone number is the house's. */
-        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
-            if (g->tok[j - 1].used || (g->tok[j - 1].numlike && numbers < 2))
-                break;
+        for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN && span_takes(g, j, numbers); j++) {
             size_t kl;
             const char *k = span_key_ref(g, i, j, &kl);
             if (kl > 0) {

@@ -426,22 +426,12 @@ static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_pos
     return false;
 }
 
-/* Whether the street that the fall-back would read the rest of free text around
- * (g->conflict_hyp) is a word of the query postcode's town instead: read so, the rest does not
- * name that town, and the query's leftover runs (into *rest) do ("679497 Triesenberg Banumo"
- * with a street "Banumo" in another country). */
-static bool conflict_in_postcode_town(struct gctx *g, struct hyp *rest)
+/* Whether one of h's runs names the query postcode's town. */
+static bool names_postcode_town(struct gctx *g, struct hyp *h)
 {
-    if (g->structured || !g->has_pc || g->pc_entry == IX_NONE)
-        return false;
     const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
-    struct hyp *h = &g->hyp[g->conflict_hyp - 1];
     for (int i = 0; i < h->n_runs; i++)
         if (run_fits_postcode(g, &h->runs[i], p))
-            return false;
-    gc_leftover_runs(g, rest);
-    for (int i = 0; i < rest->n_runs; i++)
-        if (run_fits_postcode(g, &rest->runs[i], p))
             return true;
     return false;
 }
@@ -507,13 +497,18 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
     tmp.span_i = tmp.span_j = -1;
     tmp.num_tok = tmp.num_end = -1;
     struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
-    if (g->conflict_hyp > 0 && !conflict_in_postcode_town(g, &tmp)) {
-        /* a street that is not in the town named: the rest is the town */
+    if (!g->structured)
+        gc_leftover_runs(g, &tmp);
+    /* a street that is not in the town named: the rest is the town; unless that street is a
+     * word of the query postcode's town, which the query's leftover runs name and the rest
+     * read around it does not ("679497 Triesenberg Banumo" with a street "Banumo" elsewhere) */
+    bool word_of_pc_town =
+        g->conflict_hyp > 0 && !g->structured && g->has_pc && g->pc_entry != IX_NONE &&
+        !names_postcode_town(g, &g->hyp[g->conflict_hyp - 1]) && names_postcode_town(g, &tmp);
+    if (g->conflict_hyp > 0 && !word_of_pc_town) {
         h = &g->hyp[g->conflict_hyp - 1];
         asked_street = true;
     } else if (!g->structured) {
-        if (g->conflict_hyp == 0)
-            gc_leftover_runs(g, &tmp);
         h = &tmp;
     }
     int pc_town = -1; /* the run that names the postcode's town */

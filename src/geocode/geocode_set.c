@@ -215,6 +215,15 @@ static void dir_finish(struct dir *d)
     }
 }
 
+/* The entries of d that may be hash h's, [*from, return value): its bucket; an entry is h's
+ * when its top half is h. */
+static size_t dir_bucket(const struct dir *d, uint32_t h, size_t *from)
+{
+    size_t b = h >> (32 - d->bits);
+    *from = d->bucket[b];
+    return d->bucket[b + 1];
+}
+
 /* A member's town key, whole and its first PREFIX_LEN bytes, into the town directory
  * (index_each_town_key). */
 struct town_arg {
@@ -505,8 +514,8 @@ static bool dir_members(struct first_ask *fa, const struct dir *d, uint32_t h)
         fa->seen[slot].h = h;
         fa->nseen++;
     }
-    size_t b = h >> (32 - d->bits);
-    for (size_t i = d->bucket[b]; i < d->bucket[b + 1]; i++)
+    size_t i, end = dir_bucket(d, h, &i);
+    for (; i < end; i++)
         if (d->e[i] >> 32 == h)
             fa->bits[(d->e[i] & 0xffffffffu) / 64] |= 1ull << (d->e[i] & 63);
     return true;
@@ -598,8 +607,8 @@ static uint32_t street_count(void *ctx, const char *key, size_t len, const char 
             return c->seen[i].n;
     const struct dir *d = set_street_dir(c->s);
     uint32_t h = ix_key_hash(key, len), n = 0;
-    size_t b = h >> (32 - d->bits);
-    for (size_t i = d->bucket[b]; i < d->bucket[b + 1] && n <= cap; i++) {
+    size_t i, end = dir_bucket(d, h, &i);
+    for (; i < end && n <= cap; i++) {
         if (d->e[i] >> 32 != h)
             continue;
         const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
@@ -800,9 +809,13 @@ static double estimate(const struct first *f, const struct knowledge *k)
     return sc;
 }
 
-static struct first first_of(uint32_t member, const struct gc_candidate *c)
+/* Member's first answer r->c[0] (r->n > 0), with what the set knows of it: its member found
+ * it unplaced; another member knows a locality it leaves unexplained as a place (the town
+ * directory: gc_result.loose). */
+static struct first first_answer(const struct gc_set *s, size_t member, const struct gc_result *r)
 {
-    struct first f = {.member = member,
+    const struct gc_candidate *c = &r->c[0];
+    struct first f = {.member = (uint32_t)member,
                       .level = (uint8_t)c->level,
                       .type = (uint8_t)c->type,
                       .street = c->level >= GL_STREET,
@@ -817,22 +830,13 @@ static struct first first_of(uint32_t member, const struct gc_candidate *c)
     f.radius_m = (float)((c->tl_lat - c->lat) * 111320.0); /* gc_set_view's */
     f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
-    return f;
-}
-
-/* Member's first answer r->c[0] (r->n > 0) as first_of, with what the set knows of it: its
- * member found it unplaced; another member knows a locality it leaves unexplained as a place
- * (the town directory: gc_result.loose). */
-static struct first first_answer(const struct gc_set *s, size_t member, const struct gc_result *r)
-{
-    struct first f = first_of((uint32_t)member, &r->c[0]);
     f.unplaced = r->unplaced;
     const struct dir *d = r->nloose > 0 ? &set_dirs(s)->town : NULL;
-    for (int i = 0; d && d->n && i < r->nloose && !f.loose_known; i++) {
-        uint32_t h = r->loose[i];
-        size_t b = h >> (32 - d->bits);
-        for (size_t e = d->bucket[b]; e < d->bucket[b + 1]; e++)
-            f.loose_known |= d->e[e] >> 32 == h && (d->e[e] & 0xffffffffu) != member;
+    for (int k = 0; d && k < r->nloose && !f.loose_known; k++) {
+        uint32_t h = r->loose[k];
+        size_t i, end = dir_bucket(d, h, &i);
+        for (; i < end; i++)
+            f.loose_known |= d->e[i] >> 32 == h && (d->e[i] & 0xffffffffu) != member;
     }
     return f;
 }
