@@ -90,23 +90,28 @@ kill -TERM "${WORKER_PID[2]}" "${WORKER_PID[3]}"
 wait "${WORKER_PID[2]}" "${WORKER_PID[3]}" 2>/dev/null || true
 head -2001 "$LI_CSV" >"$T/other.csv"
 import_index "$T/other.gbx" "$T/other.csv"
+# Worker 4 (this index) claims a chunk, which starts the job on its index, and waits for the
+# chunk's input (files_lock): the job has 20 chunks to do all the while worker 5 looks.
 ID3=$(curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?$A&action=run&$P" | field RequestId)
-worker_start 4 --lease 4          # the job's index: it starts the job
-chunks_done_ge() { [ "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$1'")" -ge "$2" ]; }
-wait_for 600 chunks_done_ge "$ID3" 1 || fail "job 3 did not start"
-kill -STOP "${WORKER_PID[4]}"
-done_before=$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID3'")
+[[ "$ID3" =~ ^$JOBID_RE$ ]] || fail "no RequestId for job 3"
+files_lock
+worker_start 4 --lease 4
+wait_for 600 leased_ge 1 || fail "job 3 did not start"
+expect_eq "$(psql_q "SELECT index_id FROM gb_jobs WHERE id = '$ID3'")" "$IX" "job 3's index"
+claims() { psql_q "SELECT string_agg(k || ':' || claim, ',' ORDER BY k) FROM gb_chunks WHERE job = '$ID3' AND claim <> 0"; }
+claims_before=$(claims)
 WORKER_INDEX="$T/other.gbx" worker_start 5 --threads 2 --lease 4 --log-level debug
 # it looks for work at start, when LISTEN connects, and once a lease: wait for five looks
-looked() { [ "$(grep -c 'claim none' "$T/worker5.log")" -ge "$1" ]; }
-wait_for 400 looked 5 || fail "worker 5 did not look for work"
-expect_eq "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID3'")" "$done_before" "chunks done by a worker with another index"
-kill -CONT "${WORKER_PID[4]}"
+# (or until it claims a chunk, which the next line reports)
+looked() { [ "$(grep -c 'claim none' "$T/worker5.log")" -ge 5 ] || [ "$(claims)" != "$claims_before" ]; }
+wait_for 400 looked || fail "worker 5 did not look for work"
+expect_eq "$(claims)" "$claims_before" "chunks claimed while a worker with another index looked"
+expect_eq "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID3'")" 0 "chunks done while locked"
+files_unlock
 wait_state "$ID3" completed 1200
 check_split_result "$ID3" 40000
 echo "3. a worker with another index took no chunk of a job started on this one"
 # ---- 4. 20 jobs from 3 applications at once through HAProxy ----
-kill -CONT "${WORKER_PID[4]}" 2>/dev/null || true
 kill -TERM "${WORKER_PID[5]}"
 wait "${WORKER_PID[5]}" 2>/dev/null || true
 for w in 6 7; do worker_start $w --lease 4; done

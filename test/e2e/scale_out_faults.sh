@@ -2,8 +2,8 @@
 # scale_out_faults.sh - the failure model of docs/scale-out.md on a real cluster: PostgreSQL
 # started by the test, HAProxy round-robin over two API nodes, three `geobatch work` with a
 # 4 s lease. Every job that is let finish ends byte-identical to `geobatch geocode`.
-#   1. PostgreSQL restarted mid-job (pg_ctl restart -m fast): nodes and workers reconnect and
-#      the job completes
+#   1. PostgreSQL restarted mid-job (pg_ctl restart -m fast) while every worker is mid-chunk:
+#      nodes and workers reconnect and the job completes
 #   2. a worker frozen longer than its lease (a partition): its chunk is redone by another,
 #      its late result is refused, every row is counted once
 #   3. an API node killed (SIGKILL) mid-upload: the client's upload fails, nothing of it is in
@@ -46,9 +46,17 @@ submit_held() {
 }
 
 # ---- 1. PostgreSQL restarted mid-job ----
+# Stored while every worker is stopped; then each claims a chunk and waits for its input
+# (files_lock): the restart cuts their connections mid-chunk, the locking session's with them.
+kill -STOP "${WORKER_PID[@]}"
 ID=$(submit)
-wait_for 600 chunks_done_ge "$ID" 2 || fail "job 1 did not start"
+[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId for job 1"
+files_lock
+kill -CONT "${WORKER_PID[@]}"
+wait_for 600 leased_ge 3 || fail "the three workers never held a lease each"
+expect_eq "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID'")" 0 "chunks done before the restart"
 pg_restart
+files_lock_cut
 wait_state "$ID" completed 1200
 check_split_result "$ID" 40000
 expect_eq "$(psql_q "SELECT processed FROM gb_jobs WHERE id = '$ID'")" 40000 "rows counted once"

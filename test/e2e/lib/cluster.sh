@@ -11,7 +11,8 @@
 #   wait_for TRIES CMD...: run CMD every 50 ms until it succeeds (TRIES times at most)
 #   files_lock / files_unlock: a session of the test's own holds gb_files exclusively in
 #     between; a worker that claims a chunk then waits to read the chunk's input, its lease
-#     held and renewed: a worker caught mid-chunk by a condition, not by a race with a poll
+#     held and renewed: a worker caught mid-chunk by a condition, not by a race with a poll;
+#     files_lock_cut closes it when a restart of PostgreSQL ended the session
 #   cluster_netns: before cluster_store, when the machine allows it (root, `ip netns`): every
 #     node and worker started afterwards runs in a network namespace of its own, linked to the
 #     test's namespace by a veth pair of its own (10.A.K.1 here, 10.A.K.2 there, /30, no other
@@ -167,8 +168,15 @@ files_lock() {
     echo "BEGIN; LOCK TABLE gb_files IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"$FILES_LOCK_FD"
     wait_for 200 grep -qs '^locked$' "$T/files_lock.out" || fail "gb_files not locked: $(cat "$T/files_lock.out")"
 }
+# (\q, not the end of its input: a process started meanwhile holds the FIFO open too)
 files_unlock() {
-    echo "COMMIT;" >&"$FILES_LOCK_FD"
+    printf 'COMMIT;\n\\q\n' >&"$FILES_LOCK_FD"
     exec {FILES_LOCK_FD}>&-
     wait "$FILES_LOCK_PID" || fail "the session that locked gb_files: $(cat "$T/files_lock.out")"
+}
+# files_lock_cut: after a restart of PostgreSQL cut the locking session
+files_lock_cut() {
+    (printf '\\q\n' >&"$FILES_LOCK_FD") 2>/dev/null || true
+    exec {FILES_LOCK_FD}>&-
+    wait "$FILES_LOCK_PID" || true
 }
