@@ -2,6 +2,7 @@
  * smap.c - see smap.h.
  */
 #include "base/smap.h"
+#include "base/fmem.h"
 #include "base/hash.h"
 #include "base/mem.h"
 
@@ -20,16 +21,38 @@ void smap_init_ext(struct smap *m, const char *const *base, unsigned shift)
     m->ext_shift = shift;
 }
 
+void smap_use(struct smap *m, struct fmem *fm)
+{
+    smap_release(m);
+    m->fm = fm;
+}
+
+/* An array of the map grown to bytes (its new bytes zero in a map of smap_use), or freed. */
+static void *arr_grow(const struct smap *m, void *p, size_t bytes)
+{
+    return m->fm ? fmem_realloc(m->fm, p, bytes) : xrealloc(p, bytes);
+}
+
+static void arr_free(const struct smap *m, void *p)
+{
+    if (m->fm)
+        fmem_free(m->fm, p);
+    else
+        free(p);
+}
+
 void smap_release(struct smap *m)
 {
-    free(m->slots);
-    free(m->e);
-    free(m->arena);
+    arr_free(m, m->slots);
+    arr_free(m, m->e);
+    arr_free(m, m->arena);
     const char *const *ext = m->ext;
     unsigned shift = m->ext_shift;
+    struct fmem *fm = m->fm;
     smap_init(m);
     m->ext = ext;
     m->ext_shift = shift;
+    m->fm = fm;
 }
 
 /* The bytes of entry e's key. */
@@ -71,8 +94,9 @@ uint32_t *smap_get(const struct smap *m, const char *key, size_t len)
 static void grow(struct smap *m)
 {
     size_t ns = m->nslots ? m->nslots * 2 : 1024;
-    free(m->slots);
-    m->slots = xcalloc(ns, sizeof(uint32_t));
+    arr_free(m, m->slots);
+    m->slots =
+        m->fm ? fmem_realloc(m->fm, NULL, ns * sizeof(uint32_t)) : xcalloc(ns, sizeof(uint32_t));
     m->nslots = ns;
     for (size_t e = 0; e < m->n; e++) {
         size_t i = hash_fnv1a(key_at(m, &m->e[e]), m->e[e].len) & (ns - 1);
@@ -94,7 +118,7 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 1024;
-        m->e = xreallocarray(m->e, m->cap, sizeof(*m->e));
+        m->e = arr_grow(m, m->e, m->cap * sizeof(*m->e));
     }
     struct smap_entry *en = &m->e[m->n];
     en->len = (uint32_t)len;
@@ -103,7 +127,7 @@ uint32_t *smap_put(struct smap *m, const char *key, size_t len, uint32_t value, 
     if (!m->ext) {
         while (m->arena_len + len + 1 > m->arena_cap) {
             m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 65536;
-            m->arena = xrealloc(m->arena, m->arena_cap);
+            m->arena = arr_grow(m, m->arena, m->arena_cap);
         }
         memcpy(m->arena + m->arena_len, key, len);
         m->arena[m->arena_len + len] = '\0';

@@ -27,6 +27,7 @@ struct smap {
     size_t arena_len, arena_cap;
     const char *const *ext; /* smap_init_ext: key e is at *ext + (value[e] << ext_shift) */
     unsigned ext_shift;
+    struct fmem *fm; /* smap_use: where its arrays live (NULL: the heap) */
 };
 
 void smap_init(struct smap *m);
@@ -35,6 +36,10 @@ void smap_init(struct smap *m);
  * (*base) + (v << shift), where *base may move between calls (a growing buffer). Insert with
  * smap_put, the key already stored there and value its reference. */
 void smap_init_ext(struct smap *m, const char *const *base, unsigned shift);
+/* Keep the map's arrays in fm (base/fmem.h: they may move to temporary files), from now on;
+ * the map is empty. */
+struct fmem;
+void smap_use(struct smap *m, struct fmem *fm);
 void smap_release(struct smap *m);
 
 /* Find key; return a pointer to its value or NULL. */

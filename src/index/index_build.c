@@ -105,7 +105,7 @@ static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
         return 0;
     for (int k = 0; k <= B_STR_SHIFT; k++)
         b->hot_bytes[k] += (len + 1 + ((size_t)1 << k) - 1) & ~(((size_t)1 << k) - 1);
-    VEC_RESERVE(b->blob, b->blob_len + span, b->blob_cap);
+    FMEM_RESERVE(&b->tables, b->blob, b->blob_len + span, b->blob_cap);
     uint32_t ref = (uint32_t)(b->blob_len >> B_STR_SHIFT);
     memcpy(b->blob + b->blob_len, s, len);
     memset(b->blob + b->blob_len + len, 0, span - len);
@@ -177,17 +177,21 @@ int index_builder_new(struct index_builder **out)
     snprintf(b->tmpdir, sizeof(b->tmpdir), "%s", tmp && *tmp ? tmp : "/tmp");
     index_builder_set_memory(b, INDEX_DEFAULT_MEMORY);
     b->pool.tmpdir = b->tmpdir;
+    fmem_init(&b->tables, b->tmpdir);
     smap_init_ext(&b->strings, (const char *const *)&b->blob, B_STR_SHIFT); /* keys: the blob */
+    smap_use(&b->strings, &b->tables);
     smap_init(&b->groups);
+    smap_use(&b->groups, &b->tables);
     smap_init(&b->raw_groups);
     smap_init(&b->raw_places);
     smap_init(&b->raw_postcodes);
     smap_init(&b->derived_places);
+    smap_use(&b->derived_places, &b->tables);
     smap_init(&b->postcode_map);
+    smap_use(&b->postcode_map, &b->tables);
     b->blob_cap = 1 << 20;
-    b->blob = xmalloc(b->blob_cap);
-    memset(b->blob, 0, 8);
-    b->blob_len = 8; /* reference 0 is "" */
+    b->blob = fmem_realloc(&b->tables, NULL, b->blob_cap); /* zero: "" at 0 */
+    b->blob_len = 8;                                       /* reference 0 is "" */
     for (int k = 0; k <= B_STR_SHIFT; k++)
         b->hot_bytes[k] = (uint64_t)1 << k;
     xsort_init(&b->addrs, "addresses", &b->pool, 0);
@@ -220,10 +224,7 @@ void index_builder_free(struct index_builder *b)
     xsort_release(&b->ways);
     xsort_release(&b->rings);
     free(b->scratch);
-    free(b->blob);
-    free(b->grps);
-    free(b->places);
-    free(b->pcs);
+    fmem_release(&b->tables); /* the blob, the groups, places and postcodes */
     free(b->admins);
     free(b->sources);
     free(b);
@@ -234,13 +235,18 @@ static uint64_t smap_bytes(const struct smap *m)
     return m->nslots * 4 + m->cap * sizeof(struct smap_entry) + m->arena_cap;
 }
 
+uint64_t builder_tables_counted(const struct index_builder *b)
+{
+    uint64_t bytes = fmem_bytes(&b->tables);
+    return b->in_files && bytes > b->pool.budget / 4 ? b->pool.budget / 4 : bytes;
+}
+
 void builder_resident(struct index_builder *b)
 {
-    b->pool.resident = b->blob_cap + smap_bytes(&b->strings) + smap_bytes(&b->groups) +
-                       smap_bytes(&b->raw_groups) + smap_bytes(&b->raw_places) +
-                       smap_bytes(&b->raw_postcodes) + smap_bytes(&b->derived_places) +
-                       smap_bytes(&b->postcode_map) + b->cap_grps * sizeof(*b->grps) +
-                       b->cap_places * sizeof(*b->places) + b->cap_pcs * sizeof(*b->pcs) +
+    /* the blob, the strings, groups, derived places and postcode maps, the groups, places and
+       postcodes: b->tables */
+    b->pool.resident = builder_tables_counted(b) + smap_bytes(&b->raw_groups) +
+                       smap_bytes(&b->raw_places) + smap_bytes(&b->raw_postcodes) +
                        b->cap_admins * sizeof(*b->admins) + b->cap_sources * sizeof(*b->sources) +
                        b->scratch_cap + b->base_rss;
     /* the caches may use an eighth of the budget */
@@ -257,12 +263,34 @@ void builder_over_budget(struct index_builder *b)
 {
     if (b->warned || b->pool.resident <= b->pool.budget)
         return;
+    if (!b->in_files) {
+        uint64_t bytes = fmem_bytes(&b->tables);
+        int rc = fmem_to_files(&b->tables);
+        if (rc == 0)
+            rc = fmem_keep(&b->tables, b->pool.budget);
+        if (rc == 0) {
+            b->in_files = true;
+            log_info("the builder's tables of streets, names, places and postcodes (%llu MB) "
+                     "pass --memory (%llu MB usable): they go on in temporary files in %s",
+                     (unsigned long long)(bytes >> 20), (unsigned long long)(b->pool.budget >> 20),
+                     b->tmpdir);
+            builder_resident(b);
+            return;
+        }
+        log_warn("cannot keep the builder's tables in %s: %s", b->tmpdir, gb_strerror(rc));
+    }
     b->warned = true;
-    log_warn("the builder's tables of streets, names, places and postcodes hold %llu MB, more "
-             "than --memory allows (%llu MB usable): the build goes on above it; give it more "
-             "memory or import fewer countries at once",
-             (unsigned long long)(b->pool.resident >> 20),
-             (unsigned long long)(b->pool.budget >> 20));
+    if (b->in_files)
+        log_warn("the builder holds %llu MB (what the process held before it, and its tables' "
+                 "share), more than --memory allows (%llu MB usable): the build goes on above it",
+                 (unsigned long long)(b->pool.resident >> 20),
+                 (unsigned long long)(b->pool.budget >> 20));
+    else
+        log_warn("the builder's tables of streets, names, places and postcodes hold %llu MB, "
+                 "more than --memory allows (%llu MB usable): the build goes on above it; give "
+                 "it more memory or import fewer countries at once",
+                 (unsigned long long)(b->pool.resident >> 20),
+                 (unsigned long long)(b->pool.budget >> 20));
 }
 
 /* The ISO 3166 alpha-2 code of c (two letters upper-cased, or a country name looked up with
@@ -375,7 +403,7 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     if (!smap_fits(b, &b->groups, sizeof(comp)) ||
         builder_count_ok(b, "streets", b->n_grps + 1) < 0)
         return -1;
-    VEC_GROW(b->grps, b->n_grps, b->cap_grps);
+    FMEM_GROW(&b->tables, b->grps, b->n_grps, b->cap_grps);
     uint32_t gi = (uint32_t)b->n_grps++;
     struct b_group *g = &b->grps[gi];
     memset(g, 0, sizeof(*g));
@@ -442,7 +470,7 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
     if (!v)
         v = smap_put(&b->derived_places, comp, n, (uint32_t)b->n_places, &ins);
     if (ins) {
-        VEC_GROW(b->places, b->n_places, b->cap_places);
+        FMEM_GROW(&b->tables, b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
         p->p.key = intern_n(b, key, klen);
@@ -490,7 +518,7 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
         if (!v)
             v = smap_put(&b->postcode_map, comp, (size_t)n, (uint32_t)b->n_pcs, &ins);
         if (ins) {
-            VEC_GROW(b->pcs, b->n_pcs, b->cap_pcs);
+            FMEM_GROW(&b->tables, b->pcs, b->n_pcs, b->cap_pcs);
             struct b_postcode *p = &b->pcs[b->n_pcs++];
             memset(p, 0, sizeof(*p));
             p->p.key = intern_n(b, key, klen);
@@ -764,7 +792,7 @@ static int add_place(struct index_builder *b, const struct record *r, int source
             continue; /* an earlier name of the record has the key ("Munchen", "München") */
         if (builder_count_ok(b, "places", b->n_places + 1) < 0)
             return b->rc;
-        VEC_GROW(b->places, b->n_places, b->cap_places);
+        FMEM_GROW(&b->tables, b->places, b->n_places, b->cap_places);
         struct b_place *p = &b->places[b->n_places++];
         memset(p, 0, sizeof(*p));
         p->p.key = kref;

@@ -18,6 +18,7 @@
 #ifndef GEOBATCH_INDEX_BUILD_INT_H
 #define GEOBATCH_INDEX_BUILD_INT_H
 
+#include "base/fmem.h"
 #include "base/fsio.h"
 #include "base/smap.h"
 #include "base/xsort.h"
@@ -143,6 +144,7 @@ struct index_builder {
     char tmpdir[GB_PATH_MAX];
     int rc;              /* the first error that stopped the build (GB_ELIMIT, -errno), sticky */
     char msg[512];       /* its message */
+    struct fmem tables;  /* the arrays below that grow a street at a time (base/fmem.h) */
     struct smap strings; /* string -> reference */
     char *blob;          /* the interned strings, each NUL-terminated and 8-aligned */
     size_t blob_len, blob_cap;
@@ -174,6 +176,7 @@ struct index_builder {
     size_t scratch_cap;
     uint64_t base_rss; /* what the process held when the builder was made */
     bool warned;       /* builder_over_budget said it */
+    bool in_files;     /* the tables moved to temporary files (builder_over_budget) */
     uint32_t seq;
     uint32_t since_resident; /* records since the resident estimate was refreshed */
     bool keep_line_only;     /* index_merge: each input's build joined its line-only streets */
@@ -199,7 +202,12 @@ static inline const char *str_at(const struct index_builder *b, uint32_t ref)
 /* Refresh b->pool.resident from the capacities of the builder's tables. */
 void builder_resident(struct index_builder *b);
 
-/* Log once that the tables alone pass the budget (what stays in memory whatever the budget). */
+/* What b->tables count in b->pool.resident: all of them, or, once they are in files, at most
+ * a quarter of the budget (their keeper thread drops the rest from the process: fmem_keep). */
+uint64_t builder_tables_counted(const struct index_builder *b);
+
+/* When b->pool.resident passes the budget: move the tables to temporary files (once; a
+ * warning when that fails, and the build goes on above the budget). */
 void builder_over_budget(struct index_builder *b);
 
 /* Record the first error of the build: rc with a message (printf format). Return rc. */

@@ -87,6 +87,19 @@ struct layout {
     size_t n_pcbuf, cap_pcbuf;
 };
 
+/* n zeroed elements of size bytes among the builder's tables (base/fmem.h): an array that
+ * grows with the streets, strings, places or postcodes follows them to temporary files when
+ * they pass the budget. Free it with fmem_free(&b->tables, ...). */
+static void *table_new(struct index_builder *b, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        abort(); /* a count the limits keep far below */
+    void *p = fmem_realloc(&b->tables, NULL, n * size);
+    b->pool.resident += b->in_files ? 0 : n * size;
+    builder_over_budget(b);
+    return p;
+}
+
 /* What the comparators need. */
 struct wctx {
     const struct index_builder *b;
@@ -196,7 +209,7 @@ static void compact_strings(struct index_builder *b, struct layout *o)
 {
     size_t units8 = b->blob_len >> B_STR_SHIFT;
     o->hot_bound = b->hot_bytes[o->shift];
-    o->remap = xcalloc(units8 + 1, sizeof(uint32_t));
+    o->remap = table_new(b, units8 + 1, sizeof(uint32_t));
     for (size_t i = 0; i < b->n_grps; i++) {
         const struct b_group *g = &b->grps[i];
         mark_class(o, g->city_key, SC_LOCALITY);
@@ -489,9 +502,9 @@ static int over_limit(const struct index_builder *b, const char *what, uint64_t 
 }
 
 /* An open-addressing table of the first index of each run of equal keys (file references). */
-static int build_hash(const struct index_builder *b, const struct layout *o, size_t n,
-                      const void *arr, size_t stride, size_t key_field, const char *what,
-                      uint32_t **table, size_t *nslots, char *err, size_t errlen)
+static int build_hash(struct index_builder *b, const struct layout *o, size_t n, const void *arr,
+                      size_t stride, size_t key_field, const char *what, uint32_t **table,
+                      size_t *nslots, char *err, size_t errlen)
 {
     size_t runs = 0;
     const char *base = arr;
@@ -505,7 +518,7 @@ static int build_hash(const struct index_builder *b, const struct layout *o, siz
     int rc = over_limit(b, what, ns, err, errlen);
     if (rc < 0)
         return rc;
-    uint32_t *t = xmallocarray(ns, sizeof(uint32_t));
+    uint32_t *t = table_new(b, ns, sizeof(uint32_t));
     memset(t, 0xff, ns * sizeof(uint32_t));
     for (size_t i = 0; i < n; i++) {
         uint32_t k = *(const uint32_t *)(base + i * stride + key_field);
@@ -543,15 +556,10 @@ static struct ix_country *country_slot(struct layout *o, const char cc[2])
 /* What stays in memory during the phases, for the budget. */
 static void layout_resident(struct index_builder *b, const struct layout *o)
 {
-    b->pool.resident = b->base_rss + b->blob_cap + b->cap_places * sizeof(*b->places) +
-                       b->cap_pcs * sizeof(*b->pcs) + b->cap_admins * sizeof(*b->admins) +
-                       b->cap_grps * sizeof(*b->grps) +
-                       (uint64_t)o->ng * (sizeof(*o->sorted) + sizeof(*o->streets)) +
-                       (uint64_t)b->n_grps * sizeof(*o->order) +
-                       (uint64_t)b->n_places * (sizeof(*o->places) + sizeof(*o->place_info)) +
-                       (uint64_t)b->n_pcs * (sizeof(*o->pcs) + sizeof(*o->pc_ranges)) +
-                       (uint64_t)o->cap_pcbuf * 4 + (o->ns_st + o->ns_pl + o->ns_pc) * 4 +
-                       (b->hot_bytes[B_STR_SHIFT] >> B_STR_SHIFT) * 4;
+    /* the blob, places and postcodes, and the layout's arrays of streets, strings, places and
+       postcodes (table_new) */
+    b->pool.resident = b->base_rss + builder_tables_counted(b) +
+                       b->cap_admins * sizeof(*b->admins) + (uint64_t)o->cap_pcbuf * 4;
     builder_over_budget(b);
 }
 
@@ -565,7 +573,7 @@ static void layout_resident(struct index_builder *b, const struct layout *o)
 static uint32_t *merge_line_only_streets(struct index_builder *b)
 {
     size_t ng = b->n_grps;
-    uint32_t *target = xmallocarray(ng + 1, sizeof(uint32_t));
+    uint32_t *target = table_new(b, ng + 1, sizeof(uint32_t));
     for (size_t i = 0; i < ng; i++)
         target[i] = (uint32_t)i;
     if (b->keep_line_only)
@@ -573,7 +581,8 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
     /* groups with content, chained by (key, country) */
     struct smap heads;
     smap_init(&heads);
-    uint32_t *next = xmallocarray(ng + 1, sizeof(uint32_t));
+    smap_use(&heads, &b->tables);
+    uint32_t *next = table_new(b, ng + 1, sizeof(uint32_t));
     for (size_t i = 0; i < ng; i++) {
         next[i] = IX_NONE;
         if (!b->grps[i].n_addr && !b->grps[i].has_interp)
@@ -617,7 +626,7 @@ static uint32_t *merge_line_only_streets(struct index_builder *b)
         bbox_add(t, g->max_lat, g->max_lon);
     }
     smap_release(&heads);
-    free(next);
+    fmem_free(&b->tables, next);
     return target;
 }
 
@@ -631,12 +640,12 @@ static int order_streets(struct index_builder *b, struct layout *o, char *err, s
     (void)err;
     (void)errlen;
     size_t ng = b->n_grps;
-    o->order = xmallocarray(ng + 1, sizeof(uint32_t));
+    o->order = table_new(b, ng + 1, sizeof(uint32_t));
     uint32_t *target = merge_line_only_streets(b);
     size_t nkeep = 0;
     for (size_t i = 0; i < ng; i++)
         nkeep += target[i] == i;
-    o->sorted = xmallocarray(nkeep + 1, sizeof(*o->sorted));
+    o->sorted = table_new(b, nkeep + 1, sizeof(*o->sorted));
     nkeep = 0;
     for (size_t i = 0; i < ng; i++) {
         if (target[i] != i)
@@ -645,7 +654,7 @@ static int order_streets(struct index_builder *b, struct layout *o, char *err, s
         o->sorted[nkeep].seq = (uint32_t)i; /* creation order == index: a stable tie-breaker */
         nkeep++;
     }
-    free(b->grps);
+    fmem_free(&b->tables, b->grps);
     b->grps = NULL;
     b->cap_grps = 0;
     struct wctx w = {b, o};
@@ -654,7 +663,7 @@ static int order_streets(struct index_builder *b, struct layout *o, char *err, s
         o->order[o->sorted[i].seq] = (uint32_t)i;
     for (size_t i = 0; i < ng; i++)
         o->order[i] = o->order[target[i]];
-    free(target);
+    fmem_free(&b->tables, target);
     o->ng = nkeep;
     return 0;
 }
@@ -665,7 +674,7 @@ static int lay_out_streets(struct index_builder *b, struct layout *o, char *err,
 {
     (void)err;
     (void)errlen;
-    struct ix_street *streets = xcalloc(o->ng + 1, sizeof(*streets));
+    struct ix_street *streets = table_new(b, o->ng + 1, sizeof(*streets));
     for (size_t i = 0; i < o->ng; i++) {
         const struct b_group *g = &o->sorted[i];
         struct ix_street *s = &streets[i];
@@ -719,8 +728,8 @@ static int lay_out_places(struct index_builder *b, struct layout *o, char *err, 
     }
     struct wctx w = {b, o};
     xs_sort_in(&b->pool, b->places, b->n_places, sizeof(*b->places), cmp_place, &w);
-    struct ix_place *places = xcalloc(b->n_places + 1, sizeof(*places));
-    struct ix_place_info *info = xcalloc(b->n_places + 1, sizeof(*info));
+    struct ix_place *places = table_new(b, b->n_places + 1, sizeof(*places));
+    struct ix_place_info *info = table_new(b, b->n_places + 1, sizeof(*info));
     for (size_t i = 0; i < b->n_places; i++) {
         struct ix_place *p = &places[i];
         *p = b->places[i].p;
@@ -741,7 +750,7 @@ static int lay_out_postcodes(struct index_builder *b, struct layout *o, char *er
 {
     (void)err;
     (void)errlen;
-    struct ix_postcode *pcs = xcalloc(b->n_pcs + 1, sizeof(*pcs));
+    struct ix_postcode *pcs = table_new(b, b->n_pcs + 1, sizeof(*pcs));
     for (size_t i = 0; i < b->n_pcs; i++) {
         struct b_postcode *p = &b->pcs[i];
         pcs[i] = p->p;
@@ -765,7 +774,7 @@ static int lay_out_postcodes(struct index_builder *b, struct layout *o, char *er
         int ins;
         smap_put(&o->pc_runs, k, strlen(k), (uint32_t)i, &ins);
     }
-    o->pc_ranges = xcalloc(b->n_pcs + 1, sizeof(*o->pc_ranges));
+    o->pc_ranges = table_new(b, b->n_pcs + 1, sizeof(*o->pc_ranges));
     o->last_pair = (struct pc_pair){IX_NONE, IX_NONE};
     return 0;
 }
@@ -1416,22 +1425,23 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
 }
 
 /* Free every table of the layout (what a phase did not create is NULL). */
-static void layout_release(struct layout *o)
+static void layout_release(struct index_builder *b, struct layout *o)
 {
-    free(o->remap);
-    free(o->order);
-    free(o->sorted);
-    free(o->streets);
-    free(o->places);
-    free(o->place_info);
-    free(o->pcs);
-    free(o->pc_ranges);
+    struct fmem *t = &b->tables;
+    fmem_free(t, o->remap);
+    fmem_free(t, o->order);
+    fmem_free(t, o->sorted);
+    fmem_free(t, o->streets);
+    fmem_free(t, o->places);
+    fmem_free(t, o->place_info);
+    fmem_free(t, o->pcs);
+    fmem_free(t, o->pc_ranges);
     smap_release(&o->pc_runs);
     smap_release(&o->pc_cache);
     free(o->countries);
-    free(o->h_st);
-    free(o->h_pl);
-    free(o->h_pc);
+    fmem_free(t, o->h_st);
+    fmem_free(t, o->h_pl);
+    fmem_free(t, o->h_pc);
     free(o->pcbuf);
     xsort_release(&o->pc_pairs);
     xsort_release(&o->cells);
@@ -1505,6 +1515,6 @@ int index_builder_write(struct index_builder *b, const char *path, char *err, si
     }
     if (rc == 0)
         rc = write_index(b, &o, path, err, errlen);
-    layout_release(&o);
+    layout_release(b, &o);
     return rc;
 }

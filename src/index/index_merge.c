@@ -158,7 +158,7 @@ static uint32_t feed_street(struct index_builder *b, const struct index_view *v,
     if (way <= 0)
         way = 1e-12; /* the stored point stands: no build recomputes it from the addresses */
     if (ins) {
-        VEC_GROW(b->grps, b->n_grps, b->cap_grps);
+        FMEM_GROW(&b->tables, b->grps, b->n_grps, b->cap_grps);
         struct b_group *g = &b->grps[b->n_grps++];
         memset(g, 0, sizeof(*g));
         g->key = remap(m, s->key);
@@ -347,7 +347,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
         }
         if (builder_count_ok(b, "places", b->n_places + 1) < 0)
             return b->rc;
-        VEC_GROW(b->places, b->n_places, b->cap_places);
+        FMEM_GROW(&b->tables, b->places, b->n_places, b->cap_places);
         struct b_place *o = &b->places[b->n_places++];
         memset(o, 0, sizeof(*o));
         o->p = p;
@@ -366,7 +366,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
             smap_put(&b->postcode_map, comp, n > 0 && (size_t)n < sizeof(comp) ? (size_t)n : 0,
                      (uint32_t)b->n_pcs, &ins);
         if (ins) {
-            VEC_GROW(b->pcs, b->n_pcs, b->cap_pcs);
+            FMEM_GROW(&b->tables, b->pcs, b->n_pcs, b->cap_pcs);
             struct b_postcode *o = &b->pcs[b->n_pcs++];
             memset(o, 0, sizeof(*o));
             o->p = *p;

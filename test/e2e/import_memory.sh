@@ -33,6 +33,8 @@ grep -q 'external sort addresses: .*runs=[0-9]' "$T/small.log" ||
 # test merges in passes there too)
 [ -n "${GB_ASAN:-}" ] || grep -q 'merge_passes=2+' "$T/small.log" ||
     fail "1 MiB did not merge in passes: $(grep external "$T/small.log")"
+grep -q "the builder's tables .* pass --memory (0 MB usable): they go on in temporary files in $T/tmp" "$T/small.log" ||
+    fail "1 MiB did not move the builder's tables to files: $(grep -i 'tables' "$T/small.log")"
 cmp "$T/big/all.gbx" "$T/small.gbx" || fail "--memory 1M gave another index than the default"
 empty "$T/tmp" "after a successful import"
 "$GB_BIN" import --log-level warn --memory 64M --tmp "$T/tmp" -o "$T/mid.gbx" "${files[@]}" 2>/dev/null
