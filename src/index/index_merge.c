@@ -78,8 +78,9 @@ static int map_strings(struct index_builder *b, const struct index_view *v, stru
     uint64_t end = interned_end(v), items = 0;
     for (uint64_t i = 1; i < end; i++)
         items += v->strings[i] == '\0';
-    m->old_off = xmallocarray(items + 1, sizeof(uint32_t));
-    m->new_off = xmallocarray(items + 1, sizeof(uint32_t));
+    /* per string of the input: among the builder's tables, which follow the budget */
+    m->old_off = fmem_realloc(&b->tables, NULL, (items + 1) * sizeof(uint32_t));
+    m->new_off = fmem_realloc(&b->tables, NULL, (items + 1) * sizeof(uint32_t));
     m->n = 0;
     for (uint64_t off = 1; off < end && !b->rc;) {
         if (v->strings[off] == '\0') {
@@ -310,7 +311,7 @@ static int feed_interps(struct index_builder *b, const struct index_view *v,
 static int feed_streets(struct index_builder *b, const struct index_view *v,
                         const struct str_map *m)
 {
-    uint32_t *gmap = xmallocarray(v->n_streets + 1, sizeof(uint32_t));
+    uint32_t *gmap = fmem_realloc(&b->tables, NULL, (v->n_streets + 1) * sizeof(uint32_t));
     for (size_t i = 0; i < v->n_streets && !b->rc; i++)
         gmap[i] = feed_street(b, v, m, &v->streets[i]);
     for (size_t i = 0; i < v->n_streets && !b->rc; i++)
@@ -319,7 +320,7 @@ static int feed_streets(struct index_builder *b, const struct index_view *v,
         feed_addresses(b, v, m, gmap);
     if (!b->rc)
         feed_interps(b, v, m, gmap);
-    free(gmap);
+    fmem_free(&b->tables, gmap);
     return b->rc;
 }
 
@@ -456,8 +457,8 @@ static int feed_index(struct index_builder *b, const char *path, char *err, size
         rc = feed_areas(b, v, &m);
     if (rc < 0 && b->rc)
         gb_errf(err, errlen, "%s: %s", path, b->msg);
-    free(m.old_off);
-    free(m.new_off);
+    fmem_free(&b->tables, m.old_off);
+    fmem_free(&b->tables, m.new_off);
     index_close(ix);
     builder_resident(b);
     return rc;
