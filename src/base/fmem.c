@@ -2,6 +2,7 @@
  * fmem.c - see fmem.h.
  */
 #include "base/fmem.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -249,13 +250,7 @@ static void *keeper_main(void *arg)
     struct fmem *m = arg;
     pthread_mutex_lock(&m->mu);
     while (!m->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += FMEM_KEEP_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_after_ms(CLOCK_REALTIME, FMEM_KEEP_MS);
         pthread_cond_timedwait(&m->cond, &m->mu, &ts);
         /* over the limit, and grown by FMEM_KEEP_MIN since the last trim (when the rest of the
            process holds about the limit, dropping the arrays' pages again and again would only

@@ -4,6 +4,7 @@
  * variable with a deadline, so stop wakes it at once.
  */
 #include "base/progress.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -54,13 +55,7 @@ static void *run(void *arg)
     struct progress *p = arg;
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += PROGRESS_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_after_ms(CLOCK_MONOTONIC, PROGRESS_TICK_MS);
         while (!p->stopping && pthread_cond_timedwait(&p->wake, &p->lock, &until) == 0)
             ;
         if (p->stopping)

@@ -23,6 +23,7 @@
  */
 #include "serve/http.h"
 #include "serve/access_log.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -358,13 +359,7 @@ static void *watchdog_main(void *arg)
     double limit = s->header_timeout_s;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_after_ms(CLOCK_REALTIME, 250);
         pthread_cond_timedwait(&s->cv, &s->mu, &until);
         double now = mono_now();
         for (struct conn *k = s->conns; k; k = k->next) {

@@ -38,6 +38,7 @@
  * window of WINDOW rows geocoded interleaved where the index is large: batch_rows).
  */
 #include "serve/worker.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/log.h"
@@ -833,14 +834,7 @@ static void *keeper_main(void *arg)
     long period_ms = p->cfg.lease_s * 1000L / 3;
     pthread_mutex_lock(&p->mu);
     while (!p->keeper_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += period_ms / 1000;
-        ts.tv_nsec += (period_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_after_ms(CLOCK_REALTIME, period_ms);
         pthread_cond_timedwait(&p->keeper_cond, &p->mu, &ts);
         int n = 0;
         for (int i = 0; i < p->cfg.nthreads; i++)
