@@ -252,14 +252,17 @@ static void *keeper_main(void *arg)
     while (!m->stop) {
         struct timespec ts = clock_after_ms(CLOCK_REALTIME, FMEM_KEEP_MS);
         pthread_cond_timedwait(&m->cond, &m->mu, &ts);
-        /* over the limit, and grown by FMEM_KEEP_MIN since the last trim (when the rest of the
-           process holds about the limit, dropping the arrays' pages again and again would only
-           slow it down) */
+        /* over the limit, and grown by FMEM_KEEP_MIN since the last trim brought it down only
+           to floor (when the rest of the process holds about the limit, dropping the arrays'
+           pages again and again would only slow it down) */
         uint64_t rss = process_rss();
-        if (!m->stop && rss > m->limit && rss > m->floor + FMEM_KEEP_MIN) {
+        if (rss <= m->limit)
+            m->floor = 0;
+        else if (!m->stop && rss > m->floor + FMEM_KEEP_MIN) {
             trim_locked(m);
             m->trims++;
-            m->floor = process_rss();
+            uint64_t after = process_rss();
+            m->floor = after > m->limit ? after : 0;
         }
     }
     pthread_mutex_unlock(&m->mu);

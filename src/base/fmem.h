@@ -42,7 +42,7 @@ struct fmem {
     pthread_t keeper;
     bool keeping, stop;
     uint64_t limit; /* fmem_keep */
-    uint64_t floor; /* the resident set after the last trim */
+    uint64_t floor; /* what the last trim left when that was above the limit, else 0 */
     uint64_t trims; /* how often the keeper dropped the pages */
 };
 
@@ -67,10 +67,12 @@ int fmem_to_files(struct fmem *m);
 /* Drop the pages of the arrays in files from the process (their contents stay). */
 void fmem_trim(struct fmem *m);
 /* Start (once) a thread that every FMEM_KEEP_MS calls fmem_trim() when the process's resident
- * set passes limit bytes and has grown by FMEM_KEEP_MIN since the last trim (else the rest of
- * the process holds about the limit, and dropping the arrays' pages again and again would only
- * slow it down); 0 or -errno. It runs until fmem_release(). */
-#define FMEM_KEEP_MS  10
+ * set passes limit bytes, unless the last trim left more than the limit and it has not grown
+ * by FMEM_KEEP_MIN since (then the rest of the process holds about the limit, and dropping the
+ * arrays' pages again and again would only slow it down); 0 or -errno. It runs until
+ * fmem_release(). A sweep over an array faults its pages in at gigabytes a second: the limit
+ * is passed by what the process touches in FMEM_KEEP_MS. */
+#define FMEM_KEEP_MS  2
 #define FMEM_KEEP_MIN ((uint64_t)16 << 20)
 int fmem_keep(struct fmem *m, uint64_t limit);
 /* Bytes mapped, in files or not. */
