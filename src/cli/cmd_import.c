@@ -2,8 +2,9 @@
  * cmd_import.c - `geobatch import -o INDEX FILE...`: every input through its importer into
  * one index builder, then one index file (written to a temporary name and renamed, so an
  * interrupted import leaves no index behind and never damages an existing one). --memory bounds
- * the builder (records past it are sorted in runs in temporary files under --tmp and merged:
- * the same index byte for byte); the temporary files are anonymous, so none is ever left.
+ * the builder (records past it are sorted in runs in temporary files under --tmp and merged,
+ * its tables of streets and strings move to temporary files there: the same index byte for
+ * byte); the temporary files are anonymous, so none is ever left.
  */
 #include "cli/cmd.h"
 #include "base/conf.h"
@@ -170,13 +171,14 @@ int cmd_import(int argc, char **argv)
          1, 64},
         {"memory", CONF_STR, &memory, "SIZE",
          "the memory the builder may use (default 2G; K, M, G or T): past it records are sorted "
-         "in temporary files and merged, giving the same index; an OSM input's node file is "
+         "in temporary files and merged, and the tables of streets and strings go to temporary "
+         "files, giving the same index; an OSM input's node file is "
          "mapped up to a quarter of it at once",
          0, 0},
         {"tmp", CONF_STR, &tmp, "DIR",
          "where the temporary files go (default: the directory of the index): the builder's "
-         "sorted runs, an OSM input's node locations (12 bytes a node) and pending objects; "
-         "none is left behind",
+         "sorted runs and tables past --memory, an OSM input's node locations (12 bytes a node) "
+         "and pending objects; none is left behind",
          0, 0},
         {"osm-join", CONF_STR, &osm_join, "WHEN",
          "how the ways of an OSM input get their nodes' locations: never (each way looks its "
