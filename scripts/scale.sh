@@ -8,7 +8,9 @@
 #   the match levels); index_2mib_pct: how much of the index the kernel mapped in 2 MiB pages
 # rows_per_cpu_s is the process's CPU time less a header-only run's (start, index open);
 # loop_rows_per_s is geocode --stats' own figure: wall time of the row loop, one thread.
-# plus the import's wall time, peak RSS and bytes per address.
+# plus the import's wall time, peak RSS and bytes per address; with IMPORT_MEMORY=SIZE, the
+# same import again within --memory SIZE (its tables past it in temporary files in WORK): wall
+# and CPU time, peak RSS, and whether the index is the same bytes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:?usage: scale.sh BIN ZIPF_DIR QUERY_DIR WORK [LABEL]}
@@ -25,6 +27,17 @@ if [ ! -s "$idx" ]; then
     printf '%s\timport\taddresses=%s\twall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f\tbytes_per_address=%.1f\n' \
         "$label" "$addrs" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" \
         "$(echo "$size / $addrs" | bc -l)"
+fi
+if [ -n "${IMPORT_MEMORY:-}" ]; then
+    python3 "$rus" "$work/import-mem.rus" "$bin" import --memory "$IMPORT_MEMORY" --tmp "$work" \
+        -o "$work/scale-mem.gbx" "$zdir"/*.csv >"$work/import-mem.log" 2>&1
+    read -r wall user sys rss <"$work/import-mem.rus"
+    same=no
+    cmp -s "$idx" "$work/scale-mem.gbx" && same=yes
+    rm -f "$work/scale-mem.gbx"
+    printf '%s\timport\tmemory=%s\twall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f\tsame_index=%s\n' \
+        "$label" "$IMPORT_MEMORY" "$wall" "$(echo "$user + $sys" | bc)" \
+        "$(echo "$rss / 1024" | bc -l)" "$same"
 fi
 cols=displayLatitude,displayLongitude,matchLevel
 # The fixed cost of a run (start, index open, normaliser) is measured on a header-only file and
