@@ -19,25 +19,29 @@ shared=${GB_SHARED:-$here/../shared}
 mkdir -p "$work"
 rus=$here/bench/rusage.py
 idx=$work/scale.gbx
+# timed_import NAME OUT [ARGS...]: import ZIPF_DIR into OUT (import ARGS), its log in
+# WORK/NAME.log; prints "wall_s=... cpu_s=... peak_rss_mb=..."
+timed_import() {
+    local name=$1 out=$2
+    shift 2
+    python3 "$rus" "$work/$name.rus" "$bin" import "$@" -o "$out" "$zdir"/*.csv >"$work/$name.log" 2>&1
+    read -r wall user sys rss <"$work/$name.rus"
+    printf 'wall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f' "$wall" "$(echo "$user + $sys" | bc)" \
+        "$(echo "$rss / 1024" | bc -l)"
+}
 if [ ! -s "$idx" ]; then
-    python3 "$rus" "$work/import.rus" "$bin" import -o "$idx" "$zdir"/*.csv >"$work/import.log" 2>&1
-    read -r wall user sys rss <"$work/import.rus"
+    took=$(timed_import import "$idx")
     addrs=$("$bin" check "$idx" | awk '$1 == "addresses" {print $2}')
     size=$(stat -c %s "$idx")
-    printf '%s\timport\taddresses=%s\twall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f\tbytes_per_address=%.1f\n' \
-        "$label" "$addrs" "$wall" "$(echo "$user + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" \
+    printf '%s\timport\taddresses=%s\t%s\tbytes_per_address=%.1f\n' "$label" "$addrs" "$took" \
         "$(echo "$size / $addrs" | bc -l)"
 fi
 if [ -n "${IMPORT_MEMORY:-}" ]; then
-    python3 "$rus" "$work/import-mem.rus" "$bin" import --memory "$IMPORT_MEMORY" --tmp "$work" \
-        -o "$work/scale-mem.gbx" "$zdir"/*.csv >"$work/import-mem.log" 2>&1
-    read -r wall user sys rss <"$work/import-mem.rus"
+    took=$(timed_import import-mem "$work/scale-mem.gbx" --memory "$IMPORT_MEMORY" --tmp "$work")
     same=no
     cmp -s "$idx" "$work/scale-mem.gbx" && same=yes
     rm -f "$work/scale-mem.gbx"
-    printf '%s\timport\tmemory=%s\twall_s=%s\tcpu_s=%.1f\tpeak_rss_mb=%.0f\tsame_index=%s\n' \
-        "$label" "$IMPORT_MEMORY" "$wall" "$(echo "$user + $sys" | bc)" \
-        "$(echo "$rss / 1024" | bc -l)" "$same"
+    printf '%s\timport\tmemory=%s\t%s\tsame_index=%s\n' "$label" "$IMPORT_MEMORY" "$took" "$same"
 fi
 cols=displayLatitude,displayLongitude,matchLevel
 # The fixed cost of a run (start, index open, normaliser) is measured on a header-only file and

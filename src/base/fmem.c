@@ -4,6 +4,7 @@
 #include "base/fmem.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/xsort.h"
@@ -17,17 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static void *fail(size_t n)
-{
-    fprintf(stderr, "geobatch: out of memory (%zu bytes)\n", n);
-    abort();
-}
-
 static size_t page_round(size_t bytes)
 {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     if (bytes > SIZE_MAX - pg)
-        fail(SIZE_MAX);
+        mem_oom(SIZE_MAX);
     return bytes < pg ? pg : (bytes + pg - 1) / pg * pg;
 }
 
@@ -68,61 +63,60 @@ static struct fmem_map *find(struct fmem *m, const void *p)
     abort();
 }
 
-/* Blocks for [0, len) of map's file; -errno when the file system has no room. */
-static int reserve_blocks(const struct fmem_map *map, size_t len)
+/* Blocks for [0, len) of file fd; -errno when the file system has no room. */
+static int reserve_blocks(int fd, size_t len)
 {
-    int e = posix_fallocate(map->fd, 0, (off_t)len);
+    int e = posix_fallocate(fd, 0, (off_t)len);
     if (e == EOPNOTSUPP || e == EINVAL) /* a file system without it: a size at least */
-        return ftruncate(map->fd, (off_t)len) < 0 ? -errno : 0;
+        return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
     return -e;
+}
+
+/* A temporary file of its own with blocks for len bytes (of zeros): its descriptor, or -errno */
+static int file_of(struct fmem *m, size_t len)
+{
+    int fd = xs_tmpfile(m->tmpdir);
+    if (fd < 0)
+        return fd;
+    int rc = reserve_blocks(fd, len);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 /* map->len bytes of zeros in a file of its own, mapped (map->p, map->fd); -errno when not */
 static int new_file(struct fmem *m, struct fmem_map *map)
 {
-    int fd = xs_tmpfile(m->tmpdir);
+    int fd = file_of(m, map->len);
     if (fd < 0)
         return fd;
-    struct fmem_map f = {.len = map->len, .fd = fd};
-    int rc = reserve_blocks(&f, f.len);
-    if (rc == 0) {
-        f.p = mmap(NULL, f.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (f.p == MAP_FAILED)
-            rc = -errno;
-    }
-    if (rc < 0) {
+    char *p = mmap(NULL, map->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int rc = -errno;
         close(fd);
         return rc;
     }
-    *map = f;
+    map->p = p;
+    map->fd = fd;
     return 0;
 }
 
 /* map's contents in a file of its own, at the same address; -errno when not */
 static int to_file(struct fmem *m, struct fmem_map *map)
 {
-    int fd = xs_tmpfile(m->tmpdir);
+    int fd = file_of(m, map->len);
     if (fd < 0)
         return fd;
-    struct fmem_map f = {.p = map->p, .len = map->len, .fd = fd};
-    int rc = reserve_blocks(&f, f.len);
-    for (size_t at = 0; rc == 0 && at < f.len;) {
-        ssize_t w = pwrite(fd, f.p + at, f.len - at, (off_t)at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            rc = w < 0 ? -errno : -EIO;
-        else
-            at += (size_t)w;
-    }
-    /* a MAP_FIXED that fails may have unmapped the old pages: the kernel is out of memory */
-    if (rc == 0 &&
-        mmap(f.p, f.len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-        fail(f.len);
+    int rc = fs_pwrite_all(fd, map->p, map->len, 0);
     if (rc < 0) {
         close(fd);
         return rc;
     }
+    /* a MAP_FIXED that fails may have unmapped the old pages: the kernel is out of memory */
+    if (mmap(map->p, map->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+        mem_oom(map->len);
     map->fd = fd;
     return 0;
 }
@@ -149,7 +143,7 @@ static void *grow(struct fmem *m, void *p, size_t bytes)
         if (map.fd < 0)
             map.p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (map.p == MAP_FAILED)
-            fail(len);
+            mem_oom(len);
         VEC_GROW(m->maps, m->n, m->cap);
         m->maps[m->n++] = map;
         return map.p;
@@ -158,12 +152,12 @@ static void *grow(struct fmem *m, void *p, size_t bytes)
     if (len <= map->len)
         return p;
     if (map->fd >= 0) {
-        int rc = reserve_blocks(map, len);
+        int rc = reserve_blocks(map->fd, len);
         if (rc < 0) { /* back to memory: a copy, the file closed */
             no_room(m, rc);
             char *q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (q == MAP_FAILED)
-                fail(len);
+                mem_oom(len);
             memcpy(q, map->p, map->len);
             munmap(map->p, map->len);
             close(map->fd);
@@ -173,7 +167,7 @@ static void *grow(struct fmem *m, void *p, size_t bytes)
     }
     char *q = mremap(map->p, map->len, len, MREMAP_MAYMOVE);
     if (q == MAP_FAILED)
-        fail(len);
+        mem_oom(len);
     map->p = q;
     map->len = len;
     return q;
@@ -204,12 +198,7 @@ void *fmem_reserve(struct fmem *m, void *p, size_t *cap, size_t need, size_t siz
 {
     if (need <= *cap)
         return p;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2 / size)
-            fail(SIZE_MAX);
-        c *= 2;
-    }
+    size_t c = mem_grow_cap(*cap, need, size);
     p = fmem_realloc(m, p, c * size);
     *cap = c;
     return p;

@@ -9,10 +9,15 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static void *oom(size_t n)
+_Noreturn void mem_oom(size_t n)
 {
     fprintf(stderr, "geobatch: out of memory (%zu bytes)\n", n);
     abort();
+}
+
+static void *oom(size_t n)
+{
+    mem_oom(n);
 }
 
 void *xmalloc(size_t n)
@@ -78,16 +83,24 @@ char *xstrdup(const char *s)
     return xstrndup(s, strlen(s));
 }
 
+size_t mem_grow_cap(size_t cap, size_t need, size_t size)
+{
+    size_t c = cap ? cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            mem_oom(SIZE_MAX);
+        c *= 2;
+    }
+    if (size && c > SIZE_MAX / size)
+        mem_oom(SIZE_MAX);
+    return c;
+}
+
 void *mem_reserve(void *p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return p;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > SIZE_MAX / 2)
-            return oom(SIZE_MAX);
-        c *= 2;
-    }
+    size_t c = mem_grow_cap(*cap, need, size);
     p = xreallocarray(p, c, size);
     *cap = c;
     return p;

@@ -35,6 +35,11 @@ void *mem_table_calloc(size_t n);
 /* Grow the array *p of *cap elements of 'size' bytes so that it holds at least 'need', doubling
  * (at least 16). Return the (possibly moved) array; *cap is updated. */
 void *mem_reserve(void *p, size_t *cap, size_t need, size_t size);
+/* The capacity mem_reserve() grows cap to for need elements of size bytes (aborts past
+ * SIZE_MAX bytes): for arrays of other allocators (base/fmem.h). */
+size_t mem_grow_cap(size_t cap, size_t need, size_t size);
+/* Say that n bytes could not be had and abort: for allocators that follow this file's rule. */
+_Noreturn void mem_oom(size_t n);
 
 /* The vector idiom: arr, n (used) and cap (allocated) are lvalues of one array.
  *     VEC_GROW(b->items, b->n_items, b->cap_items);  b->items[b->n_items++] = x;

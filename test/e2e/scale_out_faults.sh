@@ -31,29 +31,31 @@ for w in 1 2 3; do worker_start $w --lease 4; done
 submit() { curl -s -X POST --data-binary @"$T/in.txt" "$BASE/jobs?${1:-$A}&action=run&$P" | field RequestId; }
 chunks_done_ge() { [ "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$1'")" -ge "$2" ]; }
 no_lease_of() { [ "$(psql_q "SELECT count(*) FROM gb_chunks WHERE job = '$1' AND claim <> 0")" -eq 0 ]; }
-# submit_held PID...: a job stored while every worker is stopped (its id in ID); then workers
-# PID... go on, claim chunks and wait for their input (files_lock) until one holds a lease,
-# and are stopped again holding it, whatever the machine's speed
-submit_held() {
+# submit_locked N PID...: a job stored while every worker is stopped (its id in ID); then
+# workers PID... go on, claim chunks and wait for their input (files_lock, still held after)
+# until N chunks are leased, whatever the machine's speed
+submit_locked() {
+    local n=$1
+    shift
     kill -STOP "${WORKER_PID[@]}"
     ID=$(submit)
     [[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId"
     files_lock
     kill -CONT "$@"
-    wait_for 600 leased_ge 1 || fail "no worker of $* held a lease"
+    wait_for 600 leased_ge "$n" || fail "workers $* never held $n leases"
+}
+# submit_held PID...: submit_locked until one of PID... holds a lease; they are stopped again
+# holding it, and gb_files is unlocked
+submit_held() {
+    submit_locked 1 "$@"
     kill -STOP "$@"
     files_unlock
 }
 
 # ---- 1. PostgreSQL restarted mid-job ----
-# Stored while every worker is stopped; then each claims a chunk and waits for its input
-# (files_lock): the restart cuts their connections mid-chunk, the locking session's with them.
-kill -STOP "${WORKER_PID[@]}"
-ID=$(submit)
-[[ "$ID" =~ ^$JOBID_RE$ ]] || fail "no RequestId for job 1"
-files_lock
-kill -CONT "${WORKER_PID[@]}"
-wait_for 600 leased_ge 3 || fail "the three workers never held a lease each"
+# Each worker claims a chunk and waits for its input (submit_locked): the restart cuts their
+# connections mid-chunk, the locking session's with them.
+submit_locked 3 "${WORKER_PID[@]}"
 expect_eq "$(psql_q "SELECT chunks_done FROM gb_jobs WHERE id = '$ID'")" 0 "chunks done before the restart"
 pg_restart
 files_lock_cut
