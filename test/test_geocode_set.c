@@ -20,7 +20,8 @@
  *   - a street that explains the whole query is no answer a town of another member
  *     contradicts, even one of the street's name;
  *   - a street name is counted over the set: in more towns than one index lists, though not in
- *     either member, it is too wide, as in the merged index;
+ *     either member, it is too wide, as in the merged index; a town one member has is a place
+ *     to the others, so a street read from the rest of a longer town's name is contradicted;
  *   - the merged index of several countries reads a query's names in the languages of the
  *     country it names, or of its postcode's, or of the country whose reading finds its
  *     street, as each member reads its own;
@@ -631,6 +632,32 @@ static void test_fallback_to_the_postcodes_town(void **state)
     pair_close(&p);
 }
 
+/* A town that is the first words of another's name ("Praha" of "Praha Basejo") is a place of
+ * its own in the merged index, so a street read from the rest of the other's name ("Basejo" in
+ * Praha Basejo, whose addresses have no postcode to confirm it) is in another town than the
+ * query's "Praha": contradicted, and the query falls back to its postcode. The member of the
+ * street alone finds "Praha" a similar name of its street's town, and so answers the street;
+ * in the set it finds Praha a place of the other member, as one index over both does. */
+static void test_a_town_of_another_member(void **state)
+{
+    (void)state;
+    const struct record cz1[] = {
+        addr("1", "Basejo", NULL, "Praha Basejo", "CZ", 50.6000, 14.0000, "t1"),
+        addr("2", "Basejo", NULL, "Praha Basejo", "CZ", 50.6002, 14.0002, "t2"),
+        addr("3", "Mora", "11800", "Praha Basejo", "CZ", 50.6010, 14.0010, "t3")};
+    const struct record cz2[] = {
+        addr("1", "Na Porici", "11000", "Praha", "CZ", 50.09, 14.43, "t4")};
+    struct pair p;
+    pair_open(&p, "similar", cz1, 3, cz2, 1);
+    struct gc_query q = {.search_text = "Nosuchova 12, 11800 Praha Basejo", .max_results = 5};
+    assert_int_equal(geocode_forward(gc_set_index(p.set, 0), &q, rb), 0);
+    assert_one(rb, GL_STREET, "Basejo"); /* the member alone */
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_POSTCODE, NULL);
+    assert_string_equal(ra->c[0].postcode, "11800");
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, else of the index's country whose reading finds the longest street as written,
  * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
@@ -739,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_postcode_against_another_town),
         cmocka_unit_test(test_a_street_named_like_another_town),
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
+        cmocka_unit_test(test_a_town_of_another_member),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

@@ -59,13 +59,17 @@ enum gc_mq {
     MQ__COUNT
 };
 
-/* An index set's street counts, for the member it asks (geocode_set.c): so that a member
- * narrows a street name, sets it aside or finds it too wide as one index over the set would,
- * by how many streets of that key the whole set holds, not the member alone. */
-struct gc_street_counts {
+/* What an index set knows beyond the member it asks (geocode_set.c), so that the member
+ * weighs the query as one index over the set would: it narrows a street name, sets it aside
+ * or finds it too wide by how many streets of that key the whole set holds, and reads a
+ * locality as a town when any member has a place of that name. */
+struct gc_set_lookup {
     /* The streets of key (len bytes and a NUL, as the indexes store it) over the set, in
      * country cc or in every country (cc NULL); any number above cap when they are more. */
     uint32_t (*count)(void *ctx, const char *key, size_t len, const char *cc, uint32_t cap);
+    /* The smallest rank (RANK_*: the coarsest) of the places of key (as count's) over the
+     * set in country cc ("" every country), INT_MAX when there is none. */
+    int (*place_rank)(void *ctx, const char *key, size_t len, const char *cc);
     void *ctx;
 };
 
@@ -74,10 +78,10 @@ struct gc_query {
      * NULL or "" when absent. */
     const char *search_text;
     const char *street, *house_number, *postcode, *city, *district, *county, *state, *country;
-    const char *country_focus;             /* preference only (ISO2/ISO3), or NULL */
-    int max_results;                       /* 1..GC_MAX_CANDIDATES */
-    bool exact_only;                       /* no spelling tolerance (an index set asks so first) */
-    const struct gc_street_counts *counts; /* an index set's, or NULL: the index's own */
+    const char *country_focus;       /* preference only (ISO2/ISO3), or NULL */
+    int max_results;                 /* 1..GC_MAX_CANDIDATES */
+    bool exact_only;                 /* no spelling tolerance (an index set asks so first) */
+    const struct gc_set_lookup *set; /* an index set's, or NULL: the index's own */
     /* an index set asks, to weigh the answer against its other members': a house number on a
      * street this index finds unplaced (its name in other towns of the country, nothing of the
      * query placing it) is answered as found, with gc_result.unplaced set, for the set to

@@ -130,6 +130,8 @@ struct run {
     size_t klen;
     bool place_known;     /* place_first is looked up (the first candidate that asked) */
     uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
+    char set_cc[2];       /* an index set's member: the country filter set_rank was asked in, */
+    int set_rank;         /* ... and the set's answer (gc_set_lookup.place_rank), -1 not yet */
 };
 
 /* A hypothesis of which tokens are the street and the house number; the rest are runs. */
@@ -369,8 +371,11 @@ void gc_parse_free_fuzzy(struct gctx *g, bool far);
 /* Whether the data's postcode string at off is the query's postcode. */
 bool gc_pc_matches(const struct gctx *g, uint32_t off);
 /* Whether run r names a place of the index (in the country filter) of rank max_rank or
- * coarser (RANK_CITY: a town; RANK_NEIGHBOURHOOD: any place). */
+ * coarser (RANK_CITY: a town; RANK_NEIGHBOURHOOD: any place); in an index set's member, of
+ * any member (gc_query.set). */
 bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank);
+/* ... of this index alone. */
+bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank);
 /* Begin c's street score with what costs little (the street, the tokens it explains, the
  * postcode) and return the most gc_score_street can make of it: each locality run at the best
  * it could be for this street, and the region's bonus. Reads no place near the street. */

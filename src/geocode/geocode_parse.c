@@ -834,6 +834,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->ntok = end - first;
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
     r->place_known = false;
+    r->set_rank = -1;
     if (r->klen)
         h->n_runs++;
 }
@@ -1057,9 +1058,9 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
 {
     uint32_t lo = first, hi = index_street_run_end(g->ix, first);
-    /* an index set's member counts the set's streets of the name (gc_query.counts), as far
+    /* an index set's member counts the set's streets of the name (gc_query.set), as far
      * as a decision needs: past NARROW_MIN (unless its own are), then past WIDE_MAX */
-    const struct gc_street_counts *sc = g->q->counts;
+    const struct gc_set_lookup *sc = g->q->set;
     const char *key = sc ? ix_str(g->v, g->v->streets[first].key) : NULL;
     size_t klen = key ? strlen(key) : 0;
     uint32_t all = hi - lo;
@@ -1341,6 +1342,7 @@ void gc_parse_structured(struct gctx *g)
             r->ntok = 1;
             r->first = -1;
             r->place_known = false;
+            r->set_rank = -1;
             h->n_runs++;
         }
     }

@@ -515,10 +515,12 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
     bool pc_contradicted = false;
     if (g->has_pc && g->pc_entry != IX_NONE) {
         const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
+        /* this index's towns: a set weighs a postcode against another member's town itself
+         * (geocode_set.c, pc_contradicted) */
         for (int i = 0; i < h->n_runs; i++) {
             if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p))
                 pc_town = i;
-            else if (g->structured || gc_run_names_place(g, &h->runs[i], RANK_NEIGHBOURHOOD))
+            else if (g->structured || gc_run_names_place_here(g, &h->runs[i], RANK_NEIGHBOURHOOD))
                 pc_contradicted = true;
         }
         if (!pc_contradicted || pc_town >= 0) {

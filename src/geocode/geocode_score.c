@@ -51,7 +51,7 @@ static uint32_t run_places(const struct gctx *g, struct run *r)
     return r->place_first;
 }
 
-bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
+bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank)
 {
     const struct index_view *v = g->v;
     for (uint32_t p = run_places(g, r);
@@ -59,6 +59,20 @@ bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
         if (country_ok(g->cc, v->places[p].country) && v->places[p].rank <= max_rank)
             return true;
     return false;
+}
+
+bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
+{
+    if (gc_run_names_place_here(g, r, max_rank))
+        return true;
+    const struct gc_set_lookup *set = g->q->set;
+    if (!set)
+        return false;
+    if (r->set_rank < 0 || memcmp(r->set_cc, g->cc, 2) != 0) { /* once a run and filter */
+        r->set_rank = set->place_rank(set->ctx, r->key, r->klen, g->cc);
+        memcpy(r->set_cc, g->cc, 2);
+    }
+    return r->set_rank <= max_rank;
 }
 
 /* Metres from (lat, lon) to the nearest place of key in country cc of at least city rank, or

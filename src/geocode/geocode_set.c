@@ -20,12 +20,14 @@
  *   - among fall-backs the finest level wins (postcode, district, city ... country); two
  *     postcode answers go to the smaller country code, the first a merged index's sorted
  *     postcode table holds.
- * A member asked counts a street name's streets over the whole set (gc_query.counts, through
+ * A member asked counts a street name's streets over the whole set (gc_query.set, through
  * the street directory), so that it narrows a name, sets it aside or finds it too wide as one
- * index over the set would; a house number on a street it finds unplaced it answers as found
- * (gc_query.in_set), weighed against the others' answers, and unplaced when it wins; a
- * street answer that leaves a locality of the query unexplained which another member knows
- * as a place is contradicted, as in one index over both.
+ * index over the set would, and reads a locality as a town when any member has a place of
+ * that name (through the town directory: "Praha" is no similar name of a town "Praha Xyz" of
+ * its own when another member has the town Praha); a house number on a street it finds
+ * unplaced it answers as found (gc_query.in_set), weighed against the others' answers, and
+ * unplaced when it wins; a street answer that leaves a locality of the query unexplained
+ * which another member knows as a place is contradicted, as in one index over both.
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
  * Members are read-only and the work is in out and tmp; the one lock and allocation after open
@@ -48,6 +50,7 @@
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,13 +581,13 @@ void gc_set_warm(const struct gc_set *s)
     }
 }
 
-/* ---- the set's street counts (gc_query.counts) ---- */
+/* ---- what the set knows for the member it asks (gc_query.set) ---- */
 
 /* One query's counts so far: each member it asks counts the same names (COUNT_SEEN of them,
  * then counted again). */
 #define COUNT_SEEN 32
 struct counts {
-    struct gc_street_counts api;
+    struct gc_set_lookup api;
     const struct gc_set *s;
     struct {
         uint64_t h; /* hash_fnv1a64_str of the key */
@@ -594,7 +597,7 @@ struct counts {
     int nseen;
 };
 
-/* gc_street_counts.count: the streets of key in the members that hold it (the street directory
+/* gc_set_lookup.count: the streets of key in the members that hold it (the street directory
  * names them; a member of another key of the same hash finds none), in country cc or in all;
  * counting stops past cap. */
 static uint32_t street_count(void *ctx, const char *key, size_t len, const char *cc, uint32_t cap)
@@ -627,6 +630,28 @@ static uint32_t street_count(void *ctx, const char *key, size_t len, const char 
         c->seen[c->nseen++].n = n;
     }
     return n;
+}
+
+/* gc_set_lookup.place_rank: the smallest rank of the places of key in country cc in the
+ * members that hold key (the town directory names them, with others of the same hash). */
+static int place_rank(void *ctx, const char *key, size_t len, const char *cc)
+{
+    struct counts *c = ctx;
+    const struct dir *d = &set_dirs(c->s)->town;
+    uint32_t h = ix_key_hash(key, len);
+    int rank = INT_MAX;
+    size_t i, end = dir_bucket(d, h, &i);
+    for (; i < end; i++) {
+        if (d->e[i] >> 32 != h)
+            continue;
+        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+        const struct index_view *v = index_view(ix);
+        for (uint32_t p = index_place_first(ix, key, len);
+             p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
+            if (country_ok(cc, v->places[p].country) && v->places[p].rank < rank)
+                rank = v->places[p].rank;
+    }
+    return rank;
 }
 
 /* What route_first looks the query's keys up as. */
@@ -1406,11 +1431,11 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
 {
-    /* every member asked counts a street name's streets over the set */
-    struct counts counts = {.api = {street_count, NULL}, .s = s};
+    /* every member asked counts a street name's streets and finds places over the set */
+    struct counts counts = {.api = {street_count, place_rank, NULL}, .s = s};
     counts.api.ctx = &counts;
     struct gc_query counted = *q;
-    counted.counts = s->n > 1 ? &counts.api : NULL;
+    counted.set = s->n > 1 ? &counts.api : NULL;
     q = &counted;
     size_t members[GC_SET_MAX], nfirst;
     size_t n = route(s, q, members, &nfirst);
