@@ -85,7 +85,7 @@ struct gc_query {
     /* an index set asks, to weigh the answer against its other members': a house number on a
      * street this index finds unplaced (its name in other towns of the country, nothing of the
      * query placing it) is answered as found, with gc_result.unplaced set, for the set to
-     * unplace over all of them; gc_result.loose is filled */
+     * unplace over all of them */
     bool in_set;
 };
 
@@ -114,7 +114,6 @@ struct gc_scratch {
     alignas(max_align_t) unsigned char bytes[GC_SCRATCH_BYTES];
 };
 
-#define GC_LOOSE_MAX 4
 struct gc_result {
     int n;
     /* geocode_forward: a street spelt as the query spells it explains the whole query and its
@@ -126,12 +125,8 @@ struct gc_result {
      * (exact_alone: when no other index knows one either), or exists with the house number
      * under another postcode this index knows (exact_elsewhere) */
     bool exact_alone, exact_elsewhere;
-    /* gc_query.in_set: the first candidate is a street this index finds unplaced; the key
-     * hashes (ix_key_hash) of the localities of free text it leaves unexplained that name no
-     * place here (if another index names one, one index over both has it contradicted) */
+    /* gc_query.in_set: the first candidate is a street this index finds unplaced */
     bool unplaced;
-    uint32_t loose[GC_LOOSE_MAX];
-    int nloose;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

@@ -451,17 +451,6 @@ static bool street_unplaced(struct gctx *g)
     return other_town;
 }
 
-/* The best candidate's localities that it leaves unexplained and that name no place here, as
- * key hashes into out (gc_result.loose). */
-static void loose_runs(struct gctx *g, struct gc_result *out)
-{
-    const struct cand *top = &g->cand[g->order[0]];
-    const struct hyp *h = &g->hyp[top->hyp];
-    for (int i = 0; i < h->n_runs && i < 8 && out->nloose < GC_LOOSE_MAX; i++)
-        if (top->loose >> i & 1)
-            out->loose[out->nloose++] = ix_key_hash(h->runs[i].key, h->runs[i].klen);
-}
-
 int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, const char cc[2],
                             struct gc_result *out)
 {
@@ -470,7 +459,6 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
-    out->nloose = 0;
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -485,7 +473,6 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
-    out->nloose = 0;
     find_candidates(g);
     out->exact_confirmed = g->exact_confirmed;
     out->exact_alone = g->exact_alone;
@@ -507,8 +494,6 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
         memcpy(g->cc, cc, sizeof(cc)); /* the answer as found */
         out->unplaced = true;
     }
-    if (q->in_set)
-        loose_runs(g, out);
     emit_best(g, out);
     return 0;
 }

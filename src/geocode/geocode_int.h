@@ -166,7 +166,6 @@ struct cand {
     int unexplained;
     bool confirmed; /* postcode or locality agreed */
     bool conflict;  /* the query names a postcode or locality and neither is the street's */
-    uint8_t loose;  /* bit i: run i of its hypothesis is unexplained and names no place here */
     /* resolution */
     enum gc_level level;
     enum gc_type type;

@@ -229,7 +229,6 @@ void gc_score_street(struct gctx *g, struct cand *c)
     const struct gc_weights *w = &GC_WEIGHTS;
     double sc = c->street_score;
     g->scored++;
-    c->loose = 0;
     bool other_town = false; /* a locality the query names that is not the street's */
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
@@ -249,12 +248,10 @@ void gc_score_street(struct gctx *g, struct cand *c)
             sc -= w->unexplained * r->ntok;
             c->unexplained += r->ntok;
             /* a structured city is a town by definition; free text names one when a place of
-             * the index has that name */
+             * the index (of the set, for a member) has that name */
             if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
                 other_town = true;
-            } else if (i < 8) {
-                c->loose |= (uint8_t)(1u << i);
             }
         }
     }

@@ -748,7 +748,6 @@ struct first {
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int name_words;                                         /* words of the street's name */
     bool unplaced;            /* its member finds the street unplaced (gc_result.unplaced) */
-    bool loose_known;         /* a locality it leaves unexplained is another member's place */
     float lat, lon, radius_m; /* where it is, and how far its map view reaches */
 };
 
@@ -835,9 +834,8 @@ static double estimate(const struct first *f, const struct knowledge *k)
 }
 
 /* Member's first answer r->c[0] (r->n > 0), with what the set knows of it: its member found
- * it unplaced; another member knows a locality it leaves unexplained as a place (the town
- * directory: gc_result.loose). */
-static struct first first_answer(const struct gc_set *s, size_t member, const struct gc_result *r)
+ * it unplaced. */
+static struct first first_answer(size_t member, const struct gc_result *r)
 {
     const struct gc_candidate *c = &r->c[0];
     struct first f = {.member = (uint32_t)member,
@@ -856,13 +854,6 @@ static struct first first_answer(const struct gc_set *s, size_t member, const st
     f.pc_data = c->postcode && *c->postcode;
     f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
     f.unplaced = r->unplaced;
-    const struct dir *d = r->nloose > 0 ? &set_dirs(s)->town : NULL;
-    for (int k = 0; d && k < r->nloose && !f.loose_known; k++) {
-        uint32_t h = r->loose[k];
-        size_t i, end = dir_bucket(d, h, &i);
-        for (; i < end; i++)
-            f.loose_known |= d->e[i] >> 32 == h && (d->e[i] & 0xffffffffu) != member;
-    }
     return f;
 }
 
@@ -975,14 +966,14 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
 }
 
 /* Whether street answer f is one a merged index would drop as contradicted: neither the query
- * postcode nor a locality agrees, and the query names a postcode some member knows (and the
- * street has a postcode of its own that is not it), or f leaves a locality unexplained that
- * another member knows as a place (geocode_score.c, "never confidently wrong"; a place named
- * by the words the street explains contradicts nothing). */
+ * postcode nor a locality agrees, and the query names a postcode some member knows and the
+ * street has a postcode of its own that is not it (geocode_score.c, "never confidently wrong";
+ * a locality that another member knows as a place the member itself finds contradicting,
+ * through gc_query.set). */
 static bool contradicted(const struct first *f, const struct knowledge *k)
 {
-    return f->street && f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0 &&
-           ((k->pc && f->pc_data) || f->loose_known);
+    return f->street && f->mq_pc < 1 && f->mq_city <= 0 && f->mq_district <= 0 && k->pc &&
+           f->pc_data;
 }
 
 /* Whether f answers at street level or finer in a merged index. */
@@ -1117,7 +1108,7 @@ static int ask_members(const struct gc_set *s, const struct gc_query *q, const s
             if (rc < 0)
                 return rc;
             if (tmp->n > 0)
-                a->firsts[a->nf] = first_answer(s, members[i], tmp);
+                a->firsts[a->nf] = first_answer(members[i], tmp);
             memo_put(memo, members[i], q->exact_only, tmp, &a->firsts[a->nf]);
         }
         a->exact_confirmed |= tmp->exact_confirmed;
@@ -1408,7 +1399,7 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
                 return rc;
             struct first f;
             if (tmp->n > 0)
-                f = first_answer(s, i, tmp);
+                f = first_answer(i, tmp);
             memo_put(memo, i, true, tmp, &f);
         }
         if (tmp->exact_confirmed || tmp->exact_elsewhere || (tmp->exact_alone && !pc_known))
