@@ -28,7 +28,8 @@
  *   - fall-backs (a postcode, a city; a postcode one member knows against a town far from it
  *     that another knows) and no answer agree with the merged index, which falls
  *     back to a postcode whose town the query names even when a word of that town is a street
- *     elsewhere, as the postcode's member does alone;
+ *     elsewhere, as the postcode's member does alone, and to a town named in full one of
+ *     whose words is a street of it, not to the town left around that street;
  *   - reverse geocoding (points and areas) keeps the nearest, as the merged index does;
  *   - a set of one index gives that index's answers; a directory is its *.gbx by name;
  *     a missing index and an empty directory are refused naming the path.
@@ -658,6 +659,35 @@ static void test_a_town_of_another_member(void **state)
     pair_close(&p);
 }
 
+/* A town named in full ("Schaan Kepimo") one of whose words is a street of it ("Kepimo"),
+ * the first word another town ("Schaan"): read as that street in Schaan, the street is in
+ * another town, and the fall-back is the town the query names in full, not the one left
+ * around the street (Schaan, hundreds of km away); exact when the town is all the query
+ * says. In the merged index and in the set alike. */
+static void test_a_town_named_in_full(void **state)
+{
+    (void)state;
+    const struct record li1[] = {
+        addr("1", "Kepimo", NULL, "Schaan Kepimo", "LI", 50.6600, 27.0100, "k1"),
+        addr("2", "Kepimo", NULL, "Schaan Kepimo", "LI", 50.6602, 27.0102, "k2"),
+        addr("3", "Bergweg", "9494", "Schaan Kepimo", "LI", 50.6610, 27.0110, "k3")};
+    const struct record li2[] = {
+        addr("1", "Landstrasse", "9494", "Schaan", "LI", 47.1650, 9.5100, "k4")};
+    struct pair p;
+    pair_open(&p, "infull", li1, 3, li2, 1);
+    struct gc_query q = {.search_text = "Nosuchstrasse 8, Schaan Kepimo", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_CITY, NULL);
+    assert_string_equal(ra->c[0].city, "Schaan Kepimo");
+    assert_int_equal(ra->c[0].code, GC_UPHIERARCHY);
+    q.search_text = "Schaan Kepimo";
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_CITY, NULL);
+    assert_string_equal(ra->c[0].city, "Schaan Kepimo");
+    assert_int_equal(ra->c[0].code, GC_EXACT);
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, else of the index's country whose reading finds the longest street as written,
  * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
@@ -767,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_a_street_named_like_another_town),
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_a_town_of_another_member),
+        cmocka_unit_test(test_a_town_named_in_full),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

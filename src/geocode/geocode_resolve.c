@@ -480,6 +480,20 @@ static bool number_aside(struct gctx *g, struct hyp *h)
     return true;
 }
 
+/* Whether one of the runs of free text's leftover (tmp: no street taken) names a town and
+ * holds the tokens of h's street with others: the street was a word of a town the query names
+ * in full ("Praha Basejo", with a street "Basejo" in that town, read as that street in Praha). */
+static bool street_in_named_town(const struct gctx *g, const struct hyp *h, struct hyp *tmp)
+{
+    for (int i = 0; i < tmp->n_runs; i++) {
+        struct run *r = &tmp->runs[i];
+        if (r->first >= 0 && r->first <= h->span_i && h->span_j <= r->first + r->ntok &&
+            r->ntok > h->span_j - h->span_i && gc_run_names_place(g, r, RANK_CITY))
+            return true;
+    }
+    return false;
+}
+
 /* No credible street: the postcode, then a locality, then the country. A postcode whose town
  * the query contradicts ("10115 Berlin" against a US ZIP 10115) gives way to the town. */
 int gc_fallback(struct gctx *g, struct gc_result *out)
@@ -501,12 +515,15 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         gc_leftover_runs(g, &tmp);
     /* a street that is not in the town named: the rest is the town; unless that street is a
      * word of the query postcode's town, which the query's leftover runs name and the rest
-     * read around it does not ("679497 Triesenberg Banumo" with a street "Banumo" elsewhere) */
-    bool word_of_pc_town =
-        g->conflict_hyp > 0 && !g->structured && g->has_pc && g->pc_entry != IX_NONE &&
-        !names_postcode_town(g, &g->hyp[g->conflict_hyp - 1]) && names_postcode_town(g, &tmp);
-    if (g->conflict_hyp > 0 && !word_of_pc_town) {
-        h = &g->hyp[g->conflict_hyp - 1];
+     * read around it does not ("679497 Triesenberg Banumo" with a street "Banumo" elsewhere),
+     * or a word of another town the leftover names in full */
+    struct hyp *conflict = g->conflict_hyp > 0 ? &g->hyp[g->conflict_hyp - 1] : NULL;
+    bool word_of_town = conflict && !g->structured &&
+                        ((g->has_pc && g->pc_entry != IX_NONE &&
+                          !names_postcode_town(g, conflict) && names_postcode_town(g, &tmp)) ||
+                         street_in_named_town(g, conflict, &tmp));
+    if (conflict && !word_of_town) {
+        h = conflict;
         asked_street = true;
     } else if (!g->structured) {
         h = &tmp;
