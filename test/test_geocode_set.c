@@ -688,6 +688,33 @@ static void test_a_town_named_in_full(void **state)
     pair_close(&p);
 }
 
+/* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
+ * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
+ * one street of them, and one answer; so has the set, not two equal answers marked
+ * ambiguous. */
+static void test_one_street_in_two_members(void **state)
+{
+    (void)state;
+    const struct record a[] = {
+        addr("35", "Weigmannstrasse", "91207", "Lauf a.d.Pegnitz", "DE", 49.5100, 11.2800, "w1"),
+        addr("37", "Weigmannstrasse", "91207", "Lauf a.d.Pegnitz", "DE", 49.5102, 11.2802, "w2")};
+    const struct record b[] = {
+        addr("35", "Weigmannstrasse", "91207", "Lauf an der Pegnitz", "DE", 49.5100, 11.2800, "w3"),
+        addr("39", "Weigmannstrasse", "91207", "Lauf an der Pegnitz", "DE", 49.5104, 11.2804,
+             "w4")};
+    struct pair p;
+    pair_open(&p, "spelt", a, 2, b, 2);
+    struct gc_query q = {.search_text = "Weigmannstrasse 35, 91207 Lauf", .max_results = 5};
+    assert_int_equal(gc_set_forward(p.set, &q, ra, tmp), 0);
+    assert_int_equal(geocode_forward(p.merged, &q, rb), 0);
+    assert_one(rb, GL_HOUSENUMBER, "Weigmannstrasse");
+    assert_int_equal(rb->c[0].code, GC_EXACT);
+    assert_one(ra, GL_HOUSENUMBER, "Weigmannstrasse");
+    assert_int_equal(ra->c[0].code, GC_EXACT);
+    assert_true(ra->c[0].lat == rb->c[0].lat && ra->c[0].lon == rb->c[0].lon);
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, else of the index's country whose reading finds the longest street as written,
  * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
@@ -798,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_a_town_of_another_member),
         cmocka_unit_test(test_a_town_named_in_full),
+        cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

@@ -16,7 +16,9 @@
  *     locality, country): a merged index falls back only when no street is a candidate;
  *   - among street answers the best first answer wins, by match level, then point over
  *     interpolated, then relevance; members whose first answers tie exactly are all shown
- *     (in member order) and the answer is ambiguous, as one index marks two equal streets;
+ *     (in member order) and the answer is ambiguous, as one index marks two equal streets,
+ *     less those one index finds the same answer (one position, or one street's key close
+ *     by: same_as_kept);
  *   - among fall-backs the finest level wins (postcode, district, city ... country); two
  *     postcode answers go to the smaller country code, the first a merged index's sorted
  *     postcode table holds.
@@ -51,6 +53,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -941,6 +944,37 @@ static int cmp_tied(const struct member *ma, const struct gc_candidate *a, size_
     return (ia > ib) - (ia < ib);
 }
 
+/* Whether candidate c of member m is the answer of one kept[0..n) of another member (from[i]:
+ * its member), as one index finds two of its candidates the same (geocode_forward.c,
+ * same_answer): the same position, or streets of one key whose centres are closer than
+ * SAME_STREET_M (in one index, one street when their towns' keys are one: "Lauf a.d.Pegnitz"
+ * and "Lauf an der Pegnitz", members apart when a set is split by town). */
+static bool same_as_kept(const struct gc_set *s, const struct gc_candidate *kept,
+                         const size_t *from, int n, size_t m, const struct gc_candidate *c)
+{
+    const struct ix_street *sc = NULL;
+    bool looked = false;
+    for (int i = 0; i < n; i++) {
+        const struct gc_candidate *k = &kept[i];
+        if (from[i] == m)
+            continue; /* its own member found them apart */
+        if (fabs(k->lat - c->lat) < 1e-7 && fabs(k->lon - c->lon) < 1e-7)
+            return true;
+        if (!looked) {
+            sc = street_of(&s->m[m], c);
+            looked = true;
+        }
+        const struct ix_street *sk = sc ? street_of(&s->m[from[i]], k) : NULL;
+        if (sk &&
+            strcmp(ix_str(index_view(s->m[m].ix), sc->key),
+                   ix_str(index_view(s->m[from[i]].ix), sk->key)) == 0 &&
+            geo_approx_distance_m(fix2deg(sc->lat), fix2deg(sc->lon), fix2deg(sk->lat),
+                                  fix2deg(sk->lon)) < SAME_STREET_M)
+            return true;
+    }
+    return false;
+}
+
 /* A query postcode that some member knows is a postcode to a merged index, and a miss for
  * the streets of a member that does not know it: their postcode quality is 0, not "not
  * asked", and their relevance counts it. */
@@ -1326,12 +1360,15 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         align_postcode(out, &k);
         return unplaced(s, members, n, q, firsts[kept].member, firsts[kept].unplaced, out);
     }
-    /* several as good: their lists merged, each in its own order, the answer ambiguous */
+    /* several as good: their lists merged, each in its own order, less the answers another
+     * member's list has (same_as_kept); ambiguous when more than one is left, or a member's
+     * own answer is */
     int max = max_of(q->max_results);
     size_t from[GC_MAX_CANDIDATES];
     from[0] = firsts[kept].member; /* (overwritten by the first list) */
     struct gc_candidate merged[GC_MAX_CANDIDATES];
     size_t mfrom[GC_MAX_CANDIDATES];
+    bool ambiguous = false;
     out->n = 0;
     for (size_t w = 0; w < nw; w++) {
         const struct member *m = &s->m[win[w]];
@@ -1339,18 +1376,19 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         if (rc < 0)
             return rc;
         align_postcode(tmp, &k);
-        int i = 0, j = 0, o = 0;
-        while (o < max && (i < out->n || j < tmp->n)) {
+        ambiguous |= tmp->n > 0 &&
+                     (tmp->c[0].code == GC_AMBIGUOUS || tmp->c[0].code == GC_AMBIGUOUS_UPHIERARCHY);
+        int i = 0, j = 0, o = 0; /* all of both, to count them: shown up to max below */
+        while (o < GC_MAX_CANDIDATES && (i < out->n || j < tmp->n)) {
             bool take_out =
                 j >= tmp->n || (i < out->n && cmp_tied(&s->m[from[i]], &out->c[i], from[i], m,
                                                        &tmp->c[j], win[w]) <= 0);
-            if (take_out) {
-                copy_cand(&merged[o], &out->c[i]);
-                mfrom[o++] = from[i++];
-            } else {
-                copy_cand(&merged[o], &tmp->c[j++]);
-                mfrom[o++] = win[w];
-            }
+            const struct gc_candidate *c = take_out ? &out->c[i++] : &tmp->c[j++];
+            size_t cm = take_out ? from[i - 1] : win[w];
+            if (same_as_kept(s, merged, mfrom, o, cm, c))
+                continue;
+            copy_cand(&merged[o], c);
+            mfrom[o++] = cm;
         }
         for (int x = 0; x < o; x++) {
             copy_cand(&out->c[x], &merged[x]);
@@ -1358,7 +1396,10 @@ static int forward_over(const struct gc_set *s, const struct gc_query *q, const 
         }
         out->n = o;
     }
-    mark_ambiguous(out);
+    if (ambiguous || out->n > 1)
+        mark_ambiguous(out);
+    if (out->n > max)
+        out->n = max;
     bool known = false;
     for (size_t i = 0; i < nf; i++)
         known |= firsts[i].member == from[0] && firsts[i].unplaced;
