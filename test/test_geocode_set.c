@@ -715,6 +715,27 @@ static void test_one_street_in_two_members(void **state)
     pair_close(&p);
 }
 
+/* A street and number alone ("Livoba Loch 21") whose name is one street's as written
+ * ("Livoba Loch", in Schellenberg Livoba) and another's less a short word ("Livoba Im Loch",
+ * in Schaan Livoba: one key): one index finds it in two towns, unplaced, and so does the set,
+ * though the member of "Livoba Im Loch" counts three words in its name (the set weighs
+ * answers by the query's tokens the street explains, as one index scores them). */
+static void test_a_street_with_a_word_less(void **state)
+{
+    (void)state;
+    const struct record a[] = {
+        addr("21", "Livoba Im Loch", NULL, "Schaan Livoba", "LI", 47.1650, 9.5100, "i1"),
+        addr("23", "Livoba Im Loch", NULL, "Schaan Livoba", "LI", 47.1652, 9.5102, "i2")};
+    const struct record b[] = {
+        addr("21", "Livoba Loch", NULL, "Schellenberg Livoba", "LI", 47.2300, 9.5400, "i3")};
+    struct pair p;
+    pair_open(&p, "wordless", a, 2, b, 1);
+    struct gc_query q = {.search_text = "Livoba Loch 21", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_int_equal(ra->n, 0);
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, else of the index's country whose reading finds the longest street as written,
  * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
@@ -826,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_a_town_of_another_member),
         cmocka_unit_test(test_a_town_named_in_full),
         cmocka_unit_test(test_one_street_in_two_members),
+        cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

@@ -125,8 +125,11 @@ struct gc_result {
      * (exact_alone: when no other index knows one either), or exists with the house number
      * under another postcode this index knows (exact_elsewhere) */
     bool exact_alone, exact_elsewhere;
-    /* gc_query.in_set: the first candidate is a street this index finds unplaced */
+    /* gc_query.in_set: the first candidate is a street this index finds unplaced; the query
+     * tokens its street explains (what one index scores it by: "Livoba Loch" explains two,
+     * though the street is "Livoba Im Loch") */
     bool unplaced;
+    int span_tokens;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

@@ -459,6 +459,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
+    out->span_tokens = 0;
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -473,6 +474,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->n = 0;
     out->asked = 1;
     out->unplaced = false;
+    out->span_tokens = 0;
     find_candidates(g);
     out->exact_confirmed = g->exact_confirmed;
     out->exact_alone = g->exact_alone;
@@ -495,6 +497,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
         out->unplaced = true;
     }
     emit_best(g, out);
+    out->span_tokens = g->cand[g->order[0]].span_tokens; /* emit_best's first */
     return 0;
 }
 

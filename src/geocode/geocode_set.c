@@ -749,7 +749,7 @@ struct first {
     bool pc_data; /* ... whose data has a postcode */
     char country[2];
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
-    int name_words;                                         /* words of the street's name */
+    int span_tokens;          /* query tokens its street explains (gc_result.span_tokens) */
     bool unplaced;            /* its member finds the street unplaced (gc_result.unplaced) */
     float lat, lon, radius_m; /* where it is, and how far its map view reaches */
 };
@@ -809,15 +809,14 @@ static void learn(struct knowledge *k, const struct first *f)
 
 /*
  * The score one index would give first answer f, from what the answer shows (its match
- * qualities) and GC_WEIGHTS: the street and the words of its name (for the query's words
- * the street explains), the postcode (a query postcode that f's member did not know is a
- * miss), the locality (a locality it did not place leaves its words unexplained), the state,
- * the house number.
+ * qualities) and GC_WEIGHTS: the street and the query's tokens it explains, the postcode (a query
+ * postcode that f's member did not know is a miss), the locality (a locality it did not place
+ * leaves its words unexplained), the state, the house number.
  */
 static double estimate(const struct first *f, const struct knowledge *k)
 {
     const struct gc_weights *w = &GC_WEIGHTS;
-    double sc = w->street * f->mq_street + w->span_token * f->name_words;
+    double sc = w->street * f->mq_street + w->span_token * f->span_tokens;
     if (f->mq_pc >= 1)
         sc += w->postcode;
     else if (f->mq_pc >= 0 || k->pc)
@@ -855,7 +854,7 @@ static struct first first_answer(size_t member, const struct gc_result *r)
     f.lon = (float)c->lon;
     f.radius_m = (float)((c->tl_lat - c->lat) * 111320.0); /* gc_set_view's */
     f.pc_data = c->postcode && *c->postcode;
-    f.name_words = c->street ? count_words(c->street, strlen(c->street), true) : 0;
+    f.span_tokens = f.street ? r->span_tokens : 0;
     f.unplaced = r->unplaced;
     return f;
 }
@@ -1184,7 +1183,7 @@ static bool settled(const struct first *f)
  *   - no knowledge can drop it as contradicted (it has the postcode or a locality), and its
  *     estimate is at least ef, the one it has when a postcode and a locality are known;
  *   - ef beats the most another member could score: an address point on the street spelt as
- *     the query spells it, with two more words in its name than f's, in the query's state,
+ *     the query spells it, explaining two more of its tokens than f's, in the query's state,
  *     not in its postcode, and in its town only when a locality key was not looked up;
  *   - the other answers of firsts stay below ef by more than a tie (knowledge only lowers
  *     them), unless they and f are settled (they keep their estimates and ties).
@@ -1206,7 +1205,7 @@ static bool beyond_reach(const struct first *firsts, size_t nf, size_t kept,
                       .mq_city = out->towns_all ? -1 : 1,
                       .mq_district = -1,
                       .mq_state = 1,
-                      .name_words = f->name_words + 2};
+                      .span_tokens = f->span_tokens + 2};
     struct knowledge ko = {.pc = k->pc, .locality = false, .loc_words = k->loc_words};
     if (ef - estimate(&o, &ko) <= GC_WEIGHTS.tie)
         return false;
