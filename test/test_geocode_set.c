@@ -736,6 +736,29 @@ static void test_a_street_with_a_word_less(void **state)
     pair_close(&p);
 }
 
+/* A locality that is no town of the street's member but a place of another member's close to
+ * the street ("Praha", 2 km from the street "Kevofe" of the town Schaan Kevofe, whose own
+ * place is farther): one index takes it as a place near the street (0.8), and so does the
+ * member, through the set. */
+static void test_a_place_of_another_member_near_the_street(void **state)
+{
+    (void)state;
+    const struct record a[] = {
+        addr("1", "Kevofe", NULL, "Schaan Kevofe", "LI", 50.1223, 14.5179, "n1"),
+        addr("2", "Kevofe", NULL, "Schaan Kevofe", "LI", 50.1225, 14.5181, "n2"),
+        addr("1", "Bergweg", NULL, "Schaan Kevofe", "LI", 50.2100, 14.5100, "n3"),
+        addr("2", "Bergweg", NULL, "Schaan Kevofe", "LI", 50.2102, 14.5102, "n4")};
+    const struct record b[] = {
+        addr("1", "Na Porici", "11000", "Praha", "CZ", 50.1292, 14.4938, "n5")};
+    struct pair p;
+    pair_open(&p, "nearby", a, 4, b, 1);
+    struct gc_query q = {.search_text = "Kevofe, Praha", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_STREET, "Kevofe");
+    assert_true(ra->c[0].mq[MQ_CITY] > 0.79 && ra->c[0].mq[MQ_CITY] < 0.81);
+    pair_close(&p);
+}
+
 /* Names are read in the languages of the country a query names, or of its postcode's when it
  * names none, else of the index's country whose reading finds the longest street as written,
  * in an index of several countries as in a member of one: "Ave" is "Avenue" in English, and
@@ -848,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_a_town_named_in_full),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
+        cmocka_unit_test(test_a_place_of_another_member_near_the_street),
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),

@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 struct index;
+struct index_view;
+struct ix_place;
 
 #define GC_MAX_CANDIDATES   16
 #define GC_DEFAULT_RADIUS_M 250.0 /* reverse geocoding, when prox has no radius */
@@ -62,14 +64,16 @@ enum gc_mq {
 /* What an index set knows beyond the member it asks (geocode_set.c), so that the member
  * weighs the query as one index over the set would: it narrows a street name, sets it aside
  * or finds it too wide by how many streets of that key the whole set holds, and reads a
- * locality as a town when any member has a place of that name. */
+ * locality as a town, or as a place near the street, when any member has such a place. */
 struct gc_set_lookup {
     /* The streets of key (len bytes and a NUL, as the indexes store it) over the set, in
      * country cc or in every country (cc NULL); any number above cap when they are more. */
     uint32_t (*count)(void *ctx, const char *key, size_t len, const char *cc, uint32_t cap);
-    /* The smallest rank (RANK_*: the coarsest) of the places of key (as count's) over the
-     * set in country cc ("" every country), INT_MAX when there is none. */
-    int (*place_rank)(void *ctx, const char *key, size_t len, const char *cc);
+    /* fn(arg, view, place) for each place of key (as count's) in the members that have one
+     * (the asking member's too), until fn returns false. */
+    void (*each_place)(void *ctx, const char *key, size_t len,
+                       bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
+                       void *arg);
     void *ctx;
 };
 

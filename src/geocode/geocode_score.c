@@ -8,6 +8,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -61,6 +62,21 @@ bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank)
     return false;
 }
 
+/* each_place: the smallest rank of the places in country cc */
+struct rank_arg {
+    const char *cc;
+    int rank;
+};
+
+static bool min_rank(void *arg, const struct index_view *v, const struct ix_place *pl)
+{
+    struct rank_arg *a = arg;
+    (void)v;
+    if (country_ok(a->cc, pl->country) && pl->rank < a->rank)
+        a->rank = pl->rank;
+    return true;
+}
+
 bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
 {
     if (gc_run_names_place_here(g, r, max_rank))
@@ -69,10 +85,45 @@ bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
     if (!set)
         return false;
     if (r->set_rank < 0 || memcmp(r->set_cc, g->cc, 2) != 0) { /* once a run and filter */
-        r->set_rank = set->place_rank(set->ctx, r->key, r->klen, g->cc);
+        struct rank_arg a = {g->cc, INT_MAX};
+        set->each_place(set->ctx, r->key, r->klen, min_rank, &a);
+        r->set_rank = a.rank;
         memcpy(r->set_cc, g->cc, 2);
     }
     return r->set_rank <= max_rank;
+}
+
+/* Places of key in this index (and in an index set's member, in every member) to fn, until
+ * it returns false. */
+static void each_place(const struct gctx *g, const char *key, size_t len,
+                       bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
+                       void *arg)
+{
+    const struct index_view *v = g->v;
+    for (uint32_t p = index_place_first(g->ix, key, len);
+         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
+        if (!fn(arg, v, &v->places[p]))
+            return;
+    if (g->q->set)
+        g->q->set->each_place(g->q->set->ctx, key, len, fn, arg);
+}
+
+/* each_place: the nearest place of city rank or coarser in country cc */
+struct city_arg {
+    const char *cc;
+    double lat, lon, best;
+};
+
+static bool nearest_city(void *arg, const struct index_view *v, const struct ix_place *pl)
+{
+    struct city_arg *a = arg;
+    (void)v;
+    if (pl->rank > RANK_CITY || (a->cc[0] && pl->country[0] && memcmp(pl->country, a->cc, 2) != 0))
+        return true;
+    double d = geo_approx_distance_m(a->lat, a->lon, fix2deg(pl->lat), fix2deg(pl->lon));
+    if (d < a->best)
+        a->best = d;
+    return true;
 }
 
 /* Metres from (lat, lon) to the nearest place of key in country cc of at least city rank, or
@@ -80,27 +131,44 @@ bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
 static double city_distance(const struct gctx *g, const char *key, const char cc[2], double lat,
                             double lon)
 {
-    const struct index_view *v = g->v;
-    double best = HUGE_VAL;
-    for (uint32_t p = index_place_first(g->ix, key, strlen(key));
-         p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++) {
-        const struct ix_place *pl = &v->places[p];
-        if (pl->rank > RANK_CITY || (cc[0] && pl->country[0] && memcmp(pl->country, cc, 2) != 0))
-            continue;
-        double d = geo_approx_distance_m(lat, lon, fix2deg(pl->lat), fix2deg(pl->lon));
-        if (d < best)
-            best = d;
-    }
-    return best;
+    struct city_arg a = {cc, lat, lon, HUGE_VAL};
+    each_place(g, key, strlen(key), nearest_city, &a);
+    return a.best;
 }
 
-/* Whether place pl belongs to the city whose key is ck ("Praha 9" to Praha). */
-static bool place_in_city(const struct gctx *g, const struct ix_place *pl, const char *ck)
+/* Whether place pl (in view v) belongs to the city whose key is ck ("Praha 9" to Praha). */
+static bool place_in_city(const struct gctx *g, const struct index_view *v,
+                          const struct ix_place *pl, const char *ck)
 {
-    const char *city = ix_str(g->v, pl->city);
+    const char *city = ix_str(v, pl->city);
     char key[KEY_MAX];
     int n = *city ? norm_key(city, strlen(city), g->cc_arg, key, sizeof(key)) : 0;
     return n > 0 && strcmp(key, ck) == 0;
+}
+
+/* each_place: whether a place of the run's name is near street s (locality_match) */
+struct near_arg {
+    const struct gctx *g;
+    const struct ix_street *s;
+    const char *ck; /* s's city key */
+    double slat, slon;
+    bool near, district;
+};
+
+static bool place_near(void *arg, const struct index_view *v, const struct ix_place *pl)
+{
+    struct near_arg *a = arg;
+    if (!country_ok(a->g->cc, pl->country))
+        return true;
+    double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
+    double d = geo_approx_distance_m(a->slat, a->slon, fix2deg(pl->lat), fix2deg(pl->lon));
+    if (d <= limit && (!*a->ck || place_in_city(a->g, v, pl, a->ck) ||
+                       d < city_distance(a->g, a->ck, a->s->country, a->slat, a->slon))) {
+        a->near = true;
+        a->district = pl->rank > RANK_CITY;
+        return false;
+    }
+    return true;
 }
 
 /* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
@@ -120,20 +188,17 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
     /* A place with that name close to the street (a village within a municipality) that
      * belongs to the street's city or is closer to the street than that city is: a
      * neighbouring town is not the street's. */
+    struct near_arg a = {g, s, ck, fix2deg(s->lat), fix2deg(s->lon), false, false};
     uint32_t p = run_places(g, r);
-    double slat = fix2deg(s->lat), slon = fix2deg(s->lon);
-    for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0;
-         p++) {
-        const struct ix_place *pl = &v->places[p];
-        if (!country_ok(g->cc, pl->country))
-            continue;
-        double limit = pl->rank <= RANK_CITY ? GC_WEIGHTS.near_city_m : GC_WEIGHTS.near_place_m;
-        double d = geo_approx_distance_m(slat, slon, fix2deg(pl->lat), fix2deg(pl->lon));
-        if (d <= limit && (!*ck || place_in_city(g, pl, ck) ||
-                           d < city_distance(g, ck, s->country, slat, slon))) {
-            *is_district = pl->rank > RANK_CITY;
-            return GC_WEIGHTS.locality_near;
-        }
+    for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0 &&
+           place_near(&a, v, &v->places[p]);
+         p++)
+        ;
+    if (!a.near && g->q->set && gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))
+        g->q->set->each_place(g->q->set->ctx, r->key, r->klen, place_near, &a);
+    if (a.near) {
+        *is_district = a.district;
+        return GC_WEIGHTS.locality_near;
     }
     /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
      * another town's own name ("Triesen" is not "Triesenberg") */
@@ -195,7 +260,8 @@ static double run_bound(const struct gctx *g, const struct ix_street *s, struct 
     const char *ck = ix_str(g->v, s->city_key), *dk = ix_str(g->v, s->district_key);
     if ((*ck && strcmp(ck, r->key) == 0) || (*dk && strcmp(dk, r->key) == 0))
         return w->locality;
-    if (run_places(g, r) != IX_NONE)
+    if (run_places(g, r) != IX_NONE ||
+        (g->q->set && gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))) /* a place of the set */
         return w->locality * w->locality_near;
     if ((*ck && prefix_similarity(ck, strlen(ck), r->key, r->klen) > 0) ||
         (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0))

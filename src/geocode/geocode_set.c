@@ -52,7 +52,6 @@
 #include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -635,14 +634,15 @@ static uint32_t street_count(void *ctx, const char *key, size_t len, const char 
     return n;
 }
 
-/* gc_set_lookup.place_rank: the smallest rank of the places of key in country cc in the
- * members that hold key (the town directory names them, with others of the same hash). */
-static int place_rank(void *ctx, const char *key, size_t len, const char *cc)
+/* gc_set_lookup.each_place: the places of key in the members that hold key (the town
+ * directory names them, with others of the same hash). */
+static void each_place(void *ctx, const char *key, size_t len,
+                       bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
+                       void *arg)
 {
     struct counts *c = ctx;
     const struct dir *d = &set_dirs(c->s)->town;
     uint32_t h = ix_key_hash(key, len);
-    int rank = INT_MAX;
     size_t i, end = dir_bucket(d, h, &i);
     for (; i < end; i++) {
         if (d->e[i] >> 32 != h)
@@ -651,10 +651,9 @@ static int place_rank(void *ctx, const char *key, size_t len, const char *cc)
         const struct index_view *v = index_view(ix);
         for (uint32_t p = index_place_first(ix, key, len);
              p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
-            if (country_ok(cc, v->places[p].country) && v->places[p].rank < rank)
-                rank = v->places[p].rank;
+            if (!fn(arg, v, &v->places[p]))
+                return;
     }
-    return rank;
 }
 
 /* What route_first looks the query's keys up as. */
@@ -1463,7 +1462,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
                    struct gc_result *tmp)
 {
     /* every member asked counts a street name's streets and finds places over the set */
-    struct counts counts = {.api = {street_count, place_rank, NULL}, .s = s};
+    struct counts counts = {.api = {street_count, each_place, NULL}, .s = s};
     counts.api.ctx = &counts;
     struct gc_query counted = *q;
     counted.set = s->n > 1 ? &counts.api : NULL;
