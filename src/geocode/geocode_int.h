@@ -131,7 +131,7 @@ struct run {
     bool place_known;     /* place_first is looked up (the first candidate that asked) */
     uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
     char set_cc[2];       /* an index set's member: the country filter set_rank was asked in, */
-    int set_rank;         /* ... and the set's answer (gc_set_lookup.place_rank), -1 not yet */
+    int set_rank;         /* ... and the smallest rank of its places over the set, -1 not yet */
 };
 
 /* A hypothesis of which tokens are the street and the house number; the rest are runs. */
