@@ -130,6 +130,8 @@ struct run {
     size_t klen;
     bool place_known;     /* place_first is looked up (the first candidate that asked) */
     uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
+    int8_t town_beside;   /* -1 not yet: whether with its hypothesis' street tokens beside it
+                           * the run names a town ("Praha" and the street "Kevofe": Praha Kevofe) */
     char set_cc[2];       /* an index set's member: the country filter set_rank was asked in, */
     int set_rank;         /* ... and the smallest rank of its places over the set, -1 not yet */
 };

@@ -835,6 +835,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
     r->place_known = false;
     r->set_rank = -1;
+    r->town_beside = -1;
     if (r->klen)
         h->n_runs++;
 }
@@ -1343,6 +1344,7 @@ void gc_parse_structured(struct gctx *g)
             r->first = -1;
             r->place_known = false;
             r->set_rank = -1;
+            r->town_beside = -1;
             h->n_runs++;
         }
     }

@@ -171,10 +171,34 @@ static bool place_near(void *arg, const struct index_view *v, const struct ix_pl
     return true;
 }
 
-/* How well a locality run agrees with street s: 1 exact city or district, 0.8 a place of
- * that name near the street, 0.7 a similar name, 0 not at all. Sets which field matched. */
-static double locality_match(const struct gctx *g, const struct ix_street *s, struct run *r,
-                             bool *is_district)
+/* Whether run r and the street tokens of h beside it name a town together: the street was
+ * read from the rest of the name of a town the query gives in full ("keloraova 160/40, Praha
+ * Kevofe", a street "Kevofe" elsewhere), so r says nothing of where that street is. */
+static bool town_beside(struct gctx *g, const struct hyp *h, struct run *r)
+{
+    if (r->town_beside < 0) {
+        int i = r->first, j = r->first + r->ntok;
+        if (h->span_i < 0 || i < 0 || (j != h->span_i && h->span_j != i)) {
+            r->town_beside = 0;
+        } else {
+            struct run t = {.first = j == h->span_i ? i : h->span_i,
+                            .place_known = false,
+                            .set_rank = -1,
+                            .town_beside = 0};
+            int end = j == h->span_i ? h->span_j : j;
+            t.ntok = end - t.first;
+            t.klen = gc_span_key(g, t.first, end, t.key, sizeof(t.key));
+            r->town_beside = t.klen > 0 && gc_run_names_place(g, &t, RANK_CITY);
+        }
+    }
+    return r->town_beside;
+}
+
+/* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
+ * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
+ * street's tokens name a town). Sets which field matched. */
+static double locality_match(struct gctx *g, const struct hyp *h, const struct ix_street *s,
+                             struct run *r, bool *is_district)
 {
     const struct index_view *v = g->v;
     const char *ck = ix_str(v, s->city_key), *dk = ix_str(v, s->district_key);
@@ -185,6 +209,8 @@ static double locality_match(const struct gctx *g, const struct ix_street *s, st
         *is_district = true;
         return 1.0;
     }
+    if (town_beside(g, h, r))
+        return 0;
     /* A place with that name close to the street (a village within a municipality) that
      * belongs to the street's city or is closer to the street than that city is: a
      * neighbouring town is not the street's. */
@@ -299,7 +325,7 @@ void gc_score_street(struct gctx *g, struct cand *c)
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
         bool is_d;
-        double m = locality_match(g, s, r, &is_d);
+        double m = locality_match(g, h, s, r, &is_d);
         if (m > 0) {
             sc += w->locality * m;
             c->confirmed = true;
