@@ -93,18 +93,24 @@ bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
     return r->set_rank <= max_rank;
 }
 
-/* Places of key in this index (and in an index set's member, in every member) to fn, until
- * it returns false. */
-static void each_place(const struct gctx *g, const char *key, size_t len,
-                       bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
-                       void *arg)
+typedef bool place_fn(void *arg, const struct index_view *v, const struct ix_place *pl);
+
+/* This index's places of key from first (index_place_first's) to fn; false when fn stopped. */
+static bool here_places(const struct index_view *v, uint32_t first, const char *key, place_fn *fn,
+                        void *arg)
 {
-    const struct index_view *v = g->v;
-    for (uint32_t p = index_place_first(g->ix, key, len);
+    for (uint32_t p = first;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
         if (!fn(arg, v, &v->places[p]))
-            return;
-    if (g->q->set)
+            return false;
+    return true;
+}
+
+/* Places of key in this index (and in an index set's member, in every member) to fn, until
+ * it returns false. */
+static void each_place(const struct gctx *g, const char *key, size_t len, place_fn *fn, void *arg)
+{
+    if (here_places(g->v, index_place_first(g->ix, key, len), key, fn, arg) && g->q->set)
         g->q->set->each_place(g->q->set->ctx, key, len, fn, arg);
 }
 
@@ -215,12 +221,8 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
      * belongs to the street's city or is closer to the street than that city is: a
      * neighbouring town is not the street's. */
     struct near_arg a = {g, s, ck, fix2deg(s->lat), fix2deg(s->lon), false, false};
-    uint32_t p = run_places(g, r);
-    for (; p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), r->key) == 0 &&
-           place_near(&a, v, &v->places[p]);
-         p++)
-        ;
-    if (!a.near && g->q->set && gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))
+    if (here_places(v, run_places(g, r), r->key, place_near, &a) && g->q->set &&
+        gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) /* the set's, when it has any */
         g->q->set->each_place(g->q->set->ctx, r->key, r->klen, place_near, &a);
     if (a.near) {
         *is_district = a.district;
