@@ -7,10 +7,12 @@
  * The index is built from records made here: TOWNS towns "Town 001" ... in Germany, each with
  * "Hauptstrasse" 1..3 and a street of its own ("Weg Ddd" in town 333) 1, postcode 10000 +
  * town, on a grid 0.1° apart, and Germany's area; "Obere Kirchgasse" 1..3 in town 2 and
- * "Kirchgasse" 1 in towns 101 to 110; "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho"
- * 2 in "Lindenau" (slot 401) and "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1
- * in town 9; "Grenzweg" 1 in "Zollhaus" in Germany, Austria and Switzerland; and "Queens Road"
- * in two towns of Fiji, on either side of longitude 180.
+ * "Kirchgasse" 1 in towns 101 to 110; "Untere Muehlgasse" 1..3 and "Muehlgasse" 2 in town 3;
+ * "Birkenau Waldweg" 1 and "Birke Waldweg" 1 in town 5 and "Waldweg" 1 in "Birkenau" (slot 5);
+ * "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho" 2 in "Lindenau" (slot 401) and
+ * "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1 in town 9; "Grenzweg" 1 in
+ * "Zollhaus" in Germany, Austria and Switzerland; and "Queens Road" in two towns of Fiji, on
+ * either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -89,6 +91,12 @@ static int setup(void **state)
         emit(&sink, 2, "Obere Kirchgasse", n);
     for (int t = 101; t <= 110; t++)
         emit(&sink, t, "Kirchgasse", 1);
+    for (int n = 1; n <= 3; n++)
+        emit(&sink, 3, "Untere Muehlgasse", n);
+    emit(&sink, 3, "Muehlgasse", 2);
+    emit(&sink, 5, "Birkenau Waldweg", 1);
+    emit(&sink, 5, "Birke Waldweg", 1);
+    emit_named(&sink, 5, "Birkenau", "Waldweg", 1);
     for (int n = 1; n <= 3; n++) /* a town of a name in letters, at slot 401 */
         emit_named(&sink, TOWNS + 1, "Lindenau", "Dorfstrasse", n);
     emit(&sink, 7, "Lindenbau", 1); /* one edit from it */
@@ -282,8 +290,8 @@ static int made(void)
  * postcode nor the town narrows it (they are not theirs), and the street that has both explains
  * the whole query: the ten are not even candidates, and only that one is scored. Without
  * postcode and town, nothing confirms it and the ten could come near it: all eleven are
- * candidates and scored, and the answer is the same. So it is when the names are found by
- * spelling tolerance ("Kirchgase"). */
+ * candidates and scored, and the answer is the same (the longer name first, alone: 1 + 11).
+ * So it is when the names are found by spelling tolerance ("Kirchgase"). */
 static void test_a_street_that_cannot_win_is_not_scored(void **state)
 {
     (void)state;
@@ -296,13 +304,44 @@ static void test_a_street_that_cannot_win_is_not_scored(void **state)
     q.search_text = "Obere Kirchgasse 2";
     expect_town(&q, 2);
     assert_string_equal(res->c[0].street, "Obere Kirchgasse");
-    assert_int_equal(made(), 11);
-    assert_int_equal(scored(), 11);
+    assert_int_equal(made(), 1 + 11);
+    assert_int_equal(scored(), 1 + 11);
     q.search_text = "Obere Kirchgase 2, 10002 Town 002";
     expect_town(&q, 2);
     assert_string_equal(res->c[0].street, "Obere Kirchgasse");
     assert_int_equal(made(), 1);
     assert_int_equal(scored(), 1);
+}
+
+/* A name inside a longer one ("Muehlgasse" in "Untere Muehlgasse 2, 10003 Town 003") is made
+ * a candidate only when its streets could be answers: here the longer name is the street of
+ * the postcode and town, and "Untere" is no town, place, similar name or state, so the town's
+ * "Muehlgasse" could not come near it and is not made. Where the word left over names the
+ * shorter name's town ("Birkenau Waldweg 1, 10005": the "Waldweg" of Birkenau, in that
+ * postcode too) or a name like it ("Birke"), that street is a candidate, and it is the
+ * answer, as it was when every name was read at once. */
+static void test_a_name_inside_a_longer_one(void **state)
+{
+    (void)state;
+    struct gc_query q = {
+        .search_text = "Untere Muehlgasse 2, 10003 Town 003", .country = "DEU", .max_results = 5};
+    expect_town(&q, 3);
+    assert_string_equal(res->c[0].street, "Untere Muehlgasse");
+    assert_int_equal(made(), 1);
+    q.search_text = "Muehlgasse 2, 10003 Town 003";
+    expect_town(&q, 3);
+    assert_string_equal(res->c[0].street, "Muehlgasse");
+    q.search_text = "Birkenau Waldweg 1, 10005";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_true(res->n >= 1);
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(res->c[0].street, "Waldweg");
+    assert_string_equal(res->c[0].city, "Birkenau");
+    q.search_text = "Birke Waldweg 1, 10005"; /* a name like the town's is one too */
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_true(res->n >= 1);
+    assert_string_equal(res->c[0].street, "Waldweg");
+    assert_string_equal(res->c[0].city, "Birkenau");
 }
 
 /* Geocode text (in Germany) and require one exact house-number answer on street in
@@ -481,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_a_name_in_every_town_without_a_town_is_ambiguous),
         cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
+        cmocka_unit_test(test_a_name_inside_a_longer_one),
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
         cmocka_unit_test(test_the_street_town_table),

@@ -1292,22 +1292,53 @@ static void check_key_table(const struct index *ix, const uint32_t *slot, size_t
 }
 
 /* Every street's city key may be one (index_city_key_maybe is never wrong for a key there),
- * and most keys that are none are not (the filter answers for most of them). */
+ * and most keys that are none are not (the filter answers for most of them). So for its city
+ * and district keys together (index_town_key_maybe), their first four bytes
+ * (index_town_prefix_maybe) and its state's key in its country's languages
+ * (index_state_key_maybe, as the scorer reads a state). */
 static void check_city_keys(const struct index *ix)
 {
     const struct index_view *v = index_view(ix);
-    size_t asked = 0, none = 0;
+    size_t asked = 0, none = 0, towns = 0, town_none = 0, states = 0, state_none = 0;
     for (size_t e = 0; e < v->n_streets; e++) {
-        const char *key = ix_str(v, v->streets[e].city_key);
-        if (!*key)
+        const struct ix_street *s = &v->streets[e];
+        const char *town[2] = {ix_str(v, s->city_key), ix_str(v, s->district_key)};
+        for (int k = 0; k < 2; k++) {
+            if (!*town[k])
+                continue;
+            size_t len = strlen(town[k]);
+            assert_true(index_town_key_maybe(ix, town[k], len));
+            assert_int_equal(index_town_prefix_maybe(ix, town[k], len), len >= 4);
+            char other[300];
+            snprintf(other, sizeof(other), "qxq%s", town[k]);
+            towns++;
+            town_none += !index_town_key_maybe(ix, other, strlen(other)) &&
+                         !index_town_prefix_maybe(ix, other, strlen(other));
+        }
+        const char *st = ix_str(v, s->state);
+        char cc[3] = {s->country[0], s->country[1], '\0'}, key[300];
+        int kl = *st && *cc ? norm_key(st, strlen(st), cc, key, sizeof(key)) : 0;
+        if (kl > 0) {
+            assert_true(index_state_key_maybe(ix, cc, key, (size_t)kl));
+            char lower[3] = {(char)(cc[0] | 0x20), (char)(cc[1] | 0x20), '\0'};
+            assert_true(index_state_key_maybe(ix, lower, key, (size_t)kl));
+            char other[310];
+            snprintf(other, sizeof(other), "qxq%s%zu", key, e % 100);
+            states++;
+            state_none += !index_state_key_maybe(ix, cc, other, strlen(other));
+        }
+        const char *key_c = town[0];
+        if (!*key_c)
             continue;
-        assert_true(index_city_key_maybe(ix, key, strlen(key)));
+        assert_true(index_city_key_maybe(ix, key_c, strlen(key_c)));
         char other[300];
-        snprintf(other, sizeof(other), "%sqx", key);
+        snprintf(other, sizeof(other), "%sqx", key_c);
         asked++;
         none += !index_city_key_maybe(ix, other, strlen(other));
     }
     assert_true(asked > 0 && none > asked * 8 / 10);
+    assert_true(towns > 0 && town_none > towns * 9 / 10);
+    assert_true(state_none >= states * 9 / 10);
 }
 
 /* The key tables of two indexes: streets (a German town's OSM and an American county's TIGER

@@ -201,6 +201,21 @@ static void score_streets(struct gctx *g, int from, bool spelled)
     }
 }
 
+/* What the exact streets say (gc_result.exact_confirmed, exact_alone, exact_elsewhere). A
+ * street name that exists (with its house number), only not where the query says, is no
+ * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
+ * "Bergstraße 39" elsewhere with a word left over). */
+static void exact_flags(struct gctx *g)
+{
+    bool elsewhere = false;
+    for (int i = 0; i < g->ncand && !elsewhere; i++)
+        elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
+                    g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
+    g->exact_confirmed = any_cand(g, 0, confirmed);
+    g->exact_alone = any_cand(g, 0, credible_alone);
+    g->exact_elsewhere = elsewhere;
+}
+
 /*
  * Steps 1-3: the hypotheses and their scored candidates. The streets of a name that the query's
  * postcode and towns narrow to none (some other town's "Hauptstraße", found in "Alte
@@ -208,7 +223,9 @@ static void score_streets(struct gctx *g, int from, bool spelled)
  * that postcode or town: such a one explains every token, and those streets are not in the
  * postcode or town, so they could not outrank it (at country scale they are most of a query's
  * candidates). Spelling tolerance only when no exact street is credible: within one edit
- * first, two edits only when nothing near answers the query (near_answer).
+ * first, two edits only when nothing near answers the query (near_answer). The streets of a
+ * span inside a longer exact span wait (hyp.inner) until no confirmed street is found without
+ * them, or forward finds that they could not be answers (inner_outranked).
  */
 static void find_candidates(struct gctx *g)
 {
@@ -220,22 +237,18 @@ static void find_candidates(struct gctx *g)
             g->cc_arg = g->cc;
     }
     score_streets(g, 0, false);
+    if (g->ninner > 0 && !any_cand(g, 0, confirmed)) { /* the inner spans may answer */
+        gc_add_inner_spans(g);
+        score_streets(g, 0, false);
+    }
     if (g->nwide > 0 && !any_cand(g, 0, confirmed)) {
         int before = g->ncand;
         gc_add_wide_runs(g);
         score_streets(g, before, false);
     }
-    /* a street name that exists (with its house number), only not where the query says, is no
-     * misspelling of another, when it explains the whole query ("Obre Bergstraße 39" is not
-     * "Bergstraße 39" elsewhere with a word left over) */
-    bool exact_elsewhere = false;
-    for (int i = 0; i < g->ncand && !exact_elsewhere; i++)
-        exact_elsewhere = g->cand[i].street_q >= 1 && g->cand[i].conflict &&
-                          g->cand[i].unexplained == 0 && g->hyp[g->cand[i].hyp].has_hn;
-    g->exact_confirmed = any_cand(g, 0, confirmed);
-    g->exact_alone = any_cand(g, 0, credible_alone);
-    g->exact_elsewhere = exact_elsewhere;
-    if (!g->structured && !g->q->exact_only && !any_cand(g, 0, credible_cand) && !exact_elsewhere) {
+    exact_flags(g);
+    if (!g->structured && !g->q->exact_only && !any_cand(g, 0, credible_cand) &&
+        !g->exact_elsewhere) {
         int before = g->ncand;
         gc_parse_free_fuzzy(g, false);
         score_streets(g, before, true);
@@ -291,6 +304,33 @@ static void resolve_numbers(struct gctx *g)
         if (kept(c) && c->score > best)
             best = c->score;
     }
+}
+
+/*
+ * Whether the streets of the spans that wait inside longer ones (hyp.inner) could not be
+ * answers, had gc_parse_free made them candidates with the others: then find_candidates and
+ * resolve_numbers would have found what they found without them. It is so when a confirmed
+ * answer has been resolved (so no spelling tolerance and no set-aside runs were or would have
+ * been tried) and each waiting hypothesis' bound (gc_hyp_bound, above any of its streets'
+ * scores) with the most a number adds is under that answer's score less the tie: such a
+ * street's score is then below the answer's street score by more than the tie, so it could
+ * not raise score_streets' bar, and resolve_numbers, reaching it after the answer, would
+ * leave it unresolved, to be dropped by drop_weak. (Scored, it could have set exact_elsewhere:
+ * no one reads that beside exact_confirmed.)
+ */
+static bool inner_outranked(struct gctx *g)
+{
+    double best = -HUGE_VAL;
+    for (int i = 0; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        if (c->resolved && kept(c) && confirmed(g, c) && c->score > best)
+            best = c->score;
+    }
+    for (int k = 0; k < g->nhyp; k++)
+        if (g->hyp[k].inner &&
+            gc_hyp_bound(g, &g->hyp[k]) + MOST_NUMBER + 1e-9 >= best - GC_WEIGHTS.tie)
+            return false;
+    return true;
 }
 
 /* Drop the candidates that are not answers: left unresolved by resolve_numbers, too low a
@@ -476,10 +516,16 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->unplaced = false;
     out->span_tokens = 0;
     find_candidates(g);
+    resolve_numbers(g);
+    if (g->ninner > 0 && !inner_outranked(g)) {
+        gc_add_inner_spans(g);
+        score_streets(g, 0, false);
+        exact_flags(g);
+        resolve_numbers(g);
+    }
     out->exact_confirmed = g->exact_confirmed;
     out->exact_alone = g->exact_alone;
     out->exact_elsewhere = g->exact_elsewhere;
-    resolve_numbers(g);
     drop_weak(g);
     if (g->ncand == 0 && !g->structured && !g->has_pc)
         gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */

@@ -147,6 +147,10 @@ struct hyp {
     size_t hn_len;
     int n_runs;
     int n_towns; /* keys in towns: -1 not yet found, -2 too many to keep (found each time) */
+    /* free text's exact span: the first street of its run; inner when the span lies inside
+     * another exact span and its streets are not candidates yet (gc_add_inner_spans) */
+    uint32_t first;
+    bool inner;
     struct run runs[MAX_RUNS]; /* locality text left over */
     /* the keys of the runs and (free text) of their spans of up to three tokens that may name
      * a town of the index: found once per hypothesis, not once per street name it finds (run
@@ -200,6 +204,7 @@ struct gctx {
     int made;             /* candidates made (add_cand): step 2's work */
     int scored;           /* candidates scored in full (gc_score_street): step 3's work */
     int nwide;            /* runs set aside in wide[] */
+    int ninner;           /* hypotheses whose streets wait (hyp.inner) */
     bool exact_confirmed; /* gc_result.exact_confirmed, exact_alone, exact_elsewhere */
     bool exact_alone, exact_elsewhere;
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
@@ -343,6 +348,10 @@ void gc_country_span(const struct index_view *v, const char cc[2], uint32_t *lo,
 void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
 /* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
 void gc_add_wide_runs(struct gctx *g);
+/* The candidates as if gc_parse_free had taken every exact span at once: made again, the
+ * inner spans' streets (hyp.inner) among them, in the order of the spans; g->ninner becomes
+ * 0. (Scored again by the caller.) */
+void gc_add_inner_spans(struct gctx *g);
 /* The most tokens of a span of free text (the spans gc_parse_free looks up, after it) whose
  * key, read in the languages of cc (NULL: every list), is a street of the index. */
 int gc_longest_street(struct gctx *g, const char *cc);
@@ -381,6 +390,10 @@ bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank);
  * postcode) and return the most gc_score_street can make of it: each locality run at the best
  * it could be for this street, and the region's bonus. Reads no place near the street. */
 double gc_street_bound(struct gctx *g, struct cand *c);
+/* The most gc_street_bound could say of any street of exact free-text hypothesis h: what
+ * every locality run could be worth to some street (a town key, a place, a similar name, a
+ * state of the index, else unexplained), whichever street it is. */
+double gc_hyp_bound(struct gctx *g, struct hyp *h);
 /* Complete what gc_street_bound began: score what street c says (postcode, locality, tokens
  * explained) and fill its match qualities; c->score is then without the house number.
  * Cheap: no address is read. */

@@ -1257,7 +1257,7 @@ void gc_parse_free(struct gctx *g, const char *text)
     struct {
         uint8_t i, j;
         int16_t batch;  /* its lookup in the batch, or -1 when looked up alone */
-        uint32_t first; /* the lookup's answer when alone */
+        uint32_t first; /* the lookup's answer when alone; then every found span's */
     } span[NSPAN];
     const char *keys[NSPAN];
     size_t lens[NSPAN];
@@ -1294,19 +1294,52 @@ void gc_parse_free(struct gctx *g, const char *text)
     for (int x = 0; x < nb; x++)
         if (found[x] != IX_NONE)
             index_street_run_prefetch(g->ix, found[x]);
-    for (int x = 0; x < ns; x++) {
+    int nf = 0;
+    for (int x = 0; x < ns; x++) { /* the spans that name a street, first of their run */
         uint32_t first = span[x].batch >= 0 ? found[span[x].batch] : span[x].first;
-        if (first == IX_NONE)
-            continue;
+        if (first != IX_NONE) {
+            span[nf] = span[x];
+            span[nf++].first = first;
+        }
+    }
+    for (int x = 0; x < nf; x++) {
+        uint32_t first = span[x].first;
         struct hyp *h = gc_new_hyp(g);
         if (!h)
             break; /* MAX_HYP: no later span can have one either */
         h->span_i = span[x].i;
         h->span_j = span[x].j;
+        h->first = first;
         gc_pick_number(g, h);
         gc_leftover_runs(g, h);
-        gc_add_street_run(g, first, g->nhyp, 1.0, span[x].j - span[x].i);
+        /* A span inside another exact span ("Obereggastrasse" in "Bamo Obereggastrasse")
+         * waits: at country size its name is often in hundreds of towns, which the query's
+         * towns and postcode narrow at a cost, and the longer name usually answers. Its
+         * streets become candidates only where the longer spans' answers leave room for them
+         * (find_candidates, forward: gc_add_inner_spans), so the answers are those of taking
+         * every span at once. Not in the street field of a structured query. */
+        for (int y = 0; y < nf && !h->inner && !g->structured; y++)
+            h->inner = y != x && span[y].i <= span[x].i && span[y].j >= span[x].j;
+        if (h->inner)
+            g->ninner++;
+        else
+            gc_add_street_run(g, first, g->nhyp, 1.0, span[x].j - span[x].i);
         g->nhyp++;
+    }
+}
+
+void gc_add_inner_spans(struct gctx *g)
+{
+    g->ncand = 0;
+    memset(g->cand_set, 0, sizeof(g->cand_set));
+    g->nwide = 0;
+    g->too_wide = false;
+    g->ninner = 0;
+    for (int k = 0; k < g->nhyp; k++) {
+        struct hyp *h = &g->hyp[k];
+        assert(h->span_i >= 0); /* exact spans of free text only: no other hypothesis yet */
+        h->inner = false;
+        gc_add_street_run(g, h->first, k, 1.0, h->span_j - h->span_i);
     }
 }
 

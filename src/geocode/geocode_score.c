@@ -8,6 +8,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -313,6 +314,38 @@ double gc_street_bound(struct gctx *g, struct cand *c)
     for (int i = 0; i < h->n_runs; i++)
         sc += run_bound(g, s, &h->runs[i]);
     return sc + w->state + focus_bonus(g, s);
+}
+
+/* The most run r could add to any street's score (gc_score_street): locality_match's city or
+ * district key, a place of that name near it, a similar name (four bytes in common at least),
+ * then run_is_state; each only where the index (or the set) may have one. A state is read in
+ * the languages of the query's country: with none, any run may be one. */
+static double run_most(struct gctx *g, struct run *r)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    /* a town key is the most a run adds */
+    assert(w->locality_near <= 1 && w->locality_similar <= 1 && w->state <= w->locality);
+    if (index_town_key_maybe(g->ix, r->key, r->klen))
+        return w->locality;
+    double most = -w->unexplained * r->ntok;
+    if (!g->cc[0] || g->cc_arg != g->cc || index_state_key_maybe(g->ix, g->cc, r->key, r->klen))
+        most = w->state;
+    if (index_town_prefix_maybe(g->ix, r->key, r->klen))
+        most = fmax(most, w->locality * w->locality_similar);
+    if (run_places(g, r) != IX_NONE || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))
+        most = fmax(most, w->locality * fmax(w->locality_near, w->locality_similar));
+    return most;
+}
+
+double gc_hyp_bound(struct gctx *g, struct hyp *h)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double sc = w->street + w->span_token * (h->span_j - h->span_i);
+    if (g->has_pc)
+        sc += fmax(w->postcode, w->postcode_near - w->postcode_miss);
+    for (int i = 0; i < h->n_runs; i++)
+        sc += run_most(g, &h->runs[i]);
+    return sc + w->state + (g->focus[0] ? fmax(w->focus, 0) : 0);
 }
 
 void gc_score_street(struct gctx *g, struct cand *c)

@@ -11,6 +11,7 @@
 #include "base/crc.h"
 #include "base/err.h"
 #include "base/fsio.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "index/index_format.h"
 #include "index/index_near.h"
@@ -36,8 +37,11 @@ struct street_towns;
 struct key_filters {
     struct hash_filter *street, *place, *pc; /* the key tables'; each NULL when out of memory */
     struct hash_filter *city;                /* the streets' city keys */
+    struct hash_filter *town, *town_prefix;  /* their city and district keys, first 4 bytes */
     struct street_towns *street_town;        /* their (key, country, city key) stretches */
 };
+struct state_keys;
+static void state_keys_free(struct state_keys *sk);
 
 struct index {
     void *map;
@@ -50,6 +54,7 @@ struct index {
     _Atomic(void *) grid;   /* struct near_grids */
     _Atomic(void *) filter; /* struct hash_filter */
     _Atomic(void *) keys;   /* struct key_filters */
+    _Atomic(void *) states; /* struct state_keys */
     pthread_mutex_t cache_lock;
 };
 
@@ -496,9 +501,12 @@ void index_close(struct index *ix)
         free(kf->place);
         free(kf->pc);
         free(kf->city);
+        free(kf->town);
+        free(kf->town_prefix);
         free(kf->street_town);
         free(kf);
     }
+    state_keys_free(atomic_load(&ix->states));
     pthread_mutex_destroy(&ix->cache_lock);
     free(ix);
 }
@@ -743,6 +751,112 @@ static struct hash_filter *city_filter(const struct index_view *v)
     return f;
 }
 
+/* The filters of the streets' city and district keys (*town) and of those keys' first four
+ * bytes (*prefix, keys of four bytes or more): each NULL when memory ran out. 64 bits a key
+ * (one key in 40 or more passes that is not there: a few hundred KB at 18.5 M addresses), as
+ * a query's hypotheses ask each several times (gc_hyp_bound). */
+static void town_filters(const struct index_view *v, struct hash_filter **town,
+                         struct hash_filter **prefix)
+{
+    size_t cap, n;
+    uint32_t *set = town_key_set(v, true, &cap, &n);
+    *town = set ? filter_new(8 * n) : NULL;
+    *prefix = set ? filter_new(8 * n) : NULL;
+    for (size_t i = 0; set && i < cap; i++)
+        if (set[i]) {
+            const char *k = ix_str(v, set[i]);
+            size_t len = strlen(k);
+            if (*town)
+                filter_add(*town, ix_key_hash(k, len));
+            if (*prefix && len >= 4)
+                filter_add(*prefix, ix_key_hash(k, 4));
+        }
+    free(set);
+}
+
+/*
+ * The keys of the streets' states as the scorer reads them (run_is_state: norm_key of the
+ * state in the languages of the query's country): a filter of the hashes of each country's
+ * code and its streets' states' keys, made with that country's lists. A state of a street of
+ * unknown country could be read in any country's: then every key may be one (unknown).
+ * Built on first use, after the normaliser's lists are loaded (a query's).
+ */
+struct state_keys {
+    bool unknown;
+    struct hash_filter *f;
+};
+
+static void state_keys_free(struct state_keys *sk)
+{
+    if (sk) {
+        free(sk->f);
+        free(sk);
+    }
+}
+
+/* The hash of country cc (two bytes) and key (len bytes). */
+static uint32_t state_key_hash(const char cc[2], const char *key, size_t len)
+{
+    uint32_t h = HASH_FNV32_SEED;
+    for (int i = 0; i < 2; i++) /* upper case: "li" is "LI" */
+        h = hash_fnv1a_byte(h, (unsigned char)(cc[i] >= 'a' && cc[i] <= 'z' ? cc[i] - 32 : cc[i]));
+    return hash_fnv1a_on(h, key, len);
+}
+
+/* Put pair (not 0) into the open-addressing set of cap slots (a power of two, 0 marks a free
+ * one); return whether it is new there. */
+static bool pair_put(uint64_t *set, size_t cap, uint64_t pair)
+{
+    size_t h = (size_t)((pair * 0x9E3779B97F4A7C15u) >> 32) & (cap - 1);
+    while (set[h] && set[h] != pair)
+        h = (h + 1) & (cap - 1);
+    bool fresh = !set[h];
+    set[h] = pair;
+    return fresh;
+}
+
+static void *state_keys_build(const struct index_view *v)
+{
+    size_t cap = 1024, n = 0;
+    uint64_t *set = calloc(cap, sizeof(*set)); /* state offset << 16 | country; 0 free */
+    uint64_t last = 0;
+    for (size_t e = 0; set && e < v->n_streets; e++) {
+        const struct ix_street *s = &v->streets[e];
+        uint64_t pair = (uint64_t)s->state << 16 | (uint64_t)(uint8_t)s->country[0] << 8 |
+                        (uint8_t)s->country[1];
+        if (s->state == 0 || pair == last)
+            continue;
+        last = pair;
+        if (2 * (n + 1) > cap) { /* doubled when half full */
+            uint64_t *big = calloc(2 * cap, sizeof(*big));
+            for (size_t i = 0; big && i < cap; i++)
+                if (set[i])
+                    pair_put(big, 2 * cap, set[i]);
+            free(set);
+            set = big;
+            cap *= 2;
+        }
+        n += set && pair_put(set, cap, pair);
+    }
+    struct state_keys *sk = set ? calloc(1, sizeof(*sk)) : NULL;
+    if (sk)
+        sk->f = filter_new(8 * n); /* few: 64 bits a key */
+    for (size_t i = 0; sk && sk->f && i < cap; i++) {
+        if (!set[i])
+            continue;
+        char cc[3] = {(char)(set[i] >> 8 & 0xff), (char)(set[i] & 0xff), '\0'};
+        const char *st = ix_str(v, (uint32_t)(set[i] >> 16));
+        char key[NORM_MAX];
+        int k = cc[0] ? norm_key(st, strlen(st), cc, key, sizeof(key)) : 0;
+        if (!cc[0])
+            sk->unknown = true;
+        else if (k > 0)
+            filter_add(sk->f, state_key_hash(cc, key, (size_t)k));
+    }
+    free(set);
+    return sk;
+}
+
 /* The hash of a street name in a town, from the two keys' ix_key_hash(): mixed, so that its
  * top bits (filter_bit) depend on both. */
 static uint32_t street_town_hash(uint32_t key_hash, uint32_t town_hash)
@@ -843,6 +957,7 @@ static void *key_filters_build(const struct index_view *v)
     kf->place = table_filter(v, &pl, v->n_places);
     kf->pc = table_filter(v, &pc, v->n_postcodes);
     kf->city = city_filter(v);
+    town_filters(v, &kf->town, &kf->town_prefix);
     kf->street_town = street_towns_build(v);
     return kf;
 }
@@ -860,6 +975,7 @@ void index_warm(const struct index *ix)
 {
     (void)fuzzy_filter(ix);
     (void)key_filters(ix);
+    (void)index_state_key_maybe(ix, "ZZ", "", 0); /* the state keys */
 }
 
 /* ---- lookups ---- */
@@ -1001,6 +1117,23 @@ uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
 {
     return filter_has(key_filters(ix)->city, ix_key_hash(key, len));
+}
+
+bool index_town_key_maybe(const struct index *ix, const char *key, size_t len)
+{
+    return filter_has(key_filters(ix)->town, ix_key_hash(key, len));
+}
+
+bool index_town_prefix_maybe(const struct index *ix, const char *key, size_t len)
+{
+    return len >= 4 && filter_has(key_filters(ix)->town_prefix, ix_key_hash(key, 4));
+}
+
+bool index_state_key_maybe(const struct index *ix, const char cc[2], const char *key, size_t len)
+{
+    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
+    const struct state_keys *sk = cached(mix, &mix->states, state_keys_build);
+    return !sk || sk->unknown || filter_has(sk->f, state_key_hash(cc, key, len));
 }
 
 /* Keep the n (<= cap) lowest stretches of out ascending, with r among them if it is low enough. */
