@@ -1245,6 +1245,16 @@ int gc_longest_street(struct gctx *g, const char *cc)
     return best;
 }
 
+/* Whether a street of the span [i, j) could be confirmed: the query has a postcode, or a word
+ * outside the span that could name its town. (Else the inner spans would wait in vain.) */
+static bool may_confirm(const struct gctx *g, int i, int j)
+{
+    for (int k = 0; k < g->ntok && !g->has_pc; k++)
+        if ((k < i || k >= j) && !g->tok[k].used && !g->tok[k].numlike)
+            return true;
+    return g->has_pc;
+}
+
 void gc_parse_free(struct gctx *g, const char *text)
 {
     tokenize(g, text);
@@ -1319,7 +1329,8 @@ void gc_parse_free(struct gctx *g, const char *text)
          * (find_candidates, forward: gc_add_inner_spans), so the answers are those of taking
          * every span at once. Not in the street field of a structured query. */
         for (int y = 0; y < nf && !h->inner && !g->structured; y++)
-            h->inner = y != x && span[y].i <= span[x].i && span[y].j >= span[x].j;
+            h->inner = y != x && span[y].i <= span[x].i && span[y].j >= span[x].j &&
+                       may_confirm(g, span[y].i, span[y].j);
         if (h->inner)
             g->ninner++;
         else
