@@ -753,8 +753,8 @@ static struct hash_filter *city_filter(const struct index_view *v)
 
 /* The filters of the streets' city and district keys (*town) and of those keys' first four
  * bytes (*prefix, keys of four bytes or more): each NULL when memory ran out. 64 bits a key
- * (one key in 40 or more passes that is not there: a few hundred KB at 18.5 M addresses), as
- * a query's hypotheses ask each several times (gc_hyp_bound). */
+ * or more (one key in 64 or fewer passes that is not there; 512 KB each at 18.5 M addresses),
+ * as a query's hypotheses ask each several times (gc_hyp_bound). */
 static void town_filters(const struct index_view *v, struct hash_filter **town,
                          struct hash_filter **prefix)
 {
