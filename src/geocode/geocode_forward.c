@@ -315,8 +315,10 @@ static void resolve_numbers(struct gctx *g)
  * scores) with the most a number adds is under that answer's score less the tie: such a
  * street's score is then below the answer's street score by more than the tie, so it could
  * not raise score_streets' bar, and resolve_numbers, reaching it after the answer, would
- * leave it unresolved, to be dropped by drop_weak. (Scored, it could have set exact_elsewhere:
- * no one reads that beside exact_confirmed.)
+ * leave it unresolved, to be dropped by drop_weak. (Scored, it could have set exact_elsewhere
+ * or exact_alone: no one reads those beside exact_confirmed.) One difference: when every span
+ * at once overflows MAX_CANDS, the inner spans' streets (first when they start the longer
+ * span) filled the candidates and the longer name's were dropped unseen; waiting keeps them.
  */
 static bool inner_outranked(struct gctx *g)
 {

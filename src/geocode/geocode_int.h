@@ -390,9 +390,9 @@ bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank);
  * postcode) and return the most gc_score_street can make of it: each locality run at the best
  * it could be for this street, and the region's bonus. Reads no place near the street. */
 double gc_street_bound(struct gctx *g, struct cand *c);
-/* The most gc_street_bound could say of any street of exact free-text hypothesis h: what
- * every locality run could be worth to some street (a town key, a place, a similar name, a
- * state of the index, else unexplained), whichever street it is. */
+/* The most gc_score_street could make of any street of exact free-text hypothesis h (so at
+ * least its score before the house number): what every locality run could be worth to some
+ * street (a town key, a place, a similar name, a state of the index, else unexplained). */
 double gc_hyp_bound(struct gctx *g, struct hyp *h);
 /* Complete what gc_street_bound began: score what street c says (postcode, locality, tokens
  * explained) and fill its match qualities; c->score is then without the house number.

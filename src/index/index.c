@@ -779,7 +779,7 @@ static void town_filters(const struct index_view *v, struct hash_filter **town,
  * state in the languages of the query's country): a filter of the hashes of each country's
  * code and its streets' states' keys, made with that country's lists. A state of a street of
  * unknown country could be read in any country's: then every key may be one (unknown).
- * Built on first use, after the normaliser's lists are loaded (a query's).
+ * Built on first use once the normaliser's lists are loaded (until then every key may be one).
  */
 struct state_keys {
     bool unknown;
@@ -817,6 +817,8 @@ static bool pair_put(uint64_t *set, size_t cap, uint64_t pair)
 
 static void *state_keys_build(const struct index_view *v)
 {
+    if (!norm_ready())
+        return NULL; /* keys made without the lists would not be the scorer's: later */
     size_t cap = 1024, n = 0;
     uint64_t *set = calloc(cap, sizeof(*set)); /* state offset << 16 | country; 0 free */
     uint64_t last = 0;

@@ -110,9 +110,9 @@ int index_open_lazy(struct index **out, const char *path, char *err, size_t errl
 int index_verify_checksums(const struct index *ix, char *err, size_t errlen);
 
 /* Build now the caches that forward queries otherwise build on first use (the filters in
- * front of the key tables and of FUZZY, the state keys: tens of milliseconds and a few bytes
- * an entry at country size), so that no query waits for them. Any thread, any time after
- * norm_init(); running out of memory leaves a cache to be tried again later. */
+ * front of the key tables and of FUZZY, the state keys once norm_init() has run: tens of
+ * milliseconds and a few bytes an entry at country size), so that no query waits for them.
+ * Any thread, any time; running out of memory leaves a cache to be tried again later. */
 void index_warm(const struct index *ix);
 
 /* How the kernel maps ix now (from /proc/self/smaps): *resident bytes of the file in memory,
@@ -212,7 +212,7 @@ bool index_town_prefix_maybe(const struct index *ix, const char *key, size_t len
 
 /* Whether key may be the norm_key(), in the languages of country cc (ISO2), of the state of a
  * street of that country (or of unknown country): false only when it is none's. The keys are
- * made on the first call, which needs the normaliser's lists (norm_init()). O(1) after. */
+ * made on the first call after norm_init() (before it, true). O(1) after. */
 bool index_state_key_maybe(const struct index *ix, const char cc[2], const char *key, size_t len);
 
 /* Call fn(key, arg) once for each distinct key of ix's streets' towns (their city and

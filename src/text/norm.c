@@ -657,6 +657,11 @@ static int langs_parse(const char *s, uint8_t *out)
     return n;
 }
 
+bool norm_ready(void)
+{
+    return atomic_load_explicit(&g_dict, memory_order_acquire) != NULL;
+}
+
 int norm_init(const char *dir)
 {
     if (atomic_load_explicit(&g_dict, memory_order_acquire))

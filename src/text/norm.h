@@ -40,6 +40,9 @@
  */
 int norm_init(const char *dir);
 
+/* Whether norm_init() has loaded the lists (what the normaliser gives before is without them). */
+bool norm_ready(void);
+
 /*
  * Normalise the name 'in' (len bytes of UTF-8; invalid bytes are dropped) into out (cap bytes,
  * at most NORM_MAX) as the canonical form described above, using the abbreviation lists of the
