@@ -1249,10 +1249,12 @@ int gc_longest_street(struct gctx *g, const char *cc)
  * outside the span that could name its town. (Else the inner spans would wait in vain.) */
 static bool may_confirm(const struct gctx *g, int i, int j)
 {
-    for (int k = 0; k < g->ntok && !g->has_pc; k++)
+    if (g->has_pc)
+        return true;
+    for (int k = 0; k < g->ntok; k++)
         if ((k < i || k >= j) && !g->tok[k].used && !g->tok[k].numlike)
             return true;
-    return g->has_pc;
+    return false;
 }
 
 void gc_parse_free(struct gctx *g, const char *text)

@@ -679,59 +679,69 @@ static struct hash_filter *table_filter(const struct index_view *v, const struct
     return f;
 }
 
-/* Put string offset off (not 0) into the open-addressing set of cap slots (a power of two,
- * 0 marks a free one); return whether it is new there. */
-static bool offset_put(uint32_t *set, size_t cap, uint32_t off)
+/* A set of distinct values, none 0: open addressing in cap slots (a power of two, doubled
+ * when half full; 0 marks a free one), n of them used. */
+struct value_set {
+    uint64_t *slot;
+    size_t cap, n;
+};
+
+/* Put v (not 0) into the cap slots; return whether it is new there. */
+static bool value_put(uint64_t *slot, size_t cap, uint64_t v)
 {
-    size_t h = (off * 2654435761u) & (cap - 1);
-    while (set[h] && set[h] != off)
+    size_t h = (size_t)((v * 0x9E3779B97F4A7C15u) >> 32) & (cap - 1);
+    while (slot[h] && slot[h] != v)
         h = (h + 1) & (cap - 1);
-    bool fresh = !set[h];
-    set[h] = off;
+    bool fresh = !slot[h];
+    slot[h] = v;
     return fresh;
 }
 
-/* The distinct offsets of the streets' city keys, and with districts of their district keys
- * too: an open-addressing set of *cap slots (a power of two, doubled when half full; 0 marks a
- * free one) holding *n offsets; NULL when memory ran out. */
-static uint32_t *town_key_set(const struct index_view *v, bool districts, size_t *cap, size_t *n)
+/* Add v (not 0) to s; false when memory ran out (then s holds nothing: slot NULL). */
+static bool value_add(struct value_set *s, uint64_t v)
 {
-    size_t c = 1024, k = 0;
-    uint32_t *set = calloc(c, sizeof(*set));
+    if (!s->slot || 2 * (s->n + 1) > s->cap) {
+        size_t cap = s->slot ? 2 * s->cap : 1024;
+        uint64_t *big = calloc(cap, sizeof(*big));
+        for (size_t i = 0; big && s->slot && i < s->cap; i++)
+            if (s->slot[i])
+                value_put(big, cap, s->slot[i]);
+        free(s->slot);
+        s->slot = big;
+        s->cap = cap;
+        if (!big)
+            return false;
+    }
+    s->n += value_put(s->slot, s->cap, v);
+    return true;
+}
+
+/* The distinct string offsets of the streets' city keys, and with districts of their
+ * district keys too (slot NULL when memory ran out). */
+static struct value_set town_key_set(const struct index_view *v, bool districts)
+{
+    struct value_set set = {NULL, 0, 0};
     uint32_t last[2] = {0, 0};
-    for (size_t e = 0; set && e < v->n_streets; e++)
+    for (size_t e = 0; e < v->n_streets; e++)
         for (int f = 0; f <= (int)districts; f++) {
             uint32_t off = f ? v->streets[e].district_key : v->streets[e].city_key;
             if (off == 0 || off == last[f])
                 continue;
             last[f] = off;
-            if (2 * (k + 1) > c) {
-                uint32_t *big = calloc(2 * c, sizeof(*big));
-                for (size_t i = 0; big && i < c; i++)
-                    if (set[i])
-                        offset_put(big, 2 * c, set[i]);
-                free(set);
-                if (!big)
-                    return NULL;
-                set = big;
-                c *= 2;
-            }
-            k += offset_put(set, c, off);
+            if (!value_add(&set, off))
+                return set;
         }
-    *cap = c;
-    *n = k;
     return set;
 }
 
 bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, void *arg), void *arg)
 {
-    size_t cap, n;
-    uint32_t *set = town_key_set(&ix->v, true, &cap, &n);
-    for (size_t i = 0; set && i < cap; i++)
-        if (set[i])
-            fn(ix_str(&ix->v, set[i]), arg);
-    free(set);
-    return set != NULL;
+    struct value_set set = town_key_set(&ix->v, true);
+    for (size_t i = 0; set.slot && i < set.cap; i++)
+        if (set.slot[i])
+            fn(ix_str(&ix->v, (uint32_t)set.slot[i]), arg);
+    free(set.slot);
+    return set.slot != NULL;
 }
 
 /* The filter of the streets' city keys. A town's streets are many, its key one string: the
@@ -739,15 +749,14 @@ bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, voi
  * not a street (39,423 towns' keys among 1.3 M streets at 18.5 M addresses: 64 KB). */
 static struct hash_filter *city_filter(const struct index_view *v)
 {
-    size_t cap, n;
-    uint32_t *set = town_key_set(v, false, &cap, &n);
-    struct hash_filter *f = set ? filter_new(n) : NULL;
-    for (size_t i = 0; f && i < cap; i++)
-        if (set[i]) {
-            const char *k = ix_str(v, set[i]);
+    struct value_set set = town_key_set(v, false);
+    struct hash_filter *f = set.slot ? filter_new(set.n) : NULL;
+    for (size_t i = 0; f && i < set.cap; i++)
+        if (set.slot[i]) {
+            const char *k = ix_str(v, (uint32_t)set.slot[i]);
             filter_add(f, ix_key_hash(k, strlen(k)));
         }
-    free(set);
+    free(set.slot);
     return f;
 }
 
@@ -758,20 +767,19 @@ static struct hash_filter *city_filter(const struct index_view *v)
 static void town_filters(const struct index_view *v, struct hash_filter **town,
                          struct hash_filter **prefix)
 {
-    size_t cap, n;
-    uint32_t *set = town_key_set(v, true, &cap, &n);
-    *town = set ? filter_new(8 * n) : NULL;
-    *prefix = set ? filter_new(8 * n) : NULL;
-    for (size_t i = 0; set && i < cap; i++)
-        if (set[i]) {
-            const char *k = ix_str(v, set[i]);
+    struct value_set set = town_key_set(v, true);
+    *town = set.slot ? filter_new(8 * set.n) : NULL;
+    *prefix = set.slot ? filter_new(8 * set.n) : NULL;
+    for (size_t i = 0; set.slot && i < set.cap; i++)
+        if (set.slot[i]) {
+            const char *k = ix_str(v, (uint32_t)set.slot[i]);
             size_t len = strlen(k);
             if (*town)
                 filter_add(*town, ix_key_hash(k, len));
             if (*prefix && len >= 4)
                 filter_add(*prefix, ix_key_hash(k, 4));
         }
-    free(set);
+    free(set.slot);
 }
 
 /*
@@ -803,51 +811,30 @@ static uint32_t state_key_hash(const char cc[2], const char *key, size_t len)
     return hash_fnv1a_on(h, key, len);
 }
 
-/* Put pair (not 0) into the open-addressing set of cap slots (a power of two, 0 marks a free
- * one); return whether it is new there. */
-static bool pair_put(uint64_t *set, size_t cap, uint64_t pair)
-{
-    size_t h = (size_t)((pair * 0x9E3779B97F4A7C15u) >> 32) & (cap - 1);
-    while (set[h] && set[h] != pair)
-        h = (h + 1) & (cap - 1);
-    bool fresh = !set[h];
-    set[h] = pair;
-    return fresh;
-}
-
 static void *state_keys_build(const struct index_view *v)
 {
     if (!norm_ready())
         return NULL; /* keys made without the lists would not be the scorer's: later */
-    size_t cap = 1024, n = 0;
-    uint64_t *set = calloc(cap, sizeof(*set)); /* state offset << 16 | country; 0 free */
+    struct value_set set = {NULL, 0, 0}; /* state offset << 16 | country */
     uint64_t last = 0;
-    for (size_t e = 0; set && e < v->n_streets; e++) {
+    for (size_t e = 0; e < v->n_streets; e++) {
         const struct ix_street *s = &v->streets[e];
         uint64_t pair = (uint64_t)s->state << 16 | (uint64_t)(uint8_t)s->country[0] << 8 |
                         (uint8_t)s->country[1];
         if (s->state == 0 || pair == last)
             continue;
         last = pair;
-        if (2 * (n + 1) > cap) { /* doubled when half full */
-            uint64_t *big = calloc(2 * cap, sizeof(*big));
-            for (size_t i = 0; big && i < cap; i++)
-                if (set[i])
-                    pair_put(big, 2 * cap, set[i]);
-            free(set);
-            set = big;
-            cap *= 2;
-        }
-        n += set && pair_put(set, cap, pair);
+        if (!value_add(&set, pair))
+            return NULL;
     }
-    struct state_keys *sk = set ? calloc(1, sizeof(*sk)) : NULL;
+    struct state_keys *sk = calloc(1, sizeof(*sk));
     if (sk)
-        sk->f = filter_new(8 * n); /* few: 64 bits a key */
-    for (size_t i = 0; sk && sk->f && i < cap; i++) {
-        if (!set[i])
+        sk->f = filter_new(8 * set.n); /* few: 64 bits a key */
+    for (size_t i = 0; sk && sk->f && i < set.cap; i++) {
+        if (!set.slot[i])
             continue;
-        char cc[3] = {(char)(set[i] >> 8 & 0xff), (char)(set[i] & 0xff), '\0'};
-        const char *st = ix_str(v, (uint32_t)(set[i] >> 16));
+        char cc[3] = {(char)(set.slot[i] >> 8 & 0xff), (char)(set.slot[i] & 0xff), '\0'};
+        const char *st = ix_str(v, (uint32_t)(set.slot[i] >> 16));
         char key[NORM_MAX];
         int k = cc[0] ? norm_key(st, strlen(st), cc, key, sizeof(key)) : 0;
         if (!cc[0])
@@ -855,7 +842,7 @@ static void *state_keys_build(const struct index_view *v)
         else if (k > 0)
             filter_add(sk->f, state_key_hash(cc, key, (size_t)k));
     }
-    free(set);
+    free(set.slot);
     return sk;
 }
 
