@@ -11,8 +11,9 @@
  * "Birkenau Waldweg" 1 and "Birke Waldweg" 1 in town 5 and "Waldweg" 1 in "Birkenau" (slot 5);
  * "Dorfstrasse" 1..3, "Kapellenhof" 1..3 and "Kapellenho" 2 in "Lindenau" (slot 401) and
  * "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1 in town 9; "Grenzweg" 1 in
- * "Zollhaus" in Germany, Austria and Switzerland; and "Queens Road" in two towns of Fiji, on
- * either side of longitude 180.
+ * "Zollhaus" in Germany, Austria and Switzerland; "Ahornweg" 2 in towns 1 to 120,
+ * "Birkenweg" 2 in towns 121 to 240 and "Ulmenweg" 2 in towns 241 to 359 and "Wiesental"
+ * (slot 402); and "Queens Road" in two towns of Fiji, on either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -106,7 +107,10 @@ static int setup(void **state)
     for (int n = 1; n <= 3; n++)
         emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenhof", n);
     emit_named(&sink, TOWNS + 1, "Lindenau", "Kapellenho", 2); /* two edits from "Kapellenhoff" */
-    static const char *const zoll[] = {"DE", "AT", "CH"};      /* a border town's name, thrice */
+    for (int t = 1; t < 360; t++)                              /* three names in 120 towns each */
+        emit(&sink, t, t <= 120 ? "Ahornweg" : t <= 240 ? "Birkenweg" : "Ulmenweg", 2);
+    emit_named(&sink, TOWNS + 2, "Wiesental", "Ulmenweg", 2);
+    static const char *const zoll[] = {"DE", "AT", "CH"}; /* a border town's name, thrice */
     for (int k = 0; k < 3; k++) {
         char id[16];
         snprintf(id, sizeof(id), "zoll-%s", zoll[k]);
@@ -344,6 +348,40 @@ static void test_a_name_inside_a_longer_one(void **state)
     assert_string_equal(res->c[0].city, "Birkenau");
 }
 
+/* Whether the last query's candidates overflowed MAX_CANDS. */
+static bool refused(void)
+{
+    return ((const struct gctx *)(const void *)res->scratch.bytes)->refused;
+}
+
+/* Three names, each in 120 towns that the query's misspelt town ("Wiesenthal") does not
+ * narrow, are 360 streets, more than the candidates a query holds: the streets that could
+ * score most are kept, whatever order they are found in, and the one in the town of a name
+ * like that one is the answer (it sorts last of its name). With no town, a street that was
+ * left out could have ranked with the best: which is best is not known, and the answer is the
+ * country, ambiguous. */
+static void test_more_streets_than_candidates(void **state)
+{
+    (void)state;
+    struct gc_query q = {.search_text = "Ahornweg Birkenweg Ulmenweg 2, Wiesenthal",
+                         .country = "DEU",
+                         .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_true(refused());
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
+    assert_string_equal(res->c[0].street, "Ulmenweg");
+    assert_string_equal(res->c[0].city, "Wiesental");
+    assert_float_equal(res->c[0].lat, town_lat(TOWNS + 2) + 2 * 0.0001, 1e-6);
+    assert_float_equal(res->c[0].lon, town_lon(TOWNS + 2), 1e-6);
+    q.search_text = "Ahornweg Birkenweg Ulmenweg 2";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_true(refused());
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_COUNTRY);
+    assert_int_equal(res->c[0].code, GC_AMBIGUOUS_UPHIERARCHY);
+}
+
 /* Geocode text (in Germany) and require one exact house-number answer on street in
  * Lindenau, at the grid slot after the towns, and made candidates on the way. */
 static void expect_lindenau(const char *text, const char *street, int n_made)
@@ -521,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_a_name_in_two_towns_across_the_antimeridian_is_ambiguous),
         cmocka_unit_test(test_a_street_that_cannot_win_is_not_scored),
         cmocka_unit_test(test_a_name_inside_a_longer_one),
+        cmocka_unit_test(test_more_streets_than_candidates),
         cmocka_unit_test(test_a_town_beside_a_misspelt_street_is_a_town),
         cmocka_unit_test(test_two_edits_only_when_one_does_not_answer),
         cmocka_unit_test(test_the_street_town_table),

@@ -199,6 +199,7 @@ static void score_streets(struct gctx *g, int from, bool spelled)
         if ((spelled || credible_cand(g, c)) && kept(c) && c->score > bar)
             bar = c->score;
     }
+    g->cand_from = g->ncand;
 }
 
 /* What the exact streets say (gc_result.exact_confirmed, exact_alone, exact_elsewhere). A
@@ -306,6 +307,19 @@ static void resolve_numbers(struct gctx *g)
     }
 }
 
+/* The score of the best answer resolved so far that drop_weak keeps and that confirmed_only
+ * wants confirmed (confirmed()), or -HUGE_VAL. */
+static double best_kept(struct gctx *g, bool confirmed_only)
+{
+    double best = -HUGE_VAL;
+    for (int i = 0; i < g->ncand; i++) {
+        const struct cand *c = &g->cand[i];
+        if (c->resolved && kept(c) && (!confirmed_only || confirmed(g, c)) && c->score > best)
+            best = c->score;
+    }
+    return best;
+}
+
 /*
  * Whether the streets of the spans that wait inside longer ones (hyp.inner) could not be
  * answers, had gc_parse_free made them candidates with the others: then find_candidates and
@@ -322,17 +336,27 @@ static void resolve_numbers(struct gctx *g)
  */
 static bool inner_outranked(struct gctx *g)
 {
-    double best = -HUGE_VAL;
-    for (int i = 0; i < g->ncand; i++) {
-        const struct cand *c = &g->cand[i];
-        if (c->resolved && kept(c) && confirmed(g, c) && c->score > best)
-            best = c->score;
-    }
-    for (int k = 0; k < g->nhyp; k++)
-        if (g->hyp[k].inner &&
-            gc_hyp_bound(g, &g->hyp[k]) + MOST_NUMBER + 1e-9 >= best - GC_WEIGHTS.tie)
+    double best = best_kept(g, true);
+    for (int k = 0; k < g->nhyp; k++) {
+        struct hyp *h = &g->hyp[k];
+        if (h->inner && gc_hyp_bound(g, h) + MOST_NUMBER + 1e-9 >= best - GC_WEIGHTS.tie)
             return false;
+    }
     return true;
+}
+
+/*
+ * Whether the streets left out for want of room (MAX_CANDS: add_cand keeps the highest bounds,
+ * gctx.refused) could not be answers: the highest bound of those (gc_street_bound) with the
+ * most a number adds is under the best kept answer's score less the tie, so none could have
+ * ranked beside it. When one could, the best answer is not known and forward gives no street:
+ * the query's postcode or town, else its country's area as ambiguous. A query makes that many
+ * candidates only when what it gives leaves hundreds of streets (several names, or several
+ * readings of its words, each in over a hundred towns that nothing narrows).
+ */
+static bool refused_outranked(struct gctx *g)
+{
+    return g->refused_bound + MOST_NUMBER + 1e-9 < best_kept(g, false) - GC_WEIGHTS.tie;
 }
 
 /* Drop the candidates that are not answers: left unresolved by resolve_numbers, too low a
@@ -525,6 +549,9 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
         exact_flags(g);
         resolve_numbers(g);
     }
+    bool unknown_best = g->refused && !refused_outranked(g);
+    if (unknown_best)
+        g->ncand = 0;
     out->exact_confirmed = g->exact_confirmed;
     out->exact_alone = g->exact_alone;
     out->exact_elsewhere = g->exact_elsewhere;
@@ -533,6 +560,12 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
         gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
     if (g->ncand == 0 && g->too_wide)
         return gc_answer_ambiguous(g, out);
+    if (g->ncand == 0 && unknown_best) {
+        gc_fallback(g, out); /* a country is ambiguous when it is the filter */
+        if (out->n > 0 && (out->c[0].level != GL_COUNTRY || !g->cc[0]))
+            return 0;
+        return gc_answer_ambiguous(g, out);
+    }
     if (g->ncand == 0)
         return gc_fallback(g, out);
     sort_candidates(g);

@@ -205,6 +205,10 @@ struct gctx {
     int scored;           /* candidates scored in full (gc_score_street): step 3's work */
     int nwide;            /* runs set aside in wide[] */
     int ninner;           /* hypotheses whose streets wait (hyp.inner) */
+    int cand_from;        /* cand[cand_from, ncand) are not scored yet (score_streets) */
+    int bounds_from;      /* 1 + cand_from when cand_bound[] holds their bounds, else 0 */
+    bool refused;         /* cand[] was full (MAX_CANDS) and a street was left out ... */
+    double refused_bound; /* ... the highest gc_street_bound of one left out */
     bool exact_confirmed; /* gc_result.exact_confirmed, exact_alone, exact_elsewhere */
     bool exact_alone, exact_elsewhere;
     /* regions the query names ("Sunnyvale, CA", the state field): qualifiers, never streets */
@@ -235,6 +239,7 @@ struct gctx {
     struct hyp hyp[MAX_HYP];
     int nhyp;
     struct cand cand[MAX_CANDS];
+    double cand_bound[MAX_CANDS]; /* add_cand's, when full: gc_street_bound of cand[i] */
     int ncand;
     uint16_t order[MAX_CANDS]; /* ranking: indexes into cand, best first */
     uint16_t order_tmp[MAX_CANDS];

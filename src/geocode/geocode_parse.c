@@ -857,28 +857,96 @@ void gc_leftover_runs(struct gctx *g, struct hyp *h)
     }
 }
 
+static size_t cand_slot(uint32_t street, int hyp)
+{
+    return street * 2654435761u + (uint32_t)hyp * 40503u;
+}
+
+/* Take cand[i] out of the hash set: the entries after it in its probe sequence move back. */
+static void cand_set_remove(struct gctx *g, int i)
+{
+    size_t mask = sizeof(g->cand_set) / sizeof(g->cand_set[0]) - 1;
+    size_t hole = cand_slot(g->cand[i].street, g->cand[i].hyp) & mask;
+    while (g->cand_set[hole] != i + 1)
+        hole = (hole + 1) & mask;
+    g->cand_set[hole] = 0;
+    for (size_t j = (hole + 1) & mask; g->cand_set[j]; j = (j + 1) & mask) {
+        const struct cand *c = &g->cand[g->cand_set[j] - 1];
+        size_t home = cand_slot(c->street, c->hyp) & mask;
+        if (((j - home) & mask) >= ((j - hole) & mask)) { /* home is at or before the hole */
+            g->cand_set[hole] = g->cand_set[j];
+            g->cand_set[j] = 0;
+            hole = j;
+        }
+    }
+}
+
+/*
+ * cand[] is full and (street, hyp) is not in it, of bound b (gc_street_bound): the index of
+ * the candidate not scored yet whose bound is lowest, when it is under b (it gives way: no
+ * fixed order of finding decides which streets are weighed), else -1 (the new one is left
+ * out). Either way refused_bound keeps the highest bound left out, for forward to weigh
+ * (refused_outranked).
+ */
+static int cand_victim(struct gctx *g, double b)
+{
+    if (g->bounds_from != g->cand_from + 1) {
+        for (int i = g->cand_from; i < g->ncand; i++) {
+            struct cand t = g->cand[i];
+            g->cand_bound[i] = gc_street_bound(g, &t);
+        }
+        g->bounds_from = g->cand_from + 1;
+    }
+    int low = -1;
+    for (int i = g->cand_from; i < g->ncand; i++)
+        if (low < 0 || g->cand_bound[i] < g->cand_bound[low])
+            low = i;
+    double out = low >= 0 && g->cand_bound[low] < b ? g->cand_bound[low] : b;
+    if (!g->refused || out > g->refused_bound)
+        g->refused_bound = out;
+    g->refused = true;
+    return low >= 0 && g->cand_bound[low] < b ? low : -1;
+}
+
 /* Add (street, hyp) as a candidate of street quality q, or raise the quality of the one there
- * is: a hash set finds it without a scan. Streets outside the country filter are skipped. */
+ * is: a hash set finds it without a scan. Streets outside the country filter are skipped.
+ * When cand[] is full, the new street and the candidates not scored yet keep the highest
+ * bounds (cand_victim). */
 static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int span_tokens)
 {
     const struct ix_street *s = &g->v->streets[street];
     if (!country_ok(g->cc, s->country))
         return;
     size_t mask = sizeof(g->cand_set) / sizeof(g->cand_set[0]) - 1;
-    size_t slot = (street * 2654435761u + (uint32_t)hyp * 40503u) & mask;
+    size_t slot = cand_slot(street, hyp) & mask;
     for (; g->cand_set[slot]; slot = (slot + 1) & mask) {
         struct cand *c = &g->cand[g->cand_set[slot] - 1];
         if (c->street == street && c->hyp == hyp) {
-            if (q > c->street_q)
+            if (q > c->street_q) {
                 c->street_q = q;
+                g->bounds_from = 0; /* its bound rose */
+            }
             return;
         }
     }
-    if (g->ncand >= MAX_CANDS)
-        return;
-    g->cand_set[slot] = (uint16_t)(g->ncand + 1);
+    int at = g->ncand;
+    double bound = 0;
+    if (at >= MAX_CANDS) {
+        struct cand t = {.street = street, .hyp = hyp, .street_q = q, .span_tokens = span_tokens};
+        bound = gc_street_bound(g, &t);
+        at = cand_victim(g, bound);
+        if (at < 0)
+            return;
+        cand_set_remove(g, at);
+        for (slot = cand_slot(street, hyp) & mask; g->cand_set[slot]; slot = (slot + 1) & mask)
+            ;
+        g->cand_bound[at] = bound;
+    } else {
+        g->ncand++;
+    }
+    g->cand_set[slot] = (uint16_t)(at + 1);
     g->made++;
-    struct cand *c = &g->cand[g->ncand++];
+    struct cand *c = &g->cand[at];
     memset(c, 0, sizeof(*c));
     c->street = street;
     c->hyp = hyp;
@@ -1343,11 +1411,12 @@ void gc_parse_free(struct gctx *g, const char *text)
 
 void gc_add_inner_spans(struct gctx *g)
 {
-    g->ncand = 0;
+    g->ncand = g->cand_from = g->bounds_from = 0;
     memset(g->cand_set, 0, sizeof(g->cand_set));
     g->nwide = 0;
     g->too_wide = false;
     g->ninner = 0;
+    g->refused = false;
     for (int k = 0; k < g->nhyp; k++) {
         struct hyp *h = &g->hyp[k];
         assert(h->span_i >= 0); /* exact spans of free text only: no other hypothesis yet */

@@ -281,8 +281,20 @@ static void add_postcode(const struct gctx *g, const struct ix_street *s, double
     }
 }
 
+/* The most run r adds to a street's score (gc_score_street) when it names no town of it: a
+ * region's bonus where it may name a state of the index (read in the languages of the query's
+ * country: with none, any run may), else what its unexplained tokens cost. */
+static double run_floor(const struct gctx *g, const struct run *r)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    if (!g->cc[0] || g->cc_arg != g->cc || index_state_key_maybe(g->ix, g->cc, r->key, r->klen))
+        return w->state;
+    return -w->unexplained * r->ntok;
+}
+
 /* The most run r can add to street s's score: an exact city or district, else a place of
- * that name near the street, else a similar name, else a region (locality_match, run_is_state). */
+ * that name near the street, else a similar name, else a region where s has a state
+ * (run_floor), else unexplained (locality_match, run_is_state). */
 static double run_bound(const struct gctx *g, const struct ix_street *s, struct run *r)
 {
     const struct gc_weights *w = &GC_WEIGHTS;
@@ -295,7 +307,7 @@ static double run_bound(const struct gctx *g, const struct ix_street *s, struct 
     if ((*ck && prefix_similarity(ck, strlen(ck), r->key, r->klen) > 0) ||
         (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0))
         return w->locality * w->locality_similar;
-    return w->state;
+    return *ix_str(g->v, s->state) ? run_floor(g, r) : -w->unexplained * r->ntok;
 }
 
 double gc_street_bound(struct gctx *g, struct cand *c)
@@ -311,9 +323,10 @@ double gc_street_bound(struct gctx *g, struct cand *c)
             c->confirmed = true;
     }
     c->street_score = sc;
+    bool state = *ix_str(g->v, s->state); /* a region the query names may fit it */
     for (int i = 0; i < h->n_runs; i++)
         sc += run_bound(g, s, &h->runs[i]);
-    return sc + w->state + focus_bonus(g, s);
+    return sc + (state && g->nregion > 0 ? w->state : 0) + focus_bonus(g, s);
 }
 
 /* The most run r could add to any street's score (gc_score_street): locality_match's city or
@@ -327,9 +340,7 @@ static double run_most(struct gctx *g, struct run *r)
     assert(w->locality_near <= 1 && w->locality_similar <= 1 && w->state <= w->locality);
     if (index_town_key_maybe(g->ix, r->key, r->klen))
         return w->locality;
-    double most = -w->unexplained * r->ntok;
-    if (!g->cc[0] || g->cc_arg != g->cc || index_state_key_maybe(g->ix, g->cc, r->key, r->klen))
-        most = w->state;
+    double most = run_floor(g, r);
     if (index_town_prefix_maybe(g->ix, r->key, r->klen))
         most = fmax(most, w->locality * w->locality_similar);
     if (run_places(g, r) != IX_NONE || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))
@@ -345,7 +356,7 @@ double gc_hyp_bound(struct gctx *g, struct hyp *h)
         sc += fmax(w->postcode, w->postcode_near - w->postcode_miss);
     for (int i = 0; i < h->n_runs; i++)
         sc += run_most(g, &h->runs[i]);
-    return sc + w->state + (g->focus[0] ? fmax(w->focus, 0) : 0);
+    return sc + (g->nregion > 0 ? w->state : 0) + (g->focus[0] ? fmax(w->focus, 0) : 0);
 }
 
 void gc_score_street(struct gctx *g, struct cand *c)
