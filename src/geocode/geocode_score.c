@@ -307,7 +307,7 @@ static double run_bound(const struct gctx *g, const struct ix_street *s, struct 
     if ((*ck && prefix_similarity(ck, strlen(ck), r->key, r->klen) > 0) ||
         (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0))
         return w->locality * w->locality_similar;
-    return *ix_str(g->v, s->state) ? run_floor(g, r) : -w->unexplained * r->ntok;
+    return s->state ? run_floor(g, r) : -w->unexplained * r->ntok; /* 0: "" */
 }
 
 double gc_street_bound(struct gctx *g, struct cand *c)
@@ -323,7 +323,7 @@ double gc_street_bound(struct gctx *g, struct cand *c)
             c->confirmed = true;
     }
     c->street_score = sc;
-    bool state = *ix_str(g->v, s->state); /* a region the query names may fit it */
+    bool state = s->state != 0; /* "": a region the query names cannot fit it */
     for (int i = 0; i < h->n_runs; i++)
         sc += run_bound(g, s, &h->runs[i]);
     return sc + (state && g->nregion > 0 ? w->state : 0) + focus_bonus(g, s);
