@@ -13,7 +13,8 @@
  * "Lindenbau" 1 in town 7; "Strasse 19" 1..3 and "Strasse 195" 1 in town 9; "Grenzweg" 1 in
  * "Zollhaus" in Germany, Austria and Switzerland; "Ahornweg" 2 in towns 1 to 120,
  * "Birkenweg" 2 in towns 121 to 240 and "Ulmenweg" 2 in towns 241 to 359 and "Wiesental"
- * (slot 402); and "Queens Road" in two towns of Fiji, on either side of longitude 180.
+ * (slot 402); "Kesse" 1 in "Hagenau" (slot 403) and "Dorfweg" 1 in "Hagenau Kesese" (slot 404);
+ * and "Queens Road" in two towns of Fiji, on either side of longitude 180.
  */
 #include "base/err.h"
 #include "geocode/geocode.h"
@@ -110,6 +111,8 @@ static int setup(void **state)
     for (int t = 1; t < 360; t++)                              /* three names in 120 towns each */
         emit(&sink, t, t <= 120 ? "Ahornweg" : t <= 240 ? "Birkenweg" : "Ulmenweg", 2);
     emit_named(&sink, TOWNS + 2, "Wiesental", "Ulmenweg", 2);
+    emit_named(&sink, TOWNS + 3, "Hagenau", "Kesse", 1);
+    emit_named(&sink, TOWNS + 4, "Hagenau Kesese", "Dorfweg", 1);
     static const char *const zoll[] = {"DE", "AT", "CH"}; /* a border town's name, thrice */
     for (int k = 0; k < 3; k++) {
         char id[16];
@@ -540,6 +543,16 @@ static void test_suggestions_keep_two_numbers_apart(void **state)
     assert_string_equal(res->c[0].street, "Strasse 195");
 }
 
+/* A word of a town's name is not a misspelt street: in "Zuselustrasse 1, Hagenau Kesese" (no
+ * such street) "Kesese" is of the town Hagenau Kesese, not "Kesse" of Hagenau with a slip, and
+ * the answer is that town, not a house of another. Alone beside a town it may be one. */
+static void test_a_word_of_a_town_is_no_misspelt_street(void **state)
+{
+    (void)state;
+    expect_answer("Zuselustrasse 1, Hagenau Kesese", GL_CITY, GC_UPHIERARCHY, "", "Hagenau Kesese");
+    expect_answer("Kese 1, Hagenau", GL_HOUSENUMBER, GC_EXACT, "Kesse", "Hagenau");
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -567,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_two_numbers_are_not_one),
         cmocka_unit_test(test_suggestions_keep_two_numbers_apart),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
+        cmocka_unit_test(test_a_word_of_a_town_is_no_misspelt_street),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

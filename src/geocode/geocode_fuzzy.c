@@ -325,6 +325,29 @@ static bool names_place_beside_words(struct gctx *g, int i, int j, const char *k
     return words && index_place_first(g->ix, key, kl) != IX_NONE;
 }
 
+/* Whether tokens [i, j) lie inside a longer span of their part that names a place of the
+ * index beside other words (names_place_beside_words): "Banumo" of "679497 Triesenberg
+ * Banumo" is a word of that town, not a misspelt street. */
+static bool inside_place_beside_words(struct gctx *g, int i, int j)
+{
+    for (int a = i; a >= 0 && j - a <= MAX_SPAN; a--) {
+        if (a < i && (g->tok[a].used || g->tok[a].numlike || g->tok[a].comma_after))
+            break;
+        for (int b = j; b <= g->ntok && b - a <= MAX_SPAN; b++) {
+            if (b > j && (g->tok[b - 1].used || g->tok[b - 1].numlike))
+                break;
+            char key[KEY_MAX];
+            size_t kl;
+            if ((a < i || b > j) && (kl = gc_span_key(g, a, b, key, sizeof(key))) > 0 &&
+                names_place_beside_words(g, a, b, key, kl))
+                return true;
+            if (g->tok[b - 1].comma_after)
+                break;
+        }
+    }
+    return false;
+}
+
 /* What the nearer pass left to the farther for a span (gctx.fz_left). */
 enum { LEFT_TWO = 1, LEFT_TYPED = 2 };
 
@@ -344,7 +367,7 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
         return true;
     if (g->nhyp >= MAX_HYP)
         return false;
-    if (!far && names_place_beside_words(g, i, j, key, kl))
+    if (!far && (names_place_beside_words(g, i, j, key, kl) || inside_place_beside_words(g, i, j)))
         return true;
     /* the hypothesis, its number and its towns first: they narrow what is found */
     struct hyp *h = gc_new_hyp(g);
@@ -376,9 +399,9 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
 }
 
 /* No credible exact street: spans within a few edits, or with a misspelt street type; not the
- * spans that name a place beside other words. The nearer part of the search for every span
- * first; the farther part (far) for the spans where it found nothing near. A span ends at a
- * comma. */
+ * spans that name a place beside other words, nor those inside one. The nearer part of the search
+ * for every span first; the farther part (far) for the spans where it found nothing near. A span
+ * ends at a comma. */
 void gc_parse_free_fuzzy(struct gctx *g, bool far)
 {
     if (!far)

@@ -376,9 +376,10 @@ double gc_street_quality(struct gctx *g, const struct cand *c);
 int gc_fuzzy_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens);
 /* Streets whose key is key with its tail read as a (misspelt) street type. Return the count. */
 int gc_typed_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens);
-/* No credible exact street: hypotheses from spans within a few edits of a street; the nearer
- * part of the search (one edit, a misspelt street type), or (far) the farther part (two edits,
- * a misspelt type and one more) for the spans where the nearer found nothing near. */
+/* No credible exact street: hypotheses from spans within a few edits of a street (not the
+ * words of a place the query names beside others); the nearer part of the search (one edit, a
+ * misspelt street type), or (far) the farther part (two edits, a misspelt type and one more) for
+ * the spans where the nearer found nothing near. */
 void gc_parse_free_fuzzy(struct gctx *g, bool far);
 
 /* ---- geocode_score.c ---- */
