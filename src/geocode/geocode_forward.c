@@ -200,6 +200,7 @@ static void score_streets(struct gctx *g, int from, bool spelled)
             bar = c->score;
     }
     g->cand_from = g->ncand;
+    g->bounds_known = false;
 }
 
 /* What the exact streets say (gc_result.exact_confirmed, exact_alone, exact_elsewhere). A

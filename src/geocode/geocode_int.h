@@ -206,7 +206,7 @@ struct gctx {
     int nwide;            /* runs set aside in wide[] */
     int ninner;           /* hypotheses whose streets wait (hyp.inner) */
     int cand_from;        /* cand[cand_from, ncand) are not scored yet (score_streets) */
-    int bounds_from;      /* 1 + cand_from when cand_bound[] holds their bounds, else 0 */
+    bool bounds_known;    /* cand_bound[cand_from, ncand) hold those candidates' bounds */
     bool refused;         /* cand[] was full (MAX_CANDS) and a street was left out ... */
     double refused_bound; /* ... the highest gc_street_bound of one left out */
     bool exact_confirmed; /* gc_result.exact_confirmed, exact_alone, exact_elsewhere */

@@ -890,22 +890,23 @@ static void cand_set_remove(struct gctx *g, int i)
  */
 static int cand_victim(struct gctx *g, double b)
 {
-    if (g->bounds_from != g->cand_from + 1) {
+    if (!g->bounds_known) {
         for (int i = g->cand_from; i < g->ncand; i++) {
             struct cand t = g->cand[i];
             g->cand_bound[i] = gc_street_bound(g, &t);
         }
-        g->bounds_from = g->cand_from + 1;
+        g->bounds_known = true;
     }
     int low = -1;
     for (int i = g->cand_from; i < g->ncand; i++)
         if (low < 0 || g->cand_bound[i] < g->cand_bound[low])
             low = i;
-    double out = low >= 0 && g->cand_bound[low] < b ? g->cand_bound[low] : b;
+    bool evict = low >= 0 && g->cand_bound[low] < b;
+    double out = evict ? g->cand_bound[low] : b;
     if (!g->refused || out > g->refused_bound)
         g->refused_bound = out;
     g->refused = true;
-    return low >= 0 && g->cand_bound[low] < b ? low : -1;
+    return evict ? low : -1;
 }
 
 /* Add (street, hyp) as a candidate of street quality q, or raise the quality of the one there
@@ -924,7 +925,7 @@ static void add_cand(struct gctx *g, uint32_t street, int hyp, double q, int spa
         if (c->street == street && c->hyp == hyp) {
             if (q > c->street_q) {
                 c->street_q = q;
-                g->bounds_from = 0; /* its bound rose */
+                g->bounds_known = false; /* its bound rose */
             }
             return;
         }
@@ -1411,7 +1412,8 @@ void gc_parse_free(struct gctx *g, const char *text)
 
 void gc_add_inner_spans(struct gctx *g)
 {
-    g->ncand = g->cand_from = g->bounds_from = 0;
+    g->ncand = g->cand_from = 0;
+    g->bounds_known = false;
     memset(g->cand_set, 0, sizeof(g->cand_set));
     g->nwide = 0;
     g->too_wide = false;
