@@ -716,27 +716,38 @@ static bool value_add(struct value_set *s, uint64_t v)
     return true;
 }
 
-/* The distinct string offsets of the streets' city keys, and with districts of their
- * district keys too (slot NULL when memory ran out). */
-static struct value_set town_key_set(const struct index_view *v, bool districts)
+/* The distinct string offsets of the streets' city keys into *city (when not NULL) and of
+ * their city and district keys into *town, in one pass over the streets; both slot NULL when
+ * memory ran out (a partial set would make a filter that misses keys). */
+static void town_key_sets(const struct index_view *v, struct value_set *city,
+                          struct value_set *town)
 {
-    struct value_set set = {NULL, 0, 0};
+    *town = (struct value_set){NULL, 0, 0};
+    if (city)
+        *city = *town;
     uint32_t last[2] = {0, 0};
     for (size_t e = 0; e < v->n_streets; e++)
-        for (int f = 0; f <= (int)districts; f++) {
+        for (int f = 0; f < 2; f++) {
             uint32_t off = f ? v->streets[e].district_key : v->streets[e].city_key;
             if (off == 0 || off == last[f])
                 continue;
             last[f] = off;
-            if (!value_add(&set, off))
-                return set;
+            if (!value_add(town, off) || (!f && city && !value_add(city, off))) {
+                free(town->slot);
+                town->slot = NULL;
+                if (city) {
+                    free(city->slot);
+                    city->slot = NULL;
+                }
+                return;
+            }
         }
-    return set;
 }
 
 bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, void *arg), void *arg)
 {
-    struct value_set set = town_key_set(&ix->v, true);
+    struct value_set set;
+    town_key_sets(&ix->v, NULL, &set);
     for (size_t i = 0; set.slot && i < set.cap; i++)
         if (set.slot[i])
             fn(ix_str(&ix->v, (uint32_t)set.slot[i]), arg);
@@ -744,42 +755,40 @@ bool index_each_town_key(const struct index *ix, void (*fn)(const char *key, voi
     return set.slot != NULL;
 }
 
-/* The filter of the streets' city keys. A town's streets are many, its key one string: the
- * distinct keys (town_key_set) are counted first, so that the filter has its 8 bits a key,
- * not a street (39,423 towns' keys among 1.3 M streets at 18.5 M addresses: 64 KB). */
-static struct hash_filter *city_filter(const struct index_view *v)
+/* The filter of the streets' city keys, from their distinct keys (town_key_sets). A town's
+ * streets are many, its key one string: the keys are counted first, so that the filter has
+ * its 8 bits a key, not a street (39,423 towns' keys among 1.3 M streets at 18.5 M addresses:
+ * 64 KB). */
+static struct hash_filter *city_filter(const struct index_view *v, const struct value_set *set)
 {
-    struct value_set set = town_key_set(v, false);
-    struct hash_filter *f = set.slot ? filter_new(set.n) : NULL;
-    for (size_t i = 0; f && i < set.cap; i++)
-        if (set.slot[i]) {
-            const char *k = ix_str(v, (uint32_t)set.slot[i]);
+    struct hash_filter *f = set->slot ? filter_new(set->n) : NULL;
+    for (size_t i = 0; f && i < set->cap; i++)
+        if (set->slot[i]) {
+            const char *k = ix_str(v, (uint32_t)set->slot[i]);
             filter_add(f, ix_key_hash(k, strlen(k)));
         }
-    free(set.slot);
     return f;
 }
 
 /* The filters of the streets' city and district keys (*town) and of those keys' first four
- * bytes (*prefix, keys of four bytes or more): each NULL when memory ran out. 64 bits a key
- * or more (one key in 64 or fewer passes that is not there; 512 KB each at 18.5 M addresses),
- * as a query's hypotheses ask each several times (gc_hyp_bound). */
-static void town_filters(const struct index_view *v, struct hash_filter **town,
-                         struct hash_filter **prefix)
+ * bytes (*prefix, keys of four bytes or more), from their distinct keys (town_key_sets): each
+ * NULL when memory ran out. 64 bits a key or more (one key in 64 or fewer passes that is not
+ * there; 512 KB each at 18.5 M addresses), as a query's hypotheses ask each several times
+ * (gc_hyp_bound). */
+static void town_filters(const struct index_view *v, const struct value_set *set,
+                         struct hash_filter **town, struct hash_filter **prefix)
 {
-    struct value_set set = town_key_set(v, true);
-    *town = set.slot ? filter_new(8 * set.n) : NULL;
-    *prefix = set.slot ? filter_new(8 * set.n) : NULL;
-    for (size_t i = 0; set.slot && i < set.cap; i++)
-        if (set.slot[i]) {
-            const char *k = ix_str(v, (uint32_t)set.slot[i]);
+    *town = set->slot ? filter_new(8 * set->n) : NULL;
+    *prefix = set->slot ? filter_new(8 * set->n) : NULL;
+    for (size_t i = 0; set->slot && i < set->cap; i++)
+        if (set->slot[i]) {
+            const char *k = ix_str(v, (uint32_t)set->slot[i]);
             size_t len = strlen(k);
             if (*town)
                 filter_add(*town, ix_key_hash(k, len));
             if (*prefix && len >= 4)
                 filter_add(*prefix, ix_key_hash(k, 4));
         }
-    free(set.slot);
 }
 
 /*
@@ -945,8 +954,12 @@ static void *key_filters_build(const struct index_view *v)
     kf->street = table_filter(v, &st, v->n_streets);
     kf->place = table_filter(v, &pl, v->n_places);
     kf->pc = table_filter(v, &pc, v->n_postcodes);
-    kf->city = city_filter(v);
-    town_filters(v, &kf->town, &kf->town_prefix);
+    struct value_set city, town;
+    town_key_sets(v, &city, &town);
+    kf->city = city_filter(v, &city);
+    town_filters(v, &town, &kf->town, &kf->town_prefix);
+    free(city.slot);
+    free(town.slot);
     kf->street_town = street_towns_build(v);
     return kf;
 }
