@@ -325,10 +325,23 @@ static bool names_place_beside_words(struct gctx *g, int i, int j, const char *k
     return words && index_place_first(g->ix, key, kl) != IX_NONE;
 }
 
-/* Whether tokens [i, j) lie inside a longer span of their part that names a place of the
- * index beside other words (names_place_beside_words): "Banumo" of "679497 Triesenberg
- * Banumo" is a word of that town, not a misspelt street. */
-static bool inside_place_beside_words(struct gctx *g, int i, int j)
+/* names_place_beside_words for tokens [i, j), asked once per near pass (gctx.fz_place: 0 not
+ * yet, 1 no, 2 yes): the spans of a part are asked again for each span inside them. */
+static bool span_names_place(struct gctx *g, int i, int j)
+{
+    uint8_t *memo = &g->fz_place[i][j - i - 1];
+    if (!*memo) {
+        char key[KEY_MAX];
+        size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+        *memo = kl > 0 && names_place_beside_words(g, i, j, key, kl) ? 2 : 1;
+    }
+    return *memo == 2;
+}
+
+/* Whether tokens [i, j) name a place beside other words, or lie inside a longer span of their
+ * part that does: "Banumo" of "679497 Triesenberg Banumo" is a word of that town, not a
+ * misspelt street. */
+static bool in_place_beside_words(struct gctx *g, int i, int j)
 {
     for (int a = i; a >= 0 && j - a <= MAX_SPAN; a--) {
         if (a < i && (g->tok[a].used || g->tok[a].numlike || g->tok[a].comma_after))
@@ -336,10 +349,7 @@ static bool inside_place_beside_words(struct gctx *g, int i, int j)
         for (int b = j; b <= g->ntok && b - a <= MAX_SPAN; b++) {
             if (b > j && (g->tok[b - 1].used || g->tok[b - 1].numlike))
                 break;
-            char key[KEY_MAX];
-            size_t kl;
-            if ((a < i || b > j) && (kl = gc_span_key(g, a, b, key, sizeof(key))) > 0 &&
-                names_place_beside_words(g, a, b, key, kl))
+            if (span_names_place(g, a, b))
                 return true;
             if (g->tok[b - 1].comma_after)
                 break;
@@ -367,7 +377,7 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
         return true;
     if (g->nhyp >= MAX_HYP)
         return false;
-    if (!far && (names_place_beside_words(g, i, j, key, kl) || inside_place_beside_words(g, i, j)))
+    if (!far && in_place_beside_words(g, i, j))
         return true;
     /* the hypothesis, its number and its towns first: they narrow what is found */
     struct hyp *h = gc_new_hyp(g);
@@ -404,8 +414,10 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
  * ends at a comma. */
 void gc_parse_free_fuzzy(struct gctx *g, bool far)
 {
-    if (!far)
+    if (!far) {
         memset(g->fz_left, 0, sizeof(g->fz_left));
+        memset(g->fz_place, 0, sizeof(g->fz_place));
+    }
     for (int i = 0; i < g->ntok; i++) {
         if (g->tok[i].used || g->tok[i].numlike)
             continue;

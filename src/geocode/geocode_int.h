@@ -232,6 +232,7 @@ struct gctx {
     struct token tok[MAX_TOKENS];
     uint16_t memo_off[MAX_TOKENS][MAX_SPAN]; /* into memo_pool: a key, NUL-terminated */
     uint8_t fz_left[MAX_TOKENS][MAX_SPAN];   /* gc_parse_free_fuzzy: what the nearer pass left */
+    uint8_t fz_place[MAX_TOKENS][MAX_SPAN];  /* ... whether a span names a place beside words */
     char memo_pool[MEMO_POOL];
     struct norm_words words; /* the tokens folded once (tokenize), for gc_span_key */
     int ntok;
