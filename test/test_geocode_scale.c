@@ -293,6 +293,14 @@ static int made(void)
     return ((const struct gctx *)(const void *)res->scratch.bytes)->made;
 }
 
+/* Geocode text (in Germany) and require house 2 of street in town t, exact (expect_town). */
+static void expect_street_in_town(const char *text, const char *street, int t)
+{
+    struct gc_query q = {.search_text = text, .country = "DEU", .max_results = 5};
+    expect_town(&q, t);
+    assert_string_equal(res->c[0].street, street);
+}
+
 /* "Kirchgasse" in ten towns is found in "Obere Kirchgasse 2, 10002 Town 002", but neither the
  * postcode nor the town narrows it (they are not theirs), and the street that has both explains
  * the whole query: the ten are not even candidates, and only that one is scored. Without
@@ -302,20 +310,13 @@ static int made(void)
 static void test_a_street_that_cannot_win_is_not_scored(void **state)
 {
     (void)state;
-    struct gc_query q = {
-        .search_text = "Obere Kirchgasse 2, 10002 Town 002", .country = "DEU", .max_results = 5};
-    expect_town(&q, 2);
-    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    expect_street_in_town("Obere Kirchgasse 2, 10002 Town 002", "Obere Kirchgasse", 2);
     assert_int_equal(made(), 1);
     assert_int_equal(scored(), 1);
-    q.search_text = "Obere Kirchgasse 2";
-    expect_town(&q, 2);
-    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    expect_street_in_town("Obere Kirchgasse 2", "Obere Kirchgasse", 2);
     assert_int_equal(made(), 11);
     assert_int_equal(scored(), 11);
-    q.search_text = "Obere Kirchgase 2, 10002 Town 002";
-    expect_town(&q, 2);
-    assert_string_equal(res->c[0].street, "Obere Kirchgasse");
+    expect_street_in_town("Obere Kirchgase 2, 10002 Town 002", "Obere Kirchgasse", 2);
     assert_int_equal(made(), 1);
     assert_int_equal(scored(), 1);
 }
@@ -330,15 +331,11 @@ static void test_a_street_that_cannot_win_is_not_scored(void **state)
 static void test_a_name_inside_a_longer_one(void **state)
 {
     (void)state;
-    struct gc_query q = {
-        .search_text = "Untere Muehlgasse 2, 10003 Town 003", .country = "DEU", .max_results = 5};
-    expect_town(&q, 3);
-    assert_string_equal(res->c[0].street, "Untere Muehlgasse");
+    expect_street_in_town("Untere Muehlgasse 2, 10003 Town 003", "Untere Muehlgasse", 3);
     assert_int_equal(made(), 1);
-    q.search_text = "Muehlgasse 2, 10003 Town 003";
-    expect_town(&q, 3);
-    assert_string_equal(res->c[0].street, "Muehlgasse");
-    q.search_text = "Birkenau Waldweg 1, 10005";
+    expect_street_in_town("Muehlgasse 2, 10003 Town 003", "Muehlgasse", 3);
+    struct gc_query q = {
+        .search_text = "Birkenau Waldweg 1, 10005", .country = "DEU", .max_results = 5};
     assert_int_equal(geocode_forward(ix, &q, res), 0);
     assert_true(res->n >= 1);
     assert_int_equal(res->c[0].level, GL_HOUSENUMBER);
