@@ -113,6 +113,22 @@ static int setup(void **state)
     emit_named(&sink, TOWNS + 2, "Wiesental", "Ulmenweg", 2);
     emit_named(&sink, TOWNS + 3, "Hagenau", "Kesse", 1);
     emit_named(&sink, TOWNS + 4, "Hagenau Kesese", "Dorfweg", 1);
+    /* house 12 and the pair 3/12 (12 its orientation number) on one street, postcodes apart */
+    static const char *const sad_number[] = {"12", "3/12"}, *const sad_pc[] = {"11000", "12000"};
+    for (int k = 0; k < 2; k++) {
+        char id[16];
+        snprintf(id, sizeof(id), "sad-%d", k);
+        struct record r = {.kind = REC_ADDRESS,
+                           .lat = 50.1 + k * 0.001,
+                           .lon = 14.5,
+                           .number = sad_number[k],
+                           .street = "Na Sadech",
+                           .postcode = sad_pc[k],
+                           .city = "Sadova",
+                           .country = "CZ",
+                           .source_id = id};
+        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+    }
     static const char *const zoll[] = {"DE", "AT", "CH"}; /* a border town's name, thrice */
     for (int k = 0; k < 3; k++) {
         char id[16];
@@ -550,6 +566,29 @@ static void test_a_word_of_a_town_is_no_misspelt_street(void **state)
     expect_answer("Kese 1, Hagenau", GL_HOUSENUMBER, GC_EXACT, "Kesse", "Hagenau");
 }
 
+/* House 12 of Na Sadech is the address 12 unless the pair 3/12 has the query's postcode and 12
+ * has not: the addresses beside the stretch of number 12 are read when one could outscore it. */
+static void expect_house(const char *text, const char *number)
+{
+    struct gc_query q = {.search_text = text, .country = "CZE", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    if (res->n != 1 || res->c[0].level != GL_HOUSENUMBER ||
+        strcmp(res->c[0].house_number, number) != 0)
+        fail_msg("%s: %d answers, first %s %s, want house %s", text, res->n,
+                 res->n ? gc_level_name(res->c[0].level) : "-",
+                 res->n ? res->c[0].house_number : "-", number);
+}
+
+static void test_a_pair_beside_the_number(void **state)
+{
+    (void)state;
+    expect_house("Na Sadech 12, Sadova", "12");
+    expect_house("Na Sadech 12, 11000 Sadova", "12");
+    expect_house("Na Sadech 12, 12000 Sadova", "3/12");
+    expect_house("Na Sadech 3/12, 11000 Sadova", "3/12");
+    expect_house("Na Sadech 3, Sadova", "3/12");
+}
+
 static void test_a_unique_name_needs_no_town(void **state)
 {
     (void)state;
@@ -576,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_a_town_in_three_countries),
         cmocka_unit_test(test_two_numbers_are_not_one),
         cmocka_unit_test(test_suggestions_keep_two_numbers_apart),
+        cmocka_unit_test(test_a_pair_beside_the_number),
         cmocka_unit_test(test_a_unique_name_needs_no_town),
         cmocka_unit_test(test_a_word_of_a_town_is_no_misspelt_street),
     };

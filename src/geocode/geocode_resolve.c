@@ -55,16 +55,48 @@ static double address_score(const struct gctx *g, const struct ix_addr *ad, cons
     return sc;
 }
 
-/* The best address point of s for hn into c. Return whether there is one. */
+/* The highest score address_score gives an address whose number is not hn's: a Czech pair's
+ * second number, or a range that holds the number. */
+static double score_beside(const struct gctx *g, const struct hnum *hn)
+{
+    const struct gc_weights *w = &GC_WEIGHTS;
+    double by_number;
+    if (hn->is_slash)
+        by_number = hn->number2 >= 0 ? w->hn_pair_second : 0;
+    else
+        by_number = w->hn_orientation > w->hn_in_range ? w->hn_orientation : w->hn_in_range;
+    if (by_number == 0)
+        return 0;
+    return by_number + w->hn_suffix + (g->has_pc ? w->hn_postcode : 0);
+}
+
+/* The best of s's addresses [a, end) for hn, in their order (the first of equal scores), into
+ * *best; its score. Only the stretch of hn's number when stretch. */
+static double best_address(const struct gctx *g, uint32_t a, uint32_t end, bool stretch,
+                           const struct hnum *hn, int *best)
+{
+    const struct index_view *v = g->v;
+    double best_score = 0;
+    for (; a < end && (!stretch || v->addrs[a].number == hn->number); a++) {
+        double sc = address_score(g, &v->addrs[a], hn);
+        if (sc > best_score) {
+            best_score = sc;
+            *best = (int)a;
+        }
+    }
+    return best_score;
+}
+
+/* The best address point of s for hn into c. Return whether there is one. A street's
+ * addresses ascend by number: a binary search finds the stretch of hn's number. On a street
+ * with pairs or ranges (no IXS_PLAIN_NUMBERS) an address beside the stretch may match too;
+ * they are read, in order, only when one of them could score above the stretch's best. */
 static bool address_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                           struct cand *c)
 {
     const struct index_view *v = g->v;
-    int best = -1;
-    double best_score = 0;
-    uint32_t a = s->addr_first, end = s->addr_first + s->addr_count;
-    bool plain = s->flags & IXS_PLAIN_NUMBERS; /* only the stretch of hn's number can match */
-    for (uint32_t hi = end; plain && a < hi;) {
+    uint32_t first = s->addr_first, end = s->addr_first + s->addr_count, a = first;
+    for (uint32_t hi = end; a < hi;) {
         uint32_t m = a + (hi - a) / 2;
         if (hi - a > 2)
             co_wait(&v->addrs[m]);
@@ -73,12 +105,11 @@ static bool address_point(const struct gctx *g, const struct ix_street *s, const
         else
             hi = m;
     }
-    for (; a < end && (!plain || v->addrs[a].number == hn->number); a++) {
-        double sc = address_score(g, &v->addrs[a], hn);
-        if (sc > best_score) {
-            best_score = sc;
-            best = (int)a;
-        }
+    int best = -1;
+    double best_score = best_address(g, a, end, true, hn, &best);
+    if (!(s->flags & IXS_PLAIN_NUMBERS) && !(best_score > score_beside(g, hn))) {
+        best = -1;
+        best_score = best_address(g, first, end, false, hn, &best);
     }
     if (best < 0)
         return false;
@@ -138,8 +169,7 @@ static bool on_range(const struct gctx *g, const struct ix_street *s, long n, st
     return false;
 }
 
-#define PREFETCH_CANDS      4    /* candidates whose addresses gc_prefetch_numbers asks for */
-#define PREFETCH_ADDR_BYTES 1024 /* ... at most this much of each street's addresses */
+#define PREFETCH_CANDS 4 /* candidates whose addresses gc_prefetch_numbers asks for */
 
 void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
 {
@@ -154,14 +184,8 @@ void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
     }
     for (int i = 0; i < n && i < PREFETCH_CANDS; i++) {
         const struct ix_street *s = &v->streets[g->cand[ord[i]].street];
-        if ((s->flags & IXS_PLAIN_NUMBERS) && s->addr_count) { /* a binary search's first step */
+        if (s->addr_count) /* a binary search's first step */
             __builtin_prefetch(&v->addrs[s->addr_first + s->addr_count / 2]);
-            continue;
-        }
-        const char *a = (const char *)&v->addrs[s->addr_first];
-        size_t bytes = (size_t)s->addr_count * sizeof(struct ix_addr);
-        for (size_t o = 0; o < bytes && o < PREFETCH_ADDR_BYTES; o += 64)
-            __builtin_prefetch(a + o);
     }
     if (n > 0)
         co_pass();
