@@ -597,6 +597,9 @@ struct alias_slot {
 static int16_t idx2[26 * 26];
 static int16_t idx3[26 * 26 * 26];
 static struct alias_slot alias_tab[ALIAS_SLOTS];
+/* bit h >> 16 of every alias's hash h: a word that is no country is mostly answered here, in 8
+ * KiB that stay cached, not in the 128 KiB of alias_tab, which a large index's reads evict */
+static uint64_t alias_bits[(1 << 16) / 64];
 static char *alias_pool;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -640,6 +643,7 @@ static void alias_add(const char *name, size_t len, int16_t c, size_t *used)
     memcpy(k, buf, (size_t)n + 1);
     *used += (size_t)n + 1;
     alias_tab[i] = (struct alias_slot){.hash = h, .country = c, .key = k};
+    alias_bits[h >> 22] |= (uint64_t)1 << (h >> 16 & 63);
 }
 
 static void tables_build(void)
@@ -687,6 +691,8 @@ static int find_code(const char *s, size_t n)
 static const char *alias_find(const char *buf, size_t n)
 {
     uint32_t h = hash_fnv1a(buf, n);
+    if (!(alias_bits[h >> 22] >> (h >> 16 & 63) & 1))
+        return NULL;
     for (size_t i = h & (ALIAS_SLOTS - 1); alias_tab[i].country >= 0;
          i = (i + 1) & (ALIAS_SLOTS - 1))
         if (alias_tab[i].hash == h && strcmp(alias_tab[i].key, buf) == 0)
