@@ -1112,6 +1112,57 @@ static void test_places_of_their_parents(void **state)
     index_close(ix);
 }
 
+/* Keys that a copy with keys inline holds only in part: 2,000 street keys of one length whose
+ * first 31 bytes are the same ("strassesehrlangennamenoberensee1000"), each found through the
+ * copy as itself; the 2,000 keys of that length and prefix that are not there are not found,
+ * though their probes pass the slots of those that are. */
+static void test_long_keys_inline(void **state)
+{
+    (void)state;
+    static const char prefix[] = "Strasse der sehr langen Namen am oberen See ";
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    for (int n = 1000; n < 3000; n++) {
+        char street[64], id[16];
+        snprintf(street, sizeof(street), "%s%d", prefix, n);
+        snprintf(id, sizeof(id), "k%d", n);
+        struct record r = {.kind = REC_ADDRESS,
+                           .lat = 47.0 + n * 1e-4,
+                           .lon = 9.5,
+                           .number = "1",
+                           .street = street,
+                           .city = "Seedorf",
+                           .country = "CH",
+                           .source_id = id};
+        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+    }
+    char out[1024], err[512] = "";
+    tmp_path(out, sizeof(out), "long-keys.gbx");
+    assert_int_equal(index_builder_write(b, out, err, sizeof(err)), 0);
+    index_builder_free(b);
+    index_key_cache_min(0);
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    const struct index_view *v = index_view(ix);
+    for (int n = 1000; n < 5000; n++) {
+        char name[64], key[256];
+        snprintf(name, sizeof(name), "%s%d", prefix, n);
+        int kl = norm_key(name, strlen(name), "CH", key, sizeof(key));
+        if (kl <= 32)
+            fail_msg("key %s: %d bytes", key, kl);
+        uint32_t e = index_street_first(ix, key, (size_t)kl);
+        if (n >= 3000) {
+            assert_int_equal(e, IX_NONE);
+            continue;
+        }
+        assert_int_not_equal(e, IX_NONE);
+        assert_string_equal(ix_str(v, v->streets[e].key), key);
+    }
+    index_close(ix);
+    index_key_cache_min((size_t)1 << 18);
+}
+
 static void test_run_end_without_lengths(void **state)
 {
     (void)state;
@@ -1270,19 +1321,21 @@ static void check_key_table(const struct index *ix, const uint32_t *slot, size_t
         other[1][len - 1] = other[1][len - 1] == 'e' ? 'a' : 'e';
         const char *ask[3] = {key, other[0], other[1]};
         size_t lens[3];
-        uint32_t many[3];
+        uint32_t many[3], hashes[3];
         for (int k = 0; k < 3; k++)
             lens[k] = strlen(ask[k]);
         if (which == 0)
-            index_street_first_many(ix, ask, lens, 3, many);
+            index_street_first_many(ix, ask, lens, 3, many, hashes);
         for (int k = 0; k < 3; k++) {
             uint32_t want = reference_find(&t, ask[k]);
             uint32_t got = which == 0   ? index_street_first(ix, ask[k], lens[k])
                            : which == 1 ? index_place_first(ix, ask[k], lens[k])
                                         : index_postcode_first(ix, ask[k], lens[k]);
             assert_int_equal(got, want);
-            if (which == 0)
+            if (which == 0) {
                 assert_int_equal(many[k], want);
+                assert_int_equal(hashes[k], ix_key_hash(ask[k], lens[k]));
+            }
             absent += want == IX_NONE;
             present += want != IX_NONE;
         }
@@ -1342,7 +1395,8 @@ static void check_city_keys(const struct index *ix)
 }
 
 /* The key tables of two indexes: streets (a German town's OSM and an American county's TIGER
- * ranges), and places and postcodes (GeoNames' cities, the US ZCTA centroids). */
+ * ranges), and places and postcodes (GeoNames' cities, the US ZCTA centroids); probed as the
+ * file holds them and through copies with their keys inline (as a country's are). */
 static void test_key_lookups(void **state)
 {
     (void)state;
@@ -1354,19 +1408,22 @@ static void test_key_lookups(void **state)
                            "openaddresses/li-liechtenstein-2026.csv"};
     build(files, 3, path[1]);
     size_t least[2][3] = {{1000, 1, 1}, {500, 100000, 30000}};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
+        index_key_cache_min(i < 2 ? SIZE_MAX : 0);
         struct index *ix = NULL;
-        assert_int_equal(index_open(&ix, path[i], err, sizeof(err)), 0);
+        assert_int_equal(index_open(&ix, path[i % 2], err, sizeof(err)), 0);
         const struct index_view *v = index_view(ix);
+        const size_t *at_least = least[i % 2];
         check_key_table(ix, v->street_hash, v->n_street_hash, v->streets, sizeof(struct ix_street),
-                        offsetof(struct ix_street, key), 0, least[i][0]);
+                        offsetof(struct ix_street, key), 0, at_least[0]);
         check_key_table(ix, v->place_hash, v->n_place_hash, v->places, sizeof(struct ix_place),
-                        offsetof(struct ix_place, key), 1, least[i][1]);
+                        offsetof(struct ix_place, key), 1, at_least[1]);
         check_key_table(ix, v->pc_hash, v->n_pc_hash, v->postcodes, sizeof(struct ix_postcode),
-                        offsetof(struct ix_postcode, key), 2, least[i][2]);
+                        offsetof(struct ix_postcode, key), 2, at_least[2]);
         check_city_keys(ix);
         index_close(ix);
     }
+    index_key_cache_min((size_t)1 << 18);
 }
 
 /* How the kernel maps an index, once index_open's checksums have read every page: all of the
@@ -1483,6 +1540,7 @@ int main(void)
         cmocka_unit_test(test_not_an_index),
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_crafted_references),
+        cmocka_unit_test(test_long_keys_inline),
         cmocka_unit_test(test_run_end_without_lengths),
         cmocka_unit_test(test_fuzzy_lookups),
         cmocka_unit_test(test_key_lookups),

@@ -74,8 +74,8 @@ static void fuzzy_take(struct fuzzy_probe *fp, const struct ix_fuzzy *fz, size_t
         int dist = osa_distance(fp->key, fp->len, sk, sl, fp->maxd);
         if (dist == 0 || dist > fp->maxd || dist > allowed_edits(sl > fp->len ? sl : fp->len))
             continue;
-        gc_add_street_run(fp->g, st, fp->hyp, fp->quality - GC_WEIGHTS.per_edit * dist,
-                          fp->span_tokens);
+        gc_add_street_run(fp->g, st, ix_key_hash(sk, sl), fp->hyp,
+                          fp->quality - GC_WEIGHTS.per_edit * dist, fp->span_tokens);
         fp->added++;
         if (dist < fp->best)
             fp->best = dist;
@@ -234,20 +234,20 @@ static int typed_flush(struct gctx *g, const struct typed_key *tk, size_t n, int
 {
     const char *keys[TYPED_BATCH] = {NULL}; /* set up to n; zeroed past it for the compiler */
     size_t lens[TYPED_BATCH] = {0};
-    uint32_t first[TYPED_BATCH];
+    uint32_t first[TYPED_BATCH], hash[TYPED_BATCH];
     if (n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
         keys[i] = tk[i].key;
         lens[i] = tk[i].len;
     }
-    index_street_first_many(g->ix, keys, lens, n, first);
+    index_street_first_many(g->ix, keys, lens, n, first, hash);
     int added = 0;
     for (size_t i = 0; i < n; i++) {
         if (first[i] != IX_NONE) {
             if (part == FZ_FAR)
                 continue; /* the nearer pass has it */
-            gc_add_street_run(g, first[i], hyp, GC_WEIGHTS.typed_quality, span_tokens);
+            gc_add_street_run(g, first[i], hash[i], hyp, GC_WEIGHTS.typed_quality, span_tokens);
             added++;
         } else if (tk[i].stem >= 5 && part == FZ_NEAR) {
             *missed = true;

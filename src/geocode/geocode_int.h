@@ -150,6 +150,7 @@ struct hyp {
     /* free text's exact span: the first street of its run; inner when the span lies inside
      * another exact span and its streets are not candidates yet (gc_add_inner_spans) */
     uint32_t first;
+    uint32_t first_hash; /* ix_key_hash() of its key */
     bool inner;
     struct run runs[MAX_RUNS]; /* locality text left over */
     /* the keys of the runs and (free text) of their spans of up to three tokens that may name
@@ -347,11 +348,13 @@ void gc_leftover_runs(struct gctx *g, struct hyp *h);
 /* [*lo, *hi) of v's streets (a run of one key, sorted by country) narrowed to those of
  * country cc. */
 void gc_country_span(const struct index_view *v, const char cc[2], uint32_t *lo, uint32_t *hi);
-/* The streets of the run of equal keys that starts at first, as candidates of hyp: those the
+/* The streets of the run of equal keys that starts at first (key_hash: ix_key_hash() of the
+ * key, as the caller that found it has it), as candidates of hyp: those the
  * query's postcode or towns narrow it to; when they narrow it to none, all (set aside in
  * g->wide, see find_candidates), or none when they are too many (g->too_wide); too many and
  * how many narrow counted over an index set when the query carries its counts. */
-void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens);
+void gc_add_street_run(struct gctx *g, uint32_t first, uint32_t key_hash, int hyp, double q,
+                       int span_tokens);
 /* The streets of the runs set aside in g->wide, as candidates; g->nwide becomes 0. */
 void gc_add_wide_runs(struct gctx *g);
 /* The candidates as if gc_parse_free had taken every exact span at once: made again, the

@@ -1079,8 +1079,8 @@ static bool add_town(struct gctx *g, const char *key, bool kept, void *arg)
 /* Candidates of [lo, hi) in a locality of hypothesis hyp's runs (each_locality_key). The keys
  * that may name a town are found at the hypothesis' first street name; a hypothesis of free
  * text finds many (every street within a few edits of its span). */
-static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
-                            int span_tokens)
+static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t name_hash, int hyp,
+                            double q, int span_tokens)
 {
     struct hyp *h = &g->hyp[hyp];
     if (h->n_towns == -1) {
@@ -1089,8 +1089,6 @@ static void add_by_locality(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
     }
     if (h->n_towns == 0 || lo >= hi)
         return;
-    const char *name = ix_str(g->v, g->v->streets[lo].key);
-    uint32_t name_hash = ix_key_hash(name, strlen(name));
     if (h->n_towns == -2) {
         struct by_town t = {lo, hi, name_hash, hyp, span_tokens, q};
         each_locality_key(g, h, add_town, &t);
@@ -1125,7 +1123,8 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
  * WIDE_MAX localities gives them all (set aside in g->wide: only if no other street answers
  * the query, see find_candidates); a name in more is truly ambiguous (g->too_wide).
  */
-void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int span_tokens)
+void gc_add_street_run(struct gctx *g, uint32_t first, uint32_t key_hash, int hyp, double q,
+                       int span_tokens)
 {
     uint32_t lo = first, hi = index_street_run_end(g->ix, first);
     /* an index set's member counts the set's streets of the name (gc_query.set), as far
@@ -1148,7 +1147,7 @@ void gc_add_street_run(struct gctx *g, uint32_t first, int hyp, double q, int sp
         int before = g->ncand;
         if (g->pc_run != IX_NONE)
             add_by_postcode(g, lo, hi, hyp, q, span_tokens);
-        add_by_locality(g, lo, hi, hyp, q, span_tokens);
+        add_by_locality(g, lo, hi, key_hash, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
         uint32_t named = sc ? sc->count(sc->ctx, key, klen, g->cc[0] ? g->cc : NULL, WIDE_MAX)
@@ -1339,10 +1338,11 @@ void gc_parse_free(struct gctx *g, const char *text)
         uint8_t i, j;
         int16_t batch;  /* its lookup in the batch, or -1 when looked up alone */
         uint32_t first; /* the lookup's answer when alone; then every found span's */
+        uint32_t hash;  /* ... and its key's ix_key_hash() */
     } span[NSPAN];
     const char *keys[NSPAN];
     size_t lens[NSPAN];
-    uint32_t found[NSPAN];
+    uint32_t found[NSPAN], hashes[NSPAN];
     int ns = 0, nb = 0, numbers = free_numbers(g);
     for (int i = 0; i < g->ntok; i++) {
         if (!span_starts(g, i))
@@ -1362,6 +1362,7 @@ void gc_parse_free(struct gctx *g, const char *text)
                     char key[KEY_MAX];
                     kl = gc_span_key(g, i, j, key, sizeof(key));
                     span[ns].first = index_street_first(g->ix, key, kl);
+                    span[ns].hash = ix_key_hash(key, kl);
                 }
                 ns++;
             }
@@ -1369,7 +1370,7 @@ void gc_parse_free(struct gctx *g, const char *text)
                 break;
         }
     }
-    index_street_first_many(g->ix, keys, lens, (size_t)nb, found);
+    index_street_first_many(g->ix, keys, lens, (size_t)nb, found, hashes);
     /* each found name's run end is looked for (index_street_run_end) while its hypothesis is
      * made: the lines it gallops over are asked for now, all names together */
     for (int x = 0; x < nb; x++)
@@ -1377,10 +1378,14 @@ void gc_parse_free(struct gctx *g, const char *text)
             index_street_run_prefetch(g->ix, found[x]);
     int nf = 0;
     for (int x = 0; x < ns; x++) { /* the spans that name a street, first of their run */
-        uint32_t first = span[x].batch >= 0 ? found[span[x].batch] : span[x].first;
+        int b = span[x].batch;
+        uint32_t first = b >= 0 ? found[b] : span[x].first;
         if (first != IX_NONE) {
             span[nf] = span[x];
-            span[nf++].first = first;
+            span[nf].first = first;
+            if (b >= 0)
+                span[nf].hash = hashes[b];
+            nf++;
         }
     }
     for (int x = 0; x < nf; x++) {
@@ -1391,6 +1396,7 @@ void gc_parse_free(struct gctx *g, const char *text)
         h->span_i = span[x].i;
         h->span_j = span[x].j;
         h->first = first;
+        h->first_hash = span[x].hash;
         gc_pick_number(g, h);
         gc_leftover_runs(g, h);
         /* A span inside another exact span ("Obereggastrasse" in "Bamo Obereggastrasse")
@@ -1405,7 +1411,7 @@ void gc_parse_free(struct gctx *g, const char *text)
         if (h->inner)
             g->ninner++;
         else
-            gc_add_street_run(g, first, g->nhyp, 1.0, span[x].j - span[x].i);
+            gc_add_street_run(g, first, h->first_hash, g->nhyp, 1.0, span[x].j - span[x].i);
         g->nhyp++;
     }
 }
@@ -1423,7 +1429,7 @@ void gc_add_inner_spans(struct gctx *g)
         struct hyp *h = &g->hyp[k];
         assert(h->span_i >= 0); /* exact spans of free text only: no other hypothesis yet */
         h->inner = false;
-        gc_add_street_run(g, h->first, k, 1.0, h->span_j - h->span_i);
+        gc_add_street_run(g, h->first, h->first_hash, k, 1.0, h->span_j - h->span_i);
     }
 }
 
@@ -1473,7 +1479,7 @@ void gc_parse_structured(struct gctx *g)
         return;
     uint32_t first = index_street_first(g->ix, key, (size_t)kl);
     if (first != IX_NONE) {
-        gc_add_street_run(g, first, 0, 1.0, 1);
+        gc_add_street_run(g, first, ix_key_hash(key, (size_t)kl), 0, 1.0, 1);
         return;
     }
     if (!h->has_hn) {

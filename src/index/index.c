@@ -34,11 +34,14 @@
 
 struct hash_filter;
 struct street_towns;
+struct key_cache;
+static void key_cache_free(struct key_cache *c);
 struct key_filters {
     struct hash_filter *street, *place, *pc; /* the key tables'; each NULL when out of memory */
-    struct hash_filter *city;                /* the streets' city keys */
-    struct hash_filter *town, *town_prefix;  /* their city and district keys, first 4 bytes */
-    struct street_towns *street_town;        /* their (key, country, city key) stretches */
+    struct key_cache *street_keys, *place_keys, *pc_keys; /* the tables, keys inline (or NULL) */
+    struct hash_filter *city;                             /* the streets' city keys */
+    struct hash_filter *town, *town_prefix; /* their city and district keys, first 4 bytes */
+    struct street_towns *street_town;       /* their (key, country, city key) stretches */
 };
 struct state_keys;
 static void state_keys_free(struct state_keys *sk);
@@ -498,6 +501,9 @@ void index_close(struct index *ix)
     struct key_filters *kf = atomic_load(&ix->keys);
     if (kf) {
         free(kf->street);
+        key_cache_free(kf->street_keys);
+        key_cache_free(kf->place_keys);
+        key_cache_free(kf->pc_keys);
         free(kf->place);
         free(kf->pc);
         free(kf->city);
@@ -663,19 +669,95 @@ static struct key_table pc_table(const struct index_view *v)
  * order, each key once where entries of one key are together (they are in the three tables):
  * the key strings, laid out in the order of the entries that name them, are then read in the
  * order they are stored, not in the table's (random) order. */
+/*
+ * A key table with its keys inline: a slot of 32 bytes holds an entry (the first of its key's
+ * run), the key's length and its first KEY_INLINE bytes, so that a probe reads one line where
+ * the file's table reads three (its slot, the entry, the key string). Only a key longer than
+ * KEY_INLINE reads its string, for the rest. Linear probing in a power of two of slots, at
+ * most half of them used. Built for a table of key_cache_min slots or more (a smaller one,
+ * its entries and keys mostly stay in the caches: the file's table is read there), up to
+ * KEY_CACHE_MAX bytes of slots, and where memory allows.
+ */
+#define KEY_INLINE    27
+#define KEY_CACHE_MAX ((size_t)1 << 30)
+static _Atomic size_t key_cache_min = (size_t)1 << 18;
+
+void index_key_cache_min(size_t slots)
+{
+    atomic_store(&key_cache_min, slots);
+}
+
+struct key_slot {
+    uint32_t e1; /* entry + 1; 0: a free slot */
+    uint8_t len; /* the key's length, 255 for 255 and more */
+    char key[KEY_INLINE];
+};
+static_assert(sizeof(struct key_slot) == 32, "key_slot: two a cache line");
+struct key_cache {
+    size_t mask;
+    struct key_slot *slot; /* at a multiple of 32 bytes in mem: no slot straddles two lines */
+    void *mem;
+};
+
+static void key_cache_free(struct key_cache *c)
+{
+    if (c)
+        free(c->mem);
+    free(c);
+}
+
+static struct key_cache *key_cache_new(size_t keys)
+{
+    size_t n = 16;
+    while (n < 2 * keys)
+        n *= 2;
+    if (n > KEY_CACHE_MAX / sizeof(struct key_slot))
+        return NULL;
+    struct key_cache *c = calloc(1, sizeof(*c));
+    if (c && (c->mem = mem_table_calloc(sizeof(struct key_slot) * (n + 1)))) {
+        c->slot = (struct key_slot *)(((uintptr_t)c->mem + 31) & ~(uintptr_t)31);
+        c->mask = n - 1;
+        return c;
+    }
+    free(c);
+    return NULL;
+}
+
+static void key_cache_put(struct key_cache *c, uint32_t hash, uint32_t e, const char *k, size_t len)
+{
+    size_t i = hash & c->mask;
+    while (c->slot[i].e1)
+        i = (i + 1) & c->mask;
+    struct key_slot *s = &c->slot[i];
+    s->e1 = e + 1;
+    s->len = (uint8_t)(len < 255 ? len : 255);
+    memcpy(s->key, k, len < KEY_INLINE ? len : KEY_INLINE);
+}
+
+/* The filter of key table t's n entries (NULL when out of memory) and, with keys, the table
+ * with its keys inline (*keys NULL when it is not built: see struct key_cache). */
 static struct hash_filter *table_filter(const struct index_view *v, const struct key_table *t,
-                                        size_t n)
+                                        size_t n, struct key_cache **keys)
 {
     struct hash_filter *f = filter_new(t->nslots / 2); /* slots: at least twice the keys */
+    struct key_cache *c =
+        keys && t->nslots >= atomic_load(&key_cache_min) ? key_cache_new(t->nslots / 2) : NULL;
     uint32_t last = 0;
-    for (size_t e = 0; f && e < n; e++) {
+    for (size_t e = 0; (f || c) && e < n; e++) {
         uint32_t off = key_off(t, (uint32_t)e);
         if (e > 0 && off == last)
             continue;
         const char *k = ix_str(v, off);
-        filter_add(f, ix_key_hash(k, strlen(k)));
+        size_t len = strlen(k);
+        uint32_t hash = ix_key_hash(k, len);
+        if (f)
+            filter_add(f, hash);
+        if (c)
+            key_cache_put(c, hash, (uint32_t)e, k, len);
         last = off;
     }
+    if (keys)
+        *keys = c;
     return f;
 }
 
@@ -951,9 +1033,9 @@ static void *key_filters_build(const struct index_view *v)
     if (!kf)
         return NULL;
     struct key_table st = street_table(v), pl = place_table(v), pc = pc_table(v);
-    kf->street = table_filter(v, &st, v->n_streets);
-    kf->place = table_filter(v, &pl, v->n_places);
-    kf->pc = table_filter(v, &pc, v->n_postcodes);
+    kf->street = table_filter(v, &st, v->n_streets, &kf->street_keys);
+    kf->place = table_filter(v, &pl, v->n_places, &kf->place_keys);
+    kf->pc = table_filter(v, &pc, v->n_postcodes, &kf->pc_keys);
     struct value_set city, town;
     town_key_sets(v, &city, &town);
     kf->city = city_filter(v, &city);
@@ -1014,40 +1096,101 @@ static uint32_t hash_probe(const struct index_view *v, const struct key_table *t
     return IX_NONE;
 }
 
+/* hash_probe() in c, the table t with its keys inline. */
+static uint32_t cache_probe(const struct index_view *v, const struct key_table *t,
+                            const struct key_cache *c, uint32_t hash, const char *key, size_t len,
+                            bool aside)
+{
+    size_t inline_len = len < KEY_INLINE ? len : KEY_INLINE;
+    for (size_t i = hash & c->mask;; i = (i + 1) & c->mask) {
+        const struct key_slot *s = &c->slot[i];
+        if (aside)
+            co_wait(s);
+        if (!s->e1)
+            return IX_NONE;
+        if (s->len != (len < 255 ? len : 255) || memcmp(s->key, key, inline_len) != 0)
+            continue;
+        if (len <= KEY_INLINE)
+            return s->e1 - 1;
+        const char *k = ix_str(v, key_off(t, s->e1 - 1)); /* the rest of a long key */
+        if (aside)
+            co_wait(k + KEY_INLINE);
+        if (strncmp(k + KEY_INLINE, key + KEY_INLINE, len - KEY_INLINE) == 0 && k[len] == '\0')
+            return s->e1 - 1;
+    }
+}
+
+/* The entry of key in table t (its filter f): through its keys inline (c) where they are
+ * built, else through the file's table. */
+static uint32_t key_find(const struct index_view *v, const struct key_table *t,
+                         const struct hash_filter *f, const struct key_cache *c, const char *key,
+                         size_t len)
+{
+    uint32_t hash = ix_key_hash(key, len);
+    if (!c)
+        return hash_probe(v, t, f, hash, key, len, true);
+    if (f)
+        co_wait(filter_word(f, hash));
+    return filter_has(f, hash) ? cache_probe(v, t, c, hash, key, len, true) : IX_NONE;
+}
+
 uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = street_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->street, ix_key_hash(key, len), key, len, true);
+    const struct key_filters *kf = key_filters(ix);
+    return key_find(&ix->v, &t, kf->street, kf->street_keys, key, len);
 }
 
 void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
-                             size_t n, uint32_t *first)
+                             size_t n, uint32_t *first, uint32_t *hash_out)
 {
     enum { CHUNK = 64 };
     const struct index_view *v = &ix->v;
     const struct hash_filter *f = key_filters(ix)->street;
+    const struct key_cache *c = key_filters(ix)->street_keys;
     struct key_table t = street_table(v);
     size_t mask = v->n_street_hash - 1;
     for (size_t at = 0; at < n; at += CHUNK, key += CHUNK, len += CHUNK, first += CHUNK) {
         size_t m = n - at < CHUNK ? n - at : CHUNK;
         uint32_t hash[CHUNK], e[CHUNK];
         bool maybe[CHUNK];
-        /* the filter; then sweeps whose reads are in flight together: the slots, the streets
-         * they name, the keys of those streets; then the probes themselves, mostly in cached
-         * lines */
+        /* the filter; then sweeps whose reads are in flight together: the slots of the keys
+         * inline and the streets found (or the file's slots, the streets they name, the keys
+         * of those streets, and the probes themselves, mostly in cached lines) */
         for (size_t i = 0; i < m; i++)
             hash[i] = ix_key_hash(key[i], len[i]);
+        if (hash_out)
+            memcpy(hash_out + at, hash, m * sizeof(*hash));
         filter_ask(f, hash, m);
         bool any = false;
         for (size_t i = 0; i < m; i++) {
             maybe[i] = filter_has(f, hash[i]);
             first[i] = IX_NONE;
             any |= maybe[i];
-            if (maybe[i])
-                __builtin_prefetch(&v->street_hash[hash[i] & mask]);
         }
         if (!any)
             continue; /* no key there: nothing to read */
+        if (c) {      /* the slots, then the first street of each key found (its run's length) */
+            for (size_t i = 0; i < m; i++)
+                if (maybe[i])
+                    __builtin_prefetch(&c->slot[hash[i] & c->mask]);
+            co_pass();
+            bool found = false;
+            for (size_t i = 0; i < m; i++) {
+                if (maybe[i])
+                    first[i] = cache_probe(v, &t, c, hash[i], key[i], len[i], false);
+                if (first[i] != IX_NONE) {
+                    __builtin_prefetch(&v->streets[first[i]].flags);
+                    found = true;
+                }
+            }
+            if (found)
+                co_pass();
+            continue;
+        }
+        for (size_t i = 0; i < m; i++)
+            if (maybe[i])
+                __builtin_prefetch(&v->street_hash[hash[i] & mask]);
         co_pass();
         for (size_t i = 0; i < m; i++) { /* the key, and the run's length beside it (flags) */
             e[i] = maybe[i] ? v->street_hash[hash[i] & mask] : IX_NONE;
@@ -1113,7 +1256,8 @@ const uint32_t *index_areas_near(const struct index *ix, double lat, double lon,
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = place_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->place, ix_key_hash(key, len), key, len, true);
+    const struct key_filters *kf = key_filters(ix);
+    return key_find(&ix->v, &t, kf->place, kf->place_keys, key, len);
 }
 
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)
@@ -1197,7 +1341,8 @@ size_t index_street_town(const struct index *ix, uint32_t lo, uint32_t hi, uint3
 uint32_t index_postcode_first(const struct index *ix, const char *key, size_t len)
 {
     struct key_table t = pc_table(&ix->v);
-    return hash_probe(&ix->v, &t, key_filters(ix)->pc, ix_key_hash(key, len), key, len, true);
+    const struct key_filters *kf = key_filters(ix);
+    return key_find(&ix->v, &t, kf->pc, kf->pc_keys, key, len);
 }
 
 void index_street_run_prefetch(const struct index *ix, uint32_t first)

@@ -171,10 +171,16 @@ const uint32_t *index_postcode_streets(const struct index *ix, uint32_t entry, u
  * entry's streets read first, and step aside while they arrive. Nothing otherwise. */
 void index_postcode_streets_prefetch(const struct index *ix, uint32_t entry);
 
-/* index_street_first() for n keys at once: first[i] for key[i] of len[i] bytes. The same
- * answers as n calls, with the lookups' memory reads (slot, street, key string) overlapped. */
+/* Key tables of at least slots slots (by default 2^18: beyond the caches) are probed through
+ * a copy with their keys inline (index.c, struct key_cache); 0: every one. For tests, the path
+ * a country's index takes on small data; set before an index's first lookup. */
+void index_key_cache_min(size_t slots);
+
+/* index_street_first() for n keys at once: first[i] for key[i] of len[i] bytes, and (hash not
+ * NULL) hash[i] its ix_key_hash(). The same answers as n calls, with the lookups' memory reads
+ * overlapped. */
 void index_street_first_many(const struct index *ix, const char *const *key, const size_t *len,
-                             size_t n, uint32_t *first);
+                             size_t n, uint32_t *first, uint32_t *hash);
 
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
