@@ -5,9 +5,11 @@
 # alternating; each round runs the header-only file first and takes its CPU time (start, index
 # open) off every query file's. Prints one line per round, binary and type:
 #   round binary type cpu_s fixed_s rows_per_cpu_s
-# and then, per binary and type, the median of the rounds' rows_per_cpu_s. For a change to what
-# the builder writes, AFTER_WORK=DIR names a second work directory whose scale.gbx AFTER imported
-# (the same query files): AFTER reads that one, BEFORE reads WORK's.
+# and then, per binary and type, the median of the rounds' rows_per_cpu_s, and per type the
+# median of the rounds' AFTER / BEFORE ratios (on a host whose speed drifts from minute to
+# minute, the steadier figure: each ratio compares two runs a few seconds apart). For a change
+# to what the builder writes, AFTER_WORK=DIR names a second work directory whose scale.gbx
+# AFTER imported (the same query files): AFTER reads that one, BEFORE reads WORK's.
 set -euo pipefail
 before=${1:?usage: scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE...}
 after=${2:?}; work=${3:?}; rounds=${4:?}
@@ -40,4 +42,10 @@ for t in "$@"; do
         awk -F'\t' -v t="$t" -v w="$which" '$2 == w && $3 == t {print $6}' "$tmp.res" | sort -n |
             awk -v t="$t" -v w="$which" '{v[NR] = $1} END {printf "  %-7s %-6s %s\n", t, w, v[int((NR + 1) / 2)]}'
     done
+done
+echo "median of the rounds' after/before ratios:"
+for t in "$@"; do
+    awk -F'\t' -v t="$t" '$3 == t {v[$1 " " $2] = $6; r[$1] = 1}
+        END {for (k in r) if (v[k " before"] > 0) print v[k " after"] / v[k " before"]}' "$tmp.res" |
+        sort -n | awk -v t="$t" '{v[NR] = $1} END {printf "  %-7s %.3f (%d rounds, %.3f to %.3f)\n", t, v[int((NR + 1) / 2)], NR, v[1], v[NR]}'
 done
