@@ -664,11 +664,6 @@ static struct key_table pc_table(const struct index_view *v)
                               offsetof(struct ix_postcode, key)};
 }
 
-/* The filter of the keys table t holds, n entries in arr (every entry's key is in the table,
- * the first entry of each key in a slot: entries were checked at open). The entries are read in
- * order, each key once where entries of one key are together (they are in the three tables):
- * the key strings, laid out in the order of the entries that name them, are then read in the
- * order they are stored, not in the table's (random) order. */
 /*
  * A key table with its keys inline: a slot of 32 bytes holds an entry (the first of its key's
  * run), the key's length and its first KEY_INLINE bytes, so that a probe reads one line where
@@ -734,8 +729,13 @@ static void key_cache_put(struct key_cache *c, uint32_t hash, uint32_t e, const 
     memcpy(s->key, k, len < KEY_INLINE ? len : KEY_INLINE);
 }
 
-/* The filter of key table t's n entries (NULL when out of memory) and, with keys, the table
- * with its keys inline (*keys NULL when it is not built: see struct key_cache). */
+/* The filter of the keys table t holds, n entries in arr (every entry's key is in the table,
+ * the first entry of each key in a slot: entries were checked at open), NULL when out of
+ * memory; and, with keys, the table with its keys inline (*keys NULL when it is not built: see
+ * struct key_cache). The entries are read in order, each key once where entries of one key are
+ * together (they are in the three tables): the key strings, laid out in the order of the
+ * entries that name them, are then read in the order they are stored, not in the table's
+ * (random) order. */
 static struct hash_filter *table_filter(const struct index_view *v, const struct key_table *t,
                                         size_t n, struct key_cache **keys)
 {
