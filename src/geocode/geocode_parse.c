@@ -1362,7 +1362,8 @@ void gc_parse_free(struct gctx *g, const char *text)
                     char key[KEY_MAX];
                     kl = gc_span_key(g, i, j, key, sizeof(key));
                     span[ns].first = index_street_first(g->ix, key, kl);
-                    span[ns].hash = ix_key_hash(key, kl);
+                    if (span[ns].first != IX_NONE) /* only a found span's is asked for */
+                        span[ns].hash = ix_key_hash(key, kl);
                 }
                 ns++;
             }
