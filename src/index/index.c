@@ -1347,16 +1347,13 @@ uint32_t index_postcode_first(const struct index *ix, const char *key, size_t le
 
 void index_street_run_prefetch(const struct index *ix, uint32_t first)
 {
-    const struct index_view *v = &ix->v;
-    if (v->streets[first].flags >> IXS_RUN_SHIFT)
-        return; /* the run's length is known: nothing to search */
-    for (size_t step = 1; step <= 64 && first + step < v->n_streets; step *= 2)
-        __builtin_prefetch(&v->streets[first + step].key);
+    __builtin_prefetch(&ix->v.streets[first].flags); /* not read: a miss here would stall */
 }
 
 uint32_t index_street_run_end(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;
+    co_wait(&v->streets[first].flags);
     uint32_t run = v->streets[first].flags >> IXS_RUN_SHIFT;
     if (run)
         return first + run; /* checked at open */
