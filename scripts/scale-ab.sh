@@ -2,7 +2,7 @@
 # scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE... - two geobatch binaries compared by CPU time on one
 # scripts/scale.sh work directory (its scale.gbx, empty.txt and TYPE.rep files: each query file
 # read REPEAT times over), for changes that keep the index format. ROUNDS rounds, the binaries
-# alternating; each round runs the header-only file first and takes its CPU time (start, index
+# alternating (BEFORE first in odd rounds, AFTER first in even ones); each round runs the header-only file first and takes its CPU time (start, index
 # open) off every query file's. Prints one line per round, binary and type:
 #   round binary type cpu_s fixed_s rows_per_cpu_s
 # and then, per binary and type, the median of the rounds' rows_per_cpu_s, and per type the
@@ -24,7 +24,11 @@ cpu() { # BIN FILE: user + sys seconds of geocoding FILE with one thread, on $id
     awk '{printf "%.2f", $1 + $2}' "$tmp"
 }
 for ((r = 1; r <= rounds; r++)); do
-    for which in before after; do
+    # the order turns each round: of two runs of one binary, the second was the faster by 2 to
+    # 4 % in the median here (30 pairs), which a fixed order would count as the change's
+    order="before after"
+    ((r % 2)) || order="after before"
+    for which in $order; do
         bin=$before idx=$work/scale.gbx
         [ "$which" = after ] && bin=$after && idx=${AFTER_WORK:-$work}/scale.gbx
         fixed=$(cpu "$bin" "$work/empty.txt")
