@@ -128,6 +128,38 @@ static void test_bits_equal_table_random(void **state)
     }
 }
 
+/* A street type against every tail of a key ("strase" in "dorfstrase"), in one pass: each tail's
+ * distance is edit_osa's (and the table's) for that tail alone. Random types of 1 to 10 bytes
+ * and keys of up to 24 with the type's bytes in them, from a small alphabet so that tails are
+ * near. */
+static void test_tails_equal_each_alone(void **state)
+{
+    (void)state;
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int round = 0; round < 20000; round++) {
+        char a[16], b[32];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t la = 1 + x % 10, lb = (x >> 8) % 25;
+        for (size_t k = 0; k < la; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            a[k] = (char)('a' + x % 4);
+        }
+        for (size_t k = 0; k < lb; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[k] = (x >> 16) % 3 ? a[(k + (x >> 24)) % la] : (char)('a' + x % 5);
+        }
+        for (int max = 0; max <= 3; max++) {
+            int each[32];
+            edit_osa_tails(a, la, b, lb, max, each);
+            for (size_t j = 0; j <= lb; j++) {
+                int want = edit_osa_dp(a, la, b + lb - j, j, max);
+                assert_int_equal(each[j], want);
+                assert_int_equal(edit_osa(b + lb - j, j, a, la, max), want);
+            }
+        }
+    }
+}
+
 static bool apart(const char *a, const char *b, int max)
 {
     return edit_sets_apart(edit_byte_set(a, strlen(a)), edit_byte_set(b, strlen(b)), max);
@@ -191,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_known_pairs),
         cmocka_unit_test(test_bits_equal_table_exhaustive),
         cmocka_unit_test(test_bits_equal_table_random),
+        cmocka_unit_test(test_tails_equal_each_alone),
         cmocka_unit_test(test_sets_apart_known),
         cmocka_unit_test(test_sets_apart_only_when_apart),
     };

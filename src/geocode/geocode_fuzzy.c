@@ -283,6 +283,8 @@ static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, i
         uint64_t ty_set = type_info[t].set;
         /* tails of tl - maxd to tl + maxd bytes, after a stem of at least 4 */
         size_t from = len > tl + (size_t)maxd + 4 ? len - tl - (size_t)maxd : 4;
+        int dist[KEY_MAX + 1]; /* dist[n]: the type's distance to the key's last n bytes */
+        bool measured = false;
         for (size_t p = from; p < len && len - p + (size_t)maxd >= tl; p++) {
             size_t tail = len - p;
             if (edit_sets_apart(tail_set[p], ty_set, maxd))
@@ -291,8 +293,11 @@ static int typed_streets(struct gctx *g, const char *key, size_t len, int hyp, i
                 continue; /* the exact type: the exact lookup has seen it */
             if (p + tl >= KEY_MAX)
                 continue;
-            int d = osa_distance(key + p, tail, ty, tl, maxd);
-            if (d > maxd)
+            if (!measured) { /* this tail and every shorter one, in one pass */
+                edit_osa_tails(ty, tl, key + p, tail, maxd, dist);
+                measured = true;
+            }
+            if (dist[tail] > maxd)
                 continue;
             struct typed_key *k = &tk[nt++];
             memcpy(k->key, key, p);

@@ -14,22 +14,31 @@
 #include <stdint.h>
 #include <string.h>
 
-static int osa_bits(const unsigned char *p, size_t m, const unsigned char *t, size_t n, int max)
+/* The bit-parallel OSA distance of pattern p[m] (1 to 64 bytes) and text t[n], read from
+ * their ends when rev (the distance of two strings is that of the two reversed); with each, also
+ * each[j] for j in [0, n]: the distance of p and the first (rev: the last) j bytes of t. Values
+ * over max are max + 1. */
+static inline int osa_scan(const unsigned char *p, size_t m, const unsigned char *t, size_t n,
+                           int max, bool rev, int *each)
 {
     /* peq[c]: positions of byte c in p; only the bytes of p are written, and `has` says which */
     uint64_t peq[256];
     uint64_t has[4] = {0, 0, 0, 0};
     for (size_t i = 0; i < m; i++) {
-        if (!(has[p[i] >> 6] >> (p[i] & 63) & 1)) {
-            has[p[i] >> 6] |= 1ull << (p[i] & 63);
-            peq[p[i]] = 0;
+        unsigned char c = rev ? p[m - 1 - i] : p[i];
+        if (!(has[c >> 6] >> (c & 63) & 1)) {
+            has[c >> 6] |= 1ull << (c & 63);
+            peq[c] = 0;
         }
-        peq[p[i]] |= 1ull << i;
+        peq[c] |= 1ull << i;
     }
     uint64_t vp = ~0ull, vn = 0, d0 = 0, pm_old = 0, last = 1ull << (m - 1);
     int dist = (int)m;
+    if (each)
+        each[0] = dist > max ? max + 1 : dist;
     for (size_t j = 0; j < n; j++) {
-        uint64_t pm = (has[t[j] >> 6] >> (t[j] & 63) & 1) ? peq[t[j]] : 0;
+        unsigned char c = rev ? t[n - 1 - j] : t[j];
+        uint64_t pm = (has[c >> 6] >> (c & 63) & 1) ? peq[c] : 0;
         uint64_t tr = (((~d0) & pm) << 1) & pm_old;
         d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr;
         uint64_t hp = vn | ~(d0 | vp), hn = d0 & vp;
@@ -40,8 +49,21 @@ static int osa_bits(const unsigned char *p, size_t m, const unsigned char *t, si
         vp = hn | ~(d0 | hp);
         vn = hp & d0;
         pm_old = pm;
+        if (each)
+            each[j + 1] = dist > max ? max + 1 : dist;
     }
     return dist > max ? max + 1 : dist;
+}
+
+static int osa_bits(const unsigned char *p, size_t m, const unsigned char *t, size_t n, int max)
+{
+    return osa_scan(p, m, t, n, max, false, NULL);
+}
+
+void edit_osa_tails(const char *a, size_t la, const char *b, size_t lb, int max, int *each)
+{
+    assert(la >= 1 && la <= 64);
+    (void)osa_scan((const unsigned char *)a, la, (const unsigned char *)b, lb, max, true, each);
 }
 
 int edit_osa(const char *a, size_t la, const char *b, size_t lb, int max)

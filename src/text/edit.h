@@ -18,6 +18,11 @@
  * word operations a byte; edit_osa_dp beyond that. */
 int edit_osa(const char *a, size_t la, const char *b, size_t lb, int max);
 
+/* The OSA distance of a[la] (1 to 64 bytes) to each tail of b[lb] in one pass: each[j], for j
+ * in [0, lb], that of a and b's last j bytes, or max + 1 when it is greater. What edit_osa gives
+ * for each tail in turn, for the cost of the longest. */
+void edit_osa_tails(const char *a, size_t la, const char *b, size_t lb, int max, int *each);
+
 /* The same by dynamic programming over the band |i - j| <= max (strings of up to 256 bytes;
  * longer ones are max + 1): the reference edit_osa is tested against. */
 int edit_osa_dp(const char *a, size_t la, const char *b, size_t lb, int max);
