@@ -221,6 +221,10 @@ struct gctx {
      * query and reading country; bit n - 1 of memo_known[i] says it is in memo_off/memo_pool */
     const char *memo_cc; /* the cc_arg the memo was made with */
     uint8_t memo_known[MAX_TOKENS];
+    /* ... and bit n - 1 of town_known[i] whether that key has been asked index_city_key_maybe,
+     * of town_maybe[i] its answer (each_locality_key: every hypothesis asks for the same
+     * spans) */
+    uint8_t town_known[MAX_TOKENS], town_maybe[MAX_TOKENS];
     uint16_t memo_used;
     uint16_t cand_set[2 * MAX_CANDS]; /* hash set of (street, hypothesis): cand index + 1 */
     /* gc_pick_number's memo: per token whether it is a number prefix / a unit word (0 not yet

@@ -437,6 +437,7 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
     static_assert(MEMO_POOL <= UINT16_MAX, "memo_off is 16-bit");
     if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
         memset(g->memo_known, 0, sizeof(g->memo_known));
+        memset(g->town_known, 0, sizeof(g->town_known));
         g->memo_used = 0;
         g->memo_cc = g->cc_arg;
     }
@@ -1012,31 +1013,41 @@ static void add_city(struct gctx *g, uint32_t lo, uint32_t hi, uint32_t name_has
 
 static const char *span_key_ref(struct gctx *g, int i, int j, size_t *kl);
 
-/* Call fn for each key of h's locality runs in turn: the whole run, and for free text any span
- * of up to three of its tokens ("Praha 9" is also "Praha"); kept says whether the key outlives
- * the call (the run's, or in gc_span_key's memo), else it is in a buffer of this call. Stop,
- * returning false, when fn returns false. */
+/* Call fn for each key of h's locality runs that may name a town (index_city_key_maybe) in
+ * turn: the whole run, and for free text any span of up to three of its tokens ("Praha 9" is
+ * also "Praha"); kept says whether the key outlives the call (the run's, or in gc_span_key's
+ * memo), else it is in a buffer of this call. Stop, returning false, when fn returns false. A
+ * span's answer is asked once a query (gctx.town_known): most spans are no town's name. */
 static bool each_locality_key(struct gctx *g, const struct hyp *h,
                               bool (*fn)(struct gctx *g, const char *key, bool kept, void *arg),
                               void *arg)
 {
     for (int r = 0; r < h->n_runs; r++) {
         const struct run *run = &h->runs[r];
-        if (!fn(g, run->key, true, arg))
+        if (index_city_key_maybe(g->ix, run->key, run->klen) && !fn(g, run->key, true, arg))
             return false;
         if (run->first < 0 || run->ntok < 2)
             continue;
         int end = run->first + run->ntok;
         for (int i = run->first; i < end; i++)
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
-                if (i == run->first && j == end)
-                    continue; /* the whole run, above */
+                uint8_t bit = (uint8_t)(1u << (j - i - 1));
+                if ((i == run->first && j == end) || /* the whole run, above */
+                    (g->town_known[i] & bit && !(g->town_maybe[i] & bit)))
+                    continue;
                 size_t kl;
                 const char *k = span_key_ref(g, i, j, &kl);
                 char key[KEY_MAX];
                 if (kl > 0 && !k)
                     k = gc_span_key(g, i, j, key, sizeof(key)) > 0 ? key : NULL;
-                if (kl > 0 && k && !fn(g, k, k != key, arg))
+                if (!(g->town_known[i] & bit)) {
+                    g->town_known[i] |= bit;
+                    if (kl > 0 && k && index_city_key_maybe(g->ix, k, kl))
+                        g->town_maybe[i] |= bit;
+                    else
+                        g->town_maybe[i] &= (uint8_t)~bit;
+                }
+                if ((g->town_maybe[i] & bit) && !fn(g, k, k != key, arg))
                     return false;
             }
     }
@@ -1048,8 +1059,7 @@ static bool each_locality_key(struct gctx *g, const struct hyp *h,
 static bool keep_town(struct gctx *g, const char *key, bool kept, void *arg)
 {
     struct hyp *h = arg;
-    if (!index_city_key_maybe(g->ix, key, strlen(key)))
-        return true; /* most spans of a query are no town's name */
+    (void)g;
     if (!kept || h->n_towns >= MAX_TOWN_KEYS) {
         h->n_towns = -2;
         return false;
@@ -1070,9 +1080,8 @@ static bool add_town(struct gctx *g, const char *key, bool kept, void *arg)
 {
     const struct by_town *t = arg;
     (void)kept;
-    if (index_city_key_maybe(g->ix, key, strlen(key)))
-        add_city(g, t->lo, t->hi, t->name_hash, key, ix_key_hash(key, strlen(key)), t->hyp, t->q,
-                 t->span_tokens);
+    add_city(g, t->lo, t->hi, t->name_hash, key, ix_key_hash(key, strlen(key)), t->hyp, t->q,
+             t->span_tokens);
     return true;
 }
 
