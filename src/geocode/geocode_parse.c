@@ -1489,6 +1489,10 @@ void gc_parse_structured(struct gctx *g)
         return;
     uint32_t first = index_street_first(g->ix, key, (size_t)kl);
     if (first != IX_NONE) {
+        if (co_running) { /* the run's first street, whose length gc_add_street_run reads */
+            index_street_run_prefetch(g->ix, first);
+            co_pass();
+        }
         gc_add_street_run(g, first, ix_key_hash(key, (size_t)kl), 0, 1.0, 1);
         return;
     }

@@ -1353,7 +1353,6 @@ void index_street_run_prefetch(const struct index *ix, uint32_t first)
 uint32_t index_street_run_end(const struct index *ix, uint32_t first)
 {
     const struct index_view *v = &ix->v;
-    co_wait(&v->streets[first].flags);
     uint32_t run = v->streets[first].flags >> IXS_RUN_SHIFT;
     if (run)
         return first + run; /* checked at open */

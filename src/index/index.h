@@ -158,8 +158,7 @@ uint32_t index_street_first(const struct index *ix, const char *key, size_t len)
 /* Ask for the line index_street_run_end(first) reads first (a hint: no effect on answers). */
 void index_street_run_prefetch(const struct index *ix, uint32_t first);
 /* One past the last street of the run of equal keys that starts at first (< n_streets): the
- * length stored on its first street (IXS_RUN_SHIFT), else a search, O(log run). In interleaved
- * geocoding (base/co.h) it steps aside while the first street's line arrives. */
+ * length stored on its first street (IXS_RUN_SHIFT), else a search, O(log run). */
 uint32_t index_street_run_end(const struct index *ix, uint32_t first);
 
 /* The streets that have postcode entry's key (on an address, an interpolation or as the
