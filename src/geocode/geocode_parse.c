@@ -1022,6 +1022,8 @@ static bool each_locality_key(struct gctx *g, const struct hyp *h,
                               bool (*fn)(struct gctx *g, const char *key, bool kept, void *arg),
                               void *arg)
 {
+    if (g->memo_cc != g->cc_arg) /* the answers were of another reading country's keys */
+        memset(g->town_known, 0, sizeof(g->town_known));
     for (int r = 0; r < h->n_runs; r++) {
         const struct run *run = &h->runs[r];
         if (index_city_key_maybe(g->ix, run->key, run->klen) && !fn(g, run->key, true, arg))
