@@ -2,8 +2,9 @@
 # scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE... - two geobatch binaries compared by CPU time on one
 # scripts/scale.sh work directory (its scale.gbx, empty.txt and TYPE.rep files: each query file
 # read REPEAT times over), for changes that keep the index format. ROUNDS rounds, the binaries
-# alternating (BEFORE first in odd rounds, AFTER first in even ones); each round runs the header-only file first and takes its CPU time (start, index
-# open) off every query file's. Prints one line per round, binary and type:
+# alternating (BEFORE first in odd rounds, AFTER first in even ones); each round runs the
+# header-only file first and takes its CPU time (start, index open) off every query file's.
+# Prints one line per round, binary and type:
 #   round binary type cpu_s fixed_s rows_per_cpu_s
 # and then, per binary and type, the median of the rounds' rows_per_cpu_s, and per type the
 # median of the rounds' AFTER / BEFORE ratios (on a host whose speed drifts from minute to

@@ -428,6 +428,19 @@ static void set_aside_parts(struct gctx *g)
         g->tok[aside[i]].used = true;
 }
 
+/* The span memo (gc_span_key's keys, and whether each may name a town) holds the keys of the
+ * current reading country: forgotten when it changed since they were made. */
+static void span_memo_sync(struct gctx *g)
+{
+    if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
+        memset(g->memo_known, 0, sizeof(g->memo_known));
+        memset(g->town_known, 0, sizeof(g->town_known));
+        memset(g->town_maybe, 0, sizeof(g->town_maybe));
+        g->memo_used = 0;
+        g->memo_cc = g->cc_arg;
+    }
+}
+
 /* Key of the raw text spanning tokens [i, j). A query asks for the same spans many times (as
  * street spans, locality runs, their sub-spans, again for the typo search): each span of up to
  * MAX_SPAN tokens is normalised once per reading country and then copied from the memo. */
@@ -435,12 +448,7 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
 {
     static_assert(MAX_SPAN <= 8, "memo_known has a bit per span length");
     static_assert(MEMO_POOL <= UINT16_MAX, "memo_off is 16-bit");
-    if (g->memo_cc != g->cc_arg) { /* another reading country: other keys */
-        memset(g->memo_known, 0, sizeof(g->memo_known));
-        memset(g->town_known, 0, sizeof(g->town_known));
-        g->memo_used = 0;
-        g->memo_cc = g->cc_arg;
-    }
+    span_memo_sync(g);
     int n_tok = j - i;
     bool memo = n_tok <= MAX_SPAN; /* and made with a whole KEY_MAX buffer, see below */
     if (memo && (g->memo_known[i] >> (n_tok - 1) & 1)) {
@@ -1022,8 +1030,7 @@ static bool each_locality_key(struct gctx *g, const struct hyp *h,
                               bool (*fn)(struct gctx *g, const char *key, bool kept, void *arg),
                               void *arg)
 {
-    if (g->memo_cc != g->cc_arg) /* the answers were of another reading country's keys */
-        memset(g->town_known, 0, sizeof(g->town_known));
+    span_memo_sync(g);
     for (int r = 0; r < h->n_runs; r++) {
         const struct run *run = &h->runs[r];
         if (index_city_key_maybe(g->ix, run->key, run->klen) && !fn(g, run->key, true, arg))
@@ -1034,9 +1041,10 @@ static bool each_locality_key(struct gctx *g, const struct hyp *h,
         for (int i = run->first; i < end; i++)
             for (int j = i + 1; j <= end && j - i <= 3; j++) {
                 uint8_t bit = (uint8_t)(1u << (j - i - 1));
-                if ((i == run->first && j == end) || /* the whole run, above */
-                    (g->town_known[i] & bit && !(g->town_maybe[i] & bit)))
-                    continue;
+                if (i == run->first && j == end)
+                    continue; /* the whole run, above */
+                if ((g->town_known[i] & bit) && !(g->town_maybe[i] & bit))
+                    continue; /* asked before: no town's name */
                 size_t kl;
                 const char *k = span_key_ref(g, i, j, &kl);
                 char key[KEY_MAX];
@@ -1046,8 +1054,6 @@ static bool each_locality_key(struct gctx *g, const struct hyp *h,
                     g->town_known[i] |= bit;
                     if (kl > 0 && k && index_city_key_maybe(g->ix, k, kl))
                         g->town_maybe[i] |= bit;
-                    else
-                        g->town_maybe[i] &= (uint8_t)~bit;
                 }
                 if ((g->town_maybe[i] & bit) && !fn(g, k, k != key, arg))
                     return false;

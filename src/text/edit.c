@@ -55,11 +55,6 @@ static inline int osa_scan(const unsigned char *p, size_t m, const unsigned char
     return dist > max ? max + 1 : dist;
 }
 
-static int osa_bits(const unsigned char *p, size_t m, const unsigned char *t, size_t n, int max)
-{
-    return osa_scan(p, m, t, n, max, false, NULL);
-}
-
 void edit_osa_tails(const char *a, size_t la, const char *b, size_t lb, int max, int *each)
 {
     assert(la >= 1 && la <= 64);
@@ -84,7 +79,7 @@ int edit_osa(const char *a, size_t la, const char *b, size_t lb, int max)
         return lb > (size_t)max ? max + 1 : (int)lb;
     if (la > 64)
         return edit_osa_dp(a, la, b, lb, max);
-    return osa_bits((const unsigned char *)a, la, (const unsigned char *)b, lb, max);
+    return osa_scan((const unsigned char *)a, la, (const unsigned char *)b, lb, max, false, NULL);
 }
 
 int edit_osa_dp(const char *a, size_t la, const char *b, size_t lb, int max)
