@@ -141,9 +141,9 @@ void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
         verify_launch(v, NULL, set, on_fail, on_ok);
 }
 
-int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge)
+int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge, size_t *recached)
 {
-    *resident = *huge = 0;
+    *resident = *huge = *recached = 0;
     for (size_t i = 0; i < gc_set_count(set); i++) {
         size_t r, h;
         int rc = index_pages(gc_set_index(set, i), &r, &h);
@@ -151,25 +151,26 @@ int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge)
             return rc;
         *resident += r;
         *huge += h;
+        *recached += index_recached(gc_set_index(set, i));
     }
     return 0;
 }
-
-/* An index this large is read at random: in 4 KiB pages its reads also miss the TLB. */
-#define PAGES_WARN_BYTES ((size_t)256 << 20)
 
 enum { SAID_CHECKED = 1, SAID_READY = 2 };
 
 /* Log the pages line: by whichever of the check and the start comes second. */
 static void log_pages(struct cmd_verify *v)
 {
-    size_t resident, huge;
-    if ((v->set ? cmd_index_pages(v->set, &resident, &huge)
+    size_t resident, huge, recached = 0;
+    if ((v->set ? cmd_index_pages(v->set, &resident, &huge, &recached)
                 : index_pages(v->ix, &resident, &huge)) < 0)
         return;
+    if (!v->set)
+        recached = index_recached(v->ix);
     double pct = resident ? 100.0 * (double)huge / (double)resident : 0.0;
-    log_info("index checked resident_mb=%.1f 2mib_pages_pct=%.0f", (double)resident / 1048576, pct);
-    if (resident >= PAGES_WARN_BYTES && pct < 50)
+    log_info("index checked resident_mb=%.1f 2mib_pages_pct=%.0f recached=%zu",
+             (double)resident / 1048576, pct, recached);
+    if (resident >= INDEX_RECACHE_MIN && pct < 50)
         log_warn("index mostly in 4 KiB pages 2mib_pages_pct=%.0f: queries are up to a fifth "
                  "slower; stop the server, drop the file's cached pages (dd if=INDEX "
                  "iflag=nocache count=0) and start it again (docs/scale.md)",

@@ -83,8 +83,9 @@ void cmd_verify_start_set(struct cmd_verify *v, const struct gc_set *set,
                           void (*on_ok)(struct cmd_verify *v));
 
 /* How the kernel maps the indexes of set (index_pages): *resident bytes in memory, *huge of
- * them in 2 MiB pages. Return 0, or a negative code where the kernel does not say. */
-int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge);
+ * them in 2 MiB pages; *recached of the indexes were read again at open (index_recached).
+ * Return 0, or a negative code where the kernel does not say. */
+int cmd_index_pages(const struct gc_set *set, size_t *resident, size_t *huge, size_t *recached);
 
 /* An on_ok for servers: make an index set's routing directories (gc_set_warm: off the
  * request path), log how much of the index is in 2 MiB pages once the check has read it all,

@@ -413,13 +413,14 @@ static int geocode_rows(struct batch *b, struct csv_reader *r, const struct job_
  * slow the rows down; docs/scale.md). */
 static void print_pages(const struct gc_set *set)
 {
-    size_t resident, huge;
-    if (cmd_index_pages(set, &resident, &huge) < 0) {
+    size_t resident, huge, recached;
+    if (cmd_index_pages(set, &resident, &huge, &recached) < 0) {
         fprintf(stderr, "index_resident_mb=unknown index_2mib_pages_pct=unknown\n");
         return;
     }
-    fprintf(stderr, "index_resident_mb=%.1f index_2mib_pages_pct=%.0f\n",
-            (double)resident / 1048576, resident ? 100.0 * (double)huge / (double)resident : 0.0);
+    fprintf(stderr, "index_resident_mb=%.1f index_2mib_pages_pct=%.0f index_recached=%zu\n",
+            (double)resident / 1048576, resident ? 100.0 * (double)huge / (double)resident : 0.0,
+            recached);
 }
 
 int cmd_geocode(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include "base/co.h"
 #include "base/crc.h"
 #include "base/err.h"
+#include "base/fmap.h"
 #include "base/fsio.h"
 #include "base/hash.h"
 #include "base/mem.h"
@@ -51,6 +52,7 @@ struct index {
     size_t size;
     struct index_view v;
     char path[GB_PATH_MAX]; /* for messages */
+    bool recached;          /* fmap_open dropped the file's cached pages */
     /* built on first use (or by index_warm()), under cache_lock: towns and areas by grid cell
      * (index_near.h, near()), the filter of the FUZZY hashes (fuzzy_filter()) and those of the
      * three key tables (key_filters()) */
@@ -401,20 +403,16 @@ static int open_index(struct index **out, const char *path, bool crcs, char *err
     ix = xcalloc(1, sizeof(*ix));
     pthread_mutex_init(&ix->cache_lock, NULL);
     ix->size = (size_t)st.st_size;
-    ix->map = mmap(NULL, ix->size, PROT_READ, MAP_SHARED, fd, 0);
+    /* in 2 MiB pages where the kernel gives them: a query's reads are scattered over the whole
+     * file, and at country size each would also miss the TLB (docs/scale.md, "The index in
+     * 2 MiB pages"); a large index cached in 4 KiB pieces is read again (base/fmap.h) */
+    ix->map = fmap_open(fd, ix->size, INDEX_RECACHE_MIN, &ix->recached);
     if (ix->map == MAP_FAILED) {
         rc = -errno;
         ix->map = NULL;
         gb_errf(err, errlen, "cannot map index %s: %s", path, gb_strerror(rc));
         goto out;
     }
-#ifdef MADV_HUGEPAGE
-    /* 2 MiB pages where the kernel gives them (the file's pages read in through this mapping,
-     * not those already cached in 4 KiB pages; the builder drops what it wrote): a query's
-     * reads are scattered over the whole file, and at country size each would also miss the
-     * TLB (docs/scale.md, "The index in 2 MiB pages"). A hint: no error matters. */
-    (void)madvise(ix->map, ix->size, MADV_HUGEPAGE);
-#endif
     const struct ix_header *h = ix->map;
     const void *base[IXS__COUNT];
     size_t count[IXS__COUNT];
@@ -462,27 +460,12 @@ int index_verify_checksums(const struct index *ix, char *err, size_t errlen)
 
 int index_pages(const struct index *ix, size_t *resident, size_t *huge)
 {
-    *resident = *huge = 0;
-    FILE *fp = fopen("/proc/self/smaps", "re");
-    if (!fp)
-        return GB_ENOTFOUND;
-    char line[512];
-    bool in = false, found = false;
-    while (fgets(line, sizeof(line), fp)) {
-        unsigned long long lo, hi, kb;
-        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2) { /* a mapping's first line */
-            if (found && in)
-                break; /* the mapping's lines are over */
-            in = lo == (uintptr_t)ix->map;
-            found |= in;
-        } else if (in && sscanf(line, "Rss: %llu kB", &kb) == 1) {
-            *resident = (size_t)kb * 1024;
-        } else if (in && sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) {
-            *huge = (size_t)kb * 1024;
-        }
-    }
-    fclose(fp);
-    return found ? 0 : GB_ENOTFOUND;
+    return fmap_pages(ix->map, resident, huge);
+}
+
+bool index_recached(const struct index *ix)
+{
+    return ix->recached;
 }
 
 uint64_t index_size(const struct index *ix)

@@ -122,6 +122,12 @@ void index_warm(const struct index *ix);
  * Return 0, or a negative code where the kernel does not say (GB_ENOTFOUND). */
 int index_pages(const struct index *ix, size_t *resident, size_t *huge);
 
+/* From this size up, opening an index whose pages the cache holds mostly in 4 KiB pieces (a copy
+ * made with cp, pages read back with read(2)) drops them from the cache first, so that they are
+ * read again in 2 MiB pages (base/fmap.h, fmap_open); index_recached() says whether it did. */
+#define INDEX_RECACHE_MIN ((size_t)256 << 20)
+bool index_recached(const struct index *ix);
+
 void index_close(struct index *ix);
 
 /* Bytes of the index file (mapped). */

@@ -16,7 +16,7 @@ serve "$T/li.gbx" "$T/data" "$T/serve.log" --workers 1 --rate 0 --access-log "$T
 ROOT="http://127.0.0.1:$PORT"
 # The server's own log says how much of the index the kernel maps in 2 MiB pages once the
 # background check has read it all (a small index: no warning)
-wait_grep "$T/serve.log" 'info index checked resident_mb=[0-9]+\.[0-9] 2mib_pages_pct=[0-9]+$' ||
+wait_grep "$T/serve.log" 'info index checked resident_mb=[0-9]+\.[0-9] 2mib_pages_pct=[0-9]+ recached=0$' ||
     fail "no 'index checked' line: $(cat "$T/serve.log")"
 ! grep -q 'mostly in 4 KiB pages' "$T/serve.log" || fail "a warning for a small index"
 li_rows 20 | { echo 'recId|searchText|country'; cat; } >"$T/in.txt"

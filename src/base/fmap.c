@@ -1,0 +1,100 @@
+/*
+ * fmap.c - a file mapped read-only in 2 MiB pages where the kernel gives them (fmap.h).
+ */
+#include "base/fmap.h"
+
+#include "base/err.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+#define STRETCH ((size_t)2 << 20)
+
+int fmap_pages(const void *p, size_t *resident, size_t *huge)
+{
+    *resident = *huge = 0;
+    FILE *fp = fopen("/proc/self/smaps", "re");
+    if (!fp)
+        return GB_ENOTFOUND;
+    char line[512];
+    bool in = false, found = false;
+    while (fgets(line, sizeof(line), fp)) {
+        unsigned long long lo, hi, kb;
+        if (sscanf(line, "%llx-%llx ", &lo, &hi) == 2) { /* a mapping's first line */
+            if (found && in)
+                break; /* the mapping's lines are over */
+            in = lo == (uintptr_t)p;
+            found |= in;
+        } else if (in && sscanf(line, "Rss: %llu kB", &kb) == 1) {
+            *resident = (size_t)kb * 1024;
+        } else if (in && sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) {
+            *huge = (size_t)kb * 1024;
+        }
+    }
+    fclose(fp);
+    return found ? 0 : GB_ENOTFOUND;
+}
+
+static void *map_hinted(int fd, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+#ifdef MADV_HUGEPAGE
+    if (p != MAP_FAILED)
+        (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: no error matters */
+#endif
+    return p;
+}
+
+/* How many 2 MiB pages the mapping at p has now. */
+static size_t huge_stretches(const void *p)
+{
+    size_t resident, huge;
+    return fmap_pages(p, &resident, &huge) == 0 ? huge / STRETCH : 0;
+}
+
+/* Whether the cache holds the file mapped at p mostly in 4 KiB pieces while the kernel would
+ * give it 2 MiB pages: touch the samples that are cached (mincore) and, where none is in a
+ * 2 MiB page, one that is not, and count the 2 MiB pages the mapping then has. */
+static bool cached_small(const char *p, size_t stretches)
+{
+    size_t ns = stretches < FMAP_SAMPLES ? stretches : FMAP_SAMPLES;
+    size_t cached = 0, cold = SIZE_MAX;
+    for (size_t k = 0; k < ns; k++) {
+        const char *at = p + k * stretches / ns * STRETCH;
+        unsigned char in = 0;
+        if (mincore((void *)at, 1, &in) < 0)
+            return false;
+        if (in & 1) {
+            cached++;
+            (void)*(volatile const char *)at;
+        } else if (cold == SIZE_MAX) {
+            cold = k;
+        }
+    }
+    if (cached * 4 < ns)
+        return false; /* mostly not cached: it will be read in 2 MiB pages */
+    size_t huge = huge_stretches(p);
+    if (huge * 2 >= cached)
+        return false;
+    if (huge > 0)
+        return true;
+    if (cold == SIZE_MAX)
+        return false; /* no sign that the kernel gives this file 2 MiB pages */
+    (void)*(volatile const char *)(p + cold * stretches / ns * STRETCH);
+    return huge_stretches(p) > 0;
+}
+
+void *fmap_open(int fd, size_t len, size_t recache_min, bool *recached)
+{
+    *recached = false;
+    void *p = map_hinted(fd, len);
+    if (p == MAP_FAILED || len < recache_min || len / STRETCH < 2 ||
+        !cached_small(p, len / STRETCH))
+        return p;
+    munmap(p, len);
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    *recached = true;
+    return map_hinted(fd, len);
+}
