@@ -2,13 +2,20 @@
 # bench-scale.sh BIN SHARED WORK SMALL LARGE - `make bench-scale`: for each row count, generate
 # the country-like input once (gen_zipf.py, gen_q.py; kept in WORK), import it and run
 # scripts/scale.sh; print both tables and the large/small ratio of each query type's rate. The
-# large size is imported a second time within --memory IMPORT_MEMORY (default 256M).
+# large size is imported a second time within --memory IMPORT_MEMORY (default 256M). With
+# MEMLAT=BIN (bench/memlat.c, `make bench-scale` builds it), the machine's memory latency first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:?usage: bench-scale.sh BIN SHARED WORK SMALL LARGE}
 shared=${2:?}; work=${3:?}; small=${4:?}; large=${5:?}
 gen=$shared/bench/scale
 mkdir -p "$work"
+# The memory these rates meet (bench/memlat.c): reads at random, one waiting for the other and
+# eight at a time, in an area of the 0.1 M index's size and of the 18.5 M one's.
+if [ -n "${MEMLAT:-}" ]; then
+    echo "memory at random, one CPU (bench/memlat.c):"
+    taskset -c "$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')" "$MEMLAT" 8 1300 | sed 's/^/  /'
+fi
 for rows in "$small" "$large"; do
     d=$work/z$rows
     if [ ! -s "$d/sample.tsv" ]; then

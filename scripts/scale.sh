@@ -44,13 +44,16 @@ if [ -n "${IMPORT_MEMORY:-}" ]; then
     printf '%s\timport\tmemory=%s\t%s\tsame_index=%s\n' "$label" "$IMPORT_MEMORY" "$took" "$same"
 fi
 cols=displayLatitude,displayLongitude,matchLevel
+# Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
+# virtual CPU ran 40 % slower than the other for minutes at a time (docs/scale.md).
+cpu_pin=${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}
 # The fixed cost of a run (start, index open, normaliser) is measured on a header-only file and
 # taken off each run's CPU time, so that rows_per_cpu_s is the geocoder's own rate. Twice: the
 # first run reads the index into the page cache when it is not there (at 18.5 M about a second
 # of CPU that no later run pays, which would make every rate below wrong), the second is kept.
 head -1 "$qdir/free.txt" >"$work/empty.txt"
 for _ in 1 2; do
-    python3 "$rus" "$work/empty.rus" "$bin" geocode --index "$idx" --threads 1 --indelim='|' \
+    python3 "$rus" "$work/empty.rus" taskset -c "$cpu_pin" "$bin" geocode --index "$idx" --threads 1 --indelim='|' \
         --outdelim='|' --outcols=$cols --outputcombined=true --header=true "$work/empty.txt" >/dev/null
 done
 read -r _ user0 sys0 _ <"$work/empty.rus"
@@ -64,7 +67,7 @@ for t in struct free street typo neg; do
     q=$work/$t.rep
     { head -1 "$qdir/$t.txt"; for ((k = 0; k < repeat; k++)); do tail -n +2 "$qdir/$t.txt"; done; } >"$q"
     out=$work/$t.out
-    python3 "$rus" "$work/$t.rus" "$bin" geocode --index "$idx" --threads 1 --stats --indelim='|' \
+    python3 "$rus" "$work/$t.rus" taskset -c "$cpu_pin" "$bin" geocode --index "$idx" --threads 1 --stats --indelim='|' \
         --outdelim='|' --outcols=$cols --outputcombined=true --header=true "$q" >"$out" 2>"$work/$t.err"
     read -r wall user sys rss <"$work/$t.rus"
     rows=$(($(wc -l <"$q") - 1))
