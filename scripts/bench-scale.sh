@@ -14,7 +14,8 @@ mkdir -p "$work"
 # eight at a time, in an area of the 0.1 M index's size and of the 18.5 M one's.
 if [ -n "${MEMLAT:-}" ]; then
     echo "memory at random, one CPU (bench/memlat.c):"
-    taskset -c "$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')" "$MEMLAT" 8 1300 | sed 's/^/  /'
+    taskset -c "${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}" "$MEMLAT" 8 1300 |
+        sed 's/^/  /'
 fi
 for rows in "$small" "$large"; do
     d=$work/z$rows

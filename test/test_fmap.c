@@ -1,11 +1,12 @@
 /*
  * test_fmap.c - a file the page cache holds in 4 KiB pieces is read again in 2 MiB pages when
- * the kernel gives it those; a file already in 2 MiB pages, a small one, or one with no sign
- * that the kernel would do better, is mapped as it is.
+ * the kernel gives it those; a file already in 2 MiB pages, or whose small pieces another
+ * mapping holds, is mapped as it is.
  *
- * The files are written here (written pages are cached in small pieces); part of one is then
- * dropped from the cache, as happens to a large index over time. Where the kernel gives no
- * file 2 MiB pages (THP off, a file system without large folios) the tests are skipped.
+ * The files are written here (written pages are cached in small pieces, as a copy's are); part
+ * of one is then dropped from the cache, as happens to a large index over time. Where the
+ * kernel gives no file 2 MiB pages (THP off, a file system without large folios, no free
+ * 2 MiB block at that moment) the tests are skipped.
  */
 #include "base/fmap.h"
 
@@ -33,6 +34,7 @@ static int write_file(char *path, size_t cap, size_t len)
     snprintf(path, cap, "%s/test_fmap.XXXXXX", dir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
+    unlink(path); /* gone with the descriptor, whatever ends the test */
     char *block = malloc(MIB);
     assert_non_null(block);
     for (size_t off = 0; off < len; off += MIB) {
@@ -70,61 +72,96 @@ static bool kernel_gives_2mib_pages(void)
     size_t huge = touch_all(p, 8 * MIB);
     munmap(p, 8 * MIB);
     close(fd);
-    unlink(path);
     return huge > 0;
 }
 
-static void test_small_pieces_are_read_again_in_2mib_pages(void **state)
+/* fmap_open from recache_min 0 on fd: it read the file again; then at least 9 in 10 stretches
+ * are in 2 MiB pages. Skipped where the kernel has no 2 MiB page for a file at this moment. */
+static void expect_read_again(int fd)
 {
-    (void)state;
-    if (!kernel_gives_2mib_pages())
-        skip();
-    char path[4200];
-    int fd = write_file(path, sizeof(path), LEN);
-    bool recached = true;
-    char *p = fmap_open(fd, LEN, SIZE_MAX, &recached); /* never below recache_min */
-    assert_false(recached);
-    size_t huge = touch_all(p, LEN);
-    munmap(p, LEN);
-    if (huge > 0)
-        skip(); /* the writes were cached in large pieces: nothing here to mend */
-    /* the file's second half leaves the cache: its first half stays in small pieces */
-    assert_int_equal(posix_fadvise(fd, LEN / 2, LEN / 2, POSIX_FADV_DONTNEED), 0);
-
-    p = fmap_open(fd, LEN, LEN, &recached);
+    bool recached = false;
+    char *p = fmap_open(fd, LEN, 0, &recached);
     assert_true(p != MAP_FAILED);
+    if (!recached && !kernel_gives_2mib_pages()) {
+        munmap(p, LEN);
+        skip();
+    }
     assert_true(recached);
-    huge = touch_all(p, LEN);
+    size_t huge = touch_all(p, LEN);
     if (huge < LEN / STRETCH * 9 / 10)
         fail_msg("%zu of %zu stretches in 2 MiB pages after the file was read again", huge,
                  LEN / STRETCH);
     munmap(p, LEN);
 
     /* now in 2 MiB pages: the next open keeps them */
-    p = fmap_open(fd, LEN, LEN, &recached);
+    p = fmap_open(fd, LEN, 0, &recached);
     assert_false(recached);
-    assert_int_equal(touch_all(p, LEN), LEN / STRETCH);
+    assert_true(touch_all(p, LEN) >= LEN / STRETCH * 9 / 10);
     munmap(p, LEN);
-    close(fd);
-    unlink(path);
 }
 
-/* Every page cached in small pieces and none to read: no sign that the kernel would give this
- * file 2 MiB pages, so nothing is dropped (docs/scale.md: the server warns instead). */
-static void test_no_sign_of_2mib_pages_drops_nothing(void **state)
+/* A file written (so cached in small pieces) whose pages are not in 2 MiB pages when read
+ * through a mapping that asks for them, or a skip where the writes were cached in large ones. */
+static int small_file(char *path, size_t cap)
+{
+    if (!kernel_gives_2mib_pages())
+        skip();
+    int fd = write_file(path, cap, LEN);
+    bool recached = true;
+    char *p = fmap_open(fd, LEN, SIZE_MAX, &recached); /* never below recache_min */
+    assert_false(recached);
+    size_t huge = touch_all(p, LEN);
+    munmap(p, LEN);
+    if (huge > 0) {
+        close(fd);
+        skip(); /* the writes were cached in large pieces: nothing here to mend */
+    }
+    return fd;
+}
+
+/* Half the file left the cache, the other half is in small pieces: an index over time. */
+static void test_small_pieces_are_read_again_in_2mib_pages(void **state)
 {
     (void)state;
     char path[4200];
-    int fd = write_file(path, sizeof(path), LEN);
-    bool recached = true;
-    char *p = fmap_open(fd, LEN, 0, &recached);
-    assert_true(p != MAP_FAILED);
-    assert_false(recached);
-    size_t resident, huge;
-    assert_int_equal(fmap_pages(p, &resident, &huge), 0);
-    munmap(p, LEN);
+    int fd = small_file(path, sizeof(path));
+    assert_int_equal(posix_fadvise(fd, LEN / 2, LEN / 2, POSIX_FADV_DONTNEED), 0);
+    expect_read_again(fd);
     close(fd);
-    unlink(path);
+}
+
+/* Every page cached in small pieces: a copy made with cp. */
+static void test_a_copy_in_small_pieces_is_read_again(void **state)
+{
+    (void)state;
+    char path[4200];
+    int fd = small_file(path, sizeof(path));
+    expect_read_again(fd);
+    close(fd);
+}
+
+/* Another mapping holds the small pieces (a server still running on the file): dropping the
+ * cache would not free them, and fmap_open leaves them after its one-stretch probe, however
+ * often it is called. */
+static void test_pieces_another_mapping_holds_are_left(void **state)
+{
+    (void)state;
+    char path[4200];
+    int fd = small_file(path, sizeof(path));
+    char *other = mmap(NULL, LEN, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(other != MAP_FAILED);
+    for (size_t off = 0; off < LEN; off += 4096)
+        (void)*(volatile const char *)(other + off);
+    for (int k = 0; k < 2; k++) {
+        bool recached = true;
+        char *p = fmap_open(fd, LEN, 0, &recached);
+        assert_true(p != MAP_FAILED);
+        assert_false(recached);
+        assert_int_equal(touch_all(p, LEN), 0);
+        munmap(p, LEN);
+    }
+    munmap(other, LEN);
+    close(fd);
 }
 
 static void test_pages_of_no_mapping_are_not_found(void **state)
@@ -141,7 +178,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_pieces_are_read_again_in_2mib_pages),
-        cmocka_unit_test(test_no_sign_of_2mib_pages_drops_nothing),
+        cmocka_unit_test(test_a_copy_in_small_pieces_is_read_again),
+        cmocka_unit_test(test_pieces_another_mapping_holds_are_left),
         cmocka_unit_test(test_pages_of_no_mapping_are_not_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,36 +54,38 @@ static size_t huge_stretches(const void *p)
     return fmap_pages(p, &resident, &huge) == 0 ? huge / STRETCH : 0;
 }
 
-/* Whether the cache holds the file mapped at p mostly in 4 KiB pieces while the kernel would
- * give it 2 MiB pages: touch the samples that are cached (mincore) and, where none is in a
- * 2 MiB page, one that is not, and count the 2 MiB pages the mapping then has. */
-static bool cached_small(const char *p, size_t stretches)
+/* Whether the cache holds the file of fd, mapped at p, mostly in 4 KiB pieces, and one of them
+ * comes back in a 2 MiB page once dropped. Each sample that is cached (mincore: for a file
+ * the caller may not write, every page counts as cached, and the samples not cached are read)
+ * is touched alone, the mapping's 2 MiB pages counted before and after. Then the first small
+ * one is the probe: dropped (from this mapping, then from the cache: pages another process
+ * maps stay) and read again. Small again (another process holds it, no free 2 MiB block, a
+ * file system without large folios), nothing more is dropped, start after start. */
+static bool cached_small(int fd, char *p, size_t stretches)
 {
     size_t ns = stretches < FMAP_SAMPLES ? stretches : FMAP_SAMPLES;
-    size_t cached = 0, cold = SIZE_MAX;
-    for (size_t k = 0; k < ns; k++) {
-        const char *at = p + k * stretches / ns * STRETCH;
-        unsigned char in = 0;
-        if (mincore((void *)at, 1, &in) < 0)
-            return false;
-        if (in & 1) {
-            cached++;
-            (void)*(volatile const char *)at;
-        } else if (cold == SIZE_MAX) {
-            cold = k;
-        }
-    }
-    if (cached * 4 < ns)
-        return false; /* mostly not cached: it will be read in 2 MiB pages */
+    size_t cached = 0, small = 0, probe = 0;
     size_t huge = huge_stretches(p);
-    if (huge * 2 >= cached)
-        return false;
-    if (huge > 0)
-        return true;
-    if (cold == SIZE_MAX)
-        return false; /* no sign that the kernel gives this file 2 MiB pages */
-    (void)*(volatile const char *)(p + cold * stretches / ns * STRETCH);
-    return huge_stretches(p) > 0;
+    for (size_t k = 0; k < ns; k++) {
+        size_t off = k * stretches / ns * STRETCH;
+        unsigned char in = 0;
+        if (mincore(p + off, 1, &in) < 0)
+            return false;
+        if (!(in & 1))
+            continue;
+        cached++;
+        (void)*(volatile const char *)(p + off);
+        size_t now = huge_stretches(p);
+        if (now == huge && small++ == 0)
+            probe = off;
+        huge = now;
+    }
+    if (cached * 4 < ns || small * 2 <= cached)
+        return false; /* mostly not cached, or mostly in 2 MiB pages already */
+    (void)madvise(p + probe, STRETCH, MADV_DONTNEED);
+    (void)posix_fadvise(fd, (off_t)probe, STRETCH, POSIX_FADV_DONTNEED);
+    (void)*(volatile const char *)(p + probe);
+    return huge_stretches(p) > huge;
 }
 
 void *fmap_open(int fd, size_t len, size_t recache_min, bool *recached)
@@ -91,7 +93,7 @@ void *fmap_open(int fd, size_t len, size_t recache_min, bool *recached)
     *recached = false;
     void *p = map_hinted(fd, len);
     if (p == MAP_FAILED || len < recache_min || len / STRETCH < 2 ||
-        !cached_small(p, len / STRETCH))
+        !cached_small(fd, p, len / STRETCH))
         return p;
     munmap(p, len);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);

@@ -22,12 +22,15 @@
 /*
  * Map the first len bytes of fd read-only and shared, asking for 2 MiB pages (a hint). From
  * recache_min bytes up, first look at FMAP_SAMPLES stretches spread over the file: when at least
- * a quarter of them are cached, fewer than half of those in 2 MiB pages, and the kernel gives
- * this file 2 MiB pages at all (one stretch is, or one not cached comes in as one), drop the
- * file's cached pages that no process maps (POSIX_FADV_DONTNEED: clean pages, read again from
- * disk when touched) and map it afresh; *recached says so. A kernel or file system without
- * huge pages for files is never asked to drop anything. Return the mapping, or MAP_FAILED with
- * errno set.
+ * a quarter of them are cached, more than half of those in 4 KiB pieces, and one of those,
+ * dropped, comes back in a 2 MiB page (the kernel gives this file 2 MiB pages and no other
+ * process holds that stretch), drop the file's cached pages that no process maps
+ * (POSIX_FADV_DONTNEED: clean pages, read again from disk when touched) and map it afresh;
+ * *recached says so. Where the probe comes back small (a kernel or file system without huge
+ * pages for files, no free 2 MiB block, another process mapping those pages) only that
+ * stretch was dropped. A caller that may not write the file sees every page as cached
+ * (mincore), so the samples not cached are read too (up to 64 MiB). Return the mapping, or
+ * MAP_FAILED with errno set.
  */
 void *fmap_open(int fd, size_t len, size_t recache_min, bool *recached);
 

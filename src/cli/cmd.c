@@ -172,8 +172,9 @@ static void log_pages(struct cmd_verify *v)
              (double)resident / 1048576, pct, recached);
     if (resident >= INDEX_RECACHE_MIN && pct < 50)
         log_warn("index mostly in 4 KiB pages 2mib_pages_pct=%.0f: queries are up to a fifth "
-                 "slower; stop the server, drop the file's cached pages (dd if=INDEX "
-                 "iflag=nocache count=0) and start it again (docs/scale.md)",
+                 "slower; another process may hold its pages (stop every process that has the "
+                 "index open, then start this one again), or the kernel gives the file no 2 MiB "
+                 "pages (transparent huge pages, the file system: docs/scale.md)",
                  pct);
 }
 
