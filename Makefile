@@ -101,9 +101,10 @@ bench-cluster: build
 # Country scale: street names that repeat across towns (../shared/bench/scale/), one index of
 # SMALL and one of LARGE generated rows (0.1 M and 18.5 M addresses), 20,000 queries of each
 # kind, one thread: import time and memory (LARGE also within --memory 256M), rows per
-# CPU-second, p99.9 and within 25 m (scripts/scale.sh; docs/scale.md), after the machine's
-# memory latency at both index sizes (bench/memlat.c). Work files in $(BUILD)/scale (about 3 GB
-# for LARGE).
+# CPU-second, p99.9 and within 25 m (scripts/scale.sh; docs/scale.md), then the large/small
+# ratio of rows per CPU-second with the sizes alternated on one CPU (scripts/scale-ratio.sh),
+# between two readings of the machine's memory latency (bench/memlat.c). Work files in
+# $(BUILD)/scale (about 3 GB for LARGE).
 SMALL ?= 110000
 LARGE ?= 22000000
 bench-scale: build

@@ -2,8 +2,10 @@
 # bench-scale.sh BIN SHARED WORK SMALL LARGE - `make bench-scale`: for each row count, generate
 # the country-like input once (gen_zipf.py, gen_q.py; kept in WORK), import it and run
 # scripts/scale.sh; print both tables and the large/small ratio of each query type's rate. The
-# large size is imported a second time within --memory IMPORT_MEMORY (default 256M). With
-# MEMLAT=BIN (bench/memlat.c, `make bench-scale` builds it), the machine's memory latency first.
+# large size is imported a second time within --memory IMPORT_MEMORY (default 256M); then the
+# large/small ratio of rows per CPU-second, sizes alternated on one CPU (scripts/scale-ratio.sh,
+# RATIO_ROUNDS rounds, default 6). With MEMLAT=BIN (bench/memlat.c, `make bench-scale` builds it),
+# the machine's memory latency before and after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:?usage: bench-scale.sh BIN SHARED WORK SMALL LARGE}
@@ -33,3 +35,12 @@ echo "large/small ratio of loop_rows_per_s:"
 join -t $'\t' <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]}' "$work/scale-$small.tsv" | sort) \
     <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]}' "$work/scale-$large.tsv" | sort) |
     awk -F'\t' '{ printf "  %-7s %8d -> %8d rows/s  x%.2f\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0) }'
+# The goals' figure (issue 10): the sizes alternated on one CPU, CPU time (scripts/scale-ratio.sh;
+# REPEAT=25 gives runs long enough at 0.1 M for a steadier median), then the memory again: a
+# ratio counts only with the cache as quiet after as before.
+"$here/scale-ratio.sh" "$bin" "$work/run$small" "$work/run$large" "${RATIO_ROUNDS:-6}" struct free typo
+if [ -n "${MEMLAT:-}" ]; then
+    echo "memory at random, after:"
+    taskset -c "${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}" "$MEMLAT" 8 1300 |
+        sed 's/^/  /'
+fi

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# scale-ratio.sh BIN SMALL_WORK LARGE_WORK ROUNDS TYPE... - the figure issue 10's speed goals are
+# stated in: the large index's rows per CPU-second over the small one's, per query type. SMALL_WORK
+# and LARGE_WORK are scripts/scale.sh work directories (scale.gbx, empty.txt, TYPE.rep). ROUNDS
+# rounds alternate the two sizes (the small first in odd rounds), every run on one CPU
+# (SCALE_CPU, else the first this shell may use), so that both sizes meet the same cache a few
+# seconds apart; a run's CPU time less its size's header-only run (start, index open: the median
+# of three) is the rows'. Prints one line per round and type:
+#   round type small_rows_per_cpu_s large_rows_per_cpu_s ratio
+# then per type the median ratio and the rounds' range.
+set -euo pipefail
+bin=${1:?usage: scale-ratio.sh BIN SMALL_WORK LARGE_WORK ROUNDS TYPE...}
+small=${2:?}; large=${3:?}; rounds=${4:?}
+shift 4
+[ $# -gt 0 ] || { echo "scale-ratio.sh: name at least one query type (struct free typo)" >&2; exit 2; }
+cpu_pin=${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}
+tmp=$(mktemp)
+trap 'rm -f "$tmp" "$tmp.res"' EXIT
+cpu() { # WORK FILE: user + sys seconds of geocoding FILE with WORK's index, one thread
+    /usr/bin/time -f '%U %S' -o "$tmp" taskset -c "$cpu_pin" "$bin" geocode --index "$1/scale.gbx" \
+        --threads 1 --indelim='|' --outdelim='|' --outcols=displayLatitude,displayLongitude,matchLevel \
+        --outputcombined=true --header=true "$2" >/dev/null
+    awk '{printf "%.2f", $1 + $2}' "$tmp"
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+fixed_s=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$small" "$small/empty.txt")"; done | median)
+fixed_l=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$large" "$large/empty.txt")"; done | median)
+echo "fixed cpu_s: small $fixed_s large $fixed_l (CPU $cpu_pin)"
+rate() { # WORK TYPE FIXED: rows per CPU-second
+    local c rows
+    c=$(cpu "$1" "$1/$2.rep")
+    rows=$(($(wc -l <"$1/$2.rep") - 1))
+    echo "$rows / ($c - $3)" | bc -l
+}
+for ((r = 1; r <= rounds; r++)); do
+    for t in "$@"; do
+        if ((r % 2)); then
+            s=$(rate "$small" "$t" "$fixed_s"); l=$(rate "$large" "$t" "$fixed_l")
+        else
+            l=$(rate "$large" "$t" "$fixed_l"); s=$(rate "$small" "$t" "$fixed_s")
+        fi
+        printf '%d\t%s\t%.0f\t%.0f\t%.3f\n' "$r" "$t" "$s" "$l" "$(echo "$l / $s" | bc -l)"
+    done
+done | tee "$tmp.res"
+echo "median large/small ratio:"
+for t in "$@"; do
+    awk -F'\t' -v t="$t" '$2 == t {print $5}' "$tmp.res" | sort -g |
+        awk -v t="$t" '{v[NR] = $1} END {printf "  %-7s %.3f (%d rounds, %.3f to %.3f)\n", t, v[int((NR + 1) / 2)], NR, v[1], v[NR]}'
+done
