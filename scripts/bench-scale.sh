@@ -12,13 +12,15 @@ bin=${1:?usage: bench-scale.sh BIN SHARED WORK SMALL LARGE}
 shared=${2:?}; work=${3:?}; small=${4:?}; large=${5:?}
 gen=$shared/bench/scale
 mkdir -p "$work"
-# The memory these rates meet (bench/memlat.c): reads at random, one waiting for the other and
-# eight at a time, in an area of the 0.1 M index's size and of the 18.5 M one's.
-if [ -n "${MEMLAT:-}" ]; then
-    echo "memory at random, one CPU (bench/memlat.c):"
-    taskset -c "${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}" "$MEMLAT" 8 1300 |
-        sed 's/^/  /'
-fi
+. "$here/scale-common.sh" # cpu_pin
+# The memory these rates meet (bench/memlat.c): reads at random, one waiting for the line before
+# and independent ones, in an area of the 0.1 M index's size and of the 18.5 M one's.
+memlat() { # WHEN
+    [ -z "${MEMLAT:-}" ] && return
+    echo "memory at random, CPU $cpu_pin, $1 (bench/memlat.c):"
+    taskset -c "$cpu_pin" "$MEMLAT" 8 1300 | sed 's/^/  /'
+}
+memlat before
 for rows in "$small" "$large"; do
     d=$work/z$rows
     if [ ! -s "$d/sample.tsv" ]; then
@@ -39,8 +41,4 @@ join -t $'\t' <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]
 # REPEAT=25 gives runs long enough at 0.1 M for a steadier median), then the memory again: a
 # ratio counts only with the cache as quiet after as before.
 "$here/scale-ratio.sh" "$bin" "$work/run$small" "$work/run$large" "${RATIO_ROUNDS:-6}" struct free typo
-if [ -n "${MEMLAT:-}" ]; then
-    echo "memory at random, after:"
-    taskset -c "${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}" "$MEMLAT" 8 1300 |
-        sed 's/^/  /'
-fi
+memlat after

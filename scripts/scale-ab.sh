@@ -16,17 +16,10 @@ before=${1:?usage: scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE...}
 after=${2:?}; work=${3:?}; rounds=${4:?}
 shift 4
 [ $# -gt 0 ] || { echo "scale-ab.sh: name at least one query type (struct free typo neg street)" >&2; exit 2; }
-# Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
-# virtual CPU ran 40 % slower than the other for minutes at a time, which unpinned runs mix in.
-cpu_pin=${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}
+. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.res"' EXIT
-cpu() { # BIN FILE: user + sys seconds of geocoding FILE with one thread, on $idx
-    /usr/bin/time -f '%U %S' -o "$tmp" taskset -c "$cpu_pin" "$1" geocode --index "$idx" --threads 1 \
-        --indelim='|' --outdelim='|' --outcols=displayLatitude,displayLongitude,matchLevel \
-        --outputcombined=true --header=true "$2" >/dev/null
-    awk '{printf "%.2f", $1 + $2}' "$tmp"
-}
+cpu() { scale_cpu_s "$1" "$idx" "$2"; } # BIN FILE: on $idx
 for ((r = 1; r <= rounds; r++)); do
     # the order turns each round: of two runs of one binary, the second was the faster by 2 to
     # 4 % in the median here (30 pairs), which a fixed order would count as the change's

@@ -13,15 +13,10 @@ bin=${1:?usage: scale-ratio.sh BIN SMALL_WORK LARGE_WORK ROUNDS TYPE...}
 small=${2:?}; large=${3:?}; rounds=${4:?}
 shift 4
 [ $# -gt 0 ] || { echo "scale-ratio.sh: name at least one query type (struct free typo)" >&2; exit 2; }
-cpu_pin=${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}
+. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.res"' EXIT
-cpu() { # WORK FILE: user + sys seconds of geocoding FILE with WORK's index, one thread
-    /usr/bin/time -f '%U %S' -o "$tmp" taskset -c "$cpu_pin" "$bin" geocode --index "$1/scale.gbx" \
-        --threads 1 --indelim='|' --outdelim='|' --outcols=displayLatitude,displayLongitude,matchLevel \
-        --outputcombined=true --header=true "$2" >/dev/null
-    awk '{printf "%.2f", $1 + $2}' "$tmp"
-}
+cpu() { scale_cpu_s "$bin" "$1/scale.gbx" "$2"; } # WORK FILE: on WORK's index
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 fixed_s=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$small" "$small/empty.txt")"; done | median)
 fixed_l=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$large" "$large/empty.txt")"; done | median)

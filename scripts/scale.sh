@@ -44,9 +44,7 @@ if [ -n "${IMPORT_MEMORY:-}" ]; then
     printf '%s\timport\tmemory=%s\t%s\tsame_index=%s\n' "$label" "$IMPORT_MEMORY" "$took" "$same"
 fi
 cols=displayLatitude,displayLongitude,matchLevel
-# Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
-# virtual CPU ran 40 % slower than the other for minutes at a time (docs/scale.md).
-cpu_pin=${SCALE_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')}
+. "$here/scripts/scale-common.sh" # cpu_pin: every run on one CPU
 # The fixed cost of a run (start, index open, normaliser) is measured on a header-only file and
 # taken off each run's CPU time, so that rows_per_cpu_s is the geocoder's own rate. Twice: the
 # first run reads the index into the page cache when it is not there (at 18.5 M about a second

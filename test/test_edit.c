@@ -76,6 +76,14 @@ static void test_bits_equal_table_exhaustive(void **state)
             }
 }
 
+/* Step the xorshift64 sequence in *x. */
+static void xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+}
+
 /* Random strings of up to 70 bytes (past the 64 of one word), a few edits apart. */
 static void test_bits_equal_table_random(void **state)
 {
@@ -83,16 +91,16 @@ static void test_bits_equal_table_random(void **state)
     uint64_t x = 0x9e3779b97f4a7c15ull;
     for (int round = 0; round < 20000; round++) {
         char a[80], b[80];
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        xorshift(&x);
         size_t la = x % 71, lb = la;
         for (size_t k = 0; k < la; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift(&x);
             a[k] = (char)('a' + x % 6);
         }
         memcpy(b, a, la);
         int edits = (int)(x >> 32) % 4;
         for (int e = 0; e < edits; e++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift(&x);
             size_t at = lb ? x % lb : 0;
             switch ((x >> 40) % 4) {
             case 0: /* substitute */
@@ -138,14 +146,14 @@ static void test_tails_equal_each_alone(void **state)
     uint64_t x = 0x2545f4914f6cdd1dull;
     for (int round = 0; round < 20000; round++) {
         char a[16], b[32];
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        xorshift(&x);
         size_t la = 1 + x % 10, lb = (x >> 8) % 25;
         for (size_t k = 0; k < la; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift(&x);
             a[k] = (char)('a' + x % 4);
         }
         for (size_t k = 0; k < lb; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift(&x);
             b[k] = (x >> 16) % 3 ? a[(k + (x >> 24)) % la] : (char)('a' + x % 5);
         }
         for (int max = 0; max <= 3; max++) {
@@ -202,14 +210,14 @@ static void test_sets_apart_only_when_apart(void **state)
         char a[16], b[16];
         size_t la = 4 + round % 8;
         for (size_t k = 0; k < la; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            xorshift(&x);
             a[k] = (char)('a' + x % 26);
         }
         a[la] = '\0';
         memcpy(b, a, la + 1);
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        xorshift(&x);
         b[x % la] = (char)('a' + (x >> 8) % 26); /* a substitution, maybe of the same letter */
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        xorshift(&x);
         b[x % la] = (char)('a' + (x >> 8) % 26);
         for (int max = 0; max <= 3; max++)
             if (apart(a, b, max))

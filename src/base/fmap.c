@@ -65,7 +65,7 @@ static bool cached_small(int fd, char *p, size_t stretches)
 {
     size_t ns = stretches < FMAP_SAMPLES ? stretches : FMAP_SAMPLES;
     size_t cached = 0, small = 0, probe = 0;
-    size_t huge = huge_stretches(p);
+    size_t huge = 0; /* a fresh mapping: nothing of it mapped yet */
     for (size_t k = 0; k < ns; k++) {
         size_t off = k * stretches / ns * STRETCH;
         unsigned char in = 0;
