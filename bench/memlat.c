@@ -3,11 +3,15 @@
  * in an area of a given size (anonymous, asked for 2 MiB pages): the time of one read whose
  * address comes from the line before (a binary search's halvings, a hash slot and the entry it
  * names), and the time a read takes when they are independent (rows interleaved on
- * coroutines: as many in flight as the core allows). Each the median of three. `make bench-scale`
- * prints it beside the 18.5 M / 0.1 M ratios, which follow these times more than the code: at
- * 0.1 M the index is a few megabytes, at 18.5 M 1.3 GB.
+ * coroutines: as many in flight as the core allows). Two more: what a second read in the 4 KiB
+ * page of the one before costs (a street's record and then its addresses, were they together),
+ * and what a read costs whose line was asked for (prefetch) long before, with work between
+ * (a lane's read, asked for before it stepped aside: 0 where the ask did all). Each the median
+ * of three. `make bench-scale` prints it beside the 18.5 M / 0.1 M ratios, which follow these
+ * times more than the code: at 0.1 M the index is a few megabytes, at 18.5 M 1.3 GB.
  *
- *   memlat MIB...    one line each: area_mib=N chain_ns=… independent_ns=…
+ *   memlat MIB...    one line each: area_mib=N chain_ns=… independent_ns=… same_page_ns=…
+ *                    asked_ns=…
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +39,21 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* x, which the compiler can no longer see through: a read's address made from it waits for x. */
+static uint64_t opaque(uint64_t x)
+{
+    __asm__("" : "+r"(x));
+    return x;
+}
+
+/* Work that takes a while and reads no memory: a chain of multiplications. */
+static uint64_t work(uint64_t x, int steps)
+{
+    for (int k = 0; k < steps; k++)
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return x;
 }
 
 static double median3(const double *v)
@@ -99,7 +118,7 @@ int main(int argc, char **argv)
         uint32_t at = 0;
         for (size_t i = 0; i < n && i < reads; i++) /* warm the page tables a little */
             at = a[(size_t)at * step];
-        double chain[3], indep[3];
+        double chain[3], indep[3], page[3], asked[3];
         for (int r = 0; r < 3; r++) {
             double t0 = now_s();
             for (size_t i = 0; i < reads; i++)
@@ -110,11 +129,41 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < reads; i++)
                 sum += a[(size_t)line[i] * step];
             indep[r] = (now_s() - t0) / (double)reads * 1e9;
-            sink = sum;
+            /* the chain again, each step followed by a read of the line half a page away
+             * (the same 4 KiB page) that the next step waits for: the second read's time */
+            const size_t page_lines = 4096 / LINE, pairs = reads / 4;
+            t0 = now_s();
+            for (size_t i = 0; i < pairs; i++) {
+                size_t l = (size_t)at ^ (page_lines / 2); /* line at's page: 64 lines a page */
+                uint32_t v = a[l * step];
+                at = a[(size_t)(at + (uint32_t)(opaque(v) - v)) * step];
+            }
+            double both = (now_s() - t0) / (double)pairs * 1e9;
+            page[r] = both - chain[r];
+            /* a read asked for AHEAD steps before it is made, each step a stretch of work
+             * whose end its read's address waits for; less the same work reading one line */
+            enum { AHEAD = 8, STEPS = 200 };
+            const size_t asks = reads / 8;
+            uint64_t x = sum;
+            double timed[2];
+            for (int near = 0; near < 2; near++) {
+                size_t span = near ? 1 : n;
+                t0 = now_s();
+                for (size_t i = 0; i < asks; i++) {
+                    __builtin_prefetch(&a[(size_t)(line[i + AHEAD] % span) * step]);
+                    x = work(x, STEPS);
+                    size_t l = line[i] % span + (size_t)(opaque(x) - x);
+                    uint32_t v = a[l * step];
+                    x += opaque(v) - v;
+                }
+                timed[near] = (now_s() - t0) / (double)asks * 1e9;
+            }
+            asked[r] = timed[0] - timed[1];
+            sink = sum + x;
         }
         free(line);
-        printf("area_mib=%zu chain_ns=%.0f independent_ns=%.1f\n", mib, median3(chain),
-               median3(indep));
+        printf("area_mib=%zu chain_ns=%.0f independent_ns=%.1f same_page_ns=%.0f asked_ns=%.0f\n",
+               mib, median3(chain), median3(indep), median3(page), median3(asked));
         munmap(map, maplen);
     }
     return 0;

@@ -13,12 +13,14 @@ shared=${2:?}; work=${3:?}; small=${4:?}; large=${5:?}
 gen=$shared/bench/scale
 mkdir -p "$work"
 . "$here/scale-common.sh" # cpu_pin
-# The memory these rates meet (bench/memlat.c): reads at random, one waiting for the line before
-# and independent ones, in an area of the 0.1 M index's size and of the 18.5 M one's.
+# The memory these rates meet (bench/memlat.c): reads at random, one waiting for the line before,
+# independent ones, one in the page of the one before and one asked for ahead, in an area of the
+# 0.1 M index's size, of 64 MiB (far past the TLB's reach, but its page tables stay cached) and
+# of the 18.5 M index's size.
 memlat() { # WHEN
     [ -z "${MEMLAT:-}" ] && return
     echo "memory at random, CPU $cpu_pin, $1 (bench/memlat.c):"
-    taskset -c "$cpu_pin" "$MEMLAT" 8 1300 | sed 's/^/  /'
+    taskset -c "$cpu_pin" "$MEMLAT" 8 64 1300 | sed 's/^/  /'
 }
 memlat before
 for rows in "$small" "$large"; do

@@ -8,7 +8,9 @@
 #   round binary type cpu_s fixed_s rows_per_cpu_s
 # and then, per binary and type, the median of the rounds' rows_per_cpu_s, and per type the
 # median of the rounds' AFTER / BEFORE ratios (on a host whose speed drifts from minute to
-# minute, the steadier figure: each ratio compares two runs a few seconds apart). For a change
+# minute, the steadier figure: each ratio compares two runs a few seconds apart), and the
+# median over pairs of rounds (1 and 2, 3 and 4, ...) of each pair's geometric mean: one round
+# of each order, so that the order's own effect cancels (the figure to read). For a change
 # to what the builder writes, AFTER_WORK=DIR names a second work directory whose scale.gbx
 # AFTER imported (the same query files): AFTER reads that one, BEFORE reads WORK's.
 set -euo pipefail
@@ -49,4 +51,13 @@ for t in "$@"; do
     awk -F'\t' -v t="$t" '$3 == t {v[$1 " " $2] = $6; r[$1] = 1}
         END {for (k in r) if (v[k " before"] > 0) print v[k " after"] / v[k " before"]}' "$tmp.res" |
         sort -n | awk -v t="$t" '{v[NR] = $1} END {printf "  %-7s %.3f (%d rounds, %.3f to %.3f)\n", t, v[int((NR + 1) / 2)], NR, v[1], v[NR]}'
+done
+echo "median of the round pairs' after/before ratios (geometric mean of a pair's two orders):"
+for t in "$@"; do
+    awk -F'\t' -v t="$t" '$3 == t {v[$1 " " $2] = $6; if ($1 > n) n = $1}
+        END {for (r = 1; r + 1 <= n; r += 2)
+                 if (v[r " before"] > 0 && v[r + 1 " before"] > 0)
+                     print sqrt(v[r " after"] / v[r " before"] * v[r + 1 " after"] / v[r + 1 " before"])}' \
+        "$tmp.res" | sort -n |
+        awk -v t="$t" '{v[NR] = $1} END {if (NR) printf "  %-7s %.3f (%d pairs, %.3f to %.3f)\n", t, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, NR, v[1], v[NR]; else printf "  %-7s (fewer than two rounds)\n", t}'
 done
