@@ -1,5 +1,5 @@
 # scale-common.sh - sourced by the scale scripts (scale.sh, scale-ab.sh, scale-ratio.sh,
-# bench-scale.sh): the CPU every run is pinned to, and one geocode run's CPU time.
+# bench-scale.sh): the CPU every run is pinned to, one geocode run's CPU time, and a median.
 
 # Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
 # virtual CPU ran 40 % slower than the other for minutes at a time, its cache held by a
@@ -17,3 +17,7 @@ scale_cpu_s() {
     awk '{printf "%.2f", $1 + $2}' "$t"
     rm -f "$t"
 }
+
+# An awk function for the scripts' awk programs: median(v, n) of v[1..n], sorted ascending (the
+# mean of the middle two when n is even).
+median_awk='function median(v, n) { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
