@@ -18,7 +18,7 @@ before=${1:?usage: scale-ab.sh BEFORE AFTER WORK ROUNDS TYPE...}
 after=${2:?}; work=${3:?}; rounds=${4:?}
 shift 4
 [ $# -gt 0 ] || { echo "scale-ab.sh: name at least one query type (struct free typo neg street)" >&2; exit 2; }
-. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s, median_awk
+. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s, scale_median, scale_summary
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.res"' EXIT
 cpu() { scale_cpu_s "$1" "$idx" "$2"; } # BIN FILE: on $idx
@@ -42,15 +42,15 @@ done | tee "$tmp.res"
 echo "median rows per CPU-second:"
 for t in "$@"; do
     for which in before after; do
-        awk -F'\t' -v t="$t" -v w="$which" '$2 == w && $3 == t {print $6}' "$tmp.res" | sort -n |
-            awk -v t="$t" -v w="$which" "$median_awk"' {v[NR] = $1} END {printf "  %-7s %-6s %.0f\n", t, w, median(v, NR)}'
+        awk -F'\t' -v t="$t" -v w="$which" '$2 == w && $3 == t {print $6}' "$tmp.res" |
+            scale_median | awk -v t="$t" -v w="$which" '{printf "  %-7s %-6s %.0f\n", t, w, $1}'
     done
 done
 echo "median of the rounds' after/before ratios:"
 for t in "$@"; do
     awk -F'\t' -v t="$t" '$3 == t {v[$1 " " $2] = $6; r[$1] = 1}
         END {for (k in r) if (v[k " before"] > 0) print v[k " after"] / v[k " before"]}' "$tmp.res" |
-        sort -n | awk -v t="$t" "$median_awk"' {v[NR] = $1} END {printf "  %-7s %.3f (%d rounds, %.3f to %.3f)\n", t, median(v, NR), NR, v[1], v[NR]}'
+        scale_summary "$t" rounds
 done
 echo "median of the round pairs' after/before ratios (geometric mean of a pair's two orders):"
 for t in "$@"; do
@@ -58,6 +58,5 @@ for t in "$@"; do
         END {for (r = 1; r + 1 <= n; r += 2)
                  if (v[r " before"] > 0 && v[r + 1 " before"] > 0)
                      print sqrt(v[r " after"] / v[r " before"] * v[r + 1 " after"] / v[r + 1 " before"])}' \
-        "$tmp.res" | sort -n |
-        awk -v t="$t" "$median_awk"' {v[NR] = $1} END {if (NR) printf "  %-7s %.3f (%d pairs, %.3f to %.3f)\n", t, median(v, NR), NR, v[1], v[NR]; else printf "  %-7s (fewer than two rounds)\n", t}'
+        "$tmp.res" | scale_summary "$t" pairs
 done

@@ -1,5 +1,5 @@
 # scale-common.sh - sourced by the scale scripts (scale.sh, scale-ab.sh, scale-ratio.sh,
-# bench-scale.sh): the CPU every run is pinned to, one geocode run's CPU time, and a median.
+# bench-scale.sh): the CPU every run is pinned to, one geocode run's CPU time, and medians.
 
 # Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
 # virtual CPU ran 40 % slower than the other for minutes at a time, its cache held by a
@@ -18,6 +18,17 @@ scale_cpu_s() {
     rm -f "$t"
 }
 
-# An awk function for the scripts' awk programs: median(v, n) of v[1..n], sorted ascending (the
-# mean of the middle two when n is even).
+# The median of the numbers on stdin (one or more a line): the mean of the middle two when
+# their count is even.
 median_awk='function median(v, n) { return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+scale_median() {
+    tr ' ' '\n' | grep . | sort -g | awk "$median_awk"' {v[NR] = $1} END {if (NR) print median(v, NR)}'
+}
+
+# scale_summary LABEL UNIT: "  LABEL median (count UNIT, lowest to highest)" of the numbers on
+# stdin, one a line.
+scale_summary() {
+    sort -g | awk -v t="$1" -v u="$2" "$median_awk"' {v[NR] = $1}
+        END {if (NR) printf "  %-7s %.3f (%d %s, %.3f to %.3f)\n", t, median(v, NR), NR, u, v[1], v[NR]
+             else printf "  %-7s (no %s)\n", t, u}'
+}

@@ -13,13 +13,12 @@ bin=${1:?usage: scale-ratio.sh BIN SMALL_WORK LARGE_WORK ROUNDS TYPE...}
 small=${2:?}; large=${3:?}; rounds=${4:?}
 shift 4
 [ $# -gt 0 ] || { echo "scale-ratio.sh: name at least one query type (struct free typo)" >&2; exit 2; }
-. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s, median_awk
+. "$(dirname "$0")/scale-common.sh" # cpu_pin, scale_cpu_s, scale_median, scale_summary
 tmp=$(mktemp)
 trap 'rm -f "$tmp" "$tmp.res"' EXIT
 cpu() { scale_cpu_s "$bin" "$1/scale.gbx" "$2"; } # WORK FILE: on WORK's index
-median() { tr ' ' '\n' | grep . | sort -g | awk "$median_awk"' {v[NR] = $1} END {print median(v, NR)}'; }
-fixed_s=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$small" "$small/empty.txt")"; done | median)
-fixed_l=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$large" "$large/empty.txt")"; done | median)
+fixed_s=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$small" "$small/empty.txt")"; done | scale_median)
+fixed_l=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$large" "$large/empty.txt")"; done | scale_median)
 echo "fixed cpu_s: small $fixed_s large $fixed_l (CPU $cpu_pin)"
 rate() { # WORK TYPE FIXED: rows per CPU-second
     local c rows
@@ -39,6 +38,5 @@ for ((r = 1; r <= rounds; r++)); do
 done | tee "$tmp.res"
 echo "median large/small ratio:"
 for t in "$@"; do
-    awk -F'\t' -v t="$t" '$2 == t {print $5}' "$tmp.res" | sort -g |
-        awk -v t="$t" "$median_awk"' {v[NR] = $1} END {printf "  %-7s %.3f (%d rounds, %.3f to %.3f)\n", t, median(v, NR), NR, v[1], v[NR]}'
+    awk -F'\t' -v t="$t" '$2 == t {print $5}' "$tmp.res" | scale_summary "$t" rounds
 done
