@@ -78,13 +78,78 @@ static uint32_t *cycle_area(size_t n, void **map, size_t *maplen)
     const size_t step = LINE / sizeof(uint32_t);
     for (size_t i = 0; i < n; i++)
         a[i * step] = (uint32_t)i;
-    for (size_t i = n - 1; i > 0; i--) {
+    for (size_t i = n - 1; i > 0; i--) { /* Sattolo */
         size_t j = next_random() % i;
         uint32_t t = a[i * step];
         a[i * step] = a[j * step];
         a[j * step] = t;
     }
     return a;
+}
+
+/* An area's lines (cycle_area) and the lines of reads made ahead: reads + AHEAD of them. */
+struct area {
+    const uint32_t *a;
+    const uint32_t *line;
+    size_t reads;
+};
+
+enum { STEP = LINE / sizeof(uint32_t), AHEAD = 8, STEPS = 200 };
+
+/* ns a read that waits for the line before, walking the cycle from *at. */
+static double chain_ns(const struct area *ar, uint32_t *at)
+{
+    double t0 = now_s();
+    for (size_t i = 0; i < ar->reads; i++)
+        *at = ar->a[(size_t)*at * STEP];
+    double ns = (now_s() - t0) / (double)ar->reads * 1e9;
+    sink = *at;
+    return ns;
+}
+
+/* ns a read when none waits for another. */
+static double independent_ns(const struct area *ar)
+{
+    uint64_t sum = 0;
+    double t0 = now_s();
+    for (size_t i = 0; i < ar->reads; i++)
+        sum += ar->a[(size_t)ar->line[i] * STEP];
+    double ns = (now_s() - t0) / (double)ar->reads * 1e9;
+    sink = sum;
+    return ns;
+}
+
+/* ns the second of two reads in one 4 KiB page costs: the chain again, each step after a read of
+ * the line half a page away that it waits for, less chain (one step of the chain alone). */
+static double same_page_ns(const struct area *ar, uint32_t *at, double chain)
+{
+    const size_t pairs = ar->reads / 4, half_page = 4096 / LINE / 2; /* 64 lines a page */
+    double t0 = now_s();
+    for (size_t i = 0; i < pairs; i++) {
+        uint32_t v = ar->a[((size_t)*at ^ half_page) * STEP];
+        *at = ar->a[(size_t)(*at + (uint32_t)(opaque(v) - v)) * STEP];
+    }
+    double ns = (now_s() - t0) / (double)pairs * 1e9 - chain;
+    sink = *at;
+    return ns;
+}
+
+/* ns per step of reads asked for AHEAD steps before they are made, each step a stretch of work
+ * whose end its read's address waits for; the lines are taken modulo span. */
+static double asked_step_ns(const struct area *ar, size_t span)
+{
+    const size_t asks = ar->reads / 8;
+    uint64_t x = sink;
+    double t0 = now_s();
+    for (size_t i = 0; i < asks; i++) {
+        __builtin_prefetch(&ar->a[(size_t)(ar->line[i + AHEAD] % span) * STEP]);
+        x = work(x, STEPS);
+        uint32_t v = ar->a[(ar->line[i] % span + (size_t)(opaque(x) - x)) * STEP];
+        x += opaque(v) - v;
+    }
+    double ns = (now_s() - t0) / (double)asks * 1e9;
+    sink = x;
+    return ns;
 }
 
 int main(int argc, char **argv)
@@ -103,63 +168,25 @@ int main(int argc, char **argv)
         void *map;
         size_t maplen;
         uint32_t *a = cycle_area(n, &map, &maplen);
-        if (!a) {
-            fprintf(stderr, "memlat: %zu MiB: out of memory\n", mib);
-            return 1;
-        }
-        const size_t step = LINE / sizeof(uint32_t), reads = 4000000;
+        const size_t reads = 4000000;
         uint32_t *line = malloc(reads * sizeof(*line)); /* independent reads' lines, made ahead */
-        if (!line) {
-            fprintf(stderr, "memlat: out of memory\n");
+        if (!a || !line) {
+            fprintf(stderr, "memlat: %zu MiB: out of memory\n", mib);
             return 1;
         }
         for (size_t i = 0; i < reads; i++)
             line[i] = (uint32_t)(next_random() % n);
+        struct area ar = {a, line, reads - AHEAD};
         uint32_t at = 0;
         for (size_t i = 0; i < n && i < reads; i++) /* warm the page tables a little */
-            at = a[(size_t)at * step];
+            at = a[(size_t)at * STEP];
         double chain[3], indep[3], page[3], asked[3];
         for (int r = 0; r < 3; r++) {
-            double t0 = now_s();
-            for (size_t i = 0; i < reads; i++)
-                at = a[(size_t)at * step];
-            chain[r] = (now_s() - t0) / (double)reads * 1e9;
-            uint64_t sum = at;
-            t0 = now_s();
-            for (size_t i = 0; i < reads; i++)
-                sum += a[(size_t)line[i] * step];
-            indep[r] = (now_s() - t0) / (double)reads * 1e9;
-            /* the chain again, each step followed by a read of the line half a page away
-             * (the same 4 KiB page) that the next step waits for: the second read's time */
-            const size_t page_lines = 4096 / LINE, pairs = reads / 4;
-            t0 = now_s();
-            for (size_t i = 0; i < pairs; i++) {
-                size_t l = (size_t)at ^ (page_lines / 2); /* line at's page: 64 lines a page */
-                uint32_t v = a[l * step];
-                at = a[(size_t)(at + (uint32_t)(opaque(v) - v)) * step];
-            }
-            double both = (now_s() - t0) / (double)pairs * 1e9;
-            page[r] = both - chain[r];
-            /* a read asked for AHEAD steps before it is made, each step a stretch of work
-             * whose end its read's address waits for; less the same work reading one line */
-            enum { AHEAD = 8, STEPS = 200 };
-            const size_t asks = reads / 8;
-            uint64_t x = sum;
-            double timed[2];
-            for (int near = 0; near < 2; near++) {
-                size_t span = near ? 1 : n;
-                t0 = now_s();
-                for (size_t i = 0; i < asks; i++) {
-                    __builtin_prefetch(&a[(size_t)(line[i + AHEAD] % span) * step]);
-                    x = work(x, STEPS);
-                    size_t l = line[i] % span + (size_t)(opaque(x) - x);
-                    uint32_t v = a[l * step];
-                    x += opaque(v) - v;
-                }
-                timed[near] = (now_s() - t0) / (double)asks * 1e9;
-            }
-            asked[r] = timed[0] - timed[1];
-            sink = sum + x;
+            chain[r] = chain_ns(&ar, &at);
+            indep[r] = independent_ns(&ar);
+            page[r] = same_page_ns(&ar, &at, chain[r]);
+            /* less the same work reading one line, always cached */
+            asked[r] = asked_step_ns(&ar, n) - asked_step_ns(&ar, 1);
         }
         free(line);
         printf("area_mib=%zu chain_ns=%.0f independent_ns=%.1f same_page_ns=%.0f asked_ns=%.0f\n",
