@@ -426,45 +426,58 @@ static void test_first_try(void **state)
     assert_string_equal(ra->c[0].country, "AT");
 }
 
-/* Two members made of records (dir/<name>0.gbx.x, <name>1.gbx.x: not the setup's set) and
+/* Members made of records (dir/<name>0.gbx.x, <name>1.gbx.x ...: not the setup's set) and
  * their merged index, open; pair_close removes them. */
+#define PAIR_MAX 3
 struct pair {
-    char path[3][700], src[2][700];
+    char path[PAIR_MAX + 1][700], src[PAIR_MAX][700]; /* the merged index's path last */
+    int n;
     struct gc_set *set;
     struct index *merged;
 };
 
-static void pair_open(struct pair *p, const char *name, const struct record *a, size_t na,
-                      const struct record *b, size_t nb)
+/* n members, member i of recs[i] (count[i] records) */
+static void members_open(struct pair *p, const char *name, const struct record *const *recs,
+                         const size_t *count, int n)
 {
     char err[512] = "";
-    for (int i = 0; i < 2; i++) {
+    const char *in[PAIR_MAX];
+    assert_true(n <= PAIR_MAX);
+    p->n = n;
+    for (int i = 0; i < n; i++) {
         snprintf(p->path[i], sizeof(p->path[i]), "%s/%s%d.gbx.x", dir, name, i);
         snprintf(p->src[i], sizeof(p->src[i]), "%s/%s%d.src", dir, name, i);
         touch(p->src[i]);
+        write_index(p->path[i], p->src[i], recs[i], count[i]);
+        in[i] = p->path[i];
     }
-    write_index(p->path[0], p->src[0], a, na);
-    write_index(p->path[1], p->src[1], b, nb);
-    snprintf(p->path[2], sizeof(p->path[2]), "%s/%s.merged", dir, name);
-    const char *in[2] = {p->path[0], p->path[1]};
+    snprintf(p->path[n], sizeof(p->path[n]), "%s/%s.merged", dir, name);
     struct index_builder *mb = NULL;
     assert_int_equal(index_builder_new(&mb), 0);
-    int mrc = index_merge(mb, p->path[2], in, 2, err, sizeof(err));
+    int mrc = index_merge(mb, p->path[n], in, (size_t)n, err, sizeof(err));
     index_builder_free(mb);
     if (mrc < 0)
         fail_msg("merge: %s", err);
-    if (gc_set_open(&p->set, in, 2, err, sizeof(err)) < 0 ||
-        index_open(&p->merged, p->path[2], err, sizeof(err)) < 0)
+    if (gc_set_open(&p->set, in, (size_t)n, err, sizeof(err)) < 0 ||
+        index_open(&p->merged, p->path[n], err, sizeof(err)) < 0)
         fail_msg("open: %s", err);
+}
+
+static void pair_open(struct pair *p, const char *name, const struct record *a, size_t na,
+                      const struct record *b, size_t nb)
+{
+    const struct record *const recs[2] = {a, b};
+    const size_t count[2] = {na, nb};
+    members_open(p, name, recs, count, 2);
 }
 
 static void pair_close(struct pair *p)
 {
     gc_set_close(p->set);
     index_close(p->merged);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i <= p->n; i++)
         unlink(p->path[i]);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < p->n; i++)
         unlink(p->src[i]);
 }
 
@@ -688,6 +701,40 @@ static void test_a_town_named_in_full(void **state)
     pair_close(&p);
 }
 
+/* A query that names no country, in a set of three countries none of which holds 80 % of
+ * the addresses: one index over them reads its words in every language at once ("Lauf
+ * a.d.Pegnitz" is the German member's town: the house in Praha is in another town,
+ * contradicted, and the answer is that town). Each member read it in the languages of its
+ * own main country, as alone: the Czech member found no town of that name and answered the
+ * house. Members now read it as one index over the set does. (The third member, a postcode
+ * centroid, only keeps the set from routing the query to the German member alone.) */
+static void test_members_read_in_the_sets_languages(void **state)
+{
+    (void)state;
+    const struct record de[] = {
+        addr("1", "Hauptstrasse", "91207", "Lauf a.d.Pegnitz", "DE", 49.5100, 11.2800, "l1"),
+        addr("2", "Hauptstrasse", "91207", "Lauf a.d.Pegnitz", "DE", 49.5102, 11.2802, "l2")};
+    const struct record cz[] = {
+        addr("5", "U piskovny", "18200", "Praha", "CZ", 50.1300, 14.4500, "p1"),
+        addr("6", "U piskovny", "18200", "Praha", "CZ", 50.1302, 14.4502, "p2")};
+    const struct record zip[] = {{.kind = REC_POSTCODE,
+                                  .lat = 37.77,
+                                  .lon = -122.41,
+                                  .name = "94103",
+                                  .postcode = "94103",
+                                  .country = "US"}};
+    const struct record *const recs[] = {de, cz, zip};
+    const size_t count[] = {2, 2, 1};
+    struct pair p;
+    members_open(&p, "reading", recs, count, 3);
+    struct gc_query q = {.search_text = "U piskovny 5, Lauf a.d.Pegnitz", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_CITY, NULL);
+    assert_string_equal(ra->c[0].city, "Lauf a.d.Pegnitz");
+    assert_int_equal(ra->c[0].code, GC_UPHIERARCHY);
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -877,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_fallback_to_the_postcodes_town),
         cmocka_unit_test(test_a_town_of_another_member),
         cmocka_unit_test(test_a_town_named_in_full),
+        cmocka_unit_test(test_members_read_in_the_sets_languages),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

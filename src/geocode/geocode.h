@@ -75,6 +75,10 @@ struct gc_set_lookup {
                        bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
                        void *arg);
     void *ctx;
+    /* The set's main country (ISO2; "" when none): the one with at least 80 % of all its
+     * members' addresses. A member reads a query that names no country in its languages, as
+     * one index over all of them does, not in those of its own main country. */
+    char main_cc[3];
 };
 
 struct gc_query {

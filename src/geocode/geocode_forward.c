@@ -25,10 +25,17 @@
 #include <stdalign.h>
 #include <string.h>
 
-/* The country whose languages names are read in when the query names none. */
+/* The country whose languages names are read in when the query names none: the index's main
+ * country (gc_main_country), or an index set's (gc_query.set: as one index over all of its
+ * members reads). */
 static const char *only_country(struct gctx *g)
 {
-    /* The index's main country, when it holds at least 80% of the addresses. */
+    if (g->q->set) {
+        if (!g->q->set->main_cc[0])
+            return NULL;
+        memcpy(g->guess_cc, g->q->set->main_cc, 3);
+        return g->guess_cc;
+    }
     const struct index_view *v = g->v;
     const char *found = NULL;
     uint64_t total = 0, best = 0;
@@ -39,7 +46,7 @@ static const char *only_country(struct gctx *g)
             found = v->countries[i].code;
         }
     }
-    if (!found || best * 5 < total * 4)
+    if (!found || !gc_main_country(best, total))
         return NULL;
     memcpy(g->guess_cc, found, 2);
     g->guess_cc[2] = '\0';

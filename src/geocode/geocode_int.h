@@ -368,6 +368,13 @@ void gc_add_inner_spans(struct gctx *g);
 /* The most tokens of a span of free text (the spans gc_parse_free looks up, after it) whose
  * key, read in the languages of cc (NULL: every list), is a street of the index. */
 int gc_longest_street(struct gctx *g, const char *cc);
+
+/* Whether a country with best of an index's total addresses is its main one, whose languages
+ * a query that names no country is read in: at least 80 % of them. */
+static inline bool gc_main_country(uint64_t best, uint64_t total)
+{
+    return best > 0 && best * 5 >= total * 4;
+}
 /* Free-form text: tokens, postcode, country and the exact street hypotheses. */
 void gc_parse_free(struct gctx *g, const char *text);
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */

@@ -95,6 +95,7 @@ struct gc_set {
     _Atomic(void *) dirs;   /* struct dirs */
     _Atomic(void *) street; /* struct dir */
     pthread_mutex_t dirs_lock;
+    char main_cc[3]; /* the main country over all members (gc_set_lookup.main_cc), or "" */
 };
 
 /* ---- opening ---- */
@@ -302,6 +303,44 @@ static void *dirs_build(const struct gc_set *s)
     return d;
 }
 
+/* The set's main country into s->main_cc: the members' address counts summed by country, as
+ * one index over them all counts its own (gc_main_country). */
+static void find_main_country(struct gc_set *s)
+{
+    struct {
+        char code[2];
+        uint64_t addresses;
+    } *by = NULL;
+    size_t nby = 0, cap = 0;
+    uint64_t total = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        const struct index_view *v = index_view(s->m[k].ix);
+        for (size_t i = 0; i < v->n_countries; i++) {
+            const struct ix_country *c = &v->countries[i];
+            total += c->addresses;
+            size_t j = 0;
+            while (j < nby && memcmp(by[j].code, c->code, 2) != 0)
+                j++;
+            if (j == nby) {
+                VEC_GROW(by, nby, cap);
+                memcpy(by[nby].code, c->code, 2);
+                by[nby++].addresses = 0;
+            }
+            by[j].addresses += c->addresses;
+        }
+    }
+    size_t best = nby; /* the first of the most addresses, of a country named */
+    for (size_t j = 0; j < nby; j++)
+        if (by[j].code[0] && by[j].addresses > (best < nby ? by[best].addresses : 0))
+            best = j;
+    s->main_cc[0] = '\0';
+    if (best < nby && gc_main_country(by[best].addresses, total)) {
+        memcpy(s->main_cc, by[best].code, 2);
+        s->main_cc[2] = '\0';
+    }
+    free(by);
+}
+
 int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *err, size_t errlen)
 {
     struct gc_set *s = xcalloc(1, sizeof(*s));
@@ -322,6 +361,7 @@ int gc_set_open(struct gc_set **out, const char *const *paths, size_t n, char *e
         gc_set_close(s);
         return rc;
     }
+    find_main_country(s);
     *out = s;
     return 0;
 }
@@ -1464,6 +1504,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     /* every member asked counts a street name's streets and finds places over the set */
     struct counts counts = {.api = {street_count, each_place, NULL}, .s = s};
     counts.api.ctx = &counts;
+    memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
     struct gc_query counted = *q;
     counted.set = s->n > 1 ? &counts.api : NULL;
     q = &counted;
