@@ -707,7 +707,7 @@ static void test_a_town_named_in_full(void **state)
  * contradicted, and the answer is that town). Each member read it in the languages of its
  * own main country, as alone: the Czech member found no town of that name and answered the
  * house. Members now read it as one index over the set does. (The third member, a postcode
- * centroid, only keeps the set from routing the query to the German member alone.) */
+ * centroid, keeps the set from routing the first query to the German member alone.) */
 static void test_members_read_in_the_sets_languages(void **state)
 {
     (void)state;
@@ -732,6 +732,13 @@ static void test_members_read_in_the_sets_languages(void **state)
     assert_one(ra, GL_CITY, NULL);
     assert_string_equal(ra->c[0].city, "Lauf a.d.Pegnitz");
     assert_int_equal(ra->c[0].code, GC_UPHIERARCHY);
+    /* a postcode of the set is read first, and the rest in its country's languages: in
+     * English "Lauf a.d.Pegnitz" names no town, so the answer is the postcode, in the members
+     * that do not know it too (the German one found its town, which won) */
+    q.search_text = "94103 Lauf a.d.Pegnitz";
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_POSTCODE, NULL);
+    assert_string_equal(ra->c[0].postcode, "94103");
     pair_close(&p);
 }
 

@@ -74,6 +74,11 @@ struct gc_set_lookup {
     void (*each_place)(void *ctx, const char *key, size_t len,
                        bool (*fn)(void *arg, const struct index_view *v, const struct ix_place *pl),
                        void *arg);
+    /* The country of postcode key (len bytes) in one index over the set: of the members'
+     * entries of key in country cc (NULL: any; an entry of no country is in every one), the
+     * smallest country, as a merged index's sorted table holds them first; into out (ISO2, ""
+     * for no country). False when no member has one. */
+    bool (*postcode_country)(void *ctx, const char *key, size_t len, const char *cc, char out[3]);
     void *ctx;
     /* The set's main country (ISO2; "" when none): the one with at least 80 % of all its
      * members' addresses. A member reads a query that names no country in its languages, as

@@ -48,6 +48,35 @@ static void postcode_reading(struct gctx *g)
     }
 }
 
+/*
+ * Whether another member of the index set (gc_query.set) has postcode s (n bytes, in the forms
+ * postcode_entry is tried in: the key in country cc or in any (cc NULL), a ZIP+4's first five,
+ * the rest after a country prefix). One index over the set reads it as the query's postcode,
+ * and a query that names no country in that postcode country's languages (postcode_reading):
+ * so does this member, which knows no such postcode.
+ */
+static bool postcode_elsewhere(struct gctx *g, const char *s, size_t n, const char *cc)
+{
+    const struct gc_set_lookup *set = g->q->set;
+    if (!set)
+        return false;
+    char key[32], pc_cc[3];
+    const char *prefix_cc = NULL, *want = cc ? cc : g->cc[0] ? g->cc : NULL;
+    size_t k = postcode_key(s, n, key, sizeof(key));
+    bool found = k >= 3 && set->postcode_country(set->ctx, key, k, want, pc_cc);
+    if (!found && k == 9 && n == 10 && s[5] == '-') {
+        key[5] = '\0';
+        found = set->postcode_country(set->ctx, key, 5, g->cc[0] ? g->cc : NULL, pc_cc);
+    }
+    if (!found && (k = strip_prefix(s, n, key, sizeof(key), &prefix_cc)) > 0)
+        found = set->postcode_country(set->ctx, key, k, prefix_cc, pc_cc);
+    if (found && !g->cc_arg && pc_cc[0]) {
+        memcpy(g->guess_cc, pc_cc, 3);
+        g->cc_arg = g->guess_cc;
+    }
+    return found;
+}
+
 void gc_set_postcode(struct gctx *g, const char *s, size_t n)
 {
     size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
@@ -74,8 +103,10 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
         g->pc_entry = e;
         g->pc_run = run;
         index_postcode_streets_prefetch(g->ix, run);
+        postcode_reading(g);
+    } else {
+        postcode_elsewhere(g, s, n, NULL);
     }
-    postcode_reading(g);
 }
 
 void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_t len, void *arg),
@@ -772,16 +803,17 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
     int nnum = 0, nwords = 0, unknown = 0; /* unknown: one past a postcode-shaped token */
     bool unknown_two = false;              /* ... that is two tokens ("SW1A 1AA") */
     const char *unknown_cc = NULL;         /* ... of a form only this country writes */
+    bool elsewhere = false;                /* ... that another member of a set has */
     for (int i = 0; i < g->ntok; i++) {
         nnum += g->tok[i].numlike && !g->tok[i].used;
         nwords += !g->tok[i].numlike && !g->tok[i].used;
     }
     /* later tokens first: postcodes usually follow the street */
-    for (int i = g->ntok - 1; i >= 0 && !g->has_pc; i--) {
+    for (int i = g->ntok - 1; i >= 0 && !g->has_pc && !elsewhere; i--) {
         struct token *t = &g->tok[i];
         if (t->used)
             continue;
-        for (int two = 1; two >= 0 && !g->has_pc; two--) {
+        for (int two = 1; two >= 0 && !g->has_pc && !elsewhere; two--) {
             if (two && (i + 1 >= g->ntok || g->tok[i + 1].used))
                 continue;
             size_t n = two ? (size_t)(g->tok[i + 1].s + g->tok[i + 1].len - t->s) : t->len;
@@ -804,6 +836,14 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
                 e = postcode_entry(g, key, k = 5, NULL, &run);
             if (e == IX_NONE && (k = strip_prefix(t->s, n, key, sizeof(key), &prefix_cc)) > 0)
                 e = postcode_entry(g, key, k, prefix_cc, &run);
+            if (e == IX_NONE && postcode_elsewhere(g, t->s, n, form_cc)) {
+                /* the set's postcode, where one index over it stops looking: set aside here */
+                unknown = i + 1;
+                unknown_two = two;
+                unknown_cc = prefix_cc ? prefix_cc : form_cc;
+                elsewhere = true;
+                continue;
+            }
             if (e == IX_NONE) {
                 if (!unknown && postcode_shaped(g, i, two, form, lone_number_ok, prefix_cc)) {
                     unknown = i + 1;

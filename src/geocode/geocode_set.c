@@ -696,6 +696,39 @@ static void each_place(void *ctx, const char *key, size_t len,
     }
 }
 
+/* gc_set_lookup.postcode_country: over the members the postcode directory names. */
+static bool postcode_country(void *ctx, const char *key, size_t len, const char *cc, char out[3])
+{
+    struct counts *c = ctx;
+    char want[64];
+    if (len >= sizeof(want))
+        return false;
+    memcpy(want, key, len);
+    want[len] = '\0';
+    key = want;
+    const struct dir *d = &set_dirs(c->s)->pc;
+    uint32_t h = ix_key_hash(key, len);
+    size_t i, end = dir_bucket(d, h, &i);
+    bool found = false;
+    for (; i < end; i++) {
+        if (d->e[i] >> 32 != h)
+            continue;
+        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+        const struct index_view *v = index_view(ix);
+        for (uint32_t e = index_postcode_first(ix, key, len);
+             e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
+             e++) {
+            const char *pc_cc = v->postcodes[e].country;
+            if ((cc && !country_ok(cc, pc_cc)) || (found && memcmp(pc_cc, out, 2) >= 0))
+                continue;
+            memcpy(out, pc_cc, 2);
+            out[2] = '\0';
+            found = true;
+        }
+    }
+    return found;
+}
+
 /* What route_first looks the query's keys up as. */
 enum route_by { BY_POSTCODE, BY_TOWN, BY_STREET };
 
@@ -1502,7 +1535,7 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
                    struct gc_result *tmp)
 {
     /* every member asked counts a street name's streets and finds places over the set */
-    struct counts counts = {.api = {street_count, each_place, NULL}, .s = s};
+    struct counts counts = {.api = {street_count, each_place, postcode_country, NULL}, .s = s};
     counts.api.ctx = &counts;
     memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
     struct gc_query counted = *q;
