@@ -26,7 +26,9 @@
  * the street directory), so that it narrows a name, sets it aside or finds it too wide as one
  * index over the set would, and reads a locality as a town when any member has a place of
  * that name (through the town directory: "Praha" is no similar name of a town "Praha Xyz" of
- * its own when another member has the town Praha); a house number on a street it finds
+ * its own when another member has the town Praha), and reads a query that names no country
+ * in the languages one index over the set would (its main country's over all members, or
+ * those of a postcode another member knows); a house number on a street it finds
  * unplaced it answers as found (gc_query.in_set), weighed against the others' answers, and
  * unplaced when it wins; a street answer that leaves a locality of the query unexplained
  * which another member knows as a place is contradicted, as in one index over both.
