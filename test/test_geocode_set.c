@@ -742,6 +742,29 @@ static void test_members_read_in_the_sets_languages(void **state)
     pair_close(&p);
 }
 
+/* A postcode that only another member knows (91207, German) against a street name that the
+ * asked member has in two towns, one with a postcode of its own (Praha, 18200) and one without
+ * (Brno): one index over the set finds the first contradicted by the postcode and answers the
+ * second. The member took the postcode for one it does not know, which contradicts nothing,
+ * found the name in two towns that nothing placed, and answered nothing finer than the
+ * country: the set answered the postcode. */
+static void test_a_postcode_of_another_member_contradicts(void **state)
+{
+    (void)state;
+    const struct record de[] = {
+        addr("1", "Hauptstrasse", "91207", "Lauf", "DE", 49.5100, 11.2800, "c1")};
+    const struct record cz[] = {
+        addr("5", "U piskovny", "18200", "Praha", "CZ", 50.1300, 14.4500, "c2"),
+        addr("5", "U piskovny", NULL, "Brno", "CZ", 49.1900, 16.6000, "c3")};
+    struct pair p;
+    pair_open(&p, "pcelse", de, 1, cz, 2);
+    struct gc_query q = {.search_text = "U piskovny 5, 91207", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_HOUSENUMBER, "U piskovny");
+    assert_string_equal(ra->c[0].city, "Brno");
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -932,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_a_town_of_another_member),
         cmocka_unit_test(test_a_town_named_in_full),
         cmocka_unit_test(test_members_read_in_the_sets_languages),
+        cmocka_unit_test(test_a_postcode_of_another_member_contradicts),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

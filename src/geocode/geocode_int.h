@@ -200,6 +200,7 @@ struct gctx {
     uint32_t pc_run;      /* first entry of the postcode's key in any country (its streets) */
     bool too_wide;        /* a street name in more localities than WIDE_MAX, none named */
     bool pc_unknown;      /* a postcode-shaped token the index does not know (set aside) */
+    bool pc_elsewhere;    /* ... that another member of the set knows (postcode_elsewhere) */
     char pc_form_cc[3];   /* ... and the country its national form is of ("SW1A 1AA": GB), or "" */
     int conflict_hyp;     /* 1 + the hypothesis of the best street dropped as contradicted, or 0 */
     int made;             /* candidates made (add_cand): step 2's work */

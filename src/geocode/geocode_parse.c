@@ -70,6 +70,7 @@ static bool postcode_elsewhere(struct gctx *g, const char *s, size_t n, const ch
     }
     if (!found && (k = strip_prefix(s, n, key, sizeof(key), &prefix_cc)) > 0)
         found = set->postcode_country(set->ctx, key, k, prefix_cc, pc_cc);
+    g->pc_elsewhere |= found;
     if (found && !g->cc_arg && pc_cc[0]) {
         memcpy(g->guess_cc, pc_cc, 3);
         g->cc_arg = g->guess_cc;

@@ -396,9 +396,10 @@ void gc_score_street(struct gctx *g, struct cand *c)
     /* Never confidently wrong: a street in neither the postcode nor a locality the query names
      * (a same-named street in another town) is no answer; the fallback answers the postcode or
      * town the query and the data agree on. A street whose data has no postcode cannot
-     * contradict one. */
-    c->conflict = !c->confirmed && (other_town || (g->has_pc && g->pc_entry != IX_NONE &&
-                                                   *ix_str(v, s->postcode) && c->mq_pc == 0));
+     * contradict one. (A postcode only another member of a set knows is no postcode of this
+     * member's streets, as in one index over the set.) */
+    bool pc_known = (g->has_pc && g->pc_entry != IX_NONE && c->mq_pc == 0) || g->pc_elsewhere;
+    c->conflict = !c->confirmed && (other_town || (pc_known && *ix_str(v, s->postcode)));
     /* a region the query names narrows: another state (or country) is no answer */
     int fit = gc_state_fits(g, s->state, s->country);
     if (fit > 0 && c->mq_state < 0) {
