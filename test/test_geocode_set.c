@@ -765,6 +765,31 @@ static void test_a_postcode_of_another_member_contradicts(void **state)
     pair_close(&p);
 }
 
+/* A street of one member beside a town of another ("South Van Ness Avenue 140, Schaan"): one
+ * index over both finds the street in another town than the query's, contradicted, and answers
+ * the town around it. The member of the street knows no Schaan, and the member of Schaan read
+ * the street's five tokens as words it cannot explain: the set had no answer. It now asks the
+ * members again with those tokens read as that street (gc_query.read_as_street). */
+static void test_a_town_around_another_members_street(void **state)
+{
+    (void)state;
+    const struct record li[] = {
+        addr("3", "Landstrasse", "9494", "Schaan", "LI", 47.1650, 9.5100, "a1"),
+        addr("5", "Landstrasse", "9494", "Schaan", "LI", 47.1652, 9.5102, "a2")};
+    const struct record us[] = {addr("140", "South Van Ness Avenue", "94103", "San Francisco", "US",
+                                     37.7700, -122.4170, "a3"),
+                                addr("150", "South Van Ness Avenue", "94103", "San Francisco", "US",
+                                     37.7702, -122.4172, "a4")};
+    struct pair p;
+    pair_open(&p, "around", li, 2, us, 2);
+    struct gc_query q = {.search_text = "South Van Ness Avenue 140, Schaan", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_CITY, NULL);
+    assert_string_equal(ra->c[0].city, "Schaan");
+    assert_int_equal(ra->c[0].code, GC_UPHIERARCHY);
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -956,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_a_town_named_in_full),
         cmocka_unit_test(test_members_read_in_the_sets_languages),
         cmocka_unit_test(test_a_postcode_of_another_member_contradicts),
+        cmocka_unit_test(test_a_town_around_another_members_street),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

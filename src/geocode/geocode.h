@@ -86,6 +86,11 @@ struct gc_set_lookup {
     char main_cc[3];
 };
 
+/* Query tokens [i, j) read as a street and [num_i, num_j) as its house number (-1: none). */
+struct gc_tokens {
+    int8_t i, j, num_i, num_j;
+};
+
 struct gc_query {
     /* Free-form text, or NULL; the other fields are structured input; all NUL-terminated,
      * NULL or "" when absent. */
@@ -100,6 +105,9 @@ struct gc_query {
      * query placing it) is answered as found, with gc_result.unplaced set, for the set to
      * unplace over all of them */
     bool in_set;
+    /* an index set asks again: the street (and number) tokens another member found in another
+     * town than the query names; the rest names the locality, as in one index over both */
+    const struct gc_tokens *read_as_street;
 };
 
 struct gc_candidate {
@@ -143,6 +151,9 @@ struct gc_result {
      * though the street is "Livoba Im Loch") */
     bool unplaced;
     int span_tokens;
+    /* the street (and number) it found in another town than the query's and answered around
+     * (i -1: none), for an index set to ask its other members with (read_as_street) */
+    struct gc_tokens conflict;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

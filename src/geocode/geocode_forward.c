@@ -534,6 +534,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     out->asked = 1;
     out->unplaced = false;
     out->span_tokens = 0;
+    out->conflict = (struct gc_tokens){-1, -1, -1, -1};
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -549,6 +550,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->asked = 1;
     out->unplaced = false;
     out->span_tokens = 0;
+    out->conflict = (struct gc_tokens){-1, -1, -1, -1};
     find_candidates(g);
     resolve_numbers(g);
     if (g->ninner > 0 && !inner_outranked(g)) {

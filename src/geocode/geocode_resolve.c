@@ -535,6 +535,16 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
     tmp.span_i = tmp.span_j = -1;
     tmp.num_tok = tmp.num_end = -1;
     struct hyp *h = g->nhyp > 0 ? &g->hyp[0] : &tmp;
+    /* an index set's street of another member in another town (gc_query.read_as_street): its
+     * tokens are no locality here either */
+    const struct gc_tokens *ras = g->q->read_as_street;
+    bool read_as = ras && !g->structured && g->nhyp == 0;
+    if (read_as) {
+        for (int k = 0; k < g->ntok; k++)
+            if ((k >= ras->i && k < ras->j) || (k >= ras->num_i && k < ras->num_j))
+                g->tok[k].used = true;
+        asked_street = true;
+    }
     if (!g->structured)
         gc_leftover_runs(g, &tmp);
     /* a street that is not in the town named: the rest is the town; unless that street is a
@@ -549,6 +559,8 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
     if (conflict && !word_of_town) {
         h = conflict;
         asked_street = true;
+        out->conflict = (struct gc_tokens){(int8_t)h->span_i, (int8_t)h->span_j, (int8_t)h->num_tok,
+                                           (int8_t)h->num_end};
     } else if (!g->structured) {
         h = &tmp;
     }

@@ -639,6 +639,7 @@ struct counts {
         uint32_t cap, n;
     } seen[COUNT_SEEN];
     int nseen;
+    struct gc_tokens conflict; /* the first street a member asked answered around (ask) */
 };
 
 /* gc_set_lookup.count: the streets of key in the members that hold it (the street directory
@@ -1069,6 +1070,11 @@ static int ask(const struct member *m, const struct gc_query *q, struct gc_resul
     int rc = geocode_forward(m->ix, q, r);
     (*asked)++;
     set_location_ids(m, r);
+    if (rc == 0 && r->conflict.i >= 0 && q->set) {
+        struct counts *c = q->set->ctx;
+        if (c->conflict.i < 0)
+            c->conflict = r->conflict;
+    }
     return rc;
 }
 
@@ -1533,23 +1539,72 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
  * no member knows a postcode of the query, the others' passes without it find no such street
  * (others_settle). Else every member is asked.
  */
+/*
+ * No member answered, and one found the query's street in another town than the query names,
+ * which it does not know (conflict: "SOUTH VAN NESS AVE 140, Schaan"). One index over the set
+ * answers that town around the street; so does the member that knows the town, asked again
+ * with the street's tokens read so (gc_query.read_as_street). Every member is asked; the
+ * finest town or district answer is the set's, the first of equals.
+ */
+static int around_street(const struct gc_set *s, const struct gc_query *q,
+                         const struct gc_tokens *conflict, struct gc_result *out,
+                         struct gc_result *tmp)
+{
+    struct gc_query again = *q;
+    again.read_as_street = conflict;
+    struct first best = {.level = 0};
+    int asked = out->asked;
+    out->n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int rc = ask(&s->m[i], &again, tmp, &asked);
+        if (rc < 0)
+            return rc;
+        if (tmp->n == 0)
+            continue;
+        struct first f = first_answer(i, tmp);
+        if ((f.level != GL_CITY && f.level != GL_DISTRICT) ||
+            (out->n > 0 && cmp_fallback(&f, &best) <= 0))
+            continue; /* a town around the street, nothing else (not a house it weighed) */
+        best = f;
+        out->n = tmp->n;
+        for (int k = 0; k < tmp->n; k++)
+            copy_cand(&out->c[k], &tmp->c[k]);
+    }
+    out->asked = asked;
+    return 0;
+}
+
+static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_result *out,
+                       struct gc_result *tmp);
+
 int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
                    struct gc_result *tmp)
 {
     /* every member asked counts a street name's streets and finds places over the set */
     struct counts counts = {.api = {street_count, each_place, postcode_country, NULL}, .s = s};
     counts.api.ctx = &counts;
+    counts.conflict.i = -1;
     memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
     struct gc_query counted = *q;
     counted.set = s->n > 1 ? &counts.api : NULL;
-    q = &counted;
+    int rc = forward_set(s, &counted, out, tmp);
+    if (rc < 0 || out->n > 0 || counts.conflict.i < 0 || !counted.in_set || q->read_as_street)
+        return rc;
+    return around_street(s, &counted, &counts.conflict, out, tmp);
+}
+
+/* gc_set_forward for q (its own copy), whose set lookup (q->set) is ready: routed, asked,
+ * merged. */
+static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_result *out,
+                       struct gc_result *tmp)
+{
     size_t members[GC_SET_MAX], nfirst;
     size_t n = route(s, q, members, &nfirst);
     if (n == 1) {
         int one = 0; /* geocode_forward counts its call in out->asked */
         return ask(&s->m[members[0]], q, out, &one);
     }
-    counted.in_set = true; /* weighed, unplaced over the members, contradicted by their places */
+    q->in_set = true; /* weighed, unplaced over the members, contradicted by their places */
     out->asked = 0;
     struct asked a; /* on the stack (about 53 KB): lanes of one thread interleave calls */
     struct memo memo = {.n = 0};
