@@ -790,6 +790,42 @@ static void test_a_town_around_another_members_street(void **state)
     pair_close(&p);
 }
 
+/* A street one member has as written ("Landstrasse", Schaan, postcode 9494) with a postcode of
+ * another (94103) and a town of a third named like the street (Landstraße, a district of
+ * Vienna): one index over them reads the street first, finds it contradicted by the postcode
+ * and answers the postcode. The third member has no such street and read the words as its
+ * town, which the set preferred to a postcode far from it; it is asked again with them read
+ * as the street. */
+static void test_no_town_from_another_members_street(void **state)
+{
+    (void)state;
+    const struct record li[] = {
+        addr("3", "Landstrasse", "9494", "Schaan", "LI", 47.1650, 9.5100, "b1"),
+        addr("5", "Landstrasse", "9494", "Schaan", "LI", 47.1652, 9.5102, "b2")};
+    const struct record at[] = {{.kind = REC_PLACE,
+                                 .lat = 48.1990,
+                                 .lon = 16.3950,
+                                 .name = "Landstraße",
+                                 .rank = RANK_DISTRICT,
+                                 .city = "Wien",
+                                 .country = "AT"}};
+    const struct record zip[] = {{.kind = REC_POSTCODE,
+                                  .lat = 37.77,
+                                  .lon = -122.41,
+                                  .name = "94103",
+                                  .postcode = "94103",
+                                  .country = "US"}};
+    const struct record *const recs[] = {li, at, zip};
+    const size_t count[] = {2, 1, 1};
+    struct pair p;
+    members_open(&p, "nottown", recs, count, 3);
+    struct gc_query q = {.search_text = "Landstrasse 60, 94103", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_POSTCODE, NULL);
+    assert_string_equal(ra->c[0].postcode, "94103");
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -982,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_members_read_in_the_sets_languages),
         cmocka_unit_test(test_a_postcode_of_another_member_contradicts),
         cmocka_unit_test(test_a_town_around_another_members_street),
+        cmocka_unit_test(test_no_town_from_another_members_street),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

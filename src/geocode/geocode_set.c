@@ -1539,41 +1539,6 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
  * no member knows a postcode of the query, the others' passes without it find no such street
  * (others_settle). Else every member is asked.
  */
-/*
- * No member answered, and one found the query's street in another town than the query names,
- * which it does not know (conflict: "SOUTH VAN NESS AVE 140, Schaan"). One index over the set
- * answers that town around the street; so does the member that knows the town, asked again
- * with the street's tokens read so (gc_query.read_as_street). Every member is asked; the
- * finest town or district answer is the set's, the first of equals.
- */
-static int around_street(const struct gc_set *s, const struct gc_query *q,
-                         const struct gc_tokens *conflict, struct gc_result *out,
-                         struct gc_result *tmp)
-{
-    struct gc_query again = *q;
-    again.read_as_street = conflict;
-    struct first best = {.level = 0};
-    int asked = out->asked;
-    out->n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        int rc = ask(&s->m[i], &again, tmp, &asked);
-        if (rc < 0)
-            return rc;
-        if (tmp->n == 0)
-            continue;
-        struct first f = first_answer(i, tmp);
-        if ((f.level != GL_CITY && f.level != GL_DISTRICT) ||
-            (out->n > 0 && cmp_fallback(&f, &best) <= 0))
-            continue; /* a town around the street, nothing else (not a house it weighed) */
-        best = f;
-        out->n = tmp->n;
-        for (int k = 0; k < tmp->n; k++)
-            copy_cand(&out->c[k], &tmp->c[k]);
-    }
-    out->asked = asked;
-    return 0;
-}
-
 static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_result *out,
                        struct gc_result *tmp);
 
@@ -1588,9 +1553,23 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     struct gc_query counted = *q;
     counted.set = s->n > 1 ? &counts.api : NULL;
     int rc = forward_set(s, &counted, out, tmp);
-    if (rc < 0 || out->n > 0 || counts.conflict.i < 0 || !counted.in_set || q->read_as_street)
+    if (rc < 0 || counts.conflict.i < 0 || !counted.in_set || counted.read_as_street ||
+        (out->n > 0 && out->c[0].level >= GL_STREET))
         return rc;
-    return around_street(s, &counted, &counts.conflict, out, tmp);
+    /*
+     * The answer is a fall-back, and a member found the query's street in another town than
+     * the query names. One index over the set reads those tokens as that street, and the rest
+     * of the query around it ("SOUTH VAN NESS AVE 140, Schaan": the town Schaan; "Landstrasse
+     * 60, 94103": the postcode, not a town Landstraße read from the street's name); a member
+     * without such a street read them as words of a locality. The members are asked again with
+     * those tokens read as the street (gc_query.read_as_street).
+     */
+    struct gc_tokens conflict = counts.conflict;
+    int asked = out->asked;
+    counted.read_as_street = &conflict;
+    rc = forward_set(s, &counted, out, tmp);
+    out->asked += asked;
+    return rc;
 }
 
 /* gc_set_forward for q (its own copy), whose set lookup (q->set) is ready: routed, asked,
