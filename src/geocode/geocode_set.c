@@ -31,7 +31,9 @@
  * those of a postcode another member knows); a house number on a street it finds
  * unplaced it answers as found (gc_query.in_set), weighed against the others' answers, and
  * unplaced when it wins; a street answer that leaves a locality of the query unexplained
- * which another member knows as a place is contradicted, as in one index over both.
+ * which another member knows as a place is contradicted, as in one index over both; a
+ * fall-back while a member found the query's street in another town is asked again with those
+ * tokens read as that street (what one index answers around it).
  * Reverse asks every member: house-number answers before street answers before areas, the
  * nearest first (areas: the finest first), as one index over all the points would find them.
  * Members are read-only and the work is in out and tmp; the one lock and allocation after open
