@@ -826,6 +826,29 @@ static void test_no_town_from_another_members_street(void **state)
     pair_close(&p);
 }
 
+/* One address in two members (two extracts of one area, a few metres apart, from different
+ * sources) on a street whose centres the members place far apart (each has other houses): one
+ * index over both has one street of that key, country and town, and stores the address once.
+ * The set showed both, ambiguous; it finds them one answer by their location ids' street part,
+ * the number, postcode and distance (same_street_group). */
+static void test_one_address_in_two_extracts(void **state)
+{
+    (void)state;
+    const struct record a[] = {
+        addr("12", "Bergstrasse", "9497", "Triesenberg", "LI", 47.118707, 9.544360, "x1"),
+        addr("40", "Bergstrasse", "9497", "Triesenberg", "LI", 47.105000, 9.530000, "x2")};
+    const struct record b[] = {
+        addr("12", "Bergstrasse", "9497", "Triesenberg", "LI", 47.118725, 9.544372, "y1"),
+        addr("2", "Bergstrasse", "9497", "Triesenberg", "LI", 47.130000, 9.560000, "y2")};
+    struct pair p;
+    pair_open(&p, "twice", a, 2, b, 2);
+    struct gc_query q = {.search_text = "Bergstrasse 12, 9497 Triesenberg", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_HOUSENUMBER, "Bergstrasse");
+    assert_int_equal(ra->c[0].code, GC_EXACT);
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -1019,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_a_postcode_of_another_member_contradicts),
         cmocka_unit_test(test_a_town_around_another_members_street),
         cmocka_unit_test(test_no_town_from_another_members_street),
+        cmocka_unit_test(test_one_address_in_two_extracts),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

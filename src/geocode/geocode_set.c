@@ -17,8 +17,8 @@
  *   - among street answers the best first answer wins, by match level, then point over
  *     interpolated, then relevance; members whose first answers tie exactly are all shown
  *     (in member order) and the answer is ambiguous, as one index marks two equal streets,
- *     less those one index finds the same answer (one position, or one street's key close
- *     by: same_as_kept);
+ *     less those one index finds the same answer (one position, one street or address of
+ *     its grouping, or one street's key close by: same_as_kept);
  *   - among fall-backs the finest level wins (postcode, district, city ... country); two
  *     postcode answers go to the smaller country code, the first a merged index's sorted
  *     postcode table holds.
@@ -1020,9 +1020,38 @@ static int cmp_tied(const struct member *ma, const struct gc_candidate *a, size_
     return (ia > ib) - (ia < ib);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Whether candidates a and b of two members are one answer of a merged index, by their
+ * location ids: one street of it (the id's first part: the hash of the street's key, country
+ * and town, which a merged index groups its streets by), and for a house number the same number
+ * and postcode within IX_DEDUP_METRES, which it stores once ("Bergstrasse 12" in two extracts
+ * of Liechtenstein, 2 m apart, from streets whose centres are 850 m apart). */
+static bool same_street_group(const struct gc_candidate *a, const struct gc_candidate *b)
+{
+    const char *ia = a->location_id, *ib = b->location_id;
+    if (ia[0] != ib[0] || strlen(ia) != 17 || strlen(ib) != 17 || memcmp(ia + 1, ib + 1, 8) != 0)
+        return false;
+    switch (ia[0]) {
+    case 'S':
+        return true;
+    case 'I':
+        return strcmp(ia, ib) == 0;
+    case 'A':
+        return same_text(a->house_number, b->house_number) && same_text(a->postcode, b->postcode) &&
+               geo_approx_distance_m(a->lat, a->lon, b->lat, b->lon) <= IX_DEDUP_METRES;
+    default:
+        return false;
+    }
+}
+
 /* Whether candidate c of member m is the answer of one kept[0..n) of another member (from[i]:
  * its member), as one index finds two of its candidates the same (geocode_forward.c,
- * same_answer): the same position, or streets of one key whose centres are closer than
+ * same_answer): the same position, one street or address of a merged index
+ * (same_street_group), or streets of one key whose centres are closer than
  * SAME_STREET_M (in one index, one street when their towns' keys are one: "Lauf a.d.Pegnitz"
  * and "Lauf an der Pegnitz", members apart when a set is split by town). */
 static bool same_as_kept(const struct gc_set *s, const struct gc_candidate *kept,
@@ -1034,7 +1063,8 @@ static bool same_as_kept(const struct gc_set *s, const struct gc_candidate *kept
         const struct gc_candidate *k = &kept[i];
         if (from[i] == m)
             continue; /* its own member found them apart */
-        if (fabs(k->lat - c->lat) < 1e-7 && fabs(k->lon - c->lon) < 1e-7)
+        if ((fabs(k->lat - c->lat) < 1e-7 && fabs(k->lon - c->lon) < 1e-7) ||
+            same_street_group(k, c))
             return true;
         if (!looked) {
             sc = street_of(&s->m[m], c);

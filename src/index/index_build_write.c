@@ -40,7 +40,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define DEDUP_METRES 50.0  /* one address given twice within this distance is stored once */
 #define MERGE_METRES 300.0 /* how far a line-only street looks for its address street */
 
 /* A grid cell and what is in it (an address or a street index). */
@@ -835,7 +834,7 @@ static int finish_street(const struct index_builder *b, struct layout *o, uint32
 
 /*
  * Addresses, merged in order: one given twice (same street, number, postcode, within
- * DEDUP_METRES; from one source or two, such as the units of one address) is stored once. Each
+ * IX_DEDUP_METRES; from one source or two, such as the units of one address) is stored once. Each
  * kept address is written to ADDRS, its source id to the strings after the blob; its street
  * learns its run, its point (the address nearest the centroid of its addresses, when it has
  * no way) and its postcode; the grid and the postcode table get their pairs.
@@ -861,7 +860,7 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
         uint32_t pc = fref(o, a->postcode);
         if (o->na > 0 && prev.street == st && prev.number == a->number &&
             prev.number2 == a->number2 && memcmp(prev.suffix, a->suffix, 3) == 0 &&
-            prev.postcode == pc && dist_m(prev.lat, prev.lon, a->lat, a->lon) <= DEDUP_METRES)
+            prev.postcode == pc && dist_m(prev.lat, prev.lon, a->lat, a->lon) <= IX_DEDUP_METRES)
             continue;
         if (st != cur) {
             if (cur != IX_NONE && (rc = finish_street(b, o, cur)) < 0)

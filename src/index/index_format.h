@@ -16,9 +16,12 @@
 #include <assert.h>
 #include <stdint.h>
 
-#define IX_MAGIC            "GBINDEX\0"
-#define IX_ENDIAN_MARK      0x01020304u
-#define IX_NONE             0xFFFFFFFFu /* "no entry" in u32 references and hash slots */
+#define IX_MAGIC       "GBINDEX\0"
+#define IX_ENDIAN_MARK 0x01020304u
+#define IX_NONE        0xFFFFFFFFu /* "no entry" in u32 references and hash slots */
+/* An address given twice (one street, number and postcode) within this distance is stored
+ * once; an index set finds two members' answers the same by it (geocode_set.c). */
+#define IX_DEDUP_METRES     50.0
 #define IX_COORD_SCALE      1e7
 #define IX_MAX_STRING_SHIFT 3 /* 8-byte units: up to 32 GiB of strings */
 
