@@ -849,6 +849,33 @@ static void test_one_address_in_two_extracts(void **state)
     pair_close(&p);
 }
 
+/* A lone number next to words ("12th Street 200 San Francisco") is the house number where the
+ * street is; a member without the street reads it as a postcode it has ("200", Andorra's), for
+ * want of anything else. One index over both has the street, and no postcode in the query: the
+ * house, every field matched (relevance 1). The set took that member's postcode for one the
+ * query gives, and the house for one that misses it (0.75). */
+static void test_a_lone_number_is_no_postcode_where_the_street_is(void **state)
+{
+    (void)state;
+    const struct record us[] = {
+        addr("200", "12th Street", NULL, "San Francisco", "US", 37.771461, -122.416651, "n1"),
+        addr("210", "12th Street", NULL, "San Francisco", "US", 37.771561, -122.416751, "n2")};
+    const struct record ad[] = {{.kind = REC_POSTCODE,
+                                 .lat = 42.5400,
+                                 .lon = 1.7300,
+                                 .name = "200",
+                                 .postcode = "200",
+                                 .country = "AD"}};
+    struct pair p;
+    pair_open(&p, "lone", us, 2, ad, 1);
+    struct gc_query q = {.search_text = "12th Street 200 San Francisco", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_HOUSENUMBER, "12th Street");
+    assert_true(ra->c[0].mq[MQ_POSTCODE] < 0);
+    assert_true(ra->c[0].relevance > 0.99);
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -1043,6 +1070,7 @@ int main(void)
         cmocka_unit_test(test_a_town_around_another_members_street),
         cmocka_unit_test(test_no_town_from_another_members_street),
         cmocka_unit_test(test_one_address_in_two_extracts),
+        cmocka_unit_test(test_a_lone_number_is_no_postcode_where_the_street_is),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

@@ -154,6 +154,9 @@ struct gc_result {
     /* the street (and number) it found in another town than the query's and answered around
      * (i -1: none), for an index set to ask its other members with (read_as_street) */
     struct gc_tokens conflict;
+    /* its postcode is a lone number read so only because it found no street ("9490 Vaduz"):
+     * one index with a street for that number reads it as the house number */
+    bool pc_lone;
     /* the indexes asked for the answer: 1 from geocode_forward, the member calls it took
      * from gc_set_forward (geocode_set.h) */
     int asked;

@@ -535,6 +535,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
     out->unplaced = false;
     out->span_tokens = 0;
     out->conflict = (struct gc_tokens){-1, -1, -1, -1};
+    out->pc_lone = false;
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -551,6 +552,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->unplaced = false;
     out->span_tokens = 0;
     out->conflict = (struct gc_tokens){-1, -1, -1, -1};
+    out->pc_lone = false;
     find_candidates(g);
     resolve_numbers(g);
     if (g->ninner > 0 && !inner_outranked(g)) {
@@ -566,8 +568,10 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
     out->exact_alone = g->exact_alone;
     out->exact_elsewhere = g->exact_elsewhere;
     drop_weak(g);
-    if (g->ncand == 0 && !g->structured && !g->has_pc)
+    if (g->ncand == 0 && !g->structured && !g->has_pc) {
         gc_find_postcode(g, true); /* no street: "9490 Vaduz" is a postcode and a city */
+        out->pc_lone = g->has_pc;
+    }
     if (g->ncand == 0 && g->too_wide)
         return gc_answer_ambiguous(g, out);
     if (g->ncand == 0 && unknown_best) {

@@ -828,6 +828,7 @@ struct first {
     float mq_street, mq_pc, mq_city, mq_district, mq_state; /* -1: not asked */
     int span_tokens;          /* query tokens its street explains (gc_result.span_tokens) */
     bool unplaced;            /* its member finds the street unplaced (gc_result.unplaced) */
+    bool pc_lone;             /* a postcode it read from a lone number (gc_result.pc_lone) */
     float lat, lon, radius_m; /* where it is, and how far its map view reaches */
 };
 
@@ -877,7 +878,9 @@ static void learn(struct knowledge *k, const struct first *f)
 {
     k->place |= f->mq_city == 0 || f->level == GL_CITY || f->level == GL_DISTRICT;
     if (!f->street) {
-        k->pc |= f->level == GL_POSTCODE; /* answered as a postcode it knows */
+        /* answered as a postcode it knows; not a lone number read so for want of a street,
+         * which one index with a street for it reads as the house number */
+        k->pc |= f->level == GL_POSTCODE && !f->pc_lone;
         return;
     }
     k->pc |= f->mq_pc >= 0;
@@ -933,6 +936,7 @@ static struct first first_answer(size_t member, const struct gc_result *r)
     f.pc_data = c->postcode && *c->postcode;
     f.span_tokens = f.street ? r->span_tokens : 0;
     f.unplaced = r->unplaced;
+    f.pc_lone = r->pc_lone;
     return f;
 }
 
