@@ -876,6 +876,35 @@ static void test_a_lone_number_is_no_postcode_where_the_street_is(void **state)
     pair_close(&p);
 }
 
+/* A postcode of two towns, each town in a member of its own (regions of one country), and a
+ * street that is nowhere: one index over both answers the postcode, and finds the query's town
+ * among the postcode's (matchQualityCity 1). Each member answered its postcode; the set kept
+ * the first member's, whose town is another (0, and a lower relevance). It now keeps the one
+ * whose town the query names. */
+static void test_a_postcode_of_two_towns(void **state)
+{
+    (void)state;
+    const struct record schaan[] = {
+        addr("1", "Landstrasse", "9490", "Schaan", "LI", 47.1650, 9.5100, "t5"),
+        addr("2", "Landstrasse", "9490", "Schaan", "LI", 47.1652, 9.5102, "t6")};
+    const struct record vaduz[] = {
+        addr("1", "Aeulestrasse", "9490", "Vaduz", "LI", 47.1400, 9.5200, "t7"),
+        addr("2", "Aeulestrasse", "9490", "Vaduz", "LI", 47.1402, 9.5202, "t8")};
+    struct pair p;
+    pair_open(&p, "pctowns", schaan, 2, vaduz, 2);
+    struct gc_query q = {.search_text = "Nosuchstrasse 5, 9490 Vaduz", .max_results = 5};
+    /* a postcode's centroid is its member's (its own addresses), so not pair_same */
+    assert_int_equal(gc_set_forward(p.set, &q, ra, tmp), 0);
+    assert_int_equal(geocode_forward(p.merged, &q, rb), 0);
+    assert_one(rb, GL_POSTCODE, NULL);
+    assert_true(rb->c[0].mq[MQ_CITY] > 0.99);
+    assert_one(ra, GL_POSTCODE, NULL);
+    assert_true(ra->c[0].mq[MQ_CITY] > 0.99);
+    assert_true(fabs(ra->c[0].relevance - rb->c[0].relevance) < 1e-9);
+    assert_string_equal(ra->c[0].city, "Vaduz");
+    pair_close(&p);
+}
+
 /* One street in two members: the town's name spelt two ways ("Lauf a.d.Pegnitz", "Lauf an
  * der Pegnitz": one town key), a set split by town holding each spelling apart. One index has
  * one street of them, and one answer; so has the set, not two equal answers marked
@@ -1071,6 +1100,7 @@ int main(void)
         cmocka_unit_test(test_no_town_from_another_members_street),
         cmocka_unit_test(test_one_address_in_two_extracts),
         cmocka_unit_test(test_a_lone_number_is_no_postcode_where_the_street_is),
+        cmocka_unit_test(test_a_postcode_of_two_towns),
         cmocka_unit_test(test_one_street_in_two_members),
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),

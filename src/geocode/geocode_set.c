@@ -941,14 +941,19 @@ static struct first first_answer(size_t member, const struct gc_result *r)
 }
 
 /* >0 when fall-back a is better than b, <0 when worse, 0 on a tie: the finer level; of two
- * postcodes the smaller country (the first of the key's entries in a merged index). */
+ * postcodes the smaller country (the first of the key's entries in a merged index), then the
+ * one whose town the query names (a postcode of several towns, members apart: one index over
+ * them finds the query's town among the postcode's). */
 static int cmp_fallback(const struct first *a, const struct first *b)
 {
     if (a->level != b->level)
         return a->level > b->level ? 1 : -1;
-    if (a->level == GL_POSTCODE)
-        return -memcmp(a->country, b->country, 2);
-    return 0;
+    if (a->level != GL_POSTCODE)
+        return 0;
+    int c = memcmp(a->country, b->country, 2);
+    if (c != 0)
+        return -c;
+    return a->mq_city > b->mq_city ? 1 : a->mq_city < b->mq_city ? -1 : 0;
 }
 
 static int max_of(int max_results)

