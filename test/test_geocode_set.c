@@ -77,6 +77,18 @@ static struct record addr(const char *number, const char *street, const char *pc
     return r;
 }
 
+/* One postcode centroid record. */
+static struct record pc_centroid(const char *code, const char *cc, double lat, double lon)
+{
+    struct record r = {.kind = REC_POSTCODE,
+                       .lat = lat,
+                       .lon = lon,
+                       .name = code,
+                       .postcode = code,
+                       .country = cc};
+    return r;
+}
+
 /* Write an index of recs[0..n) at path, its source being the test binary itself (any file:
  * the source list records its name, size and time). */
 static void write_index(const char *path, const char *source, const struct record *recs, size_t n)
@@ -717,12 +729,7 @@ static void test_members_read_in_the_sets_languages(void **state)
     const struct record cz[] = {
         addr("5", "U piskovny", "18200", "Praha", "CZ", 50.1300, 14.4500, "p1"),
         addr("6", "U piskovny", "18200", "Praha", "CZ", 50.1302, 14.4502, "p2")};
-    const struct record zip[] = {{.kind = REC_POSTCODE,
-                                  .lat = 37.77,
-                                  .lon = -122.41,
-                                  .name = "94103",
-                                  .postcode = "94103",
-                                  .country = "US"}};
+    const struct record zip[] = {pc_centroid("94103", "US", 37.77, -122.41)};
     const struct record *const recs[] = {de, cz, zip};
     const size_t count[] = {2, 2, 1};
     struct pair p;
@@ -809,12 +816,7 @@ static void test_no_town_from_another_members_street(void **state)
                                  .rank = RANK_DISTRICT,
                                  .city = "Wien",
                                  .country = "AT"}};
-    const struct record zip[] = {{.kind = REC_POSTCODE,
-                                  .lat = 37.77,
-                                  .lon = -122.41,
-                                  .name = "94103",
-                                  .postcode = "94103",
-                                  .country = "US"}};
+    const struct record zip[] = {pc_centroid("94103", "US", 37.77, -122.41)};
     const struct record *const recs[] = {li, at, zip};
     const size_t count[] = {2, 1, 1};
     struct pair p;
@@ -860,12 +862,7 @@ static void test_a_lone_number_is_no_postcode_where_the_street_is(void **state)
     const struct record us[] = {
         addr("200", "12th Street", NULL, "San Francisco", "US", 37.771461, -122.416651, "n1"),
         addr("210", "12th Street", NULL, "San Francisco", "US", 37.771561, -122.416751, "n2")};
-    const struct record ad[] = {{.kind = REC_POSTCODE,
-                                 .lat = 42.5400,
-                                 .lon = 1.7300,
-                                 .name = "200",
-                                 .postcode = "200",
-                                 .country = "AD"}};
+    const struct record ad[] = {pc_centroid("200", "AD", 42.5400, 1.7300)};
     struct pair p;
     pair_open(&p, "lone", us, 2, ad, 1);
     struct gc_query q = {.search_text = "12th Street 200 San Francisco", .max_results = 5};

@@ -234,6 +234,30 @@ static size_t dir_bucket(const struct dir *d, uint32_t h, size_t *from)
     return d->bucket[b + 1];
 }
 
+/* The members of directory d that hold a key of hash h, one after another: walk = dir_walk(d, h),
+ * then dir_walk_next(s, &walk) until NULL (a member of another key of the same hash finds no
+ * such key in its tables). */
+struct dir_walk {
+    const struct dir *d;
+    uint32_t h;
+    size_t i, end;
+};
+
+static struct dir_walk dir_walk(const struct dir *d, uint32_t h)
+{
+    struct dir_walk w = {.d = d, .h = h};
+    w.end = dir_bucket(d, h, &w.i);
+    return w;
+}
+
+static const struct index *dir_walk_next(const struct gc_set *s, struct dir_walk *w)
+{
+    for (; w->i < w->end; w->i++)
+        if (w->d->e[w->i] >> 32 == w->h)
+            return s->m[w->d->e[w->i++] & 0xffffffffu].ix;
+    return NULL;
+}
+
 /* A member's town key, whole and its first PREFIX_LEN bytes, into the town directory
  * (index_each_town_key). */
 struct town_arg {
@@ -655,13 +679,9 @@ static uint32_t street_count(void *ctx, const char *key, size_t len, const char 
     for (int i = 0; i < c->nseen; i++)
         if (c->seen[i].h == h64 && memcmp(c->seen[i].cc, want, 2) == 0 && c->seen[i].cap == cap)
             return c->seen[i].n;
-    const struct dir *d = set_street_dir(c->s);
-    uint32_t h = ix_key_hash(key, len), n = 0;
-    size_t i, end = dir_bucket(d, h, &i);
-    for (; i < end && n <= cap; i++) {
-        if (d->e[i] >> 32 != h)
-            continue;
-        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+    uint32_t n = 0;
+    struct dir_walk w = dir_walk(set_street_dir(c->s), ix_key_hash(key, len));
+    for (const struct index *ix; n <= cap && (ix = dir_walk_next(c->s, &w)) != NULL;) {
         uint32_t lo = index_street_first(ix, key, len);
         if (lo == IX_NONE)
             continue;
@@ -686,13 +706,8 @@ static void each_place(void *ctx, const char *key, size_t len,
                        void *arg)
 {
     struct counts *c = ctx;
-    const struct dir *d = &set_dirs(c->s)->town;
-    uint32_t h = ix_key_hash(key, len);
-    size_t i, end = dir_bucket(d, h, &i);
-    for (; i < end; i++) {
-        if (d->e[i] >> 32 != h)
-            continue;
-        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+    struct dir_walk w = dir_walk(&set_dirs(c->s)->town, ix_key_hash(key, len));
+    for (const struct index *ix; (ix = dir_walk_next(c->s, &w)) != NULL;) {
         const struct index_view *v = index_view(ix);
         for (uint32_t p = index_place_first(ix, key, len);
              p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
@@ -711,14 +726,9 @@ static bool postcode_country(void *ctx, const char *key, size_t len, const char 
     memcpy(want, key, len);
     want[len] = '\0';
     key = want;
-    const struct dir *d = &set_dirs(c->s)->pc;
-    uint32_t h = ix_key_hash(key, len);
-    size_t i, end = dir_bucket(d, h, &i);
     bool found = false;
-    for (; i < end; i++) {
-        if (d->e[i] >> 32 != h)
-            continue;
-        const struct index *ix = c->s->m[d->e[i] & 0xffffffffu].ix;
+    struct dir_walk w = dir_walk(&set_dirs(c->s)->pc, ix_key_hash(key, len));
+    for (const struct index *ix; (ix = dir_walk_next(c->s, &w)) != NULL;) {
         const struct index_view *v = index_view(ix);
         for (uint32_t e = index_postcode_first(ix, key, len);
              e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
