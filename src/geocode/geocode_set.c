@@ -1580,6 +1580,9 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
 }
 
 /*
+ * gc_set_forward for q (its own copy), whose set lookup (q->set) is ready: routed, asked,
+ * merged.
+ *
  * A query that no country routes asks every member, unless what it gives narrows them: the
  * members that may know its postcode or one of its localities (route_first), when they are at
  * most half, are asked first, alone, and their answer is the set's when no other member could
@@ -1590,41 +1593,6 @@ static int others_settle(const struct gc_set *s, const struct gc_query *q, const
  * no member knows a postcode of the query, the others' passes without it find no such street
  * (others_settle). Else every member is asked.
  */
-static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_result *out,
-                       struct gc_result *tmp);
-
-int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
-                   struct gc_result *tmp)
-{
-    /* every member asked counts a street name's streets and finds places over the set */
-    struct counts counts = {.api = {street_count, each_place, postcode_country, NULL}, .s = s};
-    counts.api.ctx = &counts;
-    counts.conflict.i = -1;
-    memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
-    struct gc_query counted = *q;
-    counted.set = s->n > 1 ? &counts.api : NULL;
-    int rc = forward_set(s, &counted, out, tmp);
-    if (rc < 0 || counts.conflict.i < 0 || !counted.in_set || counted.read_as_street ||
-        (out->n > 0 && out->c[0].level >= GL_STREET))
-        return rc;
-    /*
-     * The answer is a fall-back, and a member found the query's street in another town than
-     * the query names. One index over the set reads those tokens as that street, and the rest
-     * of the query around it ("SOUTH VAN NESS AVE 140, Schaan": the town Schaan; "Landstrasse
-     * 60, 94103": the postcode, not a town Landstraße read from the street's name); a member
-     * without such a street read them as words of a locality. The members are asked again with
-     * those tokens read as the street (gc_query.read_as_street).
-     */
-    struct gc_tokens conflict = counts.conflict;
-    int asked = out->asked;
-    counted.read_as_street = &conflict;
-    rc = forward_set(s, &counted, out, tmp);
-    out->asked += asked;
-    return rc;
-}
-
-/* gc_set_forward for q (its own copy), whose set lookup (q->set) is ready: routed, asked,
- * merged. */
 static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_result *out,
                        struct gc_result *tmp)
 {
@@ -1681,6 +1649,36 @@ static int forward_set(const struct gc_set *s, struct gc_query *q, struct gc_res
         }
     }
     return forward_over(s, q, members, n, nfirst, pc_known, out, tmp, &a, &memo, &tolerance);
+}
+
+int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_result *out,
+                   struct gc_result *tmp)
+{
+    /* every member asked counts a street name's streets and finds places over the set */
+    struct counts counts = {.api = {street_count, each_place, postcode_country, NULL}, .s = s};
+    counts.api.ctx = &counts;
+    counts.conflict.i = -1;
+    memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
+    struct gc_query counted = *q;
+    counted.set = s->n > 1 ? &counts.api : NULL;
+    int rc = forward_set(s, &counted, out, tmp);
+    if (rc < 0 || counts.conflict.i < 0 || !counted.in_set || counted.read_as_street ||
+        (out->n > 0 && out->c[0].level >= GL_STREET))
+        return rc;
+    /*
+     * The answer is a fall-back, and a member found the query's street in another town than
+     * the query names. One index over the set reads those tokens as that street, and the rest
+     * of the query around it ("SOUTH VAN NESS AVE 140, Schaan": the town Schaan; "Landstrasse
+     * 60, 94103": the postcode, not a town Landstraße read from the street's name); a member
+     * without such a street read them as words of a locality. The members are asked again with
+     * those tokens read as the street (gc_query.read_as_street).
+     */
+    struct gc_tokens conflict = counts.conflict;
+    int asked = out->asked;
+    counted.read_as_street = &conflict;
+    rc = forward_set(s, &counted, out, tmp);
+    out->asked += asked;
+    return rc;
 }
 
 /* What a reverse answer is, in the order one index tries them: house numbers (4), else the
