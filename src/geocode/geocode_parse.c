@@ -48,28 +48,59 @@ static void postcode_reading(struct gctx *g)
     }
 }
 
+/* One form a postcode is looked up in: its key (len k, NUL-terminated) in country cc (NULL:
+ * any). */
+struct pc_form {
+    char key[32];
+    size_t k;
+    const char *cc;
+};
+
 /*
- * Whether another member of the index set (gc_query.set) has postcode s (n bytes, in the forms
- * postcode_entry is tried in: the key in country cc or in any (cc NULL), a ZIP+4's first five,
- * the rest after a country prefix). One index over the set reads it as the query's postcode,
- * and a query that names no country in that postcode country's languages (postcode_reading):
- * so does this member, which knows no such postcode.
+ * The forms of postcode s (n bytes) into f, in the order they are looked up: its key (any
+ * country; a caller that reads a national form sets f[0].cc), a ZIP+4's first five digits
+ * ("94102-1234"), the rest after a country prefix ("D-91207", in the prefix's country). Return
+ * their count, 0 when s has no key; *prefix_cc: the prefix's country as strip_prefix read it,
+ * or NULL.
  */
-static bool postcode_elsewhere(struct gctx *g, const char *s, size_t n, const char *cc)
+static int postcode_forms(const char *s, size_t n, struct pc_form f[3], const char **prefix_cc)
+{
+    *prefix_cc = NULL;
+    f[0].k = postcode_key(s, n, f[0].key, sizeof(f[0].key));
+    f[0].cc = NULL;
+    if (f[0].k == 0)
+        return 0;
+    int nf = 1;
+    if (f[0].k == 9 && n == 10 && s[5] == '-') {
+        memcpy(f[nf].key, f[0].key, 5);
+        f[nf].key[5] = '\0';
+        f[nf].k = 5;
+        f[nf++].cc = NULL;
+    }
+    if ((f[nf].k = strip_prefix(s, n, f[nf].key, sizeof(f[nf].key), prefix_cc)) > 0)
+        f[nf++].cc = *prefix_cc;
+    return nf;
+}
+
+/*
+ * Whether another member of the index set (gc_query.set) has one of postcode forms f[0..nf)
+ * (postcode_forms; of three bytes at least). One index over the set reads it as the query's
+ * postcode, and a query that names no country in that postcode country's languages
+ * (postcode_reading): so does this member, which knows no such postcode.
+ */
+static bool postcode_elsewhere(struct gctx *g, const struct pc_form *f, int nf)
 {
     const struct gc_set_lookup *set = g->q->set;
     if (!set)
         return false;
-    char key[32], pc_cc[3];
-    const char *prefix_cc = NULL, *want = cc ? cc : g->cc[0] ? g->cc : NULL;
-    size_t k = postcode_key(s, n, key, sizeof(key));
-    bool found = k >= 3 && set->postcode_country(set->ctx, key, k, want, pc_cc);
-    if (!found && k == 9 && n == 10 && s[5] == '-') {
-        key[5] = '\0';
-        found = set->postcode_country(set->ctx, key, 5, g->cc[0] ? g->cc : NULL, pc_cc);
-    }
-    if (!found && (k = strip_prefix(s, n, key, sizeof(key), &prefix_cc)) > 0)
-        found = set->postcode_country(set->ctx, key, k, prefix_cc, pc_cc);
+    char pc_cc[3];
+    bool found = false;
+    for (int x = 0; x < nf && !found; x++)
+        found = f[x].k >= 3 && set->postcode_country(set->ctx, f[x].key, f[x].k,
+                                                     f[x].cc    ? f[x].cc
+                                                     : g->cc[0] ? g->cc
+                                                                : NULL,
+                                                     pc_cc);
     g->pc_elsewhere |= found;
     if (found && !g->cc_arg && pc_cc[0]) {
         memcpy(g->guess_cc, pc_cc, 3);
@@ -78,35 +109,38 @@ static bool postcode_elsewhere(struct gctx *g, const char *s, size_t n, const ch
     return found;
 }
 
+/* The first of forms f[0..nf) that is a postcode of the index (postcode_entry): its entry, or
+ * IX_NONE; *x: its form, *run: its key's first entry (the first form's when none is). */
+static uint32_t postcode_forms_entry(const struct gctx *g, const struct pc_form *f, int nf, int *x,
+                                     uint32_t *run)
+{
+    uint32_t e = IX_NONE, first_run = IX_NONE;
+    for (*x = 0; *x < nf; ++*x) {
+        e = postcode_entry(g, f[*x].key, f[*x].k, f[*x].cc, run);
+        if (*x == 0)
+            first_run = *run;
+        if (e != IX_NONE)
+            return e;
+    }
+    *run = first_run;
+    return IX_NONE;
+}
+
 void gc_set_postcode(struct gctx *g, const char *s, size_t n)
 {
-    size_t k = postcode_key(s, n, g->pc_key, sizeof(g->pc_key));
-    if (k == 0)
+    struct pc_form f[3]; /* "94102", and the national forms of free text: "94102-1234", "D-91207" */
+    const char *prefix_cc;
+    int nf = postcode_forms(s, n, f, &prefix_cc), x;
+    if (nf == 0)
         return;
     g->has_pc = true;
-    g->pc_entry = postcode_entry(g, g->pc_key, k, NULL, &g->pc_run);
+    g->pc_entry = postcode_forms_entry(g, f, nf, &x, &g->pc_run);
+    memcpy(g->pc_key, f[x < nf ? x : 0].key, f[x < nf ? x : 0].k + 1);
     if (g->pc_entry != IX_NONE) {
         index_postcode_streets_prefetch(g->ix, g->pc_run);
         postcode_reading(g);
-        return;
-    }
-    /* the same national forms as in free text: "94102-1234", "D-91207" */
-    char key[sizeof(g->pc_key)];
-    const char *cc = NULL;
-    uint32_t run = IX_NONE, e = IX_NONE;
-    if (k == 9 && n == 10 && s[5] == '-' &&
-        (e = postcode_entry(g, g->pc_key, 5, NULL, &run)) != IX_NONE)
-        g->pc_key[5] = '\0';
-    else if ((k = strip_prefix(s, n, key, sizeof(key), &cc)) > 0 &&
-             (e = postcode_entry(g, key, k, cc, &run)) != IX_NONE)
-        memcpy(g->pc_key, key, k + 1);
-    if (e != IX_NONE) {
-        g->pc_entry = e;
-        g->pc_run = run;
-        index_postcode_streets_prefetch(g->ix, run);
-        postcode_reading(g);
     } else {
-        postcode_elsewhere(g, s, n, NULL);
+        postcode_elsewhere(g, f, nf);
     }
 }
 
@@ -822,22 +856,19 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
                 continue; /* "94102 1234": the pair's turn, as the ZIP */
             if (two && zip4(g, i))
                 n = 5;
-            const char *prefix_cc = NULL;
-            char key[32];
-            size_t k = postcode_key(t->s, n, key, sizeof(key));
-            if (k < 3 || !strpbrk(key, "0123456789"))
+            const char *prefix_cc;
+            struct pc_form f[3];
+            int nf = postcode_forms(t->s, n, f, &prefix_cc), x;
+            if (nf == 0 || f[0].k < 3 || !strpbrk(f[0].key, "0123456789"))
                 continue;
             if (t->numlike && nnum == 1 && nwords > 0 && !two && !lone_number_ok)
                 continue; /* the only number next to words is more likely the house number */
             int form = postcode_form(g, i, two);
             const char *form_cc = form >= 0 ? POSTCODE_FORMS[form].cc : NULL;
-            uint32_t run = IX_NONE;
-            uint32_t e = postcode_entry(g, key, k, form_cc, &run);
-            if (e == IX_NONE && k == 9 && n == 10 && t->s[5] == '-') /* ZIP+4 "94102-1234" */
-                e = postcode_entry(g, key, k = 5, NULL, &run);
-            if (e == IX_NONE && (k = strip_prefix(t->s, n, key, sizeof(key), &prefix_cc)) > 0)
-                e = postcode_entry(g, key, k, prefix_cc, &run);
-            if (e == IX_NONE && postcode_elsewhere(g, t->s, n, form_cc)) {
+            f[0].cc = form_cc; /* the key in its national form's country */
+            uint32_t run;
+            uint32_t e = postcode_forms_entry(g, f, nf, &x, &run);
+            if (e == IX_NONE && postcode_elsewhere(g, f, nf)) {
                 /* the set's postcode, where one index over it stops looking: set aside here */
                 unknown = i + 1;
                 unknown_two = two;
@@ -853,8 +884,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
                 }
                 continue;
             }
-            key[k] = '\0';
-            memcpy(g->pc_key, key, k + 1);
+            memcpy(g->pc_key, f[x].key, f[x].k + 1);
             g->has_pc = true;
             g->pc_entry = e;
             g->pc_run = run;
