@@ -143,6 +143,17 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
 }
 
+/* out, before a forward query fills it: no answer yet, one index asked, nothing reported. */
+static void start_result(struct gc_result *out)
+{
+    out->n = 0;
+    out->asked = 1;
+    out->unplaced = false;
+    out->span_tokens = 0;
+    out->conflict = (struct gc_tokens){-1, -1, -1, -1};
+    out->pc_lone = false;
+}
+
 /* The most a house number adds to a candidate's score. */
 #define MOST_NUMBER                                                                                \
     (GC_WEIGHTS.point > GC_WEIGHTS.interpolated ? GC_WEIGHTS.point : GC_WEIGHTS.interpolated)
@@ -530,12 +541,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
 {
     struct gctx *g = gc_context(out);
     start_query(g, ix, q, NULL);
-    out->n = 0;
-    out->asked = 1;
-    out->unplaced = false;
-    out->span_tokens = 0;
-    out->conflict = (struct gc_tokens){-1, -1, -1, -1};
-    out->pc_lone = false;
+    start_result(out);
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -547,12 +553,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
                    const char *reading, struct gc_result *out)
 {
     start_query(g, ix, q, reading);
-    out->n = 0;
-    out->asked = 1;
-    out->unplaced = false;
-    out->span_tokens = 0;
-    out->conflict = (struct gc_tokens){-1, -1, -1, -1};
-    out->pc_lone = false;
+    start_result(out);
     find_candidates(g);
     resolve_numbers(g);
     if (g->ninner > 0 && !inner_outranked(g)) {
