@@ -274,9 +274,11 @@ static void check_key_strings(const char *file, const struct index_view *v)
     if (nl && ns && !adjacent(v, loc[nl - 1], st[0]))
         fail_msg("%s: a string between the locality keys and the street keys", file);
     const char *last = ns ? ix_str(v, st[ns - 1]) : nl ? ix_str(v, loc[nl - 1]) : NULL;
-    for (size_t i = 0; last && i < v->n_addrs; i++)
-        if (v->addrs[i].source && ix_str(v, v->addrs[i].source) < last)
-            fail_msg("%s: address %zu's source id before the last key", file, i);
+    /* the keys end the section: only padding after the last */
+    for (const char *p = last ? last + strlen(last) : NULL; p && p < v->strings + v->strings_len;
+         p++)
+        if (*p)
+            fail_msg("%s: a string after the last key", file);
     free(loc);
     free(st);
 }
@@ -424,8 +426,9 @@ static void test_empty_index(void **state)
     index_close(ix);
 }
 
-/* Build n addresses with the builder's limit set to limit into out: 40 streets in 40 cities
- * with source ids of id_len bytes, or (id_len 0) number 1 of one street n times without ids.
+/* Build n addresses with the builder's limit set to limit into out: 40 streets in 40 cities,
+ * each with a county of id_len bytes of its own, or (id_len 0) number 1 of one street n times
+ * without one.
  * Return the first error (the sink's, which stops the import where a count passes the limit,
  * else index_builder_write's) and its message in err. */
 static int build_limited(const char *out, uint64_t limit, int n, size_t id_len, char *err,
@@ -437,12 +440,12 @@ static int build_limited(const char *out, uint64_t limit, int n, size_t id_len, 
     struct rec_sink sink = index_builder_sink(b);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        char street[32], city[32], id[256] = "";
+        char street[32], city[32], county[256] = "";
         int k = id_len ? i : 0;
         snprintf(street, sizeof(street), "Weg %c%c", 'A' + k / 26, 'a' + k % 26);
         snprintf(city, sizeof(city), "Ort %c%c", 'A' + k / 26, 'a' + k % 26);
         if (id_len)
-            snprintf(id, sizeof(id), "a%0*d", (int)id_len - 1, i);
+            snprintf(county, sizeof(county), "a%0*d", (int)id_len - 1, i);
         struct record r = {.kind = REC_ADDRESS,
                            .lat = 47.1 + i * 0.001,
                            .lon = 9.5,
@@ -450,8 +453,8 @@ static int build_limited(const char *out, uint64_t limit, int n, size_t id_len, 
                            .street = street,
                            .city = city,
                            .postcode = "9490",
-                           .country = "LI",
-                           .source_id = id};
+                           .county = county,
+                           .country = "LI"};
         rc = sink.emit(sink.ctx, &r);
         if (rc < 0) {
             assert_non_null(index_builder_error(b));
@@ -482,16 +485,16 @@ static void test_limits_are_refused_not_wrapped(void **state)
                              "instead");
     struct stat st;
     assert_int_equal(stat(out, &st), -1);
-    /* strings: 40 source ids of 200 bytes (26 units of 8 bytes each: 8320 bytes) and the
-     * interned strings (1272 bytes in 8-byte units) need 1199 units of 8 bytes, more than 1198:
-     * refused while collecting */
-    assert_int_equal(build_limited(out, 1198, 40, 200, err, sizeof(err)), GB_ELIMIT);
-    assert_string_equal(err, "index too large: the string section (9592 bytes) passes 1198 "
+    /* strings: 40 counties of 200 bytes (26 units of 8 bytes each: 8320 bytes) and the other
+     * strings (1064 bytes in 8-byte units) need 1173 units of 8 bytes, more than 1172: refused
+     * while collecting */
+    assert_int_equal(build_limited(out, 1172, 40, 200, err, sizeof(err)), GB_ELIMIT);
+    assert_string_equal(err, "index too large: the string section (9384 bytes) passes 1172 "
                              "offsets of 8 bytes, the most a 32-bit string offset can address; "
                              "build several indexes (one per country) instead");
     assert_int_equal(stat(out, &st), -1);
-    /* 1199 fit exactly, in 8-byte units */
-    assert_int_equal(build_limited(out, 1199, 40, 200, err, sizeof(err)), 0);
+    /* 1173 fit exactly, in 8-byte units */
+    assert_int_equal(build_limited(out, 1173, 40, 200, err, sizeof(err)), 0);
     struct index *ix = NULL;
     assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
     assert_int_equal(index_view(ix)->str_shift, 3);

@@ -218,7 +218,6 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
             const struct ix_addr *a = &v->addrs[c->addr];
             __builtin_prefetch(ix_str(v, a->raw));
             __builtin_prefetch(ix_str(v, a->postcode));
-            __builtin_prefetch(ix_str(v, a->source));
         }
         co_pass();
     }
@@ -233,9 +232,7 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
         o->house_number = ix_str(v, a->raw);
         if (*ix_str(v, a->postcode))
             o->postcode = ix_str(v, a->postcode);
-        const char *src = ix_str(v, a->source);
-        gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
-                       *src ? hash_fnv1a(src, strlen(src)) : c->addr);
+        gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id, a->id);
         gc_set_view(o, 50);
     } else if (c->type == GT_INTERPOLATED) {
         snprintf(o->number_buf, sizeof(o->number_buf), "%ld", c->number);

@@ -4,7 +4,6 @@
  * point (or, where only a country or state is known, the nearest town within 30 km).
  */
 #include "geocode/geocode_int.h"
-#include "base/hash.h"
 #include "index/index.h"
 #include "record/geo.h"
 
@@ -316,9 +315,7 @@ static void emit_address(const struct index_view *v, const struct near_addr *n,
     o->type = GT_POINT;
     o->distance = n->d;
     o->relevance = 1.0;
-    const char *src = ix_str(v, a->source);
-    gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id,
-                   *src ? hash_fnv1a(src, strlen(src)) : n->addr);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id, a->id);
     gc_set_view(o, 50);
 }
 

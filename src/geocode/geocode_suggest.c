@@ -270,8 +270,7 @@ static bool address_out(const struct index_view *v, const struct ix_street *s, u
 {
     for (uint32_t k = s->addr_first; k < s->addr_first + s->addr_count; k++) {
         const struct ix_addr *ad = &v->addrs[k];
-        const char *src = ix_str(v, ad->source);
-        if ((*src ? hash_fnv1a(src, strlen(src)) : k) != b)
+        if (ad->id != b)
             continue;
         street_out(v, s, o);
         o->lat = o->nav_lat = fix2deg(ad->lat);

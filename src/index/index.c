@@ -170,9 +170,10 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
             FAIL("postcode street %zu out of bounds", i);
     for (size_t i = 0; i < v->n_addrs; i++) {
         const struct ix_addr *a = &v->addrs[i];
-        if (a->street >= v->n_streets || !str_ok(v, a->raw) || !str_ok(v, a->postcode) ||
-            !str_ok(v, a->source))
+        if (a->street >= v->n_streets || !str_ok(v, a->raw) || !str_ok(v, a->postcode))
             FAIL("address %zu: reference out of bounds", i);
+        if ((a->flags & IXA_NO_SOURCE) && a->id != i)
+            FAIL("address %zu: without a source id, its id is not its index", i);
         if (a->suffix[2] != '\0' && memchr(a->suffix, '\0', 3) == NULL) {
             /* a full 3-letter suffix is allowed; readers use strnlen */
         }

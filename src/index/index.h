@@ -17,7 +17,9 @@
  * the string section may pass 4 GiB; source ids after the interned strings. */
 /* 4: PLACE_INFO, the population and capital status of every place (additive: the sections
  * of format 3 are unchanged). */
-#define INDEX_FORMAT_VERSION 4
+/* 5: an address carries its source id's hash (ix_addr.id), no longer the id itself in STRINGS:
+ * a quarter of a large index's bytes, and a page a query's answer no longer reads. */
+#define INDEX_FORMAT_VERSION 5
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct ix_range;      /* a stretch of a section: first, count (index_format.h) */

@@ -3,8 +3,8 @@
  *
  * The builder keeps compact copies of the records: strings interned once in one blob, every
  * address, interpolation line and way attached to its street group (normalised key, country,
- * city key), places and postcodes derived from the addresses that name them. Addresses (with
- * their source ids), interpolation lines, ways and admin rings go into external sorters
+ * city key), places and postcodes derived from the addresses that name them. Addresses (a
+ * source id as its hash), interpolation lines, ways and admin rings go into external sorters
  * (base/xsort.h), which keep them in memory while the budget allows and in temporary
  * files after that; the groups, strings, places and postcodes stay in memory. Repeated raw
  * strings skip normalisation through small caches, dropped when they grow past their share of
@@ -20,6 +20,7 @@
 #include "index/index_build_int.h"
 #include "index/index_format.h"
 #include "base/err.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/smap.h"
@@ -75,7 +76,7 @@ static bool smap_fits(struct index_builder *b, const struct smap *m, size_t len)
  * bytes address (the largest unit a file may use); else 0. */
 static int strings_ok(struct index_builder *b)
 {
-    uint64_t bytes = b->blob_len + b->src_bytes[B_STR_SHIFT]; /* hot_bytes[3] == blob_len */
+    uint64_t bytes = b->blob_len; /* == hot_bytes[3] */
     if ((bytes >> B_STR_SHIFT) <= b->limit)
         return 0;
     return builder_fail(b, GB_ELIMIT,
@@ -118,18 +119,6 @@ static uint32_t intern_n(struct index_builder *b, const char *s, size_t len)
 uint32_t builder_intern(struct index_builder *b, const char *s, size_t len)
 {
     return intern_n(b, s, len);
-}
-
-/* Count an address's source id of len bytes toward the string section (it is written after the
- * interned strings, in every unit's alignment). Return 0, or the build's error when the section
- * could pass what the largest unit addresses. */
-static int add_source_bytes(struct index_builder *b, size_t len)
-{
-    for (int k = 0; k <= B_STR_SHIFT; k++)
-        b->src_bytes[k] += len ? (len + 1 + ((size_t)1 << k) - 1) & ~(((size_t)1 << k) - 1) : 0;
-    if (b->rc || strings_ok(b) < 0)
-        return b->rc;
-    return 0;
 }
 
 /* intern_n() of a NUL-terminated string (NULL gives 0). */
@@ -573,17 +562,19 @@ int builder_sort_failed(struct index_builder *b, const struct xsort *x, int rc)
                         gb_strerror(rc));
 }
 
-int builder_push_address(struct index_builder *b, const struct a_rec *a, const char *source_id)
+void builder_source_id(struct a_rec *a, const char *source_id)
 {
-    /* the source id travels with its address: it is written beside it, never looked up */
-    const char *src = source_id ? source_id : "";
-    size_t sl = strnlen(src, 1u << 16);
-    if (add_source_bytes(b, sl) < 0)
-        return b->rc;
-    char *p = scratch(b, sizeof(*a) + sl);
-    memcpy(p, a, sizeof(*a));
-    memcpy(p + sizeof(*a), src, sl);
-    int rc = xsort_add(&b->addrs, p, sizeof(*a) + sl);
+    size_t sl = source_id ? strnlen(source_id, 1u << 16) : 0;
+    a->id = sl ? hash_fnv1a(source_id, sl) : 0;
+    if (sl)
+        a->flags &= (uint8_t)~IXA_NO_SOURCE;
+    else
+        a->flags |= IXA_NO_SOURCE;
+}
+
+int builder_push_address(struct index_builder *b, const struct a_rec *a)
+{
+    int rc = xsort_add(&b->addrs, a, sizeof(*a));
     if (rc < 0)
         return builder_sort_failed(b, &b->addrs, rc);
     b->n_addrs++;
@@ -640,7 +631,8 @@ static int add_address(struct index_builder *b, const struct record *r)
     a.seq = b->seq;
     struct b_group *gr = &b->grps[g];
     bbox_add(gr, a.lat, a.lon); /* before the address counts: the first point sets the box */
-    if (builder_push_address(b, &a, r->source_id) < 0)
+    builder_source_id(&a, r->source_id);
+    if (builder_push_address(b, &a) < 0)
         return b->rc;
     gr->sum_lat += r->lat;
     gr->sum_lon += r->lon;

@@ -10,10 +10,9 @@
  * them and the few small helpers they share. Single-threaded, like the builder.
  *
  * What stays in memory whatever the input size: one entry per street (group), per distinct
- * interned string (names, keys, numbers, postcodes: about 20 bytes an address on real data is
- * the source ids, which are not interned but travel with their address through the sort), per
- * place, postcode and admin area. Everything counted per address or per point goes through an
- * xsort or a sect_out, which hold at most what the budget leaves.
+ * interned string (names, keys, numbers, postcodes; a source id is only hashed, into its
+ * address), per place, postcode and admin area. Everything counted per address or per point goes
+ * through an xsort or a sect_out, which hold at most what the budget leaves.
  */
 #ifndef GEOBATCH_INDEX_BUILD_INT_H
 #define GEOBATCH_INDEX_BUILD_INT_H
@@ -63,8 +62,7 @@ void so_release(struct sect_out *o);
 
 /* ---- what the builder collects ---- */
 
-/* One address as collected, as the address sorter holds it: the fixed part, then the source
- * id's bytes (the record's length minus sizeof(struct a_rec); no NUL). */
+/* One address as collected, as the address sorter holds it. */
 struct a_rec {
     uint32_t group; /* builder group */
     int32_t number, number2;
@@ -73,6 +71,7 @@ struct a_rec {
     uint32_t postcode, raw; /* strings (builder references, see str_at) */
     int32_t lat, lon;
     uint32_t seq; /* arrival order: the last tie-breaker */
+    uint32_t id;  /* ix_addr.id: its source id's hash (builder_source_id) */
 };
 
 /* One interpolation line, then its n_points struct ix_point. */
@@ -156,14 +155,13 @@ struct index_builder {
     struct smap postcode_map;
     struct b_group *grps;
     size_t n_grps, cap_grps;
-    struct xsort addrs;   /* struct a_rec + source id */
+    struct xsort addrs;   /* struct a_rec */
     struct xsort interps; /* struct i_rec + points */
     struct xsort ways;    /* struct g_rec + points */
     struct xsort rings;   /* struct r_rec + points */
     uint64_t n_addrs, n_interps, n_ipoints, n_ways, n_spoints, n_apoints;
-    uint64_t src_bytes[B_STR_SHIFT + 1]; /* the source ids' bytes, each NUL-terminated and
-                                            aligned to 1, 2, 4, 8 bytes */
-    uint64_t hot_bytes[B_STR_SHIFT + 1]; /* the same for the interned strings (and "") */
+    uint64_t hot_bytes[B_STR_SHIFT + 1]; /* the interned strings' bytes (and ""), each
+                                            NUL-terminated and aligned to 1, 2, 4, 8 bytes */
     struct b_place *places;
     size_t n_places, cap_places;
     struct b_postcode *pcs;
@@ -236,10 +234,13 @@ int builder_points_ok(struct index_builder *b, size_t n);
 size_t builder_place_key(char *out, size_t cap, const char *key, const char *cc, int rank,
                          const char *parent);
 
-/* Add address a (its group counted) with its source id (NULL: none) to the address sorter; the
- * id is written after the interned strings, beside the address. Return 0, or the build's error
- * (the string section could pass what the largest unit addresses, a temporary file). */
-int builder_push_address(struct index_builder *b, const struct a_rec *a, const char *source_id);
+/* Give a its source id (NULL or "": none): the id's FNV-1a hash, which is all that the index
+ * keeps of it (its locationId), or IXA_NO_SOURCE. */
+void builder_source_id(struct a_rec *a, const char *source_id);
+
+/* Add address a (its group counted) to the address sorter. Return 0, or the build's error (a
+ * temporary file). */
+int builder_push_address(struct index_builder *b, const struct a_rec *a);
 
 /* Degrees to the file's fixed point (degrees * IX_COORD_SCALE, rounded). */
 static inline int32_t to_fix(double deg)

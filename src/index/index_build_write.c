@@ -58,9 +58,8 @@ struct pc_pair {
 struct layout {
     unsigned shift;            /* string offsets count units of 2^shift bytes */
     uint32_t *remap;           /* builder reference -> file reference of an interned string */
-    uint64_t hot_len;          /* the interned strings, first in STRINGS (the builder's blob) */
+    uint64_t hot_len;          /* the interned strings: STRINGS (the builder's blob) */
     uint64_t hot_bound;        /* what choose_shift counted for them */
-    uint64_t cold_len;         /* the source ids after them */
     uint32_t *order;           /* builder group index -> street index */
     struct b_group *sorted;    /* the groups that stay, in street order */
     size_t ng;                 /* streets */
@@ -122,15 +121,12 @@ static inline const char *hot_str(const struct index_builder *b, const struct la
 }
 
 /* The string unit: the smallest (1, 2, 4, 8 bytes) whose offsets address the whole string
- * section within the limit, with every string aligned to it. The size counts every collected
- * address's source id (dropped duplicates included), so it is known before the addresses are
- * written. */
+ * section within the limit, with every string aligned to it. */
 static int choose_shift(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
     for (unsigned s = 0; s <= B_STR_SHIFT; s++) {
-        uint64_t bytes = b->hot_bytes[s] + b->src_bytes[s];
         o->hot_bound = b->hot_bytes[s];
-        if ((bytes >> s) <= b->limit) {
+        if ((b->hot_bytes[s] >> s) <= b->limit) {
             o->shift = s;
             return 0;
         }
@@ -139,8 +135,7 @@ static int choose_shift(struct index_builder *b, struct layout *o, char *err, si
             "index too large: the string section (%llu bytes) passes %llu offsets of 8 bytes, "
             "the most a 32-bit string offset can address; build several indexes (one per "
             "country) instead",
-            (unsigned long long)(b->hot_bytes[B_STR_SHIFT] + b->src_bytes[B_STR_SHIFT]),
-            (unsigned long long)b->limit);
+            (unsigned long long)b->hot_bytes[B_STR_SHIFT], (unsigned long long)b->limit);
     return GB_ELIMIT;
 }
 
@@ -845,13 +840,12 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
     int rc = xsort_sort(&b->addrs, cmp_addr, key_addr, &w);
     if (rc < 0)
         return sort_error(b, &b->addrs, rc, err, errlen);
-    struct sect_out *out = &o->sect[IXS_ADDRS], *cold = &o->sect[IXS_STRINGS];
+    struct sect_out *out = &o->sect[IXS_ADDRS];
     struct ix_addr prev = {0};
     uint32_t cur = IX_NONE;
     int32_t clat = 0, clon = 0;
     double best = 0;
     bool by_address = false;
-    static const char zeros[8];
     size_t len;
     const void *rec;
     while ((rec = xsort_next(&b->addrs, &len)) != NULL) {
@@ -887,16 +881,7 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
         x.raw = fref(o, a->raw);
         x.postcode = pc;
         x.street = st;
-        size_t sl = len - sizeof(*a);
-        if (sl) { /* the source id, NUL-terminated and aligned to the unit */
-            uint64_t at = o->hot_len + o->cold_len;
-            size_t span = (sl + 1 + ((size_t)1 << o->shift) - 1) & ~(((size_t)1 << o->shift) - 1);
-            x.source = (uint32_t)(at >> o->shift);
-            if ((rc = so_write(cold, (const char *)rec + sizeof(*a), sl)) < 0 ||
-                (rc = so_write(cold, zeros, span - sl)) < 0)
-                break;
-            o->cold_len += span;
-        }
+        x.id = (a->flags & IXA_NO_SOURCE) ? (uint32_t)o->na : a->id;
         if ((rc = so_write(out, &x, sizeof(x))) < 0)
             break;
         struct ix_street *s = &o->streets[st];
@@ -929,7 +914,7 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
     xsort_release(&b->addrs);
     if (rc < 0)
         return sect_error(b, rc, err, errlen);
-    if (o->hot_len != o->hot_bound || o->cold_len > b->src_bytes[o->shift]) { /* cannot happen */
+    if (o->hot_len != o->hot_bound) { /* cannot happen */
         gb_errf(err, errlen, "internal error: the string section outgrew its estimate");
         return GB_EINTERNAL;
     }

@@ -132,12 +132,14 @@ struct ix_addr {
     uint32_t raw;      /* string: the number as written */
     uint32_t postcode; /* string */
     uint32_t street;   /* index of its ix_street */
-    uint32_t source;   /* string: source id, for locationId */
+    uint32_t id;       /* what its locationId carries: the FNV-1a hash of its source id, or
+                          with IXA_NO_SOURCE its own index in ADDRS (format 5) */
 };
 static_assert(sizeof(struct ix_addr) == 36, "ix_addr layout");
-#define IXA_SLASH    1
-#define IXA_RANGE    2
-#define IXA_EVIDENCE 4 /* a Czech evidence number ("ev.12"): a number series of its own */
+#define IXA_SLASH     1
+#define IXA_RANGE     2
+#define IXA_EVIDENCE  4 /* a Czech evidence number ("ev.12"): a number series of its own */
+#define IXA_NO_SOURCE 8 /* the data gave it no source id: id is its index */
 
 struct ix_interp {
     uint32_t street;

@@ -54,20 +54,6 @@ struct str_map {
     size_t n;
 };
 
-/* Where the input's source ids begin: every address's source id is written after the interned
- * strings (index_build_write.c, write_addresses), so the lowest one is the end of the interned
- * part (in bytes); the section's end when no address has one. */
-static uint64_t interned_end(const struct index_view *v)
-{
-    uint64_t end = v->strings_len;
-    for (size_t i = 0; i < v->n_addrs; i++) {
-        uint64_t at = (uint64_t)v->addrs[i].source << v->str_shift;
-        if (v->addrs[i].source && at < end)
-            end = at;
-    }
-    return end;
-}
-
 /*
  * Intern the input's strings into the builder in the order of a joint import (the file's
  * comment) and fill m. Interned strings are stored once and never empty, so every NUL between
@@ -75,7 +61,7 @@ static uint64_t interned_end(const struct index_view *v)
  */
 static int map_strings(struct index_builder *b, const struct index_view *v, struct str_map *m)
 {
-    uint64_t end = interned_end(v), items = 0;
+    uint64_t end = v->strings_len, items = 0;
     for (uint64_t i = 1; i < end; i++)
         items += v->strings[i] == '\0';
     /* per string of the input: among the builder's tables, which follow the budget */
@@ -265,7 +251,8 @@ static int feed_addresses(struct index_builder *b, const struct index_view *v,
         o.postcode = remap(m, a->postcode);
         o.group = gmap[a->street];
         o.seq = ++b->seq;
-        if (builder_push_address(b, &o, a->source ? ix_str(v, a->source) : NULL) < 0)
+        o.id = a->id; /* with IXA_NO_SOURCE, the writer gives it its new index */
+        if (builder_push_address(b, &o) < 0)
             return b->rc;
         if ((i & 4095) == 4095)
             builder_resident(b);

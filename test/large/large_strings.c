@@ -10,13 +10,14 @@
  *                                                    and the hash its location id must carry
  *
  * The data: STREETS streets ("Kalomiraweg" ...) in towns of TOWN_STREETS streets, each with
- * house numbers 1..NUMBERS on a grid in Germany, every address with a source id of 900 to 1100
- * bytes that names its street and number ("L<street>-<number>-" and filler derived from them).
- * The ids are what make the section pass 4 GiB (4.6 GB): the offsets of the last addresses'
- * ids, in the file's units, point past byte 2^32, which 32-bit byte offsets could not. verify
- * reads back every id (its own street and number, the right bytes), checks that the last ones
- * lie past 4 GiB, and geocodes addresses from all over the section, forward and reverse: the
- * geocoder's location id carries the hash of the id it read.
+ * house numbers 1..NUMBERS on a grid in Germany and a county of 90,000 to 110,000 bytes of its
+ * own that names the street ("C<street>-" and filler derived from it); every address has a
+ * source id ("L<street>-<number>"). The counties are what make the section pass 4 GiB (4.6
+ * GB), stored once each: the offsets of the last streets' counties and of the keys after them,
+ * in the file's units, point past byte 2^32, which 32-bit byte offsets could not. verify reads
+ * back every county (its own street, the right bytes), checks that the last ones lie past
+ * 4 GiB, and geocodes addresses from all over the section, forward and reverse: the answer
+ * carries its street's county, and its location id the hash of the address's source id.
  */
 #include "base/err.h"
 #include "base/hash.h"
@@ -35,8 +36,8 @@
 #define STREETS      46000
 #define TOWN_STREETS 10
 #define NUMBERS      100
-#define ID_MIN       900
-#define ID_SPAN      201
+#define COUNTY_MIN   90000
+#define COUNTY_SPAN  20001
 
 static const char *const syl[16] = {"ka", "lo", "mi", "ra", "te", "nu", "sa", "bo",
                                     "fe", "di", "gu", "ve", "po", "ri", "za", "he"};
@@ -72,12 +73,18 @@ static double addr_lon(uint32_t s, uint32_t n)
     return 6.5 + (t % 80) * 0.09;
 }
 
-/* The source id of number n of street s: its length and bytes follow from (s, n). */
-static size_t source_id(uint32_t s, uint32_t n, char *out)
+/* The source id of number n of street s. */
+static void source_id(uint32_t s, uint32_t n, char *out, size_t cap)
 {
-    uint32_t h = (s * 2654435761u) ^ (n * 40503u);
-    size_t len = ID_MIN + h % ID_SPAN;
-    size_t k = (size_t)snprintf(out, 64, "L%u-%u-", s, n);
+    snprintf(out, cap, "L%u-%u", s, n);
+}
+
+/* The county of street s: its length and bytes follow from s. */
+static size_t county_name(uint32_t s, char *out)
+{
+    uint32_t h = s * 2654435761u;
+    size_t len = COUNTY_MIN + h % COUNTY_SPAN;
+    size_t k = (size_t)snprintf(out, 64, "C%u-", s);
     for (; k < len; k++) {
         h = h * 1103515245u + 12345u;
         out[k] = (char)('a' + (h >> 16) % 26);
@@ -105,16 +112,17 @@ static int build(const char *path, uint64_t memory_mb, const char *tmpdir)
         return 1;
     }
     struct rec_sink sink = index_builder_sink(b);
-    char street[64], town[64], pc[16], num[16];
-    static char id[ID_MIN + ID_SPAN + 64];
+    char street[64], town[64], pc[16], num[16], id[32];
+    static char county[COUNTY_MIN + COUNTY_SPAN + 64];
     uint64_t bytes = 0;
     double t0 = now_s();
     for (uint32_t s = 0; s < STREETS; s++) {
         street_name(s, street, sizeof(street));
         town_name(s, town, sizeof(town), pc, sizeof(pc));
+        bytes += county_name(s, county) + 1;
         for (uint32_t n = 1; n <= NUMBERS; n++) {
             snprintf(num, sizeof(num), "%u", n);
-            bytes += source_id(s, n, id) + 1;
+            source_id(s, n, id, sizeof(id));
             struct record r = {.kind = REC_ADDRESS,
                                .lat = addr_lat(s, n),
                                .lon = addr_lon(s, n),
@@ -122,6 +130,7 @@ static int build(const char *path, uint64_t memory_mb, const char *tmpdir)
                                .street = street,
                                .postcode = pc,
                                .city = town,
+                               .county = county,
                                .country = "DE",
                                .source_id = id};
             int rc = sink.emit(sink.ctx, &r);
@@ -141,7 +150,7 @@ static int build(const char *path, uint64_t memory_mb, const char *tmpdir)
         fprintf(stderr, "large_strings: %s\n", err);
         return 1;
     }
-    printf("built %s: %u addresses, %llu bytes of source ids, collect %.1f s, write %.1f s\n", path,
+    printf("built %s: %u addresses, %llu bytes of counties, collect %.1f s, write %.1f s\n", path,
            STREETS * NUMBERS, (unsigned long long)bytes, t1 - t0, now_s() - t1);
     return 0;
 }
@@ -158,11 +167,12 @@ static int build(const char *path, uint64_t memory_mb, const char *tmpdir)
 /* Forward and reverse geocoding of number n of street s. */
 static int geocode_one(struct index *ix, struct gc_result *res, uint32_t s, uint32_t n)
 {
-    char street[64], town[64], pc[16], q[256];
-    static char id[ID_MIN + ID_SPAN + 64];
+    char street[64], town[64], pc[16], q[256], id[32];
+    static char county[COUNTY_MIN + COUNTY_SPAN + 64];
     street_name(s, street, sizeof(street));
     town_name(s, town, sizeof(town), pc, sizeof(pc));
-    source_id(s, n, id);
+    source_id(s, n, id, sizeof(id));
+    county_name(s, county);
     char want_lid[16];
     snprintf(want_lid, sizeof(want_lid), "%08x", hash_fnv1a(id, strlen(id)));
     snprintf(q, sizeof(q), "%s %u, %s %s", street, n, pc, town);
@@ -173,8 +183,9 @@ static int geocode_one(struct index *ix, struct gc_result *res, uint32_t s, uint
     snprintf(num, sizeof(num), "%u", n);
     CHECK(c->level == GL_HOUSENUMBER && strcmp(c->house_number, num) == 0 &&
               strcmp(c->street, street) == 0 && strcmp(c->postcode, pc) == 0 &&
-              strcmp(c->city, town) == 0,
-          "'%s' answered %s %s, %s %s", q, c->street, c->house_number, c->postcode, c->city);
+              strcmp(c->city, town) == 0 && c->county && strcmp(c->county, county) == 0,
+          "'%s' answered %s %s, %s %s, county %.20s", q, c->street, c->house_number, c->postcode,
+          c->city, c->county ? c->county : "(none)");
     CHECK(c->lat > addr_lat(s, n) - 1e-6 && c->lat < addr_lat(s, n) + 1e-6 &&
               c->lon > addr_lon(s, n) - 1e-6 && c->lon < addr_lon(s, n) + 1e-6,
           "'%s' answered %.7f,%.7f", q, c->lat, c->lon);
@@ -207,28 +218,36 @@ static int verify(const char *path)
           v->strings_len);
     CHECK(v->str_shift >= 1, "string unit %u: 1-byte units cannot address it", 1u << v->str_shift);
     CHECK(v->n_addrs == (size_t)STREETS * NUMBERS, "%zu addresses", v->n_addrs);
-    /* every source id: its address's own street and number, every byte */
-    static char want[ID_MIN + ID_SPAN + 64];
+    CHECK(v->n_streets == STREETS, "%zu streets", v->n_streets);
+    /* every county: its street's own, every byte; every address: its street's number */
+    static char want[COUNTY_MIN + COUNTY_SPAN + 64];
     size_t past = 0;
-    for (size_t i = 0; i < v->n_addrs; i++) {
-        const struct ix_addr *a = &v->addrs[i];
-        const char *src = ix_str(v, a->source);
-        unsigned s, n;
-        CHECK(sscanf(src, "L%u-%u-", &s, &n) == 2 && s < STREETS && n >= 1 && n <= NUMBERS,
-              "address %zu: source id '%.40s'", i, src);
-        source_id(s, n, want);
-        CHECK(strcmp(src, want) == 0, "address %zu: source id %u/%u differs", i, s, n);
-        CHECK(a->number == (int32_t)n, "address %zu: number %d, its id says %u", i, a->number, n);
+    for (size_t i = 0; i < v->n_streets; i++) {
+        const struct ix_street *st = &v->streets[i];
+        const char *county = ix_str(v, st->county);
+        unsigned s;
+        CHECK(sscanf(county, "C%u-", &s) == 1 && s < STREETS, "street %zu: county '%.40s'", i,
+              county);
+        county_name(s, want);
+        CHECK(strcmp(county, want) == 0, "street %zu: county %u differs", i, s);
         char street[64];
         street_name(s, street, sizeof(street));
-        CHECK(strcmp(ix_str(v, v->streets[a->street].name), street) == 0,
-              "address %zu: street %s, its id says %s", i, ix_str(v, v->streets[a->street].name),
-              street);
-        past += ((uint64_t)a->source << v->str_shift) >= (4ull << 30);
+        CHECK(strcmp(ix_str(v, st->name), street) == 0, "street %zu: %s, its county says %s", i,
+              ix_str(v, st->name), street);
+        CHECK(st->addr_count == NUMBERS, "street %zu: %u addresses", i, st->addr_count);
+        for (uint32_t k = 0; k < NUMBERS; k++) {
+            const struct ix_addr *a = &v->addrs[st->addr_first + k];
+            char id[32];
+            source_id(s, k + 1, id, sizeof(id));
+            CHECK(a->number == (int32_t)k + 1 && a->street == i &&
+                      a->id == hash_fnv1a(id, strlen(id)),
+                  "street %zu, address %u: number %d, id %08x", i, k, a->number, a->id);
+        }
+        past += ((uint64_t)st->county << v->str_shift) >= (4ull << 30);
     }
     double t2 = now_s();
-    CHECK(past > 100000, "only %zu source ids past 4 GiB", past);
-    printf("read every source id in %.1f s: %zu of them start past byte 2^32\n", t2 - t1, past);
+    CHECK(past > 1000, "only %zu counties past 4 GiB", past);
+    printf("read every county in %.1f s: %zu of them start past byte 2^32\n", t2 - t1, past);
     struct gc_result *res = calloc(1, sizeof(*res));
     CHECK(res != NULL, "out of memory");
     size_t done = 0;
@@ -250,7 +269,7 @@ static int verify(const char *path)
     free(res);
     index_close(ix);
     printf("geocoded %zu addresses forward and reverse in %.1f s: every answer right, every "
-           "location id from its source id\n",
+           "location id from its source id, every county its street's\n",
            done, now_s() - t2);
     return 0;
 }
@@ -258,11 +277,10 @@ static int verify(const char *path)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "query") == 0) {
-        char street[64], town[64], pc[16];
-        static char id[ID_MIN + ID_SPAN + 64];
+        char street[64], town[64], pc[16], id[32];
         street_name(STREETS - 1, street, sizeof(street));
         town_name(STREETS - 1, town, sizeof(town), pc, sizeof(pc));
-        source_id(STREETS - 1, 77, id);
+        source_id(STREETS - 1, 77, id, sizeof(id));
         printf("%s 77, %s %s\t%08x\n", street, pc, town, hash_fnv1a(id, strlen(id)));
         return 0;
     }
