@@ -124,6 +124,45 @@ static void test_moved_to_files_at_the_same_address_and_trimmed(void **state)
     assert_true(dir_empty());
 }
 
+/* The process's peak resident set (VmHWM), in bytes. */
+static uint64_t peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb << 10;
+}
+
+/* The move copies an array step by step, each step dropped once written: a large capacity of
+ * which little was touched is not filled by the copy, and nothing is held twice. */
+static void test_the_move_holds_no_array_twice(void **state)
+{
+    (void)state;
+    struct fmem m;
+    fmem_init(&m, dir);
+    char *a = fmem_realloc(&m, NULL, 768 * MIB); /* a doubled capacity, mostly untouched */
+    fill(a, 96 * MIB, 7);
+    uint64_t rss = process_rss(), peak = peak_rss();
+    assert_true(peak < rss + 512 * MIB); /* the tests before stayed below what a copy would add */
+    assert_int_equal(fmem_to_files(&m), 0);
+    uint64_t bound = rss + 64 * MIB + 16 * MIB; /* one step of the copy, and some slack */
+    uint64_t after = peak_rss();
+    if (after > peak && after > bound)
+        fail_msg("the move raised the peak from %llu to %llu MB (at most %llu)",
+                 (unsigned long long)(peak >> 20), (unsigned long long)(after >> 20),
+                 (unsigned long long)(bound >> 20));
+    assert_true(process_rss() + 64 * MIB < rss); /* the array's pages left the process */
+    assert_filled(a, 96 * MIB, 7);
+    for (size_t i = 96 * MIB; i < 768 * MIB; i += 1 * MIB)
+        assert_int_equal(a[i], 0);
+    fmem_release(&m);
+}
+
 static void test_the_keeper_trims_past_its_limit(void **state)
 {
     (void)state;
@@ -201,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arrays_grow_zeroed_and_keep_their_contents),
         cmocka_unit_test(test_moved_to_files_at_the_same_address_and_trimmed),
+        cmocka_unit_test(test_the_move_holds_no_array_twice),
         cmocka_unit_test(test_the_keeper_trims_past_its_limit),
         cmocka_unit_test(test_no_room_for_files_keeps_them_in_memory),
         cmocka_unit_test(test_a_string_map_in_files),

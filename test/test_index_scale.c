@@ -416,6 +416,54 @@ static void test_memory_budget_same_index(void **state)
     unlink(mid);
 }
 
+/* Tables that grow into the room the address sorter took while they were small: the sorter's
+ * records go to its spill file, so that the two together stay within the budget (the tables
+ * alone stay below it here, so they stay in memory). */
+static void test_tables_grow_into_the_sorters_room(void **state)
+{
+    (void)state;
+    char dir[1024];
+    tmp_dir(dir, sizeof(dir), "room-tmp");
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    index_builder_set_memory(b, b->base_rss + (160u << 20));
+    assert_int_equal(index_builder_set_tmpdir(b, dir), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    /* 1.5 M addresses on one street: 60 MB of records, in memory */
+    for (int i = 0; i < 1500000; i++) {
+        char num[16];
+        snprintf(num, sizeof(num), "%d", 1 + i % 5000);
+        struct record r = {.kind = REC_ADDRESS,
+                           .lat = 50.0,
+                           .lon = 8.7,
+                           .number = num,
+                           .street = "Lange Strasse",
+                           .city = "Langen",
+                           .country = "DE"};
+        assert_int_equal(sink.emit(sink.ctx, &r), 0);
+    }
+    assert_true(b->addrs.spill_fd < 0);
+    assert_true(b->pool.held > (50u << 20));
+    /* then 1,000 streets with a county of 100 KB each: 100 MB of tables */
+    assert_int_equal(add_counties(&sink, 1000), 0);
+    builder_resident(b);
+    assert_false(b->in_files);           /* the tables alone fit */
+    assert_true(b->addrs.spill_fd >= 0); /* the sorter made room */
+    assert_true(b->pool.resident + b->pool.held <= b->pool.budget);
+    char out[1024], err[512] = "";
+    tmp_path(out, sizeof(out), "room.gbx");
+    assert_int_equal(index_builder_write(b, out, err, sizeof(err)), 0);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    assert_int_equal(index_open(&ix, out, err, sizeof(err)), 0);
+    struct index_counts c;
+    index_counts(ix, &c);
+    assert_int_equal(c.addresses, 5000 + 1000); /* the same number 300 times is one address */
+    index_close(ix);
+    unlink(out);
+    rmdir(dir);
+}
+
 /* A build that fails after spilling (a limit passed late) leaves no temporary file and no
  * index. */
 static void test_memory_failure_leaves_nothing(void **state)
@@ -648,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_memory_budget_same_index),
         cmocka_unit_test(test_memory_failure_leaves_nothing),
         cmocka_unit_test(test_derived_limits),
+        cmocka_unit_test(test_tables_grow_into_the_sorters_room),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

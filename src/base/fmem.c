@@ -104,13 +104,33 @@ static int new_file(struct fmem *m, struct fmem_map *map)
 }
 
 /* map's contents in a file of its own, at the same address; -errno when not */
+/* The copy's step: each is dropped from memory once it is in the file. */
+#define TO_FILE_STEP ((size_t)64 << 20)
+
 static int to_file(struct fmem *m, struct fmem_map *map)
 {
     int fd = file_of(m, map->len);
     if (fd < 0)
         return fd;
-    int rc = fs_pwrite_all(fd, map->p, map->len, 0);
-    if (rc < 0) {
+    /* step by step, each step's pages dropped once written: the copy never holds the array
+       twice, nor the untouched pages of its capacity, which reading them here would fill */
+    int rc = 0;
+    size_t done = 0;
+    while (done < map->len && rc == 0) {
+        size_t n = map->len - done < TO_FILE_STEP ? map->len - done : TO_FILE_STEP;
+        rc = fs_pwrite_all(fd, map->p + done, n, done);
+        if (rc == 0) {
+            (void)madvise(map->p + done, n, MADV_DONTNEED);
+            done += n;
+        }
+    }
+    if (rc < 0) { /* the array stays in memory: what was dropped comes back from the file */
+        ssize_t got = done ? fs_pread_full(fd, map->p, done, 0) : 0;
+        if (got != (ssize_t)done) { /* the table is lost: nothing sound to go on with */
+            log_error("cannot read back %zu bytes of a table from %s: %s", done, m->tmpdir,
+                      gb_strerror(got < 0 ? (int)got : -EIO));
+            abort();
+        }
         close(fd);
         return rc;
     }

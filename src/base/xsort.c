@@ -345,6 +345,13 @@ static void put_rec(struct xsort *s, const void *rec, size_t len)
     s->n_buf++;
 }
 
+int xsort_spill(struct xsort *s)
+{
+    if (s->rc || s->sorted || s->spill_fd >= 0 || s->n_buf == 0)
+        return s->rc;
+    return spill_start(s);
+}
+
 int xsort_add(struct xsort *s, const void *rec, size_t len)
 {
     if (s->rc)

@@ -119,6 +119,10 @@ void xsort_init(struct xsort *s, const char *name, struct xs_pool *pool, size_t 
 /* Add one record (len bytes; len == fixed for fixed-size sorters). Return 0 or -errno (a
  * temporary file could not be written). */
 int xsort_add(struct xsort *s, const void *rec, size_t len);
+/* Move the records held in memory to the spill file now, as xsort_add does when the pool has
+ * no room for the next one: for a pool whose room its owner's tables took since. Nothing when
+ * they are there already or the order is fixed. Return 0 or -errno. */
+int xsort_spill(struct xsort *s);
 /* Fix the order and prepare the iteration. Return 0 or -errno. */
 int xsort_sort(struct xsort *s, xs_cmp_fn *cmp, xs_key_fn *key, void *ctx);
 /* The next record in order and its length, or NULL at the end or on an error (s->rc). Valid

@@ -183,7 +183,7 @@ int index_builder_new(struct index_builder **out)
     b->blob_len = 8;                                       /* reference 0 is "" */
     for (int k = 0; k <= B_STR_SHIFT; k++)
         b->hot_bytes[k] = (uint64_t)1 << k;
-    xsort_init(&b->addrs, "addresses", &b->pool, 0);
+    xsort_init(&b->addrs, "addresses", &b->pool, sizeof(struct a_rec));
     xsort_init(&b->interps, "interpolation lines", &b->pool, 0);
     xsort_init(&b->ways, "street ways", &b->pool, 0);
     xsort_init(&b->rings, "admin rings", &b->pool, 0);
@@ -244,6 +244,16 @@ void builder_resident(struct index_builder *b)
     if (caches > (64u << 20) && caches > b->pool.budget / 8) {
         drop_caches(b);
         b->pool.resident -= caches;
+    }
+    /* the tables grew into what the sorters hold: their records to their spill files, as when
+       a sorter finds no room itself (else a long input of large names passes the budget) */
+    if (b->pool.resident + b->pool.held > b->pool.budget) {
+        struct xsort *x[] = {&b->addrs, &b->interps, &b->ways, &b->rings};
+        for (size_t i = 0; i < sizeof(x) / sizeof(x[0]); i++) {
+            int rc = xsort_spill(x[i]);
+            if (rc < 0 && !b->rc)
+                builder_sort_failed(b, x[i], rc);
+        }
     }
     builder_over_budget(b);
 }

@@ -73,6 +73,7 @@ struct a_rec {
     uint32_t seq; /* arrival order: the last tie-breaker */
     uint32_t id;  /* ix_addr.id: its source id's hash (builder_source_id) */
 };
+static_assert(sizeof(struct a_rec) % 8 == 0, "a fixed-size sorter record");
 
 /* One interpolation line, then its n_points struct ix_point. */
 struct i_rec {
