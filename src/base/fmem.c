@@ -103,10 +103,10 @@ static int new_file(struct fmem *m, struct fmem_map *map)
     return 0;
 }
 
-/* map's contents in a file of its own, at the same address; -errno when not */
 /* The copy's step: each is dropped from memory once it is in the file. */
 #define TO_FILE_STEP ((size_t)64 << 20)
 
+/* map's contents in a file of its own, at the same address; -errno when not */
 static int to_file(struct fmem *m, struct fmem_map *map)
 {
     int fd = file_of(m, map->len);
