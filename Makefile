@@ -63,8 +63,8 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The index at planet size: one whose string section passes 4 GiB (4.6 M synthetic addresses
-# with 1 KB source ids), built with the default --memory 2G, opened (every checksum), every
-# string read back, geocoded from in-process and through the CLI (scripts/test-large.sh;
+# on 46,000 streets, each with a county of 100 KB), built with the default --memory 2G, opened
+# (every checksum), every county read back, geocoded from in-process and through the CLI (scripts/test-large.sh;
 # docs/scale.md has its time, memory and disk). Work files in $(BUILD)/large; the index is
 # removed at the end (KEEP=1 keeps it). make test runs the same code paths with the limits
 # forced down (test_index_scale).
