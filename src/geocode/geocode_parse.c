@@ -110,18 +110,19 @@ static bool postcode_elsewhere(struct gctx *g, const struct pc_form *f, int nf)
 }
 
 /* The first of forms f[0..nf) that is a postcode of the index (postcode_entry): its entry, or
- * IX_NONE; *x: its form, *run: its key's first entry (the first form's when none is). */
+ * IX_NONE; *x: its form, *run: its key's first entry (both the first form's when none is). */
 static uint32_t postcode_forms_entry(const struct gctx *g, const struct pc_form *f, int nf, int *x,
                                      uint32_t *run)
 {
-    uint32_t e = IX_NONE, first_run = IX_NONE;
+    uint32_t first_run = IX_NONE;
     for (*x = 0; *x < nf; ++*x) {
-        e = postcode_entry(g, f[*x].key, f[*x].k, f[*x].cc, run);
+        uint32_t e = postcode_entry(g, f[*x].key, f[*x].k, f[*x].cc, run);
         if (*x == 0)
             first_run = *run;
         if (e != IX_NONE)
             return e;
     }
+    *x = 0;
     *run = first_run;
     return IX_NONE;
 }
@@ -135,7 +136,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
         return;
     g->has_pc = true;
     g->pc_entry = postcode_forms_entry(g, f, nf, &x, &g->pc_run);
-    memcpy(g->pc_key, f[x < nf ? x : 0].key, f[x < nf ? x : 0].k + 1);
+    memcpy(g->pc_key, f[x].key, f[x].k + 1);
     if (g->pc_entry != IX_NONE) {
         index_postcode_streets_prefetch(g->ix, g->pc_run);
         postcode_reading(g);

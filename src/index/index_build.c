@@ -576,10 +576,7 @@ void builder_source_id(struct a_rec *a, const char *source_id)
 {
     size_t sl = source_id ? strnlen(source_id, 1u << 16) : 0;
     a->id = sl ? hash_fnv1a(source_id, sl) : 0;
-    if (sl)
-        a->flags &= (uint8_t)~IXA_NO_SOURCE;
-    else
-        a->flags |= IXA_NO_SOURCE;
+    a->flags = (uint8_t)(sl ? a->flags & ~IXA_NO_SOURCE : a->flags | IXA_NO_SOURCE);
 }
 
 int builder_push_address(struct index_builder *b, const struct a_rec *a)

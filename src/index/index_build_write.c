@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MERGE_METRES 300.0 /* how far a line-only street looks for its address street */
 
@@ -1264,7 +1263,7 @@ static int build_hash_tables(struct index_builder *b, struct layout *o, char *er
 
 /*
  * Write the header and the sections (each 8-aligned) to "<path>.tmp.<pid>", fsync, and rename
- * it over path. STRINGS is the builder's blob followed by sect[IXS_STRINGS] (the source ids).
+ * it over path.
  * Return 0, or a negative code with a message in err (the temporary file is removed).
  */
 static int write_file(const struct index_builder *b, struct layout *o, const char *path,
@@ -1281,11 +1280,6 @@ static int write_file(const struct index_builder *b, struct layout *o, const cha
     for (int i = 0; i < IXS__COUNT; i++) {
         const struct sect_out *s = &o->sect[i];
         uint64_t len = s->total, crc = s->crc;
-        if (i == IXS_STRINGS) {
-            len += o->hot_len;
-            uint32_t hot = crc_update(0, b->blob, o->hot_len);
-            crc = crc32_combine(hot, s->crc, (z_off_t)s->total); /* zlib's: the same CRC-32 */
-        }
         uint64_t count = len / entry[i];
         if ((rc = over_limit(b, "a section's entries", count, err, errlen)) < 0)
             return rc;
@@ -1313,8 +1307,6 @@ static int write_file(const struct index_builder *b, struct layout *o, const cha
     for (int i = 0; rc == 0 && i < IXS__COUNT; i++) {
         if (h->sect[i].off > pos)
             rc = fs_write_all(fd, zeros, (size_t)(h->sect[i].off - pos));
-        if (rc == 0 && i == IXS_STRINGS)
-            rc = fs_write_all(fd, b->blob, (size_t)o->hot_len);
         if (rc == 0)
             rc = so_copy_to(&o->sect[i], fd, block, cap);
         pos = h->sect[i].off + h->sect[i].len;
@@ -1360,6 +1352,7 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         const void *data;
         uint64_t len;
     } tables[] = {
+        {IXS_STRINGS, b->blob, o->hot_len},
         {IXS_SOURCES, b->sources, b->n_sources * sizeof(*b->sources)},
         {IXS_STREETS, o->streets, o->ng * sizeof(*o->streets)},
         {IXS_STREET_HASH, o->h_st, o->ns_st * sizeof(uint32_t)},
