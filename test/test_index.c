@@ -972,6 +972,30 @@ static void test_crafted_references(void **state)
     CASE("postcode key", ((struct ix_postcode *)sect(q, IXS_POSTCODES))[n_pcs - 1].key = n_str);
     CASE("admin name", ((struct ix_admin *)sect(q, IXS_ADMINS))[0].name = n_str);
     CASE("fuzzy street", ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].street = n_streets);
+    /* a bucket that would send a lookup past an entry it holds */
+    CASE("fuzzy bucket without its entry's bit", {
+        const struct ix_header *h = (const struct ix_header *)q;
+        unsigned k = 0;
+        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
+            k++;
+        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
+        ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[hash >> (32 - k)].bits = 0;
+    });
+    CASE("fuzzy entry before its bucket", {
+        const struct ix_header *h = (const struct ix_header *)q;
+        unsigned k = 0;
+        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
+            k++;
+        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
+        struct ix_fuzzy_bucket *dir = sect(q, IXS_FUZZY_DIR);
+        for (size_t b = 0; b <= hash >> (32 - k); b++)
+            dir[b].first = 1; /* entry 0 left out */
+    });
+    CASE("fuzzy directory's end with bits", {
+        const struct ix_header *h = (const struct ix_header *)q;
+        ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[h->sect[IXS_FUZZY_DIR].count - 1].bits =
+            1;
+    });
     CASE("cell range", ((struct ix_cell *)sect(q, IXS_CELLS))[0].count = n_cell_addrs + 1);
     CASE("cell address", ((uint32_t *)sect(q, IXS_CELL_ADDRS))[0] = n_addrs);
     CASE("street hash slot", {

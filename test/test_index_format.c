@@ -52,7 +52,7 @@ static const struct {
     {IXS_SCELL_STREETS, "SCELL_STREETS", sizeof(uint32_t)},
     {IXS_PC_RANGES, "PC_RANGES", sizeof(struct ix_range)},
     {IXS_PC_STREETS, "PC_STREETS", sizeof(uint32_t)},
-    {IXS_FUZZY_DIR, "FUZZY_DIR", sizeof(uint32_t)},
+    {IXS_FUZZY_DIR, "FUZZY_DIR", sizeof(struct ix_fuzzy_bucket)},
     {IXS_PLACE_INFO, "PLACE_INFO", sizeof(struct ix_place_info)},
 };
 

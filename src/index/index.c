@@ -54,10 +54,9 @@ struct index {
     char path[GB_PATH_MAX]; /* for messages */
     bool recached;          /* fmap_open dropped the file's cached pages */
     /* built on first use (or by index_warm()), under cache_lock: towns and areas by grid cell
-     * (index_near.h, near()), the filter of the FUZZY hashes (fuzzy_filter()) and those of the
-     * three key tables (key_filters()) */
+     * (index_near.h, near()) and the filters of the three key tables (key_filters()); FUZZY's
+     * directory holds its own */
     _Atomic(void *) grid;   /* struct near_grids */
-    _Atomic(void *) filter; /* struct hash_filter */
     _Atomic(void *) keys;   /* struct key_filters */
     _Atomic(void *) states; /* struct state_keys */
     pthread_mutex_t cache_lock;
@@ -95,7 +94,7 @@ static const size_t entry_size[IXS__COUNT] = {
     [IXS_SCELL_STREETS] = sizeof(uint32_t),
     [IXS_PC_RANGES] = sizeof(struct ix_range),
     [IXS_PC_STREETS] = sizeof(uint32_t),
-    [IXS_FUZZY_DIR] = sizeof(uint32_t),
+    [IXS_FUZZY_DIR] = sizeof(struct ix_fuzzy_bucket),
     [IXS_PLACE_INFO] = sizeof(struct ix_place_info),
 };
 
@@ -150,16 +149,25 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
     for (size_t i = 0; i < v->n_street_hash; i++)
         if (v->street_hash[i] != IX_NONE && v->street_hash[i] >= v->n_streets)
             FAIL("street hash slot %zu out of bounds", i);
-    for (size_t i = 0; i < v->n_fuzzy; i++)
-        if (v->fuzzy[i].street >= v->n_streets || (i && v->fuzzy[i].hash < v->fuzzy[i - 1].hash))
-            FAIL("fuzzy entry %zu out of bounds or out of order", i);
     size_t nb = (size_t)1 << v->fuzzy_bits;
     if (v->fuzzy_bits < 1 || v->fuzzy_bits > 31 || v->n_fuzzy_dir != nb + 1)
         FAIL("fuzzy directory of %zu entries is not 2^k + 1", v->n_fuzzy_dir);
     for (size_t b = 0; b <= nb; b++)
-        if (v->fuzzy_dir[b] > v->n_fuzzy || (b && v->fuzzy_dir[b] < v->fuzzy_dir[b - 1]) ||
-            (b == nb && v->fuzzy_dir[b] != v->n_fuzzy))
+        if (v->fuzzy_dir[b].first > v->n_fuzzy ||
+            (b && v->fuzzy_dir[b].first < v->fuzzy_dir[b - 1].first) ||
+            (b == nb && (v->fuzzy_dir[b].first != v->n_fuzzy || v->fuzzy_dir[b].bits)))
             FAIL("fuzzy directory bucket %zu out of bounds", b);
+    /* each entry in order, in its bucket, its bit set there (else a lookup would miss it) */
+    for (size_t i = 0, b = 0; i < v->n_fuzzy; i++) {
+        const struct ix_fuzzy *f = &v->fuzzy[i];
+        if (f->street >= v->n_streets || (i && f->hash < v->fuzzy[i - 1].hash))
+            FAIL("fuzzy entry %zu out of bounds or out of order", i);
+        while (b < nb && v->fuzzy_dir[b + 1].first <= i)
+            b++;
+        if (f->hash >> (32 - v->fuzzy_bits) != b || v->fuzzy_dir[b].first > i ||
+            !(v->fuzzy_dir[b].bits & ix_fuzzy_bit(f->hash, v->fuzzy_bits)))
+            FAIL("fuzzy entry %zu not in its directory bucket", i);
+    }
     for (size_t i = 0; i < v->n_postcodes; i++) {
         const struct ix_range *r = &v->pc_ranges[i];
         if (r->count && (r->first >= v->n_pc_streets || r->count > v->n_pc_streets - r->first))
@@ -481,7 +489,6 @@ void index_close(struct index *ix)
     if (ix->map)
         munmap(ix->map, ix->size);
     near_grids_free(atomic_load(&ix->grid));
-    free(atomic_load(&ix->filter));
     struct key_filters *kf = atomic_load(&ix->keys);
     if (kf) {
         free(kf->street);
@@ -535,12 +542,12 @@ static void *cached(struct index *ix, _Atomic(void *) *slot,
  * A bitmap of hashes, one bit a hash at about 8 bits an element: a lookup whose hash has its
  * bit clear has no element to find and reads nothing else, and the bit of every hash added is
  * set, so a lookup never misses an element because of the filter. Built from the mapping on
- * first use, like the grids (a per-process cache of what the file holds), in front of the FUZZY
- * section (a typo query probes hundreds of deletion variants, nearly all absent) and of the
+ * first use, like the grids (a per-process cache of what the file holds), in front of the
  * street, place and postcode hash tables (a free-form query looks up about 8 word spans as
  * street names and 5 as places, most of which are none; each probe of a table is a read of its
  * slot, and when the slot holds another key, of that entry and its key string: cache misses at
- * country size). 16 MB for FUZZY and 1.3 MB for the three tables at 18.5 M addresses.
+ * country size): 1.3 MB for the three tables at 18.5 M addresses. (FUZZY's directory holds
+ * the bits of its buckets' hashes in the file, ix_fuzzy_bucket.)
  */
 #define FILTER_MIN_BITS 10
 #define FILTER_MAX_BITS 30 /* 128 MiB */
@@ -552,8 +559,7 @@ struct hash_filter {
 
 static size_t filter_bit(const struct hash_filter *f, uint32_t hash)
 {
-    /* the hash's top bits (FNV-1a's best mixed; a key table's slot is its low bits): FUZZY,
-     * sorted by hash, then sets its bits in order, one pass over the bitmap */
+    /* the hash's top bits (FNV-1a's best mixed; a key table's slot is its low bits) */
     return hash >> (32 - f->bits);
 }
 
@@ -599,21 +605,6 @@ static struct hash_filter *filter_new(size_t n)
     if (f)
         f->bits = bits;
     return f;
-}
-
-static void *fuzzy_filter_build(const struct index_view *v)
-{
-    struct hash_filter *f = filter_new(v->n_fuzzy);
-    for (size_t i = 0; f && i < v->n_fuzzy; i++)
-        filter_add(f, v->fuzzy[i].hash);
-    return f;
-}
-
-/* The filter of ix's FUZZY hashes (NULL: every hash is looked up). */
-static const struct hash_filter *fuzzy_filter(const struct index *ix)
-{
-    struct index *mix = (struct index *)ix; /* a cache; the mapping stays read-only */
-    return cached(mix, &mix->filter, fuzzy_filter_build);
 }
 
 /* One key table as hash_probe() reads it: key_field is the offset of the key string in one
@@ -1041,7 +1032,6 @@ static const struct key_filters *key_filters(const struct index *ix)
 
 void index_warm(const struct index *ix)
 {
-    (void)fuzzy_filter(ix);
     (void)key_filters(ix);
     (void)index_state_key_maybe(ix, "ZZ", "", 0); /* the state keys */
 }
@@ -1417,35 +1407,34 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
                              const struct ix_fuzzy **first, size_t *count)
 {
     const struct index_view *v = &ix->v;
-    unsigned shift = 32 - v->fuzzy_bits;
-    const struct hash_filter *f = fuzzy_filter(ix);
-    /* FUZZY is sorted by hash: the directory gives a hash's bucket, a binary search within it
-     * the first entry not below the hash, then the run of equal ones. The filter first (count
-     * SIZE_MAX: still to look up); then three sweeps, so that the reads of one sweep are in
-     * flight together: the directory entries, then the buckets they name, then the searches
-     * in cached lines */
-    filter_ask(f, hash, n);
+    unsigned k = v->fuzzy_bits, shift = 32 - k;
+    /* FUZZY is sorted by hash: the directory gives a hash's bucket and whether the bucket may
+     * hold it (its bits), a binary search within it the first entry not below the hash, then
+     * the run of equal ones. Two sweeps, so that the reads of one sweep are in flight
+     * together: the buckets (count SIZE_MAX: the hash's bit is set), then the searches in
+     * the entries asked for */
+    if (co_running && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
+        co_pass();
+    }
     bool any = false;
     for (size_t i = 0; i < n; i++) {
+        const struct ix_fuzzy_bucket *bk = &v->fuzzy_dir[hash[i] >> shift];
         first[i] = v->fuzzy;
-        count[i] = filter_has(f, hash[i]) ? SIZE_MAX : 0;
+        count[i] = bk->bits & ix_fuzzy_bit(hash[i], k) ? SIZE_MAX : 0;
+        if (count[i])
+            __builtin_prefetch(&v->fuzzy[bk->first]);
         any |= count[i] != 0;
     }
     if (!any)
         return; /* no variant there: nothing to read */
-    for (size_t i = 0; i < n; i++)
-        if (count[i])
-            __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
-    co_pass();
-    for (size_t i = 0; i < n; i++)
-        if (count[i] && v->fuzzy_dir[hash[i] >> shift] < v->n_fuzzy)
-            __builtin_prefetch(&v->fuzzy[v->fuzzy_dir[hash[i] >> shift]]);
     co_pass();
     for (size_t i = 0; i < n; i++) {
         size_t bucket = hash[i] >> shift;
         if (count[i])
-            first[i] = fuzzy_in_bucket(v, hash[i], v->fuzzy_dir[bucket], v->fuzzy_dir[bucket + 1],
-                                       &count[i]);
+            first[i] = fuzzy_in_bucket(v, hash[i], v->fuzzy_dir[bucket].first,
+                                       v->fuzzy_dir[bucket + 1].first, &count[i]);
     }
 }
 

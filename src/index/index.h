@@ -19,7 +19,9 @@
  * of format 3 are unchanged). */
 /* 5: an address carries its source id's hash (ix_addr.id), no longer the id itself in STRINGS:
  * a quarter of a large index's bytes, and a page a query's answer no longer reads. */
-#define INDEX_FORMAT_VERSION 5
+/* 6: FUZZY_DIR's buckets carry the bits of their entries' hashes (ix_fuzzy_bucket), in place of
+ * the filter of FUZZY a reader built at start: one read less for each variant found. */
+#define INDEX_FORMAT_VERSION 6
 
 struct index;         /* an open, mapped index (read-only, thread-safe) */
 struct ix_range;      /* a stretch of a section: first, count (index_format.h) */

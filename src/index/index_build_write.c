@@ -1148,8 +1148,9 @@ static int fuzzy_add(struct layout *o, const char *s, size_t len, uint32_t stree
 /*
  * Fuzzy: every key and its one-deletion variants, sorted by hash, each (hash, street) once; then
  * its directory: 2^k buckets by the top k bits of the hash (about four entries a bucket),
- * dir[b] the first entry of bucket b, dir[2^k] = n_fuzzy. A probe reads two adjacent words and a
- * few entries instead of binary-searching the whole section.
+ * dir[b] the first entry of bucket b and the bits of its entries' hashes (ix_fuzzy_bucket),
+ * dir[2^k].first = n_fuzzy. A probe reads one bucket and, where its bit is set, a few entries
+ * instead of binary-searching the whole section.
  */
 static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
@@ -1202,8 +1203,10 @@ static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, siz
     while (k < 30 && ((uint64_t)1 << (k + 2)) < n)
         k++;
     o->fuzzy_bits = k;
-    /* the directory, from the entries read back in blocks */
-    uint64_t nb = (uint64_t)1 << k, bucket = 0;
+    /* the directory, from the entries read back in blocks: bucket cur is written when the
+     * entries pass it */
+    uint64_t nb = (uint64_t)1 << k, cur = 0;
+    struct ix_fuzzy_bucket bk = {0, 0};
     struct ix_fuzzy blk[4096];
     for (uint64_t e = 0; e < n;) {
         size_t m = n - e < 4096 ? (size_t)(n - e) : 4096;
@@ -1211,17 +1214,18 @@ static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, siz
             return sect_error(b, rc, err, errlen);
         for (size_t j = 0; j < m; j++, e++) {
             uint64_t top = blk[j].hash >> (32 - k);
-            for (; bucket <= top; bucket++) {
-                uint32_t v = (uint32_t)e;
-                if ((rc = so_write(dir, &v, 4)) < 0)
+            for (; cur < top; cur++) {
+                if ((rc = so_write(dir, &bk, sizeof(bk))) < 0)
                     return sect_error(b, rc, err, errlen);
+                bk = (struct ix_fuzzy_bucket){(uint32_t)e, 0};
             }
+            bk.bits |= ix_fuzzy_bit(blk[j].hash, k);
         }
     }
-    for (; bucket <= nb; bucket++) {
-        uint32_t v = (uint32_t)n;
-        if ((rc = so_write(dir, &v, 4)) < 0)
+    for (; cur <= nb; cur++) { /* the last with entries, the empty ones after, the end */
+        if ((rc = so_write(dir, &bk, sizeof(bk))) < 0)
             return sect_error(b, rc, err, errlen);
+        bk = (struct ix_fuzzy_bucket){(uint32_t)n, 0};
     }
     return 0;
 }
@@ -1388,7 +1392,7 @@ static int write_index(struct index_builder *b, struct layout *o, const char *pa
         [IXS_SCELL_STREETS] = 4,
         [IXS_PC_RANGES] = sizeof(struct ix_range),
         [IXS_PC_STREETS] = 4,
-        [IXS_FUZZY_DIR] = 4,
+        [IXS_FUZZY_DIR] = sizeof(struct ix_fuzzy_bucket),
         [IXS_PLACE_INFO] = sizeof(struct ix_place_info),
     };
     int rc = write_file(b, o, path, &h, entry, err, errlen);

@@ -46,7 +46,7 @@ enum ix_section_id {
     IXS_SCELL_STREETS, /* uint32[] street indexes, grouped by cell */
     IXS_PC_RANGES,     /* struct ix_range[n_postcodes]: each entry's streets in PC_STREETS */
     IXS_PC_STREETS,    /* uint32[] street indexes, grouped by postcode key, ascending */
-    IXS_FUZZY_DIR,     /* uint32[2^k + 1]: first FUZZY entry of each bucket of hash >> (32 - k) */
+    IXS_FUZZY_DIR,     /* struct ix_fuzzy_bucket[2^k + 1]: FUZZY by hash >> (32 - k) (format 6) */
     IXS_PLACE_INFO,    /* struct ix_place_info[n_places]: importance of PLACES[i] (format 4) */
     IXS__COUNT
 };
@@ -122,6 +122,23 @@ struct ix_fuzzy {
     uint32_t street; /* first street of the key's run */
 };
 static_assert(sizeof(struct ix_fuzzy) == 8, "ix_fuzzy layout");
+
+/* A bucket of FUZZY_DIR: the entries whose hash has the bucket's number as its top k bits
+ * start at first (the next bucket's first ends them), and bits has bit ix_fuzzy_bit() of each
+ * one's hash set: a probe whose bit is clear reads no entry (format 6; most probes of a typo
+ * search find nothing). */
+struct ix_fuzzy_bucket {
+    uint32_t first;
+    uint32_t bits;
+};
+static_assert(sizeof(struct ix_fuzzy_bucket) == 8, "ix_fuzzy_bucket layout");
+
+/* The bit of hash in its bucket's bits, in a directory of 2^k buckets: the five bits below the
+ * top k. */
+static inline uint32_t ix_fuzzy_bit(uint32_t hash, unsigned k)
+{
+    return (uint32_t)1 << ((uint32_t)((uint64_t)hash << k) >> 27);
+}
 
 struct ix_addr {
     int32_t lat, lon;
@@ -268,8 +285,8 @@ struct index_view {
     const struct ix_range *pc_ranges; /* n_postcodes */
     const uint32_t *pc_streets;
     size_t n_pc_streets;
-    const struct ix_place_info *place_info; /* n_places */
-    const uint32_t *fuzzy_dir;              /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
+    const struct ix_place_info *place_info;  /* n_places */
+    const struct ix_fuzzy_bucket *fuzzy_dir; /* n_fuzzy_dir = 2^fuzzy_bits + 1 entries */
     size_t n_fuzzy_dir;
     unsigned fuzzy_bits;
     unsigned str_shift; /* the header's string_shift */

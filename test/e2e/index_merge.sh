@@ -84,7 +84,7 @@ mrg "$T/li.gbx" "$T/li.gbx" "$T/lauf.gbx" 2>"$T/e4"; rc4=$?
 "$GB_BIN" merge "$T/li.gbx" 2>"$T/e5"; rc5=$?
 set -e
 expect_eq "$rc1" 1 "another format version"
-grep -qF "$T/v9.gbx: index format 9, this geobatch reads format 5" "$T/e1" || fail "version message: $(cat "$T/e1")"
+grep -qF "$T/v9.gbx: index format 9, this geobatch reads format 6" "$T/e1" || fail "version message: $(cat "$T/e1")"
 expect_eq "$rc2" 1 "a source in two inputs"
 grep -qF "source liechtenstein-2026-03-29.osm.pbf is already in an earlier index" "$T/e2" ||
     fail "duplicate source message: $(cat "$T/e2")"
