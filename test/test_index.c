@@ -991,6 +991,14 @@ static void test_crafted_references(void **state)
         for (size_t b = 0; b <= hash >> (32 - k); b++)
             dir[b].first = 1; /* entry 0 left out */
     });
+    CASE("fuzzy bucket with a bit of no entry", {
+        const struct ix_header *h = (const struct ix_header *)q;
+        unsigned k = 0;
+        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
+            k++;
+        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
+        ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[hash >> (32 - k)].bits = UINT32_MAX;
+    });
     CASE("fuzzy directory's end with bits", {
         const struct ix_header *h = (const struct ix_header *)q;
         ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[h->sect[IXS_FUZZY_DIR].count - 1].bits =

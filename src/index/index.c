@@ -153,20 +153,24 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
     if (v->fuzzy_bits < 1 || v->fuzzy_bits > 31 || v->n_fuzzy_dir != nb + 1)
         FAIL("fuzzy directory of %zu entries is not 2^k + 1", v->n_fuzzy_dir);
     for (size_t b = 0; b <= nb; b++)
-        if (v->fuzzy_dir[b].first > v->n_fuzzy ||
+        if (v->fuzzy_dir[b].first > v->n_fuzzy || (!b && v->fuzzy_dir[b].first) ||
             (b && v->fuzzy_dir[b].first < v->fuzzy_dir[b - 1].first) ||
             (b == nb && (v->fuzzy_dir[b].first != v->n_fuzzy || v->fuzzy_dir[b].bits)))
             FAIL("fuzzy directory bucket %zu out of bounds", b);
-    /* each entry in order, in its bucket, its bit set there (else a lookup would miss it) */
-    for (size_t i = 0, b = 0; i < v->n_fuzzy; i++) {
-        const struct ix_fuzzy *f = &v->fuzzy[i];
-        if (f->street >= v->n_streets || (i && f->hash < v->fuzzy[i - 1].hash))
+    for (size_t i = 0; i < v->n_fuzzy; i++)
+        if (v->fuzzy[i].street >= v->n_streets || (i && v->fuzzy[i].hash < v->fuzzy[i - 1].hash))
             FAIL("fuzzy entry %zu out of bounds or out of order", i);
-        while (b < nb && v->fuzzy_dir[b + 1].first <= i)
-            b++;
-        if (f->hash >> (32 - v->fuzzy_bits) != b || v->fuzzy_dir[b].first > i ||
-            !(v->fuzzy_dir[b].bits & ix_fuzzy_bit(f->hash, v->fuzzy_bits)))
-            FAIL("fuzzy entry %zu not in its directory bucket", i);
+    /* each bucket holds the entries of its top bits, and its bits are exactly theirs (a bit
+     * missing would hide an entry from a lookup) */
+    for (size_t b = 0; b < nb; b++) {
+        uint32_t bits = 0;
+        for (size_t i = v->fuzzy_dir[b].first; i < v->fuzzy_dir[b + 1].first; i++) {
+            if (v->fuzzy[i].hash >> (32 - v->fuzzy_bits) != b)
+                FAIL("fuzzy entry %zu not in its directory bucket", i);
+            bits |= ix_fuzzy_bit(v->fuzzy[i].hash, v->fuzzy_bits);
+        }
+        if (bits != v->fuzzy_dir[b].bits)
+            FAIL("fuzzy directory bucket %zu: bits not its entries'", b);
     }
     for (size_t i = 0; i < v->n_postcodes; i++) {
         const struct ix_range *r = &v->pc_ranges[i];
