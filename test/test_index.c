@@ -851,6 +851,16 @@ static void *sect(unsigned char *p, int s)
     return p + ((struct ix_header *)p)->sect[s].off;
 }
 
+/* The FUZZY_DIR bucket of FUZZY's first entry in the index at p. */
+static struct ix_fuzzy_bucket *first_fuzzy_bucket(unsigned char *p)
+{
+    unsigned k = 0; /* the directory has 2^k + 1 buckets */
+    while (((size_t)1 << k) + 1 < ((struct ix_header *)p)->sect[IXS_FUZZY_DIR].count)
+        k++;
+    uint32_t hash = ((struct ix_fuzzy *)sect(p, IXS_FUZZY))[0].hash;
+    return (struct ix_fuzzy_bucket *)sect(p, IXS_FUZZY_DIR) + (hash >> (32 - k));
+}
+
 /*
  * One damaged-file case: copy the good index p (n bytes) to q, apply the statement(s) given as
  * the last argument to q, recompute the checksums when fix, and require index_open to return
@@ -972,32 +982,13 @@ static void test_crafted_references(void **state)
     CASE("postcode key", ((struct ix_postcode *)sect(q, IXS_POSTCODES))[n_pcs - 1].key = n_str);
     CASE("admin name", ((struct ix_admin *)sect(q, IXS_ADMINS))[0].name = n_str);
     CASE("fuzzy street", ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].street = n_streets);
-    /* a bucket that would send a lookup past an entry it holds */
-    CASE("fuzzy bucket without its entry's bit", {
-        const struct ix_header *h = (const struct ix_header *)q;
-        unsigned k = 0;
-        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
-            k++;
-        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
-        ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[hash >> (32 - k)].bits = 0;
-    });
+    /* a bucket that would send a lookup past an entry it holds, or read one needlessly */
+    CASE("fuzzy bucket without its entry's bit", first_fuzzy_bucket(q)->bits = 0);
+    CASE("fuzzy bucket with a bit of no entry", first_fuzzy_bucket(q)->bits = UINT32_MAX);
     CASE("fuzzy entry before its bucket", {
-        const struct ix_header *h = (const struct ix_header *)q;
-        unsigned k = 0;
-        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
-            k++;
-        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
         struct ix_fuzzy_bucket *dir = sect(q, IXS_FUZZY_DIR);
-        for (size_t b = 0; b <= hash >> (32 - k); b++)
-            dir[b].first = 1; /* entry 0 left out */
-    });
-    CASE("fuzzy bucket with a bit of no entry", {
-        const struct ix_header *h = (const struct ix_header *)q;
-        unsigned k = 0;
-        while (((size_t)1 << k) + 1 < h->sect[IXS_FUZZY_DIR].count)
-            k++;
-        uint32_t hash = ((struct ix_fuzzy *)sect(q, IXS_FUZZY))[0].hash;
-        ((struct ix_fuzzy_bucket *)sect(q, IXS_FUZZY_DIR))[hash >> (32 - k)].bits = UINT32_MAX;
+        for (struct ix_fuzzy_bucket *b = dir; b <= first_fuzzy_bucket(q); b++)
+            b->first = 1; /* entry 0 left out */
     });
     CASE("fuzzy directory's end with bits", {
         const struct ix_header *h = (const struct ix_header *)q;
