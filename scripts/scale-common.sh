@@ -1,5 +1,5 @@
-# scale-common.sh - sourced by the scale scripts (scale.sh, scale-ab.sh, scale-ratio.sh,
-# bench-scale.sh): the CPU every run is pinned to, one geocode run's CPU time, and medians.
+# scale-common.sh - sourced by the scale scripts (scale.sh, scale-ab.sh, scale-pair.sh,
+# scale-ratio.sh, bench-scale.sh): the CPU every run is pinned to, one geocode run's CPU time, and medians.
 
 # Every run on one CPU (SCALE_CPU, else the first this shell may use): on a shared host one
 # virtual CPU ran 40 % slower than the other for minutes at a time, its cache held by a
