@@ -157,17 +157,18 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
             (b && v->fuzzy_dir[b].first < v->fuzzy_dir[b - 1].first) ||
             (b == nb && (v->fuzzy_dir[b].first != v->n_fuzzy || v->fuzzy_dir[b].bits)))
             FAIL("fuzzy directory bucket %zu out of bounds", b);
-    for (size_t i = 0; i < v->n_fuzzy; i++)
-        if (v->fuzzy[i].street >= v->n_streets || (i && v->fuzzy[i].hash < v->fuzzy[i - 1].hash))
-            FAIL("fuzzy entry %zu out of bounds or out of order", i);
-    /* each bucket holds the entries of its top bits, and its bits are exactly theirs (a bit
-     * missing would hide an entry from a lookup) */
+    /* the buckets cover the entries from 0 to the end, each once: every entry in order, in
+     * the bucket of its top bits, and each bucket's bits exactly its entries' (a bit missing
+     * would hide an entry from a lookup) */
     for (size_t b = 0; b < nb; b++) {
         uint32_t bits = 0;
         for (size_t i = v->fuzzy_dir[b].first; i < v->fuzzy_dir[b + 1].first; i++) {
-            if (v->fuzzy[i].hash >> (32 - v->fuzzy_bits) != b)
+            const struct ix_fuzzy *f = &v->fuzzy[i];
+            if (f->street >= v->n_streets || (i && f->hash < f[-1].hash))
+                FAIL("fuzzy entry %zu out of bounds or out of order", i);
+            if (f->hash >> (32 - v->fuzzy_bits) != b)
                 FAIL("fuzzy entry %zu not in its directory bucket", i);
-            bits |= ix_fuzzy_bit(v->fuzzy[i].hash, v->fuzzy_bits);
+            bits |= ix_fuzzy_bit(f->hash, v->fuzzy_bits);
         }
         if (bits != v->fuzzy_dir[b].bits)
             FAIL("fuzzy directory bucket %zu: bits not its entries'", b);
