@@ -858,7 +858,7 @@ static struct ix_fuzzy_bucket *first_fuzzy_bucket(unsigned char *p)
     while (((size_t)1 << k) + 1 < ((struct ix_header *)p)->sect[IXS_FUZZY_DIR].count)
         k++;
     uint32_t hash = ((struct ix_fuzzy *)sect(p, IXS_FUZZY))[0].hash;
-    return (struct ix_fuzzy_bucket *)sect(p, IXS_FUZZY_DIR) + (hash >> (32 - k));
+    return (struct ix_fuzzy_bucket *)sect(p, IXS_FUZZY_DIR) + ix_fuzzy_bucket_of(hash, k);
 }
 
 /*

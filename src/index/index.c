@@ -166,7 +166,7 @@ static int check_refs(const struct index_view *v, char *err, size_t errlen)
             const struct ix_fuzzy *f = &v->fuzzy[i];
             if (f->street >= v->n_streets || (i && f->hash < f[-1].hash))
                 FAIL("fuzzy entry %zu out of bounds or out of order", i);
-            if (f->hash >> (32 - v->fuzzy_bits) != b)
+            if (ix_fuzzy_bucket_of(f->hash, v->fuzzy_bits) != b)
                 FAIL("fuzzy entry %zu not in its directory bucket", i);
             bits |= ix_fuzzy_bit(f->hash, v->fuzzy_bits);
         }
@@ -1412,7 +1412,7 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
                              const struct ix_fuzzy **first, size_t *count)
 {
     const struct index_view *v = &ix->v;
-    unsigned k = v->fuzzy_bits, shift = 32 - k;
+    unsigned k = v->fuzzy_bits;
     /* FUZZY is sorted by hash: the directory gives a hash's bucket and whether the bucket may
      * hold it (its bits), a binary search within it the first entry not below the hash, then
      * the run of equal ones. Two sweeps, so that the reads of one sweep are in flight
@@ -1420,12 +1420,12 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
      * the entries asked for */
     if (co_running && n > 0) {
         for (size_t i = 0; i < n; i++)
-            __builtin_prefetch(&v->fuzzy_dir[hash[i] >> shift]);
+            __builtin_prefetch(&v->fuzzy_dir[ix_fuzzy_bucket_of(hash[i], k)]);
         co_pass();
     }
     bool any = false;
     for (size_t i = 0; i < n; i++) {
-        const struct ix_fuzzy_bucket *bk = &v->fuzzy_dir[hash[i] >> shift];
+        const struct ix_fuzzy_bucket *bk = &v->fuzzy_dir[ix_fuzzy_bucket_of(hash[i], k)];
         first[i] = v->fuzzy;
         count[i] = bk->bits & ix_fuzzy_bit(hash[i], k) ? SIZE_MAX : 0;
         if (count[i])
@@ -1436,7 +1436,7 @@ void index_fuzzy_find_hashes(const struct index *ix, const uint32_t *hash, size_
         return; /* no variant there: nothing to read */
     co_pass();
     for (size_t i = 0; i < n; i++) {
-        size_t bucket = hash[i] >> shift;
+        size_t bucket = ix_fuzzy_bucket_of(hash[i], k);
         if (count[i])
             first[i] = fuzzy_in_bucket(v, hash[i], v->fuzzy_dir[bucket].first,
                                        v->fuzzy_dir[bucket + 1].first, &count[i]);

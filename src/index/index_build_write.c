@@ -1213,7 +1213,7 @@ static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, siz
         if ((rc = so_read(fz, e * sizeof(*blk), blk, m * sizeof(*blk))) < 0)
             return sect_error(b, rc, err, errlen);
         for (size_t j = 0; j < m; j++, e++) {
-            uint64_t top = blk[j].hash >> (32 - k);
+            uint64_t top = ix_fuzzy_bucket_of(blk[j].hash, k);
             for (; cur < top; cur++) {
                 if ((rc = so_write(dir, &bk, sizeof(bk))) < 0)
                     return sect_error(b, rc, err, errlen);

@@ -133,6 +133,12 @@ struct ix_fuzzy_bucket {
 };
 static_assert(sizeof(struct ix_fuzzy_bucket) == 8, "ix_fuzzy_bucket layout");
 
+/* The bucket of hash in a directory of 2^k buckets: its top k bits. */
+static inline uint32_t ix_fuzzy_bucket_of(uint32_t hash, unsigned k)
+{
+    return hash >> (32 - k);
+}
+
 /* The bit of hash in its bucket's bits, in a directory of 2^k buckets: the five bits below the
  * top k. */
 static inline uint32_t ix_fuzzy_bit(uint32_t hash, unsigned k)
