@@ -3,15 +3,17 @@
  * in an area of a given size (anonymous, asked for 2 MiB pages): the time of one read whose
  * address comes from the line before (a binary search's halvings, a hash slot and the entry it
  * names), and the time a read takes when they are independent (rows interleaved on
- * coroutines: as many in flight as the core allows). Two more: what a second read in the 4 KiB
- * page of the one before costs (a street's record and then its addresses, were they together),
- * and what a read costs whose line was asked for (prefetch) long before, with work between
- * (a lane's read, asked for before it stepped aside: 0 where the ask did all). Each the median
- * of three. `make bench-scale` prints it beside the 18.5 M / 0.1 M ratios, which follow these
- * times more than the code: at 0.1 M the index is a few megabytes, at 18.5 M 1.3 GB.
+ * coroutines: as many in flight as the core allows). Three more: what a second read in the
+ * 4 KiB page of the one before costs (a street's record and then its addresses, were they
+ * together); what a read costs whose line was asked for (prefetch) long before, with work
+ * between (a lane's read, asked for before it stepped aside: 0 where the ask did all); and the
+ * same for reads asked for BURST at a time, a burst ahead, as a lane's sweep asks for its lines
+ * together before it steps aside (the same work a read). Each the median of three. `make
+ * bench-scale` prints it beside the 18.5 M / 0.1 M ratios, which follow these times more than
+ * the code: at 0.1 M the index is a few megabytes, at 18.5 M 1.3 GB.
  *
  *   memlat MIB...    one line each: area_mib=N chain_ns=… independent_ns=… same_page_ns=…
- *                    asked_ns=…
+ *                    asked_ns=… burst_ns=…
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -94,7 +96,7 @@ struct area {
     size_t reads;
 };
 
-enum { STEP = LINE / sizeof(uint32_t), AHEAD = 8, STEPS = 200 };
+enum { STEP = LINE / sizeof(uint32_t), AHEAD = 8, STEPS = 200, BURST = 8 };
 
 /* ns a read that waits for the line before, walking the cycle from *at. */
 static double chain_ns(const struct area *ar, uint32_t *at)
@@ -152,6 +154,28 @@ static double asked_step_ns(const struct area *ar, size_t span)
     return ns;
 }
 
+/* ns a read of reads asked for BURST at a time, one burst ahead, each read after the work
+ * of a step of asked_step_ns; the lines taken modulo span. */
+static double burst_read_ns(const struct area *ar, size_t span)
+{
+    const size_t bursts = ar->reads / 8 / BURST;
+    uint64_t x = sink;
+    double t0 = now_s();
+    for (size_t b = 0; b < bursts; b++) {
+        const uint32_t *next = &ar->line[(b + 1) * BURST], *now = &ar->line[b * BURST];
+        for (size_t k = 0; k < BURST; k++)
+            __builtin_prefetch(&ar->a[(size_t)(next[k] % span) * STEP]);
+        for (size_t k = 0; k < BURST; k++) {
+            x = work(x, STEPS);
+            uint32_t v = ar->a[(now[k] % span + (size_t)(opaque(x) - x)) * STEP];
+            x += opaque(v) - v;
+        }
+    }
+    double ns = (now_s() - t0) / (double)(bursts * BURST) * 1e9;
+    sink = x;
+    return ns;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -180,17 +204,19 @@ int main(int argc, char **argv)
         uint32_t at = 0;
         for (size_t i = 0; i < n && i < reads; i++) /* warm the page tables a little */
             at = a[(size_t)at * STEP];
-        double chain[3], indep[3], page[3], asked[3];
+        double chain[3], indep[3], page[3], asked[3], burst[3];
         for (int r = 0; r < 3; r++) {
             chain[r] = chain_ns(&ar, &at);
             indep[r] = independent_ns(&ar);
             page[r] = same_page_ns(&ar, &at, chain[r]);
             /* less the same work reading one line, always cached */
             asked[r] = asked_step_ns(&ar, n) - asked_step_ns(&ar, 1);
+            burst[r] = burst_read_ns(&ar, n) - burst_read_ns(&ar, 1);
         }
         free(line);
-        printf("area_mib=%zu chain_ns=%.0f independent_ns=%.1f same_page_ns=%.0f asked_ns=%.0f\n",
-               mib, median3(chain), median3(indep), median3(page), median3(asked));
+        printf("area_mib=%zu chain_ns=%.0f independent_ns=%.1f same_page_ns=%.0f asked_ns=%.0f "
+               "burst_ns=%.0f\n",
+               mib, median3(chain), median3(indep), median3(page), median3(asked), median3(burst));
         munmap(map, maplen);
     }
     return 0;

@@ -4,8 +4,9 @@
 # scripts/scale.sh; print both tables and the large/small ratio of each query type's rate. The
 # large size is imported a second time within --memory IMPORT_MEMORY (default 256M); then the
 # large/small ratio of rows per CPU-second, sizes alternated on one CPU (scripts/scale-ratio.sh,
-# RATIO_ROUNDS rounds, default 6). With MEMLAT=BIN (bench/memlat.c, `make bench-scale` builds it),
-# the machine's memory latency before and after.
+# RATIO_ROUNDS rounds, default 6; with the large index's time on the small queries, which splits
+# the ratio into the index's part and the queries' part, unless RATIO_CROSS=0). With MEMLAT=BIN
+# (bench/memlat.c, `make bench-scale` builds it), the machine's memory latency before and after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:?usage: bench-scale.sh BIN SHARED WORK SMALL LARGE}
@@ -14,7 +15,8 @@ gen=$shared/bench/scale
 mkdir -p "$work"
 . "$here/scale-common.sh" # cpu_pin
 # The memory these rates meet (bench/memlat.c): reads at random, one waiting for the line before,
-# independent ones, one in the page of the one before and one asked for ahead, in an area of the
+# independent ones, one in the page of the one before, one asked for ahead and reads asked for
+# together a burst ahead, in an area of the
 # 0.1 M index's size, of 64 MiB (far past the TLB's reach, but its page tables stay cached) and
 # of the 18.5 M index's size.
 memlat() { # WHEN
@@ -42,5 +44,5 @@ join -t $'\t' <(awk -F'\t' '$3 ~ /^rows=/ {split($6, a, "="); print $2 "\t" a[2]
 # The goals' figure (issue 10): the sizes alternated on one CPU, CPU time (scripts/scale-ratio.sh;
 # REPEAT=25 gives runs long enough at 0.1 M for a steadier median), then the memory again: a
 # ratio counts only with the cache as quiet after as before.
-"$here/scale-ratio.sh" "$bin" "$work/run$small" "$work/run$large" "${RATIO_ROUNDS:-6}" struct free typo
+CROSS=${RATIO_CROSS:-1} "$here/scale-ratio.sh" "$bin" "$work/run$small" "$work/run$large" "${RATIO_ROUNDS:-6}" struct free typo
 memlat after
