@@ -1011,6 +1011,40 @@ static void test_read_in_its_countrys_languages(void **state)
     pair_close(&p);
 }
 
+/* A house found on a street as written that leaves words over, which another country's
+ * reading makes part of a longer street as written: "Bamomo St. Mamertenweg 19" read in every
+ * list at once has no "St." (in English a street type, in German "Sankt") and finds house 19
+ * of the street "Bamomo" in another town; read in German it is house 19 of "Bamomo St.
+ * Mamertenweg", which the member of that country finds at once. */
+static void test_words_over_read_in_another_countrys_languages(void **state)
+{
+    (void)state;
+    const struct record li[] = {
+        addr("19", "Bamomo", "9494", "Schaan Bamomo", "LI", 47.16, 9.51, "w1"),
+        addr("20", "Bamomo", "9494", "Schaan Bamomo", "LI", 47.161, 9.511, "w2"),
+        addr("19", "Bamomo St. Mamertenweg", "9495", "Triesen Bamomo", "LI", 47.10, 9.53, "w3"),
+        addr("21", "Bamomo St. Mamertenweg", "9495", "Triesen Bamomo", "LI", 47.101, 9.531, "w4")};
+    const struct record us[] = {
+        addr("77", "Kemoti Van Ness Ave", "94102", "San Francisco", "US", 37.78, -122.42, "v1"),
+        addr("78", "Kemoti Van Ness Ave", "94102", "San Francisco", "US", 37.781, -122.421, "v2"),
+        addr("79", "Kemoti Van Ness Ave", "94102", "San Francisco", "US", 37.782, -122.422, "v3"),
+        addr("80", "Kemoti Van Ness Ave", "94102", "San Francisco", "US", 37.783, -122.423, "v4")};
+    struct pair p;
+    pair_open(&p, "over", li, 4, us, 4);
+    const char *texts[] = {"Bamomo St. Mamertenweg 19",
+                           "Bamomo St. Mamertenweg 19, Triesen Bamomo"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query q = {.search_text = texts[i], .max_results = 5};
+        pair_same(&p, &q, q.search_text);
+        assert_one(rb, GL_HOUSENUMBER, "Bamomo St. Mamertenweg");
+        assert_string_equal(rb->c[0].city, "Triesen Bamomo");
+    }
+    struct gc_query q = {.search_text = "Bamomo 19, Schaan Bamomo", .max_results = 5};
+    pair_same(&p, &q, q.search_text); /* a street as written, nothing over: read once */
+    assert_one(rb, GL_HOUSENUMBER, "Bamomo");
+    pair_close(&p);
+}
+
 static void test_reverse(void **state)
 {
     (void)state;
@@ -1102,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_a_street_with_a_word_less),
         cmocka_unit_test(test_a_place_of_another_member_near_the_street),
         cmocka_unit_test(test_read_in_its_countrys_languages),
+        cmocka_unit_test(test_words_over_read_in_another_countrys_languages),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),
         cmocka_unit_test(test_refusals),

@@ -619,18 +619,26 @@ static int readings(const struct index_view *v, char cc[READINGS][3])
     return n;
 }
 
+/* Whether out's first answer is a house on a street as written. */
+static bool house_as_written(const struct gc_result *out)
+{
+    return out->n > 0 && out->c[0].level == GL_HOUSENUMBER && out->c[0].mq[MQ_STREET] >= 1;
+}
+
 /*
  * A query that names no country, in an index of several (no main one) whose postcode it does
  * not give, is read in every language list at once (norm.h), which loses the words any list
- * drops ("Van" of "Van Ness Ave", "Dr." before a name). When that reading finds no house on a
- * street as written, the language list of one of the index's countries (up to READINGS of
- * them) that finds a longer street name as written in the query is the reading: into
- * reading, true.
+ * drops ("Van" of "Van Ness Ave", "Dr." before a name) and reads a word as every list does
+ * ("St." a street type, where German reads "Sankt"). When that reading finds no house on a
+ * street as written, or one that leaves words of the query over, the language list of one of
+ * the index's countries (up to READINGS of them) that finds a longer street name as written in
+ * the query is the reading: into reading, true.
  */
 static bool other_reading(struct gctx *g, const struct gc_result *out, char reading[3])
 {
-    if (g->cc_arg || g->structured ||
-        (out->n > 0 && out->c[0].level == GL_HOUSENUMBER && out->c[0].mq[MQ_STREET] >= 1))
+    if (g->cc_arg || g->structured)
+        return false;
+    if (house_as_written(out) && g->cand[g->order[0]].unexplained == 0)
         return false;
     char cc[READINGS][3];
     int n = readings(g->v, cc);
@@ -655,5 +663,12 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     char reading[3];
     if (rc < 0 || !other_reading(g, out, reading))
         return rc;
-    return forward(g, ix, q, reading, out);
+    bool house = house_as_written(out);
+    int span = out->span_tokens;
+    rc = forward(g, ix, q, reading, out);
+    /* a house with words over stands unless the other reading answers on a longer street as
+     * written */
+    if (rc < 0 || !house || (out->n > 0 && out->c[0].mq[MQ_STREET] >= 1 && out->span_tokens > span))
+        return rc;
+    return forward(g, ix, q, NULL, out);
 }
