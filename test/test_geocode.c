@@ -330,6 +330,43 @@ static void test_optional_words(void **state)
     free(res);
 }
 
+/* The relevance is the share of the input the answer matches (HERE's definition): words no
+ * field of the answer accounts for lower it, the answer the same house. A town the street is
+ * not in lowers the city's match quality instead, and parts the reader sets aside (a company
+ * line) neither. */
+static void test_relevance_counts_words_over(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    const struct {
+        const char *text;
+        double relevance;
+    } cases[] = {
+        {"Grasgarten 15, 9492 Eschen", 1.0},
+        {"Grasgarten Mamertenweg 15, 9492 Eschen", 4.0 / 5},
+        {"Grasgarten Quoxel Blu 15, 9492 Eschen", 4.0 / 6},
+        {"Grasgarten 15 Quoxel", 2.0 / 3},
+    };
+    double lat = 0, lon = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gc_query q = {.search_text = cases[i].text, .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        if (res->n != 1 || res->c[0].level != GL_HOUSENUMBER)
+            fail_msg("%s: %d candidates", cases[i].text, res->n);
+        if (fabs(res->c[0].relevance - cases[i].relevance) > 1e-9)
+            fail_msg("%s: relevance %.4f, want %.4f", cases[i].text, res->c[0].relevance,
+                     cases[i].relevance);
+        if (i == 0) {
+            lat = res->c[0].lat;
+            lon = res->c[0].lon;
+        }
+        assert_true(res->c[0].lat == lat && res->c[0].lon == lon);
+    }
+    free(res);
+}
+
 static void test_odd_inputs(void **state)
 {
     (void)state;
@@ -469,6 +506,7 @@ int main(void)
         {"test_cases_porto", test_cases, NULL, NULL, "porto"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_optional_words),
+        cmocka_unit_test(test_relevance_counts_words_over),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_reverse_near_address),
         cmocka_unit_test(test_reverse_far),

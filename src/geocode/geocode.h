@@ -117,8 +117,9 @@ struct gc_candidate {
     enum gc_level level;
     enum gc_type type;
     enum gc_code code;
-    double relevance;         /* 0..1 */
+    double relevance;         /* 0..1 (geocode_resolve.c, gc_relevance) */
     double mq[MQ__COUNT];     /* 0..1, or -1 when the field was not in the query */
+    double words_over;        /* free text: the share of its words no field accounts for */
     double distance;          /* reverse: metres from the query point; else -1 */
     const char *house_number; /* strings point into the index or into number_buf */
     const char *street, *district, *city, *postcode, *county, *state;

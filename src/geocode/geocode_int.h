@@ -171,6 +171,7 @@ struct cand {
     bool resolved;       /* the house number was looked up (gc_score_number) */
     double mq_city, mq_district, mq_pc, mq_hn, mq_state;
     int unexplained;
+    int extra;      /* ... of them, the tokens of runs that name no place either */
     bool confirmed; /* postcode or locality agreed */
     bool conflict;  /* the query names a postcode or locality and neither is the street's */
     /* resolution */
@@ -464,7 +465,10 @@ void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
 void gc_set_view(struct gc_candidate *o, double radius_m);
 /* The locationId: kind and two numbers. */
 void gc_location_id(char *out, size_t cap, char kind, uint32_t a, uint32_t b);
-/* The relevance of o: the mean of its match qualities (1 when none). */
+/* The relevance of o: the mean of its match qualities (1 when none), times the share of the
+ * free text's words that a field of it accounts for (HERE: "the percentage of the input that
+ * matches the returned address"; a name or a note in the query lowers it, the answer may be
+ * right: the match qualities tell). */
 double gc_relevance(const struct gc_candidate *o);
 
 #endif

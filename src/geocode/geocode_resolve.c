@@ -262,6 +262,8 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
         o->mq[MQ_STATE] = c->mq_state < 0 ? 0 : c->mq_state;
     if (!is_blank(q->country) || g->country_named)
         o->mq[MQ_COUNTRY] = 1;
+    if (!g->structured && g->ntok > 0)
+        o->words_over = (double)c->extra / g->ntok;
     o->relevance = gc_relevance(o);
 }
 
@@ -695,5 +697,5 @@ double gc_relevance(const struct gc_candidate *o)
             sum += o->mq[i];
             n++;
         }
-    return n ? sum / n : 1.0;
+    return (n ? sum / n : 1.0) * (1.0 - o->words_over);
 }

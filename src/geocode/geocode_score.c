@@ -390,6 +390,8 @@ void gc_score_street(struct gctx *g, struct cand *c)
             if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
                 other_town = true;
+            } else {
+                c->extra += r->ntok; /* words no field of the answer accounts for */
             }
         }
     }
