@@ -333,7 +333,7 @@ static void test_optional_words(void **state)
 /* The relevance is the share of the input the answer matches (HERE's definition): words no
  * field of the answer accounts for lower it, the answer the same house. A town the street is
  * not in lowers the city's match quality instead, and parts the reader sets aside (a company
- * line) neither. */
+ * line, unit text) neither. */
 static void test_relevance_counts_words_over(void **state)
 {
     (void)state;
@@ -348,6 +348,10 @@ static void test_relevance_counts_words_over(void **state)
         {"Grasgarten Mamertenweg 15, 9492 Eschen", 4.0 / 5},
         {"Grasgarten Quoxel Blu 15, 9492 Eschen", 4.0 / 6},
         {"Grasgarten 15 Quoxel", 2.0 / 3},
+        /* unit text before the street, a letter after a unit word: set aside, even as the
+         * first part ("Bât. C" was no answer at all: "C" read as a street type) */
+        {"Stiege B, Grasgarten 15, 9492 Eschen", 1.0},
+        {"Bât. C, Grasgarten 15, 9492 Eschen", 1.0},
     };
     double lat = 0, lon = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

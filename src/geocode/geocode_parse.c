@@ -335,7 +335,15 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
         numbers |= g->tok[k].numlike;
     if (!numbers && recipient_part(g, kinds, a, b))
         return b - a;
-    if (unit_part(g, kinds, a, b) && (!first_part || numbers))
+    /* a first part without a number may be a place ("Mitte"); a unit word with a letter after
+     * it ("Bât. C", "Bloc A") is unit text there too */
+    bool lettered = false;
+    for (int k = a + 1; k < b; k++) {
+        const struct token *t = &g->tok[k];
+        lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)t->s[0]) &&
+                    (t->len == 1 || (t->len == 2 && t->s[1] == '.'));
+    }
+    if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
         return b - a;
     int legal_end = -1;
     bool department = false;
