@@ -170,10 +170,10 @@ struct cand {
     double score;        /* street_score + number + focus once resolved; before, without number */
     bool resolved;       /* the house number was looked up (gc_score_number) */
     double mq_city, mq_district, mq_pc, mq_hn, mq_state;
-    int unexplained;
-    int extra;      /* ... of them, the tokens of runs that name no place either */
-    bool confirmed; /* postcode or locality agreed */
-    bool conflict;  /* the query names a postcode or locality and neither is the street's */
+    int unexplained; /* tokens of the query's runs that nothing of the street explains */
+    int extra;       /* ... of them, those of runs that name no place either (relevance) */
+    bool confirmed;  /* postcode or locality agreed */
+    bool conflict;   /* the query names a postcode or locality and neither is the street's */
     /* resolution */
     enum gc_level level;
     enum gc_type type;
