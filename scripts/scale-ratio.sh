@@ -27,7 +27,7 @@ fixed_l=$(for _ in 1 2 3; do printf '%s ' "$(cpu "$large" "$large/empty.txt")"; 
 echo "fixed cpu_s: small $fixed_s large $fixed_l (CPU $cpu_pin)"
 rate() { # WORK TYPE FIXED [QUERY_WORK]: rows per CPU-second of QUERY_WORK's (else WORK's) TYPE on WORK's index
     local c rows q=${4:-$1}
-    c=$(scale_cpu_s "$bin" "$1/scale.gbx" "$q/$2.rep")
+    c=$(cpu "$1" "$q/$2.rep")
     rows=$(($(wc -l <"$q/$2.rep") - 1))
     echo "$rows / ($c - $3)" | bc -l
 }

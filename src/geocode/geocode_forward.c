@@ -632,13 +632,14 @@ static bool house_as_written(const struct gc_result *out)
  * ("St." a street type, where German reads "Sankt"). When that reading finds no house on a
  * street as written, or one that leaves words of the query over, the language list of one of
  * the index's countries (up to READINGS of them) that finds a longer street name as written in
- * the query is the reading: into reading, true.
+ * the query is the reading: into reading, true. house: the first answer is a house on a street
+ * as written (house_as_written).
  */
-static bool other_reading(struct gctx *g, const struct gc_result *out, char reading[3])
+static bool other_reading(struct gctx *g, bool house, char reading[3])
 {
     if (g->cc_arg || g->structured)
         return false;
-    if (house_as_written(out) && g->cand[g->order[0]].unexplained == 0)
+    if (house && g->cand[g->order[0]].unexplained == 0)
         return false;
     char cc[READINGS][3];
     int n = readings(g->v, cc);
@@ -661,9 +662,9 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     struct gctx *g = gc_context(out);
     int rc = forward(g, ix, q, NULL, out);
     char reading[3];
-    if (rc < 0 || !other_reading(g, out, reading))
+    bool house = rc >= 0 && house_as_written(out);
+    if (rc < 0 || !other_reading(g, house, reading))
         return rc;
-    bool house = house_as_written(out);
     int span = out->span_tokens;
     rc = forward(g, ix, q, reading, out);
     /* a house with words over stands unless the other reading answers on a longer street as

@@ -292,6 +292,29 @@ static bool unit_token(const struct token *t, unsigned kinds)
     return t->len == 1 || (t->len == 2 && t->s[1] == '.');
 }
 
+static bool ordinal_token(const struct token *t)
+{
+    return isdigit((unsigned char)t->s[0]) && t->len >= 2 && t->len <= 4 &&
+           !isdigit((unsigned char)t->s[t->len - 1]);
+}
+
+/* A designator of unit text: one letter ("bloc A", "Bât. C"), a short number or ordinal
+ * ("4B", "12", "210", "3r", "5e", "2.", "3º", "2/Top"). Not a postcode: a plain number has
+ * at most three digits. */
+static bool unit_designator(const struct token *t)
+{
+    if (!isdigit((unsigned char)t->s[0]))
+        return t->len == 1 || (t->len == 2 && t->s[1] == '.');
+    size_t digits = 0;
+    while (digits < t->len && isdigit((unsigned char)t->s[digits]))
+        digits++;
+    if (digits == t->len)
+        return digits <= 3;
+    if (t->s[digits] == '/')
+        return digits <= 3; /* "2/Top" */
+    return digits <= 3 && t->len <= 4;
+}
+
 /* Whether the tokens [a, b) of one part are unit text: "2. OG", "Stiege 2/Top 5", "3º Esq.",
  * "bloc A", "Flat 2"; or only ordinals, none a plain number ("2n 4a"). */
 static bool unit_part(const struct gctx *g, const unsigned *kinds, int a, int b)
@@ -338,11 +361,9 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     /* a first part without a number may be a place ("Mitte"); a unit word with a letter after
      * it ("Bât. C", "Bloc A") is unit text there too */
     bool lettered = false;
-    for (int k = a + 1; k < b; k++) {
-        const struct token *t = &g->tok[k];
-        lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)t->s[0]) &&
-                    (t->len == 1 || (t->len == 2 && t->s[1] == '.'));
-    }
+    for (int k = a + 1; k < b; k++)
+        lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)g->tok[k].s[0]) &&
+                    unit_designator(&g->tok[k]);
     if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
         return b - a;
     int legal_end = -1;
@@ -371,29 +392,6 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
 }
 
 /* ---- unit text inside a part, without commas: "Hauptstrasse 5 Apt 4B Vaduz" ---- */
-
-static bool ordinal_token(const struct token *t)
-{
-    return isdigit((unsigned char)t->s[0]) && t->len >= 2 && t->len <= 4 &&
-           !isdigit((unsigned char)t->s[t->len - 1]);
-}
-
-/* A designator of unit text: one letter ("bloc A", "Bât. C"), a short number or ordinal
- * ("4B", "12", "210", "3r", "5e", "2.", "3º", "2/Top"). Not a postcode: a plain number has
- * at most three digits. */
-static bool unit_designator(const struct token *t)
-{
-    if (!isdigit((unsigned char)t->s[0]))
-        return t->len == 1 || (t->len == 2 && t->s[1] == '.');
-    size_t digits = 0;
-    while (digits < t->len && isdigit((unsigned char)t->s[digits]))
-        digits++;
-    if (digits == t->len)
-        return digits <= 3;
-    if (t->s[digits] == '/')
-        return digits <= 3; /* "2/Top" */
-    return digits <= 3 && t->len <= 4;
-}
 
 /* The end of unit text that starts at token u of the part that ends at b (u itself when none
  * does): a unit word ("Apt", "OG", "étage", "#"); or, right after the house number, a floor
