@@ -48,11 +48,6 @@ static bool word_sep(char c)
            c == ';';
 }
 
-static bool is_letter(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-
 /* Every span of up to six words of in: norm_words against the functions on the text. */
 static void check_words(const char *in, size_t len, const char *country, size_t cap)
 {
@@ -67,9 +62,7 @@ static void check_words(const char *in, size_t len, const char *country, size_t 
         if (i >= len)
             break;
         size_t s = i;
-        while (i < len && !word_sep(in[i]) &&
-               !(i - s >= 2 && in[i] >= '0' && in[i] <= '9' && in[i - 1] == '.' &&
-                 is_letter((unsigned char)in[i - 2])))
+        while (i < len && !word_sep(in[i]) && !norm_word_glued(in + s, in + i))
             i++;
         if (norm_words_add(w, in + s, i - s) < 0)
             break;

@@ -248,8 +248,8 @@ static void test_norm_limits(void **state)
 
 /* ---- norm_words: the same keys from words folded once ---- */
 
-/* Split text into words as the geocoder's tokenizer does (white space, ',', ';', and a digit
- * right after "letter." starts a word: "Hauptstr.5"), add them to w, and check that every span
+/* Split text into words as the geocoder's tokenizer does (white space, ',', ';', and a glued
+ * number starts a word: "Hauptstr.5", "Grasgarten15"), add them to w, and check that every span
  * of words gives norm_key(), norm_fold() without spaces and norm_country() of its text, for
  * the output capacities in caps. Return the spans checked. */
 static int prefixes; /* words that check_words found to be house-number prefixes */
@@ -266,8 +266,7 @@ static int check_words(struct norm_words *w, const char *text, const char *count
             break;
         const char *s = p;
         while (*p && *p != ' ' && *p != '\t' && *p != ',' && *p != ';' && *p != '\n' &&
-               !(p - s >= 2 && *p >= '0' && *p <= '9' && p[-1] == '.' &&
-                 ((p[-2] | 0x20) >= 'a' && (p[-2] | 0x20) <= 'z')))
+               !norm_word_glued(s, p))
             p++;
         ws[n] = s;
         wl[n++] = (size_t)(p - s);
@@ -363,6 +362,12 @@ static void test_norm_words(void **state)
         "Bahnhofstraße 1 Vaduz FL-9490 Liechtenstein",
         "united states united kingdom czech republic great britain",
         "ev. 12 Nr. 5 No 7 č. p. 3 č.p. 4 ev.č. 5 NR 6 Nº 8 Čís. 9",
+        "Grasgarten15 Eschen Hauptstr15a Hauptstraße15-17 Ленина15 Ulica Łódź15 Nr12",
+        "A1 SW1A 1AA B52 Haus1 Route66 Strasse007 ab²15 abcd²15 x€.5 ab.²5",
+        "1234\xe1\x85\x9f\xe1\x85\x9f\xe1\x85\x9f\xe1\x85\x9f"
+        "5 Weg\xe1\x85\x9f"
+        "5 Stra\xc3\x9f\xc3"
+        "e15",
     };
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         spans += check_words(w, texts[i], NULL);

@@ -185,19 +185,6 @@ static bool part_sep(char c)
     return c == ',' || c == ';' || c == '\n' || c == '\r';
 }
 
-static bool letter_byte(unsigned char c)
-{
-    return isalpha(c) || c >= 0x80;
-}
-
-/* Whether a token ends before p, inside a run of text: a number glued to the abbreviation
- * before it ("Hauptstr.5", "Nr.12", "č.p.1075"). */
-static bool glued_number(const char *s, const char *p)
-{
-    return p - s >= 2 && isdigit((unsigned char)p[0]) && p[-1] == '.' &&
-           letter_byte((unsigned char)p[-2]);
-}
-
 static void tokenize(struct gctx *g, const char *text)
 {
     const char *p = text;
@@ -208,7 +195,7 @@ static void tokenize(struct gctx *g, const char *text)
         if (!*p)
             break;
         const char *s = p;
-        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) && !glued_number(s, p))
+        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) && !norm_word_glued(s, p))
             p++;
         struct token *t = &g->tok[g->ntok++];
         t->s = s;
@@ -220,8 +207,8 @@ static void tokenize(struct gctx *g, const char *text)
             q++;
         t->comma_after = part_sep(*q);
     }
-    /* what separates two tokens is white space, a part separator, or nothing after a '.'
-     * (glued_number): norm_words' condition */
+    /* what separates two tokens is white space, a part separator, or nothing before a glued
+     * number (norm_word_glued): norm_words' condition */
     static_assert(MAX_TOKENS <= NORM_WORDS_MAX, "a word for every token");
     norm_words_reset(&g->words);
     for (int i = 0; i < g->ntok; i++)

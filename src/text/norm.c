@@ -9,8 +9,9 @@
  *      transliterated (æ→ae, ø→oe, œ→oe, þ→th, đ→d, ł→l ...); apostrophes vanish ("O'Farrell"
  *      = "OFarrell"), except after a single letter, where they end the word ("d'Urgell" =
  *      "d Urgell", so that the lists can drop the elided article); every other non-letter,
- * non-digit is a token boundary; a '.' right after a token marks that token as "dotted"
- * (abbreviations like "g." need it);
+ * non-digit is a token boundary, and so is a digit after a letter ("Hauptstr15" reads as
+ * "Hauptstr 15", so that the abbreviation and the house number are found); a '.' right after a
+ * token marks that token as "dotted" (abbreviations like "g." need it);
  *   2. digraphs: inside a token "ae", "oe", "ue" fold to "a", "o", "u" and "aa" to "a" (the rule
  *      is "drop an 'e' after a/o/u, an 'a' after a", applied left to right against the last
  *      letter kept, so it is idempotent), which makes Nørrebrogade = Norrebrogade =
@@ -90,6 +91,14 @@ static void toks_close(struct toks *t)
     }
 }
 
+/* Whether a digit c after the byte p that ends a token starts a token of its own: a number
+ * glued to the letters before it ("Grasgarten15", "Hauptstr15" as "Hauptstr 15"). A digit after
+ * a digit, and letters after a digit ("12a", "10th"), stay in the token. */
+static bool glued_digit(char p, char c)
+{
+    return c >= '0' && c <= '9' && !(p >= '0' && p <= '9');
+}
+
 /* Append bytes to the open token, opening one if needed. */
 static void toks_put(struct toks *t, const char *s, size_t n)
 {
@@ -112,6 +121,11 @@ static void toks_put(struct toks *t, const char *s, size_t n)
         char c = s[i];
         if (k->len > 0) {
             char p = t->text[k->off + k->len - 1];
+            if (glued_digit(p, c)) { /* "Grasgarten15": the number is a token of its own */
+                toks_close(t);
+                toks_put(t, s + i, n - i);
+                return;
+            }
             /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
             if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
                 continue;
@@ -294,6 +308,13 @@ static void toks_put_ascii(struct toks *t, const char *s, size_t n)
         /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
         if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
             continue;
+        if (p != 0 && glued_digit(p, c)) {
+            t->used = used;
+            k->len = klen;
+            toks_close(t);
+            toks_put_ascii(t, s + i, n - i);
+            return;
+        }
         if (used >= sizeof(t->text)) {
             t->overflow = true;
             break;
@@ -994,6 +1015,52 @@ void norm_words_reset(struct norm_words *w)
     w->nword = 0;
     w->ntok = 0;
     w->used = 0;
+}
+
+/* The code point that ends the text [s, p) (p > s), or -1 when its bytes are no valid UTF-8. */
+static int32_t cp_before(const char *s, const char *p)
+{
+    const char *b = p - 1;
+    while (b > s && p - b < 4 && ((unsigned char)*b & 0xC0) == 0x80)
+        b--;
+    utf8proc_int32_t c;
+    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)b, p - b, &c);
+    return n == p - b ? c : -1;
+}
+
+/* Whether c is a letter that folds to a token still open and ending in no digit, so that a
+ * digit after it starts a token (a Hangul filler, a letter, folds to nothing). */
+static bool letter_cp(int32_t c)
+{
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    utf8proc_category_t cat = utf8proc_category(c);
+    if (cat < UTF8PROC_CATEGORY_LU || cat > UTF8PROC_CATEGORY_LO)
+        return false;
+    struct toks t = {.n = 0, .open = false, .overflow = false, .used = 0};
+    fold_cp(&t, c);
+    return t.open && !t.overflow && t.used > 0 && !ascii_digit(t.text[t.used - 1]);
+}
+
+#define GLUED_LETTERS 4 /* letters before a glued number ("Haus1" splits, "SW1A" does not) */
+
+bool norm_word_glued(const char *s, const char *p)
+{
+    if (p <= s || p[0] < '0' || p[0] > '9')
+        return false;
+    if (p - s >= 2 && p[-1] == '.') /* a dotted abbreviation */
+        return letter_cp(cp_before(s, p - 1));
+    int letters = 0;
+    while (p > s && letters < GLUED_LETTERS) {
+        int32_t c = cp_before(s, p);
+        if (!letter_cp(c))
+            return false;
+        letters++;
+        p--;
+        while (p > s && ((unsigned char)*p & 0xC0) == 0x80)
+            p--;
+    }
+    return letters == GLUED_LETTERS;
 }
 
 int norm_words_add(struct norm_words *w, const char *s, size_t len)

@@ -8,7 +8,8 @@
  *   - transliterations ß→ss, æ→ae, ø→oe, å→aa, œ→oe, þ→th, đ→d, ł→l ..., then the digraphs
  *     ae/oe/ue/aa folded to a/o/u/a so that Nørrebrogade, Norrebrogade and Noerrebrogade meet;
  *   - every character that is not a letter or digit is a token boundary ("Vorarlberger-Str.",
- *     "St.Gallen");
+ *     "St.Gallen"), and so is a digit after a letter ("Grasgarten15" is "grasgarten 15", "12a"
+ *     stays "12a");
  *   - abbreviations expanded from the per-language lists in data/dict/<lang>.txt ("str" →
  *     "strasse", "nam" → "namesti", "st" → "street"/"saint" ...), including suffix forms
  *     ("Landstr." → "landstrasse").
@@ -26,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NORM_VERSION    3
+#define NORM_VERSION    4
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
 #define NORM_MAX_TOKENS 64
 
@@ -77,7 +78,7 @@ int norm_fold(const char *in, size_t len, char *out, size_t cap);
  * norm_key() and norm_fold() on the span's text, from its first word's first byte to its last
  * word's last byte, when what separates two words in that text ends a token when folded: white
  * space, ',', ';' (any ASCII byte but a letter, digit, apostrophe, backquote or '.'), or nothing
- * when the first word ends with '.' and the second begins with a digit ("Hauptstr.5"). A word or
+ * where norm_word_glued() says a number is glued to the word before it. A word or
  * span past the limits below is normalised from its text, with the same answer.
  * The fields are norm.c's; the struct is public only so that it can live in the caller's
  * memory (about 3.5 KB; only the part in use is touched). Not thread-safe: one per thread.
@@ -112,6 +113,15 @@ struct norm_words {
     const void *slot[NORM_WORDS_TOKS][NORM_WORDS_SEQ];
     uint64_t endings[NORM_WORDS_TOKS];
 };
+
+/*
+ * Whether a word of the text that starts at s ends at p, in the middle of a run of letters and
+ * digits, because a number is glued to it: p is a digit and the text before it ends with a
+ * dotted abbreviation ("Hauptstr.5", "Nr.12", "č.p.1075") or with four letters or more
+ * ("Grasgarten15", "Hauptstraße15a"; not "A1", "SW1A", "B52"). The normaliser ends a token there
+ * too, so the word's spans keep norm_key()'s answers.
+ */
+bool norm_word_glued(const char *s, const char *p);
 
 /* Start an empty text. */
 void norm_words_reset(struct norm_words *w);
