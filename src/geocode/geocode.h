@@ -79,6 +79,9 @@ struct gc_set_lookup {
      * smallest country, as a merged index's sorted table holds them first; into out (ISO2, ""
      * for no country). False when no member has one. */
     bool (*postcode_country)(void *ctx, const char *key, size_t len, const char *cc, char out[3]);
+    /* Whether a member has a town (in country filter cc) whose name begins with the words
+     * of key and has more ("Lauf" of "Lauf a.d.Pegnitz"). */
+    bool (*town_begun)(void *ctx, const char *key, size_t len, const char *cc);
     void *ctx;
     /* The set's main country (ISO2; "" when none): the one with at least 80 % of all its
      * members' addresses. A member reads a query that names no country in its languages, as

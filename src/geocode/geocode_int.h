@@ -132,6 +132,7 @@ struct run {
     uint32_t place_first; /* index_place_first(key), IX_NONE when no place has the name */
     int8_t town_beside;   /* -1 not yet: whether with its hypothesis' street tokens beside it
                            * the run names a town ("Praha" and the street "Kevofe": Praha Kevofe) */
+    int8_t town_start;    /* -1 not yet: whether it begins a town's name (gc_run_begins_town) */
     char set_cc[2];       /* an index set's member: the country filter set_rank was asked in, */
     int set_rank;         /* ... and the smallest rank of its places over the set, -1 not yet */
 };
@@ -409,6 +410,17 @@ bool gc_pc_matches(const struct gctx *g, uint32_t off);
 bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank);
 /* ... of this index alone. */
 bool gc_run_names_place_here(const struct gctx *g, struct run *r, int max_rank);
+/* Whether the words of free-text run r are the first words of the name of a town (RANK_CITY
+ * or coarser, in the country filter) that has more words: "Lauf" of "Lauf a.d.Pegnitz",
+ * "Frankfurt" of "Frankfurt am Main"; in an index set's member, of any member. A town the
+ * query names by its first word: a street elsewhere is not in it. Asked once a run. */
+bool gc_run_begins_town(const struct gctx *g, struct run *r);
+/* The most important place of ix (in country filter cc) whose name begins with words of key
+ * key (klen bytes) and has more words, or IX_NONE: gc_run_begins_town's search in one index. */
+uint32_t gc_town_begun_in(const struct index *ix, const char *key, size_t klen, const char *cc);
+/* The place of this index that gc_run_begins_town found for r's words, the most important of
+ * them; NULL when none. */
+const struct ix_place *gc_town_begun(const struct gctx *g, const struct run *r);
 /* Begin c's street score with what costs little (the street, the tokens it explains, the
  * postcode) and return the most gc_score_street can make of it: each locality run at the best
  * it could be for this street, and the region's bonus. Reads no place near the street. */

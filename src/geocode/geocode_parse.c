@@ -910,6 +910,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->place_known = false;
     r->set_rank = -1;
     r->town_beside = -1;
+    r->town_start = -1;
     if (r->klen)
         h->n_runs++;
 }
@@ -1551,6 +1552,7 @@ void gc_parse_structured(struct gctx *g)
             r->place_known = false;
             r->set_rank = -1;
             r->town_beside = -1;
+            r->town_start = -1;
             h->n_runs++;
         }
     }

@@ -467,9 +467,14 @@ static bool answer_locality(struct gctx *g, struct hyp *h, bool asked_street, in
 {
     for (int i = 0; i < h->n_runs; i++) {
         const struct ix_place *best = best_place(g, h, i);
+        bool begun = false; /* a town named by its first words ("Lauf" for "Lauf a.d.Pegnitz") */
+        if (!best && !g->structured && (best = gc_town_begun(g, &h->runs[i])) != NULL)
+            begun = true;
         if (!best || !others_explained(g, h, i))
             continue;
         answer_place(g, best, asked_street || (!g->structured && free_tokens > h->runs[i].ntok), o);
+        if (begun)
+            o->mq[best->rank > RANK_CITY ? MQ_DISTRICT : MQ_CITY] = GC_WEIGHTS.locality_similar;
         if (g->has_pc || g->pc_unknown) /* a postcode the town does not confirm */
             o->mq[MQ_POSTCODE] = 0;
         o->relevance = gc_relevance(o);

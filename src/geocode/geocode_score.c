@@ -94,6 +94,68 @@ bool gc_run_names_place(const struct gctx *g, struct run *r, int max_rank)
     return r->set_rank <= max_rank;
 }
 
+#define TOWN_START_SCAN 64 /* places whose keys begin with a run's key, read at most */
+
+/* Whether the name of place pl, normalised in its country's languages, begins with words whose
+ * key is key (klen bytes) and has more words after them. */
+static bool name_begins(const struct index_view *v, const struct ix_place *pl, const char *key,
+                        size_t klen)
+{
+    const char *name = ix_str(v, pl->name);
+    char cc[3] = {pl->country[0], pl->country[1], '\0'};
+    char nm[NORM_MAX];
+    int n = norm_name(name, strlen(name), cc[0] ? cc : NULL, nm, sizeof(nm));
+    size_t k = 0; /* bytes of key matched, spaces between the name's words left out */
+    for (int i = 0; i < n; i++) {
+        if (nm[i] == ' ') {
+            if (k == klen)
+                return true;
+        } else if (k >= klen || nm[i] != key[k++]) {
+            return false;
+        }
+    }
+    return false; /* the whole name (its own key) or less */
+}
+
+uint32_t gc_town_begun_in(const struct index *ix, const char *key, size_t klen, const char *cc)
+{
+    const struct index_view *v = index_view(ix);
+    uint32_t best = IX_NONE;
+    double best_imp = -1;
+    if (!index_place_prefix_maybe(ix, key, klen)) /* also every key of fewer than 4 bytes */
+        return IX_NONE;
+    uint32_t p = index_place_from(ix, key, klen);
+    for (int seen = 0; p < v->n_places && seen < TOWN_START_SCAN; p++, seen++) {
+        const struct ix_place *pl = &v->places[p];
+        if (strncmp(ix_str(v, pl->key), key, klen) != 0)
+            break;
+        if (pl->rank > RANK_CITY || !country_ok(cc, pl->country) || !name_begins(v, pl, key, klen))
+            continue;
+        double imp = index_place_importance(ix, p);
+        if (imp > best_imp) {
+            best = p;
+            best_imp = imp;
+        }
+    }
+    return best;
+}
+
+bool gc_run_begins_town(const struct gctx *g, struct run *r)
+{
+    if (r->town_start < 0) {
+        const struct gc_set_lookup *set = g->q->set;
+        r->town_start = gc_town_begun_in(g->ix, r->key, r->klen, g->cc) != IX_NONE ||
+                        (set && set->town_begun(set->ctx, r->key, r->klen, g->cc));
+    }
+    return r->town_start > 0;
+}
+
+const struct ix_place *gc_town_begun(const struct gctx *g, const struct run *r)
+{
+    uint32_t p = gc_town_begun_in(g->ix, r->key, r->klen, g->cc);
+    return p == IX_NONE ? NULL : &g->v->places[p];
+}
+
 typedef bool place_fn(void *arg, const struct index_view *v, const struct ix_place *pl);
 
 /* This index's places of key from first (index_place_first's) to fn; false when fn stopped. */
@@ -387,7 +449,8 @@ void gc_score_street(struct gctx *g, struct cand *c)
             c->unexplained += r->ntok;
             /* a structured city is a town by definition; free text names one when a place of
              * the index (of the set, for a member) has that name */
-            if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD)) {
+            if (g->structured || gc_run_names_place(g, r, RANK_NEIGHBOURHOOD) ||
+                gc_run_begins_town(g, r)) {
                 c->mq_city = c->mq_city < 0 ? 0 : c->mq_city;
                 other_town = true;
             } else {

@@ -716,6 +716,16 @@ static void each_place(void *ctx, const char *key, size_t len,
     }
 }
 
+/* gc_set_lookup.town_begun: over every member (a key that begins a name is in no directory). */
+static bool town_begun(void *ctx, const char *key, size_t len, const char *cc)
+{
+    struct counts *c = ctx;
+    for (size_t i = 0; i < c->s->n; i++)
+        if (gc_town_begun_in(c->s->m[i].ix, key, len, cc) != IX_NONE)
+            return true;
+    return false;
+}
+
 /* gc_set_lookup.postcode_country: over the members the postcode directory names. */
 static bool postcode_country(void *ctx, const char *key, size_t len, const char *cc, char out[3])
 {
@@ -1655,7 +1665,8 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
                    struct gc_result *tmp)
 {
     /* every member asked counts a street name's streets and finds places over the set */
-    struct counts counts = {.api = {street_count, each_place, postcode_country, NULL}, .s = s};
+    struct counts counts = {.api = {street_count, each_place, postcode_country, town_begun, NULL},
+                            .s = s};
     counts.api.ctx = &counts;
     counts.conflict.i = -1;
     memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));

@@ -42,6 +42,7 @@ struct key_filters {
     struct key_cache *street_keys, *place_keys, *pc_keys; /* the tables, keys inline (or NULL) */
     struct hash_filter *city;                             /* the streets' city keys */
     struct hash_filter *town, *town_prefix; /* their city and district keys, first 4 bytes */
+    struct hash_filter *place_prefix;       /* the first 4 bytes of the places' keys */
     struct street_towns *street_town;       /* their (key, country, city key) stretches */
 };
 struct state_keys;
@@ -505,6 +506,7 @@ void index_close(struct index *ix)
         free(kf->city);
         free(kf->town);
         free(kf->town_prefix);
+        free(kf->place_prefix);
         free(kf->street_town);
         free(kf);
     }
@@ -1007,6 +1009,23 @@ static struct street_towns *street_towns_build(const struct index_view *v)
     return t;
 }
 
+/* The filter of the first four bytes of the places' keys (keys of four bytes or more), or
+ * NULL when out of memory. A key's places are one stretch: each key is added once. */
+static struct hash_filter *place_prefix_filter(const struct index_view *v)
+{
+    struct hash_filter *f = filter_new(v->n_places);
+    uint32_t last = 0;
+    for (size_t p = 0; f && p < v->n_places; p++) {
+        uint32_t off = v->places[p].key;
+        const char *k = ix_str(v, off);
+        if (off == last || strnlen(k, 4) < 4)
+            continue;
+        last = off;
+        filter_add(f, ix_key_hash(k, 4));
+    }
+    return f;
+}
+
 static void *key_filters_build(const struct index_view *v)
 {
     struct key_filters *kf = calloc(1, sizeof(*kf));
@@ -1020,6 +1039,7 @@ static void *key_filters_build(const struct index_view *v)
     town_key_sets(v, &city, &town);
     kf->city = city_filter(v, &city);
     town_filters(v, &town, &kf->town, &kf->town_prefix);
+    kf->place_prefix = place_prefix_filter(v);
     free(city.slot);
     free(town.slot);
     kf->street_town = street_towns_build(v);
@@ -1237,6 +1257,27 @@ uint32_t index_place_first(const struct index *ix, const char *key, size_t len)
     struct key_table t = place_table(&ix->v);
     const struct key_filters *kf = key_filters(ix);
     return key_find(&ix->v, &t, kf->place, kf->place_keys, key, len);
+}
+
+bool index_place_prefix_maybe(const struct index *ix, const char *key, size_t len)
+{
+    return len >= 4 && filter_has(key_filters(ix)->place_prefix, ix_key_hash(key, 4));
+}
+
+uint32_t index_place_from(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    size_t lo = 0, hi = v->n_places;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *k = ix_str(v, v->places[mid].key);
+        int c = strncmp(k, key, len);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo;
 }
 
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)

@@ -194,6 +194,15 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 
+/* The first place whose key is key or sorts after it (byte order, as PLACES is sorted): the
+ * first of those whose keys begin with key, when there are any; n_places when none sorts
+ * after. O(log places). */
+uint32_t index_place_from(const struct index *ix, const char *key, size_t len);
+
+/* Whether some place's key may begin with key's first four bytes: false only when none does
+ * (a filter, as index_town_prefix_maybe; false for a key of fewer bytes). O(1). */
+bool index_place_prefix_maybe(const struct index *ix, const char *key, size_t len);
+
 /* The city-rank place nearest to (lat, lon) within radius_m (at most 100 km), under its own
  * name, and its distance in metres in *d; IX_NONE when none (equal distances: the lower
  * index). Work: the grid cells the radius covers; the grid (8 bytes a city) is built on the
