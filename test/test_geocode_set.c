@@ -1085,6 +1085,36 @@ static void test_a_town_named_by_its_first_word(void **state)
     pair_close(&p);
 }
 
+/* A house number written as a word ("One Market Street") is read again in digits when the
+ * first reading finds no house and its street leaves the word out; a street whose name begins
+ * with such a word ("Ten Mile Road") stays that street, not house 10 of "Mile Road". */
+static void test_a_number_written_as_a_word(void **state)
+{
+    (void)state;
+    const struct record us[] = {
+        addr("10", "Mile Rd", "48375", "Novi", "US", 42.480, -83.470, "m1"),
+        addr("12", "Mile Rd", "48375", "Novi", "US", 42.481, -83.471, "m2"),
+        addr("12", "Ten Mile Rd", "48375", "Novi", "US", 42.470, -83.480, "t1"),
+        addr("14", "Ten Mile Rd", "48375", "Novi", "US", 42.471, -83.481, "t2")};
+    const struct record li[] = {
+        addr("5", "Floraweg", "9490", "Vaduz", "LI", 47.1236, 9.5284, "f1")};
+    struct pair p;
+    pair_open(&p, "words", us, 4, li, 1);
+    struct gc_query q = {.search_text = "Twelve Mile Road, Novi", .max_results = 5};
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_HOUSENUMBER, "Mile Rd");
+    assert_string_equal(ra->c[0].house_number, "12");
+    assert_true(ra->c[0].relevance == 1.0);
+    q.search_text = "Ten Mile Road, Novi";
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_STREET, "Ten Mile Rd");
+    q.search_text = "Fourteen Ten Mile Rd, Novi"; /* the house, then the street's own word */
+    pair_same(&p, &q, q.search_text);
+    assert_one(ra, GL_HOUSENUMBER, "Ten Mile Rd");
+    assert_string_equal(ra->c[0].house_number, "14");
+    pair_close(&p);
+}
+
 static void test_reverse(void **state)
 {
     (void)state;
@@ -1178,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_read_in_its_countrys_languages),
         cmocka_unit_test(test_words_over_read_in_another_countrys_languages),
         cmocka_unit_test(test_a_town_named_by_its_first_word),
+        cmocka_unit_test(test_a_number_written_as_a_word),
         cmocka_unit_test(test_reverse),
         cmocka_unit_test(test_single),
         cmocka_unit_test(test_refusals),

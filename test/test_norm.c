@@ -324,6 +324,38 @@ static int check_words(struct norm_words *w, const char *text, const char *count
     return spans;
 }
 
+/* English number words as house numbers: 1 to 99, any case, tens and units with a hyphen. */
+static void test_number_words(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *w;
+        int v;
+    } cases[] = {{"One", 1},
+                 {"TWO", 2},
+                 {"nineteen", 19},
+                 {"Twenty", 20},
+                 {"Twenty-One", 21},
+                 {"ninety-nine", 99},
+                 {"Twenty-", 0},
+                 {"-One", 0},
+                 {"Twenty-Ten", 0},
+                 {"One-Twenty", 0},
+                 {"Once", 0},
+                 {"On", 0},
+                 {"", 0},
+                 {"1", 0},
+                 {"Hundred", 0},
+                 {"Eins", 0},
+                 {"Zwanzig", 0},
+                 {"Ten Mile", 0},
+                 {"twentytwentytwentytwenty", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (norm_number_word(cases[i].w, strlen(cases[i].w)) != cases[i].v)
+            fail_msg("norm_number_word(%s): %d, want %d", cases[i].w,
+                     norm_number_word(cases[i].w, strlen(cases[i].w)), cases[i].v);
+}
+
 static void test_norm_words(void **state)
 {
     (void)state;
@@ -667,8 +699,8 @@ int main(void)
         cmocka_unit_test(test_country_cases), cmocka_unit_test(test_country_all),
         cmocka_unit_test(test_norm_limits),   cmocka_unit_test(test_norm_fold),
         cmocka_unit_test(test_norm_words),    cmocka_unit_test(test_data_variants),
-        cmocka_unit_test(test_threads),       cmocka_unit_test(test_segment_words),
-        cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_number_words),  cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_segment_words), cmocka_unit_test(test_timing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

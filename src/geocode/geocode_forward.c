@@ -23,6 +23,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdalign.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The country whose languages names are read in when the query names none: the index's main
@@ -657,9 +658,10 @@ static bool other_reading(struct gctx *g, bool house, char reading[3])
     return true;
 }
 
-int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+/* q read in the languages its words ask for (other_reading). */
+static int read_query(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                      struct gc_result *out)
 {
-    struct gctx *g = gc_context(out);
     int rc = forward(g, ix, q, NULL, out);
     char reading[3];
     bool house = rc >= 0 && house_as_written(out);
@@ -672,4 +674,56 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     if (rc < 0 || !house || (out->n > 0 && out->c[0].mq[MQ_STREET] >= 1 && out->span_tokens > span))
         return rc;
     return forward(g, ix, q, NULL, out);
+}
+
+/* The token of free text that opens a part with an English number word before a word ("One
+ * Market Street", "Acme Inc, Two Embarcadero Center"): the first such, -1 when none. */
+static int number_word_token(const struct gctx *g)
+{
+    for (int k = 0; k + 1 < g->ntok; k++)
+        if ((k == 0 || g->tok[k - 1].comma_after) && !g->tok[k].used && !g->tok[k].comma_after &&
+            !g->tok[k + 1].numlike && norm_number_word(g->tok[k].s, g->tok[k].len) > 0)
+            return k;
+    return -1;
+}
+
+/* Whether out, q's answer, is no house and its street (if any) leaves token k out: then the
+ * number word k may be the house number. "Ten Mile Road" is a street of that name. */
+static bool number_word_unread(const struct gctx *g, const struct gc_result *out, int k)
+{
+    if (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER)
+        return false;
+    if (g->ncand == 0)
+        return true;
+    const struct hyp *h = &g->hyp[g->cand[g->order[0]].hyp];
+    return !(h->span_i <= k && k < h->span_j);
+}
+
+/*
+ * Free text whose house number is written as a word ("One Dr. Carlton B. Goodlett Place", as
+ * US buildings are named) is read again with the number in digits when the first reading
+ * finds no house and its street leaves that word out; that reading is the answer when it is a
+ * house on a street as written, else the first stands.
+ */
+int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
+{
+    struct gctx *g = gc_context(out);
+    int rc = read_query(g, ix, q, out);
+    if (rc < 0 || g->structured)
+        return rc;
+    int k = number_word_token(g);
+    if (k < 0 || !number_word_unread(g, out, k))
+        return rc;
+    char text[1024];
+    int before = (int)(g->tok[k].s - q->search_text);
+    int n = snprintf(text, sizeof(text), "%.*s%d%s", before, q->search_text,
+                     norm_number_word(g->tok[k].s, g->tok[k].len), g->tok[k].s + g->tok[k].len);
+    if (n < 0 || (size_t)n >= sizeof(text)) /* a text that long: the first reading */
+        return rc;
+    struct gc_query digits = *q;
+    digits.search_text = text;
+    rc = read_query(g, ix, &digits, out);
+    if (rc < 0 || house_as_written(out))
+        return rc;
+    return read_query(g, ix, q, out);
 }

@@ -170,6 +170,10 @@ bool norm_hnum_prefix(const char *s, size_t len);
 /* norm_hnum_prefix() of word i of w, from its folded tokens. */
 bool norm_words_hnum_prefix(const struct norm_words *w, int i);
 
+/* The value of an English number word that some write as a house number ("One Market
+ * Street", "Twenty-One"): 1 to 99, 0 when the word (any case) is none. */
+int norm_number_word(const char *s, size_t len);
+
 /* Whether the word (any case, dots ignored) is one that introduces unit text ("Apt", "Top",
  * "Whg", "byt", "Ste", "Unit" ...): the same list norm_hnum() uses. */
 bool norm_unit_word(const char *s, size_t len);

@@ -367,6 +367,47 @@ bool norm_unit_word(const char *s, size_t len)
     return is_unit_word(w);
 }
 
+/* The value of an English number word of one word (no hyphen), 0 when w (lower case) is
+ * none. */
+static int number_word_part(const char *w, size_t n, bool tens)
+{
+    static const char *const ones[] = {"one",     "two",       "three",    "four",     "five",
+                                       "six",     "seven",     "eight",    "nine",     "ten",
+                                       "eleven",  "twelve",    "thirteen", "fourteen", "fifteen",
+                                       "sixteen", "seventeen", "eighteen", "nineteen"};
+    static const char *const tys[] = {"twenty", "thirty",  "forty",  "fifty",
+                                      "sixty",  "seventy", "eighty", "ninety"};
+    for (size_t i = 0; !tens && i < sizeof(ones) / sizeof(ones[0]); i++)
+        if (strlen(ones[i]) == n && memcmp(ones[i], w, n) == 0)
+            return (int)i + 1;
+    for (size_t i = 0; tens && i < sizeof(tys) / sizeof(tys[0]); i++)
+        if (strlen(tys[i]) == n && memcmp(tys[i], w, n) == 0)
+            return 20 + 10 * (int)i;
+    return 0;
+}
+
+int norm_number_word(const char *s, size_t len)
+{
+    char w[24];
+    if (len == 0 || len >= sizeof(w))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalpha(c) && c != '-')
+            return 0;
+        w[i] = (char)tolower(c);
+    }
+    const char *dash = memchr(w, '-', len);
+    if (!dash) {
+        int v = number_word_part(w, len, false);
+        return v ? v : number_word_part(w, len, true);
+    }
+    size_t t = (size_t)(dash - w);
+    int tens = number_word_part(w, t, true);
+    int one = number_word_part(dash + 1, len - t - 1, false);
+    return tens && one && one < 10 ? tens + one : 0;
+}
+
 /* Whether f, k bytes of norm_fold() output, names a prefix word once its spaces are gone. */
 static bool prefix_folded(const char *f, int k)
 {

@@ -4,9 +4,9 @@
 Addresses are read from the OpenAddresses CSVs and the OSM extracts of several areas and
 languages; each variant rewrites them by one rule of the way offices and shops write addresses
 (issue 11, capabilities 1-4 and 10): a company or recipient line before the street, a glued
-number, an abbreviated or other-language street type, a dropped article, inline building/floor/
+number (after a dot, a comma or the street's last word), an abbreviated or other-language street type, a dropped article, inline building/floor/
 unit text (with and without commas), all capitals with the country name, numbers in the street name, slash numbers,
-a typo in a short word, US directionals. The rules know languages, never records.
+a typo in a short word, US directionals, a US house number written as a word. The rules know languages, never records.
 
 Output (in OUT_DIR, the format of ../shared/eval so that its score.py scores it):
   <variant>.txt  HERE 6.2 free-form input (recId|searchText|country)
@@ -251,6 +251,32 @@ def v_glued_number(r, lang, rnd, cname):
     return f'{text},{loc}' if loc else text
 
 
+def v_glued_word_number(r, lang, rnd, cname):
+    """The number glued to the street's last word, with no dot or space: "Grasgarten15"."""
+    if lang in ('en-us', 'en-gb', 'fr'):
+        return None
+    s = r['street']
+    last = s.split()[-1]
+    if len(last) < 4 or not last.isalpha() or not r['number'][:1].isdigit():
+        return None
+    loc = locality(r, lang)
+    text = f'{s}{r["number"]}'
+    return f'{text}, {loc}' if loc else text
+
+
+NUMBER_WORDS = ['One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine', 'Ten',
+                'Eleven', 'Twelve', 'Thirteen', 'Fourteen', 'Fifteen', 'Sixteen', 'Seventeen',
+                'Eighteen', 'Nineteen', 'Twenty']
+
+
+def v_number_word(r, lang, rnd, cname):
+    """A US house number of 1 to 20 written as a word, as buildings are named: "One Market
+    Street"."""
+    if lang != 'en-us' or not r['number'].isdigit() or not 1 <= int(r['number']) <= 20:
+        return None
+    return plain(r, lang, number=NUMBER_WORDS[int(r['number']) - 1])
+
+
 def v_inline_unit(r, lang, rnd, cname):
     if lang in UNIT_BEFORE and rnd.random() < 0.5:
         return f'{rnd.choice(UNIT_BEFORE[lang])}, {plain(r, lang)}'
@@ -319,7 +345,8 @@ VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_typ
             ('inline_unit_bare', v_inline_unit_bare),
             ('caps_country', v_caps_country), ('numbered_street', v_numbered_street),
             ('number_forms', v_number_forms), ('typo_short', v_typo_short),
-            ('us_directional', v_us_directional)]
+            ('us_directional', v_us_directional), ('glued_word_number', v_glued_word_number),
+            ('number_word', v_number_word)]
 
 
 def main():
