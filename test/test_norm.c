@@ -337,6 +337,7 @@ static void test_number_words(void **state)
                  {"Twenty", 20},
                  {"Twenty-One", 21},
                  {"ninety-nine", 99},
+                 {"Seventy-Seven", 77},
                  {"Twenty-", 0},
                  {"-One", 0},
                  {"Twenty-Ten", 0},

@@ -687,12 +687,10 @@ static int number_word_token(const struct gctx *g)
     return -1;
 }
 
-/* Whether out, q's answer, is no house and its street (if any) leaves token k out: then the
- * number word k may be the house number. "Ten Mile Road" is a street of that name. */
-static bool number_word_unread(const struct gctx *g, const struct gc_result *out, int k)
+/* Whether the street of the answer that is no house (if it has one) leaves token k out: then
+ * the number word k may be the house number. "Ten Mile Road" is a street of that name. */
+static bool number_word_unread(const struct gctx *g, int k)
 {
-    if (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER)
-        return false;
     if (g->ncand == 0)
         return true;
     const struct hyp *h = &g->hyp[g->cand[g->order[0]].hyp];
@@ -709,10 +707,10 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
 {
     struct gctx *g = gc_context(out);
     int rc = read_query(g, ix, q, out);
-    if (rc < 0 || g->structured)
+    if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;
     int k = number_word_token(g);
-    if (k < 0 || !number_word_unread(g, out, k))
+    if (k < 0 || !number_word_unread(g, k))
         return rc;
     char text[1024];
     int before = (int)(g->tok[k].s - q->search_text);

@@ -195,7 +195,9 @@ static void tokenize(struct gctx *g, const char *text)
         if (!*p)
             break;
         const char *s = p;
-        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) && !norm_word_glued(s, p))
+        while (*p && !isspace((unsigned char)*p) && !part_sep(*p) &&
+               !(isdigit((unsigned char)*p) && p > s && !isdigit((unsigned char)p[-1]) &&
+                 norm_word_glued(s, p)))
             p++;
         struct token *t = &g->tok[g->ntok++];
         t->s = s;
@@ -336,6 +338,24 @@ static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, i
     return false;
 }
 
+/* Whether the tokens from a to legal_end or further, up to a number or the part's end b, name
+ * a street of the index or (a set's member) of the set: the "legal form" is a word of a
+ * street's name ("Rua Sá da Bandeira": "Sá" is no S.A.). */
+static bool legal_in_street(struct gctx *g, int a, int legal_end, int b)
+{
+    const struct gc_set_lookup *set = g->q->set;
+    for (int j = legal_end; j <= b && j - a <= MAX_SPAN; j++) {
+        char key[KEY_MAX];
+        size_t kl = gc_span_key(g, a, j, key, sizeof(key));
+        if (kl > 0 && (index_street_first(g->ix, key, kl) != IX_NONE ||
+                       (set && set->count(set->ctx, key, kl, NULL, 1) > 0)))
+            return true;
+        if (j < b && g->tok[j].numlike)
+            break;
+    }
+    return false;
+}
+
 /* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
  * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
 static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
@@ -374,6 +394,8 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     char key[KEY_MAX];
     size_t kl = gc_span_key(g, a, first_legal, key, sizeof(key));
     if (kl > 0 && index_place_first(g->ix, key, kl) != IX_NONE)
+        return 0;
+    if (legal_in_street(g, a, legal_end, b))
         return 0;
     return legal_end - a;
 }

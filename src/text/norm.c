@@ -94,28 +94,31 @@ static void toks_close(struct toks *t)
 /* Whether a digit c after the byte p that ends a token starts a token of its own: a number
  * glued to the letters before it ("Grasgarten15", "Hauptstr15" as "Hauptstr 15"). A digit after
  * a digit, and letters after a digit ("12a", "10th"), stay in the token. */
-static bool glued_digit(char p, char c)
+static inline bool glued_digit(char p, char c)
 {
     return c >= '0' && c <= '9' && !(p >= '0' && p <= '9');
+}
+
+/* Open a token whose first byte will be c; false (and overflow set) when NORM_MAX_TOKENS are
+ * held. */
+static bool toks_open(struct toks *t, char c)
+{
+    if (t->n >= NORM_MAX_TOKENS) {
+        t->overflow = true;
+        return false;
+    }
+    t->v[t->n] = (struct norm_tok){
+        .off = (uint16_t)t->used, .len = 0, .dot = false, .digit = (c >= '0' && c <= '9')};
+    t->n++;
+    t->open = true;
+    return true;
 }
 
 /* Append bytes to the open token, opening one if needed. */
 static void toks_put(struct toks *t, const char *s, size_t n)
 {
-    if (t->overflow)
+    if (t->overflow || (!t->open && !toks_open(t, s[0])))
         return;
-    if (!t->open) {
-        if (t->n >= NORM_MAX_TOKENS) {
-            t->overflow = true;
-            return;
-        }
-        t->v[t->n] = (struct norm_tok){.off = (uint16_t)t->used,
-                                       .len = 0,
-                                       .dot = false,
-                                       .digit = (s[0] >= '0' && s[0] <= '9')};
-        t->n++;
-        t->open = true;
-    }
     struct norm_tok *k = &t->v[t->n - 1];
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -123,12 +126,12 @@ static void toks_put(struct toks *t, const char *s, size_t n)
             char p = t->text[k->off + k->len - 1];
             if (glued_digit(p, c)) { /* "Grasgarten15": the number is a token of its own */
                 toks_close(t);
-                toks_put(t, s + i, n - i);
-                return;
+                if (!toks_open(t, c))
+                    return;
+                k = &t->v[t->n - 1];
+            } else if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a')) {
+                continue; /* the digraph rule: drop 'e' after a/o/u and 'a' after 'a' */
             }
-            /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
-            if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
-                continue;
         }
         if (t->used >= sizeof(t->text)) {
             t->overflow = true;
@@ -305,15 +308,16 @@ static void toks_put_ascii(struct toks *t, const char *s, size_t n)
         char c = s[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c + ('a' - 'A'));
-        /* The digraph rule: drop 'e' after a/o/u and 'a' after 'a'. */
-        if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a'))
-            continue;
-        if (p != 0 && glued_digit(p, c)) {
+        if (p != 0 && glued_digit(p, c)) { /* a number glued to letters: a token of its own */
             t->used = used;
             k->len = klen;
             toks_close(t);
-            toks_put_ascii(t, s + i, n - i);
-            return;
+            if (!toks_open(t, c))
+                return;
+            k = &t->v[t->n - 1];
+            klen = 0;
+        } else if ((c == 'e' && (p == 'a' || p == 'o' || p == 'u')) || (c == 'a' && p == 'a')) {
+            continue; /* the digraph rule: drop 'e' after a/o/u and 'a' after 'a' */
         }
         if (used >= sizeof(t->text)) {
             t->overflow = true;

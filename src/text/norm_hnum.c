@@ -367,29 +367,30 @@ bool norm_unit_word(const char *s, size_t len)
     return is_unit_word(w);
 }
 
-/* The value of an English number word of one word (no hyphen), 0 when w (lower case) is
- * none. */
+/* The value of an English number word of one word (no hyphen): units and teens, or with tens
+ * the tens; 0 when w (lower case, n bytes) is none. */
 static int number_word_part(const char *w, size_t n, bool tens)
 {
-    static const char *const ones[] = {"one",     "two",       "three",    "four",     "five",
-                                       "six",     "seven",     "eight",    "nine",     "ten",
-                                       "eleven",  "twelve",    "thirteen", "fourteen", "fifteen",
-                                       "sixteen", "seventeen", "eighteen", "nineteen"};
-    static const char *const tys[] = {"twenty", "thirty",  "forty",  "fifty",
-                                      "sixty",  "seventy", "eighty", "ninety"};
-    for (size_t i = 0; !tens && i < sizeof(ones) / sizeof(ones[0]); i++)
-        if (strlen(ones[i]) == n && memcmp(ones[i], w, n) == 0)
-            return (int)i + 1;
-    for (size_t i = 0; tens && i < sizeof(tys) / sizeof(tys[0]); i++)
-        if (strlen(tys[i]) == n && memcmp(tys[i], w, n) == 0)
-            return 20 + 10 * (int)i;
+    static const struct {
+        char w[10];
+        uint8_t n, v;
+    } words[] = {{"one", 3, 1},        {"two", 3, 2},       {"three", 5, 3},     {"four", 4, 4},
+                 {"five", 4, 5},       {"six", 3, 6},       {"seven", 5, 7},     {"eight", 5, 8},
+                 {"nine", 4, 9},       {"ten", 3, 10},      {"eleven", 6, 11},   {"twelve", 6, 12},
+                 {"thirteen", 8, 13},  {"fourteen", 8, 14}, {"fifteen", 7, 15},  {"sixteen", 7, 16},
+                 {"seventeen", 9, 17}, {"eighteen", 8, 18}, {"nineteen", 8, 19}, {"twenty", 6, 20},
+                 {"thirty", 6, 30},    {"forty", 5, 40},    {"fifty", 5, 50},    {"sixty", 5, 60},
+                 {"seventy", 7, 70},   {"eighty", 6, 80},   {"ninety", 6, 90}};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (words[i].n == n && (words[i].v >= 20) == tens && memcmp(words[i].w, w, n) == 0)
+            return words[i].v;
     return 0;
 }
 
 int norm_number_word(const char *s, size_t len)
 {
-    char w[24];
-    if (len == 0 || len >= sizeof(w))
+    char w[16];
+    if (len < 3 || len > 13) /* "one" to "seventy-seven" */
         return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
