@@ -16,6 +16,7 @@
  */
 #include "geocode/geocode.h"
 #include "geocode/geocode_int.h"
+#include "index/index.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/mem.h"
@@ -30,23 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first street whose key is not below prefix[0..len) in strcmp order. */
-static size_t street_lower_bound(const struct index_view *v, const char *prefix, size_t len)
-{
-    size_t lo = 0, hi = v->n_streets;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *k = ix_str(v, v->streets[mid].key);
-        int c = strncmp(k, prefix, len);
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* A street as a candidate: its representative point and its bounding box. */
 static void street_out(const struct index_view *v, const struct ix_street *s,
                        struct gc_candidate *o)
 {
@@ -68,12 +52,13 @@ static void street_out(const struct index_view *v, const struct ix_street *s,
 
 /* Streets of one prefix key into out (best first by rank: distance from the focus, else the
  * shortest name); return how many. */
-static int suggest_key(const struct index_view *v, const struct gc_suggest *q, const char *key,
+static int suggest_key(const struct index *ix, const struct gc_suggest *q, const char *key,
                        size_t len, struct gc_result *out)
 {
+    const struct index_view *v = index_view(ix);
     double rank[GC_MAX_CANDIDATES];
     int n = 0;
-    size_t i = street_lower_bound(v, key, len);
+    size_t i = index_street_from(ix, key, len);
     for (size_t seen = 0; i < v->n_streets && seen < GC_SUGGEST_SCAN; i++, seen++) {
         const struct ix_street *s = &v->streets[i];
         const char *k = ix_str(v, s->key);
@@ -149,7 +134,6 @@ static int typed_key(const char *text, size_t len, const char *cc, char *key, si
 
 int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct gc_result *out)
 {
-    const struct index_view *v = index_view(ix);
     out->n = 0;
     if (q->max_results < 1 || q->max_results > GC_MAX_CANDIDATES || !q->text)
         return GB_EPARAM;
@@ -167,7 +151,7 @@ int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct g
                               : norm_key(t, len, cc, key, sizeof(key));
         if (n <= 0)
             continue;
-        out->n = suggest_key(v, q, key, (size_t)n, out);
+        out->n = suggest_key(ix, q, key, (size_t)n, out);
     }
     return 0;
 }

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -1264,20 +1265,36 @@ bool index_place_prefix_maybe(const struct index *ix, const char *key, size_t le
     return len >= 4 && filter_has(key_filters(ix)->place_prefix, ix_key_hash(key, 4));
 }
 
-uint32_t index_place_from(const struct index *ix, const char *key, size_t len)
+/* The first of n entries of size bytes at arr, sorted by the string whose offset is the
+ * uint32_t at byte key_at of each, whose string is key or sorts after it (a binary search). */
+static uint32_t sorted_from(const struct index_view *v, const void *arr, size_t n, size_t size,
+                            size_t key_at, const char *key, size_t len)
 {
-    const struct index_view *v = &ix->v;
-    size_t lo = 0, hi = v->n_places;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const char *k = ix_str(v, v->places[mid].key);
-        int c = strncmp(k, key, len);
-        if (c < 0)
+        uint32_t off;
+        memcpy(&off, (const char *)arr + mid * size + key_at, sizeof(off));
+        if (strncmp(ix_str(v, off), key, len) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     return (uint32_t)lo;
+}
+
+uint32_t index_place_from(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return sorted_from(v, v->places, v->n_places, sizeof(*v->places),
+                       offsetof(struct ix_place, key), key, len);
+}
+
+uint32_t index_street_from(const struct index *ix, const char *key, size_t len)
+{
+    const struct index_view *v = &ix->v;
+    return sorted_from(v, v->streets, v->n_streets, sizeof(*v->streets),
+                       offsetof(struct ix_street, key), key, len);
 }
 
 bool index_city_key_maybe(const struct index *ix, const char *key, size_t len)

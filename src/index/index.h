@@ -194,10 +194,11 @@ void index_street_first_many(const struct index *ix, const char *const *key, con
 /* The first place whose key is key, or IX_NONE. */
 uint32_t index_place_first(const struct index *ix, const char *key, size_t len);
 
-/* The first place whose key is key or sorts after it (byte order, as PLACES is sorted): the
- * first of those whose keys begin with key, when there are any; n_places when none sorts
- * after. O(log places). */
+/* The first place (street) whose key is key or sorts after it (byte order, as PLACES and
+ * STREETS are sorted): the first of those whose keys begin with key, when there are any;
+ * n_places (n_streets) when none sorts after. O(log places). */
 uint32_t index_place_from(const struct index *ix, const char *key, size_t len);
+uint32_t index_street_from(const struct index *ix, const char *key, size_t len);
 
 /* Whether some place's key may begin with key's first four bytes: false only when none does
  * (a filter, as index_town_prefix_maybe; false for a key of fewer bytes). O(1). */
