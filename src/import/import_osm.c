@@ -63,6 +63,8 @@
  * Admin levels to ranks (enum rec_rank), the OSM wiki's table of admin_level per country reduced
  * to five buckets; within a bucket the finest level wins:
  *   2 country (ISO3166-1 code) | 3-4 state | 5-6 county | 7-8 city | 9-10 district.
+ * Where a country's town is the coarser level (Portugal: 7 the município, 8 the freguesia),
+ * that level is the city and the finer one the district (town_levels in import_osm_admin.c).
  * What the datasets use: Liechtenstein 2 (LI), 6 Oberland/Unterland, 8 the 11 municipalities;
  * Lauf 6 Landkreis, 8 municipalities (no level 2); Prague 7 okres, 8 "Praha", 10 cadastral
  * districts (Vysočany, Prosek ...), no level 2 or 9. So in Prague city = "Praha" and district

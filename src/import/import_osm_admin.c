@@ -160,10 +160,40 @@ static const struct place *place_nearest(const struct osm *o, const struct place
     return found;
 }
 
+/* Whether boundary b beats cur (or there is no cur) as its bucket's: a complete polygon beats
+ * a repaired one, then the finer level, then the smaller area. */
+static bool bnd_better(const struct bnd *b, const struct bnd *cur)
+{
+    return !cur || cur->repaired > b->repaired ||
+           (cur->repaired == b->repaired &&
+            (cur->level < b->level || (cur->level == b->level && cur->area > b->area)));
+}
+
+/*
+ * Countries whose towns are a coarser admin_level than the finest of the city bucket: in
+ * Portugal, 7 is the município ("Porto") and 8 the freguesia, often a union of parishes
+ * ("Cedofeita, Santo Ildefonso, Sé, Miragaia, São Nicolau e Vitória"), which is the district.
+ */
+static const struct {
+    char cc[3];
+    int city_level;
+} town_levels[] = {{"PT", 7}};
+
+/* The admin_level of a town in the country whose ISO2 code is cc (NULL: unknown), 0 when it
+ * is the finest of the city bucket. */
+static int town_level(const char *cc)
+{
+    for (size_t i = 0; cc && i < sizeof(town_levels) / sizeof(town_levels[0]); i++)
+        if (strcmp(cc, town_levels[i].cc) == 0)
+            return town_levels[i].city_level;
+    return 0;
+}
+
 /* Fill the empty fields of h[] from the boundaries that contain the point. */
 static void hier_boundaries(const struct osm *o, double lat, double lon, const char *h[H_N])
 {
     const struct bnd *best[H_N] = {0};
+    const struct bnd *town[OSM_ADMIN_LEVELS] = {0}; /* the city bucket's, by level */
     if (o->bnds.n && geo_bbox_contains(&o->gbox, lat, lon)) {
         double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
         double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
@@ -174,17 +204,25 @@ static void hier_boundaries(const struct osm *o, double lat, double lon, const c
         size_t cell = (size_t)y * OSM_GRID + (size_t)x;
         for (size_t k = o->grid[cell]; k < o->grid[cell + 1]; k++) {
             const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
-            /* Per bucket: a complete polygon beats a repaired one, then the finer level, then
-             * the smaller area. */
-            const struct bnd *cur = best[b->bucket];
-            if (cur &&
-                (cur->repaired < b->repaired ||
-                 (cur->repaired == b->repaired &&
-                  (cur->level > b->level || (cur->level == b->level && cur->area <= b->area)))))
+            bool level_town = b->bucket == H_CITY && b->level >= 0 && b->level < OSM_ADMIN_LEVELS;
+            if (!bnd_better(b, best[b->bucket]) && !(level_town && bnd_better(b, town[b->level])))
                 continue;
-            if (osm_bnd_contains(o, b, lat, lon))
+            if (!osm_bnd_contains(o, b, lat, lon))
+                continue;
+            if (bnd_better(b, best[b->bucket]))
                 best[b->bucket] = b;
+            if (level_town && bnd_better(b, town[b->level]))
+                town[b->level] = b;
         }
+    }
+    const char *cc = h[H_COUNTRY]      ? h[H_COUNTRY]
+                     : best[H_COUNTRY] ? osm_pstr(o, best[H_COUNTRY]->code)
+                                       : NULL;
+    int tl = town_level(cc);
+    if (tl > 0 && best[H_CITY] && best[H_CITY]->level > tl && town[tl]) {
+        if (!best[H_DISTRICT])
+            best[H_DISTRICT] = best[H_CITY];
+        best[H_CITY] = town[tl];
     }
     for (int i = 0; i < H_N; i++) {
         if (h[i] || !best[i])
