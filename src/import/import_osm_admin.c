@@ -189,40 +189,55 @@ static int town_level(const char *cc)
     return 0;
 }
 
+/* The grid cell of the point, or -1 when no boundary can hold it. */
+static long bnd_cell(const struct osm *o, double lat, double lon)
+{
+    if (!o->bnds.n || !geo_bbox_contains(&o->gbox, lat, lon))
+        return -1;
+    double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
+    double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
+    int y = ch > 0 ? (int)((lat - o->gbox.min_lat) / ch) : 0;
+    int x = cw > 0 ? (int)((lon - o->gbox.min_lon) / cw) : 0;
+    y = y >= OSM_GRID ? OSM_GRID - 1 : y;
+    x = x >= OSM_GRID ? OSM_GRID - 1 : x;
+    return (long)y * OSM_GRID + x;
+}
+
+/* The best boundary (bnd_better) of cell of the city bucket and admin_level level that
+ * contains the point, or NULL. */
+static const struct bnd *town_at(const struct osm *o, long cell, int level, double lat, double lon)
+{
+    const struct bnd *best = NULL;
+    for (size_t k = o->grid[cell]; k < o->grid[cell + 1]; k++) {
+        const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
+        if (b->bucket == H_CITY && b->level == level && bnd_better(b, best) &&
+            osm_bnd_contains(o, b, lat, lon))
+            best = b;
+    }
+    return best;
+}
+
 /* Fill the empty fields of h[] from the boundaries that contain the point. */
 static void hier_boundaries(const struct osm *o, double lat, double lon, const char *h[H_N])
 {
     const struct bnd *best[H_N] = {0};
-    const struct bnd *town[OSM_ADMIN_LEVELS] = {0}; /* the city bucket's, by level */
-    if (o->bnds.n && geo_bbox_contains(&o->gbox, lat, lon)) {
-        double ch = (o->gbox.max_lat - o->gbox.min_lat) / OSM_GRID;
-        double cw = (o->gbox.max_lon - o->gbox.min_lon) / OSM_GRID;
-        int y = ch > 0 ? (int)((lat - o->gbox.min_lat) / ch) : 0;
-        int x = cw > 0 ? (int)((lon - o->gbox.min_lon) / cw) : 0;
-        y = y >= OSM_GRID ? OSM_GRID - 1 : y;
-        x = x >= OSM_GRID ? OSM_GRID - 1 : x;
-        size_t cell = (size_t)y * OSM_GRID + (size_t)x;
-        for (size_t k = o->grid[cell]; k < o->grid[cell + 1]; k++) {
-            const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
-            bool level_town = b->bucket == H_CITY && b->level >= 0 && b->level < OSM_ADMIN_LEVELS;
-            if (!bnd_better(b, best[b->bucket]) && !(level_town && bnd_better(b, town[b->level])))
-                continue;
-            if (!osm_bnd_contains(o, b, lat, lon))
-                continue;
-            if (bnd_better(b, best[b->bucket]))
-                best[b->bucket] = b;
-            if (level_town && bnd_better(b, town[b->level]))
-                town[b->level] = b;
-        }
+    long cell = bnd_cell(o, lat, lon);
+    for (size_t k = cell < 0 ? 0 : o->grid[cell]; cell >= 0 && k < o->grid[cell + 1]; k++) {
+        const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
+        if (bnd_better(b, best[b->bucket]) && osm_bnd_contains(o, b, lat, lon))
+            best[b->bucket] = b;
     }
+    /* a country whose towns are a coarser level: that level's boundary, read only there */
     const char *cc = h[H_COUNTRY]      ? h[H_COUNTRY]
                      : best[H_COUNTRY] ? osm_pstr(o, best[H_COUNTRY]->code)
                                        : NULL;
     int tl = town_level(cc);
-    if (tl > 0 && best[H_CITY] && best[H_CITY]->level > tl && town[tl]) {
+    const struct bnd *town =
+        tl > 0 && best[H_CITY] && best[H_CITY]->level > tl ? town_at(o, cell, tl, lat, lon) : NULL;
+    if (town) {
         if (!best[H_DISTRICT])
             best[H_DISTRICT] = best[H_CITY];
-        best[H_CITY] = town[tl];
+        best[H_CITY] = town;
     }
     for (int i = 0; i < H_N; i++) {
         if (h[i] || !best[i])

@@ -267,7 +267,6 @@ const struct wayref *osm_way_get(const struct osm *o, int64_t id);
 
 /* The bucket (H_COUNTRY ... H_DISTRICT) of an admin_level, or -1. */
 int osm_admin_bucket(int level);
-#define OSM_ADMIN_LEVELS 12 /* admin_level 0 to 11: what osm_admin_bucket() may bucket */
 /* The place type called v, or NULL. */
 const struct place_type *osm_place_type_get(const char *v);
 
