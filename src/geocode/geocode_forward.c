@@ -677,12 +677,13 @@ static int read_query(struct gctx *g, const struct index *ix, const struct gc_qu
 }
 
 /* The token of free text that opens a part with an English number word before a word ("One
- * Market Street", "Acme Inc, Two Embarcadero Center"): the first such, -1 when none. */
-static int number_word_token(const struct gctx *g)
+ * Market Street", "Acme Inc, Two Embarcadero Center"): the first such, -1 when none; its
+ * number into *value. */
+static int number_word_token(const struct gctx *g, int *value)
 {
     for (int k = 0; k + 1 < g->ntok; k++)
         if ((k == 0 || g->tok[k - 1].comma_after) && !g->tok[k].used && !g->tok[k].comma_after &&
-            !g->tok[k + 1].numlike && norm_number_word(g->tok[k].s, g->tok[k].len) > 0)
+            !g->tok[k + 1].numlike && (*value = norm_number_word(g->tok[k].s, g->tok[k].len)) > 0)
             return k;
     return -1;
 }
@@ -709,13 +710,14 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     int rc = read_query(g, ix, q, out);
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;
-    int k = number_word_token(g);
+    int value = 0;
+    int k = number_word_token(g, &value);
     if (k < 0 || !number_word_unread(g, k))
         return rc;
     char text[1024];
     int before = (int)(g->tok[k].s - q->search_text);
-    int n = snprintf(text, sizeof(text), "%.*s%d%s", before, q->search_text,
-                     norm_number_word(g->tok[k].s, g->tok[k].len), g->tok[k].s + g->tok[k].len);
+    int n = snprintf(text, sizeof(text), "%.*s%d%s", before, q->search_text, value,
+                     g->tok[k].s + g->tok[k].len);
     if (n < 0 || (size_t)n >= sizeof(text)) /* a text that long: the first reading */
         return rc;
     struct gc_query digits = *q;

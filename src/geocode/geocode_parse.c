@@ -921,6 +921,16 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
     }
 }
 
+/* A run's answers not asked yet (run_places, gc_run_names_place, town_beside,
+ * gc_run_begins_town). */
+static void run_unasked(struct run *r)
+{
+    r->place_known = false;
+    r->set_rank = -1;
+    r->town_beside = -1;
+    r->town_start = -1;
+}
+
 static void add_run(struct gctx *g, struct hyp *h, int first, int end)
 {
     if (end <= first || h->n_runs >= MAX_RUNS)
@@ -929,10 +939,7 @@ static void add_run(struct gctx *g, struct hyp *h, int first, int end)
     r->first = first;
     r->ntok = end - first;
     r->klen = gc_span_key(g, first, end, r->key, sizeof(r->key));
-    r->place_known = false;
-    r->set_rank = -1;
-    r->town_beside = -1;
-    r->town_start = -1;
+    run_unasked(r);
     if (r->klen)
         h->n_runs++;
 }
@@ -1571,10 +1578,7 @@ void gc_parse_structured(struct gctx *g)
             r->klen = (size_t)k;
             r->ntok = 1;
             r->first = -1;
-            r->place_known = false;
-            r->set_rank = -1;
-            r->town_beside = -1;
-            r->town_start = -1;
+            run_unasked(r);
             h->n_runs++;
         }
     }

@@ -1021,12 +1021,19 @@ void norm_words_reset(struct norm_words *w)
     w->used = 0;
 }
 
-/* The code point that ends the text [s, p) (p > s), or -1 when its bytes are no valid UTF-8. */
-static int32_t cp_before(const char *s, const char *p)
+/* The start of the code point that ends the text [s, p) (p > s): at most 3 continuation bytes
+ * back. */
+static const char *cp_start(const char *s, const char *p)
 {
     const char *b = p - 1;
     while (b > s && p - b < 4 && ((unsigned char)*b & 0xC0) == 0x80)
         b--;
+    return b;
+}
+
+/* The code point of the bytes [b, p), or -1 when they are not one valid UTF-8 sequence. */
+static int32_t cp_of(const char *b, const char *p)
+{
     utf8proc_int32_t c;
     utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)b, p - b, &c);
     return n == p - b ? c : -1;
@@ -1053,16 +1060,13 @@ bool norm_word_glued(const char *s, const char *p)
     if (p <= s || p[0] < '0' || p[0] > '9')
         return false;
     if (p - s >= 2 && p[-1] == '.') /* a dotted abbreviation */
-        return letter_cp(cp_before(s, p - 1));
+        return letter_cp(cp_of(cp_start(s, p - 1), p - 1));
     int letters = 0;
-    while (p > s && letters < GLUED_LETTERS) {
-        int32_t c = cp_before(s, p);
-        if (!letter_cp(c))
+    for (; p > s && letters < GLUED_LETTERS; letters++) {
+        const char *b = cp_start(s, p);
+        if (!letter_cp(cp_of(b, p)))
             return false;
-        letters++;
-        p--;
-        while (p > s && ((unsigned char)*p & 0xC0) == 0x80)
-            p--;
+        p = b;
     }
     return letters == GLUED_LETTERS;
 }
