@@ -52,6 +52,7 @@ static struct set SETS[] = {
     {"sf", "openaddresses/us-ca-san-francisco-excerpt.csv", NULL},
     {"andorra", "osm/valhalla-docker-andorra-latest.osm.pbf", NULL},
     {"porto", "osm/valhalla-bench-porto.osm.pbf", NULL},
+    {"monaco", "osm/nominatim-monaco-latest.osm.pbf", NULL},
 };
 #define NSETS (sizeof(SETS) / sizeof(SETS[0]))
 
@@ -508,6 +509,7 @@ int main(void)
         {"test_cases_sf", test_cases, NULL, NULL, "sf"},
         {"test_cases_andorra", test_cases, NULL, NULL, "andorra"},
         {"test_cases_porto", test_cases, NULL, NULL, "porto"},
+        {"test_cases_monaco", test_cases, NULL, NULL, "monaco"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_optional_words),
         cmocka_unit_test(test_relevance_counts_words_over),

@@ -338,17 +338,24 @@ static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, i
     return false;
 }
 
-/* Whether the tokens from a to legal_end or further, up to a number or the part's end b, name
- * a street of the index or (a set's member) of the set: the "legal form" is a word of a
- * street's name ("Rua Sá da Bandeira": "Sá" is no S.A.). */
-static bool legal_in_street(struct gctx *g, int a, int legal_end, int b)
+/* Whether the key of tokens [i, j) names a street of the index or (a set's member) of the
+ * set. */
+static bool span_names_street(struct gctx *g, int i, int j)
 {
     const struct gc_set_lookup *set = g->q->set;
+    char key[KEY_MAX];
+    size_t kl = gc_span_key(g, i, j, key, sizeof(key));
+    return kl > 0 && (index_street_first(g->ix, key, kl) != IX_NONE ||
+                      (set && set->count(set->ctx, key, kl, NULL, 1) > 0));
+}
+
+/* Whether the tokens from a to legal_end or further, up to a number or the part's end b, name
+ * a street: the "legal form" is a word of a street's name ("Rua Sá da Bandeira": "Sá" is no
+ * S.A.). */
+static bool legal_in_street(struct gctx *g, int a, int legal_end, int b)
+{
     for (int j = legal_end; j <= b && j - a <= MAX_SPAN; j++) {
-        char key[KEY_MAX];
-        size_t kl = gc_span_key(g, a, j, key, sizeof(key));
-        if (kl > 0 && (index_street_first(g->ix, key, kl) != IX_NONE ||
-                       (set && set->count(set->ctx, key, kl, NULL, 1) > 0)))
+        if (span_names_street(g, a, j))
             return true;
         if (j < b && g->tok[j].numlike)
             break;
@@ -682,6 +689,21 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
     return fit;
 }
 
+/* Whether the country of tokens [i, e) ends a street's name in its part: the words before it
+ * back to a number or a comma, with it, name a street ("15 Boulevard de Belgique", "Avenida de
+ * Portugal"). A country set off by a comma is one ("Boulevard de Belgique, Monaco"). */
+static bool country_in_street(struct gctx *g, int i, int e)
+{
+    for (int a = i - 1; a >= 0 && e - a <= MAX_SPAN; a--) {
+        const struct token *t = &g->tok[a];
+        if (t->numlike || t->used || t->comma_after)
+            break;
+        if (span_names_street(g, a, e))
+            return true;
+    }
+    return false;
+}
+
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
@@ -703,6 +725,8 @@ static void find_postcode_and_country(struct gctx *g)
          * only as a part of its own: after a word of the same part it ends a company name */
         if (iso2 && n <= 3 && len == 1 && i > 0 && !g->tok[i - 1].comma_after &&
             (norm_segment_word(s, n) & NORM_SEG_LEGAL))
+            continue;
+        if (iso2 && country_in_street(g, i, e))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {
