@@ -188,7 +188,7 @@ static const struct kept *find(const struct counts *c, enum rec_kind kind, const
 
 static void check_fixture(const struct counts *c)
 {
-    assert_int_equal(c->kind[REC_ADDRESS], 7);
+    assert_int_equal(c->kind[REC_ADDRESS], 11);
     assert_int_equal(c->kind[REC_INTERP], 1);
     assert_int_equal(c->kind[REC_STREET], 1);
     assert_int_equal(c->kind[REC_PLACE], 2);
@@ -206,6 +206,21 @@ static void check_fixture(const struct counts *c)
     assert_str(k->postcode, "19000");
     assert_str(k->country, "CZ");
     assert_non_null(find(c, REC_ADDRESS, "n10", "14"));
+
+    /* A street tag's name: up to a comma or a spaced dash (what follows is a unit, a
+     * postcode, a building), trimmed; a corner house's numbers, one a street of a list. */
+    k = find(c, REC_ADDRESS, "n13", "9");
+    assert_non_null(k);
+    assert_str(k->street, "Hlavní");
+    k = find(c, REC_ADDRESS, "n15", "3");
+    assert_non_null(k);
+    assert_str(k->street, "Nová");
+    k = find(c, REC_ADDRESS, "n14", "822/5");
+    assert_non_null(k);
+    assert_str(k->street, "Hlavní");
+    k = find(c, REC_ADDRESS, "n14", "1773/26");
+    assert_non_null(k);
+    assert_str(k->street, "Nová");
 
     /* Czech number from conscription and street number; own city wins; district from the
      * nearest suburb node; addr:place stands in for the street. */

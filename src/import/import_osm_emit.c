@@ -92,6 +92,50 @@ static int emit(struct osm *o, const struct rec_sink *sink, struct record *r)
     return 0;
 }
 
+/*
+ * The k-th of the ';'-separated values of a street tag as a street's name, into buf (cap bytes):
+ * up to a comma or a spaced dash, which add what is no part of the name ("Rua Sá da Bandeira, 2°
+ * Direito 4000-432 Porto", "Bride Lane, Fleet Street", "Boulevard Princesse Charlotte –
+ * Immeuble « Le Forum »"), trimmed. NULL when v is NULL, has no k-th value, or nothing is left.
+ */
+static const char *street_value(const char *v, int k, char *buf, size_t cap)
+{
+    static const char *const ends[] = {",", ";", " \xe2\x80\x93 ",
+                                       " \xe2\x80\x94 "}; /* en, em dash */
+    if (!v)
+        return NULL;
+    for (; k > 0; k--) {
+        v = strchr(v, ';');
+        if (!v)
+            return NULL;
+        v++;
+    }
+    size_t n = strlen(v);
+    for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+        const char *d = strstr(v, ends[e]);
+        if (d && (size_t)(d - v) < n)
+            n = (size_t)(d - v);
+    }
+    while (n && isspace((unsigned char)*v))
+        v++, n--;
+    while (n && isspace((unsigned char)v[n - 1]))
+        n--;
+    if (!n || n >= cap)
+        return NULL;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The number of ';'-separated values of v. */
+static int value_count(const char *v)
+{
+    int n = 1;
+    for (; (v = strchr(v, ';')) != NULL; v++)
+        n++;
+    return n;
+}
+
 static int emit_address(struct osm *o, const struct rec_sink *sink, const struct pend_view *p,
                         const struct hier_geo *g, const struct osm_near *near, const char *sid)
 {
@@ -104,11 +148,21 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     osm_hier_resolve(o, p, g, h, country);
     struct record r = {.kind = REC_ADDRESS, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
-    r.street = osm_tagref_get(t, "addr:street");
-    if (!r.street)
-        r.street = osm_tagref_get(t, "addr:place");
-    if (!r.street)
+    const char *tag = osm_tagref_get(t, "addr:street");
+    char name[OSM_MAX_VALUE + 1], nth[OSM_MAX_VALUE + 1];
+    r.street = street_value(tag, 0, name, sizeof(name));
+    if (!r.street) {
+        tag = osm_tagref_get(t, "addr:place");
+        r.street = street_value(tag, 0, name, sizeof(name));
+    }
+    if (!r.street) {
+        tag = NULL;
         r.street = osm_near_street(near, p->lat, p->lon); /* the street it stands on */
+    }
+    /* a corner house's numbers, one a street: "822/5;1773/26" on "Na Ládví;Veltěžská" */
+    int streets = tag ? value_count(tag) : 1;
+    bool paired = streets > 1 && !strchr(hn, ',') && value_count(hn) == streets;
+    const char *first = r.street;
     r.unit = osm_tagref_get(t, "addr:unit");
     if (!r.unit)
         r.unit = osm_tagref_get(t, "addr:flats");
@@ -120,7 +174,12 @@ static int emit_address(struct osm *o, const struct rec_sink *sink, const struct
     }
     size_t emitted = 0;
     const char *s = hn;
-    for (;;) {
+    for (int i = 0;; i++) {
+        if (paired) {
+            r.street = street_value(tag, i, nth, sizeof(nth));
+            if (!r.street)
+                r.street = first;
+        }
         size_t n = strcspn(s, ";,");
         const char *a = s;
         size_t m = n;
@@ -279,11 +338,13 @@ static int emit_interp(struct osm *o, const struct rec_sink *sink, const struct 
     osm_hier_resolve(o, p, g, h, country);
     struct record r = {.kind = REC_INTERP, .lat = p->lat, .lon = p->lon, .source_id = sid};
     osm_rec_set_hier(&r, h);
-    const char *street = osm_tagref_get(&p->tags, "addr:street");
+    char name[OSM_MAX_VALUE + 1];
+    const char *street =
+        street_value(osm_tagref_get(&p->tags, "addr:street"), 0, name, sizeof(name));
     for (int k = 0; k < 2 && !street; k++)
-        street = (k ? b : a)->street;
+        street = street_value((k ? b : a)->street, 0, name, sizeof(name));
     for (int k = 0; k < 2 && !street; k++)
-        street = (k ? b : a)->place;
+        street = street_value((k ? b : a)->place, 0, name, sizeof(name));
     r.street = street;
     if (!r.postcode)
         r.postcode = a->postcode;
