@@ -190,6 +190,55 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
     return fp.added;
 }
 
+/* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",
+ * "oe", "ue"; ASCII letters, any case). */
+static bool span_has_digraph(const struct gctx *g, int i, int j)
+{
+    for (int k = i; k < j; k++) {
+        const char *s = g->tok[k].s;
+        for (size_t b = 1; b < g->tok[k].len; b++) {
+            int p = s[b - 1] | 0x20, c = s[b] | 0x20; /* lower case, for letters */
+            if (c == 'e' && (p == 'a' || p == 'o' || p == 'u'))
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A letter lost between a, o or u and an 'e' leaves a digraph that the normaliser folds:
+ * "Grae" (for "Grace") is "gra", two edits from "grace" and so beyond a short key's one. The
+ * key is probed again with the 'e' put back after each a, o and u in turn ("grae"), each such
+ * key within one edit of a street's. *best: as fuzzy_streets_within's.
+ */
+static void restored_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens,
+                             int *best)
+{
+    char r[KEY_MAX + 1];
+    if (len + 1 > KEY_MAX)
+        return;
+    struct fuzzy_probe fp = {.g = g,
+                             .key = r,
+                             .len = len + 1,
+                             .maxd = 1,
+                             .hyp = hyp,
+                             .span_tokens = span_tokens,
+                             .quality = GC_WEIGHTS.fuzzy_quality,
+                             .best = *best};
+    struct fuzzy_batch b = {.n = 0};
+    for (size_t p = 0; p < len; p++) {
+        if (key[p] != 'a' && key[p] != 'o' && key[p] != 'u')
+            continue;
+        memcpy(r, key, p + 1);
+        r[p + 1] = 'e';
+        memcpy(r + p + 2, key + p + 1, len - p - 1);
+        r[len + 1] = '\0';
+        batch_add(&fp, &b, ix_key_hash(r, len + 1));
+        batch_flush(&fp, &b); /* each with its own key */
+    }
+    *best = fp.best;
+}
+
 /*
  * Street types where typos concentrate ("Strase", "Strße"): a span whose tail is close to one
  * of these and whose stem plus the type is a street. Folded forms, as norm_key writes them.
@@ -399,6 +448,8 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
         int maxd = allowed_edits(kl);
         fuzzy_streets_within(g, key, kl, maxd, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality, FZ_NEAR,
                              &best);
+        if (best > 1 && span_has_digraph(g, i, j))
+            restored_streets(g, key, kl, g->nhyp, j - i, &best);
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
     } else {
