@@ -185,6 +185,36 @@ static bool part_sep(char c)
     return c == ',' || c == ';' || c == '\n' || c == '\r';
 }
 
+/* The quotation marks and brackets that open (open: true) or close a word, in UTF-8: their
+ * byte length at s (n bytes) or, when !open, at its end; 0 when none. */
+static size_t word_mark(const char *s, size_t n, bool open)
+{
+    static const char *const opening[] = {
+        "(", "[", "\"", "\xc2\xab", "\xe2\x80\x9c", "\xe2\x80\x9e", "\xe2\x80\xb9"}; /* « “ „ ‹ */
+    static const char *const closing[] = {")",           "]", "\"", "\xc2\xbb", "\xe2\x80\x9d",
+                                          "\xe2\x80\xba"}; /* » ” › */
+    const char *const *m = open ? opening : closing;
+    size_t nm = open ? sizeof(opening) / sizeof(opening[0]) : sizeof(closing) / sizeof(closing[0]);
+    for (size_t k = 0; k < nm; k++) {
+        size_t l = strlen(m[k]);
+        if (l <= n && memcmp(open ? s : s + n - l, m[k], l) == 0)
+            return l;
+    }
+    return 0;
+}
+
+/* Whether the n bytes at s are a dash that stands between words: en or em dash. */
+static bool word_dash(const char *s, size_t n)
+{
+    return n == 3 && (memcmp(s, "\xe2\x80\x93", 3) == 0 || memcmp(s, "\xe2\x80\x94", 3) == 0);
+}
+
+/*
+ * The query's tokens: split at white space and part separators (and before a glued number),
+ * each without the quotation marks and brackets around it ("(6ème", "«Le", "Forum»"); a token
+ * of those alone is none, and a dash between words ends a part as a comma does ("28 Boulevard
+ * Princesse Charlotte – Immeuble « Le Forum »").
+ */
 static void tokenize(struct gctx *g, const char *text)
 {
     const char *p = text;
@@ -199,14 +229,24 @@ static void tokenize(struct gctx *g, const char *text)
                !(isdigit((unsigned char)*p) && p > s && !isdigit((unsigned char)p[-1]) &&
                  norm_word_glued(s, p)))
             p++;
-        struct token *t = &g->tok[g->ntok++];
-        t->s = s;
-        t->len = (size_t)(p - s);
-        t->numlike = numlike(s, t->len);
-        t->used = false;
+        size_t n = (size_t)(p - s), l;
+        while ((l = word_mark(s, n, true)) > 0)
+            s += l, n -= l;
+        while ((l = word_mark(s, n, false)) > 0)
+            n -= l;
         const char *q = p;
         while (*q && (*q == ' ' || *q == '\t'))
             q++;
+        if (n == 0 || word_dash(s, n)) {
+            if (g->ntok > 0)
+                g->tok[g->ntok - 1].comma_after |= n > 0 || part_sep(*q);
+            continue;
+        }
+        struct token *t = &g->tok[g->ntok++];
+        t->s = s;
+        t->len = n;
+        t->numlike = numlike(s, t->len);
+        t->used = false;
         t->comma_after = part_sep(*q);
     }
     /* what separates two tokens is white space, a part separator, or nothing before a glued
@@ -349,12 +389,12 @@ static bool span_names_street(struct gctx *g, int i, int j)
                       (set && set->count(set->ctx, key, kl, NULL, 1) > 0));
 }
 
-/* Whether the tokens from a to legal_end or further, up to a number or the part's end b, name
- * a street: the "legal form" is a word of a street's name ("Rua Sá da Bandeira": "Sá" is no
- * S.A.). */
-static bool legal_in_street(struct gctx *g, int a, int legal_end, int b)
+/* Whether the tokens from a to end or further, up to a number or the part's end b, name a
+ * street: a "legal form" is a word of a street's name ("Rua Sá da Bandeira": "Sá" is no S.A.),
+ * and so may a building word be ("Residence Road"). */
+static bool words_name_street(struct gctx *g, int a, int end, int b)
 {
-    for (int j = legal_end; j <= b && j - a <= MAX_SPAN; j++) {
+    for (int j = end; j <= b && j - a <= MAX_SPAN; j++) {
         if (span_names_street(g, a, j))
             return true;
         if (j < b && g->tok[j].numlike)
@@ -380,6 +420,9 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
                     unit_designator(&g->tok[k]);
     if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
         return b - a;
+    /* a building's name and what follows it in its part ("Immeuble Le Forum, 6ème Etage") */
+    if ((kinds[a] & NORM_SEG_BUILDING) && b - a > 1 && !words_name_street(g, a, a + 1, b))
+        return b - a;
     int legal_end = -1;
     bool department = false;
     for (int k = a; k < b; k++) {
@@ -402,7 +445,7 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     size_t kl = gc_span_key(g, a, first_legal, key, sizeof(key));
     if (kl > 0 && index_place_first(g->ix, key, kl) != IX_NONE)
         return 0;
-    if (legal_in_street(g, a, legal_end, b))
+    if (words_name_street(g, a, legal_end, b))
         return 0;
     return legal_end - a;
 }

@@ -192,10 +192,11 @@ size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap
  * spaces ignored: "c/o", "S.L.U.", "Personalabteilung" by its ending), 0 when it is none or
  * before norm_init().
  */
-#define NORM_SEG_RECIPIENT  1u /* opens a part naming a person ("c/o", "Attn", "z. Hd.") */
-#define NORM_SEG_LEGAL      2u /* a legal form ("GmbH", "Ltd", "S.L.") */
-#define NORM_SEG_DEPARTMENT 4u /* a department ("Abteilung", "Dept.") */
-#define NORM_SEG_UNIT       8u /* building, floor, door or unit text ("OG", "étage", "Esq.") */
+#define NORM_SEG_RECIPIENT  1u  /* opens a part naming a person ("c/o", "Attn", "z. Hd.") */
+#define NORM_SEG_LEGAL      2u  /* a legal form ("GmbH", "Ltd", "S.L.") */
+#define NORM_SEG_DEPARTMENT 4u  /* a department ("Abteilung", "Dept.") */
+#define NORM_SEG_UNIT       8u  /* building, floor, door or unit text ("OG", "étage", "Esq.") */
+#define NORM_SEG_BUILDING   16u /* opens a part naming a building ("Immeuble", "Edificio") */
 unsigned norm_segment_word(const char *s, size_t len);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
