@@ -400,6 +400,53 @@ static void test_odd_inputs(void **state)
     free(res);
 }
 
+/* Text copied from documents and spreadsheets: no-break and thin spaces, zero-width
+ * characters, a soft hyphen, a byte order mark and full-width digits and letters read as
+ * their plain forms; each text is answered as its plain form is (before, "Städtle\u00a05,
+ * 9490\u00a0Vaduz" had no answer and "Städtle ５, Vaduz" was the street). */
+static void test_text_made_plain(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res)), *want = calloc(1, sizeof(*want));
+    assert_non_null(res);
+    assert_non_null(want);
+    struct gc_query plain = {.search_text = "Städtle 5, 9490 Vaduz", .max_results = 1};
+    assert_int_equal(geocode_forward(ix, &plain, want), 0);
+    assert_int_equal(want->n, 1);
+    assert_int_equal(want->c[0].level, GL_HOUSENUMBER);
+    /* U+00A0 no-break space; U+2009 thin space and U+202F narrow no-break space; a byte order
+     * mark, a soft hyphen and a zero-width space; full-width "５, ９４９０ Ｖａｄｕｚ"; U+3000
+     * ideographic space */
+    const char *texts[] = {
+        "Städtle\xc2\xa0"
+        "5, 9490\xc2\xa0"
+        "Vaduz",
+        "Städtle\xe2\x80\x89"
+        "5, 9490\xe2\x80\xaf"
+        "Vaduz",
+        "\xef\xbb\xbf"
+        "St\xc3\xa4"
+        "d\xc2\xad"
+        "tle 5\xe2\x80\x8b"
+        ", 9490 Vaduz",
+        "Städtle \xef\xbc\x95, \xef\xbc\x99\xef\xbc\x94\xef\xbc\x99\xef\xbc\x90 "
+        "\xef\xbc\xb6\xef\xbd\x81\xef\xbd\x84\xef\xbd\x95\xef\xbd\x9a",
+        "Städtle\xe3\x80\x80"
+        "5, 9490 Vaduz",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct gc_query q = {.search_text = texts[i], .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        assert_int_equal(res->n, 1);
+        assert_int_equal(res->c[0].level, want->c[0].level);
+        assert_true(res->c[0].lat == want->c[0].lat && res->c[0].lon == want->c[0].lon);
+        assert_true(res->c[0].relevance == want->c[0].relevance);
+    }
+    free(res);
+    free(want);
+}
+
 /* Reverse next to a known address: that address first, with its distance. */
 static void test_reverse_near_address(void **state)
 {
@@ -514,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_optional_words),
         cmocka_unit_test(test_relevance_counts_words_over),
         cmocka_unit_test(test_odd_inputs),
+        cmocka_unit_test(test_text_made_plain),
         cmocka_unit_test(test_reverse_near_address),
         cmocka_unit_test(test_reverse_far),
         cmocka_unit_test(test_repeatable),

@@ -707,6 +707,13 @@ static bool number_word_unread(const struct gctx *g, int k)
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = gc_context(out);
+    char plain[GC_PLAIN_TEXT];
+    struct gc_query plain_q;
+    if (q->search_text && gc_plain_text(q->search_text, plain, sizeof(plain))) {
+        plain_q = *q;
+        plain_q.search_text = plain;
+        q = &plain_q;
+    }
     int rc = read_query(g, ix, q, out);
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;

@@ -380,6 +380,13 @@ static inline bool gc_main_country(uint64_t best, uint64_t total)
 }
 /* Free-form text: tokens, postcode, country and the exact street hypotheses. */
 void gc_parse_free(struct gctx *g, const char *text);
+
+/* Free text as copying from documents and spreadsheets leaves it made plain: Unicode spaces
+ * (no-break, thin, ideographic) as ASCII spaces, zero-width characters and soft hyphens
+ * dropped, full-width forms of ASCII as ASCII ("Städtle\u00a0５"). Into out (cap bytes) and
+ * true when text had such a character and the plain text fits; false otherwise. */
+bool gc_plain_text(const char *text, char *out, size_t cap);
+#define GC_PLAIN_TEXT 2048 /* the callers' buffer: a longer text is read as it is */
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */
 void gc_parse_structured(struct gctx *g);
 

@@ -185,6 +185,71 @@ static bool part_sep(char c)
     return c == ',' || c == ';' || c == '\n' || c == '\r';
 }
 
+/* The length of a character at p that copying from documents and spreadsheets puts in text
+ * (gc_plain_text), 0 when none; its plain form into *plain ('\\0': none). */
+static size_t unplain(const unsigned char *p, char *plain)
+{
+    *plain = ' ';
+    switch (p[0]) {
+    case 0xc2: /* U+00A0 no-break space; U+00AD soft hyphen */
+        *plain = p[1] == 0xa0 ? ' ' : '\0';
+        return p[1] == 0xa0 || p[1] == 0xad ? 2 : 0;
+    case 0xe2:
+        if (p[1] == 0x80 && p[2] >= 0x80 && p[2] <= 0x8d) { /* U+2000..U+200A spaces, ... */
+            *plain = p[2] <= 0x8a ? ' ' : '\0';             /* ... U+200B..U+200D zero-width */
+            return 3;
+        }
+        if ((p[1] == 0x80 && p[2] == 0xaf) || (p[1] == 0x81 && p[2] == 0x9f))
+            return 3; /* U+202F narrow no-break space, U+205F medium mathematical space */
+        *plain = '\0';
+        return p[1] == 0x81 && p[2] == 0xa0 ? 3 : 0; /* U+2060 word joiner */
+    case 0xe3:
+        return p[1] == 0x80 && p[2] == 0x80 ? 3 : 0; /* U+3000 ideographic space */
+    case 0xef:
+        if (p[1] == 0xbb && p[2] == 0xbf) { /* U+FEFF zero-width no-break space */
+            *plain = '\0';
+            return 3;
+        }
+        if ((p[1] == 0xbc && p[2] >= 0x81 && p[2] <= 0xbf) ||
+            (p[1] == 0xbd && p[2] >= 0x80 && p[2] <= 0x9e)) { /* U+FF01..U+FF5E full width */
+            *plain = (char)((p[1] == 0xbc ? 0x20 : 0x60) + (p[2] & 0x3f));
+            return 3;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+bool gc_plain_text(const char *text, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    char plain;
+    while (*p && (*p < 0xc2 || !unplain(p, &plain)))
+        p++;
+    if (!*p)
+        return false; /* the usual case: nothing to change */
+    size_t n = (size_t)(p - (const unsigned char *)text);
+    if (n >= cap)
+        return false;
+    memcpy(out, text, n);
+    while (*p) {
+        size_t l = *p >= 0xc2 ? unplain(p, &plain) : 0;
+        if (l == 0) {
+            plain = (char)*p;
+            l = 1;
+        }
+        if (plain) {
+            if (n + 1 >= cap)
+                return false;
+            out[n++] = plain;
+        }
+        p += l;
+    }
+    out[n] = '\0';
+    return true;
+}
+
 /* The quotation marks and brackets that open (open: true) or close a word, in UTF-8: their
  * byte length at s (n bytes) or, when !open, at its end; 0 when none. */
 static size_t word_mark(const char *s, size_t n, bool open)
