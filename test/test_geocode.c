@@ -403,7 +403,8 @@ static void test_odd_inputs(void **state)
 /* Text copied from documents and spreadsheets: no-break and thin spaces, zero-width
  * characters, a soft hyphen, a byte order mark and full-width digits and letters read as
  * their plain forms; each text is answered as its plain form is (before, "Städtle\u00a05,
- * 9490\u00a0Vaduz" had no answer and "Städtle ５, Vaduz" was the street). */
+ * 9490\u00a0Vaduz" had no answer and "Städtle ５, Vaduz" was the street), and so are the
+ * structured fields. */
 static void test_text_made_plain(void **state)
 {
     (void)state;
@@ -443,6 +444,22 @@ static void test_text_made_plain(void **state)
         assert_true(res->c[0].lat == want->c[0].lat && res->c[0].lon == want->c[0].lon);
         assert_true(res->c[0].relevance == want->c[0].relevance);
     }
+    /* the structured fields alike: a full-width number, a postcode with a no-break space */
+    struct gc_query fields = {.street = "Städtle",
+                              .house_number = "5",
+                              .postcode = "9490",
+                              .city = "Vaduz",
+                              .max_results = 1};
+    assert_int_equal(geocode_forward(ix, &fields, want), 0);
+    assert_int_equal(want->n, 1);
+    assert_int_equal(want->c[0].level, GL_HOUSENUMBER);
+    fields.house_number = "\xef\xbc\x95";
+    fields.postcode = "9490\xc2\xa0";
+    assert_int_equal(geocode_forward(ix, &fields, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, want->c[0].level);
+    assert_true(res->c[0].lat == want->c[0].lat && res->c[0].lon == want->c[0].lon);
+    assert_true(res->c[0].relevance == want->c[0].relevance);
     free(res);
     free(want);
 }

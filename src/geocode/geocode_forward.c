@@ -709,11 +709,7 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     struct gctx *g = gc_context(out);
     char plain[GC_PLAIN_TEXT];
     struct gc_query plain_q;
-    if (q->search_text && gc_plain_text(q->search_text, plain, sizeof(plain))) {
-        plain_q = *q;
-        plain_q.search_text = plain;
-        q = &plain_q;
-    }
+    q = gc_plain_query(q, &plain_q, plain, sizeof(plain));
     int rc = read_query(g, ix, q, out);
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;

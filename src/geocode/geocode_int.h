@@ -386,7 +386,12 @@ void gc_parse_free(struct gctx *g, const char *text);
  * dropped, full-width forms of ASCII as ASCII ("Städtle\u00a0５"). Into out (cap bytes) and
  * true when text had such a character and the plain text fits; false otherwise. */
 bool gc_plain_text(const char *text, char *out, size_t cap);
-#define GC_PLAIN_TEXT 2048 /* the callers' buffer: a longer text is read as it is */
+
+/* q with its free text and structured fields made plain (gc_plain_text), in *plain and their
+ * bytes in buf (cap): q itself when none changes. A field that does not fit stays as it is. */
+const struct gc_query *gc_plain_query(const struct gc_query *q, struct gc_query *plain, char *buf,
+                                      size_t cap);
+#define GC_PLAIN_TEXT 4096 /* the callers' buffer for gc_plain_query */
 /* Structured fields: one hypothesis (the street field as free text when it is no street). */
 void gc_parse_structured(struct gctx *g);
 

@@ -250,6 +250,24 @@ bool gc_plain_text(const char *text, char *out, size_t cap)
     return true;
 }
 
+const struct gc_query *gc_plain_query(const struct gc_query *q, struct gc_query *plain, char *buf,
+                                      size_t cap)
+{
+    *plain = *q;
+    const char **fields[] = {&plain->search_text, &plain->street, &plain->house_number,
+                             &plain->postcode,    &plain->city,   &plain->district,
+                             &plain->county,      &plain->state,  &plain->country};
+    size_t used = 0;
+    bool any = false;
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+        if (*fields[f] && gc_plain_text(*fields[f], buf + used, cap - used)) {
+            *fields[f] = buf + used;
+            used += strlen(buf + used) + 1;
+            any = true;
+        }
+    return any ? plain : q;
+}
+
 /* The quotation marks and brackets that open (open: true) or close a word, in UTF-8: their
  * byte length at s (n bytes) or, when !open, at its end; 0 when none. */
 static size_t word_mark(const char *s, size_t n, bool open)

@@ -1670,11 +1670,10 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     counts.api.ctx = &counts;
     counts.conflict.i = -1;
     memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
-    struct gc_query counted = *q;
+    char plain[GC_PLAIN_TEXT]; /* the members read the plain query, and route by it */
+    struct gc_query counted;
+    counted = *gc_plain_query(q, &counted, plain, sizeof(plain));
     counted.set = s->n > 1 ? &counts.api : NULL;
-    char plain[GC_PLAIN_TEXT]; /* the members read the plain text, and route by it */
-    if (q->search_text && gc_plain_text(q->search_text, plain, sizeof(plain)))
-        counted.search_text = plain;
     int rc = forward_set(s, &counted, out, tmp);
     if (rc < 0 || counts.conflict.i < 0 || !counted.in_set || counted.read_as_street ||
         (out->n > 0 && out->c[0].level >= GL_STREET))
