@@ -745,6 +745,22 @@ static bool town_in_region(struct gctx *g, int i, int nr)
     return !elsewhere;
 }
 
+/* Whether tokens [i, e), a country or a region, end a street's name in their part: the words
+ * before them back to a number or a comma, with them, name a street ("15 Boulevard de
+ * Belgique", "Avenida de Portugal", "100 FRANKLIN ST": not São Tomé, nor Sachsen-Anhalt). A
+ * country set off by a comma is one ("Boulevard de Belgique, Monaco"). */
+static bool ends_street(struct gctx *g, int i, int e)
+{
+    for (int a = i - 1; a >= 0 && e - a <= MAX_SPAN; a--) {
+        const struct token *t = &g->tok[a];
+        if (t->numlike || t->used || t->comma_after)
+            break;
+        if (span_names_street(g, a, e))
+            return true;
+    }
+    return false;
+}
+
 /* Free-form: a region after the town ("Sunnyvale, CA", "Lauf, Bayern", "Springfield IL 62701"):
  * up to three word tokens that only used tokens (postcode, country) follow, after a word token,
  * set off by a comma or a postcode after it or written as a capitalised code, and not the name of
@@ -770,7 +786,8 @@ static void find_region(struct gctx *g)
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, g->region, MAX_REGIONS);
-        if (nr == 0 || (!upper && names_place_in(g, i, e, g->cc)) || !town_in_region(g, i, nr))
+        if (nr == 0 || (!upper && names_place_in(g, i, e, g->cc)) || !town_in_region(g, i, nr) ||
+            ends_street(g, i, e))
             continue;
         g->nregion = nr;
         for (int k = i; k < e; k++)
@@ -815,21 +832,6 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
     return fit;
 }
 
-/* Whether the country of tokens [i, e) ends a street's name in its part: the words before it
- * back to a number or a comma, with it, name a street ("15 Boulevard de Belgique", "Avenida de
- * Portugal"). A country set off by a comma is one ("Boulevard de Belgique, Monaco"). */
-static bool country_in_street(struct gctx *g, int i, int e)
-{
-    for (int a = i - 1; a >= 0 && e - a <= MAX_SPAN; a--) {
-        const struct token *t = &g->tok[a];
-        if (t->numlike || t->used || t->comma_after)
-            break;
-        if (span_names_street(g, a, e))
-            return true;
-    }
-    return false;
-}
-
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
@@ -852,7 +854,7 @@ static void find_postcode_and_country(struct gctx *g)
         if (iso2 && n <= 3 && len == 1 && i > 0 && !g->tok[i - 1].comma_after &&
             (norm_segment_word(s, n) & NORM_SEG_LEGAL))
             continue;
-        if (iso2 && country_in_street(g, i, e))
+        if (iso2 && ends_street(g, i, e))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {

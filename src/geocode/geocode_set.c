@@ -469,16 +469,22 @@ static bool blank(const char *s)
 }
 
 /* The country that ends free-form text (one to three trailing tokens of the first
- * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them), into cc; false
- * when none does. */
+ * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them) and is set off by a
+ * comma or is the whole text, into cc; false when none does. After a word of its part a
+ * country may end a street's name ("16 Boulevard de Suisse", in Monaco; "FRANKLIN ST", not São
+ * Tomé): the members read it as one index over them does, and are asked as for no country. */
 static bool text_country(const char *text, char cc[2])
 {
     const char *ts[SET_MAX_TOKENS];
     size_t tl[SET_MAX_TOKENS];
+    bool comma[SET_MAX_TOKENS]; /* a comma before the token */
     int n = 0;
     for (const char *p = text; *p && n < SET_MAX_TOKENS;) {
-        while (*p && (isspace((unsigned char)*p) || *p == ','))
+        comma[n] = false;
+        while (*p && (isspace((unsigned char)*p) || *p == ',')) {
+            comma[n] |= *p == ',';
             p++;
+        }
         if (!*p)
             break;
         ts[n] = p;
@@ -493,6 +499,8 @@ static bool text_country(const char *text, char cc[2])
             continue;
         const char *iso2 = norm_country(ts[i], (size_t)(ts[n - 1] + tl[n - 1] - ts[i]));
         if (iso2) {
+            if (i > 0 && !comma[i])
+                return false;
             memcpy(cc, iso2, 2);
             return true;
         }
