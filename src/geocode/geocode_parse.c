@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static size_t postcode_key(const char *s, size_t n, char *out, size_t cap)
 {
@@ -159,10 +160,26 @@ void gc_postcode_keys(const char *s, size_t n, void (*fn)(const char *key, size_
         fn(key, k, arg);
 }
 
+/* Whether the n bytes at s are a house number's Latin suffix: "bis", "ter", "quater" (French,
+ * Italian, Spanish, Portuguese: "15bis", "15 bis"), any case. */
+static bool latin_suffix(const char *s, size_t n)
+{
+    static const char *const words[] = {"bis", "ter", "quater"};
+    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+        if (strlen(words[k]) == n && strncasecmp(s, words[k], n) == 0)
+            return true;
+    return false;
+}
+
 static bool numlike(const char *s, size_t n)
 {
     if (n == 0 || !isdigit((unsigned char)s[0]))
         return false;
+    size_t digits = 0;
+    while (digits < n && isdigit((unsigned char)s[digits]))
+        digits++;
+    if (digits < n && latin_suffix(s + digits, n - digits))
+        return true; /* "15bis" */
     size_t letters = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -177,6 +194,14 @@ static bool numlike(const char *s, size_t n)
     }
     /* "12a" is a number with a letter; "10th" (an ordinal) belongs to a street name */
     return letters <= 1;
+}
+
+/* Whether token k is a Latin suffix of the number before it ("15 bis"): not when a number
+ * follows, where German "bis" makes a range ("5 bis 7"). */
+static bool number_suffix(const struct gctx *g, int k)
+{
+    return latin_suffix(g->tok[k].s, g->tok[k].len) &&
+           !(k + 1 < g->ntok && !g->tok[k].comma_after && g->tok[k + 1].numlike);
 }
 
 /* Parts of an address block are separated by commas, semicolons or line ends. */
@@ -1488,8 +1513,9 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
      * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
     int end = best + 1;
     const struct token *t = &g->tok[best];
-    if (end < g->ntok && end != h->span_i && !t->comma_after && g->tok[end].len == 1 &&
-        isalpha((unsigned char)g->tok[end].s[0]))
+    if (end < g->ntok && end != h->span_i && !t->comma_after &&
+        ((g->tok[end].len == 1 && isalpha((unsigned char)g->tok[end].s[0])) ||
+         number_suffix(g, end)))
         end++;
     else if (memchr(t->s, '/', t->len) && !isdigit((unsigned char)t->s[t->len - 1]) &&
              end < g->ntok && end != h->span_i && g->tok[end].numlike)
