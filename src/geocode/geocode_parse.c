@@ -511,10 +511,32 @@ static bool words_name_street(struct gctx *g, int a, int end, int b)
     return false;
 }
 
-/* How many of the part's tokens [a, b) to set aside: all of a recipient, department or unit
- * part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos Lda"). */
+/* Whether the part [a, b) is a telephone number or a mail or web address: it opens with a
+ * contact word ("Tel.", "Fax", "E-Mail") and holds a digit or an '@', or opens with '+' and a
+ * digit ("+423 ..."), or holds an e-mail or web address. */
+static bool contact_part(const struct gctx *g, const unsigned *kinds, int a, int b)
+{
+    bool digit = false, address = false;
+    for (int k = a; k < b; k++) {
+        const struct token *t = &g->tok[k];
+        bool at = memchr(t->s, '@', t->len) != NULL;
+        for (size_t i = 0; i < t->len && !digit; i++)
+            digit = isdigit((unsigned char)t->s[i]);
+        address |= at || (t->len > 4 && strncasecmp(t->s, "www.", 4) == 0) ||
+                   (t->len > 7 && strncasecmp(t->s, "http", 4) == 0 && memchr(t->s, ':', t->len));
+    }
+    const char *s = g->tok[a].s;
+    return address || ((kinds[a] & NORM_SEG_CONTACT) && (digit || address)) ||
+           (s[0] == '+' && g->tok[a].len > 1 && isdigit((unsigned char)s[1]));
+}
+
+/* How many of the part's tokens [a, b) to set aside: all of a recipient, department, unit or
+ * contact part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos
+ * Lda"). */
 static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool first_part)
 {
+    if (contact_part(g, kinds, a, b))
+        return b - a;
     bool numbers = false;
     for (int k = a; k < b; k++)
         numbers |= g->tok[k].numlike;

@@ -197,6 +197,7 @@ size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap
 #define NORM_SEG_DEPARTMENT 4u  /* a department ("Abteilung", "Dept.") */
 #define NORM_SEG_UNIT       8u  /* building, floor, door or unit text ("OG", "étage", "Esq.") */
 #define NORM_SEG_BUILDING   16u /* opens a part naming a building ("Immeuble", "Edificio") */
+#define NORM_SEG_CONTACT    32u /* opens a part of telephone or mail ("Tel.", "Fax", "E-Mail") */
 unsigned norm_segment_word(const char *s, size_t len);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native

@@ -100,7 +100,8 @@ static int seg_kinds(const char *s, uint8_t *out)
                  {"legal", NORM_SEG_LEGAL},
                  {"department", NORM_SEG_DEPARTMENT},
                  {"unit", NORM_SEG_UNIT},
-                 {"building", NORM_SEG_BUILDING}};
+                 {"building", NORM_SEG_BUILDING},
+                 {"contact", NORM_SEG_CONTACT}};
     *out = 0;
     while (*s) {
         const char *e = strchr(s, ',');
@@ -129,7 +130,7 @@ static const char *seg_line(struct seg_table *t, char *line, size_t *count)
         kinds++;
     uint8_t bits;
     if (seg_kinds(kinds, &bits) < 0)
-        return "kinds are not recipient, legal, department, unit or building";
+        return "kinds are not recipient, legal, department, unit, building or contact";
     bool suffix = line[0] == '-' && line[1];
     char key[SEG_KEY];
     const char *w = line + (suffix ? 1 : 0);
