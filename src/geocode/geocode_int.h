@@ -387,8 +387,10 @@ void gc_parse_free(struct gctx *g, const char *text);
  * true when text had such a character and the plain text fits; false otherwise. */
 bool gc_plain_text(const char *text, char *out, size_t cap);
 
-/* q with its free text and structured fields made plain (gc_plain_text), in *plain and their
- * bytes in buf (cap): q itself when none changes. A field that does not fit stays as it is. */
+/* q with its free text and structured fields made plain (gc_plain_text), and a postcode that
+ * a structured city field holds ("9490 Vaduz") made the postcode (when the postcode field is
+ * blank; else left out), in *plain and their bytes in buf (cap): q itself when none changes. A
+ * field that does not fit stays as it is. */
 const struct gc_query *gc_plain_query(const struct gc_query *q, struct gc_query *plain, char *buf,
                                       size_t cap);
 #define GC_PLAIN_TEXT 4096 /* the callers' buffer for gc_plain_query */

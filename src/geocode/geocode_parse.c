@@ -275,6 +275,74 @@ bool gc_plain_text(const char *text, char *out, size_t cap)
     return true;
 }
 
+/* Whether the n bytes at s are shaped like a postcode written in a city field: digits with
+ * dashes ("9490", "4000-432"), or a country prefix, a dash and digits ("FL-9490", "D-91207"). */
+static bool city_pc_shaped(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && isalpha((unsigned char)s[i]))
+        i++;
+    if (i > 0 && (i == n || s[i] != '-'))
+        return false; /* letters: only a country prefix and a dash */
+    i += i > 0;
+    size_t digits = 0;
+    for (; i < n; i++) {
+        if (isdigit((unsigned char)s[i]))
+            digits++;
+        else if (s[i] != '-')
+            return false;
+    }
+    return digits >= 3;
+}
+
+/*
+ * A city field that holds the postcode too, as spreadsheets often have it: a leading postcode
+ * ("9490 Vaduz", "FL-9490 Vaduz", "182 00 Praha 9": one or two tokens) or a trailing one of four
+ * digits or more ("Vaduz 9490", "9490"; "Praha 9" is a town's name). The city without it into
+ * *city and the postcode into *pc (each n bytes at s, both set), true; false when the field has
+ * none.
+ */
+static bool city_postcode(const char *s, const char **city, size_t *ncity, const char **pc,
+                          size_t *npc)
+{
+    const char *t[4];
+    size_t tl[4];
+    int n = 0;
+    for (const char *p = s; *p;) {
+        while (*p && (isspace((unsigned char)*p) || *p == ','))
+            p++;
+        if (!*p)
+            break;
+        if (n == 4)
+            return false; /* a city of more words is read as it is */
+        t[n] = p;
+        while (*p && !isspace((unsigned char)*p) && *p != ',')
+            p++;
+        tl[n] = (size_t)(p - t[n]);
+        n++;
+    }
+    int lead = n > 1 && city_pc_shaped(t[0], tl[0]);
+    if (lead && n > 2 && tl[0] == 3 && tl[1] >= 2 && tl[1] <= 3 &&
+        strspn(t[0], "0123456789") == 3 && strspn(t[1], "0123456789") == tl[1])
+        lead = 2; /* "182 00" */
+    if (lead > 0) {
+        *pc = t[0];
+        *npc = (size_t)(t[lead - 1] + tl[lead - 1] - t[0]);
+        *city = t[lead];
+        *ncity = (size_t)(t[n - 1] + tl[n - 1] - t[lead]);
+        return true;
+    }
+    if (n >= 1 && tl[n - 1] >= 4 && isdigit((unsigned char)t[n - 1][0]) &&
+        city_pc_shaped(t[n - 1], tl[n - 1])) {
+        *pc = t[n - 1];
+        *npc = tl[n - 1];
+        *city = t[0];
+        *ncity = n > 1 ? (size_t)(t[n - 2] + tl[n - 2] - t[0]) : 0; /* "9490": no city */
+        return true;
+    }
+    return false;
+}
+
 const struct gc_query *gc_plain_query(const struct gc_query *q, struct gc_query *plain, char *buf,
                                       size_t cap)
 {
@@ -290,6 +358,21 @@ const struct gc_query *gc_plain_query(const struct gc_query *q, struct gc_query 
             used += strlen(buf + used) + 1;
             any = true;
         }
+    const char *city, *pc;
+    size_t ncity, npc;
+    if (is_blank(plain->search_text) && !is_blank(plain->city) &&
+        city_postcode(plain->city, &city, &ncity, &pc, &npc) && used + ncity + npc + 2 <= cap) {
+        memcpy(buf + used, city, ncity);
+        buf[used + ncity] = '\0';
+        plain->city = buf + used;
+        used += ncity + 1;
+        if (is_blank(plain->postcode)) { /* else the field's postcode stands */
+            memcpy(buf + used, pc, npc);
+            buf[used + npc] = '\0';
+            plain->postcode = buf + used;
+        }
+        any = true;
+    }
     return any ? plain : q;
 }
 
