@@ -190,6 +190,56 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
     return fp.added;
 }
 
+/* English street types that a query leaves out ("455 Franklin, San Francisco" for Franklin
+ * St), folded as norm_key writes them. */
+static const char *const omitted_types[] = {"street",    "avenu", "road",  "drive", "lane",
+                                            "boulevard", "place", "court", "way",   "terrace"};
+enum { N_OMITTED = sizeof(omitted_types) / sizeof(omitted_types[0]) };
+
+/* Whether the query is read in English: its reading country speaks it, or it has none (every
+ * list). */
+static bool reads_english(const struct gctx *g)
+{
+    const char *langs = g->cc_arg ? norm_country_langs(g->cc_arg) : NULL;
+    return !langs || !*langs || strstr(langs, "en") != NULL;
+}
+
+/*
+ * The streets whose key is the span's key and an English street type that the span leaves
+ * out: the type's lookups, all at once (index_street_first_many), for a span that ends a
+ * name (before a number, a comma or the end) and does not end with a type already. Found
+ * streets are candidates of hyp as with a misspelt type (GC_WEIGHTS.typed_quality).
+ */
+static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
+{
+    if (!(j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) || !reads_english(g))
+        return 0;
+    char keys[N_OMITTED][KEY_MAX];
+    const char *kp[N_OMITTED];
+    size_t kl[N_OMITTED];
+    uint32_t first[N_OMITTED], hash[N_OMITTED];
+    size_t n = 0;
+    for (size_t t = 0; t < N_OMITTED; t++) {
+        size_t tl = strlen(omitted_types[t]);
+        if (len >= tl && memcmp(key + len - tl, omitted_types[t], tl) == 0)
+            return 0; /* it has a type */
+        if (len + tl >= KEY_MAX)
+            continue;
+        memcpy(keys[n], key, len);
+        memcpy(keys[n] + len, omitted_types[t], tl);
+        kp[n] = keys[n];
+        kl[n++] = len + tl;
+    }
+    index_street_first_many(g->ix, kp, kl, n, first, hash);
+    int added = 0;
+    for (size_t k = 0; k < n; k++)
+        if (first[k] != IX_NONE) {
+            gc_add_street_run(g, first[k], hash[k], hyp, GC_WEIGHTS.typed_quality, j - i);
+            added++;
+        }
+    return added;
+}
+
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",
  * "oe", "ue"; ASCII letters, any case). */
 static bool span_has_digraph(const struct gctx *g, int i, int j)
@@ -450,6 +500,8 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
                              &best);
         if (best > 1 && span_has_digraph(g, i, j))
             restored_streets(g, key, kl, g->nhyp, j - i, &best);
+        if (best > 1)
+            typeless_streets(g, i, j, key, kl, g->nhyp);
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
     } else {
