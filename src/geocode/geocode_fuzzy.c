@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The OSA distance of two keys (text/edit.h), max + 1 beyond max; keys of over 64 bytes are
@@ -230,6 +231,76 @@ static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_
         kp[n] = keys[n];
         kl[n++] = len + tl;
     }
+    index_street_first_many(g->ix, kp, kl, n, first, hash);
+    int added = 0;
+    for (size_t k = 0; k < n; k++)
+        if (first[k] != IX_NONE) {
+            gc_add_street_run(g, first[k], hash[k], hyp, GC_WEIGHTS.typed_quality, j - i);
+            added++;
+        }
+    return added;
+}
+
+/* Street types written before the name, folded (norm_fold) and as written: a first word one
+ * edit from one of them is read as it ("Plaç Coprínceps", "Qua Antoine 1er", "Cmí Cap del
+ * Carrer"). */
+static const struct {
+    const char *folded, *written;
+} leading_types[] = {
+    {"rue", "rue"},         {"avenu", "avenue"},        {"boulevard", "boulevard"},
+    {"place", "place"},     {"quai", "quai"},           {"chemin", "chemin"},
+    {"route", "route"},     {"impasse", "impasse"},     {"rua", "rua"},
+    {"avenida", "avenida"}, {"praca", "praça"},         {"travessa", "travessa"},
+    {"largo", "largo"},     {"calle", "calle"},         {"plaza", "plaza"},
+    {"paseo", "paseo"},     {"camino", "camino"},       {"carrer", "carrer"},
+    {"placa", "plaça"},     {"avinguda", "avinguda"},   {"passeig", "passeig"},
+    {"cami", "camí"},       {"carretera", "carretera"}, {"via", "via"},
+    {"viale", "viale"},     {"piazza", "piazza"},       {"corso", "corso"},
+    {"vicolo", "vicolo"},   {"strada", "strada"},       {"ulica", "ulica"},
+    {"namesti", "náměstí"}, {"trida", "třída"},
+};
+enum { N_LEADING = sizeof(leading_types) / sizeof(leading_types[0]) };
+
+/*
+ * The streets of the span [i, j) with its first word, a street type misspelt by one edit, read
+ * as that type: the span's text with the type as written, its key in the reading's languages,
+ * looked up all at once; for a span of two words or more that ends a name. Candidates of hyp
+ * as with a misspelt type at the end (GC_WEIGHTS.typed_quality).
+ */
+static int retyped_streets(struct gctx *g, int i, int j, int hyp)
+{
+    const struct token *t = &g->tok[i];
+    if (j - i < 2 || t->len > 12 ||
+        !(j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike))
+        return 0;
+    char f[64];
+    int fl = norm_fold(t->s, t->len, f, sizeof(f));
+    if (fl < 2)
+        return 0;
+    const char *rest = g->tok[i + 1].s;
+    size_t rl = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - rest);
+    char keys[4][KEY_MAX];
+    const char *kp[4];
+    size_t kl[4];
+    uint32_t first[4], hash[4];
+    size_t n = 0;
+    for (size_t k = 0; k < N_LEADING && n < 4; k++) {
+        const char *ty = leading_types[k].folded;
+        size_t tl = strlen(ty);
+        if (edit_osa(f, (size_t)fl, ty, tl, 1) != 1)
+            continue;
+        char text[KEY_MAX + 16];
+        int m = snprintf(text, sizeof(text), "%s %.*s", leading_types[k].written, (int)rl, rest);
+        if (m < 0 || (size_t)m >= sizeof(text))
+            continue;
+        int l = norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX);
+        if (l <= 0)
+            continue;
+        kp[n] = keys[n];
+        kl[n++] = (size_t)l;
+    }
+    if (n == 0)
+        return 0;
     index_street_first_many(g->ix, kp, kl, n, first, hash);
     int added = 0;
     for (size_t k = 0; k < n; k++)
@@ -500,8 +571,10 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
                              &best);
         if (best > 1 && span_has_digraph(g, i, j))
             restored_streets(g, key, kl, g->nhyp, j - i, &best);
-        if (best > 1)
+        if (best > 1) {
             typeless_streets(g, i, j, key, kl, g->nhyp);
+            retyped_streets(g, i, j, g->nhyp);
+        }
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
     } else {
