@@ -191,11 +191,32 @@ static int fuzzy_streets_within(struct gctx *g, const char *key, size_t len, int
     return fp.added;
 }
 
+/* The streets of the n keys kp (of kl bytes), looked up all at once (index_street_first_many),
+ * as candidates of hyp for a span of span_tokens with a street type read for what the query
+ * wrote (GC_WEIGHTS.typed_quality): their count. */
+static int take_keys(struct gctx *g, const char *const *kp, const size_t *kl, size_t n, int hyp,
+                     int span_tokens)
+{
+    uint32_t first[16], hash[16];
+    assert(n <= 16);
+    if (n == 0)
+        return 0;
+    index_street_first_many(g->ix, kp, kl, n, first, hash);
+    int added = 0;
+    for (size_t k = 0; k < n; k++)
+        if (first[k] != IX_NONE) {
+            gc_add_street_run(g, first[k], hash[k], hyp, GC_WEIGHTS.typed_quality, span_tokens);
+            added++;
+        }
+    return added;
+}
+
 /* English street types that a query leaves out ("455 Franklin, San Francisco" for Franklin
  * St), folded as norm_key writes them. */
 static const char *const omitted_types[] = {"street",    "avenu", "road",  "drive", "lane",
                                             "boulevard", "place", "court", "way",   "terrace"};
 enum { N_OMITTED = sizeof(omitted_types) / sizeof(omitted_types[0]) };
+static_assert(N_OMITTED <= 16, "take_keys takes up to 16 keys");
 
 /* Whether the query is read in English: its reading country speaks it, or it has none (every
  * list). */
@@ -218,7 +239,6 @@ static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_
     char keys[N_OMITTED][KEY_MAX];
     const char *kp[N_OMITTED];
     size_t kl[N_OMITTED];
-    uint32_t first[N_OMITTED], hash[N_OMITTED];
     size_t n = 0;
     for (size_t t = 0; t < N_OMITTED; t++) {
         size_t tl = strlen(omitted_types[t]);
@@ -231,14 +251,7 @@ static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_
         kp[n] = keys[n];
         kl[n++] = len + tl;
     }
-    index_street_first_many(g->ix, kp, kl, n, first, hash);
-    int added = 0;
-    for (size_t k = 0; k < n; k++)
-        if (first[k] != IX_NONE) {
-            gc_add_street_run(g, first[k], hash[k], hyp, GC_WEIGHTS.typed_quality, j - i);
-            added++;
-        }
-    return added;
+    return take_keys(g, kp, kl, n, hyp, j - i);
 }
 
 /* Street types written before the name, folded (norm_fold) and as written: a first word one
@@ -282,7 +295,6 @@ static int retyped_streets(struct gctx *g, int i, int j, int hyp)
     char keys[4][KEY_MAX];
     const char *kp[4];
     size_t kl[4];
-    uint32_t first[4], hash[4];
     size_t n = 0;
     for (size_t k = 0; k < N_LEADING && n < 4; k++) {
         const char *ty = leading_types[k].folded;
@@ -299,16 +311,7 @@ static int retyped_streets(struct gctx *g, int i, int j, int hyp)
         kp[n] = keys[n];
         kl[n++] = (size_t)l;
     }
-    if (n == 0)
-        return 0;
-    index_street_first_many(g->ix, kp, kl, n, first, hash);
-    int added = 0;
-    for (size_t k = 0; k < n; k++)
-        if (first[k] != IX_NONE) {
-            gc_add_street_run(g, first[k], hash[k], hyp, GC_WEIGHTS.typed_quality, j - i);
-            added++;
-        }
-    return added;
+    return take_keys(g, kp, kl, n, hyp, j - i);
 }
 
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",

@@ -602,14 +602,14 @@ static bool contact_part(const struct gctx *g, const unsigned *kinds, int a, int
     bool digit = false, address = false;
     for (int k = a; k < b; k++) {
         const struct token *t = &g->tok[k];
-        bool at = memchr(t->s, '@', t->len) != NULL;
         for (size_t i = 0; i < t->len && !digit; i++)
             digit = isdigit((unsigned char)t->s[i]);
-        address |= at || (t->len > 4 && strncasecmp(t->s, "www.", 4) == 0) ||
+        address |= memchr(t->s, '@', t->len) != NULL ||
+                   (t->len > 4 && strncasecmp(t->s, "www.", 4) == 0) ||
                    (t->len > 7 && strncasecmp(t->s, "http", 4) == 0 && memchr(t->s, ':', t->len));
     }
     const char *s = g->tok[a].s;
-    return address || ((kinds[a] & NORM_SEG_CONTACT) && (digit || address)) ||
+    return address || ((kinds[a] & NORM_SEG_CONTACT) && digit) ||
            (s[0] == '+' && g->tok[a].len > 1 && isdigit((unsigned char)s[1]));
 }
 
