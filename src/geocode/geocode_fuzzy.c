@@ -226,24 +226,38 @@ static bool reads_english(const struct gctx *g)
     return !langs || !*langs || strstr(langs, "en") != NULL;
 }
 
+/* Whether the span [i, j) may be a street less its English type: it ends a name (before a
+ * number, a comma or the end) of a query read in English. */
+static bool typeless_may(const struct gctx *g, int i, int j)
+{
+    (void)i;
+    return (j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) && reads_english(g);
+}
+
 /*
  * The streets whose key is the span's key and an English street type that the span leaves
- * out: the type's lookups, all at once (index_street_first_many), for a span that ends a
- * name (before a number, a comma or the end) and does not end with a type already. Found
- * streets are candidates of hyp as with a misspelt type (GC_WEIGHTS.typed_quality).
+ * out: the type's lookups, all at once (take_keys), for a span that ends a name (before a
+ * number, a comma or the end) and whose last word is not such a type already ("Railway" is no
+ * "Rail" and a way). Found streets are candidates of hyp as with a misspelt type.
  */
 static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
 {
-    if (!(j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) || !reads_english(g))
+    if (!typeless_may(g, i, j))
         return 0;
+    if (j - i >= 2) { /* its last word a type: "Franklin St" */
+        char pk[KEY_MAX];
+        size_t pl = gc_span_key(g, i, j - 1, pk, sizeof(pk));
+        for (size_t t = 0; pl > 0 && pl < len && memcmp(key, pk, pl) == 0 && t < N_OMITTED; t++)
+            if (strlen(omitted_types[t]) == len - pl &&
+                memcmp(key + pl, omitted_types[t], len - pl) == 0)
+                return 0;
+    }
     char keys[N_OMITTED][KEY_MAX];
     const char *kp[N_OMITTED];
     size_t kl[N_OMITTED];
     size_t n = 0;
     for (size_t t = 0; t < N_OMITTED; t++) {
         size_t tl = strlen(omitted_types[t]);
-        if (len >= tl && memcmp(key + len - tl, omitted_types[t], tl) == 0)
-            return 0; /* it has a type */
         if (len + tl >= KEY_MAX)
             continue;
         memcpy(keys[n], key, len);
@@ -551,12 +565,18 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
     /* a three-letter name is a four-letter one less a letter ("Lch" for "Loch") only where a
      * postcode of the index narrows it: never alone */
     bool short_name = kl == 3 && j - i == 1 && g->has_pc && g->pc_entry != IX_NONE;
-    if (kl < 4 && !short_name)
+    /* a short name or a place's is no misspelt street, but may be a street less its type
+     * ("255 Oak, San Francisco", "87 Clerkenwell, London") */
+    bool typeless_only = kl < 4 && !short_name;
+    if (typeless_only && (far || kl == 0 || !typeless_may(g, i, j)))
         return true;
     if (g->nhyp >= MAX_HYP)
         return false;
-    if (!far && in_place_beside_words(g, i, j))
-        return true;
+    if (!far && !typeless_only && in_place_beside_words(g, i, j)) {
+        if (!typeless_may(g, i, j))
+            return true;
+        typeless_only = true;
+    }
     /* the hypothesis, its number and its towns first: they narrow what is found */
     struct hyp *h = gc_new_hyp(g);
     h->span_i = i;
@@ -565,10 +585,14 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
     gc_leftover_runs(g, h);
     int before = g->ncand, wide_before = g->nwide, best;
     bool missed = false;
-    if (short_name)
+    if (typeless_only)
+        typeless_streets(g, i, j, key, kl, g->nhyp);
+    else if (short_name) {
         fuzzy_streets_within(g, key, kl, 1, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality, FZ_ALL,
                              &best);
-    else if (!far) {
+        if (best > 1)
+            typeless_streets(g, i, j, key, kl, g->nhyp);
+    } else if (!far) {
         int maxd = allowed_edits(kl);
         fuzzy_streets_within(g, key, kl, maxd, g->nhyp, j - i, GC_WEIGHTS.fuzzy_quality, FZ_NEAR,
                              &best);

@@ -93,6 +93,18 @@ UNIT_AFTER = {'de': ['2. OG', 'Stiege 2/Top 5', 'Whg. 4', '3. Stock', 'EG links'
               'pt': ['3º Esq.', '2º Dto', 'r/c Esq.', '1º andar'], 'fr': ['bloc A, 5e étage', 'Bât. B', 'Apt 12, 3e étage'],
               'en-gb': ['Suite 4', 'Floor 2'], 'en-us': ['Apt 4B', 'Suite 210', '# 12', 'Unit 3']}
 UNIT_BEFORE = {'en-gb': ['Flat 2', 'Flat 14B', 'Unit 5'], 'fr': ['Bât. C, Esc. 2']}
+# A building's name in the address block, after the street (or before it), as letters carry it.
+BUILDING = {'de': ['Gebäude B', 'Gebäude Nord'], 'ca': ['Edifici Areny', 'Edifici Els Arcs'],
+            'pt': ['Edifício Atlântico', 'Edifício Central'],
+            'fr': ['Immeuble Le Forum', 'Résidence Les Pins', 'Immeuble « Le Métropole »'],
+            'cs': [], 'en-gb': [], 'en-us': []}
+# Telephone, fax, mail and web lines of a letterhead's address block.
+CONTACT = ['Tel. +{cc} {n1} {n2}', 'Tel.: {n1} {n2}', 'Fax +{cc} {n1} {n2}', '+{cc} {n1} {n2}',
+           'E-Mail: info@example.com', 'www.example.com', 'Phone {n1}-{n2}']
+DIAL = {'LIE': '423', 'DEU': '49', 'CZE': '420', 'USA': '1', 'AND': '376', 'PRT': '351',
+        'MCO': '377', 'GBR': '44'}
+# English street types a writer leaves out ("455 Franklin, San Francisco").
+OMITTED = r'\s+(Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Place|Pl|Court|Ct|Way|Terrace|Ter)$'
 # English ordinals and directionals (capability 10: "S Broadway").
 US_DIRS = {'North': 'N', 'South': 'S', 'East': 'E', 'West': 'W'}
 
@@ -172,6 +184,12 @@ def load(data, area):
         for r in out:
             r['street'] = title_us(r['street'])
             r['city'] = title_us(r['city'])
+    # how many streets of the area each name without its English type has (v_type_omitted)
+    names = defaultdict(int)
+    for s in {r['street'] for r in out}:
+        names[re.sub(OMITTED, '', s).lower()] += 1
+    for r in out:
+        r['ambiguous_name'] = names
     return out
 
 
@@ -339,6 +357,61 @@ def v_us_directional(r, lang, rnd, cname):
     return plain(r, lang, street=US_DIRS[w[0]] + s[len(w[0]):])
 
 
+def v_building_line(r, lang, rnd, cname):
+    """A building's name as its own part after the street, or set off by a dash, or before
+    the street: "28 Boulevard X – Immeuble « Le Forum », 98000 Monaco"."""
+    if not BUILDING.get(lang):
+        return None
+    b = rnd.choice(BUILDING[lang])
+    s = street_number(r['street'], r['number'], lang)
+    loc = locality(r, lang)
+    kind = rnd.randrange(3)
+    line = f'{b}, {s}' if kind == 0 else f'{s} – {b}' if kind == 1 else f'{s}, {b}'
+    return f'{line}, {loc}' if loc else line
+
+
+def v_contact_line(r, lang, rnd, cname, iso3=None):
+    """A telephone, fax, mail or web part after the address, as a letterhead has it."""
+    c = rnd.choice(CONTACT).format(cc=DIAL.get(iso3, '41'), n1=rnd.randrange(200, 999),
+                                   n2=rnd.randrange(1000, 9999))
+    return f'{plain(r, lang)}, {c}'
+
+
+def v_type_omitted(r, lang, rnd, cname):
+    """An English street without its type: "455 Franklin, San Francisco" (only where no other
+    street of the area has that name with another type: the query names one street)."""
+    if lang not in ('en-us', 'en-gb'):
+        return None
+    name = re.sub(OMITTED, '', r['street'])
+    if name == r['street'] or not name.strip() or r.get('ambiguous_name', {}).get(name.lower(), 2) > 1:
+        return None
+    return plain(r, lang, street=name)
+
+
+def copied(q, rnd):
+    """The text as a copy from a web page or spreadsheet gives it: no-break or narrow no-break
+    spaces for some spaces, a soft hyphen in a long word, full-width digits for the number."""
+    out = []
+    for ch in q:
+        if ch == ' ' and rnd.random() < 0.5:
+            ch = rnd.choice(['\u00a0', '\u202f', '\u2009'])
+        out.append(ch)
+    q = ''.join(out)
+    words = q.split(' ')
+    long = [i for i, w in enumerate(words) if len(w) >= 8 and w.isalpha()]
+    if long and rnd.random() < 0.5:
+        i = rnd.choice(long)
+        words[i] = words[i][:4] + '\u00ad' + words[i][4:]
+        q = ' '.join(words)
+    if rnd.random() < 0.3:
+        q = re.sub(r'\d', lambda m: chr(0xFF10 + int(m.group())), q, count=3)
+    return q
+
+
+def v_copied_text(r, lang, rnd, cname):
+    return plain(r, lang)
+
+
 VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_type),
             ('article_dropped', v_article_dropped), ('company_line', v_company_line),
             ('glued_number', v_glued_number), ('inline_unit', v_inline_unit),
@@ -346,7 +419,9 @@ VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_typ
             ('caps_country', v_caps_country), ('numbered_street', v_numbered_street),
             ('number_forms', v_number_forms), ('typo_short', v_typo_short),
             ('us_directional', v_us_directional), ('glued_word_number', v_glued_word_number),
-            ('number_word', v_number_word)]
+            ('number_word', v_number_word), ('building_line', v_building_line),
+            ('contact_line', v_contact_line), ('type_omitted', v_type_omitted),
+            ('copied_text', v_copied_text)]
 
 
 def main():
@@ -378,10 +453,12 @@ def main():
                 if k >= a.per_variant:
                     break
                 r = rows[i]
-                q = fn(r, lang, rnd, cname)
+                q = fn(r, lang, rnd, cname, iso3) if variant == 'contact_line' else fn(r, lang, rnd, cname)
                 if not q:
                     continue
                 q = ' '.join(q.replace('|', ' ').split())
+                if variant == 'copied_text':
+                    q = copied(q, rnd)
                 rid = f'{name}-{variant}-{k:04d}'
                 country = '' if variant == 'caps_country' else iso3
                 files[variant].write(f'{rid}|{q}|{country}\n')
