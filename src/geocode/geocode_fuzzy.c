@@ -226,11 +226,10 @@ static bool reads_english(const struct gctx *g)
     return !langs || !*langs || strstr(langs, "en") != NULL;
 }
 
-/* Whether the span [i, j) may be a street less its English type: it ends a name (before a
- * number, a comma or the end) of a query read in English. */
-static bool typeless_may(const struct gctx *g, int i, int j)
+/* Whether a span that ends before token j may be a street less its English type: it ends a
+ * name (before a number, a comma or the end) of a query read in English. */
+static bool typeless_may(const struct gctx *g, int j)
 {
-    (void)i;
     return (j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) && reads_english(g);
 }
 
@@ -242,7 +241,7 @@ static bool typeless_may(const struct gctx *g, int i, int j)
  */
 static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
 {
-    if (!typeless_may(g, i, j))
+    if (!typeless_may(g, j))
         return 0;
     if (j - i >= 2) { /* its last word a type: "Franklin St" */
         char pk[KEY_MAX];
@@ -568,12 +567,12 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
     /* a short name or a place's is no misspelt street, but may be a street less its type
      * ("255 Oak, San Francisco", "87 Clerkenwell, London") */
     bool typeless_only = kl < 4 && !short_name;
-    if (typeless_only && (far || kl == 0 || !typeless_may(g, i, j)))
+    if (typeless_only && (far || kl == 0 || !typeless_may(g, j)))
         return true;
     if (g->nhyp >= MAX_HYP)
         return false;
     if (!far && !typeless_only && in_place_beside_words(g, i, j)) {
-        if (!typeless_may(g, i, j))
+        if (!typeless_may(g, j))
             return true;
         typeless_only = true;
     }
