@@ -516,10 +516,29 @@ static bool street_unplaced(struct gctx *g)
 {
     const struct cand *top = &g->cand[g->order[0]];
     const struct ix_street *ts = &g->v->streets[top->street];
-    if (top->street_q < 1 || top->level != GL_HOUSENUMBER || !ts->country[0])
+    if (top->level != GL_HOUSENUMBER || !ts->country[0])
         return false;
     bool other_town = false;
-    for (int i = 0; i < g->ncand; i++) {
+    if (top->street_q < 1) {
+        /* a misspelt name: when other towns' streets of the name are answers too, the answer
+         * is a list marked ambiguous; when those lack the number they were dropped as nothing
+         * agreed with them, and the one town's house would be answered as if it were certain:
+         * the index's run of the name has them */
+        if (top->confirmed || top->mq_state > 0)
+            return false;
+        for (int i = 0; i < g->ncand; i++) {
+            const struct ix_street *s = &g->v->streets[g->cand[i].street];
+            if (s->key == ts->key && gc_other_town(g->v, s, g->v, ts))
+                return false;
+        }
+        const char *key = ix_str(g->v, ts->key);
+        uint32_t e = index_street_first(g->ix, key, strlen(key));
+        uint32_t end = e == IX_NONE ? e : index_street_run_end(g->ix, e);
+        for (; e < end && !other_town; e++)
+            other_town = memcmp(g->v->streets[e].country, ts->country, 2) == 0 &&
+                         gc_other_town(g->v, &g->v->streets[e], g->v, ts);
+    }
+    for (int i = 0; i < g->ncand && top->street_q >= 1; i++) {
         const struct cand *c = &g->cand[i];
         const struct ix_street *s = &g->v->streets[c->street];
         if (s->key != ts->key || c->street_q < 1 || memcmp(s->country, ts->country, 2) != 0)

@@ -1390,16 +1390,15 @@ static bool reach_of(const struct asked *a, const struct outside *out)
 
 /*
  * Whether one index over members[0..n) would find the street of its best answer c (of member
- * top) unplaced (geocode_forward.c, street_unplaced): a house number on a street spelt as
- * written, in a query that gives no town, postcode or region, whose name another member has
- * in another town of c's country (top's own other towns it has weighed itself).
+ * top) unplaced (geocode_forward.c, street_unplaced): a house number on a street, spelt as
+ * written or not, in a query that gives no town, postcode or region, whose name another member
+ * has in another town of c's country (top's own other towns it has weighed itself).
  */
 static bool street_unplaced(const struct gc_set *s, const size_t *members, size_t n, size_t top,
                             const struct gc_candidate *c)
 {
-    if (c->level != GL_HOUSENUMBER || c->mq[MQ_STREET] < 1 || !c->country[0] ||
-        c->mq[MQ_POSTCODE] >= 0 || c->mq[MQ_CITY] >= 0 || c->mq[MQ_DISTRICT] >= 0 ||
-        c->mq[MQ_STATE] >= 0)
+    if (c->level != GL_HOUSENUMBER || !c->country[0] || c->mq[MQ_POSTCODE] >= 0 ||
+        c->mq[MQ_CITY] >= 0 || c->mq[MQ_DISTRICT] >= 0 || c->mq[MQ_STATE] >= 0)
         return false;
     const struct ix_street *ts = street_of(&s->m[top], c);
     if (!ts)
