@@ -233,6 +233,15 @@ static bool typeless_may(const struct gctx *g, int j)
     return (j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) && reads_english(g);
 }
 
+/* Whether the span [i, j) stands beside the house number in its part ("87 Clerkenwell",
+ * "Oak 255"): where a street without its type is read even in a short name or a place's. */
+static bool beside_number(const struct gctx *g, int i, int j)
+{
+    const struct token *t = g->tok;
+    return (i > 0 && t[i - 1].numlike && !t[i - 1].used && !t[i - 1].comma_after) ||
+           (j < g->ntok && t[j].numlike && !t[j].used && !t[j - 1].comma_after);
+}
+
 /*
  * The streets whose key is the span's key and an English street type that the span leaves
  * out: the type's lookups, all at once (take_keys), for a span that ends a name (before a
@@ -567,12 +576,12 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
     /* a short name or a place's is no misspelt street, but may be a street less its type
      * ("255 Oak, San Francisco", "87 Clerkenwell, London") */
     bool typeless_only = kl < 4 && !short_name;
-    if (typeless_only && (far || kl == 0 || !typeless_may(g, j)))
+    if (typeless_only && (far || kl == 0 || !typeless_may(g, j) || !beside_number(g, i, j)))
         return true;
     if (g->nhyp >= MAX_HYP)
         return false;
     if (!far && !typeless_only && in_place_beside_words(g, i, j)) {
-        if (!typeless_may(g, j))
+        if (!typeless_may(g, j) || !beside_number(g, i, j))
             return true;
         typeless_only = true;
     }
