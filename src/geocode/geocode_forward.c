@@ -502,6 +502,20 @@ bool gc_other_town(const struct index_view *va, const struct ix_street *a,
            (gap >= STREET_GAP_M && strcmp(ix_str(va, a->city), ix_str(vb, b->city)) != 0);
 }
 
+bool gc_name_elsewhere(const struct index *ix, const struct index_view *vb,
+                       const struct ix_street *b)
+{
+    const struct index_view *v = index_view(ix);
+    const char *key = ix_str(vb, b->key);
+    uint32_t e = index_street_first(ix, key, strlen(key));
+    uint32_t end = e == IX_NONE ? e : index_street_run_end(ix, e);
+    for (; e < end; e++)
+        if (memcmp(v->streets[e].country, b->country, 2) == 0 &&
+            gc_other_town(v, &v->streets[e], vb, b))
+            return true;
+    return false;
+}
+
 /*
  * Whether the best answer is a street name and house number that the query does not place:
  * the same name in several towns of one country, and neither a postcode, a locality nor a
@@ -531,23 +545,19 @@ static bool street_unplaced(struct gctx *g)
             if (s->key == ts->key && gc_other_town(g->v, s, g->v, ts))
                 return false;
         }
-        const char *key = ix_str(g->v, ts->key);
-        uint32_t e = index_street_first(g->ix, key, strlen(key));
-        uint32_t end = e == IX_NONE ? e : index_street_run_end(g->ix, e);
-        for (; e < end && !other_town; e++)
-            other_town = memcmp(g->v->streets[e].country, ts->country, 2) == 0 &&
-                         gc_other_town(g->v, &g->v->streets[e], g->v, ts);
-    }
-    for (int i = 0; i < g->ncand && top->street_q >= 1; i++) {
-        const struct cand *c = &g->cand[i];
-        const struct ix_street *s = &g->v->streets[c->street];
-        if (s->key != ts->key || c->street_q < 1 || memcmp(s->country, ts->country, 2) != 0)
-            continue;
-        if (c->confirmed || c->mq_state > 0)
-            return false;
-        /* another town's street; not a part of the same street that the data splits by
-         * locality (a road through two boroughs) */
-        other_town |= gc_other_town(g->v, s, g->v, ts);
+        other_town = gc_name_elsewhere(g->ix, g->v, ts);
+    } else {
+        for (int i = 0; i < g->ncand; i++) {
+            const struct cand *c = &g->cand[i];
+            const struct ix_street *s = &g->v->streets[c->street];
+            if (s->key != ts->key || c->street_q < 1 || memcmp(s->country, ts->country, 2) != 0)
+                continue;
+            if (c->confirmed || c->mq_state > 0)
+                return false;
+            /* another town's street; not a part of the same street that the data splits by
+             * locality (a road through two boroughs) */
+            other_town |= gc_other_town(g->v, s, g->v, ts);
+        }
     }
     if (other_town && !g->cc[0]) {
         memcpy(g->cc, ts->country, 2);

@@ -226,11 +226,17 @@ static bool reads_english(const struct gctx *g)
     return !langs || !*langs || strstr(langs, "en") != NULL;
 }
 
+/* Whether a span that ends before token j ends a name: before a number, a comma or the end. */
+static bool ends_name(const struct gctx *g, int j)
+{
+    return j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike;
+}
+
 /* Whether a span that ends before token j may be a street less its English type: it ends a
- * name (before a number, a comma or the end) of a query read in English. */
+ * name of a query read in English. */
 static bool typeless_may(const struct gctx *g, int j)
 {
-    return (j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike) && reads_english(g);
+    return ends_name(g, j) && reads_english(g);
 }
 
 /* Whether the span [i, j) stands beside the house number in its part ("87 Clerkenwell",
@@ -305,8 +311,7 @@ enum { N_LEADING = sizeof(leading_types) / sizeof(leading_types[0]) };
 static int retyped_streets(struct gctx *g, int i, int j, int hyp)
 {
     const struct token *t = &g->tok[i];
-    if (j - i < 2 || t->len > 12 ||
-        !(j == g->ntok || g->tok[j - 1].comma_after || g->tok[j].numlike))
+    if (j - i < 2 || t->len > 12 || !ends_name(g, j))
         return 0;
     char f[64];
     int fl = norm_fold(t->s, t->len, f, sizeof(f));

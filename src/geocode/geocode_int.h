@@ -296,6 +296,10 @@ double gc_extent_gap_m(const struct ix_street *a, const struct ix_street *b);
 /* Whether street a (of the index viewed by va) and b (of vb), of one name, are in two towns. */
 bool gc_other_town(const struct index_view *va, const struct ix_street *a,
                    const struct index_view *vb, const struct ix_street *b);
+/* Whether index ix has a street of b's name (b of the index viewed by vb) in b's country and in
+ * another town than b (gc_other_town). */
+bool gc_name_elsewhere(const struct index *ix, const struct index_view *vb,
+                       const struct ix_street *b);
 /* The answer one index gives q when its best answer is a house number on a street spelt as
  * written that the query does not place and that country cc has in several towns: cc's area,
  * ambiguous, or none (an index set's street in several members: geocode_set.c). */

@@ -1404,19 +1404,9 @@ static bool street_unplaced(const struct gc_set *s, const size_t *members, size_
     if (!ts)
         return false;
     const struct index_view *vt = index_view(s->m[top].ix);
-    const char *key = ix_str(vt, ts->key);
-    for (size_t i = 0; i < n; i++) {
-        if (members[i] == top)
-            continue;
-        const struct index *ix = s->m[members[i]].ix;
-        const struct index_view *v = index_view(ix);
-        uint32_t e = index_street_first(ix, key, strlen(key));
-        uint32_t end = e == IX_NONE ? e : index_street_run_end(ix, e);
-        for (; e < end; e++)
-            if (memcmp(v->streets[e].country, ts->country, 2) == 0 &&
-                gc_other_town(v, &v->streets[e], vt, ts))
-                return true;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (members[i] != top && gc_name_elsewhere(s->m[members[i]].ix, vt, ts))
+            return true;
     return false;
 }
 
@@ -1678,8 +1668,8 @@ int gc_set_forward(const struct gc_set *s, const struct gc_query *q, struct gc_r
     counts.conflict.i = -1;
     memcpy(counts.api.main_cc, s->main_cc, sizeof(s->main_cc));
     char plain[GC_PLAIN_TEXT]; /* the members read the plain query, and route by it */
-    struct gc_query counted;
-    counted = *gc_plain_query(q, &counted, plain, sizeof(plain));
+    struct gc_query plain_q;
+    struct gc_query counted = *gc_plain_query(q, &plain_q, plain, sizeof(plain));
     counted.set = s->n > 1 ? &counts.api : NULL;
     int rc = forward_set(s, &counted, out, tmp);
     if (rc < 0 || counts.conflict.i < 0 || !counted.in_set || counted.read_as_street ||

@@ -222,7 +222,9 @@ static void hier_boundaries(const struct osm *o, double lat, double lon, const c
 {
     const struct bnd *best[H_N] = {0};
     long cell = bnd_cell(o, lat, lon);
-    for (size_t k = cell < 0 ? 0 : o->grid[cell]; cell >= 0 && k < o->grid[cell + 1]; k++) {
+    if (cell < 0)
+        return; /* no boundary holds the point */
+    for (size_t k = o->grid[cell]; k < o->grid[cell + 1]; k++) {
         const struct bnd *b = &OSM_AT(o->bnds, struct bnd, o->grid_ix[k]);
         if (bnd_better(b, best[b->bucket]) && osm_bnd_contains(o, b, lat, lon))
             best[b->bucket] = b;

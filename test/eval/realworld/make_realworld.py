@@ -101,8 +101,8 @@ BUILDING = {'de': ['Gebäude B', 'Gebäude Nord'], 'ca': ['Edifici Areny', 'Edif
 # Telephone, fax, mail and web lines of a letterhead's address block.
 CONTACT = ['Tel. +{cc} {n1} {n2}', 'Tel.: {n1} {n2}', 'Fax +{cc} {n1} {n2}', '+{cc} {n1} {n2}',
            'E-Mail: info@example.com', 'www.example.com', 'Phone {n1}-{n2}']
-DIAL = {'LIE': '423', 'DEU': '49', 'CZE': '420', 'USA': '1', 'AND': '376', 'PRT': '351',
-        'MCO': '377', 'GBR': '44'}
+DIAL = {'Liechtenstein': '423', 'Deutschland': '49', 'Germany': '49', 'Česká republika': '420',
+        'USA': '1', 'Andorra': '376', 'Portugal': '351', 'Monaco': '377', 'United Kingdom': '44'}
 # English street types a writer leaves out ("455 Franklin, San Francisco").
 OMITTED = r'\s+(Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Place|Pl|Court|Ct|Way|Terrace|Ter)$'
 # English ordinals and directionals (capability 10: "S Broadway").
@@ -370,9 +370,9 @@ def v_building_line(r, lang, rnd, cname):
     return f'{line}, {loc}' if loc else line
 
 
-def v_contact_line(r, lang, rnd, cname, iso3=None):
+def v_contact_line(r, lang, rnd, cname):
     """A telephone, fax, mail or web part after the address, as a letterhead has it."""
-    c = rnd.choice(CONTACT).format(cc=DIAL.get(iso3, '41'), n1=rnd.randrange(200, 999),
+    c = rnd.choice(CONTACT).format(cc=DIAL[cname], n1=rnd.randrange(200, 999),
                                    n2=rnd.randrange(1000, 9999))
     return f'{plain(r, lang)}, {c}'
 
@@ -453,7 +453,7 @@ def main():
                 if k >= a.per_variant:
                     break
                 r = rows[i]
-                q = fn(r, lang, rnd, cname, iso3) if variant == 'contact_line' else fn(r, lang, rnd, cname)
+                q = fn(r, lang, rnd, cname)
                 if not q:
                     continue
                 q = ' '.join(q.replace('|', ' ').split())
