@@ -40,19 +40,26 @@
 #define NCOLS 19
 
 struct set {
-    const char *name; /* geocode_<name>.tsv */
-    const char *data; /* under $GB_SHARED/data */
+    const char *name;    /* geocode_<name>.tsv */
+    const char *data[3]; /* under $GB_SHARED/data, one index of them all */
     struct index *ix;
 };
 
 static struct set SETS[] = {
-    {"li", "osm/liechtenstein-2026-03-29.osm.pbf", NULL},
-    {"prague", "osm/prague-small-2020-01.osm.pbf", NULL},
-    {"lauf", "osm/lauf-2020-01-15.osm.pbf", NULL},
-    {"sf", "openaddresses/us-ca-san-francisco-excerpt.csv", NULL},
-    {"andorra", "osm/valhalla-docker-andorra-latest.osm.pbf", NULL},
-    {"porto", "osm/valhalla-bench-porto.osm.pbf", NULL},
-    {"monaco", "osm/nominatim-monaco-latest.osm.pbf", NULL},
+    {"li", {"osm/liechtenstein-2026-03-29.osm.pbf"}, NULL},
+    {"prague", {"osm/prague-small-2020-01.osm.pbf"}, NULL},
+    {"lauf", {"osm/lauf-2020-01-15.osm.pbf"}, NULL},
+    {"sf", {"openaddresses/us-ca-san-francisco-excerpt.csv"}, NULL},
+    {"andorra", {"osm/valhalla-docker-andorra-latest.osm.pbf"}, NULL},
+    {"porto", {"osm/valhalla-bench-porto.osm.pbf"}, NULL},
+    {"monaco", {"osm/nominatim-monaco-latest.osm.pbf"}, NULL},
+    /* one main country (at least 80 % of the addresses: gc_main_country) and another */
+    {"li_sf",
+     {"osm/liechtenstein-2026-03-29.osm.pbf", "openaddresses/us-ca-san-francisco-excerpt.csv"},
+     NULL},
+    {"prague_monaco",
+     {"osm/prague-small-2020-01.osm.pbf", "osm/nominatim-monaco-latest.osm.pbf"},
+     NULL},
 };
 #define NSETS (sizeof(SETS) / sizeof(SETS[0]))
 
@@ -62,24 +69,27 @@ static const char *env_or(const char *name, const char *def)
     return v && *v ? v : def;
 }
 
-/* Import one data file into an index at GB_TMP/geocode-<name>.gbx and open it. */
-static struct index *build(const char *name, const char *data)
+/* Import the data files (up to a NULL) into one index at GB_TMP/geocode-<name>.gbx and open
+ * it. */
+static struct index *build(const char *name, const char *const *data)
 {
     char in[1024], out[1024], err[512] = "";
-    snprintf(in, sizeof(in), "%s/data/%s", env_or("GB_SHARED", "../shared"), data);
     snprintf(out, sizeof(out), "%s/geocode-%s.gbx", env_or("GB_TMP", "/tmp"), name);
     struct index_builder *b = NULL;
     assert_int_equal(index_builder_new(&b), 0);
-    enum import_format fmt;
-    assert_int_equal(import_detect(in, &fmt), 0);
-    assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
-    struct rec_sink sink = index_builder_sink(b);
-    struct import_stats st;
-    memset(&st, 0, sizeof(st));
-    int rc = import_file(in, fmt, &sink, &st, err, sizeof(err));
-    if (rc < 0)
-        fail_msg("import %s: %s", in, err);
-    rc = index_builder_write(b, out, err, sizeof(err));
+    for (; *data; data++) {
+        snprintf(in, sizeof(in), "%s/data/%s", env_or("GB_SHARED", "../shared"), *data);
+        enum import_format fmt;
+        assert_int_equal(import_detect(in, &fmt), 0);
+        assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
+        struct rec_sink sink = index_builder_sink(b);
+        struct import_stats st;
+        memset(&st, 0, sizeof(st));
+        int rc = import_file(in, fmt, &sink, &st, err, sizeof(err));
+        if (rc < 0)
+            fail_msg("import %s: %s", in, err);
+    }
+    int rc = index_builder_write(b, out, err, sizeof(err));
     if (rc < 0)
         fail_msg("write %s: %s", out, err);
     index_builder_free(b);
@@ -574,6 +584,8 @@ int main(void)
         {"test_cases_andorra", test_cases, NULL, NULL, "andorra"},
         {"test_cases_porto", test_cases, NULL, NULL, "porto"},
         {"test_cases_monaco", test_cases, NULL, NULL, "monaco"},
+        {"test_cases_li_sf", test_cases, NULL, NULL, "li_sf"},
+        {"test_cases_prague_monaco", test_cases, NULL, NULL, "prague_monaco"},
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_optional_words),
         cmocka_unit_test(test_relevance_counts_words_over),

@@ -138,8 +138,10 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
     else if (reading) {
         memcpy(g->guess_cc, reading, 3);
         g->cc_arg = g->guess_cc;
-    } else
+    } else {
         g->cc_arg = only_country(g);
+        g->main_guess = g->cc_arg != NULL;
+    }
     if (!is_blank(q->postcode))
         gc_set_postcode(g, q->postcode, strlen(q->postcode));
 }
@@ -687,11 +689,66 @@ static bool other_reading(struct gctx *g, bool house, char reading[3])
     return true;
 }
 
-/* q read in the languages its words ask for (other_reading). */
+/* What an answer is ranked by among the readings of a query: its first candidate's level, then
+ * its relevance. */
+struct answer_rank {
+    enum gc_level level;
+    double relevance;
+};
+
+static struct answer_rank answer_rank(const struct gc_result *out)
+{
+    return out->n > 0 ? (struct answer_rank){out->c[0].level, out->c[0].relevance}
+                      : (struct answer_rank){GL_NONE, 0};
+}
+
+static bool ranks_above(struct answer_rank a, struct answer_rank b)
+{
+    return a.level > b.level || (a.level == b.level && a.relevance > b.relevance + 1e-9);
+}
+
+/*
+ * A query read in the languages of the index's main country (gc_main_guessed) reads another
+ * country's words as that country does: "Bd" is no boulevard in Czech, "St" is "Sankt" in
+ * German, Portuguese "Sá" a company's legal form. When that reading finds no house, the query
+ * is read again in the language list of each other country of the index (readings); the
+ * answer that ranks first (answer_rank) is out's, the main country's on a tie. rc: the first
+ * reading's.
+ */
+static int main_or_other_reading(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                                 struct gc_result *out, int rc)
+{
+    if (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER)
+        return rc;
+    char main_cc[3], cc[READINGS][3];
+    memcpy(main_cc, g->guess_cc, 3);
+    const char *main_langs = norm_country_langs(main_cc);
+    int n = readings(g->v, cc), pick = -1, last = -1;
+    struct answer_rank best = answer_rank(out);
+    for (int k = 0; k < n && best.level < GL_HOUSENUMBER; k++) {
+        if (strcmp(norm_country_langs(cc[k]), main_langs) == 0)
+            continue;
+        if ((rc = forward(g, ix, q, cc[k], out)) < 0)
+            return rc;
+        last = k;
+        struct answer_rank r = answer_rank(out);
+        if (ranks_above(r, best)) {
+            best = r;
+            pick = k;
+        }
+    }
+    if (pick == last) /* out holds it (or the first reading, when no other was read) */
+        return rc;
+    return forward(g, ix, q, pick >= 0 ? cc[pick] : NULL, out);
+}
+
+/* q read in the languages its words ask for (other_reading, main_or_other_reading). */
 static int read_query(struct gctx *g, const struct index *ix, const struct gc_query *q,
                       struct gc_result *out)
 {
     int rc = forward(g, ix, q, NULL, out);
+    if (rc >= 0 && gc_main_guessed(g))
+        return main_or_other_reading(g, ix, q, out, rc);
     char reading[3];
     bool house = rc >= 0 && house_as_written(out);
     if (rc < 0 || !other_reading(g, house, reading))

@@ -194,6 +194,7 @@ struct gctx {
     char focus[3];
     const char *cc_arg; /* cc or NULL for norm_* */
     char guess_cc[3];   /* the country that names are read in when the query gives none */
+    bool main_guess;    /* cc_arg is the index's main country, which the query does not name */
     bool structured;
     /* postcode */
     bool has_pc;
@@ -382,6 +383,14 @@ static inline bool gc_main_country(uint64_t best, uint64_t total)
 {
     return best > 0 && best * 5 >= total * 4;
 }
+
+/* Whether names are read in the index's main country's languages because the query names no
+ * country (gctx.main_guess), not in those of a country it names or of its postcode's. */
+static inline bool gc_main_guessed(const struct gctx *g)
+{
+    return g->main_guess && g->cc_arg == g->guess_cc;
+}
+
 /* Free-form text: tokens, postcode, country and the exact street hypotheses. */
 void gc_parse_free(struct gctx *g, const char *text);
 

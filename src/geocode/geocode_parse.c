@@ -38,15 +38,40 @@ static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, 
                                uint32_t *run);
 static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc);
 
-/* A query that names no country is read in the languages of its postcode's (free text does
- * so where it finds the postcode, gc_parse_free). */
+/* Whether postcode key (len bytes) is one of country cc in the index, or in another member of
+ * its index set (gc_query.set). */
+static bool pc_key_in(const struct gctx *g, const char *key, size_t len, const char *cc)
+{
+    const struct index_view *v = g->v;
+    for (uint32_t e = index_postcode_first(g->ix, key, len);
+         e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
+         e++)
+        if (memcmp(v->postcodes[e].country, cc, 2) == 0)
+            return true;
+    const struct gc_set_lookup *set = g->q->set;
+    char found_cc[3];
+    return set && set->postcode_country(set->ctx, key, len, cc, found_cc);
+}
+
+/* A query that names no country is read in the languages of its postcode's country pc_cc (key:
+ * the postcode's, len bytes); so is one read in the index's main country's (gctx.main_guess)
+ * when the postcode is none of that country's ("98000" in an index of Czechia and Monaco). */
+static void postcode_reading_of(struct gctx *g, const char *pc_cc, const char *key, size_t len)
+{
+    if (!pc_cc[0] || (g->cc_arg && !(gc_main_guessed(g) && !pc_key_in(g, key, len, g->cc_arg))))
+        return;
+    memcpy(g->guess_cc, pc_cc, 2);
+    g->guess_cc[2] = '\0';
+    g->cc_arg = g->guess_cc;
+    g->main_guess = false;
+    g->memo_cc = NULL; /* the same buffer, another country: the span memo is forgotten */
+}
+
+/* postcode_reading_of the query's postcode, found in this index (gctx.pc_entry). */
 static void postcode_reading(struct gctx *g)
 {
-    if (!g->cc_arg && g->pc_entry != IX_NONE && g->v->postcodes[g->pc_entry].country[0]) {
-        memcpy(g->guess_cc, g->v->postcodes[g->pc_entry].country, 2);
-        g->guess_cc[2] = '\0';
-        g->cc_arg = g->guess_cc;
-    }
+    if (g->pc_entry != IX_NONE)
+        postcode_reading_of(g, g->v->postcodes[g->pc_entry].country, g->pc_key, strlen(g->pc_key));
 }
 
 /* One form a postcode is looked up in: its key (len k, NUL-terminated) in country cc (NULL:
@@ -96,17 +121,16 @@ static bool postcode_elsewhere(struct gctx *g, const struct pc_form *f, int nf)
         return false;
     char pc_cc[3];
     bool found = false;
-    for (int x = 0; x < nf && !found; x++)
+    int x;
+    for (x = 0; x < nf && !found; x++)
         found = f[x].k >= 3 && set->postcode_country(set->ctx, f[x].key, f[x].k,
                                                      f[x].cc    ? f[x].cc
                                                      : g->cc[0] ? g->cc
                                                                 : NULL,
                                                      pc_cc);
     g->pc_elsewhere |= found;
-    if (found && !g->cc_arg && pc_cc[0]) {
-        memcpy(g->guess_cc, pc_cc, 3);
-        g->cc_arg = g->guess_cc;
-    }
+    if (found)
+        postcode_reading_of(g, pc_cc, f[x - 1].key, f[x - 1].k);
     return found;
 }
 
@@ -569,15 +593,27 @@ static bool recipient_part(const struct gctx *g, const unsigned *kinds, int a, i
     return false;
 }
 
-/* Whether the key of tokens [i, j) names a street of the index or (a set's member) of the
- * set. */
-static bool span_names_street(struct gctx *g, int i, int j)
+/* Whether key (kl bytes) is a street of the index or (a set's member) of the set. */
+static bool key_names_street(struct gctx *g, const char *key, size_t kl)
 {
     const struct gc_set_lookup *set = g->q->set;
-    char key[KEY_MAX];
-    size_t kl = gc_span_key(g, i, j, key, sizeof(key));
     return kl > 0 && (index_street_first(g->ix, key, kl) != IX_NONE ||
                       (set && set->count(set->ctx, key, kl, NULL, 1) > 0));
+}
+
+/* Whether tokens [i, j) name a street of the index or (a set's member) of the set. */
+static bool span_names_street(struct gctx *g, int i, int j)
+{
+    char key[KEY_MAX];
+    return key_names_street(g, key, gc_span_key(g, i, j, key, sizeof(key)));
+}
+
+/* span_names_street with tokens [i, j) read in every language list at once (norm.h). */
+static bool names_street_any_reading(struct gctx *g, int i, int j)
+{
+    char key[KEY_MAX];
+    int kl = norm_words_key(&g->words, i, j, NULL, key, sizeof(key));
+    return kl > 0 && key_names_street(g, key, (size_t)kl);
 }
 
 /* Whether the tokens from a to end or further, up to a number or the part's end b, name a
@@ -877,15 +913,17 @@ static bool town_in_region(struct gctx *g, int i, int nr)
 
 /* Whether tokens [i, e), a country or a region, end a street's name in their part: the words
  * before them back to a number or a comma, with them, name a street ("15 Boulevard de
- * Belgique", "Avenida de Portugal", "100 FRANKLIN ST": not São Tomé, nor Sachsen-Anhalt). A
- * country set off by a comma is one ("Boulevard de Belgique, Monaco"). */
+ * Belgique", "Avenida de Portugal", "100 FRANKLIN ST": not São Tomé, nor Sachsen-Anhalt), read
+ * as the query is or, in an index's main country's languages (gc_main_guessed), in every list:
+ * "28 Bd de Belgique" is no Czech street. A country set off by a comma is one ("Boulevard de
+ * Belgique, Monaco"). */
 static bool ends_street(struct gctx *g, int i, int e)
 {
     for (int a = i - 1; a >= 0 && e - a <= MAX_SPAN; a--) {
         const struct token *t = &g->tok[a];
         if (t->numlike || t->used || t->comma_after)
             break;
-        if (span_names_street(g, a, e))
+        if (span_names_street(g, a, e) || (gc_main_guessed(g) && names_street_any_reading(g, a, e)))
             return true;
     }
     return false;
