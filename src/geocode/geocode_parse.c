@@ -424,8 +424,17 @@ static bool word_dash(const char *s, size_t n)
     return n == 3 && (memcmp(s, "\xe2\x80\x93", 3) == 0 || memcmp(s, "\xe2\x80\x94", 3) == 0);
 }
 
+/* Whether the bytes [s, p), before a digit at p, are a word that only announces the house
+ * number, of two bytes or more: "n°27", "nº11", "n.º11", "Nr5" are the word and the number
+ * ("N1" stays a name). */
+static bool prefix_glued(const char *s, const char *p)
+{
+    return p - s >= 2 && norm_hnum_prefix(s, (size_t)(p - s));
+}
+
 /*
- * The query's tokens: split at white space and part separators (and before a glued number),
+ * The query's tokens: split at white space and part separators (and before a glued number or
+ * after a glued number word, prefix_glued),
  * each without the quotation marks and brackets around it ("(6ème", "«Le", "Forum»"); a token
  * of those alone is none, and a dash between words ends a part as a comma does ("28 Boulevard
  * Princesse Charlotte – Immeuble « Le Forum »").
@@ -442,7 +451,7 @@ static void tokenize(struct gctx *g, const char *text)
         const char *s = p;
         while (*p && !isspace((unsigned char)*p) && !part_sep(*p) &&
                !(isdigit((unsigned char)*p) && p > s && !isdigit((unsigned char)p[-1]) &&
-                 norm_word_glued(s, p)))
+                 (norm_word_glued(s, p) || prefix_glued(s, p))))
             p++;
         size_t n = (size_t)(p - s), l;
         while ((l = word_mark(s, n, true)) > 0)

@@ -408,6 +408,25 @@ def copied(q, rnd):
     return q
 
 
+# Words that announce the house number after the street, as each language writes them.
+NUMBER_MARKS = {'de': ['Nr.', 'Nr', 'Nummer'], 'fr': ['n°', 'N°'], 'pt': ['nº', 'n.º', 'N.º'],
+                'ca': ['núm.', 'nº', 'n.'], 'cs': ['č.']}
+
+
+def v_number_marker(r, lang, rnd, cname):
+    """The number announced by a word, spaced or glued: "Rua de Cedofeita, nº11", "Boulevard des
+    Moulins n° 27", "Hildegardstraße Nr5"."""
+    marks = NUMBER_MARKS.get(lang)
+    if not marks or (lang == 'cs' and '/' in r['number']):
+        return None
+    mark = rnd.choice(marks)
+    sep = '' if rnd.random() < 0.5 and mark != 'Nummer' else ' '
+    comma = ',' if rnd.random() < 0.5 else ''
+    s = f"{r['street']}{comma} {mark}{sep}{r['number']}"
+    loc = locality(r, lang)
+    return f'{s}, {loc}' if loc else s
+
+
 def v_copied_text(r, lang, rnd, cname):
     return plain(r, lang)
 
@@ -421,7 +440,7 @@ VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_typ
             ('us_directional', v_us_directional), ('glued_word_number', v_glued_word_number),
             ('number_word', v_number_word), ('building_line', v_building_line),
             ('contact_line', v_contact_line), ('type_omitted', v_type_omitted),
-            ('copied_text', v_copied_text)]
+            ('copied_text', v_copied_text), ('number_marker', v_number_marker)]
 
 
 def main():
