@@ -739,6 +739,9 @@ static int main_or_other_reading(struct gctx *g, const struct index *ix, const s
     }
     if (pick == last) /* out holds it (or the first reading, when no other was read) */
         return rc;
+    if (pick < 0 && best.level == GL_NONE && !q->set)
+        return rc; /* no answer in any reading: nothing of the first to give back (an index set
+                    * weighs what a member reports beside its answers: the first's) */
     return forward(g, ix, q, pick >= 0 ? cc[pick] : NULL, out);
 }
 
