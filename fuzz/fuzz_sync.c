@@ -3,8 +3,11 @@
  * api_geo.c, geocode_suggest.c): whatever the query parameters, a handler answers a status
  * and a document that is valid JSON (checked with jansson), never a crash.
  *
- * At start-up the test fixture test/fixtures/osm/small.osm is imported into an index in a temp
- * dir. Input layout: byte 0 picks the endpoint (modulo the number of synchronous GET rows of
+ * At start-up the test fixtures test/fixtures/osm/small.osm (ten Czech addresses) and
+ * test/fixtures/us-ca-two.csv (two US ones: the file name gives their country) are imported
+ * into one index in a temp dir: an index of one main country and another, whose queries that
+ * name no country are read in more than one language list (geocode_forward.c). Input layout:
+ * byte 0 picks the endpoint (modulo the number of synchronous GET rows of
  * the route table); the rest is a query string "name=value&name=value..." split on '&' and the
  * first '=' (no URL decoding: libmicrohttpd does that before our code sees it; a NUL cuts a
  * value as it would arrive). The handler is called as api.c calls it after authentication.
@@ -52,6 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct import_stats st;
     memset(&st, 0, sizeof(st));
     if (import_file(GB_DICT_DIR "/../../test/fixtures/osm/small.osm", FMT_OSM_XML, &sink, &st, err,
+                    sizeof(err)) < 0 ||
+        import_file(GB_DICT_DIR "/../../test/fixtures/us-ca-two.csv", FMT_OA_CSV, &sink, &st, err,
                     sizeof(err)) < 0 ||
         index_builder_write(b, path, err, sizeof(err)) < 0) {
         fprintf(stderr, "fuzz_sync: cannot build the index: %s\n", err);
