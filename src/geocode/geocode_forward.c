@@ -722,12 +722,12 @@ static int main_or_other_reading(struct gctx *g, const struct index *ix, const s
         return rc;
     char main_cc[3], cc[READINGS][3];
     memcpy(main_cc, g->guess_cc, 3);
-    const char *main_langs = norm_country_langs(main_cc);
+    const char *main_langs = norm_country_langs(main_cc); /* NULL: a country of no list */
     int n = readings(g->v, cc), pick = -1, last = -1;
     struct answer_rank best = answer_rank(out);
     for (int k = 0; k < n && best.level < GL_HOUSENUMBER; k++) {
-        if (strcmp(norm_country_langs(cc[k]), main_langs) == 0)
-            continue;
+        if (main_langs && strcmp(norm_country_langs(cc[k]), main_langs) == 0)
+            continue; /* (readings names no country of no list) */
         if ((rc = forward(g, ix, q, cc[k], out)) < 0)
             return rc;
         last = k;
