@@ -727,7 +727,7 @@ static int main_or_other_reading(struct gctx *g, const struct index *ix, const s
     struct answer_rank best = answer_rank(out);
     for (int k = 0; k < n && best.level < GL_HOUSENUMBER; k++) {
         if (main_langs && strcmp(norm_country_langs(cc[k]), main_langs) == 0)
-            continue; /* (readings names no country of no list) */
+            continue; /* the first reading's list */
         if ((rc = forward(g, ix, q, cc[k], out)) < 0)
             return rc;
         last = k;

@@ -58,8 +58,10 @@ static bool pc_key_in(const struct gctx *g, const char *key, size_t len, const c
  * when the postcode is none of that country's ("98000" in an index of Czechia and Monaco). */
 static void postcode_reading_of(struct gctx *g, const char *pc_cc, const char *key, size_t len)
 {
-    if (!pc_cc[0] || (g->cc_arg && !(gc_main_guessed(g) && !pc_key_in(g, key, len, g->cc_arg))))
-        return;
+    if (!pc_cc[0] || (g->cc_arg && !gc_main_guessed(g)))
+        return; /* no country, or the query names one, or an earlier postcode did */
+    if (g->cc_arg && pc_key_in(g, key, len, g->cc_arg))
+        return; /* a postcode of the main country too: its reading stands */
     memcpy(g->guess_cc, pc_cc, 2);
     g->guess_cc[2] = '\0';
     g->cc_arg = g->guess_cc;
@@ -433,11 +435,11 @@ static bool prefix_glued(const char *s, const char *p)
 }
 
 /*
- * The query's tokens: split at white space and part separators (and before a glued number or
- * after a glued number word, prefix_glued),
- * each without the quotation marks and brackets around it ("(6ème", "«Le", "Forum»"); a token
- * of those alone is none, and a dash between words ends a part as a comma does ("28 Boulevard
- * Princesse Charlotte – Immeuble « Le Forum »").
+ * The query's tokens: split at white space and part separators (and before a glued number, or
+ * after a word that announces one, prefix_glued), each without the quotation marks and
+ * brackets around it ("(6ème", "«Le", "Forum»"); a token of those alone is none, and a dash
+ * between words ends a part as a comma does ("28 Boulevard Princesse Charlotte – Immeuble « Le
+ * Forum »").
  */
 static void tokenize(struct gctx *g, const char *text)
 {
