@@ -178,7 +178,7 @@ struct cand {
     /* resolution */
     enum gc_level level;
     enum gc_type type;
-    uint32_t addr;
+    uint32_t addr; /* the address (GT_POINT) or the range (GT_INTERPOLATED) */
     double lat, lon;
     long number; /* for interpolated results */
 };

@@ -162,6 +162,7 @@ static bool on_range(const struct gctx *g, const struct ix_street *s, long n, st
             continue;
         double frac = a == b ? 0.5 : (double)(n - a) / (double)(b - a);
         point_along(&v->points[it->geom_first], it->geom_count, frac, c);
+        c->addr = i;
         c->number = n;
         c->mq_hn = 0.8;
         return true;
@@ -235,8 +236,11 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
         gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id, a->id);
         gc_set_view(o, 50);
     } else if (c->type == GT_INTERPOLATED) {
+        const struct ix_interp *it = &v->interps[c->addr];
         snprintf(o->number_buf, sizeof(o->number_buf), "%ld", c->number);
         o->house_number = o->number_buf;
+        if (*ix_str(v, it->postcode)) /* the range's (TIGER's ZIP) */
+            o->postcode = ix_str(v, it->postcode);
         gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)c->number);
         gc_set_view(o, 50);
     } else {
