@@ -38,16 +38,13 @@ static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, 
                                uint32_t *run);
 static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const char **cc);
 
-/* Whether postcode key (len bytes) is one of country cc in the index, or in another member of
- * its index set (gc_query.set). */
+/* Whether postcode key (len bytes) is one of country cc in the index (postcode_entry), or in
+ * another member of its index set (gc_query.set). */
 static bool pc_key_in(const struct gctx *g, const char *key, size_t len, const char *cc)
 {
-    const struct index_view *v = g->v;
-    for (uint32_t e = index_postcode_first(g->ix, key, len);
-         e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
-         e++)
-        if (memcmp(v->postcodes[e].country, cc, 2) == 0)
-            return true;
+    uint32_t run;
+    if (postcode_entry(g, key, len, cc, &run) != IX_NONE)
+        return true;
     const struct gc_set_lookup *set = g->q->set;
     char found_cc[3];
     return set && set->postcode_country(set->ctx, key, len, cc, found_cc);
