@@ -763,6 +763,111 @@ static void test_geojson_countries(void **state)
     assert_int_equal(n.bad, 0);
 }
 
+/* ---- street ranges (GeoJSON) --------------------------------------------------------------- */
+
+/* Features as the layers write them: Cambridge's names (-1 for no number), an Esri export's
+ * (numbers as strings, the name in parts, a range on one side, a city for both sides), and
+ * features to skip. */
+static const char RANGES[] =
+    "{\"type\":\"FeatureCollection\",\"features\":[\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.0997,42.3736],[-71.1005,42.3737]]},\"properties\":{\"Street\":\"Cambridge St\","
+    "\"Alias\":null,\"L_From\":1334,\"L_To\":1378,\"R_From\":1337,\"R_To\":1369,"
+    "\"ZIP_Left\":\"02139\",\"ZIP_Right\":\"02141\"}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"MultiLineString\",\"coordinates\":"
+    "[[[-71.10,42.36],[-71.11,42.36]],[[-71.11,42.36],[-71.12,42.37,5.0]]]},"
+    "\"properties\":{\"street\":\"Massachusetts Ave\",\"ALIAS\":\"Mass Ave\",\"l_from\":-1,"
+    "\"l_to\":-1,\"r_from\":1001,\"r_to\":0,\"zip_right\":\"02138\"}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-86.4,32.4],[-86.5,32.5]]},\"properties\":{\"PREDIR\":\"N\",\"ST_NAME\":\"Main\","
+    "\"ST_TYPE\":\"St\",\"FROMLEFT\":\"100\",\"TOLEFT\":\"199\",\"MUNI\":\"Prattville\","
+    "\"ZIPCODE\":\"36067\",\"STATE\":\"AL\"}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"L_From\":1,\"L_To\":9}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[-71.1,42.3]},"
+    "\"properties\":{\"Street\":\"A St\",\"L_From\":1,\"L_To\":9}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.1,42.3],[-71.2,95]]},\"properties\":{\"Street\":\"B St\",\"L_From\":1,\"L_To\":9}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"Street\":\"C St\",\"L_From\":\"12a\"}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"Street\":\"Ramp\",\"L_From\":0,\"R_To\":0}}\n"
+    "]}\n";
+
+static void test_geojson_ranges(void **state)
+{
+    (void)state;
+    char path[600];
+    tmp_path(path, sizeof(path), "ranges.geojson");
+    write_str(path, RANGES);
+    detect_is(path, FMT_GEOJSON_RANGES);
+    assert_string_equal(import_format_name(FMT_GEOJSON_RANGES), "geojson-ranges");
+    struct counter c;
+    counter_init(&c);
+    c.at = 1; /* the left side of Cambridge St */
+    struct import_stats st;
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    /* streets: Cambridge St, Massachusetts Ave, N Main St, Ramp; ranges: 2 + 2 (the name and
+     * the alias of one side) + 1 */
+    assert_int_equal(c.kind[REC_STREET], 4);
+    assert_int_equal(c.kind[REC_INTERP], 5);
+    assert_int_equal(st.records, 9);
+    assert_int_equal(st.skipped, 4);
+    static const size_t lines[IMPORT_SKIP_LINES] = {4, 5, 6, 7};
+    for (int i = 0; i < IMPORT_SKIP_LINES; i++)
+        assert_int_equal(st.skip_lines[i], lines[i]);
+    assert_string_equal(st.first_reason, "feature 4: no street name");
+    assert_int_equal(c.cap.kind, REC_INTERP);
+    assert_string_equal(c.cap.street, "Cambridge St");
+    assert_int_equal(c.cap.from, 1334);
+    assert_int_equal(c.cap.to, 1378);
+    assert_int_equal(c.cap.parity, PARITY_EVEN);
+    assert_string_equal(c.cap.postcode, "02139");
+    assert_string_equal(c.cap.city, NIL);
+    assert_string_equal(c.cap.country, NIL); /* --country gives it */
+    assert_int_equal(c.cap.n_geom, 2);
+    assert_true(c.cap.g0.lon == -71.0997 && c.cap.g0.lat == 42.3736);
+
+    counter_init(&c);
+    c.at = 2; /* the right side */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_int_equal(c.cap.from, 1337);
+    assert_int_equal(c.cap.parity, PARITY_ODD);
+    assert_string_equal(c.cap.postcode, "02141");
+
+    counter_init(&c);
+    c.at = 3; /* Massachusetts Ave: the street with its alias, one line of both parts */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_int_equal(c.cap.kind, REC_STREET);
+    assert_string_equal(c.cap.name, "Massachusetts Ave");
+    assert_int_equal(c.cap.n_alt, 1);
+    assert_string_equal(c.cap.alt[0], "Mass Ave");
+    assert_int_equal(c.cap.n_geom, 3); /* the joint point once; the height left out */
+    assert_true(c.cap.glast.lon == -71.12 && c.cap.glast.lat == 42.37);
+    counter_init(&c);
+    c.at = 5; /* its right side under the alias: "r_to": 0, the range is 1001 alone */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_string_equal(c.cap.street, "Mass Ave");
+    assert_int_equal(c.cap.from, 1001);
+    assert_int_equal(c.cap.to, 1001);
+    assert_string_equal(c.cap.postcode, "02138");
+
+    counter_init(&c);
+    c.at = 7; /* the name in parts, numbers as strings, one ZIP and city for both sides */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_string_equal(c.cap.street, "N Main St");
+    assert_int_equal(c.cap.from, 100);
+    assert_int_equal(c.cap.to, 199);
+    assert_int_equal(c.cap.parity, PARITY_ALL);
+    assert_string_equal(c.cap.postcode, "36067");
+    assert_string_equal(c.cap.city, "Prattville");
+    assert_string_equal(c.cap.state, "AL");
+
+    /* a FeatureCollection of areas is still one of countries */
+    write_str(path, GEOJSON);
+    detect_is(path, FMT_GEOJSON_COUNTRIES);
+}
+
 static int expected_format(const char *dir, const char *name)
 {
     size_t n = strlen(name);
@@ -979,6 +1084,7 @@ int main(void)
         cmocka_unit_test(test_postcodes_real),
         cmocka_unit_test(test_json_broken),
         cmocka_unit_test(test_geojson_countries),
+        cmocka_unit_test(test_geojson_ranges),
         cmocka_unit_test(test_detect_real),
         cmocka_unit_test(test_detect_synthetic),
         cmocka_unit_test(test_import_file_errors),

@@ -44,18 +44,40 @@ struct import_progress {
     double file_started;      /* progress seconds when it started */
     _Atomic uint64_t records; /* of this input */
     uint64_t total;           /* records of all inputs before it */
-    const char *country;      /* --country for this input (an OpenAddresses file), or NULL */
+    /* for an input that cannot name them (OpenAddresses, street ranges), or NULL: */
+    const char *country; /* --country, every record's */
+    const char *region;  /* --region, the state of a record that has none */
+    const char *city;    /* --city, the city of a record that has none */
 };
 
-/* The sink the importers write to: counts, gives an OpenAddresses file's rows --country. */
+/* s, or NULL when it is NULL or empty. */
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+/* Whether records of fmt take --country, --region and --city: the formats whose files do not
+ * say their country, and may leave out their region or city. */
+static bool takes_defaults(enum import_format fmt)
+{
+    return fmt == FMT_OA_CSV || fmt == FMT_GEOJSON_RANGES;
+}
+
+/* The sink the importers write to: counts, gives an OpenAddresses or street-range file's
+ * records --country, and --region and --city where they have none. */
 static int counting(void *ctx, const struct record *r)
 {
     struct import_progress *ip = ctx;
     ip->records++;
-    if (!ip->country)
+    if (!ip->country && !ip->region && !ip->city)
         return ip->inner.emit(ip->inner.ctx, r);
     struct record copy = *r;
-    copy.country = ip->country;
+    if (ip->country)
+        copy.country = ip->country;
+    if (ip->region && !copy.state)
+        copy.state = ip->region;
+    if (ip->city && !copy.city)
+        copy.city = ip->city;
     return ip->inner.emit(ip->inner.ctx, &copy);
 }
 
@@ -145,6 +167,11 @@ static int check_args(const char *output, char **inputs, int n, enum import_form
                     "file's country comes from its name, such as li-vaduz.csv); give it with "
                     "--country CODE\n",
                     inputs[i]);
+        else if (fmts[i] == FMT_GEOJSON_RANGES && !country)
+            fprintf(stderr,
+                    "geobatch import: warning: %s: its streets get no country (a street-range "
+                    "file does not say it); give it with --country CODE\n",
+                    inputs[i]);
     return -1;
 }
 
@@ -154,18 +181,27 @@ int cmd_import(int argc, char **argv)
     long threads = 0;
     const char *memory = "2G", *tmp = NULL, *osm_join = "auto";
     bool progress = false, quiet = false;
-    const char *country = NULL;
+    const char *country = NULL, *region = NULL, *city = NULL;
     const struct conf_opt opts[] = {
         {"output", CONF_STR, &output, "INDEX", "the index file to write (required)", 0, 0},
         {"o", CONF_STR, &output, "INDEX", "same as --output", 0, 0},
         {"format", CONF_STR, &format, "NAME",
          "read every input as this format instead of detecting it: osm-pbf, osm-xml, oa-csv, "
-         "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json, geojson-countries",
+         "tiger, geonames-json, geonames-tsv, geonames-postal, postcodes-json, geojson-ranges, "
+         "geojson-countries",
          0, 0},
         {"country", CONF_STR, &country, "CODE",
-         "the country of the OpenAddresses CSV inputs (ISO 3166 code or name; default: from "
-         "each file's name, as OpenAddresses names them: li-vaduz.csv is LI)",
+         "the country of the OpenAddresses CSV and street-range GeoJSON inputs (ISO 3166 code "
+         "or name; default for OpenAddresses: from each file's name, as OpenAddresses names "
+         "them: li-vaduz.csv is LI)",
          0, 0},
+        {"region", CONF_STR, &region, "NAME",
+         "the state or region of those inputs' records that name none (US: the state's code, "
+         "such as MA)",
+         0, 0},
+        {"city", CONF_STR, &city, "NAME",
+         "the city of those inputs' records that name none (a city's own street-range layer)", 0,
+         0},
         {"threads", CONF_LONG, &threads, "N",
          "threads decoding .osm.pbf blocks (default: all cores; the index is the same for any N)",
          1, 64},
@@ -200,7 +236,8 @@ int cmd_import(int argc, char **argv)
     const struct conf_spec spec = {
         .usage = "geobatch import -o INDEX FILE...",
         .summary = "Read open data files (OpenStreetMap .osm.pbf/.osm/.osm.gz/.osm.bz2, "
-                   "OpenAddresses CSV, TIGER ranges,\nGeoNames, postcode centroids; the format is "
+                   "OpenAddresses CSV, TIGER ranges,\nstreet centerlines with address ranges as "
+                   "GeoJSON, GeoNames, postcode centroids; the format\nis "
                    "detected from the content) and write one index.\nAn address given twice (same "
                    "street, number and postcode within 50 m, from one source or two)\nis "
                    "stored once.",
@@ -285,7 +322,9 @@ int cmd_import(int argc, char **argv)
         if (!realpath(path, ip.real))
             ip.real[0] = '\0';
         ip.file_started = progress_seconds(prog);
-        ip.country = fmt == FMT_OA_CSV ? iso2 : NULL;
+        ip.country = takes_defaults(fmt) ? iso2 : NULL;
+        ip.region = takes_defaults(fmt) ? nonempty(region) : NULL;
+        ip.city = takes_defaults(fmt) ? nonempty(city) : NULL;
         progress_unlock(prog);
         rc = index_builder_add_source(b, path, (int)fmt);
         if (rc < 0) {

@@ -52,6 +52,7 @@ static const struct importer importers[] = {
     {"geonames-tsv", FMT_GEONAMES_TSV, false, import_geonames_detect_tsv, import_geonames},
     {"geonames-postal", FMT_GEONAMES_POSTAL, false, import_geonames_detect_postal, import_geonames},
     {"oa-csv", FMT_OA_CSV, false, import_oa_detect, import_oa},
+    {"geojson-ranges", FMT_GEOJSON_RANGES, false, import_ranges_detect, import_ranges},
     {"geojson-countries", FMT_GEOJSON_COUNTRIES, false, import_geojson_detect, import_geojson},
 };
 #define N_IMPORTERS (sizeof(importers) / sizeof(importers[0]))

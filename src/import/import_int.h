@@ -44,6 +44,7 @@ bool import_geonames_detect_json(const struct import_head *h);
 bool import_geonames_detect_tsv(const struct import_head *h);
 bool import_geonames_detect_postal(const struct import_head *h);
 bool import_postcodes_detect(const struct import_head *h);
+bool import_ranges_detect(const struct import_head *h);
 bool import_geojson_detect(const struct import_head *h);
 
 #endif

@@ -744,13 +744,19 @@ static int add_interp(struct index_builder *b, const struct record *r)
     char cc[3];
     country2(cc, r->country);
     cc[2] = '\0';
-    if (r->postcode && *r->postcode) {
-        struct record c = *r;
-        struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
-        c.lat = mid.lat;
-        c.lon = mid.lon;
-        derive_postcode(b, r->postcode, cc[0] ? cc : NULL, &c, 0);
-    }
+    const char *ccp = cc[0] ? cc : NULL;
+    struct record c = *r; /* at the middle of the line: what the range centres on */
+    struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
+    c.lat = mid.lat;
+    c.lon = mid.lon;
+    /* a range's town is a place as an address's is (a city's street-range layer has no other
+     * source of its town: "Cambridge, MA") */
+    if (r->city && *r->city)
+        derive_place(b, r->city, RANK_CITY, ccp, &c);
+    if (r->district && *r->district)
+        derive_place(b, r->district, RANK_DISTRICT, ccp, &c);
+    if (r->postcode && *r->postcode)
+        derive_postcode(b, r->postcode, ccp, &c, 0);
     return b->rc;
 }
 

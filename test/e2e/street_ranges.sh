@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# street_ranges.sh - a city's street centerlines with address ranges (GeoJSON, format
+# geojson-ranges): Cambridge MA's TRANS_Centerlines layer, detected from its content and
+# imported with the country, state and city it does not say (--country US --region MA --city
+# Cambridge), then every distinct address of the city's Master Address Database on a street of
+# the layer geocoded as the city writes it ("156-R Auburn St, Cambridge, MA") and in lower case
+# without commas. The truth comes from the layer itself, worked out by tools/street_ranges.py
+# (not by geobatch): a number on a side's range is that house, within 25 m of where it falls
+# along the line, with the side's ZIP; a number on no range is the street, never a house.
+set -euo pipefail
+
+source "$(dirname "$0")/lib/common.sh"
+e2e_init street_ranges
+D=$GB_SHARED/data/cambridge-ma
+LAYER=$D/TRANS_Centerlines.geojson
+MAD=$D/Master_Address_Database_with_MapLot_and_BldgID-2021-06.csv
+TOOL=$GB_SRC/test/e2e/tools/street_ranges.py
+
+# without --country the streets get none, and the import says so
+"$GB_BIN" import --log-level warn -o "$T/nocc.gbx" "$LAYER" 2>"$T/err" || fail "import: $(cat "$T/err")"
+grep -q "TRANS_Centerlines.geojson: its streets get no country" "$T/err" ||
+    fail "no warning about the country: $(cat "$T/err")"
+
+"$GB_BIN" import --log-level warn --country US --region MA --city Cambridge -o "$T/cam.gbx" \
+    "$LAYER" 2>"$T/err" || fail "import: $(cat "$T/err")"
+[ ! -s "$T/err" ] || fail "import said: $(cat "$T/err")"
+"$GB_BIN" check "$T/cam.gbx" >"$T/check"
+grep -q "format=geojson-ranges" "$T/check" || fail "check: $(cat "$T/check")"
+# 2,643 features, 2,642 of them named: 836 streets with the aliases ("Mass Ave"); a range per
+# side that has one, for the name and again for its alias; the city and 7 ZIPs derived from the
+# ranges (the city's 5, and 01940 and 01241, which the layer writes on 7 sides)
+expect_eq "$(awk '$1 == "streets" {print $2}' "$T/check")" 836 "streets"
+expect_eq "$(awk '$1 == "interpolation_ranges" {print $2}' "$T/check")" 4301 "ranges"
+expect_eq "$(awk '$1 == "places" {print $2}' "$T/check")" 1 "places"
+expect_eq "$(awk '$1 == "postcodes" {print $2}' "$T/check")" 7 "postcodes"
+
+python3 "$TOOL" make "$LAYER" "$MAD" Cambridge MA "$T" >"$T/made"
+expect_eq "$(cat "$T/made")" "street_ranges: 21252 numbers on a range, 1162 on none, 365 addresses on streets the layer does not name (left out)" "queries"
+for q in queries queries_lower; do
+    "$GB_BIN" geocode --index "$T/cam.gbx" --indelim='|' --outdelim='|' --header=true \
+        --outcols=displayLatitude,displayLongitude,houseNumber,street,postalCode,matchLevel \
+        --outputcombined=true "$T/$q.txt" >"$T/$q.out" 2>"$T/err" || fail "geocode $q: $(cat "$T/err")"
+    python3 "$TOOL" score "$T/truth.tsv" "$T/$q.out" --min-house 1 --min-street 1 >"$T/$q.score" ||
+        fail "$q: $(cat "$T/$q.score")"
+    cat "$T/$q.score"
+done
+
+# one answer literally: the city's own form, the ZIP of the side whose range holds 1350
+printf 'recId|searchText\n1|1350 Cambridge St, Cambridge, MA\n' >"$T/one.txt"
+"$GB_BIN" geocode --index "$T/cam.gbx" --indelim='|' --outdelim='|' --header=true \
+    --outcols=houseNumber,street,postalCode,city,state,country,matchLevel,matchType \
+    --outputcombined=true "$T/one.txt" >"$T/one.out"
+expect_eq "$(tail -1 "$T/one.out")" "1|1|1|1350|Cambridge St|02139|Cambridge|MA|USA|houseNumber|interpolated" "1350 Cambridge St"
+echo "street_ranges: ok"
