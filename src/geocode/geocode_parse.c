@@ -861,12 +861,14 @@ size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap)
     return kl;
 }
 
-/* Whether the index holds addresses or places of country cc. */
+/* Whether the index holds addresses, streets or places of country cc (an index of address
+ * ranges, TIGER's or a city's, has streets and no address points). */
 static bool index_has_country(const struct gctx *g, const char cc[2])
 {
     for (size_t i = 0; i < g->v->n_countries; i++)
         if (memcmp(g->v->countries[i].code, cc, 2) == 0)
-            return g->v->countries[i].addresses > 0 || g->v->countries[i].places > 0;
+            return g->v->countries[i].addresses > 0 || g->v->countries[i].streets > 0 ||
+                   g->v->countries[i].places > 0;
     return false;
 }
 
