@@ -57,8 +57,8 @@ static const struct {
 
 static const enum import_format formats[] = {
     FMT_OA_CSV,          FMT_TIGER,          FMT_GEONAMES_JSON,     FMT_GEONAMES_TSV,
-    FMT_GEONAMES_POSTAL, FMT_POSTCODES_JSON, FMT_GEOJSON_COUNTRIES, FMT_OSM_XML,
-    FMT_OSM_PBF,         FMT_UNKNOWN,
+    FMT_GEONAMES_POSTAL, FMT_POSTCODES_JSON, FMT_GEOJSON_COUNTRIES, FMT_GEOJSON_RANGES,
+    FMT_OSM_XML,         FMT_OSM_PBF,        FMT_UNKNOWN,
 };
 
 static volatile size_t sink_bytes; /* keeps the reads below from being optimised away */

@@ -227,6 +227,16 @@ static bool number_suffix(const struct gctx *g, int k)
            !(k + 1 < g->ntok && !g->tok[k].comma_after && g->tok[k + 1].numlike);
 }
 
+/* Whether token t is a fraction that a US house number can end in: 1/2, 1/4, 3/4, ½, ¼, ¾. */
+static bool is_fraction(const struct token *t)
+{
+    if (t->len == 3)
+        return t->s[1] == '/' && ((t->s[0] == '1' && (t->s[2] == '2' || t->s[2] == '4')) ||
+                                  (t->s[0] == '3' && t->s[2] == '4'));
+    return t->len == 2 && (unsigned char)t->s[0] == 0xC2 && (unsigned char)t->s[1] >= 0xBC &&
+           (unsigned char)t->s[1] <= 0xBE;
+}
+
 /* Parts of an address block are separated by commas, semicolons or line ends. */
 static bool part_sep(char c)
 {
@@ -1197,6 +1207,8 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
         for (int two = 1; two >= 0 && !g->has_pc && !elsewhere; two--) {
             if (two && (i + 1 >= g->ntok || g->tok[i + 1].used))
                 continue;
+            if (i + 1 < g->ntok && !t->comma_after && is_fraction(&g->tok[i + 1]))
+                continue; /* "6729 1/2": a house number and its fraction, not a postcode */
             size_t n = two ? (size_t)(g->tok[i + 1].s + g->tok[i + 1].len - t->s) : t->len;
             if (!two && zip4(g, i - 1))
                 continue; /* "94102 1234": the pair's turn, as the ZIP */
@@ -1656,19 +1668,25 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
                 best = k;
     if (best < 0)
         return;
+    /* A fraction is the end of the number before it: "226 1/2 Cleveland Avenue" */
+    if (best > 0 && is_fraction(&g->tok[best]) && g->tok[best - 1].numlike &&
+        !g->tok[best - 1].used && !g->tok[best - 1].comma_after &&
+        (best - 1 < h->span_i || best - 1 >= h->span_j))
+        best--;
     /* A word before it that only announces it: "Nr. 12", "ev. 12" (a Czech evidence number,
      * a series of its own), "č.p. 1075". */
     int start = best;
     if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
         !g->tok[start - 1].numlike && tok_is(g, g->tok_prefix, start - 1))
         start--;
-    /* What follows the number and belongs to it: a single letter ("12 a"), unit text after a
-     * slash ("13/Top 3"), or a unit word and its number ("12 Apt 3", "12 #3"). */
+    /* What follows the number and belongs to it: a single letter ("12 a"), a fraction ("226
+     * 1/2"), unit text after a slash ("13/Top 3"), or a unit word and its number ("12 Apt 3",
+     * "12 #3"). */
     int end = best + 1;
     const struct token *t = &g->tok[best];
     if (end < g->ntok && end != h->span_i && !t->comma_after &&
         ((g->tok[end].len == 1 && isalpha((unsigned char)g->tok[end].s[0])) ||
-         number_suffix(g, end)))
+         number_suffix(g, end) || is_fraction(&g->tok[end])))
         end++;
     else if (memchr(t->s, '/', t->len) && !isdigit((unsigned char)t->s[t->len - 1]) &&
              end < g->ntok && end != h->span_i && g->tok[end].numlike)

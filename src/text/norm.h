@@ -148,7 +148,7 @@ int norm_words_fold_nospace(const struct norm_words *w, int i, int j, char *out,
 struct hnum {
     long number;      /* first number, -1 when there is none ("?/228", "Apt 3") */
     long number2;     /* second number of "1075/47", end of range "12-14", else -1 */
-    char suffix[8];   /* lower-case letters after number ("a"), "" when none */
+    char suffix[8];   /* lower-case letters after number ("a"), a fraction ("1/2"), "" */
     char suffix2[8];  /* letters after number2 ("1075/47a", "12a-c": "c"), "" when none */
     char unit[32];    /* unit text set aside, folded ("top 20", "whg 7", "# 12"), "" when none */
     bool is_range;    /* "12-14", "12;14", "76, 76a": number..number2 */

@@ -11,9 +11,10 @@
  *
  * A slash followed by a word starts unit text ("110/Top 20"), followed by a number it is a pair
  * ("1075/47", "12/3": which of the two numbers is the street's is the caller's choice by
- * country). A word after the number is a suffix only when it is attached and short ("12a",
- * "12bis") or a single letter ("12 A"); known unit words ("Ste", "Whg", "byt", "st") never are.
- * Everything after the numbers is unit text, folded like names ("top 20", "whg 7", "# 12").
+ * country). A fraction after a number and a space, "226 1/2" or "226½", is its suffix "1/2". A word
+ * after the number is a suffix only when it is attached and short ("12a", "12bis") or a single
+ * letter ("12 A"); known unit words ("Ste", "Whg", "byt", "st") never are. Everything after the
+ * numbers is unit text, folded like names ("top 20", "whg 7", "# 12").
  *
  * Pure function, no allocation; safe from any thread.
  */
@@ -117,6 +118,19 @@ static int hnum_lex(const char *in, size_t len, struct htok *t)
             n++;
             continue;
         }
+        /* The vulgar fractions ¼ ½ ¾ (U+00BC..U+00BE) are the numbers and slash they stand
+         * for, glued to the number before them or not: "226½", "226 ½" are "226 1/2". */
+        if (c == 0xC2 && i + 1 < len && (unsigned char)in[i + 1] >= 0xBC &&
+            (unsigned char)in[i + 1] <= 0xBE && n + 3 <= HNUM_MAX_TOKS) {
+            unsigned char f = (unsigned char)in[i + 1];
+            struct htok frac[3] = {{.type = HT_NUM, .space = true, .num = f == 0xBE ? 3 : 1},
+                                   {.type = HT_PUNCT, .punct = '/'},
+                                   {.type = HT_NUM, .num = f == 0xBD ? 2 : 4}};
+            memcpy(k, frac, sizeof(frac));
+            n += 3;
+            i += 2;
+            continue;
+        }
         /* En and em dashes are dashes. */
         if (c == 0xE2 && i + 2 < len && (unsigned char)in[i + 1] == 0x80 &&
             ((unsigned char)in[i + 2] == 0x93 || (unsigned char)in[i + 2] == 0x94)) {
@@ -218,6 +232,26 @@ static int take_suffix(const struct htok *t, int n, int i, char *suf, size_t cap
     return 1;
 }
 
+/* A fraction after a number and a space: "226 1/2", "12 3/4" (a US house behind or beside
+ * another, written with the number it shares), 1/2, 1/4 or 3/4 with nothing glued after it: its
+ * text into suf. Return tokens used. */
+static int take_fraction(const struct htok *t, int n, int i, char *suf, size_t cap)
+{
+    if (i + 2 >= n || t[i].type != HT_NUM || !t[i].space || t[i + 1].type != HT_PUNCT ||
+        t[i + 1].punct != '/' || t[i + 1].space || t[i + 2].type != HT_NUM || t[i + 2].space)
+        return 0;
+    long a = t[i].num, b = t[i + 2].num;
+    if (!((a == 1 && (b == 2 || b == 4)) || (a == 3 && b == 4)) || cap < 4)
+        return 0;
+    if (i + 3 < n && !t[i + 3].space && t[i + 3].type != HT_PUNCT)
+        return 0; /* "12 1/2a" is no fraction */
+    suf[0] = (char)('0' + a);
+    suf[1] = '/';
+    suf[2] = (char)('0' + b);
+    suf[3] = '\0';
+    return 3;
+}
+
 /* Does a list item "NUM [suffix]" at i end there (end, ',' or ';')? */
 static bool list_item_ends(const struct htok *t, int n, int i)
 {
@@ -298,7 +332,8 @@ int norm_hnum(const char *in, size_t len, struct hnum *out)
         return GB_EPARAM;
     h.number = t[i].num;
     i++;
-    i += take_suffix(t, n, i, h.suffix, sizeof(h.suffix));
+    int frac = take_fraction(t, n, i, h.suffix, sizeof(h.suffix));
+    i += frac ? frac : take_suffix(t, n, i, h.suffix, sizeof(h.suffix));
 
     if (i + 1 < n && t[i].type == HT_PUNCT) {
         char p = t[i].punct;
