@@ -866,6 +866,29 @@ static void test_geojson_ranges(void **state)
     /* a FeatureCollection of areas is still one of countries */
     write_str(path, GEOJSON);
     detect_is(path, FMT_GEOJSON_COUNTRIES);
+
+    /* a layer in a projected system (feet here) is refused, one in longitude and latitude read */
+    struct counter n;
+    counter_init(&n);
+    struct rec_sink sink = {count_emit, &n};
+    char err[512] = "";
+    static const char crs[] = "{\"type\": \"FeatureCollection\", \"crs\": {\"type\": \"name\", "
+                              "\"properties\": {\"name\": \"%s\"}}, \"features\": [\n%s]}\n";
+    const char *first = strstr(RANGES, "{\"type\":\"Feature\"");
+    size_t flen = (size_t)(strchr(first, '\n') - first);
+    char text[2048], feat[1024];
+    snprintf(feat, sizeof(feat), "%.*s", (int)flen - 1, first); /* without its comma */
+    snprintf(text, sizeof(text), crs, "urn:ogc:def:crs:EPSG::2249", feat);
+    write_str(path, text);
+    assert_int_equal(import_file(path, FMT_GEOJSON_RANGES, &sink, &st, err, sizeof(err)),
+                     GB_EFORMAT);
+    assert_non_null(strstr(err, "coordinates in urn:ogc:def:crs:EPSG::2249, not longitude and "
+                                "latitude: reproject the file to WGS 84 first"));
+    assert_int_equal(n.total, 0);
+    snprintf(text, sizeof(text), crs, "urn:ogc:def:crs:OGC:1.3:CRS84", feat);
+    write_str(path, text);
+    assert_int_equal(import_file(path, FMT_GEOJSON_RANGES, &sink, &st, err, sizeof(err)), 0);
+    assert_int_equal(n.kind[REC_INTERP], 2);
 }
 
 static int expected_format(const char *dir, const char *name)

@@ -172,7 +172,10 @@ int import_geojson(const char *path, enum import_format fmt, const struct rec_si
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
     struct import_json js = {0};
-    int rc = import_json_open_features(&js, path, GEOJSON_FEATURE_MAX);
+    int rc = import_geojson_crs(&c);
+    if (rc < 0)
+        return rc;
+    rc = import_json_open_features(&js, path, GEOJSON_FEATURE_MAX);
     if (rc < 0)
         return import_fail(&c, rc);
     struct scratch *w = calloc(1, sizeof(*w));

@@ -31,9 +31,10 @@
  * country and often not their city: `geobatch import --country --region --city` give them
  * (cmd_import.c fills what a record leaves out).
  *
- * A feature is skipped (counted, with its number) when it has no street name, no LineString or
- * MultiLineString of 2 to RANGES_LINE_MAX points in range, a range number that is no whole
- * number below 2^31, or is longer than RANGES_FEATURE_MAX bytes.
+ * A file whose "crs" names a projected system (a State Plane layer in feet) is refused with
+ * how to reproject it (import_geojson_crs). A feature is skipped (counted, with its number) when it
+ * has no street name, no LineString or MultiLineString of 2 to RANGES_LINE_MAX points in range, a
+ * range number that is no whole number below 2^31, or is longer than RANGES_FEATURE_MAX bytes.
  */
 #include "base/err.h"
 #include "import/import.h"
@@ -401,7 +402,10 @@ int import_ranges(const char *path, enum import_format fmt, const struct rec_sin
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
     struct import_json js = {0};
-    int rc = import_json_open_features(&js, path, RANGES_FEATURE_MAX);
+    int rc = import_geojson_crs(&c);
+    if (rc < 0)
+        return rc;
+    rc = import_json_open_features(&js, path, RANGES_FEATURE_MAX);
     if (rc < 0)
         return import_fail(&c, rc);
     struct scratch *w = calloc(1, sizeof(*w));

@@ -576,6 +576,63 @@ int import_fail(const struct import_ctx *c, int rc)
     return rc;
 }
 
+/* The value of the first "name" string after a "crs" key in text (n bytes) into out; false
+ * when there is none. */
+static bool crs_name(const char *text, size_t n, char *out, size_t cap)
+{
+    const char *end = text + n, *p = memmem(text, n, "\"crs\"", 5);
+    for (;;) { /* the key "name", not the value of "type": "name" */
+        p = p ? memmem(p, (size_t)(end - p), "\"name\"", 6) : NULL;
+        if (!p)
+            return false;
+        p += 6;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            p++;
+        if (p < end && *p == ':')
+            break;
+    }
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p != '"')
+        return false;
+    p++;
+    const char *q = memchr(p, '"', (size_t)(end - p));
+    if (!q || (size_t)(q - p) >= cap)
+        return false;
+    memcpy(out, p, (size_t)(q - p));
+    out[q - p] = '\0';
+    return true;
+}
+
+int import_geojson_crs(const struct import_ctx *c)
+{
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return import_fail(c, -errno);
+    char head[16384];
+    ssize_t n = read(fd, head, sizeof(head));
+    int rc = n < 0 ? -errno : 0;
+    close(fd);
+    if (rc < 0)
+        return import_fail(c, rc);
+    char name[128];
+    if (!crs_name(head, (size_t)n, name, sizeof(name)))
+        return 0; /* RFC 7946: longitude and latitude, WGS 84 */
+    size_t nl = strlen(name);
+    static const char *const geographic[] = {"CRS84", "CRS83", "4326", "4269"};
+    for (size_t i = 0; i < sizeof(geographic) / sizeof(geographic[0]); i++) {
+        size_t gl = strlen(geographic[i]);
+        if (nl >= gl && strcmp(name + nl - gl, geographic[i]) == 0)
+            return 0;
+    }
+    gb_errf(c->err, c->errlen,
+            "%s: coordinates in %s, not longitude and latitude: reproject the file to WGS 84 "
+            "first (ogr2ogr -t_srs EPSG:4326 OUT.geojson IN.geojson)",
+            c->path, name);
+    return GB_EFORMAT;
+}
+
 int import_emit(const struct import_ctx *c, size_t n, const struct record *r)
 {
     int rc = c->sink->emit(c->sink->ctx, r);

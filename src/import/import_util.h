@@ -169,6 +169,13 @@ void import_skipf(const struct import_ctx *c, size_t n, const char *fmt, ...)
  * c->err and return it. */
 int import_fail(const struct import_ctx *c, int rc);
 
+/* A GeoJSON file's coordinate system (its "crs" member, read from the first 16 KiB): 0 when
+ * it has none (RFC 7946: WGS 84) or names longitude and latitude (CRS84, EPSG:4326, NAD 83's
+ * CRS83 and EPSG:4269, a metre's difference); else GB_EFORMAT with c->err naming it and how to
+ * reproject, so that a layer in feet or metres is refused rather than read as nothing. -errno
+ * when the file cannot be read. */
+int import_geojson_crs(const struct import_ctx *c);
+
 /* Emit r, the record of row n, and count it. Return 0, or the sink's negative code with
  * c->err saying "<path>: <unit> <n>: the index builder stopped the import: ...". */
 int import_emit(const struct import_ctx *c, size_t n, const struct record *r);
