@@ -793,8 +793,75 @@ static int inline_unit(const struct gctx *g, const unsigned *kinds, int a, int b
     return 0;
 }
 
+static bool names_place_in(struct gctx *g, int i, int j, const char *cc);
+
+/* Whether some span of the part [a, b) names a place or a street of the index, a country or a
+ * region. */
+static bool part_names_area(struct gctx *g, int a, int b)
+{
+    struct norm_region r[MAX_REGIONS];
+    for (int i = a; i < b; i++)
+        for (int j = i + 1; j <= b && j - i <= MAX_SPAN; j++) {
+            const char *s = g->tok[i].s;
+            size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
+            if (names_place_in(g, i, j, "") || span_names_street(g, i, j) || norm_country(s, n) ||
+                norm_region(s, n, NULL, r, MAX_REGIONS) > 0)
+                return true;
+        }
+    return false;
+}
+
+/* Name lines: the parts before the first part with a number, when that part holds a street of
+ * the index beside its number ("Gold Star Mothers Swimming Pool, 123 Berkshire St, Cambridge";
+ * "Westmorely Court, Adams House, 13 Bow St"), are a building's or an organisation's name unless
+ * they name a place, a street, a country or a region ("Mitte, Hauptstr. 5", "Vaduz, Städtle 5",
+ * "Běloveská, č. 238, 19900" keep theirs). Their tokens into aside[]; return how many. */
+static int name_lines(struct gctx *g, int *aside)
+{
+    int a = 0, b = 0;
+    for (;;) { /* the first part with a number: [a, b) */
+        if (a >= g->ntok)
+            return 0;
+        b = a + 1;
+        while (b < g->ntok && !g->tok[b - 1].comma_after)
+            b++;
+        bool digit = false; /* "10a-d" too, which is no house number of the grammar */
+        for (int k = a; k < b; k++)
+            digit |= isdigit((unsigned char)g->tok[k].s[0]) != 0;
+        if (digit)
+            break;
+        a = b;
+    }
+    if (a == 0)
+        return 0;
+    /* a house number with the street after it ("123 Berkshire St") or before it ("Städtle 5"),
+     * not a postcode before a town */
+    bool street = false;
+    for (int k = a; k < b && !street; k++) {
+        if (!g->tok[k].numlike || g->tok[k].used)
+            continue;
+        street = k + 1 < b && !g->tok[k + 1].numlike && words_name_street(g, k + 1, k + 2, b);
+        for (int i = k - 1; i >= a && k - i <= MAX_SPAN && !street; i--)
+            street = span_names_street(g, i, k);
+    }
+    if (!street)
+        return 0;
+    int n = 0;
+    for (int p = 0; p < a;) {
+        int e = p + 1;
+        while (e < a && !g->tok[e - 1].comma_after)
+            e++;
+        if (!part_names_area(g, p, e))
+            for (int k = p; k < e; k++)
+                aside[n++] = k;
+        p = e;
+    }
+    return n;
+}
+
 /* Set aside (mark used) the parts of an address block that are not the address: recipient,
- * company and department lines, building/floor/unit text. At least one word stays. */
+ * company and department lines, building/floor/unit text, name lines. At least one word
+ * stays. */
 static void set_aside_parts(struct gctx *g)
 {
     int aside[MAX_TOKENS];
@@ -823,6 +890,9 @@ static void set_aside_parts(struct gctx *g)
     }
     if (words_left == 0)
         return;
+    for (int i = 0; i < n; i++)
+        g->tok[aside[i]].used = true;
+    n = name_lines(g, aside); /* after the others: a company line is one already */
     for (int i = 0; i < n; i++)
         g->tok[aside[i]].used = true;
 }

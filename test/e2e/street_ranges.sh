@@ -3,8 +3,8 @@
 # geojson-ranges): Cambridge MA's TRANS_Centerlines layer, detected from its content and
 # imported with the country, state and city it does not say (--country US --region MA --city
 # Cambridge), then every distinct address of the city's Master Address Database on a street of
-# the layer geocoded as the city writes it ("156-R Auburn St, Cambridge, MA") and in lower case
-# without commas. The truth comes from the layer itself, worked out by tools/street_ranges.py
+# the layer geocoded as the city writes it ("156-R Auburn St, Cambridge, MA"), in lower case
+# without commas, and after the name of the place the database has at it. The truth comes from the layer itself, worked out by tools/street_ranges.py
 # (not by geobatch): a number on a side's range is that house, within 25 m of where it falls
 # along the line, with the side's ZIP; a number on no range is the street, never a house.
 set -euo pipefail
@@ -36,12 +36,17 @@ expect_eq "$(awk '$1 == "postcodes" {print $2}' "$T/check")" 7 "postcodes"
 
 python3 "$TOOL" make "$LAYER" "$MAD" Cambridge MA "$T" >"$T/made"
 expect_eq "$(cat "$T/made")" "street_ranges: 21252 numbers on a range, 1162 on none, 365 addresses on streets the layer does not name (left out)" "queries"
-for q in queries queries_lower; do
+# with the place's name before the address (906 of them): the name lines that name a place or
+# a street ("East Cambridge Health Center", "Green Street Parking Garage") or hold a number
+# ("Fire Station 5") stay unexplained: houses 0.951, streets 0.901 when this was written (0.853
+# and 0.746 before name lines were set aside)
+for q in queries:1:1 queries_name:0.93:0.85 queries_lower:1:1; do
+    IFS=: read -r q min smin <<<"$q"
     "$GB_BIN" geocode --index "$T/cam.gbx" --indelim='|' --outdelim='|' --header=true \
         --outcols=displayLatitude,displayLongitude,houseNumber,street,postalCode,matchLevel \
         --outputcombined=true "$T/$q.txt" >"$T/$q.out" 2>"$T/err" || fail "geocode $q: $(cat "$T/err")"
-    python3 "$TOOL" score "$T/truth.tsv" "$T/$q.out" --min-house 1 --min-street 1 >"$T/$q.score" ||
-        fail "$q: $(cat "$T/$q.score")"
+    python3 "$TOOL" score "$T/truth.tsv" "$T/$q.out" --min-house "$min" --min-street "$smin" \
+        >"$T/$q.score" || fail "$q: $(cat "$T/$q.score")"
     cat "$T/$q.score"
 done
 

@@ -6,15 +6,17 @@
 
 make: every distinct address of Cambridge MA's Master Address Database (number, suffix, street,
 type, direction; its sixth column, "156-R Auburn St", is the query: "156-R Auburn St, Cambridge,
-MA"; in queries_lower.txt the same in lower case without commas) whose street is a centerline's
-name or alias. Its truth is worked out here from the layer,
+MA"; in queries_lower.txt the same in lower case without commas; in queries_name.txt, for the
+addresses the database names a place at, that name as a line before them: "Gold Star Mothers
+Swimming Pool, 123 Berkshire St, Cambridge, MA") whose street is a centerline's name or alias. Its truth is worked out here from the layer,
 not by geobatch: when a side's range of such a centerline holds the number (between its ends,
 of its parity when the ends agree; -1 and 0 are no number), the answer must be that house at
 the place the number falls along the line by length, within 25 m of one such place, with the
 side's ZIP; otherwise the number is on no range, and the honest answer is the street, never a
 house.
 
-score: prints the figures and exits 1 when a share is below its minimum.
+score: prints the figures (of the addresses the result file answers) and exits 1 when a share
+is below its minimum.
 """
 import csv
 import json
@@ -88,9 +90,11 @@ def make(centerlines, addresses, city, region, outdir):
     with open(addresses, encoding="utf-8-sig", newline="") as f, \
             open(f"{outdir}/queries.txt", "w", encoding="utf-8") as q, \
             open(f"{outdir}/queries_lower.txt", "w", encoding="utf-8") as ql, \
+            open(f"{outdir}/queries_name.txt", "w", encoding="utf-8") as qp, \
             open(f"{outdir}/truth.tsv", "w", encoding="utf-8") as t:
         q.write("recId|searchText\n")
         ql.write("recId|searchText\n")
+        qp.write("recId|searchText\n")
         t.write("recId\texpect\tplaces\n")
         for row in csv.reader(f):
             number, suffix, name, typ, direction, full = row[1:7]
@@ -107,6 +111,8 @@ def make(centerlines, addresses, city, region, outdir):
             rid = f"c{len(seen):05d}"
             q.write(f"{rid}|{full}, {city}, {region}\n")
             ql.write(f"{rid}|{full.lower()} {city.lower()} {region.lower()}\n")
+            if row[7]:  # the place's name, as a line before the address
+                qp.write(f"{rid}|{row[7]}, {full}, {city}, {region}\n")
             if places:
                 n_house += 1
                 t.write(rid + "\thouse\t" + ";".join(f"{a:.7f},{o:.7f},{z}" for a, o, z in places)
@@ -137,6 +143,8 @@ def score(truth_path, result_path, min_house, min_street):
     house = house_ok = zip_ok = street = street_ok = 0
     misses = []
     for rid, (expect, pts) in truth.items():
+        if rid not in answers:
+            continue  # a query file of some of the addresses
         r = answers.get(rid)
         level = r[col["matchlevel"]] if r else ""
         if expect == "house":
