@@ -341,6 +341,54 @@ static int retyped_streets(struct gctx *g, int i, int j, int hyp)
     return take_keys(g, kp, kl, n, hyp, j - i);
 }
 
+/* English ordinals as words, which the normaliser reads as numbers ("Third St" is "3rd
+ * street"): a word one edit from one is no misspelt street of letters. */
+static const char *const ordinals[] = {
+    "first",     "second",    "third",       "fourth",     "fifth",      "sixth",      "seventh",
+    "eighth",    "ninth",     "tenth",       "eleventh",   "twelfth",    "thirteenth", "fourteenth",
+    "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth",
+};
+enum { N_ORDINALS = sizeof(ordinals) / sizeof(ordinals[0]) };
+
+/*
+ * The streets of the span [i, j) with a word one edit from an English ordinal read as that
+ * ordinal ("Thrid St", "Eigthh St", "Secodn St" for Third, Eighth and Second St; query read in
+ * English): the span's text with the ordinal in the word's place, its key looked up. Candidates
+ * of hyp as with a misspelt type (GC_WEIGHTS.typed_quality).
+ */
+static int reordinal_streets(struct gctx *g, int i, int j, int hyp)
+{
+    if (!reads_english(g))
+        return 0;
+    char keys[4][KEY_MAX];
+    const char *kp[4];
+    size_t kl[4];
+    size_t n = 0;
+    const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
+    for (int k = i; k < j && n < 4; k++) {
+        const struct token *t = &g->tok[k];
+        char f[32];
+        int fl = t->len < 16 && !t->numlike ? norm_fold(t->s, t->len, f, sizeof(f)) : 0;
+        if (fl < 4)
+            continue;
+        for (size_t o = 0; o < N_ORDINALS && n < 4; o++) {
+            if (edit_osa(f, (size_t)fl, ordinals[o], strlen(ordinals[o]), 1) != 1)
+                continue;
+            char text[KEY_MAX + 32];
+            int m = snprintf(text, sizeof(text), "%.*s%s%.*s", (int)(t->s - start), start,
+                             ordinals[o], (int)(end - (t->s + t->len)), t->s + t->len);
+            if (m < 0 || (size_t)m >= sizeof(text))
+                continue;
+            int l = norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX);
+            if (l <= 0)
+                continue;
+            kp[n] = keys[n];
+            kl[n++] = (size_t)l;
+        }
+    }
+    return take_keys(g, kp, kl, n, hyp, j - i);
+}
+
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",
  * "oe", "ue"; ASCII letters, any case). */
 static bool span_has_digraph(const struct gctx *g, int i, int j)
@@ -358,9 +406,11 @@ static bool span_has_digraph(const struct gctx *g, int i, int j)
 
 /*
  * A letter lost between a, o or u and an 'e' leaves a digraph that the normaliser folds:
- * "Grae" (for "Grace") is "gra", two edits from "grace" and so beyond a short key's one. The
- * key is probed again with the 'e' put back after each a, o and u in turn ("grae"), each such
- * key within one edit of a street's. *best: as fuzzy_streets_within's.
+ * "Grae" (for "Grace") is "gra", two edits from "grace" and so beyond a short key's one; and
+ * so does a slip that brings the two together ("Fyaette" for "Fayette" is "fyatte", "Rboerts"
+ * "rborts"). The key is searched again with the 'e' put back after each a, o and u in turn
+ * ("grae", "fyaette"): the streets within one edit of such a key, itself and its one-deletion
+ * variants. *best: as fuzzy_streets_within's.
  */
 static void restored_streets(struct gctx *g, const char *key, size_t len, int hyp, int span_tokens,
                              int *best)
@@ -368,15 +418,6 @@ static void restored_streets(struct gctx *g, const char *key, size_t len, int hy
     char r[KEY_MAX + 1];
     if (len + 1 > KEY_MAX)
         return;
-    struct fuzzy_probe fp = {.g = g,
-                             .key = r,
-                             .len = len + 1,
-                             .maxd = 1,
-                             .hyp = hyp,
-                             .span_tokens = span_tokens,
-                             .quality = GC_WEIGHTS.fuzzy_quality,
-                             .best = *best};
-    struct fuzzy_batch b = {.n = 0};
     for (size_t p = 0; p < len; p++) {
         if (key[p] != 'a' && key[p] != 'o' && key[p] != 'u')
             continue;
@@ -384,10 +425,12 @@ static void restored_streets(struct gctx *g, const char *key, size_t len, int hy
         r[p + 1] = 'e';
         memcpy(r + p + 2, key + p + 1, len - p - 1);
         r[len + 1] = '\0';
-        batch_add(&fp, &b, ix_key_hash(r, len + 1));
-        batch_flush(&fp, &b); /* each with its own key */
+        int b;
+        fuzzy_streets_within(g, r, len + 1, 1, hyp, span_tokens, GC_WEIGHTS.fuzzy_quality, FZ_NEAR,
+                             &b);
+        if (b < *best)
+            *best = b;
     }
-    *best = fp.best;
 }
 
 /*
@@ -614,6 +657,7 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
         if (best > 1) {
             typeless_streets(g, i, j, key, kl, g->nhyp);
             retyped_streets(g, i, j, g->nhyp);
+            reordinal_streets(g, i, j, g->nhyp);
         }
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);

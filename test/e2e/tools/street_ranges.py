@@ -8,7 +8,9 @@ make: every distinct address of Cambridge MA's Master Address Database (number, 
 type, direction; its sixth column, "156-R Auburn St", is the query: "156-R Auburn St, Cambridge,
 MA"; in queries_lower.txt the same in lower case without commas; in queries_name.txt, for the
 addresses the database names a place at, that name as a line before them: "Gold Star Mothers
-Swimming Pool, 123 Berkshire St, Cambridge, MA") whose street is a centerline's name or alias. Its truth is worked out here from the layer,
+Swimming Pool, 123 Berkshire St, Cambridge, MA"; in queries_typo.txt with two letters of the
+street's longest word swapped: "58 Fyaette St", "148 Thrid St") whose street is a centerline's
+name or alias. Its truth is worked out here from the layer,
 not by geobatch: when a side's range of such a centerline holds the number (between its ends,
 of its parity when the ends agree; -1 and 0 are no number), the answer must be that house at
 the place the number falls along the line by length, within 25 m of one such place, with the
@@ -83,6 +85,22 @@ def places_of(lines, number):
     return out
 
 
+def transposed(full, n):
+    """full ("58 Fayette St") with two neighbouring letters of its street's longest word (five
+    letters or more) swapped, never the first: "58 Fyaette St"; the place is the n-th of the
+    word's places in turn. None when the word is shorter or the swap changes nothing."""
+    words = full.split(" ")
+    k = max(range(1, len(words)), key=lambda i: len(words[i]), default=0)
+    w = words[k] if k else ""
+    if len(w) < 5 or not w.isalpha():
+        return None
+    p = 1 + n % (len(w) - 2)
+    if w[p] == w[p + 1]:
+        return None
+    words[k] = w[:p] + w[p + 1] + w[p] + w[p + 2:]
+    return " ".join(words)
+
+
 def make(centerlines, addresses, city, region, outdir):
     by_name = load_lines(centerlines)
     seen = set()
@@ -91,10 +109,12 @@ def make(centerlines, addresses, city, region, outdir):
             open(f"{outdir}/queries.txt", "w", encoding="utf-8") as q, \
             open(f"{outdir}/queries_lower.txt", "w", encoding="utf-8") as ql, \
             open(f"{outdir}/queries_name.txt", "w", encoding="utf-8") as qp, \
+            open(f"{outdir}/queries_typo.txt", "w", encoding="utf-8") as qt, \
             open(f"{outdir}/truth.tsv", "w", encoding="utf-8") as t:
         q.write("recId|searchText\n")
         ql.write("recId|searchText\n")
         qp.write("recId|searchText\n")
+        qt.write("recId|searchText\n")
         t.write("recId\texpect\tplaces\n")
         for row in csv.reader(f):
             number, suffix, name, typ, direction, full = row[1:7]
@@ -113,6 +133,9 @@ def make(centerlines, addresses, city, region, outdir):
             ql.write(f"{rid}|{full.lower()} {city.lower()} {region.lower()}\n")
             if row[7]:  # the place's name, as a line before the address
                 qp.write(f"{rid}|{row[7]}, {full}, {city}, {region}\n")
+            slip = transposed(full, len(seen))
+            if slip:
+                qt.write(f"{rid}|{slip}, {city}, {region}\n")
             if places:
                 n_house += 1
                 t.write(rid + "\thouse\t" + ";".join(f"{a:.7f},{o:.7f},{z}" for a, o, z in places)
