@@ -250,13 +250,17 @@ static bool beside_number(const struct gctx *g, int i, int j)
 
 /*
  * The streets whose key is the span's key and an English street type that the span leaves
- * out: the type's lookups, all at once (take_keys), for a span that ends a name (before a
- * number, a comma or the end) and whose last word is not such a type already ("Railway" is no
- * "Rail" and a way). Found streets are candidates of hyp as with a misspelt type.
+ * out: the type's lookups, all at once (take_keys), for a span that is a whole name (after a
+ * number, a comma or the start; before a number, a comma or the end) and whose last word is not
+ * such a type already ("Railway" is no "Rail" and a way). Found streets are candidates of hyp as with a misspelt type.
  */
 static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
 {
     if (!typeless_may(g, j))
+        return 0;
+    /* the span starts the name: after the number, a comma or what is set aside, not after a
+     * word of the name ("76 Auburn Park" is no "Park Ave" with "Auburn" left over) */
+    if (i > 0 && !g->tok[i - 1].used && !g->tok[i - 1].numlike && !g->tok[i - 1].comma_after)
         return 0;
     if (j - i >= 2) { /* its last word a type: "Franklin St" */
         char pk[KEY_MAX];
