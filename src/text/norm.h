@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NORM_VERSION    5
+#define NORM_VERSION    6
 #define NORM_MAX        1024 /* bytes of normalised output, NUL included */
 #define NORM_MAX_TOKENS 64
 
