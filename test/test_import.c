@@ -42,6 +42,7 @@ struct cap {
     struct rec_point g0, glast;
     long from, to;
     int parity;
+    int side;
 };
 
 struct counter {
@@ -96,6 +97,7 @@ static void capture(struct cap *c, const struct record *r)
     c->from = r->from;
     c->to = r->to;
     c->parity = (int)r->parity;
+    c->side = (int)r->side;
 }
 
 static bool ok_str(const char *s)
@@ -822,6 +824,7 @@ static void test_geojson_ranges(void **state)
     assert_int_equal(c.cap.from, 1334);
     assert_int_equal(c.cap.to, 1378);
     assert_int_equal(c.cap.parity, PARITY_EVEN);
+    assert_int_equal(c.cap.side, SIDE_LEFT);
     assert_string_equal(c.cap.postcode, "02139");
     assert_string_equal(c.cap.city, NIL);
     assert_string_equal(c.cap.country, NIL); /* --country gives it */
@@ -833,6 +836,7 @@ static void test_geojson_ranges(void **state)
     run(path, FMT_GEOJSON_RANGES, &c, &st);
     assert_int_equal(c.cap.from, 1337);
     assert_int_equal(c.cap.parity, PARITY_ODD);
+    assert_int_equal(c.cap.side, SIDE_RIGHT);
     assert_string_equal(c.cap.postcode, "02141");
 
     counter_init(&c);

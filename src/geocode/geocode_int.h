@@ -471,6 +471,10 @@ int gc_cmp_cand(const void *pa, const void *pb, void *ctx);
  * the order gc_resolve_number will be called), so that their reads overlap: a hint, no answer
  * depends on it. */
 void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n);
+/* The point at fraction frac (0 to 1) of the length of the line pt[0..count) into *lat, *lon:
+ * where an address range puts a number (and reverse geocoding finds it again). */
+void gc_point_along(const struct ix_point *pt, uint32_t count, double frac, double *lat,
+                    double *lon);
 /* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c);

@@ -121,28 +121,28 @@ static bool address_point(const struct gctx *g, const struct ix_street *s, const
     return true;
 }
 
-/* The point at fraction frac of the length of the line pt[0..count) into c. */
-static void point_along(const struct ix_point *pt, uint32_t count, double frac, struct cand *c)
+void gc_point_along(const struct ix_point *pt, uint32_t count, double frac, double *lat,
+                    double *lon)
 {
     double total = 0;
     for (uint32_t k = 1; k < count; k++)
         total += geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
                                        fix2deg(pt[k].lat), fix2deg(pt[k].lon));
     double want = frac * total, acc = 0;
-    c->lat = fix2deg(pt[0].lat);
-    c->lon = fix2deg(pt[0].lon);
+    *lat = fix2deg(pt[0].lat);
+    *lon = fix2deg(pt[0].lon);
     for (uint32_t k = 1; k < count; k++) {
         double seg = geo_approx_distance_m(fix2deg(pt[k - 1].lat), fix2deg(pt[k - 1].lon),
                                            fix2deg(pt[k].lat), fix2deg(pt[k].lon));
         if (acc + seg >= want && seg > 0) {
             double t = (want - acc) / seg;
-            c->lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
-            c->lon = fix2deg(pt[k - 1].lon) + t * (fix2deg(pt[k].lon) - fix2deg(pt[k - 1].lon));
+            *lat = fix2deg(pt[k - 1].lat) + t * (fix2deg(pt[k].lat) - fix2deg(pt[k - 1].lat));
+            *lon = fix2deg(pt[k - 1].lon) + t * (fix2deg(pt[k].lon) - fix2deg(pt[k - 1].lon));
             return;
         }
         acc += seg;
-        c->lat = fix2deg(pt[k].lat);
-        c->lon = fix2deg(pt[k].lon);
+        *lat = fix2deg(pt[k].lat);
+        *lon = fix2deg(pt[k].lon);
     }
 }
 
@@ -161,7 +161,7 @@ static bool on_range(const struct gctx *g, const struct ix_street *s, long n, st
         if ((it->parity == PARITY_ODD && n % 2 == 0) || (it->parity == PARITY_EVEN && n % 2 != 0))
             continue;
         double frac = a == b ? 0.5 : (double)(n - a) / (double)(b - a);
-        point_along(&v->points[it->geom_first], it->geom_count, frac, c);
+        gc_point_along(&v->points[it->geom_first], it->geom_count, frac, &c->lat, &c->lon);
         c->addr = i;
         c->number = n;
         c->mq_hn = 0.8;

@@ -1,6 +1,7 @@
 /*
  * geocode_reverse.c - reverse geocoding: the nearest addresses to a point through the index's
- * grid of cells, else the nearest street line, the administrative area that contains the
+ * grid of cells, else the nearest street line (the number its address ranges give there, on the
+ * point's side where the range's side is known), the administrative area that contains the
  * point (or, where only a country or state is known, the nearest town within 30 km).
  */
 #include "geocode/geocode_int.h"
@@ -8,6 +9,7 @@
 #include "record/geo.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Cells of the grid around (lat, lon) within search metres: [cy0, cy1] x [cx0, cx1]. */
@@ -212,7 +214,103 @@ static int area_or_city(const struct index *ix, double lat, double lon, struct g
     return 1;
 }
 
-/* The nearest street line within radius_m. Return 1 when found. */
+/* Where (lat, lon) lies from the line pt[0..n): its distance in metres, the fraction of the
+ * line's length at the nearest point (*frac) and the side it is on, looking along the line
+ * (*side: SIDE_LEFT or SIDE_RIGHT). */
+static double line_position(double lat, double lon, const struct ix_point *pt, uint32_t n,
+                            double *frac, enum rec_side *side)
+{
+    double k = cos(lat * M_PI / 180), best = INFINITY, at = 0, total = 0, cross = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        double nl, nn;
+        double d = segment_distance(lat, lon, &pt[i - 1], &pt[i], &nl, &nn);
+        double seg = geo_approx_distance_m(fix2deg(pt[i - 1].lat), fix2deg(pt[i - 1].lon),
+                                           fix2deg(pt[i].lat), fix2deg(pt[i].lon));
+        if (d < best) {
+            best = d;
+            at = total +
+                 geo_approx_distance_m(fix2deg(pt[i - 1].lat), fix2deg(pt[i - 1].lon), nl, nn);
+            double dx = (fix2deg(pt[i].lon) - fix2deg(pt[i - 1].lon)) * k;
+            double dy = fix2deg(pt[i].lat) - fix2deg(pt[i - 1].lat);
+            double px = (lon - fix2deg(pt[i - 1].lon)) * k, py = lat - fix2deg(pt[i - 1].lat);
+            cross = dx * py - dy * px;
+        }
+        total += seg;
+    }
+    *frac = total > 0 ? at / total : 0.5;
+    *side = cross > 0 ? SIDE_LEFT : SIDE_RIGHT;
+    return best;
+}
+
+/* The number of range it at fraction frac of its line: its ends' parity kept, within them. */
+static long range_number(const struct ix_interp *it, double frac)
+{
+    long a = it->from, b = it->to, lo = a < b ? a : b, hi = a < b ? b : a;
+    double x = (double)a + frac * (double)(b - a);
+    long n = lround(x);
+    if (it->parity == PARITY_ODD || it->parity == PARITY_EVEN) {
+        long p = it->parity == PARITY_ODD ? 1 : 0;
+        n = 2 * lround((x - (double)p) / 2) + p;
+        if (n < lo)
+            n += 2;
+        if (n > hi)
+            n -= 2;
+    }
+    return n < lo ? lo : n > hi ? hi : n;
+}
+
+#define RANGE_NEAR_M 50.0 /* a range's line this near at most: a house's distance from its line */
+
+/* The number an address range of street s gives (lat, lon), the nearest of them on the point's
+ * side (a range of unknown side is on both), within radius_m and RANGE_NEAR_M, as output o: the
+ * house where a forward query of that number puts it. Return 1 when a range did. */
+static int range_out(const struct index_view *v, uint32_t si, double lat, double lon,
+                     double radius_m, struct gc_candidate *o)
+{
+    const struct ix_street *s = &v->streets[si];
+    uint32_t best = IX_NONE;
+    double bd = fmin(radius_m, RANGE_NEAR_M), bf = 0;
+    for (uint32_t i = s->interp_first; s->interp_count && i < s->interp_first + s->interp_count;
+         i++) {
+        const struct ix_interp *it = &v->interps[i];
+        double frac;
+        enum rec_side side;
+        double d =
+            line_position(lat, lon, &v->points[it->geom_first], it->geom_count, &frac, &side);
+        if (it->side != SIDE_UNKNOWN && it->side != (uint32_t)side && d > 1.0)
+            continue; /* on the other side (a point on the line is on both) */
+        if (d < bd) {
+            bd = d;
+            best = i;
+            bf = frac;
+        }
+    }
+    if (best == IX_NONE)
+        return 0;
+    const struct ix_interp *it = &v->interps[best];
+    long n = range_number(it, bf);
+    double plat, plon;
+    double f = it->from == it->to ? 0.5 : (double)(n - it->from) / (double)(it->to - it->from);
+    gc_point_along(&v->points[it->geom_first], it->geom_count, f, &plat, &plon);
+    gc_init_out(o);
+    gc_fill_from_street(v, o, s);
+    o->lat = o->nav_lat = plat;
+    o->lon = o->nav_lon = plon;
+    snprintf(o->number_buf, sizeof(o->number_buf), "%ld", n);
+    o->house_number = o->number_buf;
+    if (*ix_str(v, it->postcode))
+        o->postcode = ix_str(v, it->postcode);
+    o->level = GL_HOUSENUMBER;
+    o->type = GT_INTERPOLATED;
+    o->distance = geo_approx_distance_m(lat, lon, plat, plon);
+    o->relevance = 1.0;
+    gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)n);
+    gc_set_view(o, 50);
+    return 1;
+}
+
+/* The nearest street line within radius_m: the number of its address ranges there, else the
+ * street. Return 1 when found. */
 static int nearest_street(const struct index_view *v, double lat, double lon, double radius_m,
                           struct gc_candidate *o)
 {
@@ -226,23 +324,32 @@ static int nearest_street(const struct index_view *v, double lat, double lon, do
             for (uint32_t k = 0; c && k < c->count; k++) {
                 uint32_t si = v->scell_streets[c->first + k];
                 const struct ix_street *s = &v->streets[si];
-                const struct ix_point *pt = &v->points[s->geom_first];
-                for (uint32_t i = 1; i < s->geom_count; i++) {
-                    if (pt[i].lat == IX_PART_BREAK || pt[i - 1].lat == IX_PART_BREAK)
-                        continue;
-                    double nl, nn;
-                    double d = segment_distance(lat, lon, &pt[i - 1], &pt[i], &nl, &nn);
-                    if (d < bd || (d == bd && si < best)) {
-                        bd = d;
-                        best = si;
-                        blat = nl;
-                        blon = nn;
+                /* its ways; a street of address ranges alone (TIGER's): their lines */
+                uint32_t lines = s->geom_count ? 1 : s->interp_count;
+                for (uint32_t l = 0; l < lines; l++) {
+                    const struct ix_interp *it =
+                        s->geom_count ? NULL : &v->interps[s->interp_first + l];
+                    const struct ix_point *pt = &v->points[it ? it->geom_first : s->geom_first];
+                    uint32_t n = it ? it->geom_count : s->geom_count;
+                    for (uint32_t i = 1; i < n; i++) {
+                        if (pt[i].lat == IX_PART_BREAK || pt[i - 1].lat == IX_PART_BREAK)
+                            continue;
+                        double nl, nn;
+                        double d = segment_distance(lat, lon, &pt[i - 1], &pt[i], &nl, &nn);
+                        if (d < bd || (d == bd && si < best)) {
+                            bd = d;
+                            best = si;
+                            blat = nl;
+                            blon = nn;
+                        }
                     }
                 }
             }
         }
     if (best == IX_NONE)
         return 0;
+    if (range_out(v, best, lat, lon, radius_m, o))
+        return 1;
     const struct ix_street *s = &v->streets[best];
     gc_init_out(o);
     gc_fill_from_street(v, o, s);

@@ -6,7 +6,8 @@
  * and its right.
  *
  * Each feature with a street name gives one REC_STREET (its line, the alias as an alternative
- * name) and one REC_INTERP per side that has a range, for the name and again for the alias
+ * name) and one REC_INTERP per side that has a range (its side of the line: reverse geocoding
+ * reads the number of the side a point is on), for the name and again for the alias
  * (an alternative name is a street of its own in the index, and a number is found on its own
  * street's ranges). Numbers run from the line's first point ("from") to its last ("to"); the
  * parity is the two ends' when they agree (1334 to 1378: even), otherwise every number. A side
@@ -387,6 +388,7 @@ static int feature(const struct import_ctx *c, size_t n, json_t *f, struct scrat
                 .from = sides[i].from,
                 .to = sides[i].to,
                 .parity = parity_of(sides[i].from, sides[i].to),
+                .side = i == 0 ? SIDE_LEFT : SIDE_RIGHT,
             };
             if ((rc = import_emit(c, n, &it)) < 0)
                 return rc;

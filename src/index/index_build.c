@@ -723,6 +723,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
         .from = (int32_t)r->from,
         .to = (int32_t)r->to,
         .parity = r->parity,
+        .side = r->side <= SIDE_RIGHT ? (uint32_t)r->side : SIDE_UNKNOWN,
         .postcode = intern(b, r->postcode),
         .seq = b->seq,
         .n_points = (uint32_t)r->n_geom,

@@ -80,6 +80,7 @@ struct i_rec {
     uint32_t group;
     int32_t from, to;
     uint32_t parity;
+    uint32_t side; /* enum rec_side */
     uint32_t postcode;
     uint32_t seq;
     uint32_t n_points;

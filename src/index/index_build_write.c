@@ -920,6 +920,8 @@ static int write_addresses(struct index_builder *b, struct layout *o, char *err,
     return 0;
 }
 
+static int segment_cells(struct xsort *x, struct ix_point p, struct ix_point q, uint32_t street);
+
 /* Interpolation lines in street order, their points first in POINTS, each street's run. */
 static int write_interps(struct index_builder *b, struct layout *o, char *err, size_t errlen)
 {
@@ -938,6 +940,7 @@ static int write_interps(struct index_builder *b, struct layout *o, char *err, s
             .from = it->from,
             .to = it->to,
             .parity = it->parity,
+            .side = it->side,
             .geom_first = (uint32_t)o->n_points,
             .geom_count = it->n_points,
             .postcode = fref(o, it->postcode),
@@ -947,6 +950,13 @@ static int write_interps(struct index_builder *b, struct layout *o, char *err, s
                            (size_t)it->n_points * sizeof(struct ix_point))) < 0)
             return sect_error(b, rc, err, errlen);
         o->n_points += it->n_points;
+        /* the street grid lists the street where its ranges run too: a street of ranges alone
+         * (TIGER's) has no other line for reverse geocoding to find */
+        const struct ix_point *ip =
+            (const struct ix_point *)(const void *)((const char *)rec + sizeof(*it));
+        for (uint32_t k = 1; k < it->n_points; k++)
+            if ((rc = segment_cells(&o->scells, ip[k - 1], ip[k], st)) < 0)
+                return sort_error(b, &o->scells, rc, err, errlen);
         struct ix_street *s = &o->streets[st];
         if (s->interp_first == IX_NONE)
             s->interp_first = (uint32_t)i;

@@ -170,7 +170,8 @@ struct ix_interp {
     uint32_t parity;                 /* enum rec_parity */
     uint32_t geom_first, geom_count; /* into IXS_POINTS */
     uint32_t postcode;               /* string */
-    uint32_t reserved;
+    uint32_t side; /* enum rec_side: where the range lies from the line (0 unknown; was reserved,
+                      0, before normaliser 6) */
 };
 static_assert(sizeof(struct ix_interp) == 32, "ix_interp layout");
 

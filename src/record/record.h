@@ -32,6 +32,11 @@ enum rec_rank {
 
 enum rec_parity { PARITY_ALL = 0, PARITY_ODD = 1, PARITY_EVEN = 2 };
 
+/* The side of its line an address range lies on, looking from its first point to its last:
+ * unknown (OSM interpolation ways lie at their houses; TIGER's export does not say), left or
+ * right (a street centerline's ranges, import_ranges.c). */
+enum rec_side { SIDE_UNKNOWN = 0, SIDE_LEFT = 1, SIDE_RIGHT = 2 };
+
 struct rec_point {
     double lat, lon;
 };
@@ -58,6 +63,7 @@ struct record {
     size_t n_geom;
     long from, to;          /* REC_INTERP: the numbers at the first and last point */
     enum rec_parity parity; /* REC_INTERP */
+    enum rec_side side;     /* REC_INTERP */
     const char *source_id;  /* stable id in its source ("n123", "w45", OA HASH) */
 };
 

@@ -19,6 +19,12 @@ house.
 
 score: prints the figures (of the addresses the result file answers) and exits 1 when a share
 is below its minimum.
+
+  street_ranges.py reverse OUTDIR/reverse_truth.tsv RESULT.txt MIN
+
+reverse: reverse.txt (made by make) holds, for each address that one range holds in the middle
+half of a line of 40 m or more, the point 6 m beside where its number falls, on the range's side;
+the answer must be that number on that street (its share at least MIN).
 """
 import csv
 import json
@@ -41,15 +47,15 @@ def load_lines(path):
         else:
             continue
         sides = []
-        for a, b, z in (("L_From", "L_To", "ZIP_Left"), ("R_From", "R_To", "ZIP_Right")):
+        for a, b, z, side in (("L_From", "L_To", "ZIP_Left", 1), ("R_From", "R_To", "ZIP_Right", -1)):
             x, y = p.get(a) or 0, p.get(b) or 0
             x, y = max(x, 0), max(y, 0)
             if x == 0 and y == 0:
                 continue
-            sides.append((x or y, y or x, p.get(z) or ""))
-        for name in (p.get("Street"), p.get("Alias")):
-            if name:
-                by_name.setdefault(name.upper(), []).append((coords, sides))
+            sides.append((x or y, y or x, p.get(z) or "", side))
+        names = [n.upper() for n in (p.get("Street"), p.get("Alias")) if n]
+        for name in names:
+            by_name.setdefault(name, []).append((coords, sides, names))
     return by_name
 
 
@@ -58,30 +64,40 @@ def metres(lat1, lon1, lat2, lon2):
     return 6371008.8 * math.hypot(math.radians(lat2 - lat1), math.radians(lon2 - lon1) * k)
 
 
-def point_along(coords, frac):
-    """The point at frac of the line's length (coords are [lon, lat])."""
+def point_along(coords, frac, beside=0.0):
+    """The point at frac of the line's length (coords are [lon, lat]), moved beside metres to
+    the left of the line (to the right when negative), looking along it."""
     seg = [metres(a[1], a[0], b[1], b[0]) for a, b in zip(coords, coords[1:])]
     want, acc = frac * sum(seg), 0.0
     for (a, b), d in zip(zip(coords, coords[1:]), seg):
         if acc + d >= want and d > 0:
             t = (want - acc) / d
-            return a[1] + t * (b[1] - a[1]), a[0] + t * (b[0] - a[0])
+            lat, lon = a[1] + t * (b[1] - a[1]), a[0] + t * (b[0] - a[0])
+            k = math.cos(math.radians(lat))
+            dx, dy = (b[0] - a[0]) * k, b[1] - a[1]
+            norm = math.hypot(dx, dy)
+            # left of (dx, dy) is (-dy, dx); metres to degrees of latitude
+            step = beside / 111195.0
+            return lat + step * dx / norm, lon + step * -dy / norm / k
         acc += d
     return coords[-1][1], coords[-1][0]
 
 
-def places_of(lines, number):
-    """Where number falls on every range that holds it: [(lat, lon, zip)]."""
+def places_of(lines, number, beside=0.0):
+    """Where number falls on every range that holds it: [(lat, lon, zip)]; beside metres
+    off the line on the range's side when beside is given."""
     out = []
-    for coords, sides in lines:
-        for a, b, z in sides:
+    for coords, sides, names in lines:
+        for a, b, z, side in sides:
             lo, hi = min(a, b), max(a, b)
             if not lo <= number <= hi:
                 continue
             if a % 2 == b % 2 and number % 2 != a % 2:
                 continue
-            lat, lon = point_along(coords, 0.5 if a == b else (number - a) / (b - a))
-            out.append((lat, lon, z))
+            frac = 0.5 if a == b else (number - a) / (b - a)
+            lat, lon = point_along(coords, frac, beside * side)
+            out.append((lat, lon, z, frac, sum(metres(p[1], p[0], q[1], q[0])
+                                               for p, q in zip(coords, coords[1:])), names))
     return out
 
 
@@ -110,11 +126,14 @@ def make(centerlines, addresses, city, region, outdir):
             open(f"{outdir}/queries_lower.txt", "w", encoding="utf-8") as ql, \
             open(f"{outdir}/queries_name.txt", "w", encoding="utf-8") as qp, \
             open(f"{outdir}/queries_typo.txt", "w", encoding="utf-8") as qt, \
+            open(f"{outdir}/reverse.txt", "w", encoding="utf-8") as rq, \
+            open(f"{outdir}/reverse_truth.tsv", "w", encoding="utf-8") as rt, \
             open(f"{outdir}/truth.tsv", "w", encoding="utf-8") as t:
         q.write("recId|searchText\n")
         ql.write("recId|searchText\n")
         qp.write("recId|searchText\n")
         qt.write("recId|searchText\n")
+        rq.write("recId|prox\n")
         t.write("recId\texpect\tplaces\n")
         for row in csv.reader(f):
             number, suffix, name, typ, direction, full = row[1:7]
@@ -127,7 +146,7 @@ def make(centerlines, addresses, city, region, outdir):
             if not lines:
                 n_unknown += 1
                 continue
-            places = places_of(lines, int(number))
+            places = [p[:3] for p in places_of(lines, int(number))]
             rid = f"c{len(seen):05d}"
             q.write(f"{rid}|{full}, {city}, {region}\n")
             ql.write(f"{rid}|{full.lower()} {city.lower()} {region.lower()}\n")
@@ -136,6 +155,14 @@ def make(centerlines, addresses, city, region, outdir):
             slip = transposed(full, len(seen))
             if slip:
                 qt.write(f"{rid}|{slip}, {city}, {region}\n")
+            beside = places_of(lines, int(number), 6.0)
+            # one range holds it, in the middle half of a line of 40 m or more: no corner's
+            # other street nor the next stretch's range as near
+            if len(beside) == 1 and not suffix and 0.25 <= beside[0][3] <= 0.75 and \
+                    beside[0][4] >= 40:
+                lat, lon = beside[0][:2]
+                rq.write(f"{rid}|{lat:.7f},{lon:.7f},50\n")
+                rt.write(f"{rid}\t{number}\t{';'.join(beside[0][5])}\n")
             if places:
                 n_house += 1
                 t.write(rid + "\thouse\t" + ";".join(f"{a:.7f},{o:.7f},{z}" for a, o, z in places)
@@ -201,7 +228,40 @@ def score(truth_path, result_path, min_house, min_street):
     return 0 if ok else 1
 
 
+def score_reverse(truth_path, result_path, minimum):
+    """Reverse geocoding 6 m beside the house, on its range's side: that number on that
+    street (under its name or its alias)."""
+    truth = {}
+    with open(truth_path, encoding="utf-8") as f:
+        for line in f:
+            rid, number, streets = line.rstrip("\n").split("\t")
+            truth[rid] = (number, streets.split(";"))
+    right = total = 0
+    misses = []
+    with open(result_path, encoding="utf-8") as f:
+        rows = csv.reader(f, delimiter="|")
+        head = [h.lower() for h in next(rows)]
+        col = {h: i for i, h in enumerate(head)}
+        for r in rows:
+            rid = r[col["recid"]]
+            if rid not in truth or r[col["seqnumber"]] not in ("0", "1"):
+                continue
+            total += 1
+            got = (r[col["housenumber"]], r[col["street"]].upper())
+            if got[0] == truth[rid][0] and got[1] in truth[rid][1]:
+                right += 1
+            else:
+                misses.append((rid, truth[rid], got))
+    share = right / total if total else 0.0
+    print(f"street_ranges: reverse, the number on its side {right}/{total} = {share:.4f}")
+    for m in misses[:10]:
+        print("  miss:", *m)
+    return 0 if share >= minimum and total == len(truth) else 1
+
+
 def main(argv):
+    if len(argv) == 5 and argv[1] == "reverse":
+        return score_reverse(argv[2], argv[3], float(argv[4]))
     if len(argv) == 7 and argv[1] == "make":
         make(*argv[2:7])
         return 0
