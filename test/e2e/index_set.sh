@@ -80,7 +80,9 @@ for f in "$T"/nc-*-free_clean.txt "$T"/nc-*-struct_clean.txt; do
     [ -e "$f" ] || continue # the sanitizers' run has no free_clean
     [ "$(asked "$f")" = 1.00 ] || fail "$(basename "$f"): $(asked "$f") members a query"
 done
-[ "$(asked "$T/nc-liechtenstein-free_typo.txt")" = 2.11 ] || fail "free_typo: $(asked "$T/nc-liechtenstein-free_typo.txt") members a query"
+# (2.11 before a swap that makes a digraph was searched for: more misspelt streets are found in
+# the member that has them before the others are asked)
+[ "$(asked "$T/nc-liechtenstein-free_typo.txt")" = 2.06 ] || fail "free_typo: $(asked "$T/nc-liechtenstein-free_typo.txt") members a query"
 
 # ---- queries that mix the areas, on six members: the very lines of their merged index ----
 # (a street of one area with another's postcode or town, names in several areas; with the US
