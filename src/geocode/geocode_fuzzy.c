@@ -252,7 +252,8 @@ static bool beside_number(const struct gctx *g, int i, int j)
  * The streets whose key is the span's key and an English street type that the span leaves
  * out: the type's lookups, all at once (take_keys), for a span that is a whole name (after a
  * number, a comma or the start; before a number, a comma or the end) and whose last word is not
- * such a type already ("Railway" is no "Rail" and a way). Found streets are candidates of hyp as with a misspelt type.
+ * such a type already ("Railway" is no "Rail" and a way). Found streets are candidates of hyp as
+ * with a misspelt type.
  */
 static int typeless_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
 {
@@ -306,6 +307,27 @@ static const struct {
 };
 enum { N_LEADING = sizeof(leading_types) / sizeof(leading_types[0]) };
 
+/* Up to 4 keys of texts a misspelt span is read as, for take_keys. */
+struct text_keys {
+    char keys[4][KEY_MAX];
+    const char *kp[4];
+    size_t kl[4];
+    size_t n;
+};
+
+/* The key of text (m bytes as snprintf wrote it into a buffer of cap) in the reading's
+ * languages into k, when it fits and has one. */
+static void text_key(const struct gctx *g, const char *text, int m, size_t cap, struct text_keys *k)
+{
+    if (k->n >= 4 || m < 0 || (size_t)m >= cap)
+        return;
+    int l = norm_key(text, (size_t)m, g->cc_arg, k->keys[k->n], KEY_MAX);
+    if (l <= 0)
+        return;
+    k->kp[k->n] = k->keys[k->n];
+    k->kl[k->n++] = (size_t)l;
+}
+
 /*
  * The streets of the span [i, j) with its first word, a street type misspelt by one edit, read
  * as that type: the span's text with the type as written, its key in the reading's languages,
@@ -323,26 +345,16 @@ static int retyped_streets(struct gctx *g, int i, int j, int hyp)
         return 0;
     const char *rest = g->tok[i + 1].s;
     size_t rl = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - rest);
-    char keys[4][KEY_MAX];
-    const char *kp[4];
-    size_t kl[4];
-    size_t n = 0;
-    for (size_t k = 0; k < N_LEADING && n < 4; k++) {
+    struct text_keys tk = {.n = 0};
+    for (size_t k = 0; k < N_LEADING && tk.n < 4; k++) {
         const char *ty = leading_types[k].folded;
-        size_t tl = strlen(ty);
-        if (edit_osa(f, (size_t)fl, ty, tl, 1) != 1)
+        if (edit_osa(f, (size_t)fl, ty, strlen(ty), 1) != 1)
             continue;
         char text[KEY_MAX + 16];
         int m = snprintf(text, sizeof(text), "%s %.*s", leading_types[k].written, (int)rl, rest);
-        if (m < 0 || (size_t)m >= sizeof(text))
-            continue;
-        int l = norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX);
-        if (l <= 0)
-            continue;
-        kp[n] = keys[n];
-        kl[n++] = (size_t)l;
+        text_key(g, text, m, sizeof(text), &tk);
     }
-    return take_keys(g, kp, kl, n, hyp, j - i);
+    return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 
 /* English ordinals as words, which the normaliser reads as numbers ("Third St" is "3rd
@@ -364,33 +376,24 @@ static int reordinal_streets(struct gctx *g, int i, int j, int hyp)
 {
     if (!reads_english(g))
         return 0;
-    char keys[4][KEY_MAX];
-    const char *kp[4];
-    size_t kl[4];
-    size_t n = 0;
+    struct text_keys tk = {.n = 0};
     const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
-    for (int k = i; k < j && n < 4; k++) {
+    for (int k = i; k < j && tk.n < 4; k++) {
         const struct token *t = &g->tok[k];
         char f[32];
         int fl = t->len < 16 && !t->numlike ? norm_fold(t->s, t->len, f, sizeof(f)) : 0;
         if (fl < 4)
             continue;
-        for (size_t o = 0; o < N_ORDINALS && n < 4; o++) {
+        for (size_t o = 0; o < N_ORDINALS && tk.n < 4; o++) {
             if (edit_osa(f, (size_t)fl, ordinals[o], strlen(ordinals[o]), 1) != 1)
                 continue;
             char text[KEY_MAX + 32];
             int m = snprintf(text, sizeof(text), "%.*s%s%.*s", (int)(t->s - start), start,
                              ordinals[o], (int)(end - (t->s + t->len)), t->s + t->len);
-            if (m < 0 || (size_t)m >= sizeof(text))
-                continue;
-            int l = norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX);
-            if (l <= 0)
-                continue;
-            kp[n] = keys[n];
-            kl[n++] = (size_t)l;
+            text_key(g, text, m, sizeof(text), &tk);
         }
     }
-    return take_keys(g, kp, kl, n, hyp, j - i);
+    return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",

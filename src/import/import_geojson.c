@@ -113,8 +113,9 @@ struct scratch {
 
 /* Import feature number n, f, into c: one REC_ADMIN per outer ring. Return 0 (emitted or
  * skipped), or a negative code that stops the import with c->err written. */
-static int feature(const struct import_ctx *c, size_t n, json_t *f, struct scratch *w)
+static int feature(const struct import_ctx *c, size_t n, json_t *f, void *arg)
 {
+    struct scratch *w = arg;
     json_t *props = json_object_get(f, "properties");
     const char *cc = feature_country(props);
     if (!cc) {
@@ -171,28 +172,12 @@ int import_geojson(const char *path, enum import_format fmt, const struct rec_si
     (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
-    struct import_json js = {0};
-    int rc = import_geojson_crs(&c);
-    if (rc < 0)
-        return rc;
-    rc = import_json_open_features(&js, path, GEOJSON_FEATURE_MAX);
-    if (rc < 0)
-        return import_fail(&c, rc);
     struct scratch *w = calloc(1, sizeof(*w));
-    if (!w) {
-        import_json_close(&js);
+    if (!w)
         return import_fail(&c, -ENOMEM);
-    }
-    json_t *f;
-    while ((rc = import_json_object(&c, &js, "GeoJSON FeatureCollection", &f)) > 0) {
-        rc = feature(&c, js.index, f, w);
-        json_decref(f);
-        if (rc < 0)
-            break;
-    }
+    int rc = import_geojson_features(&c, GEOJSON_FEATURE_MAX, feature, w);
     free(w->pts);
     free(w);
-    import_json_close(&js);
     return rc;
 }
 

@@ -319,8 +319,9 @@ struct scratch {
 
 /* Import feature number n, f, into c. Return 0 (emitted or skipped), or a negative code that
  * stops the import with c->err written. */
-static int feature(const struct import_ctx *c, size_t n, json_t *f, struct scratch *w)
+static int feature(const struct import_ctx *c, size_t n, json_t *f, void *arg)
 {
+    struct scratch *w = arg;
     struct props *p = &w->props;
     props_read(json_object_get(f, "properties"), p);
     char name[RANGES_NAME_MAX], alias[RANGES_NAME_MAX], state[RANGES_NAME_MAX];
@@ -403,28 +404,12 @@ int import_ranges(const char *path, enum import_format fmt, const struct rec_sin
     (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
-    struct import_json js = {0};
-    int rc = import_geojson_crs(&c);
-    if (rc < 0)
-        return rc;
-    rc = import_json_open_features(&js, path, RANGES_FEATURE_MAX);
-    if (rc < 0)
-        return import_fail(&c, rc);
     struct scratch *w = calloc(1, sizeof(*w));
-    if (!w) {
-        import_json_close(&js);
+    if (!w)
         return import_fail(&c, -ENOMEM);
-    }
-    json_t *f;
-    while ((rc = import_json_object(&c, &js, "GeoJSON FeatureCollection", &f)) > 0) {
-        rc = feature(&c, js.index, f, w);
-        json_decref(f);
-        if (rc < 0)
-            break;
-    }
+    int rc = import_geojson_features(&c, RANGES_FEATURE_MAX, feature, w);
     free(w->line.p);
     free(w);
-    import_json_close(&js);
     return rc;
 }
 

@@ -633,6 +633,26 @@ int import_geojson_crs(const struct import_ctx *c)
     return GB_EFORMAT;
 }
 
+int import_geojson_features(const struct import_ctx *c, size_t max, import_feature_fn fn, void *arg)
+{
+    int rc = import_geojson_crs(c);
+    if (rc < 0)
+        return rc;
+    struct import_json js = {0};
+    rc = import_json_open_features(&js, c->path, max);
+    if (rc < 0)
+        return import_fail(c, rc);
+    json_t *f;
+    while ((rc = import_json_object(c, &js, "GeoJSON FeatureCollection", &f)) > 0) {
+        rc = fn(c, js.index, f, arg);
+        json_decref(f);
+        if (rc < 0)
+            break;
+    }
+    import_json_close(&js);
+    return rc;
+}
+
 int import_emit(const struct import_ctx *c, size_t n, const struct record *r)
 {
     int rc = c->sink->emit(c->sink->ctx, r);

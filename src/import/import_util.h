@@ -169,6 +169,16 @@ void import_skipf(const struct import_ctx *c, size_t n, const char *fmt, ...)
  * c->err and return it. */
 int import_fail(const struct import_ctx *c, int rc);
 
+/* What a GeoJSON importer does with feature number n, f (import_geojson_features): return 0
+ * (emitted or skipped) or a negative code that stops the import, c->err written. */
+typedef int (*import_feature_fn)(const struct import_ctx *c, size_t n, json_t *f, void *arg);
+
+/* Import the features of the GeoJSON FeatureCollection c->path, each of at most max bytes: its
+ * coordinate system checked (import_geojson_crs), then each feature parsed and handed to fn with
+ * arg. Return 0, or the first negative code (c->err says why). */
+int import_geojson_features(const struct import_ctx *c, size_t max, import_feature_fn fn,
+                            void *arg);
+
 /* A GeoJSON file's coordinate system (its "crs" member, read from the first 16 KiB): 0 when
  * it has none (RFC 7946: WGS 84) or names longitude and latitude (CRS84, EPSG:4326, NAD 83's
  * CRS83 and EPSG:4269, a metre's difference); else GB_EFORMAT with c->err naming it and how to
