@@ -795,27 +795,35 @@ static int inline_unit(const struct gctx *g, const unsigned *kinds, int a, int b
 
 static bool names_place_in(struct gctx *g, int i, int j, const char *cc);
 
-/* Whether some span of the part [a, b) names a place or a street of the index, a country or a
- * region. */
-static bool part_names_area(struct gctx *g, int a, int b)
+/* Whether tokens [i, j) name a place of the index, a country or a region. */
+static bool span_names_area(struct gctx *g, int i, int j)
 {
     struct norm_region r[MAX_REGIONS];
-    for (int i = a; i < b; i++)
-        for (int j = i + 1; j <= b && j - i <= MAX_SPAN; j++) {
-            const char *s = g->tok[i].s;
-            size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
-            if (names_place_in(g, i, j, "") || span_names_street(g, i, j) || norm_country(s, n) ||
-                norm_region(s, n, NULL, r, MAX_REGIONS) > 0)
-                return true;
-        }
+    const char *s = g->tok[i].s;
+    size_t n = (size_t)(g->tok[j - 1].s + g->tok[j - 1].len - s);
+    return names_place_in(g, i, j, "") || norm_country(s, n) ||
+           norm_region(s, n, NULL, r, MAX_REGIONS) > 0;
+}
+
+/* Whether the part [a, b) is an address's: it names a street of the index whole, or starts
+ * with a place, a country or a region ("Vaduz", "Vaduz Zentrum", "Cambridge MA"). A name that
+ * only holds such words is a name line ("Green Street Parking Garage", "East Cambridge Health
+ * Center"). */
+static bool part_of_address(struct gctx *g, int a, int b)
+{
+    if (b - a <= MAX_SPAN && span_names_street(g, a, b))
+        return true;
+    for (int j = a + 1; j <= b && j - a <= MAX_SPAN; j++)
+        if (span_names_area(g, a, j))
+            return true;
     return false;
 }
 
 /* Name lines: the parts before the first part with a number, when that part holds a street of
  * the index beside its number ("Gold Star Mothers Swimming Pool, 123 Berkshire St, Cambridge";
  * "Westmorely Court, Adams House, 13 Bow St"), are a building's or an organisation's name unless
- * they name a place, a street, a country or a region ("Mitte, Hauptstr. 5", "Vaduz, Städtle 5",
- * "Běloveská, č. 238, 19900" keep theirs). Their tokens into aside[]; return how many. */
+ * they are an address's (part_of_address: "Mitte, Hauptstr. 5", "Vaduz, Städtle 5", "Běloveská,
+ * č. 238, 19900" keep theirs). Their tokens into aside[]; return how many. */
 static int name_lines(struct gctx *g, int *aside)
 {
     int a = 0, b = 0;
@@ -851,7 +859,7 @@ static int name_lines(struct gctx *g, int *aside)
         int e = p + 1;
         while (e < a && !g->tok[e - 1].comma_after)
             e++;
-        if (!part_names_area(g, p, e))
+        if (!part_of_address(g, p, e))
             for (int k = p; k < e; k++)
                 aside[n++] = k;
         p = e;
