@@ -793,7 +793,10 @@ static const char RANGES[] =
     "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
     "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"Street\":\"C St\",\"L_From\":\"12a\"}},\n"
     "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
-    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"Street\":\"Ramp\",\"L_From\":0,\"R_To\":0}}\n"
+    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"Street\":\"Ramp\",\"L_From\":0,\"R_To\":0}},\n"
+    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":"
+    "[[-71.1,42.3],[-71.2,42.4]]},\"properties\":{\"NAME\":\"Oak St\",\"TYPE\":\"Residential\","
+    "\"L_F_ADD\":1,\"L_T_ADD\":9}}\n"
     "]}\n";
 
 static void test_geojson_ranges(void **state)
@@ -809,11 +812,11 @@ static void test_geojson_ranges(void **state)
     c.at = 1; /* the left side of Cambridge St */
     struct import_stats st;
     run(path, FMT_GEOJSON_RANGES, &c, &st);
-    /* streets: Cambridge St, Massachusetts Ave, N Main St, Ramp; ranges: 2 + 2 (the name and
-     * the alias of one side) + 1 */
-    assert_int_equal(c.kind[REC_STREET], 4);
-    assert_int_equal(c.kind[REC_INTERP], 5);
-    assert_int_equal(st.records, 9);
+    /* streets: Cambridge St, Massachusetts Ave, N Main St, Ramp, Oak St; ranges: 2 + 2 (the
+     * name and the alias of one side) + 1 + 1 */
+    assert_int_equal(c.kind[REC_STREET], 5);
+    assert_int_equal(c.kind[REC_INTERP], 6);
+    assert_int_equal(st.records, 11);
     assert_int_equal(st.skipped, 4);
     static const size_t lines[IMPORT_SKIP_LINES] = {4, 5, 6, 7};
     for (int i = 0; i < IMPORT_SKIP_LINES; i++)
@@ -866,6 +869,12 @@ static void test_geojson_ranges(void **state)
     assert_string_equal(c.cap.postcode, "36067");
     assert_string_equal(c.cap.city, "Prattville");
     assert_string_equal(c.cap.state, "AL");
+
+    counter_init(&c);
+    c.at = 9; /* a bare NAME is the whole name; a bare TYPE (a road's class) is no part of it */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_int_equal(c.cap.kind, REC_STREET);
+    assert_string_equal(c.cap.name, "Oak St");
 
     /* a FeatureCollection of areas is still one of countries */
     write_str(path, GEOJSON);

@@ -19,9 +19,10 @@
  *   left range     L_From/L_To, L_F_ADD/L_T_ADD, LFROMADD/LTOADD, FROMLEFT/TOLEFT,
  *                  LFROMHN/LTOHN, LEFT_FROM/LEFT_TO, L_ADD_FROM/L_ADD_TO
  *   right range    the same with R, RIGHT
- *   street         Street, FULLNAME, FULL_NAME, FULLSTNAME, FULL_STREET, STREET_FULL, Label;
- *                  else its parts: PREDIR, Street_Name/ST_NAME/STREETNAME/NAME,
- *                  Street_Type/ST_TYPE/SUFTYPE/STREETTYPE/TYPE, SUFDIR
+ *   street         Street, FULLNAME, FULL_NAME, FULLSTNAME, FULL_STREET, STREET_FULL, Label,
+ *                  NAME; else its parts: PREDIR, Street_Name/ST_NAME/STREETNAME,
+ *                  Street_Type/ST_TYPE/SUFTYPE/STREETTYPE, SUFDIR (a bare NAME is the whole
+ *                  name, and a bare TYPE a road's class in many layers: never a part)
  *   alias          Alias, ALT_NAME, ALTNAME, ALIAS_NAME
  *   postcode       ZIP_Left/ZIP_Right, ZIPL/ZIPR, L_ZIP/R_ZIP, ZIPLEFT/ZIPRIGHT, LZIP/RZIP,
  *                  POSTCODE_L/POSTCODE_R; for both sides ZIP, ZIPCODE, ZIP_CODE, POSTCODE
@@ -88,10 +89,11 @@ static const struct {
      {"R_From", "R_F_ADD", "RFROMADD", "FROMRIGHT", "RFROMHN", "RIGHT_FROM", "R_ADD_FROM"}},
     {P_RTO, {"R_To", "R_T_ADD", "RTOADD", "TORIGHT", "RTOHN", "RIGHT_TO", "R_ADD_TO"}},
     {P_STREET,
-     {"Street", "FULLNAME", "FULL_NAME", "FULLSTNAME", "FULL_STREET", "STREET_FULL", "Label"}},
+     {"Street", "FULLNAME", "FULL_NAME", "FULLSTNAME", "FULL_STREET", "STREET_FULL", "Label",
+      "NAME"}},
     {P_PREDIR, {"PREDIR", "PRE_DIR", "ST_PREDIR", "DIRPRE"}},
-    {P_NAME, {"Street_Name", "ST_NAME", "STREETNAME", "NAME"}},
-    {P_TYPE, {"Street_Type", "ST_TYPE", "SUFTYPE", "STREETTYPE", "TYPE"}},
+    {P_NAME, {"Street_Name", "ST_NAME", "STREETNAME"}},
+    {P_TYPE, {"Street_Type", "ST_TYPE", "SUFTYPE", "STREETTYPE"}},
     {P_SUFDIR, {"SUFDIR", "SUF_DIR", "ST_POSDIR", "DIRSUF", "POSTDIR"}},
     {P_ALIAS, {"Alias", "ALT_NAME", "ALTNAME", "ALIAS_NAME"}},
     {P_ZIPL, {"ZIP_Left", "ZIPL", "L_ZIP", "ZIPLEFT", "LZIP", "POSTCODE_L"}},
