@@ -475,6 +475,10 @@ void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n);
  * where an address range puts a number (and reverse geocoding finds it again). */
 void gc_point_along(const struct ix_point *pt, uint32_t count, double frac, double *lat,
                     double *lon);
+/* House n of range it of street s as output o, which has the street's fields: its number, the
+ * range's postcode, location id and view (forward and reverse geocoding alike). */
+void gc_range_house_out(const struct index_view *v, const struct ix_street *s,
+                        const struct ix_interp *it, long n, struct gc_candidate *o);
 /* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c);

@@ -227,14 +227,10 @@ static bool number_suffix(const struct gctx *g, int k)
            !(k + 1 < g->ntok && !g->tok[k].comma_after && g->tok[k + 1].numlike);
 }
 
-/* Whether token t is a fraction that a US house number can end in: 1/2, 1/4, 3/4, ½, ¼, ¾. */
+/* Whether token t is a fraction that a US house number can end in (norm_hnum_fraction). */
 static bool is_fraction(const struct token *t)
 {
-    if (t->len == 3)
-        return t->s[1] == '/' && ((t->s[0] == '1' && (t->s[2] == '2' || t->s[2] == '4')) ||
-                                  (t->s[0] == '3' && t->s[2] == '4'));
-    return t->len == 2 && (unsigned char)t->s[0] == 0xC2 && (unsigned char)t->s[1] >= 0xBC &&
-           (unsigned char)t->s[1] <= 0xBE;
+    return norm_hnum_fraction(t->s, t->len);
 }
 
 /* Parts of an address block are separated by commas, semicolons or line ends. */

@@ -236,13 +236,7 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
         gc_location_id(o->location_id, sizeof(o->location_id), 'A', s->id, a->id);
         gc_set_view(o, 50);
     } else if (c->type == GT_INTERPOLATED) {
-        const struct ix_interp *it = &v->interps[c->addr];
-        snprintf(o->number_buf, sizeof(o->number_buf), "%ld", c->number);
-        o->house_number = o->number_buf;
-        if (*ix_str(v, it->postcode)) /* the range's (TIGER's ZIP) */
-            o->postcode = ix_str(v, it->postcode);
-        gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)c->number);
-        gc_set_view(o, 50);
+        gc_range_house_out(v, s, &v->interps[c->addr], c->number, o);
     } else {
         gc_location_id(o->location_id, sizeof(o->location_id), 'S', s->id, 0);
         o->tl_lat = fix2deg(s->max_lat);
@@ -662,6 +656,17 @@ void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
     gc_set_view(o, 1000);
     const char *key = ix_str(v, p->key);
     gc_location_id(o->location_id, sizeof(o->location_id), 'P', hash_fnv1a(key, strlen(key)), 0);
+}
+
+void gc_range_house_out(const struct index_view *v, const struct ix_street *s,
+                        const struct ix_interp *it, long n, struct gc_candidate *o)
+{
+    snprintf(o->number_buf, sizeof(o->number_buf), "%ld", n);
+    o->house_number = o->number_buf;
+    if (*ix_str(v, it->postcode)) /* the range's (TIGER's ZIP) */
+        o->postcode = ix_str(v, it->postcode);
+    gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)n);
+    gc_set_view(o, 50);
 }
 
 void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,

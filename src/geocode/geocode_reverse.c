@@ -9,7 +9,6 @@
 #include "record/geo.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 /* Cells of the grid around (lat, lon) within search metres: [cy0, cy1] x [cx0, cx1]. */
@@ -296,16 +295,11 @@ static int range_out(const struct index_view *v, uint32_t si, double lat, double
     gc_fill_from_street(v, o, s);
     o->lat = o->nav_lat = plat;
     o->lon = o->nav_lon = plon;
-    snprintf(o->number_buf, sizeof(o->number_buf), "%ld", n);
-    o->house_number = o->number_buf;
-    if (*ix_str(v, it->postcode))
-        o->postcode = ix_str(v, it->postcode);
+    gc_range_house_out(v, s, it, n, o);
     o->level = GL_HOUSENUMBER;
     o->type = GT_INTERPOLATED;
     o->distance = geo_approx_distance_m(lat, lon, plat, plon);
     o->relevance = 1.0;
-    gc_location_id(o->location_id, sizeof(o->location_id), 'I', s->id, (uint32_t)n);
-    gc_set_view(o, 50);
     return 1;
 }
 

@@ -170,12 +170,13 @@ int import_geojson(const char *path, enum import_format fmt, const struct rec_si
                    struct import_stats *st, char *err, size_t errlen)
 {
     (void)fmt;
-    memset(st, 0, sizeof(*st));
-    const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
-    struct scratch *w = calloc(1, sizeof(*w));
-    if (!w)
-        return import_fail(&c, -ENOMEM);
-    int rc = import_geojson_features(&c, GEOJSON_FEATURE_MAX, feature, w);
+    struct scratch *w = calloc(1, sizeof(*w)); /* GEOJSON_POLYGONS_MAX rings: off the stack */
+    if (!w) {
+        memset(st, 0, sizeof(*st));
+        gb_errf(err, errlen, "%s: %s", path, gb_strerror(-ENOMEM));
+        return -ENOMEM;
+    }
+    int rc = import_geojson_features(path, sink, st, err, errlen, GEOJSON_FEATURE_MAX, feature, w);
     free(w->pts);
     free(w);
     return rc;

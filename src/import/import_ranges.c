@@ -404,14 +404,9 @@ int import_ranges(const char *path, enum import_format fmt, const struct rec_sin
                   struct import_stats *st, char *err, size_t errlen)
 {
     (void)fmt;
-    memset(st, 0, sizeof(*st));
-    const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
-    struct scratch *w = calloc(1, sizeof(*w));
-    if (!w)
-        return import_fail(&c, -ENOMEM);
-    int rc = import_geojson_features(&c, RANGES_FEATURE_MAX, feature, w);
-    free(w->line.p);
-    free(w);
+    struct scratch w = {0};
+    int rc = import_geojson_features(path, sink, st, err, errlen, RANGES_FEATURE_MAX, feature, &w);
+    free(w.line.p);
     return rc;
 }
 

@@ -633,18 +633,21 @@ int import_geojson_crs(const struct import_ctx *c)
     return GB_EFORMAT;
 }
 
-int import_geojson_features(const struct import_ctx *c, size_t max, import_feature_fn fn, void *arg)
+int import_geojson_features(const char *path, const struct rec_sink *sink, struct import_stats *st,
+                            char *err, size_t errlen, size_t max, import_feature_fn fn, void *arg)
 {
-    int rc = import_geojson_crs(c);
+    memset(st, 0, sizeof(*st));
+    const struct import_ctx c = {path, sink, st, err, errlen, "feature"};
+    int rc = import_geojson_crs(&c);
     if (rc < 0)
         return rc;
     struct import_json js = {0};
-    rc = import_json_open_features(&js, c->path, max);
+    rc = import_json_open_features(&js, path, max);
     if (rc < 0)
-        return import_fail(c, rc);
+        return import_fail(&c, rc);
     json_t *f;
-    while ((rc = import_json_object(c, &js, "GeoJSON FeatureCollection", &f)) > 0) {
-        rc = fn(c, js.index, f, arg);
+    while ((rc = import_json_object(&c, &js, "GeoJSON FeatureCollection", &f)) > 0) {
+        rc = fn(&c, js.index, f, arg);
         json_decref(f);
         if (rc < 0)
             break;

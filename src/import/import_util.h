@@ -173,11 +173,12 @@ int import_fail(const struct import_ctx *c, int rc);
  * (emitted or skipped) or a negative code that stops the import, c->err written. */
 typedef int (*import_feature_fn)(const struct import_ctx *c, size_t n, json_t *f, void *arg);
 
-/* Import the features of the GeoJSON FeatureCollection c->path, each of at most max bytes: its
- * coordinate system checked (import_geojson_crs), then each feature parsed and handed to fn with
- * arg. Return 0, or the first negative code (c->err says why). */
-int import_geojson_features(const struct import_ctx *c, size_t max, import_feature_fn fn,
-                            void *arg);
+/* Import the GeoJSON FeatureCollection path into sink (the import_file contract, rows numbered
+ * as features): its coordinate system checked (import_geojson_crs), then each feature of at most
+ * max bytes parsed and handed to fn with arg. Return 0, or the first negative code (err says
+ * why). */
+int import_geojson_features(const char *path, const struct rec_sink *sink, struct import_stats *st,
+                            char *err, size_t errlen, size_t max, import_feature_fn fn, void *arg);
 
 /* A GeoJSON file's coordinate system (its "crs" member, read from the first 16 KiB): 0 when
  * it has none (RFC 7946: WGS 84) or names longitude and latitude (CRS84, EPSG:4326, NAD 83's

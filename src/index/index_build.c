@@ -605,6 +605,22 @@ static int add_with_points(struct index_builder *b, struct xsort *x, const void 
     return rc < 0 ? builder_sort_failed(b, x, rc) : 0;
 }
 
+/* Count r, at its point, toward the places and the postcode it names: its city, its district
+ * and its postcode, each derived at the centroid of the records that name it. */
+static void derive_areas(struct index_builder *b, const struct record *r)
+{
+    char cc[3];
+    country2(cc, r->country);
+    cc[2] = '\0';
+    const char *ccp = cc[0] ? cc : NULL;
+    if (r->city && *r->city)
+        derive_place(b, r->city, RANK_CITY, ccp, r);
+    if (r->district && *r->district)
+        derive_place(b, r->district, RANK_DISTRICT, ccp, r);
+    if (r->postcode && *r->postcode)
+        derive_postcode(b, r->postcode, ccp, r, 0);
+}
+
 static int add_address(struct index_builder *b, const struct record *r)
 {
     if (!r->number || !coord_ok(r->lat, r->lon))
@@ -620,9 +636,6 @@ static int add_address(struct index_builder *b, const struct record *r)
     long g = group_of(b, r, street);
     if (g < 0)
         return b->rc;
-    char cc[3];
-    country2(cc, r->country);
-    cc[2] = '\0';
     struct a_rec a;
     memset(&a, 0, sizeof(a));
     a.lat = to_fix(r->lat);
@@ -643,13 +656,7 @@ static int add_address(struct index_builder *b, const struct record *r)
         return b->rc;
     gr->sum_lat += r->lat;
     gr->sum_lon += r->lon;
-    const char *ccp = cc[0] ? cc : NULL;
-    if (r->city && *r->city)
-        derive_place(b, r->city, RANK_CITY, ccp, r);
-    if (r->district && *r->district)
-        derive_place(b, r->district, RANK_DISTRICT, ccp, r);
-    if (r->postcode && *r->postcode)
-        derive_postcode(b, r->postcode, ccp, r, 0);
+    derive_areas(b, r);
     return b->rc;
 }
 
@@ -736,28 +743,18 @@ static int add_interp(struct index_builder *b, const struct record *r)
     gr->has_interp = 1;
     for (size_t i = 0; i < r->n_geom; i++)
         bbox_add(gr, to_fix(r->geom[i].lat), to_fix(r->geom[i].lon));
+    struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
     if (gr->way_len == 0) {
-        struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
         gr->way_len = 1e-12;
         gr->way_lat = to_fix(mid.lat);
         gr->way_lon = to_fix(mid.lon);
     }
-    char cc[3];
-    country2(cc, r->country);
-    cc[2] = '\0';
-    const char *ccp = cc[0] ? cc : NULL;
-    struct record c = *r; /* at the middle of the line: what the range centres on */
-    struct rec_point mid = geo_line_point_at(r->geom, r->n_geom, 0.5);
+    /* a range's town and postcode, at the middle of its line, as an address's at its point (a
+     * city's street-range layer has no other source of its town: "Cambridge, MA") */
+    struct record c = *r;
     c.lat = mid.lat;
     c.lon = mid.lon;
-    /* a range's town is a place as an address's is (a city's street-range layer has no other
-     * source of its town: "Cambridge, MA") */
-    if (r->city && *r->city)
-        derive_place(b, r->city, RANK_CITY, ccp, &c);
-    if (r->district && *r->district)
-        derive_place(b, r->district, RANK_DISTRICT, ccp, &c);
-    if (r->postcode && *r->postcode)
-        derive_postcode(b, r->postcode, ccp, &c, 0);
+    derive_areas(b, &c);
     return b->rc;
 }
 

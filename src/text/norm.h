@@ -167,6 +167,10 @@ int norm_hnum(const char *in, size_t len, struct hnum *out);
  * "č.p.", "ev.", "ev.č." (the list norm_hnum() skips). */
 bool norm_hnum_prefix(const char *s, size_t len);
 
+/* Whether the word s (len bytes) is a fraction a house number can end in ("226 1/2"): 1/2,
+ * 1/4, 3/4, ½, ¼, ¾ (norm_hnum makes it the number's suffix). */
+bool norm_hnum_fraction(const char *s, size_t len);
+
 /* norm_hnum_prefix() of word i of w, from its folded tokens. */
 bool norm_words_hnum_prefix(const struct norm_words *w, int i);
 

@@ -235,13 +235,29 @@ static int take_suffix(const struct htok *t, int n, int i, char *suf, size_t cap
 /* A fraction after a number and a space: "226 1/2", "12 3/4" (a US house behind or beside
  * another, written with the number it shares), 1/2, 1/4 or 3/4 with nothing glued after it: its
  * text into suf. Return tokens used. */
+/* Whether a/b is a fraction a house number can end in: 1/2, 1/4, 3/4. */
+static bool fraction_of(long a, long b)
+{
+    return (a == 1 && (b == 2 || b == 4)) || (a == 3 && b == 4);
+}
+
+bool norm_hnum_fraction(const char *s, size_t len)
+{
+    if (len == 3)
+        return s[1] == '/' && s[0] >= '0' && s[0] <= '9' && s[2] >= '0' && s[2] <= '9' &&
+               fraction_of(s[0] - '0', s[2] - '0');
+    /* U+00BC..U+00BE: ¼ ½ ¾, as hnum_lex reads them */
+    return len == 2 && (unsigned char)s[0] == 0xC2 && (unsigned char)s[1] >= 0xBC &&
+           (unsigned char)s[1] <= 0xBE;
+}
+
 static int take_fraction(const struct htok *t, int n, int i, char *suf, size_t cap)
 {
     if (i + 2 >= n || t[i].type != HT_NUM || !t[i].space || t[i + 1].type != HT_PUNCT ||
         t[i + 1].punct != '/' || t[i + 1].space || t[i + 2].type != HT_NUM || t[i + 2].space)
         return 0;
     long a = t[i].num, b = t[i + 2].num;
-    if (!((a == 1 && (b == 2 || b == 4)) || (a == 3 && b == 4)) || cap < 4)
+    if (!fraction_of(a, b) || cap < 4)
         return 0;
     if (i + 3 < n && !t[i + 3].space && t[i + 3].type != HT_PUNCT)
         return 0; /* "12 1/2a" is no fraction */
