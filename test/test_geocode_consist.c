@@ -400,6 +400,87 @@ static void test_city_nearest(void **state)
     assert_int_equal(index_city_nearest(ix, 47.14, 9.52, 0, &d), IX_NONE);
 }
 
+/* A US postcode's state, by its ZIP prefix when the data (ZCTA centroids) gives none; the town
+ * the query names beside it (GeoNames) when it lies within the postcode's reach; and the
+ * region written next to it ("Cambridge, MA 02139", "90210 CA", "CA 90210") read as the
+ * region, with the postcode as the answer's level, not as an unexplained word or as Canada. */
+static void test_postcode_state(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *postcode, *city, *state; /* free text, or the structured fields */
+        enum gc_code code;
+        double relevance;
+        const char *label;
+    } cases[] = {
+        {"02139", NULL, NULL, NULL, GC_EXACT, 1.0, "MA 02139, United States"},
+        {"Cambridge, MA 02139", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Cambridge, MA 02139, United States"},
+        {"Cambridge MA 02139", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Cambridge, MA 02139, United States"},
+        {"Cambridge, Massachusetts 02139", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Cambridge, MA 02139, United States"},
+        {"Beverly Hills, CA 90210", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Beverly Hills, CA 90210, United States"},
+        /* a region's name that is also a town's (California, Pennsylvania; Illinois, Oregon),
+         * after a town of its country */
+        {"Beverly Hills, California 90210", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Beverly Hills, CA 90210, United States"},
+        {"Springfield, Illinois 62701", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Springfield, IL 62701, United States"},
+        {"90210 CA", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
+        {"CA 90210", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
+        {"94086-1234", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 94086, United States"},
+        {"00601", NULL, NULL, NULL, GC_EXACT, 1.0, "PR 00601, United States"},
+        /* the region written is another state's: the postcode, with the conflict reported */
+        {"Cambridge, CA 02139", NULL, NULL, NULL, GC_EXACT, 2.0 / 3,
+         "Cambridge, MA 02139, United States"},
+        /* ... a town of that name far from it: the town, not the postcode */
+        {"Cambridge, MA 90210", NULL, NULL, NULL, GC_EXACT, 0.5,
+         "Cambridge, Massachusetts, United States"},
+        {NULL, "02139", "Cambridge", "MA", GC_EXACT, 1.0, "Cambridge, MA 02139, United States"},
+        {NULL, "90210", "Beverly Hills", NULL, GC_EXACT, 1.0,
+         "Beverly Hills, CA 90210, United States"},
+        {NULL, "90210", "", "NV", GC_EXACT, 0.5, "CA 90210, United States"},
+    };
+    const struct index *ix = index_of(WORLD);
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gc_query q = {.search_text = cases[i].text,
+                             .postcode = cases[i].postcode,
+                             .city = cases[i].city,
+                             .state = cases[i].state,
+                             .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        char label[512] = "";
+        const struct gc_candidate *c = res->n ? &res->c[0] : NULL;
+        if (c)
+            gc_label(c, label, sizeof(label));
+        if (!c || c->code != cases[i].code || fabs(c->relevance - cases[i].relevance) > 1e-6 ||
+            strcmp(label, cases[i].label) != 0) {
+            print_message("case %zu [%s]: got %s %s rel %.4f [%s]\n", i,
+                          cases[i].text ? cases[i].text : cases[i].postcode,
+                          c ? gc_level_name(c->level) : "nothing", c ? gc_code_name(c->code) : "",
+                          c ? c->relevance : 0, label);
+            failed++;
+        }
+    }
+    free(res);
+    assert_int_equal(failed, 0);
+    /* the table: a ZIP's first three digits; ZIP+4; a ZIP that lost its leading zero has none */
+    assert_string_equal(norm_postcode_region("US", "02139", 5), "MA");
+    assert_string_equal(norm_postcode_region("US", "02139-4307", 10), "MA");
+    assert_string_equal(norm_postcode_region("US", "20101", 5), "VA");
+    assert_string_equal(norm_postcode_region("US", "20001", 5), "DC");
+    assert_string_equal(norm_postcode_region("US", "99501", 5), "AK");
+    assert_null(norm_postcode_region("US", "2139", 4));
+    assert_null(norm_postcode_region("US", "02139x", 6));
+    assert_null(norm_postcode_region("DE", "02139", 5));
+    assert_null(norm_postcode_region("US", "09001", 5)); /* military mail: no state */
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -421,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_regions),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_city_nearest),
+        cmocka_unit_test(test_postcode_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

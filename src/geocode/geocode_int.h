@@ -343,7 +343,9 @@ bool gc_route_keys(struct gctx *g, const struct gc_query *q, const char *const *
  * number unless lone_number_ok. When none is known, a token shaped like a postcode is set aside
  * (g->pc_unknown) so that it does not stand in the way of the town; a form only one country
  * writes ("SW1A 1AA", "K1A 0B1", "1012 AB", "00-950") is looked up in that country alone, and
- * when unknown its country (g->pc_form_cc) favours that country's places of the town's name. */
+ * when unknown its country (g->pc_form_cc) favours that country's places of the town's name.
+ * A postcode found only as a lone number frees the region before it ("Cambridge, MA 02139"),
+ * which is then read as one. */
 void gc_find_postcode(struct gctx *g, bool lone_number_ok);
 /* Whether the data's state string at off agrees with the query's regions: 1 the same region,
  * -1 another region or country, 0 unknown (no region asked, or a state the table does not

@@ -969,15 +969,38 @@ static bool names_place_in(struct gctx *g, int i, int j, const char *cc)
     return false;
 }
 
+/* Whether token i is a postcode of country cc in the index, in any of its forms. */
+static bool postcode_of(const struct gctx *g, int i, const char *cc)
+{
+    const char *prefix_cc;
+    struct pc_form f[3];
+    int nf = postcode_forms(g->tok[i].s, g->tok[i].len, f, &prefix_cc);
+    uint32_t run;
+    for (int x = 0; x < nf; x++)
+        if (f[x].k >= 3 && postcode_entry(g, f[x].key, f[x].k, cc, &run) != IX_NONE)
+            return true;
+    return false;
+}
+
 /* A trailing code after a town that is both a country and a region ("Portland, ME": Maine or
  * Montenegro; "Lauf, DE": Germany or Delaware): the region when the town before it is a place of
- * the region's country, or when the index has the region's country and not the code's. */
+ * the region's country, or when the index has the region's country and not the code's. After a
+ * number, the region when that number is a postcode of the region's country and not of the
+ * code's ("90210 CA"). */
 static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, const char *iso2)
 {
     struct norm_region r[MAX_REGIONS];
     int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, r, MAX_REGIONS);
-    if (nr == 0 || i == 0 || g->tok[i - 1].numlike || g->tok[i - 1].used)
+    if (nr == 0 || i == 0 || g->tok[i - 1].used)
         return false;
+    if (g->tok[i - 1].numlike) {
+        if (postcode_of(g, i - 1, iso2))
+            return false;
+        for (int k = 0; k < nr; k++)
+            if (postcode_of(g, i - 1, r[k].country))
+                return true;
+        return false;
+    }
     bool have_code = index_has_country(g, iso2);
     for (int k = 0; k < nr; k++) {
         if (!index_has_country(g, r[k].country))
@@ -988,10 +1011,10 @@ static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, c
     return false;
 }
 
-/* Whether the town before token i (up to three words back to a comma) can be in one of the
- * nr regions g->region names: a place of that name in a region's country, or no place of that
- * name anywhere ("Vaduz, FL" is Liechtenstein's old code, not Florida). */
-static bool town_in_region(struct gctx *g, int i, int nr)
+/* Where the town before token i (up to three words back to a comma) is as to the nr regions
+ * g->region names: 1 a place of that name is in a region's country, 0 no place has that name,
+ * -1 only places elsewhere do ("Vaduz, FL" is Liechtenstein's old code, not Florida). */
+static int town_in_region(struct gctx *g, int i, int nr)
 {
     bool elsewhere = false;
     for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
@@ -999,10 +1022,10 @@ static bool town_in_region(struct gctx *g, int i, int nr)
             break;
         for (int r = 0; r < nr; r++)
             if (names_place_in(g, k, i, g->region[r].country))
-                return true;
+                return 1;
         elsewhere |= names_place_in(g, k, i, "");
     }
-    return !elsewhere;
+    return elsewhere ? -1 : 0;
 }
 
 /* Whether tokens [i, e), a country or a region, end a street's name in their part: the words
@@ -1026,8 +1049,10 @@ static bool ends_street(struct gctx *g, int i, int e)
 /* Free-form: a region after the town ("Sunnyvale, CA", "Lauf, Bayern", "Springfield IL 62701"):
  * up to three word tokens that only used tokens (postcode, country) follow, after a word token,
  * set off by a comma or a postcode after it or written as a capitalised code, and not the name of
- * a place of the index. It becomes a qualifier: used, and the country filter when all its
- * readings share one country. */
+ * a place of the index unless the words before it are a town of the region's country ("San
+ * Francisco, California": California, Pennsylvania is a town too). With a postcode found, also the
+ * region just after it ("90210 CA") or before it alone ("CA 90210"). It becomes a qualifier: used,
+ * and the country filter when all its readings share one country. */
 static void find_region(struct gctx *g)
 {
     int e = g->ntok;
@@ -1035,7 +1060,9 @@ static void find_region(struct gctx *g)
         e--;
     for (int len = 3; len >= 1; len--) {
         int i = e - len;
-        if (i < 1 || g->tok[i - 1].used || g->tok[i - 1].numlike)
+        bool by_pc = g->has_pc && ((i == 0 && e < g->ntok) ||
+                                   (i > 0 && g->tok[i - 1].used && g->tok[i - 1].numlike));
+        if (i < 0 || (!by_pc && (i < 1 || g->tok[i - 1].used || g->tok[i - 1].numlike)))
             continue;
         bool words = true, upper = len == 1 && g->tok[i].len <= 3;
         for (int k = i; k < e; k++) {
@@ -1043,12 +1070,13 @@ static void find_region(struct gctx *g)
             for (size_t b = 0; upper && b < g->tok[k].len; b++)
                 upper = isupper((unsigned char)g->tok[k].s[b]);
         }
-        if (!words || !(g->tok[i - 1].comma_after || e < g->ntok || upper))
+        if (!words || !((i > 0 && g->tok[i - 1].comma_after) || e < g->ntok || upper))
             continue;
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, g->region, MAX_REGIONS);
-        if (nr == 0 || (!upper && names_place_in(g, i, e, g->cc)) || !town_in_region(g, i, nr) ||
+        int town = nr ? town_in_region(g, i, nr) : -1;
+        if (nr == 0 || town < 0 || (!upper && town == 0 && names_place_in(g, i, e, g->cc)) ||
             ends_street(g, i, e))
             continue;
         g->nregion = nr;
@@ -1327,6 +1355,8 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
                 g->tok[i + 1].used = true;
         }
     }
+    if (lone_number_ok && g->has_pc && g->nregion == 0)
+        find_region(g); /* "Cambridge, MA 02139": the ZIP was a house number's, now MA is free */
     if (!g->has_pc && unknown) { /* the last postcode-shaped span, set aside */
         g->tok[unknown - 1].used = true;
         if (unknown_two)

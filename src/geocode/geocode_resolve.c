@@ -428,13 +428,17 @@ static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_
 }
 
 /* Whether run r names postcode p's town: its city, or a place of that name within the
- * postcode's extent and GC_WEIGHTS.near_city_m of its centre. */
-static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_postcode *p)
+ * postcode's extent and GC_WEIGHTS.near_city_m of its centre (that place into *place when
+ * place is not NULL; IX_NONE when the city named it). */
+static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_postcode *p,
+                              uint32_t *place)
 {
     const struct index_view *v = g->v;
     const char *city = ix_str(v, p->city);
     char key[KEY_MAX];
     int kl = *city ? norm_key(city, strlen(city), g->cc_arg, key, sizeof(key)) : 0;
+    if (place)
+        *place = IX_NONE;
     if (kl > 0 && (size_t)kl == r->klen && strcmp(key, r->key) == 0)
         return true;
     double limit = p->radius_m + GC_WEIGHTS.near_city_m;
@@ -442,8 +446,11 @@ static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_pos
          k != IX_NONE && k < v->n_places && strcmp(ix_str(v, v->places[k].key), r->key) == 0; k++)
         if (country_ok(p->country, v->places[k].country) &&
             geo_approx_distance_m(fix2deg(p->lat), fix2deg(p->lon), fix2deg(v->places[k].lat),
-                                  fix2deg(v->places[k].lon)) <= limit)
+                                  fix2deg(v->places[k].lon)) <= limit) {
+            if (place)
+                *place = k;
             return true;
+        }
     return false;
 }
 
@@ -452,9 +459,56 @@ static bool names_postcode_town(struct gctx *g, struct hyp *h)
 {
     const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
     for (int i = 0; i < h->n_runs; i++)
-        if (run_fits_postcode(g, &h->runs[i], p))
+        if (run_fits_postcode(g, &h->runs[i], p, NULL))
             return true;
     return false;
+}
+
+/* Whether state (a name or code as the data or the regions table writes it) of country is one
+ * of the query's regions: 1 it is, 0 it is another, -1 no region asked or a state the table
+ * does not know. */
+static int state_fits_text(const struct gctx *g, const char *state, const char country[2])
+{
+    struct norm_region r[MAX_REGIONS];
+    char cc[3] = {country[0], country[1], '\0'};
+    int nr = g->nregion && *state ? norm_region(state, strlen(state), cc, r, MAX_REGIONS) : 0;
+    if (nr == 0)
+        return -1;
+    for (int k = 0; k < nr; k++)
+        for (int q = 0; q < g->nregion; q++)
+            if (strcmp(r[k].country, g->region[q].country) == 0 &&
+                strcmp(r[k].code, g->region[q].code) == 0)
+                return 1;
+    return 0;
+}
+
+/* A postcode answer o without a town of its own takes place k's, the town the query named
+ * that lies within the postcode's reach (run_fits_postcode), and its county, unless the
+ * postcode's state is known to be another; the place's state when the postcode has none. */
+static void postcode_town(const struct gctx *g, uint32_t k, struct gc_candidate *o)
+{
+    const struct index_view *v = g->v;
+    if (k == IX_NONE || *o->city)
+        return;
+    const struct ix_place *pl = &v->places[k];
+    const char *state = ix_str(v, pl->state);
+    struct norm_region a[MAX_REGIONS], b[MAX_REGIONS];
+    char cc[3] = {pl->country[0], pl->country[1], '\0'};
+    if (*o->state && *state && strcmp(o->state, state) != 0) {
+        int na = norm_region(o->state, strlen(o->state), cc, a, MAX_REGIONS);
+        int nb = norm_region(state, strlen(state), cc, b, MAX_REGIONS);
+        if (na > 0 && nb > 0 && strcmp(a[0].code, b[0].code) != 0)
+            return; /* the town of that name near it is across a state line */
+    }
+    if (pl->rank > RANK_CITY) {
+        o->district = ix_str(v, pl->name);
+        o->city = ix_str(v, pl->city);
+    } else {
+        o->city = ix_str(v, pl->name);
+    }
+    o->county = ix_str(v, pl->county);
+    if (!*o->state)
+        o->state = state;
 }
 
 /* The first of h's runs that names a place, as the answer (asked_street: the query asked for
@@ -572,8 +626,9 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
         /* this index's towns: a set weighs a postcode against another member's town itself
          * (geocode_set.c, pc_contradicted) */
+        uint32_t town = IX_NONE;
         for (int i = 0; i < h->n_runs; i++) {
-            if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p))
+            if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p, &town))
                 pc_town = i;
             else if (g->structured || gc_run_names_place_here(g, &h->runs[i], RANK_NEIGHBOURHOOD))
                 pc_contradicted = true;
@@ -581,6 +636,10 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         if (!pc_contradicted || pc_town >= 0) {
             int said = pc_town >= 0 ? h->runs[pc_town].ntok : 0;
             answer_postcode(g, asked_street || (!g->structured && free_tokens > said), o);
+            postcode_town(g, town, o);
+            int fit = state_fits_text(g, o->state, o->country);
+            if (fit >= 0)
+                o->mq[MQ_STATE] = fit;
             if (pc_town >= 0 || !is_blank(g->q->city))
                 o->mq[MQ_CITY] = pc_town >= 0 ? 1 : 0;
             o->relevance = gc_relevance(o);
@@ -642,6 +701,29 @@ void gc_place_out(const struct index_view *v, const struct ix_place *pl, struct 
     gc_location_id(o->location_id, sizeof(o->location_id), 'C', pl->id, 0);
 }
 
+/* Postcode p's state and county into o: those of the first of its streets in its country that
+ * has a state (of its first 16), else the state its first digits give (norm_postcode_region: the
+ * US's ZIP prefixes), else none. */
+static void postcode_state(const struct index_view *v, const struct ix_postcode *p,
+                           struct gc_candidate *o)
+{
+    size_t e = (size_t)(p - v->postcodes);
+    const struct ix_range *r = v->pc_ranges ? &v->pc_ranges[e] : NULL;
+    for (uint32_t i = 0; r && i < r->count && i < 16 && r->first + i < v->n_pc_streets; i++) {
+        uint32_t k = v->pc_streets[r->first + i];
+        const struct ix_street *s = k < v->n_streets ? &v->streets[k] : NULL;
+        if (s && s->state && memcmp(s->country, p->country, 2) == 0) {
+            o->state = ix_str(v, s->state);
+            o->county = ix_str(v, s->county);
+            return;
+        }
+    }
+    const char *name = ix_str(v, p->name);
+    const char *code = norm_postcode_region(o->country, name, strlen(name));
+    if (code)
+        o->state = code;
+}
+
 void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
                      struct gc_candidate *o)
 {
@@ -653,6 +735,7 @@ void gc_postcode_out(const struct index_view *v, const struct ix_postcode *p,
     o->city = ix_str(v, p->city);
     o->country[0] = p->country[0];
     o->country[1] = p->country[1];
+    postcode_state(v, p, o);
     gc_set_view(o, 1000);
     const char *key = ix_str(v, p->key);
     gc_location_id(o->location_id, sizeof(o->location_id), 'P', hash_fnv1a(key, strlen(key)), 0);

@@ -232,6 +232,11 @@ int norm_region(const char *in, size_t len, const char *country, struct norm_reg
  * (regions.txt, and every ISO alpha-2 or alpha-3 code). */
 const char *norm_postcode_prefix(const char *in, size_t len);
 
+/* The region code of postcode pc (len bytes, as written) in country (ISO2) by its first digits
+ * (regions.txt "postcodes" lines: "02139" and "02139-4307" are MA), or NULL when the table
+ * does not say or pc is not of the country's length ("2139"). */
+const char *norm_postcode_region(const char *country, const char *pc, size_t len);
+
 /* norm_init()'s step for regions.txt in dir. Return 0, -errno, or GB_EFORMAT. */
 int norm_region_load(const char *dir);
 

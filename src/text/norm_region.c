@@ -28,8 +28,25 @@ struct entry {
     char code[4]; /* "" for a postcode prefix */
 };
 
+/* A region's postcodes: those of `length` digits whose first `digits` are in [lo, hi]. */
+struct pc_range {
+    char country[3];
+    char code[4];
+    unsigned length, digits;
+    unsigned lo, hi;
+};
+
+/* The three kinds of line, as read. */
+struct tables {
+    struct entry *rv, *pv;
+    struct pc_range *cv;
+    size_t rn, rcap, pn, pcap, cn, ccap;
+};
+
 static struct entry *g_regions, *g_prefixes;
 static size_t g_nregions, g_nprefixes;
+static struct pc_range *g_pcranges;
+static size_t g_npcranges;
 
 /* The folded key of a name, no spaces; its length, 0 when it has none or does not fit. */
 static size_t fold_key(const char *in, size_t len, char out[KEY_CAP])
@@ -63,13 +80,61 @@ static void push(struct entry **v, size_t *n, size_t *cap, const struct entry *e
     (*v)[(*n)++] = *e;
 }
 
-/* One line's fields into v; NULL, or why the line is wrong. */
-static const char *parse_line(char *s, struct entry **rv, size_t *rn, size_t *rcap,
-                              struct entry **pv, size_t *pn, size_t *pcap)
+/* The digits of w (len bytes, 1 to 6 of them) into *v; 0 when w is not that. */
+static unsigned digits_of(const char *w, size_t len, unsigned *v)
 {
-    char *f[4];
+    if (len == 0 || len > 6)
+        return 0;
+    *v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (w[i] < '0' || w[i] > '9')
+            return 0;
+        *v = *v * 10 + (unsigned)(w[i] - '0');
+    }
+    return (unsigned)len;
+}
+
+/* A postcodes line's length ("5") and ranges ("010-027|055") for region e into t; NULL, or why
+ * they are wrong. */
+static const char *parse_ranges(const char *len, const char *list, const struct entry *e,
+                                struct tables *t)
+{
+    unsigned length;
+    if (!digits_of(len, strlen(len), &length) || length == 0 || length > 10)
+        return "the length is no number of digits from 1 to 10";
+    for (;;) {
+        size_t wl = strcspn(list, "|");
+        const char *dash = memchr(list, '-', wl);
+        struct pc_range c;
+        memset(&c, 0, sizeof(c));
+        memcpy(c.country, e->country, sizeof(c.country));
+        memcpy(c.code, e->code, sizeof(c.code));
+        c.length = length;
+        size_t al = dash ? (size_t)(dash - list) : wl;
+        c.digits = digits_of(list, al, &c.lo);
+        unsigned hd = dash ? digits_of(dash + 1, wl - al - 1, &c.hi) : c.digits;
+        if (!dash)
+            c.hi = c.lo;
+        if (!c.digits || hd != c.digits || c.hi < c.lo || c.digits > length)
+            return "a range is not 1 to 6 digits, no longer than the length, or its ends differ "
+                   "in length or order";
+        if (t->cn == t->ccap) {
+            t->ccap = t->ccap ? t->ccap * 2 : 64;
+            t->cv = xreallocarray(t->cv, t->ccap, sizeof(*t->cv));
+        }
+        t->cv[t->cn++] = c;
+        if (!list[wl])
+            return NULL;
+        list += wl + 1;
+    }
+}
+
+/* One line's fields into t; NULL, or why the line is wrong. */
+static const char *parse_line(char *s, struct tables *t)
+{
+    char *f[5];
     int nf = 0;
-    for (char *p = s; nf < 4;) {
+    for (char *p = s; nf < 5;) {
         f[nf++] = p;
         p = strchr(p, '\t');
         if (!p)
@@ -78,11 +143,12 @@ static const char *parse_line(char *s, struct entry **rv, size_t *rn, size_t *rc
         while (*p == '\t')
             p++;
     }
-    bool region = strcmp(f[0], "region") == 0;
-    if (!region && strcmp(f[0], "prefix") != 0)
-        return "the kind is neither region nor prefix";
-    if (nf != (region ? 4 : 3))
+    bool region = strcmp(f[0], "region") == 0, pcs = strcmp(f[0], "postcodes") == 0;
+    if (!region && !pcs && strcmp(f[0], "prefix") != 0)
+        return "the kind is neither region, prefix nor postcodes";
+    if (nf != (pcs ? 5 : region ? 4 : 3))
         return region ? "a region needs country, code and names"
+               : pcs  ? "postcodes need country, code, length and ranges"
                       : "a prefix needs country and prefixes";
     struct entry e;
     memset(&e, 0, sizeof(e));
@@ -90,11 +156,13 @@ static const char *parse_line(char *s, struct entry **rv, size_t *rn, size_t *rc
         return "the country is no ISO 3166-1 alpha-2 code";
     e.country[0] = f[1][0];
     e.country[1] = f[1][1];
-    if (region) {
+    if (region || pcs) {
         if (!*f[2] || strlen(f[2]) >= sizeof(e.code))
             return "the code is empty or longer than 3 bytes";
         memcpy(e.code, f[2], strlen(f[2]));
     }
+    if (pcs)
+        return parse_ranges(f[3], f[4], &e, t);
     /* the names; a region's code is one of its names */
     char *names = f[region ? 3 : 2];
     for (int first = region;; first = 0) {
@@ -103,9 +171,9 @@ static const char *parse_line(char *s, struct entry **rv, size_t *rn, size_t *rc
         if (!fold_key(w, wl, e.key))
             return "a name is empty or longer than 63 bytes folded";
         if (region)
-            push(rv, rn, rcap, &e);
+            push(&t->rv, &t->rn, &t->rcap, &e);
         else
-            push(pv, pn, pcap, &e);
+            push(&t->pv, &t->pn, &t->pcap, &e);
         if (first)
             continue;
         if (!names[wl])
@@ -127,8 +195,8 @@ int norm_region_load(const char *dir)
         log_error("norm regions open failed path=%s err=%s", path, gb_strerror(rc));
         return rc;
     }
-    struct entry *rv = NULL, *pv = NULL;
-    size_t rn = 0, rcap = 0, pnum = 0, pcap = 0;
+    struct tables t;
+    memset(&t, 0, sizeof(t));
     char line[1024];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof(line), fp)) {
@@ -144,7 +212,7 @@ int norm_region_load(const char *dir)
             line[--n] = '\0';
         if (n == 0 || line[0] == '#')
             continue;
-        const char *why = parse_line(line, &rv, &rn, &rcap, &pv, &pnum, &pcap);
+        const char *why = parse_line(line, &t);
         if (why) {
             log_error("norm regions bad line path=%s line=%d reason=\"%s\"", path, lineno, why);
             rc = GB_EFORMAT;
@@ -155,18 +223,21 @@ int norm_region_load(const char *dir)
         rc = -EIO;
     fclose(fp);
     if (rc) {
-        free(rv);
-        free(pv);
+        free(t.rv);
+        free(t.pv);
+        free(t.cv);
         return rc;
     }
-    if (rn)
-        qsort(rv, rn, sizeof(*rv), cmp_entry);
-    if (pnum)
-        qsort(pv, pnum, sizeof(*pv), cmp_entry);
-    g_regions = rv;
-    g_nregions = rn;
-    g_prefixes = pv;
-    g_nprefixes = pnum;
+    if (t.rn)
+        qsort(t.rv, t.rn, sizeof(*t.rv), cmp_entry);
+    if (t.pn)
+        qsort(t.pv, t.pn, sizeof(*t.pv), cmp_entry);
+    g_regions = t.rv;
+    g_nregions = t.rn;
+    g_prefixes = t.pv;
+    g_nprefixes = t.pn;
+    g_pcranges = t.cv;
+    g_npcranges = t.cn;
     return 0;
 }
 
@@ -214,4 +285,21 @@ const char *norm_postcode_prefix(const char *in, size_t len)
         return g_prefixes[i].country;
     const char *iso = norm_country(in, len); /* ISO alpha-2 and alpha-3 codes */
     return iso && len <= 3 ? iso : NULL;
+}
+
+const char *norm_postcode_region(const char *country, const char *pc, size_t len)
+{
+    size_t run = 0; /* the leading digits; a ZIP+4's "-1234" or " 1234" after them */
+    while (run < len && pc[run] >= '0' && pc[run] <= '9')
+        run++;
+    if (run < len && pc[run] != '-' && pc[run] != ' ')
+        return NULL;
+    for (size_t i = 0; country && country[0] && i < g_npcranges; i++) {
+        const struct pc_range *c = &g_pcranges[i];
+        unsigned v;
+        if (c->country[0] == country[0] && c->country[1] == country[1] && run == c->length &&
+            digits_of(pc, c->digits, &v) && v >= c->lo && v <= c->hi)
+            return c->code;
+    }
+    return NULL;
 }
