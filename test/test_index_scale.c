@@ -579,6 +579,14 @@ static uint64_t key_var(const void *rec, void *ctx)
     return x >> 40; /* a prefix of the order, as xs_key_fn requires */
 }
 
+static uint64_t key_fixed(const void *rec, void *ctx)
+{
+    (void)ctx;
+    uint64_t x;
+    memcpy(&x, rec, 8);
+    return x; /* the whole first word: records of one key are ordered by cmp_u64's second */
+}
+
 static uint64_t rnd(uint64_t *s)
 {
     *s ^= *s << 13;
@@ -587,8 +595,10 @@ static uint64_t rnd(uint64_t *s)
     return *s;
 }
 
-/* n records through a sorter with the given budget; compared with qsort. */
-static void sorter_case(uint64_t budget, size_t n, bool variable)
+/* n records through a sorter with the given budget; compared with qsort. keyed: fixed-size
+ * records with a key (sorted by its digits, then cmp within each key, through an order index:
+ * xsort.c sort_fixed_by_key), wide: keys of all 64 bits rather than few and small. */
+static void sorter_case_keyed(uint64_t budget, size_t n, bool variable, bool keyed, bool wide)
 {
     char dir[1024];
     tmp_dir(dir, sizeof(dir), "xsort");
@@ -599,7 +609,7 @@ static void sorter_case(uint64_t budget, size_t n, bool variable)
     unsigned char *want = malloc(n * 16);
     assert_non_null(want);
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = (rnd(&seed) % (n / 4 + 1)) << 20, t = i; /* many equal keys */
+        uint64_t k = wide ? rnd(&seed) & ~(uint64_t)1 : (rnd(&seed) % (n / 4 + 1)) << 20, t = i;
         unsigned char rec[64];
         memcpy(rec, &k, 8);
         if (variable) {
@@ -619,7 +629,11 @@ static void sorter_case(uint64_t budget, size_t n, bool variable)
     }
     assert_int_equal(x.n, n);
     qsort(want, n, 16, cmp_u64_plain);
-    assert_int_equal(xsort_sort(&x, variable ? cmp_var : cmp_u64, variable ? key_var : NULL, NULL),
+    assert_int_equal(xsort_sort(&x, variable ? cmp_var : cmp_u64,
+                                variable ? key_var
+                                : keyed  ? key_fixed
+                                         : NULL,
+                                NULL),
                      0);
     if (budget == 0 && n > 100000)
         assert_true(x.n_runs > 1);
@@ -654,6 +668,11 @@ static void sorter_case(uint64_t budget, size_t n, bool variable)
     free(want);
 }
 
+static void sorter_case(uint64_t budget, size_t n, bool variable)
+{
+    sorter_case_keyed(budget, n, variable, false, false);
+}
+
 static void test_sorter(void **state)
 {
     (void)state;
@@ -663,6 +682,13 @@ static void test_sorter(void **state)
     sorter_case(0, 400000, true);
     sorter_case(0, 0, false);
     sorter_case(0, 1, true);
+    /* with a key: by its digits (many equal keys, or all 64 bits), under the radix sort's
+     * threshold, and in chunks with no room for the order index */
+    sorter_case_keyed(1ull << 30, 50000, false, true, false);
+    sorter_case_keyed(1ull << 30, 50000, false, true, true);
+    sorter_case_keyed(1ull << 30, 1000, false, true, false);
+    sorter_case_keyed(0, 400000, false, true, false);
+    sorter_case_keyed(3ull << 20, 400000, false, true, true);
 }
 
 /* xs_qsort against qsort on sorted, reversed, equal and random input. */

@@ -164,6 +164,8 @@ static void *grow(struct fmem *m, void *p, size_t bytes)
             map.p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (map.p == MAP_FAILED)
             mem_oom(len);
+        if (map.fd < 0)
+            mem_huge_hint(map.p, len);
         VEC_GROW(m->maps, m->n, m->cap);
         m->maps[m->n++] = map;
         return map.p;
@@ -188,6 +190,8 @@ static void *grow(struct fmem *m, void *p, size_t bytes)
     char *q = mremap(map->p, map->len, len, MREMAP_MAYMOVE);
     if (q == MAP_FAILED)
         mem_oom(len);
+    if (map->fd < 0)
+        mem_huge_hint(q, len);
     map->p = q;
     map->len = len;
     return q;

@@ -70,6 +70,21 @@ void *mem_table_calloc(size_t n)
     return p;
 }
 
+void mem_huge_hint(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    /* the whole 4 KiB pages of the block: advice on a part of a mapping would split it, and a
+     * mapping in pieces cannot be grown by mremap (realloc, base/fmem.c) */
+    const uintptr_t page = 4096;
+    uintptr_t a = (uintptr_t)p & ~(page - 1), e = ((uintptr_t)p + n + page - 1) & ~(page - 1);
+    if (n >= MEM_HUGE_HINT)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 char *xstrndup(const char *p, size_t n)
 {
     char *s = xmalloc(n + 1);

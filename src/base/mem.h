@@ -32,6 +32,14 @@ char *xstrndup(const char *p, size_t n);
 #define MEM_TABLE_HUGE ((size_t)256 << 10)
 void *mem_table_calloc(size_t n);
 
+/* Ask that the 4 KiB pages of [p, p + n) be transparent huge pages where 2 MiB of them align
+ * (madvise), for
+ * a buffer of MEM_HUGE_HINT bytes or more that is about to be filled: a fault then maps 2 MiB,
+ * not 4 KiB, and its reads miss the TLB less. A hint: nothing when n is smaller or the kernel
+ * says no. For the import's buffers (base/xsort.c, base/fmem.c, the builder's sections). */
+#define MEM_HUGE_HINT ((size_t)4 << 20)
+void mem_huge_hint(void *p, size_t n);
+
 /* Grow the array *p of *cap elements of 'size' bytes so that it holds at least 'need', doubling
  * (at least 16). Return the (possibly moved) array; *cap is updated. */
 void *mem_reserve(void *p, size_t *cap, size_t need, size_t size);

@@ -275,6 +275,7 @@ static bool mem_room(struct xsort *s, size_t span)
                 return false;
         }
         s->buf = xrealloc(s->buf, want);
+        mem_huge_hint(s->buf, want);
         set_held(s, s->held + (want - s->cap));
         s->cap = want;
     }
@@ -286,6 +287,7 @@ static bool mem_room(struct xsort *s, size_t span)
                 return false;
         }
         s->ent = xreallocarray(s->ent, want, sizeof(*s->ent));
+        mem_huge_hint(s->ent, want * sizeof(*s->ent));
         set_held(s, s->held + (want - s->ent_cap) * esz);
         s->ent_cap = want;
     }
@@ -412,19 +414,123 @@ static int cmp_fixed(const void *a, const void *b, void *ctx)
     return s->cmp(a, b, s->ctx);
 }
 
-/* Sort the n_buf records in buf. */
+/* A fixed-size record's entry while it is sorted by key: off is its index in buf. */
+static int cmp_fixed_ent(const void *pa, const void *pb, void *ctx)
+{
+    const struct xsort *s = ctx;
+    const struct xs_ent *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return s->cmp(s->buf + a->off * s->fixed, s->buf + b->off * s->fixed, s->ctx);
+}
+
+/* How many records ahead buf_rec asks for the one it will read, through an order index. */
+#define XS_AHEAD 16
+
+/* Below this many records a comparison sort is as quick as the radix sort's counting. */
+#define XS_RADIX_MIN 4096
+
+/* Sort e[0..n) by key: a least-significant-digit radix sort, 16 bits a pass, leaving out the
+ * passes whose digit is the same in every key; tmp holds n entries, cnt 4 * 65536 counts.
+ * Equal keys keep their order. */
+static void radix_by_key(struct xs_ent *e, struct xs_ent *tmp, size_t n, size_t (*cnt)[65536])
+{
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            cnt[d][(e[i].key >> (16 * d)) & 0xffff]++;
+    struct xs_ent *src = e, *dst = tmp;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = cnt[d];
+        if (c[(e[0].key >> (16 * d)) & 0xffff] == n)
+            continue; /* every key has this digit */
+        size_t at = 0;
+        for (size_t k = 0; k < 65536; k++) {
+            size_t m = c[k];
+            c[k] = at;
+            at += m;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].key >> (16 * d)) & 0xffff]++] = src[i];
+        struct xs_ent *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != e)
+        memcpy(e, src, n * sizeof(*e));
+}
+
+/* Sort e[0..n) as cmp orders entries whose first test is the key: by key (radix_by_key), then
+ * each run of equal keys by cmp. Return false, having done nothing, when the pool has no room
+ * for the sort's own tables. */
+static bool sort_ents(struct xsort *s, struct xs_ent *e, size_t n, xs_cmp_fn *cmp)
+{
+    size_t(*cnt)[65536] = NULL;
+    struct xs_ent *tmp = NULL;
+    if (n < XS_RADIX_MIN || n * sizeof(*tmp) + sizeof(*cnt) * 4 > pool_room(s->pool) ||
+        !(cnt = calloc(4, sizeof(*cnt))) || !(tmp = malloc(n * sizeof(*tmp)))) {
+        free(cnt);
+        return false;
+    }
+    mem_huge_hint(tmp, n * sizeof(*tmp));
+    radix_by_key(e, tmp, n, cnt);
+    free(tmp);
+    free(cnt);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && e[j].key == e[i].key;)
+            j++;
+        if (j - i > 1)
+            xs_qsort(e + i, j - i, sizeof(*e), cmp, s);
+    }
+    return true;
+}
+
+/* The n_buf fixed-size records of buf by key (s->key) and cmp, not moved: their entries (ent,
+ * off the record's index) sorted, through which buf_rec reads them (s->by_index). Return
+ * false, having changed nothing, when the pool has no room for the entries. */
+static bool sort_fixed_by_key(struct xsort *s)
+{
+    size_t n = s->n_buf;
+    uint64_t bytes = (uint64_t)n * sizeof(struct xs_ent);
+    if (n < XS_RADIX_MIN || bytes > pool_room(s->pool))
+        return false;
+    struct xs_ent *e = malloc(n * sizeof(*e));
+    if (!e)
+        return false;
+    mem_huge_hint(e, n * sizeof(*e));
+    for (size_t i = 0; i < n; i++) {
+        e[i].key = s->key(s->buf + i * s->fixed, s->ctx);
+        e[i].off = i;
+    }
+    set_held(s, s->held + bytes);
+    if (!sort_ents(s, e, n, cmp_fixed_ent)) {
+        set_held(s, s->held - bytes);
+        free(e);
+        return false;
+    }
+    free(s->ent); /* none: fixed-size records have no entries otherwise */
+    s->ent = e;
+    s->ent_cap = n;
+    s->by_index = true;
+    return true;
+}
+
+/* Sort the n_buf records in buf. With a key, past a few thousand records and with room for
+ * the sort's tables, by the key's digits first (the same order: cmp decides only between equal
+ * keys). */
 static void sort_buf(struct xsort *s)
 {
+    s->by_index = false;
     if (s->fixed) {
-        if (s->key)
+        if (s->key && !sort_fixed_by_key(s))
             xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, cmp_fixed, s);
-        else
+        else if (!s->key)
             xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, s->cmp, s->ctx);
         return;
     }
     for (size_t i = 0; i < s->n_buf; i++)
         s->ent[i].key = s->key ? s->key(ent_rec(s, &s->ent[i]), s->ctx) : 0;
-    xs_sort_in(s->pool, s->ent, s->n_buf, sizeof(*s->ent), cmp_ent, s);
+    if (!s->key || !sort_ents(s, s->ent, s->n_buf, cmp_ent))
+        xs_sort_in(s->pool, s->ent, s->n_buf, sizeof(*s->ent), cmp_ent, s);
 }
 
 /* The i-th record of the sorted buffer and its length. */
@@ -432,7 +538,11 @@ static const void *buf_rec(const struct xsort *s, size_t i, size_t *len)
 {
     if (s->fixed) {
         *len = s->fixed;
-        return s->buf + i * s->fixed;
+        if (!s->by_index)
+            return s->buf + i * s->fixed;
+        if (i + XS_AHEAD < s->n_buf) /* the records are read in a random order */
+            __builtin_prefetch(s->buf + (size_t)s->ent[i + XS_AHEAD].off * s->fixed);
+        return s->buf + (size_t)s->ent[i].off * s->fixed;
     }
     uint32_t l;
     memcpy(&l, s->buf + s->ent[i].off, 4);
@@ -521,7 +631,11 @@ static int read_chunk(struct xsort *s, uint64_t *pos, uint64_t room)
     *pos += off;
     s->len = off;
     s->n_buf = n;
-    if (!s->fixed) {
+    if (s->fixed) { /* the last chunk's order (sort_fixed_by_key), if any */
+        free(s->ent);
+        s->ent = NULL;
+        s->ent_cap = 0;
+    } else {
         s->ent = xreallocarray(s->ent, s->n_buf, sizeof(*s->ent));
         s->ent_cap = s->n_buf;
         for (size_t i = 0, o = 0; i < s->n_buf; i++) {

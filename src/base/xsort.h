@@ -106,7 +106,8 @@ struct xsort {
     } * runs;
     size_t n_runs, cap_runs;
     bool sorted;
-    size_t it; /* in memory: the next record */
+    bool by_index; /* fixed-size records sorted through ent (off: the record's index), unmoved */
+    size_t it;     /* in memory: the next record */
     struct xs_reader *rd;
     size_t n_rd;
     uint32_t *heap; /* readers by their current record */

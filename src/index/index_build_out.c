@@ -55,6 +55,7 @@ int so_write(struct sect_out *o, const void *p, size_t n)
                 cap *= 2;
             if (cap <= SO_MIN || cap - o->held <= pool_room(o->pool)) {
                 o->buf = xrealloc(o->buf, cap);
+                mem_huge_hint(o->buf, cap);
                 o->cap = cap;
                 so_set_held(o, cap);
             } else {

@@ -405,6 +405,27 @@ static int cmp_pair(const void *pa, const void *pb, void *ctx)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+/* The 64-bit prefixes of cmp_fuzzy's, cmp_pair's and cmp_pc_pair's orders (xs_key_fn). */
+static uint64_t key_fuzzy(const void *rec, void *ctx)
+{
+    (void)ctx;
+    const struct ix_fuzzy *a = rec;
+    return (uint64_t)a->hash << 32 | a->street;
+}
+
+static uint64_t key_pair(const void *rec, void *ctx)
+{
+    (void)ctx;
+    return ((const struct cell_pair *)rec)->key;
+}
+
+static uint64_t key_pc_pair(const void *rec, void *ctx)
+{
+    (void)ctx;
+    const struct pc_pair *a = rec;
+    return (uint64_t)a->run << 32 | a->street;
+}
+
 static int cmp_pc_pair(const void *pa, const void *pb, void *ctx)
 {
     (void)ctx;
@@ -1065,7 +1086,7 @@ static int write_rings(struct index_builder *b, struct layout *o, char *err, siz
 static int write_postcode_streets(struct index_builder *b, struct layout *o, char *err,
                                   size_t errlen)
 {
-    int rc = xsort_sort(&o->pc_pairs, cmp_pc_pair, NULL, NULL);
+    int rc = xsort_sort(&o->pc_pairs, cmp_pc_pair, key_pc_pair, NULL);
     if (rc < 0)
         return sort_error(b, &o->pc_pairs, rc, err, errlen);
     uint64_t w = 0;
@@ -1102,7 +1123,7 @@ static int write_grid(struct index_builder *b, struct xsort *x, struct sect_out 
                       struct sect_out *items, bool dedup, const char *what, char *err,
                       size_t errlen)
 {
-    int rc = xsort_sort(x, cmp_pair, NULL, NULL);
+    int rc = xsort_sort(x, cmp_pair, key_pair, NULL);
     if (rc < 0)
         return sort_error(b, x, rc, err, errlen);
     struct ix_cell c = {0};
@@ -1185,7 +1206,7 @@ static int write_fuzzy(struct index_builder *b, struct layout *o, char *err, siz
             rc = fuzzy_add(o, k, len, (uint32_t)i);
     }
     if (rc == 0)
-        rc = xsort_sort(&o->fuzzy, cmp_fuzzy, NULL, NULL);
+        rc = xsort_sort(&o->fuzzy, cmp_fuzzy, key_fuzzy, NULL);
     if (rc < 0)
         return sort_error(b, &o->fuzzy, rc, err, errlen);
     struct sect_out *fz = &o->sect[IXS_FUZZY], *dir = &o->sect[IXS_FUZZY_DIR];
