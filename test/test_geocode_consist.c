@@ -422,10 +422,14 @@ static void test_postcode_state(void **state)
          "Cambridge, MA 02139, United States"},
         {"Beverly Hills, CA 90210", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Beverly Hills, CA 90210, United States"},
-        /* a region's name that is also a town's (California, Pennsylvania; Illinois, Oregon),
-         * after a town of its country */
+        /* a region's name that is also a town's (California, Pennsylvania; Oregon, Wisconsin;
+         * Washington, Pennsylvania), after a town of its country */
         {"Beverly Hills, California 90210", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Beverly Hills, CA 90210, United States"},
+        {"Portland, Oregon 97205", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Portland, OR 97205, United States"},
+        {"Seattle, Washington 98101", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Seattle, WA 98101, United States"},
         {"Springfield, Illinois 62701", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Springfield, IL 62701, United States"},
         {"90210 CA", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
