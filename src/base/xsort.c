@@ -521,10 +521,10 @@ static void sort_buf(struct xsort *s)
 {
     s->by_index = false;
     if (s->fixed) {
-        if (s->key && !sort_fixed_by_key(s))
-            xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, cmp_fixed, s);
-        else if (!s->key)
+        if (!s->key)
             xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, s->cmp, s->ctx);
+        else if (!sort_fixed_by_key(s))
+            xs_sort_in(s->pool, s->buf, s->n_buf, s->fixed, cmp_fixed, s);
         return;
     }
     for (size_t i = 0; i < s->n_buf; i++)
