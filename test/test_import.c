@@ -7,6 +7,7 @@
  */
 #include "base/err.h"
 #include "import/import.h"
+#include "text/norm.h"
 #include "import/import_util.h"
 
 #include <bzlib.h>
@@ -336,6 +337,38 @@ static void test_oa_broken(void **state)
     c.at = 2;
     run("test/fixtures/oa-broken.csv", FMT_OA_CSV, &c, &st);
     assert_string_equal(c.cap.source_id, NIL); /* empty hash, no ID column */
+}
+
+/* The region of an OpenAddresses file's name: the part after the country when it is one of
+ * that country's region codes, for the rows whose REGION is empty. */
+static void test_oa_region_from_name(void **state)
+{
+    (void)state;
+    char code[4];
+    assert_string_equal(import_oa_region("us-ca-san-francisco.csv", "US", code), "CA");
+    assert_string_equal(import_oa_region("/x/us_me_portland.csv", "US", code), "ME");
+    assert_string_equal(import_oa_region("de-by-muenchen.csv", "DE", code), "BY");
+    assert_null(import_oa_region("li-liechtenstein-2026.csv", "LI", code)); /* a name */
+    assert_null(import_oa_region("de-lauf-2020.csv", "DE", code));
+    assert_null(import_oa_region("us-zz-nowhere.csv", "US", code)); /* no such code */
+    assert_null(import_oa_region("us-ca.csv", NULL, code));         /* no country */
+    assert_null(import_oa_region("us-scale.csv", "US", code));
+    char path[1024];
+    tmp_path(path, sizeof(path), "us-ca-two.csv");
+    write_str(path, "LON,LAT,NUMBER,STREET,REGION\n-122.42,37.77,7,Octavia St,\n"
+                    "-119.81,39.53,1,Virginia St,NV\n");
+    struct counter c;
+    counter_init(&c);
+    c.at = 0;
+    struct import_stats st;
+    run(path, FMT_OA_CSV, &c, &st);
+    assert_int_equal(st.records, 2);
+    assert_string_equal(c.cap.state, "CA");
+    assert_string_equal(c.cap.country, "US");
+    counter_init(&c);
+    c.at = 1;
+    run(path, FMT_OA_CSV, &c, &st);
+    assert_string_equal(c.cap.state, "NV"); /* the row's own */
 }
 
 static void test_oa_overlong(void **state)
@@ -1100,7 +1133,7 @@ static int setup(void **state)
     snprintf(tmpdir, sizeof(tmpdir), "%s/test_import-XXXXXX", t ? t : "/tmp");
     if (!mkdtemp(tmpdir))
         return -1;
-    return 0;
+    return norm_init(NULL) < 0 ? -1 : 0; /* the regions of file names */
 }
 
 int main(void)
@@ -1109,6 +1142,7 @@ int main(void)
         cmocka_unit_test(test_format_names),
         cmocka_unit_test(test_oa_real),
         cmocka_unit_test(test_oa_broken),
+        cmocka_unit_test(test_oa_region_from_name),
         cmocka_unit_test(test_oa_overlong),
         cmocka_unit_test(test_tiger_real),
         cmocka_unit_test(test_tiger_broken),

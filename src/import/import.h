@@ -45,6 +45,10 @@ int import_file(const char *path, enum import_format fmt, const struct rec_sink 
  * ("li-liechtenstein.csv", "us_ca_sf.csv": an ISO 3166-1 alpha-2 code, then '-' or '_'): set
  * cc (upper case) and return it, or NULL when the name does not start with one. */
 const char *import_oa_country(const char *path, char cc[3]);
+/* The region of an OpenAddresses file of country cc, from its name's next part when that is
+ * one of cc's region codes (regions.txt): "us-ca-san-francisco.csv" is CA. Set code and return
+ * it, or NULL (cc NULL, no such part, a region's name rather than its code). */
+const char *import_oa_region(const char *path, const char *cc, char code[4]);
 
 /* The importers themselves, one per format family, each a row (or several) of import.c's
  * table: same contract as import_file, with fmt one of the row's formats (the importers of a

@@ -10,7 +10,9 @@
  * OpenAddresses naming convention "<cc>-<region>-<name>.csv" ("li-liechtenstein.csv",
  * "us-ca-san-francisco.csv"): when the base name starts with an ISO 3166-1 alpha-2 code
  * followed by '-' or '_', that code (upper case) is the country of every record; otherwise the
- * country is NULL.
+ * country is NULL. The part after the country is the region of every record whose REGION is
+ * empty when it is one of that country's region codes ("us-ca-san-francisco.csv": CA,
+ * "de_by_munich.csv": BY; "li-liechtenstein.csv" names none).
  *
  * Rows are skipped (and counted with their line number) for: bad coordinates (not numbers, out
  * of range, or 0,0), an empty NUMBER or STREET, a wrong number of fields, an unterminated
@@ -22,10 +24,12 @@
 #include "base/mem.h"
 #include "import/import_int.h"
 #include "import/import_util.h"
+#include "text/norm.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ISO 3166-1 alpha-2 codes (and XK, Kosovo, used by OpenAddresses and GeoNames). */
 static const char iso_codes[] =
@@ -58,6 +62,22 @@ const char *import_oa_country(const char *path, char cc[3])
     return NULL;
 }
 
+const char *import_oa_region(const char *path, const char *cc, char code[4])
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (!cc || strlen(base) < 4)
+        return NULL;
+    const char *p = base + 3; /* after "us-" */
+    size_t n = strcspn(p, "-_.");
+    struct norm_region r[4];
+    if (n == 0 || n >= 4 || !p[n] || norm_region(p, n, cc, r, 4) == 0 ||
+        strncasecmp(r[0].code, p, n) != 0 || r[0].code[n])
+        return NULL; /* no part, or a region's name ("liechtenstein"), not its code */
+    memcpy(code, r[0].code, n + 1);
+    return code;
+}
+
 enum {
     C_LON,
     C_LAT,
@@ -86,10 +106,16 @@ static const struct import_columns oa_header = {
                   "LAT, NUMBER and STREET",
 };
 
-/* Import row n, line, into c (an import_row_fn; arg is the country code or NULL). */
+/* What every row of a file takes from its name. */
+struct oa_file {
+    const char *country, *region; /* or NULL */
+};
+
+/* Import row n, line, into c (an import_row_fn; arg is its struct oa_file). */
 static int oa_row(const struct import_ctx *c, size_t n, char *line, const struct import_header *h,
                   void *arg)
 {
+    const struct oa_file *file = arg;
     const int *idx = h->idx;
     char *f[IMPORT_FIELDS_MAX];
     int nf = import_split(line, ',', true, f, IMPORT_FIELDS_MAX);
@@ -116,11 +142,13 @@ static int oa_row(const struct import_ctx *c, size_t n, char *line, const struct
         .city = import_col(f, idx, C_CITY),
         .district = import_col(f, idx, C_DISTRICT),
         .state = import_col(f, idx, C_REGION),
-        .country = arg,
+        .country = file->country,
         .source_id = import_col(f, idx, C_HASH),
     };
     if (!r.source_id)
         r.source_id = import_col(f, idx, C_ID);
+    if (!r.state)
+        r.state = file->region;
     if (!r.number || !r.street) {
         import_skipf(c, n, "no %s", r.number ? "STREET" : "NUMBER");
         return 0;
@@ -134,9 +162,10 @@ int import_oa(const char *path, enum import_format fmt, const struct rec_sink *s
     (void)fmt;
     memset(st, 0, sizeof(*st));
     const struct import_ctx c = {path, sink, st, err, errlen, "line"};
-    char cc[3];
-    const char *country = import_oa_country(path, cc);
-    return import_delimited(&c, &oa_header, oa_row, (void *)country);
+    char cc[3], code[4];
+    struct oa_file file = {import_oa_country(path, cc), NULL};
+    file.region = import_oa_region(path, file.country, code);
+    return import_delimited(&c, &oa_header, oa_row, &file);
 }
 
 /* ---- detection --------------------------------------------------------------------------- */
