@@ -435,6 +435,11 @@ static void test_postcode_state(void **state)
         {"90210 CA", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
         {"CA 90210", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
         {"94086-1234", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 94086, United States"},
+        /* a post office box is delivered at the post office: the postcode and town */
+        {"PO Box 123, Boston, MA 02108", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Boston, MA 02108, United States"},
+        {"P.O. Box 45, Cambridge, MA 02139", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Cambridge, MA 02139, United States"},
         {"00601", NULL, NULL, NULL, GC_EXACT, 1.0, "PR 00601, United States"},
         /* the region written is another state's: the postcode, with the conflict reported */
         {"Cambridge, CA 02139", NULL, NULL, NULL, GC_EXACT, 2.0 / 3,
