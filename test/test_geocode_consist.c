@@ -490,6 +490,46 @@ static void test_postcode_state(void **state)
     assert_null(norm_postcode_region("US", "09001", 5)); /* military mail: no state */
 }
 
+/* The words of a post office box are unit words only in a part of their own: streets named with
+ * them stay streets (test/fixtures/gb-box.csv: a town named Box). */
+static void test_po_box_words_in_streets(void **state)
+{
+    (void)state;
+    static const char *const houses[][2] = {
+        {"12 Box Hill Road, Box", "Box Hill Road"}, {"5 Case Street, Box", "Case Street"},
+        {"7 Postal Way, Box", "Postal Way"},        {"3 Po Lane, Box", "Po Lane"},
+        {"Box Hill Road 12", "Box Hill Road"},      {"9 High Street Box", "High Street"},
+    };
+    char out[1024], err[512] = "";
+    snprintf(out, sizeof(out), "%s/consist-box.gbx", env_or("GB_TMP", "/tmp"));
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    const char *in = "test/fixtures/gb-box.csv";
+    struct import_stats st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(index_builder_add_source(b, in, FMT_OA_CSV), 0);
+    if (import_file(in, FMT_OA_CSV, &sink, &st, err, sizeof(err)) < 0 ||
+        index_builder_write(b, out, err, sizeof(err)) < 0)
+        fail_msg("%s: %s", in, err);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    if (index_open(&ix, out, err, sizeof(err)) < 0)
+        fail_msg("open %s: %s", out, err);
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    for (size_t i = 0; i < sizeof(houses) / sizeof(houses[0]); i++) {
+        struct gc_query q = {.search_text = houses[i][0], .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        if (res->n == 0 || res->c[0].level != GL_HOUSENUMBER ||
+            strcmp(res->c[0].street, houses[i][1]) != 0)
+            fail_msg("[%s]: %s %s", houses[i][0], res->n ? gc_level_name(res->c[0].level) : "none",
+                     res->n ? res->c[0].street : "");
+    }
+    free(res);
+    index_close(ix);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -512,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_city_nearest),
         cmocka_unit_test(test_postcode_state),
+        cmocka_unit_test(test_po_box_words_in_streets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
