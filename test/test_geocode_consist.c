@@ -530,6 +530,78 @@ static void test_po_box_words_in_streets(void **state)
     index_close(ix);
 }
 
+/* A street range layer's alias ("Mass Ave" of "Massachusetts Ave", Cambridge MA's centerlines)
+ * answers under its street's name and id: the same house, the same locationId, one suggestion,
+ * and the id looked up again gives the street's name. Unless the alias is itself a street's name,
+ * or the alias of two streets. */
+static void test_alias_answers_as_its_street(void **state)
+{
+    (void)state;
+    char in[1100], out[1024], err[512] = "";
+    snprintf(in, sizeof(in), "%s/data/cambridge-ma/TRANS_Centerlines.geojson",
+             env_or("GB_SHARED", "../shared"));
+    snprintf(out, sizeof(out), "%s/consist-cam.gbx", env_or("GB_TMP", "/tmp"));
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    struct import_stats st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(index_builder_add_source(b, in, FMT_GEOJSON_RANGES), 0);
+    if (import_file(in, FMT_GEOJSON_RANGES, &sink, &st, err, sizeof(err)) < 0 ||
+        index_builder_write(b, out, err, sizeof(err)) < 0)
+        fail_msg("%s: %s", in, err);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    if (index_open(&ix, out, err, sizeof(err)) < 0)
+        fail_msg("open %s: %s", out, err);
+    struct gc_result *res = calloc(2, sizeof(*res));
+    assert_non_null(res);
+    struct gc_query q = {.search_text = "1000 Mass Ave", .max_results = 1};
+    assert_int_equal(geocode_forward(ix, &q, &res[0]), 0);
+    q.search_text = "1000 Massachusetts Ave";
+    assert_int_equal(geocode_forward(ix, &q, &res[1]), 0);
+    assert_int_equal(res[0].n, 1);
+    assert_int_equal(res[1].n, 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(res[i].c[0].level, GL_HOUSENUMBER);
+        assert_string_equal(res[i].c[0].street, "Massachusetts Ave");
+        assert_string_equal(res[i].c[0].house_number, "1000");
+    }
+    assert_string_equal(res[0].c[0].location_id, res[1].c[0].location_id);
+    assert_true(dist_m(res[0].c[0].lat, res[0].c[0].lon, res[1].c[0].lat, res[1].c[0].lon) < 1);
+    /* an alias that is also a street's own name is that street ("Munroe St", alias of Linskey
+     * Way); an alias of two streets names neither ("Industrial Park Rd" of Education St and of
+     * Museum Way) */
+    static const char *const own[][2] = {{"125 Munroe St", "Munroe St"},
+                                         {"6 Industrial Park Rd", "Industrial Park Rd"}};
+    for (int i = 0; i < 2; i++) {
+        q.search_text = own[i][0];
+        assert_int_equal(geocode_forward(ix, &q, &res[1]), 0);
+        assert_int_equal(res[1].n, 1);
+        assert_string_equal(res[1].c[0].street, own[i][1]);
+    }
+    char id[sizeof(res[0].c[0].location_id)];
+    snprintf(id, sizeof(id), "%s", res[0].c[0].location_id);
+    struct gc_ids *ids = NULL;
+    assert_int_equal(gc_ids_new(ix, &ids), 0);
+    assert_int_equal(geocode_lookup(ix, ids, id, &res[0]), 0);
+    assert_string_equal(res[0].c[0].street, "Massachusetts Ave");
+    assert_string_equal(res[0].c[0].house_number, "1000");
+    gc_ids_free(ids);
+    /* "Mass": both keys start so; one street */
+    struct gc_suggest sq = {.text = "Mass", .max_results = 10};
+    assert_int_equal(geocode_suggest(ix, &sq, &res[0]), 0);
+    int named = 0;
+    for (int i = 0; i < res[0].n; i++) {
+        named += strcmp(res[0].c[i].street, "Massachusetts Ave") == 0;
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(res[0].c[i].location_id, res[0].c[j].location_id);
+    }
+    assert_int_equal(named, 1);
+    free(res);
+    index_close(ix);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -553,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_city_nearest),
         cmocka_unit_test(test_postcode_state),
         cmocka_unit_test(test_po_box_words_in_streets),
+        cmocka_unit_test(test_alias_answers_as_its_street),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

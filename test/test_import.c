@@ -33,7 +33,7 @@ struct cap {
     int kind;
     double lat, lon;
     char number[64], street[128], unit[64], postcode[32], city[128], district[128];
-    char county[128], state[128], country[8], name[128], source_id[64];
+    char county[128], state[128], country[8], name[128], source_id[64], alias_of[128];
     char alt[8][64];
     size_t n_alt;
     int rank;
@@ -83,6 +83,7 @@ static void capture(struct cap *c, const struct record *r)
     cp(c->state, sizeof(c->state), r->state);
     cp(c->country, sizeof(c->country), r->country);
     cp(c->name, sizeof(c->name), r->name);
+    cp(c->alias_of, sizeof(c->alias_of), r->alias_of);
     cp(c->source_id, sizeof(c->source_id), r->source_id);
     c->n_alt = r->n_alt;
     for (size_t i = 0; i < r->n_alt && i < 8; i++)
@@ -845,11 +846,11 @@ static void test_geojson_ranges(void **state)
     c.at = 1; /* the left side of Cambridge St */
     struct import_stats st;
     run(path, FMT_GEOJSON_RANGES, &c, &st);
-    /* streets: Cambridge St, Massachusetts Ave, N Main St, Ramp, Oak St; ranges: 2 + 2 (the
-     * name and the alias of one side) + 1 + 1 */
-    assert_int_equal(c.kind[REC_STREET], 5);
+    /* streets: Cambridge St, Massachusetts Ave and its alias Mass Ave, N Main St, Ramp, Oak
+     * St; ranges: 2 + 2 (the name and the alias of one side) + 1 + 1 */
+    assert_int_equal(c.kind[REC_STREET], 6);
     assert_int_equal(c.kind[REC_INTERP], 6);
-    assert_int_equal(st.records, 11);
+    assert_int_equal(st.records, 12);
     assert_int_equal(st.skipped, 4);
     static const size_t lines[IMPORT_SKIP_LINES] = {4, 5, 6, 7};
     for (int i = 0; i < IMPORT_SKIP_LINES; i++)
@@ -876,24 +877,38 @@ static void test_geojson_ranges(void **state)
     assert_string_equal(c.cap.postcode, "02141");
 
     counter_init(&c);
-    c.at = 3; /* Massachusetts Ave: the street with its alias, one line of both parts */
+    c.at = 3; /* Massachusetts Ave: one line of both parts */
     run(path, FMT_GEOJSON_RANGES, &c, &st);
     assert_int_equal(c.cap.kind, REC_STREET);
     assert_string_equal(c.cap.name, "Massachusetts Ave");
-    assert_int_equal(c.cap.n_alt, 1);
-    assert_string_equal(c.cap.alt[0], "Mass Ave");
+    assert_string_equal(c.cap.alias_of, NIL);
+    assert_int_equal(c.cap.n_alt, 0);
     assert_int_equal(c.cap.n_geom, 3); /* the joint point once; the height left out */
     assert_true(c.cap.glast.lon == -71.12 && c.cap.glast.lat == 42.37);
     counter_init(&c);
-    c.at = 5; /* its right side under the alias: "r_to": 0, the range is 1001 alone */
+    c.at = 4; /* its alias: a street of its own, the street's name to answer with */
     run(path, FMT_GEOJSON_RANGES, &c, &st);
-    assert_string_equal(c.cap.street, "Mass Ave");
+    assert_int_equal(c.cap.kind, REC_STREET);
+    assert_string_equal(c.cap.name, "Mass Ave");
+    assert_string_equal(c.cap.alias_of, "Massachusetts Ave");
+    assert_int_equal(c.cap.n_geom, 3);
+    counter_init(&c);
+    c.at = 5; /* its right side: "r_to": 0, the range is 1001 alone */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_string_equal(c.cap.street, "Massachusetts Ave");
+    assert_string_equal(c.cap.alias_of, NIL);
     assert_int_equal(c.cap.from, 1001);
     assert_int_equal(c.cap.to, 1001);
     assert_string_equal(c.cap.postcode, "02138");
+    counter_init(&c);
+    c.at = 6; /* ... under the alias */
+    run(path, FMT_GEOJSON_RANGES, &c, &st);
+    assert_string_equal(c.cap.street, "Mass Ave");
+    assert_string_equal(c.cap.alias_of, "Massachusetts Ave");
+    assert_int_equal(c.cap.from, 1001);
 
     counter_init(&c);
-    c.at = 7; /* the name in parts, numbers as strings, one ZIP and city for both sides */
+    c.at = 8; /* the name in parts, numbers as strings, one ZIP and city for both sides */
     run(path, FMT_GEOJSON_RANGES, &c, &st);
     assert_string_equal(c.cap.street, "N Main St");
     assert_int_equal(c.cap.from, 100);
@@ -904,7 +919,7 @@ static void test_geojson_ranges(void **state)
     assert_string_equal(c.cap.state, "AL");
 
     counter_init(&c);
-    c.at = 9; /* a bare NAME is the whole name; a bare TYPE (a road's class) is no part of it */
+    c.at = 10; /* a bare NAME is the whole name; a bare TYPE (a road's class) is no part of it */
     run(path, FMT_GEOJSON_RANGES, &c, &st);
     assert_int_equal(c.cap.kind, REC_STREET);
     assert_string_equal(c.cap.name, "Oak St");

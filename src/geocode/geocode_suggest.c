@@ -69,6 +69,21 @@ static int suggest_key(const struct index *ix, const struct gc_suggest *q, const
             continue;
         double r = q->has_at ? geo_distance_m(q->lat, q->lon, fix2deg(s->lat), fix2deg(s->lon))
                              : (double)strlen(k);
+        /* a street and its alias ("Massachusetts Ave", "Mass Ave") are one street, one id:
+         * suggested once, at the better rank */
+        char id[sizeof(out->c[0].location_id)];
+        gc_location_id(id, sizeof(id), 'S', s->id, 0);
+        int same = -1;
+        for (int j = 0; j < n && same < 0; j++)
+            if (strcmp(out->c[j].location_id, id) == 0)
+                same = j;
+        if (same >= 0 && rank[same] <= r)
+            continue;
+        if (same >= 0) {
+            memmove(&out->c[same], &out->c[same + 1], (size_t)(n - same - 1) * sizeof(out->c[0]));
+            memmove(&rank[same], &rank[same + 1], (size_t)(n - same - 1) * sizeof(rank[0]));
+            n--;
+        }
         int at = n < q->max_results ? n : q->max_results;
         while (at > 0 && rank[at - 1] > r)
             at--;

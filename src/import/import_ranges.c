@@ -5,15 +5,15 @@
  * MultiLineString features, each a stretch of street with a range of house numbers on its left
  * and its right.
  *
- * Each feature with a street name gives one REC_STREET (its line, the alias as an alternative
- * name) and one REC_INTERP per side that has a range (its side of the line: reverse geocoding
- * reads the number of the side a point is on), for the name and again for the alias
- * (an alternative name is a street of its own in the index, and a number is found on its own
- * street's ranges). Numbers run from the line's first point ("from") to its last ("to"); the
- * parity is the two ends' when they agree (1334 to 1378: even), otherwise every number. A side
- * whose two numbers are 0, negative (-1 in Cambridge's layer), null or absent has no range; when
- * one of them is, the range is the other number alone. A MultiLineString's parts are one line in
- * their order.
+ * Each feature with a street name gives one REC_STREET (its line) and one REC_INTERP per side
+ * that has a range (its side of the line: reverse geocoding reads the number of the side a
+ * point is on), for the name and again for the alias (alias_of: a street of its own in the
+ * index, whose numbers are found on its own ranges, and whose answers carry the street's name
+ * and id: "1000 Mass Ave" is 1000 Massachusetts Ave). Numbers run from the line's first point
+ * ("from") to its last ("to"); the parity is the two ends' when they agree (1334 to 1378: even),
+ * otherwise every number. A side whose two numbers are 0, negative (-1 in Cambridge's layer), null
+ * or absent has no range; when one of them is, the range is the other number alone. A
+ * MultiLineString's parts are one line in their order.
  *
  * Properties are found by name in any case, the first of each list that the feature has:
  *   left range     L_From/L_To, L_F_ADD/L_T_ADD, LFROMADD/LTOADD, FROMLEFT/TOLEFT,
@@ -364,8 +364,6 @@ static int feature(const struct import_ctx *c, size_t n, json_t *f, void *arg)
         .lat = mid.lat,
         .lon = mid.lon,
         .name = street,
-        .alt_names = alt ? &alt : NULL,
-        .n_alt = alt ? 1 : 0,
         .city = city,
         .state = st,
         .geom = l->p,
@@ -373,6 +371,12 @@ static int feature(const struct import_ctx *c, size_t n, json_t *f, void *arg)
     };
     if ((rc = import_emit(c, n, &r)) < 0)
         return rc;
+    if (alt) { /* the alias: a street of its own that answers under the street's name */
+        r.name = alt;
+        r.alias_of = street;
+        if ((rc = import_emit(c, n, &r)) < 0)
+            return rc;
+    }
     for (int i = 0; i < 2; i++) {
         if (has[i] <= 0)
             continue;
@@ -392,6 +396,7 @@ static int feature(const struct import_ctx *c, size_t n, json_t *f, void *arg)
                 .to = sides[i].to,
                 .parity = parity_of(sides[i].from, sides[i].to),
                 .side = i == 0 ? SIDE_LEFT : SIDE_RIGHT,
+                .alias_of = k == 1 ? street : NULL,
             };
             if ((rc = import_emit(c, n, &it)) < 0)
                 return rc;

@@ -336,9 +336,16 @@ static size_t join3(char *out, size_t cap, const char *a, const char *b, const c
     return n;
 }
 
-/* Fill in what a group learns from a later record of it. */
-static void group_update(struct index_builder *b, struct b_group *g, const struct record *r)
+/* Fill in what a group learns from a later record of it (street: the name the record gave). */
+static void group_update(struct index_builder *b, struct b_group *g, const struct record *r,
+                         const char *street)
 {
+    /* a street of that name is its own; an alias of two streets ("Industrial Park Rd" of
+     * Education St and of Museum Way) names neither: both answer under the alias */
+    if (g->alias && (!(r->alias_of && *r->alias_of) || intern_display(b, r->alias_of) != g->name)) {
+        g->name = intern_display(b, street);
+        g->alias = 0;
+    }
     if (!g->district && r->district && *r->district) {
         char dkey[NORM_MAX];
         char ccs[3] = {g->country[0], g->country[1], '\0'};
@@ -362,7 +369,7 @@ static long group_of(struct index_builder *b, const struct record *r, const char
     size_t rn = join3(raw, sizeof(raw), street, r->country, r->city);
     uint32_t *v = rn ? smap_get(&b->raw_groups, raw, rn) : NULL;
     if (v) {
-        group_update(b, &b->grps[*v], r);
+        group_update(b, &b->grps[*v], r, street);
         return (long)*v;
     }
     long g = group_of_norm(b, r, street);
@@ -396,7 +403,7 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
         v = smap_get(&b->groups, comp, sizeof(comp));
     }
     if (v) {
-        group_update(b, &b->grps[*v], r);
+        group_update(b, &b->grps[*v], r, street);
         return (long)*v;
     }
     if (!smap_fits(b, &b->groups, sizeof(comp)) ||
@@ -407,7 +414,8 @@ static long group_of_norm(struct index_builder *b, const struct record *r, const
     struct b_group *g = &b->grps[gi];
     memset(g, 0, sizeof(*g));
     g->key = intern_n(b, key, klen);
-    g->name = intern_display(b, street);
+    g->name = intern_display(b, r->alias_of && *r->alias_of ? r->alias_of : street);
+    g->alias = r->alias_of && *r->alias_of;
     g->city = intern_display(b, city);
     g->city_key = intern_n(b, ckey, clen);
     char dkey[NORM_MAX];
@@ -706,6 +714,7 @@ static int add_street(struct index_builder *b, const struct record *r)
         alt.name = r->alt_names[i];
         alt.alt_names = NULL;
         alt.n_alt = 0;
+        alt.alias_of = NULL;
         int rc = add_street(b, &alt);
         if (rc < 0)
             return rc;

@@ -105,6 +105,7 @@ struct b_group {
     uint32_t key, name, city, city_key, district, district_key, county, state;
     char country[2];
     uint8_t has_interp; /* an interpolation line names it (it is not "line only") */
+    uint8_t alias;      /* only records with alias_of named it: name is the street they alias */
     uint32_t n_addr;
     uint32_t seq; /* arrival of its first record (while ordering: its old index) */
     double sum_lat, sum_lon;

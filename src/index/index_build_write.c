@@ -711,8 +711,14 @@ static int lay_out_streets(struct index_builder *b, struct layout *o, char *err,
             s->lat = g->way_lat;
             s->lon = g->way_lon;
         }
-        char idsrc[3 * NORM_MAX];
-        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%s", hot_str(b, o, g->key), g->country,
+        /* an alias's: its street's, whose name it carries (the key of that name) */
+        char idsrc[3 * NORM_MAX], akey[NORM_MAX];
+        const char *key = hot_str(b, o, g->key);
+        char ccs[3] = {g->country[0], g->country[1], '\0'};
+        const char *name = g->alias ? hot_str(b, o, g->name) : NULL;
+        if (name && norm_key(name, strlen(name), ccs[0] ? ccs : NULL, akey, sizeof(akey)) > 0)
+            key = akey;
+        int n = snprintf(idsrc, sizeof(idsrc), "%s|%.2s|%s", key, g->country,
                          hot_str(b, o, g->city_key));
         s->id = hash_fnv1a(idsrc, (size_t)n); /* stored in the file: must never change */
     }

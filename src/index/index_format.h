@@ -98,7 +98,7 @@ struct ix_street {
     int32_t min_lat, min_lon, max_lat, max_lon; /* bounding box of addresses and geometry */
     uint32_t addr_first, addr_count;
     uint32_t interp_first, interp_count;
-    uint32_t id;                     /* stable id: hash of key, country and city */
+    uint32_t id; /* stable id: hash of key (an alias's: its name's), country and city */
     uint32_t geom_first, geom_count; /* into IXS_POINTS: its ways, IX_PART_BREAK between them */
 };
 static_assert(sizeof(struct ix_street) == 92, "ix_street layout");

@@ -65,6 +65,10 @@ struct record {
     enum rec_parity parity; /* REC_INTERP */
     enum rec_side side;     /* REC_INTERP */
     const char *source_id;  /* stable id in its source ("n123", "w45", OA HASH) */
+    /* REC_STREET/REC_INTERP: when name (street) is an alias of a street ("Mass Ave" of
+     * "Massachusetts Ave"), that street's own name: answers found by the alias carry it, and
+     * the alias's street has its id. NULL otherwise (alt_names are streets of their own). */
+    const char *alias_of;
 };
 
 /* Where importers send records. emit returns 0, or a negative code that stops the import. */
