@@ -490,6 +490,27 @@ static void test_postcode_state(void **state)
     assert_null(norm_postcode_region("US", "09001", 5)); /* military mail: no state */
 }
 
+/* An index of the one file in (of format fmt), written to $GB_TMP/consist-NAME.gbx and opened. */
+static struct index *index_from(const char *in, enum import_format fmt, const char *name)
+{
+    char out[1024], err[512] = "";
+    snprintf(out, sizeof(out), "%s/consist-%s.gbx", env_or("GB_TMP", "/tmp"), name);
+    struct index_builder *b = NULL;
+    assert_int_equal(index_builder_new(&b), 0);
+    struct rec_sink sink = index_builder_sink(b);
+    struct import_stats st;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(index_builder_add_source(b, in, (int)fmt), 0);
+    if (import_file(in, fmt, &sink, &st, err, sizeof(err)) < 0 ||
+        index_builder_write(b, out, err, sizeof(err)) < 0)
+        fail_msg("%s: %s", in, err);
+    index_builder_free(b);
+    struct index *ix = NULL;
+    if (index_open(&ix, out, err, sizeof(err)) < 0)
+        fail_msg("open %s: %s", out, err);
+    return ix;
+}
+
 /* The words of a post office box are unit words only in a part of their own: streets named with
  * them stay streets (test/fixtures/gb-box.csv: a town named Box). */
 static void test_po_box_words_in_streets(void **state)
@@ -500,22 +521,7 @@ static void test_po_box_words_in_streets(void **state)
         {"7 Postal Way, Box", "Postal Way"},        {"3 Po Lane, Box", "Po Lane"},
         {"Box Hill Road 12", "Box Hill Road"},      {"9 High Street Box", "High Street"},
     };
-    char out[1024], err[512] = "";
-    snprintf(out, sizeof(out), "%s/consist-box.gbx", env_or("GB_TMP", "/tmp"));
-    struct index_builder *b = NULL;
-    assert_int_equal(index_builder_new(&b), 0);
-    struct rec_sink sink = index_builder_sink(b);
-    const char *in = "test/fixtures/gb-box.csv";
-    struct import_stats st;
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(index_builder_add_source(b, in, FMT_OA_CSV), 0);
-    if (import_file(in, FMT_OA_CSV, &sink, &st, err, sizeof(err)) < 0 ||
-        index_builder_write(b, out, err, sizeof(err)) < 0)
-        fail_msg("%s: %s", in, err);
-    index_builder_free(b);
-    struct index *ix = NULL;
-    if (index_open(&ix, out, err, sizeof(err)) < 0)
-        fail_msg("open %s: %s", out, err);
+    struct index *ix = index_from("test/fixtures/gb-box.csv", FMT_OA_CSV, "box");
     struct gc_result *res = calloc(1, sizeof(*res));
     assert_non_null(res);
     for (size_t i = 0; i < sizeof(houses) / sizeof(houses[0]); i++) {
@@ -537,23 +543,10 @@ static void test_po_box_words_in_streets(void **state)
 static void test_alias_answers_as_its_street(void **state)
 {
     (void)state;
-    char in[1100], out[1024], err[512] = "";
+    char in[1100];
     snprintf(in, sizeof(in), "%s/data/cambridge-ma/TRANS_Centerlines.geojson",
              env_or("GB_SHARED", "../shared"));
-    snprintf(out, sizeof(out), "%s/consist-cam.gbx", env_or("GB_TMP", "/tmp"));
-    struct index_builder *b = NULL;
-    assert_int_equal(index_builder_new(&b), 0);
-    struct rec_sink sink = index_builder_sink(b);
-    struct import_stats st;
-    memset(&st, 0, sizeof(st));
-    assert_int_equal(index_builder_add_source(b, in, FMT_GEOJSON_RANGES), 0);
-    if (import_file(in, FMT_GEOJSON_RANGES, &sink, &st, err, sizeof(err)) < 0 ||
-        index_builder_write(b, out, err, sizeof(err)) < 0)
-        fail_msg("%s: %s", in, err);
-    index_builder_free(b);
-    struct index *ix = NULL;
-    if (index_open(&ix, out, err, sizeof(err)) < 0)
-        fail_msg("open %s: %s", out, err);
+    struct index *ix = index_from(in, FMT_GEOJSON_RANGES, "cam");
     struct gc_result *res = calloc(2, sizeof(*res));
     assert_non_null(res);
     struct gc_query q = {.search_text = "1000 Mass Ave", .max_results = 1};
