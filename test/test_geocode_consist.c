@@ -205,6 +205,16 @@ static const struct want CASES[] = {
      0, 1.0, -1, 0},
     {FREE(WORLD, "Buchs, SG"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Buchs", NULL, "CH", 0, 0, 1.0,
      -1, 0},
+    /* ... a region whose name ends in a country's is the region ("New Mexico", "New Jersey",
+     * "New South Wales"), the country's name alone the country */
+    {FREE(WORLD, "Santa Fe, New Mexico"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Santa Fe", NULL,
+     "US", 0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Trenton, New Jersey"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Trenton", NULL, "US",
+     0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Sydney, New South Wales"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Sydney", NULL,
+     "AU", 0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Guadalajara, Mexico"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Guadalajara", NULL,
+     "MX", 0, 0, 1.0, -1, 0},
     {FREE(WORLD, "Floraweg 13, Vaduz, FL"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
      "Vaduz", "9490", "LI", 47.1236503, 9.5284904, -1, -1, 0},
     /* 7: never confidently wrong. Floraweg is in Vaduz only; Kurrstrasse in Triesenberg only */
@@ -239,7 +249,8 @@ static const struct want CASES[] = {
     {FREE(LI, "5"), GL_NONE, GT_NONE, GC_EXACT, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, -1, 0},
 };
 
-static const char *ISO3[] = {"LI", "LIE", "DE", "DEU", "US", "USA", "CH", "CHE"};
+static const char *ISO3[] = {"LI", "LIE", "DE", "DEU", "US", "USA",
+                             "CH", "CHE", "AU", "AUS", "MX", "MEX"};
 
 /* The ISO2 form of an output country (alpha-3) for comparing with a case. */
 static const char *iso2_of(const char *c)
@@ -433,6 +444,9 @@ static void test_postcode_state(void **state)
         {"Springfield, Illinois 62701", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Springfield, IL 62701, United States"},
         {"90210 CA", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
+        /* a town and its region in two parts, not the region's name "Washington DC" */
+        {"Washington, DC 20001", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Washington, DC 20001, United States"},
         {"CA 90210", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
         {"94086-1234", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 94086, United States"},
         /* a post office box is delivered at the post office: the postcode and town */

@@ -1066,7 +1066,9 @@ static void find_region(struct gctx *g)
             continue;
         bool words = true, upper = len == 1 && g->tok[i].len <= 3;
         for (int k = i; k < e; k++) {
-            words &= !g->tok[k].numlike && !g->tok[k].used;
+            /* one part: "Washington, DC" is a town and its region, not "Washington DC" */
+            words &=
+                !g->tok[k].numlike && !g->tok[k].used && (k == e - 1 || !g->tok[k].comma_after);
             for (size_t b = 0; upper && b < g->tok[k].len; b++)
                 upper = isupper((unsigned char)g->tok[k].s[b]);
         }
@@ -1122,6 +1124,23 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
     return fit;
 }
 
+/* Whether tokens [i, e), a country's name, end a region's name of up to four words in their
+ * part: "New Mexico", "New Jersey", "New South Wales" are no Mexico, Jersey or Wales. */
+static bool ends_region(const struct gctx *g, int i, int e)
+{
+    struct norm_region r[MAX_REGIONS];
+    for (int a = i - 1; a >= 0 && e - a <= 4; a--) {
+        const struct token *t = &g->tok[a];
+        if (t->used || t->numlike || t->comma_after)
+            return false;
+        const char *s = t->s;
+        size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
+        if (norm_region(s, n, NULL, r, MAX_REGIONS) > 0)
+            return true;
+    }
+    return false;
+}
+
 /* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
 static void find_postcode_and_country(struct gctx *g)
 {
@@ -1144,7 +1163,7 @@ static void find_postcode_and_country(struct gctx *g)
         if (iso2 && n <= 3 && len == 1 && i > 0 && !g->tok[i - 1].comma_after &&
             (norm_segment_word(s, n) & NORM_SEG_LEGAL))
             continue;
-        if (iso2 && ends_street(g, i, e))
+        if (iso2 && (ends_street(g, i, e) || ends_region(g, i, e)))
             continue;
         if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
             if (!g->cc[0]) {
