@@ -215,6 +215,16 @@ static const struct want CASES[] = {
      "AU", 0, 0, 1.0, -1, 0},
     {FREE(WORLD, "Guadalajara, Mexico"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Guadalajara", NULL,
      "MX", 0, 0, 1.0, -1, 0},
+    /* ... a code or name of a country and a region after a town of several words is the
+     * region when the town is in its country ("Little Rock, AR": not Argentina) */
+    {FREE(WORLD, "Little Rock, AR"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Little Rock", NULL, "US",
+     0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Baton Rouge LA"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Baton Rouge", NULL, "US",
+     0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Atlanta, Georgia"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Atlanta", NULL, "US", 0,
+     0, 1.0, -1, 0},
+    {FREE(WORLD, "Tbilisi, Georgia"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Tbilisi", NULL, "GE", 0,
+     0, 1.0, -1, 0},
     {FREE(WORLD, "Floraweg 13, Vaduz, FL"), GL_HOUSENUMBER, GT_POINT, GC_EXACT, "Floraweg", "13",
      "Vaduz", "9490", "LI", 47.1236503, 9.5284904, -1, -1, 0},
     /* 7: never confidently wrong. Floraweg is in Vaduz only; Kurrstrasse in Triesenberg only */
@@ -249,8 +259,8 @@ static const struct want CASES[] = {
     {FREE(LI, "5"), GL_NONE, GT_NONE, GC_EXACT, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, -1, 0},
 };
 
-static const char *ISO3[] = {"LI", "LIE", "DE", "DEU", "US", "USA",
-                             "CH", "CHE", "AU", "AUS", "MX", "MEX"};
+static const char *ISO3[] = {"LI",  "LIE", "DE",  "DEU", "US",  "USA", "CH",
+                             "CHE", "AU",  "AUS", "MX",  "MEX", "GE",  "GEO"};
 
 /* The ISO2 form of an output country (alpha-3) for comparing with a case. */
 static const char *iso2_of(const char *c)

@@ -982,11 +982,25 @@ static bool postcode_of(const struct gctx *g, int i, const char *cc)
     return false;
 }
 
-/* A trailing code after a town that is both a country and a region ("Portland, ME": Maine or
- * Montenegro; "Lauf, DE": Germany or Delaware): the region when the town before it is a place of
- * the region's country, or when the index has the region's country and not the code's. After a
- * number, the region when that number is a postcode of the region's country and not of the
- * code's ("90210 CA"). */
+/* Whether the town before token i, of up to three words back to a comma ("Little Rock"), is a
+ * place of country cc. */
+static bool town_before_in(struct gctx *g, int i, const char *cc)
+{
+    for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
+        if (g->tok[k].used || g->tok[k].numlike || (k < i - 1 && g->tok[k].comma_after))
+            break;
+        if (names_place_in(g, k, i, cc))
+            return true;
+    }
+    return false;
+}
+
+/* A trailing code or name after a town that is both a country and a region ("Portland, ME":
+ * Maine or Montenegro; "Lauf, DE": Germany or Delaware; "Little Rock, AR": Arkansas or
+ * Argentina; "Atlanta, Georgia"): the region when the town before it is a place of the region's
+ * country, or when the index has the region's country and not the code's. After a number, the
+ * region when that number is a postcode of the region's country and not of the code's ("90210
+ * CA"). */
 static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, const char *iso2)
 {
     struct norm_region r[MAX_REGIONS];
@@ -1005,7 +1019,7 @@ static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, c
     for (int k = 0; k < nr; k++) {
         if (!index_has_country(g, r[k].country))
             continue;
-        if (!have_code || names_place_in(g, i - 1, i, r[k].country))
+        if (!have_code || town_before_in(g, i, r[k].country))
             return true;
     }
     return false;
@@ -1156,7 +1170,7 @@ static void find_postcode_and_country(struct gctx *g)
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         const char *iso2 = norm_country_words(&g->words, i, e);
-        if (iso2 && n <= 3 && region_not_country(g, i, s, n, iso2))
+        if (iso2 && region_not_country(g, i, s, n, iso2))
             continue;
         /* a code that is also a legal form ("AG", "SA", "SL", "BV", "AS", "GbR") is a country
          * only as a part of its own: after a word of the same part it ends a company name */
