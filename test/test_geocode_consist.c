@@ -221,6 +221,8 @@ static const struct want CASES[] = {
      0, 0, 1.0, -1, 0},
     {FREE(WORLD, "Baton Rouge LA"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Baton Rouge", NULL, "US",
      0, 0, 1.0, -1, 0},
+    {FREE(WORLD, "Melbourne, FL"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Melbourne", NULL, "US", 0,
+     0, 1.0, -1, 0}, /* FL alone is no floor ("Fl") */
     {FREE(WORLD, "Atlanta, Georgia"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Atlanta", NULL, "US", 0,
      0, 1.0, -1, 0},
     {FREE(WORLD, "Tbilisi, Georgia"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Tbilisi", NULL, "GE", 0,
@@ -454,6 +456,8 @@ static void test_postcode_state(void **state)
         {"Springfield, Illinois 62701", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Springfield, IL 62701, United States"},
         {"90210 CA", NULL, NULL, NULL, GC_EXACT, 1.0, "CA 90210, United States"},
+        {"Melbourne, FL 32901", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Melbourne, FL 32901, United States"}, /* no floor 32901 */
         /* a town and its region in two parts, not the region's name "Washington DC" */
         {"Washington, DC 20001", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Washington, DC 20001, United States"},

@@ -663,6 +663,19 @@ static bool contact_part(const struct gctx *g, const unsigned *kinds, int a, int
            (s[0] == '+' && g->tok[a].len > 1 && isdigit((unsigned char)s[1]));
 }
 
+/* Whether token i is a postcode of country cc in the index, in any of its forms. */
+static bool postcode_of(const struct gctx *g, int i, const char *cc)
+{
+    const char *prefix_cc;
+    struct pc_form f[3];
+    int nf = postcode_forms(g->tok[i].s, g->tok[i].len, f, &prefix_cc);
+    uint32_t run;
+    for (int x = 0; x < nf; x++)
+        if (f[x].k >= 3 && postcode_entry(g, f[x].key, f[x].k, cc, &run) != IX_NONE)
+            return true;
+    return false;
+}
+
 /* How many of the part's tokens [a, b) to set aside: all of a recipient, department, unit or
  * contact part; a company name up to and with its legal form ("Huber AG", "Silva & Filhos
  * Lda"). */
@@ -681,7 +694,14 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     for (int k = a + 1; k < b; k++)
         lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)g->tok[k].s[0]) &&
                     unit_designator(&g->tok[k]);
-    if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
+    /* a word that names a region, alone or before a postcode of its country, is no floor
+     * ("Melbourne, FL", "Melbourne, FL 32901"; "Fl 3" is one) */
+    struct norm_region r[MAX_REGIONS];
+    int nr = b - a <= 2 ? norm_region(g->tok[a].s, g->tok[a].len, NULL, r, MAX_REGIONS) : 0;
+    bool region = nr > 0 && b - a == 1;
+    for (int k = 0; k < nr && !region; k++)
+        region = g->tok[a + 1].numlike && postcode_of(g, a + 1, r[k].country);
+    if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered) && !region)
         return b - a;
     /* a building's name and what follows it in its part ("Immeuble Le Forum, 6ème Etage") */
     if ((kinds[a] & NORM_SEG_BUILDING) && b - a > 1 && !words_name_street(g, a, a + 1, b))
@@ -965,19 +985,6 @@ static bool names_place_in(struct gctx *g, int i, int j, const char *cc)
     for (uint32_t p = kl ? index_place_first(g->ix, key, kl) : IX_NONE;
          p != IX_NONE && p < v->n_places && strcmp(ix_str(v, v->places[p].key), key) == 0; p++)
         if (country_ok(cc, v->places[p].country))
-            return true;
-    return false;
-}
-
-/* Whether token i is a postcode of country cc in the index, in any of its forms. */
-static bool postcode_of(const struct gctx *g, int i, const char *cc)
-{
-    const char *prefix_cc;
-    struct pc_form f[3];
-    int nf = postcode_forms(g->tok[i].s, g->tok[i].len, f, &prefix_cc);
-    uint32_t run;
-    for (int x = 0; x < nf; x++)
-        if (f[x].k >= 3 && postcode_entry(g, f[x].key, f[x].k, cc, &run) != IX_NONE)
             return true;
     return false;
 }
