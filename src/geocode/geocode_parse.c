@@ -686,6 +686,18 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     bool numbers = false;
     for (int k = a; k < b; k++)
         numbers |= g->tok[k].numlike;
+    /* a word that names a region, alone or before a postcode of its country, after the first
+     * part is the region, whatever else it may be: no floor ("Melbourne, FL"; "Fl 3" is one),
+     * no "Ms" ("Jackson, MS") and no "Co." ("Denver, CO 80202") */
+    struct norm_region r[MAX_REGIONS];
+    int nr = !first_part && b - a <= 2
+                 ? norm_region(g->tok[a].s, g->tok[a].len, NULL, r, MAX_REGIONS)
+                 : 0;
+    bool region = nr > 0 && b - a == 1;
+    for (int k = 0; k < nr && !region; k++)
+        region = g->tok[a + 1].numlike && postcode_of(g, a + 1, r[k].country);
+    if (region)
+        return 0;
     if (!numbers && recipient_part(g, kinds, a, b))
         return b - a;
     /* a first part without a number may be a place ("Mitte"); a unit word with a letter after
@@ -694,14 +706,7 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     for (int k = a + 1; k < b; k++)
         lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)g->tok[k].s[0]) &&
                     unit_designator(&g->tok[k]);
-    /* a word that names a region, alone or before a postcode of its country, is no floor
-     * ("Melbourne, FL", "Melbourne, FL 32901"; "Fl 3" is one) */
-    struct norm_region r[MAX_REGIONS];
-    int nr = b - a <= 2 ? norm_region(g->tok[a].s, g->tok[a].len, NULL, r, MAX_REGIONS) : 0;
-    bool region = nr > 0 && b - a == 1;
-    for (int k = 0; k < nr && !region; k++)
-        region = g->tok[a + 1].numlike && postcode_of(g, a + 1, r[k].country);
-    if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered) && !region)
+    if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
         return b - a;
     /* a building's name and what follows it in its part ("Immeuble Le Forum, 6ème Etage") */
     if ((kinds[a] & NORM_SEG_BUILDING) && b - a > 1 && !words_name_street(g, a, a + 1, b))
