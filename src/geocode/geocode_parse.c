@@ -1042,16 +1042,10 @@ static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, c
  * -1 only places elsewhere do ("Vaduz, FL" is Liechtenstein's old code, not Florida). */
 static int town_in_region(struct gctx *g, int i, int nr)
 {
-    bool elsewhere = false;
-    for (int k = i - 1; k >= 0 && k >= i - 3; k--) {
-        if (g->tok[k].used || g->tok[k].numlike || (k < i - 1 && g->tok[k].comma_after))
-            break;
-        for (int r = 0; r < nr; r++)
-            if (names_place_in(g, k, i, g->region[r].country))
-                return 1;
-        elsewhere |= names_place_in(g, k, i, "");
-    }
-    return elsewhere ? -1 : 0;
+    for (int r = 0; r < nr; r++)
+        if (town_before_in(g, i, g->region[r].country))
+            return 1;
+    return town_before_in(g, i, "") ? -1 : 0;
 }
 
 /* Whether tokens [i, e), a country or a region, end a street's name in their part: the words
