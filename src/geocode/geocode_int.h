@@ -351,6 +351,10 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok);
  * -1 another region or country, 0 unknown (no region asked, or a state the table does not
  * know). */
 int gc_state_fits(struct gctx *g, uint32_t off, const char country[2]);
+/* Whether state st (a name or code of country, as data or the regions table write it) is one
+ * of the query's regions: 1 it is, -1 another, 0 no region asked or a state the table does not
+ * know. gc_state_fits' reading, for a state that is no index string. */
+int gc_region_fit(const struct gctx *g, const char *st, const char country[2]);
 /* The key of the raw text spanning tokens [i, j) into out; its length, 0 when empty. */
 size_t gc_span_key(struct gctx *g, int i, int j, char *out, size_t cap);
 /* A fresh hypothesis at g->hyp[g->nhyp] (the caller counts it), or NULL when full. */

@@ -690,7 +690,7 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
      * part is the region, whatever else it may be: no floor ("Melbourne, FL"; "Fl 3" is one),
      * no "Ms" ("Jackson, MS") and no "Co." ("Denver, CO 80202") */
     struct norm_region r[MAX_REGIONS];
-    int nr = !first_part && b - a <= 2
+    int nr = !first_part && b - a <= 2 && kinds[a] /* a word the rules below would set aside */
                  ? norm_region(g->tok[a].s, g->tok[a].len, NULL, r, MAX_REGIONS)
                  : 0;
     bool region = nr > 0 && b - a == 1;
@@ -1115,17 +1115,12 @@ static void find_region(struct gctx *g)
     }
 }
 
-int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
+int gc_region_fit(const struct gctx *g, const char *st, const char country[2])
 {
-    if (g->nregion == 0)
-        return 0;
-    if (g->state_fit && g->state_off == off)
-        return g->state_fit - 2;
-    int fit = 0;
-    const char *st = ix_str(g->v, off);
     struct norm_region r[MAX_REGIONS];
     char cc[3] = {country[0], country[1], '\0'};
-    int nr = *st ? norm_region(st, strlen(st), cc[0] ? cc : NULL, r, MAX_REGIONS) : 0;
+    int nr = g->nregion && *st ? norm_region(st, strlen(st), cc[0] ? cc : NULL, r, MAX_REGIONS) : 0;
+    int fit = 0;
     for (int k = 0; k < nr && fit <= 0; k++) {
         fit = -1;
         for (int q = 0; q < g->nregion && fit < 1; q++)
@@ -1133,7 +1128,17 @@ int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
                 strcmp(r[k].code, g->region[q].code) == 0)
                 fit = 1;
     }
-    if (nr == 0 && country[0]) { /* unknown state: at least the country must be a region's */
+    return fit;
+}
+
+int gc_state_fits(struct gctx *g, uint32_t off, const char country[2])
+{
+    if (g->nregion == 0)
+        return 0;
+    if (g->state_fit && g->state_off == off)
+        return g->state_fit - 2;
+    int fit = gc_region_fit(g, ix_str(g->v, off), country);
+    if (fit == 0 && country[0]) { /* unknown state: at least the country must be a region's */
         bool any = false;
         for (int q = 0; q < g->nregion; q++)
             any |= memcmp(g->region[q].country, country, 2) == 0;

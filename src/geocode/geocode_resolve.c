@@ -464,24 +464,6 @@ static bool names_postcode_town(struct gctx *g, struct hyp *h)
     return false;
 }
 
-/* Whether state (a name or code as the data or the regions table writes it) of country is one
- * of the query's regions: 1 it is, 0 it is another, -1 no region asked or a state the table
- * does not know. */
-static int state_fits_text(const struct gctx *g, const char *state, const char country[2])
-{
-    struct norm_region r[MAX_REGIONS];
-    char cc[3] = {country[0], country[1], '\0'};
-    int nr = g->nregion && *state ? norm_region(state, strlen(state), cc, r, MAX_REGIONS) : 0;
-    if (nr == 0)
-        return -1;
-    for (int k = 0; k < nr; k++)
-        for (int q = 0; q < g->nregion; q++)
-            if (strcmp(r[k].country, g->region[q].country) == 0 &&
-                strcmp(r[k].code, g->region[q].code) == 0)
-                return 1;
-    return 0;
-}
-
 /* A postcode answer o without a town of its own takes place k's, the town the query named
  * that lies within the postcode's reach (run_fits_postcode), and its county, unless the
  * postcode's state is known to be another; the place's state when the postcode has none. */
@@ -637,9 +619,9 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
             int said = pc_town >= 0 ? h->runs[pc_town].ntok : 0;
             answer_postcode(g, asked_street || (!g->structured && free_tokens > said), o);
             postcode_town(g, town, o);
-            int fit = state_fits_text(g, o->state, o->country);
-            if (fit >= 0)
-                o->mq[MQ_STATE] = fit;
+            int fit = gc_region_fit(g, o->state, o->country);
+            if (fit != 0)
+                o->mq[MQ_STATE] = fit > 0;
             if (pc_town >= 0 || !is_blank(g->q->city))
                 o->mq[MQ_CITY] = pc_town >= 0 ? 1 : 0;
             o->relevance = gc_relevance(o);
