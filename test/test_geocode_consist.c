@@ -468,7 +468,19 @@ static void test_postcode_state(void **state)
          "Boston, MA 02108, United States"},
         {"P.O. Box 45, Cambridge, MA 02139", NULL, NULL, NULL, GC_EXACT, 1.0,
          "Cambridge, MA 02139, United States"},
-        {"00601", NULL, NULL, NULL, GC_EXACT, 1.0, "PR 00601, United States"},
+        /* Puerto Rico is a country of its own in GeoNames, OSM and HERE's answers: its ZIPs are
+         * its postcodes, and "PR" or "Puerto Rico" after its town, or before its ZIP, is it */
+        {"00601", NULL, NULL, NULL, GC_EXACT, 1.0, "00601, Puerto Rico"},
+        {"San Juan, PR 00901", NULL, NULL, NULL, GC_EXACT, 1.0, "00901 San Juan, Puerto Rico"},
+        {"San Juan, Puerto Rico 00901", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "00901 San Juan, Puerto Rico"},
+        {"San Juan, PR, USA", NULL, NULL, NULL, GC_EXACT, 1.0, "San Juan, Puerto Rico"},
+        {"San Juan, PR", NULL, NULL, NULL, GC_EXACT, 1.0, "San Juan, Puerto Rico"},
+        {NULL, "00901", "San Juan", "PR", GC_EXACT, 1.0, "00901 San Juan, Puerto Rico"},
+        /* a country between the town and the postcode */
+        {"Boston, MA, USA 02108", NULL, NULL, NULL, GC_EXACT, 1.0,
+         "Boston, MA 02108, United States"},
+        {"Vaduz, Liechtenstein 9490", NULL, NULL, NULL, GC_EXACT, 1.0, "9490 Vaduz, Liechtenstein"},
         /* the region written is another state's: the postcode, with the conflict reported */
         {"Cambridge, CA 02139", NULL, NULL, NULL, GC_EXACT, 2.0 / 3,
          "Cambridge, MA 02139, United States"},

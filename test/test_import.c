@@ -372,6 +372,49 @@ static void test_oa_region_from_name(void **state)
     assert_string_equal(c.cap.state, "NV"); /* the row's own */
 }
 
+/* A US record in a territory with an ISO 3166-1 code of its own (regions.txt "territory") is
+ * filed under that code, as GeoNames and OSM file it: by its state as code or name, by the
+ * file name's region, or, with no state, by its ZIP; never by a state's own ZIP. */
+static void test_territory_records(void **state)
+{
+    (void)state;
+    char path[1024];
+    tmp_path(path, sizeof(path), "us-pr-statewide.csv");
+    write_str(path, "LON,LAT,NUMBER,STREET,REGION,POSTCODE\n"
+                    "-66.10,18.46,1,Calle Luna,,00901\n"
+                    "-66.61,18.01,2,Calle Marina,Puerto Rico,00730\n"
+                    "-71.10,42.36,3,Main St,MA,00901\n");
+    static const char *const want[][2] = {{"PR", NIL}, {"PR", NIL}, {"US", "MA"}};
+    for (int at = 0; at < 3; at++) {
+        struct counter c;
+        counter_init(&c);
+        c.at = at;
+        struct import_stats st;
+        run(path, FMT_OA_CSV, &c, &st);
+        assert_int_equal(st.records, 3);
+        assert_string_equal(c.cap.country, want[at][0]);
+        assert_string_equal(c.cap.state, want[at][1]);
+    }
+    tmp_path(path, sizeof(path), "us-zz.csv"); /* no region in the name: by the ZIP alone */
+    write_str(path, "LON,LAT,NUMBER,STREET,REGION,POSTCODE\n-64.93,18.34,4,Main St,,00802\n"
+                    "-66.10,18.46,5,Calle Sol,pr,\n-66.10,18.46,6,Calle Sol,,\n");
+    static const char *const cc[] = {"VI", "PR", "US"};
+    for (int at = 0; at < 3; at++) {
+        struct counter c;
+        counter_init(&c);
+        c.at = at;
+        struct import_stats st;
+        run(path, FMT_OA_CSV, &c, &st);
+        assert_string_equal(c.cap.country, cc[at]);
+    }
+    assert_string_equal(norm_territory("US", "PR"), "PR");
+    assert_null(norm_territory("US", "CA"));
+    assert_null(norm_territory("PR", "US"));
+    assert_string_equal(norm_postcode_territory("US", "00901-1234", 10), "PR");
+    assert_null(norm_postcode_territory("US", "02139", 5));
+    assert_null(norm_postcode_territory("US", "901", 3));
+}
+
 static void test_oa_overlong(void **state)
 {
     (void)state;
@@ -1158,6 +1201,7 @@ int main(void)
         cmocka_unit_test(test_oa_real),
         cmocka_unit_test(test_oa_broken),
         cmocka_unit_test(test_oa_region_from_name),
+        cmocka_unit_test(test_territory_records),
         cmocka_unit_test(test_oa_overlong),
         cmocka_unit_test(test_tiger_real),
         cmocka_unit_test(test_tiger_broken),

@@ -73,6 +73,28 @@ static void postcode_reading(struct gctx *g)
         postcode_reading_of(g, g->v->postcodes[g->pc_entry].country, g->pc_key, strlen(g->pc_key));
 }
 
+/* Whether country (ISO2) is the filter's, or a territory of it (regions.txt "territory":
+ * Puerto Rico of the US), which a query of the filter's country may name. */
+static bool country_or_territory(const struct gctx *g, const char have[2])
+{
+    char cc[3] = {have[0], have[1], '\0'};
+    return country_ok(g->cc, have) || norm_territory(g->cc, cc);
+}
+
+/* The filter becomes iso2 when that is a territory of its country ("San Juan, PR 00901" with
+ * the country USA: GeoNames, OpenStreetMap and the importers file Puerto Rico under PR).
+ * Return whether it did. */
+static bool to_territory(struct gctx *g, const char *iso2)
+{
+    char cc[3] = {iso2[0], iso2[1], '\0'};
+    if (!g->cc[0] || country_ok(g->cc, cc) || !norm_territory(g->cc, cc))
+        return false;
+    memcpy(g->cc, cc, 3);
+    g->cc_arg = g->cc;
+    g->memo_cc = NULL; /* the same buffer, another country: the span memo is forgotten */
+    return true;
+}
+
 /* One form a postcode is looked up in: its key (len k, NUL-terminated) in country cc (NULL:
  * any). */
 struct pc_form {
@@ -162,6 +184,7 @@ void gc_set_postcode(struct gctx *g, const char *s, size_t n)
     g->pc_entry = postcode_forms_entry(g, f, nf, &x, &g->pc_run);
     memcpy(g->pc_key, f[x].key, f[x].k + 1);
     if (g->pc_entry != IX_NONE) {
+        to_territory(g, g->v->postcodes[g->pc_entry].country);
         index_postcode_streets_prefetch(g->ix, g->pc_run);
         postcode_reading(g);
     } else {
@@ -1019,6 +1042,9 @@ static bool region_not_country(struct gctx *g, int i, const char *s, size_t n, c
     int nr = norm_region(s, n, g->cc[0] ? g->cc : NULL, r, MAX_REGIONS);
     if (nr == 0 || i == 0 || g->tok[i - 1].used)
         return false;
+    for (int k = 0; k < nr; k++)
+        if (strcmp(r[k].code, iso2) == 0 && norm_territory(r[k].country, iso2))
+            return false; /* Puerto Rico: the region is the country */
     if (g->tok[i - 1].numlike) {
         if (postcode_of(g, i - 1, iso2))
             return false;
@@ -1111,6 +1137,8 @@ static void find_region(struct gctx *g)
             memcpy(g->cc, g->region[0].country, 3);
             g->cc_arg = g->cc;
         }
+        if (nr == 1 && to_territory(g, g->region[0].code))
+            g->nregion = 0; /* "San Juan, PR, USA": the territory is the country */
         return;
     }
 }
@@ -1166,11 +1194,11 @@ static bool ends_region(const struct gctx *g, int i, int e)
     return false;
 }
 
-/* Free-form: postcode tokens (one, or two adjacent like "182 00"), and the country. */
-static void find_postcode_and_country(struct gctx *g)
+/* The country: a trailing run of tokens that names one, before the parts set aside (a company
+ * line at the end: "Städtle 5, Vaduz, Muster AG" is not Antigua) and the postcode found; with
+ * only not NULL, only that country or a territory of it. */
+static void find_country(struct gctx *g, const char *only)
 {
-    /* the country: a trailing run of tokens that names one, before the parts set aside (a
-     * company line at the end: "Städtle 5, Vaduz, Muster AG" is not Antigua) */
     int e = g->ntok;
     while (e > 0 && g->tok[e - 1].used)
         e--;
@@ -1190,7 +1218,12 @@ static void find_postcode_and_country(struct gctx *g)
             continue;
         if (iso2 && (ends_street(g, i, e) || ends_region(g, i, e)))
             continue;
-        if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]))) {
+        if (iso2 && only && !(iso2[0] == only[0] && iso2[1] == only[1]) &&
+            !norm_territory(iso2, only))
+            continue;
+        if (iso2 && (n > 3 || !g->cc[0] || (iso2[0] == g->cc[0] && iso2[1] == g->cc[1]) ||
+                     norm_territory(g->cc, iso2))) {
+            to_territory(g, iso2);
             if (!g->cc[0]) {
                 g->cc[0] = iso2[0];
                 g->cc[1] = iso2[1];
@@ -1202,6 +1235,13 @@ static void find_postcode_and_country(struct gctx *g)
             g->country_named = true;
         }
     }
+}
+
+/* Free-form: the country, postcode tokens (one, or two adjacent like "182 00"; then a country
+ * before them, gc_find_postcode), and the region. */
+static void find_postcode_and_country(struct gctx *g)
+{
+    find_country(g, NULL);
     gc_find_postcode(g, false);
     find_region(g);
 }
@@ -1235,7 +1275,7 @@ static uint32_t postcode_entry(const struct gctx *g, const char *key, size_t k, 
     for (; e != IX_NONE && e < g->v->n_postcodes &&
            strcmp(ix_str(g->v, g->v->postcodes[e].key), want) == 0;
          e++)
-        if (country_ok(g->cc, g->v->postcodes[e].country) &&
+        if (country_or_territory(g, g->v->postcodes[e].country) &&
             (!cc || country_ok(cc, g->v->postcodes[e].country)))
             return e;
     return IX_NONE;
@@ -1392,12 +1432,19 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             g->has_pc = true;
             g->pc_entry = e;
             g->pc_run = run;
+            to_territory(g, g->v->postcodes[e].country);
             index_postcode_streets_prefetch(g->ix, run);
             postcode_reading(g);
             t->used = true;
             if (two)
                 g->tok[i + 1].used = true;
         }
+    }
+    if (g->has_pc && g->pc_entry != IX_NONE && !g->country_named && !g->structured) {
+        /* a country before the postcode that agrees with it: "Vaduz, Liechtenstein 9490",
+         * "Boston, MA, USA 02108" */
+        const char *pcc = g->v->postcodes[g->pc_entry].country;
+        find_country(g, (const char[3]){pcc[0], pcc[1], '\0'});
     }
     if (lone_number_ok && g->has_pc && g->nregion == 0)
         find_region(g); /* "Cambridge, MA 02139": the ZIP was a house number's, now MA is free */
@@ -2064,6 +2111,8 @@ void gc_parse_structured(struct gctx *g)
             memcpy(g->cc, g->region[0].country, 3);
             g->cc_arg = g->cc;
         }
+        if (g->nregion == 1 && to_territory(g, g->region[0].code))
+            g->nregion = 0; /* state PR, country USA: the territory is the country */
     }
     const char *locs[3] = {q->city, q->district, q->county};
     for (int i = 0; i < 3; i++) {

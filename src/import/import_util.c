@@ -8,8 +8,10 @@
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/mem.h"
+#include "text/norm.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -656,8 +658,34 @@ int import_geojson_features(const char *path, const struct rec_sink *sink, struc
     return rc;
 }
 
+/* The territory of r's country that r lies in (regions.txt "territory": Puerto Rico of the
+ * US), by its state ("PR", "PRI", "Puerto Rico"), else by its postcode ("00901"); NULL when none
+ * is. */
+static const char *record_territory(const struct record *r)
+{
+    const char *cc = r->country;
+    if (!cc || !cc[0] || !cc[1] || cc[2] || !norm_territory_of(cc))
+        return NULL;
+    if (r->state && r->state[0]) {
+        size_t n = strlen(r->state);
+        char up[3] = {(char)toupper((unsigned char)r->state[0]),
+                      (char)toupper((unsigned char)r->state[n > 1 ? 1 : 0]), '\0'};
+        const char *iso = n == 2 ? up : norm_country(r->state, n);
+        return iso ? norm_territory(cc, iso) : NULL;
+    }
+    return r->postcode ? norm_postcode_territory(cc, r->postcode, strlen(r->postcode)) : NULL;
+}
+
 int import_emit(const struct import_ctx *c, size_t n, const struct record *r)
 {
+    const char *territory = record_territory(r);
+    struct record t;
+    if (territory) { /* filed under its own country, which has no such region */
+        t = *r;
+        t.country = territory;
+        t.state = NULL;
+        r = &t;
+    }
     int rc = c->sink->emit(c->sink->ctx, r);
     if (rc < 0) {
         gb_errf(c->err, c->errlen, "%s: %s %zu: the index builder stopped the import: %s", c->path,

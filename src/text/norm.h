@@ -237,6 +237,18 @@ const char *norm_postcode_prefix(const char *in, size_t len);
  * does not say or pc is not of the country's length ("2139"). */
 const char *norm_postcode_region(const char *country, const char *pc, size_t len);
 
+/*
+ * Territories (regions.txt "territory" lines): a region of country that ISO 3166-1 lists as a
+ * country of its own, iso2 (Puerto Rico of the US). The data's records of it are filed under
+ * iso2, as GeoNames, OpenStreetMap and HERE's answers do. norm_territory: iso2 (static) when
+ * iso2 is such a territory of country, else NULL. norm_territory_of: whether country has one.
+ * norm_postcode_territory: the territory whose postcode pc is by country's table
+ * (norm_postcode_region: "00901" of the US is PR), else NULL.
+ */
+const char *norm_territory(const char *country, const char *iso2);
+bool norm_territory_of(const char *country);
+const char *norm_postcode_territory(const char *country, const char *pc, size_t len);
+
 /* norm_init()'s step for regions.txt in dir. Return 0, -errno, or GB_EFORMAT. */
 int norm_region_load(const char *dir);
 

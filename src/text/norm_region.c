@@ -36,17 +36,17 @@ struct pc_range {
     unsigned lo, hi;
 };
 
-/* The three kinds of line, as read. */
+/* The four kinds of line, as read; a territory is an entry with no key. */
 struct tables {
-    struct entry *rv, *pv;
+    struct entry *rv, *pv, *tv;
     struct pc_range *cv;
-    size_t rn, rcap, pn, pcap, cn, ccap;
+    size_t rn, rcap, pn, pcap, cn, ccap, tn, tcap;
 };
 
-static struct entry *g_regions, *g_prefixes;
-static size_t g_nregions, g_nprefixes;
-static struct pc_range *g_pcranges;
-static size_t g_npcranges;
+static struct entry *g_regions, *g_prefixes, *g_territories;
+static size_t g_nregions, g_nprefixes, g_nterritories;
+static struct pc_range *g_pcranges, *g_tranges; /* g_tranges: the territories' */
+static size_t g_npcranges, g_ntranges;
 
 /* The folded key of a name, no spaces; its length, 0 when it has none or does not fit. */
 static size_t fold_key(const char *in, size_t len, char out[KEY_CAP])
@@ -144,18 +144,28 @@ static const char *parse_line(char *s, struct tables *t)
             p++;
     }
     bool region = strcmp(f[0], "region") == 0, pcs = strcmp(f[0], "postcodes") == 0;
-    if (!region && !pcs && strcmp(f[0], "prefix") != 0)
-        return "the kind is neither region, prefix nor postcodes";
+    bool territory = strcmp(f[0], "territory") == 0;
+    if (!region && !pcs && !territory && strcmp(f[0], "prefix") != 0)
+        return "the kind is neither region, prefix, postcodes nor territory";
     if (nf != (pcs ? 5 : region ? 4 : 3))
-        return region ? "a region needs country, code and names"
-               : pcs  ? "postcodes need country, code, length and ranges"
-                      : "a prefix needs country and prefixes";
+        return region      ? "a region needs country, code and names"
+               : pcs       ? "postcodes need country, code, length and ranges"
+               : territory ? "a territory needs country and code"
+                           : "a prefix needs country and prefixes";
     struct entry e;
     memset(&e, 0, sizeof(e));
     if (strlen(f[1]) != 2 || !norm_country(f[1], 2))
         return "the country is no ISO 3166-1 alpha-2 code";
     e.country[0] = f[1][0];
     e.country[1] = f[1][1];
+    if (territory) {
+        const char *iso = strlen(f[2]) == 2 ? norm_country(f[2], 2) : NULL;
+        if (!iso || strcmp(iso, f[2]) != 0 || strcmp(iso, e.country) == 0)
+            return "a territory's code is another country's ISO 3166-1 alpha-2 code";
+        memcpy(e.code, f[2], 3);
+        push(&t->tv, &t->tn, &t->tcap, &e);
+        return NULL;
+    }
     if (region || pcs) {
         if (!*f[2] || strlen(f[2]) >= sizeof(e.code))
             return "the code is empty or longer than 3 bytes";
@@ -226,6 +236,7 @@ int norm_region_load(const char *dir)
         free(t.rv);
         free(t.pv);
         free(t.cv);
+        free(t.tv);
         return rc;
     }
     if (t.rn)
@@ -238,6 +249,15 @@ int norm_region_load(const char *dir)
     g_nprefixes = t.pn;
     g_pcranges = t.cv;
     g_npcranges = t.cn;
+    g_territories = t.tv;
+    g_nterritories = t.tn;
+    g_tranges = NULL;
+    g_ntranges = 0;
+    for (size_t i = 0; i < t.cn; i++)
+        if (norm_territory(t.cv[i].country, t.cv[i].code)) {
+            g_tranges = xreallocarray(g_tranges, g_ntranges + 1, sizeof(*g_tranges));
+            g_tranges[g_ntranges++] = t.cv[i];
+        }
     return 0;
 }
 
@@ -287,19 +307,50 @@ const char *norm_postcode_prefix(const char *in, size_t len)
     return iso && len <= 3 ? iso : NULL;
 }
 
-const char *norm_postcode_region(const char *country, const char *pc, size_t len)
+/* The code of the first of ranges c[0..n) of country that holds postcode pc (len bytes), or
+ * NULL. */
+static const char *range_of(const struct pc_range *c, size_t n, const char *country, const char *pc,
+                            size_t len)
 {
     size_t run = 0; /* the leading digits; a ZIP+4's "-1234" or " 1234" after them */
     while (run < len && pc[run] >= '0' && pc[run] <= '9')
         run++;
     if (run < len && pc[run] != '-' && pc[run] != ' ')
         return NULL;
-    for (size_t i = 0; country && country[0] && i < g_npcranges; i++) {
-        const struct pc_range *c = &g_pcranges[i];
+    for (size_t i = 0; country && country[0] && i < n; i++) {
         unsigned v;
-        if (c->country[0] == country[0] && c->country[1] == country[1] && run == c->length &&
-            digits_of(pc, c->digits, &v) && v >= c->lo && v <= c->hi)
-            return c->code;
+        if (c[i].country[0] == country[0] && c[i].country[1] == country[1] && run == c[i].length &&
+            digits_of(pc, c[i].digits, &v) && v >= c[i].lo && v <= c[i].hi)
+            return c[i].code;
     }
     return NULL;
+}
+
+const char *norm_postcode_region(const char *country, const char *pc, size_t len)
+{
+    return range_of(g_pcranges, g_npcranges, country, pc, len);
+}
+
+const char *norm_territory(const char *country, const char *iso2)
+{
+    for (size_t i = 0; country && iso2 && i < g_nterritories; i++) {
+        const struct entry *e = &g_territories[i];
+        if (e->country[0] == country[0] && e->country[1] == country[1] && e->code[0] == iso2[0] &&
+            e->code[1] == iso2[1])
+            return e->code;
+    }
+    return NULL;
+}
+
+bool norm_territory_of(const char *country)
+{
+    for (size_t i = 0; country && i < g_nterritories; i++)
+        if (g_territories[i].country[0] == country[0] && g_territories[i].country[1] == country[1])
+            return true;
+    return false;
+}
+
+const char *norm_postcode_territory(const char *country, const char *pc, size_t len)
+{
+    return range_of(g_tranges, g_ntranges, country, pc, len);
 }

