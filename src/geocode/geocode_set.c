@@ -3,15 +3,15 @@
  *
  * A set is its members' open indexes and, per member, the countries it holds (from the
  * index's COUNTRIES section). Routing reads the query's country as the geocoder does (the
- * structured field through norm_country; else a trailing run of one to three free-form tokens
- * that names a country) and asks only the members that hold it, or hold records of no country
- * (they pass any country filter). A query without a country asks the members that may know
- * its postcode, a locality or a street first (directories of every member's keys by hash,
- * built at open), alone when no other member could change their answer (gc_set_forward). Every
- * other query asks every member, one after another in the caller's tmp result (free text first
- * without spelling tolerance: only when no member's street as written settles the query, as
- * one index over them would find, is each asked again as it would answer alone, misspellings
- * included), and keeps the answer a merged index gives:
+ * structured field through norm_country; else a trailing run of one to five free-form tokens
+ * that names a country, not a code that is also a region's) and asks only the members that hold it,
+ * or hold records of no country (they pass any country filter). A query without a country asks the
+ * members that may know its postcode, a locality or a street first (directories of every member's
+ * keys by hash, built at open), alone when no other member could change their answer
+ * (gc_set_forward). Every other query asks every member, one after another in the caller's tmp
+ * result (free text first without spelling tolerance: only when no member's street as written
+ * settles the query, as one index over them would find, is each asked again as it would answer
+ * alone, misspellings included), and keeps the answer a merged index gives:
  *   - a member's street or house-number answer beats any member's fall-back (postcode,
  *     locality, country): a merged index falls back only when no street is a candidate;
  *   - among street answers the best first answer wins, by match level, then point over
@@ -468,7 +468,7 @@ static bool blank(const char *s)
     return true;
 }
 
-/* The country that ends free-form text (one to three trailing tokens of the first
+/* The country that ends free-form text (one to five trailing tokens of the first
  * SET_MAX_TOKENS, split at spaces and commas as the geocoder splits them) and is set off by a
  * comma or is the whole text, into cc; false when none does. After a word of its part a
  * country may end a street's name ("16 Boulevard de Suisse", in Monaco; "FRANKLIN ST", not São
@@ -493,13 +493,19 @@ static bool text_country(const char *text, char cc[2])
         tl[n] = (size_t)(p - ts[n]);
         n++;
     }
-    for (int len = 3; len >= 1; len--) {
+    for (int len = 5; len >= 1; len--) {
         int i = n - len;
-        if (i < 0)
+        bool words = i >= 0;
+        for (int k = i + 1; k < n && len > 3 && words; k++)
+            words = !comma[k]; /* four words and five: one part ("United States of America") */
+        if (!words)
             continue;
-        const char *iso2 = norm_country(ts[i], (size_t)(ts[n - 1] + tl[n - 1] - ts[i]));
+        size_t bytes = (size_t)(ts[n - 1] + tl[n - 1] - ts[i]);
+        const char *iso2 = norm_country(ts[i], bytes);
         if (iso2) {
-            if (i > 0 && !comma[i])
+            /* a region's code too ("CA": Canada, California) is read either way (gc_query's
+             * code_other): asked as for no country */
+            if ((i > 0 && !comma[i]) || (bytes <= 3 && norm_region_elsewhere(ts[i], bytes, iso2)))
                 return false;
             memcpy(cc, iso2, 2);
             return true;

@@ -228,6 +228,10 @@ struct norm_region {
 };
 int norm_region(const char *in, size_t len, const char *country, struct norm_region *out, int max);
 
+/* Whether in (len bytes) names a region of a country other than iso2, or than the country
+ * iso2 is a territory of: "CA" (California) of Canada, "DE" (Delaware) of Germany; not "PR". */
+bool norm_region_elsewhere(const char *in, size_t len, const char *iso2);
+
 /* The ISO2 country that a postcode prefix names ("D" of "D-91207", "CH", "FL", "DEU"), or NULL
  * (regions.txt, and every ISO alpha-2 or alpha-3 code). */
 const char *norm_postcode_prefix(const char *in, size_t len);

@@ -295,6 +295,16 @@ int norm_region(const char *in, size_t len, const char *country, struct norm_reg
     return k;
 }
 
+bool norm_region_elsewhere(const char *in, size_t len, const char *iso2)
+{
+    struct norm_region r[8];
+    int nr = norm_region(in, len, NULL, r, 8);
+    for (int k = 0; k < nr; k++)
+        if (strcmp(r[k].country, iso2) != 0 && !norm_territory(r[k].country, iso2))
+            return true;
+    return false;
+}
+
 const char *norm_postcode_prefix(const char *in, size_t len)
 {
     char key[KEY_CAP];
