@@ -150,6 +150,12 @@ static const struct want CASES[] = {
     {STRUCT(SF, "Octavia St", "7", "94102-4417", "San Francisco", NULL), GL_HOUSENUMBER, GT_POINT,
      GC_EXACT, "Octavia St", "7", "San Francisco", "94102", "US", 37.77213916, -122.42387743, 1.0,
      MQ_POSTCODE, 1},
+    /* ... a postcode's town is the one most of its addresses name (91207: Lauf, not the
+     * forest its first address lay in), and a shorter form of its name names it */
+    {FREE(LAUF, "91207"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", "Lauf a.d.Pegnitz", "91207", "DE",
+     0, 0, 1.0, -1, 0},
+    {FREE(LAUF, "91207 Lauf"), GL_POSTCODE, GT_NONE, GC_EXACT, "", "", "Lauf a.d.Pegnitz", "91207",
+     "DE", 0, 0, -1, MQ_CITY, 0.7},
     /* ... a postcode the index does not have is set aside: the town, the address */
     {FREE(LI_NOPC, "9490 Vaduz"), GL_CITY, GT_NONE, GC_EXACT, "", "", "Vaduz", NULL, NULL, 0, 0,
      0.5, MQ_POSTCODE, 0},

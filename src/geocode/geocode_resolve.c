@@ -10,6 +10,7 @@
 #include "record/geo.h"
 #include "text/norm.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -427,11 +428,32 @@ static bool answer_country(const struct gctx *g, const struct hyp *h, struct gc_
     return answer_country_area(g, o);
 }
 
-/* Whether run r names postcode p's town: its city, or a place of that name within the
- * postcode's extent and GC_WEIGHTS.near_city_m of its centre (that place into *place when
- * place is not NULL; IX_NONE when the city named it). */
-static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_postcode *p,
-                              uint32_t *place)
+/* Whether the words of free-text run r are the first words of city, or city's the first of
+ * r's, four bytes or more folded ("Lauf" and "Lauf a.d.Pegnitz", "Praha 8" and "Praha"; not
+ * "Schaan" and "Schaanwald"). */
+static bool first_words(const struct gctx *g, const struct run *r, const char *city)
+{
+    if (r->first < 0)
+        return false; /* a structured field's run: no text kept */
+    const struct token *t = &g->tok[r->first], *e = &g->tok[r->first + r->ntok - 1];
+    char a[NORM_MAX], b[NORM_MAX];
+    int na = norm_fold(t->s, (size_t)(e->s + e->len - t->s), a, sizeof(a));
+    int nb = norm_fold(city, strlen(city), b, sizeof(b));
+    if (na < 4 || nb < 4 || na == nb)
+        return false;
+    const char *longer = na > nb ? a : b;
+    size_t n = (size_t)(na < nb ? na : nb);
+    unsigned char next = (unsigned char)longer[n];
+    return memcmp(a, b, n) == 0 && !isalnum(next) && next < 0x80;
+}
+
+/* How well run r names postcode p's town: 1 its city, or a place of that name within the
+ * postcode's extent and GC_WEIGHTS.near_city_m of its centre (that place into *place when place
+ * is not NULL; IX_NONE when the city named it); GC_WEIGHTS.locality_similar when the first
+ * words of one are the other, of four bytes or more, and the run names no town of its own
+ * ("Lauf" of "Lauf a.d.Pegnitz", "Praha 8" of "Praha"); 0 none. */
+static double run_fits_postcode(struct gctx *g, struct run *r, const struct ix_postcode *p,
+                                uint32_t *place)
 {
     const struct index_view *v = g->v;
     const char *city = ix_str(v, p->city);
@@ -440,7 +462,7 @@ static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_pos
     if (place)
         *place = IX_NONE;
     if (kl > 0 && (size_t)kl == r->klen && strcmp(key, r->key) == 0)
-        return true;
+        return 1;
     double limit = p->radius_m + GC_WEIGHTS.near_city_m;
     for (uint32_t k = index_place_first(g->ix, r->key, r->klen);
          k != IX_NONE && k < v->n_places && strcmp(ix_str(v, v->places[k].key), r->key) == 0; k++)
@@ -449,9 +471,13 @@ static bool run_fits_postcode(struct gctx *g, struct run *r, const struct ix_pos
                                   fix2deg(v->places[k].lon)) <= limit) {
             if (place)
                 *place = k;
-            return true;
+            return 1;
         }
-    return false;
+    size_t n = (size_t)kl < r->klen ? (size_t)kl : r->klen; /* keys have no spaces: a prefix */
+    return kl > 0 && n >= 4 && (size_t)kl != r->klen && memcmp(key, r->key, n) == 0 &&
+                   first_words(g, r, city) && !gc_run_names_place(g, r, RANK_CITY)
+               ? GC_WEIGHTS.locality_similar
+               : 0;
 }
 
 /* Whether one of h's runs names the query postcode's town. */
@@ -459,7 +485,7 @@ static bool names_postcode_town(struct gctx *g, struct hyp *h)
 {
     const struct ix_postcode *p = &g->v->postcodes[g->pc_entry];
     for (int i = 0; i < h->n_runs; i++)
-        if (run_fits_postcode(g, &h->runs[i], p, NULL))
+        if (run_fits_postcode(g, &h->runs[i], p, NULL) > 0)
             return true;
     return false;
 }
@@ -609,11 +635,24 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
         /* this index's towns: a set weighs a postcode against another member's town itself
          * (geocode_set.c, pc_contradicted) */
         uint32_t town = IX_NONE;
+        double town_fit = 1;
+        int similar = -1; /* the first run that names it by a shorter or longer form */
         for (int i = 0; i < h->n_runs; i++) {
-            if (pc_town < 0 && run_fits_postcode(g, &h->runs[i], p, &town))
+            uint32_t t;
+            double fit = pc_town < 0 ? run_fits_postcode(g, &h->runs[i], p, &t) : 0;
+            if (fit >= 1) {
                 pc_town = i;
-            else if (g->structured || gc_run_names_place_here(g, &h->runs[i], RANK_NEIGHBOURHOOD))
+                town = t;
+            } else if (fit > 0 && similar < 0) {
+                similar = i;
+            } else if (g->structured ||
+                       gc_run_names_place_here(g, &h->runs[i], RANK_NEIGHBOURHOOD)) {
                 pc_contradicted = true;
+            }
+        }
+        if (pc_town < 0 && similar >= 0) {
+            pc_town = similar;
+            town_fit = GC_WEIGHTS.locality_similar;
         }
         if (!pc_contradicted || pc_town >= 0) {
             int said = pc_town >= 0 ? h->runs[pc_town].ntok : 0;
@@ -623,7 +662,7 @@ int gc_fallback(struct gctx *g, struct gc_result *out)
             if (fit != 0)
                 o->mq[MQ_STATE] = fit > 0;
             if (pc_town >= 0 || !is_blank(g->q->city))
-                o->mq[MQ_CITY] = pc_town >= 0 ? 1 : 0;
+                o->mq[MQ_CITY] = pc_town >= 0 ? town_fit : 0;
             o->relevance = gc_relevance(o);
             return 0;
         }

@@ -504,9 +504,10 @@ static void derive_place(struct index_builder *b, const char *name, int rank, co
 }
 
 /* Count r toward the postcode pc of country cc: as its own record (from_record: the point
- * where the record puts it) or as one of the addresses it centres on. */
+ * where the record puts it) or as one of the addresses it centres on; city (a display string,
+ * 0 none) toward its town. */
 static void derive_postcode(struct index_builder *b, const char *pc, const char *cc,
-                            const struct record *r, int from_record)
+                            const struct record *r, int from_record, uint32_t city)
 {
     char raw[3 * NORM_MAX];
     size_t rn = join3(raw, sizeof(raw), pc, cc, NULL);
@@ -543,8 +544,7 @@ static void derive_postcode(struct index_builder *b, const char *pc, const char 
         }
     }
     struct b_postcode *p = &b->pcs[*v];
-    if (!p->p.city && r->city && *r->city)
-        p->p.city = intern(b, r->city);
+    builder_postcode_vote(p, city, 1);
     if (from_record) {
         p->n_rec++;
         p->rec_lat = to_fix(r->lat);
@@ -614,8 +614,9 @@ static int add_with_points(struct index_builder *b, struct xsort *x, const void 
 }
 
 /* Count r, at its point, toward the places and the postcode it names: its city, its district
- * and its postcode, each derived at the centroid of the records that name it. */
-static void derive_areas(struct index_builder *b, const struct record *r)
+ * and its postcode, each derived at the centroid of the records that name it; its street group's
+ * town, city, toward the postcode's. */
+static void derive_areas(struct index_builder *b, const struct record *r, uint32_t city)
 {
     char cc[3];
     country2(cc, r->country);
@@ -626,7 +627,7 @@ static void derive_areas(struct index_builder *b, const struct record *r)
     if (r->district && *r->district)
         derive_place(b, r->district, RANK_DISTRICT, ccp, r);
     if (r->postcode && *r->postcode)
-        derive_postcode(b, r->postcode, ccp, r, 0);
+        derive_postcode(b, r->postcode, ccp, r, 0, city);
 }
 
 static int add_address(struct index_builder *b, const struct record *r)
@@ -664,7 +665,7 @@ static int add_address(struct index_builder *b, const struct record *r)
         return b->rc;
     gr->sum_lat += r->lat;
     gr->sum_lon += r->lon;
-    derive_areas(b, r);
+    derive_areas(b, r, gr->city);
     return b->rc;
 }
 
@@ -763,7 +764,7 @@ static int add_interp(struct index_builder *b, const struct record *r)
     struct record c = *r;
     c.lat = mid.lat;
     c.lon = mid.lon;
-    derive_areas(b, &c);
+    derive_areas(b, &c, gr->city);
     return b->rc;
 }
 
@@ -902,7 +903,8 @@ static int builder_emit(void *ctx, const struct record *r)
         char cc[3];
         country2(cc, r->country);
         cc[2] = '\0';
-        derive_postcode(b, r->name, cc[0] ? cc : NULL, r, 1);
+        derive_postcode(b, r->name, cc[0] ? cc : NULL, r, 1,
+                        r->city && *r->city ? intern_display(b, r->city) : 0);
         return b->rc;
     }
     case REC_ADMIN:

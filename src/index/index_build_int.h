@@ -131,7 +131,26 @@ struct b_postcode {
     double sum_lat, sum_lon;
     uint32_t n_rec; /* from REC_POSTCODE records */
     int32_t rec_lat, rec_lon;
+    /* its town: the one most of its records name, by a majority vote (Boyer-Moore: the town
+     * of more than half of them when one is, else one of theirs); a string, 0 none yet */
+    uint32_t vote_city, votes;
 };
+
+/* One record's town (string ref; w records' in a merge) toward postcode p's vote. */
+static inline void builder_postcode_vote(struct b_postcode *p, uint32_t city, uint32_t w)
+{
+    if (!city)
+        return;
+    if (p->vote_city == city || p->votes == 0) {
+        p->votes = p->vote_city == city ? p->votes + w : w;
+        p->vote_city = city;
+    } else if (p->votes >= w) {
+        p->votes -= w;
+    } else {
+        p->votes = w - p->votes;
+        p->vote_city = city;
+    }
+}
 
 /* The builder interns strings 8-aligned and refers to them by offset / 8 (up to 32 GiB); the
  * file refers to them in units of 2^string_shift bytes (index_format.h). */

@@ -374,8 +374,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
             o->rec_lat = p->lat;
             o->rec_lon = p->lon;
         }
-        if (!o->p.city)
-            o->p.city = remap(m, p->city);
+        builder_postcode_vote(o, remap(m, p->city), p->count ? p->count : 1);
     }
     for (size_t i = 0; i < v->n_admins; i++) {
         const struct ix_admin *a = &v->admins[i];
