@@ -541,7 +541,7 @@ static void test_postcode_state(void **state)
 /* US addresses as people write them, on San Francisco's houses with the world's towns: a
  * state's code that is also a country's ("CA": Canada) after a street or a misspelt town is
  * the state, and after a town only the country has, the country; a country's name of four
- * words ends the text; a floor written after the street
+ * words ends the text; "#3" after a unit word is its designator; a floor written after the street
  * ("2nd Floor"), or in a part before it, is unit text. */
 static void test_us_address_forms(void **state)
 {
@@ -557,6 +557,9 @@ static void test_us_address_forms(void **state)
         {"455 Franklin St 3rd Fl, San Francisco, CA 94102", 1.0},
         {"2nd Floor, 455 Franklin St, San Francisco", 1.0},
         {"455 Franklin St, San Francisco, United States of America", 1.0},
+        {"455 Franklin St. Apt. #3, San Francisco, CA 94102", 1.0},
+        {"455 Franklin St Suite #200, San Francisco, CA 94102", 1.0},
+        {"455 Franklin St #3, San Francisco, CA 94102", 1.0},
     };
     const struct index *ix = index_of(SF_WORLD);
     struct gc_result *res = calloc(1, sizeof(*res));

@@ -446,10 +446,12 @@ static size_t word_mark(const char *s, size_t n, bool open)
     return 0;
 }
 
-/* Whether the n bytes at s are a dash that stands between words: en or em dash. */
+/* Whether the n bytes at s are a dash that stands between words: en or em dash, or a hyphen
+ * alone ("Praha 8 - Kobylisy"). */
 static bool word_dash(const char *s, size_t n)
 {
-    return n == 3 && (memcmp(s, "\xe2\x80\x93", 3) == 0 || memcmp(s, "\xe2\x80\x94", 3) == 0);
+    return (n == 1 && s[0] == '-') ||
+           (n == 3 && (memcmp(s, "\xe2\x80\x93", 3) == 0 || memcmp(s, "\xe2\x80\x94", 3) == 0));
 }
 
 /* Whether the bytes [s, p), before a digit at p, are a word that only announces the house
@@ -786,7 +788,8 @@ static int unit_run_end(const struct gctx *g, const unsigned *kinds, int u, int 
     int e = u;
     *bare = true;
     while (e < b && ((kinds[e] & NORM_SEG_UNIT) || unit_designator(&t[e]))) {
-        *bare &= (kinds[e] & NORM_SEG_UNIT) != 0;
+        /* "#3" is a unit word and its designator in one ("Apt #3", "Suite #200") */
+        *bare &= (kinds[e] & NORM_SEG_UNIT) != 0 && !(t[e].s[0] == '#' && t[e].len > 1);
         e++;
     }
     return e;
@@ -1377,6 +1380,14 @@ static bool postcode_shaped(const struct gctx *g, int i, bool two, int form, boo
     if (POSTCODE_FORMS[form].letters)
         return true;
     if (two && i + 2 < g->ntok && g->tok[i + 2].numlike)
+        return false;
+    /* a number that ends a part right after a word of a street's name is its house number
+     * ("Modřínová 1403, Praha 8": not an unknown postcode, with 8 the number), not after a
+     * region's code ("Cambridge MA 02139, USA") */
+    const struct token *p = i > 0 ? &g->tok[i - 1] : NULL;
+    struct norm_region r[MAX_REGIONS];
+    if (!two && p && g->tok[i].comma_after && !p->numlike && !p->used && !p->comma_after &&
+        norm_region(p->s, p->len, NULL, r, MAX_REGIONS) == 0)
         return false;
     if (lone_number_ok)
         return true;
