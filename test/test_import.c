@@ -372,6 +372,17 @@ static void test_oa_region_from_name(void **state)
     assert_string_equal(c.cap.state, "NV"); /* the row's own */
 }
 
+/* Import the OpenAddresses file at path, capturing its record number at into *c: the count of
+ * records. */
+static size_t oa_record_at(const char *path, int at, struct counter *c)
+{
+    counter_init(c);
+    c->at = at;
+    struct import_stats st;
+    run(path, FMT_OA_CSV, c, &st);
+    return st.records;
+}
+
 /* A US record in a territory with an ISO 3166-1 code of its own (regions.txt "territory") is
  * filed under that code, as GeoNames and OSM file it: by its state as code or name, by the
  * file name's region, or, with no state, by its ZIP; never by a state's own ZIP. */
@@ -385,13 +396,9 @@ static void test_territory_records(void **state)
                     "-66.61,18.01,2,Calle Marina,Puerto Rico,00730\n"
                     "-71.10,42.36,3,Main St,MA,00901\n");
     static const char *const want[][2] = {{"PR", NIL}, {"PR", NIL}, {"US", "MA"}};
+    struct counter c;
     for (int at = 0; at < 3; at++) {
-        struct counter c;
-        counter_init(&c);
-        c.at = at;
-        struct import_stats st;
-        run(path, FMT_OA_CSV, &c, &st);
-        assert_int_equal(st.records, 3);
+        assert_int_equal(oa_record_at(path, at, &c), 3);
         assert_string_equal(c.cap.country, want[at][0]);
         assert_string_equal(c.cap.state, want[at][1]);
     }
@@ -400,11 +407,7 @@ static void test_territory_records(void **state)
                     "-66.10,18.46,5,Calle Sol,pr,\n-66.10,18.46,6,Calle Sol,,\n");
     static const char *const cc[] = {"VI", "PR", "US"};
     for (int at = 0; at < 3; at++) {
-        struct counter c;
-        counter_init(&c);
-        c.at = at;
-        struct import_stats st;
-        run(path, FMT_OA_CSV, &c, &st);
+        assert_int_equal(oa_record_at(path, at, &c), 3);
         assert_string_equal(c.cap.country, cc[at]);
     }
     assert_string_equal(norm_territory("US", "PR"), "PR");
