@@ -788,12 +788,6 @@ static bool number_word_unread(const struct gctx *g, int k)
 }
 
 /*
- * Free text whose house number is written as a word ("One Dr. Carlton B. Goodlett Place", as
- * US buildings are named) is read again with the number in digits when the first reading
- * finds no house and its street leaves that word out; that reading is the answer when it is a
- * house on a street as written, else the first stands.
- */
-/*
  * A code at the end of free text that names a country and a region ("CA": Canada and
  * California) is the region after a town of the region's country, else the country. A query
  * whose street or town is not read as written, or whose town is also the region's country's,
@@ -816,6 +810,12 @@ static int code_read_other_way(struct gctx *g, const struct index *ix, const str
     return read_query(g, ix, q, out);
 }
 
+/*
+ * Free text whose house number is written as a word ("One Dr. Carlton B. Goodlett Place", as
+ * US buildings are named) is read again with the number in digits when the first reading
+ * finds no house and its street leaves that word out; that reading is the answer when it is a
+ * house on a street as written, else the first stands.
+ */
 int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     struct gctx *g = gc_context(out);
