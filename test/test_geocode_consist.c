@@ -541,7 +541,8 @@ static void test_postcode_state(void **state)
 /* US addresses as people write them, on San Francisco's houses with the world's towns: a
  * state's code that is also a country's ("CA": Canada) after a street or a misspelt town is
  * the state, and after a town only the country has, the country; a country's name of four
- * words ends the text; "#3" after a unit word is its designator; a floor written after the street
+ * words ends the text; "#3" after a unit word is its designator; a structured street with
+ * its unit is read as free text; a floor written after the street
  * ("2nd Floor"), or in a part before it, is unit text. */
 static void test_us_address_forms(void **state)
 {
@@ -575,6 +576,24 @@ static void test_us_address_forms(void **state)
             print_message("case %zu [%s]: got %s %s %s rel %.4f\n", i, cases[i].text,
                           c ? gc_level_name(c->level) : "nothing", c ? c->street : "",
                           c ? c->country : "", c ? c->relevance : 0);
+            failed++;
+        }
+    }
+    /* a structured street field with its unit, or without its type, is read as free text is */
+    static const char *const streets[] = {"Franklin St Apt 3", "Franklin St #3", "Franklin"};
+    for (int i = 0; i < 3; i++) {
+        struct gc_query q = {.street = streets[i],
+                             .house_number = "455",
+                             .city = "San Francisco",
+                             .state = "CA",
+                             .postcode = "94102",
+                             .max_results = 1};
+        assert_int_equal(geocode_forward(ix, &q, res), 0);
+        const struct gc_candidate *c = res->n ? &res->c[0] : NULL;
+        if (!c || c->level != GL_HOUSENUMBER || strcmp(c->street, "Franklin St") != 0 ||
+            c->relevance < 0.95) {
+            print_message("structured [%s]: got %s rel %.4f\n", streets[i],
+                          c ? gc_level_name(c->level) : "nothing", c ? c->relevance : 0);
             failed++;
         }
     }

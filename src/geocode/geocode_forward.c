@@ -810,6 +810,51 @@ static int code_read_other_way(struct gctx *g, const struct index *ix, const str
     return read_query(g, ix, q, out);
 }
 
+/* Append field f (blank: nothing) to text (used bytes of cap) after sep; false when it does not
+ * fit. */
+static bool append_field(char *text, size_t cap, size_t *used, const char *sep, const char *f)
+{
+    if (is_blank(f))
+        return true;
+    int n = snprintf(text + *used, cap - *used, "%s%s", *used ? sep : "", f);
+    if (n < 0 || (size_t)n >= cap - *used)
+        return false;
+    *used += (size_t)n;
+    return true;
+}
+
+/*
+ * Structured fields whose street is read as no street of the index ("Franklin St Apt 3": an
+ * address line with its unit; "Franklin" without its type) are read again as the free text they
+ * make ("455 Franklin St Apt 3, San Francisco, CA 94102"), where unit text, a street less its
+ * type and the other forms of free text are read; that answer stands when it ranks above the
+ * first (answer_rank), else the first reading is made again. rc: the first reading's.
+ */
+static int structured_as_text(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                              struct gc_result *out, int rc)
+{
+    if (rc < 0 || !g->structured || is_blank(q->street) || answer_rank(out).level >= GL_STREET)
+        return rc;
+    char text[1024];
+    size_t used = 0;
+    if (!append_field(text, sizeof(text), &used, "", q->house_number) ||
+        !append_field(text, sizeof(text), &used, " ", q->street) ||
+        !append_field(text, sizeof(text), &used, ", ", q->district) ||
+        !append_field(text, sizeof(text), &used, ", ", q->city) ||
+        !append_field(text, sizeof(text), &used, ", ", q->county) ||
+        !append_field(text, sizeof(text), &used, ", ", q->state) ||
+        !append_field(text, sizeof(text), &used, " ", q->postcode))
+        return rc; /* fields that long: the first reading */
+    struct answer_rank first = answer_rank(out);
+    struct gc_query t = *q;
+    t.search_text = text;
+    t.street = t.house_number = t.postcode = t.city = t.district = t.county = t.state = NULL;
+    rc = read_query(g, ix, &t, out);
+    if (rc < 0 || ranks_above(answer_rank(out), first))
+        return rc;
+    return read_query(g, ix, q, out);
+}
+
 /*
  * Free text whose house number is written as a word ("One Dr. Carlton B. Goodlett Place", as
  * US buildings are named) is read again with the number in digits when the first reading
@@ -822,7 +867,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     char plain[GC_PLAIN_TEXT];
     struct gc_query plain_q;
     q = gc_plain_query(q, &plain_q, plain, sizeof(plain));
-    int rc = code_read_other_way(g, ix, q, out, read_query(g, ix, q, out));
+    int rc = read_query(g, ix, q, out);
+    rc = structured_as_text(g, ix, q, out, code_read_other_way(g, ix, q, out, rc));
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;
     int value = 0;
