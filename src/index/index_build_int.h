@@ -131,9 +131,9 @@ struct b_postcode {
     double sum_lat, sum_lon;
     uint32_t n_rec; /* from REC_POSTCODE records */
     int32_t rec_lat, rec_lon;
-    /* its town: the one most of its records name, by a majority vote (Boyer-Moore: the town
-     * of more than half of them when one is, else one of theirs); a string, 0 none yet */
-    uint32_t vote_city, votes;
+    /* p.city, its town, is the one most of its records name, by a majority vote (Boyer-Moore:
+     * the town of more than half of them when one is, else one of theirs): votes, its lead */
+    uint32_t votes;
 };
 
 /* One record's town (string ref; w records' in a merge) toward postcode p's vote. */
@@ -141,14 +141,14 @@ static inline void builder_postcode_vote(struct b_postcode *p, uint32_t city, ui
 {
     if (!city)
         return;
-    if (p->vote_city == city || p->votes == 0) {
-        p->votes = p->vote_city == city ? p->votes + w : w;
-        p->vote_city = city;
+    if (p->p.city == city || p->votes == 0) {
+        p->votes = p->p.city == city ? p->votes + w : w;
+        p->p.city = city;
     } else if (p->votes >= w) {
         p->votes -= w;
     } else {
         p->votes = w - p->votes;
-        p->vote_city = city;
+        p->p.city = city;
     }
 }
 

@@ -264,7 +264,7 @@ static void compact_strings(struct index_builder *b, struct layout *o)
         struct ix_postcode *p = &b->pcs[i].p;
         p->key = fref(o, p->key);
         p->name = fref(o, p->name);
-        p->city = fref(o, b->pcs[i].vote_city ? b->pcs[i].vote_city : p->city); /* its town */
+        p->city = fref(o, p->city);
     }
     for (size_t i = 0; i < b->n_admins; i++)
         b->admins[i].name = fref(o, b->admins[i].name);

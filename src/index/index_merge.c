@@ -361,7 +361,7 @@ static int feed_areas(struct index_builder *b, const struct index_view *v, const
             o->p = *p;
             o->p.key = remap(m, p->key);
             o->p.name = remap(m, p->name);
-            o->p.city = remap(m, p->city);
+            o->p.city = 0; /* the vote below */
             o->p.count = 0;
         }
         struct b_postcode *o = &b->pcs[*pi];
