@@ -787,6 +787,18 @@ static bool number_word_unread(const struct gctx *g, int k)
     return !(h->span_i <= k && k < h->span_j);
 }
 
+/* The answer to q that out holds, or other's (q asked another way) when that ranks above it
+ * (answer_rank): other is read, and q again when other's answer does not rank above. */
+static int read_better(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                       const struct gc_query *other, struct gc_result *out)
+{
+    struct answer_rank first = answer_rank(out);
+    int rc = read_query(g, ix, other, out);
+    if (rc < 0 || ranks_above(answer_rank(out), first))
+        return rc;
+    return read_query(g, ix, q, out);
+}
+
 /*
  * A code at the end of free text that names a country and a region ("CA": Canada and
  * California) is the region after a town of the region's country, else the country. A query
@@ -801,13 +813,9 @@ static int code_read_other_way(struct gctx *g, const struct index *ix, const str
 {
     if (rc < 0 || !g->code_two_ways || q->code_other || answer_rank(out).level >= GL_STREET)
         return rc;
-    struct answer_rank first = answer_rank(out);
     struct gc_query other = *q;
     other.code_other = true;
-    rc = read_query(g, ix, &other, out);
-    if (rc < 0 || ranks_above(answer_rank(out), first))
-        return rc;
-    return read_query(g, ix, q, out);
+    return read_better(g, ix, q, &other, out);
 }
 
 /* Append field f (blank: nothing) to text (used bytes of cap) after sep; false when it does not
@@ -845,14 +853,10 @@ static int structured_as_text(struct gctx *g, const struct index *ix, const stru
         !append_field(text, sizeof(text), &used, ", ", q->state) ||
         !append_field(text, sizeof(text), &used, " ", q->postcode))
         return rc; /* fields that long: the first reading */
-    struct answer_rank first = answer_rank(out);
     struct gc_query t = *q;
     t.search_text = text;
     t.street = t.house_number = t.postcode = t.city = t.district = t.county = t.state = NULL;
-    rc = read_query(g, ix, &t, out);
-    if (rc < 0 || ranks_above(answer_rank(out), first))
-        return rc;
-    return read_query(g, ix, q, out);
+    return read_better(g, ix, q, &t, out);
 }
 
 /*
