@@ -77,8 +77,7 @@ static void postcode_reading(struct gctx *g)
  * Puerto Rico of the US), which a query of the filter's country may name. */
 static bool country_or_territory(const struct gctx *g, const char have[2])
 {
-    char cc[3] = {have[0], have[1], '\0'};
-    return country_ok(g->cc, have) || norm_territory(g->cc, cc);
+    return country_ok(g->cc, have) || norm_territory(g->cc, have);
 }
 
 /* The filter becomes iso2 when that is a territory of its country ("San Juan, PR 00901" with

@@ -245,7 +245,7 @@ const char *norm_postcode_region(const char *country, const char *pc, size_t len
  * Territories (regions.txt "territory" lines): a region of country that ISO 3166-1 lists as a
  * country of its own, iso2 (Puerto Rico of the US). The data's records of it are filed under
  * iso2, as GeoNames, OpenStreetMap and HERE's answers do. norm_territory: iso2 (static) when
- * iso2 is such a territory of country, else NULL. norm_territory_of: whether country has one.
+ * iso2 (its first two bytes) is such a territory of country, else NULL. norm_territory_of: whether country has one.
  * norm_postcode_territory: the territory whose postcode pc is by country's table
  * (norm_postcode_region: "00901" of the US is PR), else NULL.
  */
