@@ -48,6 +48,8 @@ struct set {
 static struct set SETS[] = {
     {"li", {"osm/liechtenstein-2026-03-29.osm.pbf"}, NULL},
     {"prague", {"osm/prague-small-2020-01.osm.pbf"}, NULL},
+    /* OpenAddresses rows without CITY (8,077 of 8,233): towns only through the postcodes */
+    {"prague_oa", {"openaddresses/cz-prague-ne-2020.csv"}, NULL},
     {"lauf", {"osm/lauf-2020-01-15.osm.pbf"}, NULL},
     {"sf", {"openaddresses/us-ca-san-francisco-excerpt.csv"}, NULL},
     {"andorra", {"osm/valhalla-docker-andorra-latest.osm.pbf"}, NULL},
@@ -343,31 +345,21 @@ static void test_optional_words(void **state)
     free(res);
 }
 
-/* The relevance is the share of the input the answer matches (HERE's definition): words no
- * field of the answer accounts for lower it, the answer the same house. A town the street is
- * not in lowers the city's match quality instead, and parts the reader sets aside (a company
- * line, unit text) neither. */
-static void test_relevance_counts_words_over(void **state)
+/* A query and the relevance its one answer, a house, must have. */
+struct rel_case {
+    const char *text;
+    double relevance;
+};
+
+/* Each query of cases on the index of set: one house, at the case's relevance, and every one
+ * at the first one's position. */
+static void check_relevance(const char *set, const struct rel_case *cases, size_t n)
 {
-    (void)state;
-    struct index *ix = set_index("li");
+    struct index *ix = set_index(set);
     struct gc_result *res = calloc(1, sizeof(*res));
     assert_non_null(res);
-    const struct {
-        const char *text;
-        double relevance;
-    } cases[] = {
-        {"Grasgarten 15, 9492 Eschen", 1.0},
-        {"Grasgarten Mamertenweg 15, 9492 Eschen", 4.0 / 5},
-        {"Grasgarten Quoxel Blu 15, 9492 Eschen", 4.0 / 6},
-        {"Grasgarten 15 Quoxel", 2.0 / 3},
-        /* unit text before the street, a letter after a unit word: set aside, even as the
-         * first part ("Bât. C" was no answer at all: "C" read as a street type) */
-        {"Stiege B, Grasgarten 15, 9492 Eschen", 1.0},
-        {"Bât. C, Grasgarten 15, 9492 Eschen", 1.0},
-    };
     double lat = 0, lon = 0;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         struct gc_query q = {.search_text = cases[i].text, .max_results = 1};
         assert_int_equal(geocode_forward(ix, &q, res), 0);
         if (res->n != 1 || res->c[0].level != GL_HOUSENUMBER)
@@ -382,6 +374,55 @@ static void test_relevance_counts_words_over(void **state)
         assert_true(res->c[0].lat == lat && res->c[0].lon == lon);
     }
     free(res);
+}
+
+/* The relevance is the share of the input the answer matches (HERE's definition): words no
+ * field of the answer accounts for lower it, the answer the same house. A town the street is
+ * not in lowers the city's match quality instead, and parts the reader sets aside (a company
+ * line, unit text) neither. */
+static void test_relevance_counts_words_over(void **state)
+{
+    (void)state;
+    const struct rel_case cases[] = {
+        {"Grasgarten 15, 9492 Eschen", 1.0},
+        {"Grasgarten Mamertenweg 15, 9492 Eschen", 4.0 / 5},
+        {"Grasgarten Quoxel Blu 15, 9492 Eschen", 4.0 / 6},
+        {"Grasgarten 15 Quoxel", 2.0 / 3},
+        /* unit text before the street, a letter after a unit word: set aside, even as the
+         * first part ("Bât. C" was no answer at all: "C" read as a street type) */
+        {"Stiege B, Grasgarten 15, 9492 Eschen", 1.0},
+        {"Bât. C, Grasgarten 15, 9492 Eschen", 1.0},
+    };
+    check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A delivery mark after the town (segment.txt: postal), with or without its office's number, or
+ * a part of its own, is set aside: the house at relevance 1, as without it (it was a word of
+ * the town's name, "Monaco Cedex" a similar name at 0.7, or a word over). */
+static void test_delivery_mark_set_aside(void **state)
+{
+    (void)state;
+    const struct rel_case cases[] = {
+        {"18 Boulevard des Moulins, 98000 Monaco", 1.0},
+        {"18 Boulevard des Moulins, 98000 Monaco Cedex", 1.0},
+        {"18 bd des Moulins 98000 MONACO CEDEX", 1.0},
+        {"18 Boulevard des Moulins, 98000 Monaco Cedex 4", 1.0},
+        {"18 Boulevard des Moulins, Cedex, 98000 Monaco", 1.0},
+    };
+    check_relevance("monaco", cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A country's postcode prefix before the postcode and a space is the postcode's, as with a
+ * dash ("LI-9490"): not a word over (0.8 before). Another country's prefix is one. */
+static void test_country_prefix_apart(void **state)
+{
+    (void)state;
+    const struct rel_case cases[] = {
+        {"Städtle 5, 9490 Vaduz", 1.0},    {"Städtle 5, LI-9490 Vaduz", 1.0},
+        {"Städtle 5, LI 9490 Vaduz", 1.0}, {"Städtle 5, FL 9490 Vaduz", 1.0},
+        {"Städtle 5, D 9490 Vaduz", 0.8},
+    };
+    check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_odd_inputs(void **state)
@@ -509,6 +550,24 @@ static void test_reverse_near_address(void **state)
     free(res);
 }
 
+/* A house whose street the data gives no town is answered in its postcode's town, in reverse
+ * as forward (geocode_prague_oa.tsv): OA "14.4758870,50.1367650,1403/17,Modřínová,,,,,18200",
+ * no CITY; 18200's rows that name a town mostly name Praha. */
+static void test_reverse_postcode_town(void **state)
+{
+    (void)state;
+    struct index *ix = set_index("prague_oa");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    assert_int_equal(geocode_reverse(ix, 50.1367650, 14.4758870, 50, 1, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_string_equal(res->c[0].street, "Modřínová");
+    assert_string_equal(res->c[0].house_number, "1403/17");
+    assert_string_equal(res->c[0].postcode, "18200");
+    assert_string_equal(res->c[0].city, "Praha");
+    free(res);
+}
+
 /* Far from every address (Alpine terrain at the south-east of the country, and open water of
  * the Lake of Constance): never a house number; the street or the city or nothing. */
 static void test_reverse_far(void **state)
@@ -581,6 +640,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         {"test_cases_li", test_cases, NULL, NULL, "li"},
         {"test_cases_prague", test_cases, NULL, NULL, "prague"},
+        {"test_cases_prague_oa", test_cases, NULL, NULL, "prague_oa"},
         {"test_cases_lauf", test_cases, NULL, NULL, "lauf"},
         {"test_cases_sf", test_cases, NULL, NULL, "sf"},
         {"test_cases_andorra", test_cases, NULL, NULL, "andorra"},
@@ -593,10 +653,13 @@ int main(void)
         cmocka_unit_test(test_maxresults_caps),
         cmocka_unit_test(test_optional_words),
         cmocka_unit_test(test_relevance_counts_words_over),
+        cmocka_unit_test(test_delivery_mark_set_aside),
+        cmocka_unit_test(test_country_prefix_apart),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_text_made_plain),
         cmocka_unit_test(test_reverse_near_address),
         cmocka_unit_test(test_reverse_far),
+        cmocka_unit_test(test_reverse_postcode_town),
         cmocka_unit_test(test_repeatable),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -541,6 +541,7 @@ static void test_segment_words(void **state)
         {"Bât.", NORM_SEG_UNIT},
         {"Stiege", NORM_SEG_UNIT},
         {"#", NORM_SEG_UNIT},
+        {"CEDEX", NORM_SEG_POSTAL},
         {"Hauptstrasse", 0},
         {"Vaduz", 0},
         {"abteilung", NORM_SEG_DEPARTMENT},

@@ -841,6 +841,22 @@ static int inline_unit(const struct gctx *g, const unsigned *kinds, int a, int b
     return 0;
 }
 
+/* A delivery mark that ends the part [a, b) ("98000 Monaco CEDEX", "75008 Paris Cedex 08",
+ * or a part of its own), and its number of at most three digits, into aside[]: how many. */
+static int postal_mark(const struct gctx *g, const unsigned *kinds, int a, int b, int *aside)
+{
+    const struct token *t = g->tok;
+    int k = b - 1;
+    if (k > a && t[k].len <= 3 && t[k].numlike && isdigit((unsigned char)t[k].s[0]))
+        k--;
+    if (k < a || !(kinds[k] & NORM_SEG_POSTAL))
+        return 0;
+    int n = 0;
+    for (int i = k; i < b; i++)
+        aside[n++] = i;
+    return n;
+}
+
 static bool names_place_in(struct gctx *g, int i, int j, const char *cc);
 
 /* Whether tokens [i, j) name a place of the index, a country or a region. */
@@ -938,6 +954,7 @@ static void set_aside_parts(struct gctx *g)
             aside[n++] = k;
         if (any_unit && a + c < b)
             n += inline_unit(g, kinds, a + c, b, aside + n);
+        n += postal_mark(g, kinds, a + c, b, aside + n);
         for (int k = a; k < b; k++)
             words_left += !g->tok[k].numlike;
         for (int i = first; i < n; i++) /* each token of the part is set aside once */
@@ -1314,6 +1331,22 @@ static size_t strip_prefix(const char *s, size_t n, char *key, size_t cap, const
     return k >= 3 ? k : 0;
 }
 
+/* The postcode at token i (found: g->pc_entry) after its country's prefix and a space ("D
+ * 91207 Lauf", "LI 9490 Vaduz", "MC 98000 Monaco", as "D-91207" is read whole by
+ * strip_prefix): the prefix is the postcode's, not a word over. */
+static void country_prefix_apart(struct gctx *g, int i)
+{
+    struct token *p = i > 0 ? &g->tok[i - 1] : NULL;
+    if (!p || p->used || p->numlike || p->comma_after || p->len > 3)
+        return;
+    for (size_t k = 0; k < p->len; k++)
+        if (!isalpha((unsigned char)p->s[k]))
+            return;
+    const char *cc = norm_postcode_prefix(p->s, p->len);
+    if (cc && memcmp(cc, g->v->postcodes[g->pc_entry].country, 2) == 0)
+        p->used = true;
+}
+
 /* Whether s (n bytes) has the shape pat: 'A' a letter, '9' a digit, ' ' one or more spaces
  * or none (the space of "SW1A 1AA" is often left out), '-' a dash. */
 static bool shape_is(const char *s, size_t n, const char *pat)
@@ -1461,6 +1494,7 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
             t->used = true;
             if (two)
                 g->tok[i + 1].used = true;
+            country_prefix_apart(g, i);
         }
     }
     if (g->has_pc && g->pc_entry != IX_NONE && !g->country_named && !g->structured) {

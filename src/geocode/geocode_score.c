@@ -263,6 +263,36 @@ static bool town_beside(struct gctx *g, const struct hyp *h, struct run *r)
     return r->town_beside;
 }
 
+/* For a street the data gives no town or district (an OpenAddresses row without CITY), the
+ * key of its postcode's town: the query's postcode where the street has it, else the street's
+ * own, in its country. "" for a street with a town, without such a postcode, or when the key
+ * may be no street's town (run_most's filters, which bound what a run adds, know only those).
+ * Into buf (KEY_MAX bytes). */
+static const char *postcode_town(const struct gctx *g, const struct ix_street *s, char *buf)
+{
+    const struct index_view *v = g->v;
+    buf[0] = '\0';
+    if (s->city_key || s->district_key)
+        return buf;
+    const char *pc = g->has_pc && street_has_postcode(g, s) ? g->pc_key : ix_str(v, s->postcode);
+    char key[32];
+    size_t kl = *pc ? norm_postcode(pc, strlen(pc), false, key, sizeof(key)) : 0;
+    for (uint32_t e = kl ? index_postcode_first(g->ix, key, kl) : IX_NONE;
+         e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
+         e++) {
+        const struct ix_postcode *p = &v->postcodes[e];
+        const char *city = ix_str(v, p->city);
+        if (memcmp(p->country, s->country, 2) != 0 || !*city)
+            continue;
+        int n = norm_key(city, strlen(city), g->cc_arg, buf, KEY_MAX);
+        if (n <= 0 || !index_town_key_maybe(g->ix, buf, (size_t)n) ||
+            !index_town_prefix_maybe(g->ix, buf, (size_t)n))
+            buf[0] = '\0';
+        break;
+    }
+    return buf;
+}
+
 /* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
  * street's tokens name a town). Sets which field matched. */
@@ -280,6 +310,12 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
     }
     if (town_beside(g, h, r))
         return 0;
+    /* a street without a town of its own in its postcode's town: as near as a place of that
+     * name, below a street whose data names the town */
+    char pbuf[KEY_MAX];
+    const char *pk = postcode_town(g, s, pbuf);
+    if (*pk && strcmp(pk, r->key) == 0)
+        return GC_WEIGHTS.locality_near;
     /* A place with that name close to the street (a village within a municipality) that
      * belongs to the street's city or is closer to the street than that city is: a
      * neighbouring town is not the street's. */
@@ -302,6 +338,8 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
         m = prefix_similarity(dk, strlen(dk), r->key, r->klen);
         *is_district = m > 0;
     }
+    if (m == 0 && *pk)
+        m = prefix_similarity(pk, strlen(pk), r->key, r->klen);
     return m;
 }
 
@@ -361,13 +399,16 @@ static double run_bound(const struct gctx *g, const struct ix_street *s, struct 
 {
     const struct gc_weights *w = &GC_WEIGHTS;
     const char *ck = ix_str(g->v, s->city_key), *dk = ix_str(g->v, s->district_key);
+    char pbuf[KEY_MAX];
+    const char *pk = postcode_town(g, s, pbuf);
     if ((*ck && strcmp(ck, r->key) == 0) || (*dk && strcmp(dk, r->key) == 0))
         return w->locality;
-    if (run_places(g, r) != IX_NONE ||
+    if ((*pk && strcmp(pk, r->key) == 0) || run_places(g, r) != IX_NONE ||
         (g->q->set && gc_run_names_place(g, r, RANK_NEIGHBOURHOOD))) /* a place of the set */
         return w->locality * w->locality_near;
     if ((*ck && prefix_similarity(ck, strlen(ck), r->key, r->klen) > 0) ||
-        (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0))
+        (*dk && prefix_similarity(dk, strlen(dk), r->key, r->klen) > 0) ||
+        (*pk && prefix_similarity(pk, strlen(pk), r->key, r->klen) > 0))
         return w->locality * w->locality_similar;
     return s->state ? run_floor(g, r) : -w->unexplained * r->ntok; /* 0: "" */
 }

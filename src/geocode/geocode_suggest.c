@@ -36,6 +36,7 @@ static void street_out(const struct index_view *v, const struct ix_street *s,
 {
     gc_init_out(o);
     gc_fill_from_street(v, o, s);
+    gc_postcode_town_out(v, o);
     o->lat = o->nav_lat = fix2deg(s->lat);
     o->lon = o->nav_lon = fix2deg(s->lon);
     o->level = GL_STREET;

@@ -202,6 +202,7 @@ size_t norm_postcode(const char *s, size_t n, bool strict, char *out, size_t cap
 #define NORM_SEG_UNIT       8u  /* building, floor, door or unit text ("OG", "étage", "Esq.") */
 #define NORM_SEG_BUILDING   16u /* opens a part naming a building ("Immeuble", "Edificio") */
 #define NORM_SEG_CONTACT    32u /* opens a part of telephone or mail ("Tel.", "Fax", "E-Mail") */
+#define NORM_SEG_POSTAL     64u /* a delivery mark that ends a part ("98000 Monaco CEDEX 4") */
 unsigned norm_segment_word(const char *s, size_t len);
 
 /* Return the ISO 3166-1 alpha-2 code (upper case) for an alpha-2, alpha-3 or English/native
@@ -245,8 +246,8 @@ const char *norm_postcode_region(const char *country, const char *pc, size_t len
  * Territories (regions.txt "territory" lines): a region of country that ISO 3166-1 lists as a
  * country of its own, iso2 (Puerto Rico of the US). The data's records of it are filed under
  * iso2, as GeoNames, OpenStreetMap and HERE's answers do. norm_territory: iso2 (static) when
- * iso2 (its first two bytes) is such a territory of country, else NULL. norm_territory_of: whether country has one.
- * norm_postcode_territory: the territory whose postcode pc is by country's table
+ * iso2 (its first two bytes) is such a territory of country, else NULL. norm_territory_of: whether
+ * country has one. norm_postcode_territory: the territory whose postcode pc is by country's table
  * (norm_postcode_region: "00901" of the US is PR), else NULL.
  */
 const char *norm_territory(const char *country, const char *iso2);

@@ -96,12 +96,10 @@ static int seg_kinds(const char *s, uint8_t *out)
     static const struct {
         const char *name;
         uint8_t bit;
-    } names[] = {{"recipient", NORM_SEG_RECIPIENT},
-                 {"legal", NORM_SEG_LEGAL},
-                 {"department", NORM_SEG_DEPARTMENT},
-                 {"unit", NORM_SEG_UNIT},
-                 {"building", NORM_SEG_BUILDING},
-                 {"contact", NORM_SEG_CONTACT}};
+    } names[] = {{"recipient", NORM_SEG_RECIPIENT},   {"legal", NORM_SEG_LEGAL},
+                 {"department", NORM_SEG_DEPARTMENT}, {"unit", NORM_SEG_UNIT},
+                 {"building", NORM_SEG_BUILDING},     {"contact", NORM_SEG_CONTACT},
+                 {"postal", NORM_SEG_POSTAL}};
     *out = 0;
     while (*s) {
         const char *e = strchr(s, ',');
@@ -130,7 +128,7 @@ static const char *seg_line(struct seg_table *t, char *line, size_t *count)
         kinds++;
     uint8_t bits;
     if (seg_kinds(kinds, &bits) < 0)
-        return "kinds are not recipient, legal, department, unit, building or contact";
+        return "kinds are not recipient, legal, department, unit, building, contact or postal";
     bool suffix = line[0] == '-' && line[1];
     char key[SEG_KEY];
     const char *w = line + (suffix ? 1 : 0);
