@@ -12,8 +12,9 @@
 
 const char *gc_level_name(enum gc_level l)
 {
-    static const char *const names[] = {"NOMATCH",  "country",    "state",  "county",     "city",
-                                        "district", "postalCode", "street", "houseNumber"};
+    static const char *const names[] = {"NOMATCH",      "country",    "state",      "county",
+                                        "city",         "district",   "postalCode", "street",
+                                        "intersection", "houseNumber"};
     return (unsigned)l < sizeof(names) / sizeof(names[0]) ? names[l] : "";
 }
 

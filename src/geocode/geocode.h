@@ -29,6 +29,7 @@ struct index_view;
 struct ix_place;
 
 #define GC_MAX_CANDIDATES   16
+#define GC_CROSS_NAME       160   /* bytes of an intersection's "A & B" (cut beyond) */
 #define GC_DEFAULT_RADIUS_M 250.0 /* reverse geocoding, when prox has no radius */
 
 enum gc_level {
@@ -40,6 +41,7 @@ enum gc_level {
     GL_DISTRICT,
     GL_POSTCODE,
     GL_STREET,
+    GL_INTERSECTION, /* where two streets meet ("Franklin St & Fulton St") */
     GL_HOUSENUMBER,
 };
 
@@ -131,6 +133,7 @@ struct gc_candidate {
     const char *street, *district, *city, *postcode, *county, *state;
     char country[3]; /* ISO2, "" when unknown */
     char number_buf[24];
+    char street_buf[GC_CROSS_NAME]; /* an intersection's street: its two streets' names */
     char location_id[24];
 };
 

@@ -147,7 +147,7 @@ static void start_query(struct gctx *g, const struct index *ix, const struct gc_
 }
 
 /* out, before a forward query fills it: no answer yet, one index asked, nothing reported. */
-static void start_result(struct gc_result *out)
+void gc_start_result(struct gc_result *out)
 {
     out->n = 0;
     out->asked = 1;
@@ -481,6 +481,25 @@ static void emit_best(struct gctx *g, struct gc_result *out)
     }
 }
 
+int gc_answer_streets(const struct gctx *g, uint32_t *streets, int max)
+{
+    if (g->ncand == 0)
+        return 0;
+    double top = g->cand[g->order[0]].score;
+    int n = 0;
+    for (int i = 0; i < g->ncand && n < max; i++) {
+        const struct cand *c = &g->cand[g->order[i]];
+        if (c->score < top - GC_WEIGHTS.tie)
+            break;
+        bool seen = false;
+        for (int k = 0; k < n && !seen; k++)
+            seen = streets[k] == c->street;
+        if (!seen)
+            streets[n++] = c->street;
+    }
+    return n;
+}
+
 double gc_extent_gap_m(const struct ix_street *a, const struct ix_street *b)
 {
     /* 64-bit: two longitudes of one sign each are up to 3.6e9 units apart */
@@ -573,7 +592,7 @@ int geocode_street_unplaced(const struct index *ix, const struct gc_query *q, co
 {
     struct gctx *g = gc_context(out);
     start_query(g, ix, q, NULL);
-    start_result(out);
+    gc_start_result(out);
     find_candidates(g); /* its hypotheses: whether a house number was asked */
     memcpy(g->cc, cc, 2);
     g->cc[2] = '\0';
@@ -585,7 +604,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
                    const char *reading, struct gc_result *out)
 {
     start_query(g, ix, q, reading);
-    start_result(out);
+    gc_start_result(out);
     find_candidates(g);
     resolve_numbers(g);
     if (g->ninner > 0 && !inner_outranked(g)) {
@@ -746,8 +765,7 @@ static int main_or_other_reading(struct gctx *g, const struct index *ix, const s
 }
 
 /* q read in the languages its words ask for (other_reading, main_or_other_reading). */
-static int read_query(struct gctx *g, const struct index *ix, const struct gc_query *q,
-                      struct gc_result *out)
+int gc_read(struct gctx *g, const struct index *ix, const struct gc_query *q, struct gc_result *out)
 {
     int rc = forward(g, ix, q, NULL, out);
     if (rc >= 0 && gc_main_guessed(g))
@@ -793,10 +811,10 @@ static int read_better(struct gctx *g, const struct index *ix, const struct gc_q
                        const struct gc_query *other, struct gc_result *out)
 {
     struct answer_rank first = answer_rank(out);
-    int rc = read_query(g, ix, other, out);
+    int rc = gc_read(g, ix, other, out);
     if (rc < 0 || ranks_above(answer_rank(out), first))
         return rc;
-    return read_query(g, ix, q, out);
+    return gc_read(g, ix, q, out);
 }
 
 /*
@@ -871,8 +889,9 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     char plain[GC_PLAIN_TEXT];
     struct gc_query plain_q;
     q = gc_plain_query(q, &plain_q, plain, sizeof(plain));
-    int rc = read_query(g, ix, q, out);
+    int rc = gc_read(g, ix, q, out);
     rc = structured_as_text(g, ix, q, out, code_read_other_way(g, ix, q, out, rc));
+    rc = gc_intersection(g, ix, q, out, rc);
     if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
         return rc;
     int value = 0;
@@ -887,8 +906,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
         return rc;
     struct gc_query digits = *q;
     digits.search_text = text;
-    rc = read_query(g, ix, &digits, out);
+    rc = gc_read(g, ix, &digits, out);
     if (rc < 0 || house_as_written(out))
         return rc;
-    return read_query(g, ix, q, out);
+    return gc_read(g, ix, q, out);
 }

@@ -289,6 +289,22 @@ static inline bool is_blank(const char *s)
 /* The scratch memory of r as the context of one query (geocode_forward.c). */
 struct gctx *gc_context(struct gc_result *r);
 
+/* geocode_forward.c: out made empty for an answer (no candidate, nothing reported); q read
+ * into out as geocode_forward reads it, in the languages its words ask for (0, or a negative
+ * code); the streets of the candidates of that reading as good as its best (within
+ * GC_WEIGHTS.tie), distinct, up to max into streets: how many (0 when it had none). */
+void gc_start_result(struct gc_result *out);
+int gc_read(struct gctx *g, const struct index *ix, const struct gc_query *q,
+            struct gc_result *out);
+int gc_answer_streets(const struct gctx *g, uint32_t *streets, int max);
+
+/* geocode_cross.c: q, answered in out by the reading rc (below a house, and not a street as
+ * written), read as an intersection when its street is two streets' names ("Franklin St &
+ * Fulton St, San Francisco"; "and", "at", "@", "/", "und", "Ecke", "et" between them): where the
+ * two meet at match level intersection, else q read again. Return rc, or the new reading's. */
+int gc_intersection(struct gctx *g, const struct index *ix, const struct gc_query *q,
+                    struct gc_result *out, int rc);
+
 /* Streets of one name whose extents are STREET_GAP_M apart are two streets; OTHER_TOWN_M apart
  * (or in towns of other names) they are in two towns (geocode_forward.c, street_unplaced). */
 #define STREET_GAP_M 200.0

@@ -65,6 +65,8 @@ static const char *result_type(enum gc_level l)
         return "houseNumber";
     case GL_STREET:
         return "street";
+    case GL_INTERSECTION:
+        return "intersection";
     case GL_POSTCODE:
         return "postalCodePoint";
     case GL_CITY:

@@ -43,6 +43,8 @@ get "6.2 geocode: structured fields" \
     "/6.2/geocode.json?street=Landstrasse&housenumber=5&city=Vaduz&country=LIE&$K"
 get "6.2 geocode: maxresults=3, ambiguous street" \
     "/6.2/geocode.json?searchtext=Landstrasse&maxresults=3&$K"
+get "6.2 geocode: an intersection (two streets' ways meet)" \
+    "/6.2/geocode.json?searchtext=Landstrasse%20%2F%20Feldkircher%20Strasse%2C%20Schaan&$K"
 get "6.2 geocode: no match is an empty View" "/6.2/geocode.json?searchtext=xqzzyv%20qwpf&$K"
 get "6.2 geocode: unknown parameters ignored, JSON whatever Accept says" \
     "/6.2/geocode.json?$STAEDTLE&maxresults=1&gen=9&language=en&additionaldata=Country2,true&foo=bar&$K" \
@@ -88,6 +90,8 @@ get "6.2 search: unknown locationid" "/6.2/search.json?locationid=Sffffffff00000
 # ---- Geocoding & Search v7 ----
 get "v7 geocode: q" "/v1/geocode?q=St%C3%A4dtle%201%2C%209490%20Vaduz&limit=1&$K"
 get "v7 geocode: qq" "/v1/geocode?qq=city=Vaduz;street=St%C3%A4dtle;houseNumber=1&limit=1&$K"
+get "v7 geocode: an intersection, resultType intersection" \
+    "/v1/geocode?q=Landstrasse%20%26%20Feldkircher%20Strasse%2C%20Schaan&limit=1&$K"
 get "v7 geocode: in=countryCode:LIE, at and lang accepted" \
     "/v1/geocode?q=Landstrasse%205%20Vaduz&in=countryCode:LIE&at=47.14,9.52&lang=de&limit=1&$K"
 get "v7 geocode: in=countryCode:DEU,AUT (no such address there)" \
