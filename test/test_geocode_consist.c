@@ -543,7 +543,7 @@ static void test_postcode_state(void **state)
  * the state, and after a town only the country has, the country; a country's name of four
  * words ends the text; "#3" after a unit word is its designator; a structured street with
  * its unit is read as free text; a floor written after the street
- * ("2nd Floor"), or in a part before it, is unit text. */
+ * ("2nd Floor"), or in a part before it, is unit text; a company line is set aside. */
 static void test_us_address_forms(void **state)
 {
     (void)state;
@@ -561,6 +561,12 @@ static void test_us_address_forms(void **state)
         {"455 Franklin St. Apt. #3, San Francisco, CA 94102", 1.0},
         {"455 Franklin St Suite #200, San Francisco, CA 94102", 1.0},
         {"455 Franklin St #3, San Francisco, CA 94102", 1.0},
+        /* a company whose name is a town of the world's (Acme, Washington; Jones, Oklahoma;
+         * Smith, Nevada) before a legal form that names no region: a company line (0.71, and
+         * "Smith & Jones LLC" no answer, before) */
+        {"Acme LLC, 455 Franklin St, San Francisco", 1.0},
+        {"Jones Inc., 455 Franklin St, San Francisco, CA 94102", 1.0},
+        {"Smith & Jones LLC, 455 Franklin St, San Francisco", 1.0},
     };
     const struct index *ix = index_of(SF_WORLD);
     struct gc_result *res = calloc(1, sizeof(*res));

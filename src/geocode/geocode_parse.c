@@ -749,14 +749,18 @@ static int aside_count(struct gctx *g, const unsigned *kinds, int a, int b, bool
         return b - a;
     if (legal_end <= a)
         return 0;
-    /* A place before the "legal form" is a place and its region ("Aarau AG", "Sion VS"), not
-     * a company: the words before the first legal word are no place of the index. */
+    /* A place before a "legal form" that is a region's code is a place and its region
+     * ("Aarau AG", "Sion VS"), not a company: the words before the first legal word are no
+     * place of the index. A form that names no region ("LLC", "&") is one whatever the name
+     * ("Jones LLC", "Smith & Jones": Jones, Oklahoma and Smith, Nevada are places too). */
     int first_legal = a + 1;
     while (first_legal < legal_end && !(kinds[first_legal] & NORM_SEG_LEGAL))
         first_legal++;
     char key[KEY_MAX];
     size_t kl = gc_span_key(g, a, first_legal, key, sizeof(key));
-    if (kl > 0 && index_place_first(g->ix, key, kl) != IX_NONE)
+    if (kl > 0 &&
+        norm_region(g->tok[first_legal].s, g->tok[first_legal].len, NULL, r, MAX_REGIONS) > 0 &&
+        index_place_first(g->ix, key, kl) != IX_NONE)
         return 0;
     if (words_name_street(g, a, legal_end, b))
         return 0;
