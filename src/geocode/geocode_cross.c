@@ -23,12 +23,13 @@ enum {
     CROSS_TEXT = 1024,  /* bytes of a side's query */
 };
 
-#define WAYS_MEET_M    15.0  /* two ways this close meet */
-#define NEAR_PAIR_M    150.0 /* two streets' addresses this close may meet */
-#define LOCAL_M        200.0 /* the addresses that show a street's direction at the crossing */
-#define CROSS_FROM_M   100.0 /* the crossing lies this close to the streets' nearest points */
-#define MIN_ANGLE_DEG  25.0  /* lines closer to parallel do not cross */
-#define METRES_PER_DEG 111320.0
+#define WAYS_MEET_M     15.0  /* two ways this close meet */
+#define NEAR_PAIR_M     150.0 /* two streets' addresses this close may meet */
+#define LOCAL_M         200.0 /* the addresses that show a street's direction at the crossing */
+#define CROSS_FROM_M    100.0 /* the crossing lies this close to the streets' nearest points */
+#define MIN_ANGLE_DEG   25.0  /* lines closer to parallel do not cross */
+#define SAME_CROSSING_M 100.0 /* two meetings this close are one crossing */
+#define METRES_PER_DEG  111320.0
 
 /* ---- the text ---- */
 
@@ -213,7 +214,7 @@ static double seg_param(double ax, double ay, double bx, double by, double px, d
 /* Where two ways' segments come nearest: the distance, and the midpoint into *x, *y. */
 static double ways_nearest(const struct pts *a, const struct pts *b, double *x, double *y)
 {
-    double best = INFINITY;
+    double best = 2 * WAYS_MEET_M; /* farther is no meeting: pairs beyond it are skipped */
     for (int i = 1; i < a->n; i++) {
         if (a->brk[i])
             continue;
@@ -224,6 +225,9 @@ static double ways_nearest(const struct pts *a, const struct pts *b, double *x, 
              * segment, or a crossing */
             double ax = a->x[i - 1], ay = a->y[i - 1], bx = a->x[i], by = a->y[i];
             double cx = b->x[j - 1], cy = b->y[j - 1], dx = b->x[j], dy = b->y[j];
+            if (fmin(ax, bx) > fmax(cx, dx) + best || fmin(cx, dx) > fmax(ax, bx) + best ||
+                fmin(ay, by) > fmax(cy, dy) + best || fmin(cy, dy) > fmax(ay, by) + best)
+                continue; /* their boxes farther apart than the nearest found */
             double den = (bx - ax) * (dy - cy) - (by - ay) * (dx - cx);
             if (den != 0) {
                 double t = ((cx - ax) * (dy - cy) - (cy - ay) * (dx - cx)) / den;
@@ -327,8 +331,9 @@ static double points_cross(const struct pts *a, const struct pts *b, double *x, 
 static double streets_meet(const struct index_view *v, const struct ix_street *sa,
                            const struct ix_street *sb, double *lat, double *lon)
 {
-    if (sa->country[0] != sb->country[0] || sa->country[1] != sb->country[1])
-        return INFINITY;
+    if (sa->country[0] != sb->country[0] || sa->country[1] != sb->country[1] ||
+        gc_extent_gap_m(sa, sb) > NEAR_PAIR_M)
+        return INFINITY; /* another town's, or too far apart to meet: nothing read */
     struct plane p = {fix2deg(sa->lat), fix2deg(sa->lon), 0};
     p.kx = METRES_PER_DEG * cos(p.lat0 * M_PI / 180);
     struct pts a, b;
@@ -350,6 +355,33 @@ static double streets_meet(const struct index_view *v, const struct ix_street *s
 }
 
 /* ---- the answer ---- */
+
+/* Two streets that meet: the sides' streets i and j, where, and how far from the evidence. */
+struct meet {
+    int i, j;
+    double lat, lon, d;
+};
+
+/* e into m (n of them, nearest first), unless a meeting this close is there already (the same
+ * crossing through other parts of the streets): the new count. */
+static int meet_add(struct meet *m, int n, const struct meet *e)
+{
+    for (int k = 0; k < n; k++)
+        if (geo_approx_distance_m(m[k].lat, m[k].lon, e->lat, e->lon) < SAME_CROSSING_M) {
+            if (!(e->d < m[k].d))
+                return n;
+            memmove(&m[k], &m[k + 1], (size_t)(n - k - 1) * sizeof(*m)); /* e takes its place */
+            n--;
+            break;
+        }
+    if (n == GC_MAX_CANDIDATES && !(e->d < m[n - 1].d))
+        return n;
+    int k = n < GC_MAX_CANDIDATES ? n++ : n - 1;
+    for (; k > 0 && e->d < m[k - 1].d; k--)
+        m[k] = m[k - 1];
+    m[k] = *e;
+    return n;
+}
 
 static void cross_out(struct gctx *g, const struct ix_street *sa, const struct ix_street *sb,
                       const struct side *a, const struct side *b, double lat, double lon,
@@ -415,8 +447,9 @@ int gc_intersection(struct gctx *g, const struct index *ix, const struct gc_quer
     qa.max_results = qb.max_results = GC_MAX_CANDIDATES;
     struct side sa, sb;
     read_side(g, ix, &qb, out, &sb);
-    if (sb.n > 0 && !structured && b == strlen(q->search_text)) {
-        /* nothing after the intersection's part: A in the town B was found in */
+    if (sb.n == 1 && !structured && b == strlen(q->search_text)) {
+        /* nothing after the intersection's part: A in the town B was found in (where B is
+         * in several towns, A in all of its own) */
         size_t used = strlen(ta);
         int n = snprintf(ta + used, sizeof(ta) - used, ", %s%s%s", sb.city, *sb.state ? ", " : "",
                          sb.state);
@@ -426,26 +459,25 @@ int gc_intersection(struct gctx *g, const struct index *ix, const struct gc_quer
     if (sb.n > 0)
         read_side(g, ix, &qa, out, &sa);
     const struct index_view *v = g->v;
-    double best = INFINITY, lat = 0, lon = 0;
-    int bi = -1, bj = -1;
+    struct meet m[GC_MAX_CANDIDATES];
+    int n = 0;
     for (int i = 0; sb.n > 0 && i < sa.n; i++)
         for (int j = 0; j < sb.n; j++) {
-            double la = 0, lo = 0;
-            double d =
-                streets_meet(v, &v->streets[sa.street[i]], &v->streets[sb.street[j]], &la, &lo);
-            if (d < best) {
-                best = d;
-                lat = la;
-                lon = lo;
-                bi = i;
-                bj = j;
-            }
+            struct meet e = {.i = i, .j = j};
+            e.d = streets_meet(v, &v->streets[sa.street[i]], &v->streets[sb.street[j]], &e.lat,
+                               &e.lon);
+            if (isfinite(e.d))
+                n = meet_add(m, n, &e);
         }
-    if (bi < 0)
+    if (n == 0)
         return gc_read(g, ix, q, out); /* no intersection: the query as first read */
     gc_start_result(out);
-    cross_out(g, &v->streets[sa.street[bi]], &v->streets[sb.street[bj]], &sa, &sb, lat, lon,
-              &out->c[0]);
-    out->n = 1;
+    int max = q->max_results < 1 ? 1 : q->max_results > n ? n : q->max_results;
+    for (int k = 0; k < max; k++) {
+        cross_out(g, &v->streets[sa.street[m[k].i]], &v->streets[sb.street[m[k].j]], &sa, &sb,
+                  m[k].lat, m[k].lon, &out->c[k]);
+        out->c[k].code = n > 1 ? GC_AMBIGUOUS : GC_EXACT;
+    }
+    out->n = max;
     return 0;
 }
