@@ -603,6 +603,15 @@ static void test_us_address_forms(void **state)
             failed++;
         }
     }
+    /* two streets that do not meet (parallel): the answer of the readings before the
+     * intersection was tried, here the code read the other way (California), not the first */
+    struct gc_query par = {.search_text = "Franklin St & Gough St, CA", .max_results = 5};
+    assert_int_equal(geocode_forward(ix, &par, res), 0);
+    assert_int_equal(res->n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(res->c[i].level, GL_STREET);
+        assert_string_equal(res->c[i].country, "US");
+    }
     /* and the country where no town of that name is in the state (Toronto, Ohio; Vancouver,
      * Washington) */
     static const char *const canada[] = {"Toronto, CA", "Vancouver, CA"};

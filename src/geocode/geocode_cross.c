@@ -11,8 +11,10 @@
 #include "index/index.h"
 #include "record/geo.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -445,6 +447,12 @@ int gc_intersection(struct gctx *g, const struct index *ix, const struct gc_quer
     if (name_holds_separator(out, structured ? q->street : q->search_text, at, len))
         return rc; /* "Martha and Mary Lane": one street's name */
     qa.max_results = qb.max_results = GC_MAX_CANDIDATES;
+    /* the answer so far (up to its candidates: not the geocoder's scratch), given back when
+     * there is no intersection; the candidates' own buffers come back to their addresses */
+    static_assert(offsetof(struct gc_result, scratch) >= offsetof(struct gc_result, c),
+                  "gc_result: the scratch after the candidates");
+    unsigned char first[offsetof(struct gc_result, scratch)];
+    memcpy(first, out, sizeof(first));
     struct side sa, sb;
     read_side(g, ix, &qb, out, &sb);
     if (sb.n == 1 && !structured && b == strlen(q->search_text)) {
@@ -469,8 +477,11 @@ int gc_intersection(struct gctx *g, const struct index *ix, const struct gc_quer
             if (isfinite(e.d))
                 n = meet_add(m, n, &e);
         }
-    if (n == 0)
-        return gc_read(g, ix, q, out); /* no intersection: the query as first read */
+    if (n == 0) { /* no intersection: the first answer, the context q's again */
+        int again = gc_read(g, ix, q, out);
+        memcpy(out, first, sizeof(first));
+        return again < 0 ? again : rc;
+    }
     gc_start_result(out);
     int max = q->max_results < 1 ? 1 : q->max_results > n ? n : q->max_results;
     for (int k = 0; k < max; k++) {

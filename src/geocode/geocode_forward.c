@@ -892,7 +892,8 @@ int geocode_forward(const struct index *ix, const struct gc_query *q, struct gc_
     int rc = gc_read(g, ix, q, out);
     rc = structured_as_text(g, ix, q, out, code_read_other_way(g, ix, q, out, rc));
     rc = gc_intersection(g, ix, q, out, rc);
-    if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_HOUSENUMBER))
+    /* an intersection's context is its last side's reading, not q's: done */
+    if (rc < 0 || g->structured || (out->n > 0 && out->c[0].level >= GL_INTERSECTION))
         return rc;
     int value = 0;
     int k = number_word_token(g, &value);
