@@ -396,6 +396,43 @@ static int reordinal_streets(struct gctx *g, int i, int j, int hyp)
     return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 
+/* English directionals that lead a street's name ("East Pratt Street", "N Charles St"). */
+static const char *const directionals[] = {"north", "south", "east", "west"};
+
+/*
+ * The streets of the span [i, j) with an English directional before it, as the data may name
+ * them and a writer leave out ("501 Pratt Street, Baltimore" for East Pratt Street): a query
+ * read in English, a span that starts the name (after the number, a comma or what is set
+ * aside), is no street as written and does not start with a directional, ends a name, and of
+ * two words or more. Each directional's key looked up; candidates of hyp as with a misspelt
+ * type (GC_WEIGHTS.typed_quality), so that a number both East and West have is ambiguous.
+ */
+static int directional_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
+{
+    if (j - i < 2 || !typeless_may(g, j) ||
+        (i > 0 && !g->tok[i - 1].used && !g->tok[i - 1].numlike && !g->tok[i - 1].comma_after))
+        return 0;
+    if (index_street_first(g->ix, key, len) != IX_NONE)
+        return 0; /* a street as written: "77 Van Ness Ave" is not South Van Ness Ave's 77 */
+    const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
+    char first[8];
+    int fl = g->tok[i].len < sizeof(first)
+                 ? norm_fold(g->tok[i].s, g->tok[i].len, first, sizeof(first))
+                 : 0;
+    for (size_t d = 0; d < 4; d++)
+        if ((fl == 1 && first[0] == directionals[d][0]) ||
+            (fl > 1 && strncmp(first, directionals[d], (size_t)fl) == 0 &&
+             (size_t)fl == strlen(directionals[d])))
+            return 0; /* it has one: the exact lookup and the spelling have seen it */
+    struct text_keys tk = {.n = 0};
+    for (size_t d = 0; d < 4; d++) {
+        char text[KEY_MAX + 16];
+        int m = snprintf(text, sizeof(text), "%s %.*s", directionals[d], (int)(end - start), start);
+        text_key(g, text, m, sizeof(text), &tk);
+    }
+    return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
+}
+
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",
  * "oe", "ue"; ASCII letters, any case). */
 static bool span_has_digraph(const struct gctx *g, int i, int j)
@@ -665,6 +702,7 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
             typeless_streets(g, i, j, key, kl, g->nhyp);
             retyped_streets(g, i, j, g->nhyp);
             reordinal_streets(g, i, j, g->nhyp);
+            directional_streets(g, i, j, key, kl, g->nhyp);
         }
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);

@@ -6,7 +6,8 @@ languages; each variant rewrites them by one rule of the way offices and shops w
 (issue 11, capabilities 1-4 and 10): a company or recipient line before the street, a glued
 number (after a dot, a comma or the street's last word), an abbreviated or other-language street type, a dropped article, inline building/floor/
 unit text (with and without commas), all capitals with the country name, numbers in the street name, slash numbers,
-a typo in a short word, US directionals, a US house number written as a word. The rules know languages, never records.
+a typo in a short word, US directionals (abbreviated, expanded, left out), a US house number
+written as a word. The rules know languages, never records.
 
 Output (in OUT_DIR, the format of ../shared/eval so that its score.py scores it):
   <variant>.txt  HERE 6.2 free-form input (recId|searchText|country)
@@ -357,6 +358,23 @@ def v_us_directional(r, lang, rnd, cname):
     return plain(r, lang, street=US_DIRS[w[0]] + s[len(w[0]):])
 
 
+# The street names of the area being generated (main), for rules that must not turn one
+# street's name into another's.
+AREA_STREETS = set()
+
+
+def v_us_directional_dropped(r, lang, rnd, cname):
+    """A US street's leading directional left out ("501 Pratt Street" for East Pratt Street),
+    where no street of the area has the name without it (South Van Ness Ave: Van Ness Ave)."""
+    if lang != 'en-us':
+        return None
+    w = r['street'].split()
+    rest = ' '.join(w[1:])
+    if w[0] not in US_DIRS or len(w) < 3 or fold(rest) in AREA_STREETS:
+        return None
+    return plain(r, lang, street=rest)
+
+
 def v_building_line(r, lang, rnd, cname):
     """A building's name as its own part after the street, or set off by a dash, or before
     the street: "28 Boulevard X – Immeuble « Le Forum », 98000 Monaco"."""
@@ -437,7 +455,9 @@ VARIANTS = [('abbrev_type', v_abbrev_type), ('other_lang_type', v_other_lang_typ
             ('inline_unit_bare', v_inline_unit_bare),
             ('caps_country', v_caps_country), ('numbered_street', v_numbered_street),
             ('number_forms', v_number_forms), ('typo_short', v_typo_short),
-            ('us_directional', v_us_directional), ('glued_word_number', v_glued_word_number),
+            ('us_directional', v_us_directional),
+            ('us_directional_dropped', v_us_directional_dropped),
+            ('glued_word_number', v_glued_word_number),
             ('number_word', v_number_word), ('building_line', v_building_line),
             ('contact_line', v_contact_line), ('type_omitted', v_type_omitted),
             ('copied_text', v_copied_text), ('number_marker', v_number_marker)]
@@ -463,6 +483,8 @@ def main():
     for area in AREAS:
         name, _, iso3, lang, cname = area
         rows = load(a.data, area)
+        AREA_STREETS.clear()
+        AREA_STREETS.update(fold(r['street']) for r in rows)
         for vi, (variant, fn) in enumerate(VARIANTS):
             rnd = random.Random(f'{a.seed}/{name}/{variant}')
             order = list(range(len(rows)))
