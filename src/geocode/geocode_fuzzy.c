@@ -220,7 +220,7 @@ static_assert(N_OMITTED <= 16, "take_keys takes up to 16 keys");
 
 /* Whether the query is read in English: its reading country speaks it, or it has none (every
  * list). */
-static bool reads_english(const struct gctx *g)
+bool gc_reads_english(const struct gctx *g)
 {
     const char *langs = g->cc_arg ? norm_country_langs(g->cc_arg) : NULL;
     return !langs || !*langs || strstr(langs, "en") != NULL;
@@ -236,7 +236,7 @@ static bool ends_name(const struct gctx *g, int j)
  * name of a query read in English. */
 static bool typeless_may(const struct gctx *g, int j)
 {
-    return ends_name(g, j) && reads_english(g);
+    return ends_name(g, j) && gc_reads_english(g);
 }
 
 /* Whether the span [i, j) stands beside the house number in its part ("87 Clerkenwell",
@@ -374,7 +374,7 @@ enum { N_ORDINALS = sizeof(ordinals) / sizeof(ordinals[0]) };
  */
 static int reordinal_streets(struct gctx *g, int i, int j, int hyp)
 {
-    if (!reads_english(g))
+    if (!gc_reads_english(g))
         return 0;
     struct text_keys tk = {.n = 0};
     const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
@@ -419,12 +419,17 @@ static int directional_streets(struct gctx *g, int i, int j, const char *key, si
     int fl = g->tok[i].len < sizeof(first)
                  ? norm_fold(g->tok[i].s, g->tok[i].len, first, sizeof(first))
                  : 0;
+    struct text_keys tk = {.n = 0};
     for (size_t d = 0; d < 4; d++)
         if ((fl == 1 && first[0] == directionals[d][0]) ||
             (fl > 1 && strncmp(first, directionals[d], (size_t)fl) == 0 &&
-             (size_t)fl == strlen(directionals[d])))
-            return 0; /* it has one: the exact lookup and the spelling have seen it */
-    struct text_keys tk = {.n = 0};
+             (size_t)fl == strlen(directionals[d]))) {
+            /* it has one the data may not: the name without it ("455 N Franklin St") */
+            const char *rest = g->tok[i + 1].s;
+            if (j - i >= 3)
+                text_key(g, rest, (int)(end - rest), (size_t)(end - rest) + 1, &tk);
+            return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
+        }
     for (size_t d = 0; d < 4; d++) {
         char text[KEY_MAX + 16];
         int m = snprintf(text, sizeof(text), "%s %.*s", directionals[d], (int)(end - start), start);

@@ -298,6 +298,9 @@ int gc_read(struct gctx *g, const struct index *ix, const struct gc_query *q,
             struct gc_result *out);
 int gc_answer_streets(const struct gctx *g, uint32_t *streets, int max);
 
+/* geocode_fuzzy.c: whether the query is read in English (its country's languages, or none). */
+bool gc_reads_english(const struct gctx *g);
+
 /* geocode_cross.c: q, answered in out by the reading rc (below a house, and not a street as
  * written), read as an intersection when its street is two streets' names ("Franklin St &
  * Fulton St, San Francisco"; "and", "at", "@", "/", "und", "Ecke", "et" between them): where the

@@ -193,11 +193,28 @@ void gc_prefetch_numbers(const struct gctx *g, const uint16_t *ord, int n)
         co_pass();
 }
 
+/* Whether hn's suffix is a directional's letter written apart from its number in English
+ * ("455 N Franklin St"): the street's directional, which its data may not have. */
+static bool directional_letter(const struct gctx *g, const struct cand *c, const struct hnum *hn)
+{
+    const struct hyp *h = &g->hyp[c->hyp];
+    return hn->suffix[0] && !hn->suffix[1] && strchr("nsew", hn->suffix[0]) && h->hn_len >= 3 &&
+           h->hn_raw[h->hn_len - 2] == ' ' && gc_reads_english(g);
+}
+
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c)
 {
     if (address_point(g, s, hn, c))
         return 2;
+    if (directional_letter(g, c, hn)) { /* the number without it, at a lower match quality */
+        struct hnum bare = *hn;
+        bare.suffix[0] = '\0';
+        if (address_point(g, s, &bare, c)) {
+            c->mq_hn = 0.9;
+            return 2;
+        }
+    }
     if (hn->is_slash && hn->number2 >= 0)
         return 0; /* a Czech pair that is not there: no guessing */
     /* Address ranges (TIGER, addr:interpolation) say the number exists; address points alone
