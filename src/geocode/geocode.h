@@ -127,6 +127,7 @@ struct gc_candidate {
     enum gc_code code;
     double relevance;         /* 0..1 (geocode_resolve.c, gc_relevance) */
     double mq[MQ__COUNT];     /* 0..1, or -1 when the field was not in the query */
+    double mq_street2;        /* an intersection's second street's (mq[MQ_STREET]: its first's) */
     double words_over;        /* free text: the share of its words no field accounts for */
     double distance;          /* reverse: metres from the query point; else -1 */
     const char *house_number; /* strings point into the index or into number_buf */

@@ -405,10 +405,12 @@ static void cross_out(struct gctx *g, const struct ix_street *sa, const struct i
     o->code = GC_EXACT;
     for (int i = 0; i < MQ__COUNT; i++) /* the town's parts as the side that named them read */
         o->mq[i] = b->mq[i] >= 0 ? b->mq[i] : a->mq[i];
-    o->mq[MQ_STREET] = fmin(a->mq[MQ_STREET], b->mq[MQ_STREET]);
+    o->mq[MQ_STREET] = fmin(a->mq[MQ_STREET], b->mq[MQ_STREET]); /* the relevance's */
     o->mq[MQ_HOUSENUMBER] = -1;
     o->words_over = fmax(a->words_over, b->words_over);
     o->relevance = gc_relevance(o);
+    o->mq[MQ_STREET] = a->mq[MQ_STREET]; /* each street's, as written: "streets": [a, b] */
+    o->mq_street2 = b->mq[MQ_STREET];
     gc_location_id(o->location_id, sizeof(o->location_id), 'X', sa->id, sb->id);
 }
 

@@ -841,6 +841,7 @@ void gc_init_out(struct gc_candidate *o)
     memset(o, 0, sizeof(*o));
     for (int i = 0; i < MQ__COUNT; i++)
         o->mq[i] = -1;
+    o->mq_street2 = -1;
     o->distance = -1;
     o->house_number = o->street = o->district = o->city = o->postcode = o->county = o->state = "";
 }

@@ -277,7 +277,12 @@ static const char *value_of(struct batch_scratch *s, enum outcol col, const stru
     case OC_MQ_COUNTY:
     case OC_MQ_CITY:
     case OC_MQ_DISTRICT:
-    case OC_MQ_STREET:
+    case OC_MQ_STREET: /* one column: an intersection's lower of its two streets' */
+        fmt_quality(tmp, cap,
+                    c->level == GL_INTERSECTION && c->mq_street2 >= 0
+                        ? fmin(c->mq[MQ_STREET], c->mq_street2)
+                        : c->mq[MQ_STREET]);
+        return tmp;
     case OC_MQ_HOUSENUMBER:
     case OC_MQ_BUILDING:
     case OC_MQ_POSTALCODE:

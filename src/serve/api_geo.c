@@ -443,9 +443,11 @@ void aj_scores(struct api_json *j, const struct gc_candidate *c, const char *con
         double v = c->mq[f];
         if (v < 0 || !key[f])
             continue;
-        if (f == MQ_STREET) {
+        if (f == MQ_STREET) { /* an array: an intersection's two streets */
             aj_open(j, key[f], '[');
             aj_num(j, NULL, v, 2);
+            if (c->level == GL_INTERSECTION && c->mq_street2 >= 0)
+                aj_num(j, NULL, c->mq_street2, 2);
             aj_close(j, ']');
         } else
             aj_num(j, key[f], v, 2);
