@@ -393,7 +393,6 @@ static void cross_out(struct gctx *g, const struct ix_street *sa, const struct i
     const struct ix_street *town = *ix_str(v, sb->city) || !*ix_str(v, sa->city) ? sb : sa;
     gc_init_out(o);
     gc_fill_from_street(v, o, town);
-    gc_postcode_town_out(v, o);
     snprintf(o->street_buf, sizeof(o->street_buf), "%s & %s", ix_str(v, sa->name),
              ix_str(v, sb->name));
     o->street = o->street_buf;
@@ -401,6 +400,7 @@ static void cross_out(struct gctx *g, const struct ix_street *sa, const struct i
     o->lon = o->nav_lon = lon;
     gc_set_view(o, 100);
     o->level = GL_INTERSECTION;
+    gc_postcode_town_out(g->ix, o);
     o->type = GT_NONE;
     o->code = GC_EXACT;
     for (int i = 0; i < MQ__COUNT; i++) /* the town's parts as the side that named them read */

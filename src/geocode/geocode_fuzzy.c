@@ -419,22 +419,21 @@ static int directional_streets(struct gctx *g, int i, int j, const char *key, si
     int fl = g->tok[i].len < sizeof(first)
                  ? norm_fold(g->tok[i].s, g->tok[i].len, first, sizeof(first))
                  : 0;
+    bool has_one = false; /* "N", "North" */
+    for (size_t d = 0; d < 4 && fl > 0; d++)
+        has_one |= fl == 1 ? first[0] == directionals[d][0] : strcmp(first, directionals[d]) == 0;
     struct text_keys tk = {.n = 0};
-    for (size_t d = 0; d < 4; d++)
-        if ((fl == 1 && first[0] == directionals[d][0]) ||
-            (fl > 1 && strncmp(first, directionals[d], (size_t)fl) == 0 &&
-             (size_t)fl == strlen(directionals[d]))) {
-            /* it has one the data may not: the name without it ("455 N Franklin St") */
-            const char *rest = g->tok[i + 1].s;
-            if (j - i >= 3)
-                text_key(g, rest, (int)(end - rest), (size_t)(end - rest) + 1, &tk);
-            return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
-        }
-    for (size_t d = 0; d < 4; d++) {
-        char text[KEY_MAX + 16];
-        int m = snprintf(text, sizeof(text), "%s %.*s", directionals[d], (int)(end - start), start);
-        text_key(g, text, m, sizeof(text), &tk);
+    char text[KEY_MAX + 16];
+    if (has_one && j - i >= 3) { /* one the data may not have: without it ("455 N Franklin St") */
+        const char *rest = g->tok[i + 1].s;
+        text_key(g, text, snprintf(text, sizeof(text), "%.*s", (int)(end - rest), rest),
+                 sizeof(text), &tk);
     }
+    for (size_t d = 0; d < 4 && !has_one; d++)
+        text_key(
+            g, text,
+            snprintf(text, sizeof(text), "%s %.*s", directionals[d], (int)(end - start), start),
+            sizeof(text), &tk);
     return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 

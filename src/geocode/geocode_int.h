@@ -529,10 +529,12 @@ void gc_init_out(struct gc_candidate *o);
 /* The address, street and areas of s into o. */
 void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,
                          const struct ix_street *s);
-/* An answer whose street the data gives no town or district (an OpenAddresses row without
- * CITY) takes the town of its postcode in its country (the town most of the postcode's
- * addresses name); o's postcode as it will be output. */
-void gc_postcode_town_out(const struct index_view *v, struct gc_candidate *o);
+/* The town of postcode pc (any form) in country cc, as the index names it (the town most of
+ * its addresses name), or "". An answer at street level or finer whose street the data gives
+ * no town or district (an OpenAddresses row without CITY) takes its postcode's: o as it will
+ * be output, its postcode final. */
+const char *gc_postcode_city(const struct index *ix, const char *pc, const char cc[2]);
+void gc_postcode_town_out(const struct index *ix, struct gc_candidate *o);
 /* Place pl (a city, or a district of one) and postcode p as answers: position, names, map
  * view and locationId (match qualities, code and relevance are the caller's). */
 void gc_place_out(const struct index_view *v, const struct ix_place *pl, struct gc_candidate *o);

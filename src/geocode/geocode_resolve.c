@@ -264,7 +264,7 @@ void gc_emit_cand(struct gctx *g, const struct cand *c, struct gc_candidate *o)
         if (s->max_lat == s->min_lat && s->max_lon == s->min_lon)
             gc_set_view(o, 100);
     }
-    gc_postcode_town_out(v, o);
+    gc_postcode_town_out(g->ix, o);
     const struct gc_query *q = g->q;
     o->mq[MQ_STREET] = gc_street_quality(g, c);
     if (h->has_hn || !is_blank(q->house_number))
@@ -805,25 +805,23 @@ void gc_fill_from_street(const struct index_view *v, struct gc_candidate *o,
     o->country[2] = '\0';
 }
 
-void gc_postcode_town_out(const struct index_view *v, struct gc_candidate *o)
+const char *gc_postcode_city(const struct index *ix, const char *pc, const char cc[2])
 {
+    const struct index_view *v = index_view(ix);
     char key[32];
-    if (*o->city || *o->district || !*o->postcode || !o->country[0] ||
-        !norm_postcode(o->postcode, strlen(o->postcode), false, key, sizeof(key)))
-        return;
-    size_t lo = 0, hi = v->n_postcodes; /* sorted by key, then country */
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (strcmp(ix_str(v, v->postcodes[m].key), key) < 0)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    for (; lo < v->n_postcodes && strcmp(ix_str(v, v->postcodes[lo].key), key) == 0; lo++)
-        if (memcmp(v->postcodes[lo].country, o->country, 2) == 0) {
-            o->city = ix_str(v, v->postcodes[lo].city);
-            return;
-        }
+    size_t kl = *pc ? norm_postcode(pc, strlen(pc), false, key, sizeof(key)) : 0;
+    for (uint32_t e = kl ? index_postcode_first(ix, key, kl) : IX_NONE;
+         e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
+         e++)
+        if (memcmp(v->postcodes[e].country, cc, 2) == 0)
+            return ix_str(v, v->postcodes[e].city);
+    return "";
+}
+
+void gc_postcode_town_out(const struct index *ix, struct gc_candidate *o)
+{
+    if (o->level >= GL_STREET && !*o->city && !*o->district && o->country[0])
+        o->city = gc_postcode_city(ix, o->postcode, o->country);
 }
 
 void gc_set_view(struct gc_candidate *o, double radius_m)

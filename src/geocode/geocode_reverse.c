@@ -296,7 +296,6 @@ static int range_out(const struct index_view *v, uint32_t si, double lat, double
     o->lat = o->nav_lat = plat;
     o->lon = o->nav_lon = plon;
     gc_range_house_out(v, s, it, n, o);
-    gc_postcode_town_out(v, o);
     o->level = GL_HOUSENUMBER;
     o->type = GT_INTERPOLATED;
     o->distance = geo_approx_distance_m(lat, lon, plat, plon);
@@ -348,7 +347,6 @@ static int nearest_street(const struct index_view *v, double lat, double lon, do
     const struct ix_street *s = &v->streets[best];
     gc_init_out(o);
     gc_fill_from_street(v, o, s);
-    gc_postcode_town_out(v, o);
     o->lat = o->nav_lat = blat;
     o->lon = o->nav_lon = blon;
     o->level = GL_STREET;
@@ -414,7 +412,6 @@ static void emit_address(const struct index_view *v, const struct near_addr *n,
     o->house_number = ix_str(v, a->raw);
     if (*ix_str(v, a->postcode))
         o->postcode = ix_str(v, a->postcode);
-    gc_postcode_town_out(v, o);
     o->level = GL_HOUSENUMBER;
     o->type = GT_POINT;
     o->distance = n->d;
@@ -444,6 +441,8 @@ int geocode_reverse(const struct index *ix, double lat, double lon, double radiu
     if (nb == 0 && (nearest_street(v, lat, lon, radius_m, &out->c[0]) ||
                     area_or_city(ix, lat, lon, &out->c[0])))
         out->n = 1;
+    for (int i = 0; i < out->n; i++)
+        gc_postcode_town_out(ix, &out->c[i]);
     return 0;
 }
 

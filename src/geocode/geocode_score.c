@@ -270,34 +270,23 @@ static bool town_beside(struct gctx *g, const struct hyp *h, struct run *r)
  * Into buf (KEY_MAX bytes). */
 static const char *postcode_town(const struct gctx *g, const struct ix_street *s, char *buf)
 {
-    const struct index_view *v = g->v;
     buf[0] = '\0';
     if (s->city_key || s->district_key)
         return buf;
-    const char *pc = g->has_pc && street_has_postcode(g, s) ? g->pc_key : ix_str(v, s->postcode);
-    char key[32];
-    size_t kl = *pc ? norm_postcode(pc, strlen(pc), false, key, sizeof(key)) : 0;
-    for (uint32_t e = kl ? index_postcode_first(g->ix, key, kl) : IX_NONE;
-         e != IX_NONE && e < v->n_postcodes && strcmp(ix_str(v, v->postcodes[e].key), key) == 0;
-         e++) {
-        const struct ix_postcode *p = &v->postcodes[e];
-        const char *city = ix_str(v, p->city);
-        if (memcmp(p->country, s->country, 2) != 0 || !*city)
-            continue;
-        int n = norm_key(city, strlen(city), g->cc_arg, buf, KEY_MAX);
-        if (n <= 0 || !index_town_key_maybe(g->ix, buf, (size_t)n) ||
-            !index_town_prefix_maybe(g->ix, buf, (size_t)n))
-            buf[0] = '\0';
-        break;
-    }
+    const char *pc = g->has_pc && street_has_postcode(g, s) ? g->pc_key : ix_str(g->v, s->postcode);
+    const char *city = gc_postcode_city(g->ix, pc, s->country);
+    int n = *city ? norm_key(city, strlen(city), g->cc_arg, buf, KEY_MAX) : 0;
+    if (n <= 0 || !index_town_key_maybe(g->ix, buf, (size_t)n) ||
+        !index_town_prefix_maybe(g->ix, buf, (size_t)n))
+        buf[0] = '\0';
     return buf;
 }
 
 /* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
- * street's tokens name a town). Sets which field matched. */
+ * street's tokens name a town). pk: s's postcode_town. Sets which field matched. */
 static double locality_match(struct gctx *g, const struct hyp *h, const struct ix_street *s,
-                             struct run *r, bool *is_district)
+                             const char *pk, struct run *r, bool *is_district)
 {
     const struct index_view *v = g->v;
     const char *ck = ix_str(v, s->city_key), *dk = ix_str(v, s->district_key);
@@ -312,8 +301,6 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
         return 0;
     /* a street without a town of its own in its postcode's town: as near as a place of that
      * name, below a street whose data names the town */
-    char pbuf[KEY_MAX];
-    const char *pk = postcode_town(g, s, pbuf);
     if (*pk && strcmp(pk, r->key) == 0)
         return GC_WEIGHTS.locality_near;
     /* A place with that name close to the street (a village within a municipality) that
@@ -392,15 +379,14 @@ static double run_floor(const struct gctx *g, const struct run *r)
     return -w->unexplained * r->ntok;
 }
 
-/* The most run r can add to street s's score: an exact city or district, else a place of
- * that name near the street, else a similar name, else a region where s has a state
- * (run_floor), else unexplained (locality_match, run_is_state). */
-static double run_bound(const struct gctx *g, const struct ix_street *s, struct run *r)
+/* The most run r can add to street s's score (pk: its postcode_town): an exact city or
+ * district, else a place of that name near the street, else a similar name, else a region
+ * where s has a state (run_floor), else unexplained (locality_match, run_is_state). */
+static double run_bound(const struct gctx *g, const struct ix_street *s, const char *pk,
+                        struct run *r)
 {
     const struct gc_weights *w = &GC_WEIGHTS;
     const char *ck = ix_str(g->v, s->city_key), *dk = ix_str(g->v, s->district_key);
-    char pbuf[KEY_MAX];
-    const char *pk = postcode_town(g, s, pbuf);
     if ((*ck && strcmp(ck, r->key) == 0) || (*dk && strcmp(dk, r->key) == 0))
         return w->locality;
     if ((*pk && strcmp(pk, r->key) == 0) || run_places(g, r) != IX_NONE ||
@@ -427,8 +413,10 @@ double gc_street_bound(struct gctx *g, struct cand *c)
     }
     c->street_score = sc;
     bool state = s->state != 0; /* "": a region the query names cannot fit it */
+    char pbuf[KEY_MAX];
+    const char *pk = h->n_runs ? postcode_town(g, s, pbuf) : "";
     for (int i = 0; i < h->n_runs; i++)
-        sc += run_bound(g, s, &h->runs[i]);
+        sc += run_bound(g, s, pk, &h->runs[i]);
     return sc + (state && g->nregion > 0 ? w->state : 0) + focus_bonus(g, s);
 }
 
@@ -471,10 +459,12 @@ void gc_score_street(struct gctx *g, struct cand *c)
     double sc = c->street_score;
     g->scored++;
     bool other_town = false; /* a locality the query names that is not the street's */
+    char pbuf[KEY_MAX];
+    const char *pk = h->n_runs ? postcode_town(g, s, pbuf) : "";
     for (int i = 0; i < h->n_runs; i++) {
         struct run *r = &h->runs[i];
         bool is_d;
-        double m = locality_match(g, h, s, r, &is_d);
+        double m = locality_match(g, h, s, pk, r, &is_d);
         if (m > 0) {
             sc += w->locality * m;
             c->confirmed = true;

@@ -36,7 +36,6 @@ static void street_out(const struct index_view *v, const struct ix_street *s,
 {
     gc_init_out(o);
     gc_fill_from_street(v, o, s);
-    gc_postcode_town_out(v, o);
     o->lat = o->nav_lat = fix2deg(s->lat);
     o->lon = o->nav_lon = fix2deg(s->lon);
     o->level = GL_STREET;
@@ -169,6 +168,8 @@ int geocode_suggest(const struct index *ix, const struct gc_suggest *q, struct g
             continue;
         out->n = suggest_key(ix, q, key, (size_t)n, out);
     }
+    for (int i = 0; i < out->n; i++)
+        gc_postcode_town_out(ix, &out->c[i]);
     return 0;
 }
 
@@ -379,6 +380,7 @@ int geocode_lookup(const struct index *ix, const struct gc_ids *ids, const char 
     o->distance = -1;
     for (int f = 0; f < MQ__COUNT; f++)
         o->mq[f] = -1;
+    gc_postcode_town_out(ix, o);
     out->n = 1;
     return 0;
 }
