@@ -186,6 +186,34 @@ static void test_header_and_rows(void **state)
     job_free(&j);
 }
 
+/* Each matchQuality column is its own field's quality: a town the postcode contradicts is 0
+ * beside a street and number of 1, a misspelt street below 1 beside a town of 1, a number the
+ * street lacks 0; a field the query did not give stays empty. */
+static void test_match_quality_columns(void **state)
+{
+    (void)state;
+    const char *params[] = {"outcols=matchLevel,matchQualityCountry,matchQualityState,"
+                            "matchQualityCounty,matchQualityCity,matchQualityDistrict,"
+                            "matchQualityStreet,matchQualityHouseNumber,matchQualityBuilding,"
+                            "matchQualityPostalCode",
+                            NULL};
+    struct job j;
+    run_job(&j, params,
+            "recId|searchText\n"
+            "1|Floraweg 13, 9490 Schaan\n"
+            "2|Florawge 13, 9490 Vaduz, Liechtenstein\n"
+            "3|Floraweg 99, Vaduz\n");
+    assert_int_equal(j.rc, 0);
+    assert_string_equal(j.out, "recId|SeqNumber|seqLength|matchLevel|matchQualityCountry|"
+                               "matchQualityState|matchQualityCounty|matchQualityCity|"
+                               "matchQualityDistrict|matchQualityStreet|matchQualityHouseNumber|"
+                               "matchQualityBuilding|matchQualityPostalCode\n"
+                               "1|1|1|houseNumber||||0.00||1.00|1.00||1.00\n"
+                               "2|1|1|houseNumber|1.00|||1.00||0.85|1.00||1.00\n"
+                               "3|1|1|street||||1.00||1.00|0.00||\n");
+    job_free(&j);
+}
+
 /* All structured fields empty (recId set) is FAILED too; trailing zeros of coordinates go. */
 static void test_failed_structured_and_header_false(void **state)
 {
@@ -442,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_include_input_fields),
         cmocka_unit_test(test_outcols_case),
+        cmocka_unit_test(test_match_quality_columns),
         cmocka_unit_test(test_parameter_errors),
         cmocka_unit_test(test_unknown_input_column),
         cmocka_unit_test(test_ambiguous),

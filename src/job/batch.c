@@ -272,17 +272,17 @@ static const char *value_of(struct batch_scratch *s, enum outcol col, const stru
         return gc_type_name(c->type);
     case OC_MATCH_CODE:
         return gc_code_name(c->code);
-    case OC_MQ_COUNTRY:
-    case OC_MQ_STATE:
-    case OC_MQ_COUNTY:
-    case OC_MQ_CITY:
-    case OC_MQ_DISTRICT:
     case OC_MQ_STREET: /* one column: an intersection's lower of its two streets' */
         fmt_quality(tmp, cap,
                     c->level == GL_INTERSECTION && c->mq_street2 >= 0
                         ? fmin(c->mq[MQ_STREET], c->mq_street2)
                         : c->mq[MQ_STREET]);
         return tmp;
+    case OC_MQ_COUNTRY:
+    case OC_MQ_STATE:
+    case OC_MQ_COUNTY:
+    case OC_MQ_CITY:
+    case OC_MQ_DISTRICT:
     case OC_MQ_HOUSENUMBER:
     case OC_MQ_BUILDING:
     case OC_MQ_POSTALCODE:
