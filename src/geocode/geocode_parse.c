@@ -224,7 +224,7 @@ static bool numlike(const char *s, size_t n)
     while (digits < n && isdigit((unsigned char)s[digits]))
         digits++;
     if (digits < n && latin_suffix(s + digits, n - digits))
-        return true; /* "15bis" */
+        return true;    /* "15bis" */
     size_t letters = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -1826,6 +1826,18 @@ static void add_by_postcode(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, d
         add_cand(g, st[k], hyp, q, span_tokens);
 }
 
+/* The streets of [lo, hi) whose data names no town (OpenAddresses rows without CITY), as
+ * candidates of hyp: their postcode's town may be the one the query names (geocode_score.c,
+ * postcode_town). They sort first in their country's part of the run (the empty city key is
+ * offset 0); at most TOWNLESS_MAX of them. */
+static void add_townless(struct gctx *g, uint32_t lo, uint32_t hi, int hyp, double q,
+                         int span_tokens)
+{
+    enum { TOWNLESS_MAX = 8 };
+    for (uint32_t k = lo; k < hi && k < lo + TOWNLESS_MAX && g->v->streets[k].city_key == 0; k++)
+        add_cand(g, k, hyp, q, span_tokens);
+}
+
 /*
  * The streets of the run of equal keys that starts at first, as candidates of hyp. A name in
  * few localities gives them all. A name in many is narrowed by what the query gives first (the
@@ -1859,7 +1871,10 @@ void gc_add_street_run(struct gctx *g, uint32_t first, uint32_t key_hash, int hy
         int before = g->ncand;
         if (g->pc_run != IX_NONE)
             add_by_postcode(g, lo, hi, hyp, q, span_tokens);
+        int by_pc = g->ncand;
         add_by_locality(g, lo, hi, key_hash, hyp, q, span_tokens);
+        if (g->ncand > by_pc) /* a town named: so may be the streets the data gives none */
+            add_townless(g, lo, hi, hyp, q, span_tokens);
         if (g->ncand > before)
             return;
         uint32_t named = sc ? sc->count(sc->ctx, key, klen, g->cc[0] ? g->cc : NULL, WIDE_MAX)
