@@ -427,6 +427,33 @@ static void test_country_prefix_apart(void **state)
     check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A suffix the data does not have on a number it has ("5a", "5 bis", "5a-c" where only 5 is
+ * there) is that house, at house-number quality 0.8: a building on its plot. Never another
+ * suffix's house, and never on a misspelt street (two guesses are no house). */
+static void test_suffix_not_there(void **state)
+{
+    (void)state;
+    const struct rel_case cases[] = {
+        {"Städtle 5, 9490 Vaduz", 1.0},
+        {"Städtle 5a, 9490 Vaduz", 0.95},
+        {"Städtle 5 bis, 9490 Vaduz", 0.95},
+        {"Städtle 5a-c, 9490 Vaduz", 0.95},
+    };
+    check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
+    struct index *ix = set_index("li");
+    struct gc_result *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    struct gc_query q = {.search_text = "Städtle 5a, 9490 Vaduz", .max_results = 1};
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_true(fabs(res->c[0].mq[MQ_HOUSENUMBER] - 0.8) < 1e-9);
+    q.search_text = "Stätle 5a, 9490 Vaduz";
+    assert_int_equal(geocode_forward(ix, &q, res), 0);
+    assert_int_equal(res->n, 1);
+    assert_int_equal(res->c[0].level, GL_STREET);
+    free(res);
+}
+
 static void test_odd_inputs(void **state)
 {
     (void)state;
@@ -659,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_relevance_counts_words_over),
         cmocka_unit_test(test_delivery_mark_set_aside),
         cmocka_unit_test(test_country_prefix_apart),
+        cmocka_unit_test(test_suffix_not_there),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_text_made_plain),
         cmocka_unit_test(test_reverse_near_address),

@@ -55,6 +55,7 @@ struct gc_weights {
     double state;            /* a run names the street's state */
     double unexplained;      /* per token of a run that nothing explains (subtracted) */
     double point;            /* the house number found as an address point */
+    double point_plain;      /* ... its plain number's, the query's suffix not there */
     double interpolated;     /* the house number interpolated */
     double focus;            /* the street is in the countryFocus country */
     double min_score;        /* a candidate below this is dropped */
@@ -76,6 +77,7 @@ struct gc_weights {
     double hn_postcode;     /* the address point has the query's postcode */
     double hn_series_miss;  /* one is a Czech evidence number ("ev. 12"), the other not */
     double hn_sure;         /* at or above this the house number's match quality is 1, else 0.9 */
+    double hn_plain;        /* the plain number's match quality, the query's suffix not there */
 };
 
 static const struct gc_weights GC_WEIGHTS = {
@@ -93,6 +95,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .state = 0.3,
     .unexplained = 0.6,
     .point = 1.5,
+    .point_plain = 1.0,
     .interpolated = 0.5,
     .focus = 0.2,
     .min_score = 3.0,
@@ -112,6 +115,7 @@ static const struct gc_weights GC_WEIGHTS = {
     .hn_postcode = 0.2,
     .hn_series_miss = 1.5,
     .hn_sure = 4,
+    .hn_plain = 0.8,
 };
 
 /* One free-form token: a run of bytes between spaces and commas. */
@@ -505,7 +509,8 @@ void gc_point_along(const struct ix_point *pt, uint32_t count, double frac, doub
  * range's postcode, location id and view (forward and reverse geocoding alike). */
 void gc_range_house_out(const struct index_view *v, const struct ix_street *s,
                         const struct ix_interp *it, long n, struct gc_candidate *o);
-/* Resolve hn on street s into c. Return 2 (address point), 1 (interpolated), 0 (not found). */
+/* Resolve hn on street s into c. Return 2 (address point), 3 (the point of its plain number:
+ * the query's suffix is not there), 1 (interpolated), 0 (not found). */
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c);
 /* Write candidate c as output o. */

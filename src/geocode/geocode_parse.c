@@ -225,7 +225,7 @@ static bool numlike(const char *s, size_t n)
         digits++;
     if (digits < n && latin_suffix(s + digits, n - digits))
         return true;    /* "15bis" */
-    size_t letters = 0;
+    size_t letters = 0; /* in one part between dashes: "8a-c" is a range of letters */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '/' && i + 1 < n && isalpha((unsigned char)s[i + 1]))
@@ -234,11 +234,15 @@ static bool numlike(const char *s, size_t n)
             letters++;
         else if (c >= 0x80)
             continue; /* its continuation bytes */
-        else if (!isdigit(c) && c != '/' && c != '-')
+        else if (c == '-')
+            letters = 0;
+        else if (!isdigit(c) && c != '/')
+            return false;
+        /* "12a" is a number with a letter; "10th" (an ordinal) belongs to a street name */
+        if (letters > 1)
             return false;
     }
-    /* "12a" is a number with a letter; "10th" (an ordinal) belongs to a street name */
-    return letters <= 1;
+    return true;
 }
 
 /* Whether token k is a Latin suffix of the number before it ("15 bis"): not when a number
@@ -461,9 +465,37 @@ static bool prefix_glued(const char *s, const char *p)
     return p - s >= 2 && norm_hnum_prefix(s, (size_t)(p - s));
 }
 
+/* Whether the n bytes at s are an ordinal's ending of three letters or more ("1ère", "2ème",
+ * "3ième", "1ste", "2nde", "1era"), any case. */
+static bool ordinal_ending(const char *s, size_t n)
+{
+    static const char *const ends[] = {"eme",         "\xc3\xa8me", "\xc3\x88ME", "ieme",
+                                       "i\xc3\xa8me", "ere",        "\xc3\xa8re", "\xc3\x88RE",
+                                       "ste",         "nde",        "era",        "ero"};
+    for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++)
+        if (strlen(ends[k]) == n && strncasecmp(s, ends[k], n) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the bytes [s, p), before a letter at p, are a house number glued to the word that
+ * follows, of three letters or more: "327Fulton" is 327 and Fulton; "12a", "10th", "3OG",
+ * "15bis" and "1ère" stay one token. */
+static bool number_glued(const char *s, const char *p)
+{
+    for (const char *d = s; d < p; d++)
+        if (!isdigit((unsigned char)*d))
+            return false;
+    size_t n = 0;
+    while (isalpha((unsigned char)p[n]) || ((unsigned char)p[n] >= 0x80 && p[n + 1]))
+        n++;
+    return p > s && n >= 3 && !latin_suffix(p, n) && !ordinal_ending(p, n);
+}
+
 /*
  * The query's tokens: split at white space and part separators (and before a glued number, or
- * after a word that announces one, prefix_glued), each without the quotation marks and
+ * after a word that announces one, prefix_glued, or after a number glued to a word,
+ * number_glued), each without the quotation marks and
  * brackets around it ("(6ème", "«Le", "Forum»"); a token of those alone is none, and a dash
  * between words ends a part as a comma does ("28 Boulevard Princesse Charlotte – Immeuble « Le
  * Forum »").
@@ -480,7 +512,9 @@ static void tokenize(struct gctx *g, const char *text)
         const char *s = p;
         while (*p && !isspace((unsigned char)*p) && !part_sep(*p) &&
                !(isdigit((unsigned char)*p) && p > s && !isdigit((unsigned char)p[-1]) &&
-                 (norm_word_glued(s, p) || prefix_glued(s, p))))
+                 (norm_word_glued(s, p) || prefix_glued(s, p))) &&
+               !(p > s && isdigit((unsigned char)p[-1]) && !isdigit((unsigned char)*p) &&
+                 number_glued(s, p)))
             p++;
         size_t n = (size_t)(p - s), l;
         while ((l = word_mark(s, n, true)) > 0)
@@ -1927,13 +1961,55 @@ static bool tok_is(struct gctx *g, uint8_t *memo, int k)
     return memo[k] == 2;
 }
 
-/* The house-number token for a street span: adjacent first, else the first free number. */
+/* The value of token k when it is digits alone, else -1. */
+static long plain_number(const struct gctx *g, int k)
+{
+    const struct token *t = &g->tok[k];
+    long v = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        if (!isdigit((unsigned char)t->s[i]) || i >= 6)
+            return -1;
+        v = v * 10 + (t->s[i] - '0');
+    }
+    return t->len ? v : -1;
+}
+
+/* Whether tokens a and b (a < b) are the two ends of a range of house numbers written apart:
+ * "329 - 331", "329 – 331", "329 & 331" (the dash is no token: a dash ends a part), the
+ * second above the first by at most 100. */
+static bool range_apart(const struct gctx *g, int a, int b)
+{
+    long x = plain_number(g, a), y = plain_number(g, b);
+    if (x < 0 || y <= x || y - x > 100 || g->tok[a].used || g->tok[b].used)
+        return false;
+    if (b == a + 2)
+        return g->tok[a + 1].len == 1 && g->tok[a + 1].s[0] == '&' && !g->tok[a + 1].used &&
+               !g->tok[a].comma_after && !g->tok[a + 1].comma_after;
+    if (b != a + 1)
+        return false;
+    const char *p = g->tok[a].s + g->tok[a].len, *e = g->tok[b].s;
+    while (p < e && *p == ' ')
+        p++;
+    while (e > p && e[-1] == ' ')
+        e--;
+    return word_dash(p, (size_t)(e - p));
+}
+
+/* The house-number token for a street span: adjacent first (the one before the street when
+ * the one after is in a part of its own, or in English, where the number comes first: "11 New
+ * Square, 4", "327 Fulton St 4"), else the first free number. */
 void gc_pick_number(struct gctx *g, struct hyp *h)
 {
     int best = -1;
-    if (h->span_j < g->ntok && g->tok[h->span_j].numlike && !g->tok[h->span_j].used)
+    bool after = h->span_j < g->ntok && g->tok[h->span_j].numlike && !g->tok[h->span_j].used;
+    bool before = h->span_i > 0 && g->tok[h->span_i - 1].numlike && !g->tok[h->span_i - 1].used;
+    if (after && before && !g->tok[h->span_i - 1].comma_after &&
+        (g->tok[h->span_j - 1].comma_after || gc_reads_english(g)) &&
+        !range_apart(g, h->span_i - 1, h->span_j))
+        best = h->span_i - 1;
+    else if (after)
         best = h->span_j;
-    else if (h->span_i > 0 && g->tok[h->span_i - 1].numlike && !g->tok[h->span_i - 1].used)
+    else if (before)
         best = h->span_i - 1;
     else
         for (int k = 0; k < g->ntok && best < 0; k++)
@@ -1952,14 +2028,24 @@ void gc_pick_number(struct gctx *g, struct hyp *h)
     if (start > 0 && (start - 1 < h->span_i || start - 1 >= h->span_j) && !g->tok[start - 1].used &&
         !g->tok[start - 1].numlike && tok_is(g, g->tok_prefix, start - 1))
         start--;
+    /* a range written apart: "329 - 331 Railway Avenue", "Hauptstraße 12 & 14" */
+    for (int a = best - 1; a >= best - 2 && a >= 0 && start == best; a--)
+        if ((best < h->span_i || a >= h->span_j) && range_apart(g, a, best))
+            start = a;
+    int range_end = -1;
+    for (int b = best + 1; b <= best + 2 && start == best && range_end < 0; b++)
+        if (b < g->ntok && (b < h->span_i || best >= h->span_j) && range_apart(g, best, b))
+            range_end = b + 1;
     /* What follows the number and belongs to it: a single letter ("12 a"), a fraction ("226
      * 1/2"), unit text after a slash ("13/Top 3"), or a unit word and its number ("12 Apt 3",
      * "12 #3"). */
     int end = best + 1;
     const struct token *t = &g->tok[best];
-    if (end < g->ntok && end != h->span_i && !t->comma_after &&
-        ((g->tok[end].len == 1 && isalpha((unsigned char)g->tok[end].s[0])) ||
-         number_suffix(g, end) || is_fraction(&g->tok[end])))
+    if (range_end > 0)
+        end = range_end;
+    else if (end < g->ntok && end != h->span_i && !t->comma_after &&
+             ((g->tok[end].len == 1 && isalpha((unsigned char)g->tok[end].s[0])) ||
+              number_suffix(g, end) || is_fraction(&g->tok[end])))
         end++;
     else if (memchr(t->s, '/', t->len) && !isdigit((unsigned char)t->s[t->len - 1]) &&
              end < g->ntok && end != h->span_i && g->tok[end].numlike)

@@ -217,6 +217,22 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
     }
     if (hn->is_slash && hn->number2 >= 0)
         return 0; /* a Czech pair that is not there: no guessing */
+    if (hn->suffix[0] && !hn->is_slash && c->street_q >= GC_WEIGHTS.optional_words) {
+        /* "97a", "11 bis", "12 1/2", "8a-c" where the data has only the plain number: a
+         * building on that house's plot, or the house itself written with its entrance; the
+         * plain number's point, less sure (never another suffix's: 53b is not 53a). Only on
+         * a street named as the data names it: two guesses are no house. */
+        struct hnum bare = *hn;
+        bare.suffix[0] = bare.suffix2[0] = '\0';
+        if (bare.is_range && bare.number2 == bare.number) {
+            bare.is_range = false;
+            bare.number2 = -1;
+        }
+        if (address_point(g, s, &bare, c)) {
+            c->mq_hn = GC_WEIGHTS.hn_plain;
+            return 3;
+        }
+    }
     /* Address ranges (TIGER, addr:interpolation) say the number exists; address points alone
      * do not: a number missing between two points is a house the map does not have (yet), and
      * a position guessed between its neighbours would be house level without evidence (the

@@ -522,8 +522,8 @@ void gc_score_number(struct gctx *g, struct cand *c)
     double sc = c->street_score;
     if (h->has_hn) {
         int r = gc_resolve_number(g, s, &h->hn, c);
-        if (r == 2) {
-            sc += w->point;
+        if (r == 2 || r == 3) {
+            sc += r == 2 ? w->point : w->point_plain;
             c->level = GL_HOUSENUMBER;
             c->type = GT_POINT;
         } else if (r == 1) {

@@ -359,7 +359,7 @@ int norm_hnum(const char *in, size_t len, struct hnum *out)
             h.is_slash = true;
             i += 2;
             i += take_suffix(t, n, i, h.suffix2, sizeof(h.suffix2));
-        } else if ((p == '-' || p == ';') && nx->type == HT_NUM && nx->num >= 0) {
+        } else if ((p == '-' || p == ';' || p == '&') && nx->type == HT_NUM && nx->num >= 0) {
             h.number2 = nx->num;
             h.is_range = true;
             i += 2;
