@@ -59,6 +59,7 @@ static struct set SETS[] = {
     {"baltimore", {"osm/valhalla-baltimore.osm.pbf"}, NULL},
     {"london", {"osm/valhalla-bench-london.osm.pbf"}, NULL},
     {"munich", {"osm/valhalla-bench-munchen.osm.pbf"}, NULL},
+    {"dreieich", {"osm/brouter-dreieich.osm.gz"}, NULL},
     /* one main country (at least 80 % of the addresses: gc_main_country) and another */
     {"li_sf",
      {"osm/liechtenstein-2026-03-29.osm.pbf", "openaddresses/us-ca-san-francisco-excerpt.csv"},
@@ -679,6 +680,7 @@ int main(void)
         {"test_cases_baltimore", test_cases, NULL, NULL, "baltimore"},
         {"test_cases_london", test_cases, NULL, NULL, "london"},
         {"test_cases_munich", test_cases, NULL, NULL, "munich"},
+        {"test_cases_dreieich", test_cases, NULL, NULL, "dreieich"},
         {"test_cases_li_sf", test_cases, NULL, NULL, "li_sf"},
         {"test_cases_prague_monaco", test_cases, NULL, NULL, "prague_monaco"},
         cmocka_unit_test(test_maxresults_caps),

@@ -726,6 +726,20 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
  * spans that name a place beside other words, nor those inside one. The nearer part of the search
  * for every span first; the farther part (far) for the spans where it found nothing near. A span
  * ends at a comma. */
+/* Whether tokens [i, j) are already a street as written that the query's postcode or town
+ * confirms: then no misspelling of it is read. "Eichenweg 4, 63303 Dreieich-Dreieichenhain"
+ * is Eichenweg, though Eschenweg, one edit away, lies nearer the place the town names. */
+static bool span_confirmed(const struct gctx *g, int i, int j)
+{
+    for (int k = 0; k < g->ncand; k++) {
+        const struct cand *c = &g->cand[k];
+        const struct hyp *h = &g->hyp[c->hyp];
+        if (c->confirmed && c->street_q >= 1 && h->span_i == i && h->span_j == j)
+            return true;
+    }
+    return false;
+}
+
 void gc_parse_free_fuzzy(struct gctx *g, bool far)
 {
     if (!far) {
@@ -744,7 +758,7 @@ void gc_parse_free_fuzzy(struct gctx *g, bool far)
             words += g->tok[j - 1].len > 3;
             if (words > 4)
                 break;
-            if (!fuzzy_span(g, i, j, far))
+            if (!span_confirmed(g, i, j) && !fuzzy_span(g, i, j, far))
                 return;
             if (g->tok[j - 1].comma_after)
                 break;

@@ -285,6 +285,20 @@ static const char *postcode_town(const struct gctx *g, const struct ix_street *s
 /* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
  * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
  * street's tokens name a town). pk: s's postcode_town. Sets which field matched. */
+/* Whether free-text run r is one word that opens with town key ck and a hyphen: a German
+ * "Stadt-Ortsteil" ("Dreieich-Dreieichenhain"). */
+static bool hyphen_town(const struct gctx *g, const struct run *r, const char *ck)
+{
+    size_t n = strlen(ck);
+    if (r->first < 0 || r->ntok != 1 || r->klen <= n || memcmp(r->key, ck, n) != 0)
+        return false;
+    const struct token *t = &g->tok[r->first];
+    const char *hy = memchr(t->s, '-', t->len);
+    char k[KEY_MAX];
+    return hy && norm_key(t->s, (size_t)(hy - t->s), g->cc_arg, k, sizeof(k)) == (int)n &&
+           memcmp(k, ck, n) == 0;
+}
+
 static double locality_match(struct gctx *g, const struct hyp *h, const struct ix_street *s,
                              const char *pk, struct run *r, bool *is_district)
 {
@@ -314,6 +328,10 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
         *is_district = a.district;
         return GC_WEIGHTS.locality_near;
     }
+    /* the town and its part joined by a hyphen ("Dreieich-Dreieichenhain", a place's name of
+     * its own too): the town's similar name */
+    if (*ck && hyphen_town(g, r, ck))
+        return GC_WEIGHTS.locality_similar;
     /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
      * another town's own name ("Triesen" is not "Triesenberg") */
     double m = 0;
