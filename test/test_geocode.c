@@ -428,6 +428,23 @@ static void test_country_prefix_apart(void **state)
     check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Words that are no part of the address cost no relevance: a telephone or mail address
+ * inside the last part (after the postcode, no comma), a note in round brackets. A town's own
+ * brackets stay its name's ("Frankfurt (Oder)", world_cities.tsv). */
+static void test_notes_set_aside(void **state)
+{
+    (void)state;
+    const struct rel_case cases[] = {
+        {"Städtle 5, 9490 Vaduz", 1.0},
+        {"Städtle 5, 9490 Vaduz Tel. +423 123 45 67", 1.0},
+        {"Städtle 5, 9490 Vaduz Tel: 0041 79 123 45 67", 1.0},
+        {"Städtle 5, 9490 Vaduz E-Mail info@example.li", 1.0},
+        {"Städtle 5, 9490 Vaduz (beim Rathaus)", 1.0},
+        {"Städtle 5 (2. Stock links), 9490 Vaduz", 1.0},
+    };
+    check_relevance("li", cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* A suffix the data does not have on a number it has ("5a", "5 bis", "5a-c" where only 5 is
  * there) is that house, at house-number quality 0.8: a building on its plot. Never another
  * suffix's house, and never on a misspelt street (two guesses are no house). */
@@ -689,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_delivery_mark_set_aside),
         cmocka_unit_test(test_country_prefix_apart),
         cmocka_unit_test(test_suffix_not_there),
+        cmocka_unit_test(test_notes_set_aside),
         cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_text_made_plain),
         cmocka_unit_test(test_reverse_near_address),

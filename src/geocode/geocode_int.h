@@ -125,6 +125,7 @@ struct token {
     bool numlike; /* looks like a house number */
     bool used;    /* consumed as postcode or country */
     bool comma_after;
+    bool paren_open, paren_close; /* written right after '(' / before ')' */
 };
 
 /* A locality run: tokens not otherwise explained, between commas (or one structured field). */

@@ -517,10 +517,15 @@ static void tokenize(struct gctx *g, const char *text)
                  number_glued(s, p)))
             p++;
         size_t n = (size_t)(p - s), l;
-        while ((l = word_mark(s, n, true)) > 0)
+        bool paren_open = false, paren_close = false;
+        while ((l = word_mark(s, n, true)) > 0) {
+            paren_open |= *s == '(';
             s += l, n -= l;
-        while ((l = word_mark(s, n, false)) > 0)
+        }
+        while ((l = word_mark(s, n, false)) > 0) {
+            paren_close |= s[n - 1] == ')';
             n -= l;
+        }
         const char *q = p;
         while (*q && (*q == ' ' || *q == '\t'))
             q++;
@@ -535,6 +540,8 @@ static void tokenize(struct gctx *g, const char *text)
         t->numlike = numlike(s, t->len);
         t->used = false;
         t->comma_after = part_sep(*q);
+        t->paren_open = paren_open;
+        t->paren_close = paren_close;
     }
     /* what separates two tokens is white space, a part separator, or nothing before a glued
      * number (norm_word_glued): norm_words' condition */
@@ -969,6 +976,51 @@ static int name_lines(struct gctx *g, int *aside)
     return n;
 }
 
+/* Whether token k, a contact word inside a part, opens a telephone number or a mail address
+ * ("... London EC4Y 1DH Tel: 020 7946 0018"): the token after it opens with '+' or a digit and
+ * the rest of the part holds six digits or more, or an '@'. ("Mobile AL 36602" is a town.) */
+static bool contact_inside(const struct gctx *g, const unsigned *kinds, int k)
+{
+    if (k == 0 || k + 1 >= g->ntok || g->tok[k - 1].comma_after || g->tok[k].comma_after ||
+        !(kinds[k] & NORM_SEG_CONTACT))
+        return false;
+    const struct token *t = &g->tok[k + 1];
+    bool opens = t->s[0] == '+' || isdigit((unsigned char)t->s[0]);
+    int digits = 0;
+    for (int j = k + 1; j < g->ntok; j++) {
+        const struct token *u = &g->tok[j];
+        if (memchr(u->s, '@', u->len))
+            return true;
+        for (size_t i = 0; i < u->len; i++)
+            digits += isdigit((unsigned char)u->s[i]) != 0;
+        if (u->comma_after)
+            break;
+    }
+    return opens && digits >= 6;
+}
+
+/* A note in round brackets of two words or more ("(leave at door)", "(near the corner)")
+ * that is no address's part (part_of_address: "(Vaduz Zentrum)" keeps; "Halle (Saale)" is one
+ * word): made a part of its own, its tokens' flags in note[]. */
+static void bracket_notes(struct gctx *g, bool *note)
+{
+    for (int i = 0; i < g->ntok; i++) {
+        if (!g->tok[i].paren_open || g->tok[i].paren_close)
+            continue;
+        int j = i + 1;
+        while (j < g->ntok && j - i < MAX_SPAN && !g->tok[j].paren_close && !g->tok[j].paren_open)
+            j++;
+        if (j >= g->ntok || !g->tok[j].paren_close || part_of_address(g, i, j + 1))
+            continue;
+        for (int k = i; k <= j; k++)
+            note[k] = true;
+        if (i > 0)
+            g->tok[i - 1].comma_after = true;
+        g->tok[j].comma_after = true;
+        i = j;
+    }
+}
+
 /* Set aside (mark used) the parts of an address block that are not the address: recipient,
  * company and department lines, building/floor/unit text, name lines. At least one word
  * stays. */
@@ -982,11 +1034,16 @@ static void set_aside_parts(struct gctx *g)
         kinds[k] = seg_kinds(&g->tok[k]);
         any_unit |= (kinds[k] & NORM_SEG_UNIT) != 0 || ordinal_token(&g->tok[k]);
     }
+    for (int k = 1; k < g->ntok; k++) /* a telephone inside a part opens a part of its own */
+        if (contact_inside(g, kinds, k))
+            g->tok[k - 1].comma_after = true;
+    bool note[MAX_TOKENS] = {false};
+    bracket_notes(g, note);
     for (int a = 0; a < g->ntok;) {
         int b = a + 1;
         while (b < g->ntok && !g->tok[b - 1].comma_after)
             b++;
-        int c = aside_count(g, kinds, a, b, a == 0);
+        int c = note[a] ? b - a : aside_count(g, kinds, a, b, a == 0);
         int first = n;
         for (int k = a; k < a + c; k++)
             aside[n++] = k;
