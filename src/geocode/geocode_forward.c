@@ -329,6 +329,54 @@ static void resolve_numbers(struct gctx *g)
     }
 }
 
+/*
+ * The house number on another part of the best street. The data may split one street by
+ * locality (OSM houses whose addr:city is a neighbourhood: London's Whitecross Street under
+ * London and Smithfield, Baltimore's Gough Street under Baltimore and Highlandtown), and the
+ * query's town or postcode then finds the part without the house. When the best kept answer is
+ * such a street without the number asked, the parts of its name within STREET_GAP_M of it (a
+ * run of at most SIBLING_RUN_MAX) are asked for the number; a house found there is the answer,
+ * with the best street's evidence, its town as near (the house's own part names another).
+ */
+#define SIBLING_RUN_MAX 64
+
+static void house_on_sibling(struct gctx *g)
+{
+    struct cand *b = NULL;
+    for (int i = 0; i < g->ncand; i++) {
+        struct cand *c = &g->cand[i];
+        if (c->resolved && kept(c) && (!b || c->score > b->score))
+            b = c;
+    }
+    if (!b || b->level >= GL_HOUSENUMBER || !g->hyp[b->hyp].has_hn || b->street_q < 1)
+        return;
+    const struct index_view *v = g->v;
+    const struct ix_street *bs = &v->streets[b->street];
+    const char *key = ix_str(v, bs->key);
+    uint32_t first = index_street_first(g->ix, key, strlen(key));
+    uint32_t end = first == IX_NONE ? first : index_street_run_end(g->ix, first);
+    if (first == IX_NONE || end - first > SIBLING_RUN_MAX)
+        return;
+    for (uint32_t e = first; e < end; e++) {
+        const struct ix_street *s = &v->streets[e];
+        if (e == b->street || memcmp(s->country, bs->country, 2) != 0 ||
+            gc_extent_gap_m(s, bs) >= STREET_GAP_M)
+            continue;
+        struct cand c = *b;
+        c.street = e;
+        int r = gc_resolve_number(g, s, &g->hyp[b->hyp].hn, &c);
+        if (r == 2 || r == 3) {
+            c.score += r == 2 ? GC_WEIGHTS.point : GC_WEIGHTS.point_plain;
+            c.level = GL_HOUSENUMBER;
+            c.type = GT_POINT;
+            if (c.mq_city > GC_WEIGHTS.locality_near)
+                c.mq_city = GC_WEIGHTS.locality_near;
+            *b = c;
+            return;
+        }
+    }
+}
+
 /* The score of the best answer resolved so far that drop_weak keeps and that confirmed_only
  * wants confirmed (confirmed()), or -HUGE_VAL. */
 static double best_kept(struct gctx *g, bool confirmed_only)
@@ -613,6 +661,7 @@ static int forward(struct gctx *g, const struct index *ix, const struct gc_query
         exact_flags(g);
         resolve_numbers(g);
     }
+    house_on_sibling(g);
     bool unknown_best = g->refused && !refused_outranked(g);
     if (unknown_best)
         g->ncand = 0;
