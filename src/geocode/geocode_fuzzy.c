@@ -409,9 +409,9 @@ static const char *const directionals[] = {"north", "south", "east", "west"};
  */
 static int directional_streets(struct gctx *g, int i, int j, const char *key, size_t len, int hyp)
 {
-    if (j - i < 2 || !typeless_may(g, j) ||
+    if ((j - i < 2 && !beside_number(g, i, j)) || !typeless_may(g, j) ||
         (i > 0 && !g->tok[i - 1].used && !g->tok[i - 1].numlike && !g->tok[i - 1].comma_after))
-        return 0;
+        return 0; /* one word only beside the house number: "501 Broadway" */
     if (index_street_first(g->ix, key, len) != IX_NONE)
         return 0; /* a street as written: "77 Van Ness Ave" is not South Van Ness Ave's 77 */
     const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;

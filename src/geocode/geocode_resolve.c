@@ -202,6 +202,16 @@ static bool directional_letter(const struct gctx *g, const struct cand *c, const
            h->hn_raw[h->hn_len - 2] == ' ' && gc_reads_english(g);
 }
 
+/* Whether hn, a pair written with a slash that the street does not have, is rather two house
+ * numbers of one building in English ("198/200 River St", "633/635"): the second above the
+ * first by at most 20, of the same parity. */
+static bool slash_list(const struct gctx *g, const struct hnum *hn)
+{
+    long d = hn->number2 - hn->number;
+    return d > 0 && d <= 20 && d % 2 == 0 && !hn->suffix[0] && !hn->suffix2[0] &&
+           gc_reads_english(g);
+}
+
 int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
                       struct cand *c)
 {
@@ -215,8 +225,15 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
             return 2;
         }
     }
-    if (hn->is_slash && hn->number2 >= 0)
-        return 0; /* a Czech pair that is not there: no guessing */
+    if (hn->is_slash && hn->number2 >= 0) {
+        if (!slash_list(g, hn))
+            return 0;            /* a Czech pair that is not there: no guessing */
+        struct hnum first = *hn; /* the building's first number */
+        first.is_slash = false;
+        first.number2 = -1;
+        if (address_point(g, s, &first, c))
+            return 2;
+    }
     if (hn->suffix[0] && !hn->is_slash && c->street_q >= GC_WEIGHTS.optional_words) {
         /* "97a", "11 bis", "12 1/2", "8a-c" where the data has only the plain number: a
          * building on that house's plot, or the house itself written with its entrance; the
