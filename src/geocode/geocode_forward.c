@@ -334,9 +334,11 @@ static void resolve_numbers(struct gctx *g)
  * locality (OSM houses whose addr:city is a neighbourhood: London's Whitecross Street under
  * London and Smithfield, Baltimore's Gough Street under Baltimore and Highlandtown), and the
  * query's town or postcode then finds the part without the house. When the best kept answer is
- * such a street without the number asked, the parts of its name within STREET_GAP_M of it (a
- * run of at most SIBLING_RUN_MAX) are asked for the number; a house found there is the answer,
- * with the best street's evidence, its town as near (the house's own part names another).
+ * such a street without the number asked, the parts of its name within STREET_GAP_M of it in
+ * the same town or in none (a district's alone; a run of at most SIBLING_RUN_MAX) are asked for
+ * the number; a house found there is the answer, with the best street's evidence, its town as
+ * near (the house's own part names another place). A part in another town is another town's
+ * street with its own numbers (Liechtenstein's Landstrasse through Vaduz and Schaan).
  */
 #define SIBLING_RUN_MAX 64
 
@@ -360,8 +362,8 @@ static void house_on_sibling(struct gctx *g)
     for (uint32_t e = first; e < end; e++) {
         const struct ix_street *s = &v->streets[e];
         if (e == b->street || memcmp(s->country, bs->country, 2) != 0 ||
-            gc_extent_gap_m(s, bs) >= STREET_GAP_M)
-            continue;
+            gc_extent_gap_m(s, bs) >= STREET_GAP_M || (s->city != bs->city && *ix_str(v, s->city)))
+            continue; /* another town's part numbers its own houses (Landstrasse: Vaduz, Schaan) */
         struct cand c = *b;
         c.street = e;
         int r = gc_resolve_number(g, s, &g->hyp[b->hyp].hn, &c);

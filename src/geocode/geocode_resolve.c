@@ -202,6 +202,24 @@ static bool directional_letter(const struct gctx *g, const struct cand *c, const
            h->hn_raw[h->hn_len - 2] == ' ' && gc_reads_english(g);
 }
 
+/* Whether street s has an address point of number n with a suffix ("53a" beside "53"). */
+static bool number_has_suffixes(const struct gctx *g, const struct ix_street *s, long n)
+{
+    const struct ix_addr *ad = g->v->addrs;
+    uint32_t a = s->addr_first, hi = s->addr_first + s->addr_count;
+    while (a < hi) { /* the first of number n or above */
+        uint32_t m = a + (hi - a) / 2;
+        if (ad[m].number < n)
+            a = m + 1;
+        else
+            hi = m;
+    }
+    for (; a < s->addr_first + s->addr_count && ad[a].number == n; a++)
+        if (ad[a].suffix[0])
+            return true;
+    return false;
+}
+
 /* Whether hn, a pair written with a slash that the street does not have, is rather two house
  * numbers of one building in English ("198/200 River St", "633/635"): the second above the
  * first by at most 20, of the same parity. */
@@ -234,11 +252,13 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
         if (address_point(g, s, &first, c))
             return 2;
     }
-    if (hn->suffix[0] && !hn->is_slash && c->street_q >= GC_WEIGHTS.optional_words) {
+    if (hn->suffix[0] && !hn->is_slash && c->street_q >= GC_WEIGHTS.optional_words &&
+        !number_has_suffixes(g, s, hn->number)) {
         /* "97a", "11 bis", "12 1/2", "8a-c" where the data has only the plain number: a
          * building on that house's plot, or the house itself written with its entrance; the
-         * plain number's point, less sure (never another suffix's: 53b is not 53a). Only on
-         * a street named as the data names it: two guesses are no house. */
+         * plain number's point, less sure. Only on a street named as the data names it (two
+         * guesses are no house), and where the data has no suffix of that number: where it
+         * does, one it lacks is a building it does not have (53b beside 53 and 53a). */
         struct hnum bare = *hn;
         bare.suffix[0] = bare.suffix2[0] = '\0';
         if (bare.is_range && bare.number2 == bare.number) {

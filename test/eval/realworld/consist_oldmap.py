@@ -15,7 +15,10 @@ WORK_DIR/li2024.gbx, geocodes every 2026 address twice (structured fields, and f
                    street in that postcode or within 1 km (a house moved is not missing), nor with
                    that number and no street within 150 m of the 2026 point, nor with that number
                    on any street within 60 m):
-                   it must be answered, and at street, postcode, district or city level.
+                   it must be answered, and at street, postcode, district or city level; a
+                   number with a suffix ("40a") where the old map has the plain number and no
+                   suffix of it may be answered at that plain number's house, the building's
+                   plot (docs/consistency.md), which false precision bounds like any house.
 Exit 0 when false precision <= the maximum and every missing address is answered that way, 1 when
 not, 2 when the geocoder cannot be run.
 """
@@ -105,6 +108,12 @@ def address_key(r):
     return fold(r['STREET']), fold(r['NUMBER']), r['POSTCODE'], fold(r['CITY'])
 
 
+def plain_of_suffixed(number, got):
+    """Whether got answers number with a suffix ("40a", "40 bis") at its plain number's house."""
+    m = re.match(r'^(\d+)\s*[A-Za-z]', number.strip())
+    return bool(m) and got[0] == 'housenumber' and got[3].strip() == m.group(1)
+
+
 def geocode(gb, idx, path, out):
     cols = 'displayLatitude,displayLongitude,matchLevel,matchType,relevance,street,houseNumber,postalCode,city'
     with open(out, 'w') as f:
@@ -118,7 +127,8 @@ def geocode(gb, idx, path, out):
                 lvl = r['matchLevel'].lower()
                 ans[r['recId']] = None if lvl in ('', 'nomatch', 'failed') else (
                     lvl, (float(r['displayLatitude']), float(r['displayLongitude'])),
-                    f"{r['matchType']} {r['relevance']} {r['street']} {r['houseNumber']}, {r['postalCode']} {r['city']}")
+                    f"{r['matchType']} {r['relevance']} {r['street']} {r['houseNumber']}, {r['postalCode']} {r['city']}",
+                    r['houseNumber'])
     return ans
 
 
@@ -180,7 +190,7 @@ def main():
                 why = 'false precision' if bad else ''
             else:
                 missing += 1
-                ok = got is not None and got[0] in COARSE
+                ok = got is not None and (got[0] in COARSE or plain_of_suffixed(r['NUMBER'], got))
                 miss_ok += ok
                 why = '' if ok else 'missing, answered ' + (got[0] if got else 'NOMATCH')
                 why += ' (false precision)' if bad else ''
