@@ -10,9 +10,11 @@
 #include "text/edit.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* The OSA distance of two keys (text/edit.h), max + 1 beyond max; keys of over 64 bytes are
  * not matched by spelling. */
@@ -437,6 +439,86 @@ static int directional_streets(struct gctx *g, int i, int j, const char *key, si
     return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 
+/*
+ * A numbered road as people write it, read as the data names it (US TIGER): a county road
+ * ("County Road 170", "CR 170", "Co Rd 170") is "<County> County 170" in the county of the
+ * query's postcode (its first street's) or of a town run of the query; a highway ("Highway 82",
+ * "Hwy 82", "US 82", "SR 14", "AL 14") is "US Hwy 82" or "State Rte 14". The span [i, j) is
+ * the words and the route number (j - 1, digits), with the house number before it; only in a
+ * query read in English. Its streets are candidates of a hypothesis of their own, as with a
+ * misspelt type. Return false when no hypothesis is left.
+ */
+static bool route_span(struct gctx *g, int i, int j)
+{
+    const struct token *nt = &g->tok[j - 1];
+    if (i == 0 || !g->tok[i - 1].numlike || g->tok[i - 1].used || nt->used || nt->len > 4 ||
+        !gc_reads_english(g))
+        return true;
+    for (size_t b = 0; b < nt->len; b++)
+        if (!isdigit((unsigned char)nt->s[b]))
+            return true;
+    char key[KEY_MAX];
+    size_t pl = gc_span_key(g, i, j - 1, key, sizeof(key)); /* the words before the number */
+    static const char *const words[] = {                    /* county roads, then highways */
+                                        "County Road", "Co Rd",    "CR", "Highway",
+                                        "US",          "US Route", "SR", "State Highway",
+                                        "State Road"};
+    bool is_county = false, is_highway = j - 1 - i == 1 && g->tok[i].len == 2 &&
+                                         isupper((unsigned char)g->tok[i].s[0]) &&
+                                         isupper((unsigned char)g->tok[i].s[1]); /* "AL 14" */
+    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]) && !is_county && !is_highway; k++) {
+        char wk[KEY_MAX]; /* the words' key as the reading's normaliser makes it */
+        int wl = norm_key(words[k], strlen(words[k]), g->cc_arg, wk, sizeof(wk));
+        if (wl > 0 && (size_t)wl == pl && memcmp(key, wk, pl) == 0)
+            *(k < 3 ? &is_county : &is_highway) = true;
+    }
+    if (!is_county && !is_highway)
+        return true;
+    if (g->nhyp >= MAX_HYP)
+        return false;
+    struct hyp *h = gc_new_hyp(g);
+    h->span_i = i;
+    h->span_j = j;
+    gc_pick_number(g, h);
+    gc_leftover_runs(g, h);
+    struct text_keys tk = {.n = 0};
+    char text[KEY_MAX + 32];
+    int nl = (int)nt->len;
+    if (is_highway) {
+        text_key(g, text, snprintf(text, sizeof(text), "US Hwy %.*s", nl, nt->s), sizeof(text),
+                 &tk);
+        text_key(g, text, snprintf(text, sizeof(text), "State Rte %.*s", nl, nt->s), sizeof(text),
+                 &tk);
+    } else {
+        size_t n;
+        const uint32_t *st = g->has_pc && g->pc_run != IX_NONE
+                                 ? index_postcode_streets(g->ix, g->pc_run, 0, &n)
+                                 : NULL;
+        const char *c = st && n > 0 ? ix_str(g->v, g->v->streets[st[0]].county) : "";
+        if (*c)
+            text_key(g, text, snprintf(text, sizeof(text), "%s County %.*s", c, nl, nt->s),
+                     sizeof(text), &tk);
+        for (int r = 0; r < h->n_runs && tk.n < 4; r++) {
+            const struct run *run = &h->runs[r];
+            if (run->first < 0)
+                continue;
+            const struct token *a = &g->tok[run->first];
+            const struct token *b = &g->tok[run->first + run->ntok - 1];
+            int rl = (int)(b->s + b->len - a->s);
+            bool county_word = rl > 7 && strncasecmp(b->s + b->len - 7, " county", 7) == 0;
+            text_key(g, text,
+                     snprintf(text, sizeof(text), "%.*s%s %.*s", rl, a->s,
+                              county_word ? "" : " County", nl, nt->s),
+                     sizeof(text), &tk);
+        }
+    }
+    int before = g->ncand;
+    take_keys(g, tk.kp, tk.kl, tk.n, g->nhyp, j - i);
+    if (g->ncand > before)
+        g->nhyp++;
+    return true;
+}
+
 /* Whether the text of tokens [i, j) holds a digraph that the normaliser folds (norm.c: "ae",
  * "oe", "ue"; ASCII letters, any case). */
 static bool span_has_digraph(const struct gctx *g, int i, int j)
@@ -753,6 +835,8 @@ void gc_parse_free_fuzzy(struct gctx *g, bool far)
          * do Muro"), at most MAX_SPAN tokens */
         int words = 0;
         for (int j = i + 1; j <= g->ntok && j - i <= MAX_SPAN; j++) {
+            if (!far && g->tok[j - 1].numlike && j - 1 > i && j - i <= 4 && !route_span(g, i, j))
+                return;
             if (g->tok[j - 1].used || g->tok[j - 1].numlike)
                 break;
             words += g->tok[j - 1].len > 3;
