@@ -440,6 +440,50 @@ static int directional_streets(struct gctx *g, int i, int j, const char *key, si
 }
 
 /*
+ * The streets whose name is the span's with a street type before it that the writer left out,
+ * in a language of the reading whose types lead ("Santa Catarina 337, Porto": Rua de Santa
+ * Catarina, whose article the keys drop; "Princep Benlloch 4": Avinguda): for a span that is a
+ * whole name beside the house number, in a reading with a country. Found streets are
+ * candidates of hyp as with a misspelt type.
+ */
+static int leading_typeless(struct gctx *g, int i, int j, int hyp)
+{
+    static const struct {
+        const char *lang, *types[6];
+    } leading[] = {
+        {"pt", {"Rua", "Avenida", "Travessa", "Praça", "Largo", "Alameda"}},
+        {"ca", {"Carrer", "Avinguda", "Plaça", "Passeig", "Carretera", NULL}},
+        {"es", {"Calle", "Avenida", "Plaza", "Paseo", "Carretera", NULL}},
+        {"it", {"Via", "Viale", "Piazza", "Corso", NULL, NULL}},
+    };
+    const char *langs = g->cc_arg ? norm_country_langs(g->cc_arg) : NULL;
+    if (!langs || !*langs || !ends_name(g, j) || !beside_number(g, i, j) ||
+        (i > 0 && !g->tok[i - 1].used && !g->tok[i - 1].numlike && !g->tok[i - 1].comma_after))
+        return 0;
+    const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
+    char keys[12][KEY_MAX];
+    const char *kp[12];
+    size_t kl[12], n = 0;
+    for (size_t l = 0; l < sizeof(leading) / sizeof(leading[0]); l++) {
+        if (!strstr(langs, leading[l].lang))
+            continue;
+        for (size_t t = 0; t < 6 && leading[l].types[t] && n < 12; t++) {
+            char text[KEY_MAX + 16];
+            int m = snprintf(text, sizeof(text), "%s %.*s", leading[l].types[t], (int)(end - start),
+                             start);
+            int k = m > 0 && (size_t)m < sizeof(text)
+                        ? norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX)
+                        : 0;
+            if (k > 0) {
+                kp[n] = keys[n];
+                kl[n++] = (size_t)k;
+            }
+        }
+    }
+    return take_keys(g, kp, kl, n, hyp, j - i);
+}
+
+/*
  * A numbered road as people write it, read as the data names it (US TIGER): a county road
  * ("County Road 170", "CR 170", "Co Rd 170") is "<County> County 170" in the county of the
  * query's postcode (its first street's) or of a town run of the query; a highway ("Highway 82",
@@ -789,6 +833,7 @@ static bool fuzzy_span(struct gctx *g, int i, int j, bool far)
             retyped_streets(g, i, j, g->nhyp);
             reordinal_streets(g, i, j, g->nhyp);
             directional_streets(g, i, j, key, kl, g->nhyp);
+            leading_typeless(g, i, j, g->nhyp);
         }
         typed_streets(g, key, kl, g->nhyp, j - i, FZ_NEAR, &missed);
         *left = (maxd >= 2 && best > 1 ? LEFT_TWO : 0) | (missed ? LEFT_TYPED : 0);
