@@ -486,10 +486,19 @@ static bool number_glued(const char *s, const char *p)
     for (const char *d = s; d < p; d++)
         if (!isdigit((unsigned char)*d))
             return false;
-    size_t n = 0;
-    while (isalpha((unsigned char)p[n]) || ((unsigned char)p[n] >= 0x80 && p[n + 1]))
-        n++;
-    return p > s && n >= 3 && !latin_suffix(p, n) && !ordinal_ending(p, n);
+    size_t n = 0, letters = 0; /* a letter of two or three bytes is one ("1ère") */
+    for (;;) {
+        unsigned char c = (unsigned char)p[n];
+        size_t l = isalpha(c) ? 1 : (c >= 0xC3 && c <= 0xDF) ? 2 : (c >= 0xE3 && c <= 0xEF) ? 3 : 0;
+        for (size_t k = 1; k < l; k++)
+            if (((unsigned char)p[n + k] & 0xC0) != 0x80)
+                l = 0; /* a broken sequence: no letter */
+        if (l == 0)
+            break; /* not a letter: U+2013 '–' (0xE2) is punctuation ("418–420") */
+        n += l;
+        letters++;
+    }
+    return p > s && letters >= 3 && !latin_suffix(p, n) && !ordinal_ending(p, n);
 }
 
 /*
