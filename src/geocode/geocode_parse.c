@@ -501,6 +501,15 @@ static bool number_glued(const char *s, const char *p)
     return p > s && letters >= 3 && !latin_suffix(p, n) && !ordinal_ending(p, n);
 }
 
+/* Whether the n bytes at s hold a digit. */
+static bool memchr_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)s[i]))
+            return true;
+    return false;
+}
+
 /*
  * The query's tokens: split at white space and part separators (and before a glued number, or
  * after a word that announces one, prefix_glued, or after a number glued to a word,
@@ -538,6 +547,8 @@ static void tokenize(struct gctx *g, const char *text)
         const char *q = p;
         while (*q && (*q == ' ' || *q == '\t'))
             q++;
+        if (!*q && n > 0 && s[n - 1] == '.' && (n == 1 || memchr_digit(s, n - 1)))
+            n--; /* a full stop that ends the text: "..., AL 36067.", "London WC1X 8PN." */
         if (n == 0 || word_dash(s, n)) {
             if (g->ntok > 0)
                 g->tok[g->ntok - 1].comma_after |= n > 0 || part_sep(*q);
