@@ -9,6 +9,7 @@
 #include "text/norm.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -299,6 +300,23 @@ static bool hyphen_town(const struct gctx *g, const struct run *r, const char *c
            memcmp(k, ck, n) == 0;
 }
 
+/* Whether run r's key is town key ck and a number of one or two digits, apart or joined as
+ * the normaliser may join them: a numbered part of the town ("Praha 9", "Wien 3"), often a
+ * place's name of its own too. */
+static bool numbered_part(const struct run *r, const char *ck)
+{
+    size_t n = strlen(ck);
+    if (r->klen <= n || memcmp(r->key, ck, n) != 0)
+        return false;
+    size_t i = n + (r->key[n] == ' ');
+    if (r->klen - i < 1 || r->klen - i > 2)
+        return false;
+    for (; i < r->klen; i++)
+        if (!isdigit((unsigned char)r->key[i]))
+            return false;
+    return true;
+}
+
 static double locality_match(struct gctx *g, const struct hyp *h, const struct ix_street *s,
                              const char *pk, struct run *r, bool *is_district)
 {
@@ -330,7 +348,7 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
     }
     /* the town and its part joined by a hyphen ("Dreieich-Dreieichenhain", a place's name of
      * its own too): the town's similar name */
-    if (*ck && hyphen_town(g, r, ck))
+    if (*ck && (hyphen_town(g, r, ck) || numbered_part(r, ck)))
         return GC_WEIGHTS.locality_similar;
     /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
      * another town's own name ("Triesen" is not "Triesenberg") */
