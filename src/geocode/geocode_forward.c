@@ -335,12 +335,34 @@ static void resolve_numbers(struct gctx *g)
  * London and Smithfield, Baltimore's Gough Street under Baltimore and Highlandtown), and the
  * query's town or postcode then finds the part without the house. When the best kept answer is
  * such a street without the number asked, the parts of its name within STREET_GAP_M of it in
- * the same town or in none (a district's alone; a run of at most SIBLING_RUN_MAX) are asked for
- * the number; a house found there is the answer, with the best street's evidence, its town as
- * near (the house's own part names another place). A part in another town is another town's
- * street with its own numbers (Liechtenstein's Landstrasse through Vaduz and Schaan).
+ * the same town or in none (a district's alone) are asked for the number: up to SIBLING_NEAR
+ * beside it in the index's order (name, country, town key) and the first SIBLING_NEAR of its
+ * country without a town, a few reads however common the name. A house found there is the
+ * answer, with the best street's evidence, its town as near (the house's own part names
+ * another place). A part in another town is another town's street with its own numbers
+ * (Liechtenstein's Landstrasse through Vaduz and Schaan).
  */
-#define SIBLING_RUN_MAX 64
+#define SIBLING_NEAR 8 /* parts asked on each side, and parts without a town */
+
+/* Ask street e for the number of b's hypothesis; when it has it, make b that house. */
+static bool house_on_part(struct gctx *g, struct cand *b, uint32_t e)
+{
+    const struct ix_street *s = &g->v->streets[e], *bs = &g->v->streets[b->street];
+    if (e == b->street || gc_extent_gap_m(s, bs) >= STREET_GAP_M)
+        return false;
+    struct cand c = *b;
+    c.street = e;
+    int r = gc_resolve_number(g, s, &g->hyp[b->hyp].hn, &c);
+    if (r != 2 && r != 3)
+        return false;
+    c.score += r == 2 ? GC_WEIGHTS.point : GC_WEIGHTS.point_plain;
+    c.level = GL_HOUSENUMBER;
+    c.type = GT_POINT;
+    if (c.mq_city > GC_WEIGHTS.locality_near)
+        c.mq_city = GC_WEIGHTS.locality_near;
+    *b = c;
+    return true;
+}
 
 static void house_on_sibling(struct gctx *g)
 {
@@ -353,30 +375,28 @@ static void house_on_sibling(struct gctx *g)
     if (!b || b->level >= GL_HOUSENUMBER || !g->hyp[b->hyp].has_hn || b->street_q < 1)
         return;
     const struct index_view *v = g->v;
-    const struct ix_street *bs = &v->streets[b->street];
+    const uint32_t at = b->street;
+    const struct ix_street *bs = &v->streets[at];
     const char *key = ix_str(v, bs->key);
-    uint32_t first = index_street_first(g->ix, key, strlen(key));
-    uint32_t end = first == IX_NONE ? first : index_street_run_end(g->ix, first);
-    if (first == IX_NONE || end - first > SIBLING_RUN_MAX)
+    uint32_t lo = index_street_first(g->ix, key, strlen(key));
+    if (lo == IX_NONE)
         return;
-    for (uint32_t e = first; e < end; e++) {
-        const struct ix_street *s = &v->streets[e];
-        if (e == b->street || memcmp(s->country, bs->country, 2) != 0 ||
-            gc_extent_gap_m(s, bs) >= STREET_GAP_M || (s->city != bs->city && *ix_str(v, s->city)))
-            continue; /* another town's part numbers its own houses (Landstrasse: Vaduz, Schaan) */
-        struct cand c = *b;
-        c.street = e;
-        int r = gc_resolve_number(g, s, &g->hyp[b->hyp].hn, &c);
-        if (r == 2 || r == 3) {
-            c.score += r == 2 ? GC_WEIGHTS.point : GC_WEIGHTS.point_plain;
-            c.level = GL_HOUSENUMBER;
-            c.type = GT_POINT;
-            if (c.mq_city > GC_WEIGHTS.locality_near)
-                c.mq_city = GC_WEIGHTS.locality_near;
-            *b = c;
+    uint32_t hi = index_street_run_end(g->ix, lo);
+    gc_country_span(v, bs->country, &lo, &hi); /* sorted by town key within it */
+    const uint32_t town = bs->city_key;
+    for (uint32_t e = at + 1; e < hi && e <= at + SIBLING_NEAR && v->streets[e].city_key == town;
+         e++)
+        if (house_on_part(g, b, e))
             return;
-        }
-    }
+    for (uint32_t e = at; e > lo && at - e < SIBLING_NEAR && v->streets[e - 1].city_key == town;
+         e--)
+        if (house_on_part(g, b, e - 1))
+            return;
+    for (uint32_t e = lo;
+         town != 0 && e < hi && e < lo + SIBLING_NEAR && v->streets[e].city_key == 0;
+         e++) /* the parts without a town sort first */
+        if (house_on_part(g, b, e))
+            return;
 }
 
 /* The score of the best answer resolved so far that drop_weak keeps and that confirmed_only
