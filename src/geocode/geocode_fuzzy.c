@@ -507,15 +507,17 @@ static bool route_span(struct gctx *g, int i, int j)
                                         "County Road", "Co Rd",    "CR", "Highway",
                                         "US",          "US Route", "SR", "State Highway",
                                         "State Road"};
-    bool is_county = false, is_highway = j - 1 - i == 1 && g->tok[i].len == 2 &&
-                                         isupper((unsigned char)g->tok[i].s[0]) &&
-                                         isupper((unsigned char)g->tok[i].s[1]); /* "AL 14" */
+    bool is_county = false, is_highway = false;
     for (size_t k = 0; k < sizeof(words) / sizeof(words[0]) && !is_county && !is_highway; k++) {
         char wk[KEY_MAX]; /* the words' key as the reading's normaliser makes it */
         int wl = norm_key(words[k], strlen(words[k]), g->cc_arg, wk, sizeof(wk));
         if (wl > 0 && (size_t)wl == pl && memcmp(key, wk, pl) == 0)
             *(k < 3 ? &is_county : &is_highway) = true;
     }
+    struct norm_region reg[MAX_REGIONS]; /* "AL 14": a state's code before the number */
+    if (!is_county && !is_highway && j - 1 - i == 1 && g->tok[i].len == 2 &&
+        isupper((unsigned char)g->tok[i].s[0]) && isupper((unsigned char)g->tok[i].s[1]))
+        is_highway = norm_region(g->tok[i].s, 2, "US", reg, MAX_REGIONS) > 0;
     if (!is_county && !is_highway)
         return true;
     if (g->nhyp >= MAX_HYP)
