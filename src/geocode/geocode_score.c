@@ -283,9 +283,6 @@ static const char *postcode_town(const struct gctx *g, const struct ix_street *s
     return buf;
 }
 
-/* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
- * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
- * street's tokens name a town). pk: s's postcode_town. Sets which field matched. */
 /* Whether free-text run r is one word that opens with town key ck and a hyphen: a German
  * "Stadt-Ortsteil" ("Dreieich-Dreieichenhain"). */
 static bool hyphen_town(const struct gctx *g, const struct run *r, const char *ck)
@@ -317,6 +314,9 @@ static bool numbered_part(const struct run *r, const char *ck)
     return true;
 }
 
+/* How well a locality run of h agrees with street s: 1 exact city or district, 0.8 a place of
+ * that name near the street, 0.7 a similar name, 0 not at all (nor when the run and the
+ * street's tokens name a town). pk: s's postcode_town. Sets which field matched. */
 static double locality_match(struct gctx *g, const struct hyp *h, const struct ix_street *s,
                              const char *pk, struct run *r, bool *is_district)
 {
@@ -346,8 +346,8 @@ static double locality_match(struct gctx *g, const struct hyp *h, const struct i
         *is_district = a.district;
         return GC_WEIGHTS.locality_near;
     }
-    /* the town and its part joined by a hyphen ("Dreieich-Dreieichenhain", a place's name of
-     * its own too): the town's similar name */
+    /* the town and its part, joined by a hyphen ("Dreieich-Dreieichenhain") or numbered
+     * ("Praha 9"), often a place's name of its own too: the town's similar name */
     if (*ck && (hyphen_town(g, r, ck) || numbered_part(r, ck)))
         return GC_WEIGHTS.locality_similar;
     /* a similar name ("Lauf" for "Lauf a.d.Pegnitz", "Praha 9" for "Praha"), unless it is
