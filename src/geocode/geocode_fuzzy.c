@@ -310,10 +310,12 @@ static const struct {
 enum { N_LEADING = sizeof(leading_types) / sizeof(leading_types[0]) };
 
 /* Up to 4 keys of texts a misspelt span is read as, for take_keys. */
+#define TEXT_KEYS_MAX 12 /* take_keys reads at most 16 */
+
 struct text_keys {
-    char keys[4][KEY_MAX];
-    const char *kp[4];
-    size_t kl[4];
+    char keys[TEXT_KEYS_MAX][KEY_MAX];
+    const char *kp[TEXT_KEYS_MAX];
+    size_t kl[TEXT_KEYS_MAX];
     size_t n;
 };
 
@@ -321,7 +323,7 @@ struct text_keys {
  * languages into k, when it fits and has one. */
 static void text_key(const struct gctx *g, const char *text, int m, size_t cap, struct text_keys *k)
 {
-    if (k->n >= 4 || m < 0 || (size_t)m >= cap)
+    if (k->n >= TEXT_KEYS_MAX || m < 0 || (size_t)m >= cap)
         return;
     int l = norm_key(text, (size_t)m, g->cc_arg, k->keys[k->n], KEY_MAX);
     if (l <= 0)
@@ -461,26 +463,15 @@ static int leading_typeless(struct gctx *g, int i, int j, int hyp)
         (i > 0 && !g->tok[i - 1].used && !g->tok[i - 1].numlike && !g->tok[i - 1].comma_after))
         return 0;
     const char *start = g->tok[i].s, *end = g->tok[j - 1].s + g->tok[j - 1].len;
-    char keys[12][KEY_MAX];
-    const char *kp[12];
-    size_t kl[12], n = 0;
-    for (size_t l = 0; l < sizeof(leading) / sizeof(leading[0]); l++) {
-        if (!strstr(langs, leading[l].lang))
-            continue;
-        for (size_t t = 0; t < 6 && leading[l].types[t] && n < 12; t++) {
-            char text[KEY_MAX + 16];
-            int m = snprintf(text, sizeof(text), "%s %.*s", leading[l].types[t], (int)(end - start),
-                             start);
-            int k = m > 0 && (size_t)m < sizeof(text)
-                        ? norm_key(text, (size_t)m, g->cc_arg, keys[n], KEY_MAX)
-                        : 0;
-            if (k > 0) {
-                kp[n] = keys[n];
-                kl[n++] = (size_t)k;
-            }
-        }
-    }
-    return take_keys(g, kp, kl, n, hyp, j - i);
+    struct text_keys tk = {.n = 0};
+    char text[KEY_MAX + 16];
+    for (size_t l = 0; l < sizeof(leading) / sizeof(leading[0]); l++)
+        for (size_t t = 0; strstr(langs, leading[l].lang) && t < 6 && leading[l].types[t]; t++)
+            text_key(g, text,
+                     snprintf(text, sizeof(text), "%s %.*s", leading[l].types[t],
+                              (int)(end - start), start),
+                     sizeof(text), &tk);
+    return take_keys(g, tk.kp, tk.kl, tk.n, hyp, j - i);
 }
 
 /*

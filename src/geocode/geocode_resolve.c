@@ -92,20 +92,29 @@ static double best_address(const struct gctx *g, uint32_t a, uint32_t end, bool 
  * addresses ascend by number: a binary search finds the stretch of hn's number. On a street
  * with pairs or ranges (no IXS_PLAIN_NUMBERS) an address beside the stretch may match too;
  * they are read, in order, only when one of them could score above the stretch's best. */
-static bool address_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
-                          struct cand *c)
+/* The first of street s's addresses whose number is n or above (the addresses ascend by
+ * number): a binary search, its reads overlapped with another row's (co_wait). */
+static uint32_t number_stretch(const struct index_view *v, const struct ix_street *s, long n)
 {
-    const struct index_view *v = g->v;
-    uint32_t first = s->addr_first, end = s->addr_first + s->addr_count, a = first;
-    for (uint32_t hi = end; a < hi;) {
+    uint32_t a = s->addr_first;
+    for (uint32_t hi = s->addr_first + s->addr_count; a < hi;) {
         uint32_t m = a + (hi - a) / 2;
         if (hi - a > 2)
             co_wait(&v->addrs[m]);
-        if (v->addrs[m].number < hn->number)
+        if (v->addrs[m].number < n)
             a = m + 1;
         else
             hi = m;
     }
+    return a;
+}
+
+static bool address_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                          struct cand *c)
+{
+    const struct index_view *v = g->v;
+    uint32_t first = s->addr_first, end = s->addr_first + s->addr_count;
+    uint32_t a = number_stretch(v, s, hn->number);
     int best = -1;
     double best_score = best_address(g, a, end, true, hn, &best);
     if (!(s->flags & IXS_PLAIN_NUMBERS) && !(best_score > score_beside(g, hn))) {
@@ -206,18 +215,25 @@ static bool directional_letter(const struct gctx *g, const struct cand *c, const
 static bool number_has_suffixes(const struct gctx *g, const struct ix_street *s, long n)
 {
     const struct ix_addr *ad = g->v->addrs;
-    uint32_t a = s->addr_first, hi = s->addr_first + s->addr_count;
-    while (a < hi) { /* the first of number n or above */
-        uint32_t m = a + (hi - a) / 2;
-        if (ad[m].number < n)
-            a = m + 1;
-        else
-            hi = m;
-    }
-    for (; a < s->addr_first + s->addr_count && ad[a].number == n; a++)
+    for (uint32_t a = number_stretch(g->v, s, n);
+         a < s->addr_first + s->addr_count && ad[a].number == n; a++)
         if (ad[a].suffix[0])
             return true;
     return false;
+}
+
+/* The address point of hn's plain number into c: no suffix, the first of a pair or of a
+ * range of letters ("455 N", "198/200", "8a-c" as 455, 198, 8). */
+static bool plain_point(const struct gctx *g, const struct ix_street *s, const struct hnum *hn,
+                        struct cand *c)
+{
+    struct hnum p = *hn;
+    p.suffix[0] = p.suffix2[0] = '\0';
+    if (p.is_slash || (p.is_range && p.number2 == p.number)) {
+        p.is_slash = p.is_range = false;
+        p.number2 = -1;
+    }
+    return address_point(g, s, &p, c);
 }
 
 /* Whether hn, a pair written with a slash that the street does not have, is rather two house
@@ -235,22 +251,15 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
 {
     if (address_point(g, s, hn, c))
         return 2;
-    if (directional_letter(g, c, hn)) { /* the number without it, at a lower match quality */
-        struct hnum bare = *hn;
-        bare.suffix[0] = '\0';
-        if (address_point(g, s, &bare, c)) {
-            c->mq_hn = 0.9;
-            return 2;
-        }
+    if (directional_letter(g, c, hn) && plain_point(g, s, hn, c)) {
+        c->mq_hn = 0.9; /* the number without it, at a lower match quality */
+        return 2;
     }
     if (hn->is_slash && hn->number2 >= 0) {
         if (!slash_list(g, hn))
-            return 0;            /* a Czech pair that is not there: no guessing */
-        struct hnum first = *hn; /* the building's first number */
-        first.is_slash = false;
-        first.number2 = -1;
-        if (address_point(g, s, &first, c))
-            return 2;
+            return 0; /* a Czech pair that is not there: no guessing */
+        if (plain_point(g, s, hn, c))
+            return 2; /* the building's first number */
     }
     if (hn->suffix[0] && !hn->is_slash && c->street_q >= GC_WEIGHTS.optional_words &&
         !number_has_suffixes(g, s, hn->number)) {
@@ -259,13 +268,7 @@ int gc_resolve_number(const struct gctx *g, const struct ix_street *s, const str
          * plain number's point, less sure. Only on a street named as the data names it (two
          * guesses are no house), and where the data has no suffix of that number: where it
          * does, one it lacks is a building it does not have (53b beside 53 and 53a). */
-        struct hnum bare = *hn;
-        bare.suffix[0] = bare.suffix2[0] = '\0';
-        if (bare.is_range && bare.number2 == bare.number) {
-            bare.is_range = false;
-            bare.number2 = -1;
-        }
-        if (address_point(g, s, &bare, c)) {
+        if (plain_point(g, s, hn, c)) {
             c->mq_hn = GC_WEIGHTS.hn_plain;
             return 3;
         }
